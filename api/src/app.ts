@@ -1,0 +1,173 @@
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import express, { type Request } from 'express';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { expressMiddleware } from '@as-integrations/express5';
+import depthLimit from 'graphql-depth-limit';
+import type { Redis } from 'ioredis';
+import { pinoHttp } from 'pino-http';
+import type { Config } from './shared/config';
+import type { Context } from './shared/context';
+import type { Logger } from './shared/logger';
+import type { Orm } from './shared/orm';
+import { AppError } from './shared/errors';
+import { requestScope } from './shared/request-scope';
+import { looksLikeApiKey } from './channels/api-key.service';
+import { buildGraphQLSchema } from './graphql/schema';
+import { complexityLimit, queryCountHeader } from './graphql/plugins';
+import { createFormatError } from './graphql/format-error';
+import { createServices, type Services } from './services';
+
+export interface AppDeps {
+  config: Config;
+  orm: Orm;
+  redis: Redis;
+  log: Logger;
+}
+
+export interface App {
+  server: http.Server;
+  services: Services;
+  listen(): Promise<number>;
+  /** Stops taking requests, drains in-flight ones, then closes the database and Redis. */
+  stop(): Promise<void>;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,64}$/;
+const READY_TIMEOUT_MS = 2000;
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} timed out`)), ms).unref())]);
+}
+
+export async function createApp({ config, orm, redis, log }: AppDeps): Promise<App> {
+  const services = createServices(config);
+  const schema = await buildGraphQLSchema(services);
+  const app = express();
+  const server = http.createServer(app);
+  let draining = false;
+
+  app.disable('x-powered-by');
+  app.set('trust proxy', 1);
+  app.use(
+    pinoHttp({
+      logger: log,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+        res.setHeader('x-request-id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+    }),
+  );
+  app.use((req, _res, next) => requestScope.run({ requestId: String(req.id), dbQueries: 0 }, next));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const check = async (what: string, probe: () => Promise<unknown>) => {
+      try {
+        await withTimeout(probe(), READY_TIMEOUT_MS, what);
+        return 'ok';
+      } catch (err) {
+        log.warn({ err, what }, 'readyz.failed');
+        return 'unavailable';
+      }
+    };
+    const [database, cache] = await Promise.all([
+      check('database', () => orm.em.getConnection().execute('select 1')),
+      check('redis', () => redis.ping()),
+    ]);
+    const ok = !draining && database === 'ok' && cache === 'ok';
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : draining ? 'draining' : 'unavailable', database, redis: cache });
+  });
+
+  const apollo = new ApolloServer<Context>({
+    schema,
+    introspection: config.GRAPHQL_INTROSPECTION,
+    includeStacktraceInErrorResponses: false,
+    formatError: createFormatError(log, config.NODE_ENV === 'development'),
+    validationRules: [depthLimit(config.GRAPHQL_MAX_DEPTH)],
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer: server }),
+      complexityLimit(schema, config.GRAPHQL_MAX_COMPLEXITY),
+      ...(config.isProduction ? [] : [queryCountHeader]),
+    ],
+  });
+  await apollo.start();
+
+  const authenticate = async (req: Request, em: Context['em']): Promise<Pick<Context, 'principal' | 'authError'>> => {
+    const header = req.headers.authorization;
+    const bearer = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : null;
+    const apiKey = req.headers['x-api-key'];
+    const credential = typeof apiKey === 'string' ? apiKey.trim() : bearer;
+    if (!credential) return { principal: null, authError: null };
+    try {
+      const principal = looksLikeApiKey(credential)
+        ? await services.apiKeys.authenticate(em, credential)
+        : await services.adminAuth.authenticate(em, credential);
+      return { principal, authError: null };
+    } catch (err) {
+      if (err instanceof AppError) return { principal: null, authError: err };
+      throw err;
+    }
+  };
+
+  app.use(
+    '/graphql',
+    express.json({ limit: '1mb' }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => {
+        const em = orm.em.fork();
+        const auth = await authenticate(req, em);
+        const requestId = String(req.id);
+        const principalLog = auth.principal
+          ? auth.principal.kind === 'admin'
+            ? { adminId: auth.principal.adminId }
+            : { apiKeyId: auth.principal.apiKeyId }
+          : {};
+        return { em, ...auth, requestId, log: req.log.child(principalLog) };
+      },
+    }),
+  );
+
+  if (existsSync(path.join(config.WEB_ADMIN_DIR, 'index.html'))) {
+    app.use(express.static(config.WEB_ADMIN_DIR, { index: false, maxAge: '1h' }));
+    // Client-side routes: any other GET that accepts HTML gets the app shell.
+    app.get(/^\/(?!graphql|healthz|readyz).*/, (req, res, next) => {
+      if (!req.accepts('html')) return next();
+      res.setHeader('cache-control', 'no-cache');
+      res.sendFile(path.join(config.WEB_ADMIN_DIR, 'index.html'));
+    });
+  } else {
+    log.warn({ dir: config.WEB_ADMIN_DIR }, 'web-admin.not_built');
+  }
+
+  return {
+    server,
+    services,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.PORT, config.HOST, () => {
+          const address = server.address();
+          resolve(typeof address === 'object' && address ? address.port : config.PORT);
+        });
+      }),
+    stop: async () => {
+      draining = true;
+      await withTimeout(apollo.stop(), config.SHUTDOWN_GRACE_MS, 'drain').catch((err) => {
+        log.warn({ err }, 'shutdown.drain_incomplete');
+        server.closeAllConnections();
+      });
+      await orm.close();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import type { Context } from '../shared/context';
+import { AppError } from '../shared/errors';
+import { AdminUser } from './admin-user.entity';
+import { AdminSession, CreateAdminUserInput, LoginInput } from './auth.types';
+import type { AdminAuthService } from './admin-auth.service';
+import { Permission } from './permissions';
+
+@Resolver()
+export class AuthResolver {
+  constructor(private readonly auth: AdminAuthService) {}
+
+  /** Public: the only way in for admin users. */
+  @Mutation(() => AdminSession, { description: 'Exchange an admin email and password for a short-lived token.' })
+  login(@Arg('input', () => LoginInput) input: LoginInput, @Ctx() ctx: Context): Promise<AdminSession> {
+    return this.auth.login(ctx.em, input);
+  }
+
+  @Authorized()
+  @Query(() => AdminUser, { description: 'The signed-in admin user.' })
+  async me(@Ctx() ctx: Context): Promise<AdminUser> {
+    if (ctx.principal?.kind !== 'admin') throw AppError.forbidden('Only admin users have a profile');
+    return ctx.em.findOneOrFail(AdminUser, ctx.principal.adminId);
+  }
+
+  @Authorized(Permission.ADMIN_MANAGE)
+  @Query(() => [AdminUser])
+  adminUsers(@Ctx() ctx: Context): Promise<AdminUser[]> {
+    return ctx.em.find(AdminUser, {}, { orderBy: { email: 'asc' } });
+  }
+
+  @Authorized(Permission.ADMIN_MANAGE)
+  @Mutation(() => AdminUser)
+  createAdminUser(@Arg('input', () => CreateAdminUserInput) input: CreateAdminUserInput, @Ctx() ctx: Context): Promise<AdminUser> {
+    return this.auth.createAdminUser(ctx, ctx.em, input);
+  }
+}

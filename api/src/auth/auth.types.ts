@@ -1,0 +1,49 @@
+import { Field, InputType, ObjectType } from 'type-graphql';
+import { DateTimeISOResolver } from 'graphql-scalars';
+import { IsEmail, IsEnum, IsOptional, Length, MaxLength } from 'class-validator';
+import { AdminUser } from './admin-user.entity';
+import { AdminRole } from './permissions';
+
+@InputType()
+export class LoginInput {
+  @Field(() => String)
+  @MaxLength(254)
+  email: string;
+
+  @Field(() => String)
+  @MaxLength(200)
+  password: string;
+}
+
+@ObjectType()
+export class AdminSession {
+  @Field(() => String, { description: 'Send as `Authorization: Bearer <token>`.' })
+  token: string;
+
+  @Field(() => DateTimeISOResolver)
+  expiresAt: Date;
+
+  @Field(() => AdminUser)
+  admin: AdminUser;
+}
+
+@InputType()
+export class CreateAdminUserInput {
+  @Field(() => String)
+  @IsEmail({}, { message: 'must be an email address' })
+  @MaxLength(254)
+  email: string;
+
+  @Field(() => String, { description: 'At least 12 characters.' })
+  @Length(12, 200, { message: 'must be 12 to 200 characters' })
+  password: string;
+
+  @Field(() => AdminRole)
+  @IsEnum(AdminRole)
+  role: AdminRole;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MaxLength(100)
+  displayName?: string | null;
+}

@@ -1,0 +1,160 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { Context } from '../shared/context';
+import { AppError } from '../shared/errors';
+import { SalesChannelKind } from '../shared/enums';
+import type { AuditService } from '../audit/audit.service';
+import { type ApiKeyScope, scopePermissions } from '../auth/permissions';
+import type { ChannelPrincipal } from '../auth/principal';
+import { actorRef } from '../auth/principal';
+import { ApiKey } from './api-key.entity';
+import { SalesChannel } from './sales-channel.entity';
+import type { CreateApiKeyInput, CreateSalesChannelInput, RevokeApiKeyInput, RotateApiKeyInput } from './channel.types';
+
+/** Keys look like `lk_<prefix>_<secret>`; the prefix finds the row, the secret proves possession. */
+const KEY_PATTERN = /^lk_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+export function looksLikeApiKey(value: string): boolean {
+  return value.startsWith('lk_');
+}
+
+function generatePrefix(): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  const bytes = randomBytes(12);
+  return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join('');
+}
+
+export class ApiKeyService {
+  constructor(private readonly audit: AuditService) {}
+
+  async createChannel(ctx: Context | null, em: EntityManager, input: CreateSalesChannelInput): Promise<SalesChannel> {
+    if (input.kind === SalesChannelKind.ADMIN) {
+      throw AppError.badInput([{ path: 'input.kind', message: 'ADMIN is the back office, not a sales channel' }]);
+    }
+    try {
+      return await em.transactional(async (tx) => {
+        const channel = tx.create(SalesChannel, { name: input.name.trim(), kind: input.kind });
+        await tx.flush();
+        this.audit.record(tx, ctx, {
+          action: 'salesChannel.create',
+          entityType: 'SalesChannel',
+          entityId: channel.id,
+          after: { name: channel.name, kind: channel.kind },
+        });
+        return channel;
+      });
+    } catch (err) {
+      if (err instanceof UniqueConstraintViolationException) {
+        throw AppError.conflict('IDENTIFIER_TAKEN', 'A sales channel with this name already exists', { field: 'name' });
+      }
+      throw err;
+    }
+  }
+
+  async createKey(ctx: Context | null, em: EntityManager, input: CreateApiKeyInput): Promise<{ key: string; apiKey: ApiKey }> {
+    return em.transactional(async (tx) => {
+      const channel = await tx.findOne(SalesChannel, input.channelId);
+      if (!channel) throw AppError.notFound('SalesChannel', input.channelId);
+      const issued = this.issue(tx, ctx, channel, input.name, input.scopes, input.expiresAt ?? null, null);
+      this.audit.record(tx, ctx, {
+        action: 'apiKey.create',
+        entityType: 'ApiKey',
+        entityId: issued.apiKey.id,
+        after: { channelId: channel.id, name: input.name, scopes: input.scopes, prefix: issued.apiKey.prefix },
+      });
+      return issued;
+    });
+  }
+
+  /** Issues a replacement with the same channel and scopes; the old key stops working after the grace period. */
+  async rotateKey(ctx: Context | null, em: EntityManager, input: RotateApiKeyInput): Promise<{ key: string; apiKey: ApiKey }> {
+    return em.transactional(async (tx) => {
+      const old = await tx.findOne(ApiKey, input.id, { populate: ['channel'] });
+      if (!old) throw AppError.notFound('ApiKey', input.id);
+      const now = new Date();
+      if (!old.isUsableAt(now)) throw AppError.conflict('API_KEY_REVOKED', 'This key is already revoked or expired');
+      const graceEnd = new Date(now.getTime() + input.graceSeconds * 1000);
+      const before = { expiresAt: old.expiresAt, revokedAt: old.revokedAt };
+      if (input.graceSeconds === 0) old.revokedAt = now;
+      else if (!old.expiresAt || old.expiresAt > graceEnd) old.expiresAt = graceEnd;
+      const issued = this.issue(tx, ctx, old.channel.getEntity(), old.name, old.scopes, null, old.id);
+      this.audit.record(tx, ctx, {
+        action: 'apiKey.rotate',
+        entityType: 'ApiKey',
+        entityId: old.id,
+        before,
+        after: { expiresAt: old.expiresAt, revokedAt: old.revokedAt, replacedBy: issued.apiKey.id },
+      });
+      return issued;
+    });
+  }
+
+  async revokeKey(ctx: Context | null, em: EntityManager, input: RevokeApiKeyInput): Promise<ApiKey> {
+    return em.transactional(async (tx) => {
+      const key = await tx.findOne(ApiKey, input.id);
+      if (!key) throw AppError.notFound('ApiKey', input.id);
+      if (key.revokedAt) return key;
+      key.revokedAt = new Date();
+      this.audit.record(tx, ctx, {
+        action: 'apiKey.revoke',
+        entityType: 'ApiKey',
+        entityId: key.id,
+        before: { revokedAt: null },
+        after: { revokedAt: key.revokedAt, reason: input.reason ?? null },
+      });
+      return key;
+    });
+  }
+
+  /** Resolves a presented key to its channel, or throws UNAUTHENTICATED. */
+  async authenticate(em: EntityManager, presented: string): Promise<ChannelPrincipal> {
+    const match = KEY_PATTERN.exec(presented);
+    if (!match) throw AppError.unauthenticated('Invalid API key');
+    const [, prefix, secret] = match;
+    const key = await em.findOne(ApiKey, { prefix }, { populate: ['channel'] });
+    const now = new Date();
+    const valid =
+      key !== null && timingSafeEqual(Buffer.from(key.secretHash, 'hex'), Buffer.from(sha256(secret), 'hex'));
+    if (!key || !valid) throw AppError.unauthenticated('Invalid API key');
+    if (!key.isUsableAt(now)) throw AppError.unauthenticated('This API key has been revoked or has expired');
+    if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+      await em.nativeUpdate(ApiKey, { id: key.id }, { lastUsedAt: now });
+    }
+    const channel = key.channel.getEntity();
+    return {
+      kind: 'channel',
+      apiKeyId: key.id,
+      channelId: channel.id,
+      channelKind: channel.kind,
+      permissions: scopePermissions(key.scopes),
+    };
+  }
+
+  private issue(
+    em: EntityManager,
+    ctx: Context | null,
+    channel: SalesChannel,
+    name: string,
+    scopes: ApiKeyScope[],
+    expiresAt: Date | null,
+    rotatedFromId: string | null,
+  ): { key: string; apiKey: ApiKey } {
+    const prefix = generatePrefix();
+    const secret = randomBytes(32).toString('base64url');
+    const apiKey = em.create(ApiKey, {
+      channel,
+      name,
+      prefix,
+      secretHash: sha256(secret),
+      scopes: [...scopes].sort(),
+      createdBy: actorRef(ctx?.principal ?? null),
+      expiresAt,
+      rotatedFromId,
+    });
+    return { key: `lk_${prefix}_${secret}`, apiKey };
+  }
+}

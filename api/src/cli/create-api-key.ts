@@ -1,0 +1,33 @@
+import { parseArgs } from 'node:util';
+import { ApiKeyScope } from '../auth/permissions';
+import { SalesChannelKind } from '../shared/enums';
+import { SalesChannel } from '../channels/sales-channel.entity';
+import { runCli } from './run';
+
+const USAGE =
+  'usage: npm run create-api-key -- --channel <name> [--kind WEB|APP|STORE|MARKETPLACE|CALL_CENTER] [--scopes members:read,members:write,orders:write]';
+
+/** Creates the channel if needed and prints a new key, which is shown only this once. */
+runCli('create-api-key', async ({ orm, services }) => {
+  const { values } = parseArgs({
+    options: {
+      channel: { type: 'string' },
+      kind: { type: 'string', default: 'WEB' },
+      scopes: { type: 'string', default: 'members:read,members:write,orders:write' },
+      name: { type: 'string', default: 'created from the command line' },
+    },
+  });
+  if (!values.channel) throw new Error(USAGE);
+  const kind = values.kind as SalesChannelKind;
+  if (!Object.values(SalesChannelKind).includes(kind) || kind === SalesChannelKind.ADMIN) throw new Error(`bad --kind\n${USAGE}`);
+  const scopes = values.scopes.split(',').map((s) => s.trim()) as ApiKeyScope[];
+  const bad = scopes.filter((s) => !Object.values(ApiKeyScope).includes(s));
+  if (bad.length) throw new Error(`unknown scope(s) ${bad.join(', ')}; known: ${Object.values(ApiKeyScope).join(', ')}`);
+
+  const em = orm.em.fork();
+  const channel =
+    (await em.findOne(SalesChannel, { name: values.channel })) ??
+    (await services.apiKeys.createChannel(null, em, { name: values.channel, kind }));
+  const { key, apiKey } = await services.apiKeys.createKey(null, em, { channelId: channel.id, name: values.name, scopes });
+  console.log(`channel: ${channel.name} (${channel.kind})\nscopes:  ${apiKey.scopes.join(', ')}\nkey:     ${key}`);
+});

@@ -1,0 +1,22 @@
+import 'reflect-metadata';
+import { loadConfig } from '../shared/config';
+import { createLogger } from '../shared/logger';
+import { createOrm } from '../shared/orm';
+
+/** Applies pending migrations (`npm run migrate`); exits non-zero if any fails, leaving none half-applied. */
+async function main() {
+  const config = loadConfig();
+  const log = createLogger(config.LOG_LEVEL, 'migrate');
+  const orm = await createOrm({ ...config, isProduction: true });
+  try {
+    const applied = await orm.migrator.up();
+    log.info({ applied: applied.map((m) => m.name) }, applied.length ? 'migrations.applied' : 'migrations.up_to_date');
+  } finally {
+    await orm.close();
+  }
+}
+
+main().catch((err) => {
+  console.error('migration failed:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,23 @@
+import 'reflect-metadata';
+import { ConfigError, loadConfig, type Config } from '../shared/config';
+import { createLogger, type Logger } from '../shared/logger';
+import { createOrm, type Orm } from '../shared/orm';
+import { createServices, type Services } from '../services';
+
+/** Runs a command-line task with config, ORM and services, then closes everything. */
+export function runCli(name: string, task: (deps: { config: Config; orm: Orm; services: Services; log: Logger }) => Promise<void>) {
+  (async () => {
+    const config = loadConfig();
+    const log = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, name);
+    const orm = await createOrm({ ...config, isProduction: true });
+    try {
+      await task({ config, orm, services: createServices(config), log });
+    } finally {
+      await orm.close();
+    }
+  })().catch((err) => {
+    const message = err instanceof ConfigError ? err.message : err instanceof Error ? err.message : String(err);
+    console.error(`${name}: ${message}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,38 @@
+import type { GraphQLFormattedError } from 'graphql';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { GraphQLError } from 'graphql';
+import type { Logger } from '../shared/logger';
+import { requestScope } from '../shared/request-scope';
+
+const VARIABLE_PATH = /at "([\w.[\]]+)"/;
+
+/**
+ * Expected errors pass through with their code. Anything else is logged once here, with the request id,
+ * and reaches the client as a bare INTERNAL_SERVER_ERROR: no message, stack or SQL.
+ */
+export function createFormatError(log: Logger, exposeDetails: boolean) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const code = formatted.extensions?.code;
+    const requestId = requestScope.getStore()?.requestId;
+    const isExpected = original instanceof GraphQLError && typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR';
+
+    if (isExpected) {
+      const { stacktrace, ...extensions } = formatted.extensions ?? {};
+      // Variable coercion errors (bad scalar values) name the path only in their message.
+      if (code === 'BAD_USER_INPUT' && !extensions.fields) {
+        const path = VARIABLE_PATH.exec(formatted.message)?.[1];
+        if (path) extensions.fields = [{ path, message: formatted.message }];
+      }
+      return { ...formatted, extensions: exposeDetails ? { ...extensions, stacktrace } : extensions };
+    }
+
+    log.error({ err: original, requestId, path: formatted.path }, 'graphql.unexpected_error');
+    return {
+      message: exposeDetails && original instanceof Error ? original.message : 'Internal server error',
+      path: formatted.path,
+      locations: formatted.locations,
+      extensions: { code: 'INTERNAL_SERVER_ERROR', requestId },
+    };
+  };
+}

@@ -1,0 +1,42 @@
+import 'reflect-metadata';
+import { ConfigError, loadConfig } from './shared/config';
+import { createLogger } from './shared/logger';
+import { createOrm } from './shared/orm';
+import { createRedis } from './shared/redis';
+import { createApp } from './app';
+
+async function main() {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const log = createLogger(config.LOG_LEVEL, 'api');
+  const orm = await createOrm(config);
+  const redis = createRedis(config.REDIS_URL, log);
+  const app = await createApp({ config, orm, redis, log });
+  const port = await app.listen();
+  log.info({ port }, 'api.listening');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'api.stopping');
+    await app.stop();
+    log.info('api.stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((err) => {
+  console.error('api failed to start:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});

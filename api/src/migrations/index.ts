@@ -1,0 +1,7 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261125103721_initial } from './Migration20261125103721_initial';
+
+/** Applied in this order; add each new migration here (npm run make-migration writes the file). */
+export const migrations: MigrationObject[] = [
+  { name: 'Migration20261125103721_initial', class: Migration20261125103721_initial },
+];

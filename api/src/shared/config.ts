@@ -1,0 +1,87 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Root of the repository, so paths resolve the same from src/ (tests) and dist/ (runtime). */
+export const repoRoot = path.resolve(__dirname, '..', '..', '..');
+
+const DEV_JWT_SECRET = 'dev-only-secret-change-me-in-production-0123456789';
+
+const bool = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1');
+
+/**
+ * Every environment variable the platform reads, with its default.
+ * `sensitive` ones are redacted wherever config is logged.
+ */
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    PORT: z.coerce.number().int().min(1).max(65535).default(4000),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Unset: `npm start` runs an embedded PostgreSQL; the API alone falls back to a local server. */
+    DATABASE_URL: z.string().url().optional(),
+    DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+    REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+    JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    ADMIN_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
+    GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
+    GRAPHQL_MAX_COMPLEXITY: z.coerce.number().int().min(10).default(2000),
+    GRAPHQL_INTROSPECTION: bool.optional(),
+    DEFAULT_PHONE_REGION: z
+      .string()
+      .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 country code such as GB')
+      .default('GB'),
+    SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+    WEB_ADMIN_DIR: z.string().default(path.join(repoRoot, 'web-admin', 'dist')),
+    DATA_DIR: z.string().default(path.join(repoRoot, '.data')),
+    EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+    SEED_DEMO: bool.default(true),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required when NODE_ENV=production' });
+    }
+  });
+
+export type RawConfig = z.infer<typeof schema>;
+
+export interface Config extends Omit<RawConfig, 'JWT_SECRET' | 'GRAPHQL_INTROSPECTION' | 'DATABASE_URL'> {
+  DATABASE_URL: string;
+  /** True when DATABASE_URL came from the environment rather than the local default. */
+  hasExplicitDatabaseUrl: boolean;
+  JWT_SECRET: string;
+  GRAPHQL_INTROSPECTION: boolean;
+  isProduction: boolean;
+}
+
+export const sensitiveKeys = ['JWT_SECRET', 'DATABASE_URL', 'REDIS_URL'] as const;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment once; throws ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const input = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const raw = parsed.data;
+  return Object.freeze({
+    ...raw,
+    DATABASE_URL: raw.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/loyalty',
+    hasExplicitDatabaseUrl: raw.DATABASE_URL !== undefined,
+    JWT_SECRET: raw.JWT_SECRET ?? DEV_JWT_SECRET,
+    GRAPHQL_INTROSPECTION: raw.GRAPHQL_INTROSPECTION ?? raw.NODE_ENV !== 'production',
+    isProduction: raw.NODE_ENV === 'production',
+  });
+}
+
+/** Config safe to log: secrets replaced. */
+export function redactedConfig(config: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...config };
+  for (const key of sensitiveKeys) out[key] = '[redacted]';
+  return out;
+}

@@ -1,0 +1,15 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Logger } from './logger';
+import type { Principal } from '../auth/principal';
+import type { AppError } from './errors';
+
+/** What every resolver and service call receives for one request. */
+export interface Context {
+  /** This request's own fork of the entity manager. */
+  em: EntityManager;
+  principal: Principal | null;
+  /** Set when credentials were sent but are not valid; protected fields answer with it. */
+  authError: AppError | null;
+  requestId: string;
+  log: Logger;
+}

@@ -1,0 +1,62 @@
+import { GraphQLError } from 'graphql';
+
+/**
+ * Every `extensions.code` the API returns, with its meaning. `npm run schema` exports this list to
+ * schema/error-codes.json; the admin app keys its messages on it.
+ */
+export const errorCodes = {
+  BAD_USER_INPUT: 'An argument is invalid; `extensions.fields` lists each bad field as { path, message }.',
+  UNAUTHENTICATED: 'No valid credentials: missing, expired or revoked token or API key, or a failed login.',
+  FORBIDDEN: 'The caller is authenticated but its role or API-key scopes do not allow this field or mutation.',
+  NOT_FOUND: 'The referenced record does not exist; `extensions.entity` names its type.',
+  CONFLICT:
+    'The request contradicts stored state; `extensions.reason` says how (IDENTIFIER_TAKEN, MEMBER_ERASED, MEMBER_MERGED, SAME_MEMBER, EMAIL_TAKEN, API_KEY_REVOKED).',
+  QUERY_TOO_COMPLEX: 'The operation exceeds the complexity budget; ask for fewer items or fields.',
+  GRAPHQL_VALIDATION_FAILED: 'The operation is not valid against the schema (includes exceeding the depth limit).',
+  GRAPHQL_PARSE_FAILED: 'The operation text is not valid GraphQL.',
+  BAD_REQUEST: 'The HTTP request is malformed (e.g. no query, or a GET that the CSRF guard refuses).',
+  INTERNAL_SERVER_ERROR: 'An unexpected failure; nothing was written. `extensions.requestId` identifies it in the logs.',
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export type ConflictReason =
+  | 'IDENTIFIER_TAKEN'
+  | 'MEMBER_ERASED'
+  | 'MEMBER_MERGED'
+  | 'SAME_MEMBER'
+  | 'EMAIL_TAKEN'
+  | 'API_KEY_REVOKED';
+
+export interface FieldProblem {
+  path: string;
+  message: string;
+}
+
+/** An expected failure, sent to the client as a GraphQL error with `extensions.code`. */
+export class AppError extends GraphQLError {
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(message, { extensions: { code, ...details } });
+  }
+
+  static badInput(fields: FieldProblem[]): AppError {
+    const summary = fields.map((f) => `${f.path}: ${f.message}`).join('; ');
+    return new AppError('BAD_USER_INPUT', `Invalid input: ${summary}`, { fields });
+  }
+
+  static notFound(entity: string, id?: string): AppError {
+    return new AppError('NOT_FOUND', `${entity} not found`, { entity, ...(id ? { id } : {}) });
+  }
+
+  static conflict(reason: ConflictReason, message: string, details: Record<string, unknown> = {}): AppError {
+    return new AppError('CONFLICT', message, { reason, ...details });
+  }
+
+  static unauthenticated(message = 'Authentication required'): AppError {
+    return new AppError('UNAUTHENTICATED', message);
+  }
+
+  static forbidden(message = 'Not allowed for this caller'): AppError {
+    return new AppError('FORBIDDEN', message);
+  }
+}

@@ -1,0 +1,7 @@
+import { v7 as uuidv7 } from 'uuid';
+
+/** Time-ordered ids: primary-key order is creation order, which keeps cursors stable. */
+export const newId = (): string => uuidv7();
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (value: string): boolean => UUID.test(value);
