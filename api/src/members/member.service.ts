@@ -172,6 +172,10 @@ export class MemberService {
 
   async search(ctx: Context, filter: MemberFilter): Promise<MemberConnection> {
     checkPageSize(filter.first);
+    if (filter.search && !ctx.principal?.permissions.has(Permission.MEMBERS_PII)) {
+      // Searching by name, email or phone would reveal personal data to a caller not allowed to read it.
+      throw AppError.forbidden('Searching by name, email or phone requires members:pii');
+    }
     const where: FilterQuery<Member> & { $and: FilterQuery<Member>[] } = { $and: [] };
     where.$and.push({ status: filter.status ?? MemberStatus.ACTIVE });
     if (filter.country) where.$and.push({ country: filter.country.toUpperCase() });

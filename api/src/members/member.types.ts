@@ -2,7 +2,6 @@ import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-gr
 import { LocalDateResolver } from 'graphql-scalars';
 import {
   ArrayMaxSize,
-  IsEmail,
   IsEnum,
   IsISO31661Alpha2,
   IsOptional,
@@ -14,6 +13,7 @@ import {
 } from 'class-validator';
 import { SalesChannelKind } from '../shared/enums';
 import { PageInfo } from '../shared/pagination';
+import { IsEmailAddress } from '../shared/validators';
 import { Member, MemberStatus } from './member.entity';
 import { ConsentMedium } from './member-consent.entity';
 
@@ -43,7 +43,7 @@ abstract class MemberProfileInput {
   @Field(() => String, { nullable: true })
   @IsOptional()
   @MaxLength(254)
-  @IsEmail({}, { message: 'must be an email address' })
+  @IsEmailAddress()
   email?: string | null;
 
   @Field(() => String, { nullable: true, description: 'E.164, or national format in DEFAULT_PHONE_REGION.' })

@@ -1,0 +1,109 @@
+import 'reflect-metadata';
+import { MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import request from 'supertest';
+import { createApp, type App } from '../../api/src/app';
+import { loadConfig, type Config } from '../../api/src/shared/config';
+import { createLogger } from '../../api/src/shared/logger';
+import { ormOptions, type Orm } from '../../api/src/shared/orm';
+import { createRedis } from '../../api/src/shared/redis';
+import { databaseUrl, redisUrl, templateName, withAdminClient, workerDbName } from './databases';
+
+export interface Harness {
+  app: App;
+  orm: Orm;
+  config: Config;
+  /** A fresh entity manager for assertions straight against the database. */
+  em(): EntityManager;
+  gql<T = any>(auth: Auth, query: string, variables?: Record<string, unknown>): Promise<GqlResult<T>>;
+  http(): request.Agent;
+  sql<T = any>(text: string, params?: unknown[]): Promise<T[]>;
+}
+
+export type Auth = { token: string } | { apiKey: string } | null;
+
+export interface GqlResult<T> {
+  data: T;
+  errors?: Array<{ message: string; path?: string[]; extensions: Record<string, any> }>;
+  headers: Record<string, string>;
+  status: number;
+}
+
+const TABLES_TO_KEEP = new Set(['mikro_orm_migrations']);
+
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    REDIS_URL: redisUrl,
+    JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
+    ...overrides,
+  });
+}
+
+async function workerDatabase(): Promise<string> {
+  const runId = process.env.TEST_RUN_ID;
+  if (!runId) throw new Error('TEST_RUN_ID is not set: run the suite through jest (test/jest.config.js)');
+  const name = workerDbName(runId, process.env.JEST_WORKER_ID ?? '1');
+  await withAdminClient(async (c) => {
+    const exists = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (exists.rowCount === 0) await c.query(`CREATE DATABASE "${name}" TEMPLATE "${templateName(runId)}"`);
+  });
+  return databaseUrl(name);
+}
+
+/**
+ * Starts the real API (Express + Apollo + MikroORM + Redis) on this worker's own database, truncated
+ * before each test file. Register with `const h = useHarness();` at the top of a test file.
+ */
+export function useHarness(overrides: Record<string, string> = {}): Harness {
+  const state: Partial<Harness> & { stop?: () => Promise<void> } = {};
+
+  beforeAll(async () => {
+    const url = await workerDatabase();
+    const config = testConfig({ DATABASE_URL: url, ...overrides });
+    const log = createLogger(config.LOG_LEVEL, 'api-test');
+    const orm = await MikroORM.init(ormOptions(config));
+    const tables = await orm.em
+      .getConnection()
+      .execute<{ tablename: string }[]>(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`);
+    const names = tables.map((t) => `"${t.tablename}"`).filter((t) => !TABLES_TO_KEEP.has(t.slice(1, -1)));
+    if (names.length) await orm.em.getConnection().execute(`TRUNCATE ${names.join(', ')} CASCADE`);
+    const redis = createRedis(config.REDIS_URL, log);
+    const app = await createApp({ config, orm, redis, log });
+
+    Object.assign(state, {
+      app,
+      orm,
+      config,
+      em: () => orm.em.fork(),
+      http: () => request.agent(app.server),
+      sql: (text: string, params: unknown[] = []) => orm.em.getConnection().execute(text, params),
+      gql: async (auth: Auth, query: string, variables?: Record<string, unknown>) => {
+        let req = request(app.server).post('/graphql').set('content-type', 'application/json');
+        if (auth && 'token' in auth) req = req.set('authorization', `Bearer ${auth.token}`);
+        if (auth && 'apiKey' in auth) req = req.set('x-api-key', auth.apiKey);
+        const res = await req.send({ query, variables });
+        return { ...res.body, headers: res.headers, status: res.status };
+      },
+      stop: () => app.stop(),
+    });
+  });
+
+  afterAll(async () => {
+    await state.stop?.();
+  });
+
+  return new Proxy({} as Harness, {
+    get: (_t, key: keyof Harness) => {
+      if (!(key in state)) throw new Error(`harness.${String(key)} used before beforeAll ran`);
+      return state[key];
+    },
+  });
+}
+
+/** Asserts a GraphQL call failed with `code` and returns its first error. */
+export function expectError(result: GqlResult<unknown>, code: string) {
+  expect(result.errors?.map((e) => e.extensions.code)).toEqual([code]);
+  return result.errors![0];
+}

@@ -1,0 +1,44 @@
+import { NavLink, Outlet } from 'react-router';
+import type { AdminRole } from './auth/auth.operations';
+import { useCurrentAdmin } from './auth/RequireAuth';
+import { useSession } from './auth/SessionProvider';
+import { resources } from './resources';
+
+const roleLabels = {
+  ADMIN: 'Admin',
+  MARKETER: 'Marketer',
+  ANALYST: 'Analyst',
+} satisfies Record<AdminRole, string>;
+
+/** Layout for signed-in pages: header with navigation and the current admin, then the page. */
+export function AppShell() {
+  const admin = useCurrentAdmin();
+  const { signOut } = useSession();
+
+  return (
+    <div className="shell">
+      <header className="shell-header">
+        <span className="brand">Loyalty admin</span>
+        <nav aria-label="Main">
+          {resources.map(({ nav }) => (
+            <NavLink key={nav.to} to={nav.to}>
+              {nav.label}
+            </NavLink>
+          ))}
+        </nav>
+        <div className="current-admin" data-testid="current-admin">
+          <span className="current-admin-email">{admin.email}</span>
+          <span className="badge" data-testid="current-admin-role">
+            {roleLabels[admin.role] ?? admin.role}
+          </span>
+        </div>
+        <button type="button" className="secondary" onClick={() => signOut()} data-testid="sign-out">
+          Sign out
+        </button>
+      </header>
+      <main className="shell-main">
+        <Outlet />
+      </main>
+    </div>
+  );
+}

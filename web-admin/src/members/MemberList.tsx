@@ -1,0 +1,133 @@
+import { useState, type ReactNode } from 'react';
+import { useCurrentAdmin } from '../auth/RequireAuth';
+import { errorMessage } from '../shared/errors';
+import { ListPage } from '../shared/ListPage';
+import { useDebouncedValue } from '../shared/use-debounced-value';
+import { channelLabels, formatDate, memberCount, memberName, statusLabels } from './member-format';
+import { canSeeMemberPii, type MemberListItem } from './members.operations';
+import { useMemberPages } from './use-member-pages';
+
+const searchDelayMs = 300;
+const empty = '—';
+
+interface Column {
+  header: string;
+  isPii: boolean;
+  cell(member: MemberListItem): ReactNode;
+}
+
+const columns: Column[] = [
+  { header: 'Name', isPii: true, cell: (m) => memberName(m) || empty },
+  { header: 'Email', isPii: true, cell: (m) => m.email || empty },
+  { header: 'Phone', isPii: true, cell: (m) => m.phone || empty },
+  { header: 'Country', isPii: false, cell: (m) => m.country || empty },
+  { header: 'Channel', isPii: false, cell: (m) => channelLabels[m.enrolmentChannel] ?? m.enrolmentChannel },
+  {
+    header: 'Enrolled',
+    isPii: false,
+    cell: (m) => <time dateTime={m.enrolledAt}>{formatDate(m.enrolledAt)}</time>,
+  },
+  {
+    header: 'Status',
+    isPii: false,
+    cell: (m) => (
+      <span className={`badge status-${m.status.toLowerCase()}`}>{statusLabels[m.status] ?? m.status}</span>
+    ),
+  },
+];
+
+export function MemberList() {
+  const admin = useCurrentAdmin();
+  const withPii = canSeeMemberPii(admin.role);
+  const visibleColumns = withPii ? columns : columns.filter((column) => !column.isPii);
+
+  const [searchInput, setSearchInput] = useState('');
+  const search = useDebouncedValue(searchInput.trim(), searchDelayMs) || null;
+  const pages = useMemberPages({ search, withPii });
+
+  return (
+    <ListPage
+      title="Members"
+      summary={
+        pages.totalCount === undefined ? null : (
+          <span data-testid="member-count">{memberCount(pages.totalCount)}</span>
+        )
+      }
+      toolbar={
+        <input
+          type="search"
+          aria-label="Search members"
+          placeholder="Search by name or email"
+          value={searchInput}
+          onChange={(event) => setSearchInput(event.target.value)}
+          data-testid="member-search"
+        />
+      }
+    >
+      {!withPii && (
+        <p className="notice" data-testid="pii-hidden">
+          Names and contact details are hidden for the Analyst role.
+        </p>
+      )}
+
+      {pages.edges.length > 0 && (
+        <div className="table-wrap">
+          <table aria-label="Members" aria-busy={pages.isRefreshing || pages.isLoadingMore} data-testid="member-table">
+            <thead>
+              <tr>
+                {visibleColumns.map((column) => (
+                  <th key={column.header} scope="col">
+                    {column.header}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {pages.edges.map(({ node }) => (
+                <tr key={node.id} data-testid="member-row" data-member-id={node.id}>
+                  {visibleColumns.map((column) => (
+                    <td key={column.header}>{column.cell(node)}</td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+
+      {pages.isLoading && (
+        <p className="muted" role="status" data-testid="members-loading">
+          Loading members…
+        </p>
+      )}
+
+      {!pages.isLoading && !pages.error && pages.edges.length === 0 && (
+        <p className="empty" data-testid="members-empty">
+          No members match
+        </p>
+      )}
+
+      {pages.error && (
+        <div className="error-box" role="alert" data-testid="members-error">
+          <p>{errorMessage(pages.error)}</p>
+          <button type="button" className="secondary" onClick={pages.retry} data-testid="members-retry">
+            Retry
+          </button>
+        </div>
+      )}
+
+      <div className="list-page-footer">
+        {pages.isLoadingMore && (
+          <p className="muted" role="status" data-testid="members-loading-more">
+            Loading more members…
+          </p>
+        )}
+        {pages.hasNextPage && (
+          <button type="button" className="secondary" onClick={pages.loadMore} data-testid="member-load-more">
+            Load more
+          </button>
+        )}
+      </div>
+    </ListPage>
+  );
+}

@@ -1,0 +1,95 @@
+import type { GraphQLError } from 'graphql';
+import type { CombinedError } from 'urql';
+
+/** The `extensions.code` values in api/src/shared/errors.ts (exported to schema/error-codes.json). */
+export type ErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'QUERY_TOO_COMPLEX'
+  | 'INTERNAL_SERVER_ERROR'
+  | 'GRAPHQL_VALIDATION_FAILED'
+  | 'GRAPHQL_PARSE_FAILED'
+  | 'BAD_REQUEST';
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+const messages = {
+  BAD_USER_INPUT: 'Some of the values you entered are not valid.',
+  UNAUTHENTICATED: 'Your session has ended. Please sign in again.',
+  FORBIDDEN: 'Your role does not allow this.',
+  NOT_FOUND: 'That record no longer exists.',
+  CONFLICT: 'Someone else changed this at the same time. Reload and try again.',
+  QUERY_TOO_COMPLEX: 'That request asks for too much at once. Narrow it down and try again.',
+  INTERNAL_SERVER_ERROR: 'Something went wrong on our side.',
+  GRAPHQL_VALIDATION_FAILED: 'This page is out of date with the server. Reload the page.',
+  GRAPHQL_PARSE_FAILED: 'This page is out of date with the server. Reload the page.',
+  BAD_REQUEST: 'The server could not read that request. Reload the page and try again.',
+} satisfies Record<ErrorCode, string>;
+
+const networkMessage = 'Cannot reach the server. Check your connection and try again.';
+
+export function errorCodes(error: CombinedError | undefined): string[] {
+  return error?.graphQLErrors.map(codeOf) ?? [];
+}
+
+export function hasErrorCode(error: CombinedError | undefined, code: ErrorCode): boolean {
+  return errorCodes(error).includes(code);
+}
+
+/** Field messages from BAD_USER_INPUT errors, with paths as dotted strings (e.g. `input.email`). */
+export function fieldErrors(error: CombinedError | undefined): FieldError[] {
+  return (error?.graphQLErrors ?? []).flatMap((e) => {
+    const fields = codeOf(e) === 'BAD_USER_INPUT' ? e.extensions?.fields : undefined;
+    return Array.isArray(fields) ? fields.flatMap(toFieldError) : [];
+  });
+}
+
+/**
+ * The text to show for a failed operation, keyed by the first error's `extensions.code`. `overrides` lets a page
+ * say something more specific (the login page turns UNAUTHENTICATED into "Invalid email or password").
+ */
+export function errorMessage(
+  error: CombinedError | undefined,
+  overrides: Partial<Record<ErrorCode, string>> = {},
+): string {
+  if (!error) return '';
+  const first = error.graphQLErrors[0];
+  if (!first) return networkMessage;
+
+  const code = codeOf(first);
+  const requestId = first.extensions?.requestId;
+  const requestIdNote = typeof requestId === 'string' ? ` Request id: ${requestId}.` : '';
+
+  if (!isKnownCode(code)) return `Something went wrong (${code}).${requestIdNote}`;
+  if (overrides[code]) return overrides[code];
+  if (code === 'BAD_USER_INPUT') {
+    const fields = fieldErrors(error);
+    // The API's field messages read as a predicate ("must be an email address"), so lead with the field name.
+    return fields.length ? fields.map((f) => `${f.path.split('.').pop()} ${f.message}`).join('; ') : messages[code];
+  }
+  return messages[code] + requestIdNote;
+}
+
+function codeOf(error: GraphQLError): string {
+  return typeof error.extensions?.code === 'string' ? error.extensions.code : 'UNKNOWN';
+}
+
+function isKnownCode(code: string): code is ErrorCode {
+  return Object.hasOwn(messages, code);
+}
+
+// The contract doesn't pin `path` to a string or a list of segments, so accept both.
+function toFieldError(value: unknown): FieldError[] {
+  if (typeof value !== 'object' || value === null) return [];
+  const { path, message } = value as { path?: unknown; message?: unknown };
+  if (typeof message !== 'string') return [];
+  if (typeof path === 'string') return [{ path, message }];
+  if (Array.isArray(path)) return [{ path: path.join('.'), message }];
+  return [];
+}
