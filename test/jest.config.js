@@ -20,4 +20,5 @@ module.exports = {
   testTimeout: 30000,
   maxWorkers: process.env.CI ? 2 : '50%',
   verbose: true,
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };

@@ -1,0 +1,43 @@
+import pino from 'pino';
+import { ConfigError, loadConfig, redactedConfig } from './config';
+import { startWorker } from './worker';
+
+function main() {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const log = pino({ name: 'worker', level: config.LOG_LEVEL, redact: { paths: ['*.email', '*.phone', '*.token'], censor: '[redacted]' } });
+  log.debug({ config: redactedConfig(config) }, 'worker.config');
+  const worker = startWorker(config, log);
+
+  let isStopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (isStopping) {
+      log.warn({ signal }, 'worker.forced_exit');
+      process.exit(1);
+    }
+    isStopping = true;
+    log.info({ signal }, 'worker.stopping');
+    worker.close().then(
+      () => {
+        log.info('worker.stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'worker.stop_failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+}
+
+main();

@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+
+/** Queue names, `<app>.<action>`. Producers (the API) and this worker both use these. */
+export const QUEUES = {
+  train: 'recommender.train',
+  scoreChurn: 'recommender.score-churn',
+  heartbeat: 'recommender.heartbeat',
+} as const;
+
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+/** Liveness probe: the API or an operator enqueues one and waits for the result. */
+export interface HeartbeatPayload {
+  v: 1;
+  requestedAt: string;
+}
+
+/** Retrain the models on the current data. Fields are settled by the model issue; no processor yet. */
+export interface TrainPayload {
+  v: 1;
+  requestedAt: string;
+}
+
+/** Score churn risk for the given members, or for every member when memberIds is absent. No processor yet. */
+export interface ScoreChurnPayload {
+  v: 1;
+  requestedAt: string;
+  memberIds?: string[];
+}
+
+export interface PayloadByQueue {
+  'recommender.train': TrainPayload;
+  'recommender.score-churn': ScoreChurnPayload;
+  'recommender.heartbeat': HeartbeatPayload;
+}
+
+export class UnknownPayloadVersionError extends Error {
+  constructor(queue: QueueName, v: unknown) {
+    super(`${queue}: unknown payload version ${JSON.stringify(v)}; this worker reads only the versions in payloads.ts`);
+    this.name = 'UnknownPayloadVersionError';
+  }
+}
+
+/** Returns `data` typed by its version; throws on anything else, so handlers can switch on `v` exhaustively. */
+export function readPayload<Q extends QueueName>(
+  queue: Q,
+  data: unknown,
+  knownVersions: readonly PayloadByQueue[Q]['v'][],
+): PayloadByQueue[Q] {
+  const v = typeof data === 'object' && data !== null ? (data as { v?: unknown }).v : undefined;
+  if (!knownVersions.includes(v as PayloadByQueue[Q]['v'])) throw new UnknownPayloadVersionError(queue, v);
+  return data as PayloadByQueue[Q];
+}
+
+/** Bull jobId derived from the content, so that a duplicate enqueue collapses into the job already waiting. */
+export function jobIdFor<Q extends QueueName>(queue: Q, payload: PayloadByQueue[Q]): string {
+  const canonical = JSON.stringify(payload, Object.keys(payload).sort());
+  return `${queue}:${createHash('sha256').update(canonical).digest('hex').slice(0, 16)}`;
+}

@@ -1,0 +1,205 @@
+import {
+  GraphQLEnumType,
+  GraphQLInputObjectType,
+  GraphQLList,
+  GraphQLNonNull,
+  GraphQLScalarType,
+  type GraphQLField,
+  type GraphQLInputType,
+  getNamedType,
+  isLeafType,
+} from 'graphql';
+import { SignJWT } from 'jose';
+import { useHarness, expectError } from '../support/harness';
+import { build, AdminRole, ApiKeyScope } from '../fixtures/build';
+import { buildGraphQLSchema } from '../../api/src/graphql/schema';
+
+const h = useHarness();
+const b = build(h);
+
+const LOGIN = `mutation($input: LoginInput!) { login(input: $input) { token expiresAt admin { id email role } } }`;
+const ME = `{ me { id email role } }`;
+
+/** The fields anyone may call. */
+const PUBLIC_FIELDS = new Set(['Mutation.login']);
+
+/** A syntactically valid value for any required argument, so the call reaches the auth check. */
+function sample(type: GraphQLInputType): unknown {
+  if (type instanceof GraphQLNonNull) return sample(type.ofType);
+  if (type instanceof GraphQLList) return [sample(type.ofType)];
+  if (type instanceof GraphQLEnumType) return type.getValues()[0].name;
+  if (type instanceof GraphQLInputObjectType) {
+    return Object.fromEntries(
+      Object.values(type.getFields())
+        .filter((f) => f.type instanceof GraphQLNonNull)
+        .map((f) => [f.name, sample(f.type)]),
+    );
+  }
+  const scalar = type as GraphQLScalarType;
+  return (
+    { ID: '01900000-0000-7000-8000-000000000000', Int: 1, Float: 1, Boolean: true, DateTimeISO: '2030-01-01T00:00:00Z', LocalDate: '1990-01-01' }[
+      scalar.name
+    ] ?? 'x'
+  );
+}
+
+function operationFor(kind: 'query' | 'mutation', field: GraphQLField<unknown, unknown>) {
+  const required = field.args.filter((a) => a.type instanceof GraphQLNonNull);
+  const vars = required.map((a) => `$${a.name}: ${a.type.toString()}`).join(', ');
+  const args = required.map((a) => `${a.name}: $${a.name}`).join(', ');
+  const named = getNamedType(field.type);
+  const selection = isLeafType(named) ? '' : '{ __typename }';
+  return {
+    text: `${kind} Probe${vars ? `(${vars})` : ''} { ${field.name}${args ? `(${args})` : ''} ${selection} }`,
+    variables: Object.fromEntries(required.map((a) => [a.name, sample(a.type)])),
+  };
+}
+
+describe('access control', () => {
+  it('answers UNAUTHENTICATED to every query and mutation but login when no credentials are sent', async () => {
+    const schema = await buildGraphQLSchema(null);
+    const roots = [
+      ['query', schema.getQueryType()!],
+      ['mutation', schema.getMutationType()!],
+    ] as const;
+    let probed = 0;
+    for (const [kind, type] of roots) {
+      for (const field of Object.values(type.getFields())) {
+        if (PUBLIC_FIELDS.has(`${type.name}.${field.name}`)) continue;
+        const op = operationFor(kind, field);
+        const res = await h.gql(null, op.text, op.variables);
+        expect({ field: field.name, codes: res.errors?.map((e) => e.extensions.code), data: res.data?.[field.name] ?? null }).toEqual({
+          field: field.name,
+          codes: ['UNAUTHENTICATED'],
+          data: null,
+        });
+        probed++;
+      }
+    }
+    expect(probed).toBeGreaterThanOrEqual(15);
+  });
+
+  it('answers UNAUTHENTICATED to a malformed, unknown or tampered credential', async () => {
+    const admin = await b.admin();
+    const { key } = await b.apiKey();
+    const tampered = admin.token.slice(0, -2) + (admin.token.endsWith('A') ? 'BB' : 'AA');
+    const unknownKey = key.slice(0, -4) + 'abcd';
+    for (const auth of [{ token: 'garbage' }, { token: tampered }, { apiKey: unknownKey }, { apiKey: 'lk_short' }]) {
+      expectError(await h.gql(auth, ME), 'UNAUTHENTICATED');
+    }
+  });
+
+  it('answers UNAUTHENTICATED to an expired token and to a token signed with another secret', async () => {
+    const admin = await b.admin();
+    const sign = (secret: string, exp: number) =>
+      new SignJWT({ role: 'ADMIN' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(admin.id)
+        .setIssuer('loyalty-api')
+        .setAudience('loyalty-admin')
+        .setExpirationTime(exp)
+        .sign(new TextEncoder().encode(secret));
+    const now = Math.floor(Date.now() / 1000);
+    expectError(await h.gql({ token: await sign(h.config.JWT_SECRET, now - 10) }, ME), 'UNAUTHENTICATED');
+    expectError(await h.gql({ token: await sign('another-secret-that-is-long-enough-0000', now + 600) }, ME), 'UNAUTHENTICATED');
+    expect((await h.gql({ token: await sign(h.config.JWT_SECRET, now + 600) }, ME)).data.me.id).toBe(admin.id);
+  });
+
+  it('answers FORBIDDEN when the role lacks the permission', async () => {
+    const marketer = await b.admin(AdminRole.MARKETER);
+    const analyst = await b.admin(AdminRole.ANALYST);
+    expectError(await h.gql(marketer.auth, `{ apiKeys { id } }`), 'FORBIDDEN');
+    expectError(await h.gql(marketer.auth, `{ auditLog { id } }`), 'FORBIDDEN');
+    expectError(await h.gql(analyst.auth, `mutation { enrolMember(input: { email: "a@b.co" }) { id } }`), 'FORBIDDEN');
+    expect(await h.sql(`select 1 from member where email = 'a@b.co'`)).toHaveLength(0);
+  });
+
+  it('hides personal data from analysts field by field, never returning it', async () => {
+    const analyst = await b.admin(AdminRole.ANALYST);
+    const m = await b.member().withEmail('secret@example.com').named('Hidden', 'Person').save();
+    const res = await h.gql(analyst.auth, `query($id: ID!) { member(id: $id) { id country email firstName } }`, { id: m.id });
+    expect(res.errors?.map((e) => [e.path?.join('.'), e.extensions.code])).toEqual([
+      ['member.email', 'FORBIDDEN'],
+      ['member.firstName', 'FORBIDDEN'],
+    ]);
+    expect(res.data.member).toEqual({ id: m.id, country: null, email: null, firstName: null });
+  });
+
+  it("limits a channel's key to its scopes", async () => {
+    const readOnly = await b.apiKey([ApiKeyScope.MEMBERS_READ]);
+    const m = await b.member().withEmail('pos@example.com').save();
+    expect((await h.gql(readOnly.auth, `query($id: ID!) { member(id: $id) { email } }`, { id: m.id })).data.member.email).toBe(
+      'pos@example.com',
+    );
+    expectError(await h.gql(readOnly.auth, `mutation { enrolMember(input: { email: "new@pos.example" }) { id } }`), 'FORBIDDEN');
+    expectError(await h.gql(readOnly.auth, `{ salesChannels { id } }`), 'FORBIDDEN');
+    expectError(await h.gql(readOnly.auth, ME), 'FORBIDDEN');
+  });
+
+  it('accepts an API key as a bearer token too', async () => {
+    const { key } = await b.apiKey([ApiKeyScope.MEMBERS_READ]);
+    const res = await h.http().post('/graphql').set('authorization', `Bearer ${key}`).send({ query: '{ members(first: 1) { totalCount } }' });
+    expect(res.body.errors).toBeUndefined();
+  });
+});
+
+describe('login', () => {
+  it('returns a token that works until its expiry and records the login time', async () => {
+    const admin = await b.admin(AdminRole.MARKETER);
+    const res = await h.gql(null, LOGIN, { input: { email: admin.email.toUpperCase(), password: admin.password } });
+    expect(res.errors).toBeUndefined();
+    const session = res.data.login;
+    expect(session.admin).toEqual({ id: admin.id, email: admin.email, role: 'MARKETER' });
+    const ttl = Date.parse(session.expiresAt) - Date.now();
+    expect(ttl).toBeGreaterThan((h.config.ADMIN_TOKEN_TTL_SECONDS - 30) * 1000);
+    expect(ttl).toBeLessThanOrEqual(h.config.ADMIN_TOKEN_TTL_SECONDS * 1000);
+    expect((await h.gql({ token: session.token }, ME)).data.me.role).toBe('MARKETER');
+    const [row] = await h.sql(`select last_login_at from admin_user where id = ?`, [admin.id]);
+    expect(row.last_login_at).not.toBeNull();
+  });
+
+  it('answers UNAUTHENTICATED with one message for a wrong password and an unknown email', async () => {
+    const admin = await b.admin();
+    const wrong = expectError(await h.gql(null, LOGIN, { input: { email: admin.email, password: 'wrong password!' } }), 'UNAUTHENTICATED');
+    const unknown = expectError(await h.gql(null, LOGIN, { input: { email: 'nobody@x.example', password: 'whatever pass' } }), 'UNAUTHENTICATED');
+    expect(wrong.message).toBe('Invalid email or password');
+    expect(unknown.message).toBe(wrong.message);
+  });
+
+  it('shuts out a disabled admin at once, even with a token issued before', async () => {
+    const admin = await b.admin();
+    await h.sql(`update admin_user set disabled_at = now() where id = ?`, [admin.id]);
+    expectError(await h.gql(admin.auth, ME), 'UNAUTHENTICATED');
+    expectError(await h.gql(null, LOGIN, { input: { email: admin.email, password: admin.password } }), 'UNAUTHENTICATED');
+  });
+
+  it('stores passwords as argon2id hashes', async () => {
+    const admin = await b.admin();
+    const [row] = await h.sql(`select password_hash from admin_user where id = ?`, [admin.id]);
+    expect(row.password_hash).toMatch(/^\$argon2id\$/);
+    expect(row.password_hash).not.toContain(admin.password);
+  });
+});
+
+describe('createAdminUser', () => {
+  const CREATE = `mutation($input: CreateAdminUserInput!) { createAdminUser(input: $input) { id email role } }`;
+
+  it('lets an admin add a user who can then log in; audited without the password', async () => {
+    const admin = await b.admin();
+    const res = await h.gql(admin.auth, CREATE, { input: { email: 'New.Analyst@Example.com', password: 'long enough password', role: 'ANALYST' } });
+    expect(res.data.createAdminUser).toMatchObject({ email: 'new.analyst@example.com', role: 'ANALYST' });
+    const login = await h.gql(null, LOGIN, { input: { email: 'new.analyst@example.com', password: 'long enough password' } });
+    expect(login.data.login.admin.role).toBe('ANALYST');
+    const audit = await h.sql(`select actor, after::text as a from audit_entry where entity_id = ?`, [res.data.createAdminUser.id]);
+    expect(audit[0].actor).toBe(`admin:${admin.id}`);
+    expect(audit[0].a).not.toContain('long enough password');
+  });
+
+  it('refuses a short password, a bad email and a taken email', async () => {
+    const admin = await b.admin();
+    const bad = await h.gql(admin.auth, CREATE, { input: { email: 'nope', password: 'short', role: 'ADMIN' } });
+    expect(expectError(bad, 'BAD_USER_INPUT').extensions.fields.map((f: any) => f.path).sort()).toEqual(['input.email', 'input.password']);
+    const taken = await h.gql(admin.auth, CREATE, { input: { email: admin.email, password: 'long enough password', role: 'ADMIN' } });
+    expect(expectError(taken, 'CONFLICT').extensions.reason).toBe('EMAIL_TAKEN');
+  });
+});

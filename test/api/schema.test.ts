@@ -1,0 +1,34 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { buildSchema, parse, validate } from 'graphql';
+import { renderSchemaFiles } from '../../api/src/graphql/emit';
+import { errorCodes } from '../../api/src/shared/errors';
+
+const root = path.resolve(__dirname, '..', '..');
+
+describe('generated schema', () => {
+  it('matches the committed schema/schema.graphql and schema/error-codes.json (run npm run schema)', async () => {
+    const files = await renderSchemaFiles();
+    for (const [file, expected] of Object.entries(files)) {
+      const committed = readFileSync(file, 'utf8');
+      expect({ file: path.relative(root, file), content: committed }).toEqual({ file: path.relative(root, file), content: expected });
+    }
+  });
+
+  it("validates every admin operation in schema/operations against the committed schema", () => {
+    const schema = buildSchema(readFileSync(path.join(root, 'schema/schema.graphql'), 'utf8'));
+    const dir = path.join(root, 'schema/operations');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.graphql'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) {
+      const errors = validate(schema, parse(readFileSync(path.join(dir, f), 'utf8'))).map((e) => e.message);
+      expect({ file: f, errors }).toEqual({ file: f, errors: [] });
+    }
+  });
+
+  it('documents every error code in the README', () => {
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    const missing = Object.keys(errorCodes).filter((code) => !readme.includes(`\`${code}\``));
+    expect(missing).toEqual([]);
+  });
+});
