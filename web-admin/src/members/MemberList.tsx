@@ -42,7 +42,8 @@ export function MemberList() {
   const visibleColumns = withPii ? columns : columns.filter((column) => !column.isPii);
 
   const [searchInput, setSearchInput] = useState('');
-  const search = useDebouncedValue(searchInput.trim(), searchDelayMs) || null;
+  const debouncedSearch = useDebouncedValue(searchInput.trim(), searchDelayMs);
+  const search = (withPii && debouncedSearch) || null;
   const pages = useMemberPages({ search, withPii });
 
   return (
@@ -53,7 +54,9 @@ export function MemberList() {
           <span data-testid="member-count">{memberCount(pages.totalCount)}</span>
         )
       }
+      // Searching matches names and contact details, which analysts may not read.
       toolbar={
+        withPii && (
         <input
           type="search"
           aria-label="Search members"
@@ -62,6 +65,7 @@ export function MemberList() {
           onChange={(event) => setSearchInput(event.target.value)}
           data-testid="member-search"
         />
+        )
       }
     >
       {!withPii && (

