@@ -1,10 +1,9 @@
 import argon2 from 'argon2';
 import { jwtVerify, SignJWT } from 'jose';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Config } from '../shared/config';
 import type { Context } from '../shared/context';
-import { AppError } from '../shared/errors';
+import { AppError, conflictOnDuplicate } from '../shared/errors';
 import { isUuid } from '../shared/ids';
 import type { AuditService } from '../audit/audit.service';
 import { AdminUser } from './admin-user.entity';
@@ -63,29 +62,26 @@ export class AdminAuthService {
 
   async createAdminUser(ctx: Context | null, em: EntityManager, input: CreateAdminUserInput): Promise<AdminUser> {
     const passwordHash = await argon2.hash(input.password, { type: argon2.argon2id });
-    try {
-      return await em.transactional(async (tx) => {
-        const admin = tx.create(AdminUser, {
-          email: input.email.trim().toLowerCase(),
-          passwordHash,
-          role: input.role,
-          displayName: input.displayName ?? null,
-        });
-        await tx.flush();
-        this.audit.record(tx, ctx, {
-          action: 'adminUser.create',
-          entityType: 'AdminUser',
-          entityId: admin.id,
-          after: { email: admin.email, role: admin.role },
-        });
-        return admin;
-      });
-    } catch (err) {
-      if (err instanceof UniqueConstraintViolationException) {
-        throw AppError.conflict('EMAIL_TAKEN', 'An admin user with this email already exists');
-      }
-      throw err;
-    }
+    return conflictOnDuplicate(
+      () =>
+        em.transactional(async (tx) => {
+          const admin = tx.create(AdminUser, {
+            email: input.email.trim().toLowerCase(),
+            passwordHash,
+            role: input.role,
+            displayName: input.displayName ?? null,
+          });
+          await tx.flush();
+          this.audit.record(tx, ctx, {
+            action: 'adminUser.create',
+            entityType: 'AdminUser',
+            entityId: admin.id,
+            after: { email: admin.email, role: admin.role },
+          });
+          return admin;
+        }),
+      () => AppError.conflict('EMAIL_TAKEN', 'An admin user with this email already exists'),
+    );
   }
 
   /** Used by the demo seed to reset the demo login's password idempotently. */

@@ -1,8 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Context } from '../shared/context';
-import { AppError } from '../shared/errors';
+import { AppError, conflictOnDuplicate } from '../shared/errors';
 import { SalesChannelKind } from '../shared/enums';
 import type { AuditService } from '../audit/audit.service';
 import { type ApiKeyScope, scopePermissions } from '../auth/permissions';
@@ -35,24 +34,21 @@ export class ApiKeyService {
     if (input.kind === SalesChannelKind.ADMIN) {
       throw AppError.badInput([{ path: 'input.kind', message: 'ADMIN is the back office, not a sales channel' }]);
     }
-    try {
-      return await em.transactional(async (tx) => {
-        const channel = tx.create(SalesChannel, { name: input.name.trim(), kind: input.kind });
-        await tx.flush();
-        this.audit.record(tx, ctx, {
-          action: 'salesChannel.create',
-          entityType: 'SalesChannel',
-          entityId: channel.id,
-          after: { name: channel.name, kind: channel.kind },
-        });
-        return channel;
-      });
-    } catch (err) {
-      if (err instanceof UniqueConstraintViolationException) {
-        throw AppError.conflict('IDENTIFIER_TAKEN', 'A sales channel with this name already exists', { field: 'name' });
-      }
-      throw err;
-    }
+    return conflictOnDuplicate(
+      () =>
+        em.transactional(async (tx) => {
+          const channel = tx.create(SalesChannel, { name: input.name.trim(), kind: input.kind });
+          await tx.flush();
+          this.audit.record(tx, ctx, {
+            action: 'salesChannel.create',
+            entityType: 'SalesChannel',
+            entityId: channel.id,
+            after: { name: channel.name, kind: channel.kind },
+          });
+          return channel;
+        }),
+      () => AppError.conflict('IDENTIFIER_TAKEN', 'A sales channel with this name already exists', { field: 'input.name' }),
+    );
   }
 
   async createKey(ctx: Context | null, em: EntityManager, input: CreateApiKeyInput): Promise<{ key: string; apiKey: ApiKey }> {

@@ -1,8 +1,8 @@
-import { LockMode, ref, UniqueConstraintViolationException, type FilterQuery } from '@mikro-orm/core';
+import { LockMode, ref, type FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../shared/config';
 import type { Context } from '../shared/context';
-import { AppError, type FieldProblem } from '../shared/errors';
+import { AppError, conflictOnDuplicate, type FieldProblem } from '../shared/errors';
 import { SalesChannelKind } from '../shared/enums';
 import { checkPageSize, decodeCursor, pageOf } from '../shared/pagination';
 import type { AuditService } from '../audit/audit.service';
@@ -76,7 +76,7 @@ export class MemberService {
     }
     const profile = this.normalisedProfile(input);
 
-    return this.withIdentifierGuard(ctx, () =>
+    return this.withIdentifierGuard(() =>
       ctx.em.transactional(async (em) => {
         await this.assertIdentifiersFree(ctx, em, wanted, null);
         const member = em.create(Member, {
@@ -101,7 +101,7 @@ export class MemberService {
   /** A stale id of an absorbed member updates the survivor. */
   async update(ctx: Context, input: UpdateMemberInput): Promise<Member> {
     const profile = this.normalisedProfile(input);
-    return this.withIdentifierGuard(ctx, () =>
+    return this.withIdentifierGuard(() =>
       ctx.em.transactional(async (em) => {
         const member = await this.lockWritable(em, input.id, { followMerge: true });
         const before = snapshot(member);
@@ -382,15 +382,8 @@ export class MemberService {
   }
 
   /** The unique index is the real guard against two concurrent enrolments with one identifier. */
-  private async withIdentifierGuard<T>(ctx: Context, work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (err) {
-      if (err instanceof UniqueConstraintViolationException) {
-        throw AppError.conflict('IDENTIFIER_TAKEN', 'An identifier belongs to another member');
-      }
-      throw err;
-    }
+  private withIdentifierGuard<T>(work: () => Promise<T>): Promise<T> {
+    return conflictOnDuplicate(work, () => AppError.conflict('IDENTIFIER_TAKEN', 'An identifier belongs to another member'));
   }
 
   private normalisedProfile(input: Partial<Record<ProfileField, string | null>>): Partial<Record<ProfileField, string | null>> {

@@ -1,3 +1,4 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { GraphQLError } from 'graphql';
 
 /**
@@ -58,5 +59,15 @@ export class AppError extends GraphQLError {
 
   static forbidden(message = 'Not allowed for this caller'): AppError {
     return new AppError('FORBIDDEN', message);
+  }
+}
+
+/** Runs a write whose real guard is a unique index, turning a violation into the caller's CONFLICT. */
+export async function conflictOnDuplicate<T>(work: () => Promise<T>, conflict: () => AppError): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof UniqueConstraintViolationException) throw conflict();
+    throw err;
   }
 }
