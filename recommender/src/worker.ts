@@ -16,7 +16,7 @@ export function startWorker(config: Config, log: Logger): Worker {
   const redis = redisOutageLogger(log);
 
   for (const [name, queue] of Object.entries(queues)) {
-    queue.on('error', redis.onError);
+    queue.on('error', (err: Error) => redis.onError(err) || log.error({ queue: name, err }, 'queue.error'));
     queue.client.on('ready', redis.onReady);
     queue.on('failed', (job, err) => log.error({ queue: name, jobId: job.id, err }, 'job.failed'));
   }
@@ -35,14 +35,19 @@ export function startWorker(config: Config, log: Logger): Worker {
   };
 }
 
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE']);
+
 /** One warning per outage, not one per retry per connection: ioredis keeps reconnecting by itself. */
 function redisOutageLogger(log: Logger) {
   let isDown = false;
   return {
-    onError(err: Error) {
-      if (isDown) return;
+    /** True if the error belongs to an outage (and is handled here); during one, every error is a consequence of it. */
+    onError(err: Error & { code?: string }): boolean {
+      if (isDown) return true;
+      if (!CONNECTION_ERRORS.has(err.code ?? '')) return false;
       isDown = true;
       log.warn({ err: err.message }, 'redis.unavailable');
+      return true;
     },
     onReady() {
       if (!isDown) return;
