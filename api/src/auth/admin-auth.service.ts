@@ -1,4 +1,4 @@
-import argon2 from 'argon2';
+import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 import { jwtVerify, SignJWT } from 'jose';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../shared/config';
@@ -29,7 +29,7 @@ export class AdminAuthService {
     const admin = await em.findOne(AdminUser, { email: input.email.trim().toLowerCase() });
     // Verify against a throwaway hash when the user is unknown, so timing does not reveal which emails exist.
     const hash = admin?.passwordHash ?? (await this.getDummyHash());
-    const ok = await argon2.verify(hash, input.password).catch(() => false);
+    const ok = await argon2Verify(hash, input.password).catch(() => false);
     if (!admin || !ok || admin.disabledAt) throw AppError.unauthenticated('Invalid email or password');
 
     admin.lastLoginAt = new Date();
@@ -61,7 +61,7 @@ export class AdminAuthService {
   }
 
   async createAdminUser(ctx: Context | null, em: EntityManager, input: CreateAdminUserInput): Promise<AdminUser> {
-    const passwordHash = await argon2.hash(input.password, { type: argon2.argon2id });
+    const passwordHash = await argon2Hash(input.password);
     return conflictOnDuplicate(
       () =>
         em.transactional(async (tx) => {
@@ -86,7 +86,7 @@ export class AdminAuthService {
 
   /** Used by the demo seed to reset the demo login's password idempotently. */
   async upsertAdminUser(em: EntityManager, email: string, password: string, role: AdminRole): Promise<AdminUser> {
-    const passwordHash = await argon2.hash(password, { type: argon2.argon2id });
+    const passwordHash = await argon2Hash(password);
     const existing = await em.findOne(AdminUser, { email });
     if (existing) {
       existing.passwordHash = passwordHash;
@@ -101,7 +101,7 @@ export class AdminAuthService {
   }
 
   private getDummyHash(): Promise<string> {
-    this.dummyHash ??= argon2.hash('not-a-real-password', { type: argon2.argon2id });
+    this.dummyHash ??= argon2Hash('not-a-real-password');
     return this.dummyHash;
   }
 }
