@@ -56,6 +56,7 @@ export async function createApp({ config, orm, redis, log }: AppDeps): Promise<A
   app.use(
     pinoHttp({
       logger: log,
+      customAttributeKeys: { reqId: 'requestId' },
       genReqId: (req, res) => {
         const given = req.headers['x-request-id'];
         const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -134,7 +135,7 @@ export async function createApp({ config, orm, redis, log }: AppDeps): Promise<A
             ? { adminId: auth.principal.adminId }
             : { apiKeyId: auth.principal.apiKeyId }
           : {};
-        return { em, ...auth, requestId, log: req.log.child(principalLog) };
+        return { em, ...auth, requestId, log: log.child({ requestId, ...principalLog }) };
       },
     }),
   );
