@@ -1,0 +1,196 @@
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { DateTimeISOResolver } from 'graphql-scalars';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsInt,
+  IsOptional,
+  IsUUID,
+  Length,
+  Matches,
+  Max,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { IdentifierType } from '../members/member-identifier.entity';
+
+@ObjectType({ description: 'Points from one rule: support can explain every point.' })
+export class PointsBreakdownItem {
+  @Field(() => String, { description: 'BASE_RATE, CATEGORY_MULTIPLIER, ..., TIER, PLAN, ORDER_CAP, DAILY_CAP' })
+  kind: string;
+
+  @Field(() => String)
+  label: string;
+
+  @Field(() => ID, { nullable: true })
+  ruleId: string | null;
+
+  @Field(() => Int, { nullable: true })
+  ruleVersion: number | null;
+
+  @Field(() => Int, { description: 'Negative for caps.' })
+  points: number;
+}
+
+@ObjectType()
+export class ReturnedLine {
+  @Field(() => Int)
+  lineNo: number;
+
+  @Field(() => String)
+  sku: string;
+
+  @Field(() => Int)
+  quantity: number;
+
+  @Field(() => Int)
+  valueMinor: number;
+}
+
+const MAX_MINOR = 1_000_000_000;
+
+@InputType()
+export class OrderLineInput {
+  @Field(() => String)
+  @Length(1, 64)
+  @Matches(/^\S(.*\S)?$/, { message: 'must not start or end with spaces' })
+  sku: string;
+
+  @Field(() => String, { nullable: true, description: 'Used to create the product when the SKU is new.' })
+  @IsOptional()
+  @Length(1, 200)
+  name?: string | null;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @Length(1, 100)
+  category?: string | null;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @Length(1, 100)
+  brand?: string | null;
+
+  @Field(() => Int)
+  @IsInt()
+  @Min(1, { message: 'must be at least 1' })
+  @Max(10_000)
+  quantity: number;
+
+  @Field(() => Int)
+  @IsInt()
+  @Min(0, { message: 'must not be negative' })
+  @Max(MAX_MINOR)
+  unitPriceMinor: number;
+
+  @Field(() => Int, { defaultValue: 0 })
+  @IsInt()
+  @Min(0, { message: 'must not be negative' })
+  @Max(MAX_MINOR)
+  discountMinor: number;
+}
+
+@InputType({ description: 'Who placed the order: by id, or by an identifier the channel knows.' })
+export class MemberRefInput {
+  @Field(() => ID, { nullable: true })
+  @IsOptional()
+  @IsUUID('all', { message: 'must be an id' })
+  id?: string | null;
+
+  @Field(() => IdentifierType, { nullable: true })
+  @IsOptional()
+  identifierType?: IdentifierType | null;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @Length(1, 254)
+  identifierValue?: string | null;
+}
+
+@InputType()
+export class RecordOrderInput {
+  @Field(() => String, { description: "The channel's own order id; replays with the same id return the stored order." })
+  @Length(1, 100)
+  externalOrderId: string;
+
+  @Field(() => ID, { nullable: true, description: 'Admin callers: the sales channel. Channel callers use their own.' })
+  @IsOptional()
+  @IsUUID('all', { message: 'must be an id' })
+  channelId?: string | null;
+
+  @Field(() => MemberRefInput, { nullable: true, description: 'Omit for a guest order, which a member can claim later.' })
+  @IsOptional()
+  @ValidateNested()
+  member?: MemberRefInput | null;
+
+  @Field(() => DateTimeISOResolver)
+  placedAt: Date;
+
+  @Field(() => String, { description: 'ISO 4217, e.g. GBP.' })
+  @Matches(/^[A-Z]{3}$/, { message: 'must be an ISO 4217 currency code such as GBP' })
+  currency: string;
+
+  @Field(() => [OrderLineInput])
+  @ArrayMinSize(1, { message: 'must have at least one line' })
+  @ArrayMaxSize(500)
+  @ValidateNested({ each: true })
+  lines: OrderLineInput[];
+
+  @Field(() => Int, { defaultValue: 0 })
+  @IsInt()
+  @Min(0, { message: 'must not be negative' })
+  @Max(MAX_MINOR)
+  orderDiscountMinor: number;
+
+  @Field(() => Int, { description: 'What the channel charged; must equal the lines less discounts.' })
+  @IsInt()
+  @Min(0, { message: 'must not be negative' })
+  totalMinor: number;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @Length(1, 64)
+  storeCode?: string | null;
+}
+
+@InputType()
+export class ClaimOrderInput {
+  @Field(() => ID)
+  @IsUUID('all', { message: 'must be an id' })
+  orderId: string;
+
+  @Field(() => ID)
+  @IsUUID('all', { message: 'must be an id' })
+  memberId: string;
+}
+
+@InputType()
+export class ReturnLineInput {
+  @Field(() => Int)
+  @IsInt()
+  @Min(1)
+  lineNo: number;
+
+  @Field(() => Int)
+  @IsInt()
+  @Min(1, { message: 'must be at least 1' })
+  quantity: number;
+}
+
+@InputType()
+export class RecordReturnInput {
+  @Field(() => ID)
+  @IsUUID('all', { message: 'must be an id' })
+  orderId: string;
+
+  @Field(() => String, { description: "The channel's return id; a replay returns the stored return." })
+  @Length(1, 100)
+  externalReturnId: string;
+
+  @Field(() => [ReturnLineInput], { nullable: true, description: 'Omit to return everything not yet returned.' })
+  @IsOptional()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(500)
+  @ValidateNested({ each: true })
+  lines?: ReturnLineInput[] | null;
+}
