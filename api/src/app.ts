@@ -21,6 +21,7 @@ import { buildGraphQLSchema } from './graphql/schema';
 import { complexityLimit, queryCountHeader } from './graphql/plugins';
 import { createFormatError } from './graphql/format-error';
 import { createServices, type Services } from './services';
+import { createLoaders } from './shared/loaders';
 
 export interface AppDeps {
   config: Config;
@@ -135,7 +136,7 @@ export async function createApp({ config, orm, redis, log }: AppDeps): Promise<A
             ? { adminId: auth.principal.adminId }
             : { apiKeyId: auth.principal.apiKeyId }
           : {};
-        return { em, ...auth, requestId, log: log.child({ requestId, ...principalLog }) };
+        return { em, ...auth, requestId, log: log.child({ requestId, ...principalLog }), loaders: createLoaders(em, services) };
       },
     }),
   );

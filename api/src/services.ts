@@ -3,6 +3,16 @@ import { AuditService } from './audit/audit.service';
 import { AdminAuthService } from './auth/admin-auth.service';
 import { ApiKeyService } from './channels/api-key.service';
 import { MemberService } from './members/member.service';
+import { LedgerService } from './ledger/ledger.service';
+import { PointsService } from './ledger/points.service';
+import { ProgrammeService } from './programme/programme.service';
+import { EarningRuleService } from './earning/earning-rule.service';
+import { TierService } from './tiers/tier.service';
+import { PlanService } from './plans/plan.service';
+import { OrderService } from './orders/order.service';
+import { RewardService } from './rewards/reward.service';
+import { MemberPlan } from './plans/membership-plan.entity';
+import { Redemption } from './rewards/redemption.entity';
 
 /** Domain services are stateless singletons; each call gets the request's context. */
 export interface Services {
@@ -10,14 +20,45 @@ export interface Services {
   adminAuth: AdminAuthService;
   apiKeys: ApiKeyService;
   members: MemberService;
+  ledger: LedgerService;
+  points: PointsService;
+  programme: ProgrammeService;
+  earningRules: EarningRuleService;
+  tiers: TierService;
+  plans: PlanService;
+  orders: OrderService;
+  rewards: RewardService;
 }
 
 export function createServices(config: Config): Services {
   const audit = new AuditService();
+  const members = new MemberService(config, audit);
+  const ledger = new LedgerService();
+  const programme = new ProgrammeService(audit);
+  const earningRules = new EarningRuleService(audit);
+  const tiers = new TierService(audit);
+  const orders = new OrderService(members, ledger, programme, earningRules, tiers);
+  const rewards = new RewardService(members, ledger, programme, tiers, audit);
+
+  // A merge moves every domain's rows in the member merge's own transaction.
+  members.registerMergeStep((em, survivor, absorbed) => orders.mergeInto(em, survivor, absorbed));
+  members.registerMergeStep(async (em, survivor, absorbed) => {
+    await em.nativeUpdate(Redemption, { member: absorbed.id }, { member: survivor.id });
+    await em.nativeUpdate(MemberPlan, { member: absorbed.id }, { member: survivor.id });
+  });
+
   return {
     audit,
     adminAuth: new AdminAuthService(config, audit),
     apiKeys: new ApiKeyService(audit),
-    members: new MemberService(config, audit),
+    members,
+    ledger,
+    points: new PointsService(ledger, members, programme, tiers, audit),
+    programme,
+    earningRules,
+    tiers,
+    plans: new PlanService(members, audit),
+    orders,
+    rewards,
   };
 }

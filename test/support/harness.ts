@@ -29,7 +29,10 @@ export interface GqlResult<T> {
   status: number;
 }
 
-const TABLES_TO_KEEP = new Set(['mikro_orm_migrations']);
+/** Kept across files: the migration history, and the one settings row (reset to its defaults instead). */
+const TABLES_TO_KEEP = new Set(['mikro_orm_migrations', 'programme_settings']);
+const DEFAULT_SETTINGS = `update programme_settings set pending_days = 14, lot_expiry_months = 12, tier_metric = 'POINTS_EARNED',
+  tier_window_days = 365, voucher_valid_days = 30, point_value_minor = 1, point_value_currency = 'GBP'`;
 
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({
@@ -69,6 +72,7 @@ export function useHarness(overrides: Record<string, string> = {}): Harness {
       .execute<{ tablename: string }[]>(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`);
     const names = tables.map((t) => `"${t.tablename}"`).filter((t) => !TABLES_TO_KEEP.has(t.slice(1, -1)));
     if (names.length) await orm.em.getConnection().execute(`TRUNCATE ${names.join(', ')} CASCADE`);
+    await orm.em.getConnection().execute(DEFAULT_SETTINGS);
     const redis = createRedis(config.REDIS_URL, log);
     const app = await createApp({ config, orm, redis, log });
 

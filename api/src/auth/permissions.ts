@@ -9,6 +9,15 @@ export enum Permission {
   MEMBERS_MERGE = 'members:merge',
   MEMBERS_ERASE = 'members:erase',
   ORDERS_WRITE = 'orders:write',
+  ORDERS_READ = 'orders:read',
+  /** Spend a member's points on a reward; cancel an unused redemption. */
+  REWARDS_REDEEM = 'rewards:redeem',
+  /** Manual points adjustments with a reason. */
+  POINTS_ADJUST = 'points:adjust',
+  /** The rewards catalogue. */
+  REWARDS_MANAGE = 'rewards:manage',
+  /** Earning rules, tiers, paid plans, programme settings and the points jobs. */
+  PROGRAMME_MANAGE = 'programme:manage',
   /** Sales channels, API keys, admin users and the audit log. */
   ADMIN_MANAGE = 'admin:manage',
 }
@@ -25,6 +34,8 @@ export enum ApiKeyScope {
   MEMBERS_WRITE = 'members:write',
   MEMBERS_MERGE = 'members:merge',
   ORDERS_WRITE = 'orders:write',
+  ORDERS_READ = 'orders:read',
+  REWARDS_REDEEM = 'rewards:redeem',
 }
 registerEnumType(ApiKeyScope, {
   name: 'ApiKeyScope',
@@ -32,7 +43,9 @@ registerEnumType(ApiKeyScope, {
     MEMBERS_READ: { description: 'Find members and read their profile.' },
     MEMBERS_WRITE: { description: 'Enrol members and update profiles and consents.' },
     MEMBERS_MERGE: { description: 'Merge two member records of one person.' },
-    ORDERS_WRITE: { description: 'Record orders and returns.' },
+    ORDERS_WRITE: { description: 'Record orders, returns and guest-order claims; consume vouchers at checkout.' },
+    ORDERS_READ: { description: "Read orders and members' points, tiers and ledgers." },
+    REWARDS_REDEEM: { description: "Spend a member's points on rewards and cancel unused redemptions." },
   },
 });
 
@@ -43,9 +56,13 @@ export const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
     Permission.MEMBERS_PII,
     Permission.MEMBERS_WRITE,
     Permission.MEMBERS_MERGE,
+    Permission.ORDERS_READ,
+    Permission.REWARDS_REDEEM,
+    Permission.POINTS_ADJUST,
+    Permission.REWARDS_MANAGE,
   ]),
   // Analysts work on behaviour, not identities.
-  [AdminRole.ANALYST]: new Set([Permission.MEMBERS_READ]),
+  [AdminRole.ANALYST]: new Set([Permission.MEMBERS_READ, Permission.ORDERS_READ]),
 };
 
 /** A channel that may read members needs their contact details to serve them at the till or checkout. */

@@ -8,8 +8,28 @@ import { ChannelResolver } from '../channels/channel.resolver';
 import { MemberConnectionResolver, MemberResolver } from '../members/member.resolver';
 import type { Services } from '../services';
 import { validationErrorPaths } from './validation-errors';
+import { OrderResolver } from '../orders/order.resolver';
+import { PointsResolver } from '../ledger/points.resolver';
+import { TierResolver } from '../tiers/tier.resolver';
+import { MemberPlanResolver, PlanResolver } from '../plans/plan.resolver';
+import { EarningResolver } from '../earning/earning.resolver';
+import { RedemptionResolver, RewardResolver } from '../rewards/reward.resolver';
 
-const resolvers = [AuthResolver, AuditResolver, ChannelResolver, MemberResolver, MemberConnectionResolver] as const;
+const resolvers = [
+  AuthResolver,
+  AuditResolver,
+  ChannelResolver,
+  MemberResolver,
+  MemberConnectionResolver,
+  OrderResolver,
+  PointsResolver,
+  TierResolver,
+  PlanResolver,
+  MemberPlanResolver,
+  EarningResolver,
+  RewardResolver,
+  RedemptionResolver,
+] as const;
 
 /** Resolvers are built once with their services; the container hands type-graphql those instances. */
 function containerFor(services: Services | null): ContainerType {
@@ -19,6 +39,14 @@ function containerFor(services: Services | null): ContainerType {
     [ChannelResolver, new ChannelResolver(services?.apiKeys as never)],
     [MemberResolver, new MemberResolver(services?.members as never)],
     [MemberConnectionResolver, new MemberConnectionResolver()],
+    [OrderResolver, new OrderResolver(services?.orders as never)],
+    [PointsResolver, new PointsResolver(services?.points as never, services?.rewards as never)],
+    [TierResolver, new TierResolver(services?.tiers as never, services?.programme as never)],
+    [PlanResolver, new PlanResolver(services?.plans as never)],
+    [MemberPlanResolver, new MemberPlanResolver()],
+    [EarningResolver, new EarningResolver(services?.earningRules as never, services?.programme as never)],
+    [RewardResolver, new RewardResolver(services?.rewards as never)],
+    [RedemptionResolver, new RedemptionResolver()],
   ]);
   return { get: (cls) => instances.get(cls) };
 }

@@ -1,7 +1,9 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261125103721_initial } from './Migration20261125103721_initial';
+import { Migration20261125111115_points_ledger } from './Migration20261125111115_points_ledger';
 
 /** Applied in this order; add each new migration here (npm run make-migration writes the file). */
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261125103721_initial', class: Migration20261125103721_initial },
+  { name: 'Migration20261125111115_points_ledger', class: Migration20261125111115_points_ledger },
 ];

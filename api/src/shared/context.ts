@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from './logger';
 import type { Principal } from '../auth/principal';
 import type { AppError } from './errors';
+import type { Loaders } from './loaders';
 
 /** What every resolver and service call receives for one request. */
 export interface Context {
@@ -12,4 +13,5 @@ export interface Context {
   authError: AppError | null;
   requestId: string;
   log: Logger;
+  loaders: Loaders;
 }

@@ -11,7 +11,14 @@ export const errorCodes = {
   FORBIDDEN: 'The caller is authenticated but its role or API-key scopes do not allow this field or mutation.',
   NOT_FOUND: 'The referenced record does not exist; `extensions.entity` names its type.',
   CONFLICT:
-    'The request contradicts stored state; `extensions.reason` says how (IDENTIFIER_TAKEN, MEMBER_ERASED, MEMBER_MERGED, SAME_MEMBER, EMAIL_TAKEN, API_KEY_REVOKED).',
+    'The request contradicts stored state; `extensions.reason` says how (IDENTIFIER_TAKEN, MEMBER_ERASED, MEMBER_MERGED, SAME_MEMBER, EMAIL_TAKEN, API_KEY_REVOKED, IDEMPOTENCY_KEY_REUSED, ORDER_ALREADY_CLAIMED, ORDER_FULLY_RETURNED, REDEMPTION_NOT_CANCELLABLE).',
+  INSUFFICIENT_POINTS: 'The member has fewer available points than the operation needs; `extensions.available` and `required` say how many.',
+  REWARD_UNAVAILABLE:
+    'The reward cannot be redeemed now; `extensions.reason` is INACTIVE, NOT_STARTED, ENDED or TIER_REQUIRED.',
+  REWARD_OUT_OF_STOCK: 'Every unit of the reward has been redeemed.',
+  REWARD_LIMIT_REACHED: 'The member already holds as many redemptions of this reward as it allows.',
+  VOUCHER_UNUSABLE:
+    'The voucher cannot be used; `extensions.reason` is CONSUMED, CANCELLED, EXPIRED or OTHER_MEMBER.',
   QUERY_TOO_COMPLEX: 'The operation exceeds the complexity budget; ask for fewer items or fields.',
   GRAPHQL_VALIDATION_FAILED: 'The operation is not valid against the schema (includes exceeding the depth limit).',
   GRAPHQL_PARSE_FAILED: 'The operation text is not valid GraphQL.',
@@ -27,7 +34,11 @@ export type ConflictReason =
   | 'MEMBER_MERGED'
   | 'SAME_MEMBER'
   | 'EMAIL_TAKEN'
-  | 'API_KEY_REVOKED';
+  | 'API_KEY_REVOKED'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'ORDER_ALREADY_CLAIMED'
+  | 'ORDER_FULLY_RETURNED'
+  | 'REDEMPTION_NOT_CANCELLABLE';
 
 export interface FieldProblem {
   path: string;

@@ -9,11 +9,50 @@ import { AdminUser } from '../auth/admin-user.entity';
 import { SalesChannel } from '../channels/sales-channel.entity';
 import { ApiKey } from '../channels/api-key.entity';
 import { AuditEntry } from '../audit/audit-entry.entity';
+import { ProgrammeSettings } from '../programme/programme-settings.entity';
+import { Product } from '../catalog/product.entity';
+import { Order } from '../orders/order.entity';
+import { OrderLine } from '../orders/order-line.entity';
+import { OrderReturn } from '../orders/order-return.entity';
+import { LedgerEntry } from '../ledger/ledger-entry.entity';
+import { PointLot } from '../ledger/point-lot.entity';
+import { MemberBalance } from '../ledger/member-balance.entity';
+import { EarningRule } from '../earning/earning-rule.entity';
+import { Tier } from '../tiers/tier.entity';
+import { MemberTier, TierChange } from '../tiers/member-tier.entity';
+import { MembershipPlan, MemberPlan } from '../plans/membership-plan.entity';
+import { Reward } from '../rewards/reward.entity';
+import { Redemption } from '../rewards/redemption.entity';
 import { migrations } from '../migrations';
 import type { Config } from './config';
 import { countDbQuery } from './request-scope';
 
-export const entities = [Member, MemberIdentifier, MemberConsent, MemberMerge, AdminUser, SalesChannel, ApiKey, AuditEntry];
+export const entities = [
+  Member,
+  MemberIdentifier,
+  MemberConsent,
+  MemberMerge,
+  AdminUser,
+  SalesChannel,
+  ApiKey,
+  AuditEntry,
+  ProgrammeSettings,
+  Product,
+  Order,
+  OrderLine,
+  OrderReturn,
+  LedgerEntry,
+  PointLot,
+  MemberBalance,
+  EarningRule,
+  Tier,
+  MemberTier,
+  TierChange,
+  MembershipPlan,
+  MemberPlan,
+  Reward,
+  Redemption,
+];
 
 /** Counts each query against the current request, so tests can prove there is no N+1. */
 class CountingLogger extends DefaultLogger {

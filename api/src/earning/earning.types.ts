@@ -1,0 +1,94 @@
+import { Field, ID, InputType, Int } from 'type-graphql';
+import { DateTimeISOResolver } from 'graphql-scalars';
+import { ArrayMaxSize, IsEnum, IsInt, IsOptional, IsUUID, Length, Matches, Max, Min } from 'class-validator';
+import { SalesChannelKind } from '../shared/enums';
+import { EarningRuleKind } from './earning-rule.entity';
+
+@InputType({ description: 'Which fields matter depends on kind: see EarningRuleKind.' })
+export class EarningRuleInput {
+  @Field(() => String)
+  @Length(1, 100)
+  name: string;
+
+  @Field(() => EarningRuleKind)
+  @IsEnum(EarningRuleKind)
+  kind: EarningRuleKind;
+
+  @Field(() => Int, { defaultValue: 0 })
+  @IsInt()
+  priority: number;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @Matches(/^[A-Z]{3}$/, { message: 'must be an ISO 4217 currency code such as GBP' })
+  currency?: string | null;
+
+  @Field(() => Int, { nullable: true })
+  @IsOptional()
+  @Min(1)
+  @Max(1_000_000)
+  points?: number | null;
+
+  @Field(() => Int, { nullable: true })
+  @IsOptional()
+  @Min(1)
+  @Max(1_000_000_000)
+  perMinor?: number | null;
+
+  @Field(() => Int, { nullable: true })
+  @IsOptional()
+  @Min(0)
+  @Max(10_000)
+  multiplierPercent?: number | null;
+
+  @Field(() => Int, { nullable: true })
+  @IsOptional()
+  @Min(1)
+  @Max(1_000_000)
+  fixedPoints?: number | null;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @Length(1, 100)
+  category?: string | null;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @Length(1, 64)
+  sku?: string | null;
+
+  @Field(() => SalesChannelKind, { nullable: true })
+  @IsOptional()
+  @IsEnum(SalesChannelKind)
+  channelKind?: SalesChannelKind | null;
+
+  @Field(() => DateTimeISOResolver, { nullable: true })
+  @IsOptional()
+  startsAt?: Date | null;
+
+  @Field(() => DateTimeISOResolver, { nullable: true })
+  @IsOptional()
+  endsAt?: Date | null;
+
+  @Field(() => [Int], { nullable: true })
+  @IsOptional()
+  @ArrayMaxSize(7)
+  @Min(0, { each: true })
+  @Max(6, { each: true })
+  daysOfWeek?: number[] | null;
+
+  @Field(() => Int, { nullable: true })
+  @IsOptional()
+  @Min(0)
+  capPoints?: number | null;
+}
+
+@InputType()
+export class UpdateEarningRuleInput extends EarningRuleInput {
+  @Field(() => ID, { description: 'The ruleKey: every version shares it.' })
+  @IsUUID('all', { message: 'must be an id' })
+  ruleKey: string;
+
+  @Field(() => Boolean, { defaultValue: true })
+  isActive: boolean;
+}

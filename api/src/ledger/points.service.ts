@@ -1,0 +1,163 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Context } from '../shared/context';
+import type { Logger } from '../shared/logger';
+import { AppError } from '../shared/errors';
+import { checkPageSize, decodeCursor, pageOf } from '../shared/pagination';
+import { actorRef } from '../auth/principal';
+import type { AuditService } from '../audit/audit.service';
+import type { MemberService } from '../members/member.service';
+import { MemberStatus } from '../members/member.entity';
+import type { ProgrammeService } from '../programme/programme.service';
+import type { TierService } from '../tiers/tier.service';
+import type { RewardService } from '../rewards/reward.service';
+import { LedgerEntry } from './ledger-entry.entity';
+import type { LedgerService } from './ledger.service';
+import { LotState, PointLot } from './point-lot.entity';
+import type { AdjustPointsInput, LedgerCheckResult, LedgerConnection, MemberPoints, PointsJobsResult } from './points.types';
+
+const JOB_BATCH = 500;
+
+/** Reading points, admin adjustments, and the scheduled jobs that release, expire and check them. */
+export class PointsService {
+  constructor(
+    private readonly ledger: LedgerService,
+    private readonly members: MemberService,
+    private readonly programme: ProgrammeService,
+    private readonly tiers: TierService,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** Balances for many members in two queries (the DataLoader behind `member.points`). */
+  async pointsOf(em: EntityManager, memberIds: readonly string[]): Promise<MemberPoints[]> {
+    const placeholders = memberIds.map(() => '?').join(', ');
+    const [balances, expiries] = await Promise.all([
+      em.execute<{ member_id: string; available: number; pending: number; lifetime: number }[]>(
+        `select member_id, available, pending, lifetime from member_balance where member_id in (${placeholders})`,
+        [...memberIds],
+      ),
+      em.execute<{ member_id: string; points: number; expires_at: Date }[]>(
+        `select distinct on (member_id) member_id, expires_at,
+           (sum(remaining) over (partition by member_id, expires_at::date))::int as points
+         from point_lot
+         where member_id in (${placeholders}) and state in ('AVAILABLE', 'PENDING') and remaining > 0
+         order by member_id, expires_at`,
+        [...memberIds],
+      ),
+    ]);
+    return memberIds.map((id) => {
+      const b = balances.find((r) => r.member_id === id);
+      const e = expiries.find((r) => r.member_id === id);
+      return {
+        available: b?.available ?? 0,
+        pending: b?.pending ?? 0,
+        lifetime: b?.lifetime ?? 0,
+        nextExpiry: e ? { points: e.points, expiresAt: new Date(e.expires_at) } : null,
+      };
+    });
+  }
+
+  async history(em: EntityManager, memberId: string, first: number, after: string | null): Promise<LedgerConnection> {
+    checkPageSize(first);
+    const rows = await em.find(
+      LedgerEntry,
+      { member: memberId, ...(after ? { id: { $lt: decodeCursor(after) } } : {}) },
+      { orderBy: { id: 'desc' }, limit: first + 1 },
+    );
+    return pageOf(rows, first, Boolean(after));
+  }
+
+  /** A support correction with a reason. Safe to retry: the key makes it happen once. */
+  async adjust(ctx: Context, input: AdjustPointsInput): Promise<MemberPoints> {
+    const member = await this.members.findById(ctx.em, input.memberId);
+    if (member.status !== MemberStatus.ACTIVE) throw AppError.conflict('MEMBER_ERASED', 'Points of an erased member cannot change');
+    const key = `adjustment:${input.idempotencyKey}`;
+    try {
+      await ctx.em.transactional(async (em) => {
+        const settings = await this.programme.settings(em);
+        const bal = await this.ledger.lock(em, member.id);
+        const before = { available: bal.available };
+        await this.ledger.adjust(
+          em,
+          bal,
+          input.points,
+          { sourceType: 'adjustment', sourceId: member.id, key, actor: actorRef(ctx.principal), note: input.reason },
+          { at: new Date(), pendingDays: 0, expiryMonths: settings.lotExpiryMonths },
+        );
+        this.audit.record(em, ctx, {
+          action: 'points.adjust',
+          entityType: 'Member',
+          entityId: member.id,
+          before,
+          after: { available: bal.available, points: input.points, reason: input.reason },
+        });
+      });
+    } catch (err) {
+      // A retry of an adjustment that already happened.
+      if (!(err instanceof UniqueConstraintViolationException)) throw err;
+    }
+    const [points] = await this.pointsOf(ctx.em.fork(), [member.id]);
+    return points;
+  }
+
+  /** The scheduled work, each member in its own short transaction. `now` is injectable for tests and replays. */
+  async runJobs(rootEm: EntityManager, rewards: RewardService, log: Logger, now = new Date()): Promise<PointsJobsResult> {
+    const result: PointsJobsResult = { lotsReleased: 0, lotsExpired: 0, pointsExpired: 0, vouchersExpired: 0, tierPeriodsEnded: 0 };
+    const em = rootEm.fork();
+    const settings = await this.programme.settings(em);
+
+    for (;;) {
+      const due = await em.fork().find(PointLot, { state: LotState.PENDING, availableAt: { $lte: now } }, { limit: JOB_BATCH, fields: ['id', 'member'] });
+      if (due.length === 0) break;
+      for (const memberId of new Set(due.map((l) => l.member.id))) {
+        await em.fork().transactional(async (tx) => {
+          const bal = await this.ledger.lock(tx, memberId);
+          const lots = await tx.find(PointLot, { member: memberId, state: LotState.PENDING, availableAt: { $lte: now } });
+          for (const lot of lots) {
+            this.ledger.release(tx, bal, lot, { sourceType: 'lot', sourceId: lot.id, key: `release:${lot.id}`, actor: 'system' });
+            result.lotsReleased++;
+          }
+        });
+      }
+    }
+
+    for (;;) {
+      const due = await em.fork().find(
+        PointLot,
+        { state: LotState.AVAILABLE, remaining: { $gt: 0 }, expiresAt: { $lte: now } },
+        { limit: JOB_BATCH, fields: ['id', 'member'] },
+      );
+      if (due.length === 0) break;
+      for (const memberId of new Set(due.map((l) => l.member.id))) {
+        await em.fork().transactional(async (tx) => {
+          const bal = await this.ledger.lock(tx, memberId);
+          const lots = await tx.find(PointLot, { member: memberId, state: LotState.AVAILABLE, remaining: { $gt: 0 }, expiresAt: { $lte: now } });
+          for (const lot of lots) {
+            result.pointsExpired += this.ledger.expire(tx, bal, lot, {
+              sourceType: 'lot',
+              sourceId: lot.id,
+              key: `expiry:${lot.id}:${lot.remaining}:${now.toISOString()}`,
+              actor: 'system',
+            });
+            result.lotsExpired++;
+          }
+        });
+      }
+    }
+
+    result.vouchersExpired = await rewards.expireVouchers(em, now);
+    for (;;) {
+      const moved = await em.fork().transactional((tx) => this.tiers.endPeriods(tx, settings, now, JOB_BATCH));
+      result.tierPeriodsEnded += moved;
+      if (moved < JOB_BATCH) break;
+    }
+    log.info({ ...result }, 'points.jobs_ran');
+    return result;
+  }
+
+  async check(em: EntityManager): Promise<LedgerCheckResult> {
+    const mismatches = await this.ledger.check(em);
+    const [{ n }] = await em.execute<{ n: number }[]>('select count(*)::int as n from member_balance');
+    return { isConsistent: mismatches.length === 0, membersChecked: n, mismatches };
+  }
+}

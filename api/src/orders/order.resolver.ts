@@ -1,0 +1,50 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { Context } from '../shared/context';
+import { AppError } from '../shared/errors';
+import { Permission } from '../auth/permissions';
+import { Order } from './order.entity';
+import { OrderLine } from './order-line.entity';
+import { OrderReturn } from './order-return.entity';
+import type { OrderService } from './order.service';
+import { ClaimOrderInput, RecordOrderInput, RecordReturnInput } from './order.types';
+
+@Resolver(() => Order)
+export class OrderResolver {
+  constructor(private readonly orderService: OrderService) {}
+
+  @Authorized(Permission.ORDERS_WRITE)
+  @Mutation(() => Order, { description: 'Idempotent per channel order id: replays return the stored order and credit once.' })
+  recordOrder(@Arg('input', () => RecordOrderInput) input: RecordOrderInput, @Ctx() ctx: Context): Promise<Order> {
+    return this.orderService.record(ctx, input);
+  }
+
+  @Authorized(Permission.ORDERS_WRITE)
+  @Mutation(() => Order, { description: 'A member takes over a guest order and is credited its points, once.' })
+  claimOrder(@Arg('input', () => ClaimOrderInput) input: ClaimOrderInput, @Ctx() ctx: Context): Promise<Order> {
+    return this.orderService.claim(ctx, input);
+  }
+
+  @Authorized(Permission.ORDERS_WRITE)
+  @Mutation(() => OrderReturn, { description: 'Returns lines (or everything left); claws back the points in proportion.' })
+  recordReturn(@Arg('input', () => RecordReturnInput) input: RecordReturnInput, @Ctx() ctx: Context): Promise<OrderReturn> {
+    return this.orderService.recordReturn(ctx, input);
+  }
+
+  @Authorized(Permission.ORDERS_READ, Permission.ORDERS_WRITE)
+  @Query(() => Order)
+  async order(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<Order> {
+    const order = await ctx.em.findOne(Order, id);
+    if (!order) throw AppError.notFound('Order', id);
+    return order;
+  }
+
+  @FieldResolver(() => [OrderLine])
+  lines(@Root() order: Order): Promise<OrderLine[]> {
+    return order.lines.loadItems({ dataloader: true });
+  }
+
+  @FieldResolver(() => ID, { nullable: true, description: 'Null for an unclaimed guest order.' })
+  memberId(@Root() order: Order): string | null {
+    return order.member?.id ?? null;
+  }
+}

@@ -1,0 +1,312 @@
+import { createHash } from 'node:crypto';
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Context } from '../shared/context';
+import { AppError, type FieldProblem } from '../shared/errors';
+import { SalesChannelKind } from '../shared/enums';
+import { newId } from '../shared/ids';
+import { actorRef } from '../auth/principal';
+import { SalesChannel } from '../channels/sales-channel.entity';
+import { Member, MemberStatus } from '../members/member.entity';
+import type { MemberService } from '../members/member.service';
+import { IdentifierType } from '../members/member-identifier.entity';
+import { Product } from '../catalog/product.entity';
+import type { LedgerService } from '../ledger/ledger.service';
+import { PointLot } from '../ledger/point-lot.entity';
+import type { ProgrammeService } from '../programme/programme.service';
+import type { EarningRuleService } from '../earning/earning-rule.service';
+import { computeEarning } from '../earning/engine';
+import type { TierService } from '../tiers/tier.service';
+import { Order, OrderStatus } from './order.entity';
+import { OrderLine } from './order-line.entity';
+import { OrderReturn } from './order-return.entity';
+import type { ClaimOrderInput, RecordOrderInput, RecordReturnInput, ReturnedLine } from './order.types';
+import { priceOrder } from './pricing';
+
+const sha256 = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
+const DAY_MS = 86_400_000;
+
+export class OrderService {
+  constructor(
+    private readonly members: MemberService,
+    private readonly ledger: LedgerService,
+    private readonly programme: ProgrammeService,
+    private readonly rules: EarningRuleService,
+    private readonly tiers: TierService,
+  ) {}
+
+  /**
+   * Idempotent per channel and channel order id: a replay with the same body returns the stored order (points are
+   * credited once); a different body under the same id is a CONFLICT. The unique index is the real guard.
+   */
+  async record(ctx: Context, input: RecordOrderInput): Promise<Order> {
+    const channel = await this.channelFor(ctx, input.channelId);
+    const priced = priceOrder(input);
+    const externalOrderId = input.externalOrderId.trim();
+    const key = `${channel.id}:${externalOrderId}`;
+    const bodyHash = sha256({ ...input, channelId: channel.id, externalOrderId, placedAt: input.placedAt.toISOString() });
+
+    const stored = await ctx.em.findOne(Order, { idempotencyKey: key });
+    if (stored) return this.replayed(stored, bodyHash);
+    const member = input.member ? await this.resolveMember(ctx, input.member) : null;
+    try {
+      return await ctx.em.transactional(async (em) => {
+        const products = await this.upsertProducts(em, input);
+        const order = em.create(Order, {
+          idempotencyKey: key,
+          bodyHash,
+          channel: channel.id,
+          channelKind: channel.kind,
+          externalOrderId,
+          member: member?.id ?? null,
+          currency: input.currency,
+          subtotalMinor: priced.subtotalMinor,
+          orderDiscountMinor: input.orderDiscountMinor,
+          totalMinor: priced.totalMinor,
+          storeCode: input.storeCode ?? null,
+          placedAt: input.placedAt,
+        });
+        input.lines.forEach((line, i) =>
+          em.create(OrderLine, {
+            order,
+            lineNo: i + 1,
+            product: products.get(line.sku)!.id,
+            sku: line.sku,
+            quantity: line.quantity,
+            unitPriceMinor: line.unitPriceMinor,
+            discountMinor: line.discountMinor,
+            totalMinor: priced.lines[i].totalMinor,
+            netMinor: priced.lines[i].netMinor,
+          }),
+        );
+        // Insert first: a concurrent replay fails here on the unique key, before it waits on the member's balance.
+        await em.flush();
+        if (member) await this.credit(ctx, em, order, member.id, products);
+        return order;
+      });
+    } catch (err) {
+      if (err instanceof UniqueConstraintViolationException) {
+        const winner = await ctx.em.fork().findOne(Order, { idempotencyKey: key });
+        if (winner) return this.replayed(winner, bodyHash);
+      }
+      throw err;
+    }
+  }
+
+  /** A guest order taken over by a member, who is credited then, once. */
+  async claim(ctx: Context, input: ClaimOrderInput): Promise<Order> {
+    const member = await this.members.findById(ctx.em, input.memberId);
+    if (member.status === MemberStatus.ERASED) throw AppError.conflict('MEMBER_ERASED', 'This member has been erased');
+    return ctx.em.transactional(async (em) => {
+      const order = await em.findOne(Order, input.orderId, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!order) throw AppError.notFound('Order', input.orderId);
+      if (order.member) {
+        if (order.member.id === member.id) return order;
+        throw AppError.conflict('ORDER_ALREADY_CLAIMED', 'This order already belongs to a member');
+      }
+      order.member = em.getReference(Member, member.id) as never;
+      order.claimedAt = new Date();
+      await this.credit(ctx, em, order, member.id);
+      return order;
+    });
+  }
+
+  /**
+   * Returns some or all of what is left of an order, claiming back the points in proportion to the value returned
+   * (cumulatively, so that returning everything claws back exactly what was earned). Idempotent per return id.
+   */
+  async recordReturn(ctx: Context, input: RecordReturnInput): Promise<OrderReturn> {
+    const bodyHash = sha256(input);
+    const existing = await ctx.em.findOne(OrderReturn, { order: input.orderId, externalReturnId: input.externalReturnId });
+    if (existing) return this.replayedReturn(existing, bodyHash);
+    try {
+      return await ctx.em.transactional(async (em) => {
+        const order = await em.findOne(Order, input.orderId, { lockMode: LockMode.PESSIMISTIC_WRITE });
+        if (!order) throw AppError.notFound('Order', input.orderId);
+        const lines = await em.find(OrderLine, { order }, { orderBy: { lineNo: 'asc' } });
+        const wanted = input.lines ?? lines.filter((l) => l.returnedQuantity < l.quantity).map((l) => ({ lineNo: l.lineNo, quantity: l.quantity - l.returnedQuantity }));
+        if (wanted.length === 0) throw AppError.conflict('ORDER_FULLY_RETURNED', 'Everything on this order has been returned already');
+
+        const problems: FieldProblem[] = [];
+        const seen = new Set<number>();
+        const returned: ReturnedLine[] = [];
+        wanted.forEach((w, i) => {
+          const line = lines.find((l) => l.lineNo === w.lineNo);
+          if (!line) return problems.push({ path: `input.lines.${i}.lineNo`, message: `order has no line ${w.lineNo}` });
+          if (seen.has(w.lineNo)) return problems.push({ path: `input.lines.${i}.lineNo`, message: 'is listed twice' });
+          seen.add(w.lineNo);
+          const left = line.quantity - line.returnedQuantity;
+          if (w.quantity > left) return problems.push({ path: `input.lines.${i}.quantity`, message: `exceeds the ${left} not yet returned` });
+          const before = Math.floor((line.netMinor * line.returnedQuantity) / line.quantity);
+          line.returnedQuantity += w.quantity;
+          const after = Math.floor((line.netMinor * line.returnedQuantity) / line.quantity);
+          returned.push({ lineNo: line.lineNo, sku: line.sku, quantity: w.quantity, valueMinor: after - before });
+        });
+        if (problems.length) throw AppError.badInput(problems);
+
+        const value = returned.reduce((s, r) => s + r.valueMinor, 0);
+        order.returnedMinor += value;
+        order.status = lines.every((l) => l.returnedQuantity === l.quantity) ? OrderStatus.RETURNED : OrderStatus.PARTIALLY_RETURNED;
+        const orderReturn = em.create(OrderReturn, {
+          order,
+          externalReturnId: input.externalReturnId,
+          bodyHash,
+          lines: returned,
+          valueMinor: value,
+          pointsClawedBack: 0,
+        });
+        if (order.member && order.pointsEarned > 0 && order.pointsBasisMinor > 0) {
+          const due = Math.floor((order.pointsEarned * (order.returnedMinor - order.returnedAtCreditMinor)) / order.pointsBasisMinor);
+          const points = Math.min(due, order.pointsEarned) - order.pointsClawedBack;
+          if (points > 0) {
+            const bal = await this.ledger.lock(em, order.member.id);
+            const lot = await em.findOne(PointLot, { sourceType: 'order', sourceId: order.id });
+            await this.ledger.clawback(em, bal, points, lot, {
+              sourceType: 'return',
+              sourceId: orderReturn.id,
+              key: `return:${orderReturn.id}`,
+              actor: actorRef(ctx.principal),
+            });
+            order.pointsClawedBack += points;
+            orderReturn.pointsClawedBack = points;
+          }
+        }
+        return orderReturn;
+      });
+    } catch (err) {
+      if (err instanceof UniqueConstraintViolationException) {
+        const winner = await ctx.em.fork().findOne(OrderReturn, { order: input.orderId, externalReturnId: input.externalReturnId });
+        if (winner) return this.replayedReturn(winner, bodyHash);
+      }
+      throw err;
+    }
+  }
+
+  /** Orders, balances and tiers of an absorbed member move to the survivor (a member merge step). */
+  async mergeInto(em: EntityManager, survivor: Member, absorbed: Member): Promise<void> {
+    await em.nativeUpdate(Order, { member: absorbed.id }, { member: survivor.id });
+    const [first, second] = [survivor.id, absorbed.id].sort();
+    const balances = new Map([
+      [first, await this.ledger.lock(em, first)],
+      [second, await this.ledger.lock(em, second)],
+    ]);
+    await this.ledger.transfer(em, balances.get(absorbed.id)!, balances.get(survivor.id)!, {
+      sourceType: 'merge',
+      sourceId: absorbed.id,
+      key: `merge:${absorbed.id}`,
+      actor: 'system',
+    });
+    await this.tiers.merge(em, survivor.id, absorbed.id, new Date());
+  }
+
+  /** Computes the order's points with the rules in force and credits them as a pending lot. */
+  private async credit(ctx: Context, em: EntityManager, order: Order, memberId: string, products?: Map<string, Product>): Promise<void> {
+    const now = new Date();
+    const [settings, rules, benefits, lines] = await Promise.all([
+      this.programme.settings(em),
+      this.rules.current(em),
+      this.tiers.multipliers(em, memberId, now),
+      order.lines.isInitialized() ? order.lines.getItems() : em.find(OrderLine, { order }, { populate: ['product'] }),
+    ]);
+    const bal = await this.ledger.lock(em, memberId);
+    const earnedSameDay = rules.some((r) => r.kind === 'DAILY_CAP') ? await this.earnedOnDay(em, memberId, order) : 0;
+    const categoryOf = (line: OrderLine) => products?.get(line.sku)?.category ?? line.product.getEntity().category ?? null;
+    const earning = computeEarning({
+      currency: order.currency,
+      channelKind: order.channelKind,
+      placedAt: order.placedAt,
+      lines: lines.map((l) => ({
+        sku: l.sku,
+        category: categoryOf(l),
+        netMinor: Math.floor((l.netMinor * (l.quantity - l.returnedQuantity)) / l.quantity),
+      })),
+      rules,
+      benefits,
+      earnedSameDay,
+    });
+    order.pointsEarned = earning.points;
+    order.pointsBreakdown = earning.breakdown;
+    order.pointsBasisMinor = order.totalMinor - order.returnedMinor;
+    order.returnedAtCreditMinor = order.returnedMinor;
+    this.ledger.earn(em, bal, earning.points, { sourceType: 'order', sourceId: order.id, key: `order:${order.id}`, actor: actorRef(ctx.principal) }, {
+      at: now,
+      pendingDays: settings.pendingDays,
+      expiryMonths: settings.lotExpiryMonths,
+    });
+    await this.tiers.evaluate(em, memberId, settings, now);
+  }
+
+  private async earnedOnDay(em: EntityManager, memberId: string, order: Order): Promise<number> {
+    const day = new Date(Math.floor(order.placedAt.getTime() / DAY_MS) * DAY_MS);
+    const [row] = await em.execute<{ v: number }[]>(
+      `select coalesce(sum(points_earned), 0)::int as v from customer_order
+       where member_id = ? and placed_at >= ? and placed_at < ? and id <> ?`,
+      [memberId, day, new Date(day.getTime() + DAY_MS), order.id],
+    );
+    return row.v;
+  }
+
+  /** Unknown SKUs become products from the line; known ones are left as the catalogue has them. */
+  private async upsertProducts(em: EntityManager, input: RecordOrderInput): Promise<Map<string, Product>> {
+    const bySku = new Map(input.lines.map((l) => [l.sku, l]));
+    const rows = [...bySku.values()];
+    // One statement for all lines; the JSON document keeps it a single bound parameter.
+    await em.execute(
+      `insert into product (id, sku, name, category, brand, price_minor, currency, created_at)
+       select x.id, x.sku, x.name, x.category, x.brand, x.price_minor, x.currency, now()
+       from jsonb_to_recordset(?::jsonb) as x(id uuid, sku text, name text, category text, brand text, price_minor int, currency text)
+       on conflict (sku) do nothing`,
+      [
+        JSON.stringify(
+          rows.map((l) => ({
+            id: newId(),
+            sku: l.sku,
+            name: l.name ?? l.sku,
+            category: l.category ?? null,
+            brand: l.brand ?? null,
+            price_minor: l.unitPriceMinor,
+            currency: input.currency,
+          })),
+        ),
+      ],
+    );
+    const products = await em.find(Product, { sku: { $in: [...bySku.keys()] } });
+    return new Map(products.map((p) => [p.sku, p]));
+  }
+
+  private async resolveMember(ctx: Context, ref: NonNullable<RecordOrderInput['member']>): Promise<Member> {
+    let member: Member | null;
+    if (ref.id) member = await this.members.findById(ctx.em, ref.id);
+    else if (ref.identifierType && ref.identifierValue) member = await this.members.findByIdentifier(ctx, ref.identifierType as IdentifierType, ref.identifierValue);
+    else throw AppError.badInput([{ path: 'input.member', message: 'give id, or identifierType and identifierValue' }]);
+    if (!member) throw AppError.notFound('Member');
+    if (member.status === MemberStatus.ERASED) throw AppError.conflict('MEMBER_ERASED', 'This member has been erased', { memberId: member.id });
+    return member;
+  }
+
+  private async channelFor(ctx: Context, channelId?: string | null): Promise<{ id: string; kind: SalesChannelKind }> {
+    const p = ctx.principal;
+    if (p?.kind === 'channel') {
+      if (channelId && channelId !== p.channelId) throw AppError.badInput([{ path: 'input.channelId', message: 'a channel records its own orders' }]);
+      return { id: p.channelId, kind: p.channelKind };
+    }
+    if (!channelId) throw AppError.badInput([{ path: 'input.channelId', message: 'is required for admin callers' }]);
+    const channel = await ctx.em.findOne(SalesChannel, channelId);
+    if (!channel) throw AppError.notFound('SalesChannel', channelId);
+    return { id: channel.id, kind: channel.kind };
+  }
+
+  private replayed(order: Order, bodyHash: string): Order {
+    if (order.bodyHash !== bodyHash) {
+      throw AppError.conflict('IDEMPOTENCY_KEY_REUSED', 'An order with this id was recorded with different contents', { orderId: order.id });
+    }
+    return order;
+  }
+
+  private replayedReturn(orderReturn: OrderReturn, bodyHash: string): OrderReturn {
+    if (orderReturn.bodyHash !== bodyHash) {
+      throw AppError.conflict('IDEMPOTENCY_KEY_REUSED', 'A return with this id was recorded with different contents', { returnId: orderReturn.id });
+    }
+    return orderReturn;
+  }
+}

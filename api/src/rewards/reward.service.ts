@@ -1,0 +1,243 @@
+import { randomInt } from 'node:crypto';
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Context } from '../shared/context';
+import { AppError, conflictOnDuplicate, type FieldProblem } from '../shared/errors';
+import { isCurrency } from '../shared/currency';
+import { actorRef } from '../auth/principal';
+import type { AuditService } from '../audit/audit.service';
+import { MemberStatus } from '../members/member.entity';
+import type { MemberService } from '../members/member.service';
+import type { LedgerService } from '../ledger/ledger.service';
+import { LedgerReason } from '../ledger/ledger-entry.entity';
+import type { ProgrammeService } from '../programme/programme.service';
+import type { TierService } from '../tiers/tier.service';
+import { Reward, RewardKind } from './reward.entity';
+import { Redemption, RedemptionStatus } from './redemption.entity';
+import type { CancelRedemptionInput, ConsumeVoucherInput, RedeemRewardInput, UpsertRewardInput } from './reward.types';
+
+/** Crockford base32 without look-alikes: 12 characters carry 60 random bits. */
+const VOUCHER_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const DAY_MS = 86_400_000;
+
+function voucherCode(): string {
+  const chars = Array.from({ length: 12 }, () => VOUCHER_ALPHABET[randomInt(VOUCHER_ALPHABET.length)]).join('');
+  return `${chars.slice(0, 4)}-${chars.slice(4, 8)}-${chars.slice(8)}`;
+}
+
+function problemsOf(input: UpsertRewardInput): FieldProblem[] {
+  const p: FieldProblem[] = [];
+  if (input.kind === RewardKind.FREE_PRODUCT && !input.sku) p.push({ path: 'input.sku', message: 'is required for FREE_PRODUCT' });
+  if (input.kind === RewardKind.FIXED_DISCOUNT) {
+    if (!input.valueMinor) p.push({ path: 'input.valueMinor', message: 'is required for FIXED_DISCOUNT' });
+    if (!input.currency) p.push({ path: 'input.currency', message: 'is required for FIXED_DISCOUNT' });
+  }
+  if (input.currency && !isCurrency(input.currency)) p.push({ path: 'input.currency', message: 'is not an ISO 4217 currency' });
+  if (input.kind === RewardKind.PERCENT_DISCOUNT && !input.percentOff) p.push({ path: 'input.percentOff', message: 'is required for PERCENT_DISCOUNT' });
+  if ((input.kind === RewardKind.PARTNER || input.kind === RewardKind.DONATION) && !input.partner) {
+    p.push({ path: 'input.partner', message: `is required for ${input.kind}` });
+  }
+  if (input.validFrom && input.validTo && input.validTo <= input.validFrom) p.push({ path: 'input.validTo', message: 'must be after validFrom' });
+  return p;
+}
+
+export class RewardService {
+  constructor(
+    private readonly members: MemberService,
+    private readonly ledger: LedgerService,
+    private readonly programme: ProgrammeService,
+    private readonly tiers: TierService,
+    private readonly audit: AuditService,
+  ) {}
+
+  list(em: EntityManager, activeOnly: boolean): Promise<Reward[]> {
+    return em.find(Reward, activeOnly ? { isActive: true } : {}, { orderBy: { costPoints: 'asc', code: 'asc' } });
+  }
+
+  /** Rewards the member could redeem right now: live, allowed for their tier, and within their available points. */
+  async affordable(em: EntityManager, memberId: string, available: number, now = new Date()): Promise<Reward[]> {
+    const { tier } = await this.tiers.current(em, memberId);
+    const rewards = await em.find(Reward, { isActive: true, costPoints: { $lte: available } }, { orderBy: { costPoints: 'asc' } });
+    return rewards.filter((r) => this.unavailability(r, tier?.code ?? null, now) === null && (r.stock === null || r.redeemedCount < r.stock));
+  }
+
+  async upsert(ctx: Context, input: UpsertRewardInput): Promise<Reward> {
+    const problems = problemsOf(input);
+    if (problems.length) throw AppError.badInput(problems);
+    return conflictOnDuplicate(
+      () =>
+        ctx.em.transactional(async (em) => {
+          const existing = await em.findOne(Reward, { code: input.code }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+          const reward = existing ?? em.create(Reward, { code: input.code, name: input.name, kind: input.kind, costPoints: input.costPoints });
+          const before = existing ? { costPoints: existing.costPoints, stock: existing.stock, isActive: existing.isActive } : null;
+          em.assign(reward, {
+            name: input.name,
+            kind: input.kind,
+            costPoints: input.costPoints,
+            sku: input.sku ?? null,
+            valueMinor: input.valueMinor ?? null,
+            currency: input.currency ?? null,
+            percentOff: input.percentOff ?? null,
+            partner: input.partner ?? null,
+            stock: input.stock ?? null,
+            perMemberLimit: input.perMemberLimit ?? null,
+            validFrom: input.validFrom ?? null,
+            validTo: input.validTo ?? null,
+            tierCodes: input.tierCodes,
+            isActive: input.isActive,
+          });
+          await em.flush();
+          this.audit.record(em, ctx, { action: existing ? 'reward.update' : 'reward.create', entityType: 'Reward', entityId: reward.id, before, after: { ...input } });
+          return reward;
+        }),
+      () => AppError.conflict('IDENTIFIER_TAKEN', 'A reward with this code already exists', { field: 'input.code' }),
+    );
+  }
+
+  /**
+   * Spends the member's points on a reward and issues a voucher. The member's balance lock serialises their
+   * redemptions (no overspending); a conditional update of the reward's count guards its stock.
+   */
+  async redeem(ctx: Context, input: RedeemRewardInput): Promise<Redemption> {
+    const member = await this.members.findById(ctx.em, input.memberId);
+    const key = `${member.id}:${input.idempotencyKey}`;
+    const prior = await ctx.em.findOne(Redemption, { idempotencyKey: key });
+    if (prior) return this.replayed(prior, input.rewardId);
+    if (member.status !== MemberStatus.ACTIVE) throw AppError.conflict('MEMBER_ERASED', 'This member has been erased');
+    try {
+      return await ctx.em.transactional(async (em) => {
+        const now = new Date();
+        const settings = await this.programme.settings(em);
+        const bal = await this.ledger.lock(em, member.id);
+        const reward = await em.findOne(Reward, input.rewardId);
+        if (!reward) throw AppError.notFound('Reward', input.rewardId);
+        const { tier } = await this.tiers.current(em, member.id);
+        const reason = this.unavailability(reward, tier?.code ?? null, now);
+        if (reason) throw new AppError('REWARD_UNAVAILABLE', `This reward cannot be redeemed now (${reason})`, { reason });
+        if (reward.perMemberLimit !== null) {
+          const held = await em.count(Redemption, { member: member.id, reward, status: { $in: [RedemptionStatus.ISSUED, RedemptionStatus.CONSUMED] } });
+          if (held >= reward.perMemberLimit) {
+            throw new AppError('REWARD_LIMIT_REACHED', 'The member already holds the most redemptions of this reward allowed', { limit: reward.perMemberLimit });
+          }
+        }
+        if (bal.available < reward.costPoints) {
+          throw new AppError('INSUFFICIENT_POINTS', 'Not enough available points', { available: bal.available, required: reward.costPoints });
+        }
+        const taken = await em.execute(
+          `update reward set redeemed_count = redeemed_count + 1 where id = ? and (stock is null or redeemed_count < stock)`,
+          [reward.id],
+          'run',
+        );
+        if ((taken as { affectedRows?: number }).affectedRows === 0) throw new AppError('REWARD_OUT_OF_STOCK', 'This reward is out of stock');
+
+        const isDonation = reward.kind === RewardKind.DONATION;
+        const redemption = em.create(Redemption, {
+          member: member.id,
+          reward,
+          points: reward.costPoints,
+          status: isDonation ? RedemptionStatus.CONSUMED : RedemptionStatus.ISSUED,
+          voucherCode: isDonation ? null : voucherCode(),
+          idempotencyKey: key,
+          lotAllocations: [],
+          expiresAt: isDonation ? null : new Date(now.getTime() + settings.voucherValidDays * DAY_MS),
+          consumedAt: isDonation ? now : null,
+        });
+        redemption.lotAllocations = await this.ledger.spend(em, bal, reward.costPoints, LedgerReason.REDEMPTION, {
+          sourceType: 'redemption',
+          sourceId: redemption.id,
+          key: `redemption:${redemption.id}`,
+          actor: actorRef(ctx.principal),
+        });
+        ctx.log.info({ memberId: member.id, rewardId: reward.id, delta: -reward.costPoints }, 'points.redeemed');
+        return redemption;
+      });
+    } catch (err) {
+      if (err instanceof UniqueConstraintViolationException) {
+        const winner = await ctx.em.fork().findOne(Redemption, { idempotencyKey: key });
+        if (winner) return this.replayed(winner, input.rewardId);
+      }
+      throw err;
+    }
+  }
+
+  /** At checkout: a voucher works once, before it expires, for its own member. */
+  async consume(ctx: Context, input: ConsumeVoucherInput): Promise<Redemption> {
+    const code = input.voucherCode.trim().toUpperCase();
+    const buyer = input.memberId ? await this.members.findById(ctx.em, input.memberId) : null;
+    return ctx.em.transactional(async (em) => {
+      const redemption = await em.findOne(Redemption, { voucherCode: code }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!redemption) throw AppError.notFound('Voucher');
+      const now = new Date();
+      if (buyer && redemption.member.id !== buyer.id) throw this.unusable('OTHER_MEMBER');
+      if (redemption.status === RedemptionStatus.CONSUMED) throw this.unusable('CONSUMED');
+      if (redemption.status === RedemptionStatus.CANCELLED) throw this.unusable('CANCELLED');
+      if (redemption.status === RedemptionStatus.EXPIRED || (redemption.expiresAt && redemption.expiresAt <= now)) throw this.unusable('EXPIRED');
+      redemption.status = RedemptionStatus.CONSUMED;
+      redemption.consumedAt = now;
+      redemption.consumedOrderRef = input.orderRef ?? null;
+      return redemption;
+    });
+  }
+
+  /** An unused voucher can be cancelled: its points go back to the lots they came from, its unit back to stock. */
+  async cancel(ctx: Context, input: CancelRedemptionInput): Promise<Redemption> {
+    return ctx.em.transactional(async (em) => {
+      const redemption = await em.findOne(Redemption, input.redemptionId, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!redemption) throw AppError.notFound('Redemption', input.redemptionId);
+      if (redemption.status !== RedemptionStatus.ISSUED) {
+        throw AppError.conflict('REDEMPTION_NOT_CANCELLABLE', `A ${redemption.status.toLowerCase()} redemption cannot be cancelled`, { status: redemption.status });
+      }
+      const bal = await this.ledger.lock(em, redemption.member.id);
+      await em.execute('update reward set redeemed_count = redeemed_count - 1 where id = ?', [redemption.reward.id]);
+      await this.ledger.restore(em, bal, redemption.lotAllocations, {
+        sourceType: 'redemption',
+        sourceId: redemption.id,
+        key: `redemption-cancel:${redemption.id}`,
+        actor: actorRef(ctx.principal),
+      });
+      redemption.status = RedemptionStatus.CANCELLED;
+      redemption.cancelledAt = new Date();
+      return redemption;
+    });
+  }
+
+  /**
+   * Policy: a voucher not used by its expiry date lapses; its points are not refunded (members are told the
+   * expiry date when they redeem), and its unit goes back to stock.
+   */
+  async expireVouchers(rootEm: EntityManager, now: Date): Promise<number> {
+    let expired = 0;
+    for (;;) {
+      const due = await rootEm.fork().find(Redemption, { status: RedemptionStatus.ISSUED, expiresAt: { $lte: now } }, { limit: 500, fields: ['id'] });
+      if (due.length === 0) return expired;
+      for (const { id } of due) {
+        await rootEm.fork().transactional(async (em) => {
+          const r = await em.findOne(Redemption, { id, status: RedemptionStatus.ISSUED }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+          if (!r) return;
+          r.status = RedemptionStatus.EXPIRED;
+          await em.execute('update reward set redeemed_count = redeemed_count - 1 where id = ?', [r.reward.id]);
+          expired++;
+        });
+      }
+    }
+  }
+
+  private unavailability(reward: Reward, tierCode: string | null, now: Date): string | null {
+    if (!reward.isActive) return 'INACTIVE';
+    if (reward.validFrom && now < reward.validFrom) return 'NOT_STARTED';
+    if (reward.validTo && now >= reward.validTo) return 'ENDED';
+    if (reward.tierCodes.length && (!tierCode || !reward.tierCodes.includes(tierCode))) return 'TIER_REQUIRED';
+    return null;
+  }
+
+  private unusable(reason: 'CONSUMED' | 'CANCELLED' | 'EXPIRED' | 'OTHER_MEMBER'): AppError {
+    return new AppError('VOUCHER_UNUSABLE', `This voucher cannot be used (${reason})`, { reason });
+  }
+
+  private replayed(prior: Redemption, rewardId: string): Redemption {
+    if (prior.reward.id !== rewardId) {
+      throw AppError.conflict('IDEMPOTENCY_KEY_REUSED', 'This idempotency key was used for another reward', { redemptionId: prior.id });
+    }
+    return prior;
+  }
+}

@@ -1,0 +1,114 @@
+import { Field, ID, InputType, Int } from 'type-graphql';
+import { DateTimeISOResolver } from 'graphql-scalars';
+import { ArrayMaxSize, IsEnum, IsOptional, IsUUID, Length, Matches, Max, Min } from 'class-validator';
+import { RewardKind } from './reward.entity';
+
+@InputType({ description: 'Creates the reward, or changes the one with this code.' })
+export class UpsertRewardInput {
+  @Field(() => String)
+  @Matches(/^[A-Z0-9][A-Z0-9_-]{0,31}$/, { message: 'must be upper-case letters, digits, _ and - (e.g. FREE-COFFEE)' })
+  code: string;
+
+  @Field(() => String)
+  @Length(1, 100)
+  name: string;
+
+  @Field(() => RewardKind)
+  @IsEnum(RewardKind)
+  kind: RewardKind;
+
+  @Field(() => Int)
+  @Min(1, { message: 'must be at least 1 point' })
+  @Max(10_000_000)
+  costPoints: number;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @Length(1, 64)
+  sku?: string | null;
+
+  @Field(() => Int, { nullable: true })
+  @IsOptional()
+  @Min(1)
+  valueMinor?: number | null;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @Matches(/^[A-Z]{3}$/, { message: 'must be an ISO 4217 currency code such as GBP' })
+  currency?: string | null;
+
+  @Field(() => Int, { nullable: true })
+  @IsOptional()
+  @Min(1)
+  @Max(100)
+  percentOff?: number | null;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @Length(1, 100)
+  partner?: string | null;
+
+  @Field(() => Int, { nullable: true })
+  @IsOptional()
+  @Min(0)
+  stock?: number | null;
+
+  @Field(() => Int, { nullable: true })
+  @IsOptional()
+  @Min(1)
+  perMemberLimit?: number | null;
+
+  @Field(() => DateTimeISOResolver, { nullable: true })
+  @IsOptional()
+  validFrom?: Date | null;
+
+  @Field(() => DateTimeISOResolver, { nullable: true })
+  @IsOptional()
+  validTo?: Date | null;
+
+  @Field(() => [String], { defaultValue: [] })
+  @ArrayMaxSize(20)
+  tierCodes: string[];
+
+  @Field(() => Boolean, { defaultValue: true })
+  isActive: boolean;
+}
+
+@InputType()
+export class RedeemRewardInput {
+  @Field(() => ID)
+  @IsUUID('all', { message: 'must be an id' })
+  memberId: string;
+
+  @Field(() => ID)
+  @IsUUID('all', { message: 'must be an id' })
+  rewardId: string;
+
+  @Field(() => String, { description: 'A retry with the same key returns the first redemption.' })
+  @Length(1, 100)
+  idempotencyKey: string;
+}
+
+@InputType()
+export class ConsumeVoucherInput {
+  @Field(() => String)
+  @Length(4, 32)
+  voucherCode: string;
+
+  @Field(() => ID, { nullable: true, description: 'The member at the checkout; a voucher of someone else is refused.' })
+  @IsOptional()
+  @IsUUID('all', { message: 'must be an id' })
+  memberId?: string | null;
+
+  @Field(() => String, { nullable: true, description: "The channel's order id it was used on." })
+  @IsOptional()
+  @Length(1, 100)
+  orderRef?: string | null;
+}
+
+@InputType()
+export class CancelRedemptionInput {
+  @Field(() => ID)
+  @IsUUID('all', { message: 'must be an id' })
+  redemptionId: string;
+}

@@ -1,0 +1,15 @@
+import DataLoader from 'dataloader';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Services } from '../services';
+import type { MemberPoints } from '../ledger/points.types';
+
+/** Per-request batching for aggregates that a list of members fans out to. */
+export interface Loaders {
+  points: DataLoader<string, MemberPoints>;
+}
+
+export function createLoaders(em: EntityManager, services: Pick<Services, 'points'>): Loaders {
+  return {
+    points: new DataLoader((ids) => services.points.pointsOf(em, ids)),
+  };
+}

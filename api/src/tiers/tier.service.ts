@@ -1,0 +1,178 @@
+import { LockMode } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Context } from '../shared/context';
+import type { AuditService } from '../audit/audit.service';
+import { conflictOnDuplicate, AppError } from '../shared/errors';
+import { ProgrammeSettings, TierMetric } from '../programme/programme-settings.entity';
+import { MemberPlan } from '../plans/membership-plan.entity';
+import type { BenefitMultiplier } from '../earning/engine';
+import { Tier } from './tier.entity';
+import { MemberTier, TierChange, TierChangeReason } from './member-tier.entity';
+import type { MemberBenefits, TierProgress, UpsertTierInput } from './tier.types';
+
+const DAY_MS = 86_400_000;
+
+export class TierService {
+  constructor(private readonly audit: AuditService) {}
+
+  list(em: EntityManager): Promise<Tier[]> {
+    return em.find(Tier, {}, { orderBy: { threshold: 'asc' } });
+  }
+
+  async upsert(ctx: Context, input: UpsertTierInput): Promise<Tier> {
+    return conflictOnDuplicate(
+      () =>
+        ctx.em.transactional(async (em) => {
+          const existing = await em.findOne(Tier, { code: input.code });
+          const tier = existing ?? em.create(Tier, { code: input.code, name: input.name, threshold: input.threshold });
+          const before = existing ? { name: existing.name, threshold: existing.threshold, earnMultiplierPercent: existing.earnMultiplierPercent } : null;
+          em.assign(tier, { name: input.name, threshold: input.threshold, earnMultiplierPercent: input.earnMultiplierPercent, benefitFlags: input.benefitFlags });
+          await em.flush();
+          this.audit.record(em, ctx, { action: existing ? 'tier.update' : 'tier.create', entityType: 'Tier', entityId: tier.id, before, after: { ...input } });
+          return tier;
+        }),
+      () => AppError.conflict('IDENTIFIER_TAKEN', 'Another tier already has this threshold', { field: 'input.threshold' }),
+    );
+  }
+
+  /** The member's tier: their recorded one, else the tier with threshold 0 (if the programme has one). */
+  async current(em: EntityManager, memberId: string): Promise<{ tier: Tier | null; state: MemberTier | null }> {
+    const state = await em.findOne(MemberTier, { member: memberId }, { populate: ['tier'] });
+    if (state) return { tier: state.tier.getEntity(), state };
+    return { tier: await em.findOne(Tier, { threshold: 0 }), state: null };
+  }
+
+  /** Points earned from orders net of returns, or spend net of returns, in the rolling window ending at `at`. */
+  async metric(em: EntityManager, memberId: string, settings: ProgrammeSettings, at: Date): Promise<number> {
+    const since = new Date(at.getTime() - settings.tierWindowDays * DAY_MS);
+    const [row] =
+      settings.tierMetric === TierMetric.POINTS_EARNED
+        ? await em.execute<{ v: number }[]>(
+            `select coalesce(sum(lifetime_delta), 0)::int as v from ledger_entry
+             where member_id = ? and reason in ('ORDER_EARN', 'RETURN_CLAWBACK') and created_at > ? and created_at <= ?`,
+            [memberId, since, at],
+          )
+        : await em.execute<{ v: number }[]>(
+            `select coalesce(sum(total_minor - returned_minor), 0)::int as v from customer_order
+             where member_id = ? and placed_at > ? and placed_at <= ?`,
+            [memberId, since, at],
+          );
+    return row.v;
+  }
+
+  /**
+   * After a qualifying event: upgrade at once when the member now qualifies for a higher tier, and keep the current
+   * tier for another period when they still qualify for it. Downgrades wait for the period's end (`nightly`).
+   */
+  async evaluate(em: EntityManager, memberId: string, settings: ProgrammeSettings, at: Date): Promise<void> {
+    const tiers = await this.list(em);
+    if (tiers.length === 0) return;
+    await em.flush();
+    const metric = await this.metric(em, memberId, settings, at);
+    const target = [...tiers].reverse().find((t) => t.admits(metric)) ?? null;
+    const state = await em.findOne(MemberTier, { member: memberId }, { populate: ['tier'], lockMode: LockMode.PESSIMISTIC_WRITE });
+    const retainUntil = new Date(at.getTime() + settings.tierWindowDays * DAY_MS);
+    const current = state?.tier.getEntity() ?? tiers.find((t) => t.threshold === 0) ?? null;
+    if (!target || (current && target.threshold < current.threshold)) return;
+    if (current && target.id === current.id) {
+      if (state && state.retainUntil < retainUntil) state.retainUntil = retainUntil;
+      return;
+    }
+    this.move(em, memberId, state, current, target, TierChangeReason.QUALIFIED, at, retainUntil);
+  }
+
+  /** Nightly: members whose qualification period has ended keep the tier they still qualify for, or move down. */
+  async endPeriods(em: EntityManager, settings: ProgrammeSettings, at: Date, batch = 500): Promise<number> {
+    const tiers = await this.list(em);
+    const due = await em.find(MemberTier, { retainUntil: { $lte: at } }, { populate: ['tier'], limit: batch });
+    let moved = 0;
+    for (const state of due) {
+      const metric = await this.metric(em, state.member.id, settings, at);
+      const target = [...tiers].reverse().find((t) => t.admits(metric)) ?? null;
+      const retainUntil = new Date(at.getTime() + settings.tierWindowDays * DAY_MS);
+      const current = state.tier.getEntity();
+      if (target && target.id === current.id) {
+        state.retainUntil = retainUntil;
+        continue;
+      }
+      if (target) this.move(em, state.member.id, state, current, target, TierChangeReason.PERIOD_ENDED, at, retainUntil);
+      else {
+        em.create(TierChange, { member: state.member, fromTier: current.code, toTier: 'NONE', reason: TierChangeReason.PERIOD_ENDED, changedAt: at });
+        em.remove(state);
+      }
+      moved++;
+    }
+    await em.flush();
+    return moved;
+  }
+
+  async progress(em: EntityManager, memberId: string, settings: ProgrammeSettings, at: Date): Promise<TierProgress> {
+    const tiers = await this.list(em);
+    const { tier, state } = await this.current(em, memberId);
+    const current = await this.metric(em, memberId, settings, at);
+    const nextTier = tiers.find((t) => t.threshold > (tier?.threshold ?? -1)) ?? null;
+    return {
+      tier,
+      nextTier,
+      metric: settings.tierMetric,
+      current,
+      missing: nextTier ? Math.max(0, nextTier.threshold - current) : null,
+      windowDays: settings.tierWindowDays,
+      retainUntil: state?.retainUntil ?? null,
+    };
+  }
+
+  /** Earn multipliers for the engine: the tier's and every active paid plan's. */
+  async multipliers(em: EntityManager, memberId: string, at: Date): Promise<BenefitMultiplier[]> {
+    const [{ tier }, plans] = await Promise.all([this.current(em, memberId), this.activePlans(em, memberId, at)]);
+    const out: BenefitMultiplier[] = [];
+    if (tier && tier.earnMultiplierPercent !== 100) out.push({ kind: 'TIER', label: `${tier.name} tier`, percent: tier.earnMultiplierPercent });
+    for (const p of plans) {
+      const plan = p.plan.getEntity();
+      if (plan.earnMultiplierPercent !== 100) out.push({ kind: 'PLAN', label: `${plan.name} plan`, percent: plan.earnMultiplierPercent });
+    }
+    return out;
+  }
+
+  async benefits(em: EntityManager, memberId: string, at: Date): Promise<MemberBenefits> {
+    const [{ tier }, plans] = await Promise.all([this.current(em, memberId), this.activePlans(em, memberId, at)]);
+    const sources = [tier, ...plans.map((p) => p.plan.getEntity())].filter((s) => s !== null);
+    return {
+      earnMultiplierPercent: 100 + sources.reduce((sum, s) => sum + (s.earnMultiplierPercent - 100), 0),
+      flags: [...new Set(sources.flatMap((s) => s.benefitFlags))].sort(),
+    };
+  }
+
+  /** Merge: the survivor keeps the higher of the two tiers. */
+  async merge(em: EntityManager, survivorId: string, absorbedId: string, at: Date): Promise<void> {
+    const [mine, theirs] = await Promise.all([
+      em.findOne(MemberTier, { member: survivorId }, { populate: ['tier'] }),
+      em.findOne(MemberTier, { member: absorbedId }, { populate: ['tier'] }),
+    ]);
+    if (!theirs) return;
+    const theirTier = theirs.tier.getEntity();
+    if (!mine || theirTier.threshold > mine.tier.getEntity().threshold) {
+      this.move(em, survivorId, mine, mine?.tier.getEntity() ?? null, theirTier, TierChangeReason.MERGE, at, theirs.retainUntil);
+    }
+    em.remove(theirs);
+  }
+
+  private activePlans(em: EntityManager, memberId: string, at: Date): Promise<MemberPlan[]> {
+    return em.find(MemberPlan, { member: memberId, cancelledAt: null, startsAt: { $lte: at }, endsAt: { $gt: at } }, { populate: ['plan'] });
+  }
+
+  private move(
+    em: EntityManager,
+    memberId: string,
+    state: MemberTier | null,
+    from: Tier | null,
+    to: Tier,
+    reason: TierChangeReason,
+    at: Date,
+    retainUntil: Date,
+  ): void {
+    if (state) em.assign(state, { tier: to, achievedAt: at, retainUntil });
+    else em.create(MemberTier, { member: memberId, tier: to, achievedAt: at, retainUntil });
+    em.create(TierChange, { member: memberId, fromTier: from?.code ?? null, toTier: to.code, reason, changedAt: at });
+  }
+}

@@ -1,0 +1,126 @@
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { onCleanup } from './cleanup.mjs';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const execFileAsync = promisify(execFile);
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Environment shared by the API and its CLIs: production mode, so nothing development-only is measured. */
+export function apiEnv({ databaseUrl, port, poolMax }) {
+  return {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    NODE_ENV: 'production',
+    JWT_SECRET: randomBytes(36).toString('base64url'), // 48 characters
+    LOG_LEVEL: 'warn',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    REDIS_URL: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
+    DB_POOL_MAX: String(poolMax),
+  };
+}
+
+/** Runs one of the API's compiled CLIs (`api/dist/cli/<name>.js`) and returns its stdout. */
+export async function runCli(name, args, env) {
+  try {
+    const { stdout } = await execFileAsync(process.execPath, [path.join(repoRoot, 'api', 'dist', 'cli', `${name}.js`), ...args], {
+      cwd: repoRoot,
+      env,
+      timeout: 120_000,
+    });
+    return stdout;
+  } catch (err) {
+    const detail = [err.stderr, err.stdout].filter(Boolean).join('\n').trim();
+    throw new Error(`${name} failed: ${detail || err.message}`);
+  }
+}
+
+/**
+ * Starts `node api/dist/main.js` and waits for GET /readyz = 200. Returns `{ url, stop, logTail }`; its SIGTERM
+ * stop is also registered for clean-up.
+ */
+export async function startApi(env, { readyTimeoutMs = 60_000 } = {}) {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'api', 'dist', 'main.js')], {
+    cwd: repoRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines = [];
+  const keep = (chunk) => {
+    lines.push(...String(chunk).split('\n').filter(Boolean));
+    if (lines.length > 200) lines.splice(0, lines.length - 200);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  let hasExited = false;
+  void exited.then(() => (hasExited = true));
+
+  const stop = onCleanup(`stop API (pid ${child.pid})`, async () => {
+    if (hasExited) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  });
+  const logTail = (n = 40) => lines.slice(-n).join('\n');
+
+  const url = `http://${env.HOST}:${env.PORT}`;
+  const deadline = Date.now() + readyTimeoutMs;
+  for (;;) {
+    if (hasExited) {
+      const { code, signal } = await exited;
+      throw new Error(`the API exited before it was ready (code ${code}, signal ${signal}):\n${logTail()}`);
+    }
+    try {
+      const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) });
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`the API was not ready within ${readyTimeoutMs / 1000} s:\n${logTail()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url, stop, logTail, pid: child.pid };
+}
+
+/** One GraphQL request; returns the parsed JSON body (with `errors` when the API reported any). */
+export async function graphql(url, { query, variables, apiKey, token }) {
+  const headers = { 'content-type': 'application/json' };
+  if (apiKey) headers['x-api-key'] = apiKey;
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(`${url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+  const text = await res.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { errors: [{ message: `HTTP ${res.status}: ${text.slice(0, 200)}` }] };
+  }
+}
+
+/** True when validation says the schema has no such field: the feature hasn't landed in this build. */
+export function isMissingField(body, field) {
+  return (body.errors ?? []).some((e) => (e.message ?? '').startsWith(`Cannot query field "${field}"`));
+}
+
+export function describeErrors(body) {
+  return (body.errors ?? []).map((e) => `${e.extensions?.code ?? 'ERROR'}: ${e.message}`).join('; ');
+}

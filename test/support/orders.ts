@@ -1,0 +1,59 @@
+import type { Auth, Harness } from './harness';
+
+export const RECORD_ORDER = `mutation Record($input: RecordOrderInput!) {
+  recordOrder(input: $input) {
+    id externalOrderId memberId status currency subtotalMinor orderDiscountMinor totalMinor pointsEarned pointsClawedBack channelKind
+    pointsBreakdown { kind label ruleId ruleVersion points }
+    lines { lineNo sku quantity netMinor returnedQuantity }
+  }
+}`;
+
+export const RECORD_RETURN = `mutation Return($input: RecordReturnInput!) {
+  recordReturn(input: $input) { id valueMinor pointsClawedBack lines { lineNo sku quantity valueMinor } }
+}`;
+
+export const POINTS = `query Points($id: ID!) { member(id: $id) { id points { available pending lifetime nextExpiry { points expiresAt } } } }`;
+
+let counter = 0;
+
+export interface LineSpec {
+  sku?: string;
+  category?: string;
+  quantity?: number;
+  unitPriceMinor?: number;
+  discountMinor?: number;
+}
+
+/** A valid RecordOrderInput whose total is computed from its lines. */
+export function orderInput(memberId: string | null, lines: LineSpec[] = [{}], extra: Record<string, unknown> = {}) {
+  const built = lines.map((l, i) => ({
+    sku: l.sku ?? `SKU-${i + 1}`,
+    name: `Product ${l.sku ?? i + 1}`,
+    category: l.category ?? 'General',
+    quantity: l.quantity ?? 1,
+    unitPriceMinor: l.unitPriceMinor ?? 1000,
+    discountMinor: l.discountMinor ?? 0,
+  }));
+  const orderDiscountMinor = (extra.orderDiscountMinor as number) ?? 0;
+  const totalMinor = built.reduce((s, l) => s + l.quantity * l.unitPriceMinor - l.discountMinor, 0) - orderDiscountMinor;
+  return {
+    externalOrderId: `ORD-${process.env.JEST_WORKER_ID}-${++counter}-${Date.now()}`,
+    ...(memberId ? { member: { id: memberId } } : {}),
+    placedAt: new Date().toISOString(),
+    currency: 'GBP',
+    lines: built,
+    orderDiscountMinor,
+    totalMinor,
+    ...extra,
+  };
+}
+
+export async function pointsOf(h: Harness, auth: Auth, memberId: string) {
+  const res = await h.gql(auth, POINTS, { id: memberId });
+  if (res.errors) throw new Error(JSON.stringify(res.errors));
+  return res.data.member.points as { available: number; pending: number; lifetime: number; nextExpiry: { points: number; expiresAt: string } | null };
+}
+
+export async function ledgerCheck(h: Harness) {
+  return h.app.services.points.check(h.em());
+}
