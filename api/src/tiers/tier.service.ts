@@ -42,20 +42,20 @@ export class TierService {
     return { tier: await em.findOne(Tier, { threshold: 0 }), state: null };
   }
 
-  /** Points earned from orders net of returns, or spend net of returns, in the rolling window ending at `at`. */
+  /** Points earned from orders net of returns, or spend net of returns, since the rolling window began (`at` − window). */
   async metric(em: EntityManager, memberId: string, settings: ProgrammeSettings, at: Date): Promise<number> {
     const since = new Date(at.getTime() - settings.tierWindowDays * DAY_MS);
     const [row] =
       settings.tierMetric === TierMetric.POINTS_EARNED
         ? await em.execute<{ v: number }[]>(
             `select coalesce(sum(lifetime_delta), 0)::int as v from ledger_entry
-             where member_id = ? and reason in ('ORDER_EARN', 'RETURN_CLAWBACK') and created_at > ? and created_at <= ?`,
-            [memberId, since, at],
+             where member_id = ? and reason in ('ORDER_EARN', 'RETURN_CLAWBACK') and created_at > ?`,
+            [memberId, since],
           )
         : await em.execute<{ v: number }[]>(
             `select coalesce(sum(total_minor - returned_minor), 0)::int as v from customer_order
-             where member_id = ? and placed_at > ? and placed_at <= ?`,
-            [memberId, since, at],
+             where member_id = ? and placed_at > ?`,
+            [memberId, since],
           );
     return row.v;
   }
