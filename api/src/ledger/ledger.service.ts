@@ -162,6 +162,8 @@ export class LedgerService {
 
   /** Merge: the absorbed member's balance and lots move to the survivor, as a pair of rows. */
   async transfer(em: EntityManager, from: MemberBalance, to: MemberBalance, cause: Cause): Promise<void> {
+    // Closed lots move too: a redemption cancelled after the merge gives its points back to them.
+    await em.nativeUpdate(PointLot, { member: from.member.id }, { member: to.member.id });
     const moved = { pending: from.pending, available: from.available, lifetime: from.lifetime };
     if (moved.pending === 0 && moved.available === 0 && moved.lifetime === 0) return;
     this.write(em, from, LedgerReason.MERGE_OUT, { ...cause, key: `${cause.key}:out` }, {
@@ -171,7 +173,6 @@ export class LedgerService {
     });
     const hadDebt = to.available < 0 || moved.available < 0;
     this.write(em, to, LedgerReason.MERGE_IN, { ...cause, key: `${cause.key}:in` }, moved);
-    await em.nativeUpdate(PointLot, { member: from.member.id, state: { $ne: LotState.CLOSED } }, { member: to.member.id });
     if (hadDebt) {
       // The combined balance may now owe what the survivor's lots hold: settle it from the lots.
       const lots = await this.availableLots(em, to.member.id);
