@@ -226,10 +226,8 @@ export class MemberService {
       const before = { survivor: snapshot(survivor), absorbed: snapshot(absorbed) };
       const movedIdentifiers = await em.nativeUpdate(MemberIdentifier, { member: absorbed.id }, { member: survivor.id });
 
-      const [survivorConsents, absorbedConsents] = await Promise.all([
-        em.find(MemberConsent, { member: survivor }),
-        em.find(MemberConsent, { member: absorbed }),
-      ]);
+      const survivorConsents = await em.find(MemberConsent, { member: survivor });
+      const absorbedConsents = await em.find(MemberConsent, { member: absorbed });
       for (const theirs of absorbedConsents) {
         const ours = survivorConsents.find((c) => c.medium === theirs.medium);
         if (!ours) {

@@ -202,12 +202,11 @@ export class OrderService {
   /** Computes the order's points with the rules in force and credits them as a pending lot. */
   private async credit(ctx: Context, em: EntityManager, order: Order, memberId: string, products?: Map<string, Product>): Promise<void> {
     const now = new Date();
-    const [settings, rules, benefits, lines] = await Promise.all([
-      this.programme.settings(em),
-      this.rules.current(em),
-      this.tiers.multipliers(em, memberId, now),
-      order.lines.isInitialized() ? order.lines.getItems() : em.find(OrderLine, { order }, { populate: ['product'] }),
-    ]);
+    // One after another: a transaction has one connection, and pg does not pipeline queries on it.
+    const settings = await this.programme.settings(em);
+    const rules = await this.rules.current(em);
+    const benefits = await this.tiers.multipliers(em, memberId, now);
+    const lines = order.lines.isInitialized() ? order.lines.getItems() : await em.find(OrderLine, { order }, { populate: ['product'] });
     const bal = await this.ledger.lock(em, memberId);
     const earnedSameDay = rules.some((r) => r.kind === 'DAILY_CAP') ? await this.earnedOnDay(em, memberId, order) : 0;
     const categoryOf = (line: OrderLine) => products?.get(line.sku)?.category ?? line.product.getEntity().category ?? null;

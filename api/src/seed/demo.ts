@@ -9,6 +9,10 @@ import { ApiKey } from '../channels/api-key.entity';
 import { SalesChannel } from '../channels/sales-channel.entity';
 import { Member } from '../members/member.entity';
 import { ConsentMedium } from '../members/member-consent.entity';
+import { EarningRule, EarningRuleKind } from '../earning/earning-rule.entity';
+import { Tier } from '../tiers/tier.entity';
+import { Reward, RewardKind } from '../rewards/reward.entity';
+import { Order } from '../orders/order.entity';
 
 export const DEMO_ADMIN = { email: 'admin@demo.loyalty', password: 'demo-admin-password' } as const;
 const DEMO_CHANNELS = [
@@ -64,6 +68,8 @@ export async function seedDemo(rootEm: EntityManager, services: Services, log: L
       });
     }
   }
+  await seedProgramme(ctx, services, web);
+
   return {
     adminEmail: DEMO_ADMIN.email,
     adminPassword: DEMO_ADMIN.password,
@@ -71,4 +77,56 @@ export async function seedDemo(rootEm: EntityManager, services: Services, log: L
     apiKey: key,
     members: await em.count(Member, {}),
   };
+}
+
+/** A small programme so the demo shows points: base rates, two tiers, rewards and a few orders per member. */
+async function seedProgramme(ctx: Context, services: Services, web: SalesChannel): Promise<void> {
+  const em = ctx.em;
+  if ((await em.count(EarningRule, {})) === 0) {
+    for (const currency of ['GBP', 'EUR']) {
+      await services.earningRules.create(ctx, { name: `1 point per ${currency} 1`, kind: EarningRuleKind.BASE_RATE, priority: 0, currency, points: 1, perMinor: 100 });
+    }
+    await services.earningRules.create(ctx, {
+      name: 'Double points at weekends',
+      kind: EarningRuleKind.BONUS,
+      priority: 0,
+      multiplierPercent: 200,
+      daysOfWeek: [0, 6],
+    });
+  }
+  if ((await em.count(Tier, {})) === 0) {
+    await services.tiers.upsert(ctx, { code: 'GREEN', name: 'Green', threshold: 0, earnMultiplierPercent: 100, benefitFlags: [] });
+    await services.tiers.upsert(ctx, { code: 'GOLD', name: 'Gold', threshold: 500, earnMultiplierPercent: 150, benefitFlags: ['FREE_DELIVERY'] });
+  }
+  if ((await em.count(Reward, {})) === 0) {
+    const rewards = [
+      { code: 'FREE-COFFEE', name: 'Free coffee', kind: RewardKind.FREE_PRODUCT, sku: 'COFFEE', costPoints: 150 },
+      { code: 'FIVE-OFF', name: '£5 off your next order', kind: RewardKind.FIXED_DISCOUNT, valueMinor: 500, currency: 'GBP', costPoints: 500 },
+      { code: 'GOLD-20', name: '20% off for Gold members', kind: RewardKind.PERCENT_DISCOUNT, percentOff: 20, costPoints: 800, tierCodes: ['GOLD'] },
+      { code: 'FOOD-BANK', name: 'Give 100 points to the food bank', kind: RewardKind.DONATION, partner: 'Local food bank', costPoints: 100 },
+    ];
+    for (const r of rewards) await services.rewards.upsert(ctx, { tierCodes: [], isActive: true, ...r } as never);
+  }
+  if ((await em.count(Order, {})) === 0) {
+    const members = await em.find(Member, {}, { orderBy: { id: 'asc' }, limit: 12 });
+    let n = 0;
+    for (const [i, member] of members.entries()) {
+      for (let k = 0; k <= i % 3; k++) {
+        const price = 450 + ((i * 7 + k * 13) % 20) * 250;
+        await services.orders.record(ctx, {
+          externalOrderId: `DEMO-${++n}`,
+          channelId: web.id,
+          member: { id: member.id },
+          placedAt: new Date(Date.now() - (i + k) * 86_400_000),
+          currency: 'GBP',
+          lines: [
+            { sku: 'COFFEE', name: 'Coffee beans 1kg', category: 'Coffee', quantity: 1 + (k % 2), unitPriceMinor: price, discountMinor: 0 },
+            { sku: 'MUG', name: 'Enamel mug', category: 'Kitchen', quantity: 1, unitPriceMinor: 899, discountMinor: 0 },
+          ],
+          orderDiscountMinor: 0,
+          totalMinor: (1 + (k % 2)) * price + 899,
+        });
+      }
+    }
+  }
 }

@@ -124,7 +124,8 @@ export class TierService {
 
   /** Earn multipliers for the engine: the tier's and every active paid plan's. */
   async multipliers(em: EntityManager, memberId: string, at: Date): Promise<BenefitMultiplier[]> {
-    const [{ tier }, plans] = await Promise.all([this.current(em, memberId), this.activePlans(em, memberId, at)]);
+    const { tier } = await this.current(em, memberId);
+    const plans = await this.activePlans(em, memberId, at);
     const out: BenefitMultiplier[] = [];
     if (tier && tier.earnMultiplierPercent !== 100) out.push({ kind: 'TIER', label: `${tier.name} tier`, percent: tier.earnMultiplierPercent });
     for (const p of plans) {
@@ -135,7 +136,8 @@ export class TierService {
   }
 
   async benefits(em: EntityManager, memberId: string, at: Date): Promise<MemberBenefits> {
-    const [{ tier }, plans] = await Promise.all([this.current(em, memberId), this.activePlans(em, memberId, at)]);
+    const { tier } = await this.current(em, memberId);
+    const plans = await this.activePlans(em, memberId, at);
     const sources = [tier, ...plans.map((p) => p.plan.getEntity())].filter((s) => s !== null);
     return {
       earnMultiplierPercent: 100 + sources.reduce((sum, s) => sum + (s.earnMultiplierPercent - 100), 0),
@@ -145,10 +147,8 @@ export class TierService {
 
   /** Merge: the survivor keeps the higher of the two tiers. */
   async merge(em: EntityManager, survivorId: string, absorbedId: string, at: Date): Promise<void> {
-    const [mine, theirs] = await Promise.all([
-      em.findOne(MemberTier, { member: survivorId }, { populate: ['tier'] }),
-      em.findOne(MemberTier, { member: absorbedId }, { populate: ['tier'] }),
-    ]);
+    const mine = await em.findOne(MemberTier, { member: survivorId }, { populate: ['tier'] });
+    const theirs = await em.findOne(MemberTier, { member: absorbedId }, { populate: ['tier'] });
     if (!theirs) return;
     const theirTier = theirs.tier.getEntity();
     if (!mine || theirTier.threshold > mine.tier.getEntity().threshold) {
