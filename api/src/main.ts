@@ -4,6 +4,7 @@ import { createLogger } from './shared/logger';
 import { createOrm } from './shared/orm';
 import { createRedis } from './shared/redis';
 import { createApp } from './app';
+import { startPointsScheduler } from './jobs/points-scheduler';
 
 async function main() {
   let config;
@@ -22,12 +23,16 @@ async function main() {
   const app = await createApp({ config, orm, redis, log });
   const port = await app.listen();
   log.info({ port }, 'api.listening');
+  const scheduler = config.POINTS_JOBS_CRON
+    ? startPointsScheduler({ orm, services: app.services, log, redisUrl: config.REDIS_URL, cron: config.POINTS_JOBS_CRON })
+    : null;
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'api.stopping');
+    await scheduler?.close().catch(() => undefined);
     await app.stop();
     log.info('api.stopped');
     process.exit(0);

@@ -114,3 +114,28 @@ describe('graceful shutdown', () => {
     await expect(request(`http://127.0.0.1:${port}`).get('/healthz')).rejects.toThrow(/ECONNREFUSED/);
   });
 });
+
+describe('points scheduler', () => {
+  it('runs the points jobs on its cron schedule through Bull and reports a consistent ledger', async () => {
+    const { startPointsScheduler } = await import('../../api/src/jobs/points-scheduler');
+    const { createLogger } = await import('../../api/src/shared/logger');
+    const scheduler = startPointsScheduler({
+      orm: h.orm,
+      services: h.app.services,
+      log: createLogger('silent'),
+      redisUrl: h.config.REDIS_URL,
+      cron: '* * * * * *',
+      queueName: `test.points-jobs.${process.pid}`,
+    });
+    try {
+      const result = await new Promise<any>((resolve, reject) => {
+        scheduler.queue.once('completed', (_job, value) => resolve(value));
+        scheduler.queue.once('failed', (_job, err) => reject(err));
+      });
+      expect(result).toMatchObject({ isConsistent: true, lotsReleased: expect.any(Number), lotsExpired: expect.any(Number) });
+    } finally {
+      await scheduler.queue.obliterate({ force: true });
+      await scheduler.close();
+    }
+  });
+});

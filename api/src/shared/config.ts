@@ -38,6 +38,8 @@ const schema = z
     DATA_DIR: z.string().default(path.join(repoRoot, '.data')),
     EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
     SEED_DEMO: bool.default(true),
+    /** When the points jobs run (release, expiry, vouchers, tiers, ledger check); empty disables the schedule. */
+    POINTS_JOBS_CRON: z.string().default('*/15 * * * *'),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {

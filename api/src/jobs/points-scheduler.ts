@@ -1,0 +1,46 @@
+import Queue from 'bull';
+import type { Logger } from '../shared/logger';
+import type { Orm } from '../shared/orm';
+import type { Services } from '../services';
+
+export const POINTS_JOBS_QUEUE = 'api.points-jobs';
+
+/** Payload of the repeatable job; `v` lets a future shape coexist with jobs already queued. */
+export interface PointsJobsPayload {
+  v: 1;
+}
+
+/**
+ * Runs the points jobs (release, expiry, voucher expiry, tier period ends, then the ledger check) on a cron
+ * schedule. Bull keeps one repeatable job however many API processes start, and one process runs each firing.
+ */
+export function startPointsScheduler(deps: {
+  orm: Orm;
+  services: Services;
+  log: Logger;
+  redisUrl: string;
+  cron: string;
+  queueName?: string;
+}) {
+  const name = deps.queueName ?? POINTS_JOBS_QUEUE;
+  const queue = new Queue<PointsJobsPayload>(name, deps.redisUrl);
+  const log = deps.log.child({ queue: name });
+  queue.on('error', (err) => log.warn({ err: err.message }, 'queue.error'));
+  queue.on('failed', (job, err) => log.error({ jobId: job.id, err }, 'job.failed'));
+
+  queue
+    .process(async (job) => {
+      if (job.data.v !== 1) throw new Error(`unknown ${name} payload version ${String(job.data.v)}`);
+      const result = await deps.services.points.runJobs(deps.orm.em, deps.services.rewards, log);
+      const check = await deps.services.points.check(deps.orm.em.fork());
+      if (!check.isConsistent) log.error({ mismatches: check.mismatches.length }, 'ledger.check_failed');
+      return { ...result, isConsistent: check.isConsistent };
+    })
+    .catch((err: unknown) => log.error({ err }, 'points_scheduler.stopped'));
+
+  queue
+    .add({ v: 1 }, { repeat: { cron: deps.cron }, jobId: 'points-jobs', removeOnComplete: 50, removeOnFail: 50 })
+    .catch((err: unknown) => log.warn({ err }, 'points_scheduler.not_scheduled'));
+  log.info({ cron: deps.cron }, 'points_scheduler.ready');
+  return { queue, close: () => queue.close() };
+}
