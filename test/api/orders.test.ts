@@ -159,3 +159,17 @@ describe('recordReturn', () => {
     expect((await pointsOf(h, auth, m.id)).pending).toBe(50);
   });
 });
+
+describe('member.orders', () => {
+  it('lists a member\'s orders newest first, page by page', async () => {
+    const { auth } = await b.apiKey();
+    const m = await b.member().save();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await h.gql(auth, RECORD_ORDER, { input: orderInput(m.id) })).data.recordOrder.id);
+    const Q = `query($id: ID!, $after: String) { member(id: $id) { orders(first: 2, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } } }`;
+    const p1 = (await h.gql(auth, Q, { id: m.id })).data.member.orders;
+    const p2 = (await h.gql(auth, Q, { id: m.id, after: p1.pageInfo.endCursor })).data.member.orders;
+    expect([...p1.edges, ...p2.edges].map((e: any) => e.node.id)).toEqual([...ids].reverse());
+    expect(p2.pageInfo.hasNextPage).toBe(false);
+  });
+});

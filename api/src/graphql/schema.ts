@@ -8,7 +8,7 @@ import { ChannelResolver } from '../channels/channel.resolver';
 import { MemberConnectionResolver, MemberResolver } from '../members/member.resolver';
 import type { Services } from '../services';
 import { validationErrorPaths } from './validation-errors';
-import { OrderResolver } from '../orders/order.resolver';
+import { MemberOrdersResolver, OrderResolver } from '../orders/order.resolver';
 import { PointsResolver } from '../ledger/points.resolver';
 import { TierResolver } from '../tiers/tier.resolver';
 import { MemberPlanResolver, PlanResolver } from '../plans/plan.resolver';
@@ -22,6 +22,7 @@ const resolvers = [
   MemberResolver,
   MemberConnectionResolver,
   OrderResolver,
+  MemberOrdersResolver,
   PointsResolver,
   TierResolver,
   PlanResolver,
@@ -40,6 +41,7 @@ function containerFor(services: Services | null): ContainerType {
     [MemberResolver, new MemberResolver(services?.members as never)],
     [MemberConnectionResolver, new MemberConnectionResolver()],
     [OrderResolver, new OrderResolver(services?.orders as never)],
+    [MemberOrdersResolver, new MemberOrdersResolver()],
     [PointsResolver, new PointsResolver(services?.points as never, services?.rewards as never)],
     [TierResolver, new TierResolver(services?.tiers as never, services?.programme as never)],
     [PlanResolver, new PlanResolver(services?.plans as never)],

@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, ObjectType, Field, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../shared/context';
 import { AppError } from '../shared/errors';
 import { Permission } from '../auth/permissions';
@@ -7,6 +7,26 @@ import { OrderLine } from './order-line.entity';
 import { OrderReturn } from './order-return.entity';
 import type { OrderService } from './order.service';
 import { ClaimOrderInput, RecordOrderInput, RecordReturnInput } from './order.types';
+import { Member } from '../members/member.entity';
+import { PageInfo, checkPageSize, decodeCursor, pageOf } from '../shared/pagination';
+
+@ObjectType()
+class OrderEdge {
+  @Field(() => String)
+  cursor: string;
+
+  @Field(() => Order)
+  node: Order;
+}
+
+@ObjectType()
+export class OrderConnection {
+  @Field(() => [OrderEdge])
+  edges: OrderEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo: PageInfo;
+}
 
 @Resolver(() => Order)
 export class OrderResolver {
@@ -46,5 +66,25 @@ export class OrderResolver {
   @FieldResolver(() => ID, { nullable: true, description: 'Null for an unclaimed guest order.' })
   memberId(@Root() order: Order): string | null {
     return order.member?.id ?? null;
+  }
+}
+
+@Resolver(() => Member)
+export class MemberOrdersResolver {
+  @Authorized(Permission.ORDERS_READ, Permission.ORDERS_WRITE)
+  @FieldResolver(() => OrderConnection, { description: "The member's orders, newest first." })
+  async orders(
+    @Root() member: Member,
+    @Ctx() ctx: Context,
+    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+  ): Promise<OrderConnection> {
+    checkPageSize(first);
+    const rows = await ctx.em.find(
+      Order,
+      { member: member.id, ...(after ? { id: { $lt: decodeCursor(after) } } : {}) },
+      { orderBy: { id: 'desc' }, limit: first + 1 },
+    );
+    return pageOf(rows, first, Boolean(after));
   }
 }
