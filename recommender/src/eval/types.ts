@@ -1,0 +1,70 @@
+/**
+ * The contract between the evaluation harness (recommender/src/eval) and every recommender or churn model,
+ * baseline or TensorFlow.js. The harness owns reading, cleaning and splitting (../shared/EVAL-PROTOCOL.md);
+ * a model only ever sees rows strictly before the cutoff it is given.
+ */
+
+/** One cleaned transaction line in the canonical layout (see ../shared/data/README.md). */
+export interface Txn {
+  invoice: string;
+  /** Trimmed, upper-cased; null in files without product columns (churn only). */
+  stockCode: string | null;
+  description: string | null;
+  quantity: number;
+  /** Naive local wall-clock time read as if it were UTC, in ms since the epoch. */
+  time: number;
+  /** Price per unit in the file's currency (not minor units: evaluation only). */
+  unitPrice: number;
+  customerId: string;
+  country: string | null;
+}
+
+/** Training data for the recommendation task: cleaned rows before the cutoff, indexed densely. */
+export interface RecsTrainSet {
+  cutoff: number;
+  horizonDays: number;
+  /** Customer ids; a user's index is its position here. */
+  users: string[];
+  /** The catalogue: distinct StockCodes in train, sorted ascending; an item's index is its position here. */
+  items: string[];
+  /** Train rows as parallel arrays, sorted by time (then file order). */
+  events: {
+    user: Int32Array;
+    item: Int32Array;
+    /** Index into `invoices`. */
+    invoice: Int32Array;
+    time: Float64Array;
+    quantity: Float64Array;
+    unitPrice: Float64Array;
+  };
+  invoices: string[];
+  /** Per item: the most common description (null when none) and the mean unit price. */
+  itemDescription: (string | null)[];
+  itemMeanPrice: Float64Array;
+  userCountry: (string | null)[];
+}
+
+export interface RecsModel {
+  readonly name: string;
+  readonly kind: 'baseline' | 'model';
+  /** Learns from train only; may split train further in time to tune itself (never by hand). */
+  fit(train: RecsTrainSet): Promise<void>;
+  /**
+   * Scores every catalogue item for each of the given users: row-major, users.length × items.length.
+   * Higher ranks first; the harness breaks ties by StockCode ascending and removes items per view.
+   */
+  score(users: Int32Array): Float32Array | Float64Array;
+}
+
+/** Churn: one row per customer in the population at the cutoff. */
+export interface ChurnModel {
+  readonly name: string;
+  readonly kind: 'baseline' | 'model';
+  /**
+   * Gets every cleaned row before `cutoff` and returns a score per customer of `population` (same order):
+   * higher means likelier to buy nothing in [cutoff, cutoff + horizonDays). Training must stay in the past
+   * (features at cutoff − horizon, labels from [cutoff − horizon, cutoff)).
+   * `isProbability` says whether scores are calibrated probabilities (then Brier is reported).
+   */
+  fitPredict(rows: Txn[], population: string[], cutoff: number, horizonDays: number): Promise<{ scores: Float64Array; isProbability: boolean }>;
+}
