@@ -1,0 +1,65 @@
+import { DAY_MS } from '../data/txn-source';
+import type { ChurnModel, Txn } from '../eval/types';
+import { rfmFeatures, summarise } from './churn-features';
+import { fitLogistic, sigmoid } from './logistic';
+
+/** RECENCY: days since the last purchase before the cutoff. */
+export class RecencyBaseline implements ChurnModel {
+  readonly name = 'RECENCY';
+  readonly kind = 'baseline' as const;
+
+  async fitPredict(rows: Txn[], population: string[], cutoff: number) {
+    const last = new Map<string, number>();
+    for (const t of rows) if (t.time < cutoff && t.time > (last.get(t.customerId) ?? -Infinity)) last.set(t.customerId, t.time);
+    const scores = Float64Array.from(population, (c) => {
+      const l = last.get(c);
+      return l === undefined ? Number.POSITIVE_INFINITY : (cutoff - l) / DAY_MS;
+    });
+    return { scores, isProbability: false };
+  }
+}
+
+/**
+ * RFM-LOGISTIC: the five log1p RFM features, standardised on the training population, L2 logistic regression (C = 1)
+ * trained strictly in the past (features at D = cutoff − horizon, labels from [D, cutoff)), applied at the cutoff.
+ */
+export class RfmLogisticBaseline implements ChurnModel {
+  readonly name = 'RFM-LOGISTIC';
+  readonly kind = 'baseline' as const;
+  weights: number[] = [];
+  intercept = 0;
+
+  async fitPredict(rows: Txn[], population: string[], cutoff: number, horizonDays: number) {
+    const past = rows.filter((t) => t.time < cutoff);
+    const d = cutoff - horizonDays * DAY_MS;
+    const atD = summarise(past, d);
+    const activeAfterD = new Set(past.filter((t) => t.time >= d).map((t) => t.customerId));
+    const trainIds = [...atD.keys()].sort();
+    const xTrain = trainIds.map((c) => rfmFeatures(atD.get(c)!, d));
+    const y = trainIds.map((c) => (activeAfterD.has(c) ? 0 : 1));
+    const { mean, std } = standardiser(xTrain);
+    const scale = (row: number[]) => row.map((v, k) => (v - mean[k]) / std[k]);
+    const model = fitLogistic(xTrain.map(scale), y, 1);
+    this.weights = model.weights;
+    this.intercept = model.intercept;
+
+    const atCutoff = summarise(past, cutoff);
+    const scores = Float64Array.from(population, (c) => {
+      const s = atCutoff.get(c);
+      if (!s) return Number.NaN;
+      const z = scale(rfmFeatures(s, cutoff)).reduce((acc, v, k) => acc + v * model.weights[k], model.intercept);
+      return sigmoid(z);
+    });
+    return { scores, isProbability: true };
+  }
+}
+
+/** Mean and population standard deviation per column (a constant column keeps scale 1). */
+function standardiser(x: number[][]): { mean: number[]; std: number[] } {
+  const d = x[0]?.length ?? 0;
+  const mean = new Array<number>(d).fill(0);
+  const std = new Array<number>(d).fill(0);
+  for (const row of x) row.forEach((v, k) => (mean[k] += v / x.length));
+  for (const row of x) row.forEach((v, k) => (std[k] += (v - mean[k]) ** 2 / x.length));
+  return { mean, std: std.map((v) => (v > 0 ? Math.sqrt(v) : 1)) };
+}

@@ -1,0 +1,113 @@
+/** The metrics of EVAL-PROTOCOL.md, as pure functions. */
+
+/**
+ * The k best items of one score row: higher score first, ties by lower index (the catalogue is sorted by StockCode,
+ * so that is StockCode ascending). `excluded` items (sorted or not) never appear. NaN ranks last.
+ */
+export function topK(
+  scores: ArrayLike<number>,
+  offset: number,
+  length: number,
+  k: number,
+  excluded?: ArrayLike<number>,
+): number[] {
+  const skip = excluded && excluded.length ? new Set(Array.from(excluded)) : undefined;
+  const idx: number[] = [];
+  const val: number[] = [];
+  for (let j = 0; j < length; j++) {
+    let s = scores[offset + j];
+    if (s !== s) s = -Infinity;
+    if (idx.length === k && s <= val[k - 1]) continue;
+    if (skip?.has(j)) continue;
+    // Insertion: an equal score goes after the ones already there, which have lower indices.
+    let p = idx.length < k ? idx.length : k - 1;
+    while (p > 0 && val[p - 1] < s) p--;
+    idx.splice(p, 0, j);
+    val.splice(p, 0, s);
+    if (idx.length > k) {
+      idx.pop();
+      val.pop();
+    }
+  }
+  return idx;
+}
+
+export interface RankingMetrics {
+  recall: number;
+  ndcg: number;
+  hit: number;
+}
+
+/** Recall@k, NDCG@k (binary gains, IDCG over min(|GT|, k)) and HitRate@k of one ranked list. */
+export function rankingMetrics(ranked: readonly string[], groundTruth: ReadonlySet<string>, k = 10): RankingMetrics {
+  if (groundTruth.size === 0) throw new Error('ranking metrics need a non-empty ground truth');
+  let hits = 0;
+  let dcg = 0;
+  ranked.slice(0, k).forEach((code, r) => {
+    if (groundTruth.has(code)) {
+      hits++;
+      dcg += 1 / Math.log2(r + 2);
+    }
+  });
+  let idcg = 0;
+  for (let r = 0; r < Math.min(groundTruth.size, k); r++) idcg += 1 / Math.log2(r + 2);
+  return { recall: hits / groundTruth.size, ndcg: dcg / idcg, hit: hits > 0 ? 1 : 0 };
+}
+
+/** ROC-AUC by ranks (Mann–Whitney U), ties given their average rank. Labels 1 = positive. */
+export function rocAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
+  const n = scores.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
+  let positives = 0;
+  let rankSum = 0;
+  for (let i = 0; i < n; ) {
+    let j = i;
+    while (j + 1 < n && scores[order[j + 1]] === scores[order[i]]) j++;
+    const avgRank = (i + j) / 2 + 1;
+    for (let t = i; t <= j; t++) {
+      if (labels[order[t]] === 1) {
+        positives++;
+        rankSum += avgRank;
+      }
+    }
+    i = j + 1;
+  }
+  const negatives = n - positives;
+  if (positives === 0 || negatives === 0) return Number.NaN;
+  return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
+}
+
+/**
+ * Average precision: Σ over distinct score thresholds (high to low) of (R_t − R_{t−1})·P_t, tied scores entering
+ * together — the step-wise PR-AUC, as scikit-learn's average_precision_score.
+ */
+export function averagePrecision(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
+  const n = scores.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b] - scores[a]);
+  let positives = 0;
+  for (let i = 0; i < n; i++) if (labels[i] === 1) positives++;
+  if (positives === 0) return Number.NaN;
+  let tp = 0;
+  let seen = 0;
+  let ap = 0;
+  for (let i = 0; i < n; ) {
+    let j = i;
+    let tpHere = 0;
+    while (j < n && scores[order[j]] === scores[order[i]]) {
+      if (labels[order[j]] === 1) tpHere++;
+      j++;
+    }
+    tp += tpHere;
+    seen += j - i;
+    ap += (tpHere / positives) * (tp / seen);
+    i = j;
+  }
+  return ap;
+}
+
+/** Mean squared error of probabilities against 0/1 labels. */
+export function brierScore(probabilities: ArrayLike<number>, labels: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < probabilities.length; i++) s += (probabilities[i] - labels[i]) ** 2;
+  return s / probabilities.length;
+}

@@ -1,0 +1,43 @@
+import { RecencyBaseline, RfmLogisticBaseline } from '../baselines/churn';
+import { EaseBaseline } from '../baselines/ease';
+import { ItemKnnBaseline } from '../baselines/itemknn';
+import { PopBaseline } from '../baselines/pop';
+import { RepeatBaseline } from '../baselines/repeat';
+import type { ChurnModel, RecsModel } from './types';
+
+/**
+ * Every model and baseline `npm run eval` can run, in report order. A model joins with one line:
+ *   recs('BPR-MF', 'model', () => new BprModel()),        or        churn('CHURN-MLP', 'model', () => new ChurnMlp()),
+ * `create` is called once per run, so a model may keep state between fit and score. A model may expose
+ * `params(): Record<string, unknown>` (chosen hyper-parameters); the report prints and stores them.
+ */
+export type RegistryEntry =
+  | { task: 'recs'; name: string; kind: 'baseline' | 'model'; create: () => RecsModel }
+  | { task: 'churn'; name: string; kind: 'baseline' | 'model'; create: () => ChurnModel };
+
+const recs = (name: string, kind: 'baseline' | 'model', create: () => RecsModel): RegistryEntry => ({ task: 'recs', name, kind, create });
+const churn = (name: string, kind: 'baseline' | 'model', create: () => ChurnModel): RegistryEntry => ({ task: 'churn', name, kind, create });
+
+export const REGISTRY: readonly RegistryEntry[] = [
+  recs('POP', 'baseline', () => new PopBaseline()),
+  recs('REPEAT', 'baseline', () => new RepeatBaseline()),
+  recs('ITEMKNN', 'baseline', () => new ItemKnnBaseline()),
+  recs('EASE', 'baseline', () => new EaseBaseline()),
+  churn('RECENCY', 'baseline', () => new RecencyBaseline()),
+  churn('RFM-LOGISTIC', 'baseline', () => new RfmLogisticBaseline()),
+  // TensorFlow.js models (recommender/src/models), one line each:
+];
+
+/** `all`, `baselines`, `models`, or a comma-separated list of names (case-insensitive). */
+export function selectModels(spec = 'all', registry: readonly RegistryEntry[] = REGISTRY): RegistryEntry[] {
+  const s = spec.trim().toLowerCase();
+  if (s === 'all') return [...registry];
+  if (s === 'baselines') return registry.filter((e) => e.kind === 'baseline');
+  if (s === 'models') return registry.filter((e) => e.kind === 'model');
+  const names = s.split(',').map((n) => n.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !registry.some((e) => e.name.toLowerCase() === n));
+  if (unknown.length) {
+    throw new Error(`unknown model(s) ${unknown.join(', ')}; known: ${registry.map((e) => e.name).join(', ')}`);
+  }
+  return registry.filter((e) => names.includes(e.name.toLowerCase()));
+}

@@ -1,0 +1,179 @@
+import { formatDate, type TxnSource } from '../data/txn-source';
+import { readClean } from './clean';
+import { churnTask, evaluateChurnModel, evaluateRecsModel, type ChurnMetrics, type RecsMetrics, type View } from './evaluate';
+import type { RegistryEntry } from './registry';
+import { recsSplit } from './split';
+
+export type Task = 'recs' | 'churn' | 'all';
+
+export interface RecsRow extends RecsMetrics {
+  name: string;
+  kind: 'baseline' | 'model';
+  trainSeconds: number;
+  params?: Record<string, unknown>;
+}
+
+export interface ChurnRow extends Omit<ChurnMetrics, 'brier'> {
+  name: string;
+  kind: 'baseline' | 'model';
+  brier?: number;
+  trainSeconds: number;
+  params?: Record<string, unknown>;
+}
+
+/** The JSON of EVAL-PROTOCOL.md ("Output"). */
+export interface EvalReport {
+  dataset: {
+    file: string;
+    cutoff: string;
+    horizonDays: number;
+    rows: number;
+    keptRows: number;
+    customers: number;
+    items: number | null;
+    testUsers?: { all: number; new: number };
+  };
+  recs?: Record<View, RecsRow[]>;
+  churn?: ChurnRow[];
+  /** Models that threw, with the message; absent when none did. */
+  failures?: { name: string; task: 'recs' | 'churn'; error: string }[];
+}
+
+export interface RunOptions {
+  source: TxnSource;
+  cutoff: number;
+  horizonDays: number;
+  task: Task;
+  models: RegistryEntry[];
+  log?: (message: string) => void;
+}
+
+function paramsOf(model: object): Record<string, unknown> | undefined {
+  const fn = (model as { params?: () => Record<string, unknown> }).params;
+  return typeof fn === 'function' ? fn.call(model) : undefined;
+}
+
+const round = (x: number) => Math.round(x * 1e6) / 1e6;
+
+/** Reads, cleans and splits once, then fits and evaluates every selected model on the same data. */
+export async function runEvaluation(options: RunOptions): Promise<EvalReport> {
+  const log = options.log ?? (() => {});
+  const t0 = performance.now();
+  const history = await readClean(options.source);
+  log(`read ${history.rawRows} rows, kept ${history.rows.length} after cleaning (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  const report: EvalReport = {
+    dataset: {
+      file: options.source.label,
+      cutoff: formatDate(options.cutoff),
+      horizonDays: options.horizonDays,
+      rows: history.rawRows,
+      keptRows: history.rows.length,
+      customers: new Set(history.rows.map((t) => t.customerId)).size,
+      items: null,
+    },
+  };
+  const failures: NonNullable<EvalReport['failures']> = [];
+  const wantRecs = options.task !== 'churn';
+  if (wantRecs && !history.hasProducts) {
+    if (options.task === 'recs') throw new Error('the file has no StockCode column: only --task churn can run on it');
+    log('no StockCode column: recommendations skipped, churn only');
+  }
+
+  if (wantRecs && history.hasProducts) {
+    const split = recsSplit(history.rows, options.cutoff, options.horizonDays);
+    report.dataset.items = split.train.items.length;
+    log(`recs: ${split.train.users.length} train users, ${split.train.items.length} items, ${split.testUsers.length} test users`);
+    const rows: Record<View, RecsRow[]> = { all: [], new: [] };
+    for (const entry of options.models) {
+      if (entry.task !== 'recs') continue;
+      const model = entry.create();
+      log(`recs: fitting ${entry.name}`);
+      try {
+        const { trainSeconds, metrics } = await evaluateRecsModel(model, split);
+        const params = paramsOf(model);
+        for (const view of ['all', 'new'] as const) {
+          const m = metrics[view];
+          rows[view].push({
+            name: entry.name,
+            kind: entry.kind,
+            'recall@10': round(m['recall@10']),
+            'ndcg@10': round(m['ndcg@10']),
+            'hitrate@10': round(m['hitrate@10']),
+            coverage: round(m.coverage),
+            users: m.users,
+            trainSeconds: Math.round(trainSeconds * 100) / 100,
+            ...(params ? { params } : {}),
+          });
+        }
+        log(`recs: ${entry.name} NDCG@10 all ${metrics.all['ndcg@10'].toFixed(4)}, new ${metrics.new['ndcg@10'].toFixed(4)} (${trainSeconds.toFixed(1)} s)`);
+      } catch (err) {
+        failures.push({ name: entry.name, task: 'recs', error: err instanceof Error ? err.message : String(err) });
+        log(`recs: ${entry.name} failed: ${failures.at(-1)!.error}`);
+      }
+    }
+    report.dataset.testUsers = { all: split.testUsers.length, new: rows.new[0]?.users ?? 0 };
+    report.recs = rows;
+  }
+
+  if (options.task !== 'recs') {
+    const task = churnTask(history.rows, options.cutoff, options.horizonDays);
+    log(`churn: population ${task.population.length}`);
+    const rows: ChurnRow[] = [];
+    for (const entry of options.models) {
+      if (entry.task !== 'churn') continue;
+      const model = entry.create();
+      try {
+        const { trainSeconds, metrics } = await evaluateChurnModel(model, task);
+        const params = paramsOf(model);
+        rows.push({
+          name: entry.name,
+          kind: entry.kind,
+          rocAuc: round(metrics.rocAuc),
+          prAuc: round(metrics.prAuc),
+          ...(metrics.brier === null ? {} : { brier: round(metrics.brier) }),
+          customers: metrics.customers,
+          churnRate: round(metrics.churnRate),
+          trainSeconds: Math.round(trainSeconds * 100) / 100,
+          ...(params ? { params } : {}),
+        });
+        log(`churn: ${entry.name} ROC-AUC ${metrics.rocAuc.toFixed(4)} (${trainSeconds.toFixed(1)} s)`);
+      } catch (err) {
+        failures.push({ name: entry.name, task: 'churn', error: err instanceof Error ? err.message : String(err) });
+        log(`churn: ${entry.name} failed: ${failures.at(-1)!.error}`);
+      }
+    }
+    report.churn = rows;
+  }
+  if (failures.length) report.failures = failures;
+  return report;
+}
+
+/** The report as one plain-text table: a row per model and task, '–' where a metric does not apply. */
+export function formatReport(report: EvalReport): string {
+  const d = report.dataset;
+  const lines = [
+    `${d.file}: cutoff ${d.cutoff}, horizon ${d.horizonDays} days; ${d.rows} rows, ${d.keptRows} after cleaning, ` +
+      `${d.customers} customers${d.items === null ? '' : `, ${d.items} items`}` +
+      (d.testUsers ? `; test users ${d.testUsers.all} (all), ${d.testUsers.new} (new)` : ''),
+    '',
+  ];
+  const header = ['task', 'name', 'kind', 'NDCG@10', 'Recall@10', 'HitRate@10', 'Coverage', 'users', 'ROC-AUC', 'PR-AUC', 'Brier', 'churn rate', 'train s'];
+  const table: string[][] = [header];
+  const f = (x: number | undefined, digits = 4) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(digits));
+  for (const view of ['all', 'new'] as const) {
+    for (const r of report.recs?.[view] ?? []) {
+      const lambda = r.params ? ` (${Object.entries(r.params).map(([k, v]) => `${k} ${v}`).join(', ')})` : '';
+      table.push([`recs ${view}`, r.name + lambda, r.kind, f(r['ndcg@10']), f(r['recall@10']), f(r['hitrate@10']), f(r.coverage), String(r.users), '–', '–', '–', '–', f(r.trainSeconds, 1)]);
+    }
+  }
+  for (const r of report.churn ?? []) {
+    table.push(['churn', r.name, r.kind, '–', '–', '–', '–', String(r.customers), f(r.rocAuc), f(r.prAuc), f(r.brier), `${(r.churnRate * 100).toFixed(1)}%`, f(r.trainSeconds, 1)]);
+  }
+  const widths = header.map((_, c) => Math.max(...table.map((row) => row[c].length)));
+  for (const [i, row] of table.entries()) {
+    lines.push(row.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd());
+    if (i === 0) lines.push(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+  for (const fail of report.failures ?? []) lines.push(`FAILED ${fail.task} ${fail.name}: ${fail.error}`);
+  return lines.join('\n');
+}
