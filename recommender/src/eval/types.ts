@@ -48,7 +48,7 @@ export interface RecsModel {
   readonly name: string;
   readonly kind: 'baseline' | 'model';
   /** Learns from train only; may split train further in time to tune itself (never by hand). */
-  fit(train: RecsTrainSet): Promise<void>;
+  fit(train: RecsTrainSet, hooks?: FitHooks): Promise<void>;
   /**
    * Scores every catalogue item for each of the given users: row-major, users.length × items.length.
    * Higher ranks first; the harness breaks ties by StockCode ascending and removes items per view.
@@ -66,5 +66,34 @@ export interface ChurnModel {
    * (features at cutoff − horizon, labels from [cutoff − horizon, cutoff)).
    * `isProbability` says whether scores are calibrated probabilities (then Brier is reported).
    */
-  fitPredict(rows: Txn[], population: string[], cutoff: number, horizonDays: number): Promise<{ scores: Float64Array; isProbability: boolean }>;
+  fitPredict(rows: Txn[], population: string[], cutoff: number, horizonDays: number, hooks?: FitHooks): Promise<{ scores: Float64Array; isProbability: boolean }>;
+}
+
+/** Optional: training progress, reported by the worker as the job's progress (phase, epoch, loss). */
+export interface FitHooks {
+  onEpoch?(epoch: number, epochs: number, loss: number): void | Promise<void>;
+  /** Caps epochs, e.g. for quick runs on tiny data. */
+  maxEpochs?: number;
+}
+
+/** Optional on a RecsModel: item vectors for `product.similarProducts` and for recommendation reasons. */
+export interface HasItemEmbeddings {
+  itemEmbeddings(): { dim: number; vectors: Float32Array };
+}
+
+export interface ChurnDriver {
+  feature: string;
+  value: number;
+  /** Contribution to the log-odds of churning; positive raises the risk. */
+  contribution: number;
+}
+
+/** Optional on a ChurnModel: after fitPredict, the strongest drivers of each population member's score. */
+export interface ExplainsChurn {
+  drivers(index: number, k: number): ChurnDriver[];
+}
+
+/** Optional on either model: hyper-parameters chosen, for the registry. */
+export interface HasParams {
+  params(): Record<string, unknown>;
 }
