@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import * as analytics from './analytics.mjs';
 import * as enrol from './enrol.mjs';
 import * as ingest from './ingest.mjs';
 import { repoRoot } from './lib/api.mjs';
@@ -11,14 +12,15 @@ import { runPgbench } from './lib/pgbench.mjs';
 import { serverUrl, serverVersion } from './lib/postgres.mjs';
 import { buildRecord, printTable, SHARED_MACHINE_NOTE, writeRecord } from './lib/report.mjs';
 
-const BENCHMARKS = [ingest, enrol];
+const BENCHMARKS = [ingest, enrol, analytics];
 
 const USAGE = `usage: npm run bench -- [--only ${BENCHMARKS.map((b) => b.name).join('|')}[,…]] [--clients N] [--duration S] [--warmup S] [--skip-pgbench]
   --clients N      concurrent connections, one request in flight each (default 10)
   --duration S     measured seconds per benchmark, and pgbench's run length (default 15)
   --warmup S       seconds of load before measuring, not counted (default 5)
   --skip-pgbench   leave out the pgbench ceiling (and so the ratio)
-environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), REDIS_URL (default redis://127.0.0.1:6379)`;
+environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), REDIS_URL (default redis://127.0.0.1:6379)
+  analytics: ANALYTICS_DATABASE_URL (default: database analytics_full on that server), ANALYTICS_SYNTHETIC=1 (build and use analytics_synthetic), ANALYTICS_RUNS (default 20)`;
 
 function parseOptions() {
   const { values } = parseArgs({
@@ -84,6 +86,12 @@ async function main() {
     console.log(`▶ ${benchmark.title}`);
     const startedAt = new Date().toISOString();
     try {
+      if (benchmark.standalone) {
+        // Prints its own table (latency per query); a skip is not a failure.
+        const result = await benchmark.run(options);
+        if (!result.skipped) console.log(`  written to ${await writeRecord({ benchmark: benchmark.name, title: benchmark.title, startedAt, postgres, ...result }, stamp)}\n`);
+        continue;
+      }
       const { load, details } = await benchmark.run(options);
       const base = await ceiling();
       if (isAborting()) return waitForSignalExit();

@@ -13,6 +13,7 @@ import { OrderService } from './orders/order.service';
 import { RewardService } from './rewards/reward.service';
 import { MemberPlan } from './plans/membership-plan.entity';
 import { Redemption } from './rewards/redemption.entity';
+import { AnalyticsService } from './analytics/analytics.service';
 
 /** Domain services are stateless singletons; each call gets the request's context. */
 export interface Services {
@@ -28,6 +29,7 @@ export interface Services {
   plans: PlanService;
   orders: OrderService;
   rewards: RewardService;
+  analytics: AnalyticsService;
 }
 
 export function createServices(config: Config): Services {
@@ -60,5 +62,6 @@ export function createServices(config: Config): Services {
     plans: new PlanService(members, audit),
     orders,
     rewards,
+    analytics: new AnalyticsService(members),
   };
 }

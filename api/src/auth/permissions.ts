@@ -20,6 +20,8 @@ export enum Permission {
   PROGRAMME_MANAGE = 'programme:manage',
   /** Sales channels, API keys, admin users and the audit log. */
   ADMIN_MANAGE = 'admin:manage',
+  /** Programme-wide KPIs, RFM, cohorts: aggregates, never identities. */
+  ANALYTICS_READ = 'analytics:read',
 }
 
 export enum AdminRole {
@@ -60,9 +62,10 @@ export const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
     Permission.REWARDS_REDEEM,
     Permission.POINTS_ADJUST,
     Permission.REWARDS_MANAGE,
+    Permission.ANALYTICS_READ,
   ]),
   // Analysts work on behaviour, not identities.
-  [AdminRole.ANALYST]: new Set([Permission.MEMBERS_READ, Permission.ORDERS_READ]),
+  [AdminRole.ANALYST]: new Set([Permission.MEMBERS_READ, Permission.ORDERS_READ, Permission.ANALYTICS_READ]),
 };
 
 /** A channel that may read members needs their contact details to serve them at the till or checkout. */

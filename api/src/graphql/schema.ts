@@ -14,6 +14,7 @@ import { TierResolver } from '../tiers/tier.resolver';
 import { MemberPlanResolver, PlanResolver } from '../plans/plan.resolver';
 import { EarningResolver } from '../earning/earning.resolver';
 import { RedemptionResolver, RewardResolver } from '../rewards/reward.resolver';
+import { AnalyticsResolver } from '../analytics/analytics.resolver';
 
 const resolvers = [
   AuthResolver,
@@ -30,6 +31,7 @@ const resolvers = [
   EarningResolver,
   RewardResolver,
   RedemptionResolver,
+  AnalyticsResolver,
 ] as const;
 
 /** Resolvers are built once with their services; the container hands type-graphql those instances. */
@@ -49,6 +51,7 @@ function containerFor(services: Services | null): ContainerType {
     [EarningResolver, new EarningResolver(services?.earningRules as never, services?.programme as never)],
     [RewardResolver, new RewardResolver(services?.rewards as never)],
     [RedemptionResolver, new RedemptionResolver()],
+    [AnalyticsResolver, new AnalyticsResolver(services?.analytics as never)],
   ]);
   return { get: (cls) => instances.get(cls) };
 }
