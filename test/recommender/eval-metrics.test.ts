@@ -1,0 +1,63 @@
+import { averagePrecision, brierScore, rankingMetrics, rocAuc, topK } from '../../recommender/src/eval/metrics';
+
+describe('ranking metrics', () => {
+  it('computes Recall@10, NDCG@10 and HitRate@10 with ground truth outside the ranking counted in |GT|', () => {
+    // Hits B at rank 2 and D at rank 4; X cannot be recommended but |GT| = 3.
+    // Recall = 2/3. DCG = 1/log2(3) + 1/log2(5) = 0.630930 + 0.430677 = 1.061606.
+    // IDCG over min(3, 10) = 3 ranks = 1 + 0.630930 + 0.5 = 2.130930. NDCG = 1.061606 / 2.130930 = 0.498189.
+    const m = rankingMetrics(['A', 'B', 'C', 'D'], new Set(['B', 'D', 'X']));
+    expect(m.recall).toBeCloseTo(2 / 3, 10);
+    expect(m.ndcg).toBeCloseTo(0.498189, 6);
+    expect(m.hit).toBe(1);
+  });
+
+  it('caps IDCG at 10 ranks and counts only the first 10 items', () => {
+    // 12 GT items; the list has hits at ranks 1 and 11 (beyond the cut-off). DCG = 1; IDCG = Σ_{r=1..10} 1/log2(r+1) = 4.543559.
+    const gt = new Set(Array.from({ length: 12 }, (_, i) => `G${i}`));
+    const ranked = ['G0', ...Array.from({ length: 9 }, (_, i) => `N${i}`), 'G1'];
+    const m = rankingMetrics(ranked, gt);
+    expect(m.ndcg).toBeCloseTo(1 / 4.543559, 6);
+    expect(m.recall).toBeCloseTo(1 / 12, 10);
+  });
+
+  it('gives zero for a list without hits', () => {
+    expect(rankingMetrics(['A', 'B'], new Set(['C']))).toEqual({ recall: 0, ndcg: 0, hit: 0 });
+  });
+});
+
+describe('topK', () => {
+  it('breaks ties by the lower catalogue index, which is StockCode ascending', () => {
+    // Items 1, 2 and 4 tie at 3: the two with the lower indices win.
+    expect(topK([1, 3, 3, 0, 3], 0, 5, 2)).toEqual([1, 2]);
+    expect(topK([1, 3, 3, 0, 3], 0, 5, 4)).toEqual([1, 2, 4, 0]);
+  });
+
+  it('skips excluded items and ranks NaN last', () => {
+    expect(topK([1, 3, 3, 0, 3], 0, 5, 2, [1])).toEqual([2, 4]);
+    expect(topK([Number.NaN, 0, -1], 0, 3, 3)).toEqual([1, 2, 0]);
+  });
+
+  it('reads one row of a row-major batch', () => {
+    expect(topK([9, 9, 9, 0, 1, 2], 3, 3, 2)).toEqual([2, 1]);
+  });
+});
+
+describe('churn metrics', () => {
+  it('ROC-AUC averages tied ranks', () => {
+    // Positives score 0.4 and 0.8, negatives 0.1 and 0.4. Pairs: (0.4,0.1)=1, (0.4,0.4)=½, (0.8,·)=1+1 → 3.5/4.
+    expect(rocAuc([0.1, 0.4, 0.4, 0.8], [0, 0, 1, 1])).toBeCloseTo(0.875, 12);
+    // All tied: every pair is ½.
+    expect(rocAuc([5, 5, 5], [1, 0, 1])).toBeCloseTo(0.5, 12);
+  });
+
+  it('PR-AUC is average precision with tied scores entering together', () => {
+    // P = 3. Threshold 0.9: precision 1, recall +1/3. Threshold 0.8 (two rows, one positive): precision 2/3,
+    // recall +1/3. 0.3: no positive. 0.1: precision 3/5, recall +1/3. AP = 1/3 + 2/9 + 1/5 = 34/45.
+    expect(averagePrecision([0.9, 0.8, 0.8, 0.3, 0.1], [1, 0, 1, 0, 1])).toBeCloseTo(34 / 45, 12);
+  });
+
+  it('Brier is the mean squared error of the probabilities', () => {
+    // (0.1² + 0.2² + 0.5²) / 3 = 0.30 / 3.
+    expect(brierScore([0.9, 0.2, 0.5], [1, 0, 1])).toBeCloseTo(0.1, 12);
+  });
+});

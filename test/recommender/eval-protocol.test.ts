@@ -1,0 +1,229 @@
+import path from 'node:path';
+import { RecencyBaseline, RfmLogisticBaseline } from '../../recommender/src/baselines/churn';
+import { EaseBaseline, easeWeights } from '../../recommender/src/baselines/ease';
+import { cooccurrence } from '../../recommender/src/baselines/interactions';
+import { spdInverse } from '../../recommender/src/baselines/linalg';
+import { fitLogistic } from '../../recommender/src/baselines/logistic';
+import { PopBaseline } from '../../recommender/src/baselines/pop';
+import { RepeatBaseline } from '../../recommender/src/baselines/repeat';
+import { FileTxnSource } from '../../recommender/src/data/file-source';
+import { parseColumnMap } from '../../recommender/src/data/txn-source';
+import { churnTask, evaluateChurnModel, evaluateScores } from '../../recommender/src/eval/evaluate';
+import { topK } from '../../recommender/src/eval/metrics';
+import { selectModels } from '../../recommender/src/eval/registry';
+import { runEvaluation } from '../../recommender/src/eval/run';
+import { innerRecsSplit, recsSplit } from '../../recommender/src/eval/split';
+import type { RecsModel, Txn } from '../../recommender/src/eval/types';
+
+const at = (date: string) => Date.parse(`${date}Z`);
+const txn = (customerId: string, stockCode: string, date: string, invoice = `${customerId}-${date}`): Txn => ({
+  invoice, stockCode, description: null, quantity: 1, time: at(date), unitPrice: 1, customerId, country: null,
+});
+
+describe('temporal split', () => {
+  const rows = [
+    txn('U2', 'A', '2011-01-15T00:00:00'),
+    txn('U1', 'A', '2011-02-01T00:00:00'),
+    txn('U1', 'B', '2011-02-10T00:00:00'),
+    txn('U4', 'C', '2011-02-28T23:59:59'),
+    txn('U4', 'C', '2011-03-01T00:00:00'), // at the cutoff: in the window
+    txn('U1', 'B', '2011-03-05T00:00:00'),
+    txn('U1', 'C', '2011-03-05T00:00:00'),
+    txn('U1', 'Z', '2011-03-05T00:00:00'), // never bought in train: counts in |GT|
+    txn('U3', 'A', '2011-03-06T00:00:00'), // no train row: not a test user
+    txn('U2', 'C', '2011-03-31T00:00:00'), // at cutoff + 30 days: outside the window
+  ];
+  const split = recsSplit(rows, at('2011-03-01T00:00:00'), 30);
+  const u = (id: string) => split.train.users.indexOf(id);
+
+  it('trains on rows before the cutoff and tests users with a row in [cutoff, cutoff + horizon)', () => {
+    expect(split.train.items).toEqual(['A', 'B', 'C']);
+    expect(split.train.users).toEqual(['U2', 'U1', 'U4']);
+    expect(split.train.events.user).toHaveLength(4);
+    expect(Array.from(split.testUsers)).toEqual([u('U1'), u('U4')]);
+    expect(split.groundTruth.map((g) => [...g].sort())).toEqual([['B', 'C', 'Z'], ['C']]);
+    expect(split.trainItems.map((t) => Array.from(t))).toEqual([[0, 1], [2]]);
+  });
+
+  it('scores views all and new as the protocol says, ties ranked by StockCode', () => {
+    // Every item scores the same, so the ranking is A, B, C.
+    // all: U1 hits B (rank 2), C (rank 3) of {B, C, Z}: recall 2/3, NDCG (1/log2 3 + 1/log2 4) / (1 + 1/log2 3 + 1/2)
+    //      = 1.130930 / 2.130930 = 0.530721; U4 hits C at rank 3 of {C}: recall 1, NDCG 0.5. Means: 5/6, 0.515361.
+    // new: U1's GT_new = {C, Z}, A and B removed, so the list is [C]: recall 1/2, NDCG 1 / (1 + 1/log2 3) = 0.613147;
+    //      U4's GT_new is empty, so U4 is dropped. Coverage: all 3/3, new 1/3.
+    const flat = (users: Int32Array) => new Float32Array(users.length * 3).fill(1);
+    const m = evaluateScores(split, flat);
+    expect(m.all['recall@10']).toBeCloseTo(5 / 6, 10);
+    expect(m.all['ndcg@10']).toBeCloseTo(0.515361, 6);
+    expect(m.all['hitrate@10']).toBe(1);
+    expect(m.all.coverage).toBe(1);
+    expect(m.all.users).toBe(2);
+    expect(m.new['recall@10']).toBeCloseTo(0.5, 10);
+    expect(m.new['ndcg@10']).toBeCloseTo(0.613147, 6);
+    expect(m.new.users).toBe(1);
+    expect(m.new.coverage).toBeCloseTo(1 / 3, 10);
+  });
+
+  it('builds the inner split one horizon earlier from train alone', () => {
+    const inner = innerRecsSplit(split.train);
+    expect(inner.train.cutoff).toBe(at('2011-01-30T00:00:00'));
+    expect(inner.train.users).toEqual(['U2']);
+    expect(Array.from(inner.testUsers)).toEqual([]);
+  });
+});
+
+describe('POP and REPEAT', () => {
+  // Cutoff 2011-06-01; the POP window is the 90 days from 2011-03-03.
+  const rows = [
+    txn('U3', 'Z', '2011-01-10T00:00:00', 'c1'),
+    txn('U3', 'Z', '2011-01-10T00:00:00', 'c1'), // a second line of one invoice counts once
+    txn('U1', 'Z', '2011-02-01T00:00:00', 'a1'),
+    txn('U1', 'Z', '2011-02-15T00:00:00', 'a0'),
+    txn('U1', 'X', '2011-04-01T00:00:00', 'a2'),
+    txn('U2', 'X', '2011-04-02T00:00:00', 'b1'),
+    txn('U2', 'Y', '2011-04-02T00:00:00', 'b1'),
+    txn('U3', 'X', '2011-04-03T00:00:00', 'c2'),
+    txn('U1', 'Y', '2011-05-01T00:00:00', 'a3'),
+    txn('U4', 'V', '2011-05-05T00:00:00', 'd1'),
+    txn('U4', 'W', '2011-05-05T00:00:00', 'd1'),
+    txn('U3', 'X', '2011-05-10T00:00:00', 'c3'),
+  ];
+  const { train } = recsSplit(rows, at('2011-06-01T00:00:00'), 90);
+  const ranking = async (model: RecsModel, user: string) => {
+    await model.fit(train);
+    const n = train.items.length;
+    return topK(model.score(Int32Array.of(train.users.indexOf(user))), 0, n, n).map((i) => train.items[i]);
+  };
+
+  it('POP ranks by distinct recent buyers, ties by StockCode', async () => {
+    // X: U1, U2, U3 (U3 twice) = 3; Y: U1, U2 = 2; V, W: U4 = 1 each; Z: bought only before the window = 0.
+    expect(await ranking(new PopBaseline(), 'U1')).toEqual(['X', 'Y', 'V', 'W', 'Z']);
+  });
+
+  it('REPEAT ranks own items by distinct invoices, then recency, then StockCode, and backfills with POP', async () => {
+    // U1: Z in 2 invoices; Y (May) before X (April); then POP order of the rest: V, W.
+    expect(await ranking(new RepeatBaseline(), 'U1')).toEqual(['Z', 'Y', 'X', 'V', 'W']);
+    // U2: X and Y in one invoice at one time: StockCode decides.
+    expect(await ranking(new RepeatBaseline(), 'U2')).toEqual(['X', 'Y', 'V', 'W', 'Z']);
+    // U3: X in 2 invoices, Z in 1 (two lines of one invoice).
+    expect(await ranking(new RepeatBaseline(), 'U3')).toEqual(['X', 'Z', 'Y', 'V', 'W']);
+  });
+});
+
+describe('EASE', () => {
+  it('solves a matrix whose inverse has a closed form', () => {
+    // Users {0,1}, {0,2}, {1,2}, {0,1,2}: XᵀX = I + 2J (J all ones). With λ = 1, G = 2I + 2J and
+    // G⁻¹ = ½(I − 2/(2 + 3·2) J) = ½I − ⅛J: diagonal 3/8, off-diagonal −1/8, so B[i,j] = (1/8)/(3/8) = 1/3.
+    // With λ = 10, G = 11I + 2J, G⁻¹ = (1/11)(I − (2/17)J): B[i,j] = (2/17)/(15/17) = 2/15.
+    const gram = cooccurrence([Int32Array.of(0, 1), Int32Array.of(0, 2), Int32Array.of(1, 2), Int32Array.of(0, 1, 2)], 3);
+    expect(Array.from(gram)).toEqual([3, 2, 2, 2, 3, 2, 2, 2, 3]);
+    const third = 1 / 3;
+    Array.from(easeWeights(gram, 3, 1)).forEach((v, k) => expect(v).toBeCloseTo([0, third, third, third, 0, third, third, third, 0][k], 12));
+    Array.from(easeWeights(gram, 3, 10)).forEach((v, k) => expect(v).toBeCloseTo(k % 4 === 0 ? 0 : 2 / 15, 12));
+  });
+
+  it('scores a user as the sum of B rows over the items bought', async () => {
+    const rows = [
+      txn('U1', 'A', '2011-01-01T00:00:00'), txn('U1', 'B', '2011-01-01T00:00:00'),
+      txn('U2', 'A', '2011-01-02T00:00:00'), txn('U2', 'C', '2011-01-02T00:00:00'),
+      txn('U3', 'B', '2011-01-03T00:00:00'), txn('U3', 'C', '2011-01-03T00:00:00'),
+      txn('U4', 'A', '2011-01-04T00:00:00'), txn('U4', 'B', '2011-01-04T00:00:00'), txn('U4', 'C', '2011-01-04T00:00:00'),
+    ];
+    const { train } = recsSplit(rows, at('2011-02-01T00:00:00'), 30);
+    const ease = new EaseBaseline({ lambda: 1 });
+    await ease.fit(train);
+    // U1 bought A and B: score(A) = B[B,A] = 1/3, score(B) = B[A,B] = 1/3, score(C) = B[A,C] + B[B,C] = 2/3.
+    Array.from(ease.score(Int32Array.of(0))).forEach((v, k) => expect(v).toBeCloseTo([1 / 3, 1 / 3, 2 / 3][k], 6));
+  });
+
+  it('inverts a symmetric positive-definite matrix in float64', () => {
+    const n = 40;
+    const lists = Array.from({ length: 60 }, (_, u) => Int32Array.from(new Set([u % n, (u * 7) % n, (u * 13 + 5) % n])));
+    const g = cooccurrence(lists, n);
+    for (let i = 0; i < n; i++) g[i * n + i] += 0.5;
+    const p = spdInverse(g, n);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        let x = 0;
+        for (let k = 0; k < n; k++) x += g[i * n + k] * p[k * n + j];
+        expect(Math.abs(x - (i === j ? 1 : 0))).toBeLessThan(1e-10);
+      }
+    }
+  });
+});
+
+describe('churn baselines', () => {
+  const source = () =>
+    new FileTxnSource(path.join(__dirname, '../fixtures/eval/churn-only.csv'), parseColumnMap('Invoice=InvoiceNo,Price=UnitPrice,Customer ID=CustomerID'));
+
+  it('labels the population before the cutoff and scores RECENCY in days', async () => {
+    const { rows } = await (await import('../../recommender/src/eval/clean')).readClean(source());
+    const task = churnTask(rows, at('2011-04-01T00:00:00'), 30);
+    // A, B, C, D bought before the cutoff (E only after). In [Apr 1, May 1): A and D buy, B and C do not.
+    expect(task.population).toEqual(['A', 'B', 'C', 'D']);
+    expect(Array.from(task.labels)).toEqual([0, 1, 1, 0]);
+    const { metrics } = await evaluateChurnModel(new RecencyBaseline(), task);
+    // Days since last purchase: A 11.58, B 80.58, C 6.58, D 30.58. Order B(1) D(0) A(0) C(1):
+    // ROC-AUC: B beats both negatives, C neither → 2/4. AP: 1·½ + (2/4)·½ = 0.75.
+    expect(metrics).toEqual({ rocAuc: 0.5, prAuc: 0.75, brier: null, customers: 4, churnRate: 0.5 });
+  });
+
+  it('RFM-LOGISTIC gives probabilities that rows at or after the cutoff cannot change', async () => {
+    const { rows } = await (await import('../../recommender/src/eval/clean')).readClean(source());
+    const cutoff = at('2011-04-01T00:00:00');
+    const population = ['A', 'B', 'C', 'D'];
+    const withFuture = await new RfmLogisticBaseline().fitPredict(rows, population, cutoff, 30);
+    const pastOnly = await new RfmLogisticBaseline().fitPredict(rows.filter((t) => t.time < cutoff), population, cutoff, 30);
+    expect(withFuture.isProbability).toBe(true);
+    expect(Array.from(withFuture.scores)).toEqual(Array.from(pastOnly.scores));
+    for (const p of withFuture.scores) expect(p > 0 && p < 1).toBe(true);
+  });
+
+  it('fits L2 logistic regression with C = 1 and an unpenalised intercept', () => {
+    // Constant feature: w = 0 and the free intercept is the log-odds of 3/4, ln 3.
+    const free = fitLogistic([[0], [0], [0], [0]], [1, 1, 1, 0]);
+    expect(free.intercept).toBeCloseTo(Math.log(3), 8);
+    // x = −1 (y 0), x = +1 (y 1): by symmetry b = 0 and the gradient −2σ(−w) + w = 0 must vanish.
+    const sym = fitLogistic([[-1], [1]], [0, 1]);
+    const w = sym.weights[0];
+    expect(sym.intercept).toBeCloseTo(0, 10);
+    expect(w - 2 / (1 + Math.exp(w))).toBeCloseTo(0, 10);
+    expect(w).toBeCloseTo(0.6748, 3);
+  });
+});
+
+describe('runEvaluation', () => {
+  it('runs churn only on a mapped file without product columns and leaves recs out of the report', async () => {
+    const report = await runEvaluation({
+      source: new FileTxnSource(path.join(__dirname, '../fixtures/eval/churn-only.csv'), parseColumnMap('Invoice=InvoiceNo,Price=UnitPrice,Customer ID=CustomerID')),
+      cutoff: at('2011-04-01T00:00:00'),
+      horizonDays: 30,
+      task: 'all',
+      models: selectModels('baselines'),
+    });
+    expect(report.recs).toBeUndefined();
+    expect(report.dataset).toMatchObject({ cutoff: '2011-04-01', horizonDays: 30, rows: 11, keptRows: 11, customers: 5, items: null });
+    expect(report.churn?.map((r) => [r.name, r.kind, r.customers, r.churnRate])).toEqual([
+      ['RECENCY', 'baseline', 4, 0.5],
+      ['RFM-LOGISTIC', 'baseline', 4, 0.5],
+    ]);
+    expect(report.churn?.[1].brier).toBeGreaterThan(0);
+  });
+
+  it('refuses --task recs on a file without product columns', async () => {
+    await expect(
+      runEvaluation({
+        source: new FileTxnSource(path.join(__dirname, '../fixtures/eval/churn-only.csv'), parseColumnMap('Invoice=InvoiceNo,Price=UnitPrice,Customer ID=CustomerID')),
+        cutoff: at('2011-04-01T00:00:00'),
+        horizonDays: 30,
+        task: 'recs',
+        models: selectModels('baselines'),
+      }),
+    ).rejects.toThrow(/no StockCode column/);
+  });
+
+  it('selects models by name, case-insensitively, and rejects unknown names', () => {
+    expect(selectModels('pop,Ease').map((e) => e.name)).toEqual(['POP', 'EASE']);
+    expect(() => selectModels('POP,NOPE')).toThrow(/unknown model\(s\) nope/);
+  });
+});
