@@ -13,6 +13,8 @@ export interface Cause {
   key: string;
   actor: string;
   note?: string | null;
+  /** When it happened, if not now: the bulk importer records historical orders at their own time. */
+  at?: Date;
 }
 
 export interface EarnTerms {
@@ -231,6 +233,7 @@ export class LedgerService {
       idempotencyKey: cause.key,
       actor: cause.actor,
       note: cause.note ?? null,
+      createdAt: cause.at ?? new Date(),
     });
   }
 

@@ -15,7 +15,9 @@ import type { LedgerService } from '../ledger/ledger.service';
 import { PointLot } from '../ledger/point-lot.entity';
 import type { ProgrammeService } from '../programme/programme.service';
 import type { EarningRuleService } from '../earning/earning-rule.service';
-import { computeEarning } from '../earning/engine';
+import { computeEarning, type BenefitMultiplier, type RuleData } from '../earning/engine';
+import type { MemberBalance } from '../ledger/member-balance.entity';
+import type { ProgrammeSettings } from '../programme/programme-settings.entity';
 import type { TierService } from '../tiers/tier.service';
 import { Order, OrderStatus } from './order.entity';
 import { OrderLine } from './order-line.entity';
@@ -127,21 +129,7 @@ export class OrderService {
         const wanted = input.lines ?? lines.filter((l) => l.returnedQuantity < l.quantity).map((l) => ({ lineNo: l.lineNo, quantity: l.quantity - l.returnedQuantity }));
         if (wanted.length === 0) throw AppError.conflict('ORDER_FULLY_RETURNED', 'Everything on this order has been returned already');
 
-        const problems: FieldProblem[] = [];
-        const seen = new Set<number>();
-        const returned: ReturnedLine[] = [];
-        wanted.forEach((w, i) => {
-          const line = lines.find((l) => l.lineNo === w.lineNo);
-          if (!line) return problems.push({ path: `input.lines.${i}.lineNo`, message: `order has no line ${w.lineNo}` });
-          if (seen.has(w.lineNo)) return problems.push({ path: `input.lines.${i}.lineNo`, message: 'is listed twice' });
-          seen.add(w.lineNo);
-          const left = line.quantity - line.returnedQuantity;
-          if (w.quantity > left) return problems.push({ path: `input.lines.${i}.quantity`, message: `exceeds the ${left} not yet returned` });
-          const before = Math.floor((line.netMinor * line.returnedQuantity) / line.quantity);
-          line.returnedQuantity += w.quantity;
-          const after = Math.floor((line.netMinor * line.returnedQuantity) / line.quantity);
-          returned.push({ lineNo: line.lineNo, sku: line.sku, quantity: w.quantity, valueMinor: after - before });
-        });
+        const { returned, problems } = applyReturnLines(lines, wanted);
         if (problems.length) throw AppError.badInput(problems);
 
         const value = returned.reduce((s, r) => s + r.valueMinor, 0);
@@ -155,9 +143,8 @@ export class OrderService {
           valueMinor: value,
           pointsClawedBack: 0,
         });
-        if (order.member && order.pointsEarned > 0 && order.pointsBasisMinor > 0) {
-          const due = Math.floor((order.pointsEarned * (order.returnedMinor - order.returnedAtCreditMinor)) / order.pointsBasisMinor);
-          const points = Math.min(due, order.pointsEarned) - order.pointsClawedBack;
+        if (order.member) {
+          const points = clawbackDue(order);
           if (points > 0) {
             const bal = await this.ledger.lock(em, order.member.id);
             const lot = await em.findOne(PointLot, { sourceType: 'order', sourceId: order.id });
@@ -199,40 +186,50 @@ export class OrderService {
     await this.tiers.merge(em, survivor.id, absorbed.id, new Date());
   }
 
-  /** Computes the order's points with the rules in force and credits them as a pending lot. */
-  private async credit(ctx: Context, em: EntityManager, order: Order, memberId: string, products?: Map<string, Product>): Promise<void> {
-    const now = new Date();
+  /**
+   * Computes the order's points with the rules in force and credits them as a pending lot. `at` is the clock: the
+   * moment the points are earned (lot dates, plans, tier evaluation); the API passes now, the importer the order's time.
+   */
+  private async credit(ctx: Context, em: EntityManager, order: Order, memberId: string, products?: Map<string, Product>, at = new Date()): Promise<void> {
     // One after another: a transaction has one connection, and pg does not pipeline queries on it.
     const settings = await this.programme.settings(em);
     const rules = await this.rules.current(em);
-    const benefits = await this.tiers.multipliers(em, memberId, now);
+    const benefits = await this.tiers.multipliers(em, memberId, at);
     const lines = order.lines.isInitialized() ? order.lines.getItems() : await em.find(OrderLine, { order }, { populate: ['product'] });
     const bal = await this.ledger.lock(em, memberId);
     const earnedSameDay = rules.some((r) => r.kind === 'DAILY_CAP') ? await this.earnedOnDay(em, memberId, order) : 0;
     const categoryOf = (line: OrderLine) => products?.get(line.sku)?.category ?? line.product.getEntity().category ?? null;
+    this.creditWith(em, order, lines.map((l) => ({ sku: l.sku, category: categoryOf(l), netMinor: l.netMinor, quantity: l.quantity, returnedQuantity: l.returnedQuantity })), { settings, rules, benefits, bal, earnedSameDay, at, actor: actorRef(ctx.principal) });
+    await this.tiers.evaluate(em, memberId, settings, at);
+  }
+
+  /**
+   * The part of `credit` that needs no reads: sets the order's points and writes the ledger row and lot. The bulk
+   * importer calls it with inputs it gathers once per batch, so both paths give the same points.
+   */
+  creditWith(em: EntityManager, order: CreditableOrder, lines: CreditLine[], env: CreditEnv): PointLot | null {
     const earning = computeEarning({
       currency: order.currency,
       channelKind: order.channelKind,
       placedAt: order.placedAt,
       lines: lines.map((l) => ({
         sku: l.sku,
-        category: categoryOf(l),
+        category: l.category,
         netMinor: Math.floor((l.netMinor * (l.quantity - l.returnedQuantity)) / l.quantity),
       })),
-      rules,
-      benefits,
-      earnedSameDay,
+      rules: env.rules,
+      benefits: env.benefits,
+      earnedSameDay: env.earnedSameDay,
     });
     order.pointsEarned = earning.points;
     order.pointsBreakdown = earning.breakdown;
     order.pointsBasisMinor = order.totalMinor - order.returnedMinor;
     order.returnedAtCreditMinor = order.returnedMinor;
-    this.ledger.earn(em, bal, earning.points, { sourceType: 'order', sourceId: order.id, key: `order:${order.id}`, actor: actorRef(ctx.principal) }, {
-      at: now,
-      pendingDays: settings.pendingDays,
-      expiryMonths: settings.lotExpiryMonths,
+    return this.ledger.earn(em, env.bal, earning.points, { sourceType: 'order', sourceId: order.id, key: `order:${order.id}`, actor: env.actor, at: env.at }, {
+      at: env.at,
+      pendingDays: env.settings.pendingDays,
+      expiryMonths: env.settings.lotExpiryMonths,
     });
-    await this.tiers.evaluate(em, memberId, settings, now);
   }
 
   private async earnedOnDay(em: EntityManager, memberId: string, order: Order): Promise<number> {
@@ -308,4 +305,64 @@ export class OrderService {
     }
     return orderReturn;
   }
+}
+
+/** What `creditWith` reads and sets on an order; an entity or the importer's plain row. */
+export type CreditableOrder = Pick<
+  Order,
+  'id' | 'currency' | 'channelKind' | 'placedAt' | 'totalMinor' | 'returnedMinor' | 'pointsEarned' | 'pointsBreakdown' | 'pointsBasisMinor' | 'returnedAtCreditMinor'
+>;
+
+export interface CreditLine {
+  sku: string;
+  category: string | null;
+  netMinor: number;
+  quantity: number;
+  returnedQuantity: number;
+}
+
+export interface CreditEnv {
+  settings: ProgrammeSettings;
+  rules: RuleData[];
+  benefits: BenefitMultiplier[];
+  bal: MemberBalance;
+  earnedSameDay: number;
+  /** When the points are earned. */
+  at: Date;
+  actor: string;
+}
+
+type ReturnableLine = Pick<OrderLine, 'lineNo' | 'sku' | 'quantity' | 'netMinor' | 'returnedQuantity'>;
+
+/**
+ * Marks `wanted` quantities of `lines` returned (mutating them) and values each return at its share of the line's net
+ * amount, cumulatively, so that returning everything gives back exactly the net. Nothing is changed if any problem.
+ */
+export function applyReturnLines(lines: ReturnableLine[], wanted: { lineNo: number; quantity: number }[]): { returned: ReturnedLine[]; problems: FieldProblem[] } {
+  const problems: FieldProblem[] = [];
+  const seen = new Set<number>();
+  wanted.forEach((w, i) => {
+    const line = lines.find((l) => l.lineNo === w.lineNo);
+    if (!line) return problems.push({ path: `input.lines.${i}.lineNo`, message: `order has no line ${w.lineNo}` });
+    if (seen.has(w.lineNo)) return problems.push({ path: `input.lines.${i}.lineNo`, message: 'is listed twice' });
+    seen.add(w.lineNo);
+    const left = line.quantity - line.returnedQuantity;
+    if (w.quantity > left) return problems.push({ path: `input.lines.${i}.quantity`, message: `exceeds the ${left} not yet returned` });
+  });
+  if (problems.length) return { returned: [], problems };
+  const returned = wanted.map((w) => {
+    const line = lines.find((l) => l.lineNo === w.lineNo)!;
+    const before = Math.floor((line.netMinor * line.returnedQuantity) / line.quantity);
+    line.returnedQuantity += w.quantity;
+    const after = Math.floor((line.netMinor * line.returnedQuantity) / line.quantity);
+    return { lineNo: line.lineNo, sku: line.sku, quantity: w.quantity, valueMinor: after - before };
+  });
+  return { returned, problems };
+}
+
+/** Points still to claw back after the order's `returnedMinor` grew: in proportion to the value returned since credit. */
+export function clawbackDue(order: Pick<Order, 'pointsEarned' | 'pointsBasisMinor' | 'returnedMinor' | 'returnedAtCreditMinor' | 'pointsClawedBack'>): number {
+  if (order.pointsEarned <= 0 || order.pointsBasisMinor <= 0) return 0;
+  const due = Math.floor((order.pointsEarned * (order.returnedMinor - order.returnedAtCreditMinor)) / order.pointsBasisMinor);
+  return Math.min(due, order.pointsEarned) - order.pointsClawedBack;
 }

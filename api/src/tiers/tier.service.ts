@@ -69,16 +69,24 @@ export class TierService {
     if (tiers.length === 0) return;
     await em.flush();
     const metric = await this.metric(em, memberId, settings, at);
-    const target = [...tiers].reverse().find((t) => t.admits(metric)) ?? null;
     const state = await em.findOne(MemberTier, { member: memberId }, { populate: ['tier'], lockMode: LockMode.PESSIMISTIC_WRITE });
+    this.decide(em, memberId, tiers, state, metric, settings, at);
+  }
+
+  /**
+   * The decision of `evaluate` once its inputs are read (tiers by threshold, the member's locked state with its tier,
+   * the metric at `at`); the bulk importer keeps those per batch. Returns the member's state afterwards.
+   */
+  decide(em: EntityManager, memberId: string, tiers: Tier[], state: MemberTier | null, metric: number, settings: ProgrammeSettings, at: Date): MemberTier | null {
+    const target = [...tiers].reverse().find((t) => t.admits(metric)) ?? null;
     const retainUntil = new Date(at.getTime() + settings.tierWindowDays * DAY_MS);
     const current = state?.tier.getEntity() ?? tiers.find((t) => t.threshold === 0) ?? null;
-    if (!target || (current && target.threshold < current.threshold)) return;
+    if (!target || (current && target.threshold < current.threshold)) return state;
     if (current && target.id === current.id) {
       if (state && state.retainUntil < retainUntil) state.retainUntil = retainUntil;
-      return;
+      return state;
     }
-    this.move(em, memberId, state, current, target, TierChangeReason.QUALIFIED, at, retainUntil);
+    return this.move(em, memberId, state, current, target, TierChangeReason.QUALIFIED, at, retainUntil);
   }
 
   /** Nightly: members whose qualification period has ended keep the tier they still qualify for, or move down. */
@@ -125,14 +133,7 @@ export class TierService {
   /** Earn multipliers for the engine: the tier's and every active paid plan's. */
   async multipliers(em: EntityManager, memberId: string, at: Date): Promise<BenefitMultiplier[]> {
     const { tier } = await this.current(em, memberId);
-    const plans = await this.activePlans(em, memberId, at);
-    const out: BenefitMultiplier[] = [];
-    if (tier && tier.earnMultiplierPercent !== 100) out.push({ kind: 'TIER', label: `${tier.name} tier`, percent: tier.earnMultiplierPercent });
-    for (const p of plans) {
-      const plan = p.plan.getEntity();
-      if (plan.earnMultiplierPercent !== 100) out.push({ kind: 'PLAN', label: `${plan.name} plan`, percent: plan.earnMultiplierPercent });
-    }
-    return out;
+    return multipliersOf(tier, await this.activePlans(em, memberId, at));
   }
 
   async benefits(em: EntityManager, memberId: string, at: Date): Promise<MemberBenefits> {
@@ -170,9 +171,20 @@ export class TierService {
     reason: TierChangeReason,
     at: Date,
     retainUntil: Date,
-  ): void {
-    if (state) em.assign(state, { tier: to, achievedAt: at, retainUntil });
-    else em.create(MemberTier, { member: memberId, tier: to, achievedAt: at, retainUntil });
+  ): MemberTier {
+    const next = state ? em.assign(state, { tier: to, achievedAt: at, retainUntil }) : em.create(MemberTier, { member: memberId, tier: to, achievedAt: at, retainUntil });
     em.create(TierChange, { member: memberId, fromTier: from?.code ?? null, toTier: to.code, reason, changedAt: at });
+    return next;
   }
+}
+
+/** Earn multipliers for the engine from the member's tier and active paid plans (those other than 100 %). */
+export function multipliersOf(tier: Tier | null, plans: MemberPlan[]): BenefitMultiplier[] {
+  const out: BenefitMultiplier[] = [];
+  if (tier && tier.earnMultiplierPercent !== 100) out.push({ kind: 'TIER', label: `${tier.name} tier`, percent: tier.earnMultiplierPercent });
+  for (const p of plans) {
+    const plan = p.plan.getEntity();
+    if (plan.earnMultiplierPercent !== 100) out.push({ kind: 'PLAN', label: `${plan.name} plan`, percent: plan.earnMultiplierPercent });
+  }
+  return out;
 }

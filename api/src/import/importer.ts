@@ -1,0 +1,774 @@
+import { createHash } from 'node:crypto';
+import { LockMode } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Logger } from '../shared/logger';
+import { SalesChannelKind } from '../shared/enums';
+import { newId } from '../shared/ids';
+import type { Services } from '../services';
+import { SalesChannel } from '../channels/sales-channel.entity';
+import { IdentifierType } from '../members/member-identifier.entity';
+import { MemberBalance } from '../ledger/member-balance.entity';
+import { PointLot } from '../ledger/point-lot.entity';
+import { EarningRuleKind } from '../earning/earning-rule.entity';
+import type { EarningRule } from '../earning/earning-rule.entity';
+import { TierMetric, type ProgrammeSettings } from '../programme/programme-settings.entity';
+import { MemberPlan } from '../plans/membership-plan.entity';
+import { MemberTier } from '../tiers/member-tier.entity';
+import type { Tier } from '../tiers/tier.entity';
+import { multipliersOf } from '../tiers/tier.service';
+import { OrderStatus } from '../orders/order.entity';
+import { applyReturnLines, clawbackDue } from '../orders/order.service';
+import type { PointsBreakdownItem, ReturnedLine } from '../orders/order.types';
+import { parseRow, RejectReason, type ParsedLine } from './rows';
+import type { SourceRecord, SourceRow } from './source';
+
+const DAY_MS = 86_400_000;
+export const IMPORT_ACTOR = 'import';
+
+export interface ImportOptions {
+  channelName: string;
+  channelKind: SalesChannelKind;
+  currency: string;
+  /** Invoices per transaction. */
+  batchInvoices: number;
+  /** Added to every invoice date (the demo seed moves old data to the recent past). */
+  shiftMs?: number;
+  onReject?: (reject: Reject) => void;
+  onBatch?: (progress: ImportProgress) => void;
+  /** Stops after the batch in flight commits, as a kill between batches would. */
+  signal?: AbortSignal;
+}
+
+export interface Reject {
+  line: number;
+  reason: RejectReason;
+  detail?: string;
+  row: SourceRow;
+}
+
+export interface ImportProgress {
+  rowsRead: number;
+  batches: number;
+}
+
+export interface ImportSummary {
+  channelId: string;
+  rowsRead: number;
+  linesImported: number;
+  orders: number;
+  guestOrders: number;
+  /** Returns written (one per matched earlier order and return invoice). */
+  returns: number;
+  returnInvoices: number;
+  pointsEarned: number;
+  pointsClawedBack: number;
+  unmatchedReturnUnits: number;
+  membersCreated: number;
+  /** Invoices found already imported (a re-run). */
+  invoicesSkipped: number;
+  rejects: Record<string, number>;
+  isComplete: boolean;
+  seconds: number;
+  rowsPerSecond: number;
+}
+
+interface Invoice {
+  invoice: string;
+  isReturn: boolean;
+  placedAt: Date;
+  customerId: string | null;
+  country: string | null;
+  lines: ParsedLine[];
+  rows: SourceRow[];
+}
+
+/** An order as the batch keeps it: read from the database (a return's candidate) or created in this batch. */
+interface OrderState {
+  id: string;
+  isNew: boolean;
+  isTouched: boolean;
+  externalOrderId: string;
+  memberId: string | null;
+  currency: string;
+  channelKind: SalesChannelKind;
+  placedAt: Date;
+  subtotalMinor: number;
+  totalMinor: number;
+  returnedMinor: number;
+  status: OrderStatus;
+  pointsEarned: number;
+  pointsClawedBack: number;
+  pointsBasisMinor: number;
+  returnedAtCreditMinor: number;
+  pointsBreakdown: PointsBreakdownItem[];
+  lines: LineState[];
+  lot?: PointLot | null;
+}
+
+interface LineState {
+  lineNo: number;
+  sku: string;
+  productId: string;
+  quantity: number;
+  unitPriceMinor: number;
+  totalMinor: number;
+  netMinor: number;
+  returnedQuantity: number;
+  category: string | null;
+}
+
+interface ReturnRow {
+  id: string;
+  orderId: string;
+  externalReturnId: string;
+  lines: ReturnedLine[];
+  valueMinor: number;
+  pointsClawedBack: number;
+  createdAt: Date;
+}
+
+/** What tier evaluation, caps and return matching need of one member during a batch. */
+interface MemberState {
+  id: string;
+  bal: MemberBalance;
+  tier: MemberTier | null;
+  plans: MemberPlan[];
+  /** Lifetime deltas of order earnings and clawbacks by ledger time (POINTS_EARNED metric). */
+  earnEvents: { at: number; delta: number }[];
+  /** The member's orders in reach: tier window (SPEND metric), same day (daily cap), return candidates. */
+  orders: OrderState[];
+}
+
+interface Programme {
+  settings: ProgrammeSettings;
+  rules: EarningRule[];
+  tiers: Tier[];
+  hasDailyCap: boolean;
+}
+
+const sha256 = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
+const dayOf = (t: number) => Math.floor(t / DAY_MS) * DAY_MS;
+const json = (value: unknown) => JSON.stringify(value);
+
+/**
+ * Bulk import of a transactions file into orders, with the API's rules: the same earning engine, tier multipliers
+ * and evaluation, caps, ledger lots and return clawbacks (OrderService.creditWith, applyReturnLines, clawbackDue,
+ * LedgerService, TierService.decide), applied at each order's own time. Invoices are written in batches, one
+ * transaction each, in file order; an invoice already stored for the channel is skipped, so a re-run completes an
+ * interrupted import and adds nothing twice.
+ */
+export class TransactionImporter {
+  private summary!: ImportSummary;
+  private channel!: { id: string; kind: SalesChannelKind };
+  private written = new Set<string>();
+  private currency = 'GBP';
+
+  constructor(
+    private readonly rootEm: EntityManager,
+    private readonly services: Services,
+    private readonly log: Logger,
+  ) {}
+
+  async run(records: AsyncIterable<SourceRecord>, options: ImportOptions): Promise<ImportSummary> {
+    const started = Date.now();
+    this.channel = await this.ensureChannel(options);
+    this.currency = options.currency;
+    this.summary = {
+      channelId: this.channel.id,
+      rowsRead: 0,
+      linesImported: 0,
+      orders: 0,
+      guestOrders: 0,
+      returns: 0,
+      returnInvoices: 0,
+      pointsEarned: 0,
+      pointsClawedBack: 0,
+      unmatchedReturnUnits: 0,
+      membersCreated: 0,
+      invoicesSkipped: 0,
+      rejects: {},
+      isComplete: false,
+      seconds: 0,
+      rowsPerSecond: 0,
+    };
+    const now = Date.now();
+    let batch = new Map<string, Invoice>();
+    let lastInvoice = '';
+    let batches = 0;
+    // One batch is written while the next one is parsed.
+    let inFlight: Promise<void> = Promise.resolve();
+    const flush = async (invoices: Invoice[]) => {
+      await inFlight;
+      if (options.signal?.aborted) return;
+      inFlight = this.writeBatch(invoices, options).then(() => {
+        batches++;
+        options.onBatch?.({ rowsRead: this.summary.rowsRead, batches });
+      });
+    };
+
+    let stopped = false;
+    for await (const { line, row } of records) {
+      if (options.signal?.aborted) {
+        stopped = true;
+        break;
+      }
+      this.summary.rowsRead++;
+      const parsed = parseRow(line, row, now, options.shiftMs);
+      if (!parsed.ok) {
+        this.reject(options, { line, reason: parsed.reason, row });
+        continue;
+      }
+      const p = parsed.value;
+      if (p.invoice !== lastInvoice && batch.size >= options.batchInvoices && !batch.has(p.invoice)) {
+        const full = [...batch.values()];
+        for (const inv of full) this.written.add(inv.invoice);
+        batch = new Map();
+        await flush(full);
+      }
+      lastInvoice = p.invoice;
+      if (this.written.has(p.invoice)) {
+        this.reject(options, { line, reason: RejectReason.SPLIT_INVOICE, row });
+        continue;
+      }
+      let inv = batch.get(p.invoice);
+      if (!inv) {
+        inv = { invoice: p.invoice, isReturn: p.isReturn, placedAt: p.placedAt, customerId: p.customerId, country: p.country, lines: [], rows: [] };
+        batch.set(p.invoice, inv);
+      }
+      inv.lines.push(p);
+      inv.rows.push(row);
+    }
+    if (!stopped && !options.signal?.aborted && batch.size) await flush([...batch.values()]);
+    await inFlight;
+    this.summary.isComplete = !stopped && !options.signal?.aborted;
+    this.summary.seconds = Math.round((Date.now() - started) / 100) / 10;
+    this.summary.rowsPerSecond = Math.round(this.summary.rowsRead / Math.max((Date.now() - started) / 1000, 0.001));
+    return this.summary;
+  }
+
+  private reject(options: ImportOptions, reject: Reject) {
+    this.summary.rejects[reject.reason] = (this.summary.rejects[reject.reason] ?? 0) + 1;
+    options.onReject?.(reject);
+  }
+
+  private async ensureChannel(options: ImportOptions): Promise<{ id: string; kind: SalesChannelKind }> {
+    const em = this.rootEm.fork();
+    const found = await em.findOne(SalesChannel, { name: options.channelName.trim() });
+    if (found) {
+      if (found.kind !== options.channelKind) this.log.warn({ channel: found.name, kind: found.kind }, 'import.channel-kind-kept');
+      return { id: found.id, kind: found.kind };
+    }
+    const created = await this.services.apiKeys.createChannel(null, em, { name: options.channelName, kind: options.channelKind });
+    return { id: created.id, kind: created.kind };
+  }
+
+  private async writeBatch(all: Invoice[], options: ImportOptions): Promise<void> {
+    const counts = { orders: 0, guestOrders: 0, returns: 0, returnInvoices: 0, lines: 0, members: 0, skipped: 0, earned: 0, clawed: 0, unmatched: 0 };
+    const rejects: Reject[] = [];
+    const em = this.rootEm.fork();
+    await em.transactional(async (tx) => {
+      const invoices = await this.withoutStored(tx, all);
+      counts.skipped = all.length - invoices.length;
+      if (invoices.length === 0) return;
+      const sales = invoices.filter((i) => !i.isReturn);
+      const returns = invoices.filter((i) => i.isReturn);
+
+      const products = await this.upsertProducts(tx, sales, options.currency);
+      const { members, erased, created } = await this.resolveMembers(tx, invoices);
+      counts.members = created;
+      const prog = await this.programme(tx);
+      const memberIds = [...new Set(members.values())].sort();
+      const states = await this.memberStates(tx, memberIds, invoices, prog);
+      await this.loadReturnCandidates(tx, returns, members, states);
+
+      const newOrders: OrderState[] = [];
+      const newReturns: ReturnRow[] = [];
+      for (const inv of invoices) {
+        if (inv.customerId && erased.has(inv.customerId)) {
+          inv.lines.forEach((l, i) => rejects.push({ line: l.line, reason: RejectReason.ERASED_MEMBER, row: inv.rows[i] }));
+          continue;
+        }
+        const state = inv.customerId ? states.get(members.get(inv.customerId) ?? '') ?? null : null;
+        if (!inv.isReturn) {
+          const order = this.sale(tx, inv, state, products, prog);
+          newOrders.push(order);
+          counts.orders++;
+          counts.lines += order.lines.length;
+          if (!state) counts.guestOrders++;
+          counts.earned += order.pointsEarned;
+        } else {
+          const result = await this.applyReturn(tx, inv, state);
+          newReturns.push(...result.returns);
+          counts.returns += result.returns.length;
+          if (result.returns.length) counts.returnInvoices++;
+          counts.clawed += result.returns.reduce((s, r) => s + r.pointsClawedBack, 0);
+          for (const u of result.unmatched) {
+            counts.unmatched += u.quantity;
+            rejects.push({ line: u.line.line, reason: RejectReason.UNMATCHED_RETURN, detail: `${u.quantity} of ${u.line.quantity} unmatched`, row: u.row });
+          }
+        }
+      }
+      await this.writeOrders(tx, newOrders, [...states.values()], newReturns);
+      await tx.flush();
+    });
+    const s = this.summary;
+    s.orders += counts.orders;
+    s.guestOrders += counts.guestOrders;
+    s.returns += counts.returns;
+    s.returnInvoices += counts.returnInvoices;
+    s.linesImported += counts.lines;
+    s.membersCreated += counts.members;
+    s.invoicesSkipped += counts.skipped;
+    s.pointsEarned += counts.earned;
+    s.pointsClawedBack += counts.clawed;
+    s.unmatchedReturnUnits += counts.unmatched;
+    for (const r of rejects) this.reject(options, r);
+  }
+
+  /** Invoices of the channel already stored (orders by idempotency key, returns by return id) are skipped. */
+  private async withoutStored(em: EntityManager, invoices: Invoice[]): Promise<Invoice[]> {
+    const sales = invoices.filter((i) => !i.isReturn).map((i) => `${this.channel.id}:${i.invoice}`);
+    const returns = invoices.filter((i) => i.isReturn).map((i) => i.invoice);
+    const stored = new Set<string>();
+    if (sales.length) {
+      const rows = await em.execute<{ id: string }[]>(`select external_order_id as id from customer_order where idempotency_key in (?)`, [sales]);
+      rows.forEach((r) => stored.add(r.id));
+    }
+    if (returns.length) {
+      const rows = await em.execute<{ id: string }[]>(
+        `select distinct r.external_return_id as id from order_return r join customer_order o on o.id = r.order_id
+         where o.channel_id = ? and r.external_return_id in (?)`,
+        [this.channel.id, returns],
+      );
+      rows.forEach((r) => stored.add(r.id));
+    }
+    return stored.size ? invoices.filter((i) => !stored.has(i.invoice)) : invoices;
+  }
+
+  /** Unknown SKUs become products from their first line (as recordOrder does); known ones keep the catalogue's data. */
+  private async upsertProducts(em: EntityManager, sales: Invoice[], currency: string): Promise<Map<string, { id: string; category: string | null }>> {
+    const first = new Map<string, ParsedLine>();
+    for (const inv of sales) for (const l of inv.lines) if (!first.has(l.sku)) first.set(l.sku, l);
+    if (first.size === 0) return new Map();
+    const rows = [...first.values()].map((l) => ({ id: newId(), sku: l.sku, name: l.name, price_minor: l.unitPriceMinor, currency }));
+    await em.execute(
+      `insert into product (id, sku, name, category, brand, price_minor, currency, created_at)
+       select x.id, x.sku, x.name, null, null, x.price_minor, x.currency, now()
+       from jsonb_to_recordset(?::jsonb) as x(id uuid, sku text, name text, price_minor int, currency text)
+       on conflict (sku) do nothing`,
+      [json(rows)],
+    );
+    const found = await em.execute<{ id: string; sku: string; category: string | null }[]>(
+      `select p.id, p.sku, p.category from product p join jsonb_array_elements_text(?::jsonb) s(sku) on s.sku = p.sku`,
+      [json([...first.keys()])],
+    );
+    return new Map(found.map((p) => [p.sku, { id: p.id, category: p.category }]));
+  }
+
+  /**
+   * Each customer id is a member identified by the channel's own customer id; one first seen on an order is
+   * enrolled then, on that order's date, with the row's country. Merged members resolve to their survivor.
+   */
+  private async resolveMembers(em: EntityManager, invoices: Invoice[]): Promise<{ members: Map<string, string>; erased: Set<string>; created: number }> {
+    const ids = [...new Set(invoices.map((i) => i.customerId).filter((c): c is string => c !== null))];
+    const members = new Map<string, string>();
+    const erased = new Set<string>();
+    if (ids.length === 0) return { members, erased, created: 0 };
+    const found = await em.execute<{ value: string; member_id: string; status: string; merged_into_id: string | null }[]>(
+      `select i.value, m.id as member_id, m.status, m.merged_into_id from member_identifier i join member m on m.id = i.member_id
+       where i.type = ? and i.scope = ? and i.value in (?)`,
+      [IdentifierType.CHANNEL_CUSTOMER_ID, this.channel.id, ids],
+    );
+    for (const f of found) {
+      let id = f.member_id;
+      let status = f.status;
+      let next = f.merged_into_id;
+      for (let hops = 0; status === 'MERGED' && next && hops < 10; hops++) {
+        const [m] = await em.execute<{ id: string; status: string; merged_into_id: string | null }[]>('select id, status, merged_into_id from member where id = ?', [next]);
+        id = m.id;
+        status = m.status;
+        next = m.merged_into_id;
+      }
+      if (status === 'ERASED') erased.add(f.value);
+      else members.set(f.value, id);
+    }
+    const fresh: { id: string; customerId: string; country: string | null; enrolledAt: Date }[] = [];
+    for (const inv of invoices) {
+      if (inv.isReturn || !inv.customerId || members.has(inv.customerId) || erased.has(inv.customerId)) continue;
+      const id = newId();
+      members.set(inv.customerId, id);
+      fresh.push({ id, customerId: inv.customerId, country: inv.country, enrolledAt: inv.placedAt });
+    }
+    if (fresh.length) {
+      await em.execute(
+        `insert into member (id, status, country, enrolment_channel, enrolled_at, updated_at)
+         select x.id, 'ACTIVE', x.country, ?, x.enrolled_at, now() from jsonb_to_recordset(?::jsonb) as x(id uuid, country text, enrolled_at timestamptz)`,
+        [this.channel.kind, json(fresh.map((f) => ({ id: f.id, country: f.country, enrolled_at: f.enrolledAt })))],
+      );
+      await em.execute(
+        `insert into member_identifier (id, member_id, type, scope, value, created_at)
+         select x.id, x.member_id, ?, ?, x.value, now() from jsonb_to_recordset(?::jsonb) as x(id uuid, member_id uuid, value text)`,
+        [IdentifierType.CHANNEL_CUSTOMER_ID, this.channel.id, json(fresh.map((f) => ({ id: newId(), member_id: f.id, value: f.customerId })))],
+      );
+    }
+    return { members, erased, created: fresh.length };
+  }
+
+  private async programme(em: EntityManager): Promise<Programme> {
+    const settings = await this.services.programme.settings(em);
+    const rules = await this.services.earningRules.current(em);
+    const tiers = await this.services.tiers.list(em);
+    return { settings, rules, tiers, hasDailyCap: rules.some((r) => r.kind === EarningRuleKind.DAILY_CAP) };
+  }
+
+  /** Locks the batch's members' balances and tier rows once, and reads what tier evaluation and caps need. */
+  private async memberStates(em: EntityManager, memberIds: string[], invoices: Invoice[], prog: Programme): Promise<Map<string, MemberState>> {
+    const states = new Map<string, MemberState>();
+    if (memberIds.length === 0) return states;
+    await em.execute(
+      `insert into member_balance (member_id, available, pending, lifetime, updated_at)
+       select x.id::uuid, 0, 0, 0, now() from jsonb_array_elements_text(?::jsonb) x(id) order by 1 on conflict do nothing`,
+      [json(memberIds)],
+    );
+    const balances = await em.find(MemberBalance, { member: { $in: memberIds } }, { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { member: 'asc' } });
+    for (const bal of balances) states.set(bal.member.id, { id: bal.member.id, bal, tier: null, plans: [], earnEvents: [], orders: [] });
+
+    const from = Math.min(...invoices.map((i) => i.placedAt.getTime()));
+    if (prog.tiers.length) {
+      const tiers = await em.find(MemberTier, { member: { $in: memberIds } }, { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { member: 'asc' } });
+      for (const t of tiers) states.get(t.member.id)!.tier = t;
+      const since = new Date(from - prog.settings.tierWindowDays * DAY_MS);
+      if (prog.settings.tierMetric === TierMetric.POINTS_EARNED) {
+        const rows = await em.execute<{ member_id: string; created_at: Date; delta: number }[]>(
+          `select member_id, created_at, lifetime_delta as delta from ledger_entry
+           where member_id in (?) and reason in ('ORDER_EARN', 'RETURN_CLAWBACK') and created_at > ?`,
+          [memberIds, since],
+        );
+        for (const r of rows) states.get(r.member_id)!.earnEvents.push({ at: new Date(r.created_at).getTime(), delta: r.delta });
+      }
+    }
+    const plans = await em.find(MemberPlan, { member: { $in: memberIds }, cancelledAt: null }, { populate: ['plan'] });
+    for (const p of plans) states.get(p.member.id)!.plans.push(p);
+
+    const spend = prog.tiers.length > 0 && prog.settings.tierMetric === TierMetric.SPEND_MINOR;
+    if (spend || prog.hasDailyCap) {
+      const since = spend ? from - prog.settings.tierWindowDays * DAY_MS : dayOf(from);
+      const rows = await em.execute<{ id: string; member_id: string; placed_at: Date; total_minor: number; returned_minor: number; points_earned: number }[]>(
+        `select id, member_id, placed_at, total_minor, returned_minor, points_earned from customer_order where member_id in (?) and placed_at >= ?`,
+        [memberIds, new Date(since)],
+      );
+      for (const r of rows) states.get(r.member_id)!.orders.push(this.storedOrder(r));
+    }
+    return states;
+  }
+
+  private storedOrder(r: Record<string, any>): OrderState {
+    return {
+      id: r.id,
+      isNew: false,
+      isTouched: false,
+      externalOrderId: r.external_order_id ?? '',
+      memberId: r.member_id,
+      currency: r.currency ?? '',
+      channelKind: r.channel_kind ?? this.channel.kind,
+      placedAt: new Date(r.placed_at),
+      subtotalMinor: r.subtotal_minor ?? 0,
+      totalMinor: r.total_minor,
+      returnedMinor: r.returned_minor,
+      status: r.status ?? OrderStatus.COMPLETED,
+      pointsEarned: r.points_earned,
+      pointsClawedBack: r.points_clawed_back ?? 0,
+      pointsBasisMinor: r.points_basis_minor ?? 0,
+      returnedAtCreditMinor: r.returned_at_credit_minor ?? 0,
+      pointsBreakdown: [],
+      lines: [],
+    };
+  }
+
+  /** A return's candidates: its member's earlier orders on this channel with a unit of one of its SKUs not yet returned. */
+  private async loadReturnCandidates(em: EntityManager, returns: Invoice[], members: Map<string, string>, states: Map<string, MemberState>): Promise<void> {
+    const memberIds = [...new Set(returns.map((r) => (r.customerId ? members.get(r.customerId) : undefined)).filter((m): m is string => !!m))];
+    if (memberIds.length === 0) return;
+    const skus = [...new Set(returns.flatMap((r) => r.lines.map((l) => l.sku)))];
+    const rows = await em.execute<Record<string, any>[]>(
+      `select o.id, o.external_order_id, o.member_id, o.currency, o.channel_kind, o.placed_at, o.subtotal_minor, o.total_minor, o.returned_minor,
+         o.status, o.points_earned, o.points_clawed_back, o.points_basis_minor, o.returned_at_credit_minor,
+         l.line_no, l.sku, l.product_id, l.quantity, l.unit_price_minor, l.total_minor as line_total_minor, l.net_minor, l.returned_quantity
+       from customer_order o join order_line l on l.order_id = o.id
+       where o.id in (
+         select ol.order_id from order_line ol join customer_order c on c.id = ol.order_id
+         where c.channel_id = ? and c.member_id in (?) and ol.sku in (?) and ol.returned_quantity < ol.quantity)
+       order by o.id, l.line_no`,
+      [this.channel.id, memberIds, skus],
+    );
+    const byId = new Map<string, OrderState>();
+    for (const r of rows) {
+      let order = byId.get(r.id);
+      if (!order) {
+        const state = states.get(r.member_id)!;
+        const known = state.orders.find((o) => o.id === r.id);
+        order = known ?? this.storedOrder(r);
+        Object.assign(order, this.storedOrder(r), { lines: [] });
+        if (!known) state.orders.push(order);
+        byId.set(r.id, order);
+      }
+      order.lines.push({
+        lineNo: r.line_no,
+        sku: r.sku,
+        productId: r.product_id,
+        quantity: r.quantity,
+        unitPriceMinor: r.unit_price_minor,
+        totalMinor: r.line_total_minor,
+        netMinor: r.net_minor,
+        returnedQuantity: r.returned_quantity,
+        category: null,
+      });
+    }
+    if (byId.size) {
+      const lots = await em.find(PointLot, { sourceType: 'order', sourceId: { $in: [...byId.keys()] } });
+      for (const lot of lots) byId.get(lot.sourceId)!.lot = lot;
+    }
+  }
+
+  private sale(em: EntityManager, inv: Invoice, state: MemberState | null, products: Map<string, { id: string; category: string | null }>, prog: Programme): OrderState {
+    const lines: LineState[] = inv.lines.map((l, i) => {
+      const product = products.get(l.sku)!;
+      const total = l.quantity * l.unitPriceMinor;
+      return {
+        lineNo: i + 1,
+        sku: l.sku,
+        productId: product.id,
+        quantity: l.quantity,
+        unitPriceMinor: l.unitPriceMinor,
+        totalMinor: total,
+        netMinor: total,
+        returnedQuantity: 0,
+        category: product.category,
+      };
+    });
+    const total = lines.reduce((s, l) => s + l.totalMinor, 0);
+    const order: OrderState = {
+      id: newId(),
+      isNew: true,
+      isTouched: true,
+      externalOrderId: inv.invoice,
+      memberId: state?.id ?? null,
+      currency: this.currency,
+      channelKind: this.channel.kind,
+      placedAt: inv.placedAt,
+      subtotalMinor: total,
+      totalMinor: total,
+      returnedMinor: 0,
+      status: OrderStatus.COMPLETED,
+      pointsEarned: 0,
+      pointsClawedBack: 0,
+      pointsBasisMinor: 0,
+      returnedAtCreditMinor: 0,
+      pointsBreakdown: [],
+      lines,
+    };
+    if (state) {
+      this.credit(em, order, state, prog);
+      state.orders.push(order);
+    }
+    return order;
+  }
+
+  /** OrderService.credit with the batch's figures in place of its reads, at the order's own time. */
+  private credit(em: EntityManager, order: OrderState, state: MemberState, prog: Programme): void {
+    const at = order.placedAt;
+    const tier = state.tier?.tier.getEntity() ?? prog.tiers.find((t) => t.threshold === 0) ?? null;
+    const plans = state.plans.filter((p) => p.startsAt <= at && p.endsAt > at);
+    const day = dayOf(at.getTime());
+    const earnedSameDay = prog.hasDailyCap
+      ? state.orders.filter((o) => o.id !== order.id && dayOf(o.placedAt.getTime()) === day).reduce((s, o) => s + o.pointsEarned, 0)
+      : 0;
+    const lot = this.services.orders.creditWith(em, order, order.lines, {
+      settings: prog.settings,
+      rules: prog.rules,
+      benefits: multipliersOf(tier, plans),
+      bal: state.bal,
+      earnedSameDay,
+      at,
+      actor: IMPORT_ACTOR,
+    });
+    order.lot = lot;
+    if (order.pointsEarned > 0) state.earnEvents.push({ at: at.getTime(), delta: order.pointsEarned });
+    this.evaluateTier(em, state, prog, at);
+  }
+
+  /** TierService.evaluate with the metric computed from the batch's figures. */
+  private evaluateTier(em: EntityManager, state: MemberState, prog: Programme, at: Date): void {
+    if (prog.tiers.length === 0) return;
+    const since = at.getTime() - prog.settings.tierWindowDays * DAY_MS;
+    const metric =
+      prog.settings.tierMetric === TierMetric.POINTS_EARNED
+        ? state.earnEvents.filter((e) => e.at > since).reduce((s, e) => s + e.delta, 0)
+        : state.orders.filter((o) => o.placedAt.getTime() > since).reduce((s, o) => s + o.totalMinor - o.returnedMinor, 0);
+    state.tier = this.services.tiers.decide(em, state.id, prog.tiers, state.tier, metric, prog.settings, at);
+  }
+
+  /**
+   * Matching policy: each return line takes units of its SKU from the member's latest earlier orders on this channel
+   * (placed at or before the return) that still have units of it not returned, newest first, splitting across orders
+   * when needed. Each matched order then gets one return, valued and clawed back exactly as recordReturn does.
+   */
+  private async applyReturn(
+    em: EntityManager,
+    inv: Invoice,
+    state: MemberState | null,
+  ): Promise<{ returns: ReturnRow[]; unmatched: { line: ParsedLine; quantity: number; row: SourceRow }[] }> {
+    const unmatched: { line: ParsedLine; quantity: number; row: SourceRow }[] = [];
+    const wanted = new Map<OrderState, Map<number, number>>();
+    const at = inv.placedAt.getTime();
+    const candidates = state ? state.orders.filter((o) => o.placedAt.getTime() <= at && o.lines.length).sort((a, b) => b.placedAt.getTime() - a.placedAt.getTime() || (a.externalOrderId < b.externalOrderId ? 1 : -1)) : [];
+    inv.lines.forEach((l, i) => {
+      let left = l.quantity;
+      for (const order of candidates) {
+        if (left === 0) break;
+        const taken = wanted.get(order) ?? new Map<number, number>();
+        for (const line of order.lines) {
+          if (left === 0) break;
+          if (line.sku !== l.sku) continue;
+          const free = line.quantity - line.returnedQuantity - (taken.get(line.lineNo) ?? 0);
+          if (free <= 0) continue;
+          const take = Math.min(free, left);
+          taken.set(line.lineNo, (taken.get(line.lineNo) ?? 0) + take);
+          left -= take;
+        }
+        if (taken.size) wanted.set(order, taken);
+      }
+      if (left > 0) unmatched.push({ line: l, quantity: left, row: inv.rows[i] });
+    });
+
+    const returns: ReturnRow[] = [];
+    for (const [order, taken] of wanted) {
+      const { returned, problems } = applyReturnLines(order.lines, [...taken].map(([lineNo, quantity]) => ({ lineNo, quantity })));
+      if (problems.length) throw new Error(`import: return ${inv.invoice} does not fit order ${order.externalOrderId}: ${problems[0].message}`);
+      const value = returned.reduce((s, r) => s + r.valueMinor, 0);
+      order.returnedMinor += value;
+      order.status = order.lines.every((l) => l.returnedQuantity === l.quantity) ? OrderStatus.RETURNED : OrderStatus.PARTIALLY_RETURNED;
+      order.isTouched = true;
+      const ret: ReturnRow = { id: newId(), orderId: order.id, externalReturnId: inv.invoice, lines: returned, valueMinor: value, pointsClawedBack: 0, createdAt: inv.placedAt };
+      if (state && order.memberId) {
+        const points = clawbackDue(order);
+        if (points > 0) {
+          await this.services.ledger.clawback(em, state.bal, points, order.lot ?? null, {
+            sourceType: 'return',
+            sourceId: ret.id,
+            key: `return:${ret.id}`,
+            actor: IMPORT_ACTOR,
+            at: inv.placedAt,
+          });
+          order.pointsClawedBack += points;
+          ret.pointsClawedBack = points;
+          state.earnEvents.push({ at, delta: -points });
+        }
+      }
+      returns.push(ret);
+    }
+    return { returns, unmatched };
+  }
+
+  private async writeOrders(em: EntityManager, orders: OrderState[], states: MemberState[], returns: ReturnRow[]): Promise<void> {
+    if (orders.length) {
+      await em.execute(
+        `insert into customer_order (id, idempotency_key, body_hash, channel_id, channel_kind, external_order_id, member_id, status, currency,
+           subtotal_minor, order_discount_minor, total_minor, returned_minor, placed_at, points_earned, points_clawed_back, points_basis_minor,
+           returned_at_credit_minor, points_breakdown, created_at)
+         select x.id, x.key, x.hash, ?, ?, x.ext, x.member_id, x.status, x.currency, x.total, 0, x.total, x.returned, x.placed_at, x.earned, x.clawed,
+           x.basis, x.at_credit, x.breakdown, now()
+         from jsonb_to_recordset(?::jsonb) as x(id uuid, key text, hash text, ext text, member_id uuid, status text, currency text, total int,
+           returned int, placed_at timestamptz, earned int, clawed int, basis int, at_credit int, breakdown jsonb)`,
+        [
+          this.channel.id,
+          this.channel.kind,
+          json(
+            orders.map((o) => ({
+              id: o.id,
+              key: `${this.channel.id}:${o.externalOrderId}`,
+              hash: sha256({ ext: o.externalOrderId, memberId: o.memberId, placedAt: o.placedAt, lines: o.lines.map((l) => [l.sku, l.quantity, l.unitPriceMinor]) }),
+              ext: o.externalOrderId,
+              member_id: o.memberId,
+              status: o.status,
+              currency: o.currency,
+              total: o.totalMinor,
+              returned: o.returnedMinor,
+              placed_at: o.placedAt,
+              earned: o.pointsEarned,
+              clawed: o.pointsClawedBack,
+              basis: o.pointsBasisMinor,
+              at_credit: o.returnedAtCreditMinor,
+              breakdown: o.pointsBreakdown,
+            })),
+          ),
+        ],
+      );
+      // Lines as parallel arrays: the largest statement of an import, and arrays parse faster than objects.
+      const cols = { id: [] as string[], order: [] as string[], no: [] as number[], product: [] as string[], sku: [] as string[], qty: [] as number[], unit: [] as number[], total: [] as number[], ret: [] as number[] };
+      for (const o of orders) {
+        for (const l of o.lines) {
+          cols.id.push(newId());
+          cols.order.push(o.id);
+          cols.no.push(l.lineNo);
+          cols.product.push(l.productId);
+          cols.sku.push(l.sku);
+          cols.qty.push(l.quantity);
+          cols.unit.push(l.unitPriceMinor);
+          cols.total.push(l.totalMinor);
+          cols.ret.push(l.returnedQuantity);
+        }
+      }
+      await em.execute(
+        `insert into order_line (id, order_id, line_no, product_id, sku, quantity, unit_price_minor, discount_minor, total_minor, net_minor, returned_quantity)
+         select x.id, x.order_id, x.line_no, x.product_id, x.sku, x.quantity, x.unit, 0, x.total, x.total, x.ret
+         from unnest(?::uuid[], ?::uuid[], ?::int[], ?::uuid[], ?::text[], ?::int[], ?::int[], ?::int[], ?::int[])
+           as x(id, order_id, line_no, product_id, sku, quantity, unit, total, ret)`,
+        [cols.id, cols.order, cols.no, cols.product, cols.sku, cols.qty, cols.unit, cols.total, cols.ret].map(pgArray),
+      );
+    }
+    const touched = new Map<string, OrderState>();
+    for (const s of states) for (const o of s.orders) if (!o.isNew && o.isTouched) touched.set(o.id, o);
+    if (touched.size) {
+      const list = [...touched.values()];
+      await em.execute(
+        `update customer_order o set returned_minor = x.returned, status = x.status, points_clawed_back = x.clawed
+         from jsonb_to_recordset(?::jsonb) as x(id uuid, returned int, status text, clawed int) where o.id = x.id`,
+        [json(list.map((o) => ({ id: o.id, returned: o.returnedMinor, status: o.status, clawed: o.pointsClawedBack })))],
+      );
+      await em.execute(
+        `update order_line l set returned_quantity = x.ret
+         from jsonb_to_recordset(?::jsonb) as x(order_id uuid, line_no int, ret int) where l.order_id = x.order_id and l.line_no = x.line_no and l.returned_quantity <> x.ret`,
+        [json(list.flatMap((o) => o.lines.map((l) => ({ order_id: o.id, line_no: l.lineNo, ret: l.returnedQuantity }))))],
+      );
+    }
+    if (returns.length) {
+      await em.execute(
+        `insert into order_return (id, order_id, external_return_id, body_hash, lines, value_minor, points_clawed_back, created_at)
+         select x.id, x.order_id, x.ext, x.hash, x.lines, x.value, x.clawed, x.created_at
+         from jsonb_to_recordset(?::jsonb) as x(id uuid, order_id uuid, ext text, hash text, lines jsonb, value int, clawed int, created_at timestamptz)`,
+        [
+          json(
+            returns.map((r) => ({
+              id: r.id,
+              order_id: r.orderId,
+              ext: r.externalReturnId,
+              hash: sha256({ orderId: r.orderId, externalReturnId: r.externalReturnId, lines: r.lines }),
+              lines: r.lines,
+              value: r.valueMinor,
+              clawed: r.pointsClawedBack,
+              created_at: r.createdAt,
+            })),
+          ),
+        ],
+      );
+    }
+  }
+}
+
+/** A PostgreSQL array literal, one bound parameter however long (knex would expand a JS array into a list). */
+function pgArray(values: (string | number)[]): string {
+  if (values.length === 0) return '{}';
+  if (typeof values[0] === 'number') return `{${values.join(',')}}`;
+  return `{${values.map((v) => `"${String(v).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
+}

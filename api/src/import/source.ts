@@ -1,0 +1,100 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createGunzip } from 'node:zlib';
+import { parse } from 'csv-parse';
+
+/** The columns of the canonical transactions layout (shared/data/README.md). */
+export const CANONICAL_COLUMNS = ['InvoiceNo', 'StockCode', 'Description', 'Quantity', 'InvoiceDate', 'UnitPrice', 'CustomerID', 'Country'] as const;
+export type CanonicalColumn = (typeof CANONICAL_COLUMNS)[number];
+/** Description and Country may be absent; without the others a row cannot become an order line. */
+const REQUIRED: CanonicalColumn[] = ['InvoiceNo', 'StockCode', 'Quantity', 'InvoiceDate', 'UnitPrice', 'CustomerID'];
+
+export type SourceRow = Partial<Record<CanonicalColumn, string>>;
+
+export interface SourceRecord {
+  /** 1-based line in the file; the header is line 1. */
+  line: number;
+  row: SourceRow;
+}
+
+/** A problem with the input as a whole, reported as one line and exit code 1. */
+export class ImportInputError extends Error {}
+
+/** `'Invoice=InvoiceNo,Price=UnitPrice'` → file column name → canonical name. */
+export function parseColumnMap(spec: string | undefined): Map<string, CanonicalColumn> {
+  const map = new Map<string, CanonicalColumn>();
+  if (!spec) return map;
+  for (const pair of spec.split(',')) {
+    const eq = pair.indexOf('=');
+    const from = pair.slice(0, eq).trim();
+    const to = pair.slice(eq + 1).trim() as CanonicalColumn;
+    if (eq < 1 || !from) throw new ImportInputError(`--map: "${pair}" is not of the form FileColumn=CanonicalColumn`);
+    if (!CANONICAL_COLUMNS.includes(to)) throw new ImportInputError(`--map: "${to}" is not a canonical column (${CANONICAL_COLUMNS.join(', ')})`);
+    map.set(from, to);
+  }
+  return map;
+}
+
+/** Canonical names for the header; unknown columns are kept under their own name and ignored later. */
+export function mapHeader(header: string[], map: Map<string, CanonicalColumn>): string[] {
+  const names = header.map((h) => {
+    const name = h.replace(/^\uFEFF/, '').trim();
+    return map.get(name) ?? name;
+  });
+  const missing = REQUIRED.filter((c) => !names.includes(c));
+  if (missing.length) {
+    throw new ImportInputError(
+      `missing required column ${missing.map((m) => `"${m}"`).join(', ')} (the file has: ${header.join(', ')}); map yours with --map 'YourName=${missing[0]}'`,
+    );
+  }
+  return names;
+}
+
+export interface OpenedSource {
+  records: AsyncIterable<SourceRecord>;
+  /** File bytes consumed so far (compressed bytes for .gz), for progress. */
+  bytesRead(): number;
+  totalBytes: number;
+}
+
+/** Streams a CSV (gunzipped when the name ends in .gz) as canonical rows with their line numbers. */
+export async function openCsv(file: string, map: Map<string, CanonicalColumn>): Promise<OpenedSource> {
+  const totalBytes = (await stat(file)).size;
+  let bytes = 0;
+  const raw = createReadStream(file, { highWaterMark: 256 * 1024 });
+  raw.on('data', (chunk) => (bytes += chunk.length));
+  let headerError: Error | null = null;
+  const parser = parse({
+    columns: (header: string[]) => {
+      try {
+        return mapHeader(header, map);
+      } catch (err) {
+        headerError = err as Error;
+        throw err;
+      }
+    },
+    info: true,
+    skip_empty_lines: true,
+    relax_column_count: true,
+    trim: false,
+  });
+  const input = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
+  input.on('error', (err: Error) => parser.destroy(err));
+  // Parsing starts before anyone iterates: keep the error for the iterator rather than crash on an unhandled event.
+  parser.on('error', () => undefined);
+  input.pipe(parser);
+
+  async function* records(): AsyncIterable<SourceRecord> {
+    try {
+      for await (const { record, info } of parser as AsyncIterable<{ record: SourceRow; info: { lines: number } }>) {
+        yield { line: info.lines, row: record };
+      }
+    } catch (err) {
+      if (headerError) throw headerError;
+      throw new ImportInputError(`${file}: ${(err as Error).message}`);
+    } finally {
+      raw.destroy();
+    }
+  }
+  return { records: records(), bytesRead: () => bytes, totalBytes };
+}
