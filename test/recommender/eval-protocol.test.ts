@@ -2,6 +2,7 @@ import path from 'node:path';
 import { RecencyBaseline, RfmLogisticBaseline } from '../../recommender/src/baselines/churn';
 import { EaseBaseline, easeWeights } from '../../recommender/src/baselines/ease';
 import { cooccurrence } from '../../recommender/src/baselines/interactions';
+import { fastSpdInverse } from '../../recommender/src/baselines/float32-inverse';
 import { spdInverse } from '../../recommender/src/baselines/linalg';
 import { fitLogistic } from '../../recommender/src/baselines/logistic';
 import { PopBaseline } from '../../recommender/src/baselines/pop';
@@ -111,15 +112,15 @@ describe('POP and REPEAT', () => {
 });
 
 describe('EASE', () => {
-  it('solves a matrix whose inverse has a closed form', () => {
+  it('solves a matrix whose inverse has a closed form', async () => {
     // Users {0,1}, {0,2}, {1,2}, {0,1,2}: XᵀX = I + 2J (J all ones). With λ = 1, G = 2I + 2J and
     // G⁻¹ = ½(I − 2/(2 + 3·2) J) = ½I − ⅛J: diagonal 3/8, off-diagonal −1/8, so B[i,j] = (1/8)/(3/8) = 1/3.
     // With λ = 10, G = 11I + 2J, G⁻¹ = (1/11)(I − (2/17)J): B[i,j] = (2/17)/(15/17) = 2/15.
     const gram = cooccurrence([Int32Array.of(0, 1), Int32Array.of(0, 2), Int32Array.of(1, 2), Int32Array.of(0, 1, 2)], 3);
     expect(Array.from(gram)).toEqual([3, 2, 2, 2, 3, 2, 2, 2, 3]);
     const third = 1 / 3;
-    Array.from(easeWeights(gram, 3, 1)).forEach((v, k) => expect(v).toBeCloseTo([0, third, third, third, 0, third, third, third, 0][k], 12));
-    Array.from(easeWeights(gram, 3, 10)).forEach((v, k) => expect(v).toBeCloseTo(k % 4 === 0 ? 0 : 2 / 15, 12));
+    Array.from(await easeWeights(gram, 3, 1)).forEach((v, k) => expect(v).toBeCloseTo([0, third, third, third, 0, third, third, third, 0][k], 12));
+    Array.from(await easeWeights(gram, 3, 10)).forEach((v, k) => expect(v).toBeCloseTo(k % 4 === 0 ? 0 : 2 / 15, 12));
   });
 
   it('scores a user as the sum of B rows over the items bought', async () => {
@@ -149,6 +150,21 @@ describe('EASE', () => {
         expect(Math.abs(x - (i === j ? 1 : 0))).toBeLessThan(1e-10);
       }
     }
+  });
+
+  it('inverts in float32 by blocks on the wasm backend to within float32 precision of float64', async () => {
+    // 500 > the 384 leaf: one level of Schur-complement recursion.
+    const n = 500;
+    const lists = Array.from({ length: 800 }, (_, u) => Int32Array.from(new Set([u % n, (u * 7) % n, (u * 13 + 5) % n, (u * u) % n])));
+    const g = cooccurrence(lists, n);
+    for (let i = 0; i < n; i++) g[i * n + i] += 10;
+    const exact = spdInverse(g, n);
+    const fast = await fastSpdInverse(g, n);
+    expect(fast).not.toBeNull();
+    const scale = exact.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    let worst = 0;
+    for (let k = 0; k < n * n; k++) worst = Math.max(worst, Math.abs(fast![k] - exact[k]));
+    expect(worst / scale).toBeLessThan(1e-5);
   });
 });
 

@@ -8,8 +8,8 @@ import type { ChurnModel, RecsModel } from './types';
 /**
  * Every model and baseline `npm run eval` can run, in report order. A model joins with one line:
  *   recs('BPR-MF', 'model', () => new BprModel()),        or        churn('CHURN-MLP', 'model', () => new ChurnMlp()),
- * `create` is called once per run, so a model may keep state between fit and score. A model may expose
- * `params(): Record<string, unknown>` (chosen hyper-parameters); the report prints and stores them.
+ * `create` is called once per run, so a model may keep state between fit and score. A model that implements
+ * HasParams (types.ts) has its chosen hyper-parameters printed and stored in the report.
  */
 export type RegistryEntry =
   | { task: 'recs'; name: string; kind: 'baseline' | 'model'; create: () => RecsModel }

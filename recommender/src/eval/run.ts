@@ -3,6 +3,7 @@ import { readClean } from './clean';
 import { churnTask, evaluateChurnModel, evaluateRecsModel, type ChurnMetrics, type RecsMetrics, type View } from './evaluate';
 import type { RegistryEntry } from './registry';
 import { recsSplit } from './split';
+import type { HasParams } from './types';
 
 export type Task = 'recs' | 'churn' | 'all';
 
@@ -49,7 +50,7 @@ export interface RunOptions {
 }
 
 function paramsOf(model: object): Record<string, unknown> | undefined {
-  const fn = (model as { params?: () => Record<string, unknown> }).params;
+  const fn = (model as Partial<HasParams>).params;
   return typeof fn === 'function' ? fn.call(model) : undefined;
 }
 
@@ -91,6 +92,7 @@ export async function runEvaluation(options: RunOptions): Promise<EvalReport> {
       try {
         const { trainSeconds, metrics } = await evaluateRecsModel(model, split);
         const params = paramsOf(model);
+        if (params) log(`recs: ${entry.name} params ${JSON.stringify(params)}`);
         for (const view of ['all', 'new'] as const) {
           const m = metrics[view];
           rows[view].push({
@@ -162,7 +164,8 @@ export function formatReport(report: EvalReport): string {
   const f = (x: number | undefined, digits = 4) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(digits));
   for (const view of ['all', 'new'] as const) {
     for (const r of report.recs?.[view] ?? []) {
-      const lambda = r.params ? ` (${Object.entries(r.params).map(([k, v]) => `${k} ${v}`).join(', ')})` : '';
+      const shown = Object.entries(r.params ?? {}).filter(([, v]) => typeof v !== 'object');
+      const lambda = shown.length ? ` (${shown.map(([k, v]) => `${k} ${v}`).join(', ')})` : '';
       table.push([`recs ${view}`, r.name + lambda, r.kind, f(r['ndcg@10']), f(r['recall@10']), f(r['hitrate@10']), f(r.coverage), String(r.users), '–', '–', '–', '–', f(r.trainSeconds, 1)]);
     }
   }
