@@ -1,0 +1,166 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { useHarness } from '../support/harness';
+import { build, AdminRole } from '../fixtures/build';
+import type { Context } from '../../api/src/shared/context';
+import { SalesChannelKind } from '../../api/src/shared/enums';
+import type { RecordOrderInput, RecordReturnInput } from '../../api/src/orders/order.types';
+import type { RedeemRewardInput, UpsertRewardInput } from '../../api/src/rewards/reward.types';
+
+/**
+ * The fixture is replayed through the domain services with the clock set to each event's time, so that ledger rows,
+ * lots and enrolments carry the fixture's dates. expected.json was computed from the same file by expected.py,
+ * which shares no code with the API.
+ */
+const dir = path.join(__dirname, '..', 'fixtures', 'analytics');
+const fixture = JSON.parse(readFileSync(path.join(dir, 'fixture.json'), 'utf8'));
+const expected = JSON.parse(readFileSync(path.join(dir, 'expected.json'), 'utf8'));
+
+const h = useHarness();
+const b = build(h);
+
+/** Every timer stays real; only Date follows the fixture's clock. */
+const REAL_TIMERS = [
+  'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'requestAnimationFrame', 'cancelAnimationFrame', 'requestIdleCallback',
+  'cancelIdleCallback', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout',
+] as const;
+
+const ROW = 'label channelKind activeMembers orders netRevenueMinor averageOrderValueMinor repeatPurchaseRate';
+const KPIS = `query($input: AnalyticsFilterInput!) { analytics { kpis(input: $input) {
+  currency activeMembers newMembers orders repeatPurchaseRate purchaseFrequency grossRevenueMinor returnedMinor netRevenueMinor
+  averageOrderValueMinor revenuePerActiveMemberMinor pointsIssued pointsClawedBack pointsRedeemed pointsExpired liabilityPoints
+  liabilityMinor redemptionRate breakage byChannel { ${ROW} } byCountry { ${ROW} } } } }`;
+const RFM = `query($asOf: DateTimeISO!) { analytics { rfm(asOf: $asOf) { scoredMembers segments { segment members share orders revenueMinor } } } }`;
+const MEMBER_RFM = `query($id: ID!, $asOf: DateTimeISO!) { analytics { memberRfm(memberId: $id, asOf: $asOf) {
+  lastOrderAt recencyDays orders monetaryMinor recencyScore frequencyScore monetaryScore score segment } } }`;
+const COHORTS = `query($input: AnalyticsFilterInput!) { analytics { cohorts(input: $input) { cohorts { month size cells { monthOffset members rate } } } } }`;
+const INTERVALS = `query($input: AnalyticsFilterInput!) { analytics { purchaseIntervals(input: $input) {
+  intervals medianDays meanDays buckets { fromDays toDays count share } } } }`;
+const TOP = `query($asOf: DateTimeISO!, $limit: Int!) { analytics { topProductsBySegment(asOf: $asOf, limit: $limit) {
+  segment products { rank sku name units revenueMinor buyers } } } }`;
+
+const memberIds = new Map<string, string>();
+let analyst: { token: string };
+
+async function loadFixture() {
+  await b.settings(fixture.settings);
+  await b.baseRate(fixture.baseRate.points, fixture.baseRate.perMinor, fixture.baseRate.currency);
+  const channels = new Map<string, { id: string; kind: SalesChannelKind }>();
+  for (const c of fixture.channels) {
+    const channel = await h.app.services.apiKeys.createChannel(null, h.em(), { name: c.name, kind: c.kind });
+    channels.set(c.key, { id: channel.id, kind: channel.kind });
+  }
+  const reward = await h.app.services.rewards.upsert(b.ctx(), { ...fixture.reward, tierCodes: [], isActive: true } as UpsertRewardInput);
+  const orderIds = new Map<string, string>();
+  const silent = { info: () => undefined } as never;
+
+  jest.useFakeTimers({ doNotFake: [...REAL_TIMERS] });
+  try {
+    for (const e of fixture.events) {
+      const at = new Date(e.at);
+      jest.setSystemTime(at);
+      if (e.type === 'enrol') {
+        const channel = channels.get(e.channel)!;
+        const ctx: Context = {
+          ...b.ctx(),
+          principal: { kind: 'channel', apiKeyId: 'fixture', channelId: channel.id, channelKind: channel.kind, permissions: new Set() },
+        };
+        const member = await h.app.services.members.enrol(ctx, { email: `${e.member.toLowerCase()}@fixture.example`, country: e.country ?? null });
+        memberIds.set(e.member, member.id);
+      } else if (e.type === 'order') {
+        const lines = e.lines.map((l: Record<string, unknown>) => ({ ...l, discountMinor: 0 }));
+        const input = {
+          externalOrderId: e.ref,
+          channelId: channels.get(e.channel)!.id,
+          member: e.member ? { id: memberIds.get(e.member)! } : null,
+          placedAt: at,
+          currency: 'GBP',
+          lines,
+          orderDiscountMinor: 0,
+          totalMinor: lines.reduce((s: number, l: { quantity: number; unitPriceMinor: number }) => s + l.quantity * l.unitPriceMinor, 0),
+        } as unknown as RecordOrderInput;
+        orderIds.set(e.ref, (await h.app.services.orders.record(b.ctx(), input)).id);
+      } else if (e.type === 'return') {
+        const input: RecordReturnInput = { orderId: orderIds.get(e.order)!, externalReturnId: e.ref, lines: e.lines };
+        await h.app.services.orders.recordReturn(b.ctx(), input);
+      } else if (e.type === 'redeem') {
+        const input: RedeemRewardInput = { memberId: memberIds.get(e.member)!, rewardId: reward.id, idempotencyKey: e.ref };
+        await h.app.services.rewards.redeem(b.ctx(), input);
+      } else if (e.type === 'jobs') {
+        await h.app.services.points.runJobs(h.em(), h.app.services.rewards, silent, at);
+      } else {
+        throw new Error(`unknown fixture event ${e.type}`);
+      }
+    }
+  } finally {
+    jest.useRealTimers();
+  }
+}
+
+beforeAll(async () => {
+  await loadFixture();
+  analyst = (await b.admin(AdminRole.ANALYST)).auth;
+}, 120_000);
+
+async function ask<T = any>(query: string, variables: Record<string, unknown>): Promise<T> {
+  const res = await h.gql(analyst, query, variables);
+  expect(res.errors).toBeUndefined();
+  return res.data.analytics;
+}
+
+describe('the analytics fixture', () => {
+  it('was replayed into the same ledger the independent script computed', async () => {
+    const [row] = await h.sql(`select count(*)::int as rows, sum(available_delta)::int as available, sum(pending_delta)::int as pending from ledger_entry`);
+    expect(row).toEqual(expected.ledgerTotals);
+    expect((await h.app.services.points.check(h.em())).isConsistent).toBe(true);
+  });
+});
+
+describe('analytics.kpis', () => {
+  it.each(fixture.queries.kpis.map((q: { name: string }) => [q.name, q]))('matches the independent figures for %s', async (name, q) => {
+    const data = await ask(KPIS, { input: (q as { input: unknown }).input });
+    expect(data.kpis).toEqual(expected.kpis[name as string]);
+  });
+});
+
+describe('analytics.rfm', () => {
+  it('scores every member with an order into the expected segments', async () => {
+    const data = await ask(RFM, { asOf: fixture.queries.rfmAsOf });
+    expect(data.rfm).toEqual(expected.rfm);
+  });
+
+  it.each(fixture.queries.memberRfm.map((m: string) => [m]))("gives %s's own scores and segment", async (m) => {
+    const data = await ask(MEMBER_RFM, { id: memberIds.get(m as string), asOf: fixture.queries.rfmAsOf });
+    expect(data.memberRfm).toEqual(expected.memberRfm[m as string]);
+  });
+
+  it('exposes the same scores to SQL through analytics_rfm(), for segments to filter on', async () => {
+    const rows = await h.sql(`select member_id, r, f, m, segment from analytics_rfm(?::timestamptz) where member_id = ?`, [
+      fixture.queries.rfmAsOf,
+      memberIds.get('M01'),
+    ]);
+    const want = expected.memberRfm.M01;
+    expect(rows).toEqual([{ member_id: memberIds.get('M01'), r: want.recencyScore, f: want.frequencyScore, m: want.monetaryScore, segment: want.segment }]);
+  });
+});
+
+describe('analytics.cohorts', () => {
+  it('builds the monthly retention matrix of first-order cohorts', async () => {
+    const data = await ask(COHORTS, { input: fixture.queries.cohorts });
+    expect(data.cohorts).toEqual(expected.cohorts);
+  });
+});
+
+describe('analytics.purchaseIntervals', () => {
+  it('buckets the days between consecutive orders and gives their median', async () => {
+    const data = await ask(INTERVALS, { input: fixture.queries.intervals });
+    expect(data.purchaseIntervals).toEqual(expected.intervals);
+  });
+});
+
+describe('analytics.topProductsBySegment', () => {
+  it('ranks products by revenue net of returns within each segment', async () => {
+    const data = await ask(TOP, fixture.queries.topProducts);
+    expect(data.topProductsBySegment).toEqual(expected.topProducts);
+  });
+});
