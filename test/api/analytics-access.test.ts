@@ -56,6 +56,10 @@ describe('analytics input', () => {
     expect(await footprint()).toEqual(before);
   });
 
+  it('refuses a channel kind that does not exist with BAD_USER_INPUT', async () => {
+    expectError(await h.gql(analyst, KPIS, { input: { ...RANGE, channelKind: 'TELEPATHY' } }), 'BAD_USER_INPUT');
+  });
+
   it('refuses a country that is not an ISO alpha-2 code with BAD_USER_INPUT', async () => {
     const err = expectError(await h.gql(analyst, KPIS, { input: { ...RANGE, country: 'gb' } }), 'BAD_USER_INPUT');
     expect(err.extensions.fields[0].path).toBe('input.country');
