@@ -170,6 +170,7 @@ export async function createApp({ config, orm, redis, log }: AppDeps): Promise<A
         log.warn({ err }, 'shutdown.drain_incomplete');
         server.closeAllConnections();
       });
+      await services.models.close();
       await orm.close();
       await redis.quit().catch(() => redis.disconnect());
     },

@@ -13,6 +13,7 @@ import { OrderService } from './orders/order.service';
 import { RewardService } from './rewards/reward.service';
 import { MemberPlan } from './plans/membership-plan.entity';
 import { Redemption } from './rewards/redemption.entity';
+import { ModelService } from './models/model.service';
 import { AnalyticsService } from './analytics/analytics.service';
 
 /** Domain services are stateless singletons; each call gets the request's context. */
@@ -29,6 +30,7 @@ export interface Services {
   plans: PlanService;
   orders: OrderService;
   rewards: RewardService;
+  models: ModelService;
   analytics: AnalyticsService;
 }
 
@@ -62,6 +64,7 @@ export function createServices(config: Config): Services {
     plans: new PlanService(members, audit),
     orders,
     rewards,
+    models: new ModelService(config, audit, rewards),
     analytics: new AnalyticsService(members),
   };
 }

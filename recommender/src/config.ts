@@ -5,8 +5,19 @@ const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
-  /** Unused until the model issue: training reads orders and members from here. */
+  /** Training reads orders and members here and writes model versions and scores; without it only heartbeats run. */
   DATABASE_URL: z.string().url().optional(),
+  /** Key prefix of the Bull queues shared with the API (tests isolate runs with their own). */
+  QUEUE_PREFIX: z.string().regex(/^[\w:-]{1,40}$/).default('bull'),
+  /** Nightly retrain of both models (Bull repeatable jobs); `off` turns it off. */
+  MODEL_RETRAIN_CRON: z.string().default('0 3 * * *'),
+  /** On start, train each model that has never been trained (so a new install serves recommendations). */
+  MODEL_BOOTSTRAP: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /** How long a training job's lock lasts without renewal before Bull treats its worker as dead (stalled). */
+  TRAIN_LOCK_MS: z.coerce.number().int().min(1000).default(300_000),
+  /** Churn probabilities at or above these are MEDIUM and HIGH risk. */
+  CHURN_BAND_MEDIUM: z.coerce.number().min(0).max(1).default(0.3),
+  CHURN_BAND_HIGH: z.coerce.number().min(0).max(1).default(0.6),
 });
 
 export type Config = z.infer<typeof schema> & { isProduction: boolean };

@@ -15,10 +15,22 @@ export interface HeartbeatPayload {
   requestedAt: string;
 }
 
-/** Retrain the models on the current data. Fields are settled by the model issue; no processor yet. */
+export type ModelKind = 'RECOMMENDER' | 'CHURN';
+
+/**
+ * Train one model on the purchase history in PostgreSQL, evaluate it on the latest `horizonDays` against the
+ * baselines and the active version, and activate it only if it beats both (the promotion gate).
+ */
 export interface TrainPayload {
   v: 1;
+  kind: ModelKind;
   requestedAt: string;
+  /** `admin:<id>`, or `schedule` for the nightly retrain. */
+  requestedBy: string;
+  /** Holdout window at the end of the history; the protocol's default is 90 days. */
+  horizonDays?: number;
+  /** Caps training epochs (tests and demos train on tiny data). */
+  maxEpochs?: number;
 }
 
 /** Score churn risk for the given members, or for every member when memberIds is absent. No processor yet. */

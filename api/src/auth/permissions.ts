@@ -22,6 +22,12 @@ export enum Permission {
   ADMIN_MANAGE = 'admin:manage',
   /** Programme-wide KPIs, RFM, cohorts: aggregates, never identities. */
   ANALYTICS_READ = 'analytics:read',
+  /** Model versions, training jobs and their metrics. */
+  MODELS_READ = 'models:read',
+  /** Queue a retrain. */
+  MODELS_TRAIN = 'models:train',
+  /** Serve a model version by hand, or roll back. */
+  MODELS_ACTIVATE = 'models:activate',
 }
 
 export enum AdminRole {
@@ -63,9 +69,16 @@ export const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
     Permission.POINTS_ADJUST,
     Permission.REWARDS_MANAGE,
     Permission.ANALYTICS_READ,
+    Permission.MODELS_READ,
   ]),
   // Analysts work on behaviour, not identities.
-  [AdminRole.ANALYST]: new Set([Permission.MEMBERS_READ, Permission.ORDERS_READ, Permission.ANALYTICS_READ]),
+  [AdminRole.ANALYST]: new Set([
+    Permission.MEMBERS_READ,
+    Permission.ORDERS_READ,
+    Permission.ANALYTICS_READ,
+    Permission.MODELS_READ,
+    Permission.MODELS_TRAIN,
+  ]),
 };
 
 /** A channel that may read members needs their contact details to serve them at the till or checkout. */

@@ -14,6 +14,7 @@ import { TierResolver } from '../tiers/tier.resolver';
 import { MemberPlanResolver, PlanResolver } from '../plans/plan.resolver';
 import { EarningResolver } from '../earning/earning.resolver';
 import { RedemptionResolver, RewardResolver } from '../rewards/reward.resolver';
+import { MemberModelResolver, ModelResolver, ProductModelResolver } from '../models/model.resolver';
 import { AnalyticsResolver } from '../analytics/analytics.resolver';
 
 const resolvers = [
@@ -31,6 +32,9 @@ const resolvers = [
   EarningResolver,
   RewardResolver,
   RedemptionResolver,
+  ModelResolver,
+  MemberModelResolver,
+  ProductModelResolver,
   AnalyticsResolver,
 ] as const;
 
@@ -51,6 +55,9 @@ function containerFor(services: Services | null): ContainerType {
     [EarningResolver, new EarningResolver(services?.earningRules as never, services?.programme as never)],
     [RewardResolver, new RewardResolver(services?.rewards as never)],
     [RedemptionResolver, new RedemptionResolver()],
+    [ModelResolver, new ModelResolver(services?.models as never)],
+    [MemberModelResolver, new MemberModelResolver(services?.models as never)],
+    [ProductModelResolver, new ProductModelResolver()],
     [AnalyticsResolver, new AnalyticsResolver(services?.analytics as never)],
   ]);
   return { get: (cls) => instances.get(cls) };

@@ -2,10 +2,12 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261125103721_initial } from './Migration20261125103721_initial';
 import { Migration20261125111115_points_ledger } from './Migration20261125111115_points_ledger';
 import { Migration20261201000000_analytics } from './Migration20261201000000_analytics';
+import { Migration20261201000100_models } from './Migration20261201000100_models';
 
 /** Applied in this order; add each new migration here (npm run make-migration writes the file). */
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261125103721_initial', class: Migration20261125103721_initial },
   { name: 'Migration20261125111115_points_ledger', class: Migration20261125111115_points_ledger },
   { name: 'Migration20261201000000_analytics', class: Migration20261201000000_analytics },
+  { name: 'Migration20261201000100_models', class: Migration20261201000100_models },
 ];

@@ -40,6 +40,8 @@ const schema = z
     SEED_DEMO: bool.default(true),
     /** When the points jobs run (release, expiry, vouchers, tiers, ledger check); empty disables the schedule. */
     POINTS_JOBS_CRON: z.string().default('*/15 * * * *'),
+    /** Key prefix of the Bull queues shared with the worker (tests isolate runs with their own). */
+    QUEUE_PREFIX: z.string().regex(/^[\w:-]{1,40}$/, 'letters, digits, _ : - only').default('bull'),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {

@@ -11,7 +11,7 @@ export const errorCodes = {
   FORBIDDEN: 'The caller is authenticated but its role or API-key scopes do not allow this field or mutation.',
   NOT_FOUND: 'The referenced record does not exist; `extensions.entity` names its type.',
   CONFLICT:
-    'The request contradicts stored state; `extensions.reason` says how (IDENTIFIER_TAKEN, MEMBER_ERASED, MEMBER_MERGED, SAME_MEMBER, EMAIL_TAKEN, API_KEY_REVOKED, IDEMPOTENCY_KEY_REUSED, ORDER_ALREADY_CLAIMED, ORDER_FULLY_RETURNED, REDEMPTION_NOT_CANCELLABLE).',
+    'The request contradicts stored state; `extensions.reason` says how (IDENTIFIER_TAKEN, MEMBER_ERASED, MEMBER_MERGED, SAME_MEMBER, EMAIL_TAKEN, API_KEY_REVOKED, IDEMPOTENCY_KEY_REUSED, ORDER_ALREADY_CLAIMED, ORDER_FULLY_RETURNED, REDEMPTION_NOT_CANCELLABLE, MODEL_NOT_ACTIVATABLE).',
   INSUFFICIENT_POINTS: 'The member has fewer available points than the operation needs; `extensions.available` and `required` say how many.',
   REWARD_UNAVAILABLE:
     'The reward cannot be redeemed now; `extensions.reason` is INACTIVE, NOT_STARTED, ENDED or TIER_REQUIRED.',
@@ -19,6 +19,7 @@ export const errorCodes = {
   REWARD_LIMIT_REACHED: 'The member already holds as many redemptions of this reward as it allows.',
   VOUCHER_UNUSABLE:
     'The voucher cannot be used; `extensions.reason` is CONSUMED, CANCELLED, EXPIRED or OTHER_MEMBER.',
+  SERVICE_UNAVAILABLE: 'A dependency the operation needs (`extensions.dependency`, e.g. redis for the job queue) is unreachable; retry later. Nothing was written.',
   QUERY_TOO_COMPLEX: 'The operation exceeds the complexity budget; ask for fewer items or fields.',
   GRAPHQL_VALIDATION_FAILED: 'The operation is not valid against the schema (includes exceeding the depth limit).',
   GRAPHQL_PARSE_FAILED: 'The operation text is not valid GraphQL.',
@@ -38,7 +39,8 @@ export type ConflictReason =
   | 'IDEMPOTENCY_KEY_REUSED'
   | 'ORDER_ALREADY_CLAIMED'
   | 'ORDER_FULLY_RETURNED'
-  | 'REDEMPTION_NOT_CANCELLABLE';
+  | 'REDEMPTION_NOT_CANCELLABLE'
+  | 'MODEL_NOT_ACTIVATABLE';
 
 export interface FieldProblem {
   path: string;

@@ -23,6 +23,7 @@ import { MemberTier, TierChange } from '../tiers/member-tier.entity';
 import { MembershipPlan, MemberPlan } from '../plans/membership-plan.entity';
 import { Reward } from '../rewards/reward.entity';
 import { Redemption } from '../rewards/redemption.entity';
+import { ModelVersion } from '../models/model-version.entity';
 import { migrations } from '../migrations';
 import type { Config } from './config';
 import { countDbQuery } from './request-scope';
@@ -52,6 +53,7 @@ export const entities = [
   MemberPlan,
   Reward,
   Redemption,
+  ModelVersion,
 ];
 
 /** Counts each query against the current request, so tests can prove there is no N+1. */

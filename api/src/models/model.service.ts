@@ -1,0 +1,304 @@
+import Queue from 'bull';
+import { LockMode } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { QUEUES, type TrainPayload } from '@loyalty/recommender/payloads';
+import type { Config } from '../shared/config';
+import type { Context } from '../shared/context';
+import { AppError } from '../shared/errors';
+import { actorRef } from '../auth/principal';
+import type { AuditService } from '../audit/audit.service';
+import { Product } from '../catalog/product.entity';
+import type { RewardService } from '../rewards/reward.service';
+import { ModelKind, ModelVersion, ModelVersionStatus } from './model-version.entity';
+import {
+  ChurnBand,
+  type ActivateModelVersionInput,
+  type ChurnRisk,
+  ModelJob,
+  ModelJobState,
+  type Recommendation,
+  type RetrainModelInput,
+  type RewardSuggestion,
+  type SimilarProduct,
+} from './model.types';
+
+/** Recommendations the worker stores per member; `first` can ask for at most this many. */
+export const MAX_RECOMMENDATIONS = 50;
+const QUEUE_TIMEOUT_MS = 3000;
+const JOB_STATES: Record<string, ModelJobState> = {
+  waiting: ModelJobState.WAITING,
+  paused: ModelJobState.WAITING,
+  active: ModelJobState.ACTIVE,
+  delayed: ModelJobState.DELAYED,
+  completed: ModelJobState.COMPLETED,
+  failed: ModelJobState.FAILED,
+};
+
+interface RecommendationRow {
+  member_id: string;
+  rank: number;
+  score: number;
+  reason: string;
+  is_repeat: boolean;
+  is_cold_start: boolean;
+  model_version_id: string;
+  product_id: string;
+}
+
+/**
+ * The model registry seen from the API: enqueue training, follow jobs, list versions, activate or roll back by
+ * hand, and serve what the active versions scored. The worker (recommender/) trains, scores and applies the gate.
+ */
+export class ModelService {
+  private queue: Queue.Queue<TrainPayload> | null = null;
+
+  constructor(
+    private readonly config: Pick<Config, 'REDIS_URL' | 'QUEUE_PREFIX'>,
+    private readonly audit: AuditService,
+    private readonly rewards: RewardService,
+  ) {}
+
+  /** Opened on first use, so processes that never enqueue (CLIs, the schema emitter) never connect. */
+  private trainQueue(): Queue.Queue<TrainPayload> {
+    this.queue ??= new Queue<TrainPayload>(QUEUES.train, this.config.REDIS_URL, {
+      prefix: this.config.QUEUE_PREFIX,
+    });
+    return this.queue;
+  }
+
+  async close(): Promise<void> {
+    await this.queue?.close().catch(() => undefined);
+  }
+
+  /** A retrain of a kind that is already waiting or running returns that job rather than queueing a second one. */
+  async retrain(ctx: Context, input: RetrainModelInput): Promise<ModelJob> {
+    const queue = this.trainQueue();
+    const pending = await this.unavailableIfDown(() => queue.getJobs(['waiting', 'active', 'delayed', 'paused']));
+    const same = pending.find((j) => j?.data.kind === input.kind);
+    if (same) return this.toModelJob(same);
+
+    const payload: TrainPayload = {
+      v: 1,
+      kind: input.kind,
+      requestedAt: new Date().toISOString(),
+      requestedBy: actorRef(ctx.principal),
+      ...(input.horizonDays ? { horizonDays: input.horizonDays } : {}),
+      ...(input.maxEpochs ? { maxEpochs: input.maxEpochs } : {}),
+    };
+    const job = await this.unavailableIfDown(() =>
+      queue.add(payload, { attempts: 3, backoff: { type: 'exponential', delay: 30_000 }, removeOnComplete: 100, removeOnFail: 100 }),
+    );
+    await ctx.em.transactional(async (em) => {
+      this.audit.record(em, ctx, { action: 'model.retrain_requested', entityType: 'ModelJob', entityId: String(job.id), after: { ...payload } });
+    });
+    ctx.log.info({ jobId: job.id, kind: input.kind }, 'model.retrain_requested');
+    return this.toModelJob(job);
+  }
+
+  async jobs(kind: ModelKind | null, first: number): Promise<ModelJob[]> {
+    const queue = this.trainQueue();
+    const jobs = await this.unavailableIfDown(() => queue.getJobs(['active', 'waiting', 'delayed', 'paused', 'completed', 'failed'], 0, 200));
+    const mine = jobs.filter((j) => j && (!kind || j.data.kind === kind)).sort((a, b) => b.timestamp - a.timestamp);
+    return Promise.all(mine.slice(0, first).map((j) => this.toModelJob(j)));
+  }
+
+  async job(id: string): Promise<ModelJob | null> {
+    const job = await this.unavailableIfDown(() => this.trainQueue().getJob(id));
+    return job ? this.toModelJob(job) : null;
+  }
+
+  versions(em: EntityManager, kind: ModelKind | null, first: number): Promise<ModelVersion[]> {
+    return em.find(ModelVersion, kind ? { kind } : {}, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: first });
+  }
+
+  async version(em: EntityManager, id: string): Promise<ModelVersion> {
+    const version = await em.findOne(ModelVersion, id);
+    if (!version) throw AppError.notFound('ModelVersion', id);
+    return version;
+  }
+
+  /**
+   * Serves a trained version by hand (a rollback is activating an earlier one). Only versions whose scores were
+   * written completely qualify; the one served before is retired, in the same transaction.
+   */
+  async activate(ctx: Context, input: ActivateModelVersionInput): Promise<ModelVersion> {
+    const reason = input.reason.trim();
+    if (!reason) throw AppError.badInput([{ path: 'input.reason', message: 'must not be empty' }]);
+    return ctx.em.transactional(async (em) => {
+      const version = await em.findOne(ModelVersion, input.id, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!version) throw AppError.notFound('ModelVersion', input.id);
+      if (version.status === ModelVersionStatus.ACTIVE) return version;
+      if (version.status !== ModelVersionStatus.REJECTED && version.status !== ModelVersionStatus.RETIRED) {
+        throw AppError.conflict('MODEL_NOT_ACTIVATABLE', `A ${version.status} version has no complete scores to serve`, { status: version.status });
+      }
+      const current = await em.findOne(ModelVersion, { kind: version.kind, status: ModelVersionStatus.ACTIVE }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (current) {
+        current.status = ModelVersionStatus.RETIRED;
+        await em.flush(); // the partial unique index allows one ACTIVE per kind
+      }
+      version.status = ModelVersionStatus.ACTIVE;
+      version.activatedAt = new Date();
+      version.activatedBy = actorRef(ctx.principal);
+      version.gateReason = `activated by hand: ${reason}`.slice(0, 500);
+      this.audit.record(em, ctx, {
+        action: 'model.activated',
+        entityType: 'ModelVersion',
+        entityId: version.id,
+        before: { activeVersionId: current?.id ?? null },
+        after: { activeVersionId: version.id, reason },
+      });
+      ctx.log.info({ modelVersionId: version.id, kind: version.kind }, 'model.activated');
+      return version;
+    });
+  }
+
+  /** Top recommendations per member from the active recommender; members it never scored get popularity by country. */
+  async recommendationsOf(em: EntityManager, memberIds: readonly string[], first: number, excludePurchased: boolean): Promise<Recommendation[][]> {
+    const rows = await em.execute<RecommendationRow[]>(
+      `with wanted as (select m.id, coalesce(m.country, '') as country from member m where m.id in (?)),
+       active as (select id from model_version where kind = 'RECOMMENDER' and status = 'ACTIVE'),
+       scored as (
+         select r.member_id, r.rank, r.score, r.reason, r.is_repeat, false as is_cold_start, r.model_version_id, r.product_id
+         from member_recommendation r join active a on a.id = r.model_version_id
+         where r.member_id in (select id from wanted)),
+       cold as (
+         select w.id as member_id, p.rank, p.score,
+                case when p.country = '' then 'Popular with all customers' else 'Popular in ' || p.country end as reason,
+                false as is_repeat, true as is_cold_start, p.model_version_id, p.product_id
+         from wanted w join active a on true
+         join lateral (
+           select pp.* from popular_product pp
+           where pp.model_version_id = a.id
+             and pp.country = (case when exists (select 1 from popular_product x where x.model_version_id = a.id and x.country = w.country) then w.country else '' end)
+         ) p on true
+         where not exists (select 1 from scored s where s.member_id = w.id))
+       select * from (select * from scored union all select * from cold) x
+       where not (?::boolean and (x.is_repeat or exists (
+         select 1 from order_line ol join customer_order o on o.id = ol.order_id
+         where o.member_id = x.member_id and ol.product_id = x.product_id)))
+       order by x.member_id, x.rank`,
+      [memberIds as string[], excludePurchased],
+    );
+    const products = await em.find(Product, { id: { $in: [...new Set(rows.map((r) => r.product_id))] } });
+    const byId = new Map(products.map((p) => [p.id, p]));
+    const out = new Map<string, Recommendation[]>(memberIds.map((id) => [id, []]));
+    for (const r of rows) {
+      const list = out.get(r.member_id)!;
+      const product = byId.get(r.product_id);
+      if (!product || list.length >= first) continue;
+      list.push({
+        rank: list.length + 1,
+        product,
+        score: r.score,
+        reason: r.reason,
+        isColdStart: r.is_cold_start,
+        isRepeat: r.is_repeat,
+        modelVersionId: r.model_version_id,
+      });
+    }
+    return memberIds.map((id) => out.get(id)!);
+  }
+
+  async churnRiskOf(em: EntityManager, memberIds: readonly string[]): Promise<(ChurnRisk | null)[]> {
+    const rows = await em.execute<{ member_id: string; score: number; band: ChurnBand; drivers: ChurnRisk['drivers']; model_version_id: string; horizon_days: number | null }[]>(
+      `select c.member_id, c.score, c.band, c.drivers, c.model_version_id, v.horizon_days
+       from member_churn_score c join model_version v on v.id = c.model_version_id and v.kind = 'CHURN' and v.status = 'ACTIVE'
+       where c.member_id in (?)`,
+      [memberIds as string[]],
+    );
+    const byMember = new Map(rows.map((r) => [r.member_id, r]));
+    return memberIds.map((id) => {
+      const r = byMember.get(id);
+      return r ? { score: r.score, band: r.band, drivers: r.drivers, modelVersionId: r.model_version_id, horizonDays: r.horizon_days ?? 90 } : null;
+    });
+  }
+
+  async similarProductsOf(em: EntityManager, productIds: readonly string[], first: number): Promise<SimilarProduct[][]> {
+    const rows = await em.execute<{ product_id: string; similar_product_id: string; score: number }[]>(
+      `select s.product_id, s.similar_product_id, s.score
+       from product_similarity s join model_version v on v.id = s.model_version_id and v.kind = 'RECOMMENDER' and v.status = 'ACTIVE'
+       where s.product_id in (?) and s.rank <= ? order by s.product_id, s.rank`,
+      [productIds as string[], first],
+    );
+    const products = await em.find(Product, { id: { $in: [...new Set(rows.map((r) => r.similar_product_id))] } });
+    const byId = new Map(products.map((p) => [p.id, p]));
+    const out = new Map<string, SimilarProduct[]>(productIds.map((id) => [id, []]));
+    for (const r of rows) {
+      const product = byId.get(r.similar_product_id);
+      if (product) out.get(r.product_id)!.push({ product, score: r.score });
+    }
+    return productIds.map((id) => out.get(id)!);
+  }
+
+  /**
+   * Rewards the member can redeem now, or once their pending points are released, ranked by how much the member
+   * is likely to want the reward's product (recommendation score) and then by how close they are to affording it.
+   */
+  async recommendedRewardsOf(em: EntityManager, memberId: string, points: { available: number; pending: number }, first: number): Promise<RewardSuggestion[]> {
+    const reachable = await this.rewards.affordable(em, memberId, Math.max(0, points.available) + points.pending);
+    if (reachable.length === 0) return [];
+    const [recs] = await this.recommendationsOf(em, [memberId], MAX_RECOMMENDATIONS, false);
+    const relevance = new Map(recs.map((r) => [r.product.sku, 1 / r.rank]));
+    return reachable
+      .map((reward) => {
+        const pointsShort = Math.max(0, reward.costPoints - Math.max(0, points.available));
+        const wanted = reward.sku ? relevance.get(reward.sku) ?? 0 : 0;
+        const closeness = pointsShort === 0 ? 1 : Math.max(0, points.available) / reward.costPoints;
+        return {
+          reward,
+          canAffordNow: pointsShort === 0,
+          pointsShort,
+          score: Number((wanted + 0.5 * closeness).toFixed(6)),
+          reason: wanted > 0
+            ? pointsShort === 0 ? 'Among your recommended products, and affordable now' : `Among your recommended products; ${pointsShort} points to go`
+            : pointsShort === 0 ? 'Affordable now' : `${pointsShort} points to go, covered by your pending points`,
+        };
+      })
+      .sort((a, b) => Number(b.canAffordNow) - Number(a.canAffordNow) || b.score - a.score || a.reward.costPoints - b.reward.costPoints)
+      .slice(0, first);
+  }
+
+  private async toModelJob(job: Queue.Job<TrainPayload>): Promise<ModelJob> {
+    const state = await job.getState();
+    const p = (typeof job.progress() === 'object' ? job.progress() : null) as Record<string, unknown> | null;
+    const out = new ModelJob();
+    Object.assign(out, {
+      id: String(job.id),
+      kind: job.data.kind as ModelKind,
+      state: JOB_STATES[state] ?? ModelJobState.WAITING,
+      progress: p
+        ? {
+            phase: String(p.phase ?? 'waiting'),
+            epoch: typeof p.epoch === 'number' ? p.epoch : null,
+            epochs: typeof p.epochs === 'number' ? p.epochs : null,
+            loss: typeof p.loss === 'number' ? p.loss : null,
+            percent: typeof p.percent === 'number' ? Math.round(p.percent) : 0,
+          }
+        : null,
+      attemptsMade: job.attemptsMade,
+      failedReason: job.failedReason ?? null,
+      requestedBy: job.data.requestedBy,
+      createdAt: new Date(job.timestamp),
+      finishedAt: job.finishedOn ? new Date(job.finishedOn) : null,
+      modelVersionId: (job.returnvalue as { modelVersionId?: string } | null)?.modelVersionId ?? (p?.modelVersionId as string | undefined) ?? null,
+    });
+    return out;
+  }
+
+  /** ioredis queues commands while Redis is away; a caller gets a clear answer after a few seconds instead. */
+  private async unavailableIfDown<T>(work: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        work(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('queue timeout')), QUEUE_TIMEOUT_MS);
+        }),
+      ]);
+    } catch {
+      throw new AppError('SERVICE_UNAVAILABLE', 'The job queue (Redis) is unreachable; try again shortly', { dependency: 'redis' });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

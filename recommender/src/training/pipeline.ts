@@ -1,0 +1,320 @@
+import { DAY_MS } from '../data/txn-source';
+import { churnTask, evaluateChurnModel, evaluateScores, type ChurnMetrics, type RecsMetrics } from '../eval/evaluate';
+import { topK } from '../eval/metrics';
+import { REGISTRY, type RegistryEntry } from '../eval/registry';
+import { recsSplit } from '../eval/split';
+import type { ChurnDriver, ChurnModel, FitHooks, HasItemEmbeddings, HasParams, ExplainsChurn, RecsModel, RecsTrainSet, Txn } from '../eval/types';
+
+export type ModelKind = 'RECOMMENDER' | 'CHURN';
+export type Phase = 'loading' | 'evaluating-baselines' | 'training' | 'evaluating' | 'refitting' | 'scoring' | 'writing' | 'gate' | 'done';
+
+export interface Progress {
+  phase: Phase;
+  percent: number;
+  epoch?: number;
+  epochs?: number;
+  loss?: number;
+}
+
+export interface PipelineOptions {
+  kind: ModelKind;
+  /** Holdout window at the end of the history. */
+  horizonDays: number;
+  maxEpochs?: number;
+  /** How many recommendations to keep per member, and similar items per item. */
+  topN?: number;
+  similarN?: number;
+  /** Registry entry to train; defaults to the production model of the kind. */
+  modelName?: string;
+  onProgress?(p: Progress): void | Promise<void>;
+}
+
+/** The production model of each kind: the first `model` entry of its task in the registry. */
+export function productionEntry(kind: ModelKind, name?: string): RegistryEntry {
+  const task = kind === 'RECOMMENDER' ? 'recs' : 'churn';
+  const entry = REGISTRY.find((e) => e.task === task && (name ? e.name === name : e.kind === 'model'));
+  if (!entry) throw new Error(`no ${name ?? 'TensorFlow.js'} ${task} model is registered in recommender/src/eval/registry.ts`);
+  return entry;
+}
+
+export function baselineEntries(kind: ModelKind): RegistryEntry[] {
+  const task = kind === 'RECOMMENDER' ? 'recs' : 'churn';
+  return REGISTRY.filter((e) => e.task === task && e.kind === 'baseline');
+}
+
+export interface Window {
+  dataFrom: number;
+  dataTo: number;
+  /** Trained before, evaluated on [cutoff, cutoff + horizon). */
+  cutoff: number;
+  /** Where serving scores are computed: the day after the last purchase. */
+  servingCutoff: number;
+}
+
+export function windowOf(rows: readonly Txn[], horizonDays: number): Window {
+  let dataFrom = Infinity;
+  let dataTo = -Infinity;
+  for (const t of rows) {
+    if (t.time < dataFrom) dataFrom = t.time;
+    if (t.time > dataTo) dataTo = t.time;
+  }
+  if (!Number.isFinite(dataFrom)) throw new Error('there is no purchase history to train on');
+  const servingCutoff = Math.floor(dataTo / DAY_MS) * DAY_MS + DAY_MS;
+  return { dataFrom, dataTo, cutoff: servingCutoff - horizonDays * DAY_MS, servingCutoff };
+}
+
+export interface GateInput {
+  metric: string;
+  model: number;
+  baselines: Record<string, number>;
+  active: number | null;
+}
+
+export interface GateDecision {
+  isPromoted: boolean;
+  reason: string;
+}
+
+/** A version is served only if it beats every baseline and the active version on its metric(s). */
+export function decideGate(checks: GateInput[]): GateDecision {
+  const failures: string[] = [];
+  const wins: string[] = [];
+  for (const c of checks) {
+    const [bestName, best] = Object.entries(c.baselines).reduce((a, b) => (b[1] > a[1] ? b : a), ['none', -Infinity] as [string, number]);
+    if (!(c.model > best)) failures.push(`${c.metric} ${c.model.toFixed(4)} does not beat ${bestName} ${best.toFixed(4)}`);
+    else wins.push(`${c.metric} ${c.model.toFixed(4)} > ${bestName} ${best.toFixed(4)}`);
+    if (c.active !== null) {
+      if (!(c.model > c.active)) failures.push(`${c.metric} ${c.model.toFixed(4)} does not beat the active version's ${c.active.toFixed(4)}`);
+      else wins.push(`active ${c.active.toFixed(4)}`);
+    }
+  }
+  return failures.length
+    ? { isPromoted: false, reason: `kept out: ${failures.join('; ')}` }
+    : { isPromoted: true, reason: `promoted: ${wins.join('; ')}` };
+}
+
+export interface RecsOutput {
+  kind: 'RECOMMENDER';
+  algorithm: string;
+  params: Record<string, unknown>;
+  window: Window;
+  trainRows: number;
+  metrics: { all: RecsMetrics; new: RecsMetrics };
+  baselineMetrics: Record<string, { all: RecsMetrics; new: RecsMetrics }>;
+  gateChecks(active: Record<string, unknown> | null): GateInput[];
+  /** Serving: fitted on the whole history. */
+  serving: {
+    train: RecsTrainSet;
+    /** Per user (train.users order): top item indices, scores, and whether the user bought it before. */
+    top: { items: Int32Array; scores: Float32Array; isRepeat: Uint8Array; because: Int32Array }[];
+    /** Popular items per country ('' = everyone), most popular first. */
+    popular: Map<string, { items: number[]; scores: number[] }>;
+    /** Per item: nearest items by embedding cosine, or null when the model has none. */
+    similar: { items: Int32Array; scores: Float32Array }[] | null;
+  };
+}
+
+export interface ChurnOutput {
+  kind: 'CHURN';
+  algorithm: string;
+  params: Record<string, unknown>;
+  window: Window;
+  trainRows: number;
+  metrics: ChurnMetrics;
+  baselineMetrics: Record<string, ChurnMetrics>;
+  gateChecks(active: Record<string, unknown> | null): GateInput[];
+  serving: { population: string[]; scores: Float64Array; drivers: ChurnDriver[][] };
+}
+
+const hasEmbeddings = (m: unknown): m is HasItemEmbeddings => typeof (m as HasItemEmbeddings).itemEmbeddings === 'function';
+const hasParams = (m: unknown): m is HasParams => typeof (m as HasParams).params === 'function';
+const explains = (m: unknown): m is ExplainsChurn => typeof (m as ExplainsChurn).drivers === 'function';
+
+/** Trains one model on cleaned rows, evaluates it and the baselines on the holdout, then refits it for serving. */
+export async function runPipeline(rows: Txn[], options: PipelineOptions): Promise<RecsOutput | ChurnOutput> {
+  return options.kind === 'RECOMMENDER' ? runRecs(rows, options) : runChurn(rows, options);
+}
+
+function hooksFor(options: PipelineOptions, phase: Phase, from: number, to: number): FitHooks {
+  return {
+    maxEpochs: options.maxEpochs,
+    onEpoch: (epoch, epochs, loss) => options.onProgress?.({ phase, epoch, epochs, loss, percent: from + ((to - from) * epoch) / Math.max(1, epochs) }),
+  };
+}
+
+async function runRecs(rows: Txn[], options: PipelineOptions): Promise<RecsOutput> {
+  const report = (phase: Phase, percent: number) => options.onProgress?.({ phase, percent });
+  const productRows = rows.filter((t) => t.stockCode !== null);
+  const window = windowOf(productRows, options.horizonDays);
+  const split = recsSplit(productRows, window.cutoff, options.horizonDays);
+  if (split.testUsers.length === 0) throw new Error(`no customer bought both before and after the holdout cutoff; use a shorter horizon than ${options.horizonDays} days`);
+
+  await report('evaluating-baselines', 5);
+  const baselineMetrics: RecsOutput['baselineMetrics'] = {};
+  for (const entry of baselineEntries('RECOMMENDER')) {
+    const model = entry.create() as RecsModel;
+    await model.fit(split.train);
+    baselineMetrics[entry.name] = evaluateScores(split, (u) => model.score(u)) as RecsOutput['metrics'];
+  }
+
+  const entry = productionEntry('RECOMMENDER', options.modelName);
+  const candidate = entry.create() as RecsModel;
+  await report('training', 20);
+  await candidate.fit(split.train, hooksFor(options, 'training', 20, 50));
+  await report('evaluating', 50);
+  const metrics = evaluateScores(split, (u) => candidate.score(u)) as RecsOutput['metrics'];
+
+  await report('refitting', 55);
+  const all = recsSplit(productRows, window.servingCutoff, options.horizonDays).train;
+  const model = entry.create() as RecsModel;
+  await model.fit(all, hooksFor(options, 'refitting', 55, 80));
+  await report('scoring', 80);
+  const serving = scoreRecs(model, all, options.topN ?? 50, options.similarN ?? 20);
+
+  return {
+    kind: 'RECOMMENDER',
+    algorithm: entry.name,
+    params: hasParams(model) ? model.params() : {},
+    window,
+    trainRows: all.events.user.length,
+    metrics,
+    baselineMetrics,
+    gateChecks: (active) => (['all', 'new'] as const).map((view) => ({
+      metric: `ndcg@10 (${view})`,
+      model: metrics[view]['ndcg@10'],
+      baselines: Object.fromEntries(Object.entries(baselineMetrics).map(([n, m]) => [n, m[view]['ndcg@10']])),
+      active: (active as RecsOutput['metrics'] | null)?.[view]?.['ndcg@10'] ?? null,
+    })),
+    serving,
+  };
+}
+
+function scoreRecs(model: RecsModel, train: RecsTrainSet, topN: number, similarN: number): RecsOutput['serving'] {
+  const nItems = train.items.length;
+  const nUsers = train.users.length;
+  const bought: Set<number>[] = Array.from({ length: nUsers }, () => new Set());
+  for (let e = 0; e < train.events.user.length; e++) bought[train.events.user[e]].add(train.events.item[e]);
+
+  const embeddings = hasEmbeddings(model) ? model.itemEmbeddings() : null;
+  const unit = embeddings ? normalise(embeddings.vectors, embeddings.dim, nItems) : null;
+  const cosine = (a: number, b: number) => {
+    let s = 0;
+    for (let d = 0, dim = embeddings!.dim; d < dim; d++) s += unit![a * dim + d] * unit![b * dim + d];
+    return s;
+  };
+
+  const top: RecsOutput['serving']['top'] = [];
+  const k = Math.min(topN, nItems);
+  for (let start = 0; start < nUsers; start += 256) {
+    const users = Int32Array.from({ length: Math.min(256, nUsers - start) }, (_, i) => start + i);
+    const scores = model.score(users);
+    for (let b = 0; b < users.length; b++) {
+      const items = Int32Array.from(topK(scores, b * nItems, nItems, k));
+      const mine = bought[users[b]];
+      const because = new Int32Array(items.length).fill(-1);
+      if (unit) {
+        items.forEach((j, r) => {
+          if (mine.has(j)) return;
+          let best = -Infinity;
+          for (const i of mine) {
+            const s = cosine(i, j);
+            if (s > best) (best = s), (because[r] = i);
+          }
+        });
+      }
+      top.push({
+        items,
+        scores: Float32Array.from(items, (j) => scores[b * nItems + j]),
+        isRepeat: Uint8Array.from(items, (j) => (mine.has(j) ? 1 : 0)),
+        because,
+      });
+    }
+  }
+
+  // Popularity by country over the last 90 days of the history: the cold-start answer for new members.
+  const since = train.cutoff - 90 * DAY_MS;
+  const buyers = new Map<string, Map<number, Set<number>>>();
+  for (let e = 0; e < train.events.user.length; e++) {
+    if (train.events.time[e] < since) continue;
+    const u = train.events.user[e];
+    for (const country of ['', train.userCountry[u] ?? '']) {
+      const byItem = buyers.get(country) ?? buyers.set(country, new Map()).get(country)!;
+      (byItem.get(train.events.item[e]) ?? byItem.set(train.events.item[e], new Set()).get(train.events.item[e])!).add(u);
+    }
+  }
+  const popular = new Map<string, { items: number[]; scores: number[] }>();
+  for (const [country, byItem] of buyers) {
+    const ranked = [...byItem].map(([i, us]) => [i, us.size] as const).sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, topN);
+    popular.set(country, { items: ranked.map((r) => r[0]), scores: ranked.map((r) => r[1]) });
+  }
+
+  let similar: RecsOutput['serving']['similar'] = null;
+  if (unit) {
+    similar = [];
+    const sims = new Float64Array(nItems);
+    for (let i = 0; i < nItems; i++) {
+      for (let j = 0; j < nItems; j++) sims[j] = j === i ? -Infinity : cosine(i, j);
+      const items = Int32Array.from(topK(sims, 0, nItems, Math.min(similarN, nItems - 1)));
+      similar.push({ items, scores: Float32Array.from(items, (j) => sims[j]) });
+    }
+  }
+  return { train, top, popular, similar };
+}
+
+function normalise(vectors: Float32Array, dim: number, n: number): Float32Array {
+  const out = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    let norm = 0;
+    for (let d = 0; d < dim; d++) norm += vectors[i * dim + d] ** 2;
+    const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+    for (let d = 0; d < dim; d++) out[i * dim + d] = vectors[i * dim + d] * inv;
+  }
+  return out;
+}
+
+async function runChurn(rows: Txn[], options: PipelineOptions): Promise<ChurnOutput> {
+  const report = (phase: Phase, percent: number) => options.onProgress?.({ phase, percent });
+  const window = windowOf(rows, options.horizonDays);
+  const task = churnTask(rows, window.cutoff, options.horizonDays);
+  if (task.population.length === 0) throw new Error('nobody bought anything before the holdout cutoff; use a shorter horizon');
+  const churners = task.labels.reduce((s, y) => s + y, 0);
+  if (churners === 0 || churners === task.labels.length) throw new Error('the holdout has only one class (everyone churned or nobody did); use another horizon');
+
+  await report('evaluating-baselines', 5);
+  const baselineMetrics: Record<string, ChurnMetrics> = {};
+  for (const entry of baselineEntries('CHURN')) {
+    baselineMetrics[entry.name] = (await evaluateChurnModel(entry.create() as ChurnModel, task)).metrics;
+  }
+
+  const entry = productionEntry('CHURN', options.modelName);
+  await report('training', 20);
+  const candidate = entry.create() as ChurnModel;
+  const t = await candidate.fitPredict(task.rows, task.population, task.cutoff, task.horizonDays, hooksFor(options, 'training', 20, 50));
+  await report('evaluating', 50);
+  const metrics = (await evaluateChurnModel({ name: entry.name, kind: 'model', fitPredict: async () => t }, task)).metrics;
+
+  await report('refitting', 55);
+  const population = [...new Set(rows.map((r) => r.customerId))].sort();
+  const model = entry.create() as ChurnModel;
+  const served = await model.fitPredict(rows, population, window.servingCutoff, options.horizonDays, hooksFor(options, 'refitting', 55, 85));
+  const drivers = population.map((_, i) => (explains(model) ? model.drivers(i, 3) : []));
+
+  return {
+    kind: 'CHURN',
+    algorithm: entry.name,
+    params: hasParams(model) ? model.params() : {},
+    window,
+    trainRows: rows.length,
+    metrics,
+    baselineMetrics,
+    gateChecks: (active) => [
+      {
+        metric: 'rocAuc',
+        model: metrics.rocAuc,
+        baselines: Object.fromEntries(Object.entries(baselineMetrics).map(([n, m]) => [n, m.rocAuc])),
+        active: typeof active?.rocAuc === 'number' ? active.rocAuc : null,
+      },
+    ],
+    serving: { population, scores: served.scores, drivers },
+  };
+}

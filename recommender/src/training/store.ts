@@ -1,0 +1,230 @@
+import pg from 'pg';
+import type { ChurnOutput, GateDecision, ModelKind, RecsOutput } from './pipeline';
+
+const BATCH_USERS = 500;
+
+export interface Bands {
+  medium: number;
+  high: number;
+}
+
+export function bandOf(score: number, bands: Bands): 'LOW' | 'MEDIUM' | 'HIGH' {
+  return score >= bands.high ? 'HIGH' : score >= bands.medium ? 'MEDIUM' : 'LOW';
+}
+
+/**
+ * The worker's side of the model registry (tables owned by the API's migrations). Scores are written per version in
+ * batches, each its own transaction; a version is served only once `finish` flips it to ACTIVE, in one transaction
+ * that retires the previous one, so readers switch from one complete set to the other.
+ */
+export class ModelStore {
+  private readonly pool: pg.Pool;
+
+  constructor(connectionString: string) {
+    this.pool = new pg.Pool({ connectionString, max: 2 });
+  }
+
+  close(): Promise<void> {
+    return this.pool.end();
+  }
+
+  /** A retried job first marks what its dead attempts left behind, so nothing half-written can be activated. */
+  async failLeftovers(jobId: string): Promise<number> {
+    const res = await this.pool.query(
+      `update model_version set status = 'FAILED', finished_at = now(), failure_reason = 'the worker stopped before this attempt finished'
+       where job_id like $1 and status = 'TRAINING'`,
+      [`${jobId}:%`],
+    );
+    return res.rowCount ?? 0;
+  }
+
+  async start(kind: ModelKind, jobId: string, attempt: number, backend: string, horizonDays: number): Promise<string> {
+    const res = await this.pool.query<{ id: string }>(
+      `insert into model_version (id, kind, status, algorithm, job_id, params, metrics, baseline_metrics, backend, horizon_days, created_at)
+       values (gen_random_uuid(), $1, 'TRAINING', 'pending', $2, '{}', '{}', '{}', $3, $4, now()) returning id`,
+      [kind, `${jobId}:${attempt}`, backend, horizonDays],
+    );
+    return res.rows[0].id;
+  }
+
+  async fail(versionId: string, reason: string): Promise<void> {
+    await this.pool.query(`update model_version set status = 'FAILED', finished_at = now(), failure_reason = $2 where id = $1 and status = 'TRAINING'`, [
+      versionId,
+      reason.slice(0, 1000),
+    ]);
+  }
+
+  async activeMetrics(kind: ModelKind): Promise<{ id: string; metrics: Record<string, unknown> } | null> {
+    const res = await this.pool.query(`select id, metrics from model_version where kind = $1 and status = 'ACTIVE'`, [kind]);
+    return res.rows[0] ?? null;
+  }
+
+  async hasVersion(kind: ModelKind): Promise<boolean> {
+    const res = await this.pool.query(`select 1 from model_version where kind = $1 and status <> 'FAILED' limit 1`, [kind]);
+    return (res.rowCount ?? 0) > 0;
+  }
+
+  async productIds(): Promise<Map<string, string>> {
+    const res = await this.pool.query<{ id: string; code: string }>(`select id, upper(trim(sku)) as code from product order by created_at, id`);
+    const out = new Map<string, string>();
+    for (const r of res.rows) if (!out.has(r.code)) out.set(r.code, r.id);
+    return out;
+  }
+
+  async memberIds(): Promise<Set<string>> {
+    const res = await this.pool.query<{ id: string }>(`select id from member where status <> 'ERASED'`);
+    return new Set(res.rows.map((r) => r.id));
+  }
+
+  async writeRecommendations(versionId: string, out: RecsOutput, onBatch?: (done: number, total: number) => Promise<void> | void): Promise<void> {
+    const { train, top, popular, similar } = out.serving;
+    const products = await this.productIds();
+    const members = await this.memberIds();
+    const productOf = (item: number) => products.get(train.items[item]);
+    const nameOf = (item: number) => train.itemDescription[item] ?? train.items[item];
+
+    for (let start = 0; start < train.users.length; start += BATCH_USERS) {
+      const cols = { member: [] as string[], rank: [] as number[], product: [] as string[], score: [] as number[], reason: [] as string[], because: [] as (string | null)[], repeat: [] as boolean[] };
+      for (let u = start; u < Math.min(start + BATCH_USERS, train.users.length); u++) {
+        if (!members.has(train.users[u])) continue;
+        const t = top[u];
+        let rank = 0;
+        t.items.forEach((item, r) => {
+          const product = productOf(item);
+          if (!product) return;
+          const because = t.because[r] >= 0 ? t.because[r] : -1;
+          cols.member.push(train.users[u]);
+          cols.rank.push(++rank);
+          cols.product.push(product);
+          cols.score.push(t.scores[r]);
+          cols.reason.push(
+            (t.isRepeat[r] ? 'You have bought this before' : because >= 0 ? `Similar to ${nameOf(because)}, which you bought` : 'Customers like you buy this').slice(0, 200),
+          );
+          cols.because.push(because >= 0 ? productOf(because) ?? null : null);
+          cols.repeat.push(t.isRepeat[r] === 1);
+        });
+      }
+      if (cols.member.length) {
+        await this.pool.query(
+          `insert into member_recommendation (model_version_id, member_id, rank, product_id, score, reason, because_product_id, is_repeat)
+           select $1, * from unnest($2::uuid[], $3::int2[], $4::uuid[], $5::real[], $6::text[], $7::uuid[], $8::bool[])`,
+          [versionId, cols.member, cols.rank, cols.product, cols.score, cols.reason, cols.because, cols.repeat],
+        );
+      }
+      await onBatch?.(Math.min(start + BATCH_USERS, train.users.length), train.users.length);
+    }
+
+    const pop = { country: [] as string[], rank: [] as number[], product: [] as string[], score: [] as number[] };
+    for (const [country, list] of popular) {
+      let rank = 0;
+      list.items.forEach((item, r) => {
+        const product = productOf(item);
+        if (!product) return;
+        pop.country.push(country);
+        pop.rank.push(++rank);
+        pop.product.push(product);
+        pop.score.push(list.scores[r]);
+      });
+    }
+    await this.pool.query(
+      `insert into popular_product (model_version_id, country, rank, product_id, score)
+       select $1, * from unnest($2::text[], $3::int2[], $4::uuid[], $5::real[])`,
+      [versionId, pop.country, pop.rank, pop.product, pop.score],
+    );
+
+    if (similar) {
+      for (let start = 0; start < similar.length; start += 1000) {
+        const cols = { product: [] as string[], rank: [] as number[], similar: [] as string[], score: [] as number[] };
+        for (let i = start; i < Math.min(start + 1000, similar.length); i++) {
+          const product = productOf(i);
+          if (!product) continue;
+          let rank = 0;
+          similar[i].items.forEach((j, r) => {
+            const other = productOf(j);
+            if (!other) return;
+            cols.product.push(product);
+            cols.rank.push(++rank);
+            cols.similar.push(other);
+            cols.score.push(similar[i].scores[r]);
+          });
+        }
+        await this.pool.query(
+          `insert into product_similarity (model_version_id, product_id, rank, similar_product_id, score)
+           select $1, * from unnest($2::uuid[], $3::int2[], $4::uuid[], $5::real[])`,
+          [versionId, cols.product, cols.rank, cols.similar, cols.score],
+        );
+      }
+    }
+  }
+
+  async writeChurnScores(versionId: string, out: ChurnOutput, bands: Bands): Promise<void> {
+    const members = await this.memberIds();
+    const { population, scores, drivers } = out.serving;
+    for (let start = 0; start < population.length; start += 2000) {
+      const cols = { member: [] as string[], score: [] as number[], band: [] as string[], drivers: [] as string[] };
+      for (let i = start; i < Math.min(start + 2000, population.length); i++) {
+        if (!members.has(population[i])) continue;
+        cols.member.push(population[i]);
+        cols.score.push(scores[i]);
+        cols.band.push(bandOf(scores[i], bands));
+        cols.drivers.push(JSON.stringify(drivers[i]));
+      }
+      if (cols.member.length) {
+        await this.pool.query(
+          `insert into member_churn_score (model_version_id, member_id, score, band, drivers)
+           select $1, m, s, b, d::jsonb from unnest($2::uuid[], $3::real[], $4::text[], $5::text[]) as x(m, s, b, d)`,
+          [versionId, cols.member, cols.score, cols.band, cols.drivers],
+        );
+      }
+    }
+  }
+
+  /** Records the run and the gate's decision; a promoted version replaces the active one atomically. */
+  async finish(
+    versionId: string,
+    out: RecsOutput | ChurnOutput,
+    gate: GateDecision,
+    durationMs: number,
+    artefact: Buffer | null,
+  ): Promise<'ACTIVE' | 'REJECTED'> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('begin');
+      const status = gate.isPromoted ? 'ACTIVE' : 'REJECTED';
+      if (gate.isPromoted) {
+        await client.query(`update model_version set status = 'RETIRED' where kind = $1 and status = 'ACTIVE'`, [out.kind]);
+      }
+      const res = await client.query(
+        `update model_version set status = $2, algorithm = $3, params = $4, data_from = $5, cutoff = $6, data_to = $7, train_rows = $8,
+           metrics = $9, baseline_metrics = $10, duration_ms = $11, artefact = $12, is_promoted = $13, gate_reason = $14, finished_at = now(),
+           activated_at = case when $13 then now() end, activated_by = case when $13 then 'gate' end
+         where id = $1 and status = 'TRAINING'`,
+        [
+          versionId,
+          status,
+          out.algorithm,
+          JSON.stringify(out.params),
+          new Date(out.window.dataFrom),
+          new Date(out.window.cutoff),
+          new Date(out.window.dataTo),
+          out.trainRows,
+          JSON.stringify(out.metrics),
+          JSON.stringify(out.baselineMetrics),
+          Math.round(durationMs),
+          artefact,
+          gate.isPromoted,
+          gate.reason.slice(0, 500),
+        ],
+      );
+      // Another attempt may have marked this one FAILED (its worker was thought dead): then nothing changes.
+      if (res.rowCount !== 1) throw new Error(`model version ${versionId} is no longer being trained`);
+      await client.query('commit');
+      return status;
+    } catch (err) {
+      await client.query('rollback').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+}
