@@ -33,9 +33,9 @@ export class ItemKnnBaseline implements RecsModel {
     }
   }
 
-  score(users: Int32Array): Float32Array {
+  score(users: Int32Array): Float64Array {
     const n = this.n;
-    const out = new Float32Array(users.length * n);
+    const out = new Float64Array(users.length * n);
     const acc = new Float64Array(n);
     users.forEach((u, b) => {
       acc.fill(0);
