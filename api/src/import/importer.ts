@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager, Knex } from '@mikro-orm/postgresql';
 import type { Logger } from '../shared/logger';
 import { SalesChannelKind } from '../shared/enums';
 import { newId } from '../shared/ids';
@@ -68,6 +68,8 @@ export interface ImportSummary {
   invoicesSkipped: number;
   rejects: Record<string, number>;
   isComplete: boolean;
+  /** Milliseconds spent in each step of the batch writes (where the time goes). */
+  phaseMs: Record<string, number>;
   seconds: number;
   rowsPerSecond: number;
 }
@@ -188,6 +190,7 @@ export class TransactionImporter {
       invoicesSkipped: 0,
       rejects: {},
       isComplete: false,
+      phaseMs: {},
       seconds: 0,
       rowsPerSecond: 0,
     };
@@ -200,8 +203,10 @@ export class TransactionImporter {
     const flush = async (invoices: Invoice[]) => {
       await inFlight;
       if (options.signal?.aborted) return;
-      inFlight = this.writeBatch(invoices, options).then(() => {
+      inFlight = this.writeBatch(invoices, options).then(async () => {
         batches++;
+        // Tables grow from empty during an import: fresh statistics keep the per-batch lookups on their indexes.
+        if ((batches & (batches - 1)) === 0 || batches % 64 === 0) await this.timed('analyze', () => this.analyze());
         options.onBatch?.({ rowsRead: this.summary.rowsRead, batches });
       });
     };
@@ -246,6 +251,33 @@ export class TransactionImporter {
     return this.summary;
   }
 
+  private async analyze(): Promise<void> {
+    await this.rootEm
+      .fork()
+      .getConnection()
+      .execute('analyze customer_order, order_line, order_return, member, member_identifier, member_balance, ledger_entry, point_lot, product, member_tier');
+  }
+
+  private async timed<T>(phase: string, fn: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.addTime(phase, performance.now() - started);
+    }
+  }
+
+  private addTime(phase: string, ms: number) {
+    this.summary.phaseMs[phase] = Math.round((this.summary.phaseMs[phase] ?? 0) + ms);
+  }
+
+  /** Bound parameters (em.execute would inline megabytes of JSON into the SQL text). */
+  private async bulk(em: EntityManager, sql: string, params: unknown[]): Promise<void> {
+    const trx = em.getTransactionContext<Knex.Transaction>();
+    if (!trx) throw new Error('import: bulk writes run inside the batch transaction');
+    await trx.raw(sql, params as Knex.RawBinding[]);
+  }
+
   private reject(options: ImportOptions, reject: Reject) {
     this.summary.rejects[reject.reason] = (this.summary.rejects[reject.reason] ?? 0) + 1;
     options.onReject?.(reject);
@@ -266,23 +298,25 @@ export class TransactionImporter {
     const counts = { orders: 0, guestOrders: 0, returns: 0, returnInvoices: 0, lines: 0, members: 0, skipped: 0, earned: 0, clawed: 0, unmatched: 0 };
     const rejects: Reject[] = [];
     const em = this.rootEm.fork();
+    const started = performance.now();
     await em.transactional(async (tx) => {
-      const invoices = await this.withoutStored(tx, all);
+      const invoices = await this.timed('skipStored', () => this.withoutStored(tx, all));
       counts.skipped = all.length - invoices.length;
       if (invoices.length === 0) return;
       const sales = invoices.filter((i) => !i.isReturn);
       const returns = invoices.filter((i) => i.isReturn);
 
-      const products = await this.upsertProducts(tx, sales, options.currency);
-      const { members, erased, created } = await this.resolveMembers(tx, invoices);
+      const products = await this.timed('products', () => this.upsertProducts(tx, sales, options.currency));
+      const { members, erased, created } = await this.timed('members', () => this.resolveMembers(tx, invoices));
       counts.members = created;
-      const prog = await this.programme(tx);
+      const prog = await this.timed('programme', () => this.programme(tx));
       const memberIds = [...new Set(members.values())].sort();
-      const states = await this.memberStates(tx, memberIds, invoices, prog);
-      await this.loadReturnCandidates(tx, returns, members, states);
+      const states = await this.timed('lockAndRead', () => this.memberStates(tx, memberIds, invoices, prog));
+      await this.timed('returnCandidates', () => this.loadReturnCandidates(tx, returns, members, states));
 
       const newOrders: OrderState[] = [];
       const newReturns: ReturnRow[] = [];
+      const rulesStarted = performance.now();
       for (const inv of invoices) {
         if (inv.customerId && erased.has(inv.customerId)) {
           inv.lines.forEach((l, i) => rejects.push({ line: l.line, reason: RejectReason.ERASED_MEMBER, row: inv.rows[i] }));
@@ -308,9 +342,11 @@ export class TransactionImporter {
           }
         }
       }
-      await this.writeOrders(tx, newOrders, [...states.values()], newReturns);
-      await tx.flush();
+      this.addTime('rules', performance.now() - rulesStarted);
+      await this.timed('writeOrders', () => this.writeOrders(tx, newOrders, [...states.values()], newReturns));
+      await this.timed('flushLedger', () => tx.flush());
     });
+    this.addTime('batchTotal', performance.now() - started);
     const s = this.summary;
     s.orders += counts.orders;
     s.guestOrders += counts.guestOrders;
@@ -351,7 +387,8 @@ export class TransactionImporter {
     for (const inv of sales) for (const l of inv.lines) if (!first.has(l.sku)) first.set(l.sku, l);
     if (first.size === 0) return new Map();
     const rows = [...first.values()].map((l) => ({ id: newId(), sku: l.sku, name: l.name, price_minor: l.unitPriceMinor, currency }));
-    await em.execute(
+    await this.bulk(
+      em,
       `insert into product (id, sku, name, category, brand, price_minor, currency, created_at)
        select x.id, x.sku, x.name, null, null, x.price_minor, x.currency, now()
        from jsonb_to_recordset(?::jsonb) as x(id uuid, sku text, name text, price_minor int, currency text)
@@ -400,12 +437,14 @@ export class TransactionImporter {
       fresh.push({ id, customerId: inv.customerId, country: inv.country, enrolledAt: inv.placedAt });
     }
     if (fresh.length) {
-      await em.execute(
+      await this.bulk(
+        em,
         `insert into member (id, status, country, enrolment_channel, enrolled_at, updated_at)
          select x.id, 'ACTIVE', x.country, ?, x.enrolled_at, now() from jsonb_to_recordset(?::jsonb) as x(id uuid, country text, enrolled_at timestamptz)`,
         [this.channel.kind, json(fresh.map((f) => ({ id: f.id, country: f.country, enrolled_at: f.enrolledAt })))],
       );
-      await em.execute(
+      await this.bulk(
+        em,
         `insert into member_identifier (id, member_id, type, scope, value, created_at)
          select x.id, x.member_id, ?, ?, x.value, now() from jsonb_to_recordset(?::jsonb) as x(id uuid, member_id uuid, value text)`,
         [IdentifierType.CHANNEL_CUSTOMER_ID, this.channel.id, json(fresh.map((f) => ({ id: newId(), member_id: f.id, value: f.customerId })))],
@@ -671,8 +710,9 @@ export class TransactionImporter {
   }
 
   private async writeOrders(em: EntityManager, orders: OrderState[], states: MemberState[], returns: ReturnRow[]): Promise<void> {
+    const bulk = (sql: string, params: unknown[]) => this.bulk(em, sql, params);
     if (orders.length) {
-      await em.execute(
+      await bulk(
         `insert into customer_order (id, idempotency_key, body_hash, channel_id, channel_kind, external_order_id, member_id, status, currency,
            subtotal_minor, order_discount_minor, total_minor, returned_minor, placed_at, points_earned, points_clawed_back, points_basis_minor,
            returned_at_credit_minor, points_breakdown, created_at)
@@ -719,7 +759,7 @@ export class TransactionImporter {
           cols.ret.push(l.returnedQuantity);
         }
       }
-      await em.execute(
+      await bulk(
         `insert into order_line (id, order_id, line_no, product_id, sku, quantity, unit_price_minor, discount_minor, total_minor, net_minor, returned_quantity)
          select x.id, x.order_id, x.line_no, x.product_id, x.sku, x.quantity, x.unit, 0, x.total, x.total, x.ret
          from unnest(?::uuid[], ?::uuid[], ?::int[], ?::uuid[], ?::text[], ?::int[], ?::int[], ?::int[], ?::int[])
@@ -731,19 +771,19 @@ export class TransactionImporter {
     for (const s of states) for (const o of s.orders) if (!o.isNew && o.isTouched) touched.set(o.id, o);
     if (touched.size) {
       const list = [...touched.values()];
-      await em.execute(
+      await bulk(
         `update customer_order o set returned_minor = x.returned, status = x.status, points_clawed_back = x.clawed
          from jsonb_to_recordset(?::jsonb) as x(id uuid, returned int, status text, clawed int) where o.id = x.id`,
         [json(list.map((o) => ({ id: o.id, returned: o.returnedMinor, status: o.status, clawed: o.pointsClawedBack })))],
       );
-      await em.execute(
+      await bulk(
         `update order_line l set returned_quantity = x.ret
          from jsonb_to_recordset(?::jsonb) as x(order_id uuid, line_no int, ret int) where l.order_id = x.order_id and l.line_no = x.line_no and l.returned_quantity <> x.ret`,
         [json(list.flatMap((o) => o.lines.map((l) => ({ order_id: o.id, line_no: l.lineNo, ret: l.returnedQuantity }))))],
       );
     }
     if (returns.length) {
-      await em.execute(
+      await bulk(
         `insert into order_return (id, order_id, external_return_id, body_hash, lines, value_minor, points_clawed_back, created_at)
          select x.id, x.order_id, x.ext, x.hash, x.lines, x.value, x.clawed, x.created_at
          from jsonb_to_recordset(?::jsonb) as x(id uuid, order_id uuid, ext text, hash text, lines jsonb, value int, clawed int, created_at timestamptz)`,
