@@ -164,3 +164,18 @@ describe('analytics.topProductsBySegment', () => {
     expect(data.topProductsBySegment).toEqual(expected.topProducts);
   });
 });
+
+describe('member.rfm', () => {
+  it("gives each listed member's scores with one RFM statement for the whole page", async () => {
+    const LIST = `query($first: Int, $asOf: DateTimeISO!) { members(first: $first) { edges { node { id rfm(asOf: $asOf) { score segment } } } } }`;
+    const small = await h.gql(analyst, LIST, { first: 3, asOf: fixture.queries.rfmAsOf });
+    const large = await h.gql(analyst, LIST, { first: 16, asOf: fixture.queries.rfmAsOf });
+    expect(large.errors).toBeUndefined();
+    const byId = new Map(large.data.members.edges.map((e: { node: { id: string; rfm: unknown } }) => [e.node.id, e.node.rfm]));
+    for (const m of fixture.queries.memberRfm as string[]) {
+      const want = expected.memberRfm[m];
+      expect(byId.get(memberIds.get(m))).toEqual(want ? { score: want.score, segment: want.segment } : null);
+    }
+    expect(Number(large.headers['x-db-queries'])).toBe(Number(small.headers['x-db-queries']));
+  });
+});

@@ -1,8 +1,10 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 import { DateTimeISOResolver } from 'graphql-scalars';
 import type { Context } from '../shared/context';
 import { Permission } from '../auth/permissions';
+import { Member } from '../members/member.entity';
 import type { AnalyticsService } from './analytics.service';
+import { rfmLoader } from './analytics.loaders';
 import {
   Analytics,
   AnalyticsFilterInput,
@@ -68,5 +70,20 @@ export class AnalyticsResolver {
     @Ctx() ctx: Context,
   ): Promise<SegmentProducts[]> {
     return this.service.topProducts(ctx.em, asOf, limit, segment ?? null);
+  }
+}
+
+@Resolver(() => Member)
+export class MemberRfmResolver {
+  constructor(private readonly service: AnalyticsService) {}
+
+  @Authorized(Permission.ANALYTICS_READ)
+  @FieldResolver(() => MemberRfm, { nullable: true, description: 'RFM scores and segment (as of now by default); null without an order before then.' })
+  rfm(
+    @Root() member: Member,
+    @Ctx() ctx: Context,
+    @Arg('asOf', () => DateTimeISOResolver, { nullable: true }) asOf: Date | null,
+  ): Promise<MemberRfm | null> {
+    return rfmLoader(ctx, this.service, asOf ?? null).loader.load(member.id);
   }
 }

@@ -141,21 +141,21 @@ export class AnalyticsService {
          from analytics_rfm(?) where member_id = ?`,
         [asOf, member.id],
       );
-      if (!row) return null;
-      return {
-        memberId: member.id,
-        asOf,
-        lastOrderAt: new Date(row.last_order_at as string),
-        recencyDays: Number(row.recency_days),
-        orders: Number(row.orders),
-        monetaryMinor: Number(row.monetary),
-        recencyScore: Number(row.r),
-        frequencyScore: Number(row.f),
-        monetaryScore: Number(row.m),
-        score: `${row.r}${row.f}${row.m}`,
-        segment: row.segment as RfmSegment,
-      };
+      return row ? toMemberRfm(row, asOf) : null;
     });
+  }
+
+  /** Scores of many members as of one moment, in one statement (the batch behind `member.rfm`). */
+  async rfmOf(em: EntityManager, memberIds: readonly string[], asOf: Date): Promise<(MemberRfm | null)[]> {
+    const rows = await read(em, (tx) =>
+      tx.execute<Record<string, unknown>[]>(
+        `select member_id, last_order_at, orders, monetary_minor::float8 as monetary, recency_days, r, f, m, segment
+         from analytics_rfm(?) where member_id in (?)`,
+        [asOf, [...memberIds]],
+      ),
+    );
+    const byId = new Map(rows.map((row) => [row.member_id as string, toMemberRfm(row, asOf)]));
+    return memberIds.map((id) => byId.get(id) ?? null);
   }
 
   async cohorts(em: EntityManager, filter: AnalyticsFilterInput): Promise<CohortMatrix> {
@@ -307,6 +307,22 @@ export class AnalyticsService {
     const [row] = await em.execute<{ kind: SalesChannelKind }[]>('select kind from sales_channel where id = ?', [channelId]);
     return row?.kind ?? null;
   }
+}
+
+function toMemberRfm(row: Record<string, unknown>, asOf: Date): MemberRfm {
+  return {
+    memberId: String(row.member_id),
+    asOf,
+    lastOrderAt: new Date(row.last_order_at as string),
+    recencyDays: Number(row.recency_days),
+    orders: Number(row.orders),
+    monetaryMinor: Number(row.monetary),
+    recencyScore: Number(row.r),
+    frequencyScore: Number(row.f),
+    monetaryScore: Number(row.m),
+    score: `${row.r}${row.f}${row.m}`,
+    segment: row.segment as RfmSegment,
+  };
 }
 
 /** Scoped orders placed in [from, to) (from omitted: everything before to). */

@@ -15,7 +15,7 @@ import { MemberPlanResolver, PlanResolver } from '../plans/plan.resolver';
 import { EarningResolver } from '../earning/earning.resolver';
 import { RedemptionResolver, RewardResolver } from '../rewards/reward.resolver';
 import { MemberModelResolver, ModelResolver, ProductModelResolver } from '../models/model.resolver';
-import { AnalyticsResolver } from '../analytics/analytics.resolver';
+import { AnalyticsResolver, MemberRfmResolver } from '../analytics/analytics.resolver';
 
 const resolvers = [
   AuthResolver,
@@ -36,6 +36,7 @@ const resolvers = [
   MemberModelResolver,
   ProductModelResolver,
   AnalyticsResolver,
+  MemberRfmResolver,
 ] as const;
 
 /** Resolvers are built once with their services; the container hands type-graphql those instances. */
@@ -59,6 +60,7 @@ function containerFor(services: Services | null): ContainerType {
     [MemberModelResolver, new MemberModelResolver(services?.models as never)],
     [ProductModelResolver, new ProductModelResolver()],
     [AnalyticsResolver, new AnalyticsResolver(services?.analytics as never)],
+    [MemberRfmResolver, new MemberRfmResolver(services?.analytics as never)],
   ]);
   return { get: (cls) => instances.get(cls) };
 }
