@@ -150,6 +150,26 @@ describe('member.churnRisk', () => {
   });
 });
 
+describe('members(churnBand)', () => {
+  it('lists only the members the active churn model put in that band', async () => {
+    const b = build(h);
+    const marketer = await b.admin(AdminRole.MARKETER);
+    await h.sql(`update model_version set status = 'RETIRED' where kind = 'CHURN' and status = 'ACTIVE'`);
+    const retired = await version('CHURN', 'RETIRED');
+    const active = await version('CHURN', 'ACTIVE');
+    const [high, low, unscored, highOnlyBefore] = [await b.member().save(), await b.member().save(), await b.member().save(), await b.member().save()];
+    await h.sql(
+      `insert into member_churn_score (model_version_id, member_id, score, band, drivers) values (?, ?, 0.8, 'HIGH', '[]'), (?, ?, 0.1, 'LOW', '[]'), (?, ?, 0.9, 'HIGH', '[]')`,
+      [active, high.id, active, low.id, retired, highOnlyBefore.id],
+    );
+    const res = await h.gql(marketer.auth, `{ members(first: 50, churnBand: HIGH) { totalCount edges { node { id } } } }`);
+    expect(res.errors).toBeUndefined();
+    expect(res.data.members.edges.map((e: any) => e.node.id)).toEqual([high.id]);
+    expect(res.data.members.totalCount).toBe(1);
+    expect(unscored.id).not.toBe(high.id);
+  });
+});
+
 describe('activateModelVersion', () => {
   it('rolls back to an earlier version in one step: scores served switch with it, and the change is audited', async () => {
     const b = build(h);

@@ -1,5 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../shared/context';
+import { ChurnBand } from '../models/churn-band';
 import { Permission } from '../auth/permissions';
 import { Member, MemberStatus } from './member.entity';
 import { IdentifierType, MemberIdentifier } from './member-identifier.entity';
@@ -47,8 +48,9 @@ export class MemberResolver {
     @Arg('status', () => MemberStatus, { nullable: true, description: 'Default ACTIVE.' }) status: MemberStatus | null,
     @Arg('country', () => String, { nullable: true }) country: string | null,
     @Arg('orderBy', () => MemberOrder, { defaultValue: MemberOrder.NEWEST_FIRST }) orderBy: MemberOrder,
+    @Arg('churnBand', () => ChurnBand, { nullable: true, description: "Only members in this band of the active churn model." }) churnBand: ChurnBand | null,
   ): Promise<MemberConnection> {
-    return this.memberService.search(ctx, { first, after, search, status, country, orderBy });
+    return this.memberService.search(ctx, { first, after, search, status, country, orderBy, churnBand });
   }
 
   @Authorized(Permission.MEMBERS_WRITE)

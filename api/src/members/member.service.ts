@@ -1,7 +1,8 @@
-import { LockMode, ref, type FilterQuery } from '@mikro-orm/core';
+import { LockMode, raw, ref, type FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../shared/config';
 import type { Context } from '../shared/context';
+import type { ChurnBand } from '../models/churn-band';
 import { AppError, conflictOnDuplicate, type FieldProblem } from '../shared/errors';
 import { SalesChannelKind } from '../shared/enums';
 import { checkPageSize, decodeCursor, pageOf } from '../shared/pagination';
@@ -192,6 +193,11 @@ export class MemberService {
       });
     }
     const countWhere = { $and: [...where.$and] };
+    if (filter.churnBand) {
+      // A raw fragment can be used in one query only, so each query gets its own.
+      where.$and.push(inChurnBand(filter.churnBand));
+      countWhere.$and.push(inChurnBand(filter.churnBand));
+    }
     const descending = filter.orderBy === MemberOrder.NEWEST_FIRST;
     if (filter.after) {
       const afterId = decodeCursor(filter.after);
@@ -465,6 +471,15 @@ function decidedAt(c: MemberConsent): number {
 
 function snapshot(m: Member): Record<string, unknown> {
   return Object.fromEntries([...PROFILE_FIELDS, 'status'].map((f) => [f, (m as unknown as Record<string, unknown>)[f]]));
+}
+
+/** Scores of the active churn model only; a member it never scored matches no band. */
+function inChurnBand(band: ChurnBand): FilterQuery<Member> {
+  const scored = raw(
+    (alias) => `exists (select 1 from member_churn_score c join model_version v on v.id = c.model_version_id and v.kind = 'CHURN' and v.status = 'ACTIVE' where c.member_id = ${alias}.id and c.band = ?)`,
+    [band],
+  );
+  return { [scored]: true } as FilterQuery<Member>;
 }
 
 function searchTokens(search: string | null | undefined): string[] {

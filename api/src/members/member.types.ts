@@ -16,6 +16,7 @@ import { PageInfo } from '../shared/pagination';
 import { IsEmailAddress } from '../shared/validators';
 import { Member, MemberStatus } from './member.entity';
 import { ConsentMedium } from './member-consent.entity';
+import type { ChurnBand } from '../models/churn-band';
 
 @InputType()
 export class ConsentInput {
@@ -170,5 +171,6 @@ export interface MemberFilter {
   search?: string | null;
   status?: MemberStatus | null;
   country?: string | null;
+  churnBand?: ChurnBand | null;
   orderBy: MemberOrder;
 }

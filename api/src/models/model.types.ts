@@ -4,6 +4,9 @@ import { DateTimeISOResolver } from 'graphql-scalars';
 import { Product } from '../catalog/product.entity';
 import { Reward } from '../rewards/reward.entity';
 import { ModelKind, ModelVersion } from './model-version.entity';
+import { ChurnBand } from './churn-band';
+
+export { ChurnBand };
 
 export enum ModelJobState {
   WAITING = 'WAITING',
@@ -128,12 +131,6 @@ export class ChurnDriver {
   contribution: number;
 }
 
-export enum ChurnBand {
-  LOW = 'LOW',
-  MEDIUM = 'MEDIUM',
-  HIGH = 'HIGH',
-}
-registerEnumType(ChurnBand, { name: 'ChurnBand' });
 
 @ObjectType({ description: 'Calibrated probability that the member buys nothing in the model\'s horizon.' })
 export class ChurnRisk {
