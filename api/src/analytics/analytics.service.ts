@@ -233,7 +233,7 @@ export class AnalyticsService {
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TOP_PRODUCTS) {
       throw AppError.badInput([{ path: 'limit', message: `must be between 1 and ${MAX_TOP_PRODUCTS}` }]);
     }
-    // Revenue per (segment, product) over all lines, then buyers counted only for the few products kept.
+    // Revenue per (segment, product) over all lines, then buyers counted only for the few products kept (by index).
     const rows = await read(em, (tx) =>
       tx.execute<{ segment: RfmSegment; rn: number; sku: string; name: string; units: number; revenue: number; buyers: number }[]>(
         `with r as materialized (select member_id, segment from analytics_rfm(?) ${segment ? 'where segment = ?' : ''}),
@@ -250,7 +250,7 @@ export class AnalyticsService {
          b as (
            select r.segment, l.product_id, count(distinct o.member_id)::int as buyers
            from order_line l join customer_order o on o.id = l.order_id and o.placed_at < ? join r on r.member_id = o.member_id
-           where l.product_id in (select product_id from top)
+           where l.product_id = any(array(select distinct product_id from top))
            group by r.segment, l.product_id
          )
          select top.segment, top.rn::int as rn, top.sku, top.name, top.units, top.revenue, b.buyers
