@@ -4,7 +4,7 @@ import { spdInverse } from './linalg';
 
 /**
  * Float32 inverse of a symmetric positive-definite matrix on the TensorFlow.js backend in use (wasm or native),
- * by recursive block inversion: every O(n³) step is a matMul, never a transpose (slow on wasm). Blocks up to
+ * by recursive block inversion: three matMuls per level (none with a transpose flag, which is slow on wasm). Blocks up to
  * `leaf` are inverted in float64 by spdInverse. For searches where float32 is enough (EASE's λ), not for the
  * final model. Returns null when no fast backend is available, so the caller falls back to float64 in JS.
  */
@@ -35,10 +35,10 @@ function blockInverse(m: tf.Tensor2D, leaf: number): tf.Tensor2D {
     const d = tf.slice(m, [h, h], [n - h, n - h]);
     const ai = blockInverse(a, leaf);
     const x = tf.matMul(ai, b); // A⁻¹B
-    const z = tf.matMul(c, ai); // CA⁻¹ = (A⁻¹B)ᵀ
+    const z = tf.transpose(x); // CA⁻¹, as C = Bᵀ and A⁻¹ is symmetric
     const si = blockInverse(tf.sub(d, tf.matMul(c, x)), leaf); // Schur complement D − CA⁻¹B
     const topRight = tf.neg(tf.matMul(x, si));
-    const bottomLeft = tf.neg(tf.matMul(si, z));
+    const bottomLeft = tf.transpose(topRight);
     const topLeft = tf.sub(ai, tf.matMul(topRight, z));
     return tf.concat([tf.concat([topLeft, topRight], 1), tf.concat([bottomLeft, si], 1)], 0) as tf.Tensor2D;
   });
