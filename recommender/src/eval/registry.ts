@@ -3,6 +3,8 @@ import { EaseBaseline } from '../baselines/ease';
 import { ItemKnnBaseline } from '../baselines/itemknn';
 import { PopBaseline } from '../baselines/pop';
 import { RepeatBaseline } from '../baselines/repeat';
+import { ChurnTfModel } from '../models/churn-model';
+import { HybridRecommender } from '../models/hybrid-recommender';
 import type { ChurnModel, RecsModel } from './types';
 
 /**
@@ -26,6 +28,8 @@ export const REGISTRY: readonly RegistryEntry[] = [
   churn('RECENCY', 'baseline', () => new RecencyBaseline()),
   churn('RFM-LOGISTIC', 'baseline', () => new RfmLogisticBaseline()),
   // TensorFlow.js models (recommender/src/models), one line each:
+  recs('TF-HYBRID', 'model', () => new HybridRecommender()),
+  churn('TF-CHURN', 'model', () => new ChurnTfModel()),
 ];
 
 /** `all`, `baselines`, `models`, or a comma-separated list of names (case-insensitive). */

@@ -1,5 +1,5 @@
 import type { RecsModel, RecsTrainSet } from '../eval/types';
-import { tf } from '../tf/backend';
+import { initBackend, tf } from '../tf/backend';
 import { Rng } from '../tf/random';
 import { BprMf, BPR_DEFAULTS, type BprOptions } from './bpr';
 import { EaseScorer } from './ease';
@@ -68,7 +68,12 @@ export class HybridRecommender implements RecsModel {
     this.o = { ...HYBRID_DEFAULTS, ...options };
   }
 
+  params(): Record<string, unknown> {
+    return this.info;
+  }
+
   async fit(train: RecsTrainSet): Promise<void> {
+    const { backend } = await initBackend();
     const log = this.o.log ?? (() => {});
     const rng = new Rng(this.o.seed);
     const inner = train.cutoff - train.horizonDays * MS_PER_DAY;
@@ -99,7 +104,7 @@ export class HybridRecommender implements RecsModel {
     this.snapshot = snapshotAt(train, train.cutoff);
     this.ease = EaseScorer.fit(EaseScorer.gram(this.snapshot), this.snapshot.nItems, best!.lambda);
     this.bpr = await BprMf.fit(this.snapshot, { ...this.o.bpr, seed: rng.seed() });
-    this.info = { lambda: best!.lambda, innerUsers: innerUsers.length, innerCandidates: block.item.length };
+    this.info = { backend, lambda: best!.lambda, innerUsers: innerUsers.length, innerCandidates: block.item.length };
   }
 
   score(users: Int32Array): Float32Array {

@@ -1,0 +1,240 @@
+import type { ChurnModel, Txn } from '../eval/types';
+import { initBackend, tf } from '../tf/backend';
+import { Rng } from '../tf/random';
+import { CF, CHURN_FEATURES, churnFeatures, mostCommonCountry } from './churn-features';
+import { MS_PER_DAY } from './snapshot';
+
+export interface ChurnOptions {
+  /** Candidate hidden sizes; 0 means logistic regression. Picked by held-out ROC-AUC. */
+  hidden: number[];
+  epochs: number;
+  learningRate: number;
+  l2: number;
+  /** Share of the training population held out for model choice and Platt calibration. */
+  holdoutShare: number;
+  topDrivers: number;
+  /** Training snapshots stacked, `snapshotStepDays` apart. */
+  snapshots: number;
+  snapshotStepDays: number;
+  seed: number;
+}
+
+export const CHURN_DEFAULTS: ChurnOptions = { hidden: [0, 16], epochs: 300, learningRate: 0.02, l2: 1e-3, holdoutShare: 0.25, topDrivers: 3, snapshots: 4, snapshotStepDays: 30, seed: 11 };
+
+export interface ChurnDriver {
+  feature: string;
+  /** Contribution to the churn logit (positive pushes towards churn). */
+  contribution: number;
+  value: number;
+}
+
+export interface ChurnPrediction {
+  scores: Float64Array;
+  isProbability: true;
+  drivers: ChurnDriver[][];
+}
+
+interface Net {
+  hidden: number;
+  w1: tf.Tensor2D;
+  b1: tf.Tensor1D;
+  w2: tf.Tensor2D;
+  b2: tf.Tensor1D;
+}
+
+/**
+ * TF-CHURN: logistic regression or a small MLP (chosen on a held-out part of the training population) on RFM,
+ * inter-purchase time, trend and window features; trained strictly in the past (features at cutoff − horizon,
+ * labels from [cutoff − horizon, cutoff)), Platt-calibrated on the held-out part, with per-customer drivers
+ * (weight × standardised value for the logistic; gradient × (value − mean) for the MLP).
+ */
+export class ChurnTfModel implements ChurnModel {
+  readonly name = 'TF-CHURN';
+  readonly kind = 'model' as const;
+  private readonly o: ChurnOptions;
+  info: Record<string, unknown> = {};
+
+  constructor(options: Partial<ChurnOptions> = {}) {
+    this.o = { ...CHURN_DEFAULTS, ...options };
+  }
+
+  params(): Record<string, unknown> {
+    return this.info;
+  }
+
+  async fitPredict(rows: Txn[], population: string[], cutoff: number, horizonDays: number) {
+    const { scores, isProbability } = await this.fitPredictWithDrivers(rows, population, cutoff, horizonDays);
+    return { scores, isProbability };
+  }
+
+  async fitPredictWithDrivers(rows: Txn[], population: string[], cutoff: number, horizonDays: number): Promise<ChurnPrediction> {
+    const { backend } = await initBackend();
+    const rng = new Rng(this.o.seed);
+    const past = cutoff - horizonDays * MS_PER_DAY;
+    const home = mostCommonCountry(rows);
+    const everyone = [...new Set(rows.filter((r) => r.time < cutoff).map((r) => r.customerId))];
+    const holdoutCustomer = Uint8Array.from(everyone, () => (rng.next() < this.o.holdoutShare ? 1 : 0));
+    // Stacked past snapshots (features at D − k·step, labels from the horizon after it), all ending by the cutoff.
+    const xParts: Float32Array[] = [];
+    const yList: number[] = [], holdList: number[] = [];
+    for (let s = 0; s < this.o.snapshots; s++) {
+      const at = past - s * this.o.snapshotStepDays * MS_PER_DAY;
+      const set = churnFeatures(rows, everyone, at, horizonDays, home);
+      const end = at + horizonDays * MS_PER_DAY;
+      const active = new Set(rows.filter((r) => r.time >= at && r.time < end).map((r) => r.customerId));
+      everyone.forEach((c, k) => {
+        if (!set.present[k]) return;
+        xParts.push(set.x.subarray(k * CF, (k + 1) * CF));
+        yList.push(active.has(c) ? 0 : 1);
+        // Only the latest snapshot's held-out customers calibrate; their older rows are not used at all.
+        holdList.push(holdoutCustomer[k] ? (s === 0 ? 1 : 2) : 0);
+      });
+    }
+    const n = yList.length;
+    const xRaw = new Float32Array(n * CF);
+    xParts.forEach((row, r) => xRaw.set(row, r * CF));
+    const y = Float32Array.from(yList);
+    const { mean, std } = standardiser(xRaw, n);
+    const xs = standardise(xRaw, n, mean, std);
+    const pick = (flag: number) => Int32Array.from(holdList.map((h, r) => (h === flag ? r : -1)).filter((r) => r >= 0));
+    const fitRows = pick(0), holdRows = pick(1);
+
+    let best: { net: Net; auc: number; holdLogits: Float32Array } | null = null;
+    for (const hidden of this.o.hidden) {
+      const net = await trainNet(xs, y, fitRows, hidden, this.o, rng);
+      const holdLogits = logits(net, gatherRows(xs, holdRows));
+      const auc = rocAuc(holdLogits, gatherLabels(y, holdRows));
+      this.info[`holdoutAuc_h${hidden}`] = Number(auc.toFixed(4));
+      if (!best || auc > best.auc) {
+        if (best) disposeNet(best.net);
+        best = { net, auc, holdLogits };
+      } else disposeNet(net);
+    }
+    const platt = fitPlatt(best!.holdLogits, gatherLabels(y, holdRows));
+    this.info = { ...this.info, backend, hidden: best!.net.hidden, platt, trainCustomers: n, trainChurnRate: Number((y.reduce((a, b) => a + b, 0) / n).toFixed(4)) };
+
+    const now = churnFeatures(rows, population, cutoff, horizonDays, home);
+    const xNow = standardise(now.x, population.length, mean, std);
+    const z = logits(best!.net, xNow);
+    const scores = Float64Array.from(z, (v) => 1 / (1 + Math.exp(-(platt.a * v + platt.b))));
+    const contributions = driverContributions(best!.net, xNow, population.length);
+    const drivers = population.map((_, k) => {
+      const row = Array.from({ length: CF }, (_, f) => ({ feature: CHURN_FEATURES[f], contribution: contributions[k * CF + f], value: now.x[k * CF + f] }));
+      return row.sort((a, b) => b.contribution - a.contribution).slice(0, this.o.topDrivers);
+    });
+    disposeNet(best!.net);
+    return { scores, isProbability: true, drivers };
+  }
+}
+
+function standardiser(x: Float32Array, n: number) {
+  const mean = new Float32Array(CF), std = new Float32Array(CF);
+  for (let r = 0; r < n; r++) for (let f = 0; f < CF; f++) mean[f] += x[r * CF + f] / n;
+  for (let r = 0; r < n; r++) for (let f = 0; f < CF; f++) std[f] += (x[r * CF + f] - mean[f]) ** 2 / n;
+  for (let f = 0; f < CF; f++) std[f] = Math.sqrt(std[f]) || 1;
+  return { mean, std };
+}
+
+function standardise(x: Float32Array, n: number, mean: Float32Array, std: Float32Array): Float32Array {
+  const out = new Float32Array(n * CF);
+  for (let r = 0; r < n; r++) for (let f = 0; f < CF; f++) out[r * CF + f] = (x[r * CF + f] - mean[f]) / std[f];
+  return out;
+}
+
+function gatherRows(x: Float32Array, rows: Int32Array): Float32Array {
+  const out = new Float32Array(rows.length * CF);
+  rows.forEach((r, q) => out.set(x.subarray(r * CF, (r + 1) * CF), q * CF));
+  return out;
+}
+
+function gatherLabels(y: Float32Array, rows: Int32Array): Float32Array {
+  return Float32Array.from(rows, (r) => y[r]);
+}
+
+function forward(net: Net, x: tf.Tensor2D): tf.Tensor1D {
+  const h = net.hidden ? tf.relu(tf.add(tf.matMul(x, net.w1), net.b1)) : x;
+  return tf.reshape(tf.add(tf.matMul(h as tf.Tensor2D, net.w2), net.b2), [-1]) as tf.Tensor1D;
+}
+
+async function trainNet(xs: Float32Array, y: Float32Array, rows: Int32Array, hidden: number, o: ChurnOptions, rng: Rng): Promise<Net> {
+  const inDim = hidden || CF;
+  const net: Net = {
+    hidden,
+    w1: tf.variable(hidden ? tf.randomNormal([CF, hidden], 0, Math.sqrt(2 / CF), 'float32', rng.seed()) : tf.zeros([1, 1])) as unknown as tf.Tensor2D,
+    b1: tf.variable(tf.zeros([Math.max(hidden, 1)])) as unknown as tf.Tensor1D,
+    w2: tf.variable(hidden ? tf.randomNormal([inDim, 1], 0, Math.sqrt(1 / inDim), 'float32', rng.seed()) : tf.zeros([inDim, 1])) as unknown as tf.Tensor2D,
+    b2: tf.variable(tf.zeros([1])) as unknown as tf.Tensor1D,
+  };
+  const x = tf.tensor2d(gatherRows(xs, rows), [rows.length, CF]);
+  const t = tf.tensor1d(gatherLabels(y, rows));
+  const optimizer = tf.train.adam(o.learningRate);
+  const weights = (hidden ? [net.w1, net.b1, net.w2, net.b2] : [net.w2, net.b2]) as unknown as tf.Variable[];
+  for (let epoch = 0; epoch < o.epochs; epoch++) {
+    tf.tidy(() => {
+      optimizer.minimize(() => {
+        const z = forward(net, x);
+        const nll = tf.mean(tf.sub(tf.add(tf.relu(z), tf.softplus(tf.neg(tf.abs(z)))), tf.mul(z, t)));
+        const penalty = tf.mul(o.l2, tf.add(tf.sum(tf.square(net.w2)), hidden ? tf.sum(tf.square(net.w1)) : 0));
+        return tf.add(nll, penalty) as tf.Scalar;
+      }, false, weights);
+    });
+    if (epoch % 50 === 49) await new Promise((r) => setImmediate(r));
+  }
+  x.dispose(); t.dispose(); optimizer.dispose();
+  return net;
+}
+
+function logits(net: Net, x: Float32Array): Float32Array {
+  return tf.tidy(() => forward(net, tf.tensor2d(x, [x.length / CF, CF])).dataSync() as Float32Array);
+}
+
+function disposeNet(net: Net) {
+  [net.w1, net.b1, net.w2, net.b2].forEach((v) => v.dispose());
+}
+
+/** Per-customer contribution of each feature to the logit, row-major [customers × CF]. */
+function driverContributions(net: Net, x: Float32Array, n: number): Float32Array {
+  return tf.tidy(() => {
+    const xt = tf.tensor2d(x, [n, CF]);
+    // Standardised inputs: the training mean is 0, so value − mean is the input itself.
+    if (!net.hidden) return tf.mul(xt, tf.reshape(net.w2, [1, CF])).dataSync() as Float32Array;
+    const g = tf.grad((v: tf.Tensor) => tf.sum(forward(net, v as tf.Tensor2D)))(xt);
+    return tf.mul(g, xt).dataSync() as Float32Array;
+  });
+}
+
+/** Platt scaling: p = σ(a·z + b) fitted by Newton's method on held-out logits. */
+export function fitPlatt(z: Float32Array, y: Float32Array): { a: number; b: number } {
+  let a = 1, b = 0;
+  for (let it = 0; it < 50; it++) {
+    let ga = 0, gb = 0, haa = 0, hab = 0, hbb = 0;
+    for (let i = 0; i < z.length; i++) {
+      const p = 1 / (1 + Math.exp(-(a * z[i] + b)));
+      const w = p * (1 - p);
+      ga += (p - y[i]) * z[i]; gb += p - y[i];
+      haa += w * z[i] * z[i] + 1e-9; hab += w * z[i]; hbb += w + 1e-9;
+    }
+    const det = haa * hbb - hab * hab;
+    if (!(det > 0)) break;
+    const da = (hbb * ga - hab * gb) / det, db = (haa * gb - hab * ga) / det;
+    a -= da; b -= db;
+    if (Math.abs(da) + Math.abs(db) < 1e-9) break;
+  }
+  return { a: Number(a.toFixed(6)), b: Number(b.toFixed(6)) };
+}
+
+/** Rank-based ROC-AUC with ties averaged. */
+export function rocAuc(score: ArrayLike<number>, label: ArrayLike<number>): number {
+  const n = score.length;
+  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => score[a] - score[b]);
+  let rankSum = 0, pos = 0;
+  for (let i = 0; i < n; ) {
+    let j = i;
+    while (j + 1 < n && score[idx[j + 1]] === score[idx[i]]) j++;
+    const rank = (i + j) / 2 + 1;
+    for (let k = i; k <= j; k++) if (label[idx[k]]) { rankSum += rank; pos++; }
+    i = j + 1;
+  }
+  const neg = n - pos;
+  return pos && neg ? (rankSum - (pos * (pos + 1)) / 2) / (pos * neg) : 0.5;
+}
