@@ -27,8 +27,8 @@ interface Scope {
 }
 
 /**
- * Read-only CRM analytics. Every figure is one parameterised SQL statement over the ledger and order tables;
- * nothing is cached, so results are current right after an import.
+ * Read-only CRM analytics, computed by parameterised SQL over the order, member and ledger tables in one read-only
+ * transaction per call. Nothing is cached or materialised, so results are current right after an import.
  */
 export class AnalyticsService {
   constructor(private readonly members: MemberService) {}
