@@ -5,6 +5,7 @@ import { cooccurrence } from '../../recommender/src/baselines/interactions';
 import { fastSpdInverse } from '../../recommender/src/baselines/float32-inverse';
 import { spdInverse } from '../../recommender/src/baselines/linalg';
 import { fitLogistic } from '../../recommender/src/baselines/logistic';
+import { ItemKnnBaseline } from '../../recommender/src/baselines/itemknn';
 import { PopBaseline } from '../../recommender/src/baselines/pop';
 import { RepeatBaseline } from '../../recommender/src/baselines/repeat';
 import { FileTxnSource } from '../../recommender/src/data/file-source';
@@ -108,6 +109,31 @@ describe('POP and REPEAT', () => {
     expect(await ranking(new RepeatBaseline(), 'U2')).toEqual(['X', 'Y', 'V', 'W', 'Z']);
     // U3: X in 2 invoices, Z in 1 (two lines of one invoice).
     expect(await ranking(new RepeatBaseline(), 'U3')).toEqual(['X', 'Z', 'Y', 'V', 'W']);
+  });
+});
+
+describe('ITEMKNN', () => {
+  const rows = [
+    txn('U1', 'A', '2011-01-01T00:00:00'), txn('U1', 'B', '2011-01-01T00:00:00'),
+    txn('U2', 'A', '2011-01-02T00:00:00'), txn('U2', 'C', '2011-01-02T00:00:00'),
+    txn('U3', 'B', '2011-01-03T00:00:00'), txn('U3', 'C', '2011-01-03T00:00:00'),
+    txn('U4', 'A', '2011-01-04T00:00:00'), txn('U4', 'B', '2011-01-04T00:00:00'), txn('U4', 'C', '2011-01-04T00:00:00'),
+  ];
+  const { train } = recsSplit(rows, at('2011-02-01T00:00:00'), 30);
+
+  it('sums cosine similarities of the items bought, diagonal zero', async () => {
+    // Each item has 3 buyers and each pair 2 in common: cosine 2 / √(3·3) = 2/3 everywhere off the diagonal.
+    // U1 bought A and B: A = S[B,A] = 2/3, B = S[A,B] = 2/3, C = S[A,C] + S[B,C] = 4/3.
+    const knn = new ItemKnnBaseline();
+    await knn.fit(train);
+    Array.from(knn.score(Int32Array.of(0))).forEach((v, k) => expect(v).toBeCloseTo([2 / 3, 2 / 3, 4 / 3][k], 12));
+  });
+
+  it('keeps only the top neighbours of each item, ties by StockCode', async () => {
+    // k = 1: A keeps B, B keeps A, C keeps A. For U1 (A, B): A gets S[B,A], B gets S[A,B], C nothing.
+    const knn = new ItemKnnBaseline(1);
+    await knn.fit(train);
+    Array.from(knn.score(Int32Array.of(0))).forEach((v, k) => expect(v).toBeCloseTo([2 / 3, 2 / 3, 0][k], 12));
   });
 });
 

@@ -6,6 +6,8 @@ import { fastSpdInverse } from './float32-inverse';
 import { spdInverse } from './linalg';
 
 export const EASE_LAMBDAS = [10, 50, 100, 250, 500, 1000, 2000] as const;
+/** Dense n × n float64 matrices, four at a time: 8,000 items is about 2 GB. */
+export const EASE_MAX_ITEMS = 8000;
 /** Used only when the inner split has no test users to choose with (a tiny history). */
 const FALLBACK_LAMBDA = 250;
 
@@ -46,6 +48,9 @@ export class EaseBaseline implements RecsModel {
   constructor(private readonly options: { lambda?: number; lambdas?: readonly number[]; fastSearch?: boolean } = {}) {}
 
   async fit(train: RecsTrainSet): Promise<void> {
+    if (train.items.length > EASE_MAX_ITEMS) {
+      throw new Error(`EASE needs dense ${train.items.length}² matrices; the limit is ${EASE_MAX_ITEMS} items`);
+    }
     const t0 = performance.now();
     this.lambda = this.options.lambda ?? (await this.chooseLambda(train));
     const t1 = performance.now();

@@ -1,5 +1,5 @@
 import type { RecsModel, RecsTrainSet } from '../eval/types';
-import { cooccurrence, userItemLists } from './interactions';
+import { userItemLists } from './interactions';
 
 /** ITEMKNN: cosine on the binary user–item matrix, diagonal 0, each item's top 200 neighbours; score = Σ S[i, ·]. */
 export class ItemKnnBaseline implements RecsModel {
@@ -16,20 +16,27 @@ export class ItemKnnBaseline implements RecsModel {
   async fit(train: RecsTrainSet): Promise<void> {
     const n = (this.n = train.items.length);
     this.lists = userItemLists(train);
-    const c = cooccurrence(this.lists, n);
-    const norm = Float64Array.from({ length: n }, (_, i) => Math.sqrt(c[i * n + i]));
+    // Co-purchase counts one row at a time (users of item i, then their items): memory stays O(n) per row.
+    const buyers: number[][] = Array.from({ length: n }, () => []);
+    this.lists.forEach((items, u) => items.forEach((i) => buyers[i].push(u)));
+    const norm = Float64Array.from(buyers, (b) => Math.sqrt(b.length));
+    const row = new Float64Array(n);
+    const touched: number[] = [];
     this.neighbours = [];
     this.similarities = [];
-    const cand: number[] = [];
     for (let i = 0; i < n; i++) {
-      const row = i * n;
-      cand.length = 0;
-      for (let j = 0; j < n; j++) if (j !== i && c[row + j] > 0) cand.push(j);
-      const sim = (j: number) => c[row + j] / (norm[i] * norm[j]);
-      cand.sort((a, b) => sim(b) - sim(a) || a - b);
-      const kept = cand.slice(0, this.k);
-      this.neighbours.push(Int32Array.from(kept));
-      this.similarities.push(Float64Array.from(kept, sim));
+      touched.length = 0;
+      for (const u of buyers[i]) {
+        for (const j of this.lists[u]) {
+          if (row[j] === 0) touched.push(j);
+          row[j]++;
+        }
+      }
+      const sim = (j: number) => row[j] / (norm[i] * norm[j]);
+      const cand = touched.filter((j) => j !== i).sort((a, b) => sim(b) - sim(a) || a - b).slice(0, this.k);
+      this.neighbours.push(Int32Array.from(cand));
+      this.similarities.push(Float64Array.from(cand, sim));
+      for (const j of touched) row[j] = 0;
     }
   }
 

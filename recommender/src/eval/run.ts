@@ -33,6 +33,8 @@ export interface EvalReport {
     customers: number;
     items: number | null;
     testUsers?: { all: number; new: number };
+    /** Mean |GT| over test users, and mean |GT_new| over the users of view new. */
+    meanGroundTruth?: { all: number; new: number };
   };
   recs?: Record<View, RecsRow[]>;
   churn?: ChurnRow[];
@@ -113,7 +115,15 @@ export async function runEvaluation(options: RunOptions): Promise<EvalReport> {
         log(`recs: ${entry.name} failed: ${failures.at(-1)!.error}`);
       }
     }
-    report.dataset.testUsers = { all: split.testUsers.length, new: rows.new[0]?.users ?? 0 };
+    const gtNew = split.groundTruth
+      .map((gt, t) => {
+        const bought = new Set(Array.from(split.trainItems[t], (i) => split.train.items[i]));
+        return [...gt].filter((c) => !bought.has(c)).length;
+      })
+      .filter((size) => size > 0);
+    const mean = (xs: number[]) => (xs.length ? Math.round((xs.reduce((s, x) => s + x, 0) / xs.length) * 100) / 100 : 0);
+    report.dataset.testUsers = { all: split.testUsers.length, new: gtNew.length };
+    report.dataset.meanGroundTruth = { all: mean(split.groundTruth.map((g) => g.size)), new: mean(gtNew) };
     report.recs = rows;
   }
 
@@ -156,7 +166,8 @@ export function formatReport(report: EvalReport): string {
   const lines = [
     `${d.file}: cutoff ${d.cutoff}, horizon ${d.horizonDays} days; ${d.rows} rows, ${d.keptRows} after cleaning, ` +
       `${d.customers} customers${d.items === null ? '' : `, ${d.items} items`}` +
-      (d.testUsers ? `; test users ${d.testUsers.all} (all), ${d.testUsers.new} (new)` : ''),
+      (d.testUsers ? `; test users ${d.testUsers.all} (all), ${d.testUsers.new} (new)` : '') +
+      (d.meanGroundTruth ? `; mean |GT| ${d.meanGroundTruth.all}, |GT_new| ${d.meanGroundTruth.new}` : ''),
     '',
   ];
   const header = ['task', 'name', 'kind', 'NDCG@10', 'Recall@10', 'HitRate@10', 'Coverage', 'users', 'ROC-AUC', 'PR-AUC', 'Brier', 'churn rate', 'train s'];
