@@ -149,6 +149,7 @@ async function runRecs(rows: Txn[], options: PipelineOptions): Promise<RecsOutpu
   const split = recsSplit(productRows, window.cutoff, options.horizonDays);
   if (split.testUsers.length === 0) throw new Error(`no customer bought both before and after the holdout cutoff; use a shorter horizon than ${options.horizonDays} days`);
 
+  const entry = productionEntry('RECOMMENDER', options.modelName);
   await report('evaluating-baselines', 5);
   const baselineMetrics: RecsOutput['baselineMetrics'] = {};
   for (const entry of baselineEntries('RECOMMENDER')) {
@@ -157,7 +158,6 @@ async function runRecs(rows: Txn[], options: PipelineOptions): Promise<RecsOutpu
     baselineMetrics[entry.name] = evaluateScores(split, (u) => model.score(u)) as RecsOutput['metrics'];
   }
 
-  const entry = productionEntry('RECOMMENDER', options.modelName);
   const candidate = entry.create() as RecsModel;
   await report('training', 20);
   await candidate.fit(split.train, hooksFor(options, 'training', 20, 50));
@@ -280,13 +280,13 @@ async function runChurn(rows: Txn[], options: PipelineOptions): Promise<ChurnOut
   const churners = task.labels.reduce((s, y) => s + y, 0);
   if (churners === 0 || churners === task.labels.length) throw new Error('the holdout has only one class (everyone churned or nobody did); use another horizon');
 
+  const entry = productionEntry('CHURN', options.modelName);
   await report('evaluating-baselines', 5);
   const baselineMetrics: Record<string, ChurnMetrics> = {};
   for (const entry of baselineEntries('CHURN')) {
     baselineMetrics[entry.name] = (await evaluateChurnModel(entry.create() as ChurnModel, task)).metrics;
   }
 
-  const entry = productionEntry('CHURN', options.modelName);
   await report('training', 20);
   const candidate = entry.create() as ChurnModel;
   const t = await candidate.fitPredict(task.rows, task.population, task.cutoff, task.horizonDays, hooksFor(options, 'training', 20, 50));
