@@ -103,7 +103,10 @@ interface OrderState {
   pointsBasisMinor: number;
   returnedAtCreditMinor: number;
   pointsBreakdown: PointsBreakdownItem[];
+  /** Only the lines a return may need (all of them for an order of this batch). */
   lines: LineState[];
+  /** Units not yet returned on the whole order: 0 makes it RETURNED. */
+  unitsLeft: number;
   lot?: PointLot | null;
 }
 
@@ -521,6 +524,7 @@ export class TransactionImporter {
       returnedAtCreditMinor: r.returned_at_credit_minor ?? 0,
       pointsBreakdown: [],
       lines: [],
+      unitsLeft: r.units_left ?? 0,
     };
   }
 
@@ -530,15 +534,18 @@ export class TransactionImporter {
     if (memberIds.length === 0) return;
     const skus = [...new Set(returns.flatMap((r) => r.lines.map((l) => l.sku)))];
     const rows = await em.execute<Record<string, any>[]>(
-      `select o.id, o.external_order_id, o.member_id, o.currency, o.channel_kind, o.placed_at, o.subtotal_minor, o.total_minor, o.returned_minor,
+      `select agg.units_left, o.id, o.external_order_id, o.member_id, o.currency, o.channel_kind, o.placed_at, o.subtotal_minor, o.total_minor, o.returned_minor,
          o.status, o.points_earned, o.points_clawed_back, o.points_basis_minor, o.returned_at_credit_minor,
          l.line_no, l.sku, l.product_id, l.quantity, l.unit_price_minor, l.total_minor as line_total_minor, l.net_minor, l.returned_quantity
-       from customer_order o join order_line l on l.order_id = o.id
-       where o.id in (
-         select ol.order_id from order_line ol join customer_order c on c.id = ol.order_id
-         where c.channel_id = ? and c.member_id in (?) and ol.sku in (?) and ol.returned_quantity < ol.quantity)
+       from customer_order o
+       -- Laterals keep every lookup on the (order_id, line_no) index (a join would scan all order lines), and only
+       -- the lines of the returned SKUs are read, with the units left on the whole order for its status.
+       cross join lateral (select 1 from order_line ol where ol.order_id = o.id and ol.sku in (?) and ol.returned_quantity < ol.quantity limit 1) hit
+       cross join lateral (select coalesce(sum(x.quantity - x.returned_quantity), 0)::int as units_left from order_line x where x.order_id = o.id) agg
+       cross join lateral (select * from order_line x where x.order_id = o.id and x.sku in (?) offset 0) l
+       where o.channel_id = ? and o.member_id in (?)
        order by o.id, l.line_no`,
-      [this.channel.id, memberIds, skus],
+      [skus, skus, this.channel.id, memberIds],
     );
     const byId = new Map<string, OrderState>();
     for (const r of rows) {
@@ -605,6 +612,7 @@ export class TransactionImporter {
       returnedAtCreditMinor: 0,
       pointsBreakdown: [],
       lines,
+      unitsLeft: lines.reduce((n, l) => n + l.quantity, 0),
     };
     if (state) {
       this.credit(em, order, state, prog);
@@ -686,7 +694,8 @@ export class TransactionImporter {
       if (problems.length) throw new Error(`import: return ${inv.invoice} does not fit order ${order.externalOrderId}: ${problems[0].message}`);
       const value = returned.reduce((s, r) => s + r.valueMinor, 0);
       order.returnedMinor += value;
-      order.status = order.lines.every((l) => l.returnedQuantity === l.quantity) ? OrderStatus.RETURNED : OrderStatus.PARTIALLY_RETURNED;
+      order.unitsLeft -= returned.reduce((n, r) => n + r.quantity, 0);
+      order.status = order.unitsLeft === 0 ? OrderStatus.RETURNED : OrderStatus.PARTIALLY_RETURNED;
       order.isTouched = true;
       const ret: ReturnRow = { id: newId(), orderId: order.id, externalReturnId: inv.invoice, lines: returned, valueMinor: value, pointsClawedBack: 0, createdAt: inv.placedAt };
       if (state && order.memberId) {
