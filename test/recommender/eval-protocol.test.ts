@@ -129,11 +129,12 @@ describe('ITEMKNN', () => {
     Array.from(knn.score(Int32Array.of(0))).forEach((v, k) => expect(v).toBeCloseTo([2 / 3, 2 / 3, 4 / 3][k], 12));
   });
 
-  it('keeps only the top neighbours of each item, ties by StockCode', async () => {
-    // k = 1: A keeps B, B keeps A, C keeps A. For U1 (A, B): A gets S[B,A], B gets S[A,B], C nothing.
+  it('keeps only the top neighbours of each item, a tie at the cut going to the higher StockCode', async () => {
+    // k = 1, all similarities equal: A keeps C, B keeps C, C keeps B. U1 (A, B): C gets S[A,C] + S[B,C] = 4/3,
+    // A and B nothing.
     const knn = new ItemKnnBaseline(1);
     await knn.fit(train);
-    Array.from(knn.score(Int32Array.of(0))).forEach((v, k) => expect(v).toBeCloseTo([2 / 3, 2 / 3, 0][k], 12));
+    Array.from(knn.score(Int32Array.of(0))).forEach((v, k) => expect(v).toBeCloseTo([0, 0, 4 / 3][k], 12));
   });
 });
 

@@ -33,7 +33,9 @@ export class ItemKnnBaseline implements RecsModel {
         }
       }
       const sim = (j: number) => row[j] / (norm[i] * norm[j]);
-      const cand = touched.filter((j) => j !== i).sort((a, b) => sim(b) - sim(a) || a - b).slice(0, this.k);
+      // Ties at the k-th neighbour keep the higher StockCode, as an ascending argsort cut from the top does: the
+      // protocol leaves this open, and this is the choice that reproduces the reference figures.
+      const cand = touched.filter((j) => j !== i).sort((a, b) => sim(b) - sim(a) || b - a).slice(0, this.k);
       this.neighbours.push(Int32Array.from(cand));
       this.similarities.push(Float64Array.from(cand, sim));
       for (const j of touched) row[j] = 0;
