@@ -23,7 +23,7 @@ export class BprMf {
     readonly nItems: number,
   ) {}
 
-  static async fit(s: Snapshot, options: Partial<BprOptions> = {}, onEpoch?: (epoch: number, loss: number) => void): Promise<BprMf> {
+  static async fit(s: Snapshot, options: Partial<BprOptions> = {}, onEpoch?: (epoch: number, loss: number) => void | Promise<void>): Promise<BprMf> {
     const o = { ...BPR_DEFAULTS, ...options };
     const rng = new Rng(o.seed);
     const nPairs = s.ptr[s.nUsers];
@@ -65,7 +65,7 @@ export class BprMf {
         cost.dispose();
         batches++;
       }
-      onEpoch?.(epoch, total / batches);
+      await onEpoch?.(epoch, total / batches);
     }
     const model = new BprMf(U.dataSync() as Float32Array, V.dataSync() as Float32Array, bias.dataSync() as Float32Array, o.dim, s.nItems);
     U.dispose(); V.dispose(); bias.dispose(); optimizer.dispose();

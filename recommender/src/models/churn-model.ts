@@ -1,4 +1,4 @@
-import type { ChurnModel, Txn } from '../eval/types';
+import type { ChurnDriver, ChurnModel, ExplainsChurn, FitHooks, HasParams, Txn } from '../eval/types';
 import { initBackend, tf } from '../tf/backend';
 import { Rng } from '../tf/random';
 import { CF, CHURN_FEATURES, churnFeatures, mostCommonCountry } from './churn-features';
@@ -21,13 +21,6 @@ export interface ChurnOptions {
 
 export const CHURN_DEFAULTS: ChurnOptions = { hidden: [0, 16], epochs: 300, learningRate: 0.02, l2: 1e-3, holdoutShare: 0.25, topDrivers: 3, snapshots: 4, snapshotStepDays: 30, seed: 11 };
 
-export interface ChurnDriver {
-  feature: string;
-  /** Contribution to the churn logit (positive pushes towards churn). */
-  contribution: number;
-  value: number;
-}
-
 export interface ChurnPrediction {
   scores: Float64Array;
   isProbability: true;
@@ -48,11 +41,12 @@ interface Net {
  * labels from [cutoff − horizon, cutoff)), Platt-calibrated on the held-out part, with per-customer drivers
  * (weight × standardised value for the logistic; gradient × (value − mean) for the MLP).
  */
-export class ChurnTfModel implements ChurnModel {
+export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams {
   readonly name = 'TF-CHURN';
   readonly kind = 'model' as const;
   private readonly o: ChurnOptions;
   info: Record<string, unknown> = {};
+  private lastDrivers: ChurnDriver[][] = [];
 
   constructor(options: Partial<ChurnOptions> = {}) {
     this.o = { ...CHURN_DEFAULTS, ...options };
@@ -62,12 +56,17 @@ export class ChurnTfModel implements ChurnModel {
     return this.info;
   }
 
-  async fitPredict(rows: Txn[], population: string[], cutoff: number, horizonDays: number) {
-    const { scores, isProbability } = await this.fitPredictWithDrivers(rows, population, cutoff, horizonDays);
+  async fitPredict(rows: Txn[], population: string[], cutoff: number, horizonDays: number, hooks: FitHooks = {}) {
+    const { scores, isProbability } = await this.fitPredictWithDrivers(rows, population, cutoff, horizonDays, hooks);
     return { scores, isProbability };
   }
 
-  async fitPredictWithDrivers(rows: Txn[], population: string[], cutoff: number, horizonDays: number): Promise<ChurnPrediction> {
+  /** The top drivers of population member `index` from the last fitPredict, strongest push towards churn first. */
+  drivers(index: number, k: number): ChurnDriver[] {
+    return this.lastDrivers[index].slice(0, k);
+  }
+
+  async fitPredictWithDrivers(rows: Txn[], population: string[], cutoff: number, horizonDays: number, hooks: FitHooks = {}): Promise<ChurnPrediction> {
     const { backend } = await initBackend();
     const rng = new Rng(this.o.seed);
     const past = cutoff - horizonDays * MS_PER_DAY;
@@ -101,7 +100,7 @@ export class ChurnTfModel implements ChurnModel {
 
     let best: { net: Net; auc: number; holdLogits: Float32Array } | null = null;
     for (const hidden of this.o.hidden) {
-      const net = await trainNet(xs, y, fitRows, hidden, this.o, rng);
+      const net = await trainNet(xs, y, fitRows, hidden, { ...this.o, epochs: Math.min(this.o.epochs, hooks.maxEpochs ?? Infinity) }, rng, hooks);
       const holdLogits = logits(net, gatherRows(xs, holdRows));
       const auc = rocAuc(holdLogits, gatherLabels(y, holdRows));
       this.info[`holdoutAuc_h${hidden}`] = Number(auc.toFixed(4));
@@ -118,10 +117,11 @@ export class ChurnTfModel implements ChurnModel {
     const z = logits(best!.net, xNow);
     const scores = Float64Array.from(z, (v) => 1 / (1 + Math.exp(-(platt.a * v + platt.b))));
     const contributions = driverContributions(best!.net, xNow, population.length);
-    const drivers = population.map((_, k) => {
+    this.lastDrivers = population.map((_, k) => {
       const row = Array.from({ length: CF }, (_, f) => ({ feature: CHURN_FEATURES[f], contribution: contributions[k * CF + f], value: now.x[k * CF + f] }));
-      return row.sort((a, b) => b.contribution - a.contribution).slice(0, this.o.topDrivers);
+      return row.sort((a, b) => b.contribution - a.contribution);
     });
+    const drivers = this.lastDrivers.map((d) => d.slice(0, this.o.topDrivers));
     disposeNet(best!.net);
     return { scores, isProbability: true, drivers };
   }
@@ -156,7 +156,7 @@ function forward(net: Net, x: tf.Tensor2D): tf.Tensor1D {
   return tf.reshape(tf.add(tf.matMul(h as tf.Tensor2D, net.w2), net.b2), [-1]) as tf.Tensor1D;
 }
 
-async function trainNet(xs: Float32Array, y: Float32Array, rows: Int32Array, hidden: number, o: ChurnOptions, rng: Rng): Promise<Net> {
+async function trainNet(xs: Float32Array, y: Float32Array, rows: Int32Array, hidden: number, o: ChurnOptions, rng: Rng, hooks: FitHooks): Promise<Net> {
   const inDim = hidden || CF;
   const net: Net = {
     hidden,
@@ -170,15 +170,19 @@ async function trainNet(xs: Float32Array, y: Float32Array, rows: Int32Array, hid
   const optimizer = tf.train.adam(o.learningRate);
   const weights = (hidden ? [net.w1, net.b1, net.w2, net.b2] : [net.w2, net.b2]) as unknown as tf.Variable[];
   for (let epoch = 0; epoch < o.epochs; epoch++) {
-    tf.tidy(() => {
-      optimizer.minimize(() => {
+    const loss = tf.tidy(() => {
+      return optimizer.minimize(() => {
         const z = forward(net, x);
         const nll = tf.mean(tf.sub(tf.add(tf.relu(z), tf.softplus(tf.neg(tf.abs(z)))), tf.mul(z, t)));
         const penalty = tf.mul(o.l2, tf.add(tf.sum(tf.square(net.w2)), hidden ? tf.sum(tf.square(net.w1)) : 0));
         return tf.add(nll, penalty) as tf.Scalar;
-      }, false, weights);
+      }, true, weights) as tf.Scalar;
     });
-    if (epoch % 50 === 49) await new Promise((r) => setImmediate(r));
+    if (epoch % 50 === 49 || epoch === o.epochs - 1) {
+      await hooks.onEpoch?.(epoch + 1, o.epochs, loss.dataSync()[0]);
+      await new Promise((r) => setImmediate(r));
+    }
+    loss.dispose();
   }
   x.dispose(); t.dispose(); optimizer.dispose();
   return net;

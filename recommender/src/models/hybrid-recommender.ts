@@ -1,4 +1,4 @@
-import type { RecsModel, RecsTrainSet } from '../eval/types';
+import type { FitHooks, HasItemEmbeddings, HasParams, RecsModel, RecsTrainSet } from '../eval/types';
 import { initBackend, tf } from '../tf/backend';
 import { Rng } from '../tf/random';
 import { BprMf, BPR_DEFAULTS, type BprOptions } from './bpr';
@@ -50,7 +50,7 @@ interface Net {
  * labels from [cutoff − horizon, cutoff)) and applied to features at the cutoff. The loss has a second softmax over
  * unbought candidates only, so the ranking of never-bought items is learned in its own right.
  */
-export class HybridRecommender implements RecsModel {
+export class HybridRecommender implements RecsModel, HasItemEmbeddings, HasParams {
   readonly name = 'TF-HYBRID';
   readonly kind = 'model' as const;
   private readonly o: HybridOptions;
@@ -72,9 +72,20 @@ export class HybridRecommender implements RecsModel {
     return this.info;
   }
 
-  async fit(train: RecsTrainSet): Promise<void> {
+  async fit(train: RecsTrainSet, hooks: FitHooks = {}): Promise<void> {
     const { backend } = await initBackend();
     const log = this.o.log ?? (() => {});
+    const cap = (epochs: number) => Math.min(epochs, hooks.maxEpochs ?? epochs);
+    const bprOptions = { ...BPR_DEFAULTS, ...this.o.bpr };
+    bprOptions.epochs = cap(bprOptions.epochs);
+    const o = { ...this.o, epochs: cap(this.o.epochs) };
+    // Progress: the two BPR fits and the two ranker fits, as one epoch count.
+    const total = 2 * bprOptions.epochs + 2 * o.epochs;
+    let done = 0;
+    const progress = async (_epoch: number, loss: number) => {
+      done++;
+      await hooks.onEpoch?.(done, total, loss);
+    };
     const rng = new Rng(this.o.seed);
     const inner = train.cutoff - train.horizonDays * MS_PER_DAY;
     this.items = train.items;
@@ -93,17 +104,17 @@ export class HybridRecommender implements RecsModel {
         best = { lambda, ndcg, ease };
       } else ease.dispose();
     }
-    const bprIn = await BprMf.fit(snapIn, { ...this.o.bpr, seed: rng.seed() });
+    const bprIn = await BprMf.fit(snapIn, { ...bprOptions, seed: rng.seed() }, progress);
     const block = candidateBlock(snapIn, best!.ease, bprIn, innerUsers, this.o.candidates);
     best!.ease.dispose();
 
     const isVal = innerUsers.map(() => (rng.next() < this.o.validationShare ? 1 : 0));
-    this.net = await trainRanker(block, labels, isVal, 'all', this.o, rng, log);
-    this.netNew = await trainRanker(block, labels, isVal, 'new', this.o, rng, log);
+    this.net = await trainRanker(block, labels, isVal, 'all', o, rng, log, progress);
+    this.netNew = await trainRanker(block, labels, isVal, 'new', o, rng, log, progress);
 
     this.snapshot = snapshotAt(train, train.cutoff);
     this.ease = EaseScorer.fit(EaseScorer.gram(this.snapshot), this.snapshot.nItems, best!.lambda);
-    this.bpr = await BprMf.fit(this.snapshot, { ...this.o.bpr, seed: rng.seed() });
+    this.bpr = await BprMf.fit(this.snapshot, { ...bprOptions, seed: rng.seed() }, progress);
     this.info = { backend, lambda: best!.lambda, innerUsers: innerUsers.length, innerCandidates: block.item.length };
   }
 
@@ -140,8 +151,8 @@ export class HybridRecommender implements RecsModel {
     return this.bpr.similarItems(items, k);
   }
 
-  itemEmbeddings(): { dim: number; values: Float32Array } {
-    return { dim: this.bpr.dim, values: this.bpr.itemEmb };
+  itemEmbeddings(): { dim: number; vectors: Float32Array } {
+    return { dim: this.bpr.dim, vectors: this.bpr.itemEmb };
   }
 }
 
@@ -187,6 +198,7 @@ function ndcgAt10(ranked: number[], gt: Set<number>): number {
 async function trainRanker(
   block: CandidateBlock, labels: Map<number, Set<number>>, isVal: Int32Array, view: 'all' | 'new', o: HybridOptions, rng: Rng,
   log: (event: string, fields: Record<string, unknown>) => void,
+  progress: (epoch: number, loss: number) => Promise<void>,
 ): Promise<Net> {
   const rows = block.item.length;
   const mean = new Float32Array(F), std = new Float32Array(F);
@@ -217,6 +229,7 @@ async function trainRanker(
   const order = Int32Array.from(trainUsers);
   for (let epoch = 0; epoch < o.epochs; epoch++) {
     rng.shuffle(order);
+    let lossSum = 0, steps = 0;
     for (let start = 0; start < order.length; start += o.usersPerBatch) {
       const batch = Array.from(order.subarray(start, start + o.usersPerBatch));
       const lossT = tf.tidy(() => {
@@ -229,14 +242,21 @@ async function trainRanker(
           return (view === 'new' ? lossNew : tf.add(listwise(s, seg, posW, userW, batch.length), lossNew)) as tf.Scalar;
         }, true) as tf.Scalar;
       });
+      lossSum += lossT.dataSync()[0];
+      steps++;
       lossT.dispose();
     }
+    await progress(epoch, lossSum / Math.max(1, steps));
     const net = snapshotNet();
     const val = validationNdcg(net, block, labels, valUsers);
     log('tf-hybrid.epoch', { view, epoch, valNdcgAll: val.all, valNdcgNew: val.new });
     const score = view === 'all' ? val.all : val.new;
     if (score > best.score) best = { score, epoch, net };
-    else if (epoch - best.epoch >= 5) break;
+    else if (epoch - best.epoch >= 5) {
+      // Early stop: the remaining epochs count as done for progress.
+      for (let e = epoch + 1; e < o.epochs; e++) await progress(e, lossSum / Math.max(1, steps));
+      break;
+    }
     await new Promise((r) => setImmediate(r));
   }
   [w1, b1, w2, lin, b2].forEach((v) => v.dispose());

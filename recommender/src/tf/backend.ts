@@ -48,7 +48,11 @@ async function chooseBackend(): Promise<BackendChoice> {
 
 /** Registers the backend with tfjs-core; returns an error message instead of throwing. */
 async function loadBackend(name: BackendName): Promise<string | null> {
-  if (tf.findBackendFactory(name)) return null;
+  if (tf.findBackendFactory(name)) {
+    // Another module may have registered wasm without the kernels training needs.
+    if (name === 'wasm') registerWasmKernels();
+    return null;
+  }
   try {
     if (name === 'tensorflow') {
       // Optional native binding: absent or without its prebuilt binary offline, so only a guarded require.
