@@ -8,9 +8,10 @@ import { build, SalesChannelKind } from '../fixtures/build';
 import { RECORD_ORDER, RECORD_RETURN, ledgerCheck } from '../support/orders';
 import { TransactionImporter, type ImportOptions, type Reject } from '../../api/src/import/importer';
 import { openRejects } from '../../api/src/import/rejects';
-import { ImportInputError, openCsv, parseColumnMap } from '../../api/src/import/source';
+import { ImportInputError, openCsv, parseColumnMap, type SourceRecord } from '../../api/src/import/source';
 import { toMinorUnits } from '../../api/src/import/rows';
 import { createLogger } from '../../api/src/shared/logger';
+import { generateTransactions } from '../../api/src/seed/demo-transactions';
 
 const h = useHarness();
 const b = build(h);
@@ -19,11 +20,11 @@ const fixture = (name: string) => path.join(FIXTURES, name);
 const tmp = mkdtempSync(path.join(tmpdir(), 'import-test-'));
 let channels = 0;
 
-async function runImport(file: string, options: Partial<ImportOptions> & { map?: string } = {}) {
+async function runImport(file: string | SourceRecord[], options: Partial<ImportOptions> & { map?: string } = {}) {
   const rejects: Reject[] = [];
-  const source = await openCsv(file, parseColumnMap(options.map));
+  const records = typeof file === 'string' ? (await openCsv(file, parseColumnMap(options.map))).records : file;
   const importer = new TransactionImporter(h.orm.em, h.app.services, createLogger('silent'));
-  const summary = await importer.run(source.records, {
+  const summary = await importer.run(asyncOf(records), {
     channelName: options.channelName ?? `Import shop ${++channels}`,
     channelKind: SalesChannelKind.WEB,
     currency: 'GBP',
@@ -32,6 +33,10 @@ async function runImport(file: string, options: Partial<ImportOptions> & { map?:
     ...options,
   });
   return { summary, rejects };
+}
+
+async function* asyncOf<T>(items: AsyncIterable<T> | T[]): AsyncIterable<T> {
+  yield* items;
 }
 
 /** Per customer id of a channel: points and tier, as members see them. */
@@ -273,5 +278,25 @@ describe('import: same rules as the API', () => {
     const importEarned = (await ordersOf(imported.summary.channelId)).map((o) => ({ ext: o.ext, earned: o.earned }));
     expect(importEarned).toEqual(apiEarned);
     expect(importEarned.find((o) => o.ext === '600007')!.earned).toBeLessThan(75);
+  });
+});
+
+describe('demo seed without the data file', () => {
+  it('generates rows ending yesterday that import without rejects, and a second seed adds nothing', async () => {
+    const now = new Date();
+    const rows = generateTransactions(now);
+    const channelName = `Demo fallback ${++channels}`;
+    const first = await runImport(rows, { channelName });
+    expect(first.rejects).toEqual([]);
+    expect(first.summary.orders).toBeGreaterThan(500);
+    expect(first.summary.guestOrders).toBeGreaterThan(20);
+    expect(first.summary.returns).toBeGreaterThan(10);
+    expect(first.summary.membersCreated).toBe(250);
+    const [range] = await h.sql(`select max(placed_at) as newest from customer_order where channel_id = ?`, [first.summary.channelId]);
+    const yesterday = new Date(now.getTime() - 86_400_000).toISOString().slice(0, 10);
+    expect(new Date(range.newest).toISOString().slice(0, 10)).toBe(yesterday);
+
+    const again = await runImport(generateTransactions(now), { channelName });
+    expect(again.summary).toMatchObject({ orders: 0, returns: 0, membersCreated: 0, invoicesSkipped: first.summary.orders + first.summary.returnInvoices });
   });
 });

@@ -167,6 +167,8 @@ export class TransactionImporter {
   private channel!: { id: string; kind: SalesChannelKind };
   private written = new Set<string>();
   private currency = 'GBP';
+  private statsBase = 0;
+  private statsRows = 0;
 
   constructor(
     private readonly rootEm: EntityManager,
@@ -178,6 +180,8 @@ export class TransactionImporter {
     const started = Date.now();
     this.channel = await this.ensureChannel(options);
     this.currency = options.currency;
+    const [lines] = await this.rootEm.fork().getConnection().execute<{ n: number }[]>(`select greatest(reltuples, 0)::int as n from pg_class where relname = 'order_line'`);
+    this.statsBase = this.statsRows = lines?.n ?? 0;
     this.summary = {
       channelId: this.channel.id,
       rowsRead: 0,
@@ -208,8 +212,12 @@ export class TransactionImporter {
       if (options.signal?.aborted) return;
       inFlight = this.writeBatch(invoices, options).then(async () => {
         batches++;
-        // Tables grow from empty during an import: fresh statistics keep the per-batch lookups on their indexes.
-        if ((batches & (batches - 1)) === 0 || batches % 64 === 0) await this.timed('analyze', () => this.analyze());
+        // Tables grow from empty during a first import: fresh statistics keep the per-batch lookups on their
+        // indexes. Refreshed each time this run has doubled the order lines since the last statistics.
+        if (this.statsBase + this.summary.linesImported > 2 * this.statsRows) {
+          await this.timed('analyze', () => this.analyze());
+          this.statsRows = this.statsBase + this.summary.linesImported;
+        }
         options.onBatch?.({ rowsRead: this.summary.rowsRead, batches });
       });
     };

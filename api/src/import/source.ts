@@ -73,15 +73,26 @@ export async function openCsv(file: string, map: Map<string, CanonicalColumn>): 
   parser.on('error', () => undefined);
   input.pipe(parser);
 
+  // The header is read and checked now, before the caller writes anything.
+  const it = (parser as AsyncIterable<string[]>)[Symbol.asyncIterator]();
+  const wrap = (err: unknown) => (err instanceof ImportInputError ? err : new ImportInputError(`${file}: ${(err as Error).message}`));
+  let names: string[];
+  try {
+    const header = await it.next();
+    if (header.done) throw new ImportInputError(`${file}: the file is empty`);
+    names = mapHeader(header.value, map);
+  } catch (err) {
+    raw.destroy();
+    throw wrap(err);
+  }
+
   async function* records(): AsyncIterable<SourceRecord> {
-    let names: string[] | null = null;
     let line = 1;
     try {
-      for await (const fields of parser as AsyncIterable<string[]>) {
-        if (!names) {
-          names = mapHeader(fields, map);
-          continue;
-        }
+      for (;;) {
+        const next = await it.next();
+        if (next.done) break;
+        const fields = next.value;
         line++;
         if (fields.length === 1 && fields[0] === '') continue;
         const row: SourceRow = {};
@@ -89,8 +100,7 @@ export async function openCsv(file: string, map: Map<string, CanonicalColumn>): 
         yield { line, row };
       }
     } catch (err) {
-      if (err instanceof ImportInputError) throw err;
-      throw new ImportInputError(`${file}: ${(err as Error).message}`);
+      throw wrap(err);
     } finally {
       raw.destroy();
     }

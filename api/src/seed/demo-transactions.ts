@@ -133,10 +133,10 @@ export function generateTransactions(now: Date, customers = 250): SourceRecord[]
   }
   invoices.sort((a, b) => a.at - b.at || a.no.localeCompare(b.no));
   const returns = invoices
-    .filter((inv) => inv.customer && rand() < 0.06)
+    .filter((inv) => inv.customer && inv.at < end - DAY_MS && rand() < 0.06)
     .map((inv) => {
       const line = pick(inv.lines);
-      return { no: `C${inv.no}`, at: Math.min(inv.at + (1 + Math.floor(rand() * 10)) * DAY_MS, end + 12 * 3_600_000), customer: inv.customer, country: inv.country, lines: [{ ...line, quantity: -Math.max(1, Math.floor(line.quantity / 2)) }] };
+      return { no: `C${inv.no}`, at: Math.min(inv.at + (1 + Math.floor(rand() * 10)) * DAY_MS, end), customer: inv.customer, country: inv.country, lines: [{ ...line, quantity: -Math.max(1, Math.floor(line.quantity / 2)) }] };
     });
   const all = [...invoices, ...returns].sort((a, b) => a.at - b.at || a.no.localeCompare(b.no));
   const records: SourceRecord[] = [];
