@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { RecencyBaseline, RfmLogisticBaseline } from '../../recommender/src/baselines/churn';
-import { EaseBaseline, easeWeights } from '../../recommender/src/baselines/ease';
+import { EaseBaseline, easeWeights, FLOAT32_RESIDUAL_TOLERANCE, type InverseInfo } from '../../recommender/src/baselines/ease';
 import { cooccurrence } from '../../recommender/src/baselines/interactions';
 import { fastSpdInverse } from '../../recommender/src/baselines/float32-inverse';
 import { spdInverse } from '../../recommender/src/baselines/linalg';
@@ -148,6 +148,20 @@ describe('EASE', () => {
     const third = 1 / 3;
     Array.from(await easeWeights(gram, 3, 1)).forEach((v, k) => expect(v).toBeCloseTo([0, third, third, third, 0, third, third, third, 0][k], 12));
     Array.from(await easeWeights(gram, 3, 10)).forEach((v, k) => expect(v).toBeCloseTo(k % 4 === 0 ? 0 : 2 / 15, 12));
+  });
+
+  it('uses the float32 inverse only when its float64 residual is small, and float64 otherwise', async () => {
+    const gram = cooccurrence([Int32Array.of(0, 1), Int32Array.of(0, 2), Int32Array.of(1, 2), Int32Array.of(0, 1, 2)], 3);
+    const infos: InverseInfo[] = [];
+    const fast = await easeWeights(gram, 3, 10, true, (i) => infos.push(i));
+    expect(infos[0].precision).toBe('float32');
+    expect(infos[0].residual).toBeLessThanOrEqual(FLOAT32_RESIDUAL_TOLERANCE);
+    Array.from(fast).forEach((v, k) => expect(v).toBeCloseTo(k % 4 === 0 ? 0 : 2 / 15, 6));
+    // Two items always bought together and λ = 1e-6: G is nearly singular (condition ~1e7), P ~ 1e6, and float32
+    // rounding of P leaves G·P − I far from 0, so the exact inverse is used.
+    const twins = cooccurrence([Int32Array.of(0, 1), Int32Array.of(0, 1), Int32Array.of(0, 1)], 2);
+    await easeWeights(twins, 2, 1e-6, true, (i) => infos.push(i));
+    expect(infos[1]).toEqual({ precision: 'float64', residual: 0 });
   });
 
   it('scores a user as the sum of B rows over the items bought', async () => {
