@@ -2,7 +2,6 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { parse } from 'csv-parse/sync';
 import { useHarness } from '../support/harness';
 import { build, SalesChannelKind } from '../fixtures/build';
 import { RECORD_ORDER, RECORD_RETURN, ledgerCheck } from '../support/orders';
@@ -33,6 +32,13 @@ async function runImport(file: string | SourceRecord[], options: Partial<ImportO
     ...options,
   });
   return { summary, rejects };
+}
+
+/** A CSV's rows by column name, read with the importer's own reader. */
+async function readRows(file: string): Promise<Record<string, string>[]> {
+  const rows: Record<string, string>[] = [];
+  for await (const r of (await openCsv(file, new Map())).records) rows.push(r.row as Record<string, string>);
+  return rows;
 }
 
 async function* asyncOf<T>(items: AsyncIterable<T> | T[]): AsyncIterable<T> {
@@ -119,7 +125,7 @@ describe('import: malformed rows', () => {
     const file = openRejects(rejectsPath);
     const { summary } = await runImport(fixture('malformed.csv'), { onReject: (r) => file.write(r) });
     await file.close();
-    const rows = parse(readFileSync(rejectsPath), { columns: true }) as Record<string, string>[];
+    const rows = await readRows(rejectsPath);
     expect(rows.map((r) => [r.line, r.reason, r.InvoiceNo])).toEqual([
       ['3', 'invoice date is not YYYY-MM-DD HH:MM[:SS]', '510002'],
       ['4', 'quantity is not a whole number', '510003'],
@@ -224,7 +230,7 @@ describe('import: same rules as the API', () => {
   it('gives each member the points that recordOrder and recordReturn give for the same orders in the same order', async () => {
     const imported = await runImport(fixture('history.csv'), { batchInvoices: 4 });
     const { auth } = await b.apiKey();
-    const rows = parse(readFileSync(fixture('history.csv')), { columns: true }) as Record<string, string>[];
+    const rows = await readRows(fixture('history.csv'));
     const invoices = new Map<string, Record<string, string>[]>();
     for (const r of rows) invoices.set(r.InvoiceNo, [...(invoices.get(r.InvoiceNo) ?? []), r]);
 
