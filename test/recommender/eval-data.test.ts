@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { readClean } from '../../recommender/src/eval/clean';
-import { FileTxnSource } from '../../recommender/src/data/file-source';
+import { FileTxnSource, resolveHeader } from '../../recommender/src/data/file-source';
 import { parseColumnMap, parseNaiveTime, SourceError } from '../../recommender/src/data/txn-source';
 
 const fixture = (name: string) => path.join(__dirname, '../fixtures/eval', name);
@@ -59,6 +59,12 @@ describe('--map', () => {
     expect(() => parseColumnMap('Invoice')).toThrow(SourceError);
     expect(() => parseColumnMap('Invoice=Invoice')).toThrow(/not a canonical column/);
     expect(() => parseColumnMap('A=InvoiceNo,B=InvoiceNo')).toThrow(/mapped twice/);
+  });
+
+  it('prefers the mapped column over one that already has the canonical name', () => {
+    const pos = resolveHeader(['InvoiceNo', 'Invoice', 'InvoiceDate', 'Quantity', 'UnitPrice', 'CustomerID'], parseColumnMap('Invoice=InvoiceNo'));
+    expect(pos.InvoiceNo).toBe(1);
+    expect(pos.StockCode).toBe(-1);
   });
 
   it('fails when a mapped column is not in the file', async () => {

@@ -35,6 +35,7 @@ export class RfmLogisticBaseline implements ChurnModel {
     const atD = summarise(past, d);
     const activeAfterD = new Set(past.filter((t) => t.time >= d).map((t) => t.customerId));
     const trainIds = [...atD.keys()].sort();
+    if (trainIds.length === 0) throw new Error('no customer bought before cutoff − horizon: nothing to train on');
     const xTrain = trainIds.map((c) => rfmFeatures(atD.get(c)!, d));
     const y = trainIds.map((c) => (activeAfterD.has(c) ? 0 : 1));
     const { mean, std } = standardiser(xTrain);

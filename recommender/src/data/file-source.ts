@@ -25,10 +25,15 @@ async function isGzip(path: string): Promise<boolean> {
 /** Column positions of one file's header after `--map`; a canonical name missing from the file is -1. */
 export function resolveHeader(header: string[], map: Map<string, CanonicalColumn>): Record<CanonicalColumn, number> {
   const positions = Object.fromEntries(CANONICAL_COLUMNS.map((c) => [c, -1])) as Record<CanonicalColumn, number>;
-  header.forEach((raw, i) => {
-    const name = raw.replace(/^\uFEFF/, '').trim();
-    const canonical = map.get(name) ?? (CANONICAL_COLUMNS as readonly string[]).find((c) => c === name);
-    if (canonical && positions[canonical as CanonicalColumn] === -1) positions[canonical as CanonicalColumn] = i;
+  const names = header.map((raw) => raw.replace(/^\uFEFF/, '').trim());
+  // Mapped columns first, so that `--map 'Invoice=InvoiceNo'` wins over a column literally called InvoiceNo.
+  names.forEach((name, i) => {
+    const canonical = map.get(name);
+    if (canonical && positions[canonical] === -1) positions[canonical] = i;
+  });
+  names.forEach((name, i) => {
+    const canonical = CANONICAL_COLUMNS.find((c) => c === name);
+    if (canonical && !map.has(name) && positions[canonical] === -1) positions[canonical] = i;
   });
   for (const [theirs, canonical] of map) {
     if (positions[canonical] === -1) throw new SourceError(`--map: the file has no column "${theirs}" (header: ${header.join(', ')})`);
