@@ -226,64 +226,84 @@ describe('import: restart', () => {
   });
 });
 
+/**
+ * Imports history.csv, then records the same invoices through recordOrder/recordReturn (returns matched as the importer
+ * matched them) for fresh members, and compares each member's points and tier, and each order's points.
+ */
+async function expectSameAsApi() {
+  const imported = await runImport(fixture('history.csv'), { batchInvoices: 4 });
+  const { auth } = await b.apiKey();
+  const rows = await readRows(fixture('history.csv'));
+  const invoices = new Map<string, Record<string, string>[]>();
+  for (const r of rows) invoices.set(r.InvoiceNo, [...(invoices.get(r.InvoiceNo) ?? []), r]);
+
+  const members = new Map<string, string>();
+  const apiOrders = new Map<string, string>();
+  const matched = await returnsOf(imported.summary.channelId);
+  for (const [invoice, lines] of invoices) {
+    const customer = lines[0].CustomerID;
+    if (customer && !members.has(customer)) members.set(customer, (await b.member().save()).id);
+    if (invoice.startsWith('C')) {
+      // The importer chose which orders this return belongs to; the API is told the same.
+      for (const m of matched.filter((x) => x.ret === invoice)) {
+        const res = await h.gql(auth, RECORD_RETURN, {
+          input: { orderId: apiOrders.get(m.ext), externalReturnId: invoice, lines: m.lines.map((l) => ({ lineNo: l.lineNo, quantity: l.quantity })) },
+        });
+        expect(res.errors).toBeUndefined();
+        expect(res.data.recordReturn.pointsClawedBack).toBe(m.clawed);
+      }
+      continue;
+    }
+    const input = {
+      externalOrderId: invoice,
+      ...(customer ? { member: { id: members.get(customer) } } : {}),
+      placedAt: `${lines[0].InvoiceDate.replace(' ', 'T')}Z`,
+      currency: 'GBP',
+      lines: lines.map((l) => ({ sku: l.StockCode, name: l.Description, quantity: Number(l.Quantity), unitPriceMinor: toMinorUnits(l.UnitPrice), discountMinor: 0 })),
+      orderDiscountMinor: 0,
+      totalMinor: lines.reduce((s, l) => s + Number(l.Quantity) * toMinorUnits(l.UnitPrice)!, 0),
+    };
+    const res = await h.gql(auth, RECORD_ORDER, { input });
+    expect(res.errors).toBeUndefined();
+    apiOrders.set(invoice, res.data.recordOrder.id);
+  }
+
+  const viaApi = await h.sql<{ id: string; available: number; pending: number; lifetime: number; tier: string | null }>(
+    `select b.member_id as id, b.available, b.pending, b.lifetime, t.code as tier from member_balance b
+     left join member_tier mt on mt.member_id = b.member_id left join tier t on t.id = mt.tier_id where b.member_id in (?)`,
+    [[...members.values()]],
+  );
+  const expected = Object.fromEntries(
+    [...members].map(([customer, id]) => {
+      const { available, pending, lifetime, tier } = viaApi.find((v) => v.id === id)!;
+      return [customer, { available, pending, lifetime, tier }];
+    }),
+  );
+  const got = await pointsByCustomer(imported.summary.channelId);
+  expect(got).toEqual(expected);
+  // The fixture exercises the tier multiplier, the weekend bonus, the daily cap and clawbacks.
+  expect(got['40003'].tier).toBe('GOLD');
+  const apiEarned = await h.sql(`select external_order_id as ext, points_earned as earned from customer_order where id in (?) order by 1`, [[...apiOrders.values()]]);
+  const importEarned = (await ordersOf(imported.summary.channelId)).map((o) => ({ ext: o.ext, earned: o.earned }));
+  expect(importEarned).toEqual(apiEarned);
+  expect(importEarned.find((o) => o.ext === '600007')!.earned).toBeLessThan(75);
+}
+
 describe('import: same rules as the API', () => {
   it('gives each member the points that recordOrder and recordReturn give for the same orders in the same order', async () => {
-    const imported = await runImport(fixture('history.csv'), { batchInvoices: 4 });
-    const { auth } = await b.apiKey();
-    const rows = await readRows(fixture('history.csv'));
-    const invoices = new Map<string, Record<string, string>[]>();
-    for (const r of rows) invoices.set(r.InvoiceNo, [...(invoices.get(r.InvoiceNo) ?? []), r]);
+    await expectSameAsApi();
+  });
 
-    const members = new Map<string, string>();
-    const apiOrders = new Map<string, string>();
-    const matched = await returnsOf(imported.summary.channelId);
-    for (const [invoice, lines] of invoices) {
-      const customer = lines[0].CustomerID;
-      if (customer && !members.has(customer)) members.set(customer, (await b.member().save()).id);
-      if (invoice.startsWith('C')) {
-        // The importer chose which orders this return belongs to; the API is told the same.
-        for (const m of matched.filter((x) => x.ret === invoice)) {
-          const res = await h.gql(auth, RECORD_RETURN, {
-            input: { orderId: apiOrders.get(m.ext), externalReturnId: invoice, lines: m.lines.map((l) => ({ lineNo: l.lineNo, quantity: l.quantity })) },
-          });
-          expect(res.errors).toBeUndefined();
-          expect(res.data.recordReturn.pointsClawedBack).toBe(m.clawed);
-        }
-        continue;
-      }
-      const input = {
-        externalOrderId: invoice,
-        ...(customer ? { member: { id: members.get(customer) } } : {}),
-        placedAt: `${lines[0].InvoiceDate.replace(' ', 'T')}Z`,
-        currency: 'GBP',
-        lines: lines.map((l) => ({ sku: l.StockCode, name: l.Description, quantity: Number(l.Quantity), unitPriceMinor: toMinorUnits(l.UnitPrice), discountMinor: 0 })),
-        orderDiscountMinor: 0,
-        totalMinor: lines.reduce((s, l) => s + Number(l.Quantity) * toMinorUnits(l.UnitPrice)!, 0),
-      };
-      const res = await h.gql(auth, RECORD_ORDER, { input });
-      expect(res.errors).toBeUndefined();
-      apiOrders.set(invoice, res.data.recordOrder.id);
+  it('does so with tiers on spend as well', async () => {
+    const ctx = b.ctx();
+    await b.settings({ tierMetric: 'SPEND_MINOR' });
+    await h.app.services.tiers.upsert(ctx, { code: 'GOLD', name: 'Gold', threshold: 10_000, earnMultiplierPercent: 150, benefitFlags: [] });
+    try {
+      await expectSameAsApi();
+    } finally {
+      await b.settings({ tierMetric: 'POINTS_EARNED' });
+      await h.app.services.tiers.upsert(ctx, { code: 'GOLD', name: 'Gold', threshold: 100, earnMultiplierPercent: 150, benefitFlags: [] });
     }
-
-    const viaApi = await h.sql<{ id: string; available: number; pending: number; lifetime: number; tier: string | null }>(
-      `select b.member_id as id, b.available, b.pending, b.lifetime, t.code as tier from member_balance b
-       left join member_tier mt on mt.member_id = b.member_id left join tier t on t.id = mt.tier_id where b.member_id in (?)`,
-      [[...members.values()]],
-    );
-    const expected = Object.fromEntries(
-      [...members].map(([customer, id]) => {
-        const { available, pending, lifetime, tier } = viaApi.find((v) => v.id === id)!;
-        return [customer, { available, pending, lifetime, tier }];
-      }),
-    );
-    const got = await pointsByCustomer(imported.summary.channelId);
-    expect(got).toEqual(expected);
-    // The fixture exercises the tier multiplier, the weekend bonus, the daily cap and clawbacks.
-    expect(got['40003'].tier).toBe('GOLD');
-    const apiEarned = await h.sql(`select external_order_id as ext, points_earned as earned from customer_order where id in (?) order by 1`, [[...apiOrders.values()]]);
-    const importEarned = (await ordersOf(imported.summary.channelId)).map((o) => ({ ext: o.ext, earned: o.earned }));
-    expect(importEarned).toEqual(apiEarned);
-    expect(importEarned.find((o) => o.ext === '600007')!.earned).toBeLessThan(75);
   });
 });
 

@@ -623,8 +623,9 @@ export class TransactionImporter {
       unitsLeft: lines.reduce((n, l) => n + l.quantity, 0),
     };
     if (state) {
-      this.credit(em, order, state, prog);
+      // Before crediting: the tier is evaluated on spend including this order, as the API does after its flush.
       state.orders.push(order);
+      this.credit(em, order, state, prog);
     }
     return order;
   }
