@@ -10,7 +10,7 @@ import { openRejects } from '../../api/src/import/rejects';
 import { ImportInputError, openCsv, parseColumnMap, type SourceRecord } from '../../api/src/import/source';
 import { toMinorUnits } from '../../api/src/import/rows';
 import { createLogger } from '../../api/src/shared/logger';
-import { generateTransactions } from '../../api/src/seed/demo-transactions';
+import { demoTransactions, generateTransactions } from '../../api/src/seed/demo-transactions';
 
 const h = useHarness();
 const b = build(h);
@@ -304,6 +304,21 @@ describe('import: same rules as the API', () => {
       await b.settings({ tierMetric: 'POINTS_EARNED' });
       await h.app.services.tiers.upsert(ctx, { code: 'GOLD', name: 'Gold', threshold: 100, earnMultiplierPercent: 150, benefitFlags: [] });
     }
+  });
+});
+
+describe('demo seed from a transactions file', () => {
+  it('takes the last days of the file for the chosen customers and moves them so the newest order was yesterday', async () => {
+    const now = new Date('2026-11-30T12:00:00Z');
+    const demo = await demoTransactions(now, fixture('history.csv'), { days: 5, customerEvery: 1, guestEvery: 1 });
+    const records: SourceRecord[] = [];
+    for await (const r of demo.records) records.push(r);
+    // The newest invoice (2026-10-10 09:00) minus 5 days: from 600006 (2026-10-05 10:00) on.
+    expect(records.map((r) => r.row.InvoiceNo)).toEqual(['600006', '600007', '600008', 'C600009', '600010', 'C600011', '600012', '600013']);
+    expect(demo).toMatchObject({ source: 'online-retail', shiftMs: 50 * 86_400_000 });
+    const { summary } = await runImport(records, { shiftMs: demo.shiftMs });
+    const [range] = await h.sql(`select min(placed_at) as oldest, max(placed_at) as newest from customer_order where channel_id = ?`, [summary.channelId]);
+    expect([new Date(range.oldest).toISOString(), new Date(range.newest).toISOString()]).toEqual(['2026-11-24T10:00:00.000Z', '2026-11-29T09:00:00.000Z']);
   });
 });
 
