@@ -207,6 +207,7 @@ export class TransactionImporter {
     let batches = 0;
     // One batch is written while the next one is parsed.
     let inFlight: Promise<void> = Promise.resolve();
+    let failure: unknown = null;
     const flush = async (invoices: Invoice[]) => {
       await inFlight;
       if (options.signal?.aborted) return;
@@ -220,10 +221,13 @@ export class TransactionImporter {
         }
         options.onBatch?.({ rowsRead: this.summary.rowsRead, batches });
       });
+      // Handled here so that a failed batch cannot crash the process while the next one is parsed; awaited below.
+      inFlight.catch((err: unknown) => (failure ??= err));
     };
 
     let stopped = false;
     for await (const { line, row } of records) {
+      if (failure) break;
       if (options.signal?.aborted) {
         stopped = true;
         break;
