@@ -173,14 +173,19 @@ export function formatReport(report: EvalReport): string {
   const header = ['task', 'name', 'kind', 'NDCG@10', 'Recall@10', 'HitRate@10', 'Coverage', 'users', 'ROC-AUC', 'PR-AUC', 'Brier', 'churn rate', 'train s'];
   const table: string[][] = [header];
   const f = (x: number | undefined, digits = 4) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(digits));
+  const params = new Map<string, string>();
+  const noteParams = (r: { name: string; params?: Record<string, unknown> }) => {
+    const shown = Object.entries(r.params ?? {}).filter(([, v]) => typeof v !== 'object');
+    if (shown.length) params.set(r.name, shown.map(([k, v]) => `${k} ${v}`).join(', '));
+  };
   for (const view of ['all', 'new'] as const) {
     for (const r of report.recs?.[view] ?? []) {
-      const shown = Object.entries(r.params ?? {}).filter(([, v]) => typeof v !== 'object');
-      const lambda = shown.length ? ` (${shown.map(([k, v]) => `${k} ${v}`).join(', ')})` : '';
-      table.push([`recs ${view}`, r.name + lambda, r.kind, f(r['ndcg@10']), f(r['recall@10']), f(r['hitrate@10']), f(r.coverage), String(r.users), '–', '–', '–', '–', f(r.trainSeconds, 1)]);
+      noteParams(r);
+      table.push([`recs ${view}`, r.name, r.kind, f(r['ndcg@10']), f(r['recall@10']), f(r['hitrate@10']), f(r.coverage), String(r.users), '–', '–', '–', '–', f(r.trainSeconds, 1)]);
     }
   }
   for (const r of report.churn ?? []) {
+    noteParams(r);
     table.push(['churn', r.name, r.kind, '–', '–', '–', '–', String(r.customers), f(r.rocAuc), f(r.prAuc), f(r.brier), `${(r.churnRate * 100).toFixed(1)}%`, f(r.trainSeconds, 1)]);
   }
   const widths = header.map((_, c) => Math.max(...table.map((row) => row[c].length)));
@@ -188,6 +193,7 @@ export function formatReport(report: EvalReport): string {
     lines.push(row.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd());
     if (i === 0) lines.push(widths.map((w) => '-'.repeat(w)).join('  '));
   }
+  if (params.size) lines.push('', ...[...params].map(([name, text]) => `${name}: ${text}`));
   for (const fail of report.failures ?? []) lines.push(`FAILED ${fail.task} ${fail.name}: ${fail.error}`);
   return lines.join('\n');
 }
