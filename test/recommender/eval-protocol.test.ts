@@ -13,7 +13,7 @@ import { parseColumnMap } from '../../recommender/src/data/txn-source';
 import { churnTask, evaluateChurnModel, evaluateScores } from '../../recommender/src/eval/evaluate';
 import { topK } from '../../recommender/src/eval/metrics';
 import { selectModels } from '../../recommender/src/eval/registry';
-import { runEvaluation } from '../../recommender/src/eval/run';
+import { formatReport, runEvaluation } from '../../recommender/src/eval/run';
 import { innerRecsSplit, recsSplit } from '../../recommender/src/eval/split';
 import type { RecsModel, Txn } from '../../recommender/src/eval/types';
 
@@ -265,6 +265,29 @@ describe('runEvaluation', () => {
       ['RFM-LOGISTIC', 'baseline', 4, 0.5],
     ]);
     expect(report.churn?.[1].brier).toBeGreaterThan(0);
+  });
+
+  it('writes the recs section of the protocol\'s JSON for both views and prints a row per model and view', async () => {
+    // (Codes P1…P4: A, B, C, D would be cleaned away, B and D being non-product codes.)
+    // Cutoff 2011-03-01, horizon 30: U1 (GT {P1, P3}), U2 (GT {P4}, not in the catalogue), U3 (GT {P2}).
+    // View new: U1's GT_new = {P3}; U2 keeps {P4}; U3 bought P2 before, so U3 is dropped.
+    const report = await runEvaluation({
+      source: new FileTxnSource(path.join(__dirname, '../fixtures/eval/tiny-recs.csv')),
+      cutoff: at('2011-03-01T00:00:00'),
+      horizonDays: 30,
+      task: 'recs',
+      models: selectModels('POP,REPEAT'),
+    });
+    expect(report.churn).toBeUndefined();
+    expect(report.dataset).toMatchObject({ rows: 9, keptRows: 9, customers: 3, items: 3, testUsers: { all: 3, new: 2 } });
+    expect(report.recs?.all.map((r) => r.name)).toEqual(['POP', 'REPEAT']);
+    expect(Object.keys(report.recs!.all[0]).sort()).toEqual(['coverage', 'hitrate@10', 'kind', 'name', 'ndcg@10', 'recall@10', 'trainSeconds', 'users']);
+    expect(report.recs?.new.map((r) => r.users)).toEqual([2, 2]);
+    // View all, every list is the whole catalogue P1, P2, P3 in some order: U1 finds 2 of 2, U2 0 of 1, U3 1 of 1.
+    expect(report.recs?.all.map((r) => r['recall@10'])).toEqual([0.666667, 0.666667]);
+    expect(report.recs?.all.map((r) => r['hitrate@10'])).toEqual([0.666667, 0.666667]);
+    const table = formatReport(report).split('\n');
+    expect(table.filter((l) => /^recs (all|new) +(POP|REPEAT) /.test(l))).toHaveLength(4);
   });
 
   it('refuses --task recs on a file without product columns', async () => {
