@@ -5,6 +5,7 @@ import { createOrm } from './shared/orm';
 import { createRedis } from './shared/redis';
 import { createApp } from './app';
 import { startPointsScheduler } from './jobs/points-scheduler';
+import { WebhookDispatcher } from './webhooks/dispatcher';
 
 async function main() {
   let config;
@@ -26,6 +27,7 @@ async function main() {
   const scheduler = config.POINTS_JOBS_CRON
     ? startPointsScheduler({ orm, services: app.services, log, redisUrl: config.REDIS_URL, cron: config.POINTS_JOBS_CRON })
     : null;
+  const dispatcher = config.WEBHOOKS_ENABLED ? new WebhookDispatcher(orm, config, log).start() : null;
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -33,6 +35,7 @@ async function main() {
     stopping = true;
     log.info({ signal }, 'api.stopping');
     await scheduler?.close().catch(() => undefined);
+    await dispatcher?.close();
     await app.stop();
     log.info('api.stopped');
     process.exit(0);

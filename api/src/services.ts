@@ -15,6 +15,8 @@ import { MemberPlan } from './plans/membership-plan.entity';
 import { Redemption } from './rewards/redemption.entity';
 import { ModelService } from './models/model.service';
 import { AnalyticsService } from './analytics/analytics.service';
+import { EventService } from './events/event.service';
+import { WebhookService } from './webhooks/webhook.service';
 
 /** Domain services are stateless singletons; each call gets the request's context. */
 export interface Services {
@@ -32,17 +34,20 @@ export interface Services {
   rewards: RewardService;
   models: ModelService;
   analytics: AnalyticsService;
+  events: EventService;
+  webhooks: WebhookService;
 }
 
 export function createServices(config: Config): Services {
   const audit = new AuditService();
-  const members = new MemberService(config, audit);
+  const events = new EventService(config);
+  const members = new MemberService(config, audit, events);
   const ledger = new LedgerService();
   const programme = new ProgrammeService(audit);
   const earningRules = new EarningRuleService(audit);
-  const tiers = new TierService(audit);
-  const orders = new OrderService(members, ledger, programme, earningRules, tiers);
-  const rewards = new RewardService(members, ledger, programme, tiers, audit);
+  const tiers = new TierService(audit, events);
+  const orders = new OrderService(members, ledger, programme, earningRules, tiers, events);
+  const rewards = new RewardService(members, ledger, programme, tiers, audit, events);
 
   // A merge moves every domain's rows in the member merge's own transaction.
   members.registerMergeStep((em, survivor, absorbed) => orders.mergeInto(em, survivor, absorbed));
@@ -57,7 +62,7 @@ export function createServices(config: Config): Services {
     apiKeys: new ApiKeyService(audit),
     members,
     ledger,
-    points: new PointsService(ledger, members, programme, tiers, audit),
+    points: new PointsService(ledger, members, programme, tiers, audit, events),
     programme,
     earningRules,
     tiers,
@@ -66,5 +71,7 @@ export function createServices(config: Config): Services {
     rewards,
     models: new ModelService(config, audit, rewards),
     analytics: new AnalyticsService(members),
+    events,
+    webhooks: new WebhookService(config, audit),
   };
 }

@@ -16,6 +16,7 @@ import { EarningResolver } from '../earning/earning.resolver';
 import { RedemptionResolver, RewardResolver } from '../rewards/reward.resolver';
 import { MemberModelResolver, ModelResolver, ProductModelResolver } from '../models/model.resolver';
 import { AnalyticsResolver, MemberRfmResolver } from '../analytics/analytics.resolver';
+import { WebhookResolver } from '../webhooks/webhook.resolver';
 
 const resolvers = [
   AuthResolver,
@@ -37,6 +38,7 @@ const resolvers = [
   ProductModelResolver,
   AnalyticsResolver,
   MemberRfmResolver,
+  WebhookResolver,
 ] as const;
 
 /** Resolvers are built once with their services; the container hands type-graphql those instances. */
@@ -61,6 +63,7 @@ function containerFor(services: Services | null): ContainerType {
     [ProductModelResolver, new ProductModelResolver()],
     [AnalyticsResolver, new AnalyticsResolver(services?.analytics as never)],
     [MemberRfmResolver, new MemberRfmResolver(services?.analytics as never)],
+    [WebhookResolver, new WebhookResolver(services?.webhooks as never)],
   ]);
   return { get: (cls) => instances.get(cls) };
 }

@@ -11,12 +11,15 @@ import { MemberStatus } from '../members/member.entity';
 import type { ProgrammeService } from '../programme/programme.service';
 import type { TierService } from '../tiers/tier.service';
 import type { RewardService } from '../rewards/reward.service';
+import type { EventService } from '../events/event.service';
+import { EventType } from '../events/event-types';
 import { LedgerEntry } from './ledger-entry.entity';
 import type { LedgerService } from './ledger.service';
 import { LotState, PointLot } from './point-lot.entity';
 import type { AdjustPointsInput, LedgerCheckResult, LedgerConnection, MemberPoints, PointsJobsResult } from './points.types';
 
 const JOB_BATCH = 500;
+const DAY_MS = 86_400_000;
 
 /** Reading points, admin adjustments, and the scheduled jobs that release, expire and check them. */
 export class PointsService {
@@ -26,6 +29,7 @@ export class PointsService {
     private readonly programme: ProgrammeService,
     private readonly tiers: TierService,
     private readonly audit: AuditService,
+    private readonly events: EventService,
   ) {}
 
   /** Balances for many members in two queries (the DataLoader behind `member.points`). */
@@ -133,16 +137,41 @@ export class PointsService {
           const bal = await this.ledger.lock(tx, memberId);
           const lots = await tx.find(PointLot, { member: memberId, state: LotState.AVAILABLE, remaining: { $gt: 0 }, expiresAt: { $lte: now } });
           for (const lot of lots) {
-            result.pointsExpired += this.ledger.expire(tx, bal, lot, {
+            const points = this.ledger.expire(tx, bal, lot, {
               sourceType: 'lot',
               sourceId: lot.id,
               key: `expiry:${lot.id}:${lot.remaining}:${now.toISOString()}`,
               actor: 'system',
             });
+            result.pointsExpired += points;
             result.lotsExpired++;
+            if (points > 0) await this.events.record(tx, EventType.POINTS_EXPIRED, { memberId, lotId: lot.id, points, expiredAt: now.toISOString() }, { memberId, occurredAt: now });
           }
         });
       }
+    }
+
+    // Announced once per lot (the dedupe key), so a channel can remind the member before the points go.
+    const horizon = new Date(now.getTime() + this.events.pointsExpiringDays * DAY_MS);
+    let lotsExpiring = 0;
+    for (;;) {
+      const announced = await em.fork().transactional(async (tx) => {
+        const lots = await tx.execute<{ id: string; member_id: string; remaining: number; expires_at: Date }[]>(
+          `select l.id, l.member_id, l.remaining, l.expires_at from point_lot l
+           where l.state = 'AVAILABLE' and l.remaining > 0 and l.expires_at > ? and l.expires_at <= ?
+             and not exists (select 1 from event_outbox e where e.dedupe_key = 'points.expiring:' || l.id)
+           order by l.id limit ?`,
+          [now, horizon, JOB_BATCH],
+        );
+        for (const lot of lots) {
+          const expiresAt = new Date(lot.expires_at);
+          const payload = { memberId: lot.member_id, lotId: lot.id, points: lot.remaining, expiresAt: expiresAt.toISOString(), daysAhead: Math.ceil((expiresAt.getTime() - now.getTime()) / DAY_MS) };
+          await this.events.record(tx, EventType.POINTS_EXPIRING, payload, { memberId: lot.member_id, occurredAt: now, dedupeKey: `points.expiring:${lot.id}` });
+        }
+        return lots.length;
+      });
+      lotsExpiring += announced;
+      if (announced < JOB_BATCH) break;
     }
 
     result.vouchersExpired = await rewards.expireVouchers(em, now);
@@ -151,7 +180,8 @@ export class PointsService {
       result.tierPeriodsEnded += moved;
       if (moved < JOB_BATCH) break;
     }
-    log.info({ ...result }, 'points.jobs_ran');
+    const tiersAtRisk = await em.fork().transactional((tx) => this.tiers.warnAtRisk(tx, settings, now, this.events.tierAtRiskDays));
+    log.info({ ...result, lotsExpiring, tiersAtRisk }, 'points.jobs_ran');
     return result;
   }
 

@@ -7,6 +7,8 @@ import { AppError, conflictOnDuplicate, type FieldProblem } from '../shared/erro
 import { SalesChannelKind } from '../shared/enums';
 import { checkPageSize, decodeCursor, pageOf } from '../shared/pagination';
 import type { AuditService } from '../audit/audit.service';
+import type { EventService } from '../events/event.service';
+import { EventType } from '../events/event-types';
 import { Permission } from '../auth/permissions';
 import { actorRef } from '../auth/principal';
 import { SalesChannel } from '../channels/sales-channel.entity';
@@ -63,6 +65,7 @@ export class MemberService {
   constructor(
     private readonly config: Pick<Config, 'DEFAULT_PHONE_REGION'>,
     private readonly audit: AuditService,
+    private readonly events: EventService,
   ) {}
 
   registerMergeStep(step: MergeStep): void {
@@ -93,6 +96,12 @@ export class MemberService {
           entityId: member.id,
           after: { ...snapshot(member), identifiers: wanted.map((w) => w.type), consents: input.consents ?? [] },
         });
+        await this.events.record(
+          em,
+          EventType.MEMBER_ENROLLED,
+          { memberId: member.id, enrolmentChannel: member.enrolmentChannel, enrolledAt: member.enrolledAt.toISOString() },
+          { memberId: member.id, occurredAt: member.enrolledAt },
+        );
         ctx.log.info({ memberId: member.id, channel: member.enrolmentChannel }, 'member.enrolled');
         return member;
       }),
@@ -285,6 +294,10 @@ export class MemberService {
         before,
         after: { survivor: snapshot(survivor), absorbedId: absorbed.id, movedIdentifiers, reason: input.reason ?? null },
       });
+      await this.events.record(em, EventType.MEMBER_MERGED, { survivorId: survivor.id, absorbedId: absorbed.id, movedIdentifiers }, {
+        memberId: survivor.id,
+        occurredAt: absorbed.mergedAt,
+      });
       ctx.log.info({ survivorId: survivor.id, absorbedId: absorbed.id, movedIdentifiers }, 'member.merged');
       return { survivor, movedIdentifiers };
     });
@@ -322,6 +335,7 @@ export class MemberService {
         entityId: member.id,
         after: { erasedFields, removedIdentifiers, reason: input.reason },
       });
+      await this.events.record(em, EventType.MEMBER_ERASED, { memberId: member.id, erasedAt: now.toISOString() }, { memberId: member.id, occurredAt: now });
       ctx.log.info({ memberId: member.id }, 'member.erased');
       return member;
     });

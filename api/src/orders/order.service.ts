@@ -12,13 +12,15 @@ import type { MemberService } from '../members/member.service';
 import { IdentifierType } from '../members/member-identifier.entity';
 import { Product } from '../catalog/product.entity';
 import type { LedgerService } from '../ledger/ledger.service';
-import { PointLot } from '../ledger/point-lot.entity';
+import { LotState, PointLot } from '../ledger/point-lot.entity';
 import type { ProgrammeService } from '../programme/programme.service';
 import type { EarningRuleService } from '../earning/earning-rule.service';
 import { computeEarning, type BenefitMultiplier, type RuleData } from '../earning/engine';
 import type { MemberBalance } from '../ledger/member-balance.entity';
 import type { ProgrammeSettings } from '../programme/programme-settings.entity';
 import type { TierService } from '../tiers/tier.service';
+import type { EventService } from '../events/event.service';
+import { EventType } from '../events/event-types';
 import { Order, OrderStatus } from './order.entity';
 import { OrderLine } from './order-line.entity';
 import { OrderReturn } from './order-return.entity';
@@ -35,6 +37,7 @@ export class OrderService {
     private readonly programme: ProgrammeService,
     private readonly rules: EarningRuleService,
     private readonly tiers: TierService,
+    private readonly events: EventService,
   ) {}
 
   /**
@@ -84,6 +87,22 @@ export class OrderService {
         // Insert first: a concurrent replay fails here on the unique key, before it waits on the member's balance.
         await em.flush();
         if (member) await this.credit(ctx, em, order, member.id, products);
+        await this.events.record(
+          em,
+          EventType.ORDER_RECORDED,
+          {
+            orderId: order.id,
+            memberId: member?.id ?? null,
+            channelId: channel.id,
+            channelKind: channel.kind,
+            externalOrderId,
+            currency: order.currency,
+            totalMinor: order.totalMinor,
+            pointsEarned: order.pointsEarned,
+            placedAt: order.placedAt.toISOString(),
+          },
+          { memberId: member?.id ?? null, occurredAt: order.createdAt },
+        );
         return order;
       });
     } catch (err) {
@@ -158,6 +177,20 @@ export class OrderService {
             orderReturn.pointsClawedBack = points;
           }
         }
+        await this.events.record(
+          em,
+          EventType.ORDER_RETURNED,
+          {
+            orderId: order.id,
+            returnId: orderReturn.id,
+            memberId: order.member?.id ?? null,
+            externalReturnId: input.externalReturnId,
+            valueMinor: value,
+            pointsClawedBack: orderReturn.pointsClawedBack,
+            orderStatus: order.status,
+          },
+          { memberId: order.member?.id ?? null, occurredAt: orderReturn.createdAt },
+        );
         return orderReturn;
       });
     } catch (err) {
@@ -199,7 +232,16 @@ export class OrderService {
     const bal = await this.ledger.lock(em, memberId);
     const earnedSameDay = rules.some((r) => r.kind === 'DAILY_CAP') ? await this.earnedOnDay(em, memberId, order) : 0;
     const categoryOf = (line: OrderLine) => products?.get(line.sku)?.category ?? line.product.getEntity().category ?? null;
-    this.creditWith(em, order, lines.map((l) => ({ sku: l.sku, category: categoryOf(l), netMinor: l.netMinor, quantity: l.quantity, returnedQuantity: l.returnedQuantity })), { settings, rules, benefits, bal, earnedSameDay, at, actor: actorRef(ctx.principal) });
+    const lot = this.creditWith(em, order, lines.map((l) => ({ sku: l.sku, category: categoryOf(l), netMinor: l.netMinor, quantity: l.quantity, returnedQuantity: l.returnedQuantity })), { settings, rules, benefits, bal, earnedSameDay, at, actor: actorRef(ctx.principal) });
+    // Here rather than in creditWith: the bulk importer backfills history and emits no events (README).
+    if (lot) {
+      await this.events.record(
+        em,
+        EventType.POINTS_EARNED,
+        { memberId, points: lot.points, sourceType: 'order', sourceId: order.id, lotId: lot.id, isPending: lot.state === LotState.PENDING, availableAt: lot.availableAt.toISOString(), expiresAt: lot.expiresAt.toISOString() },
+        { memberId, occurredAt: at },
+      );
+    }
     await this.tiers.evaluate(em, memberId, settings, at);
   }
 

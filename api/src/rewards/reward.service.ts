@@ -12,6 +12,8 @@ import type { LedgerService } from '../ledger/ledger.service';
 import { LedgerReason } from '../ledger/ledger-entry.entity';
 import type { ProgrammeService } from '../programme/programme.service';
 import type { TierService } from '../tiers/tier.service';
+import type { EventService } from '../events/event.service';
+import { EventType } from '../events/event-types';
 import { Reward, RewardKind } from './reward.entity';
 import { Redemption, RedemptionStatus } from './redemption.entity';
 import type { CancelRedemptionInput, ConsumeVoucherInput, RedeemRewardInput, UpsertRewardInput } from './reward.types';
@@ -48,6 +50,7 @@ export class RewardService {
     private readonly programme: ProgrammeService,
     private readonly tiers: TierService,
     private readonly audit: AuditService,
+    private readonly events: EventService,
   ) {}
 
   list(em: EntityManager, activeOnly: boolean): Promise<Reward[]> {
@@ -148,6 +151,12 @@ export class RewardService {
           key: `redemption:${redemption.id}`,
           actor: actorRef(ctx.principal),
         });
+        await this.events.record(
+          em,
+          EventType.REWARD_REDEEMED,
+          { memberId: member.id, redemptionId: redemption.id, rewardId: reward.id, points: reward.costPoints, status: redemption.status, expiresAt: redemption.expiresAt?.toISOString() ?? null },
+          { memberId: member.id, occurredAt: now },
+        );
         ctx.log.info({ memberId: member.id, rewardId: reward.id, delta: -reward.costPoints }, 'points.redeemed');
         return redemption;
       });

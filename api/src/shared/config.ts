@@ -42,6 +42,22 @@ const schema = z
     POINTS_JOBS_CRON: z.string().default('*/15 * * * *'),
     /** Key prefix of the Bull queues shared with the worker (tests isolate runs with their own). */
     QUEUE_PREFIX: z.string().regex(/^[\w:-]{1,40}$/, 'letters, digits, _ : - only').default('bull'),
+    /** Run the webhook dispatcher (outbox sweep and delivery worker) in this process. */
+    WEBHOOKS_ENABLED: bool.default(true),
+    /** How often the dispatcher polls the event outbox. */
+    WEBHOOK_SWEEP_MS: z.coerce.number().int().min(50).default(2000),
+    /** Attempts per delivery (the first one included) before it counts as failed. */
+    WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(30).default(8),
+    /** Delay before the first retry; each further retry waits twice as long. */
+    WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(1).default(30_000),
+    WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+    /** An endpoint is disabled after this many deliveries in a row failed every attempt. */
+    WEBHOOK_DISABLE_AFTER: z.coerce.number().int().min(1).default(5),
+    WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(5),
+    /** points.expiring is sent this many days before a lot expires. */
+    EVENTS_POINTS_EXPIRING_DAYS: z.coerce.number().int().min(1).max(365).default(14),
+    /** tier.at_risk is sent this many days before a qualification period ends in a downgrade. */
+    EVENTS_TIER_AT_RISK_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {

@@ -24,6 +24,8 @@ import { MembershipPlan, MemberPlan } from '../plans/membership-plan.entity';
 import { Reward } from '../rewards/reward.entity';
 import { Redemption } from '../rewards/redemption.entity';
 import { ModelVersion } from '../models/model-version.entity';
+import { EventOutbox } from '../events/event-outbox.entity';
+import { Webhook, WebhookDelivery } from '../webhooks/webhook.entity';
 import { migrations } from '../migrations';
 import type { Config } from './config';
 import { countDbQuery } from './request-scope';
@@ -54,6 +56,9 @@ export const entities = [
   Reward,
   Redemption,
   ModelVersion,
+  EventOutbox,
+  Webhook,
+  WebhookDelivery,
 ];
 
 /** Counts each query against the current request, so tests can prove there is no N+1. */

@@ -9,11 +9,16 @@ import type { BenefitMultiplier } from '../earning/engine';
 import { Tier } from './tier.entity';
 import { MemberTier, TierChange, TierChangeReason } from './member-tier.entity';
 import type { MemberBenefits, TierProgress, UpsertTierInput } from './tier.types';
+import type { EventService } from '../events/event.service';
+import { EventType } from '../events/event-types';
 
 const DAY_MS = 86_400_000;
 
 export class TierService {
-  constructor(private readonly audit: AuditService) {}
+  constructor(
+    private readonly audit: AuditService,
+    private readonly events: EventService,
+  ) {}
 
   list(em: EntityManager): Promise<Tier[]> {
     return em.find(Tier, {}, { orderBy: { threshold: 'asc' } });
@@ -70,7 +75,11 @@ export class TierService {
     await em.flush();
     const metric = await this.metric(em, memberId, settings, at);
     const state = await em.findOne(MemberTier, { member: memberId }, { populate: ['tier'], lockMode: LockMode.PESSIMISTIC_WRITE });
-    this.decide(em, memberId, tiers, state, metric, settings, at);
+    const from = state?.tier.getEntity() ?? tiers.find((t) => t.threshold === 0) ?? null;
+    const to = tiers.find((t) => t.id === this.decide(em, memberId, tiers, state, metric, settings, at)?.tier.id) ?? null;
+    if (to && to.id !== from?.id) {
+      await this.events.record(em, EventType.TIER_CHANGED, { memberId, fromTier: from?.code ?? null, toTier: to.code, reason: TierChangeReason.QUALIFIED }, { memberId, occurredAt: at });
+    }
   }
 
   /**
@@ -108,10 +117,51 @@ export class TierService {
         em.create(TierChange, { member: state.member, fromTier: current.code, toTier: 'NONE', reason: TierChangeReason.PERIOD_ENDED, changedAt: at });
         em.remove(state);
       }
+      await this.events.record(
+        em,
+        EventType.TIER_CHANGED,
+        { memberId: state.member.id, fromTier: current.code, toTier: target?.code ?? null, reason: TierChangeReason.PERIOD_ENDED },
+        { memberId: state.member.id, occurredAt: at },
+      );
       moved++;
     }
     await em.flush();
     return moved;
+  }
+
+  /**
+   * Nightly: warns (tier.at_risk) of members whose period ends within `withinDays` and whose metric, as it stands at
+   * the period's end, no longer admits their tier. Once per member and period: the event's dedupe key holds both.
+   */
+  async warnAtRisk(em: EntityManager, settings: ProgrammeSettings, at: Date, withinDays: number): Promise<number> {
+    const tiers = await this.list(em);
+    const rows = await em.execute<{ member_id: string }[]>(
+      `select mt.member_id from member_tier mt
+       where mt.retain_until > ? and mt.retain_until <= ?
+         and not exists (select 1 from event_outbox e
+           where e.dedupe_key = 'tier.at_risk:' || mt.member_id || ':' || (extract(epoch from mt.retain_until) * 1000)::bigint)`,
+      [at, new Date(at.getTime() + withinDays * DAY_MS)],
+    );
+    let warned = 0;
+    for (const state of await em.find(MemberTier, { member: { $in: rows.map((r) => r.member_id) } }, { populate: ['tier'] })) {
+      const memberId = state.member.id;
+      const current = state.tier.getEntity();
+      const metric = await this.metric(em, memberId, settings, state.retainUntil);
+      if (current.admits(metric)) continue;
+      const expected = [...tiers].reverse().find((t) => t.admits(metric)) ?? null;
+      const payload = {
+        memberId,
+        tier: current.code,
+        expectedTier: expected?.code ?? null,
+        retainUntil: state.retainUntil.toISOString(),
+        metric: settings.tierMetric,
+        current: metric,
+        threshold: current.threshold,
+      };
+      const dedupeKey = `tier.at_risk:${memberId}:${state.retainUntil.getTime()}`;
+      if (await this.events.record(em, EventType.TIER_AT_RISK, payload, { memberId, occurredAt: at, dedupeKey })) warned++;
+    }
+    return warned;
   }
 
   async progress(em: EntityManager, memberId: string, settings: ProgrammeSettings, at: Date): Promise<TierProgress> {
@@ -153,7 +203,9 @@ export class TierService {
     if (!theirs) return;
     const theirTier = theirs.tier.getEntity();
     if (!mine || theirTier.threshold > mine.tier.getEntity().threshold) {
+      const from = mine?.tier.getEntity().code ?? null;
       this.move(em, survivorId, mine, mine?.tier.getEntity() ?? null, theirTier, TierChangeReason.MERGE, at, theirs.retainUntil);
+      await this.events.record(em, EventType.TIER_CHANGED, { memberId: survivorId, fromTier: from, toTier: theirTier.code, reason: TierChangeReason.MERGE }, { memberId: survivorId, occurredAt: at });
     }
     em.remove(theirs);
   }

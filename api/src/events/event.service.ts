@@ -1,0 +1,38 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Config } from '../shared/config';
+import { newId } from '../shared/ids';
+import type { EventPayloads, EventType } from './event-types';
+
+export interface RecordOptions {
+  memberId?: string | null;
+  occurredAt: Date;
+  /** Makes the event happen once per fact: a second record with the same key is ignored. */
+  dedupeKey?: string;
+}
+
+/** Writes domain events to the outbox; the webhook dispatcher delivers them. */
+export class EventService {
+  /** How many days ahead the points jobs announce a lot's expiry (points.expiring). */
+  readonly pointsExpiringDays: number;
+  /** How many days before a qualification period ends the nightly tier pass warns of a downgrade (tier.at_risk). */
+  readonly tierAtRiskDays: number;
+
+  constructor(config: Pick<Config, 'EVENTS_POINTS_EXPIRING_DAYS' | 'EVENTS_TIER_AT_RISK_DAYS'>) {
+    this.pointsExpiringDays = config.EVENTS_POINTS_EXPIRING_DAYS;
+    this.tierAtRiskDays = config.EVENTS_TIER_AT_RISK_DAYS;
+  }
+
+  /**
+   * Adds the event to the caller's transaction: pass the `em` its cause is written with, so that the event commits
+   * and rolls back with it. Never opens a transaction of its own. Returns false when `dedupeKey` was already recorded.
+   */
+  async record<T extends EventType>(em: EntityManager, type: T, payload: EventPayloads[T], options: RecordOptions): Promise<boolean> {
+    const res = await em.execute(
+      `insert into event_outbox (id, type, member_id, payload, dedupe_key, occurred_at, created_at)
+       values (?, ?, ?, ?::jsonb, ?, ?, now()) on conflict (dedupe_key) do nothing`,
+      [newId(), type, options.memberId ?? null, JSON.stringify(payload), options.dedupeKey ?? null, options.occurredAt],
+      'run',
+    );
+    return (res as { affectedRows?: number }).affectedRows !== 0;
+  }
+}
