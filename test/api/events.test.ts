@@ -171,6 +171,7 @@ describe('the event outbox', () => {
     await ok(RECORD_ORDER, { input: orderInput(member.id, [{ unitPriceMinor: 20000 }], { channelId }) });
     const changed = (await eventsOf(member.id)).filter((e) => e.type === 'tier.changed');
     expect(changed.map((e) => e.payload)).toEqual([{ memberId: member.id, fromTier: 'GREEN', toTier: 'GOLD', reason: 'QUALIFIED' }]);
+    expect(await h.sql(`select to_tier from tier_change where member_id = ?`, [member.id])).toEqual([{ to_tier: 'GOLD' }]);
 
     const [{ retain_until }] = await h.sql(`select retain_until from member_tier where member_id = ?`, [member.id]);
     const end = new Date(retain_until).getTime();

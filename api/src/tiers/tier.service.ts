@@ -76,7 +76,8 @@ export class TierService {
     const metric = await this.metric(em, memberId, settings, at);
     const state = await em.findOne(MemberTier, { member: memberId }, { populate: ['tier'], lockMode: LockMode.PESSIMISTIC_WRITE });
     const from = state?.tier.getEntity() ?? tiers.find((t) => t.threshold === 0) ?? null;
-    const to = tiers.find((t) => t.id === this.decide(em, memberId, tiers, state, metric, settings, at)?.tier.id) ?? null;
+    const after = this.decide(em, memberId, tiers, state, metric, settings, at);
+    const to = tiers.find((t) => t.id === after?.tier.id) ?? null;
     if (to && to.id !== from?.id) {
       await this.events.record(em, EventType.TIER_CHANGED, { memberId, fromTier: from?.code ?? null, toTier: to.code, reason: TierChangeReason.QUALIFIED }, { memberId, occurredAt: at });
     }
