@@ -37,7 +37,7 @@ export class EaseScorer {
    * Scores of every item for each row, row-major [rows × nItems]; row r is the item set
    * items[ptr[r]..ptr[r+1]). Baskets are sparse, so summing rows of B beats a dense matMul by far.
    */
-  score(ptr: Int32Array, items: Int32Array): Float32Array {
+  score(ptr: Int32Array, items: Int32Array, weights?: Float32Array): Float32Array {
     const n = this.nItems;
     const rows = ptr.length - 1;
     const out = new Float32Array(rows * n);
@@ -45,7 +45,8 @@ export class EaseScorer {
       const off = r * n;
       for (let p = ptr[r]; p < ptr[r + 1]; p++) {
         const src = items[p] * n;
-        for (let j = 0; j < n; j++) out[off + j] += this.b[src + j];
+        const w = weights ? weights[p] : 1;
+        for (let j = 0; j < n; j++) out[off + j] += w * this.b[src + j];
       }
     }
     return out;

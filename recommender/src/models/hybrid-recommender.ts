@@ -15,6 +15,8 @@ export interface HybridOptions {
   epochs: number;
   usersPerBatch: number;
   learningRate: number;
+  /** Inner splits stacked for training the ranker (the first also picks λ). */
+  innerSplits: number;
   /** Share of inner-split users held out for early stopping. */
   validationShare: number;
   seed: number;
@@ -29,6 +31,7 @@ export const HYBRID_DEFAULTS: HybridOptions = {
   epochs: 30,
   usersPerBatch: 128,
   learningRate: 0.01,
+  innerSplits: 1,
   validationShare: 0.2,
   seed: 42,
 };
@@ -80,7 +83,7 @@ export class HybridRecommender implements RecsModel, HasItemEmbeddings, HasParam
     bprOptions.epochs = cap(bprOptions.epochs);
     const o = { ...this.o, epochs: cap(this.o.epochs) };
     // Progress: the two BPR fits and the two ranker fits, as one epoch count.
-    const total = 2 * bprOptions.epochs + 2 * o.epochs;
+    const total = (1 + this.o.innerSplits) * bprOptions.epochs + 2 * o.epochs;
     let done = 0;
     const progress = async (_epoch: number, loss: number) => {
       done++;
@@ -104,18 +107,35 @@ export class HybridRecommender implements RecsModel, HasItemEmbeddings, HasParam
         best = { lambda, ndcg, ease };
       } else ease.dispose();
     }
-    const bprIn = await BprMf.fit(snapIn, { ...bprOptions, seed: rng.seed() }, progress);
-    const block = candidateBlock(snapIn, best!.ease, bprIn, innerUsers, this.o.candidates);
+    const blocks: CandidateBlock[] = [];
+    const gts: Set<number>[] = [];
+    const addSplit = async (snap: Snapshot, ease: EaseScorer, users: Int32Array, gt: Map<number, Set<number>>) => {
+      const bpr = await BprMf.fit(snap, { ...bprOptions, seed: rng.seed() }, progress);
+      blocks.push(candidateBlock(snap, ease, bpr, users, this.o.candidates));
+      users.forEach((u) => gts.push(gt.get(u)!));
+    };
+    await addSplit(snapIn, best!.ease, innerUsers, labels);
     best!.ease.dispose();
+    // Older splits (one horizon further back each) add training examples with the λ chosen above.
+    for (let k = 1; k < this.o.innerSplits; k++) {
+      const at = inner - k * train.horizonDays * MS_PER_DAY;
+      const snap = snapshotAt(train, at);
+      const gt = boughtBetween(train, at, at + train.horizonDays * MS_PER_DAY);
+      const users = Int32Array.from([...gt.keys()].filter((u) => snap.ptr[u + 1] > snap.ptr[u]).sort((a, b) => a - b));
+      if (users.length < 20) break;
+      const ease = EaseScorer.fit(EaseScorer.gram(snap), snap.nItems, best!.lambda);
+      await addSplit(snap, ease, users, gt);
+    }
+    const block = mergeBlocks(blocks);
 
-    const isVal = innerUsers.map(() => (rng.next() < this.o.validationShare ? 1 : 0));
-    this.net = await trainRanker(block, labels, isVal, 'all', o, rng, log, progress);
-    this.netNew = await trainRanker(block, labels, isVal, 'new', o, rng, log, progress);
+    const isVal = block.users.map(() => (rng.next() < this.o.validationShare ? 1 : 0));
+    this.net = await trainRanker(block, gts, isVal, 'all', o, rng, log, progress);
+    this.netNew = await trainRanker(block, gts, isVal, 'new', o, rng, log, progress);
 
     this.snapshot = snapshotAt(train, train.cutoff);
     this.ease = EaseScorer.fit(EaseScorer.gram(this.snapshot), this.snapshot.nItems, best!.lambda);
     this.bpr = await BprMf.fit(this.snapshot, { ...bprOptions, seed: rng.seed() }, progress);
-    this.info = { backend, lambda: best!.lambda, innerUsers: innerUsers.length, innerCandidates: block.item.length };
+    this.info = { backend, lambda: best!.lambda, trainingUsers: block.users.length, trainingCandidates: block.item.length };
   }
 
   score(users: Int32Array): Float32Array {
@@ -154,6 +174,31 @@ export class HybridRecommender implements RecsModel, HasItemEmbeddings, HasParam
   itemEmbeddings(): { dim: number; vectors: Float32Array } {
     return { dim: this.bpr.dim, vectors: this.bpr.itemEmb };
   }
+}
+
+function mergeBlocks(blocks: CandidateBlock[]): CandidateBlock {
+  if (blocks.length === 1) return blocks[0];
+  const cat = <T extends Int32Array | Uint8Array | Float32Array>(parts: T[], make: (n: number) => T): T => {
+    const out = make(parts.reduce((a, p) => a + p.length, 0));
+    let off = 0;
+    for (const p of parts) { out.set(p as never, off); off += p.length; }
+    return out;
+  };
+  const rowStart = new Int32Array(blocks.reduce((a, b) => a + b.users.length, 0) + 1);
+  let u = 0, rows = 0;
+  for (const b of blocks) {
+    for (let k = 0; k < b.users.length; k++) rowStart[u + k + 1] = rows + b.rowStart[k + 1];
+    u += b.users.length;
+    rows += b.item.length;
+  }
+  return {
+    users: cat(blocks.map((b) => b.users), (n) => new Int32Array(n)),
+    rowStart,
+    item: cat(blocks.map((b) => b.item), (n) => new Int32Array(n)),
+    bought: cat(blocks.map((b) => b.bought), (n) => new Uint8Array(n)),
+    x: cat(blocks.map((b) => b.x), (n) => new Float32Array(n)),
+    ease: new Float32Array(0),
+  };
 }
 
 function easeNewNdcg(s: Snapshot, ease: EaseScorer, users: Int32Array, labels: Map<number, Set<number>>): number {
@@ -196,7 +241,7 @@ function ndcgAt10(ranked: number[], gt: Set<number>): number {
 }
 
 async function trainRanker(
-  block: CandidateBlock, labels: Map<number, Set<number>>, isVal: Int32Array, view: 'all' | 'new', o: HybridOptions, rng: Rng,
+  block: CandidateBlock, gts: Set<number>[], isVal: Int32Array, view: 'all' | 'new', o: HybridOptions, rng: Rng,
   log: (event: string, fields: Record<string, unknown>) => void,
   progress: (epoch: number, loss: number) => Promise<void>,
 ): Promise<Net> {
@@ -209,7 +254,7 @@ async function trainRanker(
   for (let r = 0; r < rows; r++) for (let f = 0; f < F; f++) xs[r * F + f] = (block.x[r * F + f] - mean[f]) / std[f];
   const positive = new Uint8Array(rows);
   for (let k = 0; k < block.users.length; k++) {
-    const gt = labels.get(block.users[k])!;
+    const gt = gts[k];
     for (let r = block.rowStart[k]; r < block.rowStart[k + 1]; r++) positive[r] = gt.has(block.item[r]) ? 1 : 0;
   }
   const trainUsers: number[] = [], valUsers: number[] = [];
@@ -248,7 +293,7 @@ async function trainRanker(
     }
     await progress(epoch, lossSum / Math.max(1, steps));
     const net = snapshotNet();
-    const val = validationNdcg(net, block, labels, valUsers);
+    const val = validationNdcg(net, block, gts, valUsers);
     log('tf-hybrid.epoch', { view, epoch, valNdcgAll: val.all, valNdcgNew: val.new });
     const score = view === 'all' ? val.all : val.new;
     if (score > best.score) best = { score, epoch, net };
@@ -317,13 +362,13 @@ function applyNet(net: Net, raw: Float32Array, rows: number): Float32Array {
   });
 }
 
-function validationNdcg(net: Net, block: CandidateBlock, labels: Map<number, Set<number>>, valUsers: number[]) {
+function validationNdcg(net: Net, block: CandidateBlock, gts: Set<number>[], valUsers: number[]) {
   let all = 0, fresh = 0, nAll = 0, nNew = 0;
   const rowsOf = (k: number) => [block.rowStart[k], block.rowStart[k + 1]] as const;
   for (const k of valUsers) {
     const [from, to] = rowsOf(k);
     const s = applyNet(net, block.x.subarray(from * F, to * F), to - from);
-    const gt = labels.get(block.users[k])!;
+    const gt = gts[k];
     const local = Array.from({ length: to - from }, (_, q) => q);
     const itemsOf = (qs: number[]) => qs.map((q) => block.item[from + q]);
     all += ndcgAt10(itemsOf(top10(local, s)), gt);

@@ -5,7 +5,7 @@ import { MS_PER_DAY, type Snapshot } from './snapshot';
 export const RECS_FEATURES = [
   'bought', 'log_invoices_ui', 'share_invoices_ui', 'log_days_since_ui', 'log_decayed_ui', 'log_quantity_ui',
   'log_item_recent', 'log_item_very_recent', 'log_item_customers', 'log_item_age_days',
-  'ease_z', 'ease', 'ease_last_basket_z', 'bpr_z',
+  'ease_z', 'ease', 'ease_last_basket_z', 'ease_recent_z', 'bpr_z',
   'log_user_invoices', 'log_user_days_since', 'log_user_items',
 ] as const;
 export const F = RECS_FEATURES.length;
@@ -37,6 +37,11 @@ export function candidateBlock(s: Snapshot, ease: EaseScorer, bpr: BprMf, users:
   const n = s.nItems;
   const easeAll = ease.score(...rowsOf(s.ptr, s.pairItem, users));
   const easeLast = ease.score(...rowsOf(s.basketPtr, s.basketItem, users));
+  // The user's items weighted by how recently (and often) they were bought.
+  const [rp, ri] = rowsOf(s.ptr, s.pairItem, users);
+  const decay = new Float32Array(ri.length);
+  users.forEach((u, r) => decay.set(s.pairDecay.subarray(s.ptr[u], s.ptr[u + 1]), rp[r]));
+  const easeRecent = ease.score(rp, ri, decay);
   const bprAll = bpr.score(users);
   const logRecent = s.itemRecent.map(Math.log1p);
   const popOrder = topIndices(s.itemRecent, opt.popular + 200);
@@ -49,7 +54,8 @@ export function candidateBlock(s: Snapshot, ease: EaseScorer, bpr: BprMf, users:
   users.forEach((u, r) => {
     const off = r * n;
     const ea = easeAll.subarray(off, off + n), el = easeLast.subarray(off, off + n), bp = bprAll.subarray(off, off + n);
-    const [eaMean, eaStd] = moments(ea), [elMean, elStd] = moments(el), [bpMean, bpStd] = moments(bp);
+    const er = easeRecent.subarray(off, off + n);
+    const [eaMean, eaStd] = moments(ea), [elMean, elStd] = moments(el), [bpMean, bpStd] = moments(bp), [erMean, erStd] = moments(er);
     const chosen: number[] = [];
     const pairOfItem = new Map<number, number>();
     for (let p = s.ptr[u]; p < s.ptr[u + 1]; p++) {
@@ -69,6 +75,7 @@ export function candidateBlock(s: Snapshot, ease: EaseScorer, bpr: BprMf, users:
     };
     addTop(ea, opt.ease);
     addTop(el, opt.lastBasket);
+    addTop(er, opt.lastBasket);
     addTop(bp, opt.bpr);
     let added = 0;
     for (const i of popOrder) {
@@ -96,7 +103,7 @@ export function candidateBlock(s: Snapshot, ease: EaseScorer, bpr: BprMf, users:
         has ? Math.log1p(s.pairDecay[p]) : 0,
         has ? Math.log1p(s.pairQuantity[p]) : 0,
         logRecent[i], Math.log1p(s.itemVeryRecent[i]), Math.log1p(s.itemCustomers[i]), age,
-        (ea[i] - eaMean) / eaStd, ea[i], (el[i] - elMean) / elStd, (bp[i] - bpMean) / bpStd,
+        (ea[i] - eaMean) / eaStd, ea[i], (el[i] - elMean) / elStd, (er[i] - erMean) / erStd, (bp[i] - bpMean) / bpStd,
         Math.log1p(uInv), uDays, uItems,
       );
     }
