@@ -15,6 +15,7 @@ import { MemberPlan } from './plans/membership-plan.entity';
 import { Redemption } from './rewards/redemption.entity';
 import { ModelService } from './models/model.service';
 import { AnalyticsService } from './analytics/analytics.service';
+import { SegmentService } from './segments/segment.service';
 import { EventService } from './events/event.service';
 import { WebhookService } from './webhooks/webhook.service';
 
@@ -34,6 +35,7 @@ export interface Services {
   rewards: RewardService;
   models: ModelService;
   analytics: AnalyticsService;
+  segments: SegmentService;
   events: EventService;
   webhooks: WebhookService;
 }
@@ -71,6 +73,7 @@ export function createServices(config: Config): Services {
     rewards,
     models: new ModelService(config, audit, rewards),
     analytics: new AnalyticsService(members),
+    segments: new SegmentService(audit),
     events,
     webhooks: new WebhookService(config, audit),
   };

@@ -28,6 +28,10 @@ export enum Permission {
   MODELS_TRAIN = 'models:train',
   /** Serve a model version by hand, or roll back. */
   MODELS_ACTIVATE = 'models:activate',
+  /** Preview rules and read saved segments with their members. */
+  SEGMENTS_READ = 'segments:read',
+  /** Create, change and delete saved segments. */
+  SEGMENTS_MANAGE = 'segments:manage',
 }
 
 export enum AdminRole {
@@ -70,6 +74,8 @@ export const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
     Permission.REWARDS_MANAGE,
     Permission.ANALYTICS_READ,
     Permission.MODELS_READ,
+    Permission.SEGMENTS_READ,
+    Permission.SEGMENTS_MANAGE,
   ]),
   // Analysts work on behaviour, not identities.
   [AdminRole.ANALYST]: new Set([
@@ -78,6 +84,7 @@ export const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
     Permission.ANALYTICS_READ,
     Permission.MODELS_READ,
     Permission.MODELS_TRAIN,
+    Permission.SEGMENTS_READ,
   ]),
 };
 

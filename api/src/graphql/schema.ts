@@ -16,6 +16,7 @@ import { EarningResolver } from '../earning/earning.resolver';
 import { RedemptionResolver, RewardResolver } from '../rewards/reward.resolver';
 import { MemberModelResolver, ModelResolver, ProductModelResolver } from '../models/model.resolver';
 import { AnalyticsResolver, MemberRfmResolver } from '../analytics/analytics.resolver';
+import { SegmentResolver } from '../segments/segment.resolver';
 import { WebhookResolver } from '../webhooks/webhook.resolver';
 
 const resolvers = [
@@ -38,6 +39,7 @@ const resolvers = [
   ProductModelResolver,
   AnalyticsResolver,
   MemberRfmResolver,
+  SegmentResolver,
   WebhookResolver,
 ] as const;
 
@@ -63,6 +65,7 @@ function containerFor(services: Services | null): ContainerType {
     [ProductModelResolver, new ProductModelResolver()],
     [AnalyticsResolver, new AnalyticsResolver(services?.analytics as never)],
     [MemberRfmResolver, new MemberRfmResolver(services?.analytics as never)],
+    [SegmentResolver, new SegmentResolver(services?.segments as never)],
     [WebhookResolver, new WebhookResolver(services?.webhooks as never)],
   ]);
   return { get: (cls) => instances.get(cls) };

@@ -4,6 +4,7 @@ import { Migration20261125111115_points_ledger } from './Migration20261125111115
 import { Migration20261201000000_analytics } from './Migration20261201000000_analytics';
 import { Migration20261201000100_models } from './Migration20261201000100_models';
 import { Migration20261201002000_events } from './Migration20261201002000_events';
+import { Migration20261201001000_segments } from './Migration20261201001000_segments';
 
 /** Applied in this order; add each new migration here (npm run make-migration writes the file). */
 export const migrations: MigrationObject[] = [
@@ -12,4 +13,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261201000000_analytics', class: Migration20261201000000_analytics },
   { name: 'Migration20261201000100_models', class: Migration20261201000100_models },
   { name: 'Migration20261201002000_events', class: Migration20261201002000_events },
+  { name: 'Migration20261201001000_segments', class: Migration20261201001000_segments },
 ];

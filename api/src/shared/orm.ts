@@ -24,6 +24,7 @@ import { MembershipPlan, MemberPlan } from '../plans/membership-plan.entity';
 import { Reward } from '../rewards/reward.entity';
 import { Redemption } from '../rewards/redemption.entity';
 import { ModelVersion } from '../models/model-version.entity';
+import { Segment } from '../segments/segment.entity';
 import { EventOutbox } from '../events/event-outbox.entity';
 import { Webhook, WebhookDelivery } from '../webhooks/webhook.entity';
 import { migrations } from '../migrations';
@@ -56,6 +57,7 @@ export const entities = [
   Reward,
   Redemption,
   ModelVersion,
+  Segment,
   EventOutbox,
   Webhook,
   WebhookDelivery,

@@ -1,0 +1,124 @@
+import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { DateTimeISOResolver, JSONObjectResolver } from 'graphql-scalars';
+import { IsOptional, Length } from 'class-validator';
+import { SegmentKind } from './segment.entity';
+
+@InputType({ description: 'A rule to evaluate without saving it.' })
+export class PreviewSegmentInput {
+  @Field(() => JSONObjectResolver, { description: 'A rule tree (README: Segments); errors name the bad node, e.g. input.rule.and.1.value.' })
+  rule: Record<string, unknown>;
+
+  @Field(() => DateTimeISOResolver, { nullable: true, description: 'Evaluate as of this moment (default now): windows, recency and RFM count back from it.' })
+  @IsOptional()
+  asOf?: Date | null;
+}
+
+@InputType()
+export class CreateSegmentInput {
+  @Field(() => String)
+  @Length(1, 100)
+  name: string;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @Length(0, 500)
+  description?: string | null;
+
+  @Field(() => JSONObjectResolver)
+  rule: Record<string, unknown>;
+
+  @Field(() => SegmentKind, { description: 'SNAPSHOT records the members now and keeps them; DYNAMIC is evaluated when used.' })
+  kind: SegmentKind;
+}
+
+@InputType({ description: 'Changes the given fields; a SNAPSHOT keeps its rule (its members were recorded with it).' })
+export class UpdateSegmentInput {
+  @Field(() => ID)
+  id: string;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @Length(1, 100)
+  name?: string | null;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @Length(0, 500)
+  description?: string | null;
+
+  @Field(() => JSONObjectResolver, { nullable: true })
+  @IsOptional()
+  rule?: Record<string, unknown> | null;
+}
+
+@ObjectType({ description: 'A member in a preview sample: no personal data.' })
+export class SegmentSampleMember {
+  @Field(() => ID)
+  id: string;
+
+  @Field(() => String, { nullable: true })
+  country: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Current tier code.' })
+  tierCode: string | null;
+}
+
+@ObjectType()
+export class SegmentPreview {
+  @Field(() => Int)
+  count: number;
+
+  @Field(() => [SegmentSampleMember], { description: 'The first 20 matching members by id.' })
+  sample: SegmentSampleMember[];
+
+  @Field(() => DateTimeISOResolver)
+  asOf: Date;
+}
+
+@ObjectType({ description: 'One attribute of the rule grammar, for building rules visually.' })
+export class SegmentAttributeInfo {
+  @Field(() => String)
+  name: string;
+
+  @Field(() => String)
+  description: string;
+
+  @Field(() => String, { description: 'INTEGER, NUMBER, ENUM, CODE or DATE.' })
+  valueType: string;
+
+  @Field(() => Boolean, { description: 'A member has a set of values (use contains / any / all).' })
+  isMany: boolean;
+
+  @Field(() => [String])
+  operators: string[];
+
+  @Field(() => [String], { nullable: true, description: 'The allowed values of an ENUM attribute.' })
+  values: string[] | null;
+
+  @Field(() => Boolean, { description: 'The condition needs windowDays.' })
+  needsWindowDays: boolean;
+
+  @Field(() => Float, { nullable: true })
+  min: number | null;
+
+  @Field(() => Float, { nullable: true })
+  max: number | null;
+}
+
+@ObjectType()
+export class SegmentGrammar {
+  @Field(() => [SegmentAttributeInfo])
+  attributes: SegmentAttributeInfo[];
+
+  @Field(() => Int)
+  maxDepth: number;
+
+  @Field(() => Int)
+  maxNodes: number;
+
+  @Field(() => Int)
+  maxListValues: number;
+
+  @Field(() => Int)
+  maxWindowDays: number;
+}
