@@ -84,7 +84,7 @@ export class WebhookDispatcher {
 
   /** One pass over the outbox; returns how many events it dispatched. Overlapping calls share the pass under way. */
   sweep(): Promise<number> {
-    this.sweeping ??= this.sweepOnce().finally(() => {
+    this.sweeping ??= this.sweepAll().finally(() => {
       this.sweeping = null;
     });
     return this.sweeping;
@@ -93,10 +93,19 @@ export class WebhookDispatcher {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.sweeping?.catch(() => undefined);
-    await withTimeout(this.queue.close(), 5000, 'queue close').catch(() => {
-      // Redis is unreachable: drop the connections rather than wait for it.
-      for (const client of this.queue.clients) client.disconnect();
-    });
+    await withTimeout(this.queue.close(), 5000, 'queue close').catch(() => undefined);
+    // When Redis is unreachable close() gives up without them: drop the connections rather than keep reconnecting.
+    for (const client of this.queue.clients) client.disconnect();
+  }
+
+  /** Batch after batch until the outbox is drained, so a burst (the nightly points.expiring) is not paced by the timer. */
+  private async sweepAll(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.sweepOnce();
+      total += n;
+      if (n < SWEEP_BATCH) return total;
+    }
   }
 
   private async sweepOnce(): Promise<number> {
