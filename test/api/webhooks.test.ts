@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import Queue from 'bull';
@@ -162,6 +164,12 @@ describe('webhook delivery', () => {
     expect(verify(secret, headers, req.body.replace(member.id, '00000000-0000-0000-0000-000000000000'))).toBe(false);
     // Outside the replay window even a correct signature is refused.
     expect(verify(secret, headers, req.body, 300, (Number(headers.timestamp) + 301) * 1000)).toBe(false);
+    // The snippet the README gives receivers agrees.
+    const readme = readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const snippet = /```js\n(const \{ createHmac[\s\S]*?)```/.exec(readme)![1];
+    const readmeVerify = new Function('require', `${snippet}; return verifyLoyaltyWebhook;`)(require);
+    expect(readmeVerify(secret, req.headers, req.body)).toBe(true);
+    expect(readmeVerify(`${secret}x`, req.headers, req.body)).toBe(false);
 
     const body = JSON.parse(req.body);
     expect(body).toMatchObject({ type: 'member.enrolled', data: { memberId: member.id, enrolmentChannel: 'ADMIN' } });
