@@ -133,7 +133,7 @@ describe('TF-CHURN', () => {
   it('returns calibrated probabilities: mean prediction close to the churn rate of a held-out period', async () => {
     const rows = stretchingGaps(2);
     const task = churnTask(rows, START + 330 * DAY, 45);
-    const { scores } = await new ChurnTfModel({ seed: 6 }).fitPredict(task.rows, task.population, task.cutoff, task.horizonDays);
+    const { scores } = await new ChurnTfModel({ seed: 6, hidden: [0], l2s: [0.01] }).fitPredict(task.rows, task.population, task.cutoff, task.horizonDays);
     const meanScore = scores.reduce((a, b) => a + b, 0) / scores.length;
     const rate = task.labels.reduce((a, b) => a + b, 0) / task.labels.length;
     expect(Math.abs(meanScore - rate)).toBeLessThan(0.1);
@@ -142,7 +142,7 @@ describe('TF-CHURN', () => {
   it('gives each customer drivers sorted by contribution, naming known features', async () => {
     const rows = stretchingGaps(3);
     const task = churnTask(rows, START + 330 * DAY, 45);
-    const model = new ChurnTfModel({ seed: 7 });
+    const model = new ChurnTfModel({ seed: 7, hidden: [16], l2s: [0.01] });
     await model.fitPredict(task.rows, task.population, task.cutoff, task.horizonDays);
     const drivers = model.drivers(0, 3);
     expect(drivers).toHaveLength(3);
@@ -154,8 +154,8 @@ describe('TF-CHURN', () => {
   it('gives the same scores when trained twice from the same seed', async () => {
     const rows = stretchingGaps(4);
     const task = churnTask(rows, START + 330 * DAY, 45);
-    const a = await new ChurnTfModel({ seed: 8 }).fitPredict(task.rows, task.population, task.cutoff, task.horizonDays);
-    const b = await new ChurnTfModel({ seed: 8 }).fitPredict(task.rows, task.population, task.cutoff, task.horizonDays);
+    const a = await new ChurnTfModel({ seed: 8, hidden: [0, 16], l2s: [0.01] }).fitPredict(task.rows, task.population, task.cutoff, task.horizonDays);
+    const b = await new ChurnTfModel({ seed: 8, hidden: [0, 16], l2s: [0.01] }).fitPredict(task.rows, task.population, task.cutoff, task.horizonDays);
     expect(Array.from(a.scores)).toEqual(Array.from(b.scores));
   });
 });

@@ -5,8 +5,9 @@ import { CF, CHURN_FEATURES, churnFeatures, mostCommonCountry } from './churn-fe
 import { MS_PER_DAY } from './snapshot';
 
 export interface ChurnOptions {
-  /** Candidate hidden sizes; 0 means logistic regression. Picked by held-out ROC-AUC. */
+  /** Candidate hidden sizes; 0 means logistic regression. Picked with l2 by held-out ROC-AUC. */
   hidden: number[];
+  l2s: number[];
   epochs: number;
   learningRate: number;
   l2: number;
@@ -19,7 +20,7 @@ export interface ChurnOptions {
   seed: number;
 }
 
-export const CHURN_DEFAULTS: ChurnOptions = { hidden: [0, 16], epochs: 300, learningRate: 0.02, l2: 1e-3, holdoutShare: 0.25, topDrivers: 3, snapshots: 4, snapshotStepDays: 30, seed: 11 };
+export const CHURN_DEFAULTS: ChurnOptions = { hidden: [0, 16], l2s: [1e-3, 1e-2, 1e-1], epochs: 300, learningRate: 0.02, l2: 1e-3, holdoutShare: 0.25, topDrivers: 3, snapshots: 4, snapshotStepDays: 30, seed: 11 };
 
 export interface ChurnPrediction {
   scores: Float64Array;
@@ -99,18 +100,22 @@ export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams {
     const fitRows = pick(0), holdRows = pick(1);
 
     let best: { net: Net; auc: number; holdLogits: Float32Array } | null = null;
+    let bestL2 = this.o.l2;
     for (const hidden of this.o.hidden) {
-      const net = await trainNet(xs, y, fitRows, hidden, { ...this.o, epochs: Math.min(this.o.epochs, hooks.maxEpochs ?? Infinity) }, rng, hooks);
-      const holdLogits = logits(net, gatherRows(xs, holdRows));
-      const auc = rocAuc(holdLogits, gatherLabels(y, holdRows));
-      this.info[`holdoutAuc_h${hidden}`] = Number(auc.toFixed(4));
-      if (!best || auc > best.auc) {
-        if (best) disposeNet(best.net);
-        best = { net, auc, holdLogits };
-      } else disposeNet(net);
+      for (const l2 of this.o.l2s.length ? this.o.l2s : [this.o.l2]) {
+        const net = await trainNet(xs, y, fitRows, hidden, { ...this.o, l2, epochs: Math.min(this.o.epochs, hooks.maxEpochs ?? Infinity) }, rng, hooks);
+        const holdLogits = logits(net, gatherRows(xs, holdRows));
+        const auc = rocAuc(holdLogits, gatherLabels(y, holdRows));
+        this.info[`holdoutAuc_h${hidden}_l2_${l2}`] = Number(auc.toFixed(4));
+        if (!best || auc > best.auc) {
+          if (best) disposeNet(best.net);
+          best = { net, auc, holdLogits };
+          bestL2 = l2;
+        } else disposeNet(net);
+      }
     }
     const platt = fitPlatt(best!.holdLogits, gatherLabels(y, holdRows));
-    this.info = { ...this.info, backend, hidden: best!.net.hidden, platt, trainCustomers: n, trainChurnRate: Number((y.reduce((a, b) => a + b, 0) / n).toFixed(4)) };
+    this.info = { ...this.info, backend, hidden: best!.net.hidden, l2: bestL2, platt, trainCustomers: n, trainChurnRate: Number((y.reduce((a, b) => a + b, 0) / n).toFixed(4)) };
 
     const now = churnFeatures(rows, population, cutoff, horizonDays, home);
     const xNow = standardise(now.x, population.length, mean, std);
