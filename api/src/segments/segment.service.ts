@@ -116,7 +116,7 @@ export class SegmentService {
           let recorded: number | undefined;
           if (segment.kind === SegmentKind.SNAPSHOT) {
             const q = this.ruleQuery(checked, segment.createdAt);
-            recorded = await em.getConnection().execute(
+            recorded = await em.execute(
               `insert into segment_member (segment_id, member_id) select ?::uuid, q.member_id from (${q.sql}) q`,
               [segment.id, ...q.params],
               'run',
