@@ -72,6 +72,17 @@ describe('TF-HYBRID recommender', () => {
     expect(ours.all.users).toBeGreaterThan(100);
   });
 
+  it('gives the same scores when trained twice from the same seed', async () => {
+    const split = recsSplit(pairedPurchases(3), START + 270 * DAY, 30);
+    const options = { lambdas: [20], bpr: { dim: 8, epochs: 2, batchSize: 512 }, epochs: 3, seed: 5 };
+    const users = split.testUsers.subarray(0, 20);
+    const a = new HybridRecommender(options);
+    const b = new HybridRecommender(options);
+    await a.fit(split.train);
+    await b.fit(split.train);
+    expect(Array.from(a.score(users))).toEqual(Array.from(b.score(users)));
+  });
+
   it('exposes item embeddings whose nearest neighbours pair A with its B', async () => {
     const rows = pairedPurchases(2);
     const split = recsSplit(rows, START + 300 * DAY, 30);
