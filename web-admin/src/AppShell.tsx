@@ -20,11 +20,13 @@ export function AppShell() {
       <header className="shell-header">
         <span className="brand">Loyalty admin</span>
         <nav aria-label="Main">
-          {resources.map(({ nav }) => (
-            <NavLink key={nav.to} to={nav.to}>
-              {nav.label}
-            </NavLink>
-          ))}
+          {resources
+            .filter(({ nav }) => !nav.roles || nav.roles.includes(admin.role))
+            .map(({ nav }) => (
+              <NavLink key={nav.to} to={nav.to}>
+                {nav.label}
+              </NavLink>
+            ))}
         </nav>
         <div className="current-admin" data-testid="current-admin">
           <span className="current-admin-email">{admin.email}</span>

@@ -1,4 +1,18 @@
+import type { RouteObject } from 'react-router';
+import * as dashboard from './dashboard';
 import * as members from './members';
+import * as models from './models';
+import * as programme from './programme';
+import type { AdminRole } from './gql/graphql';
 
-/** Every admin resource, each exporting `{ nav, routes }` from its folder's index.ts. The first is the landing page. */
-export const resources = [members];
+/**
+ * Every admin resource, each exporting `{ nav, routes }` from its folder's index.ts (programme/ exports several).
+ * The first is the landing page. `nav.roles` limits who sees the link; the API still checks every field.
+ * To add a page (segments, campaigns, webhooks): a folder with index.ts exporting `nav` and `routes`, listed here.
+ */
+export interface Resource {
+  nav: { to: string; label: string; roles?: readonly AdminRole[] };
+  routes: RouteObject[];
+}
+
+export const resources: Resource[] = [dashboard, members, ...programme.resources, models];

@@ -1,4 +1,5 @@
 import { useState, type ReactNode } from 'react';
+import { Link } from 'react-router';
 import { useCurrentAdmin } from '../auth/RequireAuth';
 import { errorMessage } from '../shared/errors';
 import { ListPage } from '../shared/ListPage';
@@ -17,7 +18,24 @@ interface Column {
 }
 
 const columns: Column[] = [
-  { header: 'Name', isPii: true, cell: (m) => memberName(m) || empty },
+  {
+    header: 'Name',
+    isPii: true,
+    cell: (m) => (
+      <Link to={`/members/${m.id}`} data-testid="member-link">
+        {memberName(m) || m.email || 'Open'}
+      </Link>
+    ),
+  },
+  {
+    header: 'Member',
+    isPii: false,
+    cell: (m) => (
+      <Link to={`/members/${m.id}`} data-testid="member-link">
+        {m.id.slice(0, 8)}
+      </Link>
+    ),
+  },
   { header: 'Email', isPii: true, cell: (m) => m.email || empty },
   { header: 'Phone', isPii: true, cell: (m) => m.phone || empty },
   { header: 'Country', isPii: false, cell: (m) => m.country || empty },
@@ -39,7 +57,10 @@ const columns: Column[] = [
 export function MemberList() {
   const admin = useCurrentAdmin();
   const withPii = canSeeMemberPii(admin.role);
-  const visibleColumns = withPii ? columns : columns.filter((column) => !column.isPii);
+  // Analysts get an id link instead of the name link.
+  const visibleColumns = withPii
+    ? columns.filter((column) => column.header !== 'Member')
+    : columns.filter((column) => !column.isPii);
 
   const [searchInput, setSearchInput] = useState('');
   const debouncedSearch = useDebouncedValue(searchInput.trim(), searchDelayMs);

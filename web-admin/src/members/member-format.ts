@@ -23,7 +23,7 @@ export function memberCount(count: number): string {
   return `${numberFormat.format(count)} ${count === 1 ? 'member' : 'members'}`;
 }
 
-export function memberName(member: MemberListItem): string {
+export function memberName(member: Pick<MemberListItem, 'firstName' | 'lastName'>): string {
   return [member.firstName, member.lastName].filter(Boolean).join(' ');
 }
 

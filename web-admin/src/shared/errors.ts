@@ -8,6 +8,12 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'CONFLICT'
+  | 'INSUFFICIENT_POINTS'
+  | 'REWARD_UNAVAILABLE'
+  | 'REWARD_OUT_OF_STOCK'
+  | 'REWARD_LIMIT_REACHED'
+  | 'VOUCHER_UNUSABLE'
+  | 'SERVICE_UNAVAILABLE'
   | 'QUERY_TOO_COMPLEX'
   | 'INTERNAL_SERVER_ERROR'
   | 'GRAPHQL_VALIDATION_FAILED'
@@ -25,12 +31,27 @@ const messages = {
   FORBIDDEN: 'Your role does not allow this.',
   NOT_FOUND: 'That record no longer exists.',
   CONFLICT: 'Someone else changed this at the same time. Reload and try again.',
+  INSUFFICIENT_POINTS: 'The member does not have enough available points.',
+  REWARD_UNAVAILABLE: 'That reward cannot be redeemed now.',
+  REWARD_OUT_OF_STOCK: 'That reward is out of stock.',
+  REWARD_LIMIT_REACHED: 'The member already holds as many of that reward as it allows.',
+  VOUCHER_UNUSABLE: 'That voucher cannot be used.',
+  SERVICE_UNAVAILABLE: 'A service the server needs is unavailable. Nothing was saved; try again shortly.',
   QUERY_TOO_COMPLEX: 'That request asks for too much at once. Narrow it down and try again.',
   INTERNAL_SERVER_ERROR: 'Something went wrong on our side.',
   GRAPHQL_VALIDATION_FAILED: 'This page is out of date with the server. Reload the page.',
   GRAPHQL_PARSE_FAILED: 'This page is out of date with the server. Reload the page.',
   BAD_REQUEST: 'The server could not read that request. Reload the page and try again.',
 } satisfies Record<ErrorCode, string>;
+
+/** CONFLICT carries `extensions.reason` (schema/error-codes.json); the ones an admin page can run into. */
+const conflictMessages = {
+  IDEMPOTENCY_KEY_REUSED: 'This request was already sent with different values. Reload and try again.',
+  MODEL_NOT_ACTIVATABLE: 'Only a rejected or retired version with complete scores can be activated.',
+  MEMBER_ERASED: 'This member has been erased.',
+  MEMBER_MERGED: 'This member was merged into another record.',
+  EMAIL_TAKEN: 'That email address is already in use.',
+} as const;
 
 const networkMessage = 'Cannot reach the server. Check your connection and try again.';
 
@@ -40,6 +61,16 @@ export function errorCodes(error: CombinedError | undefined): string[] {
 
 export function hasErrorCode(error: CombinedError | undefined, code: ErrorCode): boolean {
   return errorCodes(error).includes(code);
+}
+
+/** Field messages keyed by the input field they belong to (`input.costPoints` → `costPoints`). */
+export function fieldErrorMap(error: CombinedError | undefined): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const { path, message } of fieldErrors(error)) {
+    const key = path.replace(/^input\./, '');
+    map[key] = map[key] ? `${map[key]}; ${message}` : message;
+  }
+  return map;
 }
 
 /** Field messages from BAD_USER_INPUT errors, with paths as dotted strings (e.g. `input.email`). */
@@ -68,6 +99,13 @@ export function errorMessage(
 
   if (!isKnownCode(code)) return `Something went wrong (${code}).${requestIdNote}`;
   if (overrides[code]) return overrides[code];
+  const reason = first.extensions?.reason;
+  if (code === 'CONFLICT' && typeof reason === 'string' && Object.hasOwn(conflictMessages, reason)) {
+    return conflictMessages[reason as keyof typeof conflictMessages];
+  }
+  if (code === 'INSUFFICIENT_POINTS' && typeof first.extensions?.available === 'number') {
+    return `${messages[code]} Available: ${first.extensions.available}.`;
+  }
   if (code === 'BAD_USER_INPUT') {
     const fields = fieldErrors(error);
     // The API's field messages read as a predicate ("must be an email address"), so lead with the field name.

@@ -1,0 +1,266 @@
+import { useMemo, useState } from 'react';
+import { useQuery } from 'urql';
+import {
+  AnalyticsCohortsDocument,
+  AnalyticsKpisDocument,
+  ChurnDistributionDocument,
+  type AnalyticsFilterInput,
+  type AnalyticsKpisQuery,
+  type SalesChannelKind,
+} from '../gql/graphql';
+import { channelLabels } from '../members/member-format';
+import { Chart } from '../shared/Chart';
+import { formatInteger, formatMoney, formatPercent } from '../shared/format';
+import { Card, PageHeader, QueryState, Stat } from '../shared/ui';
+
+const ranges = [
+  { days: 7, label: 'Last 7 days' },
+  { days: 30, label: 'Last 30 days' },
+  { days: 90, label: 'Last 90 days' },
+  { days: 365, label: 'Last 12 months' },
+] as const;
+
+const channels = Object.keys(channelLabels) as SalesChannelKind[];
+const dayMs = 86_400_000;
+
+/** [from, to) ending at the next UTC midnight, so today's orders count and the range is stable for the whole day. */
+export function rangeFilter(days: number, channelKind: SalesChannelKind | null, now = Date.now()): AnalyticsFilterInput {
+  const to = Math.ceil(now / dayMs) * dayMs;
+  return {
+    from: new Date(to - days * dayMs).toISOString(),
+    to: new Date(to).toISOString(),
+    ...(channelKind ? { channelKind } : {}),
+  };
+}
+
+export function Dashboard() {
+  const [days, setDays] = useState<number>(30);
+  const [channel, setChannel] = useState<SalesChannelKind | ''>('');
+  const input = useMemo(() => rangeFilter(days, channel || null), [days, channel]);
+
+  const [kpis, refetchKpis] = useQuery({ query: AnalyticsKpisDocument, variables: { input } });
+  const k = kpis.data?.analytics.kpis;
+
+  return (
+    <section className="page" aria-label="Dashboard">
+      <PageHeader
+        title="Dashboard"
+        summary={k ? `${formatDay(k.from)} – ${formatDay(k.to, -1)}` : null}
+        actions={
+          <div className="filters" role="group" aria-label="Filters">
+            <label>
+              <span className="sr-only">Range</span>
+              <select value={days} onChange={(e) => setDays(Number(e.target.value))} data-testid="dashboard-range">
+                {ranges.map((r) => (
+                  <option key={r.days} value={r.days}>
+                    {r.label}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              <span className="sr-only">Channel</span>
+              <select
+                value={channel}
+                onChange={(e) => setChannel(e.target.value as SalesChannelKind | '')}
+                data-testid="dashboard-channel"
+              >
+                <option value="">All channels</option>
+                {channels.map((c) => (
+                  <option key={c} value={c}>
+                    {channelLabels[c]}
+                  </option>
+                ))}
+              </select>
+            </label>
+          </div>
+        }
+      />
+
+      <QueryState
+        fetching={kpis.fetching}
+        error={kpis.error}
+        hasData={Boolean(k)}
+        retry={() => refetchKpis({ requestPolicy: 'network-only' })}
+        loadingText="Loading KPIs…"
+        testId="kpis"
+      >
+        {k && <KpiTiles kpis={k} isChannelFiltered={Boolean(channel)} />}
+        {k && (
+          <div className="card-grid">
+            <RevenueByChannel kpis={k} />
+            <PointsFlow kpis={k} isChannelFiltered={Boolean(channel)} />
+          </div>
+        )}
+      </QueryState>
+
+      <div className="card-grid">
+        <ChurnDistribution />
+        <CohortRetention input={input} />
+      </div>
+    </section>
+  );
+}
+
+type Kpis = AnalyticsKpisQuery['analytics']['kpis'];
+
+function KpiTiles({ kpis: k, isChannelFiltered }: { kpis: Kpis; isChannelFiltered: boolean }) {
+  const notSplit = isChannelFiltered ? 'Not split by channel' : undefined;
+  return (
+    <div className="stat-grid" data-testid="kpi-tiles">
+      <Stat label="Active members" value={formatInteger(k.activeMembers)} hint="With an order in range" testId="kpi-active-members" />
+      <Stat label="New members" value={formatInteger(k.newMembers)} hint="Enrolled in range" testId="kpi-new-members" />
+      <Stat label="Orders" value={formatInteger(k.orders)} testId="kpi-orders" />
+      <Stat label="Net revenue" value={formatMoney(k.netRevenueMinor, k.currency)} hint="After returns" testId="kpi-net-revenue" />
+      <Stat label="Average order" value={formatMoney(k.averageOrderValueMinor, k.currency)} testId="kpi-aov" />
+      <Stat label="Repeat purchase rate" value={formatPercent(k.repeatPurchaseRate)} testId="kpi-repeat-rate" />
+      <Stat label="Points issued" value={formatInteger(k.pointsIssued)} hint={notSplit} testId="kpi-points-issued" />
+      <Stat label="Points redeemed" value={formatInteger(k.pointsRedeemed)} hint={notSplit ?? `Redemption rate ${formatPercent(k.redemptionRate)}`} testId="kpi-points-redeemed" />
+      <Stat
+        label="Outstanding liability"
+        value={formatMoney(k.liabilityMinor, k.currency)}
+        hint={notSplit ?? `${formatInteger(k.liabilityPoints)} points owed`}
+        testId="kpi-liability"
+      />
+    </div>
+  );
+}
+
+function RevenueByChannel({ kpis: k }: { kpis: Kpis }) {
+  const rows = k.byChannel;
+  return (
+    <Card title="Revenue by channel" testId="chart-revenue-by-channel">
+      {rows.length === 0 ? (
+        <p className="empty">No orders in this range</p>
+      ) : (
+        <Chart
+          label={`Net revenue by channel in ${k.currency}`}
+          option={{
+            tooltip: { trigger: 'axis' },
+            grid: { left: 8, right: 16, top: 16, bottom: 8, containLabel: true },
+            xAxis: { type: 'category', data: rows.map((r) => r.label), axisLabel: { interval: 0, width: 90, overflow: 'truncate' } },
+            yAxis: { type: 'value', axisLabel: { formatter: (v: number) => formatMoney(v, k.currency) } },
+            series: [
+              {
+                type: 'bar',
+                name: 'Net revenue',
+                data: rows.map((r) => r.netRevenueMinor),
+                tooltip: { valueFormatter: (v: number) => formatMoney(v, k.currency) },
+              },
+            ],
+          }}
+        />
+      )}
+    </Card>
+  );
+}
+
+function PointsFlow({ kpis: k, isChannelFiltered }: { kpis: Kpis; isChannelFiltered: boolean }) {
+  const bars = [
+    { name: 'Issued', value: k.pointsIssued },
+    { name: 'Redeemed', value: k.pointsRedeemed },
+    { name: 'Expired', value: k.pointsExpired },
+    { name: 'Clawed back', value: k.pointsClawedBack },
+  ];
+  return (
+    <Card title="Points issued, redeemed and expired" testId="chart-points">
+      {isChannelFiltered ? (
+        <p className="empty">Points are programme-wide: choose “All channels” to see them</p>
+      ) : (
+        <Chart
+          label="Points issued, redeemed, expired and clawed back in range"
+          option={{
+            tooltip: { trigger: 'axis' },
+            grid: { left: 8, right: 16, top: 16, bottom: 8, containLabel: true },
+            xAxis: { type: 'category', data: bars.map((b) => b.name) },
+            yAxis: { type: 'value' },
+            series: [
+              {
+                type: 'bar',
+                name: 'Points',
+                data: bars.map((b, i) => ({ value: b.value ?? 0, itemStyle: { color: ['#2454d6', '#12b76a', '#f79009', '#d92d20'][i] } })),
+              },
+            ],
+          }}
+        />
+      )}
+    </Card>
+  );
+}
+
+function ChurnDistribution() {
+  const [{ data, fetching, error }, refetch] = useQuery({ query: ChurnDistributionDocument });
+  const bands = data ? [
+    { name: 'Low', value: data.low.totalCount, color: '#12b76a' },
+    { name: 'Medium', value: data.medium.totalCount, color: '#f79009' },
+    { name: 'High', value: data.high.totalCount, color: '#d92d20' },
+  ] : [];
+  const scored = bands.reduce((sum, b) => sum + b.value, 0);
+  return (
+    <Card title="Churn risk" testId="chart-churn">
+      <QueryState
+        fetching={fetching}
+        error={error}
+        hasData={Boolean(data)}
+        isEmpty={scored === 0}
+        emptyText="No member has a churn score yet: train and activate a churn model"
+        retry={() => refetch({ requestPolicy: 'network-only' })}
+        testId="churn"
+      >
+        <p className="muted small" data-testid="churn-counts">
+          {bands.map((b) => `${b.name} ${formatInteger(b.value)}`).join(' · ')}
+        </p>
+        <Chart
+          label="Members per churn-risk band of the active churn model"
+          height={200}
+          option={{
+            tooltip: { trigger: 'axis' },
+            grid: { left: 8, right: 16, top: 8, bottom: 8, containLabel: true },
+            xAxis: { type: 'value' },
+            yAxis: { type: 'category', data: bands.map((b) => b.name) },
+            series: [{ type: 'bar', name: 'Members', data: bands.map((b) => ({ value: b.value, itemStyle: { color: b.color } })) }],
+          }}
+        />
+      </QueryState>
+    </Card>
+  );
+}
+
+function CohortRetention({ input }: { input: AnalyticsFilterInput }) {
+  const [{ data, fetching, error }, refetch] = useQuery({ query: AnalyticsCohortsDocument, variables: { input } });
+  const cohorts = data?.analytics.cohorts.cohorts ?? [];
+  const maxOffset = Math.max(0, ...cohorts.flatMap((c) => c.cells.map((cell) => cell.monthOffset)));
+  const offsets = Array.from({ length: maxOffset + 1 }, (_, i) => `M+${i}`);
+  const cells = cohorts.flatMap((c, y) => c.cells.map((cell) => [cell.monthOffset, y, Math.round(cell.rate * 1000) / 10]));
+  return (
+    <Card title="Cohort retention" testId="chart-cohorts">
+      <QueryState
+        fetching={fetching}
+        error={error}
+        hasData={Boolean(data)}
+        isEmpty={cohorts.length === 0}
+        emptyText="No first orders in this range"
+        retry={() => refetch({ requestPolicy: 'network-only' })}
+        testId="cohorts"
+      >
+        <Chart
+          label="Share of each monthly cohort still buying, by months since the first order"
+          height={Math.max(200, 40 + cohorts.length * 28)}
+          option={{
+            tooltip: { formatter: (p: { value: number[] }) => `${cohorts[p.value[1]]?.month} M+${p.value[0]}: ${p.value[2]}%` },
+            grid: { left: 8, right: 16, top: 8, bottom: 48, containLabel: true },
+            xAxis: { type: 'category', data: offsets, splitArea: { show: true } },
+            yAxis: { type: 'category', data: cohorts.map((c) => `${c.month} (${c.size})`), inverse: true },
+            visualMap: { min: 0, max: 100, orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 120, calculable: false, inRange: { color: ['#eff4ff', '#2454d6'] } },
+            series: [{ type: 'heatmap', name: 'Retention %', data: cells, label: { show: cohorts.length <= 12 && offsets.length <= 12, fontSize: 10 } }],
+          }}
+        />
+      </QueryState>
+    </Card>
+  );
+}
+
+function formatDay(iso: string, offsetDays = 0): string {
+  const date = new Date(Date.parse(iso) + offsetDays * dayMs);
+  return new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeZone: 'UTC' }).format(date);
+}

@@ -1,0 +1,317 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { useMutation, useQuery, type CombinedError } from 'urql';
+import { useCurrentAdmin } from '../auth/RequireAuth';
+import {
+  ActivateModelVersionDocument,
+  ModelJobDocument,
+  ModelJobsDocument,
+  ModelVersionsDocument,
+  RetrainModelDocument,
+  type ModelJobFieldsFragment,
+  type ModelKind,
+  type ModelVersionFieldsFragment,
+} from '../gql/graphql';
+import { Chart } from '../shared/Chart';
+import { errorMessage, fieldErrorMap } from '../shared/errors';
+import { dash, formatDateTime, formatDecimal, formatInteger, humanize } from '../shared/format';
+import { can } from '../shared/permissions';
+import { Badge, Card, DataTable, Dialog, ErrorBox, Field, PageHeader, QueryState, type Tone } from '../shared/ui';
+
+const kinds: { kind: ModelKind; label: string }[] = [
+  { kind: 'RECOMMENDER', label: 'Recommender' },
+  { kind: 'CHURN', label: 'Churn model' },
+];
+const pollMs = 1000;
+const statusTones: Record<string, Tone> = { ACTIVE: 'good', TRAINING: 'info', REJECTED: 'warn', FAILED: 'bad', RETIRED: 'neutral' };
+
+export function ModelsPage() {
+  const admin = useCurrentAdmin();
+  const [kind, setKind] = useState<ModelKind>('RECOMMENDER');
+  const [versions, refetchVersions] = useQuery({ query: ModelVersionsDocument, variables: { kind, first: 20 } });
+  const reloadVersions = () => refetchVersions({ requestPolicy: 'network-only' });
+
+  return (
+    <section className="page" aria-label="Models">
+      <PageHeader title="Models" summary="Training runs, their metrics next to the baselines, and which version serves" />
+      {can(admin.role, 'models:train') && <Retrain onDone={reloadVersions} />}
+      <div className="tabs" role="group" aria-label="Model kind">
+        {kinds.map((k) => (
+          <button
+            key={k.kind}
+            type="button"
+            className={k.kind === kind ? 'tab active' : 'tab'}
+            aria-pressed={k.kind === kind}
+            onClick={() => setKind(k.kind)}
+            data-testid={`models-kind-${k.kind.toLowerCase()}`}
+          >
+            {k.label}
+          </button>
+        ))}
+      </div>
+      <QueryState
+        fetching={versions.fetching}
+        error={versions.error}
+        hasData={Boolean(versions.data)}
+        isEmpty={versions.data?.modelVersions.length === 0}
+        emptyText="No versions of this model yet: retrain to create one"
+        retry={reloadVersions}
+        testId="versions"
+      >
+        {versions.data && (
+          <Versions versions={versions.data.modelVersions} canActivate={can(admin.role, 'models:activate')} onActivated={reloadVersions} />
+        )}
+      </QueryState>
+    </section>
+  );
+}
+
+function Retrain({ onDone }: { onDone(): void }) {
+  const [{ fetching }, retrain] = useMutation(RetrainModelDocument);
+  const [jobs, refetchJobs] = useQuery({ query: ModelJobsDocument, variables: { first: 5 } });
+  const [jobId, setJobId] = useState<string | null>(null);
+  const [error, setError] = useState<CombinedError>();
+
+  async function start(kind: ModelKind) {
+    setError(undefined);
+    const result = await retrain({ input: { kind } });
+    if (result.error) setError(result.error);
+    else if (result.data) setJobId(result.data.retrainModel.id);
+  }
+
+  return (
+    <Card
+      title="Training"
+      wide
+      testId="training"
+      actions={
+        <div className="actions">
+          {kinds.map((k) => (
+            <button key={k.kind} type="button" disabled={fetching} onClick={() => start(k.kind)} data-testid={`retrain-${k.kind.toLowerCase()}`}>
+              Retrain {k.label.toLowerCase()}
+            </button>
+          ))}
+        </div>
+      }
+    >
+      {error && <ErrorBox error={error} testId="retrain-error" />}
+      {jobId && (
+        <JobProgress
+          id={jobId}
+          onFinished={() => {
+            onDone();
+            refetchJobs({ requestPolicy: 'network-only' });
+          }}
+        />
+      )}
+      <QueryState
+        fetching={jobs.fetching}
+        error={jobs.error}
+        hasData={Boolean(jobs.data)}
+        isEmpty={jobs.data?.modelJobs.length === 0}
+        emptyText="No training jobs yet"
+        testId="jobs"
+      >
+        <DataTable<ModelJobFieldsFragment>
+          label="Recent training jobs"
+          rows={jobs.data?.modelJobs ?? []}
+          rowKey={(j) => j.id}
+          rowTestId="job-row"
+          columns={[
+            { header: 'Queued', cell: (j) => formatDateTime(j.createdAt) },
+            { header: 'Kind', cell: (j) => humanize(j.kind) },
+            { header: 'State', cell: (j) => <Badge tone={j.state === 'FAILED' ? 'bad' : j.state === 'COMPLETED' ? 'good' : 'info'}>{humanize(j.state)}</Badge> },
+            { header: 'Phase', cell: (j) => j.progress?.phase ?? dash },
+            { header: 'By', cell: (j) => j.requestedBy },
+            { header: 'Failure', cell: (j) => j.failedReason ?? dash },
+          ]}
+        />
+      </QueryState>
+    </Card>
+  );
+}
+
+/** Polls modelJob(id) until the job completes or fails. */
+function JobProgress({ id, onFinished }: { id: string; onFinished(): void }) {
+  const [{ data, error }, refetch] = useQuery({ query: ModelJobDocument, variables: { id }, requestPolicy: 'network-only' });
+  const job = data?.modelJob;
+  const isFinished = job?.state === 'COMPLETED' || job?.state === 'FAILED';
+
+  useEffect(() => {
+    if (isFinished) {
+      onFinished();
+      return;
+    }
+    const timer = setTimeout(() => refetch({ requestPolicy: 'network-only' }), pollMs);
+    return () => clearTimeout(timer);
+    // Poll again each time an answer arrives.
+  }, [data, error, isFinished]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  if (!job) return <p className="muted" role="status">Waiting for the job…</p>;
+  const p = job.progress;
+  const percent = job.state === 'COMPLETED' ? 100 : p?.percent ?? 0;
+  return (
+    <div className="job-progress" data-testid="job-progress" aria-live="polite">
+      <p>
+        <strong>{humanize(job.kind)}</strong> job {job.id}: <Badge tone={job.state === 'FAILED' ? 'bad' : job.state === 'COMPLETED' ? 'good' : 'info'}>{humanize(job.state)}</Badge>{' '}
+        <span data-testid="job-phase">{p?.phase ?? 'queued'}</span>
+        {p?.epoch != null && ` · epoch ${p.epoch}${p.epochs ? ` of ${p.epochs}` : ''}`}
+        {p?.loss != null && ` · loss ${p.loss.toFixed(4)}`}
+      </p>
+      <progress max={100} value={percent} aria-label="Training progress" data-testid="job-percent" />
+      {job.failedReason && <p className="error">{job.failedReason}</p>}
+    </div>
+  );
+}
+
+function Versions({ versions, canActivate, onActivated }: { versions: ModelVersionFieldsFragment[]; canActivate: boolean; onActivated(): void }) {
+  const [selectedId, setSelectedId] = useState<string | null>(null);
+  const [activating, setActivating] = useState<ModelVersionFieldsFragment | null>(null);
+  const active = versions.find((v) => v.status === 'ACTIVE') ?? null;
+  const selected = versions.find((v) => v.id === selectedId) ?? versions[0];
+
+  return (
+    <>
+      <DataTable<ModelVersionFieldsFragment>
+        label="Model versions"
+        rows={versions}
+        rowKey={(v) => v.id}
+        rowTestId="version-row"
+        rowClassName={(v) => (v.id === selected?.id ? 'is-selected' : undefined)}
+        columns={[
+          { header: 'Trained', cell: (v) => formatDateTime(v.finishedAt ?? v.createdAt) },
+          { header: 'Algorithm', cell: (v) => v.algorithm },
+          { header: 'Status', cell: (v) => <span data-testid="version-status"><Badge tone={statusTones[v.status]}>{humanize(v.status)}</Badge></span> },
+          { header: headlineName(versions[0]), numeric: true, cell: (v) => formatDecimal(headline(v)) },
+          { header: 'Rows', numeric: true, cell: (v) => formatInteger(v.trainRows) },
+          {
+            header: 'Gate',
+            cell: (v) => (
+              <span className="gate" title={v.gateReason ?? undefined}>
+                {v.isPromoted == null ? 'Undecided' : v.isPromoted ? 'Promoted' : 'Not promoted'}
+                {v.gateReason && <span className="muted small"> · {v.gateReason}</span>}
+              </span>
+            ),
+          },
+          {
+            header: 'Actions',
+            cell: (v) => (
+              <div className="actions">
+                <button type="button" className="secondary small" onClick={() => setSelectedId(v.id)} aria-pressed={v.id === selected?.id}>
+                  Metrics
+                </button>
+                {canActivate && (v.status === 'REJECTED' || v.status === 'RETIRED') && (
+                  <button type="button" className="small" onClick={() => setActivating(v)} data-testid="version-activate">
+                    {active && Date.parse(v.createdAt) < Date.parse(active.createdAt) ? 'Roll back to this' : 'Activate'}
+                  </button>
+                )}
+              </div>
+            ),
+          },
+        ]}
+      />
+      {selected && <MetricsChart version={selected} active={active} />}
+      <Dialog title="Activate model version" isOpen={Boolean(activating)} onClose={() => setActivating(null)} testId="activate-dialog">
+        {activating && (
+          <ActivateForm
+            version={activating}
+            onCancel={() => setActivating(null)}
+            onDone={() => {
+              setActivating(null);
+              onActivated();
+            }}
+          />
+        )}
+      </Dialog>
+    </>
+  );
+}
+
+function ActivateForm({ version, onDone, onCancel }: { version: ModelVersionFieldsFragment; onDone(): void; onCancel(): void }) {
+  const [{ fetching }, activate] = useMutation(ActivateModelVersionDocument);
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState<CombinedError>();
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    const result = await activate({ input: { id: version.id, reason: reason.trim() } });
+    if (result.error) setError(result.error);
+    else onDone();
+  }
+  return (
+    <form onSubmit={submit} className="resource-form">
+      <p>
+        {version.algorithm} trained {formatDateTime(version.finishedAt ?? version.createdAt)} will serve instead of the active version.
+      </p>
+      <Field label="Reason" error={fieldErrorMap(error).reason} hint="Kept in the audit log">
+        {(props) => <input {...props} required value={reason} onChange={(e) => setReason(e.target.value)} name="reason" />}
+      </Field>
+      {error && !fieldErrorMap(error).reason && (
+        <p className="error" role="alert" data-testid="activate-error">
+          {errorMessage(error)}
+        </p>
+      )}
+      <div className="actions">
+        <button type="submit" disabled={fetching} data-testid="activate-confirm">
+          Activate
+        </button>
+        <button type="button" className="secondary" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
+/** Metric paths with 0–1 values (ndcg, recall, AUC…), e.g. `all ndcg@10`; counts stay out of the chart. */
+export function rateMetrics(metrics: Record<string, unknown>, prefix = ''): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(metrics)) {
+    const name = prefix ? `${prefix} ${key}` : key;
+    if (typeof value === 'number' && value >= 0 && value <= 1) out[name] = value;
+    else if (value && typeof value === 'object' && !Array.isArray(value)) Object.assign(out, rateMetrics(value as Record<string, unknown>, name));
+  }
+  return out;
+}
+
+function headlineName(v: ModelVersionFieldsFragment | undefined): string {
+  return v?.kind === 'CHURN' ? 'ROC AUC' : 'nDCG@10';
+}
+
+function headline(v: ModelVersionFieldsFragment): number | null {
+  const m = rateMetrics(v.metrics);
+  return (v.kind === 'CHURN' ? m.rocAuc : m['all ndcg@10']) ?? null;
+}
+
+function MetricsChart({ version, active }: { version: ModelVersionFieldsFragment; active: ModelVersionFieldsFragment | null }) {
+  const own = rateMetrics(version.metrics);
+  const names = Object.keys(own);
+  const series = [
+    { name: 'This version', values: own },
+    ...Object.entries(version.baselineMetrics).map(([name, m]) => ({ name, values: rateMetrics((m ?? {}) as Record<string, unknown>) })),
+    ...(active && active.id !== version.id ? [{ name: 'Active version', values: rateMetrics(active.metrics) }] : []),
+  ];
+  return (
+    <Card title={`Metrics of ${version.algorithm} (${version.id.slice(0, 8)})`} wide testId="version-metrics">
+      <p className="muted" data-testid="gate-decision">
+        Promotion gate: {version.isPromoted == null ? 'not decided yet' : version.isPromoted ? 'promoted' : 'not promoted'}
+        {version.gateReason ? ` — ${version.gateReason}` : ''}
+        {version.activatedBy ? ` · activated by ${version.activatedBy}` : ''}
+      </p>
+      {names.length === 0 ? (
+        <p className="empty">This version recorded no metrics</p>
+      ) : (
+        <Chart
+          label="Holdout metrics of this version next to each baseline and the active version"
+          height={Math.max(240, names.length * 22 * series.length + 60)}
+          option={{
+            tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
+            legend: { top: 0, type: 'scroll' },
+            grid: { left: 8, right: 16, top: 32, bottom: 8, containLabel: true },
+            xAxis: { type: 'value', max: 1 },
+            yAxis: { type: 'category', data: names, inverse: true },
+            series: series.map((s) => ({ type: 'bar', name: s.name, data: names.map((n) => s.values[n] ?? null) })),
+          }}
+        />
+      )}
+    </Card>
+  );
+}

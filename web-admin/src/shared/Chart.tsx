@@ -1,0 +1,49 @@
+import EChartsReactCore from 'echarts-for-react/esm/core';
+import { BarChart, HeatmapChart, LineChart } from 'echarts/charts';
+import {
+  AriaComponent,
+  GridComponent,
+  LegendComponent,
+  TooltipComponent,
+  VisualMapComponent,
+} from 'echarts/components';
+import * as echarts from 'echarts/core';
+import { SVGRenderer } from 'echarts/renderers';
+import type { EChartsCoreOption } from 'echarts/core';
+
+echarts.use([
+  BarChart,
+  LineChart,
+  HeatmapChart,
+  GridComponent,
+  TooltipComponent,
+  LegendComponent,
+  VisualMapComponent,
+  AriaComponent,
+  SVGRenderer,
+]);
+
+/** The palette every chart shares (matches --accent and the status colours in styles.css). */
+export const chartColors = ['#2454d6', '#12b76a', '#f79009', '#7a5af8', '#ee46bc', '#06aed4', '#667085'];
+
+interface ChartProps {
+  /** What the chart shows, for screen readers (ECharts' aria module adds a generated description). */
+  label: string;
+  option: EChartsCoreOption;
+  height?: number;
+  testId?: string;
+}
+
+export function Chart({ label, option, height = 260, testId }: ChartProps) {
+  return (
+    <div className="chart" role="img" aria-label={label} data-testid={testId}>
+      <EChartsReactCore
+        echarts={echarts}
+        option={{ color: chartColors, aria: { enabled: true }, animation: false, ...option }}
+        notMerge
+        style={{ height, width: '100%' }}
+        opts={{ renderer: 'svg' }}
+      />
+    </div>
+  );
+}

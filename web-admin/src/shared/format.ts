@@ -1,0 +1,58 @@
+const locale = 'en-GB';
+const integer = new Intl.NumberFormat(locale);
+const decimal = new Intl.NumberFormat(locale, { maximumFractionDigits: 2 });
+const percent = new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 1 });
+const dateFormat = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeZone: 'UTC' });
+const dateTimeFormat = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
+
+export const dash = '—';
+
+export function formatInteger(value: number | null | undefined): string {
+  return value == null ? dash : integer.format(value);
+}
+
+export function formatDecimal(value: number | null | undefined): string {
+  return value == null ? dash : decimal.format(value);
+}
+
+/** A 0–1 share as a percentage. */
+export function formatPercent(value: number | null | undefined): string {
+  return value == null ? dash : percent.format(value);
+}
+
+/** Signed points, e.g. "+50" or "−20". */
+export function formatDelta(value: number): string {
+  if (value === 0) return '0';
+  return `${value > 0 ? '+' : '−'}${integer.format(Math.abs(value))}`;
+}
+
+/** Minor units of `currency` (pence for GBP) as money; falls back to a plain number for an unknown currency. */
+export function formatMoney(minor: number | null | undefined, currency: string | null | undefined): string {
+  if (minor == null) return dash;
+  try {
+    const format = new Intl.NumberFormat(locale, { style: 'currency', currency: currency || 'GBP' });
+    const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
+    return format.format(minor / 10 ** digits);
+  } catch {
+    return decimal.format(minor);
+  }
+}
+
+export function formatDate(iso: string | null | undefined): string {
+  if (!iso) return dash;
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : dateFormat.format(date);
+}
+
+export function formatDateTime(iso: string | null | undefined): string {
+  if (!iso) return dash;
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : dateTimeFormat.format(date);
+}
+
+/** SCREAMING_SNAKE enum values as words: "LOYAL_CUSTOMERS" → "Loyal customers". */
+export function humanize(value: string | null | undefined): string {
+  if (!value) return dash;
+  const words = value.toLowerCase().replace(/_/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}

@@ -1,0 +1,31 @@
+import type { AdminRole } from '../gql/graphql';
+
+/** Mirrors api/src/auth/permissions.ts (rolePermissions), so pages hide what the API would refuse anyway. */
+export type Permission =
+  | 'members:pii'
+  | 'points:adjust'
+  | 'rewards:manage'
+  | 'programme:manage'
+  | 'analytics:read'
+  | 'models:read'
+  | 'models:train'
+  | 'models:activate';
+
+const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
+  ADMIN: new Set<Permission>([
+    'members:pii',
+    'points:adjust',
+    'rewards:manage',
+    'programme:manage',
+    'analytics:read',
+    'models:read',
+    'models:train',
+    'models:activate',
+  ]),
+  MARKETER: new Set<Permission>(['members:pii', 'points:adjust', 'rewards:manage', 'analytics:read', 'models:read']),
+  ANALYST: new Set<Permission>(['analytics:read', 'models:read', 'models:train']),
+};
+
+export function can(role: AdminRole, permission: Permission): boolean {
+  return rolePermissions[role]?.has(permission) ?? false;
+}
