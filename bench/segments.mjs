@@ -25,7 +25,7 @@ function rules(topTier) {
       { or: [c('rfmSegment', 'in', ['AT_RISK', 'CANT_LOSE_THEM']), { and: [c('daysSinceLastPurchase', 'between', [60, 180]), { not: c('country', 'eq', 'GB') }] }] },
     ],
     [
-      'every attribute at once (12 conditions)',
+      '13 conditions on 13 attributes',
       {
         and: [
           c('country', 'in', ['GB', 'FR', 'DE']),
@@ -37,7 +37,7 @@ function rules(topTier) {
           { or: [c('categoriesBought', 'any', ['Home', 'Garden']), c('purchaseCount', 'gte', 2, 365)] },
           { not: c('churnBand', 'eq', 'HIGH') },
           c('enrolledAt', 'gte', '2000-01-01'),
-          { not: c('membershipPlan', 'contains', 'PLUS') },
+          c('daysSinceLastPurchase', 'lte', 365),
           c('status', 'eq', 'ACTIVE'),
           c('rfmSegment', 'neq', 'LOST'),
         ],

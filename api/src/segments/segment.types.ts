@@ -1,12 +1,12 @@
 import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
-import { DateTimeISOResolver, JSONObjectResolver } from 'graphql-scalars';
+import { DateTimeISOResolver, JSONResolver } from 'graphql-scalars';
 import { IsOptional, Length } from 'class-validator';
 import { SegmentKind } from './segment.entity';
 
 @InputType({ description: 'A rule to evaluate without saving it.' })
 export class PreviewSegmentInput {
-  @Field(() => JSONObjectResolver, { description: 'A rule tree (README: Segments); errors name the bad node, e.g. input.rule.and.1.value.' })
-  rule: Record<string, unknown>;
+  @Field(() => JSONResolver, { description: 'A rule tree (README: Segments); errors name the bad node, e.g. input.rule.and.1.value.' })
+  rule: unknown;
 
   @Field(() => DateTimeISOResolver, { nullable: true, description: 'Evaluate as of this moment (default now): windows, recency and RFM count back from it.' })
   @IsOptional()
@@ -24,8 +24,8 @@ export class CreateSegmentInput {
   @Length(0, 500)
   description?: string | null;
 
-  @Field(() => JSONObjectResolver)
-  rule: Record<string, unknown>;
+  @Field(() => JSONResolver, { description: 'A rule tree (README: Segments).' })
+  rule: unknown;
 
   @Field(() => SegmentKind, { description: 'SNAPSHOT records the members now and keeps them; DYNAMIC is evaluated when used.' })
   kind: SegmentKind;
@@ -46,9 +46,9 @@ export class UpdateSegmentInput {
   @Length(0, 500)
   description?: string | null;
 
-  @Field(() => JSONObjectResolver, { nullable: true })
+  @Field(() => JSONResolver, { nullable: true })
   @IsOptional()
-  rule?: Record<string, unknown> | null;
+  rule?: unknown;
 }
 
 @ObjectType({ description: 'A member in a preview sample: no personal data.' })
