@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import type { Browser, Page } from 'playwright-core';
+import { useHarness } from '../support/harness';
+import { collectPageErrors, describeInBrowser, launchChromium, screenshot } from '../support/browser';
+import { build, AdminRole } from '../fixtures/build';
+import { orderInput, RECORD_ORDER } from '../support/orders';
+
+const h = useHarness({ PORT: '0', HOST: '127.0.0.1' });
+const b = build(h);
+
+describeInBrowser('admin app: dashboard, member 360, models', () => {
+  let browser: Browser;
+  let page: Page;
+  let errors: string[];
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    baseUrl = `http://127.0.0.1:${await h.app.listen()}`;
+    browser = await launchChromium();
+    await b.baseRate(1, 100);
+    const ada = await b.member().named('Ada', 'Lovelace').withEmail('ada@engine.example').inCountry('GB').save();
+    await b.member().named('Charles', 'Babbage').save();
+    await b.member().named('Mary', 'Somerville').save();
+    const web = await b.apiKey();
+    for (const unitPriceMinor of [2500, 1500]) {
+      const result = await h.gql(web.auth, RECORD_ORDER, { input: orderInput(ada.id, [{ unitPriceMinor }]) });
+      expect(result.errors).toBeUndefined();
+    }
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  beforeEach(async () => {
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    errors = collectPageErrors(page);
+  });
+  afterEach(async () => {
+    await page.context().close();
+    expect(errors).toEqual([]);
+  });
+
+  async function signIn(role: AdminRole, path = '/dashboard') {
+    const admin = await b.admin(role);
+    await page.goto(`${baseUrl}${path}`);
+    await page.getByLabel('Email').fill(admin.email);
+    await page.getByLabel('Password').fill(admin.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    return admin;
+  }
+
+  const text = async (testId: string) => (await page.getByTestId(testId).first().textContent())?.trim();
+
+  it('the dashboard shows KPI figures that match the seeded orders and members', async () => {
+    await signIn(AdminRole.MARKETER);
+    await page.getByTestId('kpi-tiles').waitFor();
+    expect(await text('kpi-active-members-value')).toBe('1');
+    expect(await text('kpi-new-members-value')).toBe('3');
+    expect(await text('kpi-orders-value')).toBe('2');
+    expect(await text('kpi-net-revenue-value')).toBe('£40.00');
+    expect(await text('kpi-aov-value')).toBe('£20.00');
+    expect(await text('kpi-points-issued-value')).toBe('40');
+    await page.getByTestId('chart-revenue-by-channel').locator('svg').first().waitFor();
+    await page.getByTestId('churn-empty').waitFor();
+    await screenshot(page, 'dashboard');
+
+    await page.getByTestId('dashboard-channel').selectOption('STORE');
+    await page.waitForFunction(() => document.querySelector('[data-testid="kpi-orders-value"]')?.textContent === '0');
+    expect(await text('kpi-points-issued')).toContain('Not split by channel');
+  });
+
+  it('a marketer finds a member, opens the 360 view, adjusts points and sees the new ledger row', async () => {
+    await signIn(AdminRole.MARKETER, '/members');
+    await page.getByLabel('Search members').fill('lovelace');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="member-row"]').length === 1);
+    await page.getByTestId('member-link').click();
+
+    await page.getByRole('heading', { name: 'Ada Lovelace' }).waitFor();
+    expect(await text('member-email')).toBe('ada@engine.example');
+    await page.getByTestId('order-row').nth(1).waitFor();
+    expect(await page.getByTestId('order-row').count()).toBe(2);
+    expect(await page.getByTestId('order-row').first().textContent()).toContain('£15.00');
+    await page.getByTestId('ledger-row').nth(1).waitFor();
+    expect(await text('recommendations-empty')).toContain('No recommendations');
+    expect(await text('member-rfm')).toContain('RFM');
+    const availableBefore = Number(await text('points-available-value'));
+    await screenshot(page, 'member-360');
+
+    const form = page.getByTestId('adjust-points');
+    await form.getByLabel('Points').fill('50');
+    await form.getByLabel('Reason').fill('Goodwill: parcel arrived late');
+    await page.getByTestId('adjust-submit').click();
+    await page.getByTestId('adjust-done').waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="ledger-row"]').length === 3);
+    const newest = await page.getByTestId('ledger-row').first().textContent();
+    expect(newest).toContain('Adjustment');
+    expect(newest).toContain('+50');
+    expect(newest).toContain('Goodwill: parcel arrived late');
+    expect(await page.getByTestId('ledger-row').first().getAttribute('class')).toBe('is-new');
+    await page.waitForFunction(
+      (expected) => document.querySelector('[data-testid="points-available-value"]')?.textContent === expected,
+      String(availableBefore + 50),
+    );
+    await screenshot(page, 'member-360-adjusted');
+  });
+
+  it('an admin sees a rejected model version with its gate reason and metrics chart, and activates it', async () => {
+    const id = randomUUID();
+    await h.sql(
+      `insert into model_version (id, kind, status, algorithm, params, metrics, baseline_metrics, horizon_days, train_rows, is_promoted, gate_reason, created_at, finished_at)
+       values (?, 'RECOMMENDER', 'REJECTED', 'TF-HYBRID', '{}', ?, ?, 30, 1234, false, 'ndcg@10 0.210 does not beat POPULAR 0.230', now(), now())`,
+      [id, JSON.stringify({ all: { 'ndcg@10': 0.21, 'recall@10': 0.3, users: 80 } }), JSON.stringify({ POPULAR: { all: { 'ndcg@10': 0.23, 'recall@10': 0.28, users: 80 } } })],
+    );
+    await signIn(AdminRole.ADMIN, '/models');
+    await page.getByTestId('version-row').first().waitFor();
+    const row = await page.getByTestId('version-row').first().textContent();
+    expect(row).toContain('TF-HYBRID');
+    expect(row).toContain('Rejected');
+    expect(row).toContain('0.21');
+    expect(await text('gate-decision')).toContain('not promoted — ndcg@10 0.210 does not beat POPULAR 0.230');
+    await page.getByTestId('version-metrics').locator('svg').first().waitFor();
+    await screenshot(page, 'models');
+
+    await page.getByTestId('version-activate').click();
+    await page.getByTestId('activate-dialog').getByLabel('Reason').fill('Reviewed by hand: better coverage');
+    await page.getByTestId('activate-confirm').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="version-status"]')?.textContent === 'Active');
+    expect(await text('gate-decision')).toContain(`activated by admin:`);
+    await screenshot(page, 'models-activated');
+  });
+
+  it('a marketer sees an API validation message on the reward form field', async () => {
+    await signIn(AdminRole.MARKETER, '/rewards');
+    await page.getByTestId('rewards-empty').waitFor();
+    await page.getByTestId('rewards-new').click();
+    const dialog = page.getByTestId('rewards-dialog');
+    await dialog.getByLabel('Code').fill('TENOFF');
+    await dialog.getByLabel('Name', { exact: true }).fill('£10 off');
+    await dialog.getByLabel('Cost (points)').fill('-5');
+    await dialog.getByLabel('Value (minor units)').fill('1000');
+    await dialog.getByLabel('Currency').fill('GBP');
+    await dialog.getByTestId('form-save').click();
+    await dialog.getByTestId('field-error').first().waitFor();
+    await screenshot(page, 'reward-form-error');
+    await dialog.getByLabel('Cost (points)').fill('500');
+    await dialog.getByTestId('form-save').click();
+    await page.getByTestId('rewards-row').first().waitFor();
+    expect(await page.getByTestId('rewards-row').first().textContent()).toContain('£10 off');
+  });
+
+  it('an analyst at 390 px sees only their pages, without names, and nothing wider than the screen', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await signIn(AdminRole.ANALYST);
+    await page.getByTestId('kpi-tiles').waitFor();
+    const links = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
+    expect(links).toEqual(['Dashboard', 'Members', 'Models']);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await screenshot(page, 'dashboard-390');
+
+    await page.getByRole('link', { name: 'Members' }).click();
+    await page.getByTestId('member-link').first().click();
+    await page.getByTestId('member-profile').waitFor();
+    expect(await page.locator('body').textContent()).not.toContain('ada@engine.example');
+    expect(await page.getByTestId('adjust-points').count()).toBe(0);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await screenshot(page, 'member-360-390');
+  });
+});
