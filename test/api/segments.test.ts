@@ -4,6 +4,8 @@ import { build, AdminRole, SalesChannelKind } from '../fixtures/build';
 import { orderInput, type LineSpec } from '../support/orders';
 import { ConsentMedium } from '../../api/src/members/member-consent.entity';
 import type { RecordOrderInput } from '../../api/src/orders/order.types';
+import { checkRule } from '../../api/src/segments/segment-grammar';
+import { compileRule } from '../../api/src/segments/segment-sql';
 
 const h = useHarness();
 const b = build(h);
@@ -253,6 +255,17 @@ describe('previewSegment with hostile values', () => {
     expect(await memberCount()).toBe(before);
   });
 
+  it('keeps every value out of the SQL text: each one is a bound parameter', () => {
+    const hostile = "Home'; drop table member; --";
+    const result = checkRule({ or: [c('categoriesBought', 'any', [hostile]), c('pointsBalance', 'gt', 424242, undefined)] }, 'rule');
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    const compiled = compileRule(result.checked, new Date('2026-01-01T00:00:00Z'));
+    expect(compiled.where).not.toContain('drop table');
+    expect(compiled.where).not.toContain('424242');
+    expect(compiled.params).toEqual(expect.arrayContaining([hostile, 424242]));
+    expect(compiled.where.split('?').length - 1).toBe(compiled.params.length);
+  });
+
   it.each([
     ["Home'; drop table member; --"],
     ["' or '1'='1"],
@@ -321,6 +334,16 @@ describe('saved segments', () => {
     ]);
     expect(bySegment).toEqual([ids.get('B')]);
     expect(byRule).toEqual([ids.get('F')!, ids.get('I')!].sort());
+    // The caller's transaction sees its own uncommitted change; nobody else does.
+    const moved = await b.member().inCountry('PT').save();
+    const seen = await h.em().transactional(async (tx) => {
+      await tx.execute(`update member set country = 'MT' where id = ?`, [moved.id]);
+      const inside = await service.membersOf(tx, { rule: c('country', 'eq', 'MT') });
+      const outside = await service.membersOf(h.em(), { rule: c('country', 'eq', 'MT') });
+      await tx.execute(`update member set country = 'PT' where id = ?`, [moved.id]);
+      return { inside, outside };
+    });
+    expect(seen).toEqual({ inside: [moved.id], outside: [] });
     await expect(service.membersOf(h.em(), { rule: c('country', 'eq', 'gb') })).rejects.toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
   });
 
