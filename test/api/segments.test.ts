@@ -325,6 +325,20 @@ describe('saved segments', () => {
     expect([...all].sort()).toEqual(all);
   });
 
+  it('costs the same number of queries for a page of 2 members as for 10', async () => {
+    for (let i = 0; i < 10; i++) await b.member().inCountry('SE').withConsent(ConsentMedium.EMAIL, true).save();
+    const seg = await h.gql(marketer, CREATE, { input: { name: 'Swedes', rule: c('country', 'eq', 'SE'), kind: 'DYNAMIC' } });
+    const page = (n: number) =>
+      h.gql(marketer, `query($id: ID!) { segment(id: $id) { memberCount members(first: ${n}) { edges { node { id country consents { medium } } } } } }`, {
+        id: seg.data.createSegment.id,
+      });
+    const small = await page(2);
+    const large = await page(10);
+    expect(large.errors).toBeUndefined();
+    expect(large.data.segment.members.edges).toHaveLength(10);
+    expect(Number(large.headers['x-db-queries'])).toBe(Number(small.headers['x-db-queries']));
+  });
+
   it('lets a campaign read members inside its own transaction, by segment id or by rule', async () => {
     const seg = await h.gql(marketer, CREATE, { input: { name: 'Gold members', rule: c('tier', 'eq', 'GOLD'), kind: 'DYNAMIC' } });
     const service = h.app.services.segments;
