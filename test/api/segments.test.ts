@@ -170,6 +170,18 @@ describe('previewSegment against the fixture', () => {
     expect(await lettersOf(rule)).toBe(expected);
   });
 
+  it('evaluates as of an earlier moment when asked: windows, recency and orders count back from it', async () => {
+    const asOf = new Date(Date.now() - 190 * DAY).toISOString();
+    const at = async (rule: unknown) => {
+      const res = await h.gql(analyst, PREVIEW, { input: { rule, asOf } });
+      expect(res.errors).toBeUndefined();
+      return res.data.previewSegment.sample.map((m: { id: string }) => letterOf.get(m.id)).sort().join('');
+    };
+    expect(await at(c('purchaseCount', 'gte', 1, 30))).toBe('B');
+    expect(await at(c('daysSinceLastPurchase', 'gte', 0))).toBe('BJ');
+    expect(await at(c('channelsUsed', 'contains', 'WEB'))).toBe('');
+  });
+
   it('gives ids, country and tier code in the sample, ordered by id', async () => {
     const p = await preview(c('tier', 'gte', 'SILVER'));
     const byId = [ids.get('B')!, ids.get('C')!].sort();
