@@ -53,7 +53,7 @@ export class SegmentResolver {
   }
 
   @Authorized(Permission.SEGMENTS_READ)
-  @FieldResolver(() => Int, { description: 'DYNAMIC: members matching now; SNAPSHOT: members recorded at creation.' })
+  @FieldResolver(() => Int, { description: 'DYNAMIC: members matching now (one evaluation of the rule per segment); SNAPSHOT: members recorded at creation.' })
   memberCount(@Root() segment: Segment, @Ctx() ctx: Context): Promise<number> {
     return this.service.memberCount(ctx.em, segment);
   }
