@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import Queue from 'bull';
 import type { Browser, Page } from 'playwright-core';
 import { useHarness } from '../support/harness';
 import { collectPageErrors, describeInBrowser, launchChromium, screenshot } from '../support/browser';
 import { build, AdminRole } from '../fixtures/build';
 import { orderInput, RECORD_ORDER } from '../support/orders';
 
-const h = useHarness({ PORT: '0', HOST: '127.0.0.1' });
+const prefix = `test-admin-app-${process.env.TEST_RUN_ID}-${process.env.JEST_WORKER_ID}`;
+const h = useHarness({ PORT: '0', HOST: '127.0.0.1', QUEUE_PREFIX: prefix });
 const b = build(h);
 
 describeInBrowser('admin app: dashboard, member 360, models', () => {
@@ -29,6 +31,9 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
   });
   afterAll(async () => {
     await browser?.close();
+    const queue = new Queue('recommender.train', h.config.REDIS_URL, { prefix });
+    await queue.obliterate({ force: true });
+    await queue.close();
   });
   beforeEach(async () => {
     page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
@@ -128,6 +133,17 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
     await screenshot(page, 'models-activated');
   });
 
+  it('an analyst queues a retrain and watches the job, which waits for a worker', async () => {
+    await signIn(AdminRole.ANALYST, '/models');
+    await page.getByTestId('jobs-empty').waitFor();
+    expect(await page.getByTestId('version-activate').count()).toBe(0);
+    await page.getByTestId('retrain-churn').click();
+    await page.getByTestId('job-progress').waitFor();
+    expect(await text('job-progress')).toContain('Waiting');
+    expect(await text('job-phase')).toBe('queued');
+    await screenshot(page, 'models-retrain');
+  });
+
   it('a marketer sees an API validation message on the reward form field', async () => {
     await signIn(AdminRole.MARKETER, '/rewards');
     await page.getByTestId('rewards-empty').waitFor();
@@ -140,6 +156,8 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
     await dialog.getByLabel('Currency').fill('GBP');
     await dialog.getByTestId('form-save').click();
     await dialog.getByTestId('field-error').first().waitFor();
+    expect(await dialog.getByLabel('Cost (points)').getAttribute('aria-invalid')).toBe('true');
+    expect(await dialog.getByLabel('Code').getAttribute('aria-invalid')).toBe('false');
     await screenshot(page, 'reward-form-error');
     await dialog.getByLabel('Cost (points)').fill('500');
     await dialog.getByTestId('form-save').click();

@@ -264,7 +264,7 @@ function TierCard({ member: m }: { member: Member }) {
           </p>
         </>
       ) : (
-        <p className="muted">Highest tier reached</p>
+        <p className="muted">{t.tier ? 'Highest tier reached' : 'No tiers are set up'}</p>
       )}
       {t.retainUntil && <p className="muted small">Kept at least until {formatDate(t.retainUntil)}</p>}
       <p className="muted small">

@@ -75,7 +75,10 @@ function Retrain({ onDone }: { onDone(): void }) {
     setError(undefined);
     const result = await retrain({ input: { kind } });
     if (result.error) setError(result.error);
-    else if (result.data) setJobId(result.data.retrainModel.id);
+    else if (result.data) {
+      setJobId(result.data.retrainModel.id);
+      refetchJobs({ requestPolicy: 'network-only' });
+    }
   }
 
   return (

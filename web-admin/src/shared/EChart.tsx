@@ -24,9 +24,9 @@ echarts.use([
 ]);
 
 /** The palette every chart shares (matches --accent and the status colours in styles.css). */
-export const chartColors = ['#2454d6', '#12b76a', '#f79009', '#7a5af8', '#ee46bc', '#06aed4', '#667085'];
+const chartColors = ['#2454d6', '#12b76a', '#f79009', '#7a5af8', '#ee46bc', '#06aed4', '#667085'];
 
-interface ChartProps {
+export interface ChartProps {
   /** What the chart shows, for screen readers (ECharts' aria module adds a generated description). */
   label: string;
   option: EChartsCoreOption;
@@ -34,7 +34,8 @@ interface ChartProps {
   testId?: string;
 }
 
-export function Chart({ label, option, height = 260, testId }: ChartProps) {
+/** Loaded on demand through Chart.tsx, so ECharts stays out of the first bundle. */
+export default function EChart({ label, option, height = 260, testId }: ChartProps) {
   return (
     <div className="chart" role="img" aria-label={label} data-testid={testId}>
       <EChartsReactCore

@@ -2,6 +2,7 @@ import { useState, type FormEvent, type ReactNode } from 'react';
 import type { CombinedError } from 'urql';
 import { useCurrentAdmin } from '../auth/RequireAuth';
 import { errorMessage, fieldErrorMap } from './errors';
+import { humanize } from './format';
 import { can, type Permission } from './permissions';
 import { DataTable, Dialog, Field, PageHeader, QueryState, type Column } from './ui';
 
@@ -152,7 +153,7 @@ function ResourceForm({ fields, initial, isEdit, onSubmit, onCancel }: ResourceF
                     {!f.required && <option value="">—</option>}
                     {f.options?.map((o) => (
                       <option key={o} value={o}>
-                        {o}
+                        {humanize(o)}
                       </option>
                     ))}
                   </select>
