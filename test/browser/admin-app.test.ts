@@ -133,7 +133,7 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
     await screenshot(page, 'models-activated');
   });
 
-  it('an analyst queues a retrain and watches the job, which waits for a worker', async () => {
+  it('an analyst queues a retrain and watches its progress until the job completes', async () => {
     await signIn(AdminRole.ANALYST, '/models');
     await page.getByTestId('jobs-empty').waitFor();
     expect(await page.getByTestId('version-activate').count()).toBe(0);
@@ -141,7 +141,31 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
     await page.getByTestId('job-progress').waitFor();
     expect(await text('job-progress')).toContain('Waiting');
     expect(await text('job-phase')).toBe('queued');
-    await screenshot(page, 'models-retrain');
+
+    // Stands in for the recommender worker: reports an epoch, then finishes when the test says so.
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    const worker = new Queue('recommender.train', h.config.REDIS_URL, { prefix });
+    void worker.process(async (job) => {
+      await job.progress({ phase: 'training', epoch: 2, epochs: 5, loss: 0.4321, percent: 40 });
+      await finished;
+      return {};
+    });
+    try {
+      await page.waitForFunction(() => document.querySelector('[data-testid="job-progress"]')?.textContent?.includes('epoch 2 of 5'));
+      expect(await text('job-progress')).toContain('loss 0.4321');
+      expect(await text('job-phase')).toBe('training');
+      expect(await page.getByTestId('job-percent').getAttribute('value')).toBe('40');
+      expect(await text('job-row')).toContain('training');
+      await screenshot(page, 'models-training');
+      finish();
+      await page.waitForFunction(() => document.querySelector('[data-testid="job-progress"]')?.textContent?.includes('Completed'));
+      expect(await page.getByTestId('job-percent').getAttribute('value')).toBe('100');
+      await page.waitForFunction(() => document.querySelector('[data-testid="job-row"]')?.textContent?.includes('Completed'));
+    } finally {
+      finish();
+      await worker.close();
+    }
   });
 
   it('a marketer sees an API validation message on the reward form field', async () => {

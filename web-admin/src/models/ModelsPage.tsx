@@ -69,7 +69,10 @@ function Retrain({ onDone }: { onDone(): void }) {
   const [{ fetching }, retrain] = useMutation(RetrainModelDocument);
   const [jobs, refetchJobs] = useQuery({ query: ModelJobsDocument, variables: { first: 5 } });
   const [jobId, setJobId] = useState<string | null>(null);
+  const [liveJob, setLiveJob] = useState<ModelJobFieldsFragment | null>(null);
   const [error, setError] = useState<CombinedError>();
+  // The polled job is fresher than the list, which reloads only when a job starts or ends.
+  const jobRows = (jobs.data?.modelJobs ?? []).map((j) => (liveJob && j.id === liveJob.id ? liveJob : j));
 
   async function start(kind: ModelKind) {
     setError(undefined);
@@ -100,6 +103,7 @@ function Retrain({ onDone }: { onDone(): void }) {
       {jobId && (
         <JobProgress
           id={jobId}
+          onUpdate={setLiveJob}
           onFinished={() => {
             onDone();
             refetchJobs({ requestPolicy: 'network-only' });
@@ -116,7 +120,7 @@ function Retrain({ onDone }: { onDone(): void }) {
       >
         <DataTable<ModelJobFieldsFragment>
           label="Recent training jobs"
-          rows={jobs.data?.modelJobs ?? []}
+          rows={jobRows}
           rowKey={(j) => j.id}
           rowTestId="job-row"
           columns={[
@@ -134,20 +138,25 @@ function Retrain({ onDone }: { onDone(): void }) {
 }
 
 /** Polls modelJob(id) until the job completes or fails. */
-function JobProgress({ id, onFinished }: { id: string; onFinished(): void }) {
-  const [{ data, error }, refetch] = useQuery({ query: ModelJobDocument, variables: { id }, requestPolicy: 'network-only' });
+function JobProgress({ id, onUpdate, onFinished }: { id: string; onUpdate(job: ModelJobFieldsFragment): void; onFinished(): void }) {
+  const [{ data }, refetch] = useQuery({ query: ModelJobDocument, variables: { id }, requestPolicy: 'network-only' });
   const job = data?.modelJob;
   const isFinished = job?.state === 'COMPLETED' || job?.state === 'FAILED';
 
   useEffect(() => {
-    if (isFinished) {
-      onFinished();
-      return;
-    }
-    const timer = setTimeout(() => refetch({ requestPolicy: 'network-only' }), pollMs);
-    return () => clearTimeout(timer);
-    // Poll again each time an answer arrives.
-  }, [data, error, isFinished]); // eslint-disable-line react-hooks/exhaustive-deps
+    if (isFinished) return;
+    const timer = setInterval(() => refetch({ requestPolicy: 'network-only' }), pollMs);
+    return () => clearInterval(timer);
+  }, [isFinished, refetch]);
+
+  useEffect(() => {
+    if (job) onUpdate(job);
+  }, [job, onUpdate]);
+
+  useEffect(() => {
+    if (isFinished) onFinished();
+    // Once per job: when it reaches a final state.
+  }, [isFinished]); // eslint-disable-line react-hooks/exhaustive-deps
 
   if (!job) return <p className="muted" role="status">Waiting for the job…</p>;
   const p = job.progress;
