@@ -35,6 +35,9 @@ type LedgerRow = MemberLedgerQuery['member']['ledger']['edges'][number]['node'];
 type OrderRow = MemberOrdersQuery['member']['orders']['edges'][number]['node'];
 type RecommendationRow = MemberRecommendationsQuery['member']['recommendations'][number];
 
+const ledgerPage = 20;
+const maxLedgerRows = 100;
+
 const bandTones: Record<string, Tone> = { LOW: 'good', MEDIUM: 'warn', HIGH: 'bad' };
 
 /** Member 360: everything about one member on one page, each section loading on its own. */
@@ -70,7 +73,8 @@ export function MemberDetail() {
 }
 
 function MemberSections({ member, withPii, canAdjust }: { member: Member; withPii: boolean; canAdjust: boolean }) {
-  const [ledger, refetchLedger] = useQuery({ query: MemberLedgerDocument, variables: { id: member.id, first: 20 } });
+  const [ledgerFirst, setLedgerFirst] = useState(ledgerPage);
+  const [ledger, refetchLedger] = useQuery({ query: MemberLedgerDocument, variables: { id: member.id, first: ledgerFirst } });
   const [highlightAfter, setHighlightAfter] = useState<Set<string> | null>(null);
   const ledgerRows = ledger.data?.member.ledger.edges.map((e) => e.node) ?? [];
 
@@ -112,6 +116,19 @@ function MemberSections({ member, withPii, canAdjust }: { member: Member; withPi
               { header: 'By', cell: (r) => r.actor },
             ]}
           />
+          {ledger.data?.member.ledger.pageInfo.hasNextPage && ledgerFirst < maxLedgerRows && (
+            <div className="list-page-footer">
+              <button
+                type="button"
+                className="secondary"
+                disabled={ledger.fetching}
+                onClick={() => setLedgerFirst((n) => Math.min(n + ledgerPage, maxLedgerRows))}
+                data-testid="ledger-load-more"
+              >
+                Load more
+              </button>
+            </div>
+          )}
         </QueryState>
       </Card>
       <OrdersCard memberId={member.id} />
