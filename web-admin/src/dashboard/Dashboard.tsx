@@ -172,7 +172,7 @@ function PointsFlow({ kpis: k, isChannelFiltered }: { kpis: Kpis; isChannelFilte
           option={{
             tooltip: { trigger: 'axis' },
             grid: { left: 8, right: 16, top: 16, bottom: 8, containLabel: true },
-            xAxis: { type: 'category', data: bars.map((b) => b.name) },
+            xAxis: { type: 'category', data: bars.map((b) => b.name), axisLabel: { interval: 0, width: 64, overflow: 'break' } },
             yAxis: { type: 'value' },
             series: [
               {
