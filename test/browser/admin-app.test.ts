@@ -106,6 +106,10 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
       String(availableBefore + 50),
     );
     await screenshot(page, 'member-360-adjusted');
+
+    await page.goto(`${baseUrl}/members/${randomUUID()}`);
+    await page.getByTestId('member-error').waitFor();
+    expect(await text('member-error')).toContain('That record no longer exists.');
   });
 
   it('an admin sees a rejected model version with its gate reason and metrics chart, and activates it', async () => {
