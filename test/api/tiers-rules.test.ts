@@ -131,4 +131,16 @@ describe('earning rules', () => {
       await h.gql(admin.auth, UPDATE, { i: { ruleKey: cap.ruleKey, name: 'off', kind: 'DAILY_CAP', capPoints: 50, isActive: false } });
     }
   });
+  it('give a weekend bonus on Saturdays and Sundays only, through the stored rule', async () => {
+    const weekend = (await h.gql(admin.auth, CREATE, { i: { name: 'Double at weekends', kind: 'BONUS', multiplierPercent: 200, daysOfWeek: [0, 6] } })).data.createEarningRule;
+    try {
+      const m = await b.member().save();
+      const saturday = (await h.gql(pos.auth, RECORD_ORDER, { input: orderInput(m.id, [{ unitPriceMinor: 1000 }], { placedAt: '2026-11-28T12:00:00Z' }) })).data.recordOrder;
+      const monday = (await h.gql(pos.auth, RECORD_ORDER, { input: orderInput(m.id, [{ unitPriceMinor: 1000 }], { placedAt: '2026-11-30T12:00:00Z' }) })).data.recordOrder;
+      expect([saturday.pointsEarned, monday.pointsEarned]).toEqual([20, 10]);
+      expect(saturday.pointsBreakdown.map((p: { kind: string }) => p.kind)).toContain('BONUS');
+    } finally {
+      await h.gql(admin.auth, UPDATE, { i: { ruleKey: weekend.ruleKey, name: 'off', kind: 'BONUS', multiplierPercent: 200, isActive: false } });
+    }
+  });
 });

@@ -3,6 +3,7 @@ import { Migration20261125103721_initial } from './Migration20261125103721_initi
 import { Migration20261125111115_points_ledger } from './Migration20261125111115_points_ledger';
 import { Migration20261201000000_analytics } from './Migration20261201000000_analytics';
 import { Migration20261201000100_models } from './Migration20261201000100_models';
+import { Migration20261201000200_days_of_week_int } from './Migration20261201000200_days_of_week_int';
 import { Migration20261201002000_events } from './Migration20261201002000_events';
 import { Migration20261201001000_segments } from './Migration20261201001000_segments';
 
@@ -12,6 +13,7 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261125111115_points_ledger', class: Migration20261125111115_points_ledger },
   { name: 'Migration20261201000000_analytics', class: Migration20261201000000_analytics },
   { name: 'Migration20261201000100_models', class: Migration20261201000100_models },
+  { name: 'Migration20261201000200_days_of_week_int', class: Migration20261201000200_days_of_week_int },
   { name: 'Migration20261201002000_events', class: Migration20261201002000_events },
   { name: 'Migration20261201001000_segments', class: Migration20261201001000_segments },
 ];
