@@ -80,7 +80,10 @@ export function decideGate(checks: GateInput[]): GateDecision {
   const failures: string[] = [];
   const wins: string[] = [];
   for (const c of checks) {
-    const [bestName, best] = Object.entries(c.baselines).reduce((a, b) => (b[1] > a[1] ? b : a), ['none', -Infinity] as [string, number]);
+    // Ties name the alphabetically first baseline, so the recorded reason does not depend on key order.
+    const [bestName, best] = Object.entries(c.baselines)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .reduce((a, b) => (b[1] > a[1] ? b : a), ['none', -Infinity] as [string, number]);
     if (!(c.model > best)) failures.push(`${c.metric} ${c.model.toFixed(4)} does not beat ${bestName} ${best.toFixed(4)}`);
     else wins.push(`${c.metric} ${c.model.toFixed(4)} > ${bestName} ${best.toFixed(4)}`);
     if (c.active !== null) {

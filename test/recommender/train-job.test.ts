@@ -1,0 +1,185 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import Queue from 'bull';
+import { useHarness } from '../support/harness';
+import { build, AdminRole } from '../fixtures/build';
+import { decideGate } from '../../recommender/src/training/pipeline';
+
+/**
+ * The real worker process (recommender/dist/main.js) against this file's database and its own queue prefix:
+ * training through the API's retrainModel, the registry rows it writes, the gate, serving, and recovery when the
+ * worker dies mid-job.
+ */
+const prefix = `test-train-${process.env.TEST_RUN_ID}-${process.env.JEST_WORKER_ID}`;
+const h = useHarness({ QUEUE_PREFIX: prefix });
+const root = path.resolve(__dirname, '..', '..');
+const workers: ChildProcess[] = [];
+jest.setTimeout(180_000);
+
+function startWorker(extra: Record<string, string> = {}): ChildProcess {
+  const child = spawn(process.execPath, [path.join(root, 'recommender', 'dist', 'main.js')], {
+    env: {
+      ...process.env,
+      DATABASE_URL: h.config.DATABASE_URL,
+      REDIS_URL: h.config.REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      MODEL_RETRAIN_CRON: 'off',
+      MODEL_BOOTSTRAP: 'false',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+      NODE_ENV: 'test',
+      ...extra,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  workers.push(child);
+  return child;
+}
+
+const RETRAIN = `mutation R($input: RetrainModelInput!) { retrainModel(input: $input) { id } }`;
+const JOB = `query J($id: ID!) { modelJob(id: $id) { id state attemptsMade failedReason modelVersionId progress { phase percent } } }`;
+
+async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 150_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * 45 members in three taste groups of four products each. Before the holdout each buys two products of its group
+ * (one of them twice); in the last 30 days each buys a third product of its group and repeats one: a signal any
+ * collaborative model should find. Members of group 2 stop buying, for the churn model.
+ */
+async function plantHistory() {
+  const b = build(h);
+  const admin = await b.admin(AdminRole.ADMIN);
+  const key = await b.apiKey();
+  await b.baseRate();
+  const day = 86_400_000;
+  const now = Date.now();
+  let n = 0;
+  for (let i = 0; i < 45; i++) {
+    const group = i % 3;
+    const member = await b.member().inCountry(['GB', 'FR', 'DE'][group]).save();
+    const sku = (k: number) => `G${group}-P${(i + k) % 4}`;
+    const orders: [number, string[]][] = [
+      [100 + (i % 7), [sku(0)]],
+      [70 + (i % 5), [sku(1), sku(0)]],
+      ...(group === 2 ? [] : ([[20 - (i % 9), [sku(2), sku(0)]]] as [number, string[]][])),
+    ];
+    for (const [daysAgo, skus] of orders) {
+      await h.app.services.orders.record(b.ctx(), {
+        channelId: key.channelId,
+        externalOrderId: `plant-${++n}`,
+        member: { id: member.id },
+        placedAt: new Date(now - daysAgo * day),
+        currency: 'GBP',
+        lines: skus.map((s) => ({ sku: s, name: `Product ${s}`, quantity: 1, unitPriceMinor: 500, discountMinor: 0 })),
+        orderDiscountMinor: 0,
+        totalMinor: 500 * skus.length,
+      } as never);
+    }
+  }
+  return { admin, key };
+}
+
+afterAll(async () => {
+  for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
+  const queue = new Queue('recommender.train', h.config.REDIS_URL, { prefix });
+  await queue.obliterate({ force: true });
+  await queue.close();
+});
+
+describe('recommender.train', () => {
+  let admin: { auth: { token: string } };
+
+  beforeAll(async () => {
+    ({ admin } = await plantHistory());
+  });
+
+  it('trains both models through retrainModel, records each version with metrics next to the baselines, and serves what the gate lets through', async () => {
+    startWorker();
+    for (const kind of ['RECOMMENDER', 'CHURN'] as const) {
+      const queued = await h.gql(admin.auth, RETRAIN, { input: { kind, horizonDays: 30, maxEpochs: 5 } });
+      expect(queued.errors).toBeUndefined();
+      const id = queued.data.retrainModel.id;
+      const job = await waitFor(`${kind} job`, async () => {
+        const res = await h.gql(admin.auth, JOB, { id });
+        const j = res.data.modelJob;
+        return j.state === 'COMPLETED' || j.state === 'FAILED' ? j : null;
+      });
+      expect(job).toMatchObject({ state: 'COMPLETED', failedReason: null, progress: { phase: 'done', percent: 100 } });
+
+      const [version] = await h.sql(`select * from model_version where id = ?`, [job.modelVersionId]);
+      expect(version).toMatchObject({ kind, horizon_days: 30, is_promoted: expect.any(Boolean) });
+      expect(['ACTIVE', 'REJECTED']).toContain(version.status);
+      expect(['tensorflow', 'wasm', 'cpu']).toContain(version.backend);
+      expect(version.train_rows).toBeGreaterThan(0);
+      const baselines = kind === 'RECOMMENDER' ? ['EASE', 'ITEMKNN', 'POP', 'REPEAT'] : ['RECENCY', 'RFM-LOGISTIC'];
+      expect(Object.keys(version.baseline_metrics).sort()).toEqual(baselines);
+
+      // The stored decision is the gate's verdict on the stored metrics.
+      const checks =
+        kind === 'RECOMMENDER'
+          ? (['all', 'new'] as const).map((v) => ({
+              metric: `ndcg@10 (${v})`,
+              model: version.metrics[v]['ndcg@10'],
+              baselines: Object.fromEntries(baselines.map((b) => [b, version.baseline_metrics[b][v]['ndcg@10']])),
+              active: null,
+            }))
+          : [{ metric: 'rocAuc', model: version.metrics.rocAuc, baselines: Object.fromEntries(baselines.map((b) => [b, version.baseline_metrics[b].rocAuc])), active: null }];
+      const gate = decideGate(checks);
+      expect(version.is_promoted).toBe(gate.isPromoted);
+      expect(version.gate_reason).toBe(gate.reason);
+      expect(version.status).toBe(gate.isPromoted ? 'ACTIVE' : 'REJECTED');
+    }
+
+    // Scores were written for every member with history, whatever the gate said; served only when ACTIVE.
+    const [recs] = await h.sql(`select count(distinct member_id)::int as members, count(*)::int as rows from member_recommendation`);
+    expect(recs.members).toBe(45);
+    const [churn] = await h.sql(`select count(*)::int as n, count(*) filter (where jsonb_array_length(drivers) > 0)::int as explained from member_churn_score`);
+    expect(churn).toEqual({ n: 45, explained: 45 });
+
+    const [member] = await h.sql(`select member_id from member_recommendation limit 1`);
+    const served = await h.gql(admin.auth, `query M($id: ID!) { member(id: $id) { recommendations(first: 3) { modelVersionId isColdStart product { sku } reason } churnRisk { band drivers { feature } } } }`, { id: member.member_id });
+    expect(served.errors).toBeUndefined();
+    const activeRecs = await h.sql(`select id from model_version where kind = 'RECOMMENDER' and status = 'ACTIVE'`);
+    if (activeRecs.length) {
+      expect(served.data.member.recommendations).toHaveLength(3);
+      expect(served.data.member.recommendations.every((r: any) => r.modelVersionId === activeRecs[0].id && !r.isColdStart && r.reason)).toBe(true);
+    } else {
+      expect(served.data.member.recommendations).toEqual([]);
+    }
+  });
+
+  it('recovers a job whose worker died: the dead attempt is marked FAILED and never served, the retry completes', async () => {
+    await h.sql(`update model_version set status = 'RETIRED' where status = 'ACTIVE'`);
+    for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
+    const doomed = startWorker({ TRAIN_LOCK_MS: '2000' });
+    const queued = await h.gql(admin.auth, RETRAIN, { input: { kind: 'CHURN', horizonDays: 30, maxEpochs: 50 } });
+    const id = queued.data.retrainModel.id;
+    const [dead] = await waitFor('the first attempt to start', async () => {
+      const rows = await h.sql(`select id from model_version where job_id like ? and status = 'TRAINING'`, [`${id}:%`]);
+      return rows.length ? rows : null;
+    });
+    doomed.kill('SIGKILL');
+
+    startWorker({ TRAIN_LOCK_MS: '2000' });
+    const job = await waitFor('the retried job', async () => {
+      const j = (await h.gql(admin.auth, JOB, { id })).data.modelJob;
+      return j.state === 'COMPLETED' || j.state === 'FAILED' ? j : null;
+    });
+    expect(job.state).toBe('COMPLETED');
+    expect(job.modelVersionId).not.toBe(dead.id);
+    const rows = await h.sql(`select id, status, failure_reason from model_version where job_id like ? order by created_at`, [`${id}:%`]);
+    expect(rows[0]).toMatchObject({ id: dead.id, status: 'FAILED', failure_reason: expect.stringContaining('worker stopped') });
+    expect(rows).toHaveLength(2);
+    expect(['ACTIVE', 'REJECTED']).toContain(rows[1].status);
+    // The dead attempt's scores, if it wrote any, are not what the API serves.
+    const served = await h.sql(`select count(*)::int as n from member_churn_score c join model_version v on v.id = c.model_version_id where v.status = 'ACTIVE' and v.id = ?`, [dead.id]);
+    expect(served[0].n).toBe(0);
+  });
+});
