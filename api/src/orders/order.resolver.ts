@@ -80,11 +80,7 @@ export class MemberOrdersResolver {
     @Arg('after', () => String, { nullable: true }) after: string | null,
   ): Promise<OrderConnection> {
     checkPageSize(first);
-    const rows = await ctx.em.find(
-      Order,
-      { member: member.id, ...(after ? { id: { $lt: decodeCursor(after) } } : {}) },
-      { orderBy: { id: 'desc' }, limit: first + 1 },
-    );
+    const rows = await ctx.loaders.orders.ofMember(first + 1).load({ memberId: member.id, beforeId: after ? decodeCursor(after) : null });
     return pageOf(rows, first, Boolean(after));
   }
 }

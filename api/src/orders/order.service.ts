@@ -26,6 +26,7 @@ import { OrderLine } from './order-line.entity';
 import { OrderReturn } from './order-return.entity';
 import type { ClaimOrderInput, RecordOrderInput, RecordReturnInput, ReturnedLine } from './order.types';
 import { priceOrder } from './pricing';
+import type { MemberOrdersKey } from './order.loaders';
 
 const sha256 = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
 const DAY_MS = 86_400_000;
@@ -112,6 +113,27 @@ export class OrderService {
       }
       throw err;
     }
+  }
+
+  /**
+   * The newest orders of several members in one statement (the loader behind `member.orders`): for each key, at
+   * most `limit` orders with an id below `beforeId`, newest first.
+   */
+  async newestOf(em: EntityManager, keys: readonly MemberOrdersKey[], limit: number): Promise<Order[][]> {
+    const rows = await em.execute<({ batch_index: number } & Record<string, unknown>)[]>(
+      `select k.batch_index, o.*
+       from jsonb_to_recordset(?::jsonb) as k(batch_index int, member_id uuid, before_id uuid)
+       cross join lateral (
+         select * from customer_order o
+         where o.member_id = k.member_id and (k.before_id is null or o.id < k.before_id)
+         order by o.id desc limit ?
+       ) o
+       order by k.batch_index, o.id desc`,
+      [JSON.stringify(keys.map((k, i) => ({ batch_index: i, member_id: k.memberId, before_id: k.beforeId }))), limit],
+    );
+    const out = keys.map((): Order[] => []);
+    for (const { batch_index, ...row } of rows) out[batch_index].push(em.map(Order, row));
+    return out;
   }
 
   /** A guest order taken over by a member, who is credited then, once. */

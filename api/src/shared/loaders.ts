@@ -2,17 +2,24 @@ import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Services } from '../services';
 import type { MemberPoints } from '../ledger/points.types';
+import type { Tier } from '../tiers/tier.entity';
 import { createModelLoaders, type ModelLoaders } from '../models/model.loaders';
+import { createOrderLoaders, type OrderLoaders } from '../orders/order.loaders';
 
 /** Per-request batching for aggregates that a list of members fans out to. */
 export interface Loaders {
   points: DataLoader<string, MemberPoints>;
+  /** The member's tier (their recorded one, else the tier with threshold 0), keyed by member id. */
+  tiers: DataLoader<string, Tier | null>;
+  orders: OrderLoaders;
   models: ModelLoaders;
 }
 
-export function createLoaders(em: EntityManager, services: Pick<Services, 'points' | 'models'>): Loaders {
+export function createLoaders(em: EntityManager, services: Pick<Services, 'points' | 'tiers' | 'orders' | 'models'>): Loaders {
   return {
     points: new DataLoader((ids) => services.points.pointsOf(em, ids)),
+    tiers: new DataLoader((ids) => services.tiers.currentOf(em, ids)),
+    orders: createOrderLoaders(em, services.orders),
     models: createModelLoaders(em, services.models),
   };
 }

@@ -28,8 +28,8 @@ export class TierResolver {
   }
 
   @FieldResolver(() => Tier, { nullable: true })
-  async tier(@Root() member: Member, @Ctx() ctx: Context): Promise<Tier | null> {
-    return (await this.tierService.current(ctx.em, member.id)).tier;
+  tier(@Root() member: Member, @Ctx() ctx: Context): Promise<Tier | null> {
+    return ctx.loaders.tiers.load(member.id);
   }
 
   @FieldResolver(() => TierProgress, { description: 'For one member at a time (it sums the qualification window).' })

@@ -47,6 +47,14 @@ export class TierService {
     return { tier: await em.findOne(Tier, { threshold: 0 }), state: null };
   }
 
+  /** `current`'s tier for many members in two statements (the loader behind `member.tier`). */
+  async currentOf(em: EntityManager, memberIds: readonly string[]): Promise<(Tier | null)[]> {
+    const [tiers, states] = await Promise.all([this.list(em), em.find(MemberTier, { member: { $in: [...memberIds] } })]);
+    const base = tiers.find((t) => t.threshold === 0) ?? null;
+    const tierOf = new Map(states.map((s) => [s.member.id, tiers.find((t) => t.id === s.tier.id) ?? null]));
+    return memberIds.map((id) => (tierOf.has(id) ? tierOf.get(id)! : base));
+  }
+
   /** Points earned from orders net of returns, or spend net of returns, since the rolling window began (`at` − window). */
   async metric(em: EntityManager, memberId: string, settings: ProgrammeSettings, at: Date): Promise<number> {
     const since = new Date(at.getTime() - settings.tierWindowDays * DAY_MS);

@@ -1,0 +1,30 @@
+import DataLoader from 'dataloader';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Order } from './order.entity';
+import type { OrderService } from './order.service';
+
+export interface MemberOrdersKey {
+  memberId: string;
+  /** Only orders with a smaller (older) id: the decoded `after` cursor. */
+  beforeId: string | null;
+}
+
+/** Per-request batching: a page of members costs one orders query per `limit` asked for, whatever its size. */
+export interface OrderLoaders {
+  /** A member's newest orders, at most `limit` of them. */
+  ofMember(limit: number): DataLoader<MemberOrdersKey, Order[], string>;
+}
+
+export function createOrderLoaders(em: EntityManager, orders: OrderService): OrderLoaders {
+  const byLimit = new Map<number, DataLoader<MemberOrdersKey, Order[], string>>();
+  return {
+    ofMember: (limit) => {
+      let loader = byLimit.get(limit);
+      if (!loader) {
+        loader = new DataLoader((keys) => orders.newestOf(em, keys, limit), { cacheKeyFn: (k) => `${k.memberId}:${k.beforeId ?? ''}` });
+        byLimit.set(limit, loader);
+      }
+      return loader;
+    },
+  };
+}
