@@ -1,18 +1,8 @@
-import {
-  GraphQLEnumType,
-  GraphQLInputObjectType,
-  GraphQLList,
-  GraphQLNonNull,
-  GraphQLScalarType,
-  type GraphQLField,
-  type GraphQLInputType,
-  getNamedType,
-  isLeafType,
-} from 'graphql';
 import { SignJWT } from 'jose';
 import { useHarness, expectError } from '../support/harness';
 import { build, AdminRole, ApiKeyScope } from '../fixtures/build';
 import { buildGraphQLSchema } from '../../api/src/graphql/schema';
+import { minimalOperation, rootOperations } from '../support/schema-ops';
 
 const h = useHarness();
 const b = build(h);
@@ -23,58 +13,21 @@ const ME = `{ me { id email role } }`;
 /** The fields anyone may call. */
 const PUBLIC_FIELDS = new Set(['Mutation.login']);
 
-/** A syntactically valid value for any required argument, so the call reaches the auth check. */
-function sample(type: GraphQLInputType): unknown {
-  if (type instanceof GraphQLNonNull) return sample(type.ofType);
-  if (type instanceof GraphQLList) return [sample(type.ofType)];
-  if (type instanceof GraphQLEnumType) return type.getValues()[0].name;
-  if (type instanceof GraphQLInputObjectType) {
-    return Object.fromEntries(
-      Object.values(type.getFields())
-        .filter((f) => f.type instanceof GraphQLNonNull)
-        .map((f) => [f.name, sample(f.type)]),
-    );
-  }
-  const scalar = type as GraphQLScalarType;
-  return (
-    { ID: '01900000-0000-7000-8000-000000000000', Int: 1, Float: 1, Boolean: true, DateTimeISO: '2030-01-01T00:00:00Z', LocalDate: '1990-01-01' }[
-      scalar.name
-    ] ?? 'x'
-  );
-}
-
-function operationFor(kind: 'query' | 'mutation', field: GraphQLField<unknown, unknown>) {
-  const required = field.args.filter((a) => a.type instanceof GraphQLNonNull);
-  const vars = required.map((a) => `$${a.name}: ${a.type.toString()}`).join(', ');
-  const args = required.map((a) => `${a.name}: $${a.name}`).join(', ');
-  const named = getNamedType(field.type);
-  const selection = isLeafType(named) ? '' : '{ __typename }';
-  return {
-    text: `${kind} Probe${vars ? `(${vars})` : ''} { ${field.name}${args ? `(${args})` : ''} ${selection} }`,
-    variables: Object.fromEntries(required.map((a) => [a.name, sample(a.type)])),
-  };
-}
-
 describe('access control', () => {
   it('answers UNAUTHENTICATED to every query and mutation but login when no credentials are sent', async () => {
     const schema = await buildGraphQLSchema(null);
-    const roots = [
-      ['query', schema.getQueryType()!],
-      ['mutation', schema.getMutationType()!],
-    ] as const;
     let probed = 0;
-    for (const [kind, type] of roots) {
-      for (const field of Object.values(type.getFields())) {
-        if (PUBLIC_FIELDS.has(`${type.name}.${field.name}`)) continue;
-        const op = operationFor(kind, field);
-        const res = await h.gql(null, op.text, op.variables);
-        expect({ field: field.name, codes: res.errors?.map((e) => e.extensions.code), data: res.data?.[field.name] ?? null }).toEqual({
-          field: field.name,
-          codes: ['UNAUTHENTICATED'],
-          data: null,
-        });
-        probed++;
-      }
+    for (const op of rootOperations(schema)) {
+      if (PUBLIC_FIELDS.has(op.name)) continue;
+      const field = op.field;
+      const probe = minimalOperation(op);
+      const res = await h.gql(null, probe.text, probe.variables);
+      expect({ field: field.name, codes: res.errors?.map((e) => e.extensions.code), data: res.data?.[field.name] ?? null }).toEqual({
+        field: field.name,
+        codes: ['UNAUTHENTICATED'],
+        data: null,
+      });
+      probed++;
     }
     expect(probed).toBeGreaterThanOrEqual(15);
   });

@@ -112,6 +112,15 @@ describe('member and memberByIdentifier', () => {
     expect((await h.gql(auth, BY_IDENT, { type: 'EMAIL', value: 'nobody@example.com' })).data.memberByIdentifier).toBeNull();
   });
 
+  it('refuses an analyst a lookup by email or phone, which would tie them to a member, but not by customer id', async () => {
+    const analyst = await b.admin(AdminRole.ANALYST);
+    await b.member().withEmail('analyst-lookup@example.com').withPhone('+447911123667').save();
+    expectError(await h.gql(analyst.auth, BY_IDENT, { type: 'EMAIL', value: 'analyst-lookup@example.com' }), 'FORBIDDEN');
+    expectError(await h.gql(analyst.auth, BY_IDENT, { type: 'PHONE', value: '+447911123667' }), 'FORBIDDEN');
+    const byCustomerId = await h.gql(analyst.auth, BY_IDENT, { type: 'CHANNEL_CUSTOMER_ID', value: 'CARD-0', channelId: (await b.channel()).id });
+    expect(byCustomerId.errors).toBeUndefined();
+  });
+
   it("finds by a channel's customer id only within that channel", async () => {
     const store = await b.apiKey();
     const other = await b.apiKey();

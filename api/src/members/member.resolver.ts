@@ -2,6 +2,7 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver
 import type { Context } from '../shared/context';
 import { ChurnBand } from '../models/churn-band';
 import { Permission } from '../auth/permissions';
+import { AppError } from '../shared/errors';
 import { Member, MemberStatus } from './member.entity';
 import { IdentifierType, MemberIdentifier } from './member-identifier.entity';
 import { MemberConsent } from './member-consent.entity';
@@ -35,6 +36,10 @@ export class MemberResolver {
     channelId: string | null,
     @Ctx() ctx: Context,
   ): Promise<Member | null> {
+    if (type !== IdentifierType.CHANNEL_CUSTOMER_ID && !ctx.principal?.permissions.has(Permission.MEMBERS_PII)) {
+      // A hit would tie an email or phone number to a member for a caller not allowed to read either.
+      throw AppError.forbidden('Looking members up by email or phone requires members:pii');
+    }
     return this.memberService.findByIdentifier(ctx, type, value, channelId);
   }
 
