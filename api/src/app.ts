@@ -86,8 +86,10 @@ export async function createApp({ config, orm, redis, log }: AppDeps): Promise<A
       check('database', () => orm.em.getConnection().execute('select 1')),
       check('redis', () => redis.ping()),
     ]);
-    const ok = !draining && database === 'ok' && cache === 'ok';
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : draining ? 'draining' : 'unavailable', database, redis: cache });
+    // Without Redis the API still serves reads and records orders (events wait in the outbox), so it stays in
+    // rotation as `degraded`; without PostgreSQL it can do nothing useful.
+    const status = draining ? 'draining' : database !== 'ok' ? 'unavailable' : cache !== 'ok' ? 'degraded' : 'ready';
+    res.status(status === 'ready' || status === 'degraded' ? 200 : 503).json({ status, database, redis: cache });
   });
 
   const apollo = new ApolloServer<Context>({

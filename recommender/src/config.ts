@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** `bull`, `test-run-1`, or a Redis Cluster hash tag such as `{loyalty}`. */
+const QUEUE_PREFIX_PATTERN = /^(?:[\w:-]{1,40}|\{[\w:-]{1,38}\})$/;
+
 /** Every environment variable the worker reads, with its default. `sensitive` ones are redacted in logs. */
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -7,8 +10,9 @@ const schema = z.object({
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   /** Training reads orders and members here and writes model versions and scores; without it only heartbeats run. */
   DATABASE_URL: z.string().url().optional(),
-  /** Key prefix of the Bull queues shared with the API (tests isolate runs with their own). */
-  QUEUE_PREFIX: z.string().regex(/^[\w:-]{1,40}$/).default('bull'),
+  /** Key prefix of the Bull queues shared with the API (tests isolate runs with their own). On Redis Cluster use a hash tag
+   * such as `{loyalty}`, so that every key of every queue lands in one slot (Bull's scripts touch several keys). */
+  QUEUE_PREFIX: z.string().regex(QUEUE_PREFIX_PATTERN, 'letters, digits, _ : - only, optionally wrapped in { } as a Redis Cluster hash tag').default('bull'),
   /** Nightly retrain of both models (Bull repeatable jobs); `off` turns it off. */
   MODEL_RETRAIN_CRON: z.string().default('0 3 * * *'),
   /** On start, train each model that has never been trained (so a new install serves recommendations). */

@@ -9,6 +9,14 @@ export const QUEUES = {
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
+/**
+ * Bull options of every queue, in the API and in this worker: the shared key prefix (a `{hash tag}` on Redis
+ * Cluster) and a reconnect at most 2 s apart while Redis is away (Bull's own backoff grows to 20 s between attempts).
+ */
+export function queueOptions(prefix: string) {
+  return { prefix, redis: { retryStrategy: (times: number) => Math.min(times * 200, 2000) } };
+}
+
 /** Liveness probe: the API or an operator enqueues one and waits for the result. */
 export interface HeartbeatPayload {
   v: 1;

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import { handleHeartbeat } from './jobs/heartbeat';
 import { handleTrain } from './jobs/train';
-import { QUEUES, type ModelKind, type QueueName, type TrainPayload } from './payloads';
+import { QUEUES, queueOptions, type ModelKind, type QueueName, type TrainPayload } from './payloads';
 import { initBackend } from './tf/backend';
 import { ModelStore } from './training/store';
 
@@ -18,7 +18,7 @@ export function startWorker(config: Config, log: Logger): Worker {
   // Training blocks the event loop in stretches; the lock must outlast them, or Bull would take a live job for stalled.
   const settings = { lockDuration: config.TRAIN_LOCK_MS, lockRenewTime: Math.floor(config.TRAIN_LOCK_MS / 4), stalledInterval: Math.min(30_000, config.TRAIN_LOCK_MS), maxStalledCount: 2 };
   const queues = Object.fromEntries(
-    names.map((name) => [name, new Queue(name, config.REDIS_URL, { prefix: config.QUEUE_PREFIX, ...(name === QUEUES.train ? { settings } : {}) })]),
+    names.map((name) => [name, new Queue(name, config.REDIS_URL, { ...queueOptions(config.QUEUE_PREFIX), ...(name === QUEUES.train ? { settings } : {}) })]),
   ) as Worker['queues'];
   const store = config.DATABASE_URL ? new ModelStore(config.DATABASE_URL) : null;
   const redis = redisOutageLogger(log);

@@ -1,4 +1,5 @@
 import Queue from 'bull';
+import { queueOptions } from '@loyalty/recommender/payloads';
 import type { Logger } from '../shared/logger';
 import type { Orm } from '../shared/orm';
 import type { Services } from '../services';
@@ -19,11 +20,13 @@ export function startPointsScheduler(deps: {
   services: Services;
   log: Logger;
   redisUrl: string;
+  /** QUEUE_PREFIX, shared with the other queues (a Redis Cluster hash tag keeps them in one slot). */
+  prefix: string;
   cron: string;
   queueName?: string;
 }) {
   const name = deps.queueName ?? POINTS_JOBS_QUEUE;
-  const queue = new Queue<PointsJobsPayload>(name, deps.redisUrl);
+  const queue = new Queue<PointsJobsPayload>(name, deps.redisUrl, queueOptions(deps.prefix));
   const log = deps.log.child({ queue: name });
   queue.on('error', (err) => log.warn({ err: err.message }, 'queue.error'));
   queue.on('failed', (job, err) => log.error({ jobId: job.id, err }, 'job.failed'));
@@ -38,9 +41,11 @@ export function startPointsScheduler(deps: {
     })
     .catch((err: unknown) => log.error({ err }, 'points_scheduler.stopped'));
 
-  queue
-    .add({ v: 1 }, { repeat: { cron: deps.cron }, jobId: 'points-jobs', removeOnComplete: 50, removeOnFail: 50 })
-    .catch((err: unknown) => log.warn({ err }, 'points_scheduler.not_scheduled'));
+  (async () => {
+    // A schedule left by an earlier deployment with another cron would fire as well: keep only this one.
+    for (const r of await queue.getRepeatableJobs()) if (r.id === 'points-jobs' && r.cron !== deps.cron) await queue.removeRepeatableByKey(r.key);
+    await queue.add({ v: 1 }, { repeat: { cron: deps.cron }, jobId: 'points-jobs', removeOnComplete: 50, removeOnFail: 50 });
+  })().catch((err: unknown) => log.warn({ err }, 'points_scheduler.not_scheduled'));
   log.info({ cron: deps.cron }, 'points_scheduler.ready');
   return { queue, close: () => queue.close() };
 }

@@ -1,7 +1,8 @@
+import { once } from 'node:events';
 import Queue from 'bull';
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { QUEUES, type TrainPayload } from '@loyalty/recommender/payloads';
+import { QUEUES, queueOptions, type TrainPayload } from '@loyalty/recommender/payloads';
 import type { Config } from '../shared/config';
 import type { Context } from '../shared/context';
 import { AppError } from '../shared/errors';
@@ -60,9 +61,7 @@ export class ModelService {
 
   /** Opened on first use, so processes that never enqueue (CLIs, the schema emitter) never connect. */
   private trainQueue(): Queue.Queue<TrainPayload> {
-    this.queue ??= new Queue<TrainPayload>(QUEUES.train, this.config.REDIS_URL, {
-      prefix: this.config.QUEUE_PREFIX,
-    });
+    this.queue ??= new Queue<TrainPayload>(QUEUES.train, this.config.REDIS_URL, queueOptions(this.config.QUEUE_PREFIX));
     return this.queue;
   }
 
@@ -70,40 +69,46 @@ export class ModelService {
     await this.queue?.close().catch(() => undefined);
   }
 
-  /** A retrain of a kind that is already waiting or running returns that job rather than queueing a second one. */
+  /**
+   * A retrain of a kind that is already waiting or running returns that job rather than queueing a second one. The
+   * check and the enqueue hold a PostgreSQL advisory lock per kind, so API replicas asked at the same moment queue
+   * one job between them.
+   */
   async retrain(ctx: Context, input: RetrainModelInput): Promise<ModelJob> {
-    const queue = this.trainQueue();
-    const pending = await this.unavailableIfDown(() => queue.getJobs(['waiting', 'active', 'delayed', 'paused']));
-    const same = pending.find((j) => j?.data.kind === input.kind);
-    if (same) return this.toModelJob(same);
+    const queue = await this.readyQueue();
+    return ctx.em.transactional(async (em) => {
+      await em.execute('select pg_advisory_xact_lock(hashtext(?))', [`recommender.train:${input.kind}`]);
+      const pending = await this.unavailableIfDown(() => queue.getJobs(['waiting', 'active', 'delayed', 'paused']));
+      const same = pending.find((j) => j?.data.kind === input.kind);
+      if (same) return this.toModelJob(same);
 
-    const payload: TrainPayload = {
-      v: 1,
-      kind: input.kind,
-      requestedAt: new Date().toISOString(),
-      requestedBy: actorRef(ctx.principal),
-      ...(input.horizonDays ? { horizonDays: input.horizonDays } : {}),
-      ...(input.maxEpochs ? { maxEpochs: input.maxEpochs } : {}),
-    };
-    const job = await this.unavailableIfDown(() =>
-      queue.add(payload, { attempts: 3, backoff: { type: 'exponential', delay: 30_000 }, removeOnComplete: 100, removeOnFail: 100 }),
-    );
-    await ctx.em.transactional(async (em) => {
+      const payload: TrainPayload = {
+        v: 1,
+        kind: input.kind,
+        requestedAt: new Date().toISOString(),
+        requestedBy: actorRef(ctx.principal),
+        ...(input.horizonDays ? { horizonDays: input.horizonDays } : {}),
+        ...(input.maxEpochs ? { maxEpochs: input.maxEpochs } : {}),
+      };
+      const job = await this.unavailableIfDown(() =>
+        queue.add(payload, { attempts: 3, backoff: { type: 'exponential', delay: 30_000 }, removeOnComplete: 100, removeOnFail: 100 }),
+      );
       this.audit.record(em, ctx, { action: 'model.retrain_requested', entityType: 'ModelJob', entityId: String(job.id), after: { ...payload } });
+      ctx.log.info({ jobId: job.id, kind: input.kind }, 'model.retrain_requested');
+      return this.toModelJob(job);
     });
-    ctx.log.info({ jobId: job.id, kind: input.kind }, 'model.retrain_requested');
-    return this.toModelJob(job);
   }
 
   async jobs(kind: ModelKind | null, first: number): Promise<ModelJob[]> {
-    const queue = this.trainQueue();
+    const queue = await this.readyQueue();
     const jobs = await this.unavailableIfDown(() => queue.getJobs(['active', 'waiting', 'delayed', 'paused', 'completed', 'failed'], 0, 200));
     const mine = jobs.filter((j) => j && (!kind || j.data.kind === kind)).sort((a, b) => b.timestamp - a.timestamp);
     return Promise.all(mine.slice(0, first).map((j) => this.toModelJob(j)));
   }
 
   async job(id: string): Promise<ModelJob | null> {
-    const job = await this.unavailableIfDown(() => this.trainQueue().getJob(id));
+    const queue = await this.readyQueue();
+    const job = await this.unavailableIfDown(() => queue.getJob(id));
     return job ? this.toModelJob(job) : null;
   }
 
@@ -285,7 +290,20 @@ export class ModelService {
     return out;
   }
 
-  /** ioredis queues commands while Redis is away; a caller gets a clear answer after a few seconds instead. */
+  /**
+   * The queue once its connection is up. While Redis is known to be away it fails at once: Bull's client would
+   * otherwise hold the command and run it when Redis returns, enqueueing a job whose caller was told it failed.
+   */
+  private async readyQueue(): Promise<Queue.Queue<TrainPayload>> {
+    const queue = this.trainQueue();
+    const client = queue.client;
+    if (client.status === 'ready') return queue;
+    if (client.status !== 'connecting' && client.status !== 'connect' && client.status !== 'wait') throw queueUnavailable();
+    await this.unavailableIfDown(() => once(client, 'ready'));
+    return queue;
+  }
+
+  /** A caller gets a clear answer after a few seconds rather than waiting for Redis. */
   private async unavailableIfDown<T>(work: () => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -296,9 +314,13 @@ export class ModelService {
         }),
       ]);
     } catch {
-      throw new AppError('SERVICE_UNAVAILABLE', 'The job queue (Redis) is unreachable; try again shortly', { dependency: 'redis' });
+      throw queueUnavailable();
     } finally {
       clearTimeout(timer);
     }
   }
+}
+
+function queueUnavailable(): AppError {
+  return new AppError('SERVICE_UNAVAILABLE', 'The job queue (Redis) is unreachable; try again shortly', { dependency: 'redis' });
 }

@@ -4,6 +4,9 @@ import { z } from 'zod';
 /** Root of the repository, so paths resolve the same from src/ (tests) and dist/ (runtime). */
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
+/** `bull`, `test-run-1`, or a Redis Cluster hash tag such as `{loyalty}`. */
+const QUEUE_PREFIX_PATTERN = /^(?:[\w:-]{1,40}|\{[\w:-]{1,38}\})$/;
+
 const DEV_JWT_SECRET = 'dev-only-secret-change-me-in-production-0123456789';
 
 const bool = z
@@ -40,8 +43,9 @@ const schema = z
     SEED_DEMO: bool.default(true),
     /** When the points jobs run (release, expiry, vouchers, tiers, ledger check); empty disables the schedule. */
     POINTS_JOBS_CRON: z.string().default('*/15 * * * *'),
-    /** Key prefix of the Bull queues shared with the worker (tests isolate runs with their own). */
-    QUEUE_PREFIX: z.string().regex(/^[\w:-]{1,40}$/, 'letters, digits, _ : - only').default('bull'),
+    /** Key prefix of the Bull queues shared with the worker (tests isolate runs with their own). On Redis Cluster use a hash tag
+     * such as `{loyalty}`, so that every key of every queue lands in one slot (Bull's scripts touch several keys). */
+    QUEUE_PREFIX: z.string().regex(QUEUE_PREFIX_PATTERN, 'letters, digits, _ : - only, optionally wrapped in { } as a Redis Cluster hash tag').default('bull'),
     /** Run the webhook dispatcher (outbox sweep and delivery worker) in this process. */
     WEBHOOKS_ENABLED: bool.default(true),
     /** How often the dispatcher polls the event outbox. */

@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import Queue from 'bull';
+import { queueOptions } from '@loyalty/recommender/payloads';
 import type { Config } from '../shared/config';
 import type { Logger } from '../shared/logger';
 import type { Orm } from '../shared/orm';
@@ -65,7 +67,7 @@ export class WebhookDispatcher {
     log: Logger,
   ) {
     this.log = log.child({ queue: WEBHOOK_DELIVERY_QUEUE });
-    this.queue = new Queue<WebhookDeliveryPayload>(WEBHOOK_DELIVERY_QUEUE, config.REDIS_URL, { prefix: config.QUEUE_PREFIX });
+    this.queue = new Queue<WebhookDeliveryPayload>(WEBHOOK_DELIVERY_QUEUE, config.REDIS_URL, queueOptions(config.QUEUE_PREFIX));
     this.queue.on('error', (err) => this.log.warn({ err: err.message }, 'queue.error'));
   }
 
@@ -100,12 +102,28 @@ export class WebhookDispatcher {
 
   /** Batch after batch until the outbox is drained, so a burst (the nightly points.expiring) is not paced by the timer. */
   private async sweepAll(): Promise<number> {
+    if (!(await this.isQueueReady())) return 0;
     let total = 0;
     for (;;) {
       const n = await this.sweepOnce();
       total += n;
       if (n < SWEEP_BATCH) return total;
     }
+  }
+
+  /**
+   * While Redis is away the sweep leaves the outbox alone, so events stay pending until it returns. (An enqueue cut
+   * off mid-sweep times out and rolls back; if Bull later sends it anyway, its jobs name deliveries that were never
+   * committed and end as `gone`.)
+   */
+  private async isQueueReady(): Promise<boolean> {
+    const client = this.queue.client;
+    if (client.status === 'ready') return true;
+    if (client.status !== 'connecting' && client.status !== 'connect' && client.status !== 'wait') return false;
+    return withTimeout(once(client, 'ready'), ENQUEUE_TIMEOUT_MS, 'connect').then(
+      () => true,
+      () => false,
+    );
   }
 
   private async sweepOnce(): Promise<number> {
