@@ -3,6 +3,7 @@ import * as dashboard from './dashboard';
 import * as members from './members';
 import * as models from './models';
 import * as programme from './programme';
+import * as segments from './segments';
 import type { AdminRole } from './gql/graphql';
 
 /**
@@ -15,4 +16,4 @@ export interface Resource {
   routes: RouteObject[];
 }
 
-export const resources: Resource[] = [dashboard, members, ...programme.resources, models];
+export const resources: Resource[] = [dashboard, members, segments, ...programme.resources, models];

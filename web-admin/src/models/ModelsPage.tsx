@@ -15,7 +15,7 @@ import { Chart } from '../shared/Chart';
 import { errorMessage, fieldErrorMap } from '../shared/errors';
 import { dash, formatDateTime, formatDecimal, formatInteger, humanize } from '../shared/format';
 import { can } from '../shared/permissions';
-import { Badge, Card, DataTable, Dialog, ErrorBox, Field, PageHeader, QueryState, type Tone } from '../shared/ui';
+import { Badge, Card, DataTable, Dialog, ErrorBox, Field, FormActions, PageHeader, QueryState, type Tone } from '../shared/ui';
 
 const kinds: { kind: ModelKind; label: string }[] = [
   { kind: 'RECOMMENDER', label: 'Recommender' },
@@ -261,14 +261,7 @@ function ActivateForm({ version, onDone, onCancel }: { version: ModelVersionFiel
           {errorMessage(error)}
         </p>
       )}
-      <div className="actions">
-        <button type="submit" disabled={fetching} data-testid="activate-confirm">
-          Activate
-        </button>
-        <button type="button" className="secondary" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <FormActions submitLabel="Activate" busy={fetching} onCancel={onCancel} testId="activate-confirm" />
     </form>
   );
 }

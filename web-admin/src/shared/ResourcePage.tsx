@@ -4,7 +4,7 @@ import { useCurrentAdmin } from '../auth/RequireAuth';
 import { errorMessage, fieldErrorMap } from './errors';
 import { humanize } from './format';
 import { can, type Permission } from './permissions';
-import { DataTable, Dialog, Field, PageHeader, QueryState, type Column } from './ui';
+import { DataTable, Dialog, Field, FormActions, PageHeader, QueryState, type Column } from './ui';
 
 /** One form control, declared as data. Values travel as strings (and booleans) until `toInput` converts them. */
 export interface FormField {
@@ -179,14 +179,7 @@ function ResourceForm({ fields, initial, isEdit, onSubmit, onCancel }: ResourceF
           {errorMessage(error)}
         </p>
       )}
-      <div className="actions">
-        <button type="submit" disabled={saving} aria-busy={saving} data-testid="form-save">
-          Save
-        </button>
-        <button type="button" className="secondary" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <FormActions submitLabel="Save" busy={saving} onCancel={onCancel} testId="form-save" />
     </form>
   );
 }

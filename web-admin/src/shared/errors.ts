@@ -51,6 +51,7 @@ const conflictMessages = {
   MEMBER_ERASED: 'This member has been erased.',
   MEMBER_MERGED: 'This member was merged into another record.',
   EMAIL_TAKEN: 'That email address is already in use.',
+  IDENTIFIER_TAKEN: 'That name or code is already in use. Choose another.',
 } as const;
 
 const networkMessage = 'Cannot reach the server. Check your connection and try again.';

@@ -9,7 +9,9 @@ export type Permission =
   | 'analytics:read'
   | 'models:read'
   | 'models:train'
-  | 'models:activate';
+  | 'models:activate'
+  | 'segments:read'
+  | 'segments:manage';
 
 const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
   ADMIN: new Set<Permission>([
@@ -21,9 +23,19 @@ const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
     'models:read',
     'models:train',
     'models:activate',
+    'segments:read',
+    'segments:manage',
   ]),
-  MARKETER: new Set<Permission>(['members:pii', 'points:adjust', 'rewards:manage', 'analytics:read', 'models:read']),
-  ANALYST: new Set<Permission>(['analytics:read', 'models:read', 'models:train']),
+  MARKETER: new Set<Permission>([
+    'members:pii',
+    'points:adjust',
+    'rewards:manage',
+    'analytics:read',
+    'models:read',
+    'segments:read',
+    'segments:manage',
+  ]),
+  ANALYST: new Set<Permission>(['analytics:read', 'models:read', 'models:train', 'segments:read']),
 };
 
 export function can(role: AdminRole, permission: Permission): boolean {

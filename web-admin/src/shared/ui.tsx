@@ -216,3 +216,25 @@ export function Field({ label, error, hint, children }: FieldProps) {
     </div>
   );
 }
+
+interface FormActionsProps {
+  submitLabel: string;
+  busy: boolean;
+  onCancel(): void;
+  /** The submit button's test id. */
+  testId?: string;
+}
+
+/** A dialog form's submit and Cancel buttons. */
+export function FormActions({ submitLabel, busy, onCancel, testId }: FormActionsProps) {
+  return (
+    <div className="actions">
+      <button type="submit" disabled={busy} aria-busy={busy} data-testid={testId}>
+        {submitLabel}
+      </button>
+      <button type="button" className="secondary" onClick={onCancel}>
+        Cancel
+      </button>
+    </div>
+  );
+}
