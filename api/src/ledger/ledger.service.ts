@@ -41,6 +41,9 @@ function addMonths(at: Date, months: number): Date {
  */
 export class LedgerService {
   async lock(em: EntityManager, memberId: string): Promise<MemberBalance> {
+    // Most members already have a balance row: one statement then; the insert only for their first change.
+    const existing = await em.findOne(MemberBalance, { member: memberId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+    if (existing) return existing;
     await em.execute('insert into member_balance (member_id, available, pending, lifetime, updated_at) values (?, 0, 0, 0, now()) on conflict do nothing', [
       memberId,
     ]);

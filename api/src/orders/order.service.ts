@@ -18,7 +18,7 @@ import type { EarningRuleService } from '../earning/earning-rule.service';
 import { computeEarning, type BenefitMultiplier, type RuleData } from '../earning/engine';
 import type { MemberBalance } from '../ledger/member-balance.entity';
 import type { ProgrammeSettings } from '../programme/programme-settings.entity';
-import type { TierService } from '../tiers/tier.service';
+import { multipliersOf, type LockedTier, type TierService } from '../tiers/tier.service';
 import type { EventService } from '../events/event.service';
 import { EventType } from '../events/event-types';
 import { Order, OrderStatus } from './order.entity';
@@ -52,12 +52,20 @@ export class OrderService {
     const key = `${channel.id}:${externalOrderId}`;
     const bodyHash = sha256({ ...input, channelId: channel.id, externalOrderId, placedAt: input.placedAt.toISOString() });
 
-    const stored = await ctx.em.findOne(Order, { idempotencyKey: key });
+    // Reads that need no transaction go out together, each on its own pooled connection: the replay check, the
+    // member and the programme's earning terms. A replay is answered even when the member lookup fails.
+    const memberLookup = input.member ? this.resolveMember(ctx, input.member) : Promise.resolve(null);
+    memberLookup.catch(() => undefined);
+    const [stored, terms] = await Promise.all([ctx.em.findOne(Order, { idempotencyKey: key }), this.earningTerms(ctx.em)]);
     if (stored) return this.replayed(stored, bodyHash);
-    const member = input.member ? await this.resolveMember(ctx, input.member) : null;
+    const member = await memberLookup;
+    const at = new Date();
     try {
       return await ctx.em.transactional(async (em) => {
         const products = await this.upsertProducts(em, input);
+        // The member is locked before the order is written, so the order is inserted once with its points (a
+        // concurrent replay waits for the lock, then fails on the unique key).
+        const credit = member ? await this.creditState(em, member.id, terms, input.placedAt, at) : null;
         const order = em.create(Order, {
           idempotencyKey: key,
           bodyHash,
@@ -72,7 +80,7 @@ export class OrderService {
           storeCode: input.storeCode ?? null,
           placedAt: input.placedAt,
         });
-        input.lines.forEach((line, i) =>
+        const lines = input.lines.map((line, i) =>
           em.create(OrderLine, {
             order,
             lineNo: i + 1,
@@ -85,9 +93,11 @@ export class OrderService {
             netMinor: priced.lines[i].netMinor,
           }),
         );
-        // Insert first: a concurrent replay fails here on the unique key, before it waits on the member's balance.
-        await em.flush();
-        if (member) await this.credit(ctx, em, order, member.id, products);
+        if (member && credit) {
+          await this.creditLocked(ctx, em, order, member.id, lines.map((l) => ({ ...creditLineOf(l), category: products.get(l.sku)?.category ?? null })), credit, at);
+        } else {
+          await em.flush();
+        }
         await this.events.record(
           em,
           EventType.ORDER_RECORDED,
@@ -245,16 +255,35 @@ export class OrderService {
    * Computes the order's points with the rules in force and credits them as a pending lot. `at` is the clock: the
    * moment the points are earned (lot dates, plans, tier evaluation); the API passes now, the importer the order's time.
    */
-  private async credit(ctx: Context, em: EntityManager, order: Order, memberId: string, products?: Map<string, Product>, at = new Date()): Promise<void> {
-    // One after another: a transaction has one connection, and pg does not pipeline queries on it.
-    const settings = await this.programme.settings(em);
-    const rules = await this.rules.current(em);
-    const benefits = await this.tiers.multipliers(em, memberId, at);
-    const lines = order.lines.isInitialized() ? order.lines.getItems() : await em.find(OrderLine, { order }, { populate: ['product'] });
+  private async credit(ctx: Context, em: EntityManager, order: Order, memberId: string, at = new Date()): Promise<void> {
+    const terms = await this.earningTerms(em);
+    const lines = await em.find(OrderLine, { order }, { populate: ['product'] });
+    const state = await this.creditState(em, memberId, terms, order.placedAt, at, order.id);
+    await this.creditLocked(ctx, em, order, memberId, lines.map((l) => ({ ...creditLineOf(l), category: l.product.getEntity().category ?? null })), state, at);
+  }
+
+  /** The programme's settings and the earning rules in force: no member data, so read before the transaction. */
+  private async earningTerms(em: EntityManager): Promise<EarningTerms> {
+    const [settings, rules] = await Promise.all([this.programme.settings(em), this.rules.current(em)]);
+    return { settings, rules };
+  }
+
+  /**
+   * Locks the member's balance (which serialises all their points changes) and then their tier row, and reads what
+   * the earning depends on. One statement after another: a transaction has one connection.
+   */
+  private async creditState(em: EntityManager, memberId: string, terms: EarningTerms, placedAt: Date, at: Date, orderId?: string): Promise<CreditState> {
     const bal = await this.ledger.lock(em, memberId);
-    const earnedSameDay = rules.some((r) => r.kind === 'DAILY_CAP') ? await this.earnedOnDay(em, memberId, order) : 0;
-    const categoryOf = (line: OrderLine) => products?.get(line.sku)?.category ?? line.product.getEntity().category ?? null;
-    const lot = this.creditWith(em, order, lines.map((l) => ({ sku: l.sku, category: categoryOf(l), netMinor: l.netMinor, quantity: l.quantity, returnedQuantity: l.returnedQuantity })), { settings, rules, benefits, bal, earnedSameDay, at, actor: actorRef(ctx.principal) });
+    const tier = await this.tiers.lockedState(em, memberId);
+    const plans = await this.tiers.activePlans(em, memberId, at);
+    const earnedSameDay = terms.rules.some((r) => r.kind === 'DAILY_CAP') ? await this.earnedOnDay(em, memberId, placedAt, orderId) : 0;
+    return { ...terms, bal, tier, benefits: multipliersOf(tier.current, plans), earnedSameDay };
+  }
+
+  /** Writes the points of an order with the member already locked, its events, and the tier upgrade they may bring. */
+  private async creditLocked(ctx: Context, em: EntityManager, order: Order, memberId: string, lines: CreditLine[], state: CreditState, at: Date): Promise<void> {
+    const lot = this.creditWith(em, order, lines, { ...state, at, actor: actorRef(ctx.principal) });
+    await em.flush();
     // Here rather than in creditWith: the bulk importer backfills history and emits no events (README).
     if (lot) {
       await this.events.record(
@@ -264,7 +293,7 @@ export class OrderService {
         { memberId, occurredAt: at },
       );
     }
-    await this.tiers.evaluate(em, memberId, settings, at);
+    await this.tiers.evaluateLocked(em, memberId, state.settings, at, state.tier);
   }
 
   /**
@@ -296,12 +325,13 @@ export class OrderService {
     });
   }
 
-  private async earnedOnDay(em: EntityManager, memberId: string, order: Order): Promise<number> {
-    const day = new Date(Math.floor(order.placedAt.getTime() / DAY_MS) * DAY_MS);
+  /** Points the member's other orders earned on the day of `placedAt` (for a daily cap). */
+  private async earnedOnDay(em: EntityManager, memberId: string, placedAt: Date, excludeOrderId?: string): Promise<number> {
+    const day = new Date(Math.floor(placedAt.getTime() / DAY_MS) * DAY_MS);
     const [row] = await em.execute<{ v: number }[]>(
       `select coalesce(sum(points_earned), 0)::int as v from customer_order
-       where member_id = ? and placed_at >= ? and placed_at < ? and id <> ?`,
-      [memberId, day, new Date(day.getTime() + DAY_MS), order.id],
+       where member_id = ? and placed_at >= ? and placed_at < ? and id is distinct from ?`,
+      [memberId, day, new Date(day.getTime() + DAY_MS), excludeOrderId ?? null],
     );
     return row.v;
   }
@@ -310,12 +340,18 @@ export class OrderService {
   private async upsertProducts(em: EntityManager, input: RecordOrderInput): Promise<Map<string, Product>> {
     const bySku = new Map(input.lines.map((l) => [l.sku, l]));
     const rows = [...bySku.values()];
-    // One statement for all lines; the JSON document keeps it a single bound parameter.
-    await em.execute(
-      `insert into product (id, sku, name, category, brand, price_minor, currency, created_at)
-       select x.id, x.sku, x.name, x.category, x.brand, x.price_minor, x.currency, now()
-       from jsonb_to_recordset(?::jsonb) as x(id uuid, sku text, name text, category text, brand text, price_minor int, currency text)
-       on conflict (sku) do nothing`,
+    // One statement for all lines (the JSON document keeps it a single bound parameter) that also returns the
+    // products: the new ones from the insert, the known ones from the table.
+    const found = await em.execute<Record<string, unknown>[]>(
+      `with x as (
+         select * from jsonb_to_recordset(?::jsonb) as x(id uuid, sku text, name text, category text, brand text, price_minor int, currency text)
+       ), inserted as (
+         insert into product (id, sku, name, category, brand, price_minor, currency, created_at)
+         select x.id, x.sku, x.name, x.category, x.brand, x.price_minor, x.currency, now() from x
+         on conflict (sku) do nothing
+         returning *
+       )
+       select * from inserted union all select p.* from product p join x on x.sku = p.sku`,
       [
         JSON.stringify(
           rows.map((l) => ({
@@ -330,7 +366,9 @@ export class OrderService {
         ),
       ],
     );
-    const products = await em.find(Product, { sku: { $in: [...bySku.keys()] } });
+    let products = found.map((row) => em.map(Product, row));
+    // A product another transaction inserted after this statement's snapshot is in neither half: read it now.
+    if (products.length < bySku.size) products = await em.find(Product, { sku: { $in: [...bySku.keys()] } });
     return new Map(products.map((p) => [p.sku, p]));
   }
 
@@ -376,6 +414,21 @@ export type CreditableOrder = Pick<
   Order,
   'id' | 'currency' | 'channelKind' | 'placedAt' | 'totalMinor' | 'returnedMinor' | 'pointsEarned' | 'pointsBreakdown' | 'pointsBasisMinor' | 'returnedAtCreditMinor'
 >;
+
+interface EarningTerms {
+  settings: ProgrammeSettings;
+  rules: RuleData[];
+}
+
+/** What crediting a member reads once their balance is locked. */
+interface CreditState extends EarningTerms {
+  bal: MemberBalance;
+  tier: LockedTier;
+  benefits: BenefitMultiplier[];
+  earnedSameDay: number;
+}
+
+const creditLineOf = (l: OrderLine): Omit<CreditLine, 'category'> => ({ sku: l.sku, netMinor: l.netMinor, quantity: l.quantity, returnedQuantity: l.returnedQuantity });
 
 export interface CreditLine {
   sku: string;

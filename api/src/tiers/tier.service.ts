@@ -78,12 +78,26 @@ export class TierService {
    * tier for another period when they still qualify for it. Downgrades wait for the period's end (`nightly`).
    */
   async evaluate(em: EntityManager, memberId: string, settings: ProgrammeSettings, at: Date): Promise<void> {
+    await this.evaluateLocked(em, memberId, settings, at, await this.lockedState(em, memberId));
+  }
+
+  /**
+   * Every tier and the member's tier row, locked for the rest of the transaction. Only that row is locked: a lock
+   * taken through a join would also lock the tier's row and serialise every member of the tier.
+   */
+  async lockedState(em: EntityManager, memberId: string): Promise<LockedTier> {
     const tiers = await this.list(em);
+    const state = tiers.length ? await em.findOne(MemberTier, { member: memberId }, { lockMode: LockMode.PESSIMISTIC_WRITE }) : null;
+    const current = (state ? tiers.find((t) => t.id === state.tier.id) : tiers.find((t) => t.threshold === 0)) ?? null;
+    return { tiers, state, current };
+  }
+
+  /** `evaluate` with the member's tier row already locked (`lockedState`) in this transaction. */
+  async evaluateLocked(em: EntityManager, memberId: string, settings: ProgrammeSettings, at: Date, locked: LockedTier): Promise<void> {
+    const { tiers, state, current: from } = locked;
     if (tiers.length === 0) return;
     await em.flush();
     const metric = await this.metric(em, memberId, settings, at);
-    const state = await em.findOne(MemberTier, { member: memberId }, { populate: ['tier'], lockMode: LockMode.PESSIMISTIC_WRITE });
-    const from = state?.tier.getEntity() ?? tiers.find((t) => t.threshold === 0) ?? null;
     const after = this.decide(em, memberId, tiers, state, metric, settings, at);
     const to = tiers.find((t) => t.id === after?.tier.id) ?? null;
     if (to && to.id !== from?.id) {
@@ -189,12 +203,6 @@ export class TierService {
     };
   }
 
-  /** Earn multipliers for the engine: the tier's and every active paid plan's. */
-  async multipliers(em: EntityManager, memberId: string, at: Date): Promise<BenefitMultiplier[]> {
-    const { tier } = await this.current(em, memberId);
-    return multipliersOf(tier, await this.activePlans(em, memberId, at));
-  }
-
   async benefits(em: EntityManager, memberId: string, at: Date): Promise<MemberBenefits> {
     const { tier } = await this.current(em, memberId);
     const plans = await this.activePlans(em, memberId, at);
@@ -219,7 +227,7 @@ export class TierService {
     em.remove(theirs);
   }
 
-  private activePlans(em: EntityManager, memberId: string, at: Date): Promise<MemberPlan[]> {
+  activePlans(em: EntityManager, memberId: string, at: Date): Promise<MemberPlan[]> {
     return em.find(MemberPlan, { member: memberId, cancelledAt: null, startsAt: { $lte: at }, endsAt: { $gt: at } }, { populate: ['plan'] });
   }
 
@@ -237,6 +245,13 @@ export class TierService {
     em.create(TierChange, { member: memberId, fromTier: from?.code ?? null, toTier: to.code, reason, changedAt: at });
     return next;
   }
+}
+
+/** Tiers by threshold, a member's locked tier row (null: none recorded) and the tier it gives them. */
+export interface LockedTier {
+  tiers: Tier[];
+  state: MemberTier | null;
+  current: Tier | null;
 }
 
 /** Earn multipliers for the engine from the member's tier and active paid plans (those other than 100 %). */
