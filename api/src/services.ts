@@ -18,6 +18,7 @@ import { AnalyticsService } from './analytics/analytics.service';
 import { SegmentService } from './segments/segment.service';
 import { EventService } from './events/event.service';
 import { WebhookService } from './webhooks/webhook.service';
+import { FeedbackService } from './feedback/feedback.service';
 
 /** Domain services are stateless singletons; each call gets the request's context. */
 export interface Services {
@@ -38,6 +39,7 @@ export interface Services {
   segments: SegmentService;
   events: EventService;
   webhooks: WebhookService;
+  feedback: FeedbackService;
 }
 
 export function createServices(config: Config): Services {
@@ -50,6 +52,7 @@ export function createServices(config: Config): Services {
   const tiers = new TierService(audit, events);
   const orders = new OrderService(members, ledger, programme, earningRules, tiers, events);
   const rewards = new RewardService(members, ledger, programme, tiers, audit, events);
+  const feedback = new FeedbackService(members, events);
 
   // A merge moves every domain's rows in the member merge's own transaction.
   members.registerMergeStep((em, survivor, absorbed) => orders.mergeInto(em, survivor, absorbed));
@@ -57,6 +60,8 @@ export function createServices(config: Config): Services {
     await em.nativeUpdate(Redemption, { member: absorbed.id }, { member: survivor.id });
     await em.nativeUpdate(MemberPlan, { member: absorbed.id }, { member: survivor.id });
   });
+  members.registerMergeStep((em, survivor, absorbed) => feedback.mergeInto(em, survivor, absorbed));
+  members.registerEraseStep((em, memberIds) => feedback.erase(em, memberIds));
 
   return {
     audit,
@@ -76,5 +81,6 @@ export function createServices(config: Config): Services {
     segments: new SegmentService(audit),
     events,
     webhooks: new WebhookService(config, audit),
+    feedback,
   };
 }

@@ -32,6 +32,10 @@ export enum Permission {
   SEGMENTS_READ = 'segments:read',
   /** Create, change and delete saved segments. */
   SEGMENTS_MANAGE = 'segments:manage',
+  /** Record members' NPS and CSAT answers. */
+  FEEDBACK_WRITE = 'feedback:write',
+  /** Read members' answers (comments also need members:pii). */
+  FEEDBACK_READ = 'feedback:read',
 }
 
 export enum AdminRole {
@@ -48,6 +52,7 @@ export enum ApiKeyScope {
   ORDERS_WRITE = 'orders:write',
   ORDERS_READ = 'orders:read',
   REWARDS_REDEEM = 'rewards:redeem',
+  FEEDBACK_WRITE = 'feedback:write',
 }
 registerEnumType(ApiKeyScope, {
   name: 'ApiKeyScope',
@@ -58,6 +63,7 @@ registerEnumType(ApiKeyScope, {
     ORDERS_WRITE: { description: 'Record orders, returns and guest-order claims; consume vouchers at checkout.' },
     ORDERS_READ: { description: "Read orders and members' points, tiers and ledgers." },
     REWARDS_REDEEM: { description: "Spend a member's points on rewards and cancel unused redemptions." },
+    FEEDBACK_WRITE: { description: "Record members' NPS and CSAT answers about orders, the channel or its stores." },
   },
 });
 
@@ -76,6 +82,7 @@ export const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
     Permission.MODELS_READ,
     Permission.SEGMENTS_READ,
     Permission.SEGMENTS_MANAGE,
+    Permission.FEEDBACK_READ,
   ]),
   // Analysts work on behaviour, not identities.
   [AdminRole.ANALYST]: new Set([
@@ -85,6 +92,7 @@ export const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
     Permission.MODELS_READ,
     Permission.MODELS_TRAIN,
     Permission.SEGMENTS_READ,
+    Permission.FEEDBACK_READ,
   ]),
 };
 

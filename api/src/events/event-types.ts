@@ -14,6 +14,7 @@ export enum EventType {
   TIER_AT_RISK = 'tier.at_risk',
   REWARD_REDEEMED = 'reward.redeemed',
   CAMPAIGN_LAUNCHED = 'campaign.launched',
+  FEEDBACK_RECORDED = 'feedback.recorded',
 }
 registerEnumType(EventType, { name: 'EventType', description: 'A domain event a webhook can subscribe to; the wire name is lower.dotted (MEMBER_ENROLLED is member.enrolled).' });
 
@@ -75,6 +76,18 @@ export interface EventPayloads {
     budgetPoints: number | null;
     startsAt: string;
     endsAt: string | null;
+  };
+  /** No comment: it is free text and may hold personal data. */
+  [EventType.FEEDBACK_RECORDED]: {
+    feedbackId: string;
+    memberId: string;
+    kind: string;
+    score: number;
+    npsCategory: string | null;
+    orderId: string | null;
+    channelId: string;
+    storeCode: string | null;
+    givenAt: string;
   };
 }
 

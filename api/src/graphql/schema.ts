@@ -18,6 +18,7 @@ import { MemberModelResolver, ModelResolver, ProductModelResolver } from '../mod
 import { AnalyticsResolver, MemberRfmResolver } from '../analytics/analytics.resolver';
 import { SegmentResolver } from '../segments/segment.resolver';
 import { WebhookResolver } from '../webhooks/webhook.resolver';
+import { FeedbackAnalyticsResolver, FeedbackResolver, MemberFeedbackResolver } from '../feedback/feedback.resolver';
 
 const resolvers = [
   AuthResolver,
@@ -41,6 +42,9 @@ const resolvers = [
   MemberRfmResolver,
   SegmentResolver,
   WebhookResolver,
+  FeedbackResolver,
+  MemberFeedbackResolver,
+  FeedbackAnalyticsResolver,
 ] as const;
 
 /** Resolvers are built once with their services; the container hands type-graphql those instances. */
@@ -67,6 +71,9 @@ function containerFor(services: Services | null): ContainerType {
     [MemberRfmResolver, new MemberRfmResolver(services?.analytics as never)],
     [SegmentResolver, new SegmentResolver(services?.segments as never)],
     [WebhookResolver, new WebhookResolver(services?.webhooks as never)],
+    [FeedbackResolver, new FeedbackResolver(services?.feedback as never)],
+    [MemberFeedbackResolver, new MemberFeedbackResolver(services?.feedback as never)],
+    [FeedbackAnalyticsResolver, new FeedbackAnalyticsResolver(services?.feedback as never)],
   ]);
   return { get: (cls) => instances.get(cls) };
 }

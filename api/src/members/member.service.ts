@@ -42,6 +42,9 @@ interface WantedIdentifier {
  */
 export type MergeStep = (em: EntityManager, survivor: Member, absorbed: Member) => Promise<void>;
 
+/** Removes another domain's personal data of erased member records (the member and records merged into it). */
+export type EraseStep = (em: EntityManager, memberIds: string[]) => Promise<void>;
+
 const PROFILE_FIELDS = [
   'firstName',
   'lastName',
@@ -61,6 +64,7 @@ const MAX_SEARCH_TOKENS = 5;
 
 export class MemberService {
   private readonly mergeSteps: MergeStep[] = [];
+  private readonly eraseSteps: EraseStep[] = [];
 
   constructor(
     private readonly config: Pick<Config, 'DEFAULT_PHONE_REGION'>,
@@ -70,6 +74,10 @@ export class MemberService {
 
   registerMergeStep(step: MergeStep): void {
     this.mergeSteps.push(step);
+  }
+
+  registerEraseStep(step: EraseStep): void {
+    this.eraseSteps.push(step);
   }
 
   async enrol(ctx: Context, input: EnrolMemberInput): Promise<Member> {
@@ -327,6 +335,7 @@ export class MemberService {
 
       const absorbed = await em.find(Member, { mergedInto: member.id }, { fields: ['id'] });
       for (const id of [member.id, ...absorbed.map((m) => m.id)]) await this.audit.redactEntity(em, 'Member', id);
+      for (const step of this.eraseSteps) await step(em, [member.id, ...absorbed.map((m) => m.id)]);
       await em.nativeUpdate(MemberMerge, { survivor: member.id }, { reason: null });
       await em.flush();
       this.audit.record(em, ctx, {

@@ -6,6 +6,7 @@ import { Migration20261201000100_models } from './Migration20261201000100_models
 import { Migration20261201000200_days_of_week_int } from './Migration20261201000200_days_of_week_int';
 import { Migration20261201002000_events } from './Migration20261201002000_events';
 import { Migration20261201001000_segments } from './Migration20261201001000_segments';
+import { Migration20261201110000_feedback } from './Migration20261201110000_feedback';
 
 /** Applied in this order; add each new migration here (npm run make-migration writes the file). */
 export const migrations: MigrationObject[] = [
@@ -16,4 +17,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261201000200_days_of_week_int', class: Migration20261201000200_days_of_week_int },
   { name: 'Migration20261201002000_events', class: Migration20261201002000_events },
   { name: 'Migration20261201001000_segments', class: Migration20261201001000_segments },
+  { name: 'Migration20261201110000_feedback', class: Migration20261201110000_feedback },
 ];

@@ -4,6 +4,7 @@ import { RfmSegment } from '../analytics/analytics.types';
 import { ChurnBand } from '../models/churn-band';
 import { ConsentMedium } from '../members/member-consent.entity';
 import { MemberStatus } from '../members/member.entity';
+import { NpsCategory } from '../feedback/feedback.entity';
 
 /**
  * The segment rule grammar (README: Segments). A rule is a tree of plain JSON objects:
@@ -95,7 +96,7 @@ const CODE = /^[A-Z][A-Z0-9_]{0,31}$/;
 
 /**
  * The attribute whitelist. Adding an attribute is one entry here plus its SQL in segment-sql.ts
- * (e.g. a future `npsScore`: INTEGER 0..10, NUMERIC_OPS, needsWindow).
+ * (as `npsScore`, `npsCategory` and `csatScore` were added).
  */
 export const ATTRIBUTES = {
   tier: {
@@ -193,6 +194,29 @@ export const ATTRIBUTES = {
     pattern: CODE,
     patternHint: 'a plan code such as PLUS',
     lookup: 'plan',
+  },
+  npsScore: {
+    description: "The member's latest NPS answer (0 to 10) before the evaluation time; members who never answered do not match.",
+    type: ValueType.INTEGER,
+    cardinality: 'one',
+    operators: NUMERIC_OPS,
+    min: 0,
+    max: 10,
+  },
+  npsCategory: {
+    description: "Category of the member's latest NPS answer: PROMOTER (9-10), PASSIVE (7-8) or DETRACTOR (0-6).",
+    type: ValueType.ENUM,
+    cardinality: 'one',
+    operators: CHOICE_OPS,
+    values: Object.values(NpsCategory),
+  },
+  csatScore: {
+    description: "The member's latest CSAT answer (1 to 5) before the evaluation time; members who never answered do not match.",
+    type: ValueType.INTEGER,
+    cardinality: 'one',
+    operators: NUMERIC_OPS,
+    min: 1,
+    max: 5,
   },
   enrolledAt: { description: 'Day of enrolment (UTC).', type: ValueType.DATE, cardinality: 'one', operators: NUMERIC_OPS },
   status: {

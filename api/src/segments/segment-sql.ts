@@ -67,6 +67,10 @@ const ACTIVE_CHURN = `member_churn_score c join model_version v on v.id = c.mode
 const CURRENT_TIER = (col: string) =>
   `coalesce((select t.${col} from member_tier mt join tier t on t.id = mt.tier_id where mt.member_id = m.id), (select t.${col} from tier t where t.threshold = 0))`;
 
+/** The member's latest answer of a kind before the evaluation time. */
+const LATEST_SCORE = (b: Binder, kind: 'NPS' | 'CSAT') =>
+  `(select f.score from feedback f where f.member_id = m.id and f.kind = '${kind}' and f.given_at < ${b.at()} order by f.given_at desc, f.id desc limit 1)`;
+
 /** The SQL behind each attribute of the grammar (segment-grammar.ts). */
 const SOURCES: Record<AttributeName, ScalarSource | SetSource | DateSource> = {
   tier: { kind: 'scalar', cast: 'text', expr: () => CURRENT_TIER('code') },
@@ -114,6 +118,13 @@ const SOURCES: Record<AttributeName, ScalarSource | SetSource | DateSource> = {
       `select mp.member_id, p.code as v from member_plan mp join membership_plan p on p.id = mp.plan_id
        where mp.cancelled_at is null and mp.starts_at <= ${b.at()} and mp.ends_at > ${b.at()}`,
   },
+  npsScore: { kind: 'scalar', cast: 'bigint', expr: (b) => LATEST_SCORE(b, 'NPS') },
+  npsCategory: {
+    kind: 'scalar',
+    cast: 'text',
+    expr: (b) => `(select case when s is null then null when s >= 9 then 'PROMOTER' when s >= 7 then 'PASSIVE' else 'DETRACTOR' end from (select ${LATEST_SCORE(b, 'NPS')} as s) latest)`,
+  },
+  csatScore: { kind: 'scalar', cast: 'bigint', expr: (b) => LATEST_SCORE(b, 'CSAT') },
   enrolledAt: { kind: 'date', column: 'm.enrolled_at' },
   status: { kind: 'scalar', cast: 'text', expr: () => `m.status` },
 };

@@ -27,6 +27,7 @@ import { ModelVersion } from '../models/model-version.entity';
 import { Segment } from '../segments/segment.entity';
 import { EventOutbox } from '../events/event-outbox.entity';
 import { Webhook, WebhookDelivery } from '../webhooks/webhook.entity';
+import { Feedback } from '../feedback/feedback.entity';
 import { migrations } from '../migrations';
 import type { Config } from './config';
 import { countDbQuery } from './request-scope';
@@ -61,6 +62,7 @@ export const entities = [
   EventOutbox,
   Webhook,
   WebhookDelivery,
+  Feedback,
 ];
 
 /** Counts each query against the current request, so tests can prove there is no N+1. */
