@@ -44,8 +44,10 @@ interface Fixtures {
 }
 
 /** How a field-level check is reached: a root field that returns the type, given real records. */
-const REACH: Record<string, (f: Fixtures) => { defs: string[]; open: string; variables: Record<string, unknown> }> = {
+const REACH: Record<string, (f: Fixtures) => { defs: string[]; open: string; close?: string; variables: Record<string, unknown> }> = {
   Member: (f) => ({ defs: ['$rootId: ID!'], open: 'member(id: $rootId)', variables: { rootId: f.memberId } }),
+  // The fixture member has one answer; a caller must be allowed member.feedback to reach it.
+  Feedback: (f) => ({ defs: ['$rootId: ID!'], open: 'member(id: $rootId) { feedback(first: 1) { edges { node', close: '} } }', variables: { rootId: f.memberId } }),
   Segment: (f) => ({ defs: ['$rootId: ID!'], open: 'segment(id: $rootId)', variables: { rootId: f.segmentId } }),
   Analytics: () => ({ defs: [], open: 'analytics', variables: {} }),
 };
@@ -100,7 +102,7 @@ function probesFor(schema: GraphQLSchema, f: Fixtures, problems: string[]): Prob
     const allDefs = [...root.defs, ...defs];
     probes.push({
       row: `${type}.${fieldName}`,
-      text: `query Probe${allDefs.length ? `(${allDefs.join(', ')})` : ''} { ${root.open} { __typename ${call} ${minimalSelection(field)} } }`,
+      text: `query Probe${allDefs.length ? `(${allDefs.join(', ')})` : ''} { ${root.open} { __typename ${call} ${minimalSelection(field)} } ${root.close ?? ''} }`,
       variables: { ...root.variables, ...Object.fromEntries(args.map((a) => [`f_${a.name}`, sample(a.type)])) },
     });
   }
@@ -140,6 +142,7 @@ describe('authorization matrix', () => {
       kind: 'DYNAMIC' as never,
       rule: { attribute: 'pointsBalance', op: 'gte', value: 0 },
     });
+    await h.app.services.feedback.record(b.ctx(), { memberId: member.id, kind: 'NPS' as never, score: 9, comment: 'Matrix comment', channelId: (await b.channel()).id });
     const fixtures: Fixtures = { memberId: member.id, segmentId: segment.id, login: { email: admin.email, password: admin.password } };
 
     const problems: string[] = [];
@@ -179,5 +182,6 @@ describe('authorization matrix', () => {
       throw new Error(`${problems.join('\n')}\n\nObserved matrix written to ${OBSERVED_FILE} (npm run authz:matrix -w test prints it).`);
     }
     expect(observed.size).toBeGreaterThan(60);
-  });
+    // About 1,000 calls: on the shared 2-core machine under load this takes well over the default 30 s.
+  }, 180_000);
 });
