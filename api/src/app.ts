@@ -14,7 +14,7 @@ import type { Config } from './shared/config';
 import type { Context } from './shared/context';
 import type { Logger } from './shared/logger';
 import type { Orm } from './shared/orm';
-import { AppError } from './shared/errors';
+import { AppError, isDatabaseUnreachable } from './shared/errors';
 import { requestScope } from './shared/request-scope';
 import { looksLikeApiKey } from './channels/api-key.service';
 import { buildGraphQLSchema } from './graphql/schema';
@@ -121,6 +121,7 @@ export async function createApp({ config, orm, redis, log }: AppDeps): Promise<A
       return { principal, authError: null };
     } catch (err) {
       if (err instanceof AppError) return { principal: null, authError: err };
+      if (isDatabaseUnreachable(err)) throw AppError.databaseUnavailable();
       throw err;
     }
   };

@@ -24,7 +24,7 @@ async function main() {
   const app = await createApp({ config, orm, redis, log });
   const port = await app.listen();
   log.info({ port }, 'api.listening');
-  const scheduler = config.POINTS_JOBS_CRON
+  const scheduler = config.POINTS_JOBS_CRON !== 'off'
     ? startPointsScheduler({ orm, services: app.services, log, redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX, cron: config.POINTS_JOBS_CRON })
     : null;
   const dispatcher = config.WEBHOOKS_ENABLED ? new WebhookDispatcher(orm, config, log).start() : null;

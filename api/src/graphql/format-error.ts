@@ -3,12 +3,18 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError } from 'graphql';
 import type { Logger } from '../shared/logger';
 import { requestScope } from '../shared/request-scope';
+import { AppError, isDatabaseUnreachable } from '../shared/errors';
 
 const VARIABLE_PATH = /at "([\w.[\]]+)"/;
 
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message.slice(0, 200) : String(err);
+}
+
 /**
- * Expected errors pass through with their code. Anything else is logged once here, with the request id,
- * and reaches the client as a bare INTERNAL_SERVER_ERROR: no message, stack or SQL.
+ * Expected errors pass through with their code. A lost database connection becomes SERVICE_UNAVAILABLE, so that
+ * clients retry. Anything else is logged once here, with the request id, and reaches the client as a bare
+ * INTERNAL_SERVER_ERROR: no message, stack or SQL.
  */
 export function createFormatError(log: Logger, exposeDetails: boolean) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
@@ -25,6 +31,13 @@ export function createFormatError(log: Logger, exposeDetails: boolean) {
         if (path) extensions.fields = [{ path, message: formatted.message }];
       }
       return { ...formatted, extensions: exposeDetails ? { ...extensions, stacktrace } : extensions };
+    }
+
+    if (isDatabaseUnreachable(original)) {
+      log.warn({ err: describe(original), requestId, path: formatted.path }, 'database.unavailable');
+      const { message, extensions } = AppError.databaseUnavailable();
+      const { http, ...rest } = extensions;
+      return { message, path: formatted.path, locations: formatted.locations, extensions: { ...rest, requestId } };
     }
 
     log.error({ err: original, requestId, path: formatted.path }, 'graphql.unexpected_error');

@@ -41,7 +41,7 @@ const schema = z
     DATA_DIR: z.string().default(path.join(repoRoot, '.data')),
     EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
     SEED_DEMO: bool.default(true),
-    /** When the points jobs run (release, expiry, vouchers, tiers, ledger check); empty disables the schedule. */
+    /** When the points jobs run (release, expiry, vouchers, tiers, ledger check); `off`: this process neither schedules nor runs them. */
     POINTS_JOBS_CRON: z.string().default('*/15 * * * *'),
     /** Key prefix of the Bull queues shared with the worker (tests isolate runs with their own). On Redis Cluster use a hash tag
      * such as `{loyalty}`, so that every key of every queue lands in one slot (Bull's scripts touch several keys). */

@@ -19,7 +19,8 @@ export const errorCodes = {
   REWARD_LIMIT_REACHED: 'The member already holds as many redemptions of this reward as it allows.',
   VOUCHER_UNUSABLE:
     'The voucher cannot be used; `extensions.reason` is CONSUMED, CANCELLED, EXPIRED or OTHER_MEMBER.',
-  SERVICE_UNAVAILABLE: 'A dependency the operation needs (`extensions.dependency`, e.g. redis for the job queue) is unreachable; retry later. Nothing was written.',
+  SERVICE_UNAVAILABLE:
+    'A dependency the operation needs (`extensions.dependency`: redis for the job queue, database for PostgreSQL) is unreachable; retry later. A write is not applied, or if the connection broke during its commit, a retry with the same idempotency key returns what was applied.',
   QUERY_TOO_COMPLEX: 'The operation exceeds the complexity budget; ask for fewer items or fields.',
   GRAPHQL_VALIDATION_FAILED: 'The operation is not valid against the schema (includes exceeding the depth limit).',
   GRAPHQL_PARSE_FAILED: 'The operation text is not valid GraphQL.',
@@ -28,6 +29,24 @@ export const errorCodes = {
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;
+
+/** Socket errors, and PostgreSQL's shutdown (57P..) and connection (08...) classes: a restart or failover, not a bug. */
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
+// knex completes a transaction early when its connection fails; a later query in it then reports it complete.
+const CONNECTION_MESSAGES =
+  /ECONNREFUSED|Connection terminated|Connection ended unexpectedly|Timeout acquiring a connection|timeout exceeded when trying to connect|the database system is (starting up|shutting down)|Transaction query already complete/i;
+
+/** True when the error, or one it wraps, says the connection to PostgreSQL was refused or lost. */
+export function isDatabaseUnreachable(err: unknown): boolean {
+  type Wrapped = { code?: unknown; message?: unknown; cause?: unknown; previous?: unknown; originalError?: unknown };
+  let e = err as Wrapped | undefined;
+  for (let depth = 0; e && depth < 5; depth++) {
+    if (typeof e.code === 'string' && CONNECTION_CODES.has(e.code)) return true;
+    if (typeof e.message === 'string' && CONNECTION_MESSAGES.test(e.message)) return true;
+    e = (e.originalError ?? e.previous ?? e.cause) as Wrapped | undefined;
+  }
+  return false;
+}
 
 export type ConflictReason =
   | 'IDENTIFIER_TAKEN'
@@ -74,6 +93,11 @@ export class AppError extends GraphQLError {
 
   static forbidden(message = 'Not allowed for this caller'): AppError {
     return new AppError('FORBIDDEN', message);
+  }
+
+  /** The database is unreachable (restart, failover): retryable, and HTTP 503 when no resolver could run. */
+  static databaseUnavailable(): AppError {
+    return new AppError('SERVICE_UNAVAILABLE', 'The database is unreachable; try again shortly', { dependency: 'database', http: { status: 503 } });
   }
 }
 
