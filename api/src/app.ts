@@ -174,6 +174,7 @@ export async function createApp({ config, orm, redis, log }: AppDeps): Promise<A
         server.closeAllConnections();
       });
       await services.models.close();
+      await services.queueHealth.close();
       await orm.close();
       await redis.quit().catch(() => redis.disconnect());
     },

@@ -19,6 +19,7 @@ import { SegmentService } from './segments/segment.service';
 import { EventService } from './events/event.service';
 import { WebhookService } from './webhooks/webhook.service';
 import { FeedbackService } from './feedback/feedback.service';
+import { QueueHealthService } from './queues/queue-health.service';
 
 /** Domain services are stateless singletons; each call gets the request's context. */
 export interface Services {
@@ -40,6 +41,7 @@ export interface Services {
   events: EventService;
   webhooks: WebhookService;
   feedback: FeedbackService;
+  queueHealth: QueueHealthService;
 }
 
 export function createServices(config: Config): Services {
@@ -82,5 +84,6 @@ export function createServices(config: Config): Services {
     events,
     webhooks: new WebhookService(config, audit),
     feedback,
+    queueHealth: new QueueHealthService(config),
   };
 }

@@ -137,6 +137,33 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
     await screenshot(page, 'models-activated');
   });
 
+  it('an admin rolls the churn model back to the version served before', async () => {
+    const [previous, current] = [randomUUID(), randomUUID()];
+    for (const [id, status, auc, daysAgo] of [[previous, 'RETIRED', 0.74, 3], [current, 'ACTIVE', 0.71, 1]] as const) {
+      await h.sql(
+        `insert into model_version (id, kind, status, algorithm, params, metrics, baseline_metrics, horizon_days, train_rows, is_promoted, gate_reason, created_at, finished_at)
+         values (?, 'CHURN', ?, 'TF-CHURN', '{}', ?, ?, 90, 500, true, 'beats every baseline', now() - ? * interval '1 day', now() - ? * interval '1 day')`,
+        [id, status, JSON.stringify({ rocAuc: auc }), JSON.stringify({ RECENCY: { rocAuc: 0.69 } }), daysAgo, daysAgo],
+      );
+    }
+    await signIn(AdminRole.ADMIN, '/models');
+    await page.getByTestId('models-kind-churn').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="version-row"]').length === 2);
+    const rows = page.getByTestId('version-row');
+    expect(await rows.nth(0).getByTestId('version-status').textContent()).toBe('Active');
+    expect(await rows.nth(1).textContent()).toContain('0.74');
+    expect(await rows.nth(0).getByTestId('version-activate').count()).toBe(0);
+    expect(await rows.nth(1).getByTestId('version-activate').textContent()).toBe('Roll back to this');
+
+    await rows.nth(1).getByTestId('version-activate').click();
+    await page.getByTestId('activate-dialog').getByLabel('Reason').fill('Newer model misses lapsed store customers');
+    await page.getByTestId('activate-confirm').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="version-status"]')[1]?.textContent === 'Active');
+    expect(await rows.nth(0).getByTestId('version-status').textContent()).toBe('Retired');
+    const [stored] = await h.sql(`select status from model_version where id = ?`, [previous]);
+    expect(stored.status).toBe('ACTIVE');
+  });
+
   it('an analyst queues a retrain and watches its progress until the job completes', async () => {
     await signIn(AdminRole.ANALYST, '/models');
     await page.getByTestId('jobs-empty').waitFor();
@@ -145,6 +172,17 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
     await page.getByTestId('job-progress').waitFor();
     expect(await text('job-progress')).toContain('Waiting');
     expect(await text('job-phase')).toBe('queued');
+    // The queue-health card polls every 5 s: the queued job, then the stand-in worker, show up in its row.
+    const trainQueueCells = (expected: string[]) =>
+      page.waitForFunction(
+        (cells) => {
+          const row = [...document.querySelectorAll('[data-testid="queue-row"]')].find((r) => r.textContent?.includes('recommender.train'));
+          return JSON.stringify([...(row?.querySelectorAll('td') ?? [])].slice(1, 1 + cells.length).map((td) => td.textContent)) === JSON.stringify(cells);
+        },
+        expected,
+        { timeout: 15_000 },
+      );
+    await trainQueueCells(['No worker', '1', '0']);
 
     // Stands in for the recommender worker: reports an epoch, then finishes when the test says so.
     let finish!: () => void;
@@ -161,6 +199,7 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
       expect(await text('job-phase')).toBe('training');
       expect(await page.getByTestId('job-percent').getAttribute('value')).toBe('40');
       expect(await text('job-row')).toContain('training');
+      await trainQueueCells(['1 worker', '0', '1']);
       await screenshot(page, 'models-training');
       finish();
       await page.waitForFunction(() => document.querySelector('[data-testid="job-progress"]')?.textContent?.includes('Completed'));

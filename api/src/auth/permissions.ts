@@ -36,6 +36,8 @@ export enum Permission {
   FEEDBACK_WRITE = 'feedback:write',
   /** Read members' answers (comments also need members:pii). */
   FEEDBACK_READ = 'feedback:read',
+  /** Job counts and live workers per queue. */
+  QUEUES_READ = 'queues:read',
 }
 
 export enum AdminRole {
@@ -93,6 +95,7 @@ export const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
     Permission.MODELS_TRAIN,
     Permission.SEGMENTS_READ,
     Permission.FEEDBACK_READ,
+    Permission.QUEUES_READ,
   ]),
 };
 

@@ -19,6 +19,7 @@ import { AnalyticsResolver, MemberRfmResolver } from '../analytics/analytics.res
 import { SegmentResolver } from '../segments/segment.resolver';
 import { WebhookResolver } from '../webhooks/webhook.resolver';
 import { FeedbackAnalyticsResolver, FeedbackResolver, MemberFeedbackResolver } from '../feedback/feedback.resolver';
+import { QueueHealthResolver } from '../queues/queue-health.resolver';
 
 const resolvers = [
   AuthResolver,
@@ -45,6 +46,7 @@ const resolvers = [
   FeedbackResolver,
   MemberFeedbackResolver,
   FeedbackAnalyticsResolver,
+  QueueHealthResolver,
 ] as const;
 
 /** Resolvers are built once with their services; the container hands type-graphql those instances. */
@@ -74,6 +76,7 @@ function containerFor(services: Services | null): ContainerType {
     [FeedbackResolver, new FeedbackResolver(services?.feedback as never)],
     [MemberFeedbackResolver, new MemberFeedbackResolver(services?.feedback as never)],
     [FeedbackAnalyticsResolver, new FeedbackAnalyticsResolver(services?.feedback as never)],
+    [QueueHealthResolver, new QueueHealthResolver(services?.queueHealth as never)],
   ]);
   return { get: (cls) => instances.get(cls) };
 }

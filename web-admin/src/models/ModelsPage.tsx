@@ -6,7 +6,9 @@ import {
   ModelJobDocument,
   ModelJobsDocument,
   ModelVersionsDocument,
+  QueueHealthDocument,
   RetrainModelDocument,
+  type QueueHealthQuery,
   type ModelJobFieldsFragment,
   type ModelKind,
   type ModelVersionFieldsFragment,
@@ -22,6 +24,7 @@ const kinds: { kind: ModelKind; label: string }[] = [
   { kind: 'CHURN', label: 'Churn model' },
 ];
 const pollMs = 1000;
+const queuePollMs = 5000;
 const statusTones: Record<string, Tone> = { ACTIVE: 'good', TRAINING: 'info', REJECTED: 'warn', FAILED: 'bad', RETIRED: 'neutral' };
 
 export function ModelsPage() {
@@ -29,11 +32,14 @@ export function ModelsPage() {
   const [kind, setKind] = useState<ModelKind>('RECOMMENDER');
   const [versions, refetchVersions] = useQuery({ query: ModelVersionsDocument, variables: { kind, first: 20 } });
   const reloadVersions = () => refetchVersions({ requestPolicy: 'network-only' });
+  // Bumped when a job is queued, so the queue-health card reads the queues at once rather than at its next poll.
+  const [queueTick, setQueueTick] = useState(0);
 
   return (
     <section className="page" aria-label="Models">
       <PageHeader title="Models" summary="Training runs, their metrics next to the baselines, and which version serves" />
-      {can(admin.role, 'models:train') && <Retrain onDone={reloadVersions} />}
+      {can(admin.role, 'models:train') && <Retrain onDone={reloadVersions} onQueued={() => setQueueTick((n) => n + 1)} />}
+      {can(admin.role, 'queues:read') && <QueueHealthCard tick={queueTick} />}
       <div className="tabs" role="group" aria-label="Model kind">
         {kinds.map((k) => (
           <button
@@ -65,7 +71,7 @@ export function ModelsPage() {
   );
 }
 
-function Retrain({ onDone }: { onDone(): void }) {
+function Retrain({ onDone, onQueued }: { onDone(): void; onQueued(): void }) {
   const [{ fetching }, retrain] = useMutation(RetrainModelDocument);
   const [jobs, refetchJobs] = useQuery({ query: ModelJobsDocument, variables: { first: 5 } });
   const [jobId, setJobId] = useState<string | null>(null);
@@ -81,6 +87,7 @@ function Retrain({ onDone }: { onDone(): void }) {
     else if (result.data) {
       setJobId(result.data.retrainModel.id);
       refetchJobs({ requestPolicy: 'network-only' });
+      onQueued();
     }
   }
 
@@ -317,6 +324,73 @@ function MetricsChart({ version, active }: { version: ModelVersionFieldsFragment
           }}
         />
       )}
+    </Card>
+  );
+}
+
+type QueueRow = QueueHealthQuery['queueHealth'][number];
+
+/** Jobs per state in every queue and whether a worker is connected, refreshed every few seconds. */
+function QueueHealthCard({ tick }: { tick: number }) {
+  const [{ data, fetching, error }, refetch] = useQuery({ query: QueueHealthDocument, requestPolicy: 'network-only' });
+  useEffect(() => {
+    if (tick > 0) refetch({ requestPolicy: 'network-only' });
+    const timer = setInterval(() => refetch({ requestPolicy: 'network-only' }), queuePollMs);
+    return () => clearInterval(timer);
+  }, [refetch, tick]);
+  const rows = data?.queueHealth ?? [];
+  const checkedAt = rows[0]?.checkedAt;
+  return (
+    <Card
+      title="Queue health"
+      wide
+      testId="queue-health"
+      actions={checkedAt && <span className="muted small">Checked {formatDateTime(checkedAt)}, every {queuePollMs / 1000} s</span>}
+    >
+      <QueryState
+        fetching={fetching}
+        error={error}
+        hasData={Boolean(data)}
+        isEmpty={rows.length === 0}
+        emptyText="No queues reported"
+        retry={() => refetch({ requestPolicy: 'network-only' })}
+        loadingText="Reading the queues…"
+        testId="queues"
+      >
+        <DataTable<QueueRow>
+          label="Jobs per queue"
+          rows={rows}
+          rowKey={(q) => q.name}
+          rowTestId="queue-row"
+          columns={[
+            {
+              header: 'Queue',
+              cell: (q) => (
+                <>
+                  <span className="mono">{q.name}</span>
+                  <br />
+                  <span className="muted small">{q.description}</span>
+                </>
+              ),
+            },
+            {
+              header: 'Worker',
+              cell: (q) => (
+                <span data-testid="queue-worker">
+                  <Badge tone={q.isWorkerAlive ? 'good' : 'bad'}>
+                    {q.isWorkerAlive ? `${q.workers} ${q.workers === 1 ? 'worker' : 'workers'}` : 'No worker'}
+                  </Badge>
+                </span>
+              ),
+            },
+            { header: 'Waiting', numeric: true, cell: (q) => formatInteger(q.waiting + q.paused) },
+            { header: 'Active', numeric: true, cell: (q) => formatInteger(q.active) },
+            { header: 'Delayed', numeric: true, cell: (q) => formatInteger(q.delayed) },
+            { header: 'Failed', numeric: true, cell: (q) => (q.failed ? <Badge tone="bad">{formatInteger(q.failed)}</Badge> : '0') },
+            { header: 'Completed', numeric: true, cell: (q) => formatInteger(q.completed) },
+          ]}
+        />
+      </QueryState>
     </Card>
   );
 }

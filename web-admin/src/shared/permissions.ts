@@ -11,7 +11,8 @@ export type Permission =
   | 'models:train'
   | 'models:activate'
   | 'segments:read'
-  | 'segments:manage';
+  | 'segments:manage'
+  | 'queues:read';
 
 const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
   ADMIN: new Set<Permission>([
@@ -25,6 +26,7 @@ const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
     'models:activate',
     'segments:read',
     'segments:manage',
+    'queues:read',
   ]),
   MARKETER: new Set<Permission>([
     'members:pii',
@@ -35,7 +37,7 @@ const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
     'segments:read',
     'segments:manage',
   ]),
-  ANALYST: new Set<Permission>(['analytics:read', 'models:read', 'models:train', 'segments:read']),
+  ANALYST: new Set<Permission>(['analytics:read', 'models:read', 'models:train', 'segments:read', 'queues:read']),
 };
 
 export function can(role: AdminRole, permission: Permission): boolean {
