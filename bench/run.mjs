@@ -8,13 +8,14 @@ import * as importFile from './import.mjs';
 import * as enrol from './enrol.mjs';
 import * as ingest from './ingest.mjs';
 import * as segments from './segments.mjs';
+import * as hotpaths from './hotpaths.mjs';
 import { repoRoot } from './lib/api.mjs';
 import { cleanupAll, installSignalHandlers, isAborting } from './lib/cleanup.mjs';
 import { runPgbench } from './lib/pgbench.mjs';
 import { serverUrl, serverVersion } from './lib/postgres.mjs';
 import { buildRecord, printTable, SHARED_MACHINE_NOTE, writeRecord } from './lib/report.mjs';
 
-const BENCHMARKS = [ingest, enrol, importFile, analytics, segments];
+const BENCHMARKS = [hotpaths, ingest, enrol, importFile, analytics, segments];
 
 const USAGE = `usage: npm run bench -- [--only ${BENCHMARKS.map((b) => b.name).join('|')}[,…]] [--clients N] [--duration S] [--warmup S] [--skip-pgbench]
   --clients N      concurrent connections, one request in flight each (default 10)
@@ -24,6 +25,8 @@ const USAGE = `usage: npm run bench -- [--only ${BENCHMARKS.map((b) => b.name).j
 environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), REDIS_URL (default redis://127.0.0.1:6379)
   analytics: ANALYTICS_DATABASE_URL (default: database analytics_full on that server), ANALYTICS_SYNTHETIC=1 (build and use analytics_synthetic), ANALYTICS_RUNS (default 20)
   segments: SEGMENTS_DATABASE_URL (default: database analytics_full on that server), SEGMENTS_RUNS (default 20)
+  hotpaths: HOTPATHS_DATABASE_URL (a database filled by npm run gen; default: a scratch one generated with HOTPATHS_MEMBERS, default 10000),
+            HOTPATHS (cases, default lookup,order,redeem,preview,recommendations)
   import: IMPORT_FILE (default ../shared/data/online_retail.csv.gz beside the checkout; skipped when absent)`;
 
 function parseOptions() {

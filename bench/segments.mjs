@@ -79,7 +79,7 @@ export async function run() {
   const email = `bench-segments-${process.pid}-${randomBytes(3).toString('hex')}@example.com`;
   try {
     const password = randomBytes(18).toString('base64url');
-    await runCli('create-admin', ['--email', email, '--password', password, '--role', 'ANALYST'], env);
+    await runCli('create-admin', ['--email', email, `--password=${password}`, '--role', 'ANALYST'], env);
     const login = await graphql(api.url, { query: 'mutation Login($i: LoginInput!) { login(input: $i) { token } }', variables: { i: { email, password } } });
     if (login.errors) throw new Error(`login failed: ${describeErrors(login)}`);
     const token = login.data.login.token;

@@ -36,12 +36,12 @@ export function apiEnv({ databaseUrl, port, poolMax }) {
 }
 
 /** Runs one of the API's compiled CLIs (`api/dist/cli/<name>.js`) and returns its stdout. */
-export async function runCli(name, args, env) {
+export async function runCli(name, args, env, { timeoutMs = 120_000 } = {}) {
   try {
     const { stdout } = await execFileAsync(process.execPath, [path.join(repoRoot, 'api', 'dist', 'cli', `${name}.js`), ...args], {
       cwd: repoRoot,
       env,
-      timeout: 120_000,
+      timeout: timeoutMs,
     });
     return stdout;
   } catch (err) {

@@ -42,7 +42,30 @@ export async function runLoad({ url, headers, buildBody, clients, warmupSeconds,
 const MAX_PARSED_ERRORS = 200;
 const MAX_SAMPLES = 5;
 
-async function drive({ url, headers, buildBody, clients, seconds }) {
+/**
+ * Like runLoad, for reads (or writes counted by response): successes are the 2xx responses without GraphQL errors.
+ * `path` is the HTTP path (default /graphql). Returns requests per second, latency percentiles and error counts.
+ */
+export async function measureRequests({ url, path = '/graphql', headers = {}, buildBody, clients, warmupSeconds, durationSeconds, label }) {
+  if (warmupSeconds > 0) {
+    process.stdout.write(`  ${label}: warming up ${warmupSeconds} s with ${clients} clients…\n`);
+    await drive({ url, path, headers, buildBody, clients, seconds: warmupSeconds });
+  }
+  process.stdout.write(`  ${label}: measuring ${durationSeconds} s with ${clients} clients…\n`);
+  const { result, tally } = await drive({ url, path, headers, buildBody, clients, seconds: durationSeconds });
+  const ok = sortedCopy(tally.okLatencies);
+  return {
+    perSecond: ok.length / result.duration,
+    seconds: result.duration,
+    okResponses: ok.length,
+    errors: tally.responses - ok.length + result.errors,
+    errorCodes: tally.errorCodes,
+    errorSamples: tally.errorSamples,
+    latencyMs: { p50: percentile(ok, 50), p99: percentile(ok, 99) },
+  };
+}
+
+async function drive({ url, path = '/graphql', headers, buildBody, clients, seconds }) {
   const tally = { responses: 0, okLatencies: [], graphqlErrors: 0, errorCodes: {}, errorSamples: [], parsed: 0 };
   let lastOk = false;
   const instance = autocannon({
@@ -54,7 +77,7 @@ async function drive({ url, headers, buildBody, clients, seconds }) {
     requests: [
       {
         method: 'POST',
-        path: '/graphql',
+        path,
         headers: { 'content-type': 'application/json', ...headers },
         setupRequest: (req) => ({ ...req, body: buildBody() }),
         // Called synchronously just before autocannon's 'response' event for the same response.

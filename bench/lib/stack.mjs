@@ -58,7 +58,7 @@ export async function enrolMembers(stack, count, { concurrency = 8, prefix = 'be
 export async function adminToken(stack) {
   const email = 'bench@example.com';
   const password = randomBytes(18).toString('base64url'); // 24 characters
-  await runCli('create-admin', ['--email', email, '--password', password, '--role', 'ADMIN'], stack.env);
+  await runCli('create-admin', ['--email', email, `--password=${password}`, '--role', 'ADMIN'], stack.env);
   const body = await graphql(stack.api.url, {
     query: 'mutation Login($i: LoginInput!) { login(input: $i) { token } }',
     variables: { i: { email, password } },

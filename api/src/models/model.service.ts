@@ -35,6 +35,33 @@ const JOB_STATES: Record<string, ModelJobState> = {
   failed: ModelJobState.FAILED,
 };
 
+/**
+ * Stored picks of the active recommender for members `in (?)`, else popularity in their country (cold start); the
+ * second parameter leaves out what they bought. Exported for the benchmark's bare baseline, which runs it as is.
+ */
+export const RECOMMENDATIONS_SQL = `with wanted as (select m.id, coalesce(m.country, '') as country from member m where m.id in (?)),
+   active as (select id from model_version where kind = 'RECOMMENDER' and status = 'ACTIVE'),
+   scored as (
+     select r.member_id, r.rank, r.score, r.reason, r.is_repeat, false as is_cold_start, r.model_version_id, r.product_id
+     from member_recommendation r join active a on a.id = r.model_version_id
+     where r.member_id in (select id from wanted)),
+   cold as (
+     select w.id as member_id, p.rank, p.score,
+            case when p.country = '' then 'Popular with all customers' else 'Popular in ' || p.country end as reason,
+            false as is_repeat, true as is_cold_start, p.model_version_id, p.product_id
+     from wanted w join active a on true
+     join lateral (
+       select pp.* from popular_product pp
+       where pp.model_version_id = a.id
+         and pp.country = (case when exists (select 1 from popular_product x where x.model_version_id = a.id and x.country = w.country) then w.country else '' end)
+     ) p on true
+     where not exists (select 1 from scored s where s.member_id = w.id))
+   select * from (select * from scored union all select * from cold) x
+   where not (?::boolean and (x.is_repeat or exists (
+     select 1 from order_line ol join customer_order o on o.id = ol.order_id
+     where o.member_id = x.member_id and ol.product_id = x.product_id)))
+   order by x.member_id, x.rank`;
+
 interface RecommendationRow {
   member_id: string;
   rank: number;
@@ -160,28 +187,7 @@ export class ModelService {
   /** Top recommendations per member from the active recommender; members it never scored get popularity by country. */
   async recommendationsOf(em: EntityManager, memberIds: readonly string[], first: number, excludePurchased: boolean): Promise<Recommendation[][]> {
     const rows = await em.execute<RecommendationRow[]>(
-      `with wanted as (select m.id, coalesce(m.country, '') as country from member m where m.id in (?)),
-       active as (select id from model_version where kind = 'RECOMMENDER' and status = 'ACTIVE'),
-       scored as (
-         select r.member_id, r.rank, r.score, r.reason, r.is_repeat, false as is_cold_start, r.model_version_id, r.product_id
-         from member_recommendation r join active a on a.id = r.model_version_id
-         where r.member_id in (select id from wanted)),
-       cold as (
-         select w.id as member_id, p.rank, p.score,
-                case when p.country = '' then 'Popular with all customers' else 'Popular in ' || p.country end as reason,
-                false as is_repeat, true as is_cold_start, p.model_version_id, p.product_id
-         from wanted w join active a on true
-         join lateral (
-           select pp.* from popular_product pp
-           where pp.model_version_id = a.id
-             and pp.country = (case when exists (select 1 from popular_product x where x.model_version_id = a.id and x.country = w.country) then w.country else '' end)
-         ) p on true
-         where not exists (select 1 from scored s where s.member_id = w.id))
-       select * from (select * from scored union all select * from cold) x
-       where not (?::boolean and (x.is_repeat or exists (
-         select 1 from order_line ol join customer_order o on o.id = ol.order_id
-         where o.member_id = x.member_id and ol.product_id = x.product_id)))
-       order by x.member_id, x.rank`,
+      RECOMMENDATIONS_SQL,
       [memberIds as string[], excludePurchased],
     );
     const products = await em.find(Product, { id: { $in: [...new Set(rows.map((r) => r.product_id))] } });

@@ -1,0 +1,86 @@
+// The read-path ceiling: a minimal Node HTTP server with a pg pool, no framework, running the SQL the API runs for
+// the same answer. Started as a child process by bench/hotpaths.mjs (env BARE_DATABASE_URL, BARE_PORT, BARE_POOL).
+import http from 'node:http';
+import path from 'node:path';
+import pg from 'pg';
+import { repoRoot } from './api.mjs';
+
+const dist = (p) => path.join(repoRoot, 'api', 'dist', p);
+const { RECOMMENDATIONS_SQL } = await import(dist('models/model.service.js'));
+const { checkRule } = await import(dist('segments/segment-grammar.js'));
+const { compileRule } = await import(dist('segments/segment-sql.js'));
+
+const pool = new pg.Pool({ connectionString: process.env.BARE_DATABASE_URL, max: Number(process.env.BARE_POOL || 12) });
+
+/** knex-style `?` placeholders to pg's `$n`; an array bound to `in (?)` becomes one placeholder per element. */
+function positional(sql, params) {
+  const values = [];
+  let i = 0;
+  const out = sql.replace(/\?/g, () => {
+    const v = params[i++];
+    if (Array.isArray(v)) return v.map((x) => `$${values.push(x)}`).join(', ');
+    return `$${values.push(v)}`;
+  });
+  return { text: out, values };
+}
+
+const recommendations = positional(RECOMMENDATIONS_SQL, [['00000000-0000-0000-0000-000000000000'], false]).text;
+
+const handlers = {
+  /** Member by primary key with its balance and tier: one statement. */
+  async '/lookup'({ id }) {
+    const { rows } = await pool.query(
+      `select m.id, m.country, b.available, b.pending, coalesce(t.code, (select code from tier where threshold = 0)) as tier
+       from member m left join member_balance b on b.member_id = m.id
+       left join member_tier mt on mt.member_id = m.id left join tier t on t.id = mt.tier_id
+       where m.id = $1`,
+      [id],
+    );
+    return rows[0] ?? null;
+  },
+  /** The API's recommendation statement for one member, then their products (as the API does). */
+  async '/recommendations'({ id, first }) {
+    const { rows } = await pool.query(recommendations, [id, false]);
+    const picks = rows.slice(0, first);
+    const products = await pool.query('select id, sku, name from product where id = any($1::uuid[])', [picks.map((r) => r.product_id)]);
+    const byId = new Map(products.rows.map((p) => [p.id, p]));
+    return picks.map((r) => ({ rank: r.rank, sku: byId.get(r.product_id)?.sku, reason: r.reason }));
+  },
+  /** The API's compiled segment statement (count and a sample of 20). */
+  async '/preview'({ rule, asOf }) {
+    const checked = checkRule(rule, 'rule');
+    if (!checked.ok) throw new Error(JSON.stringify(checked.problems));
+    const c = compileRule(checked.checked, new Date(asOf));
+    const q = positional(
+      `${c.with} select m.id, m.country, (select t.code from member_tier mt join tier t on t.id = mt.tier_id where mt.member_id = m.id) as tier_code,
+         count(*) over ()::int as total from member m where ${c.where} order by m.id limit 20`,
+      [...c.withParams, ...c.params],
+    );
+    const { rows } = await pool.query(q.text, q.values);
+    return { count: rows[0]?.total ?? 0, sample: rows.map((r) => r.id) };
+  },
+};
+
+const server = http.createServer((req, res) => {
+  const handler = handlers[req.url];
+  if (req.method !== 'POST' || !handler) {
+    res.writeHead(404).end();
+    return;
+  }
+  let body = '';
+  req.on('data', (d) => (body += d));
+  req.on('end', () => {
+    handler(JSON.parse(body)).then(
+      (data) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ data }));
+      },
+      (err) => {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ errors: [{ message: err.message }] }));
+      },
+    );
+  });
+});
+server.listen(Number(process.env.BARE_PORT), '127.0.0.1', () => process.send?.('ready'));
+process.on('SIGTERM', () => server.close(() => pool.end().then(() => process.exit(0))));
