@@ -7,6 +7,7 @@ import { build, AdminRole } from '../fixtures/build';
 import { orderInput, RECORD_ORDER } from '../support/orders';
 
 const prefix = `test-admin-app-${process.env.TEST_RUN_ID}-${process.env.JEST_WORKER_ID}`;
+const RECORD_FEEDBACK = `mutation F($input: RecordFeedbackInput!) { recordFeedback(input: $input) { id } }`;
 const h = useHarness({ PORT: '0', HOST: '127.0.0.1', QUEUE_PREFIX: prefix });
 const b = build(h);
 
@@ -21,11 +22,17 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
     browser = await launchChromium();
     await b.baseRate(1, 100);
     const ada = await b.member().named('Ada', 'Lovelace').withEmail('ada@engine.example').inCountry('GB').save();
-    await b.member().named('Charles', 'Babbage').save();
-    await b.member().named('Mary', 'Somerville').save();
+    const charles = await b.member().named('Charles', 'Babbage').save();
+    const mary = await b.member().named('Mary', 'Somerville').save();
     const web = await b.apiKey();
     for (const unitPriceMinor of [2500, 1500]) {
       const result = await h.gql(web.auth, RECORD_ORDER, { input: orderInput(ada.id, [{ unitPriceMinor }]) });
+      expect(result.errors).toBeUndefined();
+    }
+    // Two promoters and a detractor: NPS (2 − 1) × 100 ÷ 3 = 33.33.
+    const admin = await b.admin(AdminRole.ADMIN);
+    for (const [memberId, score] of [[ada.id, 10], [charles.id, 9], [mary.id, 3]] as const) {
+      const result = await h.gql(admin.auth, RECORD_FEEDBACK, { input: { memberId, kind: 'NPS', score, channelId: web.channelId, comment: 'Parcel was late' } });
       expect(result.errors).toBeUndefined();
     }
   });
@@ -66,6 +73,9 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
     expect(await text('kpi-points-issued-value')).toBe('40');
     await page.getByTestId('chart-revenue-by-channel').locator('svg').first().waitFor();
     await page.getByTestId('churn-empty').waitFor();
+    await page.getByTestId('chart-nps').locator('svg').first().waitFor();
+    expect(await text('nps-score')).toBe('33.33');
+    expect(await text('nps-summary')).toContain('from 3 answers · 2 promoters, 0 passives, 1 detractors');
     await screenshot(page, 'dashboard');
 
     await page.getByTestId('dashboard-channel').selectOption('STORE');

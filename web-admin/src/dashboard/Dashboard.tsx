@@ -4,13 +4,15 @@ import {
   AnalyticsCohortsDocument,
   AnalyticsKpisDocument,
   ChurnDistributionDocument,
+  FeedbackTrendDocument,
   type AnalyticsFilterInput,
+  type TimeBucket,
   type AnalyticsKpisQuery,
   type SalesChannelKind,
 } from '../gql/graphql';
 import { channelLabels } from '../members/member-format';
 import { Chart } from '../shared/Chart';
-import { formatInteger, formatMoney, formatPercent } from '../shared/format';
+import { formatDecimal, formatInteger, formatMoney, formatPercent } from '../shared/format';
 import { Card, PageHeader, QueryState, Stat } from '../shared/ui';
 
 const ranges = [
@@ -95,6 +97,7 @@ export function Dashboard() {
       </QueryState>
 
       <div className="card-grid">
+        <NpsTrend input={input} days={days} />
         <ChurnDistribution />
         <CohortRetention input={input} />
       </div>
@@ -221,6 +224,67 @@ function ChurnDistribution() {
             series: [{ type: 'bar', name: 'Members', data: bands.map((b) => ({ value: b.value, itemStyle: { color: b.color } })) }],
           }}
         />
+      </QueryState>
+    </Card>
+  );
+}
+
+/** Days for a week, weeks up to a quarter, then months: 5 to 14 points whatever the range. */
+export function bucketFor(days: number): TimeBucket {
+  return days <= 7 ? 'DAY' : days <= 120 ? 'WEEK' : 'MONTH';
+}
+
+function NpsTrend({ input, days }: { input: AnalyticsFilterInput; days: number }) {
+  const bucket = bucketFor(days);
+  const variables = useMemo(
+    () => ({ input: { from: input.from, to: input.to, bucket, ...(input.channelKind ? { channelKind: input.channelKind } : {}) } }),
+    [input, bucket],
+  );
+  const [{ data, fetching, error }, refetch] = useQuery({ query: FeedbackTrendDocument, variables });
+  const f = data?.analytics.feedback;
+  const series = f?.series ?? [];
+  const bucketLabel = (start: string) =>
+    new Intl.DateTimeFormat('en-GB', bucket === 'MONTH' ? { month: 'short', year: '2-digit', timeZone: 'UTC' } : { day: 'numeric', month: 'short', timeZone: 'UTC' }).format(
+      new Date(start),
+    );
+  return (
+    <Card title="NPS trend" testId="chart-nps">
+      <QueryState
+        fetching={fetching}
+        error={error}
+        hasData={Boolean(f)}
+        isEmpty={f?.nps.responses === 0}
+        emptyText="No NPS answers in this range"
+        retry={() => refetch({ requestPolicy: 'network-only' })}
+        testId="nps"
+      >
+        {f && (
+          <>
+            <p className="muted small" data-testid="nps-summary">
+              NPS <strong data-testid="nps-score">{formatDecimal(f.nps.score)}</strong> from {formatInteger(f.nps.responses)} answers ·{' '}
+              {formatInteger(f.nps.promoters)} promoters, {formatInteger(f.nps.passives)} passives, {formatInteger(f.nps.detractors)} detractors
+              {f.csat.responses > 0 && ` · CSAT ${formatDecimal(f.csat.mean)} of 5 (${formatPercent(f.csat.satisfiedRate)} satisfied)`}
+            </p>
+            <Chart
+              label={`NPS per ${bucket.toLowerCase()}, from −100 to 100, with the number of answers`}
+              height={220}
+              option={{
+                tooltip: { trigger: 'axis' },
+                legend: { top: 0 },
+                grid: { left: 8, right: 8, top: 32, bottom: 8, containLabel: true },
+                xAxis: { type: 'category', data: series.map((s) => bucketLabel(s.start)) },
+                yAxis: [
+                  { type: 'value', name: 'NPS', min: -100, max: 100 },
+                  { type: 'value', name: 'Answers', minInterval: 1, splitLine: { show: false } },
+                ],
+                series: [
+                  { type: 'bar', name: 'Answers', yAxisIndex: 1, data: series.map((s) => s.nps.responses), itemStyle: { color: '#d0d5dd' } },
+                  { type: 'line', name: 'NPS', connectNulls: true, data: series.map((s) => s.nps.score), itemStyle: { color: '#2454d6' } },
+                ],
+              }}
+            />
+          </>
+        )}
       </QueryState>
     </Card>
   );
