@@ -20,6 +20,7 @@ import { EventService } from './events/event.service';
 import { WebhookService } from './webhooks/webhook.service';
 import { FeedbackService } from './feedback/feedback.service';
 import { QueueHealthService } from './queues/queue-health.service';
+import { TimelineService } from './timeline/timeline.service';
 
 /** Domain services are stateless singletons; each call gets the request's context. */
 export interface Services {
@@ -42,6 +43,7 @@ export interface Services {
   webhooks: WebhookService;
   feedback: FeedbackService;
   queueHealth: QueueHealthService;
+  timeline: TimelineService;
 }
 
 export function createServices(config: Config): Services {
@@ -85,5 +87,6 @@ export function createServices(config: Config): Services {
     webhooks: new WebhookService(config, audit),
     feedback,
     queueHealth: new QueueHealthService(config),
+    timeline: new TimelineService(),
   };
 }

@@ -18,6 +18,7 @@ import { MemberModelResolver, ModelResolver, ProductModelResolver } from '../mod
 import { AnalyticsResolver, MemberRfmResolver } from '../analytics/analytics.resolver';
 import { SegmentResolver } from '../segments/segment.resolver';
 import { WebhookResolver } from '../webhooks/webhook.resolver';
+import { MemberTimelineResolver } from '../timeline/timeline.resolver';
 import { FeedbackAnalyticsResolver, FeedbackResolver, MemberFeedbackResolver } from '../feedback/feedback.resolver';
 import { QueueHealthResolver } from '../queues/queue-health.resolver';
 
@@ -47,6 +48,7 @@ const resolvers = [
   MemberFeedbackResolver,
   FeedbackAnalyticsResolver,
   QueueHealthResolver,
+  MemberTimelineResolver,
 ] as const;
 
 /** Resolvers are built once with their services; the container hands type-graphql those instances. */
@@ -77,6 +79,7 @@ function containerFor(services: Services | null): ContainerType {
     [MemberFeedbackResolver, new MemberFeedbackResolver(services?.feedback as never)],
     [FeedbackAnalyticsResolver, new FeedbackAnalyticsResolver(services?.feedback as never)],
     [QueueHealthResolver, new QueueHealthResolver(services?.queueHealth as never)],
+    [MemberTimelineResolver, new MemberTimelineResolver(services?.timeline as never)],
   ]);
   return { get: (cls) => instances.get(cls) };
 }

@@ -1,0 +1,58 @@
+import { createUnionType, Field, ObjectType, registerEnumType } from 'type-graphql';
+import { DateTimeISOResolver } from 'graphql-scalars';
+import { PageInfo } from '../shared/pagination';
+import { Order } from '../orders/order.entity';
+import { LedgerEntry } from '../ledger/ledger-entry.entity';
+import { Redemption } from '../rewards/redemption.entity';
+import { TierChange } from '../tiers/member-tier.entity';
+import { Feedback } from '../feedback/feedback.entity';
+
+/** What a timeline entry is. Ties at the same moment are ordered by this name, descending, then by id. */
+export enum TimelineEntryType {
+  ORDER = 'ORDER',
+  LEDGER = 'LEDGER',
+  REDEMPTION = 'REDEMPTION',
+  TIER_CHANGE = 'TIER_CHANGE',
+  FEEDBACK = 'FEEDBACK',
+}
+registerEnumType(TimelineEntryType, { name: 'TimelineEntryType' });
+
+/** Every node class a timeline can hold; a new source adds its entity here. */
+export const TIMELINE_NODE_TYPES = [Order, LedgerEntry, Redemption, TierChange, Feedback] as const;
+
+export const TimelineNode = createUnionType({
+  name: 'TimelineNode',
+  description: 'The record behind a timeline entry.',
+  types: () => TIMELINE_NODE_TYPES,
+  resolveType: (value) => TIMELINE_NODE_TYPES.find((type) => value instanceof type)?.name,
+});
+
+@ObjectType({ description: 'One thing that happened to a member.' })
+export class TimelineEntry {
+  @Field(() => TimelineEntryType)
+  type: TimelineEntryType;
+
+  @Field(() => DateTimeISOResolver, { description: 'Order placed, ledger row written, redemption made, tier changed, feedback given.' })
+  occurredAt: Date;
+
+  @Field(() => TimelineNode)
+  node: InstanceType<(typeof TIMELINE_NODE_TYPES)[number]>;
+}
+
+@ObjectType()
+export class TimelineEdge {
+  @Field(() => String)
+  cursor: string;
+
+  @Field(() => TimelineEntry)
+  node: TimelineEntry;
+}
+
+@ObjectType({ description: 'Newest first; cursors are stable when entries share a moment or new ones arrive.' })
+export class TimelineConnection {
+  @Field(() => [TimelineEdge])
+  edges: TimelineEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo: PageInfo;
+}
