@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import express, { type Request } from 'express';
+import express, { type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -22,6 +22,9 @@ import { complexityLimit, queryCountHeader } from './graphql/plugins';
 import { createFormatError } from './graphql/format-error';
 import { createServices, type Services } from './services';
 import { createLoaders } from './shared/loaders';
+import { RequestRateLimiter } from './security/rate-limits';
+import { loadPersistedOperations, resolvePersistedOperation } from './security/persisted-operations';
+import { bodyErrors, corsForGraphql, securityHeaders, sendGraphqlError, setRateLimitHeaders } from './security/http';
 
 export interface AppDeps {
   config: Config;
@@ -39,6 +42,12 @@ export interface App {
 }
 
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
+
+/** What the /graphql middleware works out before Apollo runs: the request's entity manager and its caller. */
+interface GraphqlLocals {
+  em: Context['em'];
+  auth: Pick<Context, 'principal' | 'authError'>;
+}
 const READY_TIMEOUT_MS = 2000;
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -46,7 +55,10 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 export async function createApp({ config, orm, redis, log }: AppDeps): Promise<App> {
-  const services = createServices(config);
+  const services = createServices(config, { redis, log });
+  const rateLimiter = new RequestRateLimiter(redis, config, log);
+  const persistedOperations =
+    config.PERSISTED_OPERATIONS === 'off' ? null : loadPersistedOperations(config.PERSISTED_OPERATIONS_FILE);
   const schema = await buildGraphQLSchema(services);
   const app = express();
   const server = http.createServer(app);
@@ -65,8 +77,13 @@ export async function createApp({ config, orm, redis, log }: AppDeps): Promise<A
         return id;
       },
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      // A GET's query string can carry variables (emails, phones): log the path only.
+      serializers: { req: (req: { url?: string }) => ({ ...req, url: req.url?.split('?')[0] }) },
     }),
   );
+  const appHeaders = securityHeaders();
+  const apiHeaders = securityHeaders({ withContentSecurityPolicy: false });
+  app.use((req, res, next) => (req.path.startsWith('/graphql') ? apiHeaders : appHeaders)(req, res, next));
   app.use((req, _res, next) => requestScope.run({ requestId: String(req.id), dbQueries: 0 }, next));
 
   app.get('/healthz', (_req, res) => {
@@ -126,22 +143,71 @@ export async function createApp({ config, orm, redis, log }: AppDeps): Promise<A
     }
   };
 
+  /** Who is calling, and whether their budget allows another request; before the body is read. */
+  const admitCaller: RequestHandler = async (req, res, next) => {
+    try {
+      const em = orm.em.fork();
+      const auth = await authenticate(req, em);
+      res.locals.graphql = { em, auth } satisfies GraphqlLocals;
+      const state = auth.principal ? await rateLimiter.consume(auth.principal) : null;
+      if (state) setRateLimitHeaders(res, state);
+      if (state?.isLimited) {
+        return sendGraphqlError(res, 429, 'RATE_LIMITED', 'Too many requests; retry after the given number of seconds', {
+          retryAfter: state.resetSeconds,
+        });
+      }
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+
+  /** With PERSISTED_OPERATIONS=required-for-api-keys, channels may only run operations from the allow-list. */
+  const allowListedOnly: RequestHandler = (req, res, next) => {
+    const { auth } = res.locals.graphql as GraphqlLocals;
+    if (!persistedOperations || auth.principal?.kind !== 'channel') return next();
+    const found =
+      req.method === 'POST'
+        ? resolvePersistedOperation(persistedOperations, req.body)
+        : { ok: false as const, reason: 'Send allow-listed operations with POST' };
+    if (!found.ok) return sendGraphqlError(res, 400, 'PERSISTED_OPERATION_NOT_ALLOWED', found.reason);
+    req.body.query = found.query;
+    if (req.body.extensions) delete req.body.extensions.persistedQuery;
+    next();
+  };
+
+  const unexpectedError: ErrorRequestHandler = (err, req, res, _next) => {
+    log.error({ err, requestId: String(req.id) }, 'graphql.unexpected_error');
+    sendGraphqlError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error', { requestId: String(req.id) });
+  };
+
   app.use(
     '/graphql',
-    express.json({ limit: '1mb' }),
+    corsForGraphql(config),
+    admitCaller,
+    express.json({ limit: config.GRAPHQL_MAX_BODY_BYTES }),
+    allowListedOnly,
     expressMiddleware(apollo, {
-      context: async ({ req }) => {
-        const em = orm.em.fork();
-        const auth = await authenticate(req, em);
+      context: async ({ req, res }) => {
+        const { em, auth } = res.locals.graphql as GraphqlLocals;
         const requestId = String(req.id);
         const principalLog = auth.principal
           ? auth.principal.kind === 'admin'
             ? { adminId: auth.principal.adminId }
             : { apiKeyId: auth.principal.apiKeyId }
           : {};
-        return { em, ...auth, requestId, log: log.child({ requestId, ...principalLog }), loaders: createLoaders(em, services) };
+        return {
+          em,
+          ...auth,
+          requestId,
+          clientIp: req.ip,
+          log: log.child({ requestId, ...principalLog }),
+          loaders: createLoaders(em, services),
+        };
       },
     }),
+    bodyErrors(config.GRAPHQL_MAX_BODY_BYTES),
+    unexpectedError,
   );
 
   if (existsSync(path.join(config.WEB_ADMIN_DIR, 'index.html'))) {

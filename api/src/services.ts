@@ -1,4 +1,7 @@
+import type { Redis } from 'ioredis';
 import type { Config } from './shared/config';
+import type { Logger } from './shared/logger';
+import { LoginThrottle } from './auth/login-throttle';
 import { AuditService } from './audit/audit.service';
 import { AdminAuthService } from './auth/admin-auth.service';
 import { ApiKeyService } from './channels/api-key.service';
@@ -46,7 +49,8 @@ export interface Services {
   timeline: TimelineService;
 }
 
-export function createServices(config: Config): Services {
+/** With `redis` (the API process), logins are throttled per email and IP; scripts pass nothing. */
+export function createServices(config: Config, infra: { redis?: Redis; log?: Logger } = {}): Services {
   const audit = new AuditService();
   const events = new EventService(config);
   const members = new MemberService(config, audit, events);
@@ -69,7 +73,7 @@ export function createServices(config: Config): Services {
 
   return {
     audit,
-    adminAuth: new AdminAuthService(config, audit),
+    adminAuth: new AdminAuthService(config, audit, infra.redis && infra.log ? new LoginThrottle(infra.redis, config, infra.log) : null),
     apiKeys: new ApiKeyService(audit),
     members,
     ledger,

@@ -1,4 +1,4 @@
-import { SignJWT } from 'jose';
+import { decodeJwt, SignJWT } from 'jose';
 import { useHarness, expectError } from '../support/harness';
 import { build, AdminRole, ApiKeyScope } from '../fixtures/build';
 import { buildGraphQLSchema } from '../../api/src/graphql/schema';
@@ -44,10 +44,12 @@ describe('access control', () => {
 
   it('answers UNAUTHENTICATED to an expired token and to a token signed with another secret', async () => {
     const admin = await b.admin();
+    const sessionId = decodeJwt(admin.token).jti!;
     const sign = (secret: string, exp: number) =>
       new SignJWT({ role: 'ADMIN' })
         .setProtectedHeader({ alg: 'HS256' })
         .setSubject(admin.id)
+        .setJti(sessionId)
         .setIssuer('loyalty-api')
         .setAudience('loyalty-admin')
         .setExpirationTime(exp)

@@ -40,6 +40,10 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     REDIS_URL: redisUrl,
     JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
+    // Counters of this run only; budgets no other suite reaches (test/api/security-*.test.ts sets small ones).
+    RATE_LIMIT_KEY_PREFIX: `rl-test-${process.env.TEST_RUN_ID ?? 'local'}`,
+    RATE_LIMIT_ADMIN_REQUESTS: '1000000',
+    RATE_LIMIT_API_KEY_REQUESTS: '1000000',
     ...overrides,
   });
 }
@@ -59,13 +63,16 @@ async function workerDatabase(): Promise<string> {
  * Starts the real API (Express + Apollo + MikroORM + Redis) on this worker's own database, truncated
  * before each test file. Register with `const h = useHarness();` at the top of a test file.
  */
-export function useHarness(overrides: Record<string, string> = {}): Harness {
+export function useHarness(
+  overrides: Record<string, string> = {},
+  options: { logDestination?: { write(line: string): void } } = {},
+): Harness {
   const state: Partial<Harness> & { stop?: () => Promise<void> } = {};
 
   beforeAll(async () => {
     const url = await workerDatabase();
     const config = testConfig({ DATABASE_URL: url, ...overrides });
-    const log = createLogger(config.LOG_LEVEL, 'api-test');
+    const log = createLogger(config.LOG_LEVEL, 'api-test', options.logDestination);
     const orm = await MikroORM.init(ormOptions(config));
     const tables = await orm.em
       .getConnection()

@@ -1,7 +1,7 @@
 import { NavLink, Outlet } from 'react-router';
 import type { AdminRole } from './auth/auth.operations';
 import { useCurrentAdmin } from './auth/RequireAuth';
-import { useSession } from './auth/SessionProvider';
+import { useSignOut } from './auth/use-sign-out';
 import { resources } from './resources';
 
 const roleLabels = {
@@ -13,7 +13,7 @@ const roleLabels = {
 /** Layout for signed-in pages: header with navigation and the current admin, then the page. */
 export function AppShell() {
   const admin = useCurrentAdmin();
-  const { signOut } = useSession();
+  const signOut = useSignOut();
 
   return (
     <div className="shell">
@@ -34,7 +34,7 @@ export function AppShell() {
             {roleLabels[admin.role] ?? admin.role}
           </span>
         </div>
-        <button type="button" className="secondary" onClick={() => signOut()} data-testid="sign-out">
+        <button type="button" className="secondary" onClick={() => void signOut()} data-testid="sign-out">
           Sign out
         </button>
       </header>

@@ -7,12 +7,17 @@ import { AppError, conflictOnDuplicate } from '../shared/errors';
 import { isUuid } from '../shared/ids';
 import type { AuditService } from '../audit/audit.service';
 import { AdminUser } from './admin-user.entity';
+import { AdminLoginSession } from './admin-session.entity';
+import type { LoginThrottle } from './login-throttle';
+import { passwordProblems } from './password-policy';
 import { AdminRole, rolePermissions } from './permissions';
 import type { AdminPrincipal } from './principal';
-import type { AdminSession, CreateAdminUserInput, LoginInput } from './auth.types';
+import type { AdminSession, ChangePasswordInput, CreateAdminUserInput, LoginInput } from './auth.types';
 
 const ISSUER = 'loyalty-api';
 const AUDIENCE = 'loyalty-admin';
+/** Sessions are kept a day past expiry (for the audit trail of who was signed in), then pruned at the next login. */
+const SESSION_RETENTION_MS = 86_400_000;
 
 export class AdminAuthService {
   private readonly secret: Uint8Array;
@@ -21,52 +26,122 @@ export class AdminAuthService {
   constructor(
     private readonly config: Pick<Config, 'JWT_SECRET' | 'ADMIN_TOKEN_TTL_SECONDS'>,
     private readonly audit: AuditService,
+    private readonly throttle: LoginThrottle | null = null,
   ) {
     this.secret = new TextEncoder().encode(config.JWT_SECRET);
   }
 
-  async login(em: EntityManager, input: LoginInput): Promise<AdminSession> {
-    const admin = await em.findOne(AdminUser, { email: input.email.trim().toLowerCase() });
+  /** Throttled per email and client IP (LoginThrottle); each success opens a new revocable session. */
+  async login(em: EntityManager, input: LoginInput, clientIp = 'local'): Promise<AdminSession> {
+    const email = input.email.trim().toLowerCase();
+    await this.throttle?.assertAllowed(email, clientIp);
+    const admin = await em.findOne(AdminUser, { email });
     // Verify against a throwaway hash when the user is unknown, so timing does not reveal which emails exist.
     const hash = admin?.passwordHash ?? (await this.getDummyHash());
     const ok = await argon2Verify(hash, input.password).catch(() => false);
-    if (!admin || !ok || admin.disabledAt) throw AppError.unauthenticated('Invalid email or password');
-
-    admin.lastLoginAt = new Date();
-    await em.flush();
-    const expiresAt = new Date(Date.now() + this.config.ADMIN_TOKEN_TTL_SECONDS * 1000);
-    const token = await new SignJWT({ role: admin.role })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject(admin.id)
-      .setIssuer(ISSUER)
-      .setAudience(AUDIENCE)
-      .setIssuedAt()
-      .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
-      .sign(this.secret);
-    return { token, expiresAt, admin };
+    if (!admin || !ok || admin.disabledAt) {
+      await this.throttle?.recordFailure(email, clientIp);
+      throw AppError.unauthenticated('Invalid email or password');
+    }
+    await this.throttle?.recordSuccess(email, clientIp);
+    return em.transactional(async (tx) => {
+      const current = await tx.findOneOrFail(AdminUser, admin.id);
+      current.lastLoginAt = new Date();
+      await tx.nativeDelete(AdminLoginSession, { admin: current.id, expiresAt: { $lt: new Date(Date.now() - SESSION_RETENTION_MS) } });
+      return this.openSession(tx, current);
+    });
   }
 
-  /** The admin's current role is read from the database, so disabling or demoting takes effect at once. */
+  /** The token's session and the admin's current role are read from the database, so revoking or demoting takes effect at once. */
   async authenticate(em: EntityManager, token: string): Promise<AdminPrincipal> {
     let subject: string | undefined;
+    let sessionId: string | undefined;
     try {
       const { payload } = await jwtVerify(token, this.secret, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] });
       subject = payload.sub;
+      sessionId = payload.jti;
     } catch {
       throw AppError.unauthenticated('Invalid or expired token');
     }
-    const admin = subject && isUuid(subject) ? await em.findOne(AdminUser, subject) : null;
-    if (!admin || admin.disabledAt) throw AppError.unauthenticated('Invalid or expired token');
-    return { kind: 'admin', adminId: admin.id, email: admin.email, role: admin.role, permissions: rolePermissions[admin.role] };
+    const session =
+      subject && sessionId && isUuid(subject) && isUuid(sessionId)
+        ? await em.findOne(AdminLoginSession, { id: sessionId, admin: subject }, { populate: ['admin'] })
+        : null;
+    const admin = session?.admin.getEntity();
+    if (!session || !admin || !session.isActiveAt(new Date()) || admin.disabledAt) {
+      throw AppError.unauthenticated('Invalid, expired or revoked token');
+    }
+    return {
+      kind: 'admin',
+      adminId: admin.id,
+      sessionId: session.id,
+      email: admin.email,
+      role: admin.role,
+      permissions: rolePermissions[admin.role],
+    };
+  }
+
+  /** Ends the caller's own session; its token stops working at once. */
+  async logout(ctx: Context): Promise<boolean> {
+    const principal = ctx.principal;
+    if (principal?.kind !== 'admin') throw AppError.forbidden('Only admin users have a session');
+    await ctx.em.nativeUpdate(AdminLoginSession, { id: principal.sessionId, revokedAt: null }, { revokedAt: new Date() });
+    return true;
+  }
+
+  /** Ends every session of one admin user (a lost laptop, a leaver); returns how many were open. */
+  async revokeSessions(ctx: Context, adminUserId: string): Promise<number> {
+    return ctx.em.transactional(async (tx) => {
+      const admin = isUuid(adminUserId) ? await tx.findOne(AdminUser, adminUserId) : null;
+      if (!admin) throw AppError.notFound('AdminUser', adminUserId);
+      const revoked = await this.revokeAll(tx, admin.id);
+      this.audit.record(tx, ctx, {
+        action: 'adminUser.revokeSessions',
+        entityType: 'AdminUser',
+        entityId: admin.id,
+        after: { revokedSessions: revoked },
+      });
+      return revoked;
+    });
+  }
+
+  /** Sets a new password for the caller, ends all of their sessions, and returns a fresh one for this client. */
+  async changePassword(ctx: Context, input: ChangePasswordInput): Promise<AdminSession> {
+    const principal = ctx.principal;
+    if (principal?.kind !== 'admin') throw AppError.forbidden('Only admin users have a password');
+    const problems = passwordProblems(input.newPassword, principal.email);
+    const admin = await ctx.em.findOneOrFail(AdminUser, principal.adminId);
+    const currentOk = await argon2Verify(admin.passwordHash, input.currentPassword).catch(() => false);
+    const fields = [
+      ...(currentOk ? [] : [{ path: 'input.currentPassword', message: 'is not your current password' }]),
+      ...problems.map((message) => ({ path: 'input.newPassword', message })),
+    ];
+    if (fields.length) throw AppError.badInput(fields);
+    const passwordHash = await argon2Hash(input.newPassword);
+    return ctx.em.transactional(async (tx) => {
+      const current = await tx.findOneOrFail(AdminUser, principal.adminId);
+      current.passwordHash = passwordHash;
+      const revoked = await this.revokeAll(tx, current.id);
+      this.audit.record(tx, ctx, {
+        action: 'adminUser.changePassword',
+        entityType: 'AdminUser',
+        entityId: current.id,
+        after: { revokedSessions: revoked },
+      });
+      return this.openSession(tx, current);
+    });
   }
 
   async createAdminUser(ctx: Context | null, em: EntityManager, input: CreateAdminUserInput): Promise<AdminUser> {
+    const email = input.email.trim().toLowerCase();
+    const problems = passwordProblems(input.password, email);
+    if (problems.length) throw AppError.badInput(problems.map((message) => ({ path: 'input.password', message })));
     const passwordHash = await argon2Hash(input.password);
     return conflictOnDuplicate(
       () =>
         em.transactional(async (tx) => {
           const admin = tx.create(AdminUser, {
-            email: input.email.trim().toLowerCase(),
+            email,
             passwordHash,
             role: input.role,
             displayName: input.displayName ?? null,
@@ -98,6 +173,26 @@ export class AdminAuthService {
     const admin = em.create(AdminUser, { email, passwordHash, role, displayName: 'Demo admin' });
     await em.flush();
     return admin;
+  }
+
+  private async openSession(em: EntityManager, admin: AdminUser): Promise<AdminSession> {
+    const expiresAt = new Date(Date.now() + this.config.ADMIN_TOKEN_TTL_SECONDS * 1000);
+    const session = em.create(AdminLoginSession, { admin, expiresAt });
+    await em.flush();
+    const token = await new SignJWT({ role: admin.role })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(admin.id)
+      .setJti(session.id)
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
+      .sign(this.secret);
+    return { token, expiresAt, admin };
+  }
+
+  private revokeAll(em: EntityManager, adminId: string): Promise<number> {
+    return em.nativeUpdate(AdminLoginSession, { admin: adminId, revokedAt: null, expiresAt: { $gt: new Date() } }, { revokedAt: new Date() });
   }
 
   private getDummyHash(): Promise<string> {

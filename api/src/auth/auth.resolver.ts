@@ -1,8 +1,8 @@
-import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { Context } from '../shared/context';
 import { AppError } from '../shared/errors';
 import { AdminUser } from './admin-user.entity';
-import { AdminSession, CreateAdminUserInput, LoginInput } from './auth.types';
+import { AdminSession, ChangePasswordInput, CreateAdminUserInput, LoginInput } from './auth.types';
 import type { AdminAuthService } from './admin-auth.service';
 import { Permission } from './permissions';
 
@@ -13,7 +13,27 @@ export class AuthResolver {
   /** Public: the only way in for admin users. */
   @Mutation(() => AdminSession, { description: 'Exchange an admin email and password for a short-lived token.' })
   login(@Arg('input', () => LoginInput) input: LoginInput, @Ctx() ctx: Context): Promise<AdminSession> {
-    return this.auth.login(ctx.em, input);
+    return this.auth.login(ctx.em, input, ctx.clientIp);
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean, { description: "Ends the caller's session: its token stops working at once." })
+  logout(@Ctx() ctx: Context): Promise<boolean> {
+    return this.auth.logout(ctx);
+  }
+
+  @Authorized()
+  @Mutation(() => AdminSession, {
+    description: "Changes the caller's password, ends all of their sessions and returns a new one for this client.",
+  })
+  changePassword(@Arg('input', () => ChangePasswordInput) input: ChangePasswordInput, @Ctx() ctx: Context): Promise<AdminSession> {
+    return this.auth.changePassword(ctx, input);
+  }
+
+  @Authorized(Permission.ADMIN_MANAGE)
+  @Mutation(() => Int, { description: "Ends every session of an admin user at once; returns how many were open." })
+  revokeAdminSessions(@Arg('adminUserId', () => ID) adminUserId: string, @Ctx() ctx: Context): Promise<number> {
+    return this.auth.revokeSessions(ctx, adminUserId);
   }
 
   @Authorized()

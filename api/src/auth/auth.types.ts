@@ -28,13 +28,24 @@ export class AdminSession {
 }
 
 @InputType()
+export class ChangePasswordInput {
+  @Field(() => String)
+  @MaxLength(200)
+  currentPassword: string;
+
+  @Field(() => String, { description: '12 to 200 characters, not containing the email address, not a commonly used password.' })
+  @Length(12, 200, { message: 'must be 12 to 200 characters' })
+  newPassword: string;
+}
+
+@InputType()
 export class CreateAdminUserInput {
   @Field(() => String)
   @IsEmail({}, { message: 'must be an email address' })
   @MaxLength(254)
   email: string;
 
-  @Field(() => String, { description: 'At least 12 characters.' })
+  @Field(() => String, { description: '12 to 200 characters, not containing the email address, not a commonly used password.' })
   @Length(12, 200, { message: 'must be 12 to 200 characters' })
   password: string;
 

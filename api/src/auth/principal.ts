@@ -4,6 +4,8 @@ import type { AdminRole, Permission } from './permissions';
 export interface AdminPrincipal {
   kind: 'admin';
   adminId: string;
+  /** The token's session (its `jti`), which logout revokes. */
+  sessionId: string;
   email: string;
   role: AdminRole;
   permissions: ReadonlySet<Permission>;

@@ -32,6 +32,29 @@ const schema = z
     GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
     GRAPHQL_MAX_COMPLEXITY: z.coerce.number().int().min(10).default(2000),
     GRAPHQL_INTROSPECTION: bool.optional(),
+    /** Largest request body /graphql accepts; bigger ones answer 413 PAYLOAD_TOO_LARGE before parsing. */
+    GRAPHQL_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
+    /** Length of the rate-limit window. */
+    RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+    /** Requests one API key may make per window; 0 turns the limit off. */
+    RATE_LIMIT_API_KEY_REQUESTS: z.coerce.number().int().min(0).default(1200),
+    /** Requests one admin user may make per window; 0 turns the limit off. */
+    RATE_LIMIT_ADMIN_REQUESTS: z.coerce.number().int().min(0).default(600),
+    /** Redis key prefix of the rate-limit and login-throttle counters (tests isolate runs with their own). */
+    RATE_LIMIT_KEY_PREFIX: z.string().regex(/^[\w:-]{1,60}$/, 'letters, digits, _ : - only').default('rl'),
+    /** Failed logins for one email from one IP before that pair is locked out. */
+    LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+    /** How long a locked-out email and IP pair waits; failures are counted over the same period. */
+    LOGIN_LOCKOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
+    /** Comma-separated origins allowed to call /graphql from a browser; empty: same origin only. */
+    CORS_ORIGINS: z
+      .string()
+      .default('')
+      .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
+      .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'each origin is scheme://host[:port] with no path'))),
+    /** Which callers may only run operations from the allow-list in PERSISTED_OPERATIONS_FILE. */
+    PERSISTED_OPERATIONS: z.enum(['off', 'required-for-api-keys', 'required']).default('off'),
+    PERSISTED_OPERATIONS_FILE: z.string().default(path.join(repoRoot, 'schema', 'persisted-operations.json')),
     DEFAULT_PHONE_REGION: z
       .string()
       .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 country code such as GB')

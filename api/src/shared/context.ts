@@ -12,6 +12,8 @@ export interface Context {
   /** Set when credentials were sent but are not valid; protected fields answer with it. */
   authError: AppError | null;
   requestId: string;
+  /** The caller's address as Express sees it (trust proxy: one hop); absent outside HTTP requests. */
+  clientIp?: string;
   log: Logger;
   loaders: Loaders;
 }

@@ -22,6 +22,11 @@ export const errorCodes = {
   SERVICE_UNAVAILABLE:
     'A dependency the operation needs (`extensions.dependency`: redis for the job queue, database for PostgreSQL) is unreachable; retry later. A write is not applied, or if the connection broke during its commit, a retry with the same idempotency key returns what was applied.',
   QUERY_TOO_COMPLEX: 'The operation exceeds the complexity budget; ask for fewer items or fields.',
+  RATE_LIMITED:
+    'Too many requests from this API key or admin user, or too many failed logins for this email from this address; HTTP 429, `extensions.retryAfter` (and the Retry-After header) says how many seconds to wait.',
+  PAYLOAD_TOO_LARGE: 'The request body is larger than GRAPHQL_MAX_BODY_BYTES; HTTP 413, `extensions.limitBytes` gives the limit.',
+  PERSISTED_OPERATION_NOT_ALLOWED:
+    'This caller may only run allow-listed operations (PERSISTED_OPERATIONS) and this one is not on the list, or its hash does not match its text.',
   GRAPHQL_VALIDATION_FAILED: 'The operation is not valid against the schema (includes exceeding the depth limit).',
   GRAPHQL_PARSE_FAILED: 'The operation text is not valid GraphQL.',
   BAD_REQUEST: 'The HTTP request is malformed (e.g. no query, or a GET that the CSRF guard refuses).',

@@ -6,6 +6,7 @@ import { MemberIdentifier } from '../members/member-identifier.entity';
 import { MemberConsent } from '../members/member-consent.entity';
 import { MemberMerge } from '../members/member-merge.entity';
 import { AdminUser } from '../auth/admin-user.entity';
+import { AdminLoginSession } from '../auth/admin-session.entity';
 import { SalesChannel } from '../channels/sales-channel.entity';
 import { ApiKey } from '../channels/api-key.entity';
 import { AuditEntry } from '../audit/audit-entry.entity';
@@ -38,6 +39,7 @@ export const entities = [
   MemberConsent,
   MemberMerge,
   AdminUser,
+  AdminLoginSession,
   SalesChannel,
   ApiKey,
   AuditEntry,

@@ -4,6 +4,7 @@ import { useQuery } from 'urql';
 import { errorMessage } from '../shared/errors';
 import { MeDocument, type AdminUser } from './auth.operations';
 import { useSession } from './SessionProvider';
+import { useSignOut } from './use-sign-out';
 
 const CurrentAdminContext = createContext<AdminUser | null>(null);
 
@@ -18,7 +19,7 @@ export function RequireAuth() {
 }
 
 function CurrentAdminGate() {
-  const { signOut } = useSession();
+  const signOut = useSignOut();
   const [{ data, error, fetching }, refetch] = useQuery({ query: MeDocument });
 
   if (data) {
@@ -38,7 +39,7 @@ function CurrentAdminGate() {
             <button type="button" onClick={() => refetch({ requestPolicy: 'network-only' })}>
               Retry
             </button>
-            <button type="button" className="secondary" onClick={() => signOut()}>
+            <button type="button" className="secondary" onClick={() => void signOut()}>
               Sign out
             </button>
           </div>

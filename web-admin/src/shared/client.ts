@@ -1,8 +1,8 @@
 import { Client, cacheExchange, fetchExchange, getOperationName, mapExchange } from 'urql';
 import { hasErrorCode } from './errors';
 
-// These fail with UNAUTHENTICATED for bad credentials, which says nothing about the stored session.
-const publicOperations = new Set(['Login']);
+// These fail with UNAUTHENTICATED for bad or already-ended credentials, which the caller handles itself.
+const publicOperations = new Set(['Login', 'Logout']);
 
 interface AdminClientOptions {
   getToken(): string | null;

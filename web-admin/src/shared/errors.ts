@@ -15,6 +15,9 @@ export type ErrorCode =
   | 'VOUCHER_UNUSABLE'
   | 'SERVICE_UNAVAILABLE'
   | 'QUERY_TOO_COMPLEX'
+  | 'RATE_LIMITED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'PERSISTED_OPERATION_NOT_ALLOWED'
   | 'INTERNAL_SERVER_ERROR'
   | 'GRAPHQL_VALIDATION_FAILED'
   | 'GRAPHQL_PARSE_FAILED'
@@ -38,6 +41,9 @@ const messages = {
   VOUCHER_UNUSABLE: 'That voucher cannot be used.',
   SERVICE_UNAVAILABLE: 'A service the server needs is unavailable. Nothing was saved; try again shortly.',
   QUERY_TOO_COMPLEX: 'That request asks for too much at once. Narrow it down and try again.',
+  RATE_LIMITED: 'Too many requests or failed sign-ins. Wait a few minutes and try again.',
+  PAYLOAD_TOO_LARGE: 'That request is too large. Send less at once.',
+  PERSISTED_OPERATION_NOT_ALLOWED: 'The server does not allow this request. Reload the page.',
   INTERNAL_SERVER_ERROR: 'Something went wrong on our side.',
   GRAPHQL_VALIDATION_FAILED: 'This page is out of date with the server. Reload the page.',
   GRAPHQL_PARSE_FAILED: 'This page is out of date with the server. Reload the page.',
