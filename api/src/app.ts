@@ -116,6 +116,7 @@ export async function createApp({ config, orm, redis, log }: AppDeps): Promise<A
     // main.ts owns SIGINT/SIGTERM and stops the app in order; Apollo's own handler would race it.
     stopOnTerminationSignals: false,
     formatError: createFormatError(log, config.NODE_ENV === 'development'),
+    parseOptions: { maxTokens: config.GRAPHQL_MAX_TOKENS },
     validationRules: [depthLimit(config.GRAPHQL_MAX_DEPTH)],
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
