@@ -106,7 +106,8 @@ function probesFor(schema: GraphQLSchema, f: Fixtures, problems: string[]): Prob
       variables: { ...root.variables, ...Object.fromEntries(args.map((a) => [`f_${a.name}`, sample(a.type)])) },
     });
   }
-  return probes;
+  // logout ends the caller's session, so it goes last: every other probe still runs signed in.
+  return [...probes.filter((p) => p.row !== 'Mutation.logout'), ...probes.filter((p) => p.row === 'Mutation.logout')];
 }
 
 function parseMatrix(text: string): { callers: string[]; rows: Map<string, string[]> } {

@@ -16,13 +16,13 @@ export class AuthResolver {
     return this.auth.login(ctx.em, input, ctx.clientIp);
   }
 
-  @Authorized()
+  @Authorized(Permission.OWN_ACCOUNT)
   @Mutation(() => Boolean, { description: "Ends the caller's session: its token stops working at once." })
   logout(@Ctx() ctx: Context): Promise<boolean> {
     return this.auth.logout(ctx);
   }
 
-  @Authorized()
+  @Authorized(Permission.OWN_ACCOUNT)
   @Mutation(() => AdminSession, {
     description: "Changes the caller's password, ends all of their sessions and returns a new one for this client.",
   })

@@ -38,6 +38,8 @@ export enum Permission {
   FEEDBACK_READ = 'feedback:read',
   /** Job counts and live workers per queue. */
   QUEUES_READ = 'queues:read',
+  /** Sign out and change one's own password: every admin role, never an API key. */
+  OWN_ACCOUNT = 'account:own',
 }
 
 export enum AdminRole {
@@ -85,6 +87,7 @@ export const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
     Permission.SEGMENTS_READ,
     Permission.SEGMENTS_MANAGE,
     Permission.FEEDBACK_READ,
+    Permission.OWN_ACCOUNT,
   ]),
   // Analysts work on behaviour, not identities.
   [AdminRole.ANALYST]: new Set([
@@ -96,6 +99,7 @@ export const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
     Permission.SEGMENTS_READ,
     Permission.FEEDBACK_READ,
     Permission.QUEUES_READ,
+    Permission.OWN_ACCOUNT,
   ]),
 };
 
