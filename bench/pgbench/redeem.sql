@@ -6,7 +6,6 @@ SELECT id AS mid FROM bench_rich WHERE n = :n \gset
 SELECT available FROM member_balance WHERE member_id = :mid FOR UPDATE;
 SELECT id AS rid, cost_points AS cost FROM reward WHERE code = 'BENCH-REWARD' \gset
 \set spent -1 * :cost
-UPDATE reward SET redeemed_count = redeemed_count + 1 WHERE id = :rid AND (stock IS NULL OR redeemed_count < stock);
 SELECT id AS lot FROM point_lot WHERE member_id = :mid AND state = 'AVAILABLE' AND remaining >= :cost ORDER BY expires_at LIMIT 1 \gset
 UPDATE point_lot SET remaining = remaining - :cost WHERE id = :lot;
 INSERT INTO redemption (id, member_id, reward_id, points, status, voucher_code, idempotency_key, lot_allocations, created_at, expires_at)
@@ -16,4 +15,6 @@ INSERT INTO ledger_entry (id, member_id, reason, pending_delta, available_delta,
   VALUES (gen_random_uuid(), :mid, 'REDEMPTION', 0, :spent, 0, 'redemption', :rdid, 'redemption:' || :rdid, 'system', now());
 UPDATE member_balance SET available = available + :spent, updated_at = now() WHERE member_id = :mid;
 INSERT INTO event_outbox (id, type, member_id, payload, occurred_at, created_at) VALUES (gen_random_uuid(), 'reward.redeemed', :mid, '{}', now(), now());
+-- the shared reward row last, as the API does
+UPDATE reward SET redeemed_count = redeemed_count + 1 WHERE id = :rid AND (stock IS NULL OR redeemed_count < stock);
 END;

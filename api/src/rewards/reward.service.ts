@@ -126,12 +126,7 @@ export class RewardService {
         if (bal.available < reward.costPoints) {
           throw new AppError('INSUFFICIENT_POINTS', 'Not enough available points', { available: bal.available, required: reward.costPoints });
         }
-        const taken = await em.execute(
-          `update reward set redeemed_count = redeemed_count + 1 where id = ? and (stock is null or redeemed_count < stock)`,
-          [reward.id],
-          'run',
-        );
-        if ((taken as { affectedRows?: number }).affectedRows === 0) throw new AppError('REWARD_OUT_OF_STOCK', 'This reward is out of stock');
+        if (reward.stock !== null && reward.redeemedCount >= reward.stock) throw new AppError('REWARD_OUT_OF_STOCK', 'This reward is out of stock');
 
         const isDonation = reward.kind === RewardKind.DONATION;
         const redemption = em.create(Redemption, {
@@ -157,6 +152,15 @@ export class RewardService {
           { memberId: member.id, redemptionId: redemption.id, rewardId: reward.id, points: reward.costPoints, status: redemption.status, expiresAt: redemption.expiresAt?.toISOString() ?? null },
           { memberId: member.id, occurredAt: now },
         );
+        // The reward's row is shared by every member redeeming it: take its lock last, after everything else is
+        // written, so that it is held only until the commit. The stock condition is the real guard.
+        await em.flush();
+        const taken = await em.execute(
+          `update reward set redeemed_count = redeemed_count + 1 where id = ? and (stock is null or redeemed_count < stock)`,
+          [reward.id],
+          'run',
+        );
+        if ((taken as { affectedRows?: number }).affectedRows === 0) throw new AppError('REWARD_OUT_OF_STOCK', 'This reward is out of stock');
         ctx.log.info({ memberId: member.id, rewardId: reward.id, delta: -reward.costPoints }, 'points.redeemed');
         return redemption;
       });
