@@ -1,28 +1,11 @@
 // The read-path ceiling: a minimal Node HTTP server with a pg pool, no framework, running the SQL the API runs for
 // the same answer. Started as a child process by bench/hotpaths.mjs (env BARE_DATABASE_URL, BARE_PORT, BARE_POOL).
 import http from 'node:http';
-import path from 'node:path';
 import pg from 'pg';
-import { repoRoot } from './api.mjs';
+import { apiSql, positional } from './sql.mjs';
 
-const dist = (p) => path.join(repoRoot, 'api', 'dist', p);
-const { RECOMMENDATIONS_SQL } = await import(dist('models/model.service.js'));
-const { checkRule } = await import(dist('segments/segment-grammar.js'));
-const { compileRule } = await import(dist('segments/segment-sql.js'));
-
+const { RECOMMENDATIONS_SQL, preview } = await apiSql();
 const pool = new pg.Pool({ connectionString: process.env.BARE_DATABASE_URL, max: Number(process.env.BARE_POOL || 12) });
-
-/** knex-style `?` placeholders to pg's `$n`; an array bound to `in (?)` becomes one placeholder per element. */
-function positional(sql, params) {
-  const values = [];
-  let i = 0;
-  const out = sql.replace(/\?/g, () => {
-    const v = params[i++];
-    if (Array.isArray(v)) return v.map((x) => `$${values.push(x)}`).join(', ');
-    return `$${values.push(v)}`;
-  });
-  return { text: out, values };
-}
 
 const recommendations = positional(RECOMMENDATIONS_SQL, [['00000000-0000-0000-0000-000000000000'], false]).text;
 
@@ -48,14 +31,7 @@ const handlers = {
   },
   /** The API's compiled segment statement (count and a sample of 20). */
   async '/preview'({ rule, asOf }) {
-    const checked = checkRule(rule, 'rule');
-    if (!checked.ok) throw new Error(JSON.stringify(checked.problems));
-    const c = compileRule(checked.checked, new Date(asOf));
-    const q = positional(
-      `${c.with} select m.id, m.country, (select t.code from member_tier mt join tier t on t.id = mt.tier_id where mt.member_id = m.id) as tier_code,
-         count(*) over ()::int as total from member m where ${c.where} order by m.id limit 20`,
-      [...c.withParams, ...c.params],
-    );
+    const q = preview(rule, asOf);
     const { rows } = await pool.query(q.text, q.values);
     return { count: rows[0]?.total ?? 0, sample: rows.map((r) => r.id) };
   },

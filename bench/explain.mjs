@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+// `npm run explain -- --database-url URL`: EXPLAIN (ANALYZE, BUFFERS) of the hot queries, as markdown. Writes run
+// inside a transaction that is rolled back. See docs/performance.md.
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { apiSql } from './lib/sql.mjs';
+
+const { values } = parseArgs({ options: { 'database-url': { type: 'string' } } });
+const url = values['database-url'] || process.env.DATABASE_URL;
+if (!url) {
+  console.error('usage: npm run explain -- --database-url URL (or DATABASE_URL)');
+  process.exit(1);
+}
+
+/** Tables big enough that a sequential scan of one on a point query is a missing index. */
+const BIG = ['member', 'member_identifier', 'customer_order', 'order_line', 'ledger_entry', 'point_lot', 'member_balance', 'member_tier', 'member_recommendation', 'redemption'];
+
+const client = new pg.Client({ connectionString: url });
+await client.connect();
+const { RECOMMENDATIONS_SQL, preview } = await apiSql();
+const one = async (sql, params = []) => (await client.query(sql, params)).rows[0];
+
+// Representative parameters: a member with several orders, stored recommendations and an available lot.
+const member = await one(`select o.member_id as id from customer_order o join member_recommendation r on r.member_id = o.member_id
+  join point_lot l on l.member_id = o.member_id and l.state = 'AVAILABLE' where o.placed_at > now() - interval '60 days' limit 1`);
+const email = await one(`select value from member_identifier where member_id = $1 and type = 'EMAIL'`, [member.id]);
+const order = await one(`select idempotency_key from customer_order where member_id = $1 limit 1`, [member.id]);
+const skus = (await client.query(`select sku from product order by random() limit 3`)).rows.map((r) => r.sku);
+const counts = await one(`select (select count(*) from member)::int as members, (select reltuples::bigint from pg_class where relname = 'ledger_entry') as ledger`);
+const asOf = (await one('select max(placed_at) as t from customer_order')).t;
+const yearAgo = new Date(Date.now() - 365 * 86_400_000);
+const today = new Date(new Date().toISOString().slice(0, 10));
+
+const rule = {
+  and: [
+    { attribute: 'purchaseCount', op: 'gte', value: 2, windowDays: 90 },
+    { attribute: 'country', op: 'in', value: ['GB', 'DE', 'FR'] },
+    { not: { attribute: 'tier', op: 'eq', value: 'GOLD' } },
+  ],
+};
+const previewSql = preview(rule, asOf);
+let n = 0;
+const recs = RECOMMENDATIONS_SQL.replace(/\?/g, () => (n++ === 0 ? '$1' : '$2'));
+
+const cases = [
+  ['member by id', 'select m0.* from member as m0 where m0.id = $1 limit 1', [member.id]],
+  ['member by identifier (email)', `select m0.* from member_identifier as m0 where m0.type = 'EMAIL' and m0.scope = '' and m0.value = $1 limit 1`, [email.value]],
+  ['balance (member.points, first statement)', 'select member_id, available, pending, lifetime from member_balance where member_id in ($1)', [member.id]],
+  [
+    'next expiry (member.points, second statement)',
+    `select distinct on (member_id) member_id, expires_at, (sum(remaining) over (partition by member_id, expires_at::date))::int as points
+     from point_lot where member_id in ($1) and state in ('AVAILABLE', 'PENDING') and remaining > 0 order by member_id, expires_at`,
+    [member.id],
+  ],
+  ['tier (member.tier loader)', 'select m0.* from member_tier as m0 where m0.member_id in ($1)', [member.id]],
+  [
+    "member's newest orders (member.orders loader)",
+    `select k.batch_index, o.* from jsonb_to_recordset($1::jsonb) as k(batch_index int, member_id uuid, before_id uuid)
+     cross join lateral (select * from customer_order o where o.member_id = k.member_id and (k.before_id is null or o.id < k.before_id) order by o.id desc limit 21) o
+     order by k.batch_index, o.id desc`,
+    [JSON.stringify([{ batch_index: 0, member_id: member.id, before_id: null }])],
+  ],
+  ['recordOrder: replay check', 'select o0.* from customer_order as o0 where o0.idempotency_key = $1 limit 1', [order.idempotency_key]],
+  [
+    'recordOrder: products upsert returning them',
+    `with x as (select * from jsonb_to_recordset($1::jsonb) as x(id uuid, sku text, name text, category text, brand text, price_minor int, currency text)),
+     inserted as (insert into product (id, sku, name, category, brand, price_minor, currency, created_at)
+       select x.id, x.sku, x.name, x.category, x.brand, x.price_minor, x.currency, now() from x on conflict (sku) do nothing returning *)
+     select * from inserted union all select p.* from product p join x on x.sku = p.sku`,
+    [JSON.stringify(skus.map((sku) => ({ id: crypto.randomUUID(), sku, name: sku, category: null, brand: null, price_minor: 100, currency: 'GBP' })))],
+  ],
+  ['recordOrder / redeemReward: balance lock', 'select m0.* from member_balance as m0 where m0.member_id = $1 limit 1 for update', [member.id]],
+  ['recordOrder: tier row lock', 'select m0.* from member_tier as m0 where m0.member_id = $1 limit 1 for update', [member.id]],
+  [
+    'recordOrder: active plans',
+    `select m0.* from member_plan as m0 where m0.member_id = $1 and m0.cancelled_at is null and m0.starts_at <= $2 and m0.ends_at > $2`,
+    [member.id, new Date()],
+  ],
+  [
+    'recordOrder: tier metric (points earned in the window)',
+    `select coalesce(sum(lifetime_delta), 0)::int as v from ledger_entry where member_id = $1 and reason in ('ORDER_EARN', 'RETURN_CLAWBACK') and created_at > $2`,
+    [member.id, yearAgo],
+  ],
+  [
+    'recordOrder: points earned the same day (daily cap rules only)',
+    `select coalesce(sum(points_earned), 0)::int as v from customer_order where member_id = $1 and placed_at >= $2 and placed_at < $3 and id is distinct from $4`,
+    [member.id, today, new Date(today.getTime() + 86_400_000), null],
+  ],
+  ['redeemReward: replay check', 'select r0.* from redemption as r0 where r0.idempotency_key = $1 limit 1', [`${member.id}:none`]],
+  [
+    'redeemReward: lots to spend, first to expire first',
+    `select p0.* from point_lot as p0 where p0.member_id = $1 and p0.state = 'AVAILABLE' and p0.remaining > 0 order by p0.expires_at asc, p0.earned_at asc, p0.id asc`,
+    [member.id],
+  ],
+  ['member recommendations (first: 5)', recs, [member.id, false]],
+  ['member recommendations, excluding purchases', recs, [member.id, true]],
+  ['segment preview (3 conditions, count and sample of 20)', previewSql.text, previewSql.values],
+];
+
+console.log(`Plans on ${new URL(url).pathname.slice(1)}: ${counts.members.toLocaleString('en-GB')} members, ~${Number(counts.ledger).toLocaleString('en-GB')} ledger rows.\n`);
+const findings = [];
+for (const [title, sql, params] of cases) {
+  await client.query('begin');
+  try {
+    const { rows } = await client.query(`explain (analyze, buffers, timing off, summary on) ${sql}`, params);
+    const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+    const seq = BIG.filter((t) => new RegExp(`Seq Scan on ${t}\\b`).test(plan));
+    const time = plan.match(/Execution Time: ([\d.]+) ms/)?.[1];
+    console.log(`### ${title}\n\nexecution ${time} ms${seq.length ? `; sequential scan of ${seq.join(', ')}` : ''}\n\n\`\`\`\n${plan}\n\`\`\`\n`);
+    findings.push({ title, time: Number(time), seq });
+  } finally {
+    await client.query('rollback');
+  }
+}
+console.log('| query | execution ms | sequential scans of large tables |\n|---|---|---|');
+for (const f of findings) console.log(`| ${f.title} | ${f.time.toFixed(2)} | ${f.seq.join(', ') || 'none'} |`);
+await client.end();

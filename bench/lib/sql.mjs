@@ -1,0 +1,34 @@
+import path from 'node:path';
+import { repoRoot } from './api.mjs';
+
+/** The API's own statements and rule compiler, from its build (api/dist), so baselines run exactly what it runs. */
+export async function apiSql() {
+  const dist = (p) => path.join(repoRoot, 'api', 'dist', p);
+  const { RECOMMENDATIONS_SQL } = await import(dist('models/model.service.js'));
+  const { checkRule } = await import(dist('segments/segment-grammar.js'));
+  const { compileRule } = await import(dist('segments/segment-sql.js'));
+  /** The statement previewSegment runs for `rule` as of `asOf` (count and a sample of 20), with pg placeholders. */
+  const preview = (rule, asOf) => {
+    const checked = checkRule(rule, 'rule');
+    if (!checked.ok) throw new Error(JSON.stringify(checked.problems));
+    const c = compileRule(checked.checked, new Date(asOf));
+    return positional(
+      `${c.with} select m.id, m.country, (select t.code from member_tier mt join tier t on t.id = mt.tier_id where mt.member_id = m.id) as tier_code,
+         count(*) over ()::int as total from member m where ${c.where} order by m.id limit 20`,
+      [...c.withParams, ...c.params],
+    );
+  };
+  return { RECOMMENDATIONS_SQL, preview };
+}
+
+/** knex-style `?` placeholders to pg's `$n`; an array bound to `in (?)` becomes one placeholder per element. */
+export function positional(sql, params) {
+  const values = [];
+  let i = 0;
+  const text = sql.replace(/\?/g, () => {
+    const v = params[i++];
+    if (Array.isArray(v)) return v.map((x) => `$${values.push(x)}`).join(', ');
+    return `$${values.push(v)}`;
+  });
+  return { text, values };
+}
