@@ -1,5 +1,5 @@
 import type { Browser, Page } from 'playwright-core';
-import { useHarness } from '../support/harness';
+import { expectError, useHarness } from '../support/harness';
 import { describeInBrowser, launchChromium } from '../support/browser';
 import { build, AdminRole } from '../fixtures/build';
 
@@ -67,12 +67,20 @@ describeInBrowser('admin app: members', () => {
     expect(await page.locator('body').textContent()).not.toContain('grace@navy.example');
   });
 
-  it('signing out returns to the login page and forgets the session', async () => {
+  it('signing out returns to the login page, forgets the session and revokes its token', async () => {
     const admin = await b.admin();
     await signIn(admin.email, admin.password);
     await page.getByTestId('member-count').waitFor();
+    const token = await page.evaluate(() =>
+      Object.values(sessionStorage)
+        .map((v) => (JSON.parse(v) as { token?: string }).token)
+        .find(Boolean),
+    );
+    expect((await h.gql({ token: token! }, `{ me { id } }`)).data.me.id).toBe(admin.id);
     await page.getByTestId('sign-out').click();
     await page.getByLabel('Password').waitFor();
+    // A copy of the token (another tab, a leaked log) stops working too.
+    expectError(await h.gql({ token: token! }, `{ me { id } }`), 'UNAUTHENTICATED');
     await page.goto(`${baseUrl}/members`);
     await page.getByLabel('Password').waitFor();
     expect(new URL(page.url()).pathname).toBe('/login');
