@@ -6,6 +6,7 @@ import { createRedis } from './shared/redis';
 import { createApp } from './app';
 import { startPointsScheduler } from './jobs/points-scheduler';
 import { WebhookDispatcher } from './webhooks/dispatcher';
+import { startCampaignRunner } from './campaigns/campaign-runner';
 
 async function main() {
   let config;
@@ -28,6 +29,7 @@ async function main() {
     ? startPointsScheduler({ orm, services: app.services, log, redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX, cron: config.POINTS_JOBS_CRON })
     : null;
   const dispatcher = config.WEBHOOKS_ENABLED ? new WebhookDispatcher(orm, config, log).start() : null;
+  const campaignRunner = config.CAMPAIGNS_SWEEP_MS > 0 ? startCampaignRunner(orm, app.services.campaigns, config.CAMPAIGNS_SWEEP_MS, log) : null;
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -36,6 +38,7 @@ async function main() {
     log.info({ signal }, 'api.stopping');
     await scheduler?.close().catch(() => undefined);
     await dispatcher?.close();
+    await campaignRunner?.close();
     await app.stop();
     log.info('api.stopped');
     process.exit(0);

@@ -24,6 +24,10 @@ import { WebhookService } from './webhooks/webhook.service';
 import { FeedbackService } from './feedback/feedback.service';
 import { QueueHealthService } from './queues/queue-health.service';
 import { TimelineService } from './timeline/timeline.service';
+import { CampaignService } from './campaigns/campaign.service';
+import { CampaignBonusService } from './campaigns/campaign-bonus';
+import { LoggingDeliveryAdapter } from './campaigns/campaign-delivery';
+import { createLogger } from './shared/logger';
 
 /** Domain services are stateless singletons; each call gets the request's context. */
 export interface Services {
@@ -47,6 +51,7 @@ export interface Services {
   feedback: FeedbackService;
   queueHealth: QueueHealthService;
   timeline: TimelineService;
+  campaigns: CampaignService;
 }
 
 /** With `redis` (the API process), logins are throttled per email and IP; scripts pass nothing. */
@@ -58,7 +63,8 @@ export function createServices(config: Config, infra: { redis?: Redis; log?: Log
   const programme = new ProgrammeService(audit);
   const earningRules = new EarningRuleService(audit);
   const tiers = new TierService(audit, events);
-  const orders = new OrderService(members, ledger, programme, earningRules, tiers, events);
+  const orders = new OrderService(members, ledger, programme, earningRules, tiers, events, new CampaignBonusService(ledger));
+  const segments = new SegmentService(audit);
   const rewards = new RewardService(members, ledger, programme, tiers, audit, events);
   const feedback = new FeedbackService(members, events);
 
@@ -70,6 +76,9 @@ export function createServices(config: Config, infra: { redis?: Redis; log?: Log
   });
   members.registerMergeStep((em, survivor, absorbed) => feedback.mergeInto(em, survivor, absorbed));
   members.registerEraseStep((em, memberIds) => feedback.erase(em, memberIds));
+
+  const models = new ModelService(config, audit, rewards);
+  const campaigns = new CampaignService(audit, events, segments, models, programme, new LoggingDeliveryAdapter(createLogger(config.LOG_LEVEL, 'campaigns')), config.CAMPAIGN_MESSAGE_MAX_ATTEMPTS);
 
   return {
     audit,
@@ -84,13 +93,14 @@ export function createServices(config: Config, infra: { redis?: Redis; log?: Log
     plans: new PlanService(members, audit),
     orders,
     rewards,
-    models: new ModelService(config, audit, rewards),
+    models,
     analytics: new AnalyticsService(members),
-    segments: new SegmentService(audit),
+    segments,
     events,
     webhooks: new WebhookService(config, audit),
     feedback,
     queueHealth: new QueueHealthService(config),
     timeline: new TimelineService(),
+    campaigns,
   };
 }

@@ -40,6 +40,10 @@ export enum Permission {
   QUEUES_READ = 'queues:read',
   /** Sign out and change one's own password: every admin role, never an API key. */
   OWN_ACCOUNT = 'account:own',
+  /** Read campaigns, their members by id, and their results. */
+  CAMPAIGNS_READ = 'campaigns:read',
+  /** Create, change, launch and cancel campaigns. */
+  CAMPAIGNS_MANAGE = 'campaigns:manage',
 }
 
 export enum AdminRole {
@@ -88,6 +92,8 @@ export const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
     Permission.SEGMENTS_MANAGE,
     Permission.FEEDBACK_READ,
     Permission.OWN_ACCOUNT,
+    Permission.CAMPAIGNS_READ,
+    Permission.CAMPAIGNS_MANAGE,
   ]),
   // Analysts work on behaviour, not identities.
   [AdminRole.ANALYST]: new Set([
@@ -100,6 +106,7 @@ export const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
     Permission.FEEDBACK_READ,
     Permission.QUEUES_READ,
     Permission.OWN_ACCOUNT,
+    Permission.CAMPAIGNS_READ,
   ]),
 };
 

@@ -21,6 +21,7 @@ import { WebhookResolver } from '../webhooks/webhook.resolver';
 import { MemberTimelineResolver } from '../timeline/timeline.resolver';
 import { FeedbackAnalyticsResolver, FeedbackResolver, MemberFeedbackResolver } from '../feedback/feedback.resolver';
 import { QueueHealthResolver } from '../queues/queue-health.resolver';
+import { CampaignConnectionResolver, CampaignResolver } from '../campaigns/campaign.resolver';
 
 const resolvers = [
   AuthResolver,
@@ -49,6 +50,8 @@ const resolvers = [
   FeedbackAnalyticsResolver,
   QueueHealthResolver,
   MemberTimelineResolver,
+  CampaignResolver,
+  CampaignConnectionResolver,
 ] as const;
 
 /** Resolvers are built once with their services; the container hands type-graphql those instances. */
@@ -80,6 +83,8 @@ function containerFor(services: Services | null): ContainerType {
     [FeedbackAnalyticsResolver, new FeedbackAnalyticsResolver(services?.feedback as never)],
     [QueueHealthResolver, new QueueHealthResolver(services?.queueHealth as never)],
     [MemberTimelineResolver, new MemberTimelineResolver(services?.timeline as never)],
+    [CampaignResolver, new CampaignResolver(services?.campaigns as never)],
+    [CampaignConnectionResolver, new CampaignConnectionResolver()],
   ]);
   return { get: (cls) => instances.get(cls) };
 }

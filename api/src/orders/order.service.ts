@@ -20,6 +20,7 @@ import type { MemberBalance } from '../ledger/member-balance.entity';
 import type { ProgrammeSettings } from '../programme/programme-settings.entity';
 import { multipliersOf, type LockedTier, type TierService } from '../tiers/tier.service';
 import type { EventService } from '../events/event.service';
+import type { CampaignBonusService } from '../campaigns/campaign-bonus';
 import { EventType } from '../events/event-types';
 import { Order, OrderStatus } from './order.entity';
 import { OrderLine } from './order-line.entity';
@@ -39,6 +40,7 @@ export class OrderService {
     private readonly rules: EarningRuleService,
     private readonly tiers: TierService,
     private readonly events: EventService,
+    private readonly campaignBonus: CampaignBonusService,
   ) {}
 
   /**
@@ -282,14 +284,18 @@ export class OrderService {
 
   /** Writes the points of an order with the member already locked, its events, and the tier upgrade they may bring. */
   private async creditLocked(ctx: Context, em: EntityManager, order: Order, memberId: string, lines: CreditLine[], state: CreditState, at: Date): Promise<void> {
-    const lot = this.creditWith(em, order, lines, { ...state, at, actor: actorRef(ctx.principal) });
+    const actor = actorRef(ctx.principal);
+    const lot = this.creditWith(em, order, lines, { ...state, at, actor });
+    // Campaign bonuses only here: the bulk importer backfills history, which no campaign targeted (README: Campaigns).
+    // Before the flush, so that the order is inserted once with its bonus.
+    const bonusLots = await this.campaignBonus.apply(em, order, state.bal, { at, actor, pendingDays: state.settings.pendingDays, expiryMonths: state.settings.lotExpiryMonths });
     await em.flush();
     // Here rather than in creditWith: the bulk importer backfills history and emits no events (README).
-    if (lot) {
+    for (const earned of lot ? [lot, ...bonusLots] : bonusLots) {
       await this.events.record(
         em,
         EventType.POINTS_EARNED,
-        { memberId, points: lot.points, sourceType: 'order', sourceId: order.id, lotId: lot.id, isPending: lot.state === LotState.PENDING, availableAt: lot.availableAt.toISOString(), expiresAt: lot.expiresAt.toISOString() },
+        { memberId, points: earned.points, sourceType: earned.sourceType, sourceId: earned.sourceId, lotId: earned.id, isPending: earned.state === LotState.PENDING, availableAt: earned.availableAt.toISOString(), expiresAt: earned.expiresAt.toISOString() },
         { memberId, occurredAt: at },
       );
     }

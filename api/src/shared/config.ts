@@ -88,6 +88,10 @@ const schema = z
     EVENTS_POINTS_EXPIRING_DAYS: z.coerce.number().int().min(1).max(365).default(14),
     /** tier.at_risk is sent this many days before a qualification period ends in a downgrade. */
     EVENTS_TIER_AT_RISK_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+    /** How often the campaign runner starts due campaigns, ends finished ones and delivers messages; 0 turns it off. */
+    CAMPAIGNS_SWEEP_MS: z.coerce.number().int().min(0).default(10_000),
+    /** Delivery attempts per campaign message before it is FAILED. */
+    CAMPAIGN_MESSAGE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(30).default(5),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {

@@ -11,7 +11,7 @@ export const errorCodes = {
   FORBIDDEN: 'The caller is authenticated but its role or API-key scopes do not allow this field or mutation.',
   NOT_FOUND: 'The referenced record does not exist; `extensions.entity` names its type.',
   CONFLICT:
-    'The request contradicts stored state; `extensions.reason` says how (IDENTIFIER_TAKEN, MEMBER_ERASED, MEMBER_MERGED, SAME_MEMBER, EMAIL_TAKEN, API_KEY_REVOKED, IDEMPOTENCY_KEY_REUSED, ORDER_ALREADY_CLAIMED, ORDER_FULLY_RETURNED, REDEMPTION_NOT_CANCELLABLE, MODEL_NOT_ACTIVATABLE, ORDER_OF_ANOTHER_MEMBER, FEEDBACK_ALREADY_RECORDED).',
+    'The request contradicts stored state; `extensions.reason` says how (IDENTIFIER_TAKEN, MEMBER_ERASED, MEMBER_MERGED, SAME_MEMBER, EMAIL_TAKEN, API_KEY_REVOKED, IDEMPOTENCY_KEY_REUSED, ORDER_ALREADY_CLAIMED, ORDER_FULLY_RETURNED, REDEMPTION_NOT_CANCELLABLE, MODEL_NOT_ACTIVATABLE, ORDER_OF_ANOTHER_MEMBER, FEEDBACK_ALREADY_RECORDED, CAMPAIGN_TARGETS_NO_MEMBERS).',
   INSUFFICIENT_POINTS: 'The member has fewer available points than the operation needs; `extensions.available` and `required` say how many.',
   REWARD_UNAVAILABLE:
     'The reward cannot be redeemed now; `extensions.reason` is INACTIVE, NOT_STARTED, ENDED or TIER_REQUIRED.',
@@ -19,6 +19,8 @@ export const errorCodes = {
   REWARD_LIMIT_REACHED: 'The member already holds as many redemptions of this reward as it allows.',
   VOUCHER_UNUSABLE:
     'The voucher cannot be used; `extensions.reason` is CONSUMED, CANCELLED, EXPIRED or OTHER_MEMBER.',
+  CAMPAIGN_NOT_EDITABLE:
+    "The campaign's status does not allow this: update and launch need a DRAFT, cancel one not ENDED or CANCELLED; `extensions.status` is the status now.",
   SERVICE_UNAVAILABLE:
     'A dependency the operation needs (`extensions.dependency`: redis for the job queue, database for PostgreSQL) is unreachable; retry later. A write is not applied, or if the connection broke during its commit, a retry with the same idempotency key returns what was applied.',
   QUERY_TOO_COMPLEX: 'The operation exceeds the complexity budget; ask for fewer items or fields.',
@@ -66,7 +68,8 @@ export type ConflictReason =
   | 'REDEMPTION_NOT_CANCELLABLE'
   | 'MODEL_NOT_ACTIVATABLE'
   | 'ORDER_OF_ANOTHER_MEMBER'
-  | 'FEEDBACK_ALREADY_RECORDED';
+  | 'FEEDBACK_ALREADY_RECORDED'
+  | 'CAMPAIGN_TARGETS_NO_MEMBERS';
 
 export interface FieldProblem {
   path: string;

@@ -29,6 +29,7 @@ import { Segment } from '../segments/segment.entity';
 import { EventOutbox } from '../events/event-outbox.entity';
 import { Webhook, WebhookDelivery } from '../webhooks/webhook.entity';
 import { Feedback } from '../feedback/feedback.entity';
+import { Campaign, CampaignMember, CampaignMessage } from '../campaigns/campaign.entity';
 import { migrations } from '../migrations';
 import type { Config } from './config';
 import { countDbQuery } from './request-scope';
@@ -65,6 +66,9 @@ export const entities = [
   Webhook,
   WebhookDelivery,
   Feedback,
+  Campaign,
+  CampaignMember,
+  CampaignMessage,
 ];
 
 /** Counts each query against the current request, so tests can prove there is no N+1. */

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'REWARD_OUT_OF_STOCK'
   | 'REWARD_LIMIT_REACHED'
   | 'VOUCHER_UNUSABLE'
+  | 'CAMPAIGN_NOT_EDITABLE'
   | 'SERVICE_UNAVAILABLE'
   | 'QUERY_TOO_COMPLEX'
   | 'RATE_LIMITED'
@@ -39,6 +40,7 @@ const messages = {
   REWARD_OUT_OF_STOCK: 'That reward is out of stock.',
   REWARD_LIMIT_REACHED: 'The member already holds as many of that reward as it allows.',
   VOUCHER_UNUSABLE: 'That voucher cannot be used.',
+  CAMPAIGN_NOT_EDITABLE: 'Only a draft campaign can be changed or launched, and an ended or cancelled one cannot be cancelled.',
   SERVICE_UNAVAILABLE: 'A service the server needs is unavailable. Nothing was saved; try again shortly.',
   QUERY_TOO_COMPLEX: 'That request asks for too much at once. Narrow it down and try again.',
   RATE_LIMITED: 'Too many requests or failed sign-ins. Wait a few minutes and try again.',
@@ -58,6 +60,7 @@ const conflictMessages = {
   MEMBER_MERGED: 'This member was merged into another record.',
   EMAIL_TAKEN: 'That email address is already in use.',
   IDENTIFIER_TAKEN: 'That name or code is already in use. Choose another.',
+  CAMPAIGN_TARGETS_NO_MEMBERS: 'The segment has no active members right now, so there is no one to launch to.',
 } as const;
 
 const networkMessage = 'Cannot reach the server. Check your connection and try again.';
