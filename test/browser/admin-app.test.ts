@@ -97,6 +97,11 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
     await page.getByTestId('ledger-row').nth(1).waitFor();
     expect(await text('recommendations-empty')).toContain('No recommendations');
     expect(await text('member-rfm')).toContain('RFM');
+    await page.getByTestId('feedback-row').first().waitFor();
+    const answer = await text('feedback-row');
+    expect(answer).toContain('NPS 10/10');
+    expect(answer).toContain('Promoter');
+    expect(answer).toContain('Parcel was late');
     const availableBefore = Number(await text('points-available-value'));
     await screenshot(page, 'member-360');
 
@@ -256,6 +261,8 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
     await page.getByTestId('member-link').first().click();
     await page.getByTestId('member-profile').waitFor();
     expect(await page.locator('body').textContent()).not.toContain('ada@engine.example');
+    await page.getByTestId('feedback-row').first().waitFor();
+    expect(await page.locator('body').textContent()).not.toContain('Parcel was late');
     expect(await page.getByTestId('adjust-points').count()).toBe(0);
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await screenshot(page, 'member-360-390');

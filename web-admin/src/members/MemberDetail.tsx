@@ -5,10 +5,12 @@ import { useCurrentAdmin } from '../auth/RequireAuth';
 import {
   AdjustPointsDocument,
   MemberDetailDocument,
+  MemberFeedbackDocument,
   MemberLedgerDocument,
   MemberOrdersDocument,
   MemberRecommendationsDocument,
   type MemberDetailQuery,
+  type MemberFeedbackQuery,
   type MemberLedgerQuery,
   type MemberOrdersQuery,
   type MemberRecommendationsQuery,
@@ -34,6 +36,7 @@ type Member = MemberDetailQuery['member'];
 type LedgerRow = MemberLedgerQuery['member']['ledger']['edges'][number]['node'];
 type OrderRow = MemberOrdersQuery['member']['orders']['edges'][number]['node'];
 type RecommendationRow = MemberRecommendationsQuery['member']['recommendations'][number];
+type FeedbackRow = MemberFeedbackQuery['member']['feedback']['edges'][number]['node'];
 
 const ledgerPage = 20;
 const maxLedgerRows = 100;
@@ -133,6 +136,7 @@ function MemberSections({ member, withPii, canAdjust }: { member: Member; withPi
       </Card>
       <OrdersCard memberId={member.id} />
       <RecommendationsCard memberId={member.id} />
+      <FeedbackCard memberId={member.id} withPii={withPii} />
     </div>
   );
 }
@@ -432,6 +436,54 @@ function RecommendationsCard({ memberId }: { memberId: string }) {
             { header: 'Score', numeric: true, cell: (r) => formatDecimal(r.score) },
           ]}
         />
+      </QueryState>
+    </Card>
+  );
+}
+
+const npsTones: Record<string, Tone> = { PROMOTER: 'good', PASSIVE: 'warn', DETRACTOR: 'bad' };
+
+function FeedbackCard({ memberId, withPii }: { memberId: string; withPii: boolean }) {
+  const [{ data, fetching, error }, refetch] = useQuery({ query: MemberFeedbackDocument, variables: { id: memberId, first: 10, withPii } });
+  const answers = data?.member.feedback.edges.map((e) => e.node) ?? [];
+  return (
+    <Card title="Feedback" wide testId="member-feedback">
+      <QueryState
+        fetching={fetching}
+        error={error}
+        hasData={Boolean(data)}
+        isEmpty={answers.length === 0}
+        emptyText="No NPS or CSAT answers yet"
+        retry={() => refetch({ requestPolicy: 'network-only' })}
+        testId="feedback"
+      >
+        <DataTable<FeedbackRow>
+          label="NPS and CSAT answers"
+          rows={answers}
+          rowKey={(f) => f.id}
+          rowTestId="feedback-row"
+          columns={[
+            { header: 'Given', cell: (f) => formatDateTime(f.givenAt) },
+            {
+              header: 'Score',
+              cell: (f) =>
+                f.kind === 'NPS' ? (
+                  <>
+                    NPS {f.score}/10 {f.npsCategory && <Badge tone={npsTones[f.npsCategory]}>{humanize(f.npsCategory)}</Badge>}
+                  </>
+                ) : (
+                  `CSAT ${f.score}/5`
+                ),
+            },
+            {
+              header: 'About',
+              cell: (f) =>
+                f.orderId ? `An order (${channelLabels[f.channelKind]})` : f.storeCode ? `Store ${f.storeCode}` : channelLabels[f.channelKind],
+            },
+            ...(withPii ? [{ header: 'Comment', cell: (f: FeedbackRow) => f.comment || dash }] : []),
+          ]}
+        />
+        {!withPii && <p className="notice small">Comments are hidden for the Analyst role.</p>}
       </QueryState>
     </Card>
   );

@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import type { Browser, Page } from 'playwright-core';
+import { useHarness } from '../support/harness';
+import { collectPageErrors, describeInBrowser, launchChromium, screenshot } from '../support/browser';
+import { build, AdminRole } from '../fixtures/build';
+import { orderInput, RECORD_ORDER } from '../support/orders';
+
+const h = useHarness({ PORT: '0', HOST: '127.0.0.1' });
+const b = build(h);
+
+/** What the recommender worker writes, inserted directly: an active version and its rows. */
+async function activeVersion(kind: 'RECOMMENDER' | 'CHURN') {
+  const id = randomUUID();
+  await h.sql(
+    `insert into model_version (id, kind, status, algorithm, params, metrics, baseline_metrics, horizon_days, created_at, finished_at)
+     values (?, ?, 'ACTIVE', ?, '{}', '{}', '{}', 90, now(), now())`,
+    [id, kind, kind === 'CHURN' ? 'TF-CHURN' : 'TF-HYBRID'],
+  );
+  return id;
+}
+
+describeInBrowser('admin app: member 360 with model outputs', () => {
+  let browser: Browser;
+  let page: Page;
+  let errors: string[];
+  let baseUrl: string;
+  let memberId: string;
+  let recommender: string;
+
+  beforeAll(async () => {
+    baseUrl = `http://127.0.0.1:${await h.app.listen()}`;
+    browser = await launchChromium();
+    await b.baseRate(1, 100);
+    const grace = await b.member().named('Grace', 'Hopper').withEmail('grace@navy.example').inCountry('US').save();
+    memberId = grace.id;
+    const web = await b.apiKey();
+    const order = await h.gql(web.auth, RECORD_ORDER, { input: orderInput(grace.id, [{ unitPriceMinor: 4200 }]) });
+    expect(order.errors).toBeUndefined();
+
+    recommender = await activeVersion('RECOMMENDER');
+    for (const [rank, sku, name] of [[1, 'MUG-01', 'Enamel camping mug'], [2, 'LAMP-07', 'Brass desk lamp']] as const) {
+      const [product] = await h.sql<{ id: string }>(
+        `insert into product (id, sku, name, created_at) values (?, ?, ?, now()) on conflict (sku) do update set name = excluded.name returning id`,
+        [randomUUID(), sku, name],
+      );
+      await h.sql(
+        `insert into member_recommendation (model_version_id, member_id, rank, product_id, score, reason, is_repeat) values (?, ?, ?, ?, ?, ?, false)`,
+        [recommender, grace.id, rank, product.id, 1 - rank / 10, `Often bought with ${sku === 'MUG-01' ? 'teapots' : 'notebooks'}`],
+      );
+    }
+    const churn = await activeVersion('CHURN');
+    const drivers = [
+      { feature: 'recency_days', value: 120, contribution: 1.25 },
+      { feature: 'orders_90d', value: 1, contribution: 0.4 },
+      { feature: 'tenure_days', value: 700, contribution: -0.3 },
+    ];
+    await h.sql(`insert into member_churn_score (model_version_id, member_id, score, band, drivers) values (?, ?, 0.75, 'HIGH', ?)`, [
+      churn,
+      grace.id,
+      JSON.stringify(drivers),
+    ]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  beforeEach(async () => {
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    page.setDefaultTimeout(10_000);
+    errors = collectPageErrors(page);
+  });
+  afterEach(async () => {
+    await page.context().close();
+    expect(errors).toEqual([]);
+  });
+
+  async function signIn(role: AdminRole, path: string) {
+    const admin = await b.admin(role);
+    await page.goto(`${baseUrl}${path}`);
+    await page.getByLabel('Email').fill(admin.email);
+    await page.getByLabel('Password').fill(admin.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+
+  const text = async (testId: string) => (await page.getByTestId(testId).first().textContent())?.trim();
+
+  it('a marketer sees recommendations with product names and the model version, and churn risk with its drivers', async () => {
+    await signIn(AdminRole.MARKETER, `/members/${memberId}`);
+    await page.getByRole('heading', { name: 'Grace Hopper' }).waitFor();
+
+    await page.getByTestId('recommendation-row').nth(1).waitFor();
+    const recs = await page.getByTestId('recommendation-row').allTextContents();
+    expect(recs[0]).toContain('Enamel camping mug (MUG-01)');
+    expect(recs[0]).toContain('Often bought with teapots');
+    expect(recs[1]).toContain('Brass desk lamp (LAMP-07)');
+    expect(await page.getByTestId('member-recommendations').textContent()).toContain(`Model ${recommender.slice(0, 8)}`);
+
+    expect(await text('member-churn')).toContain('High risk');
+    expect(await text('member-churn')).toContain('75% chance of no purchase in 90 days');
+    const driversChart = page.getByTestId('member-risk').getByRole('img', { name: /drives this member's churn score/ });
+    await driversChart.locator('svg').first().waitFor();
+    expect(await driversChart.locator('svg').textContent()).toContain('recency_days = 120');
+    await page.getByTestId('order-row').first().waitFor();
+    await screenshot(page, 'member-360-models');
+  });
+
+  it('the dashboard counts the member in the high churn-risk band', async () => {
+    await signIn(AdminRole.ANALYST, '/dashboard');
+    await page.getByTestId('churn-counts').waitFor();
+    expect(await text('churn-counts')).toBe('Low 0 · Medium 0 · High 1');
+  });
+});
