@@ -2,7 +2,12 @@ import { useHarness, expectError } from '../support/harness';
 import { build, AdminRole } from '../fixtures/build';
 
 const MAX_FAILURES = 3;
-const h = useHarness({ LOGIN_MAX_FAILURES: String(MAX_FAILURES), LOGIN_LOCKOUT_SECONDS: '600' });
+const MAX_FAILURES_PER_IP = 5;
+const h = useHarness({
+  LOGIN_MAX_FAILURES: String(MAX_FAILURES),
+  LOGIN_LOCKOUT_SECONDS: '600',
+  LOGIN_MAX_FAILURES_PER_IP: String(MAX_FAILURES_PER_IP),
+});
 const b = build(h);
 
 const LOGIN = `mutation($input: LoginInput!) { login(input: $input) { token expiresAt } }`;
@@ -63,6 +68,16 @@ describe('login throttling', () => {
     expect((await loginFrom('203.0.113.8', admin.email, admin.password)).data.login.token).toEqual(expect.any(String));
     for (let i = 0; i < MAX_FAILURES - 1; i++) expectError(await loginFrom('203.0.113.8', admin.email, 'nope nope nope'), 'UNAUTHENTICATED');
     expect((await loginFrom('203.0.113.8', admin.email, admin.password)).data.login.token).toEqual(expect.any(String));
+  });
+
+  it('locks out an IP that fails across many emails for a day, whatever the email, and leaves other IPs alone', async () => {
+    const admin = await b.admin();
+    for (let i = 0; i < MAX_FAILURES_PER_IP; i++) {
+      expectError(await loginFrom('203.0.113.50', `sprayed-${i}@x.example`, 'Summer2026 guess'), 'UNAUTHENTICATED');
+    }
+    const locked = expectError(await loginFrom('203.0.113.50', admin.email, admin.password), 'RATE_LIMITED');
+    expect(locked.extensions.retryAfter).toBeGreaterThan(86_000);
+    expect((await loginFrom('203.0.113.51', admin.email, admin.password)).data.login.token).toEqual(expect.any(String));
   });
 
   it('counts unknown emails too, so probing for accounts is throttled the same way', async () => {

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import request from 'supertest';
@@ -40,10 +41,12 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     REDIS_URL: redisUrl,
     JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
-    // Counters of this run only; budgets no other suite reaches (test/api/security-*.test.ts sets small ones).
-    RATE_LIMIT_KEY_PREFIX: `rl-test-${process.env.TEST_RUN_ID ?? 'local'}`,
+    // Counters of this app instance only (suites share 127.0.0.1), and budgets no suite reaches by accident;
+    // test/api/security-*.test.ts sets small ones.
+    RATE_LIMIT_KEY_PREFIX: `rl-test-${process.env.TEST_RUN_ID ?? 'local'}-${randomBytes(4).toString('hex')}`,
     RATE_LIMIT_ADMIN_REQUESTS: '1000000',
     RATE_LIMIT_API_KEY_REQUESTS: '1000000',
+    LOGIN_MAX_FAILURES_PER_IP: '1000000',
     ...overrides,
   });
 }

@@ -49,6 +49,8 @@ const schema = z
     LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
     /** How long a locked-out email and IP pair waits; failures are counted over the same period. */
     LOGIN_LOCKOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
+    /** Failed logins from one IP, whatever the emails, in a day before that IP is locked out for a day. */
+    LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).default(100),
     /** Comma-separated origins allowed to call /graphql from a browser; empty: same origin only. */
     CORS_ORIGINS: z
       .string()
