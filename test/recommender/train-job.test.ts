@@ -155,20 +155,40 @@ describe('recommender.train', () => {
     }
   });
 
-  it('recovers a job whose worker died: the dead attempt is marked FAILED and never served, the retry completes', async () => {
-    await h.sql(`update model_version set status = 'RETIRED' where status = 'ACTIVE'`);
+  it('keeps serving the active version while a worker dies mid-training; the dead attempt is marked FAILED and never served, the retry completes', async () => {
+    // The version served before the retrain: the first test's, activated by hand if the gate held it back.
+    let [previous] = await h.sql(`select id from model_version where kind = 'RECOMMENDER' and status = 'ACTIVE'`);
+    if (!previous) {
+      [previous] = await h.sql(`select id from model_version where kind = 'RECOMMENDER' and status = 'REJECTED' order by created_at desc limit 1`);
+      const activated = await h.gql(admin.auth, `mutation A($input: ActivateModelVersionInput!) { activateModelVersion(input: $input) { status } }`, {
+        input: { id: previous.id, reason: 'serve a version during the crash test' },
+      });
+      expect(activated.data.activateModelVersion.status).toBe('ACTIVE');
+    }
+    const [{ member_id: memberId }] = await h.sql(`select member_id from member_recommendation where model_version_id = ? limit 1`, [previous.id]);
+    const served: string[] = [];
+    const serve = async () => {
+      const res = await h.gql(admin.auth, `query M($id: ID!) { member(id: $id) { recommendations(first: 3) { modelVersionId isColdStart } } }`, { id: memberId });
+      expect(res.errors).toBeUndefined();
+      expect(res.data.member.recommendations).toHaveLength(3);
+      served.push(...new Set<string>(res.data.member.recommendations.map((r: any) => r.modelVersionId)));
+    };
+
     for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
     const doomed = startWorker({ TRAIN_LOCK_MS: '2000' });
-    const queued = await h.gql(admin.auth, RETRAIN, { input: { kind: 'CHURN', horizonDays: 30, maxEpochs: 50 } });
+    const queued = await h.gql(admin.auth, RETRAIN, { input: { kind: 'RECOMMENDER', horizonDays: 30, maxEpochs: 50 } });
     const id = queued.data.retrainModel.id;
     const [dead] = await waitFor('the first attempt to start', async () => {
+      await serve();
       const rows = await h.sql(`select id from model_version where job_id like ? and status = 'TRAINING'`, [`${id}:%`]);
       return rows.length ? rows : null;
     });
     doomed.kill('SIGKILL');
+    await serve();
 
     startWorker({ TRAIN_LOCK_MS: '2000' });
     const job = await waitFor('the retried job', async () => {
+      await serve();
       const j = (await h.gql(admin.auth, JOB, { id })).data.modelJob;
       return j.state === 'COMPLETED' || j.state === 'FAILED' ? j : null;
     });
@@ -178,8 +198,17 @@ describe('recommender.train', () => {
     expect(rows[0]).toMatchObject({ id: dead.id, status: 'FAILED', failure_reason: expect.stringContaining('worker stopped') });
     expect(rows).toHaveLength(2);
     expect(['ACTIVE', 'REJECTED']).toContain(rows[1].status);
-    // The dead attempt's scores, if it wrote any, are not what the API serves.
-    const served = await h.sql(`select count(*)::int as n from member_churn_score c join model_version v on v.id = c.model_version_id where v.status = 'ACTIVE' and v.id = ?`, [dead.id]);
-    expect(served[0].n).toBe(0);
+
+    // Throughout, members were served from the previous version, or from the retry's once the gate promoted it;
+    // never from the dead attempt, and never the cold-start fallback of a kind with no active version.
+    await serve();
+    const [active] = await h.sql(`select id from model_version where kind = 'RECOMMENDER' and status = 'ACTIVE'`);
+    expect(active.id).toBe(rows[1].status === 'ACTIVE' ? rows[1].id : previous.id);
+    expect(served.length).toBeGreaterThan(2);
+    expect(served).not.toContain(dead.id);
+    expect(new Set(served).size).toBeLessThanOrEqual(2);
+    const firstNew = served.findIndex((v) => v !== previous.id);
+    if (firstNew >= 0) expect(served.slice(firstNew).every((v) => v === rows[1].id)).toBe(true);
+    expect(served.at(-1)).toBe(active.id);
   });
 });

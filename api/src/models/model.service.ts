@@ -97,7 +97,8 @@ export class ModelService {
   }
 
   /**
-   * A retrain of a kind that is already waiting or running returns that job rather than queueing a second one. The
+   * A retrain of a kind that is already waiting, running or waiting to retry returns that job rather than queueing a
+   * second one. The
    * check and the enqueue hold a PostgreSQL advisory lock per kind, so API replicas asked at the same moment queue
    * one job between them.
    */
@@ -105,8 +106,10 @@ export class ModelService {
     const queue = await this.readyQueue();
     return ctx.em.transactional(async (em) => {
       await em.execute('select pg_advisory_xact_lock(hashtext(?))', [`recommender.train:${input.kind}`]);
-      const pending = await this.unavailableIfDown(() => queue.getJobs(['waiting', 'active', 'delayed', 'paused']));
-      const same = pending.find((j) => j?.data.kind === input.kind);
+      const [pending, delayed] = await this.unavailableIfDown(() => Promise.all([queue.getJobs(['waiting', 'active', 'paused']), queue.getDelayed()]));
+      // The nightly retrain's next firing waits as a delayed job until 03:00: it is not a retrain under way.
+      const retrying = delayed.filter((j) => j && !(j.opts.repeat && j.attemptsMade === 0));
+      const same = [...pending, ...retrying].find((j) => j?.data.kind === input.kind);
       if (same) return this.toModelJob(same);
 
       const payload: TrainPayload = {

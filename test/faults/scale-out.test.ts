@@ -1,0 +1,183 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Queue from 'bull';
+import { useHarness } from '../support/harness';
+import { build, AdminRole } from '../fixtures/build';
+import { RECORD_ORDER, orderInput, ledgerCheck } from '../support/orders';
+import { AppProcess, waitFor } from '../support/services';
+
+/**
+ * Past one machine, on one machine: two API processes (api/dist) and two workers (recommender/dist) on one database
+ * and one Redis (this file's queue prefix), as replicas behind a load balancer would run. Every order is sent to
+ * both APIs at once; one retrain is asked of both; both APIs schedule the points jobs and both workers the
+ * nightly retrain; two webhook endpoints count what they receive.
+ */
+const prefix = `test-scale-${process.env.TEST_RUN_ID}-${process.env.JEST_WORKER_ID}`;
+const h = useHarness({ QUEUE_PREFIX: prefix });
+const b = build(h);
+const processes: AppProcess[] = [];
+const receivers: http.Server[] = [];
+const QUEUE_NAMES = ['recommender.train', 'recommender.score-churn', 'recommender.heartbeat', 'api.webhook-delivery', 'api.points-jobs'];
+const POINTS_CRON_MS = 3000;
+jest.setTimeout(300_000);
+
+afterAll(async () => {
+  await Promise.all(processes.map((p) => p.stop()));
+  for (const r of receivers) r.close();
+  for (const name of QUEUE_NAMES) {
+    const queue = new Queue(name, h.config.REDIS_URL, { prefix });
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close();
+  }
+});
+
+/** A webhook endpoint that records the event id of each request it receives. */
+async function receiver() {
+  const eventIds: string[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      eventIds.push(JSON.parse(Buffer.concat(chunks).toString('utf8')).id);
+      res.end('ok');
+    });
+  });
+  receivers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, eventIds };
+}
+
+/**
+ * A history the models can learn from (the pattern of train-job.test.ts): 45 members in three taste groups, two
+ * orders each before the last 30 days and one within them, except group 2, which stops buying.
+ */
+async function historyOrders() {
+  const day = 86_400_000;
+  const now = Date.now();
+  const inputs: ReturnType<typeof orderInput>[] = [];
+  for (let i = 0; i < 45; i++) {
+    const group = i % 3;
+    const member = await b.member().inCountry(['GB', 'FR', 'DE'][group]).save();
+    const sku = (k: number) => `G${group}-P${(i + k) % 4}`;
+    const orders: [number, string[]][] = [
+      [100 + (i % 7), [sku(0)]],
+      [70 + (i % 5), [sku(1), sku(0)]],
+      ...(group === 2 ? [] : ([[20 - (i % 9), [sku(2), sku(0)]]] as [number, string[]][])),
+    ];
+    for (const [daysAgo, skus] of orders) {
+      inputs.push(orderInput(member.id, skus.map((s) => ({ sku: s, unitPriceMinor: 500 })), { placedAt: new Date(now - daysAgo * day).toISOString() }));
+    }
+  }
+  return inputs;
+}
+
+const started = Date.now();
+const step = (what: string) => process.env.FAULTS_REPORT && process.stderr.write(`scale-out ${((Date.now() - started) / 1000).toFixed(1)} s: ${what}\n`);
+
+async function inBatches<T>(items: T[], size: number, work: (item: T) => Promise<void>) {
+  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(work));
+}
+
+describe('two APIs and two workers on one database and one Redis', () => {
+  it('credit each order once, train a retrain once, fire each schedule once, and deliver each event once per endpoint', async () => {
+    const admin = await b.admin(AdminRole.ADMIN);
+    const key = await b.apiKey();
+    await b.baseRate();
+    const endpoints = [await receiver(), await receiver()];
+    for (const endpoint of endpoints) {
+      const res = await h.gql(admin.auth, `mutation R($input: RegisterWebhookInput!) { registerWebhook(input: $input) { webhook { id } } }`, {
+        input: { url: endpoint.url, eventTypes: ['ORDER_RECORDED'], description: 'scale-out test' },
+      });
+      expect(res.errors).toBeUndefined();
+    }
+    const history = await historyOrders();
+    // Most of the history goes in directly; the last 30 orders go through the two APIs below.
+    const inputs = history.slice(-30);
+    for (const input of history.slice(0, -30)) {
+      await h.app.services.orders.record(b.ctx(), { ...input, channelId: key.channelId, placedAt: new Date(input.placedAt) } as never);
+    }
+    step('planted inputs');
+
+    const shared = { DATABASE_URL: h.config.DATABASE_URL, REDIS_URL: h.config.REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn' };
+    const apiEnv = { ...shared, WEBHOOK_SWEEP_MS: '200', WEBHOOK_BACKOFF_MS: '200', POINTS_JOBS_CRON: `*/${POINTS_CRON_MS / 1000} * * * * *` };
+    const apis = await Promise.all(['api-1', 'api-2'].map((name) => AppProcess.api(name, apiEnv)));
+    const schedulingSince = Date.now();
+    processes.push(...apis);
+    const workers = ['worker-1', 'worker-2'].map((name) => AppProcess.worker(name, { ...shared, LOG_LEVEL: 'info', MODEL_RETRAIN_CRON: '0 3 * * *' }));
+    processes.push(...workers);
+    step('processes started');
+
+    // Every order sent to both APIs at once: one order and one credit each.
+    const answers = new Map<string, Set<string>>();
+    await inBatches(inputs, 6, async (input) => {
+      const replies = await Promise.all(apis.map((api) => api.gql(RECORD_ORDER, { input }, { 'x-api-key': key.key }, 30_000)));
+      for (const reply of replies) expect(reply.errors).toBeUndefined();
+      answers.set(input.externalOrderId, new Set(replies.map((r) => r.data.recordOrder.id)));
+    });
+    expect([...answers.values()].every((ids) => ids.size === 1)).toBe(true);
+    const [orders] = await h.sql(`select count(*)::int as n, count(distinct external_order_id)::int as keys from customer_order`);
+    expect(orders).toEqual({ n: history.length, keys: history.length });
+    const [earns] = await h.sql(`select count(*)::int as n, count(distinct source_id)::int as orders from ledger_entry where reason = 'ORDER_EARN'`);
+    expect(earns).toEqual({ n: history.length, orders: history.length });
+    step('orders recorded');
+
+    // One retrain asked of both APIs at the same moment: one job, trained by one worker, one model version.
+    const RETRAIN = `mutation R($input: RetrainModelInput!) { retrainModel(input: $input) { id } }`;
+    const retrains = await Promise.all(
+      apis.map((api) => api.gql(RETRAIN, { input: { kind: 'CHURN', horizonDays: 30, maxEpochs: 5 } }, { authorization: `Bearer ${admin.token}` })),
+    );
+    for (const r of retrains) expect(r.errors).toBeUndefined();
+    const jobId = retrains[0].data.retrainModel.id;
+    expect(retrains[1].data.retrainModel.id).toBe(jobId);
+    step('retrain queued');
+    const JOB = `query J($id: ID!) { modelJob(id: $id) { state attemptsMade modelVersionId failedReason progress { phase percent } } }`;
+    let last: unknown = null;
+    const job = await waitFor('the retrain to finish', async () => {
+      const j = (last = (await apis[1].gql(JOB, { id: jobId }, { authorization: `Bearer ${admin.token}` })).data.modelJob);
+      return j.state === 'COMPLETED' || j.state === 'FAILED' ? j : null;
+    }, 200_000, 250).catch((err: Error) => {
+      throw new Error(`${err.message}; last seen ${JSON.stringify(last)}\n${workers.map((w) => `${w.name}:\n${w.output.slice(-15).join('\n')}`).join('\n')}`);
+    });
+    expect(job).toMatchObject({ state: 'COMPLETED', attemptsMade: 0 });
+    step('retrain finished');
+    const versions = await h.sql(`select id, job_id from model_version`);
+    expect(versions).toEqual([{ id: job.modelVersionId, job_id: `${jobId}:1` }]);
+    expect(workers.map((w) => w.logged('train.started').length).sort()).toEqual([0, 1]);
+
+    // Each webhook event reached each endpoint once.
+    const [events] = await h.sql(`select count(*)::int as n from event_outbox where type = 'order.recorded'`);
+    expect(events.n).toBe(history.length);
+    await waitFor('every delivery', async () => endpoints.every((e) => e.eventIds.length >= history.length), 60_000, 200);
+    const [deliveries] = await h.sql(`select count(*)::int as n, count(*) filter (where status = 'DELIVERED')::int as delivered from webhook_delivery`);
+    expect(deliveries).toEqual({ n: 2 * history.length, delivered: 2 * history.length });
+    await new Promise((r) => setTimeout(r, 1000)); // room for a late duplicate to arrive
+    step('delivered');
+    for (const endpoint of endpoints) {
+      expect(endpoint.eventIds).toHaveLength(history.length);
+      expect(new Set(endpoint.eventIds).size).toBe(history.length);
+    }
+
+    // Schedules: both APIs scheduled the points jobs and both workers the nightly retrains, yet each exists once,
+    // and each firing of the points jobs ran in one process only.
+    const train = new Queue('recommender.train', h.config.REDIS_URL, { prefix });
+    const points = new Queue('api.points-jobs', h.config.REDIS_URL, { prefix });
+    try {
+      const nightly = await train.getRepeatableJobs();
+      expect(nightly.map((r) => r.id).sort()).toEqual(['nightly-CHURN', 'nightly-RECOMMENDER']);
+      const scheduled = await points.getRepeatableJobs();
+      expect(scheduled.map((r) => r.id)).toEqual(['points-jobs']);
+      const fired = await points.getJobs(['completed', 'failed', 'active']);
+      const elapsed = Date.now() - schedulingSince;
+      expect(fired.length).toBeGreaterThanOrEqual(2);
+      expect(fired.length).toBeLessThanOrEqual(Math.ceil(elapsed / POINTS_CRON_MS) + 1);
+      const firings = fired.map((j) => String(j.id).split(':').pop());
+      expect(new Set(firings).size).toBe(fired.length);
+      expect(fired.every((j) => j.returnvalue === null || j.returnvalue.isConsistent === true)).toBe(true);
+    } finally {
+      await train.close();
+      await points.close();
+    }
+
+    expect((await ledgerCheck(h)).isConsistent).toBe(true);
+  });
+});
