@@ -26,6 +26,7 @@ import { QueueHealthService } from './queues/queue-health.service';
 import { TimelineService } from './timeline/timeline.service';
 import { CampaignService } from './campaigns/campaign.service';
 import { CampaignBonusService } from './campaigns/campaign-bonus';
+import { CampaignOfferService } from './campaigns/campaign-offers';
 import { LoggingDeliveryAdapter } from './campaigns/campaign-delivery';
 import { createLogger } from './shared/logger';
 
@@ -65,7 +66,7 @@ export function createServices(config: Config, infra: { redis?: Redis; log?: Log
   const tiers = new TierService(audit, events);
   const orders = new OrderService(members, ledger, programme, earningRules, tiers, events, new CampaignBonusService(ledger));
   const segments = new SegmentService(audit);
-  const rewards = new RewardService(members, ledger, programme, tiers, audit, events);
+  const rewards = new RewardService(members, ledger, programme, tiers, audit, events, new CampaignOfferService());
   const feedback = new FeedbackService(members, events);
 
   // A merge moves every domain's rows in the member merge's own transaction.
@@ -79,6 +80,7 @@ export function createServices(config: Config, infra: { redis?: Redis; log?: Log
 
   const models = new ModelService(config, audit, rewards);
   const campaigns = new CampaignService(audit, events, segments, models, programme, new LoggingDeliveryAdapter(createLogger(config.LOG_LEVEL, 'campaigns')), config.CAMPAIGN_MESSAGE_MAX_ATTEMPTS);
+  members.registerMergeStep((em, survivor, absorbed) => campaigns.mergeInto(em, survivor.id, absorbed.id));
 
   return {
     audit,

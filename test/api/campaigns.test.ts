@@ -361,6 +361,80 @@ describe('results', () => {
   });
 });
 
+describe('offers', () => {
+  const REDEEM = `mutation R($input: RedeemRewardInput!) { redeemReward(input: $input) { id points } }`;
+
+  it('records a discounted reward for treated members only, redeemable once at that cost while the campaign runs', async () => {
+    const country = freshCountry();
+    const ids = await members(country, 10);
+    for (const id of ids) await h.app.services.points.adjust(b.ctx(), { memberId: id, points: 1000, reason: 'offer test', idempotencyKey: `offer-${id}` });
+    const segment = await segmentOf(country);
+    const reward = await h.app.services.rewards.upsert(b.ctx(), { code: `OFF-${country}`, name: 'Tote bag', kind: 'FREE_PRODUCT', sku: 'TOTE', costPoints: 300, tierCodes: [], isActive: true } as never);
+    const campaign = await createAndLaunch(marketer, { name: 'Tote', segmentId: segment.id, offer: { kind: 'REWARD_DISCOUNT', rewardId: reward.id, discountPercent: 25 }, holdoutShare: 0.5, startsAt: new Date().toISOString() });
+    const rows = await h.sql<{ member_id: string; assigned_group: string; offer: any }>(`select member_id, assigned_group, offer from campaign_member where campaign_id = ?`, [campaign.id]);
+    const treated = rows.find((r) => r.assigned_group === 'TREATED')!;
+    const holdout = rows.find((r) => r.assigned_group === 'HOLDOUT')!;
+    expect(treated && holdout).toBeTruthy();
+    // 300 points less 25% is 225.
+    for (const r of rows) expect([r.member_id, r.offer]).toEqual([r.member_id, r.assigned_group === 'TREATED' ? { rewardId: reward.id, rewardCode: reward.code, discountPercent: 25, costPoints: 225 } : null]);
+    const redeem = (memberId: string, key: string) => h.gql(marketer, REDEEM, { input: { memberId, rewardId: reward.id, idempotencyKey: key } });
+    expect((await redeem(treated.member_id, 'first')).data.redeemReward.points).toBe(225);
+    expect((await redeem(treated.member_id, 'second')).data.redeemReward.points).toBe(300);
+    expect((await redeem(holdout.member_id, 'first')).data.redeemReward.points).toBe(300);
+    const [used] = await h.sql(`select offer->>'redemptionId' as redemption_id from campaign_member where campaign_id = ? and member_id = ?`, [campaign.id, treated.member_id]);
+    expect(used.redemption_id).toEqual(expect.any(String));
+    expect((await ledgerCheck(h)).mismatches).toEqual([]);
+  });
+
+  it("records each treated member's top recommendations from the active recommender", async () => {
+    const country = freshCountry();
+    const [member] = await members(country, 1);
+    const segment = await segmentOf(country);
+    const versionId = randomUUID();
+    await h.sql(`update model_version set status = 'RETIRED' where kind = 'RECOMMENDER' and status = 'ACTIVE'`);
+    await h.sql(`insert into model_version (id, kind, status, algorithm, params, metrics, baseline_metrics, horizon_days, created_at, finished_at) values (?, 'RECOMMENDER', 'ACTIVE', 'TEST', '{}', '{}', '{}', 30, now(), now())`, [versionId]);
+    for (const [i, sku] of ['MUG', 'LAMP', 'RUG'].entries()) {
+      const [p] = await h.sql(`insert into product (id, sku, name, created_at) values (?, ?, ?, now()) on conflict (sku) do update set name = excluded.name returning id`, [randomUUID(), `${country}-${sku}`, sku]);
+      await h.sql(`insert into member_recommendation (model_version_id, member_id, rank, product_id, score, reason, is_repeat) values (?, ?, ?, ?, ?, 'test', false)`, [versionId, member, i + 1, p.id, 1 - i / 10]);
+    }
+    const campaign = await createAndLaunch(marketer, { name: 'Recs', segmentId: segment.id, offer: { kind: 'RECOMMENDATIONS', recommendationCount: 2 }, holdoutShare: 0, startsAt: new Date().toISOString() });
+    const [row] = await h.sql(`select offer, contacted_at from campaign_member where campaign_id = ?`, [campaign.id]);
+    expect(row.offer.products.map((p: any) => [p.rank, p.sku])).toEqual([[1, `${country}-MUG`], [2, `${country}-LAMP`]]);
+    expect(row.contacted_at).not.toBeNull();
+  });
+});
+
+describe('message delivery', () => {
+  it('retries a failing adapter on each sweep and marks the message FAILED after the last attempt', async () => {
+    const country = freshCountry();
+    await members(country, 1, [ConsentMedium.SMS, true]);
+    const segment = await segmentOf(country);
+    const campaign = await createAndLaunch(marketer, { name: 'Flaky', segmentId: segment.id, message: { medium: 'SMS', body: 'Hi' }, holdoutShare: 0, startsAt: new Date().toISOString() });
+    let calls = 0;
+    h.app.services.campaigns.useDeliveryAdapter({ name: 'broken', deliver: async () => { calls++; throw new Error('provider down'); } });
+    const max = h.config.CAMPAIGN_MESSAGE_MAX_ATTEMPTS;
+    for (let i = 0; i < max + 1; i++) await h.app.services.campaigns.sweep(h.em());
+    const [row] = await h.sql(`select status, attempts, last_error, adapter from campaign_message where campaign_id = ?`, [campaign.id]);
+    expect(row).toEqual({ status: 'FAILED', attempts: max, last_error: 'provider down', adapter: 'broken' });
+    expect(calls).toBe(max);
+  });
+});
+
+describe('member merge', () => {
+  it("moves the absorbed member's campaign group to the survivor, whose orders then earn the bonus", async () => {
+    const country = freshCountry();
+    const [absorbed] = await members(country, 1);
+    const segment = await segmentOf(country);
+    const campaign = await createAndLaunch(marketer, bonusInput(segment.id));
+    const survivor = (await b.member().inCountry('GB').save()).id;
+    const merged = await h.gql(admin, `mutation M($input: MergeMembersInput!) { mergeMembers(input: $input) { survivor { id } } }`, { input: { survivorId: survivor, absorbedId: absorbed } });
+    expect(merged.errors).toBeUndefined();
+    expect(await h.sql(`select member_id from campaign_member where campaign_id = ?`, [campaign.id])).toEqual([{ member_id: survivor }]);
+    const order = await recordOrder(survivor);
+    expect(order.pointsBreakdown.find((x) => x.kind === 'CAMPAIGN_BONUS')?.points).toBe(50);
+  });
+});
+
 describe('campaign lifecycle and input', () => {
   it('lists by status now, newest first, with pages', async () => {
     const country = freshCountry();

@@ -245,6 +245,22 @@ export class CampaignService {
     return { started, ended, messages };
   }
 
+  /**
+   * A member merge step: the absorbed member's campaign groups and messages become the survivor's, so the survivor's
+   * orders earn the bonuses and count in the results. Where both were targeted by one campaign, the survivor keeps
+   * their own row and the absorbed one stays on the merged id (never contacted again: delivery skips merged members).
+   */
+  async mergeInto(em: EntityManager, survivorId: string, absorbedId: string): Promise<void> {
+    await em.execute(
+      `update campaign_member set member_id = ? where member_id = ? and campaign_id not in (select campaign_id from campaign_member where member_id = ?)`,
+      [survivorId, absorbedId, survivorId],
+    );
+    await em.execute(
+      `update campaign_message set member_id = ? where member_id = ? and campaign_id not in (select campaign_id from campaign_message where member_id = ?)`,
+      [survivorId, absorbedId, survivorId],
+    );
+  }
+
   async counts(em: EntityManager, campaign: Campaign): Promise<CampaignCounts> {
     const [row] = await em.execute<CampaignCounts[]>(
       `select

@@ -13,6 +13,7 @@ import { LedgerReason } from '../ledger/ledger-entry.entity';
 import type { ProgrammeService } from '../programme/programme.service';
 import type { TierService } from '../tiers/tier.service';
 import type { EventService } from '../events/event.service';
+import type { CampaignOfferService } from '../campaigns/campaign-offers';
 import { EventType } from '../events/event-types';
 import { Reward, RewardKind } from './reward.entity';
 import { Redemption, RedemptionStatus } from './redemption.entity';
@@ -51,6 +52,7 @@ export class RewardService {
     private readonly tiers: TierService,
     private readonly audit: AuditService,
     private readonly events: EventService,
+    private readonly campaignOffers: CampaignOfferService,
   ) {}
 
   list(em: EntityManager, activeOnly: boolean): Promise<Reward[]> {
@@ -123,8 +125,11 @@ export class RewardService {
             throw new AppError('REWARD_LIMIT_REACHED', 'The member already holds the most redemptions of this reward allowed', { limit: reward.perMemberLimit });
           }
         }
-        if (bal.available < reward.costPoints) {
-          throw new AppError('INSUFFICIENT_POINTS', 'Not enough available points', { available: bal.available, required: reward.costPoints });
+        // A treated member of a running REWARD_DISCOUNT campaign pays the offered cost, once (README: Campaigns).
+        const offer = await this.campaignOffers.offerFor(em, member.id, reward.id, now);
+        const cost = offer?.costPoints ?? reward.costPoints;
+        if (bal.available < cost) {
+          throw new AppError('INSUFFICIENT_POINTS', 'Not enough available points', { available: bal.available, required: cost });
         }
         if (reward.stock !== null && reward.redeemedCount >= reward.stock) throw new AppError('REWARD_OUT_OF_STOCK', 'This reward is out of stock');
 
@@ -132,7 +137,7 @@ export class RewardService {
         const redemption = em.create(Redemption, {
           member: member.id,
           reward,
-          points: reward.costPoints,
+          points: cost,
           status: isDonation ? RedemptionStatus.CONSUMED : RedemptionStatus.ISSUED,
           voucherCode: isDonation ? null : voucherCode(),
           idempotencyKey: key,
@@ -140,7 +145,8 @@ export class RewardService {
           expiresAt: isDonation ? null : new Date(now.getTime() + settings.voucherValidDays * DAY_MS),
           consumedAt: isDonation ? now : null,
         });
-        redemption.lotAllocations = await this.ledger.spend(em, bal, reward.costPoints, LedgerReason.REDEMPTION, {
+        if (offer) await this.campaignOffers.markUsed(em, offer, member.id, redemption.id, now);
+        redemption.lotAllocations = await this.ledger.spend(em, bal, cost, LedgerReason.REDEMPTION, {
           sourceType: 'redemption',
           sourceId: redemption.id,
           key: `redemption:${redemption.id}`,
@@ -149,7 +155,7 @@ export class RewardService {
         await this.events.record(
           em,
           EventType.REWARD_REDEEMED,
-          { memberId: member.id, redemptionId: redemption.id, rewardId: reward.id, points: reward.costPoints, status: redemption.status, expiresAt: redemption.expiresAt?.toISOString() ?? null },
+          { memberId: member.id, redemptionId: redemption.id, rewardId: reward.id, points: cost, status: redemption.status, expiresAt: redemption.expiresAt?.toISOString() ?? null },
           { memberId: member.id, occurredAt: now },
         );
         // The reward's row is shared by every member redeeming it: take its lock last, after everything else is
@@ -161,7 +167,7 @@ export class RewardService {
           'run',
         );
         if ((taken as { affectedRows?: number }).affectedRows === 0) throw new AppError('REWARD_OUT_OF_STOCK', 'This reward is out of stock');
-        ctx.log.info({ memberId: member.id, rewardId: reward.id, delta: -reward.costPoints }, 'points.redeemed');
+        ctx.log.info({ memberId: member.id, rewardId: reward.id, delta: -cost, ...(offer ? { campaignId: offer.campaignId } : {}) }, 'points.redeemed');
         return redemption;
       });
     } catch (err) {
