@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Browser, Page } from 'playwright-core';
 import { useHarness } from '../support/harness';
-import { collectPageErrors, describeInBrowser, launchChromium, screenshot } from '../support/browser';
+import { describeInBrowser, screenshot, useAdminBrowser } from '../support/browser';
 import { build, AdminRole } from '../fixtures/build';
 import { orderInput, RECORD_ORDER } from '../support/orders';
 
@@ -20,16 +19,12 @@ async function activeVersion(kind: 'RECOMMENDER' | 'CHURN') {
 }
 
 describeInBrowser('admin app: member 360 with model outputs', () => {
-  let browser: Browser;
-  let page: Page;
-  let errors: string[];
-  let baseUrl: string;
+  const session = useAdminBrowser(async () => `http://127.0.0.1:${await h.app.listen()}`, (role) => b.admin(role));
+  const { signIn, text } = session;
   let memberId: string;
   let recommender: string;
 
   beforeAll(async () => {
-    baseUrl = `http://127.0.0.1:${await h.app.listen()}`;
-    browser = await launchChromium();
     await b.baseRate(1, 100);
     const grace = await b.member().named('Grace', 'Hopper').withEmail('grace@navy.example').inCountry('US').save();
     memberId = grace.id;
@@ -60,52 +55,30 @@ describeInBrowser('admin app: member 360 with model outputs', () => {
       JSON.stringify(drivers),
     ]);
   });
-  afterAll(async () => {
-    await browser?.close();
-  });
-  beforeEach(async () => {
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    page.setDefaultTimeout(10_000);
-    errors = collectPageErrors(page);
-  });
-  afterEach(async () => {
-    await page.context().close();
-    expect(errors).toEqual([]);
-  });
-
-  async function signIn(role: AdminRole, path: string) {
-    const admin = await b.admin(role);
-    await page.goto(`${baseUrl}${path}`);
-    await page.getByLabel('Email').fill(admin.email);
-    await page.getByLabel('Password').fill(admin.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-  }
-
-  const text = async (testId: string) => (await page.getByTestId(testId).first().textContent())?.trim();
 
   it('a marketer sees recommendations with product names and the model version, and churn risk with its drivers', async () => {
     await signIn(AdminRole.MARKETER, `/members/${memberId}`);
-    await page.getByRole('heading', { name: 'Grace Hopper' }).waitFor();
+    await session.page.getByRole('heading', { name: 'Grace Hopper' }).waitFor();
 
-    await page.getByTestId('recommendation-row').nth(1).waitFor();
-    const recs = await page.getByTestId('recommendation-row').allTextContents();
+    await session.page.getByTestId('recommendation-row').nth(1).waitFor();
+    const recs = await session.page.getByTestId('recommendation-row').allTextContents();
     expect(recs[0]).toContain('Enamel camping mug (MUG-01)');
     expect(recs[0]).toContain('Often bought with teapots');
     expect(recs[1]).toContain('Brass desk lamp (LAMP-07)');
-    expect(await page.getByTestId('member-recommendations').textContent()).toContain(`Model ${recommender.slice(0, 8)}`);
+    expect(await session.page.getByTestId('member-recommendations').textContent()).toContain(`Model ${recommender.slice(0, 8)}`);
 
     expect(await text('member-churn')).toContain('High risk');
     expect(await text('member-churn')).toContain('75% chance of no purchase in 90 days');
-    const driversChart = page.getByTestId('member-risk').getByRole('img', { name: /drives this member's churn score/ });
+    const driversChart = session.page.getByTestId('member-risk').getByRole('img', { name: /drives this member's churn score/ });
     await driversChart.locator('svg').first().waitFor();
     expect(await driversChart.locator('svg').textContent()).toContain('recency_days = 120');
-    await page.getByTestId('order-row').first().waitFor();
-    await screenshot(page, 'member-360-models');
+    await session.page.getByTestId('order-row').first().waitFor();
+    await screenshot(session.page, 'member-360-models');
   });
 
   it('the dashboard counts the member in the high churn-risk band', async () => {
     await signIn(AdminRole.ANALYST, '/dashboard');
-    await page.getByTestId('churn-counts').waitFor();
+    await session.page.getByTestId('churn-counts').waitFor();
     expect(await text('churn-counts')).toBe('Low 0 · Medium 0 · High 1');
   });
 });

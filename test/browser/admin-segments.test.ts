@@ -1,6 +1,5 @@
-import type { Browser, Page } from 'playwright-core';
 import { useHarness } from '../support/harness';
-import { collectPageErrors, describeInBrowser, launchChromium, screenshot } from '../support/browser';
+import { describeInBrowser, screenshot, useAdminBrowser } from '../support/browser';
 import { build, AdminRole } from '../fixtures/build';
 import { ConsentMedium } from '../../api/src/members/member-consent.entity';
 
@@ -10,54 +9,33 @@ const b = build(h);
 const PREVIEW = `query($input: PreviewSegmentInput!) { previewSegment(input: $input) { count } }`;
 
 describeInBrowser('admin app: segments', () => {
-  let browser: Browser;
-  let page: Page;
-  let errors: string[];
-  let baseUrl: string;
+  const session = useAdminBrowser(async () => `http://127.0.0.1:${await h.app.listen()}`, (role) => b.admin(role));
+
+  async function openBuilder(role: AdminRole) {
+    await session.signIn(role, '/segments');
+    await session.page.getByTestId('rule-builder').waitFor();
+  }
   let marketer: { token: string };
 
   beforeAll(async () => {
-    baseUrl = `http://127.0.0.1:${await h.app.listen()}`;
-    browser = await launchChromium();
     for (let i = 0; i < 3; i++) await b.member().inCountry('GB').withConsent(ConsentMedium.EMAIL, true).save();
     await b.member().inCountry('GB').withConsent(ConsentMedium.SMS, true).save();
     await b.member().inCountry('FR').withConsent(ConsentMedium.EMAIL, true).save();
     await b.member().inCountry('DE').save();
     marketer = (await b.admin(AdminRole.MARKETER)).auth;
   });
-  afterAll(async () => {
-    await browser?.close();
-  });
-  beforeEach(async () => {
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    page.setDefaultTimeout(10_000);
-    errors = collectPageErrors(page);
-  });
-  afterEach(async () => {
-    await page.context().close();
-    expect(errors).toEqual([]);
-  });
-
-  async function signIn(role: AdminRole, path = '/segments') {
-    const admin = await b.admin(role);
-    await page.goto(`${baseUrl}${path}`);
-    await page.getByLabel('Email').fill(admin.email);
-    await page.getByLabel('Password').fill(admin.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByTestId('rule-builder').waitFor();
-  }
 
   /** The count once the debounced preview for the current rule has arrived. */
   async function settledCount(): Promise<number> {
-    await page.waitForFunction(() => {
+    await session.page.waitForFunction(() => {
       const panel = document.querySelector('[data-testid="preview-panel"]');
       return panel?.getAttribute('aria-busy') === 'false' && panel.querySelector('[data-testid="preview-count"]');
     });
-    return Number((await page.getByTestId('preview-count').textContent())?.replace(/,/g, ''));
+    return Number((await session.page.getByTestId('preview-count').textContent())?.replace(/,/g, ''));
   }
 
   async function shownRule(): Promise<unknown> {
-    return JSON.parse((await page.getByTestId('rule-json').textContent()) ?? 'null');
+    return JSON.parse((await session.page.getByTestId('rule-json').textContent()) ?? 'null');
   }
 
   async function apiCount(rule: unknown): Promise<number> {
@@ -67,76 +45,76 @@ describeInBrowser('admin app: segments', () => {
   }
 
   it('a marketer builds a rule with AND and NOT, sees the count the API gives for it, and saves a snapshot', async () => {
-    await signIn(AdminRole.MARKETER);
+    await openBuilder(AdminRole.MARKETER);
 
     // The builder starts with "country is GB".
     const gb = { and: [{ attribute: 'country', op: 'eq', value: 'GB' }] };
     expect(await settledCount()).toBe(4);
     expect(await shownRule()).toEqual(gb);
     expect(await apiCount(gb)).toBe(4);
-    expect(await page.getByTestId('preview-sample-row').count()).toBe(4);
+    expect(await session.page.getByTestId('preview-sample-row').count()).toBe(4);
 
-    await page.getByTestId('add-condition').first().click();
-    const second = page.getByTestId('rule-condition').nth(1);
+    await session.page.getByTestId('add-condition').first().click();
+    const second = session.page.getByTestId('rule-condition').nth(1);
     await second.getByTestId('condition-attribute').selectOption('consents');
     const gbEmail = { and: [gb.and[0], { attribute: 'consents', op: 'contains', value: 'EMAIL' }] };
-    await page.waitForFunction(() => document.querySelector('[data-testid="rule-json"]')?.textContent?.includes('consents'));
+    await session.page.waitForFunction(() => document.querySelector('[data-testid="rule-json"]')?.textContent?.includes('consents'));
     expect(await shownRule()).toEqual(gbEmail);
     expect(await settledCount()).toBe(await apiCount(gbEmail));
     expect(await settledCount()).toBe(3);
 
     await second.getByTestId('node-negate').check();
     const gbWithoutEmail = { and: [gb.and[0], { not: gbEmail.and[1] }] };
-    await page.waitForFunction(() => document.querySelector('[data-testid="rule-json"]')?.textContent?.includes('"not"'));
+    await session.page.waitForFunction(() => document.querySelector('[data-testid="rule-json"]')?.textContent?.includes('"not"'));
     expect(await shownRule()).toEqual(gbWithoutEmail);
     const count = await settledCount();
     expect(count).toBe(await apiCount(gbWithoutEmail));
     expect(count).toBe(1);
-    await screenshot(page, 'segments');
+    await screenshot(session.page, 'segments');
 
-    const save = page.getByTestId('segment-save');
+    const save = session.page.getByTestId('segment-save');
     await save.getByLabel('Name').fill('GB without email consent');
     await save.getByTestId('kind-snapshot').check();
-    await page.getByTestId('segment-save-submit').click();
-    await page.getByTestId('save-done').waitFor();
-    expect(await page.getByTestId('save-done').textContent()).toBe('Saved “GB without email consent” with 1 member');
-    await page.getByTestId('segment-row').first().waitFor();
-    expect(await page.getByTestId('segment-row').first().textContent()).toContain('Snapshot');
-    await page.getByTestId('snapshot-count').waitFor();
-    expect(await page.getByTestId('snapshot-count').textContent()).toContain('recorded 1 member.');
+    await session.page.getByTestId('segment-save-submit').click();
+    await session.page.getByTestId('save-done').waitFor();
+    expect(await session.page.getByTestId('save-done').textContent()).toBe('Saved “GB without email consent” with 1 member');
+    await session.page.getByTestId('segment-row').first().waitFor();
+    expect(await session.page.getByTestId('segment-row').first().textContent()).toContain('Snapshot');
+    await session.page.getByTestId('snapshot-count').waitFor();
+    expect(await session.page.getByTestId('snapshot-count').textContent()).toContain('recorded 1 member.');
     const [stored] = await h.sql(`select kind, rule from segment where name = 'GB without email consent'`);
     expect(stored.kind).toBe('SNAPSHOT');
     expect(stored.rule).toEqual(gbWithoutEmail);
   });
 
   it('shows the API grammar message next to the condition it names', async () => {
-    await signIn(AdminRole.MARKETER);
+    await openBuilder(AdminRole.MARKETER);
     await settledCount();
-    await page.getByTestId('condition-value').first().fill('gbr');
-    await page.getByTestId('rule-error').waitFor();
-    expect(await page.getByTestId('rule-error').textContent()).toContain('an ISO 3166-1 alpha-2 code such as GB');
-    expect(await page.getByTestId('preview-invalid').count()).toBe(1);
-    expect(await page.getByTestId('segment-save-submit').isEnabled()).toBe(true);
+    await session.page.getByTestId('condition-value').first().fill('gbr');
+    await session.page.getByTestId('rule-error').waitFor();
+    expect(await session.page.getByTestId('rule-error').textContent()).toContain('an ISO 3166-1 alpha-2 code such as GB');
+    expect(await session.page.getByTestId('preview-invalid').count()).toBe(1);
+    expect(await session.page.getByTestId('segment-save-submit').isEnabled()).toBe(true);
 
-    await page.getByTestId('condition-value').first().fill('FR');
+    await session.page.getByTestId('condition-value').first().fill('FR');
     expect(await settledCount()).toBe(1);
-    expect(await page.getByTestId('rule-error').count()).toBe(0);
+    expect(await session.page.getByTestId('rule-error').count()).toBe(0);
   });
 
   it('an analyst at 390 px previews a rule but cannot save, and nothing is wider than the screen', async () => {
-    await page.setViewportSize({ width: 390, height: 844 });
-    await signIn(AdminRole.ANALYST);
-    await page.getByTestId('group-combinator').selectOption('or');
-    await page.getByTestId('add-condition').first().click();
-    const second = page.getByTestId('rule-condition').nth(1);
+    await session.page.setViewportSize({ width: 390, height: 844 });
+    await openBuilder(AdminRole.ANALYST);
+    await session.page.getByTestId('group-combinator').selectOption('or');
+    await session.page.getByTestId('add-condition').first().click();
+    const second = session.page.getByTestId('rule-condition').nth(1);
     await second.getByTestId('condition-attribute').selectOption('country');
     await second.getByTestId('condition-value').fill('FR');
     const rule = { or: [{ attribute: 'country', op: 'eq', value: 'GB' }, { attribute: 'country', op: 'eq', value: 'FR' }] };
-    await page.waitForFunction(() => document.querySelector('[data-testid="rule-json"]')?.textContent?.includes('FR'));
+    await session.page.waitForFunction(() => document.querySelector('[data-testid="rule-json"]')?.textContent?.includes('FR'));
     expect(await shownRule()).toEqual(rule);
     expect(await settledCount()).toBe(5);
-    expect(await page.getByTestId('segment-save').count()).toBe(0);
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
-    await screenshot(page, 'segments-390');
+    expect(await session.page.getByTestId('segment-save').count()).toBe(0);
+    expect(await session.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await screenshot(session.page, 'segments-390');
   });
 });

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import type { AdminRole } from '../../api/src/auth/permissions';
 
 /** Debian's Chromium (apt-get install -y chromium); a test tool's own browser download does not work offline. */
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -49,4 +50,55 @@ export function collectPageErrors(page: Page): string[] {
   });
   page.on('pageerror', (error) => errors.push(error.message));
   return errors;
+}
+
+interface AdminSession {
+  /** The page of the current test (a fresh browser context each test). */
+  readonly page: Page;
+  /** Signs in as a new admin of `role`, landing on `path`. */
+  signIn(role: AdminRole, path: string): Promise<void>;
+  /** The trimmed text of the first element with this test id. */
+  text(testId: string): Promise<string | undefined>;
+}
+
+/**
+ * Chromium for a browser suite: one browser per file, a fresh 1280 px context per test with a 10 s step timeout,
+ * and every test fails on a console error. `listen` starts the API and returns its base URL.
+ */
+export function useAdminBrowser(listen: () => Promise<string>, createAdmin: (role: AdminRole) => Promise<{ email: string; password: string }>): AdminSession {
+  let browser: Browser;
+  let baseUrl: string;
+  let page: Page;
+  let errors: string[];
+  beforeAll(async () => {
+    baseUrl = await listen();
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  beforeEach(async () => {
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    page.setDefaultTimeout(10_000);
+    errors = collectPageErrors(page);
+  });
+  afterEach(async () => {
+    await page.context().close();
+    expect(errors).toEqual([]);
+  });
+  return {
+    get page() {
+      return page;
+    },
+    async signIn(role, path) {
+      const admin = await createAdmin(role);
+      await page.goto(`${baseUrl}${path}`);
+      await page.getByLabel('Email').fill(admin.email);
+      await page.getByLabel('Password').fill(admin.password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+    },
+    async text(testId) {
+      return (await page.getByTestId(testId).first().textContent())?.trim();
+    },
+  };
 }

@@ -29,7 +29,9 @@ export function AppShell() {
             ))}
         </nav>
         <div className="current-admin" data-testid="current-admin">
-          <span className="current-admin-email">{admin.email}</span>
+          <span className="current-admin-email" title={admin.email}>
+            {admin.email}
+          </span>
           <span className="badge" data-testid="current-admin-role">
             {roleLabels[admin.role] ?? admin.role}
           </span>

@@ -1,4 +1,5 @@
 import type { RouteObject } from 'react-router';
+import * as campaigns from './campaigns';
 import * as dashboard from './dashboard';
 import * as members from './members';
 import * as models from './models';
@@ -16,4 +17,4 @@ export interface Resource {
   routes: RouteObject[];
 }
 
-export const resources: Resource[] = [dashboard, members, segments, ...programme.resources, models];
+export const resources: Resource[] = [dashboard, members, segments, campaigns, ...programme.resources, models];

@@ -1,9 +1,10 @@
 import EChartsReactCore from 'echarts-for-react/esm/core';
-import { BarChart, HeatmapChart, LineChart } from 'echarts/charts';
+import { BarChart, CustomChart, HeatmapChart, LineChart, ScatterChart } from 'echarts/charts';
 import {
   AriaComponent,
   GridComponent,
   LegendComponent,
+  MarkLineComponent,
   TooltipComponent,
   VisualMapComponent,
 } from 'echarts/components';
@@ -15,7 +16,10 @@ echarts.use([
   BarChart,
   LineChart,
   HeatmapChart,
+  ScatterChart,
+  CustomChart,
   GridComponent,
+  MarkLineComponent,
   TooltipComponent,
   LegendComponent,
   VisualMapComponent,

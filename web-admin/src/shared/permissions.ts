@@ -12,7 +12,9 @@ export type Permission =
   | 'models:activate'
   | 'segments:read'
   | 'segments:manage'
-  | 'queues:read';
+  | 'queues:read'
+  | 'campaigns:read'
+  | 'campaigns:manage';
 
 const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
   ADMIN: new Set<Permission>([
@@ -27,6 +29,8 @@ const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
     'segments:read',
     'segments:manage',
     'queues:read',
+    'campaigns:read',
+    'campaigns:manage',
   ]),
   MARKETER: new Set<Permission>([
     'members:pii',
@@ -36,8 +40,10 @@ const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
     'models:read',
     'segments:read',
     'segments:manage',
+    'campaigns:read',
+    'campaigns:manage',
   ]),
-  ANALYST: new Set<Permission>(['analytics:read', 'models:read', 'models:train', 'segments:read', 'queues:read']),
+  ANALYST: new Set<Permission>(['analytics:read', 'models:read', 'models:train', 'segments:read', 'queues:read', 'campaigns:read']),
 };
 
 export function can(role: AdminRole, permission: Permission): boolean {

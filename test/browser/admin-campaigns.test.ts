@@ -1,0 +1,108 @@
+import { useHarness } from '../support/harness';
+import { describeInBrowser, screenshot, useAdminBrowser } from '../support/browser';
+import { build, AdminRole } from '../fixtures/build';
+import { orderInput, RECORD_ORDER } from '../support/orders';
+
+// No campaign runner in the test: a campaign launched with a start in the past is ACTIVE at once.
+const h = useHarness({ PORT: '0', HOST: '127.0.0.1', CAMPAIGNS_SWEEP_MS: '0' });
+const b = build(h);
+
+const CREATE_SEGMENT = `mutation S($input: CreateSegmentInput!) { createSegment(input: $input) { id } }`;
+const RESULTS = `query R($id: ID!) { campaign(id: $id) { status counts { treated holdout }
+  results { treated { members buyers purchaseRate } holdout { members buyers purchaseRate } purchaseRateUplift { difference low high } verdict } } }`;
+const MEMBERS = `query M($id: ID!) { campaign(id: $id) { members(first: 50, group: TREATED) { edges { node { memberId } } } } }`;
+
+describeInBrowser('admin app: campaigns', () => {
+  const session = useAdminBrowser(async () => `http://127.0.0.1:${await h.app.listen()}`, (role) => b.admin(role));
+  const { signIn, text } = session;
+  let marketer: { token: string };
+  let campaignId: string;
+
+  beforeAll(async () => {
+    await b.baseRate(1, 100);
+    for (let i = 0; i < 20; i++) await b.member().inCountry('GB').save();
+    await b.member().inCountry('FR').save();
+    marketer = (await b.admin(AdminRole.MARKETER)).auth;
+    const segment = await h.gql(marketer, CREATE_SEGMENT, {
+      input: { name: 'Everyone in GB', kind: 'DYNAMIC', rule: { attribute: 'country', op: 'eq', value: 'GB' } },
+    });
+    expect(segment.errors).toBeUndefined();
+  });
+
+  it('a marketer creates a bonus campaign from a segment, launches it, sees it active, then sees its results', async () => {
+    await signIn(AdminRole.MARKETER, '/campaigns');
+    await session.page.getByTestId('campaigns-empty').waitFor();
+    await session.page.getByTestId('campaign-new').click();
+    const form = session.page.getByTestId('campaign-form');
+    await form.getByLabel('Name').fill('Double up in GB');
+    await form.getByLabel('Segment').selectOption({ label: 'Everyone in GB (dynamic)' });
+    await form.getByLabel('Points per order').fill('25');
+    await form.getByLabel('Budget (points)').fill('1000');
+    await form.getByLabel('Holdout %').fill('50');
+    await session.page.getByTestId('campaign-create').click();
+
+    await session.page.getByTestId('campaign-not-launched').waitFor();
+    campaignId = new URL(session.page.url()).pathname.split('/')[2];
+    expect(await text('campaign-status')).toBe('Draft');
+    expect(await text('campaign-action')).toBe('25 bonus points per order');
+    expect(await text('campaign-budget')).toBe('0 of 1,000 points given');
+    expect(await text('campaign-holdout')).toContain('50%');
+
+    await session.page.getByTestId('campaign-launch').click();
+    await session.page.getByTestId('campaign-confirm').click();
+    await session.page.waitForFunction(() => document.querySelector('[data-testid="campaign-status"]')?.textContent === 'Active');
+    await session.page.getByTestId('count-treated').waitFor();
+    const api = await h.gql(marketer, RESULTS, { id: campaignId });
+    expect(api.data.campaign.status).toBe('ACTIVE');
+    const { treated, holdout } = api.data.campaign.counts;
+    expect(treated + holdout).toBe(20);
+    expect(await text('count-treated-value')).toBe(String(treated));
+    expect(await text('count-holdout-value')).toBe(String(holdout));
+    await screenshot(session.page, 'campaign');
+
+    // Half of the treated members buy once, and so does one holdout member (when there is one).
+    const treatedIds: string[] = (await h.gql(marketer, MEMBERS, { id: campaignId })).data.campaign.members.edges.map(
+      (e: { node: { memberId: string } }) => e.node.memberId,
+    );
+    const [holdoutMember] = await h.sql<{ member_id: string }>(
+      `select member_id from campaign_member where campaign_id = ? and assigned_group = 'HOLDOUT' order by member_id limit 1`,
+      [campaignId],
+    );
+    const web = await b.apiKey();
+    for (const memberId of [...treatedIds.slice(0, Math.ceil(treatedIds.length / 2)), ...(holdoutMember ? [holdoutMember.member_id] : [])]) {
+      const order = await h.gql(web.auth, RECORD_ORDER, { input: orderInput(memberId, [{ unitPriceMinor: 3000 }]) });
+      expect(order.errors).toBeUndefined();
+    }
+
+    await session.page.getByTestId('tab-results').click();
+    await session.page.getByTestId('results-group-row').nth(1).waitFor();
+    const { results } = (await h.gql(marketer, RESULTS, { id: campaignId })).data.campaign;
+    expect(results.treated.buyers).toBe(Math.ceil(treated / 2));
+    const [treatedRow, holdoutRow] = await session.page.getByTestId('results-group-row').allTextContents();
+    expect(treatedRow).toContain(`Treated${results.treated.members}${results.treated.buyers}`);
+    expect(holdoutRow).toContain(`Holdout${results.holdout.members}${results.holdout.buyers}`);
+    expect(await text('results-verdict-text')).toBe(results.verdict);
+    if (results.purchaseRateUplift) {
+      const pts = (v: number) => (Math.round(v * 10_000) / 100).toLocaleString('en-GB', { maximumFractionDigits: 2 });
+      expect(await text('uplift-purchase-rate-text')).toContain(`+${pts(results.purchaseRateUplift.difference)} pts`);
+      await session.page.getByTestId('uplift-purchase-rate-chart').locator('svg').first().waitFor();
+    }
+    expect(new URL(session.page.url()).pathname).toBe(`/campaigns/${campaignId}/results`);
+    await screenshot(session.page, 'campaign-results');
+  });
+
+  it('an analyst at 390 px reads the campaign list and results but cannot launch or cancel', async () => {
+    await session.page.setViewportSize({ width: 390, height: 844 });
+    await signIn(AdminRole.ANALYST, '/campaigns');
+    await session.page.getByTestId('campaign-row').first().waitFor();
+    expect(await text('campaign-row')).toContain('Double up in GB');
+    expect(await session.page.getByTestId('campaign-new').count()).toBe(0);
+    await session.page.getByTestId('campaign-link').first().click();
+    await session.page.getByTestId('tab-results').click();
+    await session.page.getByTestId('results-group-row').first().waitFor();
+    expect(await session.page.getByTestId('campaign-launch').count()).toBe(0);
+    expect(await session.page.getByTestId('campaign-cancel').count()).toBe(0);
+    expect(await session.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await screenshot(session.page, 'campaign-results-390');
+  });
+});

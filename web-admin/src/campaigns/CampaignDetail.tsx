@@ -1,0 +1,353 @@
+import { useState, type FormEvent } from 'react';
+import { Link, NavLink, useLocation, useParams } from 'react-router';
+import { useMutation, useQuery } from 'urql';
+import { useCurrentAdmin } from '../auth/RequireAuth';
+import {
+  CampaignDocument,
+  CampaignResultsDocument,
+  CancelCampaignDocument,
+  LaunchCampaignDocument,
+  type CampaignQuery,
+  type CampaignResultsQuery,
+} from '../gql/graphql';
+import { Chart } from '../shared/Chart';
+import { errorMessage } from '../shared/errors';
+import { formatDateTime, formatDecimal, formatInteger, formatMoney, formatPercent, humanize } from '../shared/format';
+import { can } from '../shared/permissions';
+import { Badge, Card, DataTable, Dialog, FormActions, PageHeader, QueryState, Stat } from '../shared/ui';
+import { describeAction, statusTones } from './campaign-format';
+
+type Campaign = CampaignQuery['campaign'];
+type Results = NonNullable<CampaignResultsQuery['campaign']['results']>;
+type GroupRow = Results['treated'];
+type Uplift = NonNullable<Results['purchaseRateUplift']>;
+
+/** A campaign: its set-up, launch and cancel, members reached, and on the Results tab its uplift over the holdout. */
+export function CampaignDetail() {
+  const { id = '' } = useParams();
+  const isResults = useLocation().pathname.endsWith('/results');
+  const admin = useCurrentAdmin();
+  const [{ data, fetching, error }, refetch] = useQuery({ query: CampaignDocument, variables: { id } });
+  const reload = () => refetch({ requestPolicy: 'network-only' });
+  const c = data?.campaign;
+
+  return (
+    <section className="page" aria-label="Campaign">
+      <p className="breadcrumb">
+        <Link to="/campaigns">← Campaigns</Link>
+      </p>
+      <PageHeader
+        title={c?.name ?? 'Campaign'}
+        summary={
+          c && (
+            <span data-testid="campaign-status">
+              <Badge tone={statusTones[c.status]}>{humanize(c.status)}</Badge>
+            </span>
+          )
+        }
+        actions={c && can(admin.role, 'campaigns:manage') && <CampaignActions campaign={c} onChanged={reload} />}
+      />
+      <nav className="tabs" aria-label="Campaign sections">
+        <NavLink to={`/campaigns/${id}`} end className={({ isActive }) => (isActive ? 'tab active' : 'tab')} data-testid="tab-overview">
+          Overview
+        </NavLink>
+        <NavLink to={`/campaigns/${id}/results`} className={({ isActive }) => (isActive ? 'tab active' : 'tab')} data-testid="tab-results">
+          Results
+        </NavLink>
+      </nav>
+      <QueryState fetching={fetching} error={error} hasData={Boolean(c)} retry={reload} loadingText="Loading campaign…" testId="campaign">
+        {c && (isResults ? <ResultsSection campaign={c} /> : <Overview campaign={c} />)}
+      </QueryState>
+    </section>
+  );
+}
+
+function Overview({ campaign: c }: { campaign: Campaign }) {
+  const n = c.counts;
+  const isLaunched = c.launchedAt != null;
+  return (
+    <div className="card-grid">
+      <Card title="Set-up" testId="campaign-setup">
+        <dl className="facts">
+          <dt>Segment</dt>
+          <dd>
+            {c.segment.name} <span className="muted small">({humanize(c.segment.kind).toLowerCase()})</span>
+          </dd>
+          <dt>Action</dt>
+          <dd data-testid="campaign-action">{describeAction(c)}</dd>
+          {c.message && (
+            <>
+              <dt>Text</dt>
+              <dd className="small">{c.message.body}</dd>
+            </>
+          )}
+          <dt>Starts</dt>
+          <dd>{formatDateTime(c.startsAt)}</dd>
+          <dt>Ends</dt>
+          <dd>{c.endsAt ? formatDateTime(c.endsAt) : 'Runs until cancelled'}</dd>
+          <dt>Holdout</dt>
+          <dd data-testid="campaign-holdout">{formatPercent(c.holdoutShare)} of the segment, at random</dd>
+          {c.actionKind === 'BONUS_POINTS' && (
+            <>
+              <dt>Budget</dt>
+              <dd data-testid="campaign-budget">
+                {c.budgetPoints == null ? `No cap · ${formatInteger(c.spentPoints)} points given` : `${formatInteger(c.spentPoints)} of ${formatInteger(c.budgetPoints)} points given`}
+              </dd>
+            </>
+          )}
+          <dt>Created</dt>
+          <dd>
+            {formatDateTime(c.createdAt)} by {c.createdBy}
+          </dd>
+          {c.launchedAt && (
+            <>
+              <dt>Launched</dt>
+              <dd>{formatDateTime(c.launchedAt)}</dd>
+            </>
+          )}
+          {c.cancelledAt && (
+            <>
+              <dt>Cancelled</dt>
+              <dd>{formatDateTime(c.cancelledAt)}</dd>
+            </>
+          )}
+        </dl>
+        {c.actionKind === 'BONUS_POINTS' && c.budgetPoints != null && (
+          <progress max={c.budgetPoints} value={c.spentPoints} aria-label="Budget spent" />
+        )}
+      </Card>
+      <Card title="Members" testId="campaign-counts">
+        {isLaunched ? (
+          <>
+            <div className="stat-row">
+              <Stat label="Treated" value={formatInteger(n.treated)} testId="count-treated" />
+              <Stat label="Held out" value={formatInteger(n.holdout)} testId="count-holdout" />
+              <Stat label="Contacted" value={formatInteger(n.contacted)} hint={c.status === 'SCHEDULED' ? 'At the start' : undefined} testId="count-contacted" />
+              {c.actionKind === 'BONUS_POINTS' && <Stat label="Got a bonus" value={formatInteger(n.bonused)} testId="count-bonused" />}
+            </div>
+            {c.actionKind === 'MESSAGE' && (
+              <p className="muted" data-testid="campaign-messages">
+                Messages: {formatInteger(n.messagesSent)} sent, {formatInteger(n.messagesPending)} pending, {formatInteger(n.messagesSkipped)} skipped
+                (consent withdrawn), {formatInteger(n.messagesFailed)} failed
+              </p>
+            )}
+          </>
+        ) : (
+          <p className="empty" data-testid="campaign-not-launched">
+            {c.status === 'CANCELLED' ? 'Cancelled before launch' : 'Not launched yet: launching fixes the members and draws the holdout'}
+          </p>
+        )}
+      </Card>
+    </div>
+  );
+}
+
+function CampaignActions({ campaign: c, onChanged }: { campaign: Campaign; onChanged(): void }) {
+  const [confirming, setConfirming] = useState<'launch' | 'cancel' | null>(null);
+  const canCancel = c.status === 'DRAFT' || c.status === 'SCHEDULED' || c.status === 'ACTIVE';
+  return (
+    <>
+      {c.status === 'DRAFT' && (
+        <button type="button" onClick={() => setConfirming('launch')} data-testid="campaign-launch">
+          Launch
+        </button>
+      )}
+      {canCancel && (
+        <button type="button" className="secondary" onClick={() => setConfirming('cancel')} data-testid="campaign-cancel">
+          Cancel campaign
+        </button>
+      )}
+      <Dialog
+        title={confirming === 'launch' ? 'Launch campaign' : 'Cancel campaign'}
+        isOpen={confirming !== null}
+        onClose={() => setConfirming(null)}
+        testId="campaign-confirm-dialog"
+      >
+        {confirming && (
+          <ConfirmForm
+            campaign={c}
+            action={confirming}
+            onCancel={() => setConfirming(null)}
+            onDone={() => {
+              setConfirming(null);
+              onChanged();
+            }}
+          />
+        )}
+      </Dialog>
+    </>
+  );
+}
+
+function ConfirmForm({ campaign: c, action, onDone, onCancel }: { campaign: Campaign; action: 'launch' | 'cancel'; onDone(): void; onCancel(): void }) {
+  const [launch, launchCampaign] = useMutation(LaunchCampaignDocument);
+  const [cancel, cancelCampaign] = useMutation(CancelCampaignDocument);
+  const state = action === 'launch' ? launch : cancel;
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    const result = action === 'launch' ? await launchCampaign({ id: c.id }) : await cancelCampaign({ id: c.id });
+    if (!result.error) onDone();
+  }
+  const isFuture = Date.parse(c.startsAt) > Date.now();
+  return (
+    <form className="resource-form" onSubmit={submit}>
+      {action === 'launch' ? (
+        <p>
+          The members of “{c.segment.name}” are fixed now and {formatPercent(c.holdoutShare)} of them are held out at random.{' '}
+          {isFuture ? `It starts on ${formatDateTime(c.startsAt)}.` : 'It starts at once: treated members are contacted now.'} A launched
+          campaign can no longer be changed.
+        </p>
+      ) : (
+        <p>No more bonuses are given and undelivered messages are not sent. This cannot be undone.</p>
+      )}
+      {state.error && (
+        <p className="error" role="alert" data-testid="campaign-action-error">
+          {errorMessage(state.error)}
+        </p>
+      )}
+      <FormActions
+        submitLabel={action === 'launch' ? 'Launch now' : 'Cancel campaign'}
+        busy={state.fetching}
+        onCancel={onCancel}
+        testId="campaign-confirm"
+      />
+    </form>
+  );
+}
+
+function ResultsSection({ campaign }: { campaign: Campaign }) {
+  const [{ data, fetching, error }, refetch] = useQuery({ query: CampaignResultsDocument, variables: { id: campaign.id }, requestPolicy: 'cache-and-network' });
+  const r = data?.campaign.results;
+  return (
+    <QueryState
+      fetching={fetching}
+      error={error}
+      hasData={Boolean(data)}
+      isEmpty={!r}
+      emptyText="Results appear once the campaign has launched and started"
+      retry={() => refetch({ requestPolicy: 'network-only' })}
+      loadingText="Computing results…"
+      testId="results"
+    >
+      {r && <Results results={r} />}
+    </QueryState>
+  );
+}
+
+function Results({ results: r }: { results: Results }) {
+  const money = (minor: number | null | undefined) => formatMoney(minor == null ? null : Math.round(minor), r.currency);
+  return (
+    <div className="card-grid">
+      <Card title="Verdict" wide testId="results-verdict">
+        <p>
+          <Badge tone={r.significant ? 'good' : 'neutral'}>{r.significant ? 'Significant' : 'Not significant'}</Badge>{' '}
+          <span data-testid="results-verdict-text">{r.verdict}</span>
+        </p>
+        <p className="muted small">
+          Window {formatDateTime(r.windowStart)} – {formatDateTime(r.windowEnd)} · 95% confidence intervals, treated minus holdout
+          {r.incrementalBuyers != null && ` · ${formatDecimal(r.incrementalBuyers)} incremental buyers`}
+          {r.incrementalRevenueMinor != null && `, ${money(r.incrementalRevenueMinor)} incremental revenue`}
+        </p>
+      </Card>
+      <Card title="Treated and holdout" wide testId="results-groups">
+        <DataTable<GroupRow>
+          label="Figures per group"
+          rows={[r.treated, r.holdout]}
+          rowKey={(g) => g.group}
+          rowTestId="results-group-row"
+          columns={[
+            { header: 'Group', cell: (g) => humanize(g.group) },
+            { header: 'Members', numeric: true, cell: (g) => formatInteger(g.members) },
+            { header: 'Buyers', numeric: true, cell: (g) => formatInteger(g.buyers) },
+            { header: 'Purchase rate', numeric: true, cell: (g) => formatPercent(g.purchaseRate) },
+            { header: 'Revenue per member', numeric: true, cell: (g) => money(g.revenuePerMemberMinor) },
+            { header: 'Points cost per member', numeric: true, cell: (g) => formatDecimal(g.pointsCostPerMember) },
+          ]}
+        />
+      </Card>
+      <UpliftCard
+        title="Purchase rate uplift"
+        testId="uplift-purchase-rate"
+        estimate={r.purchaseRateUplift}
+        format={(v) => `${v > 0 ? '+' : ''}${formatDecimal(Math.round(v * 10_000) / 100)} pts`}
+      />
+      <UpliftCard
+        title="Revenue per member uplift"
+        testId="uplift-revenue"
+        estimate={r.revenuePerMemberUplift}
+        format={(v) => `${v > 0 ? '+' : ''}${money(v)}`}
+      />
+      <UpliftCard
+        title="Points cost per member"
+        testId="uplift-points"
+        estimate={r.pointsCostPerMemberUplift}
+        format={(v) => `${v > 0 ? '+' : ''}${formatDecimal(v)}`}
+      />
+    </div>
+  );
+}
+
+/** One difference with its 95% interval as an error bar around the estimate, next to the zero line. */
+function UpliftCard({ title, estimate: e, format, testId }: { title: string; estimate: Uplift | null; format(v: number): string; testId: string }) {
+  const color = e?.significant ? (e.difference > 0 ? '#12b76a' : '#d92d20') : '#667085';
+  return (
+    <Card title={title} testId={testId}>
+      {!e ? (
+        <p className="empty">Not enough members in each group (or no spread) to estimate this yet</p>
+      ) : (
+        <>
+          <p data-testid={`${testId}-text`}>
+            <strong>{format(e.difference)}</strong> <span className="muted">95% CI {format(e.low)} to {format(e.high)}</span>{' '}
+            <Badge tone={e.significant ? 'good' : 'neutral'}>{e.significant ? 'excludes 0' : 'includes 0'}</Badge>
+          </p>
+          <Chart
+            label={`${title}: ${format(e.difference)}, 95% confidence interval ${format(e.low)} to ${format(e.high)}`}
+            height={110}
+            testId={`${testId}-chart`}
+            option={{
+              grid: { left: 8, right: 24, top: 8, bottom: 8, containLabel: true },
+              tooltip: { show: false },
+              xAxis: {
+                type: 'value',
+                min: Math.min(0, e.low) - (e.high - e.low) * 0.15 - 1e-9,
+                max: Math.max(0, e.high) + (e.high - e.low) * 0.15 + 1e-9,
+                axisLabel: { formatter: (v: number) => format(v), hideOverlap: true, showMinLabel: false, showMaxLabel: false },
+              },
+              yAxis: { type: 'category', data: ['Treated − holdout'], axisLabel: { show: false }, axisTick: { show: false } },
+              series: [
+                {
+                  type: 'custom',
+                  name: '95% interval',
+                  data: [[e.low, e.high, 0]],
+                  encode: { x: [0, 1], y: 2 },
+                  renderItem: (_: unknown, api: { value(i: number): number; coord(p: number[]): number[]; size(p: number[]): number[] }) => {
+                    const low = api.coord([api.value(0), 0]);
+                    const high = api.coord([api.value(1), 0]);
+                    const cap = api.size([0, 1])[1] * 0.25;
+                    const style = { stroke: color, lineWidth: 2 };
+                    return {
+                      type: 'group',
+                      children: [
+                        { type: 'line', shape: { x1: low[0], y1: low[1], x2: high[0], y2: high[1] }, style },
+                        { type: 'line', shape: { x1: low[0], y1: low[1] - cap, x2: low[0], y2: low[1] + cap }, style },
+                        { type: 'line', shape: { x1: high[0], y1: high[1] - cap, x2: high[0], y2: high[1] + cap }, style },
+                      ],
+                    };
+                  },
+                },
+                {
+                  type: 'scatter',
+                  name: 'Estimate',
+                  data: [[e.difference, 0]],
+                  symbolSize: 12,
+                  itemStyle: { color },
+                  markLine: { symbol: 'none', silent: true, label: { show: false }, lineStyle: { color: '#98a2b3', type: 'dashed' }, data: [{ xAxis: 0 }] },
+                },
+              ],
+            }}
+          />
+        </>
+      )}
+    </Card>
+  );
+}

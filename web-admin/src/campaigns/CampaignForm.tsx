@@ -1,0 +1,270 @@
+import { useState, type FormEvent } from 'react';
+import { Link } from 'react-router';
+import { useMutation, useQuery, type CombinedError } from 'urql';
+import {
+  CreateCampaignDocument,
+  RewardsDocument,
+  SegmentsDocument,
+  type CampaignFieldsFragment,
+  type CampaignActionKind,
+  type ConsentMedium,
+  type CreateCampaignInput,
+} from '../gql/graphql';
+import { errorMessage, fieldErrorMap } from '../shared/errors';
+import { humanize } from '../shared/format';
+import { Field, FormActions } from '../shared/ui';
+
+const actions: { kind: CampaignActionKind; label: string; hint: string }[] = [
+  { kind: 'BONUS_POINTS', label: 'Bonus points', hint: 'extra points on each order in the window' },
+  { kind: 'OFFER', label: 'Offer', hint: 'a reward discount or recommended products' },
+  { kind: 'MESSAGE', label: 'Message', hint: 'email, SMS or push, to members who consented' },
+];
+const media: ConsentMedium[] = ['EMAIL', 'SMS', 'PUSH'];
+
+/** `<input type="datetime-local">` text for a moment, in the browser's time zone. */
+function localInput(date: Date): string {
+  const local = new Date(date.getTime() - date.getTimezoneOffset() * 60_000);
+  return local.toISOString().slice(0, 16);
+}
+
+interface Values {
+  name: string;
+  description: string;
+  segmentId: string;
+  action: CampaignActionKind;
+  bonusKind: 'fixed' | 'multiplier';
+  bonusValue: string;
+  offerKind: 'REWARD_DISCOUNT' | 'RECOMMENDATIONS';
+  rewardId: string;
+  discountPercent: string;
+  recommendationCount: string;
+  medium: ConsentMedium;
+  subject: string;
+  body: string;
+  startsAt: string;
+  endsAt: string;
+  budgetPoints: string;
+  holdoutPercent: string;
+}
+
+const int = (text: string) => (text.trim() === '' ? null : Number(text));
+
+export function toCreateInput(v: Values): CreateCampaignInput {
+  return {
+    name: v.name.trim(),
+    description: v.description.trim() || null,
+    segmentId: v.segmentId,
+    startsAt: new Date(v.startsAt).toISOString(),
+    endsAt: v.endsAt ? new Date(v.endsAt).toISOString() : null,
+    holdoutShare: Number(v.holdoutPercent) / 100,
+    ...(v.action === 'BONUS_POINTS'
+      ? {
+          bonus: v.bonusKind === 'fixed' ? { fixedPoints: int(v.bonusValue) } : { multiplierPercent: int(v.bonusValue) },
+          budgetPoints: int(v.budgetPoints),
+        }
+      : {}),
+    ...(v.action === 'OFFER'
+      ? {
+          offer:
+            v.offerKind === 'REWARD_DISCOUNT'
+              ? { kind: v.offerKind, rewardId: v.rewardId, discountPercent: int(v.discountPercent) }
+              : { kind: v.offerKind, recommendationCount: int(v.recommendationCount) },
+        }
+      : {}),
+    ...(v.action === 'MESSAGE'
+      ? { message: { medium: v.medium, subject: v.medium === 'EMAIL' ? v.subject.trim() : null, body: v.body } }
+      : {}),
+  };
+}
+
+/** A new draft campaign: segment, action, schedule, budget and holdout share. */
+export function CampaignForm({ onCreated, onCancel }: { onCreated(campaign: CampaignFieldsFragment): void; onCancel(): void }) {
+  const [segments] = useQuery({ query: SegmentsDocument });
+  const [rewards] = useQuery({ query: RewardsDocument });
+  const [{ fetching }, create] = useMutation(CreateCampaignDocument);
+  const [error, setError] = useState<CombinedError>();
+  const [v, setValues] = useState<Values>(() => ({
+    name: '',
+    description: '',
+    segmentId: '',
+    action: 'BONUS_POINTS',
+    bonusKind: 'fixed',
+    bonusValue: '50',
+    offerKind: 'REWARD_DISCOUNT',
+    rewardId: '',
+    discountPercent: '20',
+    recommendationCount: '3',
+    medium: 'EMAIL',
+    subject: '',
+    body: '',
+    startsAt: localInput(new Date()),
+    endsAt: localInput(new Date(Date.now() + 14 * 86_400_000)),
+    budgetPoints: '',
+    holdoutPercent: '10',
+  }));
+  const set = <K extends keyof Values>(key: K, value: Values[K]) => setValues((old) => ({ ...old, [key]: value }));
+  const fields = fieldErrorMap(error);
+  const placed = new Set([
+    'name', 'description', 'segmentId', 'startsAt', 'endsAt', 'holdoutShare', 'budgetPoints', 'bonus', 'bonus.fixedPoints',
+    'bonus.multiplierPercent', 'offer', 'offer.rewardId', 'offer.discountPercent', 'offer.recommendationCount', 'message',
+    'message.subject', 'message.body', 'message.medium',
+  ]);
+  const isUnplaced = error && (Object.keys(fields).length === 0 || Object.keys(fields).some((k) => !placed.has(k)));
+  const segmentList = segments.data?.segments ?? [];
+  const rewardList = rewards.data?.rewards.filter((r) => r.isActive) ?? [];
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setError(undefined);
+    const result = await create({ input: toCreateInput(v) });
+    if (result.error) setError(result.error);
+    else if (result.data) onCreated(result.data.createCampaign);
+  }
+
+  if (segments.data && segmentList.length === 0) {
+    return (
+      <p className="empty" data-testid="campaign-no-segments">
+        A campaign targets a saved segment: <Link to="/segments">build and save one first</Link>.
+      </p>
+    );
+  }
+
+  return (
+    <form className="resource-form" onSubmit={submit} aria-label="New campaign" data-testid="campaign-form">
+      <div className="form-grid">
+        <Field label="Name" error={fields.name}>
+          {(p) => <input {...p} required maxLength={200} value={v.name} onChange={(e) => set('name', e.target.value)} />}
+        </Field>
+        <Field label="Segment" error={fields.segmentId} hint="Evaluated (dynamic) or read (snapshot) at launch">
+          {(p) => (
+            <select {...p} required value={v.segmentId} onChange={(e) => set('segmentId', e.target.value)}>
+              <option value="">{segments.data ? 'Choose a segment' : 'Loading segments…'}</option>
+              {segmentList.map((s) => (
+                <option key={s.id} value={s.id}>
+                  {s.name} ({humanize(s.kind).toLowerCase()})
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="Description" error={fields.description}>
+          {(p) => <input {...p} maxLength={1000} value={v.description} onChange={(e) => set('description', e.target.value)} />}
+        </Field>
+      </div>
+
+      <fieldset className="choice-group">
+        <legend>Action</legend>
+        {actions.map((a) => (
+          <label key={a.kind} className="checkbox">
+            <input type="radio" name="action" value={a.kind} checked={v.action === a.kind} onChange={() => set('action', a.kind)} />
+            <span>
+              <strong>{a.label}</strong> <span className="muted small">{a.hint}</span>
+            </span>
+          </label>
+        ))}
+      </fieldset>
+
+      <div className="form-grid">
+        {v.action === 'BONUS_POINTS' && (
+          <>
+            <Field label="Bonus" error={fields.bonus}>
+              {(p) => (
+                <select {...p} value={v.bonusKind} onChange={(e) => set('bonusKind', e.target.value as Values['bonusKind'])}>
+                  <option value="fixed">Fixed points per order</option>
+                  <option value="multiplier">Multiplier of order points (%)</option>
+                </select>
+              )}
+            </Field>
+            <Field
+              label={v.bonusKind === 'fixed' ? 'Points per order' : 'Multiplier %'}
+              hint={v.bonusKind === 'multiplier' ? '101 to 1000; 200 is double points' : undefined}
+              error={fields['bonus.fixedPoints'] ?? fields['bonus.multiplierPercent']}
+            >
+              {(p) => <input {...p} type="number" step={1} required value={v.bonusValue} onChange={(e) => set('bonusValue', e.target.value)} />}
+            </Field>
+            <Field label="Budget (points)" hint="Most points given in all; empty for no cap" error={fields.budgetPoints}>
+              {(p) => <input {...p} type="number" step={1} min={1} value={v.budgetPoints} onChange={(e) => set('budgetPoints', e.target.value)} />}
+            </Field>
+          </>
+        )}
+        {v.action === 'OFFER' && (
+          <>
+            <Field label="Offer" error={fields.offer}>
+              {(p) => (
+                <select {...p} value={v.offerKind} onChange={(e) => set('offerKind', e.target.value as Values['offerKind'])}>
+                  <option value="REWARD_DISCOUNT">Discount on a reward</option>
+                  <option value="RECOMMENDATIONS">Recommended products</option>
+                </select>
+              )}
+            </Field>
+            {v.offerKind === 'REWARD_DISCOUNT' ? (
+              <>
+                <Field label="Reward" error={fields['offer.rewardId']}>
+                  {(p) => (
+                    <select {...p} required value={v.rewardId} onChange={(e) => set('rewardId', e.target.value)}>
+                      <option value="">{rewardList.length ? 'Choose a reward' : 'No active rewards'}</option>
+                      {rewardList.map((r) => (
+                        <option key={r.id} value={r.id}>
+                          {r.name} ({r.costPoints} points)
+                        </option>
+                      ))}
+                    </select>
+                  )}
+                </Field>
+                <Field label="Discount %" error={fields['offer.discountPercent']}>
+                  {(p) => <input {...p} type="number" min={1} max={100} step={1} required value={v.discountPercent} onChange={(e) => set('discountPercent', e.target.value)} />}
+                </Field>
+              </>
+            ) : (
+              <Field label="Products per member" hint="1 to 10, from the active recommender" error={fields['offer.recommendationCount']}>
+                {(p) => <input {...p} type="number" min={1} max={10} step={1} required value={v.recommendationCount} onChange={(e) => set('recommendationCount', e.target.value)} />}
+              </Field>
+            )}
+          </>
+        )}
+        {v.action === 'MESSAGE' && (
+          <>
+            <Field label="Medium" error={fields['message.medium'] ?? fields.message} hint="Sent only to members who consented">
+              {(p) => (
+                <select {...p} value={v.medium} onChange={(e) => set('medium', e.target.value as ConsentMedium)}>
+                  {media.map((m) => (
+                    <option key={m} value={m}>
+                      {humanize(m)}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
+            {v.medium === 'EMAIL' && (
+              <Field label="Subject" error={fields['message.subject']}>
+                {(p) => <input {...p} required maxLength={200} value={v.subject} onChange={(e) => set('subject', e.target.value)} />}
+              </Field>
+            )}
+            <Field label="Text" error={fields['message.body']} hint={v.medium === 'SMS' ? 'At most 480 characters' : undefined}>
+              {(p) => <textarea {...p} required rows={3} value={v.body} onChange={(e) => set('body', e.target.value)} />}
+            </Field>
+          </>
+        )}
+      </div>
+
+      <div className="form-grid">
+        <Field label="Starts" error={fields.startsAt} hint="In the past or now: it starts at launch">
+          {(p) => <input {...p} type="datetime-local" required value={v.startsAt} onChange={(e) => set('startsAt', e.target.value)} />}
+        </Field>
+        <Field label="Ends" error={fields.endsAt} hint="Empty: runs until cancelled">
+          {(p) => <input {...p} type="datetime-local" value={v.endsAt} onChange={(e) => set('endsAt', e.target.value)} />}
+        </Field>
+        <Field label="Holdout %" error={fields.holdoutShare} hint="Members held out as the control group, 0 to 50">
+          {(p) => <input {...p} type="number" min={0} max={50} step="any" required value={v.holdoutPercent} onChange={(e) => set('holdoutPercent', e.target.value)} />}
+        </Field>
+      </div>
+
+      {isUnplaced && (
+        <p className="error" role="alert" data-testid="campaign-form-error">
+          {errorMessage(error)}
+        </p>
+      )}
+      <FormActions submitLabel="Create draft" busy={fetching} onCancel={onCancel} testId="campaign-create" />
+    </form>
+  );
+}
