@@ -29,6 +29,7 @@ import { CampaignBonusService } from './campaigns/campaign-bonus';
 import { CampaignOfferService } from './campaigns/campaign-offers';
 import { LoggingDeliveryAdapter } from './campaigns/campaign-delivery';
 import { createLogger } from './shared/logger';
+import { ReferralService } from './referrals/referral.service';
 
 /** Domain services are stateless singletons; each call gets the request's context. */
 export interface Services {
@@ -53,6 +54,7 @@ export interface Services {
   queueHealth: QueueHealthService;
   timeline: TimelineService;
   campaigns: CampaignService;
+  referrals: ReferralService;
 }
 
 /** With `redis` (the API process), logins are throttled per email and IP; scripts pass nothing. */
@@ -64,7 +66,8 @@ export function createServices(config: Config, infra: { redis?: Redis; log?: Log
   const programme = new ProgrammeService(audit);
   const earningRules = new EarningRuleService(audit);
   const tiers = new TierService(audit, events);
-  const orders = new OrderService(members, ledger, programme, earningRules, tiers, events, new CampaignBonusService(ledger));
+  const referrals = new ReferralService(members, ledger, events);
+  const orders = new OrderService(members, ledger, programme, earningRules, tiers, events, new CampaignBonusService(ledger), referrals);
   const segments = new SegmentService(audit);
   const rewards = new RewardService(members, ledger, programme, tiers, audit, events, new CampaignOfferService());
   const feedback = new FeedbackService(members, events);
@@ -77,6 +80,10 @@ export function createServices(config: Config, infra: { redis?: Redis; log?: Log
   });
   members.registerMergeStep((em, survivor, absorbed) => feedback.mergeInto(em, survivor, absorbed));
   members.registerEraseStep((em, memberIds) => feedback.erase(em, memberIds));
+  members.registerMergeStep((em, survivor, absorbed) => referrals.mergeInto(em, survivor, absorbed));
+  members.registerEnrolStep(async (em, member, input) => {
+    if (input.referralCode) await referrals.referAtEnrolment(em, member, input.referralCode);
+  });
 
   const models = new ModelService(config, audit, rewards);
   const campaigns = new CampaignService(audit, events, segments, models, programme, new LoggingDeliveryAdapter(createLogger(config.LOG_LEVEL, 'campaigns')), config.CAMPAIGN_MESSAGE_MAX_ATTEMPTS);
@@ -104,5 +111,6 @@ export function createServices(config: Config, infra: { redis?: Redis; log?: Log
     queueHealth: new QueueHealthService(config),
     timeline: new TimelineService(),
     campaigns,
+    referrals,
   };
 }

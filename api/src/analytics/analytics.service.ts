@@ -70,8 +70,8 @@ export class AnalyticsService {
              where l.created_at < ?${country} group by l.member_id
            )
            select
-             coalesce(sum(lifetime_delta) filter (where reason = 'ORDER_EARN' or (reason = 'ADJUSTMENT' and lifetime_delta > 0)), 0)::int as issued,
-             coalesce(-sum(lifetime_delta) filter (where reason = 'RETURN_CLAWBACK'), 0)::int as clawed_back,
+             coalesce(sum(lifetime_delta) filter (where reason in ('ORDER_EARN', 'REFERRAL') or (reason = 'ADJUSTMENT' and lifetime_delta > 0)), 0)::int as issued,
+             coalesce(-sum(lifetime_delta) filter (where reason in ('RETURN_CLAWBACK', 'REFERRAL_REVERSAL')), 0)::int as clawed_back,
              coalesce(-sum(available_delta) filter (where reason in ('REDEMPTION', 'REDEMPTION_CANCEL')), 0)::int as redeemed,
              coalesce(-sum(available_delta) filter (where reason = 'EXPIRY'), 0)::int as expired,
              (select coalesce(sum(owed), 0) from bal)::int as liability

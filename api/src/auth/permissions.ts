@@ -66,7 +66,7 @@ registerEnumType(ApiKeyScope, {
   name: 'ApiKeyScope',
   valuesConfig: {
     MEMBERS_READ: { description: 'Find members and read their profile.' },
-    MEMBERS_WRITE: { description: 'Enrol members and update profiles and consents.' },
+    MEMBERS_WRITE: { description: 'Enrol members, update profiles and consents, and record who referred a member.' },
     MEMBERS_MERGE: { description: 'Merge two member records of one person.' },
     ORDERS_WRITE: { description: 'Record orders, returns and guest-order claims; consume vouchers at checkout.' },
     ORDERS_READ: { description: "Read orders and members' points, tiers and ledgers." },

@@ -19,6 +19,7 @@ import { AnalyticsResolver, MemberRfmResolver } from '../analytics/analytics.res
 import { SegmentResolver } from '../segments/segment.resolver';
 import { WebhookResolver } from '../webhooks/webhook.resolver';
 import { MemberTimelineResolver } from '../timeline/timeline.resolver';
+import { MemberReferralResolver, ReferralResolver } from '../referrals/referral.resolver';
 import { FeedbackAnalyticsResolver, FeedbackResolver, MemberFeedbackResolver } from '../feedback/feedback.resolver';
 import { QueueHealthResolver } from '../queues/queue-health.resolver';
 import { CampaignConnectionResolver, CampaignResolver } from '../campaigns/campaign.resolver';
@@ -52,6 +53,8 @@ const resolvers = [
   MemberTimelineResolver,
   CampaignResolver,
   CampaignConnectionResolver,
+  ReferralResolver,
+  MemberReferralResolver,
 ] as const;
 
 /** Resolvers are built once with their services; the container hands type-graphql those instances. */
@@ -85,6 +88,8 @@ function containerFor(services: Services | null): ContainerType {
     [MemberTimelineResolver, new MemberTimelineResolver(services?.timeline as never)],
     [CampaignResolver, new CampaignResolver(services?.campaigns as never)],
     [CampaignConnectionResolver, new CampaignConnectionResolver()],
+    [ReferralResolver, new ReferralResolver(services?.referrals as never)],
+    [MemberReferralResolver, new MemberReferralResolver(services?.referrals as never)],
   ]);
   return { get: (cls) => instances.get(cls) };
 }

@@ -16,6 +16,10 @@ export enum LedgerReason {
   ADJUSTMENT = 'ADJUSTMENT',
   MERGE_OUT = 'MERGE_OUT',
   MERGE_IN = 'MERGE_IN',
+  /** A referral bonus, to the referrer or the referred member, pending like order points. */
+  REFERRAL = 'REFERRAL',
+  /** A referral bonus taken back: the qualifying order was returned within the return window. */
+  REFERRAL_REVERSAL = 'REFERRAL_REVERSAL',
 }
 registerEnumType(LedgerReason, { name: 'LedgerReason' });
 

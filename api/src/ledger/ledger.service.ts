@@ -50,11 +50,11 @@ export class LedgerService {
     return em.findOneOrFail(MemberBalance, { member: memberId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
   }
 
-  /** Points for an order: pending for the return window (available at once when it is 0 days). */
-  earn(em: EntityManager, bal: MemberBalance, points: number, cause: Cause, terms: EarnTerms): PointLot | null {
+  /** Points for an order (or a referral): pending for the return window (available at once when it is 0 days). */
+  earn(em: EntityManager, bal: MemberBalance, points: number, cause: Cause, terms: EarnTerms, reason = LedgerReason.ORDER_EARN): PointLot | null {
     if (points <= 0) return null;
     const isPending = terms.pendingDays > 0;
-    const entry = this.write(em, bal, LedgerReason.ORDER_EARN, cause, {
+    const entry = this.write(em, bal, reason, cause, {
       pending: isPending ? points : 0,
       available: isPending ? 0 : points,
       lifetime: points,
@@ -124,7 +124,7 @@ export class LedgerService {
    * Takes back an order's points after a return: first from what is left of the order's own lot, then from the
    * member's other available points; if those were spent, the balance goes negative (documented policy).
    */
-  async clawback(em: EntityManager, bal: MemberBalance, points: number, orderLot: PointLot | null, cause: Cause): Promise<void> {
+  async clawback(em: EntityManager, bal: MemberBalance, points: number, orderLot: PointLot | null, cause: Cause, reason = LedgerReason.RETURN_CLAWBACK): Promise<void> {
     if (points <= 0) return;
     let fromPending = 0;
     let fromAvailable = 0;
@@ -140,7 +140,7 @@ export class LedgerService {
       await this.takeFromLots(em, bal, rest);
       fromAvailable += rest;
     }
-    this.write(em, bal, LedgerReason.RETURN_CLAWBACK, cause, { pending: -fromPending, available: -fromAvailable, lifetime: -points });
+    this.write(em, bal, reason, cause, { pending: -fromPending, available: -fromAvailable, lifetime: -points });
   }
 
   /** Gives spent points back to the lots they came from, keeping each lot's own expiry date. */

@@ -84,6 +84,11 @@ export class Member {
   @Enum({ items: () => SalesChannelKind })
   enrolmentChannel: SalesChannelKind;
 
+  /** Given by the database on insert (`referral_code_new()`), on every path that creates members. */
+  @Field(() => String, { description: 'The code this member shares to refer others: 8 characters without look-alikes (no 0, O, 1, I, L).' })
+  @Property({ type: 'string', length: 12, defaultRaw: 'referral_code_new()', unique: true })
+  referralCode: Opt<string>;
+
   @Field(() => DateTimeISOResolver)
   @Property({ type: 'datetime' })
   enrolledAt: Opt<Date> = new Date();

@@ -42,6 +42,9 @@ interface WantedIdentifier {
  */
 export type MergeStep = (em: EntityManager, survivor: Member, absorbed: Member) => Promise<void>;
 
+/** Runs in the enrolment's transaction once the member is written (referrals register theirs). */
+export type EnrolStep = (em: EntityManager, member: Member, input: EnrolMemberInput) => Promise<void>;
+
 /** Removes another domain's personal data of erased member records (the member and records merged into it). */
 export type EraseStep = (em: EntityManager, memberIds: string[]) => Promise<void>;
 
@@ -65,6 +68,7 @@ const MAX_SEARCH_TOKENS = 5;
 export class MemberService {
   private readonly mergeSteps: MergeStep[] = [];
   private readonly eraseSteps: EraseStep[] = [];
+  private readonly enrolSteps: EnrolStep[] = [];
 
   constructor(
     private readonly config: Pick<Config, 'DEFAULT_PHONE_REGION'>,
@@ -74,6 +78,10 @@ export class MemberService {
 
   registerMergeStep(step: MergeStep): void {
     this.mergeSteps.push(step);
+  }
+
+  registerEnrolStep(step: EnrolStep): void {
+    this.enrolSteps.push(step);
   }
 
   registerEraseStep(step: EraseStep): void {
@@ -98,6 +106,7 @@ export class MemberService {
         for (const id of wanted) em.create(MemberIdentifier, { member, type: id.type, scope: id.scope, value: id.value });
         this.applyConsents(em, member, [], input.consents ?? [], this.sourceOf(ctx));
         await em.flush();
+        for (const step of this.enrolSteps) await step(em, member, input);
         this.audit.record(em, ctx, {
           action: 'member.enrol',
           entityType: 'Member',

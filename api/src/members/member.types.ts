@@ -86,6 +86,11 @@ export class EnrolMemberInput extends MemberProfileInput {
   @Matches(/^\S(.*\S)?$/, { message: 'must not start or end with spaces' })
   channelCustomerId?: string | null;
 
+  @Field(() => String, { nullable: true, description: "Another member's referral code (README: Referrals)." })
+  @IsOptional()
+  @Length(1, 20)
+  referralCode?: string | null;
+
   @Field(() => ID, {
     nullable: true,
     description: 'Admin callers: the sales channel that owns channelCustomerId. Channel callers use their own.',

@@ -9,6 +9,7 @@ import { Migration20261201001000_segments } from './Migration20261201001000_segm
 import { Migration20261201110000_feedback } from './Migration20261201110000_feedback';
 import { Migration20261201120000_admin_sessions } from './Migration20261201120000_admin_sessions';
 import { Migration20261201100000_campaigns } from './Migration20261201100000_campaigns';
+import { Migration20261201111000_referrals } from './Migration20261201111000_referrals';
 
 /** Applied in this order; add each new migration here (npm run make-migration writes the file). */
 export const migrations: MigrationObject[] = [
@@ -22,4 +23,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261201110000_feedback', class: Migration20261201110000_feedback },
   { name: 'Migration20261201120000_admin_sessions', class: Migration20261201120000_admin_sessions },
   { name: 'Migration20261201100000_campaigns', class: Migration20261201100000_campaigns },
+  { name: 'Migration20261201111000_referrals', class: Migration20261201111000_referrals },
 ];

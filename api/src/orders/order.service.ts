@@ -28,6 +28,7 @@ import { OrderReturn } from './order-return.entity';
 import type { ClaimOrderInput, RecordOrderInput, RecordReturnInput, ReturnedLine } from './order.types';
 import { priceOrder } from './pricing';
 import type { MemberOrdersKey } from './order.loaders';
+import type { ReferralService } from '../referrals/referral.service';
 
 const sha256 = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
 const DAY_MS = 86_400_000;
@@ -41,6 +42,7 @@ export class OrderService {
     private readonly tiers: TierService,
     private readonly events: EventService,
     private readonly campaignBonus: CampaignBonusService,
+    private readonly referrals: ReferralService,
   ) {}
 
   /**
@@ -97,6 +99,7 @@ export class OrderService {
         );
         if (member && credit) {
           await this.creditLocked(ctx, em, order, member.id, lines.map((l) => ({ ...creditLineOf(l), category: products.get(l.sku)?.category ?? null })), credit, at);
+          await this.referrals.creditOnOrder(em, ctx, order, member.id, terms.settings, at);
         } else {
           await em.flush();
         }
@@ -210,6 +213,7 @@ export class OrderService {
             order.pointsClawedBack += points;
             orderReturn.pointsClawedBack = points;
           }
+          await this.referrals.reverseOnReturn(em, ctx, order, await this.programme.settings(em));
         }
         await this.events.record(
           em,

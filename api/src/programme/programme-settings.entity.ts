@@ -45,6 +45,18 @@ export class ProgrammeSettings {
   @Property({ type: 'string', length: 3 })
   pointValueCurrency: string;
 
+  @Field(() => Int, { description: 'Points a referrer gets when a member they referred places a first qualifying order.' })
+  @Property({ type: 'integer', default: 500 })
+  referralReferrerPoints: number;
+
+  @Field(() => Int, { description: 'Points the referred member gets for that order, on top of its own points.' })
+  @Property({ type: 'integer', default: 500 })
+  referralReferredPoints: number;
+
+  @Field(() => Int, { description: 'Smallest order total (minor units of pointValueCurrency) that qualifies a referral.' })
+  @Property({ type: 'integer', default: 2000 })
+  referralMinOrderMinor: number;
+
   @Field(() => DateTimeISOResolver)
   @Property({ type: 'datetime', onUpdate: () => new Date() })
   updatedAt: Date = new Date();

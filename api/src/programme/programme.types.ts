@@ -38,6 +38,24 @@ export class UpdateProgrammeSettingsInput {
   @Min(0)
   pointValueMinor?: number;
 
+  @Field(() => Int, { nullable: true })
+  @IsOptional()
+  @Min(0)
+  @Max(1_000_000)
+  referralReferrerPoints?: number;
+
+  @Field(() => Int, { nullable: true })
+  @IsOptional()
+  @Min(0)
+  @Max(1_000_000)
+  referralReferredPoints?: number;
+
+  @Field(() => Int, { nullable: true })
+  @IsOptional()
+  @Min(0)
+  @Max(1_000_000_000)
+  referralMinOrderMinor?: number;
+
   @Field(() => String, { nullable: true })
   @IsOptional()
   @Matches(/^[A-Z]{3}$/, { message: 'must be an ISO 4217 currency code such as GBP' })

@@ -17,6 +17,8 @@ export const errorCodes = {
     'The reward cannot be redeemed now; `extensions.reason` is INACTIVE, NOT_STARTED, ENDED or TIER_REQUIRED.',
   REWARD_OUT_OF_STOCK: 'Every unit of the reward has been redeemed.',
   REWARD_LIMIT_REACHED: 'The member already holds as many redemptions of this reward as it allows.',
+  REFERRAL_NOT_ALLOWED:
+    'The referral code cannot be used by this member; `extensions.reason` is SELF_REFERRAL, SAME_IDENTIFIER, CIRCULAR, REFERRER_INACTIVE, ALREADY_REFERRED or ALREADY_ORDERED.',
   VOUCHER_UNUSABLE:
     'The voucher cannot be used; `extensions.reason` is CONSUMED, CANCELLED, EXPIRED or OTHER_MEMBER.',
   CAMPAIGN_NOT_EDITABLE:

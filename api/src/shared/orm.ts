@@ -30,6 +30,7 @@ import { EventOutbox } from '../events/event-outbox.entity';
 import { Webhook, WebhookDelivery } from '../webhooks/webhook.entity';
 import { Feedback } from '../feedback/feedback.entity';
 import { Campaign, CampaignMember, CampaignMessage } from '../campaigns/campaign.entity';
+import { Referral } from '../referrals/referral.entity';
 import { migrations } from '../migrations';
 import type { Config } from './config';
 import { countDbQuery } from './request-scope';
@@ -69,6 +70,7 @@ export const entities = [
   Campaign,
   CampaignMember,
   CampaignMessage,
+  Referral,
 ];
 
 /** Counts each query against the current request, so tests can prove there is no N+1. */

@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'REWARD_LIMIT_REACHED'
   | 'VOUCHER_UNUSABLE'
   | 'CAMPAIGN_NOT_EDITABLE'
+  | 'REFERRAL_NOT_ALLOWED'
   | 'SERVICE_UNAVAILABLE'
   | 'QUERY_TOO_COMPLEX'
   | 'RATE_LIMITED'
@@ -41,6 +42,7 @@ const messages = {
   REWARD_LIMIT_REACHED: 'The member already holds as many of that reward as it allows.',
   VOUCHER_UNUSABLE: 'That voucher cannot be used.',
   CAMPAIGN_NOT_EDITABLE: 'Only a draft campaign can be changed or launched, and an ended or cancelled one cannot be cancelled.',
+  REFERRAL_NOT_ALLOWED: 'That referral code cannot be used for this member.',
   SERVICE_UNAVAILABLE: 'A service the server needs is unavailable. Nothing was saved; try again shortly.',
   QUERY_TOO_COMPLEX: 'That request asks for too much at once. Narrow it down and try again.',
   RATE_LIMITED: 'Too many requests or failed sign-ins. Wait a few minutes and try again.',

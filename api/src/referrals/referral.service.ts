@@ -1,0 +1,226 @@
+import { LockMode, ref, UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Context } from '../shared/context';
+import { AppError } from '../shared/errors';
+import { actorRef } from '../auth/principal';
+import { Member, MemberStatus } from '../members/member.entity';
+import type { MemberService } from '../members/member.service';
+import { IdentifierType, MemberIdentifier } from '../members/member-identifier.entity';
+import { Order } from '../orders/order.entity';
+import type { LedgerService } from '../ledger/ledger.service';
+import { LedgerReason } from '../ledger/ledger-entry.entity';
+import { LotState, PointLot } from '../ledger/point-lot.entity';
+import type { ProgrammeSettings } from '../programme/programme-settings.entity';
+import type { EventService } from '../events/event.service';
+import { EventType } from '../events/event-types';
+import { Referral, ReferralRefusal, ReferralStatus } from './referral.entity';
+import type { ApplyReferralCodeInput } from './referral.types';
+
+const CODE = /^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{8}$/;
+const GMAIL = new Set(['gmail.com', 'googlemail.com']);
+
+/** Upper case without spaces or dashes, so "k7pm-3xq9" and "K7PM 3XQ9" are one code. */
+export function normaliseReferralCode(raw: string): string {
+  return raw.toUpperCase().replace(/[\s-]/g, '');
+}
+
+/** The mailbox an address reaches: lower case, no +tag, and for Gmail no dots (ann.smith+2@gmail.com = annsmith@gmail.com). */
+export function canonicalEmail(email: string): string {
+  const [local, domain] = email.toLowerCase().split('@');
+  if (!domain) return email.toLowerCase();
+  const bare = local.split('+')[0];
+  return GMAIL.has(domain) ? `${bare.replace(/\./g, '')}@gmail.com` : `${bare}@${domain}`;
+}
+
+function refused(reason: ReferralRefusal, message: string, details: Record<string, unknown> = {}): AppError {
+  return new AppError('REFERRAL_NOT_ALLOWED', message, { reason, ...details });
+}
+
+/**
+ * Referrals: a member gives another's code at enrolment (or before their first order); the referred member's first
+ * qualifying order credits both, once, in the order's own transaction. README: Referrals.
+ */
+export class ReferralService {
+  constructor(
+    private readonly members: MemberService,
+    private readonly ledger: LedgerService,
+    private readonly events: EventService,
+  ) {}
+
+  /** Enrolment step: runs in the enrolment's transaction once the new member is flushed. */
+  async referAtEnrolment(em: EntityManager, member: Member, rawCode: string): Promise<void> {
+    await this.attach(em, member, rawCode, 'input.referralCode');
+  }
+
+  /** For a member who enrolled without a code and has not ordered yet. */
+  async apply(ctx: Context, input: ApplyReferralCodeInput): Promise<Referral> {
+    const resolved = await this.members.findById(ctx.em, input.memberId);
+    try {
+      return await ctx.em.transactional(async (em) => {
+        const member = await em.findOneOrFail(Member, resolved.id, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+        if (member.status === MemberStatus.ERASED) throw AppError.conflict('MEMBER_ERASED', 'This member has been erased', { memberId: member.id });
+        const earlier = await em.findOne(Referral, { referred: member.id });
+        if (earlier) throw refused(ReferralRefusal.ALREADY_REFERRED, 'This member was referred already', { referralId: earlier.id });
+        if (await em.count(Order, { member: member.id })) throw refused(ReferralRefusal.ALREADY_ORDERED, 'A referral must come before the first order');
+        return this.attach(em, member, input.referralCode, 'input.referralCode');
+      });
+    } catch (err) {
+      if (err instanceof UniqueConstraintViolationException) throw refused(ReferralRefusal.ALREADY_REFERRED, 'This member was referred already');
+      throw err;
+    }
+  }
+
+  /**
+   * Order step, in the order's transaction with the referred member's balance locked (which serialises their orders,
+   * so two concurrent first orders credit once; the referral row lock and the ledger keys guard it again).
+   * Qualifying: a member order (not a claimed guest order) in the programme currency whose total is at least
+   * `referralMinOrderMinor`. The bonus is pending for the return window, like the order's points.
+   */
+  async creditOnOrder(em: EntityManager, ctx: Context, order: Order, memberId: string, settings: ProgrammeSettings, at: Date): Promise<void> {
+    const referral = await em.findOne(Referral, { referred: memberId, status: ReferralStatus.PENDING }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    if (!referral) return;
+    if (order.currency !== settings.pointValueCurrency || order.totalMinor - order.returnedMinor < settings.referralMinOrderMinor) return;
+
+    // The guards are checked again now: merges and identifier changes since enrolment count.
+    const referrer = await this.members.findById(em, referral.referrer.id);
+    const reason =
+      referrer.id === memberId
+        ? ReferralRefusal.SELF_REFERRAL
+        : referrer.status === MemberStatus.ERASED
+          ? ReferralRefusal.REFERRER_INACTIVE
+          : (await this.shareIdentifier(em, referrer.id, memberId))
+            ? ReferralRefusal.SAME_IDENTIFIER
+            : null;
+    if (reason) {
+      Object.assign(referral, { status: ReferralStatus.VOID, voidReason: reason, voidedAt: at });
+      ctx.log.info({ referralId: referral.id, reason }, 'referral.voided');
+      return;
+    }
+
+    const terms = { at, pendingDays: settings.pendingDays, expiryMonths: settings.lotExpiryMonths };
+    const actor = actorRef(ctx.principal);
+    const shares = [
+      { role: 'referred', memberId, points: settings.referralReferredPoints },
+      { role: 'referrer', memberId: referrer.id, points: settings.referralReferrerPoints },
+    ];
+    for (const share of shares) {
+      const bal = await this.ledger.lock(em, share.memberId);
+      const cause = { sourceType: 'referral', sourceId: referral.id, key: `referral:${referral.id}:${order.id}:${share.role}`, actor, at, note: `referral ${share.role}` };
+      const lot = this.ledger.earn(em, bal, share.points, cause, terms, LedgerReason.REFERRAL);
+      if (lot) {
+        await this.events.record(
+          em,
+          EventType.POINTS_EARNED,
+          { memberId: share.memberId, points: lot.points, sourceType: 'referral', sourceId: referral.id, lotId: lot.id, isPending: lot.state === LotState.PENDING, availableAt: lot.availableAt.toISOString(), expiresAt: lot.expiresAt.toISOString() },
+          { memberId: share.memberId, occurredAt: at },
+        );
+      }
+    }
+    Object.assign(referral, {
+      status: ReferralStatus.CREDITED,
+      orderId: order.id,
+      referredPoints: settings.referralReferredPoints,
+      referrerPoints: settings.referralReferrerPoints,
+      creditedAt: at,
+    });
+    ctx.log.info({ referralId: referral.id, orderId: order.id, referrerId: referrer.id, referredId: memberId }, 'referral.credited');
+  }
+
+  /**
+   * Return step, in the return's transaction: when a return brings the qualifying order below the minimum while the
+   * bonus is still pending (inside the return window), both bonuses are taken back and the referral waits again for a
+   * qualifying order. After the window the bonus stays.
+   */
+  async reverseOnReturn(em: EntityManager, ctx: Context, order: Order, settings: ProgrammeSettings): Promise<void> {
+    const referral = await em.findOne(Referral, { orderId: order.id, status: ReferralStatus.CREDITED }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    if (!referral || order.totalMinor - order.returnedMinor >= settings.referralMinOrderMinor) return;
+    const lots = await em.find(PointLot, { sourceType: 'referral', sourceId: referral.id, state: { $ne: LotState.CLOSED } }, { orderBy: { member: 'asc' } });
+    if (lots.length === 0 || lots.some((l) => l.state !== LotState.PENDING)) return;
+    for (const lot of lots) {
+      const bal = await this.ledger.lock(em, lot.member.id);
+      await this.ledger.clawback(
+        em,
+        bal,
+        lot.remaining,
+        lot,
+        { sourceType: 'referral', sourceId: referral.id, key: `referral-reversal:${lot.id}`, actor: actorRef(ctx.principal), note: 'referral: qualifying order returned' },
+        LedgerReason.REFERRAL_REVERSAL,
+      );
+    }
+    Object.assign(referral, { status: ReferralStatus.PENDING, orderId: null, referrerPoints: 0, referredPoints: 0, creditedAt: null });
+    ctx.log.info({ referralId: referral.id, orderId: order.id }, 'referral.reversed');
+  }
+
+  /**
+   * Merge step: the survivor takes over the absorbed member's referrals as referrer; as referred it keeps its own (the
+   * absorbed one's waiting referral is voided), and a waiting referral between the two records is a self-referral.
+   * A bonus already credited stays.
+   */
+  async mergeInto(em: EntityManager, survivor: Member, absorbed: Member): Promise<void> {
+    const now = new Date();
+    const ids = [survivor.id, absorbed.id];
+    const rows = await em.find(Referral, { $or: [{ referrer: { $in: ids } }, { referred: { $in: ids } }] });
+    for (const r of rows) if (r.referrer.id === absorbed.id) r.referrer = ref(survivor) as never;
+    const theirs = rows.find((r) => r.referred.id === absorbed.id);
+    const ours = rows.find((r) => r.referred.id === survivor.id);
+    if (theirs?.status === ReferralStatus.PENDING) {
+      if (ours) Object.assign(theirs, { status: ReferralStatus.VOID, voidReason: ReferralRefusal.MERGED, voidedAt: now });
+      else theirs.referred = ref(survivor) as never;
+    }
+    for (const r of rows) {
+      if (r.status === ReferralStatus.PENDING && r.referrer.id === r.referred.id) {
+        Object.assign(r, { status: ReferralStatus.VOID, voidReason: ReferralRefusal.SELF_REFERRAL, voidedAt: now });
+      }
+    }
+  }
+
+  referralOf(em: EntityManager, memberId: string): Promise<Referral | null> {
+    return em.findOne(Referral, { referred: memberId });
+  }
+
+  referralsBy(em: EntityManager, memberId: string, first: number): Promise<Referral[]> {
+    if (!Number.isInteger(first) || first < 1 || first > 100) throw AppError.badInput([{ path: 'first', message: 'must be between 1 and 100' }]);
+    return em.find(Referral, { referrer: memberId }, { orderBy: { id: 'desc' }, limit: first });
+  }
+
+  private async attach(em: EntityManager, member: Member, rawCode: string, path: string): Promise<Referral> {
+    const code = normaliseReferralCode(rawCode);
+    if (!CODE.test(code)) throw AppError.badInput([{ path, message: 'is not a referral code (8 letters and digits)' }]);
+    const owner = await em.findOne(Member, { referralCode: code });
+    if (!owner) throw AppError.badInput([{ path, message: 'no member has this referral code' }]);
+    // A code of a merged record refers through its survivor.
+    const referrer = await this.members.findById(em, owner.id);
+    if (referrer.id === member.id) throw refused(ReferralRefusal.SELF_REFERRAL, 'A member cannot use their own referral code');
+    if (referrer.status === MemberStatus.ERASED) throw refused(ReferralRefusal.REFERRER_INACTIVE, 'This referral code is no longer valid');
+    if (await this.shareIdentifier(em, referrer.id, member.id)) {
+      throw refused(ReferralRefusal.SAME_IDENTIFIER, 'The referrer and the new member share an email address or phone number');
+    }
+    if (await em.findOne(Referral, { referrer: member.id, referred: referrer.id })) {
+      throw refused(ReferralRefusal.CIRCULAR, 'The referrer was referred by this member');
+    }
+    const referral = em.create(Referral, { referrer: referrer.id, referred: member.id, code, status: ReferralStatus.PENDING });
+    await em.flush();
+    return referral;
+  }
+
+  /** Whether two members share an email (canonically: case, +tags, Gmail dots) or a phone, on any of their records. */
+  private async shareIdentifier(em: EntityManager, a: string, b: string): Promise<boolean> {
+    // One after another: inside a transaction there is one connection.
+    const ma = await this.contactsOf(em, a);
+    const mb = await this.contactsOf(em, b);
+    return [...ma].some((c) => mb.has(c));
+  }
+
+  private async contactsOf(em: EntityManager, memberId: string): Promise<Set<string>> {
+    const member = await em.findOneOrFail(Member, memberId);
+    const identifiers = await em.find(MemberIdentifier, { member: memberId, type: { $in: [IdentifierType.EMAIL, IdentifierType.PHONE] } });
+    const out = new Set<string>();
+    for (const email of [member.email, ...identifiers.filter((i) => i.type === IdentifierType.EMAIL).map((i) => i.value)]) {
+      if (email) out.add(`email:${canonicalEmail(email)}`);
+    }
+    for (const phone of [member.phone, ...identifiers.filter((i) => i.type === IdentifierType.PHONE).map((i) => i.value)]) {
+      if (phone) out.add(`phone:${phone}`);
+    }
+    return out;
+  }
+}
