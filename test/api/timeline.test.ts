@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import { useHarness, expectError } from '../support/harness';
 import { build, AdminRole, ApiKeyScope } from '../fixtures/build';
 import { orderInput, RECORD_ORDER } from '../support/orders';
 
-const h = useHarness();
+const h = useHarness({ CAMPAIGNS_SWEEP_MS: '0' });
 const b = build(h);
 
 const TIMELINE = `query T($id: ID!, $first: Int, $after: String) {
@@ -10,7 +11,7 @@ const TIMELINE = `query T($id: ID!, $first: Int, $after: String) {
     timeline(first: $first, after: $after) {
       edges { cursor node { type occurredAt node {
         __typename
-        ... on Order { id } ... on LedgerEntry { id reason } ... on Redemption { id } ... on TierChange { id toTier } ... on Feedback { id score }
+        ... on Order { id } ... on LedgerEntry { id reason } ... on Redemption { id } ... on TierChange { id toTier } ... on Feedback { id score } ... on CampaignMember { campaignId memberId group } ... on CampaignMessage { id }
       } } }
       pageInfo { hasNextPage hasPreviousPage endCursor }
     }
@@ -21,6 +22,12 @@ const UPSERT_REWARD = `mutation U($input: UpsertRewardInput!) { upsertReward(inp
 const REDEEM = `mutation R($input: RedeemRewardInput!) { redeemReward(input: $input) { id } }`;
 const FEEDBACK = `mutation F($input: RecordFeedbackInput!) { recordFeedback(input: $input) { id } }`;
 const MERGE = `mutation M($input: MergeMembersInput!) { mergeMembers(input: $input) { movedIdentifiers } }`;
+
+/** The uuid the timeline gives a campaign_member row: md5 of "<campaign id>:<member id>". */
+function campaignMemberKey(campaignId: string, memberId: string): string {
+  const hex = createHash('md5').update(`${campaignId}:${memberId}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
 
 type Auth = { token: string } | { apiKey: string };
 interface Entry {
@@ -44,7 +51,12 @@ async function page(auth: Auth, memberId: string, first: number, after: string |
   const res = await h.gql(auth, TIMELINE, { id: memberId, first, after });
   if (res.errors) throw new Error(JSON.stringify(res.errors));
   const t = res.data.member.timeline;
-  const entries: Entry[] = t.edges.map((e: any) => ({ type: e.node.type, occurredAt: e.node.occurredAt, id: e.node.node.id, typename: e.node.node.__typename }));
+  const entries: Entry[] = t.edges.map((e: any) => ({
+    type: e.node.type,
+    occurredAt: e.node.occurredAt,
+    id: e.node.node.id ?? campaignMemberKey(e.node.node.campaignId, e.node.node.memberId),
+    typename: e.node.node.__typename,
+  }));
   return { entries, pageInfo: t.pageInfo, queries: Number(res.headers['x-db-queries']) };
 }
 
@@ -65,7 +77,7 @@ async function allPages(auth: Auth, memberId: string, size: number) {
 }
 
 /** Every row of the member's history, read straight from the tables, in the documented order. */
-async function expectedOf(memberIds: string[], withFeedback = true) {
+async function expectedOf(memberIds: string[], withFeedback = true, withCampaigns = true) {
   const rows = await h.sql<{ type: string; id: string }>(
     `select type, id from (
        select 'ORDER' as type, placed_at as t, id from customer_order where member_id in (?)
@@ -73,8 +85,11 @@ async function expectedOf(memberIds: string[], withFeedback = true) {
        union all select 'REDEMPTION', created_at, id from redemption where member_id in (?)
        union all select 'TIER_CHANGE', changed_at, id from tier_change where member_id in (?)
        union all select 'FEEDBACK', given_at, id from feedback where member_id in (?) and ?
+       union all select 'CAMPAIGN_CONTACT', coalesce(contacted_at, assigned_at), md5(campaign_id::text || ':' || member_id::text)::uuid
+         from campaign_member where member_id in (?) and ?
+       union all select 'MESSAGE', created_at, id from campaign_message where member_id in (?) and ?
      ) x order by t desc, type desc, id desc`,
-    [memberIds, memberIds, memberIds, memberIds, memberIds, withFeedback],
+    [memberIds, memberIds, memberIds, memberIds, memberIds, withFeedback, memberIds, withCampaigns, memberIds, withCampaigns],
   );
   return rows.map((r) => `${r.type}:${r.id}`);
 }
@@ -167,12 +182,39 @@ describe('member.timeline', () => {
     const { member } = await memberWithHistory();
     const reader = await b.apiKey([ApiKeyScope.ORDERS_READ, ApiKeyScope.MEMBERS_READ]);
     const seen = keys((await page(reader.auth, member.id, 100)).entries);
-    expect(seen).toEqual(await expectedOf([member.id], false));
+    expect(seen).toEqual(await expectedOf([member.id], false, false));
     expect(seen.some((k) => k.startsWith('FEEDBACK'))).toBe(false);
     const analyst = await b.admin(AdminRole.ANALYST);
     expect(keys((await page(analyst.auth, member.id, 100)).entries)).toEqual(await expectedOf([member.id]));
     const noOrders = await b.apiKey([ApiKeyScope.MEMBERS_READ]);
     expectError(await h.gql(noOrders.auth, TIMELINE, { id: member.id, first: 5 }), 'FORBIDDEN');
+  });
+
+  it('shows campaign contacts and messages to callers who may read campaigns', async () => {
+    const { member } = await memberWithHistory();
+    const held = await b.member().inCountry('TL').save();
+    await ok(admin.auth, `mutation U($input: UpdateMemberInput!) { updateMember(input: $input) { id } }`, {
+      input: { id: member.id, country: 'TL', consents: [{ medium: 'EMAIL', isGranted: true }] },
+    });
+    const segment = await h.app.services.segments.create(b.ctx(), { name: 'timeline TL', rule: { attribute: 'country', op: 'eq', value: 'TL' }, kind: 'DYNAMIC' as never });
+    const created = await ok(admin.auth, `mutation C($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }`, {
+      input: { name: 'Timeline mail', segmentId: segment.id, message: { medium: 'EMAIL', subject: 'Hi', body: 'Double points' }, holdoutShare: 0, startsAt: new Date().toISOString() },
+    });
+    await ok(admin.auth, `mutation L($id: ID!) { launchCampaign(id: $id) { id } }`, { id: created.createCampaign.id });
+    await h.app.services.campaigns.sweep(h.em(), new Date(Date.now() + 1000));
+
+    const { entries } = await page(admin.auth, member.id, 100);
+    expect(keys(entries)).toEqual(await expectedOf([member.id]));
+    expect(entries.filter((e) => ['CAMPAIGN_CONTACT', 'MESSAGE'].includes(e.type)).map((e) => [e.type, e.typename]).sort()).toEqual([
+      ['CAMPAIGN_CONTACT', 'CampaignMember'],
+      ['MESSAGE', 'CampaignMessage'],
+    ]);
+    // Two pages split between the campaign entries give the same sequence.
+    expect(keys(await allPages(admin.auth, member.id, 1))).toEqual(keys(entries));
+    // A member without email consent is contacted by nobody's message, but was targeted.
+    expect((await page(admin.auth, held.id, 10)).entries.map((e) => e.type)).toEqual(['CAMPAIGN_CONTACT']);
+    const reader = await b.apiKey([ApiKeyScope.ORDERS_READ, ApiKeyScope.MEMBERS_READ]);
+    expect((await page(reader.auth, member.id, 100)).entries.some((e) => ['CAMPAIGN_CONTACT', 'MESSAGE'].includes(e.type))).toBe(false);
   });
 
   it('refuses a cursor it did not make and a page size outside 1..100', async () => {

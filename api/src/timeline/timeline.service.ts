@@ -10,6 +10,7 @@ import { LedgerEntry } from '../ledger/ledger-entry.entity';
 import { Redemption } from '../rewards/redemption.entity';
 import { TierChange } from '../tiers/member-tier.entity';
 import { Feedback } from '../feedback/feedback.entity';
+import { CampaignMember, CampaignMessage } from '../campaigns/campaign.entity';
 import { type TimelineConnection, type TimelineEntry, TimelineEntryType } from './timeline.types';
 
 /**
@@ -19,18 +20,47 @@ import { type TimelineConnection, type TimelineEntry, TimelineEntryType } from '
 interface TimelineSource {
   type: TimelineEntryType;
   table: string;
+  /** SQL over the source's alias `s`. */
   occurredAt: string;
   entity: EntityClass<{ id: string }>;
   /** Needed on top of the timeline's own permission; callers without it do not see these entries. */
   permission?: Permission;
+  /** A uuid unique per row, for tables keyed otherwise (default `s.id`). */
+  id?: string;
+  /** Loads the page's rows by those ids when the entity has no `id` (default: find by id). */
+  load?: (em: EntityManager, memberId: string, ids: string[]) => Promise<Array<[string, object]>>;
+}
+
+/** A campaign_member row is keyed by (campaign, member); the timeline names it by a uuid made from both. */
+const CAMPAIGN_MEMBER_ID = `md5(s.campaign_id::text || ':' || s.member_id::text)::uuid`;
+
+async function loadCampaignMembers(em: EntityManager, memberId: string, ids: string[]): Promise<Array<[string, object]>> {
+  const keys = await em.execute<{ id: string; campaign_id: string; member_id: string }[]>(
+    `select ${CAMPAIGN_MEMBER_ID} as id, s.campaign_id, s.member_id from campaign_member s
+     where s.member_id in (select id from member where id = ? or merged_into_id = ?) and ${CAMPAIGN_MEMBER_ID} in (?)`,
+    [memberId, memberId, ids],
+  );
+  const rows = await em.find(CampaignMember, { $or: keys.map((k) => ({ campaignId: k.campaign_id, memberId: k.member_id })) });
+  return keys.map((k) => [k.id, rows.find((r) => r.campaignId === k.campaign_id && r.memberId === k.member_id)!]);
 }
 
 const SOURCES: readonly TimelineSource[] = [
-  { type: TimelineEntryType.ORDER, table: 'customer_order', occurredAt: 'placed_at', entity: Order },
-  { type: TimelineEntryType.LEDGER, table: 'ledger_entry', occurredAt: 'created_at', entity: LedgerEntry },
-  { type: TimelineEntryType.REDEMPTION, table: 'redemption', occurredAt: 'created_at', entity: Redemption },
-  { type: TimelineEntryType.TIER_CHANGE, table: 'tier_change', occurredAt: 'changed_at', entity: TierChange },
-  { type: TimelineEntryType.FEEDBACK, table: 'feedback', occurredAt: 'given_at', entity: Feedback, permission: Permission.FEEDBACK_READ },
+  { type: TimelineEntryType.ORDER, table: 'customer_order', occurredAt: 's.placed_at', entity: Order },
+  { type: TimelineEntryType.LEDGER, table: 'ledger_entry', occurredAt: 's.created_at', entity: LedgerEntry },
+  { type: TimelineEntryType.REDEMPTION, table: 'redemption', occurredAt: 's.created_at', entity: Redemption },
+  { type: TimelineEntryType.TIER_CHANGE, table: 'tier_change', occurredAt: 's.changed_at', entity: TierChange },
+  { type: TimelineEntryType.FEEDBACK, table: 'feedback', occurredAt: 's.given_at', entity: Feedback, permission: Permission.FEEDBACK_READ },
+  {
+    type: TimelineEntryType.CAMPAIGN_CONTACT,
+    table: 'campaign_member',
+    // Treated members when the offer or message was recorded for them, others when they were assigned at launch.
+    occurredAt: 'coalesce(s.contacted_at, s.assigned_at)',
+    entity: CampaignMember as never,
+    permission: Permission.CAMPAIGNS_READ,
+    id: CAMPAIGN_MEMBER_ID,
+    load: loadCampaignMembers,
+  },
+  { type: TimelineEntryType.MESSAGE, table: 'campaign_message', occurredAt: 's.created_at', entity: CampaignMessage, permission: Permission.CAMPAIGNS_READ },
 ];
 
 /** A position in the timeline: the entry's moment to the microsecond (as PostgreSQL stores it), type and id. */
@@ -64,12 +94,13 @@ export class TimelineService {
     const sources = SOURCES.filter((s) => !s.permission || principal?.permissions.has(s.permission));
     const params: unknown[] = [memberId, memberId];
     const branches = sources.map((s) => {
-      const keyset = from ? `and (s.${s.occurredAt}, '${s.type}'::text, s.id) < (?::timestamptz, ?::text, ?::uuid)` : '';
+      const id = s.id ?? 's.id';
+      const keyset = from ? `and (${s.occurredAt}, '${s.type}'::text, ${id}) < (?::timestamptz, ?::text, ?::uuid)` : '';
       if (from) params.push(from.at, from.type, from.id);
       params.push(first + 1);
-      return `(select s.${s.occurredAt} as occurred_at, '${s.type}'::text as type, s.id from ${s.table} s
+      return `(select ${s.occurredAt} as occurred_at, '${s.type}'::text as type, ${id} as id from ${s.table} s
         where s.member_id in (select id from who) ${keyset}
-        order by s.${s.occurredAt} desc, s.id desc limit ?)`;
+        order by 1 desc, 3 desc limit ?)`;
     });
     params.push(first + 1);
     const rows = await em.execute<{ at: string; occurred_at: Date; type: TimelineEntryType; id: string }[]>(
@@ -82,11 +113,14 @@ export class TimelineService {
 
     const hasNextPage = rows.length > first;
     const page = rows.slice(0, first);
-    const nodes = new Map<string, { id: string }>();
+    const nodes = new Map<string, object>();
     for (const source of sources) {
       const ids = page.filter((r) => r.type === source.type).map((r) => r.id);
       if (ids.length === 0) continue;
-      for (const node of await em.find(source.entity, { id: { $in: ids } } as never)) nodes.set(`${source.type}:${node.id}`, node);
+      const loaded = source.load
+        ? await source.load(em, memberId, ids)
+        : (await em.find(source.entity, { id: { $in: ids } } as never)).map((node): [string, object] => [node.id, node]);
+      for (const [id, node] of loaded) nodes.set(`${source.type}:${id}`, node);
     }
     const edges = page.map((r) => ({
       cursor: encode({ at: r.at, type: r.type, id: r.id }),

@@ -6,6 +6,7 @@ import { LedgerEntry } from '../ledger/ledger-entry.entity';
 import { Redemption } from '../rewards/redemption.entity';
 import { TierChange } from '../tiers/member-tier.entity';
 import { Feedback } from '../feedback/feedback.entity';
+import { CampaignMember, CampaignMessage } from '../campaigns/campaign.entity';
 
 /** What a timeline entry is. Ties at the same moment are ordered by this name, descending, then by id. */
 export enum TimelineEntryType {
@@ -14,11 +15,15 @@ export enum TimelineEntryType {
   REDEMPTION = 'REDEMPTION',
   TIER_CHANGE = 'TIER_CHANGE',
   FEEDBACK = 'FEEDBACK',
+  /** The member was targeted by a campaign (treated or held out). */
+  CAMPAIGN_CONTACT = 'CAMPAIGN_CONTACT',
+  /** A campaign message to the member, in the delivery outbox. */
+  MESSAGE = 'MESSAGE',
 }
 registerEnumType(TimelineEntryType, { name: 'TimelineEntryType' });
 
 /** Every node class a timeline can hold; a new source adds its entity here. */
-export const TIMELINE_NODE_TYPES = [Order, LedgerEntry, Redemption, TierChange, Feedback] as const;
+export const TIMELINE_NODE_TYPES = [Order, LedgerEntry, Redemption, TierChange, Feedback, CampaignMember, CampaignMessage] as const;
 
 export const TimelineNode = createUnionType({
   name: 'TimelineNode',
@@ -32,7 +37,7 @@ export class TimelineEntry {
   @Field(() => TimelineEntryType)
   type: TimelineEntryType;
 
-  @Field(() => DateTimeISOResolver, { description: 'Order placed, ledger row written, redemption made, tier changed, feedback given.' })
+  @Field(() => DateTimeISOResolver, { description: 'Order placed, ledger row written, redemption made, tier changed, feedback given, campaign contact or assignment, message written.' })
   occurredAt: Date;
 
   @Field(() => TimelineNode)
