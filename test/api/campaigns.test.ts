@@ -455,6 +455,19 @@ describe('campaign lifecycle and input', () => {
     expect(next.data.campaigns.edges[0].node.id).toBe(draft.id);
   });
 
+  it('a page of campaigns with counts and segment costs the same statements for 2 as for 6 campaigns', async () => {
+    const country = freshCountry();
+    await members(country, 2, [ConsentMedium.SMS, true]);
+    const segment = await segmentOf(country);
+    for (let i = 0; i < 6; i++) await createAndLaunch(marketer, { name: `Page ${i}`, segmentId: segment.id, message: { medium: 'SMS', body: 'Hi' }, holdoutShare: 0, startsAt: new Date().toISOString() });
+    const PAGE = `query P($first: Int!) { campaigns(first: $first) { edges { node { id segment { id } counts { treated contacted messagesPending } } } } }`;
+    const small = await h.gql(analyst, PAGE, { first: 2 });
+    const large = await h.gql(analyst, PAGE, { first: 6 });
+    expect(large.errors).toBeUndefined();
+    expect(large.data.campaigns.edges.map((e: any) => e.node.counts)).toEqual(Array(6).fill({ treated: 2, contacted: 2, messagesPending: 2 }));
+    expect(Number(large.headers['x-db-queries'])).toBe(Number(small.headers['x-db-queries']));
+  });
+
   it('updates a draft, and refuses to update or launch it again once launched (CAMPAIGN_NOT_EDITABLE)', async () => {
     const country = freshCountry();
     await members(country, 1);

@@ -58,7 +58,7 @@ export class CampaignResolver {
 
   @FieldResolver(() => CampaignCounts, { description: 'Members by group, contacts and message deliveries.' })
   counts(@Root() campaign: Campaign, @Ctx() ctx: Context): Promise<CampaignCounts> {
-    return this.service.counts(ctx.em, campaign);
+    return ctx.loaders.campaignCounts.load(campaign.id);
   }
 
   @FieldResolver(() => CampaignMemberConnection, { description: 'Targeted members by id, with their group; ids only, no personal data.' })
@@ -72,7 +72,7 @@ export class CampaignResolver {
     return this.service.members(ctx.em, campaign, first, after, group);
   }
 
-  @FieldResolver(() => CampaignResults, { nullable: true, description: 'Treated vs holdout with 95% intervals (README: Campaigns); null before launch.' })
+  @FieldResolver(() => CampaignResults, { nullable: true, description: 'Treated vs holdout with 95% intervals (README: Campaigns); null before launch. One evaluation per campaign: ask for it on a single campaign, not a list.' })
   results(@Root() campaign: Campaign, @Ctx() ctx: Context): Promise<CampaignResults | null> {
     return this.service.results(ctx.em, campaign);
   }

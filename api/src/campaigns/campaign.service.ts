@@ -261,20 +261,29 @@ export class CampaignService {
     );
   }
 
-  async counts(em: EntityManager, campaign: Campaign): Promise<CampaignCounts> {
-    const [row] = await em.execute<CampaignCounts[]>(
-      `select
-         (select count(*) from campaign_member where campaign_id = ?1 and assigned_group = 'TREATED')::int as treated,
-         (select count(*) from campaign_member where campaign_id = ?1 and assigned_group = 'HOLDOUT')::int as holdout,
-         (select count(*) from campaign_member where campaign_id = ?1 and contacted_at is not null)::int as contacted,
-         (select count(*) from campaign_member where campaign_id = ?1 and bonus_points > 0)::int as bonused,
-         (select count(*) from campaign_message where campaign_id = ?1 and status = 'PENDING')::int as "messagesPending",
-         (select count(*) from campaign_message where campaign_id = ?1 and status = 'SENT')::int as "messagesSent",
-         (select count(*) from campaign_message where campaign_id = ?1 and status = 'SKIPPED')::int as "messagesSkipped",
-         (select count(*) from campaign_message where campaign_id = ?1 and status = 'FAILED')::int as "messagesFailed"`.replaceAll('?1', '?'),
-      Array(8).fill(campaign.id),
+  /** Counts for many campaigns in one statement (the DataLoader behind `campaign.counts`). */
+  async countsOf(em: EntityManager, campaignIds: readonly string[]): Promise<CampaignCounts[]> {
+    const rows = await em.execute<(CampaignCounts & { id: string })[]>(
+      `select c.id,
+         coalesce(m.treated, 0)::int as treated, coalesce(m.holdout, 0)::int as holdout,
+         coalesce(m.contacted, 0)::int as contacted, coalesce(m.bonused, 0)::int as bonused,
+         coalesce(g.pending, 0)::int as "messagesPending", coalesce(g.sent, 0)::int as "messagesSent",
+         coalesce(g.skipped, 0)::int as "messagesSkipped", coalesce(g.failed, 0)::int as "messagesFailed"
+       from campaign c
+       left join lateral (
+         select count(*) filter (where assigned_group = 'TREATED') as treated, count(*) filter (where assigned_group = 'HOLDOUT') as holdout,
+           count(*) filter (where contacted_at is not null) as contacted, count(*) filter (where bonus_points > 0) as bonused
+         from campaign_member where campaign_id = c.id) m on true
+       left join lateral (
+         select count(*) filter (where status = 'PENDING') as pending, count(*) filter (where status = 'SENT') as sent,
+           count(*) filter (where status = 'SKIPPED') as skipped, count(*) filter (where status = 'FAILED') as failed
+         from campaign_message where campaign_id = c.id) g on true
+       where c.id in (?)`,
+      [campaignIds as string[]],
     );
-    return row;
+    const byId = new Map(rows.map(({ id, ...counts }) => [id, counts]));
+    const none = { treated: 0, holdout: 0, contacted: 0, bonused: 0, messagesPending: 0, messagesSent: 0, messagesSkipped: 0, messagesFailed: 0 };
+    return campaignIds.map((id) => byId.get(id) ?? none);
   }
 
   /** Members by id, optionally one group. */

@@ -5,6 +5,7 @@ import type { MemberPoints } from '../ledger/points.types';
 import type { Tier } from '../tiers/tier.entity';
 import { createModelLoaders, type ModelLoaders } from '../models/model.loaders';
 import { createOrderLoaders, type OrderLoaders } from '../orders/order.loaders';
+import type { CampaignCounts } from '../campaigns/campaign.types';
 
 /** Per-request batching for aggregates that a list of members fans out to. */
 export interface Loaders {
@@ -13,13 +14,16 @@ export interface Loaders {
   tiers: DataLoader<string, Tier | null>;
   orders: OrderLoaders;
   models: ModelLoaders;
+  /** Members, contacts and messages of a campaign, keyed by campaign id. */
+  campaignCounts: DataLoader<string, CampaignCounts>;
 }
 
-export function createLoaders(em: EntityManager, services: Pick<Services, 'points' | 'tiers' | 'orders' | 'models'>): Loaders {
+export function createLoaders(em: EntityManager, services: Pick<Services, 'points' | 'tiers' | 'orders' | 'models' | 'campaigns'>): Loaders {
   return {
     points: new DataLoader((ids) => services.points.pointsOf(em, ids)),
     tiers: new DataLoader((ids) => services.tiers.currentOf(em, ids)),
     orders: createOrderLoaders(em, services.orders),
     models: createModelLoaders(em, services.models),
+    campaignCounts: new DataLoader((ids) => services.campaigns.countsOf(em, ids)),
   };
 }
