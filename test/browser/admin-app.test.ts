@@ -102,6 +102,12 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
     expect(answer).toContain('NPS 10/10');
     expect(answer).toContain('Promoter');
     expect(answer).toContain('Parcel was late');
+    // Newest first: the answer came after both orders and their ledger rows.
+    await page.getByTestId('timeline-entry').nth(4).waitFor();
+    const timeline = await page.getByTestId('timeline-entry').allTextContents();
+    expect(timeline[0]).toContain('FeedbackNPS 10/10, promoter');
+    expect(timeline.filter((e) => e.includes('OrderOrder ')).map((e) => e.match(/£\d+\.\d\d/)?.[0]).sort()).toEqual(['£15.00', '£25.00']);
+    expect(timeline.some((e) => e.includes('LedgerOrder earn: +25 pending'))).toBe(true);
     const availableBefore = Number(await text('points-available-value'));
     await screenshot(page, 'member-360');
 

@@ -9,11 +9,13 @@ import {
   MemberLedgerDocument,
   MemberOrdersDocument,
   MemberRecommendationsDocument,
+  MemberTimelineDocument,
   type MemberDetailQuery,
   type MemberFeedbackQuery,
   type MemberLedgerQuery,
   type MemberOrdersQuery,
   type MemberRecommendationsQuery,
+  type MemberTimelineQuery,
 } from '../gql/graphql';
 import { Chart } from '../shared/Chart';
 import { errorMessage, fieldErrorMap } from '../shared/errors';
@@ -37,6 +39,7 @@ type LedgerRow = MemberLedgerQuery['member']['ledger']['edges'][number]['node'];
 type OrderRow = MemberOrdersQuery['member']['orders']['edges'][number]['node'];
 type RecommendationRow = MemberRecommendationsQuery['member']['recommendations'][number];
 type FeedbackRow = MemberFeedbackQuery['member']['feedback']['edges'][number]['node'];
+type TimelineEntry = MemberTimelineQuery['member']['timeline']['edges'][number]['node'];
 
 const ledgerPage = 20;
 const maxLedgerRows = 100;
@@ -134,6 +137,7 @@ function MemberSections({ member, withPii, canAdjust }: { member: Member; withPi
           )}
         </QueryState>
       </Card>
+      <TimelineCard memberId={member.id} />
       <OrdersCard memberId={member.id} />
       <RecommendationsCard memberId={member.id} />
       <FeedbackCard memberId={member.id} withPii={withPii} />
@@ -487,4 +491,73 @@ function FeedbackCard({ memberId, withPii }: { memberId: string; withPii: boolea
       </QueryState>
     </Card>
   );
+}
+
+const timelinePage = 15;
+const maxTimelineEntries = 150;
+const timelineTones: Record<string, Tone> = { ORDER: 'info', LEDGER: 'neutral', REDEMPTION: 'warn', TIER_CHANGE: 'good', FEEDBACK: 'info' };
+
+/** What happened to the member, newest first: one line per order, ledger row, redemption, tier change or answer. */
+function TimelineCard({ memberId }: { memberId: string }) {
+  const [first, setFirst] = useState(timelinePage);
+  const [{ data, fetching, error }, refetch] = useQuery({ query: MemberTimelineDocument, variables: { id: memberId, first } });
+  const entries = data?.member.timeline.edges ?? [];
+  return (
+    <Card title="Timeline" wide testId="member-timeline">
+      <QueryState
+        fetching={fetching && !data}
+        error={error}
+        hasData={Boolean(data)}
+        isEmpty={entries.length === 0}
+        emptyText="Nothing has happened yet"
+        retry={() => refetch({ requestPolicy: 'network-only' })}
+        testId="timeline"
+      >
+        <ol className="timeline">
+          {entries.map(({ cursor, node: entry }) => (
+            <li key={cursor} data-testid="timeline-entry">
+              <time dateTime={entry.occurredAt} className="muted small">
+                {formatDateTime(entry.occurredAt)}
+              </time>
+              <Badge tone={timelineTones[entry.type]}>{humanize(entry.type)}</Badge>
+              <span>{describeTimelineEntry(entry)}</span>
+            </li>
+          ))}
+        </ol>
+        {data?.member.timeline.pageInfo.hasNextPage && first < maxTimelineEntries && (
+          <div className="list-page-footer">
+            <button
+              type="button"
+              className="secondary"
+              disabled={fetching}
+              onClick={() => setFirst((n) => Math.min(n + timelinePage, maxTimelineEntries))}
+              data-testid="timeline-load-more"
+            >
+              Load more
+            </button>
+          </div>
+        )}
+      </QueryState>
+    </Card>
+  );
+}
+
+function describeTimelineEntry(entry: TimelineEntry): string {
+  const n = entry.node;
+  switch (n.__typename) {
+    case 'Order':
+      return `Order ${n.externalOrderId} for ${formatMoney(n.totalMinor, n.currency)} via ${channelLabels[n.channelKind]}, ${formatDelta(n.pointsEarned)} points`;
+    case 'LedgerEntry': {
+      const delta = n.availableDelta !== 0 ? `${formatDelta(n.availableDelta)} available` : `${formatDelta(n.pendingDelta)} pending`;
+      return `${humanize(n.reason)}: ${delta}${n.note ? ` (${n.note})` : ''}`;
+    }
+    case 'Redemption':
+      return `Redeemed ${n.reward.name} for ${formatInteger(n.points)} points (${humanize(n.status).toLowerCase()})`;
+    case 'TierChange':
+      return `${n.fromTier ? `${n.fromTier} → ` : ''}${n.toTier} (${humanize(n.changeReason).toLowerCase()})`;
+    case 'Feedback':
+      return `${n.kind} ${n.score}${n.kind === 'NPS' ? '/10' : '/5'}${n.npsCategory ? `, ${humanize(n.npsCategory).toLowerCase()}` : ''}`;
+    default:
+      return humanize(entry.type);
+  }
 }
