@@ -14,7 +14,7 @@ import type { Config } from './shared/config';
 import type { Context } from './shared/context';
 import type { Logger } from './shared/logger';
 import type { Orm } from './shared/orm';
-import { AppError, isDatabaseUnreachable } from './shared/errors';
+import { AppError, isDatabaseUnreachable, type ErrorCode } from './shared/errors';
 import { requestScope } from './shared/request-scope';
 import { looksLikeApiKey } from './channels/api-key.service';
 import { buildGraphQLSchema } from './graphql/schema';
@@ -177,7 +177,12 @@ export async function createApp({ config, orm, redis, log }: AppDeps): Promise<A
     next();
   };
 
+  /** Failures before Apollo runs: an AppError keeps its code and HTTP status (e.g. 503 database), anything else is a 500. */
   const unexpectedError: ErrorRequestHandler = (err, req, res, _next) => {
+    if (err instanceof AppError) {
+      const { code, http, ...extensions } = err.extensions as { code: ErrorCode; http?: { status?: number } };
+      return sendGraphqlError(res, http?.status ?? 400, code, err.message, extensions);
+    }
     log.error({ err, requestId: String(req.id) }, 'graphql.unexpected_error');
     sendGraphqlError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error', { requestId: String(req.id) });
   };
