@@ -186,7 +186,10 @@ describe('recommender.train', () => {
     doomed.kill('SIGKILL');
     await serve();
 
-    startWorker({ TRAIN_LOCK_MS: '2000' });
+    // The rescuer looks for stalled jobs as it starts, so let the dead worker's 2 s lock lapse first. Its own lock is
+    // long: on a loaded machine training can block the event loop past a short lock, and Bull would run it twice.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    startWorker({ TRAIN_LOCK_MS: '60000' });
     const job = await waitFor('the retried job', async () => {
       await serve();
       const j = (await h.gql(admin.auth, JOB, { id })).data.modelJob;
