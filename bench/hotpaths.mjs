@@ -17,7 +17,7 @@ const SAMPLE_MEMBERS = 20_000;
 const SAMPLE_PRODUCTS = 500;
 const RICH_MEMBERS = 5_000;
 const REWARD_CODE = 'BENCH-REWARD';
-const REWARD_COST = 10;
+const REWARD_COST = 1;
 const CHANNEL = 'Bench POS';
 
 const LOOKUP = 'query Lookup($id: ID!) { member(id: $id) { id country points { available pending } tier { code } } }';
@@ -96,7 +96,7 @@ export async function run({ clients, durationSeconds, warmupSeconds, skipPgbench
         create table bench_member as select row_number() over () as n, id from (select id from member where status = 'ACTIVE' order by random() limit ${SAMPLE_MEMBERS}) s;
         create table bench_product as select row_number() over () as n, sku, coalesce(price_minor, 100) as price from (select sku, price_minor from product order by random() limit ${SAMPLE_PRODUCTS}) s;
         create table bench_rich as select row_number() over () as n, member_id as id from (
-          select distinct member_id from point_lot where state = 'AVAILABLE' and remaining >= 1000 limit ${RICH_MEMBERS}) s;
+          select distinct member_id from point_lot where state = 'AVAILABLE' and remaining >= 200 limit ${RICH_MEMBERS}) s;
         alter table bench_member add primary key (n); alter table bench_product add primary key (n); alter table bench_rich add primary key (n);
         insert into member_balance (member_id, available, pending, lifetime, updated_at) select id, 0, 0, 0, now() from bench_member on conflict do nothing;
         analyze bench_member, bench_product, bench_rich;`);
@@ -106,7 +106,7 @@ export async function run({ clients, durationSeconds, warmupSeconds, skipPgbench
       const last = await c.query('select max(placed_at) as last from customer_order');
       return { members: members.rows.map((r) => r.id), products: products.rows, rich: rich.rows.map((r) => r.id), asOf: new Date(last.rows[0].last ?? Date.now()).toISOString() };
     });
-    if (sample.rich.length < 10 && cases.includes('redeem')) throw new Error('fewer than 10 members hold a lot of 1,000 points: generate more data');
+    if (sample.rich.length < 10 && cases.includes('redeem')) throw new Error('fewer than 10 members hold a lot of 200 points: generate more data');
 
     let counter = 0;
     const orderInput = () => {
@@ -166,8 +166,7 @@ export async function run({ clients, durationSeconds, warmupSeconds, skipPgbench
     }
 
     const results = [];
-    for (const key of cases) {
-      const spec = specs[key];
+    async function measureCase(key, spec) {
       const probe = await graphql(api.url, { ...JSON.parse(spec.api.buildBody()), ...authOf(spec.api.headers) });
       if (probe.errors) throw new Error(`${spec.label}: a single request fails: ${describeErrors(probe)}`);
       const loadBefore = load();
@@ -182,8 +181,20 @@ export async function run({ clients, durationSeconds, warmupSeconds, skipPgbench
         base = await runPgbenchScript({ url, script: spec.baseline.script, vars: spec.baseline.vars, clients, durationSeconds, warmupSeconds });
         base.what = `pgbench -M prepared ${spec.baseline.script}`;
       }
-      results.push({ case: key, label: spec.label, api: strip(apiRun), baseline: base && strip(base), ratio: base ? apiRun.perSecond / base.perSecond : null, loadAverage: `${loadBefore} → ${load()}` });
+      const result = { case: key, label: spec.label, api: strip(apiRun), baseline: base && strip(base), ratio: base ? apiRun.perSecond / base.perSecond : null, loadAverage: `${loadBefore} → ${load()}` };
       if (apiRun.errors) console.log(`  ${key}: ${apiRun.errors} errors, e.g. ${JSON.stringify(apiRun.errorSamples[0] ?? apiRun.errorCodes)}`);
+      return result;
+    }
+
+    for (const key of cases) {
+      const spec = specs[key];
+      try {
+        results.push(await measureCase(key, spec));
+      } catch (err) {
+        // One broken case (or ceiling) must not lose the others' figures.
+        console.error(`  ✗ ${key}: ${err instanceof Error ? err.message : err}`);
+        results.push({ case: key, label: spec.label, error: String(err instanceof Error ? err.message : err).slice(0, 500) });
+      }
     }
 
     const check = await runCli('points-jobs', ['--check'], apiEnv({ databaseUrl: url, port: 0, poolMax: 2 }), { timeoutMs: 3_600_000 }).catch((err) => `FAILED: ${err.message}`);
@@ -205,6 +216,10 @@ function printResults(results, { clients, durationSeconds, warmupSeconds, member
   const n = (v, d = 0) => (v === null || v === undefined ? '—' : Number(v).toLocaleString('en-GB', { minimumFractionDigits: d, maximumFractionDigits: d }));
   const rows = [['operation', 'API req/s', 'p50 ms', 'p99 ms', 'errors', 'ceiling req/s', 'p50 ms', 'p99 ms', 'errors', 'ratio', 'ceiling', 'load average (1/5/15 min) before → after']];
   for (const r of results) {
+    if (r.error) {
+      rows.push([r.label, 'failed', '', '', '', '', '', '', '', '', r.error.split('\n')[0].slice(0, 60), '']);
+      continue;
+    }
     const b = r.baseline ?? {};
     rows.push([r.label, n(r.api.perSecond, 1), n(r.api.p50Ms, 2), n(r.api.p99Ms, 2), n(r.api.errors), n(b.perSecond, 1), n(b.p50Ms, 2), n(b.p99Ms, 2), n(b.errors), r.ratio === null ? '—' : r.ratio.toFixed(3), b.what ?? '(skipped)', r.loadAverage]);
   }
