@@ -1,4 +1,4 @@
-import { averagePrecision, brierScore, rankingMetrics, rocAuc, topK } from '../../recommender/src/eval/metrics';
+import { averagePrecision, brierScore, rankingMetrics, reliability, rocAuc, topK } from '../../recommender/src/eval/metrics';
 
 describe('ranking metrics', () => {
   it('computes Recall@10, NDCG@10 and HitRate@10 with ground truth outside the ranking counted in |GT|', () => {
@@ -54,6 +54,24 @@ describe('churn metrics', () => {
     // P = 3. Threshold 0.9: precision 1, recall +1/3. Threshold 0.8 (two rows, one positive): precision 2/3,
     // recall +1/3. 0.3: no positive. 0.1: precision 3/5, recall +1/3. AP = 1/3 + 2/9 + 1/5 = 34/45.
     expect(averagePrecision([0.9, 0.8, 0.8, 0.3, 0.1], [1, 0, 1, 0, 1])).toBeCloseTo(34 / 45, 12);
+  });
+
+  it('PR-AUC ranks NaN scores last, tied with each other, and ends', () => {
+    // Order: 0.9 (positive), 0.1 (negative), then the two NaN rows together (one positive).
+    // AP = (1/2)·(1/1) + (1/2)·(2/4) = 3/4.
+    expect(averagePrecision([NaN, 0.9, NaN, 0.1], [1, 1, 0, 0])).toBeCloseTo(3 / 4, 12);
+  });
+
+  it('reliability bins probabilities by tenths and weighs each bin by its share', () => {
+    // Bin [0.1, 0.2): 0.1 and 0.15, one churner: mean p 0.125 vs 0.5. Bin [0.9, 1]: 0.9 and 1.0, both churners:
+    // 0.95 vs 1. ECE = (2/4)·0.375 + (2/4)·0.05 = 0.2125. Overall: mean p 0.5375 vs 0.75.
+    const r = reliability([0.1, 0.15, 0.9, 1], [0, 1, 1, 1]);
+    expect(r.bins.map((b) => [b.from, b.count])).toEqual([[0.1, 2], [0.9, 2]]);
+    expect(r.bins[0].meanPredicted).toBeCloseTo(0.125, 12);
+    expect(r.bins[1].observed).toBe(1);
+    expect(r.ece).toBeCloseTo(0.2125, 12);
+    expect(r.meanPredicted).toBeCloseTo(0.5375, 12);
+    expect(r.observed).toBe(0.75);
   });
 
   it('Brier is the mean squared error of the probabilities', () => {

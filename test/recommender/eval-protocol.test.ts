@@ -222,7 +222,7 @@ describe('churn baselines', () => {
     const { metrics } = await evaluateChurnModel(new RecencyBaseline(), task);
     // Days since last purchase: A 11.58, B 80.58, C 6.58, D 30.58. Order B(1) D(0) A(0) C(1):
     // ROC-AUC: B beats both negatives, C neither → 2/4. AP: 1·½ + (2/4)·½ = 0.75.
-    expect(metrics).toEqual({ rocAuc: 0.5, prAuc: 0.75, brier: null, customers: 4, churnRate: 0.5 });
+    expect(metrics).toEqual({ rocAuc: 0.5, prAuc: 0.75, brier: null, calibration: null, customers: 4, churnRate: 0.5 });
   });
 
   it('RFM-LOGISTIC gives probabilities that rows at or after the cutoff cannot change', async () => {
@@ -234,6 +234,13 @@ describe('churn baselines', () => {
     expect(withFuture.isProbability).toBe(true);
     expect(Array.from(withFuture.scores)).toEqual(Array.from(pastOnly.scores));
     for (const p of withFuture.scores) expect(p > 0 && p < 1).toBe(true);
+  });
+
+  it('RFM-LOGISTIC scores the churn rate when its training labels have one class, instead of diverging', async () => {
+    // Nobody buys in [cutoff − 30 days, cutoff): every training label is churn, and Newton's method has no optimum.
+    const rows = [txn('A', 'X', '2011-01-05T00:00:00'), txn('B', 'X', '2011-01-20T00:00:00'), txn('B', 'Y', '2011-02-01T00:00:00')];
+    const out = await new RfmLogisticBaseline().fitPredict(rows, ['A', 'B'], at('2011-04-01T00:00:00'), 30);
+    expect(Array.from(out.scores)).toEqual([1 - 1e-6, 1 - 1e-6]);
   });
 
   it('fits L2 logistic regression with C = 1 and an unpenalised intercept', () => {

@@ -38,6 +38,14 @@ export class RfmLogisticBaseline implements ChurnModel {
     if (trainIds.length === 0) throw new Error('no customer bought before cutoff − horizon: nothing to train on');
     const xTrain = trainIds.map((c) => rfmFeatures(atD.get(c)!, d));
     const y = trainIds.map((c) => (activeAfterD.has(c) ? 0 : 1));
+    const churned = y.reduce<number>((a, b) => a + b, 0);
+    if (churned === 0 || churned === y.length) {
+      // One class only (everyone came back, or nobody did): the fit has no optimum, so the baseline knows only the rate.
+      const rate = Math.min(1 - 1e-6, Math.max(1e-6, churned / y.length));
+      this.weights = [];
+      this.intercept = Math.log(rate / (1 - rate));
+      return { scores: Float64Array.from(population, () => rate), isProbability: true };
+    }
     const { mean, std } = standardiser(xTrain);
     const scale = (row: number[]) => row.map((v, k) => (v - mean[k]) / std[k]);
     const model = fitLogistic(xTrain.map(scale), y, 1);

@@ -83,7 +83,9 @@ export function rocAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): nu
  */
 export function averagePrecision(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
   const n = scores.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b] - scores[a]);
+  // NaN scores rank last, below every number (a comparator returning NaN would leave the order undefined).
+  const key = (i: number) => (Number.isNaN(scores[i]) ? -Infinity : scores[i]);
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => key(b) - key(a) || Number(Number.isNaN(scores[a])) - Number(Number.isNaN(scores[b])));
   let positives = 0;
   for (let i = 0; i < n; i++) if (labels[i] === 1) positives++;
   if (positives === 0) return Number.NaN;
@@ -93,7 +95,8 @@ export function averagePrecision(scores: ArrayLike<number>, labels: ArrayLike<nu
   for (let i = 0; i < n; ) {
     let j = i;
     let tpHere = 0;
-    while (j < n && scores[order[j]] === scores[order[i]]) {
+    // NaN scores tie with each other (NaN === NaN is false, and the loop must always move on).
+    while (j < n && (j === i || sameScore(scores[order[j]], scores[order[i]]))) {
       if (labels[order[j]] === 1) tpHere++;
       j++;
     }
@@ -105,9 +108,37 @@ export function averagePrecision(scores: ArrayLike<number>, labels: ArrayLike<nu
   return ap;
 }
 
+function sameScore(a: number, b: number): boolean {
+  return a === b || (Number.isNaN(a) && Number.isNaN(b));
+}
+
 /** Mean squared error of probabilities against 0/1 labels. */
 export function brierScore(probabilities: ArrayLike<number>, labels: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < probabilities.length; i++) s += (probabilities[i] - labels[i]) ** 2;
   return s / probabilities.length;
+}
+
+export interface Reliability {
+  /** Mean predicted probability over everyone, next to the observed rate. */
+  meanPredicted: number;
+  observed: number;
+  /** Expected calibration error: Σ over bins of (bin share) × |mean predicted − observed rate in the bin|. */
+  ece: number;
+  bins: { from: number; to: number; count: number; meanPredicted: number; observed: number }[];
+}
+
+/** Reliability of probabilities in `binCount` equal-width bins of [0, 1] (a probability of 1 falls in the last). */
+export function reliability(probabilities: ArrayLike<number>, labels: ArrayLike<number>, binCount = 10): Reliability {
+  const sums = Array.from({ length: binCount }, () => ({ count: 0, p: 0, y: 0 }));
+  let p = 0, y = 0;
+  for (let i = 0; i < probabilities.length; i++) {
+    const b = sums[Math.min(binCount - 1, Math.max(0, Math.floor(probabilities[i] * binCount)))];
+    b.count++, (b.p += probabilities[i]), (b.y += labels[i]);
+    (p += probabilities[i]), (y += labels[i]);
+  }
+  const n = probabilities.length;
+  const bins = sums.flatMap((b, k) => (b.count ? [{ from: k / binCount, to: (k + 1) / binCount, count: b.count, meanPredicted: b.p / b.count, observed: b.y / b.count }] : []));
+  const ece = bins.reduce((s, b) => s + (b.count / n) * Math.abs(b.meanPredicted - b.observed), 0);
+  return { meanPredicted: p / n, observed: y / n, ece, bins };
 }
