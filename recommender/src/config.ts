@@ -15,6 +15,8 @@ const schema = z.object({
   QUEUE_PREFIX: z.string().regex(QUEUE_PREFIX_PATTERN, 'letters, digits, _ : - only, optionally wrapped in { } as a Redis Cluster hash tag').default('bull'),
   /** Nightly retrain of both models (Bull repeatable jobs); `off` turns it off. */
   MODEL_RETRAIN_CRON: z.string().default('0 3 * * *'),
+  /** Re-scoring of every member with the active churn model's weights (Bull repeatable job); `off` turns it off. */
+  MODEL_SCORE_CRON: z.string().default('0 */6 * * *'),
   /** On start, train each model that has never been trained (so a new install serves recommendations). */
   MODEL_BOOTSTRAP: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   /** How long a training job's lock lasts without renewal before Bull treats its worker as dead (stalled). */

@@ -1,13 +1,23 @@
 import { createHash } from 'node:crypto';
 
-/** Queue names, `<app>.<action>`. Producers (the API) and this worker both use these. */
+/**
+ * Queue names, `<app>.<action>`. Producers (the API) and this worker both use these. Each model kind trains on its
+ * own queue, so a long recommender run never holds up a churn retrain in the queue, and each has its own retry and
+ * stall settings; batch scoring is a third queue.
+ */
 export const QUEUES = {
-  train: 'recommender.train',
-  scoreChurn: 'recommender.score-churn',
+  trainRecommender: 'recommender.train-recommender',
+  trainChurn: 'recommender.train-churn',
+  score: 'recommender.score',
   heartbeat: 'recommender.heartbeat',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+export type ModelKind = 'RECOMMENDER' | 'CHURN';
+
+/** The training queue of each model kind. */
+export const TRAIN_QUEUE = { RECOMMENDER: QUEUES.trainRecommender, CHURN: QUEUES.trainChurn } as const satisfies Record<ModelKind, QueueName>;
 
 /**
  * Bull options of every queue, in the API and in this worker: the shared key prefix (a `{hash tag}` on Redis
@@ -23,17 +33,16 @@ export interface HeartbeatPayload {
   requestedAt: string;
 }
 
-export type ModelKind = 'RECOMMENDER' | 'CHURN';
-
 /**
  * Train one model on the purchase history in PostgreSQL, evaluate it on the latest `horizonDays` against the
- * baselines and the active version, and activate it only if it beats both (the promotion gate).
+ * baselines and the active version, write its scores, and activate it only if it beats both (the promotion gate).
  */
-export interface TrainPayload {
+interface TrainPayloadV1<K extends ModelKind> {
   v: 1;
-  kind: ModelKind;
+  /** Redundant with the queue, kept so that a job read on its own says what it trains. */
+  kind: K;
   requestedAt: string;
-  /** `admin:<id>`, or `schedule` for the nightly retrain. */
+  /** `admin:<id>`, `schedule` for the nightly retrain, or `bootstrap`. */
   requestedBy: string;
   /** Holdout window at the end of the history; the protocol's default is 90 days. */
   horizonDays?: number;
@@ -41,16 +50,28 @@ export interface TrainPayload {
   maxEpochs?: number;
 }
 
-/** Score churn risk for the given members, or for every member when memberIds is absent. No processor yet. */
-export interface ScoreChurnPayload {
+export type TrainRecommenderPayload = TrainPayloadV1<'RECOMMENDER'>;
+export type TrainChurnPayload = TrainPayloadV1<'CHURN'>;
+export type TrainPayload = TrainRecommenderPayload | TrainChurnPayload;
+
+/**
+ * Re-score every member with a trained churn version's stored weights, on today's history, without retraining:
+ * recency-driven risk stays current between retrains. Only CHURN: the recommender's scores come from models refitted
+ * on the whole history (EASE, BPR, the ranker), so its training job writes them and re-scoring it is retraining.
+ */
+export interface ScorePayload {
   v: 1;
+  kind: 'CHURN';
   requestedAt: string;
-  memberIds?: string[];
+  requestedBy: string;
+  /** Defaults to the active version of the kind. */
+  modelVersionId?: string;
 }
 
 export interface PayloadByQueue {
-  'recommender.train': TrainPayload;
-  'recommender.score-churn': ScoreChurnPayload;
+  'recommender.train-recommender': TrainRecommenderPayload;
+  'recommender.train-churn': TrainChurnPayload;
+  'recommender.score': ScorePayload;
   'recommender.heartbeat': HeartbeatPayload;
 }
 
@@ -77,3 +98,6 @@ export function jobIdFor<Q extends QueueName>(queue: Q, payload: PayloadByQueue[
   const canonical = JSON.stringify(payload, Object.keys(payload).sort());
   return `${queue}:${createHash('sha256').update(canonical).digest('hex').slice(0, 16)}`;
 }
+
+/** Retry policy of training and scoring jobs: three attempts, backing off exponentially from `delayMs`. */
+export const RETRY = (delayMs: number) => ({ attempts: 3, backoff: { type: 'exponential', delay: delayMs } }) as const;

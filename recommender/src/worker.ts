@@ -2,8 +2,9 @@ import Queue from 'bull';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import { handleHeartbeat } from './jobs/heartbeat';
+import { handleScore } from './jobs/score';
 import { handleTrain } from './jobs/train';
-import { QUEUES, queueOptions, type ModelKind, type QueueName, type TrainPayload } from './payloads';
+import { QUEUES, RETRY, TRAIN_QUEUE, queueOptions, type ModelKind, type QueueName, type ScorePayload, type TrainPayload } from './payloads';
 import { initBackend } from './tf/backend';
 import { ModelStore } from './training/store';
 
@@ -13,12 +14,14 @@ export interface Worker {
   close(): Promise<void>;
 }
 
+const KINDS: ModelKind[] = ['RECOMMENDER', 'CHURN'];
+
 export function startWorker(config: Config, log: Logger): Worker {
   const names = Object.values(QUEUES);
   // Training blocks the event loop in stretches; the lock must outlast them, or Bull would take a live job for stalled.
   const settings = { lockDuration: config.TRAIN_LOCK_MS, lockRenewTime: Math.floor(config.TRAIN_LOCK_MS / 4), stalledInterval: Math.min(30_000, config.TRAIN_LOCK_MS), maxStalledCount: 2 };
   const queues = Object.fromEntries(
-    names.map((name) => [name, new Queue(name, config.REDIS_URL, { ...queueOptions(config.QUEUE_PREFIX), ...(name === QUEUES.train ? { settings } : {}) })]),
+    names.map((name) => [name, new Queue(name, config.REDIS_URL, { ...queueOptions(config.QUEUE_PREFIX), ...(name === QUEUES.heartbeat ? {} : { settings }) })]),
   ) as Worker['queues'];
   const store = config.DATABASE_URL ? new ModelStore(config.DATABASE_URL) : null;
   const redis = redisOutageLogger(log);
@@ -26,21 +29,21 @@ export function startWorker(config: Config, log: Logger): Worker {
   for (const [name, queue] of Object.entries(queues)) {
     queue.on('error', (err: Error) => redis.onError(err) || log.error({ queue: name, err }, 'queue.error'));
     queue.client.on('ready', redis.onReady);
-    queue.on('failed', (job, err) => log.error({ queue: name, jobId: job.id, err }, 'job.failed'));
+    queue.on('failed', (job, err) => log.error({ queue: name, jobId: job.id, attemptsMade: job.attemptsMade, err }, 'job.failed'));
   }
 
-  queues[QUEUES.heartbeat].process(handleHeartbeat(log)).catch((err: unknown) => {
-    log.error({ queue: QUEUES.heartbeat, err }, 'worker.processor_stopped');
-  });
+  const processing = (queue: QueueName) => (err: unknown) => log.error({ queue, err }, 'worker.processor_stopped');
+  queues[QUEUES.heartbeat].process(handleHeartbeat(log)).catch(processing(QUEUES.heartbeat));
   if (config.DATABASE_URL && store) {
     initBackend({ log: (choice) => log.info(choice, 'tf.backend') }).catch((err: unknown) => log.error({ err }, 'tf.backend_failed'));
-    const bands = { medium: config.CHURN_BAND_MEDIUM, high: config.CHURN_BAND_HIGH };
-    // One training at a time per worker: it is CPU-bound and TensorFlow.js is single-threaded here.
-    queues[QUEUES.train].process(1, handleTrain({ databaseUrl: config.DATABASE_URL, store, bands, log })).catch((err: unknown) => {
-      log.error({ queue: QUEUES.train, err }, 'worker.processor_stopped');
-    });
-    scheduleNightlyRetrain(queues[QUEUES.train], config.MODEL_RETRAIN_CRON, log);
-    if (config.MODEL_BOOTSTRAP) bootstrapModels(queues[QUEUES.train], store, log);
+    const deps = { databaseUrl: config.DATABASE_URL, store, bands: { medium: config.CHURN_BAND_MEDIUM, high: config.CHURN_BAND_HIGH }, log };
+    // One CPU-bound job at a time per worker, whatever its queue: TensorFlow.js is single-threaded here, and two
+    // interleaved trainings would each take twice as long and starve their lock renewals.
+    const oneAtATime = serialiser();
+    for (const kind of KINDS) queues[TRAIN_QUEUE[kind]].process(1, oneAtATime(handleTrain(kind, deps))).catch(processing(TRAIN_QUEUE[kind]));
+    queues[QUEUES.score].process(1, oneAtATime(handleScore(deps))).catch(processing(QUEUES.score));
+    schedule(queues, config.MODEL_RETRAIN_CRON, config.MODEL_SCORE_CRON, log);
+    if (config.MODEL_BOOTSTRAP) bootstrapModels(queues, store, log);
   } else {
     log.warn('worker.no_database: set DATABASE_URL to train models; training jobs wait in Redis until then');
   }
@@ -55,27 +58,49 @@ export function startWorker(config: Config, log: Logger): Worker {
   };
 }
 
-/** Bull keeps one repeatable job per kind however many workers start; `off` removes the schedule. */
-function scheduleNightlyRetrain(queue: Queue.Queue, cron: string, log: Logger) {
-  const kinds: ModelKind[] = ['RECOMMENDER', 'CHURN'];
+/** Wraps handlers so that at most one of them runs at a time; the others wait their turn in order. */
+function serialiser() {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <A extends unknown[], R>(handler: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> => {
+      const run = tail.then(() => handler(...args));
+      tail = run.catch(() => undefined);
+      return run;
+    };
+}
+
+/**
+ * Nightly retrain of each kind and periodic churn re-scoring, as Bull repeatable jobs: Bull keeps one per schedule
+ * however many workers start; a changed cron replaces the old schedule and `off` removes it.
+ */
+function schedule(queues: Worker['queues'], retrainCron: string, scoreCron: string, log: Logger) {
+  const plans: { queue: Queue.Queue; id: string; cron: string; payload: TrainPayload | ScorePayload; delayMs: number }[] = [
+    ...KINDS.map((kind) => ({
+      queue: queues[TRAIN_QUEUE[kind]],
+      id: `nightly-${kind}`,
+      cron: retrainCron,
+      payload: { v: 1, kind, requestedAt: 'schedule', requestedBy: 'schedule' } as TrainPayload,
+      delayMs: 60_000,
+    })),
+    { queue: queues[QUEUES.score], id: 'scheduled-CHURN', cron: scoreCron, payload: { v: 1, kind: 'CHURN', requestedAt: 'schedule', requestedBy: 'schedule' }, delayMs: 30_000 },
+  ];
   (async () => {
-    for (const r of await queue.getRepeatableJobs()) if (r.id?.startsWith('nightly-') && r.cron !== cron) await queue.removeRepeatableByKey(r.key);
-    if (cron === 'off') return;
-    for (const kind of kinds) {
-      const payload: TrainPayload = { v: 1, kind, requestedAt: 'schedule', requestedBy: 'schedule' };
-      await queue.add(payload, { repeat: { cron }, jobId: `nightly-${kind}`, attempts: 3, backoff: { type: 'exponential', delay: 60_000 }, removeOnComplete: 100, removeOnFail: 100 });
+    for (const plan of plans) {
+      for (const r of await plan.queue.getRepeatableJobs()) if (r.id === plan.id && r.cron !== plan.cron) await plan.queue.removeRepeatableByKey(r.key);
+      if (plan.cron === 'off') continue;
+      await plan.queue.add(plan.payload, { repeat: { cron: plan.cron }, jobId: plan.id, ...RETRY(plan.delayMs), removeOnComplete: 100, removeOnFail: 100 });
     }
-    log.info({ cron }, 'train.nightly_scheduled');
-  })().catch((err: unknown) => log.warn({ err }, 'train.nightly_not_scheduled'));
+    log.info({ retrainCron, scoreCron }, 'jobs.scheduled');
+  })().catch((err: unknown) => log.warn({ err }, 'jobs.not_scheduled'));
 }
 
 /** A model kind never trained gets one training job now; the fixed jobId collapses duplicates from several workers. */
-function bootstrapModels(queue: Queue.Queue, store: ModelStore, log: Logger) {
+function bootstrapModels(queues: Worker['queues'], store: ModelStore, log: Logger) {
   (async () => {
-    for (const kind of ['RECOMMENDER', 'CHURN'] as ModelKind[]) {
+    for (const kind of KINDS) {
       if (await store.hasVersion(kind)) continue;
-      const payload: TrainPayload = { v: 1, kind, requestedAt: new Date().toISOString(), requestedBy: 'bootstrap' };
-      await queue.add(payload, { jobId: `bootstrap-${kind}`, attempts: 2, backoff: { type: 'exponential', delay: 60_000 }, removeOnComplete: 100, removeOnFail: 100 });
+      const payload = { v: 1, kind, requestedAt: new Date().toISOString(), requestedBy: 'bootstrap' } as TrainPayload;
+      await queues[TRAIN_QUEUE[kind]].add(payload, { jobId: `bootstrap-${kind}`, ...RETRY(60_000), removeOnComplete: 100, removeOnFail: 100 });
       log.info({ kind }, 'train.bootstrap_queued');
     }
   })().catch((err: unknown) => log.warn({ err }, 'train.bootstrap_failed'));

@@ -42,10 +42,14 @@ async function recommend(versionId: string, memberId: string, skus: string[], re
   }
 }
 
+const QUEUE_OF = { CHURN: 'recommender.train-churn', RECOMMENDER: 'recommender.train-recommender' } as const;
+
 afterAll(async () => {
-  const queue = new Queue('recommender.train', h.config.REDIS_URL, { prefix });
-  await queue.obliterate({ force: true });
-  await queue.close();
+  for (const name of Object.values(QUEUE_OF)) {
+    const queue = new Queue(name, h.config.REDIS_URL, { prefix });
+    await queue.obliterate({ force: true });
+    await queue.close();
+  }
 });
 
 describe('retrainModel', () => {
@@ -62,6 +66,16 @@ describe('retrainModel', () => {
 
     const jobs = await h.gql(analyst.auth, JOBS);
     expect(jobs.data.modelJobs.map((j: { kind: string }) => j.kind).sort()).toEqual(['CHURN', 'RECOMMENDER']);
+    // Each kind waits on its own queue with a versioned payload, retried with exponential backoff.
+    for (const job of [first.data.retrainModel, other.data.retrainModel]) {
+      const queue = new Queue(QUEUE_OF[job.kind as keyof typeof QUEUE_OF], h.config.REDIS_URL, { prefix });
+      const stored = await queue.getJob(job.id);
+      await queue.close();
+      expect(stored?.data).toMatchObject({ v: 1, kind: job.kind, requestedBy: `admin:${analyst.id}` });
+      expect(stored?.opts).toMatchObject({ attempts: 3, backoff: { type: 'exponential', delay: 30_000 } });
+      const found = await h.gql(analyst.auth, `query J($id: ID!) { modelJob(id: $id) { id kind } }`, { id: job.id });
+      expect(found.data.modelJob).toEqual({ id: job.id, kind: job.kind });
+    }
     const audit = await h.sql(`select action from audit_entry where action = 'model.retrain_requested'`);
     expect(audit).toHaveLength(2);
   });

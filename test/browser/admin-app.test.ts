@@ -38,9 +38,11 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
   });
   afterAll(async () => {
     await browser?.close();
-    const queue = new Queue('recommender.train', h.config.REDIS_URL, { prefix });
-    await queue.obliterate({ force: true });
-    await queue.close();
+    for (const name of ['recommender.train-churn', 'recommender.train-recommender']) {
+      const queue = new Queue(name, h.config.REDIS_URL, { prefix });
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
   });
   beforeEach(async () => {
     page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
@@ -208,7 +210,7 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
     // Stands in for the recommender worker: reports an epoch, then finishes when the test says so.
     let finish!: () => void;
     const finished = new Promise<void>((resolve) => (finish = resolve));
-    const worker = new Queue('recommender.train', h.config.REDIS_URL, { prefix });
+    const worker = new Queue('recommender.train-churn', h.config.REDIS_URL, { prefix });
     void worker.process(async (job) => {
       await job.progress({ phase: 'training', epoch: 2, epochs: 5, loss: 0.4321, percent: 40 });
       await finished;

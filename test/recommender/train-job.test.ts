@@ -24,6 +24,7 @@ function startWorker(extra: Record<string, string> = {}): ChildProcess {
       REDIS_URL: h.config.REDIS_URL,
       QUEUE_PREFIX: prefix,
       MODEL_RETRAIN_CRON: 'off',
+      MODEL_SCORE_CRON: 'off',
       MODEL_BOOTSTRAP: 'false',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
       NODE_ENV: 'test',
@@ -88,12 +89,14 @@ async function plantHistory() {
 
 afterAll(async () => {
   for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
-  const queue = new Queue('recommender.train', h.config.REDIS_URL, { prefix });
-  await queue.obliterate({ force: true });
-  await queue.close();
+  for (const name of ['recommender.train-recommender', 'recommender.train-churn', 'recommender.score']) {
+    const queue = new Queue(name, h.config.REDIS_URL, { prefix });
+    await queue.obliterate({ force: true });
+    await queue.close();
+  }
 });
 
-describe('recommender.train', () => {
+describe('recommender.train-recommender, recommender.train-churn and recommender.score', () => {
   let admin: { auth: { token: string } };
 
   beforeAll(async () => {
@@ -152,6 +155,50 @@ describe('recommender.train', () => {
       expect(served.data.member.recommendations.every((r: any) => r.modelVersionId === activeRecs[0].id && !r.isColdStart && r.reason)).toBe(true);
     } else {
       expect(served.data.member.recommendations).toEqual([]);
+    }
+  });
+
+  it('re-scores members with the stored churn weights: the same history gives the same scores, new orders change them', async () => {
+    const [version] = await h.sql(`select id, scored_at from model_version where kind = 'CHURN' and status in ('ACTIVE', 'REJECTED') order by created_at desc limit 1`);
+    const stored = await h.sql(`select member_id, score, drivers from member_churn_score where model_version_id = ?`, [version.id]);
+    const before = new Map(stored.map((r: any) => [r.member_id, r.score]));
+    const queue = new Queue('recommender.score', h.config.REDIS_URL, { prefix });
+    const score = async () => {
+      const job = await queue.add({ v: 1, kind: 'CHURN', requestedAt: new Date().toISOString(), requestedBy: 'test', modelVersionId: version.id });
+      return job.finished().then(
+        (result) => ({ state: 'completed', result }),
+        (err: Error) => ({ state: 'failed', reason: err.message }),
+      );
+    };
+    try {
+      const same = await score();
+      expect(same).toMatchObject({ state: 'completed', result: { modelVersionId: version.id, scored: 45 } });
+      const after = await h.sql(`select member_id, score from member_churn_score where model_version_id = ?`, [version.id]);
+      expect(after).toHaveLength(45);
+      for (const r of after) expect(r.score).toBeCloseTo(before.get(r.member_id)!, 5);
+      const [rescored] = await h.sql(`select scored_at from model_version where id = ?`, [version.id]);
+      expect(version.scored_at).not.toBeNull();
+      expect(new Date(rescored.scored_at).getTime()).toBeGreaterThan(new Date(version.scored_at).getTime());
+
+      // A lapsed member (group 2) buys today: the next scoring computes their features from the new history.
+      const [lapsed] = await h.sql(`select m.id from member m where m.country = 'DE' order by m.id limit 1`);
+      const key = await build(h).apiKey();
+      await h.app.services.orders.record(build(h).ctx(), {
+        channelId: key.channelId, externalOrderId: 'comeback', member: { id: lapsed.id }, placedAt: new Date(), currency: 'GBP',
+        lines: [{ sku: 'G2-P0', name: 'Product G2-P0', quantity: 1, unitPriceMinor: 500, discountMinor: 0 }], orderDiscountMinor: 0, totalMinor: 500,
+      } as never);
+      expect(await score()).toMatchObject({ state: 'completed', result: { scored: 45 } });
+      const [now] = await h.sql(`select score, drivers from member_churn_score where model_version_id = ? and member_id = ?`, [version.id, lapsed.id]);
+      const old = stored.find((r: any) => r.member_id === lapsed.id);
+      const valueOf = (drivers: { feature: string; value: number }[], feature: string) => drivers.find((d) => d.feature === feature)?.value;
+      expect(now.drivers).toHaveLength(old.drivers.length);
+      expect(now.drivers).not.toEqual(old.drivers);
+      for (const d of now.drivers) if (d.feature === 'log_recency_days') expect(d.value).toBeLessThan(1);
+      if (valueOf(old.drivers, 'log_invoices') !== undefined && valueOf(now.drivers, 'log_invoices') !== undefined) {
+        expect(valueOf(now.drivers, 'log_invoices')).toBeGreaterThan(valueOf(old.drivers, 'log_invoices')!);
+      }
+    } finally {
+      await queue.close();
     }
   });
 

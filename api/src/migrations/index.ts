@@ -10,6 +10,7 @@ import { Migration20261201110000_feedback } from './Migration20261201110000_feed
 import { Migration20261201120000_admin_sessions } from './Migration20261201120000_admin_sessions';
 import { Migration20261201100000_campaigns } from './Migration20261201100000_campaigns';
 import { Migration20261201111000_referrals } from './Migration20261201111000_referrals';
+import { Migration20261201160000_model_scored_at } from './Migration20261201160000_model_scored_at';
 
 /** Applied in this order; add each new migration here (npm run make-migration writes the file). */
 export const migrations: MigrationObject[] = [
@@ -24,4 +25,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261201120000_admin_sessions', class: Migration20261201120000_admin_sessions },
   { name: 'Migration20261201100000_campaigns', class: Migration20261201100000_campaigns },
   { name: 'Migration20261201111000_referrals', class: Migration20261201111000_referrals },
+  { name: 'Migration20261201160000_model_scored_at', class: Migration20261201160000_model_scored_at },
 ];

@@ -115,6 +115,10 @@ export class ModelVersion {
   @Property({ type: 'datetime', nullable: true })
   finishedAt: Date | null = null;
 
+  @Field(() => DateTimeISOResolver, { nullable: true, description: 'When its scores were last written: by its training job, then by each batch-scoring job.' })
+  @Property({ type: 'datetime', nullable: true })
+  scoredAt: Date | null = null;
+
   @Field(() => DateTimeISOResolver, { nullable: true })
   @Property({ type: 'datetime', nullable: true })
   activatedAt: Date | null = null;

@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import Queue from 'bull';
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { QUEUES, queueOptions, type TrainPayload } from '@loyalty/recommender/payloads';
+import { RETRY, TRAIN_QUEUE, queueOptions, type TrainPayload } from '@loyalty/recommender/payloads';
 import type { Config } from '../shared/config';
 import type { Context } from '../shared/context';
 import { AppError } from '../shared/errors';
@@ -78,7 +79,7 @@ interface RecommendationRow {
  * hand, and serve what the active versions scored. The worker (recommender/) trains, scores and applies the gate.
  */
 export class ModelService {
-  private queue: Queue.Queue<TrainPayload> | null = null;
+  private readonly queues = new Map<ModelKind, Queue.Queue<TrainPayload>>();
 
   constructor(
     private readonly config: Pick<Config, 'REDIS_URL' | 'QUEUE_PREFIX'>,
@@ -86,43 +87,43 @@ export class ModelService {
     private readonly rewards: RewardService,
   ) {}
 
-  /** Opened on first use, so processes that never enqueue (CLIs, the schema emitter) never connect. */
-  private trainQueue(): Queue.Queue<TrainPayload> {
-    this.queue ??= new Queue<TrainPayload>(QUEUES.train, this.config.REDIS_URL, queueOptions(this.config.QUEUE_PREFIX));
-    return this.queue;
+  /** One training queue per kind, opened on first use, so processes that never enqueue (CLIs, the schema emitter) never connect. */
+  private trainQueue(kind: ModelKind): Queue.Queue<TrainPayload> {
+    let queue = this.queues.get(kind);
+    if (!queue) this.queues.set(kind, (queue = new Queue<TrainPayload>(TRAIN_QUEUE[kind], this.config.REDIS_URL, queueOptions(this.config.QUEUE_PREFIX))));
+    return queue;
   }
 
   async close(): Promise<void> {
-    await this.queue?.close().catch(() => undefined);
+    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
   }
 
   /**
    * A retrain of a kind that is already waiting, running or waiting to retry returns that job rather than queueing a
-   * second one. The
-   * check and the enqueue hold a PostgreSQL advisory lock per kind, so API replicas asked at the same moment queue
+   * second one. The check and the enqueue hold a PostgreSQL advisory lock per kind, so API replicas asked at the same moment queue
    * one job between them.
    */
   async retrain(ctx: Context, input: RetrainModelInput): Promise<ModelJob> {
-    const queue = await this.readyQueue();
+    const queue = await this.readyQueue(input.kind);
     return ctx.em.transactional(async (em) => {
-      await em.execute('select pg_advisory_xact_lock(hashtext(?))', [`recommender.train:${input.kind}`]);
+      await em.execute('select pg_advisory_xact_lock(hashtext(?))', [`${TRAIN_QUEUE[input.kind]}:${input.kind}`]);
       const [pending, delayed] = await this.unavailableIfDown(() => Promise.all([queue.getJobs(['waiting', 'active', 'paused']), queue.getDelayed()]));
       // The nightly retrain's next firing waits as a delayed job until 03:00: it is not a retrain under way.
       const retrying = delayed.filter((j) => j && !(j.opts.repeat && j.attemptsMade === 0));
       const same = [...pending, ...retrying].find((j) => j?.data.kind === input.kind);
       if (same) return this.toModelJob(same);
 
-      const payload: TrainPayload = {
+      const payload = {
         v: 1,
         kind: input.kind,
         requestedAt: new Date().toISOString(),
         requestedBy: actorRef(ctx.principal),
         ...(input.horizonDays ? { horizonDays: input.horizonDays } : {}),
         ...(input.maxEpochs ? { maxEpochs: input.maxEpochs } : {}),
-      };
-      const job = await this.unavailableIfDown(() =>
-        queue.add(payload, { attempts: 3, backoff: { type: 'exponential', delay: 30_000 }, removeOnComplete: 100, removeOnFail: 100 }),
-      );
+      } as TrainPayload;
+      // Ids name their kind, so that `modelJob(id)` looks in the right queue first, and never repeat across queues.
+      const jobId = `${input.kind.toLowerCase()}-${randomUUID()}`;
+      const job = await this.unavailableIfDown(() => queue.add(payload, { jobId, ...RETRY(30_000), removeOnComplete: 100, removeOnFail: 100 }));
       this.audit.record(em, ctx, { action: 'model.retrain_requested', entityType: 'ModelJob', entityId: String(job.id), after: { ...payload } });
       ctx.log.info({ jobId: job.id, kind: input.kind }, 'model.retrain_requested');
       return this.toModelJob(job);
@@ -130,16 +131,26 @@ export class ModelService {
   }
 
   async jobs(kind: ModelKind | null, first: number): Promise<ModelJob[]> {
-    const queue = await this.readyQueue();
-    const jobs = await this.unavailableIfDown(() => queue.getJobs(['active', 'waiting', 'delayed', 'paused', 'completed', 'failed'], 0, 200));
-    const mine = jobs.filter((j) => j && (!kind || j.data.kind === kind)).sort((a, b) => b.timestamp - a.timestamp);
+    const kinds = kind ? [kind] : Object.values(ModelKind);
+    const lists = await Promise.all(
+      kinds.map(async (k) => {
+        const queue = await this.readyQueue(k);
+        return this.unavailableIfDown(() => queue.getJobs(['active', 'waiting', 'delayed', 'paused', 'completed', 'failed'], 0, 200));
+      }),
+    );
+    const mine = lists.flat().filter((j) => j).sort((a, b) => b.timestamp - a.timestamp);
     return Promise.all(mine.slice(0, first).map((j) => this.toModelJob(j)));
   }
 
+  /** Looks in the queue the id names first (`churn-…`), then in the other (scheduled and bootstrap jobs). */
   async job(id: string): Promise<ModelJob | null> {
-    const queue = await this.readyQueue();
-    const job = await this.unavailableIfDown(() => queue.getJob(id));
-    return job ? this.toModelJob(job) : null;
+    const named = (k: ModelKind) => Number(id.startsWith(`${k.toLowerCase()}-`));
+    for (const kind of Object.values(ModelKind).sort((a, b) => named(b) - named(a))) {
+      const queue = await this.readyQueue(kind);
+      const job = await this.unavailableIfDown(() => queue.getJob(id));
+      if (job) return this.toModelJob(job);
+    }
+    return null;
   }
 
   versions(em: EntityManager, kind: ModelKind | null, first: number): Promise<ModelVersion[]> {
@@ -272,8 +283,11 @@ export class ModelService {
       .slice(0, first);
   }
 
-  private async toModelJob(job: Queue.Job<TrainPayload>): Promise<ModelJob> {
-    const state = await job.getState();
+  private async toModelJob(fetched: Queue.Job<TrainPayload>): Promise<ModelJob> {
+    const state = await fetched.getState();
+    // The job may have finished between reading it and reading its state: read it again, so that a finished job
+    // never shows the progress and result of before it finished.
+    const job = (state === 'completed' || state === 'failed') && !fetched.finishedOn ? ((await fetched.queue.getJob(fetched.id)) ?? fetched) : fetched;
     const p = (typeof job.progress() === 'object' ? job.progress() : null) as Record<string, unknown> | null;
     const out = new ModelJob();
     Object.assign(out, {
@@ -303,8 +317,8 @@ export class ModelService {
    * The queue once its connection is up. While Redis is known to be away it fails at once: Bull's client would
    * otherwise hold the command and run it when Redis returns, enqueueing a job whose caller was told it failed.
    */
-  private async readyQueue(): Promise<Queue.Queue<TrainPayload>> {
-    const queue = this.trainQueue();
+  private async readyQueue(kind: ModelKind): Promise<Queue.Queue<TrainPayload>> {
+    const queue = this.trainQueue(kind);
     const client = queue.client;
     if (client.status === 'ready') return queue;
     if (client.status !== 'connecting' && client.status !== 'connect' && client.status !== 'wait') throw queueUnavailable();

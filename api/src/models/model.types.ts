@@ -35,7 +35,7 @@ export class ModelJobProgress {
   percent: number;
 }
 
-@ObjectType({ description: 'A training job on the recommender.train queue.' })
+@ObjectType({ description: 'A training job on its kind\'s queue (recommender.train-recommender or recommender.train-churn).' })
 export class ModelJob {
   @Field(() => ID)
   id: string;

@@ -1,5 +1,5 @@
 import { DAY_MS } from '../data/txn-source';
-import { averagePrecision, brierScore, rankingMetrics, rocAuc, topK } from './metrics';
+import { averagePrecision, brierScore, rankingMetrics, reliability, rocAuc, topK, type Reliability } from './metrics';
 import type { RecsSplit } from './split';
 import type { ChurnModel, RecsModel, Txn } from './types';
 
@@ -101,6 +101,8 @@ export interface ChurnMetrics {
   rocAuc: number;
   prAuc: number;
   brier: number | null;
+  /** Probabilistic models only: how far predicted probabilities are from observed churn rates. */
+  calibration: Reliability | null;
   customers: number;
   churnRate: number;
 }
@@ -114,6 +116,7 @@ export async function evaluateChurnModel(model: ChurnModel, task: ChurnTask) {
     rocAuc: rocAuc(scores, task.labels),
     prAuc: averagePrecision(scores, task.labels),
     brier: isProbability ? brierScore(scores, task.labels) : null,
+    calibration: isProbability ? reliability(scores, task.labels) : null,
     customers: task.population.length,
     churnRate: task.labels.reduce((s, y) => s + y, 0) / task.labels.length,
   };

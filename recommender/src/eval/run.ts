@@ -1,6 +1,7 @@
 import { formatDate, type TxnSource } from '../data/txn-source';
 import { readClean } from './clean';
 import { churnTask, evaluateChurnModel, evaluateRecsModel, type ChurnMetrics, type RecsMetrics, type View } from './evaluate';
+import type { Reliability } from './metrics';
 import type { RegistryEntry } from './registry';
 import { recsSplit } from './split';
 import type { HasParams } from './types';
@@ -14,10 +15,11 @@ export interface RecsRow extends RecsMetrics {
   params?: Record<string, unknown>;
 }
 
-export interface ChurnRow extends Omit<ChurnMetrics, 'brier'> {
+export interface ChurnRow extends Omit<ChurnMetrics, 'brier' | 'calibration'> {
   name: string;
   kind: 'baseline' | 'model';
   brier?: number;
+  calibration?: Reliability;
   trainSeconds: number;
   params?: Record<string, unknown>;
 }
@@ -143,6 +145,7 @@ export async function runEvaluation(options: RunOptions): Promise<EvalReport> {
           rocAuc: round(metrics.rocAuc),
           prAuc: round(metrics.prAuc),
           ...(metrics.brier === null ? {} : { brier: round(metrics.brier) }),
+          ...(metrics.calibration === null ? {} : { calibration: roundCalibration(metrics.calibration) }),
           customers: metrics.customers,
           churnRate: round(metrics.churnRate),
           trainSeconds: Math.round(trainSeconds * 100) / 100,
@@ -194,6 +197,16 @@ export function formatReport(report: EvalReport): string {
     if (i === 0) lines.push(widths.map((w) => '-'.repeat(w)).join('  '));
   }
   if (params.size) lines.push('', ...[...params].map(([name, text]) => `${name}: ${text}`));
+  const calibrated = (report.churn ?? []).filter((r) => r.calibration);
+  if (calibrated.length) {
+    lines.push('', 'Calibration (10 equal-width bins; mean predicted vs observed churn rate, expected calibration error):');
+    for (const r of calibrated) lines.push(`  ${r.name}: mean p ${f(r.calibration!.meanPredicted, 3)} vs ${f(r.calibration!.observed, 3)}, ECE ${f(r.calibration!.ece, 3)}`);
+  }
   for (const fail of report.failures ?? []) lines.push(`FAILED ${fail.task} ${fail.name}: ${fail.error}`);
   return lines.join('\n');
+}
+
+function roundCalibration(c: Reliability): Reliability {
+  const r = (x: number) => Math.round(x * 1e4) / 1e4;
+  return { meanPredicted: r(c.meanPredicted), observed: r(c.observed), ece: r(c.ece), bins: c.bins.map((b) => ({ ...b, meanPredicted: r(b.meanPredicted), observed: r(b.observed) })) };
 }

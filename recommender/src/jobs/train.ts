@@ -2,7 +2,7 @@ import type { Job } from 'bull';
 import type { Logger } from 'pino';
 import { PgTxnSource } from '../data/pg-source';
 import { readClean } from '../eval/clean';
-import { QUEUES, readPayload } from '../payloads';
+import { TRAIN_QUEUE, readPayload, type ModelKind } from '../payloads';
 import { initBackend } from '../tf/backend';
 import { decideGate, runPipeline, type Progress } from '../training/pipeline';
 import type { Bands, ModelStore } from '../training/store';
@@ -24,14 +24,15 @@ export function defaultHorizonDays(rows: readonly { time: number }[]): number {
 }
 
 /**
- * `recommender.train`: reads the purchase history from PostgreSQL, trains one model, evaluates it and the baselines on
+ * `recommender.train-recommender` and `recommender.train-churn`: reads the purchase history from PostgreSQL, trains one model, evaluates it and the baselines on
  * the latest `horizonDays`, writes its scores under a new TRAINING version, then lets the promotion gate decide
  * whether it replaces the active version. A retried attempt (after a failure or a stalled worker) starts afresh and
  * marks what the dead attempt wrote as FAILED; nothing is served until `finish` flips the version in one transaction.
  */
-export function handleTrain(deps: { databaseUrl: string; store: ModelStore; bands: Bands; log: Logger }) {
+export function handleTrain(kind: ModelKind, deps: { databaseUrl: string; store: ModelStore; bands: Bands; log: Logger }) {
   return async (job: Job<unknown>): Promise<TrainResult> => {
-    const payload = readPayload(QUEUES.train, job.data, [1]);
+    const payload = readPayload(TRAIN_QUEUE[kind], job.data, [1]);
+    if (payload.kind !== kind) throw new Error(`a ${payload.kind} payload on the ${TRAIN_QUEUE[kind]} queue`);
     const log = deps.log.child({ jobId: job.id, kind: payload.kind });
     const jobId = String(job.id);
     const started = performance.now();
@@ -72,7 +73,8 @@ export function handleTrain(deps: { databaseUrl: string; store: ModelStore; band
       await progress({ phase: 'gate', percent: 96, modelVersionId: versionId });
       const active = await deps.store.activeMetrics(payload.kind);
       const gate = decideGate(out.gateChecks(active?.metrics ?? null));
-      const artefact = Buffer.from(JSON.stringify({ algorithm: out.algorithm, params: out.params, window: out.window }));
+      const weights = out.kind === 'CHURN' ? out.weights : null;
+      const artefact = Buffer.from(JSON.stringify({ algorithm: out.algorithm, params: out.params, window: out.window, weights }));
       const status = await deps.store.finish(versionId, out, gate, performance.now() - started, artefact);
       await progress({ phase: 'done', percent: 100, modelVersionId: versionId });
       log.info({ modelVersionId: versionId, status, reason: gate.reason, seconds: Math.round((performance.now() - started) / 1000) }, 'train.finished');

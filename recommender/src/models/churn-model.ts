@@ -48,6 +48,7 @@ export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams {
   private readonly o: ChurnOptions;
   info: Record<string, unknown> = {};
   private lastDrivers: ChurnDriver[][] = [];
+  private weights: ChurnWeights | null = null;
 
   constructor(options: Partial<ChurnOptions> = {}) {
     this.o = { ...CHURN_DEFAULTS, ...options };
@@ -117,18 +118,75 @@ export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams {
     const platt = fitPlatt(best!.holdLogits, gatherLabels(y, holdRows));
     this.info = { ...this.info, backend, hidden: best!.net.hidden, l2: bestL2, platt, trainCustomers: n, trainChurnRate: Number((y.reduce((a, b) => a + b, 0) / n).toFixed(4)) };
 
-    const now = churnFeatures(rows, population, cutoff, horizonDays, home);
-    const xNow = standardise(now.x, population.length, mean, std);
-    const z = logits(best!.net, xNow);
-    const scores = Float64Array.from(z, (v) => 1 / (1 + Math.exp(-(platt.a * v + platt.b))));
-    const contributions = driverContributions(best!.net, xNow, population.length);
-    this.lastDrivers = population.map((_, k) => {
+    this.weights = {
+      format: 'tf-churn/1',
+      features: [...CHURN_FEATURES],
+      hidden: best!.net.hidden,
+      ...Object.fromEntries((['w1', 'b1', 'w2', 'b2'] as const).map((k) => [k, Array.from(best!.net[k].dataSync())])),
+      mean: Array.from(mean),
+      std: Array.from(std),
+      platt,
+      homeCountry: home,
+      horizonDays,
+    } as ChurnWeights;
+    disposeNet(best!.net);
+    const out = scoreWithWeights(this.weights, rows, population, cutoff, this.o.topDrivers);
+    this.lastDrivers = out.allDrivers;
+    return { scores: out.scores, isProbability: true, drivers: out.drivers };
+  }
+
+  /** What the last fit learned, enough to score again later without training (the stored artefact). */
+  exportWeights(): ChurnWeights {
+    if (!this.weights) throw new Error('TF-CHURN has not been fitted');
+    return this.weights;
+  }
+}
+
+/** TF-CHURN's artefact: network weights, the standardiser, Platt's a and b, and the feature list they belong to. */
+export interface ChurnWeights {
+  format: 'tf-churn/1';
+  features: string[];
+  hidden: number;
+  w1: number[];
+  b1: number[];
+  w2: number[];
+  b2: number[];
+  mean: number[];
+  std: number[];
+  platt: { a: number; b: number };
+  homeCountry: string | null;
+  horizonDays: number;
+}
+
+/**
+ * Calibrated churn probabilities and drivers for `population` as of `cutoff`, from stored weights. Refuses weights
+ * made for another feature list: scoring them would silently misread every column.
+ */
+export function scoreWithWeights(w: ChurnWeights, rows: Txn[], population: string[], cutoff: number, topDrivers = CHURN_DEFAULTS.topDrivers) {
+  if (w.format !== 'tf-churn/1' || w.features.join() !== CHURN_FEATURES.join()) {
+    throw new Error('these TF-CHURN weights were trained on another feature list; retrain the churn model');
+  }
+  const inDim = w.hidden || CF;
+  const net: Net = {
+    hidden: w.hidden,
+    w1: tf.tensor2d(w.w1, w.hidden ? [CF, w.hidden] : [1, 1]),
+    b1: tf.tensor1d(w.b1),
+    w2: tf.tensor2d(w.w2, [inDim, 1]),
+    b2: tf.tensor1d(w.b2),
+  };
+  try {
+    const now = churnFeatures(rows, population, cutoff, w.horizonDays, w.homeCountry);
+    const xNow = standardise(now.x, population.length, Float32Array.from(w.mean), Float32Array.from(w.std));
+    const z = logits(net, xNow);
+    const scores = Float64Array.from(z, (v) => 1 / (1 + Math.exp(-(w.platt.a * v + w.platt.b))));
+    const contributions = driverContributions(net, xNow, population.length);
+    const allDrivers = population.map((_, k) => {
       const row = Array.from({ length: CF }, (_, f) => ({ feature: CHURN_FEATURES[f], contribution: contributions[k * CF + f], value: now.x[k * CF + f] }));
       return row.sort((a, b) => b.contribution - a.contribution);
     });
-    const drivers = this.lastDrivers.map((d) => d.slice(0, this.o.topDrivers));
-    disposeNet(best!.net);
-    return { scores, isProbability: true, drivers };
+    return { scores, allDrivers, drivers: allDrivers.map((d) => d.slice(0, topDrivers)) };
+  } finally {
+    disposeNet(net);
   }
 }
 

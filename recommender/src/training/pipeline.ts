@@ -127,11 +127,14 @@ export interface ChurnOutput {
   baselineMetrics: Record<string, ChurnMetrics>;
   gateChecks(active: Record<string, unknown> | null): GateInput[];
   serving: { population: string[]; scores: Float64Array; drivers: ChurnDriver[][] };
+  /** What the batch-scoring queue needs to score again without training (TF-CHURN's weights), if the model has it. */
+  weights: unknown;
 }
 
 const hasEmbeddings = (m: unknown): m is HasItemEmbeddings => typeof (m as HasItemEmbeddings).itemEmbeddings === 'function';
 const hasParams = (m: unknown): m is HasParams => typeof (m as HasParams).params === 'function';
 const explains = (m: unknown): m is ExplainsChurn => typeof (m as ExplainsChurn).drivers === 'function';
+const exportsWeights = (m: unknown): m is { exportWeights(): unknown } => typeof (m as { exportWeights?: unknown }).exportWeights === 'function';
 
 /** Trains one model on cleaned rows, evaluates it and the baselines on the holdout, then refits it for serving. */
 export async function runPipeline(rows: Txn[], options: PipelineOptions): Promise<RecsOutput | ChurnOutput> {
@@ -319,5 +322,6 @@ async function runChurn(rows: Txn[], options: PipelineOptions): Promise<ChurnOut
       },
     ],
     serving: { population, scores: served.scores, drivers },
+    weights: exportsWeights(model) ? model.exportWeights() : null,
   };
 }

@@ -157,26 +157,40 @@ export class ModelStore {
     }
   }
 
-  async writeChurnScores(versionId: string, out: ChurnOutput, bands: Bands): Promise<void> {
+  /** A trained (not failed, not in training) version of the kind, the active one unless `id` names another. */
+  async scorable(kind: ModelKind, id?: string): Promise<{ id: string; status: string; artefact: Buffer | null } | null> {
+    const res = await this.pool.query(
+      `select id, status, artefact from model_version where kind = $1 and ${id ? 'id = $2' : `status = 'ACTIVE'`} and status in ('ACTIVE', 'REJECTED', 'RETIRED')`,
+      id ? [kind, id] : [kind],
+    );
+    return res.rows[0] ?? null;
+  }
+
+  /**
+   * Batch scoring: replaces a version's churn scores with new ones in one transaction (inserted in batches), so
+   * readers see the old set until the commit and the whole new set after it.
+   */
+  async replaceChurnScores(versionId: string, serving: ChurnOutput['serving'], bands: Bands): Promise<number> {
     const members = await this.memberIds();
-    const { population, scores, drivers } = out.serving;
-    for (let start = 0; start < population.length; start += 2000) {
-      const cols = { member: [] as string[], score: [] as number[], band: [] as string[], drivers: [] as string[] };
-      for (let i = start; i < Math.min(start + 2000, population.length); i++) {
-        if (!members.has(population[i])) continue;
-        cols.member.push(population[i]);
-        cols.score.push(scores[i]);
-        cols.band.push(bandOf(scores[i], bands));
-        cols.drivers.push(JSON.stringify(drivers[i]));
-      }
-      if (cols.member.length) {
-        await this.pool.query(
-          `insert into member_churn_score (model_version_id, member_id, score, band, drivers)
-           select $1, m, s, b, d::jsonb from unnest($2::uuid[], $3::real[], $4::text[], $5::text[]) as x(m, s, b, d)`,
-          [versionId, cols.member, cols.score, cols.band, cols.drivers],
-        );
-      }
+    const client = await this.pool.connect();
+    try {
+      await client.query('begin');
+      await client.query(`select 1 from model_version where id = $1 for update`, [versionId]);
+      await client.query(`delete from member_churn_score where model_version_id = $1`, [versionId]);
+      const written = await insertChurnScores(client, versionId, serving, bands, members);
+      await client.query(`update model_version set scored_at = now() where id = $1`, [versionId]);
+      await client.query('commit');
+      return written;
+    } catch (err) {
+      await client.query('rollback').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
     }
+  }
+
+  async writeChurnScores(versionId: string, out: ChurnOutput, bands: Bands): Promise<void> {
+    await insertChurnScores(this.pool, versionId, out.serving, bands, await this.memberIds());
   }
 
   /** Records the run and the gate's decision; a promoted version replaces the active one atomically. */
@@ -196,7 +210,7 @@ export class ModelStore {
       }
       const res = await client.query(
         `update model_version set status = $2, algorithm = $3, params = $4, data_from = $5, cutoff = $6, data_to = $7, train_rows = $8,
-           metrics = $9, baseline_metrics = $10, duration_ms = $11, artefact = $12, is_promoted = $13, gate_reason = $14, finished_at = now(),
+           metrics = $9, baseline_metrics = $10, duration_ms = $11, artefact = $12, is_promoted = $13, gate_reason = $14, finished_at = now(), scored_at = now(),
            activated_at = case when $13 then now() end, activated_by = case when $13 then 'gate' end
          where id = $1 and status = 'TRAINING'`,
         [
@@ -227,4 +241,29 @@ export class ModelStore {
       client.release();
     }
   }
+}
+
+/** Inserts churn scores for the members that still exist, 2,000 a statement. Returns how many were written. */
+async function insertChurnScores(db: pg.Pool | pg.PoolClient, versionId: string, serving: ChurnOutput['serving'], bands: Bands, members: Set<string>): Promise<number> {
+  const { population, scores, drivers } = serving;
+  let written = 0;
+  for (let start = 0; start < population.length; start += 2000) {
+    const cols = { member: [] as string[], score: [] as number[], band: [] as string[], drivers: [] as string[] };
+    for (let i = start; i < Math.min(start + 2000, population.length); i++) {
+      if (!members.has(population[i])) continue;
+      cols.member.push(population[i]);
+      cols.score.push(scores[i]);
+      cols.band.push(bandOf(scores[i], bands));
+      cols.drivers.push(JSON.stringify(drivers[i]));
+    }
+    if (cols.member.length) {
+      await db.query(
+        `insert into member_churn_score (model_version_id, member_id, score, band, drivers)
+         select $1, m, s, b, d::jsonb from unnest($2::uuid[], $3::real[], $4::text[], $5::text[]) as x(m, s, b, d)`,
+        [versionId, cols.member, cols.score, cols.band, cols.drivers],
+      );
+      written += cols.member.length;
+    }
+  }
+  return written;
 }
