@@ -13,10 +13,10 @@ export const title = 'Bulk import of the Online Retail file (npm run import)';
 export const standalone = true;
 
 const execFileAsync = promisify(execFile);
-const DEFAULT_FILE = path.resolve(repoRoot, '..', 'shared', 'data', 'online_retail.csv.gz');
+export const DEFAULT_FILE = path.resolve(repoRoot, '..', 'shared', 'data', 'online_retail.csv.gz');
 
 /** The demo programme's rules, so that every order goes through the earning engine, tiers and the ledger. */
-const PROGRAMME = `
+export const PROGRAMME = `
   insert into earning_rule (id, rule_key, version, name, kind, priority, currency, points, per_minor, is_active, created_by, created_at)
   values (gen_random_uuid(), gen_random_uuid(), 1, '1 point per GBP 1', 'BASE_RATE', 0, 'GBP', 1, 100, true, 'bench', now());
   insert into earning_rule (id, rule_key, version, name, kind, priority, multiplier_percent, days_of_week, is_active, created_by, created_at)
@@ -24,7 +24,7 @@ const PROGRAMME = `
   insert into tier (id, code, name, threshold, earn_multiplier_percent, benefit_flags)
   values (gen_random_uuid(), 'GREEN', 'Green', 0, 100, '{}'), (gen_random_uuid(), 'GOLD', 'Gold', 500, 150, '{FREE_DELIVERY}');`;
 
-async function importOnce(file, env) {
+export async function importOnce(file, env) {
   const rejects = path.join(tmpdir(), `import-bench-${process.pid}.rejects.csv`);
   try {
     const { stdout } = await execFileAsync(process.execPath, [path.join(repoRoot, 'api', 'dist', 'cli', 'import.js'), '--file', file, '--rejects', rejects], {

@@ -120,9 +120,11 @@ const toCsv = (callers: string[], observed: Map<string, string[]>) =>
   [['operation', ...callers], ...[...observed].map(([row, cells]) => [row, ...cells])].map((r) => r.join(',')).join('\n') + '\n';
 
 afterAll(async () => {
-  const queue = new Queue('recommender.train', h.config.REDIS_URL, { prefix });
-  await queue.obliterate({ force: true });
-  await queue.close();
+  for (const name of ['recommender.train-recommender', 'recommender.train-churn']) {
+    const queue = new Queue(name, h.config.REDIS_URL, { prefix });
+    await queue.obliterate({ force: true });
+    await queue.close();
+  }
 });
 
 describe('authorization matrix', () => {

@@ -7,7 +7,7 @@ const h = useHarness({ QUEUE_PREFIX: prefix });
 const b = build(h);
 
 const HEALTH = `query { queueHealth { name description waiting active completed failed delayed paused workers isWorkerAlive checkedAt } }`;
-const QUEUE = 'recommender.score-churn';
+const QUEUE = 'recommender.score';
 
 interface Health {
   name: string;
@@ -44,8 +44,9 @@ describe('queueHealth', () => {
     const res = await h.gql(admin.auth, HEALTH);
     expect(res.errors).toBeUndefined();
     expect(res.data.queueHealth.map((q: { name: string }) => q.name)).toEqual([
-      'recommender.train',
-      'recommender.score-churn',
+      'recommender.train-recommender',
+      'recommender.train-churn',
+      'recommender.score',
       'recommender.heartbeat',
       'api.webhook-delivery',
       'api.points-jobs',

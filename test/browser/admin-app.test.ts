@@ -199,7 +199,7 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
     const trainQueueCells = (expected: string[]) =>
       page.waitForFunction(
         (cells) => {
-          const row = [...document.querySelectorAll('[data-testid="queue-row"]')].find((r) => r.textContent?.includes('recommender.train'));
+          const row = [...document.querySelectorAll('[data-testid="queue-row"]')].find((r) => r.textContent?.includes('recommender.train-churn'));
           return JSON.stringify([...(row?.querySelectorAll('td') ?? [])].slice(1, 1 + cells.length).map((td) => td.textContent)) === JSON.stringify(cells);
         },
         expected,

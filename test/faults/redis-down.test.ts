@@ -130,11 +130,13 @@ describe('Redis down', () => {
     expect(ready.body).toEqual({ status: 'ready', database: 'ok', redis: 'ok' });
 
     // The refused retrain was not queued behind the caller's back when Redis came back.
-    const train = new Queue('recommender.train', redis.url, { prefix });
-    try {
-      expect(await train.getJobCounts()).toMatchObject({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 });
-    } finally {
-      await train.close();
+    for (const name of ['recommender.train-recommender', 'recommender.train-churn']) {
+      const train = new Queue(name, redis.url, { prefix });
+      try {
+        expect(await train.getJobCounts()).toMatchObject({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 });
+      } finally {
+        await train.close();
+      }
     }
     expect((await ledgerCheck(h)).isConsistent).toBe(true);
   });
