@@ -81,7 +81,7 @@ function decode(cursor: string): Position {
   return { at, type: type as TimelineEntryType, id };
 }
 
-/** A member's history across domains, newest first, in one UNION ALL statement plus one load per kind on the page. */
+/** A member's history across domains, newest first: one UNION ALL statement plus one load per kind on the page. */
 export class TimelineService {
   /**
    * Keyset pagination on (occurredAt desc, type desc, id desc): each source contributes at most `first + 1` rows after
@@ -92,22 +92,30 @@ export class TimelineService {
     checkPageSize(first);
     const from = after ? decode(after) : null;
     const sources = SOURCES.filter((s) => !s.permission || principal?.permissions.has(s.permission));
-    const params: unknown[] = [memberId, memberId];
-    const branches = sources.map((s) => {
-      const id = s.id ?? 's.id';
-      const keyset = from ? `and (${s.occurredAt}, '${s.type}'::text, ${id}) < (?::timestamptz, ?::text, ?::uuid)` : '';
-      if (from) params.push(from.at, from.type, from.id);
-      params.push(first + 1);
-      return `(select ${s.occurredAt} as occurred_at, '${s.type}'::text as type, ${id} as id from ${s.table} s
-        where s.member_id in (select id from who) ${keyset}
-        order by 1 desc, 3 desc limit ?)`;
-    });
+    // The member and the records merged into it; usually one. One branch per record and source keeps every branch a
+    // backward scan of its (member_id, time) index that stops after `first + 1` rows.
+    const merged = await em.execute<{ id: string }[]>(`select id from member where merged_into_id = ?`, [memberId]);
+    const owners = [memberId, ...merged.map((r) => r.id)];
+    const params: unknown[] = [];
+    const branches = sources.flatMap((s) =>
+      owners.map((owner) => {
+        const id = s.id ?? 's.id';
+        params.push(owner);
+        // After the cursor in (time, type, id) descending order; the type is fixed per branch, so the condition is on time.
+        let keyset = '';
+        if (from && s.type === from.type) (keyset = `and (${s.occurredAt}, ${id}) < (?::timestamptz, ?::uuid)`), params.push(from.at, from.id);
+        else if (from) (keyset = `and ${s.occurredAt} ${s.type < from.type ? '<=' : '<'} ?::timestamptz`), params.push(from.at);
+        params.push(first + 1);
+        return `(select ${s.occurredAt} as occurred_at, '${s.type}'::text as type, ${id} as id from ${s.table} s
+          where s.member_id = ? ${keyset}
+          order by 1 desc, 3 desc limit ?)`;
+      }),
+    );
     params.push(first + 1);
     const rows = await em.execute<{ at: string; occurred_at: Date; type: TimelineEntryType; id: string }[]>(
-      `with who as (select id from member where id = ? or merged_into_id = ?)
-       select to_char(t.occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at, t.occurred_at, t.type, t.id
+      `select to_char(t.occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at, t.occurred_at, t.type, t.id
        from (${branches.join(' union all ')}) t
-       order by t.occurred_at desc, t.type desc, t.id desc limit ?`,
+       order by t.occurred_at desc, t.type collate "C" desc, t.id desc limit ?`,
       params,
     );
 
