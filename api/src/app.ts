@@ -7,7 +7,6 @@ import express, { type ErrorRequestHandler, type Request, type RequestHandler } 
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
-import depthLimit from 'graphql-depth-limit';
 import type { Redis } from 'ioredis';
 import { pinoHttp } from 'pino-http';
 import type { Config } from './shared/config';
@@ -19,6 +18,7 @@ import { requestScope } from './shared/request-scope';
 import { looksLikeApiKey } from './channels/api-key.service';
 import { buildGraphQLSchema } from './graphql/schema';
 import { complexityLimit, queryCountHeader } from './graphql/plugins';
+import { depthLimitRule } from './graphql/depth-limit';
 import { createFormatError } from './graphql/format-error';
 import { createServices, type Services } from './services';
 import { createLoaders } from './shared/loaders';
@@ -117,7 +117,7 @@ export async function createApp({ config, orm, redis, log }: AppDeps): Promise<A
     stopOnTerminationSignals: false,
     formatError: createFormatError(log, config.NODE_ENV === 'development'),
     parseOptions: { maxTokens: config.GRAPHQL_MAX_TOKENS },
-    validationRules: [depthLimit(config.GRAPHQL_MAX_DEPTH)],
+    validationRules: [depthLimitRule(config.GRAPHQL_MAX_DEPTH)],
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
       complexityLimit(schema, config.GRAPHQL_MAX_COMPLEXITY),

@@ -6,6 +6,8 @@ import { requestScope } from '../shared/request-scope';
 import { AppError, isDatabaseUnreachable } from '../shared/errors';
 
 const VARIABLE_PATH = /at "([\w.[\]]+)"/;
+/** graphql-js stops coercing variables after 50 bad values with an error that carries no code. */
+const TOO_MANY_VARIABLE_ERRORS = 'Too many errors processing variables';
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message.slice(0, 200) : String(err);
@@ -19,6 +21,13 @@ function describe(err: unknown): string {
 export function createFormatError(log: Logger, exposeDetails: boolean) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
+    if (original instanceof GraphQLError && original.message.startsWith(TOO_MANY_VARIABLE_ERRORS)) {
+      return { message: formatted.message, extensions: { code: 'BAD_USER_INPUT' } };
+    }
+    // Apollo's code for an operationName the document lacks: to a client, a malformed request.
+    if (formatted.extensions?.code === 'OPERATION_RESOLUTION_FAILURE') {
+      return { message: formatted.message, extensions: { code: 'BAD_REQUEST' } };
+    }
     const code = formatted.extensions?.code;
     const requestId = requestScope.getStore()?.requestId;
     const isExpected = original instanceof GraphQLError && typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR';

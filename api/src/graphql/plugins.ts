@@ -41,6 +41,8 @@ export function complexityLimit(schema: GraphQLSchema, max: number): ApolloServe
             throw new AppError('QUERY_TOO_COMPLEX', `Operation complexity ${complexity} exceeds the limit of ${max}`, {
               complexity,
               limit: max,
+              // Thrown before execution, so Apollo would otherwise answer 500.
+              http: { status: 400 },
             });
           }
         },

@@ -6,6 +6,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { RETRY, TRAIN_QUEUE, queueOptions, type TrainPayload } from '@loyalty/recommender/payloads';
 import type { Config } from '../shared/config';
 import type { Context } from '../shared/context';
+import { isUuid } from '../shared/ids';
 import { AppError } from '../shared/errors';
 import { actorRef } from '../auth/principal';
 import type { AuditService } from '../audit/audit.service';
@@ -158,7 +159,7 @@ export class ModelService {
   }
 
   async version(em: EntityManager, id: string): Promise<ModelVersion> {
-    const version = await em.findOne(ModelVersion, id);
+    const version = isUuid(id) ? await em.findOne(ModelVersion, id) : null;
     if (!version) throw AppError.notFound('ModelVersion', id);
     return version;
   }

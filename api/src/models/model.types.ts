@@ -1,5 +1,5 @@
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { IsOptional, Max, Min } from 'class-validator';
+import { IsOptional, IsUUID, Length, Max, Min } from 'class-validator';
 import { DateTimeISOResolver } from 'graphql-scalars';
 import { Product } from '../catalog/product.entity';
 import { Reward } from '../rewards/reward.entity';
@@ -89,9 +89,11 @@ export class RetrainModelInput {
 @InputType()
 export class ActivateModelVersionInput {
   @Field(() => ID)
+  @IsUUID('all', { message: 'must be an id' })
   id: string;
 
   @Field(() => String, { description: 'Why, for the audit log (e.g. rolling back after a complaint).' })
+  @Length(1, 500)
   reason: string;
 }
 

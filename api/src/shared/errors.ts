@@ -33,7 +33,7 @@ export const errorCodes = {
     'This caller may only run allow-listed operations (PERSISTED_OPERATIONS) and this one is not on the list, or its hash does not match its text.',
   GRAPHQL_VALIDATION_FAILED: 'The operation is not valid against the schema (includes exceeding the depth limit).',
   GRAPHQL_PARSE_FAILED: 'The operation text is not valid GraphQL, or has more than GRAPHQL_MAX_TOKENS tokens.',
-  BAD_REQUEST: 'The HTTP request is malformed (e.g. no query, or a GET that the CSRF guard refuses).',
+  BAD_REQUEST: 'The HTTP request is malformed (e.g. a body that is not JSON, no query, an operationName the document lacks, or a GET that the CSRF guard refuses).',
   INTERNAL_SERVER_ERROR: 'An unexpected failure; nothing was written. `extensions.requestId` identifies it in the logs.',
 } as const;
 

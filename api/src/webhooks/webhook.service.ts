@@ -2,6 +2,7 @@ import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../shared/config';
 import type { Context } from '../shared/context';
+import { isUuid } from '../shared/ids';
 import { AppError } from '../shared/errors';
 import { checkPageSize } from '../shared/pagination';
 import { actorRef } from '../auth/principal';
@@ -76,12 +77,12 @@ export class WebhookService {
   /** Newest first. */
   async deliveries(em: EntityManager, webhookId: string, first: number): Promise<WebhookDelivery[]> {
     checkPageSize(first);
-    if (!(await em.count(Webhook, { id: webhookId }))) throw AppError.notFound('Webhook', webhookId);
+    if (!isUuid(webhookId) || !(await em.count(Webhook, { id: webhookId }))) throw AppError.notFound('Webhook', webhookId);
     return em.find(WebhookDelivery, { webhook: webhookId }, { orderBy: { id: 'desc' }, limit: first });
   }
 
   private async lock(em: EntityManager, id: string): Promise<Webhook> {
-    const webhook = await em.findOne(Webhook, id, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    const webhook = isUuid(id) ? await em.findOne(Webhook, id, { lockMode: LockMode.PESSIMISTIC_WRITE }) : null;
     if (!webhook) throw AppError.notFound('Webhook', id);
     return webhook;
   }
