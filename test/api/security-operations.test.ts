@@ -14,7 +14,7 @@ import {
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
-import depthLimit from 'graphql-depth-limit';
+import { depthLimitRule } from '../../api/src/graphql/depth-limit';
 import { useHarness, expectError } from '../support/harness';
 import { build } from '../fixtures/build';
 import { buildGraphQLSchema } from '../../api/src/graphql/schema';
@@ -76,7 +76,7 @@ describe('depth and complexity limits', () => {
     const schema = await buildGraphQLSchema(null);
     const costs: Array<{ operation: string; complexity: number }> = [];
     for (const { file, document } of realOperations()) {
-      expect({ file, errors: validate(schema, document, [depthLimit(h.config.GRAPHQL_MAX_DEPTH)]).map((e) => e.message) }).toEqual({ file, errors: [] });
+      expect({ file, errors: validate(schema, document, [depthLimitRule(h.config.GRAPHQL_MAX_DEPTH)]).map((e) => e.message) }).toEqual({ file, errors: [] });
       for (const operation of document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)) {
         const name = operation.name!.value;
         const complexity = operationComplexity(schema, document, name, worstCaseVariables(schema, operation));
