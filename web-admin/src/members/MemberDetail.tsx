@@ -307,7 +307,7 @@ function RiskCard({ member: m }: { member: Member }) {
     <Card title="RFM and churn risk" testId="member-risk">
       {m.rfm ? (
         <p data-testid="member-rfm">
-          <Badge tone="info">{humanize(m.rfm.segment)}</Badge> RFM {m.rfm.score} · {formatInteger(m.rfm.orders)} orders · last{' '}
+          <Badge tone="info">{humanize(m.rfm.segment)}</Badge> RFM {m.rfm.score} · {formatInteger(m.rfm.orders)} {m.rfm.orders === 1 ? 'order' : 'orders'} · last{' '}
           {formatInteger(m.rfm.recencyDays)} days ago
         </p>
       ) : (
