@@ -29,6 +29,8 @@ import { bodyErrors, corsForGraphql, securityHeaders, sendGraphqlError, setRateL
 export interface AppDeps {
   config: Config;
   orm: Orm;
+  /** On DATABASE_READ_URL, for the analytics queries. */
+  readOrm?: Orm;
   redis: Redis;
   log: Logger;
 }
@@ -54,7 +56,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} timed out`)), ms).unref())]);
 }
 
-export async function createApp({ config, orm, redis, log }: AppDeps): Promise<App> {
+export async function createApp({ config, orm, readOrm, redis, log }: AppDeps): Promise<App> {
   const services = createServices(config, { redis, log });
   const rateLimiter = new RequestRateLimiter(redis, config, log);
   const persistedOperations =
@@ -204,6 +206,7 @@ export async function createApp({ config, orm, redis, log }: AppDeps): Promise<A
           : {};
         return {
           em,
+          ...(readOrm ? { analyticsEm: readOrm.em.fork() } : {}),
           ...auth,
           requestId,
           clientIp: req.ip,
@@ -248,6 +251,7 @@ export async function createApp({ config, orm, redis, log }: AppDeps): Promise<A
       await services.models.close();
       await services.queueHealth.close();
       await orm.close();
+      await readOrm?.close();
       await redis.quit().catch(() => redis.disconnect());
     },
   };

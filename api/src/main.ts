@@ -21,8 +21,9 @@ async function main() {
   }
   const log = createLogger(config.LOG_LEVEL, 'api');
   const orm = await createOrm(config);
+  const readOrm = config.DATABASE_READ_URL ? await createOrm({ ...config, DATABASE_URL: config.DATABASE_READ_URL }) : undefined;
   const redis = createRedis(config.REDIS_URL, log);
-  const app = await createApp({ config, orm, redis, log });
+  const app = await createApp({ config, orm, readOrm, redis, log });
   const port = await app.listen();
   log.info({ port }, 'api.listening');
   const scheduler = config.POINTS_JOBS_CRON !== 'off'

@@ -85,7 +85,8 @@ export function useHarness(
     if (names.length) await orm.em.getConnection().execute(`TRUNCATE ${names.join(', ')} CASCADE`);
     await orm.em.getConnection().execute(DEFAULT_SETTINGS);
     const redis = createRedis(config.REDIS_URL, log);
-    const app = await createApp({ config, orm, redis, log });
+    const readOrm = config.DATABASE_READ_URL ? await MikroORM.init(ormOptions({ ...config, DATABASE_URL: config.DATABASE_READ_URL })) : undefined;
+    const app = await createApp({ config, orm, readOrm, redis, log });
 
     Object.assign(state, {
       app,

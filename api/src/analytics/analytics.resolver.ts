@@ -30,13 +30,13 @@ export class AnalyticsResolver {
   @Authorized(Permission.ANALYTICS_READ)
   @FieldResolver(() => AnalyticsKpis, { description: 'Programme KPIs over [from, to), with a breakdown by channel and by country.' })
   kpis(@Arg('input', () => AnalyticsFilterInput) input: AnalyticsFilterInput, @Ctx() ctx: Context): Promise<AnalyticsKpis> {
-    return this.service.kpis(ctx.em, input);
+    return this.service.kpis(ctx.analyticsEm ?? ctx.em, input);
   }
 
   @Authorized(Permission.ANALYTICS_READ)
   @FieldResolver(() => RfmSummary, { description: 'Members per RFM segment as of a moment (orders placed before it).' })
   rfm(@Arg('asOf', () => DateTimeISOResolver) asOf: Date, @Ctx() ctx: Context): Promise<RfmSummary> {
-    return this.service.rfm(ctx.em, asOf);
+    return this.service.rfm(ctx.analyticsEm ?? ctx.em, asOf);
   }
 
   @Authorized(Permission.ANALYTICS_READ)
@@ -52,13 +52,13 @@ export class AnalyticsResolver {
   @Authorized(Permission.ANALYTICS_READ)
   @FieldResolver(() => CohortMatrix, { description: 'Monthly retention of cohorts by month of first order.' })
   cohorts(@Arg('input', () => AnalyticsFilterInput) input: AnalyticsFilterInput, @Ctx() ctx: Context): Promise<CohortMatrix> {
-    return this.service.cohorts(ctx.em, input);
+    return this.service.cohorts(ctx.analyticsEm ?? ctx.em, input);
   }
 
   @Authorized(Permission.ANALYTICS_READ)
   @FieldResolver(() => PurchaseIntervals, { description: "Distribution of days between a member's consecutive orders." })
   purchaseIntervals(@Arg('input', () => AnalyticsFilterInput) input: AnalyticsFilterInput, @Ctx() ctx: Context): Promise<PurchaseIntervals> {
-    return this.service.purchaseIntervals(ctx.em, input);
+    return this.service.purchaseIntervals(ctx.analyticsEm ?? ctx.em, input);
   }
 
   @Authorized(Permission.ANALYTICS_READ)
@@ -69,7 +69,7 @@ export class AnalyticsResolver {
     @Arg('segment', () => RfmSegment, { nullable: true }) segment: RfmSegment | null,
     @Ctx() ctx: Context,
   ): Promise<SegmentProducts[]> {
-    return this.service.topProducts(ctx.em, asOf, limit, segment ?? null);
+    return this.service.topProducts(ctx.analyticsEm ?? ctx.em, asOf, limit, segment ?? null);
   }
 }
 

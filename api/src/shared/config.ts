@@ -26,6 +26,8 @@ const schema = z
     /** Unset: `npm start` runs an embedded PostgreSQL; the API alone falls back to a local server. */
     DATABASE_URL: z.string().url().optional(),
     DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+    /** A read replica for the analytics queries; unset, they run on DATABASE_URL like everything else. */
+    DATABASE_READ_URL: z.string().url().optional(),
     REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
     JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     ADMIN_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
@@ -112,7 +114,7 @@ export interface Config extends Omit<RawConfig, 'JWT_SECRET' | 'GRAPHQL_INTROSPE
   isProduction: boolean;
 }
 
-export const sensitiveKeys = ['JWT_SECRET', 'DATABASE_URL', 'REDIS_URL'] as const;
+export const sensitiveKeys = ['JWT_SECRET', 'DATABASE_URL', 'DATABASE_READ_URL', 'REDIS_URL'] as const;
 
 export class ConfigError extends Error {}
 

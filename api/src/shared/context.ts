@@ -8,6 +8,8 @@ import type { Loaders } from './loaders';
 export interface Context {
   /** This request's own fork of the entity manager. */
   em: EntityManager;
+  /** Where the analytics queries read: a fork on the read replica (DATABASE_READ_URL) when there is one. */
+  analyticsEm?: EntityManager;
   principal: Principal | null;
   /** Set when credentials were sent but are not valid; protected fields answer with it. */
   authError: AppError | null;
