@@ -231,11 +231,12 @@ function innerArb(type: GraphQLInputType, parent: string, name: string, pools: P
   if (type instanceof GraphQLList) {
     const item = valueArb(type.ofType, parent, name, pools, depth + 1);
     return fc.oneof(
-      { weight: 6, arbitrary: fc.array(item, { minLength: 1, maxLength: 4 }) },
-      { weight: 1, arbitrary: fc.constant([]) },
-      { weight: 1, arbitrary: item.map((v) => Array.from({ length: 600 }, () => v)) },
+      { weight: 12, arbitrary: fc.array(item, { minLength: 1, maxLength: 4 }) },
+      { weight: 2, arbitrary: fc.constant([]) },
+      // Past every list cap (order lines allow 500); rare, as each costs hundreds of coercions and checks.
+      { weight: 1, arbitrary: item.map((v) => Array.from({ length: 501 }, () => v)) },
       // A single value where a list is expected is coerced to a list of one.
-      { weight: 1, arbitrary: item },
+      { weight: 2, arbitrary: item },
     );
   }
   if (type instanceof GraphQLInputObjectType) {
