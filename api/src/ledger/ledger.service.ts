@@ -198,14 +198,16 @@ export class LedgerService {
           coalesce(sum(remaining) filter (where state = 'PENDING'), 0)::int as pending
         from point_lot group by member_id
       )
-      select coalesce(b.member_id, l.member_id) as "memberId",
+      select coalesce(b.member_id, l.member_id, lots.member_id) as "memberId",
         b.available as "balanceAvailable", coalesce(l.available, 0) as "ledgerAvailable",
         b.pending as "balancePending", coalesce(l.pending, 0) as "ledgerPending",
         b.lifetime as "balanceLifetime", coalesce(l.lifetime, 0) as "ledgerLifetime",
         coalesce(lots.available, 0) as "lotsAvailable", coalesce(lots.pending, 0) as "lotsPending"
       from member_balance b
       full join l on l.member_id = b.member_id
-      left join lots on lots.member_id = coalesce(b.member_id, l.member_id)
+      -- A full join can only be hashed or merged: a left join here let the planner pick a nested loop, quadratic in
+      -- members (it never finished at 1 M). It also reports lots of a member with no balance row.
+      full join lots on lots.member_id = coalesce(b.member_id, l.member_id)
       where b.member_id is null
         or b.available <> coalesce(l.available, 0) or b.pending <> coalesce(l.pending, 0) or b.lifetime <> coalesce(l.lifetime, 0)
         or coalesce(lots.pending, 0) <> b.pending or coalesce(lots.available, 0) <> greatest(b.available, 0)
