@@ -353,6 +353,43 @@ describe('hostile documents', () => {
   });
 });
 
+describe('what the fuzz found, pinned', () => {
+  const codes = (res: GqlResult<unknown>) => ({ status: res.status, codes: res.errors?.map((e) => e.extensions.code) });
+
+  it('answers NOT_FOUND, not a database error, for a webhook or model version id that is not a uuid', async () => {
+    const admin: Auth = callers[0][1];
+    for (const id of ['1e309', '-1', '9007199254740993']) {
+      expect(codes(await h.gql(admin, `mutation($id: ID!) { disableWebhook(id: $id) { id } }`, { id }))).toEqual({ status: 200, codes: ['NOT_FOUND'] });
+      expect(codes(await h.gql(admin, `mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret } }`, { id }))).toEqual({ status: 200, codes: ['NOT_FOUND'] });
+      expect(codes(await h.gql(admin, `query($id: ID!) { webhookDeliveries(webhookId: $id) { id } }`, { id }))).toEqual({ status: 200, codes: ['NOT_FOUND'] });
+      expect(codes(await h.gql(admin, `query($id: ID!) { modelVersion(id: $id) { id } }`, { id }))).toEqual({ status: 200, codes: ['NOT_FOUND'] });
+    }
+  });
+
+  it('validates activateModelVersion input: the id is a uuid and the reason at most 500 characters', async () => {
+    const res = await h.gql(callers[0][1], `mutation($i: ActivateModelVersionInput!) { activateModelVersion(input: $i) { id } }`, {
+      i: { id: '1e309', reason: 'x'.repeat(501) },
+    });
+    expect(codes(res)).toEqual({ status: 200, codes: ['BAD_USER_INPUT'] });
+    expect(res.errors![0].extensions.fields.map((f: { path: string }) => f.path).sort()).toEqual(['input.id', 'input.reason']);
+  });
+
+  it('answers BAD_USER_INPUT when more than 50 variable values are wrong', async () => {
+    const res = await h.gql(callers[0][1], `mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { key } }`, {
+      i: { channelId: pools.channels[0], name: 'k', scopes: Array.from({ length: 60 }, () => 'NOT_A_SCOPE') },
+    });
+    expect(res.status).toBe(400);
+    expect(new Set(res.errors?.map((e) => e.extensions.code))).toEqual(new Set(['BAD_USER_INPUT']));
+  });
+
+  it('answers QUERY_TOO_COMPLEX with HTTP 400, and an unknown operation name with BAD_REQUEST', async () => {
+    const pages = `{ members(first: 100) { edges { node { orders(first: 100) { edges { node { id } } } } } } }`;
+    expect(codes(await h.gql(callers[0][1], pages))).toEqual({ status: 400, codes: ['QUERY_TOO_COMPLEX'] });
+    const res = await h.http().post('/graphql').set('authorization', `Bearer ${adminToken}`).send({ query: 'query A { me { id } }', operationName: 'B' });
+    expect({ status: res.status, codes: res.body.errors.map((e: any) => e.extensions.code) }).toEqual({ status: 400, codes: ['BAD_REQUEST'] });
+  });
+});
+
 describe('after the fuzz', () => {
   it('leaves every balance equal to its ledger, as npm run ledger:check proves', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'api/dist/cli/points-jobs.js'), '--check'], {
