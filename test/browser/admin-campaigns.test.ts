@@ -89,6 +89,12 @@ describeInBrowser('admin app: campaigns', () => {
     }
     expect(new URL(session.page.url()).pathname).toBe(`/campaigns/${campaignId}/results`);
     await screenshot(session.page, 'campaign-results');
+
+    // A treated member who bought sees the campaign and its bonus on their timeline.
+    await session.page.goto(new URL(`/members/${treatedIds[0]}`, session.page.url()).toString());
+    await session.page.getByTestId('timeline-entry').first().waitFor();
+    const timeline = await session.page.getByTestId('timeline-entry').allTextContents();
+    expect(timeline.some((e) => e.includes('Campaign contactReached by a campaign, +25 bonus points so far'))).toBe(true);
   });
 
   it('an analyst at 390 px reads the campaign list and results but cannot launch or cancel', async () => {

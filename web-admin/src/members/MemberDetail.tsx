@@ -495,7 +495,15 @@ function FeedbackCard({ memberId, withPii }: { memberId: string; withPii: boolea
 
 const timelinePage = 15;
 const maxTimelineEntries = 150;
-const timelineTones: Record<string, Tone> = { ORDER: 'info', LEDGER: 'neutral', REDEMPTION: 'warn', TIER_CHANGE: 'good', FEEDBACK: 'info' };
+const timelineTones: Record<string, Tone> = {
+  ORDER: 'info',
+  LEDGER: 'neutral',
+  REDEMPTION: 'warn',
+  TIER_CHANGE: 'good',
+  FEEDBACK: 'info',
+  CAMPAIGN_CONTACT: 'good',
+  MESSAGE: 'neutral',
+};
 
 /** What happened to the member, newest first: one line per order, ledger row, redemption, tier change or answer. */
 function TimelineCard({ memberId }: { memberId: string }) {
@@ -557,6 +565,12 @@ function describeTimelineEntry(entry: TimelineEntry): string {
       return `${n.fromTier ? `${n.fromTier} → ` : ''}${n.toTier} (${humanize(n.changeReason).toLowerCase()})`;
     case 'Feedback':
       return `${n.kind} ${n.score}${n.kind === 'NPS' ? '/10' : '/5'}${n.npsCategory ? `, ${humanize(n.npsCategory).toLowerCase()}` : ''}`;
+    case 'CampaignMember':
+      return n.group === 'HOLDOUT'
+        ? 'Held out of a campaign (control group)'
+        : `Reached by a campaign${n.bonusPoints ? `, ${formatDelta(n.bonusPoints)} bonus points so far` : ''}`;
+    case 'CampaignMessage':
+      return `${humanize(n.medium)} from a campaign${n.subject ? `: “${n.subject}”` : ''} (${humanize(n.messageStatus).toLowerCase()})`;
     default:
       return humanize(entry.type);
   }
