@@ -55,6 +55,19 @@ describe('tiers', () => {
     expect(after.tierHistory[0]).toEqual({ fromTier: 'GOLD', toTier: 'GREEN', reason: 'PERIOD_ENDED' });
   });
 
+  it('count both records after a merge: progress includes the absorbed record, and together they qualify at once', async () => {
+    const online = await b.member().save();
+    const store = await b.member().save();
+    await h.gql(pos.auth, RECORD_ORDER, { input: orderInput(online.id, [{ unitPriceMinor: 6000 }]) });
+    await h.gql(pos.auth, RECORD_ORDER, { input: orderInput(store.id, [{ unitPriceMinor: 5000 }]) });
+    const merged = await h.gql(admin.auth, `mutation($i: MergeMembersInput!) { mergeMembers(input: $i) { survivor { id } } }`, { i: { survivorId: online.id, absorbedId: store.id } });
+    expect(merged.errors).toBeUndefined();
+    const after = (await h.gql(admin.auth, PROGRESS, { id: online.id })).data.member;
+    expect(after.tierProgress).toMatchObject({ current: 110, tier: { code: 'GOLD' } });
+    expect(after.tier.code).toBe('GOLD');
+    expect(after.tierHistory).toEqual([{ fromTier: 'GREEN', toTier: 'GOLD', reason: 'QUALIFIED' }]);
+  });
+
   it('refuses two tiers with one threshold and a malformed code', async () => {
     expect(expectError(await h.gql(admin.auth, UPSERT_TIER, { i: { code: 'SILVER', name: 'Silver', threshold: 100 } }), 'CONFLICT').extensions.field).toBe('input.threshold');
     expect(expectError(await h.gql(admin.auth, UPSERT_TIER, { i: { code: 'silver!', name: 'Silver', threshold: 50 } }), 'BAD_USER_INPUT').extensions.fields[0].path).toBe('input.code');

@@ -254,7 +254,7 @@ export class OrderService {
       key: `merge:${absorbed.id}`,
       actor: 'system',
     });
-    await this.tiers.merge(em, survivor.id, absorbed.id, new Date());
+    await this.tiers.merge(em, survivor.id, absorbed.id, await this.programme.settings(em), new Date());
   }
 
   /**

@@ -55,15 +55,20 @@ export class TierService {
     return memberIds.map((id) => (tierOf.has(id) ? tierOf.get(id)! : base));
   }
 
-  /** Points earned from orders net of returns, or spend net of returns, since the rolling window began (`at` − window). */
-  async metric(em: EntityManager, memberId: string, settings: ProgrammeSettings, at: Date): Promise<number> {
+  /**
+   * Points earned from orders net of returns, or spend net of returns, since the rolling window began (`at` − window).
+   * Earnings stay on the ledger of the record they were earned on, so records merged into the member count too
+   * (`absorbedIds`: a record being merged in this transaction, not yet marked merged).
+   */
+  async metric(em: EntityManager, memberId: string, settings: ProgrammeSettings, at: Date, absorbedIds: readonly string[] = []): Promise<number> {
     const since = new Date(at.getTime() - settings.tierWindowDays * DAY_MS);
     const [row] =
       settings.tierMetric === TierMetric.POINTS_EARNED
         ? await em.execute<{ v: number }[]>(
             `select coalesce(sum(lifetime_delta), 0)::int as v from ledger_entry
-             where member_id = ? and reason in ('ORDER_EARN', 'RETURN_CLAWBACK') and created_at > ?`,
-            [memberId, since],
+             where (member_id in (select id from member where id = ? or merged_into_id = ?) or member_id = any(?::uuid[]))
+               and reason in ('ORDER_EARN', 'RETURN_CLAWBACK') and created_at > ?`,
+            [memberId, memberId, `{${absorbedIds.join(',')}}`, since],
           )
         : await em.execute<{ v: number }[]>(
             `select coalesce(sum(total_minor - returned_minor), 0)::int as v from customer_order
@@ -213,18 +218,29 @@ export class TierService {
     };
   }
 
-  /** Merge: the survivor keeps the higher of the two tiers. */
-  async merge(em: EntityManager, survivorId: string, absorbedId: string, at: Date): Promise<void> {
+  /** Merge: the survivor keeps the higher of the two tiers, then moves up if both records' earnings together qualify. */
+  async merge(em: EntityManager, survivorId: string, absorbedId: string, settings: ProgrammeSettings, at: Date): Promise<void> {
     const mine = await em.findOne(MemberTier, { member: survivorId }, { populate: ['tier'] });
     const theirs = await em.findOne(MemberTier, { member: absorbedId }, { populate: ['tier'] });
-    if (!theirs) return;
-    const theirTier = theirs.tier.getEntity();
-    if (!mine || theirTier.threshold > mine.tier.getEntity().threshold) {
-      const from = mine?.tier.getEntity().code ?? null;
-      this.move(em, survivorId, mine, mine?.tier.getEntity() ?? null, theirTier, TierChangeReason.MERGE, at, theirs.retainUntil);
-      await this.events.record(em, EventType.TIER_CHANGED, { memberId: survivorId, fromTier: from, toTier: theirTier.code, reason: TierChangeReason.MERGE }, { memberId: survivorId, occurredAt: at });
+    if (theirs) {
+      const theirTier = theirs.tier.getEntity();
+      if (!mine || theirTier.threshold > mine.tier.getEntity().threshold) {
+        const from = mine?.tier.getEntity().code ?? null;
+        this.move(em, survivorId, mine, mine?.tier.getEntity() ?? null, theirTier, TierChangeReason.MERGE, at, theirs.retainUntil);
+        await this.events.record(em, EventType.TIER_CHANGED, { memberId: survivorId, fromTier: from, toTier: theirTier.code, reason: TierChangeReason.MERGE }, { memberId: survivorId, occurredAt: at });
+      }
+      em.remove(theirs);
     }
-    em.remove(theirs);
+    // Together the two records may qualify for more than either did alone.
+    await em.flush();
+    const locked = await this.lockedState(em, survivorId);
+    if (locked.tiers.length === 0) return;
+    const metric = await this.metric(em, survivorId, settings, at, [absorbedId]);
+    const after = this.decide(em, survivorId, locked.tiers, locked.state, metric, settings, at);
+    const to = locked.tiers.find((t) => t.id === after?.tier.id) ?? null;
+    if (to && to.id !== locked.current?.id) {
+      await this.events.record(em, EventType.TIER_CHANGED, { memberId: survivorId, fromTier: locked.current?.code ?? null, toTier: to.code, reason: TierChangeReason.QUALIFIED }, { memberId: survivorId, occurredAt: at });
+    }
   }
 
   activePlans(em: EntityManager, memberId: string, at: Date): Promise<MemberPlan[]> {
