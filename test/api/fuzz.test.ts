@@ -39,14 +39,22 @@ const documentedCodes = new Set(Object.keys(JSON.parse(readFileSync(path.join(ro
 /** Read from the committed SDL so the test list is known before the API starts; coercion uses the real scalars. */
 const sdl = buildSchema(readFileSync(path.join(root, 'schema/schema.graphql'), 'utf8'));
 /** Destructive ones last, so the others still find live members and keys. */
-const LAST = ['Mutation.mergeMembers', 'Mutation.eraseMember', 'Mutation.revokeApiKey', 'Mutation.rotateApiKey'];
+const LAST = ['Mutation.mergeMembers', 'Mutation.eraseMember', 'Mutation.revokeApiKey', 'Mutation.rotateApiKey', 'Mutation.logout', 'Mutation.changePassword', 'Mutation.revokeAdminSessions'];
+/** The only mutations that may answer UNAUTHENTICATED to a signed-in caller; anywhere else it means the fuzz lost its session. */
+const MAY_UNAUTHENTICATE = new Set(['Mutation.login', 'Mutation.logout', 'Mutation.changePassword', 'Mutation.revokeAdminSessions']);
 const mutations = rootOperations(sdl)
   .filter((op) => op.kind === 'mutation')
   .sort((a, b) => LAST.indexOf(a.name) - LAST.indexOf(b.name));
 
 const prefix = `test-fuzz-${process.env.TEST_RUN_ID}-${process.env.JEST_WORKER_ID}`;
 // Thousands of requests from one admin and one key: the per-caller rate limits would answer most of them.
-const h = useHarness({ QUEUE_PREFIX: prefix, RATE_LIMIT_ADMIN_REQUESTS: '0', RATE_LIMIT_API_KEY_REQUESTS: '0' });
+const h = useHarness({
+  QUEUE_PREFIX: prefix,
+  RATE_LIMIT_ADMIN_REQUESTS: '0',
+  RATE_LIMIT_API_KEY_REQUESTS: '0',
+  LOGIN_MAX_FAILURES: '100',
+  LOGIN_MAX_FAILURES_PER_IP: '1000000',
+});
 const b = build(h);
 
 let schema: GraphQLSchema;
@@ -54,6 +62,7 @@ let pools: Pools;
 let callers: Array<[string, Auth]>;
 let sent = 0;
 let adminToken = '';
+let adminLogin: { email: string; password: string };
 
 interface Failure {
   caller: string;
@@ -107,9 +116,14 @@ function coerces(op: RootOperation, args: Record<string, unknown>): boolean {
   return !('errors' in getVariableValues(schema, defs, inputs));
 }
 
-function problemsIn(res: GqlResult<unknown>): boolean {
+function problemsIn(op: RootOperation, res: GqlResult<unknown>): boolean {
   if (res.status >= 500) return true;
-  return (res.errors ?? []).some((e) => e.extensions?.code === 'INTERNAL_SERVER_ERROR' || !documentedCodes.has(e.extensions?.code));
+  return (res.errors ?? []).some(
+    (e) =>
+      e.extensions?.code === 'INTERNAL_SERVER_ERROR' ||
+      !documentedCodes.has(e.extensions?.code) ||
+      (e.extensions?.code === 'UNAUTHENTICATED' && !MAY_UNAUTHENTICATE.has(op.name)),
+  );
 }
 
 /** Sends coercible inputs together as aliases of one mutation; each refused input on its own. */
@@ -120,7 +134,7 @@ async function send(op: RootOperation, caller: string, auth: Auth, inputs: Array
     const query = documentFor(op, ['a']);
     const res = await h.gql(auth, query, variables);
     sent++;
-    if (problemsIn(res)) failures.push({ caller, query, variables, status: res.status, errors: res.errors });
+    if (problemsIn(op, res)) failures.push({ caller, query, variables, status: res.status, errors: res.errors });
     return res;
   };
   const coercible = inputs.filter((args) => coerces(op, args));
@@ -138,7 +152,7 @@ async function send(op: RootOperation, caller: string, auth: Auth, inputs: Array
     const res = await h.gql(auth, documentFor(op, aliases), variables);
     sent += batch.length;
     // A batch with a problem is replayed one input at a time, so the report names the input.
-    if (problemsIn(res)) for (const args of batch) await one(args);
+    if (problemsIn(op, res)) for (const args of batch) await one(args);
   };
   let size = 0;
   for (const args of coercible) {
@@ -244,6 +258,7 @@ beforeAll(async () => {
   schema = await buildGraphQLSchema(null);
   const admin = await b.admin();
   adminToken = admin.token;
+  adminLogin = { email: admin.email, password: admin.password };
   const key = await b.apiKey();
   callers = [
     ['ADMIN', admin.auth],
@@ -251,6 +266,12 @@ beforeAll(async () => {
   ];
   pools = await buildPools(admin.auth, key.auth);
 }, 60_000);
+
+// logout, changePassword and revokeAdminSessions may end the fuzzing admin's session: each test starts a new one.
+beforeEach(async () => {
+  adminToken = (await h.app.services.adminAuth.login(h.em(), adminLogin)).token;
+  callers[0][1] = { token: adminToken };
+});
 
 afterAll(async () => {
   const queue = new Queue('recommender.train', h.config.REDIS_URL, { prefix });
