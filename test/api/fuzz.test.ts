@@ -18,6 +18,7 @@ import { getVariableValues } from 'graphql/execution/values';
 import { useHarness, type Auth, type GqlResult } from '../support/harness';
 import { build } from '../fixtures/build';
 import { buildGraphQLSchema } from '../../api/src/graphql/schema';
+import { QUEUES } from '../../recommender/src/payloads';
 import { RECORD_ORDER, orderInput } from '../support/orders';
 import { abbreviate, valueArb, type Pools } from '../support/fuzz-values';
 import { minimalOperation, rootOperations, sample, type RootOperation } from '../support/schema-ops';
@@ -274,9 +275,11 @@ beforeEach(async () => {
 });
 
 afterAll(async () => {
-  const queue = new Queue('recommender.train', h.config.REDIS_URL, { prefix });
-  await queue.obliterate({ force: true });
-  await queue.close();
+  for (const name of Object.values(QUEUES)) {
+    const queue = new Queue(name, h.config.REDIS_URL, { prefix });
+    await queue.obliterate({ force: true });
+    await queue.close();
+  }
   process.stdout.write(`fuzz: seed ${SEED}, ${sent} inputs sent to ${mutations.length} mutations\n`);
 });
 
