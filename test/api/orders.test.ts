@@ -172,4 +172,29 @@ describe('member.orders', () => {
     expect([...p1.edges, ...p2.edges].map((e: any) => e.node.id)).toEqual([...ids].reverse());
     expect(p2.pageInfo.hasNextPage).toBe(false);
   });
+
+  it('counts all of the member\'s orders in totalCount, merged records\' included, whatever the page size', async () => {
+    const { auth } = await b.apiKey();
+    const m = await b.member().save();
+    const other = await b.member().save();
+    for (let i = 0; i < 3; i++) await h.gql(auth, RECORD_ORDER, { input: orderInput(m.id) });
+    await h.gql(auth, RECORD_ORDER, { input: orderInput(other.id) });
+    const Q = `query($id: ID!) { member(id: $id) { orders(first: 1) { totalCount edges { node { id } } } } }`;
+    const page = (await h.gql(auth, Q, { id: m.id })).data.member.orders;
+    expect([page.totalCount, page.edges.length]).toEqual([3, 1]);
+    await h.app.services.members.merge(b.ctx(), { survivorId: m.id, absorbedId: other.id });
+    expect((await h.gql(auth, Q, { id: m.id })).data.member.orders.totalCount).toBe(4);
+    const none = await b.member().save();
+    expect((await h.gql(auth, Q, { id: none.id })).data.member.orders).toEqual({ totalCount: 0, edges: [] });
+  });
+
+  it('batches totalCount: a page of members costs the same statements for 2 as for 6', async () => {
+    const admin = await b.admin();
+    const { auth } = await b.apiKey();
+    for (let i = 0; i < 6; i++) await h.gql(auth, RECORD_ORDER, { input: orderInput((await b.member().save()).id) });
+    const page = (n: number) => h.gql(admin.auth, `{ members(first: ${n}) { edges { node { orders(first: 1) { totalCount } } } } }`);
+    const [two, six] = [await page(2), await page(6)];
+    expect(six.data.members.edges.map((e: any) => e.node.orders.totalCount)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(Number(six.headers['x-db-queries'])).toBe(Number(two.headers['x-db-queries']));
+  });
 });

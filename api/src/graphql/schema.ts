@@ -8,7 +8,7 @@ import { ChannelResolver } from '../channels/channel.resolver';
 import { MemberConnectionResolver, MemberResolver } from '../members/member.resolver';
 import type { Services } from '../services';
 import { validationErrorPaths } from './validation-errors';
-import { MemberOrdersResolver, OrderResolver } from '../orders/order.resolver';
+import { MemberOrdersResolver, OrderConnectionResolver, OrderResolver } from '../orders/order.resolver';
 import { PointsResolver } from '../ledger/points.resolver';
 import { TierResolver } from '../tiers/tier.resolver';
 import { MemberPlanResolver, PlanResolver } from '../plans/plan.resolver';
@@ -32,6 +32,7 @@ const resolvers = [
   MemberConnectionResolver,
   OrderResolver,
   MemberOrdersResolver,
+  OrderConnectionResolver,
   PointsResolver,
   TierResolver,
   PlanResolver,
@@ -67,6 +68,7 @@ function containerFor(services: Services | null): ContainerType {
     [MemberConnectionResolver, new MemberConnectionResolver()],
     [OrderResolver, new OrderResolver(services?.orders as never)],
     [MemberOrdersResolver, new MemberOrdersResolver()],
+    [OrderConnectionResolver, new OrderConnectionResolver()],
     [PointsResolver, new PointsResolver(services?.points as never, services?.rewards as never)],
     [TierResolver, new TierResolver(services?.tiers as never, services?.programme as never)],
     [PlanResolver, new PlanResolver(services?.plans as never)],

@@ -13,6 +13,8 @@ export interface MemberOrdersKey {
 export interface OrderLoaders {
   /** A member's newest orders, at most `limit` of them. */
   ofMember(limit: number): DataLoader<MemberOrdersKey, Order[], string>;
+  /** How many orders a member has. */
+  countOf: DataLoader<string, number>;
 }
 
 export function createOrderLoaders(em: EntityManager, orders: OrderService): OrderLoaders {
@@ -26,5 +28,6 @@ export function createOrderLoaders(em: EntityManager, orders: OrderService): Ord
       }
       return loader;
     },
+    countOf: new DataLoader((memberIds) => orders.countOf(em, memberIds)),
   };
 }

@@ -26,6 +26,17 @@ export class OrderConnection {
 
   @Field(() => PageInfo)
   pageInfo: PageInfo;
+
+  /** Runs only when totalCount is asked for. */
+  countTotal: () => Promise<number>;
+}
+
+@Resolver(() => OrderConnection)
+export class OrderConnectionResolver {
+  @FieldResolver(() => Int, { description: "All the member's orders, not just this page." })
+  totalCount(@Root() connection: OrderConnection): Promise<number> {
+    return connection.countTotal();
+  }
 }
 
 @Resolver(() => Order)
@@ -81,6 +92,6 @@ export class MemberOrdersResolver {
   ): Promise<OrderConnection> {
     checkPageSize(first);
     const rows = await ctx.loaders.orders.ofMember(first + 1).load({ memberId: member.id, beforeId: after ? decodeCursor(after) : null });
-    return pageOf(rows, first, Boolean(after));
+    return { ...pageOf(rows, first, Boolean(after)), countTotal: () => ctx.loaders.orders.countOf.load(member.id) };
   }
 }

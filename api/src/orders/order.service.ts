@@ -134,6 +134,16 @@ export class OrderService {
    * The newest orders of several members in one statement (the loader behind `member.orders`): for each key, at
    * most `limit` orders with an id below `beforeId`, newest first.
    */
+  /** How many orders each member has, in one statement. */
+  async countOf(em: EntityManager, memberIds: readonly string[]): Promise<number[]> {
+    const rows = await em.execute<{ member_id: string; n: number }[]>(
+      'select member_id, count(*)::int as n from customer_order where member_id in (?) group by member_id',
+      [memberIds as string[]],
+    );
+    const byMember = new Map(rows.map((r) => [r.member_id, r.n]));
+    return memberIds.map((id) => byMember.get(id) ?? 0);
+  }
+
   async newestOf(em: EntityManager, keys: readonly MemberOrdersKey[], limit: number): Promise<Order[][]> {
     const rows = await em.execute<({ batch_index: number } & Record<string, unknown>)[]>(
       `select k.batch_index, o.*
