@@ -7,6 +7,7 @@ import * as analytics from './analytics.mjs';
 import * as importFile from './import.mjs';
 import * as enrol from './enrol.mjs';
 import * as ingest from './ingest.mjs';
+import * as retrain from './retrain.mjs';
 import * as segments from './segments.mjs';
 import * as hotpaths from './hotpaths.mjs';
 import * as scale from './scale.mjs';
@@ -16,7 +17,7 @@ import { runPgbench } from './lib/pgbench.mjs';
 import { serverUrl, serverVersion } from './lib/postgres.mjs';
 import { buildRecord, printTable, SHARED_MACHINE_NOTE, writeRecord } from './lib/report.mjs';
 
-const BENCHMARKS = [hotpaths, ingest, enrol, importFile, analytics, segments, scale];
+const BENCHMARKS = [hotpaths, ingest, enrol, importFile, analytics, segments, scale, retrain];
 
 const USAGE = `usage: npm run bench -- [--only ${BENCHMARKS.map((b) => b.name).join('|')}[,…]] [--clients N] [--duration S] [--warmup S] [--skip-pgbench]
   --clients N      concurrent connections, one request in flight each (default 10)
@@ -30,7 +31,7 @@ environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/post
             HOTPATHS (cases, default lookup,order,redeem,preview,recommendations)
   scale: SCALE_SMALL_DATABASE_URL / SCALE_LARGE_DATABASE_URL (default databases loyalty_gen_10k / loyalty_gen_1m, filled by npm run gen;
          skipped when empty), SCALE_LOOKUP_RUNS (300), SCALE_HEAVY_RUNS (5)
-  import: IMPORT_FILE (default ../shared/data/online_retail.csv.gz beside the checkout; skipped when absent)`;
+  import, retrain: IMPORT_FILE (default ../shared/data/online_retail.csv.gz beside the checkout; skipped when absent)`;
 
 function parseOptions() {
   const { values } = parseArgs({
