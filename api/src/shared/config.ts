@@ -33,7 +33,7 @@ const schema = z
     ADMIN_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
     GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
     /** The dearest real operation (a storefront's member account with 100 orders) costs 2638. */
-    GRAPHQL_MAX_COMPLEXITY: z.coerce.number().int().min(10).default(3000),
+    GRAPHQL_MAX_COMPLEXITY: z.coerce.number().int().min(10).default(4000),
     GRAPHQL_INTROSPECTION: bool.optional(),
     /** Lexer tokens an operation may have; the parser stops at this many, before validation or the complexity count. */
     GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).default(5000),
