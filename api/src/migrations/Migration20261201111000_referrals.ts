@@ -20,7 +20,11 @@ export class Migration20261201111000_referrals extends Migration {
         return code;
       end $$;`);
     this.addSql(`alter table "member" add column "referral_code" varchar(12) null;`);
+    // Indexed during the backfill: referral_code_new() looks each code up, and without an index every call would scan
+    // the whole table (quadratic: it never finished on a generated database of 1 M members).
+    this.addSql(`create index "member_referral_code_backfill" on "member" ("referral_code");`);
     this.addSql(`update "member" set "referral_code" = referral_code_new();`);
+    this.addSql(`drop index "member_referral_code_backfill";`);
     this.addSql(`alter table "member" alter column "referral_code" set not null, alter column "referral_code" set default referral_code_new();`);
     this.addSql(`alter table "member" add constraint "member_referral_code_unique" unique ("referral_code");`);
 
