@@ -139,7 +139,7 @@ export async function run({ clients, durationSeconds, warmupSeconds, skipPgbench
         baseline: { kind: 'pgbench', script: 'record-order.sql', vars: { members: sample.members.length, products: sample.products.length } },
       },
       redeem: {
-        label: `redeemReward (${REWARD_COST} points)`,
+        label: `redeemReward (${REWARD_COST} point${REWARD_COST === 1 ? '' : 's'})`,
         api: { headers: { 'x-api-key': apiKey }, buildBody: gql(REDEEM, () => ({ input: { memberId: pick(sample.rich), rewardId, idempotencyKey: `hot-${suffix}-${counter++}` } })) },
         baseline: { kind: 'pgbench', script: 'redeem.sql', vars: { rich: sample.rich.length } },
       },
@@ -197,7 +197,11 @@ export async function run({ clients, durationSeconds, warmupSeconds, skipPgbench
       }
     }
 
-    const check = await runCli('points-jobs', ['--check'], apiEnv({ databaseUrl: url, port: 0, poolMax: 2 }), { timeoutMs: 3_600_000 }).catch((err) => `FAILED: ${err.message}`);
+    // HOTPATHS_LEDGER_CHECK=0 leaves it out: on 10 M ledger rows it takes many minutes (run npm run ledger:check later).
+    const check =
+      process.env.HOTPATHS_LEDGER_CHECK === '0'
+        ? '(skipped: HOTPATHS_LEDGER_CHECK=0)'
+        : await runCli('points-jobs', ['--check'], apiEnv({ databaseUrl: url, port: 0, poolMax: 2 }), { timeoutMs: 3_600_000 }).catch((err) => `FAILED: ${err.message}`);
     printResults(results, { clients, durationSeconds, warmupSeconds, members: volume.members });
     console.log(`  ledger check afterwards: ${check.trim()}\n`);
     return { database: new URL(url).pathname.slice(1), members: volume.members, clients, durationSeconds, warmupSeconds, results, ledgerCheck: check.trim() };
