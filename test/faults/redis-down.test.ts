@@ -16,7 +16,7 @@ const prefix = `test-redis-down-${process.env.TEST_RUN_ID}-${process.env.JEST_WO
 const env: Record<string, string> = { QUEUE_PREFIX: prefix, WEBHOOK_SWEEP_MS: '100', WEBHOOK_BACKOFF_MS: '50', WEBHOOK_TIMEOUT_MS: '2000' };
 let redis: PrivateRedis;
 let dispatcher: WebhookDispatcher | null = null;
-let receiver: http.Server | null = null;
+const receivers: http.Server[] = [];
 jest.setTimeout(90_000);
 
 beforeAll(async () => {
@@ -25,7 +25,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await dispatcher?.close();
-  receiver?.close();
+  for (const r of receivers) r.close();
 });
 const h = useHarness(env);
 afterAll(async () => {
@@ -47,7 +47,7 @@ function answersPromptly<T>(p: PromiseLike<T>, what: string): Promise<T> {
 
 async function startReceiver() {
   const received: { event: string; delivery: string; id: string }[] = [];
-  receiver = http.createServer((req, res) => {
+  const receiver = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -56,7 +56,8 @@ async function startReceiver() {
       res.end('ok');
     });
   });
-  await new Promise<void>((resolve) => receiver!.listen(0, '127.0.0.1', resolve));
+  receivers.push(receiver);
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`, received };
 }
 
@@ -139,5 +140,38 @@ describe('Redis down', () => {
       }
     }
     expect((await ledgerCheck(h)).isConsistent).toBe(true);
+  });
+
+  it('queues again, once, a delivery whose job Redis lost with its data', async () => {
+    await dispatcher?.close();
+    const key = await b.apiKey();
+    const { url, received } = await startReceiver();
+    const admin = await b.admin(AdminRole.ADMIN);
+    await h.gql(admin.auth, `mutation R($input: RegisterWebhookInput!) { registerWebhook(input: $input) { webhook { id } } }`, {
+      input: { url, eventTypes: ['MEMBER_ENROLLED'], description: 'lost jobs' },
+    });
+    const enrolled = await h.gql(key.auth, `mutation E($input: EnrolMemberInput!) { enrolMember(input: $input) { id } }`, { input: { firstName: 'Lost', email: 'lost-job@test.example' } });
+    expect(enrolled.errors).toBeUndefined();
+
+    // Swept (delivery row and job written) but not yet sent, when Redis comes back empty.
+    dispatcher = new WebhookDispatcher(h.orm, h.config, createLogger('silent'));
+    expect(await dispatcher.sweep()).toBeGreaterThan(0);
+    const [pending] = await h.sql(`select id from webhook_delivery where status = 'PENDING' and event_type = 'member.enrolled'`);
+    expect(await dispatcher.queue.getJob(pending.id)).not.toBeNull();
+    await redis.kill();
+    await redis.wipe();
+    await redis.start();
+    await waitFor('the queue to reconnect', async () => dispatcher!.queue.client.status === 'ready', 10_000);
+    expect(await dispatcher.queue.getJob(pending.id)).toBeNull();
+
+    expect(await dispatcher.requeueOrphans(0)).toBe(1);
+    expect(await dispatcher.requeueOrphans(0)).toBe(0); // its job exists now: not added twice
+    dispatcher.start();
+    await waitFor('the requeued delivery', async () => received.length === 1, 20_000);
+    const [delivered] = await h.sql(`select status, attempts from webhook_delivery where id = ?`, [pending.id]);
+    expect(delivered).toEqual({ status: 'DELIVERED', attempts: 1 });
+    expect(await dispatcher.requeueOrphans(0)).toBe(0);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(received).toHaveLength(1);
   });
 });

@@ -91,6 +91,11 @@ export class PrivateRedis {
     await exited(child);
   }
 
+  /** Deletes the data files (call while stopped): the next start is an empty Redis, as after losing a node's disk. */
+  async wipe(): Promise<void> {
+    for (const entry of fs.readdirSync(this.dir)) fs.rmSync(path.join(this.dir, entry), { recursive: true, force: true });
+  }
+
   async destroy(): Promise<void> {
     await this.kill();
     fs.rmSync(this.dir, { recursive: true, force: true });

@@ -11,6 +11,7 @@ import { Migration20261201120000_admin_sessions } from './Migration2026120112000
 import { Migration20261201100000_campaigns } from './Migration20261201100000_campaigns';
 import { Migration20261201111000_referrals } from './Migration20261201111000_referrals';
 import { Migration20261201160000_model_scored_at } from './Migration20261201160000_model_scored_at';
+import { Migration20261201130000_webhook_pending_deliveries } from './Migration20261201130000_webhook_pending_deliveries';
 
 /** Applied in this order; add each new migration here (npm run make-migration writes the file). */
 export const migrations: MigrationObject[] = [
@@ -26,4 +27,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261201100000_campaigns', class: Migration20261201100000_campaigns },
   { name: 'Migration20261201111000_referrals', class: Migration20261201111000_referrals },
   { name: 'Migration20261201160000_model_scored_at', class: Migration20261201160000_model_scored_at },
+  { name: 'Migration20261201130000_webhook_pending_deliveries', class: Migration20261201130000_webhook_pending_deliveries },
 ];

@@ -12,6 +12,9 @@ import type { WebhookDeliveryPayload } from './webhook.types';
 export const WEBHOOK_DELIVERY_QUEUE = 'api.webhook-delivery';
 const SWEEP_BATCH = 200;
 const ENQUEUE_TIMEOUT_MS = 3000;
+const ORPHAN_CHECK_EVERY_MS = 60_000;
+/** Older than this and still PENDING without a job: its job was lost with Redis's data. */
+const ORPHAN_AFTER_MS = 60_000;
 const MAX_ERROR_LENGTH = 500;
 
 export type DispatcherConfig = Pick<
@@ -58,6 +61,7 @@ function describeError(err: unknown): string {
 export class WebhookDispatcher {
   readonly queue: Queue.Queue<WebhookDeliveryPayload>;
   private timer: NodeJS.Timeout | null = null;
+  private orphanTimer: NodeJS.Timeout | null = null;
   private sweeping: Promise<number> | null = null;
   private readonly log: Logger;
 
@@ -80,6 +84,10 @@ export class WebhookDispatcher {
       this.sweep().catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'webhook.sweep_failed'));
     }, this.config.WEBHOOK_SWEEP_MS);
     this.timer.unref();
+    this.orphanTimer = setInterval(() => {
+      this.requeueOrphans().catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'webhook.requeue_failed'));
+    }, ORPHAN_CHECK_EVERY_MS);
+    this.orphanTimer.unref();
     this.log.info({ everyMs: this.config.WEBHOOK_SWEEP_MS }, 'webhook_dispatcher.ready');
     return this;
   }
@@ -94,6 +102,7 @@ export class WebhookDispatcher {
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.orphanTimer) clearInterval(this.orphanTimer);
     await this.sweeping?.catch(() => undefined);
     await withTimeout(this.queue.close(), 5000, 'queue close').catch(() => undefined);
     // When Redis is unreachable close() gives up without them: drop the connections rather than keep reconnecting.
@@ -146,16 +155,7 @@ export class WebhookDispatcher {
            returning id, event_id`,
           [JSON.stringify(wanted)],
         );
-        const jobs = created.map((d) => ({
-          data: { v: 1 as const, deliveryId: d.id, eventId: d.event_id },
-          opts: {
-            jobId: d.id,
-            attempts: this.config.WEBHOOK_MAX_ATTEMPTS,
-            backoff: { type: 'exponential', delay: this.config.WEBHOOK_BACKOFF_MS },
-            removeOnComplete: 1000,
-            removeOnFail: 1000,
-          },
-        }));
+        const jobs = created.map((d) => ({ data: { v: 1 as const, deliveryId: d.id, eventId: d.event_id }, opts: this.jobOptions(d.id, this.config.WEBHOOK_MAX_ATTEMPTS) }));
         // Still inside the transaction: a failure here rolls the claim back and the events stay pending.
         await withTimeout(this.queue.addBulk(jobs), ENQUEUE_TIMEOUT_MS, 'enqueue');
       }
@@ -163,6 +163,39 @@ export class WebhookDispatcher {
       this.log.debug({ events: events.length, deliveries: wanted.length }, 'webhook.swept');
       return events.length;
     });
+  }
+
+  private jobOptions(deliveryId: string, attempts: number): Queue.JobOptions {
+    return {
+      jobId: deliveryId,
+      attempts,
+      backoff: { type: 'exponential', delay: this.config.WEBHOOK_BACKOFF_MS },
+      removeOnComplete: 1000,
+      removeOnFail: 1000,
+    };
+  }
+
+  /**
+   * Queues again each delivery still PENDING whose job Redis no longer has (Redis restarted without its data, or
+   * failed over to a replica that had not caught up), with the attempts it has left. Never sends twice: a job id
+   * Redis still has is not added again, and `deliver` skips a delivery that is no longer PENDING.
+   */
+  async requeueOrphans(olderThanMs = ORPHAN_AFTER_MS): Promise<number> {
+    if (!(await this.isQueueReady())) return 0;
+    const pending = await this.orm.em.fork().execute<{ id: string; event_id: string; attempts: number }[]>(
+      `select id, event_id, attempts from webhook_delivery
+       where status = 'PENDING' and created_at < now() - ? * interval '1 millisecond' order by created_at limit ?`,
+      [olderThanMs, SWEEP_BATCH],
+    );
+    let requeued = 0;
+    for (const d of pending) {
+      if (await withTimeout(this.queue.getJob(d.id), ENQUEUE_TIMEOUT_MS, 'getJob')) continue;
+      const attemptsLeft = Math.max(1, this.config.WEBHOOK_MAX_ATTEMPTS - d.attempts);
+      await withTimeout(this.queue.add({ v: 1, deliveryId: d.id, eventId: d.event_id }, this.jobOptions(d.id, attemptsLeft)), ENQUEUE_TIMEOUT_MS, 'enqueue');
+      requeued++;
+    }
+    if (requeued) this.log.warn({ requeued }, 'webhook.orphans_requeued');
+    return requeued;
   }
 
   /** One attempt of one delivery; throwing hands the retry (with backoff) to Bull. */
