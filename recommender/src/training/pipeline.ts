@@ -175,7 +175,7 @@ async function runRecs(rows: Txn[], options: PipelineOptions): Promise<RecsOutpu
   const model = entry.create() as RecsModel;
   await model.fit(all, hooksFor(options, 'refitting', 55, 80));
   await report('scoring', 80);
-  const serving = scoreRecs(model, all, options.topN ?? 50, options.similarN ?? 20);
+  const serving = await scoreRecs(model, all, options.topN ?? 50, options.similarN ?? 20);
 
   return {
     kind: 'RECOMMENDER',
@@ -195,7 +195,10 @@ async function runRecs(rows: Txn[], options: PipelineOptions): Promise<RecsOutpu
   };
 }
 
-function scoreRecs(model: RecsModel, train: RecsTrainSet, topN: number, similarN: number): RecsOutput['serving'] {
+/** Lets timers run between stretches of scoring: Bull renews the job's lock on a timer, and a lock that lapses makes another worker run the job again. */
+const yieldToTimers = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function scoreRecs(model: RecsModel, train: RecsTrainSet, topN: number, similarN: number): Promise<RecsOutput['serving']> {
   const nItems = train.items.length;
   const nUsers = train.users.length;
   const bought: Set<number>[] = Array.from({ length: nUsers }, () => new Set());
@@ -212,6 +215,7 @@ function scoreRecs(model: RecsModel, train: RecsTrainSet, topN: number, similarN
   const top: RecsOutput['serving']['top'] = [];
   const k = Math.min(topN, nItems);
   for (let start = 0; start < nUsers; start += 256) {
+    await yieldToTimers();
     const users = Int32Array.from({ length: Math.min(256, nUsers - start) }, (_, i) => start + i);
     const scores = model.score(users);
     for (let b = 0; b < users.length; b++) {
@@ -259,6 +263,7 @@ function scoreRecs(model: RecsModel, train: RecsTrainSet, topN: number, similarN
     similar = [];
     const sims = new Float64Array(nItems);
     for (let i = 0; i < nItems; i++) {
+      if (i % 100 === 0) await yieldToTimers();
       for (let j = 0; j < nItems; j++) sims[j] = j === i ? -Infinity : cosine(i, j);
       const items = Int32Array.from(topK(sims, 0, nItems, Math.min(similarN, nItems - 1)));
       similar.push({ items, scores: Float32Array.from(items, (j) => sims[j]) });
