@@ -24,6 +24,16 @@ export class Migration20261201111000_referrals extends Migration {
     // the whole table (quadratic: it never finished on a generated database of 1 M members).
     this.addSql(`create index "member_referral_code_backfill" on "member" ("referral_code");`);
     this.addSql(`update "member" set "referral_code" = referral_code_new();`);
+    // One statement cannot see its own writes, so two members may have drawn the same code (likely at a million
+    // members: the birthday bound). Redraw for all but the first holder until every code is unique.
+    this.addSql(`do $$ begin
+      loop
+        update "member" m set "referral_code" = referral_code_new()
+        from (select id, row_number() over (partition by "referral_code" order by id) as n from "member") d
+        where m.id = d.id and d.n > 1;
+        exit when not found;
+      end loop;
+    end $$;`);
     this.addSql(`drop index "member_referral_code_backfill";`);
     this.addSql(`alter table "member" alter column "referral_code" set not null, alter column "referral_code" set default referral_code_new();`);
     this.addSql(`alter table "member" add constraint "member_referral_code_unique" unique ("referral_code");`);
