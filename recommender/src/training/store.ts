@@ -28,6 +28,20 @@ export class ModelStore {
     return this.pool.end();
   }
 
+  /**
+   * The version an earlier attempt of this job already finished, if any. Bull hands a job out again when its lock
+   * lapsed (a long synchronous training step can starve the lock renewal), even though that attempt completed.
+   */
+  async finishedAttempt(jobId: string): Promise<{ id: string; status: string; gateReason: string; metrics: Record<string, unknown> } | null> {
+    const res = await this.pool.query<{ id: string; status: string; gate_reason: string | null; metrics: Record<string, unknown> }>(
+      `select id, status, gate_reason, metrics from model_version
+       where job_id like $1 and status not in ('TRAINING', 'FAILED') order by created_at limit 1`,
+      [`${jobId}:%`],
+    );
+    const row = res.rows[0];
+    return row ? { id: row.id, status: row.status, gateReason: row.gate_reason ?? '', metrics: row.metrics } : null;
+  }
+
   /** A retried job first marks what its dead attempts left behind, so nothing half-written can be activated. */
   async failLeftovers(jobId: string): Promise<number> {
     const res = await this.pool.query(
