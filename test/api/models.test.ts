@@ -137,6 +137,34 @@ describe('member.recommendations', () => {
     expect(jp.data.member.recommendations.map((r: any) => [r.product.sku, r.reason])).toEqual([['BREAD', 'Popular with all customers']]);
   });
 
+  it('serves popularity from the newest trained version, flagged cold start, while the gate keeps every version out', async () => {
+    const b = build(h);
+    const key = await b.apiKey();
+    const wasActive = await h.sql<{ id: string }>(`select id from model_version where kind = 'RECOMMENDER' and status = 'ACTIVE'`);
+    await h.sql(`update model_version set status = 'RETIRED' where kind = 'RECOMMENDER' and status = 'ACTIVE'`);
+    try {
+      const older = await version('RECOMMENDER', 'REJECTED');
+      const newest = await version('RECOMMENDER', 'REJECTED');
+      await h.sql(`update model_version set created_at = now() - interval '1 day' where id = ?`, [older]);
+      await h.sql(`insert into popular_product (model_version_id, country, rank, product_id, score) values (?, '', 1, ?, 5), (?, '', 1, ?, 5)`, [
+        older,
+        await product('OLD-POP'),
+        newest,
+        await product('NEW-POP'),
+      ]);
+      const member = await b.member().inCountry('JP').save();
+      // The refused model's own pick for this member is never served.
+      await recommend(newest, member.id, ['REFUSED-PICK']);
+      const res = await h.gql(key.auth, RECS, { id: member.id, exclude: false });
+      expect(res.errors).toBeUndefined();
+      expect(res.data.member.recommendations.map((r: any) => [r.product.sku, r.isColdStart, r.reason, r.modelVersionId])).toEqual([
+        ['NEW-POP', true, 'Popular with all customers', newest],
+      ]);
+    } finally {
+      await h.sql(`update model_version set status = 'ACTIVE' where id in (?)`, [wasActive.length ? wasActive.map((v) => v.id) : [randomUUID()]]);
+    }
+  });
+
   it('costs the same number of queries for a page of 2 members as for 10', async () => {
     const b = build(h);
     const admin = await b.admin(AdminRole.ADMIN);

@@ -154,7 +154,10 @@ describe('recommender.train-recommender, recommender.train-churn and recommender
       expect(served.data.member.recommendations).toHaveLength(3);
       expect(served.data.member.recommendations.every((r: any) => r.modelVersionId === activeRecs[0].id && !r.isColdStart && r.reason)).toBe(true);
     } else {
-      expect(served.data.member.recommendations).toEqual([]);
+      // The gate kept the model out: popularity from its training run, flagged as such, never the model's picks.
+      const [rejected] = await h.sql(`select id from model_version where kind = 'RECOMMENDER' order by created_at desc limit 1`);
+      expect(served.data.member.recommendations.length).toBeGreaterThan(0);
+      expect(served.data.member.recommendations.every((r: any) => r.isColdStart && r.modelVersionId === rejected.id && r.reason.startsWith('Popular'))).toBe(true);
     }
   });
 

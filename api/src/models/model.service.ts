@@ -39,10 +39,17 @@ const JOB_STATES: Record<string, ModelJobState> = {
 
 /**
  * Stored picks of the active recommender for members `in (?)`, else popularity in their country (cold start); the
- * second parameter leaves out what they bought. Exported for the benchmark's bare baseline, which runs it as is.
+ * second parameter leaves out what they bought. Popularity comes from the active version, or, while no version is
+ * active (the gate kept every one out), from the newest trained one: a storefront always has something to show, and
+ * popularity is a baseline, not the model the gate refused. Exported for the benchmark's bare baseline, which runs it as is.
  */
 export const RECOMMENDATIONS_SQL = `with wanted as (select m.id, coalesce(m.country, '') as country from member m where m.id in (?)),
    active as (select id from model_version where kind = 'RECOMMENDER' and status = 'ACTIVE'),
+   popularity as (
+     select v.id from model_version v
+     where v.kind = 'RECOMMENDER' and v.status in ('ACTIVE', 'REJECTED', 'RETIRED')
+       and exists (select 1 from popular_product x where x.model_version_id = v.id)
+     order by (v.status = 'ACTIVE') desc, v.created_at desc limit 1),
    scored as (
      select r.member_id, r.rank, r.score, r.reason, r.is_repeat, false as is_cold_start, r.model_version_id, r.product_id
      from member_recommendation r join active a on a.id = r.model_version_id
@@ -51,7 +58,7 @@ export const RECOMMENDATIONS_SQL = `with wanted as (select m.id, coalesce(m.coun
      select w.id as member_id, p.rank, p.score,
             case when p.country = '' then 'Popular with all customers' else 'Popular in ' || p.country end as reason,
             false as is_repeat, true as is_cold_start, p.model_version_id, p.product_id
-     from wanted w join active a on true
+     from wanted w join popularity a on true
      join lateral (
        select pp.* from popular_product pp
        where pp.model_version_id = a.id
