@@ -16,14 +16,14 @@ beforeAll(() => {
 });
 afterAll(() => store.close());
 
-const fakeJob = (id: string, attemptsMade: number) =>
-  ({ id, data: { v: 1, kind: 'RECOMMENDER' }, attemptsMade, progress: async () => undefined }) as unknown as Job<unknown>;
+const fakeJob = (id: string, attemptsMade: number, kind = 'RECOMMENDER') =>
+  ({ id, data: { v: 1, kind }, attemptsMade, progress: async () => undefined }) as unknown as Job<unknown>;
 
-async function version(jobId: string, status: string): Promise<string> {
+async function version(jobId: string, status: string, kind = 'RECOMMENDER'): Promise<string> {
   const [row] = await h.sql(
     `insert into model_version (id, kind, status, algorithm, job_id, params, metrics, baseline_metrics, backend, horizon_days, gate_reason, created_at)
-     values (gen_random_uuid(), 'RECOMMENDER', ?, 'TF-HYBRID', ?, '{}', '{"all":{"ndcg@10":0.5}}', '{}', 'wasm', 30, 'kept out: test', now()) returning id`,
-    [status, jobId],
+     values (gen_random_uuid(), ?, ?, 'TF-HYBRID', ?, '{}', '{"all":{"ndcg@10":0.5}}', '{}', 'wasm', 30, 'kept out: test', now()) returning id`,
+    [kind, status, jobId],
   );
   return row.id;
 }
@@ -37,6 +37,19 @@ describe('a training job handed out again', () => {
     expect(result).toEqual({ modelVersionId: finished, status: 'REJECTED', gateReason: 'kept out: test', metrics: { all: { 'ndcg@10': 0.5 } } });
     const rows = await h.sql(`select id from model_version where job_id like 'redelivered-1:%'`);
     expect(rows).toEqual([{ id: finished }]);
+  });
+
+  it("is never answered, nor has its attempt failed, by the other kind's job of the same id (ids are unique per queue only)", async () => {
+    const recommender = await version('same-id:1', 'ACTIVE');
+    const training = await version('same-id:2', 'TRAINING');
+    const churn = handleTrain('CHURN', { databaseUrl: h.config.DATABASE_URL, store, bands: { medium: 0.3, high: 0.6 }, log: pino({ level: 'silent' }) });
+    // No history here: the churn job really starts training (and stops on that) instead of returning the recommender's version.
+    await expect(churn(fakeJob('same-id', 1, 'CHURN'))).rejects.toThrow(/no purchase history/);
+    const rows = await h.sql(`select id, kind, status from model_version where job_id like 'same-id:%' and kind = 'RECOMMENDER' order by created_at`);
+    expect(rows).toEqual([
+      { id: recommender, kind: 'RECOMMENDER', status: 'ACTIVE' },
+      { id: training, kind: 'RECOMMENDER', status: 'TRAINING' },
+    ]);
   });
 
   it('trains afresh after an attempt that failed', async () => {

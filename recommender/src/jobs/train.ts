@@ -39,13 +39,13 @@ export function handleTrain(kind: ModelKind, deps: { databaseUrl: string; store:
     const progress = (p: Progress & { modelVersionId?: string }) => job.progress(p).catch(() => undefined);
 
     // Handed out again after an attempt that finished: answer with that version instead of training a second one.
-    const finished = await deps.store.finishedAttempt(jobId);
+    const finished = await deps.store.finishedAttempt(payload.kind, jobId);
     if (finished) {
       log.warn({ modelVersionId: finished.id, status: finished.status }, 'train.already_finished');
       await progress({ phase: 'done', percent: 100, modelVersionId: finished.id });
       return { modelVersionId: finished.id, status: finished.status as TrainResult['status'], gateReason: finished.gateReason, metrics: finished.metrics };
     }
-    const leftovers = await deps.store.failLeftovers(jobId);
+    const leftovers = await deps.store.failLeftovers(payload.kind, jobId);
     if (leftovers) log.warn({ leftovers }, 'train.previous_attempt_abandoned');
     const { backend } = await initBackend();
     await progress({ phase: 'loading', percent: 0 });

@@ -32,22 +32,23 @@ export class ModelStore {
    * The version an earlier attempt of this job already finished, if any. Bull hands a job out again when its lock
    * lapsed (a long synchronous training step can starve the lock renewal), even though that attempt completed.
    */
-  async finishedAttempt(jobId: string): Promise<{ id: string; status: string; gateReason: string; metrics: Record<string, unknown> } | null> {
+  async finishedAttempt(kind: ModelKind, jobId: string): Promise<{ id: string; status: string; gateReason: string; metrics: Record<string, unknown> } | null> {
+    // Job ids are unique per queue only (Bull counters, repeatable jobs), and each kind has its own queue.
     const res = await this.pool.query<{ id: string; status: string; gate_reason: string | null; metrics: Record<string, unknown> }>(
       `select id, status, gate_reason, metrics from model_version
-       where job_id like $1 and status not in ('TRAINING', 'FAILED') order by created_at limit 1`,
-      [`${jobId}:%`],
+       where kind = $2 and job_id like $1 and status not in ('TRAINING', 'FAILED') order by created_at limit 1`,
+      [`${jobId}:%`, kind],
     );
     const row = res.rows[0];
     return row ? { id: row.id, status: row.status, gateReason: row.gate_reason ?? '', metrics: row.metrics } : null;
   }
 
   /** A retried job first marks what its dead attempts left behind, so nothing half-written can be activated. */
-  async failLeftovers(jobId: string): Promise<number> {
+  async failLeftovers(kind: ModelKind, jobId: string): Promise<number> {
     const res = await this.pool.query(
       `update model_version set status = 'FAILED', finished_at = now(), failure_reason = 'the worker stopped before this attempt finished'
-       where job_id like $1 and status = 'TRAINING'`,
-      [`${jobId}:%`],
+       where kind = $2 and job_id like $1 and status = 'TRAINING'`,
+      [`${jobId}:%`, kind],
     );
     return res.rowCount ?? 0;
   }
