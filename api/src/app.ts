@@ -14,6 +14,7 @@ import type { Context } from './shared/context';
 import type { Logger } from './shared/logger';
 import type { Orm } from './shared/orm';
 import { AppError, isDatabaseUnreachable, type ErrorCode } from './shared/errors';
+import { withTimeout } from './shared/timeout';
 import { requestScope } from './shared/request-scope';
 import { looksLikeApiKey } from './channels/api-key.service';
 import { buildGraphQLSchema } from './graphql/schema';
@@ -51,10 +52,6 @@ interface GraphqlLocals {
   auth: Pick<Context, 'principal' | 'authError'>;
 }
 const READY_TIMEOUT_MS = 2000;
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} timed out`)), ms).unref())]);
-}
 
 export async function createApp({ config, orm, readOrm, redis, log }: AppDeps): Promise<App> {
   const services = createServices(config, { redis, log });

@@ -8,6 +8,7 @@ import type { Config } from '../shared/config';
 import type { Context } from '../shared/context';
 import { isUuid } from '../shared/ids';
 import { AppError } from '../shared/errors';
+import { unavailableUnlessRedisAnswers } from '../shared/timeout';
 import { actorRef } from '../auth/principal';
 import type { AuditService } from '../audit/audit.service';
 import { Product } from '../catalog/product.entity';
@@ -335,23 +336,13 @@ export class ModelService {
   }
 
   /** A caller gets a clear answer after a few seconds rather than waiting for Redis. */
-  private async unavailableIfDown<T>(work: () => Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        work(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('queue timeout')), QUEUE_TIMEOUT_MS);
-        }),
-      ]);
-    } catch {
-      throw queueUnavailable();
-    } finally {
-      clearTimeout(timer);
-    }
+  private unavailableIfDown<T>(work: () => Promise<T>): Promise<T> {
+    return unavailableUnlessRedisAnswers(work, QUEUE_TIMEOUT_MS, QUEUE_UNAVAILABLE);
   }
 }
 
+const QUEUE_UNAVAILABLE = 'The job queue (Redis) is unreachable; try again shortly';
+
 function queueUnavailable(): AppError {
-  return new AppError('SERVICE_UNAVAILABLE', 'The job queue (Redis) is unreachable; try again shortly', { dependency: 'redis' });
+  return new AppError('SERVICE_UNAVAILABLE', QUEUE_UNAVAILABLE, { dependency: 'redis' });
 }

@@ -1,7 +1,7 @@
 import Queue from 'bull';
 import { QUEUES, queueOptions } from '@loyalty/recommender/payloads';
 import type { Config } from '../shared/config';
-import { AppError } from '../shared/errors';
+import { unavailableUnlessRedisAnswers } from '../shared/timeout';
 import { POINTS_JOBS_QUEUE } from '../jobs/points-scheduler';
 import { WEBHOOK_DELIVERY_QUEUE } from '../webhooks/dispatcher';
 import type { QueueHealth } from './queue-health.types';
@@ -65,18 +65,6 @@ export class QueueHealthService {
 }
 
 /** ioredis retries while Redis is away; the caller gets SERVICE_UNAVAILABLE after a few seconds instead. */
-async function unavailableAfterTimeout<T>(work: () => Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      work(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('queue timeout')), TIMEOUT_MS);
-      }),
-    ]);
-  } catch {
-    throw new AppError('SERVICE_UNAVAILABLE', 'The job queues (Redis) are unreachable; try again shortly', { dependency: 'redis' });
-  } finally {
-    clearTimeout(timer);
-  }
+function unavailableAfterTimeout<T>(work: () => Promise<T>): Promise<T> {
+  return unavailableUnlessRedisAnswers(work, TIMEOUT_MS, 'The job queues (Redis) are unreachable; try again shortly');
 }

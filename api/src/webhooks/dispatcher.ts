@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { withTimeout } from '../shared/timeout';
 import Queue from 'bull';
 import { queueOptions } from '@loyalty/recommender/payloads';
 import type { Config } from '../shared/config';
@@ -38,10 +39,6 @@ interface DeliveryRow {
   is_active: boolean;
   payload: Record<string, unknown>;
   occurred_at: Date;
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} timed out`)), ms).unref())]);
 }
 
 function describeError(err: unknown): string {
