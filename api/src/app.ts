@@ -17,6 +17,7 @@ import { AppError, isDatabaseUnreachable, type ErrorCode } from './shared/errors
 import { withTimeout } from './shared/timeout';
 import { requestScope } from './shared/request-scope';
 import { looksLikeApiKey } from './channels/api-key.service';
+import { connectKeyBroadcast } from './channels/api-key-broadcast';
 import { buildGraphQLSchema } from './graphql/schema';
 import { complexityLimit, queryCountHeader } from './graphql/plugins';
 import { depthLimitRule } from './graphql/depth-limit';
@@ -56,6 +57,7 @@ const READY_TIMEOUT_MS = 2000;
 export async function createApp({ config, orm, readOrm, redis, log }: AppDeps): Promise<App> {
   const services = createServices(config, { redis, log });
   const rateLimiter = new RequestRateLimiter(redis, config, log);
+  const keyBroadcast = connectKeyBroadcast(redis, `${config.QUEUE_PREFIX}:api-key-changed`, services.apiKeys, log);
   const persistedOperations =
     config.PERSISTED_OPERATIONS === 'off' ? null : loadPersistedOperations(config.PERSISTED_OPERATIONS_FILE);
   const schema = await buildGraphQLSchema(services);
@@ -247,6 +249,7 @@ export async function createApp({ config, orm, readOrm, redis, log }: AppDeps): 
       });
       await services.models.close();
       await services.queueHealth.close();
+      await keyBroadcast.close();
       await orm.close();
       await readOrm?.close();
       await redis.quit().catch(() => redis.disconnect());

@@ -92,7 +92,7 @@ export function createServices(config: Config, infra: { redis?: Redis; log?: Log
   return {
     audit,
     adminAuth: new AdminAuthService(config, audit, infra.redis && infra.log ? new LoginThrottle(infra.redis, config, infra.log) : null),
-    apiKeys: new ApiKeyService(audit),
+    apiKeys: new ApiKeyService(audit, config.API_KEY_CACHE_SECONDS * 1000),
     members,
     ledger,
     points: new PointsService(ledger, members, programme, tiers, audit, events),

@@ -15,6 +15,24 @@ import type { CreateApiKeyInput, CreateSalesChannelInput, RevokeApiKeyInput, Rot
 const KEY_PATTERN = /^lk_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 const LAST_USED_RESOLUTION_MS = 60_000;
 
+/** What authentication needs of a key row, kept between requests (plain data, never an entity of a request's em). */
+interface CachedKey {
+  id: string;
+  secretHash: string;
+  revokedAt: Date | null;
+  expiresAt: Date | null;
+  lastUsedAt: Date | null;
+  scopes: ApiKeyScope[];
+  channelId: string;
+  channelKind: SalesChannelKind;
+  cachedAt: number;
+}
+
+/** Tells the other API processes that a key changed, so they drop it from their caches (Redis pub/sub in the API). */
+export interface KeyChangeBroadcast {
+  publish(prefix: string): void;
+}
+
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export function looksLikeApiKey(value: string): boolean {
@@ -27,8 +45,38 @@ function generatePrefix(): string {
   return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join('');
 }
 
+/**
+ * Channel API keys. Every storefront and till request authenticates, so verified key rows are cached per process for
+ * `cacheMs` (API_KEY_CACHE_SECONDS): a revocation or rotation drops the key at once in this process, in the others
+ * when the broadcast reaches them, and within `cacheMs` at worst (e.g. while Redis is down).
+ */
 export class ApiKeyService {
-  constructor(private readonly audit: AuditService) {}
+  private readonly cache = new Map<string, CachedKey>();
+  private broadcast: KeyChangeBroadcast | null = null;
+
+  constructor(
+    private readonly audit: AuditService,
+    private readonly cacheMs = 0,
+  ) {}
+
+  /** The API process wires this to Redis; scripts and tests without it only drop their own cache. */
+  setBroadcast(broadcast: KeyChangeBroadcast | null): void {
+    this.broadcast = broadcast;
+  }
+
+  /** A key changed elsewhere (another process revoked or rotated it). */
+  forget(prefix: string): void {
+    this.cache.delete(prefix);
+  }
+
+  forgetAll(): void {
+    this.cache.clear();
+  }
+
+  private changed(prefix: string): void {
+    this.forget(prefix);
+    this.broadcast?.publish(prefix);
+  }
 
   async createChannel(ctx: Context | null, em: EntityManager, input: CreateSalesChannelInput): Promise<SalesChannel> {
     if (input.kind === SalesChannelKind.ADMIN) {
@@ -68,7 +116,7 @@ export class ApiKeyService {
 
   /** Issues a replacement with the same channel and scopes; the old key stops working after the grace period. */
   async rotateKey(ctx: Context | null, em: EntityManager, input: RotateApiKeyInput): Promise<{ key: string; apiKey: ApiKey }> {
-    return em.transactional(async (tx) => {
+    const rotated = await em.transactional(async (tx) => {
       const old = await tx.findOne(ApiKey, input.id, { populate: ['channel'] });
       if (!old) throw AppError.notFound('ApiKey', input.id);
       const now = new Date();
@@ -85,12 +133,14 @@ export class ApiKeyService {
         before,
         after: { expiresAt: old.expiresAt, revokedAt: old.revokedAt, replacedBy: issued.apiKey.id },
       });
-      return issued;
+      return { ...issued, oldPrefix: old.prefix };
     });
+    this.changed(rotated.oldPrefix);
+    return { key: rotated.key, apiKey: rotated.apiKey };
   }
 
   async revokeKey(ctx: Context | null, em: EntityManager, input: RevokeApiKeyInput): Promise<ApiKey> {
-    return em.transactional(async (tx) => {
+    const revoked = await em.transactional(async (tx) => {
       const key = await tx.findOne(ApiKey, input.id);
       if (!key) throw AppError.notFound('ApiKey', input.id);
       if (key.revokedAt) return key;
@@ -104,6 +154,8 @@ export class ApiKeyService {
       });
       return key;
     });
+    this.changed(revoked.prefix);
+    return revoked;
   }
 
   /** Resolves a presented key to its channel, or throws UNAUTHENTICATED. */
@@ -111,23 +163,50 @@ export class ApiKeyService {
     const match = KEY_PATTERN.exec(presented);
     if (!match) throw AppError.unauthenticated('Invalid API key');
     const [, prefix, secret] = match;
-    const key = await em.findOne(ApiKey, { prefix }, { populate: ['channel'] });
+    const key = await this.keyByPrefix(em, prefix);
     const now = new Date();
     const valid =
       key !== null && timingSafeEqual(Buffer.from(key.secretHash, 'hex'), Buffer.from(sha256(secret), 'hex'));
     if (!key || !valid) throw AppError.unauthenticated('Invalid API key');
-    if (!key.isUsableAt(now)) throw AppError.unauthenticated('This API key has been revoked or has expired');
+    if (key.revokedAt || (key.expiresAt && key.expiresAt <= now)) {
+      throw AppError.unauthenticated('This API key has been revoked or has expired');
+    }
     if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+      key.lastUsedAt = now;
       await em.nativeUpdate(ApiKey, { id: key.id }, { lastUsedAt: now });
     }
-    const channel = key.channel.getEntity();
     return {
       kind: 'channel',
       apiKeyId: key.id,
-      channelId: channel.id,
-      channelKind: channel.kind,
+      channelId: key.channelId,
+      channelKind: key.channelKind,
       permissions: scopePermissions(key.scopes),
     };
+  }
+
+  /** Unknown prefixes are not cached, so a made-up key costs a lookup each time but never fills the cache. */
+  private async keyByPrefix(em: EntityManager, prefix: string): Promise<CachedKey | null> {
+    const cached = this.cache.get(prefix);
+    if (cached && Date.now() - cached.cachedAt < this.cacheMs) return cached;
+    const row = await em.findOne(ApiKey, { prefix }, { populate: ['channel'] });
+    if (!row) {
+      this.cache.delete(prefix);
+      return null;
+    }
+    const channel = row.channel.getEntity();
+    const key: CachedKey = {
+      id: row.id,
+      secretHash: row.secretHash,
+      revokedAt: row.revokedAt,
+      expiresAt: row.expiresAt,
+      lastUsedAt: row.lastUsedAt,
+      scopes: [...row.scopes],
+      channelId: channel.id,
+      channelKind: channel.kind,
+      cachedAt: Date.now(),
+    };
+    if (this.cacheMs > 0) this.cache.set(prefix, key);
+    return key;
   }
 
   private issue(

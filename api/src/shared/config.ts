@@ -53,6 +53,9 @@ const schema = z
     LOGIN_LOCKOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
     /** Failed logins from one IP, whatever the emails, in a day before that IP is locked out for a day. */
     LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).default(100),
+    /** How long a verified API key is trusted without reading its row again. Revocation and rotation reach every API
+     * process at once over Redis; this is the bound when they cannot (Redis down). 0 reads the row on every request. */
+    API_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
     /** Comma-separated origins allowed to call /graphql from a browser; empty: same origin only. */
     CORS_ORIGINS: z
       .string()
