@@ -17,7 +17,7 @@ const BIG = ['member', 'member_identifier', 'customer_order', 'order_line', 'led
 
 const client = new pg.Client({ connectionString: url });
 await client.connect();
-const { RECOMMENDATIONS_SQL, preview } = await apiSql();
+const { RECOMMENDATIONS_SQL, preview, memberCardById, memberCardByIdentifier, creditInputs, tierMetricPoints } = await apiSql();
 const one = async (sql, params = []) => (await client.query(sql, params)).rows[0];
 
 // Representative parameters: a member with several orders, stored recommendations and an available lot.
@@ -39,20 +39,16 @@ const rule = {
   ],
 };
 const previewSql = preview(rule, asOf);
+const card = memberCardById(member.id);
+const cardByEmail = memberCardByIdentifier('EMAIL', '', email.value);
+const credit = creditInputs(member.id, new Date(), new Date());
+const metric = tierMetricPoints(member.id, yearAgo);
 let n = 0;
 const recs = RECOMMENDATIONS_SQL.replace(/\?/g, () => (n++ === 0 ? '$1' : '$2'));
 
 const cases = [
-  ['member by id', 'select m0.* from member as m0 where m0.id = $1 limit 1', [member.id]],
-  ['member by identifier (email)', `select m0.* from member_identifier as m0 where m0.type = 'EMAIL' and m0.scope = '' and m0.value = $1 limit 1`, [email.value]],
-  ['balance (member.points, first statement)', 'select member_id, available, pending, lifetime from member_balance where member_id in ($1)', [member.id]],
-  [
-    'next expiry (member.points, second statement)',
-    `select distinct on (member_id) member_id, expires_at, (sum(remaining) over (partition by member_id, expires_at::date))::int as points
-     from point_lot where member_id in ($1) and state in ('AVAILABLE', 'PENDING') and remaining > 0 order by member_id, expires_at`,
-    [member.id],
-  ],
-  ['tier (member.tier loader)', 'select m0.* from member_tier as m0 where m0.member_id in ($1)', [member.id]],
+  ['member by id with balance, next expiry and tier (member(id): one statement)', card.text, card.values],
+  ['member by email identifier with the same (memberByIdentifier)', cardByEmail.text, cardByEmail.values],
   [
     "member's newest orders (member.orders loader)",
     `select k.batch_index, o.* from jsonb_to_recordset($1::jsonb) as k(batch_index int, member_id uuid, before_id uuid)
@@ -70,17 +66,8 @@ const cases = [
     [JSON.stringify(skus.map((sku) => ({ id: crypto.randomUUID(), sku, name: sku, category: null, brand: null, price_minor: 100, currency: 'GBP' })))],
   ],
   ['recordOrder / redeemReward: balance lock', 'select m0.* from member_balance as m0 where m0.member_id = $1 limit 1 for update', [member.id]],
-  ['recordOrder: tier row lock', 'select m0.* from member_tier as m0 where m0.member_id = $1 limit 1 for update', [member.id]],
-  [
-    'recordOrder: active plans',
-    `select m0.* from member_plan as m0 where m0.member_id = $1 and m0.cancelled_at is null and m0.starts_at <= $2 and m0.ends_at > $2`,
-    [member.id, new Date()],
-  ],
-  [
-    'recordOrder: tier metric (points earned in the window)',
-    `select coalesce(sum(lifetime_delta), 0)::int as v from ledger_entry where member_id = $1 and reason in ('ORDER_EARN', 'RETURN_CLAWBACK') and created_at > $2`,
-    [member.id, yearAgo],
-  ],
+  ['recordOrder: tier row lock, tiers, plans, bonus campaigns, pending referral (one statement)', credit.text, credit.values],
+  ['recordOrder: tier metric (points earned in the window, merged records included)', metric.text, metric.values],
   [
     'recordOrder: points earned the same day (daily cap rules only)',
     `select coalesce(sum(points_earned), 0)::int as v from customer_order where member_id = $1 and placed_at >= $2 and placed_at < $3 and id is distinct from $4`,

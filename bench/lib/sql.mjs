@@ -5,6 +5,9 @@ import { repoRoot } from './api.mjs';
 export async function apiSql() {
   const dist = (p) => path.join(repoRoot, 'api', 'dist', p);
   const { RECOMMENDATIONS_SQL } = await import(dist('models/model.service.js'));
+  const { MEMBER_CARD_SQL, CARD_BY_ID, CARD_BY_IDENTIFIER } = await import(dist('members/member-card.js'));
+  const { CREDIT_INPUTS_SQL } = await import(dist('orders/credit-reads.js'));
+  const { TIER_METRIC_POINTS_SQL } = await import(dist('tiers/tier.service.js'));
   const { checkRule } = await import(dist('segments/segment-grammar.js'));
   const { compileRule } = await import(dist('segments/segment-sql.js'));
   /** The statement previewSegment runs for `rule` as of `asOf` (count and a sample of 20), with pg placeholders. */
@@ -18,7 +21,15 @@ export async function apiSql() {
       [...c.withParams, ...c.params],
     );
   };
-  return { RECOMMENDATIONS_SQL, preview };
+  return {
+    RECOMMENDATIONS_SQL,
+    preview,
+    /** member(id) with balance, next expiry and tier: one statement (members/member-card.ts). */
+    memberCardById: (id) => positional(MEMBER_CARD_SQL(CARD_BY_ID), [id]),
+    memberCardByIdentifier: (type, scope, value) => positional(MEMBER_CARD_SQL(CARD_BY_IDENTIFIER), [type, scope, value]),
+    creditInputs: (memberId, placedAt, at) => positional(CREDIT_INPUTS_SQL, [memberId, memberId, at, at, memberId, placedAt, placedAt, at, memberId]),
+    tierMetricPoints: (memberId, since) => positional(TIER_METRIC_POINTS_SQL, [memberId, memberId, '{}', since]),
+  };
 }
 
 /** knex-style `?` placeholders to pg's `$n`; an array bound to `in (?)` becomes one placeholder per element. */

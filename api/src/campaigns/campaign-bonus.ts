@@ -20,7 +20,7 @@ export interface BonusTerms {
   actor: string;
 }
 
-interface RunningBonus {
+export interface RunningBonus {
   id: string;
   name: string;
   bonus_fixed_points: number | null;
@@ -41,18 +41,12 @@ export const CAMPAIGN_BONUS_KIND = 'CAMPAIGN_BONUS';
 export class CampaignBonusService {
   constructor(private readonly ledger: LedgerService) {}
 
-  /** Adds the bonuses the order qualifies for; returns the new lots (one per campaign that gave points). */
-  async apply(em: EntityManager, order: BonusableOrder, bal: MemberBalance, terms: BonusTerms): Promise<PointLot[]> {
-    // Placed in the window and recorded before it ends, by a TREATED member (never the holdout).
-    const running = await em.execute<RunningBonus[]>(
-      `select c.id, c.name, c.bonus_fixed_points, c.bonus_multiplier_percent
-       from campaign_member cm join campaign c on c.id = cm.campaign_id
-       where cm.member_id = ? and cm.assigned_group = 'TREATED'
-         and c.action_kind = 'BONUS_POINTS' and c.status in ('SCHEDULED', 'ACTIVE')
-         and c.starts_at <= ? and (c.ends_at is null or (c.ends_at > ? and c.ends_at > ?))
-       order by c.id`,
-      [bal.member.id, order.placedAt, order.placedAt, terms.at],
-    );
+  /**
+   * Adds the bonuses the order qualifies for; returns the new lots (one per campaign that gave points). `running` is
+   * what `runningFor` returns, when the caller read it already (the API's order path reads it with its other inputs).
+   */
+  async apply(em: EntityManager, order: BonusableOrder, bal: MemberBalance, terms: BonusTerms, running?: readonly RunningBonus[]): Promise<PointLot[]> {
+    running ??= await this.runningFor(em, bal.member.id, order.placedAt, terms.at);
     const basePoints = order.pointsEarned;
     const lots: PointLot[] = [];
     for (const campaign of running) {
@@ -79,6 +73,19 @@ export class CampaignBonusService {
       ];
     }
     return lots;
+  }
+
+  /** Placed in the window and recorded before it ends, by a TREATED member (never the holdout); in campaign id order. */
+  runningFor(em: EntityManager, memberId: string, placedAt: Date, at: Date): Promise<RunningBonus[]> {
+    return em.execute<RunningBonus[]>(
+      `select c.id, c.name, c.bonus_fixed_points, c.bonus_multiplier_percent
+       from campaign_member cm join campaign c on c.id = cm.campaign_id
+       where cm.member_id = ? and cm.assigned_group = 'TREATED'
+         and c.action_kind = 'BONUS_POINTS' and c.status in ('SCHEDULED', 'ACTIVE')
+         and c.starts_at <= ? and (c.ends_at is null or (c.ends_at > ? and c.ends_at > ?))
+       order by c.id`,
+      [memberId, placedAt, placedAt, at],
+    );
   }
 
   /** Takes up to `due` points from the campaign's budget under its row lock; 0 once spent or no longer running. */

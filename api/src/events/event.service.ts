@@ -35,4 +35,44 @@ export class EventService {
     );
     return (res as { affectedRows?: number }).affectedRows !== 0;
   }
+
+  /**
+   * An event to write later with others in one statement (`recordAll`); its id is taken now, so the outbox keeps
+   * the order in which the facts happened.
+   */
+  pending<T extends EventType>(type: T, payload: EventPayloads[T], options: RecordOptions): PendingEvent {
+    return { id: newId(), type, payload, options };
+  }
+
+  /** `record` for several events in one statement, in the caller's transaction. */
+  async recordAll(em: EntityManager, events: readonly PendingEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await em.execute(
+      `insert into event_outbox (id, type, member_id, payload, dedupe_key, occurred_at, created_at)
+       select x.id, x.type, x.member_id, x.payload, x.dedupe_key, x.occurred_at, now()
+       from jsonb_to_recordset(?::jsonb) as x(id uuid, type text, member_id uuid, payload jsonb, dedupe_key text, occurred_at timestamptz)
+       order by x.id
+       on conflict (dedupe_key) do nothing`,
+      [
+        JSON.stringify(
+          events.map((e) => ({
+            id: e.id,
+            type: e.type,
+            member_id: e.options.memberId ?? null,
+            payload: e.payload,
+            dedupe_key: e.options.dedupeKey ?? null,
+            occurred_at: e.options.occurredAt.toISOString(),
+          })),
+        ),
+      ],
+      'run',
+    );
+  }
+}
+
+export interface PendingEvent {
+  id: string;
+  type: EventType;
+  payload: unknown;
+  options: RecordOptions;
 }

@@ -24,7 +24,7 @@ export class MemberResolver {
   @Authorized(Permission.MEMBERS_READ)
   @Query(() => Member, { description: 'A member by id; an id absorbed by a merge returns the survivor.' })
   member(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<Member> {
-    return this.memberService.findById(ctx.em, id);
+    return this.memberService.read(ctx, id);
   }
 
   @Authorized(Permission.MEMBERS_READ)

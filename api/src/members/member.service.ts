@@ -16,6 +16,7 @@ import { Member, MemberStatus } from './member.entity';
 import { GLOBAL_SCOPE, IdentifierType, MemberIdentifier } from './member-identifier.entity';
 import { ConsentMedium, MemberConsent } from './member-consent.entity';
 import { MemberMerge } from './member-merge.entity';
+import { memberCardById, memberCardByIdentifier } from './member-card';
 import { normaliseChannelCustomerId, normaliseEmail, normalisePhone } from './normalise';
 import {
   type ConsentInput,
@@ -183,6 +184,17 @@ export class MemberService {
     return member;
   }
 
+  /**
+   * For queries: the member with their balance and tier handed to the request's loaders (member-card.ts), following a
+   * merge to the survivor.
+   */
+  async read(ctx: Context, id: string): Promise<Member> {
+    const member = await memberCardById(ctx, id);
+    if (member?.status === MemberStatus.MERGED && member.mergedInto) return this.findById(ctx.em, member.mergedInto.id);
+    if (!member) throw AppError.notFound('Member', id);
+    return member;
+  }
+
   async findByIdentifier(ctx: Context, type: IdentifierType, rawValue: string, channelId?: string | null): Promise<Member | null> {
     let value: string | null;
     let scope = GLOBAL_SCOPE;
@@ -193,8 +205,9 @@ export class MemberService {
       scope = await this.customerIdScope(ctx, { channelId, channelCustomerId: value }, 'channelId');
     }
     if (!value) return null;
-    const identifier = await ctx.em.findOne(MemberIdentifier, { type, scope, value });
-    return identifier ? this.findById(ctx.em, identifier.member.id) : null;
+    const member = await memberCardByIdentifier(ctx, type, scope, value);
+    if (member?.status === MemberStatus.MERGED && member.mergedInto) return this.findById(ctx.em, member.mergedInto.id);
+    return member;
   }
 
   async search(ctx: Context, filter: MemberFilter): Promise<MemberConnection> {

@@ -10,6 +10,7 @@ import { Migration20261201110000_feedback } from './Migration20261201110000_feed
 import { Migration20261201120000_admin_sessions } from './Migration20261201120000_admin_sessions';
 import { Migration20261201100000_campaigns } from './Migration20261201100000_campaigns';
 import { Migration20261201111000_referrals } from './Migration20261201111000_referrals';
+import { Migration20261202200000_member_merged_into_index } from './Migration20261202200000_member_merged_into_index';
 import { Migration20261201160000_model_scored_at } from './Migration20261201160000_model_scored_at';
 import { Migration20261201130000_webhook_pending_deliveries } from './Migration20261201130000_webhook_pending_deliveries';
 
@@ -28,4 +29,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261201111000_referrals', class: Migration20261201111000_referrals },
   { name: 'Migration20261201160000_model_scored_at', class: Migration20261201160000_model_scored_at },
   { name: 'Migration20261201130000_webhook_pending_deliveries', class: Migration20261201130000_webhook_pending_deliveries },
+  { name: 'Migration20261202200000_member_merged_into_index', class: Migration20261202200000_member_merged_into_index },
 ];

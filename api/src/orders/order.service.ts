@@ -18,9 +18,10 @@ import type { EarningRuleService } from '../earning/earning-rule.service';
 import { computeEarning, type BenefitMultiplier, type RuleData } from '../earning/engine';
 import type { MemberBalance } from '../ledger/member-balance.entity';
 import type { ProgrammeSettings } from '../programme/programme-settings.entity';
-import { multipliersOf, type LockedTier, type TierService } from '../tiers/tier.service';
-import type { EventService } from '../events/event.service';
-import type { CampaignBonusService } from '../campaigns/campaign-bonus';
+import { multipliersFrom, type LockedTier, type TierService } from '../tiers/tier.service';
+import type { EventService, PendingEvent } from '../events/event.service';
+import type { CampaignBonusService, RunningBonus } from '../campaigns/campaign-bonus';
+import { readCreditInputs } from './credit-reads';
 import { EventType } from '../events/event-types';
 import { Order, OrderStatus } from './order.entity';
 import { OrderLine } from './order-line.entity';
@@ -97,14 +98,14 @@ export class OrderService {
             netMinor: priced.lines[i].netMinor,
           }),
         );
+        const events: PendingEvent[] = [];
         if (member && credit) {
-          await this.creditLocked(ctx, em, order, member.id, lines.map((l) => ({ ...creditLineOf(l), category: products.get(l.sku)?.category ?? null })), credit, at);
-          await this.referrals.creditOnOrder(em, ctx, order, member.id, terms.settings, at);
+          events.push(...(await this.creditLocked(ctx, em, order, member.id, lines.map((l) => ({ ...creditLineOf(l), category: products.get(l.sku)?.category ?? null })), credit, at)));
+          if (credit.hasPendingReferral) await this.referrals.creditOnOrder(em, ctx, order, member.id, terms.settings, at);
         } else {
           await em.flush();
         }
-        await this.events.record(
-          em,
+        events.push(this.events.pending(
           EventType.ORDER_RECORDED,
           {
             orderId: order.id,
@@ -118,7 +119,8 @@ export class OrderService {
             placedAt: order.placedAt.toISOString(),
           },
           { memberId: member?.id ?? null, occurredAt: order.createdAt },
-        );
+        ));
+        await this.events.recordAll(em, events);
         return order;
       });
     } catch (err) {
@@ -275,7 +277,8 @@ export class OrderService {
     const terms = await this.earningTerms(em);
     const lines = await em.find(OrderLine, { order }, { populate: ['product'] });
     const state = await this.creditState(em, memberId, terms, order.placedAt, at, order.id);
-    await this.creditLocked(ctx, em, order, memberId, lines.map((l) => ({ ...creditLineOf(l), category: l.product.getEntity().category ?? null })), state, at);
+    const events = await this.creditLocked(ctx, em, order, memberId, lines.map((l) => ({ ...creditLineOf(l), category: l.product.getEntity().category ?? null })), state, at);
+    await this.events.recordAll(em, events);
   }
 
   /** The programme's settings and the earning rules in force: no member data, so read before the transaction. */
@@ -290,30 +293,38 @@ export class OrderService {
    */
   private async creditState(em: EntityManager, memberId: string, terms: EarningTerms, placedAt: Date, at: Date, orderId?: string): Promise<CreditState> {
     const bal = await this.ledger.lock(em, memberId);
-    const tier = await this.tiers.lockedState(em, memberId);
-    const plans = await this.tiers.activePlans(em, memberId, at);
+    const { tier, plans, bonuses, hasPendingReferral } = await readCreditInputs(em, memberId, placedAt, at);
     const earnedSameDay = terms.rules.some((r) => r.kind === 'DAILY_CAP') ? await this.earnedOnDay(em, memberId, placedAt, orderId) : 0;
-    return { ...terms, bal, tier, benefits: multipliersOf(tier.current, plans), earnedSameDay };
+    return { ...terms, bal, tier, benefits: multipliersFrom(tier.current, plans), earnedSameDay, bonuses, hasPendingReferral };
   }
 
-  /** Writes the points of an order with the member already locked, its events, and the tier upgrade they may bring. */
-  private async creditLocked(ctx: Context, em: EntityManager, order: Order, memberId: string, lines: CreditLine[], state: CreditState, at: Date): Promise<void> {
+  /**
+   * Writes the points of an order with the member already locked and the tier upgrade they may bring; returns the
+   * points.earned events for the caller to write with its own (one statement).
+   */
+  private async creditLocked(ctx: Context, em: EntityManager, order: Order, memberId: string, lines: CreditLine[], state: CreditState, at: Date): Promise<PendingEvent[]> {
     const actor = actorRef(ctx.principal);
     const lot = this.creditWith(em, order, lines, { ...state, at, actor });
     // Campaign bonuses only here: the bulk importer backfills history, which no campaign targeted (README: Campaigns).
     // Before the flush, so that the order is inserted once with its bonus.
-    const bonusLots = await this.campaignBonus.apply(em, order, state.bal, { at, actor, pendingDays: state.settings.pendingDays, expiryMonths: state.settings.lotExpiryMonths });
+    const bonusLots = await this.campaignBonus.apply(
+      em,
+      order,
+      state.bal,
+      { at, actor, pendingDays: state.settings.pendingDays, expiryMonths: state.settings.lotExpiryMonths },
+      state.bonuses,
+    );
     await em.flush();
     // Here rather than in creditWith: the bulk importer backfills history and emits no events (README).
-    for (const earned of lot ? [lot, ...bonusLots] : bonusLots) {
-      await this.events.record(
-        em,
+    const events = (lot ? [lot, ...bonusLots] : bonusLots).map((earned) =>
+      this.events.pending(
         EventType.POINTS_EARNED,
         { memberId, points: earned.points, sourceType: earned.sourceType, sourceId: earned.sourceId, lotId: earned.id, isPending: earned.state === LotState.PENDING, availableAt: earned.availableAt.toISOString(), expiresAt: earned.expiresAt.toISOString() },
         { memberId, occurredAt: at },
-      );
-    }
+      ),
+    );
     await this.tiers.evaluateLocked(em, memberId, state.settings, at, state.tier);
+    return events;
   }
 
   /**
@@ -446,6 +457,8 @@ interface CreditState extends EarningTerms {
   tier: LockedTier;
   benefits: BenefitMultiplier[];
   earnedSameDay: number;
+  bonuses: RunningBonus[];
+  hasPendingReferral: boolean;
 }
 
 const creditLineOf = (l: OrderLine): Omit<CreditLine, 'category'> => ({ sku: l.sku, netMinor: l.netMinor, quantity: l.quantity, returnedQuantity: l.returnedQuantity });

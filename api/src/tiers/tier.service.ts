@@ -65,9 +65,7 @@ export class TierService {
     const [row] =
       settings.tierMetric === TierMetric.POINTS_EARNED
         ? await em.execute<{ v: number }[]>(
-            `select coalesce(sum(lifetime_delta), 0)::int as v from ledger_entry
-             where (member_id in (select id from member where id = ? or merged_into_id = ?) or member_id = any(?::uuid[]))
-               and reason in ('ORDER_EARN', 'RETURN_CLAWBACK') and created_at > ?`,
+            TIER_METRIC_POINTS_SQL,
             [memberId, memberId, `{${absorbedIds.join(',')}}`, since],
           )
         : await em.execute<{ v: number }[]>(
@@ -264,6 +262,14 @@ export class TierService {
 }
 
 /** Tiers by threshold, a member's locked tier row (null: none recorded) and the tier it gives them. */
+/**
+ * Points earned in the window on the member's own ledger and those of records merged into them. One array of ids, so
+ * that the plan is an index scan of (member_id, created_at); an OR across the subquery made it a scan of every ledger row.
+ */
+export const TIER_METRIC_POINTS_SQL = `select coalesce(sum(lifetime_delta), 0)::int as v from ledger_entry
+  where member_id = any(array(select id from member where id = ? union all select id from member where merged_into_id = ?) || ?::uuid[])
+    and reason in ('ORDER_EARN', 'RETURN_CLAWBACK') and created_at > ?`;
+
 export interface LockedTier {
   tiers: Tier[];
   state: MemberTier | null;
@@ -272,10 +278,14 @@ export interface LockedTier {
 
 /** Earn multipliers for the engine from the member's tier and active paid plans (those other than 100 %). */
 export function multipliersOf(tier: Tier | null, plans: MemberPlan[]): BenefitMultiplier[] {
+  return multipliersFrom(tier, plans.map((p) => p.plan.getEntity()));
+}
+
+/** `multipliersOf` from the plans' own terms (name and multiplier), as the order path reads them in one statement. */
+export function multipliersFrom(tier: Tier | null, plans: readonly { name: string; earnMultiplierPercent: number }[]): BenefitMultiplier[] {
   const out: BenefitMultiplier[] = [];
   if (tier && tier.earnMultiplierPercent !== 100) out.push({ kind: 'TIER', label: `${tier.name} tier`, percent: tier.earnMultiplierPercent });
-  for (const p of plans) {
-    const plan = p.plan.getEntity();
+  for (const plan of plans) {
     if (plan.earnMultiplierPercent !== 100) out.push({ kind: 'PLAN', label: `${plan.name} plan`, percent: plan.earnMultiplierPercent });
   }
   return out;
