@@ -17,7 +17,7 @@ const BIG = ['member', 'member_identifier', 'customer_order', 'order_line', 'led
 
 const client = new pg.Client({ connectionString: url });
 await client.connect();
-const { RECOMMENDATIONS_SQL, preview, memberCardById, memberCardByIdentifier, creditInputs, tierMetricPoints } = await apiSql();
+const { RECOMMENDATIONS_SQL, preview, memberCardById, memberCardByIdentifier, creditInputs, tierMetricPoints, redemptionInputs } = await apiSql();
 const one = async (sql, params = []) => (await client.query(sql, params)).rows[0];
 
 // Representative parameters: a member with several orders, stored recommendations and an available lot.
@@ -43,6 +43,9 @@ const card = memberCardById(member.id);
 const cardByEmail = memberCardByIdentifier('EMAIL', '', email.value);
 const credit = creditInputs(member.id, new Date(), new Date());
 const metric = tierMetricPoints(member.id, yearAgo);
+// Any reward id will do for the plan (none may exist in a generated database: the statement then returns no row).
+const reward = (await one(`select coalesce((select id from reward limit 1), gen_random_uuid()) as id`)).id;
+const redemption = redemptionInputs(member.id, reward, new Date());
 let n = 0;
 const recs = RECOMMENDATIONS_SQL.replace(/\?/g, () => (n++ === 0 ? '$1' : '$2'));
 
@@ -74,6 +77,7 @@ const cases = [
     [member.id, today, new Date(today.getTime() + 86_400_000), null],
   ],
   ['redeemReward: replay check', 'select r0.* from redemption as r0 where r0.idempotency_key = $1 limit 1', [`${member.id}:none`]],
+  ['redeemReward: reward, tier, redemptions held, campaign offer (one statement)', redemption.text, redemption.values],
   [
     'redeemReward: lots to spend, first to expire first',
     `select p0.* from point_lot as p0 where p0.member_id = $1 and p0.state = 'AVAILABLE' and p0.remaining > 0 order by p0.expires_at asc, p0.earned_at asc, p0.id asc`,

@@ -8,6 +8,7 @@ export async function apiSql() {
   const { MEMBER_CARD_SQL, CARD_BY_ID, CARD_BY_IDENTIFIER } = await import(dist('members/member-card.js'));
   const { CREDIT_INPUTS_SQL } = await import(dist('orders/credit-reads.js'));
   const { TIER_METRIC_POINTS_SQL } = await import(dist('tiers/tier.service.js'));
+  const { REDEMPTION_INPUTS_SQL } = await import(dist('rewards/redemption-reads.js'));
   const { checkRule } = await import(dist('segments/segment-grammar.js'));
   const { compileRule } = await import(dist('segments/segment-sql.js'));
   /** The statement previewSegment runs for `rule` as of `asOf` (count and a sample of 20), with pg placeholders. */
@@ -29,6 +30,7 @@ export async function apiSql() {
     memberCardByIdentifier: (type, scope, value) => positional(MEMBER_CARD_SQL(CARD_BY_IDENTIFIER), [type, scope, value]),
     creditInputs: (memberId, placedAt, at) => positional(CREDIT_INPUTS_SQL, [memberId, memberId, at, at, memberId, placedAt, placedAt, at, memberId]),
     tierMetricPoints: (memberId, since) => positional(TIER_METRIC_POINTS_SQL, [memberId, memberId, '{}', since]),
+    redemptionInputs: (memberId, rewardId, at) => positional(REDEMPTION_INPUTS_SQL, [memberId, memberId, memberId, at, at, rewardId]),
   };
 }
 

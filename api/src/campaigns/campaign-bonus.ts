@@ -42,11 +42,12 @@ export class CampaignBonusService {
   constructor(private readonly ledger: LedgerService) {}
 
   /**
-   * Adds the bonuses the order qualifies for; returns the new lots (one per campaign that gave points). `running` is
-   * what `runningFor` returns, when the caller read it already (the API's order path reads it with its other inputs).
+   * Adds the bonuses the order qualifies for; returns the new lots (one per campaign that gave points). `running`: the
+   * BONUS_POINTS campaigns the member is TREATED in (never the holdout) whose window holds the order's time and has not
+   * ended when it is recorded, in campaign id order; the order path reads them with its other inputs
+   * (orders/credit-reads.ts).
    */
-  async apply(em: EntityManager, order: BonusableOrder, bal: MemberBalance, terms: BonusTerms, running?: readonly RunningBonus[]): Promise<PointLot[]> {
-    running ??= await this.runningFor(em, bal.member.id, order.placedAt, terms.at);
+  async apply(em: EntityManager, order: BonusableOrder, bal: MemberBalance, terms: BonusTerms, running: readonly RunningBonus[]): Promise<PointLot[]> {
     const basePoints = order.pointsEarned;
     const lots: PointLot[] = [];
     for (const campaign of running) {
@@ -73,19 +74,6 @@ export class CampaignBonusService {
       ];
     }
     return lots;
-  }
-
-  /** Placed in the window and recorded before it ends, by a TREATED member (never the holdout); in campaign id order. */
-  runningFor(em: EntityManager, memberId: string, placedAt: Date, at: Date): Promise<RunningBonus[]> {
-    return em.execute<RunningBonus[]>(
-      `select c.id, c.name, c.bonus_fixed_points, c.bonus_multiplier_percent
-       from campaign_member cm join campaign c on c.id = cm.campaign_id
-       where cm.member_id = ? and cm.assigned_group = 'TREATED'
-         and c.action_kind = 'BONUS_POINTS' and c.status in ('SCHEDULED', 'ACTIVE')
-         and c.starts_at <= ? and (c.ends_at is null or (c.ends_at > ? and c.ends_at > ?))
-       order by c.id`,
-      [memberId, placedAt, placedAt, at],
-    );
   }
 
   /** Takes up to `due` points from the campaign's budget under its row lock; 0 once spent or no longer running. */

@@ -15,6 +15,7 @@ import type { TierService } from '../tiers/tier.service';
 import type { EventService } from '../events/event.service';
 import type { CampaignOfferService } from '../campaigns/campaign-offers';
 import { EventType } from '../events/event-types';
+import { readRedemptionInputs } from './redemption-reads';
 import { Reward, RewardKind } from './reward.entity';
 import { Redemption, RedemptionStatus } from './redemption.entity';
 import type { CancelRedemptionInput, ConsumeVoucherInput, RedeemRewardInput, UpsertRewardInput } from './reward.types';
@@ -104,7 +105,8 @@ export class RewardService {
    * redemptions (no overspending); a conditional update of the reward's count guards its stock.
    */
   async redeem(ctx: Context, input: RedeemRewardInput): Promise<Redemption> {
-    const member = await this.members.findById(ctx.em, input.memberId);
+    // The programme's settings hold no member data: read with the member, before the transaction.
+    const [member, settings] = await Promise.all([this.members.findById(ctx.em, input.memberId), this.programme.settings(ctx.em)]);
     const key = `${member.id}:${input.idempotencyKey}`;
     const prior = await ctx.em.findOne(Redemption, { idempotencyKey: key });
     if (prior) return this.replayed(prior, input.rewardId);
@@ -112,21 +114,16 @@ export class RewardService {
     try {
       return await ctx.em.transactional(async (em) => {
         const now = new Date();
-        const settings = await this.programme.settings(em);
         const bal = await this.ledger.lock(em, member.id);
-        const reward = await em.findOne(Reward, input.rewardId);
-        if (!reward) throw AppError.notFound('Reward', input.rewardId);
-        const { tier } = await this.tiers.current(em, member.id);
-        const reason = this.unavailability(reward, tier?.code ?? null, now);
+        const inputs = await readRedemptionInputs(em, member.id, input.rewardId, now);
+        if (!inputs) throw AppError.notFound('Reward', input.rewardId);
+        const { reward, tierCode, held, offer } = inputs;
+        const reason = this.unavailability(reward, tierCode, now);
         if (reason) throw new AppError('REWARD_UNAVAILABLE', `This reward cannot be redeemed now (${reason})`, { reason });
-        if (reward.perMemberLimit !== null) {
-          const held = await em.count(Redemption, { member: member.id, reward, status: { $in: [RedemptionStatus.ISSUED, RedemptionStatus.CONSUMED] } });
-          if (held >= reward.perMemberLimit) {
-            throw new AppError('REWARD_LIMIT_REACHED', 'The member already holds the most redemptions of this reward allowed', { limit: reward.perMemberLimit });
-          }
+        if (reward.perMemberLimit !== null && held >= reward.perMemberLimit) {
+          throw new AppError('REWARD_LIMIT_REACHED', 'The member already holds the most redemptions of this reward allowed', { limit: reward.perMemberLimit });
         }
         // A treated member of a running REWARD_DISCOUNT campaign pays the offered cost, once (README: Campaigns).
-        const offer = await this.campaignOffers.offerFor(em, member.id, reward.id, now);
         const cost = offer?.costPoints ?? reward.costPoints;
         if (bal.available < cost) {
           throw new AppError('INSUFFICIENT_POINTS', 'Not enough available points', { available: bal.available, required: cost });
