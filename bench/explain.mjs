@@ -17,7 +17,7 @@ const BIG = ['member', 'member_identifier', 'customer_order', 'order_line', 'led
 
 const client = new pg.Client({ connectionString: url });
 await client.connect();
-const { RECOMMENDATIONS_SQL, preview, memberCardById, memberCardByIdentifier, creditInputs, tierMetricPoints, redemptionInputs } = await apiSql();
+const { RECOMMENDATIONS_SQL, preview, memberCardById, memberCardByIdentifier, orderTerms, creditInputs, tierMetricPoints, redemptionInputs } = await apiSql();
 const one = async (sql, params = []) => (await client.query(sql, params)).rows[0];
 
 // Representative parameters: a member with several orders, stored recommendations and an available lot.
@@ -40,6 +40,7 @@ const rule = {
 };
 const previewSql = preview(rule, asOf);
 const card = memberCardById(member.id);
+const terms = orderTerms(order.idempotency_key);
 const cardByEmail = memberCardByIdentifier('EMAIL', '', email.value);
 const credit = creditInputs(member.id, new Date(), new Date());
 const metric = tierMetricPoints(member.id, yearAgo);
@@ -59,7 +60,7 @@ const cases = [
      order by k.batch_index, o.id desc`,
     [JSON.stringify([{ batch_index: 0, member_id: member.id, before_id: null }])],
   ],
-  ['recordOrder: replay check', 'select o0.* from customer_order as o0 where o0.idempotency_key = $1 limit 1', [order.idempotency_key]],
+  ['recordOrder: replay check, programme settings and earning rules (one statement)', terms.text, terms.values],
   [
     'recordOrder: products upsert returning them',
     `with x as (select * from jsonb_to_recordset($1::jsonb) as x(id uuid, sku text, name text, category text, brand text, price_minor int, currency text)),

@@ -6,7 +6,7 @@ export async function apiSql() {
   const dist = (p) => path.join(repoRoot, 'api', 'dist', p);
   const { RECOMMENDATIONS_SQL } = await import(dist('models/model.service.js'));
   const { MEMBER_CARD_SQL, CARD_BY_ID, CARD_BY_IDENTIFIER } = await import(dist('members/member-card.js'));
-  const { CREDIT_INPUTS_SQL } = await import(dist('orders/credit-reads.js'));
+  const { CREDIT_INPUTS_SQL, ORDER_TERMS_SQL } = await import(dist('orders/credit-reads.js'));
   const { TIER_METRIC_POINTS_SQL } = await import(dist('tiers/tier.service.js'));
   const { REDEMPTION_INPUTS_SQL } = await import(dist('rewards/redemption-reads.js'));
   const { checkRule } = await import(dist('segments/segment-grammar.js'));
@@ -28,6 +28,7 @@ export async function apiSql() {
     /** member(id) with balance, next expiry and tier: one statement (members/member-card.ts). */
     memberCardById: (id) => positional(MEMBER_CARD_SQL(CARD_BY_ID), [id]),
     memberCardByIdentifier: (type, scope, value) => positional(MEMBER_CARD_SQL(CARD_BY_IDENTIFIER), [type, scope, value]),
+    orderTerms: (idempotencyKey) => positional(ORDER_TERMS_SQL, [idempotencyKey]),
     creditInputs: (memberId, placedAt, at) => positional(CREDIT_INPUTS_SQL, [memberId, memberId, at, at, memberId, placedAt, placedAt, at, memberId]),
     tierMetricPoints: (memberId, since) => positional(TIER_METRIC_POINTS_SQL, [memberId, memberId, '{}', since]),
     redemptionInputs: (memberId, rewardId, at) => positional(REDEMPTION_INPUTS_SQL, [memberId, memberId, memberId, at, at, rewardId]),

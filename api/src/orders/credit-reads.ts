@@ -3,6 +3,9 @@ import { Tier } from '../tiers/tier.entity';
 import { MemberTier } from '../tiers/member-tier.entity';
 import type { LockedTier } from '../tiers/tier.service';
 import type { RunningBonus } from '../campaigns/campaign-bonus';
+import { ProgrammeSettings } from '../programme/programme-settings.entity';
+import { EarningRule } from '../earning/earning-rule.entity';
+import { Order } from './order.entity';
 
 /** Parameters: member, member, at, at, member, placedAt, placedAt, at, member. */
 export const CREDIT_INPUTS_SQL =
@@ -55,4 +58,30 @@ export async function readCreditInputs(em: EntityManager, memberId: string, plac
   const state = tiers.length && stateRow.member_id ? em.map(MemberTier, stateRow) : null;
   const current = (state ? tiers.find((t) => t.id === state.tier.id) : tiers.find((t) => t.threshold === 0)) ?? null;
   return { tier: { tiers, state, current }, plans: credit_plans, bonuses: credit_bonuses, hasPendingReferral: credit_has_referral };
+}
+
+/** Parameter: the order's idempotency key. */
+export const ORDER_TERMS_SQL = `select
+    (select to_jsonb(o) from customer_order o where o.idempotency_key = ?) as stored,
+    (select to_jsonb(s) from programme_settings s where s.id = 1) as settings,
+    (select coalesce(jsonb_agg(to_jsonb(r) order by r.kind, r.priority desc), '[]'::jsonb)
+       from earning_rule r where r.superseded_at is null and r.is_active) as rules`;
+
+/**
+ * Before recordOrder's transaction, in one statement: the order already stored under this idempotency key (a replay),
+ * the programme's settings and the earning rules in force (as ProgrammeService.settings and EarningRuleService.current
+ * read them). None of it is member data, and READ COMMITTED gives each statement its own snapshot, so reading them just
+ * before `begin` is the same guarantee as just after it.
+ */
+export async function readOrderTerms(em: EntityManager, idempotencyKey: string): Promise<{ stored: Order | null; settings: ProgrammeSettings; rules: EarningRule[] }> {
+  const [row] = await em.execute<{ stored: Record<string, unknown> | null; settings: Record<string, unknown> | null; rules: Record<string, unknown>[] }[]>(
+    ORDER_TERMS_SQL,
+    [idempotencyKey],
+  );
+  if (!row.settings) throw new Error('programme_settings row 1 is missing (run the migrations)');
+  return {
+    stored: row.stored ? em.map(Order, row.stored) : null,
+    settings: em.map(ProgrammeSettings, row.settings),
+    rules: row.rules.map((r) => em.map(EarningRule, r)),
+  };
 }

@@ -21,7 +21,7 @@ import type { ProgrammeSettings } from '../programme/programme-settings.entity';
 import { multipliersFrom, type LockedTier, type TierService } from '../tiers/tier.service';
 import type { EventService, PendingEvent } from '../events/event.service';
 import type { CampaignBonusService, RunningBonus } from '../campaigns/campaign-bonus';
-import { readCreditInputs } from './credit-reads';
+import { readCreditInputs, readOrderTerms } from './credit-reads';
 import { EventType } from '../events/event-types';
 import { Order, OrderStatus } from './order.entity';
 import { OrderLine } from './order-line.entity';
@@ -57,11 +57,12 @@ export class OrderService {
     const key = `${channel.id}:${externalOrderId}`;
     const bodyHash = sha256({ ...input, channelId: channel.id, externalOrderId, placedAt: input.placedAt.toISOString() });
 
-    // Reads that need no transaction go out together, each on its own pooled connection: the replay check, the
-    // member and the programme's earning terms. A replay is answered even when the member lookup fails.
+    // Reads that need no transaction go out together, on two pooled connections: the member, and in one statement the
+    // replay check with the programme's earning terms (credit-reads.ts). A replay is answered even when the member
+    // lookup fails.
     const memberLookup = input.member ? this.resolveMember(ctx, input.member) : Promise.resolve(null);
     memberLookup.catch(() => undefined);
-    const [stored, terms] = await Promise.all([ctx.em.findOne(Order, { idempotencyKey: key }), this.earningTerms(ctx.em)]);
+    const { stored, ...terms } = await readOrderTerms(ctx.em, key);
     if (stored) return this.replayed(stored, bodyHash);
     const member = await memberLookup;
     const at = new Date();
