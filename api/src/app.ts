@@ -7,7 +7,7 @@ import express, { type ErrorRequestHandler, type Request, type RequestHandler } 
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './shared/redis';
 import { pinoHttp } from 'pino-http';
 import type { Config } from './shared/config';
 import type { Context } from './shared/context';
@@ -33,7 +33,7 @@ export interface AppDeps {
   orm: Orm;
   /** On DATABASE_READ_URL, for the analytics queries. */
   readOrm?: Orm;
-  redis: Redis;
+  redis: RedisClient;
   log: Logger;
 }
 

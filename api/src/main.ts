@@ -22,12 +22,12 @@ async function main() {
   const log = createLogger(config.LOG_LEVEL, 'api');
   const orm = await createOrm(config);
   const readOrm = config.DATABASE_READ_URL ? await createOrm({ ...config, DATABASE_URL: config.DATABASE_READ_URL }) : undefined;
-  const redis = createRedis(config.REDIS_URL, log);
+  const redis = createRedis(config.REDIS_URL, log, config.REDIS_CLUSTER_NODES);
   const app = await createApp({ config, orm, readOrm, redis, log });
   const port = await app.listen();
   log.info({ port }, 'api.listening');
   const scheduler = config.POINTS_JOBS_CRON !== 'off'
-    ? startPointsScheduler({ orm, services: app.services, log, redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX, cron: config.POINTS_JOBS_CRON })
+    ? startPointsScheduler({ orm, services: app.services, log, connection: config, cron: config.POINTS_JOBS_CRON })
     : null;
   const dispatcher = config.WEBHOOKS_ENABLED ? new WebhookDispatcher(orm, config, log).start() : null;
   const campaignRunner = config.CAMPAIGNS_SWEEP_MS > 0 ? startCampaignRunner(orm, app.services.campaigns, config.CAMPAIGNS_SWEEP_MS, log) : null;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './shared/redis';
 import type { Config } from './shared/config';
 import type { Logger } from './shared/logger';
 import { LoginThrottle } from './auth/login-throttle';
@@ -58,7 +58,7 @@ export interface Services {
 }
 
 /** With `redis` (the API process), logins are throttled per email and IP; scripts pass nothing. */
-export function createServices(config: Config, infra: { redis?: Redis; log?: Logger } = {}): Services {
+export function createServices(config: Config, infra: { redis?: RedisClient; log?: Logger } = {}): Services {
   const audit = new AuditService();
   const events = new EventService(config);
   const members = new MemberService(config, audit, events);

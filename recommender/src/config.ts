@@ -1,18 +1,19 @@
 import { z } from 'zod';
-
-/** `bull`, `test-run-1`, or a Redis Cluster hash tag such as `{loyalty}`. */
-const QUEUE_PREFIX_PATTERN = /^(?:[\w:-]{1,40}|\{[\w:-]{1,38}\})$/;
+import { clusterNodesSchema, queuePrefixSchema, resolveQueuePrefix } from './queue-connection';
 
 /** Every environment variable the worker reads, with its default. `sensitive` ones are redacted in logs. */
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** Seed nodes of a Redis Cluster, `host:port,host:port`; set, every queue connection is a cluster client and REDIS_URL is unused. */
+  REDIS_CLUSTER_NODES: clusterNodesSchema,
   /** Training reads orders and members here and writes model versions and scores; without it only heartbeats run. */
   DATABASE_URL: z.string().url().optional(),
-  /** Key prefix of the Bull queues shared with the API (tests isolate runs with their own). On Redis Cluster use a hash tag
-   * such as `{loyalty}`, so that every key of every queue lands in one slot (Bull's scripts touch several keys). */
-  QUEUE_PREFIX: z.string().regex(QUEUE_PREFIX_PATTERN, 'letters, digits, _ : - only, optionally wrapped in { } as a Redis Cluster hash tag').default('bull'),
+  /** Key prefix of the Bull queues shared with the API (tests isolate runs with their own); `bull` by default. With
+   * REDIS_CLUSTER_NODES it must be a hash tag such as `{loyalty}` (default `{bull}`), so that every key of every queue
+   * lands in one slot (Bull's scripts touch several keys). */
+  QUEUE_PREFIX: queuePrefixSchema,
   /** Nightly retrain of both models (Bull repeatable jobs); `off` turns it off. */
   MODEL_RETRAIN_CRON: z.string().default('0 3 * * *'),
   /** Re-scoring of every member with the active churn model's weights (Bull repeatable job); `off` turns it off. */
@@ -26,7 +27,7 @@ const schema = z.object({
   CHURN_BAND_HIGH: z.coerce.number().min(0).max(1).default(0.6),
 });
 
-export type Config = z.infer<typeof schema> & { isProduction: boolean };
+export type Config = Omit<z.infer<typeof schema>, 'QUEUE_PREFIX'> & { QUEUE_PREFIX: string; isProduction: boolean };
 
 export const sensitiveKeys = ['REDIS_URL', 'DATABASE_URL'] as const;
 
@@ -41,7 +42,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
-  return Object.freeze({ ...parsed.data, isProduction: parsed.data.NODE_ENV === 'production' });
+  const queue = resolveQueuePrefix(parsed.data.QUEUE_PREFIX, parsed.data.REDIS_CLUSTER_NODES);
+  if ('error' in queue) throw new ConfigError(`Invalid configuration:\n  QUEUE_PREFIX: ${queue.error}`);
+  return Object.freeze({ ...parsed.data, QUEUE_PREFIX: queue.prefix, isProduction: parsed.data.NODE_ENV === 'production' });
 }
 
 /** Config safe to log: secrets replaced. */

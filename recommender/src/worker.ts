@@ -4,7 +4,8 @@ import type { Config } from './config';
 import { handleHeartbeat } from './jobs/heartbeat';
 import { handleScore } from './jobs/score';
 import { handleTrain } from './jobs/train';
-import { QUEUES, RETRY, TRAIN_QUEUE, queueOptions, type ModelKind, type QueueName, type ScorePayload, type TrainPayload } from './payloads';
+import { QUEUES, RETRY, TRAIN_QUEUE, type ModelKind, type QueueName, type ScorePayload, type TrainPayload } from './payloads';
+import { openQueue } from './queue-connection';
 import { initBackend } from './tf/backend';
 import { ModelStore } from './training/store';
 
@@ -21,7 +22,7 @@ export function startWorker(config: Config, log: Logger): Worker {
   // Training blocks the event loop in stretches; the lock must outlast them, or Bull would take a live job for stalled.
   const settings = { lockDuration: config.TRAIN_LOCK_MS, lockRenewTime: Math.floor(config.TRAIN_LOCK_MS / 4), stalledInterval: Math.min(30_000, config.TRAIN_LOCK_MS), maxStalledCount: 2 };
   const queues = Object.fromEntries(
-    names.map((name) => [name, new Queue(name, config.REDIS_URL, { ...queueOptions(config.QUEUE_PREFIX), ...(name === QUEUES.heartbeat ? {} : { settings }) })]),
+    names.map((name) => [name, openQueue(name, config, name === QUEUES.heartbeat ? undefined : settings)]),
   ) as Worker['queues'];
   const store = config.DATABASE_URL ? new ModelStore(config.DATABASE_URL) : null;
   const redis = redisOutageLogger(log);

@@ -1,4 +1,5 @@
 import { loadConfig, ConfigError, redactedConfig } from '../../api/src/shared/config';
+import { loadConfig as loadWorkerConfig } from '../../recommender/src/config';
 
 describe('loadConfig', () => {
   it('applies defaults that work on a laptop', () => {
@@ -31,5 +32,35 @@ describe('loadConfig', () => {
     const shown = JSON.stringify(redactedConfig(c));
     expect(shown).not.toContain('secretpw');
     expect(shown).not.toContain('y'.repeat(40));
+  });
+
+  it('keeps one Redis server and the `bull` prefix unless REDIS_CLUSTER_NODES is set', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ REDIS_CLUSTER_NODES: null, QUEUE_PREFIX: 'bull' });
+    expect(loadConfig({ QUEUE_PREFIX: 'test-run-1' }).QUEUE_PREFIX).toBe('test-run-1');
+  });
+
+  it('reads cluster seed nodes and defaults the queue prefix to a hash tag in cluster mode, in the API and the worker', () => {
+    for (const load of [loadConfig, loadWorkerConfig]) {
+      const c = load({ REDIS_CLUSTER_NODES: ' 10.0.0.1:7000, redis-2.internal:7001,[::1]:7002' });
+      expect(c.REDIS_CLUSTER_NODES).toEqual([
+        { host: '10.0.0.1', port: 7000 },
+        { host: 'redis-2.internal', port: 7001 },
+        { host: '::1', port: 7002 },
+      ]);
+      expect(c.QUEUE_PREFIX).toBe('{bull}');
+      expect(load({ REDIS_CLUSTER_NODES: '10.0.0.1:7000', QUEUE_PREFIX: '{loyalty}' }).QUEUE_PREFIX).toBe('{loyalty}');
+    }
+  });
+
+  it('refuses a queue prefix without a hash tag, and a node that is not host:port, in cluster mode', () => {
+    for (const load of [loadConfig, loadWorkerConfig]) {
+      expect(() => load({ REDIS_CLUSTER_NODES: '10.0.0.1:7000', QUEUE_PREFIX: 'loyalty' })).toThrow(
+        /QUEUE_PREFIX: must be a hash tag such as \{loyalty\} when REDIS_CLUSTER_NODES is set/,
+      );
+      expect(() => load({ REDIS_CLUSTER_NODES: '10.0.0.1' })).toThrow(/REDIS_CLUSTER_NODES: "10.0.0.1" is not host:port/);
+      expect(() => load({ REDIS_CLUSTER_NODES: '10.0.0.1:99999' })).toThrow(/REDIS_CLUSTER_NODES: "10.0.0.1:99999" is not host:port/);
+      expect(() => load({ REDIS_CLUSTER_NODES: ' , ' })).toThrow(/REDIS_CLUSTER_NODES: lists no node/);
+    }
   });
 });

@@ -123,8 +123,7 @@ describe('points scheduler', () => {
       orm: h.orm,
       services: h.app.services,
       log: createLogger('silent'),
-      redisUrl: h.config.REDIS_URL,
-      prefix: h.config.QUEUE_PREFIX,
+      connection: h.config,
       cron: '* * * * * *',
       queueName: `test.points-jobs.${process.pid}`,
     });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis';
 import { RateLimiterRes, type RateLimiterRedis } from 'rate-limiter-flexible';
 import type { Config } from '../shared/config';
 import type { Logger } from '../shared/logger';
@@ -24,7 +24,7 @@ export class LoginThrottle {
   private readonly addresses: RateLimiterRedis;
   private readonly warnIfDegraded: () => void;
 
-  constructor(redis: Redis, private readonly config: LoginThrottleConfig, log: Logger) {
+  constructor(redis: RedisClient, private readonly config: LoginThrottleConfig, log: Logger) {
     const prefix = config.RATE_LIMIT_KEY_PREFIX;
     this.pairs = insuredLimiter(redis, `${prefix}:login`, config.LOGIN_MAX_FAILURES, config.LOGIN_LOCKOUT_SECONDS);
     this.addresses = insuredLimiter(redis, `${prefix}:login-ip`, config.LOGIN_MAX_FAILURES_PER_IP, DAY_SECONDS);

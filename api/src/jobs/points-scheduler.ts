@@ -1,5 +1,4 @@
-import Queue from 'bull';
-import { queueOptions } from '@loyalty/recommender/payloads';
+import { openQueue, type QueueConnection } from '@loyalty/recommender/queue-connection';
 import type { Logger } from '../shared/logger';
 import type { Orm } from '../shared/orm';
 import type { Services } from '../services';
@@ -19,14 +18,13 @@ export function startPointsScheduler(deps: {
   orm: Orm;
   services: Services;
   log: Logger;
-  redisUrl: string;
-  /** QUEUE_PREFIX, shared with the other queues (a Redis Cluster hash tag keeps them in one slot). */
-  prefix: string;
+  /** Redis and QUEUE_PREFIX, shared with the other queues (a Redis Cluster hash tag keeps them in one slot). */
+  connection: QueueConnection;
   cron: string;
   queueName?: string;
 }) {
   const name = deps.queueName ?? POINTS_JOBS_QUEUE;
-  const queue = new Queue<PointsJobsPayload>(name, deps.redisUrl, queueOptions(deps.prefix));
+  const queue = openQueue<PointsJobsPayload>(name, deps.connection);
   const log = deps.log.child({ queue: name });
   queue.on('error', (err) => log.warn({ err: err.message }, 'queue.error'));
   queue.on('failed', (job, err) => log.error({ jobId: job.id, err }, 'job.failed'));

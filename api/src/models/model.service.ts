@@ -3,7 +3,8 @@ import { once } from 'node:events';
 import Queue from 'bull';
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { RETRY, TRAIN_QUEUE, queueOptions, type TrainPayload } from '@loyalty/recommender/payloads';
+import { RETRY, TRAIN_QUEUE, type TrainPayload } from '@loyalty/recommender/payloads';
+import { openQueue } from '@loyalty/recommender/queue-connection';
 import type { Config } from '../shared/config';
 import type { Context } from '../shared/context';
 import { isUuid } from '../shared/ids';
@@ -91,7 +92,7 @@ export class ModelService {
   private readonly queues = new Map<ModelKind, Queue.Queue<TrainPayload>>();
 
   constructor(
-    private readonly config: Pick<Config, 'REDIS_URL' | 'QUEUE_PREFIX'>,
+    private readonly config: Pick<Config, 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'QUEUE_PREFIX'>,
     private readonly audit: AuditService,
     private readonly rewards: RewardService,
   ) {}
@@ -99,7 +100,7 @@ export class ModelService {
   /** One training queue per kind, opened on first use, so processes that never enqueue (CLIs, the schema emitter) never connect. */
   private trainQueue(kind: ModelKind): Queue.Queue<TrainPayload> {
     let queue = this.queues.get(kind);
-    if (!queue) this.queues.set(kind, (queue = new Queue<TrainPayload>(TRAIN_QUEUE[kind], this.config.REDIS_URL, queueOptions(this.config.QUEUE_PREFIX))));
+    if (!queue) this.queues.set(kind, (queue = openQueue<TrainPayload>(TRAIN_QUEUE[kind], this.config)));
     return queue;
   }
 

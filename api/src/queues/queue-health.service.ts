@@ -1,5 +1,6 @@
 import Queue from 'bull';
-import { QUEUES, queueOptions } from '@loyalty/recommender/payloads';
+import { QUEUES } from '@loyalty/recommender/payloads';
+import { countWorkers, openQueue } from '@loyalty/recommender/queue-connection';
 import type { Config } from '../shared/config';
 import { unavailableUnlessRedisAnswers } from '../shared/timeout';
 import { POINTS_JOBS_QUEUE } from '../jobs/points-scheduler';
@@ -22,13 +23,13 @@ const TIMEOUT_MS = 3000;
 export class QueueHealthService {
   private readonly queues = new Map<string, Queue.Queue>();
 
-  constructor(private readonly config: Pick<Config, 'REDIS_URL' | 'QUEUE_PREFIX'>) {}
+  constructor(private readonly config: Pick<Config, 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'QUEUE_PREFIX'>) {}
 
   /** Opened on first use and kept: the models page polls this. */
   private queue(name: string): Queue.Queue {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = new Queue(name, this.config.REDIS_URL, queueOptions(this.config.QUEUE_PREFIX));
+      queue = openQueue(name, this.config);
       this.queues.set(name, queue);
     }
     return queue;
@@ -39,7 +40,7 @@ export class QueueHealthService {
       Promise.all(
         KNOWN_QUEUES.map(async ({ name, description }) => {
           const queue = this.queue(name);
-          const [counts, workers] = await Promise.all([queue.getJobCounts(), queue.getWorkers()]);
+          const [counts, workers] = await Promise.all([queue.getJobCounts(), countWorkers(queue)]);
           const c = counts as Queue.JobCounts & { paused?: number };
           return {
             name,
@@ -50,8 +51,8 @@ export class QueueHealthService {
             failed: c.failed,
             delayed: c.delayed,
             paused: c.paused ?? 0,
-            workers: workers?.length ?? 0,
-            isWorkerAlive: (workers?.length ?? 0) > 0,
+            workers,
+            isWorkerAlive: workers > 0,
             checkedAt: new Date(),
           };
         }),

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from '../shared/config';
 import type { Logger } from '../shared/logger';
@@ -23,7 +23,7 @@ const REDIS_WARNING_EVERY_MS = 60_000;
  * A Redis counter that falls back to a per-process counter with the same limit while Redis is unreachable:
  * limits keep holding on each replica rather than failing open or refusing every request.
  */
-export function insuredLimiter(redis: Redis, keyPrefix: string, points: number, duration: number, blockDuration = 0) {
+export function insuredLimiter(redis: RedisClient, keyPrefix: string, points: number, duration: number, blockDuration = 0) {
   return new RateLimiterRedis({
     storeClient: redis,
     keyPrefix,
@@ -36,7 +36,7 @@ export function insuredLimiter(redis: Redis, keyPrefix: string, points: number, 
 }
 
 /** Warns at most once a minute that counters are per process, so a Redis outage shows in the logs without flooding them. */
-export function redisFallbackWarner(redis: Redis, log: Logger, what: string): () => void {
+export function redisFallbackWarner(redis: RedisClient, log: Logger, what: string): () => void {
   let lastWarnedAt = 0;
   return () => {
     if (redis.status === 'ready') return;
@@ -53,7 +53,7 @@ export class RequestRateLimiter {
   private readonly admins: RateLimiterRedis | null;
   private readonly warnIfDegraded: () => void;
 
-  constructor(redis: Redis, private readonly config: RateLimitConfig, log: Logger) {
+  constructor(redis: RedisClient, private readonly config: RateLimitConfig, log: Logger) {
     const window = config.RATE_LIMIT_WINDOW_SECONDS;
     const prefix = config.RATE_LIMIT_KEY_PREFIX;
     this.apiKeys =

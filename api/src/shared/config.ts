@@ -1,11 +1,9 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { clusterNodesSchema, queuePrefixSchema, resolveQueuePrefix } from '@loyalty/recommender/queue-connection';
 
 /** Root of the repository, so paths resolve the same from src/ (tests) and dist/ (runtime). */
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
-
-/** `bull`, `test-run-1`, or a Redis Cluster hash tag such as `{loyalty}`. */
-const QUEUE_PREFIX_PATTERN = /^(?:[\w:-]{1,40}|\{[\w:-]{1,38}\})$/;
 
 const DEV_JWT_SECRET = 'dev-only-secret-change-me-in-production-0123456789';
 
@@ -29,6 +27,9 @@ const schema = z
     /** A read replica for the analytics queries; unset, they run on DATABASE_URL like everything else. */
     DATABASE_READ_URL: z.string().url().optional(),
     REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+    /** Seed nodes of a Redis Cluster, `host:port,host:port`; set, every Redis client (queues, rate limits, readiness) is a
+     * cluster client and REDIS_URL is unused. */
+    REDIS_CLUSTER_NODES: clusterNodesSchema,
     JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     ADMIN_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
     GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
@@ -76,9 +77,10 @@ const schema = z
     SEED_DEMO: bool.default(true),
     /** When the points jobs run (release, expiry, vouchers, tiers, ledger check); `off`: this process neither schedules nor runs them. */
     POINTS_JOBS_CRON: z.string().default('*/15 * * * *'),
-    /** Key prefix of the Bull queues shared with the worker (tests isolate runs with their own). On Redis Cluster use a hash tag
-     * such as `{loyalty}`, so that every key of every queue lands in one slot (Bull's scripts touch several keys). */
-    QUEUE_PREFIX: z.string().regex(QUEUE_PREFIX_PATTERN, 'letters, digits, _ : - only, optionally wrapped in { } as a Redis Cluster hash tag').default('bull'),
+    /** Key prefix of the Bull queues shared with the worker (tests isolate runs with their own); `bull` by default. With
+     * REDIS_CLUSTER_NODES it must be a hash tag such as `{loyalty}` (default `{bull}`), so that every key of every queue
+     * lands in one slot (Bull's scripts touch several keys). */
+    QUEUE_PREFIX: queuePrefixSchema,
     /** Run the webhook dispatcher (outbox sweep and delivery worker) in this process. */
     WEBHOOKS_ENABLED: bool.default(true),
     /** How often the dispatcher polls the event outbox. */
@@ -104,12 +106,16 @@ const schema = z
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required when NODE_ENV=production' });
     }
+    const queue = resolveQueuePrefix(env.QUEUE_PREFIX, env.REDIS_CLUSTER_NODES);
+    if ('error' in queue) ctx.addIssue({ code: 'custom', path: ['QUEUE_PREFIX'], message: queue.error });
   });
 
 export type RawConfig = z.infer<typeof schema>;
 
-export interface Config extends Omit<RawConfig, 'JWT_SECRET' | 'GRAPHQL_INTROSPECTION' | 'DATABASE_URL'> {
+export interface Config extends Omit<RawConfig, 'JWT_SECRET' | 'GRAPHQL_INTROSPECTION' | 'DATABASE_URL' | 'QUEUE_PREFIX'> {
   DATABASE_URL: string;
+  /** QUEUE_PREFIX, or its default: `bull`, or `{bull}` with REDIS_CLUSTER_NODES. */
+  QUEUE_PREFIX: string;
   /** True when DATABASE_URL came from the environment rather than the local default. */
   hasExplicitDatabaseUrl: boolean;
   JWT_SECRET: string;
@@ -135,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     DATABASE_URL: raw.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/loyalty',
     hasExplicitDatabaseUrl: raw.DATABASE_URL !== undefined,
     JWT_SECRET: raw.JWT_SECRET ?? DEV_JWT_SECRET,
+    QUEUE_PREFIX: (resolveQueuePrefix(raw.QUEUE_PREFIX, raw.REDIS_CLUSTER_NODES) as { prefix: string }).prefix,
     GRAPHQL_INTROSPECTION: raw.GRAPHQL_INTROSPECTION ?? raw.NODE_ENV !== 'production',
     isProduction: raw.NODE_ENV === 'production',
   });

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { withTimeout } from '../shared/timeout';
 import Queue from 'bull';
-import { queueOptions } from '@loyalty/recommender/payloads';
+import { openQueue } from '@loyalty/recommender/queue-connection';
 import type { Config } from '../shared/config';
 import type { Logger } from '../shared/logger';
 import type { Orm } from '../shared/orm';
@@ -21,6 +21,7 @@ const MAX_ERROR_LENGTH = 500;
 export type DispatcherConfig = Pick<
   Config,
   | 'REDIS_URL'
+  | 'REDIS_CLUSTER_NODES'
   | 'QUEUE_PREFIX'
   | 'WEBHOOK_SWEEP_MS'
   | 'WEBHOOK_MAX_ATTEMPTS'
@@ -68,7 +69,7 @@ export class WebhookDispatcher {
     log: Logger,
   ) {
     this.log = log.child({ queue: WEBHOOK_DELIVERY_QUEUE });
-    this.queue = new Queue<WebhookDeliveryPayload>(WEBHOOK_DELIVERY_QUEUE, config.REDIS_URL, queueOptions(config.QUEUE_PREFIX));
+    this.queue = openQueue<WebhookDeliveryPayload>(WEBHOOK_DELIVERY_QUEUE, config);
     this.queue.on('error', (err) => this.log.warn({ err: err.message }, 'queue.error'));
   }
 
