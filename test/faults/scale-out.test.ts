@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import Queue from 'bull';
 import { useHarness } from '../support/harness';
 import { build, AdminRole } from '../fixtures/build';
-import { RECORD_ORDER, orderInput, ledgerCheck } from '../support/orders';
+import { RECORD_ORDER, ledgerCheck, trainableHistory } from '../support/orders';
 import { AppProcess, waitFor } from '../support/services';
 
 /**
@@ -47,30 +47,6 @@ async function receiver() {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, eventIds };
 }
 
-/**
- * A history the models can learn from (the pattern of train-job.test.ts): 45 members in three taste groups, two
- * orders each before the last 30 days and one within them, except group 2, which stops buying.
- */
-async function historyOrders() {
-  const day = 86_400_000;
-  const now = Date.now();
-  const inputs: ReturnType<typeof orderInput>[] = [];
-  for (let i = 0; i < 45; i++) {
-    const group = i % 3;
-    const member = await b.member().inCountry(['GB', 'FR', 'DE'][group]).save();
-    const sku = (k: number) => `G${group}-P${(i + k) % 4}`;
-    const orders: [number, string[]][] = [
-      [100 + (i % 7), [sku(0)]],
-      [70 + (i % 5), [sku(1), sku(0)]],
-      ...(group === 2 ? [] : ([[20 - (i % 9), [sku(2), sku(0)]]] as [number, string[]][])),
-    ];
-    for (const [daysAgo, skus] of orders) {
-      inputs.push(orderInput(member.id, skus.map((s) => ({ sku: s, unitPriceMinor: 500 })), { placedAt: new Date(now - daysAgo * day).toISOString() }));
-    }
-  }
-  return inputs;
-}
-
 const started = Date.now();
 const step = (what: string) => process.env.FAULTS_REPORT && process.stderr.write(`scale-out ${((Date.now() - started) / 1000).toFixed(1)} s: ${what}\n`);
 
@@ -90,7 +66,7 @@ describe('two APIs and two workers on one database and one Redis', () => {
       });
       expect(res.errors).toBeUndefined();
     }
-    const history = await historyOrders();
+    const history = await trainableHistory(b);
     // Most of the history goes in directly; the last 30 orders go through the two APIs below.
     const inputs = history.slice(-30);
     for (const input of history.slice(0, -30)) {

