@@ -69,6 +69,29 @@ export function resolveQueuePrefix(prefix: string | undefined, clusterNodes: rea
 
 type ClientType = 'client' | 'subscriber' | 'bclient';
 
+/** Two fixes for a cluster that has lost every node; without them an API or a worker hangs on SIGTERM, or crashes. */
+class QueueCluster extends Cluster {
+  /**
+   * ioredis leaves a cluster client stuck when it is disconnected then: `disconnecting` for good, no `end`, and its
+   * queued commands (Bull's pending BRPOPLPUSH) never settle, while Bull's close waits for both. With no node
+   * connection left to close, this ends the client the way ioredis does once it gives up reconnecting.
+   */
+  override disconnect(reconnect = false): void {
+    const isStranded = this.status !== 'wait' && this.nodes().length === 0;
+    super.disconnect(reconnect);
+    if (isStranded && !reconnect) (this as unknown as { handleCloseEvent(): void }).handleCloseEvent();
+  }
+
+  /**
+   * On close Bull reconnects its blocking client and listens for the outcome only after its jobs have finished
+   * (`whenCurrentJobsFinished`): a connect that fails first is an unhandled rejection, which ends the process. The
+   * failure tells no caller anything: the client retries by itself, or ends once disconnected.
+   */
+  override connect(): Promise<void> {
+    return super.connect().catch(() => undefined);
+  }
+}
+
 /**
  * A cluster client for one of Bull's three connections. The blocking one (`bclient`) and the subscriber must neither
  * run a ready check nor give up on a command (Bull refuses them otherwise); node connections reconnect at most 2 s
@@ -76,7 +99,7 @@ type ClientType = 'client' | 'subscriber' | 'bclient';
  */
 function clusterClient(nodes: readonly RedisNode[], type: ClientType, connectionName: string | undefined): Cluster {
   const isLongLived = type !== 'client';
-  return new Cluster(
+  return new QueueCluster(
     nodes.map((n) => ({ ...n })),
     {
       clusterRetryStrategy: (times: number) => Math.min(times * 200, 2000),
@@ -104,8 +127,11 @@ export function openQueue<T = unknown>(name: string, connection: QueueConnection
       return client;
     },
   });
-  // Bull closes only the connections it made itself; given ours, close() ends these too.
-  (queue as unknown as { clients: Cluster[] }).clients = clients;
+  // Bull ends only the connections it made itself. These end with the queue, by disconnect() rather than Bull's quit:
+  // a cluster client that is reconnecting to a lost cluster never emits 'end', and Bull's close would wait for it forever.
+  queue.once('close', () => {
+    for (const client of clients) client.disconnect();
+  });
   return queue;
 }
 

@@ -34,7 +34,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(processes.map((p) => p.stop()));
   for (const r of receivers) r.close();
-  await client?.quit().catch(() => client.disconnect());
+  client?.disconnect();
   await cluster?.destroy();
 });
 
@@ -61,7 +61,7 @@ async function ownerOf(key: string): Promise<string> {
 }
 
 describe('the API and the worker on a three-master Redis Cluster', () => {
-  it('limit requests, throttle logins, deliver webhooks and train a retrain through the cluster, and report it ready', async () => {
+  it('limit requests, throttle logins, deliver webhooks and train a retrain through the cluster, report it ready, degrade without it, and stop promptly', async () => {
     const admin = await b.admin(AdminRole.ADMIN);
     const orderKey = await b.apiKey();
     const busyKey = await b.apiKey();
@@ -175,5 +175,25 @@ describe('the API and the worker on a three-master Redis Cluster', () => {
     expect(byName).toMatchObject({ 'recommender.train-churn': 1, 'api.webhook-delivery': 1, 'api.points-jobs': 1 });
 
     expect((await ledgerCheck(h)).isConsistent).toBe(true);
+
+    // The cluster lost: the API stays up as on one server, degraded, and requests still answer (counted per process).
+    client.disconnect();
+    await cluster.stopNodes();
+    const degraded = await waitFor('the API to report degraded', async () => {
+      const res = await fetch(`${api.url}/readyz`, { signal: AbortSignal.timeout(5000) });
+      const body = (await res.json()) as Record<string, string>;
+      return body.status === 'degraded' ? { status: res.status, body } : null;
+    }, 30_000, 200);
+    expect(degraded).toEqual({ status: 200, body: { status: 'degraded', database: 'ok', redis: 'unavailable' } });
+    const quiet = await api.gql(MEMBERS, {}, { 'x-api-key': orderKey.key }, 5000);
+    expect(quiet.errors).toBeUndefined();
+    step('cluster down: degraded');
+
+    // SIGTERM still ends both processes at once, although their queue clients can no longer reach any node.
+    const stopping = Date.now();
+    await Promise.all([api.stop(), worker.stop()]);
+    expect(Date.now() - stopping).toBeLessThan(5000);
+    expect({ api: api.child.exitCode, worker: worker.child.exitCode }).toEqual({ api: 0, worker: 0 });
+    step('stopped');
   });
 });

@@ -170,9 +170,14 @@ export class PrivateRedisCluster {
     );
   }
 
-  async destroy(): Promise<void> {
+  /** Kills every node outright, as losing the whole cluster would. */
+  async stopNodes(): Promise<void> {
     for (const child of this.children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await Promise.all(this.children.map(exited));
+  }
+
+  async destroy(): Promise<void> {
+    await this.stopNodes();
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
