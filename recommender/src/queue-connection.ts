@@ -109,14 +109,14 @@ function clusterClient(nodes: readonly RedisNode[], type: ClientType, connection
 }
 
 /**
- * Opens a Bull queue on the configured Redis. One server: exactly as before (`REDIS_URL` and `queueOptions`).
- * A cluster: every connection is an ioredis `Cluster` through Bull's `createClient`.
+ * Opens a Bull queue on the configured Redis. One server: Bull's own clients on `REDIS_URL`, with `queueOptions`.
+ * A cluster: every connection is an ioredis `Cluster`, through Bull's `createClient`.
  */
 export function openQueue<T = unknown>(name: string, connection: QueueConnection, settings?: Queue.AdvancedSettings): Queue.Queue<T> {
   const { REDIS_URL, REDIS_CLUSTER_NODES: nodes, QUEUE_PREFIX: prefix } = connection;
   if (!nodes) return new Queue<T>(name, REDIS_URL, { ...queueOptions(prefix), ...(settings ? { settings } : {}) });
   const clients: Cluster[] = [];
-  // Named like Bull names its blocking connection, on every node it reaches, so that getWorkers finds the workers.
+  // Named as Bull names a worker's blocking connection, on every node it reaches, so that countWorkers finds it.
   const workerName = `${prefix}:${Buffer.from(name).toString('base64')}`;
   const queue = new Queue<T>(name, {
     prefix,
@@ -127,8 +127,7 @@ export function openQueue<T = unknown>(name: string, connection: QueueConnection
       return client;
     },
   });
-  // Bull ends only the connections it made itself. These end with the queue, by disconnect() rather than Bull's quit:
-  // a cluster client that is reconnecting to a lost cluster never emits 'end', and Bull's close would wait for it forever.
+  // Bull ends only the connections it made itself: these end with the queue.
   queue.once('close', () => {
     for (const client of clients) client.disconnect();
   });
