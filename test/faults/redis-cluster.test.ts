@@ -8,10 +8,10 @@ import { AppProcess, PrivateRedisCluster, freePort, waitFor } from '../support/s
 
 /**
  * The platform on a real Redis Cluster: three masters of this file's own (redis-server in cluster mode, joined with
- * `redis-cli --cluster create`), an API process and a worker process given REDIS_CLUSTER_NODES and no QUEUE_PREFIX.
+ * `redis-cli --cluster create`), two API processes and a worker process given REDIS_CLUSTER_NODES and no QUEUE_PREFIX.
  * REDIS_URL points at a port nothing listens on, so anything that still used the single-server client would fail
- * or fall back (the rate limiter counts per process without Redis): each assertion below reads its keys back from the
- * cluster.
+ * or fall back (the rate limiter counts per process without Redis): each assertion below needs the cluster, and most
+ * read their keys back from it.
  */
 const h = useHarness();
 const b = build(h);
@@ -60,11 +60,12 @@ async function ownerOf(key: string): Promise<string> {
   return client.slots[slot][0];
 }
 
-describe('the API and the worker on a three-master Redis Cluster', () => {
-  it('limit requests, throttle logins, deliver webhooks and train a retrain through the cluster, report it ready, degrade without it, and stop promptly', async () => {
+describe('two APIs and a worker on a three-master Redis Cluster', () => {
+  it('share rate limits, throttle logins, broadcast a revocation, deliver webhooks and train a retrain through the cluster, report it ready, degrade without it, and stop promptly', async () => {
     const admin = await b.admin(AdminRole.ADMIN);
     const orderKey = await b.apiKey();
     const busyKey = await b.apiKey();
+    const readKey = await b.apiKey();
     await b.baseRate();
     const endpoint = await receiver();
     const registered = await h.gql(admin.auth, `mutation R($input: RegisterWebhookInput!) { registerWebhook(input: $input) { webhook { id } } }`, {
@@ -78,16 +79,21 @@ describe('the API and the worker on a three-master Redis Cluster', () => {
     step('planted history');
 
     const shared = { DATABASE_URL: h.config.DATABASE_URL, REDIS_URL: `redis://127.0.0.1:${await freePort()}`, REDIS_CLUSTER_NODES: cluster.nodes };
-    const api = await AppProcess.api('api', {
+    const apiEnv = {
       ...shared,
       RATE_LIMIT_KEY_PREFIX: RL_PREFIX,
       RATE_LIMIT_API_KEY_REQUESTS: String(API_KEY_BUDGET),
       RATE_LIMIT_ADMIN_REQUESTS: '1000000',
       LOGIN_MAX_FAILURES: '2',
-      WEBHOOK_SWEEP_MS: '200',
-      WEBHOOK_BACKOFF_MS: '200',
-    });
-    processes.push(api);
+      // Only the broadcast over the cluster can make another process drop a key it cached.
+      API_KEY_CACHE_SECONDS: '300',
+    };
+    // The second API only serves requests, so that each queue below has one consumer.
+    const [api, other] = await Promise.all([
+      AppProcess.api('api-1', { ...apiEnv, WEBHOOK_SWEEP_MS: '200', WEBHOOK_BACKOFF_MS: '200' }),
+      AppProcess.api('api-2', { ...apiEnv, WEBHOOKS_ENABLED: 'false', POINTS_JOBS_CRON: 'off' }),
+    ]);
+    processes.push(api, other);
     const worker = AppProcess.worker('worker', { ...shared, MODEL_RETRAIN_CRON: '0 3 * * *' });
     processes.push(worker);
     step('processes started');
@@ -101,10 +107,10 @@ describe('the API and the worker on a three-master Redis Cluster', () => {
     }, 30_000, 200);
     expect(ready).toEqual({ status: 200, body: { status: 'ready', database: 'ok', redis: 'ok' } });
 
-    // Request rate limit: the budget is counted in the cluster, and the request past it answers 429 RATE_LIMITED.
+    // Request rate limit: one budget counted in the cluster for both APIs; the request past it answers 429 RATE_LIMITED.
     const MEMBERS = `{ members(first: 1) { totalCount } }`;
     for (let i = 0; i < API_KEY_BUDGET; i++) {
-      const ok = await api.gql(MEMBERS, {}, { 'x-api-key': busyKey.key });
+      const ok = await [api, other][i % 2].gql(MEMBERS, {}, { 'x-api-key': busyKey.key });
       expect(ok.errors).toBeUndefined();
     }
     const limited = await api.gql(MEMBERS, {}, { 'x-api-key': busyKey.key });
@@ -139,6 +145,15 @@ describe('the API and the worker on a three-master Redis Cluster', () => {
     expect(deliveries).toEqual({ n: events.length, delivered: events.length });
     expect(await client.exists('{bull}:api.webhook-delivery:id')).toBe(1);
     step('webhooks delivered');
+
+    // A key api-1 has cached (it recorded the order) and api-2 revokes: api-1 refuses it at once, told over the cluster.
+    const revoked = await other.gql(`mutation($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { revokedAt } }`, { input: { id: orderKey.keyId } }, asAdmin);
+    expect(revoked.errors).toBeUndefined();
+    await waitFor('api-1 to refuse the revoked key', async () => {
+      const res = await api.gql(MEMBERS, {}, { 'x-api-key': orderKey.key });
+      return res.errors?.[0].extensions.code === 'UNAUTHENTICATED';
+    }, 5000, 100);
+    step('revocation broadcast');
 
     // Retrain: the API queues the job in the cluster, the worker trains it, the API reads its state back.
     const RETRAIN = `mutation R($input: RetrainModelInput!) { retrainModel(input: $input) { id } }`;
@@ -185,15 +200,15 @@ describe('the API and the worker on a three-master Redis Cluster', () => {
       return body.status === 'degraded' ? { status: res.status, body } : null;
     }, 30_000, 200);
     expect(degraded).toEqual({ status: 200, body: { status: 'degraded', database: 'ok', redis: 'unavailable' } });
-    const quiet = await api.gql(MEMBERS, {}, { 'x-api-key': orderKey.key }, 5000);
+    const quiet = await api.gql(MEMBERS, {}, { 'x-api-key': readKey.key }, 5000);
     expect(quiet.errors).toBeUndefined();
     step('cluster down: degraded');
 
-    // SIGTERM still ends both processes at once, although their queue clients can no longer reach any node.
+    // SIGTERM still ends every process at once, although their queue clients can no longer reach any node.
     const stopping = Date.now();
-    await Promise.all([api.stop(), worker.stop()]);
+    await Promise.all([api.stop(), other.stop(), worker.stop()]);
     expect(Date.now() - stopping).toBeLessThan(5000);
-    expect({ api: api.child.exitCode, worker: worker.child.exitCode }).toEqual({ api: 0, worker: 0 });
+    expect(processes.map((p) => [p.name, p.child.exitCode])).toEqual([['api-1', 0], ['api-2', 0], ['worker', 0]]);
     step('stopped');
   });
 });

@@ -1,5 +1,6 @@
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import type { Logger } from '../shared/logger';
+import type { RedisClient } from '../shared/redis';
 import type { ApiKeyService } from './api-key.service';
 
 /**
@@ -7,8 +8,9 @@ import type { ApiKeyService } from './api-key.service';
  * working at once. Messages sent while a subscriber was disconnected are lost, so each (re)connection empties the cache;
  * while Redis is down the cache's TTL (API_KEY_CACHE_SECONDS) is the bound.
  */
-export function connectKeyBroadcast(redis: Redis, channel: string, apiKeys: ApiKeyService, log: Logger): { close(): Promise<void> } {
-  const subscriber = redis.duplicate({ autoResubscribe: false });
+export function connectKeyBroadcast(redis: RedisClient, channel: string, apiKeys: ApiKeyService, log: Logger): { close(): Promise<void> } {
+  // A cluster client takes no options here; subscribing again on 'ready' is harmless there.
+  const subscriber = redis instanceof Cluster ? redis.duplicate() : redis.duplicate({ autoResubscribe: false });
   subscriber.on('error', (err) => log.debug({ err }, 'apiKey.broadcast.subscriber_error'));
   subscriber.on('ready', () => {
     apiKeys.forgetAll();
