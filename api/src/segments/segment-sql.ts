@@ -9,13 +9,23 @@ import {
 } from './segment-grammar';
 
 /**
- * A WHERE predicate over `member m`, with its bound values. Every value of the rule is a `?` placeholder; the SQL text
- * is assembled only from the constants in this file, chosen by whitelisted attribute and operator names.
+ * A WHERE predicate over `member m` and the per-member aggregates joined to it, with its bound values. Every value of
+ * the rule is a `?` placeholder in `where`; the SQL text is assembled only from the constants in this file, chosen by
+ * whitelisted attribute and operator names. Run it as `${with} select … from ${from} where ${where}` with the params
+ * `[...withParams, ...fromParams, ...params]`.
+ *
+ * Set-based: every per-member value a rule reads (orders in a window, last purchase, tier, balance, churn score,
+ * latest feedback) comes from one grouped aggregate over its rows, left-joined to `member m` on the member id (hash
+ * joins), rather than from a subquery evaluated once per member; each windowed order aggregate reads only the orders
+ * of its window, all windows in one pass. Many-valued attributes stay `m.id in (…)`, hashed once per statement.
  */
 export interface CompiledRule {
   /** `with …` clause to put before the statement, or ''. */
   with: string;
   withParams: unknown[];
+  /** `member m` and the left joins the rule reads; bound values of the evaluation time and windows only. */
+  from: string;
+  fromParams: unknown[];
   /** Includes the population (ACTIVE members unless the rule has a status condition; never MERGED records). */
   where: string;
   params: unknown[];
@@ -48,7 +58,7 @@ type Cast = 'bigint' | 'real' | 'text';
 interface ScalarSource {
   kind: 'scalar';
   cast: Cast;
-  expr: (b: Binder, c: SegmentCondition) => string;
+  expr: (b: Binder, c: SegmentCondition, j: Joins) => string;
 }
 
 /** Rows (member_id, v) of every member: the member's values of a many-valued attribute, or its one value. */
@@ -64,36 +74,90 @@ interface DateSource {
 }
 
 const ACTIVE_CHURN = `member_churn_score c join model_version v on v.id = c.model_version_id and v.kind = 'CHURN' and v.status = 'ACTIVE'`;
-const CURRENT_TIER = (col: string) =>
-  `coalesce((select t.${col} from member_tier mt join tier t on t.id = mt.tier_id where mt.member_id = m.id), (select t.${col} from tier t where t.threshold = 0))`;
 
-/** The member's latest answer of a kind before the evaluation time. */
-const LATEST_SCORE = (b: Binder, kind: 'NPS' | 'CSAT') =>
-  `(select f.score from feedback f where f.member_id = m.id and f.kind = '${kind}' and f.given_at < ${b.at()} order by f.given_at desc, f.id desc limit 1)`;
+/**
+ * The per-member relations a rule reads, each left-joined to `member m` at most once and unique on member_id.
+ * `orders` is one grouped pass over the orders before the evaluation time, with one count and one net sum per window.
+ */
+const ALIAS = { tier: 'jt', balance: 'jb', churn: 'jc', nps: 'jnps', csat: 'jcsat' } as const;
+
+class Joins {
+  readonly windows: number[] = [];
+  lastOrder = false;
+  readonly used = new Set<'tier' | 'balance' | 'churn' | 'nps' | 'csat'>();
+
+  /** Column names of the count and net spend of orders in the last `days` days. */
+  window(days: number): { n: string; net: string } {
+    let i = this.windows.indexOf(days);
+    if (i < 0) i = this.windows.push(days) - 1;
+    return { n: `jo.n${i}`, net: `jo.net${i}` };
+  }
+
+  lastOrderAt(): string {
+    this.lastOrder = true;
+    return 'jo.last_at';
+  }
+
+  /** The alias of a per-member relation, joined once. */
+  use(name: 'tier' | 'balance' | 'churn' | 'nps' | 'csat'): string {
+    this.used.add(name);
+    return ALIAS[name];
+  }
+
+  /** `member m left join …`, binding the evaluation time and windows in `b` (in text order). */
+  sql(b: Binder): string {
+    const parts = ['member m'];
+    if (this.windows.length > 0 || this.lastOrder) {
+      const cols: string[] = [];
+      let lower = '';
+      const since = (i: number) => `${b.at()} - make_interval(days => ${b.one(this.windows[i], 'int')})`;
+      this.windows.forEach((_, i) => {
+        cols.push(`count(*) filter (where o.placed_at >= ${since(i)}) as n${i}`);
+        cols.push(`sum(o.total_minor - o.returned_minor) filter (where o.placed_at >= ${since(i)}) as net${i}`);
+      });
+      if (this.lastOrder) cols.push('max(o.placed_at) as last_at');
+      // Placeholders are bound in text order.
+      const before = b.at();
+      // Without daysSinceLastPurchase only the widest window's orders are read.
+      if (!this.lastOrder) lower = ` and o.placed_at >= ${b.at()} - make_interval(days => ${b.one(Math.max(...this.windows), 'int')})`;
+      parts.push(
+        `left join (select o.member_id, ${cols.join(', ')} from customer_order o
+          where o.member_id is not null and o.placed_at < ${before}${lower} group by o.member_id) jo on jo.member_id = m.id`,
+      );
+    }
+    if (this.used.has('tier')) {
+      parts.push(`left join (select mt.member_id, t.code, t.threshold from member_tier mt join tier t on t.id = mt.tier_id) jt on jt.member_id = m.id`);
+    }
+    if (this.used.has('balance')) parts.push('left join member_balance jb on jb.member_id = m.id');
+    // One ACTIVE model per kind (model_version_one_active) and one score per member and model: unique on member_id.
+    if (this.used.has('churn')) parts.push(`left join (select c.member_id, c.band, c.score from ${ACTIVE_CHURN}) jc on jc.member_id = m.id`);
+    for (const kind of ['nps', 'csat'] as const) {
+      if (!this.used.has(kind)) continue;
+      // The member's latest answer of the kind before the evaluation time.
+      parts.push(
+        `left join (select distinct on (f.member_id) f.member_id, f.score from feedback f
+          where f.kind = '${kind.toUpperCase()}' and f.given_at < ${b.at()} order by f.member_id, f.given_at desc, f.id desc) ${ALIAS[kind]} on ${ALIAS[kind]}.member_id = m.id`,
+      );
+    }
+    return parts.join('\n    ');
+  }
+}
+
+/** The member's current tier (the threshold-0 tier when none is recorded). */
+const CURRENT_TIER = (j: Joins, col: 'code' | 'threshold') => `coalesce(${j.use('tier')}.${col}, (select t.${col} from tier t where t.threshold = 0))`;
 
 /** The SQL behind each attribute of the grammar (segment-grammar.ts). */
 const SOURCES: Record<AttributeName, ScalarSource | SetSource | DateSource> = {
-  tier: { kind: 'scalar', cast: 'text', expr: () => CURRENT_TIER('code') },
-  pointsBalance: { kind: 'scalar', cast: 'bigint', expr: () => `coalesce((select mb.available from member_balance mb where mb.member_id = m.id), 0)` },
-  lifetimePoints: { kind: 'scalar', cast: 'bigint', expr: () => `coalesce((select mb.lifetime from member_balance mb where mb.member_id = m.id), 0)` },
+  tier: { kind: 'scalar', cast: 'text', expr: (_b, _c, j) => CURRENT_TIER(j, 'code') },
+  pointsBalance: { kind: 'scalar', cast: 'bigint', expr: (_b, _c, j) => `coalesce(${j.use('balance')}.available, 0)` },
+  lifetimePoints: { kind: 'scalar', cast: 'bigint', expr: (_b, _c, j) => `coalesce(${j.use('balance')}.lifetime, 0)` },
   daysSinceLastPurchase: {
     kind: 'scalar',
     cast: 'bigint',
-    expr: (b) => {
-      const at = b.at();
-      return `(select floor(extract(epoch from (${at} - max(o.placed_at))) / 86400)::bigint from customer_order o where o.member_id = m.id and o.placed_at < ${b.at()})`;
-    },
+    expr: (b, _c, j) => `floor(extract(epoch from (${b.at()} - ${j.lastOrderAt()})) / 86400)::bigint`,
   },
-  purchaseCount: {
-    kind: 'scalar',
-    cast: 'bigint',
-    expr: (b, c) => `(select count(*) from customer_order o where o.member_id = m.id and ${inWindow(b, c)})`,
-  },
-  monetaryMinor: {
-    kind: 'scalar',
-    cast: 'bigint',
-    expr: (b, c) => `(select coalesce(sum(o.total_minor - o.returned_minor), 0) from customer_order o where o.member_id = m.id and ${inWindow(b, c)})`,
-  },
+  purchaseCount: { kind: 'scalar', cast: 'bigint', expr: (_b, c, j) => `coalesce(${j.window(c.windowDays!).n}, 0)` },
+  monetaryMinor: { kind: 'scalar', cast: 'bigint', expr: (_b, c, j) => `coalesce(${j.window(c.windowDays!).net}, 0)` },
   rfmSegment: { kind: 'set', cast: 'text', rows: () => `select r.member_id, r.segment as v from rfm r` },
   channelsUsed: {
     kind: 'set',
@@ -109,8 +173,8 @@ const SOURCES: Record<AttributeName, ScalarSource | SetSource | DateSource> = {
       `select o.member_id, p.category as v from product p join order_line l on l.product_id = p.id join customer_order o on o.id = l.order_id
        where o.member_id is not null and o.placed_at < ${b.at()}`,
   },
-  churnBand: { kind: 'scalar', cast: 'text', expr: () => `(select c.band from ${ACTIVE_CHURN} where c.member_id = m.id)` },
-  churnScore: { kind: 'scalar', cast: 'real', expr: () => `(select c.score from ${ACTIVE_CHURN} where c.member_id = m.id)` },
+  churnBand: { kind: 'scalar', cast: 'text', expr: (_b, _c, j) => `${j.use('churn')}.band` },
+  churnScore: { kind: 'scalar', cast: 'real', expr: (_b, _c, j) => `${j.use('churn')}.score` },
   membershipPlan: {
     kind: 'set',
     cast: 'text',
@@ -118,31 +182,29 @@ const SOURCES: Record<AttributeName, ScalarSource | SetSource | DateSource> = {
       `select mp.member_id, p.code as v from member_plan mp join membership_plan p on p.id = mp.plan_id
        where mp.cancelled_at is null and mp.starts_at <= ${b.at()} and mp.ends_at > ${b.at()}`,
   },
-  npsScore: { kind: 'scalar', cast: 'bigint', expr: (b) => LATEST_SCORE(b, 'NPS') },
+  npsScore: { kind: 'scalar', cast: 'bigint', expr: (_b, _c, j) => `${j.use('nps')}.score` },
   npsCategory: {
     kind: 'scalar',
     cast: 'text',
-    expr: (b) => `(select case when s is null then null when s >= 9 then 'PROMOTER' when s >= 7 then 'PASSIVE' else 'DETRACTOR' end from (select ${LATEST_SCORE(b, 'NPS')} as s) latest)`,
+    expr: (_b, _c, j) => {
+      const s = `${j.use('nps')}.score`;
+      return `case when ${s} is null then null when ${s} >= 9 then 'PROMOTER' when ${s} >= 7 then 'PASSIVE' else 'DETRACTOR' end`;
+    },
   },
-  csatScore: { kind: 'scalar', cast: 'bigint', expr: (b) => LATEST_SCORE(b, 'CSAT') },
+  csatScore: { kind: 'scalar', cast: 'bigint', expr: (_b, _c, j) => `${j.use('csat')}.score` },
   enrolledAt: { kind: 'date', column: 'm.enrolled_at' },
   status: { kind: 'scalar', cast: 'text', expr: () => `m.status` },
 };
 
 const COMPARE: Partial<Record<Operator, string>> = { eq: '=', neq: '<>', gt: '>', gte: '>=', lt: '<', lte: '<=' };
 
-function inWindow(b: Binder, c: SegmentCondition): string {
-  const at = b.at();
-  return `o.placed_at >= ${at} - make_interval(days => ${b.one(c.windowDays, 'int')}) and o.placed_at < ${b.at()}`;
-}
-
-function scalarPredicate(b: Binder, source: ScalarSource, c: SegmentCondition): string {
+function scalarPredicate(b: Binder, j: Joins, source: ScalarSource, c: SegmentCondition): string {
   const value = c.value;
   // Tier order is the order of thresholds.
   if (c.attribute === 'tier' && ['gt', 'gte', 'lt', 'lte'].includes(c.op)) {
-    return `${CURRENT_TIER('threshold')} ${COMPARE[c.op]} (select t.threshold from tier t where t.code = ${b.one(value, 'text')})`;
+    return `${CURRENT_TIER(j, 'threshold')} ${COMPARE[c.op]} (select t.threshold from tier t where t.code = ${b.one(value, 'text')})`;
   }
-  const expr = source.expr(b, c);
+  const expr = source.expr(b, c, j);
   if (c.op === 'in') return `${expr} = any(${b.list(value as Scalar[], source.cast)})`;
   if (c.op === 'between') {
     const [lo, hi] = value as Scalar[];
@@ -194,14 +256,14 @@ function datePredicate(b: Binder, source: DateSource, op: Operator, value: Condi
   }
 }
 
-function compileNode(b: Binder, rule: SegmentRule): string {
-  if ('and' in rule) return `(${rule.and.map((r) => compileNode(b, r)).join(' and ')})`;
-  if ('or' in rule) return `(${rule.or.map((r) => compileNode(b, r)).join(' or ')})`;
-  if ('not' in rule) return `(not ${compileNode(b, rule.not)})`;
+function compileNode(b: Binder, j: Joins, rule: SegmentRule): string {
+  if ('and' in rule) return `(${rule.and.map((r) => compileNode(b, j, r)).join(' and ')})`;
+  if ('or' in rule) return `(${rule.or.map((r) => compileNode(b, j, r)).join(' or ')})`;
+  if ('not' in rule) return `(not ${compileNode(b, j, rule.not)})`;
   const source = SOURCES[rule.attribute];
   const predicate =
     source.kind === 'scalar'
-      ? scalarPredicate(b, source, rule)
+      ? scalarPredicate(b, j, source, rule)
       : source.kind === 'set'
         ? setPredicate(b, source, rule)
         : datePredicate(b, source, rule.op, rule.value);
@@ -221,7 +283,10 @@ export function compileRule(checked: CheckedRule, asOf: Date): CompiledRule {
   const withBinder = new Binder(asOf);
   const withSql = usesRfm(checked.rule) ? `with rfm as materialized (select member_id, segment from analytics_rfm(${withBinder.at()}))` : '';
   const b = new Binder(asOf);
+  const joins = new Joins();
   const population = checked.mentionsStatus ? `m.status <> 'MERGED'` : `m.status = 'ACTIVE'`;
-  const where = `${population} and ${compileNode(b, checked.rule)}`;
-  return { with: withSql, withParams: withBinder.params, where, params: b.params };
+  const where = `${population} and ${compileNode(b, joins, checked.rule)}`;
+  const fromBinder = new Binder(asOf);
+  const from = joins.sql(fromBinder);
+  return { with: withSql, withParams: withBinder.params, from, fromParams: fromBinder.params, where, params: b.params };
 }

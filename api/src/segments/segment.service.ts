@@ -75,11 +75,13 @@ export class SegmentService {
     return read(em, async (tx) => {
       const checked = await this.check(tx, input.rule, 'input.rule');
       const c = compileRule(checked, asOf);
+      // The matches once (materialised), then their count and the first ids (top-N); the tier only for the sample.
       const rows = await tx.execute<{ id: string; country: string | null; tier_code: string | null; total: number }[]>(
-        `${c.with} select m.id, m.country, (select t.code from member_tier mt join tier t on t.id = mt.tier_id where mt.member_id = m.id) as tier_code,
-           count(*) over ()::int as total
-         from member m where ${c.where} order by m.id limit ${SAMPLE_SIZE}`,
-        [...c.withParams, ...c.params],
+        `${c.with ? `${c.with},` : 'with'} matched as materialized (select m.id, m.country from ${c.from} where ${c.where})
+         select s.id, s.country, (select t.code from member_tier mt join tier t on t.id = mt.tier_id where mt.member_id = s.id) as tier_code,
+           (select count(*) from matched)::int as total
+         from (select id, country from matched order by id limit ${SAMPLE_SIZE}) s order by s.id`,
+        [...c.withParams, ...c.fromParams, ...c.params],
       );
       const [floor] = rows.some((r) => r.tier_code === null) ? await tx.execute<{ code: string }[]>(`select code from tier where threshold = 0`) : [];
       return {
@@ -214,7 +216,7 @@ export class SegmentService {
 
   private ruleQuery(checked: CheckedRule, asOf: Date): MemberIdsQuery {
     const c = compileRule(checked, asOf);
-    return { sql: `${c.with} select m.id as member_id from member m where ${c.where}`, params: [...c.withParams, ...c.params] };
+    return { sql: `${c.with} select m.id as member_id from ${c.from} where ${c.where}`, params: [...c.withParams, ...c.fromParams, ...c.params] };
   }
 }
 
