@@ -1,0 +1,216 @@
+import { useHarness } from '../support/harness';
+import { build, SalesChannelKind } from '../fixtures/build';
+import { orderInput } from '../support/orders';
+import type { RecordOrderInput } from '../../api/src/orders/order.types';
+import type { SegmentRule } from '../../api/src/segments/segment-grammar';
+
+/**
+ * The compiled rule (grouped aggregates joined to members, segment-sql.ts) against a plain evaluation in TypeScript of
+ * the same rule over the rows it reads, on members built at the edges: orders exactly at a window's start and at the
+ * evaluation time, returns, an absorbed (MERGED) member whose orders moved to the survivor, guest orders, members
+ * without orders, tiers and balances.
+ */
+const h = useHarness();
+const b = build(h);
+
+const DAY = 86_400_000;
+/** Evaluation time: a whole second, an hour ago, so that every order below is in the past. */
+const AS_OF = new Date(Math.floor((Date.now() - 3_600_000) / 1000) * 1000);
+const ago = (days: number, ms = 0) => new Date(AS_OF.getTime() - days * DAY + ms);
+
+interface Facts {
+  members: Array<{ id: string; status: string; country: string | null }>;
+  orders: Array<{ member_id: string | null; placed_at: Date; total_minor: number; returned_minor: number }>;
+  tiers: Map<string, { code: string; threshold: number }>;
+  floorTier: { code: string; threshold: number };
+  thresholds: Map<string, number>;
+  balances: Map<string, { available: number; lifetime: number }>;
+}
+
+let facts: Facts;
+
+async function loadFixture() {
+  await b.baseRate(); // 1 point per £1
+  for (const [code, threshold] of [['BRONZE', 0], ['SILVER', 100], ['GOLD', 500]] as const) {
+    await h.app.services.tiers.upsert(b.ctx(), { code, name: code, threshold, earnMultiplierPercent: 100, benefitFlags: [] });
+  }
+  const web = (await b.channel(SalesChannelKind.WEB)).id;
+  const member = async (country: string) => (await b.member().inCountry(country).save()).id;
+  const order = async (memberId: string | null, placedAt: Date, unitPriceMinor: number, quantity = 1) => {
+    const input = orderInput(memberId, [{ sku: 'MUG', unitPriceMinor, quantity }], { channelId: web, placedAt });
+    return h.app.services.orders.record(b.ctx(), input as unknown as RecordOrderInput);
+  };
+
+  const edge = await member('GB');
+  await order(edge, ago(30), 1000); // exactly at the start of a 30-day window: inside it
+  await order(edge, ago(30, -1), 1100); // 1 ms earlier: outside it
+  await order(edge, AS_OF, 1200); // at the evaluation time: not yet placed
+  await order(edge, ago(0, -1), 1300); // 1 ms before it: inside every window
+  const returner = await member('GB');
+  const returned = await order(returner, ago(10), 2000, 2);
+  await h.app.services.orders.recordReturn(b.ctx(), { orderId: returned.id, externalReturnId: 'R-half', lines: [{ lineNo: 1, quantity: 1 }] });
+  const whole = await order(returner, ago(45), 60000);
+  await h.app.services.orders.recordReturn(b.ctx(), { orderId: whole.id, externalReturnId: 'R-whole' });
+  await order(returner, ago(400), 700);
+  const survivor = await member('FR');
+  const absorbed = await member('FR');
+  await order(survivor, ago(5), 800);
+  await order(absorbed, ago(20), 50000);
+  await order(absorbed, ago(90), 900);
+  await h.app.services.members.merge(b.ctx(), { survivorId: survivor, absorbedId: absorbed });
+  await order(null, ago(3), 99900); // guest orders: nobody's
+  await order(null, ago(31), 500);
+  const big = await member('DE');
+  for (const d of [1, 2, 60, 89, 90, 91, 364, 365, 366, 3000]) await order(big, ago(d), 15000 + d);
+  await member('DE'); // never ordered
+  const lapsed = await member('IE');
+  await order(lapsed, ago(1000, 1), 4000);
+  const adjusted = await member('GB');
+  await h.app.services.points.adjust(b.ctx(), { memberId: adjusted, points: 250, reason: 'fixture', idempotencyKey: 'ref-adjusted' });
+  const erased = await member('GB');
+  await order(erased, ago(7), 3000);
+  await h.app.services.members.erase(b.ctx(), { id: erased, reason: 'asked to be forgotten' });
+}
+
+async function readFacts(): Promise<Facts> {
+  const tierRows = await h.sql<{ member_id: string; code: string; threshold: number }>(
+    `select mt.member_id, t.code, t.threshold from member_tier mt join tier t on t.id = mt.tier_id`,
+  );
+  const all = await h.sql<{ code: string; threshold: number }>(`select code, threshold from tier`);
+  const balances = await h.sql<{ member_id: string; available: number; lifetime: number }>(`select member_id, available, lifetime from member_balance`);
+  return {
+    members: await h.sql(`select id, status, country from member`),
+    orders: (await h.sql<Facts['orders'][number]>(`select member_id, placed_at, total_minor, returned_minor from customer_order`)).map((o) => ({
+      ...o,
+      placed_at: new Date(o.placed_at),
+    })),
+    tiers: new Map(tierRows.map((r) => [r.member_id, r])),
+    floorTier: all.find((t) => t.threshold === 0)!,
+    thresholds: new Map(all.map((t) => [t.code, t.threshold])),
+    balances: new Map(balances.map((r) => [r.member_id, r])),
+  };
+}
+
+/** The rule read literally: each attribute computed from the member's rows, null when the member has no value. */
+function reference(rule: SegmentRule, mentionsStatus: boolean): string[] {
+  const value = (m: Facts['members'][number], c: { attribute: string; windowDays?: number }): number | string | null => {
+    const mine = facts.orders.filter((o) => o.member_id === m.id && o.placed_at < AS_OF);
+    const inWindow = mine.filter((o) => o.placed_at.getTime() >= AS_OF.getTime() - c.windowDays! * DAY);
+    const tier = facts.tiers.get(m.id) ?? facts.floorTier;
+    switch (c.attribute) {
+      case 'purchaseCount':
+        return inWindow.length;
+      case 'monetaryMinor':
+        return inWindow.reduce((s, o) => s + o.total_minor - o.returned_minor, 0);
+      case 'daysSinceLastPurchase':
+        return mine.length ? Math.floor((AS_OF.getTime() - Math.max(...mine.map((o) => o.placed_at.getTime()))) / DAY) : null;
+      case 'tier':
+        return tier.code;
+      case 'pointsBalance':
+        return facts.balances.get(m.id)?.available ?? 0;
+      case 'lifetimePoints':
+        return facts.balances.get(m.id)?.lifetime ?? 0;
+      case 'country':
+        return m.country;
+      case 'status':
+        return m.status;
+      default:
+        throw new Error(`no reference for ${c.attribute}`);
+    }
+  };
+  const holds = (m: Facts['members'][number], r: SegmentRule): boolean => {
+    if ('and' in r) return r.and.every((x) => holds(m, x));
+    if ('or' in r) return r.or.some((x) => holds(m, x));
+    if ('not' in r) return !holds(m, r.not);
+    const v = value(m, r);
+    if (v === null) return false;
+    if (r.attribute === 'tier' && ['gt', 'gte', 'lt', 'lte'].includes(r.op)) {
+      const mine = (facts.tiers.get(m.id) ?? facts.floorTier).threshold;
+      return compare(mine, r.op, facts.thresholds.get(r.value as string)!);
+    }
+    if (r.op === 'in') return (r.value as unknown[]).includes(v);
+    if (r.op === 'between') {
+      const [lo, hi] = r.value as number[];
+      return (v as number) >= lo && (v as number) <= hi;
+    }
+    return compare(v, r.op, r.value as number | string);
+  };
+  return facts.members
+    .filter((m) => (mentionsStatus ? m.status !== 'MERGED' : m.status === 'ACTIVE'))
+    .filter((m) => holds(m, rule))
+    .map((m) => m.id)
+    .sort();
+}
+
+function compare(a: number | string, op: string, b: number | string): boolean {
+  switch (op) {
+    case 'eq':
+      return a === b;
+    case 'neq':
+      return a !== b;
+    case 'gt':
+      return a > b;
+    case 'gte':
+      return a >= b;
+    case 'lt':
+      return a < b;
+    case 'lte':
+      return a <= b;
+    default:
+      throw new Error(`no reference for ${op}`);
+  }
+}
+
+beforeAll(async () => {
+  await loadFixture();
+  facts = await readFacts();
+}, 120_000);
+
+const c = (attribute: string, op: string, value: unknown, windowDays?: number) => ({ attribute, op, value, ...(windowDays ? { windowDays } : {}) });
+
+describe('compiled segment rules against a reference evaluation', () => {
+  const rules: Array<[string, unknown]> = [
+    ['purchaseCount over 30 days (an order exactly at the window start counts, one at the evaluation time does not)', c('purchaseCount', 'gte', 2, 30)],
+    ['purchaseCount over 30 days eq 0 (members without orders included)', c('purchaseCount', 'eq', 0, 30)],
+    ['purchaseCount over 1 day', c('purchaseCount', 'eq', 1, 1)],
+    ['purchaseCount over 90 and 91 days', { and: [c('purchaseCount', 'eq', 5, 90), c('purchaseCount', 'eq', 6, 91)] }],
+    ['purchaseCount over 365 days between 1 and 3', c('purchaseCount', 'between', [1, 3], 365)],
+    ['purchaseCount over 3660 days gte 10', c('purchaseCount', 'gte', 10, 3660)],
+    ['monetaryMinor over 30 days, net of returns', c('monetaryMinor', 'gte', 2000, 30)],
+    ['monetaryMinor over 60 days lte 0 (a wholly returned order nets to nothing)', c('monetaryMinor', 'lte', 0, 60)],
+    ['monetaryMinor over 365 days gt 50000 (the absorbed member’s orders now count for the survivor)', c('monetaryMinor', 'gt', 50000, 365)],
+    ['daysSinceLastPurchase lte 0', c('daysSinceLastPurchase', 'lte', 0)],
+    ['daysSinceLastPurchase gte 999', c('daysSinceLastPurchase', 'gte', 999)],
+    ['not daysSinceLastPurchase lt 100 (non-buyers included)', { not: c('daysSinceLastPurchase', 'lt', 100) }],
+    ['two windows and recency in one rule', { or: [c('purchaseCount', 'gte', 3, 7), { and: [c('monetaryMinor', 'gt', 1000, 90), c('daysSinceLastPurchase', 'gt', 3)] }] }],
+    ['the same window twice', { and: [c('purchaseCount', 'gte', 1, 45), { not: c('monetaryMinor', 'gt', 100000, 45) }] }],
+    ['tier eq BRONZE (members without a tier row)', c('tier', 'eq', 'BRONZE')],
+    ['tier gte SILVER', c('tier', 'gte', 'SILVER')],
+    ['not tier eq GOLD and purchaseCount over 90 days gte 2', { and: [c('purchaseCount', 'gte', 2, 90), { not: c('tier', 'eq', 'GOLD') }] }],
+    ['pointsBalance gt 100 or lifetimePoints between 1 and 50', { or: [c('pointsBalance', 'gt', 100), c('lifetimePoints', 'between', [1, 50])] }],
+    ['status in ACTIVE, ERASED with orders in 30 days (never the MERGED record)', { and: [c('status', 'in', ['ACTIVE', 'ERASED']), c('purchaseCount', 'gte', 1, 30)] }],
+    ['status neq ACTIVE', c('status', 'neq', 'ACTIVE')],
+    ['country in GB, FR and no orders in 3660 days', { and: [c('country', 'in', ['GB', 'FR']), c('purchaseCount', 'eq', 0, 3660)] }],
+  ];
+
+  it.each(rules)('%s', async (_name, rule) => {
+    const checked = await h.app.services.segments.check(h.em(), rule, 'rule');
+    const expected = reference(checked.rule, checked.mentionsStatus);
+    const actual = await h.app.services.segments.membersOf(h.em(), { rule }, AS_OF);
+    expect(actual).toEqual(expected);
+    const preview = await h.app.services.segments.preview(h.em(), { rule, asOf: AS_OF });
+    expect(preview.count).toBe(expected.length);
+    expect(preview.sample.map((m) => m.id)).toEqual(expected.slice(0, 20));
+  });
+
+  it('covers every edge it claims: the fixture has them', () => {
+    const placed = facts.orders.map((o) => o.placed_at.getTime());
+    expect(placed).toContain(ago(30).getTime());
+    expect(placed).toContain(AS_OF.getTime());
+    expect(facts.orders.some((o) => o.member_id === null)).toBe(true);
+    expect(facts.orders.some((o) => o.returned_minor > 0 && o.returned_minor < o.total_minor)).toBe(true);
+    expect(facts.orders.some((o) => o.returned_minor > 0 && o.returned_minor === o.total_minor)).toBe(true);
+    expect(facts.members.map((m) => m.status).sort()).toEqual(expect.arrayContaining(['ACTIVE', 'ERASED', 'MERGED']));
+    expect(facts.tiers.size).toBeGreaterThan(0);
+  });
+});
