@@ -38,20 +38,33 @@ export class AnalyticsService {
       await this.checkFilter(em, filter);
       const scope = orderScope(filter, filter.from);
       const hasChannel = Boolean(filter.channelKind || filter.channelId);
-      const [orders] = await em.execute<Record<string, string | number | null>[]>(
-        `with o as (
-           select o.member_id, o.total_minor, o.returned_minor from customer_order o join member m on m.id = o.member_id
-           where ${scope.where}
-         ), pm as (select member_id, count(*) as n from o group by member_id)
-         select (select count(*) from pm)::int as active,
-           (select count(*) from pm where n >= 2)::int as repeaters,
-           (select count(*) from o)::int as orders,
-           (select coalesce(sum(total_minor), 0) from o)::float8 as gross,
-           (select coalesce(sum(returned_minor), 0) from o)::float8 as returned,
+      // One grouped pass over the scoped orders, by member and channel; the totals, the channel rows and the country
+      // rows are sums of those groups (a member has one country, so per-member counts carry over).
+      const member = filter.country ? 'join member m on m.id = o.member_id' : '';
+      const rows = await em.execute<Record<string, string | number | null>[]>(
+        `with mc as materialized (
+           select o.member_id, o.channel_id, count(*) as n, sum(o.total_minor) as gross, sum(o.returned_minor) as returned
+           from customer_order o ${member} where ${scope.where} group by o.member_id, o.channel_id
+         ), pm as materialized (select member_id, sum(n) as n, sum(gross) as gross, sum(returned) as returned from mc group by member_id),
+         parts as (
+           select 'total' as part, null::text as key, null::text as label, null::text as kind,
+             coalesce(sum(n), 0) as orders, coalesce(sum(gross), 0) as gross, coalesce(sum(returned), 0) as returned,
+             count(*) as active, count(*) filter (where n >= 2) as repeaters
+           from pm
+           union all
+           select 'channel', mc.channel_id::text, c.name, c.kind, sum(mc.n), sum(mc.gross), sum(mc.returned), count(*), count(*) filter (where mc.n >= 2)
+           from mc join sales_channel c on c.id = mc.channel_id group by mc.channel_id, c.name, c.kind
+           union all
+           select 'country', m.country, coalesce(m.country, 'unknown'), null, sum(pm.n), sum(pm.gross), sum(pm.returned), count(*), count(*) filter (where pm.n >= 2)
+           from pm join member m on m.id = pm.member_id group by m.country
+         )
+         select part, key, label, kind, orders::int, gross::float8, returned::float8, (gross - returned)::float8 as net, active::int, repeaters::int,
            (select point_value_minor from programme_settings where id = 1) as point_value_minor,
-           (select point_value_currency from programme_settings where id = 1) as currency`,
+           (select point_value_currency from programme_settings where id = 1) as currency
+         from parts order by part, net desc, key nulls last`,
         scope.params,
       );
+      const orders = rows.find((r) => r.part === 'total')!;
       const newParams: unknown[] = [filter.from, filter.to];
       let newWhere = `m.enrolled_at >= ? and m.enrolled_at < ? and m.status <> 'MERGED'`;
       if (filter.country) (newWhere += ' and m.country = ?'), newParams.push(filter.country);
@@ -106,8 +119,8 @@ export class AnalyticsService {
         liabilityMinor: points ? points.liability * pointValue : null,
         redemptionRate: points ? ratio(points.redeemed, points.issued, 4) : null,
         breakage: points ? ratio(points.expired, points.issued, 4) : null,
-        byChannel: await this.breakdown(em, scope, 'channel'),
-        byCountry: await this.breakdown(em, scope, 'country'),
+        byChannel: breakdown(rows.filter((r) => r.part === 'channel')),
+        byCountry: breakdown(rows.filter((r) => r.part === 'country')),
       };
     });
   }
@@ -267,34 +280,6 @@ export class AnalyticsService {
     }));
   }
 
-  private async breakdown(em: EntityManager, scope: Scope, by: 'channel' | 'country'): Promise<KpiBreakdownRow[]> {
-    const key = by === 'channel' ? 'o.channel_id::text' : 'm.country';
-    const rows = await em.execute<Record<string, string | number | null>[]>(
-      `with o as (
-         select ${key} as key, o.member_id, o.total_minor - o.returned_minor as net
-         from customer_order o join member m on m.id = o.member_id where ${scope.where}
-       ), pm as (select key, member_id, count(*) as n from o group by key, member_id)
-       select k.key, ${by === 'channel' ? 'c.name as label, c.kind as kind' : `coalesce(k.key, 'unknown') as label, null as kind`},
-         k.orders, k.net, pmk.active, pmk.repeaters
-       from (select key, count(*)::int as orders, sum(net)::float8 as net from o group by key) k
-       join (select key, count(*)::int as active, (count(*) filter (where n >= 2))::int as repeaters from pm group by key) pmk
-         on pmk.key is not distinct from k.key
-       ${by === 'channel' ? 'join sales_channel c on c.id::text = k.key' : ''}
-       order by k.net desc, k.key nulls last`,
-      scope.params,
-    );
-    return rows.map((r) => ({
-      key: r.key === null ? null : String(r.key),
-      label: String(r.label),
-      channelKind: (r.kind as SalesChannelKind | null) ?? null,
-      activeMembers: Number(r.active),
-      orders: Number(r.orders),
-      netRevenueMinor: Number(r.net),
-      averageOrderValueMinor: ratio(Number(r.net), Number(r.orders), 2),
-      repeatPurchaseRate: ratio(Number(r.repeaters), Number(r.active), 4),
-    }));
-  }
-
   /** BAD_USER_INPUT for an empty or inverted range and for a channel that does not exist. */
   private async checkFilter(em: EntityManager, filter: AnalyticsFilterInput): Promise<void> {
     const problems = [];
@@ -307,6 +292,20 @@ export class AnalyticsService {
     const [row] = await em.execute<{ kind: SalesChannelKind }[]>('select kind from sales_channel where id = ?', [channelId]);
     return row?.kind ?? null;
   }
+}
+
+/** Channel or country rows of the KPIs, ordered by net revenue then key. */
+function breakdown(rows: Record<string, string | number | null>[]): KpiBreakdownRow[] {
+  return rows.map((r) => ({
+    key: r.key === null ? null : String(r.key),
+    label: String(r.label),
+    channelKind: (r.kind as SalesChannelKind | null) ?? null,
+    activeMembers: Number(r.active),
+    orders: Number(r.orders),
+    netRevenueMinor: Number(r.net),
+    averageOrderValueMinor: ratio(Number(r.net), Number(r.orders), 2),
+    repeatPurchaseRate: ratio(Number(r.repeaters), Number(r.active), 4),
+  }));
 }
 
 function toMemberRfm(row: Record<string, unknown>, asOf: Date): MemberRfm {
