@@ -76,20 +76,22 @@ export class AnalyticsService {
       if (!hasChannel) {
         const country = filter.country ? ' and l.member_id in (select id from member where country = ?)' : '';
         const cp = filter.country ? [filter.country] : [];
+        // One grouped pass over the ledger before `to`: each member's balance then, and their movements in [from, to).
         [points] = await em.execute<Record<string, number>[]>(
-          `with l as (select reason, available_delta, lifetime_delta from ledger_entry l where l.created_at >= ? and l.created_at < ?${country}),
-           bal as (
-             select greatest(sum(available_delta), 0) + sum(pending_delta) as owed from ledger_entry l
-             where l.created_at < ?${country} group by l.member_id
+          `with pm as (
+             select greatest(sum(available_delta), 0) + sum(pending_delta) as owed,
+               sum(lifetime_delta) filter (where w and (reason in ('ORDER_EARN', 'REFERRAL') or (reason = 'ADJUSTMENT' and lifetime_delta > 0))) as issued,
+               sum(lifetime_delta) filter (where w and reason in ('RETURN_CLAWBACK', 'REFERRAL_REVERSAL')) as clawed_back,
+               sum(available_delta) filter (where w and reason in ('REDEMPTION', 'REDEMPTION_CANCEL')) as redeemed,
+               sum(available_delta) filter (where w and reason = 'EXPIRY') as expired
+             from (select l.*, l.created_at >= ? as w from ledger_entry l where l.created_at < ?${country}) l
+             group by l.member_id
            )
-           select
-             coalesce(sum(lifetime_delta) filter (where reason in ('ORDER_EARN', 'REFERRAL') or (reason = 'ADJUSTMENT' and lifetime_delta > 0)), 0)::int as issued,
-             coalesce(-sum(lifetime_delta) filter (where reason in ('RETURN_CLAWBACK', 'REFERRAL_REVERSAL')), 0)::int as clawed_back,
-             coalesce(-sum(available_delta) filter (where reason in ('REDEMPTION', 'REDEMPTION_CANCEL')), 0)::int as redeemed,
-             coalesce(-sum(available_delta) filter (where reason = 'EXPIRY'), 0)::int as expired,
-             (select coalesce(sum(owed), 0) from bal)::int as liability
-           from l`,
-          [filter.from, filter.to, ...cp, filter.to, ...cp],
+           select coalesce(sum(issued), 0)::int as issued, coalesce(-sum(clawed_back), 0)::int as clawed_back,
+             coalesce(-sum(redeemed), 0)::int as redeemed, coalesce(-sum(expired), 0)::int as expired,
+             coalesce(sum(owed), 0)::int as liability
+           from pm`,
+          [filter.from, filter.to, ...cp],
         );
       }
 
