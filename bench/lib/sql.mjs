@@ -10,17 +10,14 @@ export async function apiSql() {
   const { TIER_METRIC_POINTS_SQL } = await import(dist('tiers/tier.service.js'));
   const { REDEMPTION_INPUTS_SQL } = await import(dist('rewards/redemption-reads.js'));
   const { checkRule } = await import(dist('segments/segment-grammar.js'));
-  const { compileRule } = await import(dist('segments/segment-sql.js'));
+  const { compileRule, previewStatement } = await import(dist('segments/segment-sql.js'));
   /** The statement previewSegment runs for `rule` as of `asOf` (count and a sample of 20), with pg placeholders. */
   const preview = (rule, asOf) => {
     const checked = checkRule(rule, 'rule');
     if (!checked.ok) throw new Error(JSON.stringify(checked.problems));
     const c = compileRule(checked.checked, new Date(asOf));
-    return positional(
-      `${c.with} select m.id, m.country, (select t.code from member_tier mt join tier t on t.id = mt.tier_id where mt.member_id = m.id) as tier_code,
-         count(*) over ()::int as total from member m where ${c.where} order by m.id limit 20`,
-      [...c.withParams, ...c.params],
-    );
+    const q = previewStatement(c, 20);
+    return positional(q.sql, q.params);
   };
   return {
     RECOMMENDATIONS_SQL,

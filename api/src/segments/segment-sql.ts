@@ -290,3 +290,17 @@ export function compileRule(checked: CheckedRule, asOf: Date): CompiledRule {
   const from = joins.sql(fromBinder);
   return { with: withSql, withParams: withBinder.params, from, fromParams: fromBinder.params, where, params: b.params };
 }
+
+/**
+ * The preview statement: the matches once (materialised), then their count and the first `sample` ids by id (top-N);
+ * the tier code only for the sampled members. Columns id, country, tier_code (null: the threshold-0 tier), total.
+ */
+export function previewStatement(c: CompiledRule, sample: number): { sql: string; params: unknown[] } {
+  return {
+    sql: `${c.with ? `${c.with},` : 'with'} matched as materialized (select m.id, m.country from ${c.from} where ${c.where})
+      select s.id, s.country, (select t.code from member_tier mt join tier t on t.id = mt.tier_id where mt.member_id = s.id) as tier_code,
+        (select count(*) from matched)::int as total
+      from (select id, country from matched order by id limit ${Math.trunc(sample)}) s order by s.id`,
+    params: [...c.withParams, ...c.fromParams, ...c.params],
+  };
+}

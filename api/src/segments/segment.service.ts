@@ -8,7 +8,7 @@ import type { AuditService } from '../audit/audit.service';
 import { Member } from '../members/member.entity';
 import type { MemberConnection } from '../members/member.types';
 import { ATTRIBUTES, checkRule, MAX_DEPTH, MAX_LIST, MAX_NODES, MAX_WINDOW_DAYS, type CheckedRule, type SegmentRule } from './segment-grammar';
-import { compileRule } from './segment-sql';
+import { compileRule, previewStatement } from './segment-sql';
 import { Segment, SegmentKind } from './segment.entity';
 import type { CreateSegmentInput, PreviewSegmentInput, SegmentGrammar, SegmentPreview, UpdateSegmentInput } from './segment.types';
 
@@ -74,15 +74,8 @@ export class SegmentService {
     const asOf = input.asOf ?? new Date();
     return read(em, async (tx) => {
       const checked = await this.check(tx, input.rule, 'input.rule');
-      const c = compileRule(checked, asOf);
-      // The matches once (materialised), then their count and the first ids (top-N); the tier only for the sample.
-      const rows = await tx.execute<{ id: string; country: string | null; tier_code: string | null; total: number }[]>(
-        `${c.with ? `${c.with},` : 'with'} matched as materialized (select m.id, m.country from ${c.from} where ${c.where})
-         select s.id, s.country, (select t.code from member_tier mt join tier t on t.id = mt.tier_id where mt.member_id = s.id) as tier_code,
-           (select count(*) from matched)::int as total
-         from (select id, country from matched order by id limit ${SAMPLE_SIZE}) s order by s.id`,
-        [...c.withParams, ...c.fromParams, ...c.params],
-      );
+      const q = previewStatement(compileRule(checked, asOf), SAMPLE_SIZE);
+      const rows = await tx.execute<{ id: string; country: string | null; tier_code: string | null; total: number }[]>(q.sql, q.params);
       const [floor] = rows.some((r) => r.tier_code === null) ? await tx.execute<{ code: string }[]>(`select code from tier where threshold = 0`) : [];
       return {
         asOf,
