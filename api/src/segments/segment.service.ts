@@ -217,11 +217,14 @@ function snapshot(s: Segment): Record<string, unknown> {
   return { name: s.name, description: s.description, kind: s.kind, rule: s.rule as SegmentRule };
 }
 
-/** One read-only transaction; JIT compilation costs more than these statements take. */
+/**
+ * One read-only transaction; JIT compilation costs more than these statements take. No parallel workers: each would
+ * compute the per-member aggregates of the rule in full (2.5 s serial, 5.9 s with 2 workers at 1 M members).
+ */
 async function read<T>(em: EntityManager, work: (tx: EntityManager) => Promise<T>): Promise<T> {
   return em.transactional(
     async (tx) => {
-      await tx.execute('set local jit = off');
+      await tx.execute('set local jit = off; set local max_parallel_workers_per_gather = 0');
       return work(tx);
     },
     { readOnly: true },
