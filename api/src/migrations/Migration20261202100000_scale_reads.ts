@@ -6,6 +6,8 @@ import { Migration } from '@mikro-orm/migrations';
  *   returned), so that segment windows, analytics KPIs and RFM are one index-only scan in member order, grouped as it
  *   streams (no hash table of a million members, no sort, no read of the 1.5 GB table at 1 M members). Same key, so
  *   point lookups by member use it as before, and still one index on the order-writing path;
+ * - ledger rows by time, so that the analytics liability at a moment finds the rows after it without reading the
+ *   10 M-row ledger (2.7 s instead of 5.8 s for the points KPIs at 1 M members);
  * - `analytics_rfm_segment` as one expression, so that PostgreSQL inlines it: with its `from (select …) x` it ran as a
  *   separate SQL function call per member (9 of the 22 s of `analytics_rfm` at 1 M members). Same cells, same answers.
  */
@@ -15,6 +17,7 @@ export class Migration20261202100000_scale_reads extends Migration {
     this.addSql(
       `create index customer_order_member_id_placed_at_index on customer_order (member_id, placed_at) include (channel_id, total_minor, returned_minor);`,
     );
+    this.addSql(`create index if not exists ledger_entry_created_at_index on ledger_entry (created_at);`);
     this.addSql(`create or replace function analytics_rfm_segment(r int, f int, m int) returns text
       language sql immutable parallel safe as $$
         select case
@@ -34,6 +37,7 @@ export class Migration20261202100000_scale_reads extends Migration {
   }
 
   override async down(): Promise<void> {
+    this.addSql(`drop index if exists ledger_entry_created_at_index;`);
     this.addSql(`drop index if exists customer_order_member_id_placed_at_index;`);
     this.addSql(`create index customer_order_member_id_placed_at_index on customer_order (member_id, placed_at);`);
     this.addSql(`create or replace function analytics_rfm_segment(r int, f int, m int) returns text
