@@ -86,14 +86,16 @@ const cases = [
   ],
   ['member recommendations (first: 5)', recs, [member.id, false]],
   ['member recommendations, excluding purchases', recs, [member.id, true]],
-  ['segment preview (3 conditions, count and sample of 20)', previewSql.text, previewSql.values],
+  // With the session settings the API's preview transaction uses (segment.service.ts).
+  ['segment preview (3 conditions, count and sample of 20)', previewSql.text, previewSql.values, 'set local jit = off; set local max_parallel_workers_per_gather = 0'],
 ];
 
 console.log(`Plans on ${new URL(url).pathname.slice(1)}: ${counts.members.toLocaleString('en-GB')} members, ~${Number(counts.ledger).toLocaleString('en-GB')} ledger rows.\n`);
 const findings = [];
-for (const [title, sql, params] of cases) {
+for (const [title, sql, params, settings] of cases) {
   await client.query('begin');
   try {
+    if (settings) await client.query(settings);
     const { rows } = await client.query(`explain (analyze, buffers, timing off, summary on) ${sql}`, params);
     const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
     const seq = BIG.filter((t) => new RegExp(`Seq Scan on ${t}\\b`).test(plan));
