@@ -1,7 +1,7 @@
 import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { DateTimeISOResolver } from 'graphql-scalars';
 import { IsInt, IsOptional, IsUUID, Length, Max, Min, ValidateNested } from 'class-validator';
-import { PageInfo } from '../shared/pagination';
+import { connectionOf } from '../shared/pagination';
 import { ConsentMedium } from '../members/member-consent.entity';
 import { Campaign, CampaignGroup, CampaignMember, CampaignOfferKind, CampaignStatus } from './campaign.entity';
 
@@ -171,43 +171,13 @@ export class UpdateCampaignInput {
 }
 
 @ObjectType()
-export class CampaignEdge {
-  @Field(() => String)
-  cursor: string;
-
-  @Field(() => Campaign)
-  node: Campaign;
-}
-
-@ObjectType()
-export class CampaignConnection {
-  @Field(() => [CampaignEdge])
-  edges: CampaignEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo: PageInfo;
-
+export class CampaignConnection extends connectionOf(Campaign, 'Campaign') {
   /** Runs only when totalCount is asked for. */
   countTotal: () => Promise<number>;
 }
 
 @ObjectType()
-export class CampaignMemberEdge {
-  @Field(() => String)
-  cursor: string;
-
-  @Field(() => CampaignMember)
-  node: CampaignMember;
-}
-
-@ObjectType()
-export class CampaignMemberConnection {
-  @Field(() => [CampaignMemberEdge])
-  edges: CampaignMemberEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo: PageInfo;
-}
+export class CampaignMemberConnection extends connectionOf(CampaignMember, 'CampaignMember') {}
 
 @ObjectType({ description: 'How many members the campaign reached, by group.' })
 export class CampaignCounts {

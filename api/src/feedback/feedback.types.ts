@@ -2,7 +2,7 @@ import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from '
 import { DateTimeISOResolver } from 'graphql-scalars';
 import { IsEnum, IsInt, IsOptional, IsUUID, Length, Matches } from 'class-validator';
 import { SalesChannelKind } from '../shared/enums';
-import { PageInfo } from '../shared/pagination';
+import { connectionOf } from '../shared/pagination';
 import { Feedback, FeedbackKind } from './feedback.entity';
 
 @InputType({ description: 'An answer about an order (orderId), or about a channel and optionally one of its stores.' })
@@ -51,22 +51,7 @@ export class RecordFeedbackInput {
 }
 
 @ObjectType()
-export class FeedbackEdge {
-  @Field(() => String)
-  cursor: string;
-
-  @Field(() => Feedback)
-  node: Feedback;
-}
-
-@ObjectType()
-export class FeedbackConnection {
-  @Field(() => [FeedbackEdge])
-  edges: FeedbackEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo: PageInfo;
-}
+export class FeedbackConnection extends connectionOf(Feedback, 'Feedback') {}
 
 export enum TimeBucket {
   DAY = 'DAY',

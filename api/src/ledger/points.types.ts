@@ -2,7 +2,7 @@ import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { DateTimeISOResolver } from 'graphql-scalars';
 import { IsInt, IsUUID, Length, Max, Min, NotEquals } from 'class-validator';
 import { LedgerEntry } from './ledger-entry.entity';
-import { PageInfo } from '../shared/pagination';
+import { connectionOf } from '../shared/pagination';
 
 @ObjectType()
 export class PointsExpiry {
@@ -51,22 +51,7 @@ export class AdjustPointsInput {
 }
 
 @ObjectType()
-export class LedgerEdge {
-  @Field(() => String)
-  cursor: string;
-
-  @Field(() => LedgerEntry)
-  node: LedgerEntry;
-}
-
-@ObjectType()
-export class LedgerConnection {
-  @Field(() => [LedgerEdge])
-  edges: LedgerEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo: PageInfo;
-}
+export class LedgerConnection extends connectionOf(LedgerEntry, 'Ledger') {}
 
 @ObjectType({ description: 'A member whose cached balance or lots disagree with the ledger.' })
 export class LedgerMismatchReport {

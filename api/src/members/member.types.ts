@@ -12,7 +12,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { SalesChannelKind } from '../shared/enums';
-import { PageInfo } from '../shared/pagination';
+import { connectionOf } from '../shared/pagination';
 import { IsEmailAddress } from '../shared/validators';
 import { Member, MemberStatus } from './member.entity';
 import { ConsentMedium } from './member-consent.entity';
@@ -141,22 +141,7 @@ export enum MemberOrder {
 registerEnumType(MemberOrder, { name: 'MemberOrder' });
 
 @ObjectType()
-export class MemberEdge {
-  @Field(() => String)
-  cursor: string;
-
-  @Field(() => Member)
-  node: Member;
-}
-
-@ObjectType()
-export class MemberConnection {
-  @Field(() => [MemberEdge])
-  edges: MemberEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo: PageInfo;
-
+export class MemberConnection extends connectionOf(Member, 'Member') {
   /** Runs only when totalCount is asked for. */
   countTotal: () => Promise<number>;
 }

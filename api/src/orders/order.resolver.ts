@@ -8,25 +8,10 @@ import { OrderReturn } from './order-return.entity';
 import type { OrderService } from './order.service';
 import { ClaimOrderInput, RecordOrderInput, RecordReturnInput } from './order.types';
 import { Member } from '../members/member.entity';
-import { PageInfo, checkPageSize, decodeCursor, pageOf } from '../shared/pagination';
+import { checkPageSize, connectionOf, decodeCursor, pageOf } from '../shared/pagination';
 
 @ObjectType()
-class OrderEdge {
-  @Field(() => String)
-  cursor: string;
-
-  @Field(() => Order)
-  node: Order;
-}
-
-@ObjectType()
-export class OrderConnection {
-  @Field(() => [OrderEdge])
-  edges: OrderEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo: PageInfo;
-
+export class OrderConnection extends connectionOf(Order, 'Order') {
   /** Runs only when totalCount is asked for. */
   countTotal: () => Promise<number>;
 }

@@ -1,4 +1,4 @@
-import { Field, ObjectType } from 'type-graphql';
+import { Field, ObjectType, type ClassType } from 'type-graphql';
 import { AppError } from './errors';
 import { isUuid } from './ids';
 
@@ -47,4 +47,31 @@ export function pageOf<T extends { id: string }>(rows: T[], first: number, hasPr
     endCursor: edges.at(-1)?.cursor ?? null,
   };
   return { edges, pageInfo };
+}
+
+/**
+ * The Relay connection of `Node`: `<name>Connection { edges: [<name>Edge] pageInfo }`, each edge `{ cursor node }`.
+ * Extend the returned class with `@ObjectType()` (type-graphql's generic types); add `countTotal` where a
+ * `totalCount` field resolver needs it.
+ */
+export function connectionOf<TNode extends object>(Node: ClassType<TNode>, name: string) {
+  @ObjectType(`${name}Edge`)
+  class Edge {
+    @Field(() => String)
+    cursor: string;
+
+    @Field(() => Node)
+    node: TNode;
+  }
+
+  // type-graphql inherits fields only from an object type; no field returns this one, so the schema never shows it.
+  @ObjectType(`${name}ConnectionFields`)
+  abstract class Connection {
+    @Field(() => [Edge])
+    edges: Edge[];
+
+    @Field(() => PageInfo)
+    pageInfo: PageInfo;
+  }
+  return Connection;
 }

@@ -1,6 +1,6 @@
 import { createUnionType, Field, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeISOResolver } from 'graphql-scalars';
-import { PageInfo } from '../shared/pagination';
+import { connectionOf } from '../shared/pagination';
 import { Order } from '../orders/order.entity';
 import { LedgerEntry } from '../ledger/ledger-entry.entity';
 import { Redemption } from '../rewards/redemption.entity';
@@ -44,20 +44,5 @@ export class TimelineEntry {
   node: InstanceType<(typeof TIMELINE_NODE_TYPES)[number]>;
 }
 
-@ObjectType()
-export class TimelineEdge {
-  @Field(() => String)
-  cursor: string;
-
-  @Field(() => TimelineEntry)
-  node: TimelineEntry;
-}
-
 @ObjectType({ description: 'Newest first; cursors are stable when entries share a moment or new ones arrive.' })
-export class TimelineConnection {
-  @Field(() => [TimelineEdge])
-  edges: TimelineEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo: PageInfo;
-}
+export class TimelineConnection extends connectionOf(TimelineEntry, 'Timeline') {}
