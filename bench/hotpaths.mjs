@@ -181,7 +181,7 @@ export async function run({ clients, durationSeconds, warmupSeconds, skipPgbench
         base = await runPgbenchScript({ url, script: spec.baseline.script, vars: spec.baseline.vars, clients, durationSeconds, warmupSeconds });
         base.what = `pgbench -M prepared ${spec.baseline.script}`;
       }
-      const result = { case: key, label: spec.label, api: strip(apiRun), baseline: base && strip(base), ratio: base ? apiRun.perSecond / base.perSecond : null, loadAverage: `${loadBefore} → ${load()}` };
+      const result = { case: key, label: spec.label, api: strip(apiRun), baseline: base && strip(base), ratio: base && base.perSecond > 0 ? apiRun.perSecond / base.perSecond : null, loadAverage: `${loadBefore} → ${load()}` };
       if (apiRun.errors) console.log(`  ${key}: ${apiRun.errors} errors, e.g. ${JSON.stringify(apiRun.errorSamples[0] ?? apiRun.errorCodes)}`);
       return result;
     }
@@ -230,6 +230,11 @@ function printResults(results, { clients, durationSeconds, warmupSeconds, member
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => String(row[i]).length)));
   console.log(`\n  ${members.toLocaleString('en-GB')} members; ${clients} clients, ${warmupSeconds} s warm-up, ${durationSeconds} s measured per side`);
   for (const row of rows) console.log(`  ${row.map((c, i) => (i === 0 || i >= 10 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ')}`);
+  for (const r of results) {
+    if (r.baseline && r.baseline.perSecond === 0) {
+      console.log(`  ${r.label}: the ceiling finished no request inside the measured window (each takes longer than it), so there is no ratio; time it one request at a time with \`npm run bench -- --only scale\`.`);
+    }
+  }
 }
 
 /** The bare read server (bench/lib/bare-server.mjs) in its own process, as the API is. */
