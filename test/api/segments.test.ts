@@ -440,4 +440,19 @@ describe('segment access', () => {
     expect(byName.get('consents')).toMatchObject({ valueType: 'ENUM', isMany: true, operators: ['contains', 'any', 'all'], values: ['EMAIL', 'SMS', 'PUSH'] });
     expect(res.data.segmentGrammar).toMatchObject({ maxDepth: 8, maxNodes: 100 });
   });
+
+  it("publishes each operator's value shape, so the admin app keeps no copy of it", async () => {
+    const res = await h.gql(analyst, `{ segmentGrammar { operators { name valueShape } attributes { operators } } }`);
+    expect(res.errors).toBeUndefined();
+    const shapes = new Map(res.data.segmentGrammar.operators.map((o: { name: string; valueShape: string }) => [o.name, o.valueShape]));
+    expect(Object.fromEntries(shapes)).toMatchObject({ eq: 'ONE', gte: 'ONE', contains: 'ONE', in: 'LIST', any: 'LIST', all: 'LIST', between: 'RANGE' });
+    // Every operator an attribute offers has a shape.
+    const offered = new Set<string>(res.data.segmentGrammar.attributes.flatMap((a: { operators: string[] }) => a.operators));
+    expect([...offered].filter((op) => !shapes.has(op))).toEqual([]);
+    // The shape is what the rule checker enforces: a list for RANGE must have two values, a LIST a non-empty list.
+    const preview = (rule: unknown) => h.gql(analyst, `query($input: PreviewSegmentInput!) { previewSegment(input: $input) { count } }`, { input: { rule } });
+    expectError(await preview({ attribute: 'pointsBalance', op: 'between', value: [1] }), 'BAD_USER_INPUT');
+    expect((await preview({ attribute: 'pointsBalance', op: 'between', value: [1, 5] })).errors).toBeUndefined();
+    expectError(await preview({ attribute: 'country', op: 'in', value: 'GB' }), 'BAD_USER_INPUT');
+  });
 });

@@ -7,10 +7,13 @@ import { actorRef } from '../auth/principal';
 import type { AuditService } from '../audit/audit.service';
 import { Member } from '../members/member.entity';
 import type { MemberConnection } from '../members/member.types';
-import { ATTRIBUTES, checkRule, MAX_DEPTH, MAX_LIST, MAX_NODES, MAX_WINDOW_DAYS, type CheckedRule, type SegmentRule } from './segment-grammar';
+import { ATTRIBUTES, checkRule, MAX_DEPTH, MAX_LIST, MAX_NODES, MAX_WINDOW_DAYS, OPERATOR_ARITY, OPERATORS, type CheckedRule, type SegmentRule } from './segment-grammar';
 import { compileRule, previewStatement } from './segment-sql';
 import { Segment, SegmentKind } from './segment.entity';
-import type { CreateSegmentInput, PreviewSegmentInput, SegmentGrammar, SegmentPreview, UpdateSegmentInput } from './segment.types';
+import { SegmentValueShape, type CreateSegmentInput, type PreviewSegmentInput, type SegmentGrammar, type SegmentPreview, type UpdateSegmentInput } from './segment.types';
+
+/** The grammar's arity of each operator, as the API publishes it (segmentGrammar.operators). */
+const VALUE_SHAPE = { one: SegmentValueShape.ONE, list: SegmentValueShape.LIST, range: SegmentValueShape.RANGE } as const;
 
 export const SAMPLE_SIZE = 20;
 
@@ -43,6 +46,7 @@ export class SegmentService {
         min: 'min' in spec ? spec.min : null,
         max: 'max' in spec ? spec.max : null,
       })),
+      operators: OPERATORS.map((name) => ({ name, valueShape: VALUE_SHAPE[OPERATOR_ARITY[name]] })),
       maxDepth: MAX_DEPTH,
       maxNodes: MAX_NODES,
       maxListValues: MAX_LIST,

@@ -1,4 +1,4 @@
-import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeISOResolver, JSONResolver } from 'graphql-scalars';
 import { IsOptional, Length } from 'class-validator';
 import { SegmentKind } from './segment.entity';
@@ -75,6 +75,26 @@ export class SegmentPreview {
   asOf: Date;
 }
 
+/** What a condition's `value` holds for an operator. */
+export enum SegmentValueShape {
+  /** A single value. */
+  ONE = 'ONE',
+  /** A non-empty list of values. */
+  LIST = 'LIST',
+  /** Two values, [low, high]. */
+  RANGE = 'RANGE',
+}
+registerEnumType(SegmentValueShape, { name: 'SegmentValueShape', description: "What a condition's value holds for an operator." });
+
+@ObjectType({ description: "An operator of the rule grammar and the shape of the value it takes." })
+export class SegmentOperatorInfo {
+  @Field(() => String)
+  name: string;
+
+  @Field(() => SegmentValueShape)
+  valueShape: SegmentValueShape;
+}
+
 @ObjectType({ description: 'One attribute of the rule grammar, for building rules visually.' })
 export class SegmentAttributeInfo {
   @Field(() => String)
@@ -109,6 +129,9 @@ export class SegmentAttributeInfo {
 export class SegmentGrammar {
   @Field(() => [SegmentAttributeInfo])
   attributes: SegmentAttributeInfo[];
+
+  @Field(() => [SegmentOperatorInfo], { description: 'Every operator an attribute may list, with the shape of its value.' })
+  operators: SegmentOperatorInfo[];
 
   @Field(() => Int)
   maxDepth: number;

@@ -3,13 +3,14 @@ import { humanize } from '../shared/format';
 import {
   newCondition,
   newGroup,
-  operatorArity,
   operatorLabels,
   updateNode,
   withAttribute,
   type AttributeInfo,
   type ConditionNode,
   type GroupNode,
+  type OperatorShapes,
+  type ValueShape,
   type RuleNode,
 } from './rule-tree';
 
@@ -17,6 +18,8 @@ interface RuleBuilderProps {
   root: GroupNode;
   onChange(root: GroupNode): void;
   attributes: AttributeInfo[];
+  /** The shape of each operator's value (one, list, range), from the grammar. */
+  shapes: OperatorShapes;
   /** Known codes per attribute (tier and plan codes), offered as suggestions. */
   suggestions: Record<string, string[]>;
   /** Messages per node id, from the API's `extensions.fields`. */
@@ -157,7 +160,7 @@ function Condition({ node, ...props }: NodeProps & { node: ConditionNode }) {
             ))}
           </select>
         </label>
-        <ValueControl node={node} attribute={attribute} onChange={set} suggestions={props.suggestions[attribute.name]} readOnly={readOnly} />
+        <ValueControl node={node} attribute={attribute} shape={props.shapes.get(node.op) ?? 'one'} onChange={set} suggestions={props.suggestions[attribute.name]} readOnly={readOnly} />
         {attribute.needsWindowDays && (
           <label className="inline-control window">
             in the last
@@ -189,18 +192,19 @@ function Condition({ node, ...props }: NodeProps & { node: ConditionNode }) {
 function ValueControl({
   node,
   attribute,
+  shape: arity,
   onChange,
   suggestions,
   readOnly,
 }: {
   node: ConditionNode;
   attribute: AttributeInfo;
+  shape: ValueShape;
   onChange(next: ConditionNode): void;
   suggestions?: string[];
   readOnly?: boolean;
 }) {
   const listId = useId();
-  const arity = operatorArity[node.op] ?? 'one';
   const label = `Value of ${attributeLabel(attribute.name)}`;
 
   if (attribute.values) {

@@ -22,7 +22,7 @@ import { can } from '../shared/permissions';
 import { useDebouncedValue } from '../shared/use-debounced-value';
 import { Badge, Card, DataTable, Dialog, ErrorBox, Field, FormActions, PageHeader, QueryState } from '../shared/ui';
 import { RuleBuilder } from './RuleBuilder';
-import { fromRule, newCondition, newGroup, toRule, type AttributeInfo, type GroupNode } from './rule-tree';
+import { fromRule, newCondition, newGroup, operatorShapes, toRule, type AttributeInfo, type GroupNode } from './rule-tree';
 
 const previewDelayMs = 400;
 
@@ -34,11 +34,11 @@ export function SegmentsPage() {
   const canManage = can(admin.role, 'segments:manage');
   const [grammar, refetchGrammar] = useQuery({ query: SegmentGrammarDocument });
   const [segments, refetchSegments] = useQuery({ query: SegmentsDocument });
-  const [opened, setOpened] = useState<{ segment: SegmentFieldsFragment; root: GroupNode } | null>(null);
+  const [opened, setOpened] = useState<SegmentFieldsFragment | null>(null);
   // Shown above the builder: saving remounts it (keyed by the open segment), so the message lives here.
   const [savedMessage, setSavedMessage] = useState<string>();
   const open = (segment: SegmentFieldsFragment | null, message?: string) => {
-    setOpened(segment && { segment, root: fromRule(segment.rule) });
+    setOpened(segment);
     setSavedMessage(message);
   };
   const reloadSegments = () => refetchSegments({ requestPolicy: 'network-only' });
@@ -61,7 +61,7 @@ export function SegmentsPage() {
       >
         {grammar.data && (
           <Builder
-            key={opened?.segment.id ?? 'new'}
+            key={opened?.id ?? 'new'}
             grammar={grammar.data.segmentGrammar}
             opened={opened}
             canManage={canManage}
@@ -87,11 +87,11 @@ export function SegmentsPage() {
             {segments.data && (
               <SegmentList
                 segments={segments.data.segments}
-                openedId={opened?.segment.id}
+                openedId={opened?.id}
                 canManage={canManage}
                 onOpen={(segment) => open(segment)}
                 onDeleted={(id) => {
-                  if (opened?.segment.id === id) open(null);
+                  if (opened?.id === id) open(null);
                   reloadSegments();
                 }}
               />
@@ -105,13 +105,14 @@ export function SegmentsPage() {
 
 interface Grammar {
   attributes: AttributeInfo[];
+  operators: { name: string; valueShape: string }[];
   maxDepth: number;
   maxNodes: number;
 }
 
 interface BuilderProps {
   grammar: Grammar;
-  opened: { segment: SegmentFieldsFragment; root: GroupNode } | null;
+  opened: SegmentFieldsFragment | null;
   canManage: boolean;
   onSaved(segment: SegmentFieldsFragment, message: string): void;
   onClose(): void;
@@ -119,10 +120,11 @@ interface BuilderProps {
 
 function Builder({ grammar, opened, canManage, onSaved, onClose }: BuilderProps) {
   const attributes = grammar.attributes;
-  const [root, setRoot] = useState<GroupNode>(() => opened?.root ?? starterRule(attributes));
+  const shapes = useMemo(() => operatorShapes(grammar.operators), [grammar.operators]);
+  const [root, setRoot] = useState<GroupNode>(() => (opened ? fromRule(opened.rule, shapes) : starterRule(attributes)));
   const [saveError, setSaveError] = useState<CombinedError>();
-  const isSnapshot = opened?.segment.kind === 'SNAPSHOT';
-  const compiled = useMemo(() => toRule(root, attributes), [root, attributes]);
+  const isSnapshot = opened?.kind === 'SNAPSHOT';
+  const compiled = useMemo(() => toRule(root, attributes, shapes), [root, attributes, shapes]);
   const ruleJson = JSON.stringify(compiled.rule);
   const isComplete = compiled.incomplete.size === 0;
   const debouncedJson = useDebouncedValue(ruleJson, previewDelayMs);
@@ -144,7 +146,7 @@ function Builder({ grammar, opened, canManage, onSaved, onClose }: BuilderProps)
   return (
     <div className="card-grid segment-builder">
       <Card
-        title={opened ? `Rule of “${opened.segment.name}”` : 'New segment'}
+        title={opened ? `Rule of “${opened.name}”` : 'New segment'}
         wide
         testId="segment-rule"
         actions={
@@ -158,7 +160,7 @@ function Builder({ grammar, opened, canManage, onSaved, onClose }: BuilderProps)
         {isSnapshot && opened && (
           <p className="notice small" data-testid="snapshot-note">
             A snapshot keeps the members it recorded when it was saved, and its rule can no longer change.{' '}
-            <SnapshotCount id={opened.segment.id} />
+            <SnapshotCount id={opened.id} />
           </p>
         )}
         <RuleBuilder
@@ -168,6 +170,7 @@ function Builder({ grammar, opened, canManage, onSaved, onClose }: BuilderProps)
             setRoot(next);
           }}
           attributes={attributes}
+          shapes={shapes}
           suggestions={suggestions}
           errors={nodeErrors}
           maxDepth={grammar.maxDepth}
@@ -190,7 +193,7 @@ function Builder({ grammar, opened, canManage, onSaved, onClose }: BuilderProps)
       />
       {canManage && !isSnapshot && (
         <SaveCard
-          opened={opened?.segment ?? null}
+          opened={opened}
           rule={compiled.rule}
           isComplete={isComplete}
           onError={setSaveError}

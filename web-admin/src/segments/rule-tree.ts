@@ -33,20 +33,13 @@ export interface ConditionNode {
 
 export type RuleNode = GroupNode | ConditionNode;
 
-/** What shape `value` takes per operator (api/src/segments/segment-grammar.ts OPERATOR_ARITY). */
-export const operatorArity: Record<string, 'one' | 'list' | 'range'> = {
-  eq: 'one',
-  neq: 'one',
-  gt: 'one',
-  gte: 'one',
-  lt: 'one',
-  lte: 'one',
-  contains: 'one',
-  in: 'list',
-  any: 'list',
-  all: 'list',
-  between: 'range',
-};
+/** What shape `value` takes per operator, as the API's grammar says (`segmentGrammar.operators`). */
+export type ValueShape = 'one' | 'list' | 'range';
+export type OperatorShapes = ReadonlyMap<string, ValueShape>;
+
+export function operatorShapes(operators: readonly { name: string; valueShape: string }[]): OperatorShapes {
+  return new Map(operators.map((o) => [o.name, o.valueShape.toLowerCase() as ValueShape]));
+}
 
 export const operatorLabels: Record<string, string> = {
   eq: 'is',
@@ -101,7 +94,7 @@ export interface Compiled {
   incomplete: Set<string>;
 }
 
-export function toRule(root: GroupNode, attributes: AttributeInfo[], basePath = 'input.rule'): Compiled {
+export function toRule(root: GroupNode, attributes: AttributeInfo[], shapes: OperatorShapes, basePath = 'input.rule'): Compiled {
   const byName = new Map(attributes.map((a) => [a.name, a]));
   const paths = new Map<string, string>();
   const incomplete = new Set<string>();
@@ -115,7 +108,7 @@ export function toRule(root: GroupNode, attributes: AttributeInfo[], basePath = 
       inner = { [node.combinator]: node.children.map((c, i) => walk(c, `${innerPath}.${node.combinator}.${i}`)) };
     } else {
       const attribute = byName.get(node.attribute);
-      const value = attribute ? conditionValue(node, attribute) : undefined;
+      const value = attribute ? conditionValue(node, attribute, shapes) : undefined;
       if (value === undefined || (attribute?.needsWindowDays && node.windowDays.trim() === '')) incomplete.add(node.id);
       inner = {
         attribute: node.attribute,
@@ -131,14 +124,14 @@ export function toRule(root: GroupNode, attributes: AttributeInfo[], basePath = 
 }
 
 /** The typed value of a condition, or undefined while a field is empty. */
-function conditionValue(node: ConditionNode, attribute: AttributeInfo): unknown {
+function conditionValue(node: ConditionNode, attribute: AttributeInfo, shapes: OperatorShapes): unknown {
   const scalar = (text: string): string | number | undefined => {
     const t = text.trim();
     if (t === '') return undefined;
     if (attribute.valueType === 'INTEGER' || attribute.valueType === 'NUMBER') return Number(t);
     return attribute.valueType === 'CODE' && attribute.name !== 'categoriesBought' ? t.toUpperCase() : t;
   };
-  switch (operatorArity[node.op]) {
+  switch (shapes.get(node.op)) {
     case 'range': {
       const low = scalar(node.value);
       const high = scalar(node.valueTo);
@@ -154,22 +147,22 @@ function conditionValue(node: ConditionNode, attribute: AttributeInfo): unknown 
 }
 
 /** A saved rule as an editable tree; a lone condition at the top becomes a one-condition AND group. */
-export function fromRule(rule: unknown): GroupNode {
-  const node = parse(rule, false);
+export function fromRule(rule: unknown, shapes: OperatorShapes): GroupNode {
+  const node = parse(rule, false, shapes);
   return node.kind === 'group' ? node : newGroup('and', [node]);
 }
 
-function parse(rule: unknown, isNegated: boolean): RuleNode {
+function parse(rule: unknown, isNegated: boolean, shapes: OperatorShapes): RuleNode {
   const r = (rule ?? {}) as Record<string, unknown>;
-  if ('not' in r) return parse(r.not, !isNegated);
+  if ('not' in r) return parse(r.not, !isNegated, shapes);
   if (Array.isArray(r.and) || Array.isArray(r.or)) {
     const combinator = Array.isArray(r.and) ? 'and' : 'or';
-    const children = (r[combinator] as unknown[]).map((c) => parse(c, false));
+    const children = (r[combinator] as unknown[]).map((c) => parse(c, false, shapes));
     return { ...newGroup(combinator, children), isNegated };
   }
   const value = r.value;
   const isList = Array.isArray(value);
-  const arity = operatorArity[String(r.op)];
+  const arity = shapes.get(String(r.op));
   return {
     kind: 'condition',
     id: nextId(),
