@@ -1,10 +1,8 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Cluster } from 'ioredis';
 import { useHarness } from '../support/harness';
 import { build, AdminRole } from '../fixtures/build';
 import { RECORD_ORDER, ledgerCheck, orderInput, trainableHistory } from '../support/orders';
-import { AppProcess, PrivateRedisCluster, freePort, waitFor } from '../support/services';
+import { AppProcess, PrivateRedisCluster, freePort, waitFor, webhookReceiver } from '../support/services';
 
 /**
  * The platform on a real Redis Cluster: three masters of this file's own (redis-server in cluster mode, joined with
@@ -16,7 +14,13 @@ import { AppProcess, PrivateRedisCluster, freePort, waitFor } from '../support/s
 const h = useHarness();
 const b = build(h);
 const processes: AppProcess[] = [];
-const receivers: http.Server[] = [];
+const receivers: { close(): void }[] = [];
+/** A webhook receiver closed after the file. */
+const receiver = async () => {
+  const r = await webhookReceiver();
+  receivers.push(r);
+  return r;
+};
 let cluster: PrivateRedisCluster;
 let client: Cluster;
 const API_KEY_BUDGET = 5;
@@ -38,21 +42,6 @@ afterAll(async () => {
   await cluster?.destroy();
 });
 
-/** A webhook endpoint that records the event id of each request it receives. */
-async function receiver() {
-  const eventIds: string[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      eventIds.push(JSON.parse(Buffer.concat(chunks).toString('utf8')).id);
-      res.end('ok');
-    });
-  });
-  receivers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, eventIds };
-}
 
 /** Which master holds a key, as `CLUSTER KEYSLOT` and the slot map say. */
 async function ownerOf(key: string): Promise<string> {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import Queue from 'bull';
 import { useHarness } from '../support/harness';
 import { build, AdminRole } from '../fixtures/build';
+import { trainableHistory } from '../support/orders';
 import { decideGate } from '../../recommender/src/training/pipeline';
 
 /**
@@ -50,39 +51,17 @@ async function waitFor<T>(what: string, probe: () => Promise<T | null | undefine
 }
 
 /**
- * 45 members in three taste groups of four products each. Before the holdout each buys two products of its group
- * (one of them twice); in the last 30 days each buys a third product of its group and repeats one: a signal any
- * collaborative model should find. Members of group 2 stop buying, for the churn model.
+ * 45 members in three taste groups of four products each (support/orders.ts trainableHistory). Before the holdout
+ * each buys two products of its group (one of them twice); in the last 30 days each buys a third product of its group
+ * and repeats one: a signal any collaborative model should find. Members of group 2 stop buying, for the churn model.
  */
 async function plantHistory() {
   const b = build(h);
   const admin = await b.admin(AdminRole.ADMIN);
   const key = await b.apiKey();
   await b.baseRate();
-  const day = 86_400_000;
-  const now = Date.now();
-  let n = 0;
-  for (let i = 0; i < 45; i++) {
-    const group = i % 3;
-    const member = await b.member().inCountry(['GB', 'FR', 'DE'][group]).save();
-    const sku = (k: number) => `G${group}-P${(i + k) % 4}`;
-    const orders: [number, string[]][] = [
-      [100 + (i % 7), [sku(0)]],
-      [70 + (i % 5), [sku(1), sku(0)]],
-      ...(group === 2 ? [] : ([[20 - (i % 9), [sku(2), sku(0)]]] as [number, string[]][])),
-    ];
-    for (const [daysAgo, skus] of orders) {
-      await h.app.services.orders.record(b.ctx(), {
-        channelId: key.channelId,
-        externalOrderId: `plant-${++n}`,
-        member: { id: member.id },
-        placedAt: new Date(now - daysAgo * day),
-        currency: 'GBP',
-        lines: skus.map((s) => ({ sku: s, name: `Product ${s}`, quantity: 1, unitPriceMinor: 500, discountMinor: 0 })),
-        orderDiscountMinor: 0,
-        totalMinor: 500 * skus.length,
-      } as never);
-    }
+  for (const input of await trainableHistory(b)) {
+    await h.app.services.orders.record(b.ctx(), { ...input, channelId: key.channelId, placedAt: new Date(input.placedAt) } as never);
   }
   return { admin, key };
 }

@@ -59,7 +59,7 @@ export async function ledgerCheck(h: Harness) {
 }
 
 /**
- * A history the models can learn from (the pattern of train-job.test.ts): 45 members in three taste groups, two
+ * A history the models can learn from (recommender/train-job.test.ts and the fault tests train on it): 45 members in three taste groups, two
  * orders each before the last 30 days and one within them, except group 2, which stops buying. Returns the orders'
  * inputs, unrecorded.
  */

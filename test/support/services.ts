@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -355,4 +356,22 @@ function baseEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const key of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[key]) env[key] = process.env[key]!;
   return { ...env, NODE_ENV: 'test', LOG_LEVEL: 'info', JWT_SECRET: TEST_JWT_SECRET };
+}
+
+/**
+ * A webhook endpoint that records the event id of each request it receives; `close` stops it. The fault tests count
+ * deliveries per event with it.
+ */
+export async function webhookReceiver(): Promise<{ url: string; eventIds: string[]; close(): void }> {
+  const eventIds: string[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      eventIds.push(JSON.parse(Buffer.concat(chunks).toString('utf8')).id);
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/hooks`, eventIds, close: () => server.close() };
 }
