@@ -203,13 +203,18 @@ export async function createApp({ config, orm, readOrm, redis, log }: AppDeps): 
             ? { adminId: auth.principal.adminId }
             : { apiKeyId: auth.principal.apiKeyId }
           : {};
+        // The request's logger is made on first use: a pino child runs the redaction over its bindings, a cost
+        // that reads which log nothing (most of them) need not pay.
+        let requestLog: Logger | undefined;
         return {
           em,
           ...(readOrm ? { analyticsEm: readOrm.em.fork() } : {}),
           ...auth,
           requestId,
           clientIp: req.ip,
-          log: log.child({ requestId, ...principalLog }),
+          get log() {
+            return (requestLog ??= log.child({ requestId, ...principalLog }));
+          },
           loaders: createLoaders(em, services),
         };
       },
