@@ -212,3 +212,33 @@ describe('updateMember', () => {
     expect(expectError(res, 'NOT_FOUND').extensions.entity).toBe('Member');
   });
 });
+
+describe('enrolMember referral codes', () => {
+  it('draws another referral code when an enrolment in flight took the same one, instead of a misleading IDENTIFIER_TAKEN', async () => {
+    const { auth } = await b.apiKey([ApiKeyScope.MEMBERS_WRITE, ApiKeyScope.MEMBERS_READ]);
+    const first = await h.gql(auth, ENROL, { input: { email: `clash-a-${Date.now()}@example.com` } });
+    expect(first.errors).toBeUndefined();
+    await h.sql(`update member set referral_code = 'CLASH234' where id = ?`, [first.data.enrolMember.id]);
+    // The code generator skips codes already committed; a clash needs another enrolment in flight. Stand in for that:
+    // the next draw returns the code the first member holds, every later draw a fresh one.
+    const [{ def }] = await h.sql(`select pg_get_functiondef('referral_code_new'::regproc) as def`);
+    await h.sql(`create sequence referral_clash_draws`);
+    try {
+      await h.sql(`create or replace function referral_code_new() returns varchar language plpgsql volatile as $$
+        begin
+          if nextval('referral_clash_draws') = 1 then return 'CLASH234'; end if;
+          return upper(substr(md5(random()::text), 1, 8));
+        end $$`);
+      const second = await h.gql(auth, ENROL, { input: { email: `clash-b-${Date.now()}@example.com` } });
+      expect(second.errors).toBeUndefined();
+      const [row] = await h.sql(`select referral_code from member where id = ?`, [second.data.enrolMember.id]);
+      expect(row.referral_code).not.toBe('CLASH234');
+      const [{ draws }] = await h.sql(`select last_value::int as draws from referral_clash_draws`);
+      expect(draws).toBe(2); // the clash, then the redraw
+      expect(await h.sql(`select 1 from member where referral_code = 'CLASH234'`)).toHaveLength(1);
+    } finally {
+      await h.sql(def);
+      await h.sql(`drop sequence if exists referral_clash_draws`);
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import { LockMode, raw, ref, type FilterQuery } from '@mikro-orm/core';
+import { LockMode, raw, ref, UniqueConstraintViolationException, type FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../shared/config';
 import type { Context } from '../shared/context';
@@ -98,7 +98,7 @@ export class MemberService {
     const profile = this.normalisedProfile(input);
 
     return this.withIdentifierGuard(() =>
-      ctx.em.transactional(async (em) => {
+      redrawOnReferralCodeClash(() => ctx.em.transactional(async (em) => {
         await this.assertIdentifiersFree(ctx, em, wanted, null);
         const member = em.create(Member, {
           ...(profile as Partial<Member>),
@@ -122,7 +122,7 @@ export class MemberService {
         );
         ctx.log.info({ memberId: member.id, channel: member.enrolmentChannel }, 'member.enrolled');
         return member;
-      }),
+      })),
     );
   }
 
@@ -533,4 +533,20 @@ function searchTokens(search: string | null | undefined): string[] {
 
 function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/**
+ * `referral_code_new()` skips codes already committed, but two enrolments in flight can draw the same one; the unique
+ * index refuses the second. Its transaction wrote nothing, so it runs again and draws another code (31^8, about 8.5 × 10^11
+ * codes, make a second clash in a row unheard of; three attempts are allowed).
+ */
+async function redrawOnReferralCodeClash<T>(work: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      const isClash = err instanceof UniqueConstraintViolationException && (err as { constraint?: string }).constraint === 'member_referral_code_unique';
+      if (!isClash || attempt >= attempts) throw err;
+    }
+  }
 }
