@@ -380,13 +380,19 @@ describe('hostile documents', () => {
 describe('what the fuzz found, pinned', () => {
   const codes = (res: GqlResult<unknown>) => ({ status: res.status, codes: res.errors?.map((e) => e.extensions.code) });
 
-  it('answers NOT_FOUND, not a database error, for a webhook or model version id that is not a uuid', async () => {
+  it('answers BAD_USER_INPUT on the argument, not a database error, for a webhook or model version id that is not a uuid', async () => {
     const admin: Auth = callers[0][1];
     for (const id of ['1e309', '-1', '9007199254740993']) {
-      expect(codes(await h.gql(admin, `mutation($id: ID!) { disableWebhook(id: $id) { id } }`, { id }))).toEqual({ status: 200, codes: ['NOT_FOUND'] });
-      expect(codes(await h.gql(admin, `mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret } }`, { id }))).toEqual({ status: 200, codes: ['NOT_FOUND'] });
-      expect(codes(await h.gql(admin, `query($id: ID!) { webhookDeliveries(webhookId: $id) { id } }`, { id }))).toEqual({ status: 200, codes: ['NOT_FOUND'] });
-      expect(codes(await h.gql(admin, `query($id: ID!) { modelVersion(id: $id) { id } }`, { id }))).toEqual({ status: 200, codes: ['NOT_FOUND'] });
+      for (const [query, arg] of [
+        [`mutation($id: ID!) { disableWebhook(id: $id) { id } }`, 'id'],
+        [`mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret } }`, 'id'],
+        [`query($id: ID!) { webhookDeliveries(webhookId: $id) { id } }`, 'webhookId'],
+        [`query($id: ID!) { modelVersion(id: $id) { id } }`, 'id'],
+      ] as const) {
+        const res = await h.gql(admin, query, { id });
+        expect(codes(res)).toEqual({ status: 400, codes: ['BAD_USER_INPUT'] });
+        expect(res.errors![0].extensions.fields).toEqual([{ path: arg, message: 'must be an id' }]);
+      }
     }
   });
 

@@ -1,7 +1,8 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import type { DocumentNode, GraphQLSchema } from 'graphql';
+import { getNamedType, Kind, valueFromAST, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
-import { AppError } from '../shared/errors';
+import { AppError, type FieldProblem } from '../shared/errors';
+import { isUuid } from '../shared/ids';
 import { requestScope } from '../shared/request-scope';
 import type { Context } from '../shared/context';
 
@@ -50,6 +51,45 @@ export function complexityLimit(schema: GraphQLSchema, max: number): ApolloServe
     },
   };
 }
+
+/**
+ * Every id in this API is a UUID (except the ID arguments a field lists under OPAQUE_ID_ARGUMENTS). A malformed one given as an argument of a query or mutation (`member(id: "abc")`)
+ * answers BAD_USER_INPUT naming the argument, before any resolver runs, instead of reaching PostgreSQL as an invalid
+ * uuid. Ids inside input objects are checked by their input type's validation (`must be an id`). Only the operation's
+ * root fields are looked at: once per request, not per resolved field.
+ */
+/** Field extension listing ID arguments that are not UUIDs (a queue's job ids), which `idArguments` leaves alone. */
+export const OPAQUE_ID_ARGUMENTS = 'opaqueIdArguments';
+
+export const idArguments: ApolloServerPlugin<Context> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ operation, request, schema }) {
+        if (!operation) return;
+        const root = operation.operation === 'mutation' ? schema.getMutationType() : schema.getQueryType();
+        const problems: FieldProblem[] = [];
+        for (const selection of operation.selectionSet.selections) {
+          if (selection.kind !== Kind.FIELD) continue;
+          const field = root?.getFields()[selection.name.value];
+          const opaque = (field?.extensions?.[OPAQUE_ID_ARGUMENTS] as string[] | undefined) ?? [];
+          for (const arg of selection.arguments ?? []) {
+            const definition = field?.args.find((a) => a.name === arg.name.value);
+            if (!definition || getNamedType(definition.type).name !== 'ID' || opaque.includes(definition.name)) continue;
+            // Undefined when the value does not coerce: execution reports that itself.
+            const value: unknown = valueFromAST(arg.value, definition.type, request.variables ?? {});
+            const ids = Array.isArray(value) ? value : [value];
+            if (ids.some((id) => typeof id === 'string' && !isUuid(id))) problems.push({ path: arg.name.value, message: 'must be an id' });
+          }
+        }
+        if (problems.length) {
+          const { message, extensions } = AppError.badInput(problems);
+          // Thrown before execution, so Apollo would otherwise answer 500.
+          throw new AppError('BAD_USER_INPUT', message, { ...extensions, http: { status: 400 } });
+        }
+      },
+    };
+  },
+};
 
 /** Outside production, reports how many SQL statements a request ran, so tests can catch N+1 queries. */
 export const queryCountHeader: ApolloServerPlugin<Context> = {

@@ -1,4 +1,5 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { OPAQUE_ID_ARGUMENTS } from '../graphql/plugins';
 import type { Context } from '../shared/context';
 import { AppError } from '../shared/errors';
 import { Permission } from '../auth/permissions';
@@ -40,6 +41,8 @@ export class ModelResolver {
 
   @Authorized(Permission.MODELS_READ)
   @Query(() => ModelJob, { nullable: true })
+  // A job id is the queue's own (a number as text), not a UUID.
+  @Extensions({ [OPAQUE_ID_ARGUMENTS]: ['id'] })
   modelJob(@Arg('id', () => ID) id: string) {
     return this.models.job(id);
   }
