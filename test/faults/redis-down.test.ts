@@ -168,7 +168,11 @@ describe('Redis down', () => {
     expect(await dispatcher.requeueOrphans(0)).toBe(0); // its job exists now: not added twice
     dispatcher.start();
     await waitFor('the requeued delivery', async () => received.length === 1, 20_000);
-    const [delivered] = await h.sql(`select status, attempts from webhook_delivery where id = ?`, [pending.id]);
+    // The endpoint has it; the dispatcher records the answer just after, so wait for the row rather than race it.
+    const delivered = await waitFor('the delivery recorded', async () => {
+      const [row] = await h.sql(`select status, attempts from webhook_delivery where id = ?`, [pending.id]);
+      return row.status !== 'PENDING' && row;
+    }, 10_000);
     expect(delivered).toEqual({ status: 'DELIVERED', attempts: 1 });
     expect(await dispatcher.requeueOrphans(0)).toBe(0);
     await new Promise((r) => setTimeout(r, 500));
