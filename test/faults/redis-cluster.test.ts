@@ -130,7 +130,11 @@ describe('two APIs and a worker on a three-master Redis Cluster', () => {
     await waitFor('every webhook delivery', async () => endpoint.eventIds.length >= events.length, 60_000, 200);
     await new Promise((r) => setTimeout(r, 500)); // room for a late duplicate to arrive
     expect([...endpoint.eventIds].sort()).toEqual([...events].sort());
-    const [deliveries] = await h.sql(`select count(*)::int as n, count(*) filter (where status = 'DELIVERED')::int as delivered from webhook_delivery`);
+    // Each endpoint answered; the dispatchers record the answers just after, so wait for the rows.
+    const deliveries = await waitFor('every delivery recorded', async () => {
+      const [d] = await h.sql(`select count(*)::int as n, count(*) filter (where status = 'DELIVERED')::int as delivered from webhook_delivery`);
+      return d.delivered >= events.length && d;
+    }, 30_000, 200);
     expect(deliveries).toEqual({ n: events.length, delivered: events.length });
     expect(await client.exists('{bull}:api.webhook-delivery:id')).toBe(1);
     step('webhooks delivered');

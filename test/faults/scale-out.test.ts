@@ -113,7 +113,11 @@ describe('two APIs and two workers on one database and one Redis', () => {
     const [events] = await h.sql(`select count(*)::int as n from event_outbox where type = 'order.recorded'`);
     expect(events.n).toBe(history.length);
     await waitFor('every delivery', async () => endpoints.every((e) => e.eventIds.length >= history.length), 60_000, 200);
-    const [deliveries] = await h.sql(`select count(*)::int as n, count(*) filter (where status = 'DELIVERED')::int as delivered from webhook_delivery`);
+    // Each endpoint answered; the dispatchers record the answers just after, so wait for the rows.
+    const deliveries = await waitFor('every delivery recorded', async () => {
+      const [d] = await h.sql(`select count(*)::int as n, count(*) filter (where status = 'DELIVERED')::int as delivered from webhook_delivery`);
+      return d.delivered >= 2 * history.length && d;
+    }, 30_000, 200);
     expect(deliveries).toEqual({ n: 2 * history.length, delivered: 2 * history.length });
     await new Promise((r) => setTimeout(r, 1000)); // room for a late duplicate to arrive
     step('delivered');
