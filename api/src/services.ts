@@ -67,7 +67,7 @@ export function createServices(config: Config, infra: { redis?: RedisClient; log
   const earningRules = new EarningRuleService(audit);
   const tiers = new TierService(audit, events);
   const referrals = new ReferralService(members, ledger, events);
-  const orders = new OrderService(members, ledger, programme, earningRules, tiers, events, new CampaignBonusService(ledger), referrals);
+  const orders = new OrderService(members, ledger, programme, tiers, events, new CampaignBonusService(ledger), referrals);
   const segments = new SegmentService(audit);
   const rewards = new RewardService(members, ledger, programme, tiers, audit, events, new CampaignOfferService());
   const feedback = new FeedbackService(members, events);

@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import Queue from 'bull';
 import { useHarness } from '../support/harness';
 import { describeInBrowser, screenshot, useAdminBrowser } from '../support/browser';
 import { build, AdminRole } from '../fixtures/build';
+import { AppProcess } from '../support/services';
 
 /**
  * The Models page against the real recommender worker (recommender/dist/main.js) training on a tiny purchase history:
@@ -12,8 +11,7 @@ import { build, AdminRole } from '../fixtures/build';
 const prefix = `test-admin-retrain-${process.env.TEST_RUN_ID}-${process.env.JEST_WORKER_ID}`;
 const h = useHarness({ PORT: '0', HOST: '127.0.0.1', QUEUE_PREFIX: prefix });
 const b = build(h);
-const root = path.resolve(__dirname, '..', '..');
-let worker: ChildProcess | undefined;
+let worker: AppProcess | undefined;
 jest.setTimeout(180_000);
 
 describeInBrowser('admin app: retrain with the real worker', () => {
@@ -41,24 +39,16 @@ describeInBrowser('admin app: retrain with the real worker', () => {
         } as never);
       }
     }
-    worker = spawn(process.execPath, [path.join(root, 'recommender', 'dist', 'main.js')], {
-      env: {
-        ...process.env,
-        DATABASE_URL: h.config.DATABASE_URL,
-        REDIS_URL: h.config.REDIS_URL,
-        QUEUE_PREFIX: prefix,
-        MODEL_RETRAIN_CRON: 'off',
-        MODEL_SCORE_CRON: 'off',
-        MODEL_BOOTSTRAP: 'false',
-        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-        NODE_ENV: 'test',
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
+    worker = AppProcess.worker('worker', {
+      DATABASE_URL: h.config.DATABASE_URL,
+      REDIS_URL: h.config.REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      MODEL_SCORE_CRON: 'off',
     });
   });
 
   afterAll(async () => {
-    if (worker && worker.exitCode === null) worker.kill('SIGKILL');
+    if (worker && worker.child.exitCode === null) worker.child.kill('SIGKILL');
     for (const name of ['recommender.train-recommender', 'recommender.train-churn', 'recommender.score']) {
       const queue = new Queue(name, h.config.REDIS_URL, { prefix });
       await queue.obliterate({ force: true });

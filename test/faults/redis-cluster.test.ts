@@ -2,7 +2,7 @@ import { Cluster } from 'ioredis';
 import { useHarness } from '../support/harness';
 import { build, AdminRole } from '../fixtures/build';
 import { RECORD_ORDER, ledgerCheck, orderInput, trainableHistory } from '../support/orders';
-import { AppProcess, PrivateRedisCluster, freePort, waitFor, webhookReceiver } from '../support/services';
+import { AppProcess, PrivateRedisCluster, freePort, waitFor, useWebhookReceivers } from '../support/services';
 
 /**
  * The platform on a real Redis Cluster: three masters of this file's own (redis-server in cluster mode, joined with
@@ -14,13 +14,7 @@ import { AppProcess, PrivateRedisCluster, freePort, waitFor, webhookReceiver } f
 const h = useHarness();
 const b = build(h);
 const processes: AppProcess[] = [];
-const receivers: { close(): void }[] = [];
-/** A webhook receiver closed after the file. */
-const receiver = async () => {
-  const r = await webhookReceiver();
-  receivers.push(r);
-  return r;
-};
+const receiver = useWebhookReceivers();
 let cluster: PrivateRedisCluster;
 let client: Cluster;
 const API_KEY_BUDGET = 5;
@@ -37,11 +31,9 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await Promise.all(processes.map((p) => p.stop()));
-  for (const r of receivers) r.close();
   client?.disconnect();
   await cluster?.destroy();
 });
-
 
 /** Which master holds a key, as `CLUSTER KEYSLOT` and the slot map say. */
 async function ownerOf(key: string): Promise<string> {

@@ -2,7 +2,7 @@ import Queue from 'bull';
 import { useHarness } from '../support/harness';
 import { build, AdminRole } from '../fixtures/build';
 import { RECORD_ORDER, ledgerCheck, trainableHistory } from '../support/orders';
-import { AppProcess, waitFor, webhookReceiver } from '../support/services';
+import { AppProcess, waitFor, useWebhookReceivers } from '../support/services';
 
 /**
  * Past one machine, on one machine: two API processes (api/dist) and two workers (recommender/dist) on one database
@@ -14,27 +14,19 @@ const prefix = `test-scale-${process.env.TEST_RUN_ID}-${process.env.JEST_WORKER_
 const h = useHarness({ QUEUE_PREFIX: prefix });
 const b = build(h);
 const processes: AppProcess[] = [];
-const receivers: { close(): void }[] = [];
-/** A webhook receiver closed after the file. */
-const receiver = async () => {
-  const r = await webhookReceiver();
-  receivers.push(r);
-  return r;
-};
+const receiver = useWebhookReceivers();
 const QUEUE_NAMES = ['recommender.train-recommender', 'recommender.train-churn', 'recommender.score', 'recommender.heartbeat', 'api.webhook-delivery', 'api.points-jobs'];
 const POINTS_CRON_MS = 3000;
 jest.setTimeout(300_000);
 
 afterAll(async () => {
   await Promise.all(processes.map((p) => p.stop()));
-  for (const r of receivers) r.close();
   for (const name of QUEUE_NAMES) {
     const queue = new Queue(name, h.config.REDIS_URL, { prefix });
     await queue.obliterate({ force: true }).catch(() => undefined);
     await queue.close();
   }
 });
-
 
 const started = Date.now();
 const step = (what: string) => process.env.FAULTS_REPORT && process.stderr.write(`scale-out ${((Date.now() - started) / 1000).toFixed(1)} s: ${what}\n`);

@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import Queue from 'bull';
 import { useHarness } from '../support/harness';
 import { build, AdminRole } from '../fixtures/build';
 import { trainableHistory } from '../support/orders';
+import { AppProcess } from '../support/services';
 import { decideGate } from '../../recommender/src/training/pipeline';
 
 /**
@@ -13,28 +12,19 @@ import { decideGate } from '../../recommender/src/training/pipeline';
  */
 const prefix = `test-train-${process.env.TEST_RUN_ID}-${process.env.JEST_WORKER_ID}`;
 const h = useHarness({ QUEUE_PREFIX: prefix });
-const root = path.resolve(__dirname, '..', '..');
-const workers: ChildProcess[] = [];
+const workers: AppProcess[] = [];
 jest.setTimeout(180_000);
 
-function startWorker(extra: Record<string, string> = {}): ChildProcess {
-  const child = spawn(process.execPath, [path.join(root, 'recommender', 'dist', 'main.js')], {
-    env: {
-      ...process.env,
-      DATABASE_URL: h.config.DATABASE_URL,
-      REDIS_URL: h.config.REDIS_URL,
-      QUEUE_PREFIX: prefix,
-      MODEL_RETRAIN_CRON: 'off',
-      MODEL_SCORE_CRON: 'off',
-      MODEL_BOOTSTRAP: 'false',
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-      NODE_ENV: 'test',
-      ...extra,
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
+function startWorker(extra: Record<string, string> = {}): AppProcess {
+  const worker = AppProcess.worker(`worker-${workers.length + 1}`, {
+    DATABASE_URL: h.config.DATABASE_URL,
+    REDIS_URL: h.config.REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    MODEL_SCORE_CRON: 'off',
+    ...extra,
   });
-  workers.push(child);
-  return child;
+  workers.push(worker);
+  return worker;
 }
 
 const RETRAIN = `mutation R($input: RetrainModelInput!) { retrainModel(input: $input) { id } }`;
@@ -67,7 +57,7 @@ async function plantHistory() {
 }
 
 afterAll(async () => {
-  for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
+  for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
   for (const name of ['recommender.train-recommender', 'recommender.train-churn', 'recommender.score']) {
     const queue = new Queue(name, h.config.REDIS_URL, { prefix });
     await queue.obliterate({ force: true });
@@ -203,7 +193,7 @@ describe('recommender.train-recommender, recommender.train-churn and recommender
       served.push(...new Set<string>(res.data.member.recommendations.map((r: any) => r.modelVersionId)));
     };
 
-    for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
+    for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
     const doomed = startWorker({ TRAIN_LOCK_MS: '2000' });
     const queued = await h.gql(admin.auth, RETRAIN, { input: { kind: 'RECOMMENDER', horizonDays: 30, maxEpochs: 50 } });
     const id = queued.data.retrainModel.id;
@@ -212,7 +202,7 @@ describe('recommender.train-recommender, recommender.train-churn and recommender
       const rows = await h.sql(`select id from model_version where job_id like ? and status = 'TRAINING'`, [`${id}:%`]);
       return rows.length ? rows : null;
     });
-    doomed.kill('SIGKILL');
+    doomed.child.kill('SIGKILL');
     await serve();
 
     // The rescuer looks for stalled jobs as it starts, so let the dead worker's 2 s lock lapse first. Its own lock is

@@ -375,3 +375,16 @@ export async function webhookReceiver(): Promise<{ url: string; eventIds: string
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/hooks`, eventIds, close: () => server.close() };
 }
+
+/** `webhookReceiver` for a test file: every receiver it makes is closed after the file. */
+export function useWebhookReceivers(): () => ReturnType<typeof webhookReceiver> {
+  const made: { close(): void }[] = [];
+  afterAll(() => {
+    for (const r of made) r.close();
+  });
+  return async () => {
+    const r = await webhookReceiver();
+    made.push(r);
+    return r;
+  };
+}

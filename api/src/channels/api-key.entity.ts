@@ -56,6 +56,11 @@ export class ApiKey {
   rotatedFromId: string | null = null;
 
   isUsableAt(now: Date): boolean {
-    return !this.revokedAt && (!this.expiresAt || this.expiresAt > now);
+    return keyIsUsableAt(this, now);
   }
+}
+
+/** Neither revoked nor expired at `now`: for the entity and for the copy API processes cache (api-key.service.ts). */
+export function keyIsUsableAt(key: { revokedAt: Date | null; expiresAt: Date | null }, now: Date): boolean {
+  return !key.revokedAt && (!key.expiresAt || key.expiresAt > now);
 }

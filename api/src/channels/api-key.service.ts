@@ -7,7 +7,7 @@ import type { AuditService } from '../audit/audit.service';
 import { type ApiKeyScope, scopePermissions } from '../auth/permissions';
 import type { ChannelPrincipal } from '../auth/principal';
 import { actorRef } from '../auth/principal';
-import { ApiKey } from './api-key.entity';
+import { ApiKey, keyIsUsableAt } from './api-key.entity';
 import { SalesChannel } from './sales-channel.entity';
 import type { CreateApiKeyInput, CreateSalesChannelInput, RevokeApiKeyInput, RotateApiKeyInput } from './channel.types';
 
@@ -168,9 +168,7 @@ export class ApiKeyService {
     const valid =
       key !== null && timingSafeEqual(Buffer.from(key.secretHash, 'hex'), Buffer.from(sha256(secret), 'hex'));
     if (!key || !valid) throw AppError.unauthenticated('Invalid API key');
-    if (key.revokedAt || (key.expiresAt && key.expiresAt <= now)) {
-      throw AppError.unauthenticated('This API key has been revoked or has expired');
-    }
+    if (!keyIsUsableAt(key, now)) throw AppError.unauthenticated('This API key has been revoked or has expired');
     if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
       key.lastUsedAt = now;
       await em.nativeUpdate(ApiKey, { id: key.id }, { lastUsedAt: now });

@@ -60,8 +60,7 @@ function hydrate(ctx: Context, em: EntityManager, row: CardRow): Member {
 /** The member by id with their card, or null; a MERGED record is returned as is (the caller follows it). */
 export async function memberCardById(ctx: Context, id: string): Promise<Member | null> {
   const [row] = await ctx.em.execute<CardRow[]>(MEMBER_CARD_SQL(CARD_BY_ID), [id]);
-  if (!row || row.status === MemberStatus.MERGED) return row ? ctx.em.map(Member, stripCard(row)) : null;
-  return hydrate(ctx, ctx.em, row);
+  return memberOf(ctx, row);
 }
 
 /** The member holding a normalised identifier, with their card. */
@@ -70,8 +69,13 @@ export async function memberCardByIdentifier(ctx: Context, type: IdentifierType,
     MEMBER_CARD_SQL(CARD_BY_IDENTIFIER),
     [type, scope, value],
   );
-  if (!row || row.status === MemberStatus.MERGED) return row ? ctx.em.map(Member, stripCard(row)) : null;
-  return hydrate(ctx, ctx.em, row);
+  return memberOf(ctx, row);
+}
+
+/** A MERGED record is returned without its card: the caller follows it to the survivor and reads that one's. */
+function memberOf(ctx: Context, row: CardRow | undefined): Member | null {
+  if (!row) return null;
+  return row.status === MemberStatus.MERGED ? ctx.em.map(Member, stripCard(row)) : hydrate(ctx, ctx.em, row);
 }
 
 function stripCard(row: CardRow): Record<string, unknown> {

@@ -68,12 +68,13 @@ export const ORDER_TERMS_SQL = `select
        from earning_rule r where r.superseded_at is null and r.is_active) as rules`;
 
 /**
- * Before recordOrder's transaction, in one statement: the order already stored under this idempotency key (a replay),
+ * Before recordOrder's transaction, in one statement: the order already stored under this idempotency key (a replay;
+ * none asked for with null, as when a claimed guest order is credited),
  * the programme's settings and the earning rules in force (as ProgrammeService.settings and EarningRuleService.current
  * read them). None of it is member data, and READ COMMITTED gives each statement its own snapshot, so reading them just
  * before `begin` is the same guarantee as just after it.
  */
-export async function readOrderTerms(em: EntityManager, idempotencyKey: string): Promise<{ stored: Order | null; settings: ProgrammeSettings; rules: EarningRule[] }> {
+export async function readOrderTerms(em: EntityManager, idempotencyKey: string | null): Promise<{ stored: Order | null; settings: ProgrammeSettings; rules: EarningRule[] }> {
   const [row] = await em.execute<{ stored: Record<string, unknown> | null; settings: Record<string, unknown> | null; rules: Record<string, unknown>[] }[]>(
     ORDER_TERMS_SQL,
     [idempotencyKey],

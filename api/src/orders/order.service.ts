@@ -14,7 +14,6 @@ import { Product } from '../catalog/product.entity';
 import type { LedgerService } from '../ledger/ledger.service';
 import { LotState, PointLot } from '../ledger/point-lot.entity';
 import type { ProgrammeService } from '../programme/programme.service';
-import type { EarningRuleService } from '../earning/earning-rule.service';
 import { computeEarning, type BenefitMultiplier, type RuleData } from '../earning/engine';
 import type { MemberBalance } from '../ledger/member-balance.entity';
 import type { ProgrammeSettings } from '../programme/programme-settings.entity';
@@ -39,7 +38,6 @@ export class OrderService {
     private readonly members: MemberService,
     private readonly ledger: LedgerService,
     private readonly programme: ProgrammeService,
-    private readonly rules: EarningRuleService,
     private readonly tiers: TierService,
     private readonly events: EventService,
     private readonly campaignBonus: CampaignBonusService,
@@ -275,17 +273,11 @@ export class OrderService {
    * moment the points are earned (lot dates, plans, tier evaluation); the API passes now, the importer the order's time.
    */
   private async credit(ctx: Context, em: EntityManager, order: Order, memberId: string, at = new Date()): Promise<void> {
-    const terms = await this.earningTerms(em);
+    const { stored: _none, ...terms } = await readOrderTerms(em, null);
     const lines = await em.find(OrderLine, { order }, { populate: ['product'] });
     const state = await this.creditState(em, memberId, terms, order.placedAt, at, order.id);
     const events = await this.creditLocked(ctx, em, order, memberId, lines.map((l) => ({ ...creditLineOf(l), category: l.product.getEntity().category ?? null })), state, at);
     await this.events.recordAll(em, events);
-  }
-
-  /** The programme's settings and the earning rules in force: no member data, so read before the transaction. */
-  private async earningTerms(em: EntityManager): Promise<EarningTerms> {
-    const [settings, rules] = await Promise.all([this.programme.settings(em), this.rules.current(em)]);
-    return { settings, rules };
   }
 
   /**
