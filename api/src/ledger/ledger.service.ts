@@ -1,10 +1,11 @@
-import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError } from '../shared/errors';
+import { MAX_MEMBER_POINTS } from '../shared/bounds';
 import { MemberBalance } from './member-balance.entity';
 import { LedgerEntry, LedgerReason } from './ledger-entry.entity';
 import { LotState, PointLot } from './point-lot.entity';
 import type { LotAllocation } from '../rewards/redemption.entity';
+import { lockBalance, lockLiveMember } from './member-lock';
 
 export interface Cause {
   sourceType: string;
@@ -40,14 +41,14 @@ function addMonths(at: Date, months: number): Date {
  * balance.lifetime = Σ lifetimeDelta, Σ pending lots = pending, Σ available lots = max(available, 0).
  */
 export class LedgerService {
-  async lock(em: EntityManager, memberId: string): Promise<MemberBalance> {
-    // Most members already have a balance row: one statement then; the insert only for their first change.
-    const existing = await em.findOne(MemberBalance, { member: memberId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
-    if (existing) return existing;
-    await em.execute('insert into member_balance (member_id, available, pending, lifetime, updated_at) values (?, 0, 0, 0, now()) on conflict do nothing', [
-      memberId,
-    ]);
-    return em.findOneOrFail(MemberBalance, { member: memberId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+  /** The member's balance, locked (member-lock.ts: the one lock every points change takes, in its global order). */
+  lock(em: EntityManager, memberId: string): Promise<MemberBalance> {
+    return lockBalance(em, memberId);
+  }
+
+  /** As `lock`, for a write about to change a member's points: refuses an erased member, hands a merged one on. */
+  lockLive(em: EntityManager, memberId: string, opts: { allowErased?: boolean } = {}): Promise<MemberBalance> {
+    return lockLiveMember(em, memberId, opts);
   }
 
   /** Points for an order (or a referral): pending for the return window (available at once when it is 0 days). */
@@ -190,19 +191,20 @@ export class LedgerService {
   async check(em: EntityManager): Promise<LedgerMismatch[]> {
     return em.execute<LedgerMismatch[]>(`
       with l as (
-        select member_id, sum(available_delta)::int as available, sum(pending_delta)::int as pending, sum(lifetime_delta)::int as lifetime
+        select member_id, sum(available_delta) as available, sum(pending_delta) as pending, sum(lifetime_delta) as lifetime
         from ledger_entry group by member_id
       ), lots as (
         select member_id,
-          coalesce(sum(remaining) filter (where state = 'AVAILABLE'), 0)::int as available,
-          coalesce(sum(remaining) filter (where state = 'PENDING'), 0)::int as pending
+          coalesce(sum(remaining) filter (where state = 'AVAILABLE'), 0) as available,
+          coalesce(sum(remaining) filter (where state = 'PENDING'), 0) as pending
         from point_lot group by member_id
       )
+      -- Compared exactly (numeric sums); reported as doubles, exact for every balance (shared/bounds.ts).
       select coalesce(b.member_id, l.member_id, lots.member_id) as "memberId",
-        b.available as "balanceAvailable", coalesce(l.available, 0) as "ledgerAvailable",
-        b.pending as "balancePending", coalesce(l.pending, 0) as "ledgerPending",
-        b.lifetime as "balanceLifetime", coalesce(l.lifetime, 0) as "ledgerLifetime",
-        coalesce(lots.available, 0) as "lotsAvailable", coalesce(lots.pending, 0) as "lotsPending"
+        b.available::float8 as "balanceAvailable", coalesce(l.available, 0)::float8 as "ledgerAvailable",
+        b.pending::float8 as "balancePending", coalesce(l.pending, 0)::float8 as "ledgerPending",
+        b.lifetime::float8 as "balanceLifetime", coalesce(l.lifetime, 0)::float8 as "ledgerLifetime",
+        coalesce(lots.available, 0)::float8 as "lotsAvailable", coalesce(lots.pending, 0)::float8 as "lotsPending"
       from member_balance b
       full join l on l.member_id = b.member_id
       -- A full join can only be hashed or merged: a left join here let the planner pick a nested loop, quadratic in
@@ -211,6 +213,29 @@ export class LedgerService {
       where b.member_id is null
         or b.available <> coalesce(l.available, 0) or b.pending <> coalesce(l.pending, 0) or b.lifetime <> coalesce(l.lifetime, 0)
         or coalesce(lots.pending, 0) <> b.pending or coalesce(lots.available, 0) <> greatest(b.available, 0)
+      limit 100`);
+  }
+
+  /**
+   * Merged-away records that still hold something: a merge moves every order, lot and point of the absorbed record to
+   * the survivor, and every later write goes to the survivor (member-lock.ts), so each of these is a lost write.
+   */
+  async mergedAwayHoldings(em: EntityManager): Promise<MergedAwayHolding[]> {
+    return em.execute<MergedAwayHolding[]>(`
+      select m.id as "memberId",
+        (select count(*) from customer_order o where o.member_id = m.id)::int as orders,
+        (select count(*) from point_lot l where l.member_id = m.id and l.state <> 'CLOSED')::int as "liveLots",
+        (select count(*) from redemption r where r.member_id = m.id)::int as redemptions,
+        (select count(*) from ledger_entry e where e.member_id = m.id and e.created_at > m.merged_at)::int as "ledgerRowsAfterMerge",
+        coalesce(b.available, 0)::float8 as available, coalesce(b.pending, 0)::float8 as pending
+      from member m
+      left join member_balance b on b.member_id = m.id
+      where m.status = 'MERGED' and (
+        coalesce(b.available, 0) <> 0 or coalesce(b.pending, 0) <> 0
+        or exists (select 1 from customer_order o where o.member_id = m.id)
+        or exists (select 1 from point_lot l where l.member_id = m.id and l.state <> 'CLOSED')
+        or exists (select 1 from redemption r where r.member_id = m.id)
+        or exists (select 1 from ledger_entry e where e.member_id = m.id and e.created_at > m.merged_at))
       limit 100`);
   }
 
@@ -224,6 +249,7 @@ export class LedgerService {
     const pending = delta.pending ?? 0;
     const available = delta.available ?? 0;
     const lifetime = delta.lifetime ?? 0;
+    checkWithinLimit(bal, pending, available, lifetime);
     bal.pending += pending;
     bal.available += available;
     bal.lifetime += lifetime;
@@ -278,6 +304,24 @@ export class LedgerService {
   private repayDebt(bal: MemberBalance, lots: PointLot[], added: number): void {
     const excess = Math.max(0, added - Math.max(bal.available, 0));
     if (excess > 0) this.consume(lots, excess);
+  }
+}
+
+export interface MergedAwayHolding {
+  memberId: string;
+  orders: number;
+  liveLots: number;
+  redemptions: number;
+  ledgerRowsAfterMerge: number;
+  available: number;
+  pending: number;
+}
+
+/** POINTS_LIMIT_REACHED, before anything is written, when a change would take a sum beyond ±MAX_MEMBER_POINTS. */
+function checkWithinLimit(bal: MemberBalance, pending: number, available: number, lifetime: number): void {
+  const after = { pending: bal.pending + pending, available: bal.available + available, lifetime: bal.lifetime + lifetime };
+  if (Object.values(after).some((v) => Math.abs(v) > MAX_MEMBER_POINTS)) {
+    throw new AppError('POINTS_LIMIT_REACHED', `A member's points cannot go beyond ${MAX_MEMBER_POINTS}`, { limit: MAX_MEMBER_POINTS });
   }
 }
 

@@ -15,6 +15,7 @@ import type { EventService } from '../events/event.service';
 import { EventType } from '../events/event-types';
 import { LedgerEntry } from './ledger-entry.entity';
 import type { LedgerService } from './ledger.service';
+import { onLiveMember } from './member-lock';
 import { LotState, PointLot } from './point-lot.entity';
 import type { AdjustPointsInput, LedgerCheckResult, LedgerConnection, MemberPoints, PointsJobsResult } from './points.types';
 
@@ -37,12 +38,13 @@ export class PointsService {
     const placeholders = memberIds.map(() => '?').join(', ');
     const [balances, expiries] = await Promise.all([
       em.execute<{ member_id: string; available: number; pending: number; lifetime: number }[]>(
-        `select member_id, available, pending, lifetime from member_balance where member_id in (${placeholders})`,
+        // bigint columns, read as doubles (exact within MAX_MEMBER_POINTS) rather than pg's strings.
+        `select member_id, available::float8 as available, pending::float8 as pending, lifetime::float8 as lifetime from member_balance where member_id in (${placeholders})`,
         [...memberIds],
       ),
       em.execute<{ member_id: string; points: number; expires_at: Date }[]>(
         `select distinct on (member_id) member_id, expires_at,
-           (sum(remaining) over (partition by member_id, expires_at::date))::int as points
+           (sum(remaining) over (partition by member_id, expires_at::date))::float8 as points
          from point_lot
          where member_id in (${placeholders}) and state in ('AVAILABLE', 'PENDING') and remaining > 0
          order by member_id, expires_at`,
@@ -76,31 +78,34 @@ export class PointsService {
     const member = await this.members.findById(ctx.em, input.memberId);
     if (member.status !== MemberStatus.ACTIVE) throw AppError.conflict('MEMBER_ERASED', 'Points of an erased member cannot change');
     const key = `adjustment:${input.idempotencyKey}`;
+    let adjusted = member.id;
     try {
-      await ctx.em.transactional(async (em) => {
+      // A member merged away while this waited for their lock is adjusted on the survivor (member-lock.ts).
+      adjusted = await onLiveMember(member.id, (memberId) => ctx.em.transactional(async (em) => {
         const settings = await this.programme.settings(em);
-        const bal = await this.ledger.lock(em, member.id);
+        const bal = await this.ledger.lockLive(em, memberId);
         const before = { available: bal.available };
         await this.ledger.adjust(
           em,
           bal,
           input.points,
-          { sourceType: 'adjustment', sourceId: member.id, key, actor: actorRef(ctx.principal), note: input.reason },
+          { sourceType: 'adjustment', sourceId: memberId, key, actor: actorRef(ctx.principal), note: input.reason },
           { at: new Date(), pendingDays: 0, expiryMonths: settings.lotExpiryMonths },
         );
         this.audit.record(em, ctx, {
           action: 'points.adjust',
           entityType: 'Member',
-          entityId: member.id,
+          entityId: memberId,
           before,
           after: { available: bal.available, points: input.points, reason: input.reason },
         });
-      });
+        return memberId;
+      }));
     } catch (err) {
       // A retry of an adjustment that already happened.
       if (!(err instanceof UniqueConstraintViolationException)) throw err;
     }
-    const [points] = await this.pointsOf(ctx.em.fork(), [member.id]);
+    const [points] = await this.pointsOf(ctx.em.fork(), [adjusted]);
     return points;
   }
 
@@ -186,8 +191,8 @@ export class PointsService {
   }
 
   async check(em: EntityManager): Promise<LedgerCheckResult> {
-    const mismatches = await this.ledger.check(em);
+    const [mismatches, mergedAwayHoldings] = [await this.ledger.check(em), await this.ledger.mergedAwayHoldings(em)];
     const [{ n }] = await em.execute<{ n: number }[]>('select count(*)::int as n from member_balance');
-    return { isConsistent: mismatches.length === 0, membersChecked: n, mismatches };
+    return { isConsistent: mismatches.length === 0 && mergedAwayHoldings.length === 0, membersChecked: n, mismatches, mergedAwayHoldings };
   }
 }

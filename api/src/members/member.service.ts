@@ -16,6 +16,7 @@ import { Member, MemberStatus } from './member.entity';
 import { GLOBAL_SCOPE, IdentifierType, MemberIdentifier } from './member-identifier.entity';
 import { ConsentMedium, MemberConsent } from './member-consent.entity';
 import { MemberMerge } from './member-merge.entity';
+import { lockMembers } from '../ledger/member-lock';
 import { memberCardById, memberCardByIdentifier } from './member-card';
 import { normaliseChannelCustomerId, normaliseEmail, normalisePhone } from './normalise';
 import {
@@ -256,12 +257,11 @@ export class MemberService {
       throw AppError.conflict('SAME_MEMBER', 'A member cannot be merged into itself');
     }
     return ctx.em.transactional(async (em) => {
-      // Lock in id order so two concurrent merges of the same pair cannot deadlock.
-      const locked = await em.find(
-        Member,
-        { id: { $in: [input.survivorId, input.absorbedId] } },
-        { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: 'asc' } },
-      );
+      // Both members' locks first, in id order (the global lock order: ledger/member-lock.ts): the merge waits for
+      // every points write in flight on either record, and writes arriving later wait for it, then go to the survivor.
+      // The member rows are read, not locked for update: the balance locks serialise the merge with every other writer.
+      await lockMembers(em, [input.survivorId, input.absorbedId]);
+      const locked = await em.find(Member, { id: { $in: [input.survivorId, input.absorbedId] } }, { refresh: true });
       const survivor = locked.find((m) => m.id === input.survivorId);
       const absorbed = locked.find((m) => m.id === input.absorbedId);
       if (!survivor) throw AppError.notFound('Member', input.survivorId);
@@ -339,7 +339,10 @@ export class MemberService {
    */
   async erase(ctx: Context, input: EraseMemberInput): Promise<Member> {
     return ctx.em.transactional(async (em) => {
-      const member = await em.findOne(Member, input.id, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      // The member lock first (ledger/member-lock.ts): points writes in flight finish before the erasure, later ones
+      // find the member erased.
+      await lockMembers(em, [input.id]);
+      const member = await em.findOne(Member, input.id, { refresh: true });
       if (!member) throw AppError.notFound('Member', input.id);
       if (member.status === MemberStatus.ERASED) return member;
       if (member.status === MemberStatus.MERGED) {

@@ -29,6 +29,7 @@ import type { ClaimOrderInput, RecordOrderInput, RecordReturnInput, ReturnedLine
 import { priceOrder } from './pricing';
 import type { MemberOrdersKey } from './order.loaders';
 import type { ReferralService } from '../referrals/referral.service';
+import { lockMembers, onLiveMember } from '../ledger/member-lock';
 
 const sha256 = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
 const DAY_MS = 86_400_000;
@@ -64,19 +65,20 @@ export class OrderService {
     if (stored) return this.replayed(stored, bodyHash);
     const member = await memberLookup;
     const at = new Date();
-    try {
-      return await ctx.em.transactional(async (em) => {
+    // A member merged away while this order waited for their lock gets it on the survivor (member-lock.ts).
+    const write = (memberId: string | null) =>
+      ctx.em.transactional(async (em) => {
         const products = await this.upsertProducts(em, input);
         // The member is locked before the order is written, so the order is inserted once with its points (a
         // concurrent replay waits for the lock, then fails on the unique key).
-        const credit = member ? await this.creditState(em, member.id, terms, input.placedAt, at) : null;
+        const credit = memberId ? await this.creditState(em, memberId, terms, input.placedAt, at) : null;
         const order = em.create(Order, {
           idempotencyKey: key,
           bodyHash,
           channel: channel.id,
           channelKind: channel.kind,
           externalOrderId,
-          member: member?.id ?? null,
+          member: memberId,
           currency: input.currency,
           subtotalMinor: priced.subtotalMinor,
           orderDiscountMinor: input.orderDiscountMinor,
@@ -98,9 +100,9 @@ export class OrderService {
           }),
         );
         const events: PendingEvent[] = [];
-        if (member && credit) {
-          events.push(...(await this.creditLocked(ctx, em, order, member.id, lines.map((l) => ({ ...creditLineOf(l), category: products.get(l.sku)?.category ?? null })), credit, at)));
-          if (credit.hasPendingReferral) await this.referrals.creditOnOrder(em, ctx, order, member.id, terms.settings, at);
+        if (memberId && credit) {
+          events.push(...(await this.creditLocked(ctx, em, order, memberId, lines.map((l) => ({ ...creditLineOf(l), category: products.get(l.sku)?.category ?? null })), credit, at)));
+          if (credit.hasPendingReferral) await this.referrals.creditOnOrder(em, ctx, order, memberId, terms.settings, at);
         } else {
           await em.flush();
         }
@@ -108,7 +110,7 @@ export class OrderService {
           EventType.ORDER_RECORDED,
           {
             orderId: order.id,
-            memberId: member?.id ?? null,
+            memberId,
             channelId: channel.id,
             channelKind: channel.kind,
             externalOrderId,
@@ -117,11 +119,13 @@ export class OrderService {
             pointsEarned: order.pointsEarned,
             placedAt: order.placedAt.toISOString(),
           },
-          { memberId: member?.id ?? null, occurredAt: order.createdAt },
+          { memberId, occurredAt: order.createdAt },
         ));
         await this.events.recordAll(em, events);
         return order;
       });
+    try {
+      return member ? await onLiveMember(member.id, write) : await write(null);
     } catch (err) {
       if (err instanceof UniqueConstraintViolationException) {
         const winner = await ctx.em.fork().findOne(Order, { idempotencyKey: key });
@@ -166,18 +170,22 @@ export class OrderService {
   async claim(ctx: Context, input: ClaimOrderInput): Promise<Order> {
     const member = await this.members.findById(ctx.em, input.memberId);
     if (member.status === MemberStatus.ERASED) throw AppError.conflict('MEMBER_ERASED', 'This member has been erased');
-    return ctx.em.transactional(async (em) => {
-      const order = await em.findOne(Order, input.orderId, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      if (!order) throw AppError.notFound('Order', input.orderId);
-      if (order.member) {
-        if (order.member.id === member.id) return order;
-        throw AppError.conflict('ORDER_ALREADY_CLAIMED', 'This order already belongs to a member');
-      }
-      order.member = em.getReference(Member, member.id) as never;
-      order.claimedAt = new Date();
-      await this.credit(ctx, em, order, member.id);
-      return order;
-    });
+    return onLiveMember(member.id, (memberId) =>
+      ctx.em.transactional(async (em) => {
+        // The member's lock first, then the order's (the global lock order: member-lock.ts).
+        await this.ledger.lockLive(em, memberId);
+        const order = await em.findOne(Order, input.orderId, { lockMode: LockMode.PESSIMISTIC_WRITE });
+        if (!order) throw AppError.notFound('Order', input.orderId);
+        if (order.member) {
+          if (order.member.id === memberId) return order;
+          throw AppError.conflict('ORDER_ALREADY_CLAIMED', 'This order already belongs to a member');
+        }
+        order.member = em.getReference(Member, memberId) as never;
+        order.claimedAt = new Date();
+        await this.credit(ctx, em, order, memberId);
+        return order;
+      }),
+    );
   }
 
   /**
@@ -188,10 +196,16 @@ export class OrderService {
     const bodyHash = sha256(input);
     const existing = await ctx.em.findOne(OrderReturn, { order: input.orderId, externalReturnId: input.externalReturnId });
     if (existing) return this.replayedReturn(existing, bodyHash);
-    try {
-      return await ctx.em.transactional(async (em) => {
+    // The order's member is locked before the order (the global lock order: member-lock.ts). A merge may move the
+    // order between the read of its member and the lock: the lock then hands over to the survivor, who holds it now.
+    const owner = await ctx.em.fork().findOne(Order, input.orderId, { fields: ['member'] });
+    if (!owner) throw AppError.notFound('Order', input.orderId);
+    const write = (memberId: string | null) =>
+      ctx.em.transactional(async (em) => {
+        if (memberId) await this.ledger.lockLive(em, memberId, { allowErased: true });
         const order = await em.findOne(Order, input.orderId, { lockMode: LockMode.PESSIMISTIC_WRITE });
         if (!order) throw AppError.notFound('Order', input.orderId);
+        if ((order.member?.id ?? null) !== memberId) throw new OwnerChanged();
         const lines = await em.find(OrderLine, { order }, { orderBy: { lineNo: 'asc' } });
         const wanted = input.lines ?? lines.filter((l) => l.returnedQuantity < l.quantity).map((l) => ({ lineNo: l.lineNo, quantity: l.quantity - l.returnedQuantity }));
         if (wanted.length === 0) throw AppError.conflict('ORDER_FULLY_RETURNED', 'Everything on this order has been returned already');
@@ -242,6 +256,17 @@ export class OrderService {
         );
         return orderReturn;
       });
+    try {
+      const memberId = owner.member?.id ?? null;
+      // A guest order claimed between the read and the lock: read its member again, once.
+      const once = (id: string | null) => (id ? onLiveMember(id, write) : write(null));
+      try {
+        return await once(memberId);
+      } catch (err) {
+        if (!(err instanceof OwnerChanged)) throw err;
+        const now = await ctx.em.fork().findOneOrFail(Order, input.orderId, { fields: ['member'] });
+        return await once(now.member?.id ?? null);
+      }
     } catch (err) {
       if (err instanceof UniqueConstraintViolationException) {
         const winner = await ctx.em.fork().findOne(OrderReturn, { order: input.orderId, externalReturnId: input.externalReturnId });
@@ -254,11 +279,8 @@ export class OrderService {
   /** Orders, balances and tiers of an absorbed member move to the survivor (a member merge step). */
   async mergeInto(em: EntityManager, survivor: Member, absorbed: Member): Promise<void> {
     await em.nativeUpdate(Order, { member: absorbed.id }, { member: survivor.id });
-    const [first, second] = [survivor.id, absorbed.id].sort();
-    const balances = new Map([
-      [first, await this.ledger.lock(em, first)],
-      [second, await this.ledger.lock(em, second)],
-    ]);
+    // Already locked by the merge, first of all its locks, in id order.
+    const balances = await lockMembers(em, [survivor.id, absorbed.id]);
     await this.ledger.transfer(em, balances.get(absorbed.id)!, balances.get(survivor.id)!, {
       sourceType: 'merge',
       sourceId: absorbed.id,
@@ -285,7 +307,7 @@ export class OrderService {
    * the earning depends on. One statement after another: a transaction has one connection.
    */
   private async creditState(em: EntityManager, memberId: string, terms: EarningTerms, placedAt: Date, at: Date, orderId?: string): Promise<CreditState> {
-    const bal = await this.ledger.lock(em, memberId);
+    const bal = await this.ledger.lockLive(em, memberId);
     const { tier, plans, bonuses, hasPendingReferral } = await readCreditInputs(em, memberId, placedAt, at);
     const earnedSameDay = terms.rules.some((r) => r.kind === 'DAILY_CAP') ? await this.earnedOnDay(em, memberId, placedAt, orderId) : 0;
     return { ...terms, bal, tier, benefits: multipliersFrom(tier.current, plans), earnedSameDay, bonuses, hasPendingReferral };
@@ -353,7 +375,7 @@ export class OrderService {
   private async earnedOnDay(em: EntityManager, memberId: string, placedAt: Date, excludeOrderId?: string): Promise<number> {
     const day = new Date(Math.floor(placedAt.getTime() / DAY_MS) * DAY_MS);
     const [row] = await em.execute<{ v: number }[]>(
-      `select coalesce(sum(points_earned), 0)::int as v from customer_order
+      `select coalesce(sum(points_earned), 0)::float8 as v from customer_order
        where member_id = ? and placed_at >= ? and placed_at < ? and id is distinct from ?`,
       [memberId, day, new Date(day.getTime() + DAY_MS), excludeOrderId ?? null],
     );
@@ -506,6 +528,10 @@ export function applyReturnLines(lines: ReturnableLine[], wanted: { lineNo: numb
 /** Points still to claw back after the order's `returnedMinor` grew: in proportion to the value returned since credit. */
 export function clawbackDue(order: Pick<Order, 'pointsEarned' | 'pointsBasisMinor' | 'returnedMinor' | 'returnedAtCreditMinor' | 'pointsClawedBack'>): number {
   if (order.pointsEarned <= 0 || order.pointsBasisMinor <= 0) return 0;
-  const due = Math.floor((order.pointsEarned * (order.returnedMinor - order.returnedAtCreditMinor)) / order.pointsBasisMinor);
+  // In BigInt: points × minor units reach 10^18, past the 2^53 a double holds exactly.
+  const due = Number((BigInt(order.pointsEarned) * BigInt(order.returnedMinor - order.returnedAtCreditMinor)) / BigInt(order.pointsBasisMinor));
   return Math.min(due, order.pointsEarned) - order.pointsClawedBack;
 }
+
+/** The order's member changed between the unlocked read and the locks (a guest order claimed meanwhile). */
+class OwnerChanged extends Error {}

@@ -9,6 +9,7 @@ import type { AuditService } from '../audit/audit.service';
 import { MemberStatus } from '../members/member.entity';
 import type { MemberService } from '../members/member.service';
 import type { LedgerService } from '../ledger/ledger.service';
+import { MemberMoved, onLiveMember } from '../ledger/member-lock';
 import { LedgerReason } from '../ledger/ledger-entry.entity';
 import type { ProgrammeService } from '../programme/programme.service';
 import type { TierService } from '../tiers/tier.service';
@@ -107,15 +108,18 @@ export class RewardService {
   async redeem(ctx: Context, input: RedeemRewardInput): Promise<Redemption> {
     // The programme's settings hold no member data: read with the member, before the transaction.
     const [member, settings] = await Promise.all([this.members.findById(ctx.em, input.memberId), this.programme.settings(ctx.em)]);
-    const key = `${member.id}:${input.idempotencyKey}`;
-    const prior = await ctx.em.findOne(Redemption, { idempotencyKey: key });
+    // Keyed by the member the caller named, so that a retry naming a record merged since finds the first attempt.
+    const key = `${input.memberId}:${input.idempotencyKey}`;
+    const priorKeys = [...new Set([key, `${member.id}:${input.idempotencyKey}`])];
+    const prior = await ctx.em.findOne(Redemption, { idempotencyKey: { $in: priorKeys } });
     if (prior) return this.replayed(prior, input.rewardId);
     if (member.status !== MemberStatus.ACTIVE) throw AppError.conflict('MEMBER_ERASED', 'This member has been erased');
-    try {
-      return await ctx.em.transactional(async (em) => {
+    // A member merged away while this redemption waited for their lock redeems on the survivor (member-lock.ts).
+    const write = (memberId: string) =>
+      ctx.em.transactional(async (em) => {
         const now = new Date();
-        const bal = await this.ledger.lock(em, member.id);
-        const inputs = await readRedemptionInputs(em, member.id, input.rewardId, now);
+        const bal = await this.ledger.lockLive(em, memberId);
+        const inputs = await readRedemptionInputs(em, memberId, input.rewardId, now);
         if (!inputs) throw AppError.notFound('Reward', input.rewardId);
         const { reward, tierCode, held, offer } = inputs;
         const reason = this.unavailability(reward, tierCode, now);
@@ -132,7 +136,7 @@ export class RewardService {
 
         const isDonation = reward.kind === RewardKind.DONATION;
         const redemption = em.create(Redemption, {
-          member: member.id,
+          member: memberId,
           reward,
           points: cost,
           status: isDonation ? RedemptionStatus.CONSUMED : RedemptionStatus.ISSUED,
@@ -142,7 +146,7 @@ export class RewardService {
           expiresAt: isDonation ? null : new Date(now.getTime() + settings.voucherValidDays * DAY_MS),
           consumedAt: isDonation ? now : null,
         });
-        if (offer) await this.campaignOffers.markUsed(em, offer, member.id, redemption.id, now);
+        if (offer) await this.campaignOffers.markUsed(em, offer, memberId, redemption.id, now);
         redemption.lotAllocations = await this.ledger.spend(em, bal, cost, LedgerReason.REDEMPTION, {
           sourceType: 'redemption',
           sourceId: redemption.id,
@@ -152,8 +156,8 @@ export class RewardService {
         await this.events.record(
           em,
           EventType.REWARD_REDEEMED,
-          { memberId: member.id, redemptionId: redemption.id, rewardId: reward.id, points: cost, status: redemption.status, expiresAt: redemption.expiresAt?.toISOString() ?? null },
-          { memberId: member.id, occurredAt: now },
+          { memberId: memberId, redemptionId: redemption.id, rewardId: reward.id, points: cost, status: redemption.status, expiresAt: redemption.expiresAt?.toISOString() ?? null },
+          { memberId: memberId, occurredAt: now },
         );
         // The reward's row is shared by every member redeeming it: take its lock last, after everything else is
         // written, so that it is held only until the commit. The stock condition is the real guard.
@@ -164,9 +168,11 @@ export class RewardService {
           'run',
         );
         if ((taken as { affectedRows?: number }).affectedRows === 0) throw new AppError('REWARD_OUT_OF_STOCK', 'This reward is out of stock');
-        ctx.log.info({ memberId: member.id, rewardId: reward.id, delta: -cost, ...(offer ? { campaignId: offer.campaignId } : {}) }, 'points.redeemed');
+        ctx.log.info({ memberId: memberId, rewardId: reward.id, delta: -cost, ...(offer ? { campaignId: offer.campaignId } : {}) }, 'points.redeemed');
         return redemption;
       });
+    try {
+      return await onLiveMember(member.id, write);
     } catch (err) {
       if (err instanceof UniqueConstraintViolationException) {
         const winner = await ctx.em.fork().findOne(Redemption, { idempotencyKey: key });
@@ -197,24 +203,31 @@ export class RewardService {
 
   /** An unused voucher can be cancelled: its points go back to the lots they came from, its unit back to stock. */
   async cancel(ctx: Context, input: CancelRedemptionInput): Promise<Redemption> {
-    return ctx.em.transactional(async (em) => {
-      const redemption = await em.findOne(Redemption, input.redemptionId, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      if (!redemption) throw AppError.notFound('Redemption', input.redemptionId);
-      if (redemption.status !== RedemptionStatus.ISSUED) {
-        throw AppError.conflict('REDEMPTION_NOT_CANCELLABLE', `A ${redemption.status.toLowerCase()} redemption cannot be cancelled`, { status: redemption.status });
-      }
-      const bal = await this.ledger.lock(em, redemption.member.id);
-      await em.execute('update reward set redeemed_count = redeemed_count - 1 where id = ?', [redemption.reward.id]);
-      await this.ledger.restore(em, bal, redemption.lotAllocations, {
-        sourceType: 'redemption',
-        sourceId: redemption.id,
-        key: `redemption-cancel:${redemption.id}`,
-        actor: actorRef(ctx.principal),
-      });
-      redemption.status = RedemptionStatus.CANCELLED;
-      redemption.cancelledAt = new Date();
-      return redemption;
-    });
+    // The member's lock before the redemption's (the global lock order: ledger/member-lock.ts).
+    const owner = await ctx.em.fork().findOne(Redemption, input.redemptionId, { fields: ['member'] });
+    if (!owner) throw AppError.notFound('Redemption', input.redemptionId);
+    return onLiveMember(owner.member.id, (memberId) =>
+      ctx.em.transactional(async (em) => {
+        const bal = await this.ledger.lockLive(em, memberId, { allowErased: true });
+        const redemption = await em.findOne(Redemption, input.redemptionId, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+        if (!redemption) throw AppError.notFound('Redemption', input.redemptionId);
+        // Moved by a merge between the read above and the lock: run again with the member who holds it now.
+        if (redemption.member.id !== memberId) throw new MemberMoved(memberId, redemption.member.id);
+        if (redemption.status !== RedemptionStatus.ISSUED) {
+          throw AppError.conflict('REDEMPTION_NOT_CANCELLABLE', `A ${redemption.status.toLowerCase()} redemption cannot be cancelled`, { status: redemption.status });
+        }
+        await em.execute('update reward set redeemed_count = redeemed_count - 1 where id = ?', [redemption.reward.id]);
+        await this.ledger.restore(em, bal, redemption.lotAllocations, {
+          sourceType: 'redemption',
+          sourceId: redemption.id,
+          key: `redemption-cancel:${redemption.id}`,
+          actor: actorRef(ctx.principal),
+        });
+        redemption.status = RedemptionStatus.CANCELLED;
+        redemption.cancelledAt = new Date();
+        return redemption;
+      }),
+    );
   }
 
   /**
