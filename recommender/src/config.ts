@@ -18,6 +18,9 @@ const schema = z.object({
   MODEL_RETRAIN_CRON: z.string().default('0 3 * * *'),
   /** Re-scoring of every member with the active churn model's weights (Bull repeatable job); `off` turns it off. */
   MODEL_SCORE_CRON: z.string().default('0 */6 * * *'),
+  /** How often the worker registers its schedules again if Redis lost them (they are also registered on every
+   * reconnect); a check that finds them in place changes nothing. */
+  SCHEDULE_CHECK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   /** On start, train each model that has never been trained (so a new install serves recommendations). */
   MODEL_BOOTSTRAP: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   /** How long a training job's lock lasts without renewal before Bull treats its worker as dead (stalled). */

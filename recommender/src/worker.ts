@@ -6,6 +6,7 @@ import { handleScore } from './jobs/score';
 import { handleTrain } from './jobs/train';
 import { QUEUES, RETRY, TRAIN_QUEUE, type ModelKind, type QueueName, type ScorePayload, type TrainPayload } from './payloads';
 import { openQueue } from './queue-connection';
+import { keepScheduled, type Schedule, type ScheduleKeeper } from './schedules';
 import { initBackend } from './tf/backend';
 import { ModelStore } from './training/store';
 
@@ -26,6 +27,7 @@ export function startWorker(config: Config, log: Logger): Worker {
   ) as Worker['queues'];
   const store = config.DATABASE_URL ? new ModelStore(config.DATABASE_URL) : null;
   const redis = redisOutageLogger(log);
+  let schedules: ScheduleKeeper | null = null;
 
   for (const [name, queue] of Object.entries(queues)) {
     queue.on('error', (err: Error) => redis.onError(err) || log.error({ queue: name, err }, 'queue.error'));
@@ -43,7 +45,7 @@ export function startWorker(config: Config, log: Logger): Worker {
     const oneAtATime = serialiser();
     for (const kind of KINDS) queues[TRAIN_QUEUE[kind]].process(1, oneAtATime(handleTrain(kind, deps))).catch(processing(TRAIN_QUEUE[kind]));
     queues[QUEUES.score].process(1, oneAtATime(handleScore(deps))).catch(processing(QUEUES.score));
-    schedule(queues, config.MODEL_RETRAIN_CRON, config.MODEL_SCORE_CRON, log);
+    schedules = schedule(queues, config, log);
     if (config.MODEL_BOOTSTRAP) bootstrapModels(queues, store, log);
   } else {
     log.warn('worker.no_database: set DATABASE_URL to train models; training jobs wait in Redis until then');
@@ -53,6 +55,7 @@ export function startWorker(config: Config, log: Logger): Worker {
   return {
     queues,
     async close() {
+      schedules?.close();
       await Promise.all(Object.values(queues).map((queue) => queue.close()));
       await store?.close();
     },
@@ -72,27 +75,33 @@ function serialiser() {
 
 /**
  * Nightly retrain of each kind and periodic churn re-scoring, as Bull repeatable jobs: Bull keeps one per schedule
- * however many workers start; a changed cron replaces the old schedule and `off` removes it.
+ * however many workers start; a changed cron replaces the old schedule and `off` removes it. Registered again when
+ * Redis comes back without them (schedules.ts).
  */
-function schedule(queues: Worker['queues'], retrainCron: string, scoreCron: string, log: Logger) {
-  const plans: { queue: Queue.Queue; id: string; cron: string; payload: TrainPayload | ScorePayload; delayMs: number }[] = [
+function schedule(queues: Worker['queues'], config: Config, log: Logger): ScheduleKeeper {
+  const { MODEL_RETRAIN_CRON: retrainCron, MODEL_SCORE_CRON: scoreCron } = config;
+  const schedules: Schedule[] = [
     ...KINDS.map((kind) => ({
       queue: queues[TRAIN_QUEUE[kind]],
       id: `nightly-${kind}`,
       cron: retrainCron,
       payload: { v: 1, kind, requestedAt: 'schedule', requestedBy: 'schedule' } as TrainPayload,
-      delayMs: 60_000,
+      options: { ...RETRY(60_000), removeOnComplete: 100, removeOnFail: 100 },
     })),
-    { queue: queues[QUEUES.score], id: 'scheduled-CHURN', cron: scoreCron, payload: { v: 1, kind: 'CHURN', requestedAt: 'schedule', requestedBy: 'schedule' }, delayMs: 30_000 },
+    {
+      queue: queues[QUEUES.score],
+      id: 'scheduled-CHURN',
+      cron: scoreCron,
+      payload: { v: 1, kind: 'CHURN', requestedAt: 'schedule', requestedBy: 'schedule' } satisfies ScorePayload,
+      options: { ...RETRY(30_000), removeOnComplete: 100, removeOnFail: 100 },
+    },
   ];
-  (async () => {
-    for (const plan of plans) {
-      for (const r of await plan.queue.getRepeatableJobs()) if (r.id === plan.id && r.cron !== plan.cron) await plan.queue.removeRepeatableByKey(r.key);
-      if (plan.cron === 'off') continue;
-      await plan.queue.add(plan.payload, { repeat: { cron: plan.cron }, jobId: plan.id, ...RETRY(plan.delayMs), removeOnComplete: 100, removeOnFail: 100 });
-    }
-    log.info({ retrainCron, scoreCron }, 'jobs.scheduled');
-  })().catch((err: unknown) => log.warn({ err }, 'jobs.not_scheduled'));
+  const keeper = keepScheduled(schedules, { checkEveryMs: config.SCHEDULE_CHECK_SECONDS * 1000, log });
+  keeper.registered.then(
+    () => log.info({ retrainCron, scoreCron }, 'jobs.scheduled'),
+    (err: unknown) => log.warn({ err }, 'jobs.not_scheduled'),
+  );
+  return keeper;
 }
 
 /** A model kind never trained gets one training job now; the fixed jobId collapses duplicates from several workers. */

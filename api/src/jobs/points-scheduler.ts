@@ -1,4 +1,5 @@
 import { openQueue, type QueueConnection } from '@loyalty/recommender/queue-connection';
+import { keepScheduled } from '@loyalty/recommender/schedules';
 import type { Logger } from '../shared/logger';
 import type { Orm } from '../shared/orm';
 import type { Services } from '../services';
@@ -12,7 +13,8 @@ export interface PointsJobsPayload {
 
 /**
  * Runs the points jobs (release, expiry, voucher expiry, tier period ends, then the ledger check) on a cron
- * schedule. Bull keeps one repeatable job however many API processes start, and one process runs each firing.
+ * schedule. Bull keeps one repeatable job however many API processes start, and one process runs each firing; each
+ * process registers it again if Redis comes back without it (schedules.ts).
  */
 export function startPointsScheduler(deps: {
   orm: Orm;
@@ -21,6 +23,8 @@ export function startPointsScheduler(deps: {
   /** Redis and QUEUE_PREFIX, shared with the other queues (a Redis Cluster hash tag keeps them in one slot). */
   connection: QueueConnection;
   cron: string;
+  /** SCHEDULE_CHECK_SECONDS in ms: how often the schedule is registered again if Redis lost it (a minute if not given). */
+  checkEveryMs?: number;
   queueName?: string;
 }) {
   const name = deps.queueName ?? POINTS_JOBS_QUEUE;
@@ -39,11 +43,17 @@ export function startPointsScheduler(deps: {
     })
     .catch((err: unknown) => log.error({ err }, 'points_scheduler.stopped'));
 
-  (async () => {
-    // A schedule left by an earlier deployment with another cron would fire as well: keep only this one.
-    for (const r of await queue.getRepeatableJobs()) if (r.id === 'points-jobs' && r.cron !== deps.cron) await queue.removeRepeatableByKey(r.key);
-    await queue.add({ v: 1 }, { repeat: { cron: deps.cron }, jobId: 'points-jobs', removeOnComplete: 50, removeOnFail: 50 });
-  })().catch((err: unknown) => log.warn({ err }, 'points_scheduler.not_scheduled'));
+  const schedule = keepScheduled(
+    [{ queue, id: 'points-jobs', cron: deps.cron, payload: { v: 1 } satisfies PointsJobsPayload, options: { removeOnComplete: 50, removeOnFail: 50 } }],
+    { checkEveryMs: deps.checkEveryMs ?? 60_000, log },
+  );
+  schedule.registered.catch((err: unknown) => log.warn({ err }, 'points_scheduler.not_scheduled'));
   log.info({ cron: deps.cron }, 'points_scheduler.ready');
-  return { queue, close: () => queue.close() };
+  return {
+    queue,
+    close: () => {
+      schedule.close();
+      return queue.close();
+    },
+  };
 }

@@ -77,6 +77,9 @@ const schema = z
     SEED_DEMO: bool.default(true),
     /** When the points jobs run (release, expiry, vouchers, tiers, ledger check); `off`: this process neither schedules nor runs them. */
     POINTS_JOBS_CRON: z.string().default('*/15 * * * *'),
+    /** How often the API registers the points jobs' schedule again if Redis lost it (it is also registered on every
+     * reconnect); a check that finds it in place changes nothing. */
+    SCHEDULE_CHECK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
     /** Key prefix of the Bull queues shared with the worker (tests isolate runs with their own); `bull` by default. With
      * REDIS_CLUSTER_NODES it must be a hash tag such as `{loyalty}` (default `{bull}`), so that every key of every queue
      * lands in one slot (Bull's scripts touch several keys). */
