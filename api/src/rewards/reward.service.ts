@@ -182,18 +182,17 @@ export class RewardService {
     }
   }
 
-  /** At checkout: a voucher works once, before it expires, for its own member. */
-  async consume(ctx: Context, input: ConsumeVoucherInput): Promise<Redemption> {
+  /** At checkout: a voucher works once, before it expires, for its own member. `at` is injectable for tests. */
+  async consume(ctx: Context, input: ConsumeVoucherInput, at?: Date): Promise<Redemption> {
     const code = input.voucherCode.trim().toUpperCase();
     const buyer = input.memberId ? await this.members.findById(ctx.em, input.memberId) : null;
     return ctx.em.transactional(async (em) => {
       const redemption = await em.findOne(Redemption, { voucherCode: code }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!redemption) throw AppError.notFound('Voucher');
-      const now = new Date();
+      const now = at ?? new Date();
       if (buyer && redemption.member.id !== buyer.id) throw this.unusable('OTHER_MEMBER');
-      if (redemption.status === RedemptionStatus.CONSUMED) throw this.unusable('CONSUMED');
-      if (redemption.status === RedemptionStatus.CANCELLED) throw this.unusable('CANCELLED');
-      if (redemption.status === RedemptionStatus.EXPIRED || (redemption.expiresAt && redemption.expiresAt <= now)) throw this.unusable('EXPIRED');
+      const status = this.statusAt(redemption, now);
+      if (status !== RedemptionStatus.ISSUED) throw this.unusable(status);
       redemption.status = RedemptionStatus.CONSUMED;
       redemption.consumedAt = now;
       redemption.consumedOrderRef = input.orderRef ?? null;
@@ -201,8 +200,11 @@ export class RewardService {
     });
   }
 
-  /** An unused voucher can be cancelled: its points go back to the lots they came from, its unit back to stock. */
-  async cancel(ctx: Context, input: CancelRedemptionInput): Promise<Redemption> {
+  /**
+   * An unused voucher can be cancelled until it expires: its points go back to the lots they came from, its unit back
+   * to stock. `at` is injectable for tests.
+   */
+  async cancel(ctx: Context, input: CancelRedemptionInput, at?: Date): Promise<Redemption> {
     // The member's lock before the redemption's (the global lock order: ledger/member-lock.ts).
     const owner = await ctx.em.fork().findOne(Redemption, input.redemptionId, { fields: ['member'] });
     if (!owner) throw AppError.notFound('Redemption', input.redemptionId);
@@ -213,8 +215,10 @@ export class RewardService {
         if (!redemption) throw AppError.notFound('Redemption', input.redemptionId);
         // Moved by a merge between the read above and the lock: run again with the member who holds it now.
         if (redemption.member.id !== memberId) throw new MemberMoved(memberId, redemption.member.id);
-        if (redemption.status !== RedemptionStatus.ISSUED) {
-          throw AppError.conflict('REDEMPTION_NOT_CANCELLABLE', `A ${redemption.status.toLowerCase()} redemption cannot be cancelled`, { status: redemption.status });
+        const now = at ?? new Date();
+        const status = this.statusAt(redemption, now);
+        if (status !== RedemptionStatus.ISSUED) {
+          throw AppError.conflict('REDEMPTION_NOT_CANCELLABLE', `A ${status.toLowerCase()} redemption cannot be cancelled`, { status });
         }
         await em.execute('update reward set redeemed_count = redeemed_count - 1 where id = ?', [redemption.reward.id]);
         await this.ledger.restore(em, bal, redemption.lotAllocations, {
@@ -224,10 +228,19 @@ export class RewardService {
           actor: actorRef(ctx.principal),
         });
         redemption.status = RedemptionStatus.CANCELLED;
-        redemption.cancelledAt = new Date();
+        redemption.cancelledAt = now;
         return redemption;
       }),
     );
+  }
+
+  /**
+   * A voucher's status at `now`. Expiry is a time, not the sweep: an issued voucher is EXPIRED from its `expiresAt` on
+   * (the instant included, as `expireVouchers` counts it), before the sweep writes it.
+   */
+  private statusAt(redemption: Redemption, now: Date): RedemptionStatus {
+    const hasLapsed = redemption.status === RedemptionStatus.ISSUED && redemption.expiresAt !== null && redemption.expiresAt <= now;
+    return hasLapsed ? RedemptionStatus.EXPIRED : redemption.status;
   }
 
   /**
