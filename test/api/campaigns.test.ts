@@ -159,7 +159,7 @@ describe('bonus points', () => {
       ['BASE_RATE', expect.any(String), 20],
       ['CAMPAIGN_BONUS', campaign.id, 40],
     ]);
-    const rows = await h.sql(`select reason, pending_delta, source_type from ledger_entry where member_id = ? order by created_at, id`, [member]);
+    const rows = await h.sql(`select reason, pending_delta::int as pending_delta, source_type from ledger_entry where member_id = ? order by created_at, id`, [member]);
     expect(rows).toEqual([
       { reason: 'ORDER_EARN', pending_delta: 20, source_type: 'order' },
       { reason: 'ORDER_EARN', pending_delta: 40, source_type: 'campaign' },
@@ -179,7 +179,7 @@ describe('bonus points', () => {
     expect(bonused).toHaveLength(10);
     const [ledger] = await h.sql(`select count(*)::int as n, sum(pending_delta + available_delta)::int as points from ledger_entry where source_type = 'campaign' and source_id = ?`, [campaign.id]);
     expect(ledger).toEqual({ n: 10, points: 500 });
-    const [spent] = await h.sql(`select spent_points, (select sum(bonus_points)::int from campaign_member where campaign_id = c.id) as per_member from campaign c where id = ?`, [campaign.id]);
+    const [spent] = await h.sql(`select spent_points::int as spent_points, (select sum(bonus_points)::int from campaign_member where campaign_id = c.id) as per_member from campaign c where id = ?`, [campaign.id]);
     expect(spent).toEqual({ spent_points: 500, per_member: 500 });
     expect((await ledgerCheck(h)).mismatches).toEqual([]);
   });
@@ -193,7 +193,7 @@ describe('bonus points', () => {
     for (const id of ids) orders.push(await recordOrder(id));
     expect(orders.map((o) => o.pointsBreakdown.find((x) => x.kind === 'CAMPAIGN_BONUS')?.points ?? 0)).toEqual([50, 20, 0]);
     expect(orders[1].pointsBreakdown.at(-1)?.label).toMatch(/budget reached/);
-    const [row] = await h.sql(`select spent_points from campaign where id = ?`, [campaign.id]);
+    const [row] = await h.sql(`select spent_points::int as spent_points from campaign where id = ?`, [campaign.id]);
     expect(row.spent_points).toBe(70);
   });
 

@@ -48,7 +48,7 @@ async function* asyncOf<T>(items: AsyncIterable<T> | T[]): AsyncIterable<T> {
 /** Per customer id of a channel: points and tier, as members see them. */
 async function pointsByCustomer(channelId: string) {
   const rows = await h.sql<{ customer: string; available: number; pending: number; lifetime: number; tier: string | null }>(
-    `select i.value as customer, b.available, b.pending, b.lifetime, t.code as tier
+    `select i.value as customer, b.available::int as available, b.pending::int as pending, b.lifetime::int as lifetime, t.code as tier
      from member_identifier i join member_balance b on b.member_id = i.member_id
      left join member_tier mt on mt.member_id = i.member_id left join tier t on t.id = mt.tier_id
      where i.type = 'CHANNEL_CUSTOMER_ID' and i.scope = ? order by 1`,
@@ -269,7 +269,7 @@ async function expectSameAsApi() {
   }
 
   const viaApi = await h.sql<{ id: string; available: number; pending: number; lifetime: number; tier: string | null }>(
-    `select b.member_id as id, b.available, b.pending, b.lifetime, t.code as tier from member_balance b
+    `select b.member_id as id, b.available::int as available, b.pending::int as pending, b.lifetime::int as lifetime, t.code as tier from member_balance b
      left join member_tier mt on mt.member_id = b.member_id left join tier t on t.id = mt.tier_id where b.member_id in (?)`,
     [[...members.values()]],
   );

@@ -35,7 +35,7 @@ const order = async (memberId: string | null, pounds: number, extra: Record<stri
 
 async function referralRows(memberId: string) {
   return h.sql<{ reason: string; pending: number; available: number }>(
-    `select reason, pending_delta as pending, available_delta as available from ledger_entry where member_id = ? and reason in ('REFERRAL', 'REFERRAL_REVERSAL') order by created_at, id`,
+    `select reason, pending_delta::int as pending, available_delta::int as available from ledger_entry where member_id = ? and reason in ('REFERRAL', 'REFERRAL_REVERSAL') order by created_at, id`,
     [memberId],
   );
 }

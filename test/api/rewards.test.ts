@@ -44,7 +44,7 @@ describe('redeemReward', () => {
     expect(redemption).toMatchObject({ status: 'ISSUED', points: 300, reward: { code: r.code } });
     expect(redemption.voucherCode).toMatch(/^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/);
     expect((await pointsOf(h, admin.auth, m.id)).available).toBe(200);
-    const rows = await h.sql(`select reason, available_delta from ledger_entry where member_id = ? order by id`, [m.id]);
+    const rows = await h.sql(`select reason, available_delta::int as available_delta from ledger_entry where member_id = ? order by id`, [m.id]);
     expect(rows).toEqual([{ reason: 'ADJUSTMENT', available_delta: 500 }, { reason: 'REDEMPTION', available_delta: -300 }]);
 
     const pos = await b.apiKey([ApiKeyScope.ORDERS_WRITE]);
@@ -136,7 +136,7 @@ describe('cancelRedemption', () => {
     expect(res.data.cancelRedemption.status).toBe('CANCELLED');
     expect((await pointsOf(h, admin.auth, m.id)).available).toBe(300);
     expect((await h.sql(`select redeemed_count from reward where id = ?`, [r.id]))[0].redeemed_count).toBe(0);
-    const rows = await h.sql(`select reason, available_delta from ledger_entry where member_id = ? order by id`, [m.id]);
+    const rows = await h.sql(`select reason, available_delta::int as available_delta from ledger_entry where member_id = ? order by id`, [m.id]);
     expect(rows.map((x) => x.reason)).toEqual(['ADJUSTMENT', 'REDEMPTION', 'REDEMPTION_CANCEL']);
     const again = await h.gql(admin.auth, CANCEL, { input: { redemptionId: id } });
     expect(expectError(again, 'CONFLICT').extensions.reason).toBe('REDEMPTION_NOT_CANCELLABLE');

@@ -77,7 +77,7 @@ async function readFacts(): Promise<Facts> {
     `select mt.member_id, t.code, t.threshold from member_tier mt join tier t on t.id = mt.tier_id`,
   );
   const all = await h.sql<{ code: string; threshold: number }>(`select code, threshold from tier`);
-  const balances = await h.sql<{ member_id: string; available: number; lifetime: number }>(`select member_id, available, lifetime from member_balance`);
+  const balances = await h.sql<{ member_id: string; available: number; lifetime: number }>(`select member_id, available::int as available, lifetime::int as lifetime from member_balance`);
   return {
     members: await h.sql(`select id, status, country from member`),
     orders: (await h.sql<Facts['orders'][number]>(`select member_id, placed_at, total_minor, returned_minor from customer_order`)).map((o) => ({

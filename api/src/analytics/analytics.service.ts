@@ -138,19 +138,20 @@ export class AnalyticsService {
       const cp = filter.country ? [filter.country] : [];
       // Movements in [from, to) are plain sums. The liability at `to` is each member's balance then: the cached
       // balance (equal to the ledger sums, `npm run ledger:check`) minus the member's rows from `to` on, which are
-      // few for a recent `to`; read in one snapshot, so balances and rows agree.
+      // few for a recent `to`; read in one snapshot, so balances and rows agree. Summed exactly (numeric), read as
+      // doubles: these pass int4 with a few maximal orders (README: Bounds).
       const [points] = await em.execute<Record<string, number>[]>(
         `with tail as (
            select l.member_id, sum(l.available_delta) as available, sum(l.pending_delta) as pending
            from ledger_entry l where l.created_at >= ?${country('l.member_id')} group by l.member_id
          )
          select
-           coalesce(sum(lifetime_delta) filter (where reason in ('ORDER_EARN', 'REFERRAL') or (reason = 'ADJUSTMENT' and lifetime_delta > 0)), 0)::int as issued,
-           coalesce(-sum(lifetime_delta) filter (where reason in ('RETURN_CLAWBACK', 'REFERRAL_REVERSAL')), 0)::int as clawed_back,
-           coalesce(-sum(available_delta) filter (where reason in ('REDEMPTION', 'REDEMPTION_CANCEL')), 0)::int as redeemed,
-           coalesce(-sum(available_delta) filter (where reason = 'EXPIRY'), 0)::int as expired,
+           coalesce(sum(lifetime_delta) filter (where reason in ('ORDER_EARN', 'REFERRAL') or (reason = 'ADJUSTMENT' and lifetime_delta > 0)), 0)::float8 as issued,
+           coalesce(-sum(lifetime_delta) filter (where reason in ('RETURN_CLAWBACK', 'REFERRAL_REVERSAL')), 0)::float8 as clawed_back,
+           coalesce(-sum(available_delta) filter (where reason in ('REDEMPTION', 'REDEMPTION_CANCEL')), 0)::float8 as redeemed,
+           coalesce(-sum(available_delta) filter (where reason = 'EXPIRY'), 0)::float8 as expired,
            (select coalesce(sum(greatest(b.available - coalesce(t.available, 0), 0) + b.pending - coalesce(t.pending, 0)), 0)
-            from member_balance b left join tail t on t.member_id = b.member_id where true${country('b.member_id')})::int as liability
+            from member_balance b left join tail t on t.member_id = b.member_id where true${country('b.member_id')})::float8 as liability
          from ledger_entry l where l.created_at >= ? and l.created_at < ?${country('l.member_id')}`,
         [filter.to, ...cp, ...cp, filter.from, filter.to, ...cp],
       );
@@ -284,7 +285,7 @@ export class AnalyticsService {
       tx.execute<{ segment: RfmSegment; rn: number; sku: string; name: string; units: number; revenue: number; buyers: number }[]>(
         `with r as materialized (select member_id, segment from analytics_rfm(?) ${segment ? 'where segment = ?' : ''}),
          x as (
-           select r.segment, l.product_id, sum(l.quantity - l.returned_quantity)::int as units,
+           select r.segment, l.product_id, sum(l.quantity - l.returned_quantity)::float8 as units,
              sum((l.net_minor::bigint * (l.quantity - l.returned_quantity)) / l.quantity)::float8 as revenue
            from r join customer_order o on o.member_id = r.member_id and o.placed_at < ?
            join order_line l on l.order_id = o.id

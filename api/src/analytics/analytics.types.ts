@@ -110,19 +110,22 @@ export class AnalyticsKpis {
   @Field(() => Float, { nullable: true, description: 'netRevenueMinor / activeMembers (2 decimals), net of returns.' })
   revenuePerActiveMemberMinor: number | null;
 
-  @Field(() => Int, { nullable: true, description: 'Points credited in range (order earnings and positive adjustments). Null with a channel filter.' })
+  @Field(() => Float, {
+    nullable: true,
+    description: 'Points credited in range (order earnings and positive adjustments). Null with a channel filter. The point figures are whole numbers, Float as they pass 2^31.',
+  })
   pointsIssued: number | null;
 
-  @Field(() => Int, { nullable: true, description: 'Points taken back by returns in range. Null with a channel filter.' })
+  @Field(() => Float, { nullable: true, description: 'Points taken back by returns in range. Null with a channel filter.' })
   pointsClawedBack: number | null;
 
-  @Field(() => Int, { nullable: true, description: 'Points spent on rewards in range, net of cancelled redemptions. Null with a channel filter.' })
+  @Field(() => Float, { nullable: true, description: 'Points spent on rewards in range, net of cancelled redemptions. Null with a channel filter.' })
   pointsRedeemed: number | null;
 
-  @Field(() => Int, { nullable: true, description: 'Points expired in range. Null with a channel filter.' })
+  @Field(() => Float, { nullable: true, description: 'Points expired in range. Null with a channel filter.' })
   pointsExpired: number | null;
 
-  @Field(() => Int, { nullable: true, description: 'Points owed at `to`: Σ members (max(available, 0) + pending). Null with a channel filter.' })
+  @Field(() => Float, { nullable: true, description: 'Points owed at `to`: Σ members (max(available, 0) + pending). Null with a channel filter.' })
   liabilityPoints: number | null;
 
   @Field(() => Float, { nullable: true, description: 'liabilityPoints × programme point value (minor units).' })
@@ -278,7 +281,7 @@ export class SegmentProduct {
   @Field(() => String)
   name: string;
 
-  @Field(() => Int, { description: 'Units bought, net of returns.' })
+  @Field(() => Float, { description: 'Units bought, net of returns: a whole number, Float as it can pass 2^31.' })
   units: number;
 
   @Field(() => Float, { description: 'Σ line net value × kept/bought quantity, floored per line (minor units).' })

@@ -3,6 +3,7 @@ import type { LedgerService } from '../ledger/ledger.service';
 import type { MemberBalance } from '../ledger/member-balance.entity';
 import type { PointLot } from '../ledger/point-lot.entity';
 import type { PointsBreakdownItem } from '../orders/order.types';
+import { MAX_POINTS_PER_ORDER } from '../shared/bounds';
 
 /** What the bonus reads and sets on an order that was just credited. */
 export interface BonusableOrder {
@@ -51,7 +52,9 @@ export class CampaignBonusService {
     const basePoints = order.pointsEarned;
     const lots: PointLot[] = [];
     for (const campaign of running) {
-      const due = campaign.bonus_fixed_points ?? Math.trunc((basePoints * ((campaign.bonus_multiplier_percent ?? 100) - 100)) / 100);
+      const bonus = campaign.bonus_fixed_points ?? Math.trunc((basePoints * ((campaign.bonus_multiplier_percent ?? 100) - 100)) / 100);
+      // The order with its bonuses earns at most MAX_POINTS_PER_ORDER, as the engine's ORDER_LIMIT does for the rules.
+      const due = Math.min(bonus, MAX_POINTS_PER_ORDER - order.pointsEarned);
       if (due <= 0) continue;
       const points = await this.spend(em, campaign.id, due);
       if (points === 0) continue;
@@ -70,7 +73,7 @@ export class CampaignBonusService {
       order.pointsEarned += points;
       order.pointsBreakdown = [
         ...order.pointsBreakdown,
-        { kind: CAMPAIGN_BONUS_KIND, label: points < due ? `${campaign.name} (budget reached)` : campaign.name, ruleId: campaign.id, ruleVersion: null, points },
+        { kind: CAMPAIGN_BONUS_KIND, label: points < due ? `${campaign.name} (budget reached)` : due < bonus ? `${campaign.name} (order limit reached)` : campaign.name, ruleId: campaign.id, ruleVersion: null, points },
       ];
     }
     return lots;
@@ -79,7 +82,8 @@ export class CampaignBonusService {
   /** Takes up to `due` points from the campaign's budget under its row lock; 0 once spent or no longer running. */
   private async spend(em: EntityManager, campaignId: string, due: number): Promise<number> {
     const [row] = await em.execute<{ status: string; budget_points: number | null; spent_points: number }[]>(
-      `select status, budget_points, spent_points from campaign where id = ? for update`,
+      // spent_points is bigint, which pg hands over as a string: read as a double (exact below 2^53).
+      `select status, budget_points, spent_points::float8 as spent_points from campaign where id = ? for update`,
       [campaignId],
     );
     // A cancel may have committed while this order waited for the lock.

@@ -1,4 +1,4 @@
-import { Entity, Enum, Index, ManyToOne, PrimaryKey, Property, type Opt, type Ref } from '@mikro-orm/core';
+import { BigIntType, Entity, Enum, Index, ManyToOne, PrimaryKey, Property, type Opt, type Ref } from '@mikro-orm/core';
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeISOResolver, JSONObjectResolver } from 'graphql-scalars';
 import { newId } from '../shared/ids';
@@ -151,8 +151,8 @@ export class Campaign {
   @Property({ type: 'integer', nullable: true })
   budgetPoints: number | null = null;
 
-  @Field(() => Int, { description: 'Points given so far; never above budgetPoints.' })
-  @Property({ type: 'integer', default: 0 })
+  @Field(() => Float, { description: 'Points given so far (a whole number; Float as it may pass 2^31 without a budget); never above budgetPoints.' })
+  @Property({ type: new BigIntType('number'), default: 0 })
   spentPoints: Opt<number> = 0;
 
   @Field(() => DateTimeISOResolver, { description: 'Start of the window; at launch, a start in the past becomes the launch time.' })
@@ -258,8 +258,8 @@ export class CampaignMember {
   @Property({ type: 'datetime' })
   assignedAt: Date;
 
-  @Field(() => Int, { description: 'Bonus points given to this member by the campaign.' })
-  @Property({ type: 'integer', default: 0 })
+  @Field(() => Float, { description: 'Bonus points given to this member by the campaign (a whole number; Float as it may pass 2^31).' })
+  @Property({ type: new BigIntType('number'), default: 0 })
   bonusPoints: Opt<number> = 0;
 
   @Field(() => DateTimeISOResolver, { nullable: true, description: 'When the offer or message was recorded for them (TREATED only).' })

@@ -318,7 +318,7 @@ export class CampaignService {
          group by cm.member_id, cm.assigned_group, cm.bonus_points)
        select grp, count(*)::int as members, (count(*) filter (where orders > 0))::int as buyers,
          sum(revenue)::float8 as revenue, coalesce(var_samp(revenue), 0)::float8 as revenue_var,
-         sum(bonus_points)::int as points, coalesce(var_samp(bonus_points), 0)::float8 as points_var
+         sum(bonus_points)::float8 as points, coalesce(var_samp(bonus_points), 0)::float8 as points_var
        from per_member group by grp`,
       [currency, windowStart, windowEnd, campaign.id],
     );

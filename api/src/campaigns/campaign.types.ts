@@ -4,6 +4,7 @@ import { IsInt, IsOptional, IsUUID, Length, Max, Min, ValidateNested } from 'cla
 import { connectionOf } from '../shared/pagination';
 import { ConsentMedium } from '../members/member-consent.entity';
 import { Campaign, CampaignGroup, CampaignMember, CampaignOfferKind, CampaignStatus } from './campaign.entity';
+import { MAX_CAMPAIGN_BUDGET_POINTS, grouped } from '../shared/bounds';
 
 export const MAX_BONUS_POINTS = 100_000;
 export const MAX_MULTIPLIER_PERCENT = 1000;
@@ -101,10 +102,11 @@ export class CreateCampaignInput {
   @Max(MAX_HOLDOUT_SHARE)
   holdoutShare: number;
 
-  @Field(() => Int, { nullable: true, description: 'BONUS_POINTS only: most points given in all; null for no cap.' })
+  @Field(() => Int, { nullable: true, description: `BONUS_POINTS only: most points given in all, 1 to ${grouped(MAX_CAMPAIGN_BUDGET_POINTS)}; null for no cap.` })
   @IsOptional()
   @IsInt()
   @Min(1)
+  @Max(MAX_CAMPAIGN_BUDGET_POINTS)
   budgetPoints?: number | null;
 
   @Field(() => DateTimeISOResolver)
@@ -155,10 +157,11 @@ export class UpdateCampaignInput {
   @Max(MAX_HOLDOUT_SHARE)
   holdoutShare?: number | null;
 
-  @Field(() => Int, { nullable: true, description: 'Give 0 to remove the cap.' })
+  @Field(() => Int, { nullable: true, description: `1 to ${grouped(MAX_CAMPAIGN_BUDGET_POINTS)}; give 0 to remove the cap.` })
   @IsOptional()
   @IsInt()
   @Min(0)
+  @Max(MAX_CAMPAIGN_BUDGET_POINTS)
   budgetPoints?: number | null;
 
   @Field(() => DateTimeISOResolver, { nullable: true })
@@ -226,7 +229,7 @@ export class CampaignGroupMetrics {
   @Field(() => Float, { description: 'revenueMinor / members: members who bought nothing count as 0.' })
   revenuePerMemberMinor: number;
 
-  @Field(() => Int, { description: 'Bonus points given to the group (0 for the holdout).' })
+  @Field(() => Float, { description: 'Bonus points given to the group (0 for the holdout); a whole number, Float as it may pass 2^31.' })
   pointsCost: number;
 
   @Field(() => Float)

@@ -18,6 +18,11 @@ function problemsOf(input: EarningRuleInput): FieldProblem[] {
     case EarningRuleKind.BASE_RATE:
       p.push(...need('currency', 'BASE_RATE'), ...need('points', 'BASE_RATE'), ...need('perMinor', 'BASE_RATE'));
       if (input.currency && !isCurrency(input.currency)) p.push({ path: 'input.currency', message: 'is not an ISO 4217 currency' });
+      // At most a point per minor unit: a maximal order's base then stays within MAX_ORDER_TOTAL_MINOR points, and
+      // every multiplier line of the engine is exact (README: Bounds).
+      if (input.points && input.perMinor && input.points > input.perMinor) {
+        p.push({ path: 'input.points', message: `must not exceed perMinor (${input.perMinor}): at most one point per minor unit` });
+      }
       break;
     case EarningRuleKind.CATEGORY_MULTIPLIER:
       p.push(...need('category', 'CATEGORY_MULTIPLIER'), ...need('multiplierPercent', 'a multiplier'));

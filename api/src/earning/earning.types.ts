@@ -3,6 +3,7 @@ import { DateTimeISOResolver } from 'graphql-scalars';
 import { ArrayMaxSize, IsEnum, IsInt, IsOptional, IsUUID, Length, Matches, Max, Min } from 'class-validator';
 import { SalesChannelKind } from '../shared/enums';
 import { EarningRuleKind } from './earning-rule.entity';
+import { MAX_EARN_MULTIPLIER_PERCENT, MAX_POINTS_PER_ORDER, MAX_RULE_POINTS, grouped } from '../shared/bounds';
 
 @InputType({ description: 'Which fields matter depends on kind: see EarningRuleKind.' })
 export class EarningRuleInput {
@@ -23,28 +24,32 @@ export class EarningRuleInput {
   @Matches(/^[A-Z]{3}$/, { message: 'must be an ISO 4217 currency code such as GBP' })
   currency?: string | null;
 
-  @Field(() => Int, { nullable: true })
+  @Field(() => Int, { nullable: true, description: `BASE_RATE: points per perMinor minor units, 1 to ${grouped(MAX_RULE_POINTS)} and at most perMinor (1 point per minor unit).` })
   @IsOptional()
+  @IsInt()
   @Min(1)
-  @Max(1_000_000)
+  @Max(MAX_RULE_POINTS)
   points?: number | null;
 
-  @Field(() => Int, { nullable: true })
+  @Field(() => Int, { nullable: true, description: 'BASE_RATE: minor units, 1 to 1,000,000,000.' })
   @IsOptional()
+  @IsInt()
   @Min(1)
   @Max(1_000_000_000)
   perMinor?: number | null;
 
-  @Field(() => Int, { nullable: true })
+  @Field(() => Int, { nullable: true, description: `Percent of the base points, 0 to ${grouped(MAX_EARN_MULTIPLIER_PERCENT)} (200: double points).` })
   @IsOptional()
+  @IsInt()
   @Min(0)
-  @Max(10_000)
+  @Max(MAX_EARN_MULTIPLIER_PERCENT)
   multiplierPercent?: number | null;
 
-  @Field(() => Int, { nullable: true })
+  @Field(() => Int, { nullable: true, description: `BONUS: points added to the order, 1 to ${grouped(MAX_RULE_POINTS)}.` })
   @IsOptional()
+  @IsInt()
   @Min(1)
-  @Max(1_000_000)
+  @Max(MAX_RULE_POINTS)
   fixedPoints?: number | null;
 
   @Field(() => String, { nullable: true })
@@ -77,9 +82,11 @@ export class EarningRuleInput {
   @Max(6, { each: true })
   daysOfWeek?: number[] | null;
 
-  @Field(() => Int, { nullable: true })
+  @Field(() => Int, { nullable: true, description: `ORDER_CAP, DAILY_CAP: 0 to ${grouped(MAX_POINTS_PER_ORDER)} points.` })
   @IsOptional()
+  @IsInt()
   @Min(0)
+  @Max(MAX_POINTS_PER_ORDER)
   capPoints?: number | null;
 }
 

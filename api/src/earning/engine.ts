@@ -1,6 +1,7 @@
 import { SalesChannelKind } from '../shared/enums';
 import { EarningRuleKind } from './earning-rule.entity';
 import type { PointsBreakdownItem } from '../orders/order.types';
+import { MAX_POINTS_PER_ORDER } from '../shared/bounds';
 
 /** What the engine needs of a rule; entities satisfy it. */
 export interface RuleData {
@@ -54,6 +55,9 @@ export interface Earning {
 
 const KIND_ORDER = Object.values(EarningRuleKind);
 
+/** The breakdown line that cuts an order's points to MAX_POINTS_PER_ORDER (campaign bonuses included). */
+export const ORDER_LIMIT_KIND = 'ORDER_LIMIT';
+
 /** Extra points for a multiplier: 200% of base is base + 100%. Rounded toward zero, so a 50% rule takes half away. */
 const extraFor = (base: number, percent: number) => Math.trunc((base * (percent - 100)) / 100);
 
@@ -75,7 +79,8 @@ function matchingLines(rule: RuleData, lines: EarningLine[], base: number[]): nu
 /**
  * The points an order earns, and which rule gave which. Pure: the same input always gives the same points.
  * Order: base rate per line → category, product, channel multipliers and bonuses (each adds to the base,
- * they do not compound) → tier and plan multipliers → fixed bonuses → order cap → daily cap.
+ * they do not compound) → tier and plan multipliers → fixed bonuses → order cap → daily cap → the platform's
+ * MAX_POINTS_PER_ORDER (an ORDER_LIMIT line), so that the points fit the order's, lot's and ledger row's columns.
  */
 export function computeEarning(input: EarningInput): Earning {
   const rules = input.rules
@@ -120,6 +125,10 @@ export function computeEarning(input: EarningInput): Earning {
       item(rule, rule.kind, rule.name, allowed - total);
       total = allowed;
     }
+  }
+  if (total > MAX_POINTS_PER_ORDER) {
+    item(null, ORDER_LIMIT_KIND, 'Most points an order can earn', MAX_POINTS_PER_ORDER - total);
+    total = MAX_POINTS_PER_ORDER;
   }
   return { points: total, breakdown };
 }

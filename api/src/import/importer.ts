@@ -494,7 +494,7 @@ export class TransactionImporter {
       const since = new Date(from - prog.settings.tierWindowDays * DAY_MS);
       if (prog.settings.tierMetric === TierMetric.POINTS_EARNED) {
         const rows = await em.execute<{ member_id: string; created_at: Date; delta: number }[]>(
-          `select member_id, created_at, lifetime_delta as delta from ledger_entry
+          `select member_id, created_at, lifetime_delta::float8 as delta from ledger_entry
            where member_id in (?) and reason in ('ORDER_EARN', 'RETURN_CLAWBACK') and created_at > ?`,
           [memberIds, since],
         );

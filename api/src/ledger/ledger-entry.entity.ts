@@ -1,5 +1,5 @@
-import { Entity, Enum, Index, ManyToOne, PrimaryKey, Property, type Opt, type Ref } from '@mikro-orm/core';
-import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { BigIntType, Entity, Enum, Index, ManyToOne, PrimaryKey, Property, type Opt, type Ref } from '@mikro-orm/core';
+import { Field, Float, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeISOResolver } from 'graphql-scalars';
 import { newId } from '../shared/ids';
 import type { Member } from '../members/member.entity';
@@ -26,6 +26,9 @@ registerEnumType(LedgerReason, { name: 'LedgerReason' });
 /**
  * One change to a member's points. Rows are never updated or deleted (a database trigger refuses it);
  * a correction is a new row. Balances are the sums of `pendingDelta` and `availableDelta`.
+ *
+ * Deltas are bigint (JS numbers, within ±MAX_MEMBER_POINTS; Float in GraphQL, whole numbers): a merge moves a whole
+ * balance in one row.
  */
 @ObjectType()
 @Entity({ tableName: 'ledger_entry' })
@@ -43,16 +46,16 @@ export class LedgerEntry {
   @Enum({ items: () => LedgerReason })
   reason: LedgerReason;
 
-  @Field(() => Int)
-  @Property({ type: 'integer' })
+  @Field(() => Float)
+  @Property({ type: new BigIntType('number') })
   pendingDelta: number;
 
-  @Field(() => Int)
-  @Property({ type: 'integer' })
+  @Field(() => Float)
+  @Property({ type: new BigIntType('number') })
   availableDelta: number;
 
-  @Field(() => Int, { description: 'Change to lifetime points (earned net of returns), so that total is provable too.' })
-  @Property({ type: 'integer', default: 0 })
+  @Field(() => Float, { description: 'Change to lifetime points (earned net of returns), so that total is provable too.' })
+  @Property({ type: new BigIntType('number'), default: 0 })
   lifetimeDelta: Opt<number> = 0;
 
   @Field(() => String, { description: 'What caused it: order, return, redemption, lot, adjustment, merge.' })

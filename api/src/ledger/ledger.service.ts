@@ -317,11 +317,11 @@ export interface MergedAwayHolding {
   pending: number;
 }
 
-/** POINTS_LIMIT_REACHED, before anything is written, when a change would take a sum beyond ±MAX_MEMBER_POINTS. */
+/** CONFLICT POINTS_LIMIT_REACHED, before anything is written, when a change would take a sum beyond ±MAX_MEMBER_POINTS. */
 function checkWithinLimit(bal: MemberBalance, pending: number, available: number, lifetime: number): void {
   const after = { pending: bal.pending + pending, available: bal.available + available, lifetime: bal.lifetime + lifetime };
   if (Object.values(after).some((v) => Math.abs(v) > MAX_MEMBER_POINTS)) {
-    throw new AppError('POINTS_LIMIT_REACHED', `A member's points cannot go beyond ${MAX_MEMBER_POINTS}`, { limit: MAX_MEMBER_POINTS });
+    throw AppError.conflict('POINTS_LIMIT_REACHED', `A member's points cannot go beyond ${MAX_MEMBER_POINTS}`, { limit: MAX_MEMBER_POINTS });
   }
 }
 

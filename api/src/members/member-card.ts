@@ -8,17 +8,18 @@ import { IdentifierType } from './member-identifier.entity';
  * A member with their balance, next expiry and tier in one statement: what a till or storefront asks for on every
  * visit (`member(id) { points tier }`), so one round trip instead of a member lookup followed by four loader queries.
  * The balance and tier are handed to the request's loaders; fields nobody asked for cost a few index probes.
- * The answers equal those of `PointsService.pointsOf` and `TierService.currentOf` (test/api/member-card.test.ts).
+ * The answers equal those of `PointsService.pointsOf` and `TierService.currentOf` (test/api/member-card.test.ts); the
+ * bigint balances and the sum of lots are read as doubles, as there (exact within MAX_MEMBER_POINTS).
  */
 export const MEMBER_CARD_SQL = (where: string) => `
   select m.*,
-    b.available as card_available, b.pending as card_pending, b.lifetime as card_lifetime,
+    b.available::float8 as card_available, b.pending::float8 as card_pending, b.lifetime::float8 as card_lifetime,
     e.expires_at as card_expires_at, e.points as card_expiring_points,
     to_jsonb(t) as card_tier
   from member m
   left join member_balance b on b.member_id = m.id
   left join lateral (
-    select min(l.expires_at) as expires_at, sum(l.remaining)::int as points
+    select min(l.expires_at) as expires_at, sum(l.remaining)::float8 as points
     from point_lot l
     where l.member_id = m.id and l.state in ('AVAILABLE', 'PENDING') and l.remaining > 0
     group by l.expires_at::date order by l.expires_at::date limit 1

@@ -14,6 +14,7 @@ import { Migration20261202200000_member_merged_into_index } from './Migration202
 import { Migration20261201160000_model_scored_at } from './Migration20261201160000_model_scored_at';
 import { Migration20261201130000_webhook_pending_deliveries } from './Migration20261201130000_webhook_pending_deliveries';
 import { Migration20261202100000_scale_reads } from './Migration20261202100000_scale_reads';
+import { Migration20261203100000_bigint_points } from './Migration20261203100000_bigint_points';
 
 /** Applied in this order; add each new migration here (npm run make-migration writes the file). */
 export const migrations: MigrationObject[] = [
@@ -32,4 +33,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261201130000_webhook_pending_deliveries', class: Migration20261201130000_webhook_pending_deliveries },
   { name: 'Migration20261202200000_member_merged_into_index', class: Migration20261202200000_member_merged_into_index },
   { name: 'Migration20261202100000_scale_reads', class: Migration20261202100000_scale_reads },
+  { name: 'Migration20261203100000_bigint_points', class: Migration20261203100000_bigint_points },
 ];

@@ -1,4 +1,4 @@
-import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { DateTimeISOResolver } from 'graphql-scalars';
 import {
   ArrayMaxSize,
@@ -13,10 +13,18 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IdentifierType } from '../members/member-identifier.entity';
+import {
+  MAX_LINE_QUANTITY,
+  MAX_LINE_TOTAL_MINOR,
+  MAX_ORDER_LINES,
+  MAX_ORDER_TOTAL_MINOR,
+  MAX_UNIT_PRICE_MINOR,
+  grouped,
+} from '../shared/bounds';
 
 @ObjectType({ description: 'Points from one rule: support can explain every point.' })
 export class PointsBreakdownItem {
-  @Field(() => String, { description: 'BASE_RATE, CATEGORY_MULTIPLIER, ..., TIER, PLAN, ORDER_CAP, DAILY_CAP' })
+  @Field(() => String, { description: 'BASE_RATE, CATEGORY_MULTIPLIER, ..., TIER, PLAN, ORDER_CAP, DAILY_CAP, CAMPAIGN_BONUS, ORDER_LIMIT (the most an order can earn)' })
   kind: string;
 
   @Field(() => String)
@@ -28,7 +36,7 @@ export class PointsBreakdownItem {
   @Field(() => Int, { nullable: true })
   ruleVersion: number | null;
 
-  @Field(() => Int, { description: 'Negative for caps.' })
+  @Field(() => Float, { description: 'Negative for caps. A whole number; Float as a multiplier line of a large order may pass 2^31 (the order total never does).' })
   points: number;
 }
 
@@ -46,8 +54,6 @@ export class ReturnedLine {
   @Field(() => Int)
   valueMinor: number;
 }
-
-const MAX_MINOR = 1_000_000_000;
 
 @InputType()
 export class OrderLineInput {
@@ -71,22 +77,22 @@ export class OrderLineInput {
   @Length(1, 100)
   brand?: string | null;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: `1 to ${grouped(MAX_LINE_QUANTITY)}; quantity × unitPriceMinor at most ${grouped(MAX_LINE_TOTAL_MINOR)}.` })
   @IsInt()
   @Min(1, { message: 'must be at least 1' })
-  @Max(10_000)
+  @Max(MAX_LINE_QUANTITY)
   quantity: number;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: `Minor units, 0 to ${grouped(MAX_UNIT_PRICE_MINOR)}.` })
   @IsInt()
   @Min(0, { message: 'must not be negative' })
-  @Max(MAX_MINOR)
+  @Max(MAX_UNIT_PRICE_MINOR)
   unitPriceMinor: number;
 
-  @Field(() => Int, { defaultValue: 0 })
+  @Field(() => Int, { defaultValue: 0, description: 'Minor units, 0 to quantity × unitPriceMinor.' })
   @IsInt()
   @Min(0, { message: 'must not be negative' })
-  @Max(MAX_MINOR)
+  @Max(MAX_LINE_TOTAL_MINOR)
   discountMinor: number;
 }
 
@@ -130,21 +136,22 @@ export class RecordOrderInput {
   @Matches(/^[A-Z]{3}$/, { message: 'must be an ISO 4217 currency code such as GBP' })
   currency: string;
 
-  @Field(() => [OrderLineInput])
+  @Field(() => [OrderLineInput], { description: `1 to ${MAX_ORDER_LINES} lines, together at most ${grouped(MAX_ORDER_TOTAL_MINOR)} minor units after line discounts.` })
   @ArrayMinSize(1, { message: 'must have at least one line' })
-  @ArrayMaxSize(500)
+  @ArrayMaxSize(MAX_ORDER_LINES)
   @ValidateNested({ each: true })
   lines: OrderLineInput[];
 
-  @Field(() => Int, { defaultValue: 0 })
+  @Field(() => Int, { defaultValue: 0, description: 'Minor units, 0 to the sum of the lines.' })
   @IsInt()
   @Min(0, { message: 'must not be negative' })
-  @Max(MAX_MINOR)
+  @Max(MAX_ORDER_TOTAL_MINOR)
   orderDiscountMinor: number;
 
-  @Field(() => Int, { description: 'What the channel charged; must equal the lines less discounts.' })
+  @Field(() => Int, { description: `What the channel charged, in minor units (0 to ${grouped(MAX_ORDER_TOTAL_MINOR)}); must equal the lines less discounts.` })
   @IsInt()
   @Min(0, { message: 'must not be negative' })
+  @Max(MAX_ORDER_TOTAL_MINOR)
   totalMinor: number;
 
   @Field(() => String, { nullable: true })
@@ -169,11 +176,13 @@ export class ReturnLineInput {
   @Field(() => Int)
   @IsInt()
   @Min(1)
+  @Max(MAX_ORDER_LINES)
   lineNo: number;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'At most what is left of the line.' })
   @IsInt()
   @Min(1, { message: 'must be at least 1' })
+  @Max(MAX_LINE_QUANTITY)
   quantity: number;
 }
 
@@ -190,7 +199,7 @@ export class RecordReturnInput {
   @Field(() => [ReturnLineInput], { nullable: true, description: 'Omit to return everything not yet returned.' })
   @IsOptional()
   @ArrayMinSize(1)
-  @ArrayMaxSize(500)
+  @ArrayMaxSize(MAX_ORDER_LINES)
   @ValidateNested({ each: true })
   lines?: ReturnLineInput[] | null;
 }

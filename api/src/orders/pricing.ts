@@ -1,5 +1,6 @@
 import { AppError, type FieldProblem } from '../shared/errors';
 import { isCurrency } from '../shared/currency';
+import { MAX_LINE_TOTAL_MINOR, MAX_ORDER_TOTAL_MINOR, grouped } from '../shared/bounds';
 import type { RecordOrderInput } from './order.types';
 
 export interface PricedLine {
@@ -15,7 +16,8 @@ export interface PricedOrder {
 }
 
 /**
- * Recomputes the order's money from its lines: totals and discounts are checked, never trusted.
+ * Recomputes the order's money from its lines: totals and discounts are checked, never trusted, and bounded so that each
+ * fits its column (shared/bounds.ts): a line's price × quantity, and the sum of the lines after their discounts.
  * The order discount is spread over lines in proportion to their totals (largest remainder), so that
  * a returned line gives back exactly its share.
  */
@@ -24,10 +26,15 @@ export function priceOrder(input: RecordOrderInput): PricedOrder {
   if (!isCurrency(input.currency)) problems.push({ path: 'input.currency', message: `${input.currency} is not an ISO 4217 currency` });
   const totals = input.lines.map((l, i) => {
     const gross = l.quantity * l.unitPriceMinor;
-    if (l.discountMinor > gross) problems.push({ path: `input.lines.${i}.discountMinor`, message: `exceeds the line amount ${gross}` });
+    if (gross > MAX_LINE_TOTAL_MINOR) {
+      problems.push({ path: `input.lines.${i}.quantity`, message: `× unitPriceMinor is ${gross}; a line may come to at most ${grouped(MAX_LINE_TOTAL_MINOR)} minor units` });
+    } else if (l.discountMinor > gross) problems.push({ path: `input.lines.${i}.discountMinor`, message: `exceeds the line amount ${gross}` });
     return gross - l.discountMinor;
   });
   const subtotal = totals.reduce((a, b) => a + b, 0);
+  if (problems.length === 0 && subtotal > MAX_ORDER_TOTAL_MINOR) {
+    problems.push({ path: 'input.lines', message: `come to ${subtotal}; an order may come to at most ${grouped(MAX_ORDER_TOTAL_MINOR)} minor units` });
+  }
   if (input.orderDiscountMinor > subtotal) {
     problems.push({ path: 'input.orderDiscountMinor', message: `exceeds the line total ${subtotal}` });
   }

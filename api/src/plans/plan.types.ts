@@ -1,6 +1,7 @@
 import { Field, ID, InputType, Int } from 'type-graphql';
 import { DateTimeISOResolver } from 'graphql-scalars';
 import { ArrayMaxSize, IsOptional, IsUUID, Length, Matches, Max, Min } from 'class-validator';
+import { MAX_EARN_MULTIPLIER_PERCENT, MAX_UNIT_PRICE_MINOR, grouped } from '../shared/bounds';
 
 @InputType({ description: 'Creates the plan, or changes the one with this code.' })
 export class UpsertMembershipPlanInput {
@@ -12,22 +13,23 @@ export class UpsertMembershipPlanInput {
   @Length(1, 100)
   name: string;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: `Minor units, 0 to ${grouped(MAX_UNIT_PRICE_MINOR)}.` })
   @Min(0)
+  @Max(MAX_UNIT_PRICE_MINOR)
   feeMinor: number;
 
   @Field(() => String)
   @Matches(/^[A-Z]{3}$/, { message: 'must be an ISO 4217 currency code such as GBP' })
   currency: string;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: '1 to 3660 days.' })
   @Min(1)
   @Max(3660)
   durationDays: number;
 
-  @Field(() => Int, { defaultValue: 100 })
+  @Field(() => Int, { defaultValue: 100, description: `Percent of the base points, 0 to ${grouped(MAX_EARN_MULTIPLIER_PERCENT)} (200: double points).` })
   @Min(0)
-  @Max(10_000)
+  @Max(MAX_EARN_MULTIPLIER_PERCENT)
   earnMultiplierPercent: number;
 
   @Field(() => [String], { defaultValue: [] })

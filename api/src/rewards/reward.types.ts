@@ -2,6 +2,7 @@ import { Field, ID, InputType, Int } from 'type-graphql';
 import { DateTimeISOResolver } from 'graphql-scalars';
 import { ArrayMaxSize, IsEnum, IsOptional, IsUUID, Length, Matches, Max, Min } from 'class-validator';
 import { RewardKind } from './reward.entity';
+import { MAX_REWARD_COST_POINTS, MAX_REWARD_UNITS, MAX_UNIT_PRICE_MINOR, grouped } from '../shared/bounds';
 
 @InputType({ description: 'Creates the reward, or changes the one with this code.' })
 export class UpsertRewardInput {
@@ -17,9 +18,9 @@ export class UpsertRewardInput {
   @IsEnum(RewardKind)
   kind: RewardKind;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: `1 to ${grouped(MAX_REWARD_COST_POINTS)} points.` })
   @Min(1, { message: 'must be at least 1 point' })
-  @Max(10_000_000)
+  @Max(MAX_REWARD_COST_POINTS)
   costPoints: number;
 
   @Field(() => String, { nullable: true })
@@ -27,9 +28,10 @@ export class UpsertRewardInput {
   @Length(1, 64)
   sku?: string | null;
 
-  @Field(() => Int, { nullable: true })
+  @Field(() => Int, { nullable: true, description: `Minor units, 1 to ${grouped(MAX_UNIT_PRICE_MINOR)}.` })
   @IsOptional()
   @Min(1)
+  @Max(MAX_UNIT_PRICE_MINOR)
   valueMinor?: number | null;
 
   @Field(() => String, { nullable: true })
@@ -37,7 +39,7 @@ export class UpsertRewardInput {
   @Matches(/^[A-Z]{3}$/, { message: 'must be an ISO 4217 currency code such as GBP' })
   currency?: string | null;
 
-  @Field(() => Int, { nullable: true })
+  @Field(() => Int, { nullable: true, description: '1 to 100.' })
   @IsOptional()
   @Min(1)
   @Max(100)
@@ -48,14 +50,16 @@ export class UpsertRewardInput {
   @Length(1, 100)
   partner?: string | null;
 
-  @Field(() => Int, { nullable: true })
+  @Field(() => Int, { nullable: true, description: `0 to ${grouped(MAX_REWARD_UNITS)}; null: unlimited.` })
   @IsOptional()
   @Min(0)
+  @Max(MAX_REWARD_UNITS)
   stock?: number | null;
 
-  @Field(() => Int, { nullable: true })
+  @Field(() => Int, { nullable: true, description: `1 to ${grouped(MAX_REWARD_UNITS)}; null: unlimited.` })
   @IsOptional()
   @Min(1)
+  @Max(MAX_REWARD_UNITS)
   perMemberLimit?: number | null;
 
   @Field(() => DateTimeISOResolver, { nullable: true })

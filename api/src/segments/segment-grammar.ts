@@ -5,6 +5,7 @@ import { ChurnBand } from '../models/churn-band';
 import { ConsentMedium } from '../members/member-consent.entity';
 import { MemberStatus } from '../members/member.entity';
 import { NpsCategory } from '../feedback/feedback.entity';
+import { MAX_MEMBER_POINTS } from '../shared/bounds';
 
 /**
  * The segment rule grammar (README: Segments). A rule is a tree of plain JSON objects:
@@ -108,8 +109,9 @@ export const ATTRIBUTES = {
     patternHint: 'a tier code such as GOLD',
     lookup: 'tier',
   },
-  pointsBalance: { description: 'Available (spendable) points now.', type: ValueType.INTEGER, cardinality: 'one', operators: NUMERIC_OPS, min: -INT_LIMIT, max: INT_LIMIT },
-  lifetimePoints: { description: 'Points earned over the membership, net of returns.', type: ValueType.INTEGER, cardinality: 'one', operators: NUMERIC_OPS, min: -INT_LIMIT, max: INT_LIMIT },
+  // Balances are bigint, within ±MAX_MEMBER_POINTS (shared/bounds.ts).
+  pointsBalance: { description: 'Available (spendable) points now.', type: ValueType.INTEGER, cardinality: 'one', operators: NUMERIC_OPS, min: -MAX_MEMBER_POINTS, max: MAX_MEMBER_POINTS },
+  lifetimePoints: { description: 'Points earned over the membership, net of returns.', type: ValueType.INTEGER, cardinality: 'one', operators: NUMERIC_OPS, min: -MAX_MEMBER_POINTS, max: MAX_MEMBER_POINTS },
   daysSinceLastPurchase: {
     description: 'Whole days since the latest order; members who never ordered do not match.',
     type: ValueType.INTEGER,

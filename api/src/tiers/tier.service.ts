@@ -57,6 +57,7 @@ export class TierService {
 
   /**
    * Points earned from orders net of returns, or spend net of returns, since the rolling window began (`at` − window).
+   * Summed exactly and read as a double: both grow past int4 with a few maximal orders (README: Bounds).
    * Earnings stay on the ledger of the record they were earned on, so records merged into the member count too
    * (`absorbedIds`: a record being merged in this transaction, not yet marked merged).
    */
@@ -69,7 +70,7 @@ export class TierService {
             [memberId, memberId, `{${absorbedIds.join(',')}}`, since],
           )
         : await em.execute<{ v: number }[]>(
-            `select coalesce(sum(total_minor - returned_minor), 0)::int as v from customer_order
+            `select coalesce(sum(total_minor - returned_minor), 0)::float8 as v from customer_order
              where member_id = ? and placed_at > ?`,
             [memberId, since],
           );
@@ -266,7 +267,7 @@ export class TierService {
  * Points earned in the window on the member's own ledger and those of records merged into them. One array of ids, so
  * that the plan is an index scan of (member_id, created_at); an OR across the subquery made it a scan of every ledger row.
  */
-export const TIER_METRIC_POINTS_SQL = `select coalesce(sum(lifetime_delta), 0)::int as v from ledger_entry
+export const TIER_METRIC_POINTS_SQL = `select coalesce(sum(lifetime_delta), 0)::float8 as v from ledger_entry
   where member_id = any(array(select id from member where id = ? union all select id from member where merged_into_id = ?) || ?::uuid[])
     and reason in ('ORDER_EARN', 'RETURN_CLAWBACK') and created_at > ?`;
 

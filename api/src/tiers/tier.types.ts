@@ -1,8 +1,9 @@
-import { Field, InputType, Int, ObjectType } from 'type-graphql';
+import { Field, Float, InputType, Int, ObjectType } from 'type-graphql';
 import { DateTimeISOResolver } from 'graphql-scalars';
 import { ArrayMaxSize, IsInt, Length, Matches, Max, Min } from 'class-validator';
 import { TierMetric } from '../programme/programme-settings.entity';
 import { Tier } from './tier.entity';
+import { MAX_EARN_MULTIPLIER_PERCENT, MAX_TIER_THRESHOLD, grouped } from '../shared/bounds';
 
 @InputType({ description: 'Creates the tier, or changes the one with this code.' })
 export class UpsertTierInput {
@@ -14,14 +15,16 @@ export class UpsertTierInput {
   @Length(1, 100)
   name: string;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: `Points or minor units of spend in the tier window (programme tierMetric), 0 to ${grouped(MAX_TIER_THRESHOLD)}.` })
   @IsInt()
   @Min(0)
+  @Max(MAX_TIER_THRESHOLD)
   threshold: number;
 
-  @Field(() => Int, { defaultValue: 100 })
+  @Field(() => Int, { defaultValue: 100, description: `Percent of the base points, 0 to ${grouped(MAX_EARN_MULTIPLIER_PERCENT)} (150: half as many again).` })
+  @IsInt()
   @Min(0)
-  @Max(10_000)
+  @Max(MAX_EARN_MULTIPLIER_PERCENT)
   earnMultiplierPercent: number;
 
   @Field(() => [String], { defaultValue: [] })
@@ -41,7 +44,7 @@ export class TierProgress {
   @Field(() => TierMetric)
   metric: TierMetric;
 
-  @Field(() => Int, { description: 'Points earned or spend in the rolling window.' })
+  @Field(() => Float, { description: 'Points earned or spend in the rolling window: a whole number, Float as it can pass 2^31.' })
   current: number;
 
   @Field(() => Int, { nullable: true, description: 'How much more is needed for nextTier.' })
