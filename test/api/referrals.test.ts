@@ -286,6 +286,83 @@ describe('self-referral guards', () => {
   });
 });
 
+describe('referral cycles', () => {
+  /** `n` members, each referred by the one before: [head, ..., tail]. The head was referred by nobody. */
+  async function chain(n: number) {
+    const members = [await enrol()];
+    while (members.length < n) members.push(await enrol({ referralCode: members[members.length - 1].referralCode }));
+    return members;
+  }
+  const apply = (member: { id: string }, referrer: { referralCode: string }) => h.gql(till.auth, APPLY, { input: { memberId: member.id, referralCode: referrer.referralCode } });
+  const referralsOf = async (members: { id: string }[]) =>
+    (await h.sql(`select count(*)::int as n from referral where referred_id in (?)`, [members.map((m) => m.id)]))[0].n;
+
+  it('refuses a cycle of three and of five: the head of a chain cannot be referred by its tail', async () => {
+    for (const length of [3, 5]) {
+      const members = await chain(length);
+      const closing = expectError(await apply(members[0], members[length - 1]), 'REFERRAL_NOT_ALLOWED');
+      expect(closing.extensions.reason).toBe('CIRCULAR');
+      expect(await referralOf(members[0].id)).toBeNull();
+      expect(await referralsOf(members)).toBe(length - 1);
+    }
+  });
+
+  it('accepts a long chain that is no cycle, joined to another chain at either end', async () => {
+    const members = await chain(40);
+    const before = await enrol();
+    expect((await ok(till.auth, APPLY, { input: { memberId: members[0].id, referralCode: before.referralCode } })).applyReferralCode).toMatchObject({ status: 'PENDING', referrerId: before.id });
+    const after = await enrol();
+    expect((await ok(till.auth, APPLY, { input: { memberId: after.id, referralCode: members[39].referralCode } })).applyReferralCode).toMatchObject({ status: 'PENDING', referrerId: members[39].id });
+    // Now 42 long: its head still cannot be referred by anyone below it.
+    expect(expectError(await apply(before, after), 'REFERRAL_NOT_ALLOWED').extensions.reason).toBe('CIRCULAR');
+    expect(expectError(await apply(before, members[20]), 'REFERRAL_NOT_ALLOWED').extensions.reason).toBe('CIRCULAR');
+  });
+
+  it('follows a chain through a merged-away record to the person it is now', async () => {
+    const head = await enrol();
+    const absorbed = await enrol({ referralCode: head.referralCode });
+    await order(absorbed.id, 30); // credited: the referral stays with the absorbed record through the merge
+    const survivor = await enrol();
+    await ok(admin.auth, MERGE, { input: { survivorId: survivor.id, absorbedId: absorbed.id } });
+    const below = await enrol({ referralCode: survivor.referralCode });
+    // head referred absorbed, who is survivor now, who referred below: below cannot refer head.
+    expect(expectError(await apply(head, below), 'REFERRAL_NOT_ALLOWED').extensions.reason).toBe('CIRCULAR');
+    expect(await referralOf(head.id)).toBeNull();
+  });
+
+  it('voids at the order a referral that a merge made circular, and credits the other one', async () => {
+    const a = await enrol();
+    const b2 = await enrol({ referralCode: a.referralCode });
+    const c = await enrol({ referralCode: b2.referralCode });
+    // a's referrals move to c: c referred b2, who referred c.
+    await ok(admin.auth, MERGE, { input: { survivorId: c.id, absorbedId: a.id } });
+    await order(b2.id, 30);
+    expect(await referralOf(b2.id)).toMatchObject({ status: 'VOID', voidReason: 'CIRCULAR' });
+    expect(await referralRows(b2.id)).toEqual([]);
+    await order(c.id, 30);
+    expect(await referralOf(c.id)).toMatchObject({ status: 'CREDITED' });
+    expect(await referralRows(c.id)).toEqual([{ reason: 'REFERRAL', pending: 200, available: 0 }]);
+    expect(await referralRows(b2.id)).toEqual([{ reason: 'REFERRAL', pending: 300, available: 0 }]);
+  });
+
+  it('accepts one of two referrals that close a cycle at the same moment and refuses the other as CIRCULAR', async () => {
+    for (let round = 0; round < 5; round++) {
+      // Of two: each refers the other.
+      const [a, b] = [await enrol(), await enrol()];
+      const pair = await Promise.all([apply(a, b), apply(b, a)]);
+      expect(pair.map((r) => r.errors?.[0]?.extensions.reason ?? 'ACCEPTED').sort()).toEqual(['ACCEPTED', 'CIRCULAR']);
+      expect(await referralsOf([a, b])).toBe(1);
+
+      // Of three: x referred y already; at once y refers z and z refers x.
+      const [x, y] = await chain(2);
+      const z = await enrol();
+      const triple = await Promise.all([apply(z, y), apply(x, z)]);
+      expect(triple.map((r) => r.errors?.[0]?.extensions.reason ?? 'ACCEPTED').sort()).toEqual(['ACCEPTED', 'CIRCULAR']);
+      expect(await referralsOf([x, y, z])).toBe(2);
+    }
+  });
+});
+
 describe('the ledger after every referral above', () => {
   it('still proves every balance and lot equal to the ledger rows', async () => {
     expect((await ledgerCheck(h)).mismatches).toEqual([]);

@@ -20,7 +20,7 @@ export enum ReferralRefusal {
   SELF_REFERRAL = 'SELF_REFERRAL',
   /** Referrer and referred share an email (compared canonically) or a phone. */
   SAME_IDENTIFIER = 'SAME_IDENTIFIER',
-  /** The referrer was referred by this member. */
+  /** The referrer was referred by this member, directly or down a chain of referrals (merged records are one person). */
   CIRCULAR = 'CIRCULAR',
   /** The referrer was erased. */
   REFERRER_INACTIVE = 'REFERRER_INACTIVE',

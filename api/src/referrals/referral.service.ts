@@ -57,6 +57,10 @@ export class ReferralService {
     const resolved = await this.members.findById(ctx.em, input.memberId);
     try {
       return await ctx.em.transactional(async (em) => {
+        // Two referrals that close a cycle between them would each find no cycle: they are serialised by a lock taken
+        // before any other, so none of them waits for it holding a row another one needs. Enrolment needs no such lock:
+        // a new member refers nobody yet, so cannot close one.
+        await em.execute('select pg_advisory_xact_lock(hashtext(?))', ['referral.apply']);
         const member = await em.findOneOrFail(Member, resolved.id, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
         if (member.status === MemberStatus.ERASED) throw AppError.conflict('MEMBER_ERASED', 'This member has been erased', { memberId: member.id });
         const earlier = await em.findOne(Referral, { referred: member.id });
@@ -90,7 +94,9 @@ export class ReferralService {
           ? ReferralRefusal.REFERRER_INACTIVE
           : (await this.shareIdentifier(em, referrer.id, memberId))
             ? ReferralRefusal.SAME_IDENTIFIER
-            : null;
+            : (await this.isAbove(em, memberId, referrer.id))
+              ? ReferralRefusal.CIRCULAR
+              : null;
     if (reason) {
       Object.assign(referral, { status: ReferralStatus.VOID, voidReason: reason, voidedAt: at });
       ctx.log.info({ referralId: referral.id, reason }, 'referral.voided');
@@ -195,12 +201,35 @@ export class ReferralService {
     if (await this.shareIdentifier(em, referrer.id, member.id)) {
       throw refused(ReferralRefusal.SAME_IDENTIFIER, 'The referrer and the new member share an email address or phone number');
     }
-    if (await em.findOne(Referral, { referrer: member.id, referred: referrer.id })) {
-      throw refused(ReferralRefusal.CIRCULAR, 'The referrer was referred by this member');
+    if (await this.isAbove(em, member.id, referrer.id)) {
+      throw refused(ReferralRefusal.CIRCULAR, 'The referrer was referred by this member, directly or down a chain of referrals');
     }
     const referral = em.create(Referral, { referrer: referrer.id, referred: member.id, code, status: ReferralStatus.PENDING });
     await em.flush();
     return referral;
+  }
+
+  /**
+   * Whether `memberId` is among the referrers above `referrerId` (the referrer's referrer, theirs, and so on), in one
+   * statement: `referrerId` referring `memberId` would then close a cycle, of any length. Merged records are one person,
+   * followed both ways (a record's survivor, and the records merged into a survivor, each of which may have been
+   * referred). A void referral is no link.
+   */
+  private async isAbove(em: EntityManager, memberId: string, referrerId: string): Promise<boolean> {
+    const [row] = await em.execute<{ found: boolean }[]>(
+      `with recursive above(id) as (
+         select ?::uuid
+         union
+         select next.id from above cross join lateral (
+           select r.referrer_id as id from referral r where r.referred_id = above.id and r.status <> 'VOID'
+           union all select m.merged_into_id from member m where m.id = above.id and m.merged_into_id is not null
+           union all select m.id from member m where m.merged_into_id = above.id
+         ) next
+       )
+       select exists (select 1 from above where id = ?) as found`,
+      [referrerId, memberId],
+    );
+    return row.found;
   }
 
   /** Whether two members share an email (canonically: case, +tags, Gmail dots) or a phone, on any of their records. */
