@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { isCurrency } from '../shared/currency';
 import { SalesChannelKind } from '../shared/enums';
 import { createLogger } from '../shared/logger';
 import { TransactionImporter, type ImportSummary } from '../import/importer';
@@ -33,12 +34,15 @@ runCli('import', async ({ orm, services, config }) => {
   if (!Object.values(SalesChannelKind).includes(kind) || kind === SalesChannelKind.ADMIN) {
     throw new ImportInputError(`--channel-kind must be one of ${Object.values(SalesChannelKind).filter((k) => k !== 'ADMIN').join(', ')}`);
   }
+  const currency = values.currency!.trim().toUpperCase();
+  if (!isCurrency(currency)) throw new ImportInputError(`--currency: "${values.currency}" is not an ISO 4217 currency code such as GBP`);
   const batch = Number(values.batch);
   if (!Number.isInteger(batch) || batch < 1) throw new ImportInputError('--batch must be a whole number ≥ 1');
   if (values.programme) console.error('import: the platform has one programme; --programme is ignored (use --channel to name where the orders come from)');
 
   const log = createLogger(config.LOG_LEVEL === 'silent' ? 'silent' : 'info', 'import');
-  const source = await openCsv(values.file, parseColumnMap(values.map));
+  const map = parseColumnMap(values.map);
+  const source = await openCsv(values.file, map);
   const rejectsPath = values.rejects ?? `${path.basename(values.file).replace(/\.gz$/, '').replace(/\.csv$/, '')}.rejects.csv`;
   const rejects = openRejects(rejectsPath);
   const isTTY = process.stderr.isTTY === true;
@@ -57,10 +61,12 @@ runCli('import', async ({ orm, services, config }) => {
   })();
   let summary: ImportSummary;
   try {
-    summary = await new TransactionImporter(orm.em, services, log).run(counted, {
+    // The file is read twice: a scan for invoices whose lines are apart, then the import (with progress).
+    const rows = async (pass: 'scan' | 'import') => (pass === 'scan' ? (await openCsv(values.file!, map)).records : counted);
+    summary = await new TransactionImporter(orm.em, services, log).run(rows, {
       channelName: values.channel!,
       channelKind: kind,
-      currency: values.currency!.toUpperCase(),
+      currency,
       batchInvoices: batch,
       onReject: (r) => rejects.write(r),
       signal: abort.signal,

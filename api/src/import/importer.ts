@@ -19,17 +19,28 @@ import { multipliersOf } from '../tiers/tier.service';
 import { OrderStatus } from '../orders/order.entity';
 import { applyReturnLines, clawbackDue } from '../orders/order.service';
 import type { PointsBreakdownItem, ReturnedLine } from '../orders/order.types';
-import { parseRow, RejectReason, type ParsedLine } from './rows';
+import { MAX_ORDER_LINES, MAX_ORDER_TOTAL_MINOR } from '../shared/bounds';
+import { invoiceKey, parseRow, RejectReason, type ParsedLine, type RowResult } from './rows';
 import type { SourceRecord, SourceRow } from './source';
 
 const DAY_MS = 86_400_000;
 export const IMPORT_ACTOR = 'import';
 
+/**
+ * The rows to import. They are read twice: a first pass finds the invoices whose lines are not next to each other,
+ * the second imports. A function is called once for each pass and must give the same rows both times (the CLI opens
+ * the file again); rows given as an array or an iterable are held in memory for the second pass.
+ */
+export type ImportRows =
+  | Iterable<SourceRecord>
+  | AsyncIterable<SourceRecord>
+  | ((pass: 'scan' | 'import') => AsyncIterable<SourceRecord> | Promise<AsyncIterable<SourceRecord>>);
+
 export interface ImportOptions {
   channelName: string;
   channelKind: SalesChannelKind;
   currency: string;
-  /** Invoices per transaction. */
+  /** Invoices per transaction; the result does not depend on it. */
   batchInvoices: number;
   /** Added to every invoice date (the demo seed moves old data to the recent past). */
   shiftMs?: number;
@@ -83,6 +94,18 @@ interface Invoice {
   lines: ParsedLine[];
   rows: SourceRow[];
 }
+
+/** What a committed batch adds to the summary, and the rejects it found. */
+interface BatchResult {
+  counts: { orders: number; guestOrders: number; returns: number; returnInvoices: number; lines: number; members: number; skipped: number; earned: number; clawed: number; unmatched: number };
+  rejects: Reject[];
+}
+
+/** Thrown to roll back a trial write (writeBatch with isTrial). */
+const TRIAL = Symbol('trial write');
+
+/** An error of the importer's own about one invoice's rows. */
+class InvoiceWriteError extends Error {}
 
 /** An order as the batch keeps it: read from the database (a return's candidate) or created in this batch. */
 interface OrderState {
@@ -158,14 +181,17 @@ const json = (value: unknown) => JSON.stringify(value);
 /**
  * Bulk import of a transactions file into orders, with the API's rules: the same earning engine, tier multipliers
  * and evaluation, caps, ledger lots and return clawbacks (OrderService.creditWith, applyReturnLines, clawbackDue,
- * LedgerService, TierService.decide), applied at each order's own time. Invoices are written in batches, one
- * transaction each, in file order; an invoice already stored for the channel is skipped, so a re-run completes an
- * interrupted import and adds nothing twice.
+ * LedgerService, TierService.decide), applied at each order's own time.
+ *
+ * An invoice is all its lines in the file, wherever they are: a first pass over the rows finds the invoices whose
+ * lines are apart, and each of those is held until its last line has been read. Invoices are written in the order
+ * of their last lines, in batches of `batchInvoices`, one transaction each, so the result does not depend on the
+ * batch size. An invoice already stored for the channel is skipped, so a re-run completes an interrupted import and
+ * adds nothing twice.
  */
 export class TransactionImporter {
   private summary!: ImportSummary;
   private channel!: { id: string; kind: SalesChannelKind };
-  private written = new Set<string>();
   private currency = 'GBP';
   private statsBase = 0;
   private statsRows = 0;
@@ -176,7 +202,7 @@ export class TransactionImporter {
     private readonly log: Logger,
   ) {}
 
-  async run(records: AsyncIterable<SourceRecord>, options: ImportOptions): Promise<ImportSummary> {
+  async run(rows: ImportRows, options: ImportOptions): Promise<ImportSummary> {
     const started = Date.now();
     this.channel = await this.ensureChannel(options);
     this.currency = options.currency;
@@ -202,8 +228,9 @@ export class TransactionImporter {
       rowsPerSecond: 0,
     };
     const now = Date.now();
-    let batch = new Map<string, Invoice>();
-    let lastInvoice = '';
+    const open = await readTwice(rows);
+    const apart = await this.timed('scan', async () => invoicesApart(await open('scan'), options.signal));
+    let batch: Invoice[] = [];
     let batches = 0;
     // One batch is written while the next one is parsed.
     let inFlight: Promise<void> = Promise.resolve();
@@ -211,7 +238,7 @@ export class TransactionImporter {
     const flush = async (invoices: Invoice[]) => {
       await inFlight;
       if (options.signal?.aborted) return;
-      inFlight = this.writeBatch(invoices, options).then(async () => {
+      inFlight = this.writeIsolating(invoices, options).then(async () => {
         batches++;
         // Tables grow from empty during a first import: fresh statistics keep the per-batch lookups on their
         // indexes. Refreshed each time this run has doubled the order lines since the last statistics.
@@ -225,45 +252,80 @@ export class TransactionImporter {
       inFlight.catch((err: unknown) => (failure ??= err));
     };
 
+    // Invoices still being read, and those complete (a later line of one means the file changed since the scan).
+    const reading = new Map<string, Invoice>();
+    const complete = new Set<string>();
+    const finish = async (key: string) => {
+      const inv = reading.get(key);
+      if (!inv) return;
+      reading.delete(key);
+      complete.add(key);
+      const problem = this.invoiceProblem(inv);
+      if (problem) {
+        inv.lines.forEach((l, i) => this.reject(options, { line: l.line, reason: problem, row: inv.rows[i] }));
+        return;
+      }
+      batch.push(inv);
+      if (batch.length >= options.batchInvoices) {
+        const full = batch;
+        batch = [];
+        await flush(full);
+      }
+    };
+
     let stopped = false;
-    for await (const { line, row } of records) {
+    let ordinal = 0;
+    let current = '';
+    for await (const { line, row, unreadable } of await open('import')) {
       if (failure) break;
       if (options.signal?.aborted) {
         stopped = true;
         break;
       }
       this.summary.rowsRead++;
-      const parsed = parseRow(line, row, now, options.shiftMs);
-      if (!parsed.ok) {
-        this.reject(options, { line, reason: parsed.reason, row });
-        continue;
+      ordinal++;
+      const key = unreadable ? '' : invoiceKey(row);
+      if (key !== current) {
+        if (!apart.has(current)) await finish(current);
+        current = key;
       }
-      const p = parsed.value;
-      if (p.invoice !== lastInvoice && batch.size >= options.batchInvoices && !batch.has(p.invoice)) {
-        const full = [...batch.values()];
-        for (const inv of full) this.written.add(inv.invoice);
-        batch = new Map();
-        await flush(full);
-      }
-      lastInvoice = p.invoice;
-      if (this.written.has(p.invoice)) {
-        this.reject(options, { line, reason: RejectReason.SPLIT_INVOICE, row });
-        continue;
-      }
-      let inv = batch.get(p.invoice);
-      if (!inv) {
-        inv = { invoice: p.invoice, isReturn: p.isReturn, placedAt: p.placedAt, customerId: p.customerId, country: p.country, lines: [], rows: [] };
-        batch.set(p.invoice, inv);
-      }
-      inv.lines.push(p);
-      inv.rows.push(row);
+      const parsed: RowResult = unreadable ? { ok: false, reason: unreadable } : parseRow(line, row, now, options.shiftMs);
+      if (!parsed.ok) this.reject(options, { line, reason: parsed.reason, detail: parsed.detail, row });
+      else this.gather(reading, complete, parsed.value, row, options);
+      if (apart.get(key) === ordinal) await finish(key);
     }
-    if (!stopped && !options.signal?.aborted && batch.size) await flush([...batch.values()]);
+    if (!stopped && !failure && !options.signal?.aborted) {
+      for (const key of [...reading.keys()]) await finish(key);
+      if (batch.length) await flush(batch);
+    }
     await inFlight;
+    if (failure) throw failure;
     this.summary.isComplete = !stopped && !options.signal?.aborted;
     this.summary.seconds = Math.round((Date.now() - started) / 100) / 10;
     this.summary.rowsPerSecond = Math.round(this.summary.rowsRead / Math.max((Date.now() - started) / 1000, 0.001));
     return this.summary;
+  }
+
+  /** Adds a valid line to its invoice, or rejects it when it contradicts the invoice. */
+  private gather(open: Map<string, Invoice>, complete: Set<string>, p: ParsedLine, row: SourceRow, options: ImportOptions) {
+    if (complete.has(p.invoice)) return this.reject(options, { line: p.line, reason: RejectReason.SPLIT_INVOICE, row });
+    const inv = open.get(p.invoice);
+    if (!inv) {
+      open.set(p.invoice, { invoice: p.invoice, isReturn: p.isReturn, placedAt: p.placedAt, customerId: p.customerId, country: p.country, lines: [p], rows: [row] });
+      return;
+    }
+    // The first line says whose invoice it is and when it was placed (dates of one invoice may differ by a minute).
+    if (p.customerId !== inv.customerId) return this.reject(options, { line: p.line, reason: RejectReason.OTHER_CUSTOMER, row });
+    inv.lines.push(p);
+    inv.rows.push(row);
+  }
+
+  /** An order's bounds (shared/bounds.ts), which only the whole invoice can break. A return's value comes from the orders it matches. */
+  private invoiceProblem(inv: Invoice): RejectReason | null {
+    if (inv.isReturn) return null;
+    if (inv.lines.length > MAX_ORDER_LINES) return RejectReason.TOO_MANY_LINES;
+    const total = inv.lines.reduce((s, l) => s + l.quantity * l.unitPriceMinor, 0);
+    return total > MAX_ORDER_TOTAL_MINOR ? RejectReason.INVOICE_TOO_LARGE : null;
   }
 
   private async analyze(): Promise<void> {
@@ -293,7 +355,7 @@ export class TransactionImporter {
     await trx.raw(sql, params as Knex.RawBinding[]);
   }
 
-  private reject(options: ImportOptions, reject: Reject) {
+  private reject(options: ImportOptions, reject: Reject): void {
     this.summary.rejects[reject.reason] = (this.summary.rejects[reject.reason] ?? 0) + 1;
     options.onReject?.(reject);
   }
@@ -309,7 +371,65 @@ export class TransactionImporter {
     return { id: created.id, kind: created.kind };
   }
 
-  private async writeBatch(all: Invoice[], options: ImportOptions): Promise<void> {
+  /**
+   * Writes a batch, isolating what cannot be written: when the batch fails because of its rows (a data error of the
+   * database, or of the importer's own checks), its invoices are written again one at a time; an invoice that still
+   * fails has each of its lines tried alone in a transaction that is rolled back, and the lines that fail are rejected
+   * ("row could not be written", with a message that names the kind of error but no statement or value) while the
+   * rest of the invoice is written; an invoice whose lines pass alone but not together is rejected whole. Any other
+   * error (connection, deadlock, an error in the importer's statements) stops the run, and a re-run resumes it.
+   */
+  private async writeIsolating(invoices: Invoice[], options: ImportOptions): Promise<void> {
+    const failed = await this.tryWrite(invoices, options);
+    if (!failed) return;
+    this.log.warn({ invoices: invoices.length, fromLine: invoices[0].lines[0].line, error: safeWriteError(failed) }, 'import.batch-isolating');
+    for (const inv of invoices) {
+      const err = invoices.length === 1 ? failed : await this.tryWrite([inv], options);
+      if (!err) continue;
+      const bad = new Map<number, string>();
+      if (inv.lines.length > 1) {
+        for (let i = 0; i < inv.lines.length; i++) {
+          const lineErr = await this.tryWrite([{ ...inv, lines: [inv.lines[i]], rows: [inv.rows[i]] }], options, true);
+          if (lineErr) bad.set(i, safeWriteError(lineErr));
+        }
+      }
+      const rest = { ...inv, lines: inv.lines.filter((_, i) => !bad.has(i)), rows: inv.rows.filter((_, i) => !bad.has(i)) };
+      const restErr = bad.size === 0 ? err : rest.lines.length ? await this.tryWrite([rest], options) : null;
+      for (const [i, detail] of bad) this.reject(options, { line: inv.lines[i].line, reason: RejectReason.WRITE_FAILED, detail, row: inv.rows[i] });
+      if (restErr) rest.lines.forEach((l, i) => this.reject(options, { line: l.line, reason: RejectReason.WRITE_FAILED, detail: safeWriteError(restErr), row: rest.rows[i] }));
+    }
+  }
+
+  /** Writes and counts the invoices (a trial is rolled back); null when done, the error when it is one of the rows'. */
+  private async tryWrite(invoices: Invoice[], options: ImportOptions, isTrial = false): Promise<unknown> {
+    try {
+      const result = await this.writeBatch(invoices, isTrial);
+      this.count(result, options);
+      return null;
+    } catch (err) {
+      if (err === TRIAL) return null;
+      if (!isRowError(err)) throw err;
+      return err;
+    }
+  }
+
+  private count({ counts, rejects }: BatchResult, options: ImportOptions): void {
+    const s = this.summary;
+    s.orders += counts.orders;
+    s.guestOrders += counts.guestOrders;
+    s.returns += counts.returns;
+    s.returnInvoices += counts.returnInvoices;
+    s.linesImported += counts.lines;
+    s.membersCreated += counts.members;
+    s.invoicesSkipped += counts.skipped;
+    s.pointsEarned += counts.earned;
+    s.pointsClawedBack += counts.clawed;
+    s.unmatchedReturnUnits += counts.unmatched;
+    for (const r of rejects) this.reject(options, r);
+  }
+
+  /** The invoices in one transaction; what to count once it has committed. A trial is rolled back (throws TRIAL). */
+  private async writeBatch(all: Invoice[], isTrial: boolean): Promise<BatchResult> {
     const counts = { orders: 0, guestOrders: 0, returns: 0, returnInvoices: 0, lines: 0, members: 0, skipped: 0, earned: 0, clawed: 0, unmatched: 0 };
     const rejects: Reject[] = [];
     const em = this.rootEm.fork();
@@ -321,7 +441,7 @@ export class TransactionImporter {
       const sales = invoices.filter((i) => !i.isReturn);
       const returns = invoices.filter((i) => i.isReturn);
 
-      const products = await this.timed('products', () => this.upsertProducts(tx, sales, options.currency));
+      const products = await this.timed('products', () => this.upsertProducts(tx, sales, this.currency));
       const { members, erased, created } = await this.timed('members', () => this.resolveMembers(tx, invoices));
       counts.members = created;
       const prog = await this.timed('programme', () => this.programme(tx));
@@ -360,20 +480,10 @@ export class TransactionImporter {
       this.addTime('rules', performance.now() - rulesStarted);
       await this.timed('writeOrders', () => this.writeOrders(tx, newOrders, [...states.values()], newReturns));
       await this.timed('flushLedger', () => tx.flush());
+      if (isTrial) throw TRIAL;
     });
     this.addTime('batchTotal', performance.now() - started);
-    const s = this.summary;
-    s.orders += counts.orders;
-    s.guestOrders += counts.guestOrders;
-    s.returns += counts.returns;
-    s.returnInvoices += counts.returnInvoices;
-    s.linesImported += counts.lines;
-    s.membersCreated += counts.members;
-    s.invoicesSkipped += counts.skipped;
-    s.pointsEarned += counts.earned;
-    s.pointsClawedBack += counts.clawed;
-    s.unmatchedReturnUnits += counts.unmatched;
-    for (const r of rejects) this.reject(options, r);
+    return { counts, rejects };
   }
 
   /** Invoices of the channel already stored (orders by idempotency key, returns by return id) are skipped. */
@@ -704,7 +814,7 @@ export class TransactionImporter {
     const returns: ReturnRow[] = [];
     for (const [order, taken] of wanted) {
       const { returned, problems } = applyReturnLines(order.lines, [...taken].map(([lineNo, quantity]) => ({ lineNo, quantity })));
-      if (problems.length) throw new Error(`import: return ${inv.invoice} does not fit order ${order.externalOrderId}: ${problems[0].message}`);
+      if (problems.length) throw new InvoiceWriteError('the return does not fit the order it was matched to');
       const value = returned.reduce((s, r) => s + r.valueMinor, 0);
       order.returnedMinor += value;
       order.unitsLeft -= returned.reduce((n, r) => n + r.quantity, 0);
@@ -826,6 +936,73 @@ export class TransactionImporter {
       );
     }
   }
+}
+
+/** Rows given once are held for the second pass; a function opens them again. */
+async function readTwice(rows: ImportRows): Promise<(pass: 'scan' | 'import') => Promise<AsyncIterable<SourceRecord>>> {
+  if (typeof rows === 'function') return async (pass) => rows(pass);
+  const held: SourceRecord[] = [];
+  for await (const r of rows) held.push(r);
+  return async () => fromArray(held);
+}
+
+async function* fromArray<T>(items: T[]): AsyncIterable<T> {
+  yield* items;
+}
+
+/**
+ * The invoices whose lines are not all next to each other, with the position (1-based, among the rows) of their last
+ * line: the import holds each of them until then. Rows without a usable invoice number separate the rows around them.
+ */
+async function invoicesApart(records: AsyncIterable<SourceRecord>, signal?: AbortSignal): Promise<Map<string, number>> {
+  const last = new Map<string, number>();
+  const apart = new Set<string>();
+  let previous = '';
+  let ordinal = 0;
+  for await (const { row, unreadable } of records) {
+    if (signal?.aborted) break;
+    ordinal++;
+    const key = unreadable ? '' : invoiceKey(row);
+    if (key) {
+      if (key !== previous && last.has(key)) apart.add(key);
+      last.set(key, ordinal);
+    }
+    previous = key;
+  }
+  return new Map([...apart].map((key) => [key, last.get(key)!]));
+}
+
+/** SQLSTATE classes of errors caused by the values written: data exception, integrity constraint, program limit. */
+const ROW_ERROR_CLASSES = /^(22|23|54)/;
+const SAFE_MESSAGES: Record<string, string> = {
+  '22001': 'a text is too long for its column',
+  '22003': 'a number is out of range',
+  '22008': 'a date is out of range',
+  '22021': 'a text has bytes the database cannot store',
+  '22P05': 'a text has a character the database cannot store',
+  '23502': 'a required value is missing',
+  '23503': 'it refers to a row that does not exist',
+  '23505': 'it repeats a value that must be unique',
+  '23514': 'a check of the database refused it',
+};
+
+const sqlStateOf = (err: unknown): string | null => {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : null;
+};
+
+/** Whether a failed write is the rows' fault (so the others can still be written) rather than the database's or the connection's. */
+function isRowError(err: unknown): boolean {
+  const state = sqlStateOf(err);
+  if (state) return ROW_ERROR_CLASSES.test(state);
+  return err instanceof InvoiceWriteError || err instanceof TypeError || err instanceof RangeError;
+}
+
+/** What went wrong, for the rejects file and the log: the kind of error, never the statement or the values. */
+function safeWriteError(err: unknown): string {
+  const state = sqlStateOf(err);
+  if (state) return `${SAFE_MESSAGES[state] ?? 'the database refused it'} (SQLSTATE ${state})`;
+  return err instanceof InvoiceWriteError ? err.message : `unexpected ${(err as Error).name ?? 'error'}`;
 }
 
 /** A PostgreSQL array literal, one bound parameter however long (knex would expand a JS array into a list). */

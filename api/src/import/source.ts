@@ -1,13 +1,15 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
-import { parse } from 'csv-parse';
+import { parse } from 'csv-parse/sync';
 
 /** The columns of the canonical transactions layout (shared/data/README.md). */
 export const CANONICAL_COLUMNS = ['InvoiceNo', 'StockCode', 'Description', 'Quantity', 'InvoiceDate', 'UnitPrice', 'CustomerID', 'Country'] as const;
 export type CanonicalColumn = (typeof CANONICAL_COLUMNS)[number];
 /** Description and Country may be absent; without the others a row cannot become an order line. */
 const REQUIRED: CanonicalColumn[] = ['InvoiceNo', 'StockCode', 'Quantity', 'InvoiceDate', 'UnitPrice', 'CustomerID'];
+/** Far above any real row (its stored fields are at most 100 + 64 + 200 + 254 characters); longer lines are rejected unread. */
+export const MAX_LINE_BYTES = 64 * 1024;
 
 export type SourceRow = Partial<Record<CanonicalColumn, string>>;
 
@@ -15,7 +17,15 @@ export interface SourceRecord {
   /** 1-based line in the file; the header is line 1. */
   line: number;
   row: SourceRow;
+  /** Set when the line could not be read as a row (its `row` is then empty): why. */
+  unreadable?: UnreadableLine;
 }
+
+export const UnreadableLine = {
+  BAD_CSV: 'line is not valid CSV',
+  TOO_LONG: `line longer than ${MAX_LINE_BYTES.toLocaleString('en-GB')} bytes`,
+} as const;
+export type UnreadableLine = (typeof UnreadableLine)[keyof typeof UnreadableLine];
 
 /** A problem with the input as a whole, reported as one line and exit code 1. */
 export class ImportInputError extends Error {}
@@ -57,30 +67,35 @@ export interface OpenedSource {
   totalBytes: number;
 }
 
-/** Streams a CSV (gunzipped when the name ends in .gz) as canonical rows with their line numbers. */
+/**
+ * Streams a CSV (gunzipped when the name ends in .gz) as canonical rows with their line numbers.
+ *
+ * One line is one row: a line that is not valid CSV (a stray or unclosed quote), or is longer than MAX_LINE_BYTES, is
+ * reported as unreadable and the next line is read as usual, where a CSV stream parser would lose the rest of the file
+ * or stop. So a quoted field cannot span lines (the canonical layout has none), and line numbers are exact.
+ */
 export async function openCsv(file: string, map: Map<string, CanonicalColumn>): Promise<OpenedSource> {
   const totalBytes = (await stat(file)).size;
   let bytes = 0;
   const raw = createReadStream(file, { highWaterMark: 256 * 1024 });
   raw.on('data', (chunk) => (bytes += chunk.length));
-  // Arrays, not objects with info: twice as fast on a large file. Line numbers count records after the header, so
-  // they are the file's lines as long as no quoted field spans lines (the canonical layout has none); empty lines
-  // are skipped but counted.
-  const parser = parse({ relax_column_count: true, skip_empty_lines: false, trim: false });
   const input = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
-  input.on('error', (err: Error) => parser.destroy(err));
-  // Parsing starts before anyone iterates: keep the error for the iterator rather than crash on an unhandled event.
-  parser.on('error', () => undefined);
-  input.pipe(parser);
+  // pipe() does not pass on a read error: the reader of the gunzip stream would wait for ever.
+  if (input !== raw) raw.on('error', (err) => input.destroy(err));
+  const wrap = (err: unknown) => (err instanceof ImportInputError ? err : new ImportInputError(`${file}: ${(err as Error).message}`));
+  const lines = linesOf(input as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
 
   // The header is read and checked now, before the caller writes anything.
-  const it = (parser as AsyncIterable<string[]>)[Symbol.asyncIterator]();
-  const wrap = (err: unknown) => (err instanceof ImportInputError ? err : new ImportInputError(`${file}: ${(err as Error).message}`));
   let names: string[];
+  let pending: (string | null)[];
   try {
-    const header = await it.next();
-    if (header.done) throw new ImportInputError(`${file}: the file is empty`);
-    names = mapHeader(header.value, map);
+    const first = await lines.next();
+    const header = first.done ? undefined : first.value[0];
+    if (header === undefined) throw new ImportInputError(`${file}: the file is empty`);
+    const fields = header === null ? null : fieldsOf(header);
+    if (!fields) throw new ImportInputError(`${file}: the header line cannot be read (not valid CSV, or longer than ${MAX_LINE_BYTES} bytes)`);
+    names = mapHeader(fields, map);
+    pending = first.done ? [] : first.value.slice(1);
   } catch (err) {
     raw.destroy();
     throw wrap(err);
@@ -89,15 +104,18 @@ export async function openCsv(file: string, map: Map<string, CanonicalColumn>): 
   async function* records(): AsyncIterable<SourceRecord> {
     let line = 1;
     try {
-      for (;;) {
-        const next = await it.next();
+      for (let chunk = pending; ; ) {
+        for (const text of chunk) {
+          line++;
+          if (text === '') continue;
+          const fields = text === null ? null : fieldsOf(text);
+          const row: SourceRow = {};
+          if (fields) for (let i = 0; i < names.length; i++) (row as Record<string, string>)[names[i]] = fields[i] ?? '';
+          yield fields ? { line, row } : { line, row, unreadable: text === null ? UnreadableLine.TOO_LONG : UnreadableLine.BAD_CSV };
+        }
+        const next = await lines.next();
         if (next.done) break;
-        const fields = next.value;
-        line++;
-        if (fields.length === 1 && fields[0] === '') continue;
-        const row: SourceRow = {};
-        for (let i = 0; i < names.length; i++) (row as Record<string, string>)[names[i]] = fields[i] ?? '';
-        yield { line, row };
+        chunk = next.value;
       }
     } catch (err) {
       throw wrap(err);
@@ -106,4 +124,55 @@ export async function openCsv(file: string, map: Map<string, CanonicalColumn>): 
     }
   }
   return { records: records(), bytesRead: () => bytes, totalBytes };
+}
+
+/** One line's fields; quoted lines (rare) go through the CSV parser, null when they are not valid CSV. */
+function fieldsOf(text: string): string[] | null {
+  if (!text.includes('"')) return text.split(',');
+  try {
+    const [fields] = parse(text, { relax_column_count: true, trim: false }) as string[][];
+    return fields ?? [''];
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The lines of a byte stream, a chunk's worth at a time, each decoded from UTF-8 on its own (an invalid byte becomes
+ * U+FFFD in its line only), without the line break; null for a line longer than MAX_LINE_BYTES, which is skipped
+ * without being held. readline and split2 either hold such a line whole or drop it without a trace.
+ */
+async function* linesOf(input: AsyncIterable<Buffer>): AsyncIterable<(string | null)[]> {
+  let carried: Buffer[] = [];
+  let carriedBytes = 0;
+  let isTooLong = false;
+  const text = (parts: Buffer[]) => {
+    const buf = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    const end = buf.length > 0 && buf[buf.length - 1] === 13 ? buf.length - 1 : buf.length;
+    return buf.toString('utf8', 0, end);
+  };
+  for await (const chunk of input) {
+    const out: (string | null)[] = [];
+    let start = 0;
+    for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
+      if (isTooLong || carriedBytes + nl - start > MAX_LINE_BYTES) out.push(null);
+      else out.push(text(carriedBytes ? [...carried, chunk.subarray(start, nl)] : [chunk.subarray(start, nl)]));
+      carried = [];
+      carriedBytes = 0;
+      isTooLong = false;
+      start = nl + 1;
+    }
+    if (start < chunk.length && !isTooLong) {
+      carried.push(chunk.subarray(start));
+      carriedBytes += chunk.length - start;
+      if (carriedBytes > MAX_LINE_BYTES) {
+        isTooLong = true;
+        carried = [];
+        carriedBytes = 0;
+      }
+    }
+    if (out.length) yield out;
+  }
+  if (isTooLong) yield [null];
+  else if (carriedBytes) yield [text(carried)];
 }
