@@ -19,7 +19,7 @@ import { requestScope } from './shared/request-scope';
 import { looksLikeApiKey } from './channels/api-key.service';
 import { connectKeyBroadcast } from './channels/api-key-broadcast';
 import { buildGraphQLSchema } from './graphql/schema';
-import { complexityLimit, idArguments, queryCountHeader } from './graphql/plugins';
+import { argumentChecks, complexityLimit, queryCountHeader } from './graphql/plugins';
 import { depthLimitRule } from './graphql/depth-limit';
 import { createFormatError } from './graphql/format-error';
 import { createServices, type Services } from './services';
@@ -122,7 +122,7 @@ export async function createApp({ config, orm, readOrm, redis, log }: AppDeps): 
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
       complexityLimit(schema, config.GRAPHQL_MAX_COMPLEXITY),
-      idArguments,
+      argumentChecks,
       ...(config.isProduction ? [] : [queryCountHeader]),
     ],
   });

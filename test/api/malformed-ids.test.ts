@@ -52,4 +52,49 @@ describe('malformed ids as arguments', () => {
     const valid = await h.gql(admin.auth, `{ member(id: "01900000-0000-7000-8000-000000000000") { id } }`);
     expect(valid.errors?.[0].extensions.code).toBe('NOT_FOUND');
   });
+
+  // The check looked only at the operation's own selections: a root field inside a fragment reached PostgreSQL.
+  it.each([
+    ['an inline fragment', `{ ... on Query { member(id: "abc") { id } } }`],
+    ['an inline fragment without a type', `{ ... { member(id: "abc") { id } } }`],
+    ['a named fragment', `query { ...F } fragment F on Query { member(id: "abc") { id } }`],
+    ['a named fragment in an inline one', `query { ... on Query { ...F } } fragment F on Query { member(id: "abc") { id } }`],
+    ['fragments nested three deep', `query { ...A } fragment A on Query { ...B } fragment B on Query { ... on Query { ...C } } fragment C on Query { member(id: "abc") { id } }`],
+    ['a named fragment, as a variable', `query($id: ID!) { ...F } fragment F on Query { member(id: $id) { id } }`],
+  ])('checks a root field inside %s', async (_name, query) => {
+    const admin = await b.admin();
+    const res = await h.gql(admin.auth, query, { id: 'abc' });
+    expect({ status: res.status, codes: res.errors?.map((e) => e.extensions.code), fields: res.errors?.[0].extensions.fields }).toEqual({
+      status: 400,
+      codes: ['BAD_USER_INPUT'],
+      fields: [{ path: 'id', message: 'must be an id' }],
+    });
+  });
+
+  it('checks a mutation inside a fragment too, and runs nothing', async () => {
+    const admin = await b.admin();
+    const res = await h.gql(admin.auth, `mutation { ...M } fragment M on Mutation { ... { deleteSegment(id: "abc") { id } } }`);
+    expect(res.status).toBe(400);
+    expect(res.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [{ path: 'id', message: 'must be an id' }] });
+  });
+
+  it('checks ID arguments of fields below the root, named by the fields down to them', async () => {
+    const analyst = await b.admin();
+    for (const query of [
+      `{ analytics { memberRfm(memberId: "abc", asOf: "2026-01-01T00:00:00Z") { segment } } }`,
+      `{ analytics { ...R } } fragment R on Analytics { memberRfm(memberId: "abc", asOf: "2026-01-01T00:00:00Z") { segment } }`,
+    ]) {
+      const res = await h.gql(analyst.auth, query);
+      expect({ status: res.status, fields: res.errors?.[0].extensions.fields }).toEqual({
+        status: 400,
+        fields: [{ path: 'analytics.memberRfm.memberId', message: 'must be an id' }],
+      });
+    }
+  });
+
+  it('refuses a number given for an ID, which GraphQL would pass on as a string', async () => {
+    const admin = await b.admin();
+    const res = await h.gql(admin.auth, `query($id: ID!) { member(id: $id) { id } }`, { id: 12345 });
+    expect({ status: res.status, fields: res.errors?.[0].extensions.fields }).toEqual({ status: 400, fields: [{ path: 'id', message: 'must be an id' }] });
+  });
 });

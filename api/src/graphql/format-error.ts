@@ -16,7 +16,8 @@ function describe(err: unknown): string {
 /**
  * Expected errors pass through with their code. A lost database connection becomes SERVICE_UNAVAILABLE, so that
  * clients retry. Anything else is logged once here, with the request id, and reaches the client as a bare
- * INTERNAL_SERVER_ERROR: no message, stack or SQL.
+ * INTERNAL_SERVER_ERROR: no message, stack or SQL, in development too (a driver's message quotes the statement with
+ * its values).
  */
 export function createFormatError(log: Logger, exposeDetails: boolean) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
@@ -51,7 +52,7 @@ export function createFormatError(log: Logger, exposeDetails: boolean) {
 
     log.error({ err: original, requestId, path: formatted.path }, 'graphql.unexpected_error');
     return {
-      message: exposeDetails && original instanceof Error ? original.message : 'Internal server error',
+      message: 'Internal server error',
       path: formatted.path,
       locations: formatted.locations,
       extensions: { code: 'INTERNAL_SERVER_ERROR', requestId },

@@ -1,8 +1,8 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { getNamedType, Kind, valueFromAST, type DocumentNode, type GraphQLSchema } from 'graphql';
+import type { DocumentNode, GraphQLSchema } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
-import { AppError, type FieldProblem } from '../shared/errors';
-import { isUuid } from '../shared/ids';
+import { AppError, type ErrorCode } from '../shared/errors';
+import { argumentProblems } from './operation-arguments';
 import { requestScope } from '../shared/request-scope';
 import type { Context } from '../shared/context';
 
@@ -39,12 +39,8 @@ export function complexityLimit(schema: GraphQLSchema, max: number): ApolloServe
             return;
           }
           if (complexity > max) {
-            throw new AppError('QUERY_TOO_COMPLEX', `Operation complexity ${complexity} exceeds the limit of ${max}`, {
-              complexity,
-              limit: max,
-              // Thrown before execution, so Apollo would otherwise answer 500.
-              http: { status: 400 },
-            });
+            const message = `Operation complexity ${complexity} exceeds the limit of ${max}`;
+            throw beforeExecution(new AppError('QUERY_TOO_COMPLEX', message, { complexity, limit: max }), 400);
           }
         },
       };
@@ -52,40 +48,29 @@ export function complexityLimit(schema: GraphQLSchema, max: number): ApolloServe
   };
 }
 
-/**
- * Every id in this API is a UUID (except the ID arguments a field lists under OPAQUE_ID_ARGUMENTS). A malformed one given as an argument of a query or mutation (`member(id: "abc")`)
- * answers BAD_USER_INPUT naming the argument, before any resolver runs, instead of reaching PostgreSQL as an invalid
- * uuid. Ids inside input objects are checked by their input type's validation (`must be an id`). Only the operation's
- * root fields are looked at: once per request, not per resolved field.
- */
-/** Field extension listing ID arguments that are not UUIDs (a queue's job ids), which `idArguments` leaves alone. */
-export const OPAQUE_ID_ARGUMENTS = 'opaqueIdArguments';
+export { OPAQUE_ID_ARGUMENTS } from './operation-arguments';
 
-export const idArguments: ApolloServerPlugin<Context> = {
+/** An error thrown before execution, which Apollo would otherwise answer with HTTP 500. */
+function beforeExecution(error: AppError, status: number): AppError {
+  const { code, ...details } = error.extensions as { code: ErrorCode };
+  return new AppError(code, error.message, { ...details, http: { status } });
+}
+
+/**
+ * Refuses, with BAD_USER_INPUT naming each argument and HTTP 400, before any resolver runs, an operation whose
+ * arguments PostgreSQL would refuse with a driver error (INTERNAL_SERVER_ERROR): any string, at any depth of any
+ * argument of any selected field, with a control character other than tab, newline and carriage return or an
+ * unpaired UTF-16 surrogate; and a malformed id given as an ID argument (`member(id: "abc")`). Ids inside input
+ * objects are checked by their input type's validation (`must be an id`). One walk of the operation serves both,
+ * through inline fragments and fragment spreads.
+ */
+export const argumentChecks: ApolloServerPlugin<Context> = {
   async requestDidStart() {
     return {
-      async didResolveOperation({ operation, request, schema }) {
+      async didResolveOperation({ operation, document, request, schema }) {
         if (!operation) return;
-        const root = operation.operation === 'mutation' ? schema.getMutationType() : schema.getQueryType();
-        const problems: FieldProblem[] = [];
-        for (const selection of operation.selectionSet.selections) {
-          if (selection.kind !== Kind.FIELD) continue;
-          const field = root?.getFields()[selection.name.value];
-          const opaque = (field?.extensions?.[OPAQUE_ID_ARGUMENTS] as string[] | undefined) ?? [];
-          for (const arg of selection.arguments ?? []) {
-            const definition = field?.args.find((a) => a.name === arg.name.value);
-            if (!definition || getNamedType(definition.type).name !== 'ID' || opaque.includes(definition.name)) continue;
-            // Undefined when the value does not coerce: execution reports that itself.
-            const value: unknown = valueFromAST(arg.value, definition.type, request.variables ?? {});
-            const ids = Array.isArray(value) ? value : [value];
-            if (ids.some((id) => typeof id === 'string' && !isUuid(id))) problems.push({ path: arg.name.value, message: 'must be an id' });
-          }
-        }
-        if (problems.length) {
-          const { message, extensions } = AppError.badInput(problems);
-          // Thrown before execution, so Apollo would otherwise answer 500.
-          throw new AppError('BAD_USER_INPUT', message, { ...extensions, http: { status: 400 } });
-        }
+        const problems = argumentProblems(schema, document, operation, request.variables ?? {});
+        if (problems.length) throw beforeExecution(AppError.badInput(problems), 400);
       },
     };
   },

@@ -6,7 +6,8 @@ import { GraphQLError } from 'graphql';
  * schema/error-codes.json; the admin app keys its messages on it.
  */
 export const errorCodes = {
-  BAD_USER_INPUT: 'An argument is invalid; `extensions.fields` lists each bad field as { path, message }.',
+  BAD_USER_INPUT:
+    'An argument is invalid; `extensions.fields` lists each bad field as { path, message }. A string with a control character other than tab, newline and carriage return, or an unpaired UTF-16 surrogate, is refused in any argument (HTTP 400, before anything runs).',
   UNAUTHENTICATED: 'No valid credentials: missing, expired or revoked token or API key, or a failed login.',
   FORBIDDEN: 'The caller is authenticated but its role or API-key scopes do not allow this field or mutation.',
   NOT_FOUND: 'The referenced record does not exist; `extensions.entity` names its type.',
@@ -34,7 +35,8 @@ export const errorCodes = {
   GRAPHQL_VALIDATION_FAILED: 'The operation is not valid against the schema (includes exceeding the depth limit).',
   GRAPHQL_PARSE_FAILED: 'The operation text is not valid GraphQL, or has more than GRAPHQL_MAX_TOKENS tokens.',
   BAD_REQUEST: 'The HTTP request is malformed (e.g. a body that is not JSON, no query, an operationName the document lacks, or a GET that the CSRF guard refuses).',
-  INTERNAL_SERVER_ERROR: 'An unexpected failure; nothing was written. `extensions.requestId` identifies it in the logs.',
+  INTERNAL_SERVER_ERROR:
+    'An unexpected failure; nothing was written. The message is always "Internal server error" (never SQL, values or a stack trace); `extensions.requestId` identifies it in the logs.',
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;
