@@ -53,7 +53,15 @@ function paths(res: { errors?: Array<{ extensions: Record<string, any> }> }): st
 }
 
 describe('the reported cases', () => {
-  it('refuses a line of 3 × 1,000,000,000 with large discounts with BAD_USER_INPUT on the line, and stores nothing', async () => {
+  it('refuses the reported line, 3 × 1,000,000,000 less a large discount, with BAD_USER_INPUT (was INTERNAL_SERVER_ERROR), and stores nothing', async () => {
+    const m = await b.member().save();
+    const input = orderInput(m.id, [{ quantity: 3, unitPriceMinor: MAX_UNIT_PRICE_MINOR, discountMinor: 500_000_000 }], { orderDiscountMinor: MAX_UNIT_PRICE_MINOR });
+    const res = await record(input);
+    expect(paths(res)).toContain('input.totalMinor');
+    expect(await h.sql(`select 1 from customer_order where external_order_id = ?`, [input.externalOrderId])).toHaveLength(0);
+  });
+
+  it('names the line when only its price × quantity is out of bounds', async () => {
     const m = await b.member().save();
     const input = orderInput(m.id, [{ quantity: 3, unitPriceMinor: MAX_UNIT_PRICE_MINOR, discountMinor: MAX_UNIT_PRICE_MINOR }], { orderDiscountMinor: MAX_UNIT_PRICE_MINOR });
     expect(input.totalMinor).toBe(MAX_ORDER_TOTAL_MINOR); // every single field is within its own bound
