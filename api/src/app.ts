@@ -19,12 +19,12 @@ import { requestScope } from './shared/request-scope';
 import { looksLikeApiKey } from './channels/api-key.service';
 import { connectKeyBroadcast } from './channels/api-key-broadcast';
 import { buildGraphQLSchema } from './graphql/schema';
-import { argumentChecks, complexityLimit, queryCountHeader } from './graphql/plugins';
+import { argumentChecks, complexityLimit, queryCountHeader, rootFieldBudget } from './graphql/plugins';
 import { depthLimitRule } from './graphql/depth-limit';
 import { createFormatError } from './graphql/format-error';
 import { createServices, type Services } from './services';
 import { createLoaders } from './shared/loaders';
-import { RequestRateLimiter } from './security/rate-limits';
+import { rateLimitedError, RequestRateLimiter } from './security/rate-limits';
 import { loadPersistedOperations, resolvePersistedOperation } from './security/persisted-operations';
 import { bodyErrors, corsForGraphql, securityHeaders, sendGraphqlError, setRateLimitHeaders } from './security/http';
 
@@ -122,6 +122,7 @@ export async function createApp({ config, orm, readOrm, redis, log }: AppDeps): 
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
       complexityLimit(schema, config.GRAPHQL_MAX_COMPLEXITY),
+      rootFieldBudget(rateLimiter),
       argumentChecks,
       ...(config.isProduction ? [] : [queryCountHeader]),
     ],
@@ -154,11 +155,7 @@ export async function createApp({ config, orm, readOrm, redis, log }: AppDeps): 
       res.locals.graphql = { em, auth } satisfies GraphqlLocals;
       const state = auth.principal ? await rateLimiter.consume(auth.principal) : null;
       if (state) setRateLimitHeaders(res, state);
-      if (state?.isLimited) {
-        return sendGraphqlError(res, 429, 'RATE_LIMITED', 'Too many requests; retry after the given number of seconds', {
-          retryAfter: state.resetSeconds,
-        });
-      }
+      if (state?.isLimited) throw rateLimitedError(state);
       next();
     } catch (err) {
       next(err);

@@ -1,8 +1,9 @@
-import type { ApolloServerPlugin } from '@apollo/server';
+import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import type { DocumentNode, GraphQLSchema } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
 import { AppError, type ErrorCode } from '../shared/errors';
-import { argumentProblems } from './operation-arguments';
+import { rateLimitedError, rateLimitHeaders, type RequestRateLimiter } from '../security/rate-limits';
+import { argumentProblems, rootFieldCount, selectedFields } from './operation-arguments';
 import { requestScope } from '../shared/request-scope';
 import type { Context } from '../shared/context';
 
@@ -75,6 +76,44 @@ export const argumentChecks: ApolloServerPlugin<Context> = {
     };
   },
 };
+
+/** Root fields one operation may have, aliases included; the largest real operation has 3. */
+export const MAX_ROOT_FIELDS = 20;
+
+/**
+ * Aliases make one request run a root field many times (`a: recordOrder(...) b: recordOrder(...)`), so each root
+ * field counts as one request against the caller's budget, and an operation may have at most `maxRootFields`
+ * (TOO_MANY_ROOT_FIELDS, HTTP 400). The request itself was counted once on arrival, before its body was read; the
+ * other root fields are counted once every check has passed and before any resolver runs. An operation the rest of
+ * the budget cannot pay for answers RATE_LIMITED (HTTP 429) without running.
+ */
+export function rootFieldBudget(rateLimiter: RequestRateLimiter, maxRootFields = MAX_ROOT_FIELDS): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      let rootFields = 1;
+      return {
+        async didResolveOperation({ operation, document, schema }) {
+          if (!operation) return;
+          rootFields = rootFieldCount(selectedFields(schema, document, operation));
+          if (rootFields > maxRootFields) {
+            const message = `The operation has ${rootFields} root fields; at most ${maxRootFields} are allowed`;
+            throw beforeExecution(new AppError('TOO_MANY_ROOT_FIELDS', message, { rootFields, limit: maxRootFields }), 400);
+          }
+        },
+        async responseForOperation({ contextValue, response }) {
+          if (rootFields <= 1 || !contextValue.principal) return null;
+          const state = await rateLimiter.consume(contextValue.principal, rootFields - 1);
+          if (!state) return null;
+          for (const [name, value] of rateLimitHeaders(state)) response.http.headers.set(name, value);
+          if (!state.isLimited) return null;
+          const { message, extensions } = rateLimitedError(state);
+          const { http, ...rest } = extensions as { http: { status: number } };
+          return { http: { status: http.status, headers: new HeaderMap() }, body: { kind: 'single', singleResult: { errors: [{ message, extensions: rest }] } } };
+        },
+      };
+    },
+  };
+}
 
 /** Outside production, reports how many SQL statements a request ran, so tests can catch N+1 queries. */
 export const queryCountHeader: ApolloServerPlugin<Context> = {

@@ -3,7 +3,7 @@ import cors from 'cors';
 import helmet from 'helmet';
 import type { Config } from '../shared/config';
 import type { ErrorCode } from '../shared/errors';
-import type { RateLimitState } from './rate-limits';
+import { rateLimitHeaders, type RateLimitState } from './rate-limits';
 
 /**
  * Security headers on every response. The admin app is built by Vite into same-origin files, so its CSP allows only
@@ -55,10 +55,7 @@ export function sendGraphqlError(
 }
 
 export function setRateLimitHeaders(res: Response, state: RateLimitState): void {
-  res.setHeader('ratelimit-limit', String(state.limit));
-  res.setHeader('ratelimit-remaining', String(Math.max(0, state.remaining)));
-  res.setHeader('ratelimit-reset', String(state.resetSeconds));
-  if (state.isLimited) res.setHeader('retry-after', String(state.resetSeconds));
+  for (const [name, value] of rateLimitHeaders(state)) res.setHeader(name, value);
 }
 
 /** JSON bodies too large or unreadable answer with a code, not Express's HTML error page. */

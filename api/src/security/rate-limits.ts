@@ -3,6 +3,7 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limite
 import type { Config } from '../shared/config';
 import type { Logger } from '../shared/logger';
 import type { Principal } from '../auth/principal';
+import { AppError } from '../shared/errors';
 
 export type RateLimitConfig = Pick<
   Config,
@@ -63,14 +64,14 @@ export class RequestRateLimiter {
     this.warnIfDegraded = redisFallbackWarner(redis, log, 'request_rate_limits');
   }
 
-  /** Counts one request against the caller's budget; null when the caller has no limit. */
-  async consume(principal: Principal): Promise<RateLimitState | null> {
+  /** Counts `units` requests against the caller's budget; null when the caller has no limit. */
+  async consume(principal: Principal, units = 1): Promise<RateLimitState | null> {
     const [limiter, key] =
       principal.kind === 'admin' ? [this.admins, principal.adminId] : [this.apiKeys, principal.apiKeyId];
     if (!limiter) return null;
     this.warnIfDegraded();
     try {
-      const res = await limiter.consume(key);
+      const res = await limiter.consume(key, units);
       return toState(limiter.points, res, false);
     } catch (rejection) {
       if (rejection instanceof RateLimiterRes) return toState(limiter.points, rejection, true);
@@ -81,4 +82,22 @@ export class RequestRateLimiter {
 
 function toState(limit: number, res: RateLimiterRes, isLimited: boolean): RateLimitState {
   return { limit, remaining: res.remainingPoints, resetSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)), isLimited };
+}
+
+/** The headers that tell a caller its budget, and when it is spent how long to wait. */
+export function rateLimitHeaders(state: RateLimitState): Array<[string, string]> {
+  return [
+    ['ratelimit-limit', String(state.limit)],
+    ['ratelimit-remaining', String(Math.max(0, state.remaining))],
+    ['ratelimit-reset', String(state.resetSeconds)],
+    ...(state.isLimited ? [['retry-after', String(state.resetSeconds)] as [string, string]] : []),
+  ];
+}
+
+/** A request over its caller's budget: not run, HTTP 429. */
+export function rateLimitedError(state: RateLimitState): AppError {
+  return new AppError('RATE_LIMITED', 'Too many requests; retry after the given number of seconds', {
+    retryAfter: state.resetSeconds,
+    http: { status: 429 },
+  });
 }

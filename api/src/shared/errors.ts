@@ -27,8 +27,10 @@ export const errorCodes = {
   SERVICE_UNAVAILABLE:
     'A dependency the operation needs (`extensions.dependency`: redis for the job queue, database for PostgreSQL) is unreachable; retry later. A write is not applied, or if the connection broke during its commit, a retry with the same idempotency key returns what was applied.',
   QUERY_TOO_COMPLEX: 'The operation exceeds the complexity budget; ask for fewer items or fields.',
+  TOO_MANY_ROOT_FIELDS:
+    'The operation has more root fields (aliases included) than one request may run; HTTP 400, nothing runs, `extensions.rootFields` and `limit` say how many. Each root field counts as one request against the rate limit.',
   RATE_LIMITED:
-    'Too many requests from this API key or admin user, or too many failed logins for this email from this address; HTTP 429, `extensions.retryAfter` (and the Retry-After header) says how many seconds to wait.',
+    'Too many requests from this API key or admin user, or too many failed logins (for this email from this address, for this email from any address, or from this address for any email); HTTP 429, `extensions.retryAfter` (and the Retry-After header) says how many seconds to wait.',
   PAYLOAD_TOO_LARGE: 'The request body is larger than GRAPHQL_MAX_BODY_BYTES; HTTP 413, `extensions.limitBytes` gives the limit.',
   PERSISTED_OPERATION_NOT_ALLOWED:
     'This caller may only run allow-listed operations (PERSISTED_OPERATIONS) and this one is not on the list, or its hash does not match its text.',
