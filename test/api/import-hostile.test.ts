@@ -189,15 +189,17 @@ describe('import: hostile rows are rejected and the import goes on', () => {
     expect((await ledgerCheck(h)).isConsistent).toBe(true);
   });
 
-  it('checks text in rows given in memory too: control characters and lone surrogates', async () => {
+  it('checks text in rows given in memory too: control characters and lone surrogates, as the API does', async () => {
     const good = { InvoiceNo: '750001', StockCode: 'MUG', Description: 'Mug', Quantity: '1', InvoiceDate: '2026-10-01 10:00:00', UnitPrice: '2.50', CustomerID: '95001', Country: 'France' };
     const records: SourceRecord[] = [
       { line: 2, row: good },
       { line: 3, row: { ...good, StockCode: 'BOWL', Description: 'Bowl \ud800' } },
       { line: 4, row: { ...good, StockCode: 'CUP', CustomerID: '95001\udc00' } },
-      { line: 5, row: { ...good, StockCode: 'TAB', Description: 'Tab\tseparated' } },
-      { line: 6, row: { ...good, StockCode: 'C1', Country: 'Fr\u0085ance' } },
-      { line: 7, row: { ...good, StockCode: 'PLATE', Description: 'Plate 🍽' } },
+      { line: 5, row: { ...good, StockCode: 'BELL', Description: 'Bell \u0007' } },
+      { line: 6, row: { ...good, StockCode: 'ESC', Country: 'Fr\u001bance' } },
+      // What the API accepts in text: tab, newline, carriage return, and characters beyond the BMP.
+      { line: 7, row: { ...good, StockCode: 'TAB', Description: 'Tab\tand\nnewline' } },
+      { line: 8, row: { ...good, StockCode: 'PLATE', Description: 'Plate 🍽' } },
     ];
     const { summary, rejects } = await runImport(records);
     expect(byLine(rejects)).toEqual([
@@ -206,7 +208,9 @@ describe('import: hostile rows are rejected and the import goes on', () => {
       [5, RejectReason.CONTROL_CHARACTER, 'Description'],
       [6, RejectReason.CONTROL_CHARACTER, 'Country'],
     ]);
-    expect(summary).toMatchObject({ orders: 1, linesImported: 2 });
+    expect(summary).toMatchObject({ orders: 1, linesImported: 3 });
+    const [tab] = await h.sql(`select name from product where sku = 'TAB'`);
+    expect(tab.name).toBe('Tab\tand\nnewline');
   });
 
   it('validates text against the sizes of the columns it is stored in', () => {

@@ -3,6 +3,7 @@ import { LockMode } from '@mikro-orm/core';
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
 import type { Logger } from '../shared/logger';
 import { SalesChannelKind } from '../shared/enums';
+import { AppError } from '../shared/errors';
 import { newId } from '../shared/ids';
 import type { Services } from '../services';
 import { SalesChannel } from '../channels/sales-channel.entity';
@@ -991,17 +992,26 @@ const sqlStateOf = (err: unknown): string | null => {
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : null;
 };
 
+/** A refusal of the API's own code (the ledger's per-member limit, say) about what one invoice would write. */
+const refusalOf = (err: unknown): string | null => {
+  if (!(err instanceof AppError)) return null;
+  const { code, reason } = err.extensions as { code?: string; reason?: string };
+  return code === 'BAD_USER_INPUT' || code === 'CONFLICT' ? [code, reason].filter(Boolean).join(' ') : null;
+};
+
 /** Whether a failed write is the rows' fault (so the others can still be written) rather than the database's or the connection's. */
 function isRowError(err: unknown): boolean {
   const state = sqlStateOf(err);
   if (state) return ROW_ERROR_CLASSES.test(state);
-  return err instanceof InvoiceWriteError || err instanceof TypeError || err instanceof RangeError;
+  return err instanceof InvoiceWriteError || err instanceof TypeError || err instanceof RangeError || refusalOf(err) !== null;
 }
 
 /** What went wrong, for the rejects file and the log: the kind of error, never the statement or the values. */
 function safeWriteError(err: unknown): string {
   const state = sqlStateOf(err);
   if (state) return `${SAFE_MESSAGES[state] ?? 'the database refused it'} (SQLSTATE ${state})`;
+  const refusal = refusalOf(err);
+  if (refusal) return `refused: ${refusal}`;
   return err instanceof InvoiceWriteError ? err.message : `unexpected ${(err as Error).name ?? 'error'}`;
 }
 

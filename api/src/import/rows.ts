@@ -83,9 +83,10 @@ export type RowResult = { ok: true; value: ParsedLine } | { ok: false; reason: R
 const DATE = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?$/;
 const INTEGER = /^[+-]?\d{1,15}$/;
 const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,4}))?$/;
-/** What PostgreSQL cannot store (NUL) or a stored text should not hold: C0 and C1 control characters, DEL. */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-/** U+FFFD is what the reader makes of bytes that are not UTF-8; a lone surrogate cannot be encoded at all. */
+// The API refuses the same in any argument (a control character other than tab, newline and carriage return; an
+// unpaired surrogate): PostgreSQL cannot store NUL, nor jsonb a lone surrogate. U+FFFD is what the reader makes of
+// bytes that are not UTF-8, so it is refused here too.
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/;
 const NOT_TEXT = /\ufffd|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const CHECKED_COLUMNS = ['InvoiceNo', 'StockCode', 'Description', 'Quantity', 'InvoiceDate', 'UnitPrice', 'CustomerID', 'Country'] as const;
 
