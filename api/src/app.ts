@@ -66,11 +66,13 @@ export async function createApp({ config, orm, readOrm, redis, log }: AppDeps): 
   let draining = false;
 
   app.disable('x-powered-by');
-  app.set('trust proxy', 1);
+  // req.ip is the client address wherever one is used (login throttle, logs): X-Forwarded-For only from TRUST_PROXY.
+  app.set('trust proxy', config.TRUST_PROXY);
   app.use(
     pinoHttp({
       logger: log,
       customAttributeKeys: { reqId: 'requestId' },
+      customProps: (req) => ({ clientIp: (req as Request).ip }),
       genReqId: (req, res) => {
         const given = req.headers['x-request-id'];
         const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();

@@ -2,11 +2,15 @@ import { useHarness, expectError } from '../support/harness';
 import { build, AdminRole } from '../fixtures/build';
 
 const MAX_FAILURES = 3;
+const MAX_FAILURES_PER_EMAIL = 7;
 const MAX_FAILURES_PER_IP = 5;
 const h = useHarness({
   LOGIN_MAX_FAILURES: String(MAX_FAILURES),
   LOGIN_LOCKOUT_SECONDS: '600',
+  LOGIN_MAX_FAILURES_PER_EMAIL: String(MAX_FAILURES_PER_EMAIL),
   LOGIN_MAX_FAILURES_PER_IP: String(MAX_FAILURES_PER_IP),
+  // The test client connects over loopback and plays the proxy: it says which client each request is for.
+  TRUST_PROXY: 'loopback',
 });
 const b = build(h);
 
@@ -15,7 +19,7 @@ const ME = `{ me { id } }`;
 const CREATE = `mutation($input: CreateAdminUserInput!) { createAdminUser(input: $input) { id } }`;
 const CHANGE = `mutation($input: ChangePasswordInput!) { changePassword(input: $input) { token expiresAt } }`;
 
-/** A login from a given client address (the API trusts one proxy hop). */
+/** A login from a given client address, as a trusted proxy on loopback reports it. */
 async function loginFrom(ip: string, email: string, password: string) {
   const res = await h.http().post('/graphql').set('x-forwarded-for', ip).send({ query: LOGIN, variables: { input: { email, password } } });
   return { ...res.body, headers: res.headers, status: res.status };
@@ -78,6 +82,26 @@ describe('login throttling', () => {
     const locked = expectError(await loginFrom('203.0.113.50', admin.email, admin.password), 'RATE_LIMITED');
     expect(locked.extensions.retryAfter).toBeGreaterThan(86_000);
     expect((await loginFrom('203.0.113.51', admin.email, admin.password)).data.login.token).toEqual(expect.any(String));
+  });
+
+  it('with TRUST_PROXY naming the proxy, throttles the clients it reports separately', async () => {
+    const admin = await b.admin();
+    for (let i = 0; i < MAX_FAILURES; i++) expectError(await loginFrom('192.0.2.10', admin.email, 'a wrong password'), 'UNAUTHENTICATED');
+    expectError(await loginFrom('192.0.2.10', admin.email, admin.password), 'RATE_LIMITED');
+    // The proxy's own address (loopback) is not the client: another client behind it is not locked out.
+    expect((await loginFrom('192.0.2.11', admin.email, admin.password)).data.login.token).toEqual(expect.any(String));
+  });
+
+  it('locks an email out across all addresses after LOGIN_MAX_FAILURES_PER_EMAIL failures (credential stuffing), and other emails stay open', async () => {
+    const admin = await b.admin();
+    const other = await b.admin();
+    // Under the per-pair limit at each address, but over the per-email one in all.
+    for (let i = 0; i < MAX_FAILURES_PER_EMAIL; i++) {
+      expectError(await loginFrom(`198.18.0.${i + 1}`, admin.email, 'stuffed credential'), 'UNAUTHENTICATED');
+    }
+    const locked = expectError(await loginFrom('198.18.1.1', admin.email, admin.password), 'RATE_LIMITED');
+    expect(locked.extensions.retryAfter).toBeGreaterThan(590);
+    expect((await loginFrom('198.18.1.1', other.email, other.password)).data.login.token).toEqual(expect.any(String));
   });
 
   it('counts unknown emails too, so probing for accounts is throttled the same way', async () => {

@@ -31,19 +31,22 @@ export class AdminAuthService {
     this.secret = new TextEncoder().encode(config.JWT_SECRET);
   }
 
-  /** Throttled per email and client IP (LoginThrottle); each success opens a new revocable session. */
+  /**
+   * Throttled per email and client IP, per email and per IP (LoginThrottle): the attempt is counted before the password
+   * is checked, so parallel guesses get no more checks than the limit. Each success opens a new revocable session.
+   */
   async login(em: EntityManager, input: LoginInput, clientIp = 'local'): Promise<AdminSession> {
     const email = input.email.trim().toLowerCase();
-    await this.throttle?.assertAllowed(email, clientIp);
+    const attempt = await this.throttle?.attempt(email, clientIp);
     const admin = await em.findOne(AdminUser, { email });
     // Verify against a throwaway hash when the user is unknown, so timing does not reveal which emails exist.
     const hash = admin?.passwordHash ?? (await this.getDummyHash());
     const ok = await argon2Verify(hash, input.password).catch(() => false);
     if (!admin || !ok || admin.disabledAt) {
-      await this.throttle?.recordFailure(email, clientIp);
+      await attempt?.failed();
       throw AppError.unauthenticated('Invalid email or password');
     }
-    await this.throttle?.recordSuccess(email, clientIp);
+    await attempt?.succeeded();
     return em.transactional(async (tx) => {
       const current = await tx.findOneOrFail(AdminUser, admin.id);
       current.lastLoginAt = new Date();

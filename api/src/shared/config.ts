@@ -1,4 +1,5 @@
 import path from 'node:path';
+import express from 'express';
 import { z } from 'zod';
 import { clusterNodesSchema, queuePrefixSchema, resolveQueuePrefix } from '@loyalty/recommender/queue-connection';
 
@@ -6,6 +7,24 @@ import { clusterNodesSchema, queuePrefixSchema, resolveQueuePrefix } from '@loya
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
 const DEV_JWT_SECRET = 'dev-only-secret-change-me-in-production-0123456789';
+
+/**
+ * TRUST_PROXY as Express's `trust proxy` setting: `false`/`true`, a number of hops, or comma-separated addresses,
+ * subnets and the names loopback, linklocal, uniquelocal. Express itself checks it, so the forms are exactly its own.
+ */
+const trustProxy = z
+  .string()
+  .trim()
+  .transform((text, ctx): boolean | number | string => {
+    const setting = /^(true|false)$/i.test(text) ? text.toLowerCase() === 'true' : /^\d+$/.test(text) ? Number(text) : text;
+    try {
+      express().set('trust proxy', setting);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `must be true, false, a number of hops or comma-separated addresses/subnets (${(err as Error).message})` });
+      return z.NEVER;
+    }
+    return setting;
+  });
 
 const bool = z
   .enum(['true', 'false', '1', '0'])
@@ -20,6 +39,9 @@ const schema = z
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
     HOST: z.string().min(1).default('0.0.0.0'),
     PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+    /** Which proxies in front of the API may tell the client's address in X-Forwarded-For (Express `trust proxy`).
+     * Off by default: the client address is the TCP peer, and X-Forwarded-For is ignored. */
+    TRUST_PROXY: trustProxy.default(false),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Unset: `npm start` runs an embedded PostgreSQL; the API alone falls back to a local server. */
     DATABASE_URL: z.string().url().optional(),
@@ -48,10 +70,14 @@ const schema = z
     RATE_LIMIT_ADMIN_REQUESTS: z.coerce.number().int().min(0).default(600),
     /** Redis key prefix of the rate-limit and login-throttle counters (tests isolate runs with their own). */
     RATE_LIMIT_KEY_PREFIX: z.string().regex(/^[\w:-]{1,60}$/, 'letters, digits, _ : - only').default('rl'),
-    /** Failed logins for one email from one IP before that pair is locked out. */
+    /** Failed logins for one email from one IP before that pair is locked out. Each attempt is counted before its
+     * password is checked, so no more than this many are checked at once, however many arrive in parallel. */
     LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
     /** How long a locked-out email and IP pair waits; failures are counted over the same period. */
     LOGIN_LOCKOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
+    /** Failed logins for one email from any IPs before that email is locked out for LOGIN_LOCKOUT_SECONDS (credential
+     * stuffing from many addresses); higher than LOGIN_MAX_FAILURES, since it also locks the real user out. */
+    LOGIN_MAX_FAILURES_PER_EMAIL: z.coerce.number().int().min(1).max(10_000).default(50),
     /** Failed logins from one IP, whatever the emails, in a day before that IP is locked out for a day. */
     LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).default(100),
     /** How long a verified API key is trusted without reading its row again. Revocation and rotation reach every API

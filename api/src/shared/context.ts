@@ -14,7 +14,7 @@ export interface Context {
   /** Set when credentials were sent but are not valid; protected fields answer with it. */
   authError: AppError | null;
   requestId: string;
-  /** The caller's address as Express sees it (trust proxy: one hop); absent outside HTTP requests. */
+  /** The client address, `req.ip` (X-Forwarded-For only from proxies TRUST_PROXY names); absent outside HTTP requests. */
   clientIp?: string;
   log: Logger;
   loaders: Loaders;
