@@ -13,7 +13,9 @@ export class PointsResolver {
     private readonly rewardService: RewardService,
   ) {}
 
-  @FieldResolver(() => MemberPoints)
+  // A write-only key (members:write, members:merge) reaches members through its mutations' results; it does not read balances.
+  @Authorized(Permission.MEMBERS_READ, Permission.ORDERS_READ)
+  @FieldResolver(() => MemberPoints, { description: 'The balance: needs members:read or orders:read.' })
   points(@Root() member: Member, @Ctx() ctx: Context): Promise<MemberPoints> {
     return ctx.loaders.points.load(member.id);
   }

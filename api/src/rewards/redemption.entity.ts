@@ -2,6 +2,8 @@ import { Entity, Enum, ManyToOne, PrimaryKey, Property, type Opt, type Ref } fro
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeISOResolver } from 'graphql-scalars';
 import { newId } from '../shared/ids';
+import { RedactedUnless } from '../auth/field-permissions';
+import { Permission } from '../auth/permissions';
 import { Member } from '../members/member.entity';
 import { Reward } from './reward.entity';
 
@@ -39,7 +41,12 @@ export class Redemption {
   @Enum({ items: () => RedemptionStatus })
   status: RedemptionStatus;
 
-  @Field(() => String, { nullable: true, description: 'Null for donations.' })
+  /** A bearer secret: whoever holds it can spend it at a checkout that does not name the member. */
+  @RedactedUnless(Permission.REWARDS_REDEEM)
+  @Field(() => String, {
+    nullable: true,
+    description: 'Null for donations, and for callers who may not redeem rewards (only ADMIN, MARKETER and API keys with rewards:redeem read it).',
+  })
   @Property({ type: 'string', length: 32, nullable: true, unique: true })
   voucherCode: string | null = null;
 

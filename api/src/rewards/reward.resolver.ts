@@ -46,6 +46,8 @@ export class RewardResolver {
     return ctx.em.find(Redemption, { member: member.id }, { orderBy: { id: 'desc' } });
   }
 
+  // Tells the balance within a reward's cost, so it needs what Member.points needs.
+  @Authorized(Permission.MEMBERS_READ, Permission.ORDERS_READ)
   @FieldResolver(() => [Reward], { description: 'Rewards this member can redeem now with their available points.' })
   async affordableRewards(@Root() member: Member, @Ctx() ctx: Context): Promise<Reward[]> {
     const points = await ctx.loaders.points.load(member.id);
