@@ -454,6 +454,7 @@ function printBanner(config, seed) {
     lines.push(
       `  Admin login: ${seed.adminEmail} / ${seed.adminPassword}`,
       `  Demo channel API key (${seed.channelName}): ${seed.apiKey}`,
+      `    scopes: ${(seed.apiKeyScopes ?? []).join(', ')}`,
       `  Try: curl -s ${base}/graphql -H 'content-type: application/json' -H 'x-api-key: ${seed.apiKey}' -d '${query}'`,
     );
   } else {

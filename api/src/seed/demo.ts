@@ -22,6 +22,16 @@ const DEMO_CHANNELS = [
   { name: 'Demo store POS', kind: SalesChannelKind.STORE },
 ];
 const DEMO_KEY_NAME = 'demo key (re-issued at every npm start)';
+/** What the demo web-shop key may do: the README's storefront journey, from enrolment to a redeemed voucher and feedback. */
+export const DEMO_KEY_SCOPES: readonly ApiKeyScope[] = [
+  ApiKeyScope.MEMBERS_READ,
+  ApiKeyScope.MEMBERS_WRITE,
+  ApiKeyScope.MEMBERS_MERGE,
+  ApiKeyScope.ORDERS_WRITE,
+  ApiKeyScope.ORDERS_READ,
+  ApiKeyScope.REWARDS_REDEEM,
+  ApiKeyScope.FEEDBACK_WRITE,
+];
 
 const FIRST = ['Olivia', 'Noah', 'Amelia', 'Oliver', 'Isla', 'George', 'Ava', 'Arthur', 'Mia', 'Leo', 'Ivy', 'Harry'];
 const LAST = ['Smith', 'Jones', 'Taylor', 'Brown', 'Williams', 'Wilson', 'Johnson', 'Davies', 'Patel', 'Wright'];
@@ -32,6 +42,7 @@ export interface DemoSeedResult {
   adminPassword: string;
   channelName: string;
   apiKey: string;
+  apiKeyScopes: string[];
   members: number;
   /** Where the demo orders came from: a slice of the real Online Retail file, or generated rows. */
   transactions: 'online-retail' | 'generated';
@@ -56,7 +67,7 @@ export async function seedDemo(rootEm: EntityManager, services: Services, log: L
   const { key } = await services.apiKeys.createKey(null, em, {
     channelId: web.id,
     name: DEMO_KEY_NAME,
-    scopes: [ApiKeyScope.MEMBERS_READ, ApiKeyScope.MEMBERS_WRITE, ApiKeyScope.MEMBERS_MERGE, ApiKeyScope.ORDERS_WRITE],
+    scopes: [...DEMO_KEY_SCOPES],
   });
 
   if ((await em.count(Member, {})) === 0) {
@@ -81,6 +92,7 @@ export async function seedDemo(rootEm: EntityManager, services: Services, log: L
     adminPassword: DEMO_ADMIN.password,
     channelName: web.name,
     apiKey: key,
+    apiKeyScopes: [...DEMO_KEY_SCOPES],
     members: await em.count(Member, {}),
     transactions: imported.source,
     ordersImported: imported.orders,
