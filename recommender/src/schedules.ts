@@ -13,10 +13,8 @@ export interface Schedule {
 }
 
 export interface ScheduleKeeper {
-  /** The first registration, at start. */
+  /** The first registration, at start (the caller reports its failure; the checks that follow try again). */
   registered: Promise<void>;
-  /** Registers the schedules now; resolves with the ids that were missing. */
-  check(): Promise<string[]>;
   /** Stops the checks (call before closing the queues). */
   close(): void;
 }
@@ -43,7 +41,8 @@ export function keepScheduled(schedules: readonly Schedule[], opts: { checkEvery
     for (const schedule of schedules) if (await register(schedule)) missing.push(schedule.id);
     return missing;
   };
-  // One check at a time; a reason to check arriving meanwhile (a reconnect, the timer) runs one more after it.
+  // One check at a time, resolving with the ids that were missing; a reason to check arriving meanwhile (a reconnect,
+  // the timer) runs one more after it.
   const check = (): Promise<string[]> => {
     if (running) {
       isWanted = true;
@@ -82,15 +81,10 @@ export function keepScheduled(schedules: readonly Schedule[], opts: { checkEvery
   };
 
   const stops: (() => void)[] = [];
+  // Every `ready`, the first one too: a first registration that failed (Redis away at start) is retried at once.
   for (const client of new Set(schedules.map((s) => s.queue.client))) {
-    // The first `ready` is the start's connection, which the first registration below waits for anyway.
-    let hasBeenReady = client.status === 'ready';
-    const onReady = () => {
-      if (hasBeenReady) recheck();
-      hasBeenReady = true;
-    };
-    client.on('ready', onReady);
-    stops.push(() => client.off('ready', onReady));
+    client.on('ready', recheck);
+    stops.push(() => client.off('ready', recheck));
   }
   const timer = setInterval(recheck, opts.checkEveryMs);
   timer.unref();
@@ -98,7 +92,6 @@ export function keepScheduled(schedules: readonly Schedule[], opts: { checkEvery
 
   return {
     registered: check().then(() => undefined),
-    check,
     close() {
       isClosed = true;
       for (const stop of stops) stop();
