@@ -280,6 +280,35 @@ describe('import: a batch that fails to write for an unforeseen reason', () => {
     expect(again.summary).toMatchObject({ isComplete: true, orders: 0, linesImported: 0, invoicesSkipped: 3 });
     expect((await ledgerCheck(h)).isConsistent).toBe(true);
   });
+
+  it("rejects the rows of an invoice that the API's own rules refuse to credit, with the refusal's code, and goes on", async () => {
+    const channelName = `Full member shop ${++channels}`;
+    const first = path.join(tmp, 'first.csv');
+    writeFileSync(first, [HEADER, row('770001', 'MUG', 'Mug', 1, '2026-10-01 10:00:00', '2.50', '97001', 'France')].join('\n'));
+    await runImport(first, { channelName });
+    const [member] = await h.sql<{ member_id: string; lifetime: string }>(
+      `select b.member_id, b.lifetime::text as lifetime from member_balance b join member_identifier i on i.member_id = b.member_id where i.value = '97001'`,
+    );
+    // A member at the per-member points limit: one more point is refused (CONFLICT POINTS_LIMIT_REACHED).
+    await h.sql(`update member_balance set lifetime = 1000000000000000 where member_id = ?`, [member.member_id]);
+    try {
+      const second = path.join(tmp, 'second.csv');
+      writeFileSync(
+        second,
+        [
+          HEADER,
+          row('770002', 'MUG', 'Mug', 4, '2026-10-02 10:00:00', '2.50', '97001', 'France'),
+          row('770003', 'MUG', 'Mug', 2, '2026-10-02 11:00:00', '2.50', '97002', 'France'),
+        ].join('\n'),
+      );
+      const { summary, rejects } = await runImport(second, { channelName });
+      expect(byLine(rejects)).toEqual([[2, RejectReason.WRITE_FAILED, 'refused: CONFLICT POINTS_LIMIT_REACHED']]);
+      expect(summary).toMatchObject({ isComplete: true, orders: 1, membersCreated: 1 });
+    } finally {
+      await h.sql(`update member_balance set lifetime = ?::bigint where member_id = ?`, [member.lifetime, member.member_id]);
+    }
+    expect((await ledgerCheck(h)).isConsistent).toBe(true);
+  });
 });
 
 describe('import: the result does not depend on --batch', () => {
