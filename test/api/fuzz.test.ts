@@ -20,17 +20,21 @@ import { build } from '../fixtures/build';
 import { buildGraphQLSchema } from '../../api/src/graphql/schema';
 import { QUEUES } from '../../recommender/src/payloads';
 import { RECORD_ORDER, orderInput } from '../support/orders';
-import { abbreviate, valueArb, type Pools } from '../support/fuzz-values';
-import { minimalOperation, rootOperations, sample, type RootOperation } from '../support/schema-ops';
+import { abbreviate, hasEdgeRefusedText, maxLengths, probes, valueArb, type Pools } from '../support/fuzz-values';
+import { minimalOperation, namespacedOperations, rootOperations, sample, within, type RootOperation } from '../support/schema-ops';
+import { sqlInErrors } from '../support/error-leaks';
 
 /**
- * Sends every mutation thousands of invalid and hostile inputs in all, as an ADMIN and as an API key with every scope:
- * no INTERNAL_SERVER_ERROR, no HTTP 5xx, only documented codes, and a consistent ledger afterwards.
+ * Sends every query and mutation (and the fields under `analytics`) thousands of invalid and hostile inputs in all, as
+ * an ADMIN and as an API key with every scope, and tries every argument, at every depth, with each hostile class of its
+ * scalar (control characters, lone surrogates, over-long strings, integer extremes): no INTERNAL_SERVER_ERROR, no
+ * HTTP 5xx, only documented codes, no SQL in any message (the API runs in development mode, where leaks would show),
+ * and a consistent ledger afterwards.
  * Reproduce a failure with the seed it prints: FUZZ_SEED=<seed> npx jest api/fuzz.test.ts -t '<operation>'.
  */
 const SEED = Number(process.env.FUZZ_SEED ?? 20261201);
-/** Inputs per mutation and caller; raise it for a longer hunt (FUZZ_RUNS=2000). */
-const RUNS = Number(process.env.FUZZ_RUNS ?? 48);
+/** Random inputs per operation and caller, beside the systematic probes; raise it for a longer hunt (FUZZ_RUNS=2000). */
+const RUNS = Number(process.env.FUZZ_RUNS ?? 24);
 const BATCH = 8;
 /** Under the API's 1 MB body limit, with room for the query text. */
 const MAX_BODY = 900_000;
@@ -43,13 +47,20 @@ const sdl = buildSchema(readFileSync(path.join(root, 'schema/schema.graphql'), '
 const LAST = ['Mutation.mergeMembers', 'Mutation.eraseMember', 'Mutation.revokeApiKey', 'Mutation.rotateApiKey', 'Mutation.logout', 'Mutation.changePassword', 'Mutation.revokeAdminSessions'];
 /** The only mutations that may answer UNAUTHENTICATED to a signed-in caller; anywhere else it means the fuzz lost its session. */
 const MAY_UNAUTHENTICATE = new Set(['Mutation.login', 'Mutation.logout', 'Mutation.changePassword', 'Mutation.revokeAdminSessions']);
-const mutations = rootOperations(sdl)
-  .filter((op) => op.kind === 'mutation')
-  .sort((a, b) => LAST.indexOf(a.name) - LAST.indexOf(b.name));
+/** Queries with arguments first (they change nothing), then mutations, destructive ones last. */
+const operations = [
+  ...rootOperations(sdl).filter((op) => op.kind === 'query' && op.field.args.length > 0),
+  ...namespacedOperations(sdl),
+  ...rootOperations(sdl)
+    .filter((op) => op.kind === 'mutation')
+    .sort((a, b) => LAST.indexOf(a.name) - LAST.indexOf(b.name)),
+];
 
 const prefix = `test-fuzz-${process.env.TEST_RUN_ID}-${process.env.JEST_WORKER_ID}`;
 // Thousands of requests from one admin and one key: the per-caller rate limits would answer most of them.
+// Development mode: an unexpected error's message would carry the database's words there if anywhere.
 const h = useHarness({
+  NODE_ENV: 'development',
   QUEUE_PREFIX: prefix,
   RATE_LIMIT_ADMIN_REQUESTS: '0',
   RATE_LIMIT_API_KEY_REQUESTS: '0',
@@ -64,9 +75,12 @@ let callers: Array<[string, Auth]>;
 let sent = 0;
 let adminToken = '';
 let adminLogin: { email: string; password: string };
+let lengths: Map<string, number>;
 
 interface Failure {
   caller: string;
+  /** The probe's place and class, for a systematic input. */
+  probe?: string;
   query: string;
   variables: unknown;
   status: number;
@@ -106,7 +120,7 @@ function documentFor(op: RootOperation, aliases: string[]) {
     const args = field.args.map((a) => `${a.name}: $${alias}_${a.name}`).join(', ');
     return `${alias}: ${field.name}${args ? `(${args})` : ''} ${selectionOf(field)}`;
   });
-  return `mutation Fuzz${defs.length ? `(${defs.join(', ')})` : ''} { ${calls.join(' ')} }`;
+  return `${op.kind} Fuzz${defs.length ? `(${defs.join(', ')})` : ''} { ${within(op, calls.join(' '))} }`;
 }
 
 /** True when GraphQL variable coercion accepts these arguments, so they reach the resolver. */
@@ -117,8 +131,23 @@ function coerces(op: RootOperation, args: Record<string, unknown>): boolean {
   return !('errors' in getVariableValues(schema, defs, inputs));
 }
 
-function problemsIn(op: RootOperation, res: GqlResult<unknown>): boolean {
+/**
+ * What is wrong with an answer: HTTP 5xx, INTERNAL_SERVER_ERROR, a code not in schema/error-codes.json, SQL in a
+ * message, UNAUTHENTICATED where the session should hold; and for input the edge must refuse (a control character or
+ * lone surrogate anywhere), anything but HTTP 400 with BAD_USER_INPUT naming where (`at`, when known).
+ */
+function problemsIn(op: RootOperation, res: GqlResult<unknown>, variables: unknown, edgeRefused: { at?: string[] } | null): boolean {
   if (res.status >= 500) return true;
+  if (sqlInErrors(res.errors, variables).length) return true;
+  if (edgeRefused) {
+    // Below the root, a path starts with the fields down to the argument: `analytics.m0.input.from`.
+    const below = op.via ? new RegExp(`^${op.via.join('\\.')}\\.\\w+\\.`) : null;
+    const paths = (res.errors ?? [])
+      .flatMap((e) => (e.extensions?.fields ?? []) as Array<{ path: string }>)
+      .map((f) => (below ? f.path.replace(below, '') : f.path));
+    const named = (edgeRefused.at ?? []).every((at) => paths.some((p) => p === at || p.startsWith(`${at}.`)));
+    if (res.status !== 400 || !named || res.errors?.some((e) => e.extensions?.code !== 'BAD_USER_INPUT')) return true;
+  }
   return (res.errors ?? []).some(
     (e) =>
       e.extensions?.code === 'INTERNAL_SERVER_ERROR' ||
@@ -127,58 +156,78 @@ function problemsIn(op: RootOperation, res: GqlResult<unknown>): boolean {
   );
 }
 
-/** Sends coercible inputs together as aliases of one mutation; each refused input on its own. */
-async function send(op: RootOperation, caller: string, auth: Auth, inputs: Array<Record<string, unknown>>): Promise<Failure[]> {
+interface Input {
+  args: Record<string, unknown>;
+  /** For a systematic probe: where its hostile value is, and what it is. */
+  probe?: { path: string; label: string };
+}
+
+/**
+ * Sends inputs together as aliases of one operation where one input cannot spoil the rest: those the edge refuses
+ * (all of the request is refused) in batches of their own, the other coercible ones in batches, each that does not
+ * coerce on its own.
+ */
+async function send(op: RootOperation, caller: string, auth: Auth, inputs: Input[]): Promise<Failure[]> {
   const failures: Failure[] = [];
-  const one = async (args: Record<string, unknown>) => {
-    const variables = Object.fromEntries(Object.entries(args).map(([k, v]) => [`a_${k}`, v]));
+  const refusal = (batch: Input[]) =>
+    batch.every((i) => hasEdgeRefusedText(i.args)) ? { at: batch.flatMap((i) => (i.probe ? [i.probe.path] : [])) } : null;
+  const failure = (query: string, variables: unknown, res: GqlResult<unknown>, input?: Input): Failure => ({
+    caller,
+    ...(input?.probe ? { probe: `${input.probe.path}: ${input.probe.label}` } : {}),
+    query,
+    variables,
+    status: res.status,
+    errors: res.errors,
+  });
+  const one = async (input: Input) => {
+    const variables = Object.fromEntries(Object.entries(input.args).map(([k, v]) => [`a_${k}`, v]));
     const query = documentFor(op, ['a']);
     const res = await h.gql(auth, query, variables);
     sent++;
-    if (problemsIn(op, res)) failures.push({ caller, query, variables, status: res.status, errors: res.errors });
-    return res;
+    if (problemsIn(op, res, variables, refusal([input]))) failures.push(failure(query, variables, res, input));
   };
-  const coercible = inputs.filter((args) => coerces(op, args));
-  await Promise.all(inputs.filter((args) => !coercible.includes(args)).map(one));
-
-  let group: Array<Record<string, unknown>> = [];
-  const flush = async () => {
-    if (!group.length) return;
-    const aliases = group.map((_, i) => `m${i}`);
-    const variables = Object.fromEntries(
-      group.flatMap((args, i) => Object.entries(args).map(([k, v]) => [`${aliases[i]}_${k}`, v])),
-    );
-    const batch = group;
-    group = [];
+  const batched = async (batch: Input[]) => {
+    const aliases = batch.map((_, i) => `m${i}`);
+    const variables = Object.fromEntries(batch.flatMap((input, i) => Object.entries(input.args).map(([k, v]) => [`${aliases[i]}_${k}`, v])));
     const res = await h.gql(auth, documentFor(op, aliases), variables);
     sent += batch.length;
     // A batch with a problem is replayed one input at a time, so the report names the input.
-    if (problemsIn(op, res)) for (const args of batch) await one(args);
+    if (problemsIn(op, res, variables, refusal(batch))) for (const input of batch) await one(input);
   };
-  let size = 0;
-  for (const args of coercible) {
-    const bytes = JSON.stringify(args).length;
-    if (size + bytes > MAX_BODY) await flush();
-    if (size + bytes > MAX_BODY) size = 0;
-    group.push(args);
-    size += bytes;
+  const refused = inputs.filter((i) => hasEdgeRefusedText(i.args));
+  const coercible = inputs.filter((i) => !refused.includes(i) && coerces(op, i.args));
+  await Promise.all(inputs.filter((i) => !refused.includes(i) && !coercible.includes(i)).map(one));
+  for (const group of [refused, coercible]) {
+    let batch: Input[] = [];
+    let size = 0;
+    for (const input of group) {
+      const bytes = JSON.stringify(input.args).length;
+      if (batch.length === BATCH || size + bytes > MAX_BODY) {
+        await batched(batch);
+        [batch, size] = [[], 0];
+      }
+      batch.push(input);
+      size += bytes;
+    }
+    if (batch.length) await batched(batch);
   }
-  await flush();
   return failures;
 }
 
-function report(op: RootOperation, details: fc.RunDetails<unknown>, failures: Failure[]): string {
-  const file = path.join(root, 'test-output', `fuzz-${op.field.name}.json`);
+/** The failures, with how to reproduce them; `details` is null for the systematic probes, which need only the seed. */
+function report(op: RootOperation, details: { counterexamplePath: string | null; failed: boolean; errorInstance: unknown } | null, failures: Failure[]): string {
+  const file = path.join(root, 'test-output', `fuzz-${op.name}.json`);
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify({ seed: details.seed, path: details.counterexamplePath, failures }, null, 2));
+  writeFileSync(file, JSON.stringify({ seed: SEED, path: details?.counterexamplePath ?? null, failures }, null, 2));
   const shown = failures.slice(0, 3).map(
     (f) =>
-      `as ${f.caller}: HTTP ${f.status}\n  ${f.query}\n  variables: ${JSON.stringify(abbreviate(f.variables))}\n  errors: ${JSON.stringify(abbreviate(f.errors))}`,
+      `as ${f.caller}${f.probe ? `, probing ${f.probe}` : ''}: HTTP ${f.status}\n  ${f.query}\n  variables: ${JSON.stringify(abbreviate(f.variables))}\n  errors: ${JSON.stringify(abbreviate(f.errors))}`,
   );
+  const where = details ? `random inputs, seed ${SEED}, path "${details.counterexamplePath}"` : `systematic probes, seed ${SEED}`;
   return (
-    `${op.name} failed the fuzz (seed ${details.seed}, path "${details.counterexamplePath}"; ${failures.length} bad responses).\n` +
-    (failures.length ? '' : `The property threw: ${String(details.errorInstance)}\n`) +
-    `Reproduce: FUZZ_SEED=${details.seed} npx jest api/fuzz.test.ts -t '${op.name}'. Full inputs in ${file}.\n\n${shown.join('\n\n')}`
+    `${op.name} failed the fuzz (${where}; ${failures.length} bad responses).\n` +
+    (failures.length || !details?.failed ? '' : `The property threw: ${String(details.errorInstance)}\n`) +
+    `Reproduce: FUZZ_SEED=${SEED} npx jest api/fuzz.test.ts -t '${op.name} '. Full inputs in ${file}.\n\n${shown.join('\n\n')}`
   );
 }
 
@@ -266,6 +315,7 @@ beforeAll(async () => {
     ['API key with every scope', key.auth],
   ];
   pools = await buildPools(admin.auth, key.auth);
+  lengths = maxLengths();
 }, 60_000);
 
 // logout, changePassword and revokeAdminSessions may end the fuzzing admin's session: each test starts a new one.
@@ -280,27 +330,47 @@ afterAll(async () => {
     await queue.obliterate({ force: true });
     await queue.close();
   }
-  process.stdout.write(`fuzz: seed ${SEED}, ${sent} inputs sent to ${mutations.length} mutations\n`);
+  process.stdout.write(`fuzz: seed ${SEED}, ${sent} inputs sent to ${operations.length} operations\n`);
 });
 
-describe('fuzzing every mutation with hostile input', () => {
-  it.each(mutations.map((op) => [op.name, op] as const))(
-    '%s answers only documented codes, never a 5xx',
+/** The live schema's operation for one read from the committed SDL: coercion and field extensions are the API's own. */
+const live = (sdlOp: RootOperation) => [...rootOperations(schema), ...namespacedOperations(schema)].find((o) => o.name === sdlOp.name)!;
+
+/** False for a caller refused the whole operation, which would only ever see FORBIDDEN: fuzz the resolvers, not the auth check. */
+async function isAllowed(op: RootOperation, auth: Auth): Promise<boolean> {
+  const probe = minimalOperation(op);
+  const res = await h.gql(auth, probe.text, probe.variables);
+  return !res.errors?.some((e) => e.extensions.code === 'FORBIDDEN' && e.path?.length === 1 + (op.via?.length ?? 0));
+}
+
+describe('fuzzing every operation with hostile input', () => {
+  it.each(operations.filter((op) => op.field.args.length > 0).map((op) => [op.name, op] as const))(
+    '%s answers only documented codes, never a 5xx or SQL, to each hostile class in every argument and to random input',
     async (_name, sdlOp) => {
-      const op = rootOperations(schema).find((o) => o.name === sdlOp.name)!;
+      const op = live(sdlOp);
+      const allowed: Array<[string, Auth]> = [];
+      for (const [caller, auth] of callers) if (await isAllowed(op, auth)) allowed.push([caller, auth]);
+
+      // Every leaf of every argument with every class of its scalar, once, as the first caller allowed.
+      if (allowed.length) {
+        const [caller, auth] = allowed[0];
+        const inputs = probes(op.field, op.name, pools, lengths, SEED).map(({ path: at, label, args }) => ({
+          args: JSON.parse(JSON.stringify(args)) as Record<string, unknown>,
+          probe: { path: at, label },
+        }));
+        const failures = await send(op, caller, auth, inputs);
+        if (failures.length) throw new Error(report(op, null, failures));
+      }
+
       const argsArb = fc.record(
         Object.fromEntries(op.field.args.map((a) => [a.name, valueArb(a.type, `${op.name}`, a.name, pools)])),
       ) as fc.Arbitrary<Record<string, unknown>>;
-      for (const [caller, auth] of callers) {
-        // A caller refused outright would only ever see FORBIDDEN: fuzz the resolvers, not the auth check.
-        const probe = minimalOperation(op);
-        const refused = await h.gql(auth, probe.text, probe.variables);
-        if (refused.errors?.some((e) => e.extensions.code === 'FORBIDDEN' && e.path?.length === 1)) continue;
+      for (const [caller, auth] of allowed) {
         const failures: Failure[] = [];
         const details = await fc.check(
           fc.asyncProperty(fc.array(argsArb, { minLength: BATCH, maxLength: BATCH }), async (inputs) => {
             // What JSON carries: undefined fields dropped, NaN as null.
-            const sentInputs = inputs.map((args) => JSON.parse(JSON.stringify(args)) as Record<string, unknown>);
+            const sentInputs = inputs.map((args) => ({ args: JSON.parse(JSON.stringify(args)) as Record<string, unknown> }));
             const found = await send(op, caller, auth, sentInputs);
             failures.push(...found);
             return found.length === 0;
@@ -309,7 +379,6 @@ describe('fuzzing every mutation with hostile input', () => {
         );
         if (details.failed) throw new Error(report(op, details, failures));
       }
-
     },
     120_000,
   );
@@ -417,6 +486,100 @@ describe('what the fuzz found, pinned', () => {
     expect(codes(await h.gql(callers[0][1], pages))).toEqual({ status: 400, codes: ['QUERY_TOO_COMPLEX'] });
     const res = await h.http().post('/graphql').set('authorization', `Bearer ${adminToken}`).send({ query: 'query A { me { id } }', operationName: 'B' });
     expect({ status: res.status, codes: res.body.errors.map((e: any) => e.extensions.code) }).toEqual({ status: 400, codes: ['BAD_REQUEST'] });
+  });
+});
+
+describe('sums that overflow', () => {
+  const MAX = 2 ** 31 - 1;
+  const MIN = -(2 ** 31);
+  let unique = 0;
+  const line = (unitPriceMinor: number, quantity: number, discountMinor = 0) => ({ sku: `SUM-${++unique % 7}`, name: 'Sum', category: 'General', quantity, unitPriceMinor, discountMinor });
+  const order = (memberId: string | null, lines: unknown[], extra: Record<string, unknown> = {}) => ({
+    externalOrderId: `fz-sum-${process.env.JEST_WORKER_ID}-${++unique}`,
+    ...(memberId ? { member: { id: memberId } } : {}),
+    placedAt: new Date().toISOString(),
+    currency: 'GBP',
+    lines,
+    orderDiscountMinor: 0,
+    totalMinor: MAX,
+    ...extra,
+  });
+  const failures: string[] = [];
+  beforeEach(() => {
+    failures.length = 0;
+  });
+
+  /** Sends one operation as the API key (orders) or the admin, and notes any answer that breaks the fuzz's rules. */
+  async function attempt(what: string, query: string, variables: Record<string, unknown>, auth: Auth = callers[1][1]) {
+    const res = await h.gql(auth, query, variables);
+    const codes = (res.errors ?? []).map((e) => e.extensions.code as string);
+    const sql = sqlInErrors(res.errors, variables);
+    if (res.status >= 500 || codes.includes('INTERNAL_SERVER_ERROR') || codes.some((c) => !documentedCodes.has(c)) || sql.length) {
+      failures.push(`${what}: HTTP ${res.status} ${codes.join(',')} ${sql.join(',')}\n  variables: ${JSON.stringify(abbreviate(variables))}\n  errors: ${JSON.stringify(abbreviate(res.errors))}`);
+    }
+    return res;
+  }
+
+  const RECORD = `mutation($i: RecordOrderInput!) { recordOrder(input: $i) { id subtotalMinor totalMinor pointsEarned lines { lineNo netMinor } } }`;
+
+  it('records, or refuses with a documented code, orders whose line and order totals pass 2^31 and 2^53', async () => {
+    const [member] = pools.members;
+    const cases: Array<[string, unknown]> = [
+      ['one line of 2^31-1 units at 2^31-1 each', order(member, [line(MAX, MAX)])],
+      ['500 lines at 2^31-1 each', order(member, Array.from({ length: 500 }, () => line(MAX, 1)))],
+      ['500 lines of 2^31-1 units at 2^31-1 each', order(member, Array.from({ length: 500 }, () => line(MAX, MAX)))],
+      ['a line discount of 2^31-1 on a line of 1', order(member, [line(1, 1, MAX)], { totalMinor: MIN + 1 })],
+      ['an order discount of 2^31-1', order(member, [line(MAX, 1)], { orderDiscountMinor: MAX, totalMinor: 0 })],
+      ['a total of -2^31', order(member, [line(1, 1)], { totalMinor: MIN })],
+      // Each within the documented maximum of 1,000,000,000 minor units; together past 2^31 in every sum over them.
+      ...[1, 2, 3].map((n): [string, unknown] => [`order ${n} of 3 at the documented maximum`, order(member, [line(500_000_000, 2)], { totalMinor: 1_000_000_000 })]),
+      ...[1, 2, 3].map((n): [string, unknown] => [`guest order ${n} of 3 at the documented maximum`, order(null, [line(1_000_000_000, 1)], { totalMinor: 1_000_000_000 })]),
+    ];
+    const answers = [];
+    for (const [what, input] of cases) answers.push(await attempt(`recordOrder with ${what}`, RECORD, { i: input }));
+    expect(failures).toEqual([]);
+    // Orders within the bounds are taken, so the sums below do pass 2^31.
+    expect(answers.slice(-3).map((res) => res.errors ?? null)).toEqual([null, null, null]);
+  });
+
+  it('takes or refuses, with a documented code, points past 2^31 on one member, and reads them back', async () => {
+    const member = pools.members[1];
+    const admin = callers[0][1];
+    const ADJUST = `mutation($i: AdjustPointsInput!) { adjustPoints(input: $i) { available pending lifetime } }`;
+    for (let i = 0; i < 3; i++) {
+      await attempt(`adjustPoints +2^31-1, time ${i + 1}`, ADJUST, { i: { memberId: member, points: MAX, reason: 'sum', idempotencyKey: `fz-sum-up-${i}` } }, admin);
+    }
+    await attempt('adjustPoints -2^31', ADJUST, { i: { memberId: member, points: MIN, reason: 'sum', idempotencyKey: 'fz-sum-down' } }, admin);
+    const reward = await attempt(
+      'upsertReward costing 2^31-1 points, worth 2^31-1, stock 2^31-1',
+      `mutation($i: UpsertRewardInput!) { upsertReward(input: $i) { id } }`,
+      { i: { code: 'FZ_SUM', name: 'Sum', kind: 'FIXED_DISCOUNT', costPoints: MAX, valueMinor: MAX, currency: 'GBP', stock: MAX } },
+      admin,
+    );
+    const rewardId = (reward.data as { upsertReward?: { id: string } } | null)?.upsertReward?.id;
+    if (rewardId) {
+      await attempt('redeemReward of the 2^31-1 reward', `mutation($i: RedeemRewardInput!) { redeemReward(input: $i) { id } }`, {
+        i: { memberId: member, rewardId, idempotencyKey: 'fz-sum-redeem' },
+      }, admin);
+    }
+    await attempt('the member read back', `query($id: ID!) { member(id: $id) { points { available pending lifetime } ledger(first: 20) { totalCount } } }`, { id: member }, admin);
+    expect(failures).toEqual([]);
+  });
+
+  it('answers every analytics query, and the member list, over those totals', async () => {
+    const admin = callers[0][1];
+    const from = new Date(Date.now() - 400 * 86_400_000).toISOString();
+    const to = new Date(Date.now() + 86_400_000).toISOString();
+    const analytics = namespacedOperations(schema);
+    expect(analytics.length).toBeGreaterThanOrEqual(5);
+    for (const op of analytics) {
+      const { text, variables } = minimalOperation(op, Object.fromEntries(
+        op.field.args.map((a) => [a.name, a.name === 'input' ? { from, to } : a.name === 'asOf' ? to : a.name === 'memberId' ? pools.members[1] : a.name === 'limit' ? 100 : sample(a.type)]),
+      ));
+      await attempt(op.name, text.replace('{ __typename }', selectionOf(op.field)), variables, admin);
+    }
+    await attempt('members by points', `{ members(first: 50, orderBy: NEWEST_FIRST) { totalCount edges { node { id points { available lifetime } } } } }`, {}, admin);
+    expect(failures).toEqual([]);
   });
 });
 

@@ -1,9 +1,12 @@
 import fc from 'fast-check';
+import { getMetadataStorage as validationMetadata } from 'class-validator';
+import { getMetadataStorage as typeGraphqlMetadata } from 'type-graphql';
 import {
   GraphQLEnumType,
   GraphQLInputObjectType,
   GraphQLList,
   GraphQLNonNull,
+  type GraphQLField,
   type GraphQLInputType,
   getNamedType,
 } from 'graphql';
@@ -179,9 +182,27 @@ function fromPool(key: string | undefined, pools: Pools): fc.Arbitrary<string> |
   return pool?.length ? fc.constantFrom(...pool) : null;
 }
 
+/** A value of a scalar or enum that the API should accept, by the field's name and pools. */
+function plausibleLeaf(type: GraphQLInputType, parent: string, name: string, pools: Pools): fc.Arbitrary<unknown> {
+  const named = getNamedType(type);
+  if (named instanceof GraphQLEnumType) return fc.constantFrom(...named.getValues().map((v) => v.name));
+  const pool = fromPool(POOL_OF[`${parent}.${name}`] ?? POOL_OF[name], pools);
+  const plausible: Record<string, () => fc.Arbitrary<unknown>> = {
+    Int: () => plausibleInt(name),
+    Float: () => fc.double({ min: 0, max: 1, noNaN: true }),
+    Boolean: () => fc.boolean(),
+    DateTimeISO: () => fc.integer({ min: -400, max: 30 }).map((days) => new Date(Date.now() + days * 86_400_000).toISOString()),
+    LocalDate: () => fc.constantFrom('1990-05-17', '2000-02-29'),
+    JSON: () => fc.constantFrom(nestedRule(0), { or: [nestedRule(0), { attribute: 'country', op: 'eq', value: 'GB' }] }),
+    JSONObject: () => fc.constant({}),
+    ID: () => pool ?? fc.uuid(),
+    String: () => pool ?? plausibleString(name, pools),
+  };
+  return plausible[named.name]?.() ?? fc.string({ maxLength: 20 });
+}
+
 function leafArb(type: GraphQLInputType, parent: string, name: string, pools: Pools): fc.Arbitrary<unknown> {
   const named = getNamedType(type);
-  const pool = fromPool(POOL_OF[`${parent}.${name}`] ?? POOL_OF[name], pools);
   const wrong = fc.constantFrom(...WRONG_TYPES);
   if (named instanceof GraphQLEnumType) {
     const values = named.getValues().map((v) => v.name);
@@ -201,18 +222,7 @@ function leafArb(type: GraphQLInputType, parent: string, name: string, pools: Po
     ID: fc.oneof(fc.constantFrom(...HOSTILE_STRINGS), fc.uuid(), fc.constantFrom(0, -1, MAX_INT, 1.5)),
     String: fc.oneof(fc.constantFrom(...HOSTILE_STRINGS), fc.string({ unit: 'binary', maxLength: 40 })),
   };
-  const plausible: Record<string, fc.Arbitrary<unknown>> = {
-    Int: plausibleInt(name),
-    Float: fc.double({ min: 0, max: 1, noNaN: true }),
-    Boolean: fc.boolean(),
-    DateTimeISO: fc.integer({ min: -400, max: 30 }).map((days) => new Date(Date.now() + days * 86_400_000).toISOString()),
-    LocalDate: fc.constantFrom('1990-05-17', '2000-02-29'),
-    JSON: fc.constantFrom(nestedRule(0), { or: [nestedRule(0), { attribute: 'country', op: 'eq', value: 'GB' }] }),
-    JSONObject: fc.constant({}),
-    ID: pool ?? fc.uuid(),
-    String: pool ?? plausibleString(name, pools),
-  };
-  const good = plausible[named.name] ?? fc.string({ maxLength: 20 });
+  const good = plausibleLeaf(type, parent, name, pools);
   const bad = hostile[named.name] ?? fc.constantFrom(...HOSTILE_STRINGS);
   return fc.oneof({ weight: 5, arbitrary: good }, { weight: 3, arbitrary: bad }, { weight: 1, arbitrary: wrong });
 }
@@ -251,6 +261,155 @@ function innerArb(type: GraphQLInputType, parent: string, name: string, pools: P
     );
   }
   return leafArb(type, parent, name, pools);
+}
+
+/** A value the API should accept, with required fields only: what a probe puts its one hostile value into. */
+function plausibleArb(type: GraphQLInputType, parent: string, name: string, pools: Pools): fc.Arbitrary<unknown> {
+  if (type instanceof GraphQLNonNull) return plausibleArb(type.ofType, parent, name, pools);
+  if (type instanceof GraphQLList) return plausibleArb(type.ofType, parent, name, pools).map((item) => [item]);
+  if (type instanceof GraphQLInputObjectType) {
+    const required = Object.values(type.getFields()).filter((f) => f.type instanceof GraphQLNonNull && f.defaultValue === undefined);
+    return fc.record(Object.fromEntries(required.map((f) => [f.name, plausibleArb(f.type, type.name, f.name, pools)])));
+  }
+  return plausibleLeaf(type, parent, name, pools);
+}
+
+const INT_EXTREMES = [0, -1, MAX_INT, -MAX_INT - 1];
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+/** Edges of an Int, of a double's exact integers, and an Int's edge as a Float. */
+const FLOAT_EXTREMES = [0, -1, MAX_INT, MAX_SAFE, -MAX_SAFE];
+
+/** Strings the API must refuse at the edge: control characters and unpaired surrogates, at the start, middle and end. */
+export const EDGE_REFUSED_STRINGS: Array<[string, string]> = [
+  ['a NUL byte', 'ab\u0000cd'],
+  ['only a NUL byte', '\u0000'],
+  ['a start-of-heading control', '\u0001ab'],
+  ['an escape sequence', '\u001b[31mred'],
+  ['a unit separator at the end', 'ab\u001f'],
+  ['a lone high surrogate', 'a\ud800b'],
+  ['a lone low surrogate', 'a\udc00b'],
+  ['a high surrogate at the end', 'ab\ud83d'],
+  ['a low surrogate at the start', '\ude00ab'],
+];
+
+const EDGE_REFUSED = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** True when a string anywhere in the value, JSON keys included, has a character the API refuses before any resolver runs. */
+export function hasEdgeRefusedText(value: unknown): boolean {
+  const stack = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (EDGE_REFUSED.test(v)) return true;
+    } else if (Array.isArray(v)) stack.push(...v);
+    else if (v && typeof v === 'object') {
+      for (const [k, inner] of Object.entries(v)) {
+        if (EDGE_REFUSED.test(k)) return true;
+        stack.push(inner);
+      }
+    }
+  }
+  return false;
+}
+
+/**
+ * The classes every argument of every operation is tried with, by its scalar: control characters and lone surrogates
+ * in any string-like scalar; 100,000 characters and one past the field's documented maximum in strings and ids;
+ * the integer extremes in an Int; 2^53-1 in a Float; and the same classes inside a JSON value and key.
+ */
+function hostileClasses(named: string, maxLength: number | undefined): Array<[string, unknown]> {
+  const refused = EDGE_REFUSED_STRINGS.map(([label, text]): [string, unknown] => [label, text]);
+  const lengthy: Array<[string, unknown]> = [['100,000 characters', long('a', 100_000)]];
+  if (maxLength !== undefined) lengthy.push([`${maxLength + 1} characters, one past the maximum`, long('b', maxLength + 1)]);
+  switch (named) {
+    case 'Int':
+      return INT_EXTREMES.map((n) => [`Int ${n}`, n]);
+    case 'Float':
+      return FLOAT_EXTREMES.map((n) => [`Float ${n}`, n]);
+    case 'Boolean':
+      return [];
+    case 'JSON':
+    case 'JSONObject':
+      return [
+        ['a NUL byte in a JSON value', { attribute: 'country', op: 'eq', value: 'G\u0000B' }],
+        ['a lone surrogate in a JSON key', { attribute: 'country', op: 'eq', value: 'GB', 'k\ud800': 1 }],
+        ['a JSON string with a control character', 'rule\u0007'],
+        ['2^53-1 in a JSON value', { attribute: 'pointsBalance', op: 'gte', value: MAX_SAFE }],
+        ['Int extremes in a JSON range', { attribute: 'pointsBalance', op: 'between', value: [-MAX_INT - 1, MAX_INT] }],
+        ['100,000 characters in a JSON value', { attribute: 'country', op: 'eq', value: long('c', 100_000) }],
+      ];
+    case 'String':
+    case 'ID':
+      return [...refused, ...lengthy];
+    default:
+      // Dates and other string scalars: their own parsing refuses length, but the edge must see the characters first.
+      return refused.filter(([label]) => label === 'a NUL byte' || label === 'a lone high surrogate');
+  }
+}
+
+export interface Probe {
+  /** Where the hostile value is: `input.lines.0.sku`. */
+  path: string;
+  label: string;
+  args: Record<string, unknown>;
+}
+
+/** `Type.field` to the most characters its validation allows (`@Length`, `@MaxLength`), read from the API's own metadata. */
+export function maxLengths(): Map<string, number> {
+  const lengths = new Map<string, number>();
+  for (const input of typeGraphqlMetadata().inputTypes) {
+    for (const rule of validationMetadata().getTargetValidationMetadatas(input.target, '', true, false)) {
+      const max = rule.name === 'isLength' ? rule.constraints?.[1] : rule.name === 'maxLength' ? rule.constraints?.[0] : undefined;
+      if (typeof max === 'number') lengths.set(`${input.name}.${rule.propertyName}`, max);
+    }
+  }
+  return lengths;
+}
+
+/**
+ * One probe per leaf of every argument (input fields at any depth, and the first item of lists) and per hostile class of
+ * its scalar: the field's arguments plausible everywhere else (required ones only), so the hostile value reaches the
+ * rules and the database behind them. Deterministic for a seed.
+ */
+export function probes(field: GraphQLField<unknown, unknown>, opName: string, pools: Pools, lengths: Map<string, number>, seed: number): Probe[] {
+  const sample = (arb: fc.Arbitrary<unknown>) => fc.sample(arb, { seed, numRuns: 1 })[0];
+  const base = Object.fromEntries(
+    field.args
+      .filter((a) => a.type instanceof GraphQLNonNull && a.defaultValue === undefined)
+      .map((a) => [a.name, sample(plausibleArb(a.type, opName, a.name, pools))]),
+  );
+  const found: Probe[] = [];
+  /** `value` with `hostile` put at `path` below it, creating plausible parents on the way. */
+  const place = (type: GraphQLInputType, parent: string, name: string, value: unknown, path: Array<string | number>, hostile: unknown): unknown => {
+    if (path.length === 0) return hostile;
+    const inner = type instanceof GraphQLNonNull ? type.ofType : type;
+    if (inner instanceof GraphQLList) {
+      const list = Array.isArray(value) && value.length ? value : [sample(plausibleArb(inner.ofType, parent, name, pools))];
+      return [place(inner.ofType, parent, name, list[0], path.slice(1), hostile), ...list.slice(1)];
+    }
+    if (!(inner instanceof GraphQLInputObjectType)) return hostile;
+    const object = (value && typeof value === 'object' ? value : sample(plausibleArb(inner, parent, name, pools))) as Record<string, unknown>;
+    const f = inner.getFields()[path[0] as string];
+    return { ...object, [f.name]: place(f.type, inner.name, f.name, object[f.name], path.slice(1), hostile) };
+  };
+  const visit = (type: GraphQLInputType, parent: string, name: string, path: Array<string | number>, seen: Set<string>) => {
+    const inner = type instanceof GraphQLNonNull ? type.ofType : type;
+    if (inner instanceof GraphQLList) return visit(inner.ofType, parent, name, [...path, 0], seen);
+    if (inner instanceof GraphQLInputObjectType) {
+      if (seen.has(inner.name)) return;
+      for (const f of Object.values(inner.getFields())) visit(f.type, inner.name, f.name, [...path, f.name], new Set([...seen, inner.name]));
+      return;
+    }
+    const named = getNamedType(inner);
+    if (named instanceof GraphQLEnumType) return;
+    for (const [label, hostile] of hostileClasses(named.name, lengths.get(`${parent}.${name}`))) {
+      const [arg, ...below] = path as [string, ...Array<string | number>];
+      const definition = field.args.find((a) => a.name === arg)!;
+      found.push({ path: path.join('.'), label, args: { ...base, [arg]: place(definition.type, opName, arg, base[arg], below, hostile) } });
+    }
+  };
+  for (const a of field.args) visit(a.type, opName, a.name, [a.name], new Set());
+  return found;
 }
 
 /** Long strings abbreviated, so a failure report stays readable. */

@@ -10,6 +10,7 @@ import {
   type GraphQLSchema,
   getNamedType,
   isLeafType,
+  isObjectType,
 } from 'graphql';
 
 export type RootKind = 'query' | 'mutation';
@@ -19,6 +20,8 @@ export interface RootOperation {
   /** `Query.member`, `Mutation.enrolMember`: how the matrix and the fuzz report name it. */
   name: string;
   field: GraphQLField<unknown, unknown>;
+  /** Root fields without arguments that the field sits under: `['analytics']` for `Analytics.kpis`. */
+  via?: string[];
 }
 
 /** Every query and mutation of the schema, queries first, each group by name. */
@@ -35,6 +38,28 @@ export function rootOperations(schema: GraphQLSchema): RootOperation[] {
       : [],
   );
 }
+
+/**
+ * Fields with arguments of the types that root queries without arguments return (`analytics { kpis(input: ...) }`):
+ * operations in all but name, reached through their namespace.
+ */
+export function namespacedOperations(schema: GraphQLSchema): RootOperation[] {
+  const query = schema.getQueryType();
+  if (!query) return [];
+  return Object.values(query.getFields())
+    .filter((root) => root.args.length === 0)
+    .flatMap((root) => {
+      const type = getNamedType(root.type);
+      if (!isObjectType(type)) return [];
+      return Object.values(type.getFields())
+        .filter((f) => f.args.length > 0)
+        .sort((a, b) => a.name.localeCompare(b.name))
+        .map((field) => ({ kind: 'query' as const, name: `${type.name}.${field.name}`, field, via: [root.name] }));
+    });
+}
+
+/** `root { inner { <call> } }` for an operation reached through namespaces. */
+export const within = (op: RootOperation, call: string) => (op.via ?? []).reduceRight((inner, name) => `${name} { ${inner} }`, call);
 
 export const FIXED_ID = '01900000-0000-7000-8000-000000000000';
 
@@ -83,7 +108,7 @@ export function minimalOperation(op: RootOperation, overrides: Record<string, un
   const args = [...requiredArgs(op.field), ...op.field.args.filter((a) => a.name in overrides && !requiredArgs(op.field).includes(a))];
   const { defs, call } = callWithVariables(op.field, args, '');
   return {
-    text: `${op.kind} Probe${defs.length ? `(${defs.join(', ')})` : ''} { ${call} ${minimalSelection(op.field)} }`,
+    text: `${op.kind} Probe${defs.length ? `(${defs.join(', ')})` : ''} { ${within(op, `${call} ${minimalSelection(op.field)}`)} }`,
     variables: Object.fromEntries(args.map((a) => [a.name, a.name in overrides ? overrides[a.name] : sample(a.type)])),
   };
 }
