@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'REFERRAL_NOT_ALLOWED'
   | 'SERVICE_UNAVAILABLE'
   | 'QUERY_TOO_COMPLEX'
+  | 'TOO_MANY_ROOT_FIELDS'
   | 'RATE_LIMITED'
   | 'PAYLOAD_TOO_LARGE'
   | 'PERSISTED_OPERATION_NOT_ALLOWED'
@@ -45,6 +46,7 @@ const messages = {
   REFERRAL_NOT_ALLOWED: 'That referral code cannot be used for this member.',
   SERVICE_UNAVAILABLE: 'A service the server needs is unavailable. Nothing was saved; try again shortly.',
   QUERY_TOO_COMPLEX: 'That request asks for too much at once. Narrow it down and try again.',
+  TOO_MANY_ROOT_FIELDS: 'That request does too many things at once. Send them in smaller groups.',
   RATE_LIMITED: 'Too many requests or failed sign-ins. Wait a few minutes and try again.',
   PAYLOAD_TOO_LARGE: 'That request is too large. Send less at once.',
   PERSISTED_OPERATION_NOT_ALLOWED: 'The server does not allow this request. Reload the page.',
