@@ -7,15 +7,10 @@
 import { useHarness } from '../support/harness';
 import { build } from '../fixtures/build';
 import { RECORD_ORDER, RECORD_RETURN, ledgerCheck, orderInput } from '../support/orders';
+import { ADJUST, ERASE, MERGE, REDEEM, UPSERT_REWARD as UPSERT, assertNothingLeftBehind, codesOf, race as raceWith } from '../support/races';
 
 const h = useHarness();
 const b = build(h);
-
-const MERGE = `mutation($input: MergeMembersInput!) { mergeMembers(input: $input) { survivor { id } } }`;
-const ERASE = `mutation($input: EraseMemberInput!) { eraseMember(input: $input) { id status } }`;
-const ADJUST = `mutation($i: AdjustPointsInput!) { adjustPoints(input: $i) { available } }`;
-const UPSERT = `mutation($input: UpsertRewardInput!) { upsertReward(input: $input) { id } }`;
-const REDEEM = `mutation($input: RedeemRewardInput!) { redeemReward(input: $input) { id points } }`;
 
 const TRIALS = 20;
 const WRITES = 12;
@@ -33,30 +28,8 @@ beforeAll(async () => {
   await b.settings({ pendingDays: 0 });
 });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Sends `writes` GAP_MS apart and `interloper` after `offsetMs`; returns every answer. */
-async function race<T>(writes: Array<() => Promise<T>>, interloper: () => Promise<T>, offsetMs: number): Promise<{ writes: T[]; interloper: T }> {
-  const sent = writes.map(async (w, i) => {
-    await sleep(i * GAP_MS);
-    return w();
-  });
-  const other = sleep(offsetMs).then(interloper);
-  return { writes: await Promise.all(sent), interloper: await other };
-}
-
-/** Every error code the race answered; an internal error or a deadlock would be INTERNAL_SERVER_ERROR. */
-function codesOf(results: Array<{ errors?: Array<{ extensions: { code: string; reason?: string } }> }>): string[] {
-  return results.flatMap((r) => (r.errors ?? []).map((e) => (e.extensions.reason ? `${e.extensions.code}:${e.extensions.reason}` : e.extensions.code)));
-}
-
-async function assertNothingLeftBehind(absorbedId: string) {
-  const check = await ledgerCheck(h);
-  expect(check.mismatches).toEqual([]);
-  expect(check.mergedAwayHoldings).toEqual([]);
-  expect(check.isConsistent).toBe(true);
-  expect(await h.sql('select id from customer_order where member_id = ?', [absorbedId])).toEqual([]);
-}
+const race = <T>(writes: Array<() => Promise<T>>, interloper: () => Promise<T>, offsetMs: number) => raceWith(writes, interloper, offsetMs, GAP_MS);
 
 async function lifetimeOf(memberId: string): Promise<number> {
   const [row] = await h.sql('select lifetime, available from member_balance where member_id = ?', [memberId]);
@@ -85,7 +58,7 @@ describe('mergeMembers racing the absorbed record’s writes', () => {
       const earned = stored.reduce((s, o) => s + Number(o.points_earned), 0);
       expect(earned).toBeGreaterThan(0);
       expect(await lifetimeOf(survivor.id)).toBe(earned);
-      await assertNothingLeftBehind(absorbed.id);
+      await assertNothingLeftBehind(h, absorbed.id);
     }
   }, RACE_TIMEOUT_MS);
 
@@ -112,7 +85,7 @@ describe('mergeMembers racing the absorbed record’s writes', () => {
       expect(Number(bal.available)).toBe(900 - 100 * redeemed);
       const held = await h.sql('select member_id from redemption where idempotency_key like ?', [`%:r-${trial}-%`]);
       expect(held.map((r) => r.member_id)).toEqual(Array(redeemed).fill(survivor.id));
-      await assertNothingLeftBehind(absorbed.id);
+      await assertNothingLeftBehind(h, absorbed.id);
     }
   }, RACE_TIMEOUT_MS);
 
@@ -136,7 +109,7 @@ describe('mergeMembers racing the absorbed record’s writes', () => {
       expect(writes.map((w) => w.data.recordReturn.pointsClawedBack)).toEqual(Array(WRITES).fill(20));
       // Everything earned was returned: nothing left, on either record.
       expect(await lifetimeOf(survivor.id)).toBe(0);
-      await assertNothingLeftBehind(absorbed.id);
+      await assertNothingLeftBehind(h, absorbed.id);
     }
   }, RACE_TIMEOUT_MS);
 });
