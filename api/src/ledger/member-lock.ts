@@ -69,9 +69,9 @@ const MAX_DEADLOCK_RETRIES = 4;
 
 /**
  * Runs a member's write, in its own transaction, for the member or the record they were merged into. Also the safety
- * net for lock cycles the global order cannot rule out (a referral bonus locks the referrer after the referred
- * member): PostgreSQL breaks a deadlock by failing one transaction, which rolled back whole and runs again here, so
- * no caller sees it.
+ * net for lock cycles the global order cannot rule out (a return reversing a pending referral bonus locks the referrer
+ * after the referred member): PostgreSQL breaks a deadlock by failing one transaction, which rolled back whole and
+ * runs again here, so no caller sees it.
  */
 export async function onLiveMember<T>(memberId: string, work: (memberId: string) => Promise<T>): Promise<T> {
   let id = memberId;

@@ -28,7 +28,7 @@ import { OrderReturn } from './order-return.entity';
 import type { ClaimOrderInput, RecordOrderInput, RecordReturnInput, ReturnedLine } from './order.types';
 import { priceOrder } from './pricing';
 import type { MemberOrdersKey } from './order.loaders';
-import type { ReferralService } from '../referrals/referral.service';
+import { ReferrerChanged, type ReferralService } from '../referrals/referral.service';
 import { lockMembers, onLiveMember } from '../ledger/member-lock';
 
 const sha256 = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
@@ -68,6 +68,10 @@ export class OrderService {
     // A member merged away while this order waited for their lock gets it on the survivor (member-lock.ts).
     const write = (memberId: string | null) =>
       ctx.em.transactional(async (em) => {
+        // The order of a referred member may credit their referrer too: both members' locks first, in id order
+        // (member-lock.ts), as merges take them; a member with no waiting referral pays one read.
+        const referrerId = memberId ? await this.referrals.pendingReferrerOf(em, memberId) : null;
+        if (referrerId) await lockMembers(em, [memberId!, referrerId]);
         const products = await this.upsertProducts(em, input);
         // The member is locked before the order is written, so the order is inserted once with its points (a
         // concurrent replay waits for the lock, then fails on the unique key).
@@ -102,7 +106,7 @@ export class OrderService {
         const events: PendingEvent[] = [];
         if (memberId && credit) {
           events.push(...(await this.creditLocked(ctx, em, order, memberId, lines.map((l) => ({ ...creditLineOf(l), category: products.get(l.sku)?.category ?? null })), credit, at)));
-          if (credit.hasPendingReferral) await this.referrals.creditOnOrder(em, ctx, order, memberId, terms.settings, at);
+          if (credit.hasPendingReferral) await this.referrals.creditOnOrder(em, ctx, order, memberId, terms.settings, at, referrerId);
         } else {
           await em.flush();
         }
@@ -124,8 +128,10 @@ export class OrderService {
         await this.events.recordAll(em, events);
         return order;
       });
+    // A referral attached or moved to another referrer between the read of the referrer and the locks: read it again, once.
+    const writeForMember = (memberId: string) => write(memberId).catch((err) => (err instanceof ReferrerChanged ? write(memberId) : Promise.reject(err)));
     try {
-      return member ? await onLiveMember(member.id, write) : await write(null);
+      return member ? await onLiveMember(member.id, writeForMember) : await write(null);
     } catch (err) {
       if (err instanceof UniqueConstraintViolationException) {
         const winner = await ctx.em.fork().findOne(Order, { idempotencyKey: key });

@@ -8,6 +8,7 @@ import type { MemberService } from '../members/member.service';
 import { IdentifierType, MemberIdentifier } from '../members/member-identifier.entity';
 import { Order } from '../orders/order.entity';
 import type { LedgerService } from '../ledger/ledger.service';
+import { onLiveMember } from '../ledger/member-lock';
 import { LedgerReason } from '../ledger/ledger-entry.entity';
 import { LotState, PointLot } from '../ledger/point-lot.entity';
 import type { ProgrammeSettings } from '../programme/programme-settings.entity';
@@ -56,18 +57,23 @@ export class ReferralService {
   async apply(ctx: Context, input: ApplyReferralCodeInput): Promise<Referral> {
     const resolved = await this.members.findById(ctx.em, input.memberId);
     try {
-      return await ctx.em.transactional(async (em) => {
-        // Two referrals that close a cycle between them would each find no cycle: they are serialised by a lock taken
-        // before any other, so none of them waits for it holding a row another one needs. Enrolment needs no such lock:
-        // a new member refers nobody yet, so cannot close one.
-        await em.execute('select pg_advisory_xact_lock(hashtext(?))', ['referral.apply']);
-        const member = await em.findOneOrFail(Member, resolved.id, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
-        if (member.status === MemberStatus.ERASED) throw AppError.conflict('MEMBER_ERASED', 'This member has been erased', { memberId: member.id });
-        const earlier = await em.findOne(Referral, { referred: member.id });
-        if (earlier) throw refused(ReferralRefusal.ALREADY_REFERRED, 'This member was referred already', { referralId: earlier.id });
-        if (await em.count(Order, { member: member.id })) throw refused(ReferralRefusal.ALREADY_ORDERED, 'A referral must come before the first order');
-        return this.attach(em, member, input.referralCode, 'input.referralCode');
-      });
+      // A member merged away while this waited for their lock is referred on the survivor (ledger/member-lock.ts).
+      return await onLiveMember(resolved.id, (memberId) =>
+        ctx.em.transactional(async (em) => {
+          // Two referrals that close a cycle between them would each find no cycle: they are serialised by a lock taken
+          // before any other, so none of them waits for it holding a row another one needs. Enrolment needs no such lock:
+          // a new member refers nobody yet, so cannot close one.
+          await em.execute('select pg_advisory_xact_lock(hashtext(?))', ['referral.apply']);
+          // Then the member lock, as their orders and merges take it: the referral comes before the first order or is
+          // refused ALREADY_ORDERED, and a merge sees it (and moves or voids it). An erased member answers MEMBER_ERASED.
+          await this.ledger.lockLive(em, memberId);
+          const member = await em.findOneOrFail(Member, memberId, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+          const earlier = await em.findOne(Referral, { referred: member.id });
+          if (earlier) throw refused(ReferralRefusal.ALREADY_REFERRED, 'This member was referred already', { referralId: earlier.id });
+          if (await em.count(Order, { member: member.id })) throw refused(ReferralRefusal.ALREADY_ORDERED, 'A referral must come before the first order');
+          return this.attach(em, member, input.referralCode, 'input.referralCode');
+        }),
+      );
     } catch (err) {
       if (err instanceof UniqueConstraintViolationException) throw refused(ReferralRefusal.ALREADY_REFERRED, 'This member was referred already');
       throw err;
@@ -75,15 +81,28 @@ export class ReferralService {
   }
 
   /**
-   * Order step, in the order's transaction with the referred member's balance locked (which serialises their orders,
-   * so two concurrent first orders credit once; the referral row lock and the ledger keys guard it again).
+   * The referrer of the member's waiting referral, read before any lock: an order takes the locks of both members
+   * first, in id order (ledger/member-lock.ts), and hands the referrer it locked to `creditOnOrder`.
+   */
+  async pendingReferrerOf(em: EntityManager, memberId: string): Promise<string | null> {
+    const [row] = await em.execute<{ referrer_id: string }[]>(`select referrer_id from referral where referred_id = ? and status = 'PENDING'`, [memberId]);
+    return row?.referrer_id ?? null;
+  }
+
+  /**
+   * Order step, in the order's transaction with the balances of the referred member and of `lockedReferrerId` locked
+   * (which serialises their orders, so two concurrent first orders credit once; the referral row lock and the ledger
+   * keys guard it again). The referrer's status is read under their lock: a merge or erasure of the referrer either
+   * finished before (the bonus goes to the survivor; an erased referrer's referral is void) or waits for this.
    * Qualifying: a member order (not a claimed guest order) in the programme currency whose total is at least
    * `referralMinOrderMinor`. The bonus is pending for the return window, like the order's points.
    */
-  async creditOnOrder(em: EntityManager, ctx: Context, order: Order, memberId: string, settings: ProgrammeSettings, at: Date): Promise<void> {
+  async creditOnOrder(em: EntityManager, ctx: Context, order: Order, memberId: string, settings: ProgrammeSettings, at: Date, lockedReferrerId: string | null): Promise<void> {
     const referral = await em.findOne(Referral, { referred: memberId, status: ReferralStatus.PENDING }, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!referral) return;
     if (order.currency !== settings.pointValueCurrency || order.totalMinor - order.returnedMinor < settings.referralMinOrderMinor) return;
+    // Attached, or moved to a merge's survivor, after the order read the referrer: their lock is not held.
+    if (referral.referrer.id !== lockedReferrerId) throw new ReferrerChanged();
 
     // The guards are checked again now: merges and identifier changes since enrolment count.
     const referrer = await this.members.findById(em, referral.referrer.id);
@@ -110,6 +129,7 @@ export class ReferralService {
       { role: 'referrer', memberId: referrer.id, points: settings.referralReferrerPoints },
     ];
     for (const share of shares) {
+      // Both locked already, in id order.
       const bal = await this.ledger.lock(em, share.memberId);
       const cause = { sourceType: 'referral', sourceId: referral.id, key: `referral:${referral.id}:${order.id}:${share.role}`, actor, at, note: `referral ${share.role}` };
       const lot = this.ledger.earn(em, bal, share.points, cause, terms, LedgerReason.REFERRAL);
@@ -253,3 +273,6 @@ export class ReferralService {
     return out;
   }
 }
+
+/** The referral waiting for an order is not the one whose referrer the order locked: the order runs again, once. */
+export class ReferrerChanged extends Error {}
