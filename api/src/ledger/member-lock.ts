@@ -68,28 +68,34 @@ const MAX_MERGE_HOPS = 5;
 const MAX_DEADLOCK_RETRIES = 4;
 
 /**
- * Runs a member's write, in its own transaction, for the member or the record they were merged into. Also the safety
- * net for lock cycles the global order cannot rule out (a return reversing a pending referral bonus locks the referrer
- * after the referred member): PostgreSQL breaks a deadlock by failing one transaction, which rolled back whole and
- * runs again here, so no caller sees it.
+ * Runs a member's write, in its own transaction, for the member or the record they were merged into. Deadlocks run
+ * again (`rerunningLockConflicts`).
  */
 export async function onLiveMember<T>(memberId: string, work: (memberId: string) => Promise<T>): Promise<T> {
   let id = memberId;
-  for (let hops = 0, retries = 0; ; ) {
+  for (let hops = 0; ; hops++) {
     try {
-      return await work(id);
+      return await rerunningLockConflicts(() => work(id));
     } catch (err) {
-      if (err instanceof MemberMoved && hops < MAX_MERGE_HOPS) {
-        id = err.survivorId;
-        hops++;
-        continue;
-      }
-      if (isLockConflict(err) && retries < MAX_DEADLOCK_RETRIES) {
-        retries++;
-        await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * retries));
-        continue;
-      }
-      throw err;
+      if (!(err instanceof MemberMoved) || hops >= MAX_MERGE_HOPS) throw err;
+      id = err.survivorId;
+    }
+  }
+}
+
+/**
+ * The safety net for lock cycles the global order cannot rule out (a return reversing a pending referral bonus locks
+ * the referrer after the referred member): PostgreSQL breaks a deadlock by failing one transaction, which rolled back
+ * whole and runs again here, so no caller sees it. Every use case that takes member locks runs under it, merges and
+ * erasures included.
+ */
+export async function rerunningLockConflicts<T>(work: () => Promise<T>): Promise<T> {
+  for (let retries = 0; ; retries++) {
+    try {
+      return await work();
+    } catch (err) {
+      if (!isLockConflict(err) || retries >= MAX_DEADLOCK_RETRIES) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * (retries + 1)));
     }
   }
 }

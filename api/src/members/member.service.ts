@@ -16,7 +16,7 @@ import { Member, MemberStatus } from './member.entity';
 import { GLOBAL_SCOPE, IdentifierType, MemberIdentifier } from './member-identifier.entity';
 import { ConsentMedium, MemberConsent } from './member-consent.entity';
 import { MemberMerge } from './member-merge.entity';
-import { lockMembers } from '../ledger/member-lock';
+import { lockMembers, rerunningLockConflicts } from '../ledger/member-lock';
 import { memberCardById, memberCardByIdentifier } from './member-card';
 import { normaliseChannelCustomerId, normaliseEmail, normalisePhone } from './normalise';
 import {
@@ -256,7 +256,7 @@ export class MemberService {
     if (input.survivorId === input.absorbedId) {
       throw AppError.conflict('SAME_MEMBER', 'A member cannot be merged into itself');
     }
-    return ctx.em.transactional(async (em) => {
+    return rerunningLockConflicts(() => ctx.em.transactional(async (em) => {
       // Both members' locks first, in id order (the global lock order: ledger/member-lock.ts): the merge waits for
       // every points write in flight on either record, and writes arriving later wait for it, then go to the survivor.
       // The member rows are read, not locked for update: the balance locks serialise the merge with every other writer.
@@ -330,7 +330,7 @@ export class MemberService {
       });
       ctx.log.info({ survivorId: survivor.id, absorbedId: absorbed.id, movedIdentifiers }, 'member.merged');
       return { survivor, movedIdentifiers };
-    });
+    }));
   }
 
   /**
@@ -338,7 +338,7 @@ export class MemberService {
    * and every financial row stay, so balances and analytics remain consistent. Erasing twice is a no-op.
    */
   async erase(ctx: Context, input: EraseMemberInput): Promise<Member> {
-    return ctx.em.transactional(async (em) => {
+    return rerunningLockConflicts(() => ctx.em.transactional(async (em) => {
       // The member lock first (ledger/member-lock.ts): points writes in flight finish before the erasure, later ones
       // find the member erased.
       await lockMembers(em, [input.id]);
@@ -372,7 +372,7 @@ export class MemberService {
       await this.events.record(em, EventType.MEMBER_ERASED, { memberId: member.id, erasedAt: now.toISOString() }, { memberId: member.id, occurredAt: now });
       ctx.log.info({ memberId: member.id }, 'member.erased');
       return member;
-    });
+    }));
   }
 
   private async lockWritable(em: EntityManager, id: string, opts: { followMerge: boolean }): Promise<Member> {
