@@ -123,12 +123,11 @@ const isAlive = (pid) => {
 };
 
 /**
- * `npm start` with the given environment. Resolves once it prints its banner, with the demo admin login and channel
- * key it printed, and `errorsByRequestId`: the API's own log line for each INTERNAL_SERVER_ERROR (the cause, for the
- * report). `script` 'start' runs the real command (build first); 'start-no-build' runs node scripts/start.mjs on
- * the existing build.
+ * `npm start` (or, with `noBuild`, node scripts/start.mjs on the existing build) with the given environment.
+ * Resolves once it prints its banner, with the demo admin login and channel key it printed, and `errorsByRequestId`:
+ * the API's own log of each INTERNAL_SERVER_ERROR's cause, for the report.
  */
-export async function npmStart(env, { logFile, noBuild = false, readyTimeoutMs = 15 * 60_000, onLine = () => {} }) {
+export async function npmStart(env, { logFile, noBuild = false, readyTimeoutMs = 15 * 60_000 }) {
   const [command, args] = noBuild ? [process.execPath, ['scripts/start.mjs']] : ['npm', ['start']];
   const child = spawn(command, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const out = createWriteStream(logFile);
@@ -159,7 +158,6 @@ export async function npmStart(env, { logFile, noBuild = false, readyTimeoutMs =
         // a line cut short
       }
     }
-    onLine(line);
   };
   readline.createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', take);
   readline.createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', take);
