@@ -137,8 +137,8 @@ function hostileFile(): { file: string; expected: [number, string, string][] } {
   ok('740003', 'MUG', 3, '2.50', '90003', '2026-10-01 12:00:00');
   add(row('740003', 'PLATE', 'Plate', 1, '2026-10-01 12:00:00', '10.00', '90004', 'France'), RejectReason.OTHER_CUSTOMER);
   // Two lines within the bounds whose sum is not.
-  add(row('740004', 'GOLD', 'Gold bar', 1, '2026-10-01 13:00:00', '6000000.00', '90004', 'France'), RejectReason.INVOICE_TOO_LARGE);
-  add(row('740004', 'GOLD', 'Gold bar', 1, '2026-10-01 13:00:00', '6000000.00', '90004', 'France'), RejectReason.INVOICE_TOO_LARGE);
+  add(row('740004', 'GOLD', 'Gold bar', 1, '2026-10-01 13:00:00', '6000000.00', '90004', 'France'), RejectReason.INVOICE_TOO_LARGE, 'total 1200000000');
+  add(row('740004', 'GOLD', 'Gold bar', 1, '2026-10-01 13:00:00', '6000000.00', '90004', 'France'), RejectReason.INVOICE_TOO_LARGE, 'total 1200000000');
   // Broken CSV: an unclosed quote, a quoted field over two lines, a line too long to read; the next lines are read as usual.
   add('740005,MUG,"Mug,1,2026-10-01 14:00:00,2.50,90005,France', RejectReason.BAD_CSV);
   add('740005,MUG,"Mug on', RejectReason.BAD_CSV);
@@ -150,7 +150,7 @@ function hostileFile(): { file: string; expected: [number, string, string][] } {
   ok('740002', 'PLATE', 2, '10.00', '90002', '2026-10-01 11:00:00');
   ok('740001', 'CANDLE', 4, '1.25', '90001');
   // A guest invoice of more lines than an order may have.
-  for (let i = 0; i <= MAX_ORDER_LINES; i++) add(row('740006', `SKU${i}`, 'Thing', 1, '2026-10-02 09:00:00', '1.00', '', 'France'), RejectReason.TOO_MANY_LINES);
+  for (let i = 0; i <= MAX_ORDER_LINES; i++) add(row('740006', `SKU${i}`, 'Thing', 1, '2026-10-02 09:00:00', '1.00', '', 'France'), RejectReason.TOO_MANY_LINES, `${MAX_ORDER_LINES + 1} lines`);
   ok('740001', 'BOWL', 1, '4.00', '90001');
   // A return of units of 740001, its lines apart too: it is matched once its last line is read, 740001 being complete.
   add(row('C740007', 'MUG', 'Mug', -1, '2026-10-03 09:00:00', '2.50', '90001', 'United Kingdom'));

@@ -263,7 +263,7 @@ export class TransactionImporter {
       complete.add(key);
       const problem = this.invoiceProblem(inv);
       if (problem) {
-        inv.lines.forEach((l, i) => this.reject(options, { line: l.line, reason: problem, row: inv.rows[i] }));
+        inv.lines.forEach((l, i) => this.reject(options, { line: l.line, ...problem, row: inv.rows[i] }));
         return;
       }
       batch.push(inv);
@@ -322,11 +322,11 @@ export class TransactionImporter {
   }
 
   /** An order's bounds (shared/bounds.ts), which only the whole invoice can break. A return's value comes from the orders it matches. */
-  private invoiceProblem(inv: Invoice): RejectReason | null {
+  private invoiceProblem(inv: Invoice): { reason: RejectReason; detail: string } | null {
     if (inv.isReturn) return null;
-    if (inv.lines.length > MAX_ORDER_LINES) return RejectReason.TOO_MANY_LINES;
+    if (inv.lines.length > MAX_ORDER_LINES) return { reason: RejectReason.TOO_MANY_LINES, detail: `${inv.lines.length} lines` };
     const total = inv.lines.reduce((s, l) => s + l.quantity * l.unitPriceMinor, 0);
-    return total > MAX_ORDER_TOTAL_MINOR ? RejectReason.INVOICE_TOO_LARGE : null;
+    return total > MAX_ORDER_TOTAL_MINOR ? { reason: RejectReason.INVOICE_TOO_LARGE, detail: `total ${total}` } : null;
   }
 
   private async analyze(): Promise<void> {
