@@ -1,6 +1,6 @@
 import countries from 'i18n-iso-countries';
 import en from 'i18n-iso-countries/langs/en.json';
-import { MAX_LINE_QUANTITY, MAX_LINE_TOTAL_MINOR, MAX_ORDER_LINES, MAX_ORDER_TOTAL_MINOR, MAX_UNIT_PRICE_MINOR } from '../shared/bounds';
+import { MAX_LINE_QUANTITY, MAX_LINE_TOTAL_MINOR, MAX_ORDER_LINES, MAX_ORDER_TOTAL_MINOR, MAX_UNIT_PRICE_MINOR, grouped } from '../shared/bounds';
 import { UnreadableLine, type SourceRow } from './source';
 
 countries.registerLocale(en);
@@ -25,8 +25,6 @@ export const TEXT_LIMITS = {
 
 /** Invoice dates from this one on (and at most 5 minutes ahead of the clock, as recordOrder allows). */
 export const EARLIEST_INVOICE_DATE = new Date(Date.UTC(1970, 0, 1));
-
-const grouped = (n: number) => n.toLocaleString('en-GB');
 
 /** Why a row was not imported; the summary counts rows by these. */
 export const RejectReason = {
@@ -83,9 +81,9 @@ export type RowResult = { ok: true; value: ParsedLine } | { ok: false; reason: R
 const DATE = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?$/;
 const INTEGER = /^[+-]?\d{1,15}$/;
 const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,4}))?$/;
-// The API refuses the same in any argument (a control character other than tab, newline and carriage return; an
-// unpaired surrogate): PostgreSQL cannot store NUL, nor jsonb a lone surrogate. U+FFFD is what the reader makes of
-// bytes that are not UTF-8, so it is refused here too.
+// The API refuses the same in any argument (textProblem in graphql/operation-arguments.ts: a control character other
+// than tab, newline and carriage return; an unpaired surrogate): PostgreSQL cannot store NUL, nor jsonb a lone
+// surrogate. U+FFFD is what the reader makes of bytes that are not UTF-8, so it is refused here too.
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/;
 const NOT_TEXT = /\ufffd|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const CHECKED_COLUMNS = ['InvoiceNo', 'StockCode', 'Description', 'Quantity', 'InvoiceDate', 'UnitPrice', 'CustomerID', 'Country'] as const;
