@@ -165,7 +165,7 @@ function isLonger(text: string, limit: number): boolean {
 }
 
 /** The first text problem of the row's canonical fields, if any. */
-function textProblem(row: SourceRow): { reason: RejectReason; detail: string } | null {
+function unstorableText(row: SourceRow): { reason: RejectReason; detail: string } | null {
   for (const column of CHECKED_COLUMNS) {
     const value = row[column];
     if (value === undefined) continue;
@@ -182,7 +182,7 @@ const reject = (reason: RejectReason, detail?: string): RowResult => ({ ok: fals
  * (the demo seed makes old data look recent).
  */
 export function parseRow(line: number, row: SourceRow, now: number, shiftMs = 0): RowResult {
-  const text = textProblem(row);
+  const text = unstorableText(row);
   if (text) return reject(text.reason, text.detail);
 
   const invoice = (row.InvoiceNo ?? '').trim();
@@ -215,7 +215,7 @@ export function parseRow(line: number, row: SourceRow, now: number, shiftMs = 0)
   if (placedAt.getTime() > now + 5 * 60_000) return reject(RejectReason.FUTURE_DATE);
 
   const unitPriceMinor = toMinorUnits((row.UnitPrice ?? '').trim());
-  if (unitPriceMinor === null || Number.isNaN(unitPriceMinor)) return reject(RejectReason.BAD_PRICE);
+  if (unitPriceMinor === null) return reject(RejectReason.BAD_PRICE);
   if (unitPriceMinor < 0) return reject(RejectReason.NEGATIVE_PRICE);
   if (unitPriceMinor > MAX_UNIT_PRICE_MINOR) return reject(RejectReason.PRICE_TOO_LARGE);
   if (unitPriceMinor * Math.abs(quantity) > MAX_LINE_TOTAL_MINOR) return reject(RejectReason.TOO_LARGE);
