@@ -17,6 +17,7 @@ import {
 } from 'graphql';
 import type { FieldProblem } from '../shared/errors';
 import { isUuid } from '../shared/ids';
+import { textProblem as sharedTextProblem, textProblemMessages } from '../shared/text';
 
 /** Field extension listing ID arguments that are not UUIDs (a queue's job ids), which the id check leaves alone. */
 export const OPAQUE_ID_ARGUMENTS = 'opaqueIdArguments';
@@ -79,15 +80,10 @@ export function rootFieldCount(fields: SelectedField[]): number {
   return new Set(fields.filter((f) => f.path.length === 1).map((f) => f.path[0])).size;
 }
 
-// C0 controls but tab, newline and carriage return, which free text (a reason, an address) may hold.
-const CONTROL_CHARACTER = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/;
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
 /** Why PostgreSQL (text, jsonb) and most consumers could not take this string as it is; null when they can. */
 export function textProblem(text: string): string | null {
-  if (CONTROL_CHARACTER.test(text)) return 'must not contain control characters other than tab, newline and carriage return';
-  if (LONE_SURROGATE.test(text)) return 'must not contain unpaired UTF-16 surrogates';
-  return null;
+  const problem = sharedTextProblem(text);
+  return problem && textProblemMessages[problem];
 }
 
 /** A path built as the walk goes down, written out only for a problem (deep JSON would make it quadratic otherwise). */

@@ -20,7 +20,7 @@ import { multipliersOf } from '../tiers/tier.service';
 import { OrderStatus } from '../orders/order.entity';
 import { applyReturnLines, clawbackDue } from '../orders/order.service';
 import type { PointsBreakdownItem, ReturnedLine } from '../orders/order.types';
-import { MAX_ORDER_LINES, MAX_ORDER_TOTAL_MINOR } from '../shared/bounds';
+import { MAX_ORDER_TOTAL_MINOR } from '../shared/bounds';
 import { invoiceKey, parseRow, RejectReason, type ParsedLine, type RowResult } from './rows';
 import type { SourceRecord, SourceRow } from './source';
 
@@ -321,10 +321,13 @@ export class TransactionImporter {
     inv.rows.push(row);
   }
 
-  /** An order's bounds (shared/bounds.ts), which only the whole invoice can break. A return's value comes from the orders it matches. */
+  /**
+   * An order's bounds (shared/bounds.ts), which only the whole invoice can break. A return's value comes from the orders
+   * it matches. The API's limit on lines per request does not apply: history is imported as it was (the Online Retail
+   * file has wholesale invoices of up to 1,100 lines), and its total is what must fit.
+   */
   private invoiceProblem(inv: Invoice): { reason: RejectReason; detail: string } | null {
     if (inv.isReturn) return null;
-    if (inv.lines.length > MAX_ORDER_LINES) return { reason: RejectReason.TOO_MANY_LINES, detail: `${inv.lines.length} lines` };
     const total = inv.lines.reduce((s, l) => s + l.quantity * l.unitPriceMinor, 0);
     return total > MAX_ORDER_TOTAL_MINOR ? { reason: RejectReason.INVOICE_TOO_LARGE, detail: `total ${total}` } : null;
   }

@@ -1,6 +1,7 @@
 import countries from 'i18n-iso-countries';
 import en from 'i18n-iso-countries/langs/en.json';
-import { MAX_LINE_QUANTITY, MAX_LINE_TOTAL_MINOR, MAX_ORDER_LINES, MAX_ORDER_TOTAL_MINOR, MAX_UNIT_PRICE_MINOR, grouped } from '../shared/bounds';
+import { textProblem } from '../shared/text';
+import { MAX_LINE_QUANTITY, MAX_LINE_TOTAL_MINOR, MAX_ORDER_TOTAL_MINOR, MAX_UNIT_PRICE_MINOR, grouped } from '../shared/bounds';
 import { UnreadableLine, type SourceRow } from './source';
 
 countries.registerLocale(en);
@@ -54,7 +55,6 @@ export const RejectReason = {
   TOO_LARGE: `line amount (quantity × unit price) above ${grouped(MAX_LINE_TOTAL_MINOR)} minor units`,
   OTHER_CUSTOMER: "customer id differs from its invoice's first line",
   INVOICE_TOO_LARGE: `invoice total above ${grouped(MAX_ORDER_TOTAL_MINOR)} minor units`,
-  TOO_MANY_LINES: `invoice has more than ${MAX_ORDER_LINES} lines`,
   SPLIT_INVOICE: 'invoice already written (the file changed during the import)',
   ERASED_MEMBER: 'customer is an erased member',
   UNMATCHED_RETURN: 'return not matched to an earlier order',
@@ -81,11 +81,8 @@ export type RowResult = { ok: true; value: ParsedLine } | { ok: false; reason: R
 const DATE = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?$/;
 const INTEGER = /^[+-]?\d{1,15}$/;
 const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,4}))?$/;
-// The API refuses the same in any argument (textProblem in graphql/operation-arguments.ts: a control character other
-// than tab, newline and carriage return; an unpaired surrogate): PostgreSQL cannot store NUL, nor jsonb a lone
-// surrogate. U+FFFD is what the reader makes of bytes that are not UTF-8, so it is refused here too.
-const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/;
-const NOT_TEXT = /\ufffd|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+// What the API refuses in any argument (shared/text.ts), and U+FFFD: what the reader makes of bytes that are not UTF-8.
+const NOT_UTF8 = '\ufffd';
 const CHECKED_COLUMNS = ['InvoiceNo', 'StockCode', 'Description', 'Quantity', 'InvoiceDate', 'UnitPrice', 'CustomerID', 'Country'] as const;
 
 /**
@@ -169,8 +166,9 @@ function unstorableText(row: SourceRow): { reason: RejectReason; detail: string 
   for (const column of CHECKED_COLUMNS) {
     const value = row[column];
     if (value === undefined) continue;
-    if (CONTROL.test(value)) return { reason: RejectReason.CONTROL_CHARACTER, detail: column };
-    if (NOT_TEXT.test(value)) return { reason: RejectReason.BAD_TEXT, detail: column };
+    const problem = textProblem(value);
+    if (problem === 'CONTROL_CHARACTER') return { reason: RejectReason.CONTROL_CHARACTER, detail: column };
+    if (problem || value.includes(NOT_UTF8)) return { reason: RejectReason.BAD_TEXT, detail: column };
   }
   return null;
 }
