@@ -6,6 +6,7 @@ import path from 'node:path';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import type { RedisClient } from './shared/redis';
 import { pinoHttp } from 'pino-http';
@@ -20,7 +21,7 @@ import { looksLikeApiKey } from './channels/api-key.service';
 import { connectKeyBroadcast } from './channels/api-key-broadcast';
 import { buildGraphQLSchema } from './graphql/schema';
 import { argumentChecks, complexityLimit, queryCountHeader, rootFieldBudget } from './graphql/plugins';
-import { depthLimitRule } from './graphql/depth-limit';
+import { depthLimitRule, noSubscriptionsRule } from './graphql/depth-limit';
 import { createFormatError } from './graphql/format-error';
 import { createServices, type Services } from './services';
 import { createLoaders } from './shared/loaders';
@@ -120,9 +121,13 @@ export async function createApp({ config, orm, readOrm, redis, log }: AppDeps): 
     stopOnTerminationSignals: false,
     formatError: createFormatError(log, config.NODE_ENV === 'development'),
     parseOptions: { maxTokens: config.GRAPHQL_MAX_TOKENS },
-    validationRules: [depthLimitRule(config.GRAPHQL_MAX_DEPTH)],
+    validationRules: [depthLimitRule(config.GRAPHQL_MAX_DEPTH), noSubscriptionsRule],
+    // In production, no "Did you mean …" hints that spell out the schema, and no landing page loading scripts from
+    // Apollo's CDN.
+    hideSchemaDetailsFromClientErrors: config.isProduction,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
+      ...(config.isProduction ? [ApolloServerPluginLandingPageDisabled()] : []),
       complexityLimit(schema, config.GRAPHQL_MAX_COMPLEXITY),
       rootFieldBudget(rateLimiter),
       argumentChecks,

@@ -108,6 +108,20 @@ describe('adjustPoints', () => {
     expect(rows).toEqual([{ reason: 'ADJUSTMENT', note: 'late delivery', actor: `admin:${admin.id}` }]);
   });
 
+  it('refuses the same key with other points, another reason or another member, applying nothing', async () => {
+    const m = await b.member().save();
+    const other = await b.member().save();
+    const input = { memberId: m.id, points: 40, reason: 'late delivery', idempotencyKey: `reuse-${m.id}` };
+    expect((await h.gql(admin.auth, ADJUST, { i: input })).errors).toBeUndefined();
+    for (const changed of [{ points: 4000 }, { points: -40 }, { reason: 'another reason' }, { memberId: other.id }]) {
+      const err = expectError(await h.gql(admin.auth, ADJUST, { i: { ...input, ...changed } }), 'CONFLICT');
+      expect(err.extensions.reason).toBe('IDEMPOTENCY_KEY_REUSED');
+    }
+    expect((await h.gql(admin.auth, ADJUST, { i: input })).data.adjustPoints.available).toBe(40);
+    const rows = await h.sql(`select member_id, available_delta::int as delta from ledger_entry where member_id in (?, ?)`, [m.id, other.id]);
+    expect(rows).toEqual([{ member_id: m.id, delta: 40 }]);
+  });
+
   it('refuses to take more than is available, zero points and no reason', async () => {
     const m = await b.member().save();
     expect(expectError(await h.gql(admin.auth, ADJUST, { i: { memberId: m.id, points: -5, reason: 'oops', idempotencyKey: 'n1' } }), 'INSUFFICIENT_POINTS'));

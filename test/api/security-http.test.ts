@@ -76,6 +76,20 @@ describe('request body size', () => {
     expect(res.body.data.me.id).toBe(admin.id);
   });
 
+  it('answers 400 BAD_REQUEST to a compressed body that does not decompress, for every encoding', async () => {
+    for (const encoding of ['br', 'gzip', 'deflate']) {
+      const res = await h.http().post('/graphql').set('content-type', 'application/json').set('content-encoding', encoding).send('not compressed at all');
+      expect([encoding, res.status]).toEqual([encoding, 400]);
+      expect(res.body.errors[0].extensions.code).toBe('BAD_REQUEST');
+    }
+  });
+
+  it('refuses a subscription as an invalid operation (400), not an internal error', async () => {
+    const res = await h.http().post('/graphql').set('content-type', 'application/json').send({ query: 'subscription { __typename }' });
+    expect(res.status).toBe(400);
+    expect(res.body.errors.map((e: any) => e.extensions.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+  });
+
   it('answers 400 BAD_REQUEST to a body that is not JSON', async () => {
     const res = await h.http().post('/graphql').set('content-type', 'application/json').send('{"query": ');
     expect(res.status).toBe(400);

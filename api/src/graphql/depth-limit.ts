@@ -83,3 +83,15 @@ function fragmentHeights(document: DocumentNode, cap: number): Map<string, numbe
   }
   return heights;
 }
+
+/**
+ * The schema has no subscriptions (events reach clients through webhooks), and Apollo would answer one with an internal
+ * error at execution: refuse it while validating, as any other operation the schema cannot run.
+ */
+export const noSubscriptionsRule: ValidationRule = (context) => ({
+  OperationDefinition(node) {
+    if (node.operation === 'subscription') {
+      context.reportError(new GraphQLError('This API has no subscriptions: events reach clients through webhooks', { nodes: [node] }));
+    }
+  },
+});

@@ -102,8 +102,15 @@ export class PointsService {
         return memberId;
       }));
     } catch (err) {
-      // A retry of an adjustment that already happened.
       if (!(err instanceof UniqueConstraintViolationException)) throw err;
+      // A retry of an adjustment that already happened answers as the first did; the same key with other contents is
+      // a client error, not a silent no-op.
+      const first = await ctx.em.fork().findOne(LedgerEntry, { idempotencyKey: key });
+      const isSame =
+        first !== null && [input.memberId, member.id].includes(first.member.id) && first.availableDelta === input.points && first.note === input.reason;
+      if (!isSame) {
+        throw AppError.conflict('IDEMPOTENCY_KEY_REUSED', 'This idempotency key was used for another adjustment', { field: 'input.idempotencyKey' });
+      }
     }
     const [points] = await this.pointsOf(ctx.em.fork(), [adjusted]);
     return points;

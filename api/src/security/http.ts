@@ -60,12 +60,17 @@ export function setRateLimitHeaders(res: Response, state: RateLimitState): void 
 
 /** JSON bodies too large or unreadable answer with a code, not Express's HTML error page. */
 export function bodyErrors(limitBytes: number): ErrorRequestHandler {
-  return (err: { type?: string }, _req, res, next) => {
+  return (err: { type?: string; status?: number }, _req, res, next) => {
     if (err?.type === 'entity.too.large') {
       return sendGraphqlError(res, 413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${limitBytes} bytes`, { limitBytes });
     }
     if (err?.type === 'entity.parse.failed' || err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') {
       return sendGraphqlError(res, 400, 'BAD_REQUEST', 'The request body is not valid JSON');
+    }
+    // Any other body the parser could not read (a compressed body that does not decompress, a client that stopped
+    // sending) is the client's fault too.
+    if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) {
+      return sendGraphqlError(res, 400, 'BAD_REQUEST', 'The request body could not be read');
     }
     next(err);
   };
