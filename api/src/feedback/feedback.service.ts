@@ -1,7 +1,7 @@
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context } from '../shared/context';
 import { AppError, type FieldProblem } from '../shared/errors';
+import { idempotent } from '../shared/idempotent';
 import type { SalesChannelKind } from '../shared/enums';
 import { checkPageSize, decodeCursor, pageOf } from '../shared/pagination';
 import { actorRef } from '../auth/principal';
@@ -60,8 +60,8 @@ export class FeedbackService {
       const prior = await ctx.em.findOne(Feedback, { idempotencyKey: key });
       if (prior) return this.replayed(prior, same);
     }
-    try {
-      return await ctx.em.transactional(async (em) => {
+    return idempotent(
+      () => ctx.em.transactional(async (em) => {
         if (input.orderId) {
           const earlier = await em.findOne(Feedback, { order: input.orderId, kind: input.kind });
           if (earlier) {
@@ -100,17 +100,18 @@ export class FeedbackService {
         );
         ctx.log.info({ memberId: member.id, feedbackId: feedback.id, kind: feedback.kind, score: feedback.score }, 'feedback.recorded');
         return feedback;
-      });
-    } catch (err) {
-      if (!(err instanceof UniqueConstraintViolationException)) throw err;
+      }),
       // A concurrent twin won the key, or the order's one answer of this kind.
-      const fresh = ctx.em.fork();
-      const winner = key ? await fresh.findOne(Feedback, { idempotencyKey: key }) : null;
-      if (winner) return this.replayed(winner, same);
-      const earlier = input.orderId ? await fresh.findOne(Feedback, { order: input.orderId, kind: input.kind }) : null;
-      if (earlier) throw AppError.conflict('FEEDBACK_ALREADY_RECORDED', `This order already has a ${input.kind} answer`, { feedbackId: earlier.id });
-      throw err;
-    }
+      async () => {
+        const fresh = ctx.em.fork();
+        const winner = key ? await fresh.findOne(Feedback, { idempotencyKey: key }) : null;
+        if (winner) return winner;
+        const earlier = input.orderId ? await fresh.findOne(Feedback, { order: input.orderId, kind: input.kind }) : null;
+        if (earlier) throw AppError.conflict('FEEDBACK_ALREADY_RECORDED', `This order already has a ${input.kind} answer`, { feedbackId: earlier.id });
+        return null;
+      },
+      (winner) => this.replayed(winner, same),
+    );
   }
 
   /** The member's answers, newest recorded first. */

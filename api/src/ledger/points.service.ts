@@ -1,8 +1,8 @@
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context } from '../shared/context';
 import type { Logger } from '../shared/logger';
 import { AppError } from '../shared/errors';
+import { idempotent } from '../shared/idempotent';
 import { checkPageSize, decodeCursor, pageOf } from '../shared/pagination';
 import { actorRef } from '../auth/principal';
 import type { AuditService } from '../audit/audit.service';
@@ -78,10 +78,14 @@ export class PointsService {
     const member = await this.members.findById(ctx.em, input.memberId);
     if (member.status !== MemberStatus.ACTIVE) throw AppError.conflict('MEMBER_ERASED', 'Points of an erased member cannot change');
     const key = `adjustment:${input.idempotencyKey}`;
-    let adjusted = member.id;
-    try {
+    // A retry of an adjustment that already happened answers as the first did; the same key with other contents is
+    // a client error, not a silent no-op.
+    const isSame = (first: LedgerEntry) =>
+      [input.memberId, member.id].includes(first.member.id) && first.availableDelta === input.points && first.note === input.reason;
+    const keyReused = () => AppError.conflict('IDEMPOTENCY_KEY_REUSED', 'This idempotency key was used for another adjustment', { field: 'input.idempotencyKey' });
+    const adjusted = await idempotent(
       // A member merged away while this waited for their lock is adjusted on the survivor (member-lock.ts).
-      adjusted = await onLiveMember(member.id, (memberId) => ctx.em.transactional(async (em) => {
+      () => onLiveMember(member.id, (memberId) => ctx.em.transactional(async (em) => {
         const settings = await this.programme.settings(em);
         const bal = await this.ledger.lockLive(em, memberId);
         const before = { available: bal.available };
@@ -100,18 +104,17 @@ export class PointsService {
           after: { available: bal.available, points: input.points, reason: input.reason },
         });
         return memberId;
-      }));
-    } catch (err) {
-      if (!(err instanceof UniqueConstraintViolationException)) throw err;
-      // A retry of an adjustment that already happened answers as the first did; the same key with other contents is
-      // a client error, not a silent no-op.
-      const first = await ctx.em.fork().findOne(LedgerEntry, { idempotencyKey: key });
-      const isSame =
-        first !== null && [input.memberId, member.id].includes(first.member.id) && first.availableDelta === input.points && first.note === input.reason;
-      if (!isSame) {
-        throw AppError.conflict('IDEMPOTENCY_KEY_REUSED', 'This idempotency key was used for another adjustment', { field: 'input.idempotencyKey' });
-      }
-    }
+      })),
+      async () => {
+        const first = await ctx.em.fork().findOne(LedgerEntry, { idempotencyKey: key });
+        if (!first) throw keyReused();
+        return first;
+      },
+      (first) => {
+        if (!isSame(first)) throw keyReused();
+        return member.id;
+      },
+    );
     const [points] = await this.pointsOf(ctx.em.fork(), [adjusted]);
     return points;
   }

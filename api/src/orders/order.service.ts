@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context } from '../shared/context';
 import { AppError, type FieldProblem } from '../shared/errors';
 import { SalesChannelKind } from '../shared/enums';
 import { newId } from '../shared/ids';
+import { idempotent } from '../shared/idempotent';
 import { actorRef } from '../auth/principal';
 import { SalesChannel } from '../channels/sales-channel.entity';
 import { Member, MemberStatus } from '../members/member.entity';
@@ -130,15 +131,11 @@ export class OrderService {
       });
     // A referral attached or moved to another referrer between the read of the referrer and the locks: read it again, once.
     const writeForMember = (memberId: string) => write(memberId).catch((err) => (err instanceof ReferrerChanged ? write(memberId) : Promise.reject(err)));
-    try {
-      return member ? await onLiveMember(member.id, writeForMember) : await write(null);
-    } catch (err) {
-      if (err instanceof UniqueConstraintViolationException) {
-        const winner = await ctx.em.fork().findOne(Order, { idempotencyKey: key });
-        if (winner) return this.replayed(winner, bodyHash);
-      }
-      throw err;
-    }
+    return idempotent(
+      () => (member ? onLiveMember(member.id, writeForMember) : write(null)),
+      () => ctx.em.fork().findOne(Order, { idempotencyKey: key }),
+      (winner) => this.replayed(winner, bodyHash),
+    );
   }
 
   /**
@@ -262,24 +259,22 @@ export class OrderService {
         );
         return orderReturn;
       });
-    try {
-      const memberId = owner.member?.id ?? null;
-      // A guest order claimed between the read and the lock: read its member again, once.
-      const once = (id: string | null) => (id ? onLiveMember(id, write) : write(null));
+    // A guest order claimed between the read and the lock: read its member again, once.
+    const once = (id: string | null) => (id ? onLiveMember(id, write) : write(null));
+    const writeForOwner = async () => {
       try {
-        return await once(memberId);
+        return await once(owner.member?.id ?? null);
       } catch (err) {
         if (!(err instanceof OwnerChanged)) throw err;
         const now = await ctx.em.fork().findOneOrFail(Order, input.orderId, { fields: ['member'] });
         return await once(now.member?.id ?? null);
       }
-    } catch (err) {
-      if (err instanceof UniqueConstraintViolationException) {
-        const winner = await ctx.em.fork().findOne(OrderReturn, { order: input.orderId, externalReturnId: input.externalReturnId });
-        if (winner) return this.replayedReturn(winner, bodyHash);
-      }
-      throw err;
-    }
+    };
+    return idempotent(
+      writeForOwner,
+      () => ctx.em.fork().findOne(OrderReturn, { order: input.orderId, externalReturnId: input.externalReturnId }),
+      (winner) => this.replayedReturn(winner, bodyHash),
+    );
   }
 
   /** Orders, balances and tiers of an absorbed member move to the survivor (a member merge step). */

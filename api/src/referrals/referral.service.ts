@@ -1,7 +1,7 @@
-import { LockMode, ref, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { LockMode, ref } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context } from '../shared/context';
-import { AppError } from '../shared/errors';
+import { AppError, conflictOnDuplicate } from '../shared/errors';
 import { actorRef } from '../auth/principal';
 import { Member, MemberStatus } from '../members/member.entity';
 import type { MemberService } from '../members/member.service';
@@ -56,9 +56,9 @@ export class ReferralService {
   /** For a member who enrolled without a code and has not ordered yet. */
   async apply(ctx: Context, input: ApplyReferralCodeInput): Promise<Referral> {
     const resolved = await this.members.findById(ctx.em, input.memberId);
-    try {
+    return conflictOnDuplicate(
       // A member merged away while this waited for their lock is referred on the survivor (ledger/member-lock.ts).
-      return await onLiveMember(resolved.id, (memberId) =>
+      () => onLiveMember(resolved.id, (memberId) =>
         ctx.em.transactional(async (em) => {
           // Two referrals that close a cycle between them would each find no cycle: they are serialised by a lock taken
           // before any other, so none of them waits for it holding a row another one needs. Enrolment needs no such lock:
@@ -73,11 +73,9 @@ export class ReferralService {
           if (await em.count(Order, { member: member.id })) throw refused(ReferralRefusal.ALREADY_ORDERED, 'A referral must come before the first order');
           return this.attach(em, member, input.referralCode, 'input.referralCode');
         }),
-      );
-    } catch (err) {
-      if (err instanceof UniqueConstraintViolationException) throw refused(ReferralRefusal.ALREADY_REFERRED, 'This member was referred already');
-      throw err;
-    }
+      ),
+      () => refused(ReferralRefusal.ALREADY_REFERRED, 'This member was referred already'),
+    );
   }
 
   /**

@@ -1,9 +1,10 @@
 import { randomInt } from 'node:crypto';
-import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context } from '../shared/context';
 import { AppError, conflictOnDuplicate, type FieldProblem } from '../shared/errors';
 import { isCurrency } from '../shared/currency';
+import { idempotent } from '../shared/idempotent';
 import { actorRef } from '../auth/principal';
 import type { AuditService } from '../audit/audit.service';
 import { MemberStatus } from '../members/member.entity';
@@ -171,15 +172,11 @@ export class RewardService {
         ctx.log.info({ memberId: memberId, rewardId: reward.id, delta: -cost, ...(offer ? { campaignId: offer.campaignId } : {}) }, 'points.redeemed');
         return redemption;
       });
-    try {
-      return await onLiveMember(member.id, write);
-    } catch (err) {
-      if (err instanceof UniqueConstraintViolationException) {
-        const winner = await ctx.em.fork().findOne(Redemption, { idempotencyKey: key });
-        if (winner) return this.replayed(winner, input.rewardId);
-      }
-      throw err;
-    }
+    return idempotent(
+      () => onLiveMember(member.id, write),
+      () => ctx.em.fork().findOne(Redemption, { idempotencyKey: key }),
+      (winner) => this.replayed(winner, input.rewardId),
+    );
   }
 
   /** At checkout: a voucher works once, before it expires, for its own member. `at` is injectable for tests. */
