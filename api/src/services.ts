@@ -27,7 +27,7 @@ import { TimelineService } from './timeline/timeline.service';
 import { CampaignService } from './campaigns/campaign.service';
 import { CampaignBonusService } from './campaigns/campaign-bonus';
 import { CampaignOfferService } from './campaigns/campaign-offers';
-import { LoggingDeliveryAdapter } from './campaigns/campaign-delivery';
+import { builtInDeliveryAdapters } from './campaigns/delivery/registry';
 import { createLogger } from './shared/logger';
 import { ReferralService } from './referrals/referral.service';
 
@@ -86,7 +86,7 @@ export function createServices(config: Config, infra: { redis?: RedisClient; log
   });
 
   const models = new ModelService(config, audit, rewards);
-  const campaigns = new CampaignService(audit, events, segments, models, programme, new LoggingDeliveryAdapter(createLogger(config.LOG_LEVEL, 'campaigns')), config.CAMPAIGN_MESSAGE_MAX_ATTEMPTS);
+  const campaigns = new CampaignService(audit, events, segments, models, programme, builtInDeliveryAdapters(config, createLogger(config.LOG_LEVEL, 'campaigns')).create(config.MESSAGE_DELIVERY), config.CAMPAIGN_MESSAGE_MAX_ATTEMPTS);
   members.registerMergeStep((em, survivor, absorbed) => campaigns.mergeInto(em, survivor.id, absorbed.id));
 
   return {

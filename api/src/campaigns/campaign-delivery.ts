@@ -14,14 +14,23 @@ export interface OutboundMessage {
 }
 
 /**
- * How campaign messages leave the platform (README: Campaigns, delivery adapters). `deliver` resolves once the
- * provider accepted the message and throws to have it retried on the next sweep; after `CAMPAIGN_MESSAGE_MAX_ATTEMPTS`
- * failures the message is FAILED. Delivery is at least once: use `message.id` as the provider's idempotency key.
+ * How campaign messages leave the platform (README: Campaigns, delivery adapters; docs/messaging.md). `deliver`
+ * resolves once the provider accepted the message and throws to have it retried on the next sweep; after
+ * `CAMPAIGN_MESSAGE_MAX_ATTEMPTS` failures the message is FAILED. A PermanentDeliveryError fails it at once (the provider
+ * refused it for good). Delivery is at least once: use `message.id` as the provider's idempotency key.
  */
 export interface MessageDeliveryAdapter {
   /** Recorded on each delivered message (`campaign_message.adapter`). */
   readonly name: string;
   deliver(message: OutboundMessage): Promise<void>;
+}
+
+/** Thrown by an adapter when retrying cannot help (a rejected recipient, a refused request): the message is FAILED now. */
+export class PermanentDeliveryError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PermanentDeliveryError';
+  }
 }
 
 /** The default adapter: logs each message (ids and medium, never the address or text) and accepts it. */
@@ -87,7 +96,7 @@ export async function deliverPendingMessages(em: EntityManager, adapter: Message
         await tx.execute(`update campaign_message set status = 'SENT', attempts = attempts + 1, sent_at = now(), adapter = ?, last_error = null where id = ?`, [adapter.name, row.id]);
         report.sent++;
       } catch (err) {
-        const gaveUp = row.attempts + 1 >= maxAttempts;
+        const gaveUp = err instanceof PermanentDeliveryError || row.attempts + 1 >= maxAttempts;
         await tx.execute(`update campaign_message set status = ?, attempts = attempts + 1, adapter = ?, last_error = ? where id = ?`, [
           gaveUp ? 'FAILED' : 'PENDING',
           adapter.name,

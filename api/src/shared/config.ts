@@ -130,10 +130,31 @@ const schema = z
     CAMPAIGNS_SWEEP_MS: z.coerce.number().int().min(0).default(10_000),
     /** Delivery attempts per campaign message before it is FAILED. */
     CAMPAIGN_MESSAGE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(30).default(5),
+    /** How campaign messages leave (docs/messaging.md): `log` only logs them, `smtp` sends EMAIL messages through
+     * SMTP_URL, `webhook` POSTs every message, signed, to MESSAGE_WEBHOOK_URL. */
+    MESSAGE_DELIVERY: z.enum(['log', 'smtp', 'webhook']).default('log'),
+    /** The SMTP relay, smtp:// or smtps://, with user:password if it wants them. */
+    SMTP_URL: z.string().url().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
+    /** The From of campaign email: `address` or `Name <address>`; its domain also ends each Message-ID. */
+    MESSAGE_FROM: z
+      .string()
+      .trim()
+      .regex(/^(?:[^<>]*<[^\s<>@]+@[^\s<>@]+\.[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+\.[^\s<>@]+)$/, 'must be an address or Name <address>')
+      .optional(),
+    /** The email/SMS provider's endpoint for MESSAGE_DELIVERY=webhook. */
+    MESSAGE_WEBHOOK_URL: z.string().url().regex(/^https?:\/\//, 'must be an http:// or https:// URL').optional(),
+    /** Signs each message webhook (HMAC-SHA256 over timestamp and body, as the event webhooks are signed). */
+    MESSAGE_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Bound on one message's SMTP connection and replies, or on its webhook request. */
+    MESSAGE_DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required when NODE_ENV=production' });
+    }
+    const needed = { log: [], smtp: ['SMTP_URL', 'MESSAGE_FROM'], webhook: ['MESSAGE_WEBHOOK_URL', 'MESSAGE_WEBHOOK_SECRET'] } as const;
+    for (const key of needed[env.MESSAGE_DELIVERY]) {
+      if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: `is required when MESSAGE_DELIVERY=${env.MESSAGE_DELIVERY}` });
     }
     const queue = resolveQueuePrefix(env.QUEUE_PREFIX, env.REDIS_CLUSTER_NODES);
     if ('error' in queue) ctx.addIssue({ code: 'custom', path: ['QUEUE_PREFIX'], message: queue.error });
@@ -152,7 +173,7 @@ export interface Config extends Omit<RawConfig, 'JWT_SECRET' | 'GRAPHQL_INTROSPE
   isProduction: boolean;
 }
 
-export const sensitiveKeys = ['JWT_SECRET', 'DATABASE_URL', 'DATABASE_READ_URL', 'REDIS_URL'] as const;
+export const sensitiveKeys = ['JWT_SECRET', 'DATABASE_URL', 'DATABASE_READ_URL', 'REDIS_URL', 'SMTP_URL', 'MESSAGE_WEBHOOK_SECRET'] as const;
 
 export class ConfigError extends Error {}
 
