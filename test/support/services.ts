@@ -359,31 +359,38 @@ function baseEnv(): Record<string, string> {
 }
 
 /**
- * A webhook endpoint that records the event id of each request it receives; `close` stops it. The fault tests count
- * deliveries per event with it.
+ * A webhook endpoint that records the event id of each request it receives, and each request's headers and raw body;
+ * `close` stops it. The fault tests count deliveries per event with it. `statusFor` picks each answer's status (200).
  */
-export async function webhookReceiver(): Promise<{ url: string; eventIds: string[]; close(): void }> {
+export async function webhookReceiver(
+  statusFor: (body: string) => number = () => 200,
+): Promise<{ url: string; eventIds: string[]; requests: { headers: http.IncomingHttpHeaders; body: string; status: number }[]; close(): void }> {
   const eventIds: string[] = [];
+  const requests: { headers: http.IncomingHttpHeaders; body: string; status: number }[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      eventIds.push(JSON.parse(Buffer.concat(chunks).toString('utf8')).id);
+      const body = Buffer.concat(chunks).toString('utf8');
+      const status = statusFor(body);
+      requests.push({ headers: req.headers, body, status });
+      eventIds.push(JSON.parse(body).id);
+      res.statusCode = status;
       res.end('ok');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/hooks`, eventIds, close: () => server.close() };
+  return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/hooks`, eventIds, requests, close: () => server.close() };
 }
 
 /** `webhookReceiver` for a test file: every receiver it makes is closed after the file. */
-export function useWebhookReceivers(): () => ReturnType<typeof webhookReceiver> {
+export function useWebhookReceivers(): (statusFor?: (body: string) => number) => ReturnType<typeof webhookReceiver> {
   const made: { close(): void }[] = [];
   afterAll(() => {
     for (const r of made) r.close();
   });
-  return async () => {
-    const r = await webhookReceiver();
+  return async (statusFor?: (body: string) => number) => {
+    const r = await webhookReceiver(statusFor);
     made.push(r);
     return r;
   };
