@@ -13,11 +13,12 @@ import { passwordProblems } from './password-policy';
 import { AdminRole, rolePermissions } from './permissions';
 import type { AdminPrincipal } from './principal';
 import type { AdminSession, ChangePasswordInput, CreateAdminUserInput, LoginInput } from './auth.types';
+import { DAY_MS } from '../shared/time';
 
 const ISSUER = 'loyalty-api';
 const AUDIENCE = 'loyalty-admin';
 /** Sessions are kept a day past expiry (for the audit trail of who was signed in), then pruned at the next login. */
-const SESSION_RETENTION_MS = 86_400_000;
+const SESSION_RETENTION_MS = DAY_MS;
 
 export class AdminAuthService {
   private readonly secret: Uint8Array;

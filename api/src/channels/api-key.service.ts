@@ -10,10 +10,11 @@ import { actorRef } from '../auth/principal';
 import { ApiKey, keyIsUsableAt } from './api-key.entity';
 import { SalesChannel } from './sales-channel.entity';
 import type { CreateApiKeyInput, CreateSalesChannelInput, RevokeApiKeyInput, RotateApiKeyInput } from './channel.types';
+import { MINUTE_MS } from '../shared/time';
 
 /** Keys look like `lk_<prefix>_<secret>`; the prefix finds the row, the secret proves possession. */
 const KEY_PATTERN = /^lk_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
-const LAST_USED_RESOLUTION_MS = 60_000;
+const LAST_USED_RESOLUTION_MS = MINUTE_MS;
 
 /** What authentication needs of a key row, kept between requests (plain data, never an entity of a request's em). */
 interface CachedKey {

@@ -21,9 +21,10 @@ import {
   type RecordFeedbackInput,
   TimeBucket,
 } from './feedback.types';
+import { MINUTE_MS } from '../shared/time';
 
 /** Clocks of tills and phones run a little fast; an answer "from the future" beyond this is refused. */
-const CLOCK_SKEW_MS = 5 * 60_000;
+const CLOCK_SKEW_MS = 5 * MINUTE_MS;
 export const MAX_BUCKETS = 400;
 const BUCKET_UNIT: Record<TimeBucket, 'day' | 'week' | 'month'> = { DAY: 'day', WEEK: 'week', MONTH: 'month' };
 

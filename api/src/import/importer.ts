@@ -23,8 +23,8 @@ import type { PointsBreakdownItem, ReturnedLine } from '../orders/order.types';
 import { MAX_ORDER_TOTAL_MINOR } from '../shared/bounds';
 import { invoiceKey, parseRow, RejectReason, type ParsedLine, type RowResult } from './rows';
 import type { SourceRecord, SourceRow } from './source';
+import { DAY_MS } from '../shared/time';
 
-const DAY_MS = 86_400_000;
 export const IMPORT_ACTOR = 'import';
 
 /**

@@ -3,6 +3,7 @@ import en from 'i18n-iso-countries/langs/en.json';
 import { textProblem } from '../shared/text';
 import { MAX_LINE_QUANTITY, MAX_LINE_TOTAL_MINOR, MAX_ORDER_TOTAL_MINOR, MAX_UNIT_PRICE_MINOR, grouped } from '../shared/bounds';
 import { UnreadableLine, type SourceRow } from './source';
+import { MINUTE_MS } from '../shared/time';
 
 countries.registerLocale(en);
 
@@ -210,7 +211,7 @@ export function parseRow(line: number, row: SourceRow, now: number, shiftMs = 0)
   if (!date) return reject(RejectReason.BAD_DATE);
   const placedAt = shiftMs ? new Date(date.getTime() + shiftMs) : date;
   if (placedAt.getTime() < EARLIEST_INVOICE_DATE.getTime()) return reject(RejectReason.EARLY_DATE);
-  if (placedAt.getTime() > now + 5 * 60_000) return reject(RejectReason.FUTURE_DATE);
+  if (placedAt.getTime() > now + 5 * MINUTE_MS) return reject(RejectReason.FUTURE_DATE);
 
   const unitPriceMinor = toMinorUnits((row.UnitPrice ?? '').trim());
   if (unitPriceMinor === null) return reject(RejectReason.BAD_PRICE);

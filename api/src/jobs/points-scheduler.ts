@@ -3,6 +3,7 @@ import { keepScheduled } from '@loyalty/recommender/schedules';
 import type { Logger } from '../shared/logger';
 import type { Orm } from '../shared/orm';
 import type { Services } from '../services';
+import { MINUTE_MS } from '../shared/time';
 
 export const POINTS_JOBS_QUEUE = 'api.points-jobs';
 
@@ -45,7 +46,7 @@ export function startPointsScheduler(deps: {
 
   const schedule = keepScheduled(
     [{ queue, id: 'points-jobs', cron: deps.cron, payload: { v: 1 } satisfies PointsJobsPayload, options: { removeOnComplete: 50, removeOnFail: 50 } }],
-    { checkEveryMs: deps.checkEveryMs ?? 60_000, log },
+    { checkEveryMs: deps.checkEveryMs ?? MINUTE_MS, log },
   );
   schedule.registered.catch((err: unknown) => log.warn({ err }, 'points_scheduler.not_scheduled'));
   log.info({ cron: deps.cron }, 'points_scheduler.ready');

@@ -6,6 +6,7 @@ import { LedgerEntry, LedgerReason } from './ledger-entry.entity';
 import { LotState, PointLot } from './point-lot.entity';
 import type { LotAllocation } from '../rewards/redemption.entity';
 import { lockBalance, lockLiveMember } from './member-lock';
+import { DAY_MS } from '../shared/time';
 
 export interface Cause {
   sourceType: string;
@@ -24,7 +25,6 @@ export interface EarnTerms {
   expiryMonths: number;
 }
 
-const DAY_MS = 86_400_000;
 
 function addMonths(at: Date, months: number): Date {
   const d = new Date(at);

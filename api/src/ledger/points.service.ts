@@ -18,9 +18,9 @@ import type { LedgerService } from './ledger.service';
 import { onLiveMember } from './member-lock';
 import { LotState, PointLot } from './point-lot.entity';
 import type { AdjustPointsInput, LedgerCheckResult, LedgerConnection, MemberPoints, PointsJobsResult } from './points.types';
+import { DAY_MS } from '../shared/time';
 
 const JOB_BATCH = 500;
-const DAY_MS = 86_400_000;
 
 /** Reading points, admin adjustments, and the scheduled jobs that release, expire and check them. */
 export class PointsService {

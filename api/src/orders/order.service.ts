@@ -31,9 +31,9 @@ import { priceOrder } from './pricing';
 import type { MemberOrdersKey } from './order.loaders';
 import { ReferrerChanged, type ReferralService } from '../referrals/referral.service';
 import { lockMembers, onLiveMember } from '../ledger/member-lock';
+import { DAY_MS } from '../shared/time';
 
 const sha256 = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
-const DAY_MS = 86_400_000;
 
 export class OrderService {
   constructor(

@@ -2,6 +2,7 @@ import { AppError, type FieldProblem } from '../shared/errors';
 import { isCurrency } from '../shared/currency';
 import { MAX_LINE_TOTAL_MINOR, MAX_ORDER_TOTAL_MINOR, grouped } from '../shared/bounds';
 import type { RecordOrderInput } from './order.types';
+import { MINUTE_MS } from '../shared/time';
 
 export interface PricedLine {
   lineNo: number;
@@ -42,7 +43,7 @@ export function priceOrder(input: RecordOrderInput): PricedOrder {
   if (problems.length === 0 && input.totalMinor !== total) {
     problems.push({ path: 'input.totalMinor', message: `does not match the lines: expected ${total}` });
   }
-  if (input.placedAt.getTime() > Date.now() + 5 * 60_000) problems.push({ path: 'input.placedAt', message: 'is in the future' });
+  if (input.placedAt.getTime() > Date.now() + 5 * MINUTE_MS) problems.push({ path: 'input.placedAt', message: 'is in the future' });
   if (Number.isNaN(input.placedAt.getTime())) problems.push({ path: 'input.placedAt', message: 'is not a date' });
   if (problems.length) throw AppError.badInput(problems);
 

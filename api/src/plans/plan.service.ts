@@ -7,8 +7,8 @@ import { MemberStatus } from '../members/member.entity';
 import type { MemberService } from '../members/member.service';
 import { MemberPlan, MembershipPlan } from './membership-plan.entity';
 import type { CancelMemberPlanInput, SubscribeMemberInput, UpsertMembershipPlanInput } from './plan.types';
+import { DAY_MS } from '../shared/time';
 
-const DAY_MS = 86_400_000;
 
 /** Paid plans: payment happens in the channel; the platform records the term and grants the benefits. */
 export class PlanService {

@@ -21,10 +21,10 @@ import { readRedemptionInputs } from './redemption-reads';
 import { Reward, RewardKind } from './reward.entity';
 import { Redemption, RedemptionStatus } from './redemption.entity';
 import type { CancelRedemptionInput, ConsumeVoucherInput, RedeemRewardInput, UpsertRewardInput } from './reward.types';
+import { DAY_MS } from '../shared/time';
 
 /** Crockford base32 without look-alikes: 12 characters carry 60 random bits. */
 const VOUCHER_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-const DAY_MS = 86_400_000;
 
 function voucherCode(): string {
   const chars = Array.from({ length: 12 }, () => VOUCHER_ALPHABET[randomInt(VOUCHER_ALPHABET.length)]).join('');

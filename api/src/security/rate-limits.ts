@@ -4,6 +4,7 @@ import type { Config } from '../shared/config';
 import type { Logger } from '../shared/logger';
 import type { Principal } from '../auth/principal';
 import { AppError } from '../shared/errors';
+import { MINUTE_MS } from '../shared/time';
 
 export type RateLimitConfig = Pick<
   Config,
@@ -18,7 +19,7 @@ export interface RateLimitState {
   isLimited: boolean;
 }
 
-const REDIS_WARNING_EVERY_MS = 60_000;
+const REDIS_WARNING_EVERY_MS = MINUTE_MS;
 
 /**
  * A Redis counter that falls back to a per-process counter with the same limit while Redis is unreachable:

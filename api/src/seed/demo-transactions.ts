@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { openCsv, type SourceRecord } from '../import/source';
 import { parseInvoiceDate } from '../import/rows';
+import { DAY_MS, HOUR_MS, MINUTE_MS } from '../shared/time';
 
-const DAY_MS = 86_400_000;
 /** `../shared/data` beside the checkout (this file is api/dist/seed/ once built). */
 export const ONLINE_RETAIL = path.resolve(__dirname, '..', '..', '..', '..', 'shared', 'data', 'online_retail.csv.gz');
 
@@ -124,12 +124,12 @@ export function generateTransactions(now: Date, customers = 250): SourceRecord[]
     const country = pick(COUNTRIES);
     const visits = rand() < 0.2 ? 6 + Math.floor(rand() * 10) : 1 + Math.floor(rand() * 4);
     for (let v = 0; v < visits; v++) {
-      const at = end - Math.floor(rand() * 90) * DAY_MS + (8 + Math.floor(rand() * 10)) * 3_600_000 + Math.floor(rand() * 60) * 60_000;
+      const at = end - Math.floor(rand() * 90) * DAY_MS + (8 + Math.floor(rand() * 10)) * HOUR_MS + Math.floor(rand() * 60) * MINUTE_MS;
       invoices.push({ no: String(++invoiceNo), at, customer, country, lines: basket() });
     }
   }
   for (let g = 0; g < customers / 5; g++) {
-    invoices.push({ no: String(++invoiceNo), at: end - Math.floor(rand() * 90) * DAY_MS + 12 * 3_600_000, customer: '', country: 'United Kingdom', lines: basket() });
+    invoices.push({ no: String(++invoiceNo), at: end - Math.floor(rand() * 90) * DAY_MS + 12 * HOUR_MS, customer: '', country: 'United Kingdom', lines: basket() });
   }
   invoices.sort((a, b) => a.at - b.at || a.no.localeCompare(b.no));
   const returns = invoices

@@ -15,6 +15,7 @@ import { Reward, RewardKind } from '../rewards/reward.entity';
 import { Order } from '../orders/order.entity';
 import { TransactionImporter } from '../import/importer';
 import { demoTransactions } from './demo-transactions';
+import { DAY_MS } from '../shared/time';
 
 export const DEMO_ADMIN = { email: 'admin@demo.loyalty', password: 'demo-admin-password' } as const;
 const DEMO_CHANNELS = [
@@ -157,7 +158,7 @@ async function seedProgramme(ctx: Context, services: Services, web: SalesChannel
           externalOrderId: `DEMO-${++n}`,
           channelId: web.id,
           member: { id: member.id },
-          placedAt: new Date(Date.now() - (i + k) * 86_400_000),
+          placedAt: new Date(Date.now() - (i + k) * DAY_MS),
           currency: 'GBP',
           lines: [
             { sku: 'COFFEE', name: 'Coffee beans 1kg', category: 'Coffee', quantity: 1 + (k % 2), unitPriceMinor: price, discountMinor: 0 },

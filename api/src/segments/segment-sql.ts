@@ -7,6 +7,7 @@ import {
   type SegmentCondition,
   type SegmentRule,
 } from './segment-grammar';
+import { DAY_MS } from '../shared/time';
 
 /**
  * A WHERE predicate over `member m` and the per-member aggregates joined to it, with its bound values. Every value of
@@ -31,7 +32,6 @@ export interface CompiledRule {
   params: unknown[];
 }
 
-const DAY_MS = 86_400_000;
 
 class Binder {
   readonly params: unknown[] = [];

@@ -11,8 +11,8 @@ import { MemberTier, TierChange, TierChangeReason } from './member-tier.entity';
 import type { MemberBenefits, TierProgress, UpsertTierInput } from './tier.types';
 import type { EventService } from '../events/event.service';
 import { EventType } from '../events/event-types';
+import { DAY_MS } from '../shared/time';
 
-const DAY_MS = 86_400_000;
 
 export class TierService {
   constructor(

@@ -9,13 +9,14 @@ import { newId } from '../shared/ids';
 import { DeliveryStatus, type WebhookAttempt } from './webhook.entity';
 import { sign } from './signature';
 import type { WebhookDeliveryPayload } from './webhook.types';
+import { MINUTE_MS } from '../shared/time';
 
 export const WEBHOOK_DELIVERY_QUEUE = 'api.webhook-delivery';
 const SWEEP_BATCH = 200;
 const ENQUEUE_TIMEOUT_MS = 3000;
-const ORPHAN_CHECK_EVERY_MS = 60_000;
+const ORPHAN_CHECK_EVERY_MS = MINUTE_MS;
 /** Older than this and still PENDING without a job: its job was lost with Redis's data. */
-const ORPHAN_AFTER_MS = 60_000;
+const ORPHAN_AFTER_MS = MINUTE_MS;
 const MAX_ERROR_LENGTH = 500;
 
 export type DispatcherConfig = Pick<

@@ -1,4 +1,4 @@
-import { DAY_MS } from '../data/txn-source';
+import { DAY_MS } from '../time';
 import type { Txn } from '../eval/types';
 
 export interface CustomerSummary {

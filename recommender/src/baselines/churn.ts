@@ -1,4 +1,4 @@
-import { DAY_MS } from '../data/txn-source';
+import { DAY_MS } from '../time';
 import type { ChurnModel, Txn } from '../eval/types';
 import { rfmFeatures, summarise } from './churn-features';
 import { fitLogistic, sigmoid } from './logistic';

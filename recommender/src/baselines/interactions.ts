@@ -1,4 +1,4 @@
-import { DAY_MS } from '../data/txn-source';
+import { DAY_MS } from '../time';
 import type { RecsTrainSet } from '../eval/types';
 
 /** Per user, the distinct catalogue items bought in train, ascending: the rows of the binary user–item matrix. */

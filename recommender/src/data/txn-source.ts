@@ -47,9 +47,6 @@ export function parseColumnMap(spec: string | undefined): Map<string, CanonicalC
   return map;
 }
 
-const DAY_MS = 86_400_000;
-export { DAY_MS };
-
 const ISO = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?$/;
 const US = /^(\d{1,2})\/(\d{1,2})\/(\d{4})(?: (\d{1,2}):(\d{2})(?::(\d{2}))?)?$/;
 

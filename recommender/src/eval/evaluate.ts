@@ -1,4 +1,4 @@
-import { DAY_MS } from '../data/txn-source';
+import { DAY_MS } from '../time';
 import { averagePrecision, brierScore, rankingMetrics, reliability, rocAuc, topK, type Reliability } from './metrics';
 import type { RecsSplit } from './split';
 import type { ChurnModel, RecsModel, Txn } from './types';

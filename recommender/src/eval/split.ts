@@ -1,4 +1,4 @@
-import { DAY_MS } from '../data/txn-source';
+import { DAY_MS } from '../time';
 import type { RecsTrainSet, Txn } from './types';
 
 /** A temporal split for the recommendation task (EVAL-PROTOCOL.md). */

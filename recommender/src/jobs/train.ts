@@ -6,6 +6,7 @@ import { TRAIN_QUEUE, readPayload, type ModelKind } from '../payloads';
 import { initBackend } from '../tf/backend';
 import { decideGate, runPipeline, type Progress } from '../training/pipeline';
 import type { Bands, ModelStore } from '../training/store';
+import { DAY_MS } from '../time';
 
 export interface TrainResult {
   modelVersionId: string;
@@ -20,7 +21,7 @@ export function defaultHorizonDays(rows: readonly { time: number }[]): number {
   let first = Infinity;
   let last = -Infinity;
   for (const r of rows) (first = Math.min(first, r.time)), (last = Math.max(last, r.time));
-  return Math.max(7, Math.min(90, Math.floor((last - first) / 86_400_000 / 4)));
+  return Math.max(7, Math.min(90, Math.floor((last - first) / DAY_MS / 4)));
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Txn } from '../eval/types';
-import { MS_PER_DAY } from './snapshot';
+import { DAY_MS } from '../time';
 
 export const CHURN_FEATURES = [
   'log_recency_days', 'log_invoices', 'log_spend', 'log_tenure_days', 'log_mean_gap_days', 'log_gap_std_days',
@@ -31,7 +31,7 @@ export function churnFeatures(rows: Txn[], customers: string[], at: number, hori
   const earlierBuyers = new Map<string, Set<string>>();
   for (const r of rows) {
     if (r.time >= at || r.stockCode === null) continue;
-    const age = (at - r.time) / MS_PER_DAY;
+    const age = (at - r.time) / DAY_MS;
     const m = age <= 30 ? recentBuyers : age <= 90 ? earlierBuyers : null;
     if (!m) continue;
     let set = m.get(r.stockCode);
@@ -70,12 +70,12 @@ export function churnFeatures(rows: Txn[], customers: string[], at: number, hori
     if (!list.length) return;
     present[k] = 1;
     const n = list.length;
-    const days = (t: number) => (at - t) / MS_PER_DAY;
+    const days = (t: number) => (at - t) / DAY_MS;
     const first = list[0].time, last = list[n - 1].time;
     const recency = days(last), tenure = days(first);
     const gaps: number[] = [];
-    for (let q = 1; q < n; q++) gaps.push((list[q].time - list[q - 1].time) / MS_PER_DAY);
-    const meanGap = (last - first) / MS_PER_DAY / Math.max(1, n - 1);
+    for (let q = 1; q < n; q++) gaps.push((list[q].time - list[q - 1].time) / DAY_MS);
+    const meanGap = (last - first) / DAY_MS / Math.max(1, n - 1);
     const gapStd = gaps.length > 1 ? Math.sqrt(gaps.reduce((s, g) => s + (g - meanGap) ** 2, 0) / gaps.length) : 0;
     const within = (d: number) => list.filter((v) => days(v.time) <= d).length;
     const spend = list.reduce((s, v) => s + v.spend, 0);

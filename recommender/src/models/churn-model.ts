@@ -2,7 +2,7 @@ import type { ChurnDriver, ChurnModel, ExplainsChurn, FitHooks, HasParams, Txn }
 import { initBackend, tf } from '../tf/backend';
 import { Rng } from '../tf/random';
 import { CF, CHURN_FEATURES, churnFeatures, mostCommonCountry } from './churn-features';
-import { MS_PER_DAY } from './snapshot';
+import { DAY_MS } from '../time';
 
 export interface ChurnOptions {
   /** Candidate hidden sizes; 0 means logistic regression. Picked with l2 by held-out ROC-AUC. */
@@ -71,7 +71,7 @@ export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams {
   async fitPredictWithDrivers(rows: Txn[], population: string[], cutoff: number, horizonDays: number, hooks: FitHooks = {}): Promise<ChurnPrediction> {
     const { backend } = await initBackend();
     const rng = new Rng(this.o.seed);
-    const past = cutoff - horizonDays * MS_PER_DAY;
+    const past = cutoff - horizonDays * DAY_MS;
     const home = mostCommonCountry(rows);
     const everyone = [...new Set(rows.filter((r) => r.time < cutoff).map((r) => r.customerId))];
     const holdoutCustomer = Uint8Array.from(everyone, () => (rng.next() < this.o.holdoutShare ? 1 : 0));
@@ -79,9 +79,9 @@ export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams {
     const xParts: Float32Array[] = [];
     const yList: number[] = [], holdList: number[] = [];
     for (let s = 0; s < this.o.snapshots; s++) {
-      const at = past - s * this.o.snapshotStepDays * MS_PER_DAY;
+      const at = past - s * this.o.snapshotStepDays * DAY_MS;
       const set = churnFeatures(rows, everyone, at, horizonDays, home);
-      const end = at + horizonDays * MS_PER_DAY;
+      const end = at + horizonDays * DAY_MS;
       const active = new Set(rows.filter((r) => r.time >= at && r.time < end).map((r) => r.customerId));
       everyone.forEach((c, k) => {
         if (!set.present[k]) return;

@@ -4,7 +4,8 @@ import { Rng } from '../tf/random';
 import { BprMf, BPR_DEFAULTS, type BprOptions } from './bpr';
 import { EaseScorer } from './ease';
 import { CANDIDATE_DEFAULTS, F, candidateBlock, rowsOf, type CandidateBlock, type CandidateOptions } from './recs-features';
-import { MS_PER_DAY, boughtBetween, snapshotAt, type Snapshot } from './snapshot';
+import { boughtBetween, snapshotAt, type Snapshot } from './snapshot';
+import { DAY_MS } from '../time';
 
 export interface HybridOptions {
   /** EASE regularisation grid, picked by NDCG@10 on new items in the inner split. */
@@ -90,7 +91,7 @@ export class HybridRecommender implements RecsModel, HasItemEmbeddings, HasParam
       await hooks.onEpoch?.(done, total, loss);
     };
     const rng = new Rng(this.o.seed);
-    const inner = train.cutoff - train.horizonDays * MS_PER_DAY;
+    const inner = train.cutoff - train.horizonDays * DAY_MS;
     this.items = train.items;
 
     const snapIn = snapshotAt(train, inner);
@@ -118,9 +119,9 @@ export class HybridRecommender implements RecsModel, HasItemEmbeddings, HasParam
     best!.ease.dispose();
     // Older splits (one horizon further back each) add training examples with the λ chosen above.
     for (let k = 1; k < this.o.innerSplits; k++) {
-      const at = inner - k * train.horizonDays * MS_PER_DAY;
+      const at = inner - k * train.horizonDays * DAY_MS;
       const snap = snapshotAt(train, at);
-      const gt = boughtBetween(train, at, at + train.horizonDays * MS_PER_DAY);
+      const gt = boughtBetween(train, at, at + train.horizonDays * DAY_MS);
       const users = Int32Array.from([...gt.keys()].filter((u) => snap.ptr[u + 1] > snap.ptr[u]).sort((a, b) => a - b));
       if (users.length < 20) break;
       const ease = EaseScorer.fit(EaseScorer.gram(snap), snap.nItems, best!.lambda);

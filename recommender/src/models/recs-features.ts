@@ -1,6 +1,7 @@
 import type { BprMf } from './bpr';
 import type { EaseScorer } from './ease';
-import { MS_PER_DAY, type Snapshot } from './snapshot';
+import { type Snapshot } from './snapshot';
+import { DAY_MS } from '../time';
 
 export const RECS_FEATURES = [
   'bought', 'log_invoices_ui', 'share_invoices_ui', 'log_days_since_ui', 'log_decayed_ui', 'log_quantity_ui',
@@ -86,7 +87,7 @@ export function candidateBlock(s: Snapshot, ease: EaseScorer, bpr: BprMf, users:
       added++;
     }
     const uInv = s.userInvoices[u];
-    const uDays = Math.log1p(Math.max(0, (s.at - s.userLast[u]) / MS_PER_DAY));
+    const uDays = Math.log1p(Math.max(0, (s.at - s.userLast[u]) / DAY_MS));
     const uItems = Math.log1p(s.ptr[u + 1] - s.ptr[u]);
     for (const i of chosen) {
       slotOf[i] = -1;
@@ -94,12 +95,12 @@ export function candidateBlock(s: Snapshot, ease: EaseScorer, bpr: BprMf, users:
       const has = p !== undefined;
       items.push(i);
       boughtFlags.push(has ? 1 : 0);
-      const age = Number.isFinite(s.itemFirst[i]) ? Math.log1p((s.at - s.itemFirst[i]) / MS_PER_DAY) : 0;
+      const age = Number.isFinite(s.itemFirst[i]) ? Math.log1p((s.at - s.itemFirst[i]) / DAY_MS) : 0;
       feats.push(
         has ? 1 : 0,
         has ? Math.log1p(s.pairInvoices[p]) : 0,
         has ? s.pairInvoices[p] / Math.max(1, uInv) : 0,
-        has ? Math.log1p((s.at - s.pairLast[p]) / MS_PER_DAY) : 0,
+        has ? Math.log1p((s.at - s.pairLast[p]) / DAY_MS) : 0,
         has ? Math.log1p(s.pairDecay[p]) : 0,
         has ? Math.log1p(s.pairQuantity[p]) : 0,
         logRecent[i], Math.log1p(s.itemVeryRecent[i]), Math.log1p(s.itemCustomers[i]), age,

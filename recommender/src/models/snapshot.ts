@@ -1,6 +1,5 @@
 import type { RecsTrainSet } from '../eval/types';
-
-const DAY = 86_400_000;
+import { DAY_MS } from '../time';
 
 /**
  * What the train rows say about users and items as of time `at` (rows strictly before it): the user-item pairs in
@@ -36,7 +35,7 @@ export function snapshotAt(train: RecsTrainSet, at: number): Snapshot {
   const nUsers = train.users.length;
   const nItems = train.items.length;
   const ev = train.events;
-  const horizon = train.horizonDays * DAY;
+  const horizon = train.horizonDays * DAY_MS;
   const pairOf = new Map<number, number>();
   const pu: number[] = [], pi: number[] = [], pinv: number[] = [], plast: number[] = [], pqty: number[] = [], pdecay: number[] = [], plastInvoice: number[] = [];
   const userInvoices = new Float32Array(nUsers);
@@ -131,4 +130,3 @@ export function boughtBetween(train: RecsTrainSet, from: number, to: number): Ma
   return out;
 }
 
-export const MS_PER_DAY = DAY;

@@ -1,4 +1,4 @@
-import { DAY_MS } from '../data/txn-source';
+import { DAY_MS } from '../time';
 import { churnTask, evaluateChurnModel, evaluateScores, type ChurnMetrics, type RecsMetrics } from '../eval/evaluate';
 import { topK } from '../eval/metrics';
 import { REGISTRY, type RegistryEntry } from '../eval/registry';
