@@ -80,8 +80,8 @@ export class PointsService {
     const key = `adjustment:${input.idempotencyKey}`;
     // A retry of an adjustment that already happened answers as the first did; the same key with other contents is
     // a client error, not a silent no-op.
-    const isSame = (first: LedgerEntry) =>
-      [input.memberId, member.id].includes(first.member.id) && first.availableDelta === input.points && first.note === input.reason;
+    // Either record may have been merged since the first attempt: compare, and answer for, the person each is now.
+    const survivorOf = async (id: string) => (await this.members.findById(ctx.em.fork(), id)).id;
     const keyReused = () => AppError.conflict('IDEMPOTENCY_KEY_REUSED', 'This idempotency key was used for another adjustment', { field: 'input.idempotencyKey' });
     const adjusted = await idempotent(
       // A member merged away while this waited for their lock is adjusted on the survivor (member-lock.ts).
@@ -110,9 +110,10 @@ export class PointsService {
         if (!first) throw keyReused();
         return first;
       },
-      (first) => {
-        if (!isSame(first)) throw keyReused();
-        return member.id;
+      async (first) => {
+        const [theirs, ours] = await Promise.all([survivorOf(first.member.id), survivorOf(input.memberId)]);
+        if (theirs !== ours || first.availableDelta !== input.points || first.note !== input.reason) throw keyReused();
+        return theirs;
       },
     );
     const [points] = await this.pointsOf(ctx.em.fork(), [adjusted]);
