@@ -47,7 +47,7 @@ async function loadFixture() {
   await b.baseRate(fixture.baseRate.points, fixture.baseRate.perMinor, fixture.baseRate.currency);
   const channels = new Map<string, { id: string; kind: SalesChannelKind }>();
   for (const c of fixture.channels) {
-    const channel = await h.app.services.apiKeys.createChannel(null, h.em(), { name: c.name, kind: c.kind });
+    const channel = await h.app.services.apiKeys.createChannel(h.em(), null, { name: c.name, kind: c.kind });
     channels.set(c.key, { id: channel.id, kind: channel.kind });
   }
   const reward = await h.app.services.rewards.upsert(b.ctx(), { ...fixture.reward, tierCodes: [], isActive: true } as UpsertRewardInput);

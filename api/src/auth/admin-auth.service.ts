@@ -136,7 +136,7 @@ export class AdminAuthService {
     });
   }
 
-  async createAdminUser(ctx: Context | null, em: EntityManager, input: CreateAdminUserInput): Promise<AdminUser> {
+  async createAdminUser(em: EntityManager, ctx: Context | null, input: CreateAdminUserInput): Promise<AdminUser> {
     const email = input.email.trim().toLowerCase();
     const problems = passwordProblems(input.password, email);
     if (problems.length) throw AppError.badInput(problems.map((message) => ({ path: 'input.password', message })));

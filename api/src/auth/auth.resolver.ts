@@ -52,6 +52,6 @@ export class AuthResolver {
   @Authorized(Permission.ADMIN_MANAGE)
   @Mutation(() => AdminUser)
   createAdminUser(@Arg('input', () => CreateAdminUserInput) input: CreateAdminUserInput, @Ctx() ctx: Context): Promise<AdminUser> {
-    return this.auth.createAdminUser(ctx, ctx.em, input);
+    return this.auth.createAdminUser(ctx.em, ctx, input);
   }
 }

@@ -79,7 +79,7 @@ export class ApiKeyService {
     this.broadcast?.publish(prefix);
   }
 
-  async createChannel(ctx: Context | null, em: EntityManager, input: CreateSalesChannelInput): Promise<SalesChannel> {
+  async createChannel(em: EntityManager, ctx: Context | null, input: CreateSalesChannelInput): Promise<SalesChannel> {
     if (input.kind === SalesChannelKind.ADMIN) {
       throw AppError.badInput([{ path: 'input.kind', message: 'ADMIN is the back office, not a sales channel' }]);
     }
@@ -100,7 +100,7 @@ export class ApiKeyService {
     );
   }
 
-  async createKey(ctx: Context | null, em: EntityManager, input: CreateApiKeyInput): Promise<{ key: string; apiKey: ApiKey }> {
+  async createKey(em: EntityManager, ctx: Context | null, input: CreateApiKeyInput): Promise<{ key: string; apiKey: ApiKey }> {
     return em.transactional(async (tx) => {
       const channel = await tx.findOne(SalesChannel, input.channelId);
       if (!channel) throw AppError.notFound('SalesChannel', input.channelId);
@@ -116,7 +116,7 @@ export class ApiKeyService {
   }
 
   /** Issues a replacement with the same channel and scopes; the old key stops working after the grace period. */
-  async rotateKey(ctx: Context | null, em: EntityManager, input: RotateApiKeyInput): Promise<{ key: string; apiKey: ApiKey }> {
+  async rotateKey(em: EntityManager, ctx: Context | null, input: RotateApiKeyInput): Promise<{ key: string; apiKey: ApiKey }> {
     const rotated = await em.transactional(async (tx) => {
       const old = await tx.findOne(ApiKey, input.id, { populate: ['channel'] });
       if (!old) throw AppError.notFound('ApiKey', input.id);
@@ -140,7 +140,7 @@ export class ApiKeyService {
     return { key: rotated.key, apiKey: rotated.apiKey };
   }
 
-  async revokeKey(ctx: Context | null, em: EntityManager, input: RevokeApiKeyInput): Promise<ApiKey> {
+  async revokeKey(em: EntityManager, ctx: Context | null, input: RevokeApiKeyInput): Promise<ApiKey> {
     const revoked = await em.transactional(async (tx) => {
       const key = await tx.findOne(ApiKey, input.id);
       if (!key) throw AppError.notFound('ApiKey', input.id);

@@ -30,24 +30,24 @@ export class ChannelResolver {
   @Authorized(Permission.ADMIN_MANAGE)
   @Mutation(() => SalesChannel)
   createSalesChannel(@Arg('input', () => CreateSalesChannelInput) input: CreateSalesChannelInput, @Ctx() ctx: Context) {
-    return this.apiKeyService.createChannel(ctx, ctx.em, input);
+    return this.apiKeyService.createChannel(ctx.em, ctx, input);
   }
 
   @Authorized(Permission.ADMIN_MANAGE)
   @Mutation(() => CreatedApiKey, { description: 'The key is shown once, in this response.' })
   createApiKey(@Arg('input', () => CreateApiKeyInput) input: CreateApiKeyInput, @Ctx() ctx: Context) {
-    return this.apiKeyService.createKey(ctx, ctx.em, input);
+    return this.apiKeyService.createKey(ctx.em, ctx, input);
   }
 
   @Authorized(Permission.ADMIN_MANAGE)
   @Mutation(() => CreatedApiKey, { description: 'A new key with the same channel and scopes; the old one stops after graceSeconds.' })
   rotateApiKey(@Arg('input', () => RotateApiKeyInput) input: RotateApiKeyInput, @Ctx() ctx: Context) {
-    return this.apiKeyService.rotateKey(ctx, ctx.em, input);
+    return this.apiKeyService.rotateKey(ctx.em, ctx, input);
   }
 
   @Authorized(Permission.ADMIN_MANAGE)
   @Mutation(() => ApiKey)
   revokeApiKey(@Arg('input', () => RevokeApiKeyInput) input: RevokeApiKeyInput, @Ctx() ctx: Context) {
-    return this.apiKeyService.revokeKey(ctx, ctx.em, input);
+    return this.apiKeyService.revokeKey(ctx.em, ctx, input);
   }
 }

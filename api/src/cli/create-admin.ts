@@ -13,7 +13,7 @@ runCli('create-admin', async ({ orm, services }) => {
   if (!Object.values(AdminRole).includes(values.role as AdminRole)) throw new Error(`unknown role ${values.role}\n${USAGE}`);
   const password = values.password ?? randomBytes(12).toString('base64url');
   if (password.length < 12) throw new Error('password must be at least 12 characters');
-  const admin = await services.adminAuth.createAdminUser(null, orm.em.fork(), {
+  const admin = await services.adminAuth.createAdminUser(orm.em.fork(), null, {
     email: values.email,
     password,
     role: values.role as AdminRole,

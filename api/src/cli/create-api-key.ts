@@ -27,7 +27,7 @@ runCli('create-api-key', async ({ orm, services }) => {
   const em = orm.em.fork();
   const channel =
     (await em.findOne(SalesChannel, { name: values.channel })) ??
-    (await services.apiKeys.createChannel(null, em, { name: values.channel, kind }));
-  const { key, apiKey } = await services.apiKeys.createKey(null, em, { channelId: channel.id, name: values.name, scopes });
+    (await services.apiKeys.createChannel(em, null, { name: values.channel, kind }));
+  const { key, apiKey } = await services.apiKeys.createKey(em, null, { channelId: channel.id, name: values.name, scopes });
   console.log(`channel: ${channel.name} (${channel.kind})\nscopes:  ${apiKey.scopes.join(', ')}\nkey:     ${key}`);
 });

@@ -371,7 +371,7 @@ export class TransactionImporter {
       if (found.kind !== options.channelKind) this.log.warn({ channel: found.name, kind: found.kind }, 'import.channel-kind-kept');
       return { id: found.id, kind: found.kind };
     }
-    const created = await this.services.apiKeys.createChannel(null, em, { name: options.channelName, kind: options.channelKind });
+    const created = await this.services.apiKeys.createChannel(em, null, { name: options.channelName, kind: options.channelKind });
     return { id: created.id, kind: created.kind };
   }
 

@@ -45,7 +45,7 @@ type CardRow = Record<string, unknown> & {
   card_tier: Record<string, unknown> | null;
 };
 
-function hydrate(ctx: Context, em: EntityManager, row: CardRow): Member {
+function hydrate(em: EntityManager, ctx: Context, row: CardRow): Member {
   const { card_available, card_pending, card_lifetime, card_expires_at, card_expiring_points, card_tier, ...memberRow } = row;
   const member = em.map(Member, memberRow);
   ctx.loaders.points.prime(member.id, {
@@ -76,7 +76,7 @@ export async function memberCardByIdentifier(ctx: Context, type: IdentifierType,
 /** A MERGED record is returned without its card: the caller follows it to the survivor and reads that one's. */
 function memberOf(ctx: Context, row: CardRow | undefined): Member | null {
   if (!row) return null;
-  return row.status === MemberStatus.MERGED ? ctx.em.map(Member, stripCard(row)) : hydrate(ctx, ctx.em, row);
+  return row.status === MemberStatus.MERGED ? ctx.em.map(Member, stripCard(row)) : hydrate(ctx.em, ctx, row);
 }
 
 function stripCard(row: CardRow): Record<string, unknown> {

@@ -100,7 +100,7 @@ export class MemberService {
 
     return this.withIdentifierGuard(() =>
       redrawOnReferralCodeClash(() => ctx.em.transactional(async (em) => {
-        await this.assertIdentifiersFree(ctx, em, wanted, null);
+        await this.assertIdentifiersFree(em, ctx, wanted, null);
         const member = em.create(Member, {
           ...(profile as Partial<Member>),
           enrolmentChannel: ctx.principal?.kind === 'channel' ? ctx.principal.channelKind : SalesChannelKind.ADMIN,
@@ -148,7 +148,7 @@ export class MemberService {
             identifiers.splice(identifiers.indexOf(old), 1);
           }
           if (next !== null && !identifiers.some((i) => i.type === type && i.value === next)) {
-            await this.assertIdentifiersFree(ctx, em, [{ type, scope: GLOBAL_SCOPE, value: next, path: `input.${field}` }], member.id);
+            await this.assertIdentifiersFree(em, ctx, [{ type, scope: GLOBAL_SCOPE, value: next, path: `input.${field}` }], member.id);
             identifiers.push(em.create(MemberIdentifier, { member, type, scope: GLOBAL_SCOPE, value: next }));
           }
         }
@@ -419,7 +419,7 @@ export class MemberService {
     return out;
   }
 
-  private async assertIdentifiersFree(ctx: Context, em: EntityManager, wanted: WantedIdentifier[], ownerId: string | null) {
+  private async assertIdentifiersFree(em: EntityManager, ctx: Context, wanted: WantedIdentifier[], ownerId: string | null) {
     const taken = await em.find(MemberIdentifier, { $or: wanted.map(({ type, scope, value }) => ({ type, scope, value })) });
     const clash = taken.find((t) => t.member.id !== ownerId);
     if (!clash) return;

@@ -106,7 +106,7 @@ export class OrderService {
         );
         const events: PendingEvent[] = [];
         if (memberId && credit) {
-          events.push(...(await this.creditLocked(ctx, em, order, memberId, lines.map((l) => ({ ...creditLineOf(l), category: products.get(l.sku)?.category ?? null })), credit, at)));
+          events.push(...(await this.creditLocked(em, ctx, order, memberId, lines.map((l) => ({ ...creditLineOf(l), category: products.get(l.sku)?.category ?? null })), credit, at)));
           if (credit.hasPendingReferral) await this.referrals.creditOnOrder(em, ctx, order, memberId, terms.settings, at, referrerId);
         } else {
           await em.flush();
@@ -185,7 +185,7 @@ export class OrderService {
         }
         order.member = em.getReference(Member, memberId) as never;
         order.claimedAt = new Date();
-        await this.credit(ctx, em, order, memberId);
+        await this.credit(em, ctx, order, memberId);
         return order;
       }),
     );
@@ -295,11 +295,11 @@ export class OrderService {
    * Computes the order's points with the rules in force and credits them as a pending lot. `at` is the clock: the
    * moment the points are earned (lot dates, plans, tier evaluation); the API passes now, the importer the order's time.
    */
-  private async credit(ctx: Context, em: EntityManager, order: Order, memberId: string, at = new Date()): Promise<void> {
+  private async credit(em: EntityManager, ctx: Context, order: Order, memberId: string, at = new Date()): Promise<void> {
     const { stored: _none, ...terms } = await readOrderTerms(em, null);
     const lines = await em.find(OrderLine, { order }, { populate: ['product'] });
     const state = await this.creditState(em, memberId, terms, order.placedAt, at, order.id);
-    const events = await this.creditLocked(ctx, em, order, memberId, lines.map((l) => ({ ...creditLineOf(l), category: l.product.getEntity().category ?? null })), state, at);
+    const events = await this.creditLocked(em, ctx, order, memberId, lines.map((l) => ({ ...creditLineOf(l), category: l.product.getEntity().category ?? null })), state, at);
     await this.events.recordAll(em, events);
   }
 
@@ -318,7 +318,7 @@ export class OrderService {
    * Writes the points of an order with the member already locked and the tier upgrade they may bring; returns the
    * points.earned events for the caller to write with its own (one statement).
    */
-  private async creditLocked(ctx: Context, em: EntityManager, order: Order, memberId: string, lines: CreditLine[], state: CreditState, at: Date): Promise<PendingEvent[]> {
+  private async creditLocked(em: EntityManager, ctx: Context, order: Order, memberId: string, lines: CreditLine[], state: CreditState, at: Date): Promise<PendingEvent[]> {
     const actor = actorRef(ctx.principal);
     const lot = this.creditWith(em, order, lines, { ...state, at, actor });
     // Campaign bonuses only here: the bulk importer backfills history, which no campaign targeted (README: Campaigns).

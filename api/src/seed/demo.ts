@@ -61,11 +61,11 @@ export async function seedDemo(rootEm: EntityManager, services: Services, log: L
 
   const channels: SalesChannel[] = [];
   for (const def of DEMO_CHANNELS) {
-    channels.push((await em.findOne(SalesChannel, { name: def.name })) ?? (await services.apiKeys.createChannel(null, em, def)));
+    channels.push((await em.findOne(SalesChannel, { name: def.name })) ?? (await services.apiKeys.createChannel(em, null, def)));
   }
   const web = channels[0];
   await em.nativeUpdate(ApiKey, { channel: web.id, name: DEMO_KEY_NAME, revokedAt: null }, { revokedAt: new Date() });
-  const { key } = await services.apiKeys.createKey(null, em, {
+  const { key } = await services.apiKeys.createKey(em, null, {
     channelId: web.id,
     name: DEMO_KEY_NAME,
     scopes: [...DEMO_KEY_SCOPES],

@@ -4,7 +4,10 @@ import type { Principal } from '../auth/principal';
 import type { AppError } from './errors';
 import type { Loaders } from './loaders';
 
-/** What every resolver and service call receives for one request. */
+/**
+ * What every resolver and service call receives for one request. A method that takes a transaction's entity manager
+ * besides the context takes it first: `(em, ctx, ...)` (as `AuditService.record` and most call sites already did).
+ */
 export interface Context {
   /** This request's own fork of the entity manager. */
   em: EntityManager;
