@@ -21,7 +21,11 @@ SELECT (SELECT id FROM product WHERE sku = b1.sku) AS pid1, b1.sku AS sku1, b1.p
 \set t3 :pr3 * :q3
 \set total :t1 + :t2 + :t3
 \set points :total / 100
+-- the waiting-referral read (a referred member's order locks the referrer too, in id order)
+SELECT referrer_id FROM referral WHERE referred_id = :mid AND status = 'PENDING';
 SELECT available FROM member_balance WHERE member_id = :mid FOR UPDATE;
+-- the member's status, read once the lock is held (a merge or erasure may have won the lock)
+SELECT status, merged_into_id FROM member WHERE id = :mid;
 INSERT INTO customer_order (id, idempotency_key, body_hash, channel_id, channel_kind, external_order_id, member_id, currency, subtotal_minor,
     order_discount_minor, total_minor, placed_at, points_earned, points_basis_minor, points_breakdown, created_at)
   VALUES (gen_random_uuid(), 'pgbench:' || gen_random_uuid(), '', :cid, 'STORE', 'pgbench', :mid, 'GBP', :total, 0, :total, now(), :points, :total, '[]', now())

@@ -4,6 +4,8 @@
 BEGIN;
 SELECT id AS mid FROM bench_rich WHERE n = :n \gset
 SELECT available FROM member_balance WHERE member_id = :mid FOR UPDATE;
+-- the member's status, read once the lock is held (a merge or erasure may have won the lock)
+SELECT status, merged_into_id FROM member WHERE id = :mid;
 SELECT id AS rid, cost_points AS cost FROM reward WHERE code = 'BENCH-REWARD' \gset
 \set spent -1 * :cost
 SELECT id AS lot FROM point_lot WHERE member_id = :mid AND state = 'AVAILABLE' AND remaining >= :cost ORDER BY expires_at LIMIT 1 \gset
