@@ -24,7 +24,8 @@ import { argumentChecks, complexityLimit, queryCountHeader, rootFieldBudget } fr
 import { depthLimitRule, noSubscriptionsRule } from './graphql/depth-limit';
 import { createFormatError } from './graphql/format-error';
 import { createServices, type Services } from './services';
-import { createLoaders } from './shared/loaders';
+import { createLoaders } from './graphql/loaders';
+import type { RequestContext } from './graphql/context';
 import { rateLimitedError, RequestRateLimiter } from './security/rate-limits';
 import { loadPersistedOperations, resolvePersistedOperation } from './security/persisted-operations';
 import { bodyErrors, corsForGraphql, securityHeaders, sendGraphqlError, setRateLimitHeaders } from './security/http';
@@ -113,7 +114,7 @@ export async function createApp({ config, orm, readOrm, redis, log }: AppDeps): 
     res.status(status === 'ready' || status === 'degraded' ? 200 : 503).json({ status, database, redis: cache });
   });
 
-  const apollo = new ApolloServer<Context>({
+  const apollo = new ApolloServer<RequestContext>({
     schema,
     introspection: config.GRAPHQL_INTROSPECTION,
     includeStacktraceInErrorResponses: false,
@@ -200,7 +201,7 @@ export async function createApp({ config, orm, readOrm, redis, log }: AppDeps): 
     express.json({ limit: config.GRAPHQL_MAX_BODY_BYTES }),
     allowListedOnly,
     expressMiddleware(apollo, {
-      context: async ({ req, res }) => {
+      context: async ({ req, res }): Promise<RequestContext> => {
         const { em, auth } = res.locals.graphql as GraphqlLocals;
         const requestId = String(req.id);
         const principalLog = auth.principal

@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { Context } from '../shared/context';
+import type { RequestContext } from '../graphql/context';
 import { Permission } from '../auth/permissions';
 import { Member } from '../members/member.entity';
 import type { PointsService } from './points.service';
@@ -16,7 +16,7 @@ export class PointsResolver {
   // A write-only key (members:write, members:merge) reaches members through its mutations' results; it does not read balances.
   @Authorized(Permission.MEMBERS_READ, Permission.ORDERS_READ)
   @FieldResolver(() => MemberPoints, { description: 'The balance: needs members:read or orders:read.' })
-  points(@Root() member: Member, @Ctx() ctx: Context): Promise<MemberPoints> {
+  points(@Root() member: Member, @Ctx() ctx: RequestContext): Promise<MemberPoints> {
     return ctx.loaders.points.load(member.id);
   }
 
@@ -24,7 +24,7 @@ export class PointsResolver {
   @FieldResolver(() => LedgerConnection, { description: "The member's ledger, newest first." })
   ledger(
     @Root() member: Member,
-    @Ctx() ctx: Context,
+    @Ctx() ctx: RequestContext,
     @Arg('first', () => Int, { defaultValue: 20 }) first: number,
     @Arg('after', () => String, { nullable: true }) after: string | null,
   ): Promise<LedgerConnection> {
@@ -33,19 +33,19 @@ export class PointsResolver {
 
   @Authorized(Permission.POINTS_ADJUST)
   @Mutation(() => MemberPoints, { description: 'A manual correction with a reason; idempotent per key.' })
-  adjustPoints(@Arg('input', () => AdjustPointsInput) input: AdjustPointsInput, @Ctx() ctx: Context): Promise<MemberPoints> {
+  adjustPoints(@Arg('input', () => AdjustPointsInput) input: AdjustPointsInput, @Ctx() ctx: RequestContext): Promise<MemberPoints> {
     return this.pointsService.adjust(ctx, input);
   }
 
   @Authorized(Permission.PROGRAMME_MANAGE)
   @Query(() => LedgerCheckResult, { description: 'Proves every cached balance and lot equals the ledger sums.' })
-  ledgerCheck(@Ctx() ctx: Context): Promise<LedgerCheckResult> {
+  ledgerCheck(@Ctx() ctx: RequestContext): Promise<LedgerCheckResult> {
     return this.pointsService.check(ctx.em);
   }
 
   @Authorized(Permission.PROGRAMME_MANAGE)
   @Mutation(() => PointsJobsResult, { description: 'Runs the scheduled jobs now: release, expiry, vouchers, tier periods.' })
-  runPointsJobs(@Ctx() ctx: Context): Promise<PointsJobsResult> {
+  runPointsJobs(@Ctx() ctx: RequestContext): Promise<PointsJobsResult> {
     return this.pointsService.runJobs(ctx.em, this.rewardService, ctx.log);
   }
 }

@@ -3,11 +3,12 @@ import type { Context } from '../shared/context';
 import { Tier } from '../tiers/tier.entity';
 import { Member, MemberStatus } from './member.entity';
 import { IdentifierType } from './member-identifier.entity';
+import type { MemberPoints } from '../ledger/points.types';
 
 /**
  * A member with their balance, next expiry and tier in one statement: what a till or storefront asks for on every
  * visit (`member(id) { points tier }`), so one round trip instead of a member lookup followed by four loader queries.
- * The balance and tier are handed to the request's loaders; fields nobody asked for cost a few index probes.
+ * The balance and tier are handed to `onCard` (the GraphQL layer primes its loaders with them: graphql/loaders.ts); fields nobody asked for cost a few index probes.
  * The answers equal those of `PointsService.pointsOf` and `TierService.currentOf` (test/api/member-card.test.ts); the
  * bigint balances and the sum of lots are read as doubles, as there (exact within MAX_MEMBER_POINTS).
  */
@@ -45,38 +46,57 @@ type CardRow = Record<string, unknown> & {
   card_tier: Record<string, unknown> | null;
 };
 
-function hydrate(em: EntityManager, ctx: Context, row: CardRow): Member {
+/** The balance and tier read with a member. */
+export interface MemberCard {
+  memberId: string;
+  points: MemberPoints;
+  tier: Tier | null;
+}
+
+/** Receives the card read with the member; without one, the balance and tier are read and dropped. */
+export type OnMemberCard = (card: MemberCard) => void;
+
+function hydrate(em: EntityManager, row: CardRow, onCard?: OnMemberCard): Member {
   const { card_available, card_pending, card_lifetime, card_expires_at, card_expiring_points, card_tier, ...memberRow } = row;
   const member = em.map(Member, memberRow);
-  ctx.loaders.points.prime(member.id, {
-    available: card_available ?? 0,
-    pending: card_pending ?? 0,
-    lifetime: card_lifetime ?? 0,
-    nextExpiry: card_expires_at ? { points: card_expiring_points ?? 0, expiresAt: new Date(card_expires_at) } : null,
+  onCard?.({
+    memberId: member.id,
+    points: {
+      available: card_available ?? 0,
+      pending: card_pending ?? 0,
+      lifetime: card_lifetime ?? 0,
+      nextExpiry: card_expires_at ? { points: card_expiring_points ?? 0, expiresAt: new Date(card_expires_at) } : null,
+    },
+    tier: card_tier ? em.map(Tier, card_tier) : null,
   });
-  ctx.loaders.tiers.prime(member.id, card_tier ? em.map(Tier, card_tier) : null);
   return member;
 }
 
 /** The member by id with their card, or null; a MERGED record is returned as is (the caller follows it). */
-export async function memberCardById(ctx: Context, id: string): Promise<Member | null> {
+export async function memberCardById(ctx: Context, id: string, onCard?: OnMemberCard): Promise<Member | null> {
   const [row] = await ctx.em.execute<CardRow[]>(MEMBER_CARD_SQL(CARD_BY_ID), [id]);
-  return memberOf(ctx, row);
+  return memberOf(ctx, row, onCard);
 }
 
 /** The member holding a normalised identifier, with their card. */
-export async function memberCardByIdentifier(ctx: Context, type: IdentifierType, scope: string, value: string): Promise<Member | null> {
+export async function memberCardByIdentifier(
+  ctx: Context,
+  type: IdentifierType,
+  scope: string,
+  value: string,
+  onCard?: OnMemberCard,
+): Promise<Member | null> {
   const [row] = await ctx.em.execute<CardRow[]>(
     MEMBER_CARD_SQL(CARD_BY_IDENTIFIER),
     [type, scope, value],
   );
-  return memberOf(ctx, row);
+  return memberOf(ctx, row, onCard);
 }
 
 /** A MERGED record is returned without its card: the caller follows it to the survivor and reads that one's. */
-function memberOf(ctx: Context, row: CardRow | undefined): Member | null {
+function memberOf(ctx: Context, row: CardRow | undefined, onCard?: OnMemberCard): Member | null {
   if (!row) return null;
-  return row.status === MemberStatus.MERGED ? ctx.em.map(Member, stripCard(row)) : hydrate(ctx.em, ctx, row);
+  return row.status === MemberStatus.MERGED ? ctx.em.map(Member, stripCard(row)) : hydrate(ctx.em, row, onCard);
 }
 
 function stripCard(row: CardRow): Record<string, unknown> {

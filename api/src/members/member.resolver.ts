@@ -1,5 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { Context } from '../shared/context';
+import type { RequestContext } from '../graphql/context';
+import { primeCard } from '../graphql/loaders';
 import { ChurnBand } from '../models/churn-band';
 import { Permission } from '../auth/permissions';
 import { AppError } from '../shared/errors';
@@ -23,8 +24,8 @@ export class MemberResolver {
 
   @Authorized(Permission.MEMBERS_READ)
   @Query(() => Member, { description: 'A member by id; an id absorbed by a merge returns the survivor.' })
-  member(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<Member> {
-    return this.memberService.read(ctx, id);
+  member(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Member> {
+    return this.memberService.read(ctx, id, primeCard(ctx.loaders));
   }
 
   @Authorized(Permission.MEMBERS_READ)
@@ -34,19 +35,19 @@ export class MemberResolver {
     @Arg('value', () => String) value: string,
     @Arg('channelId', () => ID, { nullable: true, description: 'For CHANNEL_CUSTOMER_ID by admin callers.' })
     channelId: string | null,
-    @Ctx() ctx: Context,
+    @Ctx() ctx: RequestContext,
   ): Promise<Member | null> {
     if (type !== IdentifierType.CHANNEL_CUSTOMER_ID && !ctx.principal?.permissions.has(Permission.MEMBERS_PII)) {
       // A hit would tie an email or phone number to a member for a caller not allowed to read either.
       throw AppError.forbidden('Looking members up by email or phone requires members:pii');
     }
-    return this.memberService.findByIdentifier(ctx, type, value, channelId);
+    return this.memberService.findByIdentifier(ctx, type, value, channelId, primeCard(ctx.loaders));
   }
 
   @Authorized(Permission.MEMBERS_READ)
   @Query(() => MemberConnection, { description: 'Members page by page; search matches name, email and phone digits.' })
   members(
-    @Ctx() ctx: Context,
+    @Ctx() ctx: RequestContext,
     @Arg('first', () => Int, { defaultValue: 20 }) first: number,
     @Arg('after', () => String, { nullable: true }) after: string | null,
     @Arg('search', () => String, { nullable: true }) search: string | null,
@@ -60,25 +61,25 @@ export class MemberResolver {
 
   @Authorized(Permission.MEMBERS_WRITE)
   @Mutation(() => Member)
-  enrolMember(@Arg('input', () => EnrolMemberInput) input: EnrolMemberInput, @Ctx() ctx: Context): Promise<Member> {
+  enrolMember(@Arg('input', () => EnrolMemberInput) input: EnrolMemberInput, @Ctx() ctx: RequestContext): Promise<Member> {
     return this.memberService.enrol(ctx, input);
   }
 
   @Authorized(Permission.MEMBERS_WRITE)
   @Mutation(() => Member)
-  updateMember(@Arg('input', () => UpdateMemberInput) input: UpdateMemberInput, @Ctx() ctx: Context): Promise<Member> {
+  updateMember(@Arg('input', () => UpdateMemberInput) input: UpdateMemberInput, @Ctx() ctx: RequestContext): Promise<Member> {
     return this.memberService.update(ctx, input);
   }
 
   @Authorized(Permission.MEMBERS_MERGE)
   @Mutation(() => MergeMembersResult)
-  mergeMembers(@Arg('input', () => MergeMembersInput) input: MergeMembersInput, @Ctx() ctx: Context): Promise<MergeMembersResult> {
+  mergeMembers(@Arg('input', () => MergeMembersInput) input: MergeMembersInput, @Ctx() ctx: RequestContext): Promise<MergeMembersResult> {
     return this.memberService.merge(ctx, input);
   }
 
   @Authorized(Permission.MEMBERS_ERASE)
   @Mutation(() => Member, { description: 'GDPR erasure: anonymises personal data, keeps financial history. Idempotent.' })
-  eraseMember(@Arg('input', () => EraseMemberInput) input: EraseMemberInput, @Ctx() ctx: Context): Promise<Member> {
+  eraseMember(@Arg('input', () => EraseMemberInput) input: EraseMemberInput, @Ctx() ctx: RequestContext): Promise<Member> {
     return this.memberService.erase(ctx, input);
   }
 

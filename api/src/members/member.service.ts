@@ -17,7 +17,7 @@ import { GLOBAL_SCOPE, IdentifierType, MemberIdentifier } from './member-identif
 import { ConsentMedium, MemberConsent } from './member-consent.entity';
 import { MemberMerge } from './member-merge.entity';
 import { lockMembers, rerunningLockConflicts } from '../ledger/member-lock';
-import { memberCardById, memberCardByIdentifier } from './member-card';
+import { memberCardById, memberCardByIdentifier, type OnMemberCard } from './member-card';
 import { normaliseChannelCustomerId, normaliseEmail, normalisePhone } from './normalise';
 import {
   type ConsentInput,
@@ -186,17 +186,23 @@ export class MemberService {
   }
 
   /**
-   * For queries: the member with their balance and tier handed to the request's loaders (member-card.ts), following a
-   * merge to the survivor.
+   * For queries: the member with their balance and tier handed to `onCard` (member-card.ts), following a merge to the
+   * survivor.
    */
-  async read(ctx: Context, id: string): Promise<Member> {
-    const member = await memberCardById(ctx, id);
+  async read(ctx: Context, id: string, onCard?: OnMemberCard): Promise<Member> {
+    const member = await memberCardById(ctx, id, onCard);
     if (member?.status === MemberStatus.MERGED && member.mergedInto) return this.findById(ctx.em, member.mergedInto.id);
     if (!member) throw AppError.notFound('Member', id);
     return member;
   }
 
-  async findByIdentifier(ctx: Context, type: IdentifierType, rawValue: string, channelId?: string | null): Promise<Member | null> {
+  async findByIdentifier(
+    ctx: Context,
+    type: IdentifierType,
+    rawValue: string,
+    channelId?: string | null,
+    onCard?: OnMemberCard,
+  ): Promise<Member | null> {
     let value: string | null;
     let scope = GLOBAL_SCOPE;
     if (type === IdentifierType.EMAIL) value = normaliseEmail(rawValue);
@@ -206,7 +212,7 @@ export class MemberService {
       scope = await this.customerIdScope(ctx, { channelId, channelCustomerId: value }, 'channelId');
     }
     if (!value) return null;
-    const member = await memberCardByIdentifier(ctx, type, scope, value);
+    const member = await memberCardByIdentifier(ctx, type, scope, value, onCard);
     if (member?.status === MemberStatus.MERGED && member.mergedInto) return this.findById(ctx.em, member.mergedInto.id);
     return member;
   }

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { OPAQUE_ID_ARGUMENTS } from '../graphql/plugins';
-import type { Context } from '../shared/context';
+import type { RequestContext } from '../graphql/context';
 import { AppError } from '../shared/errors';
 import { Permission } from '../auth/permissions';
 import { Member } from '../members/member.entity';
@@ -20,13 +20,13 @@ export class ModelResolver {
 
   @Authorized(Permission.MODELS_TRAIN)
   @Mutation(() => ModelJob, { description: 'Queues a training run; a run of that kind already waiting or running is returned instead.' })
-  retrainModel(@Arg('input', () => RetrainModelInput) input: RetrainModelInput, @Ctx() ctx: Context) {
+  retrainModel(@Arg('input', () => RetrainModelInput) input: RetrainModelInput, @Ctx() ctx: RequestContext) {
     return this.models.retrain(ctx, input);
   }
 
   @Authorized(Permission.MODELS_ACTIVATE)
   @Mutation(() => ModelVersion, { description: 'Serves a trained version by hand; activating an earlier version is a rollback.' })
-  activateModelVersion(@Arg('input', () => ActivateModelVersionInput) input: ActivateModelVersionInput, @Ctx() ctx: Context) {
+  activateModelVersion(@Arg('input', () => ActivateModelVersionInput) input: ActivateModelVersionInput, @Ctx() ctx: RequestContext) {
     return this.models.activate(ctx, input);
   }
 
@@ -52,14 +52,14 @@ export class ModelResolver {
   modelVersions(
     @Arg('kind', () => ModelKind, { nullable: true }) kind: ModelKind | null,
     @Arg('first', () => Int, { defaultValue: 20 }) first: number,
-    @Ctx() ctx: Context,
+    @Ctx() ctx: RequestContext,
   ) {
     return this.models.versions(ctx.em, kind ?? null, page(first, 100));
   }
 
   @Authorized(Permission.MODELS_READ)
   @Query(() => ModelVersion)
-  modelVersion(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
+  modelVersion(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext) {
     return this.models.version(ctx.em, id);
   }
 }
@@ -74,20 +74,20 @@ export class MemberModelResolver {
     @Root() member: Member,
     @Arg('first', () => Int, { defaultValue: 10 }) first: number,
     @Arg('excludePurchased', () => Boolean, { defaultValue: false }) excludePurchased: boolean,
-    @Ctx() ctx: Context,
+    @Ctx() ctx: RequestContext,
   ) {
     return ctx.loaders.models.recommendations(page(first, MAX_RECOMMENDATIONS), excludePurchased).load(member.id);
   }
 
   @Authorized(Permission.ANALYTICS_READ)
   @FieldResolver(() => ChurnRisk, { nullable: true, description: 'From the active churn model; null when it has not scored this member.' })
-  churnRisk(@Root() member: Member, @Ctx() ctx: Context) {
+  churnRisk(@Root() member: Member, @Ctx() ctx: RequestContext) {
     return ctx.loaders.models.churnRisk.load(member.id);
   }
 
   @Authorized(Permission.MEMBERS_READ)
   @FieldResolver(() => [RewardSuggestion], { description: 'Rewards affordable now or once pending points are released, most wanted first.' })
-  async recommendedRewards(@Root() member: Member, @Arg('first', () => Int, { defaultValue: 5 }) first: number, @Ctx() ctx: Context) {
+  async recommendedRewards(@Root() member: Member, @Arg('first', () => Int, { defaultValue: 5 }) first: number, @Ctx() ctx: RequestContext) {
     const points = await ctx.loaders.points.load(member.id);
     return this.models.recommendedRewardsOf(ctx.em, member.id, points, page(first, 50));
   }
@@ -96,7 +96,7 @@ export class MemberModelResolver {
 @Resolver(() => Product)
 export class ProductModelResolver {
   @FieldResolver(() => [SimilarProduct], { description: "Nearest products in the active recommender's item embedding space." })
-  similarProducts(@Root() product: Product, @Arg('first', () => Int, { defaultValue: 10 }) first: number, @Ctx() ctx: Context) {
+  similarProducts(@Root() product: Product, @Arg('first', () => Int, { defaultValue: 10 }) first: number, @Ctx() ctx: RequestContext) {
     return ctx.loaders.models.similarProducts(page(first, 20)).load(product.id);
   }
 }

@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { Context } from '../shared/context';
+import type { RequestContext } from '../graphql/context';
 import { Permission } from '../auth/permissions';
 import { Member } from '../members/member.entity';
 import { Reward } from './reward.entity';
@@ -13,43 +13,43 @@ export class RewardResolver {
 
   @Authorized()
   @Query(() => [Reward])
-  rewards(@Arg('activeOnly', () => Boolean, { defaultValue: true }) activeOnly: boolean, @Ctx() ctx: Context) {
+  rewards(@Arg('activeOnly', () => Boolean, { defaultValue: true }) activeOnly: boolean, @Ctx() ctx: RequestContext) {
     return this.rewardService.list(ctx.em, activeOnly);
   }
 
   @Authorized(Permission.REWARDS_MANAGE)
   @Mutation(() => Reward)
-  upsertReward(@Arg('input', () => UpsertRewardInput) input: UpsertRewardInput, @Ctx() ctx: Context) {
+  upsertReward(@Arg('input', () => UpsertRewardInput) input: UpsertRewardInput, @Ctx() ctx: RequestContext) {
     return this.rewardService.upsert(ctx, input);
   }
 
   @Authorized(Permission.REWARDS_REDEEM)
   @Mutation(() => Redemption, { description: 'Spends points and issues a voucher; idempotent per key.' })
-  redeemReward(@Arg('input', () => RedeemRewardInput) input: RedeemRewardInput, @Ctx() ctx: Context) {
+  redeemReward(@Arg('input', () => RedeemRewardInput) input: RedeemRewardInput, @Ctx() ctx: RequestContext) {
     return this.rewardService.redeem(ctx, input);
   }
 
   @Authorized(Permission.REWARDS_REDEEM)
   @Mutation(() => Redemption, { description: 'Returns the points of an unused voucher to the member.' })
-  cancelRedemption(@Arg('input', () => CancelRedemptionInput) input: CancelRedemptionInput, @Ctx() ctx: Context) {
+  cancelRedemption(@Arg('input', () => CancelRedemptionInput) input: CancelRedemptionInput, @Ctx() ctx: RequestContext) {
     return this.rewardService.cancel(ctx, input);
   }
 
   @Authorized(Permission.ORDERS_WRITE)
   @Mutation(() => Redemption, { description: 'Uses a voucher at checkout, once.' })
-  consumeVoucher(@Arg('input', () => ConsumeVoucherInput) input: ConsumeVoucherInput, @Ctx() ctx: Context) {
+  consumeVoucher(@Arg('input', () => ConsumeVoucherInput) input: ConsumeVoucherInput, @Ctx() ctx: RequestContext) {
     return this.rewardService.consume(ctx, input);
   }
 
   @FieldResolver(() => [Redemption], { description: 'Newest first.' })
-  redemptions(@Root() member: Member, @Ctx() ctx: Context): Promise<Redemption[]> {
+  redemptions(@Root() member: Member, @Ctx() ctx: RequestContext): Promise<Redemption[]> {
     return ctx.em.find(Redemption, { member: member.id }, { orderBy: { id: 'desc' } });
   }
 
   // Tells the balance within a reward's cost, so it needs what Member.points needs.
   @Authorized(Permission.MEMBERS_READ, Permission.ORDERS_READ)
   @FieldResolver(() => [Reward], { description: 'Rewards this member can redeem now with their available points.' })
-  async affordableRewards(@Root() member: Member, @Ctx() ctx: Context): Promise<Reward[]> {
+  async affordableRewards(@Root() member: Member, @Ctx() ctx: RequestContext): Promise<Reward[]> {
     const points = await ctx.loaders.points.load(member.id);
     return this.rewardService.affordable(ctx.em, member.id, points.available);
   }

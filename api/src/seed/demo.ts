@@ -3,7 +3,6 @@ import type { Context } from '../shared/context';
 import type { Logger } from '../shared/logger';
 import { SalesChannelKind } from '../shared/enums';
 import type { Services } from '../services';
-import { createLoaders } from '../shared/loaders';
 import { AdminRole, ApiKeyScope } from '../auth/permissions';
 import { ApiKey } from '../channels/api-key.entity';
 import { SalesChannel } from '../channels/sales-channel.entity';
@@ -56,7 +55,7 @@ export interface DemoSeedResult {
  */
 export async function seedDemo(rootEm: EntityManager, services: Services, log: Logger): Promise<DemoSeedResult> {
   const em = rootEm.fork();
-  const ctx: Context = { em, principal: null, authError: null, requestId: 'seed', log, loaders: createLoaders(em, services) };
+  const ctx: Context = { em, principal: null, authError: null, requestId: 'seed', log };
   await services.adminAuth.upsertAdminUser(em, DEMO_ADMIN.email, DEMO_ADMIN.password, AdminRole.ADMIN);
 
   const channels: SalesChannel[] = [];

@@ -2,11 +2,11 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from './logger';
 import type { Principal } from '../auth/principal';
 import type { AppError } from './errors';
-import type { Loaders } from './loaders';
 
 /**
- * What every resolver and service call receives for one request. A method that takes a transaction's entity manager
- * besides the context takes it first: `(em, ctx, ...)` (as `AuditService.record` and most call sites already did).
+ * What every service call receives for one request; resolvers get it with the request's loaders (graphql/context.ts).
+ * A method that takes a transaction's entity manager besides the context takes it first: `(em, ctx, ...)` (as
+ * `AuditService.record` and most call sites already did).
  */
 export interface Context {
   /** This request's own fork of the entity manager. */
@@ -20,5 +20,4 @@ export interface Context {
   /** The client address, `req.ip` (X-Forwarded-For only from proxies TRUST_PROXY names); absent outside HTTP requests. */
   clientIp?: string;
   log: Logger;
-  loaders: Loaders;
 }

@@ -6,6 +6,7 @@ import type { Tier } from '../tiers/tier.entity';
 import { createModelLoaders, type ModelLoaders } from '../models/model.loaders';
 import { createOrderLoaders, type OrderLoaders } from '../orders/order.loaders';
 import type { CampaignCounts } from '../campaigns/campaign.types';
+import type { MemberCard } from '../members/member-card';
 
 /** Per-request batching for aggregates that a list of members fans out to. */
 export interface Loaders {
@@ -25,5 +26,13 @@ export function createLoaders(em: EntityManager, services: Pick<Services, 'point
     orders: createOrderLoaders(em, services.orders),
     models: createModelLoaders(em, services.models),
     campaignCounts: new DataLoader((ids) => services.campaigns.countsOf(em, ids)),
+  };
+}
+
+/** Hands the balance and tier a member card statement read (members/member-card.ts) to the request's loaders. */
+export function primeCard(loaders: Pick<Loaders, 'points' | 'tiers'>): (card: MemberCard) => void {
+  return (card) => {
+    loaders.points.prime(card.memberId, card.points);
+    loaders.tiers.prime(card.memberId, card.tier);
   };
 }
