@@ -2,7 +2,8 @@ import { openQueue, type QueueConnection } from '@loyalty/recommender/queue-conn
 import { keepScheduled } from '@loyalty/recommender/schedules';
 import type { Logger } from '../shared/logger';
 import type { Orm } from '../shared/orm';
-import type { Services } from '../services';
+import type { PointsService } from '../ledger/points.service';
+import type { RewardService } from '../rewards/reward.service';
 import { MINUTE_MS } from '../shared/time';
 
 export const POINTS_JOBS_QUEUE = 'api.points-jobs';
@@ -19,7 +20,7 @@ export interface PointsJobsPayload {
  */
 export function startPointsScheduler(deps: {
   orm: Orm;
-  services: Services;
+  services: { points: PointsService; rewards: RewardService };
   log: Logger;
   /** Redis and QUEUE_PREFIX, shared with the other queues (a Redis Cluster hash tag keeps them in one slot). */
   connection: QueueConnection;

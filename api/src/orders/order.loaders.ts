@@ -1,13 +1,7 @@
 import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Order } from './order.entity';
-import type { OrderService } from './order.service';
-
-export interface MemberOrdersKey {
-  memberId: string;
-  /** Only orders with a smaller (older) id: the decoded `after` cursor. */
-  beforeId: string | null;
-}
+import type { MemberOrdersKey, OrderService } from './order.service';
 
 /** Per-request batching: a page of members costs one orders query per `limit` asked for, whatever its size. */
 export interface OrderLoaders {

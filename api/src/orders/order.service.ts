@@ -28,7 +28,6 @@ import { OrderLine } from './order-line.entity';
 import { OrderReturn } from './order-return.entity';
 import type { ClaimOrderInput, RecordOrderInput, RecordReturnInput, ReturnedLine } from './order.types';
 import { priceOrder } from './pricing';
-import type { MemberOrdersKey } from './order.loaders';
 import { ReferrerChanged, type ReferralService } from '../referrals/referral.service';
 import { lockMembers, onLiveMember } from '../ledger/member-lock';
 import { DAY_MS } from '../shared/time';
@@ -454,6 +453,13 @@ export class OrderService {
     }
     return orderReturn;
   }
+}
+
+/** One member's page of orders, as `newestOf` batches them (orders/order.loaders.ts). */
+export interface MemberOrdersKey {
+  memberId: string;
+  /** Only orders with a smaller (older) id: the decoded `after` cursor. */
+  beforeId: string | null;
 }
 
 /** What `creditWith` reads and sets on an order; an entity or the importer's plain row. */
