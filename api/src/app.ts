@@ -13,7 +13,7 @@ import { pinoHttp } from 'pino-http';
 import type { Config } from './shared/config';
 import type { Context } from './shared/context';
 import type { Logger } from './shared/logger';
-import type { Orm } from './shared/orm';
+import type { Orm } from './orm';
 import { AppError, isDatabaseUnreachable, type ErrorCode } from './shared/errors';
 import { withTimeout } from './shared/timeout';
 import { requestScope } from './shared/request-scope';

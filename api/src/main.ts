@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './shared/config';
 import { createLogger } from './shared/logger';
-import { createOrm } from './shared/orm';
+import { createOrm } from './orm';
 import { createRedis } from './shared/redis';
 import { createApp } from './app';
 import { startPointsScheduler } from './jobs/points-scheduler';

@@ -1,7 +1,7 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import request from 'supertest';
 import { createApp, type App } from '../../api/src/app';
-import { ormOptions } from '../../api/src/shared/orm';
+import { ormOptions } from '../../api/src/orm';
 import { createLogger } from '../../api/src/shared/logger';
 import { createRedis } from '../../api/src/shared/redis';
 import { useHarness, expectError, testConfig } from '../support/harness';

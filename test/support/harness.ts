@@ -6,7 +6,7 @@ import request from 'supertest';
 import { createApp, type App } from '../../api/src/app';
 import { loadConfig, type Config } from '../../api/src/shared/config';
 import { createLogger } from '../../api/src/shared/logger';
-import { ormOptions, type Orm } from '../../api/src/shared/orm';
+import { ormOptions, type Orm } from '../../api/src/orm';
 import { createRedis } from '../../api/src/shared/redis';
 import { databaseUrl, redisUrl, templateName, withAdminClient, workerDbName } from './databases';
 

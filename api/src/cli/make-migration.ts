@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import path from 'node:path';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { loadConfig, repoRoot } from '../shared/config';
-import { ormOptions } from '../shared/orm';
+import { ormOptions } from '../orm';
 
 /**
  * Developer tool: diffs the entities against a scratch database at the latest migration and writes a new

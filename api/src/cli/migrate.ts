@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { loadConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
-import { createOrm } from '../shared/orm';
+import { createOrm } from '../orm';
 
 /** Applies pending migrations (`npm run migrate`); exits non-zero if any fails, leaving none half-applied. */
 async function main() {

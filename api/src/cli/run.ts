@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig, type Config } from '../shared/config';
 import { createLogger, type Logger } from '../shared/logger';
-import { createOrm, type Orm } from '../shared/orm';
+import { createOrm, type Orm } from '../orm';
 import { createServices, type Services } from '../services';
 
 /** Runs a command-line task with config, ORM and services, then closes everything. */

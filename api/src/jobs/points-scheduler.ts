@@ -1,7 +1,7 @@
 import { openQueue, type QueueConnection } from '@loyalty/recommender/queue-connection';
 import { keepScheduled } from '@loyalty/recommender/schedules';
 import type { Logger } from '../shared/logger';
-import type { Orm } from '../shared/orm';
+import type { Orm } from '../orm';
 import type { PointsService } from '../ledger/points.service';
 import type { RewardService } from '../rewards/reward.service';
 import { MINUTE_MS } from '../shared/time';

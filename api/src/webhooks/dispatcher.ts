@@ -4,7 +4,7 @@ import Queue from 'bull';
 import { openQueue } from '@loyalty/recommender/queue-connection';
 import type { Config } from '../shared/config';
 import type { Logger } from '../shared/logger';
-import type { Orm } from '../shared/orm';
+import type { Orm } from '../orm';
 import { newId } from '../shared/ids';
 import { DeliveryStatus, type WebhookAttempt } from './webhook.entity';
 import { sign } from './signature';
