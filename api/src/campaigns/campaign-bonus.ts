@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { LedgerService } from '../ledger/ledger.service';
 import type { MemberBalance } from '../ledger/member-balance.entity';
 import type { PointLot } from '../ledger/point-lot.entity';
-import type { PointsBreakdownItem } from '../orders/order.types';
+import type { PointsBreakdownItem } from '../earning/earning.types';
 import { MAX_POINTS_PER_ORDER } from '../shared/bounds';
 
 /** What the bonus reads and sets on an order that was just credited. */

@@ -1,6 +1,6 @@
 import { SalesChannelKind } from '../shared/enums';
 import { EarningRuleKind } from './earning-rule.entity';
-import type { PointsBreakdownItem } from '../orders/order.types';
+import type { PointsBreakdownItem } from './earning.types';
 import { MAX_POINTS_PER_ORDER } from '../shared/bounds';
 
 /** What the engine needs of a rule; entities satisfy it. */

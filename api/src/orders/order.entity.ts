@@ -6,7 +6,7 @@ import { SalesChannelKind } from '../shared/enums';
 import type { Member } from '../members/member.entity';
 import type { SalesChannel } from '../channels/sales-channel.entity';
 import { OrderLine } from './order-line.entity';
-import { PointsBreakdownItem } from './order.types';
+import { PointsBreakdownItem } from '../earning/earning.types';
 
 export enum OrderStatus {
   COMPLETED = 'COMPLETED',

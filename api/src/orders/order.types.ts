@@ -1,4 +1,4 @@
-import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { DateTimeISOResolver } from 'graphql-scalars';
 import {
   ArrayMaxSize,
@@ -21,24 +21,6 @@ import {
   MAX_UNIT_PRICE_MINOR,
   grouped,
 } from '../shared/bounds';
-
-@ObjectType({ description: 'Points from one rule: support can explain every point.' })
-export class PointsBreakdownItem {
-  @Field(() => String, { description: 'BASE_RATE, CATEGORY_MULTIPLIER, ..., TIER, PLAN, ORDER_CAP, DAILY_CAP, CAMPAIGN_BONUS, ORDER_LIMIT (the most an order can earn)' })
-  kind: string;
-
-  @Field(() => String)
-  label: string;
-
-  @Field(() => ID, { nullable: true })
-  ruleId: string | null;
-
-  @Field(() => Int, { nullable: true })
-  ruleVersion: number | null;
-
-  @Field(() => Float, { description: 'Negative for caps. A whole number; Float as a multiplier line of a large order may pass 2^31 (the order total never does).' })
-  points: number;
-}
 
 @ObjectType()
 export class ReturnedLine {
