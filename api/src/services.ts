@@ -95,7 +95,7 @@ export function createServices(config: Config, infra: { redis?: RedisClient; log
     apiKeys: new ApiKeyService(audit, config.API_KEY_CACHE_SECONDS * 1000),
     members,
     ledger,
-    points: new PointsService(ledger, members, programme, tiers, audit, events),
+    points: new PointsService(ledger, members, programme, tiers, audit, events, rewards),
     programme,
     earningRules,
     tiers,

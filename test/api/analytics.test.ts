@@ -87,7 +87,7 @@ async function loadFixture() {
         const input: RedeemRewardInput = { memberId: memberIds.get(e.member)!, rewardId: reward.id, idempotencyKey: e.ref };
         await h.app.services.rewards.redeem(b.ctx(), input);
       } else if (e.type === 'jobs') {
-        await h.app.services.points.runJobs(h.em(), h.app.services.rewards, silent, at);
+        await h.app.services.points.runJobs(h.em(), silent, at);
       } else {
         throw new Error(`unknown fixture event ${e.type}`);
       }

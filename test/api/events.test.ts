@@ -32,7 +32,7 @@ async function ok<T = any>(query: string, variables: Record<string, unknown>): P
   return res.data;
 }
 
-const runJobs = (at: Date) => h.app.services.points.runJobs(h.em(), h.app.services.rewards, silent, at);
+const runJobs = (at: Date) => h.app.services.points.runJobs(h.em(), silent, at);
 
 beforeAll(async () => {
   admin = await b.admin();

@@ -109,7 +109,7 @@ describe('ledger invariants under random sequences', () => {
                 break;
               case 'jobs':
                 clock += o.days * DAY;
-                await h.app.services.points.runJobs(h.em(), h.app.services.rewards, silent, new Date(clock));
+                await h.app.services.points.runJobs(h.em(), silent, new Date(clock));
                 break;
               case 'merge':
                 if (live.length === 2) {

@@ -18,7 +18,7 @@ beforeAll(async () => {
 
 function jobs(at: Date) {
   const silent = { info: () => undefined } as never;
-  return h.app.services.points.runJobs(h.em(), h.app.services.rewards, silent, at);
+  return h.app.services.points.runJobs(h.em(), silent, at);
 }
 
 describe('the ledger table', () => {

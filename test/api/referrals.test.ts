@@ -172,7 +172,7 @@ describe('the referral bonus', () => {
     expect((await referralOf(referred.id)).status).toBe('CREDITED');
 
     // Fifteen days on, the pending points were released: a full return no longer takes the bonus back.
-    await h.app.services.points.runJobs(h.em(), h.app.services.rewards, createLogger('silent'), new Date(Date.now() + 15 * DAY_MS));
+    await h.app.services.points.runJobs(h.em(), createLogger('silent'), new Date(Date.now() + 15 * DAY_MS));
     await ok(till.auth, RECORD_RETURN, { input: { orderId: big.recordOrder.id, externalReturnId: 'R2' } });
     expect((await referralOf(referred.id)).status).toBe('CREDITED');
     expect((await referralRows(referrer.id)).map((r) => r.reason)).toEqual(['REFERRAL']);

@@ -79,7 +79,7 @@ describe("the README's storefront journey with the demo key's scopes", () => {
     ).recordOrder;
     expect(order.pointsEarned).toBe(40);
     // Points of a past order become available when the jobs run (pendingDays is 0 here).
-    await h.app.services.points.runJobs(h.em(), h.app.services.rewards, createLogger('silent'));
+    await h.app.services.points.runJobs(h.em(), createLogger('silent'));
 
     const rewards = (await run('Rewards', {})).rewards;
     expect(rewards.map((r: { id: string }) => r.id)).toContain(reward.id);

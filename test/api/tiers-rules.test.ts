@@ -47,9 +47,9 @@ describe('tiers', () => {
     await h.gql(pos.auth, RECORD_ORDER, { input: orderInput(m.id, [{ unitPriceMinor: 10000 }]) });
     expect((await h.gql(admin.auth, PROGRESS, { id: m.id })).data.member.tier.code).toBe('GOLD');
     const silent = { info: () => undefined } as never;
-    await h.app.services.points.runJobs(h.em(), h.app.services.rewards, silent, new Date(Date.now() + 100 * DAY));
+    await h.app.services.points.runJobs(h.em(), silent, new Date(Date.now() + 100 * DAY));
     expect((await h.gql(admin.auth, PROGRESS, { id: m.id })).data.member.tier.code).toBe('GOLD');
-    await h.app.services.points.runJobs(h.em(), h.app.services.rewards, silent, new Date(Date.now() + 366 * DAY));
+    await h.app.services.points.runJobs(h.em(), silent, new Date(Date.now() + 366 * DAY));
     const after = (await h.gql(admin.auth, PROGRESS, { id: m.id })).data.member;
     expect(after.tier.code).toBe('GREEN');
     expect(after.tierHistory[0]).toEqual({ fromTier: 'GOLD', toTier: 'GREEN', reason: 'PERIOD_ENDED' });

@@ -132,7 +132,7 @@ describe('journey 1: a shopper across channels', () => {
     expect(wallet.points).toMatchObject({ available: 0, pending: 78 });
 
     // The window closes: the points job releases the rest.
-    await h.app.services.points.runJobs(h.em(), h.app.services.rewards, silent, new Date(Date.now() + 15 * DAY_MS));
+    await h.app.services.points.runJobs(h.em(), silent, new Date(Date.now() + 15 * DAY_MS));
     wallet = ok(await h.gql(app, WALLET, { id: enrolled.id })).member;
     expect(wallet.points).toMatchObject({ available: 78, pending: 0, lifetime: 78 });
     expect(wallet.points.nextExpiry.points).toBe(78);

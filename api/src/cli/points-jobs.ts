@@ -3,7 +3,7 @@ import { runCli } from './run';
 /** `npm run points:jobs` runs the scheduled points work once now; `-- --check` only proves the ledger. */
 runCli('points-jobs', async ({ orm, services, log }) => {
   if (!process.argv.includes('--check')) {
-    const result = await services.points.runJobs(orm.em, services.rewards, log);
+    const result = await services.points.runJobs(orm.em, log);
     console.log(JSON.stringify(result));
   }
   const check = await services.points.check(orm.em.fork());

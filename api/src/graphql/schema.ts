@@ -69,7 +69,7 @@ function containerFor(services: Services | null): ContainerType {
     [OrderResolver, new OrderResolver(services?.orders as never)],
     [MemberOrdersResolver, new MemberOrdersResolver()],
     [OrderConnectionResolver, new OrderConnectionResolver()],
-    [PointsResolver, new PointsResolver(services?.points as never, services?.rewards as never)],
+    [PointsResolver, new PointsResolver(services?.points as never)],
     [TierResolver, new TierResolver(services?.tiers as never, services?.programme as never)],
     [PlanResolver, new PlanResolver(services?.plans as never)],
     [MemberPlanResolver, new MemberPlanResolver()],

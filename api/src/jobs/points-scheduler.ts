@@ -3,7 +3,6 @@ import { keepScheduled } from '@loyalty/recommender/schedules';
 import type { Logger } from '../shared/logger';
 import type { Orm } from '../orm';
 import type { PointsService } from '../ledger/points.service';
-import type { RewardService } from '../rewards/reward.service';
 import { MINUTE_MS } from '../shared/time';
 
 export const POINTS_JOBS_QUEUE = 'api.points-jobs';
@@ -20,7 +19,7 @@ export interface PointsJobsPayload {
  */
 export function startPointsScheduler(deps: {
   orm: Orm;
-  services: { points: PointsService; rewards: RewardService };
+  services: { points: PointsService };
   log: Logger;
   /** Redis and QUEUE_PREFIX, shared with the other queues (a Redis Cluster hash tag keeps them in one slot). */
   connection: QueueConnection;
@@ -38,7 +37,7 @@ export function startPointsScheduler(deps: {
   queue
     .process(async (job) => {
       if (job.data.v !== 1) throw new Error(`unknown ${name} payload version ${String(job.data.v)}`);
-      const result = await deps.services.points.runJobs(deps.orm.em, deps.services.rewards, log);
+      const result = await deps.services.points.runJobs(deps.orm.em, log);
       const check = await deps.services.points.check(deps.orm.em.fork());
       if (!check.isConsistent) log.error({ mismatches: check.mismatches.length }, 'ledger.check_failed');
       return { ...result, isConsistent: check.isConsistent };

@@ -3,15 +3,11 @@ import type { RequestContext } from '../graphql/context';
 import { Permission } from '../auth/permissions';
 import { Member } from '../members/member.entity';
 import type { PointsService } from './points.service';
-import type { RewardService } from '../rewards/reward.service';
 import { AdjustPointsInput, LedgerCheckResult, LedgerConnection, MemberPoints, PointsJobsResult } from './points.types';
 
 @Resolver(() => Member)
 export class PointsResolver {
-  constructor(
-    private readonly pointsService: PointsService,
-    private readonly rewardService: RewardService,
-  ) {}
+  constructor(private readonly pointsService: PointsService) {}
 
   // A write-only key (members:write, members:merge) reaches members through its mutations' results; it does not read balances.
   @Authorized(Permission.MEMBERS_READ, Permission.ORDERS_READ)
@@ -46,6 +42,6 @@ export class PointsResolver {
   @Authorized(Permission.PROGRAMME_MANAGE)
   @Mutation(() => PointsJobsResult, { description: 'Runs the scheduled jobs now: release, expiry, vouchers, tier periods.' })
   runPointsJobs(@Ctx() ctx: RequestContext): Promise<PointsJobsResult> {
-    return this.pointsService.runJobs(ctx.em, this.rewardService, ctx.log);
+    return this.pointsService.runJobs(ctx.em, ctx.log);
   }
 }

@@ -31,6 +31,7 @@ export class PointsService {
     private readonly tiers: TierService,
     private readonly audit: AuditService,
     private readonly events: EventService,
+    private readonly rewards: RewardService,
   ) {}
 
   /** Balances for many members in two queries (the DataLoader behind `member.points`). */
@@ -121,7 +122,7 @@ export class PointsService {
   }
 
   /** The scheduled work, each member in its own short transaction. `now` is injectable for tests and replays. */
-  async runJobs(rootEm: EntityManager, rewards: RewardService, log: Logger, now = new Date()): Promise<PointsJobsResult> {
+  async runJobs(rootEm: EntityManager, log: Logger, now = new Date()): Promise<PointsJobsResult> {
     const result: PointsJobsResult = { lotsReleased: 0, lotsExpired: 0, pointsExpired: 0, vouchersExpired: 0, tierPeriodsEnded: 0 };
     const em = rootEm.fork();
     const settings = await this.programme.settings(em);
@@ -190,7 +191,7 @@ export class PointsService {
       if (announced < JOB_BATCH) break;
     }
 
-    result.vouchersExpired = await rewards.expireVouchers(em, now);
+    result.vouchersExpired = await this.rewards.expireVouchers(em, now);
     for (;;) {
       const moved = await em.fork().transactional((tx) => this.tiers.endPeriods(tx, settings, now, JOB_BATCH));
       result.tierPeriodsEnded += moved;

@@ -114,7 +114,7 @@ async function importTransactions(rootEm: EntityManager, services: Services, log
     batchInvoices: 500,
     shiftMs: demo.shiftMs,
   });
-  await services.points.runJobs(rootEm, services.rewards, log);
+  await services.points.runJobs(rootEm, log);
   log.info({ source: demo.source, orders: summary.orders, returns: summary.returns, members: summary.membersCreated, seconds: summary.seconds }, 'seed.transactions');
   return { source: demo.source, orders: summary.orders };
 }
