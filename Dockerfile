@@ -22,12 +22,13 @@ RUN npm install -g npm@${NPM_VERSION} --no-audit --no-fund \
 WORKDIR /app
 
 # ---------------------------------------------------------------------------
-# build: full install (dev dependencies included), compile api + recommender
-# (tsc -b) and bundle web-admin (vite build).
+# build: full install (dev dependencies included), compile jobs + api +
+# recommender (tsc -b) and bundle web-admin (vite build).
 # ---------------------------------------------------------------------------
 FROM base AS build
 # Manifests first so the `npm ci` layer is reused while dependencies are unchanged.
 COPY package.json package-lock.json ./
+COPY jobs/package.json jobs/
 COPY api/package.json api/
 COPY recommender/package.json recommender/
 COPY web-admin/package.json web-admin/
@@ -46,6 +47,7 @@ RUN npm run build \
 # ---------------------------------------------------------------------------
 FROM base AS prod-deps
 COPY package.json package-lock.json ./
+COPY jobs/package.json jobs/
 COPY api/package.json api/
 COPY recommender/package.json recommender/
 COPY web-admin/package.json web-admin/
@@ -76,6 +78,8 @@ WORKDIR /app
 
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/jobs/package.json ./jobs/package.json
+COPY --from=build /app/jobs/dist ./jobs/dist
 COPY --from=build /app/api/package.json ./api/package.json
 COPY --from=build /app/api/dist ./api/dist
 COPY --from=build /app/recommender/package.json ./recommender/package.json

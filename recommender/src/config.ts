@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { clusterNodesSchema, queuePrefixSchema, resolveQueuePrefix } from './queue-connection';
+import { clusterNodesSchema, queuePrefixSchema, resolveQueuePrefix } from '@loyalty/jobs';
 
 /** Every environment variable the worker reads, with its default. `sensitive` ones are redacted in logs. */
 const schema = z.object({

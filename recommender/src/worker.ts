@@ -1,12 +1,10 @@
 import Queue from 'bull';
 import type { Logger } from 'pino';
+import { keepScheduled, openQueue, QUEUES, RETRY, TRAIN_QUEUE, type ModelKind, type QueueName, type Schedule, type ScheduleKeeper, type ScorePayload, type TrainPayload } from '@loyalty/jobs';
 import type { Config } from './config';
 import { handleHeartbeat } from './jobs/heartbeat';
 import { handleScore } from './jobs/score';
 import { handleTrain } from './jobs/train';
-import { QUEUES, RETRY, TRAIN_QUEUE, type ModelKind, type QueueName, type ScorePayload, type TrainPayload } from './payloads';
-import { openQueue } from './queue-connection';
-import { keepScheduled, type Schedule, type ScheduleKeeper } from './schedules';
 import { initBackend } from './tf/backend';
 import { ModelStore } from './training/store';
 

@@ -18,7 +18,7 @@ import { getVariableValues } from 'graphql/execution/values';
 import { useHarness, type Auth, type GqlResult } from '../support/harness';
 import { build } from '../fixtures/build';
 import { buildGraphQLSchema } from '../../api/src/graphql/schema';
-import { QUEUES } from '../../recommender/src/payloads';
+import { QUEUES } from '../../jobs/src/payloads';
 import { RECORD_ORDER, orderInput } from '../support/orders';
 import { abbreviate, hasEdgeRefusedText, maxLengths, probes, valueArb, type Pools } from '../support/fuzz-values';
 import { minimalOperation, namespacedOperations, rootOperations, sample, within, type RootOperation } from '../support/schema-ops';

@@ -1,5 +1,4 @@
-import { openQueue, type QueueConnection } from '@loyalty/recommender/queue-connection';
-import { keepScheduled } from '@loyalty/recommender/schedules';
+import { keepScheduled, openQueue, type QueueConnection } from '@loyalty/jobs';
 import type { Logger } from '../shared/logger';
 import type { Orm } from '../orm';
 import type { PointsService } from '../ledger/points.service';

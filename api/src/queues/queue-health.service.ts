@@ -1,6 +1,5 @@
 import Queue from 'bull';
-import { QUEUES } from '@loyalty/recommender/payloads';
-import { countWorkers, openQueue } from '@loyalty/recommender/queue-connection';
+import { countWorkers, openQueue, QUEUES } from '@loyalty/jobs';
 import type { Config } from '../shared/config';
 import { unavailableUnlessRedisAnswers } from '../shared/timeout';
 import { POINTS_JOBS_QUEUE } from '../jobs/points-scheduler';

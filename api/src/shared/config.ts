@@ -1,7 +1,7 @@
 import path from 'node:path';
 import express from 'express';
 import { z } from 'zod';
-import { clusterNodesSchema, queuePrefixSchema, resolveQueuePrefix } from '@loyalty/recommender/queue-connection';
+import { clusterNodesSchema, queuePrefixSchema, resolveQueuePrefix } from '@loyalty/jobs';
 
 /** Root of the repository, so paths resolve the same from src/ (tests) and dist/ (runtime). */
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');

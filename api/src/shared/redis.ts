@@ -1,5 +1,5 @@
 import { Cluster, Redis } from 'ioredis';
-import type { RedisNode } from '@loyalty/recommender/queue-connection';
+import type { RedisNode } from '@loyalty/jobs';
 import type { Logger } from './logger';
 
 /** The API's shared client (rate limits, login throttle, readiness): one server, or a Redis Cluster. */

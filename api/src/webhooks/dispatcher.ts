@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { withTimeout } from '../shared/timeout';
 import Queue from 'bull';
-import { openQueue } from '@loyalty/recommender/queue-connection';
+import { openQueue } from '@loyalty/jobs';
 import type { Config } from '../shared/config';
 import type { Logger } from '../shared/logger';
 import type { Orm } from '../orm';

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { Job } from 'bull';
 import type { Logger } from 'pino';
-import { QUEUES, readPayload } from '../payloads';
+import { QUEUES, readPayload } from '@loyalty/jobs';
 
 export interface HeartbeatResult {
   ok: true;

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { PgTxnSource } from '../data/pg-source';
 import { readClean } from '../eval/clean';
 import { scoreWithWeights, type ChurnWeights } from '../models/churn-model';
-import { QUEUES, readPayload } from '../payloads';
+import { QUEUES, readPayload } from '@loyalty/jobs';
 import { initBackend } from '../tf/backend';
 import { windowOf } from '../training/pipeline';
 import type { Bands, ModelStore } from '../training/store';

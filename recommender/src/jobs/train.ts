@@ -2,7 +2,7 @@ import type { Job } from 'bull';
 import type { Logger } from 'pino';
 import { PgTxnSource } from '../data/pg-source';
 import { readClean } from '../eval/clean';
-import { TRAIN_QUEUE, readPayload, type ModelKind } from '../payloads';
+import { TRAIN_QUEUE, readPayload, type ModelKind } from '@loyalty/jobs';
 import { initBackend } from '../tf/backend';
 import { decideGate, runPipeline, type Progress } from '../training/pipeline';
 import type { Bands, ModelStore } from '../training/store';
