@@ -5,12 +5,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { useHarness } from '../support/harness';
 import { build, SalesChannelKind } from '../fixtures/build';
+import { readRows, runImport as runImportOn } from '../support/imports';
 import { ledgerCheck } from '../support/orders';
-import { TransactionImporter, type ImportOptions, type ImportRows, type Reject } from '../../api/src/import/importer';
 import { RejectReason, TEXT_LIMITS } from '../../api/src/import/rows';
-import { MAX_LINE_BYTES, openCsv, parseColumnMap, type SourceRecord } from '../../api/src/import/source';
+import { MAX_LINE_BYTES, type SourceRecord } from '../../api/src/import/source';
 import { MAX_ORDER_LINES } from '../../api/src/shared/bounds';
-import { createLogger } from '../../api/src/shared/logger';
 import { Order } from '../../api/src/orders/order.entity';
 import { OrderReturn } from '../../api/src/orders/order-return.entity';
 import { OrderLine } from '../../api/src/orders/order-line.entity';
@@ -24,20 +23,7 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'import-hostile-'));
 const fixture = (name: string) => path.join(__dirname, '..', 'fixtures', 'import', name);
 let channels = 0;
 
-/** The real importer on a file or on rows in memory (the command, which opens the file twice, is tested below). */
-async function runImport(file: string | SourceRecord[], options: Partial<ImportOptions> = {}) {
-  const rejects: Reject[] = [];
-  const rows: ImportRows = typeof file === 'string' ? (await openCsv(file, parseColumnMap(undefined))).records : file;
-  const summary = await new TransactionImporter(h.orm.em, h.app.services, createLogger('silent')).run(rows, {
-    channelName: `Hostile shop ${++channels}`,
-    channelKind: SalesChannelKind.WEB,
-    currency: 'GBP',
-    batchInvoices: 500,
-    onReject: (r) => rejects.push(r),
-    ...options,
-  });
-  return { summary, rejects };
-}
+const runImport = (file: string | SourceRecord[], options: Parameters<typeof runImportOn>[2] = {}) => runImportOn(h, file, options);
 
 /** `npm run import` itself (api/dist, built by the test setup) on the worker's database. */
 async function importCommand(file: string, args: string[]) {
@@ -48,12 +34,6 @@ async function importCommand(file: string, args: string[]) {
   return JSON.parse(stdout.trim().split('\n').pop()!);
 }
 
-/** A CSV's rows by column name. */
-async function readRows(file: string): Promise<Record<string, string>[]> {
-  const rows: Record<string, string>[] = [];
-  for await (const r of (await openCsv(file, new Map())).records) rows.push(r.row as Record<string, string>);
-  return rows;
-}
 
 async function channelId(name: string): Promise<string> {
   const [row] = await h.sql<{ id: string }>(`select id from sales_channel where name = ?`, [name]);

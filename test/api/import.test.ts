@@ -5,11 +5,10 @@ import { gzipSync } from 'node:zlib';
 import { useHarness } from '../support/harness';
 import { build, SalesChannelKind } from '../fixtures/build';
 import { RECORD_ORDER, RECORD_RETURN, ledgerCheck } from '../support/orders';
-import { TransactionImporter, type ImportOptions, type Reject } from '../../api/src/import/importer';
+import { readRows, runImport as runImportOn } from '../support/imports';
 import { openRejects } from '../../api/src/import/rejects';
-import { ImportInputError, openCsv, parseColumnMap, type SourceRecord } from '../../api/src/import/source';
+import { ImportInputError, type SourceRecord } from '../../api/src/import/source';
 import { toMinorUnits } from '../../api/src/import/rows';
-import { createLogger } from '../../api/src/shared/logger';
 import { demoTransactions, generateTransactions } from '../../api/src/seed/demo-transactions';
 
 const h = useHarness();
@@ -19,31 +18,9 @@ const fixture = (name: string) => path.join(FIXTURES, name);
 const tmp = mkdtempSync(path.join(tmpdir(), 'import-test-'));
 let channels = 0;
 
-async function runImport(file: string | SourceRecord[], options: Partial<ImportOptions> & { map?: string } = {}) {
-  const rejects: Reject[] = [];
-  const records = typeof file === 'string' ? (await openCsv(file, parseColumnMap(options.map))).records : file;
-  const importer = new TransactionImporter(h.orm.em, h.app.services, createLogger('silent'));
-  const summary = await importer.run(asyncOf(records), {
-    channelName: options.channelName ?? `Import shop ${++channels}`,
-    channelKind: SalesChannelKind.WEB,
-    currency: 'GBP',
-    batchInvoices: 500,
-    onReject: (r) => rejects.push(r),
-    ...options,
-  });
-  return { summary, rejects };
-}
+const runImport = (file: string | SourceRecord[], options: Parameters<typeof runImportOn>[2] = {}) => runImportOn(h, file, options);
 
-/** A CSV's rows by column name, read with the importer's own reader. */
-async function readRows(file: string): Promise<Record<string, string>[]> {
-  const rows: Record<string, string>[] = [];
-  for await (const r of (await openCsv(file, new Map())).records) rows.push(r.row as Record<string, string>);
-  return rows;
-}
 
-async function* asyncOf<T>(items: AsyncIterable<T> | T[]): AsyncIterable<T> {
-  yield* items;
-}
 
 /** Per customer id of a channel: points and tier, as members see them. */
 async function pointsByCustomer(channelId: string) {
