@@ -31,7 +31,9 @@ export function createFormatError(log: Logger, exposeDetails: boolean) {
     }
     const code = formatted.extensions?.code;
     const requestId = requestScope.getStore()?.requestId;
-    const isExpected = original instanceof GraphQLError && typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR';
+    // Domain errors (AppError) and the transport's own (parse, validation, Apollo's) carry their code; anything else is
+    // unexpected, whatever it says about itself.
+    const isExpected = (original instanceof AppError || original instanceof GraphQLError) && typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR';
 
     if (isExpected) {
       const { stacktrace, ...extensions } = formatted.extensions ?? {};

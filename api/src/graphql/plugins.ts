@@ -107,7 +107,7 @@ export function rootFieldBudget(rateLimiter: RequestRateLimiter, maxRootFields =
           for (const [name, value] of rateLimitHeaders(state)) response.http.headers.set(name, value);
           if (!state.isLimited) return null;
           const { message, extensions } = rateLimitedError(state);
-          const { http, ...rest } = extensions as { http: { status: number } };
+          const { http, ...rest } = extensions as unknown as { http: { status: number } };
           return { http: { status: http.status, headers: new HeaderMap() }, body: { kind: 'single', singleResult: { errors: [{ message, extensions: rest }] } } };
         },
       };

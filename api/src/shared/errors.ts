@@ -1,5 +1,4 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
-import { GraphQLError } from 'graphql';
 
 /**
  * Every `extensions.code` the API returns, with its meaning. `npm run schema` exports this list to
@@ -83,10 +82,20 @@ export interface FieldProblem {
   message: string;
 }
 
-/** An expected failure, sent to the client as a GraphQL error with `extensions.code`. */
-export class AppError extends GraphQLError {
+/**
+ * An expected failure of the platform's own, free of any transport: domain code throws it, and the GraphQL edge
+ * (graphql/format-error.ts, app.ts) turns it into an error with `extensions.code`. graphql-js copies an original error's
+ * `extensions` onto the GraphQL error it wraps it in, which is why the details live under that name.
+ */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly extensions: { code: ErrorCode; [detail: string]: unknown };
+
   constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
-    super(message, { extensions: { code, ...details } });
+    super(message);
+    this.name = 'AppError';
+    this.code = code;
+    this.extensions = { code, ...details };
   }
 
   static badInput(fields: FieldProblem[]): AppError {
