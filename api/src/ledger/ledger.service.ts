@@ -60,18 +60,7 @@ export class LedgerService {
       available: isPending ? 0 : points,
       lifetime: points,
     });
-    const lot = em.create(PointLot, {
-      member: bal.member,
-      ledgerEntryId: entry.id,
-      sourceType: cause.sourceType,
-      sourceId: cause.sourceId,
-      points,
-      remaining: points,
-      state: isPending ? LotState.PENDING : LotState.AVAILABLE,
-      earnedAt: terms.at,
-      availableAt: new Date(terms.at.getTime() + terms.pendingDays * DAY_MS),
-      expiresAt: addMonths(terms.at, terms.expiryMonths),
-    });
+    const lot = this.newLot(em, bal, entry, cause, points, terms, isPending);
     if (!isPending) this.repayDebt(bal, [lot], points);
     return lot;
   }
@@ -80,22 +69,27 @@ export class LedgerService {
   async adjust(em: EntityManager, bal: MemberBalance, points: number, cause: Cause, terms: EarnTerms): Promise<void> {
     if (points > 0) {
       const entry = this.write(em, bal, LedgerReason.ADJUSTMENT, cause, { available: points, lifetime: points });
-      const lot = em.create(PointLot, {
-        member: bal.member,
-        ledgerEntryId: entry.id,
-        sourceType: cause.sourceType,
-        sourceId: cause.sourceId,
-        points,
-        remaining: points,
-        state: LotState.AVAILABLE,
-        earnedAt: terms.at,
-        availableAt: terms.at,
-        expiresAt: addMonths(terms.at, terms.expiryMonths),
-      });
+      const lot = this.newLot(em, bal, entry, cause, points, terms, false);
       this.repayDebt(bal, [lot], points);
     } else {
       await this.spend(em, bal, -points, LedgerReason.ADJUSTMENT, cause);
     }
+  }
+
+  /** The lot a credit opens: pending for the return window, or available at once; it expires `expiryMonths` on. */
+  private newLot(em: EntityManager, bal: MemberBalance, entry: { id: string }, cause: Cause, points: number, terms: EarnTerms, isPending: boolean): PointLot {
+    return em.create(PointLot, {
+      member: bal.member,
+      ledgerEntryId: entry.id,
+      sourceType: cause.sourceType,
+      sourceId: cause.sourceId,
+      points,
+      remaining: points,
+      state: isPending ? LotState.PENDING : LotState.AVAILABLE,
+      earnedAt: terms.at,
+      availableAt: isPending ? new Date(terms.at.getTime() + terms.pendingDays * DAY_MS) : terms.at,
+      expiresAt: addMonths(terms.at, terms.expiryMonths),
+    });
   }
 
   /** Pending → available for one lot whose return window has closed. */
