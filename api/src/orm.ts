@@ -110,4 +110,4 @@ export async function createOrm(config: Pick<Config, 'DATABASE_URL' | 'DB_POOL_M
   return MikroORM.init<PostgreSqlDriver>(ormOptions(config));
 }
 
-export type Orm = MikroORM<PostgreSqlDriver>;
+export type { Orm } from './shared/database';

@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, Int, Query, Resolver } from 'type-graphql';
-import type { RequestContext } from '../graphql/context';
+import type { Context, ResolverContext } from '../shared/context';
 import { Permission } from '../auth/permissions';
 import { checkPageSize } from '../shared/pagination';
 import { AuditEntry } from './audit-entry.entity';
@@ -9,7 +9,7 @@ export class AuditResolver {
   @Authorized(Permission.ADMIN_MANAGE)
   @Query(() => [AuditEntry], { description: 'Newest first.' })
   async auditLog(
-    @Ctx() ctx: RequestContext,
+    @Ctx() ctx: Context,
     @Arg('entityType', () => String, { nullable: true }) entityType: string | null,
     @Arg('entityId', () => String, { nullable: true }) entityId: string | null,
     @Arg('first', () => Int, { defaultValue: 50 }) first: number,

@@ -1,28 +1,6 @@
-import type { SalesChannelKind } from '../shared/enums';
-import type { AdminRole, Permission } from './permissions';
-
-export interface AdminPrincipal {
-  kind: 'admin';
-  adminId: string;
-  /** The token's session (its `jti`), which logout revokes. */
-  sessionId: string;
-  email: string;
-  role: AdminRole;
-  permissions: ReadonlySet<Permission>;
-}
-
-export interface ChannelPrincipal {
-  kind: 'channel';
-  apiKeyId: string;
-  channelId: string;
-  channelKind: SalesChannelKind;
-  permissions: ReadonlySet<Permission>;
-}
-
-export type Principal = AdminPrincipal | ChannelPrincipal;
-
-/** How the audit log and merge records name an actor. */
-export function actorRef(principal: Principal | null): string {
-  if (!principal) return 'system';
-  return principal.kind === 'admin' ? `admin:${principal.adminId}` : `apiKey:${principal.apiKeyId}`;
-}
+/**
+ * The principals this module issues (admin-auth.service.ts, channels' API keys). Their shape is the base's, so that a
+ * service's `Context` can name its caller without importing a module; the role and permission values are permissions.ts'.
+ */
+export type { AdminPrincipal, ChannelPrincipal, Principal } from '../shared/principal';
+export { actorRef } from '../shared/principal';

@@ -1,4 +1,4 @@
-import type { Orm } from '../orm';
+import type { Orm } from '../shared/database';
 import type { Logger } from '../shared/logger';
 import type { CampaignService } from './campaign.service';
 

@@ -1,9 +1,10 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { RequestContext } from '../graphql/context';
+import type { Context, ResolverContext } from '../shared/context';
 import { Permission } from '../auth/permissions';
 import { Segment } from '../segments/segment.entity';
 import { Campaign, CampaignGroup, CampaignStatus } from './campaign.entity';
 import type { CampaignService } from './campaign.service';
+import type { CampaignLoaders } from './campaign.loaders';
 import { CampaignConnection, CampaignCounts, CampaignMemberConnection, CampaignResults, CreateCampaignInput, UpdateCampaignInput } from './campaign.types';
 
 @Resolver(() => Campaign)
@@ -13,7 +14,7 @@ export class CampaignResolver {
   @Authorized(Permission.CAMPAIGNS_READ)
   @Query(() => CampaignConnection, { description: 'Campaigns, newest first; status filters on the status now.' })
   campaigns(
-    @Ctx() ctx: RequestContext,
+    @Ctx() ctx: Context,
     @Arg('first', () => Int, { defaultValue: 20 }) first: number,
     @Arg('after', () => String, { nullable: true }) after: string | null,
     @Arg('status', () => CampaignStatus, { nullable: true }) status: CampaignStatus | null,
@@ -23,31 +24,31 @@ export class CampaignResolver {
 
   @Authorized(Permission.CAMPAIGNS_READ)
   @Query(() => Campaign)
-  campaign(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Campaign> {
+  campaign(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<Campaign> {
     return this.service.get(ctx.em, id);
   }
 
   @Authorized(Permission.CAMPAIGNS_MANAGE)
   @Mutation(() => Campaign, { description: 'A DRAFT; nothing reaches members until launchCampaign.' })
-  createCampaign(@Arg('input', () => CreateCampaignInput) input: CreateCampaignInput, @Ctx() ctx: RequestContext): Promise<Campaign> {
+  createCampaign(@Arg('input', () => CreateCampaignInput) input: CreateCampaignInput, @Ctx() ctx: Context): Promise<Campaign> {
     return this.service.create(ctx, input);
   }
 
   @Authorized(Permission.CAMPAIGNS_MANAGE)
   @Mutation(() => Campaign, { description: 'Drafts only (CAMPAIGN_NOT_EDITABLE otherwise).' })
-  updateCampaign(@Arg('input', () => UpdateCampaignInput) input: UpdateCampaignInput, @Ctx() ctx: RequestContext): Promise<Campaign> {
+  updateCampaign(@Arg('input', () => UpdateCampaignInput) input: UpdateCampaignInput, @Ctx() ctx: Context): Promise<Campaign> {
     return this.service.update(ctx, input);
   }
 
   @Authorized(Permission.CAMPAIGNS_MANAGE)
   @Mutation(() => Campaign, { description: 'Assigns the segment’s members to TREATED/HOLDOUT, contacts treated ones if started, records campaign.launched.' })
-  launchCampaign(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Campaign> {
+  launchCampaign(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<Campaign> {
     return this.service.launch(ctx, id);
   }
 
   @Authorized(Permission.CAMPAIGNS_MANAGE)
   @Mutation(() => Campaign, { description: 'Stops a draft or running campaign: no more bonuses, undelivered messages cancelled.' })
-  cancelCampaign(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Campaign> {
+  cancelCampaign(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<Campaign> {
     return this.service.cancel(ctx, id);
   }
 
@@ -57,14 +58,14 @@ export class CampaignResolver {
   }
 
   @FieldResolver(() => CampaignCounts, { description: 'Members by group, contacts and message deliveries.' })
-  counts(@Root() campaign: Campaign, @Ctx() ctx: RequestContext): Promise<CampaignCounts> {
+  counts(@Root() campaign: Campaign, @Ctx() ctx: ResolverContext<CampaignLoaders>): Promise<CampaignCounts> {
     return ctx.loaders.campaignCounts.load(campaign.id);
   }
 
   @FieldResolver(() => CampaignMemberConnection, { description: 'Targeted members by id, with their group; ids only, no personal data.' })
   members(
     @Root() campaign: Campaign,
-    @Ctx() ctx: RequestContext,
+    @Ctx() ctx: Context,
     @Arg('first', () => Int, { defaultValue: 20 }) first: number,
     @Arg('after', () => String, { nullable: true }) after: string | null,
     @Arg('group', () => CampaignGroup, { nullable: true }) group: CampaignGroup | null,
@@ -73,7 +74,7 @@ export class CampaignResolver {
   }
 
   @FieldResolver(() => CampaignResults, { nullable: true, description: 'Treated vs holdout with 95% intervals (README: Campaigns); null before launch. One evaluation per campaign: ask for it on a single campaign, not a list.' })
-  results(@Root() campaign: Campaign, @Ctx() ctx: RequestContext): Promise<CampaignResults | null> {
+  results(@Root() campaign: Campaign, @Ctx() ctx: Context): Promise<CampaignResults | null> {
     return this.service.results(ctx.em, campaign);
   }
 }

@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { RequestContext } from '../graphql/context';
+import type { Context, ResolverContext } from '../shared/context';
 import { Permission } from '../auth/permissions';
 import { ApiKey } from './api-key.entity';
 import { SalesChannel } from './sales-channel.entity';
@@ -12,13 +12,13 @@ export class ChannelResolver {
 
   @Authorized(Permission.ADMIN_MANAGE)
   @Query(() => [SalesChannel])
-  salesChannels(@Ctx() ctx: RequestContext): Promise<SalesChannel[]> {
+  salesChannels(@Ctx() ctx: Context): Promise<SalesChannel[]> {
     return ctx.em.find(SalesChannel, {}, { orderBy: { name: 'asc' } });
   }
 
   @Authorized(Permission.ADMIN_MANAGE)
   @Query(() => [ApiKey], { description: 'Keys of one channel, or all; never their secrets.' })
-  apiKeys(@Arg('channelId', () => ID, { nullable: true }) channelId: string | null, @Ctx() ctx: RequestContext): Promise<ApiKey[]> {
+  apiKeys(@Arg('channelId', () => ID, { nullable: true }) channelId: string | null, @Ctx() ctx: Context): Promise<ApiKey[]> {
     return ctx.em.find(ApiKey, channelId ? { channel: channelId } : {}, { orderBy: { createdAt: 'desc' } });
   }
 
@@ -29,25 +29,25 @@ export class ChannelResolver {
 
   @Authorized(Permission.ADMIN_MANAGE)
   @Mutation(() => SalesChannel)
-  createSalesChannel(@Arg('input', () => CreateSalesChannelInput) input: CreateSalesChannelInput, @Ctx() ctx: RequestContext) {
+  createSalesChannel(@Arg('input', () => CreateSalesChannelInput) input: CreateSalesChannelInput, @Ctx() ctx: Context) {
     return this.apiKeyService.createChannel(ctx.em, ctx, input);
   }
 
   @Authorized(Permission.ADMIN_MANAGE)
   @Mutation(() => CreatedApiKey, { description: 'The key is shown once, in this response.' })
-  createApiKey(@Arg('input', () => CreateApiKeyInput) input: CreateApiKeyInput, @Ctx() ctx: RequestContext) {
+  createApiKey(@Arg('input', () => CreateApiKeyInput) input: CreateApiKeyInput, @Ctx() ctx: Context) {
     return this.apiKeyService.createKey(ctx.em, ctx, input);
   }
 
   @Authorized(Permission.ADMIN_MANAGE)
   @Mutation(() => CreatedApiKey, { description: 'A new key with the same channel and scopes; the old one stops after graceSeconds.' })
-  rotateApiKey(@Arg('input', () => RotateApiKeyInput) input: RotateApiKeyInput, @Ctx() ctx: RequestContext) {
+  rotateApiKey(@Arg('input', () => RotateApiKeyInput) input: RotateApiKeyInput, @Ctx() ctx: Context) {
     return this.apiKeyService.rotateKey(ctx.em, ctx, input);
   }
 
   @Authorized(Permission.ADMIN_MANAGE)
   @Mutation(() => ApiKey)
-  revokeApiKey(@Arg('input', () => RevokeApiKeyInput) input: RevokeApiKeyInput, @Ctx() ctx: RequestContext) {
+  revokeApiKey(@Arg('input', () => RevokeApiKeyInput) input: RevokeApiKeyInput, @Ctx() ctx: Context) {
     return this.apiKeyService.revokeKey(ctx.em, ctx, input);
   }
 }

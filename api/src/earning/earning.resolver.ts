@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
-import type { RequestContext } from '../graphql/context';
+import type { Context, ResolverContext } from '../shared/context';
 import { Permission } from '../auth/permissions';
 import { EarningRule } from './earning-rule.entity';
 import type { EarningRuleService } from './earning-rule.service';
@@ -17,31 +17,31 @@ export class EarningResolver {
 
   @Authorized(Permission.PROGRAMME_MANAGE, Permission.ORDERS_READ)
   @Query(() => [EarningRule], { description: 'The current version of each rule, or every version with includeHistory.' })
-  earningRules(@Arg('includeHistory', () => Boolean, { defaultValue: false }) includeHistory: boolean, @Ctx() ctx: RequestContext) {
+  earningRules(@Arg('includeHistory', () => Boolean, { defaultValue: false }) includeHistory: boolean, @Ctx() ctx: Context) {
     return this.ruleService.list(ctx.em, includeHistory);
   }
 
   @Authorized(Permission.PROGRAMME_MANAGE)
   @Mutation(() => EarningRule)
-  createEarningRule(@Arg('input', () => EarningRuleInput) input: EarningRuleInput, @Ctx() ctx: RequestContext) {
+  createEarningRule(@Arg('input', () => EarningRuleInput) input: EarningRuleInput, @Ctx() ctx: Context) {
     return this.ruleService.create(ctx, input);
   }
 
   @Authorized(Permission.PROGRAMME_MANAGE)
   @Mutation(() => EarningRule, { description: 'Writes a new version; set isActive false to retire the rule.' })
-  updateEarningRule(@Arg('input', () => UpdateEarningRuleInput) input: UpdateEarningRuleInput, @Ctx() ctx: RequestContext) {
+  updateEarningRule(@Arg('input', () => UpdateEarningRuleInput) input: UpdateEarningRuleInput, @Ctx() ctx: Context) {
     return this.ruleService.update(ctx, input);
   }
 
   @Authorized()
   @Query(() => ProgrammeSettings)
-  programmeSettings(@Ctx() ctx: RequestContext) {
+  programmeSettings(@Ctx() ctx: Context) {
     return this.programme.settings(ctx.em);
   }
 
   @Authorized(Permission.PROGRAMME_MANAGE)
   @Mutation(() => ProgrammeSettings)
-  updateProgrammeSettings(@Arg('input', () => UpdateProgrammeSettingsInput) input: UpdateProgrammeSettingsInput, @Ctx() ctx: RequestContext) {
+  updateProgrammeSettings(@Arg('input', () => UpdateProgrammeSettingsInput) input: UpdateProgrammeSettingsInput, @Ctx() ctx: Context) {
     return this.programme.update(ctx, input);
   }
 }

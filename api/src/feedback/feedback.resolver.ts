@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root } from 'type-graphql';
-import type { RequestContext } from '../graphql/context';
+import type { Context, ResolverContext } from '../shared/context';
 import { Permission } from '../auth/permissions';
 import { Member } from '../members/member.entity';
 import { Analytics } from '../analytics/analytics.types';
@@ -13,7 +13,7 @@ export class FeedbackResolver {
 
   @Authorized(Permission.FEEDBACK_WRITE)
   @Mutation(() => Feedback, { description: 'Records an NPS or CSAT answer; idempotent per idempotencyKey, one answer of each kind per order.' })
-  recordFeedback(@Arg('input', () => RecordFeedbackInput) input: RecordFeedbackInput, @Ctx() ctx: RequestContext): Promise<Feedback> {
+  recordFeedback(@Arg('input', () => RecordFeedbackInput) input: RecordFeedbackInput, @Ctx() ctx: Context): Promise<Feedback> {
     return this.feedbackService.record(ctx, input);
   }
 
@@ -46,7 +46,7 @@ export class MemberFeedbackResolver {
   @FieldResolver(() => FeedbackConnection, { description: "The member's NPS and CSAT answers, newest recorded first." })
   feedback(
     @Root() member: Member,
-    @Ctx() ctx: RequestContext,
+    @Ctx() ctx: Context,
     @Arg('first', () => Int, { defaultValue: 20 }) first: number,
     @Arg('after', () => String, { nullable: true }) after: string | null,
   ): Promise<FeedbackConnection> {
@@ -60,7 +60,7 @@ export class FeedbackAnalyticsResolver {
 
   @Authorized(Permission.ANALYTICS_READ)
   @FieldResolver(() => FeedbackAnalytics, { description: 'NPS and CSAT over [from, to): overall, by channel and per day, week or month.' })
-  feedback(@Arg('input', () => FeedbackAnalyticsInput) input: FeedbackAnalyticsInput, @Ctx() ctx: RequestContext): Promise<FeedbackAnalytics> {
+  feedback(@Arg('input', () => FeedbackAnalyticsInput) input: FeedbackAnalyticsInput, @Ctx() ctx: Context): Promise<FeedbackAnalytics> {
     return this.feedbackService.analytics(ctx.em, input);
   }
 }

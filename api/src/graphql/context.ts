@@ -1,11 +1,9 @@
-import type { Context } from '../shared/context';
+import type { ResolverContext } from '../shared/context';
 import type { Loaders } from './loaders';
 
 /**
- * What a resolver receives for one request: the domain context services take, plus the request's loaders. Services take
- * the smaller `Context` (shared/context.ts) and know nothing of the loaders; a resolver passes its `RequestContext` where
- * a `Context` is wanted.
+ * What the server builds for one request: the domain context services take, plus every module's loaders. Services take
+ * the smaller `Context` (shared/context.ts) and know nothing of the loaders; a resolver names only the loader slices it
+ * reads (`ResolverContext<PointsLoaders>`), which this context has.
  */
-export interface RequestContext extends Context {
-  loaders: Loaders;
-}
+export type RequestContext = ResolverContext<Loaders>;

@@ -1,38 +1,37 @@
-import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Services } from '../services';
-import type { MemberPoints } from '../ledger/points.types';
-import type { Tier } from '../tiers/tier.entity';
-import { createModelLoaders, type ModelLoaders } from '../models/model.loaders';
+import type { PointsService } from '../ledger/points.service';
+import type { TierService } from '../tiers/tier.service';
+import type { OrderService } from '../orders/order.service';
+import type { ModelService } from '../models/model.service';
+import type { CampaignService } from '../campaigns/campaign.service';
+import { createPointsLoaders, type PointsLoaders } from '../ledger/points.loaders';
+import { createTierLoaders, type TierLoaders } from '../tiers/tier.loaders';
 import { createOrderLoaders, type OrderLoaders } from '../orders/order.loaders';
-import type { CampaignCounts } from '../campaigns/campaign.types';
-import type { MemberCard } from '../members/member-card';
+import { createModelLoaders, type ModelLoaders } from '../models/model.loaders';
+import { createCampaignLoaders, type CampaignLoaders } from '../campaigns/campaign.loaders';
 
-/** Per-request batching for aggregates that a list of members fans out to. */
-export interface Loaders {
-  points: DataLoader<string, MemberPoints>;
-  /** The member's tier (their recorded one, else the tier with threshold 0), keyed by member id. */
-  tiers: DataLoader<string, Tier | null>;
-  orders: OrderLoaders;
-  models: ModelLoaders;
-  /** Members, contacts and messages of a campaign, keyed by campaign id. */
-  campaignCounts: DataLoader<string, CampaignCounts>;
+/**
+ * Per-request batching for aggregates that a list of members fans out to: every module's slice in one object. A
+ * resolver names the slices it reads (`ResolverContext<PointsLoaders & TierLoaders>`), so a slice used by a resolver
+ * must be listed here.
+ */
+export type Loaders = PointsLoaders & TierLoaders & OrderLoaders & ModelLoaders & CampaignLoaders;
+
+/** The services the loaders read through, as composition hands them over. */
+export interface LoaderServices {
+  points: PointsService;
+  tiers: TierService;
+  orders: OrderService;
+  models: ModelService;
+  campaigns: CampaignService;
 }
 
-export function createLoaders(em: EntityManager, services: Pick<Services, 'points' | 'tiers' | 'orders' | 'models' | 'campaigns'>): Loaders {
+export function createLoaders(em: EntityManager, services: LoaderServices): Loaders {
   return {
-    points: new DataLoader((ids) => services.points.pointsOf(em, ids)),
-    tiers: new DataLoader((ids) => services.tiers.currentOf(em, ids)),
-    orders: createOrderLoaders(em, services.orders),
-    models: createModelLoaders(em, services.models),
-    campaignCounts: new DataLoader((ids) => services.campaigns.countsOf(em, ids)),
-  };
-}
-
-/** Hands the balance and tier a member card statement read (members/member-card.ts) to the request's loaders. */
-export function primeCard(loaders: Pick<Loaders, 'points' | 'tiers'>): (card: MemberCard) => void {
-  return (card) => {
-    loaders.points.prime(card.memberId, card.points);
-    loaders.tiers.prime(card.memberId, card.tier);
+    ...createPointsLoaders(em, services.points),
+    ...createTierLoaders(em, services.tiers),
+    ...createOrderLoaders(em, services.orders),
+    ...createModelLoaders(em, services.models),
+    ...createCampaignLoaders(em, services.campaigns),
   };
 }

@@ -16,11 +16,10 @@ import {
   type ValueNode,
 } from 'graphql';
 import type { FieldProblem } from '../shared/errors';
-import { isUuid } from '../shared/ids';
+import { isUuid, OPAQUE_ID_ARGUMENTS } from '../shared/ids';
 import { textProblem as sharedTextProblem, textProblemMessages } from '../shared/text';
 
-/** Field extension listing ID arguments that are not UUIDs (a queue's job ids), which the id check leaves alone. */
-export const OPAQUE_ID_ARGUMENTS = 'opaqueIdArguments';
+export { OPAQUE_ID_ARGUMENTS };
 
 /** One field an operation selects, wherever a fragment put it. */
 export interface SelectedField {

@@ -6,7 +6,25 @@ import { AuthResolver } from '../auth/auth.resolver';
 import { AuditResolver } from '../audit/audit.resolver';
 import { ChannelResolver } from '../channels/channel.resolver';
 import { MemberConnectionResolver, MemberResolver } from '../members/member.resolver';
-import type { Services } from '../services';
+import type { AdminAuthService } from '../auth/admin-auth.service';
+import type { ApiKeyService } from '../channels/api-key.service';
+import type { MemberService } from '../members/member.service';
+import type { OrderService } from '../orders/order.service';
+import type { PointsService } from '../ledger/points.service';
+import type { TierService } from '../tiers/tier.service';
+import type { ProgrammeService } from '../programme/programme.service';
+import type { PlanService } from '../plans/plan.service';
+import type { EarningRuleService } from '../earning/earning-rule.service';
+import type { RewardService } from '../rewards/reward.service';
+import type { ModelService } from '../models/model.service';
+import type { AnalyticsService } from '../analytics/analytics.service';
+import type { SegmentService } from '../segments/segment.service';
+import type { WebhookService } from '../webhooks/webhook.service';
+import type { FeedbackService } from '../feedback/feedback.service';
+import type { QueueHealthService } from '../queues/queue-health.service';
+import type { TimelineService } from '../timeline/timeline.service';
+import type { CampaignService } from '../campaigns/campaign.service';
+import type { ReferralService } from '../referrals/referral.service';
 import { validationErrorPaths } from './validation-errors';
 import { MemberOrdersResolver, OrderConnectionResolver, OrderResolver } from '../orders/order.resolver';
 import { PointsResolver } from '../ledger/points.resolver';
@@ -58,8 +76,31 @@ const resolvers = [
   MemberReferralResolver,
 ] as const;
 
+/** The services the resolvers call, as composition hands them over (services.ts builds them). */
+export interface SchemaServices {
+  adminAuth: AdminAuthService;
+  apiKeys: ApiKeyService;
+  members: MemberService;
+  orders: OrderService;
+  points: PointsService;
+  tiers: TierService;
+  programme: ProgrammeService;
+  plans: PlanService;
+  earningRules: EarningRuleService;
+  rewards: RewardService;
+  models: ModelService;
+  analytics: AnalyticsService;
+  segments: SegmentService;
+  webhooks: WebhookService;
+  feedback: FeedbackService;
+  queueHealth: QueueHealthService;
+  timeline: TimelineService;
+  campaigns: CampaignService;
+  referrals: ReferralService;
+}
+
 /** Resolvers are built once with their services; the container hands type-graphql those instances. */
-function containerFor(services: Services | null): ContainerType {
+function containerFor(services: SchemaServices | null): ContainerType {
   const instances = new Map<unknown, unknown>([
     [AuthResolver, new AuthResolver(services?.adminAuth as never)],
     [AuditResolver, new AuditResolver()],
@@ -97,7 +138,7 @@ function containerFor(services: Services | null): ContainerType {
 }
 
 /** `services` may be null when only the SDL is needed (npm run schema). */
-export function buildGraphQLSchema(services: Services | null): Promise<GraphQLSchema> {
+export function buildGraphQLSchema(services: SchemaServices | null): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers,
     container: containerFor(services),

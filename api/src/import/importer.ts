@@ -5,7 +5,12 @@ import type { Logger } from '../shared/logger';
 import { SalesChannelKind } from '../shared/enums';
 import { AppError } from '../shared/errors';
 import { newId } from '../shared/ids';
-import type { Services } from '../services';
+import type { ApiKeyService } from '../channels/api-key.service';
+import type { ProgrammeService } from '../programme/programme.service';
+import type { EarningRuleService } from '../earning/earning-rule.service';
+import type { TierService } from '../tiers/tier.service';
+import type { OrderService } from '../orders/order.service';
+import type { LedgerService } from '../ledger/ledger.service';
 import { SalesChannel } from '../channels/sales-channel.entity';
 import { IdentifierType } from '../members/member-identifier.entity';
 import { MemberBalance } from '../ledger/member-balance.entity';
@@ -27,6 +32,16 @@ import type { SourceRecord, SourceRow } from './source';
 import { DAY_MS } from '../shared/time';
 
 export const IMPORT_ACTOR = 'import';
+
+/** The services the importer calls, as composition hands them over. */
+export interface ImporterServices {
+  apiKeys: ApiKeyService;
+  programme: ProgrammeService;
+  earningRules: EarningRuleService;
+  tiers: TierService;
+  orders: OrderService;
+  ledger: LedgerService;
+}
 
 /**
  * The rows to import. They are read twice: a first pass finds the invoices whose lines are not next to each other,
@@ -200,7 +215,7 @@ export class TransactionImporter {
 
   constructor(
     private readonly rootEm: EntityManager,
-    private readonly services: Services,
+    private readonly services: ImporterServices,
     private readonly log: Logger,
   ) {}
 

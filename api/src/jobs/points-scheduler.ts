@@ -1,6 +1,6 @@
 import { keepScheduled, openQueue, type QueueConnection } from '@loyalty/jobs';
 import type { Logger } from '../shared/logger';
-import type { Orm } from '../orm';
+import type { Orm } from '../shared/database';
 import type { PointsService } from '../ledger/points.service';
 import { MINUTE_MS } from '../shared/time';
 

@@ -1,8 +1,9 @@
 import { Arg, Authorized, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { RequestContext } from '../graphql/context';
+import type { Context, ResolverContext } from '../shared/context';
 import { Permission } from '../auth/permissions';
 import { Member } from '../members/member.entity';
 import type { PointsService } from './points.service';
+import type { PointsLoaders } from './points.loaders';
 import { AdjustPointsInput, LedgerCheckResult, LedgerConnection, MemberPoints, PointsJobsResult } from './points.types';
 
 @Resolver(() => Member)
@@ -12,7 +13,7 @@ export class PointsResolver {
   // A write-only key (members:write, members:merge) reaches members through its mutations' results; it does not read balances.
   @Authorized(Permission.MEMBERS_READ, Permission.ORDERS_READ)
   @FieldResolver(() => MemberPoints, { description: 'The balance: needs members:read or orders:read.' })
-  points(@Root() member: Member, @Ctx() ctx: RequestContext): Promise<MemberPoints> {
+  points(@Root() member: Member, @Ctx() ctx: ResolverContext<PointsLoaders>): Promise<MemberPoints> {
     return ctx.loaders.points.load(member.id);
   }
 
@@ -20,7 +21,7 @@ export class PointsResolver {
   @FieldResolver(() => LedgerConnection, { description: "The member's ledger, newest first." })
   ledger(
     @Root() member: Member,
-    @Ctx() ctx: RequestContext,
+    @Ctx() ctx: Context,
     @Arg('first', () => Int, { defaultValue: 20 }) first: number,
     @Arg('after', () => String, { nullable: true }) after: string | null,
   ): Promise<LedgerConnection> {
@@ -29,19 +30,19 @@ export class PointsResolver {
 
   @Authorized(Permission.POINTS_ADJUST)
   @Mutation(() => MemberPoints, { description: 'A manual correction with a reason; idempotent per key.' })
-  adjustPoints(@Arg('input', () => AdjustPointsInput) input: AdjustPointsInput, @Ctx() ctx: RequestContext): Promise<MemberPoints> {
+  adjustPoints(@Arg('input', () => AdjustPointsInput) input: AdjustPointsInput, @Ctx() ctx: Context): Promise<MemberPoints> {
     return this.pointsService.adjust(ctx, input);
   }
 
   @Authorized(Permission.PROGRAMME_MANAGE)
   @Query(() => LedgerCheckResult, { description: 'Proves every cached balance and lot equals the ledger sums.' })
-  ledgerCheck(@Ctx() ctx: RequestContext): Promise<LedgerCheckResult> {
+  ledgerCheck(@Ctx() ctx: Context): Promise<LedgerCheckResult> {
     return this.pointsService.check(ctx.em);
   }
 
   @Authorized(Permission.PROGRAMME_MANAGE)
   @Mutation(() => PointsJobsResult, { description: 'Runs the scheduled jobs now: release, expiry, vouchers, tier periods.' })
-  runPointsJobs(@Ctx() ctx: RequestContext): Promise<PointsJobsResult> {
+  runPointsJobs(@Ctx() ctx: Context): Promise<PointsJobsResult> {
     return this.pointsService.runJobs(ctx.em, ctx.log);
   }
 }

@@ -8,7 +8,7 @@ import type { MemberPoints } from '../ledger/points.types';
 /**
  * A member with their balance, next expiry and tier in one statement: what a till or storefront asks for on every
  * visit (`member(id) { points tier }`), so one round trip instead of a member lookup followed by four loader queries.
- * The balance and tier are handed to `onCard` (the GraphQL layer primes its loaders with them: graphql/loaders.ts); fields nobody asked for cost a few index probes.
+ * The balance and tier are handed to `onCard` (the resolver primes the request's loaders with them: member.resolver.ts); fields nobody asked for cost a few index probes.
  * The answers equal those of `PointsService.pointsOf` and `TierService.currentOf` (test/api/member-card.test.ts); the
  * bigint balances and the sum of lots are read as doubles, as there (exact within MAX_MEMBER_POINTS).
  */

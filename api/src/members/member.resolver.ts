@@ -1,6 +1,5 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { RequestContext } from '../graphql/context';
-import { primeCard } from '../graphql/loaders';
+import type { Context, ResolverContext } from '../shared/context';
 import { ChurnBand } from '../models/churn-band';
 import { Permission } from '../auth/permissions';
 import { AppError } from '../shared/errors';
@@ -8,6 +7,9 @@ import { Member, MemberStatus } from './member.entity';
 import { IdentifierType, MemberIdentifier } from './member-identifier.entity';
 import { MemberConsent } from './member-consent.entity';
 import type { MemberService } from './member.service';
+import type { MemberCard } from './member-card';
+import type { PointsLoaders } from '../ledger/points.loaders';
+import type { TierLoaders } from '../tiers/tier.loaders';
 import {
   EnrolMemberInput,
   EraseMemberInput,
@@ -18,13 +20,23 @@ import {
   UpdateMemberInput,
 } from './member.types';
 
+type CardLoaders = PointsLoaders & TierLoaders;
+
+/** Hands the balance and tier a member card statement read (member-card.ts) to the request's loaders. */
+function primeCard(loaders: CardLoaders): (card: MemberCard) => void {
+  return (card) => {
+    loaders.points.prime(card.memberId, card.points);
+    loaders.tiers.prime(card.memberId, card.tier);
+  };
+}
+
 @Resolver(() => Member)
 export class MemberResolver {
   constructor(private readonly memberService: MemberService) {}
 
   @Authorized(Permission.MEMBERS_READ)
   @Query(() => Member, { description: 'A member by id; an id absorbed by a merge returns the survivor.' })
-  member(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Member> {
+  member(@Arg('id', () => ID) id: string, @Ctx() ctx: ResolverContext<CardLoaders>): Promise<Member> {
     return this.memberService.read(ctx, id, primeCard(ctx.loaders));
   }
 
@@ -35,7 +47,7 @@ export class MemberResolver {
     @Arg('value', () => String) value: string,
     @Arg('channelId', () => ID, { nullable: true, description: 'For CHANNEL_CUSTOMER_ID by admin callers.' })
     channelId: string | null,
-    @Ctx() ctx: RequestContext,
+    @Ctx() ctx: ResolverContext<CardLoaders>,
   ): Promise<Member | null> {
     if (type !== IdentifierType.CHANNEL_CUSTOMER_ID && !ctx.principal?.permissions.has(Permission.MEMBERS_PII)) {
       // A hit would tie an email or phone number to a member for a caller not allowed to read either.
@@ -47,7 +59,7 @@ export class MemberResolver {
   @Authorized(Permission.MEMBERS_READ)
   @Query(() => MemberConnection, { description: 'Members page by page; search matches name, email and phone digits.' })
   members(
-    @Ctx() ctx: RequestContext,
+    @Ctx() ctx: Context,
     @Arg('first', () => Int, { defaultValue: 20 }) first: number,
     @Arg('after', () => String, { nullable: true }) after: string | null,
     @Arg('search', () => String, { nullable: true }) search: string | null,
@@ -61,25 +73,25 @@ export class MemberResolver {
 
   @Authorized(Permission.MEMBERS_WRITE)
   @Mutation(() => Member)
-  enrolMember(@Arg('input', () => EnrolMemberInput) input: EnrolMemberInput, @Ctx() ctx: RequestContext): Promise<Member> {
+  enrolMember(@Arg('input', () => EnrolMemberInput) input: EnrolMemberInput, @Ctx() ctx: Context): Promise<Member> {
     return this.memberService.enrol(ctx, input);
   }
 
   @Authorized(Permission.MEMBERS_WRITE)
   @Mutation(() => Member)
-  updateMember(@Arg('input', () => UpdateMemberInput) input: UpdateMemberInput, @Ctx() ctx: RequestContext): Promise<Member> {
+  updateMember(@Arg('input', () => UpdateMemberInput) input: UpdateMemberInput, @Ctx() ctx: Context): Promise<Member> {
     return this.memberService.update(ctx, input);
   }
 
   @Authorized(Permission.MEMBERS_MERGE)
   @Mutation(() => MergeMembersResult)
-  mergeMembers(@Arg('input', () => MergeMembersInput) input: MergeMembersInput, @Ctx() ctx: RequestContext): Promise<MergeMembersResult> {
+  mergeMembers(@Arg('input', () => MergeMembersInput) input: MergeMembersInput, @Ctx() ctx: Context): Promise<MergeMembersResult> {
     return this.memberService.merge(ctx, input);
   }
 
   @Authorized(Permission.MEMBERS_ERASE)
   @Mutation(() => Member, { description: 'GDPR erasure: anonymises personal data, keeps financial history. Idempotent.' })
-  eraseMember(@Arg('input', () => EraseMemberInput) input: EraseMemberInput, @Ctx() ctx: RequestContext): Promise<Member> {
+  eraseMember(@Arg('input', () => EraseMemberInput) input: EraseMemberInput, @Ctx() ctx: Context): Promise<Member> {
     return this.memberService.erase(ctx, input);
   }
 

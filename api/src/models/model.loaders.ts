@@ -5,10 +5,12 @@ import type { ChurnRisk, Recommendation, SimilarProduct } from './model.types';
 
 /** Per-request batching: a page of members (or products) costs one query per field, whatever its size. */
 export interface ModelLoaders {
-  churnRisk: DataLoader<string, ChurnRisk | null>;
-  /** Keyed by member id; one loader per (first, excludePurchased) pair asked for in the request. */
-  recommendations(first: number, excludePurchased: boolean): DataLoader<string, Recommendation[]>;
-  similarProducts(first: number): DataLoader<string, SimilarProduct[]>;
+  models: {
+    churnRisk: DataLoader<string, ChurnRisk | null>;
+    /** Keyed by member id; one loader per (first, excludePurchased) pair asked for in the request. */
+    recommendations(first: number, excludePurchased: boolean): DataLoader<string, Recommendation[]>;
+    similarProducts(first: number): DataLoader<string, SimilarProduct[]>;
+  };
 }
 
 export function createModelLoaders(em: EntityManager, models: ModelService): ModelLoaders {
@@ -18,9 +20,11 @@ export function createModelLoaders(em: EntityManager, models: ModelService): Mod
     return byArgs.get(key)!;
   };
   return {
-    churnRisk: new DataLoader((ids) => models.churnRiskOf(em, ids)),
-    recommendations: (first, excludePurchased) =>
-      cached(`recs:${first}:${excludePurchased}`, () => new DataLoader((ids) => models.recommendationsOf(em, ids, first, excludePurchased))),
-    similarProducts: (first) => cached(`similar:${first}`, () => new DataLoader((ids) => models.similarProductsOf(em, ids, first))),
+    models: {
+      churnRisk: new DataLoader((ids) => models.churnRiskOf(em, ids)),
+      recommendations: (first, excludePurchased) =>
+        cached(`recs:${first}:${excludePurchased}`, () => new DataLoader((ids) => models.recommendationsOf(em, ids, first, excludePurchased))),
+      similarProducts: (first) => cached(`similar:${first}`, () => new DataLoader((ids) => models.similarProductsOf(em, ids, first))),
+    },
   };
 }

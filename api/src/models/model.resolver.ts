@@ -1,12 +1,14 @@
 import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { OPAQUE_ID_ARGUMENTS } from '../graphql/plugins';
-import type { RequestContext } from '../graphql/context';
+import type { Context, ResolverContext } from '../shared/context';
 import { AppError } from '../shared/errors';
+import { OPAQUE_ID_ARGUMENTS } from '../shared/ids';
 import { Permission } from '../auth/permissions';
 import { Member } from '../members/member.entity';
 import { Product } from '../catalog/product.entity';
 import { ModelKind, ModelVersion } from './model-version.entity';
 import { MAX_RECOMMENDATIONS, type ModelService } from './model.service';
+import type { ModelLoaders } from './model.loaders';
+import type { PointsLoaders } from '../ledger/points.loaders';
 import { ActivateModelVersionInput, ChurnRisk, ModelJob, Recommendation, RetrainModelInput, RewardSuggestion, SimilarProduct } from './model.types';
 
 const page = (first: number, max: number, path = 'first') => {
@@ -20,13 +22,13 @@ export class ModelResolver {
 
   @Authorized(Permission.MODELS_TRAIN)
   @Mutation(() => ModelJob, { description: 'Queues a training run; a run of that kind already waiting or running is returned instead.' })
-  retrainModel(@Arg('input', () => RetrainModelInput) input: RetrainModelInput, @Ctx() ctx: RequestContext) {
+  retrainModel(@Arg('input', () => RetrainModelInput) input: RetrainModelInput, @Ctx() ctx: Context) {
     return this.models.retrain(ctx, input);
   }
 
   @Authorized(Permission.MODELS_ACTIVATE)
   @Mutation(() => ModelVersion, { description: 'Serves a trained version by hand; activating an earlier version is a rollback.' })
-  activateModelVersion(@Arg('input', () => ActivateModelVersionInput) input: ActivateModelVersionInput, @Ctx() ctx: RequestContext) {
+  activateModelVersion(@Arg('input', () => ActivateModelVersionInput) input: ActivateModelVersionInput, @Ctx() ctx: Context) {
     return this.models.activate(ctx, input);
   }
 
@@ -52,14 +54,14 @@ export class ModelResolver {
   modelVersions(
     @Arg('kind', () => ModelKind, { nullable: true }) kind: ModelKind | null,
     @Arg('first', () => Int, { defaultValue: 20 }) first: number,
-    @Ctx() ctx: RequestContext,
+    @Ctx() ctx: Context,
   ) {
     return this.models.versions(ctx.em, kind ?? null, page(first, 100));
   }
 
   @Authorized(Permission.MODELS_READ)
   @Query(() => ModelVersion)
-  modelVersion(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext) {
+  modelVersion(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
     return this.models.version(ctx.em, id);
   }
 }
@@ -74,20 +76,20 @@ export class MemberModelResolver {
     @Root() member: Member,
     @Arg('first', () => Int, { defaultValue: 10 }) first: number,
     @Arg('excludePurchased', () => Boolean, { defaultValue: false }) excludePurchased: boolean,
-    @Ctx() ctx: RequestContext,
+    @Ctx() ctx: ResolverContext<ModelLoaders>,
   ) {
     return ctx.loaders.models.recommendations(page(first, MAX_RECOMMENDATIONS), excludePurchased).load(member.id);
   }
 
   @Authorized(Permission.ANALYTICS_READ)
   @FieldResolver(() => ChurnRisk, { nullable: true, description: 'From the active churn model; null when it has not scored this member.' })
-  churnRisk(@Root() member: Member, @Ctx() ctx: RequestContext) {
+  churnRisk(@Root() member: Member, @Ctx() ctx: ResolverContext<ModelLoaders>) {
     return ctx.loaders.models.churnRisk.load(member.id);
   }
 
   @Authorized(Permission.MEMBERS_READ)
   @FieldResolver(() => [RewardSuggestion], { description: 'Rewards affordable now or once pending points are released, most wanted first.' })
-  async recommendedRewards(@Root() member: Member, @Arg('first', () => Int, { defaultValue: 5 }) first: number, @Ctx() ctx: RequestContext) {
+  async recommendedRewards(@Root() member: Member, @Arg('first', () => Int, { defaultValue: 5 }) first: number, @Ctx() ctx: ResolverContext<PointsLoaders>) {
     const points = await ctx.loaders.points.load(member.id);
     return this.models.recommendedRewardsOf(ctx.em, member.id, points, page(first, 50));
   }
@@ -96,7 +98,7 @@ export class MemberModelResolver {
 @Resolver(() => Product)
 export class ProductModelResolver {
   @FieldResolver(() => [SimilarProduct], { description: "Nearest products in the active recommender's item embedding space." })
-  similarProducts(@Root() product: Product, @Arg('first', () => Int, { defaultValue: 10 }) first: number, @Ctx() ctx: RequestContext) {
+  similarProducts(@Root() product: Product, @Arg('first', () => Int, { defaultValue: 10 }) first: number, @Ctx() ctx: ResolverContext<ModelLoaders>) {
     return ctx.loaders.models.similarProducts(page(first, 20)).load(product.id);
   }
 }

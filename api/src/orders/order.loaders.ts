@@ -5,15 +5,17 @@ import type { MemberOrdersKey, OrderService } from './order.service';
 
 /** Per-request batching: a page of members costs one orders query per `limit` asked for, whatever its size. */
 export interface OrderLoaders {
-  /** A member's newest orders, at most `limit` of them. */
-  ofMember(limit: number): DataLoader<MemberOrdersKey, Order[], string>;
-  /** How many orders a member has. */
-  countOf: DataLoader<string, number>;
+  orders: {
+    /** A member's newest orders, at most `limit` of them. */
+    ofMember(limit: number): DataLoader<MemberOrdersKey, Order[], string>;
+    /** How many orders a member has. */
+    countOf: DataLoader<string, number>;
+  };
 }
 
 export function createOrderLoaders(em: EntityManager, orders: OrderService): OrderLoaders {
   const byLimit = new Map<number, DataLoader<MemberOrdersKey, Order[], string>>();
-  return {
+  const loaders: OrderLoaders['orders'] = {
     ofMember: (limit) => {
       let loader = byLimit.get(limit);
       if (!loader) {
@@ -24,4 +26,5 @@ export function createOrderLoaders(em: EntityManager, orders: OrderService): Ord
     },
     countOf: new DataLoader((memberIds) => orders.countOf(em, memberIds)),
   };
+  return { orders: loaders };
 }

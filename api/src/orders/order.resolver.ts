@@ -1,11 +1,12 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, ObjectType, Field, Query, Resolver, Root } from 'type-graphql';
-import type { RequestContext } from '../graphql/context';
+import type { Context, ResolverContext } from '../shared/context';
 import { AppError } from '../shared/errors';
 import { Permission } from '../auth/permissions';
 import { Order } from './order.entity';
 import { OrderLine } from './order-line.entity';
 import { OrderReturn } from './order-return.entity';
 import type { OrderService } from './order.service';
+import type { OrderLoaders } from './order.loaders';
 import { ClaimOrderInput, RecordOrderInput, RecordReturnInput } from './order.types';
 import { Member } from '../members/member.entity';
 import { checkPageSize, connectionOf, decodeCursor, pageOf } from '../shared/pagination';
@@ -30,25 +31,25 @@ export class OrderResolver {
 
   @Authorized(Permission.ORDERS_WRITE)
   @Mutation(() => Order, { description: 'Idempotent per channel order id: replays return the stored order and credit once.' })
-  recordOrder(@Arg('input', () => RecordOrderInput) input: RecordOrderInput, @Ctx() ctx: RequestContext): Promise<Order> {
+  recordOrder(@Arg('input', () => RecordOrderInput) input: RecordOrderInput, @Ctx() ctx: Context): Promise<Order> {
     return this.orderService.record(ctx, input);
   }
 
   @Authorized(Permission.ORDERS_WRITE)
   @Mutation(() => Order, { description: 'A member takes over a guest order and is credited its points, once.' })
-  claimOrder(@Arg('input', () => ClaimOrderInput) input: ClaimOrderInput, @Ctx() ctx: RequestContext): Promise<Order> {
+  claimOrder(@Arg('input', () => ClaimOrderInput) input: ClaimOrderInput, @Ctx() ctx: Context): Promise<Order> {
     return this.orderService.claim(ctx, input);
   }
 
   @Authorized(Permission.ORDERS_WRITE)
   @Mutation(() => OrderReturn, { description: 'Returns lines (or everything left); claws back the points in proportion.' })
-  recordReturn(@Arg('input', () => RecordReturnInput) input: RecordReturnInput, @Ctx() ctx: RequestContext): Promise<OrderReturn> {
+  recordReturn(@Arg('input', () => RecordReturnInput) input: RecordReturnInput, @Ctx() ctx: Context): Promise<OrderReturn> {
     return this.orderService.recordReturn(ctx, input);
   }
 
   @Authorized(Permission.ORDERS_READ, Permission.ORDERS_WRITE)
   @Query(() => Order)
-  async order(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Order> {
+  async order(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<Order> {
     const order = await ctx.em.findOne(Order, id);
     if (!order) throw AppError.notFound('Order', id);
     return order;
@@ -71,7 +72,7 @@ export class MemberOrdersResolver {
   @FieldResolver(() => OrderConnection, { description: "The member's orders, newest first." })
   async orders(
     @Root() member: Member,
-    @Ctx() ctx: RequestContext,
+    @Ctx() ctx: ResolverContext<OrderLoaders>,
     @Arg('first', () => Int, { defaultValue: 20 }) first: number,
     @Arg('after', () => String, { nullable: true }) after: string | null,
   ): Promise<OrderConnection> {

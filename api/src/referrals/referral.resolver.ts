@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root } from 'type-graphql';
-import type { RequestContext } from '../graphql/context';
+import type { Context, ResolverContext } from '../shared/context';
 import { Permission } from '../auth/permissions';
 import { Member } from '../members/member.entity';
 import { Referral } from './referral.entity';
@@ -12,7 +12,7 @@ export class ReferralResolver {
 
   @Authorized(Permission.MEMBERS_WRITE)
   @Mutation(() => Referral, { description: "Records who referred a member who enrolled without a code, before the member's first order." })
-  applyReferralCode(@Arg('input', () => ApplyReferralCodeInput) input: ApplyReferralCodeInput, @Ctx() ctx: RequestContext): Promise<Referral> {
+  applyReferralCode(@Arg('input', () => ApplyReferralCodeInput) input: ApplyReferralCodeInput, @Ctx() ctx: Context): Promise<Referral> {
     return this.referralService.apply(ctx, input);
   }
 
@@ -32,12 +32,12 @@ export class MemberReferralResolver {
   constructor(private readonly referralService: ReferralService) {}
 
   @FieldResolver(() => Referral, { nullable: true, description: 'Who referred this member, and whether the bonus was credited.' })
-  referral(@Root() member: Member, @Ctx() ctx: RequestContext): Promise<Referral | null> {
+  referral(@Root() member: Member, @Ctx() ctx: Context): Promise<Referral | null> {
     return this.referralService.referralOf(ctx.em, member.id);
   }
 
   @FieldResolver(() => [Referral], { description: 'Members this member referred, newest first.' })
-  referrals(@Root() member: Member, @Ctx() ctx: RequestContext, @Arg('first', () => Int, { defaultValue: 20 }) first: number): Promise<Referral[]> {
+  referrals(@Root() member: Member, @Ctx() ctx: Context, @Arg('first', () => Int, { defaultValue: 20 }) first: number): Promise<Referral[]> {
     return this.referralService.referralsBy(ctx.em, member.id, first);
   }
 }

@@ -1,10 +1,11 @@
 import { Arg, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { RequestContext } from '../graphql/context';
+import type { Context, ResolverContext } from '../shared/context';
 import { Permission } from '../auth/permissions';
 import { Member } from '../members/member.entity';
 import { Reward } from './reward.entity';
 import { Redemption } from './redemption.entity';
 import type { RewardService } from './reward.service';
+import type { PointsLoaders } from '../ledger/points.loaders';
 import { CancelRedemptionInput, ConsumeVoucherInput, RedeemRewardInput, UpsertRewardInput } from './reward.types';
 
 @Resolver(() => Member)
@@ -13,43 +14,43 @@ export class RewardResolver {
 
   @Authorized()
   @Query(() => [Reward])
-  rewards(@Arg('activeOnly', () => Boolean, { defaultValue: true }) activeOnly: boolean, @Ctx() ctx: RequestContext) {
+  rewards(@Arg('activeOnly', () => Boolean, { defaultValue: true }) activeOnly: boolean, @Ctx() ctx: Context) {
     return this.rewardService.list(ctx.em, activeOnly);
   }
 
   @Authorized(Permission.REWARDS_MANAGE)
   @Mutation(() => Reward)
-  upsertReward(@Arg('input', () => UpsertRewardInput) input: UpsertRewardInput, @Ctx() ctx: RequestContext) {
+  upsertReward(@Arg('input', () => UpsertRewardInput) input: UpsertRewardInput, @Ctx() ctx: Context) {
     return this.rewardService.upsert(ctx, input);
   }
 
   @Authorized(Permission.REWARDS_REDEEM)
   @Mutation(() => Redemption, { description: 'Spends points and issues a voucher; idempotent per key.' })
-  redeemReward(@Arg('input', () => RedeemRewardInput) input: RedeemRewardInput, @Ctx() ctx: RequestContext) {
+  redeemReward(@Arg('input', () => RedeemRewardInput) input: RedeemRewardInput, @Ctx() ctx: Context) {
     return this.rewardService.redeem(ctx, input);
   }
 
   @Authorized(Permission.REWARDS_REDEEM)
   @Mutation(() => Redemption, { description: 'Returns the points of an unused voucher to the member.' })
-  cancelRedemption(@Arg('input', () => CancelRedemptionInput) input: CancelRedemptionInput, @Ctx() ctx: RequestContext) {
+  cancelRedemption(@Arg('input', () => CancelRedemptionInput) input: CancelRedemptionInput, @Ctx() ctx: Context) {
     return this.rewardService.cancel(ctx, input);
   }
 
   @Authorized(Permission.ORDERS_WRITE)
   @Mutation(() => Redemption, { description: 'Uses a voucher at checkout, once.' })
-  consumeVoucher(@Arg('input', () => ConsumeVoucherInput) input: ConsumeVoucherInput, @Ctx() ctx: RequestContext) {
+  consumeVoucher(@Arg('input', () => ConsumeVoucherInput) input: ConsumeVoucherInput, @Ctx() ctx: Context) {
     return this.rewardService.consume(ctx, input);
   }
 
   @FieldResolver(() => [Redemption], { description: 'Newest first.' })
-  redemptions(@Root() member: Member, @Ctx() ctx: RequestContext): Promise<Redemption[]> {
+  redemptions(@Root() member: Member, @Ctx() ctx: Context): Promise<Redemption[]> {
     return ctx.em.find(Redemption, { member: member.id }, { orderBy: { id: 'desc' } });
   }
 
   // Tells the balance within a reward's cost, so it needs what Member.points needs.
   @Authorized(Permission.MEMBERS_READ, Permission.ORDERS_READ)
   @FieldResolver(() => [Reward], { description: 'Rewards this member can redeem now with their available points.' })
-  async affordableRewards(@Root() member: Member, @Ctx() ctx: RequestContext): Promise<Reward[]> {
+  async affordableRewards(@Root() member: Member, @Ctx() ctx: ResolverContext<PointsLoaders>): Promise<Reward[]> {
     const points = await ctx.loaders.points.load(member.id);
     return this.rewardService.affordable(ctx.em, member.id, points.available);
   }

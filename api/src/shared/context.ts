@@ -1,10 +1,10 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from './logger';
-import type { Principal } from '../auth/principal';
+import type { Principal } from './principal';
 import type { AppError } from './errors';
 
 /**
- * What every service call receives for one request; resolvers get it with the request's loaders (graphql/context.ts).
+ * What every service call receives for one request; resolvers get it with the request's loaders (`ResolverContext`).
  * A method that takes a transaction's entity manager besides the context takes it first: `(em, ctx, ...)` (as
  * `AuditService.record` and most call sites already did).
  */
@@ -21,3 +21,10 @@ export interface Context {
   clientIp?: string;
   log: Logger;
 }
+
+/**
+ * What a resolver receives: the domain `Context` plus the per-request loaders it uses. Each module owns its loaders and
+ * their slice type (`PointsLoaders` in ledger/points.loaders.ts); a resolver names the slices it reads, and the GraphQL
+ * layer builds one context that holds them all (graphql/context.ts), so a module never imports that layer.
+ */
+export type ResolverContext<Loaders extends object> = Context & { loaders: Loaders };

@@ -1,11 +1,12 @@
 import { Arg, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { RequestContext } from '../graphql/context';
+import type { Context, ResolverContext } from '../shared/context';
 import { Permission } from '../auth/permissions';
 import { Member } from '../members/member.entity';
 import type { ProgrammeService } from '../programme/programme.service';
 import { Tier } from './tier.entity';
 import { TierChange } from './member-tier.entity';
 import type { TierService } from './tier.service';
+import type { TierLoaders } from './tier.loaders';
 import { MemberBenefits, TierProgress, UpsertTierInput } from './tier.types';
 
 @Resolver(() => Member)
@@ -17,33 +18,33 @@ export class TierResolver {
 
   @Authorized()
   @Query(() => [Tier], { description: 'Lowest threshold first.' })
-  tiers(@Ctx() ctx: RequestContext): Promise<Tier[]> {
+  tiers(@Ctx() ctx: Context): Promise<Tier[]> {
     return this.tierService.list(ctx.em);
   }
 
   @Authorized(Permission.PROGRAMME_MANAGE)
   @Mutation(() => Tier)
-  upsertTier(@Arg('input', () => UpsertTierInput) input: UpsertTierInput, @Ctx() ctx: RequestContext): Promise<Tier> {
+  upsertTier(@Arg('input', () => UpsertTierInput) input: UpsertTierInput, @Ctx() ctx: Context): Promise<Tier> {
     return this.tierService.upsert(ctx, input);
   }
 
   @FieldResolver(() => Tier, { nullable: true })
-  tier(@Root() member: Member, @Ctx() ctx: RequestContext): Promise<Tier | null> {
+  tier(@Root() member: Member, @Ctx() ctx: ResolverContext<TierLoaders>): Promise<Tier | null> {
     return ctx.loaders.tiers.load(member.id);
   }
 
   @FieldResolver(() => TierProgress, { description: 'For one member at a time (it sums the qualification window).' })
-  async tierProgress(@Root() member: Member, @Ctx() ctx: RequestContext): Promise<TierProgress> {
+  async tierProgress(@Root() member: Member, @Ctx() ctx: Context): Promise<TierProgress> {
     return this.tierService.progress(ctx.em, member.id, await this.programme.settings(ctx.em), new Date());
   }
 
   @FieldResolver(() => MemberBenefits)
-  benefits(@Root() member: Member, @Ctx() ctx: RequestContext): Promise<MemberBenefits> {
+  benefits(@Root() member: Member, @Ctx() ctx: Context): Promise<MemberBenefits> {
     return this.tierService.benefits(ctx.em, member.id, new Date());
   }
 
   @FieldResolver(() => [TierChange], { description: 'Newest first.' })
-  tierHistory(@Root() member: Member, @Ctx() ctx: RequestContext): Promise<TierChange[]> {
+  tierHistory(@Root() member: Member, @Ctx() ctx: Context): Promise<TierChange[]> {
     return ctx.em.find(TierChange, { member: member.id }, { orderBy: { changedAt: 'desc', id: 'desc' } });
   }
 }

@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
-import type { RequestContext } from '../graphql/context';
+import type { Context, ResolverContext } from '../shared/context';
 import { Permission } from '../auth/permissions';
 import { Member } from '../members/member.entity';
 import type { TimelineService } from './timeline.service';
@@ -15,7 +15,7 @@ export class MemberTimelineResolver {
   })
   timeline(
     @Root() member: Member,
-    @Ctx() ctx: RequestContext,
+    @Ctx() ctx: Context,
     @Arg('first', () => Int, { defaultValue: 20 }) first: number,
     @Arg('after', () => String, { nullable: true }) after: string | null,
   ): Promise<TimelineConnection> {

@@ -4,7 +4,7 @@ import Queue from 'bull';
 import { openQueue } from '@loyalty/jobs';
 import type { Config } from '../shared/config';
 import type { Logger } from '../shared/logger';
-import type { Orm } from '../orm';
+import type { Orm } from '../shared/database';
 import { newId } from '../shared/ids';
 import { DeliveryStatus, type WebhookAttempt } from './webhook.entity';
 import { sign } from './signature';

@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
-import type { RequestContext } from '../graphql/context';
+import type { Context, ResolverContext } from '../shared/context';
 import { Permission } from '../auth/permissions';
 import { Webhook, WebhookDelivery } from './webhook.entity';
 import type { WebhookService } from './webhook.service';
@@ -12,7 +12,7 @@ export class WebhookResolver {
 
   @Authorized(Permission.ADMIN_MANAGE)
   @Query(() => [Webhook], { description: 'Every endpoint, disabled ones included with their reason.' })
-  webhooks(@Ctx() ctx: RequestContext): Promise<Webhook[]> {
+  webhooks(@Ctx() ctx: Context): Promise<Webhook[]> {
     return this.service.list(ctx.em);
   }
 
@@ -21,32 +21,32 @@ export class WebhookResolver {
   webhookDeliveries(
     @Arg('webhookId', () => ID) webhookId: string,
     @Arg('first', () => Int, { defaultValue: 50 }) first: number,
-    @Ctx() ctx: RequestContext,
+    @Ctx() ctx: Context,
   ): Promise<WebhookDelivery[]> {
     return this.service.deliveries(ctx.em, webhookId, first);
   }
 
   @Authorized(Permission.ADMIN_MANAGE)
   @Mutation(() => WebhookWithSecret, { description: 'The signing secret is returned here only.' })
-  registerWebhook(@Arg('input') input: RegisterWebhookInput, @Ctx() ctx: RequestContext): Promise<WebhookWithSecret> {
+  registerWebhook(@Arg('input') input: RegisterWebhookInput, @Ctx() ctx: Context): Promise<WebhookWithSecret> {
     return this.service.register(ctx, input);
   }
 
   @Authorized(Permission.ADMIN_MANAGE)
   @Mutation(() => Webhook)
-  updateWebhook(@Arg('input') input: UpdateWebhookInput, @Ctx() ctx: RequestContext): Promise<Webhook> {
+  updateWebhook(@Arg('input') input: UpdateWebhookInput, @Ctx() ctx: Context): Promise<Webhook> {
     return this.service.update(ctx, input);
   }
 
   @Authorized(Permission.ADMIN_MANAGE)
   @Mutation(() => Webhook)
-  disableWebhook(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Webhook> {
+  disableWebhook(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<Webhook> {
     return this.service.disable(ctx, id);
   }
 
   @Authorized(Permission.ADMIN_MANAGE)
   @Mutation(() => WebhookWithSecret, { description: 'A new secret replaces the old one at once; it is returned here only.' })
-  rotateWebhookSecret(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<WebhookWithSecret> {
+  rotateWebhookSecret(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<WebhookWithSecret> {
     return this.service.rotateSecret(ctx, id);
   }
 }
