@@ -2,7 +2,7 @@ import { Entity, Enum, ManyToOne, PrimaryKey, Property, type Ref, Unique, type O
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeISOResolver } from 'graphql-scalars';
 import { newId } from '../shared/ids';
-import type { Member } from './member.entity';
+import type { EntityById } from '../shared/database';
 
 export enum IdentifierType {
   EMAIL = 'EMAIL',
@@ -23,8 +23,9 @@ export class MemberIdentifier {
   @PrimaryKey({ type: 'uuid' })
   id: Opt<string> = newId();
 
+  /** The member (member.entity.ts), by id: that file imports this one for its collection. */
   @ManyToOne('Member', { ref: true, index: true, deleteRule: 'cascade' })
-  member: Ref<Member>;
+  member: Ref<EntityById>;
 
   @Field(() => IdentifierType)
   @Enum({ items: () => IdentifierType })

@@ -1,7 +1,7 @@
 import { Entity, ManyToOne, PrimaryKey, Property, type Opt, type Ref, Unique } from '@mikro-orm/core';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { newId } from '../shared/ids';
-import type { Order } from './order.entity';
+import type { EntityById } from '../shared/database';
 import type { Product } from '../catalog/product.entity';
 
 @ObjectType()
@@ -12,8 +12,9 @@ export class OrderLine {
   @PrimaryKey({ type: 'uuid' })
   id: Opt<string> = newId();
 
+  /** The order (order.entity.ts), by id: that file imports this one for its collection. */
   @ManyToOne('Order', { ref: true })
-  order: Ref<Order>;
+  order: Ref<EntityById>;
 
   @Field(() => Int)
   @Property({ type: 'integer' })
