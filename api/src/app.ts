@@ -24,6 +24,7 @@ import { argumentChecks, complexityLimit, queryCountHeader, rootFieldBudget } fr
 import { depthLimitRule, noSubscriptionsRule } from './graphql/depth-limit';
 import { createFormatError } from './graphql/format-error';
 import { createServices, type Services } from './services';
+import { composePlugins, PluginError, type LoyaltyPlugin } from './plugin';
 import { createLoaders } from './graphql/loaders';
 import type { RequestContext } from './graphql/context';
 import { rateLimitedError, RequestRateLimiter } from './security/rate-limits';
@@ -32,11 +33,14 @@ import { bodyErrors, corsForGraphql, securityHeaders, sendGraphqlError, setRateL
 
 export interface AppDeps {
   config: Config;
+  /** Built with the same plugins: createOrm(config, plugins). */
   orm: Orm;
   /** On DATABASE_READ_URL, for the analytics queries. */
   readOrm?: Orm;
   redis: RedisClient;
   log: Logger;
+  /** Plugins (docs/extending.md), checked here: the process does not start with a bad list. */
+  plugins?: readonly LoyaltyPlugin[];
 }
 
 export interface App {
@@ -56,13 +60,19 @@ interface GraphqlLocals {
 }
 const READY_TIMEOUT_MS = 2000;
 
-export async function createApp({ config, orm, readOrm, redis, log }: AppDeps): Promise<App> {
-  const services = createServices(config, { redis, log });
+export async function createApp({ config, orm, readOrm, redis, log, plugins = [] }: AppDeps): Promise<App> {
+  const contributed = composePlugins(plugins);
+  for (const entity of contributed.entities) {
+    const name = typeof entity === 'function' ? entity.name : entity.meta.className;
+    if (!orm.getMetadata().has(name)) throw new PluginError(`entity ${name} of a plugin is not in the ORM: build it with createOrm(config, plugins)`);
+  }
+  const services = createServices(config, { redis, log, plugins });
   const rateLimiter = new RequestRateLimiter(redis, config, log);
   const keyBroadcast = connectKeyBroadcast(redis, `${config.QUEUE_PREFIX}:api-key-changed`, services.apiKeys, log);
   const persistedOperations =
     config.PERSISTED_OPERATIONS === 'off' ? null : loadPersistedOperations(config.PERSISTED_OPERATIONS_FILE);
-  const schema = await buildGraphQLSchema(services);
+  const schema = await buildGraphQLSchema(services, contributed.resolvers);
+  if (plugins.length) log.info({ plugins: plugins.map((p) => p.name) }, 'plugins.loaded');
   const app = express();
   const server = http.createServer(app);
   let draining = false;

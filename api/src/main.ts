@@ -7,23 +7,28 @@ import { createApp } from './app';
 import { startPointsScheduler } from './jobs/points-scheduler';
 import { WebhookDispatcher } from './webhooks/dispatcher';
 import { startCampaignRunner } from './campaigns/campaign-runner';
+import { loadPlugins } from './plugin-loader';
+import { composePlugins, PluginError } from './plugin';
 
 async function main() {
   let config;
+  let plugins;
   try {
     config = loadConfig();
+    plugins = loadPlugins(config.LOYALTY_PLUGINS);
+    composePlugins(plugins);
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof PluginError) {
       console.error(err.message);
       process.exit(1);
     }
     throw err;
   }
   const log = createLogger(config.LOG_LEVEL, 'api');
-  const orm = await createOrm(config);
-  const readOrm = config.DATABASE_READ_URL ? await createOrm({ ...config, DATABASE_URL: config.DATABASE_READ_URL }) : undefined;
+  const orm = await createOrm(config, plugins);
+  const readOrm = config.DATABASE_READ_URL ? await createOrm({ ...config, DATABASE_URL: config.DATABASE_READ_URL }, plugins) : undefined;
   const redis = createRedis(config.REDIS_URL, log, config.REDIS_CLUSTER_NODES);
-  const app = await createApp({ config, orm, readOrm, redis, log });
+  const app = await createApp({ config, orm, readOrm, redis, log, plugins });
   const port = await app.listen();
   log.info({ port }, 'api.listening');
   const scheduler = config.POINTS_JOBS_CRON !== 'off'

@@ -33,6 +33,7 @@ import { Campaign, CampaignMember, CampaignMessage } from './campaigns/campaign.
 import { Referral } from './referrals/referral.entity';
 import { migrations } from './migrations';
 import type { Config } from './shared/config';
+import { composePlugins, type LoyaltyPlugin } from './plugin';
 import { countDbQuery } from './shared/request-scope';
 
 export const entities = [
@@ -84,10 +85,12 @@ class CountingLogger extends DefaultLogger {
   }
 }
 
-export function ormOptions(config: Pick<Config, 'DATABASE_URL' | 'DB_POOL_MAX' | 'isProduction'>): Options {
+/** The core's entities and migrations, then each plugin's (its migrations after all of the core's). */
+export function ormOptions(config: Pick<Config, 'DATABASE_URL' | 'DB_POOL_MAX' | 'isProduction'>, plugins: readonly LoyaltyPlugin[] = []): Options {
+  const contributed = composePlugins(plugins);
   return defineConfig({
     clientUrl: config.DATABASE_URL,
-    entities,
+    entities: [...entities, ...contributed.entities],
     discovery: { disableDynamicFileAccess: true, requireEntitiesArray: true },
     dataloader: DataloaderType.ALL,
     allowGlobalContext: false,
@@ -95,7 +98,7 @@ export function ormOptions(config: Pick<Config, 'DATABASE_URL' | 'DB_POOL_MAX' |
     pool: { min: 0, max: config.DB_POOL_MAX },
     extensions: [Migrator],
     migrations: {
-      migrationsList: migrations,
+      migrationsList: [...migrations, ...contributed.migrations],
       transactional: true,
       allOrNothing: true,
       snapshot: false,
@@ -106,8 +109,8 @@ export function ormOptions(config: Pick<Config, 'DATABASE_URL' | 'DB_POOL_MAX' |
   });
 }
 
-export async function createOrm(config: Pick<Config, 'DATABASE_URL' | 'DB_POOL_MAX' | 'isProduction'>): Promise<MikroORM<PostgreSqlDriver>> {
-  return MikroORM.init<PostgreSqlDriver>(ormOptions(config));
+export async function createOrm(config: Pick<Config, 'DATABASE_URL' | 'DB_POOL_MAX' | 'isProduction'>, plugins: readonly LoyaltyPlugin[] = []): Promise<MikroORM<PostgreSqlDriver>> {
+  return MikroORM.init<PostgreSqlDriver>(ormOptions(config, plugins));
 }
 
 export type { Orm } from './shared/database';

@@ -1,5 +1,5 @@
-import type { MigrationObject } from '@mikro-orm/core';
-import type { EarningRuleKindDefinition } from './earning/rule-kinds';
+import type { EntityClass, EntitySchema, MigrationObject } from '@mikro-orm/core';
+import { EarningRuleKinds, RuleKindDefinitionError, type EarningRuleKindDefinition } from './earning/rule-kinds';
 import type { OutboxSubscriber } from './events/subscribers';
 import type { RewardKindDefinition } from './rewards/reward-kinds';
 import type { DeliveryAdapterFactory } from './campaigns/delivery/registry';
@@ -16,13 +16,90 @@ export interface LoyaltyPlugin {
   /** Message delivery adapters by name; MESSAGE_DELIVERY picks one. */
   deliveryAdapters?: Record<string, DeliveryAdapterFactory>;
   subscribers?: OutboxSubscriber[];
-  /** MikroORM entity classes of the plugin's own tables. */
-  entities?: Function[];
-  /** The plugin's own migrations, applied after the core's, in this order. */
+  /** MikroORM entities of the plugin's own tables (classes, or EntitySchema for plain JavaScript). */
+  entities?: Array<EntityClass<any> | EntitySchema<any, any>>;
+  /**
+   * The plugin's own migrations, applied after the core's, in this order, by `npm run migrate`. Each is recorded as
+   * `<plugin name>/<migration name>`, so two plugins' migrations never collide with each other or the core's.
+   */
   migrations?: MigrationObject[];
-  /** type-graphql resolver classes adding types and fields. */
+  /** type-graphql resolver classes adding types and fields; each is built with the services (`new R(services)`). */
   resolvers?: Function[];
 }
 
 /** Identity, for type inference in a plugin's module. */
 export const definePlugin = (plugin: LoyaltyPlugin): LoyaltyPlugin => plugin;
+
+/** A plugin list the platform cannot start with; the message names the plugin and what is wrong. */
+export class PluginError extends Error {}
+
+/** Everything the plugins contribute, gathered in one place: each composition step reads its part from here. */
+export interface PluginContributions {
+  plugins: readonly LoyaltyPlugin[];
+  earningRuleKinds: EarningRuleKindDefinition<any>[];
+  entities: Array<EntityClass<any> | EntitySchema<any, any>>;
+  /** Named `<plugin>/<migration>`, in plugin order. */
+  migrations: MigrationObject[];
+  resolvers: Function[];
+}
+
+const PLUGIN_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+const MIGRATION_NAME = /^[\w.-]{1,120}$/;
+
+const listOf = <T>(plugin: LoyaltyPlugin, key: keyof LoyaltyPlugin): T[] => {
+  const value = plugin[key];
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new PluginError(`plugin "${plugin.name}": ${String(key)} must be an array`);
+  return value as T[];
+};
+
+/**
+ * Checks the plugin list and gathers what it contributes: unique kebab-case names, earning-rule kinds that are well
+ * formed and clash with no core kind nor another plugin's, migrations with names. Throws PluginError otherwise, so
+ * that a process stops at start-up with one line saying which plugin is wrong and why.
+ */
+export function composePlugins(plugins: readonly LoyaltyPlugin[] = []): PluginContributions {
+  const out: PluginContributions = { plugins, earningRuleKinds: [], entities: [], migrations: [], resolvers: [] };
+  const names = new Set<string>();
+  const kindOwner = new Map<string, string>();
+  for (const plugin of plugins) {
+    if (!plugin || typeof plugin !== 'object') throw new PluginError(`a plugin must be an object, not ${plugin === null ? 'null' : typeof plugin}`);
+    if (typeof plugin.name !== 'string' || !PLUGIN_NAME.test(plugin.name) || plugin.name.length > 64) {
+      throw new PluginError(`plugin name ${JSON.stringify(plugin.name)} must be kebab-case (a-z, 0-9, -), at most 64 characters`);
+    }
+    if (names.has(plugin.name)) throw new PluginError(`plugin "${plugin.name}" is loaded twice`);
+    names.add(plugin.name);
+
+    for (const def of listOf<EarningRuleKindDefinition<any>>(plugin, 'earningRuleKinds')) {
+      try {
+        new EarningRuleKinds([def]);
+      } catch (err) {
+        if (err instanceof RuleKindDefinitionError) throw new PluginError(`plugin "${plugin.name}": ${err.message}`);
+        throw err;
+      }
+      const owner = kindOwner.get(def.kind);
+      if (owner) throw new PluginError(`plugin "${plugin.name}": earning-rule kind "${def.kind}" is already registered by plugin "${owner}"`);
+      kindOwner.set(def.kind, plugin.name);
+      out.earningRuleKinds.push(def);
+    }
+
+    out.entities.push(...listOf<EntityClass<any> | EntitySchema<any, any>>(plugin, 'entities'));
+
+    const migrationNames = new Set<string>();
+    for (const migration of listOf<MigrationObject>(plugin, 'migrations')) {
+      const name = typeof migration?.name === 'string' ? migration.name.replace(/\.[jt]s$/, '') : '';
+      if (!MIGRATION_NAME.test(name) || typeof migration.class !== 'function') {
+        throw new PluginError(`plugin "${plugin.name}": each migration needs a name (letters, digits, _ . -) and a class`);
+      }
+      if (migrationNames.has(name)) throw new PluginError(`plugin "${plugin.name}": migration "${name}" is listed twice`);
+      migrationNames.add(name);
+      out.migrations.push({ name: `${plugin.name}/${name}`, class: migration.class });
+    }
+
+    for (const resolver of listOf<Function>(plugin, 'resolvers')) {
+      if (typeof resolver !== 'function') throw new PluginError(`plugin "${plugin.name}": each resolver must be a class`);
+      out.resolvers.push(resolver);
+    }
+  }
+  return out;
+}

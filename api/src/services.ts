@@ -30,6 +30,8 @@ import { CampaignOfferService } from './campaigns/campaign-offers';
 import { builtInDeliveryAdapters } from './campaigns/delivery/registry';
 import { createLogger } from './shared/logger';
 import { ReferralService } from './referrals/referral.service';
+import { EarningRuleKinds } from './earning/rule-kinds';
+import { composePlugins, type LoyaltyPlugin } from './plugin';
 
 /** Domain services are stateless singletons; each call gets the request's context. */
 export interface Services {
@@ -57,17 +59,22 @@ export interface Services {
   referrals: ReferralService;
 }
 
-/** With `redis` (the API process), logins are throttled per email and IP; scripts pass nothing. */
-export function createServices(config: Config, infra: { redis?: RedisClient; log?: Logger } = {}): Services {
+/**
+ * With `redis` (the API process), logins are throttled per email and IP; scripts pass nothing. `plugins` add to the
+ * registries (earning-rule kinds, ...): what they contribute is read here, once.
+ */
+export function createServices(config: Config, infra: { redis?: RedisClient; log?: Logger; plugins?: readonly LoyaltyPlugin[] } = {}): Services {
+  const contributed = composePlugins(infra.plugins);
+  const ruleKinds = new EarningRuleKinds(contributed.earningRuleKinds, (infra.log ?? createLogger(config.LOG_LEVEL, 'api')).child({ module: 'earning' }));
   const audit = new AuditService();
   const events = new EventService(config);
   const members = new MemberService(config, audit, events);
   const ledger = new LedgerService();
   const programme = new ProgrammeService(audit);
-  const earningRules = new EarningRuleService(audit);
+  const earningRules = new EarningRuleService(audit, ruleKinds);
   const tiers = new TierService(audit, events);
   const referrals = new ReferralService(members, ledger, events);
-  const orders = new OrderService(members, ledger, programme, tiers, events, new CampaignBonusService(ledger), referrals);
+  const orders = new OrderService(members, ledger, programme, tiers, events, new CampaignBonusService(ledger), referrals, ruleKinds);
   const segments = new SegmentService(audit);
   const rewards = new RewardService(members, ledger, programme, tiers, audit, events, new CampaignOfferService());
   const feedback = new FeedbackService(members, events);

@@ -8,6 +8,7 @@ import { loadConfig, type Config } from '../../api/src/shared/config';
 import { createLogger } from '../../api/src/shared/logger';
 import { ormOptions, type Orm } from '../../api/src/orm';
 import { createRedis } from '../../api/src/shared/redis';
+import { composePlugins, type LoyaltyPlugin } from '../../api/src/plugin';
 import { databaseUrl, redisUrl, templateName, withAdminClient, workerDbName } from './databases';
 
 export interface Harness {
@@ -69,15 +70,18 @@ async function workerDatabase(): Promise<string> {
  */
 export function useHarness(
   overrides: Record<string, string> = {},
-  options: { logDestination?: { write(line: string): void } } = {},
+  options: { logDestination?: { write(line: string): void }; plugins?: readonly LoyaltyPlugin[] } = {},
 ): Harness {
+  const plugins = options.plugins ?? [];
   const state: Partial<Harness> & { stop?: () => Promise<void> } = {};
 
   beforeAll(async () => {
     const url = await workerDatabase();
     const config = testConfig({ DATABASE_URL: url, ...overrides });
     const log = createLogger(config.LOG_LEVEL, 'api-test', options.logDestination);
-    const orm = await MikroORM.init(ormOptions(config));
+    const orm = await MikroORM.init(ormOptions(config, plugins));
+    // The template has the core's migrations; a plugin's are applied here, as `npm run migrate` would.
+    if (composePlugins(plugins).migrations.length) await orm.migrator.up();
     const tables = await orm.em
       .getConnection()
       .execute<{ tablename: string }[]>(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`);
@@ -85,8 +89,8 @@ export function useHarness(
     if (names.length) await orm.em.getConnection().execute(`TRUNCATE ${names.join(', ')} CASCADE`);
     await orm.em.getConnection().execute(DEFAULT_SETTINGS);
     const redis = createRedis(config.REDIS_URL, log);
-    const readOrm = config.DATABASE_READ_URL ? await MikroORM.init(ormOptions({ ...config, DATABASE_URL: config.DATABASE_READ_URL })) : undefined;
-    const app = await createApp({ config, orm, readOrm, redis, log });
+    const readOrm = config.DATABASE_READ_URL ? await MikroORM.init(ormOptions({ ...config, DATABASE_URL: config.DATABASE_READ_URL }, plugins)) : undefined;
+    const app = await createApp({ config, orm, readOrm, redis, log, plugins });
 
     Object.assign(state, {
       app,

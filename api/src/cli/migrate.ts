@@ -2,12 +2,16 @@ import 'reflect-metadata';
 import { loadConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
 import { createOrm } from '../orm';
+import { loadPlugins } from '../plugin-loader';
 
-/** Applies pending migrations (`npm run migrate`); exits non-zero if any fails, leaving none half-applied. */
+/**
+ * Applies pending migrations (`npm run migrate`): the core's, then those of each plugin in LOYALTY_PLUGINS, in one list;
+ * exits non-zero if any fails, leaving none half-applied.
+ */
 async function main() {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL, 'migrate');
-  const orm = await createOrm({ ...config, isProduction: true });
+  const orm = await createOrm({ ...config, isProduction: true }, loadPlugins(config.LOYALTY_PLUGINS));
   try {
     const applied = await orm.migrator.up();
     log.info({ applied: applied.map((m) => m.name) }, applied.length ? 'migrations.applied' : 'migrations.up_to_date');

@@ -1,10 +1,13 @@
 import { Entity, Enum, PrimaryKey, Property, Unique, type Opt } from '@mikro-orm/core';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { DateTimeISOResolver } from 'graphql-scalars';
+import { DateTimeISOResolver, JSONObjectResolver } from 'graphql-scalars';
 import { newId } from '../shared/ids';
 import { SalesChannelKind } from '../shared/enums';
 
-/** Evaluated in this order; see earning/engine.ts. */
+/**
+ * The built-in kinds, evaluated in this order (earning/engine.ts). Plugins add kinds (earning/rule-kinds.ts): the
+ * GraphQL enum of a running API lists them too, built from the registry (graphql/schema.ts).
+ */
 export enum EarningRuleKind {
   BASE_RATE = 'BASE_RATE',
   CATEGORY_MULTIPLIER = 'CATEGORY_MULTIPLIER',
@@ -51,9 +54,10 @@ export class EarningRule {
   @Property({ type: 'string', length: 100 })
   name: string;
 
+  /** A built-in EarningRuleKind or a plugin's kind: text, as plugins come and go without a migration. */
   @Field(() => EarningRuleKind)
-  @Enum({ items: () => EarningRuleKind })
-  kind: EarningRuleKind;
+  @Property({ type: 'string', length: 64 })
+  kind: EarningRuleKind | string;
 
   @Field(() => Int, { description: 'Ties within a kind: higher first.' })
   @Property({ type: 'integer', default: 0 })
@@ -106,6 +110,10 @@ export class EarningRule {
   @Field(() => Int, { nullable: true })
   @Property({ type: 'integer', nullable: true })
   capPoints: number | null = null;
+
+  @Field(() => JSONObjectResolver, { nullable: true, description: "A plugin kind's arguments, as validated against its params (earningRuleKinds); null for the built-in kinds." })
+  @Property({ type: 'json', nullable: true })
+  params: Record<string, unknown> | null = null;
 
   @Field(() => Boolean)
   @Property({ type: 'boolean' })

@@ -3,7 +3,7 @@ import type { Context, ResolverContext } from '../shared/context';
 import { Permission } from '../auth/permissions';
 import { EarningRule } from './earning-rule.entity';
 import type { EarningRuleService } from './earning-rule.service';
-import { EarningRuleInput, UpdateEarningRuleInput } from './earning.types';
+import { EarningRuleInput, EarningRuleKindInfo, UpdateEarningRuleInput } from './earning.types';
 import { ProgrammeSettings } from '../programme/programme-settings.entity';
 import type { ProgrammeService } from '../programme/programme.service';
 import { UpdateProgrammeSettingsInput } from '../programme/programme.types';
@@ -19,6 +19,25 @@ export class EarningResolver {
   @Query(() => [EarningRule], { description: 'The current version of each rule, or every version with includeHistory.' })
   earningRules(@Arg('includeHistory', () => Boolean, { defaultValue: false }) includeHistory: boolean, @Ctx() ctx: Context) {
     return this.ruleService.list(ctx.em, includeHistory);
+  }
+
+  @Authorized(Permission.PROGRAMME_MANAGE, Permission.ORDERS_READ)
+  @Query(() => [EarningRuleKindInfo], { description: "Every kind a rule may have, built in or a plugin's, with its arguments: what the admin app's rule form shows." })
+  earningRuleKinds(): EarningRuleKindInfo[] {
+    return this.ruleService.kinds.list().map((k) => ({
+      ...k,
+      params: k.params.map((p) => ({
+        name: p.name,
+        label: p.label,
+        type: p.type,
+        required: p.required ?? false,
+        min: p.min ?? null,
+        max: p.max ?? null,
+        maxLength: p.maxLength ?? null,
+        options: p.options ? [...p.options] : null,
+        description: p.description ?? null,
+      })),
+    }));
   }
 
   @Authorized(Permission.PROGRAMME_MANAGE)

@@ -1,5 +1,5 @@
 import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
-import { DateTimeISOResolver } from 'graphql-scalars';
+import { DateTimeISOResolver, JSONResolver } from 'graphql-scalars';
 import { ArrayMaxSize, IsEnum, IsInt, IsOptional, IsUUID, Length, Matches, Max, Min } from 'class-validator';
 import { SalesChannelKind } from '../shared/enums';
 import { EarningRuleKind } from './earning-rule.entity';
@@ -11,9 +11,13 @@ export class EarningRuleInput {
   @Length(1, 100)
   name: string;
 
+  // The enum of the running schema holds the plugins' kinds too; the rule service checks the kind's arguments.
   @Field(() => EarningRuleKind)
-  @IsEnum(EarningRuleKind)
-  kind: EarningRuleKind;
+  kind: EarningRuleKind | string;
+
+  @Field(() => JSONResolver, { nullable: true, description: "A plugin kind's arguments, an object checked against the kind's params (earningRuleKinds); errors name them as input.params.<name>. Left out for the built-in kinds." })
+  @IsOptional()
+  params?: unknown;
 
   @Field(() => Int, { defaultValue: 0 })
   @IsInt()
@@ -116,4 +120,52 @@ export class PointsBreakdownItem {
 
   @Field(() => Float, { description: 'Negative for caps. A whole number; Float as a multiplier line of a large order may pass 2^31 (the order total never does).' })
   points: number;
+}
+
+@ObjectType({ description: "One argument of an earning-rule kind: a plugin kind's is input.params.<name>, a built-in kind's the input field <name>." })
+export class RuleParam {
+  @Field(() => String)
+  name: string;
+
+  @Field(() => String)
+  label: string;
+
+  @Field(() => String, { description: 'string, integer, percent (200 doubles), date (ISO 8601) or enum (one of options).' })
+  type: string;
+
+  @Field(() => Boolean)
+  required: boolean;
+
+  @Field(() => Float, { nullable: true })
+  min: number | null;
+
+  @Field(() => Float, { nullable: true })
+  max: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'string: most characters.' })
+  maxLength: number | null;
+
+  @Field(() => [String], { nullable: true })
+  options: string[] | null;
+
+  @Field(() => String, { nullable: true })
+  description: string | null;
+}
+
+@ObjectType({ description: 'An earning-rule kind, built in or added by a plugin, with the arguments a rule of it takes.' })
+export class EarningRuleKindInfo {
+  @Field(() => EarningRuleKind)
+  kind: string;
+
+  @Field(() => String)
+  label: string;
+
+  @Field(() => String)
+  description: string;
+
+  @Field(() => Boolean, { description: "Built-in kinds take their arguments as fields of EarningRuleInput; plugins' kinds in its params." })
+  isBuiltIn: boolean;
+
+  @Field(() => [RuleParam])
+  params: RuleParam[];
 }

@@ -2,13 +2,17 @@ import { SalesChannelKind } from '../shared/enums';
 import { EarningRuleKind } from './earning-rule.entity';
 import type { PointsBreakdownItem } from './earning.types';
 import { MAX_POINTS_PER_ORDER } from '../shared/bounds';
+import { coreRuleKinds, type EarningLine, type EarningRuleKinds } from './rule-kinds';
+
+export type { EarningLine } from './rule-kinds';
 
 /** What the engine needs of a rule; entities satisfy it. */
 export interface RuleData {
   id: string;
   version: number;
   name: string;
-  kind: EarningRuleKind;
+  /** An EarningRuleKind, or a plugin's kind (earning/rule-kinds.ts). */
+  kind: EarningRuleKind | string;
   priority: number;
   currency: string | null;
   points: number | null;
@@ -22,13 +26,8 @@ export interface RuleData {
   endsAt: Date | null;
   daysOfWeek: number[] | null;
   capPoints: number | null;
-}
-
-export interface EarningLine {
-  sku: string;
-  category: string | null;
-  /** After line and order discounts. */
-  netMinor: number;
+  /** A plugin kind's arguments; null for the built-in kinds. */
+  params?: Record<string, unknown> | null;
 }
 
 export interface BenefitMultiplier {
@@ -46,14 +45,14 @@ export interface EarningInput {
   benefits: BenefitMultiplier[];
   /** Points the member already earned from orders on the order's UTC day. */
   earnedSameDay: number;
+  /** The kinds in force (plugins' included); the built-in ones when unset. */
+  kinds?: EarningRuleKinds;
 }
 
 export interface Earning {
   points: number;
   breakdown: PointsBreakdownItem[];
 }
-
-const KIND_ORDER = Object.values(EarningRuleKind);
 
 /** The breakdown line that cuts an order's points to MAX_POINTS_PER_ORDER (campaign bonuses included). */
 export const ORDER_LIMIT_KIND = 'ORDER_LIMIT';
@@ -79,13 +78,16 @@ function matchingLines(rule: RuleData, lines: EarningLine[], base: number[]): nu
 /**
  * The points an order earns, and which rule gave which. Pure: the same input always gives the same points.
  * Order: base rate per line → category, product, channel multipliers and bonuses (each adds to the base,
- * they do not compound) → tier and plan multipliers → fixed bonuses → order cap → daily cap → the platform's
- * MAX_POINTS_PER_ORDER (an ORDER_LIMIT line), so that the points fit the order's, lot's and ledger row's columns.
+ * they do not compound) → plugin kinds' extra points (each rule one line, in the order the kinds were registered, then
+ * by priority; tier and plan multipliers do not apply to them) → tier and plan multipliers (of the base) → fixed
+ * bonuses → order cap → daily cap → the platform's MAX_POINTS_PER_ORDER (an ORDER_LIMIT line), so that the points fit
+ * the order's, lot's and ledger row's columns.
  */
 export function computeEarning(input: EarningInput): Earning {
+  const kinds = input.kinds ?? coreRuleKinds;
   const rules = input.rules
     .filter((r) => isLive(r, input.placedAt))
-    .sort((a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) || b.priority - a.priority);
+    .sort((a, b) => kinds.order(a.kind) - kinds.order(b.kind) || b.priority - a.priority);
   const breakdown: PointsBreakdownItem[] = [];
   const item = (rule: RuleData | null, kind: string, label: string, points: number) => {
     if (points !== 0) breakdown.push({ kind, label, ruleId: rule?.id ?? null, ruleVersion: rule?.version ?? null, points });
@@ -106,6 +108,12 @@ export function computeEarning(input: EarningInput): Earning {
       (rule.kind === EarningRuleKind.CHANNEL_MULTIPLIER && rule.channelKind === input.channelKind) ||
       (rule.kind === EarningRuleKind.BONUS && (!rule.channelKind || rule.channelKind === input.channelKind));
     if (applies) item(rule, rule.kind, rule.name, extraFor(matchingLines(rule, input.lines, lineBase), rule.multiplierPercent));
+  }
+  for (const rule of rules) {
+    if (kinds.isPluginKind(rule.kind) || !kinds.has(rule.kind)) {
+      const order = { lines: input.lines, lineBase, placedAt: input.placedAt, currency: input.currency, channelKind: input.channelKind };
+      item(rule, rule.kind, rule.name, kinds.pluginPoints({ ...rule, params: rule.params ?? null }, order));
+    }
   }
   for (const b of input.benefits) item(null, b.kind, b.label, extraFor(base, b.percent));
   for (const rule of rules) {

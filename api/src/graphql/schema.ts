@@ -1,6 +1,8 @@
 import 'reflect-metadata';
-import type { GraphQLSchema } from 'graphql';
+import { GraphQLEnumType, type GraphQLSchema } from 'graphql';
+import { MapperKind, mapSchema } from '@graphql-tools/utils';
 import { buildSchema, type ContainerType } from 'type-graphql';
+import { coreRuleKinds, type EarningRuleKinds } from '../earning/rule-kinds';
 import { authChecker } from '../auth/auth-checker';
 import { AuthResolver } from '../auth/auth.resolver';
 import { AuditResolver } from '../audit/audit.resolver';
@@ -99,7 +101,8 @@ export interface SchemaServices {
   referrals: ReferralService;
 }
 
-/** Resolvers are built once with their services; the container hands type-graphql those instances. */
+/** Resolvers are built once with their services; the container hands type-graphql those instances. A plugin's
+ * resolver, which the map does not know, is built on first use with the services as its one argument. */
 function containerFor(services: SchemaServices | null): ContainerType {
   const instances = new Map<unknown, unknown>([
     [AuthResolver, new AuthResolver(services?.adminAuth as never)],
@@ -134,17 +137,50 @@ function containerFor(services: SchemaServices | null): ContainerType {
     [ReferralResolver, new ReferralResolver(services?.referrals as never)],
     [MemberReferralResolver, new MemberReferralResolver(services?.referrals as never)],
   ]);
-  return { get: (cls) => instances.get(cls) };
+  return {
+    get: (cls) => {
+      if (!instances.has(cls)) instances.set(cls, new (cls as new (s: SchemaServices | null) => unknown)(services));
+      return instances.get(cls);
+    },
+  };
 }
 
-/** `services` may be null when only the SDL is needed (npm run schema). */
-export function buildGraphQLSchema(services: SchemaServices | null): Promise<GraphQLSchema> {
-  return buildSchema({
-    resolvers,
+/**
+ * EarningRuleKind lists the registry's kinds: the built-in ones as the code declares them, then the plugins'. Built
+ * here, once per schema, so that an operation that writes `kind: BASE_RATE` stays valid, and a plugin's kind is a value
+ * like any other. Without plugins the SDL is the committed core schema.
+ */
+function withRuleKinds(schema: GraphQLSchema, kinds: EarningRuleKinds): GraphQLSchema {
+  const mapped = mapSchema(schema, {
+    [MapperKind.ENUM_TYPE]: (type) => {
+      if (type.name !== 'EarningRuleKind') return type;
+      const config = type.toConfig();
+      const values = { ...config.values };
+      for (const k of kinds.list()) values[k.kind] ??= { value: k.kind, description: `${k.label}: ${k.description}` };
+      return new GraphQLEnumType({ ...config, values });
+    },
+  });
+  // A value the enum does not list is answered as stored instead of failing the field: a rule of a plugin kind whose
+  // plugin is no longer loaded still lists (the engine skips it, earning/rule-kinds.ts). Set on the schema's own
+  // instance, as mapSchema rebuilds every type from its config.
+  const kindEnum = mapped.getType('EarningRuleKind') as GraphQLEnumType;
+  const serialize = kindEnum.serialize.bind(kindEnum);
+  kindEnum.serialize = (value: unknown) => (typeof value === 'string' && !kinds.has(value) && !kindEnum.getValue(value) ? value : serialize(value));
+  return mapped;
+}
+
+/**
+ * `services` may be null when only the SDL is needed (npm run schema): the core schema. A running API passes its
+ * services (whose earning-rule kinds may include plugins') and the plugins' resolvers.
+ */
+export async function buildGraphQLSchema(services: SchemaServices | null, pluginResolvers: readonly Function[] = []): Promise<GraphQLSchema> {
+  const schema = await buildSchema({
+    resolvers: [...resolvers, ...pluginResolvers] as unknown as typeof resolvers,
     container: containerFor(services),
     authChecker,
     authMode: 'error',
     validate: { forbidUnknownValues: false, skipMissingProperties: false },
     globalMiddlewares: [validationErrorPaths],
   });
+  return withRuleKinds(schema, services?.earningRules.kinds ?? coreRuleKinds);
 }

@@ -160,6 +160,14 @@ interface LineState {
   netMinor: number;
   returnedQuantity: number;
   category: string | null;
+  brand: string | null;
+}
+
+/** What earning reads of a line's product. */
+interface CatalogueFacts {
+  id: string;
+  category: string | null;
+  brand: string | null;
 }
 
 interface ReturnRow {
@@ -527,7 +535,7 @@ export class TransactionImporter {
   }
 
   /** Unknown SKUs become products from their first line (as recordOrder does); known ones keep the catalogue's data. */
-  private async upsertProducts(em: EntityManager, sales: Invoice[], currency: string): Promise<Map<string, { id: string; category: string | null }>> {
+  private async upsertProducts(em: EntityManager, sales: Invoice[], currency: string): Promise<Map<string, CatalogueFacts>> {
     const first = new Map<string, ParsedLine>();
     for (const inv of sales) for (const l of inv.lines) if (!first.has(l.sku)) first.set(l.sku, l);
     if (first.size === 0) return new Map();
@@ -540,11 +548,11 @@ export class TransactionImporter {
        on conflict (sku) do nothing`,
       [json(rows)],
     );
-    const found = await em.execute<{ id: string; sku: string; category: string | null }[]>(
-      `select p.id, p.sku, p.category from product p join jsonb_array_elements_text(?::jsonb) s(sku) on s.sku = p.sku`,
+    const found = await em.execute<({ sku: string } & CatalogueFacts)[]>(
+      `select p.id, p.sku, p.category, p.brand from product p join jsonb_array_elements_text(?::jsonb) s(sku) on s.sku = p.sku`,
       [json([...first.keys()])],
     );
-    return new Map(found.map((p) => [p.sku, { id: p.id, category: p.category }]));
+    return new Map(found.map((p) => [p.sku, { id: p.id, category: p.category, brand: p.brand }]));
   }
 
   /**
@@ -710,6 +718,7 @@ export class TransactionImporter {
         netMinor: r.net_minor,
         returnedQuantity: r.returned_quantity,
         category: null,
+        brand: null,
       });
     }
     if (byId.size) {
@@ -718,7 +727,7 @@ export class TransactionImporter {
     }
   }
 
-  private sale(em: EntityManager, inv: Invoice, state: MemberState | null, products: Map<string, { id: string; category: string | null }>, prog: Programme): OrderState {
+  private sale(em: EntityManager, inv: Invoice, state: MemberState | null, products: Map<string, CatalogueFacts>, prog: Programme): OrderState {
     const lines: LineState[] = inv.lines.map((l, i) => {
       const product = products.get(l.sku)!;
       const total = l.quantity * l.unitPriceMinor;
@@ -732,6 +741,7 @@ export class TransactionImporter {
         netMinor: total,
         returnedQuantity: 0,
         category: product.category,
+        brand: product.brand,
       };
     });
     const total = lines.reduce((s, l) => s + l.totalMinor, 0);

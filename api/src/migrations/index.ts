@@ -15,6 +15,7 @@ import { Migration20261201160000_model_scored_at } from './Migration202612011600
 import { Migration20261201130000_webhook_pending_deliveries } from './Migration20261201130000_webhook_pending_deliveries';
 import { Migration20261202100000_scale_reads } from './Migration20261202100000_scale_reads';
 import { Migration20261203100000_bigint_points } from './Migration20261203100000_bigint_points';
+import { Migration20261206100000_rule_params } from './Migration20261206100000_rule_params';
 
 /** Applied in this order; add each new migration here (npm run make-migration writes the file). */
 export const migrations: MigrationObject[] = [
@@ -34,4 +35,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261202200000_member_merged_into_index', class: Migration20261202200000_member_merged_into_index },
   { name: 'Migration20261202100000_scale_reads', class: Migration20261202100000_scale_reads },
   { name: 'Migration20261203100000_bigint_points', class: Migration20261203100000_bigint_points },
+  { name: 'Migration20261206100000_rule_params', class: Migration20261206100000_rule_params },
 ];

@@ -16,6 +16,7 @@ import type { LedgerService } from '../ledger/ledger.service';
 import { LotState, PointLot } from '../ledger/point-lot.entity';
 import type { ProgrammeService } from '../programme/programme.service';
 import { computeEarning, type BenefitMultiplier, type RuleData } from '../earning/engine';
+import { coreRuleKinds, type EarningRuleKinds } from '../earning/rule-kinds';
 import type { MemberBalance } from '../ledger/member-balance.entity';
 import type { ProgrammeSettings } from '../programme/programme-settings.entity';
 import { multipliersFrom, type LockedTier, type TierService } from '../tiers/tier.service';
@@ -43,6 +44,7 @@ export class OrderService {
     private readonly events: EventService,
     private readonly campaignBonus: CampaignBonusService,
     private readonly referrals: ReferralService,
+    private readonly ruleKinds: EarningRuleKinds = coreRuleKinds,
   ) {}
 
   /**
@@ -105,7 +107,7 @@ export class OrderService {
         );
         const events: PendingEvent[] = [];
         if (memberId && credit) {
-          events.push(...(await this.creditLocked(em, ctx, order, memberId, lines.map((l) => ({ ...creditLineOf(l), category: products.get(l.sku)?.category ?? null })), credit, at)));
+          events.push(...(await this.creditLocked(em, ctx, order, memberId, lines.map((l) => ({ ...creditLineOf(l), category: products.get(l.sku)?.category ?? null, brand: products.get(l.sku)?.brand ?? null })), credit, at)));
           if (credit.hasPendingReferral) await this.referrals.creditOnOrder(em, ctx, order, memberId, terms.settings, at, referrerId);
         } else {
           await em.flush();
@@ -298,7 +300,7 @@ export class OrderService {
     const { stored: _none, ...terms } = await readOrderTerms(em, null);
     const lines = await em.find(OrderLine, { order }, { populate: ['product'] });
     const state = await this.creditState(em, memberId, terms, order.placedAt, at, order.id);
-    const events = await this.creditLocked(em, ctx, order, memberId, lines.map((l) => ({ ...creditLineOf(l), category: l.product.getEntity().category ?? null })), state, at);
+    const events = await this.creditLocked(em, ctx, order, memberId, lines.map((l) => ({ ...creditLineOf(l), category: l.product.getEntity().category ?? null, brand: l.product.getEntity().brand ?? null })), state, at);
     await this.events.recordAll(em, events);
   }
 
@@ -354,11 +356,13 @@ export class OrderService {
       lines: lines.map((l) => ({
         sku: l.sku,
         category: l.category,
+        brand: l.brand,
         netMinor: Math.floor((l.netMinor * (l.quantity - l.returnedQuantity)) / l.quantity),
       })),
       rules: env.rules,
       benefits: env.benefits,
       earnedSameDay: env.earnedSameDay,
+      kinds: this.ruleKinds,
     });
     order.pointsEarned = earning.points;
     order.pointsBreakdown = earning.breakdown;
@@ -483,11 +487,12 @@ interface CreditState extends EarningTerms {
   hasPendingReferral: boolean;
 }
 
-const creditLineOf = (l: OrderLine): Omit<CreditLine, 'category'> => ({ sku: l.sku, netMinor: l.netMinor, quantity: l.quantity, returnedQuantity: l.returnedQuantity });
+const creditLineOf = (l: OrderLine): Omit<CreditLine, 'category' | 'brand'> => ({ sku: l.sku, netMinor: l.netMinor, quantity: l.quantity, returnedQuantity: l.returnedQuantity });
 
 export interface CreditLine {
   sku: string;
   category: string | null;
+  brand: string | null;
   netMinor: number;
   quantity: number;
   returnedQuantity: number;

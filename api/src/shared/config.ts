@@ -147,6 +147,17 @@ const schema = z
     MESSAGE_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
     /** Bound on one message's SMTP connection and replies, or on its webhook request. */
     MESSAGE_DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+    /** Plugins to load (docs/extending.md): comma-separated paths or package names, resolved from the directory the
+     * process starts in, each exporting a LoyaltyPlugin. The API, `npm run migrate` and the CLI commands load them. */
+    LOYALTY_PLUGINS: z
+      .string()
+      .default('')
+      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+      .pipe(
+        z
+          .array(z.string().max(1000, 'each entry is at most 1000 characters'))
+          .refine((list) => new Set(list).size === list.length, 'lists a plugin twice'),
+      ),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
