@@ -11,8 +11,10 @@ const swc = {
 
 module.exports = {
   rootDir: '..',
-  roots: ['<rootDir>/test'],
-  testMatch: ['<rootDir>/test/**/*.test.ts'],
+  // examples/*/test: each example plugin's own suite, against the same harness.
+  roots: ['<rootDir>/test', '<rootDir>/examples'],
+  testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/examples/*/test/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   transform: { '^.+\\.tsx?$': ['@swc/jest', swc] },
   testEnvironment: 'node',
   globalSetup: '<rootDir>/test/support/global-setup.ts',
