@@ -126,6 +126,13 @@ function cases(fx: { memberId: string }): Case[] {
       isKey: true,
     },
     {
+      name: "createEarningRule(input.params), a plugin kind's arguments as JSON",
+      caller: 'admin',
+      query: `mutation($i: EarningRuleInput!) { createEarningRule(input: $i) { id } }`,
+      variables: (s) => ({ i: { name: 'Edge brand', kind: 'BASE_RATE', priority: 0, params: { brand: s, extraPercent: 100 } } }),
+      path: 'input.params.brand',
+    },
+    {
       name: 'Member.orders(after), an argument below the root field',
       caller: 'admin',
       query: `query($id: ID!, $after: String) { member(id: $id) { orders(first: 5, after: $after) { totalCount } } }`,
