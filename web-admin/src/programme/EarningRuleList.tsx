@@ -1,49 +1,86 @@
+import { useMemo } from 'react';
 import { useMutation, useQuery } from 'urql';
 import {
   CreateEarningRuleDocument,
+  EarningRuleKindsDocument,
   EarningRulesDocument,
   UpdateEarningRuleDocument,
   type EarningRuleFieldsFragment,
   type EarningRuleInput,
+  type EarningRuleKindsQuery,
 } from '../gql/graphql';
 import { channelLabels } from '../members/member-format';
 import { formatDate, humanize } from '../shared/format';
-import { ResourcePage, type FormField } from '../shared/ResourcePage';
+import { ResourcePage, type FormField, type FormValues } from '../shared/ResourcePage';
 import { Badge } from '../shared/ui';
 
-const kinds = ['BASE_RATE', 'BONUS', 'CATEGORY_MULTIPLIER', 'PRODUCT_MULTIPLIER', 'CHANNEL_MULTIPLIER', 'ORDER_CAP', 'DAILY_CAP'] as const;
+type RuleKind = EarningRuleKindsQuery['earningRuleKinds'][number];
+type RuleParam = RuleKind['params'][number];
 
-const fields: FormField[] = [
-  { name: 'name', label: 'Name', kind: 'text', required: true },
-  { name: 'kind', label: 'Kind', kind: 'select', options: kinds, required: true },
-  { name: 'priority', label: 'Priority', kind: 'int', required: true, hint: 'Ties within a kind: higher first' },
-  { name: 'points', label: 'Points', kind: 'int', hint: 'Base rate: points per “per minor”' },
-  { name: 'perMinor', label: 'Per minor units', kind: 'int', hint: 'Base rate: e.g. 100 = per £1' },
-  { name: 'currency', label: 'Currency', kind: 'text', hint: 'Base rate, e.g. GBP' },
-  { name: 'multiplierPercent', label: 'Multiplier %', kind: 'int', hint: '200 doubles the base points' },
-  { name: 'fixedPoints', label: 'Fixed points', kind: 'int', hint: 'Bonus: per order' },
-  { name: 'capPoints', label: 'Cap (points)', kind: 'int', hint: 'Order or daily cap' },
-  { name: 'category', label: 'Category', kind: 'text' },
-  { name: 'sku', label: 'SKU', kind: 'text' },
-  { name: 'channelKind', label: 'Channel', kind: 'select', options: Object.keys(channelLabels) },
-  { name: 'startsAt', label: 'Starts (UTC)', kind: 'datetime' },
-  { name: 'endsAt', label: 'Ends (UTC)', kind: 'datetime' },
-];
+const controlFor: Record<string, FormField['kind']> = { string: 'text', integer: 'int', percent: 'int', date: 'datetime', enum: 'select' };
 
-const editFields: FormField[] = [...fields, { name: 'isActive', label: 'Active (untick to retire the rule)', kind: 'checkbox' }];
+function hintOf(p: RuleParam): string | undefined {
+  const range = p.min != null && p.max != null ? `${p.min}–${p.max}` : undefined;
+  return [p.description, range].filter(Boolean).join(' · ') || undefined;
+}
+
+/**
+ * The form's fields from `earningRuleKinds`: the ones every rule has, then each kind's arguments, shown while that kind
+ * is chosen. A built-in kind's arguments are fields of the input; a plugin kind's go in `params`. So a kind a plugin
+ * adds appears here with no change to this page.
+ */
+function fieldsFor(kinds: readonly RuleKind[]): FormField[] {
+  const kindParams = kinds.flatMap((k) =>
+    k.params.map(
+      (p): FormField => ({
+        name: k.isBuiltIn ? p.name : `params.${p.name}`,
+        key: `${k.kind}.${p.name}`,
+        label: p.label,
+        kind: controlFor[p.type] ?? 'text',
+        options: p.type === 'enum' ? (p.options ?? []) : undefined,
+        optionLabels: p.name === 'channelKind' ? channelLabels : undefined,
+        required: p.required,
+        hint: hintOf(p),
+        showWhen: (values: FormValues) => values.kind === k.kind,
+      }),
+    ),
+  );
+  return [
+    { name: 'name', label: 'Name', kind: 'text', required: true },
+    {
+      name: 'kind',
+      label: 'Kind',
+      kind: 'select',
+      options: kinds.map((k) => k.kind),
+      optionLabels: Object.fromEntries(kinds.map((k) => [k.kind, k.label])),
+      required: true,
+    },
+    { name: 'priority', label: 'Priority', kind: 'int', required: true, hint: 'Ties within a kind: higher first' },
+    ...kindParams,
+    { name: 'startsAt', label: 'Starts (UTC)', kind: 'datetime' },
+    { name: 'endsAt', label: 'Ends (UTC)', kind: 'datetime' },
+  ];
+}
 
 export function EarningRuleList() {
   const [{ data, fetching, error }, refetch] = useQuery({ query: EarningRulesDocument });
+  const [kindsResult] = useQuery({ query: EarningRuleKindsDocument });
   const [, create] = useMutation(CreateEarningRuleDocument);
   const [, update] = useMutation(UpdateEarningRuleDocument);
+  const kinds = kindsResult.data?.earningRuleKinds;
+  const editFields = useMemo(
+    () => [...fieldsFor(kinds ?? []), { name: 'isActive', label: 'Active (untick to retire the rule)', kind: 'checkbox' } satisfies FormField],
+    [kinds],
+  );
+  const labels = useMemo(() => new Map(kinds?.map((k) => [k.kind as string, k]) ?? []), [kinds]);
   return (
     <ResourcePage<EarningRuleFieldsFragment>
       title="Earning rules"
       singular="earning rule"
       testId="earning-rules"
-      rows={data?.earningRules}
-      fetching={fetching}
-      error={error}
+      rows={kinds ? data?.earningRules : undefined}
+      fetching={fetching || kindsResult.fetching}
+      error={error ?? kindsResult.error}
       refetch={() => refetch({ requestPolicy: 'network-only' })}
       rowKey={(r) => r.id}
       managePermission="programme:manage"
@@ -59,8 +96,8 @@ export function EarningRuleList() {
       }}
       columns={[
         { header: 'Name', cell: (r) => r.name },
-        { header: 'Kind', cell: (r) => humanize(r.kind) },
-        { header: 'Rule', cell: describe },
+        { header: 'Kind', cell: (r) => labels.get(r.kind)?.label ?? humanize(r.kind) },
+        { header: 'Rule', cell: (r) => describe(r, labels.get(r.kind)) },
         { header: 'Priority', numeric: true, cell: (r) => r.priority },
         { header: 'Version', numeric: true, cell: (r) => `v${r.version}` },
         { header: 'Window', cell: (r) => (r.startsAt || r.endsAt ? `${formatDate(r.startsAt)} – ${formatDate(r.endsAt)}` : 'Always') },
@@ -70,7 +107,7 @@ export function EarningRuleList() {
   );
 }
 
-function describe(r: EarningRuleFieldsFragment): string {
+function describe(r: EarningRuleFieldsFragment, kind: RuleKind | undefined): string {
   switch (r.kind) {
     case 'BASE_RATE':
       return `${r.points} pt per ${r.perMinor} ${r.currency ?? ''}`.trim();
@@ -82,7 +119,16 @@ function describe(r: EarningRuleFieldsFragment): string {
       return `${r.sku}: ${r.multiplierPercent}%`;
     case 'CHANNEL_MULTIPLIER':
       return `${r.channelKind ? channelLabels[r.channelKind] : '?'}: ${r.multiplierPercent}%`;
-    default:
+    case 'ORDER_CAP':
+    case 'DAILY_CAP':
       return `max ${r.capPoints} pt`;
+    default: {
+      // A plugin's kind: its arguments as its params name them.
+      const params = r.params ?? {};
+      return (kind?.params ?? Object.keys(params).map((name) => ({ name, label: name })))
+        .filter((p) => params[p.name] != null)
+        .map((p) => `${p.label}: ${String(params[p.name])}`)
+        .join(', ');
+    }
   }
 }

@@ -8,10 +8,17 @@ import { DataTable, Dialog, Field, FormActions, PageHeader, QueryState, type Col
 
 /** One form control, declared as data. Values travel as strings (and booleans) until `toInput` converts them. */
 export interface FormField {
+  /** The input field it fills; a dotted name fills a nested object (`params.brand` → `{ params: { brand } }`). */
   name: string;
+  /** Tells apart fields that share a name but show at different times, each with its own value; the name when unset. */
+  key?: string;
+  /** Shown, and sent, only while this holds for the form's values (e.g. the fields of the chosen kind). */
+  showWhen?(values: FormValues): boolean;
   label: string;
   kind: 'text' | 'int' | 'select' | 'checkbox' | 'datetime' | 'list';
   options?: readonly string[];
+  /** What a select shows for each option; humanized option otherwise. */
+  optionLabels?: Readonly<Record<string, string>>;
   required?: boolean;
   hint?: string;
   /** The record's key (a code): fixed once created. */
@@ -99,7 +106,7 @@ export function ResourcePage<T>(props: ResourcePageProps<T>) {
             isEdit={Boolean(editing.record)}
             onCancel={() => setEditing(null)}
             onSubmit={async (values) => {
-              const error = await props.save(toInput(fields, values), editing.record);
+              const error = await props.save(toInput(shownFields(fields, values), values), editing.record);
               if (!error) {
                 setEditing(null);
                 props.refetch();
@@ -126,7 +133,8 @@ function ResourceForm({ fields, initial, isEdit, onSubmit, onCancel }: ResourceF
   const [error, setError] = useState<CombinedError>();
   const [saving, setSaving] = useState(false);
   const fieldMessages = fieldErrorMap(error);
-  const unplaced = Object.keys(fieldMessages).filter((name) => !fields.some((f) => f.name === name));
+  const shown = shownFields(fields, values);
+  const unplaced = Object.keys(fieldMessages).filter((name) => !shown.some((f) => f.name === name));
   const set = (name: string, value: string | boolean) => setValues((v) => ({ ...v, [name]: value }));
 
   async function submit(event: FormEvent) {
@@ -139,21 +147,21 @@ function ResourceForm({ fields, initial, isEdit, onSubmit, onCancel }: ResourceF
   return (
     <form className="resource-form" onSubmit={submit}>
       <div className="form-grid">
-        {fields.map((f) =>
+        {shown.map((f) =>
           f.kind === 'checkbox' ? (
-            <label key={f.name} className="checkbox">
-              <input type="checkbox" name={f.name} checked={values[f.name] === true} onChange={(e) => set(f.name, e.target.checked)} />
+            <label key={f.key ?? f.name} className="checkbox">
+              <input type="checkbox" name={f.name} checked={values[slotOf(f)] === true} onChange={(e) => set(slotOf(f), e.target.checked)} />
               {f.label}
             </label>
           ) : (
-            <Field key={f.name} label={f.label} hint={f.hint} error={fieldMessages[f.name]}>
+            <Field key={f.key ?? f.name} label={f.label} hint={f.hint} error={fieldMessages[f.name]}>
               {(control) =>
                 f.kind === 'select' ? (
-                  <select {...control} name={f.name} value={String(values[f.name])} onChange={(e) => set(f.name, e.target.value)}>
+                  <select {...control} name={f.name} value={String(values[slotOf(f)])} onChange={(e) => set(slotOf(f), e.target.value)}>
                     {!f.required && <option value="">—</option>}
                     {f.options?.map((o) => (
                       <option key={o} value={o}>
-                        {humanize(o)}
+                        {f.optionLabels?.[o] ?? humanize(o)}
                       </option>
                     ))}
                   </select>
@@ -165,8 +173,8 @@ function ResourceForm({ fields, initial, isEdit, onSubmit, onCancel }: ResourceF
                     step={f.kind === 'int' ? 1 : undefined}
                     readOnly={isEdit && f.isKey}
                     required={f.required && f.kind !== 'list'}
-                    value={String(values[f.name])}
-                    onChange={(e) => set(f.name, e.target.value)}
+                    value={String(values[slotOf(f)])}
+                    onChange={(e) => set(slotOf(f), e.target.value)}
                   />
                 )
               }
@@ -184,15 +192,24 @@ function ResourceForm({ fields, initial, isEdit, onSubmit, onCancel }: ResourceF
   );
 }
 
+/** Where a field's value is kept in the form's values. */
+const slotOf = (f: FormField) => f.key ?? f.name;
+
+const shownFields = (fields: FormField[], values: FormValues) => fields.filter((f) => !f.showWhen || f.showWhen(values));
+
+/** `record.params.brand` for `params.brand`. */
+const valueAt = (record: Record<string, unknown> | null, name: string): unknown =>
+  name.split('.').reduce<unknown>((v, key) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined), record);
+
 function valuesFrom(fields: FormField[], record: Record<string, unknown> | null): FormValues {
   const values: FormValues = {};
   for (const f of fields) {
-    const v = record?.[f.name];
-    if (f.kind === 'checkbox') values[f.name] = record ? v === true : true;
-    else if (Array.isArray(v)) values[f.name] = v.join(', ');
-    else if (f.kind === 'datetime' && typeof v === 'string') values[f.name] = v.slice(0, 16);
-    else if (f.kind === 'select' && f.required && v == null) values[f.name] = f.options?.[0] ?? '';
-    else values[f.name] = v == null ? '' : String(v);
+    const v = valueAt(record, f.name);
+    if (f.kind === 'checkbox') values[slotOf(f)] = record ? v === true : true;
+    else if (Array.isArray(v)) values[slotOf(f)] = v.join(', ');
+    else if (f.kind === 'datetime' && typeof v === 'string') values[slotOf(f)] = v.slice(0, 16);
+    else if (f.kind === 'select' && f.required && v == null) values[slotOf(f)] = f.options?.[0] ?? '';
+    else values[slotOf(f)] = v == null ? '' : String(v);
   }
   return values;
 }
@@ -200,18 +217,25 @@ function valuesFrom(fields: FormField[], record: Record<string, unknown> | null)
 /** Empty optional fields become null; the API reports anything it cannot accept in `extensions.fields`. */
 function toInput(fields: FormField[], values: FormValues): Record<string, unknown> {
   const input: Record<string, unknown> = {};
+  const set = (name: string, value: unknown) => {
+    const keys = name.split('.');
+    const last = keys.pop()!;
+    let target = input;
+    for (const key of keys) target = (target[key] ??= {}) as Record<string, unknown>;
+    target[last] = value;
+  };
   for (const f of fields) {
-    const v = values[f.name];
+    const v = values[slotOf(f)];
     if (f.kind === 'checkbox') {
-      input[f.name] = v === true;
+      set(f.name, v === true);
       continue;
     }
     const text = String(v).trim();
-    if (f.kind === 'list') input[f.name] = text ? text.split(',').map((s) => s.trim()).filter(Boolean) : f.required ? [] : null;
-    else if (text === '') input[f.name] = f.required && f.kind === 'text' ? '' : null;
-    else if (f.kind === 'int') input[f.name] = Number(text);
-    else if (f.kind === 'datetime') input[f.name] = new Date(`${text}Z`).toISOString();
-    else input[f.name] = text;
+    if (f.kind === 'list') set(f.name, text ? text.split(',').map((s) => s.trim()).filter(Boolean) : f.required ? [] : null);
+    else if (text === '') set(f.name, f.required && f.kind === 'text' ? '' : null);
+    else if (f.kind === 'int') set(f.name, Number(text));
+    else if (f.kind === 'datetime') set(f.name, new Date(`${text}Z`).toISOString());
+    else set(f.name, text);
   }
   return input;
 }
