@@ -1,6 +1,7 @@
 import { computeEarning, type RuleData, type EarningInput } from '../../api/src/earning/engine';
 import { EarningRuleKind } from '../../api/src/earning/earning-rule.entity';
 import { SalesChannelKind } from '../../api/src/shared/enums';
+import { EarningRuleKinds } from '../../api/src/earning/rule-kinds';
 
 let n = 0;
 function rule(kind: EarningRuleKind, fields: Partial<RuleData> = {}): RuleData {
@@ -17,7 +18,7 @@ const saturday = new Date('2026-11-28T12:00:00Z');
 function input(overrides: Partial<EarningInput> = {}): EarningInput {
   return {
     currency: 'GBP', channelKind: SalesChannelKind.WEB, placedAt: saturday, earnedSameDay: 0, benefits: [],
-    lines: [{ sku: 'BEANS', category: 'Coffee', netMinor: 1099 }, { sku: 'MUG', category: 'Kitchen', netMinor: 500 }],
+    lines: [{ sku: 'BEANS', category: 'Coffee', brand: 'Roastery', netMinor: 1099 }, { sku: 'MUG', category: 'Kitchen', brand: null, netMinor: 500 }],
     rules: [base], ...overrides,
   };
 }
@@ -79,5 +80,32 @@ describe('computeEarning', () => {
     const out = computeEarning(input({ rules: [base, rule(EarningRuleKind.CHANNEL_MULTIPLIER, { channelKind: SalesChannelKind.WEB, multiplierPercent: 0 })] }));
     expect(out.points).toBe(0);
     expect(out.breakdown.reduce((s, b) => s + b.points, 0)).toBe(0);
+  });
+
+  it("adds a plugin kind's points after the multipliers, outside the tier and plan multipliers and inside the caps", () => {
+    const kinds = new EarningRuleKinds([
+      {
+        kind: 'PER_BRANDED_LINE',
+        label: 'Per branded line',
+        description: '',
+        params: [{ name: 'points', label: 'Points', type: 'integer', required: true, min: 1, max: 100 }],
+        extraPoints: ({ params, lines }) => lines.filter((l) => l.brand).length * (params.points as number),
+      },
+    ]);
+    const plugin = rule('PER_BRANDED_LINE' as EarningRuleKind, { params: { points: 4 } });
+    const out = computeEarning(input({
+      kinds,
+      benefits: [{ kind: 'TIER', label: 'Gold tier', percent: 200 }],
+      rules: [base, plugin, rule(EarningRuleKind.CATEGORY_MULTIPLIER, { category: 'Coffee', multiplierPercent: 200 })],
+    }));
+    expect(out.breakdown.map((b) => [b.kind, b.points])).toEqual([['BASE_RATE', 15], ['CATEGORY_MULTIPLIER', 10], ['PER_BRANDED_LINE', 4], ['TIER', 15]]);
+    expect(out.breakdown[2]).toMatchObject({ label: plugin.name, ruleId: plugin.id, ruleVersion: 1 });
+    const capped = computeEarning(input({ kinds, rules: [base, plugin, rule(EarningRuleKind.ORDER_CAP, { capPoints: 16 })] }));
+    expect(capped.breakdown.map((b) => [b.kind, b.points])).toEqual([['BASE_RATE', 15], ['PER_BRANDED_LINE', 4], ['ORDER_CAP', -3]]);
+  });
+
+  it('skips a rule of a kind it does not know, as when its plugin was removed', () => {
+    const out = computeEarning(input({ rules: [base, rule('GONE' as EarningRuleKind, { params: {} })] }));
+    expect(out).toEqual({ points: 15, breakdown: [expect.objectContaining({ kind: 'BASE_RATE', points: 15 })] });
   });
 });
