@@ -7,8 +7,7 @@ import { createApp } from './app';
 import { startPointsScheduler } from './jobs/points-scheduler';
 import { WebhookDispatcher } from './webhooks/dispatcher';
 import { startCampaignRunner } from './campaigns/campaign-runner';
-import { loadPlugins } from './plugin-loader';
-import { composePlugins, PluginError } from './plugin';
+import { composePlugins, loadPlugins, PluginError } from './plugin';
 
 async function main() {
   let config;

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { loadConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
 import { createOrm } from '../orm';
-import { loadPlugins } from '../plugin-loader';
+import { loadPlugins } from '../plugin';
 
 /**
  * Applies pending migrations (`npm run migrate`): the core's, then those of each plugin in LOYALTY_PLUGINS, in one list;

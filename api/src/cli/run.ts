@@ -3,7 +3,7 @@ import { ConfigError, loadConfig, type Config } from '../shared/config';
 import { createLogger, type Logger } from '../shared/logger';
 import { createOrm, type Orm } from '../orm';
 import { createServices, type Services } from '../services';
-import { loadPlugins } from '../plugin-loader';
+import { loadPlugins } from '../plugin';
 
 /** Runs a command-line task with config, ORM and services, then closes everything. */
 export function runCli(name: string, task: (deps: { config: Config; orm: Orm; services: Services; log: Logger }) => Promise<void>) {
