@@ -25,6 +25,7 @@ import { depthLimitRule, noSubscriptionsRule } from './graphql/depth-limit';
 import { createFormatError } from './graphql/format-error';
 import { createServices, type Services } from './services';
 import { composePlugins, PluginError, type LoyaltyPlugin } from './plugin';
+import type { Clock } from './shared/time';
 import { createLoaders } from './graphql/loaders';
 import type { RequestContext } from './graphql/context';
 import { rateLimitedError, RequestRateLimiter } from './security/rate-limits';
@@ -41,6 +42,8 @@ export interface AppDeps {
   log: Logger;
   /** Plugins (docs/extending.md), checked here: the process does not start with a bad list. */
   plugins?: readonly LoyaltyPlugin[];
+  /** The time earning use cases are stamped with; the real time by default (shared/time.ts). */
+  clock?: Clock;
 }
 
 export interface App {
@@ -60,13 +63,13 @@ interface GraphqlLocals {
 }
 const READY_TIMEOUT_MS = 2000;
 
-export async function createApp({ config, orm, readOrm, redis, log, plugins = [] }: AppDeps): Promise<App> {
+export async function createApp({ config, orm, readOrm, redis, log, plugins = [], clock }: AppDeps): Promise<App> {
   const contributed = composePlugins(plugins);
   for (const entity of contributed.entities) {
     const name = typeof entity === 'function' ? entity.name : entity.meta.className;
     if (!orm.getMetadata().has(name)) throw new PluginError(`entity ${name} of a plugin is not in the ORM: build it with createOrm(config, plugins)`);
   }
-  const services = createServices(config, { redis, log, plugins });
+  const services = createServices(config, { redis, log, plugins, clock });
   const rateLimiter = new RequestRateLimiter(redis, config, log);
   const keyBroadcast = connectKeyBroadcast(redis, `${config.QUEUE_PREFIX}:api-key-changed`, services.apiKeys, log);
   const persistedOperations =

@@ -25,13 +25,19 @@ import { FeedbackService } from './feedback/feedback.service';
 import { QueueHealthService } from './queues/queue-health.service';
 import { TimelineService } from './timeline/timeline.service';
 import { CampaignService } from './campaigns/campaign.service';
-import { CampaignBonusService } from './campaigns/campaign-bonus';
+import { campaignBonusContributor } from './campaigns/campaign-bonus';
 import { CampaignOfferService } from './campaigns/campaign-offers';
 import { builtInDeliveryAdapters } from './campaigns/delivery/registry';
 import { createLogger } from './shared/logger';
 import { ReferralService } from './referrals/referral.service';
 import { EarningRuleKinds } from './earning/rule-kinds';
 import { composePlugins, type LoyaltyPlugin } from './plugin';
+import { referralContributor } from './referrals/referral-earning';
+import { EarningPipeline } from './earning/pipeline';
+import { baseRulesContributor } from './earning/base-earning';
+import { tierContributor } from './tiers/tier-earning';
+import { planContributor } from './plans/plan-earning';
+import { systemClock, type Clock } from './shared/time';
 
 /** Domain services are stateless singletons; each call gets the request's context. */
 export interface Services {
@@ -57,13 +63,19 @@ export interface Services {
   timeline: TimelineService;
   campaigns: CampaignService;
   referrals: ReferralService;
+  /** Every earning event runs through it; `register` adds a contributor (docs/earning-pipeline.md). */
+  earning: EarningPipeline;
 }
 
 /**
  * With `redis` (the API process), logins are throttled per email and IP; scripts pass nothing. `plugins` add to the
- * registries (earning-rule kinds, ...): what they contribute is read here, once.
+ * registries (earning-rule kinds, ...): what they contribute is read here, once. `clock`: the time the earning use cases
+ * are stamped with (the real time unless a test sets it).
  */
-export function createServices(config: Config, infra: { redis?: RedisClient; log?: Logger; plugins?: readonly LoyaltyPlugin[] } = {}): Services {
+export function createServices(
+  config: Config,
+  infra: { redis?: RedisClient; log?: Logger; plugins?: readonly LoyaltyPlugin[]; clock?: Clock } = {},
+): Services {
   const contributed = composePlugins(infra.plugins);
   const ruleKinds = new EarningRuleKinds(contributed.earningRuleKinds, (infra.log ?? createLogger(config.LOG_LEVEL, 'api')).child({ module: 'earning' }));
   const audit = new AuditService();
@@ -73,14 +85,22 @@ export function createServices(config: Config, infra: { redis?: RedisClient; log
   const programme = new ProgrammeService(audit);
   const earningRules = new EarningRuleService(audit, ruleKinds);
   const tiers = new TierService(audit, events);
-  const referrals = new ReferralService(members, ledger, events);
-  const orders = new OrderService(members, ledger, programme, tiers, events, new CampaignBonusService(ledger), referrals, ruleKinds);
+  const referrals = new ReferralService(members, ledger);
+  // The earning pipeline's stages, each owned by its module. Benefits (multipliers) are listed in this order.
+  const earning = new EarningPipeline(ledger, events)
+    .register(baseRulesContributor(ruleKinds))
+    .register(tierContributor(tiers))
+    .register(planContributor())
+    .register(campaignBonusContributor())
+    .register(referralContributor(referrals));
+  const orders = new OrderService(members, ledger, events, earning, infra.clock ?? systemClock);
   const segments = new SegmentService(audit);
   const rewards = new RewardService(members, ledger, programme, tiers, audit, events, new CampaignOfferService());
   const feedback = new FeedbackService(members, events);
 
   // A merge moves every domain's rows in the member merge's own transaction.
   members.registerMergeStep((em, survivor, absorbed) => orders.mergeInto(em, survivor, absorbed));
+  members.registerMergeStep(async (em, survivor, absorbed) => tiers.merge(em, survivor.id, absorbed.id, await programme.settings(em), new Date()));
   members.registerMergeStep(async (em, survivor, absorbed) => {
     await em.nativeUpdate(Redemption, { member: absorbed.id }, { member: survivor.id });
     await em.nativeUpdate(MemberPlan, { member: absorbed.id }, { member: survivor.id });
@@ -119,5 +139,6 @@ export function createServices(config: Config, infra: { redis?: RedisClient; log
     timeline: new TimelineService(),
     campaigns,
     referrals,
+    earning,
   };
 }

@@ -9,6 +9,7 @@ import { createLogger } from '../../api/src/shared/logger';
 import { ormOptions, type Orm } from '../../api/src/orm';
 import { createRedis } from '../../api/src/shared/redis';
 import { composePlugins, type LoyaltyPlugin } from '../../api/src/plugin';
+import type { Clock } from '../../api/src/shared/time';
 import { databaseUrl, redisUrl, templateName, withAdminClient, workerDbName } from './databases';
 
 export interface Harness {
@@ -70,7 +71,7 @@ async function workerDatabase(): Promise<string> {
  */
 export function useHarness(
   overrides: Record<string, string> = {},
-  options: { logDestination?: { write(line: string): void }; plugins?: readonly LoyaltyPlugin[] } = {},
+  options: { logDestination?: { write(line: string): void }; plugins?: readonly LoyaltyPlugin[]; clock?: Clock } = {},
 ): Harness {
   const plugins = options.plugins ?? [];
   const state: Partial<Harness> & { stop?: () => Promise<void> } = {};
@@ -90,7 +91,7 @@ export function useHarness(
     await orm.em.getConnection().execute(DEFAULT_SETTINGS);
     const redis = createRedis(config.REDIS_URL, log);
     const readOrm = config.DATABASE_READ_URL ? await MikroORM.init(ormOptions({ ...config, DATABASE_URL: config.DATABASE_READ_URL }, plugins)) : undefined;
-    const app = await createApp({ config, orm, readOrm, redis, log, plugins });
+    const app = await createApp({ config, orm, readOrm, redis, log, plugins, clock: options.clock });
 
     Object.assign(state, {
       app,

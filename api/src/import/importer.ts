@@ -8,28 +8,20 @@ import { newId } from '../shared/ids';
 import type { ApiKeyService } from '../channels/api-key.service';
 import type { ProgrammeService } from '../programme/programme.service';
 import type { EarningRuleService } from '../earning/earning-rule.service';
-import type { TierService } from '../tiers/tier.service';
 import type { OrderService } from '../orders/order.service';
 import type { LedgerService } from '../ledger/ledger.service';
 import { SalesChannel } from '../channels/sales-channel.entity';
 import { IdentifierType } from '../members/member-identifier.entity';
 import { MemberBalance } from '../ledger/member-balance.entity';
 import { PointLot } from '../ledger/point-lot.entity';
-import { EarningRuleKind } from '../earning/earning-rule.entity';
-import type { EarningRule } from '../earning/earning-rule.entity';
-import { TierMetric, type ProgrammeSettings } from '../programme/programme-settings.entity';
-import { MemberPlan } from '../plans/membership-plan.entity';
-import { MemberTier } from '../tiers/member-tier.entity';
-import type { Tier } from '../tiers/tier.entity';
-import { multipliersOf } from '../tiers/tier.service';
+import { EarningEventKind, readKey, type EarningPipeline, type EarningRun } from '../earning/pipeline';
 import { OrderStatus } from '../orders/order.entity';
-import { applyReturnLines, clawbackDue } from '../orders/order.service';
+import { applyReturnLines } from '../orders/order.service';
 import type { PointsBreakdownItem } from '../earning/earning.types';
 import type { ReturnedLine } from '../orders/order.types';
 import { MAX_ORDER_TOTAL_MINOR } from '../shared/bounds';
 import { invoiceKey, parseRow, RejectReason, type ParsedLine, type RowResult } from './rows';
 import type { SourceRecord, SourceRow } from './source';
-import { DAY_MS } from '../shared/time';
 
 export const IMPORT_ACTOR = 'import';
 
@@ -38,9 +30,9 @@ export interface ImporterServices {
   apiKeys: ApiKeyService;
   programme: ProgrammeService;
   earningRules: EarningRuleService;
-  tiers: TierService;
   orders: OrderService;
   ledger: LedgerService;
+  earning: EarningPipeline;
 }
 
 /**
@@ -163,13 +155,6 @@ interface LineState {
   brand: string | null;
 }
 
-/** What earning reads of a line's product. */
-interface CatalogueFacts {
-  id: string;
-  category: string | null;
-  brand: string | null;
-}
-
 interface ReturnRow {
   id: string;
   orderId: string;
@@ -180,33 +165,21 @@ interface ReturnRow {
   createdAt: Date;
 }
 
-/** What tier evaluation, caps and return matching need of one member during a batch. */
+/** What return matching needs of one member during a batch (what earning needs, the pipeline keeps: EarningRun). */
 interface MemberState {
   id: string;
-  bal: MemberBalance;
-  tier: MemberTier | null;
-  plans: MemberPlan[];
-  /** Lifetime deltas of order earnings and clawbacks by ledger time (POINTS_EARNED metric). */
-  earnEvents: { at: number; delta: number }[];
-  /** The member's orders in reach: tier window (SPEND metric), same day (daily cap), return candidates. */
+  /** The member's orders a return of the batch may take units from: its candidates, and the batch's own orders. */
   orders: OrderState[];
 }
 
-interface Programme {
-  settings: ProgrammeSettings;
-  rules: EarningRule[];
-  tiers: Tier[];
-  hasDailyCap: boolean;
-}
-
 const sha256 = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
-const dayOf = (t: number) => Math.floor(t / DAY_MS) * DAY_MS;
 const json = (value: unknown) => JSON.stringify(value);
 
 /**
- * Bulk import of a transactions file into orders, with the API's rules: the same earning engine, tier multipliers
- * and evaluation, caps, ledger lots and return clawbacks (OrderService.creditWith, applyReturnLines, clawbackDue,
- * LedgerService, TierService.decide), applied at each order's own time.
+ * Bulk import of a transactions file into orders, credited by the API's own earning pipeline (earning/pipeline.ts):
+ * the same contributors (base rules and caps, tier and plan multipliers, campaign bonuses, referral credit and
+ * reversal, tier evaluation) and return matching by `applyReturnLines`, applied at each order's own time. A batch is
+ * one run of the pipeline: its reads gathered once for all its members, its writes flushed together.
  *
  * An invoice is all its lines in the file, wherever they are: a first pass over the rows finds the invoices whose
  * lines are apart, and each of those is held until its last line has been read. Invoices are written in the order
@@ -472,9 +445,17 @@ export class TransactionImporter {
       const products = await this.timed('products', () => this.upsertProducts(tx, sales, this.currency));
       const { members, erased, created } = await this.timed('members', () => this.resolveMembers(tx, invoices));
       counts.members = created;
-      const prog = await this.timed('programme', () => this.programme(tx));
+      const terms = await this.timed('programme', () => this.services.earning.readTerms(tx));
       const memberIds = [...new Set(members.values())].sort();
-      const states = await this.timed('lockAndRead', () => this.memberStates(tx, memberIds, invoices, prog));
+      const { states, balances } = await this.timed('lock', () => this.lockMembers(tx, memberIds));
+      const byMember = new Map<string, Invoice[]>();
+      for (const inv of invoices) {
+        const id = inv.customerId ? members.get(inv.customerId) : undefined;
+        if (id) byMember.set(id, [...(byMember.get(id) ?? []), inv]);
+      }
+      const kinds = [...(sales.length ? [EarningEventKind.ORDER] : []), ...(returns.length ? [EarningEventKind.RETURN] : [])];
+      const keys = [...byMember].map(([id, list]) => readKey(id, list.map((i) => ({ at: i.placedAt, placedAt: i.placedAt }))));
+      const run = await this.timed('earningReads', () => this.services.earning.start(tx, terms, keys, kinds, { actor: IMPORT_ACTOR, log: this.log, balances }));
       await this.timed('returnCandidates', () => this.loadReturnCandidates(tx, returns, members, states));
 
       const newOrders: OrderState[] = [];
@@ -487,14 +468,14 @@ export class TransactionImporter {
         }
         const state = inv.customerId ? states.get(members.get(inv.customerId) ?? '') ?? null : null;
         if (!inv.isReturn) {
-          const order = this.sale(tx, inv, state, products, prog);
+          const order = await this.sale(inv, state, products, run);
           newOrders.push(order);
           counts.orders++;
           counts.lines += order.lines.length;
           if (!state) counts.guestOrders++;
           counts.earned += order.pointsEarned;
         } else {
-          const result = await this.applyReturn(tx, inv, state);
+          const result = await this.applyReturn(inv, state, run);
           newReturns.push(...result.returns);
           counts.returns += result.returns.length;
           if (result.returns.length) counts.returnInvoices++;
@@ -507,7 +488,7 @@ export class TransactionImporter {
       }
       this.addTime('rules', performance.now() - rulesStarted);
       await this.timed('writeOrders', () => this.writeOrders(tx, newOrders, [...states.values()], newReturns));
-      await this.timed('flushLedger', () => tx.flush());
+      await this.timed('flushLedger', () => run.flush());
       if (isTrial) throw TRIAL;
     });
     this.addTime('batchTotal', performance.now() - started);
@@ -535,7 +516,7 @@ export class TransactionImporter {
   }
 
   /** Unknown SKUs become products from their first line (as recordOrder does); known ones keep the catalogue's data. */
-  private async upsertProducts(em: EntityManager, sales: Invoice[], currency: string): Promise<Map<string, CatalogueFacts>> {
+  private async upsertProducts(em: EntityManager, sales: Invoice[], currency: string): Promise<Map<string, ProductRef>> {
     const first = new Map<string, ParsedLine>();
     for (const inv of sales) for (const l of inv.lines) if (!first.has(l.sku)) first.set(l.sku, l);
     if (first.size === 0) return new Map();
@@ -548,7 +529,7 @@ export class TransactionImporter {
        on conflict (sku) do nothing`,
       [json(rows)],
     );
-    const found = await em.execute<({ sku: string } & CatalogueFacts)[]>(
+    const found = await em.execute<{ id: string; sku: string; category: string | null; brand: string | null }[]>(
       `select p.id, p.sku, p.category, p.brand from product p join jsonb_array_elements_text(?::jsonb) s(sku) on s.sku = p.sku`,
       [json([...first.keys()])],
     );
@@ -606,52 +587,23 @@ export class TransactionImporter {
     return { members, erased, created: fresh.length };
   }
 
-  private async programme(em: EntityManager): Promise<Programme> {
-    const settings = await this.services.programme.settings(em);
-    const rules = await this.services.earningRules.current(em);
-    const tiers = await this.services.tiers.list(em);
-    return { settings, rules, tiers, hasDailyCap: rules.some((r) => r.kind === EarningRuleKind.DAILY_CAP) };
-  }
-
-  /** Locks the batch's members' balances and tier rows once, and reads what tier evaluation and caps need. */
-  private async memberStates(em: EntityManager, memberIds: string[], invoices: Invoice[], prog: Programme): Promise<Map<string, MemberState>> {
+  /**
+   * Locks the balances of the batch's members, and of those the earning contributors credit with them (a referrer),
+   * once, in id order.
+   */
+  private async lockMembers(em: EntityManager, memberIds: string[]): Promise<{ states: Map<string, MemberState>; balances: Map<string, MemberBalance> }> {
     const states = new Map<string, MemberState>();
-    if (memberIds.length === 0) return states;
+    const balances = new Map<string, MemberBalance>();
+    if (memberIds.length === 0) return { states, balances };
+    const all = [...new Set([...memberIds, ...(await this.services.earning.coLocked(em, memberIds))])].sort();
     await em.execute(
       `insert into member_balance (member_id, available, pending, lifetime, updated_at)
        select x.id::uuid, 0, 0, 0, now() from jsonb_array_elements_text(?::jsonb) x(id) order by 1 on conflict do nothing`,
-      [json(memberIds)],
+      [json(all)],
     );
-    const balances = await em.find(MemberBalance, { member: { $in: memberIds } }, { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { member: 'asc' } });
-    for (const bal of balances) states.set(bal.member.id, { id: bal.member.id, bal, tier: null, plans: [], earnEvents: [], orders: [] });
-
-    const from = Math.min(...invoices.map((i) => i.placedAt.getTime()));
-    if (prog.tiers.length) {
-      const tiers = await em.find(MemberTier, { member: { $in: memberIds } }, { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { member: 'asc' } });
-      for (const t of tiers) states.get(t.member.id)!.tier = t;
-      const since = new Date(from - prog.settings.tierWindowDays * DAY_MS);
-      if (prog.settings.tierMetric === TierMetric.POINTS_EARNED) {
-        const rows = await em.execute<{ member_id: string; created_at: Date; delta: number }[]>(
-          `select member_id, created_at, lifetime_delta::float8 as delta from ledger_entry
-           where member_id in (?) and reason in ('ORDER_EARN', 'RETURN_CLAWBACK') and created_at > ?`,
-          [memberIds, since],
-        );
-        for (const r of rows) states.get(r.member_id)!.earnEvents.push({ at: new Date(r.created_at).getTime(), delta: r.delta });
-      }
-    }
-    const plans = await em.find(MemberPlan, { member: { $in: memberIds }, cancelledAt: null }, { populate: ['plan'] });
-    for (const p of plans) states.get(p.member.id)!.plans.push(p);
-
-    const spend = prog.tiers.length > 0 && prog.settings.tierMetric === TierMetric.SPEND_MINOR;
-    if (spend || prog.hasDailyCap) {
-      const since = spend ? from - prog.settings.tierWindowDays * DAY_MS : dayOf(from);
-      const rows = await em.execute<{ id: string; member_id: string; placed_at: Date; total_minor: number; returned_minor: number; points_earned: number }[]>(
-        `select id, member_id, placed_at, total_minor, returned_minor, points_earned from customer_order where member_id in (?) and placed_at >= ?`,
-        [memberIds, new Date(since)],
-      );
-      for (const r of rows) states.get(r.member_id)!.orders.push(this.storedOrder(r));
-    }
-    return states;
+    for (const bal of await em.find(MemberBalance, { member: { $in: all } }, { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { member: 'asc' } })) balances.set(bal.member.id, bal);
+    for (const id of memberIds) states.set(id, { id, orders: [] });
+    return { states, balances };
   }
 
   private storedOrder(r: Record<string, any>): OrderState {
@@ -727,7 +679,7 @@ export class TransactionImporter {
     }
   }
 
-  private sale(em: EntityManager, inv: Invoice, state: MemberState | null, products: Map<string, CatalogueFacts>, prog: Programme): OrderState {
+  private async sale(inv: Invoice, state: MemberState | null, products: Map<string, ProductRef>, run: EarningRun): Promise<OrderState> {
     const lines: LineState[] = inv.lines.map((l, i) => {
       const product = products.get(l.sku)!;
       const total = l.quantity * l.unitPriceMinor;
@@ -767,45 +719,11 @@ export class TransactionImporter {
       unitsLeft: lines.reduce((n, l) => n + l.quantity, 0),
     };
     if (state) {
-      // Before crediting: the tier is evaluated on spend including this order, as the API does after its flush.
       state.orders.push(order);
-      this.credit(em, order, state, prog);
+      const { lots } = await run.order({ kind: EarningEventKind.ORDER, memberId: state.id, origin: 'IMPORTED', order, lines, at: inv.placedAt });
+      order.lot = lots.find((l) => l.sourceType === 'order' && l.sourceId === order.id) ?? null;
     }
     return order;
-  }
-
-  /** OrderService.credit with the batch's figures in place of its reads, at the order's own time. */
-  private credit(em: EntityManager, order: OrderState, state: MemberState, prog: Programme): void {
-    const at = order.placedAt;
-    const tier = state.tier?.tier.getEntity() ?? prog.tiers.find((t) => t.threshold === 0) ?? null;
-    const plans = state.plans.filter((p) => p.startsAt <= at && p.endsAt > at);
-    const day = dayOf(at.getTime());
-    const earnedSameDay = prog.hasDailyCap
-      ? state.orders.filter((o) => o.id !== order.id && dayOf(o.placedAt.getTime()) === day).reduce((s, o) => s + o.pointsEarned, 0)
-      : 0;
-    const lot = this.services.orders.creditWith(em, order, order.lines, {
-      settings: prog.settings,
-      rules: prog.rules,
-      benefits: multipliersOf(tier, plans),
-      bal: state.bal,
-      earnedSameDay,
-      at,
-      actor: IMPORT_ACTOR,
-    });
-    order.lot = lot;
-    if (order.pointsEarned > 0) state.earnEvents.push({ at: at.getTime(), delta: order.pointsEarned });
-    this.evaluateTier(em, state, prog, at);
-  }
-
-  /** TierService.evaluate with the metric computed from the batch's figures. */
-  private evaluateTier(em: EntityManager, state: MemberState, prog: Programme, at: Date): void {
-    if (prog.tiers.length === 0) return;
-    const since = at.getTime() - prog.settings.tierWindowDays * DAY_MS;
-    const metric =
-      prog.settings.tierMetric === TierMetric.POINTS_EARNED
-        ? state.earnEvents.filter((e) => e.at > since).reduce((s, e) => s + e.delta, 0)
-        : state.orders.filter((o) => o.placedAt.getTime() > since).reduce((s, o) => s + o.totalMinor - o.returnedMinor, 0);
-    state.tier = this.services.tiers.decide(em, state.id, prog.tiers, state.tier, metric, prog.settings, at);
   }
 
   /**
@@ -814,9 +732,9 @@ export class TransactionImporter {
    * when needed. Each matched order then gets one return, valued and clawed back exactly as recordReturn does.
    */
   private async applyReturn(
-    em: EntityManager,
     inv: Invoice,
     state: MemberState | null,
+    run: EarningRun,
   ): Promise<{ returns: ReturnRow[]; unmatched: { line: ParsedLine; quantity: number; row: SourceRow }[] }> {
     const unmatched: { line: ParsedLine; quantity: number; row: SourceRow }[] = [];
     const wanted = new Map<OrderState, Map<number, number>>();
@@ -852,19 +770,16 @@ export class TransactionImporter {
       order.isTouched = true;
       const ret: ReturnRow = { id: newId(), orderId: order.id, externalReturnId: inv.invoice, lines: returned, valueMinor: value, pointsClawedBack: 0, createdAt: inv.placedAt };
       if (state && order.memberId) {
-        const points = clawbackDue(order);
-        if (points > 0) {
-          await this.services.ledger.clawback(em, state.bal, points, order.lot ?? null, {
-            sourceType: 'return',
-            sourceId: ret.id,
-            key: `return:${ret.id}`,
-            actor: IMPORT_ACTOR,
-            at: inv.placedAt,
-          });
-          order.pointsClawedBack += points;
-          ret.pointsClawedBack = points;
-          state.earnEvents.push({ at, delta: -points });
-        }
+        const outcome = await run.return({
+          kind: EarningEventKind.RETURN,
+          memberId: state.id,
+          order,
+          returnId: ret.id,
+          valueMinor: value,
+          orderLot: async () => order.lot ?? null,
+          at: inv.placedAt,
+        });
+        ret.pointsClawedBack = outcome.pointsClawedBack;
       }
       returns.push(ret);
     }
@@ -966,6 +881,12 @@ export class TransactionImporter {
       );
     }
   }
+}
+
+interface ProductRef {
+  id: string;
+  category: string | null;
+  brand: string | null;
 }
 
 /** Rows given once are held for the second pass; a function opens them again. */

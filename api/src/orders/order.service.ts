@@ -13,25 +13,18 @@ import type { MemberService } from '../members/member.service';
 import { IdentifierType } from '../members/member-identifier.entity';
 import { Product } from '../catalog/product.entity';
 import type { LedgerService } from '../ledger/ledger.service';
-import { LotState, PointLot } from '../ledger/point-lot.entity';
-import type { ProgrammeService } from '../programme/programme.service';
-import { computeEarning, type BenefitMultiplier, type RuleData } from '../earning/engine';
-import { coreRuleKinds, type EarningRuleKinds } from '../earning/rule-kinds';
 import type { MemberBalance } from '../ledger/member-balance.entity';
-import type { ProgrammeSettings } from '../programme/programme-settings.entity';
-import { multipliersFrom, type LockedTier, type TierService } from '../tiers/tier.service';
-import type { EventService, PendingEvent } from '../events/event.service';
-import type { CampaignBonusService, RunningBonus } from '../campaigns/campaign-bonus';
-import { readCreditInputs, readOrderTerms } from './credit-reads';
+import { PointLot } from '../ledger/point-lot.entity';
+import { CoLockChanged, EarningEventKind, readKey, type CreditLine, type EarningPipeline } from '../earning/pipeline';
+import type { EventService } from '../events/event.service';
 import { EventType } from '../events/event-types';
+import type { Clock } from '../shared/time';
 import { Order, OrderStatus } from './order.entity';
 import { OrderLine } from './order-line.entity';
 import { OrderReturn } from './order-return.entity';
 import type { ClaimOrderInput, RecordOrderInput, RecordReturnInput, ReturnedLine } from './order.types';
 import { priceOrder } from './pricing';
-import { ReferrerChanged, type ReferralService } from '../referrals/referral.service';
 import { lockMembers, onLiveMember } from '../ledger/member-lock';
-import { DAY_MS } from '../shared/time';
 
 const sha256 = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
 
@@ -39,12 +32,10 @@ export class OrderService {
   constructor(
     private readonly members: MemberService,
     private readonly ledger: LedgerService,
-    private readonly programme: ProgrammeService,
-    private readonly tiers: TierService,
     private readonly events: EventService,
-    private readonly campaignBonus: CampaignBonusService,
-    private readonly referrals: ReferralService,
-    private readonly ruleKinds: EarningRuleKinds = coreRuleKinds,
+    /** Crediting: the contributors the modules registered at composition (services.ts). */
+    private readonly earning: EarningPipeline,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -59,25 +50,30 @@ export class OrderService {
     const bodyHash = sha256({ ...input, channelId: channel.id, externalOrderId, placedAt: input.placedAt.toISOString() });
 
     // Reads that need no transaction go out together, on two pooled connections: the member, and in one statement the
-    // replay check with the programme's earning terms (credit-reads.ts). A replay is answered even when the member
-    // lookup fails.
+    // replay check with the programme's earning terms (EarningPipeline.readTerms). A replay is answered even when the
+    // member lookup fails.
     const memberLookup = input.member ? this.resolveMember(ctx, input.member) : Promise.resolve(null);
     memberLookup.catch(() => undefined);
-    const { stored, ...terms } = await readOrderTerms(ctx.em, key);
-    if (stored) return this.replayed(stored, bodyHash);
+    const { extra, ...terms } = await this.earning.readTerms<{ stored: Record<string, unknown> | null }>(ctx.em, {
+      columns: '(select to_jsonb(o) from customer_order o where o.idempotency_key = ?) as stored',
+      params: [key],
+    });
+    if (extra.stored) return this.replayed(ctx.em.map(Order, extra.stored), bodyHash);
     const member = await memberLookup;
-    const at = new Date();
+    const at = this.clock.now();
     // A member merged away while this order waited for their lock gets it on the survivor (member-lock.ts).
     const write = (memberId: string | null) =>
       ctx.em.transactional(async (em) => {
-        // The order of a referred member may credit their referrer too: both members' locks first, in id order
-        // (member-lock.ts), as merges take them; a member with no waiting referral pays one read.
-        const referrerId = memberId ? await this.referrals.pendingReferrerOf(em, memberId) : null;
-        if (referrerId) await lockMembers(em, [memberId!, referrerId]);
+        // Members a contributor credits besides this one (the referrer of a referred member's first order) are locked
+        // first, with this member, in id order (member-lock.ts), as merges take them; most orders pay one read for it.
+        const coLocked = memberId ? await this.lockCoLocked(em, memberId) : null;
         const products = await this.upsertProducts(em, input);
         // The member is locked before the order is written, so the order is inserted once with its points (a
         // concurrent replay waits for the lock, then fails on the unique key).
-        const credit = memberId ? await this.creditState(em, memberId, terms, input.placedAt, at) : null;
+        const balances = memberId ? coLocked!.set(memberId, await this.ledger.lockLive(em, memberId)) : null;
+        const run = memberId
+          ? await this.earning.start(em, terms, [readKey(memberId, [{ at, placedAt: input.placedAt }])], [EarningEventKind.ORDER], { actor: actorRef(ctx.principal), log: ctx.log, balances: balances! })
+          : null;
         const order = em.create(Order, {
           idempotencyKey: key,
           bodyHash,
@@ -105,13 +101,14 @@ export class OrderService {
             netMinor: priced.lines[i].netMinor,
           }),
         );
-        const events: PendingEvent[] = [];
-        if (memberId && credit) {
-          events.push(...(await this.creditLocked(em, ctx, order, memberId, lines.map((l) => ({ ...creditLineOf(l), category: products.get(l.sku)?.category ?? null, brand: products.get(l.sku)?.brand ?? null })), credit, at)));
-          if (credit.hasPendingReferral) await this.referrals.creditOnOrder(em, ctx, order, memberId, terms.settings, at, referrerId);
+        if (memberId && run) {
+          await run.order({ kind: EarningEventKind.ORDER, memberId, origin: 'RECORDED', order, lines: lines.map((l) => creditLineOf(l, products.get(l.sku))), at });
+          // The order, its lines, ledger rows, lots and balance in one flush, with the contributors' own rows.
+          await run.flush();
         } else {
           await em.flush();
         }
+        const events = [...(run?.events ?? [])];
         events.push(this.events.pending(
           EventType.ORDER_RECORDED,
           {
@@ -131,12 +128,18 @@ export class OrderService {
         return order;
       });
     // A referral attached or moved to another referrer between the read of the referrer and the locks: read it again, once.
-    const writeForMember = (memberId: string) => write(memberId).catch((err) => (err instanceof ReferrerChanged ? write(memberId) : Promise.reject(err)));
+    const writeForMember = (memberId: string) => write(memberId).catch((err) => (err instanceof CoLockChanged ? write(memberId) : Promise.reject(err)));
     return idempotent(
       () => (member ? onLiveMember(member.id, writeForMember) : write(null)),
       () => ctx.em.fork().findOne(Order, { idempotencyKey: key }),
       (winner) => this.replayed(winner, bodyHash),
     );
+  }
+
+  /** Locks, in id order, the members the earning contributors credit along with `memberId` (and it, if there are any). */
+  private async lockCoLocked(em: EntityManager, memberId: string): Promise<Map<string, MemberBalance>> {
+    const others = await this.earning.coLocked(em, [memberId]);
+    return others.length ? lockMembers(em, [memberId, ...others]) : new Map();
   }
 
   /**
@@ -177,16 +180,27 @@ export class OrderService {
     return onLiveMember(member.id, (memberId) =>
       ctx.em.transactional(async (em) => {
         // The member's lock first, then the order's (the global lock order: member-lock.ts).
-        await this.ledger.lockLive(em, memberId);
+        const bal = await this.ledger.lockLive(em, memberId);
         const order = await em.findOne(Order, input.orderId, { lockMode: LockMode.PESSIMISTIC_WRITE });
         if (!order) throw AppError.notFound('Order', input.orderId);
         if (order.member) {
           if (order.member.id === memberId) return order;
           throw AppError.conflict('ORDER_ALREADY_CLAIMED', 'This order already belongs to a member');
         }
+        const terms = await this.earning.readTerms(em);
+        const lines = await em.find(OrderLine, { order }, { populate: ['product'], orderBy: { lineNo: 'asc' } });
+        const at = this.clock.now();
+        // Read while the order is still a guest's: the contributors count it as this event's, not as a stored order.
+        const run = await this.earning.start(em, terms, [readKey(memberId, [{ at, placedAt: order.placedAt }])], [EarningEventKind.ORDER], {
+          actor: actorRef(ctx.principal),
+          log: ctx.log,
+          balances: new Map([[memberId, bal]]),
+        });
         order.member = em.getReference(Member, memberId) as never;
-        order.claimedAt = new Date();
-        await this.credit(em, ctx, order, memberId);
+        order.claimedAt = at;
+        await run.order({ kind: EarningEventKind.ORDER, memberId, origin: 'CLAIMED', order, lines: lines.map((l) => creditLineOf(l, l.product.getEntity())), at });
+        await run.flush();
+        await this.events.recordAll(em, run.events);
         return order;
       }),
     );
@@ -206,7 +220,7 @@ export class OrderService {
     if (!owner) throw AppError.notFound('Order', input.orderId);
     const write = (memberId: string | null) =>
       ctx.em.transactional(async (em) => {
-        if (memberId) await this.ledger.lockLive(em, memberId, { allowErased: true });
+        const bal = memberId ? await this.ledger.lockLive(em, memberId, { allowErased: true }) : null;
         const order = await em.findOne(Order, input.orderId, { lockMode: LockMode.PESSIMISTIC_WRITE });
         if (!order) throw AppError.notFound('Order', input.orderId);
         if ((order.member?.id ?? null) !== memberId) throw new OwnerChanged();
@@ -218,6 +232,7 @@ export class OrderService {
         if (problems.length) throw AppError.badInput(problems);
 
         const value = returned.reduce((s, r) => s + r.valueMinor, 0);
+        const at = this.clock.now();
         order.returnedMinor += value;
         order.status = lines.every((l) => l.returnedQuantity === l.quantity) ? OrderStatus.RETURNED : OrderStatus.PARTIALLY_RETURNED;
         const orderReturn = em.create(OrderReturn, {
@@ -227,22 +242,26 @@ export class OrderService {
           lines: returned,
           valueMinor: value,
           pointsClawedBack: 0,
+          createdAt: at,
         });
-        if (order.member) {
-          const points = clawbackDue(order);
-          if (points > 0) {
-            const bal = await this.ledger.lock(em, order.member.id);
-            const lot = await em.findOne(PointLot, { sourceType: 'order', sourceId: order.id });
-            await this.ledger.clawback(em, bal, points, lot, {
-              sourceType: 'return',
-              sourceId: orderReturn.id,
-              key: `return:${orderReturn.id}`,
-              actor: actorRef(ctx.principal),
-            });
-            order.pointsClawedBack += points;
-            orderReturn.pointsClawedBack = points;
-          }
-          await this.referrals.reverseOnReturn(em, ctx, order, await this.programme.settings(em));
+        if (memberId && bal) {
+          const terms = await this.earning.readTerms(em);
+          const run = await this.earning.start(em, terms, [readKey(memberId, [{ at, placedAt: order.placedAt }])], [EarningEventKind.RETURN], {
+            actor: actorRef(ctx.principal),
+            log: ctx.log,
+            balances: new Map([[memberId, bal]]),
+          });
+          const outcome = await run.return({
+            kind: EarningEventKind.RETURN,
+            memberId,
+            order,
+            returnId: orderReturn.id,
+            valueMinor: value,
+            orderLot: () => em.findOne(PointLot, { sourceType: 'order', sourceId: order.id }),
+            at,
+          });
+          orderReturn.pointsClawedBack = outcome.pointsClawedBack;
+          await run.flush();
         }
         await this.events.record(
           em,
@@ -278,7 +297,7 @@ export class OrderService {
     );
   }
 
-  /** Orders, balances and tiers of an absorbed member move to the survivor (a member merge step). */
+  /** Orders and balances of an absorbed member move to the survivor (a member merge step; tiers have their own). */
   async mergeInto(em: EntityManager, survivor: Member, absorbed: Member): Promise<void> {
     await em.nativeUpdate(Order, { member: absorbed.id }, { member: survivor.id });
     // Already locked by the merge, first of all its locks, in id order.
@@ -289,101 +308,6 @@ export class OrderService {
       key: `merge:${absorbed.id}`,
       actor: 'system',
     });
-    await this.tiers.merge(em, survivor.id, absorbed.id, await this.programme.settings(em), new Date());
-  }
-
-  /**
-   * Computes the order's points with the rules in force and credits them as a pending lot. `at` is the clock: the
-   * moment the points are earned (lot dates, plans, tier evaluation); the API passes now, the importer the order's time.
-   */
-  private async credit(em: EntityManager, ctx: Context, order: Order, memberId: string, at = new Date()): Promise<void> {
-    const { stored: _none, ...terms } = await readOrderTerms(em, null);
-    const lines = await em.find(OrderLine, { order }, { populate: ['product'] });
-    const state = await this.creditState(em, memberId, terms, order.placedAt, at, order.id);
-    const events = await this.creditLocked(em, ctx, order, memberId, lines.map((l) => ({ ...creditLineOf(l), category: l.product.getEntity().category ?? null, brand: l.product.getEntity().brand ?? null })), state, at);
-    await this.events.recordAll(em, events);
-  }
-
-  /**
-   * Locks the member's balance (which serialises all their points changes) and then their tier row, and reads what
-   * the earning depends on. One statement after another: a transaction has one connection.
-   */
-  private async creditState(em: EntityManager, memberId: string, terms: EarningTerms, placedAt: Date, at: Date, orderId?: string): Promise<CreditState> {
-    const bal = await this.ledger.lockLive(em, memberId);
-    const { tier, plans, bonuses, hasPendingReferral } = await readCreditInputs(em, memberId, placedAt, at);
-    const earnedSameDay = terms.rules.some((r) => r.kind === 'DAILY_CAP') ? await this.earnedOnDay(em, memberId, placedAt, orderId) : 0;
-    return { ...terms, bal, tier, benefits: multipliersFrom(tier.current, plans), earnedSameDay, bonuses, hasPendingReferral };
-  }
-
-  /**
-   * Writes the points of an order with the member already locked and the tier upgrade they may bring; returns the
-   * points.earned events for the caller to write with its own (one statement).
-   */
-  private async creditLocked(em: EntityManager, ctx: Context, order: Order, memberId: string, lines: CreditLine[], state: CreditState, at: Date): Promise<PendingEvent[]> {
-    const actor = actorRef(ctx.principal);
-    const lot = this.creditWith(em, order, lines, { ...state, at, actor });
-    // Campaign bonuses only here: the bulk importer backfills history, which no campaign targeted (README: Campaigns).
-    // Before the flush, so that the order is inserted once with its bonus.
-    const bonusLots = await this.campaignBonus.apply(
-      em,
-      order,
-      state.bal,
-      { at, actor, pendingDays: state.settings.pendingDays, expiryMonths: state.settings.lotExpiryMonths },
-      state.bonuses,
-    );
-    await em.flush();
-    // Here rather than in creditWith: the bulk importer backfills history and emits no events (README).
-    const events = (lot ? [lot, ...bonusLots] : bonusLots).map((earned) =>
-      this.events.pending(
-        EventType.POINTS_EARNED,
-        { memberId, points: earned.points, sourceType: earned.sourceType, sourceId: earned.sourceId, lotId: earned.id, isPending: earned.state === LotState.PENDING, availableAt: earned.availableAt.toISOString(), expiresAt: earned.expiresAt.toISOString() },
-        { memberId, occurredAt: at },
-      ),
-    );
-    await this.tiers.evaluateLocked(em, memberId, state.settings, at, state.tier);
-    return events;
-  }
-
-  /**
-   * The part of `credit` that needs no reads: sets the order's points and writes the ledger row and lot. The bulk
-   * importer calls it with inputs it gathers once per batch, so both paths give the same points.
-   */
-  creditWith(em: EntityManager, order: CreditableOrder, lines: CreditLine[], env: CreditEnv): PointLot | null {
-    const earning = computeEarning({
-      currency: order.currency,
-      channelKind: order.channelKind,
-      placedAt: order.placedAt,
-      lines: lines.map((l) => ({
-        sku: l.sku,
-        category: l.category,
-        brand: l.brand,
-        netMinor: Math.floor((l.netMinor * (l.quantity - l.returnedQuantity)) / l.quantity),
-      })),
-      rules: env.rules,
-      benefits: env.benefits,
-      earnedSameDay: env.earnedSameDay,
-      kinds: this.ruleKinds,
-    });
-    order.pointsEarned = earning.points;
-    order.pointsBreakdown = earning.breakdown;
-    order.pointsBasisMinor = order.totalMinor - order.returnedMinor;
-    order.returnedAtCreditMinor = order.returnedMinor;
-    return this.ledger.earn(em, env.bal, earning.points, { sourceType: 'order', sourceId: order.id, key: `order:${order.id}`, actor: env.actor, at: env.at }, {
-      at: env.at,
-      pendingDays: env.settings.pendingDays,
-      expiryMonths: env.settings.lotExpiryMonths,
-    });
-  }
-
-  /** Points the member's other orders earned on the day of `placedAt` (for a daily cap). */
-  private async earnedOnDay(em: EntityManager, memberId: string, placedAt: Date, excludeOrderId?: string): Promise<number> {
-    const day = new Date(Math.floor(placedAt.getTime() / DAY_MS) * DAY_MS);
-    const [row] = await em.execute<{ v: number }[]>(
-      `select coalesce(sum(points_earned), 0)::float8 as v from customer_order
-       where member_id = ? and placed_at >= ? and placed_at < ? and id is distinct from ?`,
-      [memberId, day, new Date(day.getTime() + DAY_MS), excludeOrderId ?? null],
-    );
-    return row.v;
   }
 
   /** Unknown SKUs become products from the line; known ones are left as the catalogue has them. */
@@ -466,48 +390,15 @@ export interface MemberOrdersKey {
   beforeId: string | null;
 }
 
-/** What `creditWith` reads and sets on an order; an entity or the importer's plain row. */
-export type CreditableOrder = Pick<
-  Order,
-  'id' | 'currency' | 'channelKind' | 'placedAt' | 'totalMinor' | 'returnedMinor' | 'pointsEarned' | 'pointsBreakdown' | 'pointsBasisMinor' | 'returnedAtCreditMinor'
->;
-
-interface EarningTerms {
-  settings: ProgrammeSettings;
-  rules: RuleData[];
-}
-
-/** What crediting a member reads once their balance is locked. */
-interface CreditState extends EarningTerms {
-  bal: MemberBalance;
-  tier: LockedTier;
-  benefits: BenefitMultiplier[];
-  earnedSameDay: number;
-  bonuses: RunningBonus[];
-  hasPendingReferral: boolean;
-}
-
-const creditLineOf = (l: OrderLine): Omit<CreditLine, 'category' | 'brand'> => ({ sku: l.sku, netMinor: l.netMinor, quantity: l.quantity, returnedQuantity: l.returnedQuantity });
-
-export interface CreditLine {
-  sku: string;
-  category: string | null;
-  brand: string | null;
-  netMinor: number;
-  quantity: number;
-  returnedQuantity: number;
-}
-
-export interface CreditEnv {
-  settings: ProgrammeSettings;
-  rules: RuleData[];
-  benefits: BenefitMultiplier[];
-  bal: MemberBalance;
-  earnedSameDay: number;
-  /** When the points are earned. */
-  at: Date;
-  actor: string;
-}
+/** An order line as the earning pipeline credits it, with its product's category and brand. */
+const creditLineOf = (l: OrderLine, product: Pick<Product, 'category' | 'brand'> | undefined): CreditLine => ({
+  sku: l.sku,
+  category: product?.category ?? null,
+  brand: product?.brand ?? null,
+  netMinor: l.netMinor,
+  quantity: l.quantity,
+  returnedQuantity: l.returnedQuantity,
+});
 
 type ReturnableLine = Pick<OrderLine, 'lineNo' | 'sku' | 'quantity' | 'netMinor' | 'returnedQuantity'>;
 
@@ -537,13 +428,7 @@ export function applyReturnLines(lines: ReturnableLine[], wanted: { lineNo: numb
   return { returned, problems };
 }
 
-/** Points still to claw back after the order's `returnedMinor` grew: in proportion to the value returned since credit. */
-export function clawbackDue(order: Pick<Order, 'pointsEarned' | 'pointsBasisMinor' | 'returnedMinor' | 'returnedAtCreditMinor' | 'pointsClawedBack'>): number {
-  if (order.pointsEarned <= 0 || order.pointsBasisMinor <= 0) return 0;
-  // In BigInt: points × minor units reach 10^18, past the 2^53 a double holds exactly.
-  const due = Number((BigInt(order.pointsEarned) * BigInt(order.returnedMinor - order.returnedAtCreditMinor)) / BigInt(order.pointsBasisMinor));
-  return Math.min(due, order.pointsEarned) - order.pointsClawedBack;
-}
+export { clawbackDue } from '../earning/base-earning';
 
 /** The order's member changed between the unlocked read and the locks (a guest order claimed meanwhile). */
 class OwnerChanged extends Error {}

@@ -2,7 +2,6 @@ import { LockMode, ref } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context } from '../shared/context';
 import { AppError, conflictOnDuplicate } from '../shared/errors';
-import { actorRef } from '../auth/principal';
 import { Member, MemberStatus } from '../members/member.entity';
 import type { MemberService } from '../members/member.service';
 import { IdentifierType, MemberIdentifier } from '../members/member-identifier.entity';
@@ -11,9 +10,7 @@ import type { LedgerService } from '../ledger/ledger.service';
 import { onLiveMember } from '../ledger/member-lock';
 import { LedgerReason } from '../ledger/ledger-entry.entity';
 import { LotState, PointLot } from '../ledger/point-lot.entity';
-import type { ProgrammeSettings } from '../programme/programme-settings.entity';
-import type { EventService } from '../events/event.service';
-import { EventType } from '../events/event-types';
+import { CoLockChanged, type CreditableOrder, type EarningRun } from '../earning/pipeline';
 import { Referral, ReferralRefusal, ReferralStatus } from './referral.entity';
 import type { ApplyReferralCodeInput } from './referral.types';
 
@@ -45,7 +42,6 @@ export class ReferralService {
   constructor(
     private readonly members: MemberService,
     private readonly ledger: LedgerService,
-    private readonly events: EventService,
   ) {}
 
   /** Enrolment step: runs in the enrolment's transaction once the new member is flushed. */
@@ -80,27 +76,37 @@ export class ReferralService {
 
   /**
    * The referrer of the member's waiting referral, read before any lock: an order takes the locks of both members
-   * first, in id order (ledger/member-lock.ts), and hands the referrer it locked to `creditOnOrder`.
+   * first, in id order (ledger/member-lock.ts), and `creditOnOrder` checks it holds the one it finds then.
    */
   async pendingReferrerOf(em: EntityManager, memberId: string): Promise<string | null> {
     const [row] = await em.execute<{ referrer_id: string }[]>(`select referrer_id from referral where referred_id = ? and status = 'PENDING'`, [memberId]);
     return row?.referrer_id ?? null;
   }
 
+  /** `pendingReferrerOf` for a batch of members, in one statement. */
+  async pendingReferrersOf(em: EntityManager, memberIds: readonly string[]): Promise<string[]> {
+    if (memberIds.length === 0) return [];
+    const rows = await em.execute<{ referrer_id: string }[]>(`select distinct referrer_id from referral where referred_id in (?) and status = 'PENDING'`, [[...memberIds]]);
+    return rows.map((r) => r.referrer_id);
+  }
+
   /**
-   * Order step, in the order's transaction with the balances of the referred member and of `lockedReferrerId` locked
-   * (which serialises their orders, so two concurrent first orders credit once; the referral row lock and the ledger
-   * keys guard it again). The referrer's status is read under their lock: a merge or erasure of the referrer either
-   * finished before (the bonus goes to the survivor; an erased referrer's referral is void) or waits for this.
-   * Qualifying: a member order (not a claimed guest order) in the programme currency whose total is at least
-   * `referralMinOrderMinor`. The bonus is pending for the return window, like the order's points.
+   * Earning step of an order, in the order's transaction with the balances of the referred member and of the referrer
+   * locked by the run (which serialises their orders, so two concurrent first orders credit once; the referral row
+   * lock and the ledger keys guard it again). The referrer's status is read under their lock: a merge or erasure of the
+   * referrer either finished before (the bonus goes to the survivor; an erased referrer's referral is void) or waits
+   * for this. Qualifying: an order in the programme currency whose total is at least `referralMinOrderMinor` (a claimed
+   * guest order does not qualify: referral-earning.ts). The bonus is pending for the return window, like the order's
+   * points. Returns the referral's status afterwards (null: none waited).
    */
-  async creditOnOrder(em: EntityManager, ctx: Context, order: Order, memberId: string, settings: ProgrammeSettings, at: Date, lockedReferrerId: string | null): Promise<void> {
+  async creditOnOrder(run: EarningRun, order: Pick<CreditableOrder, 'id' | 'currency' | 'totalMinor' | 'returnedMinor'>, memberId: string, at: Date): Promise<ReferralStatus | null> {
+    const { em } = run;
+    const settings = run.terms.settings;
     const referral = await em.findOne(Referral, { referred: memberId, status: ReferralStatus.PENDING }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-    if (!referral) return;
-    if (order.currency !== settings.pointValueCurrency || order.totalMinor - order.returnedMinor < settings.referralMinOrderMinor) return;
+    if (!referral) return null;
+    if (order.currency !== settings.pointValueCurrency || order.totalMinor - order.returnedMinor < settings.referralMinOrderMinor) return referral.status;
     // Attached, or moved to a merge's survivor, after the order read the referrer: their lock is not held.
-    if (referral.referrer.id !== lockedReferrerId) throw new ReferrerChanged();
+    if (!run.holdsLock(referral.referrer.id)) throw new CoLockChanged();
 
     // The guards are checked again now: merges and identifier changes since enrolment count.
     const referrer = await this.members.findById(em, referral.referrer.id);
@@ -116,29 +122,18 @@ export class ReferralService {
               : null;
     if (reason) {
       Object.assign(referral, { status: ReferralStatus.VOID, voidReason: reason, voidedAt: at });
-      ctx.log.info({ referralId: referral.id, reason }, 'referral.voided');
-      return;
+      run.log.info({ referralId: referral.id, reason }, 'referral.voided');
+      return referral.status;
     }
+    if (!run.holdsLock(referrer.id)) throw new CoLockChanged();
 
-    const terms = { at, pendingDays: settings.pendingDays, expiryMonths: settings.lotExpiryMonths };
-    const actor = actorRef(ctx.principal);
     const shares = [
       { role: 'referred', memberId, points: settings.referralReferredPoints },
       { role: 'referrer', memberId: referrer.id, points: settings.referralReferrerPoints },
     ];
     for (const share of shares) {
-      // Both locked already, in id order.
-      const bal = await this.ledger.lock(em, share.memberId);
-      const cause = { sourceType: 'referral', sourceId: referral.id, key: `referral:${referral.id}:${order.id}:${share.role}`, actor, at, note: `referral ${share.role}` };
-      const lot = this.ledger.earn(em, bal, share.points, cause, terms, LedgerReason.REFERRAL);
-      if (lot) {
-        await this.events.record(
-          em,
-          EventType.POINTS_EARNED,
-          { memberId: share.memberId, points: lot.points, sourceType: 'referral', sourceId: referral.id, lotId: lot.id, isPending: lot.state === LotState.PENDING, availableAt: lot.availableAt.toISOString(), expiresAt: lot.expiresAt.toISOString() },
-          { memberId: share.memberId, occurredAt: at },
-        );
-      }
+      const cause = { sourceType: 'referral', sourceId: referral.id, key: `referral:${referral.id}:${order.id}:${share.role}`, actor: run.actor, at, note: `referral ${share.role}` };
+      run.earn(share.memberId, share.points, cause, LedgerReason.REFERRAL);
     }
     Object.assign(referral, {
       status: ReferralStatus.CREDITED,
@@ -147,32 +142,33 @@ export class ReferralService {
       referrerPoints: settings.referralReferrerPoints,
       creditedAt: at,
     });
-    ctx.log.info({ referralId: referral.id, orderId: order.id, referrerId: referrer.id, referredId: memberId }, 'referral.credited');
+    run.log.info({ referralId: referral.id, orderId: order.id, referrerId: referrer.id, referredId: memberId }, 'referral.credited');
+    return referral.status;
   }
 
   /**
    * Return step, in the return's transaction: when a return brings the qualifying order below the minimum while the
    * bonus is still pending (inside the return window), both bonuses are taken back and the referral waits again for a
-   * qualifying order. After the window the bonus stays.
+   * qualifying order. After the window the bonus stays. Returns whether it was reversed.
    */
-  async reverseOnReturn(em: EntityManager, ctx: Context, order: Order, settings: ProgrammeSettings): Promise<void> {
+  async reverseOnReturn(run: EarningRun, order: Pick<CreditableOrder, 'id' | 'totalMinor' | 'returnedMinor'>, at: Date): Promise<boolean> {
+    const { em } = run;
     const referral = await em.findOne(Referral, { orderId: order.id, status: ReferralStatus.CREDITED }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-    if (!referral || order.totalMinor - order.returnedMinor >= settings.referralMinOrderMinor) return;
+    if (!referral || order.totalMinor - order.returnedMinor >= run.terms.settings.referralMinOrderMinor) return false;
     const lots = await em.find(PointLot, { sourceType: 'referral', sourceId: referral.id, state: { $ne: LotState.CLOSED } }, { orderBy: { member: 'asc' } });
-    if (lots.length === 0 || lots.some((l) => l.state !== LotState.PENDING)) return;
+    if (lots.length === 0 || lots.some((l) => l.state !== LotState.PENDING)) return false;
     for (const lot of lots) {
-      const bal = await this.ledger.lock(em, lot.member.id);
-      await this.ledger.clawback(
-        em,
-        bal,
+      await run.clawback(
+        lot.member.id,
         lot.remaining,
         lot,
-        { sourceType: 'referral', sourceId: referral.id, key: `referral-reversal:${lot.id}`, actor: actorRef(ctx.principal), note: 'referral: qualifying order returned' },
+        { sourceType: 'referral', sourceId: referral.id, key: `referral-reversal:${lot.id}`, actor: run.actor, note: 'referral: qualifying order returned', at },
         LedgerReason.REFERRAL_REVERSAL,
       );
     }
     Object.assign(referral, { status: ReferralStatus.PENDING, orderId: null, referrerPoints: 0, referredPoints: 0, creditedAt: null });
-    ctx.log.info({ referralId: referral.id, orderId: order.id }, 'referral.reversed');
+    run.log.info({ referralId: referral.id, orderId: order.id }, 'referral.reversed');
+    return true;
   }
 
   /**
@@ -272,5 +268,3 @@ export class ReferralService {
   }
 }
 
-/** The referral waiting for an order is not the one whose referrer the order locked: the order runs again, once. */
-export class ReferrerChanged extends Error {}
