@@ -17,7 +17,7 @@ const BIG = ['member', 'member_identifier', 'customer_order', 'order_line', 'led
 
 const client = new pg.Client({ connectionString: url });
 await client.connect();
-const { RECOMMENDATIONS_SQL, preview, memberCardById, memberCardByIdentifier, orderTerms, creditInputs, tierMetricPoints, redemptionInputs } = await apiSql();
+const { RECOMMENDATIONS_SQL, preview, memberCardById, memberCardByIdentifier, orderTerms, earningReads, tierMetricPoints, redemptionInputs } = await apiSql();
 const one = async (sql, params = []) => (await client.query(sql, params)).rows[0];
 
 // Representative parameters: a member with several orders, stored recommendations and an available lot.
@@ -29,7 +29,6 @@ const skus = (await client.query(`select sku from product order by random() limi
 const counts = await one(`select (select count(*) from member)::int as members, (select reltuples::bigint from pg_class where relname = 'ledger_entry') as ledger`);
 const asOf = (await one('select max(placed_at) as t from customer_order')).t;
 const yearAgo = new Date(Date.now() - 365 * 86_400_000);
-const today = new Date(new Date().toISOString().slice(0, 10));
 
 const rule = {
   and: [
@@ -42,7 +41,7 @@ const previewSql = preview(rule, asOf);
 const card = memberCardById(member.id);
 const terms = orderTerms(order.idempotency_key);
 const cardByEmail = memberCardByIdentifier('EMAIL', '', email.value);
-const credit = creditInputs(member.id, new Date(), new Date());
+const credit = earningReads(member.id, new Date(), new Date());
 const metric = tierMetricPoints(member.id, yearAgo);
 // Any reward id will do for the plan (none may exist in a generated database: the statement then returns no row).
 const reward = (await one(`select coalesce((select id from reward limit 1), gen_random_uuid()) as id`)).id;
@@ -70,13 +69,12 @@ const cases = [
     [JSON.stringify(skus.map((sku) => ({ id: crypto.randomUUID(), sku, name: sku, category: null, brand: null, price_minor: 100, currency: 'GBP' })))],
   ],
   ['recordOrder / redeemReward: balance lock', 'select m0.* from member_balance as m0 where m0.member_id = $1 limit 1 for update', [member.id]],
-  ['recordOrder: tier row lock, tiers, plans, bonus campaigns, pending referral (one statement)', credit.text, credit.values],
-  ['recordOrder: tier metric (points earned in the window, merged records included)', metric.text, metric.values],
   [
-    'recordOrder: points earned the same day (daily cap rules only)',
-    `select coalesce(sum(points_earned), 0)::int as v from customer_order where member_id = $1 and placed_at >= $2 and placed_at < $3 and id is distinct from $4`,
-    [member.id, today, new Date(today.getTime() + 86_400_000), null],
+    'recordOrder: earning reads: tier row lock, tiers, tier metric, points the same day, plans, bonus campaigns, referral (one statement)',
+    credit.text,
+    credit.values,
   ],
+  ['tierProgress / nightly tier periods: tier metric (points earned in the window, merged records included)', metric.text, metric.values],
   ['redeemReward: replay check', 'select r0.* from redemption as r0 where r0.idempotency_key = $1 limit 1', [`${member.id}:none`]],
   ['redeemReward: reward, tier, redemptions held, campaign offer (one statement)', redemption.text, redemption.values],
   [

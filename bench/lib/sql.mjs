@@ -6,7 +6,13 @@ export async function apiSql() {
   const dist = (p) => path.join(repoRoot, 'api', 'dist', p);
   const { RECOMMENDATIONS_SQL } = await import(dist('models/model.service.js'));
   const { MEMBER_CARD_SQL, CARD_BY_ID, CARD_BY_IDENTIFIER } = await import(dist('members/member-card.js'));
-  const { CREDIT_INPUTS_SQL, ORDER_TERMS_SQL } = await import(dist('orders/credit-reads.js'));
+  const { termsSql, EarningPipeline, EarningEventKind } = await import(dist('earning/pipeline.js'));
+  const { REPLAY_CHECK_COLUMN } = await import(dist('orders/order.service.js'));
+  const { baseRulesContributor } = await import(dist('earning/base-earning.js'));
+  const { tierContributor } = await import(dist('tiers/tier-earning.js'));
+  const { planContributor } = await import(dist('plans/plan-earning.js'));
+  const { campaignBonusContributor } = await import(dist('campaigns/campaign-bonus.js'));
+  const { referralContributor } = await import(dist('referrals/referral-earning.js'));
   const { TIER_METRIC_POINTS_SQL } = await import(dist('tiers/tier.service.js'));
   const { REDEMPTION_INPUTS_SQL } = await import(dist('rewards/redemption-reads.js'));
   const { checkRule } = await import(dist('segments/segment-grammar.js'));
@@ -19,14 +25,28 @@ export async function apiSql() {
     const q = previewStatement(c, 20);
     return positional(q.sql, q.params);
   };
+  // The built-in contributors as services.ts registers them; only their reads are used here.
+  const earning = new EarningPipeline(null, null)
+    .register(baseRulesContributor())
+    .register(tierContributor(null))
+    .register(planContributor())
+    .register(campaignBonusContributor())
+    .register(referralContributor(null));
+  /** A programme with a daily cap and tiers on points earned over a year: every read the order path can make. */
+  const fullTerms = { settings: { tierMetric: 'POINTS_EARNED', tierWindowDays: 365 }, rules: [{ kind: 'DAILY_CAP' }] };
   return {
     RECOMMENDATIONS_SQL,
     preview,
     /** member(id) with balance, next expiry and tier: one statement (members/member-card.ts). */
     memberCardById: (id) => positional(MEMBER_CARD_SQL(CARD_BY_ID), [id]),
     memberCardByIdentifier: (type, scope, value) => positional(MEMBER_CARD_SQL(CARD_BY_IDENTIFIER), [type, scope, value]),
-    orderTerms: (idempotencyKey) => positional(ORDER_TERMS_SQL, [idempotencyKey]),
-    creditInputs: (memberId, placedAt, at) => positional(CREDIT_INPUTS_SQL, [memberId, memberId, at, at, memberId, placedAt, placedAt, at, memberId]),
+    orderTerms: (idempotencyKey) => positional(termsSql(REPLAY_CHECK_COLUMN), [idempotencyKey]),
+    /** The earning pipeline's one read for an order of `memberId` (earning/pipeline.ts readStatement). */
+    earningReads: (memberId, placedAt, at) => {
+      const key = { memberId, atFrom: at, atTo: at, placedFrom: placedAt, placedTo: placedAt };
+      const { sql, params } = earning.readStatement(fullTerms, [key], [EarningEventKind.ORDER]);
+      return positional(sql, params);
+    },
     tierMetricPoints: (memberId, since) => positional(TIER_METRIC_POINTS_SQL, [memberId, memberId, '{}', since]),
     redemptionInputs: (memberId, rewardId, at) => positional(REDEMPTION_INPUTS_SQL, [memberId, memberId, memberId, at, at, rewardId]),
   };

@@ -216,11 +216,6 @@ export class EarningPipeline {
     return this;
   }
 
-  /** Registered contributors in the order their stages run. */
-  get stages(): readonly EarningContributor<any>[] {
-    return [...this.contributors].sort((a, b) => a.stage - b.stage);
-  }
-
   /**
    * The programme's settings and the earning rules in force, in one statement, with `extra` columns of the caller's
    * (recordOrder's replay check). None of it is member data: it may be read before the transaction.
@@ -267,7 +262,7 @@ export class EarningPipeline {
   async start(em: EntityManager, terms: EarningTerms, keys: readonly ReadKey[], kinds: readonly EarningEventKind[], options: RunOptions): Promise<EarningRun> {
     const run = new EarningRun(em, terms, this.contributors, this.ledger, this.events, options);
     const statement = this.readStatement(terms, keys, kinds);
-    const read = new Set(statement?.readers ?? []);
+    // A contributor whose read the run leaves out (or a member without a key) starts from an undefined state.
     if (statement) {
       const [row] = await em.execute<{ members: [string, ...unknown[]][]; shared: unknown[] }[]>(statement.sql, statement.params);
       const byMember = new Map(row.members.map(([id, ...values]) => [id, values]));
@@ -275,10 +270,6 @@ export class EarningPipeline {
         const values = byMember.get(key.memberId) ?? [];
         statement.readers.forEach((c, i) => run.setState(c, key.memberId, c.read!.parse(values[i] ?? null, key, run, row.shared[i] ?? null)));
       }
-    }
-    // Contributors whose read this run left out start from nothing.
-    for (const c of this.contributors) {
-      if (c.read && !read.has(c)) for (const key of keys) run.setState(c, key.memberId, undefined);
     }
     return run;
   }

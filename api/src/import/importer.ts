@@ -451,7 +451,9 @@ export class TransactionImporter {
       const byMember = new Map<string, Invoice[]>();
       for (const inv of invoices) {
         const id = inv.customerId ? members.get(inv.customerId) : undefined;
-        if (id) byMember.set(id, [...(byMember.get(id) ?? []), inv]);
+        const list = id ? byMember.get(id) : undefined;
+        if (list) list.push(inv);
+        else if (id) byMember.set(id, [inv]);
       }
       const kinds = [...(sales.length ? [EarningEventKind.ORDER] : []), ...(returns.length ? [EarningEventKind.RETURN] : [])];
       const keys = [...byMember].map(([id, list]) => readKey(id, list.map((i) => ({ at: i.placedAt, placedAt: i.placedAt }))));

@@ -26,6 +26,9 @@ import type { ClaimOrderInput, RecordOrderInput, RecordReturnInput, ReturnedLine
 import { priceOrder } from './pricing';
 import { lockMembers, onLiveMember } from '../ledger/member-lock';
 
+/** recordOrder's replay check, read with the earning terms. Parameter: the order's idempotency key. */
+export const REPLAY_CHECK_COLUMN = '(select to_jsonb(o) from customer_order o where o.idempotency_key = ?) as stored';
+
 const sha256 = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
 
 export class OrderService {
@@ -54,10 +57,7 @@ export class OrderService {
     // member lookup fails.
     const memberLookup = input.member ? this.resolveMember(ctx, input.member) : Promise.resolve(null);
     memberLookup.catch(() => undefined);
-    const { extra, ...terms } = await this.earning.readTerms<{ stored: Record<string, unknown> | null }>(ctx.em, {
-      columns: '(select to_jsonb(o) from customer_order o where o.idempotency_key = ?) as stored',
-      params: [key],
-    });
+    const { extra, ...terms } = await this.earning.readTerms<{ stored: Record<string, unknown> | null }>(ctx.em, { columns: REPLAY_CHECK_COLUMN, params: [key] });
     if (extra.stored) return this.replayed(ctx.em.map(Order, extra.stored), bodyHash);
     const member = await memberLookup;
     const at = this.clock.now();
