@@ -5,7 +5,7 @@ import { DAY_MS } from '../shared/time';
 import { EventType } from '../events/event-types';
 import { Tier } from './tier.entity';
 import { MemberTier, TierChangeReason } from './member-tier.entity';
-import { multipliersFrom, type TierService } from './tier.service';
+import { tierMultiplier, type TierService } from './tier.service';
 
 /**
  * The tier metric as the run needs it: amounts by time, summed at each event's time. `recent` holds what counts at
@@ -36,7 +36,7 @@ const COUNTED = new Set<LedgerReason>([LedgerReason.ORDER_EARN, LedgerReason.RET
  * Tier multipliers and tier evaluation (tiers module). Locks the member's tier row (only that row: a lock taken through
  * a join would lock the tier's row and serialise all its members), reads every tier once, and the basis of the metric
  * over the run's windows; after an order's points it upgrades the member at once when they now qualify for a higher
- * tier (downgrades wait for the period's end: TierService.endPeriods). The same decision as `TierService.evaluate`.
+ * tier (downgrades wait for the period's end: TierService.endPeriods), with `TierService.decide`.
  */
 export function tierContributor(tiers: TierService): EarningContributor<TierState | undefined> {
   const contributor: EarningContributor<TierState | undefined> = {
@@ -63,7 +63,7 @@ export function tierContributor(tiers: TierService): EarningContributor<TierStat
     },
 
     benefits(_event, state) {
-      return multipliersFrom(state?.current ?? null, []);
+      return tierMultiplier(state?.current ?? null);
     },
 
     onOrder({ memberId, order, at }, state, run) {

@@ -78,14 +78,6 @@ export class TierService {
   }
 
   /**
-   * After a qualifying event: upgrade at once when the member now qualifies for a higher tier, and keep the current
-   * tier for another period when they still qualify for it. Downgrades wait for the period's end (`nightly`).
-   */
-  async evaluate(em: EntityManager, memberId: string, settings: ProgrammeSettings, at: Date): Promise<void> {
-    await this.evaluateLocked(em, memberId, settings, at, await this.lockedState(em, memberId));
-  }
-
-  /**
    * Every tier and the member's tier row, locked for the rest of the transaction. Only that row is locked: a lock
    * taken through a join would also lock the tier's row and serialise every member of the tier.
    */
@@ -96,22 +88,11 @@ export class TierService {
     return { tiers, state, current };
   }
 
-  /** `evaluate` with the member's tier row already locked (`lockedState`) in this transaction. */
-  async evaluateLocked(em: EntityManager, memberId: string, settings: ProgrammeSettings, at: Date, locked: LockedTier): Promise<void> {
-    const { tiers, state, current: from } = locked;
-    if (tiers.length === 0) return;
-    await em.flush();
-    const metric = await this.metric(em, memberId, settings, at);
-    const after = this.decide(em, memberId, tiers, state, metric, settings, at);
-    const to = tiers.find((t) => t.id === after?.tier.id) ?? null;
-    if (to && to.id !== from?.id) {
-      await this.events.record(em, EventType.TIER_CHANGED, { memberId, fromTier: from?.code ?? null, toTier: to.code, reason: TierChangeReason.QUALIFIED }, { memberId, occurredAt: at });
-    }
-  }
-
   /**
-   * The decision of `evaluate` once its inputs are read (tiers by threshold, the member's locked state with its tier,
-   * the metric at `at`); the bulk importer keeps those per batch. Returns the member's state afterwards.
+   * After a qualifying event, with its inputs read (tiers by threshold, the member's locked state with its tier, the
+   * metric at `at`): upgrade at once when the member now qualifies for a higher tier, and keep the current tier for
+   * another period when they still qualify for it; downgrades wait for the period's end (`endPeriods`). The earning
+   * pipeline's tier stage (tier-earning.ts) calls it after each order. Returns the member's state afterwards.
    */
   decide(em: EntityManager, memberId: string, tiers: Tier[], state: MemberTier | null, metric: number, settings: ProgrammeSettings, at: Date): MemberTier | null {
     const target = [...tiers].reverse().find((t) => t.admits(metric)) ?? null;
@@ -277,17 +258,7 @@ export interface LockedTier {
   current: Tier | null;
 }
 
-/** Earn multipliers for the engine from the member's tier and active paid plans (those other than 100 %). */
-export function multipliersOf(tier: Tier | null, plans: MemberPlan[]): BenefitMultiplier[] {
-  return multipliersFrom(tier, plans.map((p) => p.plan.getEntity()));
-}
-
-/** `multipliersOf` from the plans' own terms (name and multiplier), as the order path reads them in one statement. */
-export function multipliersFrom(tier: Tier | null, plans: readonly { name: string; earnMultiplierPercent: number }[]): BenefitMultiplier[] {
-  const out: BenefitMultiplier[] = [];
-  if (tier && tier.earnMultiplierPercent !== 100) out.push({ kind: 'TIER', label: `${tier.name} tier`, percent: tier.earnMultiplierPercent });
-  for (const plan of plans) {
-    if (plan.earnMultiplierPercent !== 100) out.push({ kind: 'PLAN', label: `${plan.name} plan`, percent: plan.earnMultiplierPercent });
-  }
-  return out;
+/** The engine's multiplier for the member's tier (none at 100 %). */
+export function tierMultiplier(tier: Tier | null): BenefitMultiplier[] {
+  return tier && tier.earnMultiplierPercent !== 100 ? [{ kind: 'TIER', label: `${tier.name} tier`, percent: tier.earnMultiplierPercent }] : [];
 }
