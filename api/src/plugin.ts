@@ -4,6 +4,10 @@ import { EarningRuleKinds, RuleKindDefinitionError, type EarningRuleKindDefiniti
 import type { OutboxSubscriber } from './events/subscribers';
 import type { RewardKindDefinition } from './rewards/reward-kinds';
 import type { DeliveryAdapterFactory } from './campaigns/delivery/registry';
+import type { EventTypeDefinition } from './events/event-types';
+import type { SegmentAttributeDefinition } from './segments/segment-attributes';
+import type { ApiKeyScopeDefinition, PermissionDefinition } from './auth/permissions';
+import type { TimelineSourceDefinition } from './timeline/timeline-sources';
 
 /**
  * What a plugin contributes to the platform. Composition (app, worker, CLI) reads the plugin list once, before the
@@ -26,6 +30,16 @@ export interface LoyaltyPlugin {
   migrations?: MigrationObject[];
   /** type-graphql resolver classes adding types and fields; each is built with the services (`new R(services)`). */
   resolvers?: Function[];
+  /** Event types it records (`defineEventType`): webhooks subscribe to them and GraphQL's EventType lists them. */
+  eventTypes?: EventTypeDefinition<any>[];
+  /** Attributes segment rules may use (previewSegment, saved segments, campaigns, segmentGrammar). */
+  segmentAttributes?: SegmentAttributeDefinition[];
+  /** Permissions its resolvers require (`@Authorized('activities:write')`), and which admin roles hold them. */
+  permissions?: PermissionDefinition[];
+  /** API-key scopes granting its permissions to channels (createApiKey, create-api-key). */
+  apiKeyScopes?: ApiKeyScopeDefinition[];
+  /** Kinds of entry it adds to the member timeline. */
+  timelineSources?: TimelineSourceDefinition[];
 }
 
 /** Identity, for type inference in a plugin's module. */

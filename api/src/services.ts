@@ -38,6 +38,7 @@ import { baseRulesContributor } from './earning/base-earning';
 import { tierContributor } from './tiers/tier-earning';
 import { planContributor } from './plans/plan-earning';
 import { systemClock, type Clock } from './shared/time';
+import { pluginRegistries, type PluginRegistries } from './plugin-registries';
 
 /** Domain services are stateless singletons; each call gets the request's context. */
 export interface Services {
@@ -69,17 +70,19 @@ export interface Services {
 
 /**
  * With `redis` (the API process), logins are throttled per email and IP; scripts pass nothing. `plugins` add to the
- * registries (earning-rule kinds, ...): what they contribute is read here, once. `clock`: the time the earning use cases
- * are stamped with (the real time unless a test sets it).
+ * registries (earning-rule kinds, ...): what they contribute is read here, once; `registries` hold what they add to
+ * the other modules' registries (pluginRegistries), built from `plugins` when not given. `clock`: the time the earning
+ * use cases are stamped with (the real time unless a test sets it).
  */
 export function createServices(
   config: Config,
   infra: { redis?: RedisClient; log?: Logger; plugins?: readonly LoyaltyPlugin[]; clock?: Clock } = {},
+  { registries = pluginRegistries(infra.plugins) }: { registries?: PluginRegistries } = {},
 ): Services {
   const contributed = composePlugins(infra.plugins);
   const ruleKinds = new EarningRuleKinds(contributed.earningRuleKinds, (infra.log ?? createLogger(config.LOG_LEVEL, 'api')).child({ module: 'earning' }));
   const audit = new AuditService();
-  const events = new EventService(config);
+  const events = new EventService(config, registries.eventTypes);
   const members = new MemberService(config, audit, events);
   const ledger = new LedgerService();
   const programme = new ProgrammeService(audit);
@@ -94,7 +97,7 @@ export function createServices(
     .register(campaignBonusContributor())
     .register(referralContributor(referrals));
   const orders = new OrderService(members, ledger, events, earning, infra.clock ?? systemClock);
-  const segments = new SegmentService(audit);
+  const segments = new SegmentService(audit, registries.segmentAttributes);
   const rewards = new RewardService(members, ledger, programme, tiers, audit, events, new CampaignOfferService());
   const feedback = new FeedbackService(members, events);
 
@@ -118,8 +121,8 @@ export function createServices(
 
   return {
     audit,
-    adminAuth: new AdminAuthService(config, audit, infra.redis && infra.log ? new LoginThrottle(infra.redis, config, infra.log) : null),
-    apiKeys: new ApiKeyService(audit, config.API_KEY_CACHE_SECONDS * 1000),
+    adminAuth: new AdminAuthService(config, audit, infra.redis && infra.log ? new LoginThrottle(infra.redis, config, infra.log) : null, registries.access),
+    apiKeys: new ApiKeyService(audit, config.API_KEY_CACHE_SECONDS * 1000, registries.access),
     members,
     ledger,
     points: new PointsService(ledger, members, programme, tiers, audit, events, rewards),
@@ -136,7 +139,7 @@ export function createServices(
     webhooks: new WebhookService(config, audit),
     feedback,
     queueHealth: new QueueHealthService(config),
-    timeline: new TimelineService(),
+    timeline: new TimelineService(registries.timelineSources),
     campaigns,
     referrals,
     earning,

@@ -33,7 +33,7 @@ const LAYERS: Record<Layer, string[]> = {
   /** The schema and the request context with every module's loaders. */
   graphql: ['graphql/'],
   /** Process entry points, CLI, seed data, and the lists of modules, entities, migrations and plugins. */
-  composition: ['app.ts', 'main.ts', 'services.ts', 'orm.ts', 'plugin.ts', 'cli/', 'seed/', 'migrations/'],
+  composition: ['app.ts', 'main.ts', 'services.ts', 'orm.ts', 'plugin.ts', 'plugin-registries.ts', 'cli/', 'seed/', 'migrations/'],
 };
 /** The layer of a file in none of the entries above (null: such a file is misplaced). */
 const ELSEWHERE: Layer | null = 'module';

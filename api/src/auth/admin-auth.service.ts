@@ -10,7 +10,7 @@ import { AdminUser } from './admin-user.entity';
 import { AdminLoginSession } from './admin-session.entity';
 import type { LoginThrottle } from './login-throttle';
 import { passwordProblems } from './password-policy';
-import { AdminRole, rolePermissions } from './permissions';
+import { AccessControl, AdminRole } from './permissions';
 import type { AdminPrincipal } from './principal';
 import type { AdminSession, ChangePasswordInput, CreateAdminUserInput, LoginInput } from './auth.types';
 import { DAY_MS } from '../shared/time';
@@ -28,6 +28,8 @@ export class AdminAuthService {
     private readonly config: Pick<Config, 'JWT_SECRET' | 'ADMIN_TOKEN_TTL_SECONDS'>,
     private readonly audit: AuditService,
     private readonly throttle: LoginThrottle | null = null,
+    /** Each role's permissions, plugins' included. */
+    private readonly access: AccessControl = new AccessControl(),
   ) {
     this.secret = new TextEncoder().encode(config.JWT_SECRET);
   }
@@ -81,7 +83,7 @@ export class AdminAuthService {
       sessionId: session.id,
       email: admin.email,
       role: admin.role,
-      permissions: rolePermissions[admin.role],
+      permissions: this.access.forRole(admin.role),
     };
   }
 

@@ -116,3 +116,93 @@ export function scopePermissions(scopes: readonly ApiKeyScope[]): ReadonlySet<Pe
   if (out.has(Permission.MEMBERS_READ)) out.add(Permission.MEMBERS_PII);
   return out;
 }
+
+/** A permission a plugin declares, for `@Authorized('activities:write')` on its resolvers. */
+export interface PermissionDefinition {
+  /** `area:action`, lower case (`activities:write`); must not be a core permission. */
+  name: string;
+  description: string;
+  /** Admin roles that hold it besides ADMIN, which holds every permission. */
+  roles?: readonly AdminRole[];
+}
+
+/** An API-key scope a plugin declares: a channel key with it holds the listed permissions, all the plugin's own. */
+export interface ApiKeyScopeDefinition {
+  /** `area:action` (`activities:write`); must not be a core scope. */
+  scope: string;
+  description: string;
+  permissions: readonly string[];
+}
+
+/** A scope as GraphQL lists it: `key` is the ApiKeyScope enum value's name (ACTIVITIES_WRITE). */
+export interface ApiKeyScopeInfo {
+  scope: string;
+  key: string;
+  description: string | null;
+  isCore: boolean;
+}
+
+const ACCESS_NAME = /^[a-z][a-z0-9-]{0,30}:[a-z][a-z0-9-]{0,30}$/;
+
+/** The GraphQL enum value name of a scope: `activities:write` is ACTIVITIES_WRITE. */
+export const scopeKey = (scope: string) => scope.replace(/[:-]/g, '_').toUpperCase();
+
+/**
+ * Who may do what in one app: the core's roles and scopes (above) plus the permissions and scopes plugins declare.
+ * The auth checker only asks whether a principal's set has a permission, so a plugin's resolvers use `@Authorized`
+ * with their own names as the core's do.
+ */
+export class AccessControl {
+  private readonly permissions = new Map<string, PermissionDefinition & { owner: string }>();
+  private readonly scopes = new Map<string, ApiKeyScopeInfo & { permissions: readonly string[] }>();
+  private readonly roles = new Map<AdminRole, ReadonlySet<string>>(Object.entries(rolePermissions) as Array<[AdminRole, ReadonlySet<string>]>);
+
+  constructor() {
+    for (const [key, scope] of Object.entries(ApiKeyScope)) this.scopes.set(scope, { scope, key, description: null, isCore: true, permissions: [] });
+  }
+
+  registerPermission(def: PermissionDefinition, owner: string): void {
+    const name = def?.name;
+    if (typeof name !== 'string' || !ACCESS_NAME.test(name)) throw new Error(`permission ${JSON.stringify(name)} of ${owner} must look like area:action (a-z, 0-9, -)`);
+    if ((Object.values(Permission) as string[]).includes(name) || this.permissions.has(name)) throw new Error(`permission ${name} of ${owner} is already declared`);
+    if (typeof def.description !== 'string' || !def.description.trim()) throw new Error(`permission ${name} of ${owner} needs a description`);
+    const roles = def.roles ?? [];
+    const unknown = roles.filter((r) => !(Object.values(AdminRole) as string[]).includes(r));
+    if (unknown.length) throw new Error(`permission ${name} of ${owner}: unknown role(s) ${unknown.join(', ')}`);
+    this.permissions.set(name, { ...def, owner });
+    for (const role of new Set([AdminRole.ADMIN, ...roles])) this.roles.set(role, new Set([...this.roles.get(role)!, name]));
+  }
+
+  /** After its permissions: a scope grants only permissions its own plugin declared. */
+  registerScope(def: ApiKeyScopeDefinition, owner: string): void {
+    const scope = def?.scope;
+    if (typeof scope !== 'string' || !ACCESS_NAME.test(scope)) throw new Error(`API-key scope ${JSON.stringify(scope)} of ${owner} must look like area:action (a-z, 0-9, -)`);
+    const key = scopeKey(scope);
+    if ([...this.scopes.values()].some((s) => s.scope === scope || s.key === key)) throw new Error(`API-key scope ${scope} of ${owner} is already declared`);
+    if (typeof def.description !== 'string' || !def.description.trim()) throw new Error(`API-key scope ${scope} of ${owner} needs a description`);
+    if (!Array.isArray(def.permissions) || def.permissions.length === 0) throw new Error(`API-key scope ${scope} of ${owner} must grant at least one permission`);
+    const foreign = def.permissions.filter((p) => this.permissions.get(p)?.owner !== owner);
+    if (foreign.length) throw new Error(`API-key scope ${scope} of ${owner} grants ${foreign.join(', ')}, which ${owner} does not declare`);
+    this.scopes.set(scope, { scope, key, description: def.description, isCore: false, permissions: [...def.permissions] });
+  }
+
+  forRole(role: AdminRole): ReadonlySet<string> {
+    return this.roles.get(role) ?? new Set();
+  }
+
+  /** A scope no longer registered (its plugin removed) grants nothing. */
+  forScopes(scopes: readonly string[]): ReadonlySet<string> {
+    const core = scopes.filter((s) => this.scopes.get(s)?.isCore) as ApiKeyScope[];
+    const out = new Set<string>(scopePermissions(core));
+    for (const s of scopes) for (const p of this.scopes.get(s)?.permissions ?? []) out.add(p);
+    return out;
+  }
+
+  isScope(scope: string): boolean {
+    return this.scopes.has(scope);
+  }
+
+  listScopes(): ApiKeyScopeInfo[] {
+    return [...this.scopes.values()].map(({ scope, key, description, isCore }) => ({ scope, key, description, isCore }));
+  }
+}

@@ -27,9 +27,10 @@ export class ApiKey {
   @Property({ type: 'string', length: 64, hidden: true })
   secretHash: string;
 
+  /** Core and plugin scopes (auth/permissions.ts AccessControl). */
   @Field(() => [ApiKeyScope])
   @Property({ type: 'text[]' })
-  scopes: ApiKeyScope[];
+  scopes: string[];
 
   @Field(() => DateTimeISOResolver)
   @Property({ type: 'datetime' })

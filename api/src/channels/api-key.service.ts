@@ -4,7 +4,7 @@ import type { Context } from '../shared/context';
 import { AppError, conflictOnDuplicate } from '../shared/errors';
 import { SalesChannelKind } from '../shared/enums';
 import type { AuditService } from '../audit/audit.service';
-import { type ApiKeyScope, scopePermissions } from '../auth/permissions';
+import { AccessControl } from '../auth/permissions';
 import type { ChannelPrincipal } from '../auth/principal';
 import { actorRef } from '../auth/principal';
 import { ApiKey, keyIsUsableAt } from './api-key.entity';
@@ -23,7 +23,7 @@ interface CachedKey {
   revokedAt: Date | null;
   expiresAt: Date | null;
   lastUsedAt: Date | null;
-  scopes: ApiKeyScope[];
+  scopes: string[];
   channelId: string;
   channelKind: SalesChannelKind;
   cachedAt: number;
@@ -58,6 +58,8 @@ export class ApiKeyService {
   constructor(
     private readonly audit: AuditService,
     private readonly cacheMs = 0,
+    /** Which scopes exist and what each grants, plugins' included. */
+    readonly access: AccessControl = new AccessControl(),
   ) {}
 
   /** The API process wires this to Redis; scripts and tests without it only drop their own cache. */
@@ -101,6 +103,8 @@ export class ApiKeyService {
   }
 
   async createKey(em: EntityManager, ctx: Context | null, input: CreateApiKeyInput): Promise<{ key: string; apiKey: ApiKey }> {
+    const unknown = input.scopes.filter((s) => !this.access.isScope(s));
+    if (unknown.length) throw AppError.badInput([{ path: 'input.scopes', message: `unknown scope(s) ${unknown.join(', ')}` }]);
     return em.transactional(async (tx) => {
       const channel = await tx.findOne(SalesChannel, input.channelId);
       if (!channel) throw AppError.notFound('SalesChannel', input.channelId);
@@ -179,7 +183,7 @@ export class ApiKeyService {
       apiKeyId: key.id,
       channelId: key.channelId,
       channelKind: key.channelKind,
-      permissions: scopePermissions(key.scopes),
+      permissions: this.access.forScopes(key.scopes),
     };
   }
 
@@ -213,7 +217,7 @@ export class ApiKeyService {
     ctx: Context | null,
     channel: SalesChannel,
     name: string,
-    scopes: ApiKeyScope[],
+    scopes: string[],
     expiresAt: Date | null,
     rotatedFromId: string | null,
   ): { key: string; apiKey: ApiKey } {

@@ -26,11 +26,11 @@ export class CreateApiKeyInput {
   @Length(1, 100)
   name: string;
 
+  /** The enum lists the app's scopes, plugins' included; the service checks them again for callers outside GraphQL. */
   @Field(() => [ApiKeyScope])
   @ArrayMinSize(1, { message: 'must name at least one scope' })
   @ArrayUnique()
-  @IsEnum(ApiKeyScope, { each: true })
-  scopes: ApiKeyScope[];
+  scopes: string[];
 
   @Field(() => DateTimeISOResolver, { nullable: true })
   @IsOptional()

@@ -1,5 +1,4 @@
 import { parseArgs } from 'node:util';
-import { ApiKeyScope } from '../auth/permissions';
 import { SalesChannelKind } from '../shared/enums';
 import { SalesChannel } from '../channels/sales-channel.entity';
 import { runCli } from './run';
@@ -20,9 +19,10 @@ runCli('create-api-key', async ({ orm, services }) => {
   if (!values.channel) throw new Error(USAGE);
   const kind = values.kind as SalesChannelKind;
   if (!Object.values(SalesChannelKind).includes(kind) || kind === SalesChannelKind.ADMIN) throw new Error(`bad --kind\n${USAGE}`);
-  const scopes = values.scopes.split(',').map((s) => s.trim()) as ApiKeyScope[];
-  const bad = scopes.filter((s) => !Object.values(ApiKeyScope).includes(s));
-  if (bad.length) throw new Error(`unknown scope(s) ${bad.join(', ')}; known: ${Object.values(ApiKeyScope).join(', ')}`);
+  const scopes = values.scopes.split(',').map((s) => s.trim());
+  const known = services.apiKeys.access.listScopes().map((s) => s.scope);
+  const bad = scopes.filter((s) => !known.includes(s));
+  if (bad.length) throw new Error(`unknown scope(s) ${bad.join(', ')}; known: ${known.join(', ')}`);
 
   const em = orm.em.fork();
   const channel =

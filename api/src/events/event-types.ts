@@ -92,3 +92,66 @@ export interface EventPayloads {
 }
 
 export const EVENT_TYPES: readonly EventType[] = Object.values(EventType);
+
+/**
+ * An event type a plugin declares: its wire name and what it means. `P` is the payload's shape, carried in the type
+ * only, so that `EventService.recordEvent(em, type, payload, …)` checks the payload where the plugin records it.
+ */
+export interface EventTypeDefinition<P extends object = Record<string, unknown>> {
+  /** Lower dotted, at most 64 characters (`activity.recorded`); sent as `x-loyalty-event`. */
+  readonly name: string;
+  readonly description: string;
+  /** Never set: it carries `P`. */
+  readonly payload?: P;
+}
+
+/** Declares an event type of a plugin; `P` is the payload receivers get (ids and facts, never personal data). */
+export function defineEventType<P extends object>(name: string, description: string): EventTypeDefinition<P> {
+  return { name, description };
+}
+
+/** A registered event type as GraphQL lists it: `key` is the EventType enum value's name (ACTIVITY_RECORDED). */
+export interface EventTypeInfo {
+  name: string;
+  key: string;
+  description: string | null;
+  isCore: boolean;
+}
+
+const WIRE_NAME = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
+
+/** The GraphQL enum value name of a wire name: `activity.recorded` is ACTIVITY_RECORDED. */
+export const eventTypeKey = (name: string) => name.replace(/\./g, '_').toUpperCase();
+
+/**
+ * Every event type of one app: the core's (the EventType enum) and those plugins declared. The outbox, webhooks and
+ * subscribers work on wire names, so a plugin's type is recorded, subscribed to and delivered like a core one.
+ */
+export class EventTypes {
+  private readonly byName = new Map<string, EventTypeInfo>();
+
+  constructor() {
+    for (const [key, name] of Object.entries(EventType)) this.byName.set(name, { name, key, description: null, isCore: true });
+  }
+
+  /** Throws when the name is malformed or taken (by the core or by `owner`'s predecessors). */
+  register(def: EventTypeDefinition<object>, owner: string): void {
+    const name = def?.name;
+    if (typeof name !== 'string' || !WIRE_NAME.test(name) || name.length > 64) {
+      throw new Error(`event type ${JSON.stringify(name)} of ${owner} must be lower.dotted (a-z, 0-9, _), at most 64 characters`);
+    }
+    if (typeof def.description !== 'string' || !def.description.trim()) throw new Error(`event type ${name} of ${owner} needs a description`);
+    const key = eventTypeKey(name);
+    const clash = [...this.byName.values()].find((t) => t.name === name || t.key === key);
+    if (clash) throw new Error(`event type ${name} of ${owner} clashes with ${clash.isCore ? 'the core' : 'another plugin'}'s ${clash.name}`);
+    this.byName.set(name, { name, key, description: def.description, isCore: false });
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  list(): EventTypeInfo[] {
+    return [...this.byName.values()];
+  }
+}

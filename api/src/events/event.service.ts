@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../shared/config';
 import { newId } from '../shared/ids';
-import type { EventPayloads, EventType } from './event-types';
+import { EventTypes, type EventPayloads, type EventType, type EventTypeDefinition } from './event-types';
 
 export interface RecordOptions {
   memberId?: string | null;
@@ -17,7 +17,11 @@ export class EventService {
   /** How many days before a qualification period ends the nightly tier pass warns of a downgrade (tier.at_risk). */
   readonly tierAtRiskDays: number;
 
-  constructor(config: Pick<Config, 'EVENTS_POINTS_EXPIRING_DAYS' | 'EVENTS_TIER_AT_RISK_DAYS'>) {
+  constructor(
+    config: Pick<Config, 'EVENTS_POINTS_EXPIRING_DAYS' | 'EVENTS_TIER_AT_RISK_DAYS'>,
+    /** The core's event types and the plugins'. */
+    readonly types: EventTypes = new EventTypes(),
+  ) {
     this.pointsExpiringDays = config.EVENTS_POINTS_EXPIRING_DAYS;
     this.tierAtRiskDays = config.EVENTS_TIER_AT_RISK_DAYS;
   }
@@ -27,6 +31,19 @@ export class EventService {
    * and rolls back with it. Never opens a transaction of its own. Returns false when `dedupeKey` was already recorded.
    */
   async record<T extends EventType>(em: EntityManager, type: T, payload: EventPayloads[T], options: RecordOptions): Promise<boolean> {
+    return this.insert(em, type, payload, options);
+  }
+
+  /**
+   * `record` for a plugin's event type (defineEventType): same transaction rules, same dedupe. A type the app did not
+   * register is a programming error, thrown before anything is written.
+   */
+  async recordEvent<P extends object>(em: EntityManager, type: EventTypeDefinition<P>, payload: P, options: RecordOptions): Promise<boolean> {
+    if (!this.types.has(type.name)) throw new Error(`event type ${type.name} is not registered: declare it in the plugin's eventTypes`);
+    return this.insert(em, type.name, payload, options);
+  }
+
+  private async insert(em: EntityManager, type: string, payload: unknown, options: RecordOptions): Promise<boolean> {
     const res = await em.execute(
       `insert into event_outbox (id, type, member_id, payload, dedupe_key, occurred_at, created_at)
        values (?, ?, ?, ?::jsonb, ?, ?, now()) on conflict (dedupe_key) do nothing`,

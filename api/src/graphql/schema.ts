@@ -27,6 +27,8 @@ import type { QueueHealthService } from '../queues/queue-health.service';
 import type { TimelineService } from '../timeline/timeline.service';
 import type { CampaignService } from '../campaigns/campaign.service';
 import type { ReferralService } from '../referrals/referral.service';
+import type { EventService } from '../events/event.service';
+import { withRegistries } from './registries';
 import { validationErrorPaths } from './validation-errors';
 import { MemberOrdersResolver, OrderConnectionResolver, OrderResolver } from '../orders/order.resolver';
 import { PointsResolver } from '../ledger/points.resolver';
@@ -99,6 +101,7 @@ export interface SchemaServices {
   timeline: TimelineService;
   campaigns: CampaignService;
   referrals: ReferralService;
+  events: EventService;
 }
 
 /** Resolvers are built once with their services; the container hands type-graphql those instances. A plugin's
@@ -170,17 +173,30 @@ function withRuleKinds(schema: GraphQLSchema, kinds: EarningRuleKinds): GraphQLS
 }
 
 /**
- * `services` may be null when only the SDL is needed (npm run schema): the core schema. A running API passes its
- * services (whose earning-rule kinds may include plugins') and the plugins' resolvers.
+ * `services` may be null when only the SDL is needed (npm run schema): the core schema. A running app passes its
+ * services, whose registries may hold plugins' earning-rule kinds, event types, API-key scopes and timeline sources;
+ * the enums and unions that list those are built from the registries here, once per schema.
  */
 export async function buildGraphQLSchema(services: SchemaServices | null, pluginResolvers: readonly Function[] = []): Promise<GraphQLSchema> {
+  const timeline = services?.timeline.sources;
   const schema = await buildSchema({
     resolvers: [...resolvers, ...pluginResolvers] as unknown as typeof resolvers,
+    orphanedTypes: [...(timeline?.pluginNodeTypes() ?? [])],
     container: containerFor(services),
     authChecker,
     authMode: 'error',
     validate: { forbidUnknownValues: false, skipMissingProperties: false },
     globalMiddlewares: [validationErrorPaths],
   });
-  return withRuleKinds(schema, services?.earningRules.kinds ?? coreRuleKinds);
+  const plugin = <T extends { isCore: boolean }>(list: T[] | undefined) => (list ?? []).filter((x) => !x.isCore);
+  return withRegistries(
+    withRuleKinds(schema, services?.earningRules.kinds ?? coreRuleKinds),
+    {
+      EventType: plugin(services?.events.types.list()).map((t) => ({ key: t.key, value: t.name, description: t.description })),
+      ApiKeyScope: plugin(services?.apiKeys.access.listScopes()).map((s) => ({ key: s.key, value: s.scope, description: s.description })),
+      TimelineEntryType: (timeline?.pluginKinds() ?? []).map((k) => ({ key: k.kind, value: k.kind, description: k.description })),
+    },
+    { TimelineNode: timeline?.pluginNodeTypes() ?? [] },
+    ['EventType', 'ApiKeyScope'],
+  );
 }

@@ -20,10 +20,13 @@ export type SegmentRule =
   | SegmentCondition;
 
 export interface SegmentCondition {
-  attribute: AttributeName;
+  /** A core attribute (AttributeName) or one a plugin registered. */
+  attribute: string;
   op: Operator;
   value: ConditionValue;
   windowDays?: number;
+  /** What the attribute is of, for attributes that take one (activity type, challenge code). */
+  qualifier?: string;
 }
 
 export type Scalar = string | number;
@@ -91,6 +94,8 @@ export interface AttributeSpec {
   max?: number;
   /** Purchase aggregates over the last `windowDays` days before the evaluation time. */
   needsWindow?: boolean;
+  /** The condition must say what the attribute is of (`qualifier`), a code of this form. */
+  qualifier?: { description: string; pattern: RegExp; patternHint: string };
 }
 
 const CODE = /^[A-Z][A-Z0-9_]{0,31}$/;
@@ -231,10 +236,18 @@ export const ATTRIBUTES = {
 } satisfies Record<string, AttributeSpec>;
 
 export type AttributeName = keyof typeof ATTRIBUTES;
-const ATTRIBUTE_MAP = new Map<string, AttributeSpec>(Object.entries(ATTRIBUTES));
+
+/** The attributes a rule may name: `spec` by name, `names` in the order the grammar lists them. */
+export interface AttributeLookup {
+  spec(name: string): AttributeSpec | undefined;
+  names(): string[];
+}
+
+const CORE_ATTRIBUTE_MAP = new Map<string, AttributeSpec>(Object.entries(ATTRIBUTES));
+export const coreAttributes: AttributeLookup = { spec: (name) => CORE_ATTRIBUTE_MAP.get(name), names: () => [...CORE_ATTRIBUTE_MAP.keys()] };
 
 export function attributeSpec(name: string): AttributeSpec | undefined {
-  return ATTRIBUTE_MAP.get(name);
+  return CORE_ATTRIBUTE_MAP.get(name);
 }
 
 /** A code that must exist in the database, with where it was written. */
@@ -253,7 +266,7 @@ export interface CheckedRule {
 }
 
 const LOGICAL_KEYS = ['and', 'or', 'not'] as const;
-const CONDITION_KEYS = new Set(['attribute', 'op', 'value', 'windowDays']);
+const CONDITION_KEYS = new Set(['attribute', 'op', 'value', 'windowDays', 'qualifier']);
 const MAX_PROBLEMS = 20;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 // Control characters (NUL above all) cannot be stored or compared as text in PostgreSQL.
@@ -263,7 +276,11 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
  * Checks `input` against the grammar without touching the database. Returns the rule rebuilt from validated parts
  * only (unknown keys never survive), or every problem with its path, e.g. `input.rule.and.1.value`.
  */
-export function checkRule(input: unknown, basePath: string): { ok: true; checked: CheckedRule } | { ok: false; problems: FieldProblem[] } {
+export function checkRule(
+  input: unknown,
+  basePath: string,
+  attributes: AttributeLookup = coreAttributes,
+): { ok: true; checked: CheckedRule } | { ok: false; problems: FieldProblem[] } {
   const problems: FieldProblem[] = [];
   const references: CodeReference[] = [];
   let nodes = 0;
@@ -315,10 +332,10 @@ export function checkRule(input: unknown, basePath: string): { ok: true; checked
   };
 
   const checkCondition = (node: Record<string, unknown>, path: string): SegmentCondition | null => {
-    const { attribute, op, value, windowDays } = node;
-    const spec = typeof attribute === 'string' ? attributeSpec(attribute) : undefined;
+    const { attribute, op, value, windowDays, qualifier } = node;
+    const spec = typeof attribute === 'string' ? attributes.spec(attribute) : undefined;
     if (!spec) {
-      fail(`${path}.attribute`, `must be one of ${[...ATTRIBUTE_MAP.keys()].join(', ')}`);
+      fail(`${path}.attribute`, `must be one of ${attributes.names().join(', ')}`);
       return null;
     }
     if (typeof op !== 'string' || !spec.operators.includes(op as Operator)) {
@@ -333,15 +350,33 @@ export function checkRule(input: unknown, basePath: string): { ok: true; checked
       }
       window = windowDays;
     } else if (windowDays !== undefined) {
-      fail(`${path}.windowDays`, `applies only to purchaseCount and monetaryMinor`);
+      const windowed = attributes.names().filter((n) => attributes.spec(n)!.needsWindow);
+      fail(`${path}.windowDays`, `applies only to ${windowed.join(', ')}`);
       return null;
     }
-    const checked = checkValue(spec, attribute as AttributeName, op as Operator, value, `${path}.value`);
+    let of: string | undefined;
+    if (spec.qualifier) {
+      if (typeof qualifier !== 'string' || qualifier.length > MAX_TEXT || CONTROL.test(qualifier) || !spec.qualifier.pattern.test(qualifier)) {
+        fail(`${path}.qualifier`, `is required for ${attribute}: ${spec.qualifier.patternHint}`);
+        return null;
+      }
+      of = qualifier;
+    } else if (qualifier !== undefined) {
+      fail(`${path}.qualifier`, `does not apply to ${attribute}`);
+      return null;
+    }
+    const checked = checkValue(spec, attribute as string, op as Operator, value, `${path}.value`);
     if (checked === null) return null;
-    return { attribute: attribute as AttributeName, op: op as Operator, value: checked, ...(window !== undefined ? { windowDays: window } : {}) };
+    return {
+      attribute: attribute as string,
+      op: op as Operator,
+      value: checked,
+      ...(window !== undefined ? { windowDays: window } : {}),
+      ...(of !== undefined ? { qualifier: of } : {}),
+    };
   };
 
-  const checkValue = (spec: AttributeSpec, attribute: AttributeName, op: Operator, value: unknown, path: string): ConditionValue | null => {
+  const checkValue = (spec: AttributeSpec, attribute: string, op: Operator, value: unknown, path: string): ConditionValue | null => {
     const arity = OPERATOR_ARITY[op];
     if (arity === 'one') return checkScalar(spec, attribute, value, path);
     if (!Array.isArray(value)) {
@@ -366,7 +401,7 @@ export function checkRule(input: unknown, basePath: string): { ok: true; checked
     return arity === 'range' ? scalars : [...new Set(scalars)];
   };
 
-  const checkScalar = (spec: AttributeSpec, attribute: AttributeName, value: unknown, path: string): Scalar | null => {
+  const checkScalar = (spec: AttributeSpec, attribute: string, value: unknown, path: string): Scalar | null => {
     switch (spec.type) {
       case ValueType.INTEGER:
       case ValueType.NUMBER: {

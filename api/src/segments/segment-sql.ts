@@ -8,6 +8,8 @@ import {
   type SegmentRule,
 } from './segment-grammar';
 import { DAY_MS } from '../shared/time';
+import type { SegmentAttributeDefinition, SegmentSqlParams } from './segment-attributes';
+import { ValueType } from './segment-grammar';
 
 /**
  * A WHERE predicate over `member m` and the per-member aggregates joined to it, with its bound values. Every value of
@@ -52,7 +54,7 @@ class Binder {
   }
 }
 
-type Cast = 'bigint' | 'real' | 'text';
+type Cast = 'bigint' | 'real' | 'numeric' | 'text';
 
 /** A single value per member (null when the member has none: then no comparison matches). */
 interface ScalarSource {
@@ -65,7 +67,7 @@ interface ScalarSource {
 interface SetSource {
   kind: 'set';
   cast: Cast;
-  rows: (b: Binder) => string;
+  rows: (b: Binder, c: SegmentCondition) => string;
 }
 
 interface DateSource {
@@ -85,6 +87,19 @@ class Joins {
   readonly windows: number[] = [];
   lastOrder = false;
   readonly used = new Set<'tier' | 'balance' | 'churn' | 'nps' | 'csat'>();
+  /** Plugin attributes' rows, one left join per attribute, qualifier and window. */
+  private readonly plugins = new Map<string, { alias: string; rows: (b: Binder) => string }>();
+
+  /** The alias of a plugin attribute's rows for condition `c`, joined once per (attribute, qualifier, window). */
+  plugin(def: SegmentAttributeDefinition, c: SegmentCondition): string {
+    const key = JSON.stringify([c.attribute, c.qualifier ?? null, c.windowDays ?? null]);
+    let join = this.plugins.get(key);
+    if (!join) {
+      join = { alias: `jp${this.plugins.size}`, rows: (b) => def.rows(sqlParams(b, c)) };
+      this.plugins.set(key, join);
+    }
+    return join.alias;
+  }
 
   /** Column names of the count and net spend of orders in the last `days` days. */
   window(days: number): { n: string; net: string } {
@@ -139,15 +154,58 @@ class Joins {
           where f.kind = '${kind.toUpperCase()}' and f.given_at < ${b.at()} order by f.member_id, f.given_at desc, f.id desc) ${ALIAS[kind]} on ${ALIAS[kind]}.member_id = m.id`,
       );
     }
+    for (const { alias, rows } of this.plugins.values()) parts.push(`left join (${rows(b)}) ${alias} on ${alias}.member_id = m.id`);
     return parts.join('\n    ');
   }
 }
+
+/** A plugin's placeholders for condition `c`, bound in `b` in the order the plugin writes them. */
+function sqlParams(b: Binder, c: SegmentCondition): SegmentSqlParams {
+  return {
+    asOf: () => b.at(),
+    windowStart: () => {
+      if (c.windowDays === undefined) throw new Error(`${c.attribute} reads windowStart() but does not declare needsWindowDays`);
+      return `(${b.at()} - make_interval(days => ${b.one(c.windowDays, 'int')}))`;
+    },
+    qualifier: () => {
+      if (c.qualifier === undefined) throw new Error(`${c.attribute} reads qualifier() but does not declare a qualifier`);
+      return b.one(c.qualifier, 'text');
+    },
+  };
+}
+
+const PLUGIN_CAST: Record<SegmentAttributeDefinition['type'], Cast> = {
+  [ValueType.INTEGER]: 'bigint',
+  [ValueType.NUMBER]: 'numeric',
+  [ValueType.ENUM]: 'text',
+  [ValueType.CODE]: 'text',
+};
+
+/** A plugin attribute as a source: one-valued ones are left-joined (with their missing value), many-valued read as rows. */
+function pluginSource(def: SegmentAttributeDefinition): ScalarSource | SetSource {
+  const cast = PLUGIN_CAST[def.type];
+  if (def.isMany) return { kind: 'set', cast, rows: (b, c) => def.rows(sqlParams(b, c)) };
+  return {
+    kind: 'scalar',
+    cast,
+    expr: (b, c, j) => {
+      const value = `${j.plugin(def, c)}.v::${cast}`;
+      return def.missingValue === undefined ? value : `coalesce(${value}, ${b.one(def.missingValue, cast)})`;
+    },
+  };
+}
+
+/** Where compileRule finds plugin attributes' definitions (SegmentAttributes). */
+export interface PluginAttributeSql {
+  plugin(name: string): SegmentAttributeDefinition | undefined;
+}
+const NO_PLUGINS: PluginAttributeSql = { plugin: () => undefined };
 
 /** The member's current tier (the threshold-0 tier when none is recorded). */
 const CURRENT_TIER = (j: Joins, col: 'code' | 'threshold') => `coalesce(${j.use('tier')}.${col}, (select t.${col} from tier t where t.threshold = 0))`;
 
 /** The SQL behind each attribute of the grammar (segment-grammar.ts). */
-const SOURCES: Record<AttributeName, ScalarSource | SetSource | DateSource> = {
+const SOURCES: Record<AttributeName, ScalarSource | SetSource | DateSource> & Partial<Record<string, ScalarSource | SetSource | DateSource>> = {
   tier: { kind: 'scalar', cast: 'text', expr: (_b, _c, j) => CURRENT_TIER(j, 'code') },
   pointsBalance: { kind: 'scalar', cast: 'bigint', expr: (_b, _c, j) => `coalesce(${j.use('balance')}.available, 0)` },
   lifetimePoints: { kind: 'scalar', cast: 'bigint', expr: (_b, _c, j) => `coalesce(${j.use('balance')}.lifetime, 0)` },
@@ -215,7 +273,7 @@ function scalarPredicate(b: Binder, j: Joins, source: ScalarSource, c: SegmentCo
 
 function setPredicate(b: Binder, source: SetSource, c: SegmentCondition): string {
   const values = Array.isArray(c.value) ? c.value : [c.value];
-  const rows = `(${source.rows(b)}) s`;
+  const rows = `(${source.rows(b, c)}) s`;
   if (c.op === 'all') {
     const matches = b.list(values, source.cast);
     return `m.id in (select s.member_id from ${rows} where s.v = any(${matches}) group by s.member_id having count(distinct s.v) = ${b.one(values.length, 'int')})`;
@@ -256,11 +314,13 @@ function datePredicate(b: Binder, source: DateSource, op: Operator, value: Condi
   }
 }
 
-function compileNode(b: Binder, j: Joins, rule: SegmentRule): string {
-  if ('and' in rule) return `(${rule.and.map((r) => compileNode(b, j, r)).join(' and ')})`;
-  if ('or' in rule) return `(${rule.or.map((r) => compileNode(b, j, r)).join(' or ')})`;
-  if ('not' in rule) return `(not ${compileNode(b, j, rule.not)})`;
-  const source = SOURCES[rule.attribute];
+function compileNode(b: Binder, j: Joins, rule: SegmentRule, plugins: PluginAttributeSql): string {
+  if ('and' in rule) return `(${rule.and.map((r) => compileNode(b, j, r, plugins)).join(' and ')})`;
+  if ('or' in rule) return `(${rule.or.map((r) => compileNode(b, j, r, plugins)).join(' or ')})`;
+  if ('not' in rule) return `(not ${compileNode(b, j, rule.not, plugins)})`;
+  const plugin = plugins.plugin(rule.attribute);
+  const source = plugin ? pluginSource(plugin) : SOURCES[rule.attribute];
+  if (!source) throw new Error(`segment attribute ${rule.attribute} is not registered`);
   const predicate =
     source.kind === 'scalar'
       ? scalarPredicate(b, j, source, rule)
@@ -278,14 +338,14 @@ function usesRfm(rule: SegmentRule): boolean {
   return rule.attribute === 'rfmSegment';
 }
 
-/** Compiles a rule that passed `checkRule`, evaluated as of `asOf`. */
-export function compileRule(checked: CheckedRule, asOf: Date): CompiledRule {
+/** Compiles a rule that passed `checkRule` (with the same attributes), evaluated as of `asOf`. */
+export function compileRule(checked: CheckedRule, asOf: Date, plugins: PluginAttributeSql = NO_PLUGINS): CompiledRule {
   const withBinder = new Binder(asOf);
   const withSql = usesRfm(checked.rule) ? `with rfm as materialized (select member_id, segment from analytics_rfm(${withBinder.at()}))` : '';
   const b = new Binder(asOf);
   const joins = new Joins();
   const population = checked.mentionsStatus ? `m.status <> 'MERGED'` : `m.status = 'ACTIVE'`;
-  const where = `${population} and ${compileNode(b, joins, checked.rule)}`;
+  const where = `${population} and ${compileNode(b, joins, checked.rule, plugins)}`;
   const fromBinder = new Binder(asOf);
   const from = joins.sql(fromBinder);
   return { with: withSql, withParams: withBinder.params, from, fromParams: fromBinder.params, where, params: b.params };

@@ -7,8 +7,9 @@ import { actorRef } from '../auth/principal';
 import type { AuditService } from '../audit/audit.service';
 import { Member } from '../members/member.entity';
 import type { MemberConnection } from '../members/member.types';
-import { ATTRIBUTES, checkRule, MAX_DEPTH, MAX_LIST, MAX_NODES, MAX_WINDOW_DAYS, OPERATOR_ARITY, OPERATORS, type CheckedRule, type SegmentRule } from './segment-grammar';
+import { checkRule, MAX_DEPTH, MAX_LIST, MAX_NODES, MAX_WINDOW_DAYS, OPERATOR_ARITY, OPERATORS, type CheckedRule, type SegmentRule } from './segment-grammar';
 import { compileRule, previewStatement } from './segment-sql';
+import { SegmentAttributes } from './segment-attributes';
 import { Segment, SegmentKind } from './segment.entity';
 import { SegmentValueShape, type CreateSegmentInput, type PreviewSegmentInput, type SegmentGrammar, type SegmentPreview, type UpdateSegmentInput } from './segment.types';
 
@@ -31,21 +32,30 @@ export interface MemberIdsQuery {
  * `membersOf` and `memberIdsQuery` take the caller's `em`, so a campaign can use them inside its own transaction.
  */
 export class SegmentService {
-  constructor(private readonly audit: AuditService) {}
+  constructor(
+    private readonly audit: AuditService,
+    /** The core's attributes and the plugins'. */
+    readonly attributes: SegmentAttributes = new SegmentAttributes(),
+  ) {}
 
   grammar(): SegmentGrammar {
     return {
-      attributes: Object.entries(ATTRIBUTES).map(([name, spec]) => ({
-        name,
-        description: spec.description,
-        valueType: spec.type,
-        isMany: spec.cardinality === 'many',
-        operators: [...spec.operators],
-        values: 'values' in spec ? [...spec.values] : null,
-        needsWindowDays: 'needsWindow' in spec && spec.needsWindow === true,
-        min: 'min' in spec ? spec.min : null,
-        max: 'max' in spec ? spec.max : null,
-      })),
+      attributes: this.attributes.names().map((name) => {
+        const spec = this.attributes.spec(name)!;
+        return {
+          name,
+          description: spec.description,
+          valueType: spec.type,
+          isMany: spec.cardinality === 'many',
+          operators: [...spec.operators],
+          values: spec.values ? [...spec.values] : null,
+          needsWindowDays: spec.needsWindow === true,
+          min: spec.min ?? null,
+          max: spec.max ?? null,
+          qualifier: spec.qualifier ? { description: spec.qualifier.description, hint: spec.qualifier.patternHint } : null,
+          isPlugin: this.attributes.plugin(name) !== undefined,
+        };
+      }),
       operators: OPERATORS.map((name) => ({ name, valueShape: VALUE_SHAPE[OPERATOR_ARITY[name]] })),
       maxDepth: MAX_DEPTH,
       maxNodes: MAX_NODES,
@@ -56,7 +66,7 @@ export class SegmentService {
 
   /** Grammar first, then the tier and plan codes it names must exist; BAD_USER_INPUT names each bad node's path. */
   async check(em: EntityManager, rule: unknown, path: string): Promise<CheckedRule> {
-    const result = checkRule(rule, path);
+    const result = checkRule(rule, path, this.attributes);
     if (!result.ok) throw AppError.badInput(result.problems);
     const refs = result.checked.references;
     if (refs.length > 0) {
@@ -78,7 +88,7 @@ export class SegmentService {
     const asOf = input.asOf ?? new Date();
     return read(em, async (tx) => {
       const checked = await this.check(tx, input.rule, 'input.rule');
-      const q = previewStatement(compileRule(checked, asOf), SAMPLE_SIZE);
+      const q = previewStatement(compileRule(checked, asOf, this.attributes), SAMPLE_SIZE);
       const rows = await tx.execute<{ id: string; country: string | null; tier_code: string | null; total: number }[]>(q.sql, q.params);
       const [floor] = rows.some((r) => r.tier_code === null) ? await tx.execute<{ code: string }[]>(`select code from tier where threshold = 0`) : [];
       return {
@@ -206,13 +216,13 @@ export class SegmentService {
     if (segment.kind === SegmentKind.SNAPSHOT) {
       return { sql: `select sm.member_id from segment_member sm where sm.segment_id = ?::uuid`, params: [segment.id] };
     }
-    const result = checkRule(segment.rule, 'rule');
+    const result = checkRule(segment.rule, 'rule', this.attributes);
     if (!result.ok) throw new Error(`stored rule of segment ${segment.id} no longer fits the grammar`);
     return this.ruleQuery(result.checked, asOf);
   }
 
   private ruleQuery(checked: CheckedRule, asOf: Date): MemberIdsQuery {
-    const c = compileRule(checked, asOf);
+    const c = compileRule(checked, asOf, this.attributes);
     return { sql: `${c.with} select m.id as member_id from ${c.from} where ${c.where}`, params: [...c.withParams, ...c.fromParams, ...c.params] };
   }
 }

@@ -95,6 +95,15 @@ export class SegmentOperatorInfo {
   valueShape: SegmentValueShape;
 }
 
+@ObjectType({ description: "What a condition's `qualifier` names (an activity type, a challenge code)." })
+export class SegmentAttributeQualifier {
+  @Field(() => String)
+  description: string;
+
+  @Field(() => String, { description: 'The form the qualifier takes, for a form hint or an error.' })
+  hint: string;
+}
+
 @ObjectType({ description: 'One attribute of the rule grammar, for building rules visually.' })
 export class SegmentAttributeInfo {
   @Field(() => String)
@@ -123,6 +132,12 @@ export class SegmentAttributeInfo {
 
   @Field(() => Float, { nullable: true })
   max: number | null;
+
+  @Field(() => SegmentAttributeQualifier, { nullable: true, description: 'When set, each condition names what the attribute is of in `qualifier`.' })
+  qualifier: SegmentAttributeQualifier | null;
+
+  @Field(() => Boolean, { description: 'Added by a plugin rather than the core.' })
+  isPlugin: boolean;
 }
 
 @ObjectType()

@@ -34,14 +34,18 @@ export const TimelineNode = createUnionType({
 
 @ObjectType({ description: 'One thing that happened to a member.' })
 export class TimelineEntry {
+  /** A TimelineEntryType value or a plugin's kind (the enum lists the app's). */
   @Field(() => TimelineEntryType)
-  type: TimelineEntryType;
+  type: string;
 
   @Field(() => DateTimeISOResolver, { description: 'Order placed, ledger row written, redemption made, tier changed, feedback given, campaign contact or assignment, message written.' })
   occurredAt: Date;
 
   @Field(() => TimelineNode)
-  node: InstanceType<(typeof TIMELINE_NODE_TYPES)[number]>;
+  node: object;
+
+  @Field(() => String, { nullable: true, description: "One line about the entry from the plugin that added it; null for the core's kinds, which clients describe from the node." })
+  summary: string | null;
 }
 
 @ObjectType({ description: 'Newest first; cursors are stable when entries share a moment or new ones arrive.' })

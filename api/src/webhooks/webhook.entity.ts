@@ -20,9 +20,10 @@ export class Webhook {
   @Property({ type: 'string', length: 500, nullable: true })
   description: string | null = null;
 
+  /** Wire names; a plugin's event types among them (the GraphQL enum lists the app's registered types). */
   @Field(() => [EventType])
   @Property({ type: 'json' })
-  eventTypes: EventType[];
+  eventTypes: string[];
 
   /** Shown once, when registered or rotated; never a GraphQL field. */
   @Property({ type: 'string', length: 100, lazy: true })
@@ -108,7 +109,7 @@ export class WebhookDelivery {
 
   @Field(() => EventType)
   @Property({ type: 'string', length: 64 })
-  eventType: EventType;
+  eventType: string;
 
   @Field(() => DeliveryStatus)
   @Enum({ items: () => DeliveryStatus })

@@ -15,7 +15,7 @@ export class RegisterWebhookInput {
   @Field(() => [EventType])
   @ArrayMinSize(1)
   @ArrayUnique()
-  eventTypes: EventType[];
+  eventTypes: string[];
 
   @Field(() => String, { nullable: true })
   @IsOptional()
@@ -39,7 +39,7 @@ export class UpdateWebhookInput {
   @IsOptional()
   @ArrayMinSize(1)
   @ArrayUnique()
-  eventTypes?: EventType[] | null;
+  eventTypes?: string[] | null;
 
   @Field(() => String, { nullable: true })
   @IsOptional()
