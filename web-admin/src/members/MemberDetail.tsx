@@ -572,6 +572,7 @@ function describeTimelineEntry(entry: TimelineEntry): string {
     case 'CampaignMessage':
       return `${humanize(n.medium)} from a campaign${n.subject ? `: “${n.subject}”` : ''} (${humanize(n.messageStatus).toLowerCase()})`;
     default:
-      return humanize(entry.type);
+      // Entries a plugin adds describe themselves.
+      return entry.summary ?? humanize(entry.type);
   }
 }

@@ -150,6 +150,21 @@ function Condition({ node, ...props }: NodeProps & { node: ConditionNode }) {
             ))}
           </select>
         </label>
+        {attribute.qualifier && (
+          <label className="inline-control">
+            of
+            <input
+              type="text"
+              value={node.qualifier}
+              disabled={readOnly}
+              placeholder={attribute.qualifier.hint}
+              title={attribute.qualifier.description}
+              onChange={(e) => set({ ...node, qualifier: e.target.value })}
+              aria-label={`What ${attributeLabel(attribute.name)} is of`}
+              data-testid="condition-qualifier"
+            />
+          </label>
+        )}
         <label className="inline-control">
           <span className="sr-only">Operator</span>
           <select value={node.op} disabled={readOnly} onChange={(e) => set({ ...node, op: e.target.value })} data-testid="condition-op">

@@ -2,7 +2,7 @@ import type { SegmentGrammarQuery } from '../gql/graphql';
 
 /**
  * The rule builder's editable tree and its conversion to and from the API's rule JSON (README: Segments):
- *   { and: [rule, …] } | { or: [rule, …] } | { not: rule } | { attribute, op, value, windowDays? }
+ *   { and: [rule, …] } | { or: [rule, …] } | { not: rule } | { attribute, op, value, windowDays?, qualifier? }
  * Values are kept as the text the admin typed until `toRule` converts them by the attribute's value type.
  */
 
@@ -29,6 +29,8 @@ export interface ConditionNode {
   /** `in`, `any`, `all`: the chosen values. */
   values: string[];
   windowDays: string;
+  /** What the attribute is of (an activity type), for attributes with a `qualifier`. */
+  qualifier: string;
 }
 
 export type RuleNode = GroupNode | ConditionNode;
@@ -76,6 +78,7 @@ export function newCondition(attribute: AttributeInfo): ConditionNode {
     valueTo: '',
     values: [],
     windowDays: attribute.needsWindowDays ? defaultWindowDays : '',
+    qualifier: '',
   };
 }
 
@@ -109,12 +112,15 @@ export function toRule(root: GroupNode, attributes: AttributeInfo[], shapes: Ope
     } else {
       const attribute = byName.get(node.attribute);
       const value = attribute ? conditionValue(node, attribute, shapes) : undefined;
-      if (value === undefined || (attribute?.needsWindowDays && node.windowDays.trim() === '')) incomplete.add(node.id);
+      if (value === undefined || (attribute?.needsWindowDays && node.windowDays.trim() === '') || (attribute?.qualifier && node.qualifier.trim() === '')) {
+        incomplete.add(node.id);
+      }
       inner = {
         attribute: node.attribute,
         op: node.op,
         value: value ?? null,
         ...(attribute?.needsWindowDays ? { windowDays: Number(node.windowDays) } : {}),
+        ...(attribute?.qualifier ? { qualifier: node.qualifier.trim() } : {}),
       };
     }
     return node.isNegated ? { not: inner } : inner;
@@ -129,7 +135,8 @@ function conditionValue(node: ConditionNode, attribute: AttributeInfo, shapes: O
     const t = text.trim();
     if (t === '') return undefined;
     if (attribute.valueType === 'INTEGER' || attribute.valueType === 'NUMBER') return Number(t);
-    return attribute.valueType === 'CODE' && attribute.name !== 'categoriesBought' ? t.toUpperCase() : t;
+    // The core's codes (tiers, plans, countries) are upper case; category names and plugins' codes are taken as typed.
+    return attribute.valueType === 'CODE' && !attribute.isPlugin && attribute.name !== 'categoriesBought' ? t.toUpperCase() : t;
   };
   switch (shapes.get(node.op)) {
     case 'range': {
@@ -173,6 +180,7 @@ function parse(rule: unknown, isNegated: boolean, shapes: OperatorShapes): RuleN
     valueTo: isList && arity === 'range' ? String(value[1] ?? '') : '',
     values: isList && arity !== 'range' ? value.map(String) : [],
     windowDays: r.windowDays == null ? '' : String(r.windowDays),
+    qualifier: r.qualifier == null ? '' : String(r.qualifier),
   };
 }
 
