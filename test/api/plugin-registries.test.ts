@@ -226,6 +226,17 @@ describe('plugin permissions and API-key scopes', () => {
     expect(await h.sql(`select count(*)::int as n from test_activity where member_id = ?`, [member.id])).toEqual([{ n: 2 }]);
   });
 
+  it('still lists a key whose scope no plugin registers any more, granting nothing by it', async () => {
+    const key = await b.apiKey(['test-activities:write']);
+    await h.sql(`update api_key set scopes = array['gone:write'] where id = ?`, [key.keyId]);
+    h.app.services.apiKeys.forgetAll();
+    const res = await h.gql(admin, `{ apiKeys { id scopes } }`);
+    expect(res.errors).toBeUndefined();
+    expect(res.data.apiKeys.find((k: { id: string }) => k.id === key.keyId).scopes).toEqual(['gone:write']);
+    const member = await b.member().save();
+    expectError(await h.gql(key.auth, RECORD, { memberId: member.id, type: 'visit' }), 'FORBIDDEN');
+  });
+
   it('refuses an unknown scope from callers outside GraphQL with BAD_USER_INPUT', async () => {
     const channel = await b.channel();
     await expect(h.app.services.apiKeys.createKey(h.em(), null, { channelId: channel.id, name: 'x', scopes: ['activities:delete'] })).rejects.toMatchObject({
