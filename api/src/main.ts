@@ -8,6 +8,7 @@ import { startPointsScheduler } from './jobs/points-scheduler';
 import { WebhookDispatcher } from './webhooks/dispatcher';
 import { startCampaignRunner } from './campaigns/campaign-runner';
 import { composePlugins, loadPlugins, PluginError } from './plugin';
+import { OutboxSubscriberRunner } from './events/subscriber-runner';
 
 async function main() {
   let config;
@@ -34,6 +35,7 @@ async function main() {
     ? startPointsScheduler({ orm, services: app.services, log, connection: config, cron: config.POINTS_JOBS_CRON, checkEveryMs: config.SCHEDULE_CHECK_SECONDS * 1000 })
     : null;
   const dispatcher = config.WEBHOOKS_ENABLED ? new WebhookDispatcher(orm, config, log).start() : null;
+  const subscribers = config.SUBSCRIBERS_ENABLED ? new OutboxSubscriberRunner(orm, app.services.events.subscribers, config, log).start() : null;
   const campaignRunner = config.CAMPAIGNS_SWEEP_MS > 0 ? startCampaignRunner(orm, app.services.campaigns, config.CAMPAIGNS_SWEEP_MS, log) : null;
 
   let stopping = false;
@@ -43,6 +45,7 @@ async function main() {
     log.info({ signal }, 'api.stopping');
     await scheduler?.close().catch(() => undefined);
     await dispatcher?.close();
+    await subscribers?.close();
     await campaignRunner?.close();
     await app.stop();
     log.info('api.stopped');

@@ -27,6 +27,7 @@ import { Redemption } from './rewards/redemption.entity';
 import { ModelVersion } from './models/model-version.entity';
 import { Segment } from './segments/segment.entity';
 import { EventOutbox } from './events/event-outbox.entity';
+import { OutboxSubscriberCursor } from './events/outbox-subscriber-cursor.entity';
 import { Webhook, WebhookDelivery } from './webhooks/webhook.entity';
 import { Feedback } from './feedback/feedback.entity';
 import { Campaign, CampaignMember, CampaignMessage } from './campaigns/campaign.entity';
@@ -65,6 +66,7 @@ export const entities = [
   ModelVersion,
   Segment,
   EventOutbox,
+  OutboxSubscriberCursor,
   Webhook,
   WebhookDelivery,
   Feedback,

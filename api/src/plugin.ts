@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { EntityClass, EntitySchema, MigrationObject } from '@mikro-orm/core';
 import { EarningRuleKinds, RuleKindDefinitionError, type EarningRuleKindDefinition } from './earning/rule-kinds';
-import type { OutboxSubscriber } from './events/subscribers';
-import type { RewardKindDefinition } from './rewards/reward-kinds';
+import { checkSubscribers, type OutboxSubscriber } from './events/subscribers';
+import { RewardKindRegistry, type RewardKindDefinition } from './rewards/reward-kinds';
 import type { DeliveryAdapterFactory } from './campaigns/delivery/registry';
 import type { EventTypeDefinition } from './events/event-types';
 import type { SegmentAttributeDefinition } from './segments/segment-attributes';
@@ -56,6 +56,10 @@ export interface PluginContributions {
   /** Named `<plugin>/<migration>`, in plugin order. */
   migrations: MigrationObject[];
   resolvers: Function[];
+  rewardKinds: RewardKindDefinition[];
+  subscribers: OutboxSubscriber[];
+  /** Registered after the built-in adapters; a name taken twice stops the services being built. */
+  deliveryAdapters: Array<{ name: string; factory: DeliveryAdapterFactory }>;
 }
 
 const PLUGIN_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
@@ -74,7 +78,16 @@ const listOf = <T>(plugin: LoyaltyPlugin, key: keyof LoyaltyPlugin): T[] => {
  * that a process stops at start-up with one line saying which plugin is wrong and why.
  */
 export function composePlugins(plugins: readonly LoyaltyPlugin[] = []): PluginContributions {
-  const out: PluginContributions = { plugins, earningRuleKinds: [], entities: [], migrations: [], resolvers: [] };
+  const out: PluginContributions = {
+    plugins,
+    earningRuleKinds: [],
+    entities: [],
+    migrations: [],
+    resolvers: [],
+    rewardKinds: [],
+    subscribers: [],
+    deliveryAdapters: [],
+  };
   const names = new Set<string>();
   const kindOwner = new Map<string, string>();
   for (const plugin of plugins) {
@@ -114,6 +127,20 @@ export function composePlugins(plugins: readonly LoyaltyPlugin[] = []): PluginCo
     for (const resolver of listOf<Function>(plugin, 'resolvers')) {
       if (typeof resolver !== 'function') throw new PluginError(`plugin "${plugin.name}": each resolver must be a class`);
       out.resolvers.push(resolver);
+    }
+
+    // Checked with the earlier plugins' contributions: a clash is this plugin's.
+    out.rewardKinds.push(...listOf<RewardKindDefinition>(plugin, 'rewardKinds'));
+    out.subscribers.push(...listOf<OutboxSubscriber>(plugin, 'subscribers'));
+    try {
+      new RewardKindRegistry(out.rewardKinds);
+      checkSubscribers(out.subscribers);
+    } catch (err) {
+      throw new PluginError(`plugin "${plugin.name}": ${err instanceof Error ? err.message : String(err)}`);
+    }
+    for (const [name, factory] of Object.entries(plugin.deliveryAdapters ?? {})) {
+      if (typeof factory !== 'function') throw new PluginError(`plugin "${plugin.name}": delivery adapter "${name}" must be a factory function`);
+      out.deliveryAdapters.push({ name, factory });
     }
   }
   return out;

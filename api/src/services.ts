@@ -14,6 +14,7 @@ import { TierService } from './tiers/tier.service';
 import { PlanService } from './plans/plan.service';
 import { OrderService } from './orders/order.service';
 import { RewardService } from './rewards/reward.service';
+import { RewardKindRegistry } from './rewards/reward-kinds';
 import { MemberPlan } from './plans/membership-plan.entity';
 import { Redemption } from './rewards/redemption.entity';
 import { ModelService } from './models/model.service';
@@ -70,9 +71,9 @@ export interface Services {
 
 /**
  * With `redis` (the API process), logins are throttled per email and IP; scripts pass nothing. `plugins` add to the
- * registries (earning-rule kinds, ...): what they contribute is read here, once; `registries` hold what they add to
- * the other modules' registries (pluginRegistries), built from `plugins` when not given. `clock`: the time the earning
- * use cases are stamped with (the real time unless a test sets it).
+ * registries (earning-rule kinds, reward kinds, delivery adapters, outbox subscribers): what they contribute is read
+ * here, once; `registries` hold what they add to the other modules' registries (pluginRegistries), built from
+ * `plugins` when not given. `clock`: the time the earning use cases are stamped with (the real time unless a test sets it).
  */
 export function createServices(
   config: Config,
@@ -81,8 +82,10 @@ export function createServices(
 ): Services {
   const contributed = composePlugins(infra.plugins);
   const ruleKinds = new EarningRuleKinds(contributed.earningRuleKinds, (infra.log ?? createLogger(config.LOG_LEVEL, 'api')).child({ module: 'earning' }));
+  const deliveryAdapters = builtInDeliveryAdapters(config, createLogger(config.LOG_LEVEL, 'campaigns'));
+  for (const { name, factory } of contributed.deliveryAdapters) deliveryAdapters.register(name, factory);
   const audit = new AuditService();
-  const events = new EventService(config, registries.eventTypes);
+  const events = new EventService(config, registries.eventTypes, contributed.subscribers);
   const members = new MemberService(config, audit, events);
   const ledger = new LedgerService();
   const programme = new ProgrammeService(audit);
@@ -98,7 +101,8 @@ export function createServices(
     .register(referralContributor(referrals));
   const orders = new OrderService(members, ledger, events, earning, infra.clock ?? systemClock);
   const segments = new SegmentService(audit, registries.segmentAttributes);
-  const rewards = new RewardService(members, ledger, programme, tiers, audit, events, new CampaignOfferService());
+  const rewardKinds = new RewardKindRegistry(contributed.rewardKinds);
+  const rewards = new RewardService(members, ledger, programme, tiers, audit, events, new CampaignOfferService(), rewardKinds);
   const feedback = new FeedbackService(members, events);
 
   // A merge moves every domain's rows in the member merge's own transaction.
@@ -116,7 +120,7 @@ export function createServices(
   });
 
   const models = new ModelService(config, audit, rewards);
-  const campaigns = new CampaignService(audit, events, segments, models, programme, builtInDeliveryAdapters(config, createLogger(config.LOG_LEVEL, 'campaigns')).create(config.MESSAGE_DELIVERY), config.CAMPAIGN_MESSAGE_MAX_ATTEMPTS);
+  const campaigns = new CampaignService(audit, events, segments, models, programme, deliveryAdapters.create(config.MESSAGE_DELIVERY), config.CAMPAIGN_MESSAGE_MAX_ATTEMPTS);
   members.registerMergeStep((em, survivor, absorbed) => campaigns.mergeInto(em, survivor.id, absorbed.id));
 
   return {
@@ -138,7 +142,7 @@ export function createServices(
     events,
     webhooks: new WebhookService(config, audit),
     feedback,
-    queueHealth: new QueueHealthService(config),
+    queueHealth: new QueueHealthService(config, events.subscribers),
     timeline: new TimelineService(registries.timelineSources),
     campaigns,
     referrals,

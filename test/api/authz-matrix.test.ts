@@ -10,6 +10,7 @@ import { buildGraphQLSchema } from '../../api/src/graphql/schema';
 import { callWithVariables, minimalOperation, minimalSelection, requiredArgs, rootOperations, sample } from '../support/schema-ops';
 import { pathSelection, sensitivePaths, valuesAlong, type SensitivePath } from '../support/sensitive-paths';
 import { redactedFields } from '../../api/src/auth/field-permissions';
+import { definePlugin } from '../../api/src/plugin';
 
 /**
  * Calls every query and mutation, every field with its own permission and a few argument-dependent checks as each
@@ -21,7 +22,21 @@ const MATRIX_FILE = path.join(__dirname, 'authz-matrix.csv');
 const OBSERVED_FILE = path.resolve(__dirname, '..', '..', 'test-output', 'authz-matrix.observed.csv');
 
 const prefix = `test-authz-${process.env.TEST_RUN_ID}-${process.env.JEST_WORKER_ID}`;
-const h = useHarness({ QUEUE_PREFIX: prefix });
+/** A plugin reward kind with a fulfilment, so that Redemption.fulfilment holds a value the matrix can see redacted. */
+const matrixRewards = definePlugin({
+  name: 'matrix-rewards',
+  rewardKinds: [
+    {
+      kind: 'MATRIX_VOUCHER',
+      label: 'Matrix voucher',
+      description: 'A voucher with a fulfilment reference.',
+      completion: 'VOUCHER',
+      requires: ['sku'],
+      fulfil: async ({ redemptionId }) => ({ reference: `ref-${redemptionId}` }),
+    },
+  ],
+});
+const h = useHarness({ QUEUE_PREFIX: prefix }, { plugins: [matrixRewards] });
 const b = build(h);
 
 type Outcome = 'allowed' | 'FORBIDDEN' | 'UNAUTHENTICATED' | 'INTERNAL_SERVER_ERROR';
@@ -290,7 +305,7 @@ async function sensitiveFixtures(admin: Auth): Promise<SensitiveFixtures> {
   let seq = 0;
   const reward = await ok(
     h.gql(admin, `mutation($i: UpsertRewardInput!) { upsertReward(input: $i) { id } }`, {
-      i: { code: 'MATRIX-VOUCHER', name: 'Matrix voucher', kind: 'FREE_PRODUCT', sku: 'MATRIX', costPoints: 10 },
+      i: { code: 'MATRIX-VOUCHER', name: 'Matrix voucher', kind: 'MATRIX_VOUCHER', sku: 'MATRIX', costPoints: 10 },
     }),
   );
   const redeem = async (memberId: string) =>

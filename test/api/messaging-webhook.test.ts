@@ -116,7 +116,7 @@ describe('message delivery settings', () => {
     expect(() => loadConfig({ MESSAGE_DELIVERY: 'smtp' })).toThrow(/SMTP_URL: is required when MESSAGE_DELIVERY=smtp[\s\S]*MESSAGE_FROM: is required when MESSAGE_DELIVERY=smtp/);
     expect(() => loadConfig({ MESSAGE_DELIVERY: 'webhook', MESSAGE_WEBHOOK_URL: 'https://sms.example/hook' })).toThrow(/MESSAGE_WEBHOOK_SECRET: is required when MESSAGE_DELIVERY=webhook/);
     expect(() => loadConfig({ MESSAGE_DELIVERY: 'webhook', MESSAGE_WEBHOOK_SECRET: SECRET })).toThrow(/MESSAGE_WEBHOOK_URL: is required when MESSAGE_DELIVERY=webhook/);
-    expect(() => loadConfig({ MESSAGE_DELIVERY: 'pigeon' })).toThrow(/MESSAGE_DELIVERY:/);
+    expect(() => loadConfig({ MESSAGE_DELIVERY: 'Pigeon post!' })).toThrow(/MESSAGE_DELIVERY:/);
     expect(() => loadConfig({ MESSAGE_DELIVERY: 'smtp', SMTP_URL: 'http://mail.example', MESSAGE_FROM: 'a@b.example' })).toThrow(/SMTP_URL: must start with smtp:\/\/ or smtps:\/\//);
     expect(() => loadConfig({ MESSAGE_DELIVERY: 'smtp', SMTP_URL: 'smtp://mail.example', MESSAGE_FROM: 'nobody' })).toThrow(/MESSAGE_FROM: must be an address or Name <address>/);
     expect(loadConfig({}).MESSAGE_DELIVERY).toBe('log');

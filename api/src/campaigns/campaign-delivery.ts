@@ -33,6 +33,11 @@ export class PermanentDeliveryError extends Error {
   }
 }
 
+/** By name too: a plugin that imports only the core's types throws an Error named PermanentDeliveryError. */
+export function isPermanentDeliveryError(err: unknown): boolean {
+  return err instanceof PermanentDeliveryError || (err instanceof Error && err.name === 'PermanentDeliveryError');
+}
+
 /** The default adapter: logs each message (ids and medium, never the address or text) and accepts it. */
 export class LoggingDeliveryAdapter implements MessageDeliveryAdapter {
   readonly name = 'logging';
@@ -96,7 +101,7 @@ export async function deliverPendingMessages(em: EntityManager, adapter: Message
         await tx.execute(`update campaign_message set status = 'SENT', attempts = attempts + 1, sent_at = now(), adapter = ?, last_error = null where id = ?`, [adapter.name, row.id]);
         report.sent++;
       } catch (err) {
-        const gaveUp = err instanceof PermanentDeliveryError || row.attempts + 1 >= maxAttempts;
+        const gaveUp = isPermanentDeliveryError(err) || row.attempts + 1 >= maxAttempts;
         await tx.execute(`update campaign_message set status = ?, attempts = attempts + 1, adapter = ?, last_error = ? where id = ?`, [
           gaveUp ? 'FAILED' : 'PENDING',
           adapter.name,

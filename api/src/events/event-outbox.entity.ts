@@ -3,10 +3,12 @@ import { newId } from '../shared/ids';
 
 /**
  * A domain event, written in the transaction of its cause (so it exists if and only if the cause committed). The
- * webhook dispatcher turns it into deliveries and sets `dispatchedAt`; rows with none are still to dispatch.
+ * webhook dispatcher turns it into deliveries and sets `dispatchedAt`; rows with none are still to dispatch. Outbox
+ * subscribers read it in (txId, id) order from their own cursors (events/subscriber-runner.ts).
  */
 @Entity({ tableName: 'event_outbox' })
 @Index({ properties: ['memberId'] })
+@Index({ name: 'event_outbox_tx_id_id_index', properties: ['txId', 'id'] })
 export class EventOutbox {
   @PrimaryKey({ type: 'uuid' })
   id: Opt<string> = newId();
@@ -32,4 +34,8 @@ export class EventOutbox {
 
   @Property({ type: 'datetime', nullable: true })
   dispatchedAt: Date | null = null;
+
+  /** The writing transaction's id (PostgreSQL xid8), set by the database; never written by the API. */
+  @Property({ type: 'string', columnType: 'xid8', defaultRaw: 'pg_current_xact_id()', lazy: true })
+  txId?: Opt<string>;
 }

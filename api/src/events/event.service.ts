@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../shared/config';
 import { newId } from '../shared/ids';
 import { EventTypes, type EventPayloads, type EventType, type EventTypeDefinition } from './event-types';
+import type { OutboxSubscriber } from './subscribers';
 
 export interface RecordOptions {
   memberId?: string | null;
@@ -10,7 +11,7 @@ export interface RecordOptions {
   dedupeKey?: string;
 }
 
-/** Writes domain events to the outbox; the webhook dispatcher delivers them. */
+/** Writes domain events to the outbox; the webhook dispatcher and the outbox subscribers read them. */
 export class EventService {
   /** How many days ahead the points jobs announce a lot's expiry (points.expiring). */
   readonly pointsExpiringDays: number;
@@ -21,6 +22,8 @@ export class EventService {
     config: Pick<Config, 'EVENTS_POINTS_EXPIRING_DAYS' | 'EVENTS_TIER_AT_RISK_DAYS'>,
     /** The core's event types and the plugins'. */
     readonly types: EventTypes = new EventTypes(),
+    /** The in-process readers plugins registered (events/subscriber-runner.ts runs them). */
+    readonly subscribers: readonly OutboxSubscriber[] = [],
   ) {
     this.pointsExpiringDays = config.EVENTS_POINTS_EXPIRING_DAYS;
     this.tierAtRiskDays = config.EVENTS_TIER_AT_RISK_DAYS;

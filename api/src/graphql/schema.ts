@@ -3,6 +3,7 @@ import { GraphQLEnumType, type GraphQLSchema } from 'graphql';
 import { MapperKind, mapSchema } from '@graphql-tools/utils';
 import { buildSchema, type ContainerType } from 'type-graphql';
 import { coreRuleKinds, type EarningRuleKinds } from '../earning/rule-kinds';
+import { RewardKindRegistry } from '../rewards/reward-kinds';
 import { authChecker } from '../auth/auth-checker';
 import { AuthResolver } from '../auth/auth.resolver';
 import { AuditResolver } from '../audit/audit.resolver';
@@ -154,7 +155,7 @@ function containerFor(services: SchemaServices | null): ContainerType {
  * like any other. Without plugins the SDL is the committed core schema.
  */
 function withRuleKinds(schema: GraphQLSchema, kinds: EarningRuleKinds): GraphQLSchema {
-  const mapped = mapSchema(schema, {
+  return mapSchema(schema, {
     [MapperKind.ENUM_TYPE]: (type) => {
       if (type.name !== 'EarningRuleKind') return type;
       const config = type.toConfig();
@@ -163,13 +164,6 @@ function withRuleKinds(schema: GraphQLSchema, kinds: EarningRuleKinds): GraphQLS
       return new GraphQLEnumType({ ...config, values });
     },
   });
-  // A value the enum does not list is answered as stored instead of failing the field: a rule of a plugin kind whose
-  // plugin is no longer loaded still lists (the engine skips it, earning/rule-kinds.ts). Set on the schema's own
-  // instance, as mapSchema rebuilds every type from its config.
-  const kindEnum = mapped.getType('EarningRuleKind') as GraphQLEnumType;
-  const serialize = kindEnum.serialize.bind(kindEnum);
-  kindEnum.serialize = (value: unknown) => (typeof value === 'string' && !kinds.has(value) && !kindEnum.getValue(value) ? value : serialize(value));
-  return mapped;
 }
 
 /**
@@ -189,14 +183,35 @@ export async function buildGraphQLSchema(services: SchemaServices | null, plugin
     globalMiddlewares: [validationErrorPaths],
   });
   const plugin = <T extends { isCore: boolean }>(list: T[] | undefined) => (list ?? []).filter((x) => !x.isCore);
+  // Each mapSchema rebuilds every type, so the lenient serializers are set by the last one (withRegistries).
   return withRegistries(
-    withRuleKinds(schema, services?.earningRules.kinds ?? coreRuleKinds),
+    withRuleKinds(withRewardKinds(schema, services?.rewards.kinds ?? new RewardKindRegistry()), services?.earningRules.kinds ?? coreRuleKinds),
     {
       EventType: plugin(services?.events.types.list()).map((t) => ({ key: t.key, value: t.name, description: t.description })),
       ApiKeyScope: plugin(services?.apiKeys.access.listScopes()).map((s) => ({ key: s.key, value: s.scope, description: s.description })),
       TimelineEntryType: (timeline?.pluginKinds() ?? []).map((k) => ({ key: k.kind, value: k.kind, description: k.description })),
     },
     { TimelineNode: timeline?.pluginNodeTypes() ?? [] },
-    ['EventType', 'ApiKeyScope'],
+    // A stored value whose plugin is gone is answered as stored: rules and rewards of a removed kind still list (the
+    // engine skips the rule; redeeming the reward is refused), as do its events and keys' scopes.
+    ['EventType', 'ApiKeyScope', 'EarningRuleKind', 'RewardKind'],
   );
 }
+
+/**
+ * RewardKind lists the reward-kind registry (rewards/reward-kinds.ts): the built-in kinds, then the plugins', each with
+ * its description, so that `kind: FREE_PRODUCT` stays valid and a plugin's kind is a value like any other. A reward
+ * whose kind is no longer registered (its plugin removed) is answered as stored; redeeming it is refused.
+ */
+function withRewardKinds(schema: GraphQLSchema, kinds: RewardKindRegistry): GraphQLSchema {
+  return mapSchema(schema, {
+    [MapperKind.ENUM_TYPE]: (type) => {
+      if (type.name !== 'RewardKind') return type;
+      const config = type.toConfig();
+      const values = { ...config.values };
+      for (const k of kinds.all()) values[k.kind] = { ...values[k.kind], value: k.kind, description: k.description };
+      return new GraphQLEnumType({ ...config, values });
+    },
+  });
+}
+

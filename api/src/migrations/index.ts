@@ -16,6 +16,8 @@ import { Migration20261201130000_webhook_pending_deliveries } from './Migration2
 import { Migration20261202100000_scale_reads } from './Migration20261202100000_scale_reads';
 import { Migration20261203100000_bigint_points } from './Migration20261203100000_bigint_points';
 import { Migration20261206100000_rule_params } from './Migration20261206100000_rule_params';
+import { Migration20261206200000_outbox_subscribers } from './Migration20261206200000_outbox_subscribers';
+import { Migration20261206200100_reward_kinds_open } from './Migration20261206200100_reward_kinds_open';
 
 /** Applied in this order; add each new migration here (npm run make-migration writes the file). */
 export const migrations: MigrationObject[] = [
@@ -36,4 +38,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261202100000_scale_reads', class: Migration20261202100000_scale_reads },
   { name: 'Migration20261203100000_bigint_points', class: Migration20261203100000_bigint_points },
   { name: 'Migration20261206100000_rule_params', class: Migration20261206100000_rule_params },
+  { name: 'Migration20261206200000_outbox_subscribers', class: Migration20261206200000_outbox_subscribers },
+  { name: 'Migration20261206200100_reward_kinds_open', class: Migration20261206200100_reward_kinds_open },
 ];

@@ -1,7 +1,8 @@
-import { Authorized, Query, Resolver } from 'type-graphql';
+import { Authorized, Ctx, Query, Resolver } from 'type-graphql';
+import type { Context } from '../shared/context';
 import { Permission } from '../auth/permissions';
 import type { QueueHealthService } from './queue-health.service';
-import { QueueHealth } from './queue-health.types';
+import { OutboxSubscriberHealth, QueueHealth } from './queue-health.types';
 
 @Resolver()
 export class QueueHealthResolver {
@@ -11,5 +12,13 @@ export class QueueHealthResolver {
   @Query(() => [QueueHealth], { description: 'Jobs per state in each queue, and whether a worker is taking its jobs.' })
   queueHealth() {
     return this.queues.health();
+  }
+
+  @Authorized(Permission.QUEUES_READ)
+  @Query(() => [OutboxSubscriberHealth], {
+    description: 'The outbox subscribers plugins registered: events behind each, and the failures of the event one is stuck on.',
+  })
+  outboxSubscribers(@Ctx() ctx: Context) {
+    return this.queues.subscribers(ctx.em);
   }
 }

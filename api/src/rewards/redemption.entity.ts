@@ -1,6 +1,6 @@
 import { Entity, Enum, ManyToOne, PrimaryKey, Property, type Opt, type Ref } from '@mikro-orm/core';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { DateTimeISOResolver } from 'graphql-scalars';
+import { DateTimeISOResolver, JSONObjectResolver } from 'graphql-scalars';
 import { newId } from '../shared/ids';
 import { RedactedUnless } from '../auth/field-permissions';
 import { Permission } from '../auth/permissions';
@@ -49,6 +49,15 @@ export class Redemption {
   })
   @Property({ type: 'string', length: 32, nullable: true, unique: true })
   voucherCode: string | null = null;
+
+  /** What the reward kind's `fulfil` returned (reward-kinds.ts); may be as much a bearer secret as the voucher code. */
+  @RedactedUnless(Permission.REWARDS_REDEEM)
+  @Field(() => JSONObjectResolver, {
+    nullable: true,
+    description: "What the reward kind's fulfilment returned (a plugin's kinds); null for the built-in kinds and for callers who may not redeem rewards.",
+  })
+  @Property({ type: 'json', nullable: true })
+  fulfilment: Opt<Record<string, unknown>> | null = null;
 
   /** Given by the caller; a retry with the same key returns this redemption. */
   @Property({ type: 'string', length: 120, unique: true })

@@ -1,8 +1,12 @@
-import { Entity, Enum, PrimaryKey, Property, type Opt } from '@mikro-orm/core';
+import { Entity, PrimaryKey, Property, type Opt } from '@mikro-orm/core';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeISOResolver } from 'graphql-scalars';
 import { newId } from '../shared/ids';
 
+/**
+ * The built-in reward kinds, for code that names one. The kinds a reward may have are those of the registry
+ * (reward-kinds.ts), plugins' included; the GraphQL enum is built from it (graphql/schema.ts).
+ */
 export enum RewardKind {
   FREE_PRODUCT = 'FREE_PRODUCT',
   FIXED_DISCOUNT = 'FIXED_DISCOUNT',
@@ -28,9 +32,10 @@ export class Reward {
   @Property({ type: 'string', length: 100 })
   name: string;
 
+  /** A kind of the registry (reward-kinds.ts): built in (RewardKind) or a plugin's. */
   @Field(() => RewardKind)
-  @Enum({ items: () => RewardKind })
-  kind: RewardKind;
+  @Property({ type: 'text' })
+  kind: string;
 
   @Field(() => Int)
   @Property({ type: 'integer' })

@@ -6,7 +6,7 @@ import { Reward } from './reward.entity';
 import { Redemption } from './redemption.entity';
 import type { RewardService } from './reward.service';
 import type { PointsLoaders } from '../ledger/points.loaders';
-import { CancelRedemptionInput, ConsumeVoucherInput, RedeemRewardInput, UpsertRewardInput } from './reward.types';
+import { CancelRedemptionInput, ConsumeVoucherInput, RedeemRewardInput, RewardKindInfo, UpsertRewardInput } from './reward.types';
 
 @Resolver(() => Member)
 export class RewardResolver {
@@ -16,6 +16,12 @@ export class RewardResolver {
   @Query(() => [Reward])
   rewards(@Arg('activeOnly', () => Boolean, { defaultValue: true }) activeOnly: boolean, @Ctx() ctx: Context) {
     return this.rewardService.list(ctx.em, activeOnly);
+  }
+
+  @Authorized()
+  @Query(() => [RewardKindInfo], { description: 'Every reward kind, built in and added by plugins, with the fields each requires.' })
+  rewardKinds(): RewardKindInfo[] {
+    return this.rewardService.kinds.all().map((k) => ({ kind: k.kind, label: k.label, description: k.description, completion: k.completion, requires: [...(k.requires ?? [])] }));
   }
 
   @Authorized(Permission.REWARDS_MANAGE)

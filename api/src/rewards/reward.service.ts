@@ -18,7 +18,8 @@ import type { EventService } from '../events/event.service';
 import type { CampaignOfferService } from '../campaigns/campaign-offers';
 import { EventType } from '../events/event-types';
 import { readRedemptionInputs } from './redemption-reads';
-import { Reward, RewardKind } from './reward.entity';
+import { Reward } from './reward.entity';
+import { RewardKindRegistry, type RewardKindDefinition } from './reward-kinds';
 import { Redemption, RedemptionStatus } from './redemption.entity';
 import type { CancelRedemptionInput, ConsumeVoucherInput, RedeemRewardInput, UpsertRewardInput } from './reward.types';
 import { DAY_MS } from '../shared/time';
@@ -31,18 +32,13 @@ function voucherCode(): string {
   return `${chars.slice(0, 4)}-${chars.slice(4, 8)}-${chars.slice(8)}`;
 }
 
-function problemsOf(input: UpsertRewardInput): FieldProblem[] {
+function problemsOf(input: UpsertRewardInput, kind: RewardKindDefinition | undefined): FieldProblem[] {
   const p: FieldProblem[] = [];
-  if (input.kind === RewardKind.FREE_PRODUCT && !input.sku) p.push({ path: 'input.sku', message: 'is required for FREE_PRODUCT' });
-  if (input.kind === RewardKind.FIXED_DISCOUNT) {
-    if (!input.valueMinor) p.push({ path: 'input.valueMinor', message: 'is required for FIXED_DISCOUNT' });
-    if (!input.currency) p.push({ path: 'input.currency', message: 'is required for FIXED_DISCOUNT' });
+  if (!kind) p.push({ path: 'input.kind', message: 'is not a reward kind this programme knows' });
+  for (const field of kind?.requires ?? []) {
+    if (!input[field]) p.push({ path: `input.${field}`, message: `is required for ${input.kind}` });
   }
   if (input.currency && !isCurrency(input.currency)) p.push({ path: 'input.currency', message: 'is not an ISO 4217 currency' });
-  if (input.kind === RewardKind.PERCENT_DISCOUNT && !input.percentOff) p.push({ path: 'input.percentOff', message: 'is required for PERCENT_DISCOUNT' });
-  if ((input.kind === RewardKind.PARTNER || input.kind === RewardKind.DONATION) && !input.partner) {
-    p.push({ path: 'input.partner', message: `is required for ${input.kind}` });
-  }
   if (input.validFrom && input.validTo && input.validTo <= input.validFrom) p.push({ path: 'input.validTo', message: 'must be after validFrom' });
   return p;
 }
@@ -56,6 +52,8 @@ export class RewardService {
     private readonly audit: AuditService,
     private readonly events: EventService,
     private readonly campaignOffers: CampaignOfferService,
+    /** Built-in and plugins' kinds: what each requires, and how its redemption completes. */
+    readonly kinds: RewardKindRegistry = new RewardKindRegistry(),
   ) {}
 
   list(em: EntityManager, activeOnly: boolean): Promise<Reward[]> {
@@ -70,7 +68,7 @@ export class RewardService {
   }
 
   async upsert(ctx: Context, input: UpsertRewardInput): Promise<Reward> {
-    const problems = problemsOf(input);
+    const problems = problemsOf(input, this.kinds.get(input.kind));
     if (problems.length) throw AppError.badInput(problems);
     return conflictOnDuplicate(
       () =>
@@ -135,17 +133,19 @@ export class RewardService {
         }
         if (reward.stock !== null && reward.redeemedCount >= reward.stock) throw new AppError('REWARD_OUT_OF_STOCK', 'This reward is out of stock');
 
-        const isDonation = reward.kind === RewardKind.DONATION;
+        const kind = this.kinds.get(reward.kind);
+        if (!kind) throw new AppError('REWARD_UNAVAILABLE', 'This reward cannot be redeemed now (UNKNOWN_KIND)', { reason: 'UNKNOWN_KIND' });
+        const isAtOnce = kind.completion === 'AT_ONCE';
         const redemption = em.create(Redemption, {
           member: memberId,
           reward,
           points: cost,
-          status: isDonation ? RedemptionStatus.CONSUMED : RedemptionStatus.ISSUED,
-          voucherCode: isDonation ? null : voucherCode(),
+          status: isAtOnce ? RedemptionStatus.CONSUMED : RedemptionStatus.ISSUED,
+          voucherCode: isAtOnce ? null : voucherCode(),
           idempotencyKey: key,
           lotAllocations: [],
-          expiresAt: isDonation ? null : new Date(now.getTime() + settings.voucherValidDays * DAY_MS),
-          consumedAt: isDonation ? now : null,
+          expiresAt: isAtOnce ? null : new Date(now.getTime() + settings.voucherValidDays * DAY_MS),
+          consumedAt: isAtOnce ? now : null,
         });
         if (offer) await this.campaignOffers.markUsed(em, offer, memberId, redemption.id, now);
         redemption.lotAllocations = await this.ledger.spend(em, bal, cost, LedgerReason.REDEMPTION, {
@@ -154,6 +154,7 @@ export class RewardService {
           key: `redemption:${redemption.id}`,
           actor: actorRef(ctx.principal),
         });
+        if (kind.fulfil) redemption.fulfilment = (await kind.fulfil({ em, reward, memberId, redemptionId: redemption.id, points: cost, now })) ?? null;
         await this.events.record(
           em,
           EventType.REWARD_REDEEMED,

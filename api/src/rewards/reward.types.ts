@@ -1,6 +1,6 @@
-import { Field, ID, InputType, Int } from 'type-graphql';
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { DateTimeISOResolver } from 'graphql-scalars';
-import { ArrayMaxSize, IsEnum, IsOptional, IsUUID, Length, Matches, Max, Min } from 'class-validator';
+import { ArrayMaxSize, IsOptional, IsUUID, Length, Matches, Max, Min } from 'class-validator';
 import { RewardKind } from './reward.entity';
 import { MAX_REWARD_COST_POINTS, MAX_REWARD_UNITS, MAX_UNIT_PRICE_MINOR, grouped } from '../shared/bounds';
 
@@ -14,9 +14,9 @@ export class UpsertRewardInput {
   @Length(1, 100)
   name: string;
 
+  /** Checked against the registry by the service (the GraphQL enum already holds only registered kinds). */
   @Field(() => RewardKind)
-  @IsEnum(RewardKind)
-  kind: RewardKind;
+  kind: string;
 
   @Field(() => Int, { description: `1 to ${grouped(MAX_REWARD_COST_POINTS)} points.` })
   @Min(1, { message: 'must be at least 1 point' })
@@ -115,4 +115,22 @@ export class CancelRedemptionInput {
   @Field(() => ID)
   @IsUUID('all', { message: 'must be an id' })
   redemptionId: string;
+}
+
+@ObjectType({ description: 'A kind of reward: built in, or added by a plugin.' })
+export class RewardKindInfo {
+  @Field(() => RewardKind)
+  kind: string;
+
+  @Field(() => String)
+  label: string;
+
+  @Field(() => String)
+  description: string;
+
+  @Field(() => String, { description: 'VOUCHER: issued with a voucher to use at a checkout; AT_ONCE: completed when redeemed.' })
+  completion: string;
+
+  @Field(() => [String], { description: 'Fields of UpsertRewardInput a reward of this kind must set.' })
+  requires: string[];
 }

@@ -122,6 +122,18 @@ const schema = z
     /** An endpoint is disabled after this many deliveries in a row failed every attempt. */
     WEBHOOK_DISABLE_AFTER: z.coerce.number().int().min(1).default(5),
     WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(5),
+    /** Run the outbox subscribers plugins register (events/subscriber-runner.ts) in this process. Several processes may:
+     * each subscriber runs in one of them at a time. */
+    SUBSCRIBERS_ENABLED: bool.default(true),
+    /** How often the subscribers look for new events. */
+    SUBSCRIBERS_POLL_MS: z.coerce.number().int().min(50).default(1000),
+    /** Events read per transaction; a subscriber's handler is called for each in turn. */
+    SUBSCRIBERS_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
+    /** Delay before an event whose handler failed is offered again; it doubles with each failure, up to the max. */
+    SUBSCRIBERS_BACKOFF_MS: z.coerce.number().int().min(1).default(1000),
+    SUBSCRIBERS_BACKOFF_MAX_MS: z.coerce.number().int().min(1).default(300_000),
+    /** From this many failed attempts at one event on, each failure is logged as an error (outbox_subscriber.stuck). */
+    SUBSCRIBERS_REPORT_AFTER: z.coerce.number().int().min(1).default(5),
     /** points.expiring is sent this many days before a lot expires. */
     EVENTS_POINTS_EXPIRING_DAYS: z.coerce.number().int().min(1).max(365).default(14),
     /** tier.at_risk is sent this many days before a qualification period ends in a downgrade. */
@@ -131,8 +143,12 @@ const schema = z
     /** Delivery attempts per campaign message before it is FAILED. */
     CAMPAIGN_MESSAGE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(30).default(5),
     /** How campaign messages leave (docs/messaging.md): `log` only logs them, `smtp` sends EMAIL messages through
-     * SMTP_URL, `webhook` POSTs every message, signed, to MESSAGE_WEBHOOK_URL. */
-    MESSAGE_DELIVERY: z.enum(['log', 'smtp', 'webhook']).default('log'),
+     * SMTP_URL, `webhook` POSTs every message, signed, to MESSAGE_WEBHOOK_URL; or the name of an adapter a plugin
+     * registers (checked against the registered adapters when the services are built). */
+    MESSAGE_DELIVERY: z
+      .string()
+      .regex(/^[a-z][a-z0-9_-]{0,39}$/, 'must be log, smtp, webhook or the name of a plugin adapter (lower-case letters, digits, _ and -)')
+      .default('log'),
     /** The SMTP relay, smtp:// or smtps://, with user:password if it wants them. */
     SMTP_URL: z.string().url().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
     /** The From of campaign email: `address` or `Name <address>`; its domain also ends each Message-ID. */
@@ -163,8 +179,11 @@ const schema = z
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required when NODE_ENV=production' });
     }
-    const needed = { log: [], smtp: ['SMTP_URL', 'MESSAGE_FROM'], webhook: ['MESSAGE_WEBHOOK_URL', 'MESSAGE_WEBHOOK_SECRET'] } as const;
-    for (const key of needed[env.MESSAGE_DELIVERY]) {
+    const needed: Record<string, readonly ('SMTP_URL' | 'MESSAGE_FROM' | 'MESSAGE_WEBHOOK_URL' | 'MESSAGE_WEBHOOK_SECRET')[]> = {
+      smtp: ['SMTP_URL', 'MESSAGE_FROM'],
+      webhook: ['MESSAGE_WEBHOOK_URL', 'MESSAGE_WEBHOOK_SECRET'],
+    };
+    for (const key of needed[env.MESSAGE_DELIVERY] ?? []) {
       if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: `is required when MESSAGE_DELIVERY=${env.MESSAGE_DELIVERY}` });
     }
     const queue = resolveQueuePrefix(env.QUEUE_PREFIX, env.REDIS_CLUSTER_NODES);

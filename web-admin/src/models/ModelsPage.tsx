@@ -6,8 +6,10 @@ import {
   ModelJobDocument,
   ModelJobsDocument,
   ModelVersionsDocument,
+  OutboxSubscribersDocument,
   QueueHealthDocument,
   RetrainModelDocument,
+  type OutboxSubscribersQuery,
   type QueueHealthQuery,
   type ModelJobFieldsFragment,
   type ModelKind,
@@ -40,6 +42,7 @@ export function ModelsPage() {
       <PageHeader title="Models" summary="Training runs, their metrics next to the baselines, and which version serves" />
       {can(admin.role, 'models:train') && <Retrain onDone={reloadVersions} onQueued={() => setQueueTick((n) => n + 1)} />}
       {can(admin.role, 'queues:read') && <QueueHealthCard tick={queueTick} />}
+      {can(admin.role, 'queues:read') && <OutboxSubscribersCard />}
       <div className="tabs" role="group" aria-label="Model kind">
         {kinds.map((k) => (
           <button
@@ -388,6 +391,77 @@ function QueueHealthCard({ tick }: { tick: number }) {
             { header: 'Delayed', numeric: true, cell: (q) => formatInteger(q.delayed) },
             { header: 'Failed', numeric: true, cell: (q) => (q.failed ? <Badge tone="bad">{formatInteger(q.failed)}</Badge> : '0') },
             { header: 'Completed', numeric: true, cell: (q) => formatInteger(q.completed) },
+          ]}
+        />
+      </QueryState>
+    </Card>
+  );
+}
+
+type SubscriberRow = OutboxSubscribersQuery['outboxSubscribers'][number];
+
+/** The outbox subscribers plugins registered: events behind each, and the failure of the event one is stuck on. */
+function OutboxSubscribersCard() {
+  const [{ data, fetching, error }, refetch] = useQuery({ query: OutboxSubscribersDocument, requestPolicy: 'network-only' });
+  useEffect(() => {
+    const timer = setInterval(() => refetch({ requestPolicy: 'network-only' }), queuePollMs);
+    return () => clearInterval(timer);
+  }, [refetch]);
+  const rows = data?.outboxSubscribers ?? [];
+  return (
+    <Card title="Outbox subscribers" wide testId="outbox-subscribers">
+      <QueryState
+        fetching={fetching}
+        error={error}
+        hasData={Boolean(data)}
+        isEmpty={rows.length === 0}
+        emptyText="No outbox subscribers: plugins add them"
+        retry={() => refetch({ requestPolicy: 'network-only' })}
+        loadingText="Reading the subscribers…"
+        testId="subscribers"
+      >
+        <DataTable<SubscriberRow>
+          label="Outbox subscribers"
+          rows={rows}
+          rowKey={(s) => s.name}
+          rowTestId="subscriber-row"
+          columns={[
+            {
+              header: 'Subscriber',
+              cell: (s) => (
+                <>
+                  <span className="mono">{s.name}</span>
+                  <br />
+                  <span className="muted small">{s.eventTypes ? s.eventTypes.join(', ') : 'every event'}</span>
+                </>
+              ),
+            },
+            {
+              header: 'State',
+              cell: (s) => (
+                <Badge tone={s.isStuck ? 'bad' : s.attempts > 0 ? 'warn' : 'good'}>
+                  {s.isStuck ? 'Stuck, retrying' : s.attempts > 0 ? 'Retrying' : s.lag === null ? 'Not started' : 'Running'}
+                </Badge>
+              ),
+            },
+            { header: 'Behind', numeric: true, cell: (s) => (s.lag === null ? '—' : `${formatInteger(s.lag)}${s.lag >= 10_000 ? '+' : ''}`) },
+            { header: 'Attempts', numeric: true, cell: (s) => formatInteger(s.attempts) },
+            {
+              header: 'Last error',
+              cell: (s) =>
+                s.lastError ? (
+                  <>
+                    <span className="small">{s.lastError}</span>
+                    <br />
+                    <span className="muted small">
+                      {formatDateTime(s.lastErrorAt)}
+                      {s.nextAttemptAt && `; next try ${formatDateTime(s.nextAttemptAt)}`}
+                    </span>
+                  </>
+                ) : (
+                  dash
+                ),
+            },
           ]}
         />
       </QueryState>

@@ -1,12 +1,13 @@
 import { useMutation, useQuery } from 'urql';
-import { RewardsDocument, UpsertRewardDocument, type RewardFieldsFragment, type UpsertRewardInput } from '../gql/graphql';
+import { RewardKindsDocument, RewardsDocument, UpsertRewardDocument, type RewardFieldsFragment, type UpsertRewardInput } from '../gql/graphql';
 import { formatDate, formatInteger, formatMoney, humanize } from '../shared/format';
 import { ResourcePage, type FormField } from '../shared/ResourcePage';
 import { Badge } from '../shared/ui';
 
-const kinds = ['FIXED_DISCOUNT', 'PERCENT_DISCOUNT', 'FREE_PRODUCT', 'PARTNER', 'DONATION'] as const;
+/** Until the API has answered; then the kinds come from it, plugins' included. */
+const builtInKinds = ['FIXED_DISCOUNT', 'PERCENT_DISCOUNT', 'FREE_PRODUCT', 'PARTNER', 'DONATION'] as const;
 
-const fields: FormField[] = [
+const formFields = (kinds: readonly string[]): FormField[] => [
   { name: 'code', label: 'Code', kind: 'text', required: true, isKey: true },
   { name: 'name', label: 'Name', kind: 'text', required: true },
   { name: 'kind', label: 'Kind', kind: 'select', options: kinds, required: true },
@@ -26,6 +27,8 @@ const fields: FormField[] = [
 
 export function RewardList() {
   const [{ data, fetching, error }, refetch] = useQuery({ query: RewardsDocument });
+  const [kindsResult] = useQuery({ query: RewardKindsDocument });
+  const kinds = kindsResult.data?.rewardKinds.map((k) => k.kind) ?? builtInKinds;
   const [, upsert] = useMutation(UpsertRewardDocument);
   return (
     <ResourcePage<RewardFieldsFragment>
@@ -39,7 +42,7 @@ export function RewardList() {
       rowKey={(r) => r.id}
       managePermission="rewards:manage"
       emptyText="No rewards yet"
-      fields={fields}
+      fields={formFields(kinds)}
       save={async (input) => (await upsert({ input: input as UpsertRewardInput })).error}
       columns={[
         { header: 'Code', cell: (r) => <span className="mono">{r.code}</span> },
