@@ -5,7 +5,11 @@ import { ResourcePage, type FormField } from '../shared/ResourcePage';
 import { Badge } from '../shared/ui';
 
 /** Until the API has answered; then the kinds come from it, plugins' included. */
-const builtInKinds = ['FIXED_DISCOUNT', 'PERCENT_DISCOUNT', 'FREE_PRODUCT', 'PARTNER', 'DONATION'] as const;
+const builtInKinds: readonly string[] = ['FIXED_DISCOUNT', 'PERCENT_DISCOUNT', 'FREE_PRODUCT', 'PARTNER', 'DONATION'];
+
+/** The built-in kinds in the form's usual order (the first is the default), then the plugins' as the API lists them. */
+const orderedKinds = (fromApi: string[] | undefined): readonly string[] =>
+  fromApi ? [...builtInKinds.filter((k) => fromApi.includes(k)), ...fromApi.filter((k) => !builtInKinds.includes(k))] : builtInKinds;
 
 const formFields = (kinds: readonly string[]): FormField[] => [
   { name: 'code', label: 'Code', kind: 'text', required: true, isKey: true },
@@ -28,7 +32,7 @@ const formFields = (kinds: readonly string[]): FormField[] => [
 export function RewardList() {
   const [{ data, fetching, error }, refetch] = useQuery({ query: RewardsDocument });
   const [kindsResult] = useQuery({ query: RewardKindsDocument });
-  const kinds = kindsResult.data?.rewardKinds.map((k) => k.kind) ?? builtInKinds;
+  const kinds = orderedKinds(kindsResult.data?.rewardKinds.map((k) => k.kind));
   const [, upsert] = useMutation(UpsertRewardDocument);
   return (
     <ResourcePage<RewardFieldsFragment>
