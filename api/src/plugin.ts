@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { EntityClass, EntitySchema, MigrationObject } from '@mikro-orm/core';
 import { EarningRuleKinds, RuleKindDefinitionError, type EarningRuleKindDefinition } from './earning/rule-kinds';
 import { checkSubscribers, type OutboxSubscriber } from './events/subscribers';
+import { EarningStage, type EarningContributor } from './earning/pipeline';
 import { RewardKindRegistry, type RewardKindDefinition } from './rewards/reward-kinds';
 import type { DeliveryAdapterFactory } from './campaigns/delivery/registry';
 import type { EventTypeDefinition } from './events/event-types';
@@ -17,6 +18,11 @@ export interface LoyaltyPlugin {
   /** Unique, kebab-case: names the plugin's migrations table rows, subscriber cursors and logs. */
   name: string;
   earningRuleKinds?: EarningRuleKindDefinition<any>[];
+  /**
+   * Stages of the earning pipeline (docs/earning-pipeline.md), registered after the core's and run by stage: for every
+   * order recorded, claimed or imported and every return, in the transaction of its cause.
+   */
+  earningContributors?: EarningContributor<any>[];
   rewardKinds?: RewardKindDefinition[];
   /** Message delivery adapters by name; MESSAGE_DELIVERY picks one. */
   deliveryAdapters?: Record<string, DeliveryAdapterFactory>;
@@ -52,6 +58,8 @@ export class PluginError extends Error {}
 export interface PluginContributions {
   plugins: readonly LoyaltyPlugin[];
   earningRuleKinds: EarningRuleKindDefinition<any>[];
+  /** With the plugin that owns each, in plugin order. */
+  earningContributors: Array<{ plugin: string; contributor: EarningContributor<any> }>;
   entities: Array<EntityClass<any> | EntitySchema<any, any>>;
   /** Named `<plugin>/<migration>`, in plugin order. */
   migrations: MigrationObject[];
@@ -81,6 +89,7 @@ export function composePlugins(plugins: readonly LoyaltyPlugin[] = []): PluginCo
   const out: PluginContributions = {
     plugins,
     earningRuleKinds: [],
+    earningContributors: [],
     entities: [],
     migrations: [],
     resolvers: [],
@@ -109,6 +118,14 @@ export function composePlugins(plugins: readonly LoyaltyPlugin[] = []): PluginCo
       if (owner) throw new PluginError(`plugin "${plugin.name}": earning-rule kind "${def.kind}" is already registered by plugin "${owner}"`);
       kindOwner.set(def.kind, plugin.name);
       out.earningRuleKinds.push(def);
+    }
+
+    for (const contributor of listOf<EarningContributor<any>>(plugin, 'earningContributors')) {
+      const problem = contributorProblem(contributor);
+      if (problem) throw new PluginError(`plugin "${plugin.name}": ${problem}`);
+      const clash = out.earningContributors.find((c) => c.contributor.name === contributor.name);
+      if (clash) throw new PluginError(`plugin "${plugin.name}": earning contributor "${contributor.name}" is already registered by plugin "${clash.plugin}"`);
+      out.earningContributors.push({ plugin: plugin.name, contributor });
     }
 
     out.entities.push(...listOf<EntityClass<any> | EntitySchema<any, any>>(plugin, 'entities'));
@@ -144,6 +161,29 @@ export function composePlugins(plugins: readonly LoyaltyPlugin[] = []): PluginCo
     }
   }
   return out;
+}
+
+const CONTRIBUTOR_NAME = /^[a-z][a-z0-9]*([-.][a-z0-9]+)*$/;
+const HOOKS = ['coLocked', 'benefits', 'onOrder', 'onReturn', 'onActivity', 'afterOrder', 'flush'] as const;
+
+/** What is wrong with a plugin's earning contributor, or null. */
+function contributorProblem(c: EarningContributor<any>): string | null {
+  if (!c || typeof c !== 'object') return 'each earning contributor must be an object';
+  if (typeof c.name !== 'string' || !CONTRIBUTOR_NAME.test(c.name) || c.name.length > 64) {
+    return `earning contributor name ${JSON.stringify(c.name)} must be lower-case (a-z, 0-9, - and .), at most 64 characters`;
+  }
+  const what = `earning contributor "${c.name}"`;
+  if (typeof c.stage !== 'number' || !Number.isFinite(c.stage)) {
+    return `${what}: stage must be a number (EarningStage.EARN ${EarningStage.EARN}, BONUS ${EarningStage.BONUS}, EVALUATE ${EarningStage.EVALUATE}, SETTLE ${EarningStage.SETTLE}, or one between)`;
+  }
+  for (const hook of HOOKS) if (c[hook] !== undefined && typeof c[hook] !== 'function') return `${what}: ${hook} must be a function`;
+  if (!c.onOrder && !c.onReturn && !c.onActivity && !c.benefits) return `${what}: needs at least one of onOrder, onReturn, onActivity, benefits`;
+  if (c.read !== undefined) {
+    if (!c.read || typeof c.read !== 'object') return `${what}: read must be an object`;
+    if (typeof c.read.select !== 'string' && typeof c.read.select !== 'function') return `${what}: read.select must be SQL text or a function of the terms`;
+    if (typeof c.read.parse !== 'function') return `${what}: read.parse must be a function`;
+  }
+  return null;
 }
 
 /** The plugin a module exports: its default export, an export named `plugin`, or the module itself. */

@@ -32,7 +32,7 @@ import { builtInDeliveryAdapters } from './campaigns/delivery/registry';
 import { createLogger } from './shared/logger';
 import { ReferralService } from './referrals/referral.service';
 import { EarningRuleKinds } from './earning/rule-kinds';
-import { composePlugins, type LoyaltyPlugin } from './plugin';
+import { composePlugins, PluginError, type LoyaltyPlugin } from './plugin';
 import { referralContributor } from './referrals/referral-earning';
 import { EarningPipeline } from './earning/pipeline';
 import { baseRulesContributor } from './earning/base-earning';
@@ -71,7 +71,7 @@ export interface Services {
 
 /**
  * With `redis` (the API process), logins are throttled per email and IP; scripts pass nothing. `plugins` add to the
- * registries (earning-rule kinds, reward kinds, delivery adapters, outbox subscribers): what they contribute is read
+ * registries (earning-rule kinds, earning contributors, reward kinds, delivery adapters, outbox subscribers): what they contribute is read
  * here, once; `registries` hold what they add to the other modules' registries (pluginRegistries), built from
  * `plugins` when not given. `clock`: the time the earning use cases are stamped with (the real time unless a test sets it).
  */
@@ -99,6 +99,14 @@ export function createServices(
     .register(planContributor())
     .register(campaignBonusContributor())
     .register(referralContributor(referrals));
+  // Plugins' stages after the core's: a stage number places them, registration order breaks ties.
+  for (const { plugin, contributor } of contributed.earningContributors) {
+    try {
+      earning.register(contributor, `plugin "${plugin}"`);
+    } catch (err) {
+      throw new PluginError(`plugin "${plugin}": ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
   const orders = new OrderService(members, ledger, events, earning, infra.clock ?? systemClock);
   const segments = new SegmentService(audit, registries.segmentAttributes);
   const rewardKinds = new RewardKindRegistry(contributed.rewardKinds);

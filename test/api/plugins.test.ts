@@ -12,6 +12,7 @@ import { databaseUrl, templateName, withAdminClient } from '../support/databases
 import { composePlugins, loadPlugins, PluginError, type LoyaltyPlugin } from '../../api/src/plugin';
 import { ConfigError, loadConfig } from '../../api/src/shared/config';
 import type { EarningRuleKindDefinition } from '../../api/src/earning/rule-kinds';
+import { EarningStage, type EarningContributor } from '../../api/src/earning/pipeline';
 import type { RequestContext } from '../../api/src/graphql/context';
 import type { Services } from '../../api/src/services';
 import { MAX_POINTS_PER_ORDER } from '../../api/src/shared/bounds';
@@ -97,6 +98,8 @@ describe('plugin composition', () => {
     ...extra,
   });
 
+  const contributor = (name: string, extra: Partial<EarningContributor> = {}): EarningContributor => ({ name, stage: EarningStage.BONUS + 1, onOrder: () => undefined, ...extra });
+
   it('refuses a bad plugin list with a message naming the plugin and the problem', () => {
     const refusals: Array<[LoyaltyPlugin[], RegExp]> = [
       [[{ name: 'a' }, { name: 'a' }], /plugin "a" is loaded twice/],
@@ -107,6 +110,13 @@ describe('plugin composition', () => {
       [[{ name: 'x', earningRuleKinds: [kind('UNBOUNDED', { params: [{ name: 'n', label: 'N', type: 'integer' }] })] }], /param "n": an integer param needs whole-number min and max/],
       [[{ name: 'x', earningRuleKinds: [{ ...kind('NO_POINTS'), extraPoints: undefined as never }] }], /"NO_POINTS": extraPoints\(input\) is required/],
       [[{ name: 'x', migrations: [{ name: 'M1', class: Migration20261206130000_stamps }, { name: 'M1', class: Migration20261206130000_stamps }] }], /plugin "x": migration "M1" is listed twice/],
+      [[{ name: 'x', earningContributors: [contributor('Bad Name')] }], /plugin "x": earning contributor name "Bad Name" must be lower-case/],
+      [[{ name: 'x', earningContributors: [contributor('late', { stage: 'LATE' as never })] }], /plugin "x": earning contributor "late": stage must be a number/],
+      [[{ name: 'x', earningContributors: [contributor('nan', { stage: NaN })] }], /"nan": stage must be a number/],
+      [[{ name: 'x', earningContributors: [contributor('idle', { onOrder: undefined })] }], /"idle": needs at least one of onOrder, onReturn, onActivity, benefits/],
+      [[{ name: 'x', earningContributors: [contributor('odd', { onReturn: 'no' as never })] }], /"odd": onReturn must be a function/],
+      [[{ name: 'x', earningContributors: [contributor('reader', { read: { select: 'true' } as never })] }], /"reader": read.parse must be a function/],
+      [[{ name: 'a', earningContributors: [contributor('same')] }, { name: 'b', earningContributors: [contributor('same')] }], /plugin "b": earning contributor "same" is already registered by plugin "a"/],
     ];
     for (const [plugins, message] of refusals) {
       expect(() => composePlugins(plugins)).toThrow(PluginError);

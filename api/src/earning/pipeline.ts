@@ -1,4 +1,6 @@
+import { DriverException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { AppError, isDatabaseUnreachable } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { SalesChannelKind } from '../shared/enums';
 import type { LedgerService, Cause } from '../ledger/ledger.service';
@@ -173,6 +175,17 @@ export const EarningStage = {
 /** The answer of a contributor's `coLocked` read changed before the locks were held: run the use case again, once. */
 export class CoLockChanged extends Error {}
 
+/**
+ * What a plugin's contributor throws passes through when it is the platform's own (an AppError: a deliberate refusal
+ * with a documented code), a replay or retry signal (CoLockChanged, a unique violation, a deadlock or serialization
+ * failure) or a lost connection; anything else is a bug of the plugin, answered EARNING_FAILED.
+ */
+function passesThrough(err: unknown): boolean {
+  if (err instanceof AppError || err instanceof CoLockChanged || isDatabaseUnreachable(err)) return true;
+  const state = err instanceof DriverException ? (err as DriverException & { code?: unknown }).code : undefined;
+  return typeof state === 'string' && /^(23|40)/.test(state);
+}
+
 /** A ledger row written during the run, as later stages and events see it. */
 export interface LedgerWrite {
   memberId: string;
@@ -203,17 +216,28 @@ export const termsSql = (extra = '') => `select ${extra ? `${extra},` : ''}
 
 export class EarningPipeline {
   private readonly contributors: EarningContributor<any>[] = [];
+  /** Contributors a plugin registered, by owner (`plugin "x"`): their failures are guarded (EarningRun.guard). */
+  private readonly owners = new Map<EarningContributor<any>, string>();
 
   constructor(
     private readonly ledger: LedgerService,
     private readonly events: EventService,
   ) {}
 
-  /** Adds a stage. At composition, before the first run; a name may be registered once. */
-  register<S>(contributor: EarningContributor<S>): this {
-    if (this.contributors.some((c) => c.name === contributor.name)) throw new Error(`earning contributor ${contributor.name} is registered already`);
+  /**
+   * Adds a stage. At composition, before the first run; a name may be registered once. `owner` (`plugin "x"`) marks a
+   * plugin's contributor: an unexpected error it throws rolls the use case back as EARNING_FAILED, naming it.
+   */
+  register<S>(contributor: EarningContributor<S>, owner?: string): this {
+    if (this.contributors.some((c) => c.name === contributor.name)) throw new Error(`earning contributor "${contributor.name}" is registered already`);
     this.contributors.push(contributor);
+    if (owner) this.owners.set(contributor, owner);
     return this;
+  }
+
+  /** The contributors' names, in registration order. */
+  get contributorNames(): string[] {
+    return this.contributors.map((c) => c.name);
   }
 
   /**
@@ -233,7 +257,11 @@ export class EarningPipeline {
   /** The members `coLocked` asks to lock with these (not among them), for the caller to lock first, in id order. */
   async coLocked(em: EntityManager, memberIds: readonly string[]): Promise<string[]> {
     const out = new Set<string>();
-    for (const c of this.contributors) for (const id of (await c.coLocked?.(em, memberIds)) ?? []) if (!memberIds.includes(id)) out.add(id);
+    for (const c of this.contributors) {
+      if (!c.coLocked) continue;
+      const ids = await guarded(c, this.owners.get(c), null, () => c.coLocked!(em, memberIds));
+      for (const id of ids) if (!memberIds.includes(id)) out.add(id);
+    }
     return [...out];
   }
 
@@ -260,7 +288,7 @@ export class EarningPipeline {
    * caller; the reads may lock rows of their own, such as the member's tier row).
    */
   async start(em: EntityManager, terms: EarningTerms, keys: readonly ReadKey[], kinds: readonly EarningEventKind[], options: RunOptions): Promise<EarningRun> {
-    const run = new EarningRun(em, terms, this.contributors, this.ledger, this.events, options);
+    const run = new EarningRun(em, terms, this.contributors, this.ledger, this.events, options, this.owners);
     const statement = this.readStatement(terms, keys, kinds);
     // A contributor whose read the run leaves out (or a member without a key) starts from an undefined state.
     if (statement) {
@@ -268,10 +296,31 @@ export class EarningPipeline {
       const byMember = new Map(row.members.map(([id, ...values]) => [id, values]));
       for (const key of keys) {
         const values = byMember.get(key.memberId) ?? [];
-        statement.readers.forEach((c, i) => run.setState(c, key.memberId, c.read!.parse(values[i] ?? null, key, run, row.shared[i] ?? null)));
+        for (const [i, c] of statement.readers.entries()) {
+          run.setState(c, key.memberId, run.guard(c, () => c.read!.parse(values[i] ?? null, key, run, row.shared[i] ?? null)));
+        }
       }
     }
     return run;
+  }
+}
+
+/**
+ * Runs a contributor's hook; for a plugin's (`owner` set), an error that does not pass through is logged and becomes
+ * EARNING_FAILED: the caller's transaction rolls back whole, so an order is credited by every stage or not at all.
+ */
+function guarded<T>(c: EarningContributor<any>, owner: string | undefined, log: Logger | null, hook: () => T): T {
+  if (!owner) return hook();
+  const fail = (err: unknown): never => {
+    if (passesThrough(err)) throw err;
+    log?.error({ err, contributor: c.name, owner }, 'earning.contributor_failed');
+    throw new AppError('EARNING_FAILED', `The earning contributor "${c.name}" of ${owner} failed; nothing was written`, { contributor: c.name });
+  };
+  try {
+    const result = hook();
+    return (result instanceof Promise ? result.catch(fail) : result) as T;
+  } catch (err) {
+    return fail(err);
   }
 }
 
@@ -308,6 +357,7 @@ export class EarningRun {
     private readonly ledger: LedgerService,
     private readonly eventService: EventService,
     private readonly options: RunOptions,
+    private readonly owners: ReadonlyMap<EarningContributor<any>, string> = new Map(),
   ) {
     // A stable sort: ties keep their registration order.
     this.contributors = [...registered].sort((a, b) => a.stage - b.stage);
@@ -319,6 +369,11 @@ export class EarningRun {
 
   get log(): Logger {
     return this.options.log;
+  }
+
+  /** Runs a hook of `contributor`: a plugin's failure becomes EARNING_FAILED (see `guarded`). */
+  guard<T>(contributor: EarningContributor<any>, hook: () => T): T {
+    return guarded(contributor, this.owners.get(contributor), this.options.log, hook);
   }
 
   /** Whether the run holds this member's balance lock. */
@@ -397,27 +452,27 @@ export class EarningRun {
   /** Credits an order: benefits, then every stage, then each contributor's bookkeeping. */
   async order(event: OrderEarningEvent): Promise<EventOutcome> {
     return this.track(async () => {
-      this.benefits = this.registered.flatMap((c) => c.benefits?.(event, this.stateOf(c, event.memberId), this) ?? []);
-      for (const c of this.contributors) await c.onOrder?.(event, this.stateOf(c, event.memberId), this);
-      for (const c of this.contributors) c.afterOrder?.(event, this.stateOf(c, event.memberId), this);
+      this.benefits = this.registered.flatMap((c) => (c.benefits ? this.guard(c, () => c.benefits!(event, this.stateOf(c, event.memberId), this)) : []));
+      for (const c of this.contributors) if (c.onOrder) await this.guard(c, () => c.onOrder!(event, this.stateOf(c, event.memberId), this));
+      for (const c of this.contributors) if (c.afterOrder) this.guard(c, () => c.afterOrder!(event, this.stateOf(c, event.memberId), this));
     });
   }
 
   async return(event: ReturnEarningEvent): Promise<EventOutcome> {
     return this.track(async () => {
-      for (const c of this.contributors) await c.onReturn?.(event, this.stateOf(c, event.memberId), this);
+      for (const c of this.contributors) if (c.onReturn) await this.guard(c, () => c.onReturn!(event, this.stateOf(c, event.memberId), this));
     });
   }
 
   async activity(event: ActivityEarningEvent): Promise<EventOutcome> {
     return this.track(async () => {
-      for (const c of this.contributors) await c.onActivity?.(event, this.stateOf(c, event.memberId), this);
+      for (const c of this.contributors) if (c.onActivity) await this.guard(c, () => c.onActivity!(event, this.stateOf(c, event.memberId), this));
     });
   }
 
   /** The contributors' own writes, then the unit of work: orders, lines, ledger rows, lots and balances together. */
   async flush(): Promise<void> {
-    for (const c of this.contributors) await c.flush?.(this);
+    for (const c of this.contributors) if (c.flush) await this.guard(c, () => c.flush!(this));
     await this.em.flush();
   }
 

@@ -23,6 +23,8 @@ export const errorCodes = {
     'The voucher cannot be used; `extensions.reason` is CONSUMED, CANCELLED, EXPIRED or OTHER_MEMBER.',
   CAMPAIGN_NOT_EDITABLE:
     "The campaign's status does not allow this: update and launch need a DRAFT, cancel one not ENDED or CANCELLED; `extensions.status` is the status now.",
+  EARNING_FAILED:
+    "An earning contributor a plugin added failed while crediting (a bug of the plugin, logged as earning.contributor_failed); the whole write was rolled back: no order, return, points or plugin rows; `extensions.contributor` names it. A retry with the same idempotency key is safe once the plugin is fixed or removed. The importer stops at that batch (nothing of it written); a re-run resumes it.",
   SERVICE_UNAVAILABLE:
     'A dependency the operation needs (`extensions.dependency`: redis for the job queue, database for PostgreSQL) is unreachable; retry later. A write is not applied, or if the connection broke during its commit, a retry with the same idempotency key returns what was applied.',
   QUERY_TOO_COMPLEX: 'The operation exceeds the complexity budget; ask for fewer items or fields.',

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'VOUCHER_UNUSABLE'
   | 'CAMPAIGN_NOT_EDITABLE'
   | 'REFERRAL_NOT_ALLOWED'
+  | 'EARNING_FAILED'
   | 'SERVICE_UNAVAILABLE'
   | 'QUERY_TOO_COMPLEX'
   | 'TOO_MANY_ROOT_FIELDS'
@@ -44,6 +45,7 @@ const messages = {
   VOUCHER_UNUSABLE: 'That voucher cannot be used.',
   CAMPAIGN_NOT_EDITABLE: 'Only a draft campaign can be changed or launched, and an ended or cancelled one cannot be cancelled.',
   REFERRAL_NOT_ALLOWED: 'That referral code cannot be used for this member.',
+  EARNING_FAILED: 'A plugin that credits points failed. Nothing was saved; try again once it is fixed.',
   SERVICE_UNAVAILABLE: 'A service the server needs is unavailable. Nothing was saved; try again shortly.',
   QUERY_TOO_COMPLEX: 'That request asks for too much at once. Narrow it down and try again.',
   TOO_MANY_ROOT_FIELDS: 'That request does too many things at once. Send them in smaller groups.',
