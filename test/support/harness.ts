@@ -4,7 +4,6 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import request from 'supertest';
 import { createApp, type App } from '../../api/src/app';
-import type { LoyaltyPlugin } from '../../api/src/plugin';
 import { loadConfig, type Config } from '../../api/src/shared/config';
 import { createLogger } from '../../api/src/shared/logger';
 import { ormOptions, type Orm } from '../../api/src/orm';
