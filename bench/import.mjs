@@ -27,7 +27,7 @@ export const PROGRAMME = `
 export async function importOnce(file, env) {
   const rejects = path.join(tmpdir(), `import-bench-${process.pid}.rejects.csv`);
   try {
-    const { stdout } = await execFileAsync(process.execPath, [path.join(repoRoot, 'api', 'dist', 'cli', 'import.js'), '--file', file, '--rejects', rejects], {
+    const { stdout } = await execFileAsync(process.execPath, [path.join(repoRoot, 'api', 'dist', 'composition', 'cli', 'import.js'), '--file', file, '--rejects', rejects], {
       cwd: repoRoot,
       env,
       timeout: 900_000,

@@ -67,7 +67,7 @@ function parseOptions() {
 
 async function main() {
   const options = parseOptions();
-  if (!existsSync(path.join(repoRoot, 'api', 'dist', 'main.js'))) {
+  if (!existsSync(path.join(repoRoot, 'api', 'dist', 'composition', 'main.js'))) {
     throw new Error('api/dist is missing: run `npm run build:server` (npm run bench does it for you)');
   }
   installSignalHandlers();

@@ -386,7 +386,7 @@ async function ensureRedis(redisUrl) {
 function loadApiConfig() {
   let api;
   try {
-    api = require('../api/dist/shared/config.js');
+    api = require('../api/dist/base/config.js');
   } catch (err) {
     if (err.code !== 'MODULE_NOT_FOUND') throw err;
     throw new LaunchError('The API is not built: run `npm run build` first (`npm start` does it for you).');
@@ -486,13 +486,13 @@ async function launch() {
   if (!config.hasExplicitDatabaseUrl) env.DATABASE_URL = await startEmbeddedPostgres(config);
   if (state.isStopping) return;
 
-  await runStep('migrate', path.join(repoRoot, 'api/dist/cli/migrate.js'), env);
+  await runStep('migrate', path.join(repoRoot, 'api/dist/composition/cli/migrate.js'), env);
   const seed = config.SEED_DEMO && !config.isProduction
-    ? parseSeedResult(await runStep('seed', path.join(repoRoot, 'api/dist/cli/seed.js'), env, { captureStdout: true }))
+    ? parseSeedResult(await runStep('seed', path.join(repoRoot, 'api/dist/composition/cli/seed.js'), env, { captureStdout: true }))
     : null;
   if (state.isStopping) return;
 
-  for (const [name, script] of [['api', 'api/dist/main.js'], ['worker', 'recommender/dist/main.js']]) {
+  for (const [name, script] of [['api', 'api/dist/composition/main.js'], ['worker', 'recommender/dist/main.js']]) {
     const child = startService(name, process.execPath, [path.join(repoRoot, script)], { env });
     pipeLines(name, child.stdout);
     pipeLines(name, child.stderr);

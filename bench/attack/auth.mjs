@@ -144,7 +144,7 @@ export async function forgedCredentials(w, cls, prod) {
   const promoted = Caller.token('forged', sign({ alg: 'HS256' }, { ...p, role: 'ADMIN' }, prod.jwtSecret));
   const users = await prod.api.gql(cls, promoted, '{ adminUsers { id } }', undefined, { label: 'production: adminUsers with role ADMIN in an analyst token' });
   cls.expect(codeOf(users) === 'FORBIDDEN' || codeOf(users) === 'UNAUTHENTICATED', `production: an analyst token re-signed with role ADMIN read adminUsers (${summarise(users) || 'data'})`);
-  const devSecret = /DEV_JWT_SECRET = '([^']+)'/.exec(readFileSync(path.join(repoRoot, 'api', 'src', 'shared', 'config.ts'), 'utf8'))?.[1];
+  const devSecret = /DEV_JWT_SECRET = '([^']+)'/.exec(readFileSync(path.join(repoRoot, 'api', 'src', 'base', 'config.ts'), 'utf8'))?.[1];
   if (devSecret) {
     const res = await prod.api.gql(cls, Caller.token('forged', sign({ alg: 'HS256' }, claims, devSecret)), ME, undefined, { label: 'production: me signed with the development secret' });
     cls.expect(codeOf(res) === 'UNAUTHENTICATED', `production: a token signed with the published development secret answered ${res.data?.me ? 'me' : summarise(res)}`);

@@ -165,7 +165,7 @@ export async function npmStart(env, { logFile, noBuild = false, readyTimeoutMs =
   // Children of start.mjs live in their own process groups: remember the services (API, worker) by pid and command
   // line, so that none outlives a launcher that died; only a pid still running the same command is ever killed.
   const services = new Map();
-  const isService = (line) => line.includes(path.join(repoRoot, 'api', 'dist', 'main.js')) || line.includes(path.join(repoRoot, 'recommender', 'dist', 'main.js'));
+  const isService = (line) => line.includes(path.join(repoRoot, 'api', 'dist', 'composition', 'main.js')) || line.includes(path.join(repoRoot, 'recommender', 'dist', 'main.js'));
   const remember = () => {
     for (const pid of descendants(child.pid)) {
       const line = cmdline(pid);

@@ -38,10 +38,10 @@ export function apiEnv({ databaseUrl, port, poolMax }) {
   };
 }
 
-/** Runs one of the API's compiled CLIs (`api/dist/cli/<name>.js`) and returns its stdout. */
+/** Runs one of the API's compiled CLIs (`api/dist/composition/cli/<name>.js`) and returns its stdout. */
 export async function runCli(name, args, env, { timeoutMs = 120_000 } = {}) {
   try {
-    const { stdout } = await execFileAsync(process.execPath, [path.join(repoRoot, 'api', 'dist', 'cli', `${name}.js`), ...args], {
+    const { stdout } = await execFileAsync(process.execPath, [path.join(repoRoot, 'api', 'dist', 'composition', 'cli', `${name}.js`), ...args], {
       cwd: repoRoot,
       env,
       timeout: timeoutMs,
@@ -54,11 +54,11 @@ export async function runCli(name, args, env, { timeoutMs = 120_000 } = {}) {
 }
 
 /**
- * Starts `node api/dist/main.js` and waits for GET /readyz = 200. Returns `{ url, stop, logTail }`; its SIGTERM
+ * Starts `node api/dist/composition/main.js` and waits for GET /readyz = 200. Returns `{ url, stop, logTail }`; its SIGTERM
  * stop is also registered for clean-up.
  */
 export async function startApi(env, { readyTimeoutMs = 60_000 } = {}) {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'api', 'dist', 'main.js')], {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'api', 'dist', 'composition', 'main.js')], {
     cwd: repoRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

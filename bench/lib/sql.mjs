@@ -4,19 +4,19 @@ import { repoRoot } from './api.mjs';
 /** The API's own statements and rule compiler, from its build (api/dist), so baselines run exactly what it runs. */
 export async function apiSql() {
   const dist = (p) => path.join(repoRoot, 'api', 'dist', p);
-  const { RECOMMENDATIONS_SQL } = await import(dist('models/model.service.js'));
-  const { MEMBER_CARD_SQL, CARD_BY_ID, CARD_BY_IDENTIFIER } = await import(dist('members/member-card.js'));
-  const { termsSql, EarningPipeline, EarningEventKind } = await import(dist('earning/pipeline.js'));
-  const { REPLAY_CHECK_COLUMN } = await import(dist('orders/order.service.js'));
-  const { baseRulesContributor } = await import(dist('earning/base-earning.js'));
-  const { tierContributor } = await import(dist('tiers/tier-earning.js'));
-  const { planContributor } = await import(dist('plans/plan-earning.js'));
-  const { campaignBonusContributor } = await import(dist('campaigns/campaign-bonus.js'));
-  const { referralContributor } = await import(dist('referrals/referral-earning.js'));
-  const { TIER_METRIC_POINTS_SQL } = await import(dist('tiers/tier.service.js'));
-  const { REDEMPTION_INPUTS_SQL } = await import(dist('rewards/redemption-reads.js'));
-  const { checkRule } = await import(dist('segments/segment-grammar.js'));
-  const { compileRule, previewStatement } = await import(dist('segments/segment-sql.js'));
+  const { RECOMMENDATIONS_SQL } = await import(dist('modules/models/model.service.js'));
+  const { MEMBER_CARD_SQL, CARD_BY_ID, CARD_BY_IDENTIFIER } = await import(dist('modules/members/member-card.js'));
+  const { termsSql, EarningPipeline, EarningEventKind } = await import(dist('modules/earning/pipeline.js'));
+  const { REPLAY_CHECK_COLUMN } = await import(dist('modules/orders/order.service.js'));
+  const { baseRulesContributor } = await import(dist('modules/earning/base-earning.js'));
+  const { tierContributor } = await import(dist('modules/tiers/tier-earning.js'));
+  const { planContributor } = await import(dist('modules/plans/plan-earning.js'));
+  const { campaignBonusContributor } = await import(dist('modules/campaigns/campaign-bonus.js'));
+  const { referralContributor } = await import(dist('modules/referrals/referral-earning.js'));
+  const { TIER_METRIC_POINTS_SQL } = await import(dist('modules/tiers/tier.service.js'));
+  const { REDEMPTION_INPUTS_SQL } = await import(dist('modules/rewards/redemption-reads.js'));
+  const { checkRule } = await import(dist('modules/segments/segment-grammar.js'));
+  const { compileRule, previewStatement } = await import(dist('modules/segments/segment-sql.js'));
   /** The statement previewSegment runs for `rule` as of `asOf` (count and a sample of 20), with pg placeholders. */
   const preview = (rule, asOf) => {
     const checked = checkRule(rule, 'rule');
@@ -37,11 +37,11 @@ export async function apiSql() {
   return {
     RECOMMENDATIONS_SQL,
     preview,
-    /** member(id) with balance, next expiry and tier: one statement (members/member-card.ts). */
+    /** member(id) with balance, next expiry and tier: one statement (modules/members/member-card.ts). */
     memberCardById: (id) => positional(MEMBER_CARD_SQL(CARD_BY_ID), [id]),
     memberCardByIdentifier: (type, scope, value) => positional(MEMBER_CARD_SQL(CARD_BY_IDENTIFIER), [type, scope, value]),
     orderTerms: (idempotencyKey) => positional(termsSql(REPLAY_CHECK_COLUMN), [idempotencyKey]),
-    /** The earning pipeline's one read for an order of `memberId` (earning/pipeline.ts readStatement). */
+    /** The earning pipeline's one read for an order of `memberId` (modules/earning/pipeline.ts readStatement). */
     earningReads: (memberId, placedAt, at) => {
       const key = { memberId, atFrom: at, atTo: at, placedFrom: placedAt, placedTo: placedAt };
       const { sql, params } = earning.readStatement(fullTerms, [key], [EarningEventKind.ORDER]);

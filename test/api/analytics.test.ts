@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { useHarness } from '../support/harness';
 import { build, AdminRole } from '../fixtures/build';
-import type { Context } from '../../api/src/shared/context';
-import { SalesChannelKind } from '../../api/src/shared/enums';
-import type { RecordOrderInput, RecordReturnInput } from '../../api/src/orders/order.types';
-import type { RedeemRewardInput, UpsertRewardInput } from '../../api/src/rewards/reward.types';
+import type { Context } from '../../api/src/base/context';
+import { SalesChannelKind } from '../../api/src/base/enums';
+import type { RecordOrderInput, RecordReturnInput } from '../../api/src/modules/orders/order.types';
+import type { RedeemRewardInput, UpsertRewardInput } from '../../api/src/modules/rewards/reward.types';
 
 /**
  * The fixture is replayed through the domain services with the clock set to each event's time, so that ledger rows,

@@ -1,9 +1,9 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import request from 'supertest';
-import { createApp, type App } from '../../api/src/app';
-import { ormOptions } from '../../api/src/orm';
-import { createLogger } from '../../api/src/shared/logger';
-import { createRedis } from '../../api/src/shared/redis';
+import { createApp, type App } from '../../api/src/composition/app';
+import { ormOptions } from '../../api/src/composition/orm';
+import { createLogger } from '../../api/src/base/logger';
+import { createRedis } from '../../api/src/base/redis';
 import { useHarness, expectError, testConfig } from '../support/harness';
 import { build } from '../fixtures/build';
 

@@ -9,8 +9,8 @@ import { build, AdminRole, ApiKeyScope } from '../fixtures/build';
 import { buildGraphQLSchema } from '../../api/src/graphql/schema';
 import { callWithVariables, minimalOperation, minimalSelection, requiredArgs, rootOperations, sample } from '../support/schema-ops';
 import { pathSelection, sensitivePaths, valuesAlong, type SensitivePath } from '../support/sensitive-paths';
-import { redactedFields } from '../../api/src/auth/field-permissions';
-import { definePlugin } from '../../api/src/plugin';
+import { redactedFields } from '../../api/src/modules/auth/field-permissions';
+import { definePlugin } from '../../api/src/composition/plugin';
 
 /**
  * Calls every query and mutation, every field with its own permission and a few argument-dependent checks as each

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { useHarness, expectError } from '../support/harness';
 import { build, AdminRole, SalesChannelKind } from '../fixtures/build';
 import { RECORD_ORDER, orderInput, ledgerCheck } from '../support/orders';
-import { ConsentMedium } from '../../api/src/members/member-consent.entity';
-import { SegmentKind } from '../../api/src/segments/segment.entity';
-import { holdoutGroup } from '../../api/src/campaigns/holdout';
-import { CampaignGroup } from '../../api/src/campaigns/campaign.entity';
-import type { RecordOrderInput } from '../../api/src/orders/order.types';
+import { ConsentMedium } from '../../api/src/modules/members/member-consent.entity';
+import { SegmentKind } from '../../api/src/modules/segments/segment.entity';
+import { holdoutGroup } from '../../api/src/modules/campaigns/holdout';
+import { CampaignGroup } from '../../api/src/modules/campaigns/campaign.entity';
+import type { RecordOrderInput } from '../../api/src/modules/orders/order.types';
 
 const h = useHarness({ CAMPAIGNS_SWEEP_MS: '0' });
 const b = build(h);

@@ -1,4 +1,4 @@
-import { loadConfig, ConfigError, redactedConfig } from '../../api/src/shared/config';
+import { loadConfig, ConfigError, redactedConfig } from '../../api/src/base/config';
 import { loadConfig as loadWorkerConfig } from '../../recommender/src/config';
 
 describe('loadConfig', () => {

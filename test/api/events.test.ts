@@ -2,9 +2,9 @@ import path from 'node:path';
 import { useHarness, expectError } from '../support/harness';
 import { build, SalesChannelKind } from '../fixtures/build';
 import { orderInput, RECORD_ORDER, RECORD_RETURN } from '../support/orders';
-import { TransactionImporter } from '../../api/src/import/importer';
-import { openCsv, parseColumnMap } from '../../api/src/import/source';
-import { createLogger } from '../../api/src/shared/logger';
+import { TransactionImporter } from '../../api/src/modules/import/importer';
+import { openCsv, parseColumnMap } from '../../api/src/modules/import/source';
+import { createLogger } from '../../api/src/base/logger';
 
 const h = useHarness();
 const b = build(h);

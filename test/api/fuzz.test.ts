@@ -585,7 +585,7 @@ describe('sums that overflow', () => {
 
 describe('after the fuzz', () => {
   it('leaves every balance equal to its ledger, as npm run ledger:check proves', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'api/dist/cli/points-jobs.js'), '--check'], {
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'api/dist/composition/cli/points-jobs.js'), '--check'], {
       env: { ...process.env, DATABASE_URL: h.config.DATABASE_URL, REDIS_URL: h.config.REDIS_URL, NODE_ENV: 'test', LOG_LEVEL: 'warn' },
     });
     const check = JSON.parse(stdout.trim().split('\n').pop()!);

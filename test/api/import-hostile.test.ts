@@ -7,14 +7,14 @@ import { useHarness } from '../support/harness';
 import { build, SalesChannelKind } from '../fixtures/build';
 import { readRows, runImport as runImportOn } from '../support/imports';
 import { ledgerCheck } from '../support/orders';
-import { RejectReason, TEXT_LIMITS } from '../../api/src/import/rows';
-import { MAX_LINE_BYTES, type SourceRecord } from '../../api/src/import/source';
-import { MAX_ORDER_LINES } from '../../api/src/shared/bounds';
-import { Order } from '../../api/src/orders/order.entity';
-import { OrderReturn } from '../../api/src/orders/order-return.entity';
-import { OrderLine } from '../../api/src/orders/order-line.entity';
-import { Product } from '../../api/src/catalog/product.entity';
-import { MemberIdentifier } from '../../api/src/members/member-identifier.entity';
+import { RejectReason, TEXT_LIMITS } from '../../api/src/modules/import/rows';
+import { MAX_LINE_BYTES, type SourceRecord } from '../../api/src/modules/import/source';
+import { MAX_ORDER_LINES } from '../../api/src/base/bounds';
+import { Order } from '../../api/src/modules/orders/order.entity';
+import { OrderReturn } from '../../api/src/modules/orders/order-return.entity';
+import { OrderLine } from '../../api/src/modules/orders/order-line.entity';
+import { Product } from '../../api/src/modules/catalog/product.entity';
+import { MemberIdentifier } from '../../api/src/modules/members/member-identifier.entity';
 
 const h = useHarness();
 const b = build(h);
@@ -27,7 +27,7 @@ const runImport = (file: string | SourceRecord[], options: Parameters<typeof run
 
 /** `npm run import` itself (api/dist, built by the test setup) on the worker's database. */
 async function importCommand(file: string, args: string[]) {
-  const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'api/dist/cli/import.js'), '--file', file, ...args], {
+  const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'api/dist/composition/cli/import.js'), '--file', file, ...args], {
     env: { ...process.env, DATABASE_URL: h.config.DATABASE_URL, REDIS_URL: h.config.REDIS_URL, NODE_ENV: 'test', LOG_LEVEL: 'warn' },
     maxBuffer: 16 * 1024 * 1024,
   });

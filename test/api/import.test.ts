@@ -6,10 +6,10 @@ import { useHarness } from '../support/harness';
 import { build, SalesChannelKind } from '../fixtures/build';
 import { RECORD_ORDER, RECORD_RETURN, ledgerCheck } from '../support/orders';
 import { readRows, runImport as runImportOn } from '../support/imports';
-import { openRejects } from '../../api/src/import/rejects';
-import { ImportInputError, type SourceRecord } from '../../api/src/import/source';
-import { toMinorUnits } from '../../api/src/import/rows';
-import { demoTransactions, generateTransactions } from '../../api/src/seed/demo-transactions';
+import { openRejects } from '../../api/src/modules/import/rejects';
+import { ImportInputError, type SourceRecord } from '../../api/src/modules/import/source';
+import { toMinorUnits } from '../../api/src/modules/import/rows';
+import { demoTransactions, generateTransactions } from '../../api/src/composition/seed/demo-transactions';
 
 const h = useHarness();
 const b = build(h);

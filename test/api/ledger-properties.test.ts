@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { useHarness } from '../support/harness';
 import { build } from '../fixtures/build';
 import { orderInput } from '../support/orders';
-import { RewardKind } from '../../api/src/rewards/reward.entity';
+import { RewardKind } from '../../api/src/modules/rewards/reward.entity';
 
 const h = useHarness();
 const b = build(h);

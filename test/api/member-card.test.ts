@@ -2,7 +2,7 @@ import { useHarness, expectError } from '../support/harness';
 import { build } from '../fixtures/build';
 import { RECORD_ORDER, orderInput } from '../support/orders';
 
-// `member(id)` and `memberByIdentifier` answer from one statement (api/src/members/member-card.ts); the members list
+// `member(id)` and `memberByIdentifier` answer from one statement (api/src/modules/members/member-card.ts); the members list
 // answers through the loaders (PointsService.pointsOf, TierService.currentOf). Both must say the same for every member.
 const h = useHarness();
 const b = build(h);

@@ -1,6 +1,6 @@
 import { useHarness, expectError } from '../support/harness';
 import { build, AdminRole } from '../fixtures/build';
-import { ConsentMedium } from '../../api/src/members/member-consent.entity';
+import { ConsentMedium } from '../../api/src/modules/members/member-consent.entity';
 
 const h = useHarness();
 const b = build(h);

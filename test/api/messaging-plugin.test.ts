@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { useHarness, testConfig } from '../support/harness';
 import { build, AdminRole } from '../fixtures/build';
-import { ConsentMedium } from '../../api/src/members/member-consent.entity';
-import { SegmentKind } from '../../api/src/segments/segment.entity';
-import { PermanentDeliveryError, type OutboundMessage } from '../../api/src/campaigns/campaign-delivery';
-import { definePlugin } from '../../api/src/plugin';
-import { createServices } from '../../api/src/services';
-import { ConfigError } from '../../api/src/shared/config';
+import { ConsentMedium } from '../../api/src/modules/members/member-consent.entity';
+import { SegmentKind } from '../../api/src/modules/segments/segment.entity';
+import { PermanentDeliveryError, type OutboundMessage } from '../../api/src/modules/campaigns/campaign-delivery';
+import { definePlugin } from '../../api/src/composition/plugin';
+import { createServices } from '../../api/src/composition/services';
+import { ConfigError } from '../../api/src/base/config';
 
 /** A plugin's adapter: keeps what it is given, and refuses for good the bodies that say so. */
 const delivered: Array<OutboundMessage & { timeoutMs: number }> = [];

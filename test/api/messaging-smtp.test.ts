@@ -4,8 +4,8 @@ import { simpleParser, type ParsedMail, type AddressObject } from 'mailparser';
 import { useHarness } from '../support/harness';
 import { freePort } from '../support/services';
 import { build, AdminRole } from '../fixtures/build';
-import { ConsentMedium } from '../../api/src/members/member-consent.entity';
-import { SegmentKind } from '../../api/src/segments/segment.entity';
+import { ConsentMedium } from '../../api/src/modules/members/member-consent.entity';
+import { SegmentKind } from '../../api/src/modules/segments/segment.entity';
 
 /** A real SMTP relay on 127.0.0.1: it wants the credentials from SMTP_URL and answers each recipient as `answerFor` says. */
 interface Arrived {

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { useHarness } from '../support/harness';
 import { useWebhookReceivers, type webhookReceiver } from '../support/services';
 import { build, AdminRole } from '../fixtures/build';
-import { ConsentMedium } from '../../api/src/members/member-consent.entity';
-import { SegmentKind } from '../../api/src/segments/segment.entity';
-import { verify } from '../../api/src/webhooks/signature';
-import { ConfigError, loadConfig, redactedConfig } from '../../api/src/shared/config';
+import { ConsentMedium } from '../../api/src/modules/members/member-consent.entity';
+import { SegmentKind } from '../../api/src/modules/segments/segment.entity';
+import { verify } from '../../api/src/modules/webhooks/signature';
+import { ConfigError, loadConfig, redactedConfig } from '../../api/src/base/config';
 
 const SECRET = 'msg-secret-0123456789abcdef';
 

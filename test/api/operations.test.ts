@@ -79,11 +79,11 @@ describe('request handling', () => {
 
 describe('graceful shutdown', () => {
   it('lets an in-flight request finish, then refuses new connections', async () => {
-    const { createApp } = await import('../../api/src/app');
-    const { createLogger } = await import('../../api/src/shared/logger');
-    const { createRedis } = await import('../../api/src/shared/redis');
+    const { createApp } = await import('../../api/src/composition/app');
+    const { createLogger } = await import('../../api/src/base/logger');
+    const { createRedis } = await import('../../api/src/base/redis');
     const { MikroORM } = await import('@mikro-orm/postgresql');
-    const { ormOptions } = await import('../../api/src/orm');
+    const { ormOptions } = await import('../../api/src/composition/orm');
     const config = { ...h.config, PORT: 0, HOST: '127.0.0.1' };
     const log = createLogger('silent');
     const orm = await MikroORM.init(ormOptions(config));
@@ -117,8 +117,8 @@ describe('graceful shutdown', () => {
 
 describe('points scheduler', () => {
   it('runs the points jobs on its cron schedule through Bull and reports a consistent ledger', async () => {
-    const { startPointsScheduler } = await import('../../api/src/jobs/points-scheduler');
-    const { createLogger } = await import('../../api/src/shared/logger');
+    const { startPointsScheduler } = await import('../../api/src/modules/jobs/points-scheduler');
+    const { createLogger } = await import('../../api/src/base/logger');
     const scheduler = startPointsScheduler({
       orm: h.orm,
       services: h.app.services,

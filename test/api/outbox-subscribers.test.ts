@@ -2,12 +2,12 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { Client } from 'pg';
 import { useHarness } from '../support/harness';
 import { build, AdminRole } from '../fixtures/build';
-import { ormOptions, type Orm } from '../../api/src/orm';
-import { newId } from '../../api/src/shared/ids';
-import { createLogger } from '../../api/src/shared/logger';
-import { OutboxSubscriberRunner } from '../../api/src/events/subscriber-runner';
-import type { OutboxEvent, OutboxSubscriber } from '../../api/src/events/subscribers';
-import { composePlugins, definePlugin, PluginError } from '../../api/src/plugin';
+import { ormOptions, type Orm } from '../../api/src/composition/orm';
+import { newId } from '../../api/src/base/ids';
+import { createLogger } from '../../api/src/base/logger';
+import { OutboxSubscriberRunner } from '../../api/src/modules/events/subscriber-runner';
+import type { OutboxEvent, OutboxSubscriber } from '../../api/src/modules/events/subscribers';
+import { composePlugins, definePlugin, PluginError } from '../../api/src/composition/plugin';
 
 /**
  * Subscribers are objects the tests control; the plugin registers them so that queue health lists them. Runners are

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { useHarness, expectError, type Auth } from '../support/harness';
 import { build, AdminRole } from '../fixtures/build';
 import { RECORD_ORDER, RECORD_RETURN, ledgerCheck, orderInput, pointsOf } from '../support/orders';
-import { SegmentKind } from '../../api/src/segments/segment.entity';
+import { SegmentKind } from '../../api/src/modules/segments/segment.entity';
 import {
   MAX_CAMPAIGN_BUDGET_POINTS,
   MAX_EARN_MULTIPLIER_PERCENT,
@@ -18,7 +18,7 @@ import {
   MAX_RULE_POINTS,
   MAX_TIER_THRESHOLD,
   MAX_UNIT_PRICE_MINOR,
-} from '../../api/src/shared/bounds';
+} from '../../api/src/base/bounds';
 
 /**
  * 32-bit overflow (README: Bounds). Orders of the largest accepted total, many times over for one member, must leave

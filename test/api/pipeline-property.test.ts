@@ -4,8 +4,8 @@ import { useHarness } from '../support/harness';
 import { build, SalesChannelKind } from '../fixtures/build';
 import { runImport } from '../support/imports';
 import { ledgerCheck } from '../support/orders';
-import { SegmentKind } from '../../api/src/segments/segment.entity';
-import type { SourceRecord } from '../../api/src/import/source';
+import { SegmentKind } from '../../api/src/modules/segments/segment.entity';
+import type { SourceRecord } from '../../api/src/modules/import/source';
 
 // Import versus API (issue 15): a generated history imported by the importer into one set of members, and recorded
 // order by order through the API's use cases (OrderService.record / recordReturn, with the clock set to each event's

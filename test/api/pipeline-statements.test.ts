@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { useHarness } from '../support/harness';
 import { build } from '../fixtures/build';
 import { RECORD_ORDER, orderInput } from '../support/orders';
-import { SegmentKind } from '../../api/src/segments/segment.entity';
+import { SegmentKind } from '../../api/src/modules/segments/segment.entity';
 
 const h = useHarness();
 const b = build(h);

@@ -4,10 +4,10 @@ import { expectError, useHarness } from '../support/harness';
 import { build, SalesChannelKind } from '../fixtures/build';
 import { ledgerCheck, orderInput, RECORD_ORDER } from '../support/orders';
 import { runImport } from '../support/imports';
-import { EarningEventKind, EarningStage, type EarningContributor } from '../../api/src/earning/pipeline';
-import { createServices } from '../../api/src/services';
-import { PluginError, type LoyaltyPlugin } from '../../api/src/plugin';
-import type { SourceRecord } from '../../api/src/import/source';
+import { EarningEventKind, EarningStage, type EarningContributor } from '../../api/src/modules/earning/pipeline';
+import { createServices } from '../../api/src/composition/services';
+import { PluginError, type LoyaltyPlugin } from '../../api/src/composition/plugin';
+import type { SourceRecord } from '../../api/src/modules/import/source';
 
 // A plugin's earning contributors (issue 15): one that credits a member's first order with tea and writes a row of its
 // own table, one that throws on demand. They run in the pipeline with the core's, for recordOrder and the importer

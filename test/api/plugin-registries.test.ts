@@ -5,13 +5,13 @@ import { Client } from 'pg';
 import { printSchema } from 'graphql';
 import { useHarness, expectError, type Auth } from '../support/harness';
 import { build, AdminRole, ApiKeyScope } from '../fixtures/build';
-import { WebhookDispatcher, WEBHOOK_DELIVERY_QUEUE } from '../../api/src/webhooks/dispatcher';
+import { WebhookDispatcher, WEBHOOK_DELIVERY_QUEUE } from '../../api/src/modules/webhooks/dispatcher';
 import { buildGraphQLSchema } from '../../api/src/graphql/schema';
-import { createLogger } from '../../api/src/shared/logger';
-import { defineEventType } from '../../api/src/events/event-types';
-import { pluginRegistries } from '../../api/src/plugin-registries';
-import { definePlugin } from '../../api/src/plugin';
-import { ValueType } from '../../api/src/segments/segment-grammar';
+import { createLogger } from '../../api/src/base/logger';
+import { defineEventType } from '../../api/src/modules/events/event-types';
+import { pluginRegistries } from '../../api/src/composition/plugin-registries';
+import { definePlugin } from '../../api/src/composition/plugin';
+import { ValueType } from '../../api/src/modules/segments/segment-grammar';
 import { activityPlugin, ActivityRecorded, TestActivity, TEST_ACTIVITY_TABLE } from '../fixtures/plugins/activity-registries-plugin';
 
 const prefix = `test-plugin-registries-${process.env.TEST_RUN_ID}-${process.env.JEST_WORKER_ID}`;
@@ -280,7 +280,7 @@ describe('plugin timeline sources', () => {
     expect(registries.timelineSources.list().find((s) => s.type === 'SECRET')?.permission).toBe('secret:read');
     const member = await b.member().save();
     await activityAt(member.id, 'review', 1);
-    const { TimelineService } = await import('../../api/src/timeline/timeline.service');
+    const { TimelineService } = await import('../../api/src/modules/timeline/timeline.service');
     const timeline = new TimelineService(registries.timelineSources);
     const page = await timeline.page(h.em(), { kind: 'admin', adminId: 'a', sessionId: 's', email: 'e', role: 'ADMIN', permissions: new Set(['orders:read']) }, member.id, 10, null);
     expect(page.edges.map((e) => e.node.type)).not.toContain('SECRET');

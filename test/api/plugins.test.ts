@@ -9,14 +9,14 @@ import { expectError, useHarness } from '../support/harness';
 import { build, AdminRole } from '../fixtures/build';
 import { ledgerCheck, orderInput, RECORD_ORDER } from '../support/orders';
 import { databaseUrl, templateName, withAdminClient } from '../support/databases';
-import { composePlugins, loadPlugins, PluginError, type LoyaltyPlugin } from '../../api/src/plugin';
-import { ConfigError, loadConfig } from '../../api/src/shared/config';
-import type { EarningRuleKindDefinition } from '../../api/src/earning/rule-kinds';
-import { EarningStage, type EarningContributor } from '../../api/src/earning/pipeline';
+import { composePlugins, loadPlugins, PluginError, type LoyaltyPlugin } from '../../api/src/composition/plugin';
+import { ConfigError, loadConfig } from '../../api/src/base/config';
+import type { EarningRuleKindDefinition } from '../../api/src/modules/earning/rule-kinds';
+import { EarningStage, type EarningContributor } from '../../api/src/modules/earning/pipeline';
 import type { RequestContext } from '../../api/src/graphql/context';
-import type { Services } from '../../api/src/services';
-import { MAX_POINTS_PER_ORDER } from '../../api/src/shared/bounds';
-import { migrations as coreMigrations } from '../../api/src/migrations';
+import type { Services } from '../../api/src/composition/services';
+import { MAX_POINTS_PER_ORDER } from '../../api/src/base/bounds';
+import { migrations as coreMigrations } from '../../api/src/composition/migrations';
 
 const root = path.resolve(__dirname, '..', '..');
 const run = promisify(execFile);
@@ -151,9 +151,9 @@ describe('npm run migrate and the API start with LOYALTY_PLUGINS', () => {
     const name = `${templateName(runId)}_plugin_migrate`;
     await withAdminClient((c) => c.query(`CREATE DATABASE "${name}"`));
     const env = { DATABASE_URL: databaseUrl(name), LOYALTY_PLUGINS: NOTES_PLUGIN };
-    const first = await node('api/dist/cli/migrate.js', env);
+    const first = await node('api/dist/composition/cli/migrate.js', env);
     expect(first).toMatchObject({ code: 0, stderr: '' });
-    const second = await node('api/dist/cli/migrate.js', env);
+    const second = await node('api/dist/composition/cli/migrate.js', env);
     expect(second.code).toBe(0);
     const client = new Client({ connectionString: databaseUrl(name) });
     await client.connect();
@@ -168,10 +168,10 @@ describe('npm run migrate and the API start with LOYALTY_PLUGINS', () => {
   });
 
   it('the API refuses to start with a plugin that cannot load or clashes with the core, saying why', async () => {
-    const missing = await node('api/dist/main.js', { LOYALTY_PLUGINS: './nope.js' });
+    const missing = await node('api/dist/composition/main.js', { LOYALTY_PLUGINS: './nope.js' });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(`LOYALTY_PLUGINS: cannot load "./nope.js" (from ${root})`);
-    const clashing = await node('api/dist/main.js', { LOYALTY_PLUGINS: './test/fixtures/plugins/clashing-plugin.js' });
+    const clashing = await node('api/dist/composition/main.js', { LOYALTY_PLUGINS: './test/fixtures/plugins/clashing-plugin.js' });
     expect(clashing.code).toBe(1);
     expect(clashing.stderr).toContain('plugin "clashing": earning-rule kind "BASE_RATE" is a built-in kind');
   });

@@ -1,7 +1,7 @@
 import { useHarness, expectError } from '../support/harness';
 import { build, AdminRole, ApiKeyScope } from '../fixtures/build';
 import { ledgerCheck, orderInput, RECORD_ORDER, RECORD_RETURN } from '../support/orders';
-import { createLogger } from '../../api/src/shared/logger';
+import { createLogger } from '../../api/src/base/logger';
 
 const h = useHarness();
 const b = build(h);

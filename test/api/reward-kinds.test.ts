@@ -2,8 +2,8 @@ import { printSchema } from 'graphql';
 import { useHarness, expectError } from '../support/harness';
 import { build } from '../fixtures/build';
 import { pointsOf } from '../support/orders';
-import { composePlugins, definePlugin, PluginError } from '../../api/src/plugin';
-import { AppError } from '../../api/src/shared/errors';
+import { composePlugins, definePlugin, PluginError } from '../../api/src/composition/plugin';
+import { AppError } from '../../api/src/base/errors';
 import { buildGraphQLSchema } from '../../api/src/graphql/schema';
 
 /** A plugin's kinds: a gift card completed at once with a card number, an experience used with a voucher. */

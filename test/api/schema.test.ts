@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { buildSchema, parse, validate } from 'graphql';
 import { renderSchemaFiles } from '../../api/src/graphql/emit';
-import { errorCodes } from '../../api/src/shared/errors';
+import { errorCodes } from '../../api/src/base/errors';
 
 const root = path.resolve(__dirname, '..', '..');
 

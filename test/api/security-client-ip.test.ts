@@ -2,7 +2,7 @@ import argon2 from '@node-rs/argon2';
 import request from 'supertest';
 import { useHarness, type GqlResult } from '../support/harness';
 import { build } from '../fixtures/build';
-import { loadConfig } from '../../api/src/shared/config';
+import { loadConfig } from '../../api/src/base/config';
 
 // TRUST_PROXY is not set: the default, no proxy trusted. Request logs are captured to read their client address.
 const lines: string[] = [];

@@ -19,7 +19,7 @@ import { useHarness, expectError } from '../support/harness';
 import { build } from '../fixtures/build';
 import { buildGraphQLSchema } from '../../api/src/graphql/schema';
 import { operationComplexity } from '../../api/src/graphql/plugins';
-import { MAX_PAGE_SIZE } from '../../api/src/shared/pagination';
+import { MAX_PAGE_SIZE } from '../../api/src/base/pagination';
 
 const h = useHarness();
 const b = build(h);

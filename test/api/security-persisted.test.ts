@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { useHarness, expectError } from '../support/harness';
 import { build } from '../fixtures/build';
-import { loadPersistedOperations, operationHash } from '../../api/src/security/persisted-operations';
+import { loadPersistedOperations, operationHash } from '../../api/src/modules/security/persisted-operations';
 
 const h = useHarness({ PERSISTED_OPERATIONS: 'required-for-api-keys' });
 const b = build(h);

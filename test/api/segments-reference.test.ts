@@ -1,8 +1,8 @@
 import { useHarness } from '../support/harness';
 import { build, SalesChannelKind } from '../fixtures/build';
 import { orderInput } from '../support/orders';
-import type { RecordOrderInput } from '../../api/src/orders/order.types';
-import type { SegmentRule } from '../../api/src/segments/segment-grammar';
+import type { RecordOrderInput } from '../../api/src/modules/orders/order.types';
+import type { SegmentRule } from '../../api/src/modules/segments/segment-grammar';
 
 /**
  * The compiled rule (grouped aggregates joined to members, segment-sql.ts) against a plain evaluation in TypeScript of

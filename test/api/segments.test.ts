@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { useHarness, expectError } from '../support/harness';
 import { build, AdminRole, SalesChannelKind } from '../fixtures/build';
 import { orderInput, type LineSpec } from '../support/orders';
-import { ConsentMedium } from '../../api/src/members/member-consent.entity';
-import type { RecordOrderInput } from '../../api/src/orders/order.types';
-import { checkRule } from '../../api/src/segments/segment-grammar';
-import { compileRule } from '../../api/src/segments/segment-sql';
+import { ConsentMedium } from '../../api/src/modules/members/member-consent.entity';
+import type { RecordOrderInput } from '../../api/src/modules/orders/order.types';
+import { checkRule } from '../../api/src/modules/segments/segment-grammar';
+import { compileRule } from '../../api/src/modules/segments/segment-sql';
 
 const h = useHarness();
 const b = build(h);

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { Kind, parse, type OperationDefinitionNode } from 'graphql';
 import { useHarness, type Auth, type GqlResult } from '../support/harness';
 import { build, SalesChannelKind } from '../fixtures/build';
-import { DEMO_KEY_SCOPES } from '../../api/src/seed/demo';
-import { createLogger } from '../../api/src/shared/logger';
+import { DEMO_KEY_SCOPES } from '../../api/src/composition/seed/demo';
+import { createLogger } from '../../api/src/base/logger';
 
 /**
  * The README's storefront journey with a key holding exactly the scopes `npm start` gives its demo key: every

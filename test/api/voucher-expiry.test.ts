@@ -1,7 +1,7 @@
 import { useHarness, expectError } from '../support/harness';
 import { build, ApiKeyScope } from '../fixtures/build';
 import { ledgerCheck } from '../support/orders';
-import { AppError } from '../../api/src/shared/errors';
+import { AppError } from '../../api/src/base/errors';
 
 /**
  * Expiry is a time, not the sweep: once a voucher's `expiresAt` has passed it can be neither cancelled (for a refund)

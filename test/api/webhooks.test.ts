@@ -7,9 +7,9 @@ import Queue from 'bull';
 import pino from 'pino';
 import { useHarness, expectError } from '../support/harness';
 import { build, AdminRole } from '../fixtures/build';
-import { WebhookDispatcher, WEBHOOK_DELIVERY_QUEUE } from '../../api/src/webhooks/dispatcher';
-import { sign, verify } from '../../api/src/webhooks/signature';
-import { createLogger } from '../../api/src/shared/logger';
+import { WebhookDispatcher, WEBHOOK_DELIVERY_QUEUE } from '../../api/src/modules/webhooks/dispatcher';
+import { sign, verify } from '../../api/src/modules/webhooks/signature';
+import { createLogger } from '../../api/src/base/logger';
 
 const prefix = `test-webhooks-${process.env.TEST_RUN_ID}-${process.env.JEST_WORKER_ID}`;
 // Retries 50 ms then 100 ms apart; an endpoint is disabled after 2 failed deliveries. Sweeps are called by the tests.

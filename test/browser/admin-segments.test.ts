@@ -1,7 +1,7 @@
 import { useHarness } from '../support/harness';
 import { describeInBrowser, screenshot, useAdminBrowser } from '../support/browser';
 import { build, AdminRole } from '../fixtures/build';
-import { ConsentMedium } from '../../api/src/members/member-consent.entity';
+import { ConsentMedium } from '../../api/src/modules/members/member-consent.entity';
 
 const h = useHarness({ PORT: '0', HOST: '127.0.0.1' });
 const b = build(h);

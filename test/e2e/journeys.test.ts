@@ -4,9 +4,9 @@ import path from 'node:path';
 import { useHarness, expectError, type Auth } from '../support/harness';
 import { build, AdminRole, ApiKeyScope, SalesChannelKind } from '../fixtures/build';
 import { RECORD_ORDER, RECORD_RETURN, ledgerCheck } from '../support/orders';
-import { createLogger } from '../../api/src/shared/logger';
-import { holdoutGroup } from '../../api/src/campaigns/holdout';
-import { CampaignGroup } from '../../api/src/campaigns/campaign.entity';
+import { createLogger } from '../../api/src/base/logger';
+import { holdoutGroup } from '../../api/src/modules/campaigns/holdout';
+import { CampaignGroup } from '../../api/src/modules/campaigns/campaign.entity';
 
 /**
  * The journeys of /work/shared/JOURNEYS.md walked end to end through GraphQL, as a storefront, a till and a marketer

@@ -23,7 +23,7 @@ beforeAll(async () => {
   pg = await PrivatePostgres.start();
   await pg.query('postgres', 'create database loyalty');
   env.DATABASE_URL = pg.url('loyalty');
-  execFileSync(process.execPath, [path.join(repoRoot, 'api/dist/cli/migrate.js')], {
+  execFileSync(process.execPath, [path.join(repoRoot, 'api/dist/composition/cli/migrate.js')], {
     env: { ...process.env, DATABASE_URL: env.DATABASE_URL, LOG_LEVEL: 'warn', NODE_ENV: 'test' },
     stdio: 'inherit',
   });

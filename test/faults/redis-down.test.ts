@@ -5,8 +5,8 @@ import { useHarness, expectError } from '../support/harness';
 import { build, AdminRole } from '../fixtures/build';
 import { RECORD_ORDER, orderInput, ledgerCheck } from '../support/orders';
 import { PrivateRedis, waitFor } from '../support/services';
-import { WebhookDispatcher } from '../../api/src/webhooks/dispatcher';
-import { createLogger } from '../../api/src/shared/logger';
+import { WebhookDispatcher } from '../../api/src/modules/webhooks/dispatcher';
+import { createLogger } from '../../api/src/base/logger';
 
 /**
  * Redis taken down under a running API with its webhook dispatcher: a redis-server of this file's own is killed and

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import type { AdminRole } from '../../api/src/auth/permissions';
+import type { AdminRole } from '../../api/src/modules/auth/permissions';
 
 /** Debian's Chromium (apt-get install -y chromium); a test tool's own browser download does not work offline. */
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

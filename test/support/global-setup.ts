@@ -17,7 +17,7 @@ export default async function globalSetup() {
   execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-b', path.join(root, 'api')], {
     stdio: 'inherit',
   });
-  execFileSync(process.execPath, [path.join(root, 'api/dist/cli/migrate.js')], {
+  execFileSync(process.execPath, [path.join(root, 'api/dist/composition/cli/migrate.js')], {
     env: { ...process.env, DATABASE_URL: databaseUrl(name), LOG_LEVEL: 'warn', NODE_ENV: 'test' },
     stdio: 'inherit',
   });

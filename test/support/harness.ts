@@ -3,13 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import request from 'supertest';
-import { createApp, type App } from '../../api/src/app';
-import { loadConfig, type Config } from '../../api/src/shared/config';
-import { createLogger } from '../../api/src/shared/logger';
-import { ormOptions, type Orm } from '../../api/src/orm';
-import { createRedis } from '../../api/src/shared/redis';
-import { composePlugins, type LoyaltyPlugin } from '../../api/src/plugin';
-import type { Clock } from '../../api/src/shared/time';
+import { createApp, type App } from '../../api/src/composition/app';
+import { loadConfig, type Config } from '../../api/src/base/config';
+import { createLogger } from '../../api/src/base/logger';
+import { ormOptions, type Orm } from '../../api/src/composition/orm';
+import { createRedis } from '../../api/src/base/redis';
+import { composePlugins, type LoyaltyPlugin } from '../../api/src/composition/plugin';
+import type { Clock } from '../../api/src/base/time';
 import { databaseUrl, redisUrl, templateName, withAdminClient, workerDbName } from './databases';
 
 export interface Harness {

@@ -1,8 +1,8 @@
 import { SalesChannelKind } from '../fixtures/build';
 import type { Harness } from './harness';
-import { TransactionImporter, type ImportOptions, type ImportRows, type Reject } from '../../api/src/import/importer';
-import { openCsv, parseColumnMap, type SourceRecord } from '../../api/src/import/source';
-import { createLogger } from '../../api/src/shared/logger';
+import { TransactionImporter, type ImportOptions, type ImportRows, type Reject } from '../../api/src/modules/import/importer';
+import { openCsv, parseColumnMap, type SourceRecord } from '../../api/src/modules/import/source';
+import { createLogger } from '../../api/src/base/logger';
 
 let channels = 0;
 

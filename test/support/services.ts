@@ -296,10 +296,10 @@ export class AppProcess {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  /** Starts `api/dist/main.js` and waits until /healthz answers. */
+  /** Starts `api/dist/composition/main.js` and waits until /healthz answers. */
   static async api(name: string, env: Record<string, string>): Promise<AppProcess> {
     const port = await freePort();
-    const child = spawn(process.execPath, [path.join(repoRoot, 'api', 'dist', 'main.js')], {
+    const child = spawn(process.execPath, [path.join(repoRoot, 'api', 'dist', 'composition', 'main.js')], {
       env: { ...baseEnv(), SEED_DEMO: 'false', WEB_ADMIN_DIR: path.join(os.tmpdir(), 'no-admin-app'), ...env, PORT: String(port), HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GraphQLError } from 'graphql';
-import { AppError } from '../../api/src/shared/errors';
+import { AppError } from '../../api/src/base/errors';
 
 // Domain errors are the platform's own: the base layer knows no transport, and the GraphQL edge maps them.
 describe('domain errors', () => {
@@ -21,7 +21,7 @@ describe('domain errors', () => {
   it('the errors module imports no transport', () => {
     // The base also holds domain-free GraphQL building blocks (PageInfo, enum registration) for the modules'
     // resolvers; what must stay transport-free is the error vocabulary domain code throws.
-    const source = readFileSync(path.resolve(__dirname, '../../api/src/shared/errors.ts'), 'utf8');
+    const source = readFileSync(path.resolve(__dirname, '../../api/src/base/errors.ts'), 'utf8');
     expect(source).not.toMatch(/from '(graphql|type-graphql|@apollo\/[^']+)'/);
   });
 });

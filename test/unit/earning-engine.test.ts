@@ -1,7 +1,7 @@
-import { computeEarning, type RuleData, type EarningInput } from '../../api/src/earning/engine';
-import { EarningRuleKind } from '../../api/src/earning/earning-rule.entity';
-import { SalesChannelKind } from '../../api/src/shared/enums';
-import { EarningRuleKinds } from '../../api/src/earning/rule-kinds';
+import { computeEarning, type RuleData, type EarningInput } from '../../api/src/modules/earning/engine';
+import { EarningRuleKind } from '../../api/src/modules/earning/earning-rule.entity';
+import { SalesChannelKind } from '../../api/src/base/enums';
+import { EarningRuleKinds } from '../../api/src/modules/earning/rule-kinds';
 
 let n = 0;
 function rule(kind: EarningRuleKind, fields: Partial<RuleData> = {}): RuleData {

@@ -1,9 +1,9 @@
 import type { GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError } from 'graphql';
-import type { Logger } from '../shared/logger';
-import { requestScope } from '../shared/request-scope';
-import { AppError, isDatabaseUnreachable } from '../shared/errors';
+import type { Logger } from '../base/logger';
+import { requestScope } from '../base/request-scope';
+import { AppError, isDatabaseUnreachable } from '../base/errors';
 
 const VARIABLE_PATH = /at "([\w.[\]]+)"/;
 /** graphql-js stops coercing variables after 50 bad values with an error that carries no code. */

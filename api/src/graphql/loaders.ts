@@ -1,14 +1,14 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { PointsService } from '../ledger/points.service';
-import type { TierService } from '../tiers/tier.service';
-import type { OrderService } from '../orders/order.service';
-import type { ModelService } from '../models/model.service';
-import type { CampaignService } from '../campaigns/campaign.service';
-import { createPointsLoaders, type PointsLoaders } from '../ledger/points.loaders';
-import { createTierLoaders, type TierLoaders } from '../tiers/tier.loaders';
-import { createOrderLoaders, type OrderLoaders } from '../orders/order.loaders';
-import { createModelLoaders, type ModelLoaders } from '../models/model.loaders';
-import { createCampaignLoaders, type CampaignLoaders } from '../campaigns/campaign.loaders';
+import type { PointsService } from '../modules/ledger/points.service';
+import type { TierService } from '../modules/tiers/tier.service';
+import type { OrderService } from '../modules/orders/order.service';
+import type { ModelService } from '../modules/models/model.service';
+import type { CampaignService } from '../modules/campaigns/campaign.service';
+import { createPointsLoaders, type PointsLoaders } from '../modules/ledger/points.loaders';
+import { createTierLoaders, type TierLoaders } from '../modules/tiers/tier.loaders';
+import { createOrderLoaders, type OrderLoaders } from '../modules/orders/order.loaders';
+import { createModelLoaders, type ModelLoaders } from '../modules/models/model.loaders';
+import { createCampaignLoaders, type CampaignLoaders } from '../modules/campaigns/campaign.loaders';
 
 /**
  * Per-request batching for aggregates that a list of members fans out to: every module's slice in one object. A

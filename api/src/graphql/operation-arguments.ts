@@ -15,9 +15,9 @@ import {
   type SelectionSetNode,
   type ValueNode,
 } from 'graphql';
-import type { FieldProblem } from '../shared/errors';
-import { isUuid, OPAQUE_ID_ARGUMENTS } from '../shared/ids';
-import { textProblem as sharedTextProblem, textProblemMessages } from '../shared/text';
+import type { FieldProblem } from '../base/errors';
+import { isUuid, OPAQUE_ID_ARGUMENTS } from '../base/ids';
+import { textProblem as sharedTextProblem, textProblemMessages } from '../base/text';
 
 export { OPAQUE_ID_ARGUMENTS };
 

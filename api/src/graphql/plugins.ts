@@ -1,11 +1,11 @@
 import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import type { DocumentNode, GraphQLSchema } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
-import { AppError, type ErrorCode } from '../shared/errors';
-import { rateLimitedError, rateLimitHeaders, type RequestRateLimiter } from '../security/rate-limits';
+import { AppError, type ErrorCode } from '../base/errors';
+import { rateLimitedError, rateLimitHeaders, type RequestRateLimiter } from '../modules/security/rate-limits';
 import { argumentProblems, rootFieldCount, selectedFields } from './operation-arguments';
-import { requestScope } from '../shared/request-scope';
-import type { Context } from '../shared/context';
+import { requestScope } from '../base/request-scope';
+import type { Context } from '../base/context';
 
 /** A list asked for `first: n` costs n times its items. */
 const pageSizeEstimator: ComplexityEstimator = ({ args, childComplexity }) =>

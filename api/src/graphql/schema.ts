@@ -2,50 +2,50 @@ import 'reflect-metadata';
 import { GraphQLEnumType, type GraphQLSchema } from 'graphql';
 import { MapperKind, mapSchema } from '@graphql-tools/utils';
 import { buildSchema, type ContainerType } from 'type-graphql';
-import { coreRuleKinds, type EarningRuleKinds } from '../earning/rule-kinds';
-import { RewardKindRegistry } from '../rewards/reward-kinds';
-import { authChecker } from '../auth/auth-checker';
-import { AuthResolver } from '../auth/auth.resolver';
-import { AuditResolver } from '../audit/audit.resolver';
-import { ChannelResolver } from '../channels/channel.resolver';
-import { MemberConnectionResolver, MemberResolver } from '../members/member.resolver';
-import type { AdminAuthService } from '../auth/admin-auth.service';
-import type { ApiKeyService } from '../channels/api-key.service';
-import type { MemberService } from '../members/member.service';
-import type { OrderService } from '../orders/order.service';
-import type { PointsService } from '../ledger/points.service';
-import type { TierService } from '../tiers/tier.service';
-import type { ProgrammeService } from '../programme/programme.service';
-import type { PlanService } from '../plans/plan.service';
-import type { EarningRuleService } from '../earning/earning-rule.service';
-import type { RewardService } from '../rewards/reward.service';
-import type { ModelService } from '../models/model.service';
-import type { AnalyticsService } from '../analytics/analytics.service';
-import type { SegmentService } from '../segments/segment.service';
-import type { WebhookService } from '../webhooks/webhook.service';
-import type { FeedbackService } from '../feedback/feedback.service';
-import type { QueueHealthService } from '../queues/queue-health.service';
-import type { TimelineService } from '../timeline/timeline.service';
-import type { CampaignService } from '../campaigns/campaign.service';
-import type { ReferralService } from '../referrals/referral.service';
-import type { EventService } from '../events/event.service';
+import { coreRuleKinds, type EarningRuleKinds } from '../modules/earning/rule-kinds';
+import { RewardKindRegistry } from '../modules/rewards/reward-kinds';
+import { authChecker } from '../modules/auth/auth-checker';
+import { AuthResolver } from '../modules/auth/auth.resolver';
+import { AuditResolver } from '../modules/audit/audit.resolver';
+import { ChannelResolver } from '../modules/channels/channel.resolver';
+import { MemberConnectionResolver, MemberResolver } from '../modules/members/member.resolver';
+import type { AdminAuthService } from '../modules/auth/admin-auth.service';
+import type { ApiKeyService } from '../modules/channels/api-key.service';
+import type { MemberService } from '../modules/members/member.service';
+import type { OrderService } from '../modules/orders/order.service';
+import type { PointsService } from '../modules/ledger/points.service';
+import type { TierService } from '../modules/tiers/tier.service';
+import type { ProgrammeService } from '../modules/programme/programme.service';
+import type { PlanService } from '../modules/plans/plan.service';
+import type { EarningRuleService } from '../modules/earning/earning-rule.service';
+import type { RewardService } from '../modules/rewards/reward.service';
+import type { ModelService } from '../modules/models/model.service';
+import type { AnalyticsService } from '../modules/analytics/analytics.service';
+import type { SegmentService } from '../modules/segments/segment.service';
+import type { WebhookService } from '../modules/webhooks/webhook.service';
+import type { FeedbackService } from '../modules/feedback/feedback.service';
+import type { QueueHealthService } from '../modules/queues/queue-health.service';
+import type { TimelineService } from '../modules/timeline/timeline.service';
+import type { CampaignService } from '../modules/campaigns/campaign.service';
+import type { ReferralService } from '../modules/referrals/referral.service';
+import type { EventService } from '../modules/events/event.service';
 import { withRegistries } from './registries';
 import { validationErrorPaths } from './validation-errors';
-import { MemberOrdersResolver, OrderConnectionResolver, OrderResolver } from '../orders/order.resolver';
-import { PointsResolver } from '../ledger/points.resolver';
-import { TierResolver } from '../tiers/tier.resolver';
-import { MemberPlanResolver, PlanResolver } from '../plans/plan.resolver';
-import { EarningResolver } from '../earning/earning.resolver';
-import { RedemptionResolver, RewardResolver } from '../rewards/reward.resolver';
-import { MemberModelResolver, ModelResolver, ProductModelResolver } from '../models/model.resolver';
-import { AnalyticsResolver, MemberRfmResolver } from '../analytics/analytics.resolver';
-import { SegmentResolver } from '../segments/segment.resolver';
-import { WebhookResolver } from '../webhooks/webhook.resolver';
-import { MemberTimelineResolver } from '../timeline/timeline.resolver';
-import { MemberReferralResolver, ReferralResolver } from '../referrals/referral.resolver';
-import { FeedbackAnalyticsResolver, FeedbackResolver, MemberFeedbackResolver } from '../feedback/feedback.resolver';
-import { QueueHealthResolver } from '../queues/queue-health.resolver';
-import { CampaignConnectionResolver, CampaignResolver } from '../campaigns/campaign.resolver';
+import { MemberOrdersResolver, OrderConnectionResolver, OrderResolver } from '../modules/orders/order.resolver';
+import { PointsResolver } from '../modules/ledger/points.resolver';
+import { TierResolver } from '../modules/tiers/tier.resolver';
+import { MemberPlanResolver, PlanResolver } from '../modules/plans/plan.resolver';
+import { EarningResolver } from '../modules/earning/earning.resolver';
+import { RedemptionResolver, RewardResolver } from '../modules/rewards/reward.resolver';
+import { MemberModelResolver, ModelResolver, ProductModelResolver } from '../modules/models/model.resolver';
+import { AnalyticsResolver, MemberRfmResolver } from '../modules/analytics/analytics.resolver';
+import { SegmentResolver } from '../modules/segments/segment.resolver';
+import { WebhookResolver } from '../modules/webhooks/webhook.resolver';
+import { MemberTimelineResolver } from '../modules/timeline/timeline.resolver';
+import { MemberReferralResolver, ReferralResolver } from '../modules/referrals/referral.resolver';
+import { FeedbackAnalyticsResolver, FeedbackResolver, MemberFeedbackResolver } from '../modules/feedback/feedback.resolver';
+import { QueueHealthResolver } from '../modules/queues/queue-health.resolver';
+import { CampaignConnectionResolver, CampaignResolver } from '../modules/campaigns/campaign.resolver';
 
 const resolvers = [
   AuthResolver,
@@ -199,7 +199,7 @@ export async function buildGraphQLSchema(services: SchemaServices | null, plugin
 }
 
 /**
- * RewardKind lists the reward-kind registry (rewards/reward-kinds.ts): the built-in kinds, then the plugins', each with
+ * RewardKind lists the reward-kind registry (modules/rewards/reward-kinds.ts): the built-in kinds, then the plugins', each with
  * its description, so that `kind: FREE_PRODUCT` stays valid and a plugin's kind is a value like any other. A reward
  * whose kind is no longer registered (its plugin removed) is answered as stored; redeeming it is refused.
  */

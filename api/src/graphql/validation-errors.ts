@@ -1,7 +1,7 @@
 import type { ValidationError } from 'class-validator';
 import { GraphQLInputObjectType, getNamedType, type GraphQLResolveInfo } from 'graphql';
 import { ArgumentValidationError, type MiddlewareFn } from 'type-graphql';
-import { AppError, type FieldProblem } from '../shared/errors';
+import { AppError, type FieldProblem } from '../base/errors';
 
 function flatten(errors: ValidationError[], prefix: string): FieldProblem[] {
   return errors.flatMap((e) => {

@@ -1,8 +1,8 @@
 import { useHarness } from '../../../test/support/harness';
 import { build, AdminRole } from '../../../test/fixtures/build';
 import { orderInput, RECORD_ORDER } from '../../../test/support/orders';
-import { OutboxSubscriberRunner } from '../../../api/src/events/subscriber-runner';
-import { createLogger } from '../../../api/src/shared/logger';
+import { OutboxSubscriberRunner } from '../../../api/src/modules/events/subscriber-runner';
+import { createLogger } from '../../../api/src/base/logger';
 import { brandTallySubscriber, plugin } from '../src';
 
 // The plugin's outbox subscriber end to end: orders recorded through GraphQL, the subscriber run as main.ts runs it

@@ -1,7 +1,7 @@
 import type { GraphQLError } from 'graphql';
 import type { CombinedError } from 'urql';
 
-/** The `extensions.code` values in api/src/shared/errors.ts (exported to schema/error-codes.json). */
+/** The `extensions.code` values in api/src/base/errors.ts (exported to schema/error-codes.json). */
 export type ErrorCode =
   | 'BAD_USER_INPUT'
   | 'UNAUTHENTICATED'

@@ -1,6 +1,6 @@
 import type { AdminRole } from '../gql/graphql';
 
-/** Mirrors api/src/auth/permissions.ts (rolePermissions), so pages hide what the API would refuse anyway. */
+/** Mirrors api/src/modules/auth/permissions.ts (rolePermissions), so pages hide what the API would refuse anyway. */
 export type Permission =
   | 'members:pii'
   | 'points:adjust'

@@ -1,0 +1,235 @@
+import path from 'node:path';
+import express from 'express';
+import { z } from 'zod';
+import { clusterNodesSchema, queuePrefixSchema, resolveQueuePrefix } from '@loyalty/jobs';
+
+/** Root of the repository, so paths resolve the same from src/ (tests) and dist/ (runtime). */
+export const repoRoot = path.resolve(__dirname, '..', '..', '..');
+
+const DEV_JWT_SECRET = 'dev-only-secret-change-me-in-production-0123456789';
+
+/**
+ * TRUST_PROXY as Express's `trust proxy` setting: `false`/`true`, a number of hops, or comma-separated addresses,
+ * subnets and the names loopback, linklocal, uniquelocal. Express itself checks it, so the forms are exactly its own.
+ */
+const trustProxy = z
+  .string()
+  .trim()
+  .transform((text, ctx): boolean | number | string => {
+    const setting = /^(true|false)$/i.test(text) ? text.toLowerCase() === 'true' : /^\d+$/.test(text) ? Number(text) : text;
+    try {
+      express().set('trust proxy', setting);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `must be true, false, a number of hops or comma-separated addresses/subnets (${(err as Error).message})` });
+      return z.NEVER;
+    }
+    return setting;
+  });
+
+const bool = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1');
+
+/**
+ * Every environment variable the platform reads, with its default.
+ * `sensitive` ones are redacted wherever config is logged.
+ */
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+    /** Which proxies in front of the API may tell the client's address in X-Forwarded-For (Express `trust proxy`).
+     * Off by default: the client address is the TCP peer, and X-Forwarded-For is ignored. */
+    TRUST_PROXY: trustProxy.default(false),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Unset: `npm start` runs an embedded PostgreSQL; the API alone falls back to a local server. */
+    DATABASE_URL: z.string().url().optional(),
+    DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+    /** A read replica for the analytics queries; unset, they run on DATABASE_URL like everything else. */
+    DATABASE_READ_URL: z.string().url().optional(),
+    REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+    /** Seed nodes of a Redis Cluster, `host:port,host:port`; set, every Redis client (queues, rate limits, readiness) is a
+     * cluster client and REDIS_URL is unused. */
+    REDIS_CLUSTER_NODES: clusterNodesSchema,
+    JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    ADMIN_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
+    GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
+    /** The dearest real operation (a storefront's member account with 100 orders) costs 2638. */
+    GRAPHQL_MAX_COMPLEXITY: z.coerce.number().int().min(10).default(4000),
+    GRAPHQL_INTROSPECTION: bool.optional(),
+    /** Lexer tokens an operation may have; the parser stops at this many, before validation or the complexity count. */
+    GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).default(5000),
+    /** Largest request body /graphql accepts; bigger ones answer 413 PAYLOAD_TOO_LARGE before parsing. */
+    GRAPHQL_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
+    /** Length of the rate-limit window. */
+    RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+    /** Requests one API key may make per window; 0 turns the limit off. */
+    RATE_LIMIT_API_KEY_REQUESTS: z.coerce.number().int().min(0).default(1200),
+    /** Requests one admin user may make per window; 0 turns the limit off. */
+    RATE_LIMIT_ADMIN_REQUESTS: z.coerce.number().int().min(0).default(600),
+    /** Redis key prefix of the rate-limit and login-throttle counters (tests isolate runs with their own). */
+    RATE_LIMIT_KEY_PREFIX: z.string().regex(/^[\w:-]{1,60}$/, 'letters, digits, _ : - only').default('rl'),
+    /** Failed logins for one email from one IP before that pair is locked out. Each attempt is counted before its
+     * password is checked, so no more than this many are checked at once, however many arrive in parallel. */
+    LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+    /** How long a locked-out email and IP pair waits; failures are counted over the same period. */
+    LOGIN_LOCKOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
+    /** Failed logins for one email from any IPs before that email is locked out for LOGIN_LOCKOUT_SECONDS (credential
+     * stuffing from many addresses); higher than LOGIN_MAX_FAILURES, since it also locks the real user out. */
+    LOGIN_MAX_FAILURES_PER_EMAIL: z.coerce.number().int().min(1).max(10_000).default(50),
+    /** Failed logins from one IP, whatever the emails, in a day before that IP is locked out for a day. */
+    LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).default(100),
+    /** How long a verified API key is trusted without reading its row again. Revocation and rotation reach every API
+     * process at once over Redis; this is the bound when they cannot (Redis down). 0 reads the row on every request. */
+    API_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
+    /** Comma-separated origins allowed to call /graphql from a browser; empty: same origin only. */
+    CORS_ORIGINS: z
+      .string()
+      .default('')
+      .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
+      .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'each origin is scheme://host[:port] with no path'))),
+    /** Which callers may only run operations from the allow-list in PERSISTED_OPERATIONS_FILE. */
+    PERSISTED_OPERATIONS: z.enum(['off', 'required-for-api-keys', 'required']).default('off'),
+    PERSISTED_OPERATIONS_FILE: z.string().default(path.join(repoRoot, 'schema', 'persisted-operations.json')),
+    DEFAULT_PHONE_REGION: z
+      .string()
+      .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 country code such as GB')
+      .default('GB'),
+    SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+    WEB_ADMIN_DIR: z.string().default(path.join(repoRoot, 'web-admin', 'dist')),
+    DATA_DIR: z.string().default(path.join(repoRoot, '.data')),
+    EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+    SEED_DEMO: bool.default(true),
+    /** When the points jobs run (release, expiry, vouchers, tiers, ledger check); `off`: this process neither schedules nor runs them. */
+    POINTS_JOBS_CRON: z.string().default('*/15 * * * *'),
+    /** How often the API registers the points jobs' schedule again if Redis lost it (it is also registered on every
+     * reconnect); a check that finds it in place changes nothing. */
+    SCHEDULE_CHECK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+    /** Key prefix of the Bull queues shared with the worker (tests isolate runs with their own); `bull` by default. With
+     * REDIS_CLUSTER_NODES it must be a hash tag such as `{loyalty}` (default `{bull}`), so that every key of every queue
+     * lands in one slot (Bull's scripts touch several keys). */
+    QUEUE_PREFIX: queuePrefixSchema,
+    /** Run the webhook dispatcher (outbox sweep and delivery worker) in this process. */
+    WEBHOOKS_ENABLED: bool.default(true),
+    /** How often the dispatcher polls the event outbox. */
+    WEBHOOK_SWEEP_MS: z.coerce.number().int().min(50).default(2000),
+    /** Attempts per delivery (the first one included) before it counts as failed. */
+    WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(30).default(8),
+    /** Delay before the first retry; each further retry waits twice as long. */
+    WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(1).default(30_000),
+    WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+    /** An endpoint is disabled after this many deliveries in a row failed every attempt. */
+    WEBHOOK_DISABLE_AFTER: z.coerce.number().int().min(1).default(5),
+    WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(5),
+    /** Run the outbox subscribers plugins register (modules/events/subscriber-runner.ts) in this process. Several processes may:
+     * each subscriber runs in one of them at a time. */
+    SUBSCRIBERS_ENABLED: bool.default(true),
+    /** How often the subscribers look for new events. */
+    SUBSCRIBERS_POLL_MS: z.coerce.number().int().min(50).default(1000),
+    /** Events read per transaction; a subscriber's handler is called for each in turn. */
+    SUBSCRIBERS_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
+    /** Delay before an event whose handler failed is offered again; it doubles with each failure, up to the max. */
+    SUBSCRIBERS_BACKOFF_MS: z.coerce.number().int().min(1).default(1000),
+    SUBSCRIBERS_BACKOFF_MAX_MS: z.coerce.number().int().min(1).default(300_000),
+    /** From this many failed attempts at one event on, each failure is logged as an error (outbox_subscriber.stuck). */
+    SUBSCRIBERS_REPORT_AFTER: z.coerce.number().int().min(1).default(5),
+    /** points.expiring is sent this many days before a lot expires. */
+    EVENTS_POINTS_EXPIRING_DAYS: z.coerce.number().int().min(1).max(365).default(14),
+    /** tier.at_risk is sent this many days before a qualification period ends in a downgrade. */
+    EVENTS_TIER_AT_RISK_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+    /** How often the campaign runner starts due campaigns, ends finished ones and delivers messages; 0 turns it off. */
+    CAMPAIGNS_SWEEP_MS: z.coerce.number().int().min(0).default(10_000),
+    /** Delivery attempts per campaign message before it is FAILED. */
+    CAMPAIGN_MESSAGE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(30).default(5),
+    /** How campaign messages leave (docs/messaging.md): `log` only logs them, `smtp` sends EMAIL messages through
+     * SMTP_URL, `webhook` POSTs every message, signed, to MESSAGE_WEBHOOK_URL; or the name of an adapter a plugin
+     * registers (checked against the registered adapters when the services are built). */
+    MESSAGE_DELIVERY: z
+      .string()
+      .regex(/^[a-z][a-z0-9_-]{0,39}$/, 'must be log, smtp, webhook or the name of a plugin adapter (lower-case letters, digits, _ and -)')
+      .default('log'),
+    /** The SMTP relay, smtp:// or smtps://, with user:password if it wants them. */
+    SMTP_URL: z.string().url().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
+    /** The From of campaign email: `address` or `Name <address>`; its domain also ends each Message-ID. */
+    MESSAGE_FROM: z
+      .string()
+      .trim()
+      .regex(/^(?:[^<>]*<[^\s<>@]+@[^\s<>@]+\.[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+\.[^\s<>@]+)$/, 'must be an address or Name <address>')
+      .optional(),
+    /** The email/SMS provider's endpoint for MESSAGE_DELIVERY=webhook. */
+    MESSAGE_WEBHOOK_URL: z.string().url().regex(/^https?:\/\//, 'must be an http:// or https:// URL').optional(),
+    /** Signs each message webhook (HMAC-SHA256 over timestamp and body, as the event webhooks are signed). */
+    MESSAGE_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Bound on one message's SMTP connection and replies, or on its webhook request. */
+    MESSAGE_DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+    /** Plugins to load (docs/extending.md): comma-separated paths or package names, resolved from the directory the
+     * process starts in, each exporting a LoyaltyPlugin. The API, `npm run migrate` and the CLI commands load them. */
+    LOYALTY_PLUGINS: z
+      .string()
+      .default('')
+      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+      .pipe(
+        z
+          .array(z.string().max(1000, 'each entry is at most 1000 characters'))
+          .refine((list) => new Set(list).size === list.length, 'lists a plugin twice'),
+      ),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required when NODE_ENV=production' });
+    }
+    const needed: Record<string, readonly ('SMTP_URL' | 'MESSAGE_FROM' | 'MESSAGE_WEBHOOK_URL' | 'MESSAGE_WEBHOOK_SECRET')[]> = {
+      smtp: ['SMTP_URL', 'MESSAGE_FROM'],
+      webhook: ['MESSAGE_WEBHOOK_URL', 'MESSAGE_WEBHOOK_SECRET'],
+    };
+    for (const key of needed[env.MESSAGE_DELIVERY] ?? []) {
+      if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: `is required when MESSAGE_DELIVERY=${env.MESSAGE_DELIVERY}` });
+    }
+    const queue = resolveQueuePrefix(env.QUEUE_PREFIX, env.REDIS_CLUSTER_NODES);
+    if ('error' in queue) ctx.addIssue({ code: 'custom', path: ['QUEUE_PREFIX'], message: queue.error });
+  });
+
+export type RawConfig = z.infer<typeof schema>;
+
+export interface Config extends Omit<RawConfig, 'JWT_SECRET' | 'GRAPHQL_INTROSPECTION' | 'DATABASE_URL' | 'QUEUE_PREFIX'> {
+  DATABASE_URL: string;
+  /** QUEUE_PREFIX, or its default: `bull`, or `{bull}` with REDIS_CLUSTER_NODES. */
+  QUEUE_PREFIX: string;
+  /** True when DATABASE_URL came from the environment rather than the local default. */
+  hasExplicitDatabaseUrl: boolean;
+  JWT_SECRET: string;
+  GRAPHQL_INTROSPECTION: boolean;
+  isProduction: boolean;
+}
+
+export const sensitiveKeys = ['JWT_SECRET', 'DATABASE_URL', 'DATABASE_READ_URL', 'REDIS_URL', 'SMTP_URL', 'MESSAGE_WEBHOOK_SECRET'] as const;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment once; throws ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const input = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const raw = parsed.data;
+  return Object.freeze({
+    ...raw,
+    DATABASE_URL: raw.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/loyalty',
+    hasExplicitDatabaseUrl: raw.DATABASE_URL !== undefined,
+    JWT_SECRET: raw.JWT_SECRET ?? DEV_JWT_SECRET,
+    QUEUE_PREFIX: (resolveQueuePrefix(raw.QUEUE_PREFIX, raw.REDIS_CLUSTER_NODES) as { prefix: string }).prefix,
+    GRAPHQL_INTROSPECTION: raw.GRAPHQL_INTROSPECTION ?? raw.NODE_ENV !== 'production',
+    isProduction: raw.NODE_ENV === 'production',
+  });
+}
+
+/** Config safe to log: secrets replaced. */
+export function redactedConfig(config: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...config };
+  for (const key of sensitiveKeys) out[key] = '[redacted]';
+  return out;
+}

@@ -1,0 +1,282 @@
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import express, { type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import type { RedisClient } from '../base/redis';
+import { pinoHttp } from 'pino-http';
+import type { Config } from '../base/config';
+import type { Context } from '../base/context';
+import type { Logger } from '../base/logger';
+import type { Orm } from './orm';
+import { AppError, isDatabaseUnreachable, type ErrorCode } from '../base/errors';
+import { withTimeout } from '../base/timeout';
+import { requestScope } from '../base/request-scope';
+import { looksLikeApiKey } from '../modules/channels/api-key.service';
+import { connectKeyBroadcast } from '../modules/channels/api-key-broadcast';
+import { buildGraphQLSchema } from '../graphql/schema';
+import { argumentChecks, complexityLimit, queryCountHeader, rootFieldBudget } from '../graphql/plugins';
+import { depthLimitRule, noSubscriptionsRule } from '../graphql/depth-limit';
+import { createFormatError } from '../graphql/format-error';
+import { createServices, type Services } from './services';
+import { composePlugins, PluginError, type LoyaltyPlugin } from './plugin';
+import type { Clock } from '../base/time';
+import { createLoaders } from '../graphql/loaders';
+import type { RequestContext } from '../graphql/context';
+import { rateLimitedError, RequestRateLimiter } from '../modules/security/rate-limits';
+import { loadPersistedOperations, resolvePersistedOperation } from '../modules/security/persisted-operations';
+import { bodyErrors, corsForGraphql, securityHeaders, sendGraphqlError, setRateLimitHeaders } from '../modules/security/http';
+
+export interface AppDeps {
+  config: Config;
+  /** Built with the same plugins: createOrm(config, plugins). */
+  orm: Orm;
+  /** On DATABASE_READ_URL, for the analytics queries. */
+  readOrm?: Orm;
+  redis: RedisClient;
+  log: Logger;
+  /** Plugins (docs/extending.md), checked here: the process does not start with a bad list. */
+  plugins?: readonly LoyaltyPlugin[];
+  /** The time earning use cases are stamped with; the real time by default (base/time.ts). */
+  clock?: Clock;
+}
+
+export interface App {
+  server: http.Server;
+  services: Services;
+  listen(): Promise<number>;
+  /** Stops taking requests, drains in-flight ones, then closes the database and Redis. */
+  stop(): Promise<void>;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,64}$/;
+
+/** What the /graphql middleware works out before Apollo runs: the request's entity manager and its caller. */
+interface GraphqlLocals {
+  em: Context['em'];
+  auth: Pick<Context, 'principal' | 'authError'>;
+}
+const READY_TIMEOUT_MS = 2000;
+
+export async function createApp({ config, orm, readOrm, redis, log, plugins = [], clock }: AppDeps): Promise<App> {
+  const contributed = composePlugins(plugins);
+  for (const entity of contributed.entities) {
+    const name = typeof entity === 'function' ? entity.name : entity.meta.className;
+    if (!orm.getMetadata().has(name)) throw new PluginError(`entity ${name} of a plugin is not in the ORM: build it with createOrm(config, plugins)`);
+  }
+  const services = createServices(config, { redis, log, plugins, clock });
+  const rateLimiter = new RequestRateLimiter(redis, config, log);
+  const keyBroadcast = connectKeyBroadcast(redis, `${config.QUEUE_PREFIX}:api-key-changed`, services.apiKeys, log);
+  const persistedOperations =
+    config.PERSISTED_OPERATIONS === 'off' ? null : loadPersistedOperations(config.PERSISTED_OPERATIONS_FILE);
+  const schema = await buildGraphQLSchema(services, contributed.resolvers);
+  if (plugins.length) log.info({ plugins: plugins.map((p) => p.name) }, 'plugins.loaded');
+  const app = express();
+  const server = http.createServer(app);
+  let draining = false;
+
+  app.disable('x-powered-by');
+  // req.ip is the client address wherever one is used (login throttle, logs): X-Forwarded-For only from TRUST_PROXY.
+  app.set('trust proxy', config.TRUST_PROXY);
+  app.use(
+    pinoHttp({
+      logger: log,
+      customAttributeKeys: { reqId: 'requestId' },
+      customProps: (req) => ({ clientIp: (req as Request).ip }),
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+        res.setHeader('x-request-id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      // A GET's query string can carry variables (emails, phones): log the path only.
+      serializers: { req: (req: { url?: string }) => ({ ...req, url: req.url?.split('?')[0] }) },
+    }),
+  );
+  const appHeaders = securityHeaders();
+  const apiHeaders = securityHeaders({ withContentSecurityPolicy: false });
+  app.use((req, res, next) => (req.path.startsWith('/graphql') ? apiHeaders : appHeaders)(req, res, next));
+  app.use((req, _res, next) => requestScope.run({ requestId: String(req.id), dbQueries: 0 }, next));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const check = async (what: string, probe: () => Promise<unknown>) => {
+      try {
+        await withTimeout(probe(), READY_TIMEOUT_MS, what);
+        return 'ok';
+      } catch (err) {
+        log.warn({ err, what }, 'readyz.failed');
+        return 'unavailable';
+      }
+    };
+    const [database, cache] = await Promise.all([
+      check('database', () => orm.em.getConnection().execute('select 1')),
+      check('redis', () => redis.ping()),
+    ]);
+    // Without Redis the API still serves reads and records orders (events wait in the outbox), so it stays in
+    // rotation as `degraded`; without PostgreSQL it can do nothing useful.
+    const status = draining ? 'draining' : database !== 'ok' ? 'unavailable' : cache !== 'ok' ? 'degraded' : 'ready';
+    res.status(status === 'ready' || status === 'degraded' ? 200 : 503).json({ status, database, redis: cache });
+  });
+
+  const apollo = new ApolloServer<RequestContext>({
+    schema,
+    introspection: config.GRAPHQL_INTROSPECTION,
+    includeStacktraceInErrorResponses: false,
+    // main.ts owns SIGINT/SIGTERM and stops the app in order; Apollo's own handler would race it.
+    stopOnTerminationSignals: false,
+    formatError: createFormatError(log, config.NODE_ENV === 'development'),
+    parseOptions: { maxTokens: config.GRAPHQL_MAX_TOKENS },
+    validationRules: [depthLimitRule(config.GRAPHQL_MAX_DEPTH), noSubscriptionsRule],
+    // In production, no "Did you mean …" hints that spell out the schema, and no landing page loading scripts from
+    // Apollo's CDN.
+    hideSchemaDetailsFromClientErrors: config.isProduction,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer: server }),
+      ...(config.isProduction ? [ApolloServerPluginLandingPageDisabled()] : []),
+      complexityLimit(schema, config.GRAPHQL_MAX_COMPLEXITY),
+      rootFieldBudget(rateLimiter),
+      argumentChecks,
+      ...(config.isProduction ? [] : [queryCountHeader]),
+    ],
+  });
+  await apollo.start();
+
+  const authenticate = async (req: Request, em: Context['em']): Promise<Pick<Context, 'principal' | 'authError'>> => {
+    const header = req.headers.authorization;
+    const bearer = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : null;
+    const apiKey = req.headers['x-api-key'];
+    const credential = typeof apiKey === 'string' ? apiKey.trim() : bearer;
+    if (!credential) return { principal: null, authError: null };
+    try {
+      const principal = looksLikeApiKey(credential)
+        ? await services.apiKeys.authenticate(em, credential)
+        : await services.adminAuth.authenticate(em, credential);
+      return { principal, authError: null };
+    } catch (err) {
+      if (err instanceof AppError) return { principal: null, authError: err };
+      if (isDatabaseUnreachable(err)) throw AppError.databaseUnavailable();
+      throw err;
+    }
+  };
+
+  /** Who is calling, and whether their budget allows another request; before the body is read. */
+  const admitCaller: RequestHandler = async (req, res, next) => {
+    try {
+      const em = orm.em.fork();
+      const auth = await authenticate(req, em);
+      res.locals.graphql = { em, auth } satisfies GraphqlLocals;
+      const state = auth.principal ? await rateLimiter.consume(auth.principal) : null;
+      if (state) setRateLimitHeaders(res, state);
+      if (state?.isLimited) throw rateLimitedError(state);
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+
+  /** With PERSISTED_OPERATIONS=required-for-api-keys, channels may only run operations from the allow-list. */
+  const allowListedOnly: RequestHandler = (req, res, next) => {
+    const { auth } = res.locals.graphql as GraphqlLocals;
+    if (!persistedOperations || auth.principal?.kind !== 'channel') return next();
+    const found =
+      req.method === 'POST'
+        ? resolvePersistedOperation(persistedOperations, req.body)
+        : { ok: false as const, reason: 'Send allow-listed operations with POST' };
+    if (!found.ok) return sendGraphqlError(res, 400, 'PERSISTED_OPERATION_NOT_ALLOWED', found.reason);
+    req.body.query = found.query;
+    if (req.body.extensions) delete req.body.extensions.persistedQuery;
+    next();
+  };
+
+  /** Failures before Apollo runs: an AppError keeps its code and HTTP status (e.g. 503 database), anything else is a 500. */
+  const unexpectedError: ErrorRequestHandler = (err, req, res, _next) => {
+    if (err instanceof AppError) {
+      const { code, http, ...extensions } = err.extensions as { code: ErrorCode; http?: { status?: number } };
+      return sendGraphqlError(res, http?.status ?? 400, code, err.message, extensions);
+    }
+    log.error({ err, requestId: String(req.id) }, 'graphql.unexpected_error');
+    sendGraphqlError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error', { requestId: String(req.id) });
+  };
+
+  app.use(
+    '/graphql',
+    corsForGraphql(config),
+    admitCaller,
+    express.json({ limit: config.GRAPHQL_MAX_BODY_BYTES }),
+    allowListedOnly,
+    expressMiddleware(apollo, {
+      context: async ({ req, res }): Promise<RequestContext> => {
+        const { em, auth } = res.locals.graphql as GraphqlLocals;
+        const requestId = String(req.id);
+        const principalLog = auth.principal
+          ? auth.principal.kind === 'admin'
+            ? { adminId: auth.principal.adminId }
+            : { apiKeyId: auth.principal.apiKeyId }
+          : {};
+        // The request's logger is made on first use: a pino child runs the redaction over its bindings, a cost
+        // that reads which log nothing (most of them) need not pay.
+        let requestLog: Logger | undefined;
+        return {
+          em,
+          ...(readOrm ? { analyticsEm: readOrm.em.fork() } : {}),
+          ...auth,
+          requestId,
+          clientIp: req.ip,
+          get log() {
+            return (requestLog ??= log.child({ requestId, ...principalLog }));
+          },
+          loaders: createLoaders(em, services),
+        };
+      },
+    }),
+    bodyErrors(config.GRAPHQL_MAX_BODY_BYTES),
+    unexpectedError,
+  );
+
+  if (existsSync(path.join(config.WEB_ADMIN_DIR, 'index.html'))) {
+    app.use(express.static(config.WEB_ADMIN_DIR, { index: false, maxAge: '1h' }));
+    // Client-side routes: any other GET that accepts HTML gets the app shell.
+    app.get(/^\/(?!graphql|healthz|readyz).*/, (req, res, next) => {
+      if (!req.accepts('html')) return next();
+      res.setHeader('cache-control', 'no-cache');
+      res.sendFile(path.join(config.WEB_ADMIN_DIR, 'index.html'));
+    });
+  } else {
+    log.warn({ dir: config.WEB_ADMIN_DIR }, 'web-admin.not_built');
+  }
+
+  return {
+    server,
+    services,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.PORT, config.HOST, () => {
+          const address = server.address();
+          resolve(typeof address === 'object' && address ? address.port : config.PORT);
+        });
+      }),
+    stop: async () => {
+      draining = true;
+      await withTimeout(apollo.stop(), config.SHUTDOWN_GRACE_MS, 'drain').catch((err) => {
+        log.warn({ err }, 'shutdown.drain_incomplete');
+        server.closeAllConnections();
+      });
+      await services.models.close();
+      await services.queueHealth.close();
+      await keyBroadcast.close();
+      await orm.close();
+      await readOrm?.close();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

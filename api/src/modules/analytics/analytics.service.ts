@@ -1,0 +1,394 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { AppError } from '../../base/errors';
+import type { SalesChannelKind } from '../../base/enums';
+import type { MemberService } from '../members/member.service';
+import {
+  type AnalyticsFilterInput,
+  type AnalyticsKpis,
+  type Cohort,
+  type CohortMatrix,
+  type KpiBreakdownRow,
+  type MemberRfm,
+  type PurchaseIntervals,
+  RfmSegment,
+  type RfmSummary,
+  type SegmentProducts,
+} from './analytics.types';
+
+/** Bucket edges in days for the time between purchases: [0,1), [1,7), …, [365, ∞). */
+export const INTERVAL_EDGES = [0, 1, 7, 14, 30, 60, 90, 180, 365] as const;
+export const MAX_TOP_PRODUCTS = 50;
+const SEGMENTS = Object.values(RfmSegment);
+
+/** Orders in scope: member orders in [from, to) of the filtered channel and member country. */
+interface Scope {
+  where: string;
+  params: unknown[];
+}
+
+/**
+ * Read-only CRM analytics, computed by parameterised SQL over the order, member and ledger tables in one read-only
+ * transaction per call. Nothing is cached or materialised, so results are current right after an import.
+ */
+export class AnalyticsService {
+  constructor(private readonly members: MemberService) {}
+
+  async kpis(em: EntityManager, filter: AnalyticsFilterInput): Promise<AnalyticsKpis> {
+    await this.checkFilter(em, filter);
+    // Points have no channel. The orders and the ledger are read at once, on two connections (each statement reads
+    // its own snapshot either way): 5 s and 2.7 s at 1 M members.
+    const hasChannel = Boolean(filter.channelKind || filter.channelId);
+    const [kpis, points] = await Promise.all([this.orderKpis(em.fork(), filter), hasChannel ? null : this.pointKpis(em.fork(), filter)]);
+    const pointValue = kpis.pointValueMinor;
+    return {
+      ...kpis.figures,
+      pointsIssued: points?.issued ?? null,
+      pointsClawedBack: points?.clawed_back ?? null,
+      pointsRedeemed: points?.redeemed ?? null,
+      pointsExpired: points?.expired ?? null,
+      liabilityPoints: points?.liability ?? null,
+      liabilityMinor: points ? points.liability * pointValue : null,
+      redemptionRate: points ? ratio(points.redeemed, points.issued, 4) : null,
+      breakage: points ? ratio(points.expired, points.issued, 4) : null,
+    };
+  }
+
+  private async orderKpis(em: EntityManager, filter: AnalyticsFilterInput) {
+    return read(em, async (em) => {
+      const scope = orderScope(filter, filter.from);
+      // One pass over the scoped orders, grouped by member as they stream in member order from the orders index, with a
+      // count and net spend per sales channel (a handful); then one grouping of those members by country, with the
+      // totals (grouping set ()) and each channel's sums. 2 s at 1 M members, against 6 s for (member, channel) groups.
+      const channels = await em.execute<{ id: string }[]>(`select id from sales_channel order by id`);
+      const member = filter.country ? 'join member m on m.id = o.member_id' : '';
+      const perChannel = channels.map(
+        (_, i) =>
+          `count(*) filter (where o.channel_id = ?::uuid) as n${i}, sum(o.total_minor - o.returned_minor) filter (where o.channel_id = ?::uuid) as net${i}`,
+      );
+      const channelSums = channels.map((_, i) => `sum(pm.n${i}) as n${i}, sum(pm.net${i}) as net${i}, count(*) filter (where pm.n${i} >= 1) as a${i}, count(*) filter (where pm.n${i} >= 2) as r${i}`);
+      const channelRows = channels.map((_, i) => `(?::uuid, t.n${i}, t.net${i}, t.a${i}, t.r${i})`);
+      const rows = await em.execute<Record<string, string | number | null>[]>(
+        `with t as (
+           select grouping(mm.country) as g, mm.country, coalesce(sum(pm.n), 0) as orders, coalesce(sum(pm.gross), 0) as gross,
+             coalesce(sum(pm.returned), 0) as returned, count(*) as active, count(*) filter (where pm.n >= 2) as repeaters
+             ${channelSums.map((c) => `, ${c}`).join('')}
+           from (
+             select o.member_id, count(*) as n, sum(o.total_minor) as gross, sum(o.returned_minor) as returned
+               ${perChannel.map((c) => `, ${c}`).join('')}
+             from customer_order o ${member} where ${scope.where} group by o.member_id
+           ) pm join member mm on mm.id = pm.member_id
+           group by grouping sets ((mm.country), ())
+         ), parts as (
+           select 'total' as part, null::text as key, null::text as label, null::text as kind, orders, gross, returned, gross - returned as net,
+             active, repeaters
+           from t where g = 1
+           union all
+           select 'country', t.country, coalesce(t.country, 'unknown'), null, orders, gross, returned, gross - returned, active, repeaters from t where g = 0
+           ${
+             channels.length === 0
+               ? ''
+               : `union all
+           select 'channel', c.id::text, c.name, c.kind, x.n, null, null, coalesce(x.net, 0), x.a, x.r
+           from t cross join lateral (values ${channelRows.join(', ')}) x(id, n, net, a, r) join sales_channel c on c.id = x.id
+           where t.g = 1 and x.n > 0`
+           }
+         )
+         select part, key, label, kind, orders::int, gross::float8, returned::float8, net::float8, active::int, repeaters::int,
+           (select point_value_minor from programme_settings where id = 1) as point_value_minor,
+           (select point_value_currency from programme_settings where id = 1) as currency
+         from parts order by part, net desc, key nulls last`,
+        [...channels.flatMap((c) => [c.id, c.id]), ...scope.params, ...channels.map((c) => c.id)],
+      );
+      const orders = rows.find((r) => r.part === 'total')!;
+      const newParams: unknown[] = [filter.from, filter.to];
+      let newWhere = `m.enrolled_at >= ? and m.enrolled_at < ? and m.status <> 'MERGED'`;
+      if (filter.country) (newWhere += ' and m.country = ?'), newParams.push(filter.country);
+      const kind = filter.channelKind ?? (filter.channelId ? await this.kindOf(em, filter.channelId) : null);
+      if (kind) (newWhere += ' and m.enrolment_channel = ?'), newParams.push(kind);
+      const [enrolled] = await em.execute<{ n: number }[]>(`select count(*)::int as n from member m where ${newWhere}`, newParams);
+
+      const active = Number(orders.active);
+      const count = Number(orders.orders);
+      const net = Number(orders.gross) - Number(orders.returned);
+      const figures = {
+        from: filter.from,
+        to: filter.to,
+        currency: String(orders.currency),
+        activeMembers: active,
+        newMembers: enrolled.n,
+        orders: count,
+        repeatPurchaseRate: ratio(Number(orders.repeaters), active, 4),
+        purchaseFrequency: ratio(count, active, 4),
+        grossRevenueMinor: Number(orders.gross),
+        returnedMinor: Number(orders.returned),
+        netRevenueMinor: net,
+        averageOrderValueMinor: ratio(net, count, 2),
+        revenuePerActiveMemberMinor: ratio(net, active, 2),
+        byChannel: breakdown(rows.filter((r) => r.part === 'channel')),
+        byCountry: breakdown(rows.filter((r) => r.part === 'country')),
+      };
+      return { figures, pointValueMinor: Number(orders.point_value_minor) };
+    });
+  }
+
+  /** Points issued, clawed back, redeemed and expired in [from, to), and the liability at `to`. */
+  private async pointKpis(em: EntityManager, filter: AnalyticsFilterInput): Promise<Record<string, number>> {
+    return read(em, async (em) => {
+      const country = (col: string) => (filter.country ? ` and ${col} in (select id from member where country = ?)` : '');
+      const cp = filter.country ? [filter.country] : [];
+      // Movements in [from, to) are plain sums. The liability at `to` is each member's balance then: the cached
+      // balance (equal to the ledger sums, `npm run ledger:check`) minus the member's rows from `to` on, which are
+      // few for a recent `to`; read in one snapshot, so balances and rows agree. Summed exactly (numeric), read as
+      // doubles: these pass int4 with a few maximal orders (README: Bounds).
+      const [points] = await em.execute<Record<string, number>[]>(
+        `with tail as (
+           select l.member_id, sum(l.available_delta) as available, sum(l.pending_delta) as pending
+           from ledger_entry l where l.created_at >= ?${country('l.member_id')} group by l.member_id
+         )
+         select
+           coalesce(sum(lifetime_delta) filter (where reason in ('ORDER_EARN', 'REFERRAL') or (reason = 'ADJUSTMENT' and lifetime_delta > 0)), 0)::float8 as issued,
+           coalesce(-sum(lifetime_delta) filter (where reason in ('RETURN_CLAWBACK', 'REFERRAL_REVERSAL')), 0)::float8 as clawed_back,
+           coalesce(-sum(available_delta) filter (where reason in ('REDEMPTION', 'REDEMPTION_CANCEL')), 0)::float8 as redeemed,
+           coalesce(-sum(available_delta) filter (where reason = 'EXPIRY'), 0)::float8 as expired,
+           (select coalesce(sum(greatest(b.available - coalesce(t.available, 0), 0) + b.pending - coalesce(t.pending, 0)), 0)
+            from member_balance b left join tail t on t.member_id = b.member_id where true${country('b.member_id')})::float8 as liability
+         from ledger_entry l where l.created_at >= ? and l.created_at < ?${country('l.member_id')}`,
+        [filter.to, ...cp, ...cp, filter.from, filter.to, ...cp],
+      );
+      return points;
+    });
+  }
+
+  async rfm(em: EntityManager, asOf: Date): Promise<RfmSummary> {
+    return read(em, async (em) => {
+      const rows = await em.execute<{ segment: RfmSegment; members: number; orders: number; revenue: number }[]>(
+        `select segment, count(*)::int as members, sum(orders)::int as orders, sum(monetary_minor)::float8 as revenue
+         from analytics_rfm(?) group by segment`,
+        [asOf],
+      );
+      const scored = rows.reduce((s, r) => s + r.members, 0);
+      return {
+        asOf,
+        scoredMembers: scored,
+        segments: SEGMENTS.map((segment) => {
+          const row = rows.find((r) => r.segment === segment);
+          const members = row?.members ?? 0;
+          return { segment, members, share: ratio(members, scored, 4) ?? 0, orders: row?.orders ?? 0, revenueMinor: row?.revenue ?? 0 };
+        }),
+      };
+    });
+  }
+
+  /** Null when the member had no order before asOf. */
+  async memberRfm(em: EntityManager, memberId: string, asOf: Date): Promise<MemberRfm | null> {
+    return read(em, async (em) => {
+      const member = await this.members.findById(em, memberId);
+      const [row] = await em.execute<Record<string, unknown>[]>(
+        `select member_id, last_order_at, orders, monetary_minor::float8 as monetary, recency_days, r, f, m, segment
+         from analytics_rfm(?) where member_id = ?`,
+        [asOf, member.id],
+      );
+      return row ? toMemberRfm(row, asOf) : null;
+    });
+  }
+
+  /** Scores of many members as of one moment, in one statement (the batch behind `member.rfm`). */
+  async rfmOf(em: EntityManager, memberIds: readonly string[], asOf: Date): Promise<(MemberRfm | null)[]> {
+    const rows = await read(em, (tx) =>
+      tx.execute<Record<string, unknown>[]>(
+        `select member_id, last_order_at, orders, monetary_minor::float8 as monetary, recency_days, r, f, m, segment
+         from analytics_rfm(?) where member_id in (?)`,
+        [asOf, [...memberIds]],
+      ),
+    );
+    const byId = new Map(rows.map((row) => [row.member_id as string, toMemberRfm(row, asOf)]));
+    return memberIds.map((id) => byId.get(id) ?? null);
+  }
+
+  async cohorts(em: EntityManager, filter: AnalyticsFilterInput): Promise<CohortMatrix> {
+    return read(em, async (em) => {
+      await this.checkFilter(em, filter);
+      // Activity is every scoped order before `to`; the cohort is the month of a member's first such order.
+      const scope = orderScope(filter, null);
+      const rows = await em.execute<{ cohort: string; k: number; members: number; last_k: number }[]>(
+        `with o as (
+           select o.member_id, o.placed_at, date_trunc('month', o.placed_at at time zone 'UTC') as mon
+           from customer_order o join member m on m.id = o.member_id where ${scope.where}
+         ), firsts as (
+           select member_id, min(placed_at) as first_at, date_trunc('month', min(placed_at) at time zone 'UTC') as cohort
+           from o group by member_id having min(placed_at) >= ?
+         ), act as (select distinct member_id, mon from o)
+         select to_char(f.cohort, 'YYYY-MM') as cohort,
+           ((extract(year from a.mon) - extract(year from f.cohort)) * 12 + extract(month from a.mon) - extract(month from f.cohort))::int as k,
+           count(*)::int as members,
+           ((extract(year from l.mon) - extract(year from f.cohort)) * 12 + extract(month from l.mon) - extract(month from f.cohort))::int as last_k
+         from firsts f join act a on a.member_id = f.member_id
+         cross join (select date_trunc('month', (?::timestamptz - interval '1 microsecond') at time zone 'UTC') as mon) l
+         group by f.cohort, a.mon, l.mon
+         order by f.cohort, k`,
+        [...scope.params, filter.from, filter.to],
+      );
+      const cohorts = new Map<string, { lastK: number; counts: Map<number, number> }>();
+      for (const r of rows) {
+        const c = cohorts.get(r.cohort) ?? { lastK: r.last_k, counts: new Map<number, number>() };
+        c.counts.set(r.k, r.members);
+        cohorts.set(r.cohort, c);
+      }
+      return {
+        cohorts: [...cohorts.entries()].map(([month, c]): Cohort => {
+          const size = c.counts.get(0) ?? 0;
+          const cells = Array.from({ length: c.lastK + 1 }, (_, k) => {
+            const members = c.counts.get(k) ?? 0;
+            return { monthOffset: k, members, rate: ratio(members, size, 4) ?? 0 };
+          });
+          return { month, size, cells };
+        }),
+      };
+    });
+  }
+
+  async purchaseIntervals(em: EntityManager, filter: AnalyticsFilterInput): Promise<PurchaseIntervals> {
+    return read(em, async (em) => {
+      await this.checkFilter(em, filter);
+      const scope = orderScope(filter, filter.from);
+      const bucketCase = INTERVAL_EDGES.map((edge, i) => `when days >= ${edge}${i + 1 < INTERVAL_EDGES.length ? ` and days < ${INTERVAL_EDGES[i + 1]}` : ''} then ${i}`).join(' ');
+      const [summary] = await em.execute<{ n: number; median: number | null; mean: number | null; buckets: number[] | null }[]>(
+        `with o as (
+           select o.member_id, o.placed_at, lag(o.placed_at) over (partition by o.member_id order by o.placed_at, o.id) as prev
+           from customer_order o join member m on m.id = o.member_id where ${scope.where}
+         ), g as (select extract(epoch from placed_at - prev)::float8 / 86400 as days from o where prev is not null),
+         b as (select case ${bucketCase} end as bucket, count(*)::int as n from g group by 1)
+         select (select count(*) from g)::int as n,
+           (select round(percentile_cont(0.5) within group (order by days)::numeric, 2)::float8 from g) as median,
+           (select round(avg(days)::numeric, 2)::float8 from g) as mean,
+           (select array_agg(coalesce(b.n, 0) order by i) from generate_series(0, ${INTERVAL_EDGES.length - 1}) i left join b on b.bucket = i) as buckets`,
+        scope.params,
+      );
+      return {
+        intervals: summary.n,
+        medianDays: summary.median,
+        meanDays: summary.mean,
+        buckets: INTERVAL_EDGES.map((fromDays, i) => {
+          const count = summary.buckets?.[i] ?? 0;
+          return { fromDays, toDays: INTERVAL_EDGES[i + 1] ?? null, count, share: ratio(count, summary.n, 4) ?? 0 };
+        }),
+      };
+    });
+  }
+
+  async topProducts(em: EntityManager, asOf: Date, limit: number, segment: RfmSegment | null): Promise<SegmentProducts[]> {
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TOP_PRODUCTS) {
+      throw AppError.badInput([{ path: 'limit', message: `must be between 1 and ${MAX_TOP_PRODUCTS}` }]);
+    }
+    // Revenue per (segment, product) over all lines, then buyers counted only for the few products kept (by index).
+    const rows = await read(em, (tx) =>
+      tx.execute<{ segment: RfmSegment; rn: number; sku: string; name: string; units: number; revenue: number; buyers: number }[]>(
+        `with r as materialized (select member_id, segment from analytics_rfm(?) ${segment ? 'where segment = ?' : ''}),
+         x as (
+           select r.segment, l.product_id, sum(l.quantity - l.returned_quantity)::float8 as units,
+             sum((l.net_minor::bigint * (l.quantity - l.returned_quantity)) / l.quantity)::float8 as revenue
+           from r join customer_order o on o.member_id = r.member_id and o.placed_at < ?
+           join order_line l on l.order_id = o.id
+           group by r.segment, l.product_id
+         ), ranked as (
+           select x.*, p.sku, p.name, row_number() over (partition by x.segment order by x.revenue desc, x.units desc, p.sku) as rn
+           from x join product p on p.id = x.product_id
+         ), top as (select * from ranked where rn <= ?),
+         b as (
+           select r.segment, l.product_id, count(distinct o.member_id)::int as buyers
+           from order_line l join customer_order o on o.id = l.order_id and o.placed_at < ? join r on r.member_id = o.member_id
+           where l.product_id = any(array(select distinct product_id from top))
+           group by r.segment, l.product_id
+         )
+         select top.segment, top.rn::int as rn, top.sku, top.name, top.units, top.revenue, b.buyers
+         from top join b on b.segment = top.segment and b.product_id = top.product_id
+         order by top.segment, top.rn`,
+        segment ? [asOf, segment, asOf, limit, asOf] : [asOf, asOf, limit, asOf],
+      ),
+    );
+    return SEGMENTS.filter((s) => !segment || s === segment).map((s) => ({
+      segment: s,
+      products: rows
+        .filter((r) => r.segment === s)
+        .map((r) => ({ rank: r.rn, sku: r.sku, name: r.name, units: r.units, revenueMinor: r.revenue, buyers: r.buyers })),
+    }));
+  }
+
+  /** BAD_USER_INPUT for an empty or inverted range and for a channel that does not exist. */
+  private async checkFilter(em: EntityManager, filter: AnalyticsFilterInput): Promise<void> {
+    const problems = [];
+    if (!(filter.to.getTime() > filter.from.getTime())) problems.push({ path: 'input.to', message: 'must be after from' });
+    if (filter.channelId && !(await this.kindOf(em, filter.channelId))) problems.push({ path: 'input.channelId', message: 'no such sales channel' });
+    if (problems.length) throw AppError.badInput(problems);
+  }
+
+  private async kindOf(em: EntityManager, channelId: string): Promise<SalesChannelKind | null> {
+    const [row] = await em.execute<{ kind: SalesChannelKind }[]>('select kind from sales_channel where id = ?', [channelId]);
+    return row?.kind ?? null;
+  }
+}
+
+/** Channel or country rows of the KPIs, ordered by net revenue then key. */
+function breakdown(rows: Record<string, string | number | null>[]): KpiBreakdownRow[] {
+  return rows.map((r) => ({
+    key: r.key === null ? null : String(r.key),
+    label: String(r.label),
+    channelKind: (r.kind as SalesChannelKind | null) ?? null,
+    activeMembers: Number(r.active),
+    orders: Number(r.orders),
+    netRevenueMinor: Number(r.net),
+    averageOrderValueMinor: ratio(Number(r.net), Number(r.orders), 2),
+    repeatPurchaseRate: ratio(Number(r.repeaters), Number(r.active), 4),
+  }));
+}
+
+function toMemberRfm(row: Record<string, unknown>, asOf: Date): MemberRfm {
+  return {
+    memberId: String(row.member_id),
+    asOf,
+    lastOrderAt: new Date(row.last_order_at as string),
+    recencyDays: Number(row.recency_days),
+    orders: Number(row.orders),
+    monetaryMinor: Number(row.monetary),
+    recencyScore: Number(row.r),
+    frequencyScore: Number(row.f),
+    monetaryScore: Number(row.m),
+    score: `${row.r}${row.f}${row.m}`,
+    segment: row.segment as RfmSegment,
+  };
+}
+
+/** Scoped orders placed in [from, to) (from omitted: everything before to). */
+function orderScope(filter: AnalyticsFilterInput, from: Date | null): Scope {
+  const parts = ['o.member_id is not null', 'o.placed_at < ?'];
+  const params: unknown[] = [filter.to];
+  if (from) parts.push('o.placed_at >= ?'), params.push(from);
+  if (filter.channelKind) parts.push('o.channel_kind = ?'), params.push(filter.channelKind);
+  if (filter.channelId) parts.push('o.channel_id = ?'), params.push(filter.channelId);
+  if (filter.country) parts.push('m.country = ?'), params.push(filter.country);
+  return { where: parts.join(' and '), params };
+}
+
+/**
+ * Runs analytics statements in one read-only transaction with JIT off: compiling these plans costs more than
+ * running them (2.9 s against 0.7 s for top products at Online Retail volume). With 128 MB of work memory the
+ * per-member sorts and rank windows of RFM stay in memory at 1 M members (4.6 s to 0.5 s for the frequency rank).
+ */
+async function read<T>(em: EntityManager, work: (tx: EntityManager) => Promise<T>): Promise<T> {
+  return em.transactional(
+    async (tx) => {
+      await tx.execute(`set local jit = off; set local work_mem = '128MB'`);
+      return work(tx);
+    },
+    { readOnly: true },
+  );
+}
+
+/** a / b rounded half away from zero to `places` decimals (as PostgreSQL's round(numeric) does); null when b = 0. */
+export function ratio(a: number, b: number, places: number): number | null {
+  if (b === 0) return null;
+  const scale = 10 ** places;
+  // Exact for our magnitudes: integer arithmetic on a·scale, then one division.
+  const scaled = (Math.abs(a) * scale * 2 + Math.abs(b)) / (2 * Math.abs(b));
+  return (Math.sign(a) * Math.sign(b) * Math.floor(scaled)) / scale;
+}

@@ -1,0 +1,208 @@
+import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
+import { jwtVerify, SignJWT } from 'jose';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Config } from '../../base/config';
+import type { Context } from '../../base/context';
+import { AppError, conflictOnDuplicate } from '../../base/errors';
+import { isUuid } from '../../base/ids';
+import type { AuditService } from '../audit/audit.service';
+import { AdminUser } from './admin-user.entity';
+import { AdminLoginSession } from './admin-session.entity';
+import type { LoginThrottle } from './login-throttle';
+import { passwordProblems } from './password-policy';
+import { AccessControl, AdminRole } from './permissions';
+import type { AdminPrincipal } from './principal';
+import type { AdminSession, ChangePasswordInput, CreateAdminUserInput, LoginInput } from './auth.types';
+import { DAY_MS } from '../../base/time';
+
+const ISSUER = 'loyalty-api';
+const AUDIENCE = 'loyalty-admin';
+/** Sessions are kept a day past expiry (for the audit trail of who was signed in), then pruned at the next login. */
+const SESSION_RETENTION_MS = DAY_MS;
+
+export class AdminAuthService {
+  private readonly secret: Uint8Array;
+  private dummyHash: Promise<string> | null = null;
+
+  constructor(
+    private readonly config: Pick<Config, 'JWT_SECRET' | 'ADMIN_TOKEN_TTL_SECONDS'>,
+    private readonly audit: AuditService,
+    private readonly throttle: LoginThrottle | null = null,
+    /** Each role's permissions, plugins' included. */
+    private readonly access: AccessControl = new AccessControl(),
+  ) {
+    this.secret = new TextEncoder().encode(config.JWT_SECRET);
+  }
+
+  /**
+   * Throttled per email and client IP, per email and per IP (LoginThrottle): the attempt is counted before the password
+   * is checked, so parallel guesses get no more checks than the limit. Each success opens a new revocable session.
+   */
+  async login(em: EntityManager, input: LoginInput, clientIp = 'local'): Promise<AdminSession> {
+    const email = input.email.trim().toLowerCase();
+    const attempt = await this.throttle?.attempt(email, clientIp);
+    const admin = await em.findOne(AdminUser, { email });
+    // Verify against a throwaway hash when the user is unknown, so timing does not reveal which emails exist.
+    const hash = admin?.passwordHash ?? (await this.getDummyHash());
+    const ok = await argon2Verify(hash, input.password).catch(() => false);
+    if (!admin || !ok || admin.disabledAt) {
+      await attempt?.failed();
+      throw AppError.unauthenticated('Invalid email or password');
+    }
+    await attempt?.succeeded();
+    return em.transactional(async (tx) => {
+      const current = await tx.findOneOrFail(AdminUser, admin.id);
+      current.lastLoginAt = new Date();
+      await tx.nativeDelete(AdminLoginSession, { admin: current.id, expiresAt: { $lt: new Date(Date.now() - SESSION_RETENTION_MS) } });
+      return this.openSession(tx, current);
+    });
+  }
+
+  /** The token's session and the admin's current role are read from the database, so revoking or demoting takes effect at once. */
+  async authenticate(em: EntityManager, token: string): Promise<AdminPrincipal> {
+    let subject: string | undefined;
+    let sessionId: string | undefined;
+    try {
+      const { payload } = await jwtVerify(token, this.secret, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] });
+      subject = payload.sub;
+      sessionId = payload.jti;
+    } catch {
+      throw AppError.unauthenticated('Invalid or expired token');
+    }
+    const session =
+      subject && sessionId && isUuid(subject) && isUuid(sessionId)
+        ? await em.findOne(AdminLoginSession, { id: sessionId, admin: subject }, { populate: ['admin'] })
+        : null;
+    const admin = session?.admin.getEntity();
+    if (!session || !admin || !session.isActiveAt(new Date()) || admin.disabledAt) {
+      throw AppError.unauthenticated('Invalid, expired or revoked token');
+    }
+    return {
+      kind: 'admin',
+      adminId: admin.id,
+      sessionId: session.id,
+      email: admin.email,
+      role: admin.role,
+      permissions: this.access.forRole(admin.role),
+    };
+  }
+
+  /** Ends the caller's own session; its token stops working at once. */
+  async logout(ctx: Context): Promise<boolean> {
+    const principal = ctx.principal;
+    if (principal?.kind !== 'admin') throw AppError.forbidden('Only admin users have a session');
+    await ctx.em.nativeUpdate(AdminLoginSession, { id: principal.sessionId, revokedAt: null }, { revokedAt: new Date() });
+    return true;
+  }
+
+  /** Ends every session of one admin user (a lost laptop, a leaver); returns how many were open. */
+  async revokeSessions(ctx: Context, adminUserId: string): Promise<number> {
+    return ctx.em.transactional(async (tx) => {
+      const admin = isUuid(adminUserId) ? await tx.findOne(AdminUser, adminUserId) : null;
+      if (!admin) throw AppError.notFound('AdminUser', adminUserId);
+      const revoked = await this.revokeAll(tx, admin.id);
+      this.audit.record(tx, ctx, {
+        action: 'adminUser.revokeSessions',
+        entityType: 'AdminUser',
+        entityId: admin.id,
+        after: { revokedSessions: revoked },
+      });
+      return revoked;
+    });
+  }
+
+  /** Sets a new password for the caller, ends all of their sessions, and returns a fresh one for this client. */
+  async changePassword(ctx: Context, input: ChangePasswordInput): Promise<AdminSession> {
+    const principal = ctx.principal;
+    if (principal?.kind !== 'admin') throw AppError.forbidden('Only admin users have a password');
+    const problems = passwordProblems(input.newPassword, principal.email);
+    const admin = await ctx.em.findOneOrFail(AdminUser, principal.adminId);
+    const currentOk = await argon2Verify(admin.passwordHash, input.currentPassword).catch(() => false);
+    const fields = [
+      ...(currentOk ? [] : [{ path: 'input.currentPassword', message: 'is not your current password' }]),
+      ...problems.map((message) => ({ path: 'input.newPassword', message })),
+    ];
+    if (fields.length) throw AppError.badInput(fields);
+    const passwordHash = await argon2Hash(input.newPassword);
+    return ctx.em.transactional(async (tx) => {
+      const current = await tx.findOneOrFail(AdminUser, principal.adminId);
+      current.passwordHash = passwordHash;
+      const revoked = await this.revokeAll(tx, current.id);
+      this.audit.record(tx, ctx, {
+        action: 'adminUser.changePassword',
+        entityType: 'AdminUser',
+        entityId: current.id,
+        after: { revokedSessions: revoked },
+      });
+      return this.openSession(tx, current);
+    });
+  }
+
+  async createAdminUser(em: EntityManager, ctx: Context | null, input: CreateAdminUserInput): Promise<AdminUser> {
+    const email = input.email.trim().toLowerCase();
+    const problems = passwordProblems(input.password, email);
+    if (problems.length) throw AppError.badInput(problems.map((message) => ({ path: 'input.password', message })));
+    const passwordHash = await argon2Hash(input.password);
+    return conflictOnDuplicate(
+      () =>
+        em.transactional(async (tx) => {
+          const admin = tx.create(AdminUser, {
+            email,
+            passwordHash,
+            role: input.role,
+            displayName: input.displayName ?? null,
+          });
+          await tx.flush();
+          this.audit.record(tx, ctx, {
+            action: 'adminUser.create',
+            entityType: 'AdminUser',
+            entityId: admin.id,
+            after: { email: admin.email, role: admin.role },
+          });
+          return admin;
+        }),
+      () => AppError.conflict('EMAIL_TAKEN', 'An admin user with this email already exists'),
+    );
+  }
+
+  /** Used by the demo seed to reset the demo login's password idempotently. */
+  async upsertAdminUser(em: EntityManager, email: string, password: string, role: AdminRole): Promise<AdminUser> {
+    const passwordHash = await argon2Hash(password);
+    const existing = await em.findOne(AdminUser, { email });
+    if (existing) {
+      existing.passwordHash = passwordHash;
+      existing.role = role;
+      existing.disabledAt = null;
+      await em.flush();
+      return existing;
+    }
+    const admin = em.create(AdminUser, { email, passwordHash, role, displayName: 'Demo admin' });
+    await em.flush();
+    return admin;
+  }
+
+  private async openSession(em: EntityManager, admin: AdminUser): Promise<AdminSession> {
+    const expiresAt = new Date(Date.now() + this.config.ADMIN_TOKEN_TTL_SECONDS * 1000);
+    const session = em.create(AdminLoginSession, { admin, expiresAt });
+    await em.flush();
+    const token = await new SignJWT({ role: admin.role })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(admin.id)
+      .setJti(session.id)
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
+      .sign(this.secret);
+    return { token, expiresAt, admin };
+  }
+
+  private revokeAll(em: EntityManager, adminId: string): Promise<number> {
+    return em.nativeUpdate(AdminLoginSession, { admin: adminId, revokedAt: null, expiresAt: { $gt: new Date() } }, { revokedAt: new Date() });
+  }
+
+  private getDummyHash(): Promise<string> {
+    this.dummyHash ??= argon2Hash('not-a-real-password');
+    return this.dummyHash;
+  }
+}

@@ -1,0 +1,57 @@
+import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import type { Context, ResolverContext } from '../../base/context';
+import { AppError } from '../../base/errors';
+import { AdminUser } from './admin-user.entity';
+import { AdminSession, ChangePasswordInput, CreateAdminUserInput, LoginInput } from './auth.types';
+import type { AdminAuthService } from './admin-auth.service';
+import { Permission } from './permissions';
+
+@Resolver()
+export class AuthResolver {
+  constructor(private readonly auth: AdminAuthService) {}
+
+  /** Public: the only way in for admin users. */
+  @Mutation(() => AdminSession, { description: 'Exchange an admin email and password for a short-lived token.' })
+  login(@Arg('input', () => LoginInput) input: LoginInput, @Ctx() ctx: Context): Promise<AdminSession> {
+    return this.auth.login(ctx.em, input, ctx.clientIp);
+  }
+
+  @Authorized(Permission.OWN_ACCOUNT)
+  @Mutation(() => Boolean, { description: "Ends the caller's session: its token stops working at once." })
+  logout(@Ctx() ctx: Context): Promise<boolean> {
+    return this.auth.logout(ctx);
+  }
+
+  @Authorized(Permission.OWN_ACCOUNT)
+  @Mutation(() => AdminSession, {
+    description: "Changes the caller's password, ends all of their sessions and returns a new one for this client.",
+  })
+  changePassword(@Arg('input', () => ChangePasswordInput) input: ChangePasswordInput, @Ctx() ctx: Context): Promise<AdminSession> {
+    return this.auth.changePassword(ctx, input);
+  }
+
+  @Authorized(Permission.ADMIN_MANAGE)
+  @Mutation(() => Int, { description: "Ends every session of an admin user at once; returns how many were open." })
+  revokeAdminSessions(@Arg('adminUserId', () => ID) adminUserId: string, @Ctx() ctx: Context): Promise<number> {
+    return this.auth.revokeSessions(ctx, adminUserId);
+  }
+
+  @Authorized()
+  @Query(() => AdminUser, { description: 'The signed-in admin user.' })
+  async me(@Ctx() ctx: Context): Promise<AdminUser> {
+    if (ctx.principal?.kind !== 'admin') throw AppError.forbidden('Only admin users have a profile');
+    return ctx.em.findOneOrFail(AdminUser, ctx.principal.adminId);
+  }
+
+  @Authorized(Permission.ADMIN_MANAGE)
+  @Query(() => [AdminUser])
+  adminUsers(@Ctx() ctx: Context): Promise<AdminUser[]> {
+    return ctx.em.find(AdminUser, {}, { orderBy: { email: 'asc' } });
+  }
+
+  @Authorized(Permission.ADMIN_MANAGE)
+  @Mutation(() => AdminUser)
+  createAdminUser(@Arg('input', () => CreateAdminUserInput) input: CreateAdminUserInput, @Ctx() ctx: Context): Promise<AdminUser> {
+    return this.auth.createAdminUser(ctx.em, ctx, input);
+  }
+}

@@ -1,0 +1,332 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { AppError } from '../../base/errors';
+import { MAX_MEMBER_POINTS } from '../../base/bounds';
+import { MemberBalance } from './member-balance.entity';
+import { LedgerEntry, LedgerReason } from './ledger-entry.entity';
+import { LotState, PointLot } from './point-lot.entity';
+import type { LotAllocation } from '../rewards/redemption.entity';
+import { lockBalance, lockLiveMember } from './member-lock';
+import { DAY_MS } from '../../base/time';
+
+export interface Cause {
+  sourceType: string;
+  sourceId: string;
+  /** Unique per cause; a retried job or request cannot write the same row twice. */
+  key: string;
+  actor: string;
+  note?: string | null;
+  /** When it happened, if not now: the bulk importer records historical orders at their own time. */
+  at?: Date;
+}
+
+export interface EarnTerms {
+  at: Date;
+  pendingDays: number;
+  expiryMonths: number;
+}
+
+
+function addMonths(at: Date, months: number): Date {
+  const d = new Date(at);
+  d.setUTCMonth(d.getUTCMonth() + months);
+  return d;
+}
+
+/**
+ * Every change to points. Callers run inside one transaction and pass its `em`; the first call locks the member's
+ * balance row (`lock`), which serialises all points changes of that member. Each method writes exactly one ledger
+ * row and keeps the balance cache and the lots in step with it.
+ *
+ * Invariants, proven by `check()`: balance.available = Σ availableDelta, balance.pending = Σ pendingDelta,
+ * balance.lifetime = Σ lifetimeDelta, Σ pending lots = pending, Σ available lots = max(available, 0).
+ */
+export class LedgerService {
+  /** The member's balance, locked (member-lock.ts: the one lock every points change takes, in its global order). */
+  lock(em: EntityManager, memberId: string): Promise<MemberBalance> {
+    return lockBalance(em, memberId);
+  }
+
+  /** As `lock`, for a write about to change a member's points: refuses an erased member, hands a merged one on. */
+  lockLive(em: EntityManager, memberId: string, opts: { allowErased?: boolean } = {}): Promise<MemberBalance> {
+    return lockLiveMember(em, memberId, opts);
+  }
+
+  /** Points for an order (or a referral): pending for the return window (available at once when it is 0 days). */
+  earn(em: EntityManager, bal: MemberBalance, points: number, cause: Cause, terms: EarnTerms, reason = LedgerReason.ORDER_EARN): PointLot | null {
+    if (points <= 0) return null;
+    const isPending = terms.pendingDays > 0;
+    const entry = this.write(em, bal, reason, cause, {
+      pending: isPending ? points : 0,
+      available: isPending ? 0 : points,
+      lifetime: points,
+    });
+    const lot = this.newLot(em, bal, entry, cause, points, terms, isPending);
+    if (!isPending) this.repayDebt(bal, [lot], points);
+    return lot;
+  }
+
+  /** Goodwill or correction by an admin. Positive adds a lot; negative spends like a redemption. */
+  async adjust(em: EntityManager, bal: MemberBalance, points: number, cause: Cause, terms: EarnTerms): Promise<void> {
+    if (points > 0) {
+      const entry = this.write(em, bal, LedgerReason.ADJUSTMENT, cause, { available: points, lifetime: points });
+      const lot = this.newLot(em, bal, entry, cause, points, terms, false);
+      this.repayDebt(bal, [lot], points);
+    } else {
+      await this.spend(em, bal, -points, LedgerReason.ADJUSTMENT, cause);
+    }
+  }
+
+  /** The lot a credit opens: pending for the return window, or available at once; it expires `expiryMonths` on. */
+  private newLot(em: EntityManager, bal: MemberBalance, entry: { id: string }, cause: Cause, points: number, terms: EarnTerms, isPending: boolean): PointLot {
+    return em.create(PointLot, {
+      member: bal.member,
+      ledgerEntryId: entry.id,
+      sourceType: cause.sourceType,
+      sourceId: cause.sourceId,
+      points,
+      remaining: points,
+      state: isPending ? LotState.PENDING : LotState.AVAILABLE,
+      earnedAt: terms.at,
+      availableAt: isPending ? new Date(terms.at.getTime() + terms.pendingDays * DAY_MS) : terms.at,
+      expiresAt: addMonths(terms.at, terms.expiryMonths),
+    });
+  }
+
+  /** Pending → available for one lot whose return window has closed. */
+  release(em: EntityManager, bal: MemberBalance, lot: PointLot, cause: Cause): void {
+    if (lot.state !== LotState.PENDING) return;
+    const points = lot.remaining;
+    lot.state = points > 0 ? LotState.AVAILABLE : LotState.CLOSED;
+    if (points === 0) return;
+    this.write(em, bal, LedgerReason.RELEASE, cause, { pending: -points, available: points });
+    this.repayDebt(bal, [lot], points);
+  }
+
+  /**
+   * Spends available points from the lots that expire first. Throws INSUFFICIENT_POINTS unless `allowNegative`,
+   * in which case what the lots cannot cover leaves the balance negative (a debt repaid by later earnings).
+   */
+  async spend(em: EntityManager, bal: MemberBalance, points: number, reason: LedgerReason, cause: Cause, allowNegative = false): Promise<LotAllocation[]> {
+    if (!allowNegative && bal.available < points) {
+      throw new AppError('INSUFFICIENT_POINTS', 'Not enough available points', { available: bal.available, required: points });
+    }
+    const allocations = await this.takeFromLots(em, bal, points);
+    this.write(em, bal, reason, cause, { available: -points });
+    return allocations;
+  }
+
+  /**
+   * Takes back an order's points after a return: first from what is left of the order's own lot, then from the
+   * member's other available points; if those were spent, the balance goes negative (documented policy).
+   */
+  async clawback(em: EntityManager, bal: MemberBalance, points: number, orderLot: PointLot | null, cause: Cause, reason = LedgerReason.RETURN_CLAWBACK): Promise<void> {
+    if (points <= 0) return;
+    let fromPending = 0;
+    let fromAvailable = 0;
+    const own = orderLot ? Math.min(orderLot.remaining, points) : 0;
+    if (orderLot && own > 0) {
+      orderLot.remaining -= own;
+      if (orderLot.state === LotState.PENDING) fromPending = own;
+      else fromAvailable = own;
+      if (orderLot.remaining === 0 && orderLot.state === LotState.AVAILABLE) orderLot.state = LotState.CLOSED;
+    }
+    const rest = points - own;
+    if (rest > 0) {
+      await this.takeFromLots(em, bal, rest);
+      fromAvailable += rest;
+    }
+    this.write(em, bal, reason, cause, { pending: -fromPending, available: -fromAvailable, lifetime: -points });
+  }
+
+  /** Gives spent points back to the lots they came from, keeping each lot's own expiry date. */
+  async restore(em: EntityManager, bal: MemberBalance, allocations: LotAllocation[], cause: Cause): Promise<void> {
+    const points = allocations.reduce((s, a) => s + a.points, 0);
+    if (points === 0) return;
+    const lots = await em.find(PointLot, { id: { $in: allocations.map((a) => a.lotId) } });
+    for (const a of allocations) {
+      const lot = lots.find((l) => l.id === a.lotId)!;
+      lot.remaining += a.points;
+      lot.state = LotState.AVAILABLE;
+    }
+    this.write(em, bal, LedgerReason.REDEMPTION_CANCEL, cause, { available: points });
+    this.repayDebt(bal, lots, points);
+  }
+
+  expire(em: EntityManager, bal: MemberBalance, lot: PointLot, cause: Cause): number {
+    const points = lot.remaining;
+    lot.remaining = 0;
+    lot.state = LotState.CLOSED;
+    if (points > 0) this.write(em, bal, LedgerReason.EXPIRY, cause, { available: -points });
+    return points;
+  }
+
+  /** Merge: the absorbed member's balance and lots move to the survivor, as a pair of rows. */
+  async transfer(em: EntityManager, from: MemberBalance, to: MemberBalance, cause: Cause): Promise<void> {
+    // Closed lots move too: a redemption cancelled after the merge gives its points back to them.
+    await em.nativeUpdate(PointLot, { member: from.member.id }, { member: to.member.id });
+    const moved = { pending: from.pending, available: from.available, lifetime: from.lifetime };
+    if (moved.pending === 0 && moved.available === 0 && moved.lifetime === 0) return;
+    this.write(em, from, LedgerReason.MERGE_OUT, { ...cause, key: `${cause.key}:out` }, {
+      pending: -moved.pending,
+      available: -moved.available,
+      lifetime: -moved.lifetime,
+    });
+    const hadDebt = to.available < 0 || moved.available < 0;
+    this.write(em, to, LedgerReason.MERGE_IN, { ...cause, key: `${cause.key}:in` }, moved);
+    if (hadDebt) {
+      // The combined balance may now owe what the survivor's lots hold: settle it from the lots.
+      const lots = await this.availableLots(em, to.member.id);
+      const excess = lots.reduce((s, l) => s + l.remaining, 0) - Math.max(to.available, 0);
+      if (excess > 0) this.consume(lots, excess);
+    }
+  }
+
+  /** Every member whose cached balance or lots disagree with the ledger; empty when all is consistent. */
+  async check(em: EntityManager): Promise<LedgerMismatch[]> {
+    return em.execute<LedgerMismatch[]>(`
+      with l as (
+        select member_id, sum(available_delta) as available, sum(pending_delta) as pending, sum(lifetime_delta) as lifetime
+        from ledger_entry group by member_id
+      ), lots as (
+        select member_id,
+          coalesce(sum(remaining) filter (where state = 'AVAILABLE'), 0) as available,
+          coalesce(sum(remaining) filter (where state = 'PENDING'), 0) as pending
+        from point_lot group by member_id
+      )
+      -- Compared exactly (numeric sums); reported as doubles, exact for every balance (base/bounds.ts).
+      select coalesce(b.member_id, l.member_id, lots.member_id) as "memberId",
+        b.available::float8 as "balanceAvailable", coalesce(l.available, 0)::float8 as "ledgerAvailable",
+        b.pending::float8 as "balancePending", coalesce(l.pending, 0)::float8 as "ledgerPending",
+        b.lifetime::float8 as "balanceLifetime", coalesce(l.lifetime, 0)::float8 as "ledgerLifetime",
+        coalesce(lots.available, 0)::float8 as "lotsAvailable", coalesce(lots.pending, 0)::float8 as "lotsPending"
+      from member_balance b
+      full join l on l.member_id = b.member_id
+      -- A full join can only be hashed or merged: a left join here let the planner pick a nested loop, quadratic in
+      -- members (it never finished at 1 M). It also reports lots of a member with no balance row.
+      full join lots on lots.member_id = coalesce(b.member_id, l.member_id)
+      where b.member_id is null
+        or b.available <> coalesce(l.available, 0) or b.pending <> coalesce(l.pending, 0) or b.lifetime <> coalesce(l.lifetime, 0)
+        or coalesce(lots.pending, 0) <> b.pending or coalesce(lots.available, 0) <> greatest(b.available, 0)
+      limit 100`);
+  }
+
+  /**
+   * Merged-away records that still hold something: a merge moves every order, lot and point of the absorbed record to
+   * the survivor, and every later write goes to the survivor (member-lock.ts), so each of these is a lost write.
+   */
+  async mergedAwayHoldings(em: EntityManager): Promise<MergedAwayHolding[]> {
+    return em.execute<MergedAwayHolding[]>(`
+      select m.id as "memberId",
+        (select count(*) from customer_order o where o.member_id = m.id)::int as orders,
+        (select count(*) from point_lot l where l.member_id = m.id and l.state <> 'CLOSED')::int as "liveLots",
+        (select count(*) from redemption r where r.member_id = m.id)::int as redemptions,
+        (select count(*) from ledger_entry e where e.member_id = m.id and e.created_at > m.merged_at)::int as "ledgerRowsAfterMerge",
+        coalesce(b.available, 0)::float8 as available, coalesce(b.pending, 0)::float8 as pending
+      from member m
+      left join member_balance b on b.member_id = m.id
+      where m.status = 'MERGED' and (
+        coalesce(b.available, 0) <> 0 or coalesce(b.pending, 0) <> 0
+        or exists (select 1 from customer_order o where o.member_id = m.id)
+        or exists (select 1 from point_lot l where l.member_id = m.id and l.state <> 'CLOSED')
+        or exists (select 1 from redemption r where r.member_id = m.id)
+        or exists (select 1 from ledger_entry e where e.member_id = m.id and e.created_at > m.merged_at))
+      limit 100`);
+  }
+
+  private write(
+    em: EntityManager,
+    bal: MemberBalance,
+    reason: LedgerReason,
+    cause: Cause,
+    delta: { pending?: number; available?: number; lifetime?: number },
+  ): LedgerEntry {
+    const pending = delta.pending ?? 0;
+    const available = delta.available ?? 0;
+    const lifetime = delta.lifetime ?? 0;
+    checkWithinLimit(bal, pending, available, lifetime);
+    bal.pending += pending;
+    bal.available += available;
+    bal.lifetime += lifetime;
+    return em.create(LedgerEntry, {
+      member: bal.member,
+      reason,
+      pendingDelta: pending,
+      availableDelta: available,
+      lifetimeDelta: lifetime,
+      sourceType: cause.sourceType,
+      sourceId: cause.sourceId,
+      idempotencyKey: cause.key,
+      actor: cause.actor,
+      note: cause.note ?? null,
+      createdAt: cause.at ?? new Date(),
+    });
+  }
+
+  private availableLots(em: EntityManager, memberId: string): Promise<PointLot[]> {
+    return em.find(
+      PointLot,
+      { member: memberId, state: LotState.AVAILABLE, remaining: { $gt: 0 } },
+      { orderBy: { expiresAt: 'asc', earnedAt: 'asc', id: 'asc' } },
+    );
+  }
+
+  /** Takes up to `points` from the lots that expire first; returns what each gave. */
+  private async takeFromLots(em: EntityManager, bal: MemberBalance, points: number): Promise<LotAllocation[]> {
+    if (bal.available <= 0) return [];
+    return this.consume(await this.availableLots(em, bal.member.id), Math.min(points, bal.available));
+  }
+
+  private consume(lots: PointLot[], points: number): LotAllocation[] {
+    const out: LotAllocation[] = [];
+    let left = points;
+    for (const lot of lots) {
+      if (left === 0) break;
+      const take = Math.min(lot.remaining, left);
+      if (take === 0) continue;
+      lot.remaining -= take;
+      if (lot.remaining === 0) lot.state = LotState.CLOSED;
+      out.push({ lotId: lot.id, points: take });
+      left -= take;
+    }
+    return out;
+  }
+
+  /**
+   * New available points (`added`, now sitting in `lots`) first pay off a negative balance. Call after the balance
+   * was updated: lots must hold max(available, 0), and before the change they held max(available − added, 0).
+   */
+  private repayDebt(bal: MemberBalance, lots: PointLot[], added: number): void {
+    const excess = Math.max(0, added - Math.max(bal.available, 0));
+    if (excess > 0) this.consume(lots, excess);
+  }
+}
+
+export interface MergedAwayHolding {
+  memberId: string;
+  orders: number;
+  liveLots: number;
+  redemptions: number;
+  ledgerRowsAfterMerge: number;
+  available: number;
+  pending: number;
+}
+
+/** CONFLICT POINTS_LIMIT_REACHED, before anything is written, when a change would take a sum beyond ±MAX_MEMBER_POINTS. */
+function checkWithinLimit(bal: MemberBalance, pending: number, available: number, lifetime: number): void {
+  const after = { pending: bal.pending + pending, available: bal.available + available, lifetime: bal.lifetime + lifetime };
+  if (Object.values(after).some((v) => Math.abs(v) > MAX_MEMBER_POINTS)) {
+    throw AppError.conflict('POINTS_LIMIT_REACHED', `A member's points cannot go beyond ${MAX_MEMBER_POINTS}`, { limit: MAX_MEMBER_POINTS });
+  }
+}
+
+export interface LedgerMismatch {
+  memberId: string;
+  balanceAvailable: number | null;
+  ledgerAvailable: number;
+  balancePending: number | null;
+  ledgerPending: number;
+  balanceLifetime: number | null;
+  ledgerLifetime: number;
+  lotsAvailable: number;
+  lotsPending: number;
+}

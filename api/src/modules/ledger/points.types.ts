@@ -1,0 +1,144 @@
+import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { DateTimeISOResolver } from 'graphql-scalars';
+import { IsInt, IsUUID, Length, Max, Min, NotEquals } from 'class-validator';
+import { LedgerEntry } from './ledger-entry.entity';
+import { MAX_POINTS_PER_ADJUSTMENT, grouped } from '../../base/bounds';
+import { connectionOf } from '../../base/pagination';
+
+@ObjectType()
+export class PointsExpiry {
+  @Field(() => Float, { description: 'A whole number; Float as points add up past 2^31 (README: Bounds).' })
+  points: number;
+
+  @Field(() => DateTimeISOResolver)
+  expiresAt: Date;
+}
+
+@ObjectType({ description: "A member's points. Every figure is a sum of the ledger: a whole number, Float as it can pass 2^31 (README: Bounds)." })
+export class MemberPoints {
+  @Field(() => Float, { description: 'Spendable now. Negative when returns took back points already spent.' })
+  available: number;
+
+  @Field(() => Float, { description: 'Earned but inside the return window.' })
+  pending: number;
+
+  @Field(() => Float, { description: 'Earned from orders and goodwill, net of returns.' })
+  lifetime: number;
+
+  @Field(() => PointsExpiry, { nullable: true, description: 'The next points to expire: the amount expiring on the earliest date.' })
+  nextExpiry: PointsExpiry | null;
+}
+
+@InputType()
+export class AdjustPointsInput {
+  @Field(() => ID)
+  @IsUUID('all', { message: 'must be an id' })
+  memberId: string;
+
+  @Field(() => Int, {
+    description: `Positive adds points (available at once), negative removes available points: −${grouped(MAX_POINTS_PER_ADJUSTMENT)} to ${grouped(MAX_POINTS_PER_ADJUSTMENT)}, not 0.`,
+  })
+  @IsInt()
+  @NotEquals(0, { message: 'must not be zero' })
+  @Min(-MAX_POINTS_PER_ADJUSTMENT)
+  @Max(MAX_POINTS_PER_ADJUSTMENT)
+  points: number;
+
+  @Field(() => String, { description: 'Shown to support and in the ledger.' })
+  @Length(3, 500)
+  reason: string;
+
+  @Field(() => String, { description: 'Retrying with the same key does not adjust twice.' })
+  @Length(1, 100)
+  idempotencyKey: string;
+}
+
+@ObjectType()
+export class LedgerConnection extends connectionOf(LedgerEntry, 'Ledger') {}
+
+@ObjectType({ description: 'A member whose cached balance or lots disagree with the ledger (points: whole numbers, Float as they can pass 2^31).' })
+export class LedgerMismatchReport {
+  @Field(() => ID)
+  memberId: string;
+
+  @Field(() => Float, { nullable: true })
+  balanceAvailable: number | null;
+
+  @Field(() => Float)
+  ledgerAvailable: number;
+
+  @Field(() => Float, { nullable: true })
+  balancePending: number | null;
+
+  @Field(() => Float)
+  ledgerPending: number;
+
+  @Field(() => Float, { nullable: true })
+  balanceLifetime: number | null;
+
+  @Field(() => Float)
+  ledgerLifetime: number;
+
+  @Field(() => Float)
+  lotsAvailable: number;
+
+  @Field(() => Float)
+  lotsPending: number;
+}
+
+@ObjectType({ description: 'A merged-away record that still holds something: every such row is a write that missed the survivor.' })
+export class MergedAwayHoldingReport {
+  @Field(() => ID)
+  memberId: string;
+
+  @Field(() => Int, { description: 'Orders still on the merged-away record (a merge moves them all).' })
+  orders: number;
+
+  @Field(() => Int, { description: 'Pending or available point lots still on it.' })
+  liveLots: number;
+
+  @Field(() => Int, { description: 'Redemptions still on it.' })
+  redemptions: number;
+
+  @Field(() => Int, { description: 'Ledger rows written to it after the merge.' })
+  ledgerRowsAfterMerge: number;
+
+  @Field(() => Float, { description: 'Its available points (0 after a merge).' })
+  available: number;
+
+  @Field(() => Float, { description: 'Its pending points (0 after a merge).' })
+  pending: number;
+}
+
+@ObjectType()
+export class LedgerCheckResult {
+  @Field(() => Boolean)
+  isConsistent: boolean;
+
+  @Field(() => Int)
+  membersChecked: number;
+
+  @Field(() => [LedgerMismatchReport])
+  mismatches: LedgerMismatchReport[];
+
+  @Field(() => [MergedAwayHoldingReport], { description: 'Merged-away records holding orders, live lots, redemptions, points or later ledger rows; empty when consistent.' })
+  mergedAwayHoldings: MergedAwayHoldingReport[];
+}
+
+@ObjectType({ description: 'What one run of the scheduled points jobs did.' })
+export class PointsJobsResult {
+  @Field(() => Int)
+  lotsReleased: number;
+
+  @Field(() => Int)
+  lotsExpired: number;
+
+  @Field(() => Int)
+  pointsExpired: number;
+
+  @Field(() => Int)
+  vouchersExpired: number;
+
+  @Field(() => Int)
+  tierPeriodsEnded: number;
+}

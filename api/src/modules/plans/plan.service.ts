@@ -1,0 +1,76 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Context } from '../../base/context';
+import { AppError, conflictOnDuplicate } from '../../base/errors';
+import { isCurrency } from '../../base/currency';
+import type { AuditService } from '../audit/audit.service';
+import { MemberStatus } from '../members/member.entity';
+import type { MemberService } from '../members/member.service';
+import { MemberPlan, MembershipPlan } from './membership-plan.entity';
+import type { CancelMemberPlanInput, SubscribeMemberInput, UpsertMembershipPlanInput } from './plan.types';
+import { DAY_MS } from '../../base/time';
+
+
+/** Paid plans: payment happens in the channel; the platform records the term and grants the benefits. */
+export class PlanService {
+  constructor(
+    private readonly members: MemberService,
+    private readonly audit: AuditService,
+  ) {}
+
+  list(em: EntityManager): Promise<MembershipPlan[]> {
+    return em.find(MembershipPlan, {}, { orderBy: { code: 'asc' } });
+  }
+
+  memberPlans(em: EntityManager, memberId: string): Promise<MemberPlan[]> {
+    return em.find(MemberPlan, { member: memberId }, { orderBy: { startsAt: 'desc' }, populate: ['plan'] });
+  }
+
+  async upsert(ctx: Context, input: UpsertMembershipPlanInput): Promise<MembershipPlan> {
+    if (!isCurrency(input.currency)) throw AppError.badInput([{ path: 'input.currency', message: 'is not an ISO 4217 currency' }]);
+    return conflictOnDuplicate(
+      () =>
+        ctx.em.transactional(async (em) => {
+          const existing = await em.findOne(MembershipPlan, { code: input.code });
+          const plan = existing ?? em.create(MembershipPlan, { ...input });
+          em.assign(plan, { ...input });
+          await em.flush();
+          this.audit.record(em, ctx, { action: existing ? 'plan.update' : 'plan.create', entityType: 'MembershipPlan', entityId: plan.id, after: { ...input } });
+          return plan;
+        }),
+      () => AppError.conflict('IDENTIFIER_TAKEN', 'A plan with this code already exists', { field: 'input.code' }),
+    );
+  }
+
+  async subscribe(ctx: Context, input: SubscribeMemberInput): Promise<MemberPlan> {
+    const member = await this.members.findById(ctx.em, input.memberId);
+    if (member.status !== MemberStatus.ACTIVE) throw AppError.conflict('MEMBER_ERASED', 'This member has been erased');
+    return ctx.em.transactional(async (em) => {
+      const plan = await em.findOne(MembershipPlan, { code: input.planCode });
+      if (!plan) throw AppError.notFound('MembershipPlan', input.planCode);
+      if (!plan.isActive) throw AppError.badInput([{ path: 'input.planCode', message: 'this plan is no longer sold' }]);
+      const now = new Date();
+      const running = await em.findOne(MemberPlan, { member: member.id, plan, cancelledAt: null, endsAt: { $gt: now } }, { orderBy: { endsAt: 'desc' } });
+      const startsAt = input.startsAt ?? running?.endsAt ?? now;
+      const memberPlan = em.create(MemberPlan, { member: member.id, plan, startsAt, endsAt: new Date(startsAt.getTime() + plan.durationDays * DAY_MS) });
+      this.audit.record(em, ctx, {
+        action: 'plan.subscribe',
+        entityType: 'Member',
+        entityId: member.id,
+        after: { plan: plan.code, startsAt, endsAt: memberPlan.endsAt },
+      });
+      return memberPlan;
+    });
+  }
+
+  async cancel(ctx: Context, input: CancelMemberPlanInput): Promise<MemberPlan> {
+    return ctx.em.transactional(async (em) => {
+      const memberPlan = await em.findOne(MemberPlan, input.memberPlanId);
+      if (!memberPlan) throw AppError.notFound('MemberPlan', input.memberPlanId);
+      if (!memberPlan.cancelledAt) {
+        memberPlan.cancelledAt = new Date();
+        this.audit.record(em, ctx, { action: 'plan.cancel', entityType: 'Member', entityId: memberPlan.member.id, after: { memberPlanId: memberPlan.id } });
+      }
+      return memberPlan;
+    });
+  }
+}

@@ -1,0 +1,366 @@
+import {
+  type AttributeName,
+  type CheckedRule,
+  type ConditionValue,
+  type Operator,
+  type Scalar,
+  type SegmentCondition,
+  type SegmentRule,
+} from './segment-grammar';
+import { DAY_MS } from '../../base/time';
+import type { SegmentAttributeDefinition, SegmentSqlParams } from './segment-attributes';
+import { ValueType } from './segment-grammar';
+
+/**
+ * A WHERE predicate over `member m` and the per-member aggregates joined to it, with its bound values. Every value of
+ * the rule is a `?` placeholder in `where`; the SQL text is assembled only from the constants in this file, chosen by
+ * whitelisted attribute and operator names. Run it as `${with} select … from ${from} where ${where}` with the params
+ * `[...withParams, ...fromParams, ...params]`.
+ *
+ * Set-based: every per-member value a rule reads (orders in a window, last purchase, tier, balance, churn score,
+ * latest feedback) comes from one grouped aggregate over its rows, left-joined to `member m` on the member id (hash
+ * joins), rather than from a subquery evaluated once per member; each windowed order aggregate reads only the orders
+ * of its window, all windows in one pass. Many-valued attributes stay `m.id in (…)`, hashed once per statement.
+ */
+export interface CompiledRule {
+  /** `with …` clause to put before the statement, or ''. */
+  with: string;
+  withParams: unknown[];
+  /** `member m` and the left joins the rule reads; bound values of the evaluation time and windows only. */
+  from: string;
+  fromParams: unknown[];
+  /** Includes the population (ACTIVE members unless the rule has a status condition; never MERGED records). */
+  where: string;
+  params: unknown[];
+}
+
+
+class Binder {
+  readonly params: unknown[] = [];
+
+  constructor(readonly asOf: Date) {}
+
+  one(value: unknown, cast: string): string {
+    this.params.push(value);
+    return `?::${cast}`;
+  }
+
+  list(values: readonly unknown[], cast: string): string {
+    return `array[${values.map((v) => this.one(v, cast)).join(', ')}]`;
+  }
+
+  at(): string {
+    return this.one(this.asOf.toISOString(), 'timestamptz');
+  }
+}
+
+type Cast = 'bigint' | 'real' | 'numeric' | 'text';
+
+/** A single value per member (null when the member has none: then no comparison matches). */
+interface ScalarSource {
+  kind: 'scalar';
+  cast: Cast;
+  expr: (b: Binder, c: SegmentCondition, j: Joins) => string;
+}
+
+/** Rows (member_id, v) of every member: the member's values of a many-valued attribute, or its one value. */
+interface SetSource {
+  kind: 'set';
+  cast: Cast;
+  rows: (b: Binder, c: SegmentCondition) => string;
+}
+
+interface DateSource {
+  kind: 'date';
+  column: string;
+}
+
+const ACTIVE_CHURN = `member_churn_score c join model_version v on v.id = c.model_version_id and v.kind = 'CHURN' and v.status = 'ACTIVE'`;
+
+/**
+ * The per-member relations a rule reads, each left-joined to `member m` at most once and unique on member_id.
+ * `orders` is one grouped pass over the orders before the evaluation time, with one count and one net sum per window.
+ */
+const ALIAS = { tier: 'jt', balance: 'jb', churn: 'jc', nps: 'jnps', csat: 'jcsat' } as const;
+
+class Joins {
+  readonly windows: number[] = [];
+  lastOrder = false;
+  readonly used = new Set<'tier' | 'balance' | 'churn' | 'nps' | 'csat'>();
+  /** Plugin attributes' rows, one left join per attribute, qualifier and window. */
+  private readonly plugins = new Map<string, { alias: string; rows: (b: Binder) => string }>();
+
+  /** The alias of a plugin attribute's rows for condition `c`, joined once per (attribute, qualifier, window). */
+  plugin(def: SegmentAttributeDefinition, c: SegmentCondition): string {
+    const key = JSON.stringify([c.attribute, c.qualifier ?? null, c.windowDays ?? null]);
+    let join = this.plugins.get(key);
+    if (!join) {
+      join = { alias: `jp${this.plugins.size}`, rows: (b) => def.rows(sqlParams(b, c)) };
+      this.plugins.set(key, join);
+    }
+    return join.alias;
+  }
+
+  /** Column names of the count and net spend of orders in the last `days` days. */
+  window(days: number): { n: string; net: string } {
+    let i = this.windows.indexOf(days);
+    if (i < 0) i = this.windows.push(days) - 1;
+    return { n: `jo.n${i}`, net: `jo.net${i}` };
+  }
+
+  lastOrderAt(): string {
+    this.lastOrder = true;
+    return 'jo.last_at';
+  }
+
+  /** The alias of a per-member relation, joined once. */
+  use(name: 'tier' | 'balance' | 'churn' | 'nps' | 'csat'): string {
+    this.used.add(name);
+    return ALIAS[name];
+  }
+
+  /** `member m left join …`, binding the evaluation time and windows in `b` (in text order). */
+  sql(b: Binder): string {
+    const parts = ['member m'];
+    if (this.windows.length > 0 || this.lastOrder) {
+      const cols: string[] = [];
+      let lower = '';
+      const since = (i: number) => `${b.at()} - make_interval(days => ${b.one(this.windows[i], 'int')})`;
+      this.windows.forEach((_, i) => {
+        cols.push(`count(*) filter (where o.placed_at >= ${since(i)}) as n${i}`);
+        cols.push(`sum(o.total_minor - o.returned_minor) filter (where o.placed_at >= ${since(i)}) as net${i}`);
+      });
+      if (this.lastOrder) cols.push('max(o.placed_at) as last_at');
+      // Placeholders are bound in text order.
+      const before = b.at();
+      // Without daysSinceLastPurchase only the widest window's orders are read.
+      if (!this.lastOrder) lower = ` and o.placed_at >= ${b.at()} - make_interval(days => ${b.one(Math.max(...this.windows), 'int')})`;
+      parts.push(
+        `left join (select o.member_id, ${cols.join(', ')} from customer_order o
+          where o.member_id is not null and o.placed_at < ${before}${lower} group by o.member_id) jo on jo.member_id = m.id`,
+      );
+    }
+    if (this.used.has('tier')) {
+      parts.push(`left join (select mt.member_id, t.code, t.threshold from member_tier mt join tier t on t.id = mt.tier_id) jt on jt.member_id = m.id`);
+    }
+    if (this.used.has('balance')) parts.push('left join member_balance jb on jb.member_id = m.id');
+    // One ACTIVE model per kind (model_version_one_active) and one score per member and model: unique on member_id.
+    if (this.used.has('churn')) parts.push(`left join (select c.member_id, c.band, c.score from ${ACTIVE_CHURN}) jc on jc.member_id = m.id`);
+    for (const kind of ['nps', 'csat'] as const) {
+      if (!this.used.has(kind)) continue;
+      // The member's latest answer of the kind before the evaluation time.
+      parts.push(
+        `left join (select distinct on (f.member_id) f.member_id, f.score from feedback f
+          where f.kind = '${kind.toUpperCase()}' and f.given_at < ${b.at()} order by f.member_id, f.given_at desc, f.id desc) ${ALIAS[kind]} on ${ALIAS[kind]}.member_id = m.id`,
+      );
+    }
+    for (const { alias, rows } of this.plugins.values()) parts.push(`left join (${rows(b)}) ${alias} on ${alias}.member_id = m.id`);
+    return parts.join('\n    ');
+  }
+}
+
+/** A plugin's placeholders for condition `c`, bound in `b` in the order the plugin writes them. */
+function sqlParams(b: Binder, c: SegmentCondition): SegmentSqlParams {
+  return {
+    asOf: () => b.at(),
+    windowStart: () => {
+      if (c.windowDays === undefined) throw new Error(`${c.attribute} reads windowStart() but does not declare needsWindowDays`);
+      return `(${b.at()} - make_interval(days => ${b.one(c.windowDays, 'int')}))`;
+    },
+    qualifier: () => {
+      if (c.qualifier === undefined) throw new Error(`${c.attribute} reads qualifier() but does not declare a qualifier`);
+      return b.one(c.qualifier, 'text');
+    },
+  };
+}
+
+const PLUGIN_CAST: Record<SegmentAttributeDefinition['type'], Cast> = {
+  [ValueType.INTEGER]: 'bigint',
+  [ValueType.NUMBER]: 'numeric',
+  [ValueType.ENUM]: 'text',
+  [ValueType.CODE]: 'text',
+};
+
+/** A plugin attribute as a source: one-valued ones are left-joined (with their missing value), many-valued read as rows. */
+function pluginSource(def: SegmentAttributeDefinition): ScalarSource | SetSource {
+  const cast = PLUGIN_CAST[def.type];
+  if (def.isMany) return { kind: 'set', cast, rows: (b, c) => def.rows(sqlParams(b, c)) };
+  return {
+    kind: 'scalar',
+    cast,
+    expr: (b, c, j) => {
+      const value = `${j.plugin(def, c)}.v::${cast}`;
+      return def.missingValue === undefined ? value : `coalesce(${value}, ${b.one(def.missingValue, cast)})`;
+    },
+  };
+}
+
+/** Where compileRule finds plugin attributes' definitions (SegmentAttributes). */
+export interface PluginAttributeSql {
+  plugin(name: string): SegmentAttributeDefinition | undefined;
+}
+const NO_PLUGINS: PluginAttributeSql = { plugin: () => undefined };
+
+/** The member's current tier (the threshold-0 tier when none is recorded). */
+const CURRENT_TIER = (j: Joins, col: 'code' | 'threshold') => `coalesce(${j.use('tier')}.${col}, (select t.${col} from tier t where t.threshold = 0))`;
+
+/** The SQL behind each attribute of the grammar (segment-grammar.ts). */
+const SOURCES: Record<AttributeName, ScalarSource | SetSource | DateSource> & Partial<Record<string, ScalarSource | SetSource | DateSource>> = {
+  tier: { kind: 'scalar', cast: 'text', expr: (_b, _c, j) => CURRENT_TIER(j, 'code') },
+  pointsBalance: { kind: 'scalar', cast: 'bigint', expr: (_b, _c, j) => `coalesce(${j.use('balance')}.available, 0)` },
+  lifetimePoints: { kind: 'scalar', cast: 'bigint', expr: (_b, _c, j) => `coalesce(${j.use('balance')}.lifetime, 0)` },
+  daysSinceLastPurchase: {
+    kind: 'scalar',
+    cast: 'bigint',
+    expr: (b, _c, j) => `floor(extract(epoch from (${b.at()} - ${j.lastOrderAt()})) / 86400)::bigint`,
+  },
+  purchaseCount: { kind: 'scalar', cast: 'bigint', expr: (_b, c, j) => `coalesce(${j.window(c.windowDays!).n}, 0)` },
+  monetaryMinor: { kind: 'scalar', cast: 'bigint', expr: (_b, c, j) => `coalesce(${j.window(c.windowDays!).net}, 0)` },
+  rfmSegment: { kind: 'set', cast: 'text', rows: () => `select r.member_id, r.segment as v from rfm r` },
+  channelsUsed: {
+    kind: 'set',
+    cast: 'text',
+    rows: (b) => `select o.member_id, o.channel_kind as v from customer_order o where o.member_id is not null and o.placed_at < ${b.at()}`,
+  },
+  country: { kind: 'scalar', cast: 'text', expr: () => `m.country` },
+  consents: { kind: 'set', cast: 'text', rows: () => `select mc.member_id, mc.medium as v from member_consent mc where mc.is_granted` },
+  categoriesBought: {
+    kind: 'set',
+    cast: 'text',
+    rows: (b) =>
+      `select o.member_id, p.category as v from product p join order_line l on l.product_id = p.id join customer_order o on o.id = l.order_id
+       where o.member_id is not null and o.placed_at < ${b.at()}`,
+  },
+  churnBand: { kind: 'scalar', cast: 'text', expr: (_b, _c, j) => `${j.use('churn')}.band` },
+  churnScore: { kind: 'scalar', cast: 'real', expr: (_b, _c, j) => `${j.use('churn')}.score` },
+  membershipPlan: {
+    kind: 'set',
+    cast: 'text',
+    rows: (b) =>
+      `select mp.member_id, p.code as v from member_plan mp join membership_plan p on p.id = mp.plan_id
+       where mp.cancelled_at is null and mp.starts_at <= ${b.at()} and mp.ends_at > ${b.at()}`,
+  },
+  npsScore: { kind: 'scalar', cast: 'bigint', expr: (_b, _c, j) => `${j.use('nps')}.score` },
+  npsCategory: {
+    kind: 'scalar',
+    cast: 'text',
+    expr: (_b, _c, j) => {
+      const s = `${j.use('nps')}.score`;
+      return `case when ${s} is null then null when ${s} >= 9 then 'PROMOTER' when ${s} >= 7 then 'PASSIVE' else 'DETRACTOR' end`;
+    },
+  },
+  csatScore: { kind: 'scalar', cast: 'bigint', expr: (_b, _c, j) => `${j.use('csat')}.score` },
+  enrolledAt: { kind: 'date', column: 'm.enrolled_at' },
+  status: { kind: 'scalar', cast: 'text', expr: () => `m.status` },
+};
+
+const COMPARE: Partial<Record<Operator, string>> = { eq: '=', neq: '<>', gt: '>', gte: '>=', lt: '<', lte: '<=' };
+
+function scalarPredicate(b: Binder, j: Joins, source: ScalarSource, c: SegmentCondition): string {
+  const value = c.value;
+  // Tier order is the order of thresholds.
+  if (c.attribute === 'tier' && ['gt', 'gte', 'lt', 'lte'].includes(c.op)) {
+    return `${CURRENT_TIER(j, 'threshold')} ${COMPARE[c.op]} (select t.threshold from tier t where t.code = ${b.one(value, 'text')})`;
+  }
+  const expr = source.expr(b, c, j);
+  if (c.op === 'in') return `${expr} = any(${b.list(value as Scalar[], source.cast)})`;
+  if (c.op === 'between') {
+    const [lo, hi] = value as Scalar[];
+    return `${expr} between ${b.one(lo, source.cast)} and ${b.one(hi, source.cast)}`;
+  }
+  return `${expr} ${COMPARE[c.op]} ${b.one(value, source.cast)}`;
+}
+
+function setPredicate(b: Binder, source: SetSource, c: SegmentCondition): string {
+  const values = Array.isArray(c.value) ? c.value : [c.value];
+  const rows = `(${source.rows(b, c)}) s`;
+  if (c.op === 'all') {
+    const matches = b.list(values, source.cast);
+    return `m.id in (select s.member_id from ${rows} where s.v = any(${matches}) group by s.member_id having count(distinct s.v) = ${b.one(values.length, 'int')})`;
+  }
+  // contains, any; and eq / neq / in when a single-valued attribute is read as rows (rfmSegment).
+  const test =
+    c.op === 'neq' ? `s.v <> ${b.one(c.value, source.cast)}` : c.op === 'eq' ? `s.v = ${b.one(c.value, source.cast)}` : `s.v = any(${b.list(values, source.cast)})`;
+  return `m.id in (select s.member_id from ${rows} where s.member_id is not null and ${test})`;
+}
+
+function dayStart(day: Scalar, plusDays = 0): string {
+  const [y, mo, d] = String(day).split('-').map(Number);
+  return new Date(Date.UTC(y, mo - 1, d) + plusDays * DAY_MS).toISOString();
+}
+
+function datePredicate(b: Binder, source: DateSource, op: Operator, value: ConditionValue): string {
+  const col = source.column;
+  const from = (day: Scalar, plus = 0) => b.one(dayStart(day, plus), 'timestamptz');
+  switch (op) {
+    case 'eq':
+      return `(${col} >= ${from(value as Scalar)} and ${col} < ${from(value as Scalar, 1)})`;
+    case 'neq':
+      return `(${col} < ${from(value as Scalar)} or ${col} >= ${from(value as Scalar, 1)})`;
+    case 'gt':
+      return `${col} >= ${from(value as Scalar, 1)}`;
+    case 'gte':
+      return `${col} >= ${from(value as Scalar)}`;
+    case 'lt':
+      return `${col} < ${from(value as Scalar)}`;
+    case 'lte':
+      return `${col} < ${from(value as Scalar, 1)}`;
+    case 'between': {
+      const [lo, hi] = value as Scalar[];
+      return `(${col} >= ${from(lo)} and ${col} < ${from(hi, 1)})`;
+    }
+    default:
+      throw new Error(`operator ${op} is not defined for dates`);
+  }
+}
+
+function compileNode(b: Binder, j: Joins, rule: SegmentRule, plugins: PluginAttributeSql): string {
+  if ('and' in rule) return `(${rule.and.map((r) => compileNode(b, j, r, plugins)).join(' and ')})`;
+  if ('or' in rule) return `(${rule.or.map((r) => compileNode(b, j, r, plugins)).join(' or ')})`;
+  if ('not' in rule) return `(not ${compileNode(b, j, rule.not, plugins)})`;
+  const plugin = plugins.plugin(rule.attribute);
+  const source = plugin ? pluginSource(plugin) : SOURCES[rule.attribute];
+  if (!source) throw new Error(`segment attribute ${rule.attribute} is not registered`);
+  const predicate =
+    source.kind === 'scalar'
+      ? scalarPredicate(b, j, source, rule)
+      : source.kind === 'set'
+        ? setPredicate(b, source, rule)
+        : datePredicate(b, source, rule.op, rule.value);
+  // A condition on a value the member lacks is false, not unknown, so that `not` is the complement.
+  return `coalesce(${predicate}, false)`;
+}
+
+function usesRfm(rule: SegmentRule): boolean {
+  if ('and' in rule) return rule.and.some(usesRfm);
+  if ('or' in rule) return rule.or.some(usesRfm);
+  if ('not' in rule) return usesRfm(rule.not);
+  return rule.attribute === 'rfmSegment';
+}
+
+/** Compiles a rule that passed `checkRule` (with the same attributes), evaluated as of `asOf`. */
+export function compileRule(checked: CheckedRule, asOf: Date, plugins: PluginAttributeSql = NO_PLUGINS): CompiledRule {
+  const withBinder = new Binder(asOf);
+  const withSql = usesRfm(checked.rule) ? `with rfm as materialized (select member_id, segment from analytics_rfm(${withBinder.at()}))` : '';
+  const b = new Binder(asOf);
+  const joins = new Joins();
+  const population = checked.mentionsStatus ? `m.status <> 'MERGED'` : `m.status = 'ACTIVE'`;
+  const where = `${population} and ${compileNode(b, joins, checked.rule, plugins)}`;
+  const fromBinder = new Binder(asOf);
+  const from = joins.sql(fromBinder);
+  return { with: withSql, withParams: withBinder.params, from, fromParams: fromBinder.params, where, params: b.params };
+}
+
+/**
+ * The preview statement: the matches once (materialised), then their count and the first `sample` ids by id (top-N);
+ * the tier code only for the sampled members. Columns id, country, tier_code (null: the threshold-0 tier), total.
+ */
+export function previewStatement(c: CompiledRule, sample: number): { sql: string; params: unknown[] } {
+  return {
+    sql: `${c.with ? `${c.with},` : 'with'} matched as materialized (select m.id, m.country from ${c.from} where ${c.where})
+      select s.id, s.country, (select t.code from member_tier mt join tier t on t.id = mt.tier_id where mt.member_id = s.id) as tier_code,
+        (select count(*) from matched)::int as total
+      from (select id, country from matched order by id limit ${Math.trunc(sample)}) s order by s.id`,
+    params: [...c.withParams, ...c.fromParams, ...c.params],
+  };
+}
