@@ -1,9 +1,6 @@
 import 'reflect-metadata';
-import { GraphQLEnumType, type GraphQLSchema } from 'graphql';
-import { MapperKind, mapSchema } from '@graphql-tools/utils';
+import type { GraphQLSchema } from 'graphql';
 import { buildSchema, type ContainerType } from 'type-graphql';
-import { coreRuleKinds, type EarningRuleKinds } from '../modules/earning/rule-kinds';
-import { RewardKindRegistry } from '../modules/rewards/reward-kinds';
 import { authChecker } from '../modules/auth/auth-checker';
 import { AuthResolver } from '../modules/auth/auth.resolver';
 import { AuditResolver } from '../modules/audit/audit.resolver';
@@ -150,23 +147,6 @@ function containerFor(services: SchemaServices | null): ContainerType {
 }
 
 /**
- * EarningRuleKind lists the registry's kinds: the built-in ones as the code declares them, then the plugins'. Built
- * here, once per schema, so that an operation that writes `kind: BASE_RATE` stays valid, and a plugin's kind is a value
- * like any other. Without plugins the SDL is the committed core schema.
- */
-function withRuleKinds(schema: GraphQLSchema, kinds: EarningRuleKinds): GraphQLSchema {
-  return mapSchema(schema, {
-    [MapperKind.ENUM_TYPE]: (type) => {
-      if (type.name !== 'EarningRuleKind') return type;
-      const config = type.toConfig();
-      const values = { ...config.values };
-      for (const k of kinds.list()) values[k.kind] ??= { value: k.kind, description: `${k.label}: ${k.description}` };
-      return new GraphQLEnumType({ ...config, values });
-    },
-  });
-}
-
-/**
  * `services` may be null when only the SDL is needed (npm run schema): the core schema. A running app passes its
  * services, whose registries may hold plugins' earning-rule kinds, event types, API-key scopes and timeline sources;
  * the enums and unions that list those are built from the registries here, once per schema.
@@ -183,10 +163,15 @@ export async function buildGraphQLSchema(services: SchemaServices | null, plugin
     globalMiddlewares: [validationErrorPaths],
   });
   const plugin = <T extends { isCore: boolean }>(list: T[] | undefined) => (list ?? []).filter((x) => !x.isCore);
-  // Each mapSchema rebuilds every type, so the lenient serializers are set by the last one (withRegistries).
+  // Plugin values join the enums that list a registry, so that operations written with the core's literals
+  // (`kind: BASE_RATE`) stay valid and a plugin's value is one like any other; without plugins, the core SDL.
   return withRegistries(
-    withRuleKinds(withRewardKinds(schema, services?.rewards.kinds ?? new RewardKindRegistry()), services?.earningRules.kinds ?? coreRuleKinds),
+    schema,
     {
+      EarningRuleKind: (services?.earningRules.kinds.list() ?? [])
+        .filter((k) => services?.earningRules.kinds.isPluginKind(k.kind))
+        .map((k) => ({ key: k.kind, value: k.kind, description: `${k.label}: ${k.description}` })),
+      RewardKind: (services?.rewards.kinds.added() ?? []).map((k) => ({ key: k.kind, value: k.kind, description: k.description })),
       EventType: plugin(services?.events.types.list()).map((t) => ({ key: t.key, value: t.name, description: t.description })),
       ApiKeyScope: plugin(services?.apiKeys.access.listScopes()).map((s) => ({ key: s.key, value: s.scope, description: s.description })),
       TimelineEntryType: (timeline?.pluginKinds() ?? []).map((k) => ({ key: k.kind, value: k.kind, description: k.description })),
@@ -197,21 +182,3 @@ export async function buildGraphQLSchema(services: SchemaServices | null, plugin
     ['EventType', 'ApiKeyScope', 'EarningRuleKind', 'RewardKind'],
   );
 }
-
-/**
- * RewardKind lists the reward-kind registry (modules/rewards/reward-kinds.ts): the built-in kinds, then the plugins', each with
- * its description, so that `kind: FREE_PRODUCT` stays valid and a plugin's kind is a value like any other. A reward
- * whose kind is no longer registered (its plugin removed) is answered as stored; redeeming it is refused.
- */
-function withRewardKinds(schema: GraphQLSchema, kinds: RewardKindRegistry): GraphQLSchema {
-  return mapSchema(schema, {
-    [MapperKind.ENUM_TYPE]: (type) => {
-      if (type.name !== 'RewardKind') return type;
-      const config = type.toConfig();
-      const values = { ...config.values };
-      for (const k of kinds.all()) values[k.kind] = { ...values[k.kind], value: k.kind, description: k.description };
-      return new GraphQLEnumType({ ...config, values });
-    },
-  });
-}
-

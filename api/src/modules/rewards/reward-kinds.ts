@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Reward } from './reward.entity';
+import { REWARD_KIND_DESCRIPTIONS, type Reward } from './reward.entity';
 
 /** The reward's own fields a kind can require on create and update. */
 export type RewardField = 'sku' | 'valueMinor' | 'currency' | 'percentOff' | 'partner';
@@ -42,17 +42,17 @@ export interface RewardKindDefinition {
 }
 
 export const BUILT_IN_REWARD_KINDS: readonly RewardKindDefinition[] = [
-  { kind: 'FREE_PRODUCT', label: 'Free product', description: 'A product given free at a checkout: the SKU.', completion: 'VOUCHER', requires: ['sku'] },
+  { kind: 'FREE_PRODUCT', label: 'Free product', description: REWARD_KIND_DESCRIPTIONS.FREE_PRODUCT, completion: 'VOUCHER', requires: ['sku'] },
   {
     kind: 'FIXED_DISCOUNT',
     label: 'Fixed discount',
-    description: 'An amount off an order at a checkout, in minor units of a currency.',
+    description: REWARD_KIND_DESCRIPTIONS.FIXED_DISCOUNT,
     completion: 'VOUCHER',
     requires: ['valueMinor', 'currency'],
   },
-  { kind: 'PERCENT_DISCOUNT', label: 'Percent discount', description: 'A percentage off an order at a checkout.', completion: 'VOUCHER', requires: ['percentOff'] },
-  { kind: 'PARTNER', label: 'Partner reward', description: "A partner's offer, redeemed with the voucher at the partner.", completion: 'VOUCHER', requires: ['partner'] },
-  { kind: 'DONATION', label: 'Donation', description: 'Points given to a cause: completed at once, no voucher to use.', completion: 'AT_ONCE', requires: ['partner'] },
+  { kind: 'PERCENT_DISCOUNT', label: 'Percent discount', description: REWARD_KIND_DESCRIPTIONS.PERCENT_DISCOUNT, completion: 'VOUCHER', requires: ['percentOff'] },
+  { kind: 'PARTNER', label: 'Partner reward', description: REWARD_KIND_DESCRIPTIONS.PARTNER, completion: 'VOUCHER', requires: ['partner'] },
+  { kind: 'DONATION', label: 'Donation', description: REWARD_KIND_DESCRIPTIONS.DONATION, completion: 'AT_ONCE', requires: ['partner'] },
 ];
 
 const KIND = /^[A-Z][A-Z0-9_]{0,31}$/;

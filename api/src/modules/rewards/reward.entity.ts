@@ -15,7 +15,19 @@ export enum RewardKind {
   /** Points given to a cause: completed at once, no voucher to use. */
   DONATION = 'DONATION',
 }
-registerEnumType(RewardKind, { name: 'RewardKind' });
+
+/** What each built-in kind is: the GraphQL enum's descriptions and the registry's (reward-kinds.ts). */
+export const REWARD_KIND_DESCRIPTIONS: Record<RewardKind, string> = {
+  FREE_PRODUCT: 'A product given free at a checkout: the SKU.',
+  FIXED_DISCOUNT: 'An amount off an order at a checkout, in minor units of a currency.',
+  PERCENT_DISCOUNT: 'A percentage off an order at a checkout.',
+  PARTNER: "A partner's offer, redeemed with the voucher at the partner.",
+  DONATION: 'Points given to a cause: completed at once, no voucher to use.',
+};
+registerEnumType(RewardKind, {
+  name: 'RewardKind',
+  valuesConfig: Object.fromEntries(Object.entries(REWARD_KIND_DESCRIPTIONS).map(([kind, description]) => [kind, { description }])),
+});
 
 @ObjectType({ description: 'Something members can spend points on.' })
 @Entity({ tableName: 'reward' })
