@@ -11,11 +11,13 @@ const swc = {
 
 module.exports = {
   rootDir: '..',
-  // examples/*/test: each example plugin's own suite, against the same harness.
-  roots: ['<rootDir>/test', '<rootDir>/examples'],
-  testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/examples/*/test/**/*.test.ts'],
+  // examples/*/test and plugins/*/test: each plugin's own suite, against the same harness.
+  roots: ['<rootDir>/test', '<rootDir>/examples', '<rootDir>/plugins'],
+  testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/examples/*/test/**/*.test.ts', '<rootDir>/plugins/*/test/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   transform: { '^.+\\.tsx?$': ['@swc/jest', swc] },
+  // Plugins import the platform as a package; under jest that is the TypeScript the harness runs, one copy of it.
+  moduleNameMapper: { '^@loyalty/api/extension-api$': '<rootDir>/api/src/composition/extension-api.ts' },
   testEnvironment: 'node',
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',

@@ -1,14 +1,20 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { buildSchema, parse, validate } from 'graphql';
-import { renderSchemaFiles } from '../../api/src/graphql/emit';
+import { renderDistributionSchemaFiles } from '../../api/src/composition/schema-files';
+import { DISTRIBUTION_PLUGINS, DISTRIBUTION_PLUGIN_PATHS } from '../support/distribution';
 import { errorCodes } from '../../api/src/base/errors';
 
 const root = path.resolve(__dirname, '..', '..');
 
 describe('generated schema', () => {
+  it('is emitted for the distribution: the plugins loyalty.plugins lists, which the tests load from their sources', () => {
+    expect(JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).loyalty.plugins).toEqual(DISTRIBUTION_PLUGIN_PATHS);
+    expect(DISTRIBUTION_PLUGINS.map((p) => p.name)).toEqual(DISTRIBUTION_PLUGIN_PATHS.map((p) => path.basename(p)));
+  });
+
   it('matches the committed schema/schema.graphql and schema/error-codes.json (run npm run schema)', async () => {
-    const files = await renderSchemaFiles();
+    const files = await renderDistributionSchemaFiles(DISTRIBUTION_PLUGINS);
     for (const [file, expected] of Object.entries(files)) {
       const committed = readFileSync(file, 'utf8');
       expect({ file: path.relative(root, file), content: committed }).toEqual({ file: path.relative(root, file), content: expected });

@@ -1,9 +1,12 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
-// Plugins in the repository import the platform through its public extension API only
-// (api/src/composition/extension-api.ts), as a third party's would: nothing reaches into a module.
-const EXAMPLES = path.resolve(__dirname, '../../examples');
+// Plugins in the repository (examples/ and the first-party plugins/) import the platform through its public extension
+// API only, the package specifier `@loyalty/api/extension-api` (api/src/composition/extension-api.ts), as a third
+// party's would: nothing reaches into a module, and no relative path leaves the plugin's folder.
+const ROOT = path.resolve(__dirname, '../..');
+const FOLDERS = ['examples', 'plugins'];
+const PUBLIC = '@loyalty/api/extension-api';
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -14,20 +17,43 @@ function sources(dir: string): string[] {
   });
 }
 
-describe('examples use the public extension API only', () => {
-  const plugins = readdirSync(EXAMPLES).filter((name) => statSync(path.join(EXAMPLES, name)).isDirectory());
+const plugins = FOLDERS.flatMap((folder) =>
+  existsSync(path.join(ROOT, folder))
+    ? readdirSync(path.join(ROOT, folder))
+        .filter((name) => statSync(path.join(ROOT, folder, name)).isDirectory())
+        .map((name) => `${folder}/${name}`)
+    : [],
+);
 
-  it('finds the example plugins', () => {
-    expect(plugins).toContain('brand-bonus-plugin');
+describe('plugins use the public extension API only', () => {
+  it('finds the example and first-party plugins', () => {
+    expect(plugins).toEqual(expect.arrayContaining(['examples/brand-bonus-plugin', 'plugins/activities', 'plugins/challenges']));
   });
 
-  it.each(plugins)('%s/src imports nothing of api/ but extension-api', (plugin) => {
-    const offending = sources(path.join(EXAMPLES, plugin, 'src')).flatMap((file) =>
-      [...readFileSync(file, 'utf8').matchAll(/from '([^']*api\/src\/[^']*)'/g)]
+  it.each(plugins)('%s/src imports the platform only through @loyalty/api/extension-api', (plugin) => {
+    const src = path.join(ROOT, plugin, 'src');
+    const offending = sources(src).flatMap((file) =>
+      [...readFileSync(file, 'utf8').matchAll(/(?:from|import|require\()\s*'([^']+)'/g)]
         .map((m) => m[1])
-        .filter((specifier) => !specifier.endsWith('api/src/composition/extension-api'))
-        .map((specifier) => `${path.relative(EXAMPLES, file)} -> ${specifier}`),
+        .filter((specifier) => {
+          if (specifier.startsWith('@loyalty/')) return specifier !== PUBLIC;
+          // A relative import stays inside the plugin's own folder.
+          if (specifier.startsWith('.')) return !path.resolve(path.dirname(file), specifier).startsWith(path.join(ROOT, plugin) + path.sep);
+          return false;
+        })
+        .map((specifier) => `${path.relative(ROOT, file)} -> ${specifier}`),
     );
     expect(offending).toEqual([]);
+  });
+
+  it('no core file names a first-party plugin', () => {
+    const names = readdirSync(path.join(ROOT, 'plugins')).filter((name) => statSync(path.join(ROOT, 'plugins', name)).isDirectory());
+    const core = sources(path.join(ROOT, 'api', 'src'));
+    const naming = core.flatMap((file) => {
+      const text = readFileSync(file, 'utf8');
+      return names.filter((name) => text.includes(`plugins/${name}`) || text.includes(`@loyalty/plugin-${name}`)).map((name) => `${path.relative(ROOT, file)} names ${name}`);
+    });
+    expect(names.length).toBeGreaterThanOrEqual(2);
+    expect(naming).toEqual([]);
   });
 });

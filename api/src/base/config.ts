@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import express from 'express';
 import { z } from 'zod';
@@ -5,6 +6,20 @@ import { clusterNodesSchema, queuePrefixSchema, resolveQueuePrefix } from '@loya
 
 /** Root of the repository, so paths resolve the same from src/ (tests) and dist/ (runtime). */
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
+
+/**
+ * The plugins this distribution runs with when LOYALTY_PLUGINS is unset: `loyalty.plugins` of the repository's
+ * package.json, as absolute paths. What they are is the packaging's choice; nothing in the code names them.
+ */
+export function distributionPlugins(): string[] {
+  try {
+    const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { loyalty?: { plugins?: unknown } };
+    const list = manifest.loyalty?.plugins;
+    return Array.isArray(list) ? list.filter((p): p is string => typeof p === 'string').map((p) => (p.startsWith('.') ? path.resolve(repoRoot, p) : p)) : [];
+  } catch {
+    return [];
+  }
+}
 
 const DEV_JWT_SECRET = 'dev-only-secret-change-me-in-production-0123456789';
 
@@ -164,11 +179,13 @@ const schema = z
     /** Bound on one message's SMTP connection and replies, or on its webhook request. */
     MESSAGE_DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
     /** Plugins to load (docs/extending.md): comma-separated paths or package names, resolved from the directory the
-     * process starts in, each exporting a LoyaltyPlugin. The API, `npm run migrate` and the CLI commands load them. */
+     * process starts in, each exporting a LoyaltyPlugin. Unset: the distribution's plugins, `loyalty.plugins` in the
+     * repository's package.json (the first-party activities and challenges); `none`: no plugin at all. The API, `npm run
+     * migrate`, the worker and the CLI commands load them. */
     LOYALTY_PLUGINS: z
       .string()
-      .default('')
-      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+      .default(() => distributionPlugins().join(','))
+      .transform((v) => (v.trim() === 'none' ? [] : v.split(',').map((s) => s.trim()).filter(Boolean)))
       .pipe(
         z
           .array(z.string().max(1000, 'each entry is at most 1000 characters'))

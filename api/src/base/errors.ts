@@ -44,6 +44,24 @@ export const errorCodes = {
 
 export type ErrorCode = keyof typeof errorCodes;
 
+/** An error code a plugin declares (`defineErrorCode`), documented with the core's in schema/error-codes.json. */
+export type DeclaredErrorCode = string & { readonly __declaredErrorCode: true };
+
+/** A plugin's error code and what it means; list it in the plugin's `errorCodes`. */
+export interface ErrorCodeDefinition {
+  code: DeclaredErrorCode;
+  description: string;
+}
+
+const DECLARED_CODE = /^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/;
+
+/** Declares a plugin's error code (UPPER_SNAKE, not one of the core's); throw it as `new AppError(def.code, …)`. */
+export function defineErrorCode(code: string, description: string): ErrorCodeDefinition {
+  if (!DECLARED_CODE.test(code) || code.length > 64) throw new Error(`error code ${JSON.stringify(code)} must be UPPER_SNAKE_CASE, at most 64 characters`);
+  if (code in errorCodes) throw new Error(`error code ${code} is the core's`);
+  return { code: code as DeclaredErrorCode, description };
+}
+
 /** Socket errors, and PostgreSQL's shutdown (57P..) and connection (08...) classes: a restart or failover, not a bug. */
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
 // knex completes a transaction early when its connection fails; a later query in it then reports it complete.
@@ -90,10 +108,10 @@ export interface FieldProblem {
  * `extensions` onto the GraphQL error it wraps it in, which is why the details live under that name.
  */
 export class AppError extends Error {
-  readonly code: ErrorCode;
-  readonly extensions: { code: ErrorCode; [detail: string]: unknown };
+  readonly code: ErrorCode | DeclaredErrorCode;
+  readonly extensions: { code: ErrorCode | DeclaredErrorCode; [detail: string]: unknown };
 
-  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+  constructor(code: ErrorCode | DeclaredErrorCode, message: string, details: Record<string, unknown> = {}) {
     super(message);
     this.name = 'AppError';
     this.code = code;

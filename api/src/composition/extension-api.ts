@@ -11,6 +11,7 @@ export {
   EarningEventKind,
   EarningStage,
   type ActivityEarningEvent,
+  type ContributorTools,
   type CreditLine,
   type CreditableOrder,
   type EarningContributor,
@@ -20,6 +21,9 @@ export {
   type OrderEarningEvent,
   type ReturnEarningEvent,
 } from '../modules/earning/pipeline';
+// A member's non-purchase event (an activity): one transaction on the live member, through the pipeline.
+export type { MemberEventRequest, MemberEventService, MemberEventTx, MemberRef } from '../modules/earning/member-events';
+export { LedgerReason } from '../modules/ledger/ledger-entry.entity';
 
 // Rewards, messages and events.
 export type { RewardFulfilContext, RewardKindDefinition } from '../modules/rewards/reward-kinds';
@@ -36,4 +40,15 @@ export type { TimelineSourceDefinition } from '../modules/timeline/timeline-sour
 // What a service call and a resolver receive, and the errors a plugin throws for expected failures.
 export type { Context, ResolverContext } from '../base/context';
 export type { RequestContext } from '../graphql/context';
-export { AppError, type ErrorCode, type FieldProblem } from '../base/errors';
+export { AppError, defineErrorCode, type DeclaredErrorCode, type ErrorCode, type ErrorCodeDefinition, type FieldProblem } from '../base/errors';
+export type { PluginServices } from './services';
+
+// GraphQL types a plugin's schema refers to: the member (to add fields to it) and how callers name one.
+export { Member } from '../modules/members/member.entity';
+export { MemberRefInput } from '../modules/orders/order.types';
+export { ValueType } from '../modules/segments/segment-grammar';
+export { AdminRole } from '../modules/auth/permissions';
+
+// Small helpers: time-ordered ids, and the programme's calendar (its time zone's days and weeks).
+export { newId } from '../base/ids';
+export { DAY_MS, isTimeZone, localDay, localDayNumber, localWeekNumber, startOfLocalDayNumber, type Clock } from '../base/time';

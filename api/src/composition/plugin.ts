@@ -9,6 +9,8 @@ import type { EventTypeDefinition } from '../modules/events/event-types';
 import type { SegmentAttributeDefinition } from '../modules/segments/segment-attributes';
 import type { ApiKeyScopeDefinition, PermissionDefinition } from '../modules/auth/permissions';
 import type { TimelineSourceDefinition } from '../modules/timeline/timeline-sources';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { errorCodes as coreErrorCodes, type ErrorCodeDefinition } from '../base/errors';
 
 /**
  * What a plugin contributes to the platform. Composition (app, worker, CLI) reads the plugin list once, before the
@@ -46,6 +48,16 @@ export interface LoyaltyPlugin {
   apiKeyScopes?: ApiKeyScopeDefinition[];
   /** Kinds of entry it adds to the member timeline. */
   timelineSources?: TimelineSourceDefinition[];
+  /** Error codes its operations answer with (`defineErrorCode`), documented with the core's. */
+  errorCodes?: ErrorCodeDefinition[];
+  /**
+   * What happens to its member rows when members are merged (move them to the survivor) or erased (delete or
+   * anonymise them), in the transaction of the merge or erasure, which holds the members' locks.
+   */
+  memberSteps?: {
+    merge?(em: EntityManager, survivorId: string, absorbedId: string): Promise<void>;
+    erase?(em: EntityManager, memberIds: string[]): Promise<void>;
+  };
 }
 
 /** Identity, for type inference in a plugin's module. */
@@ -68,6 +80,8 @@ export interface PluginContributions {
   subscribers: OutboxSubscriber[];
   /** Registered after the built-in adapters; a name taken twice stops the services being built. */
   deliveryAdapters: Array<{ name: string; factory: DeliveryAdapterFactory }>;
+  /** The plugins' error codes, with the plugin that declared each. */
+  errorCodes: Array<ErrorCodeDefinition & { plugin: string }>;
 }
 
 const PLUGIN_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
@@ -96,6 +110,7 @@ export function composePlugins(plugins: readonly LoyaltyPlugin[] = []): PluginCo
     rewardKinds: [],
     subscribers: [],
     deliveryAdapters: [],
+    errorCodes: [],
   };
   const names = new Set<string>();
   const kindOwner = new Map<string, string>();
@@ -154,6 +169,16 @@ export function composePlugins(plugins: readonly LoyaltyPlugin[] = []): PluginCo
       checkSubscribers(out.subscribers);
     } catch (err) {
       throw new PluginError(`plugin "${plugin.name}": ${err instanceof Error ? err.message : String(err)}`);
+    }
+    for (const def of listOf<ErrorCodeDefinition>(plugin, 'errorCodes')) {
+      if (!def || typeof def.code !== 'string' || typeof def.description !== 'string') throw new PluginError(`plugin "${plugin.name}": each error code comes from defineErrorCode`);
+      const clash = def.code in coreErrorCodes ? 'the core' : out.errorCodes.find((c) => c.code === def.code)?.plugin;
+      if (clash) throw new PluginError(`plugin "${plugin.name}": error code ${def.code} is already declared by ${clash === 'the core' ? clash : `plugin "${clash}"`}`);
+      out.errorCodes.push({ ...def, plugin: plugin.name });
+    }
+    for (const hook of ['merge', 'erase'] as const) {
+      const step = plugin.memberSteps?.[hook];
+      if (step !== undefined && typeof step !== 'function') throw new PluginError(`plugin "${plugin.name}": memberSteps.${hook} must be a function`);
     }
     for (const [name, factory] of Object.entries(plugin.deliveryAdapters ?? {})) {
       if (typeof factory !== 'function') throw new PluginError(`plugin "${plugin.name}": delivery adapter "${name}" must be a factory function`);

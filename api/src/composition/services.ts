@@ -38,7 +38,9 @@ import { EarningPipeline } from '../modules/earning/pipeline';
 import { baseRulesContributor } from '../modules/earning/base-earning';
 import { tierContributor } from '../modules/tiers/tier-earning';
 import { planContributor } from '../modules/plans/plan-earning';
+import { MemberEventService } from '../modules/earning/member-events';
 import { systemClock, type Clock } from '../base/time';
+import { AppError } from '../base/errors';
 import { pluginRegistries, type PluginRegistries } from './plugin-registries';
 
 /** Domain services are stateless singletons; each call gets the request's context. */
@@ -67,7 +69,15 @@ export interface Services {
   referrals: ReferralService;
   /** Every earning event runs through it; `register` adds a contributor (docs/earning-pipeline.md). */
   earning: EarningPipeline;
+  /** A plugin's non-purchase member events, run through the earning pipeline (docs/extending.md). */
+  memberEvents: MemberEventService;
 }
+
+/**
+ * What a plugin's resolvers are built with (`new R(services)`) and may rely on across versions: the member-event use
+ * case, events, the audit log, segments and the programme's settings. The rest of Services is internal.
+ */
+export type PluginServices = Pick<Services, 'memberEvents' | 'events' | 'audit' | 'segments' | 'programme'>;
 
 /**
  * With `redis` (the API process), logins are throttled per email and IP; scripts pass nothing. `plugins` add to the
@@ -127,6 +137,32 @@ export function createServices(
     if (input.referralCode) await referrals.referAtEnrolment(em, member, input.referralCode);
   });
 
+  // What the earning contributors may ask of other modules (a plugin's challenge granting a catalogue reward, say).
+  earning.lend({
+    grantReward: async (em, input) => {
+      const granted = await rewards.grant(em, input);
+      return granted && { id: granted.id, voucherCode: granted.voucherCode };
+    },
+    inSegment: async (em, segmentId, memberId, asOf) => {
+      let q;
+      try {
+        q = await segments.memberIdsQuery(em, { segmentId }, asOf);
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'NOT_FOUND') return false;
+        throw err;
+      }
+      const [row] = await em.execute<{ found: boolean }[]>(`select exists (select 1 from (${q.sql}) q where q.member_id = ?::uuid) as found`, [...q.params, memberId]);
+      return row.found;
+    },
+    tierOf: async (em, memberId) => (await tiers.currentOf(em, [memberId]))[0]?.code ?? null,
+  });
+  // Plugins' own member rows move with a merge and go with an erasure, in the same transaction as the core's.
+  for (const plugin of contributed.plugins) {
+    const steps = plugin.memberSteps;
+    if (steps?.merge) members.registerMergeStep((em, survivor, absorbed) => steps.merge!(em, survivor.id, absorbed.id));
+    if (steps?.erase) members.registerEraseStep((em, memberIds) => steps.erase!(em, memberIds));
+  }
+
   const models = new ModelService(config, audit, rewards);
   const campaigns = new CampaignService(audit, events, segments, models, programme, deliveryAdapters.create(config.MESSAGE_DELIVERY), config.CAMPAIGN_MESSAGE_MAX_ATTEMPTS);
   members.registerMergeStep((em, survivor, absorbed) => campaigns.mergeInto(em, survivor.id, absorbed.id));
@@ -155,5 +191,6 @@ export function createServices(
     campaigns,
     referrals,
     earning,
+    memberEvents: new MemberEventService(members, ledger, earning, events, infra.clock ?? systemClock),
   };
 }

@@ -1,4 +1,4 @@
-import type { EarningRuleKindDefinition } from '../../../api/src/composition/extension-api';
+import type { EarningRuleKindDefinition } from '@loyalty/api/extension-api';
 
 /** The arguments a BRAND_BONUS rule stores (earning_rule.params), as the platform has validated them. */
 export interface BrandBonusParams {

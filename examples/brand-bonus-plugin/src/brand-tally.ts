@@ -2,7 +2,7 @@ import { BigIntType, Entity, PrimaryKey, Property } from '@mikro-orm/core';
 import { Migration } from '@mikro-orm/migrations';
 import { Arg, Authorized, Ctx, Field, Float, Int, ObjectType, Query, Resolver } from 'type-graphql';
 import { DateTimeISOResolver } from 'graphql-scalars';
-import type { OutboxSubscriber, RequestContext } from '../../../api/src/composition/extension-api';
+import type { OutboxSubscriber, RequestContext } from '@loyalty/api/extension-api';
 
 /** The tally's key: brands as shops type them ("ACME", "Acme ") are one brand, as BRAND_BONUS compares them. */
 export const brandKey = (brand: string) => brand.trim().toLowerCase();

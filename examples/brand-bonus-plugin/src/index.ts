@@ -1,4 +1,4 @@
-import type { LoyaltyPlugin } from '../../../api/src/composition/extension-api';
+import type { LoyaltyPlugin } from '@loyalty/api/extension-api';
 import { brandBonus } from './brand-bonus';
 import { BrandBonusTally, BrandBonusTallyResolver, brandTallySubscriber, Migration20261206220000_brand_bonus_tally } from './brand-tally';
 

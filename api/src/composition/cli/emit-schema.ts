@@ -1,12 +1,17 @@
 import 'reflect-metadata';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { renderSchemaFiles } from '../../graphql/emit';
+import { loadConfig } from '../../base/config';
+import { loadPlugins } from '../plugin';
+import { renderDistributionSchemaFiles } from '../schema-files';
 
-/** `npm run schema` writes the files; `--check` exits 1 when the committed ones differ. */
+/**
+ * `npm run schema` writes the files, for the core with the plugins LOYALTY_PLUGINS names (unset: the distribution's, as
+ * committed); `--check` exits 1 when the committed ones differ.
+ */
 async function main() {
   const check = process.argv.includes('--check');
-  const files = await renderSchemaFiles();
+  const files = await renderDistributionSchemaFiles(loadPlugins(loadConfig().LOYALTY_PLUGINS));
   let drift = 0;
   for (const [file, content] of Object.entries(files)) {
     let current = '';

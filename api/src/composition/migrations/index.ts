@@ -17,6 +17,8 @@ import { Migration20261202100000_scale_reads } from './Migration20261202100000_s
 import { Migration20261203100000_bigint_points } from './Migration20261203100000_bigint_points';
 import { Migration20261206100000_rule_params } from './Migration20261206100000_rule_params';
 import { Migration20261206200000_outbox_subscribers } from './Migration20261206200000_outbox_subscribers';
+import { Migration20261207100100_programme_time_zone } from './Migration20261207100100_programme_time_zone';
+import { Migration20261207100000_member_event_reasons } from './Migration20261207100000_member_event_reasons';
 import { Migration20261206200100_reward_kinds_open } from './Migration20261206200100_reward_kinds_open';
 
 /** Applied in this order; add each new migration here (npm run make-migration writes the file). */
@@ -40,4 +42,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261206100000_rule_params', class: Migration20261206100000_rule_params },
   { name: 'Migration20261206200000_outbox_subscribers', class: Migration20261206200000_outbox_subscribers },
   { name: 'Migration20261206200100_reward_kinds_open', class: Migration20261206200100_reward_kinds_open },
+  { name: 'Migration20261207100000_member_event_reasons', class: Migration20261207100000_member_event_reasons },
+  { name: 'Migration20261207100100_programme_time_zone', class: Migration20261207100100_programme_time_zone },
 ];

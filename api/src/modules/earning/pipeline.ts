@@ -9,7 +9,7 @@ import { LedgerReason } from '../ledger/ledger-entry.entity';
 import { LotState, type PointLot } from '../ledger/point-lot.entity';
 import { ProgrammeSettings } from '../programme/programme-settings.entity';
 import type { EventService, PendingEvent } from '../events/event.service';
-import { EventType, type EventPayloads } from '../events/event-types';
+import { EventType, type EventPayloads, type EventTypeDefinition } from '../events/event-types';
 import { EarningRule } from './earning-rule.entity';
 import type { BenefitMultiplier, RuleData } from './engine';
 import type { PointsBreakdownItem } from './earning.types';
@@ -27,7 +27,7 @@ import type { PointsBreakdownItem } from './earning.types';
 export enum EarningEventKind {
   ORDER = 'ORDER',
   RETURN = 'RETURN',
-  /** A non-purchase activity (a review, a survey, a challenge step). Reserved: no contributor handles it yet. */
+  /** A member's non-purchase event, recorded by a plugin through MemberEventService (member-events.ts). */
   ACTIVITY = 'ACTIVITY',
 }
 
@@ -83,15 +83,42 @@ export interface ReturnEarningEvent {
   at: Date;
 }
 
-/** Reserved for the non-purchase activities of a later issue: the type exists so contributors can be written against it. */
+/**
+ * A member's non-purchase event a plugin records (a review written, a store visit): MemberEventService runs it through
+ * the pipeline in the transaction that stores it, so a contributor may credit points (`run.earn` with
+ * LedgerReason.ACTIVITY) and another count it towards a goal, exactly as orders are.
+ */
 export interface ActivityEarningEvent {
   kind: EarningEventKind.ACTIVITY;
   memberId: string;
+  /** The type of activity, as the recording plugin names it (`review_written`). */
   activity: string;
+  /** The stored activity's id: the cause of what is credited for it. */
+  activityId: string;
+  /** When the member did it (the caller's time), which streaks and windows count by. */
+  occurredAt: Date;
+  /** What the caller sent with it, already checked by the recording plugin. */
+  attributes: Record<string, unknown>;
+  /** The sales channel that sent it, or null for an admin. */
+  channelId: string | null;
+  /** When it is credited: the API's clock. */
   at: Date;
 }
 
 export type EarningEvent = OrderEarningEvent | ReturnEarningEvent | ActivityEarningEvent;
+
+/**
+ * What other modules lend the contributors, for a plugin's stage that needs more than the run: composition supplies it
+ * (services.ts), so the earning module depends on none of them. Each call runs on the run's `em`, in its transaction.
+ */
+export interface ContributorTools {
+  /** Issues a catalogue reward the member earned, for 0 points (RewardService.grant); null when it cannot be given now. */
+  grantReward(em: EntityManager, input: { memberId: string; rewardId: string; key: string; grantedBy: string; now: Date }): Promise<{ id: string; voucherCode: string | null } | null>;
+  /** Whether the member is in the saved segment at `asOf`; an unknown or deleted segment holds no one. */
+  inSegment(em: EntityManager, segmentId: string, memberId: string, asOf: Date): Promise<boolean>;
+  /** The member's tier code now, or null. */
+  tierOf(em: EntityManager, memberId: string): Promise<string | null>;
+}
 
 /** The programme-wide terms every event of a run is credited with: read once, before the run's locks. */
 export interface EarningTerms {
@@ -219,10 +246,19 @@ export class EarningPipeline {
   /** Contributors a plugin registered, by owner (`plugin "x"`): their failures are guarded (EarningRun.guard). */
   private readonly owners = new Map<EarningContributor<any>, string>();
 
+  /** Set once at composition (`lend`), before the first run. */
+  private tools: ContributorTools | null = null;
+
   constructor(
     private readonly ledger: LedgerService,
     private readonly events: EventService,
   ) {}
+
+  /** Hands the contributors what other modules lend them (ContributorTools); at composition. */
+  lend(tools: ContributorTools): this {
+    this.tools = tools;
+    return this;
+  }
 
   /**
    * Adds a stage. At composition, before the first run; a name may be registered once. `owner` (`plugin "x"`) marks a
@@ -288,7 +324,7 @@ export class EarningPipeline {
    * caller; the reads may lock rows of their own, such as the member's tier row).
    */
   async start(em: EntityManager, terms: EarningTerms, keys: readonly ReadKey[], kinds: readonly EarningEventKind[], options: RunOptions): Promise<EarningRun> {
-    const run = new EarningRun(em, terms, this.contributors, this.ledger, this.events, options, this.owners);
+    const run = new EarningRun(em, terms, this.contributors, this.ledger, this.events, options, this.owners, this.tools);
     const statement = this.readStatement(terms, keys, kinds);
     // A contributor whose read the run leaves out (or a member without a key) starts from an undefined state.
     if (statement) {
@@ -358,6 +394,7 @@ export class EarningRun {
     private readonly eventService: EventService,
     private readonly options: RunOptions,
     private readonly owners: ReadonlyMap<EarningContributor<any>, string> = new Map(),
+    private readonly lent: ContributorTools | null = null,
   ) {
     // A stable sort: ties keep their registration order.
     this.contributors = [...registered].sort((a, b) => a.stage - b.stage);
@@ -365,6 +402,12 @@ export class EarningRun {
 
   get actor(): string {
     return this.options.actor;
+  }
+
+  /** What other modules lend the contributors (rewards, segments, tiers). */
+  get tools(): ContributorTools {
+    if (!this.lent) throw new Error('earning run: no contributor tools were lent at composition (EarningPipeline.lend)');
+    return this.lent;
   }
 
   get log(): Logger {
@@ -422,10 +465,14 @@ export class EarningRun {
     return this.scratches.get(contributor) as T;
   }
 
-  /** Points earned as a lot (LedgerService.earn), seen by later stages, with its points.earned event. */
-  earn(memberId: string, points: number, cause: Cause & { at: Date }, reason = LedgerReason.ORDER_EARN): PointLot | null {
+  /**
+   * Points earned as a lot (LedgerService.earn), seen by later stages, with its points.earned event. Pending for the
+   * programme's pendingDays (an order's return window) unless `available`: points no return can take back (an activity).
+   */
+  earn(memberId: string, points: number, cause: Cause & { at: Date }, reason = LedgerReason.ORDER_EARN, options: { available?: boolean } = {}): PointLot | null {
     const settings = this.terms.settings;
-    const lot = this.ledger.earn(this.em, this.balanceOf(memberId), points, cause, { at: cause.at, pendingDays: settings.pendingDays, expiryMonths: settings.lotExpiryMonths }, reason);
+    const pendingDays = options.available ? 0 : settings.pendingDays;
+    const lot = this.ledger.earn(this.em, this.balanceOf(memberId), points, cause, { at: cause.at, pendingDays, expiryMonths: settings.lotExpiryMonths }, reason);
     if (!lot) return null;
     this.wrote({ memberId, reason, lifetimeDelta: points, at: cause.at });
     this.outcome?.lots.push(lot);
@@ -447,6 +494,11 @@ export class EarningRun {
 
   emit<T extends EventType>(type: T, payload: EventPayloads[T], options: { memberId: string | null; occurredAt: Date }): void {
     this.events.push(this.eventService.pending(type, payload, options));
+  }
+
+  /** `emit` for a plugin's event type (defineEventType), recorded with the run's events in the order they happened. */
+  emitEvent<P extends object>(type: EventTypeDefinition<P>, payload: P, options: { memberId: string | null; occurredAt: Date; dedupeKey?: string }): void {
+    this.events.push(this.eventService.pendingEvent(type, payload, options));
   }
 
   /** Credits an order: benefits, then every stage, then each contributor's bookkeeping. */

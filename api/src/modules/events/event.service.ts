@@ -64,6 +64,12 @@ export class EventService {
     return { id: newId(), type, payload, options };
   }
 
+  /** `pending` for a plugin's event type (defineEventType); unregistered types throw before anything is written. */
+  pendingEvent<P extends object>(type: EventTypeDefinition<P>, payload: P, options: RecordOptions): PendingEvent {
+    if (!this.types.has(type.name)) throw new Error(`event type ${type.name} is not registered: declare it in the plugin's eventTypes`);
+    return { id: newId(), type: type.name, payload, options };
+  }
+
   /** `record` for several events in one statement, in the caller's transaction. */
   async recordAll(em: EntityManager, events: readonly PendingEvent[]): Promise<void> {
     if (events.length === 0) return;
@@ -92,7 +98,8 @@ export class EventService {
 
 export interface PendingEvent {
   id: string;
-  type: EventType;
+  /** A core EventType or a plugin's registered wire name. */
+  type: EventType | string;
   payload: unknown;
   options: RecordOptions;
 }

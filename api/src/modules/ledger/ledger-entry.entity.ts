@@ -20,6 +20,10 @@ export enum LedgerReason {
   REFERRAL = 'REFERRAL',
   /** A referral bonus taken back: the qualifying order was returned within the return window. */
   REFERRAL_REVERSAL = 'REFERRAL_REVERSAL',
+  /** Points for a member's non-purchase activity (a review, a store visit), credited by a plugin through the earning pipeline. */
+  ACTIVITY = 'ACTIVITY',
+  /** A bonus the member earned outside an order's own points: a goal reached (a plugin's challenge, say). */
+  BONUS = 'BONUS',
 }
 registerEnumType(LedgerReason, { name: 'LedgerReason' });
 

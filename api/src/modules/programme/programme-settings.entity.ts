@@ -57,6 +57,12 @@ export class ProgrammeSettings {
   @Property({ type: 'integer', default: 2000 })
   referralMinOrderMinor: number;
 
+  @Field(() => String, {
+    description: "The programme's IANA time zone (Europe/London): where a member's day and week begin, for daily and weekly caps, streaks and goals.",
+  })
+  @Property({ type: 'string', length: 64, default: 'UTC' })
+  timeZone: string = 'UTC';
+
   @Field(() => DateTimeISOResolver)
   @Property({ type: 'datetime', onUpdate: () => new Date() })
   updatedAt: Date = new Date();

@@ -1,7 +1,19 @@
 import { Field, InputType, Int } from 'type-graphql';
-import { IsEnum, IsOptional, Matches, Max, Min } from 'class-validator';
+import { IsEnum, IsOptional, Matches, Max, Min, Validate, ValidatorConstraint, type ValidatorConstraintInterface } from 'class-validator';
+import { isTimeZone } from '../../base/time';
 import { TierMetric } from './programme-settings.entity';
 import { MAX_ORDER_TOTAL_MINOR, MAX_POINT_VALUE_MINOR, MAX_RULE_POINTS, grouped } from '../../base/bounds';
+
+@ValidatorConstraint({ name: 'isTimeZone' })
+class IsTimeZone implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return typeof value === 'string' && isTimeZone(value);
+  }
+
+  defaultMessage(): string {
+    return 'must be an IANA time zone such as Europe/London or UTC';
+  }
+}
 
 @InputType({ description: 'Omitted fields are unchanged.' })
 export class UpdateProgrammeSettingsInput {
@@ -57,6 +69,11 @@ export class UpdateProgrammeSettingsInput {
   @Min(0)
   @Max(MAX_ORDER_TOTAL_MINOR)
   referralMinOrderMinor?: number;
+
+  @Field(() => String, { nullable: true, description: 'An IANA time zone such as Europe/London or UTC.' })
+  @IsOptional()
+  @Validate(IsTimeZone)
+  timeZone?: string;
 
   @Field(() => String, { nullable: true })
   @IsOptional()

@@ -59,6 +59,13 @@ export class Redemption {
   @Property({ type: 'json', nullable: true })
   fulfilment: Opt<Record<string, unknown>> | null = null;
 
+  @Field(() => String, {
+    nullable: true,
+    description: 'Set when the reward was granted rather than bought with points (`points` 0): what earned it, such as `challenge:<id>`.',
+  })
+  @Property({ type: 'string', length: 120, nullable: true })
+  grantedBy: Opt<string> | null = null;
+
   /** Given by the caller; a retry with the same key returns this redemption. */
   @Property({ type: 'string', length: 120, unique: true })
   idempotencyKey: string;

@@ -180,6 +180,45 @@ export class RewardService {
     );
   }
 
+  /**
+   * Issues a reward the member earned rather than bought (a goal reached): a redemption of 0 points, its voucher as a
+   * bought one's, `grantedBy` naming the cause. Runs in the caller's transaction, which holds the member's balance lock
+   * (an earning run's). Once per `key`: a second call with it returns null. Also null, writing nothing, when the reward is
+   * unknown, not redeemable now (inactive, outside its dates; tier restrictions do not apply to a grant) or out of stock:
+   * the caller decides what the member gets instead.
+   */
+  async grant(em: EntityManager, input: { memberId: string; rewardId: string; key: string; grantedBy: string; now: Date }): Promise<Redemption | null> {
+    const idempotencyKey = `grant:${input.key}`.slice(0, 120);
+    if (await em.count(Redemption, { idempotencyKey })) return null;
+    const reward = await em.findOne(Reward, input.rewardId);
+    if (!reward || this.unavailability(reward, null, input.now) || !this.kinds.get(reward.kind)) return null;
+    const taken = await em.execute(`update reward set redeemed_count = redeemed_count + 1 where id = ? and (stock is null or redeemed_count < stock)`, [reward.id], 'run');
+    if ((taken as { affectedRows?: number }).affectedRows === 0) return null;
+    const settings = await this.programme.settings(em);
+    const kind = this.kinds.get(reward.kind)!;
+    const isAtOnce = kind.completion === 'AT_ONCE';
+    const redemption = em.create(Redemption, {
+      member: input.memberId,
+      reward,
+      points: 0,
+      status: isAtOnce ? RedemptionStatus.CONSUMED : RedemptionStatus.ISSUED,
+      voucherCode: isAtOnce ? null : voucherCode(),
+      idempotencyKey,
+      lotAllocations: [],
+      expiresAt: isAtOnce ? null : new Date(input.now.getTime() + settings.voucherValidDays * DAY_MS),
+      consumedAt: isAtOnce ? input.now : null,
+      grantedBy: input.grantedBy.slice(0, 120),
+    });
+    if (kind.fulfil) redemption.fulfilment = (await kind.fulfil({ em, reward, memberId: input.memberId, redemptionId: redemption.id, points: 0, now: input.now })) ?? null;
+    await this.events.record(
+      em,
+      EventType.REWARD_REDEEMED,
+      { memberId: input.memberId, redemptionId: redemption.id, rewardId: reward.id, points: 0, status: redemption.status, expiresAt: redemption.expiresAt?.toISOString() ?? null },
+      { memberId: input.memberId, occurredAt: input.now },
+    );
+    return redemption;
+  }
+
   /** At checkout: a voucher works once, before it expires, for its own member. `at` is injectable for tests. */
   async consume(ctx: Context, input: ConsumeVoucherInput, at?: Date): Promise<Redemption> {
     const code = input.voucherCode.trim().toUpperCase();
