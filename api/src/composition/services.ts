@@ -155,6 +155,7 @@ export function createServices(
       return row.found;
     },
     tierOf: async (em, memberId) => (await tiers.currentOf(em, [memberId]))[0]?.code ?? null,
+    purchaseHistory: (em, memberId, from, to) => orders.historyOf(em, memberId, from, to),
   });
   // Plugins' own member rows move with a merge and go with an erasure, in the same transaction as the core's.
   for (const plugin of contributed.plugins) {

@@ -118,6 +118,11 @@ export interface ContributorTools {
   inSegment(em: EntityManager, segmentId: string, memberId: string, asOf: Date): Promise<boolean>;
   /** The member's tier code now, or null. */
   tierOf(em: EntityManager, memberId: string): Promise<string | null>;
+  /**
+   * The member's purchases placed in [from, to): orders, net spend (total less returns, minor units of any currency as
+   * recorded). For goals scaled from the member's own history.
+   */
+  purchaseHistory(em: EntityManager, memberId: string, from: Date, to: Date): Promise<{ orders: number; spendMinor: number }>;
 }
 
 /** The programme-wide terms every event of a run is credited with: read once, before the run's locks. */

@@ -297,6 +297,16 @@ export class OrderService {
     );
   }
 
+  /** A member's orders placed in [from, to) and their spend net of returns (ContributorTools.purchaseHistory). */
+  async historyOf(em: EntityManager, memberId: string, from: Date, to: Date): Promise<{ orders: number; spendMinor: number }> {
+    const [row] = await em.execute<{ orders: number; spend: string | null }[]>(
+      `select count(*)::int as orders, sum(total_minor - returned_minor)::bigint as spend
+       from customer_order where member_id = ? and placed_at >= ? and placed_at < ?`,
+      [memberId, from, to],
+    );
+    return { orders: row.orders, spendMinor: Number(row.spend ?? 0) };
+  }
+
   /** Orders and balances of an absorbed member move to the survivor (a member merge step; tiers have their own). */
   async mergeInto(em: EntityManager, survivor: Member, absorbed: Member): Promise<void> {
     await em.nativeUpdate(Order, { member: absorbed.id }, { member: survivor.id });
