@@ -85,6 +85,11 @@ COPY --from=build /app/api/dist ./api/dist
 COPY --from=build /app/recommender/package.json ./recommender/package.json
 COPY --from=build /app/recommender/dist ./recommender/dist
 COPY --from=build /app/web-admin/dist ./web-admin/dist
+# The distribution's plugins (package.json loyalty.plugins), loaded when LOYALTY_PLUGINS is unset.
+COPY --from=build /app/plugins/activities/package.json ./plugins/activities/package.json
+COPY --from=build /app/plugins/activities/dist ./plugins/activities/dist
+COPY --from=build /app/plugins/challenges/package.json ./plugins/challenges/package.json
+COPY --from=build /app/plugins/challenges/dist ./plugins/challenges/dist
 COPY --from=build /app/schema ./schema
 
 USER node

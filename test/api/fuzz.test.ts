@@ -23,6 +23,7 @@ import { RECORD_ORDER, orderInput } from '../support/orders';
 import { abbreviate, hasEdgeRefusedText, maxLengths, probes, valueArb, type Pools } from '../support/fuzz-values';
 import { minimalOperation, namespacedOperations, rootOperations, sample, within, type RootOperation } from '../support/schema-ops';
 import { sqlInErrors } from '../support/error-leaks';
+import { DISTRIBUTION_PLUGINS } from '../support/distribution';
 
 /**
  * Sends every query and mutation (and the fields under `analytics`) thousands of invalid and hostile inputs in all, as
@@ -66,7 +67,7 @@ const h = useHarness({
   RATE_LIMIT_API_KEY_REQUESTS: '0',
   LOGIN_MAX_FAILURES: '100',
   LOGIN_MAX_FAILURES_PER_IP: '1000000',
-});
+}, { plugins: DISTRIBUTION_PLUGINS }); // the committed SDL is the distribution's: its plugins' mutations are fuzzed too
 const b = build(h);
 
 let schema: GraphQLSchema;
