@@ -136,6 +136,35 @@ describe('login', () => {
   });
 });
 
+describe('me', () => {
+  it("lists the permissions of the caller's role as the API enforces them, so the admin app keeps no copy", async () => {
+    const ME_PERMISSIONS = `{ me { role permissions } }`;
+    const [admin, marketer, analyst] = await Promise.all([AdminRole.ADMIN, AdminRole.MARKETER, AdminRole.ANALYST].map((r) => b.admin(r)));
+    const permissionsOf = async (auth: { token: string }) => (await h.gql(auth, ME_PERMISSIONS)).data.me.permissions as string[];
+    const all = await permissionsOf(admin.auth);
+    expect(all).toEqual(expect.arrayContaining(['admin:manage', 'members:erase', 'campaigns:manage', 'models:activate']));
+    const ofMarketer = await permissionsOf(marketer.auth);
+    expect(ofMarketer).toEqual(expect.arrayContaining(['members:pii', 'members:merge', 'campaigns:manage']));
+    expect(ofMarketer).not.toContain('admin:manage');
+    expect(ofMarketer).not.toContain('members:erase');
+    const ofAnalyst = await permissionsOf(analyst.auth);
+    expect(ofAnalyst).not.toContain('members:pii');
+    // What the list says matches what the API does: analysts get FORBIDDEN on the PII field it leaves out.
+    const m = await b.member().withEmail('listed@example.com').save();
+    const read = await h.gql(analyst.auth, `query($id: ID!) { member(id: $id) { email } }`, { id: m.id });
+    expect(read.errors?.[0].extensions.code).toBe('FORBIDDEN');
+    expect(ofAnalyst.every((p) => all.includes(p))).toBe(true);
+  });
+
+  it('gives a demoted admin the new list on the next request', async () => {
+    const admin = await b.admin(AdminRole.ADMIN);
+    await h.sql(`update admin_user set role = 'ANALYST' where id = ?`, [admin.id]);
+    const res = await h.gql(admin.auth, `{ me { role permissions } }`);
+    expect(res.data.me.role).toBe('ANALYST');
+    expect(res.data.me.permissions).not.toContain('admin:manage');
+  });
+});
+
 describe('createAdminUser', () => {
   const CREATE = `mutation($input: CreateAdminUserInput!) { createAdminUser(input: $input) { id email role } }`;
 

@@ -237,6 +237,19 @@ describe('plugin permissions and API-key scopes', () => {
     expectError(await h.gql(key.auth, RECORD, { memberId: member.id, type: 'visit' }), 'FORBIDDEN');
   });
 
+  it("tells each admin user their role's permissions, the plugin's among them only for the roles it names", async () => {
+    const permissionsOf = async (role: AdminRole) => {
+      const res = await h.gql((await b.admin(role)).auth, `{ me { role permissions } }`);
+      expect(res.errors).toBeUndefined();
+      return res.data.me.permissions as string[];
+    };
+    const [asAdmin, asMarketer, asAnalyst] = await Promise.all([AdminRole.ADMIN, AdminRole.MARKETER, AdminRole.ANALYST].map(permissionsOf));
+    expect(asAdmin).toContain('test-activities:write');
+    expect(asMarketer).toContain('test-activities:write');
+    expect(asAnalyst).not.toContain('test-activities:write');
+    expect(asAdmin).toEqual([...asAdmin].sort());
+  });
+
   it('refuses an unknown scope from callers outside GraphQL with BAD_USER_INPUT', async () => {
     const channel = await b.channel();
     await expect(h.app.services.apiKeys.createKey(h.em(), null, { channelId: channel.id, name: 'x', scopes: ['activities:delete'] })).rejects.toMatchObject({

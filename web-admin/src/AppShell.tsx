@@ -3,6 +3,7 @@ import type { AdminRole } from './auth/auth.operations';
 import { useCurrentAdmin } from './auth/RequireAuth';
 import { useSignOut } from './auth/use-sign-out';
 import { resources } from './resources';
+import { canAny } from './shared/permissions';
 
 const roleLabels = {
   ADMIN: 'Admin',
@@ -21,7 +22,7 @@ export function AppShell() {
         <span className="brand">Loyalty admin</span>
         <nav aria-label="Main">
           {resources
-            .filter(({ nav }) => !nav.roles || nav.roles.includes(admin.role))
+            .filter(({ nav }) => canAny(admin, nav.permissions))
             .map(({ nav }) => (
               <NavLink key={nav.to} to={nav.to}>
                 {nav.label}

@@ -5,15 +5,14 @@ import * as members from './members';
 import * as models from './models';
 import * as programme from './programme';
 import * as segments from './segments';
-import type { AdminRole } from './gql/graphql';
 
 /**
  * Every admin resource, each exporting `{ nav, routes }` from its folder's index.ts (programme/ exports several).
- * The first is the landing page. `nav.roles` limits who sees the link; the API still checks every field.
+ * The first is the landing page. `nav.permissions` shows the link to admins holding any of them (as `me.permissions` lists); the API still checks every field.
  * To add a page (segments, campaigns, webhooks): a folder with index.ts exporting `nav` and `routes`, listed here.
  */
 export interface Resource {
-  nav: { to: string; label: string; roles?: readonly AdminRole[] };
+  nav: { to: string; label: string; permissions?: readonly string[] };
   routes: RouteObject[];
 }
 

@@ -45,7 +45,7 @@ export function CampaignDetail() {
             </span>
           )
         }
-        actions={c && can(admin.role, 'campaigns:manage') && <CampaignActions campaign={c} onChanged={reload} />}
+        actions={c && can(admin, 'campaigns:manage') && <CampaignActions campaign={c} onChanged={reload} />}
       />
       <nav className="tabs" aria-label="Campaign sections">
         <NavLink to={`/campaigns/${id}`} end className={({ isActive }) => (isActive ? 'tab active' : 'tab')} data-testid="tab-overview">

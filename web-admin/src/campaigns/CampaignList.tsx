@@ -14,7 +14,7 @@ const statuses: CampaignStatus[] = ['DRAFT', 'SCHEDULED', 'ACTIVE', 'ENDED', 'CA
 export function CampaignList() {
   const admin = useCurrentAdmin();
   const navigate = useNavigate();
-  const canManage = can(admin.role, 'campaigns:manage');
+  const canManage = can(admin, 'campaigns:manage');
   const [status, setStatus] = useState<CampaignStatus | ''>('');
   const [isCreating, setCreating] = useState(false);
   const [{ data, fetching, error }, refetch] = useQuery({ query: CampaignsDocument, variables: { first: 50, status: status || null } });

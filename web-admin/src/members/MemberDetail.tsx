@@ -50,7 +50,7 @@ const bandTones: Record<string, Tone> = { LOW: 'good', MEDIUM: 'warn', HIGH: 'ba
 export function MemberDetail() {
   const { id = '' } = useParams();
   const admin = useCurrentAdmin();
-  const withPii = can(admin.role, 'members:pii');
+  const withPii = can(admin, 'members:pii');
   const [detail, refetchDetail] = useQuery({ query: MemberDetailDocument, variables: { id, withPii } });
   const member = detail.data?.member;
   const title = member ? (withPii && (memberName(member) || member.email || member.phone)) || `Member ${member.id.slice(0, 8)}` : 'Member';
@@ -72,7 +72,7 @@ export function MemberDetail() {
         loadingText="Loading member…"
         testId="member"
       >
-        {member && <MemberSections member={member} withPii={withPii} canAdjust={can(admin.role, 'points:adjust')} />}
+        {member && <MemberSections member={member} withPii={withPii} canAdjust={can(admin, 'points:adjust')} />}
       </QueryState>
     </section>
   );

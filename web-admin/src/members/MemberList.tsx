@@ -56,7 +56,7 @@ const columns: Column[] = [
 
 export function MemberList() {
   const admin = useCurrentAdmin();
-  const withPii = canSeeMemberPii(admin.role);
+  const withPii = canSeeMemberPii(admin);
   // Analysts get an id link instead of the name link.
   const visibleColumns = withPii
     ? columns.filter((column) => column.header !== 'Member')

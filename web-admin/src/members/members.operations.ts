@@ -1,4 +1,4 @@
-import type { AdminRole, MembersQuery } from '../gql/graphql';
+import type { MembersQuery } from '../gql/graphql';
 import { can } from '../shared/permissions';
 
 export {
@@ -14,6 +14,6 @@ export type MemberEdge = MembersQuery['members']['edges'][number];
 export type MemberListItem = MemberEdge['node'];
 
 /** Mirrors the API: firstName, lastName, email and phone are FORBIDDEN to analysts. */
-export function canSeeMemberPii(role: AdminRole): boolean {
-  return can(role, 'members:pii');
+export function canSeeMemberPii(admin: { permissions: readonly string[] }): boolean {
+  return can(admin, 'members:pii');
 }

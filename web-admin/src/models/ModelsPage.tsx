@@ -40,9 +40,9 @@ export function ModelsPage() {
   return (
     <section className="page" aria-label="Models">
       <PageHeader title="Models" summary="Training runs, their metrics next to the baselines, and which version serves" />
-      {can(admin.role, 'models:train') && <Retrain onDone={reloadVersions} onQueued={() => setQueueTick((n) => n + 1)} />}
-      {can(admin.role, 'queues:read') && <QueueHealthCard tick={queueTick} />}
-      {can(admin.role, 'queues:read') && <OutboxSubscribersCard />}
+      {can(admin, 'models:train') && <Retrain onDone={reloadVersions} onQueued={() => setQueueTick((n) => n + 1)} />}
+      {can(admin, 'queues:read') && <QueueHealthCard tick={queueTick} />}
+      {can(admin, 'queues:read') && <OutboxSubscribersCard />}
       <div className="tabs" role="group" aria-label="Model kind">
         {kinds.map((k) => (
           <button
@@ -67,7 +67,7 @@ export function ModelsPage() {
         testId="versions"
       >
         {versions.data && (
-          <Versions versions={versions.data.modelVersions} canActivate={can(admin.role, 'models:activate')} onActivated={reloadVersions} />
+          <Versions versions={versions.data.modelVersions} canActivate={can(admin, 'models:activate')} onActivated={reloadVersions} />
         )}
       </QueryState>
     </section>

@@ -31,7 +31,7 @@ type Sample = PreviewSegmentQuery['previewSegment']['sample'][number];
 /** Segments: build a rule visually, watch the member count, save it as DYNAMIC or SNAPSHOT; the saved list below. */
 export function SegmentsPage() {
   const admin = useCurrentAdmin();
-  const canManage = can(admin.role, 'segments:manage');
+  const canManage = can(admin, 'segments:manage');
   const [grammar, refetchGrammar] = useQuery({ query: SegmentGrammarDocument });
   const [segments, refetchSegments] = useQuery({ query: SegmentsDocument });
   const [opened, setOpened] = useState<SegmentFieldsFragment | null>(null);

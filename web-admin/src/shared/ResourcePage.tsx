@@ -50,7 +50,7 @@ interface ResourcePageProps<T> {
 export function ResourcePage<T>(props: ResourcePageProps<T>) {
   const { title, singular, testId, rows, fields, managePermission } = props;
   const admin = useCurrentAdmin();
-  const canManage = can(admin.role, managePermission);
+  const canManage = can(admin, managePermission);
   const [editing, setEditing] = useState<{ record: T | null } | null>(null);
 
   const columns: Column<T>[] = canManage

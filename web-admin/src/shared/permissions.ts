@@ -1,51 +1,16 @@
-import type { AdminRole } from '../gql/graphql';
+/** A permission as the API names it (`area:action`, e.g. `campaigns:manage`), plugins' included. */
+export type Permission = string;
 
-/** Mirrors api/src/modules/auth/permissions.ts (rolePermissions), so pages hide what the API would refuse anyway. */
-export type Permission =
-  | 'members:pii'
-  | 'points:adjust'
-  | 'rewards:manage'
-  | 'programme:manage'
-  | 'analytics:read'
-  | 'models:read'
-  | 'models:train'
-  | 'models:activate'
-  | 'segments:read'
-  | 'segments:manage'
-  | 'queues:read'
-  | 'campaigns:read'
-  | 'campaigns:manage';
+/**
+ * Whether the signed-in admin holds a permission. The list comes from the API (`me.permissions`), which works it out
+ * from the role on every request, so the app keeps no copy of the role table; pages only hide what the API would
+ * refuse anyway.
+ */
+export function can(admin: { permissions: readonly string[] }, permission: Permission): boolean {
+  return admin.permissions.includes(permission);
+}
 
-const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
-  ADMIN: new Set<Permission>([
-    'members:pii',
-    'points:adjust',
-    'rewards:manage',
-    'programme:manage',
-    'analytics:read',
-    'models:read',
-    'models:train',
-    'models:activate',
-    'segments:read',
-    'segments:manage',
-    'queues:read',
-    'campaigns:read',
-    'campaigns:manage',
-  ]),
-  MARKETER: new Set<Permission>([
-    'members:pii',
-    'points:adjust',
-    'rewards:manage',
-    'analytics:read',
-    'models:read',
-    'segments:read',
-    'segments:manage',
-    'campaigns:read',
-    'campaigns:manage',
-  ]),
-  ANALYST: new Set<Permission>(['analytics:read', 'models:read', 'models:train', 'segments:read', 'queues:read', 'campaigns:read']),
-};
-
-export function can(role: AdminRole, permission: Permission): boolean {
-  return rolePermissions[role]?.has(permission) ?? false;
+/** Whether the admin holds at least one of these; an empty or absent list asks for nothing. */
+export function canAny(admin: { permissions: readonly string[] }, permissions: readonly Permission[] | undefined): boolean {
+  return !permissions?.length || permissions.some((p) => can(admin, p));
 }

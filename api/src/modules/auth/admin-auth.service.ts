@@ -87,6 +87,11 @@ export class AdminAuthService {
     };
   }
 
+  /** A role's permissions, plugins' included, sorted. */
+  permissionsOf(role: AdminRole): string[] {
+    return [...this.access.forRole(role)].sort();
+  }
+
   /** Ends the caller's own session; its token stops working at once. */
   async logout(ctx: Context): Promise<boolean> {
     const principal = ctx.principal;

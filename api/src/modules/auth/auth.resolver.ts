@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context, ResolverContext } from '../../base/context';
 import { AppError } from '../../base/errors';
 import { AdminUser } from './admin-user.entity';
@@ -6,7 +6,7 @@ import { AdminSession, ChangePasswordInput, CreateAdminUserInput, LoginInput } f
 import type { AdminAuthService } from './admin-auth.service';
 import { Permission } from './permissions';
 
-@Resolver()
+@Resolver(() => AdminUser)
 export class AuthResolver {
   constructor(private readonly auth: AdminAuthService) {}
 
@@ -41,6 +41,14 @@ export class AuthResolver {
   async me(@Ctx() ctx: Context): Promise<AdminUser> {
     if (ctx.principal?.kind !== 'admin') throw AppError.forbidden('Only admin users have a profile');
     return ctx.em.findOneOrFail(AdminUser, ctx.principal.adminId);
+  }
+
+  /** The admin app hides what the API would refuse by reading this list, so it keeps no copy of the role table. */
+  @FieldResolver(() => [String], {
+    description: "What this user's role may do (`area:action`, plugins' permissions included), sorted; the API checks every field anyway.",
+  })
+  permissions(@Root() admin: AdminUser): string[] {
+    return this.auth.permissionsOf(admin.role);
   }
 
   @Authorized(Permission.ADMIN_MANAGE)
