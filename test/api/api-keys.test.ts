@@ -97,6 +97,17 @@ describe('API keys', () => {
     expectError(await h.gql(admin.auth, CREATE_CHANNEL, { input: { name: 'Twice', kind: 'APP' } }), 'CONFLICT');
   });
 
+  it('lists every scope a key may be given with what it allows, for the admin key form', async () => {
+    const admin = await b.admin();
+    const res = await h.gql(admin.auth, `{ apiKeyScopes { scope description isCore } }`);
+    expect(res.errors).toBeUndefined();
+    const scopes = res.data.apiKeyScopes as Array<{ scope: string; description: string; isCore: boolean }>;
+    expect(scopes.map((s) => s.scope)).toEqual(['MEMBERS_READ', 'MEMBERS_WRITE', 'MEMBERS_MERGE', 'ORDERS_WRITE', 'ORDERS_READ', 'REWARDS_REDEEM', 'FEEDBACK_WRITE']);
+    expect(scopes.find((s) => s.scope === 'ORDERS_WRITE')?.description).toBe('Record orders, returns and guest-order claims; consume vouchers at checkout.');
+    expect(scopes.every((s) => s.isCore && s.description.length > 10)).toBe(true);
+    expectError(await h.gql((await b.admin(AdminRole.MARKETER)).auth, `{ apiKeyScopes { scope } }`), 'FORBIDDEN');
+  });
+
   it('is managed by admins only', async () => {
     const marketer = await b.admin(AdminRole.MARKETER);
     expectError(await h.gql(marketer.auth, CREATE_CHANNEL, { input: { name: 'M', kind: 'WEB' } }), 'FORBIDDEN');

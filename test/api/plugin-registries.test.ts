@@ -226,6 +226,13 @@ describe('plugin permissions and API-key scopes', () => {
     expect(await h.sql(`select count(*)::int as n from test_activity where member_id = ?`, [member.id])).toEqual([{ n: 2 }]);
   });
 
+  it("lists the plugin's scope after the core's in apiKeyScopes, with its description", async () => {
+    const res = await h.gql(admin, `{ apiKeyScopes { scope description isCore } }`);
+    expect(res.errors).toBeUndefined();
+    expect(res.data.apiKeyScopes.at(-1)).toEqual({ scope: 'TEST_ACTIVITIES_WRITE', description: 'Record members’ activities.', isCore: false });
+    expect(res.data.apiKeyScopes.filter((s: { isCore: boolean }) => s.isCore)).toHaveLength(7);
+  });
+
   it('still lists a key whose scope no plugin registers any more, granting nothing by it', async () => {
     const key = await b.apiKey(['test-activities:write']);
     await h.sql(`update api_key set scopes = array['gone:write'] where id = ?`, [key.keyId]);

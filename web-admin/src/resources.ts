@@ -3,6 +3,7 @@ import * as campaigns from './campaigns';
 import * as dashboard from './dashboard';
 import * as members from './members';
 import * as models from './models';
+import * as operations from './operations';
 import * as programme from './programme';
 import * as segments from './segments';
 
@@ -16,4 +17,4 @@ export interface Resource {
   routes: RouteObject[];
 }
 
-export const resources: Resource[] = [dashboard, members, segments, campaigns, ...programme.resources, models];
+export const resources: Resource[] = [dashboard, members, segments, campaigns, ...programme.resources, models, operations];

@@ -56,3 +56,12 @@ export function humanize(value: string | null | undefined): string {
   const words = value.toLowerCase().replace(/_/g, ' ');
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
+
+const timeWithSeconds = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'medium', timeZone: 'UTC' });
+
+/** To the second, for moments a few seconds apart (a key's grace period, a delivery attempt). */
+export function formatDateTimeSeconds(iso: string | null | undefined): string {
+  if (!iso) return dash;
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : timeWithSeconds.format(date);
+}

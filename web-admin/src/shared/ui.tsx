@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, type ReactNode } from 'react';
+import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import type { CombinedError } from 'urql';
 import { errorMessage } from './errors';
 
@@ -235,6 +235,50 @@ export function FormActions({ submitLabel, busy, onCancel, testId }: FormActions
       <button type="button" className="secondary" onClick={onCancel}>
         Cancel
       </button>
+    </div>
+  );
+}
+
+interface ShownOnceProps {
+  /** What the value is, e.g. "API key". */
+  label: string;
+  value: string;
+  children?: ReactNode;
+  onDone(): void;
+  testId: string;
+}
+
+/** A secret the API returns only once (an API key, a signing secret): shown read-only, to copy, until dismissed. */
+export function ShownOnce({ label, value, children, onDone, testId }: ShownOnceProps) {
+  const [copied, setCopied] = useState(false);
+  const id = useId();
+  async function copy() {
+    try {
+      await navigator.clipboard.writeText(value);
+      setCopied(true);
+    } catch {
+      // No clipboard access (an insecure origin, a denied permission): the field stays selectable.
+      setCopied(false);
+    }
+  }
+  return (
+    <div className="shown-once" data-testid={testId}>
+      <p className="notice">
+        Copy the {label} now: it is shown only this once and cannot be read again. If it is lost, rotate it.
+      </p>
+      {children}
+      <label htmlFor={id}>{label}</label>
+      <div className="copy-row">
+        <input id={id} className="mono" readOnly value={value} onFocus={(e) => e.target.select()} data-testid={`${testId}-value`} />
+        <button type="button" className="secondary" onClick={() => void copy()}>
+          {copied ? 'Copied' : 'Copy'}
+        </button>
+      </div>
+      <div className="actions">
+        <button type="button" onClick={onDone} data-testid={`${testId}-done`}>
+          I have copied it
+        </button>
+      </div>
     </div>
   );
 }

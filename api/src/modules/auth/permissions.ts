@@ -62,17 +62,19 @@ export enum ApiKeyScope {
   REWARDS_REDEEM = 'rewards:redeem',
   FEEDBACK_WRITE = 'feedback:write',
 }
+/** What each core scope lets a channel do: in the schema's enum and in `apiKeyScopes`. */
+const CORE_SCOPE_DESCRIPTIONS: Record<keyof typeof ApiKeyScope, string> = {
+  MEMBERS_READ: 'Find members and read their profile.',
+  MEMBERS_WRITE: 'Enrol members, update profiles and consents, and record who referred a member.',
+  MEMBERS_MERGE: 'Merge two member records of one person.',
+  ORDERS_WRITE: 'Record orders, returns and guest-order claims; consume vouchers at checkout.',
+  ORDERS_READ: "Read orders and members' points, tiers and ledgers.",
+  REWARDS_REDEEM: "Spend a member's points on rewards and cancel unused redemptions.",
+  FEEDBACK_WRITE: "Record members' NPS and CSAT answers about orders, the channel or its stores.",
+};
 registerEnumType(ApiKeyScope, {
   name: 'ApiKeyScope',
-  valuesConfig: {
-    MEMBERS_READ: { description: 'Find members and read their profile.' },
-    MEMBERS_WRITE: { description: 'Enrol members, update profiles and consents, and record who referred a member.' },
-    MEMBERS_MERGE: { description: 'Merge two member records of one person.' },
-    ORDERS_WRITE: { description: 'Record orders, returns and guest-order claims; consume vouchers at checkout.' },
-    ORDERS_READ: { description: "Read orders and members' points, tiers and ledgers." },
-    REWARDS_REDEEM: { description: "Spend a member's points on rewards and cancel unused redemptions." },
-    FEEDBACK_WRITE: { description: "Record members' NPS and CSAT answers about orders, the channel or its stores." },
-  },
+  valuesConfig: Object.fromEntries(Object.entries(CORE_SCOPE_DESCRIPTIONS).map(([key, description]) => [key, { description }])),
 });
 
 export const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
@@ -138,7 +140,7 @@ export interface ApiKeyScopeDefinition {
 export interface ApiKeyScopeInfo {
   scope: string;
   key: string;
-  description: string | null;
+  description: string;
   isCore: boolean;
 }
 
@@ -158,7 +160,9 @@ export class AccessControl {
   private readonly roles = new Map<AdminRole, ReadonlySet<string>>(Object.entries(rolePermissions) as Array<[AdminRole, ReadonlySet<string>]>);
 
   constructor() {
-    for (const [key, scope] of Object.entries(ApiKeyScope)) this.scopes.set(scope, { scope, key, description: null, isCore: true, permissions: [] });
+    for (const [key, scope] of Object.entries(ApiKeyScope)) {
+      this.scopes.set(scope, { scope, key, description: CORE_SCOPE_DESCRIPTIONS[key as keyof typeof ApiKeyScope], isCore: true, permissions: [] });
+    }
   }
 
   registerPermission(def: PermissionDefinition, owner: string): void {

@@ -4,7 +4,7 @@ import { Permission } from '../auth/permissions';
 import { ApiKey } from './api-key.entity';
 import { SalesChannel } from './sales-channel.entity';
 import type { ApiKeyService } from './api-key.service';
-import { CreateApiKeyInput, CreatedApiKey, CreateSalesChannelInput, RevokeApiKeyInput, RotateApiKeyInput } from './channel.types';
+import { ApiKeyScopeOption, CreateApiKeyInput, CreatedApiKey, CreateSalesChannelInput, RevokeApiKeyInput, RotateApiKeyInput } from './channel.types';
 
 @Resolver(() => ApiKey)
 export class ChannelResolver {
@@ -20,6 +20,12 @@ export class ChannelResolver {
   @Query(() => [ApiKey], { description: 'Keys of one channel, or all; never their secrets.' })
   apiKeys(@Arg('channelId', () => ID, { nullable: true }) channelId: string | null, @Ctx() ctx: Context): Promise<ApiKey[]> {
     return ctx.em.find(ApiKey, channelId ? { channel: channelId } : {}, { orderBy: { createdAt: 'desc' } });
+  }
+
+  @Authorized(Permission.ADMIN_MANAGE)
+  @Query(() => [ApiKeyScopeOption], { description: "Every scope a key may be given, the core's then plugins', for the key form." })
+  apiKeyScopes(): ApiKeyScopeOption[] {
+    return this.apiKeyService.access.listScopes();
   }
 
   @FieldResolver(() => SalesChannel)

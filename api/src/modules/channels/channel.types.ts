@@ -73,3 +73,15 @@ export class RevokeApiKeyInput {
   @MaxLength(500)
   reason?: string | null;
 }
+
+@ObjectType({ description: 'A scope a key may be given, with what it lets the channel do.' })
+export class ApiKeyScopeOption {
+  @Field(() => ApiKeyScope)
+  scope: string;
+
+  @Field(() => String)
+  description: string;
+
+  @Field(() => Boolean, { description: "False for a plugin's scope." })
+  isCore: boolean;
+}
