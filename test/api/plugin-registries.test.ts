@@ -97,6 +97,13 @@ describe('plugin event types', () => {
     expect(deliveries.data.webhookDeliveries).toEqual([{ eventType: 'TEST_ACTIVITY_RECORDED', status: 'DELIVERED' }]);
   });
 
+  it("lists the plugin's event type after the core's for the webhook form, with its description", async () => {
+    const res = await h.gql(admin, `{ webhookEventTypes { type name description isCore } }`);
+    expect(res.errors).toBeUndefined();
+    expect(res.data.webhookEventTypes.at(-1)).toMatchObject({ type: 'TEST_ACTIVITY_RECORDED', name: 'test_activity.recorded', isCore: false });
+    expect(res.data.webhookEventTypes.at(-1).description).toEqual(expect.any(String));
+  });
+
   it('refuses to record a type the app did not register, writing nothing', async () => {
     const member = await b.member().save();
     const stray = defineEventType<{ memberId: string }>('stray.happened', 'Not registered.');

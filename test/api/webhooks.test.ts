@@ -124,6 +124,14 @@ describe('webhook administration', () => {
     expectError(await h.gql(marketer.auth, UPDATE, { input: { id: webhook.id, isActive: true } }), 'FORBIDDEN');
   });
 
+  it('lists the event types an endpoint can subscribe to, with their wire names, for administrators', async () => {
+    const res = await h.gql(admin.auth, `{ webhookEventTypes { type name description isCore } }`);
+    expect(res.errors).toBeUndefined();
+    expect(res.data.webhookEventTypes[0]).toEqual({ type: 'MEMBER_ENROLLED', name: 'member.enrolled', description: null, isCore: true });
+    expect(res.data.webhookEventTypes.map((t: { type: string }) => t.type)).toContain('FEEDBACK_RECORDED');
+    expectError(await h.gql((await b.admin(AdminRole.MARKETER)).auth, `{ webhookEventTypes { type } }`), 'FORBIDDEN');
+  });
+
   it('shows the signing secret only when registering or rotating', async () => {
     const res = await h.gql(admin.auth, REGISTER, { input: { url: 'http://127.0.0.1:9/x', eventTypes: ['ORDER_RECORDED', 'TIER_AT_RISK'] } });
     expect(res.errors).toBeUndefined();

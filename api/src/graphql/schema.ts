@@ -127,7 +127,7 @@ function containerFor(services: SchemaServices | null): ContainerType {
     [AnalyticsResolver, new AnalyticsResolver(services?.analytics as never)],
     [MemberRfmResolver, new MemberRfmResolver(services?.analytics as never)],
     [SegmentResolver, new SegmentResolver(services?.segments as never)],
-    [WebhookResolver, new WebhookResolver(services?.webhooks as never)],
+    [WebhookResolver, new WebhookResolver(services?.webhooks as never, services?.events as never)],
     [FeedbackResolver, new FeedbackResolver(services?.feedback as never)],
     [MemberFeedbackResolver, new MemberFeedbackResolver(services?.feedback as never)],
     [FeedbackAnalyticsResolver, new FeedbackAnalyticsResolver(services?.feedback as never)],

@@ -3,12 +3,22 @@ import type { Context, ResolverContext } from '../../base/context';
 import { Permission } from '../auth/permissions';
 import { Webhook, WebhookDelivery } from './webhook.entity';
 import type { WebhookService } from './webhook.service';
-import { RegisterWebhookInput, UpdateWebhookInput, WebhookWithSecret } from './webhook.types';
+import { RegisterWebhookInput, UpdateWebhookInput, WebhookEventTypeOption, WebhookWithSecret } from './webhook.types';
+import type { EventService } from '../events/event.service';
 
 /** Webhooks carry programme-wide data to outside systems: administrators only. */
 @Resolver()
 export class WebhookResolver {
-  constructor(private readonly service: WebhookService) {}
+  constructor(
+    private readonly service: WebhookService,
+    private readonly events: EventService,
+  ) {}
+
+  @Authorized(Permission.ADMIN_MANAGE)
+  @Query(() => [WebhookEventTypeOption], { description: "Every event type an endpoint can subscribe to, the core's then plugins'." })
+  webhookEventTypes(): WebhookEventTypeOption[] {
+    return this.events.types.list().map((t) => ({ type: t.name, name: t.name, description: t.description, isCore: t.isCore }));
+  }
 
   @Authorized(Permission.ADMIN_MANAGE)
   @Query(() => [Webhook], { description: 'Every endpoint, disabled ones included with their reason.' })

@@ -60,6 +60,21 @@ export class WebhookWithSecret {
   secret: string;
 }
 
+@ObjectType({ description: 'An event type an endpoint can subscribe to.' })
+export class WebhookEventTypeOption {
+  @Field(() => EventType)
+  type: string;
+
+  @Field(() => String, { description: 'The wire name, sent as x-loyalty-event (member.enrolled).' })
+  name: string;
+
+  @Field(() => String, { nullable: true, description: "A plugin's description of its type; null for the core's." })
+  description: string | null;
+
+  @Field(() => Boolean, { description: "False for a plugin's type." })
+  isCore: boolean;
+}
+
 /** Bull payload of `api.webhook-delivery`: one job per (event, webhook). */
 export interface WebhookDeliveryPayload {
   v: 1;
