@@ -8,6 +8,7 @@ import { ChannelResolver } from '../modules/channels/channel.resolver';
 import { MemberConnectionResolver, MemberResolver } from '../modules/members/member.resolver';
 import type { AdminAuthService } from '../modules/auth/admin-auth.service';
 import type { ApiKeyService } from '../modules/channels/api-key.service';
+import type { AuditService } from '../modules/audit/audit.service';
 import type { MemberService } from '../modules/members/member.service';
 import type { OrderService } from '../modules/orders/order.service';
 import type { PointsService } from '../modules/ledger/points.service';
@@ -81,6 +82,7 @@ const resolvers = [
 /** The services the resolvers call, as composition hands them over (services.ts builds them). */
 export interface SchemaServices {
   adminAuth: AdminAuthService;
+  audit: AuditService;
   apiKeys: ApiKeyService;
   members: MemberService;
   orders: OrderService;
@@ -107,7 +109,7 @@ export interface SchemaServices {
 function containerFor(services: SchemaServices | null): ContainerType {
   const instances = new Map<unknown, unknown>([
     [AuthResolver, new AuthResolver(services?.adminAuth as never)],
-    [AuditResolver, new AuditResolver()],
+    [AuditResolver, new AuditResolver(services?.audit as never)],
     [ChannelResolver, new ChannelResolver(services?.apiKeys as never)],
     [MemberResolver, new MemberResolver(services?.members as never)],
     [MemberConnectionResolver, new MemberConnectionResolver()],

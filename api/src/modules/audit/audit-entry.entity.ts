@@ -7,6 +7,7 @@ import { newId } from '../../base/ids';
 @ObjectType()
 @Entity({ tableName: 'audit_entry' })
 @Index({ properties: ['entityType', 'entityId'] })
+@Index({ name: 'audit_entry_actor_id_index', properties: ['actor', 'id'] })
 export class AuditEntry {
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
