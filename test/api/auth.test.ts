@@ -187,3 +187,57 @@ describe('createAdminUser', () => {
     expect(expectError(taken, 'CONFLICT').extensions.reason).toBe('EMAIL_TAKEN');
   });
 });
+
+describe('updateAdminUser', () => {
+  const UPDATE = `mutation($input: UpdateAdminUserInput!) { updateAdminUser(input: $input) { id role displayName disabledAt permissions } }`;
+
+  it('changes a role, taking effect on the next request of that user, and audits it', async () => {
+    const admin = await b.admin();
+    const marketer = await b.admin(AdminRole.MARKETER);
+    const res = await h.gql(admin.auth, UPDATE, { input: { id: marketer.id, role: 'ANALYST', displayName: '  Data team ' } });
+    expect(res.errors).toBeUndefined();
+    expect(res.data.updateAdminUser).toMatchObject({ role: 'ANALYST', displayName: 'Data team', disabledAt: null });
+    expect(res.data.updateAdminUser.permissions).not.toContain('members:pii');
+    expect((await h.gql(marketer.auth, ME)).data.me.role).toBe('ANALYST');
+    const [audit] = await h.sql(`select actor, before, after from audit_entry where entity_id = ? and action = 'adminUser.update'`, [marketer.id]);
+    expect(audit).toMatchObject({ actor: `admin:${admin.id}`, before: { role: 'MARKETER' }, after: { role: 'ANALYST', revokedSessions: 0 } });
+  });
+
+  it('disables a user, ending their sessions at once, and lets them back in when re-enabled', async () => {
+    const admin = await b.admin();
+    const marketer = await b.admin(AdminRole.MARKETER);
+    const disabled = await h.gql(admin.auth, UPDATE, { input: { id: marketer.id, isActive: false } });
+    expect(disabled.data.updateAdminUser.disabledAt).not.toBeNull();
+    expectError(await h.gql(marketer.auth, ME), 'UNAUTHENTICATED');
+    expectError(await h.gql(null, LOGIN, { input: { email: marketer.email, password: marketer.password } }), 'UNAUTHENTICATED');
+    const [{ open }] = await h.sql(`select count(*)::int as open from admin_session where admin_id = ? and revoked_at is null`, [marketer.id]);
+    expect(open).toBe(0);
+    await h.gql(admin.auth, UPDATE, { input: { id: marketer.id, isActive: true } });
+    const login = await h.gql(null, LOGIN, { input: { email: marketer.email, password: marketer.password } });
+    expect(login.errors).toBeUndefined();
+    // The old token stays ended: re-enabling lets the user sign in again, it does not revive sessions.
+    expectError(await h.gql(marketer.auth, ME), 'UNAUTHENTICATED');
+  });
+
+  it('refuses to leave no active ADMIN, with CONFLICT LAST_ADMIN, and changes nothing', async () => {
+    await h.sql(`update admin_user set disabled_at = now() where role = 'ADMIN'`);
+    const last = await b.admin();
+    const demote = await h.gql(last.auth, UPDATE, { input: { id: last.id, role: 'MARKETER' } });
+    expect(expectError(demote, 'CONFLICT').extensions.reason).toBe('LAST_ADMIN');
+    expect(expectError(await h.gql(last.auth, UPDATE, { input: { id: last.id, isActive: false } }), 'CONFLICT').extensions.reason).toBe('LAST_ADMIN');
+    expect((await h.gql(last.auth, ME)).data.me.role).toBe('ADMIN');
+    // With a second admin, either may step down.
+    const second = await b.admin();
+    expect((await h.gql(last.auth, UPDATE, { input: { id: last.id, role: 'MARKETER' } })).errors).toBeUndefined();
+    expect(expectError(await h.gql(second.auth, UPDATE, { input: { id: second.id, isActive: false } }), 'CONFLICT').extensions.reason).toBe('LAST_ADMIN');
+  });
+
+  it('answers NOT_FOUND for an unknown user, BAD_USER_INPUT for a bad role, FORBIDDEN to a marketer', async () => {
+    const admin = await b.admin();
+    expect(expectError(await h.gql(admin.auth, UPDATE, { input: { id: '00000000-0000-7000-8000-000000000000', role: 'ADMIN' } }), 'NOT_FOUND').extensions.entity).toBe('AdminUser');
+    expect((await h.gql(admin.auth, UPDATE, { input: { id: admin.id, role: 'OWNER' } })).errors?.[0].extensions.code).toMatch(/BAD_USER_INPUT|GRAPHQL_VALIDATION_FAILED/);
+    const marketer = await b.admin(AdminRole.MARKETER);
+    expectError(await h.gql(marketer.auth, UPDATE, { input: { id: marketer.id, role: 'ADMIN' } }), 'FORBIDDEN');
+    expect((await h.gql(marketer.auth, ME)).data.me.role).toBe('MARKETER');
+  });
+});

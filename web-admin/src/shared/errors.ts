@@ -67,6 +67,8 @@ const conflictMessages = {
   EMAIL_TAKEN: 'That email address is already in use.',
   IDENTIFIER_TAKEN: 'That name or code is already in use. Choose another.',
   CAMPAIGN_TARGETS_NO_MEMBERS: 'The segment has no active members right now, so there is no one to launch to.',
+  LAST_ADMIN: 'This would leave no active admin. Give another user the Admin role first.',
+  API_KEY_REVOKED: 'This key is already revoked or expired.',
 } as const;
 
 const networkMessage = 'Cannot reach the server. Check your connection and try again.';

@@ -1,5 +1,6 @@
 import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 import { jwtVerify, SignJWT } from 'jose';
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../../base/config';
 import type { Context } from '../../base/context';
@@ -12,7 +13,7 @@ import type { LoginThrottle } from './login-throttle';
 import { passwordProblems } from './password-policy';
 import { AccessControl, AdminRole } from './permissions';
 import type { AdminPrincipal } from './principal';
-import type { AdminSession, ChangePasswordInput, CreateAdminUserInput, LoginInput } from './auth.types';
+import type { AdminSession, ChangePasswordInput, CreateAdminUserInput, LoginInput, UpdateAdminUserInput } from './auth.types';
 import { DAY_MS } from '../../base/time';
 
 const ISSUER = 'loyalty-api';
@@ -168,6 +169,40 @@ export class AdminAuthService {
         }),
       () => AppError.conflict('EMAIL_TAKEN', 'An admin user with this email already exists'),
     );
+  }
+
+  /**
+   * Role, display name and whether the user may sign in. Disabling ends their sessions in the same transaction. The
+   * change is refused (CONFLICT LAST_ADMIN) when it would leave no active ADMIN, so the programme always has someone who
+   * can manage users.
+   */
+  async updateAdminUser(ctx: Context, input: UpdateAdminUserInput): Promise<AdminUser> {
+    return ctx.em.transactional(async (tx) => {
+      // Admin users are locked in id order, so two admins demoting each other at once cannot both succeed.
+      const admins = await tx.find(AdminUser, { role: AdminRole.ADMIN, disabledAt: null }, { orderBy: { id: 'asc' }, lockMode: LockMode.PESSIMISTIC_WRITE });
+      const user = await tx.findOne(AdminUser, input.id, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!user) throw AppError.notFound('AdminUser', input.id);
+      const before = { role: user.role, displayName: user.displayName, disabledAt: user.disabledAt };
+      if (input.role) user.role = input.role;
+      if (input.displayName !== undefined) user.displayName = input.displayName?.trim() || null;
+      let revokedSessions = 0;
+      if (input.isActive === false && !user.disabledAt) {
+        user.disabledAt = new Date();
+        revokedSessions = await this.revokeAll(tx, user.id);
+      } else if (input.isActive === true) {
+        user.disabledAt = null;
+      }
+      const adminsLeft = admins.filter((a) => a.id !== user.id).length + (user.role === AdminRole.ADMIN && !user.disabledAt ? 1 : 0);
+      if (adminsLeft === 0) throw AppError.conflict('LAST_ADMIN', 'This would leave no active ADMIN user');
+      this.audit.record(tx, ctx, {
+        action: 'adminUser.update',
+        entityType: 'AdminUser',
+        entityId: user.id,
+        before,
+        after: { role: user.role, displayName: user.displayName, disabledAt: user.disabledAt, revokedSessions },
+      });
+      return user;
+    });
   }
 
   /** Used by the demo seed to reset the demo login's password idempotently. */

@@ -2,7 +2,7 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver
 import type { Context, ResolverContext } from '../../base/context';
 import { AppError } from '../../base/errors';
 import { AdminUser } from './admin-user.entity';
-import { AdminSession, ChangePasswordInput, CreateAdminUserInput, LoginInput } from './auth.types';
+import { AdminSession, ChangePasswordInput, CreateAdminUserInput, LoginInput, UpdateAdminUserInput } from './auth.types';
 import type { AdminAuthService } from './admin-auth.service';
 import { Permission } from './permissions';
 
@@ -61,5 +61,11 @@ export class AuthResolver {
   @Mutation(() => AdminUser)
   createAdminUser(@Arg('input', () => CreateAdminUserInput) input: CreateAdminUserInput, @Ctx() ctx: Context): Promise<AdminUser> {
     return this.auth.createAdminUser(ctx.em, ctx, input);
+  }
+
+  @Authorized(Permission.ADMIN_MANAGE)
+  @Mutation(() => AdminUser, { description: "Changes a user's role or name, or disables (ending their sessions) or re-enables them." })
+  updateAdminUser(@Arg('input', () => UpdateAdminUserInput) input: UpdateAdminUserInput, @Ctx() ctx: Context): Promise<AdminUser> {
+    return this.auth.updateAdminUser(ctx, input);
   }
 }

@@ -1,6 +1,6 @@
-import { Field, InputType, ObjectType } from 'type-graphql';
+import { Field, ID, InputType, ObjectType } from 'type-graphql';
 import { DateTimeISOResolver } from 'graphql-scalars';
-import { IsEmail, IsEnum, IsOptional, Length, MaxLength } from 'class-validator';
+import { IsEmail, IsEnum, IsOptional, IsUUID, Length, MaxLength } from 'class-validator';
 import { AdminUser } from './admin-user.entity';
 import { AdminRole } from './permissions';
 
@@ -57,4 +57,28 @@ export class CreateAdminUserInput {
   @IsOptional()
   @MaxLength(100)
   displayName?: string | null;
+}
+
+@InputType()
+export class UpdateAdminUserInput {
+  @Field(() => ID)
+  @IsUUID('all', { message: 'must be an id' })
+  id: string;
+
+  @Field(() => AdminRole, { nullable: true, description: 'Takes effect on the user’s next request.' })
+  @IsOptional()
+  @IsEnum(AdminRole)
+  role?: AdminRole | null;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MaxLength(100)
+  displayName?: string | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    description: 'false disables the user and ends their sessions at once; true lets them sign in again.',
+  })
+  @IsOptional()
+  isActive?: boolean | null;
 }
