@@ -33,6 +33,7 @@ import {
 import { can } from '../shared/permissions';
 import { Badge, Card, DataTable, Field, PageHeader, QueryState, Stat, type Tone } from '../shared/ui';
 import { channelLabels, memberName, statusLabels } from './member-format';
+import { MemberActions } from './MemberActions';
 
 type Member = MemberDetailQuery['member'];
 type LedgerRow = MemberLedgerQuery['member']['ledger']['edges'][number]['node'];
@@ -63,6 +64,7 @@ export function MemberDetail() {
       <PageHeader
         title={title}
         summary={member && <Badge tone={member.status === 'ACTIVE' ? 'good' : 'neutral'}>{statusLabels[member.status]}</Badge>}
+        actions={member && <MemberActions member={member} onChanged={() => refetchDetail({ requestPolicy: 'network-only' })} />}
       />
       <QueryState
         fetching={detail.fetching}

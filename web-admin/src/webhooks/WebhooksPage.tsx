@@ -58,7 +58,7 @@ export function WebhooksPage() {
           rows={data?.webhooks ?? []}
           rowKey={(w) => w.id}
           rowTestId="webhook-row"
-          rowClassName={(w) => (w.id === id ? 'selected' : undefined)}
+          rowClassName={(w) => (w.id === id ? 'is-selected' : undefined)}
           columns={[
             {
               header: 'Endpoint',

@@ -1,0 +1,91 @@
+import { useHarness } from '../support/harness';
+import { describeInBrowser, screenshot, useAdminBrowser } from '../support/browser';
+import { build, AdminRole } from '../fixtures/build';
+import { orderInput, RECORD_ORDER } from '../support/orders';
+
+const h = useHarness({ PORT: '0', HOST: '127.0.0.1' });
+const b = build(h);
+
+const MEMBER = `query M($id: ID!) { member(id: $id) { id status mergedIntoId email phone orders(first: 10) { totalCount } identifiers { type value } } }`;
+
+describeInBrowser('admin app: member actions', () => {
+  const session = useAdminBrowser(async () => `http://127.0.0.1:${await h.app.listen()}`, (role) => b.admin(role));
+  const { signIn, text } = session;
+  let ada: { id: string };
+  let duplicate: { id: string };
+  let admin: { auth: { token: string } };
+
+  beforeAll(async () => {
+    await b.baseRate(1, 100);
+    admin = await b.admin();
+    ada = await b.member().named('Ada', 'Lovelace').withEmail('ada@engine.example').save();
+    duplicate = await b.member().named('Ada', 'Lovelace').withEmail('ada.l@old.example').withPhone('+447911222444').save();
+    const web = await b.apiKey();
+    for (const [memberId, unitPriceMinor] of [[ada.id, 2000], [duplicate.id, 4500]] as const) {
+      const order = await h.gql(web.auth, RECORD_ORDER, { input: orderInput(memberId, [{ unitPriceMinor }]) });
+      expect(order.errors).toBeUndefined();
+    }
+  });
+
+  it('a marketer merges a duplicate after a preview of what moves, and may not erase', async () => {
+    const { page } = session;
+    await signIn(AdminRole.MARKETER, `/members/${ada.id}`);
+    await page.getByTestId('member-merge').waitFor();
+    expect(await page.getByTestId('member-erase').count()).toBe(0);
+
+    await page.getByTestId('member-merge').click();
+    const form = page.getByTestId('member-merge-form');
+    await form.getByLabel('Find the other record').fill('lovelace');
+    await page.getByTestId('merge-candidate').waitFor();
+    expect(await page.getByTestId('merge-candidate').count()).toBe(1);
+    await page.getByTestId('merge-candidate').check();
+    await page.getByTestId('merge-preview').waitFor();
+    const items = Object.fromEntries(
+      (await page.getByTestId('merge-preview-item').allInnerTexts()).map((t) => t.split('\n').map((s) => s.trim())).map(([k, ...v]) => [k, v.join(' ')]),
+    );
+    expect(items.Identifiers).toContain('email ada.l@old.example');
+    expect(items.Identifiers).toContain('phone +447911222444');
+    expect(items.Orders).toBe('1');
+    expect(items.Points).toBe('0 available, 45 pending, 45 lifetime');
+    expect(items['Profile gaps filled']).toBe('Phone: +447911222444');
+    await screenshot(page, 'member-merge-preview');
+
+    await form.getByLabel('Reason').fill('Same person, two emails');
+    await page.getByTestId('member-merge-confirm').click();
+    await page.waitForFunction(() => !document.querySelector('[data-testid="member-action-dialog"]')?.hasAttribute('open'));
+    expect(new URL(page.url()).pathname).toBe(`/members/${ada.id}`);
+    await page.getByTestId('order-row').nth(1).waitFor();
+
+    const absorbed = (await h.gql(admin.auth, MEMBER, { id: duplicate.id })).data.member;
+    expect(absorbed.id).toBe(ada.id);
+    const survivor = absorbed;
+    expect(survivor.orders.totalCount).toBe(2);
+    expect(survivor.phone).toBe('+447911222444');
+    expect(survivor.identifiers.map((i: { value: string }) => i.value).sort()).toEqual(['+447911222444', 'ada.l@old.example', 'ada@engine.example']);
+    const [merged] = await h.sql<{ status: string; merged_into_id: string }>(`select status, merged_into_id from member where id = ?`, [duplicate.id]);
+    expect(merged).toEqual({ status: 'MERGED', merged_into_id: ada.id });
+  });
+
+  it('an admin erases a member only after giving a reference and typing ERASE', async () => {
+    const { page } = session;
+    const grace = await b.member().named('Grace', 'Hopper').withEmail('grace@navy.example').save();
+    await signIn(AdminRole.ADMIN, `/members/${grace.id}`);
+    await page.getByTestId('member-erase').click();
+    const form = page.getByTestId('member-erase-form');
+    await form.getByLabel('Request reference').fill('DSR-2041');
+    expect(await page.getByTestId('member-erase-confirm').isDisabled()).toBe(true);
+    await form.getByLabel('Type ERASE to confirm').fill('erase');
+    expect(await page.getByTestId('member-erase-confirm').isDisabled()).toBe(true);
+    await form.getByLabel('Type ERASE to confirm').fill('ERASE');
+    await page.getByTestId('member-erase-confirm').click();
+    await page.waitForFunction(() => document.querySelector('.page-summary')?.textContent === 'Erased');
+    expect(await page.locator('body').textContent()).not.toContain('grace@navy.example');
+    expect(await page.getByTestId('member-erase').count()).toBe(0);
+
+    const erased = (await h.gql(admin.auth, MEMBER, { id: grace.id })).data.member;
+    expect(erased).toMatchObject({ status: 'ERASED', email: null, identifiers: [] });
+    const [audit] = await h.sql<{ after: { reason: string } }>(`select after from audit_entry where action = 'member.erase' and entity_id = ?`, [grace.id]);
+    expect(audit.after.reason).toBe('DSR-2041');
+    expect(await text('member-profile')).not.toContain('Grace');
+  });
+});
