@@ -114,6 +114,10 @@ const schema = z
     SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
     WEB_ADMIN_DIR: z.string().default(path.join(repoRoot, 'web-admin', 'dist')),
     DATA_DIR: z.string().default(path.join(repoRoot, '.data')),
+    /** Where files uploaded to the admin app's import page are kept, with their status and rejects (the API process's disk). */
+    IMPORT_DIR: z.string().default(path.join(repoRoot, '.data', 'imports')),
+    /** The largest transactions file the admin app may upload (bytes, compressed size for gzip). */
+    IMPORT_MAX_BYTES: z.coerce.number().int().min(1024).default(256 * 1024 * 1024),
     EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
     SEED_DEMO: bool.default(true),
     /** When the points jobs run (release, expiry, vouchers, tiers, ledger check); `off`: this process neither schedules nor runs them. */

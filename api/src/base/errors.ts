@@ -11,7 +11,7 @@ export const errorCodes = {
   FORBIDDEN: 'The caller is authenticated but its role or API-key scopes do not allow this field or mutation.',
   NOT_FOUND: 'The referenced record does not exist; `extensions.entity` names its type.',
   CONFLICT:
-    'The request contradicts stored state; `extensions.reason` says how (IDENTIFIER_TAKEN, MEMBER_ERASED, MEMBER_MERGED, SAME_MEMBER, EMAIL_TAKEN, API_KEY_REVOKED, IDEMPOTENCY_KEY_REUSED, ORDER_ALREADY_CLAIMED, ORDER_FULLY_RETURNED, REDEMPTION_NOT_CANCELLABLE, MODEL_NOT_ACTIVATABLE, ORDER_OF_ANOTHER_MEMBER, FEEDBACK_ALREADY_RECORDED, CAMPAIGN_TARGETS_NO_MEMBERS, LAST_ADMIN: the change would leave no active ADMIN user, POINTS_LIMIT_REACHED: the change would take the available, pending or lifetime points of the member beyond ±10^15, `extensions.limit`).',
+    'The request contradicts stored state; `extensions.reason` says how (IDENTIFIER_TAKEN, MEMBER_ERASED, MEMBER_MERGED, SAME_MEMBER, EMAIL_TAKEN, API_KEY_REVOKED, IDEMPOTENCY_KEY_REUSED, ORDER_ALREADY_CLAIMED, ORDER_FULLY_RETURNED, REDEMPTION_NOT_CANCELLABLE, MODEL_NOT_ACTIVATABLE, ORDER_OF_ANOTHER_MEMBER, FEEDBACK_ALREADY_RECORDED, CAMPAIGN_TARGETS_NO_MEMBERS, IMPORT_RUNNING: another import is running in this API process, IMPORT_STATE: the state of the import, `extensions.state`, does not allow this, LAST_ADMIN: the change would leave no active ADMIN user, POINTS_LIMIT_REACHED: the change would take the available, pending or lifetime points of the member beyond ±10^15, `extensions.limit`).',
   INSUFFICIENT_POINTS: 'The member has fewer available points than the operation needs; `extensions.available` and `required` say how many.',
   REWARD_UNAVAILABLE:
     'The reward cannot be redeemed now; `extensions.reason` is INACTIVE, NOT_STARTED, ENDED, TIER_REQUIRED or UNKNOWN_KIND (a plugin that added its kind is no longer installed).',
@@ -96,6 +96,8 @@ export type ConflictReason =
   | 'FEEDBACK_ALREADY_RECORDED'
   | 'CAMPAIGN_TARGETS_NO_MEMBERS'
   | 'LAST_ADMIN'
+  | 'IMPORT_RUNNING'
+  | 'IMPORT_STATE'
   | 'POINTS_LIMIT_REACHED';
 
 export interface FieldProblem {

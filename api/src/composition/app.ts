@@ -24,6 +24,7 @@ import { argumentChecks, complexityLimit, queryCountHeader, rootFieldBudget } fr
 import { depthLimitRule, noSubscriptionsRule } from '../graphql/depth-limit';
 import { createFormatError } from '../graphql/format-error';
 import { createServices, type Services } from './services';
+import { importRoutes } from './import-routes';
 import { composePlugins, PluginError, type LoyaltyPlugin } from './plugin';
 import type { Clock } from '../base/time';
 import { createLoaders } from '../graphql/loaders';
@@ -242,10 +243,12 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
     unexpectedError,
   );
 
+  app.use('/api/imports', importRoutes({ orm, services, rateLimiter, log }));
+
   if (existsSync(path.join(config.WEB_ADMIN_DIR, 'index.html'))) {
     app.use(express.static(config.WEB_ADMIN_DIR, { index: false, maxAge: '1h' }));
     // Client-side routes: any other GET that accepts HTML gets the app shell.
-    app.get(/^\/(?!graphql|healthz|readyz).*/, (req, res, next) => {
+    app.get(/^\/(?!graphql|healthz|readyz|api\/).*/, (req, res, next) => {
       if (!req.accepts('html')) return next();
       res.setHeader('cache-control', 'no-cache');
       res.sendFile(path.join(config.WEB_ADMIN_DIR, 'index.html'));
@@ -271,6 +274,7 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
         log.warn({ err }, 'shutdown.drain_incomplete');
         server.closeAllConnections();
       });
+      await services.imports.close();
       await services.models.close();
       await services.queueHealth.close();
       await keyBroadcast.close();

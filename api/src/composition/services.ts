@@ -1,3 +1,4 @@
+import { ImportJobs } from '../modules/import/import-jobs';
 import type { RedisClient } from '../base/redis';
 import type { Config } from '../base/config';
 import type { Logger } from '../base/logger';
@@ -71,6 +72,8 @@ export interface Services {
   earning: EarningPipeline;
   /** A plugin's non-purchase member events, run through the earning pipeline (docs/extending.md). */
   memberEvents: MemberEventService;
+  /** Transaction files uploaded from the admin app and imported in the background (modules/import/import-jobs.ts). */
+  imports: ImportJobs;
 }
 
 /**
@@ -168,10 +171,11 @@ export function createServices(
   const campaigns = new CampaignService(audit, events, segments, models, programme, deliveryAdapters.create(config.MESSAGE_DELIVERY), config.CAMPAIGN_MESSAGE_MAX_ATTEMPTS);
   members.registerMergeStep((em, survivor, absorbed) => campaigns.mergeInto(em, survivor.id, absorbed.id));
 
+  const apiKeys = new ApiKeyService(audit, config.API_KEY_CACHE_SECONDS * 1000, registries.access);
   return {
     audit,
     adminAuth: new AdminAuthService(config, audit, infra.redis && infra.log ? new LoginThrottle(infra.redis, config, infra.log) : null, registries.access),
-    apiKeys: new ApiKeyService(audit, config.API_KEY_CACHE_SECONDS * 1000, registries.access),
+    apiKeys,
     members,
     ledger,
     points: new PointsService(ledger, members, programme, tiers, audit, events, rewards),
@@ -193,5 +197,6 @@ export function createServices(
     referrals,
     earning,
     memberEvents: new MemberEventService(members, ledger, earning, events, infra.clock ?? systemClock),
+    imports: new ImportJobs(config.IMPORT_DIR, config.IMPORT_MAX_BYTES, { apiKeys, programme, earningRules, orders, ledger, earning }, (infra.log ?? createLogger(config.LOG_LEVEL, 'api')).child({ module: 'import' })),
   };
 }

@@ -4,11 +4,12 @@ import * as channels from '../channels';
 import * as webhooks from '../webhooks';
 import * as audit from '../audit';
 import * as adminUsers from '../admin-users';
+import * as imports from '../import';
 import { canAny } from '../shared/permissions';
 import type { OperationsPage } from './operations-page';
 
 /** The operator pages, one tab each, in the order they are shown. */
-const pages: OperationsPage[] = [channels.page, webhooks.page, audit.page, adminUsers.page];
+const pages: OperationsPage[] = [channels.page, webhooks.page, audit.page, adminUsers.page, imports.page];
 
 export const nav = { to: '/operations', label: 'Operations', permissions: [...new Set(pages.flatMap((p) => p.permissions))] };
 

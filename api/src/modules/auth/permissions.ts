@@ -40,6 +40,8 @@ export enum Permission {
   QUEUES_READ = 'queues:read',
   /** Sign out and change one's own password: every admin role, never an API key. */
   OWN_ACCOUNT = 'account:own',
+  /** Import transaction files (orders, members and their points, in bulk) from the admin app. */
+  IMPORT_RUN = 'import:run',
   /** Read campaigns, their members by id, and their results. */
   CAMPAIGNS_READ = 'campaigns:read',
   /** Create, change, launch and cancel campaigns. */

@@ -7,7 +7,7 @@ import { parse } from 'csv-parse/sync';
 export const CANONICAL_COLUMNS = ['InvoiceNo', 'StockCode', 'Description', 'Quantity', 'InvoiceDate', 'UnitPrice', 'CustomerID', 'Country'] as const;
 export type CanonicalColumn = (typeof CANONICAL_COLUMNS)[number];
 /** Description and Country may be absent; without the others a row cannot become an order line. */
-const REQUIRED: CanonicalColumn[] = ['InvoiceNo', 'StockCode', 'Quantity', 'InvoiceDate', 'UnitPrice', 'CustomerID'];
+export const REQUIRED_COLUMNS: CanonicalColumn[] = ['InvoiceNo', 'StockCode', 'Quantity', 'InvoiceDate', 'UnitPrice', 'CustomerID'];
 /** Far above any real row (its stored fields are at most 100 + 64 + 200 + 254 characters); longer lines are rejected unread. */
 export const MAX_LINE_BYTES = 64 * 1024;
 
@@ -45,16 +45,44 @@ export function parseColumnMap(spec: string | undefined): Map<string, CanonicalC
   return map;
 }
 
+/** Names a file may give each canonical column, compared without case, spaces or punctuation. */
+const COLUMN_NAMES: Record<CanonicalColumn, string[]> = {
+  InvoiceNo: ['invoiceno', 'invoice', 'invoicenumber', 'invoiceid', 'orderid', 'orderno', 'ordernumber', 'order', 'receipt', 'receiptno'],
+  StockCode: ['stockcode', 'sku', 'productcode', 'productid', 'itemcode', 'code'],
+  Description: ['description', 'product', 'productname', 'item', 'itemname', 'name'],
+  Quantity: ['quantity', 'qty', 'units'],
+  InvoiceDate: ['invoicedate', 'date', 'orderdate', 'datetime', 'timestamp', 'placedat'],
+  UnitPrice: ['unitprice', 'price', 'itemprice'],
+  CustomerID: ['customerid', 'customer', 'customerno', 'customernumber', 'clientid', 'memberid'],
+  Country: ['country', 'countryname'],
+};
+
+/** A first guess at a file's mapping (file column → canonical column) from its header's names; each column used once. */
+export function suggestColumnMap(header: string[]): Record<string, CanonicalColumn> {
+  const key = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const map: Record<string, CanonicalColumn> = {};
+  for (const canonical of CANONICAL_COLUMNS) {
+    const found = header.find((h) => !(h in map) && COLUMN_NAMES[canonical].includes(key(h)));
+    if (found) map[found] = canonical;
+  }
+  return map;
+}
+
 /** Canonical names for the header; unknown columns are kept under their own name and ignored later. */
 export function mapHeader(header: string[], map: Map<string, CanonicalColumn>): string[] {
+  return checkedHeader(header, map, (missing) => `map yours with --map 'YourName=${missing[0]}'`);
+}
+
+/** Canonical names for the header, or ImportInputError naming the required columns that are missing, then `advice`. */
+export function checkedHeader(header: string[], map: Map<string, CanonicalColumn>, advice: (missing: CanonicalColumn[]) => string): string[] {
   const names = header.map((h) => {
     const name = h.replace(/^\uFEFF/, '').trim();
     return map.get(name) ?? name;
   });
-  const missing = REQUIRED.filter((c) => !names.includes(c));
+  const missing = REQUIRED_COLUMNS.filter((c) => !names.includes(c));
   if (missing.length) {
     throw new ImportInputError(
-      `missing required column ${missing.map((m) => `"${m}"`).join(', ')} (the file has: ${header.join(', ')}); map yours with --map 'YourName=${missing[0]}'`,
+      `missing required column ${missing.map((m) => `"${m}"`).join(', ')} (the file has: ${header.join(', ')}); ${advice(missing)}`,
     );
   }
   return names;
@@ -124,6 +152,37 @@ export async function openCsv(file: string, map: Map<string, CanonicalColumn>): 
     }
   }
   return { records: records(), bytesRead: () => bytes, totalBytes };
+}
+
+/**
+ * The header and the first `rows` rows of a CSV (gunzipped when `isGzip`), each as the file's own fields, unmapped:
+ * what an admin needs to map the file's columns. Null for a header that cannot be read.
+ */
+export async function readHead(file: string, isGzip: boolean, rows: number): Promise<{ header: string[]; rows: string[][] } | null> {
+  const raw = createReadStream(file, { highWaterMark: 64 * 1024 });
+  const input = isGzip ? raw.pipe(createGunzip()) : raw;
+  if (input !== raw) raw.on('error', (err) => input.destroy(err));
+  const texts: (string | null)[] = [];
+  try {
+    for await (const chunk of linesOf(input as AsyncIterable<Buffer>)) {
+      texts.push(...chunk);
+      if (texts.length > rows) break;
+    }
+  } catch (err) {
+    throw new ImportInputError(`the file cannot be read: ${(err as Error).message}`);
+  } finally {
+    raw.destroy();
+  }
+  const [headerText, ...rest] = texts;
+  const header = headerText == null ? null : fieldsOf(headerText);
+  if (!header) return null;
+  return {
+    header: header.map((h) => h.replace(/^\uFEFF/, '').trim()),
+    rows: rest
+      .filter((t): t is string => t !== null && t !== '')
+      .slice(0, rows)
+      .map((t) => fieldsOf(t) ?? []),
+  };
 }
 
 /** One line's fields; quoted lines (rare) go through the CSV parser, null when they are not valid CSV. */

@@ -1,0 +1,112 @@
+import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
+import type { Logger } from '../base/logger';
+import { AppError, type ErrorCode } from '../base/errors';
+import { Permission } from '../modules/auth/permissions';
+import type { AdminPrincipal } from '../modules/auth/principal';
+import { rateLimitedError, type RequestRateLimiter } from '../modules/security/rate-limits';
+import { sendGraphqlError, setRateLimitHeaders } from '../modules/security/http';
+import type { Orm } from './orm';
+import type { Services } from './services';
+
+/** HTTP status of each code these routes answer with. */
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  BAD_USER_INPUT: 400,
+  BAD_REQUEST: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
+  SERVICE_UNAVAILABLE: 503,
+};
+
+/**
+ * The admin app's transaction import (docs/importing.md), REST because a file is a stream, not a GraphQL argument:
+ *
+ *   GET  /api/imports                 recent imports, newest first
+ *   POST /api/imports?fileName=x.csv  the file as the body (CSV, or gzip-compressed CSV): its columns and first rows
+ *   GET  /api/imports/:id             state, progress and totals
+ *   POST /api/imports/:id/start       { map, channelName, channelKind, currency, batchInvoices? }: runs in the background
+ *   POST /api/imports/:id/stop        stops after the batch in flight
+ *   POST /api/imports/:id/resume      runs again with the same settings, skipping what is stored
+ *   GET  /api/imports/:id/rejects     the last run's rejected rows, as CSV
+ *
+ * Admin sessions only (`Authorization: Bearer <token>`), with the import:run permission; errors are GraphQL-shaped
+ * (`{ errors: [{ message, extensions: { code } }] }`), with the codes of schema/error-codes.json.
+ */
+export function importRoutes({ orm, services, rateLimiter, log }: { orm: Orm; services: Services; rateLimiter: RequestRateLimiter; log: Logger }): Router {
+  const router = express.Router();
+  const imports = services.imports;
+
+  const admitAdmin: RequestHandler = async (req, res, next) => {
+    try {
+      const header = req.headers.authorization;
+      const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+      if (!token || token.startsWith('lk_')) throw AppError.unauthenticated('Send an admin session as Authorization: Bearer <token>');
+      const principal = await services.adminAuth.authenticate(orm.em.fork(), token);
+      if (!principal.permissions.has(Permission.IMPORT_RUN)) throw AppError.forbidden('Importing needs the import:run permission');
+      const state = await rateLimiter.consume(principal);
+      if (state) setRateLimitHeaders(res, state);
+      if (state?.isLimited) throw rateLimitedError(state);
+      res.locals.principal = principal;
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+  const actor = (locals: Record<string, unknown>) => `admin:${(locals.principal as AdminPrincipal).adminId}`;
+  const handle =
+    (work: RequestHandler): RequestHandler =>
+    async (req, res, next) => {
+      try {
+        await work(req, res, next);
+      } catch (err) {
+        next(err);
+      }
+    };
+
+  router.use(admitAdmin);
+  router.get('/', handle(async (_req, res) => void res.json({ imports: await imports.list() })));
+  router.post(
+    '/',
+    handle(async (req, res) => {
+      const fileName = typeof req.query.fileName === 'string' ? req.query.fileName : '';
+      const length = Number(req.headers['content-length']);
+      const job = await imports.upload(req, fileName, actor(res.locals), Number.isFinite(length) ? length : undefined);
+      res.status(201).json({ import: job });
+    }),
+  );
+  router.get('/:id', handle(async (req, res) => void res.json({ import: await imports.get(String(req.params.id)) })));
+  router.post(
+    '/:id/start',
+    express.json({ limit: 64 * 1024 }),
+    handle(async (req, res) => {
+      const job = await imports.start(orm.em, String(req.params.id), req.body);
+      log.info({ importId: job.id, by: actor(res.locals) }, 'import.started');
+      res.status(202).json({ import: job });
+    }),
+  );
+  router.post('/:id/resume', handle(async (req, res) => void res.status(202).json({ import: await imports.resume(orm.em, String(req.params.id)) })));
+  router.post('/:id/stop', handle(async (req, res) => void res.json({ import: await imports.stop(String(req.params.id)) })));
+  router.get(
+    '/:id/rejects',
+    handle(async (req, res) => {
+      const { path, downloadName } = await imports.rejects(String(req.params.id));
+      res.setHeader('cache-control', 'no-store');
+      res.download(path, downloadName, { headers: { 'content-type': 'text/csv; charset=utf-8' } });
+    }),
+  );
+
+  const errors: ErrorRequestHandler = (err, req, res, _next) => {
+    if (err instanceof AppError) {
+      const { code, http, ...extensions } = err.extensions as { code: ErrorCode; http?: unknown };
+      return sendGraphqlError(res, STATUS[code] ?? 400, code, err.message, extensions);
+    }
+    if ((err as { type?: string })?.type === 'entity.parse.failed') return sendGraphqlError(res, 400, 'BAD_REQUEST', 'The request body is not valid JSON');
+    log.error({ err, requestId: String(req.id) }, 'import.unexpected_error');
+    sendGraphqlError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error', { requestId: String(req.id) });
+  };
+  router.use(errors);
+  return router;
+}

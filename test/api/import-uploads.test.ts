@@ -1,0 +1,164 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { stringify } from 'csv-stringify/sync';
+import { useHarness } from '../support/harness';
+import { build, AdminRole } from '../fixtures/build';
+import { runImport } from '../support/imports';
+import { generateTransactions } from '../../api/src/composition/seed/demo-transactions';
+import { CANONICAL_COLUMNS } from '../../api/src/modules/import/source';
+
+const IMPORT_DIR = mkdtempSync(path.join(tmpdir(), 'import-uploads-'));
+const h = useHarness({ IMPORT_DIR, IMPORT_MAX_BYTES: String(256 * 1024) });
+const b = build(h);
+const fixture = (name: string) => readFileSync(path.join(__dirname, '..', 'fixtures', 'import', name));
+
+type Job = {
+  id: string;
+  state: string;
+  isGzip: boolean;
+  columns: string[];
+  sample: string[][];
+  suggestedMap: Record<string, string>;
+  totalRows: number | null;
+  rowsRead: number;
+  rejectedRows: number;
+  runs: number;
+  summary: { orders: number; pointsEarned: number; rejects: Record<string, number>; isComplete: boolean; invoicesSkipped: number } | null;
+};
+
+let admin: { token: string };
+let channels = 0;
+const settings = (extra: Record<string, unknown> = {}) => ({ channelName: `Upload shop ${++channels}`, channelKind: 'WEB', currency: 'GBP', ...extra });
+
+const upload = (body: Buffer, fileName = 'sales.csv', token = admin.token) =>
+  h.http().post(`/api/imports?fileName=${encodeURIComponent(fileName)}`).set('authorization', `Bearer ${token}`).set('content-type', 'application/octet-stream').send(body);
+const post = (url: string, body?: object) => h.http().post(url).set('authorization', `Bearer ${admin.token}`).send(body);
+const get = (url: string) => h.http().get(url).set('authorization', `Bearer ${admin.token}`);
+
+async function until(id: string, done: (job: Job) => boolean): Promise<Job> {
+  for (let i = 0; i < 600; i++) {
+    const job = (await get(`/api/imports/${id}`)).body.import as Job;
+    if (done(job)) return job;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`import ${id} never got there`);
+}
+
+const ordersOf = async (channelName: string) =>
+  (await h.sql<{ n: number }>(`select count(*)::int as n from customer_order o join sales_channel c on c.id = o.channel_id where c.name = ?`, [channelName]))[0].n;
+
+beforeAll(async () => {
+  admin = (await b.admin()).auth;
+  await b.baseRate(1, 100);
+});
+
+describe('transaction import over HTTP', () => {
+  it('reads an upload’s columns and first rows, suggests a mapping, and imports with it', async () => {
+    const res = await upload(fixture('renamed.csv'), 'renamed.csv');
+    expect(res.status).toBe(201);
+    const job = res.body.import as Job;
+    expect(job).toMatchObject({ state: 'UPLOADED', isGzip: false, runs: 0 });
+    expect(job.columns).toEqual(['Invoice', 'StockCode', 'Description', 'Quantity', 'InvoiceDate', 'Price', 'Customer ID', 'Country']);
+    expect(job.sample).toHaveLength(3);
+    expect(job.sample[0][0]).toBe('520001');
+    expect(job.suggestedMap).toEqual({
+      Invoice: 'InvoiceNo',
+      StockCode: 'StockCode',
+      Description: 'Description',
+      Quantity: 'Quantity',
+      InvoiceDate: 'InvoiceDate',
+      Price: 'UnitPrice',
+      'Customer ID': 'CustomerID',
+      Country: 'Country',
+    });
+    const s = settings({ map: job.suggestedMap });
+    const started = await post(`/api/imports/${job.id}/start`, s);
+    expect(started.status).toBe(202);
+    expect(started.body.import.state).toBe('RUNNING');
+    const done = await until(job.id, (j) => j.state !== 'RUNNING');
+    expect(done).toMatchObject({ state: 'DONE', totalRows: 3, rowsRead: 3, rejectedRows: 0, runs: 1 });
+    expect(done.summary).toMatchObject({ orders: 2, isComplete: true });
+    expect(await ordersOf(s.channelName)).toBe(2);
+    expect((await get('/api/imports')).body.imports.map((j: Job) => j.id)).toContain(job.id);
+  });
+
+  it('imports a gzip upload and offers its rejected rows as CSV with line and reason', async () => {
+    const res = await upload(gzipSync(fixture('malformed.csv')), 'malformed.csv.gz');
+    const job = res.body.import as Job;
+    expect(job.isGzip).toBe(true);
+    expect(job.columns[0]).toBe('InvoiceNo');
+    await post(`/api/imports/${job.id}/start`, settings({ map: {} }));
+    const done = await until(job.id, (j) => j.state !== 'RUNNING');
+    expect(done.state).toBe('DONE');
+    const rejected = Object.values(done.summary!.rejects).reduce((a, n) => a + n, 0);
+    expect(rejected).toBeGreaterThan(3);
+    expect(done.rejectedRows).toBe(rejected);
+    const csv = await get(`/api/imports/${job.id}/rejects`);
+    expect(csv.status).toBe(200);
+    expect(csv.headers['content-type']).toContain('text/csv');
+    expect(csv.headers['content-disposition']).toContain('malformed.rejects.csv');
+    const lines = csv.text.trim().split('\n');
+    expect(lines[0]).toBe(['line', 'reason', 'detail', ...CANONICAL_COLUMNS].join(','));
+    expect(lines).toHaveLength(rejected + 1);
+    expect(csv.text).toContain('3,invoice date is not YYYY-MM-DD HH:MM[:SS]');
+  });
+
+  it('stops after the batch in flight and resumes to the same result as one run, adding nothing twice', async () => {
+    const records = generateTransactions(new Date(), 120);
+    const csv = Buffer.from(stringify([[...CANONICAL_COLUMNS], ...records.map((r) => CANONICAL_COLUMNS.map((c) => r.row[c] ?? ''))]));
+    const straight = await runImport(h, records, { channelName: `Straight ${channels}` });
+    const job = (await upload(csv, 'history.csv')).body.import as Job;
+    const s = settings({ map: {}, batchInvoices: 2 });
+    await post(`/api/imports/${job.id}/start`, s);
+    await until(job.id, (j) => j.state !== 'RUNNING' || j.rowsRead > 0);
+    const stopped = await post(`/api/imports/${job.id}/stop`);
+    expect(stopped.body.import.state).toBe('INTERRUPTED');
+    const partial = await ordersOf(s.channelName);
+    expect(partial).toBeLessThan(straight.summary.orders);
+    expect((await post(`/api/imports/${job.id}/start`, s)).body.errors[0].extensions).toMatchObject({ code: 'CONFLICT', reason: 'IMPORT_STATE', state: 'INTERRUPTED' });
+
+    const resumed = await post(`/api/imports/${job.id}/resume`);
+    expect(resumed.status).toBe(202);
+    const done = await until(job.id, (j) => j.state !== 'RUNNING');
+    expect(done).toMatchObject({ state: 'DONE', runs: 2 });
+    expect(done.summary!.invoicesSkipped).toBeGreaterThanOrEqual(partial);
+    expect(await ordersOf(s.channelName)).toBe(straight.summary.orders);
+    const [points] = await h.sql<{ earned: number }>(
+      `select sum(o.points_earned)::int as earned from customer_order o join sales_channel c on c.id = o.channel_id where c.name = ?`,
+      [s.channelName],
+    );
+    expect(points.earned).toBe(straight.summary.pointsEarned);
+  });
+
+  it('refuses a mapping without a required column, an unknown column, and bad settings, naming each field', async () => {
+    const job = (await upload(fixture('renamed.csv'))).body.import as Job;
+    const res = await post(`/api/imports/${job.id}/start`, { map: { Nope: 'InvoiceNo', Price: 'Colour' }, channelName: '', channelKind: 'ADMIN', currency: 'EURO', batchInvoices: 0 });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(res.body.errors[0].extensions.fields.map((f: { path: string }) => f.path).sort()).toEqual(['batchInvoices', 'channelKind', 'channelName', 'currency', 'map.Nope', 'map.Price']);
+    const missing = await post(`/api/imports/${job.id}/start`, settings({ map: {} }));
+    expect(missing.body.errors[0].extensions.fields[0]).toMatchObject({ path: 'map', message: expect.stringContaining('missing required column "InvoiceNo"') });
+    expect((await get(`/api/imports/${job.id}`)).body.import.state).toBe('UPLOADED');
+  });
+
+  it('answers 401, 403, 404, 413 and 400 with their codes, and keeps nothing of a refused upload', async () => {
+    const marketer = await b.admin(AdminRole.MARKETER);
+    const key = await b.apiKey();
+    expect((await h.http().get('/api/imports')).body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    expect((await h.http().get('/api/imports').set('authorization', `Bearer ${key.key}`)).status).toBe(401);
+    const forbidden = await upload(fixture('renamed.csv'), 'x.csv', marketer.token);
+    expect([forbidden.status, forbidden.body.errors[0].extensions.code]).toEqual([403, 'FORBIDDEN']);
+    const unknown = await get('/api/imports/01900000-0000-7000-8000-000000000000');
+    expect([unknown.status, unknown.body.errors[0].extensions.code]).toEqual([404, 'NOT_FOUND']);
+    const before = (await get('/api/imports')).body.imports.length;
+    const tooLarge = await upload(Buffer.alloc(300 * 1024, 'a'));
+    expect([tooLarge.status, tooLarge.body.errors[0].extensions.code, tooLarge.body.errors[0].extensions.limitBytes]).toEqual([413, 'PAYLOAD_TOO_LARGE', 256 * 1024]);
+    const empty = await upload(Buffer.alloc(0));
+    expect([empty.status, empty.body.errors[0].extensions.fields[0].path]).toEqual([400, 'file']);
+    const badGzip = await upload(Buffer.from([0x1f, 0x8b, 1, 2, 3, 4]), 'broken.csv.gz');
+    expect([badGzip.status, badGzip.body.errors[0].extensions.code]).toEqual([400, 'BAD_USER_INPUT']);
+    expect((await get('/api/imports')).body.imports.length).toBe(before);
+  });
+});

@@ -1,0 +1,99 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { stringify } from 'csv-stringify/sync';
+import { useHarness } from '../support/harness';
+import { describeInBrowser, screenshot, useAdminBrowser } from '../support/browser';
+import { build, AdminRole } from '../fixtures/build';
+import { runImport } from '../support/imports';
+import { generateTransactions } from '../../api/src/composition/seed/demo-transactions';
+import { CANONICAL_COLUMNS, type SourceRecord } from '../../api/src/modules/import/source';
+
+const tmp = mkdtempSync(path.join(tmpdir(), 'admin-import-'));
+const h = useHarness({ PORT: '0', HOST: '127.0.0.1', IMPORT_DIR: path.join(tmp, 'imports') });
+const b = build(h);
+
+/** The file's own names for the canonical columns: the page has to map three of them. */
+const FILE_HEADER = ['Invoice', 'StockCode', 'Description', 'Quantity', 'InvoiceDate', 'Price', 'Customer ID', 'Country'];
+
+describeInBrowser('admin app: transaction import', () => {
+  const session = useAdminBrowser(async () => `http://127.0.0.1:${await h.app.listen()}`, (role) => b.admin(role));
+  const { signIn, text } = session;
+  let file: string;
+  let records: SourceRecord[];
+  let badLine: number;
+
+  beforeAll(async () => {
+    await b.baseRate(1, 100);
+    records = generateTransactions(new Date(), 100);
+    // One row the importer refuses: a date in the wrong format.
+    records.push({ line: 0, row: { InvoiceNo: '999001', StockCode: 'MUG', Description: 'Enamel mug', Quantity: '1', InvoiceDate: '31/12/2025 10:00', UnitPrice: '2.50', CustomerID: '20001', Country: 'France' } });
+    badLine = records.length + 1;
+    const csv = stringify([FILE_HEADER, ...records.map((r) => CANONICAL_COLUMNS.map((c) => r.row[c] ?? ''))]);
+    file = path.join(tmp, 'shop-history.csv.gz');
+    writeFileSync(file, gzipSync(csv));
+  });
+
+  it('an admin uploads a gzip file, maps its columns, stops the import midway, resumes it, and downloads the rejected row', async () => {
+    const { page } = session;
+    await signIn(AdminRole.ADMIN, '/operations/import');
+    await page.getByLabel('Transactions file').setInputFiles(file);
+    await page.getByTestId('import-upload-submit').click();
+    await page.getByTestId('import-mapping').waitFor();
+    expect(await text('import-detail')).toContain('(gzip)');
+    // Guessed from the names: Invoice, Price and Customer ID.
+    expect(await page.getByTestId('map-InvoiceNo').inputValue()).toBe('Invoice');
+    expect(await page.getByTestId('map-UnitPrice').inputValue()).toBe('Price');
+    expect(await page.getByTestId('map-CustomerID').inputValue()).toBe('Customer ID');
+    expect(await page.getByTestId('import-sample').locator('tbody tr').count()).toBe(5);
+    // A required column left unmapped stops the form (the API refuses it too: test/api/import-uploads.test.ts).
+    await page.getByTestId('map-CustomerID').selectOption('');
+    expect(await page.getByTestId('map-CustomerID').evaluate((el: HTMLSelectElement) => el.validity.valueMissing)).toBe(true);
+    await page.getByTestId('map-CustomerID').selectOption('Customer ID');
+    const mapping = page.getByTestId('import-mapping');
+    await mapping.getByLabel('Sales channel').fill('Old web shop');
+    await mapping.getByLabel('Invoices per batch').fill('1');
+    await screenshot(page, 'import-mapping');
+    await page.getByTestId('import-start').click();
+
+    // The progress bar moves; stopped once some rows are in, the import waits to be resumed.
+    await page.getByTestId('import-progress-bar').waitFor();
+    await page.waitForFunction(() => /Importing/.test(document.querySelector('[data-testid="import-phase"]')?.textContent ?? ''));
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="import-rows-value"]')?.textContent?.replace(/,/g, '')) > 0);
+    // Told in rows once the scan has counted them: part of the way, not the whole file read ahead.
+    const shown = Number(/(\d+)%/.exec((await text('import-phase')) ?? '')?.[1]);
+    expect(shown).toBeLessThan(100);
+    await screenshot(page, 'import-running');
+    await page.getByTestId('import-stop').click();
+    await page.getByTestId('import-resume').waitFor();
+    const partial = await h.sql<{ n: number }>(`select count(*)::int as n from customer_order o join sales_channel c on c.id = o.channel_id where c.name = 'Old web shop'`);
+    const straight = await runImport(h, records, { channelName: 'Straight from the file' });
+    expect(partial[0].n).toBeLessThan(straight.summary.orders);
+
+    await page.getByTestId('import-resume').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="import-state"]')?.textContent === 'Done', null, { timeout: 60_000 });
+    const [done] = await h.sql<{ n: number; earned: number }>(
+      `select count(*)::int as n, sum(o.points_earned)::int as earned from customer_order o join sales_channel c on c.id = o.channel_id where c.name = 'Old web shop'`,
+    );
+    expect(done).toEqual({ n: straight.summary.orders, earned: straight.summary.pointsEarned });
+    expect(await text('import-skipped')).toMatch(/^[1-9][\d,]* invoices skipped$/);
+    expect(await text('import-rejected-value')).toBe('1');
+    expect(await text('import-rejects')).toContain('invoice date is not YYYY-MM-DD HH:MM[:SS] (1)');
+    await screenshot(page, 'import-done');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('import-rejects-download').click()]);
+    expect(download.suggestedFilename()).toBe('shop-history.rejects.csv');
+    const rejects = readFileSync((await download.path())!, 'utf8').trim().split('\n');
+    expect(rejects).toHaveLength(2);
+    expect(rejects[1]).toBe(`${badLine},invoice date is not YYYY-MM-DD HH:MM[:SS],,999001,MUG,Enamel mug,1,31/12/2025 10:00,2.50,20001,France`);
+    expect(await page.getByTestId('import-row').count()).toBe(1);
+  }, 90_000);
+
+  it('a marketer has no import tab and a notice instead of the page', async () => {
+    const { page } = session;
+    await signIn(AdminRole.MARKETER, '/operations/import');
+    await page.getByTestId('operations-forbidden').waitFor();
+    expect(await page.getByLabel('Transactions file').count()).toBe(0);
+  });
+});
