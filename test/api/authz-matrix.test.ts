@@ -359,6 +359,7 @@ const ROOT_ARGUMENTS: Record<string, (f: SensitiveFixtures) => Promise<Record<st
   'Query.segments': async () => ({}),
   'Query.campaign': async (f) => ({ id: f.campaignId }),
   'Query.campaigns': async () => ({ first: PAGE }),
+  'Query.voucher': async (f) => ({ code: (await f.memberWithVoucher()).redemption.voucherCode }),
   'Mutation.enrolMember': async () => ({ input: { email: `enrolled-${randomUUID()}@matrix.example`, country: COUNTRY } }),
   'Mutation.updateMember': async (f) => ({ input: { id: f.member.id } }),
   'Mutation.eraseMember': async (f) => ({ input: { id: (await f.memberWithVoucher()).id, reason: 'authorization matrix' } }),

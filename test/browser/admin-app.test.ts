@@ -260,7 +260,7 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
     await signIn(AdminRole.ANALYST);
     await page.getByTestId('kpi-tiles').waitFor();
     const links = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
-    expect(links).toEqual(['Dashboard', 'Members', 'Segments', 'Campaigns', 'Models']);
+    expect(links).toEqual(['Dashboard', 'Members', 'Segments', 'Campaigns', 'Models', 'Operations']);
     await page.getByTestId('chart-cohorts').locator('svg').first().waitFor();
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await screenshot(page, 'dashboard-390');

@@ -3,7 +3,7 @@ import { Link, useSearchParams } from 'react-router';
 import { useClient, useQuery, type CombinedError } from 'urql';
 import { AuditActorsDocument, AuditLogDocument, type AuditEntryFieldsFragment, type AuditLogQueryVariables } from '../gql/graphql';
 import { errorMessage } from '../shared/errors';
-import { formatDateTimeSeconds } from '../shared/format';
+import { formatDateTimeSeconds, shortId } from '../shared/format';
 import { DataTable, PageHeader, QueryState } from '../shared/ui';
 
 const pageSize = 50;
@@ -95,11 +95,11 @@ export function AuditLogPage() {
                   {e.entityType}{' '}
                   {entityLinks[e.entityType] ? (
                     <Link to={entityLinks[e.entityType](e.entityId)} className="mono small">
-                      {e.entityId.slice(0, 8)}
+                      {shortId(e.entityId)}
                     </Link>
                   ) : (
                     <span className="mono small" title={e.entityId}>
-                      {e.entityId.slice(0, 8)}
+                      {shortId(e.entityId)}
                     </span>
                   )}
                 </span>

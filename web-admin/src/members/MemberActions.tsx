@@ -4,7 +4,7 @@ import { useMutation, useQuery } from 'urql';
 import { useCurrentAdmin } from '../auth/RequireAuth';
 import { EraseMemberDocument, MembersDocument, MergeMembersDocument, MergePreviewDocument, type MergePreviewQuery } from '../gql/graphql';
 import { errorMessage } from '../shared/errors';
-import { formatDate, formatInteger, humanize } from '../shared/format';
+import { formatDate, formatInteger, humanize, shortId } from '../shared/format';
 import { can } from '../shared/permissions';
 import { useDebouncedValue } from '../shared/use-debounced-value';
 import { Dialog, Field, FormActions } from '../shared/ui';
@@ -132,7 +132,7 @@ function MergeForm({ survivor, onMerged, onCancel }: { survivor: ShownMember; on
               <label className="checkbox">
                 <input type="radio" name="absorbed" value={m.id} checked={absorbedId === m.id} onChange={() => setAbsorbedId(m.id)} data-testid="merge-candidate" />
                 <span>
-                  {memberName(m) || m.email || m.id.slice(0, 8)} <span className="muted small">{[m.email, m.phone, humanize(m.status)].filter(Boolean).join(' · ')}</span>
+                  {memberName(m) || m.email || shortId(m.id)} <span className="muted small">{[m.email, m.phone, humanize(m.status)].filter(Boolean).join(' · ')}</span>
                 </span>
               </label>
             </li>
@@ -182,7 +182,7 @@ function MergePreviewList({ absorbed: a, survivor: s }: { absorbed: Preview; sur
   ];
   return (
     <div className="merge-preview" data-testid="merge-preview">
-      <h3>What moves from {memberName(a) || a.email || a.id.slice(0, 8)}</h3>
+      <h3>What moves from {memberName(a) || a.email || shortId(a.id)}</h3>
       <p className="muted small">
         Enrolled {formatDate(a.enrolledAt)}
         {a.tier ? `, tier ${a.tier.name}` : ''}. Tiers are worked out again from the combined history.

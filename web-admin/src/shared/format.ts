@@ -65,3 +65,8 @@ export function formatDateTimeSeconds(iso: string | null | undefined): string {
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? iso : timeWithSeconds.format(date);
 }
+
+/** A short form of an id to tell records apart at a glance: the random end of a UUIDv7 (its start is the time). */
+export function shortId(id: string): string {
+  return `…${id.slice(-8)}`;
+}

@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context, ResolverContext } from '../../base/context';
 import { Permission } from '../auth/permissions';
 import { Member } from '../members/member.entity';
@@ -15,6 +15,19 @@ export class FeedbackResolver {
   @Mutation(() => Feedback, { description: 'Records an NPS or CSAT answer; idempotent per idempotencyKey, one answer of each kind per order.' })
   recordFeedback(@Arg('input', () => RecordFeedbackInput) input: RecordFeedbackInput, @Ctx() ctx: Context): Promise<Feedback> {
     return this.feedbackService.record(ctx, input);
+  }
+
+  @Authorized(Permission.FEEDBACK_READ)
+  @Query(() => FeedbackConnection, { description: "Every member's NPS and CSAT answers, newest recorded first: the feedback inbox. Comments need members:pii." })
+  feedbackInbox(
+    @Ctx() ctx: Context,
+    @Arg('kind', () => FeedbackKind, { nullable: true }) kind: FeedbackKind | null,
+    @Arg('npsCategory', () => NpsCategory, { nullable: true, description: 'NPS answers in this band only.' }) npsCategory: NpsCategory | null,
+    @Arg('withComment', () => Boolean, { defaultValue: false, description: 'Only answers with a comment.' }) withComment: boolean,
+    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+  ): Promise<FeedbackConnection> {
+    return this.feedbackService.inbox(ctx.em, { kind, npsCategory, withComment }, first, after);
   }
 
   @FieldResolver(() => ID)

@@ -11,7 +11,7 @@ import type { MemberService } from '../members/member.service';
 import { Order } from '../orders/order.entity';
 import type { EventService } from '../events/event.service';
 import { EventType } from '../events/event-types';
-import { Feedback, FeedbackKind, SCORE_RANGE, npsCategory } from './feedback.entity';
+import { Feedback, FeedbackKind, NpsCategory, SCORE_RANGE, npsCategory } from './feedback.entity';
 import {
   type CsatFigures,
   type FeedbackAnalytics,
@@ -121,6 +121,31 @@ export class FeedbackService {
     const rows = await em.find(
       Feedback,
       { member: memberId, ...(after ? { id: { $lt: decodeCursor(after) } } : {}) },
+      { orderBy: { id: 'desc' }, limit: first + 1 },
+    );
+    return pageOf(rows, first, Boolean(after));
+  }
+
+  /**
+   * Every member's answers, newest recorded first: the feedback inbox. An NPS category is a score band (promoters 9–10,
+   * passives 7–8, detractors 0–6); `withComment` keeps the answers that say something.
+   */
+  async inbox(em: EntityManager, filter: { kind: FeedbackKind | null; npsCategory: NpsCategory | null; withComment: boolean }, first: number, after: string | null): Promise<FeedbackConnection> {
+    checkPageSize(first);
+    const bands: Record<NpsCategory, { $gte: number; $lte: number }> = {
+      [NpsCategory.PROMOTER]: { $gte: 9, $lte: 10 },
+      [NpsCategory.PASSIVE]: { $gte: 7, $lte: 8 },
+      [NpsCategory.DETRACTOR]: { $gte: 0, $lte: 6 },
+    };
+    if (filter.npsCategory && filter.kind === FeedbackKind.CSAT) throw AppError.badInput([{ path: 'npsCategory', message: 'applies to NPS answers only' }]);
+    const rows = await em.find(
+      Feedback,
+      {
+        ...(filter.kind ? { kind: filter.kind } : {}),
+        ...(filter.npsCategory ? { kind: FeedbackKind.NPS, score: bands[filter.npsCategory] } : {}),
+        ...(filter.withComment ? { comment: { $ne: null } } : {}),
+        ...(after ? { id: { $lt: decodeCursor(after) } } : {}),
+      },
       { orderBy: { id: 'desc' }, limit: first + 1 },
     );
     return pageOf(rows, first, Boolean(after));

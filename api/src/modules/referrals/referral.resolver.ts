@@ -1,10 +1,10 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context, ResolverContext } from '../../base/context';
 import { Permission } from '../auth/permissions';
 import { Member } from '../members/member.entity';
-import { Referral } from './referral.entity';
+import { Referral, ReferralStatus } from './referral.entity';
 import type { ReferralService } from './referral.service';
-import { ApplyReferralCodeInput } from './referral.types';
+import { ApplyReferralCodeInput, ReferralConnection } from './referral.types';
 
 @Resolver(() => Referral)
 export class ReferralResolver {
@@ -14,6 +14,17 @@ export class ReferralResolver {
   @Mutation(() => Referral, { description: "Records who referred a member who enrolled without a code, before the member's first order." })
   applyReferralCode(@Arg('input', () => ApplyReferralCodeInput) input: ApplyReferralCodeInput, @Ctx() ctx: Context): Promise<Referral> {
     return this.referralService.apply(ctx, input);
+  }
+
+  @Authorized(Permission.MEMBERS_READ)
+  @Query(() => ReferralConnection, { description: "The programme's referrals, newest first; status filters on the status now." })
+  referrals(
+    @Ctx() ctx: Context,
+    @Arg('status', () => ReferralStatus, { nullable: true }) status: ReferralStatus | null,
+    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+  ): Promise<ReferralConnection> {
+    return this.referralService.list(ctx.em, status, first, after);
   }
 
   @FieldResolver(() => ID)

@@ -1,3 +1,5 @@
+import { checkPageSize, decodeCursor, pageOf } from '../../base/pagination';
+import type { ReferralConnection } from './referral.types';
 import { LockMode, ref } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context } from '../../base/context';
@@ -196,6 +198,17 @@ export class ReferralService {
 
   referralOf(em: EntityManager, memberId: string): Promise<Referral | null> {
     return em.findOne(Referral, { referred: memberId });
+  }
+
+  /** Every referral of the programme, newest first, page by page. */
+  async list(em: EntityManager, status: ReferralStatus | null, first: number, after: string | null): Promise<ReferralConnection> {
+    checkPageSize(first);
+    const rows = await em.find(
+      Referral,
+      { ...(status ? { status } : {}), ...(after ? { id: { $lt: decodeCursor(after) } } : {}) },
+      { orderBy: { id: 'desc' }, limit: first + 1 },
+    );
+    return pageOf(rows, first, Boolean(after));
   }
 
   referralsBy(em: EntityManager, memberId: string, first: number): Promise<Referral[]> {

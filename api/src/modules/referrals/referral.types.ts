@@ -1,4 +1,6 @@
-import { Field, ID, InputType } from 'type-graphql';
+import { Field, ID, InputType, ObjectType } from 'type-graphql';
+import { connectionOf } from '../../base/pagination';
+import { Referral } from './referral.entity';
 import { IsUUID, Length } from 'class-validator';
 
 @InputType()
@@ -11,3 +13,6 @@ export class ApplyReferralCodeInput {
   @Length(1, 20)
   referralCode: string;
 }
+
+@ObjectType()
+export class ReferralConnection extends connectionOf(Referral, 'Referral') {}

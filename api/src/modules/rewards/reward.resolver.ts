@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context, ResolverContext } from '../../base/context';
 import { Permission } from '../auth/permissions';
 import { Member } from '../members/member.entity';
@@ -48,6 +48,12 @@ export class RewardResolver {
     return this.rewardService.consume(ctx, input);
   }
 
+  @Authorized(Permission.REWARDS_REDEEM)
+  @Query(() => Redemption, { nullable: true, description: 'The redemption a voucher code belongs to (any case, spaces ignored); null when none has it.' })
+  voucher(@Arg('code', () => String) code: string, @Ctx() ctx: Context): Promise<Redemption | null> {
+    return this.rewardService.findVoucher(ctx.em, code);
+  }
+
   @FieldResolver(() => [Redemption], { description: 'Newest first.' })
   redemptions(@Root() member: Member, @Ctx() ctx: Context): Promise<Redemption[]> {
     return ctx.em.find(Redemption, { member: member.id }, { orderBy: { id: 'desc' } });
@@ -64,6 +70,11 @@ export class RewardResolver {
 
 @Resolver(() => Redemption)
 export class RedemptionResolver {
+  @FieldResolver(() => ID, { description: 'Whose voucher it is (after a merge, the surviving member).' })
+  memberId(@Root() redemption: Redemption): string {
+    return redemption.member.id;
+  }
+
   @FieldResolver(() => Reward)
   reward(@Root() redemption: Redemption): Promise<Reward> {
     return redemption.reward.load({ dataloader: true }) as Promise<Reward>;

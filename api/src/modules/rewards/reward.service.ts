@@ -56,6 +56,13 @@ export class RewardService {
     readonly kinds: RewardKindRegistry = new RewardKindRegistry(),
   ) {}
 
+  /** Exact lookup of a voucher code as a checkout would type it: case and spaces do not matter. */
+  async findVoucher(em: EntityManager, code: string): Promise<Redemption | null> {
+    const normalised = code.replace(/\s+/g, '').toUpperCase();
+    if (!normalised || normalised.length > 32) return null;
+    return em.findOne(Redemption, { voucherCode: normalised });
+  }
+
   list(em: EntityManager, activeOnly: boolean): Promise<Reward[]> {
     return em.find(Reward, activeOnly ? { isActive: true } : {}, { orderBy: { costPoints: 'asc', code: 'asc' } });
   }

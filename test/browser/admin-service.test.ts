@@ -1,0 +1,97 @@
+import { useHarness } from '../support/harness';
+import { describeInBrowser, screenshot, useAdminBrowser } from '../support/browser';
+import { build, AdminRole } from '../fixtures/build';
+import { orderInput, RECORD_ORDER } from '../support/orders';
+
+const h = useHarness({ PORT: '0', HOST: '127.0.0.1' });
+const b = build(h);
+
+const ENROL = `mutation E($input: EnrolMemberInput!) { enrolMember(input: $input) { id referralCode } }`;
+const RECORD_FEEDBACK = `mutation F($input: RecordFeedbackInput!) { recordFeedback(input: $input) { id } }`;
+const UPSERT = `mutation($input: UpsertRewardInput!) { upsertReward(input: $input) { id } }`;
+const ADJUST = `mutation($i: AdjustPointsInput!) { adjustPoints(input: $i) { available } }`;
+const REDEEM = `mutation($input: RedeemRewardInput!) { redeemReward(input: $input) { voucherCode } }`;
+
+describeInBrowser('admin app: referrals, feedback inbox, voucher lookup', () => {
+  const session = useAdminBrowser(async () => `http://127.0.0.1:${await h.app.listen()}`, (role) => b.admin(role));
+  const { signIn, text } = session;
+  let referrer: { id: string; referralCode: string };
+  let credited: { id: string };
+  let holder: { id: string };
+  let voucherCode: string;
+
+  beforeAll(async () => {
+    const admin = (await b.admin()).auth;
+    await b.baseRate(1, 100);
+    const web = await b.apiKey();
+    referrer = (await h.gql(admin, ENROL, { input: { email: 'ref@service.example' } })).data.enrolMember;
+    credited = (await h.gql(admin, ENROL, { input: { email: 'friend1@service.example', referralCode: referrer.referralCode } })).data.enrolMember;
+    await h.gql(admin, ENROL, { input: { email: 'friend2@service.example', referralCode: referrer.referralCode } });
+    const order = await h.gql(web.auth, RECORD_ORDER, { input: orderInput(credited.id, [{ unitPriceMinor: 3000 }]) });
+    expect(order.errors).toBeUndefined();
+
+    for (const [memberId, kind, score, comment] of [
+      [credited.id, 'NPS', 3, 'Parcel was late'],
+      [referrer.id, 'NPS', 10, 'Love it'],
+      [referrer.id, 'CSAT', 5, null],
+    ] as const) {
+      const res = await h.gql(admin, RECORD_FEEDBACK, { input: { memberId, kind, score, comment, channelId: web.channelId } });
+      expect(res.errors).toBeUndefined();
+    }
+
+    const reward = (await h.gql(admin, UPSERT, { input: { code: 'COFFEE', name: 'Free coffee', kind: 'FREE_PRODUCT', sku: 'COFFEE', costPoints: 100 } })).data.upsertReward;
+    holder = await b.member().named('Vera', 'Voucher').save();
+    await h.gql(admin, ADJUST, { i: { memberId: holder.id, points: 100, reason: 'test', idempotencyKey: `seed-${holder.id}` } });
+    voucherCode = (await h.gql(admin, REDEEM, { input: { memberId: holder.id, rewardId: reward.id, idempotencyKey: 'svc-1' } })).data.redeemReward.voucherCode;
+  });
+
+  it('a marketer follows referrals by status, reads detractors with their comments, and looks up a voucher read out loud', async () => {
+    const { page } = session;
+    await signIn(AdminRole.MARKETER, '/operations');
+    await page.waitForURL(/\/operations\/referrals$/);
+    const tabs = await page.getByRole('navigation', { name: 'Operations' }).getByRole('link').allTextContents();
+    expect(tabs).toEqual(['Referrals', 'Feedback inbox', 'Voucher lookup']);
+    await page.getByTestId('referral-row').nth(1).waitFor();
+    await page.getByTestId('referral-status-filter').selectOption('CREDITED');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="referral-row"]').length === 1);
+    expect(await text('referral-status')).toBe('Credited');
+    expect(await text('referral-row')).toContain(referrer.referralCode);
+    expect(await text('referral-row')).toContain('500 + 500');
+    await screenshot(page, 'referrals');
+    await page.getByTestId('referral-referred').click();
+    await page.waitForURL(`**/members/${credited.id}`);
+
+    await page.goto(new URL('/operations/feedback', page.url()).toString());
+    await page.getByTestId('inbox-row').nth(2).waitFor();
+    await page.getByLabel('NPS band').selectOption('DETRACTOR');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="inbox-row"]').length === 1);
+    expect(await text('inbox-answer')).toBe('NPS 3/10 Detractor');
+    expect(await text('inbox-comment')).toBe('Parcel was late');
+    await page.getByLabel('NPS band').selectOption('');
+    await page.getByLabel('With a comment').check();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="inbox-row"]').length === 2);
+
+    await page.getByRole('link', { name: 'Voucher lookup' }).click();
+    await page.getByLabel('Voucher code').fill(`  ${voucherCode.slice(0, 4).toLowerCase()} ${voucherCode.slice(4).toLowerCase()}`);
+    await page.getByTestId('voucher-find').click();
+    await page.getByTestId('voucher-result').waitFor();
+    expect(await text('voucher-result')).toContain('Free coffee');
+    expect(await text('voucher-result')).toContain('Issued');
+    expect(await text('voucher-result')).toContain(voucherCode);
+    expect(await text('voucher-member')).toBe(`…${holder.id.slice(-8)}`);
+    await screenshot(page, 'voucher-lookup');
+    await page.getByLabel('Voucher code').fill('NOPE1234');
+    await page.getByTestId('voucher-find').click();
+    await page.getByTestId('voucher-not-found').waitFor();
+  });
+
+  it('an analyst reads the inbox without comments and has no voucher lookup', async () => {
+    const { page } = session;
+    await signIn(AdminRole.ANALYST, '/operations/feedback');
+    await page.getByTestId('inbox-row').nth(2).waitFor();
+    const tabs = await page.getByRole('navigation', { name: 'Operations' }).getByRole('link').allTextContents();
+    expect(tabs).toEqual(['Referrals', 'Feedback inbox']);
+    expect(await page.getByTestId('inbox-comment').count()).toBe(0);
+    expect(await page.locator('body').textContent()).not.toContain('Parcel was late');
+  });
+});

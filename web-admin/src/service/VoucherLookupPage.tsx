@@ -1,0 +1,87 @@
+import { useState, type FormEvent } from 'react';
+import { Link } from 'react-router';
+import { useQuery } from 'urql';
+import { VoucherLookupDocument, type RedemptionStatus } from '../gql/graphql';
+import { dash, formatDateTime, formatInteger, humanize, shortId } from '../shared/format';
+import { Badge, Card, ErrorBox, PageHeader, type Tone } from '../shared/ui';
+
+const tones: Record<RedemptionStatus, Tone> = { ISSUED: 'good', CONSUMED: 'neutral', CANCELLED: 'warn', EXPIRED: 'bad' };
+
+/** A voucher by its code, as a customer reads it out: whose it is, for what, and whether it can still be used. */
+export function VoucherLookupPage() {
+  const [typed, setTyped] = useState('');
+  const [code, setCode] = useState('');
+  const [{ data, fetching, error }] = useQuery({ query: VoucherLookupDocument, variables: { code }, pause: !code, requestPolicy: 'network-only' });
+  const v = data?.voucher;
+
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    setCode(typed.trim());
+  }
+
+  return (
+    <section className="page" aria-label="Voucher lookup">
+      <PageHeader title="Voucher lookup" summary="Case and spaces do not matter." />
+      <form className="upload-form" onSubmit={submit} role="search">
+        <div className="field">
+          <label htmlFor="voucher-code">Voucher code</label>
+          <input id="voucher-code" className="mono" required maxLength={40} autoComplete="off" value={typed} onChange={(e) => setTyped(e.target.value)} />
+        </div>
+        <button type="submit" disabled={fetching} data-testid="voucher-find">
+          Find
+        </button>
+      </form>
+      {error && <ErrorBox error={error} testId="voucher-error" />}
+      {code && data && !v && (
+        <p className="empty" data-testid="voucher-not-found">
+          No voucher has the code {code.toUpperCase()}.
+        </p>
+      )}
+      {v && (
+        <Card title={v.reward.name} testId="voucher-result" actions={<Badge tone={tones[v.status]}>{humanize(v.status)}</Badge>}>
+          <dl className="facts">
+            <div>
+              <dt>Code</dt>
+              <dd className="mono">{v.voucherCode ?? dash}</dd>
+            </div>
+            <div>
+              <dt>Member</dt>
+              <dd>
+                <Link to={`/members/${v.memberId}`} data-testid="voucher-member">
+                  {shortId(v.memberId)}
+                </Link>
+              </dd>
+            </div>
+            <div>
+              <dt>Paid</dt>
+              <dd>{v.grantedBy ? `Granted by ${v.grantedBy}` : `${formatInteger(v.points)} points`}</dd>
+            </div>
+            <div>
+              <dt>Issued</dt>
+              <dd>{formatDateTime(v.createdAt)}</dd>
+            </div>
+            <div>
+              <dt>Expires</dt>
+              <dd>{v.expiresAt ? formatDateTime(v.expiresAt) : 'never'}</dd>
+            </div>
+            {v.consumedAt && (
+              <div>
+                <dt>Used</dt>
+                <dd data-testid="voucher-used">
+                  {formatDateTime(v.consumedAt)}
+                  {v.consumedOrderRef && ` on order ${v.consumedOrderRef}`}
+                </dd>
+              </div>
+            )}
+            {v.cancelledAt && (
+              <div>
+                <dt>Cancelled</dt>
+                <dd>{formatDateTime(v.cancelledAt)}, points returned</dd>
+              </div>
+            )}
+          </dl>
+        </Card>
+      )}
+    </section>
+  );
+}
