@@ -15,6 +15,11 @@ describe('admin error messages', () => {
     expect(errorMessage(failure({ code, requestId: 'req-1' }))).not.toMatch(/^Something went wrong \(/);
   });
 
+  it.each(['LAST_ADMIN', 'IMPORT_RUNNING', 'IMPORT_STATE', 'API_KEY_REVOKED'])('CONFLICT %s, which the operator pages meet, has a message of its own', (reason) => {
+    const generic = errorMessage(failure({ code: 'CONFLICT' }));
+    expect(errorMessage(failure({ code: 'CONFLICT', reason }))).not.toBe(generic);
+  });
+
   it('an unknown code shows a generic message with the request id', () => {
     expect(errorMessage(failure({ code: 'BRAND_NEW_CODE', requestId: 'req-42' }))).toBe(
       'Something went wrong (BRAND_NEW_CODE). Request id: req-42.',

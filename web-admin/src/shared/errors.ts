@@ -69,6 +69,8 @@ const conflictMessages = {
   CAMPAIGN_TARGETS_NO_MEMBERS: 'The segment has no active members right now, so there is no one to launch to.',
   LAST_ADMIN: 'This would leave no active admin. Give another user the Admin role first.',
   API_KEY_REVOKED: 'This key is already revoked or expired.',
+  IMPORT_RUNNING: 'Another import is running. Start this one when it has finished.',
+  IMPORT_STATE: 'This import cannot do that now. Reload the page to see where it is.',
 } as const;
 
 const networkMessage = 'Cannot reach the server. Check your connection and try again.';
