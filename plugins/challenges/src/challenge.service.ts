@@ -1,4 +1,4 @@
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { QueryOrder, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError, type Context, type PluginServices } from '@loyalty/api/extension-api';
 import { Challenge, ChallengeBadge, ChallengeProgress } from './challenge.entity';
@@ -173,7 +173,7 @@ export class ChallengeService {
     return em.find(
       ChallengeProgress,
       { memberId: { $in: [...memberIds] }, isHoldout: false },
-      { orderBy: { completedAt: { $dir: 'desc', $nulls: 'first' } as never, joinedAt: 'desc' }, populate: ['challenge'] },
+      { orderBy: { completedAt: QueryOrder.DESC_NULLS_FIRST, joinedAt: QueryOrder.DESC }, populate: ['challenge'] },
     );
   }
 
@@ -207,7 +207,7 @@ export class ChallengeService {
       return await work();
     } catch (err) {
       if (err instanceof UniqueConstraintViolationException && /challenge_code_unique/.test(err.message)) {
-        throw new AppError(CHALLENGE_CODE_TAKEN.code, `Another challenge has the code ${code}`, { code });
+        throw new AppError(CHALLENGE_CODE_TAKEN.code, `Another challenge has the code ${code}`, { challengeCode: code });
       }
       throw err;
     }

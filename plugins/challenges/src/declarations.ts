@@ -40,7 +40,7 @@ export const CHALLENGE_WINDOW_INVALID = defineErrorCode(
   'A challenge’s window must end after it starts and last at most 366 days (`extensions.startsAt`, `endsAt`); nothing was written.',
 );
 
-export const CHALLENGE_CODE_TAKEN = defineErrorCode('CHALLENGE_CODE_TAKEN', 'Another challenge has this code (`extensions.code`); codes are unique. Nothing was written.');
+export const CHALLENGE_CODE_TAKEN = defineErrorCode('CHALLENGE_CODE_TAKEN', 'Another challenge has this code (`extensions.challengeCode`); codes are unique. Nothing was written.');
 
 export const CHALLENGE_NOT_EDITABLE = defineErrorCode(
   'CHALLENGE_NOT_EDITABLE',
