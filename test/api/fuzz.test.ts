@@ -18,6 +18,8 @@ import { getVariableValues } from 'graphql/execution/values';
 import { useHarness, type Auth, type GqlResult } from '../support/harness';
 import { build } from '../fixtures/build';
 import { buildGraphQLSchema } from '../../api/src/graphql/schema';
+import { composePlugins } from '../../api/src/composition/plugin';
+import { DISTRIBUTION_PLUGINS } from '../support/distribution';
 import { QUEUES } from '../../jobs/src/payloads';
 import { RECORD_ORDER, orderInput } from '../support/orders';
 import { abbreviate, hasEdgeRefusedText, maxLengths, probes, valueArb, type Pools } from '../support/fuzz-values';
@@ -66,7 +68,8 @@ const h = useHarness({
   RATE_LIMIT_API_KEY_REQUESTS: '0',
   LOGIN_MAX_FAILURES: '100',
   LOGIN_MAX_FAILURES_PER_IP: '1000000',
-});
+  // The committed SDL is the distribution's: its plugins' operations are fuzzed with the core's.
+}, { plugins: DISTRIBUTION_PLUGINS });
 const b = build(h);
 
 let schema: GraphQLSchema;
@@ -305,7 +308,7 @@ async function buildPools(admin: Auth, channel: Auth): Promise<Pools> {
 }
 
 beforeAll(async () => {
-  schema = await buildGraphQLSchema(null);
+  schema = await buildGraphQLSchema(h.app.services, composePlugins(DISTRIBUTION_PLUGINS).resolvers);
   const admin = await b.admin();
   adminToken = admin.token;
   adminLogin = { email: admin.email, password: admin.password };

@@ -131,9 +131,13 @@ describe('updateChallenge', () => {
     ]);
   });
 
-  it('answers NOT_FOUND for an unknown challenge', async () => {
+  it('answers NOT_FOUND for an unknown challenge, BAD_USER_INPUT for an argument that is not an id', async () => {
     const admin = await b.admin();
     expectError(await h.gql(admin.auth, UPDATE_CHALLENGE, { input: { id: 'nope', name: 'x' } }), 'NOT_FOUND');
+    expectError(await h.gql(admin.auth, `query($id: ID!) { challenge(id: $id) { id } }`, { id: '01a00000-0000-7000-8000-000000000000' }), 'NOT_FOUND');
+    expect(expectError(await h.gql(admin.auth, `query($id: ID!) { challenge(id: $id) { id } }`, { id: "1' or '1'='1" }), 'BAD_USER_INPUT').extensions.fields).toEqual([
+      { path: 'id', message: 'must be an id' },
+    ]);
   });
 });
 
