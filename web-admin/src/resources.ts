@@ -1,5 +1,6 @@
 import type { RouteObject } from 'react-router';
 import * as campaigns from './campaigns';
+import * as challenges from './challenges';
 import * as dashboard from './dashboard';
 import * as members from './members';
 import * as models from './models';
@@ -17,4 +18,4 @@ export interface Resource {
   routes: RouteObject[];
 }
 
-export const resources: Resource[] = [dashboard, members, segments, campaigns, ...programme.resources, models];
+export const resources: Resource[] = [dashboard, members, segments, campaigns, challenges, ...programme.resources, models];

@@ -33,6 +33,7 @@ import {
 import { can } from '../shared/permissions';
 import { Badge, Card, DataTable, Field, PageHeader, QueryState, Stat, type Tone } from '../shared/ui';
 import { channelLabels, memberName, statusLabels } from './member-format';
+import { MemberChallengesCard } from '../challenges/MemberChallengesCard';
 
 type Member = MemberDetailQuery['member'];
 type LedgerRow = MemberLedgerQuery['member']['ledger']['edges'][number]['node'];
@@ -138,6 +139,7 @@ function MemberSections({ member, withPii, canAdjust }: { member: Member; withPi
         </QueryState>
       </Card>
       <TimelineCard memberId={member.id} />
+      <MemberChallengesCard memberId={member.id} />
       <OrdersCard memberId={member.id} />
       <RecommendationsCard memberId={member.id} />
       <FeedbackCard memberId={member.id} withPii={withPii} />

@@ -14,7 +14,10 @@ export type Permission =
   | 'segments:manage'
   | 'queues:read'
   | 'campaigns:read'
-  | 'campaigns:manage';
+  | 'campaigns:manage'
+  // The challenges plugin's (plugins/challenges/src/declarations.ts).
+  | 'challenges:read'
+  | 'challenges:manage';
 
 const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
   ADMIN: new Set<Permission>([
@@ -31,6 +34,8 @@ const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
     'queues:read',
     'campaigns:read',
     'campaigns:manage',
+    'challenges:read',
+    'challenges:manage',
   ]),
   MARKETER: new Set<Permission>([
     'members:pii',
@@ -42,8 +47,10 @@ const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
     'segments:manage',
     'campaigns:read',
     'campaigns:manage',
+    'challenges:read',
+    'challenges:manage',
   ]),
-  ANALYST: new Set<Permission>(['analytics:read', 'models:read', 'models:train', 'segments:read', 'queues:read', 'campaigns:read']),
+  ANALYST: new Set<Permission>(['analytics:read', 'models:read', 'models:train', 'segments:read', 'queues:read', 'campaigns:read', 'challenges:read']),
 };
 
 export function can(role: AdminRole, permission: Permission): boolean {
