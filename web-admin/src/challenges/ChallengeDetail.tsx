@@ -1,7 +1,7 @@
 import { Link, useParams } from 'react-router';
 import { useMutation, useQuery } from 'urql';
 import { useCurrentAdmin } from '../auth/RequireAuth';
-import { ChallengeDocument, UpdateChallengeDocument, type ChallengeQuery } from '../gql/graphql';
+import { ChallengeDocument, SegmentsDocument, UpdateChallengeDocument, type ChallengeQuery } from '../gql/graphql';
 import { errorMessage } from '../shared/errors';
 import { formatDateTime, formatInteger, formatMoney, formatPercent, humanize } from '../shared/format';
 import { can } from '../shared/permissions';
@@ -67,6 +67,8 @@ function ActiveToggle({ challenge: c, onChanged }: { challenge: Challenge; onCha
 }
 
 function SetUp({ challenge: c }: { challenge: Challenge }) {
+  const [segments] = useQuery({ query: SegmentsDocument, pause: !c.audienceSegmentId });
+  const segment = segments.data?.segments.find((s) => s.id === c.audienceSegmentId);
   return (
     <Card title="Set-up" testId="challenge-setup">
       <dl className="facts">
@@ -85,7 +87,9 @@ function SetUp({ challenge: c }: { challenge: Challenge }) {
         <dt>Reward</dt>
         <dd data-testid="challenge-reward-text">{describeReward(c)}</dd>
         <dt>Audience</dt>
-        <dd>{c.audienceSegmentId ? 'A saved segment (checked when a member first qualifies)' : 'Everyone'}</dd>
+        <dd data-testid="challenge-audience-text">
+          {c.audienceSegmentId ? `${segment?.name ?? 'A saved segment'} (checked when a member first qualifies)` : 'Everyone'}
+        </dd>
         <dt>Window</dt>
         <dd>
           {formatDateTime(c.startsAt)} – {formatDateTime(c.endsAt)}
