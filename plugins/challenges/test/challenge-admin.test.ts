@@ -156,6 +156,17 @@ describe('challengeAudienceCount', () => {
   });
 });
 
+describe('event types', () => {
+  it('challenge.completed and badge.awarded are event types webhooks subscribe to', async () => {
+    const admin = await b.admin();
+    const res = await h.gql(admin.auth, `mutation($input: RegisterWebhookInput!) { registerWebhook(input: $input) { webhook { eventTypes } } }`, {
+      input: { url: 'https://hooks.example.com/challenges', eventTypes: ['CHALLENGE_COMPLETED', 'BADGE_AWARDED'] },
+    });
+    expect(res.errors).toBeUndefined();
+    expect(res.data.registerWebhook.webhook.eventTypes).toEqual(['CHALLENGE_COMPLETED', 'BADGE_AWARDED']);
+  });
+});
+
 describe('declared error codes', () => {
   it('are documented in schema/error-codes.json', () => {
     const codes = JSON.parse(readFileSync(path.join(__dirname, '../../../schema/error-codes.json'), 'utf8'));
