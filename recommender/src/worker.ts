@@ -6,6 +6,7 @@ import { handleHeartbeat } from './jobs/heartbeat';
 import { handleScore } from './jobs/score';
 import { handleTrain } from './jobs/train';
 import { initBackend } from './tf/backend';
+import { bootstrapModels } from './training/bootstrap';
 import { ModelStore } from './training/store';
 
 export interface Worker {
@@ -44,7 +45,10 @@ export function startWorker(config: Config, log: Logger): Worker {
     for (const kind of KINDS) queues[TRAIN_QUEUE[kind]].process(1, oneAtATime(handleTrain(kind, deps))).catch(processing(TRAIN_QUEUE[kind]));
     queues[QUEUES.score].process(1, oneAtATime(handleScore(deps))).catch(processing(QUEUES.score));
     schedules = schedule(queues, config, log);
-    if (config.MODEL_BOOTSTRAP) bootstrapModels(queues, store, log);
+    if (config.MODEL_BOOTSTRAP) {
+      const trainQueues = { RECOMMENDER: queues[TRAIN_QUEUE.RECOMMENDER], CHURN: queues[TRAIN_QUEUE.CHURN] };
+      bootstrapModels(trainQueues, store, log).catch((err: unknown) => log.warn({ err }, 'train.bootstrap_failed'));
+    }
   } else {
     log.warn('worker.no_database: set DATABASE_URL to train models; training jobs wait in Redis until then');
   }
@@ -100,18 +104,6 @@ function schedule(queues: Worker['queues'], config: Config, log: Logger): Schedu
     (err: unknown) => log.warn({ err }, 'jobs.not_scheduled'),
   );
   return keeper;
-}
-
-/** A model kind never trained gets one training job now; the fixed jobId collapses duplicates from several workers. */
-function bootstrapModels(queues: Worker['queues'], store: ModelStore, log: Logger) {
-  (async () => {
-    for (const kind of KINDS) {
-      if (await store.hasVersion(kind)) continue;
-      const payload = { v: 1, kind, requestedAt: new Date().toISOString(), requestedBy: 'bootstrap' } as TrainPayload;
-      await queues[TRAIN_QUEUE[kind]].add(payload, { jobId: `bootstrap-${kind}`, ...RETRY(60_000), removeOnComplete: 100, removeOnFail: 100 });
-      log.info({ kind }, 'train.bootstrap_queued');
-    }
-  })().catch((err: unknown) => log.warn({ err }, 'train.bootstrap_failed'));
 }
 
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE']);
