@@ -31,6 +31,8 @@ import type { RequestContext } from '../graphql/context';
 import { rateLimitedError, RequestRateLimiter } from '../modules/security/rate-limits';
 import { loadPersistedOperations, resolvePersistedOperation } from '../modules/security/persisted-operations';
 import { bodyErrors, corsForGraphql, securityHeaders, sendGraphqlError, setRateLimitHeaders } from '../modules/security/http';
+import { metricsEndpoint } from '../modules/telemetry/metrics-registry';
+import { createTelemetry, type Telemetry } from './telemetry';
 
 export interface AppDeps {
   config: Config;
@@ -49,12 +51,16 @@ export interface AppDeps {
 export interface App {
   server: http.Server;
   services: Services;
+  /** /metrics and the instruments main.ts hands to the dispatcher and the points scheduler. */
+  telemetry: Telemetry;
   listen(): Promise<number>;
   /** Stops taking requests, drains in-flight ones, then closes the database and Redis. */
   stop(): Promise<void>;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
+/** Requests the access log leaves out: probes and scrapes, several a minute each. */
+const UNLOGGED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** What the /graphql middleware works out before Apollo runs: the request's entity manager and its caller. */
 interface GraphqlLocals {
@@ -75,6 +81,7 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
   const persistedOperations =
     config.PERSISTED_OPERATIONS === 'off' ? null : loadPersistedOperations(config.PERSISTED_OPERATIONS_FILE);
   const schema = await buildGraphQLSchema(services, contributed.resolvers);
+  const telemetry = createTelemetry({ config, orm, readOrm, services, log });
   if (plugins.length) log.info({ plugins: plugins.map((p) => p.name) }, 'plugins.loaded');
   const app = express();
   const server = http.createServer(app);
@@ -94,7 +101,7 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
         res.setHeader('x-request-id', id);
         return id;
       },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      autoLogging: { ignore: (req) => UNLOGGED_PATHS.has(req.url?.split('?')[0] ?? '') },
       // A GET's query string can carry variables (emails, phones): log the path only.
       serializers: { req: (req: { url?: string }) => ({ ...req, url: req.url?.split('?')[0] }) },
     }),
@@ -107,6 +114,7 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  app.get('/metrics', metricsEndpoint(telemetry.metrics, config.METRICS_TOKEN));
   app.get('/readyz', async (_req, res) => {
     const check = async (what: string, probe: () => Promise<unknown>) => {
       try {
@@ -146,6 +154,7 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
       rootFieldBudget(rateLimiter),
       argumentChecks,
       ...(config.isProduction ? [] : [queryCountHeader]),
+      telemetry.graphql.plugin,
     ],
   });
   await apollo.start();
@@ -210,6 +219,7 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
   app.use(
     '/graphql',
     corsForGraphql(config),
+    telemetry.graphql.middleware,
     admitCaller,
     express.json({ limit: config.GRAPHQL_MAX_BODY_BYTES }),
     allowListedOnly,
@@ -245,7 +255,7 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
   if (existsSync(path.join(config.WEB_ADMIN_DIR, 'index.html'))) {
     app.use(express.static(config.WEB_ADMIN_DIR, { index: false, maxAge: '1h' }));
     // Client-side routes: any other GET that accepts HTML gets the app shell.
-    app.get(/^\/(?!graphql|healthz|readyz).*/, (req, res, next) => {
+    app.get(/^\/(?!graphql|healthz|readyz|metrics).*/, (req, res, next) => {
       if (!req.accepts('html')) return next();
       res.setHeader('cache-control', 'no-cache');
       res.sendFile(path.join(config.WEB_ADMIN_DIR, 'index.html'));
@@ -257,6 +267,7 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
   return {
     server,
     services,
+    telemetry,
     listen: () =>
       new Promise((resolve, reject) => {
         server.once('error', reject);
