@@ -3,6 +3,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 interface RequestScope {
   requestId: string;
   dbQueries: number;
+  /** The W3C trace id from a valid `traceparent` the caller sent, logged beside the request id. */
+  traceId?: string;
   /** For the request metrics: the operation name (null: anonymous) and the first error's code, once known. */
   operationName?: string | null;
   outcomeCode?: string;

@@ -31,6 +31,7 @@ import type { RequestContext } from '../graphql/context';
 import { rateLimitedError, RequestRateLimiter } from '../modules/security/rate-limits';
 import { loadPersistedOperations, resolvePersistedOperation } from '../modules/security/persisted-operations';
 import { bodyErrors, corsForGraphql, securityHeaders, sendGraphqlError, setRateLimitHeaders } from '../modules/security/http';
+import { parseTraceparent } from '../base/trace-context';
 import { metricsEndpoint } from '../modules/telemetry/metrics-registry';
 import { createTelemetry, type Telemetry } from './telemetry';
 
@@ -59,6 +60,8 @@ export interface App {
 }
 
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
+/** The caller's W3C trace id, logged beside ours so that its trace and our lines meet; a malformed traceparent is ignored. */
+const traceIdOf = (req: http.IncomingMessage) => parseTraceparent(req.headers.traceparent)?.traceId;
 /** Requests the access log leaves out: probes and scrapes, several a minute each. */
 const UNLOGGED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
@@ -94,7 +97,10 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
     pinoHttp({
       logger: log,
       customAttributeKeys: { reqId: 'requestId' },
-      customProps: (req) => ({ clientIp: (req as Request).ip }),
+      customProps: (req) => {
+        const traceId = traceIdOf(req);
+        return { clientIp: (req as Request).ip, ...(traceId ? { traceId } : {}) };
+      },
       genReqId: (req, res) => {
         const given = req.headers['x-request-id'];
         const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -109,7 +115,10 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
   const appHeaders = securityHeaders();
   const apiHeaders = securityHeaders({ withContentSecurityPolicy: false });
   app.use((req, res, next) => (req.path.startsWith('/graphql') ? apiHeaders : appHeaders)(req, res, next));
-  app.use((req, _res, next) => requestScope.run({ requestId: String(req.id), dbQueries: 0 }, next));
+  app.use((req, _res, next) => {
+    const traceId = traceIdOf(req);
+    requestScope.run({ requestId: String(req.id), dbQueries: 0, ...(traceId ? { traceId } : {}) }, next);
+  });
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -212,7 +221,8 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
       const { code, http, ...extensions } = err.extensions as { code: ErrorCode; http?: { status?: number } };
       return sendGraphqlError(res, http?.status ?? 400, code, err.message, extensions);
     }
-    log.error({ err, requestId: String(req.id) }, 'graphql.unexpected_error');
+    const traceId = requestScope.getStore()?.traceId;
+    log.error({ err, requestId: String(req.id), ...(traceId ? { traceId } : {}) }, 'graphql.unexpected_error');
     sendGraphqlError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error', { requestId: String(req.id) });
   };
 
@@ -227,6 +237,7 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
       context: async ({ req, res }): Promise<RequestContext> => {
         const { em, auth } = res.locals.graphql as GraphqlLocals;
         const requestId = String(req.id);
+        const traceId = requestScope.getStore()?.traceId;
         const principalLog = auth.principal
           ? auth.principal.kind === 'admin'
             ? { adminId: auth.principal.adminId }
@@ -242,7 +253,7 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
           requestId,
           clientIp: req.ip,
           get log() {
-            return (requestLog ??= log.child({ requestId, ...principalLog }));
+            return (requestLog ??= log.child({ requestId, ...(traceId ? { traceId } : {}), ...principalLog }));
           },
           loaders: createLoaders(em, services),
         };
