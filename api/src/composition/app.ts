@@ -266,7 +266,7 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
   if (existsSync(path.join(config.WEB_ADMIN_DIR, 'index.html'))) {
     app.use(express.static(config.WEB_ADMIN_DIR, { index: false, maxAge: '1h' }));
     // Client-side routes: any other GET that accepts HTML gets the app shell.
-    app.get(/^\/(?!graphql|healthz|readyz|metrics).*/, (req, res, next) => {
+    app.get(/^\/(?!graphql|healthz|readyz).*/, (req, res, next) => {
       if (!req.accepts('html')) return next();
       res.setHeader('cache-control', 'no-cache');
       res.sendFile(path.join(config.WEB_ADMIN_DIR, 'index.html'));
