@@ -63,7 +63,7 @@ async function run(name: string, payload: Record<string, unknown>): Promise<{ co
   }
 }
 
-describe('the worker's GET /metrics', () => {
+describe("the worker's GET /metrics", () => {
   it('answers only the bearer of METRICS_TOKEN, and nothing but /metrics', async () => {
     expect((await fetch(url)).status).toBe(401);
     expect((await fetch(url, { headers: { authorization: `Bearer ${TOKEN}-not` } })).status).toBe(401);
@@ -72,7 +72,7 @@ describe('the worker's GET /metrics', () => {
     expect(valueOf(all, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
   });
 
-  it('times each job by queue and outcome, and each training by the gate's verdict or FAILED', async () => {
+  it("times each job by queue and outcome, and each training by the gate's verdict or FAILED", async () => {
     const requestedAt = new Date().toISOString();
     const heartbeat = await run('recommender.heartbeat', { v: 1, requestedAt });
     expect(heartbeat.completed).toBe(true);
