@@ -107,6 +107,9 @@ const schema = z
     /** Which callers may only run operations from the allow-list in PERSISTED_OPERATIONS_FILE. */
     PERSISTED_OPERATIONS: z.enum(['off', 'required-for-api-keys', 'required']).default('off'),
     PERSISTED_OPERATIONS_FILE: z.string().default(path.join(repoRoot, 'schema', 'persisted-operations.json')),
+    /** Set: GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`. Unset: /metrics is open, for a scraper on
+     * a private network (docs/operations/metrics.md). */
+    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     DEFAULT_PHONE_REGION: z
       .string()
       .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 country code such as GB')
@@ -220,7 +223,7 @@ export interface Config extends Omit<RawConfig, 'JWT_SECRET' | 'GRAPHQL_INTROSPE
   isProduction: boolean;
 }
 
-export const sensitiveKeys = ['JWT_SECRET', 'DATABASE_URL', 'DATABASE_READ_URL', 'REDIS_URL', 'SMTP_URL', 'MESSAGE_WEBHOOK_SECRET'] as const;
+export const sensitiveKeys = ['JWT_SECRET', 'DATABASE_URL', 'DATABASE_READ_URL', 'REDIS_URL', 'SMTP_URL', 'MESSAGE_WEBHOOK_SECRET', 'METRICS_TOKEN'] as const;
 
 export class ConfigError extends Error {}
 
