@@ -11,9 +11,11 @@ const swc = {
 
 module.exports = {
   rootDir: '..',
-  // examples/*/test: each example plugin's own suite, against the same harness.
-  roots: ['<rootDir>/test', '<rootDir>/examples'],
-  testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/examples/*/test/**/*.test.ts'],
+  // examples/*/test and packages/*/test: each example's and package's own suite, against the same harness.
+  roots: ['<rootDir>/test', '<rootDir>/examples', '<rootDir>/packages'],
+  testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/examples/*/test/**/*.test.ts', '<rootDir>/packages/*/test/**/*.test.ts'],
+  // The client from its sources, so its tests and the examples' need no build first.
+  moduleNameMapper: { '^@loyalty/client$': '<rootDir>/packages/client/src/index.ts' },
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   transform: { '^.+\\.tsx?$': ['@swc/jest', swc] },
   testEnvironment: 'node',
