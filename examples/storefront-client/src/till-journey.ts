@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { LoyaltyApiError, type LoyaltyClient, type OrderLineInput } from '@loyalty/client';
+import { LoyaltyApiError, type EnrolMemberInput, type IdentifierType, type LoyaltyClient, type OrderLineInput } from '@loyalty/client';
+
+/** How the till knows the shopper: an email, or a loyalty card number (the channel's own customer id). */
+export type Shopper = { email: string } | { cardNumber: string };
 
 export interface TillJourneyOptions {
-  /** The shopper's email: enrolled when new, looked up when already a member. */
-  email: string;
+  /** Enrolled when new, looked up when already a member. */
+  shopper: Shopper;
   firstName?: string;
   /** The till's own order id: a retry with the same id and contents returns the stored order. */
   externalOrderId?: string;
@@ -31,6 +34,12 @@ const BASKET: OrderLineInput[] = [
   { sku: 'MUG-BLUE', name: 'Blue mug', category: 'Kitchen', quantity: 2, unitPriceMinor: 650 },
 ];
 
+function identify(shopper: Shopper): { enrol: EnrolMemberInput; type: IdentifierType; value: string } {
+  return 'email' in shopper
+    ? { enrol: { email: shopper.email }, type: 'EMAIL', value: shopper.email }
+    : { enrol: { channelCustomerId: shopper.cardNumber }, type: 'CHANNEL_CUSTOMER_ID', value: shopper.cardNumber };
+}
+
 const money = (minor: number, currency: string) => `${currency} ${(minor / 100).toFixed(2)}`;
 
 /**
@@ -38,20 +47,22 @@ const money = (minor: number, currency: string) => `${currency} ${(minor / 100).
  * sale, show the points and what to offer next, and redeem a reward. Each step prints a line through `say`.
  */
 export async function runTillJourney(client: LoyaltyClient, options: TillJourneyOptions, say: (line: string) => void): Promise<TillJourneyResult> {
-  // 1. Enrol, or find the member when the email is already taken: a CONFLICT whose reason says so.
+  // 1. Enrol, or find the member when the identifier is already taken: a CONFLICT whose reason says so. (Enrolling
+  // first is one call for a new shopper, and safe when two tills enrol the same one.)
+  const shopper = identify(options.shopper);
   let memberId: string;
   let isNewMember = true;
   try {
-    const { enrolMember } = await client.enrolMember({ input: { email: options.email, firstName: options.firstName, country: 'GB' } });
+    const { enrolMember } = await client.enrolMember({ input: { ...shopper.enrol, firstName: options.firstName, country: 'GB' } });
     memberId = enrolMember.id;
-    say(`Enrolled ${options.email} as member ${memberId}`);
+    say(`Enrolled ${shopper.value} as member ${memberId}`);
   } catch (err) {
     if (!(err instanceof LoyaltyApiError && err.code === 'CONFLICT' && err.extensions.reason === 'IDENTIFIER_TAKEN')) throw err;
-    const { memberByIdentifier } = await client.findMember({ type: 'EMAIL', value: options.email });
+    const { memberByIdentifier } = await client.findMember({ type: shopper.type, value: shopper.value });
     if (!memberByIdentifier) throw err;
     memberId = memberByIdentifier.id;
     isNewMember = false;
-    say(`${options.email} is already member ${memberId}`);
+    say(`${shopper.value} is already member ${memberId}`);
   }
 
   // 2. Record the sale; the external order id makes a retry safe.

@@ -40,7 +40,7 @@ describe('storefront-client example: the till journey', () => {
     await programme({ pendingDays: 0 });
     const { key } = await b.apiKey();
     const lines: string[] = [];
-    const result = await runTillJourney(createLoyaltyClient({ url: await graphqlUrl(h), apiKey: key }), { email: 'sam@shop.example', firstName: 'Sam' }, (l) => lines.push(l));
+    const result = await runTillJourney(createLoyaltyClient({ url: await graphqlUrl(h), apiKey: key }), { shopper: { email: 'sam@shop.example' }, firstName: 'Sam' }, (l) => lines.push(l));
 
     // £18 of coffee and two £6.50 mugs: 31 points, available at once with no pending window; the refill costs 30.
     expect(result).toMatchObject({
@@ -62,23 +62,23 @@ describe('storefront-client example: the till journey', () => {
     );
   });
 
-  it('finds the member on a second visit with the same email, and records a replayed order once', async () => {
+  it('finds the member on a second visit with the same loyalty card, and records a replayed order once', async () => {
     await programme({ pendingDays: 0 });
     const { key } = await b.apiKey();
     const client = createLoyaltyClient({ url: await graphqlUrl(h), apiKey: key });
-    const visit = { email: 'again@shop.example', externalOrderId: 'TILL-7-0001', placedAt: new Date(Date.now() - 60_000) };
+    const visit = { shopper: { cardNumber: 'CARD-0042' }, externalOrderId: 'TILL-7-0001', placedAt: new Date(Date.now() - 60_000) };
     const first = await runTillJourney(client, visit, () => {});
     const lines: string[] = [];
     const second = await runTillJourney(client, visit, (l) => lines.push(l));
     expect(second).toMatchObject({ memberId: first.memberId, isNewMember: false, orderId: first.orderId });
-    expect(lines[0]).toBe(`again@shop.example is already member ${first.memberId}`);
+    expect(lines[0]).toBe(`CARD-0042 is already member ${first.memberId}`);
   });
 
   it('shows the refusal when the points are still pending: INSUFFICIENT_POINTS with what is available', async () => {
     await programme({ pendingDays: 14 });
     const { key } = await b.apiKey();
     const lines: string[] = [];
-    const result = await runTillJourney(createLoyaltyClient({ url: await graphqlUrl(h), apiKey: key }), { email: 'new@shop.example' }, (l) => lines.push(l));
+    const result = await runTillJourney(createLoyaltyClient({ url: await graphqlUrl(h), apiKey: key }), { shopper: { email: 'new@shop.example' } }, (l) => lines.push(l));
     expect(result).toMatchObject({ points: { available: 0, pending: 31 }, redemption: { rewardCode: 'MUG-CLUB', refusedWith: 'INSUFFICIENT_POINTS' } });
     expect(lines).toContain('Cannot redeem MUG-CLUB yet: 0 of 30 points available');
   });
@@ -100,6 +100,10 @@ describe('storefront-client example: the till journey', () => {
     const wrongKey: string[] = [];
     expect(await main(['--url', url, '--key', 'lp_live_wrong'], {}, (l) => wrongKey.push(l))).toBe(1);
     expect(wrongKey).toEqual([expect.stringMatching(/^Failed with UNAUTHENTICATED: .* \(request [\w-]+\)$/)]);
+
+    const both: string[] = [];
+    expect(await main(['--key', key, '--email', 'a@shop.example', '--card', '7'], {}, (l) => both.push(l))).toBe(2);
+    expect(both[0]).toMatch(/^Give --email or --card, not both\./);
 
     const noKey: string[] = [];
     expect(await main([], { LOYALTY_URL: url }, (l) => noKey.push(l))).toBe(2);
