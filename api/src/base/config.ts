@@ -157,7 +157,7 @@ const schema = z
     CAMPAIGNS_SWEEP_MS: z.coerce.number().int().min(0).default(10_000),
     /** Delivery attempts per campaign message before it is FAILED. */
     CAMPAIGN_MESSAGE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(30).default(5),
-    /** How campaign messages leave (docs/messaging.md): `log` only logs them, `smtp` sends EMAIL messages through
+    /** How campaign messages leave (docs/operations/messaging.md): `log` only logs them, `smtp` sends EMAIL messages through
      * SMTP_URL, `webhook` POSTs every message, signed, to MESSAGE_WEBHOOK_URL; or the name of an adapter a plugin
      * registers (checked against the registered adapters when the services are built). */
     MESSAGE_DELIVERY: z
@@ -178,7 +178,7 @@ const schema = z
     MESSAGE_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
     /** Bound on one message's SMTP connection and replies, or on its webhook request. */
     MESSAGE_DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
-    /** Plugins to load (docs/extending.md): comma-separated paths or package names, resolved from the directory the
+    /** Plugins to load (docs/guides/extending.md): comma-separated paths or package names, resolved from the directory the
      * process starts in, each exporting a LoyaltyPlugin. Unset: the distribution's plugins, `loyalty.plugins` in the
      * repository's package.json (the first-party activities and challenges); `none`: no plugin at all. The API, `npm run
      * migrate`, the worker and the CLI commands load them. */
