@@ -30,6 +30,9 @@ const schema = z.object({
   CHURN_BAND_HIGH: z.coerce.number().min(0).max(1).default(0.6),
 });
 
+/** The variables the worker reads; docs/operations/configuration.md names each (a test holds it to this). */
+export const configSchema = schema;
+
 export type Config = Omit<z.infer<typeof schema>, 'QUEUE_PREFIX'> & { QUEUE_PREFIX: string; isProduction: boolean };
 
 export const sensitiveKeys = ['REDIS_URL', 'DATABASE_URL'] as const;
