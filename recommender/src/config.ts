@@ -36,6 +36,9 @@ const schema = z.object({
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
+/** The variables the worker reads; docs/operations/configuration.md names each (a test holds it to this). */
+export const configSchema = schema;
+
 export type Config = Omit<z.infer<typeof schema>, 'QUEUE_PREFIX'> & { QUEUE_PREFIX: string; isProduction: boolean };
 
 export const sensitiveKeys = ['REDIS_URL', 'DATABASE_URL', 'METRICS_TOKEN'] as const;

@@ -43,7 +43,7 @@ export interface AppDeps {
   readOrm?: Orm;
   redis: RedisClient;
   log: Logger;
-  /** Plugins (docs/extending.md), checked here: the process does not start with a bad list. */
+  /** Plugins (docs/guides/extending.md), checked here: the process does not start with a bad list. */
   plugins?: readonly LoyaltyPlugin[];
   /** The time earning use cases are stamped with; the real time by default (base/time.ts). */
   clock?: Clock;

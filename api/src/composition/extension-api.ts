@@ -1,7 +1,7 @@
 /**
  * The public extension API: everything a plugin may import from the platform, in one place. A plugin that imports
  * only from here (types, and the few helpers below) keeps working when modules move or change inside; anything else
- * is internal. docs/extending.md describes each point; examples/brand-bonus-plugin uses it.
+ * is internal. docs/guides/extending.md describes each point; examples/brand-bonus-plugin uses it.
  */
 export { definePlugin, type LoyaltyPlugin } from './plugin';
 
