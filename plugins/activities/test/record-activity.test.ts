@@ -64,6 +64,19 @@ describe('recordActivity', () => {
     expect(n).toBe(1);
   });
 
+  it('answers a replay with the stored activity after its type was deactivated', async () => {
+    const type = await f.type({ points: 9 });
+    const member = await b.member().save();
+    const input = { member: { id: member.id }, type: type.code, idempotencyKey: key('late-replay') };
+    const first = await h.gql(web.auth, RECORD, { input });
+    const off = await h.gql(await f.adminAuth(), `mutation U($input: UpdateActivityTypeInput!) { updateActivityType(input: $input) { isActive } }`, { input: { id: type.id, isActive: false } });
+    expect(off.data.updateActivityType.isActive).toBe(false);
+    const again = await h.gql(web.auth, RECORD, { input });
+    expect(again.errors).toBeUndefined();
+    expect(again.data.recordActivity).toEqual(first.data.recordActivity);
+    expect(await f.balance(member.id)).toMatchObject({ available: 9 });
+  });
+
   it('refuses a replay with another body as CONFLICT/IDEMPOTENCY_KEY_REUSED and writes nothing', async () => {
     const type = await f.type();
     const member = await b.member().save();
@@ -255,6 +268,12 @@ describe('recordActivity refuses bad input and writes nothing', () => {
     await refused(web.auth, { type: open.code, attributes: { a: { b: { c: { d: { e: 1 } } } } } }, 'ACTIVITY_ATTRIBUTES_TOO_LARGE');
     await refused(web.auth, { type: open.code, attributes: { a: [[[[1]]]] } }, 'ACTIVITY_ATTRIBUTES_TOO_LARGE');
     expect((await f.record(web.auth, { member: { id: member.id }, type: open.code, attributes: { a: { b: { c: [1] } } } })).errors).toBeUndefined();
+  });
+
+  it('attributes that are not a JSON object, or a type code over 64 characters, are BAD_USER_INPUT', async () => {
+    await refused(web.auth, { type: open.code, attributes: [1, 2] }, 'BAD_USER_INPUT');
+    await refused(web.auth, { type: open.code, attributes: 'text' }, 'BAD_USER_INPUT');
+    await refused(web.auth, { type: 'x'.repeat(65) }, 'BAD_USER_INPUT');
   });
 
   it('occurredAt more than 5 minutes ahead or more than 90 days back is BAD_USER_INPUT naming it', async () => {
