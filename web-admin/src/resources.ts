@@ -1,4 +1,5 @@
 import type { RouteObject } from 'react-router';
+import * as activities from './activities';
 import * as campaigns from './campaigns';
 import * as dashboard from './dashboard';
 import * as members from './members';
@@ -17,4 +18,4 @@ export interface Resource {
   routes: RouteObject[];
 }
 
-export const resources: Resource[] = [dashboard, members, segments, campaigns, ...programme.resources, models];
+export const resources: Resource[] = [dashboard, members, segments, campaigns, activities, ...programme.resources, models];

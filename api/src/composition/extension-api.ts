@@ -48,6 +48,8 @@ export { Member } from '../modules/members/member.entity';
 export { MemberRefInput } from '../modules/orders/order.types';
 export { ValueType } from '../modules/segments/segment-grammar';
 export { AdminRole } from '../modules/auth/permissions';
+// Where a caller records from: a channel key's kind (WEB, APP, STORE, ...), for rules on which channels may send what.
+export { SalesChannelKind } from '../base/enums';
 
 // Small helpers: time-ordered ids, and the programme's calendar (its time zone's days and weeks).
 export { newId } from '../base/ids';

@@ -14,7 +14,9 @@ export type Permission =
   | 'segments:manage'
   | 'queues:read'
   | 'campaigns:read'
-  | 'campaigns:manage';
+  | 'campaigns:manage'
+  // The activities plugin's (plugins/activities/src/access.ts).
+  | 'activities:manage';
 
 const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
   ADMIN: new Set<Permission>([
@@ -31,6 +33,7 @@ const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
     'queues:read',
     'campaigns:read',
     'campaigns:manage',
+    'activities:manage',
   ]),
   MARKETER: new Set<Permission>([
     'members:pii',
@@ -42,6 +45,7 @@ const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
     'segments:manage',
     'campaigns:read',
     'campaigns:manage',
+    'activities:manage',
   ]),
   ANALYST: new Set<Permission>(['analytics:read', 'models:read', 'models:train', 'segments:read', 'queues:read', 'campaigns:read']),
 };
