@@ -257,6 +257,10 @@ export const CONFIG_DOCS: { readonly [K in keyof RawConfig]-?: VariableDoc } = {
   CORS_ORIGINS: { text: 'Comma-separated origins (`https://shop.example`) whose browser code may call `/graphql`; empty: same origin only.', shownDefault: 'empty' },
   PERSISTED_OPERATIONS: '`required-for-api-keys`: API keys may only run operations on the allow-list; admin users are unaffected. `required` does the same today.',
   PERSISTED_OPERATIONS_FILE: 'The allow-list: `{ "<sha256>": "<operation>" }` (`npm run persisted-operations` builds one).',
+  METRICS_TOKEN: {
+    text: 'Set (16 characters or more): `GET /metrics` on the API and the worker answers only `Authorization: Bearer <token>`. Unset: `/metrics` is open, for a scraper on a private network ([metrics](../operations/metrics.md)).',
+    shownDefault: 'unset',
+  },
   DEFAULT_PHONE_REGION: 'Region for phone numbers given without `+country` (ISO 3166-1 alpha-2).',
   SHUTDOWN_GRACE_MS: 'How long SIGTERM waits for in-flight requests.',
   WEB_ADMIN_DIR: 'The built admin app that the API serves at `/`.',

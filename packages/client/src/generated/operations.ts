@@ -3,6 +3,23 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** What became of a recorded activity. */
+export type ActivityOutcome =
+  /** The member had as many credited as capPerDay on that local day (the programme's time zone). */
+  | 'CAPPED_DAY'
+  /** The member had as many credited as capLifetime. */
+  | 'CAPPED_LIFETIME'
+  /** The member had as many credited as capPerWeek in that local Monday-to-Sunday week. */
+  | 'CAPPED_WEEK'
+  /** Its type's points were credited. */
+  | 'CREDITED'
+  /** The member is not in the type's tiers or segment. */
+  | 'NOT_ELIGIBLE'
+  /** The type gives 0 points: recorded only. */
+  | 'NO_POINTS'
+  /** Another credited activity of the type is less than minGapMinutes away. */
+  | 'TOO_SOON';
+
 export type ConsentInput = {
   isGranted: boolean;
   medium: ConsentMedium;
@@ -32,7 +49,7 @@ export type EnrolMemberInput = {
   phone?: string | null | undefined;
   preferredChannel?: SalesChannelKind | null | undefined;
   preferredStoreCode?: string | null | undefined;
-  /** Another member's referral code (README: Referrals). */
+  /** Another member's referral code (docs/concepts/referrals.md). */
   referralCode?: string | null | undefined;
 };
 
@@ -71,6 +88,20 @@ export type OrderStatus =
   | 'COMPLETED'
   | 'PARTIALLY_RETURNED'
   | 'RETURNED';
+
+/** An activity a channel records for a member. */
+export type RecordActivityInput = {
+  /** What else the channel knows (a review's rating, a store code): at most 4096 bytes of JSON, 4 levels deep. */
+  attributes?: Record<string, unknown> | null | undefined;
+  /** The channel's own id for this activity (1 to 100 characters): a replay returns the stored activity and credits once. */
+  idempotencyKey: string;
+  /** By id, or by an identifier; a merged member is credited on the survivor. */
+  member: MemberRefInput;
+  /** When the member did it: now when left out; at most 5 minutes ahead and 90 days back. */
+  occurredAt?: string | null | undefined;
+  /** An active activity type code (activityTypes); otherwise ACTIVITY_TYPE_UNKNOWN. */
+  type: string;
+};
 
 export type RecordOrderInput = {
   /** Admin callers: the sales channel. Channel callers use their own. */
@@ -124,6 +155,18 @@ export type SalesChannelKind =
   | 'MARKETPLACE'
   | 'STORE'
   | 'WEB';
+
+export type RecordActivityMutationVariables = Exact<{
+  input: RecordActivityInput;
+}>;
+
+
+export type RecordActivityMutation = { recordActivity: { id: string, memberId: string, type: string, occurredAt: string, points: number, outcome: ActivityOutcome } };
+
+export type ActivityTypesQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ActivityTypesQuery = { activityTypes: Array<{ code: string, name: string, points: number, channelKinds: Array<SalesChannelKind>, isActive: boolean }> };
 
 export type EnrolMemberMutationVariables = Exact<{
   input: EnrolMemberInput;
@@ -214,6 +257,29 @@ export const OrderSummaryFragmentDoc = new TypedDocumentString(`
   }
 }
     `, {"fragmentName":"OrderSummary"}) as unknown as TypedDocumentString<OrderSummaryFragment, unknown>;
+export const RecordActivityDocument = new TypedDocumentString(`
+    mutation RecordActivity($input: RecordActivityInput!) {
+  recordActivity(input: $input) {
+    id
+    memberId
+    type
+    occurredAt
+    points
+    outcome
+  }
+}
+    `, {"hash":"9878e6aca3743b393dce050d891694bdaaad959108c63d39a5c04aa6b40d0e7b"}) as unknown as TypedDocumentString<RecordActivityMutation, RecordActivityMutationVariables>;
+export const ActivityTypesDocument = new TypedDocumentString(`
+    query ActivityTypes {
+  activityTypes {
+    code
+    name
+    points
+    channelKinds
+    isActive
+  }
+}
+    `, {"hash":"d31a4a810c288858f552650b27b0431d54fb2469bfabec0bcfb3656877265f90"}) as unknown as TypedDocumentString<ActivityTypesQuery, ActivityTypesQueryVariables>;
 export const EnrolMemberDocument = new TypedDocumentString(`
     mutation EnrolMember($input: EnrolMemberInput!) {
   enrolMember(input: $input) {
