@@ -25,7 +25,11 @@ export type ErrorCode =
   | 'INTERNAL_SERVER_ERROR'
   | 'GRAPHQL_VALIDATION_FAILED'
   | 'GRAPHQL_PARSE_FAILED'
-  | 'BAD_REQUEST';
+  | 'BAD_REQUEST'
+  // Declared by the activities plugin.
+  | 'ACTIVITY_TYPE_UNKNOWN'
+  | 'ACTIVITY_CHANNEL_NOT_ALLOWED'
+  | 'ACTIVITY_ATTRIBUTES_TOO_LARGE';
 
 export interface FieldError {
   path: string;
@@ -56,6 +60,9 @@ const messages = {
   GRAPHQL_VALIDATION_FAILED: 'This page is out of date with the server. Reload the page.',
   GRAPHQL_PARSE_FAILED: 'This page is out of date with the server. Reload the page.',
   BAD_REQUEST: 'The server could not read that request. Reload the page and try again.',
+  ACTIVITY_TYPE_UNKNOWN: 'That activity type does not exist or is switched off.',
+  ACTIVITY_CHANNEL_NOT_ALLOWED: 'That sales channel may not record this type of activity.',
+  ACTIVITY_ATTRIBUTES_TOO_LARGE: "The activity's attributes are too large or nested too deeply.",
 } satisfies Record<ErrorCode, string>;
 
 /** CONFLICT carries `extensions.reason` (schema/error-codes.json); the ones an admin page can run into. */
