@@ -33,6 +33,7 @@ COPY api/package.json api/
 COPY recommender/package.json recommender/
 COPY web-admin/package.json web-admin/
 COPY test/package.json test/
+COPY packages/client/package.json packages/client/
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --no-audit --no-fund
 COPY . .
@@ -52,6 +53,7 @@ COPY api/package.json api/
 COPY recommender/package.json recommender/
 COPY web-admin/package.json web-admin/
 COPY test/package.json test/
+COPY packages/client/package.json packages/client/
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --omit=dev --no-audit --no-fund
 
@@ -85,6 +87,11 @@ COPY --from=build /app/api/dist ./api/dist
 COPY --from=build /app/recommender/package.json ./recommender/package.json
 COPY --from=build /app/recommender/dist ./recommender/dist
 COPY --from=build /app/web-admin/dist ./web-admin/dist
+# The distribution's plugins (package.json loyalty.plugins), loaded when LOYALTY_PLUGINS is unset.
+COPY --from=build /app/plugins/activities/package.json ./plugins/activities/package.json
+COPY --from=build /app/plugins/activities/dist ./plugins/activities/dist
+COPY --from=build /app/plugins/challenges/package.json ./plugins/challenges/package.json
+COPY --from=build /app/plugins/challenges/dist ./plugins/challenges/dist
 COPY --from=build /app/schema ./schema
 
 USER node

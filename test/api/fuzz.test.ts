@@ -18,13 +18,13 @@ import { getVariableValues } from 'graphql/execution/values';
 import { useHarness, type Auth, type GqlResult } from '../support/harness';
 import { build } from '../fixtures/build';
 import { buildGraphQLSchema } from '../../api/src/graphql/schema';
-import { composePlugins } from '../../api/src/composition/plugin';
-import { DISTRIBUTION_PLUGINS } from '../support/distribution';
 import { QUEUES } from '../../jobs/src/payloads';
 import { RECORD_ORDER, orderInput } from '../support/orders';
 import { abbreviate, hasEdgeRefusedText, maxLengths, probes, valueArb, type Pools } from '../support/fuzz-values';
 import { minimalOperation, namespacedOperations, rootOperations, sample, within, type RootOperation } from '../support/schema-ops';
 import { sqlInErrors } from '../support/error-leaks';
+import { DISTRIBUTION_PLUGINS } from '../support/distribution';
+import { composePlugins } from '../../api/src/composition/plugin';
 
 /**
  * Sends every query and mutation (and the fields under `analytics`) thousands of invalid and hostile inputs in all, as
@@ -68,8 +68,7 @@ const h = useHarness({
   RATE_LIMIT_API_KEY_REQUESTS: '0',
   LOGIN_MAX_FAILURES: '100',
   LOGIN_MAX_FAILURES_PER_IP: '1000000',
-  // The committed SDL is the distribution's: its plugins' operations are fuzzed with the core's.
-}, { plugins: DISTRIBUTION_PLUGINS });
+}, { plugins: DISTRIBUTION_PLUGINS }); // the committed SDL is the distribution's: its plugins' mutations are fuzzed too
 const b = build(h);
 
 let schema: GraphQLSchema;
@@ -308,6 +307,7 @@ async function buildPools(admin: Auth, channel: Auth): Promise<Pools> {
 }
 
 beforeAll(async () => {
+  // The live schema with the distribution's plugins, whose operations the committed SDL lists too.
   schema = await buildGraphQLSchema(h.app.services, composePlugins(DISTRIBUTION_PLUGINS).resolvers);
   const admin = await b.admin();
   adminToken = admin.token;

@@ -9,6 +9,7 @@ import { orderInput, RECORD_ORDER } from '../support/orders';
 
 const prefix = `test-admin-app-${process.env.TEST_RUN_ID}-${process.env.JEST_WORKER_ID}`;
 const RECORD_FEEDBACK = `mutation F($input: RecordFeedbackInput!) { recordFeedback(input: $input) { id } }`;
+// The admin app is built for the distribution's plugins (the member 360 reads their fields): load them.
 const h = useHarness({ PORT: '0', HOST: '127.0.0.1', QUEUE_PREFIX: prefix }, { plugins: DISTRIBUTION_PLUGINS });
 const b = build(h);
 

@@ -5,6 +5,7 @@ import { build, AdminRole } from '../fixtures/build';
 import { orderInput, RECORD_ORDER } from '../support/orders';
 
 // No campaign runner in the test: a campaign launched with a start in the past is ACTIVE at once.
+// The admin app is built for the distribution's plugins (the member 360 reads their fields): load them.
 const h = useHarness({ PORT: '0', HOST: '127.0.0.1', CAMPAIGNS_SWEEP_MS: '0' }, { plugins: DISTRIBUTION_PLUGINS });
 const b = build(h);
 

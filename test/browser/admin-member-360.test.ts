@@ -5,6 +5,7 @@ import { describeInBrowser, screenshot, useAdminBrowser } from '../support/brows
 import { build, AdminRole } from '../fixtures/build';
 import { orderInput, RECORD_ORDER } from '../support/orders';
 
+// The admin app is built for the distribution's plugins (the member 360 reads their fields): load them.
 const h = useHarness({ PORT: '0', HOST: '127.0.0.1' }, { plugins: DISTRIBUTION_PLUGINS });
 const b = build(h);
 

@@ -5,6 +5,7 @@ import { describeInBrowser, useAdminBrowser } from '../support/browser';
 import { build, AdminRole } from '../fixtures/build';
 import { activityPlugin, TEST_ACTIVITY_TABLE } from '../fixtures/plugins/activity-registries-plugin';
 
+// With the distribution's plugins, which the admin app is built for (the member 360 reads their fields).
 const h = useHarness({ PORT: '0', HOST: '127.0.0.1' }, { plugins: [...DISTRIBUTION_PLUGINS, activityPlugin] });
 const b = build(h);
 

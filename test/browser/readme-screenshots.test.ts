@@ -12,6 +12,7 @@ import { orderInput, RECORD_ORDER } from '../support/orders';
  * churn scores and recommendations. `README_SCREENSHOTS=1` writes them to docs/screenshots/ (commit them);
  * otherwise they go to test-output/screenshots/ like every other browser test's.
  */
+// The admin app is built for the distribution's plugins (the member 360 reads their fields): load them.
 const h = useHarness({ PORT: '0', HOST: '127.0.0.1' }, { plugins: DISTRIBUTION_PLUGINS });
 const b = build(h);
 const RECORD_FEEDBACK = `mutation F($input: RecordFeedbackInput!) { recordFeedback(input: $input) { id } }`;

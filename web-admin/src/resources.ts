@@ -1,4 +1,5 @@
 import type { RouteObject } from 'react-router';
+import * as activities from './activities';
 import * as campaigns from './campaigns';
 import * as challenges from './challenges';
 import * as dashboard from './dashboard';
@@ -18,4 +19,4 @@ export interface Resource {
   routes: RouteObject[];
 }
 
-export const resources: Resource[] = [dashboard, members, segments, campaigns, challenges, ...programme.resources, models];
+export const resources: Resource[] = [dashboard, members, segments, campaigns, activities, challenges, ...programme.resources, models];

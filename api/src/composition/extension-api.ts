@@ -1,7 +1,7 @@
 /**
  * The public extension API: everything a plugin may import from the platform, in one place. A plugin that imports
  * only from here (types, and the few helpers below) keeps working when modules move or change inside; anything else
- * is internal. docs/extending.md describes each point; examples/brand-bonus-plugin uses it.
+ * is internal. docs/guides/extending.md describes each point; examples/brand-bonus-plugin uses it.
  */
 export { definePlugin, type LoyaltyPlugin } from './plugin';
 
@@ -48,6 +48,8 @@ export { Member } from '../modules/members/member.entity';
 export { MemberRefInput } from '../modules/orders/order.types';
 export { ValueType } from '../modules/segments/segment-grammar';
 export { AdminRole } from '../modules/auth/permissions';
+// Where a caller records from: a channel key's kind (WEB, APP, STORE, ...), for rules on which channels may send what.
+export { SalesChannelKind } from '../base/enums';
 
 // Small helpers: time-ordered ids, and the programme's calendar (its time zone's days and weeks).
 export { newId } from '../base/ids';

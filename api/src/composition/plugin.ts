@@ -14,14 +14,14 @@ import { errorCodes as coreErrorCodes, type ErrorCodeDefinition } from '../base/
 
 /**
  * What a plugin contributes to the platform. Composition (app, worker, CLI) reads the plugin list once, before the
- * ORM, services and schema are built; nothing in a module knows a plugin by name. docs/extending.md shows each point.
+ * ORM, services and schema are built; nothing in a module knows a plugin by name. docs/guides/extending.md shows each point.
  */
 export interface LoyaltyPlugin {
   /** Unique, kebab-case: names the plugin's migrations table rows, subscriber cursors and logs. */
   name: string;
   earningRuleKinds?: EarningRuleKindDefinition<any>[];
   /**
-   * Stages of the earning pipeline (docs/earning-pipeline.md), registered after the core's and run by stage: for every
+   * Stages of the earning pipeline (docs/concepts/earning-pipeline.md), registered after the core's and run by stage: for every
    * order recorded, claimed or imported and every return, in the transaction of its cause.
    */
   earningContributors?: EarningContributor<any>[];

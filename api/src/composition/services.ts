@@ -67,9 +67,9 @@ export interface Services {
   timeline: TimelineService;
   campaigns: CampaignService;
   referrals: ReferralService;
-  /** Every earning event runs through it; `register` adds a contributor (docs/earning-pipeline.md). */
+  /** Every earning event runs through it; `register` adds a contributor (docs/concepts/earning-pipeline.md). */
   earning: EarningPipeline;
-  /** A plugin's non-purchase member events, run through the earning pipeline (docs/extending.md). */
+  /** A plugin's non-purchase member events, run through the earning pipeline (docs/guides/extending.md). */
   memberEvents: MemberEventService;
 }
 

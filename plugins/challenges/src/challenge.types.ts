@@ -22,7 +22,7 @@ export class ChallengeRewardInput {
   badgeName?: string | null;
 }
 
-@InputType({ description: 'A challenge; created inactive unless isActive is true (docs/challenges.md).' })
+@InputType({ description: 'A challenge; created inactive unless isActive is true (docs/concepts/challenges.md).' })
 export class CreateChallengeInput {
   @Field(() => String, { description: 'Lower snake case, 2 to 40 characters; unique.' })
   code: string;
@@ -129,7 +129,7 @@ export class UpdateChallengeInput {
 
 @ObjectType('ChallengeResults', {
   description:
-    'Participants and completions, and spend in the window of the audience’s members against the holdout’s (docs/challenges.md). Holdout members are tracked, never rewarded.',
+    'Participants and completions, and spend in the window of the audience’s members against the holdout’s (docs/concepts/challenges.md). Holdout members are tracked, never rewarded.',
 })
 export class ChallengeResults {
   @Field(() => Int, { description: 'Members (not held out) with a qualifying event in the window.' })

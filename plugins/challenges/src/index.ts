@@ -61,7 +61,7 @@ const timelineSources: TimelineSourceDefinition[] = [
   },
 ];
 
-/** Challenges, streaks and badges: see README.md and docs/challenges.md. */
+/** Challenges, streaks and badges: see README.md and docs/concepts/challenges.md. */
 export const plugin: LoyaltyPlugin = {
   name: 'challenges',
   entities: [Challenge, ChallengeProgress, ChallengeBadge],

@@ -12,7 +12,7 @@ export interface TxnSource {
   rows(): AsyncIterable<Txn>;
 }
 
-/** The canonical transactions layout (../shared/data/README.md). */
+/** The canonical transactions layout (docs/eval/data.md). */
 export const CANONICAL_COLUMNS = [
   'InvoiceNo',
   'StockCode',

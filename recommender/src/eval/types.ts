@@ -1,10 +1,10 @@
 /**
  * The contract between the evaluation harness (recommender/src/eval) and every recommender or churn model,
- * baseline or TensorFlow.js. The harness owns reading, cleaning and splitting (../shared/EVAL-PROTOCOL.md);
+ * baseline or TensorFlow.js. The harness owns reading, cleaning and splitting (docs/eval/protocol.md);
  * a model only ever sees rows strictly before the cutoff it is given.
  */
 
-/** One cleaned transaction line in the canonical layout (see ../shared/data/README.md). */
+/** One cleaned transaction line in the canonical layout (see docs/eval/data.md). */
 export interface Txn {
   invoice: string;
   /** Trimmed, upper-cased; null in files without product columns (churn only). */

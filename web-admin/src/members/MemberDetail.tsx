@@ -1,6 +1,7 @@
 import { useMemo, useState, type FormEvent } from 'react';
 import { Link, useParams } from 'react-router';
 import { useMutation, useQuery, type CombinedError } from 'urql';
+import { MemberActivitiesCard } from '../activities';
 import { useCurrentAdmin } from '../auth/RequireAuth';
 import {
   AdjustPointsDocument,
@@ -139,8 +140,9 @@ function MemberSections({ member, withPii, canAdjust }: { member: Member; withPi
         </QueryState>
       </Card>
       <TimelineCard memberId={member.id} />
-      <MemberChallengesCard memberId={member.id} />
       <OrdersCard memberId={member.id} />
+      <MemberActivitiesCard memberId={member.id} />
+      <MemberChallengesCard memberId={member.id} />
       <RecommendationsCard memberId={member.id} />
       <FeedbackCard memberId={member.id} withPii={withPii} />
     </div>

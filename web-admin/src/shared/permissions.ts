@@ -15,6 +15,8 @@ export type Permission =
   | 'queues:read'
   | 'campaigns:read'
   | 'campaigns:manage'
+  // The activities plugin's (plugins/activities/src/access.ts).
+  | 'activities:manage'
   // The challenges plugin's (plugins/challenges/src/declarations.ts).
   | 'challenges:read'
   | 'challenges:manage';
@@ -34,6 +36,7 @@ const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
     'queues:read',
     'campaigns:read',
     'campaigns:manage',
+    'activities:manage',
     'challenges:read',
     'challenges:manage',
   ]),
@@ -47,6 +50,7 @@ const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
     'segments:manage',
     'campaigns:read',
     'campaigns:manage',
+    'activities:manage',
     'challenges:read',
     'challenges:manage',
   ]),

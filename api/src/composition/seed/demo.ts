@@ -22,7 +22,7 @@ const DEMO_CHANNELS = [
   { name: 'Demo store POS', kind: SalesChannelKind.STORE },
 ];
 const DEMO_KEY_NAME = 'demo key (re-issued at every npm start)';
-/** What the demo web-shop key may do: the README's storefront journey, from enrolment to a redeemed voucher and feedback. */
+/** What the demo web-shop key may do: the storefront journey (README, docs/guides/quick-start.md), from enrolment to a redeemed voucher and feedback. */
 export const DEMO_KEY_SCOPES: readonly ApiKeyScope[] = [
   ApiKeyScope.MEMBERS_READ,
   ApiKeyScope.MEMBERS_WRITE,
