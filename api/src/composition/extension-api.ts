@@ -3,7 +3,7 @@
  * only from here (types, and the few helpers below) keeps working when modules move or change inside; anything else
  * is internal. docs/guides/extending.md describes each point; examples/brand-bonus-plugin uses it.
  */
-export { definePlugin, type LoyaltyPlugin } from './plugin';
+export { definePlugin, type LoyaltyPlugin, type PluginDemo, type PluginServices } from './plugin';
 
 // Earning: rule kinds (a rule's extra points) and contributors (a stage of the earning pipeline).
 export type { EarningLine, EarningRuleKindDefinition, RuleKindInput, RuleParamSpec } from '../modules/earning/rule-kinds';
@@ -41,7 +41,7 @@ export type { TimelineSourceDefinition } from '../modules/timeline/timeline-sour
 export type { Context, ResolverContext } from '../base/context';
 export type { RequestContext } from '../graphql/context';
 export { AppError, defineErrorCode, type DeclaredErrorCode, type ErrorCode, type ErrorCodeDefinition, type FieldProblem } from '../base/errors';
-export type { PluginServices } from './services';
+
 
 // GraphQL types a plugin's schema refers to: the member (to add fields to it) and how callers name one.
 export { Member } from '../modules/members/member.entity';

@@ -10,6 +10,24 @@ import type { SegmentAttributeDefinition } from '../modules/segments/segment-att
 import type { ApiKeyScopeDefinition, PermissionDefinition } from '../modules/auth/permissions';
 import type { TimelineSourceDefinition } from '../modules/timeline/timeline-sources';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Context } from '../base/context';
+import type { MemberEventService } from '../modules/earning/member-events';
+import type { EventService } from '../modules/events/event.service';
+import type { AuditService } from '../modules/audit/audit.service';
+import type { SegmentService } from '../modules/segments/segment.service';
+import type { ProgrammeService } from '../modules/programme/programme.service';
+
+/**
+ * What a plugin's resolvers are built with (`new R(services)`) and may rely on across versions: the member-event use
+ * case, events, the audit log, segments and the programme's settings (Services has them all; the rest is internal).
+ */
+export interface PluginServices {
+  memberEvents: MemberEventService;
+  events: EventService;
+  audit: AuditService;
+  segments: SegmentService;
+  programme: ProgrammeService;
+}
 import { errorCodes as coreErrorCodes, type ErrorCodeDefinition } from '../base/errors';
 
 /**
@@ -58,6 +76,24 @@ export interface LoyaltyPlugin {
     merge?(em: EntityManager, survivorId: string, absorbedId: string): Promise<void>;
     erase?(em: EntityManager, memberIds: string[]): Promise<void>;
   };
+  /**
+   * What the plugin adds to the demo programme `npm start` seeds (SEED_DEMO): `programme` runs before the demo's purchase
+   * history is imported (so the earning pipeline credits and counts that history with the plugin's definitions),
+   * `activity` after it. Both run at every start: add nothing twice.
+   */
+  demo?: {
+    programme?(demo: PluginDemo): Promise<void>;
+    activity?(demo: PluginDemo): Promise<void>;
+  };
+}
+
+/** What a plugin's demo step gets: a system context (no principal: an administrator's rights), the services, the time. */
+export interface PluginDemo {
+  ctx: Context;
+  services: PluginServices;
+  now: Date;
+  /** Demo members who have bought recently, the most recent first (empty in the `programme` step). */
+  memberIds: string[];
 }
 
 /** Identity, for type inference in a plugin's module. */
@@ -179,6 +215,10 @@ export function composePlugins(plugins: readonly LoyaltyPlugin[] = []): PluginCo
     for (const hook of ['merge', 'erase'] as const) {
       const step = plugin.memberSteps?.[hook];
       if (step !== undefined && typeof step !== 'function') throw new PluginError(`plugin "${plugin.name}": memberSteps.${hook} must be a function`);
+    }
+    for (const hook of ['programme', 'activity'] as const) {
+      const step = plugin.demo?.[hook];
+      if (step !== undefined && typeof step !== 'function') throw new PluginError(`plugin "${plugin.name}": demo.${hook} must be a function`);
     }
     for (const [name, factory] of Object.entries(plugin.deliveryAdapters ?? {})) {
       if (typeof factory !== 'function') throw new PluginError(`plugin "${plugin.name}": delivery adapter "${name}" must be a factory function`);

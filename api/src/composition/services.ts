@@ -74,12 +74,6 @@ export interface Services {
 }
 
 /**
- * What a plugin's resolvers are built with (`new R(services)`) and may rely on across versions: the member-event use
- * case, events, the audit log, segments and the programme's settings. The rest of Services is internal.
- */
-export type PluginServices = Pick<Services, 'memberEvents' | 'events' | 'audit' | 'segments' | 'programme'>;
-
-/**
  * With `redis` (the API process), logins are throttled per email and IP; scripts pass nothing. `plugins` add to the
  * registries (earning-rule kinds, earning contributors, reward kinds, delivery adapters, outbox subscribers): what they contribute is read
  * here, once; `registries` hold what they add to the other modules' registries (pluginRegistries), built from

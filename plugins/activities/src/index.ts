@@ -7,6 +7,7 @@ import { ActivityType } from './activity-type.entity';
 import { ActivityResolver, MemberActivitiesResolver } from './activity.resolver';
 import { TYPE_CODE } from './activity.types';
 import { Migration20261207120000_activities } from './migrations';
+import { demoActivity, demoProgramme } from './demo';
 
 /**
  * Member activities (non-purchase earning): the programme declares activity types with their earning rules, channels
@@ -52,6 +53,7 @@ export const plugin: LoyaltyPlugin = {
       },
     },
   ],
+  demo: { programme: demoProgramme, activity: demoActivity },
   memberSteps: {
     // The survivor's caps and counts include what the absorbed member did.
     async merge(em, survivorId, absorbedId) {

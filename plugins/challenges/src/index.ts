@@ -6,6 +6,7 @@ import { BadgeAwarded, CHALLENGE_CODE_TAKEN, CHALLENGE_NOT_EDITABLE, CHALLENGE_W
 import { CODE } from './challenge-input';
 import { eraseChallenges, mergeChallenges } from './member-steps';
 import { Migration20261207130000_challenges } from './migrations';
+import { demoProgramme } from './demo';
 
 const challengeQualifier = { description: 'The challenge, by its code.', pattern: CODE, patternHint: 'a challenge code such as three_visits' };
 
@@ -73,6 +74,7 @@ export const plugin: LoyaltyPlugin = {
   permissions,
   segmentAttributes,
   timelineSources,
+  demo: { programme: demoProgramme },
   memberSteps: { merge: mergeChallenges, erase: eraseChallenges },
 };
 
