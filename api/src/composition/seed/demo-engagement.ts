@@ -11,7 +11,7 @@ import { DEMO_REWARDS } from './demo-programme';
 
 export const RUNNING_CAMPAIGN = 'Come back for 200 bonus points';
 export const CHURN_SEGMENT = 'High churn risk';
-/** Where the demo's webhook endpoint points: nothing listens there until you start a receiver, so attempts fail and are retried. */
+/** Where the demo's webhook endpoint points: nothing listens there until you start a receiver (attempts fail, then retry). */
 export const DEMO_WEBHOOK_URL = 'http://127.0.0.1:4010/loyalty-events';
 const REDEMPTIONS = 40;
 /** Vouchers used at the checkout: two in three. */
@@ -149,9 +149,9 @@ export const feedbackStep: DemoSeedStep = {
 };
 
 /**
- * A webhook endpoint for campaign launches and redemptions. Nothing listens at its URL until you start a receiver,
- * so its deliveries (made by the API once it runs) show failed attempts and their retries; change the URL to your
- * own receiver on the Webhooks page and the next attempts succeed.
+ * A webhook endpoint for campaign launches. Nothing listens at its URL until you start a receiver, so its deliveries
+ * (made by the API once it runs) show failed attempts and their retries; point it at your own receiver on the Webhooks
+ * page and the next attempts succeed. Launches only, so that a few deliveries, not hundreds, retry in the log.
  */
 export const webhookStep: DemoSeedStep = {
   name: 'webhook',
@@ -159,7 +159,7 @@ export const webhookStep: DemoSeedStep = {
     if ((await rootEm.fork().count(Webhook, {})) > 0) return;
     await services.webhooks.register(ctx(), {
       url: DEMO_WEBHOOK_URL,
-      eventTypes: [EventType.CAMPAIGN_LAUNCHED, EventType.REWARD_REDEEMED],
+      eventTypes: [EventType.CAMPAIGN_LAUNCHED],
       description: 'Demo CRM endpoint: nothing listens here until you start a receiver on port 4010.',
     });
   },
