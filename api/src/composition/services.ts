@@ -71,6 +71,8 @@ export interface Services {
   earning: EarningPipeline;
   /** A plugin's non-purchase member events, run through the earning pipeline (docs/guides/extending.md). */
   memberEvents: MemberEventService;
+  /** The plugins the services were built with, in their order (the demo seed runs their demo steps). */
+  plugins: readonly LoyaltyPlugin[];
 }
 
 /**
@@ -187,5 +189,6 @@ export function createServices(
     referrals,
     earning,
     memberEvents: new MemberEventService(members, ledger, earning, events, infra.clock ?? systemClock),
+    plugins: contributed.plugins,
   };
 }

@@ -289,7 +289,8 @@ async function insertChurnScores(db: pg.Pool | pg.PoolClient, versionId: string,
     for (let i = start; i < Math.min(start + 2000, population.length); i++) {
       if (!members.has(population[i])) continue;
       cols.member.push(population[i]);
-      cols.score.push(scores[i]);
+      // The column is real (float4): a score below its range (1e-63 from a confident model) is stored as 0.
+      cols.score.push(Math.fround(scores[i]));
       cols.band.push(bandOf(scores[i], bands));
       cols.drivers.push(JSON.stringify(drivers[i]));
     }
