@@ -33,6 +33,7 @@ COPY api/package.json api/
 COPY recommender/package.json recommender/
 COPY web-admin/package.json web-admin/
 COPY test/package.json test/
+COPY packages/client/package.json packages/client/
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --no-audit --no-fund
 COPY . .
@@ -52,6 +53,7 @@ COPY api/package.json api/
 COPY recommender/package.json recommender/
 COPY web-admin/package.json web-admin/
 COPY test/package.json test/
+COPY packages/client/package.json packages/client/
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --omit=dev --no-audit --no-fund
 

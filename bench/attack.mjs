@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run attack`: attacks the platform from outside, over HTTP, as a fraudster, a careless integrator and a
 // curious insider would, and reports per class of attack what it sent, what came back and whether the platform held.
-// See docs/attack.md.
+// See docs/operations/attack.md.
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run explain -- --database-url URL`: EXPLAIN (ANALYZE, BUFFERS) of the hot queries, as markdown. Writes run
-// inside a transaction that is rolled back. See docs/performance.md.
+// inside a transaction that is rolled back. See docs/operations/performance.md.
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { apiSql } from './lib/sql.mjs';

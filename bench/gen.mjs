@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Synthetic data generator (`npm run gen -- --members 1000000`). See "Synthetic data at scale" in the README.
+// Synthetic data generator (`npm run gen -- --members 1000000`). See docs/operations/benchmarks.md, "Synthetic data at scale".
 import { createReadStream, existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';

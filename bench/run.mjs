@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Benchmark entry point (`npm run bench`). See "Benchmarks" in the README.
+// Benchmark entry point (`npm run bench`). See docs/operations/benchmarks.md.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';

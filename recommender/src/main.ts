@@ -16,6 +16,14 @@ function main() {
   const log = pino({ name: 'worker', level: config.LOG_LEVEL, redact: { paths: ['*.email', '*.phone', '*.token'], censor: '[redacted]' } });
   log.debug({ config: redactedConfig(config) }, 'worker.config');
   const worker = startWorker(config, log);
+  // A port asked for and not had is a configuration mistake: stop, rather than run unobserved.
+  worker.metricsListening?.then(
+    (port) => log.info({ port }, 'worker.metrics_listening'),
+    (err: unknown) => {
+      log.fatal({ err, port: config.WORKER_METRICS_PORT }, 'worker.metrics_listen_failed');
+      process.exit(1);
+    },
+  );
 
   let isStopping = false;
   const shutdown = (signal: NodeJS.Signals) => {

@@ -6,10 +6,15 @@ import { handleHeartbeat } from './jobs/heartbeat';
 import { handleScore } from './jobs/score';
 import { handleTrain } from './jobs/train';
 import { initBackend } from './tf/backend';
+import { bootstrapModels } from './training/bootstrap';
 import { ModelStore } from './training/store';
+import { serveMetrics, WorkerMetrics } from './metrics';
 
 export interface Worker {
   queues: Record<QueueName, Queue.Queue>;
+  metrics: WorkerMetrics;
+  /** With WORKER_METRICS_PORT: the port GET /metrics listens on, once it does (rejects if it cannot). */
+  metricsListening: Promise<number> | null;
   /** Stops taking jobs, waits for active ones to finish, then disconnects from Redis. */
   close(): Promise<void>;
 }
@@ -26,6 +31,10 @@ export function startWorker(config: Config, log: Logger): Worker {
   const store = config.DATABASE_URL ? new ModelStore(config.DATABASE_URL) : null;
   const redis = redisOutageLogger(log);
   let schedules: ScheduleKeeper | null = null;
+  const metrics = new WorkerMetrics();
+  const exporter = config.WORKER_METRICS_PORT
+    ? serveMetrics(metrics, { port: config.WORKER_METRICS_PORT, host: config.WORKER_METRICS_HOST, token: config.METRICS_TOKEN })
+    : null;
 
   for (const [name, queue] of Object.entries(queues)) {
     queue.on('error', (err: Error) => redis.onError(err) || log.error({ queue: name, err }, 'queue.error'));
@@ -34,17 +43,23 @@ export function startWorker(config: Config, log: Logger): Worker {
   }
 
   const processing = (queue: QueueName) => (err: unknown) => log.error({ queue, err }, 'worker.processor_stopped');
-  queues[QUEUES.heartbeat].process(handleHeartbeat(log)).catch(processing(QUEUES.heartbeat));
+  queues[QUEUES.heartbeat].process(metrics.timed(QUEUES.heartbeat, handleHeartbeat(log))).catch(processing(QUEUES.heartbeat));
   if (config.DATABASE_URL && store) {
     initBackend({ log: (choice) => log.info(choice, 'tf.backend') }).catch((err: unknown) => log.error({ err }, 'tf.backend_failed'));
     const deps = { databaseUrl: config.DATABASE_URL, store, bands: { medium: config.CHURN_BAND_MEDIUM, high: config.CHURN_BAND_HIGH }, log };
     // One CPU-bound job at a time per worker, whatever its queue: TensorFlow.js is single-threaded here, and two
     // interleaved trainings would each take twice as long and starve their lock renewals.
     const oneAtATime = serialiser();
-    for (const kind of KINDS) queues[TRAIN_QUEUE[kind]].process(1, oneAtATime(handleTrain(kind, deps))).catch(processing(TRAIN_QUEUE[kind]));
-    queues[QUEUES.score].process(1, oneAtATime(handleScore(deps))).catch(processing(QUEUES.score));
+    for (const kind of KINDS) {
+      const train = metrics.timed(TRAIN_QUEUE[kind], metrics.timedTraining(kind, handleTrain(kind, deps)));
+      queues[TRAIN_QUEUE[kind]].process(1, oneAtATime(train)).catch(processing(TRAIN_QUEUE[kind]));
+    }
+    queues[QUEUES.score].process(1, oneAtATime(metrics.timed(QUEUES.score, handleScore(deps)))).catch(processing(QUEUES.score));
     schedules = schedule(queues, config, log);
-    if (config.MODEL_BOOTSTRAP) bootstrapModels(queues, store, log);
+    if (config.MODEL_BOOTSTRAP) {
+      const trainQueues = { RECOMMENDER: queues[TRAIN_QUEUE.RECOMMENDER], CHURN: queues[TRAIN_QUEUE.CHURN] };
+      bootstrapModels(trainQueues, store, log).catch((err: unknown) => log.warn({ err }, 'train.bootstrap_failed'));
+    }
   } else {
     log.warn('worker.no_database: set DATABASE_URL to train models; training jobs wait in Redis until then');
   }
@@ -52,7 +67,11 @@ export function startWorker(config: Config, log: Logger): Worker {
   log.info({ queues: names }, 'worker.ready');
   return {
     queues,
+    metrics,
+    metricsListening: exporter?.listening ?? null,
     async close() {
+      exporter?.server.close();
+      exporter?.server.closeAllConnections();
       schedules?.close();
       await Promise.all(Object.values(queues).map((queue) => queue.close()));
       await store?.close();
@@ -100,18 +119,6 @@ function schedule(queues: Worker['queues'], config: Config, log: Logger): Schedu
     (err: unknown) => log.warn({ err }, 'jobs.not_scheduled'),
   );
   return keeper;
-}
-
-/** A model kind never trained gets one training job now; the fixed jobId collapses duplicates from several workers. */
-function bootstrapModels(queues: Worker['queues'], store: ModelStore, log: Logger) {
-  (async () => {
-    for (const kind of KINDS) {
-      if (await store.hasVersion(kind)) continue;
-      const payload = { v: 1, kind, requestedAt: new Date().toISOString(), requestedBy: 'bootstrap' } as TrainPayload;
-      await queues[TRAIN_QUEUE[kind]].add(payload, { jobId: `bootstrap-${kind}`, ...RETRY(60_000), removeOnComplete: 100, removeOnFail: 100 });
-      log.info({ kind }, 'train.bootstrap_queued');
-    }
-  })().catch((err: unknown) => log.warn({ err }, 'train.bootstrap_failed'));
 }
 
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE']);

@@ -24,6 +24,7 @@ import { abbreviate, hasEdgeRefusedText, maxLengths, probes, valueArb, type Pool
 import { minimalOperation, namespacedOperations, rootOperations, sample, within, type RootOperation } from '../support/schema-ops';
 import { sqlInErrors } from '../support/error-leaks';
 import { DISTRIBUTION_PLUGINS } from '../support/distribution';
+import { composePlugins } from '../../api/src/composition/plugin';
 
 /**
  * Sends every query and mutation (and the fields under `analytics`) thousands of invalid and hostile inputs in all, as
@@ -306,7 +307,8 @@ async function buildPools(admin: Auth, channel: Auth): Promise<Pools> {
 }
 
 beforeAll(async () => {
-  schema = await buildGraphQLSchema(null);
+  // The live schema with the distribution's plugins, whose operations the committed SDL lists too.
+  schema = await buildGraphQLSchema(h.app.services, composePlugins(DISTRIBUTION_PLUGINS).resolvers);
   const admin = await b.admin();
   adminToken = admin.token;
   adminLogin = { email: admin.email, password: admin.password };

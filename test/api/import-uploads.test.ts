@@ -5,8 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { stringify } from 'csv-stringify/sync';
 import { useHarness } from '../support/harness';
 import { build, AdminRole } from '../fixtures/build';
-import { runImport } from '../support/imports';
-import { generateTransactions } from '../../api/src/composition/seed/demo-transactions';
+import { runImport, syntheticTransactions } from '../support/imports';
 import { CANONICAL_COLUMNS } from '../../api/src/modules/import/source';
 
 const IMPORT_DIR = mkdtempSync(path.join(tmpdir(), 'import-uploads-'));
@@ -106,7 +105,7 @@ describe('transaction import over HTTP', () => {
   });
 
   it('stops after the batch in flight and resumes to the same result as one run, adding nothing twice', async () => {
-    const records = generateTransactions(new Date(), 120);
+    const records = syntheticTransactions(120);
     const csv = Buffer.from(stringify([[...CANONICAL_COLUMNS], ...records.map((r) => CANONICAL_COLUMNS.map((c) => r.row[c] ?? ''))]));
     const straight = await runImport(h, records, { channelName: `Straight ${channels}` });
     const job = (await upload(csv, 'history.csv')).body.import as Job;

@@ -9,7 +9,7 @@ import { readRows, runImport as runImportOn } from '../support/imports';
 import { openRejects } from '../../api/src/modules/import/rejects';
 import { ImportInputError, type SourceRecord } from '../../api/src/modules/import/source';
 import { toMinorUnits } from '../../api/src/modules/import/rows';
-import { demoTransactions, generateTransactions } from '../../api/src/composition/seed/demo-transactions';
+import { DEMO_SLICE, readDemoHistory, rowsBefore, rowsFrom } from '../../api/src/composition/seed/demo-transactions';
 
 const h = useHarness();
 const b = build(h);
@@ -285,36 +285,34 @@ describe('import: same rules as the API', () => {
 });
 
 describe('demo seed from a transactions file', () => {
-  it('takes the last days of the file for the chosen customers and moves them so the newest order was yesterday', async () => {
+  it('reads the first customers with every row of theirs and the guest invoices, and moves them so the newest order was yesterday', async () => {
     const now = new Date('2026-11-30T12:00:00Z');
-    const demo = await demoTransactions(now, fixture('history.csv'), { days: 5, customerEvery: 1, guestEvery: 1 });
-    const records: SourceRecord[] = [];
-    for await (const r of demo.records) records.push(r);
-    // The newest invoice (2026-10-10 09:00) minus 5 days: from 600006 (2026-10-05 10:00) on.
-    expect(records.map((r) => r.row.InvoiceNo)).toEqual(['600006', '600007', '600008', 'C600009', '600010', 'C600011', '600012', '600013']);
-    expect(demo).toMatchObject({ source: 'online-retail', shiftMs: 50 * 86_400_000 });
-    const { summary } = await runImport(records, { shiftMs: demo.shiftMs });
+    const history = await readDemoHistory(now, fixture('history.csv'), { customers: 2 });
+    // Customers 40001 and 40002 (the first two in the file) and the guest invoice 600003; 40003 is left out.
+    expect(history.rows.map((r) => r.record.row.InvoiceNo)).toEqual(['600001', '600001', '600002', '600003', '600004', '600004', 'C600005', '600006', '600007', '600008', 'C600009']);
+    expect(history.customers).toBe(2);
+    // The newest of those rows (the return C600009, 2026-10-07 10:00) moves 53 whole days, to 2026-11-29 10:00.
+    expect(history.shiftMs).toBe(53 * 86_400_000);
+    expect(history.newestAt.toISOString()).toBe('2026-11-29T10:00:00.000Z');
+    const { summary } = await runImport(history.rows.map((r) => r.record), { shiftMs: history.shiftMs });
     const [range] = await h.sql(`select min(placed_at) as oldest, max(placed_at) as newest from customer_order where channel_id = ?`, [summary.channelId]);
-    expect([new Date(range.oldest).toISOString(), new Date(range.newest).toISOString()]).toEqual(['2026-11-24T10:00:00.000Z', '2026-11-29T09:00:00.000Z']);
+    expect([new Date(range.oldest).toISOString(), new Date(range.newest).toISOString()]).toEqual(['2026-11-23T09:00:00.000Z', '2026-11-28T10:00:00.000Z']);
   });
-});
 
-describe('demo seed without the data file', () => {
-  it('generates rows ending yesterday that import without rejects, and a second seed adds nothing', async () => {
-    const now = new Date();
-    const rows = generateTransactions(now);
-    const channelName = `Demo fallback ${++channels}`;
-    const first = await runImport(rows, { channelName });
-    expect(first.rejects).toEqual([]);
-    expect(first.summary.orders).toBeGreaterThan(500);
-    expect(first.summary.guestOrders).toBeGreaterThan(20);
-    expect(first.summary.returns).toBeGreaterThan(10);
-    expect(first.summary.membersCreated).toBe(250);
-    const [range] = await h.sql(`select max(placed_at) as newest from customer_order where channel_id = ?`, [first.summary.channelId]);
-    const yesterday = new Date(now.getTime() - 86_400_000).toISOString().slice(0, 10);
-    expect(new Date(range.newest).toISOString().slice(0, 10)).toBe(yesterday);
+  it('splits the history at a moment after the shift without cutting an invoice in two', async () => {
+    const history = await readDemoHistory(new Date('2026-11-30T12:00:00Z'), fixture('history.csv'));
+    // 2026-10-05 10:00 moved 50 days is 2026-11-24 10:00: invoice 600006 (both of its rows at that time) starts the second part.
+    const at = new Date('2026-11-24T10:00:00Z');
+    const invoices = (records: SourceRecord[]) => [...new Set(records.map((r) => r.row.InvoiceNo))];
+    expect(invoices(rowsBefore(history, at))).toEqual(['600001', '600002', '600003', '600004', 'C600005']);
+    expect(invoices(rowsFrom(history, at))).toEqual(['600006', '600007', '600008', 'C600009', '600010', 'C600011', '600012', '600013']);
+  });
 
-    const again = await runImport(generateTransactions(now), { channelName });
-    expect(again.summary).toMatchObject({ orders: 0, returns: 0, membersCreated: 0, invoicesSkipped: first.summary.orders + first.summary.returnInvoices });
+  it('reads the slice kept in the repository: a year of real history, nothing outside the checkout', async () => {
+    expect(path.relative(path.resolve(__dirname, '..', '..'), DEMO_SLICE)).toBe(path.join('data', 'demo', 'online-retail-slice.csv.gz'));
+    const history = await readDemoHistory(new Date('2026-11-30T12:00:00Z'), DEMO_SLICE, { customers: 5 });
+    expect(history.customers).toBe(5);
+    const days = (history.rows.at(-1)!.at - history.rows[0].at) / 86_400_000;
+    expect(days).toBeGreaterThan(365);
   });
 });

@@ -21,7 +21,7 @@ import {
 } from '../../api/src/base/bounds';
 
 /**
- * 32-bit overflow (README: Bounds). Orders of the largest accepted total, many times over for one member, must leave
+ * 32-bit overflow (docs/reference/input-bounds.md). Orders of the largest accepted total, many times over for one member, must leave
  * every balance, sum and report answering; every bounded input is accepted at its maximum and refused one above it.
  */
 const h = useHarness();

@@ -172,9 +172,9 @@ describe('webhook delivery', () => {
     expect(verify(secret, headers, req.body.replace(member.id, '00000000-0000-0000-0000-000000000000'))).toBe(false);
     // Outside the replay window even a correct signature is refused.
     expect(verify(secret, headers, req.body, 300, (Number(headers.timestamp) + 301) * 1000)).toBe(false);
-    // The snippet the README gives receivers agrees.
-    const readme = readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
-    const snippet = /```js\n(const \{ createHmac[\s\S]*?)```/.exec(readme)![1];
+    // The snippet docs/concepts/webhooks-and-events.md gives receivers agrees.
+    const page = readFileSync(path.join(__dirname, '..', '..', 'docs', 'concepts', 'webhooks-and-events.md'), 'utf8');
+    const snippet = /```js\n(const \{ createHmac[\s\S]*?)```/.exec(page)![1];
     const readmeVerify = new Function('require', `${snippet}; return verifyLoyaltyWebhook;`)(require);
     expect(readmeVerify(secret, req.headers, req.body)).toBe(true);
     expect(readmeVerify(`${secret}x`, req.headers, req.body)).toBe(false);

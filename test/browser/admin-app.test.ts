@@ -2,13 +2,15 @@ import { randomUUID } from 'node:crypto';
 import Queue from 'bull';
 import type { Browser, Page } from 'playwright-core';
 import { useHarness } from '../support/harness';
+import { DISTRIBUTION_PLUGINS } from '../support/distribution';
 import { collectPageErrors, describeInBrowser, launchChromium, screenshot } from '../support/browser';
 import { build, AdminRole } from '../fixtures/build';
 import { orderInput, RECORD_ORDER } from '../support/orders';
 
 const prefix = `test-admin-app-${process.env.TEST_RUN_ID}-${process.env.JEST_WORKER_ID}`;
 const RECORD_FEEDBACK = `mutation F($input: RecordFeedbackInput!) { recordFeedback(input: $input) { id } }`;
-const h = useHarness({ PORT: '0', HOST: '127.0.0.1', QUEUE_PREFIX: prefix });
+// The admin app is built for the distribution's plugins (the member 360 reads their fields): load them.
+const h = useHarness({ PORT: '0', HOST: '127.0.0.1', QUEUE_PREFIX: prefix }, { plugins: DISTRIBUTION_PLUGINS });
 const b = build(h);
 
 describeInBrowser('admin app: dashboard, member 360, models', () => {
@@ -260,7 +262,7 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
     await signIn(AdminRole.ANALYST);
     await page.getByTestId('kpi-tiles').waitFor();
     const links = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
-    expect(links).toEqual(['Dashboard', 'Members', 'Segments', 'Campaigns', 'Models', 'Operations']);
+    expect(links).toEqual(['Dashboard', 'Members', 'Segments', 'Campaigns', 'Challenges', 'Models', 'Operations']);
     await page.getByTestId('chart-cohorts').locator('svg').first().waitFor();
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await screenshot(page, 'dashboard-390');

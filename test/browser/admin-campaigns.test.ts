@@ -1,10 +1,12 @@
 import { useHarness } from '../support/harness';
+import { DISTRIBUTION_PLUGINS } from '../support/distribution';
 import { describeInBrowser, screenshot, useAdminBrowser } from '../support/browser';
 import { build, AdminRole } from '../fixtures/build';
 import { orderInput, RECORD_ORDER } from '../support/orders';
 
 // No campaign runner in the test: a campaign launched with a start in the past is ACTIVE at once.
-const h = useHarness({ PORT: '0', HOST: '127.0.0.1', CAMPAIGNS_SWEEP_MS: '0' });
+// The admin app is built for the distribution's plugins (the member 360 reads their fields): load them.
+const h = useHarness({ PORT: '0', HOST: '127.0.0.1', CAMPAIGNS_SWEEP_MS: '0' }, { plugins: DISTRIBUTION_PLUGINS });
 const b = build(h);
 
 const CREATE_SEGMENT = `mutation S($input: CreateSegmentInput!) { createSegment(input: $input) { id } }`;

@@ -6,8 +6,7 @@ import { stringify } from 'csv-stringify/sync';
 import { useHarness } from '../support/harness';
 import { describeInBrowser, screenshot, useAdminBrowser } from '../support/browser';
 import { build, AdminRole } from '../fixtures/build';
-import { runImport } from '../support/imports';
-import { generateTransactions } from '../../api/src/composition/seed/demo-transactions';
+import { runImport, syntheticTransactions } from '../support/imports';
 import { CANONICAL_COLUMNS, type SourceRecord } from '../../api/src/modules/import/source';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'admin-import-'));
@@ -26,7 +25,7 @@ describeInBrowser('admin app: transaction import', () => {
 
   beforeAll(async () => {
     await b.baseRate(1, 100);
-    records = generateTransactions(new Date(), 100);
+    records = syntheticTransactions(200);
     // One row the importer refuses: a date in the wrong format.
     records.push({ line: 0, row: { InvoiceNo: '999001', StockCode: 'MUG', Description: 'Enamel mug', Quantity: '1', InvoiceDate: '31/12/2025 10:00', UnitPrice: '2.50', CustomerID: '20001', Country: 'France' } });
     badLine = records.length + 1;

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { useHarness } from '../support/harness';
+import { DISTRIBUTION_PLUGINS } from '../support/distribution';
 import { describeInBrowser, screenshot, useAdminBrowser } from '../support/browser';
 import { build, AdminRole } from '../fixtures/build';
 import { orderInput, RECORD_ORDER } from '../support/orders';
 
-const h = useHarness({ PORT: '0', HOST: '127.0.0.1' });
+// The admin app is built for the distribution's plugins (the member 360 reads their fields): load them.
+const h = useHarness({ PORT: '0', HOST: '127.0.0.1' }, { plugins: DISTRIBUTION_PLUGINS });
 const b = build(h);
 
 /** What the recommender worker writes, inserted directly: an active version and its rows. */

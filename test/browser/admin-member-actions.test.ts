@@ -1,9 +1,11 @@
 import { useHarness } from '../support/harness';
+import { DISTRIBUTION_PLUGINS } from '../support/distribution';
 import { describeInBrowser, screenshot, useAdminBrowser } from '../support/browser';
 import { build, AdminRole } from '../fixtures/build';
 import { orderInput, RECORD_ORDER } from '../support/orders';
 
-const h = useHarness({ PORT: '0', HOST: '127.0.0.1' });
+// The admin app is built for the distribution's plugins (the member page reads their fields): load them.
+const h = useHarness({ PORT: '0', HOST: '127.0.0.1' }, { plugins: DISTRIBUTION_PLUGINS });
 const b = build(h);
 
 const MEMBER = `query M($id: ID!) { member(id: $id) { id status mergedIntoId email phone orders(first: 10) { totalCount } identifiers { type value } } }`;

@@ -1,10 +1,12 @@
 import { Client } from 'pg';
 import { useHarness } from '../support/harness';
+import { DISTRIBUTION_PLUGINS } from '../support/distribution';
 import { describeInBrowser, useAdminBrowser } from '../support/browser';
 import { build, AdminRole } from '../fixtures/build';
 import { activityPlugin, TEST_ACTIVITY_TABLE } from '../fixtures/plugins/activity-registries-plugin';
 
-const h = useHarness({ PORT: '0', HOST: '127.0.0.1' }, { plugins: [activityPlugin] });
+// With the distribution's plugins, which the admin app is built for (the member 360 reads their fields).
+const h = useHarness({ PORT: '0', HOST: '127.0.0.1' }, { plugins: [...DISTRIBUTION_PLUGINS, activityPlugin] });
 const b = build(h);
 
 /** What plugins add shows in the admin app without an admin code change: segment attributes and timeline entries. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { useHarness } from '../support/harness';
+import { DISTRIBUTION_PLUGINS } from '../support/distribution';
 import { describeInBrowser, useAdminBrowser } from '../support/browser';
 import { build, AdminRole, ApiKeyScope, SalesChannelKind } from '../fixtures/build';
 import { orderInput, RECORD_ORDER } from '../support/orders';
@@ -11,7 +12,8 @@ import { orderInput, RECORD_ORDER } from '../support/orders';
  * churn scores and recommendations. `README_SCREENSHOTS=1` writes them to docs/screenshots/ (commit them);
  * otherwise they go to test-output/screenshots/ like every other browser test's.
  */
-const h = useHarness({ PORT: '0', HOST: '127.0.0.1' });
+// The admin app is built for the distribution's plugins (the member 360 reads their fields): load them.
+const h = useHarness({ PORT: '0', HOST: '127.0.0.1' }, { plugins: DISTRIBUTION_PLUGINS });
 const b = build(h);
 const RECORD_FEEDBACK = `mutation F($input: RecordFeedbackInput!) { recordFeedback(input: $input) { id } }`;
 const dayMs = 86_400_000;

@@ -9,7 +9,7 @@ import { holdoutGroup } from '../../api/src/modules/campaigns/holdout';
 import { CampaignGroup } from '../../api/src/modules/campaigns/campaign.entity';
 
 /**
- * The journeys of /work/shared/JOURNEYS.md walked end to end through GraphQL, as a storefront, a till and a marketer
+ * The users' journeys (a shopper, a till, a marketer: the project's journey notes) walked end to end through GraphQL, as a storefront, a till and a marketer
  * call it: each step asserts what the person in the journey would see.
  */
 const h = useHarness({ CAMPAIGNS_SWEEP_MS: '0', POINTS_JOBS_CRON: 'off' });

@@ -30,3 +30,38 @@ export async function readRows(file: string): Promise<Record<string, string>[]> 
   for await (const r of (await openCsv(file, new Map())).records) rows.push(r.row as Record<string, string>);
   return rows;
 }
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Canonical rows of `customers` customers with one to four invoices each over the last 90 days, one to three lines an
+ * invoice, always the same for the same arguments: a file of some size for tests that stop an import midway.
+ */
+export function syntheticTransactions(customers: number, now = new Date()): SourceRecord[] {
+  const records: SourceRecord[] = [];
+  let invoice = 800_000;
+  for (let c = 0; c < customers; c++) {
+    for (let v = 0; v <= c % 4; v++) {
+      invoice++;
+      const at = new Date(now.getTime() - (((c * 7 + v * 13) % 90) + 1) * DAY_MS);
+      const stamp = at.toISOString().slice(0, 19).replace('T', ' ');
+      for (let l = 0; l <= (c + v) % 3; l++) {
+        const sku = (c + l * 7) % 20;
+        records.push({
+          line: records.length + 2,
+          row: {
+            InvoiceNo: String(invoice),
+            StockCode: `SKU${sku}`,
+            Description: `Product ${sku}`,
+            Quantity: String(1 + ((c + v + l) % 5)),
+            InvoiceDate: stamp,
+            UnitPrice: (0.5 + ((c * 37 + l * 11) % 2000) / 100).toFixed(2),
+            CustomerID: String(30_000 + c),
+            Country: 'United Kingdom',
+          },
+        });
+      }
+    }
+  }
+  return records;
+}

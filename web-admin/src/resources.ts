@@ -1,5 +1,7 @@
 import type { RouteObject } from 'react-router';
+import * as activities from './activities';
 import * as campaigns from './campaigns';
+import * as challenges from './challenges';
 import * as dashboard from './dashboard';
 import * as members from './members';
 import * as models from './models';
@@ -17,4 +19,4 @@ export interface Resource {
   routes: RouteObject[];
 }
 
-export const resources: Resource[] = [dashboard, members, segments, campaigns, ...programme.resources, models, operations];
+export const resources: Resource[] = [dashboard, members, segments, campaigns, activities, challenges, ...programme.resources, models, operations];

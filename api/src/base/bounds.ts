@@ -1,5 +1,5 @@
 /**
- * The largest money, quantity and points values the platform accepts (README: Bounds), chosen so that every stored and
+ * The largest money, quantity and points values the platform accepts (docs/reference/input-bounds.md), chosen so that every stored and
  * derived value fits its column: per-order and per-row values in int4 (at most 2,147,483,647); what accumulates
  * without end (balances, lifetime points, campaign spend, ledger rows that move a whole balance) in bigint, read as JS
  * numbers, which are exact below 2^53. Validation and the bulk importer both read these, so what one accepts the other

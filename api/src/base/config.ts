@@ -107,6 +107,9 @@ const schema = z
     /** Which callers may only run operations from the allow-list in PERSISTED_OPERATIONS_FILE. */
     PERSISTED_OPERATIONS: z.enum(['off', 'required-for-api-keys', 'required']).default('off'),
     PERSISTED_OPERATIONS_FILE: z.string().default(path.join(repoRoot, 'schema', 'persisted-operations.json')),
+    /** Set: GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`. Unset: /metrics is open, for a scraper on
+     * a private network (docs/operations/metrics.md). */
+    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     DEFAULT_PHONE_REGION: z
       .string()
       .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 country code such as GB')
@@ -114,9 +117,7 @@ const schema = z
     SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
     WEB_ADMIN_DIR: z.string().default(path.join(repoRoot, 'web-admin', 'dist')),
     DATA_DIR: z.string().default(path.join(repoRoot, '.data')),
-    /** Where files uploaded to the admin app's import page are kept, with their status and rejects (the API process's disk). */
     IMPORT_DIR: z.string().default(path.join(repoRoot, '.data', 'imports')),
-    /** The largest transactions file the admin app may upload (bytes, compressed size for gzip). */
     IMPORT_MAX_BYTES: z.coerce.number().int().min(1024).default(256 * 1024 * 1024),
     EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
     SEED_DEMO: bool.default(true),
@@ -161,7 +162,7 @@ const schema = z
     CAMPAIGNS_SWEEP_MS: z.coerce.number().int().min(0).default(10_000),
     /** Delivery attempts per campaign message before it is FAILED. */
     CAMPAIGN_MESSAGE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(30).default(5),
-    /** How campaign messages leave (docs/messaging.md): `log` only logs them, `smtp` sends EMAIL messages through
+    /** How campaign messages leave (docs/operations/messaging.md): `log` only logs them, `smtp` sends EMAIL messages through
      * SMTP_URL, `webhook` POSTs every message, signed, to MESSAGE_WEBHOOK_URL; or the name of an adapter a plugin
      * registers (checked against the registered adapters when the services are built). */
     MESSAGE_DELIVERY: z
@@ -182,7 +183,7 @@ const schema = z
     MESSAGE_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
     /** Bound on one message's SMTP connection and replies, or on its webhook request. */
     MESSAGE_DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
-    /** Plugins to load (docs/extending.md): comma-separated paths or package names, resolved from the directory the
+    /** Plugins to load (docs/guides/extending.md): comma-separated paths or package names, resolved from the directory the
      * process starts in, each exporting a LoyaltyPlugin. Unset: the distribution's plugins, `loyalty.plugins` in the
      * repository's package.json (the first-party activities and challenges); `none`: no plugin at all. The API, `npm run
      * migrate`, the worker and the CLI commands load them. */
@@ -213,6 +214,108 @@ const schema = z
 
 export type RawConfig = z.infer<typeof schema>;
 
+/** What the configuration reference says of a variable; `shownDefault` when the default is computed or a path. */
+export type VariableDoc = string | { text: string; shownDefault: string };
+
+/**
+ * Every variable's meaning, for docs/reference/configuration.md (`npm run docs`, which takes types, ranges and
+ * defaults from the schema itself). Keyed by the schema, so a variable added without a line here does not compile.
+ */
+export const CONFIG_DOCS: { readonly [K in keyof RawConfig]-?: VariableDoc } = {
+  NODE_ENV: '`production` requires `JWT_SECRET`, turns off introspection and hides the `x-db-queries` header.',
+  HOST: 'Address the API and the admin app listen on.',
+  PORT: 'Port the API and the admin app listen on.',
+  TRUST_PROXY:
+    "Which proxies' `X-Forwarded-For` counts, in Express `trust proxy` forms (`false`, `true`, a hop count, or comma-separated addresses, subnets, `loopback`, `linklocal`, `uniquelocal`). Off: the client is the TCP peer. Behind a reverse proxy, name that proxy; `true` would let any client choose its address.",
+  LOG_LEVEL: 'pino level.',
+  DATABASE_URL: {
+    text: 'PostgreSQL URL. Unset, `npm start` runs an embedded PostgreSQL, and the API alone uses `postgres://postgres@127.0.0.1:5432/loyalty`.',
+    shownDefault: 'unset',
+  },
+  DB_POOL_MAX: 'Connections in the pool.',
+  DATABASE_READ_URL:
+    'A read replica for the analytics queries (KPIs, RFM, cohorts, purchase intervals, top products); everything else uses `DATABASE_URL`.',
+  REDIS_URL: 'Redis for readiness checks, rate limits, the login throttle, API-key revocations and the job queues.',
+  REDIS_CLUSTER_NODES:
+    'A Redis Cluster instead of `REDIS_URL`: comma-separated seed nodes `host:port,host:port`. Every Redis client (queues, rate limits, login throttle, readiness) is then a cluster client, and `QUEUE_PREFIX` must be a hash tag ([scaling](../operations/scaling.md#redis-cluster)).',
+  JWT_SECRET: { text: 'Signs admin tokens; at least 32 characters, required in production.', shownDefault: 'a development-only value' },
+  ADMIN_TOKEN_TTL_SECONDS: 'Lifetime of an admin token.',
+  GRAPHQL_MAX_DEPTH: 'Deepest nesting an operation may have; deeper answers `GRAPHQL_VALIDATION_FAILED`.',
+  GRAPHQL_MAX_COMPLEXITY: 'Cost budget per operation: each field costs 1 and a list costs `first` × its items; over it answers `QUERY_TOO_COMPLEX`.',
+  GRAPHQL_INTROSPECTION: { text: 'Allow schema introspection.', shownDefault: 'on unless `NODE_ENV=production`' },
+  GRAPHQL_MAX_TOKENS: 'Lexer tokens an operation may have; more answers `GRAPHQL_PARSE_FAILED` before validation.',
+  GRAPHQL_MAX_BODY_BYTES: 'Largest request body `/graphql` reads; larger ones answer 413 `PAYLOAD_TOO_LARGE` without being parsed.',
+  RATE_LIMIT_WINDOW_SECONDS: 'Length of the rate-limit window.',
+  RATE_LIMIT_API_KEY_REQUESTS: 'Requests one API key may make per window (each root field counts as one); `0`: no limit.',
+  RATE_LIMIT_ADMIN_REQUESTS: 'Requests one admin user may make per window; `0`: no limit.',
+  RATE_LIMIT_KEY_PREFIX: 'Redis key prefix of the rate-limit and login counters.',
+  LOGIN_MAX_FAILURES: 'Failed logins for one email from one IP before that pair is locked out. Each attempt is counted before its password is checked.',
+  LOGIN_LOCKOUT_SECONDS: 'How long a lockout lasts; failures are counted over the same period.',
+  LOGIN_MAX_FAILURES_PER_EMAIL:
+    'Failed logins for one email from any addresses before that email is locked out for `LOGIN_LOCKOUT_SECONDS` (against credential stuffing; it also locks the real user out).',
+  LOGIN_MAX_FAILURES_PER_IP: 'Failed logins from one IP in a day, whatever the emails, before that IP is locked out for a day (against password spraying).',
+  API_KEY_CACHE_SECONDS:
+    'How long an API process trusts a verified API key without reading its row. Revocations reach every process at once over Redis; this is the bound when they cannot. `0`: read on every request.',
+  CORS_ORIGINS: { text: 'Comma-separated origins (`https://shop.example`) whose browser code may call `/graphql`; empty: same origin only.', shownDefault: 'empty' },
+  PERSISTED_OPERATIONS: '`required-for-api-keys`: API keys may only run operations on the allow-list; admin users are unaffected. `required` does the same today.',
+  PERSISTED_OPERATIONS_FILE: 'The allow-list: `{ "<sha256>": "<operation>" }` (`npm run persisted-operations` builds one).',
+  METRICS_TOKEN: {
+    text: 'Set (16 characters or more): `GET /metrics` on the API and the worker answers only `Authorization: Bearer <token>`. Unset: `/metrics` is open, for a scraper on a private network ([metrics](../operations/metrics.md)).',
+    shownDefault: 'unset',
+  },
+  DEFAULT_PHONE_REGION: 'Region for phone numbers given without `+country` (ISO 3166-1 alpha-2).',
+  SHUTDOWN_GRACE_MS: 'How long SIGTERM waits for in-flight requests.',
+  WEB_ADMIN_DIR: 'The built admin app that the API serves at `/`.',
+  DATA_DIR: 'Where `npm start` keeps the embedded PostgreSQL.',
+  IMPORT_DIR: {
+    text: "Where files uploaded on the admin app's Import page are kept with their status and rejects, on the disk of the API process that runs them ([importing](../guides/importing.md)).",
+    shownDefault: '`.data/imports`',
+  },
+  IMPORT_MAX_BYTES: 'The largest transactions file the Import page accepts, in bytes (the compressed size for gzip).',
+  EMBEDDED_PG_PORT: 'Port of the embedded PostgreSQL.',
+  SEED_DEMO: 'Whether `npm start` seeds the demo programme (never in production).',
+  POINTS_JOBS_CRON:
+    'When the points jobs run (release, expiry, voucher expiry, tier period ends, then the ledger check): a Bull repeatable job, each firing run in one API process however many run. `off`: this process neither schedules nor runs them.',
+  SCHEDULE_CHECK_SECONDS:
+    'How often each process checks that its repeatable jobs are still in Redis and registers them again if not, as it also does on every Redis reconnect: a Redis that comes back empty loses no schedule. Registering is idempotent across processes.',
+  QUEUE_PREFIX: {
+    text: 'Redis key prefix of the job queues; the API and the worker must agree. With `REDIS_CLUSTER_NODES` it must be a hash tag such as `{loyalty}`; one without braces is refused at start.',
+    shownDefault: '`bull` (`{bull}` with `REDIS_CLUSTER_NODES`)',
+  },
+  WEBHOOKS_ENABLED: 'Run the webhook dispatcher (outbox sweep and delivery worker) in this process.',
+  WEBHOOK_SWEEP_MS: 'How often the dispatcher polls the event outbox.',
+  WEBHOOK_MAX_ATTEMPTS: 'Attempts per delivery, the first included.',
+  WEBHOOK_BACKOFF_MS: 'Wait before the first retry; it doubles for each next one.',
+  WEBHOOK_TIMEOUT_MS: 'How long one attempt waits for a response.',
+  WEBHOOK_DISABLE_AFTER: 'Failed deliveries in a row after which an endpoint is disabled.',
+  WEBHOOK_CONCURRENCY: 'Deliveries one process sends at a time.',
+  SUBSCRIBERS_ENABLED: "Run plugins' outbox subscribers in this process; several processes may, each subscriber running in one at a time.",
+  SUBSCRIBERS_POLL_MS: 'How often each subscriber looks for new events.',
+  SUBSCRIBERS_BATCH_SIZE: 'Events one batch reads, in one transaction.',
+  SUBSCRIBERS_BACKOFF_MS: 'Wait before an event whose handler failed is offered again; it doubles with each failure.',
+  SUBSCRIBERS_BACKOFF_MAX_MS: 'Longest wait between two attempts at one event.',
+  SUBSCRIBERS_REPORT_AFTER: 'Failed attempts at one event after which a subscriber is reported stuck (`outbox_subscriber.stuck`); it keeps retrying.',
+  EVENTS_POINTS_EXPIRING_DAYS: 'Days before a lot expires that `points.expiring` is sent.',
+  EVENTS_TIER_AT_RISK_DAYS: 'Days before a qualification period ends in a downgrade that `tier.at_risk` is sent.',
+  CAMPAIGNS_SWEEP_MS: 'How often the campaign runner starts due campaigns, ends finished ones and delivers messages; `0` turns it off.',
+  CAMPAIGN_MESSAGE_MAX_ATTEMPTS: 'Delivery attempts per campaign message before it is `FAILED`.',
+  MESSAGE_DELIVERY:
+    'How campaign messages leave: `log` (logs them, contacts nobody), `smtp`, `webhook`, or the name of an adapter a plugin registers ([messaging](../operations/messaging.md)).',
+  SMTP_URL: 'Required with `MESSAGE_DELIVERY=smtp`: the relay, `smtp://` or `smtps://`, with `user:password@` if it wants them.',
+  MESSAGE_FROM: 'Required with `MESSAGE_DELIVERY=smtp`: `address` or `Name <address>`; its domain ends each Message-ID.',
+  MESSAGE_WEBHOOK_URL: "Required with `MESSAGE_DELIVERY=webhook`: the email or SMS provider's endpoint.",
+  MESSAGE_WEBHOOK_SECRET:
+    'Required with `MESSAGE_DELIVERY=webhook`: the HMAC-SHA256 key over timestamp and body, as event webhooks are signed; at least 16 characters.',
+  MESSAGE_DELIVERY_TIMEOUT_MS: "Bound on one message's SMTP exchange or webhook request.",
+  LOYALTY_PLUGINS: {
+    text: 'Plugins to load: comma-separated paths or package names, resolved from the directory the process starts in. `none`: no plugin at all. Read by the API, `npm run migrate`, the worker and the CLI ([extending](../guides/extending.md#loading-plugins)).',
+    shownDefault: "the distribution's plugins, `loyalty.plugins` in the root package.json",
+  },
+};
+
+/** The schema the configuration reference describes (types, ranges, defaults); loadConfig is what reads it. */
+export const configSchema = schema;
+
 export interface Config extends Omit<RawConfig, 'JWT_SECRET' | 'GRAPHQL_INTROSPECTION' | 'DATABASE_URL' | 'QUEUE_PREFIX'> {
   DATABASE_URL: string;
   /** QUEUE_PREFIX, or its default: `bull`, or `{bull}` with REDIS_CLUSTER_NODES. */
@@ -224,7 +327,7 @@ export interface Config extends Omit<RawConfig, 'JWT_SECRET' | 'GRAPHQL_INTROSPE
   isProduction: boolean;
 }
 
-export const sensitiveKeys = ['JWT_SECRET', 'DATABASE_URL', 'DATABASE_READ_URL', 'REDIS_URL', 'SMTP_URL', 'MESSAGE_WEBHOOK_SECRET'] as const;
+export const sensitiveKeys = ['JWT_SECRET', 'DATABASE_URL', 'DATABASE_READ_URL', 'REDIS_URL', 'SMTP_URL', 'MESSAGE_WEBHOOK_SECRET', 'METRICS_TOKEN'] as const;
 
 export class ConfigError extends Error {}
 

@@ -32,6 +32,9 @@ import type { RequestContext } from '../graphql/context';
 import { rateLimitedError, RequestRateLimiter } from '../modules/security/rate-limits';
 import { loadPersistedOperations, resolvePersistedOperation } from '../modules/security/persisted-operations';
 import { bodyErrors, corsForGraphql, securityHeaders, sendGraphqlError, setRateLimitHeaders } from '../modules/security/http';
+import { parseTraceparent } from '../base/trace-context';
+import { metricsEndpoint } from '../modules/telemetry/metrics-registry';
+import { createTelemetry, type Telemetry } from './telemetry';
 
 export interface AppDeps {
   config: Config;
@@ -41,7 +44,7 @@ export interface AppDeps {
   readOrm?: Orm;
   redis: RedisClient;
   log: Logger;
-  /** Plugins (docs/extending.md), checked here: the process does not start with a bad list. */
+  /** Plugins (docs/guides/extending.md), checked here: the process does not start with a bad list. */
   plugins?: readonly LoyaltyPlugin[];
   /** The time earning use cases are stamped with; the real time by default (base/time.ts). */
   clock?: Clock;
@@ -50,12 +53,18 @@ export interface AppDeps {
 export interface App {
   server: http.Server;
   services: Services;
+  /** /metrics and the instruments main.ts hands to the dispatcher and the points scheduler. */
+  telemetry: Telemetry;
   listen(): Promise<number>;
   /** Stops taking requests, drains in-flight ones, then closes the database and Redis. */
   stop(): Promise<void>;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
+/** The caller's W3C trace id, logged beside ours so that its trace and our lines meet; a malformed traceparent is ignored. */
+const traceIdOf = (req: http.IncomingMessage) => parseTraceparent(req.headers.traceparent)?.traceId;
+/** Requests the access log leaves out: probes and scrapes, several a minute each. */
+const UNLOGGED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** What the /graphql middleware works out before Apollo runs: the request's entity manager and its caller. */
 interface GraphqlLocals {
@@ -76,6 +85,7 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
   const persistedOperations =
     config.PERSISTED_OPERATIONS === 'off' ? null : loadPersistedOperations(config.PERSISTED_OPERATIONS_FILE);
   const schema = await buildGraphQLSchema(services, contributed.resolvers);
+  const telemetry = createTelemetry({ config, orm, readOrm, services, log });
   if (plugins.length) log.info({ plugins: plugins.map((p) => p.name) }, 'plugins.loaded');
   const app = express();
   const server = http.createServer(app);
@@ -88,14 +98,17 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
     pinoHttp({
       logger: log,
       customAttributeKeys: { reqId: 'requestId' },
-      customProps: (req) => ({ clientIp: (req as Request).ip }),
+      customProps: (req) => {
+        const traceId = traceIdOf(req);
+        return { clientIp: (req as Request).ip, ...(traceId ? { traceId } : {}) };
+      },
       genReqId: (req, res) => {
         const given = req.headers['x-request-id'];
         const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
         res.setHeader('x-request-id', id);
         return id;
       },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      autoLogging: { ignore: (req) => UNLOGGED_PATHS.has(req.url?.split('?')[0] ?? '') },
       // A GET's query string can carry variables (emails, phones): log the path only.
       serializers: { req: (req: { url?: string }) => ({ ...req, url: req.url?.split('?')[0] }) },
     }),
@@ -103,11 +116,15 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
   const appHeaders = securityHeaders();
   const apiHeaders = securityHeaders({ withContentSecurityPolicy: false });
   app.use((req, res, next) => (req.path.startsWith('/graphql') ? apiHeaders : appHeaders)(req, res, next));
-  app.use((req, _res, next) => requestScope.run({ requestId: String(req.id), dbQueries: 0 }, next));
+  app.use((req, _res, next) => {
+    const traceId = traceIdOf(req);
+    requestScope.run({ requestId: String(req.id), dbQueries: 0, ...(traceId ? { traceId } : {}) }, next);
+  });
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  app.get('/metrics', metricsEndpoint(telemetry.metrics, config.METRICS_TOKEN));
   app.get('/readyz', async (_req, res) => {
     const check = async (what: string, probe: () => Promise<unknown>) => {
       try {
@@ -147,6 +164,7 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
       rootFieldBudget(rateLimiter),
       argumentChecks,
       ...(config.isProduction ? [] : [queryCountHeader]),
+      telemetry.graphql.plugin,
     ],
   });
   await apollo.start();
@@ -204,13 +222,15 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
       const { code, http, ...extensions } = err.extensions as { code: ErrorCode; http?: { status?: number } };
       return sendGraphqlError(res, http?.status ?? 400, code, err.message, extensions);
     }
-    log.error({ err, requestId: String(req.id) }, 'graphql.unexpected_error');
+    const traceId = requestScope.getStore()?.traceId;
+    log.error({ err, requestId: String(req.id), ...(traceId ? { traceId } : {}) }, 'graphql.unexpected_error');
     sendGraphqlError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error', { requestId: String(req.id) });
   };
 
   app.use(
     '/graphql',
     corsForGraphql(config),
+    telemetry.graphql.middleware,
     admitCaller,
     express.json({ limit: config.GRAPHQL_MAX_BODY_BYTES }),
     allowListedOnly,
@@ -218,6 +238,7 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
       context: async ({ req, res }): Promise<RequestContext> => {
         const { em, auth } = res.locals.graphql as GraphqlLocals;
         const requestId = String(req.id);
+        const traceId = requestScope.getStore()?.traceId;
         const principalLog = auth.principal
           ? auth.principal.kind === 'admin'
             ? { adminId: auth.principal.adminId }
@@ -233,7 +254,7 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
           requestId,
           clientIp: req.ip,
           get log() {
-            return (requestLog ??= log.child({ requestId, ...principalLog }));
+            return (requestLog ??= log.child({ requestId, ...(traceId ? { traceId } : {}), ...principalLog }));
           },
           loaders: createLoaders(em, services),
         };
@@ -260,6 +281,7 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
   return {
     server,
     services,
+    telemetry,
     listen: () =>
       new Promise((resolve, reject) => {
         server.once('error', reject);

@@ -1,9 +1,9 @@
 /**
  * The public extension API: everything a plugin may import from the platform, in one place. A plugin that imports
  * only from here (types, and the few helpers below) keeps working when modules move or change inside; anything else
- * is internal. docs/extending.md describes each point; examples/brand-bonus-plugin uses it.
+ * is internal. docs/guides/extending.md describes each point; examples/brand-bonus-plugin uses it.
  */
-export { definePlugin, type LoyaltyPlugin } from './plugin';
+export { definePlugin, type LoyaltyPlugin, type PluginDemo, type PluginServices } from './plugin';
 
 // Earning: rule kinds (a rule's extra points) and contributors (a stage of the earning pipeline).
 export type { EarningLine, EarningRuleKindDefinition, RuleKindInput, RuleParamSpec } from '../modules/earning/rule-kinds';
@@ -41,13 +41,15 @@ export type { TimelineSourceDefinition } from '../modules/timeline/timeline-sour
 export type { Context, ResolverContext } from '../base/context';
 export type { RequestContext } from '../graphql/context';
 export { AppError, defineErrorCode, type DeclaredErrorCode, type ErrorCode, type ErrorCodeDefinition, type FieldProblem } from '../base/errors';
-export type { PluginServices } from './services';
+
 
 // GraphQL types a plugin's schema refers to: the member (to add fields to it) and how callers name one.
 export { Member } from '../modules/members/member.entity';
 export { MemberRefInput } from '../modules/orders/order.types';
 export { ValueType } from '../modules/segments/segment-grammar';
 export { AdminRole } from '../modules/auth/permissions';
+// Where a caller records from: a channel key's kind (WEB, APP, STORE, ...), for rules on which channels may send what.
+export { SalesChannelKind } from '../base/enums';
 
 // Small helpers: time-ordered ids, and the programme's calendar (its time zone's days and weeks).
 export { newId } from '../base/ids';

@@ -22,7 +22,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 };
 
 /**
- * The admin app's transaction import (docs/importing.md), REST because a file is a stream, not a GraphQL argument:
+ * The admin app's transaction import (docs/guides/importing.md), REST because a file is a stream, not a GraphQL argument:
  *
  *   GET  /api/imports                 recent imports, newest first
  *   POST /api/imports?fileName=x.csv  the file as the body (CSV, or gzip-compressed CSV): its columns and first rows

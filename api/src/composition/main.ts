@@ -32,9 +32,17 @@ async function main() {
   const port = await app.listen();
   log.info({ port }, 'api.listening');
   const scheduler = config.POINTS_JOBS_CRON !== 'off'
-    ? startPointsScheduler({ orm, services: app.services, log, connection: config, cron: config.POINTS_JOBS_CRON, checkEveryMs: config.SCHEDULE_CHECK_SECONDS * 1000 })
+    ? startPointsScheduler({
+        orm,
+        services: app.services,
+        log,
+        connection: config,
+        cron: config.POINTS_JOBS_CRON,
+        checkEveryMs: config.SCHEDULE_CHECK_SECONDS * 1000,
+        metrics: app.telemetry.pointsJobs,
+      })
     : null;
-  const dispatcher = config.WEBHOOKS_ENABLED ? new WebhookDispatcher(orm, config, log).start() : null;
+  const dispatcher = config.WEBHOOKS_ENABLED ? new WebhookDispatcher(orm, config, log, app.telemetry.webhooks).start() : null;
   const subscribers = config.SUBSCRIBERS_ENABLED ? new OutboxSubscriberRunner(orm, app.services.events.subscribers, config, log).start() : null;
   const campaignRunner = config.CAMPAIGNS_SWEEP_MS > 0 ? startCampaignRunner(orm, app.services.campaigns, config.CAMPAIGNS_SWEEP_MS, log) : null;
 

@@ -10,18 +10,36 @@ import type { SegmentAttributeDefinition } from '../modules/segments/segment-att
 import type { ApiKeyScopeDefinition, PermissionDefinition } from '../modules/auth/permissions';
 import type { TimelineSourceDefinition } from '../modules/timeline/timeline-sources';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Context } from '../base/context';
+import type { MemberEventService } from '../modules/earning/member-events';
+import type { EventService } from '../modules/events/event.service';
+import type { AuditService } from '../modules/audit/audit.service';
+import type { SegmentService } from '../modules/segments/segment.service';
+import type { ProgrammeService } from '../modules/programme/programme.service';
+
+/**
+ * What a plugin's resolvers are built with (`new R(services)`) and may rely on across versions: the member-event use
+ * case, events, the audit log, segments and the programme's settings (Services has them all; the rest is internal).
+ */
+export interface PluginServices {
+  memberEvents: MemberEventService;
+  events: EventService;
+  audit: AuditService;
+  segments: SegmentService;
+  programme: ProgrammeService;
+}
 import { errorCodes as coreErrorCodes, type ErrorCodeDefinition } from '../base/errors';
 
 /**
  * What a plugin contributes to the platform. Composition (app, worker, CLI) reads the plugin list once, before the
- * ORM, services and schema are built; nothing in a module knows a plugin by name. docs/extending.md shows each point.
+ * ORM, services and schema are built; nothing in a module knows a plugin by name. docs/guides/extending.md shows each point.
  */
 export interface LoyaltyPlugin {
   /** Unique, kebab-case: names the plugin's migrations table rows, subscriber cursors and logs. */
   name: string;
   earningRuleKinds?: EarningRuleKindDefinition<any>[];
   /**
-   * Stages of the earning pipeline (docs/earning-pipeline.md), registered after the core's and run by stage: for every
+   * Stages of the earning pipeline (docs/concepts/earning-pipeline.md), registered after the core's and run by stage: for every
    * order recorded, claimed or imported and every return, in the transaction of its cause.
    */
   earningContributors?: EarningContributor<any>[];
@@ -58,6 +76,24 @@ export interface LoyaltyPlugin {
     merge?(em: EntityManager, survivorId: string, absorbedId: string): Promise<void>;
     erase?(em: EntityManager, memberIds: string[]): Promise<void>;
   };
+  /**
+   * What the plugin adds to the demo programme `npm start` seeds (SEED_DEMO): `programme` runs before the demo's purchase
+   * history is imported (so the earning pipeline credits and counts that history with the plugin's definitions),
+   * `activity` after it. Both run at every start: add nothing twice.
+   */
+  demo?: {
+    programme?(demo: PluginDemo): Promise<void>;
+    activity?(demo: PluginDemo): Promise<void>;
+  };
+}
+
+/** What a plugin's demo step gets: a system context (no principal: an administrator's rights), the services, the time. */
+export interface PluginDemo {
+  ctx: Context;
+  services: PluginServices;
+  now: Date;
+  /** Demo members who have bought recently, the most recent first (empty in the `programme` step). */
+  memberIds: string[];
 }
 
 /** Identity, for type inference in a plugin's module. */
@@ -179,6 +215,10 @@ export function composePlugins(plugins: readonly LoyaltyPlugin[] = []): PluginCo
     for (const hook of ['merge', 'erase'] as const) {
       const step = plugin.memberSteps?.[hook];
       if (step !== undefined && typeof step !== 'function') throw new PluginError(`plugin "${plugin.name}": memberSteps.${hook} must be a function`);
+    }
+    for (const hook of ['programme', 'activity'] as const) {
+      const step = plugin.demo?.[hook];
+      if (step !== undefined && typeof step !== 'function') throw new PluginError(`plugin "${plugin.name}": demo.${hook} must be a function`);
     }
     for (const [name, factory] of Object.entries(plugin.deliveryAdapters ?? {})) {
       if (typeof factory !== 'function') throw new PluginError(`plugin "${plugin.name}": delivery adapter "${name}" must be a factory function`);

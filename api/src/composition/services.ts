@@ -68,19 +68,15 @@ export interface Services {
   timeline: TimelineService;
   campaigns: CampaignService;
   referrals: ReferralService;
-  /** Every earning event runs through it; `register` adds a contributor (docs/earning-pipeline.md). */
+  /** Every earning event runs through it; `register` adds a contributor (docs/concepts/earning-pipeline.md). */
   earning: EarningPipeline;
-  /** A plugin's non-purchase member events, run through the earning pipeline (docs/extending.md). */
+  /** A plugin's non-purchase member events, run through the earning pipeline (docs/guides/extending.md). */
   memberEvents: MemberEventService;
   /** Transaction files uploaded from the admin app and imported in the background (modules/import/import-jobs.ts). */
   imports: ImportJobs;
+  /** The plugins the services were built with, in their order (the demo seed runs their demo steps). */
+  plugins: readonly LoyaltyPlugin[];
 }
-
-/**
- * What a plugin's resolvers are built with (`new R(services)`) and may rely on across versions: the member-event use
- * case, events, the audit log, segments and the programme's settings. The rest of Services is internal.
- */
-export type PluginServices = Pick<Services, 'memberEvents' | 'events' | 'audit' | 'segments' | 'programme'>;
 
 /**
  * With `redis` (the API process), logins are throttled per email and IP; scripts pass nothing. `plugins` add to the
@@ -198,5 +194,6 @@ export function createServices(
     earning,
     memberEvents: new MemberEventService(members, ledger, earning, events, infra.clock ?? systemClock),
     imports: new ImportJobs(config.IMPORT_DIR, config.IMPORT_MAX_BYTES, { apiKeys, programme, earningRules, orders, ledger, earning }, (infra.log ?? createLogger(config.LOG_LEVEL, 'api')).child({ module: 'import' })),
+    plugins: contributed.plugins,
   };
 }

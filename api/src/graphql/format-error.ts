@@ -30,7 +30,8 @@ export function createFormatError(log: Logger, exposeDetails: boolean) {
       return { message: formatted.message, extensions: { code: 'BAD_REQUEST' } };
     }
     const code = formatted.extensions?.code;
-    const requestId = requestScope.getStore()?.requestId;
+    const scope = requestScope.getStore();
+    const requestId = scope?.requestId;
     // Domain errors (AppError) and the transport's own (parse, validation, Apollo's) carry their code; anything else is
     // unexpected, whatever it says about itself.
     const isExpected = (original instanceof AppError || original instanceof GraphQLError) && typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR';
@@ -52,7 +53,7 @@ export function createFormatError(log: Logger, exposeDetails: boolean) {
       return { message, path: formatted.path, locations: formatted.locations, extensions: { ...rest, requestId } };
     }
 
-    log.error({ err: original, requestId, path: formatted.path }, 'graphql.unexpected_error');
+    log.error({ err: original, requestId, ...(scope?.traceId ? { traceId: scope.traceId } : {}), path: formatted.path }, 'graphql.unexpected_error');
     return {
       message: 'Internal server error',
       path: formatted.path,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { ChurnOutput, GateDecision, ModelKind, RecsOutput } from './pipeline';
 
@@ -20,7 +21,7 @@ export function bandOf(score: number, bands: Bands): 'LOW' | 'MEDIUM' | 'HIGH' {
 export class ModelStore {
   private readonly pool: pg.Pool;
 
-  constructor(connectionString: string) {
+  constructor(private readonly connectionString: string) {
     this.pool = new pg.Pool({ connectionString, max: 2 });
   }
 
@@ -72,6 +73,27 @@ export class ModelStore {
   async activeMetrics(kind: ModelKind): Promise<{ id: string; metrics: Record<string, unknown> } | null> {
     const res = await this.pool.query(`select id, metrics from model_version where kind = $1 and status = 'ACTIVE'`, [kind]);
     return res.rows[0] ?? null;
+  }
+
+  /**
+   * Names this database for what is kept about it elsewhere (Redis job ids), 12 hex digits: its cluster's system
+   * identifier and its oid, however it is addressed, and never those of a database wiped and created again. Where
+   * pg_control_system() is not granted (some managed servers), the host, port and name DATABASE_URL reaches it at.
+   */
+  async databaseKey(): Promise<string> {
+    let identity: string;
+    try {
+      const res = await this.pool.query<{ identity: string }>(
+        `select (select system_identifier from pg_control_system())::text || '/' || oid::text as identity
+         from pg_database where datname = current_database()`,
+      );
+      identity = res.rows[0].identity;
+    } catch (err) {
+      if ((err as { code?: string }).code !== '42501') throw err; // insufficient_privilege
+      const url = new URL(this.connectionString);
+      identity = `${url.hostname}:${url.port || 5432}${url.pathname}`;
+    }
+    return createHash('sha256').update(identity).digest('hex').slice(0, 12);
   }
 
   async hasVersion(kind: ModelKind): Promise<boolean> {
@@ -267,7 +289,8 @@ async function insertChurnScores(db: pg.Pool | pg.PoolClient, versionId: string,
     for (let i = start; i < Math.min(start + 2000, population.length); i++) {
       if (!members.has(population[i])) continue;
       cols.member.push(population[i]);
-      cols.score.push(scores[i]);
+      // The column is real (float4): a score below its range (1e-63 from a confident model) is stored as 0.
+      cols.score.push(Math.fround(scores[i]));
       cols.band.push(bandOf(scores[i], bands));
       cols.drivers.push(JSON.stringify(drivers[i]));
     }

@@ -19,7 +19,7 @@ function useImportsApi(): ImportsApi {
 
 /**
  * Transaction import: upload a CSV (or gzip of one), map its columns, watch it run, download the rejected rows, and
- * resume an import that was stopped. The API imports as `npm run import` does (docs/importing.md).
+ * resume an import that was stopped. The API imports as `npm run import` does (docs/guides/importing.md).
  */
 export function ImportPage() {
   const { id } = useParams();

@@ -1,6 +1,7 @@
 import { useMemo, useState, type FormEvent } from 'react';
 import { Link, useParams } from 'react-router';
 import { useMutation, useQuery, type CombinedError } from 'urql';
+import { MemberActivitiesCard } from '../activities';
 import { useCurrentAdmin } from '../auth/RequireAuth';
 import {
   AdjustPointsDocument,
@@ -33,6 +34,7 @@ import {
 import { can } from '../shared/permissions';
 import { Badge, Card, DataTable, Field, PageHeader, QueryState, Stat, type Tone } from '../shared/ui';
 import { channelLabels, memberName, statusLabels } from './member-format';
+import { MemberChallengesCard } from '../challenges/MemberChallengesCard';
 import { MemberActions } from './MemberActions';
 
 type Member = MemberDetailQuery['member'];
@@ -141,6 +143,8 @@ function MemberSections({ member, withPii, canAdjust }: { member: Member; withPi
       </Card>
       <TimelineCard memberId={member.id} />
       <OrdersCard memberId={member.id} />
+      <MemberActivitiesCard memberId={member.id} />
+      <MemberChallengesCard memberId={member.id} />
       <RecommendationsCard memberId={member.id} />
       <FeedbackCard memberId={member.id} withPii={withPii} />
     </div>

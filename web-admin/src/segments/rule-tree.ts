@@ -1,7 +1,7 @@
 import type { SegmentGrammarQuery } from '../gql/graphql';
 
 /**
- * The rule builder's editable tree and its conversion to and from the API's rule JSON (README: Segments):
+ * The rule builder's editable tree and its conversion to and from the API's rule JSON (docs/concepts/segments.md):
  *   { and: [rule, …] } | { or: [rule, …] } | { not: rule } | { attribute, op, value, windowDays?, qualifier? }
  * Values are kept as the text the admin typed until `toRule` converts them by the attribute's value type.
  */

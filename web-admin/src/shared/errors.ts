@@ -25,7 +25,15 @@ export type ErrorCode =
   | 'INTERNAL_SERVER_ERROR'
   | 'GRAPHQL_VALIDATION_FAILED'
   | 'GRAPHQL_PARSE_FAILED'
-  | 'BAD_REQUEST';
+  | 'BAD_REQUEST'
+  // Declared by the activities plugin.
+  | 'ACTIVITY_TYPE_UNKNOWN'
+  | 'ACTIVITY_CHANNEL_NOT_ALLOWED'
+  | 'ACTIVITY_ATTRIBUTES_TOO_LARGE'
+  // Declared by the challenges plugin.
+  | 'CHALLENGE_WINDOW_INVALID'
+  | 'CHALLENGE_CODE_TAKEN'
+  | 'CHALLENGE_NOT_EDITABLE';
 
 export interface FieldError {
   path: string;
@@ -56,6 +64,12 @@ const messages = {
   GRAPHQL_VALIDATION_FAILED: 'This page is out of date with the server. Reload the page.',
   GRAPHQL_PARSE_FAILED: 'This page is out of date with the server. Reload the page.',
   BAD_REQUEST: 'The server could not read that request. Reload the page and try again.',
+  ACTIVITY_TYPE_UNKNOWN: 'That activity type does not exist or is switched off.',
+  ACTIVITY_CHANNEL_NOT_ALLOWED: 'That sales channel may not record this type of activity.',
+  ACTIVITY_ATTRIBUTES_TOO_LARGE: "The activity's attributes are too large or nested too deeply.",
+  CHALLENGE_WINDOW_INVALID: 'The challenge must end after it starts, at most 366 days later.',
+  CHALLENGE_CODE_TAKEN: 'Another challenge has that code. Choose another.',
+  CHALLENGE_NOT_EDITABLE: 'Members already have progress in this challenge: only its name, description, end and whether it is active can change.',
 } satisfies Record<ErrorCode, string>;
 
 /** CONFLICT carries `extensions.reason` (schema/error-codes.json); the ones an admin page can run into. */

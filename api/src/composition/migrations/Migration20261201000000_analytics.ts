@@ -6,7 +6,7 @@ import { Migration } from '@mikro-orm/migrations';
  */
 export class Migration20261201000000_analytics extends Migration {
   override async up(): Promise<void> {
-    // R × FM grid, FM = (F + M) / 2 rounded half up; every one of the 25 cells has exactly one segment (README: Analytics).
+    // R × FM grid, FM = (F + M) / 2 rounded half up; every one of the 25 cells has exactly one segment (docs/concepts/analytics.md).
     this.addSql(`create function analytics_rfm_segment(r int, f int, m int) returns text
       language sql immutable parallel safe as $$
         select case

@@ -1,7 +1,7 @@
 import { Migration } from '@mikro-orm/migrations';
 
 /**
- * Campaigns (README: Campaigns): the campaign with its action, budget and window; the members assigned at launch
+ * Campaigns (docs/concepts/campaigns.md): the campaign with its action, budget and window; the members assigned at launch
  * (TREATED/HOLDOUT); and the message outbox.
  */
 export class Migration20261201100000_campaigns extends Migration {

@@ -1,7 +1,7 @@
 import { Migration } from '@mikro-orm/migrations';
 
 /**
- * Set-based reads at 1 M members (docs/performance.md, "Latency at 10,000 and 1 M members"):
+ * Set-based reads at 1 M members (docs/operations/performance.md, "Latency at 10,000 and 1 M members"):
  * - the orders index (member_id, placed_at) also carries what the per-member order aggregates read (channel, total,
  *   returned), so that segment windows, analytics KPIs and RFM are one index-only scan in member order, grouped as it
  *   streams (no hash table of a million members, no sort, no read of the 1.5 GB table at 1 M members). Same key, so

@@ -1,7 +1,7 @@
 import { Migration } from '@mikro-orm/migrations';
 
 /**
- * Points that accumulate without end become bigint (README: Bounds): a member's balance and lifetime points, the ledger
+ * Points that accumulate without end become bigint (docs/reference/input-bounds.md): a member's balance and lifetime points, the ledger
  * rows (a merge moves a whole balance in one), a campaign's spend and a member's bonus from it. In int4 they failed
  * with "integer out of range" after a few maximal orders. Per-order columns stay int4: base/bounds.ts keeps every
  * order, line and lot within it. Rewrites the tables under an exclusive lock (a maintenance window at scale); the

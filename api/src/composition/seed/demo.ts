@@ -2,19 +2,19 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context } from '../../base/context';
 import type { Logger } from '../../base/logger';
 import { SalesChannelKind } from '../../base/enums';
+import type { ChannelPrincipal } from '../../base/principal';
 import type { Services } from '../services';
+import type { LoyaltyPlugin } from '../plugin';
 import { AdminRole, ApiKeyScope } from '../../modules/auth/permissions';
 import { ApiKey } from '../../modules/channels/api-key.entity';
 import { SalesChannel } from '../../modules/channels/sales-channel.entity';
 import { Member } from '../../modules/members/member.entity';
-import { ConsentMedium } from '../../modules/members/member-consent.entity';
-import { EarningRule, EarningRuleKind } from '../../modules/earning/earning-rule.entity';
-import { Tier } from '../../modules/tiers/tier.entity';
-import { Reward, RewardKind } from '../../modules/rewards/reward.entity';
-import { Order } from '../../modules/orders/order.entity';
-import { TransactionImporter } from '../../modules/import/importer';
-import { demoTransactions } from './demo-transactions';
-import { DAY_MS } from '../../base/time';
+import type { DemoSeedContext, DemoSeedStep } from './demo-context';
+import type { DemoHistoryOptions } from './demo-transactions';
+import { programmeStep } from './demo-programme';
+import { historyStep } from './demo-history';
+import { DEMO_MEMBER, profilesStep, referralsStep } from './demo-members';
+import { churnSegmentsStep, feedbackStep, redemptionsStep, runningCampaignStep, webhookStep } from './demo-engagement';
 
 export const DEMO_ADMIN = { email: 'admin@demo.loyalty', password: 'demo-admin-password' } as const;
 const DEMO_CHANNELS = [
@@ -22,20 +22,72 @@ const DEMO_CHANNELS = [
   { name: 'Demo store POS', kind: SalesChannelKind.STORE },
 ];
 const DEMO_KEY_NAME = 'demo key (re-issued at every npm start)';
-/** What the demo web-shop key may do: the README's storefront journey, from enrolment to a redeemed voucher and feedback. */
-export const DEMO_KEY_SCOPES: readonly ApiKeyScope[] = [
-  ApiKeyScope.MEMBERS_READ,
-  ApiKeyScope.MEMBERS_WRITE,
-  ApiKeyScope.MEMBERS_MERGE,
-  ApiKeyScope.ORDERS_WRITE,
-  ApiKeyScope.ORDERS_READ,
-  ApiKeyScope.REWARDS_REDEEM,
-  ApiKeyScope.FEEDBACK_WRITE,
+/** The core's channel scopes. The printed demo key holds these and every scope a loaded plugin declares (demoKeyScopes). */
+export const DEMO_KEY_SCOPES: readonly ApiKeyScope[] = Object.values(ApiKeyScope);
+
+/** Every channel scope the running app knows, the plugins' included: the demo key may do whatever a channel may. */
+export function demoKeyScopes(services: Services): string[] {
+  return services.apiKeys.access.listScopes().map((s) => s.scope);
+}
+
+/** The core's demo data, in order: each step may use what the ones before it wrote. */
+export const CORE_DEMO_STEPS: readonly DemoSeedStep[] = [
+  programmeStep,
+  historyStep,
+  profilesStep,
+  referralsStep,
+  runningCampaignStep,
+  churnSegmentsStep,
+  webhookStep,
+  redemptionsStep,
+  feedbackStep,
 ];
 
-const FIRST = ['Olivia', 'Noah', 'Amelia', 'Oliver', 'Isla', 'George', 'Ava', 'Arthur', 'Mia', 'Leo', 'Ivy', 'Harry'];
-const LAST = ['Smith', 'Jones', 'Taylor', 'Brown', 'Williams', 'Wilson', 'Johnson', 'Davies', 'Patel', 'Wright'];
-const COUNTRIES = ['GB', 'GB', 'GB', 'FR', 'DE', 'NL', 'IE', 'ES'];
+/**
+ * The demo's steps: the core's, with each loaded plugin's demo (LoyaltyPlugin.demo) in its place: its programme (an
+ * activity type, a challenge) once the core's programme exists and before the history is imported, so that the history
+ * earns and counts with it; its activity after every core step. A plugin step records through the plugin's own services.
+ */
+export function demoSteps(plugins: readonly LoyaltyPlugin[]): DemoSeedStep[] {
+  const pluginStep = (plugin: LoyaltyPlugin, phase: 'programme' | 'activity'): DemoSeedStep[] => {
+    const run = plugin.demo?.[phase];
+    if (!run) return [];
+    return [
+      {
+        name: `${plugin.name}.${phase}`,
+        run: async (demo) => {
+          const memberIds = phase === 'activity' ? await recentBuyers(demo.ctx().em) : [];
+          await run({ ctx: demo.ctx(), services: demo.services, now: demo.now, memberIds });
+        },
+      },
+    ];
+  };
+  const at = CORE_DEMO_STEPS.indexOf(historyStep);
+  return [
+    ...CORE_DEMO_STEPS.slice(0, at),
+    ...plugins.flatMap((p) => pluginStep(p, 'programme')),
+    ...CORE_DEMO_STEPS.slice(at),
+    ...plugins.flatMap((p) => pluginStep(p, 'activity')),
+  ];
+}
+
+/** Demo members by their latest order, the most recent first: whom a plugin's demo activity is about. */
+async function recentBuyers(em: EntityManager, limit = 300): Promise<string[]> {
+  const rows = await em.execute<{ member_id: string }[]>(
+    `select o.member_id from customer_order o join member m on m.id = o.member_id and m.status = 'ACTIVE'
+     group by o.member_id order by max(o.placed_at) desc, o.member_id limit ?`,
+    [limit],
+  );
+  return rows.map((r) => r.member_id);
+}
+
+export interface DemoSeedOptions {
+  /** Less of the history, for tests (same code path). */
+  history?: DemoHistoryOptions & { file?: string };
+  /** Replaces demoSteps(the app's plugins). */
+  steps?: readonly DemoSeedStep[];
+  now?: Date;
+}
 
 export interface DemoSeedResult {
   adminEmail: string;
@@ -43,19 +95,22 @@ export interface DemoSeedResult {
   channelName: string;
   apiKey: string;
   apiKeyScopes: string[];
+  /** The README's journey redeems for this member. */
+  demoMemberEmail: string;
   members: number;
-  /** Where the demo orders came from: a slice of the real Online Retail file, or generated rows. */
-  transactions: 'online-retail' | 'generated';
+  /** Where the demo orders came from: the Online Retail slice in data/demo. */
+  transactions: 'online-retail';
   ordersImported: number;
+  /** What each step added on this run (nothing on a restart). */
+  counts: Record<string, number>;
 }
 
 /**
- * Idempotent demo programme for `npm start`: a known admin login, two channels, a fresh web-shop key
- * (keys are stored hashed, so the previous one cannot be shown again and is revoked) and sample members.
+ * Idempotent demo programme for `npm start`: a known admin login, two channels, a fresh web-shop key with every channel
+ * scope (keys are stored hashed, so the previous one cannot be shown again and is revoked), then the demo data steps.
  */
-export async function seedDemo(rootEm: EntityManager, services: Services, log: Logger): Promise<DemoSeedResult> {
+export async function seedDemo(rootEm: EntityManager, services: Services, log: Logger, options: DemoSeedOptions = {}): Promise<DemoSeedResult> {
   const em = rootEm.fork();
-  const ctx: Context = { em, principal: null, authError: null, requestId: 'seed', log };
   await services.adminAuth.upsertAdminUser(em, DEMO_ADMIN.email, DEMO_ADMIN.password, AdminRole.ADMIN);
 
   const channels: SalesChannel[] = [];
@@ -64,109 +119,44 @@ export async function seedDemo(rootEm: EntityManager, services: Services, log: L
   }
   const web = channels[0];
   await em.nativeUpdate(ApiKey, { channel: web.id, name: DEMO_KEY_NAME, revokedAt: null }, { revokedAt: new Date() });
-  const { key } = await services.apiKeys.createKey(em, null, {
-    channelId: web.id,
-    name: DEMO_KEY_NAME,
-    scopes: [...DEMO_KEY_SCOPES],
-  });
+  const scopes = demoKeyScopes(services);
+  const { key, apiKey } = await services.apiKeys.createKey(em, null, { channelId: web.id, name: DEMO_KEY_NAME, scopes });
 
-  if ((await em.count(Member, {})) === 0) {
-    for (let i = 0; i < 36; i++) {
-      const firstName = FIRST[i % FIRST.length];
-      const lastName = LAST[(i * 7) % LAST.length];
-      await services.members.enrol(ctx, {
-        firstName,
-        lastName,
-        email: `${firstName}.${lastName}${i}@example.com`.toLowerCase(),
-        phone: i % 3 === 0 ? `+447911123${String(100 + i).slice(-3)}` : null,
-        country: COUNTRIES[i % COUNTRIES.length],
-        consents: [{ medium: ConsentMedium.EMAIL, isGranted: i % 4 !== 0 }],
-      });
-    }
+  const webShop: ChannelPrincipal = {
+    kind: 'channel',
+    apiKeyId: apiKey.id,
+    channelId: web.id,
+    channelKind: web.kind,
+    permissions: services.apiKeys.access.forScopes(scopes),
+  };
+  const contextAs = (principal: ChannelPrincipal | null): Context => ({ em: rootEm.fork(), principal, authError: null, requestId: 'seed', log });
+  const demo: DemoSeedContext = {
+    rootEm,
+    services,
+    log,
+    now: options.now ?? new Date(),
+    web,
+    history: options.history ?? {},
+    ctx: () => contextAs(null),
+    asWebShop: () => contextAs(webShop),
+    counts: {},
+  };
+  for (const step of options.steps ?? demoSteps(services.plugins)) {
+    const started = performance.now();
+    await step.run(demo);
+    log.info({ step: step.name, seconds: Math.round((performance.now() - started) / 100) / 10 }, 'seed.step');
   }
-  await seedProgramme(ctx, services, web);
-  const imported = await importTransactions(rootEm, services, log, web);
 
   return {
     adminEmail: DEMO_ADMIN.email,
     adminPassword: DEMO_ADMIN.password,
     channelName: web.name,
     apiKey: key,
-    apiKeyScopes: [...DEMO_KEY_SCOPES],
+    apiKeyScopes: scopes,
+    demoMemberEmail: DEMO_MEMBER.email,
     members: await em.count(Member, {}),
-    transactions: imported.source,
-    ordersImported: imported.orders,
+    transactions: 'online-retail',
+    ordersImported: demo.counts.ordersImported ?? 0,
+    counts: demo.counts,
   };
-}
-
-/**
- * Real customers, orders, returns and points for the demo: the last three months of the Online Retail file for a few
- * hundred of its customers when it is beside the checkout (generated rows otherwise), through the importer with dates
- * moved so the newest order was yesterday, then the points jobs, so that pending, available and tiers look live.
- * Idempotent: a restart finds every invoice stored and adds nothing.
- */
-async function importTransactions(rootEm: EntityManager, services: Services, log: Logger, web: SalesChannel) {
-  const demo = await demoTransactions();
-  const summary = await new TransactionImporter(rootEm, services, log).run(demo.records, {
-    channelName: web.name,
-    channelKind: web.kind,
-    currency: 'GBP',
-    batchInvoices: 500,
-    shiftMs: demo.shiftMs,
-  });
-  await services.points.runJobs(rootEm, log);
-  log.info({ source: demo.source, orders: summary.orders, returns: summary.returns, members: summary.membersCreated, seconds: summary.seconds }, 'seed.transactions');
-  return { source: demo.source, orders: summary.orders };
-}
-
-/** A small programme so the demo shows points: base rates, two tiers, rewards and a few orders per member. */
-async function seedProgramme(ctx: Context, services: Services, web: SalesChannel): Promise<void> {
-  const em = ctx.em;
-  if ((await em.count(EarningRule, {})) === 0) {
-    for (const currency of ['GBP', 'EUR']) {
-      await services.earningRules.create(ctx, { name: `1 point per ${currency} 1`, kind: EarningRuleKind.BASE_RATE, priority: 0, currency, points: 1, perMinor: 100 });
-    }
-    await services.earningRules.create(ctx, {
-      name: 'Double points at weekends',
-      kind: EarningRuleKind.BONUS,
-      priority: 0,
-      multiplierPercent: 200,
-      daysOfWeek: [0, 6],
-    });
-  }
-  if ((await em.count(Tier, {})) === 0) {
-    await services.tiers.upsert(ctx, { code: 'GREEN', name: 'Green', threshold: 0, earnMultiplierPercent: 100, benefitFlags: [] });
-    await services.tiers.upsert(ctx, { code: 'GOLD', name: 'Gold', threshold: 500, earnMultiplierPercent: 150, benefitFlags: ['FREE_DELIVERY'] });
-  }
-  if ((await em.count(Reward, {})) === 0) {
-    const rewards = [
-      { code: 'FREE-COFFEE', name: 'Free coffee', kind: RewardKind.FREE_PRODUCT, sku: 'COFFEE', costPoints: 150 },
-      { code: 'FIVE-OFF', name: '£5 off your next order', kind: RewardKind.FIXED_DISCOUNT, valueMinor: 500, currency: 'GBP', costPoints: 500 },
-      { code: 'GOLD-20', name: '20% off for Gold members', kind: RewardKind.PERCENT_DISCOUNT, percentOff: 20, costPoints: 800, tierCodes: ['GOLD'] },
-      { code: 'FOOD-BANK', name: 'Give 100 points to the food bank', kind: RewardKind.DONATION, partner: 'Local food bank', costPoints: 100 },
-    ];
-    for (const r of rewards) await services.rewards.upsert(ctx, { tierCodes: [], isActive: true, ...r } as never);
-  }
-  if ((await em.count(Order, {})) === 0) {
-    const members = await em.find(Member, {}, { orderBy: { id: 'asc' }, limit: 12 });
-    let n = 0;
-    for (const [i, member] of members.entries()) {
-      for (let k = 0; k <= i % 3; k++) {
-        const price = 450 + ((i * 7 + k * 13) % 20) * 250;
-        await services.orders.record(ctx, {
-          externalOrderId: `DEMO-${++n}`,
-          channelId: web.id,
-          member: { id: member.id },
-          placedAt: new Date(Date.now() - (i + k) * DAY_MS),
-          currency: 'GBP',
-          lines: [
-            { sku: 'COFFEE', name: 'Coffee beans 1kg', category: 'Coffee', quantity: 1 + (k % 2), unitPriceMinor: price, discountMinor: 0 },
-            { sku: 'MUG', name: 'Enamel mug', category: 'Kitchen', quantity: 1, unitPriceMinor: 899, discountMinor: 0 },
-          ],
-          orderDiscountMinor: 0,
-          totalMinor: (1 + (k % 2)) * price + 899,
-        });
-      }
-    }
-  }
 }

@@ -139,7 +139,7 @@ export class AnalyticsService {
       // Movements in [from, to) are plain sums. The liability at `to` is each member's balance then: the cached
       // balance (equal to the ledger sums, `npm run ledger:check`) minus the member's rows from `to` on, which are
       // few for a recent `to`; read in one snapshot, so balances and rows agree. Summed exactly (numeric), read as
-      // doubles: these pass int4 with a few maximal orders (README: Bounds).
+      // doubles: these pass int4 with a few maximal orders (docs/reference/input-bounds.md).
       const [points] = await em.execute<Record<string, number>[]>(
         `with tail as (
            select l.member_id, sum(l.available_delta) as available, sum(l.pending_delta) as pending

@@ -3,7 +3,7 @@ import { DateTimeISOResolver } from 'graphql-scalars';
 import { IsOptional, IsUUID, Matches } from 'class-validator';
 import { SalesChannelKind } from '../../base/enums';
 
-/** The classic RFM segments; the R × FM mapping is in README.md (Analytics) and in SQL `analytics_rfm_segment`. */
+/** The classic RFM segments; the R × FM mapping is in docs/concepts/analytics.md and in SQL `analytics_rfm_segment`. */
 export enum RfmSegment {
   CHAMPIONS = 'CHAMPIONS',
   LOYAL_CUSTOMERS = 'LOYAL_CUSTOMERS',
@@ -17,7 +17,7 @@ export enum RfmSegment {
   HIBERNATING = 'HIBERNATING',
   LOST = 'LOST',
 }
-registerEnumType(RfmSegment, { name: 'RfmSegment', description: 'Named RFM segment (R × FM grid, see README: Analytics).' });
+registerEnumType(RfmSegment, { name: 'RfmSegment', description: 'Named RFM segment (R × FM grid, see docs/concepts/analytics.md).' });
 
 @InputType({ description: 'A half-open date range [from, to), optionally narrowed to one channel and/or one member country.' })
 export class AnalyticsFilterInput {
@@ -69,7 +69,7 @@ export class KpiBreakdownRow {
   repeatPurchaseRate: number | null;
 }
 
-@ObjectType({ description: 'Programme KPIs over [from, to). Every definition is in README.md (Analytics).' })
+@ObjectType({ description: 'Programme KPIs over [from, to). Every definition is in docs/concepts/analytics.md.' })
 export class AnalyticsKpis {
   @Field(() => DateTimeISOResolver)
   from: Date;

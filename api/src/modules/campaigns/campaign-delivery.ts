@@ -14,7 +14,7 @@ export interface OutboundMessage {
 }
 
 /**
- * How campaign messages leave the platform (README: Campaigns, delivery adapters; docs/messaging.md). `deliver`
+ * How campaign messages leave the platform (docs/concepts/campaigns.md, delivery adapters; docs/operations/messaging.md). `deliver`
  * resolves once the provider accepted the message and throws to have it retried on the next sweep; after
  * `CAMPAIGN_MESSAGE_MAX_ATTEMPTS` failures the message is FAILED. A PermanentDeliveryError fails it at once (the provider
  * refused it for good). Delivery is at least once: use `message.id` as the provider's idempotency key.

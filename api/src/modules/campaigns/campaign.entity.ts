@@ -89,7 +89,7 @@ export class CampaignMessageAction {
   body: string;
 }
 
-@ObjectType({ description: 'A segment targeted with bonus points, an offer or a message, with a holdout group (README: Campaigns).' })
+@ObjectType({ description: 'A segment targeted with bonus points, an offer or a message, with a holdout group (docs/concepts/campaigns.md).' })
 @Entity({ tableName: 'campaign' })
 @Index({ properties: ['createdAt'] })
 export class Campaign {

@@ -73,7 +73,7 @@ export class CampaignResolver {
     return this.service.members(ctx.em, campaign, first, after, group);
   }
 
-  @FieldResolver(() => CampaignResults, { nullable: true, description: 'Treated vs holdout with 95% intervals (README: Campaigns); null before launch. One evaluation per campaign: ask for it on a single campaign, not a list.' })
+  @FieldResolver(() => CampaignResults, { nullable: true, description: 'Treated vs holdout with 95% intervals (docs/concepts/campaigns.md); null before launch. One evaluation per campaign: ask for it on a single campaign, not a list.' })
   results(@Root() campaign: Campaign, @Ctx() ctx: Context): Promise<CampaignResults | null> {
     return this.service.results(ctx.em, campaign);
   }

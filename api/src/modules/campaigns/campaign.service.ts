@@ -64,7 +64,7 @@ export interface SweepReport {
 }
 
 /**
- * Campaigns (README: Campaigns): drafts, launch with holdout assignment, contacting treated members (offers and
+ * Campaigns (docs/concepts/campaigns.md): drafts, launch with holdout assignment, contacting treated members (offers and
  * messages), cancel, results. Bonus points are given while orders are recorded (campaign-bonus.ts).
  */
 export class CampaignService {
@@ -220,7 +220,7 @@ export class CampaignService {
   }
 
   /**
-   * The runner's pass (README: Campaigns): contacts the treated members of campaigns whose start has come, marks
+   * The runner's pass (docs/concepts/campaigns.md): contacts the treated members of campaigns whose start has come, marks
    * ended ones ENDED, then delivers pending messages. Each campaign is its own transaction.
    */
   async sweep(em: EntityManager, now = new Date()): Promise<SweepReport> {

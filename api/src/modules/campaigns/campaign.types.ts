@@ -68,7 +68,7 @@ export class CampaignMessageInput {
   body: string;
 }
 
-@InputType({ description: 'A draft campaign; give exactly one of bonus, offer and message (README: Campaigns).' })
+@InputType({ description: 'A draft campaign; give exactly one of bonus, offer and message (docs/concepts/campaigns.md).' })
 export class CreateCampaignInput {
   @Field(() => String)
   @Length(1, 100)
@@ -236,7 +236,7 @@ export class CampaignGroupMetrics {
   pointsCostPerMember: number;
 }
 
-@ObjectType({ description: 'Treated minus holdout with its 95% confidence interval (README: Campaigns, statistics).' })
+@ObjectType({ description: 'Treated minus holdout with its 95% confidence interval (docs/concepts/campaigns.md, results).' })
 export class UpliftEstimate {
   @Field(() => Float)
   difference: number;

@@ -17,7 +17,7 @@ import type { PointsBreakdownItem } from './earning.types';
 /**
  * The earning pipeline: every event that earns or takes back points (an order recorded by a channel, a guest order
  * claimed, imported history, a return; later non-purchase activities) runs through the same contributors, each owned
- * and registered by its module at composition (services.ts). docs/earning-pipeline.md describes it.
+ * and registered by its module at composition (services.ts). docs/concepts/earning-pipeline.md describes it.
  *
  * A run serves one API call (one event) or one import batch (many events of many members) alike: the contributors'
  * reads for all its members are gathered in one statement, the state each contributor keeps per member is carried in

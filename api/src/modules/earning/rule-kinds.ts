@@ -61,7 +61,7 @@ export interface EarningRuleKindDefinition<P = Record<string, unknown>> {
   /** Checks across params, run once each param passed its own spec. */
   check?(params: P): ParamProblem[];
   /**
-   * Points the rule adds to an order: a whole number from 0 up (README: Earning rules, "plugin kinds"). Called once per
+   * Points the rule adds to an order: a whole number from 0 up (docs/guides/extending.md, "Earning-rule kinds"). Called once per
    * order per live rule of the kind, synchronously, after the built-in multipliers and before tier and plan multipliers.
    * Must be pure: the same order gives the same points whether it is recorded, claimed or imported.
    */
@@ -114,7 +114,7 @@ const BUILT_IN_KINDS: BuiltInKind[] = [
       const p: FieldProblem[] = [];
       if (typeof input.currency === 'string' && !isCurrency(input.currency)) p.push({ path: 'input.currency', message: 'is not an ISO 4217 currency' });
       // At most a point per minor unit: a maximal order's base then stays within MAX_ORDER_TOTAL_MINOR points, and
-      // every multiplier line of the engine is exact (README: Bounds).
+      // every multiplier line of the engine is exact (docs/reference/input-bounds.md).
       if (typeof input.points === 'number' && typeof input.perMinor === 'number' && input.points > input.perMinor) {
         p.push({ path: 'input.points', message: `must not exceed perMinor (${input.perMinor}): at most one point per minor unit` });
       }

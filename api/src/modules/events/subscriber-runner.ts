@@ -46,7 +46,7 @@ function describeError(err: unknown): string {
  * same subscriber skips it), read the next events in (tx_id, id) order below the settled horizon, call the handler for
  * each in a savepoint, and move the cursor, all committed together.
  *
- * Guarantees (docs/extending.md, "Outbox subscribers"):
+ * Guarantees (docs/guides/extending.md, "Outbox subscribers"):
  * - No event is skipped. Ids are taken in the API before their transaction commits, so an id-ordered cursor could pass
  *   an event that commits late with a smaller id. The cursor orders by the writer's transaction id instead and reads
  *   only below the oldest transaction still running: nothing can commit behind it. A transaction left open delays every

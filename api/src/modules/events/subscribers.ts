@@ -23,7 +23,7 @@ export interface OutboxSubscriberTools {
 }
 
 /**
- * An in-process reader of the event outbox (modules/events/subscriber-runner.ts; docs/extending.md, "Outbox subscribers").
+ * An in-process reader of the event outbox (modules/events/subscriber-runner.ts; docs/guides/extending.md, "Outbox subscribers").
  * At least once: an event whose handler threw is offered again, with back-off, and the ones after it wait. In order:
  * by the transaction that wrote them, then by id. A handler with effects outside the database must tolerate a repeat
  * (use `event.id` as the idempotency key).

@@ -157,7 +157,7 @@ export class FeedbackBucketRow {
   csat: CsatFigures;
 }
 
-@ObjectType({ description: 'NPS and CSAT over a range: overall, per channel and per time bucket (README: Feedback).' })
+@ObjectType({ description: 'NPS and CSAT over a range: overall, per channel and per time bucket (docs/concepts/feedback.md).' })
 export class FeedbackAnalytics {
   @Field(() => DateTimeISOResolver)
   from: Date;

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 
-/** The columns of the canonical transactions layout (shared/data/README.md). */
+/** The columns of the canonical transactions layout (docs/eval/data.md). */
 export const CANONICAL_COLUMNS = ['InvoiceNo', 'StockCode', 'Description', 'Quantity', 'InvoiceDate', 'UnitPrice', 'CustomerID', 'Country'] as const;
 export type CanonicalColumn = (typeof CANONICAL_COLUMNS)[number];
 /** Description and Country may be absent; without the others a row cannot become an order line. */

@@ -3,6 +3,7 @@ import type { Logger } from '../../base/logger';
 import type { Orm } from '../../base/database';
 import type { PointsService } from '../ledger/points.service';
 import { MINUTE_MS } from '../../base/time';
+import type { PointsJobsMetrics } from './points-jobs.metrics';
 
 export const POINTS_JOBS_QUEUE = 'api.points-jobs';
 
@@ -26,6 +27,8 @@ export function startPointsScheduler(deps: {
   /** SCHEDULE_CHECK_SECONDS in ms: how often the schedule is registered again if Redis lost it (a minute if not given). */
   checkEveryMs?: number;
   queueName?: string;
+  /** The app's (App.telemetry.pointsJobs), so /metrics shows each run's duration and the ledger check. */
+  metrics?: PointsJobsMetrics;
 }) {
   const name = deps.queueName ?? POINTS_JOBS_QUEUE;
   const queue = openQueue<PointsJobsPayload>(name, deps.connection);
@@ -36,10 +39,14 @@ export function startPointsScheduler(deps: {
   queue
     .process(async (job) => {
       if (job.data.v !== 1) throw new Error(`unknown ${name} payload version ${String(job.data.v)}`);
-      const result = await deps.services.points.runJobs(deps.orm.em, log);
-      const check = await deps.services.points.check(deps.orm.em.fork());
-      if (!check.isConsistent) log.error({ mismatches: check.mismatches.length }, 'ledger.check_failed');
-      return { ...result, isConsistent: check.isConsistent };
+      const run = async () => {
+        const result = await deps.services.points.runJobs(deps.orm.em, log);
+        const check = await deps.services.points.check(deps.orm.em.fork());
+        deps.metrics?.recordLedgerCheck(check);
+        if (!check.isConsistent) log.error({ mismatches: check.mismatches.length }, 'ledger.check_failed');
+        return { ...result, isConsistent: check.isConsistent };
+      };
+      return deps.metrics ? deps.metrics.time(run) : run();
     })
     .catch((err: unknown) => log.error({ err }, 'points_scheduler.stopped'));
 

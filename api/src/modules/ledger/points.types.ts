@@ -7,14 +7,14 @@ import { connectionOf } from '../../base/pagination';
 
 @ObjectType()
 export class PointsExpiry {
-  @Field(() => Float, { description: 'A whole number; Float as points add up past 2^31 (README: Bounds).' })
+  @Field(() => Float, { description: 'A whole number; Float as points add up past 2^31 (docs/reference/input-bounds.md).' })
   points: number;
 
   @Field(() => DateTimeISOResolver)
   expiresAt: Date;
 }
 
-@ObjectType({ description: "A member's points. Every figure is a sum of the ledger: a whole number, Float as it can pass 2^31 (README: Bounds)." })
+@ObjectType({ description: "A member's points. Every figure is a sum of the ledger: a whole number, Float as it can pass 2^31 (docs/reference/input-bounds.md)." })
 export class MemberPoints {
   @Field(() => Float, { description: 'Spendable now. Negative when returns took back points already spent.' })
   available: number;

@@ -86,7 +86,7 @@ export class EnrolMemberInput extends MemberProfileInput {
   @Matches(/^\S(.*\S)?$/, { message: 'must not start or end with spaces' })
   channelCustomerId?: string | null;
 
-  @Field(() => String, { nullable: true, description: "Another member's referral code (README: Referrals)." })
+  @Field(() => String, { nullable: true, description: "Another member's referral code (docs/concepts/referrals.md)." })
   @IsOptional()
   @Length(1, 20)
   referralCode?: string | null;

@@ -38,7 +38,7 @@ function refused(reason: ReferralRefusal, message: string, details: Record<strin
 
 /**
  * Referrals: a member gives another's code at enrolment (or before their first order); the referred member's first
- * qualifying order credits both, once, in the order's own transaction. README: Referrals.
+ * qualifying order credits both, once, in the order's own transaction. docs/concepts/referrals.md.
  */
 export class ReferralService {
   constructor(

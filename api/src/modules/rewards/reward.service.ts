@@ -133,7 +133,7 @@ export class RewardService {
         if (reward.perMemberLimit !== null && held >= reward.perMemberLimit) {
           throw new AppError('REWARD_LIMIT_REACHED', 'The member already holds the most redemptions of this reward allowed', { limit: reward.perMemberLimit });
         }
-        // A treated member of a running REWARD_DISCOUNT campaign pays the offered cost, once (README: Campaigns).
+        // A treated member of a running REWARD_DISCOUNT campaign pays the offered cost, once (docs/concepts/campaigns.md).
         const cost = offer?.costPoints ?? reward.costPoints;
         if (bal.available < cost) {
           throw new AppError('INSUFFICIENT_POINTS', 'Not enough available points', { available: bal.available, required: cost });

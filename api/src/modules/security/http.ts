@@ -3,6 +3,7 @@ import cors from 'cors';
 import helmet from 'helmet';
 import type { Config } from '../../base/config';
 import type { ErrorCode } from '../../base/errors';
+import { requestScope } from '../../base/request-scope';
 import { rateLimitHeaders, type RateLimitState } from './rate-limits';
 
 /**
@@ -51,6 +52,9 @@ export function sendGraphqlError(
   message: string,
   extensions: Record<string, unknown> = {},
 ): void {
+  // For the request metrics, which Apollo's plugin feeds for the requests that reach it.
+  const scope = requestScope.getStore();
+  if (scope) scope.outcomeCode = code;
   res.status(status).json({ errors: [{ message, extensions: { code, ...extensions } }] });
 }
 

@@ -8,7 +8,7 @@ import { NpsCategory } from '../feedback/feedback.entity';
 import { MAX_MEMBER_POINTS } from '../../base/bounds';
 
 /**
- * The segment rule grammar (README: Segments). A rule is a tree of plain JSON objects:
+ * The segment rule grammar (docs/concepts/segments.md). A rule is a tree of plain JSON objects:
  *   { and: [rule, …] } | { or: [rule, …] } | { not: rule } | { attribute, op, value, windowDays? }
  * Attribute and operator names are keys of the whitelists below; values are checked against the attribute's type and
  * only ever reach SQL as bound parameters (segment-sql.ts).

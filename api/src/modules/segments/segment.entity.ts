@@ -12,7 +12,7 @@ export enum SegmentKind {
 }
 registerEnumType(SegmentKind, { name: 'SegmentKind' });
 
-@ObjectType({ description: 'A saved rule over member attributes (README: Segments).' })
+@ObjectType({ description: 'A saved rule over member attributes (docs/concepts/segments.md).' })
 @Entity({ tableName: 'segment' })
 @Index({ properties: ['createdAt'] })
 export class Segment {
@@ -28,7 +28,7 @@ export class Segment {
   @Property({ type: 'string', length: 500, nullable: true })
   description: string | null = null;
 
-  @Field(() => JSONObjectResolver, { description: 'The rule tree, as validated (README: Segments).' })
+  @Field(() => JSONObjectResolver, { description: 'The rule tree, as validated (docs/concepts/segments.md).' })
   @Property({ type: 'json' })
   rule: SegmentRule;
 

@@ -11,7 +11,7 @@ export class SegmentResolver {
   constructor(private readonly service: SegmentService) {}
 
   @Authorized(Permission.SEGMENTS_READ)
-  @Query(() => SegmentGrammar, { description: 'The attributes, operators and limits of segment rules (README: Segments).' })
+  @Query(() => SegmentGrammar, { description: 'The attributes, operators and limits of segment rules (docs/concepts/segments.md).' })
   segmentGrammar(): SegmentGrammar {
     return this.service.grammar();
   }

@@ -5,7 +5,7 @@ import { SegmentKind } from './segment.entity';
 
 @InputType({ description: 'A rule to evaluate without saving it.' })
 export class PreviewSegmentInput {
-  @Field(() => JSONResolver, { description: 'A rule tree (README: Segments); errors name the bad node, e.g. input.rule.and.1.value.' })
+  @Field(() => JSONResolver, { description: 'A rule tree (docs/concepts/segments.md); errors name the bad node, e.g. input.rule.and.1.value.' })
   rule: unknown;
 
   @Field(() => DateTimeISOResolver, { nullable: true, description: 'Evaluate as of this moment (default now): windows, recency and RFM count back from it.' })
@@ -24,7 +24,7 @@ export class CreateSegmentInput {
   @Length(0, 500)
   description?: string | null;
 
-  @Field(() => JSONResolver, { description: 'A rule tree (README: Segments).' })
+  @Field(() => JSONResolver, { description: 'A rule tree (docs/concepts/segments.md).' })
   rule: unknown;
 
   @Field(() => SegmentKind, { description: 'SNAPSHOT records the members now and keeps them; DYNAMIC is evaluated when used.' })

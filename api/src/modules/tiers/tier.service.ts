@@ -57,7 +57,7 @@ export class TierService {
 
   /**
    * Points earned from orders net of returns, or spend net of returns, since the rolling window began (`at` − window).
-   * Summed exactly and read as a double: both grow past int4 with a few maximal orders (README: Bounds).
+   * Summed exactly and read as a double: both grow past int4 with a few maximal orders (docs/reference/input-bounds.md).
    * Earnings stay on the ledger of the record they were earned on, so records merged into the member count too
    * (`absorbedIds`: a record being merged in this transaction, not yet marked merged).
    */

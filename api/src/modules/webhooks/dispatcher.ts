@@ -9,6 +9,7 @@ import { newId } from '../../base/ids';
 import { DeliveryStatus, type WebhookAttempt } from './webhook.entity';
 import { sign } from './signature';
 import type { WebhookDeliveryPayload } from './webhook.types';
+import type { WebhookMetrics } from './webhook.metrics';
 import { MINUTE_MS } from '../../base/time';
 
 export const WEBHOOK_DELIVERY_QUEUE = 'api.webhook-delivery';
@@ -68,6 +69,8 @@ export class WebhookDispatcher {
     private readonly orm: Orm,
     private readonly config: DispatcherConfig,
     log: Logger,
+    /** The app's (App.telemetry.webhooks), so /metrics counts this dispatcher's attempts. */
+    private readonly metrics?: WebhookMetrics,
   ) {
     this.log = log.child({ queue: WEBHOOK_DELIVERY_QUEUE });
     this.queue = openQueue<WebhookDeliveryPayload>(WEBHOOK_DELIVERY_QUEUE, config);
@@ -259,6 +262,7 @@ export class WebhookDispatcher {
     };
     const isLast = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     const status = error === null ? DeliveryStatus.DELIVERED : isLast ? DeliveryStatus.FAILED : DeliveryStatus.PENDING;
+    this.metrics?.recordAttempt(error === null ? 'delivered' : isLast ? 'failed' : 'retrying', attempt.durationMs / 1000);
     const disabled = await this.orm.em.fork().transactional(async (tx) => {
       await tx.execute(
         `update webhook_delivery set attempts = attempts + 1, attempt_log = attempt_log || ?::jsonb, last_status_code = ?, last_error = ?,

@@ -12,7 +12,7 @@ export function sign(secret: string, timestamp: number, body: string): string {
 }
 
 /**
- * What a receiver does (the README shows the same code): recompute the signature over the raw body, compare in
+ * What a receiver does (docs/concepts/webhooks-and-events.md shows the same code): recompute the signature over the raw body, compare in
  * constant time, and refuse a timestamp older than the replay window.
  */
 export function verify(secret: string, headers: { timestamp: string | undefined; signature: string | undefined }, rawBody: string, toleranceSeconds = 300, now = Date.now()): boolean {

@@ -1,0 +1,39 @@
+import path from 'node:path';
+import { repoRoot, type Config } from '../base/config';
+import type { Logger } from '../base/logger';
+import type { Orm } from '../base/database';
+import type { Services } from './services';
+import { MetricsRegistry } from '../modules/telemetry/metrics-registry';
+import { registerDatabasePoolMetrics } from '../modules/telemetry/database.metrics';
+import { registerQueueMetrics } from '../modules/queues/queue.metrics';
+import { registerOutboxMetrics } from '../modules/events/outbox.metrics';
+import { WebhookMetrics } from '../modules/webhooks/webhook.metrics';
+import { PointsJobsMetrics } from '../modules/jobs/points-jobs.metrics';
+import { GraphqlRequestMetrics, knownOperationNames } from '../graphql/request-metrics';
+
+/** What /metrics shows (docs/operations/metrics.md), with the instruments the API's long-running loops record into. */
+export interface Telemetry {
+  metrics: MetricsRegistry;
+  graphql: GraphqlRequestMetrics;
+  /** For the WebhookDispatcher this process runs. */
+  webhooks: WebhookMetrics;
+  /** For the points scheduler this process runs. */
+  pointsJobs: PointsJobsMetrics;
+}
+
+export function createTelemetry(deps: { config: Config; orm: Orm; readOrm?: Orm; services: Services; log: Logger }): Telemetry {
+  const { config, orm, readOrm, services, log } = deps;
+  const metrics = new MetricsRegistry(log);
+  registerDatabasePoolMetrics(metrics, readOrm ? { primary: orm, read: readOrm } : { primary: orm });
+  registerQueueMetrics(metrics, services.queueHealth, orm, services.events.subscribers.length > 0);
+  registerOutboxMetrics(metrics, orm);
+  const operations = knownOperationNames(path.join(repoRoot, 'schema', 'operations'), config.PERSISTED_OPERATIONS_FILE, (file, err) =>
+    log.warn({ file, err: (err as Error).message }, 'metrics.operations_unreadable'),
+  );
+  return {
+    metrics,
+    graphql: new GraphqlRequestMetrics(metrics, operations),
+    webhooks: new WebhookMetrics(metrics, orm),
+    pointsJobs: new PointsJobsMetrics(metrics),
+  };
+}

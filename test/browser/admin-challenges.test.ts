@@ -1,0 +1,114 @@
+import { useHarness } from '../support/harness';
+import { describeInBrowser, screenshot, useAdminBrowser } from '../support/browser';
+import { DISTRIBUTION_PLUGINS } from '../support/distribution';
+import { build, AdminRole } from '../fixtures/build';
+import { orderInput, RECORD_ORDER } from '../support/orders';
+
+const h = useHarness({ PORT: '0', HOST: '127.0.0.1' }, { plugins: DISTRIBUTION_PLUGINS });
+const b = build(h);
+
+const CREATE_SEGMENT = `mutation S($input: CreateSegmentInput!) { createSegment(input: $input) { id } }`;
+const CHALLENGES = `{ challenges { id name status } }`;
+
+describeInBrowser('admin app: challenges', () => {
+  const session = useAdminBrowser(async () => `http://127.0.0.1:${await h.app.listen()}`, (role) => b.admin(role));
+  const { signIn, text } = session;
+  let marketer: { token: string };
+  const british: string[] = [];
+
+  beforeAll(async () => {
+    for (let i = 0; i < 3; i++) british.push((await b.member().inCountry('GB').save()).id);
+    await b.member().inCountry('FR').save();
+    marketer = (await b.admin(AdminRole.MARKETER)).auth;
+    const segment = await h.gql(marketer, CREATE_SEGMENT, { input: { name: 'Everyone in GB', kind: 'DYNAMIC', rule: { attribute: 'country', op: 'eq', value: 'GB' } } });
+    expect(segment.errors).toBeUndefined();
+  });
+
+  it('a marketer builds a challenge for a segment with its live count, is told when the window is backwards, then sees results and member progress', async () => {
+    await signIn(AdminRole.MARKETER, '/challenges');
+    await session.page.getByTestId('challenges-empty').waitFor();
+    await session.page.getByTestId('challenge-new').click();
+    const form = session.page.getByTestId('challenge-form');
+    await form.getByLabel('Name').fill('Three visits');
+    await form.getByLabel('Target', { exact: true }).fill('3');
+    // The live count follows the audience chosen.
+    await session.page.waitForFunction(() => document.querySelector('[data-testid="challenge-audience-count"]')?.textContent === '4 members now');
+    await form.getByLabel('Audience').selectOption({ label: 'Everyone in GB' });
+    await session.page.waitForFunction(() => document.querySelector('[data-testid="challenge-audience-count"]')?.textContent === '3 members now');
+    await form.getByLabel('A badge').check();
+    await form.getByLabel('Badge name').fill('Regular');
+
+    // A window that ends before it starts is refused and nothing is written.
+    await form.getByLabel('Ends').fill('2020-01-01T00:00');
+    await session.page.getByTestId('challenge-create').click();
+    await form.getByTestId('field-error').waitFor();
+    expect(await form.getByTestId('field-error').textContent()).toBe('The challenge must end after it starts, at most 366 days later.');
+    expect((await h.gql(marketer, CHALLENGES)).data.challenges).toEqual([]);
+
+    const nextWeek = new Date(Date.now() + 7 * 86_400_000);
+    await form.getByLabel('Ends').fill(new Date(nextWeek.getTime() - nextWeek.getTimezoneOffset() * 60_000).toISOString().slice(0, 16));
+    await session.page.getByTestId('challenge-create').click();
+    await session.page.getByTestId('challenge-results').waitFor();
+    const challengeId = new URL(session.page.url()).pathname.split('/')[2];
+    expect(await text('challenge-status')).toBe('Running');
+    expect(await text('challenge-goal-text')).toBe('3 orders');
+    expect(await text('challenge-reward-text')).toBe('Badge “Regular”');
+    expect(await text('challenge-audience-text')).toBe('Everyone in GB (checked when a member first qualifies)');
+
+    // One British member completes it, another is a third of the way, a French one is not in the audience.
+    const web = await b.apiKey();
+    const order = async (memberId: string) => expect((await h.gql(web.auth, RECORD_ORDER, { input: orderInput(memberId) })).errors).toBeUndefined();
+    for (let i = 0; i < 3; i++) await order(british[0]);
+    await order(british[1]);
+    await session.page.reload();
+    await session.page.getByTestId('result-joined').waitFor();
+    expect(await text('result-joined-value')).toBe('2');
+    expect(await text('result-completed-value')).toBe('1');
+    expect(await text('result-rate-value')).toBe('50%');
+    await screenshot(session.page, 'challenge-results');
+
+    // Pausing it: a draft counts nothing.
+    await session.page.getByTestId('challenge-toggle').click();
+    await session.page.waitForFunction(() => document.querySelector('[data-testid="challenge-status"]')?.textContent === 'Draft');
+    expect((await h.gql(marketer, CHALLENGES)).data.challenges).toEqual([{ id: challengeId, name: 'Three visits', status: 'DRAFT' }]);
+
+    // Member 360: the progress bar and the badge.
+    await session.page.goto(new URL(`/members/${british[0]}`, session.page.url()).toString());
+    await session.page.getByTestId('member-challenge').first().waitFor();
+    const row = await text('member-challenge');
+    expect(row).toContain('Three visits');
+    expect(row).toContain('3 of 3 (100%)');
+    expect(row).toContain('Completed');
+    expect(await session.page.getByTestId('member-challenge').locator('progress').getAttribute('value')).toBe('3');
+    expect(await text('member-badges')).toBe('Regular');
+    await screenshot(session.page, 'member-challenges');
+    await session.page.goto(new URL(`/members/${british[1]}`, session.page.url()).toString());
+    await session.page.getByTestId('member-challenge').first().waitFor();
+    expect(await text('member-challenge')).toContain('1 of 3 (33.3%)');
+  });
+
+  it('an analyst reads challenges and their results but cannot create or pause one', async () => {
+    const created = await h.gql(marketer, `mutation C($input: CreateChallengeInput!) { createChallenge(input: $input) { id } }`, {
+      input: {
+        code: 'five_reviews',
+        name: 'Five reviews',
+        goalKind: 'ACTIVITY_COUNT',
+        activityType: 'review_written',
+        target: 5,
+        startsAt: new Date().toISOString(),
+        endsAt: new Date(Date.now() + 86_400_000).toISOString(),
+        reward: { kind: 'POINTS', points: 50 },
+      },
+    });
+    expect(created.errors).toBeUndefined();
+    await signIn(AdminRole.ANALYST, '/challenges');
+    await session.page.getByTestId('challenge-row').first().waitFor();
+    const rows = await session.page.getByTestId('challenge-row').allTextContents();
+    expect(rows.some((r) => r.includes('Five reviews') && r.includes('5 × review_written') && r.includes('50 points'))).toBe(true);
+    expect(await session.page.getByTestId('challenge-new').count()).toBe(0);
+    await session.page.getByRole('link', { name: 'Five reviews' }).click();
+    await session.page.getByTestId('result-joined').waitFor();
+    expect(await text('challenge-status')).toBe('Draft');
+    expect(await session.page.getByTestId('challenge-toggle').count()).toBe(0);
+  });
+});

@@ -1,0 +1,135 @@
+import { Link, useParams } from 'react-router';
+import { useMutation, useQuery } from 'urql';
+import { useCurrentAdmin } from '../auth/RequireAuth';
+import { ChallengeDocument, SegmentsDocument, UpdateChallengeDocument, type ChallengeQuery } from '../gql/graphql';
+import { errorMessage } from '../shared/errors';
+import { formatDateTime, formatInteger, formatMoney, formatPercent, humanize } from '../shared/format';
+import { can } from '../shared/permissions';
+import { Badge, Card, PageHeader, QueryState, Stat } from '../shared/ui';
+import { describeGoal, describeReward, statusTones } from './challenge-format';
+
+type Challenge = ChallengeQuery['challenge'];
+
+/** A challenge: its set-up, pausing and resuming it, and its results against the holdout. */
+export function ChallengeDetail() {
+  const { id = '' } = useParams();
+  const admin = useCurrentAdmin();
+  const [{ data, fetching, error }, refetch] = useQuery({ query: ChallengeDocument, variables: { id } });
+  const reload = () => refetch({ requestPolicy: 'network-only' });
+  const c = data?.challenge;
+
+  return (
+    <section className="page" aria-label="Challenge">
+      <p className="breadcrumb">
+        <Link to="/challenges">← Challenges</Link>
+      </p>
+      <PageHeader
+        title={c?.name ?? 'Challenge'}
+        summary={
+          c && (
+            <span data-testid="challenge-status">
+              <Badge tone={statusTones[c.status]}>{humanize(c.status)}</Badge>
+            </span>
+          )
+        }
+        actions={c && can(admin, 'challenges:manage') && <ActiveToggle challenge={c} onChanged={reload} />}
+      />
+      <QueryState fetching={fetching} error={error} hasData={Boolean(c)} retry={reload} loadingText="Loading challenge…" testId="challenge">
+        {c && (
+          <div className="card-grid">
+            <SetUp challenge={c} />
+            <Results challenge={c} />
+          </div>
+        )}
+      </QueryState>
+    </section>
+  );
+}
+
+function ActiveToggle({ challenge: c, onChanged }: { challenge: Challenge; onChanged(): void }) {
+  const [{ fetching, error }, update] = useMutation(UpdateChallengeDocument);
+  async function toggle() {
+    const result = await update({ input: { id: c.id, isActive: !c.isActive } });
+    if (!result.error) onChanged();
+  }
+  return (
+    <>
+      <button type="button" className={c.isActive ? 'secondary' : undefined} disabled={fetching} onClick={toggle} data-testid="challenge-toggle">
+        {c.isActive ? 'Pause' : 'Activate'}
+      </button>
+      {error && (
+        <p className="error" role="alert">
+          {errorMessage(error)}
+        </p>
+      )}
+    </>
+  );
+}
+
+function SetUp({ challenge: c }: { challenge: Challenge }) {
+  const [segments] = useQuery({ query: SegmentsDocument, pause: !c.audienceSegmentId });
+  const segment = segments.data?.segments.find((s) => s.id === c.audienceSegmentId);
+  return (
+    <Card title="Set-up" testId="challenge-setup">
+      <dl className="facts">
+        <dt>Code</dt>
+        <dd>
+          <code>{c.code}</code>
+        </dd>
+        {c.description && (
+          <>
+            <dt>Description</dt>
+            <dd>{c.description}</dd>
+          </>
+        )}
+        <dt>Goal</dt>
+        <dd data-testid="challenge-goal-text">{describeGoal(c)}</dd>
+        <dt>Reward</dt>
+        <dd data-testid="challenge-reward-text">{describeReward(c)}</dd>
+        <dt>Audience</dt>
+        <dd data-testid="challenge-audience-text">
+          {c.audienceSegmentId ? `${segment?.name ?? 'A saved segment'} (checked when a member first qualifies)` : 'Everyone'}
+        </dd>
+        <dt>Window</dt>
+        <dd>
+          {formatDateTime(c.startsAt)} – {formatDateTime(c.endsAt)}
+        </dd>
+        <dt>Holdout</dt>
+        <dd>{c.holdoutPercent}% of the audience, tracked but never rewarded</dd>
+        <dt>Created</dt>
+        <dd>{formatDateTime(c.createdAt)}</dd>
+      </dl>
+    </Card>
+  );
+}
+
+function Results({ challenge: c }: { challenge: Challenge }) {
+  const r = c.results;
+  const money = (minor: number | null) => formatMoney(minor == null ? null : Math.round(minor), r.currency);
+  return (
+    <Card title="Results" wide testId="challenge-results">
+      <div className="stat-row">
+        <Stat label="Joined" value={formatInteger(r.joined)} hint="A qualifying event in the window" testId="result-joined" />
+        <Stat label="Completed" value={formatInteger(r.completed)} testId="result-completed" />
+        <Stat label="Completion rate" value={formatPercent(r.completionRate)} testId="result-rate" />
+        <Stat label="Held out" value={formatInteger(r.holdoutMembers)} hint={`of ${formatInteger(r.audienceHoldoutMembers)} in the audience`} testId="result-holdout" />
+      </div>
+      {r.joined > 0 && <progress max={Math.max(1, r.joined)} value={r.completed} aria-label="Completed of joined" />}
+      <div className="stat-row">
+        <Stat label="Spend per member" value={money(r.spendPerMemberMinor)} hint={`${formatInteger(r.audienceMembers - r.audienceHoldoutMembers)} members`} testId="result-spend" />
+        <Stat label="Holdout spend per member" value={money(r.holdoutSpendPerMemberMinor)} hint={`${formatInteger(r.audienceHoldoutMembers)} members`} testId="result-holdout-spend" />
+        <Stat
+          label="Incremental spend per member"
+          value={money(r.incrementalSpendPerMemberMinor)}
+          hint={r.incrementalSpendPerMemberMinor == null ? 'Needs a holdout' : 'Audience against holdout, in the window'}
+          testId="result-incremental"
+        />
+      </div>
+      {r.rewardsUnavailable > 0 && (
+        <p className="notice small" data-testid="result-rewards-unavailable">
+          {formatInteger(r.rewardsUnavailable)} completions could not be given their catalogue reward: grant a replacement by hand.
+        </p>
+      )}
+    </Card>
+  );
+}
