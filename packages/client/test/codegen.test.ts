@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Kind, parse, type OperationDefinitionNode } from 'graphql';
@@ -8,8 +8,12 @@ import { errorCodes } from '../src/generated/error-codes';
 import { createLoyaltyClient } from '../src';
 
 const root = path.resolve(__dirname, '..', '..', '..');
-const storefrontOperations = parse(readFileSync(path.join(root, 'schema/operations/channels/storefront.graphql'), 'utf8'))
-  .definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)
+// Every channel operation (schema/operations/channels/*.graphql: the storefront's and the plugins', such as recordActivity).
+const channelDir = path.join(root, 'schema/operations/channels');
+const storefrontOperations = readdirSync(channelDir)
+  .filter((f) => f.endsWith('.graphql'))
+  .flatMap((f) => parse(readFileSync(path.join(channelDir, f), 'utf8')).definitions)
+  .filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)
   .map((d) => d.name!.value);
 
 describe('generated client code', () => {
