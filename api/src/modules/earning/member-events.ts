@@ -1,10 +1,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context } from '../../base/context';
-import { AppError } from '../../base/errors';
 import { idempotent } from '../../base/idempotent';
 import type { Clock } from '../../base/time';
 import { actorRef } from '../auth/principal';
-import { MemberStatus, type Member } from '../members/member.entity';
+import type { Member } from '../members/member.entity';
 import type { MemberService } from '../members/member.service';
 import type { IdentifierType } from '../members/member-identifier.entity';
 import type { LedgerService } from '../ledger/ledger.service';
@@ -62,14 +61,8 @@ export class MemberEventService {
   ) {}
 
   /** The live member a reference names (a merged one's survivor); NOT_FOUND, CONFLICT/MEMBER_ERASED. */
-  async resolve(ctx: Context, ref: MemberRef): Promise<Member> {
-    let member: Member | null;
-    if (ref.id) member = await this.members.findById(ctx.em, ref.id);
-    else if (ref.identifierType && ref.identifierValue) member = await this.members.findByIdentifier(ctx, ref.identifierType as IdentifierType, ref.identifierValue);
-    else throw AppError.badInput([{ path: 'input.member', message: 'give id, or identifierType and identifierValue' }]);
-    if (!member) throw AppError.notFound('Member');
-    if (member.status === MemberStatus.ERASED) throw AppError.conflict('MEMBER_ERASED', 'This member has been erased', { memberId: member.id });
-    return member;
+  resolve(ctx: Context, ref: MemberRef): Promise<Member> {
+    return this.members.resolveRef(ctx, ref);
   }
 
   async record<T>(ctx: Context, request: MemberEventRequest<T>): Promise<T> {

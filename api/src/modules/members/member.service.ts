@@ -176,6 +176,20 @@ export class MemberService {
   }
 
   /** Returns the member, following a merge to the survivor. */
+  /**
+   * The live member a caller's reference names (by id, or by an identifier): a merged record's survivor; NOT_FOUND when
+   * there is none, CONFLICT/MEMBER_ERASED for an erased one. Orders and plugins' member events name members this way.
+   */
+  async resolveRef(ctx: Context, ref: { id?: string | null; identifierType?: IdentifierType | string | null; identifierValue?: string | null }): Promise<Member> {
+    let member: Member | null;
+    if (ref.id) member = await this.findById(ctx.em, ref.id);
+    else if (ref.identifierType && ref.identifierValue) member = await this.findByIdentifier(ctx, ref.identifierType as IdentifierType, ref.identifierValue);
+    else throw AppError.badInput([{ path: 'input.member', message: 'give id, or identifierType and identifierValue' }]);
+    if (!member) throw AppError.notFound('Member');
+    if (member.status === MemberStatus.ERASED) throw AppError.conflict('MEMBER_ERASED', 'This member has been erased', { memberId: member.id });
+    return member;
+  }
+
   async findById(em: EntityManager, id: string): Promise<Member> {
     let member = await em.findOne(Member, id);
     for (let hop = 0; member?.status === MemberStatus.MERGED && member.mergedInto && hop < MAX_MERGE_HOPS; hop++) {

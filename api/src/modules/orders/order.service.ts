@@ -10,7 +10,6 @@ import { actorRef } from '../auth/principal';
 import { SalesChannel } from '../channels/sales-channel.entity';
 import { Member, MemberStatus } from '../members/member.entity';
 import type { MemberService } from '../members/member.service';
-import { IdentifierType } from '../members/member-identifier.entity';
 import { Product } from '../catalog/product.entity';
 import type { LedgerService } from '../ledger/ledger.service';
 import type { MemberBalance } from '../ledger/member-balance.entity';
@@ -55,7 +54,7 @@ export class OrderService {
     // Reads that need no transaction go out together, on two pooled connections: the member, and in one statement the
     // replay check with the programme's earning terms (EarningPipeline.readTerms). A replay is answered even when the
     // member lookup fails.
-    const memberLookup = input.member ? this.resolveMember(ctx, input.member) : Promise.resolve(null);
+    const memberLookup = input.member ? this.members.resolveRef(ctx, input.member) : Promise.resolve(null);
     memberLookup.catch(() => undefined);
     const { extra, ...terms } = await this.earning.readTerms<{ stored: Record<string, unknown> | null }>(ctx.em, { columns: REPLAY_CHECK_COLUMN, params: [key] });
     if (extra.stored) return this.replayed(ctx.em.map(Order, extra.stored), bodyHash);
@@ -354,16 +353,6 @@ export class OrderService {
     // A product another transaction inserted after this statement's snapshot is in neither half: read it now.
     if (products.length < bySku.size) products = await em.find(Product, { sku: { $in: [...bySku.keys()] } });
     return new Map(products.map((p) => [p.sku, p]));
-  }
-
-  private async resolveMember(ctx: Context, ref: NonNullable<RecordOrderInput['member']>): Promise<Member> {
-    let member: Member | null;
-    if (ref.id) member = await this.members.findById(ctx.em, ref.id);
-    else if (ref.identifierType && ref.identifierValue) member = await this.members.findByIdentifier(ctx, ref.identifierType as IdentifierType, ref.identifierValue);
-    else throw AppError.badInput([{ path: 'input.member', message: 'give id, or identifierType and identifierValue' }]);
-    if (!member) throw AppError.notFound('Member');
-    if (member.status === MemberStatus.ERASED) throw AppError.conflict('MEMBER_ERASED', 'This member has been erased', { memberId: member.id });
-    return member;
   }
 
   private async channelFor(ctx: Context, channelId?: string | null): Promise<{ id: string; kind: SalesChannelKind }> {
