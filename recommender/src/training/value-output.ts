@@ -1,0 +1,53 @@
+import type { GateInput, Window } from './pipeline';
+
+/** The protocol's customer-value metrics (docs/eval/protocol.md, "Customer value"), for a model or a baseline. */
+export interface ValueMetrics {
+  /** Gini of the actual spend ordered by the prediction over the Gini ordered by itself; prediction ties averaged. */
+  gini: number;
+  spearman: number;
+  /** Share of the total actual spend held by the ceil(n/10) customers with the highest predictions. */
+  topDecileCapture: number;
+  /** In the data's currency units (pounds for Online Retail), not minor units. */
+  mae: number;
+  rmse: number;
+  customers: number;
+  meanActual: number;
+  /** Ten equal-count bins of the prediction, lowest first. */
+  calibration: { meanPredicted: number; meanActual: number; count: number }[];
+}
+
+/** Why a member's predicted value is what it is: a feature and how far it moved the prediction. */
+export interface ValueDriver {
+  feature: string;
+  value: number;
+  /** Contribution to the log of the expected spend; positive raises the value. */
+  contribution: number;
+}
+
+/**
+ * What training the customer-value model (kind VALUE) hands to the worker: the evaluation against the baselines on the
+ * holdout, and serving predictions refitted on the whole history. The worker writes `serving` as the version's scores.
+ */
+export interface ValueOutput {
+  kind: 'VALUE';
+  algorithm: string;
+  params: Record<string, unknown>;
+  window: Window;
+  horizonDays: number;
+  trainRows: number;
+  metrics: ValueMetrics;
+  baselineMetrics: Record<string, ValueMetrics>;
+  /** The promotion gate compares normalised Gini (and top-decile capture) with every baseline and the active version. */
+  gateChecks(active: Record<string, unknown> | null): GateInput[];
+  serving: {
+    /** Customer ids as the history names them (member ids for the platform's own data). */
+    population: string[];
+    /** Expected spend over the next `horizonDays`, in currency units (the worker turns it into minor units). */
+    amounts: Float64Array;
+    /** P(the customer buys at all in the horizon). */
+    pReturn: Float64Array;
+    drivers: ValueDriver[][];
+  };
+  /** What a batch-scoring job needs to score again without training, if the model has it. */
+  weights: unknown;
+}
