@@ -2,7 +2,7 @@ import { fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import path from 'node:path';
-import { apiEnv, describeErrors, freePort, graphql, repoRoot, runCli, startApi } from './lib/api.mjs';
+import { apiEnv, describeErrors, freePort, graphql, processCpuMs, repoRoot, residentMemory, runCli, startApi } from './lib/api.mjs';
 import { onCleanup } from './lib/cleanup.mjs';
 import { measureRequests } from './lib/load.mjs';
 import { createDatabase, withClient } from './lib/postgres.mjs';
@@ -43,6 +43,8 @@ const load = () => loadavg().map((v) => v.toFixed(2)).join(' ');
  * or by default a scratch database generated with HOTPATHS_MEMBERS (10,000) members and dropped afterwards. Each
  * case runs the API under `clients` connections, then its ceiling the same way: a bare Node HTTP server with a pg pool
  * running the API's SQL for reads, a pgbench script of the same statements for writes. HOTPATHS=lookup,order picks cases.
+ * The API's resident memory (VmRSS, and its peak VmHWM) is read from /proc after each case and at the end.
+ * HOTPATHS_CPU_PROFILE_DIR=dir starts the API with `node --cpu-prof` and writes its profile there when it stops.
  */
 export async function run({ clients, durationSeconds, warmupSeconds, skipPgbench }) {
   const cases = (process.env.HOTPATHS || CASES.join(',')).split(',').map((s) => s.trim());
@@ -68,7 +70,10 @@ export async function run({ clients, durationSeconds, warmupSeconds, skipPgbench
   });
   console.log(`  data: ${volume.members.toLocaleString('en-GB')} members, ~${Number(volume.ledger_rows).toLocaleString('en-GB')} ledger rows`);
 
-  const api = await startApi(env, { readyTimeoutMs: 120_000 });
+  const profileDir = process.env.HOTPATHS_CPU_PROFILE_DIR;
+  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`] : [];
+  const api = await startApi(env, { readyTimeoutMs: 120_000, nodeArgs });
+  const memoryAtStart = await residentMemory(api.pid);
   const suffix = `${process.pid}-${randomBytes(3).toString('hex')}`;
   const adminEmail = `bench-hot-${suffix}@example.com`;
   const helpers = onCleanup('drop the benchmark helper tables', () =>
@@ -170,10 +175,10 @@ export async function run({ clients, durationSeconds, warmupSeconds, skipPgbench
       const probe = await graphql(api.url, { ...JSON.parse(spec.api.buildBody()), ...authOf(spec.api.headers) });
       if (probe.errors) throw new Error(`${spec.label}: a single request fails: ${describeErrors(probe)}`);
       const loadBefore = load();
-      const apiRun = await measureRequests({ ...common, label: `${key} (API)`, url: api.url, ...spec.api });
+      const apiRun = await measuredWithCpu(api.pid, { ...common, label: `${key} (API)`, url: api.url, ...spec.api });
       let base;
       if (spec.baseline.kind === 'bare') {
-        base = await measureRequests({ ...common, label: `${key} (bare Node + pg)`, url: bare.url, path: spec.baseline.path, buildBody: spec.baseline.buildBody });
+        base = await measuredWithCpu(bare.pid, { ...common, label: `${key} (bare Node + pg)`, url: bare.url, path: spec.baseline.path, buildBody: spec.baseline.buildBody });
         base.what = 'bare Node + pg, same SQL';
       } else if (skipPgbench) {
         base = null;
@@ -181,7 +186,15 @@ export async function run({ clients, durationSeconds, warmupSeconds, skipPgbench
         base = await runPgbenchScript({ url, script: spec.baseline.script, vars: spec.baseline.vars, clients, durationSeconds, warmupSeconds });
         base.what = `pgbench -M prepared ${spec.baseline.script}`;
       }
-      const result = { case: key, label: spec.label, api: strip(apiRun), baseline: base && strip(base), ratio: base && base.perSecond > 0 ? apiRun.perSecond / base.perSecond : null, loadAverage: `${loadBefore} → ${load()}` };
+      const result = {
+        case: key,
+        label: spec.label,
+        api: strip(apiRun),
+        baseline: base && strip(base),
+        ratio: base && base.perSecond > 0 ? apiRun.perSecond / base.perSecond : null,
+        loadAverage: `${loadBefore} → ${load()}`,
+        apiMemory: await residentMemory(api.pid),
+      };
       if (apiRun.errors) console.log(`  ${key}: ${apiRun.errors} errors, e.g. ${JSON.stringify(apiRun.errorSamples[0] ?? apiRun.errorCodes)}`);
       return result;
     }
@@ -202,9 +215,11 @@ export async function run({ clients, durationSeconds, warmupSeconds, skipPgbench
       process.env.HOTPATHS_LEDGER_CHECK === '0'
         ? '(skipped: HOTPATHS_LEDGER_CHECK=0)'
         : await runCli('points-jobs', ['--check'], apiEnv({ databaseUrl: url, port: 0, poolMax: 2 }), { timeoutMs: 3_600_000 }).catch((err) => `FAILED: ${err.message}`);
+    const apiMemory = { atStart: memoryAtStart, atEnd: await residentMemory(api.pid) };
     printResults(results, { clients, durationSeconds, warmupSeconds, members: volume.members });
+    console.log(`  API resident memory: ${describeMemory(apiMemory.atStart)} at start, ${describeMemory(apiMemory.atEnd)} after the last case`);
     console.log(`  ledger check afterwards: ${check.trim()}\n`);
-    return { database: new URL(url).pathname.slice(1), members: volume.members, clients, durationSeconds, warmupSeconds, results, ledgerCheck: check.trim() };
+    return { database: new URL(url).pathname.slice(1), members: volume.members, clients, durationSeconds, warmupSeconds, results, apiMemory, ledgerCheck: check.trim() };
   } finally {
     await bare.stop();
     await api.stop();
@@ -212,24 +227,41 @@ export async function run({ clients, durationSeconds, warmupSeconds, skipPgbench
   }
 }
 
+/** measureRequests, with the CPU the serving process spent per request in the measured window (after the warm-up). */
+async function measuredWithCpu(pid, options) {
+  if (options.warmupSeconds > 0) await measureRequests({ ...options, durationSeconds: options.warmupSeconds, warmupSeconds: 0, label: `${options.label} warm-up` });
+  const before = await processCpuMs(pid);
+  const run = await measureRequests({ ...options, warmupSeconds: 0 });
+  const after = await processCpuMs(pid);
+  const requests = run.okResponses + run.errors;
+  return { ...run, cpuMsPerRequest: before !== null && after !== null && requests > 0 ? (after - before) / requests : null };
+}
+
+const describeMemory = (m) => (m ? `${m.rssMb} MB (peak ${m.peakRssMb} MB)` : '(unknown: no /proc)');
 const authOf = (headers) => (headers['x-api-key'] ? { apiKey: headers['x-api-key'] } : { token: headers.authorization.slice(7) });
-const strip = (r) => ({ perSecond: round(r.perSecond, 1), p50Ms: round(r.latencyMs.p50, 2), p99Ms: round(r.latencyMs.p99, 2), errors: r.errors, what: r.what });
+const strip = (r) => ({ perSecond: round(r.perSecond, 1), p50Ms: round(r.latencyMs.p50, 2), p99Ms: round(r.latencyMs.p99, 2), errors: r.errors, cpuMsPerRequest: round(r.cpuMsPerRequest, 3), what: r.what });
 const round = (v, d) => (v === null || v === undefined ? null : Math.round(v * 10 ** d) / 10 ** d);
 
 function printResults(results, { clients, durationSeconds, warmupSeconds, members }) {
   const n = (v, d = 0) => (v === null || v === undefined ? '—' : Number(v).toLocaleString('en-GB', { minimumFractionDigits: d, maximumFractionDigits: d }));
-  const rows = [['operation', 'API req/s', 'p50 ms', 'p99 ms', 'errors', 'ceiling req/s', 'p50 ms', 'p99 ms', 'errors', 'ratio', 'ceiling', 'load average (1/5/15 min) before → after']];
+  const rows = [['operation', 'API req/s', 'p50 ms', 'p99 ms', 'errors', 'ceiling req/s', 'p50 ms', 'p99 ms', 'errors', 'ratio', 'ceiling', 'API RSS MB after', 'load average (1/5/15 min) before → after']];
   for (const r of results) {
     if (r.error) {
-      rows.push([r.label, 'failed', '', '', '', '', '', '', '', '', r.error.split('\n')[0].slice(0, 60), '']);
+      rows.push([r.label, 'failed', '', '', '', '', '', '', '', '', r.error.split('\n')[0].slice(0, 60), '', '']);
       continue;
     }
     const b = r.baseline ?? {};
-    rows.push([r.label, n(r.api.perSecond, 1), n(r.api.p50Ms, 2), n(r.api.p99Ms, 2), n(r.api.errors), n(b.perSecond, 1), n(b.p50Ms, 2), n(b.p99Ms, 2), n(b.errors), r.ratio === null ? '—' : r.ratio.toFixed(3), b.what ?? '(skipped)', r.loadAverage]);
+    rows.push([r.label, n(r.api.perSecond, 1), n(r.api.p50Ms, 2), n(r.api.p99Ms, 2), n(r.api.errors), n(b.perSecond, 1), n(b.p50Ms, 2), n(b.p99Ms, 2), n(b.errors), r.ratio === null ? '—' : r.ratio.toFixed(3), b.what ?? '(skipped)', r.apiMemory ? n(r.apiMemory.rssMb, 1) : '—', r.loadAverage]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => String(row[i]).length)));
   console.log(`\n  ${members.toLocaleString('en-GB')} members; ${clients} clients, ${warmupSeconds} s warm-up, ${durationSeconds} s measured per side`);
-  for (const row of rows) console.log(`  ${row.map((c, i) => (i === 0 || i >= 10 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ')}`);
+  for (const row of rows) console.log(`  ${row.map((c, i) => (i === 0 || i === 10 || i === 12 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ')}`);
+  for (const r of results) {
+    if (r.api?.cpuMsPerRequest != null) {
+      const b = r.baseline?.cpuMsPerRequest != null ? `, the ceiling's server ${r.baseline.cpuMsPerRequest.toFixed(3)} ms` : '';
+      console.log(`  ${r.label}: CPU per request, API process ${r.api.cpuMsPerRequest.toFixed(3)} ms${b}`);
+    }
+  }
   for (const r of results) {
     if (r.baseline && r.baseline.perSecond === 0) {
       console.log(`  ${r.label}: the ceiling finished no request inside the measured window (each takes longer than it), so there is no ratio; time it one request at a time with \`npm run bench -- --only scale\`.`);
@@ -253,7 +285,7 @@ async function startBare(databaseUrl, clients) {
     child.once('message', resolve);
     child.once('exit', (code) => reject(new Error(`the bare server exited with ${code}`)));
   });
-  return { url: `http://127.0.0.1:${port}`, stop };
+  return { url: `http://127.0.0.1:${port}`, stop, pid: child.pid };
 }
 
 /** pgbench with a custom script against the benchmark database: a warm-up run, then the measured one. */

@@ -54,11 +54,11 @@ export async function runCli(name, args, env, { timeoutMs = 120_000 } = {}) {
 }
 
 /**
- * Starts `node api/dist/composition/main.js` and waits for GET /readyz = 200. Returns `{ url, stop, logTail }`; its SIGTERM
- * stop is also registered for clean-up.
+ * Starts `node [nodeArgs] api/dist/composition/main.js` and waits for GET /readyz = 200. Returns `{ url, stop, logTail, pid }`;
+ * its SIGTERM stop is also registered for clean-up (a graceful exit, so `--cpu-prof` in nodeArgs writes its profile).
  */
-export async function startApi(env, { readyTimeoutMs = 60_000 } = {}) {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'api', 'dist', 'composition', 'main.js')], {
+export async function startApi(env, { readyTimeoutMs = 60_000, nodeArgs = [] } = {}) {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(repoRoot, 'api', 'dist', 'composition', 'main.js')], {
     cwd: repoRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -126,4 +126,39 @@ export function isMissingField(body, field) {
 
 export function describeErrors(body) {
   return (body.errors ?? []).map((e) => `${e.extensions?.code ?? 'ERROR'}: ${e.message}`).join('; ');
+}
+
+/**
+ * Resident memory of a process from /proc/<pid>/status, in MB: `rssMb` now (VmRSS) and `peakRssMb`, the most it has
+ * held since it started (VmHWM). Null where /proc is not there (not Linux) or the process is gone.
+ */
+export async function residentMemory(pid) {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const kb = (field) => Number(status.match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'))?.[1]);
+    const mb = (v) => (Number.isFinite(v) ? Math.round((v / 1024) * 10) / 10 : null);
+    return { rssMb: mb(kb('VmRSS')), peakRssMb: mb(kb('VmHWM')) };
+  } catch {
+    return null;
+  }
+}
+
+let clockTicks;
+/**
+ * CPU time a process has used so far (user + system, from /proc/<pid>/stat), in milliseconds; null without /proc. The
+ * difference across a measured run, divided by its requests, is the CPU each request cost that process: steadier than
+ * requests per second on a machine shared with other work.
+ */
+export async function processCpuMs(pid) {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may contain spaces: utime and stime are 14th and 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    clockTicks ??= Number((await execFileAsync('getconf', ['CLK_TCK']).catch(() => ({ stdout: '100' }))).stdout) || 100;
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+  } catch {
+    return null;
+  }
 }
