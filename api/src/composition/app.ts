@@ -6,7 +6,7 @@ import path from 'node:path';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import type { RedisClient } from '../base/redis';
 import { pinoHttp } from 'pino-http';
@@ -92,6 +92,9 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
   let draining = false;
 
   app.disable('x-powered-by');
+  // No ETag on JSON answers: Express would hash every GraphQL response body for a header no client uses on a POST.
+  // Static files (the admin app) keep theirs: express.static sets its own.
+  app.set('etag', false);
   // req.ip is the client address wherever one is used (login throttle, logs): X-Forwarded-For only from TRUST_PROXY.
   app.set('trust proxy', config.TRUST_PROXY);
   app.use(
@@ -114,7 +117,9 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
     }),
   );
   const appHeaders = securityHeaders();
-  const apiHeaders = securityHeaders({ withContentSecurityPolicy: false });
+  // GraphQL answers carry members' data: never cached (Apollo's cache-control plugin, switched off below, said the same
+  // after working out a cache policy field by field on every request).
+  const apiHeaders = securityHeaders({ withContentSecurityPolicy: false, extra: { 'cache-control': 'no-store' } });
   app.use((req, res, next) => (req.path.startsWith('/graphql') ? apiHeaders : appHeaders)(req, res, next));
   app.use((req, _res, next) => {
     const traceId = traceIdOf(req);
@@ -160,6 +165,8 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
       ...(config.isProduction ? [ApolloServerPluginLandingPageDisabled()] : []),
+      // No field has a cache hint, so every answer is uncacheable; its per-field hook cost a call on every field.
+      ApolloServerPluginCacheControlDisabled(),
       complexityLimit(schema, config.GRAPHQL_MAX_COMPLEXITY),
       rootFieldBudget(rateLimiter),
       argumentChecks,

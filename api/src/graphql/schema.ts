@@ -28,7 +28,7 @@ import type { CampaignService } from '../modules/campaigns/campaign.service';
 import type { ReferralService } from '../modules/referrals/referral.service';
 import type { EventService } from '../modules/events/event.service';
 import { withRegistries } from './registries';
-import { validationErrorPaths } from './validation-errors';
+import { withValidationErrorPaths } from './validation-errors';
 import { MemberOrdersResolver, OrderConnectionResolver, OrderResolver } from '../modules/orders/order.resolver';
 import { PointsResolver } from '../modules/ledger/points.resolver';
 import { TierResolver } from '../modules/tiers/tier.resolver';
@@ -162,12 +162,11 @@ export async function buildGraphQLSchema(services: SchemaServices | null, plugin
     authChecker,
     authMode: 'error',
     validate: { forbidUnknownValues: false, skipMissingProperties: false },
-    globalMiddlewares: [validationErrorPaths],
   });
   const plugin = <T extends { isCore: boolean }>(list: T[] | undefined) => (list ?? []).filter((x) => !x.isCore);
   // Plugin values join the enums that list a registry, so that operations written with the core's literals
   // (`kind: BASE_RATE`) stay valid and a plugin's value is one like any other; without plugins, the core SDL.
-  return withRegistries(
+  const withPlugins = withRegistries(
     schema,
     {
       EarningRuleKind: (services?.earningRules.kinds.list() ?? [])
@@ -183,4 +182,5 @@ export async function buildGraphQLSchema(services: SchemaServices | null, plugin
     // engine skips the rule; redeeming the reward is refused), as do its events and keys' scopes.
     ['EventType', 'ApiKeyScope', 'EarningRuleKind', 'RewardKind'],
   );
+  return withValidationErrorPaths(withPlugins);
 }

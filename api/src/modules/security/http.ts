@@ -10,26 +10,56 @@ import { rateLimitHeaders, type RateLimitState } from './rate-limits';
  * Security headers on every response. The admin app is built by Vite into same-origin files, so its CSP allows only
  * 'self'; inline styles stay allowed because React and ECharts set style attributes.
  */
-export function securityHeaders({ withContentSecurityPolicy = true } = {}): RequestHandler {
-  return helmet({
-    // JSON answers need no CSP, and the GraphQL landing page outside production loads from a CDN.
-    contentSecurityPolicy: withContentSecurityPolicy && {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:', 'blob:'],
-        fontSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'self'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
+export function securityHeaders({ withContentSecurityPolicy = true, extra = {} as Record<string, string> } = {}): RequestHandler {
+  return fixedHeaders(
+    helmet({
+      // JSON answers need no CSP, and the GraphQL landing page outside production loads from a CDN.
+      contentSecurityPolicy: withContentSecurityPolicy && {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          imgSrc: ["'self'", 'data:', 'blob:'],
+          fontSrc: ["'self'", 'data:'],
+          connectSrc: ["'self'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'self'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+        },
       },
-    },
-    crossOriginEmbedderPolicy: false,
+      crossOriginEmbedderPolicy: false,
+    }),
+    extra,
+  );
+}
+
+/**
+ * The headers a middleware sets, worked out once and then set on every response. Helmet runs a dozen small
+ * middlewares in a chain per request to set headers that never change (none of ours depends on the request); replaying
+ * them is one loop. `extra` headers are added to the list.
+ */
+function fixedHeaders(middleware: RequestHandler, extra: Record<string, string>): RequestHandler {
+  const set: Array<[string, string]> = [];
+  const removed: string[] = [];
+  let done = false;
+  const recorder = {
+    setHeader: (name: string, value: string | number | readonly string[]) => void set.push([name, String(value)]),
+    removeHeader: (name: string) => void removed.push(name),
+  };
+  middleware({ headers: {} } as Parameters<RequestHandler>[0], recorder as unknown as Parameters<RequestHandler>[1], (err?: unknown) => {
+    if (err) throw err;
+    done = true;
   });
+  // A middleware that did not finish at once, or that wanted more of the request, cannot be replayed.
+  if (!done) throw new Error('security headers: the middleware did not finish synchronously');
+  set.push(...Object.entries(extra));
+  return (_req, res, next) => {
+    for (const name of removed) res.removeHeader(name);
+    for (const [name, value] of set) res.setHeader(name, value);
+    next();
+  };
 }
 
 /** Browsers on CORS_ORIGINS may call /graphql; any other origin gets no CORS headers and the browser blocks it. */
