@@ -132,6 +132,21 @@ describe('depth and complexity limits', () => {
     expect(res.headers['x-db-queries']).toBe('1');
   });
 
+  it('cost a repeated document again when its page size or a directive reads a variable', async () => {
+    const admin = await b.admin();
+    // The same text each time, so Apollo hands the complexity plugin the same parsed document from its cache.
+    const pages = `query Pages($n: Int!, $deep: Boolean!) { members(first: 100) { edges { node { id orders(first: $n) @include(if: $deep) { edges { node { id lines { sku } } } } } } } }`;
+    expect((await h.gql(admin.auth, pages, { n: 1, deep: true })).errors).toBeUndefined();
+    expectError(await h.gql(admin.auth, pages, { n: 100, deep: true }), 'QUERY_TOO_COMPLEX');
+    const gated = `query Gated($deep: Boolean!) { members(first: 100) { edges { node { id orders(first: 100) @include(if: $deep) { edges { node { id lines { sku } } } } } } } }`;
+    expect((await h.gql(admin.auth, gated, { deep: false })).errors).toBeUndefined();
+    expectError(await h.gql(admin.auth, gated, { deep: true }), 'QUERY_TOO_COMPLEX');
+    // A constant document within the limit is costed once; its variables that do not coerce still answer BAD_USER_INPUT.
+    const lookup = `query Lookup($id: ID!) { member(id: $id) { id } }`;
+    expectError(await h.gql(admin.auth, lookup, { id: '00000000-0000-7000-8000-000000000000' }), 'NOT_FOUND');
+    expectError(await h.gql(admin.auth, lookup, { id: 12.5 }), 'BAD_USER_INPUT');
+  });
+
   it('refuse a wide query of aliases with QUERY_TOO_COMPLEX', async () => {
     const admin = await b.admin();
     // A fragment keeps each alias to 7 tokens for 8 fields, so the query fits the parser's token limit but not the budget.

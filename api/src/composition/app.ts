@@ -97,25 +97,31 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
   app.set('etag', false);
   // req.ip is the client address wherever one is used (login throttle, logs): X-Forwarded-For only from TRUST_PROXY.
   app.set('trust proxy', config.TRUST_PROXY);
-  app.use(
-    pinoHttp({
-      logger: log,
-      customAttributeKeys: { reqId: 'requestId' },
-      customProps: (req) => {
-        const traceId = traceIdOf(req);
-        return { clientIp: (req as Request).ip, ...(traceId ? { traceId } : {}) };
-      },
-      genReqId: (req, res) => {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-        res.setHeader('x-request-id', id);
-        return id;
-      },
-      autoLogging: { ignore: (req) => UNLOGGED_PATHS.has(req.url?.split('?')[0] ?? '') },
-      // A GET's query string can carry variables (emails, phones): log the path only.
-      serializers: { req: (req: { url?: string }) => ({ ...req, url: req.url?.split('?')[0] }) },
-    }),
-  );
+  const requestIdOf = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const given = req.headers['x-request-id'];
+    const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    res.setHeader('x-request-id', id);
+    return id;
+  };
+  const accessLog = pinoHttp({
+    logger: log,
+    customAttributeKeys: { reqId: 'requestId' },
+    customProps: (req) => {
+      const traceId = traceIdOf(req);
+      return { clientIp: (req as Request).ip, ...(traceId ? { traceId } : {}) };
+    },
+    genReqId: requestIdOf,
+    autoLogging: { ignore: (req) => UNLOGGED_PATHS.has(req.url?.split('?')[0] ?? '') },
+    // A GET's query string can carry variables (emails, phones): log the path only.
+    serializers: { req: (req: { url?: string }) => ({ ...req, url: req.url?.split('?')[0] }) },
+  });
+  // The access log writes at info. Below that level (LOG_LEVEL=warn) its lines are dropped, but pino-http would still
+  // build and serialise two child loggers per request for them: then only the request id is given out.
+  app.use((req, res, next) => {
+    if (log.isLevelEnabled('info')) return accessLog(req, res, next);
+    req.id = requestIdOf(req, res);
+    next();
+  });
   const appHeaders = securityHeaders();
   // GraphQL answers carry members' data: never cached (Apollo's cache-control plugin, switched off below, said the same
   // after working out a cache policy field by field on every request).

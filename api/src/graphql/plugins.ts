@@ -1,5 +1,5 @@
 import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
-import type { DocumentNode, GraphQLSchema } from 'graphql';
+import { BREAK, GraphQLObjectType, visit, type DocumentNode, type GraphQLSchema, type ValueNode } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
 import { AppError, type ErrorCode } from '../base/errors';
 import { rateLimitedError, rateLimitHeaders, type RequestRateLimiter } from '../modules/security/rate-limits';
@@ -27,11 +27,54 @@ export function operationComplexity(
   });
 }
 
+/** True when some field sets its own cost (`@Field({ complexity })`), which may read any of its arguments. */
+function hasFieldComplexity(schema: GraphQLSchema): boolean {
+  return Object.values(schema.getTypeMap()).some(
+    (type) => type instanceof GraphQLObjectType && Object.values(type.getFields()).some((field) => field.extensions?.complexity !== undefined),
+  );
+}
+
+const readsVariable = (value: ValueNode): boolean => {
+  let found = false;
+  visit(value, { Variable: () => ((found = true), BREAK) });
+  return found;
+};
+
+/**
+ * Whether the cost of the document's operations depends on its variables: only a page size (`first: $n`) and a
+ * directive's argument (`@include(if: $x)`) can change what the estimators count.
+ */
+function costReadsVariables(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    Argument(node) {
+      if (node.name.value === 'first' && readsVariable(node.value)) return ((found = true), BREAK);
+      return undefined;
+    },
+    Directive(node) {
+      if ((node.arguments ?? []).some((a) => readsVariable(a.value))) return ((found = true), BREAK);
+      return undefined;
+    },
+  });
+  return found;
+}
+
+/**
+ * Refuses an operation that costs more than `max` (QUERY_TOO_COMPLEX, HTTP 400). The cost of a document whose page sizes
+ * and directives read no variable is the same on every request, so one found within the limit is remembered for that
+ * parsed document (Apollo hands the same one back from its document cache): a till sending the same lookup with a new
+ * member id each time is costed once. One over the limit is costed again each time, so that variables which do not
+ * coerce are still answered as BAD_USER_INPUT rather than QUERY_TOO_COMPLEX, as before.
+ */
 export function complexityLimit(schema: GraphQLSchema, max: number): ApolloServerPlugin<Context> {
+  const cacheable = !hasFieldComplexity(schema);
+  const withinLimit = new WeakMap<DocumentNode, Set<string>>();
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ request, document }) {
+          const operationKey = request.operationName ?? '';
+          if (withinLimit.get(document)?.has(operationKey)) return;
           let complexity: number;
           try {
             complexity = operationComplexity(schema, document, request.operationName ?? undefined, request.variables ?? {});
@@ -42,6 +85,11 @@ export function complexityLimit(schema: GraphQLSchema, max: number): ApolloServe
           if (complexity > max) {
             const message = `Operation complexity ${complexity} exceeds the limit of ${max}`;
             throw beforeExecution(new AppError('QUERY_TOO_COMPLEX', message, { complexity, limit: max }), 400);
+          }
+          if (cacheable && !costReadsVariables(document)) {
+            const known = withinLimit.get(document) ?? new Set<string>();
+            known.add(operationKey);
+            withinLimit.set(document, known);
           }
         },
       };
