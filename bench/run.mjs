@@ -28,7 +28,8 @@ environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/post
   analytics: ANALYTICS_DATABASE_URL (default: database analytics_full on that server), ANALYTICS_SYNTHETIC=1 (build and use analytics_synthetic), ANALYTICS_RUNS (default 20)
   segments: SEGMENTS_DATABASE_URL (default: database analytics_full on that server), SEGMENTS_RUNS (default 20)
   hotpaths: HOTPATHS_DATABASE_URL (a database filled by npm run gen; default: a scratch one generated with HOTPATHS_MEMBERS, default 10000),
-            HOTPATHS (cases, default lookup,order,redeem,preview,recommendations), HOTPATHS_LEDGER_CHECK=0 (skip the check afterwards)
+            HOTPATHS (cases, default lookup,order,redeem,preview,recommendations), HOTPATHS_LEDGER_CHECK=0 (skip the check afterwards),
+            HOTPATHS_CPU_PROFILE_DIR (run the API with node --cpu-prof, its profile written there when it stops)
   scale: SCALE_SMALL_DATABASE_URL / SCALE_LARGE_DATABASE_URL (default databases loyalty_gen_10k / loyalty_gen_1m, filled by npm run gen;
          skipped when empty), SCALE_LOOKUP_RUNS (300), SCALE_HEAVY_RUNS (5; 0 for lookups only)
   import, retrain: IMPORT_FILE (default ../shared/data/online_retail.csv.gz beside the checkout; skipped when absent)`;

@@ -137,5 +137,11 @@ describe('security headers', () => {
     const res = await h.http().post('/graphql').send({ query: '{ __typename }' });
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['content-security-policy']).toBeUndefined();
+    // Answers carry members' data: never stored by a cache, whether they succeed or fail.
+    expect(res.headers['cache-control']).toBe('no-store');
+    const failed = await h.http().post('/graphql').send({ query: '{ nope }' });
+    expect(failed.status).toBe(400);
+    expect(failed.headers['cache-control']).toBe('no-store');
+    expect(res.headers.etag).toBeUndefined();
   });
 });
