@@ -8,16 +8,17 @@ import { createHash } from 'node:crypto';
 export const QUEUES = {
   trainRecommender: 'recommender.train-recommender',
   trainChurn: 'recommender.train-churn',
+  trainValue: 'recommender.train-value',
   score: 'recommender.score',
   heartbeat: 'recommender.heartbeat',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
-export type ModelKind = 'RECOMMENDER' | 'CHURN';
+export type ModelKind = 'RECOMMENDER' | 'CHURN' | 'VALUE';
 
 /** The training queue of each model kind. */
-export const TRAIN_QUEUE = { RECOMMENDER: QUEUES.trainRecommender, CHURN: QUEUES.trainChurn } as const satisfies Record<ModelKind, QueueName>;
+export const TRAIN_QUEUE = { RECOMMENDER: QUEUES.trainRecommender, CHURN: QUEUES.trainChurn, VALUE: QUEUES.trainValue } as const satisfies Record<ModelKind, QueueName>;
 
 /**
  * Bull options of every queue, in the API and in this worker: the shared key prefix (a `{hash tag}` on Redis
@@ -52,7 +53,9 @@ interface TrainPayloadV1<K extends ModelKind> {
 
 export type TrainRecommenderPayload = TrainPayloadV1<'RECOMMENDER'>;
 export type TrainChurnPayload = TrainPayloadV1<'CHURN'>;
-export type TrainPayload = TrainRecommenderPayload | TrainChurnPayload;
+/** The customer-value model: `horizonDays` is also the span its predicted spend covers. */
+export type TrainValuePayload = TrainPayloadV1<'VALUE'>;
+export type TrainPayload = TrainRecommenderPayload | TrainChurnPayload | TrainValuePayload;
 
 /**
  * Re-score every member with a trained churn version's stored weights, on today's history, without retraining:
@@ -71,6 +74,7 @@ export interface ScorePayload {
 export interface PayloadByQueue {
   'recommender.train-recommender': TrainRecommenderPayload;
   'recommender.train-churn': TrainChurnPayload;
+  'recommender.train-value': TrainValuePayload;
   'recommender.score': ScorePayload;
   'recommender.heartbeat': HeartbeatPayload;
 }
