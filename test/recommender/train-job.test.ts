@@ -58,7 +58,7 @@ async function plantHistory() {
 
 afterAll(async () => {
   for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
-  for (const name of ['recommender.train-recommender', 'recommender.train-churn', 'recommender.score']) {
+  for (const name of ['recommender.train-recommender', 'recommender.train-churn', 'recommender.train-value', 'recommender.score']) {
     const queue = new Queue(name, h.config.REDIS_URL, { prefix });
     await queue.obliterate({ force: true });
     await queue.close();
