@@ -58,13 +58,14 @@ export type TrainValuePayload = TrainPayloadV1<'VALUE'>;
 export type TrainPayload = TrainRecommenderPayload | TrainChurnPayload | TrainValuePayload;
 
 /**
- * Re-score every member with a trained churn version's stored weights, on today's history, without retraining:
- * recency-driven risk stays current between retrains. Only CHURN: the recommender's scores come from models refitted
- * on the whole history (EASE, BPR, the ranker), so its training job writes them and re-scoring it is retraining.
+ * Re-score every member with a trained churn or customer-value version's stored weights, on today's history, without
+ * retraining: recency-driven risk and value stay current between retrains. Not RECOMMENDER: the recommender's scores
+ * come from models refitted on the whole history (EASE, BPR, the ranker), so its training job writes them and
+ * re-scoring it is retraining.
  */
 export interface ScorePayload {
   v: 1;
-  kind: 'CHURN';
+  kind: 'CHURN' | 'VALUE';
   requestedAt: string;
   requestedBy: string;
   /** Defaults to the active version of the kind. */
