@@ -6,6 +6,7 @@ import { PopBaseline } from '../baselines/pop';
 import { RepeatBaseline } from '../baselines/repeat';
 import { ChurnTfModel } from '../models/churn-model';
 import { HybridRecommender } from '../models/hybrid-recommender';
+import { ValueTfModel } from '../models/value-model';
 import type { ChurnModel, RecsModel, ValueModel } from './types';
 
 /**
@@ -36,6 +37,7 @@ export const REGISTRY: readonly RegistryEntry[] = [
   // TensorFlow.js models (recommender/src/models), one line each:
   recs('TF-HYBRID', 'model', () => new HybridRecommender()),
   churn('TF-CHURN', 'model', () => new ChurnTfModel()),
+  clv('TF-VALUE', 'model', () => new ValueTfModel()),
 ];
 
 /** `all`, `baselines`, `models`, or a comma-separated list of names (case-insensitive). */
