@@ -16,7 +16,7 @@ const schema = z.object({
   QUEUE_PREFIX: queuePrefixSchema,
   /** Nightly retrain of every model kind (Bull repeatable jobs); `off` turns it off. */
   MODEL_RETRAIN_CRON: z.string().default('0 3 * * *'),
-  /** Re-scoring of every member with the active churn model's weights (Bull repeatable job); `off` turns it off. */
+  /** Re-scoring of every member with the active churn and value models' weights (Bull repeatable jobs); `off` turns it off. */
   MODEL_SCORE_CRON: z.string().default('0 */6 * * *'),
   /** How often the worker registers its schedules again if Redis lost them (they are also registered on every
    * reconnect); a check that finds them in place changes nothing. */

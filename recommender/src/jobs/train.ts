@@ -62,6 +62,8 @@ export function handleTrain(kind: ModelKind, deps: { databaseUrl: string; store:
         kind: payload.kind,
         horizonDays,
         maxEpochs: payload.maxEpochs,
+        // VALUE reads returns as features; the platform's orders carry them as returned quantities, netted already.
+        context: { returns: history.returns },
         onProgress: async (p) => {
           await progress({ ...p, modelVersionId: versionId });
           if (p.loss !== undefined && performance.now() - lastLog > 5000) {
