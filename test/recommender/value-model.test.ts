@@ -36,7 +36,7 @@ describe('TF-VALUE', () => {
     const { rows, growing, flat, cutoff } = plantedHistory();
     const past = rows.filter((r) => r.time < cutoff);
     const population = [...growing, ...flat].sort();
-    const model = new ValueTfModel({ epochs: 200 });
+    const model = new ValueTfModel({ epochs: 150 });
     const { predictions, pReturn } = await model.fitPredict(past, population, cutoff, 90);
     const at = new Map(population.map((c, i) => [c, predictions[i]]));
     const lowestGrowing = Math.min(...growing.map((c) => at.get(c)!));
@@ -46,11 +46,11 @@ describe('TF-VALUE', () => {
     const drivers = model.valueDrivers(0, 3);
     expect(drivers).toHaveLength(3);
     for (const d of drivers) expect(VALUE_FEATURES).toContain(d.feature);
-  }, 120_000);
+  }, 300_000);
 
   it('VALUE pipeline: holdout metrics next to every baseline, a two-metric gate, and serving amounts for every customer', async () => {
     const { rows } = plantedHistory();
-    const out = await runPipeline(rows, { kind: 'VALUE', horizonDays: 90, maxEpochs: 100 });
+    const out = await runPipeline(rows, { kind: 'VALUE', horizonDays: 90, maxEpochs: 20 });
     expect(out.kind).toBe('VALUE');
     expect(out.algorithm).toBe('TF-VALUE');
     expect(Object.keys(out.baselineMetrics).sort()).toEqual(['BGNBD-GG', 'PAST-SPEND', 'RFM-LINEAR']);
@@ -66,6 +66,6 @@ describe('TF-VALUE', () => {
     expect(Array.from(out.serving.amounts).every((v) => Number.isFinite(v) && v >= 0)).toBe(true);
     expect(out.serving.pReturn).toHaveLength(60);
     expect(out.serving.drivers.every((d) => d.length === 3)).toBe(true);
-    expect((out.weights as { format: string }).format).toBe('tf-value/1');
-  }, 180_000);
+    expect((out.weights as { format: string }).format).toBe('tf-value/2');
+  }, 300_000);
 });

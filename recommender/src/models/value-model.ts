@@ -10,16 +10,20 @@ export interface ValueOptions {
   /** Candidate hidden sizes (0 = a linear layer to the three outputs) and L2 strengths, chosen on the inner split. */
   hidden: number[];
   l2s: number[];
+  /** Candidate σ heads: per customer (a function of the features) or one σ shared by everyone. */
+  sharedSigma: boolean[];
   epochs: number;
   learningRate: number;
   /** Training snapshots stacked, `snapshotStepDays` apart, the latest at cutoff − horizon. */
   snapshots: number;
   snapshotStepDays: number;
+  /** Largest ensemble of the best inner-split configurations tried (the size is chosen on the inner split). */
+  maxEnsemble: number;
   topDrivers: number;
   seed: number;
 }
 
-export const VALUE_DEFAULTS: ValueOptions = { hidden: [0, 16], l2s: [1e-3, 1e-2], epochs: 400, learningRate: 0.02, snapshots: 4, snapshotStepDays: 30, topDrivers: 3, seed: 19 };
+export const VALUE_DEFAULTS: ValueOptions = { hidden: [0, 16], l2s: [1e-3, 1e-2], sharedSigma: [false, true], maxEnsemble: 3, epochs: 400, learningRate: 0.02, snapshots: 4, snapshotStepDays: 30, topDrivers: 3, seed: 19 };
 
 /** Lognormal scale bounds: σ below the floor makes the loss spiky, above the cap exp(σ²/2) dominates the ranking. */
 const SIGMA_MIN = 0.05;
@@ -28,6 +32,8 @@ const MIN_HISTORY_DAYS = 30;
 
 interface Net {
   hidden: number;
+  /** [1, 1, 0] when σ is shared: the σ column of w2 is masked out, so σ is its bias alone. */
+  mask?: tf.Tensor2D;
   w1: tf.Tensor2D;
   b1: tf.Tensor1D;
   w2: tf.Tensor2D;
@@ -36,13 +42,10 @@ interface Net {
 
 /** TF-VALUE's artefact: enough to score again later without training. */
 export interface ValueWeights {
-  format: 'tf-value/1';
+  format: 'tf-value/2';
   features: string[];
-  hidden: number;
-  w1: number[];
-  b1: number[];
-  w2: number[];
-  b2: number[];
+  /** The ensemble's networks; predictions are averaged. */
+  nets: { hidden: number; w1: number[]; b1: number[]; w2: number[]; b2: number[] }[];
   mean: number[];
   std: number[];
   homeCountry: string | null;
@@ -112,48 +115,66 @@ export class ValueTfModel implements ValueModel, ExplainsValue, HasParams {
     const target = spendIn(past, d, cutoff);
     const checkActual = checkRows.map((k) => target.get(everyone[k]) ?? 0);
     const checkIds = checkRows.map((k) => everyone[k]);
-    let best: { hidden: number; l2: number; score: number } | null = null;
+    type Config = { hidden: number; l2: number; shared: boolean; score: number; pred: Float64Array };
+    const tried: Config[] = [];
     const grid: Record<string, number> = {};
+    const scoreOf = (pred: ArrayLike<number>) => normalisedGini(checkActual, pred) + topDecileCapture(checkActual, pred, checkIds);
     if (inner.n >= 20 && checkRows.length >= 10 && checkActual.some((v) => v > 0)) {
       const { mean, std } = standardiser(inner.x, inner.n);
       const xs = standardise(inner.x, inner.n, mean, std);
       const xCheck = standardise(gather(check.x, checkRows), checkRows.length, mean, std);
       for (const hidden of this.o.hidden) {
-        for (const l2 of this.o.l2s) {
-          const net = await trainNet(xs, inner.y, inner.n, hidden, l2, epochs, this.o.learningRate, new Rng(this.o.seed), hooks);
+        for (const l2 of this.o.l2s) for (const shared of this.o.sharedSigma) {
+          const net = await trainNet(xs, inner.y, inner.n, hidden, l2, shared, epochs, this.o.learningRate, new Rng(this.o.seed), hooks);
           const pred = predict(net, xCheck, checkRows.length).expected;
           disposeNet(net);
-          const gini = normalisedGini(checkActual, pred);
-          const top = topDecileCapture(checkActual, pred, checkIds);
-          const score = gini + top;
-          grid[`h${hidden}_l2_${l2}`] = Number(score.toFixed(4));
-          if (!best || score > best.score) best = { hidden, l2, score };
+          const score = scoreOf(pred);
+          grid[`h${hidden}_l2_${l2}${shared ? '_sharedSigma' : ''}`] = Number(score.toFixed(4));
+          tried.push({ hidden, l2, shared, score, pred });
         }
       }
     }
-    const hidden = best?.hidden ?? this.o.hidden[0];
-    const l2 = best?.l2 ?? this.o.l2s[0];
+    // The ensemble: the k best configurations on the inner split, their predictions averaged, k chosen there too.
+    tried.sort((p, q) => q.score - p.score);
+    let members = tried.length ? 1 : 0;
+    let bestScore = tried[0]?.score ?? -Infinity;
+    for (let k = 2; k <= Math.min(this.o.maxEnsemble, tried.length); k++) {
+      const avg = new Float64Array(checkRows.length);
+      for (const c of tried.slice(0, k)) c.pred.forEach((v, i) => (avg[i] += v / k));
+      const score = scoreOf(avg);
+      grid[`ensemble_of_${k}`] = Number(score.toFixed(4));
+      if (score > bestScore) (bestScore = score), (members = k);
+    }
+    const chosen = members
+      ? tried.slice(0, members).map(({ hidden, l2, shared }) => ({ hidden, l2, shared }))
+      : [{ hidden: this.o.hidden[0], l2: this.o.l2s[0], shared: this.o.sharedSigma[0] }];
 
-    // The chosen configuration, refitted on snapshots ending at the cutoff.
+    // The chosen configurations, refitted on snapshots ending at the cutoff.
     const train = this.stack(past, everyone, d, horizonDays, featuresAt);
     if (train.n === 0) throw new Error('no customer bought before cutoff − horizon: nothing to train on');
     const { mean, std } = standardiser(train.x, train.n);
     const xs = standardise(train.x, train.n, mean, std);
-    const net = await trainNet(xs, train.y, train.n, hidden, l2, epochs, this.o.learningRate, new Rng(this.o.seed), hooks);
+    const nets: ValueWeights['nets'] = [];
+    for (const c of chosen) {
+      const net = await trainNet(xs, train.y, train.n, c.hidden, c.l2, c.shared, epochs, this.o.learningRate, new Rng(this.o.seed), hooks);
+      // σ's masked column is stored as the zeros it acts as, so scoring needs no flag.
+      const w2 = net.mask ? tf.mul(net.w2, net.mask) : net.w2;
+      nets.push({ hidden: c.hidden, w1: Array.from(net.w1.dataSync()), b1: Array.from(net.b1.dataSync()), w2: Array.from(w2.dataSync()), b2: Array.from(net.b2.dataSync()) });
+      if (w2 !== net.w2) w2.dispose();
+      disposeNet(net);
+    }
     this.weights = {
-      format: 'tf-value/1',
+      format: 'tf-value/2',
       features: [...VALUE_FEATURES],
-      hidden,
-      ...Object.fromEntries((['w1', 'b1', 'w2', 'b2'] as const).map((k) => [k, Array.from(net[k].dataSync())])),
+      nets,
       mean: Array.from(mean),
       std: Array.from(std),
       homeCountry: ctx.homeCountry,
       groups: [...ctx.groups],
       horizonDays,
-    } as ValueWeights;
-    disposeNet(net);
+    };
     this.info = {
-      backend, hidden, l2, epochs, featureSeconds: Number(featureSeconds.toFixed(1)), snapshots: this.o.snapshots, innerChoice: grid, trainRows: train.n,
+      backend, ensemble: chosen.map((c) => `hidden ${c.hidden}, l2 ${c.l2}${c.shared ? ', shared σ' : ''}`).join(' + '), epochs, featureSeconds: Number(featureSeconds.toFixed(1)), snapshots: this.o.snapshots, innerChoice: grid, trainRows: train.n,
       trainReturnRate: Number((train.y.reduce((s, v) => s + (v > 0 ? 1 : 0), 0) / train.n).toFixed(4)),
       groups: ctx.groups.join(' '), returns: returns ? returns.length : 'none in the source',
     };
@@ -188,30 +209,35 @@ export class ValueTfModel implements ValueModel, ExplainsValue, HasParams {
 
 /** Scores feature rows already computed with the weights' own context (features, groups, horizon). */
 export function scoreFeatures(w: ValueWeights, x: Float32Array, present: Uint8Array, n: number, topDrivers = VALUE_DEFAULTS.topDrivers) {
-  if (w.format !== 'tf-value/1' || w.features.join() !== VALUE_FEATURES.join()) {
+  if (w.format !== 'tf-value/2' || w.features.join() !== VALUE_FEATURES.join()) {
     throw new Error('these TF-VALUE weights were trained on another feature list; retrain the value model');
   }
-  const net: Net = {
-    hidden: w.hidden,
-    w1: tf.tensor2d(w.w1, w.hidden ? [VF, w.hidden] : [1, 1]),
-    b1: tf.tensor1d(w.b1),
-    w2: tf.tensor2d(w.w2, [w.hidden || VF, 3]),
-    b2: tf.tensor1d(w.b2),
-  };
-  try {
-    const xs = standardise(x, n, Float32Array.from(w.mean), Float32Array.from(w.std));
-    const out = predict(net, xs, n);
-    const contributions = driverContributions(net, xs, n);
-    const drivers = Array.from({ length: n }, (_, k) => {
-      if (!present[k]) return [];
-      const row = VALUE_FEATURES.map((feature, f) => ({ feature, value: Number(x[k * VF + f].toFixed(4)), contribution: Number(contributions[k * VF + f].toFixed(4)) }));
-      return row.sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution)).slice(0, topDrivers);
-    });
-    for (let k = 0; k < n; k++) if (!present[k]) (out.expected[k] = 0), (out.pReturn[k] = 0);
-    return { ...out, drivers };
-  } finally {
-    disposeNet(net);
+  const xs = standardise(x, n, Float32Array.from(w.mean), Float32Array.from(w.std));
+  const expected = new Float64Array(n), pReturn = new Float64Array(n), contributions = new Float64Array(n * VF);
+  for (const stored of w.nets) {
+    const net: Net = {
+      hidden: stored.hidden,
+      w1: tf.tensor2d(stored.w1, stored.hidden ? [VF, stored.hidden] : [1, 1]),
+      b1: tf.tensor1d(stored.b1),
+      w2: tf.tensor2d(stored.w2, [stored.hidden || VF, 3]),
+      b2: tf.tensor1d(stored.b2),
+    };
+    try {
+      const out = predict(net, xs, n);
+      const c = driverContributions(net, xs, n);
+      for (let k = 0; k < n; k++) (expected[k] += out.expected[k] / w.nets.length), (pReturn[k] += out.pReturn[k] / w.nets.length);
+      for (let i = 0; i < n * VF; i++) contributions[i] += c[i] / w.nets.length;
+    } finally {
+      disposeNet(net);
+    }
   }
+  const drivers = Array.from({ length: n }, (_, k) => {
+    if (!present[k]) return [];
+    const row = VALUE_FEATURES.map((feature, f) => ({ feature, value: Number(x[k * VF + f].toFixed(4)), contribution: Number(contributions[k * VF + f].toFixed(4)) }));
+    return row.sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution)).slice(0, topDrivers);
+  });
+  for (let k = 0; k < n; k++) if (!present[k]) (expected[k] = 0), (pReturn[k] = 0);
+  return { expected, pReturn, drivers };
 }
 
 /**
@@ -252,7 +278,7 @@ function gather(x: Float32Array, rows: number[]): Float32Array {
 
 function forward(net: Net, x: tf.Tensor2D): tf.Tensor2D {
   const h = net.hidden ? tf.relu(tf.add(tf.matMul(x, net.w1), net.b1)) : x;
-  return tf.add(tf.matMul(h as tf.Tensor2D, net.w2), net.b2) as tf.Tensor2D;
+  return tf.add(tf.matMul(h as tf.Tensor2D, net.mask ? tf.mul(net.w2, net.mask) : net.w2), net.b2) as tf.Tensor2D;
 }
 
 /** The three heads: logit of P(return), μ, and σ = softplus, kept in [SIGMA_MIN, SIGMA_MAX]. */
@@ -269,7 +295,7 @@ function logExpected(net: Net, x: tf.Tensor2D): tf.Tensor1D {
   return tf.add(tf.sub(mu, tf.softplus(tf.neg(logit))), tf.mul(0.5, tf.square(sigma))) as tf.Tensor1D;
 }
 
-async function trainNet(xs: Float32Array, y: Float32Array, n: number, hidden: number, l2: number, epochs: number, learningRate: number, rng: Rng, hooks: FitHooks): Promise<Net> {
+async function trainNet(xs: Float32Array, y: Float32Array, n: number, hidden: number, l2: number, sharedSigma: boolean, epochs: number, learningRate: number, rng: Rng, hooks: FitHooks): Promise<Net> {
   const inDim = hidden || VF;
   // Start the heads at the training population's return rate and its log-spend mean and spread.
   const positive = Array.from(y).filter((v) => v > 0);
@@ -280,6 +306,7 @@ async function trainNet(xs: Float32Array, y: Float32Array, n: number, hidden: nu
   const softplusInverse = (v: number) => Math.log(Math.expm1(Math.max(v - SIGMA_MIN, 1e-3)));
   const net: Net = {
     hidden,
+    ...(sharedSigma ? { mask: tf.tensor2d([1, 1, 0], [1, 3]) } : {}),
     w1: tf.variable(hidden ? tf.randomNormal([VF, hidden], 0, Math.sqrt(2 / VF), 'float32', rng.seed()) : tf.zeros([1, 1])) as unknown as tf.Tensor2D,
     b1: tf.variable(tf.zeros([Math.max(hidden, 1)])) as unknown as tf.Tensor1D,
     w2: tf.variable(hidden ? tf.randomNormal([inDim, 3], 0, Math.sqrt(1 / inDim), 'float32', rng.seed()) : tf.zeros([inDim, 3])) as unknown as tf.Tensor2D,
@@ -333,5 +360,5 @@ function driverContributions(net: Net, xs: Float32Array, n: number): Float32Arra
 }
 
 function disposeNet(net: Net) {
-  [net.w1, net.b1, net.w2, net.b2].forEach((v) => v.dispose());
+  [net.w1, net.b1, net.w2, net.b2, ...(net.mask ? [net.mask] : [])].forEach((v) => v.dispose());
 }
