@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Queue from 'bull';
@@ -10,14 +10,26 @@ import { machine } from './lib/report.mjs';
 import { DEFAULT_FILE, PROGRAMME, importOnce } from './import.mjs';
 
 export const name = 'retrain';
-export const title = 'Full retrain of both models by the real worker on the imported Online Retail file';
+export const title = 'Full retrain of the three models by the real worker on the imported Online Retail file';
 /** Prints its own table: phase timings of one run, not a request rate under load. */
 export const standalone = true;
 
 const KINDS = [
   { kind: 'RECOMMENDER', queue: 'recommender.train-recommender' },
   { kind: 'CHURN', queue: 'recommender.train-churn' },
+  { kind: 'VALUE', queue: 'recommender.train-value' },
 ];
+
+/** The worker's resident memory now and at its peak (VmRSS, VmHWM of /proc/<pid>/status), in MB; null off Linux. */
+function memoryOf(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
+  } catch {
+    return null;
+  }
+}
 
 const load = () => os.loadavg().map((v) => v.toFixed(2)).join(' ');
 
@@ -36,7 +48,7 @@ export async function run() {
   const db = await createDatabase(`loyalty_retrain_bench_${process.pid}`);
   const prefix = `bench-retrain-${process.pid}`;
   const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
-  const queues = Object.fromEntries(['recommender.train-recommender', 'recommender.train-churn', 'recommender.score'].map((q) => [q, new Queue(q, redisUrl, { prefix })]));
+  const queues = Object.fromEntries([...KINDS.map((k) => k.queue), 'recommender.score'].map((q) => [q, new Queue(q, redisUrl, { prefix })]));
   let worker;
   try {
     const env = apiEnv({ databaseUrl: db.url, port: await freePort(), poolMax: 4 });
@@ -73,7 +85,8 @@ export async function run() {
     const loadBefore = load();
     for (const { kind, queue } of KINDS) {
       const job = await queues[queue].add({ v: 1, kind, requestedAt: new Date().toISOString(), requestedBy: 'bench' }, { attempts: 1 });
-      runs.push({ kind, ...(await follow(queues[queue], job.id, kind)) });
+      // The peak so far after each job: VmHWM only grows, so each figure is the worker's peak up to that job's end.
+      runs.push({ kind, ...(await follow(queues[queue], job.id, kind)), memory: memoryOf(worker.pid), load: load() });
     }
     const scoreJob = await queues['recommender.score'].add({ v: 1, kind: 'CHURN', requestedAt: new Date().toISOString(), requestedBy: 'bench' }, { attempts: 1 });
     const scoring = await follow(queues['recommender.score'], scoreJob.id, 'SCORE');
@@ -88,9 +101,12 @@ export async function run() {
     const rows = [
       ['file / orders imported', `${path.basename(file)} / ${n(imported.orders)} orders in ${imported.seconds} s`],
       ['TensorFlow.js backend', `${backend?.backend ?? 'unknown'}${backend?.skipped?.length ? ` (skipped: ${backend.skipped.map((s) => s.backend).join(', ')})` : ''}`],
-      ...runs.map((r) => [`${r.kind} (${r.state})`, `${r.seconds.toFixed(0)} s: ${phases(r)}`]),
+      ...runs.map((r) => [
+        `${r.kind} (${r.state})`,
+        `${r.seconds.toFixed(0)} s: ${phases(r)}${r.memory ? `; worker RSS ${r.memory.rssMb.toFixed(0)} MB, peak so far ${r.memory.peakMb.toFixed(0)} MB` : ''}; load ${r.load}`,
+      ]),
       ['churn batch scoring', `${scoring.seconds.toFixed(0)} s (${n(scoring.result?.scored ?? 0)} members): ${phases(scoring)}`],
-      ['both retrains + scoring', `${totalSeconds.toFixed(0)} s wall time (target: both retrains within 600 s on 2 cores)`],
+      ['three retrains + scoring', `${totalSeconds.toFixed(0)} s wall time (target: the retrains within 600 s on 2 cores)`],
       ...versions.map((v) => [`${v.kind} version`, `${v.status}: ${summary(v)}; ${v.gate_reason ?? ''}`]),
       ['load average before / after', `${loadBefore} / ${loadAfter}`],
       ['node / CPUs', `${process.version} / ${machine().cpuCount} × ${machine().cpuModel}`],
@@ -130,6 +146,11 @@ async function follow(queue, id, kind) {
 
 function summary(v) {
   const f = (x) => (typeof x === 'number' ? x.toFixed(4) : '–');
+  if (v.kind === 'VALUE') {
+    const best = (key) => Object.entries(v.baseline_metrics ?? {}).sort((a, b) => (b[1]?.[key] ?? -Infinity) - (a[1]?.[key] ?? -Infinity))[0];
+    const [gName, g] = best('gini') ?? ['–', {}];
+    return `Gini ${f(v.metrics.gini)} (best baseline ${gName} ${f(g.gini)}), top-decile capture ${f(v.metrics.topDecileCapture)}, MAE ${f(v.metrics.mae)}`;
+  }
   return v.kind === 'RECOMMENDER'
     ? `NDCG@10 all ${f(v.metrics.all?.['ndcg@10'])}, new ${f(v.metrics.new?.['ndcg@10'])}`
     : `ROC-AUC ${f(v.metrics.rocAuc)}, Brier ${f(v.metrics.brier)}`;

@@ -241,7 +241,7 @@ export async function batchIndependence(w, cls, { tmpDir, platform }) {
   cls.expect(orders920001?.lines?.length === 4, `invoice 920001 (4 lines apart in the file) became ${orders920001 ? `an order of ${orders920001.lines.length} lines` : 'no order'}`);
 }
 
-const SCHEDULE_QUEUES = ['api.points-jobs', 'recommender.train-recommender', 'recommender.train-churn', 'recommender.score'];
+const SCHEDULE_QUEUES = ['api.points-jobs', 'recommender.train-recommender', 'recommender.train-churn', 'recommender.train-value', 'recommender.score'];
 
 /**
  * Restart our redis-server empty; every repeatable schedule (points jobs, retrains, churn scoring) must come back

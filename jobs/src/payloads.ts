@@ -8,16 +8,17 @@ import { createHash } from 'node:crypto';
 export const QUEUES = {
   trainRecommender: 'recommender.train-recommender',
   trainChurn: 'recommender.train-churn',
+  trainValue: 'recommender.train-value',
   score: 'recommender.score',
   heartbeat: 'recommender.heartbeat',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
-export type ModelKind = 'RECOMMENDER' | 'CHURN';
+export type ModelKind = 'RECOMMENDER' | 'CHURN' | 'VALUE';
 
 /** The training queue of each model kind. */
-export const TRAIN_QUEUE = { RECOMMENDER: QUEUES.trainRecommender, CHURN: QUEUES.trainChurn } as const satisfies Record<ModelKind, QueueName>;
+export const TRAIN_QUEUE = { RECOMMENDER: QUEUES.trainRecommender, CHURN: QUEUES.trainChurn, VALUE: QUEUES.trainValue } as const satisfies Record<ModelKind, QueueName>;
 
 /**
  * Bull options of every queue, in the API and in this worker: the shared key prefix (a `{hash tag}` on Redis
@@ -52,16 +53,19 @@ interface TrainPayloadV1<K extends ModelKind> {
 
 export type TrainRecommenderPayload = TrainPayloadV1<'RECOMMENDER'>;
 export type TrainChurnPayload = TrainPayloadV1<'CHURN'>;
-export type TrainPayload = TrainRecommenderPayload | TrainChurnPayload;
+/** The customer-value model: `horizonDays` is also the span its predicted spend covers. */
+export type TrainValuePayload = TrainPayloadV1<'VALUE'>;
+export type TrainPayload = TrainRecommenderPayload | TrainChurnPayload | TrainValuePayload;
 
 /**
- * Re-score every member with a trained churn version's stored weights, on today's history, without retraining:
- * recency-driven risk stays current between retrains. Only CHURN: the recommender's scores come from models refitted
- * on the whole history (EASE, BPR, the ranker), so its training job writes them and re-scoring it is retraining.
+ * Re-score every member with a trained churn or customer-value version's stored weights, on today's history, without
+ * retraining: recency-driven risk and value stay current between retrains. Not RECOMMENDER: the recommender's scores
+ * come from models refitted on the whole history (EASE, BPR, the ranker), so its training job writes them and
+ * re-scoring it is retraining.
  */
 export interface ScorePayload {
   v: 1;
-  kind: 'CHURN';
+  kind: 'CHURN' | 'VALUE';
   requestedAt: string;
   requestedBy: string;
   /** Defaults to the active version of the kind. */
@@ -71,6 +75,7 @@ export interface ScorePayload {
 export interface PayloadByQueue {
   'recommender.train-recommender': TrainRecommenderPayload;
   'recommender.train-churn': TrainChurnPayload;
+  'recommender.train-value': TrainValuePayload;
   'recommender.score': ScorePayload;
   'recommender.heartbeat': HeartbeatPayload;
 }

@@ -14,9 +14,9 @@ const schema = z.object({
    * REDIS_CLUSTER_NODES it must be a hash tag such as `{loyalty}` (default `{bull}`), so that every key of every queue
    * lands in one slot (Bull's scripts touch several keys). */
   QUEUE_PREFIX: queuePrefixSchema,
-  /** Nightly retrain of both models (Bull repeatable jobs); `off` turns it off. */
+  /** Nightly retrain of every model kind (Bull repeatable jobs); `off` turns it off. */
   MODEL_RETRAIN_CRON: z.string().default('0 3 * * *'),
-  /** Re-scoring of every member with the active churn model's weights (Bull repeatable job); `off` turns it off. */
+  /** Re-scoring of every member with the active churn and value models' weights (Bull repeatable jobs); `off` turns it off. */
   MODEL_SCORE_CRON: z.string().default('0 */6 * * *'),
   /** How often the worker registers its schedules again if Redis lost them (they are also registered on every
    * reconnect); a check that finds them in place changes nothing. */
@@ -28,6 +28,9 @@ const schema = z.object({
   /** Churn probabilities at or above these are MEDIUM and HIGH risk. */
   CHURN_BAND_MEDIUM: z.coerce.number().min(0).max(1).default(0.3),
   CHURN_BAND_HIGH: z.coerce.number().min(0).max(1).default(0.6),
+  /** Quantiles of a customer-value version's predictions from which members are MEDIUM and HIGH value (the top 20% HIGH by default). */
+  VALUE_BAND_MEDIUM_QUANTILE: z.coerce.number().gt(0).lt(1).default(0.5),
+  VALUE_BAND_HIGH_QUANTILE: z.coerce.number().gt(0).lt(1).default(0.8),
   /** Port of the worker's HTTP listener for Prometheus (GET /metrics alone); unset: the worker listens on no port. */
   WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   /** Address that listener binds to. */
@@ -53,6 +56,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  if (parsed.data.VALUE_BAND_MEDIUM_QUANTILE >= parsed.data.VALUE_BAND_HIGH_QUANTILE) {
+    throw new ConfigError('Invalid configuration:\n  VALUE_BAND_MEDIUM_QUANTILE: must be below VALUE_BAND_HIGH_QUANTILE');
   }
   const queue = resolveQueuePrefix(parsed.data.QUEUE_PREFIX, parsed.data.REDIS_CLUSTER_NODES);
   if ('error' in queue) throw new ConfigError(`Invalid configuration:\n  QUEUE_PREFIX: ${queue.error}`);

@@ -19,7 +19,7 @@ export interface Worker {
   close(): Promise<void>;
 }
 
-const KINDS: ModelKind[] = ['RECOMMENDER', 'CHURN'];
+const KINDS: ModelKind[] = ['RECOMMENDER', 'CHURN', 'VALUE'];
 
 export function startWorker(config: Config, log: Logger): Worker {
   const names = Object.values(QUEUES);
@@ -46,7 +46,13 @@ export function startWorker(config: Config, log: Logger): Worker {
   queues[QUEUES.heartbeat].process(metrics.timed(QUEUES.heartbeat, handleHeartbeat(log))).catch(processing(QUEUES.heartbeat));
   if (config.DATABASE_URL && store) {
     initBackend({ log: (choice) => log.info(choice, 'tf.backend') }).catch((err: unknown) => log.error({ err }, 'tf.backend_failed'));
-    const deps = { databaseUrl: config.DATABASE_URL, store, bands: { medium: config.CHURN_BAND_MEDIUM, high: config.CHURN_BAND_HIGH }, log };
+    const deps = {
+      databaseUrl: config.DATABASE_URL,
+      store,
+      bands: { medium: config.CHURN_BAND_MEDIUM, high: config.CHURN_BAND_HIGH },
+      valueBands: { medium: config.VALUE_BAND_MEDIUM_QUANTILE, high: config.VALUE_BAND_HIGH_QUANTILE },
+      log,
+    };
     // One CPU-bound job at a time per worker, whatever its queue: TensorFlow.js is single-threaded here, and two
     // interleaved trainings would each take twice as long and starve their lock renewals.
     const oneAtATime = serialiser();
@@ -57,7 +63,7 @@ export function startWorker(config: Config, log: Logger): Worker {
     queues[QUEUES.score].process(1, oneAtATime(metrics.timed(QUEUES.score, handleScore(deps)))).catch(processing(QUEUES.score));
     schedules = schedule(queues, config, log);
     if (config.MODEL_BOOTSTRAP) {
-      const trainQueues = { RECOMMENDER: queues[TRAIN_QUEUE.RECOMMENDER], CHURN: queues[TRAIN_QUEUE.CHURN] };
+      const trainQueues = Object.fromEntries(KINDS.map((kind) => [kind, queues[TRAIN_QUEUE[kind]]])) as Record<ModelKind, Queue.Queue>;
       bootstrapModels(trainQueues, store, log).catch((err: unknown) => log.warn({ err }, 'train.bootstrap_failed'));
     }
   } else {
@@ -91,7 +97,7 @@ function serialiser() {
 }
 
 /**
- * Nightly retrain of each kind and periodic churn re-scoring, as Bull repeatable jobs: Bull keeps one per schedule
+ * Nightly retrain of each kind and periodic churn and value re-scoring, as Bull repeatable jobs: Bull keeps one per schedule
  * however many workers start; a changed cron replaces the old schedule and `off` removes it. Registered again when
  * Redis comes back without them (schedules.ts).
  */
@@ -105,13 +111,13 @@ function schedule(queues: Worker['queues'], config: Config, log: Logger): Schedu
       payload: { v: 1, kind, requestedAt: 'schedule', requestedBy: 'schedule' } as TrainPayload,
       options: { ...RETRY(60_000), removeOnComplete: 100, removeOnFail: 100 },
     })),
-    {
+    ...(['CHURN', 'VALUE'] as const).map((kind) => ({
       queue: queues[QUEUES.score],
-      id: 'scheduled-CHURN',
+      id: `scheduled-${kind}`,
       cron: scoreCron,
-      payload: { v: 1, kind: 'CHURN', requestedAt: 'schedule', requestedBy: 'schedule' } satisfies ScorePayload,
+      payload: { v: 1, kind, requestedAt: 'schedule', requestedBy: 'schedule' } satisfies ScorePayload,
       options: { ...RETRY(30_000), removeOnComplete: 100, removeOnFail: 100 },
-    },
+    })),
   ];
   const keeper = keepScheduled(schedules, { checkEveryMs: config.SCHEDULE_CHECK_SECONDS * 1000, log });
   keeper.registered.then(

@@ -191,7 +191,7 @@ afterAll(async () => {
     const ordered = new Map([...allObserved].sort(([a], [b]) => Number(isPathRow(a)) - Number(isPathRow(b))));
     writeFileSync(OBSERVED_FILE, toCsv(observedCallers, ordered));
   }
-  for (const name of ['recommender.train-recommender', 'recommender.train-churn']) {
+  for (const name of ['recommender.train-recommender', 'recommender.train-churn', 'recommender.train-value']) {
     const queue = new Queue(name, h.config.REDIS_URL, { prefix });
     await queue.obliterate({ force: true });
     await queue.close();

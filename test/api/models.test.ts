@@ -14,16 +14,34 @@ const RECS = `query M($id: ID!, $exclude: Boolean!) { member(id: $id) { recommen
 const CHURN = `query M($id: ID!) { member(id: $id) { churnRisk { score band horizonDays modelVersionId drivers { feature value contribution } } } }`;
 const ACTIVATE = `mutation A($input: ActivateModelVersionInput!) { activateModelVersion(input: $input) { id status activatedBy gateReason } }`;
 
+const VALUE = `query M($id: ID!) { member(id: $id) { predictedValue { amount currency band pReturn horizonDays modelVersionId drivers { feature value contribution } } } }`;
+const VALUE_AT_RISK = `{ analytics { valueAtRisk { currency valueModelVersionId churnModelVersionId bands { churnBand members predictedValueMinor valueAtRiskMinor } } } }`;
+const VALUE_SCORING = { currency: 'GBP', mediumQuantile: 0.5, highQuantile: 0.8, mediumFromMinor: 2000, highFromMinor: 9000, members: 3 };
+
 /** What the worker writes, inserted directly: a version with its scores. */
-async function version(kind: 'RECOMMENDER' | 'CHURN', status: string, metrics: Record<string, unknown> = {}) {
+async function version(kind: 'RECOMMENDER' | 'CHURN' | 'VALUE', status: string, metrics: Record<string, unknown> = {}) {
   const id = randomUUID();
   await h.sql(
     `insert into model_version (id, kind, status, algorithm, params, metrics, baseline_metrics, horizon_days, created_at, finished_at)
      values (?, ?, ?, 'TEST', '{}', ?, '{}', 30, now(), now())`,
     [id, kind, status, JSON.stringify(metrics)],
   );
+  if (kind === 'VALUE') await h.sql(`update model_version set value_scoring = ? where id = ?`, [JSON.stringify(VALUE_SCORING), id]);
   return id;
 }
+
+async function valueScore(versionId: string, memberId: string, amountMinor: number, band: string, pReturn = 0.8, drivers: unknown[] = []) {
+  await h.sql(`insert into member_value_score (model_version_id, member_id, amount_minor, p_return, band, drivers) values (?, ?, ?, ?, ?, ?)`, [
+    versionId, memberId, amountMinor, pReturn, band, JSON.stringify(drivers),
+  ]);
+}
+
+async function churnScore(versionId: string, memberId: string, score: number, band: string) {
+  await h.sql(`insert into member_churn_score (model_version_id, member_id, score, band, drivers) values (?, ?, ?, ?, '[]')`, [versionId, memberId, score, band]);
+}
+
+/** Leaves no ACTIVE version of `kind`, so that a test starts from a known registry. */
+const retireActive = (kind: string) => h.sql(`update model_version set status = 'RETIRED' where kind = ? and status = 'ACTIVE'`, [kind]);
 
 async function product(sku: string, name = `Product ${sku}`) {
   const [row] = await h.sql<{ id: string }>(
@@ -42,7 +60,7 @@ async function recommend(versionId: string, memberId: string, skus: string[], re
   }
 }
 
-const QUEUE_OF = { CHURN: 'recommender.train-churn', RECOMMENDER: 'recommender.train-recommender' } as const;
+const QUEUE_OF = { CHURN: 'recommender.train-churn', RECOMMENDER: 'recommender.train-recommender', VALUE: 'recommender.train-value' } as const;
 
 afterAll(async () => {
   for (const name of Object.values(QUEUE_OF)) {
@@ -63,11 +81,14 @@ describe('retrainModel', () => {
     expect(again.data.retrainModel.id).toBe(first.data.retrainModel.id);
     const other = await h.gql(analyst.auth, RETRAIN, { input: { kind: 'RECOMMENDER' } });
     expect(other.data.retrainModel.id).not.toBe(first.data.retrainModel.id);
+    const value = await h.gql(analyst.auth, RETRAIN, { input: { kind: 'VALUE', horizonDays: 60 } });
+    expect(value.errors).toBeUndefined();
+    expect(value.data.retrainModel).toMatchObject({ kind: 'VALUE', state: 'WAITING' });
 
     const jobs = await h.gql(analyst.auth, JOBS);
-    expect(jobs.data.modelJobs.map((j: { kind: string }) => j.kind).sort()).toEqual(['CHURN', 'RECOMMENDER']);
+    expect(jobs.data.modelJobs.map((j: { kind: string }) => j.kind).sort()).toEqual(['CHURN', 'RECOMMENDER', 'VALUE']);
     // Each kind waits on its own queue with a versioned payload, retried with exponential backoff.
-    for (const job of [first.data.retrainModel, other.data.retrainModel]) {
+    for (const job of [first.data.retrainModel, other.data.retrainModel, value.data.retrainModel]) {
       const queue = new Queue(QUEUE_OF[job.kind as keyof typeof QUEUE_OF], h.config.REDIS_URL, { prefix });
       const stored = await queue.getJob(job.id);
       await queue.close();
@@ -77,7 +98,7 @@ describe('retrainModel', () => {
       expect(found.data.modelJob).toEqual({ id: job.id, kind: job.kind });
     }
     const audit = await h.sql(`select action from audit_entry where action = 'model.retrain_requested'`);
-    expect(audit).toHaveLength(2);
+    expect(audit).toHaveLength(3);
   });
 
   it('is refused to marketers, channels and anonymous callers, and checks its input', async () => {
@@ -169,10 +190,16 @@ describe('member.recommendations', () => {
     const b = build(h);
     const admin = await b.admin(AdminRole.ADMIN);
     for (let i = 0; i < 10; i++) await b.member().save();
-    const page = (n: number) => h.gql(admin.auth, `{ members(first: ${n}) { edges { node { id recommendations(first: 2) { product { sku } } churnRisk { band } } } } }`);
+    const page = (n: number) =>
+      h.gql(admin.auth, `{ members(first: ${n}) { edges { node { id recommendations(first: 2) { product { sku } } churnRisk { band } predictedValue { amount band } } } } }`);
+    await retireActive('VALUE');
+    const value = await version('VALUE', 'ACTIVE');
+    const ids = (await page(10)).data.members.edges.map((e: any) => e.node.id);
+    for (const [i, id] of ids.entries()) if (i % 2 === 0) await valueScore(value, id, 1000 * (i + 1), 'MEDIUM');
     const small = await page(2);
     const large = await page(10);
     expect(large.errors).toBeUndefined();
+    expect(large.data.members.edges.filter((e: any) => e.node.predictedValue?.band === 'MEDIUM')).toHaveLength(5);
     expect(Number(large.headers['x-db-queries'])).toBe(Number(small.headers['x-db-queries']));
   });
 });
@@ -246,5 +273,115 @@ describe('activateModelVersion', () => {
     expectError(await h.gql(admin.auth, ACTIVATE, { input: { id: failed, reason: '  ' } }), 'BAD_USER_INPUT');
     expectError(await h.gql(analyst.auth, ACTIVATE, { input: { id: failed, reason: 'try' } }), 'FORBIDDEN');
     expect(await h.sql(`select status from model_version where id in (?, ?) order by status`, [training, failed])).toEqual([{ status: 'FAILED' }, { status: 'TRAINING' }]);
+  });
+});
+
+describe('member.predictedValue', () => {
+  it('serves the active VALUE version: amount in minor units of its currency, band, P(return) and drivers; null for members it did not score', async () => {
+    const b = build(h);
+    const analyst = await b.admin(AdminRole.ANALYST);
+    const [scored, unscored] = [await b.member().save(), await b.member().save()];
+    await retireActive('VALUE');
+    const retired = await version('VALUE', 'RETIRED');
+    const active = await version('VALUE', 'ACTIVE');
+    const drivers = [{ feature: 'log_monetary', value: 6.2, contribution: 0.8 }, { feature: 'recency_days', value: 40, contribution: -0.2 }];
+    await valueScore(retired, scored.id, 1, 'LOW');
+    await valueScore(retired, unscored.id, 5, 'LOW');
+    await valueScore(active, scored.id, 12_345, 'HIGH', 0.75, drivers);
+
+    const res = await h.gql(analyst.auth, VALUE, { id: scored.id });
+    expect(res.errors).toBeUndefined();
+    expect(res.data.member.predictedValue).toEqual({ amount: 12_345, currency: 'GBP', band: 'HIGH', pReturn: 0.75, horizonDays: 30, modelVersionId: active, drivers });
+    // The retired version scored this member, but only the active one is served.
+    expect((await h.gql(analyst.auth, VALUE, { id: unscored.id })).data.member.predictedValue).toBeNull();
+  });
+
+  it('is null for everyone while no VALUE version is active, even with scores of rejected and retired versions', async () => {
+    const b = build(h);
+    const analyst = await b.admin(AdminRole.ANALYST);
+    const member = await b.member().save();
+    await retireActive('VALUE');
+    await valueScore(await version('VALUE', 'REJECTED'), member.id, 500, 'LOW');
+    await valueScore(await version('VALUE', 'RETIRED'), member.id, 600, 'LOW');
+    const res = await h.gql(analyst.auth, VALUE, { id: member.id });
+    expect(res.errors).toBeUndefined();
+    expect(res.data.member.predictedValue).toBeNull();
+  });
+
+  it('is refused as churn risk is: marketers and analysts read it, member-reading channels and anonymous callers do not', async () => {
+    const b = build(h);
+    const member = await b.member().save();
+    await retireActive('VALUE');
+    await valueScore(await version('VALUE', 'ACTIVE'), member.id, 700, 'LOW');
+    const marketer = await b.admin(AdminRole.MARKETER);
+    expect((await h.gql(marketer.auth, VALUE, { id: member.id })).data.member.predictedValue.amount).toBe(700);
+    const key = await b.apiKey();
+    expectError(await h.gql(key.auth, VALUE, { id: member.id }), 'FORBIDDEN');
+    expectError(await h.gql(null, VALUE, { id: member.id }), 'UNAUTHENTICATED');
+  });
+
+  it('lists VALUE versions with their metrics, baselines and band thresholds', async () => {
+    const b = build(h);
+    const analyst = await b.admin(AdminRole.ANALYST);
+    await retireActive('VALUE');
+    const metrics = { gini: 0.61, spearman: 0.52, topDecileCapture: 0.44, mae: 120.5, rmse: 300.25, customers: 200, meanActual: 90, calibration: [{ meanPredicted: 10, meanActual: 12, count: 20 }] };
+    const id = await version('VALUE', 'ACTIVE', metrics);
+    await h.sql(`update model_version set baseline_metrics = ? where id = ?`, [JSON.stringify({ 'PAST-SPEND': { ...metrics, gini: 0.4 } }), id]);
+    const res = await h.gql(analyst.auth, `{ modelVersions(kind: VALUE, first: 50) { id kind metrics baselineMetrics valueScoring { currency mediumQuantile highQuantile mediumFromMinor highFromMinor members } } }`);
+    expect(res.errors).toBeUndefined();
+    expect(res.data.modelVersions.every((v: any) => v.kind === 'VALUE')).toBe(true);
+    const listed = res.data.modelVersions.find((v: any) => v.id === id);
+    expect(listed).toMatchObject({ metrics, baselineMetrics: { 'PAST-SPEND': { gini: 0.4 } }, valueScoring: VALUE_SCORING });
+    const churn = await h.gql(analyst.auth, `{ modelVersions(kind: CHURN, first: 1) { valueScoring { currency } } }`);
+    expect(churn.data.modelVersions.every((v: any) => v.valueScoring === null)).toBe(true);
+  });
+});
+
+describe('analytics.valueAtRisk', () => {
+  it('sums predicted value × churn probability per churn band over ACTIVE members both active models scored', async () => {
+    const b = build(h);
+    const analyst = await b.admin(AdminRole.ANALYST);
+    await retireActive('VALUE');
+    await retireActive('CHURN');
+    const [value, churn, oldValue] = [await version('VALUE', 'ACTIVE'), await version('CHURN', 'ACTIVE'), await version('VALUE', 'RETIRED')];
+    const [high1, high2, low, valueOnly, churnOnly, erased] = await Promise.all(Array.from({ length: 6 }, () => b.member().save()));
+    await valueScore(value, high1.id, 10_000, 'HIGH');
+    await churnScore(churn, high1.id, 0.75, 'HIGH');
+    await valueScore(value, high2.id, 3, 'LOW');
+    await churnScore(churn, high2.id, 0.5, 'HIGH'); // 1.5 is rounded down to 1
+    await valueScore(value, low.id, 1_000_000_000, 'HIGH');
+    await churnScore(churn, low.id, 0, 'LOW');
+    await valueScore(value, valueOnly.id, 50_000, 'HIGH');
+    await churnScore(churn, churnOnly.id, 0.9, 'HIGH');
+    await valueScore(oldValue, churnOnly.id, 80_000, 'HIGH');
+    await valueScore(value, erased.id, 70_000, 'HIGH');
+    await churnScore(churn, erased.id, 0.9, 'HIGH');
+    await h.app.services.members.erase(b.ctx(), { id: erased.id, reason: 'asked to be forgotten' });
+
+    const res = await h.gql(analyst.auth, VALUE_AT_RISK);
+    expect(res.errors).toBeUndefined();
+    expect(res.data.analytics.valueAtRisk).toEqual({
+      currency: 'GBP',
+      valueModelVersionId: value,
+      churnModelVersionId: churn,
+      bands: [
+        { churnBand: 'LOW', members: 1, predictedValueMinor: 1_000_000_000, valueAtRiskMinor: 0 },
+        { churnBand: 'MEDIUM', members: 0, predictedValueMinor: 0, valueAtRiskMinor: 0 },
+        { churnBand: 'HIGH', members: 2, predictedValueMinor: 10_003, valueAtRiskMinor: 7_501 },
+      ],
+    });
+  });
+
+  it('is null while either model has no active version, and is refused to channels', async () => {
+    const b = build(h);
+    const analyst = await b.admin(AdminRole.ANALYST);
+    await retireActive('VALUE');
+    await retireActive('CHURN');
+    await version('CHURN', 'ACTIVE');
+    const res = await h.gql(analyst.auth, VALUE_AT_RISK);
+    expect(res.errors).toBeUndefined();
+    expect(res.data.analytics.valueAtRisk).toBeNull();
+    const key = await b.apiKey();
+    expectError(await h.gql(key.auth, VALUE_AT_RISK), 'FORBIDDEN');
   });
 });

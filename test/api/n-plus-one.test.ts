@@ -14,6 +14,8 @@ const MEMBERS_PAGE = `query Page($first: Int!) { members(first: $first) { edges 
   points { available pending nextExpiry { points } }
   orders(first: 3) { edges { node { id totalMinor pointsEarned lines { sku quantity } } } pageInfo { hasNextPage } }
   recommendations(first: 2) { rank product { sku } }
+  churnRisk { band }
+  predictedValue { amount band drivers { feature } }
 } } } }`;
 
 const queriesOf = (res: { headers: Record<string, string> }) => Number(res.headers['x-db-queries']);
@@ -33,6 +35,12 @@ describe('members page', () => {
        values (?, 'RECOMMENDER', 'ACTIVE', 'TEST', '{}', '{}', '{}', 30, now(), now())`,
       [version],
     );
+    const value = randomUUID();
+    await h.sql(
+      `insert into model_version (id, kind, status, algorithm, params, metrics, baseline_metrics, horizon_days, value_scoring, created_at, finished_at)
+       values (?, 'VALUE', 'ACTIVE', 'TEST', '{}', '{}', '{}', 90, '{"currency": "GBP"}', now(), now())`,
+      [value],
+    );
     const [mug] = await h.sql<{ id: string }>(`insert into product (id, sku, name, created_at) values (?, 'N1-MUG', 'Mug', now()) returning id`, [randomUUID()]);
 
     for (let i = 0; i < 20; i++) {
@@ -44,6 +52,14 @@ describe('members page', () => {
           input: orderInput(member.id, [{ sku: `N1-${o}`, unitPriceMinor: i % 3 === 0 ? 4000 : 500 }, { sku: 'N1-MUG' }]),
         });
         expect(res.errors).toBeUndefined();
+      }
+      if (i % 4 < 3) {
+        await h.sql(`insert into member_value_score (model_version_id, member_id, amount_minor, p_return, band, drivers) values (?, ?, ?, 0.5, 'MEDIUM', ?)`, [
+          value,
+          member.id,
+          1000 * i,
+          JSON.stringify([{ feature: 'log_monetary', value: i, contribution: 0.1 }]),
+        ]);
       }
       if (i % 2 === 0) {
         await h.sql(`insert into member_recommendation (model_version_id, member_id, rank, product_id, score, reason, is_repeat) values (?, ?, 1, ?, 0.9, 'Test', false)`, [
@@ -66,6 +82,7 @@ describe('members page', () => {
     expect(nodes.filter((n: any) => n.orders.edges.length === 0)).toHaveLength(5);
     expect(nodes.some((n: any) => n.orders.edges.length === 3 && n.orders.edges[0].node.lines.length === 2)).toBe(true);
     expect(nodes.filter((n: any) => n.recommendations.length === 1)).toHaveLength(10);
+    expect(nodes.filter((n: any) => n.predictedValue?.drivers.length === 1)).toHaveLength(15);
     expect(nodes.filter((n: any) => n.points.pending > 0).length).toBeGreaterThan(0);
 
     expect(queriesOf(small)).toBeGreaterThan(0);

@@ -46,6 +46,7 @@ describe('queueHealth', () => {
     expect(res.data.queueHealth.map((q: { name: string }) => q.name)).toEqual([
       'recommender.train-recommender',
       'recommender.train-churn',
+      'recommender.train-value',
       'recommender.score',
       'recommender.heartbeat',
       'api.webhook-delivery',

@@ -25,6 +25,9 @@ interface Facts {
   floorTier: { code: string; threshold: number };
   thresholds: Map<string, number>;
   balances: Map<string, { available: number; lifetime: number }>;
+  /** Scores of the active CHURN and VALUE versions; the probability as the double the real column holds. */
+  churn: Map<string, number>;
+  value: Map<string, { amount: number; band: string }>;
 }
 
 let facts: Facts;
@@ -70,6 +73,32 @@ async function loadFixture() {
   const erased = await member('GB');
   await order(erased, ago(7), 3000);
   await h.app.services.members.erase(b.ctx(), { id: erased, reason: 'asked to be forgotten' });
+
+  // Model scores as the worker writes them, an active and a retired version of each kind. The products hit the edges
+  // of valueAtRisk: a half (3 × 0.5), the amount bound, a probability stored just below its decimal (0.9), 0 and 1,
+  // the absorbed and the erased member, a member with only a value score and one with only a retired version's.
+  const version = async (kind: string, status: string) => {
+    const [row] = await h.sql<{ id: string }>(
+      `insert into model_version (id, kind, status, algorithm, params, metrics, baseline_metrics, horizon_days, created_at, finished_at)
+       values (gen_random_uuid(), ?, ?, 'TEST', '{}', '{}', '{}', 90, now(), now()) returning id`,
+      [kind, status],
+    );
+    return row.id;
+  };
+  const [churn, oldChurn, value, oldValue] = [await version('CHURN', 'ACTIVE'), await version('CHURN', 'RETIRED'), await version('VALUE', 'ACTIVE'), await version('VALUE', 'RETIRED')];
+  const churnScores: Array<[string, string, number]> = [
+    [churn, edge, 0.5], [churn, returner, 0.1], [churn, survivor, 1], [churn, absorbed, 0.9], [churn, big, 0.333], [churn, lapsed, 0], [churn, erased, 0.7], [oldChurn, adjusted, 0.9],
+  ];
+  for (const [v, m, score] of churnScores) {
+    await h.sql(`insert into member_churn_score (model_version_id, member_id, score, band, drivers) values (?, ?, ?, 'LOW', '[]')`, [v, m, score]);
+  }
+  const valueScores: Array<[string, string, number, string]> = [
+    [value, edge, 3, 'LOW'], [value, returner, 1_000_000_000, 'HIGH'], [value, survivor, 0, 'LOW'], [value, absorbed, 5000, 'HIGH'], [value, big, 123_457, 'MEDIUM'],
+    [value, adjusted, 777, 'MEDIUM'], [value, erased, 9999, 'HIGH'], [oldValue, lapsed, 4000, 'HIGH'],
+  ];
+  for (const [v, m, amount, band] of valueScores) {
+    await h.sql(`insert into member_value_score (model_version_id, member_id, amount_minor, p_return, band, drivers) values (?, ?, ?, 0.5, ?, '[]')`, [v, m, amount, band]);
+  }
 }
 
 async function readFacts(): Promise<Facts> {
@@ -88,6 +117,16 @@ async function readFacts(): Promise<Facts> {
     floorTier: all.find((t) => t.threshold === 0)!,
     thresholds: new Map(all.map((t) => [t.code, t.threshold])),
     balances: new Map(balances.map((r) => [r.member_id, r])),
+    churn: new Map(
+      (await h.sql<{ member_id: string; score: number }>(
+        `select c.member_id, c.score::float8 as score from member_churn_score c join model_version v on v.id = c.model_version_id where v.status = 'ACTIVE'`,
+      )).map((r) => [r.member_id, r.score]),
+    ),
+    value: new Map(
+      (await h.sql<{ member_id: string; amount_minor: number; band: string }>(
+        `select s.member_id, s.amount_minor, s.band from member_value_score s join model_version v on v.id = s.model_version_id where v.status = 'ACTIVE'`,
+      )).map((r) => [r.member_id, { amount: r.amount_minor, band: r.band }]),
+    ),
   };
 }
 
@@ -114,6 +153,13 @@ function reference(rule: SegmentRule, mentionsStatus: boolean): string[] {
         return m.country;
       case 'status':
         return m.status;
+      case 'valueBand':
+        return facts.value.get(m.id)?.band ?? null;
+      case 'valueAtRisk': {
+        const value = facts.value.get(m.id);
+        const churn = facts.churn.get(m.id);
+        return value && churn !== undefined ? Math.floor(value.amount * churn) : null;
+      }
       default:
         throw new Error(`no reference for ${c.attribute}`);
     }
@@ -191,6 +237,17 @@ describe('compiled segment rules against a reference evaluation', () => {
     ['status in ACTIVE, ERASED with orders in 30 days (never the MERGED record)', { and: [c('status', 'in', ['ACTIVE', 'ERASED']), c('purchaseCount', 'gte', 1, 30)] }],
     ['status neq ACTIVE', c('status', 'neq', 'ACTIVE')],
     ['country in GB, FR and no orders in 3660 days', { and: [c('country', 'in', ['GB', 'FR']), c('purchaseCount', 'eq', 0, 3660)] }],
+    ['valueBand eq HIGH (active version only; the absorbed and the erased member left out)', c('valueBand', 'eq', 'HIGH')],
+    ['valueBand in LOW, MEDIUM', c('valueBand', 'in', ['LOW', 'MEDIUM'])],
+    ['not valueBand neq LOW (unscored members included)', { not: c('valueBand', 'neq', 'LOW') }],
+    ['valueBand eq HIGH, erased members included', { and: [c('status', 'in', ['ACTIVE', 'ERASED']), c('valueBand', 'eq', 'HIGH')] }],
+    ['valueAtRisk eq 1 (3 × 0.5 rounded down)', c('valueAtRisk', 'eq', 1)],
+    ['valueAtRisk gte 0 (both models scored the member)', c('valueAtRisk', 'gte', 0)],
+    ['valueAtRisk lte 0 (a probability of 0, an amount of 0)', c('valueAtRisk', 'lte', 0)],
+    ['valueAtRisk between 40000 and 1000000000 (the bound × 0.1, a third of 123457)', c('valueAtRisk', 'between', [40000, 1_000_000_000])],
+    ['valueAtRisk gt 100000000 (1e9 × 0.1 stored as 0.10000000149)', c('valueAtRisk', 'gt', 100_000_000)],
+    ['not valueAtRisk gt 0 (members lacking either score included)', { not: c('valueAtRisk', 'gt', 0) }],
+    ['valueAtRisk lt 41111 or valueBand eq MEDIUM, with status', { or: [{ and: [c('status', 'neq', 'ACTIVE'), c('valueAtRisk', 'lt', 41111)] }, c('valueBand', 'eq', 'MEDIUM')] }],
   ];
 
   it.each(rules)('%s', async (_name, rule) => {
@@ -212,5 +269,9 @@ describe('compiled segment rules against a reference evaluation', () => {
     expect(facts.orders.some((o) => o.returned_minor > 0 && o.returned_minor === o.total_minor)).toBe(true);
     expect(facts.members.map((m) => m.status).sort()).toEqual(expect.arrayContaining(['ACTIVE', 'ERASED', 'MERGED']));
     expect(facts.tiers.size).toBeGreaterThan(0);
+    const risks = [...facts.value].filter(([id]) => facts.churn.has(id)).map(([id, v]) => v.amount * facts.churn.get(id)!);
+    expect(risks).toContain(1.5);
+    expect(risks.some((r) => r > 100_000_000 && !Number.isInteger(r))).toBe(true);
+    expect([...facts.value.values()].map((v) => v.amount)).toContain(1_000_000_000);
   });
 });

@@ -93,6 +93,22 @@ async function loadFixture() {
   for (const [version, letter, score, band] of scores) {
     await h.sql(`insert into member_churn_score (model_version_id, member_id, score, band, drivers) values (?, ?, ?, ?, '[]')`, [version, ids.get(letter), score, band]);
   }
+  // Value scores as the worker writes them: I has only a retired version's, A and C no churn score.
+  const value = randomUUID();
+  const oldValue = randomUUID();
+  for (const [id, status] of [[oldValue, 'RETIRED'], [value, 'ACTIVE']]) {
+    await h.sql(
+      `insert into model_version (id, kind, status, algorithm, params, metrics, baseline_metrics, horizon_days, created_at, finished_at)
+       values (?, 'VALUE', ?, 'TEST', '{}', '{}', '{}', 30, now(), now())`,
+      [id, status],
+    );
+  }
+  const values: Array<[string, string, number, string]> = [
+    [value, 'F', 10000, 'HIGH'], [value, 'G', 200000, 'HIGH'], [value, 'H', 3000, 'MEDIUM'], [value, 'A', 5000, 'MEDIUM'], [value, 'C', 0, 'LOW'], [oldValue, 'I', 99999, 'HIGH'],
+  ];
+  for (const [version, letter, amount, band] of values) {
+    await h.sql(`insert into member_value_score (model_version_id, member_id, amount_minor, p_return, band, drivers) values (?, ?, ?, 0.5, ?, '[]')`, [version, ids.get(letter), amount, band]);
+  }
   await h.sql(`update member set enrolled_at = ? where id = ?`, ['2025-03-15T10:00:00Z', ids.get('J')]);
   await h.sql(`update member set enrolled_at = ? where id = ?`, ['2026-06-30T23:30:00Z', ids.get('L')]);
   await h.app.services.members.erase(b.ctx(), { id: ids.get('E')!, reason: 'asked to be forgotten' });
@@ -157,6 +173,18 @@ describe('previewSegment against the fixture', () => {
     ['churnBand eq HIGH (active model only)', c('churnBand', 'eq', 'HIGH'), 'FI'],
     ['churnScore gte 0.5', c('churnScore', 'gte', 0.5), 'FHI'],
     ['churnScore lt 0.5', c('churnScore', 'lt', 0.5), 'G'],
+    ['valueBand eq HIGH (active value model only)', c('valueBand', 'eq', 'HIGH'), 'FG'],
+    ['valueBand in MEDIUM, LOW', c('valueBand', 'in', ['MEDIUM', 'LOW']), 'ACH'],
+    ['not valueBand eq HIGH (unscored members included)', { not: c('valueBand', 'eq', 'HIGH') }, 'ABCDHIJKL'],
+    // Value × churn probability, rounded down: F 10000 × 0.9 (stored as 0.89999998) = 8999, G 200000 × 0.1 (0.10000000149) = 20000,
+    // H 3000 × 0.5 = 1500; A and C have no churn score, I no active value score.
+    ['valueAtRisk gte 8999', c('valueAtRisk', 'gte', 8999), 'FG'],
+    ['valueAtRisk gte 9000 (F’s product is just below it)', c('valueAtRisk', 'gte', 9000), 'G'],
+    ['valueAtRisk eq 20000', c('valueAtRisk', 'eq', 20000), 'G'],
+    ['valueAtRisk between 1500 and 8999', c('valueAtRisk', 'between', [1500, 8999]), 'FH'],
+    ['valueAtRisk gte 0 (only members both models scored)', c('valueAtRisk', 'gte', 0), 'FGH'],
+    ['not valueAtRisk gt 0 (members lacking a score included)', { not: c('valueAtRisk', 'gt', 0) }, 'ABCDIJKL'],
+    ['HIGH value and HIGH churn', { and: [c('valueBand', 'eq', 'HIGH'), c('churnBand', 'eq', 'HIGH')] }, 'F'],
     ['membershipPlan contains PLUS (cancelled plans do not count)', c('membershipPlan', 'contains', 'PLUS'), 'G'],
     ['membershipPlan any PLUS, GOLDCLUB', c('membershipPlan', 'any', ['PLUS', 'GOLDCLUB']), 'GK'],
     ['enrolledAt lt 2026-01-01', c('enrolledAt', 'lt', '2026-01-01'), 'J'],
@@ -222,6 +250,16 @@ describe('previewSegment rule validation', () => {
     ['a day that does not exist', c('enrolledAt', 'lt', '2026-02-30'), ['input.rule.value']],
     ['a score outside 0..1', c('churnScore', 'gt', 1.5), ['input.rule.value']],
     ['a list where one value is expected', c('country', 'eq', ['GB']), ['input.rule.value']],
+    ['a value band that does not exist', c('valueBand', 'eq', 'EXTREME'), ['input.rule.value']],
+    ['a value band in lower case', c('valueBand', 'in', ['HIGH', 'low']), ['input.rule.value.1']],
+    ['a set operator on the value band', c('valueBand', 'contains', 'HIGH'), ['input.rule.op']],
+    ['a negative value at risk', c('valueAtRisk', 'gt', -1), ['input.rule.value']],
+    ['a fractional value at risk', c('valueAtRisk', 'gte', 10.5), ['input.rule.value']],
+    ['a value at risk above the bound', c('valueAtRisk', 'lt', 1_000_000_001), ['input.rule.value']],
+    ['a value at risk beyond safe integers', c('valueAtRisk', 'lt', 2 ** 53 + 2), ['input.rule.value']],
+    ['a value at risk as text', c('valueAtRisk', 'eq', '100'), ['input.rule.value']],
+    ['a value at risk range upside down', c('valueAtRisk', 'between', [500, 100]), ['input.rule.value']],
+    ['a window on the value at risk', { ...c('valueAtRisk', 'gt', 0), windowDays: 30 }, ['input.rule.windowDays']],
     ['a node that is not an object', { or: [c('country', 'eq', 'GB'), 'GB'] }, ['input.rule.or.1']],
     ['several problems at once', { and: [c('tier', 'eq', 'gold'), c('consents', 'contains', 'FAX'), c('purchaseCount', 'gt', -1, 30)] }, ['input.rule.and.0.value', 'input.rule.and.1.value', 'input.rule.and.2.value']],
   ])('refuses %s with the path of the bad node', async (_name, rule, paths) => {
@@ -261,6 +299,8 @@ describe('previewSegment with hostile values', () => {
     ['a number too large for the column', c('pointsBalance', 'gt', 1e308)],
     ['a NUL character', c('categoriesBought', 'contains', 'Home\u0000')],
     ['SQL in a tier code', c('tier', 'eq', "GOLD' or '1'='1")],
+    ['SQL in a value band', c('valueBand', 'eq', "HIGH' or '1'='1")],
+    ['an infinite value at risk', c('valueAtRisk', 'gt', 1e308)],
   ])('refuses %s with BAD_USER_INPUT', async (_name, rule) => {
     const before = await memberCount();
     expectError(await h.gql(analyst, PREVIEW, { input: { rule } }), 'BAD_USER_INPUT');

@@ -40,7 +40,7 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
   });
   afterAll(async () => {
     await browser?.close();
-    for (const name of ['recommender.train-churn', 'recommender.train-recommender']) {
+    for (const name of ['recommender.train-churn', 'recommender.train-recommender', 'recommender.train-value']) {
       const queue = new Queue(name, h.config.REDIS_URL, { prefix });
       await queue.obliterate({ force: true });
       await queue.close();
@@ -187,6 +187,38 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
     expect(await rows.nth(0).getByTestId('version-status').textContent()).toBe('Retired');
     const [stored] = await h.sql(`select status from model_version where id = ?`, [previous]);
     expect(stored.status).toBe('ACTIVE');
+  });
+
+  it('an analyst reads the value model’s metrics beside its baselines, its band thresholds and its decile calibration chart', async () => {
+    const id = randomUUID();
+    const calibration = Array.from({ length: 10 }, (_, i) => ({ meanPredicted: 10 * (i + 1), meanActual: 10 * (i + 1) + (i % 2 ? 3 : -3), count: 20 }));
+    const metrics = { gini: 0.6123, spearman: 0.5, topDecileCapture: 0.4321, mae: 123.4, rmse: 456.7, customers: 200, meanActual: 55, calibration };
+    const baseline = (gini: number) => ({ ...metrics, gini, spearman: 0.41, topDecileCapture: 0.35, mae: 150, rmse: 500, calibration: [] });
+    await h.sql(
+      `insert into model_version (id, kind, status, algorithm, params, metrics, baseline_metrics, horizon_days, train_rows, is_promoted, gate_reason, value_scoring, created_at, finished_at)
+       values (?, 'VALUE', 'ACTIVE', 'TF-VALUE', '{}', ?, ?, 90, 4000, true, 'promoted: gini 0.6123 > BGNBD-GG 0.5800', ?, now(), now())`,
+      [
+        id,
+        JSON.stringify(metrics),
+        JSON.stringify({ 'PAST-SPEND': baseline(0.51), 'RFM-LINEAR': baseline(0.55), 'BGNBD-GG': baseline(0.58) }),
+        JSON.stringify({ currency: 'GBP', mediumQuantile: 0.5, highQuantile: 0.8, mediumFromMinor: 2500, highFromMinor: 12000, members: 200 }),
+      ],
+    );
+    await signIn(AdminRole.ANALYST, '/models');
+    await page.getByTestId('models-kind-value').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="value-metrics-row"]').length === 4);
+    expect(await page.getByTestId('version-row').first().textContent()).toContain('0.61');
+    const rows = await page.getByTestId('value-metrics-row').allTextContents();
+    expect(rows[0]).toBe('This version (TF-VALUE)0.610.543.2%123.4456.7');
+    expect(rows.slice(1).map((r) => r.slice(0, r.indexOf('0.'))).sort()).toEqual(['BGNBD-GG', 'PAST-SPEND', 'RFM-LINEAR']);
+    expect(rows.find((r) => r.startsWith('BGNBD-GG'))).toBe('BGNBD-GG0.580.4135%150500');
+    expect(await text('gate-decision')).toContain('promoted — promoted: gini 0.6123 > BGNBD-GG 0.5800');
+    expect(await text('value-bands')).toBe('Bands: HIGH from £120.00 (top 20%), MEDIUM from £25.00 (top 50%) · 200 members scored');
+    const chart = page.getByTestId('value-calibration').getByRole('img', { name: /Decile calibration/ });
+    await chart.locator('svg').first().waitFor();
+    const svg = (await chart.locator('svg').textContent()) ?? '';
+    for (const label of ['D1', 'D10', 'Mean predicted', 'Mean actual']) expect(svg).toContain(label);
+    await screenshot(page, 'models-value');
   });
 
   it('an analyst queues a retrain and watches its progress until the job completes', async () => {

@@ -10,12 +10,12 @@ const h = useHarness({ PORT: '0', HOST: '127.0.0.1' }, { plugins: DISTRIBUTION_P
 const b = build(h);
 
 /** What the recommender worker writes, inserted directly: an active version and its rows. */
-async function activeVersion(kind: 'RECOMMENDER' | 'CHURN') {
+async function activeVersion(kind: 'RECOMMENDER' | 'CHURN' | 'VALUE') {
   const id = randomUUID();
   await h.sql(
     `insert into model_version (id, kind, status, algorithm, params, metrics, baseline_metrics, horizon_days, created_at, finished_at)
      values (?, ?, 'ACTIVE', ?, '{}', '{}', '{}', 90, now(), now())`,
-    [id, kind, kind === 'CHURN' ? 'TF-CHURN' : 'TF-HYBRID'],
+    [id, kind, { CHURN: 'TF-CHURN', RECOMMENDER: 'TF-HYBRID', VALUE: 'TF-VALUE' }[kind]],
   );
   return id;
 }
@@ -25,6 +25,7 @@ describeInBrowser('admin app: member 360 with model outputs', () => {
   const { signIn, text } = session;
   let memberId: string;
   let recommender: string;
+  let value: string;
 
   beforeAll(async () => {
     await b.baseRate(1, 100);
@@ -56,6 +57,21 @@ describeInBrowser('admin app: member 360 with model outputs', () => {
       grace.id,
       JSON.stringify(drivers),
     ]);
+    value = await activeVersion('VALUE');
+    await h.sql(`update model_version set value_scoring = ? where id = ?`, [
+      JSON.stringify({ currency: 'GBP', mediumQuantile: 0.5, highQuantile: 0.8, mediumFromMinor: 2000, highFromMinor: 9000, members: 1 }),
+      value,
+    ]);
+    const valueDrivers = [
+      { feature: 'log_spend_90d', value: Math.log1p(42), contribution: 0.9 },
+      { feature: 'log_spend_period_2', value: Math.log1p(10), contribution: 0.3 },
+      { feature: 'p_alive', value: 0.4, contribution: -0.5 },
+    ];
+    await h.sql(`insert into member_value_score (model_version_id, member_id, amount_minor, p_return, band, drivers) values (?, ?, 12345, 0.6, 'HIGH', ?)`, [
+      value,
+      grace.id,
+      JSON.stringify(valueDrivers),
+    ]);
   });
 
   it('a marketer sees recommendations with product names and the model version, and churn risk with its drivers', async () => {
@@ -78,9 +94,35 @@ describeInBrowser('admin app: member 360 with model outputs', () => {
     await screenshot(session.page, 'member-360-models');
   });
 
+  it('a marketer sees the predicted value with its band and its drivers named in words', async () => {
+    await signIn(AdminRole.MARKETER, `/members/${memberId}`);
+    await session.page.getByTestId('member-predicted-value').waitFor();
+    const summary = await text('member-predicted-value');
+    expect(summary).toContain('High value');
+    expect(summary).toContain('£123.45 expected in the next 90 days');
+    expect(summary).toContain('60% chance of buying again');
+    expect(summary).toContain(`model ${value.slice(0, 8)}`);
+    const drivers = await session.page.getByTestId('member-value-drivers').locator('li').allTextContents();
+    expect(drivers).toEqual(['▲ Spend in the last 90 days: 42', '▲ Spend 30–60 days ago: 10', '▼ Chance still active (BG/NBD): 0.4']);
+    const chart = session.page.getByTestId('member-value').getByRole('img', { name: /drives this member's predicted value/ });
+    await chart.locator('svg').first().waitFor();
+    expect(await chart.locator('svg').textContent()).toContain('Spend in the last 90 days');
+    await screenshot(session.page, 'member-360-value');
+  });
+
   it('the dashboard counts the member in the high churn-risk band', async () => {
     await signIn(AdminRole.ANALYST, '/dashboard');
     await session.page.getByTestId('churn-counts').waitFor();
     expect(await text('churn-counts')).toBe('Low 0 · Medium 0 · High 1');
+  });
+
+  it('the dashboard puts the member’s value at risk in the high churn band: 12,345 × 0.75 rounded down', async () => {
+    await signIn(AdminRole.ANALYST, '/dashboard');
+    await session.page.getByTestId('value-at-risk-band').nth(2).waitFor();
+    const rows = await session.page.getByTestId('value-at-risk-band').allTextContents();
+    expect(rows).toEqual(['Low0£0.00£0.00', 'Medium0£0.00£0.00', 'High1£123.45£92.58']);
+    expect(await text('value-at-risk-total')).toBe('£92.58 of £123.45 predicted value at risk of churn');
+    const chart = session.page.getByTestId('chart-value-at-risk').getByRole('img', { name: /value at risk per churn band/ });
+    await chart.locator('svg').first().waitFor();
   });
 });

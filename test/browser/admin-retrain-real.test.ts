@@ -49,7 +49,7 @@ describeInBrowser('admin app: retrain with the real worker', () => {
 
   afterAll(async () => {
     if (worker && worker.child.exitCode === null) worker.child.kill('SIGKILL');
-    for (const name of ['recommender.train-recommender', 'recommender.train-churn', 'recommender.score']) {
+    for (const name of ['recommender.train-recommender', 'recommender.train-churn', 'recommender.train-value', 'recommender.score']) {
       const queue = new Queue(name, h.config.REDIS_URL, { prefix });
       await queue.obliterate({ force: true });
       await queue.close();

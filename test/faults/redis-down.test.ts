@@ -131,7 +131,7 @@ describe('Redis down', () => {
     expect(ready.body).toEqual({ status: 'ready', database: 'ok', redis: 'ok' });
 
     // The refused retrain was not queued behind the caller's back when Redis came back.
-    for (const name of ['recommender.train-recommender', 'recommender.train-churn']) {
+    for (const name of ['recommender.train-recommender', 'recommender.train-churn', 'recommender.train-value']) {
       const train = new Queue(name, redis.url, { prefix });
       try {
         expect(await train.getJobCounts()).toMatchObject({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 });

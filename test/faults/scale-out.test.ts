@@ -15,7 +15,7 @@ const h = useHarness({ QUEUE_PREFIX: prefix });
 const b = build(h);
 const processes: AppProcess[] = [];
 const receiver = useWebhookReceivers();
-const QUEUE_NAMES = ['recommender.train-recommender', 'recommender.train-churn', 'recommender.score', 'recommender.heartbeat', 'api.webhook-delivery', 'api.points-jobs'];
+const QUEUE_NAMES = ['recommender.train-recommender', 'recommender.train-churn', 'recommender.train-value', 'recommender.score', 'recommender.heartbeat', 'api.webhook-delivery', 'api.points-jobs'];
 const POINTS_CRON_MS = 3000;
 jest.setTimeout(300_000);
 
@@ -121,12 +121,13 @@ describe('two APIs and two workers on one database and one Redis', () => {
     // Schedules: both APIs scheduled the points jobs and both workers the nightly retrains, yet each exists once,
     // and each firing of the points jobs ran in one process only.
     const model = (name: string) => new Queue(name, h.config.REDIS_URL, { prefix });
-    const [trainRecommender, trainChurn, score] = ['recommender.train-recommender', 'recommender.train-churn', 'recommender.score'].map(model);
+    const [trainRecommender, trainChurn, trainValue, score] = ['recommender.train-recommender', 'recommender.train-churn', 'recommender.train-value', 'recommender.score'].map(model);
     const points = new Queue('api.points-jobs', h.config.REDIS_URL, { prefix });
     try {
       expect((await trainRecommender.getRepeatableJobs()).map((r) => r.id)).toEqual(['nightly-RECOMMENDER']);
       expect((await trainChurn.getRepeatableJobs()).map((r) => r.id)).toEqual(['nightly-CHURN']);
-      expect((await score.getRepeatableJobs()).map((r) => r.id)).toEqual(['scheduled-CHURN']);
+      expect((await trainValue.getRepeatableJobs()).map((r) => r.id)).toEqual(['nightly-VALUE']);
+      expect((await score.getRepeatableJobs()).map((r) => r.id).sort()).toEqual(['scheduled-CHURN', 'scheduled-VALUE']);
       const scheduled = await points.getRepeatableJobs();
       expect(scheduled.map((r) => r.id)).toEqual(['points-jobs']);
       // At least two firings (the cron fires every POINTS_CRON_MS), however fast the steps above went.
@@ -141,7 +142,7 @@ describe('two APIs and two workers on one database and one Redis', () => {
       expect(new Set(firings).size).toBe(fired.length);
       expect(fired.every((j) => j.returnvalue === null || j.returnvalue.isConsistent === true)).toBe(true);
     } finally {
-      for (const q of [trainRecommender, trainChurn, score]) await q.close();
+      for (const q of [trainRecommender, trainChurn, trainValue, score]) await q.close();
       await points.close();
     }
 

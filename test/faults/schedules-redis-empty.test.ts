@@ -31,11 +31,12 @@ afterAll(async () => {
 const b = build(h);
 
 /** Every repeatable job the API and the worker keep, by queue. */
-const SCHEDULES: Record<string, string> = {
-  'api.points-jobs': 'points-jobs',
-  'recommender.train-recommender': 'nightly-RECOMMENDER',
-  'recommender.train-churn': 'nightly-CHURN',
-  'recommender.score': 'scheduled-CHURN',
+const SCHEDULES: Record<string, string[]> = {
+  'api.points-jobs': ['points-jobs'],
+  'recommender.train-recommender': ['nightly-RECOMMENDER'],
+  'recommender.train-churn': ['nightly-CHURN'],
+  'recommender.train-value': ['nightly-VALUE'],
+  'recommender.score': ['scheduled-CHURN', 'scheduled-VALUE'],
 };
 const POINTS_CRON = '*/2 * * * * *';
 
@@ -52,10 +53,10 @@ async function withQueues<T>(work: (queues: Record<string, Queue.Queue>) => Prom
 const scheduled = () =>
   withQueues(async (queues) => {
     const out: Record<string, string[]> = {};
-    for (const [name, queue] of Object.entries(queues)) out[name] = (await queue.getRepeatableJobs()).map((r) => r.id);
+    for (const [name, queue] of Object.entries(queues)) out[name] = (await queue.getRepeatableJobs()).map((r) => r.id).sort();
     return out;
   });
-const everyScheduleOnce = Object.fromEntries(Object.entries(SCHEDULES).map(([name, id]) => [name, [id]]));
+const everyScheduleOnce = SCHEDULES;
 const isEveryScheduleThere = async () => JSON.stringify(await scheduled()) === JSON.stringify(everyScheduleOnce);
 
 async function flushAll() {
@@ -116,7 +117,7 @@ describe('Redis coming back empty', () => {
     await waitFor('the schedules to be registered again', isEveryScheduleThere, 20_000, 200);
     await expectReleasedOnce(due);
     expect(apis[0].logged('schedules.restored')).toEqual([expect.objectContaining({ schedules: ['points-jobs'] })]);
-    expect(worker.logged('schedules.restored')).toEqual([expect.objectContaining({ schedules: ['nightly-RECOMMENDER', 'nightly-CHURN', 'scheduled-CHURN'] })]);
+    expect(worker.logged('schedules.restored')).toEqual([expect.objectContaining({ schedules: ['nightly-RECOMMENDER', 'nightly-CHURN', 'nightly-VALUE', 'scheduled-CHURN', 'scheduled-VALUE'] })]);
 
   });
 

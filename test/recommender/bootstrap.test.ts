@@ -14,11 +14,12 @@ import { ModelStore } from '../../recommender/src/training/store';
  */
 const prefix = `test-bootstrap-${process.env.TEST_RUN_ID}-${process.env.JEST_WORKER_ID}`;
 const h = useHarness({ QUEUE_PREFIX: prefix });
-const KINDS: ModelKind[] = ['RECOMMENDER', 'CHURN'];
+const KINDS: ModelKind[] = ['RECOMMENDER', 'CHURN', 'VALUE'];
 const silent = pino({ level: 'silent' });
 const openQueues = (): Record<ModelKind, Queue.Queue> => ({
   RECOMMENDER: new Queue(TRAIN_QUEUE.RECOMMENDER, h.config.REDIS_URL, { prefix }),
   CHURN: new Queue(TRAIN_QUEUE.CHURN, h.config.REDIS_URL, { prefix }),
+  VALUE: new Queue(TRAIN_QUEUE.VALUE, h.config.REDIS_URL, { prefix }),
 });
 let queues: Record<ModelKind, Queue.Queue>;
 let store: ModelStore;
@@ -82,7 +83,7 @@ describe('bootstrap training when the worker starts', () => {
     const foreign = KINDS.flatMap((kind) => [`bootstrap-${kind}`, bootstrapJobId(kind, otherKey)].map((jobId) => ({ kind, jobId })));
     for (const { kind, jobId } of foreign) await finishedElsewhere(kind, jobId);
 
-    expect(await bootstrapModels(queues, store, silent)).toEqual(['RECOMMENDER', 'CHURN']);
+    expect(await bootstrapModels(queues, store, silent)).toEqual(['RECOMMENDER', 'CHURN', 'VALUE']);
 
     for (const kind of KINDS) {
       const job = (await queues[kind].getJob(bootstrapJobId(kind, databaseKey)))!;
@@ -97,7 +98,7 @@ describe('bootstrap training when the worker starts', () => {
     await finishedElsewhere('CHURN', bootstrapJobId('CHURN', databaseKey), 'failed');
     await version('CHURN', 'FAILED');
 
-    expect(await bootstrapModels(queues, store, silent)).toEqual(['RECOMMENDER', 'CHURN']);
+    expect(await bootstrapModels(queues, store, silent)).toEqual(['RECOMMENDER', 'CHURN', 'VALUE']);
 
     for (const kind of KINDS) {
       const job = (await queues[kind].getJob(bootstrapJobId(kind, databaseKey)))!;
@@ -109,6 +110,7 @@ describe('bootstrap training when the worker starts', () => {
   it('queues nothing for a kind the database has trained or is training', async () => {
     await version('RECOMMENDER', 'REJECTED');
     await version('CHURN', 'TRAINING');
+    await version('VALUE', 'ACTIVE');
 
     expect(await bootstrapModels(queues, store, silent)).toEqual([]);
 
@@ -156,11 +158,12 @@ describe('the worker process', () => {
       const found = await h.sql<{ kind: string; job_id: string; failure_reason: string | null }>(
         `select kind, job_id, failure_reason from model_version where status = 'FAILED' order by kind`,
       );
-      return found.length >= 2 ? found : null;
+      return found.length >= 3 ? found : null;
     }, 90_000, 200);
     expect(rows.map((r) => [r.kind, r.job_id])).toEqual([
       ['CHURN', `${bootstrapJobId('CHURN', databaseKey)}:1`],
       ['RECOMMENDER', `${bootstrapJobId('RECOMMENDER', databaseKey)}:1`],
+      ['VALUE', `${bootstrapJobId('VALUE', databaseKey)}:1`],
     ]);
     expect(rows.every((r) => /no purchase history/.test(r.failure_reason ?? ''))).toBe(true);
   }, 120_000);

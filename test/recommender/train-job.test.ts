@@ -4,6 +4,7 @@ import { build, AdminRole } from '../fixtures/build';
 import { trainableHistory } from '../support/orders';
 import { AppProcess } from '../support/services';
 import { decideGate } from '../../recommender/src/training/pipeline';
+import { valueBandOf } from '../../recommender/src/training/store';
 
 /**
  * The real worker process (recommender/dist/main.js) against this file's database and its own queue prefix:
@@ -58,14 +59,14 @@ async function plantHistory() {
 
 afterAll(async () => {
   for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
-  for (const name of ['recommender.train-recommender', 'recommender.train-churn', 'recommender.score']) {
+  for (const name of ['recommender.train-recommender', 'recommender.train-churn', 'recommender.train-value', 'recommender.score']) {
     const queue = new Queue(name, h.config.REDIS_URL, { prefix });
     await queue.obliterate({ force: true });
     await queue.close();
   }
 });
 
-describe('recommender.train-recommender, recommender.train-churn and recommender.score', () => {
+describe('recommender.train-recommender, recommender.train-churn, recommender.train-value and recommender.score', () => {
   let admin: { auth: { token: string } };
 
   beforeAll(async () => {
@@ -127,6 +128,82 @@ describe('recommender.train-recommender, recommender.train-churn and recommender
       const [rejected] = await h.sql(`select id from model_version where kind = 'RECOMMENDER' order by created_at desc limit 1`);
       expect(served.data.member.recommendations.length).toBeGreaterThan(0);
       expect(served.data.member.recommendations.every((r: any) => r.isColdStart && r.modelVersionId === rejected.id && r.reason.startsWith('Popular'))).toBe(true);
+    }
+  });
+
+  it('trains the customer-value model through retrainModel: metrics beside its baselines, bounded minor-unit amounts banded at the version’s quantiles, served when the gate lets it through', async () => {
+    const queued = await h.gql(admin.auth, RETRAIN, { input: { kind: 'VALUE', horizonDays: 30, maxEpochs: 5 } });
+    expect(queued.errors).toBeUndefined();
+    const job = await waitFor('VALUE job', async () => {
+      const j = (await h.gql(admin.auth, JOB, { id: queued.data.retrainModel.id })).data.modelJob;
+      return j.state === 'COMPLETED' || j.state === 'FAILED' ? j : null;
+    });
+    expect(job).toMatchObject({ state: 'COMPLETED', failedReason: null, progress: { phase: 'done', percent: 100 } });
+
+    const [version] = await h.sql(`select * from model_version where id = ?`, [job.modelVersionId]);
+    expect(version).toMatchObject({ kind: 'VALUE', algorithm: 'TF-VALUE', horizon_days: 30, is_promoted: expect.any(Boolean) });
+    const baselines = ['BGNBD-GG', 'PAST-SPEND', 'RFM-LINEAR'];
+    expect(Object.keys(version.baseline_metrics).sort()).toEqual(baselines);
+    for (const m of [version.metrics, ...Object.values<any>(version.baseline_metrics)]) {
+      for (const key of ['gini', 'spearman', 'topDecileCapture', 'mae', 'rmse']) expect(Number.isFinite(m[key])).toBe(true);
+    }
+    expect(version.metrics.calibration.length).toBeGreaterThan(0);
+    const checks = (['gini', 'topDecileCapture'] as const).map((metric) => ({
+      metric,
+      model: version.metrics[metric],
+      baselines: Object.fromEntries(baselines.map((b) => [b, version.baseline_metrics[b][metric]])),
+      active: null,
+    }));
+    const gate = decideGate(checks);
+    expect(version.is_promoted).toBe(gate.isPromoted);
+    expect(version.gate_reason).toBe(gate.reason);
+    expect(version.status).toBe(gate.isPromoted ? 'ACTIVE' : 'REJECTED');
+    // The artefact keeps the weights, for batch scoring.
+    const [{ format }] = await h.sql(`select convert_from(artefact, 'UTF8')::jsonb -> 'weights' ->> 'format' as format from model_version where id = ?`, [version.id]);
+    expect(format).toMatch(/^tf-value\/\d+$/);
+
+    // Every member with history scored, in whole minor units within the bound, banded by the thresholds stored with the version.
+    const scoring = version.value_scoring;
+    expect(scoring).toMatchObject({ currency: 'GBP', mediumQuantile: 0.5, highQuantile: 0.8, members: 45 });
+    expect(scoring.highFromMinor).toBeGreaterThanOrEqual(scoring.mediumFromMinor);
+    const scores = await h.sql<{ member_id: string; amount_minor: number; p_return: number; band: string; drivers: unknown[] }>(
+      `select member_id, amount_minor, p_return, band, drivers from member_value_score where model_version_id = ?`,
+      [version.id],
+    );
+    expect(scores).toHaveLength(45);
+    for (const r of scores) {
+      expect(Number.isInteger(r.amount_minor) && r.amount_minor >= 0 && r.amount_minor <= 1_000_000_000).toBe(true);
+      expect(r.p_return).toBeGreaterThanOrEqual(0);
+      expect(r.p_return).toBeLessThanOrEqual(1);
+      expect(r.band).toBe(valueBandOf(r.amount_minor, scoring));
+    }
+    expect(scores.filter((r) => r.drivers.length > 0).length).toBeGreaterThan(0);
+    expect(new Set(scores.map((r) => r.amount_minor)).size).toBeGreaterThan(1);
+
+    const member = scores[0];
+    const served = await h.gql(admin.auth, `query M($id: ID!) { member(id: $id) { predictedValue { amount band currency modelVersionId } } }`, { id: member.member_id });
+    expect(served.errors).toBeUndefined();
+    expect(served.data.member.predictedValue).toEqual(
+      version.status === 'ACTIVE' ? { amount: member.amount_minor, band: member.band, currency: 'GBP', modelVersionId: version.id } : null,
+    );
+  });
+
+  it('re-scores members with the stored value weights: the same history gives the same amounts, and the bands are drawn again', async () => {
+    const [version] = await h.sql(`select id, scored_at, value_scoring from model_version where kind = 'VALUE' and status in ('ACTIVE', 'REJECTED') order by created_at desc limit 1`);
+    const before = new Map((await h.sql(`select member_id, amount_minor from member_value_score where model_version_id = ?`, [version.id])).map((r: any) => [r.member_id, r.amount_minor]));
+    const queue = new Queue('recommender.score', h.config.REDIS_URL, { prefix });
+    try {
+      const job = await queue.add({ v: 1, kind: 'VALUE', requestedAt: new Date().toISOString(), requestedBy: 'test', modelVersionId: version.id });
+      expect(await job.finished()).toEqual({ modelVersionId: version.id, scored: 45 });
+      const after = await h.sql(`select member_id, amount_minor from member_value_score where model_version_id = ?`, [version.id]);
+      expect(after).toHaveLength(45);
+      // The serving refit and the scoring path compute the same features with the same weights; float32 may move a pence.
+      for (const r of after) expect(Math.abs(r.amount_minor - before.get(r.member_id)!)).toBeLessThanOrEqual(1);
+      const [rescored] = await h.sql(`select scored_at, value_scoring from model_version where id = ?`, [version.id]);
+      expect(new Date(rescored.scored_at).getTime()).toBeGreaterThan(new Date(version.scored_at).getTime());
+      expect(rescored.value_scoring).toMatchObject({ currency: 'GBP', members: 45 });
+    } finally {
+      await queue.close();
     }
   });
 

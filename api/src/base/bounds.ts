@@ -49,5 +49,11 @@ export const MAX_REWARD_UNITS = 1_000_000_000;
 /** What one point is worth, in minor units of the programme currency (the liability in money multiplies by it). */
 export const MAX_POINT_VALUE_MINOR = 1_000_000;
 
+/**
+ * A member's predicted value (customer-value model), in minor units: member_value_score.amount_minor is int4, and a sum
+ * over a million members, or the value at risk that weighs it by churn probability, stays exact below 2^53.
+ */
+export const MAX_PREDICTED_VALUE_MINOR = 1_000_000_000;
+
 /** `n` with thousands separators, for bound messages and descriptions: 1000000000 → "1,000,000,000". */
 export const grouped = (n: number): string => n.toLocaleString('en-GB');

@@ -35,7 +35,7 @@ import { TierResolver } from '../modules/tiers/tier.resolver';
 import { MemberPlanResolver, PlanResolver } from '../modules/plans/plan.resolver';
 import { EarningResolver } from '../modules/earning/earning.resolver';
 import { RedemptionResolver, RewardResolver } from '../modules/rewards/reward.resolver';
-import { MemberModelResolver, ModelResolver, ProductModelResolver } from '../modules/models/model.resolver';
+import { AnalyticsModelResolver, MemberModelResolver, ModelResolver, ProductModelResolver } from '../modules/models/model.resolver';
 import { AnalyticsResolver, MemberRfmResolver } from '../modules/analytics/analytics.resolver';
 import { SegmentResolver } from '../modules/segments/segment.resolver';
 import { WebhookResolver } from '../modules/webhooks/webhook.resolver';
@@ -64,6 +64,7 @@ const resolvers = [
   ModelResolver,
   MemberModelResolver,
   ProductModelResolver,
+  AnalyticsModelResolver,
   AnalyticsResolver,
   MemberRfmResolver,
   SegmentResolver,
@@ -126,6 +127,7 @@ function containerFor(services: SchemaServices | null): ContainerType {
     [ModelResolver, new ModelResolver(services?.models as never)],
     [MemberModelResolver, new MemberModelResolver(services?.models as never)],
     [ProductModelResolver, new ProductModelResolver()],
+    [AnalyticsModelResolver, new AnalyticsModelResolver(services?.models as never)],
     [AnalyticsResolver, new AnalyticsResolver(services?.analytics as never)],
     [MemberRfmResolver, new MemberRfmResolver(services?.analytics as never)],
     [SegmentResolver, new SegmentResolver(services?.segments as never)],

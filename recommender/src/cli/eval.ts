@@ -7,7 +7,7 @@ import { selectModels } from '../eval/registry';
 import { formatReport, runEvaluation, type Task } from '../eval/run';
 
 const USAGE = `usage: npm run eval -- (--file <transactions.csv[.gz]> | --db <postgresql://…>) --cutoff <YYYY-MM-DD>
-         [--horizon-days 90] [--task recs|churn|all] [--map 'TheirName=CanonicalName,...']
+         [--horizon-days 90] [--task recs|churn|clv|all] [--map 'TheirName=CanonicalName,...']
          [--models all|baselines|models|NAME,...] [--out results.json]`;
 
 async function main(): Promise<void> {
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const horizonDays = Number(values['horizon-days']);
   if (!Number.isInteger(horizonDays) || horizonDays <= 0) throw new UsageError('--horizon-days must be a positive integer');
   const task = values.task as Task;
-  if (!['recs', 'churn', 'all'].includes(task)) throw new UsageError('--task must be recs, churn or all');
+  if (!['recs', 'churn', 'clv', 'all'].includes(task)) throw new UsageError('--task must be recs, churn, clv or all');
   const source: TxnSource = values.file
     ? new FileTxnSource(values.file, parseColumnMap(values.map))
     : new PgTxnSource(values.db!);

@@ -22,6 +22,9 @@ export const ORDER_LINES_SQL = `
     LEFT JOIN member m ON m.id = o.member_id
    ORDER BY o.placed_at, o.id, l.line_no`;
 
+/** Minor units per currency unit as the history reads them (two-decimal currencies); the worker stores predicted values back with it. */
+export const MINOR_PER_UNIT = 100;
+
 interface OrderLineRow {
   invoice: string;
   sku: string;
@@ -65,7 +68,7 @@ export class PgTxnSource implements TxnSource {
               description: r.description,
               quantity: r.quantity,
               time: r.time_ms,
-              unitPrice: r.unit_price_minor / 100,
+              unitPrice: r.unit_price_minor / MINOR_PER_UNIT,
               customerId: r.customer_id,
               country: r.country,
             };

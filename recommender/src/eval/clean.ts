@@ -27,14 +27,23 @@ export interface CleanHistory {
   /** Rows read before cleaning. */
   rawRows: number;
   hasProducts: boolean;
+  /** Cancellation lines of known customers (dropped by cleaning), for models that use returns as a feature. */
+  returns: Txn[];
+}
+
+/** A cancellation or adjustment line of a known customer: what cleaning drops as returns. */
+export function isReturnLine(t: Txn): boolean {
+  return t.customerId.trim() !== '' && CANCELLATION.test(t.invoice.trim().toUpperCase()) && Number.isFinite(t.time) && Number.isFinite(t.quantity * t.unitPrice);
 }
 
 export async function readClean(source: TxnSource): Promise<CleanHistory> {
   const rows: Txn[] = [];
+  const returns: Txn[] = [];
   let rawRows = 0;
   for await (const t of source.rows()) {
     rawRows++;
     if (keepRow(t)) rows.push(t);
+    else if (isReturnLine(t)) returns.push(t);
   }
-  return { rows, rawRows, hasProducts: rawRows > 0 ? source.hasProducts() : false };
+  return { rows, rawRows, hasProducts: rawRows > 0 ? source.hasProducts() : false, returns };
 }

@@ -1,7 +1,8 @@
 import { DAY_MS } from '../time';
 import { averagePrecision, brierScore, rankingMetrics, reliability, rocAuc, topK, type Reliability } from './metrics';
 import type { RecsSplit } from './split';
-import type { ChurnModel, RecsModel, Txn } from './types';
+import type { ChurnModel, FitHooks, RecsModel, Txn, ValueContext, ValueModel } from './types';
+import { valueMetrics, type ValueMetrics } from './value-metrics';
 
 export type View = 'all' | 'new';
 export const K = 10;
@@ -121,4 +122,35 @@ export async function evaluateChurnModel(model: ChurnModel, task: ChurnTask) {
     churnRate: task.labels.reduce((s, y) => s + y, 0) / task.labels.length,
   };
   return { trainSeconds, metrics };
+}
+
+export interface ValueTask {
+  cutoff: number;
+  horizonDays: number;
+  /** Every cleaned row before the cutoff. */
+  rows: Txn[];
+  /** The churn population: customers with ≥ 1 cleaned row before the cutoff, ascending. */
+  population: string[];
+  /** Spend in [cutoff, cutoff + horizon) per population member (0 for those who did not come back). */
+  actual: Float64Array;
+  context: ValueContext;
+}
+
+export function valueTask(rows: Txn[], cutoff: number, horizonDays: number, context: ValueContext = {}): ValueTask {
+  const end = cutoff + horizonDays * DAY_MS;
+  const past = rows.filter((t) => t.time < cutoff);
+  const population = [...new Set(past.map((t) => t.customerId))].sort();
+  const spend = new Map<string, number>();
+  for (const t of rows) if (t.time >= cutoff && t.time < end) spend.set(t.customerId, (spend.get(t.customerId) ?? 0) + t.quantity * t.unitPrice);
+  const returns = context.returns?.filter((t) => t.time < cutoff);
+  return { cutoff, horizonDays, rows: past, population, actual: Float64Array.from(population, (c) => spend.get(c) ?? 0), context: returns ? { returns } : {} };
+}
+
+export async function evaluateValueModel(model: ValueModel, task: ValueTask, hooks?: FitHooks) {
+  const t0 = performance.now();
+  const out = await model.fitPredict(task.rows, task.population, task.cutoff, task.horizonDays, hooks, task.context);
+  const trainSeconds = (performance.now() - t0) / 1000;
+  if (out.predictions.length !== task.population.length) throw new Error(`${model.name} returned ${out.predictions.length} predictions for ${task.population.length} customers`);
+  const metrics: ValueMetrics = valueMetrics(task.actual, out.predictions, task.population);
+  return { trainSeconds, metrics, prediction: out };
 }

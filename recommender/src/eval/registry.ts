@@ -1,11 +1,13 @@
 import { RecencyBaseline, RfmLogisticBaseline } from '../baselines/churn';
+import { BgNbdGgBaseline, PastSpendBaseline, RfmLinearBaseline } from '../baselines/clv';
 import { EaseBaseline } from '../baselines/ease';
 import { ItemKnnBaseline } from '../baselines/itemknn';
 import { PopBaseline } from '../baselines/pop';
 import { RepeatBaseline } from '../baselines/repeat';
 import { ChurnTfModel } from '../models/churn-model';
 import { HybridRecommender } from '../models/hybrid-recommender';
-import type { ChurnModel, RecsModel } from './types';
+import { ValueTfModel } from '../models/value-model';
+import type { ChurnModel, RecsModel, ValueModel } from './types';
 
 /**
  * Every model and baseline `npm run eval` can run, in report order. A model joins with one line:
@@ -15,10 +17,12 @@ import type { ChurnModel, RecsModel } from './types';
  */
 export type RegistryEntry =
   | { task: 'recs'; name: string; kind: 'baseline' | 'model'; create: () => RecsModel }
-  | { task: 'churn'; name: string; kind: 'baseline' | 'model'; create: () => ChurnModel };
+  | { task: 'churn'; name: string; kind: 'baseline' | 'model'; create: () => ChurnModel }
+  | { task: 'clv'; name: string; kind: 'baseline' | 'model'; create: () => ValueModel };
 
 const recs = (name: string, kind: 'baseline' | 'model', create: () => RecsModel): RegistryEntry => ({ task: 'recs', name, kind, create });
 const churn = (name: string, kind: 'baseline' | 'model', create: () => ChurnModel): RegistryEntry => ({ task: 'churn', name, kind, create });
+const clv = (name: string, kind: 'baseline' | 'model', create: () => ValueModel): RegistryEntry => ({ task: 'clv', name, kind, create });
 
 export const REGISTRY: readonly RegistryEntry[] = [
   recs('POP', 'baseline', () => new PopBaseline()),
@@ -27,9 +31,13 @@ export const REGISTRY: readonly RegistryEntry[] = [
   recs('EASE', 'baseline', () => new EaseBaseline()),
   churn('RECENCY', 'baseline', () => new RecencyBaseline()),
   churn('RFM-LOGISTIC', 'baseline', () => new RfmLogisticBaseline()),
+  clv('PAST-SPEND', 'baseline', () => new PastSpendBaseline()),
+  clv('RFM-LINEAR', 'baseline', () => new RfmLinearBaseline()),
+  clv('BGNBD-GG', 'baseline', () => new BgNbdGgBaseline()),
   // TensorFlow.js models (recommender/src/models), one line each:
   recs('TF-HYBRID', 'model', () => new HybridRecommender()),
   churn('TF-CHURN', 'model', () => new ChurnTfModel()),
+  clv('TF-VALUE', 'model', () => new ValueTfModel()),
 ];
 
 /** `all`, `baselines`, `models`, or a comma-separated list of names (case-insensitive). */

@@ -1,12 +1,13 @@
 import { formatDate, type TxnSource } from '../data/txn-source';
 import { readClean } from './clean';
-import { churnTask, evaluateChurnModel, evaluateRecsModel, type ChurnMetrics, type RecsMetrics, type View } from './evaluate';
+import { churnTask, evaluateChurnModel, evaluateRecsModel, evaluateValueModel, valueTask, type ChurnMetrics, type RecsMetrics, type View } from './evaluate';
 import type { Reliability } from './metrics';
 import type { RegistryEntry } from './registry';
 import { recsSplit } from './split';
 import type { HasParams } from './types';
+import type { ValueCalibrationBin, ValueMetrics } from './value-metrics';
 
-export type Task = 'recs' | 'churn' | 'all';
+export type Task = 'recs' | 'churn' | 'clv' | 'all';
 
 export interface RecsRow extends RecsMetrics {
   name: string;
@@ -21,6 +22,15 @@ export interface ChurnRow extends Omit<ChurnMetrics, 'brier' | 'calibration'> {
   brier?: number;
   calibration?: Reliability;
   trainSeconds: number;
+  params?: Record<string, unknown>;
+}
+
+export interface ValueRow extends Omit<ValueMetrics, 'calibration'> {
+  name: string;
+  kind: 'baseline' | 'model';
+  trainSeconds: number;
+  /** Ten equal-count bins of the prediction, lowest first: mean predicted and mean actual spend. */
+  calibration: ValueCalibrationBin[];
   params?: Record<string, unknown>;
 }
 
@@ -40,8 +50,9 @@ export interface EvalReport {
   };
   recs?: Record<View, RecsRow[]>;
   churn?: ChurnRow[];
+  clv?: ValueRow[];
   /** Models that threw, with the message; absent when none did. */
-  failures?: { name: string; task: 'recs' | 'churn'; error: string }[];
+  failures?: { name: string; task: 'recs' | 'churn' | 'clv'; error: string }[];
 }
 
 export interface RunOptions {
@@ -78,10 +89,10 @@ export async function runEvaluation(options: RunOptions): Promise<EvalReport> {
     },
   };
   const failures: NonNullable<EvalReport['failures']> = [];
-  const wantRecs = options.task !== 'churn';
+  const wantRecs = options.task === 'recs' || options.task === 'all';
   if (wantRecs && !history.hasProducts) {
     if (options.task === 'recs') throw new Error('the file has no StockCode column: only --task churn can run on it');
-    log('no StockCode column: recommendations skipped, churn only');
+    log('no StockCode column: recommendations skipped');
   }
 
   if (wantRecs && history.hasProducts) {
@@ -129,7 +140,7 @@ export async function runEvaluation(options: RunOptions): Promise<EvalReport> {
     report.recs = rows;
   }
 
-  if (options.task !== 'recs') {
+  if (options.task === 'churn' || options.task === 'all') {
     const task = churnTask(history.rows, options.cutoff, options.horizonDays);
     log(`churn: population ${task.population.length}`);
     const rows: ChurnRow[] = [];
@@ -158,6 +169,41 @@ export async function runEvaluation(options: RunOptions): Promise<EvalReport> {
       }
     }
     report.churn = rows;
+  }
+
+  if (options.task === 'clv' || options.task === 'all') {
+    const task = valueTask(history.rows, options.cutoff, options.horizonDays, { returns: history.returns });
+    log(`clv: population ${task.population.length}, mean actual spend ${(task.actual.reduce((s, v) => s + v, 0) / task.actual.length).toFixed(2)}`);
+    const rows: ValueRow[] = [];
+    for (const entry of options.models) {
+      if (entry.task !== 'clv') continue;
+      const model = entry.create();
+      try {
+        const { trainSeconds, metrics } = await evaluateValueModel(model, task);
+        const params = paramsOf(model);
+        if (params) log(`clv: ${entry.name} params ${JSON.stringify(params)}`);
+        const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
+        rows.push({
+          name: entry.name,
+          kind: entry.kind,
+          gini: round(metrics.gini),
+          spearman: round(metrics.spearman),
+          topDecileCapture: round(metrics.topDecileCapture),
+          mae: r4(metrics.mae),
+          rmse: r4(metrics.rmse),
+          customers: metrics.customers,
+          meanActual: r4(metrics.meanActual),
+          trainSeconds: Math.round(trainSeconds * 100) / 100,
+          calibration: metrics.calibration.map((b) => ({ meanPredicted: r4(b.meanPredicted), meanActual: r4(b.meanActual), count: b.count })),
+          ...(params ? { params } : {}),
+        });
+        log(`clv: ${entry.name} Gini ${metrics.gini.toFixed(4)}, top-decile ${metrics.topDecileCapture.toFixed(4)} (${trainSeconds.toFixed(1)} s)`);
+      } catch (err) {
+        failures.push({ name: entry.name, task: 'clv', error: err instanceof Error ? err.message : String(err) });
+        log(`clv: ${entry.name} failed: ${failures.at(-1)!.error}`);
+      }
+    }
+    report.clv = rows;
   }
   if (failures.length) report.failures = failures;
   return report;
@@ -192,7 +238,7 @@ export function formatReport(report: EvalReport): string {
     table.push(['churn', r.name, r.kind, '–', '–', '–', '–', String(r.customers), f(r.rocAuc), f(r.prAuc), f(r.brier), `${(r.churnRate * 100).toFixed(1)}%`, f(r.trainSeconds, 1)]);
   }
   const widths = header.map((_, c) => Math.max(...table.map((row) => row[c].length)));
-  for (const [i, row] of table.entries()) {
+  for (const [i, row] of (table.length > 1 ? table : []).entries()) {
     lines.push(row.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd());
     if (i === 0) lines.push(widths.map((w) => '-'.repeat(w)).join('  '));
   }
@@ -201,6 +247,23 @@ export function formatReport(report: EvalReport): string {
   if (calibrated.length) {
     lines.push('', 'Calibration (10 equal-width bins; mean predicted vs observed churn rate, expected calibration error):');
     for (const r of calibrated) lines.push(`  ${r.name}: mean p ${f(r.calibration!.meanPredicted, 3)} vs ${f(r.calibration!.observed, 3)}, ECE ${f(r.calibration!.ece, 3)}`);
+  }
+  if (report.clv?.length) {
+    const vh = ['clv', 'name', 'kind', 'norm. Gini', 'Spearman', 'top-decile', 'MAE', 'RMSE', 'customers', 'mean actual', 'train s'];
+    const vt: string[][] = [vh];
+    for (const r of report.clv) {
+      noteParams(r);
+      vt.push(['clv', r.name, r.kind, f(r.gini), f(r.spearman), f(r.topDecileCapture), f(r.mae, 1), f(r.rmse, 1), String(r.customers), f(r.meanActual, 2), f(r.trainSeconds, 1)]);
+    }
+    const vw = vh.map((_, c) => Math.max(...vt.map((row) => row[c].length)));
+    lines.push('');
+    for (const [i, row] of vt.entries()) {
+      lines.push(row.map((cell, c) => (c < 3 ? cell.padEnd(vw[c]) : cell.padStart(vw[c]))).join('  ').trimEnd());
+      if (i === 0) lines.push(vw.map((w) => '-'.repeat(w)).join('  '));
+    }
+    if (params.size) lines.push('', ...[...params].filter(([name]) => report.clv!.some((r) => r.name === name)).map(([name, text]) => `${name}: ${text}`));
+    lines.push('', 'Decile calibration (10 equal-count bins of the prediction, lowest first; mean predicted / mean actual):');
+    for (const r of report.clv) lines.push(`  ${r.name}: ${r.calibration.map((b) => `${b.meanPredicted.toFixed(0)}/${b.meanActual.toFixed(0)}`).join(' ')}`);
   }
   for (const fail of report.failures ?? []) lines.push(`FAILED ${fail.task} ${fail.name}: ${fail.error}`);
   return lines.join('\n');

@@ -69,6 +69,45 @@ export interface ChurnModel {
   fitPredict(rows: Txn[], population: string[], cutoff: number, horizonDays: number, hooks?: FitHooks): Promise<{ scores: Float64Array; isProbability: boolean }>;
 }
 
+/**
+ * Customer value: predicted spend in [cutoff, cutoff + horizonDays) per customer of the churn population
+ * (docs/eval/protocol.md, "Customer value"). Same rules as churn: only rows before the cutoff, training in the past.
+ */
+export interface ValueModel {
+  readonly name: string;
+  readonly kind: 'baseline' | 'model';
+  fitPredict(rows: Txn[], population: string[], cutoff: number, horizonDays: number, hooks?: FitHooks, context?: ValueContext): Promise<ValuePrediction>;
+}
+
+export interface ValuePrediction {
+  /** Expected spend in the horizon, in the data's currency units; same order as the population. */
+  predictions: Float64Array;
+  /** P(any purchase in the horizon), for models that have it. */
+  pReturn?: Float64Array;
+}
+
+/** What a data source can add beyond cleaned rows. */
+export interface ValueContext {
+  /**
+   * Cancellation lines (invoice `C…`/`A…` followed by a digit) of known customers, as the file has them (negative
+   * quantities); cleaning drops them, so a model that wants returns as a feature reads them here. Absent when the
+   * source has none (the platform's orders arrive net of returns).
+   */
+  returns?: Txn[];
+}
+
+export interface ValueDriver {
+  feature: string;
+  value: number;
+  /** Contribution to the log of the expected spend; positive raises the value. */
+  contribution: number;
+}
+
+/** Optional on a ValueModel: after fitPredict, the strongest drivers of each population member's prediction. */
+export interface ExplainsValue {
+  valueDrivers(index: number, k: number): ValueDriver[];
+}
+
 /** Optional: training progress, reported by the worker as the job's progress (phase, epoch, loss). */
 export interface FitHooks {
   onEpoch?(epoch: number, epochs: number, loss: number): void | Promise<void>;

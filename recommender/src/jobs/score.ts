@@ -3,10 +3,11 @@ import type { Logger } from 'pino';
 import { PgTxnSource } from '../data/pg-source';
 import { readClean } from '../eval/clean';
 import { scoreWithWeights, type ChurnWeights } from '../models/churn-model';
+import { scoreValueWithWeights, type ValueWeights } from '../models/value-model';
 import { QUEUES, readPayload } from '@loyalty/jobs';
 import { initBackend } from '../tf/backend';
 import { windowOf } from '../training/pipeline';
-import type { Bands, ModelStore } from '../training/store';
+import type { Bands, ModelStore, ValueBandQuantiles } from '../training/store';
 
 export interface ScoreResult {
   modelVersionId: string | null;
@@ -17,11 +18,12 @@ export interface ScoreResult {
 }
 
 /**
- * `recommender.score`: re-scores every member with a trained churn version's stored weights on the history as it is
- * now (features as of the day after the latest purchase), then swaps the version's scores in one transaction. A
- * failed or retried attempt leaves the previous scores in place, since nothing is committed until the end.
+ * `recommender.score`: re-scores every member with a trained churn or customer-value version's stored weights on the
+ * history as it is now (features as of the day after the latest purchase), then swaps the version's scores in one
+ * transaction (for VALUE, with band thresholds drawn again from the new predictions). A failed or retried attempt
+ * leaves the previous scores in place, since nothing is committed until the end.
  */
-export function handleScore(deps: { databaseUrl: string; store: ModelStore; bands: Bands; log: Logger }) {
+export function handleScore(deps: { databaseUrl: string; store: ModelStore; bands: Bands; valueBands: ValueBandQuantiles; log: Logger }) {
   return async (job: Job<unknown>): Promise<ScoreResult> => {
     const payload = readPayload(QUEUES.score, job.data, [1]);
     const log = deps.log.child({ jobId: job.id, kind: payload.kind });
@@ -33,17 +35,28 @@ export function handleScore(deps: { databaseUrl: string; store: ModelStore; band
       log.info({ skipped }, 'score.skipped');
       return { modelVersionId: null, scored: 0, skipped };
     }
-    const weights = version.artefact ? (JSON.parse(version.artefact.toString('utf8')) as { weights?: ChurnWeights | null }).weights : null;
-    if (!weights) throw new Error(`model version ${version.id} has no stored weights to score with; retrain the churn model`);
+    const stored = version.artefact ? (JSON.parse(version.artefact.toString('utf8')) as { weights?: unknown }).weights : null;
+    if (!stored) throw new Error(`model version ${version.id} has no stored weights to score with; retrain the ${payload.kind.toLowerCase()} model`);
 
     await initBackend();
     const history = await readClean(new PgTxnSource(deps.databaseUrl));
     const population = [...new Set(history.rows.map((r) => r.customerId))].sort();
     await job.progress({ phase: 'scoring', percent: 40, modelVersionId: version.id }).catch(() => undefined);
-    const { servingCutoff } = windowOf(history.rows, weights.horizonDays);
-    const { scores, drivers } = scoreWithWeights(weights, history.rows, population, servingCutoff);
-    await job.progress({ phase: 'writing', percent: 70, modelVersionId: version.id }).catch(() => undefined);
-    const scored = await deps.store.replaceChurnScores(version.id, { population, scores, drivers }, deps.bands);
+    let scored: number;
+    if (payload.kind === 'VALUE') {
+      const weights = stored as ValueWeights;
+      const { servingCutoff } = windowOf(history.rows, weights.horizonDays);
+      const out = scoreValueWithWeights(weights, history.rows, population, servingCutoff, history.returns);
+      await job.progress({ phase: 'writing', percent: 70, modelVersionId: version.id }).catch(() => undefined);
+      const scoring = await deps.store.replaceValueScores(version.id, { population, amounts: out.expected, pReturn: out.pReturn, drivers: out.drivers }, deps.valueBands);
+      scored = scoring.members;
+    } else {
+      const weights = stored as ChurnWeights;
+      const { servingCutoff } = windowOf(history.rows, weights.horizonDays);
+      const { scores, drivers } = scoreWithWeights(weights, history.rows, population, servingCutoff);
+      await job.progress({ phase: 'writing', percent: 70, modelVersionId: version.id }).catch(() => undefined);
+      scored = await deps.store.replaceChurnScores(version.id, { population, scores, drivers }, deps.bands);
+    }
     await job.progress({ phase: 'done', percent: 100, modelVersionId: version.id }).catch(() => undefined);
     log.info({ modelVersionId: version.id, scored, seconds: Math.round((performance.now() - started) / 1000) }, 'score.finished');
     return { modelVersionId: version.id, scored };

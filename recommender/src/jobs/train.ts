@@ -5,7 +5,7 @@ import { readClean } from '../eval/clean';
 import { TRAIN_QUEUE, readPayload, type ModelKind } from '@loyalty/jobs';
 import { initBackend } from '../tf/backend';
 import { decideGate, runPipeline, type Progress } from '../training/pipeline';
-import type { Bands, ModelStore } from '../training/store';
+import type { Bands, ModelStore, ValueBandQuantiles } from '../training/store';
 import { DAY_MS } from '../time';
 
 export interface TrainResult {
@@ -25,12 +25,12 @@ export function defaultHorizonDays(rows: readonly { time: number }[]): number {
 }
 
 /**
- * `recommender.train-recommender` and `recommender.train-churn`: reads the purchase history from PostgreSQL, trains one model, evaluates it and the baselines on
+ * `recommender.train-recommender`, `recommender.train-churn` and `recommender.train-value`: reads the purchase history from PostgreSQL, trains one model, evaluates it and the baselines on
  * the latest `horizonDays`, writes its scores under a new TRAINING version, then lets the promotion gate decide
  * whether it replaces the active version. A retried attempt (after a failure or a stalled worker) starts afresh and
  * marks what the dead attempt wrote as FAILED; nothing is served until `finish` flips the version in one transaction.
  */
-export function handleTrain(kind: ModelKind, deps: { databaseUrl: string; store: ModelStore; bands: Bands; log: Logger }) {
+export function handleTrain(kind: ModelKind, deps: { databaseUrl: string; store: ModelStore; bands: Bands; valueBands: ValueBandQuantiles; log: Logger }) {
   return async (job: Job<unknown>): Promise<TrainResult> => {
     const payload = readPayload(TRAIN_QUEUE[kind], job.data, [1]);
     if (payload.kind !== kind) throw new Error(`a ${payload.kind} payload on the ${TRAIN_QUEUE[kind]} queue`);
@@ -62,6 +62,8 @@ export function handleTrain(kind: ModelKind, deps: { databaseUrl: string; store:
         kind: payload.kind,
         horizonDays,
         maxEpochs: payload.maxEpochs,
+        // VALUE reads returns as features; the platform's orders carry them as returned quantities, netted already.
+        context: { returns: history.returns },
         onProgress: async (p) => {
           await progress({ ...p, modelVersionId: versionId });
           if (p.loss !== undefined && performance.now() - lastLog > 5000) {
@@ -74,14 +76,17 @@ export function handleTrain(kind: ModelKind, deps: { databaseUrl: string; store:
       await progress({ phase: 'writing', percent: 85, modelVersionId: versionId });
       if (out.kind === 'RECOMMENDER') {
         await deps.store.writeRecommendations(versionId, out, (done, total) => progress({ phase: 'writing', percent: 85 + (10 * done) / total, modelVersionId: versionId }));
-      } else {
+      } else if (out.kind === 'CHURN') {
         await deps.store.writeChurnScores(versionId, out, deps.bands);
+      } else {
+        const scoring = await deps.store.writeValueScores(versionId, out, deps.valueBands);
+        log.info({ modelVersionId: versionId, ...scoring }, 'train.value_scored');
       }
 
       await progress({ phase: 'gate', percent: 96, modelVersionId: versionId });
       const active = await deps.store.activeMetrics(payload.kind);
       const gate = decideGate(out.gateChecks(active?.metrics ?? null));
-      const weights = out.kind === 'CHURN' ? out.weights : null;
+      const weights = out.kind === 'RECOMMENDER' ? null : out.weights;
       const artefact = Buffer.from(JSON.stringify({ algorithm: out.algorithm, params: out.params, window: out.window, weights }));
       const status = await deps.store.finish(versionId, out, gate, performance.now() - started, artefact);
       await progress({ phase: 'done', percent: 100, modelVersionId: versionId });

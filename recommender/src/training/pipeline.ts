@@ -1,11 +1,12 @@
 import { DAY_MS } from '../time';
-import { churnTask, evaluateChurnModel, evaluateScores, type ChurnMetrics, type RecsMetrics } from '../eval/evaluate';
+import { churnTask, evaluateChurnModel, evaluateScores, evaluateValueModel, valueTask, type ChurnMetrics, type RecsMetrics } from '../eval/evaluate';
 import { topK } from '../eval/metrics';
 import { REGISTRY, type RegistryEntry } from '../eval/registry';
 import { recsSplit } from '../eval/split';
-import type { ChurnDriver, ChurnModel, FitHooks, HasItemEmbeddings, HasParams, ExplainsChurn, RecsModel, RecsTrainSet, Txn } from '../eval/types';
+import type { ChurnDriver, ChurnModel, FitHooks, HasItemEmbeddings, HasParams, ExplainsChurn, ExplainsValue, RecsModel, RecsTrainSet, Txn, ValueContext, ValueModel } from '../eval/types';
+import type { ValueMetrics, ValueOutput } from './value-output';
 
-export type ModelKind = 'RECOMMENDER' | 'CHURN';
+export type ModelKind = 'RECOMMENDER' | 'CHURN' | 'VALUE';
 export type Phase = 'loading' | 'evaluating-baselines' | 'training' | 'evaluating' | 'refitting' | 'scoring' | 'writing' | 'gate' | 'done';
 
 export interface Progress {
@@ -27,18 +28,22 @@ export interface PipelineOptions {
   /** Registry entry to train; defaults to the production model of the kind. */
   modelName?: string;
   onProgress?(p: Progress): void | Promise<void>;
+  /** VALUE only: the source's cancellation lines, if it has them (readClean's `returns`), for the returns features. */
+  context?: ValueContext;
 }
+
+const TASK_OF = { RECOMMENDER: 'recs', CHURN: 'churn', VALUE: 'clv' } as const;
 
 /** The production model of each kind: the first `model` entry of its task in the registry. */
 export function productionEntry(kind: ModelKind, name?: string): RegistryEntry {
-  const task = kind === 'RECOMMENDER' ? 'recs' : 'churn';
+  const task = TASK_OF[kind];
   const entry = REGISTRY.find((e) => e.task === task && (name ? e.name === name : e.kind === 'model'));
   if (!entry) throw new Error(`no ${name ?? 'TensorFlow.js'} ${task} model is registered in recommender/src/eval/registry.ts`);
   return entry;
 }
 
 export function baselineEntries(kind: ModelKind): RegistryEntry[] {
-  const task = kind === 'RECOMMENDER' ? 'recs' : 'churn';
+  const task = TASK_OF[kind];
   return REGISTRY.filter((e) => e.task === task && e.kind === 'baseline');
 }
 
@@ -134,10 +139,15 @@ export interface ChurnOutput {
 const hasEmbeddings = (m: unknown): m is HasItemEmbeddings => typeof (m as HasItemEmbeddings).itemEmbeddings === 'function';
 const hasParams = (m: unknown): m is HasParams => typeof (m as HasParams).params === 'function';
 const explains = (m: unknown): m is ExplainsChurn => typeof (m as ExplainsChurn).drivers === 'function';
+const explainsValue = (m: unknown): m is ExplainsValue => typeof (m as ExplainsValue).valueDrivers === 'function';
 const exportsWeights = (m: unknown): m is { exportWeights(): unknown } => typeof (m as { exportWeights?: unknown }).exportWeights === 'function';
 
 /** Trains one model on cleaned rows, evaluates it and the baselines on the holdout, then refits it for serving. */
-export async function runPipeline(rows: Txn[], options: PipelineOptions): Promise<RecsOutput | ChurnOutput> {
+export function runPipeline(rows: Txn[], options: PipelineOptions & { kind: 'VALUE' }): Promise<ValueOutput>;
+export function runPipeline(rows: Txn[], options: PipelineOptions & { kind: 'RECOMMENDER' | 'CHURN' }): Promise<RecsOutput | ChurnOutput>;
+export function runPipeline(rows: Txn[], options: PipelineOptions): Promise<RecsOutput | ChurnOutput | ValueOutput>;
+export async function runPipeline(rows: Txn[], options: PipelineOptions): Promise<RecsOutput | ChurnOutput | ValueOutput> {
+  if (options.kind === 'VALUE') return runValue(rows, options);
   return options.kind === 'RECOMMENDER' ? runRecs(rows, options) : runChurn(rows, options);
 }
 
@@ -327,6 +337,62 @@ async function runChurn(rows: Txn[], options: PipelineOptions): Promise<ChurnOut
       },
     ],
     serving: { population, scores: served.scores, drivers },
+    weights: exportsWeights(model) ? model.exportWeights() : null,
+  };
+}
+
+/**
+ * VALUE: the baselines and the model predict spend in the holdout [cutoff, cutoff + horizon) from the rows before the
+ * cutoff; the gate compares normalised Gini and top-decile capture with every baseline and the active version. Then the
+ * model is refitted on the whole history and predicts the next horizon for every customer.
+ */
+async function runValue(rows: Txn[], options: PipelineOptions): Promise<ValueOutput> {
+  const report = (phase: Phase, percent: number) => options.onProgress?.({ phase, percent });
+  const window = windowOf(rows, options.horizonDays);
+  const task = valueTask(rows, window.cutoff, options.horizonDays, options.context ?? {});
+  if (task.population.length === 0) throw new Error('nobody bought anything before the holdout cutoff; use a shorter horizon');
+  if (!task.actual.some((v) => v > 0)) throw new Error('nobody bought anything in the holdout; use another horizon');
+
+  const entry = productionEntry('VALUE', options.modelName);
+  await report('evaluating-baselines', 5);
+  const baselineMetrics: Record<string, ValueMetrics> = {};
+  for (const b of baselineEntries('VALUE')) {
+    baselineMetrics[b.name] = (await evaluateValueModel(b.create() as ValueModel, task)).metrics;
+  }
+
+  await report('training', 20);
+  const candidate = entry.create() as ValueModel;
+  const { metrics } = await evaluateValueModel(candidate, task, hooksFor(options, 'training', 20, 50));
+  await report('evaluating', 50);
+
+  await report('refitting', 55);
+  const population = [...new Set(rows.map((r) => r.customerId))].sort();
+  const model = entry.create() as ValueModel;
+  const served = await model.fitPredict(rows, population, window.servingCutoff, options.horizonDays, hooksFor(options, 'refitting', 55, 85), options.context ?? {});
+  await report('scoring', 85);
+  const drivers = population.map((_, i) => (explainsValue(model) ? model.valueDrivers(i, 3) : []));
+  const gateMetric = (name: 'gini' | 'topDecileCapture', active: Record<string, unknown> | null) => ({
+    metric: name,
+    model: metrics[name],
+    baselines: Object.fromEntries(Object.entries(baselineMetrics).map(([n, m]) => [n, m[name]])),
+    active: typeof active?.[name] === 'number' ? (active[name] as number) : null,
+  });
+  return {
+    kind: 'VALUE',
+    algorithm: entry.name,
+    params: hasParams(model) ? model.params() : {},
+    window,
+    horizonDays: options.horizonDays,
+    trainRows: rows.length,
+    metrics,
+    baselineMetrics,
+    gateChecks: (active) => [gateMetric('gini', active), gateMetric('topDecileCapture', active)],
+    serving: {
+      population,
+      amounts: served.predictions,
+      pReturn: served.pReturn ?? Float64Array.from(served.predictions, (v) => (v > 0 ? 1 : 0)),
+      drivers,
+    },
     weights: exportsWeights(model) ? model.exportWeights() : null,
   };
 }

@@ -1,8 +1,13 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import type { ChurnOutput, GateDecision, ModelKind, RecsOutput } from './pipeline';
+import type { ModelKind } from '@loyalty/jobs';
+import { MINOR_PER_UNIT } from '../data/pg-source';
+import type { ChurnOutput, GateDecision, RecsOutput } from './pipeline';
+import type { ValueOutput } from './value-output';
 
 const BATCH_USERS = 500;
+/** The API's MAX_PREDICTED_VALUE_MINOR (member_value_score.amount_minor's check): sums over every member stay exact. */
+export const MAX_PREDICTED_VALUE_MINOR = 1_000_000_000;
 
 export interface Bands {
   medium: number;
@@ -11,6 +16,43 @@ export interface Bands {
 
 export function bandOf(score: number, bands: Bands): 'LOW' | 'MEDIUM' | 'HIGH' {
   return score >= bands.high ? 'HIGH' : score >= bands.medium ? 'MEDIUM' : 'LOW';
+}
+
+/** Quantiles of a VALUE version's predictions from which members are MEDIUM and HIGH (VALUE_BAND_*_QUANTILE). */
+export interface ValueBandQuantiles {
+  medium: number;
+  high: number;
+}
+
+/** What a VALUE version stores about its scores (model_version.value_scoring, served as ModelVersion.valueScoring). */
+export interface ValueScoring {
+  currency: string;
+  mediumQuantile: number;
+  highQuantile: number;
+  mediumFromMinor: number;
+  highFromMinor: number;
+  members: number;
+}
+
+/** A predicted amount in currency units as the stored minor units: rounded and kept within the column's bounds. */
+export function toValueMinor(amount: number): number {
+  if (!Number.isFinite(amount)) throw new Error(`the value model predicted a non-finite amount (${amount})`);
+  return Math.min(MAX_PREDICTED_VALUE_MINOR, Math.max(0, Math.round(amount * MINOR_PER_UNIT)));
+}
+
+/**
+ * Band thresholds at quantiles of the amounts: the amount at rank floor(q·n) of the ascending list (nearest rank), so
+ * about a share q of the members lie below it. Ties at a threshold all go up a band. A threshold is at least 1 minor
+ * unit: a member predicted to spend nothing is LOW however many share that prediction.
+ */
+export function valueThresholds(amountsMinor: readonly number[], q: ValueBandQuantiles): { mediumFromMinor: number; highFromMinor: number } {
+  const sorted = Float64Array.from(amountsMinor).sort();
+  const at = (share: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))] : 0);
+  return { mediumFromMinor: Math.max(1, at(q.medium)), highFromMinor: Math.max(1, at(q.high)) };
+}
+
+export function valueBandOf(amountMinor: number, t: { mediumFromMinor: number; highFromMinor: number }): 'LOW' | 'MEDIUM' | 'HIGH' {
+  return amountMinor >= t.highFromMinor ? 'HIGH' : amountMinor >= t.mediumFromMinor ? 'MEDIUM' : 'LOW';
 }
 
 /**
@@ -230,10 +272,40 @@ export class ModelStore {
     await insertChurnScores(this.pool, versionId, out.serving, bands, await this.memberIds());
   }
 
+  /**
+   * A VALUE version's scores: amounts turned into minor units of the programme currency (bounded), banded at quantiles
+   * of this version's own predictions, 2,000 a statement; then the thresholds and currency on the version.
+   */
+  async writeValueScores(versionId: string, out: ValueOutput, quantiles: ValueBandQuantiles): Promise<ValueScoring> {
+    return insertValueScores(this.pool, versionId, out.serving, quantiles, await this.memberIds());
+  }
+
+  /**
+   * Batch scoring of a VALUE version: replaces its scores, and the band thresholds drawn from them, in one transaction.
+   */
+  async replaceValueScores(versionId: string, serving: ValueOutput['serving'], quantiles: ValueBandQuantiles): Promise<ValueScoring> {
+    const members = await this.memberIds();
+    const client = await this.pool.connect();
+    try {
+      await client.query('begin');
+      await client.query(`select 1 from model_version where id = $1 for update`, [versionId]);
+      await client.query(`delete from member_value_score where model_version_id = $1`, [versionId]);
+      const scoring = await insertValueScores(client, versionId, serving, quantiles, members);
+      await client.query(`update model_version set scored_at = now() where id = $1`, [versionId]);
+      await client.query('commit');
+      return scoring;
+    } catch (err) {
+      await client.query('rollback').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
   /** Records the run and the gate's decision; a promoted version replaces the active one atomically. */
   async finish(
     versionId: string,
-    out: RecsOutput | ChurnOutput,
+    out: RecsOutput | ChurnOutput | ValueOutput,
     gate: GateDecision,
     durationMs: number,
     artefact: Buffer | null,
@@ -304,4 +376,50 @@ async function insertChurnScores(db: pg.Pool | pg.PoolClient, versionId: string,
     }
   }
   return written;
+}
+
+/**
+ * Inserts value scores for the members that still exist, 2,000 a statement, banded at quantiles of these amounts, and
+ * records the thresholds, quantiles and currency on the version. A non-finite prediction fails the whole write.
+ */
+async function insertValueScores(
+  db: pg.Pool | pg.PoolClient,
+  versionId: string,
+  serving: ValueOutput['serving'],
+  quantiles: ValueBandQuantiles,
+  members: Set<string>,
+): Promise<ValueScoring> {
+  const { population, amounts, pReturn, drivers } = serving;
+  const kept: number[] = [];
+  for (let i = 0; i < population.length; i++) if (members.has(population[i])) kept.push(i);
+  const minor = kept.map((i) => toValueMinor(amounts[i]));
+  const thresholds = valueThresholds(minor, quantiles);
+  const settings = await db.query<{ currency: string }>(`select point_value_currency as currency from programme_settings where id = 1`);
+  for (let start = 0; start < kept.length; start += 2000) {
+    const cols = { member: [] as string[], amount: [] as number[], p: [] as number[], band: [] as string[], drivers: [] as string[] };
+    for (let k = start; k < Math.min(start + 2000, kept.length); k++) {
+      const i = kept[k];
+      const p = pReturn[i];
+      if (!Number.isFinite(p)) throw new Error(`the value model gave a non-finite P(return) (${p}) for ${population[i]}`);
+      cols.member.push(population[i]);
+      cols.amount.push(minor[k]);
+      cols.p.push(Math.fround(Math.min(1, Math.max(0, p))));
+      cols.band.push(valueBandOf(minor[k], thresholds));
+      cols.drivers.push(JSON.stringify(drivers[i] ?? []));
+    }
+    await db.query(
+      `insert into member_value_score (model_version_id, member_id, amount_minor, p_return, band, drivers)
+       select $1, m, a, p, b, d::jsonb from unnest($2::uuid[], $3::int[], $4::real[], $5::text[], $6::text[]) as x(m, a, p, b, d)`,
+      [versionId, cols.member, cols.amount, cols.p, cols.band, cols.drivers],
+    );
+  }
+  const scoring: ValueScoring = {
+    currency: settings.rows[0]?.currency ?? '',
+    mediumQuantile: quantiles.medium,
+    highQuantile: quantiles.high,
+    ...thresholds,
+    members: kept.length,
+  };
+  await db.query(`update model_version set value_scoring = $2 where id = $1`, [versionId, JSON.stringify(scoring)]);
+  return scoring;
 }

@@ -5,15 +5,17 @@ import {
   AnalyticsKpisDocument,
   ChurnDistributionDocument,
   FeedbackTrendDocument,
+  ValueAtRiskDocument,
   type AnalyticsFilterInput,
   type TimeBucket,
   type AnalyticsKpisQuery,
+  type ValueAtRiskQuery,
   type SalesChannelKind,
 } from '../gql/graphql';
 import { channelLabels } from '../members/member-format';
 import { Chart } from '../shared/Chart';
 import { formatDecimal, formatInteger, formatMoney, formatPercent } from '../shared/format';
-import { Card, PageHeader, QueryState, Stat } from '../shared/ui';
+import { Card, DataTable, PageHeader, QueryState, Stat } from '../shared/ui';
 
 const ranges = [
   { days: 7, label: 'Last 7 days' },
@@ -99,6 +101,7 @@ export function Dashboard() {
       <div className="card-grid">
         <NpsTrend input={input} days={days} />
         <ChurnDistribution />
+        <ValueAtRiskCard />
         <CohortRetention input={input} />
       </div>
     </section>
@@ -224,6 +227,68 @@ function ChurnDistribution() {
             series: [{ type: 'bar', name: 'Members', data: bands.map((b) => ({ value: b.value, itemStyle: { color: b.color } })) }],
           }}
         />
+      </QueryState>
+    </Card>
+  );
+}
+
+const churnBandLabels = { LOW: 'Low', MEDIUM: 'Medium', HIGH: 'High' } as const;
+type ValueAtRiskBand = NonNullable<ValueAtRiskQuery['analytics']['valueAtRisk']>['bands'][number];
+
+/** The active value model's predicted value weighed by the active churn model's probability, summed per churn band. */
+function ValueAtRiskCard() {
+  const [{ data, fetching, error }, refetch] = useQuery({ query: ValueAtRiskDocument });
+  const v = data?.analytics.valueAtRisk;
+  const bands = v?.bands ?? [];
+  return (
+    <Card title="Value at risk" testId="chart-value-at-risk">
+      <QueryState
+        fetching={fetching}
+        error={error}
+        hasData={Boolean(data)}
+        isEmpty={!v || bands.every((b) => b.members === 0)}
+        emptyText="Needs an active customer-value model and an active churn model that both scored members"
+        retry={() => refetch({ requestPolicy: 'network-only' })}
+        testId="value-at-risk"
+      >
+        {v && (
+          <>
+            <p className="muted small" data-testid="value-at-risk-total">
+              {formatMoney(bands.reduce((sum, b) => sum + b.valueAtRiskMinor, 0), v.currency)} of{' '}
+              {formatMoney(bands.reduce((sum, b) => sum + b.predictedValueMinor, 0), v.currency)} predicted value at risk of churn
+            </p>
+            <DataTable<ValueAtRiskBand>
+              label="Value at risk by churn band"
+              testId="value-at-risk-bands"
+              rows={bands}
+              rowKey={(b) => b.churnBand}
+              rowTestId="value-at-risk-band"
+              columns={[
+                { header: 'Churn risk', cell: (b) => churnBandLabels[b.churnBand] },
+                { header: 'Members', numeric: true, cell: (b) => formatInteger(b.members) },
+                { header: 'Predicted value', numeric: true, cell: (b) => formatMoney(b.predictedValueMinor, v.currency) },
+                { header: 'Value at risk', numeric: true, cell: (b) => formatMoney(b.valueAtRiskMinor, v.currency) },
+              ]}
+            />
+            <Chart
+              label={`Predicted value at risk per churn band in ${v.currency}`}
+              height={180}
+              option={{
+                tooltip: { trigger: 'axis', valueFormatter: (x: number) => formatMoney(x, v.currency) },
+                grid: { left: 8, right: 16, top: 8, bottom: 8, containLabel: true },
+                xAxis: { type: 'value', axisLabel: { formatter: (x: number) => formatMoney(x, v.currency) } },
+                yAxis: { type: 'category', data: bands.map((b) => churnBandLabels[b.churnBand]) },
+                series: [
+                  {
+                    type: 'bar',
+                    name: 'Value at risk',
+                    data: bands.map((b, i) => ({ value: b.valueAtRiskMinor, itemStyle: { color: ['#12b76a', '#f79009', '#d92d20'][i] } })),
+                  },
+                ],
+              }}
+            />
+          </>
+        )}
       </QueryState>
     </Card>
   );

@@ -36,6 +36,7 @@ import { Badge, Card, DataTable, Field, PageHeader, QueryState, Stat, type Tone 
 import { channelLabels, memberName, statusLabels } from './member-format';
 import { MemberChallengesCard } from '../challenges/MemberChallengesCard';
 import { MemberActions } from './MemberActions';
+import { PredictedValueCard } from './PredictedValueCard';
 
 type Member = MemberDetailQuery['member'];
 type LedgerRow = MemberLedgerQuery['member']['ledger']['edges'][number]['node'];
@@ -101,6 +102,7 @@ function MemberSections({ member, withPii, canAdjust }: { member: Member; withPi
       />
       <TierCard member={member} />
       <RiskCard member={member} />
+      <PredictedValueCard value={member.predictedValue} />
       <Card title="Ledger" wide testId="member-ledger">
         <QueryState
           fetching={ledger.fetching}

@@ -17,13 +17,14 @@ import {
 } from '../gql/graphql';
 import { Chart } from '../shared/Chart';
 import { errorMessage, fieldErrorMap } from '../shared/errors';
-import { dash, formatDateTime, formatDecimal, formatInteger, humanize } from '../shared/format';
+import { dash, formatDateTime, formatDecimal, formatInteger, formatMoney, formatPercent, humanize } from '../shared/format';
 import { can } from '../shared/permissions';
 import { Badge, Card, DataTable, Dialog, ErrorBox, Field, FormActions, PageHeader, QueryState, type Tone } from '../shared/ui';
 
 const kinds: { kind: ModelKind; label: string }[] = [
   { kind: 'RECOMMENDER', label: 'Recommender' },
   { kind: 'CHURN', label: 'Churn model' },
+  { kind: 'VALUE', label: 'Customer value' },
 ];
 const pollMs = 1000;
 const queuePollMs = 5000;
@@ -231,7 +232,7 @@ function Versions({ versions, canActivate, onActivated }: { versions: ModelVersi
           },
         ]}
       />
-      {selected && <MetricsChart version={selected} active={active} />}
+      {selected && (selected.kind === 'VALUE' ? <ValueMetrics version={selected} active={active} /> : <MetricsChart version={selected} active={active} />)}
       <Dialog title="Activate model version" isOpen={Boolean(activating)} onClose={() => setActivating(null)} testId="activate-dialog">
         {activating && (
           <ActivateForm
@@ -288,12 +289,96 @@ export function rateMetrics(metrics: Record<string, unknown>, prefix = ''): Reco
 }
 
 function headlineName(v: ModelVersionFieldsFragment | undefined): string {
-  return v?.kind === 'CHURN' ? 'ROC AUC' : 'nDCG@10';
+  return v?.kind === 'CHURN' ? 'ROC AUC' : v?.kind === 'VALUE' ? 'Gini' : 'nDCG@10';
 }
 
 function headline(v: ModelVersionFieldsFragment): number | null {
+  if (v.kind === 'VALUE') return numberOr(v.metrics.gini);
   const m = rateMetrics(v.metrics);
   return (v.kind === 'CHURN' ? m.rocAuc : m['all ndcg@10']) ?? null;
+}
+
+const numberOr = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
+
+function GateDecision({ version }: { version: ModelVersionFieldsFragment }) {
+  return (
+    <p className="muted" data-testid="gate-decision">
+      Promotion gate: {version.isPromoted == null ? 'not decided yet' : version.isPromoted ? 'promoted' : 'not promoted'}
+      {version.gateReason ? ` — ${version.gateReason}` : ''}
+      {version.activatedBy ? ` · activated by ${version.activatedBy}` : ''}
+    </p>
+  );
+}
+
+interface ValueMetricsRow {
+  name: string;
+  metrics: Record<string, unknown>;
+}
+
+interface CalibrationBin {
+  meanPredicted: number;
+  meanActual: number;
+  count: number;
+}
+
+/** The protocol's customer-value metrics of a version (docs/eval/protocol.md) beside each baseline's and the active version's, and its decile calibration. */
+function ValueMetrics({ version, active }: { version: ModelVersionFieldsFragment; active: ModelVersionFieldsFragment | null }) {
+  const rows: ValueMetricsRow[] = [
+    { name: `This version (${version.algorithm})`, metrics: version.metrics },
+    ...Object.entries(version.baselineMetrics).map(([name, m]) => ({ name, metrics: (m ?? {}) as Record<string, unknown> })),
+    ...(active && active.id !== version.id ? [{ name: 'Active version', metrics: active.metrics }] : []),
+  ];
+  const calibration = (Array.isArray(version.metrics.calibration) ? version.metrics.calibration : []) as CalibrationBin[];
+  const scoring = version.valueScoring;
+  const units = (value: unknown) => formatDecimal(numberOr(value));
+  return (
+    <Card title={`Metrics of ${version.algorithm} (${version.id.slice(0, 8)})`} wide testId="version-metrics">
+      <GateDecision version={version} />
+      <DataTable<ValueMetricsRow>
+        label="Holdout metrics of this version next to each baseline and the active version"
+        testId="value-metrics"
+        rows={rows}
+        rowKey={(r) => r.name}
+        rowTestId="value-metrics-row"
+        columns={[
+          { header: 'Model', cell: (r) => r.name },
+          { header: 'Gini (normalised)', numeric: true, cell: (r) => formatDecimal(numberOr(r.metrics.gini)) },
+          { header: 'Spearman', numeric: true, cell: (r) => formatDecimal(numberOr(r.metrics.spearman)) },
+          { header: 'Top-decile capture', numeric: true, cell: (r) => formatPercent(numberOr(r.metrics.topDecileCapture)) },
+          { header: 'MAE', numeric: true, cell: (r) => units(r.metrics.mae) },
+          { header: 'RMSE', numeric: true, cell: (r) => units(r.metrics.rmse) },
+        ]}
+      />
+      <p className="muted small">MAE and RMSE are in the history's currency units over the {version.horizonDays ?? '—'}-day holdout; higher Gini, Spearman and capture are better.</p>
+      {scoring && (
+        <p className="muted small" data-testid="value-bands">
+          Bands: HIGH from {formatMoney(scoring.highFromMinor, scoring.currency)} (top {formatPercent(1 - scoring.highQuantile)}), MEDIUM from{' '}
+          {formatMoney(scoring.mediumFromMinor, scoring.currency)} (top {formatPercent(1 - scoring.mediumQuantile)}) · {formatInteger(scoring.members)} members scored
+        </p>
+      )}
+      {calibration.length === 0 ? (
+        <p className="empty">This version recorded no calibration</p>
+      ) : (
+        <div data-testid="value-calibration">
+          <Chart
+            label="Decile calibration: mean predicted against mean actual spend in each tenth of the predictions, lowest first"
+            height={260}
+            option={{
+              tooltip: { trigger: 'axis' },
+              legend: { top: 0 },
+              grid: { left: 8, right: 16, top: 32, bottom: 8, containLabel: true },
+              xAxis: { type: 'category', name: 'Decile', data: calibration.map((_, i) => `D${i + 1}`) },
+              yAxis: { type: 'value', name: 'Mean spend' },
+              series: [
+                { type: 'bar', name: 'Mean predicted', data: calibration.map((b) => b.meanPredicted), itemStyle: { color: '#2454d6' } },
+                { type: 'line', name: 'Mean actual', data: calibration.map((b) => b.meanActual), itemStyle: { color: '#f79009' } },
+              ],
+            }}
+          />
+        </div>
+      )}
+    </Card>
+  );
 }
 
 function MetricsChart({ version, active }: { version: ModelVersionFieldsFragment; active: ModelVersionFieldsFragment | null }) {
@@ -306,11 +391,7 @@ function MetricsChart({ version, active }: { version: ModelVersionFieldsFragment
   ];
   return (
     <Card title={`Metrics of ${version.algorithm} (${version.id.slice(0, 8)})`} wide testId="version-metrics">
-      <p className="muted" data-testid="gate-decision">
-        Promotion gate: {version.isPromoted == null ? 'not decided yet' : version.isPromoted ? 'promoted' : 'not promoted'}
-        {version.gateReason ? ` — ${version.gateReason}` : ''}
-        {version.activatedBy ? ` · activated by ${version.activatedBy}` : ''}
-      </p>
+      <GateDecision version={version} />
       {names.length === 0 ? (
         <p className="empty">This version recorded no metrics</p>
       ) : (

@@ -1,11 +1,13 @@
 import { Entity, Enum, Index, PrimaryKey, Property, type Opt } from '@mikro-orm/core';
-import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeISOResolver, JSONObjectResolver } from 'graphql-scalars';
 import { newId } from '../../base/ids';
 
 export enum ModelKind {
   RECOMMENDER = 'RECOMMENDER',
   CHURN = 'CHURN',
+  /** Predicted customer value: expected spend over the version's horizon. */
+  VALUE = 'VALUE',
 }
 registerEnumType(ModelKind, { name: 'ModelKind' });
 
@@ -22,6 +24,28 @@ export enum ModelVersionStatus {
   FAILED = 'FAILED',
 }
 registerEnumType(ModelVersionStatus, { name: 'ModelVersionStatus' });
+
+/** How a VALUE version's scores were banded, and the currency of its amounts; the worker writes it with the scores. */
+@ObjectType({ description: "How a customer-value version banded its members: HIGH from the highQuantile of its predictions, MEDIUM from the mediumQuantile." })
+export class ValueScoring {
+  @Field(() => String, { description: 'Currency of the predicted amounts: the programme currency when the scores were written.' })
+  currency: string;
+
+  @Field(() => Float, { description: 'Share of scored members below the MEDIUM threshold, e.g. 0.5.' })
+  mediumQuantile: number;
+
+  @Field(() => Float, { description: 'Share of scored members below the HIGH threshold, e.g. 0.8 (the top 20% are HIGH).' })
+  highQuantile: number;
+
+  @Field(() => Int, { description: 'Predicted value (minor units) from which a member is MEDIUM.' })
+  mediumFromMinor: number;
+
+  @Field(() => Int, { description: 'Predicted value (minor units) from which a member is HIGH.' })
+  highFromMinor: number;
+
+  @Field(() => Int, { description: 'Members scored.' })
+  members: number;
+}
 
 /**
  * One training run. The worker writes it (status TRAINING), then its scores, then the gate's decision; activating it
@@ -106,6 +130,10 @@ export class ModelVersion {
   @Field(() => String, { nullable: true })
   @Property({ type: 'string', length: 1000, nullable: true })
   failureReason: string | null = null;
+
+  @Field(() => ValueScoring, { nullable: true, description: 'VALUE versions: the band thresholds and currency of their scores; null for other kinds.' })
+  @Property({ type: 'json', nullable: true })
+  valueScoring: ValueScoring | null = null;
 
   @Field(() => DateTimeISOResolver)
   @Property({ type: 'datetime' })

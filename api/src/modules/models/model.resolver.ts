@@ -9,7 +9,8 @@ import { ModelKind, ModelVersion } from './model-version.entity';
 import { MAX_RECOMMENDATIONS, type ModelService } from './model.service';
 import type { ModelLoaders } from './model.loaders';
 import type { PointsLoaders } from '../ledger/points.loaders';
-import { ActivateModelVersionInput, ChurnRisk, ModelJob, Recommendation, RetrainModelInput, RewardSuggestion, SimilarProduct } from './model.types';
+import { Analytics } from '../analytics/analytics.types';
+import { ActivateModelVersionInput, ChurnRisk, ModelJob, PredictedValue, Recommendation, RetrainModelInput, RewardSuggestion, SimilarProduct, ValueAtRisk } from './model.types';
 
 const page = (first: number, max: number, path = 'first') => {
   if (!Number.isInteger(first) || first < 1 || first > max) throw AppError.badInput([{ path, message: `must be between 1 and ${max}` }]);
@@ -87,11 +88,28 @@ export class MemberModelResolver {
     return ctx.loaders.models.churnRisk.load(member.id);
   }
 
+  @Authorized(Permission.ANALYTICS_READ)
+  @FieldResolver(() => PredictedValue, { nullable: true, description: 'From the active customer-value model; null when it has not scored this member or no VALUE version is active.' })
+  predictedValue(@Root() member: Member, @Ctx() ctx: ResolverContext<ModelLoaders>) {
+    return ctx.loaders.models.predictedValue.load(member.id);
+  }
+
   @Authorized(Permission.MEMBERS_READ)
   @FieldResolver(() => [RewardSuggestion], { description: 'Rewards affordable now or once pending points are released, most wanted first.' })
   async recommendedRewards(@Root() member: Member, @Arg('first', () => Int, { defaultValue: 5 }) first: number, @Ctx() ctx: ResolverContext<PointsLoaders>) {
     const points = await ctx.loaders.points.load(member.id);
     return this.models.recommendedRewardsOf(ctx.em, member.id, points, page(first, 50));
+  }
+}
+
+@Resolver(() => Analytics)
+export class AnalyticsModelResolver {
+  constructor(private readonly models: ModelService) {}
+
+  @Authorized(Permission.ANALYTICS_READ)
+  @FieldResolver(() => ValueAtRisk, { nullable: true, description: 'Predicted value × churn probability per churn band, from the active VALUE and CHURN versions; null while either has none.' })
+  valueAtRisk(@Ctx() ctx: Context): Promise<ValueAtRisk | null> {
+    return this.models.valueAtRisk(ctx.analyticsEm ?? ctx.em);
   }
 }
 

@@ -14,6 +14,7 @@ import type { AuditService } from '../audit/audit.service';
 import { Product } from '../catalog/product.entity';
 import type { RewardService } from '../rewards/reward.service';
 import { ModelKind, ModelVersion, ModelVersionStatus } from './model-version.entity';
+import { VALUE_AT_RISK_SQL } from './value-at-risk';
 import {
   ChurnBand,
   type ActivateModelVersionInput,
@@ -24,6 +25,9 @@ import {
   type RetrainModelInput,
   type RewardSuggestion,
   type SimilarProduct,
+  type PredictedValue,
+  type ValueBand,
+  type ValueAtRisk,
 } from './model.types';
 
 /** Recommendations the worker stores per member; `first` can ask for at most this many. */
@@ -245,6 +249,54 @@ export class ModelService {
       const r = byMember.get(id);
       return r ? { score: r.score, band: r.band, drivers: r.drivers, modelVersionId: r.model_version_id, horizonDays: r.horizon_days ?? 90 } : null;
     });
+  }
+
+  /** Predicted value of members `ids` from the active VALUE version; null for members it did not score (or with none active). */
+  async predictedValueOf(em: EntityManager, memberIds: readonly string[]): Promise<(PredictedValue | null)[]> {
+    const rows = await em.execute<{ member_id: string; amount_minor: number; p_return: number; band: ValueBand; drivers: PredictedValue['drivers']; model_version_id: string; horizon_days: number | null; currency: string | null }[]>(
+      `select s.member_id, s.amount_minor, s.p_return, s.band, s.drivers, s.model_version_id, v.horizon_days, v.value_scoring->>'currency' as currency
+       from member_value_score s join model_version v on v.id = s.model_version_id and v.kind = 'VALUE' and v.status = 'ACTIVE'
+       where s.member_id in (?)`,
+      [memberIds as string[]],
+    );
+    const byMember = new Map(rows.map((r) => [r.member_id, r]));
+    return memberIds.map((id) => {
+      const r = byMember.get(id);
+      if (!r) return null;
+      return { amount: r.amount_minor, currency: r.currency ?? '', band: r.band, pReturn: r.p_return, drivers: r.drivers, modelVersionId: r.model_version_id, horizonDays: r.horizon_days ?? 90 };
+    });
+  }
+
+  /**
+   * Value at risk per churn band: each ACTIVE member scored by both the active VALUE and the active CHURN version counts
+   * floor(predicted value × churn probability). Null while either kind has no active version.
+   */
+  async valueAtRisk(em: EntityManager): Promise<ValueAtRisk | null> {
+    const active = await em.execute<{ kind: string; id: string; currency: string | null }[]>(
+      `select kind, id, value_scoring->>'currency' as currency from model_version where kind in ('VALUE', 'CHURN') and status = 'ACTIVE'`,
+    );
+    const value = active.find((v) => v.kind === 'VALUE');
+    const churn = active.find((v) => v.kind === 'CHURN');
+    if (!value || !churn) return null;
+    const rows = await em.execute<{ band: ChurnBand; members: number; predicted: number; at_risk: number }[]>(
+      `select c.band, count(*)::int as members, sum(s.amount_minor)::float8 as predicted, sum(${VALUE_AT_RISK_SQL('s', 'c')})::float8 as at_risk
+       from member_value_score s
+       join member_churn_score c on c.member_id = s.member_id and c.model_version_id = ?
+       join member m on m.id = s.member_id and m.status = 'ACTIVE'
+       where s.model_version_id = ?
+       group by c.band`,
+      [churn.id, value.id],
+    );
+    const byBand = new Map(rows.map((r) => [r.band, r]));
+    return {
+      currency: value.currency ?? '',
+      valueModelVersionId: value.id,
+      churnModelVersionId: churn.id,
+      bands: [ChurnBand.LOW, ChurnBand.MEDIUM, ChurnBand.HIGH].map((band) => {
+        const r = byBand.get(band);
+        return { churnBand: band, members: r?.members ?? 0, predictedValueMinor: r?.predicted ?? 0, valueAtRiskMinor: r?.at_risk ?? 0 };
+      }),
+    };
   }
 
   async similarProductsOf(em: EntityManager, productIds: readonly string[], first: number): Promise<SimilarProduct[][]> {

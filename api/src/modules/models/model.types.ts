@@ -5,8 +5,9 @@ import { Product } from '../catalog/product.entity';
 import { Reward } from '../rewards/reward.entity';
 import { ModelKind, ModelVersion } from './model-version.entity';
 import { ChurnBand } from './churn-band';
+import { ValueBand } from './value-band';
 
-export { ChurnBand };
+export { ChurnBand, ValueBand };
 
 export enum ModelJobState {
   WAITING = 'WAITING',
@@ -35,7 +36,7 @@ export class ModelJobProgress {
   percent: number;
 }
 
-@ObjectType({ description: 'A training job on its kind\'s queue (recommender.train-recommender or recommender.train-churn).' })
+@ObjectType({ description: 'A training job on its kind\'s queue (recommender.train-recommender, recommender.train-churn or recommender.train-value).' })
 export class ModelJob {
   @Field(() => ID)
   id: string;
@@ -150,6 +151,72 @@ export class ChurnRisk {
 
   @Field(() => Int, { description: "The model's horizon in days." })
   horizonDays: number;
+}
+
+@ObjectType({ description: 'What pushes a predicted value up or down.' })
+export class ValueDriver {
+  @Field(() => String)
+  feature: string;
+
+  @Field(() => Float, { description: "The feature's value for this member." })
+  value: number;
+
+  @Field(() => Float, { description: 'Contribution to the log of the expected spend; positive raises the value.' })
+  contribution: number;
+}
+
+@ObjectType({ description: "The active customer-value model's expected spend of the member over its horizon." })
+export class PredictedValue {
+  @Field(() => Int, { description: 'Expected spend over the next horizonDays, in minor units of `currency` (at most 1,000,000,000).' })
+  amount: number;
+
+  @Field(() => String, { description: 'ISO 4217: the programme currency when the version was scored.' })
+  currency: string;
+
+  @Field(() => ValueBand)
+  band: ValueBand;
+
+  @Field(() => Float, { description: 'Probability that the member buys anything at all in the horizon.' })
+  pReturn: number;
+
+  @Field(() => [ValueDriver], { description: 'Top drivers, strongest first.' })
+  drivers: ValueDriver[];
+
+  @Field(() => ID)
+  modelVersionId: string;
+
+  @Field(() => Int, { description: "The model's horizon in days." })
+  horizonDays: number;
+}
+
+@ObjectType({ description: "Members of one churn band scored by both active models, their predicted value and the part of it at risk." })
+export class ValueAtRiskBand {
+  @Field(() => ChurnBand)
+  churnBand: ChurnBand;
+
+  @Field(() => Int)
+  members: number;
+
+  @Field(() => Float, { description: 'Σ predicted value (minor units); a whole number, Float as it passes 2^31.' })
+  predictedValueMinor: number;
+
+  @Field(() => Float, { description: 'Σ floor(predicted value × churn probability) (minor units).' })
+  valueAtRiskMinor: number;
+}
+
+@ObjectType({ description: 'Predicted value weighed by churn probability, per churn band, over ACTIVE members both active models scored.' })
+export class ValueAtRisk {
+  @Field(() => String, { description: 'Currency of the amounts (the value version\'s).' })
+  currency: string;
+
+  @Field(() => ID)
+  valueModelVersionId: string;
+
+  @Field(() => ID)
+  churnModelVersionId: string;
+
+  @Field(() => [ValueAtRiskBand], { description: 'LOW, MEDIUM, HIGH, each present (0 members when empty).' })
+  bands: ValueAtRiskBand[];
 }
 
 @ObjectType()

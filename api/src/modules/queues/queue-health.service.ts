@@ -12,7 +12,8 @@ import type { OutboxSubscriberHealth, QueueHealth } from './queue-health.types';
 export const KNOWN_QUEUES: readonly { name: string; description: string }[] = [
   { name: QUEUES.trainRecommender, description: 'Recommender worker: trains the recommender, evaluates it, writes its scores and applies the promotion gate.' },
   { name: QUEUES.trainChurn, description: 'Recommender worker: trains the churn model, evaluates it, writes its scores and applies the promotion gate.' },
-  { name: QUEUES.score, description: "Recommender worker: scores every member's churn risk again with a trained version's weights." },
+  { name: QUEUES.trainValue, description: 'Recommender worker: trains the customer-value model, evaluates it, writes its predicted values and applies the promotion gate.' },
+  { name: QUEUES.score, description: "Recommender worker: scores every member's churn risk or predicted value again with a trained version's weights." },
   { name: QUEUES.heartbeat, description: 'Recommender worker: answers liveness probes.' },
   { name: WEBHOOK_DELIVERY_QUEUE, description: 'API: delivers signed webhooks, with retries.' },
   { name: POINTS_JOBS_QUEUE, description: 'API: the scheduled points jobs (release, expiry, tier periods, ledger check).' },

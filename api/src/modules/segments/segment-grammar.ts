@@ -2,10 +2,11 @@ import type { FieldProblem } from '../../base/errors';
 import { SalesChannelKind } from '../../base/enums';
 import { RfmSegment } from '../analytics/analytics.types';
 import { ChurnBand } from '../models/churn-band';
+import { ValueBand } from '../models/value-band';
 import { ConsentMedium } from '../members/member-consent.entity';
 import { MemberStatus } from '../members/member.entity';
 import { NpsCategory } from '../feedback/feedback.entity';
-import { MAX_MEMBER_POINTS } from '../../base/bounds';
+import { MAX_MEMBER_POINTS, MAX_PREDICTED_VALUE_MINOR } from '../../base/bounds';
 
 /**
  * The segment rule grammar (docs/concepts/segments.md). A rule is a tree of plain JSON objects:
@@ -192,6 +193,22 @@ export const ATTRIBUTES = {
     operators: NUMERIC_OPS,
     min: 0,
     max: 1,
+  },
+  valueBand: {
+    description: "The active customer-value model's band (quantiles of its predictions); unscored members do not match.",
+    type: ValueType.ENUM,
+    cardinality: 'one',
+    operators: CHOICE_OPS,
+    values: Object.values(ValueBand),
+  },
+  valueAtRisk: {
+    description:
+      "Predicted value × churn probability (minor units, rounded down), from the active value and churn models; members either model has not scored do not match.",
+    type: ValueType.INTEGER,
+    cardinality: 'one',
+    operators: NUMERIC_OPS,
+    min: 0,
+    max: MAX_PREDICTED_VALUE_MINOR,
   },
   membershipPlan: {
     description: 'Codes of the paid plans the member has running (started, not ended, not cancelled).',

@@ -8,6 +8,7 @@ import {
   type SegmentRule,
 } from './segment-grammar';
 import { DAY_MS } from '../../base/time';
+import { VALUE_AT_RISK_SQL } from '../models/value-at-risk';
 import type { SegmentAttributeDefinition, SegmentSqlParams } from './segment-attributes';
 import { ValueType } from './segment-grammar';
 
@@ -76,17 +77,19 @@ interface DateSource {
 }
 
 const ACTIVE_CHURN = `member_churn_score c join model_version v on v.id = c.model_version_id and v.kind = 'CHURN' and v.status = 'ACTIVE'`;
+const ACTIVE_VALUE = `member_value_score s join model_version v on v.id = s.model_version_id and v.kind = 'VALUE' and v.status = 'ACTIVE'`;
 
 /**
  * The per-member relations a rule reads, each left-joined to `member m` at most once and unique on member_id.
  * `orders` is one grouped pass over the orders before the evaluation time, with one count and one net sum per window.
  */
-const ALIAS = { tier: 'jt', balance: 'jb', churn: 'jc', nps: 'jnps', csat: 'jcsat' } as const;
+const ALIAS = { tier: 'jt', balance: 'jb', churn: 'jc', nps: 'jnps', csat: 'jcsat', value: 'jv' } as const;
+type JoinName = keyof typeof ALIAS;
 
 class Joins {
   readonly windows: number[] = [];
   lastOrder = false;
-  readonly used = new Set<'tier' | 'balance' | 'churn' | 'nps' | 'csat'>();
+  readonly used = new Set<JoinName>();
   /** Plugin attributes' rows, one left join per attribute, qualifier and window. */
   private readonly plugins = new Map<string, { alias: string; rows: (b: Binder) => string }>();
 
@@ -114,7 +117,7 @@ class Joins {
   }
 
   /** The alias of a per-member relation, joined once. */
-  use(name: 'tier' | 'balance' | 'churn' | 'nps' | 'csat'): string {
+  use(name: JoinName): string {
     this.used.add(name);
     return ALIAS[name];
   }
@@ -146,6 +149,7 @@ class Joins {
     if (this.used.has('balance')) parts.push('left join member_balance jb on jb.member_id = m.id');
     // One ACTIVE model per kind (model_version_one_active) and one score per member and model: unique on member_id.
     if (this.used.has('churn')) parts.push(`left join (select c.member_id, c.band, c.score from ${ACTIVE_CHURN}) jc on jc.member_id = m.id`);
+    if (this.used.has('value')) parts.push(`left join (select s.member_id, s.band, s.amount_minor from ${ACTIVE_VALUE}) jv on jv.member_id = m.id`);
     for (const kind of ['nps', 'csat'] as const) {
       if (!this.used.has(kind)) continue;
       // The member's latest answer of the kind before the evaluation time.
@@ -233,6 +237,9 @@ const SOURCES: Record<AttributeName, ScalarSource | SetSource | DateSource> & Pa
   },
   churnBand: { kind: 'scalar', cast: 'text', expr: (_b, _c, j) => `${j.use('churn')}.band` },
   churnScore: { kind: 'scalar', cast: 'real', expr: (_b, _c, j) => `${j.use('churn')}.score` },
+  valueBand: { kind: 'scalar', cast: 'text', expr: (_b, _c, j) => `${j.use('value')}.band` },
+  // Null (no match) unless both active models scored the member.
+  valueAtRisk: { kind: 'scalar', cast: 'bigint', expr: (_b, _c, j) => VALUE_AT_RISK_SQL(j.use('value'), j.use('churn')) },
   membershipPlan: {
     kind: 'set',
     cast: 'text',

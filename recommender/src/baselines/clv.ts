@@ -1,0 +1,128 @@
+import type { HasParams, Txn, ValueModel } from '../eval/types';
+import { DAY_MS } from '../time';
+import { expectedPurchases, expectedSpendPerPurchase, fitBgNbd, fitGammaGamma, purchaseSummaries } from './bgnbd';
+import { rfmFeatures, summarise } from './churn-features';
+
+/** Σ quantity × unit price per customer over rows in [from, to). */
+export function spendBetween(rows: readonly Txn[], from: number, to: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const t of rows) if (t.time >= from && t.time < to) out.set(t.customerId, (out.get(t.customerId) ?? 0) + t.quantity * t.unitPrice);
+  return out;
+}
+
+/** PAST-SPEND: the customer's spend in [cutoff − horizon, cutoff). */
+export class PastSpendBaseline implements ValueModel {
+  readonly name = 'PAST-SPEND';
+  readonly kind = 'baseline' as const;
+
+  async fitPredict(rows: Txn[], population: string[], cutoff: number, horizonDays: number) {
+    const spend = spendBetween(rows, cutoff - horizonDays * DAY_MS, cutoff);
+    return { predictions: Float64Array.from(population, (c) => spend.get(c) ?? 0) };
+  }
+}
+
+/** The six RFM-LINEAR features at `at`: the five RFM-LOGISTIC ones and log1p(spend in [at − horizon, at)). */
+export function rfmLinearFeatures(rows: readonly Txn[], customers: readonly string[], at: number, horizonDays: number): (number[] | null)[] {
+  const s = summarise(rows, at);
+  const recent = spendBetween(rows, at - horizonDays * DAY_MS, at);
+  return customers.map((c) => {
+    const sc = s.get(c);
+    return sc ? [...rfmFeatures(sc, at), Math.log1p(recent.get(c) ?? 0)] : null;
+  });
+}
+
+/**
+ * RFM-LINEAR: ordinary least squares with intercept of the horizon's spend on the six standardised features, trained
+ * strictly in the past (features at D = cutoff − horizon, target = spend in [D, cutoff)); negative predictions → 0.
+ */
+export class RfmLinearBaseline implements ValueModel, HasParams {
+  readonly name = 'RFM-LINEAR';
+  readonly kind = 'baseline' as const;
+  private coefficients: number[] = [];
+
+  params() {
+    return { coefficients: this.coefficients.map((c) => Number(c.toFixed(4))) };
+  }
+
+  async fitPredict(rows: Txn[], population: string[], cutoff: number, horizonDays: number) {
+    const past = rows.filter((t) => t.time < cutoff);
+    const d = cutoff - horizonDays * DAY_MS;
+    const trainIds = [...new Set(past.filter((t) => t.time < d).map((t) => t.customerId))].sort();
+    if (!trainIds.length) throw new Error('no customer bought before cutoff − horizon: nothing to train on');
+    const x = rfmLinearFeatures(past, trainIds, d, horizonDays) as number[][];
+    const target = spendBetween(past, d, cutoff);
+    const y = trainIds.map((c) => target.get(c) ?? 0);
+    const { mean, std } = standardiser(x);
+    const z = (row: number[]) => [1, ...row.map((v, k) => (v - mean[k]) / std[k])];
+    const beta = leastSquares(x.map(z), y);
+    this.coefficients = beta;
+    const now = rfmLinearFeatures(past, population, cutoff, horizonDays);
+    const predictions = Float64Array.from(now, (row) => {
+      if (!row) return 0;
+      const v = z(row).reduce((s, f, k) => s + f * beta[k], 0);
+      return Math.max(0, v);
+    });
+    return { predictions };
+  }
+}
+
+function standardiser(x: number[][]): { mean: number[]; std: number[] } {
+  const d = x[0].length;
+  const mean = new Array<number>(d).fill(0), std = new Array<number>(d).fill(0);
+  for (const row of x) row.forEach((v, k) => (mean[k] += v / x.length));
+  for (const row of x) row.forEach((v, k) => (std[k] += (v - mean[k]) ** 2 / x.length));
+  return { mean, std: std.map((v) => (v > 0 ? Math.sqrt(v) : 1)) };
+}
+
+/** OLS by the normal equations (a handful of standardised columns) with partial pivoting; a tiny ridge if singular. */
+export function leastSquares(x: number[][], y: number[], ridge = 0): number[] {
+  const d = x[0].length;
+  const a = Array.from({ length: d }, () => new Array<number>(d + 1).fill(0));
+  x.forEach((row, i) => {
+    for (let p = 0; p < d; p++) {
+      a[p][d] += row[p] * y[i];
+      for (let q = 0; q < d; q++) a[p][q] += row[p] * row[q];
+    }
+  });
+  for (let p = 1; p < d; p++) a[p][p] += ridge;
+  for (let c = 0; c < d; c++) {
+    let piv = c;
+    for (let r = c + 1; r < d; r++) if (Math.abs(a[r][c]) > Math.abs(a[piv][c])) piv = r;
+    [a[c], a[piv]] = [a[piv], a[c]];
+    if (Math.abs(a[c][c]) < 1e-12) return ridge > 0 ? new Array<number>(d).fill(0) : leastSquares(x, y, 1e-6 * x.length);
+    for (let r = 0; r < d; r++) {
+      if (r === c) continue;
+      const f = a[r][c] / a[c][c];
+      for (let k = c; k <= d; k++) a[r][k] -= f * a[c][k];
+    }
+  }
+  return a.map((row, c) => row[d] / row[c]);
+}
+
+/**
+ * BGNBD-GG: BG/NBD on the customers' purchase days before the cutoff, expected purchase days in the horizon, times the
+ * Gamma-Gamma expected spend per purchase day (fitted on customers with repeat days, over their repeat days' mean).
+ */
+export class BgNbdGgBaseline implements ValueModel, HasParams {
+  readonly name = 'BGNBD-GG';
+  readonly kind = 'baseline' as const;
+  private info: Record<string, unknown> = {};
+
+  params() {
+    return this.info;
+  }
+
+  async fitPredict(rows: Txn[], population: string[], cutoff: number, horizonDays: number) {
+    const summaries = purchaseSummaries(rows, cutoff, population);
+    const known = summaries.filter((s) => s !== null);
+    const bg = fitBgNbd(known);
+    const gg = fitGammaGamma(known);
+    const sig = (v: number) => Number(v.toPrecision(4));
+    this.info = { r: sig(bg.r), alpha: sig(bg.alpha), a: sig(bg.a), b: sig(bg.b), p: sig(gg.p), q: sig(gg.q), gamma: sig(gg.gamma) };
+    const t = horizonDays / 7;
+    const predictions = Float64Array.from(summaries, (s) =>
+      s ? expectedPurchases(bg, t, s.x, s.tx, s.T) * expectedSpendPerPurchase(gg, s.x, s.repeatMeanSpend) : 0,
+    );
+    return { predictions };
+  }
+}
