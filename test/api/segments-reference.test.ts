@@ -5,8 +5,8 @@ import type { RecordOrderInput } from '../../api/src/modules/orders/order.types'
 import type { SegmentRule } from '../../api/src/modules/segments/segment-grammar';
 
 /**
- * The compiled rule (grouped aggregates joined to members, segment-sql.ts) against a plain evaluation in TypeScript of
- * the same rule over the rows it reads, on members built at the edges: orders exactly at a window's start and at the
+ * The compiled rule (segment-sql.ts, reading the per-member order history the orders module keeps) against a plain
+ * evaluation in TypeScript of the same rule over the raw rows (customer_order, member, tiers, balances), on members built at the edges: orders exactly at a window's start and at the
  * evaluation time, returns, an absorbed (MERGED) member whose orders moved to the survivor, guest orders, members
  * without orders, tiers and balances.
  */
@@ -20,7 +20,7 @@ const ago = (days: number, ms = 0) => new Date(AS_OF.getTime() - days * DAY + ms
 
 interface Facts {
   members: Array<{ id: string; status: string; country: string | null }>;
-  orders: Array<{ member_id: string | null; placed_at: Date; total_minor: number; returned_minor: number }>;
+  orders: Array<{ member_id: string | null; placed_at: Date; total_minor: number; returned_minor: number; channel_kind: string }>;
   tiers: Map<string, { code: string; threshold: number }>;
   floorTier: { code: string; threshold: number };
   thresholds: Map<string, number>;
@@ -36,8 +36,9 @@ async function loadFixture() {
   }
   const web = (await b.channel(SalesChannelKind.WEB)).id;
   const member = async (country: string) => (await b.member().inCountry(country).save()).id;
-  const order = async (memberId: string | null, placedAt: Date, unitPriceMinor: number, quantity = 1) => {
-    const input = orderInput(memberId, [{ sku: 'MUG', unitPriceMinor, quantity }], { channelId: web, placedAt });
+  const store = (await b.channel(SalesChannelKind.STORE)).id;
+  const order = async (memberId: string | null, placedAt: Date, unitPriceMinor: number, quantity = 1, channelId = web) => {
+    const input = orderInput(memberId, [{ sku: 'MUG', unitPriceMinor, quantity }], { channelId, placedAt });
     return h.app.services.orders.record(b.ctx(), input as unknown as RecordOrderInput);
   };
 
@@ -46,6 +47,7 @@ async function loadFixture() {
   await order(edge, ago(30, -1), 1100); // 1 ms earlier: outside it
   await order(edge, AS_OF, 1200); // at the evaluation time: not yet placed
   await order(edge, ago(0, -1), 1300); // 1 ms before it: inside every window
+  await order(edge, AS_OF, 1400, 1, store); // in store only at the evaluation time: not a channel used yet
   const returner = await member('GB');
   const returned = await order(returner, ago(10), 2000, 2);
   await h.app.services.orders.recordReturn(b.ctx(), { orderId: returned.id, externalReturnId: 'R-half', lines: [{ lineNo: 1, quantity: 1 }] });
@@ -65,6 +67,7 @@ async function loadFixture() {
   await member('DE'); // never ordered
   const lapsed = await member('IE');
   await order(lapsed, ago(1000, 1), 4000);
+  await order(lapsed, ago(1000), 4100, 1, store);
   const adjusted = await member('GB');
   await h.app.services.points.adjust(b.ctx(), { memberId: adjusted, points: 250, reason: 'fixture', idempotencyKey: 'ref-adjusted' });
   const erased = await member('GB');
@@ -80,7 +83,7 @@ async function readFacts(): Promise<Facts> {
   const balances = await h.sql<{ member_id: string; available: number; lifetime: number }>(`select member_id, available::int as available, lifetime::int as lifetime from member_balance`);
   return {
     members: await h.sql(`select id, status, country from member`),
-    orders: (await h.sql<Facts['orders'][number]>(`select member_id, placed_at, total_minor, returned_minor from customer_order`)).map((o) => ({
+    orders: (await h.sql<Facts['orders'][number]>(`select member_id, placed_at, total_minor, returned_minor, channel_kind from customer_order`)).map((o) => ({
       ...o,
       placed_at: new Date(o.placed_at),
     })),
@@ -122,6 +125,11 @@ function reference(rule: SegmentRule, mentionsStatus: boolean): string[] {
     if ('and' in r) return r.and.every((x) => holds(m, x));
     if ('or' in r) return r.or.some((x) => holds(m, x));
     if ('not' in r) return !holds(m, r.not);
+    if (r.attribute === 'channelsUsed') {
+      const used = new Set(facts.orders.filter((o) => o.member_id === m.id && o.placed_at < AS_OF).map((o) => o.channel_kind));
+      const wanted = Array.isArray(r.value) ? (r.value as string[]) : [r.value as string];
+      return r.op === 'all' ? wanted.every((v) => used.has(v)) : wanted.some((v) => used.has(v));
+    }
     const v = value(m, r);
     if (v === null) return false;
     if (r.attribute === 'tier' && ['gt', 'gte', 'lt', 'lte'].includes(r.op)) {
@@ -191,6 +199,9 @@ describe('compiled segment rules against a reference evaluation', () => {
     ['status in ACTIVE, ERASED with orders in 30 days (never the MERGED record)', { and: [c('status', 'in', ['ACTIVE', 'ERASED']), c('purchaseCount', 'gte', 1, 30)] }],
     ['status neq ACTIVE', c('status', 'neq', 'ACTIVE')],
     ['country in GB, FR and no orders in 3660 days', { and: [c('country', 'in', ['GB', 'FR']), c('purchaseCount', 'eq', 0, 3660)] }],
+    ['channelsUsed contains STORE (an order at the evaluation time does not count)', c('channelsUsed', 'contains', 'STORE')],
+    ['channelsUsed all WEB, STORE', c('channelsUsed', 'all', ['WEB', 'STORE'])],
+    ['not channelsUsed any WEB, APP (non-buyers included)', { not: c('channelsUsed', 'any', ['WEB', 'APP']) }],
   ];
 
   it.each(rules)('%s', async (_name, rule) => {
@@ -203,6 +214,12 @@ describe('compiled segment rules against a reference evaluation', () => {
     expect(preview.sample.map((m) => m.id)).toEqual(expected.slice(0, 20));
   });
 
+  it('reads an order history equal to its recomputation from the orders (after returns, a merge, an erasure)', async () => {
+    expect(await h.sql('select * from order_history_mismatches(10)')).toEqual([]);
+    const [{ n }] = await h.sql<{ n: number }>('select count(*)::int as n from member_order_history');
+    expect(n).toBe(new Set(facts.orders.filter((o) => o.member_id).map((o) => o.member_id)).size);
+  });
+
   it('covers every edge it claims: the fixture has them', () => {
     const placed = facts.orders.map((o) => o.placed_at.getTime());
     expect(placed).toContain(ago(30).getTime());
@@ -212,5 +229,6 @@ describe('compiled segment rules against a reference evaluation', () => {
     expect(facts.orders.some((o) => o.returned_minor > 0 && o.returned_minor === o.total_minor)).toBe(true);
     expect(facts.members.map((m) => m.status).sort()).toEqual(expect.arrayContaining(['ACTIVE', 'ERASED', 'MERGED']));
     expect(facts.tiers.size).toBeGreaterThan(0);
+    expect(facts.orders.some((o) => o.channel_kind === 'STORE' && o.placed_at.getTime() === AS_OF.getTime())).toBe(true);
   });
 });

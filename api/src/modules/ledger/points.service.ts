@@ -32,6 +32,8 @@ export class PointsService {
     private readonly audit: AuditService,
     private readonly events: EventService,
     private readonly rewards: RewardService,
+    /** Aggregates other modules keep beside the ledger, proven by the same check (the orders module's order history). */
+    private readonly aggregateChecks: { orderHistory?: (em: EntityManager) => Promise<LedgerCheckResult['orderHistoryMismatches']> } = {},
   ) {}
 
   /** Balances for many members in two queries (the DataLoader behind `member.points`). */
@@ -204,7 +206,14 @@ export class PointsService {
 
   async check(em: EntityManager): Promise<LedgerCheckResult> {
     const [mismatches, mergedAwayHoldings] = [await this.ledger.check(em), await this.ledger.mergedAwayHoldings(em)];
+    const orderHistoryMismatches = (await this.aggregateChecks.orderHistory?.(em)) ?? [];
     const [{ n }] = await em.execute<{ n: number }[]>('select count(*)::int as n from member_balance');
-    return { isConsistent: mismatches.length === 0 && mergedAwayHoldings.length === 0, membersChecked: n, mismatches, mergedAwayHoldings };
+    return {
+      isConsistent: mismatches.length === 0 && mergedAwayHoldings.length === 0 && orderHistoryMismatches.length === 0,
+      membersChecked: n,
+      mismatches,
+      mergedAwayHoldings,
+      orderHistoryMismatches,
+    };
   }
 }

@@ -86,6 +86,18 @@ export class LedgerMismatchReport {
   lotsPending: number;
 }
 
+@ObjectType({ description: "A member whose stored order history (the aggregates segments and analytics read) differs from a recomputation from the orders." })
+export class OrderHistoryMismatchReport {
+  @Field(() => ID)
+  memberId: string;
+
+  @Field(() => ID, { nullable: true, description: "The sales channel of the per-channel row; null for the member's all-channels row." })
+  channelId: string | null;
+
+  @Field(() => String, { description: 'missing (orders but no row), extra (a row without such orders) or differs.' })
+  problem: string;
+}
+
 @ObjectType({ description: 'A merged-away record that still holds something: every such row is a write that missed the survivor.' })
 export class MergedAwayHoldingReport {
   @Field(() => ID)
@@ -123,6 +135,9 @@ export class LedgerCheckResult {
 
   @Field(() => [MergedAwayHoldingReport], { description: 'Merged-away records holding orders, live lots, redemptions, points or later ledger rows; empty when consistent.' })
   mergedAwayHoldings: MergedAwayHoldingReport[];
+
+  @Field(() => [OrderHistoryMismatchReport], { description: 'Members whose order history aggregates differ from their orders; empty when consistent.' })
+  orderHistoryMismatches: OrderHistoryMismatchReport[];
 }
 
 @ObjectType({ description: 'What one run of the scheduled points jobs did.' })
