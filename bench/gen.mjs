@@ -433,6 +433,9 @@ async function main() {
       );
     }
     await client.query('drop schema gen cascade');
+    // The per-member order history (Migration20261209100000_order_history) is kept by triggers on customer_order, which
+    // the replica role switches off: rebuilt here from the orders, as the migration's backfill does.
+    await step(client, 'order history (per-member aggregates)', 'select order_history_rebuild()');
     await step(client, 'analyze', 'analyze');
 
     const totals = (
