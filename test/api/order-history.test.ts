@@ -6,9 +6,10 @@ import { runImport, syntheticTransactions } from '../support/imports';
 import type { RecordOrderInput } from '../../api/src/modules/orders/order.types';
 
 /**
- * The per-member order history (Migration20261209100000_order_history) that segments and analytics read instead of the
- * orders: after every kind of write — orders, returns, a merge, an erasure, an import, plain SQL, concurrent orders of
- * one member — it equals its recomputation from customer_order, and the ledger check fails when it does not.
+ * The per-member order and points histories (Migration20261209100000_order_history, …100200_ledger_history) that
+ * segments and analytics read instead of the orders and the ledger: after every kind of write — orders, returns, a
+ * merge, an erasure, an import, plain SQL, concurrent orders of one member — they equal their recomputation from
+ * customer_order and ledger_entry (the ledger check), and the ledger check fails when they do not.
  */
 const h = useHarness();
 const b = build(h);
@@ -29,7 +30,7 @@ async function history(memberId: string) {
 
 async function expectExact() {
   const check = await ledgerCheck(h);
-  expect(check.orderHistoryMismatches).toEqual([]);
+  expect(check.aggregateMismatches).toEqual([]);
   expect(check.isConsistent).toBe(true);
 }
 
@@ -121,13 +122,24 @@ describe('order history', () => {
     await h.sql(`update member_order_history set total_cum[1] = total_cum[1] + 1 where member_id = ?`, [member]);
     let check = await ledgerCheck(h);
     expect(check.isConsistent).toBe(false);
-    expect(check.orderHistoryMismatches).toEqual([{ memberId: member, channelId: null, problem: 'differs' }]);
+    expect(check.aggregateMismatches).toEqual([{ aggregate: 'member_order_history', memberId: member, channelId: null, problem: 'differs' }]);
     await h.sql(`delete from member_order_history where member_id = ?`, [member]);
     await h.sql(`update member_channel_order_history set member_id = ? where member_id = ?`, [(await b.member().save()).id, member]);
     check = await ledgerCheck(h);
     expect(check.isConsistent).toBe(false);
-    expect(check.orderHistoryMismatches.map((m) => m.problem).sort()).toEqual(['extra', 'missing', 'missing']);
+    expect(check.aggregateMismatches.map((m) => `${m.aggregate} ${m.problem}`).sort()).toEqual([
+      'member_channel_order_history extra',
+      'member_channel_order_history missing',
+      'member_order_history missing',
+    ]);
     await h.sql('select order_history_rebuild()');
+    await expectExact();
+    // The points history the KPIs read, likewise.
+    await h.sql(`update member_points_history set issued_cum[1] = issued_cum[1] - 1 where member_id = ?`, [member]);
+    check = await ledgerCheck(h);
+    expect(check.isConsistent).toBe(false);
+    expect(check.aggregateMismatches).toEqual([{ aggregate: 'member_points_history', memberId: member, channelId: null, problem: 'differs' }]);
+    await h.sql('select points_history_rebuild()');
     await expectExact();
   });
 });
