@@ -85,7 +85,7 @@ const cases = [
   ['member recommendations (first: 5)', recs, [member.id, false]],
   ['member recommendations, excluding purchases', recs, [member.id, true]],
   // With the session settings the API's preview transaction uses (segment.service.ts).
-  ['segment preview (3 conditions, count and sample of 20)', previewSql.text, previewSql.values, 'set local jit = off; set local max_parallel_workers_per_gather = 0'],
+  ['segment preview (3 conditions, count and sample of 20)', previewSql.text, previewSql.values, `set local jit = off; set local max_parallel_workers_per_gather = 0; set local work_mem = '128MB'`],
   // With the session settings of analytics reads (analytics.service.ts); RFM from the per-member order history.
   [
     'analytics RFM segments (analytics_rfm)',
