@@ -30,15 +30,20 @@ export class Migration20261209100100_rfm_from_order_history extends Migration {
         percentile_disc((select p from q)) within group (order by b.orders) as fe,
         percentile_disc((select p from q)) within group (order by b.monetary_minor) as me
       from base b
+    ),
+    -- Scores as plain columns, so that analytics_rfm_segment is inlined (with expressions for arguments it ran as a
+    -- function call per member).
+    scored as materialized (
+      select b.member_id, b.last_order_at, b.orders, b.monetary_minor,
+        1 + (b.last_order_at > e.re[1])::int + (b.last_order_at > e.re[2])::int + (b.last_order_at > e.re[3])::int + (b.last_order_at > e.re[4])::int as r,
+        1 + (b.orders > e.fe[1])::int + (b.orders > e.fe[2])::int + (b.orders > e.fe[3])::int + (b.orders > e.fe[4])::int as f,
+        1 + (b.monetary_minor > e.me[1])::int + (b.monetary_minor > e.me[2])::int + (b.monetary_minor > e.me[3])::int + (b.monetary_minor > e.me[4])::int as m
+      from base b cross join edges e
     )
-    select b.member_id, b.last_order_at, b.orders, b.monetary_minor,
-      floor(extract(epoch from (as_of - b.last_order_at)) / 86400)::int as recency_days, s.r, s.f, s.m,
+    select s.member_id, s.last_order_at, s.orders, s.monetary_minor,
+      floor(extract(epoch from (as_of - s.last_order_at)) / 86400)::int as recency_days, s.r, s.f, s.m,
       analytics_rfm_segment(s.r, s.f, s.m) as segment
-    from base b cross join edges e
-    cross join lateral (select
-      1 + (b.last_order_at > e.re[1])::int + (b.last_order_at > e.re[2])::int + (b.last_order_at > e.re[3])::int + (b.last_order_at > e.re[4])::int as r,
-      1 + (b.orders > e.fe[1])::int + (b.orders > e.fe[2])::int + (b.orders > e.fe[3])::int + (b.orders > e.fe[4])::int as f,
-      1 + (b.monetary_minor > e.me[1])::int + (b.monetary_minor > e.me[2])::int + (b.monetary_minor > e.me[3])::int + (b.monetary_minor > e.me[4])::int as m) s
+    from scored s
   $$;`);
   }
 
