@@ -85,7 +85,14 @@ const cases = [
   ['member recommendations (first: 5)', recs, [member.id, false]],
   ['member recommendations, excluding purchases', recs, [member.id, true]],
   // With the session settings the API's preview transaction uses (segment.service.ts).
-  ['segment preview (3 conditions, count and sample of 20)', previewSql.text, previewSql.values, 'set local jit = off; set local max_parallel_workers_per_gather = 0'],
+  ['segment preview (3 conditions, count and sample of 20)', previewSql.text, previewSql.values, `set local jit = off; set local max_parallel_workers_per_gather = 0; set local work_mem = '128MB'`],
+  // With the session settings of analytics reads (analytics.service.ts); RFM from the per-member order history.
+  [
+    'analytics RFM segments (analytics_rfm)',
+    `select segment, count(*)::int as members, sum(orders)::int as orders, sum(monetary_minor)::float8 as revenue from analytics_rfm($1) group by segment`,
+    [asOf],
+    `set local jit = off; set local work_mem = '128MB'`,
+  ],
 ];
 
 console.log(`Plans on ${new URL(url).pathname.slice(1)}: ${counts.members.toLocaleString('en-GB')} members, ~${Number(counts.ledger).toLocaleString('en-GB')} ledger rows.\n`);

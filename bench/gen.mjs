@@ -433,6 +433,11 @@ async function main() {
       );
     }
     await client.query('drop schema gen cascade');
+    // The per-member order and points histories (Migration20261209100000_order_history, …100200_ledger_history) are kept
+    // by triggers on customer_order and ledger_entry, which the replica role switches off: rebuilt here from the rows,
+    // as the migrations' backfills do.
+    await step(client, 'order history (per-member aggregates)', 'select order_history_rebuild()');
+    await step(client, 'points history (per-member aggregates)', 'select points_history_rebuild()');
     await step(client, 'analyze', 'analyze');
 
     const totals = (

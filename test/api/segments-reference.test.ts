@@ -5,8 +5,8 @@ import type { RecordOrderInput } from '../../api/src/modules/orders/order.types'
 import type { SegmentRule } from '../../api/src/modules/segments/segment-grammar';
 
 /**
- * The compiled rule (grouped aggregates joined to members, segment-sql.ts) against a plain evaluation in TypeScript of
- * the same rule over the rows it reads, on members built at the edges: orders exactly at a window's start and at the
+ * The compiled rule (segment-sql.ts, reading the per-member order history the orders module keeps) against a plain
+ * evaluation in TypeScript of the same rule over the raw rows (customer_order, member, tiers, balances), on members built at the edges: orders exactly at a window's start and at the
  * evaluation time, returns, an absorbed (MERGED) member whose orders moved to the survivor, guest orders, members
  * without orders, tiers and balances.
  */
@@ -20,7 +20,7 @@ const ago = (days: number, ms = 0) => new Date(AS_OF.getTime() - days * DAY + ms
 
 interface Facts {
   members: Array<{ id: string; status: string; country: string | null }>;
-  orders: Array<{ member_id: string | null; placed_at: Date; total_minor: number; returned_minor: number }>;
+  orders: Array<{ member_id: string | null; placed_at: Date; total_minor: number; returned_minor: number; channel_kind: string }>;
   tiers: Map<string, { code: string; threshold: number }>;
   floorTier: { code: string; threshold: number };
   thresholds: Map<string, number>;
@@ -39,8 +39,9 @@ async function loadFixture() {
   }
   const web = (await b.channel(SalesChannelKind.WEB)).id;
   const member = async (country: string) => (await b.member().inCountry(country).save()).id;
-  const order = async (memberId: string | null, placedAt: Date, unitPriceMinor: number, quantity = 1) => {
-    const input = orderInput(memberId, [{ sku: 'MUG', unitPriceMinor, quantity }], { channelId: web, placedAt });
+  const store = (await b.channel(SalesChannelKind.STORE)).id;
+  const order = async (memberId: string | null, placedAt: Date, unitPriceMinor: number, quantity = 1, channelId = web) => {
+    const input = orderInput(memberId, [{ sku: 'MUG', unitPriceMinor, quantity }], { channelId, placedAt });
     return h.app.services.orders.record(b.ctx(), input as unknown as RecordOrderInput);
   };
 
@@ -49,6 +50,7 @@ async function loadFixture() {
   await order(edge, ago(30, -1), 1100); // 1 ms earlier: outside it
   await order(edge, AS_OF, 1200); // at the evaluation time: not yet placed
   await order(edge, ago(0, -1), 1300); // 1 ms before it: inside every window
+  await order(edge, AS_OF, 1400, 1, store); // in store only at the evaluation time: not a channel used yet
   const returner = await member('GB');
   const returned = await order(returner, ago(10), 2000, 2);
   await h.app.services.orders.recordReturn(b.ctx(), { orderId: returned.id, externalReturnId: 'R-half', lines: [{ lineNo: 1, quantity: 1 }] });
@@ -68,6 +70,7 @@ async function loadFixture() {
   await member('DE'); // never ordered
   const lapsed = await member('IE');
   await order(lapsed, ago(1000, 1), 4000);
+  await order(lapsed, ago(1000), 4100, 1, store);
   const adjusted = await member('GB');
   await h.app.services.points.adjust(b.ctx(), { memberId: adjusted, points: 250, reason: 'fixture', idempotencyKey: 'ref-adjusted' });
   const erased = await member('GB');
@@ -109,7 +112,7 @@ async function readFacts(): Promise<Facts> {
   const balances = await h.sql<{ member_id: string; available: number; lifetime: number }>(`select member_id, available::int as available, lifetime::int as lifetime from member_balance`);
   return {
     members: await h.sql(`select id, status, country from member`),
-    orders: (await h.sql<Facts['orders'][number]>(`select member_id, placed_at, total_minor, returned_minor from customer_order`)).map((o) => ({
+    orders: (await h.sql<Facts['orders'][number]>(`select member_id, placed_at, total_minor, returned_minor, channel_kind from customer_order`)).map((o) => ({
       ...o,
       placed_at: new Date(o.placed_at),
     })),
@@ -168,6 +171,11 @@ function reference(rule: SegmentRule, mentionsStatus: boolean): string[] {
     if ('and' in r) return r.and.every((x) => holds(m, x));
     if ('or' in r) return r.or.some((x) => holds(m, x));
     if ('not' in r) return !holds(m, r.not);
+    if (r.attribute === 'channelsUsed') {
+      const used = new Set(facts.orders.filter((o) => o.member_id === m.id && o.placed_at < AS_OF).map((o) => o.channel_kind));
+      const wanted = Array.isArray(r.value) ? (r.value as string[]) : [r.value as string];
+      return r.op === 'all' ? wanted.every((v) => used.has(v)) : wanted.some((v) => used.has(v));
+    }
     const v = value(m, r);
     if (v === null) return false;
     if (r.attribute === 'tier' && ['gt', 'gte', 'lt', 'lte'].includes(r.op)) {
@@ -248,6 +256,9 @@ describe('compiled segment rules against a reference evaluation', () => {
     ['valueAtRisk gt 100000000 (1e9 × 0.1 stored as 0.10000000149)', c('valueAtRisk', 'gt', 100_000_000)],
     ['not valueAtRisk gt 0 (members lacking either score included)', { not: c('valueAtRisk', 'gt', 0) }],
     ['valueAtRisk lt 41111 or valueBand eq MEDIUM, with status', { or: [{ and: [c('status', 'neq', 'ACTIVE'), c('valueAtRisk', 'lt', 41111)] }, c('valueBand', 'eq', 'MEDIUM')] }],
+    ['channelsUsed contains STORE (an order at the evaluation time does not count)', c('channelsUsed', 'contains', 'STORE')],
+    ['channelsUsed all WEB, STORE', c('channelsUsed', 'all', ['WEB', 'STORE'])],
+    ['not channelsUsed any WEB, APP (non-buyers included)', { not: c('channelsUsed', 'any', ['WEB', 'APP']) }],
   ];
 
   it.each(rules)('%s', async (_name, rule) => {
@@ -258,6 +269,12 @@ describe('compiled segment rules against a reference evaluation', () => {
     const preview = await h.app.services.segments.preview(h.em(), { rule, asOf: AS_OF });
     expect(preview.count).toBe(expected.length);
     expect(preview.sample.map((m) => m.id)).toEqual(expected.slice(0, 20));
+  });
+
+  it('reads an order history equal to its recomputation from the orders (after returns, a merge, an erasure)', async () => {
+    expect(await h.sql('select * from order_history_mismatches(10)')).toEqual([]);
+    const [{ n }] = await h.sql<{ n: number }>('select count(*)::int as n from member_order_history');
+    expect(n).toBe(new Set(facts.orders.filter((o) => o.member_id).map((o) => o.member_id)).size);
   });
 
   it('covers every edge it claims: the fixture has them', () => {
@@ -273,5 +290,6 @@ describe('compiled segment rules against a reference evaluation', () => {
     expect(risks).toContain(1.5);
     expect(risks.some((r) => r > 100_000_000 && !Number.isInteger(r))).toBe(true);
     expect([...facts.value.values()].map((v) => v.amount)).toContain(1_000_000_000);
+    expect(facts.orders.some((o) => o.channel_kind === 'STORE' && o.placed_at.getTime() === AS_OF.getTime())).toBe(true);
   });
 });

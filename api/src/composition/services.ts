@@ -14,6 +14,7 @@ import { EarningRuleService } from '../modules/earning/earning-rule.service';
 import { TierService } from '../modules/tiers/tier.service';
 import { PlanService } from '../modules/plans/plan.service';
 import { OrderService } from '../modules/orders/order.service';
+import { orderHistoryMismatches } from '../modules/orders/order-history';
 import { RewardService } from '../modules/rewards/reward.service';
 import { RewardKindRegistry } from '../modules/rewards/reward-kinds';
 import { MemberPlan } from '../modules/plans/membership-plan.entity';
@@ -174,7 +175,7 @@ export function createServices(
     apiKeys,
     members,
     ledger,
-    points: new PointsService(ledger, members, programme, tiers, audit, events, rewards),
+    points: new PointsService(ledger, members, programme, tiers, audit, events, rewards, { orderHistory: (em) => orderHistoryMismatches(em) }),
     programme,
     earningRules,
     tiers,

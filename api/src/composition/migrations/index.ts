@@ -22,6 +22,9 @@ import { Migration20261208100000_audit_actor_index } from './Migration2026120810
 import { Migration20261207100000_member_event_reasons } from './Migration20261207100000_member_event_reasons';
 import { Migration20261206200100_reward_kinds_open } from './Migration20261206200100_reward_kinds_open';
 import { Migration20261209100000_value_scores } from './Migration20261209100000_value_scores';
+import { Migration20261209100000_order_history } from './Migration20261209100000_order_history';
+import { Migration20261209100100_rfm_from_order_history } from './Migration20261209100100_rfm_from_order_history';
+import { Migration20261209100200_ledger_history } from './Migration20261209100200_ledger_history';
 
 /** Applied in this order; add each new migration here (npm run make-migration writes the file). */
 export const migrations: MigrationObject[] = [
@@ -48,4 +51,7 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261207100100_programme_time_zone', class: Migration20261207100100_programme_time_zone },
   { name: 'Migration20261208100000_audit_actor_index', class: Migration20261208100000_audit_actor_index },
   { name: 'Migration20261209100000_value_scores', class: Migration20261209100000_value_scores },
+  { name: 'Migration20261209100000_order_history', class: Migration20261209100000_order_history },
+  { name: 'Migration20261209100100_rfm_from_order_history', class: Migration20261209100100_rfm_from_order_history },
+  { name: 'Migration20261209100200_ledger_history', class: Migration20261209100200_ledger_history },
 ];

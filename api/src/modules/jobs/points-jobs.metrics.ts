@@ -41,7 +41,7 @@ export class PointsJobsMetrics {
     }
   }
 
-  recordLedgerCheck(check: { mismatches: readonly unknown[]; mergedAwayHoldings: readonly unknown[] }): void {
-    this.inconsistencies.set(check.mismatches.length + check.mergedAwayHoldings.length);
+  recordLedgerCheck(check: { mismatches: readonly unknown[]; mergedAwayHoldings: readonly unknown[]; aggregateMismatches?: readonly unknown[] }): void {
+    this.inconsistencies.set(check.mismatches.length + check.mergedAwayHoldings.length + (check.aggregateMismatches?.length ?? 0));
   }
 }

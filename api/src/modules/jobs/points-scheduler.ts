@@ -43,7 +43,7 @@ export function startPointsScheduler(deps: {
         const result = await deps.services.points.runJobs(deps.orm.em, log);
         const check = await deps.services.points.check(deps.orm.em.fork());
         deps.metrics?.recordLedgerCheck(check);
-        if (!check.isConsistent) log.error({ mismatches: check.mismatches.length }, 'ledger.check_failed');
+        if (!check.isConsistent) log.error({ mismatches: check.mismatches.length, aggregateMismatches: check.aggregateMismatches.length }, 'ledger.check_failed');
         return { ...result, isConsistent: check.isConsistent };
       };
       return deps.metrics ? deps.metrics.time(run) : run();

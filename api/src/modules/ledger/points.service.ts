@@ -16,6 +16,7 @@ import { EventType } from '../events/event-types';
 import { LedgerEntry } from './ledger-entry.entity';
 import type { LedgerService } from './ledger.service';
 import { onLiveMember } from './member-lock';
+import { pointsHistoryMismatches } from './points-history';
 import { LotState, PointLot } from './point-lot.entity';
 import type { AdjustPointsInput, LedgerCheckResult, LedgerConnection, MemberPoints, PointsJobsResult } from './points.types';
 import { DAY_MS } from '../../base/time';
@@ -32,6 +33,8 @@ export class PointsService {
     private readonly audit: AuditService,
     private readonly events: EventService,
     private readonly rewards: RewardService,
+    /** Aggregates other modules keep beside the ledger, proven by the same check (the orders module's order history). */
+    private readonly aggregateChecks: { orderHistory?: (em: EntityManager) => Promise<LedgerCheckResult['aggregateMismatches']> } = {},
   ) {}
 
   /** Balances for many members in two queries (the DataLoader behind `member.points`). */
@@ -204,7 +207,14 @@ export class PointsService {
 
   async check(em: EntityManager): Promise<LedgerCheckResult> {
     const [mismatches, mergedAwayHoldings] = [await this.ledger.check(em), await this.ledger.mergedAwayHoldings(em)];
+    const aggregateMismatches = [...(await pointsHistoryMismatches(em)), ...((await this.aggregateChecks.orderHistory?.(em)) ?? [])];
     const [{ n }] = await em.execute<{ n: number }[]>('select count(*)::int as n from member_balance');
-    return { isConsistent: mismatches.length === 0 && mergedAwayHoldings.length === 0, membersChecked: n, mismatches, mergedAwayHoldings };
+    return {
+      isConsistent: mismatches.length === 0 && mergedAwayHoldings.length === 0 && aggregateMismatches.length === 0,
+      membersChecked: n,
+      mismatches,
+      mergedAwayHoldings,
+      aggregateMismatches,
+    };
   }
 }

@@ -86,6 +86,21 @@ export class LedgerMismatchReport {
   lotsPending: number;
 }
 
+@ObjectType({ description: 'A member whose per-member aggregate row (what segments and analytics read) differs from a recomputation from the rows it derives from.' })
+export class AggregateMismatchReport {
+  @Field(() => String, { description: 'The aggregate table: member_order_history, member_channel_order_history or member_points_history.' })
+  aggregate: string;
+
+  @Field(() => ID)
+  memberId: string;
+
+  @Field(() => ID, { nullable: true, description: 'The sales channel of a member_channel_order_history row; null otherwise.' })
+  channelId: string | null;
+
+  @Field(() => String, { description: 'missing (orders but no row), extra (a row without such orders) or differs.' })
+  problem: string;
+}
+
 @ObjectType({ description: 'A merged-away record that still holds something: every such row is a write that missed the survivor.' })
 export class MergedAwayHoldingReport {
   @Field(() => ID)
@@ -123,6 +138,9 @@ export class LedgerCheckResult {
 
   @Field(() => [MergedAwayHoldingReport], { description: 'Merged-away records holding orders, live lots, redemptions, points or later ledger rows; empty when consistent.' })
   mergedAwayHoldings: MergedAwayHoldingReport[];
+
+  @Field(() => [AggregateMismatchReport], { description: 'Members whose order or points history aggregates differ from their orders or ledger rows; empty when consistent.' })
+  aggregateMismatches: AggregateMismatchReport[];
 }
 
 @ObjectType({ description: 'What one run of the scheduled points jobs did.' })

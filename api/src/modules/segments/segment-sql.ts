@@ -19,9 +19,11 @@ import { ValueType } from './segment-grammar';
  * `[...withParams, ...fromParams, ...params]`.
  *
  * Set-based: every per-member value a rule reads (orders in a window, last purchase, tier, balance, churn score,
- * latest feedback) comes from one grouped aggregate over its rows, left-joined to `member m` on the member id (hash
- * joins), rather than from a subquery evaluated once per member; each windowed order aggregate reads only the orders
- * of its window, all windows in one pass. Many-valued attributes stay `m.id in (…)`, hashed once per statement.
+ * latest feedback) comes from one row per member, left-joined to `member m` on the member id (hash joins), rather than
+ * from a subquery evaluated once per member. Order figures come from the per-member order history the orders module
+ * keeps in step with customer_order (Migration20261209100000_order_history): one row per member, whatever the number of
+ * orders or windows. Many-valued attributes stay `m.id in (…)`, hashed once per statement; categoriesBought still reads
+ * the order lines (the history has no products).
  */
 export interface CompiledRule {
   /** `with …` clause to put before the statement, or ''. */
@@ -81,7 +83,8 @@ const ACTIVE_VALUE = `member_value_score s join model_version v on v.id = s.mode
 
 /**
  * The per-member relations a rule reads, each left-joined to `member m` at most once and unique on member_id.
- * `orders` is one grouped pass over the orders before the evaluation time, with one count and one net sum per window.
+ * `jo` is the member's order history, with the orders and net spend of each window and the last order before the
+ * evaluation time.
  */
 const ALIAS = { tier: 'jt', balance: 'jb', churn: 'jc', nps: 'jnps', csat: 'jcsat', value: 'jv' } as const;
 type JoinName = keyof typeof ALIAS;
@@ -126,21 +129,23 @@ class Joins {
   sql(b: Binder): string {
     const parts = ['member m'];
     if (this.windows.length > 0 || this.lastOrder) {
-      const cols: string[] = [];
-      let lower = '';
+      // The member's order history (orders module): k = orders placed before the evaluation time, kN = before the
+      // start of window N (width_bucket: how many of the ascending times are at or before the operand); the window's
+      // count and net spend are differences of those positions and of the running sums there (index 0 reads null).
+      const before = (at: string) => `width_bucket(${at} - interval '1 microsecond', h.placed_at)`;
+      const ks = [`${before(b.at())} as k`];
       const since = (i: number) => `${b.at()} - make_interval(days => ${b.one(this.windows[i], 'int')})`;
+      this.windows.forEach((_, i) => ks.push(`${before(since(i))} as k${i}`));
+      const net = (k: string) => `coalesce(h.total_cum[${k}] - h.returned_cum[${k}], 0)`;
+      const cols: string[] = [];
       this.windows.forEach((_, i) => {
-        cols.push(`count(*) filter (where o.placed_at >= ${since(i)}) as n${i}`);
-        cols.push(`sum(o.total_minor - o.returned_minor) filter (where o.placed_at >= ${since(i)}) as net${i}`);
+        cols.push(`h.k - h.k${i} as n${i}`);
+        cols.push(`${net('h.k')} - ${net(`h.k${i}`)} as net${i}`);
       });
-      if (this.lastOrder) cols.push('max(o.placed_at) as last_at');
-      // Placeholders are bound in text order.
-      const before = b.at();
-      // Without daysSinceLastPurchase only the widest window's orders are read.
-      if (!this.lastOrder) lower = ` and o.placed_at >= ${b.at()} - make_interval(days => ${b.one(Math.max(...this.windows), 'int')})`;
+      if (this.lastOrder) cols.push('h.placed_at[h.k] as last_at');
       parts.push(
-        `left join (select o.member_id, ${cols.join(', ')} from customer_order o
-          where o.member_id is not null and o.placed_at < ${before}${lower} group by o.member_id) jo on jo.member_id = m.id`,
+        `left join (select h.member_id, ${cols.join(', ')}
+          from (select h.member_id, h.placed_at, h.total_cum, h.returned_cum, ${ks.join(', ')} from member_order_history h) h) jo on jo.member_id = m.id`,
       );
     }
     if (this.used.has('tier')) {
@@ -224,7 +229,8 @@ const SOURCES: Record<AttributeName, ScalarSource | SetSource | DateSource> & Pa
   channelsUsed: {
     kind: 'set',
     cast: 'text',
-    rows: (b) => `select o.member_id, o.channel_kind as v from customer_order o where o.member_id is not null and o.placed_at < ${b.at()}`,
+    // A channel row's first order (placed_at[1]) before the evaluation time: the member had ordered through it then.
+    rows: (b) => `select c.member_id, c.channel_kind as v from member_channel_order_history c where c.placed_at[1] < ${b.at()}`,
   },
   country: { kind: 'scalar', cast: 'text', expr: () => `m.country` },
   consents: { kind: 'set', cast: 'text', rows: () => `select mc.member_id, mc.medium as v from member_consent mc where mc.is_granted` },
