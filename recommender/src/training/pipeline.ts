@@ -4,6 +4,9 @@ import { topK } from '../eval/metrics';
 import { REGISTRY, type RegistryEntry } from '../eval/registry';
 import { recsSplit } from '../eval/split';
 import type { ChurnDriver, ChurnModel, FitHooks, HasItemEmbeddings, HasParams, ExplainsChurn, ExplainsValue, RecsModel, RecsTrainSet, Txn, ValueContext, ValueModel } from '../eval/types';
+import type { GateDecision, GateInput, Window } from './gate-types';
+
+export type { GateDecision, GateInput, Window } from './gate-types';
 import type { ValueMetrics, ValueOutput } from './value-output';
 
 export type ModelKind = 'RECOMMENDER' | 'CHURN' | 'VALUE';
@@ -47,15 +50,6 @@ export function baselineEntries(kind: ModelKind): RegistryEntry[] {
   return REGISTRY.filter((e) => e.task === task && e.kind === 'baseline');
 }
 
-export interface Window {
-  dataFrom: number;
-  dataTo: number;
-  /** Trained before, evaluated on [cutoff, cutoff + horizon). */
-  cutoff: number;
-  /** Where serving scores are computed: the day after the last purchase. */
-  servingCutoff: number;
-}
-
 export function windowOf(rows: readonly Txn[], horizonDays: number): Window {
   let dataFrom = Infinity;
   let dataTo = -Infinity;
@@ -66,18 +60,6 @@ export function windowOf(rows: readonly Txn[], horizonDays: number): Window {
   if (!Number.isFinite(dataFrom)) throw new Error('there is no purchase history to train on');
   const servingCutoff = Math.floor(dataTo / DAY_MS) * DAY_MS + DAY_MS;
   return { dataFrom, dataTo, cutoff: servingCutoff - horizonDays * DAY_MS, servingCutoff };
-}
-
-export interface GateInput {
-  metric: string;
-  model: number;
-  baselines: Record<string, number>;
-  active: number | null;
-}
-
-export interface GateDecision {
-  isPromoted: boolean;
-  reason: string;
 }
 
 /** A version is served only if it beats every baseline and the active version on its metric(s). */

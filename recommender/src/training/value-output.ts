@@ -1,4 +1,4 @@
-import type { GateInput, Window } from './pipeline';
+import type { GateInput, Window } from './gate-types';
 
 /** The protocol's customer-value metrics (docs/eval/protocol.md, "Customer value"), for a model or a baseline. */
 export interface ValueMetrics {
