@@ -58,7 +58,9 @@ export async function runCli(name, args, env, { timeoutMs = 120_000 } = {}) {
  * stop is also registered for clean-up.
  */
 export async function startApi(env, { readyTimeoutMs = 60_000 } = {}) {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'api', 'dist', 'composition', 'main.js')], {
+  // BENCH_API_NODE_ARGS: extra Node flags for the API only (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses).
+  const nodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, path.join(repoRoot, 'api', 'dist', 'composition', 'main.js')], {
     cwd: repoRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
