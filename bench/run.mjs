@@ -26,6 +26,7 @@ const USAGE = `usage: npm run bench -- [--only ${BENCHMARKS.map((b) => b.name).j
   --warmup S       seconds of load before measuring, not counted (default 5)
   --skip-pgbench   leave out the pgbench ceiling (and so the ratio)
 environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), REDIS_URL (default redis://127.0.0.1:6379)
+  BENCH_API_NODE_ARGS: Node flags for the API process only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (NODE_OPTIONS refuses --cpu-prof)
   analytics: ANALYTICS_DATABASE_URL (default: database analytics_full on that server), ANALYTICS_SYNTHETIC=1 (build and use analytics_synthetic), ANALYTICS_RUNS (default 20)
   segments: SEGMENTS_DATABASE_URL (default: database analytics_full on that server), SEGMENTS_RUNS (default 20)
   hotpaths: HOTPATHS_DATABASE_URL (a database filled by npm run gen; default: a scratch one generated with HOTPATHS_MEMBERS, default 10000),
