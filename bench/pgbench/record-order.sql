@@ -13,7 +13,7 @@
 \set q3 random(1, 3)
 -- 1. the replay check with the version of the earning terms (the API process caches the terms themselves)
 with terms_version as materialized (select version from earning_terms_version where id = 1)
-  select (select to_jsonb(o) from customer_order o where o.idempotency_key = 'pgbench:' || gen_random_uuid()) as stored,
+  select (select to_jsonb(o) from customer_order o where o.idempotency_key = (select 'pgbench:' || gen_random_uuid())) as stored,
     (select version::text from terms_version) as terms_version,
     case when (select version from terms_version) is not distinct from (select version from earning_terms_version where id = 1)::bigint then null else
       (select to_jsonb(s) from programme_settings s where s.id = 1) end as settings,

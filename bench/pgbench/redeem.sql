@@ -8,7 +8,7 @@
 -- 1. the member (MemberService.findById)
 select "m0".* from "member" as "m0" where "m0"."id" = (select id from bench_rich where n = :n) limit 1 \gset
 -- 2. the replay check with the voucher validity
-select (select to_jsonb(r) from redemption r where r.idempotency_key = 'pgbench:' || gen_random_uuid()) as prior,
+select (select to_jsonb(r) from redemption r where r.idempotency_key = (select 'pgbench:' || gen_random_uuid())) as prior,
     (select s.voucher_valid_days from programme_settings s where s.id = 1) as voucher_valid_days;
 BEGIN;
 -- 3. the member's balance, locked
