@@ -10,6 +10,7 @@ import * as ingest from './ingest.mjs';
 import * as retrain from './retrain.mjs';
 import * as segments from './segments.mjs';
 import * as hotpaths from './hotpaths.mjs';
+import * as lockhold from './lockhold.mjs';
 import * as scale from './scale.mjs';
 import { repoRoot } from './lib/api.mjs';
 import { cleanupAll, installSignalHandlers, isAborting } from './lib/cleanup.mjs';
@@ -17,7 +18,7 @@ import { runPgbench } from './lib/pgbench.mjs';
 import { serverUrl, serverVersion } from './lib/postgres.mjs';
 import { buildRecord, printTable, SHARED_MACHINE_NOTE, writeRecord } from './lib/report.mjs';
 
-const BENCHMARKS = [hotpaths, ingest, enrol, importFile, analytics, segments, scale, retrain];
+const BENCHMARKS = [hotpaths, lockhold, ingest, enrol, importFile, analytics, segments, scale, retrain];
 
 const USAGE = `usage: npm run bench -- [--only ${BENCHMARKS.map((b) => b.name).join('|')}[,…]] [--clients N] [--duration S] [--warmup S] [--skip-pgbench]
   --clients N      concurrent connections, one request in flight each (default 10)
@@ -25,11 +26,13 @@ const USAGE = `usage: npm run bench -- [--only ${BENCHMARKS.map((b) => b.name).j
   --warmup S       seconds of load before measuring, not counted (default 5)
   --skip-pgbench   leave out the pgbench ceiling (and so the ratio)
 environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), REDIS_URL (default redis://127.0.0.1:6379)
+  BENCH_API_NODE_ARGS: Node flags for the API process only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (NODE_OPTIONS refuses --cpu-prof)
   analytics: ANALYTICS_DATABASE_URL (default: database analytics_full on that server), ANALYTICS_SYNTHETIC=1 (build and use analytics_synthetic), ANALYTICS_RUNS (default 20)
   segments: SEGMENTS_DATABASE_URL (default: database analytics_full on that server), SEGMENTS_RUNS (default 20)
   hotpaths: HOTPATHS_DATABASE_URL (a database filled by npm run gen; default: a scratch one generated with HOTPATHS_MEMBERS, default 10000),
             HOTPATHS (cases, default lookup,order,redeem,preview,recommendations), HOTPATHS_LEDGER_CHECK=0 (skip the check afterwards),
             HOTPATHS_CPU_PROFILE_DIR (run the API with node --cpu-prof, its profile written there when it stops)
+  lockhold: LOCKHOLD_REQUESTS (concurrent redemptions of one member, default 100), LOCKHOLD_ROUNDS (default 5); METRICS_TOKEN if /metrics needs it
   scale: SCALE_SMALL_DATABASE_URL / SCALE_LARGE_DATABASE_URL (default databases loyalty_gen_10k / loyalty_gen_1m, filled by npm run gen;
          skipped when empty), SCALE_LOOKUP_RUNS (300), SCALE_HEAVY_RUNS (5; 0 for lookups only)
   import, retrain: IMPORT_FILE (default ../shared/data/online_retail.csv.gz beside the checkout; skipped when absent)`;

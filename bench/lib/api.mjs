@@ -58,6 +58,8 @@ export async function runCli(name, args, env, { timeoutMs = 120_000 } = {}) {
  * its SIGTERM stop is also registered for clean-up (a graceful exit, so `--cpu-prof` in nodeArgs writes its profile).
  */
 export async function startApi(env, { readyTimeoutMs = 60_000, nodeArgs = [] } = {}) {
+  // BENCH_API_NODE_ARGS: extra Node flags for the API only (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses).
+  nodeArgs = [...nodeArgs, ...(process.env.BENCH_API_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)];
   const child = spawn(process.execPath, [...nodeArgs, path.join(repoRoot, 'api', 'dist', 'composition', 'main.js')], {
     cwd: repoRoot,
     env,

@@ -3,10 +3,11 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError, isDatabaseUnreachable } from '../../base/errors';
 import type { Logger } from '../../base/logger';
 import type { SalesChannelKind } from '../../base/enums';
-import type { LedgerService, Cause } from '../ledger/ledger.service';
+import type { LedgerService, Cause, EarnedLot, LedgerBatch } from '../ledger/ledger.service';
 import type { MemberBalance } from '../ledger/member-balance.entity';
 import { LedgerReason } from '../ledger/ledger-entry.entity';
 import { LotState, type PointLot } from '../ledger/point-lot.entity';
+import { runPrepared } from '../../base/prepared';
 import { ProgrammeSettings } from '../programme/programme-settings.entity';
 import type { EventService, PendingEvent } from '../events/event.service';
 import { EventType, type EventPayloads, type EventTypeDefinition } from '../events/event-types';
@@ -228,7 +229,7 @@ export interface LedgerWrite {
 
 /** What one event wrote: the lots earned (for the caller's points.earned events) and the points clawed back. */
 export interface EventOutcome {
-  lots: PointLot[];
+  lots: EarnedLot[];
   pointsClawedBack: number;
 }
 
@@ -238,6 +239,11 @@ export interface RunOptions {
   log: Logger;
   /** The members' balances, locked by the caller (every member of `keys`, and those `coLocked` asked for). */
   balances: Map<string, MemberBalance>;
+  /**
+   * A hot path's batch (recordOrder): the points the run credits (`earn`) go into it, for the caller to write in its one
+   * statement with the order, instead of through the ORM's unit of work. Contributors see no difference.
+   */
+  batch?: LedgerBatch;
 }
 
 /** The terms of every earning: the settings row and the rules in force; `extra`: more columns of the caller's. */
@@ -246,6 +252,20 @@ export const termsSql = (extra = '') => `select ${extra ? `${extra},` : ''}
     (select coalesce(jsonb_agg(to_jsonb(r) order by r.kind, r.priority desc), '[]'::jsonb)
        from earning_rule r where r.superseded_at is null and r.is_active) as rules`;
 
+/**
+ * `termsSql` for a process that caches the terms: the version of the terms (`earning_terms_version`, bumped by a
+ * trigger in the transaction of every change to the settings or the rules), and the terms themselves only when that
+ * version is not the cached one (the last parameter). The extra columns' parameters come first.
+ */
+export const versionedTermsSql = (extra = '') => `with terms_version as materialized (select version from earning_terms_version where id = 1)
+  select ${extra ? `${extra},` : ''}
+    (select version::text from terms_version) as terms_version,
+    case when (select version from terms_version) is not distinct from ?::bigint then null else
+      (select to_jsonb(s) from programme_settings s where s.id = 1) end as settings,
+    case when (select version from terms_version) is not distinct from ?::bigint then null else
+      (select coalesce(jsonb_agg(to_jsonb(r) order by r.kind, r.priority desc), '[]'::jsonb)
+         from earning_rule r where r.superseded_at is null and r.is_active) end as rules`;
+
 export class EarningPipeline {
   private readonly contributors: EarningContributor<any>[] = [];
   /** Contributors a plugin registered, by owner (`plugin "x"`): their failures are guarded (EarningRun.guard). */
@@ -253,6 +273,13 @@ export class EarningPipeline {
 
   /** Set once at composition (`lend`), before the first run. */
   private tools: ContributorTools | null = null;
+
+  /**
+   * The terms as last read, with their version. Used only when the statement that reads the version (`readTerms`, run
+   * on every use) finds it unchanged, so a cached read is the same as reading the terms in that statement: an order
+   * whose read starts after a change committed earns under the new terms, as without the cache.
+   */
+  private cachedTerms: { version: string; terms: EarningTerms } | null = null;
 
   constructor(
     private readonly ledger: LedgerService,
@@ -286,13 +313,21 @@ export class EarningPipeline {
    * (recordOrder's replay check). None of it is member data: it may be read before the transaction.
    */
   async readTerms<X extends Record<string, unknown> = Record<string, never>>(em: EntityManager, extra?: { columns: string; params: unknown[] }): Promise<EarningTerms & { extra: X }> {
-    const [row] = await em.execute<(Record<string, unknown> & { settings: Record<string, unknown> | null; rules: Record<string, unknown>[] })[]>(
-      termsSql(extra?.columns),
-      extra?.params ?? [],
+    const cached = this.cachedTerms;
+    const [row] = await runPrepared<Record<string, unknown> & { terms_version: string | null; settings: Record<string, unknown> | null; rules: Record<string, unknown>[] | null }>(
+      em,
+      versionedTermsSql(extra?.columns),
+      [...(extra?.params ?? []), cached?.version ?? null, cached?.version ?? null],
     );
-    if (!row.settings) throw new Error('programme_settings row 1 is missing (run the migrations)');
-    const { settings, rules, ...rest } = row;
-    return { settings: em.map(ProgrammeSettings, settings), rules: rules.map((r) => em.map(EarningRule, r)), extra: rest as X };
+    const { settings, rules, terms_version: version, ...rest } = row;
+    if (cached && version !== null && version === cached.version && !settings) return { ...cached.terms, extra: rest as X };
+    if (!settings) throw new Error('programme_settings row 1 is missing (run the migrations)');
+    // Mapped in a context of their own: the cached entities are shared, read-only, by every request of this process.
+    const own = em.fork({ clear: true });
+    const terms = { settings: own.map(ProgrammeSettings, settings), rules: (rules ?? []).map((r) => own.map(EarningRule, r)) };
+    // Without a version row (a truncated table) nothing is cached: every read reads the terms.
+    this.cachedTerms = version === null ? null : { version, terms };
+    return { ...terms, extra: rest as X };
   }
 
   /** The members `coLocked` asks to lock with these (not among them), for the caller to lock first, in id order. */
@@ -306,20 +341,29 @@ export class EarningPipeline {
     return [...out];
   }
 
-  /** The one statement of a run's reads, for `keys` (also what bench/explain.mjs explains). */
-  readStatement(terms: EarningTerms, keys: readonly ReadKey[], kinds: readonly EarningEventKind[]): { sql: string; params: unknown[]; readers: EarningContributor<any>[] } | null {
+  /**
+   * The one statement of a run's reads, for `keys` (also what bench/explain.mjs explains). `extra`: more columns of the
+   * caller's, read in the same statement (recordOrder's member status, once it holds the member's lock).
+   */
+  readStatement(
+    terms: EarningTerms,
+    keys: readonly ReadKey[],
+    kinds: readonly EarningEventKind[],
+    extra?: { columns: string; params: unknown[] },
+  ): { sql: string; params: unknown[]; readers: EarningContributor<any>[] } | null {
     const readers = this.contributors.filter((c) => c.read && (!c.read.kinds || c.read.kinds.some((k) => kinds.includes(k))));
-    if (readers.length === 0 || keys.length === 0) return null;
+    if ((readers.length === 0 && !extra) || keys.length === 0) return null;
     const selects = readers.map((c) => (typeof c.read!.select === 'function' ? c.read!.select(terms) : c.read!.select) ?? 'null::jsonb');
     const ctes = readers.flatMap((c) => Object.entries(c.read!.with ?? {}).map(([name, sql]) => `${name} as materialized (${sql})`));
     const shared = readers.map((c) => c.read!.shared ?? 'null::jsonb');
     const sql = `with earning_keys as materialized (
         select * from jsonb_to_recordset(?::jsonb) as k(member_id uuid, at_from timestamptz, at_to timestamptz, placed_from timestamptz, placed_to timestamptz)
       )${ctes.map((c) => `, ${c}`).join('')}
-      select (select coalesce(jsonb_agg(jsonb_build_array(k.member_id, ${selects.map((s) => `(${s})`).join(', ')})), '[]'::jsonb) from earning_keys k) as members,
-        jsonb_build_array(${shared.map((s) => `(${s})`).join(', ')}) as shared`;
+      select (select coalesce(jsonb_agg(jsonb_build_array(k.member_id${selects.map((s) => `, (${s})`).join('')})), '[]'::jsonb) from earning_keys k) as members,
+        jsonb_build_array(${shared.map((s) => `(${s})`).join(', ')}) as shared${extra ? `, ${extra.columns}` : ''}`;
     const params = [
       JSON.stringify(keys.map((k) => ({ member_id: k.memberId, at_from: k.atFrom, at_to: k.atTo, placed_from: k.placedFrom, placed_to: k.placedTo }))),
+      ...(extra?.params ?? []),
     ];
     return { sql, params, readers };
   }
@@ -329,11 +373,30 @@ export class EarningPipeline {
    * caller; the reads may lock rows of their own, such as the member's tier row).
    */
   async start(em: EntityManager, terms: EarningTerms, keys: readonly ReadKey[], kinds: readonly EarningEventKind[], options: RunOptions): Promise<EarningRun> {
+    return (await this.startWith(em, terms, keys, kinds, options)).run;
+  }
+
+  /**
+   * `start`, with `extra` columns of the caller's read in the run's one statement (their values returned): a hot path's
+   * reads that need the same locks. On a batch run (`options.batch`) the statement is a prepared one.
+   */
+  async startWith<X extends Record<string, unknown> = Record<string, never>>(
+    em: EntityManager,
+    terms: EarningTerms,
+    keys: readonly ReadKey[],
+    kinds: readonly EarningEventKind[],
+    options: RunOptions,
+    extra?: { columns: string; params: unknown[] },
+  ): Promise<{ run: EarningRun; extra: X }> {
     const run = new EarningRun(em, terms, this.contributors, this.ledger, this.events, options, this.owners, this.tools);
-    const statement = this.readStatement(terms, keys, kinds);
+    const statement = this.readStatement(terms, keys, kinds, extra);
+    let extraValues = {} as X;
     // A contributor whose read the run leaves out (or a member without a key) starts from an undefined state.
     if (statement) {
-      const [row] = await em.execute<{ members: [string, ...unknown[]][]; shared: unknown[] }[]>(statement.sql, statement.params);
+      type Row = { members: [string, ...unknown[]][]; shared: unknown[] } & Record<string, unknown>;
+      const [row] = options.batch ? await runPrepared<Row>(em, statement.sql, statement.params) : await em.execute<Row[]>(statement.sql, statement.params);
+      const { members: _members, shared: _shared, ...rest } = row;
+      extraValues = rest as X;
       const byMember = new Map(row.members.map(([id, ...values]) => [id, values]));
       for (const key of keys) {
         const values = byMember.get(key.memberId) ?? [];
@@ -342,7 +405,7 @@ export class EarningPipeline {
         }
       }
     }
-    return run;
+    return { run, extra: extraValues };
   }
 }
 
@@ -474,10 +537,14 @@ export class EarningRun {
    * Points earned as a lot (LedgerService.earn), seen by later stages, with its points.earned event. Pending for the
    * programme's pendingDays (an order's return window) unless `available`: points no return can take back (an activity).
    */
-  earn(memberId: string, points: number, cause: Cause & { at: Date }, reason = LedgerReason.ORDER_EARN, options: { available?: boolean } = {}): PointLot | null {
+  earn(memberId: string, points: number, cause: Cause & { at: Date }, reason = LedgerReason.ORDER_EARN, options: { available?: boolean } = {}): EarnedLot | null {
     const settings = this.terms.settings;
     const pendingDays = options.available ? 0 : settings.pendingDays;
-    const lot = this.ledger.earn(this.em, this.balanceOf(memberId), points, cause, { at: cause.at, pendingDays, expiryMonths: settings.lotExpiryMonths }, reason);
+    const terms = { at: cause.at, pendingDays, expiryMonths: settings.lotExpiryMonths };
+    const batch = this.options.batch;
+    const lot = batch
+      ? this.ledger.earnInto(batch, this.balanceOf(memberId), points, cause, terms, reason)
+      : this.ledger.earn(this.em, this.balanceOf(memberId), points, cause, terms, reason);
     if (!lot) return null;
     this.wrote({ memberId, reason, lifetimeDelta: points, at: cause.at });
     this.outcome?.lots.push(lot);
@@ -527,10 +594,14 @@ export class EarningRun {
     });
   }
 
-  /** The contributors' own writes, then the unit of work: orders, lines, ledger rows, lots and balances together. */
+  /**
+   * The contributors' own writes, then the unit of work: orders, lines, ledger rows, lots and balances together. A batch
+   * run leaves the unit of work to its caller, who writes the batch in its own statement (the transaction flushes what
+   * the contributors left in the unit of work before it commits).
+   */
   async flush(): Promise<void> {
     for (const c of this.contributors) if (c.flush) await this.guard(c, () => c.flush!(this));
-    await this.em.flush();
+    if (!this.options.batch) await this.em.flush();
   }
 
   private wrote(write: LedgerWrite): void {

@@ -73,28 +73,35 @@ export class EventService {
   /** `record` for several events in one statement, in the caller's transaction. */
   async recordAll(em: EntityManager, events: readonly PendingEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await em.execute(
-      `insert into event_outbox (id, type, member_id, payload, dedupe_key, occurred_at, created_at)
+    await em.execute(RECORD_ALL_SQL, [eventsParam(events)], 'run');
+  }
+
+  /**
+   * `recordAll` as a data-modifying CTE (`outbox_events as (...)`) for a hot path's one write statement, with its one
+   * parameter: the same rows.
+   */
+  recordAllCte(events: readonly PendingEvent[]): { sql: string; param: string } {
+    return { sql: `outbox_events as (${RECORD_ALL_SQL})`, param: eventsParam(events) };
+  }
+}
+
+const RECORD_ALL_SQL = `insert into event_outbox (id, type, member_id, payload, dedupe_key, occurred_at, created_at)
        select x.id, x.type, x.member_id, x.payload, x.dedupe_key, x.occurred_at, now()
        from jsonb_to_recordset(?::jsonb) as x(id uuid, type text, member_id uuid, payload jsonb, dedupe_key text, occurred_at timestamptz)
        order by x.id
-       on conflict (dedupe_key) do nothing`,
-      [
-        JSON.stringify(
-          events.map((e) => ({
-            id: e.id,
-            type: e.type,
-            member_id: e.options.memberId ?? null,
-            payload: e.payload,
-            dedupe_key: e.options.dedupeKey ?? null,
-            occurred_at: e.options.occurredAt.toISOString(),
-          })),
-        ),
-      ],
-      'run',
-    );
-  }
-}
+       on conflict (dedupe_key) do nothing`;
+
+const eventsParam = (events: readonly PendingEvent[]) =>
+  JSON.stringify(
+    events.map((e) => ({
+      id: e.id,
+      type: e.type,
+      member_id: e.options.memberId ?? null,
+      payload: e.payload,
+      dedupe_key: e.options.dedupeKey ?? null,
+      occurred_at: e.options.occurredAt.toISOString(),
+    })),
+  );
 
 export interface PendingEvent {
   id: string;

@@ -723,7 +723,8 @@ export class TransactionImporter {
     if (state) {
       state.orders.push(order);
       const { lots } = await run.order({ kind: EarningEventKind.ORDER, memberId: state.id, origin: 'IMPORTED', order, lines, at: inv.placedAt });
-      order.lot = lots.find((l) => l.sourceType === 'order' && l.sourceId === order.id) ?? null;
+      // Not a batch run: its lots are the ORM's entities, which a return in the same batch claws back from.
+      order.lot = (lots.find((l) => l.sourceType === 'order' && l.sourceId === order.id) as PointLot | undefined) ?? null;
     }
     return order;
   }

@@ -7,6 +7,7 @@ import { LotState, PointLot } from './point-lot.entity';
 import type { LotAllocation } from '../rewards/redemption.entity';
 import { lockBalance, lockLiveMember } from './member-lock';
 import { DAY_MS } from '../../base/time';
+import { newId } from '../../base/ids';
 
 export interface Cause {
   sourceType: string;
@@ -25,6 +26,95 @@ export interface EarnTerms {
   expiryMonths: number;
 }
 
+
+/** A lot as a credit opened it: an entity on the ORM's paths, a plain row in a LedgerBatch. */
+export type EarnedLot = Pick<PointLot, 'id' | 'ledgerEntryId' | 'sourceType' | 'sourceId' | 'points' | 'remaining' | 'state' | 'earnedAt' | 'availableAt' | 'expiresAt'>;
+
+/** A lot taken from by a spend: what `consume` changes. */
+export type SpendableLot = Pick<PointLot, 'id' | 'remaining' | 'state'>;
+
+interface LedgerRow {
+  id: string;
+  member_id: string;
+  reason: LedgerReason;
+  pending_delta: number;
+  available_delta: number;
+  lifetime_delta: number;
+  source_type: string;
+  source_id: string;
+  idempotency_key: string;
+  note: string | null;
+  actor: string;
+  created_at: Date;
+}
+
+/**
+ * A hot path's points changes built in memory and written in one statement (`writeSql`) instead of the ORM's unit of
+ * work: the ledger rows, the lots opened, the lots taken from and the balances they leave. Same rules as the ORM's
+ * paths (LedgerService: the same checks, balance arithmetic and lot order); the balances are locked by the caller.
+ */
+export class LedgerBatch {
+  readonly entries: LedgerRow[] = [];
+  readonly newLots: (EarnedLot & { memberId: string })[] = [];
+  /** Existing lots a spend took from, with what they hold afterwards. */
+  readonly spentLots = new Map<string, SpendableLot>();
+  readonly balances = new Set<MemberBalance>();
+
+  get isEmpty(): boolean {
+    return this.entries.length === 0 && this.newLots.length === 0 && this.spentLots.size === 0 && this.balances.size === 0;
+  }
+
+  /**
+   * Data-modifying CTEs (`name as (...)`, comma-joined) writing the batch, and their parameters in order: one JSON
+   * document per table, so the statement's text does not depend on how many rows it writes.
+   */
+  ctes(): { sql: string[]; params: string[] } {
+    const sql: string[] = [];
+    const params: string[] = [];
+    if (this.entries.length) {
+      sql.push(`ledger_rows as (insert into ledger_entry (id, member_id, reason, pending_delta, available_delta, lifetime_delta, source_type, source_id, idempotency_key, note, actor, created_at)
+        select x.id, x.member_id, x.reason, x.pending_delta, x.available_delta, x.lifetime_delta, x.source_type, x.source_id, x.idempotency_key, x.note, x.actor, x.created_at
+        from jsonb_to_recordset(?::jsonb) as x(id uuid, member_id uuid, reason text, pending_delta bigint, available_delta bigint, lifetime_delta bigint,
+          source_type text, source_id uuid, idempotency_key text, note text, actor text, created_at timestamptz))`);
+      params.push(JSON.stringify(this.entries));
+    }
+    if (this.newLots.length) {
+      sql.push(`new_lots as (insert into point_lot (id, member_id, ledger_entry_id, source_type, source_id, points, remaining, state, earned_at, available_at, expires_at)
+        select x.id, x.member_id, x.ledger_entry_id, x.source_type, x.source_id, x.points, x.remaining, x.state, x.earned_at, x.available_at, x.expires_at
+        from jsonb_to_recordset(?::jsonb) as x(id uuid, member_id uuid, ledger_entry_id uuid, source_type text, source_id uuid, points int, remaining int, state text,
+          earned_at timestamptz, available_at timestamptz, expires_at timestamptz))`);
+      params.push(
+        JSON.stringify(
+          this.newLots.map((l) => ({
+            id: l.id,
+            member_id: l.memberId,
+            ledger_entry_id: l.ledgerEntryId,
+            source_type: l.sourceType,
+            source_id: l.sourceId,
+            points: l.points,
+            remaining: l.remaining,
+            state: l.state,
+            earned_at: l.earnedAt,
+            available_at: l.availableAt,
+            expires_at: l.expiresAt,
+          })),
+        ),
+      );
+    }
+    if (this.spentLots.size) {
+      sql.push(`spent_lots as (update point_lot p set remaining = x.remaining, state = x.state
+        from jsonb_to_recordset(?::jsonb) as x(id uuid, remaining int, state text) where p.id = x.id)`);
+      params.push(JSON.stringify([...this.spentLots.values()].map((l) => ({ id: l.id, remaining: l.remaining, state: l.state }))));
+    }
+    if (this.balances.size) {
+      // The balances as the batch leaves them (they were read under the lock), as the ORM would write them.
+      sql.push(`balances as (update member_balance b set available = x.available, pending = x.pending, lifetime = x.lifetime, updated_at = now()
+        from jsonb_to_recordset(?::jsonb) as x(member_id uuid, available bigint, pending bigint, lifetime bigint) where b.member_id = x.member_id)`);
+      params.push(JSON.stringify([...this.balances].map((b) => ({ member_id: b.member.id, available: b.available, pending: b.pending, lifetime: b.lifetime }))));
+    }
+    return { sql, params };
+  }
+}
 
 function addMonths(at: Date, months: number): Date {
   const d = new Date(at);
@@ -63,6 +153,47 @@ export class LedgerService {
     const lot = this.newLot(em, bal, entry, cause, points, terms, isPending);
     if (!isPending) this.repayDebt(bal, [lot], points);
     return lot;
+  }
+
+  /** `earn` into a batch: the same rows, written later in one statement with the batch (LedgerBatch). */
+  earnInto(batch: LedgerBatch, bal: MemberBalance, points: number, cause: Cause, terms: EarnTerms, reason = LedgerReason.ORDER_EARN): EarnedLot | null {
+    if (points <= 0) return null;
+    const isPending = terms.pendingDays > 0;
+    const entry = this.writeRow(batch, bal, reason, cause, {
+      pending: isPending ? points : 0,
+      available: isPending ? 0 : points,
+      lifetime: points,
+    });
+    const lot = {
+      id: newId(),
+      memberId: bal.member.id,
+      ledgerEntryId: entry.id,
+      sourceType: cause.sourceType,
+      sourceId: cause.sourceId,
+      points,
+      remaining: points,
+      state: isPending ? LotState.PENDING : LotState.AVAILABLE,
+      earnedAt: terms.at,
+      availableAt: isPending ? new Date(terms.at.getTime() + terms.pendingDays * DAY_MS) : terms.at,
+      expiresAt: addMonths(terms.at, terms.expiryMonths),
+    };
+    batch.newLots.push(lot);
+    if (!isPending) this.repayDebt(bal, [lot], points);
+    return lot;
+  }
+
+  /**
+   * `spend` into a batch, from `lots`: the member's AVAILABLE lots with points left, in the order they are spent
+   * (`AVAILABLE_LOTS_ORDER`), read under the member's lock.
+   */
+  spendInto(batch: LedgerBatch, bal: MemberBalance, points: number, lots: SpendableLot[], reason: LedgerReason, cause: Cause): LotAllocation[] {
+    if (bal.available < points) {
+      throw new AppError('INSUFFICIENT_POINTS', 'Not enough available points', { available: bal.available, required: points });
+    }
+    const allocations = bal.available <= 0 ? [] : this.consume(lots, Math.min(points, bal.available));
+    for (const a of allocations) batch.spentLots.set(a.lotId, lots.find((l) => l.id === a.lotId)!);
+    this.writeRow(batch, bal, reason, cause, { available: -points });
+    return allocations;
   }
 
   /** Goodwill or correction by an admin. Positive adds a lot; negative spends like a redemption. */
@@ -262,6 +393,34 @@ export class LedgerService {
     });
   }
 
+  /** `write`'s row for a batch: the same checks and balance arithmetic. */
+  private writeRow(batch: LedgerBatch, bal: MemberBalance, reason: LedgerReason, cause: Cause, delta: { pending?: number; available?: number; lifetime?: number }): LedgerRow {
+    const pending = delta.pending ?? 0;
+    const available = delta.available ?? 0;
+    const lifetime = delta.lifetime ?? 0;
+    checkWithinLimit(bal, pending, available, lifetime);
+    bal.pending += pending;
+    bal.available += available;
+    bal.lifetime += lifetime;
+    batch.balances.add(bal);
+    const row: LedgerRow = {
+      id: newId(),
+      member_id: bal.member.id,
+      reason,
+      pending_delta: pending,
+      available_delta: available,
+      lifetime_delta: lifetime,
+      source_type: cause.sourceType,
+      source_id: cause.sourceId,
+      idempotency_key: cause.key,
+      note: cause.note ?? null,
+      actor: cause.actor,
+      created_at: cause.at ?? new Date(),
+    };
+    batch.entries.push(row);
+    return row;
+  }
+
   private availableLots(em: EntityManager, memberId: string): Promise<PointLot[]> {
     return em.find(
       PointLot,
@@ -276,7 +435,7 @@ export class LedgerService {
     return this.consume(await this.availableLots(em, bal.member.id), Math.min(points, bal.available));
   }
 
-  private consume(lots: PointLot[], points: number): LotAllocation[] {
+  private consume(lots: SpendableLot[], points: number): LotAllocation[] {
     const out: LotAllocation[] = [];
     let left = points;
     for (const lot of lots) {
@@ -295,11 +454,14 @@ export class LedgerService {
    * New available points (`added`, now sitting in `lots`) first pay off a negative balance. Call after the balance
    * was updated: lots must hold max(available, 0), and before the change they held max(available − added, 0).
    */
-  private repayDebt(bal: MemberBalance, lots: PointLot[], added: number): void {
+  private repayDebt(bal: MemberBalance, lots: SpendableLot[], added: number): void {
     const excess = Math.max(0, added - Math.max(bal.available, 0));
     if (excess > 0) this.consume(lots, excess);
   }
 }
+
+/** The order `spend` takes lots in (first to expire first), for the hot paths' own reads of the lots. */
+export const AVAILABLE_LOTS_ORDER = 'expires_at, earned_at, id';
 
 export interface MergedAwayHolding {
   memberId: string;

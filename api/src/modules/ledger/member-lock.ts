@@ -1,4 +1,5 @@
-import { DeadlockException, LockWaitTimeoutException } from '@mikro-orm/core';
+import { performance } from 'node:perf_hooks';
+import { DeadlockException, LockWaitTimeoutException, type EventSubscriber, type TransactionEventArgs } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError } from '../../base/errors';
 import { MemberBalance } from './member-balance.entity';
@@ -30,6 +31,42 @@ const LOCK_SQL = 'select * from member_balance where member_id = ? for update';
 // while holding their balance lock, so what this reads stays true until the caller commits.
 const STATUS_SQL = 'select status, merged_into_id as "mergedIntoId" from member where id = ?';
 
+/**
+ * When each transaction took its first member lock (performance.now()), keyed by its transaction context, for
+ * `loyalty_member_lock_hold_seconds` (MemberLockHoldTimer, registered at composition).
+ */
+const lockTakenAt = new WeakMap<object, number>();
+
+/** Notes that the transaction of `em` now holds a member lock (the first one counts). */
+export function noteMemberLockTaken(em: EntityManager): void {
+  const trx = em.getTransactionContext();
+  if (trx && !lockTakenAt.has(trx)) lockTakenAt.set(trx, performance.now());
+}
+
+/**
+ * Times how long a transaction holds its member locks: from the first lock statement's answer to the end of its commit
+ * or rollback. Every other write on the member waits that long, so it is the figure that bounds one member's write rate.
+ */
+export class MemberLockHoldTimer implements EventSubscriber {
+  constructor(private readonly observe: (seconds: number, outcome: 'commit' | 'rollback') => void) {}
+
+  afterTransactionCommit(args: TransactionEventArgs): void {
+    this.end(args, 'commit');
+  }
+
+  afterTransactionRollback(args: TransactionEventArgs): void {
+    this.end(args, 'rollback');
+  }
+
+  private end(args: TransactionEventArgs, outcome: 'commit' | 'rollback'): void {
+    const trx = args.transaction as object | undefined;
+    const at = trx && lockTakenAt.get(trx);
+    if (at === undefined) return;
+    lockTakenAt.delete(trx!);
+    this.observe((performance.now() - at) / 1000, outcome);
+  }
+}
+
 /** Locks one member's balance (created on their first change), whatever the member's status: merges and jobs. */
 export async function lockBalance(em: EntityManager, memberId: string): Promise<MemberBalance> {
   // Most members already have a balance row: one statement then; the insert only for their first change.
@@ -42,6 +79,7 @@ export async function lockBalance(em: EntityManager, memberId: string): Promise<
     rows = await em.execute<Record<string, unknown>[]>(LOCK_SQL, [memberId]);
   }
   if (rows.length === 0) throw AppError.notFound('Member', memberId);
+  noteMemberLockTaken(em);
   return em.map(MemberBalance, rows[0]);
 }
 

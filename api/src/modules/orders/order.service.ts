@@ -12,9 +12,12 @@ import { Member, MemberStatus } from '../members/member.entity';
 import type { MemberService } from '../members/member.service';
 import { Product } from '../catalog/product.entity';
 import type { LedgerService } from '../ledger/ledger.service';
-import type { MemberBalance } from '../ledger/member-balance.entity';
+import { MemberBalance } from '../ledger/member-balance.entity';
+import { LedgerBatch } from '../ledger/ledger.service';
+import { runPrepared } from '../../base/prepared';
+import type { PendingEvent } from '../events/event.service';
 import { PointLot } from '../ledger/point-lot.entity';
-import { CoLockChanged, EarningEventKind, readKey, type CreditLine, type EarningPipeline } from '../earning/pipeline';
+import { CoLockChanged, EarningEventKind, readKey, type CreditableOrder, type CreditLine, type EarningPipeline } from '../earning/pipeline';
 import type { EventService } from '../events/event.service';
 import { EventType } from '../events/event-types';
 import type { Clock } from '../../base/time';
@@ -23,7 +26,7 @@ import { OrderLine } from './order-line.entity';
 import { OrderReturn } from './order-return.entity';
 import type { ClaimOrderInput, RecordOrderInput, RecordReturnInput, ReturnedLine } from './order.types';
 import { priceOrder } from './pricing';
-import { lockMembers, onLiveMember } from '../ledger/member-lock';
+import { lockMembers, MemberMoved, noteMemberLockTaken, onLiveMember } from '../ledger/member-lock';
 
 /** recordOrder's replay check, read with the earning terms. Parameter: the order's idempotency key. */
 export const REPLAY_CHECK_COLUMN = '(select to_jsonb(o) from customer_order o where o.idempotency_key = ?) as stored';
@@ -43,6 +46,11 @@ export class OrderService {
   /**
    * Idempotent per channel and channel order id: a replay with the same body returns the stored order (points are
    * credited once); a different body under the same id is a CONFLICT. The unique index is the real guard.
+   *
+   * The hot path, in as few statements as the guarantees allow and none through the ORM's unit of work: before the
+   * transaction, the replay check with the earning terms (one statement) beside the member and the members the
+   * contributors lock with them; then the products upsert with the member's lock (one statement), the member's status
+   * with every contributor's read (one), the order, lines, ledger rows, lots, balance and events (one), and the commit.
    */
   async record(ctx: Context, input: RecordOrderInput): Promise<Order> {
     const channel = await this.channelFor(ctx, input.channelId);
@@ -51,88 +59,152 @@ export class OrderService {
     const key = `${channel.id}:${externalOrderId}`;
     const bodyHash = sha256({ ...input, channelId: channel.id, externalOrderId, placedAt: input.placedAt.toISOString() });
 
-    // Reads that need no transaction go out together, on two pooled connections: the member, and in one statement the
-    // replay check with the programme's earning terms (EarningPipeline.readTerms). A replay is answered even when the
-    // member lookup fails.
+    // Reads that need no transaction go out together, on pooled connections: the member and then the members the
+    // contributors lock with them (a referred member's referrer), and in one statement the replay check with the
+    // programme's earning terms (EarningPipeline.readTerms). A replay is answered even when the member lookup fails.
     const memberLookup = input.member ? this.members.resolveRef(ctx, input.member) : Promise.resolve(null);
+    const coLockedLookup = memberLookup.then((m) => (m ? this.earning.coLocked(ctx.em, [m.id]) : []));
     memberLookup.catch(() => undefined);
+    coLockedLookup.catch(() => undefined);
     const { extra, ...terms } = await this.earning.readTerms<{ stored: Record<string, unknown> | null }>(ctx.em, { columns: REPLAY_CHECK_COLUMN, params: [key] });
     if (extra.stored) return this.replayed(ctx.em.map(Order, extra.stored), bodyHash);
     const member = await memberLookup;
     const at = this.clock.now();
+    const productRows = productRowsOf(input);
     // A member merged away while this order waited for their lock gets it on the survivor (member-lock.ts).
-    const write = (memberId: string | null) =>
-      ctx.em.transactional(async (em) => {
-        // Members a contributor credits besides this one (the referrer of a referred member's first order) are locked
-        // first, with this member, in id order (member-lock.ts), as merges take them; most orders pay one read for it.
-        const coLocked = memberId ? await this.lockCoLocked(em, memberId) : null;
-        const products = await this.upsertProducts(em, input);
-        // The member is locked before the order is written, so the order is inserted once with its points (a
-        // concurrent replay waits for the lock, then fails on the unique key).
-        const balances = memberId ? coLocked!.set(memberId, await this.ledger.lockLive(em, memberId)) : null;
-        const run = memberId
-          ? await this.earning.start(em, terms, [readKey(memberId, [{ at, placedAt: input.placedAt }])], [EarningEventKind.ORDER], { actor: actorRef(ctx.principal), log: ctx.log, balances: balances! })
-          : null;
-        const order = em.create(Order, {
+    const write = async (memberId: string | null, others: string[]) => {
+      const row = await ctx.em.transactional(async (em) => {
+        // Members a contributor credits besides this one are locked first, with this member, in id order
+        // (member-lock.ts), as merges take them; the products upsert then goes alone.
+        const [first] = await runPrepared<{ products: ProductRow[]; balance: BalanceRow | null }>(em, PRODUCTS_AND_LOCK_SQL, [
+          productRows,
+          others.length ? null : memberId,
+        ]);
+        const products = await this.productsOf(em, input, first.products);
+        let balances: Map<string, MemberBalance> | null = null;
+        if (memberId) {
+          if (others.length) balances = await lockMembers(em, [memberId, ...others]);
+          else if (first.balance) {
+            noteMemberLockTaken(em);
+            balances = new Map([[memberId, balanceOf(em, memberId, first.balance)]]);
+          } else balances = new Map([[memberId, await this.ledger.lock(em, memberId)]]); // their first points: the row is created
+        }
+        const order: NewOrder = {
+          id: newId(),
           idempotencyKey: key,
           bodyHash,
-          channel: channel.id,
+          channelId: channel.id,
           channelKind: channel.kind,
           externalOrderId,
-          member: memberId,
+          memberId,
           currency: input.currency,
           subtotalMinor: priced.subtotalMinor,
           orderDiscountMinor: input.orderDiscountMinor,
           totalMinor: priced.totalMinor,
+          returnedMinor: 0,
           storeCode: input.storeCode ?? null,
           placedAt: input.placedAt,
-        });
-        const lines = input.lines.map((line, i) =>
-          em.create(OrderLine, {
-            order,
-            lineNo: i + 1,
-            product: products.get(line.sku)!.id,
-            sku: line.sku,
-            quantity: line.quantity,
-            unitPriceMinor: line.unitPriceMinor,
-            discountMinor: line.discountMinor,
-            totalMinor: priced.lines[i].totalMinor,
-            netMinor: priced.lines[i].netMinor,
-          }),
-        );
-        if (memberId && run) {
-          await run.order({ kind: EarningEventKind.ORDER, memberId, origin: 'RECORDED', order, lines: lines.map((l) => creditLineOf(l, products.get(l.sku))), at });
-          // The order, its lines, ledger rows, lots and balance in one flush, with the contributors' own rows.
+          pointsEarned: 0,
+          pointsClawedBack: 0,
+          pointsBasisMinor: 0,
+          returnedAtCreditMinor: 0,
+          pointsBreakdown: [],
+          createdAt: new Date(),
+        };
+        const lines = input.lines.map((line, i) => ({
+          id: newId(),
+          order_id: order.id,
+          line_no: i + 1,
+          product_id: products.get(line.sku)!.id,
+          sku: line.sku,
+          quantity: line.quantity,
+          unit_price_minor: line.unitPriceMinor,
+          discount_minor: line.discountMinor,
+          total_minor: priced.lines[i].totalMinor,
+          net_minor: priced.lines[i].netMinor,
+          returned_quantity: 0,
+        }));
+        const batch = new LedgerBatch();
+        let events: PendingEvent[] = [];
+        if (memberId && balances) {
+          // The member's status once the lock is held (a merge or erasure may have won it), read with every contributor's reads.
+          const { run, extra: read } = await this.earning.startWith<{ member_state: { status: string; mergedIntoId: string | null } | null }>(
+            em,
+            terms,
+            [readKey(memberId, [{ at, placedAt: input.placedAt }])],
+            [EarningEventKind.ORDER],
+            { actor: actorRef(ctx.principal), log: ctx.log, balances, batch },
+            { columns: MEMBER_STATE_COLUMN, params: [memberId] },
+          );
+          const state = read.member_state;
+          if (!state) throw AppError.notFound('Member', memberId);
+          if (state.status === MemberStatus.MERGED && state.mergedIntoId) throw new MemberMoved(memberId, state.mergedIntoId);
+          if (state.status === MemberStatus.ERASED) throw AppError.conflict('MEMBER_ERASED', 'This member has been erased', { memberId });
+          const creditLines = input.lines.map((l, i) => creditLineOf({ sku: l.sku, netMinor: lines[i].net_minor, quantity: l.quantity, returnedQuantity: 0 }, products.get(l.sku)));
+          await run.order({ kind: EarningEventKind.ORDER, memberId, origin: 'RECORDED', order, lines: creditLines, at });
+          // The contributors' own writes; the batch (ledger rows, lots, balances) goes with the order below.
           await run.flush();
-        } else {
-          await em.flush();
+          events = [...run.events];
         }
-        const events = [...(run?.events ?? [])];
-        events.push(this.events.pending(
-          EventType.ORDER_RECORDED,
-          {
-            orderId: order.id,
-            memberId,
-            channelId: channel.id,
-            channelKind: channel.kind,
-            externalOrderId,
-            currency: order.currency,
-            totalMinor: order.totalMinor,
-            pointsEarned: order.pointsEarned,
-            placedAt: order.placedAt.toISOString(),
-          },
-          { memberId, occurredAt: order.createdAt },
-        ));
-        await this.events.recordAll(em, events);
-        return order;
+        events.push(
+          this.events.pending(
+            EventType.ORDER_RECORDED,
+            {
+              orderId: order.id,
+              memberId,
+              channelId: channel.id,
+              channelKind: channel.kind,
+              externalOrderId,
+              currency: order.currency,
+              totalMinor: order.totalMinor,
+              pointsEarned: order.pointsEarned,
+              placedAt: order.placedAt.toISOString(),
+            },
+            { memberId, occurredAt: order.createdAt },
+          ),
+        );
+        const orderRow = orderRowOf(order);
+        const ledger = batch.ctes();
+        const outbox = this.events.recordAllCte(events);
+        // One statement: the order, its lines, the ledger rows, lots and balances, and the outbox events. Anything the
+        // contributors left in the ORM's unit of work (a tier change, a referral) is flushed by the transaction after it.
+        await runPrepared(
+          em,
+          `with ${[ORDER_INSERT_CTE, LINES_INSERT_CTE, ...ledger.sql, outbox.sql].join(',\n')}
+           select 1 as written`,
+          [JSON.stringify(orderRow), JSON.stringify(lines), ...ledger.params, outbox.param],
+        );
+        return orderRow;
       });
+      // Mapped after the commit, outside the member's lock: the answer is built from what was written.
+      return ctx.em.map(Order, row);
+    };
     // A referral attached or moved to another referrer between the read of the referrer and the locks: read it again, once.
-    const writeForMember = (memberId: string) => write(memberId).catch((err) => (err instanceof CoLockChanged ? write(memberId) : Promise.reject(err)));
+    const othersOf = async (memberId: string) => (memberId === member?.id ? await coLockedLookup : await this.earning.coLocked(ctx.em, [memberId]));
+    const writeForMember = async (memberId: string) => {
+      try {
+        return await write(memberId, await othersOf(memberId));
+      } catch (err) {
+        if (!(err instanceof CoLockChanged)) throw err;
+        return write(memberId, await this.earning.coLocked(ctx.em, [memberId]));
+      }
+    };
     return idempotent(
-      () => (member ? onLiveMember(member.id, writeForMember) : write(null)),
+      () => (member ? onLiveMember(member.id, writeForMember) : write(null, [])),
       () => ctx.em.fork().findOne(Order, { idempotencyKey: key }),
       (winner) => this.replayed(winner, bodyHash),
     );
+  }
+
+  /**
+   * The products of the order's lines by SKU, as the upsert returned them; a product another transaction inserted
+   * after the statement's snapshot is in neither half of it: read again.
+   */
+  private async productsOf(em: EntityManager, input: RecordOrderInput, rows: ProductRow[]): Promise<Map<string, ProductRow>> {
+    const bySku = new Map(rows.map((p) => [p.sku, p]));
+    if (input.lines.every((l) => bySku.has(l.sku))) return bySku;
+    const again = await em.execute<ProductRow[]>('select id, sku, category, brand from product where sku in (?)', [[...new Set(input.lines.map((l) => l.sku))]]);
+    return new Map(again.map((p) => [p.sku, p]));
   }
 
   /** Locks, in id order, the members the earning contributors credit along with `memberId` (and it, if there are any). */
@@ -319,42 +391,6 @@ export class OrderService {
     });
   }
 
-  /** Unknown SKUs become products from the line; known ones are left as the catalogue has them. */
-  private async upsertProducts(em: EntityManager, input: RecordOrderInput): Promise<Map<string, Product>> {
-    const bySku = new Map(input.lines.map((l) => [l.sku, l]));
-    const rows = [...bySku.values()];
-    // One statement for all lines (the JSON document keeps it a single bound parameter) that also returns the
-    // products: the new ones from the insert, the known ones from the table.
-    const found = await em.execute<Record<string, unknown>[]>(
-      `with x as (
-         select * from jsonb_to_recordset(?::jsonb) as x(id uuid, sku text, name text, category text, brand text, price_minor int, currency text)
-       ), inserted as (
-         insert into product (id, sku, name, category, brand, price_minor, currency, created_at)
-         select x.id, x.sku, x.name, x.category, x.brand, x.price_minor, x.currency, now() from x
-         on conflict (sku) do nothing
-         returning *
-       )
-       select * from inserted union all select p.* from product p join x on x.sku = p.sku`,
-      [
-        JSON.stringify(
-          rows.map((l) => ({
-            id: newId(),
-            sku: l.sku,
-            name: l.name ?? l.sku,
-            category: l.category ?? null,
-            brand: l.brand ?? null,
-            price_minor: l.unitPriceMinor,
-            currency: input.currency,
-          })),
-        ),
-      ],
-    );
-    let products = found.map((row) => em.map(Product, row));
-    // A product another transaction inserted after this statement's snapshot is in neither half: read it now.
-    if (products.length < bySku.size) products = await em.find(Product, { sku: { $in: [...bySku.keys()] } });
-    return new Map(products.map((p) => [p.sku, p]));
-  }
-
   private async channelFor(ctx: Context, channelId?: string | null): Promise<{ id: string; kind: SalesChannelKind }> {
     const p = ctx.principal;
     if (p?.kind === 'channel') {
@@ -382,6 +418,111 @@ export class OrderService {
   }
 }
 
+/** The order recordOrder writes: the pipeline credits it (CreditableOrder), then it is one row of the write statement. */
+interface NewOrder extends CreditableOrder {
+  idempotencyKey: string;
+  bodyHash: string;
+  channelId: string;
+  externalOrderId: string;
+  memberId: string | null;
+  subtotalMinor: number;
+  orderDiscountMinor: number;
+  storeCode: string | null;
+  createdAt: Date;
+}
+
+interface ProductRow {
+  id: string;
+  sku: string;
+  category: string | null;
+  brand: string | null;
+}
+
+interface BalanceRow {
+  available: number;
+  pending: number;
+  lifetime: number;
+}
+
+/** The order as a `customer_order` row (what the write inserts and the answer is mapped from). */
+const orderRowOf = (o: NewOrder) => ({
+  id: o.id,
+  idempotency_key: o.idempotencyKey,
+  body_hash: o.bodyHash,
+  channel_id: o.channelId,
+  channel_kind: o.channelKind,
+  external_order_id: o.externalOrderId,
+  member_id: o.memberId,
+  status: OrderStatus.COMPLETED,
+  currency: o.currency,
+  subtotal_minor: o.subtotalMinor,
+  order_discount_minor: o.orderDiscountMinor,
+  total_minor: o.totalMinor,
+  returned_minor: o.returnedMinor,
+  store_code: o.storeCode,
+  placed_at: o.placedAt,
+  points_earned: o.pointsEarned,
+  points_clawed_back: o.pointsClawedBack,
+  points_basis_minor: o.pointsBasisMinor,
+  returned_at_credit_minor: o.returnedAtCreditMinor,
+  points_breakdown: o.pointsBreakdown,
+  claimed_at: null,
+  created_at: o.createdAt,
+});
+
+const ORDER_COLUMNS = `id, idempotency_key, body_hash, channel_id, channel_kind, external_order_id, member_id, status, currency, subtotal_minor,
+  order_discount_minor, total_minor, returned_minor, store_code, placed_at, points_earned, points_clawed_back, points_basis_minor,
+  returned_at_credit_minor, points_breakdown, claimed_at, created_at`;
+const LINE_COLUMNS = 'id, order_id, line_no, product_id, sku, quantity, unit_price_minor, discount_minor, total_minor, net_minor, returned_quantity';
+
+/** recordOrder's write: the order and its lines (their columns' types are the tables'). Parameters: the order, the lines. */
+export const ORDER_INSERT_CTE = `order_row as (insert into customer_order (${ORDER_COLUMNS})
+    select ${ORDER_COLUMNS} from jsonb_populate_record(null::customer_order, ?::jsonb))`;
+export const LINES_INSERT_CTE = `order_lines as (insert into order_line (${LINE_COLUMNS})
+    select ${LINE_COLUMNS} from jsonb_populate_recordset(null::order_line, ?::jsonb))`;
+
+/**
+ * recordOrder's first statement in its transaction: unknown SKUs become products from the line (known ones are left as
+ * the catalogue has them) and the products come back, new ones from the insert, known ones from the table; with the
+ * member's balance row locked (member-lock.ts). Parameters: the products (JSON), the member (null: lock no one).
+ */
+export const PRODUCTS_AND_LOCK_SQL = `with x as materialized (
+    select * from jsonb_to_recordset(?::jsonb) as x(id uuid, sku text, name text, category text, brand text, price_minor int, currency text)
+  ), inserted as (
+    insert into product (id, sku, name, category, brand, price_minor, currency, created_at)
+    select x.id, x.sku, x.name, x.category, x.brand, x.price_minor, x.currency, now() from x
+    on conflict (sku) do nothing
+    returning id, sku, category, brand
+  ), locked as (
+    select available::float8 as available, pending::float8 as pending, lifetime::float8 as lifetime from member_balance where member_id = ? for update
+  )
+  select (select coalesce(jsonb_agg(p), '[]'::jsonb) from (select * from inserted union all select p.id, p.sku, p.category, p.brand from product p join x on x.sku = p.sku) p) as products,
+    (select to_jsonb(l) from locked l) as balance`;
+
+/** The member's status, read with the contributors' reads once their lock is held. Parameter: the member. */
+export const MEMBER_STATE_COLUMN = `(select jsonb_build_object('status', m.status, 'mergedIntoId', m.merged_into_id) from member m where m.id = ?) as member_state`;
+
+/** The products the order's lines name, as the upsert takes them (one row per SKU). */
+function productRowsOf(input: RecordOrderInput): string {
+  const bySku = new Map(input.lines.map((l) => [l.sku, l]));
+  return JSON.stringify(
+    [...bySku.values()].map((l) => ({
+      id: newId(),
+      sku: l.sku,
+      name: l.name ?? l.sku,
+      category: l.category ?? null,
+      brand: l.brand ?? null,
+      price_minor: l.unitPriceMinor,
+      currency: input.currency,
+    })),
+  );
+}
+
+/** A balance locked by the hot path's own statement: not in the ORM's unit of work (the batch writes it). */
+function balanceOf(em: EntityManager, memberId: string, row: BalanceRow): MemberBalance {
+  return Object.assign(new MemberBalance(), { member: em.getReference(Member, memberId, { wrapped: true }), available: row.available, pending: row.pending, lifetime: row.lifetime });
+}
+
 /** One member's page of orders, as `newestOf` batches them (modules/orders/order.loaders.ts). */
 export interface MemberOrdersKey {
   memberId: string;
@@ -390,7 +531,7 @@ export interface MemberOrdersKey {
 }
 
 /** An order line as the earning pipeline credits it, with its product's category and brand. */
-const creditLineOf = (l: OrderLine, product: Pick<Product, 'category' | 'brand'> | undefined): CreditLine => ({
+const creditLineOf = (l: Pick<OrderLine, 'sku' | 'netMinor' | 'quantity' | 'returnedQuantity'>, product: Pick<Product, 'category' | 'brand'> | undefined): CreditLine => ({
   sku: l.sku,
   category: product?.category ?? null,
   brand: product?.brand ?? null,

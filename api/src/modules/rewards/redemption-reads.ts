@@ -35,7 +35,11 @@ export interface RedemptionReads {
  */
 export async function readRedemptionInputs(em: EntityManager, memberId: string, rewardId: string, at: Date): Promise<RedemptionReads | null> {
   const [row] = await em.execute<Record<string, unknown>[]>(REDEMPTION_INPUTS_SQL, [memberId, memberId, memberId, at, at, rewardId]);
-  if (!row) return null;
+  return row ? redemptionInputsOf(em, row) : null;
+}
+
+/** REDEMPTION_INPUTS_SQL's row as RedemptionReads. */
+export function redemptionInputsOf(em: EntityManager, row: Record<string, unknown>): RedemptionReads {
   const { redeem_tier_code, redeem_held, redeem_offer, ...rewardRow } = row as Record<string, unknown> & {
     redeem_tier_code: string | null;
     redeem_held: number | null;

@@ -7,17 +7,21 @@ import { isCurrency } from '../../base/currency';
 import { idempotent } from '../../base/idempotent';
 import { actorRef } from '../auth/principal';
 import type { AuditService } from '../audit/audit.service';
-import { MemberStatus } from '../members/member.entity';
 import type { MemberService } from '../members/member.service';
 import type { LedgerService } from '../ledger/ledger.service';
-import { MemberMoved, onLiveMember } from '../ledger/member-lock';
+import { MemberMoved, noteMemberLockTaken, onLiveMember } from '../ledger/member-lock';
 import { LedgerReason } from '../ledger/ledger-entry.entity';
 import type { ProgrammeService } from '../programme/programme.service';
 import type { TierService } from '../tiers/tier.service';
 import type { EventService } from '../events/event.service';
 import type { CampaignOfferService } from '../campaigns/campaign-offers';
 import { EventType } from '../events/event-types';
-import { readRedemptionInputs } from './redemption-reads';
+import { REDEMPTION_INPUTS_SQL, redemptionInputsOf } from './redemption-reads';
+import { runPrepared } from '../../base/prepared';
+import { newId } from '../../base/ids';
+import { Member, MemberStatus } from '../members/member.entity';
+import { MemberBalance } from '../ledger/member-balance.entity';
+import { AVAILABLE_LOTS_ORDER, LedgerBatch, type SpendableLot } from '../ledger/ledger.service';
 import { Reward } from './reward.entity';
 import { RewardKindRegistry, type RewardKindDefinition } from './reward-kinds';
 import { Redemption, RedemptionStatus } from './redemption.entity';
@@ -42,6 +46,33 @@ function problemsOf(input: UpsertRewardInput, kind: RewardKindDefinition | undef
   if (input.validFrom && input.validTo && input.validTo <= input.validFrom) p.push({ path: 'input.validTo', message: 'must be after validFrom' });
   return p;
 }
+
+/** redeemReward's replay check, with the voucher validity. Parameter: the redemption's idempotency key. */
+export const REDEEM_PRIOR_SQL = `select (select to_jsonb(r) from redemption r where r.idempotency_key = ?) as prior,
+    (select s.voucher_valid_days from programme_settings s where s.id = 1) as voucher_valid_days`;
+
+/** The member's balance, locked (member-lock.ts). Parameter: the member. */
+export const BALANCE_LOCK_SQL = `select available::float8 as available, pending::float8 as pending, lifetime::float8 as lifetime
+  from member_balance where member_id = ? for update`;
+
+/**
+ * What a redemption reads once it holds the member's lock: their status, the reward with their tier, holdings and offer
+ * (REDEMPTION_INPUTS_SQL), and their available lots in the order they are spent. Parameters: the member,
+ * REDEMPTION_INPUTS_SQL's, the member.
+ */
+export const REDEEM_READS_SQL = `select
+    (select jsonb_build_object('status', m.status, 'mergedIntoId', m.merged_into_id) from member m where m.id = ?) as member_state,
+    (select to_jsonb(x) from (${REDEMPTION_INPUTS_SQL}) x) as inputs,
+    (select coalesce(jsonb_agg(jsonb_build_object('id', l.id, 'remaining', l.remaining, 'state', l.state) order by ${AVAILABLE_LOTS_ORDER}), '[]'::jsonb)
+       from point_lot l where l.member_id = ? and l.state = 'AVAILABLE' and l.remaining > 0) as lots`;
+
+const REDEMPTION_COLUMNS = `id, member_id, reward_id, points, status, voucher_code, idempotency_key, lot_allocations, created_at, expires_at, consumed_at,
+  consumed_order_ref, cancelled_at, fulfilment, granted_by`;
+/** redeemReward's write: the redemption (its columns' types are the table's). Parameter: the redemption. */
+export const REDEMPTION_INSERT_CTE = `redemption_row as (insert into redemption (${REDEMPTION_COLUMNS})
+    select ${REDEMPTION_COLUMNS} from jsonb_populate_record(null::redemption, ?::jsonb))`;
+/** The reward's count, guarded by its stock. Parameter: the reward. */
+export const REWARD_TAKEN_CTE = `reward_taken as (update reward set redeemed_count = redeemed_count + 1 where id = ? and (stock is null or redeemed_count < stock) returning id)`;
 
 export class RewardService {
   constructor(
@@ -110,22 +141,44 @@ export class RewardService {
   /**
    * Spends the member's points on a reward and issues a voucher. The member's balance lock serialises their
    * redemptions (no overspending); a conditional update of the reward's count guards its stock.
+   *
+   * The hot path, with none of it through the ORM's unit of work: before the transaction the member, and in one statement
+   * the replay check with the voucher validity; then the member's lock (one statement), their status with the reward,
+   * tier, holdings, campaign offer and lots (one), and the redemption, the lots taken from, the ledger row, the balance,
+   * the event and the reward's count (one) just before the commit.
    */
   async redeem(ctx: Context, input: RedeemRewardInput): Promise<Redemption> {
-    // The programme's settings hold no member data: read with the member, before the transaction.
-    const [member, settings] = await Promise.all([this.members.findById(ctx.em, input.memberId), this.programme.settings(ctx.em)]);
     // Keyed by the member the caller named, so that a retry naming a record merged since finds the first attempt.
     const key = `${input.memberId}:${input.idempotencyKey}`;
-    const priorKeys = [...new Set([key, `${member.id}:${input.idempotencyKey}`])];
-    const prior = await ctx.em.findOne(Redemption, { idempotencyKey: { $in: priorKeys } });
+    // The programme's settings hold no member data: read with the member and the replay check, before the transaction.
+    const [member, [first]] = await Promise.all([
+      this.members.findById(ctx.em, input.memberId),
+      runPrepared<{ prior: Record<string, unknown> | null; voucher_valid_days: number }>(ctx.em, REDEEM_PRIOR_SQL, [key]),
+    ]);
+    let prior = first.prior ? ctx.em.map(Redemption, first.prior) : null;
+    if (!prior && member.id !== input.memberId) prior = await ctx.em.findOne(Redemption, { idempotencyKey: `${member.id}:${input.idempotencyKey}` });
     if (prior) return this.replayed(prior, input.rewardId);
     if (member.status !== MemberStatus.ACTIVE) throw AppError.conflict('MEMBER_ERASED', 'This member has been erased');
     // A member merged away while this redemption waited for their lock redeems on the survivor (member-lock.ts).
-    const write = (memberId: string) =>
-      ctx.em.transactional(async (em) => {
+    const write = async (memberId: string) => {
+      const row = await ctx.em.transactional(async (em) => {
         const now = new Date();
-        const bal = await this.ledger.lockLive(em, memberId);
-        const inputs = await readRedemptionInputs(em, memberId, input.rewardId, now);
+        const [locked] = await runPrepared<{ available: number; pending: number; lifetime: number }>(em, BALANCE_LOCK_SQL, [memberId]);
+        let bal: MemberBalance;
+        if (locked) {
+          noteMemberLockTaken(em);
+          bal = Object.assign(new MemberBalance(), { member: em.getReference(Member, memberId, { wrapped: true }), ...locked });
+        } else bal = await this.ledger.lock(em, memberId); // their first points change: the row is created
+        const [read] = await runPrepared<{ member_state: { status: string; mergedIntoId: string | null } | null; inputs: Record<string, unknown> | null; lots: SpendableLot[] }>(
+          em,
+          REDEEM_READS_SQL,
+          [memberId, memberId, memberId, memberId, now, now, input.rewardId, memberId],
+        );
+        const state = read.member_state;
+        if (!state) throw AppError.notFound('Member', memberId);
+        if (state.status === MemberStatus.MERGED && state.mergedIntoId) throw new MemberMoved(memberId, state.mergedIntoId);
+        if (state.status === MemberStatus.ERASED) throw AppError.conflict('MEMBER_ERASED', 'This member has been erased', { memberId });
+        const inputs = read.inputs ? redemptionInputsOf(em, read.inputs) : null;
         if (!inputs) throw AppError.notFound('Reward', input.rewardId);
         const { reward, tierCode, held, offer } = inputs;
         const reason = this.unavailability(reward, tierCode, now);
@@ -143,43 +196,57 @@ export class RewardService {
         const kind = this.kinds.get(reward.kind);
         if (!kind) throw new AppError('REWARD_UNAVAILABLE', 'This reward cannot be redeemed now (UNKNOWN_KIND)', { reason: 'UNKNOWN_KIND' });
         const isAtOnce = kind.completion === 'AT_ONCE';
-        const redemption = em.create(Redemption, {
-          member: memberId,
-          reward,
+        const redemptionId = newId();
+        if (offer) await this.campaignOffers.markUsed(em, offer, memberId, redemptionId, now);
+        const batch = new LedgerBatch();
+        const lotAllocations = this.ledger.spendInto(batch, bal, cost, read.lots, LedgerReason.REDEMPTION, {
+          sourceType: 'redemption',
+          sourceId: redemptionId,
+          key: `redemption:${redemptionId}`,
+          actor: actorRef(ctx.principal),
+          at: now,
+        });
+        const redemption = {
+          id: redemptionId,
+          member_id: memberId,
+          reward_id: reward.id,
           points: cost,
           status: isAtOnce ? RedemptionStatus.CONSUMED : RedemptionStatus.ISSUED,
-          voucherCode: isAtOnce ? null : voucherCode(),
-          idempotencyKey: key,
-          lotAllocations: [],
-          expiresAt: isAtOnce ? null : new Date(now.getTime() + settings.voucherValidDays * DAY_MS),
-          consumedAt: isAtOnce ? now : null,
-        });
-        if (offer) await this.campaignOffers.markUsed(em, offer, memberId, redemption.id, now);
-        redemption.lotAllocations = await this.ledger.spend(em, bal, cost, LedgerReason.REDEMPTION, {
-          sourceType: 'redemption',
-          sourceId: redemption.id,
-          key: `redemption:${redemption.id}`,
-          actor: actorRef(ctx.principal),
-        });
-        if (kind.fulfil) redemption.fulfilment = (await kind.fulfil({ em, reward, memberId, redemptionId: redemption.id, points: cost, now })) ?? null;
-        await this.events.record(
+          voucher_code: isAtOnce ? null : voucherCode(),
+          idempotency_key: key,
+          lot_allocations: lotAllocations,
+          created_at: now,
+          expires_at: isAtOnce ? null : new Date(now.getTime() + first.voucher_valid_days * DAY_MS),
+          consumed_at: isAtOnce ? now : null,
+          consumed_order_ref: null,
+          cancelled_at: null,
+          fulfilment: null as Record<string, unknown> | null,
+          granted_by: null,
+        };
+        if (kind.fulfil) redemption.fulfilment = (await kind.fulfil({ em, reward, memberId, redemptionId, points: cost, now })) ?? null;
+        const outbox = this.events.recordAllCte([
+          this.events.pending(
+            EventType.REWARD_REDEEMED,
+            { memberId, redemptionId, rewardId: reward.id, points: cost, status: redemption.status, expiresAt: redemption.expires_at?.toISOString() ?? null },
+            { memberId, occurredAt: now },
+          ),
+        ]);
+        const ledger = batch.ctes();
+        // One statement just before the commit: the reward's row is shared by every member redeeming it, so its lock is
+        // held only from here to the commit. The stock condition is the real guard: no row taken, nothing kept.
+        const [written] = await runPrepared<{ taken: number }>(
           em,
-          EventType.REWARD_REDEEMED,
-          { memberId: memberId, redemptionId: redemption.id, rewardId: reward.id, points: cost, status: redemption.status, expiresAt: redemption.expiresAt?.toISOString() ?? null },
-          { memberId: memberId, occurredAt: now },
+          `with ${[REDEMPTION_INSERT_CTE, ...ledger.sql, outbox.sql, REWARD_TAKEN_CTE].join(',\n')}
+           select (select count(*) from reward_taken)::int as taken`,
+          [JSON.stringify(redemption), ...ledger.params, outbox.param, reward.id],
         );
-        // The reward's row is shared by every member redeeming it: take its lock last, after everything else is
-        // written, so that it is held only until the commit. The stock condition is the real guard.
-        await em.flush();
-        const taken = await em.execute(
-          `update reward set redeemed_count = redeemed_count + 1 where id = ? and (stock is null or redeemed_count < stock)`,
-          [reward.id],
-          'run',
-        );
-        if ((taken as { affectedRows?: number }).affectedRows === 0) throw new AppError('REWARD_OUT_OF_STOCK', 'This reward is out of stock');
+        if (written.taken === 0) throw new AppError('REWARD_OUT_OF_STOCK', 'This reward is out of stock');
         ctx.log.info({ memberId: memberId, rewardId: reward.id, delta: -cost, ...(offer ? { campaignId: offer.campaignId } : {}) }, 'points.redeemed');
         return redemption;
       });
+      // Mapped after the commit, outside the member's lock.
+      return ctx.em.map(Redemption, row);
+    };
     return idempotent(
       () => onLiveMember(member.id, write),
       () => ctx.em.fork().findOne(Redemption, { idempotencyKey: key }),
