@@ -83,6 +83,8 @@ export interface HasItemEmbeddings {
 
 export interface ChurnDriver {
   feature: string;
+  /** The feature in words, for people (the admin app shows it); absent in drivers stored before labels existed. */
+  label?: string;
   value: number;
   /** Contribution to the log-odds of churning; positive raises the risk. */
   contribution: number;

@@ -1,10 +1,12 @@
 import type { ChurnDriver, ChurnModel, ExplainsChurn, FitHooks, HasParams, Txn } from '../eval/types';
 import { initBackend, tf } from '../tf/backend';
 import { Rng } from '../tf/random';
-import { CF, CHURN_FEATURES, churnFeatures, mostCommonCountry } from './churn-features';
+import { CF, CHURN_FEATURE_GROUPS, CHURN_FEATURES, churnFeatureLabel, churnFeatures, mostCommonCountry, type ChurnFeatureGroup } from './churn-features';
 import { DAY_MS } from '../time';
 
 export interface ChurnOptions {
+  /** Candidate feature sets (unions of groups of churn-features.ts), picked with hidden and l2 by held-out ROC-AUC. */
+  featureSets: ChurnFeatureGroup[][];
   /** Candidate hidden sizes; 0 means logistic regression. Picked with l2 by held-out ROC-AUC. */
   hidden: number[];
   l2s: number[];
@@ -20,7 +22,7 @@ export interface ChurnOptions {
   seed: number;
 }
 
-export const CHURN_DEFAULTS: ChurnOptions = { hidden: [0, 16], l2s: [1e-3, 1e-2, 1e-1], epochs: 300, learningRate: 0.02, l2: 1e-3, holdoutShare: 0.25, topDrivers: 3, snapshots: 4, snapshotStepDays: 30, seed: 11 };
+export const CHURN_DEFAULTS: ChurnOptions = { featureSets: [['base'], ['base', 'rhythm', 'trajectory', 'season']], hidden: [0, 16], l2s: [1e-3, 1e-2, 1e-1], epochs: 300, learningRate: 0.02, l2: 1e-3, holdoutShare: 0.25, topDrivers: 3, snapshots: 4, snapshotStepDays: 30, seed: 11 };
 
 export interface ChurnPrediction {
   scores: Float64Array;
@@ -87,49 +89,60 @@ export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams {
         if (!set.present[k]) return;
         xParts.push(set.x.subarray(k * CF, (k + 1) * CF));
         yList.push(active.has(c) ? 0 : 1);
-        // Only the latest snapshot's held-out customers calibrate; their older rows are not used at all.
+        // Only the latest snapshot's held-out customers choose and calibrate; their older rows are not used at all.
         holdList.push(holdoutCustomer[k] ? (s === 0 ? 1 : 2) : 0);
       });
     }
     const n = yList.length;
-    const xRaw = new Float32Array(n * CF);
-    xParts.forEach((row, r) => xRaw.set(row, r * CF));
+    const xAll = new Float32Array(n * CF);
+    xParts.forEach((row, r) => xAll.set(row, r * CF));
     const y = Float32Array.from(yList);
-    const { mean, std } = standardiser(xRaw, n);
-    const xs = standardise(xRaw, n, mean, std);
     const pick = (flag: number) => Int32Array.from(holdList.map((h, r) => (h === flag ? r : -1)).filter((r) => r >= 0));
     const fitRows = pick(0), holdRows = pick(1);
+    const holdLabels = gatherLabels(y, holdRows);
 
-    let best: { net: Net; auc: number; holdLogits: Float32Array } | null = null;
-    let bestL2 = this.o.l2;
-    for (const hidden of this.o.hidden) {
-      for (const l2 of this.o.l2s.length ? this.o.l2s : [this.o.l2]) {
-        const net = await trainNet(xs, y, fitRows, hidden, { ...this.o, l2, epochs: Math.min(this.o.epochs, hooks.maxEpochs ?? Infinity) }, rng, hooks);
-        const holdLogits = logits(net, gatherRows(xs, holdRows));
-        const auc = rocAuc(holdLogits, gatherLabels(y, holdRows));
-        this.info[`holdoutAuc_h${hidden}_l2_${l2}`] = Number(auc.toFixed(4));
-        if (!best || auc > best.auc) {
-          if (best) disposeNet(best.net);
-          best = { net, auc, holdLogits };
-          bestL2 = l2;
-        } else disposeNet(net);
+    type Best = { net: Net; auc: number; holdLogits: Float32Array; features: string[]; mean: Float32Array; std: Float32Array; l2: number; set: string };
+    let best: Best | null = null;
+    const sets = this.o.featureSets.length ? this.o.featureSets : [Object.keys(CHURN_FEATURE_GROUPS) as ChurnFeatureGroup[]];
+    for (const groups of sets) {
+      const features = CHURN_FEATURES.filter((f) => groups.some((g) => (CHURN_FEATURE_GROUPS[g] as readonly string[]).includes(f)));
+      const xRaw = selectColumns(xAll, n, features);
+      const d = features.length;
+      const { mean, std } = standardiser(xRaw, n, d);
+      const xs = standardise(xRaw, n, d, mean, std);
+      const setName = groups.join('+');
+      for (const hidden of this.o.hidden) {
+        for (const l2 of this.o.l2s.length ? this.o.l2s : [this.o.l2]) {
+          const net = await trainNet(xs, d, y, fitRows, hidden, { ...this.o, l2, epochs: Math.min(this.o.epochs, hooks.maxEpochs ?? Infinity) }, rng, hooks);
+          const holdLogits = logits(net, gatherRows(xs, d, holdRows), d);
+          const auc = rocAuc(holdLogits, holdLabels);
+          this.info[`holdoutAuc_${setName}_h${hidden}_l2_${l2}`] = Number(auc.toFixed(4));
+          if (!best || auc > best.auc) {
+            if (best) disposeNet(best.net);
+            best = { net, auc, holdLogits, features, mean, std, l2, set: setName };
+          } else disposeNet(net);
+        }
       }
     }
-    const platt = fitPlatt(best!.holdLogits, gatherLabels(y, holdRows));
-    this.info = { ...this.info, backend, hidden: best!.net.hidden, l2: bestL2, platt, trainCustomers: n, trainChurnRate: Number((y.reduce((a, b) => a + b, 0) / n).toFixed(4)) };
+    const chosen = best!;
+    const platt = fitPlatt(chosen.holdLogits, holdLabels);
+    this.info = {
+      ...this.info, backend, features: chosen.set, hidden: chosen.net.hidden, l2: chosen.l2, platt,
+      trainCustomers: n, trainChurnRate: Number((y.reduce((a, b) => a + b, 0) / n).toFixed(4)),
+    };
 
     this.weights = {
-      format: 'tf-churn/1',
-      features: [...CHURN_FEATURES],
-      hidden: best!.net.hidden,
-      ...Object.fromEntries((['w1', 'b1', 'w2', 'b2'] as const).map((k) => [k, Array.from(best!.net[k].dataSync())])),
-      mean: Array.from(mean),
-      std: Array.from(std),
+      format: 'tf-churn/2',
+      features: chosen.features,
+      hidden: chosen.net.hidden,
+      ...Object.fromEntries((['w1', 'b1', 'w2', 'b2'] as const).map((k) => [k, Array.from(chosen.net[k].dataSync())])),
+      mean: Array.from(chosen.mean),
+      std: Array.from(chosen.std),
       platt,
       homeCountry: home,
       horizonDays,
     } as ChurnWeights;
-    disposeNet(best!.net);
+    disposeNet(chosen.net);
     const out = scoreWithWeights(this.weights, rows, population, cutoff, this.o.topDrivers);
     this.lastDrivers = out.allDrivers;
     return { scores: out.scores, isProbability: true, drivers: out.drivers };
@@ -142,9 +155,12 @@ export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams {
   }
 }
 
-/** TF-CHURN's artefact: network weights, the standardiser, Platt's a and b, and the feature list they belong to. */
+/**
+ * TF-CHURN's artefact: network weights, the standardiser, Platt's a and b, and the features (columns of
+ * churnFeatures, by name) they belong to. Version 1 always used the 24 `base` features.
+ */
 export interface ChurnWeights {
-  format: 'tf-churn/1';
+  format: 'tf-churn/1' | 'tf-churn/2';
   features: string[];
   hidden: number;
   w1: number[];
@@ -152,6 +168,7 @@ export interface ChurnWeights {
   w2: number[];
   b2: number[];
   mean: number[];
+  /** 0 marks a column that was constant in training: it is given 0 (the training value) whatever it is now. */
   std: number[];
   platt: { a: number; b: number };
   homeCountry: string | null;
@@ -160,53 +177,66 @@ export interface ChurnWeights {
 
 /**
  * Calibrated churn probabilities and drivers for `population` as of `cutoff`, from stored weights. Refuses weights
- * made for another feature list: scoring them would silently misread every column.
+ * naming a feature this version does not compute: scoring them would silently misread a column.
  */
 export function scoreWithWeights(w: ChurnWeights, rows: Txn[], population: string[], cutoff: number, topDrivers = CHURN_DEFAULTS.topDrivers) {
-  if (w.format !== 'tf-churn/1' || w.features.join() !== CHURN_FEATURES.join()) {
+  const unknown = w.features.filter((f) => !(CHURN_FEATURES as readonly string[]).includes(f));
+  if ((w.format !== 'tf-churn/1' && w.format !== 'tf-churn/2') || unknown.length || w.mean.length !== w.features.length) {
     throw new Error('these TF-CHURN weights were trained on another feature list; retrain the churn model');
   }
-  const inDim = w.hidden || CF;
+  const d = w.features.length;
+  const inDim = w.hidden || d;
   const net: Net = {
     hidden: w.hidden,
-    w1: tf.tensor2d(w.w1, w.hidden ? [CF, w.hidden] : [1, 1]),
+    w1: tf.tensor2d(w.w1, w.hidden ? [d, w.hidden] : [1, 1]),
     b1: tf.tensor1d(w.b1),
     w2: tf.tensor2d(w.w2, [inDim, 1]),
     b2: tf.tensor1d(w.b2),
   };
   try {
     const now = churnFeatures(rows, population, cutoff, w.horizonDays, w.homeCountry);
-    const xNow = standardise(now.x, population.length, Float32Array.from(w.mean), Float32Array.from(w.std));
-    const z = logits(net, xNow);
+    const xRaw = selectColumns(now.x, population.length, w.features);
+    const xNow = standardise(xRaw, population.length, d, Float32Array.from(w.mean), Float32Array.from(w.std));
+    const z = logits(net, xNow, d);
     const scores = Float64Array.from(z, (v) => 1 / (1 + Math.exp(-(w.platt.a * v + w.platt.b))));
-    const contributions = driverContributions(net, xNow, population.length);
+    const contributions = driverContributions(net, xNow, population.length, d);
     const allDrivers = population.map((_, k) => {
-      const row = Array.from({ length: CF }, (_, f) => ({ feature: CHURN_FEATURES[f], contribution: contributions[k * CF + f], value: now.x[k * CF + f] }));
+      const row = w.features.map((feature, f) => ({ feature, label: churnFeatureLabel(feature), contribution: contributions[k * d + f], value: xRaw[k * d + f] }));
       return row.sort((a, b) => b.contribution - a.contribution);
     });
-    return { scores, allDrivers, drivers: allDrivers.map((d) => d.slice(0, topDrivers)) };
+    return { scores, allDrivers, drivers: allDrivers.map((dr) => dr.slice(0, topDrivers)) };
   } finally {
     disposeNet(net);
   }
 }
 
-function standardiser(x: Float32Array, n: number) {
-  const mean = new Float32Array(CF), std = new Float32Array(CF);
-  for (let r = 0; r < n; r++) for (let f = 0; f < CF; f++) mean[f] += x[r * CF + f] / n;
-  for (let r = 0; r < n; r++) for (let f = 0; f < CF; f++) std[f] += (x[r * CF + f] - mean[f]) ** 2 / n;
-  for (let f = 0; f < CF; f++) std[f] = Math.sqrt(std[f]) || 1;
-  return { mean, std };
-}
-
-function standardise(x: Float32Array, n: number, mean: Float32Array, std: Float32Array): Float32Array {
-  const out = new Float32Array(n * CF);
-  for (let r = 0; r < n; r++) for (let f = 0; f < CF; f++) out[r * CF + f] = (x[r * CF + f] - mean[f]) / std[f];
+/** The named columns of a row-major [n × CF] matrix of churnFeatures, as [n × features.length]. */
+function selectColumns(x: Float32Array, n: number, features: readonly string[]): Float32Array {
+  const cols = features.map((f) => (CHURN_FEATURES as readonly string[]).indexOf(f));
+  const d = cols.length;
+  const out = new Float32Array(n * d);
+  for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) out[r * d + j] = x[r * CF + cols[j]];
   return out;
 }
 
-function gatherRows(x: Float32Array, rows: Int32Array): Float32Array {
-  const out = new Float32Array(rows.length * CF);
-  rows.forEach((r, q) => out.set(x.subarray(r * CF, (r + 1) * CF), q * CF));
+function standardiser(x: Float32Array, n: number, d: number) {
+  const mean = new Float32Array(d), std = new Float32Array(d);
+  for (let r = 0; r < n; r++) for (let f = 0; f < d; f++) mean[f] += x[r * d + f] / n;
+  for (let r = 0; r < n; r++) for (let f = 0; f < d; f++) std[f] += (x[r * d + f] - mean[f]) ** 2 / n;
+  // A column constant in training (seasonality before a year of history, say) stays 0: it taught the model nothing.
+  for (let f = 0; f < d; f++) std[f] = std[f] > 1e-12 ? Math.sqrt(std[f]) : 0;
+  return { mean, std };
+}
+
+function standardise(x: Float32Array, n: number, d: number, mean: Float32Array, std: Float32Array): Float32Array {
+  const out = new Float32Array(n * d);
+  for (let r = 0; r < n; r++) for (let f = 0; f < d; f++) out[r * d + f] = std[f] > 0 ? (x[r * d + f] - mean[f]) / std[f] : 0;
+  return out;
+}
+
+function gatherRows(x: Float32Array, d: number, rows: Int32Array): Float32Array {
+  const out = new Float32Array(rows.length * d);
+  rows.forEach((r, q) => out.set(x.subarray(r * d, (r + 1) * d), q * d));
   return out;
 }
 
@@ -219,16 +249,16 @@ function forward(net: Net, x: tf.Tensor2D): tf.Tensor1D {
   return tf.reshape(tf.add(tf.matMul(h as tf.Tensor2D, net.w2), net.b2), [-1]) as tf.Tensor1D;
 }
 
-async function trainNet(xs: Float32Array, y: Float32Array, rows: Int32Array, hidden: number, o: ChurnOptions, rng: Rng, hooks: FitHooks): Promise<Net> {
-  const inDim = hidden || CF;
+async function trainNet(xs: Float32Array, d: number, y: Float32Array, rows: Int32Array, hidden: number, o: ChurnOptions, rng: Rng, hooks: FitHooks): Promise<Net> {
+  const inDim = hidden || d;
   const net: Net = {
     hidden,
-    w1: tf.variable(hidden ? tf.randomNormal([CF, hidden], 0, Math.sqrt(2 / CF), 'float32', rng.seed()) : tf.zeros([1, 1])) as unknown as tf.Tensor2D,
+    w1: tf.variable(hidden ? tf.randomNormal([d, hidden], 0, Math.sqrt(2 / d), 'float32', rng.seed()) : tf.zeros([1, 1])) as unknown as tf.Tensor2D,
     b1: tf.variable(tf.zeros([Math.max(hidden, 1)])) as unknown as tf.Tensor1D,
     w2: tf.variable(hidden ? tf.randomNormal([inDim, 1], 0, Math.sqrt(1 / inDim), 'float32', rng.seed()) : tf.zeros([inDim, 1])) as unknown as tf.Tensor2D,
     b2: tf.variable(tf.zeros([1])) as unknown as tf.Tensor1D,
   };
-  const x = tf.tensor2d(gatherRows(xs, rows), [rows.length, CF]);
+  const x = tf.tensor2d(gatherRows(xs, d, rows), [rows.length, d]);
   const t = tf.tensor1d(gatherLabels(y, rows));
   const optimizer = tf.train.adam(o.learningRate);
   const weights = (hidden ? [net.w1, net.b1, net.w2, net.b2] : [net.w2, net.b2]) as unknown as tf.Variable[];
@@ -251,20 +281,20 @@ async function trainNet(xs: Float32Array, y: Float32Array, rows: Int32Array, hid
   return net;
 }
 
-function logits(net: Net, x: Float32Array): Float32Array {
-  return tf.tidy(() => forward(net, tf.tensor2d(x, [x.length / CF, CF])).dataSync() as Float32Array);
+function logits(net: Net, x: Float32Array, d: number): Float32Array {
+  return tf.tidy(() => forward(net, tf.tensor2d(x, [x.length / d, d])).dataSync() as Float32Array);
 }
 
 function disposeNet(net: Net) {
   [net.w1, net.b1, net.w2, net.b2].forEach((v) => v.dispose());
 }
 
-/** Per-customer contribution of each feature to the logit, row-major [customers × CF]. */
-function driverContributions(net: Net, x: Float32Array, n: number): Float32Array {
+/** Per-customer contribution of each feature to the logit, row-major [customers × d]. */
+function driverContributions(net: Net, x: Float32Array, n: number, d: number): Float32Array {
   return tf.tidy(() => {
-    const xt = tf.tensor2d(x, [n, CF]);
+    const xt = tf.tensor2d(x, [n, d]);
     // Standardised inputs: the training mean is 0, so value − mean is the input itself.
-    if (!net.hidden) return tf.mul(xt, tf.reshape(net.w2, [1, CF])).dataSync() as Float32Array;
+    if (!net.hidden) return tf.mul(xt, tf.reshape(net.w2, [1, d])).dataSync() as Float32Array;
     const g = tf.grad((v: tf.Tensor) => tf.sum(forward(net, v as tf.Tensor2D)))(xt);
     return tf.mul(g, xt).dataSync() as Float32Array;
   });
