@@ -26,6 +26,7 @@ export const CHURN_FEATURE_GROUPS = {
     'basket_lines_trend', 'log_new_items_recent_share',
   ],
   season: ['bought_same_season_last_year', 'season_share_last_year', 'has_year_of_history'],
+  profile: ['log_mean_line_quantity', 'log_mean_unit_price', 'log_max_basket_value'],
   bgnbd: ['bgnbd_p_alive', 'bgnbd_log_expected_purchases', 'bgnbd_logit_no_purchase'],
 } as const;
 
@@ -78,19 +79,28 @@ export const CHURN_FEATURE_LABELS: Record<ChurnFeature, string> = {
   bought_same_season_last_year: 'Bought in the coming season last year',
   season_share_last_year: "Share of last year's orders in the coming season",
   has_year_of_history: 'Customer for over a year',
+  log_mean_line_quantity: 'Average quantity per line',
+  log_mean_unit_price: 'Average unit price paid',
+  log_max_basket_value: 'Largest order value',
   bgnbd_p_alive: 'Probability still active (BG/NBD)',
   bgnbd_log_expected_purchases: 'Purchase days expected in the horizon (BG/NBD)',
   bgnbd_logit_no_purchase: 'Chance of no purchase in the horizon (BG/NBD)',
 };
 
+/** The label of a feature, saying the scale its value is on (drivers show the value next to it). */
 export function churnFeatureLabel(feature: string): string {
-  return (CHURN_FEATURE_LABELS as Record<string, string>)[feature] ?? feature;
+  const label = (CHURN_FEATURE_LABELS as Record<string, string>)[feature];
+  if (!label) return feature;
+  if (feature.includes('logit_')) return `${label} (log-odds)`;
+  if (feature.startsWith('log_') || feature.includes('_log_')) return `${label} (log)`;
+  return label;
 }
 
 interface Invoice {
   time: number;
   spend: number;
   lines: number;
+  units: number;
   items: Set<string>;
 }
 
@@ -140,10 +150,11 @@ export function churnFeatures(rows: Txn[], customers: string[], at: number, hori
     const k = index.get(r.customerId);
     if (k === undefined) continue;
     let inv = invoices[k].get(r.invoice);
-    if (!inv) invoices[k].set(r.invoice, (inv = { time: r.time, spend: 0, lines: 0, items: new Set() }));
+    if (!inv) invoices[k].set(r.invoice, (inv = { time: r.time, spend: 0, lines: 0, units: 0, items: new Set() }));
     inv.time = Math.min(inv.time, r.time);
     inv.spend += r.quantity * r.unitPrice;
     inv.lines++;
+    inv.units += r.quantity;
     if (r.stockCode !== null) {
       items[k].add(r.stockCode);
       inv.items.add(r.stockCode);
@@ -183,6 +194,7 @@ export function churnFeatures(rows: Txn[], customers: string[], at: number, hori
     const spend90 = list.filter((v) => days(v.time) <= 90).reduce((s, v) => s + v.spend, 0);
     const lastGap = gaps.length ? gaps[gaps.length - 1] : 0;
     const recent = within(h), previous = within(2 * h) - recent;
+    const lineCount = list.reduce((s, v) => s + v.lines, 0);
 
     // Rhythm: the customer's own gaps (repeat customers only; one-time buyers are flagged by one_time_buyer).
     const medGap = gaps.length ? median(gaps) : 0;
@@ -240,6 +252,9 @@ export function churnFeatures(rows: Txn[], customers: string[], at: number, hori
       ...rhythm,
       ...trajectory,
       ...season,
+      // Profile: wholesalers buy many units of cheap lines, often and steadily; one-off gift buyers do not.
+      Math.log1p(list.reduce((s, v) => s + v.units, 0) / lineCount), Math.log1p(spend / Math.max(1, list.reduce((s, v) => s + v.units, 0))),
+      Math.log1p(Math.max(0, ...list.map((v) => v.spend))),
       ...bgnbd[k],
     ];
     x.set(f, k * CF);
