@@ -13,8 +13,13 @@ export interface ChurnOptions {
   epochs: number;
   learningRate: number;
   l2: number;
-  /** Share of the training population held out for model choice and Platt calibration. */
-  holdoutShare: number;
+  /**
+   * Customers are split into this many folds: each candidate is trained on the others' rows and scores the held-out
+   * fold's latest snapshot (the inner split: features at cutoff − horizon, labels from [cutoff − horizon, cutoff)).
+   * The mean fold ROC-AUC chooses; Platt is fitted on the chosen candidate's out-of-fold logits; the chosen candidate
+   * is then trained on every customer.
+   */
+  folds: number;
   topDrivers: number;
   /** Training snapshots stacked, `snapshotStepDays` apart. */
   snapshots: number;
@@ -22,7 +27,7 @@ export interface ChurnOptions {
   seed: number;
 }
 
-export const CHURN_DEFAULTS: ChurnOptions = { featureSets: [['base'], ['base', 'rhythm', 'trajectory', 'season']], hidden: [0, 16], l2s: [1e-3, 1e-2, 1e-1], epochs: 300, learningRate: 0.02, l2: 1e-3, holdoutShare: 0.25, topDrivers: 3, snapshots: 4, snapshotStepDays: 30, seed: 11 };
+export const CHURN_DEFAULTS: ChurnOptions = { featureSets: [['base'], ['base', 'rhythm', 'trajectory', 'season', 'profile', 'bgnbd']], hidden: [0, 16], l2s: [1e-3, 1e-2, 1e-1], epochs: 300, learningRate: 0.02, l2: 1e-3, folds: 3, topDrivers: 3, snapshots: 4, snapshotStepDays: 30, seed: 11 };
 
 export interface ChurnPrediction {
   scores: Float64Array;
@@ -76,10 +81,10 @@ export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams {
     const past = cutoff - horizonDays * DAY_MS;
     const home = mostCommonCountry(rows);
     const everyone = [...new Set(rows.filter((r) => r.time < cutoff).map((r) => r.customerId))];
-    const holdoutCustomer = Uint8Array.from(everyone, () => (rng.next() < this.o.holdoutShare ? 1 : 0));
+    const fold = Uint8Array.from(everyone, () => Math.min(this.o.folds - 1, Math.floor(rng.next() * this.o.folds)));
     // Stacked past snapshots (features at D − k·step, labels from the horizon after it), all ending by the cutoff.
     const xParts: Float32Array[] = [];
-    const yList: number[] = [], holdList: number[] = [];
+    const yList: number[] = [], foldList: number[] = [], latest: number[] = [];
     for (let s = 0; s < this.o.snapshots; s++) {
       const at = past - s * this.o.snapshotStepDays * DAY_MS;
       const set = churnFeatures(rows, everyone, at, horizonDays, home);
@@ -89,60 +94,80 @@ export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams {
         if (!set.present[k]) return;
         xParts.push(set.x.subarray(k * CF, (k + 1) * CF));
         yList.push(active.has(c) ? 0 : 1);
-        // Only the latest snapshot's held-out customers choose and calibrate; their older rows are not used at all.
-        holdList.push(holdoutCustomer[k] ? (s === 0 ? 1 : 2) : 0);
+        foldList.push(fold[k]);
+        latest.push(s === 0 ? 1 : 0);
       });
     }
     const n = yList.length;
     const xAll = new Float32Array(n * CF);
     xParts.forEach((row, r) => xAll.set(row, r * CF));
     const y = Float32Array.from(yList);
-    const pick = (flag: number) => Int32Array.from(holdList.map((h, r) => (h === flag ? r : -1)).filter((r) => r >= 0));
-    const fitRows = pick(0), holdRows = pick(1);
-    const holdLabels = gatherLabels(y, holdRows);
+    const rowsWhere = (keep: (r: number) => boolean) => Int32Array.from({ length: n }, (_, r) => r).filter(keep);
+    const folds = Array.from({ length: this.o.folds }, (_, f) => ({
+      fit: rowsWhere((r) => foldList[r] !== f),
+      check: rowsWhere((r) => foldList[r] === f && latest[r] === 1),
+    })).filter((f) => f.check.length > 0 && f.fit.length > 0);
+    const checkRows = Int32Array.from(folds.flatMap((f) => Array.from(f.check)));
+    const checkLabels = gatherLabels(y, checkRows);
+    const epochs = Math.min(this.o.epochs, hooks.maxEpochs ?? Infinity);
+    // Progress over every training of the search and the final fit, as one run of epochs.
+    const l2s = this.o.l2s.length ? this.o.l2s : [this.o.l2];
+    const trainings = (this.o.featureSets.length || 1) * this.o.hidden.length * l2s.length * folds.length + 1;
+    let trained = 0;
+    const overall: FitHooks = { onEpoch: (e, _, loss) => hooks.onEpoch?.(trained * epochs + e, trainings * epochs, loss) };
 
-    type Best = { net: Net; auc: number; holdLogits: Float32Array; features: string[]; mean: Float32Array; std: Float32Array; l2: number; set: string };
-    let best: Best | null = null;
+    type Candidate = { groups: ChurnFeatureGroup[]; hidden: number; l2: number; auc: number; oof: Float32Array };
+    let best: Candidate | null = null;
     const sets = this.o.featureSets.length ? this.o.featureSets : [Object.keys(CHURN_FEATURE_GROUPS) as ChurnFeatureGroup[]];
-    for (const groups of sets) {
+    const prepared = (groups: ChurnFeatureGroup[]) => {
       const features = CHURN_FEATURES.filter((f) => groups.some((g) => (CHURN_FEATURE_GROUPS[g] as readonly string[]).includes(f)));
       const xRaw = selectColumns(xAll, n, features);
       const d = features.length;
       const { mean, std } = standardiser(xRaw, n, d);
-      const xs = standardise(xRaw, n, d, mean, std);
-      const setName = groups.join('+');
+      return { features, d, mean, std, xs: standardise(xRaw, n, d, mean, std) };
+    };
+    for (const groups of sets) {
+      const { d, xs } = prepared(groups);
       for (const hidden of this.o.hidden) {
-        for (const l2 of this.o.l2s.length ? this.o.l2s : [this.o.l2]) {
-          const net = await trainNet(xs, d, y, fitRows, hidden, { ...this.o, l2, epochs: Math.min(this.o.epochs, hooks.maxEpochs ?? Infinity) }, rng, hooks);
-          const holdLogits = logits(net, gatherRows(xs, d, holdRows), d);
-          const auc = rocAuc(holdLogits, holdLabels);
-          this.info[`holdoutAuc_${setName}_h${hidden}_l2_${l2}`] = Number(auc.toFixed(4));
-          if (!best || auc > best.auc) {
-            if (best) disposeNet(best.net);
-            best = { net, auc, holdLogits, features, mean, std, l2, set: setName };
-          } else disposeNet(net);
+        for (const l2 of l2s) {
+          const oof = new Float32Array(checkRows.length);
+          let offset = 0, aucSum = 0;
+          for (const f of folds) {
+            const net = await trainNet(xs, d, y, f.fit, hidden, { ...this.o, l2, epochs }, rng, overall);
+            trained++;
+            const z = logits(net, gatherRows(xs, d, f.check), d);
+            disposeNet(net);
+            oof.set(z, offset);
+            offset += z.length;
+            aucSum += rocAuc(z, gatherLabels(y, f.check));
+          }
+          const auc = aucSum / folds.length;
+          this.info[`foldAuc_${groups.join('+')}_h${hidden}_l2_${l2}`] = Number(auc.toFixed(4));
+          if (!best || auc > best.auc) best = { groups, hidden, l2, auc, oof };
         }
       }
     }
     const chosen = best!;
-    const platt = fitPlatt(chosen.holdLogits, holdLabels);
+    const platt = fitPlatt(chosen.oof, checkLabels);
+    const final = prepared(chosen.groups);
+    const net = await trainNet(final.xs, final.d, y, rowsWhere(() => true), chosen.hidden, { ...this.o, l2: chosen.l2, epochs }, rng, overall);
     this.info = {
-      ...this.info, backend, features: chosen.set, hidden: chosen.net.hidden, l2: chosen.l2, platt,
+      ...this.info, backend, features: chosen.groups.join('+'), hidden: chosen.hidden, l2: chosen.l2, platt,
       trainCustomers: n, trainChurnRate: Number((y.reduce((a, b) => a + b, 0) / n).toFixed(4)),
     };
 
     this.weights = {
       format: 'tf-churn/2',
-      features: chosen.features,
-      hidden: chosen.net.hidden,
-      ...Object.fromEntries((['w1', 'b1', 'w2', 'b2'] as const).map((k) => [k, Array.from(chosen.net[k].dataSync())])),
-      mean: Array.from(chosen.mean),
-      std: Array.from(chosen.std),
+      features: final.features,
+      hidden: net.hidden,
+      ...Object.fromEntries((['w1', 'b1', 'w2', 'b2'] as const).map((k) => [k, Array.from(net[k].dataSync())])),
+      mean: Array.from(final.mean),
+      std: Array.from(final.std),
       platt,
       homeCountry: home,
       horizonDays,
     } as ChurnWeights;
-    disposeNet(chosen.net);
+    disposeNet(net);
     const out = scoreWithWeights(this.weights, rows, population, cutoff, this.o.topDrivers);
     this.lastDrivers = out.allDrivers;
     return { scores: out.scores, isProbability: true, drivers: out.drivers };
