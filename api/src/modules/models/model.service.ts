@@ -243,9 +243,10 @@ export class ModelService {
     const byMember = new Map(rows.map((r) => [r.member_id, r]));
     return memberIds.map((id) => {
       const r = byMember.get(id);
+      if (!r) return null;
       // Drivers are stored as the worker wrote them; scores written before drivers had labels show the feature name.
-      const drivers = r?.drivers.map((d) => ({ ...d, label: d.label ?? d.feature }));
-      return r ? { score: r.score, band: r.band, drivers: drivers!, modelVersionId: r.model_version_id, horizonDays: r.horizon_days ?? 90 } : null;
+      const drivers = r.drivers.map((d) => ({ ...d, label: d.label ?? d.feature }));
+      return { score: r.score, band: r.band, drivers, modelVersionId: r.model_version_id, horizonDays: r.horizon_days ?? 90 };
     });
   }
 
