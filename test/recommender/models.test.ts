@@ -179,6 +179,34 @@ describe('TF-CHURN', () => {
     expect(Array.from(a.scores)).toEqual(Array.from(b.scores));
   });
 
+  it('trains the l2 × fold columns of one network as it would train them alone', async () => {
+    const rows = stretchingGaps(7);
+    const task = churnTask(rows, START + 330 * DAY, 45);
+    const both = new ChurnTfModel({ seed: 10, hidden: [0], l2s: [0.01, 0.1], folds: 2, featureSets: [['base']] });
+    const alone = new ChurnTfModel({ seed: 10, hidden: [0], l2s: [0.1], folds: 2, featureSets: [['base']] });
+    await both.fitPredict(task.rows, task.population, task.cutoff, task.horizonDays);
+    await alone.fitPredict(task.rows, task.population, task.cutoff, task.horizonDays);
+    // Logistic columns start at 0, so the l2 0.1 column sees the same data and steps with or without its neighbour.
+    expect(both.params()['foldAuc_base_h0_l2_0.1']).toBeCloseTo(alone.params()['foldAuc_base_h0_l2_0.1'] as number, 3);
+    expect(alone.params()['foldAuc_base_h0_l2_0.01']).toBeUndefined();
+  });
+
+  it('refits the chosen candidate without searching again, early-stopped on its folds', async () => {
+    const rows = stretchingGaps(8);
+    const task = churnTask(rows, START + 330 * DAY, 45);
+    const searched = new ChurnTfModel({ seed: 11, hidden: [0, 16], l2s: [0.01, 0.1], folds: 2 });
+    await searched.fitPredict(task.rows, task.population, task.cutoff, task.horizonDays);
+    const chosen = searched.params();
+    expect(Object.keys(chosen).filter((k) => k.startsWith('foldAuc_'))).toHaveLength(2 * 2 * 2);
+    expect(chosen.epochs).toBeGreaterThanOrEqual(10);
+    expect(chosen.epochs).toBeLessThanOrEqual(300);
+    const refit = searched.withSameChoice();
+    await refit.fitPredict(rows, task.population, task.cutoff + 45 * DAY, 45);
+    const again = refit.params();
+    expect(Object.keys(again).filter((k) => k.startsWith('foldAuc_'))).toEqual([`foldAuc_${chosen.features}_h${chosen.hidden}_l2_${chosen.l2}`]);
+    expect([again.features, again.hidden, again.l2]).toEqual([chosen.features, chosen.hidden, chosen.l2]);
+  });
+
   it('sees gaps lengthening in the rhythm features: stretching customers get a positive gap slope, steady ones about 0', async () => {
     const rows = stretchingGaps(5);
     const customers = ['C0', 'C1', 'C2', 'C3'];

@@ -95,6 +95,11 @@ export interface ExplainsChurn {
   drivers(index: number, k: number): ChurnDriver[];
 }
 
+/** Optional on a ChurnModel: after fitPredict, a fresh model that trains the same chosen hyper-parameters without searching. */
+export interface ReusesChoice {
+  withSameChoice(): ChurnModel;
+}
+
 /** Optional on either model: hyper-parameters chosen, for the registry. */
 export interface HasParams {
   params(): Record<string, unknown>;

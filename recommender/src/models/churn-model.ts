@@ -1,4 +1,4 @@
-import type { ChurnDriver, ChurnModel, ExplainsChurn, FitHooks, HasParams, Txn } from '../eval/types';
+import type { ChurnDriver, ChurnModel, ExplainsChurn, FitHooks, HasParams, ReusesChoice, Txn } from '../eval/types';
 import { initBackend, tf } from '../tf/backend';
 import { Rng } from '../tf/random';
 import { CF, CHURN_FEATURE_GROUPS, CHURN_FEATURES, churnFeatureLabel, churnFeatures, mostCommonCountry, type ChurnFeatureGroup } from './churn-features';
@@ -27,7 +27,7 @@ export interface ChurnOptions {
   seed: number;
 }
 
-export const CHURN_DEFAULTS: ChurnOptions = { featureSets: [['base'], ['base', 'rhythm', 'trajectory', 'season', 'profile', 'bgnbd']], hidden: [0, 16], l2s: [1e-3, 1e-2, 1e-1], epochs: 300, learningRate: 0.02, l2: 1e-3, folds: 3, topDrivers: 3, snapshots: 4, snapshotStepDays: 30, seed: 11 };
+export const CHURN_DEFAULTS: ChurnOptions = { featureSets: [['base'], ['base', 'rhythm', 'trajectory', 'season', 'profile', 'bgnbd']], hidden: [0, 16], l2s: [1e-2, 1e-1], epochs: 300, learningRate: 0.02, l2: 1e-2, folds: 2, topDrivers: 3, snapshots: 4, snapshotStepDays: 30, seed: 11 };
 
 export interface ChurnPrediction {
   scores: Float64Array;
@@ -49,13 +49,15 @@ interface Net {
  * labels from [cutoff − horizon, cutoff)), Platt-calibrated on the held-out part, with per-customer drivers
  * (weight × standardised value for the logistic; gradient × (value − mean) for the MLP).
  */
-export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams {
+export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams, ReusesChoice {
   readonly name = 'TF-CHURN';
   readonly kind = 'model' as const;
   private readonly o: ChurnOptions;
   info: Record<string, unknown> = {};
   private lastDrivers: ChurnDriver[][] = [];
   private weights: ChurnWeights | null = null;
+  /** The feature set, hidden size and l2 the last fit chose. */
+  private chosen: Pick<ChurnOptions, 'featureSets' | 'hidden' | 'l2s'> | null = null;
 
   constructor(options: Partial<ChurnOptions> = {}) {
     this.o = { ...CHURN_DEFAULTS, ...options };
@@ -116,7 +118,7 @@ export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams {
     let trained = 0;
     const overall: FitHooks = { onEpoch: (e, _, loss) => hooks.onEpoch?.(trained * epochs + e, trainings * epochs, loss) };
 
-    type Candidate = { groups: ChurnFeatureGroup[]; hidden: number; l2: number; auc: number; oof: Float32Array };
+    type Candidate = { groups: ChurnFeatureGroup[]; hidden: number; l2: number; auc: number; oof: Float32Array; epochs: number };
     let best: Candidate | null = null;
     const sets = this.o.featureSets.length ? this.o.featureSets : [Object.keys(CHURN_FEATURE_GROUPS) as ChurnFeatureGroup[]];
     const prepared = (groups: ChurnFeatureGroup[]) => {
@@ -126,35 +128,42 @@ export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams {
       const { mean, std } = standardiser(xRaw, n, d);
       return { features, d, mean, std, xs: standardise(xRaw, n, d, mean, std) };
     };
+    // Every l2 × fold of one feature set and hidden size is trained at once, as independent columns of one network:
+    // the loss is their sum and Adam is per weight, so each column learns exactly what it would alone, at the cost of one.
+    const models = l2s.flatMap((l2) => folds.map((f) => ({ l2, f })));
     for (const groups of sets) {
       const { d, xs } = prepared(groups);
       for (const hidden of this.o.hidden) {
-        for (const l2 of l2s) {
+        const run = await trainJoint(xs, d, y, hidden, models.map((m) => ({ l2: m.l2, fit: m.f.fit, check: m.f.check })), { ...this.o, epochs }, rng, overall);
+        trained += models.length;
+        disposeNet(run.net);
+        for (const [li, l2] of l2s.entries()) {
           const oof = new Float32Array(checkRows.length);
-          let offset = 0, aucSum = 0;
-          for (const f of folds) {
-            const net = await trainNet(xs, d, y, f.fit, hidden, { ...this.o, l2, epochs }, rng, overall);
-            trained++;
-            const z = logits(net, gatherRows(xs, d, f.check), d);
-            disposeNet(net);
-            oof.set(z, offset);
-            offset += z.length;
-            aucSum += rocAuc(z, gatherLabels(y, f.check));
-          }
+          let offset = 0, aucSum = 0, epochSum = 0;
+          folds.forEach((f, fi) => {
+            const k = li * folds.length + fi;
+            oof.set(run.bestLogits[k], offset);
+            offset += f.check.length;
+            aucSum += rocAuc(run.bestLogits[k], gatherLabels(y, f.check));
+            epochSum += run.bestEpoch[k];
+          });
           const auc = aucSum / folds.length;
           this.info[`foldAuc_${groups.join('+')}_h${hidden}_l2_${l2}`] = Number(auc.toFixed(4));
-          if (!best || auc > best.auc) best = { groups, hidden, l2, auc, oof };
+          if (!best || auc > best.auc) best = { groups, hidden, l2, auc, oof, epochs: Math.max(CHECK_EVERY, Math.round(epochSum / folds.length)) };
         }
       }
     }
     const chosen = best!;
     const platt = fitPlatt(chosen.oof, checkLabels);
     const final = prepared(chosen.groups);
-    const net = await trainNet(final.xs, final.d, y, rowsWhere(() => true), chosen.hidden, { ...this.o, l2: chosen.l2, epochs }, rng, overall);
+    // The chosen candidate on every customer, for the mean of its folds' early-stopped epochs (chosen on the inner split).
+    const everyRow = rowsWhere(() => true);
+    const { net } = await trainJoint(final.xs, final.d, y, chosen.hidden, [{ l2: chosen.l2, fit: everyRow, check: new Int32Array(0) }], { ...this.o, epochs: chosen.epochs }, rng, overall);
     this.info = {
-      ...this.info, backend, features: chosen.groups.join('+'), hidden: chosen.hidden, l2: chosen.l2, platt,
+      ...this.info, backend, features: chosen.groups.join('+'), hidden: chosen.hidden, l2: chosen.l2, epochs: chosen.epochs, platt,
       trainCustomers: n, trainChurnRate: Number((y.reduce((a, b) => a + b, 0) / n).toFixed(4)),
     };
+    this.chosen = { featureSets: [chosen.groups], hidden: [chosen.hidden], l2s: [chosen.l2] };
 
     this.weights = {
       format: 'tf-churn/2',
@@ -171,6 +180,15 @@ export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams {
     const out = scoreWithWeights(this.weights, rows, population, cutoff, this.o.topDrivers);
     this.lastDrivers = out.allDrivers;
     return { scores: out.scores, isProbability: true, drivers: out.drivers };
+  }
+
+  /**
+   * A model that trains the candidate the last fit chose without searching again (the worker's serving refit): its
+   * folds still early-stop and give Platt its out-of-fold logits, on the new data.
+   */
+  withSameChoice(): ChurnTfModel {
+    if (!this.chosen) throw new Error('TF-CHURN has not been fitted');
+    return new ChurnTfModel({ ...this.o, ...this.chosen });
   }
 
   /** What the last fit learned, enough to score again later without training (the stored artefact). */
@@ -274,36 +292,96 @@ function forward(net: Net, x: tf.Tensor2D): tf.Tensor1D {
   return tf.reshape(tf.add(tf.matMul(h as tf.Tensor2D, net.w2), net.b2), [-1]) as tf.Tensor1D;
 }
 
-async function trainNet(xs: Float32Array, d: number, y: Float32Array, rows: Int32Array, hidden: number, o: ChurnOptions, rng: Rng, hooks: FitHooks): Promise<Net> {
-  const inDim = hidden || d;
-  const net: Net = {
-    hidden,
-    w1: tf.variable(hidden ? tf.randomNormal([d, hidden], 0, Math.sqrt(2 / d), 'float32', rng.seed()) : tf.zeros([1, 1])) as unknown as tf.Tensor2D,
-    b1: tf.variable(tf.zeros([Math.max(hidden, 1)])) as unknown as tf.Tensor1D,
-    w2: tf.variable(hidden ? tf.randomNormal([inDim, 1], 0, Math.sqrt(1 / inDim), 'float32', rng.seed()) : tf.zeros([inDim, 1])) as unknown as tf.Tensor2D,
-    b2: tf.variable(tf.zeros([1])) as unknown as tf.Tensor1D,
+/** Epochs between validation checks; a column stops improving after PATIENCE checks without a better validation loss. */
+const CHECK_EVERY = 10;
+const PATIENCE = 3;
+
+interface JointModel {
+  l2: number;
+  /** Rows it trains on. */
+  fit: Int32Array;
+  /** Rows whose loss stops it early and whose logits at its best epoch are returned (none: train every epoch). */
+  check: Int32Array;
+}
+
+/**
+ * Trains K independent networks as the columns of one: logistic (weights [d × K]) or one hidden layer of `hidden`
+ * units each (w1 [d × hidden·K], w2 [K × hidden]). Column k's loss is its mean log-loss over its own `fit` rows plus
+ * its own l2 penalty. Each column's logits on its `check` rows are kept at its lowest check loss; training stops once
+ * no column has improved for PATIENCE checks. Returns the network of column 0 in the serving layout.
+ */
+async function trainJoint(xs: Float32Array, d: number, y: Float32Array, hidden: number, models: JointModel[], o: ChurnOptions, rng: Rng, hooks: FitHooks) {
+  const K = models.length;
+  const n = y.length;
+  const weightOf = new Float32Array(n * K);
+  models.forEach((m, k) => m.fit.forEach((r) => (weightOf[r * K + k] = 1 / m.fit.length)));
+  const w1 = tf.variable(hidden ? tf.randomNormal([d, hidden * K], 0, Math.sqrt(2 / d), 'float32', rng.seed()) : tf.zeros([1, 1]));
+  const b1 = tf.variable(tf.zeros([Math.max(hidden * K, 1)]));
+  const w2 = tf.variable(hidden ? tf.randomNormal([K, hidden], 0, Math.sqrt(1 / hidden), 'float32', rng.seed()) : tf.zeros([d, K]));
+  const b2 = tf.variable(tf.zeros([K]));
+  const l2 = tf.tensor1d(models.map((m) => m.l2));
+  const forwardAll = (x: tf.Tensor2D): tf.Tensor2D => {
+    if (!hidden) return tf.add(tf.matMul(x, w2), b2) as tf.Tensor2D;
+    const h = tf.reshape(tf.relu(tf.add(tf.matMul(x, w1), b1)), [-1, K, hidden]);
+    return tf.add(tf.sum(tf.mul(h, w2), 2), b2) as tf.Tensor2D;
   };
-  const x = tf.tensor2d(gatherRows(xs, d, rows), [rows.length, d]);
-  const t = tf.tensor1d(gatherLabels(y, rows));
+  const x = tf.tensor2d(xs, [n, d]);
+  const t = tf.tensor2d(y, [n, 1]);
+  const mask = tf.tensor2d(weightOf, [n, K]);
+  const checkAll = Int32Array.from(new Set(models.flatMap((m) => Array.from(m.check))));
+  const where = new Map(Array.from(checkAll, (r, q) => [r, q]));
+  const xCheck = checkAll.length ? tf.tensor2d(gatherRows(xs, d, checkAll), [checkAll.length, d]) : null;
+  const bestLoss = models.map(() => Infinity);
+  const bestEpoch = models.map(() => o.epochs);
+  const bestLogits = models.map((m) => new Float32Array(m.check.length));
+  const stale = models.map(() => 0);
   const optimizer = tf.train.adam(o.learningRate);
-  const weights = (hidden ? [net.w1, net.b1, net.w2, net.b2] : [net.w2, net.b2]) as unknown as tf.Variable[];
+  const weights = (hidden ? [w1, b1, w2, b2] : [w2, b2]) as tf.Variable[];
   for (let epoch = 0; epoch < o.epochs; epoch++) {
     const loss = tf.tidy(() => {
       return optimizer.minimize(() => {
-        const z = forward(net, x);
-        const nll = tf.mean(tf.sub(tf.add(tf.relu(z), tf.softplus(tf.neg(tf.abs(z)))), tf.mul(z, t)));
-        const penalty = tf.mul(o.l2, tf.add(tf.sum(tf.square(net.w2)), hidden ? tf.sum(tf.square(net.w1)) : 0));
-        return tf.add(nll, penalty) as tf.Scalar;
+        const z = forwardAll(x);
+        const nll = tf.sum(tf.mul(tf.sub(tf.add(tf.relu(z), tf.softplus(tf.neg(tf.abs(z)))), tf.mul(z, t)), mask));
+        const squares = hidden ? tf.add(tf.sum(tf.reshape(tf.square(w1), [d, K, hidden]), [0, 2]), tf.sum(tf.square(w2), 1)) : tf.sum(tf.square(w2), 0);
+        return tf.add(nll, tf.sum(tf.mul(l2, squares))) as tf.Scalar;
       }, true, weights) as tf.Scalar;
     });
-    if (epoch % 50 === 49 || epoch === o.epochs - 1) {
-      await hooks.onEpoch?.(epoch + 1, o.epochs, loss.dataSync()[0]);
+    const done = epoch + 1;
+    if (xCheck && (done % CHECK_EVERY === 0 || done === o.epochs)) {
+      const z = tf.tidy(() => forwardAll(xCheck).dataSync() as Float32Array);
+      models.forEach((m, k) => {
+        if (!m.check.length || stale[k] >= PATIENCE) return;
+        let sum = 0;
+        const zk = new Float32Array(m.check.length);
+        m.check.forEach((r, i) => {
+          const v = (zk[i] = z[where.get(r)! * K + k]);
+          sum += Math.max(v, 0) - v * y[r] + Math.log1p(Math.exp(-Math.abs(v)));
+        });
+        const mean = sum / m.check.length;
+        if (mean < bestLoss[k] - 1e-5) (bestLoss[k] = mean), (bestEpoch[k] = done), bestLogits[k].set(zk), (stale[k] = 0);
+        else stale[k]++;
+      });
+    }
+    const finished = xCheck !== null && models.every((m, k) => !m.check.length || stale[k] >= PATIENCE);
+    if (done % 50 === 0 || done === o.epochs || finished) {
+      await hooks.onEpoch?.(done, o.epochs, loss.dataSync()[0]);
       await new Promise((r) => setImmediate(r));
     }
     loss.dispose();
+    if (finished) break;
   }
-  x.dispose(); t.dispose(); optimizer.dispose();
-  return net;
+  // Column 0 in the layout forward() and the stored weights use.
+  const net: Net = tf.tidy(() => ({
+    hidden,
+    w1: (hidden ? tf.slice(w1, [0, 0], [d, hidden]) : tf.zeros([1, 1])) as tf.Tensor2D,
+    b1: (hidden ? tf.slice(b1, [0], [hidden]) : tf.zeros([1])) as tf.Tensor1D,
+    w2: (hidden ? tf.reshape(tf.slice(w2, [0, 0], [1, hidden]), [hidden, 1]) : tf.slice(w2, [0, 0], [d, 1])) as tf.Tensor2D,
+    b2: tf.slice(b2, [0], [1]) as tf.Tensor1D,
+  }));
+  [w1, b1, w2, b2, l2, x, t, mask].forEach((v) => v.dispose());
+  xCheck?.dispose();
+  optimizer.dispose();
+  return { net, bestLogits, bestEpoch };
 }
 
 function logits(net: Net, x: Float32Array, d: number): Float32Array {
