@@ -24,10 +24,15 @@ export interface ChurnOptions {
   /** Training snapshots stacked, `snapshotStepDays` apart. */
   snapshots: number;
   snapshotStepDays: number;
+  /**
+   * Out-of-fold logits Platt is fitted on: the held-out customers' latest snapshot only (the rows the choice is made
+   * on), or their rows in every snapshot (four seasons' churn rates instead of one).
+   */
+  calibrateOn: 'latest' | 'snapshots';
   seed: number;
 }
 
-export const CHURN_DEFAULTS: ChurnOptions = { featureSets: [['base'], ['base', 'rhythm', 'trajectory', 'season', 'profile', 'bgnbd']], hidden: [0, 16], l2s: [1e-2, 1e-1], epochs: 300, learningRate: 0.02, l2: 1e-2, folds: 2, topDrivers: 3, snapshots: 4, snapshotStepDays: 30, seed: 11 };
+export const CHURN_DEFAULTS: ChurnOptions = { featureSets: [['base'], ['base', 'rhythm', 'trajectory', 'season', 'profile', 'bgnbd']], hidden: [0, 16], l2s: [1e-2, 1e-1], epochs: 300, learningRate: 0.02, l2: 1e-2, folds: 2, topDrivers: 3, snapshots: 4, snapshotStepDays: 30, calibrateOn: 'snapshots', seed: 11 };
 
 export interface ChurnPrediction {
   scores: Float64Array;
@@ -108,9 +113,10 @@ export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams, Reuse
     const folds = Array.from({ length: this.o.folds }, (_, f) => ({
       fit: rowsWhere((r) => foldList[r] !== f),
       check: rowsWhere((r) => foldList[r] === f && latest[r] === 1),
+      calibrate: rowsWhere((r) => foldList[r] === f && (latest[r] === 1 || this.o.calibrateOn === 'snapshots')),
     })).filter((f) => f.check.length > 0 && f.fit.length > 0);
-    const checkRows = Int32Array.from(folds.flatMap((f) => Array.from(f.check)));
-    const checkLabels = gatherLabels(y, checkRows);
+    const calibrateRows = Int32Array.from(folds.flatMap((f) => Array.from(f.calibrate)));
+    const calibrateLabels = gatherLabels(y, calibrateRows);
     const epochs = Math.min(this.o.epochs, hooks.maxEpochs ?? Infinity);
     // Progress over every training of the search and the final fit, as one run of epochs.
     const l2s = this.o.l2s.length ? this.o.l2s : [this.o.l2];
@@ -134,16 +140,16 @@ export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams, Reuse
     for (const groups of sets) {
       const { d, xs } = prepared(groups);
       for (const hidden of this.o.hidden) {
-        const run = await trainJoint(xs, d, y, hidden, models.map((m) => ({ l2: m.l2, fit: m.f.fit, check: m.f.check })), { ...this.o, epochs }, rng, overall);
+        const run = await trainJoint(xs, d, y, hidden, models.map((m) => ({ l2: m.l2, fit: m.f.fit, check: m.f.check, calibrate: m.f.calibrate })), { ...this.o, epochs }, rng, overall);
         trained += models.length;
         disposeNet(run.net);
         for (const [li, l2] of l2s.entries()) {
-          const oof = new Float32Array(checkRows.length);
+          const oof = new Float32Array(calibrateRows.length);
           let offset = 0, aucSum = 0, epochSum = 0;
           folds.forEach((f, fi) => {
             const k = li * folds.length + fi;
-            oof.set(run.bestLogits[k], offset);
-            offset += f.check.length;
+            oof.set(run.bestCalibrate[k], offset);
+            offset += f.calibrate.length;
             aucSum += rocAuc(run.bestLogits[k], gatherLabels(y, f.check));
             epochSum += run.bestEpoch[k];
           });
@@ -154,11 +160,11 @@ export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams, Reuse
       }
     }
     const chosen = best!;
-    const platt = fitPlatt(chosen.oof, checkLabels);
+    const platt = fitPlatt(chosen.oof, calibrateLabels);
     const final = prepared(chosen.groups);
     // The chosen candidate on every customer, for the mean of its folds' early-stopped epochs (chosen on the inner split).
     const everyRow = rowsWhere(() => true);
-    const { net } = await trainJoint(final.xs, final.d, y, chosen.hidden, [{ l2: chosen.l2, fit: everyRow, check: new Int32Array(0) }], { ...this.o, epochs: chosen.epochs }, rng, overall);
+    const { net } = await trainJoint(final.xs, final.d, y, chosen.hidden, [{ l2: chosen.l2, fit: everyRow, check: new Int32Array(0), calibrate: new Int32Array(0) }], { ...this.o, epochs: chosen.epochs }, rng, overall);
     this.info = {
       ...this.info, backend, features: chosen.groups.join('+'), hidden: chosen.hidden, l2: chosen.l2, epochs: chosen.epochs, platt,
       trainCustomers: n, trainChurnRate: Number((y.reduce((a, b) => a + b, 0) / n).toFixed(4)),
@@ -302,6 +308,8 @@ interface JointModel {
   fit: Int32Array;
   /** Rows whose loss stops it early and whose logits at its best epoch are returned (none: train every epoch). */
   check: Int32Array;
+  /** Rows whose logits at the best epoch are returned too (for Platt). */
+  calibrate: Int32Array;
 }
 
 /**
@@ -328,12 +336,13 @@ async function trainJoint(xs: Float32Array, d: number, y: Float32Array, hidden: 
   const x = tf.tensor2d(xs, [n, d]);
   const t = tf.tensor2d(y, [n, 1]);
   const mask = tf.tensor2d(weightOf, [n, K]);
-  const checkAll = Int32Array.from(new Set(models.flatMap((m) => Array.from(m.check))));
+  const checkAll = Int32Array.from(new Set(models.flatMap((m) => [...Array.from(m.check), ...Array.from(m.calibrate)])));
   const where = new Map(Array.from(checkAll, (r, q) => [r, q]));
   const xCheck = checkAll.length ? tf.tensor2d(gatherRows(xs, d, checkAll), [checkAll.length, d]) : null;
   const bestLoss = models.map(() => Infinity);
   const bestEpoch = models.map(() => o.epochs);
   const bestLogits = models.map((m) => new Float32Array(m.check.length));
+  const bestCalibrate = models.map((m) => new Float32Array(m.calibrate.length));
   const stale = models.map(() => 0);
   const optimizer = tf.train.adam(o.learningRate);
   const weights = (hidden ? [w1, b1, w2, b2] : [w2, b2]) as tf.Variable[];
@@ -358,7 +367,7 @@ async function trainJoint(xs: Float32Array, d: number, y: Float32Array, hidden: 
           sum += Math.max(v, 0) - v * y[r] + Math.log1p(Math.exp(-Math.abs(v)));
         });
         const mean = sum / m.check.length;
-        if (mean < bestLoss[k] - 1e-5) (bestLoss[k] = mean), (bestEpoch[k] = done), bestLogits[k].set(zk), (stale[k] = 0);
+        if (mean < bestLoss[k] - 1e-5) (bestLoss[k] = mean), (bestEpoch[k] = done), bestLogits[k].set(zk), (stale[k] = 0), m.calibrate.forEach((r, i) => (bestCalibrate[k][i] = z[where.get(r)! * K + k]));
         else stale[k]++;
       });
     }
@@ -381,7 +390,7 @@ async function trainJoint(xs: Float32Array, d: number, y: Float32Array, hidden: 
   [w1, b1, w2, b2, l2, x, t, mask].forEach((v) => v.dispose());
   xCheck?.dispose();
   optimizer.dispose();
-  return { net, bestLogits, bestEpoch };
+  return { net, bestLogits, bestCalibrate, bestEpoch };
 }
 
 function logits(net: Net, x: Float32Array, d: number): Float32Array {
