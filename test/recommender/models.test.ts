@@ -205,7 +205,8 @@ describe('TF-CHURN', () => {
     const again = refit.params();
     expect(Object.keys(again).filter((k) => k.startsWith('foldAuc_'))).toEqual([`foldAuc_${chosen.features}_h${chosen.hidden}_l2_${chosen.l2}`]);
     expect([again.features, again.hidden, again.l2]).toEqual([chosen.features, chosen.hidden, chosen.l2]);
-  });
+    // Two fits of ten feature computations (BG/NBD fits included): about 4 minutes at load average 4–6.
+  }, 600_000);
 
   it('sees gaps lengthening in the rhythm features: stretching customers get a positive gap slope, steady ones about 0', async () => {
     const rows = stretchingGaps(5);
