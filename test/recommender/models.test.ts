@@ -1,8 +1,8 @@
 import { useBackend } from '../../recommender/src/tf/backend';
 import { Rng } from '../../recommender/src/tf/random';
 import { HybridRecommender } from '../../recommender/src/models/hybrid-recommender';
-import { ChurnTfModel } from '../../recommender/src/models/churn-model';
-import { CHURN_FEATURES } from '../../recommender/src/models/churn-features';
+import { ChurnTfModel, scoreWithWeights } from '../../recommender/src/models/churn-model';
+import { CHURN_FEATURES, CHURN_FEATURE_GROUPS, churnFeatureLabel, churnFeatures } from '../../recommender/src/models/churn-features';
 import { churnTask } from '../../recommender/src/eval/evaluate';
 import { rocAuc } from '../../recommender/src/eval/metrics';
 import { recsSplit } from '../../recommender/src/eval/split';
@@ -123,10 +123,14 @@ function stretchingGaps(seed: number): Txn[] {
 }
 
 describe('TF-CHURN', () => {
+  // Each fit is a cross-validated search (several trainings): on a machine shared with other jobs that takes minutes.
+  jest.setTimeout(300_000);
+
   it('finds customers whose purchase gaps stretch: beats recency and a random score in ROC-AUC', async () => {
     const rows = stretchingGaps(1);
     const task = churnTask(rows, START + 330 * DAY, 45);
-    const model = new ChurnTfModel({ seed: 5 });
+    // A small search (2 folds, one l2) keeps the test short; the full grid is the same code run more times.
+    const model = new ChurnTfModel({ seed: 5, folds: 2, l2s: [0.01] });
     const { scores, isProbability } = await model.fitPredict(task.rows, task.population, task.cutoff, task.horizonDays);
     const lastSeen = new Map<string, number>();
     for (const r of task.rows) lastSeen.set(r.customerId, r.time);
@@ -144,7 +148,7 @@ describe('TF-CHURN', () => {
   it('returns calibrated probabilities: mean prediction close to the churn rate of a held-out period', async () => {
     const rows = stretchingGaps(2);
     const task = churnTask(rows, START + 330 * DAY, 45);
-    const { scores } = await new ChurnTfModel({ seed: 6, hidden: [0], l2s: [0.01] }).fitPredict(task.rows, task.population, task.cutoff, task.horizonDays);
+    const { scores } = await new ChurnTfModel({ seed: 6, hidden: [0], l2s: [0.01], folds: 2 }).fitPredict(task.rows, task.population, task.cutoff, task.horizonDays);
     const meanScore = scores.reduce((a, b) => a + b, 0) / scores.length;
     const rate = task.labels.reduce((a, b) => a + b, 0) / task.labels.length;
     expect(Math.abs(meanScore - rate)).toBeLessThan(0.1);
@@ -153,11 +157,16 @@ describe('TF-CHURN', () => {
   it('gives each customer drivers sorted by contribution, naming known features', async () => {
     const rows = stretchingGaps(3);
     const task = churnTask(rows, START + 330 * DAY, 45);
-    const model = new ChurnTfModel({ seed: 7, hidden: [16], l2s: [0.01] });
+    const model = new ChurnTfModel({ seed: 7, hidden: [16], l2s: [0.01], folds: 2 });
     await model.fitPredict(task.rows, task.population, task.cutoff, task.horizonDays);
     const drivers = model.drivers(0, 3);
     expect(drivers).toHaveLength(3);
-    for (const d of drivers) expect(CHURN_FEATURES).toContain(d.feature);
+    for (const d of drivers) {
+      expect(CHURN_FEATURES).toContain(d.feature);
+      // Words for people, with the scale of the value when it is not the plain quantity.
+      expect(d.label).toBe(churnFeatureLabel(d.feature));
+      expect(d.label).not.toBe(d.feature);
+    }
     expect(drivers[0].contribution).toBeGreaterThanOrEqual(drivers[1].contribution);
     expect(drivers[1].contribution).toBeGreaterThanOrEqual(drivers[2].contribution);
   });
@@ -165,8 +174,68 @@ describe('TF-CHURN', () => {
   it('gives the same scores when trained twice from the same seed', async () => {
     const rows = stretchingGaps(4);
     const task = churnTask(rows, START + 330 * DAY, 45);
-    const a = await new ChurnTfModel({ seed: 8, hidden: [0, 16], l2s: [0.01] }).fitPredict(task.rows, task.population, task.cutoff, task.horizonDays);
-    const b = await new ChurnTfModel({ seed: 8, hidden: [0, 16], l2s: [0.01] }).fitPredict(task.rows, task.population, task.cutoff, task.horizonDays);
+    const a = await new ChurnTfModel({ seed: 8, hidden: [0, 16], l2s: [0.01], folds: 2, featureSets: [['base', 'rhythm', 'bgnbd']] }).fitPredict(task.rows, task.population, task.cutoff, task.horizonDays);
+    const b = await new ChurnTfModel({ seed: 8, hidden: [0, 16], l2s: [0.01], folds: 2, featureSets: [['base', 'rhythm', 'bgnbd']] }).fitPredict(task.rows, task.population, task.cutoff, task.horizonDays);
     expect(Array.from(a.scores)).toEqual(Array.from(b.scores));
+  });
+
+  it('trains the l2 × fold columns of one network as it would train them alone', async () => {
+    const rows = stretchingGaps(7);
+    const task = churnTask(rows, START + 330 * DAY, 45);
+    const both = new ChurnTfModel({ seed: 10, hidden: [0], l2s: [0.01, 0.1], folds: 2, featureSets: [['base']] });
+    const alone = new ChurnTfModel({ seed: 10, hidden: [0], l2s: [0.1], folds: 2, featureSets: [['base']] });
+    await both.fitPredict(task.rows, task.population, task.cutoff, task.horizonDays);
+    await alone.fitPredict(task.rows, task.population, task.cutoff, task.horizonDays);
+    // Logistic columns start at 0, so the l2 0.1 column sees the same data and steps with or without its neighbour.
+    expect(both.params()['foldAuc_base_h0_l2_0.1']).toBeCloseTo(alone.params()['foldAuc_base_h0_l2_0.1'] as number, 3);
+    expect(alone.params()['foldAuc_base_h0_l2_0.01']).toBeUndefined();
+  });
+
+  it('refits the chosen candidate without searching again, early-stopped on its folds', async () => {
+    const rows = stretchingGaps(8);
+    const task = churnTask(rows, START + 330 * DAY, 45);
+    const searched = new ChurnTfModel({ seed: 11, hidden: [0], l2s: [0.01, 0.1], folds: 2, featureSets: [['base'], ['base', 'rhythm']] });
+    await searched.fitPredict(task.rows, task.population, task.cutoff, task.horizonDays);
+    const chosen = searched.params();
+    expect(Object.keys(chosen).filter((k) => k.startsWith('foldAuc_'))).toHaveLength(2 * 2);
+    expect(chosen.epochs).toBeGreaterThanOrEqual(10);
+    expect(chosen.epochs).toBeLessThanOrEqual(300);
+    const refit = searched.withSameChoice();
+    await refit.fitPredict(rows, task.population, task.cutoff + 45 * DAY, 45);
+    const again = refit.params();
+    expect(Object.keys(again).filter((k) => k.startsWith('foldAuc_'))).toEqual([`foldAuc_${chosen.features}_h${chosen.hidden}_l2_${chosen.l2}`]);
+    expect([again.features, again.hidden, again.l2]).toEqual([chosen.features, chosen.hidden, chosen.l2]);
+    // Two fits of ten feature computations (BG/NBD fits included): about 4 minutes at load average 4–6.
+  }, 600_000);
+
+  it('sees gaps lengthening in the rhythm features: stretching customers get a positive gap slope, steady ones about 0', async () => {
+    const rows = stretchingGaps(5);
+    const customers = ['C0', 'C1', 'C2', 'C3'];
+    const { x, present } = churnFeatures(rows, customers, START + 330 * DAY, 45, 'X');
+    const col = (f: string) => CHURN_FEATURES.indexOf(f as (typeof CHURN_FEATURES)[number]);
+    const at = (k: number, f: string) => x[k * CHURN_FEATURES.length + col(f)];
+    expect(Array.from(present)).toEqual([1, 1, 1, 1]);
+    // Odd customers stretch each gap 1.6×: log gaps rise by about log 1.6 ≈ 0.47 per gap.
+    for (const k of [1, 3]) expect(at(k, 'gap_slope')).toBeGreaterThan(0.25);
+    for (const k of [0, 2]) expect(Math.abs(at(k, 'gap_slope'))).toBeLessThan(0.2);
+    for (const k of [0, 1, 2, 3]) {
+      expect(at(k, 'bgnbd_p_alive')).toBeGreaterThanOrEqual(0);
+      expect(at(k, 'bgnbd_p_alive')).toBeLessThanOrEqual(1);
+    }
+    // Under a year of history each: no customer has a year behind them.
+    for (const k of [0, 1, 2, 3]) expect(at(k, 'has_year_of_history')).toBe(0);
+    expect(CHURN_FEATURE_GROUPS.season).toContain('has_year_of_history');
+  });
+
+  it('scores again from exported weights, and refuses weights naming a feature it does not compute', async () => {
+    const rows = stretchingGaps(6);
+    const task = churnTask(rows, START + 330 * DAY, 45);
+    const model = new ChurnTfModel({ seed: 9, hidden: [0], l2s: [0.01], folds: 2 });
+    const { scores } = await model.fitPredict(task.rows, task.population, task.cutoff, task.horizonDays);
+    const weights = model.exportWeights();
+    expect(weights.format).toBe('tf-churn/2');
+    const again = scoreWithWeights(JSON.parse(JSON.stringify(weights)), task.rows, task.population, task.cutoff);
+    expect(Array.from(again.scores)).toEqual(Array.from(scores));
+    expect(() => scoreWithWeights({ ...weights, features: [...weights.features.slice(1), 'no_such_feature'] }, task.rows, task.population, task.cutoff)).toThrow(/another feature list/);
   });
 });

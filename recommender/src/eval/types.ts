@@ -122,6 +122,8 @@ export interface HasItemEmbeddings {
 
 export interface ChurnDriver {
   feature: string;
+  /** The feature in words, for people (the admin app shows it); absent in drivers stored before labels existed. */
+  label?: string;
   value: number;
   /** Contribution to the log-odds of churning; positive raises the risk. */
   contribution: number;
@@ -130,6 +132,11 @@ export interface ChurnDriver {
 /** Optional on a ChurnModel: after fitPredict, the strongest drivers of each population member's score. */
 export interface ExplainsChurn {
   drivers(index: number, k: number): ChurnDriver[];
+}
+
+/** Optional on a ChurnModel: after fitPredict, a fresh model that trains the same chosen hyper-parameters without searching. */
+export interface ReusesChoice {
+  withSameChoice(): ChurnModel;
 }
 
 /** Optional on either model: hyper-parameters chosen, for the registry. */

@@ -3,7 +3,7 @@ import { churnTask, evaluateChurnModel, evaluateScores, evaluateValueModel, valu
 import { topK } from '../eval/metrics';
 import { REGISTRY, type RegistryEntry } from '../eval/registry';
 import { recsSplit } from '../eval/split';
-import type { ChurnDriver, ChurnModel, FitHooks, HasItemEmbeddings, HasParams, ExplainsChurn, ExplainsValue, RecsModel, RecsTrainSet, Txn, ValueContext, ValueModel } from '../eval/types';
+import type { ChurnDriver, ChurnModel, FitHooks, HasItemEmbeddings, HasParams, ExplainsChurn, ExplainsValue, RecsModel, ReusesChoice, RecsTrainSet, Txn, ValueContext, ValueModel } from '../eval/types';
 import type { GateDecision, GateInput, Window } from './gate-types';
 
 export type { GateDecision, GateInput, Window } from './gate-types';
@@ -120,6 +120,7 @@ export interface ChurnOutput {
 
 const hasEmbeddings = (m: unknown): m is HasItemEmbeddings => typeof (m as HasItemEmbeddings).itemEmbeddings === 'function';
 const hasParams = (m: unknown): m is HasParams => typeof (m as HasParams).params === 'function';
+const reusesChoice = (m: unknown): m is ReusesChoice => typeof (m as ReusesChoice).withSameChoice === 'function';
 const explains = (m: unknown): m is ExplainsChurn => typeof (m as ExplainsChurn).drivers === 'function';
 const explainsValue = (m: unknown): m is ExplainsValue => typeof (m as ExplainsValue).valueDrivers === 'function';
 const exportsWeights = (m: unknown): m is { exportWeights(): unknown } => typeof (m as { exportWeights?: unknown }).exportWeights === 'function';
@@ -298,7 +299,8 @@ async function runChurn(rows: Txn[], options: PipelineOptions): Promise<ChurnOut
 
   await report('refitting', 55);
   const population = [...new Set(rows.map((r) => r.customerId))].sort();
-  const model = entry.create() as ChurnModel;
+  // The refit trains the candidate the evaluation fit chose instead of searching again (the search is most of the cost).
+  const model = reusesChoice(candidate) ? candidate.withSameChoice() : (entry.create() as ChurnModel);
   const served = await model.fitPredict(rows, population, window.servingCutoff, options.horizonDays, hooksFor(options, 'refitting', 55, 85));
   const drivers = population.map((_, i) => (explains(model) ? model.drivers(i, 3) : []));
 

@@ -337,7 +337,7 @@ function RiskCard({ member: m }: { member: Member }) {
                 tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
                 grid: { left: 8, right: 16, top: 8, bottom: 8, containLabel: true },
                 xAxis: { type: 'value' },
-                yAxis: { type: 'category', data: drivers.map((d) => `${d.feature} = ${formatDecimal(d.value)}`) },
+                yAxis: { type: 'category', data: drivers.map((d) => `${d.label} = ${formatDecimal(d.value)}`) },
                 series: [
                   {
                     type: 'bar',

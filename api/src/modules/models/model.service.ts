@@ -238,7 +238,7 @@ export class ModelService {
   }
 
   async churnRiskOf(em: EntityManager, memberIds: readonly string[]): Promise<(ChurnRisk | null)[]> {
-    const rows = await em.execute<{ member_id: string; score: number; band: ChurnBand; drivers: ChurnRisk['drivers']; model_version_id: string; horizon_days: number | null }[]>(
+    const rows = await em.execute<{ member_id: string; score: number; band: ChurnBand; drivers: (Omit<ChurnRisk['drivers'][number], 'label'> & { label?: string })[]; model_version_id: string; horizon_days: number | null }[]>(
       `select c.member_id, c.score, c.band, c.drivers, c.model_version_id, v.horizon_days
        from member_churn_score c join model_version v on v.id = c.model_version_id and v.kind = 'CHURN' and v.status = 'ACTIVE'
        where c.member_id in (?)`,
@@ -247,7 +247,10 @@ export class ModelService {
     const byMember = new Map(rows.map((r) => [r.member_id, r]));
     return memberIds.map((id) => {
       const r = byMember.get(id);
-      return r ? { score: r.score, band: r.band, drivers: r.drivers, modelVersionId: r.model_version_id, horizonDays: r.horizon_days ?? 90 } : null;
+      if (!r) return null;
+      // Drivers are stored as the worker wrote them; scores written before drivers had labels show the feature name.
+      const drivers = r.drivers.map((d) => ({ ...d, label: d.label ?? d.feature }));
+      return { score: r.score, band: r.band, drivers, modelVersionId: r.model_version_id, horizonDays: r.horizon_days ?? 90 };
     });
   }
 

@@ -124,8 +124,11 @@ export class Recommendation {
 
 @ObjectType({ description: 'What pushes a churn score up or down.' })
 export class ChurnDriver {
-  @Field(() => String)
+  @Field(() => String, { description: "The model's name for the feature, stable across versions (e.g. log_recency_days)." })
   feature: string;
+
+  @Field(() => String, { description: 'The feature in words, for people; the feature name for scores stored before labels existed.' })
+  label: string;
 
   @Field(() => Float, { description: "The feature's value for this member." })
   value: number;
