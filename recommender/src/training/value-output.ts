@@ -1,20 +1,8 @@
+import type { ValueMetrics } from '../eval/value-metrics';
 import type { GateInput, Window } from './gate-types';
 
 /** The protocol's customer-value metrics (docs/eval/protocol.md, "Customer value"), for a model or a baseline. */
-export interface ValueMetrics {
-  /** Gini of the actual spend ordered by the prediction over the Gini ordered by itself; prediction ties averaged. */
-  gini: number;
-  spearman: number;
-  /** Share of the total actual spend held by the ceil(n/10) customers with the highest predictions. */
-  topDecileCapture: number;
-  /** In the data's currency units (pounds for Online Retail), not minor units. */
-  mae: number;
-  rmse: number;
-  customers: number;
-  meanActual: number;
-  /** Ten equal-count bins of the prediction, lowest first. */
-  calibration: { meanPredicted: number; meanActual: number; count: number }[];
-}
+export type { ValueMetrics } from '../eval/value-metrics';
 
 /** Why a member's predicted value is what it is: a feature and how far it moved the prediction. */
 export interface ValueDriver {

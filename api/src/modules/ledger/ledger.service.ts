@@ -164,19 +164,7 @@ export class LedgerService {
       available: isPending ? 0 : points,
       lifetime: points,
     });
-    const lot = {
-      id: newId(),
-      memberId: bal.member.id,
-      ledgerEntryId: entry.id,
-      sourceType: cause.sourceType,
-      sourceId: cause.sourceId,
-      points,
-      remaining: points,
-      state: isPending ? LotState.PENDING : LotState.AVAILABLE,
-      earnedAt: terms.at,
-      availableAt: isPending ? new Date(terms.at.getTime() + terms.pendingDays * DAY_MS) : terms.at,
-      expiresAt: addMonths(terms.at, terms.expiryMonths),
-    };
+    const lot = { id: newId(), memberId: bal.member.id, ...lotFields(entry, cause, points, terms, isPending) };
     batch.newLots.push(lot);
     if (!isPending) this.repayDebt(bal, [lot], points);
     return lot;
@@ -209,18 +197,7 @@ export class LedgerService {
 
   /** The lot a credit opens: pending for the return window, or available at once; it expires `expiryMonths` on. */
   private newLot(em: EntityManager, bal: MemberBalance, entry: { id: string }, cause: Cause, points: number, terms: EarnTerms, isPending: boolean): PointLot {
-    return em.create(PointLot, {
-      member: bal.member,
-      ledgerEntryId: entry.id,
-      sourceType: cause.sourceType,
-      sourceId: cause.sourceId,
-      points,
-      remaining: points,
-      state: isPending ? LotState.PENDING : LotState.AVAILABLE,
-      earnedAt: terms.at,
-      availableAt: isPending ? new Date(terms.at.getTime() + terms.pendingDays * DAY_MS) : terms.at,
-      expiresAt: addMonths(terms.at, terms.expiryMonths),
-    });
+    return em.create(PointLot, { member: bal.member, ...lotFields(entry, cause, points, terms, isPending) });
   }
 
   /** Pending → available for one lot whose return window has closed. */
@@ -491,4 +468,19 @@ export interface LedgerMismatch {
   ledgerLifetime: number;
   lotsAvailable: number;
   lotsPending: number;
+}
+
+/** What a credit's lot holds, whether the ORM or the one-statement batch writes it: pending for the return window or available at once, expiring `expiryMonths` on. */
+function lotFields(entry: { id: string }, cause: Cause, points: number, terms: EarnTerms, isPending: boolean) {
+  return {
+    ledgerEntryId: entry.id,
+    sourceType: cause.sourceType,
+    sourceId: cause.sourceId,
+    points,
+    remaining: points,
+    state: isPending ? LotState.PENDING : LotState.AVAILABLE,
+    earnedAt: terms.at,
+    availableAt: isPending ? new Date(terms.at.getTime() + terms.pendingDays * DAY_MS) : terms.at,
+    expiresAt: addMonths(terms.at, terms.expiryMonths),
+  };
 }
