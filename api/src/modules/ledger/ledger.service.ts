@@ -145,11 +145,7 @@ export class LedgerService {
   earn(em: EntityManager, bal: MemberBalance, points: number, cause: Cause, terms: EarnTerms, reason = LedgerReason.ORDER_EARN): PointLot | null {
     if (points <= 0) return null;
     const isPending = terms.pendingDays > 0;
-    const entry = this.write(em, bal, reason, cause, {
-      pending: isPending ? points : 0,
-      available: isPending ? 0 : points,
-      lifetime: points,
-    });
+    const entry = this.write(em, bal, reason, cause, creditDeltas(points, isPending));
     const lot = this.newLot(em, bal, entry, cause, points, terms, isPending);
     if (!isPending) this.repayDebt(bal, [lot], points);
     return lot;
@@ -159,11 +155,7 @@ export class LedgerService {
   earnInto(batch: LedgerBatch, bal: MemberBalance, points: number, cause: Cause, terms: EarnTerms, reason = LedgerReason.ORDER_EARN): EarnedLot | null {
     if (points <= 0) return null;
     const isPending = terms.pendingDays > 0;
-    const entry = this.writeRow(batch, bal, reason, cause, {
-      pending: isPending ? points : 0,
-      available: isPending ? 0 : points,
-      lifetime: points,
-    });
+    const entry = this.writeRow(batch, bal, reason, cause, creditDeltas(points, isPending));
     const lot = { id: newId(), memberId: bal.member.id, ...lotFields(entry, cause, points, terms, isPending) };
     batch.newLots.push(lot);
     if (!isPending) this.repayDebt(bal, [lot], points);
@@ -483,4 +475,9 @@ function lotFields(entry: { id: string }, cause: Cause, points: number, terms: E
     availableAt: isPending ? new Date(terms.at.getTime() + terms.pendingDays * DAY_MS) : terms.at,
     expiresAt: addMonths(terms.at, terms.expiryMonths),
   };
+}
+
+/** What a credit moves: pending for the return window, or available at once; lifetime either way. */
+function creditDeltas(points: number, isPending: boolean) {
+  return { pending: isPending ? points : 0, available: isPending ? 0 : points, lifetime: points };
 }
