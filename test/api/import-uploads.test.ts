@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { stringify } from 'csv-stringify/sync';
+import { Client } from 'pg';
+import type request from 'supertest';
 import { useHarness } from '../support/harness';
 import { build, AdminRole } from '../fixtures/build';
 import { runImport, syntheticTransactions } from '../support/imports';
@@ -43,6 +45,16 @@ async function until(id: string, done: (job: Job) => boolean): Promise<Job> {
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`import ${id} never got there`);
+}
+
+/** Waits until some session waits for a lock on the table: the import's first batch has reached its writes. */
+async function untilWaiting(c: Client, table: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const { rows } = await c.query(`select count(*)::int as n from pg_locks where not granted and relation = $1::regclass`, [table]);
+    if (rows[0].n > 0) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`nothing ever waited for ${table}`);
 }
 
 const ordersOf = async (channelName: string) =>
@@ -110,9 +122,24 @@ describe('transaction import over HTTP', () => {
     const straight = await runImport(h, records, { channelName: `Straight ${channels}` });
     const job = (await upload(csv, 'history.csv')).body.import as Job;
     const s = settings({ map: {}, batchInvoices: 2 });
-    await post(`/api/imports/${job.id}/start`, s);
-    await until(job.id, (j) => j.state !== 'RUNNING' || j.rowsRead > 0);
-    const stopped = await post(`/api/imports/${job.id}/stop`);
+    // A second session holds the orders table, so the first batch waits in its transaction and the stop always arrives
+    // while an import is in flight, however fast the machine finishes 120 rows.
+    const blocker = new Client({ connectionString: h.config.DATABASE_URL });
+    await blocker.connect();
+    let stopped: request.Response;
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE customer_order IN EXCLUSIVE MODE');
+      await post(`/api/imports/${job.id}/start`, s);
+      await untilWaiting(blocker, 'customer_order');
+      const stopping = post(`/api/imports/${job.id}/stop`).then((r) => r);
+      // The stop answers only once the batch in flight commits, which the lock prevents: give the request time to land.
+      await new Promise((r) => setTimeout(r, 500));
+      await blocker.query('COMMIT');
+      stopped = await stopping;
+    } finally {
+      await blocker.end();
+    }
     expect(stopped.body.import.state).toBe('INTERRUPTED');
     const partial = await ordersOf(s.channelName);
     expect(partial).toBeLessThan(straight.summary.orders);
