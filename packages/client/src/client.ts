@@ -110,7 +110,7 @@ export function createLoyaltyClient(options: LoyaltyClientOptions): LoyaltyClien
     } catch (err) {
       // An API without an allow-list (PERSISTED_OPERATIONS=off) knows no hashes: Apollo answers PERSISTED_QUERY_NOT_FOUND.
       // Send the text, and from now on only the text.
-      if (!(err instanceof LoyaltyApiError && (err.code as string) === 'PERSISTED_QUERY_NOT_FOUND')) throw err;
+      if (!(err instanceof LoyaltyApiError && err.code === 'PERSISTED_QUERY_NOT_FOUND')) throw err;
       sendsHashes = false;
       return (await post({ query: document.toString(), variables })) as TResult;
     }

@@ -19,6 +19,7 @@ export const errorCodes = {
   RATE_LIMITED: "Too many requests from this API key or admin user, or too many failed logins (for this email from this address, for this email from any address, or from this address for any email); HTTP 429, `extensions.retryAfter` (and the Retry-After header) says how many seconds to wait.",
   PAYLOAD_TOO_LARGE: "The request body is larger than GRAPHQL_MAX_BODY_BYTES; HTTP 413, `extensions.limitBytes` gives the limit.",
   PERSISTED_OPERATION_NOT_ALLOWED: "This caller may only run allow-listed operations (PERSISTED_OPERATIONS) and this one is not on the list, or its hash does not match its text; HTTP 400.",
+  PERSISTED_QUERY_NOT_FOUND: "The request sent only a hash (`extensions.persistedQuery.sha256Hash`) that this API does not know: with PERSISTED_OPERATIONS=off there is no allow-list to look it up in. Send the operation's text; the storefront client does so by itself.",
   GRAPHQL_VALIDATION_FAILED: "The operation is not valid against the schema, or is nested deeper than GRAPHQL_MAX_DEPTH.",
   GRAPHQL_PARSE_FAILED: "The operation text is not valid GraphQL, or has more than GRAPHQL_MAX_TOKENS tokens.",
   BAD_REQUEST: "The HTTP request is malformed (e.g. a body that is not JSON, no query, an operationName the document lacks or several operations and none named, or a GET that the CSRF guard refuses: send POST).",
