@@ -337,6 +337,44 @@ describe('member.predictedValue', () => {
   });
 });
 
+describe('erasure and merge', () => {
+  it("drops every version's scores of an erased member and of a merged-away one, and leaves the survivor's", async () => {
+    const b = build(h);
+    const admin = await b.admin(AdminRole.ADMIN);
+    const [erased, survivor, absorbed] = [await b.member().save(), await b.member().save(), await b.member().save()];
+    await retireActive('VALUE');
+    await retireActive('CHURN');
+    await retireActive('RECOMMENDER');
+    const value = await version('VALUE', 'ACTIVE');
+    const churn = await version('CHURN', 'ACTIVE');
+    const recs = await version('RECOMMENDER', 'ACTIVE');
+    const older = await version('VALUE', 'RETIRED');
+    for (const m of [erased, survivor, absorbed]) {
+      await valueScore(value, m.id, 5_000, 'MEDIUM');
+      await valueScore(older, m.id, 4_000, 'MEDIUM');
+      await churnScore(churn, m.id, 0.6, 'HIGH');
+      await recommend(recs, m.id, ['FORGET-1', 'FORGET-2']);
+    }
+    const scores = async (id: string) =>
+      (await h.sql<{ n: number }>(
+        `select (select count(*) from member_value_score where member_id = ?) + (select count(*) from member_churn_score where member_id = ?)
+              + (select count(*) from member_recommendation where member_id = ?) as n`,
+        [id, id, id],
+      ))[0].n;
+    expect(Number(await scores(erased.id))).toBe(5);
+
+    const erase = await h.gql(admin.auth, `mutation E($input: EraseMemberInput!) { eraseMember(input: $input) { id status } }`, { input: { id: erased.id, reason: 'request' } });
+    expect(erase.errors).toBeUndefined();
+    expect(Number(await scores(erased.id))).toBe(0);
+    expect((await h.gql(admin.auth, VALUE, { id: erased.id })).data.member.predictedValue).toBeNull();
+
+    const merge = await h.gql(admin.auth, `mutation M($input: MergeMembersInput!) { mergeMembers(input: $input) { survivor { id } } }`, { input: { survivorId: survivor.id, absorbedId: absorbed.id } });
+    expect(merge.errors).toBeUndefined();
+    expect(Number(await scores(absorbed.id))).toBe(0);
+    expect(Number(await scores(survivor.id))).toBe(5);
+  });
+});
+
 describe('analytics.valueAtRisk', () => {
   it('sums predicted value × churn probability per churn band over ACTIVE members both active models scored', async () => {
     const b = build(h);

@@ -167,6 +167,8 @@ export function createServices(
   const models = new ModelService(config, audit, rewards);
   const campaigns = new CampaignService(audit, events, segments, models, programme, deliveryAdapters.create(config.MESSAGE_DELIVERY), config.CAMPAIGN_MESSAGE_MAX_ATTEMPTS);
   members.registerMergeStep((em, survivor, absorbed) => campaigns.mergeInto(em, survivor.id, absorbed.id));
+  members.registerMergeStep((em, _survivor, absorbed) => models.forgetMembers(em, [absorbed.id]));
+  members.registerEraseStep((em, memberIds) => models.forgetMembers(em, memberIds));
 
   const apiKeys = new ApiKeyService(audit, config.API_KEY_CACHE_SECONDS * 1000, registries.access);
   return {

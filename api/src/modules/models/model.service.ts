@@ -112,6 +112,17 @@ export class ModelService {
   }
 
   /**
+   * Drops every version's scores of these members (recommendations, churn, value): an erased member is no longer
+   * profiled, and a merged-away one has no history of its own. Runs in the erasure's or merge's transaction; the worker's
+   * next scoring leaves erased members out.
+   */
+  async forgetMembers(em: EntityManager, memberIds: readonly string[]): Promise<void> {
+    for (const table of ['member_recommendation', 'member_churn_score', 'member_value_score']) {
+      await em.execute(`delete from ${table} where member_id in (?)`, [[...memberIds]]);
+    }
+  }
+
+  /**
    * A retrain of a kind that is already waiting, running or waiting to retry returns that job rather than queueing a
    * second one. The check and the enqueue hold a PostgreSQL advisory lock per kind, so API replicas asked at the same moment queue
    * one job between them.
