@@ -239,6 +239,37 @@ describe('members(churnBand)', () => {
   });
 });
 
+describe('members(valueBand)', () => {
+  it('lists only the members the active value model put in that band, alone or with a churn band', async () => {
+    const b = build(h);
+    const marketer = await b.admin(AdminRole.MARKETER);
+    await retireActive('VALUE');
+    await retireActive('CHURN');
+    const retired = await version('VALUE', 'RETIRED');
+    const active = await version('VALUE', 'ACTIVE');
+    const churn = await version('CHURN', 'ACTIVE');
+    const [highAtRisk, highSafe, low, highOnlyBefore] = [await b.member().save(), await b.member().save(), await b.member().save(), await b.member().save()];
+    await valueScore(active, highAtRisk.id, 20_000, 'HIGH');
+    await valueScore(active, highSafe.id, 15_000, 'HIGH');
+    await valueScore(active, low.id, 100, 'LOW');
+    await valueScore(retired, highOnlyBefore.id, 30_000, 'HIGH');
+    await churnScore(churn, highAtRisk.id, 0.8, 'HIGH');
+    await churnScore(churn, highSafe.id, 0.1, 'LOW');
+
+    const ids = async (args: string) => {
+      const res = await h.gql(marketer.auth, `{ members(first: 50, ${args}) { totalCount edges { node { id } } } }`);
+      expect(res.errors).toBeUndefined();
+      expect(res.data.members.totalCount).toBe(res.data.members.edges.length);
+      return res.data.members.edges.map((e: any) => e.node.id).sort();
+    };
+    expect(await ids('valueBand: HIGH')).toEqual([highAtRisk.id, highSafe.id].sort());
+    expect(await ids('valueBand: HIGH, churnBand: HIGH')).toEqual([highAtRisk.id]);
+    expect(await ids('valueBand: LOW')).toEqual([low.id]);
+    const bad = await h.gql(marketer.auth, `{ members(first: 5, valueBand: "HIGH; drop table member") { totalCount } }`);
+    expect(bad.errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+});
+
 describe('activateModelVersion', () => {
   it('rolls back to an earlier version in one step: scores served switch with it, and the change is audited', async () => {
     const b = build(h);

@@ -1,6 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context, ResolverContext } from '../../base/context';
 import { ChurnBand } from '../models/churn-band';
+import { ValueBand } from '../models/value-band';
 import { Permission } from '../auth/permissions';
 import { AppError } from '../../base/errors';
 import { Member, MemberStatus } from './member.entity';
@@ -67,8 +68,9 @@ export class MemberResolver {
     @Arg('country', () => String, { nullable: true }) country: string | null,
     @Arg('orderBy', () => MemberOrder, { defaultValue: MemberOrder.NEWEST_FIRST }) orderBy: MemberOrder,
     @Arg('churnBand', () => ChurnBand, { nullable: true, description: "Only members in this band of the active churn model." }) churnBand: ChurnBand | null,
+    @Arg('valueBand', () => ValueBand, { nullable: true, description: 'Only members in this band of the active customer-value model.' }) valueBand: ValueBand | null,
   ): Promise<MemberConnection> {
-    return this.memberService.search(ctx, { first, after, search, status, country, orderBy, churnBand });
+    return this.memberService.search(ctx, { first, after, search, status, country, orderBy, churnBand, valueBand });
   }
 
   @Authorized(Permission.MEMBERS_WRITE)

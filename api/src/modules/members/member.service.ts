@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../../base/config';
 import type { Context } from '../../base/context';
 import type { ChurnBand } from '../models/churn-band';
+import type { ValueBand } from '../models/value-band';
 import { AppError, conflictOnDuplicate, type FieldProblem } from '../../base/errors';
 import { SalesChannelKind } from '../../base/enums';
 import { checkPageSize, decodeCursor, pageOf } from '../../base/pagination';
@@ -253,10 +254,14 @@ export class MemberService {
       });
     }
     const countWhere = { $and: [...where.$and] };
+    // A raw fragment can be used in one query only, so each query gets its own.
     if (filter.churnBand) {
-      // A raw fragment can be used in one query only, so each query gets its own.
-      where.$and.push(inChurnBand(filter.churnBand));
-      countWhere.$and.push(inChurnBand(filter.churnBand));
+      where.$and.push(inActiveModelBand('member_churn_score', 'CHURN', filter.churnBand));
+      countWhere.$and.push(inActiveModelBand('member_churn_score', 'CHURN', filter.churnBand));
+    }
+    if (filter.valueBand) {
+      where.$and.push(inActiveModelBand('member_value_score', 'VALUE', filter.valueBand));
+      countWhere.$and.push(inActiveModelBand('member_value_score', 'VALUE', filter.valueBand));
     }
     const descending = filter.orderBy === MemberOrder.NEWEST_FIRST;
     if (filter.after) {
@@ -541,10 +546,10 @@ function snapshot(m: Member): Record<string, unknown> {
   return Object.fromEntries([...PROFILE_FIELDS, 'status'].map((f) => [f, (m as unknown as Record<string, unknown>)[f]]));
 }
 
-/** Scores of the active churn model only; a member it never scored matches no band. */
-function inChurnBand(band: ChurnBand): FilterQuery<Member> {
+/** Scores of the kind's active model only; a member it never scored matches no band. */
+function inActiveModelBand(table: 'member_churn_score' | 'member_value_score', kind: 'CHURN' | 'VALUE', band: ChurnBand | ValueBand): FilterQuery<Member> {
   const scored = raw(
-    (alias) => `exists (select 1 from member_churn_score c join model_version v on v.id = c.model_version_id and v.kind = 'CHURN' and v.status = 'ACTIVE' where c.member_id = ${alias}.id and c.band = ?)`,
+    (alias) => `exists (select 1 from ${table} c join model_version v on v.id = c.model_version_id and v.kind = '${kind}' and v.status = 'ACTIVE' where c.member_id = ${alias}.id and c.band = ?)`,
     [band],
   );
   return { [scored]: true } as FilterQuery<Member>;

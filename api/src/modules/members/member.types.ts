@@ -17,6 +17,7 @@ import { IsEmailAddress } from '../../base/validators';
 import { Member, MemberStatus } from './member.entity';
 import { ConsentMedium } from './member-consent.entity';
 import type { ChurnBand } from '../models/churn-band';
+import type { ValueBand } from '../models/value-band';
 
 @InputType()
 export class ConsentInput {
@@ -162,5 +163,6 @@ export interface MemberFilter {
   status?: MemberStatus | null;
   country?: string | null;
   churnBand?: ChurnBand | null;
+  valueBand?: ValueBand | null;
   orderBy: MemberOrder;
 }
