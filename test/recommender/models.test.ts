@@ -260,6 +260,8 @@ describe('TF-CHURN calibration', () => {
     const repeated = fitPlatt(repeat(z), repeat(y));
     expect(weighted.a).toBeCloseTo(repeated.a, 4);
     expect(weighted.b).toBeCloseTo(repeated.b, 4);
+    // Weights of 1 (every snapshot alike, half-life Infinity) are exactly the unweighted fit.
+    expect(fitPlatt(z, y, new Float32Array(z.length).fill(1))).toEqual(fitPlatt(z, y));
     // And the weights matter: unweighted is another fit.
     expect(Math.abs(fitPlatt(z, y).b - weighted.b) + Math.abs(fitPlatt(z, y).a - weighted.a)).toBeGreaterThan(1e-3);
   });
