@@ -1,7 +1,7 @@
 import { useBackend } from '../../recommender/src/tf/backend';
 import { Rng } from '../../recommender/src/tf/random';
 import { HybridRecommender } from '../../recommender/src/models/hybrid-recommender';
-import { ChurnTfModel, scoreWithWeights } from '../../recommender/src/models/churn-model';
+import { ChurnTfModel, fitPlatt, recencyWeight, scoreWithWeights } from '../../recommender/src/models/churn-model';
 import { CHURN_FEATURES, CHURN_FEATURE_GROUPS, churnFeatureLabel, churnFeatures } from '../../recommender/src/models/churn-features';
 import { churnTask } from '../../recommender/src/eval/evaluate';
 import { rocAuc } from '../../recommender/src/eval/metrics';
@@ -194,7 +194,7 @@ describe('TF-CHURN', () => {
   it('refits the chosen candidate without searching again, early-stopped on its folds', async () => {
     const rows = stretchingGaps(8);
     const task = churnTask(rows, START + 330 * DAY, 45);
-    const searched = new ChurnTfModel({ seed: 11, hidden: [0], l2s: [0.01, 0.1], folds: 2, featureSets: [['base'], ['base', 'rhythm']] });
+    const searched = new ChurnTfModel({ seed: 11, hidden: [0], l2s: [0.01, 0.1], folds: 2, featureSets: [['base'], ['base', 'rhythm']], calibrationHalfLife: 2 });
     await searched.fitPredict(task.rows, task.population, task.cutoff, task.horizonDays);
     const chosen = searched.params();
     expect(Object.keys(chosen).filter((k) => k.startsWith('foldAuc_'))).toHaveLength(2 * 2);
@@ -205,6 +205,8 @@ describe('TF-CHURN', () => {
     const again = refit.params();
     expect(Object.keys(again).filter((k) => k.startsWith('foldAuc_'))).toEqual([`foldAuc_${chosen.features}_h${chosen.hidden}_l2_${chosen.l2}`]);
     expect([again.features, again.hidden, again.l2]).toEqual([chosen.features, chosen.hidden, chosen.l2]);
+    // The serving refit calibrates as the evaluated fit did (here a non-default half-life).
+    expect([chosen.calibrationHalfLife, again.calibrationHalfLife]).toEqual([2, 2]);
     // Two fits of ten feature computations (BG/NBD fits included): about 4 minutes at load average 4–6.
   }, 600_000);
 
@@ -237,5 +239,50 @@ describe('TF-CHURN', () => {
     const again = scoreWithWeights(JSON.parse(JSON.stringify(weights)), task.rows, task.population, task.cutoff);
     expect(Array.from(again.scores)).toEqual(Array.from(scores));
     expect(() => scoreWithWeights({ ...weights, features: [...weights.features.slice(1), 'no_such_feature'] }, task.rows, task.population, task.cutoff)).toThrow(/another feature list/);
+  });
+});
+
+describe('TF-CHURN calibration', () => {
+  it('weighs snapshot s by 0.5^(s / half-life): every season alike at Infinity, the latest alone at 0', () => {
+    expect([0, 1, 2, 3].map((k) => recencyWeight(k, 1))).toEqual([1, 0.5, 0.25, 0.125]);
+    expect([0, 1, 2, 3].map((k) => recencyWeight(k, 2))).toEqual([1, Math.SQRT1_2, 0.5, Math.SQRT1_2 / 2].map((v) => expect.closeTo(v, 12)));
+    expect([0, 1, 2, 3].map((k) => recencyWeight(k, Infinity))).toEqual([1, 1, 1, 1]);
+    expect([0, 1, 2, 3].map((k) => recencyWeight(k, 0))).toEqual([1, 0, 0, 0]);
+  });
+
+  it('fits weighted Platt as if each row were repeated its weight times', () => {
+    const rng = new Rng(3);
+    const z = Float32Array.from({ length: 200 }, () => 4 * rng.next() - 2);
+    const y = Float32Array.from(z, (v) => (rng.next() < 1 / (1 + Math.exp(-(1.5 * v - 0.4))) ? 1 : 0));
+    const w = Float32Array.from(z, (_, i) => 1 + (i % 3));
+    const repeat = (x: Float32Array) => Float32Array.from(Array.from(x).flatMap((v, i) => Array(w[i]).fill(v)));
+    const weighted = fitPlatt(z, y, w);
+    const repeated = fitPlatt(repeat(z), repeat(y));
+    expect(weighted.a).toBeCloseTo(repeated.a, 4);
+    expect(weighted.b).toBeCloseTo(repeated.b, 4);
+    // Weights of 1 (every snapshot alike, half-life Infinity) are exactly the unweighted fit.
+    expect(fitPlatt(z, y, new Float32Array(z.length).fill(1))).toEqual(fitPlatt(z, y));
+    // And the weights matter: unweighted is another fit.
+    expect(Math.abs(fitPlatt(z, y).b - weighted.b) + Math.abs(fitPlatt(z, y).a - weighted.a)).toBeGreaterThan(1e-3);
+  });
+
+  it('moves the calibrated churn rate towards the latest snapshot as the half-life shrinks', () => {
+    // Two snapshots with the same logits: 60% churned in the latest, 30% in the one before.
+    const rng = new Rng(4);
+    const n = 2000;
+    const z = Float32Array.from({ length: 2 * n }, () => 2 * rng.next() - 1);
+    const snapshot = Int32Array.from({ length: 2 * n }, (_, i) => (i < n ? 0 : 1));
+    const y = Float32Array.from(z, (_, i) => (rng.next() < (snapshot[i] === 0 ? 0.6 : 0.3) ? 1 : 0));
+    const meanOnLatest = (halfLife: number) => {
+      const { a, b } = fitPlatt(z, y, Float32Array.from(snapshot, (s) => recencyWeight(s, halfLife)));
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum += 1 / (1 + Math.exp(-(a * z[i] + b)));
+      return sum / n;
+    };
+    const rates = [Infinity, 2, 1, 0].map(meanOnLatest);
+    const latestRate = y.slice(0, n).reduce((s, v) => s + v, 0) / n;
+    for (let k = 1; k < rates.length; k++) expect(rates[k]).toBeGreaterThan(rates[k - 1]);
+    expect(rates[0]).toBeCloseTo(0.45, 1);
+    expect(Math.abs(rates[3] - latestRate)).toBeLessThan(0.01);
   });
 });

@@ -25,14 +25,15 @@ export interface ChurnOptions {
   snapshots: number;
   snapshotStepDays: number;
   /**
-   * Out-of-fold logits Platt is fitted on: the held-out customers' latest snapshot only (the rows the choice is made
-   * on), or their rows in every snapshot (four seasons' churn rates instead of one).
+   * Platt is fitted on the held-out customers' out-of-fold logits in every snapshot, snapshot s (0 = the latest)
+   * weighted 0.5^(s / calibrationHalfLife): Infinity weighs every season alike, 0 keeps the latest snapshot alone.
+   * 1 was chosen on the inner split (lowest ECE on the full file and on the non-UK slice; docs/eval/README.md).
    */
-  calibrateOn: 'latest' | 'snapshots';
+  calibrationHalfLife: number;
   seed: number;
 }
 
-export const CHURN_DEFAULTS: ChurnOptions = { featureSets: [['base'], ['base', 'rhythm', 'trajectory', 'season', 'profile', 'bgnbd']], hidden: [0, 16], l2s: [1e-2, 1e-1], epochs: 300, learningRate: 0.02, l2: 1e-2, folds: 2, topDrivers: 3, snapshots: 4, snapshotStepDays: 30, calibrateOn: 'snapshots', seed: 11 };
+export const CHURN_DEFAULTS: ChurnOptions = { featureSets: [['base'], ['base', 'rhythm', 'trajectory', 'season', 'profile', 'bgnbd']], hidden: [0, 16], l2s: [1e-2, 1e-1], epochs: 300, learningRate: 0.02, l2: 1e-2, folds: 2, topDrivers: 3, snapshots: 4, snapshotStepDays: 30, calibrationHalfLife: 1, seed: 11 };
 
 export interface ChurnPrediction {
   scores: Float64Array;
@@ -91,7 +92,7 @@ export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams, Reuse
     const fold = Uint8Array.from(everyone, () => Math.min(this.o.folds - 1, Math.floor(rng.next() * this.o.folds)));
     // Stacked past snapshots (features at D − k·step, labels from the horizon after it), all ending by the cutoff.
     const xParts: Float32Array[] = [];
-    const yList: number[] = [], foldList: number[] = [], latest: number[] = [];
+    const yList: number[] = [], foldList: number[] = [], latest: number[] = [], weightList: number[] = [];
     for (let s = 0; s < this.o.snapshots; s++) {
       const at = past - s * this.o.snapshotStepDays * DAY_MS;
       const set = churnFeatures(rows, everyone, at, horizonDays, home);
@@ -103,6 +104,7 @@ export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams, Reuse
         yList.push(active.has(c) ? 0 : 1);
         foldList.push(fold[k]);
         latest.push(s === 0 ? 1 : 0);
+        weightList.push(recencyWeight(s, this.o.calibrationHalfLife));
       });
     }
     const n = yList.length;
@@ -113,10 +115,11 @@ export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams, Reuse
     const folds = Array.from({ length: this.o.folds }, (_, f) => ({
       fit: rowsWhere((r) => foldList[r] !== f),
       check: rowsWhere((r) => foldList[r] === f && latest[r] === 1),
-      calibrate: rowsWhere((r) => foldList[r] === f && (latest[r] === 1 || this.o.calibrateOn === 'snapshots')),
+      calibrate: rowsWhere((r) => foldList[r] === f && weightList[r] > 0),
     })).filter((f) => f.check.length > 0 && f.fit.length > 0);
     const calibrateRows = Int32Array.from(folds.flatMap((f) => Array.from(f.calibrate)));
     const calibrateLabels = gatherLabels(y, calibrateRows);
+    const calibrateWeights = Float32Array.from(calibrateRows, (r) => weightList[r]);
     const epochs = Math.min(this.o.epochs, hooks.maxEpochs ?? Infinity);
     // Progress over every training of the search and the final fit, as one run of epochs.
     const l2s = this.o.l2s.length ? this.o.l2s : [this.o.l2];
@@ -160,13 +163,13 @@ export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams, Reuse
       }
     }
     const chosen = best!;
-    const platt = fitPlatt(chosen.oof, calibrateLabels);
+    const platt = fitPlatt(chosen.oof, calibrateLabels, calibrateWeights);
     const final = prepared(chosen.groups);
     // The chosen candidate on every customer, for the mean of its folds' early-stopped epochs (chosen on the inner split).
     const everyRow = rowsWhere(() => true);
     const { net } = await trainJoint(final.xs, final.d, y, chosen.hidden, [{ l2: chosen.l2, fit: everyRow, check: new Int32Array(0), calibrate: new Int32Array(0) }], { ...this.o, epochs: chosen.epochs }, rng, overall);
     this.info = {
-      ...this.info, backend, features: chosen.groups.join('+'), hidden: chosen.hidden, l2: chosen.l2, epochs: chosen.epochs, platt,
+      ...this.info, backend, features: chosen.groups.join('+'), hidden: chosen.hidden, l2: chosen.l2, epochs: chosen.epochs, platt, calibrationHalfLife: this.o.calibrationHalfLife,
       trainCustomers: n, trainChurnRate: Number((y.reduce((a, b) => a + b, 0) / n).toFixed(4)),
     };
     this.chosen = { featureSets: [chosen.groups], hidden: [chosen.hidden], l2s: [chosen.l2] };
@@ -412,15 +415,25 @@ function driverContributions(net: Net, x: Float32Array, n: number, d: number): F
   });
 }
 
-/** Platt scaling: p = σ(a·z + b) fitted by Newton's method on held-out logits. */
-export function fitPlatt(z: Float32Array, y: Float32Array): { a: number; b: number } {
+/**
+ * Weight of snapshot s (0 = the latest) in Platt's fit: 0.5^(s / halfLife). Recent seasons count more because the
+ * churn rate drifts from one snapshot to the next (it rose with each one before both the inner and the test cutoff).
+ */
+export function recencyWeight(s: number, halfLife: number): number {
+  if (halfLife <= 0) return s === 0 ? 1 : 0;
+  return 0.5 ** (s / halfLife);
+}
+
+/** Platt scaling: p = σ(a·z + b) fitted by Newton's method on held-out logits, row i counted `weight[i]` times. */
+export function fitPlatt(z: Float32Array, y: Float32Array, weight?: Float32Array): { a: number; b: number } {
   let a = 1, b = 0;
   for (let it = 0; it < 50; it++) {
     let ga = 0, gb = 0, haa = 0, hab = 0, hbb = 0;
     for (let i = 0; i < z.length; i++) {
+      const c = weight ? weight[i] : 1;
       const p = 1 / (1 + Math.exp(-(a * z[i] + b)));
-      const w = p * (1 - p);
-      ga += (p - y[i]) * z[i]; gb += p - y[i];
+      const w = c * p * (1 - p);
+      ga += c * (p - y[i]) * z[i]; gb += c * (p - y[i]);
       haa += w * z[i] * z[i] + 1e-9; hab += w * z[i]; hbb += w + 1e-9;
     }
     const det = haa * hbb - hab * hab;
