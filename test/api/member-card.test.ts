@@ -1,6 +1,7 @@
 import { useHarness, expectError } from '../support/harness';
 import { build } from '../fixtures/build';
 import { RECORD_ORDER, orderInput } from '../support/orders';
+import { ConsentMedium } from '../../api/src/modules/members/member-consent.entity';
 
 // `member(id)` and `memberByIdentifier` answer from one statement (api/src/modules/members/member-card.ts); the members list
 // answers through the loaders (PointsService.pointsOf, TierService.currentOf). Both must say the same for every member.
@@ -63,6 +64,31 @@ describe('member card (one statement) against the loaders', () => {
     expect(survivorCard).toEqual(byId.get(buyer.id));
     const viaEmail = (await ok(BY_EMAIL, { v: absorbed.email! })).memberByIdentifier;
     expect(viaEmail).toEqual(byId.get(buyer.id));
+  });
+
+  it('answers every member field, relations included, as the members list (entities) does', async () => {
+    // member(id) answers from the card row without an entity (MemberRecord); the list from MikroORM entities.
+    const admin = await b.admin();
+    const FIELDS = `id status firstName lastName email phone country birthday preferredChannel preferredStoreCode enrolmentChannel
+      referralCode enrolledAt updatedAt mergedAt erasedAt mergedIntoId identifiers { id type scope value createdAt }
+      consents { medium isGranted source grantedAt withdrawnAt }`;
+    const full = await b.member().withEmail().withPhone('+447911123456').named('Ada', 'Lovelace').inCountry('GB')
+      .withConsent(ConsentMedium.EMAIL, true).withConsent(ConsentMedium.SMS, false).save();
+    await h.sql(`update member set birthday = '1990-02-28', preferred_channel = 'STORE', preferred_store_code = 'S-12' where id = ?`, [full.id]);
+    const bare = await b.member().save();
+    const listed = await h.gql(admin.auth, `query { members(first: 100, status: ACTIVE) { edges { node { ${FIELDS} } } } }`);
+    expect(listed.errors).toBeUndefined();
+    for (const m of [full, bare]) {
+      const res = await h.gql(admin.auth, `query($id: ID!) { member(id: $id) { ${FIELDS} } }`, { id: m.id });
+      expect(res.errors).toBeUndefined();
+      expect(res.data.member).toEqual(listed.data.members.edges.find((e: { node: { id: string } }) => e.node.id === m.id).node);
+    }
+    const card = (await h.gql(admin.auth, `query($id: ID!) { member(id: $id) { ${FIELDS} } }`, { id: full.id })).data.member;
+    // The fixture reaches the cases it is meant to: set dates, a birthday, identifiers and consents.
+    expect(card).toMatchObject({ birthday: '1990-02-28', preferredChannel: 'STORE', firstName: 'Ada', mergedIntoId: null });
+    expect(card.identifiers.length).toBeGreaterThanOrEqual(2);
+    expect(card.consents).toHaveLength(2);
+    expect(typeof card.enrolledAt).toBe('string');
   });
 
   it('answers NOT_FOUND for an unknown id and null for an unknown identifier', async () => {

@@ -28,7 +28,7 @@ import { importRoutes } from './import-routes';
 import { composePlugins, PluginError, type LoyaltyPlugin } from './plugin';
 import type { Clock } from '../base/time';
 import { createLoaders } from '../graphql/loaders';
-import type { RequestContext } from '../graphql/context';
+import { withLazyLog, type RequestContext } from '../graphql/context';
 import { rateLimitedError, RequestRateLimiter } from '../modules/security/rate-limits';
 import { loadPersistedOperations, resolvePersistedOperation } from '../modules/security/persisted-operations';
 import { bodyErrors, corsForGraphql, securityHeaders, sendGraphqlError, setRateLimitHeaders } from '../modules/security/http';
@@ -257,20 +257,18 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
             ? { adminId: auth.principal.adminId }
             : { apiKeyId: auth.principal.apiKeyId }
           : {};
-        // The request's logger is made on first use: a pino child runs the redaction over its bindings, a cost
-        // that reads which log nothing (most of them) need not pay.
         let requestLog: Logger | undefined;
-        return {
-          em,
-          ...(readOrm ? { analyticsEm: readOrm.em.fork() } : {}),
-          ...auth,
-          requestId,
-          clientIp: req.ip,
-          get log() {
-            return (requestLog ??= log.child({ requestId, ...(traceId ? { traceId } : {}), ...principalLog }));
+        return withLazyLog(
+          {
+            em,
+            ...(readOrm ? { analyticsEm: readOrm.em.fork() } : {}),
+            ...auth,
+            requestId,
+            clientIp: req.ip,
+            loaders: createLoaders(em, services),
           },
-          loaders: createLoaders(em, services),
-        };
+          () => (requestLog ??= log.child({ requestId, ...(traceId ? { traceId } : {}), ...principalLog })),
+        );
       },
     }),
     bodyErrors(config.GRAPHQL_MAX_BODY_BYTES),

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context } from '../../base/context';
-import { Tier } from '../tiers/tier.entity';
+import { Tier, type TierFields } from '../tiers/tier.entity';
 import { Member, MemberStatus } from './member.entity';
 import { IdentifierType } from './member-identifier.entity';
 import type { MemberPoints } from '../ledger/points.types';
@@ -50,15 +50,71 @@ type CardRow = Record<string, unknown> & {
 export interface MemberCard {
   memberId: string;
   points: MemberPoints;
-  tier: Tier | null;
+  tier: TierFields | null;
 }
 
 /** Receives the card read with the member; without one, the balance and tier are read and dropped. */
 export type OnMemberCard = (card: MemberCard) => void;
 
-function hydrate(em: EntityManager, row: CardRow, onCard?: OnMemberCard): Member {
+/**
+ * How the card's member is returned: `entity` maps it into the request's entity manager (for callers that go on to
+ * write with it: orders name their member by an identifier); `record` answers queries without the unit of work.
+ */
+export type CardMode = 'entity' | 'record';
+
+const ROW = Symbol('member row');
+const EM = Symbol('entity manager');
+const ENTITY = Symbol('entity');
+type Record_ = Member & { [ROW]: Record<string, unknown>; [EM]: EntityManager; [ENTITY]?: Member };
+
+/** The entity a record stands for, mapped into the request's entity manager the first time a relation is read. */
+const entityOf = (record: Record_): Member => (record[ENTITY] ??= record[EM].map(Member, record[ROW]));
+
+let recordPrototype: object | undefined;
+
+/**
+ * The prototype of members read by queries (`record` mode): a Member (type-graphql hands a field resolver's root over
+ * as is only when it is an instance of the type; anything else is copied into a `new Member()` per resolver) whose
+ * MikroORM accessors are shadowed. MikroORM defines an accessor per property on the entity's prototype, and the first
+ * write of each on an instance defines one on the instance: with the change-tracking snapshot, that made em.map a tenth of a
+ * member lookup's CPU. Here every column property is a plain data property instead, and the relations, which the row
+ * does not hold, are read from the entity mapped on first use, so `identifiers`, `consents` and `mergedInto` behave as
+ * on a loaded member.
+ */
+function memberRecordPrototype(em: EntityManager): object {
+  if (recordPrototype) return recordPrototype;
+  const relations: PropertyDescriptorMap = {
+    identifiers: { get(this: Record_) { return entityOf(this).identifiers; } },
+    consents: { get(this: Record_) { return entityOf(this).consents; } },
+    mergedInto: { get(this: Record_) { return this[ROW].merged_into_id == null ? null : entityOf(this).mergedInto; } },
+  };
+  const columns: PropertyDescriptorMap = {};
+  for (const prop of em.getMetadata().get(Member.name).props) {
+    if (!(prop.name in relations)) columns[prop.name] = { value: undefined, writable: true, enumerable: true, configurable: true };
+  }
+  return (recordPrototype = Object.create(Member.prototype, { ...columns, ...relations }));
+}
+
+/**
+ * A member read by a query, from the columns of its card row mapped the way MikroORM maps them (names, parsed dates),
+ * without the unit of work: nothing is written with it in a query. Orders and member events, which write, map theirs.
+ */
+function memberRecord(em: EntityManager, row: Record<string, unknown>): Member {
+  const { mergedInto: _relation, ...fields } = fieldsOf(em, Member, row);
+  const record = Object.assign(Object.create(memberRecordPrototype(em)) as Record_, fields);
+  record[ROW] = row;
+  record[EM] = em;
+  return record;
+}
+
+/** The row's columns under their properties' names, converted as MikroORM's hydration does (dates parsed). */
+function fieldsOf<T extends object>(em: EntityManager, entity: new () => T, row: Record<string, unknown>): Record<string, unknown> {
+  return em.getComparator().mapResult(entity.name, row) as Record<string, unknown>;
+}
+
+function hydrate(em: EntityManager, row: CardRow, mode: CardMode, onCard?: OnMemberCard): Member {
   const { card_available, card_pending, card_lifetime, card_expires_at, card_expiring_points, card_tier, ...memberRow } = row;
-  const member = em.map(Member, memberRow);
+  const member = mode === 'entity' ? em.map(Member, memberRow) : memberRecord(em, memberRow);
   onCard?.({
     memberId: member.id,
     points: {
@@ -67,15 +123,16 @@ function hydrate(em: EntityManager, row: CardRow, onCard?: OnMemberCard): Member
       lifetime: card_lifetime ?? 0,
       nextExpiry: card_expires_at ? { points: card_expiring_points ?? 0, expiresAt: new Date(card_expires_at) } : null,
     },
-    tier: card_tier ? em.map(Tier, card_tier) : null,
+    // Only answered, never compared or written: its fields do.
+    tier: card_tier ? (fieldsOf(em, Tier, card_tier) as unknown as TierFields) : null,
   });
   return member;
 }
 
 /** The member by id with their card, or null; a MERGED record is returned as is (the caller follows it). */
-export async function memberCardById(ctx: Context, id: string, onCard?: OnMemberCard): Promise<Member | null> {
+export async function memberCardById(ctx: Context, id: string, mode: CardMode, onCard?: OnMemberCard): Promise<Member | null> {
   const [row] = await ctx.em.execute<CardRow[]>(MEMBER_CARD_SQL(CARD_BY_ID), [id]);
-  return memberOf(ctx, row, onCard);
+  return memberOf(ctx, row, mode, onCard);
 }
 
 /** The member holding a normalised identifier, with their card. */
@@ -84,19 +141,20 @@ export async function memberCardByIdentifier(
   type: IdentifierType,
   scope: string,
   value: string,
+  mode: CardMode,
   onCard?: OnMemberCard,
 ): Promise<Member | null> {
   const [row] = await ctx.em.execute<CardRow[]>(
     MEMBER_CARD_SQL(CARD_BY_IDENTIFIER),
     [type, scope, value],
   );
-  return memberOf(ctx, row, onCard);
+  return memberOf(ctx, row, mode, onCard);
 }
 
 /** A MERGED record is returned without its card: the caller follows it to the survivor and reads that one's. */
-function memberOf(ctx: Context, row: CardRow | undefined, onCard?: OnMemberCard): Member | null {
+function memberOf(ctx: Context, row: CardRow | undefined, mode: CardMode, onCard?: OnMemberCard): Member | null {
   if (!row) return null;
-  return row.status === MemberStatus.MERGED ? ctx.em.map(Member, stripCard(row)) : hydrate(ctx.em, row, onCard);
+  return row.status === MemberStatus.MERGED ? ctx.em.map(Member, stripCard(row)) : hydrate(ctx.em, row, mode, onCard);
 }
 
 function stripCard(row: CardRow): Record<string, unknown> {

@@ -205,12 +205,16 @@ export class MemberService {
    * survivor.
    */
   async read(ctx: Context, id: string, onCard?: OnMemberCard): Promise<Member> {
-    const member = await memberCardById(ctx, id, onCard);
+    const member = await memberCardById(ctx, id, 'record', onCard);
     if (member?.status === MemberStatus.MERGED && member.mergedInto) return this.findById(ctx.em, member.mergedInto.id);
     if (!member) throw AppError.notFound('Member', id);
     return member;
   }
 
+  /**
+   * The member holding an identifier, following a merge. Queries pass `onCard` and get a `MemberRecord` (member-card.ts);
+   * without it (resolveRef: orders and member events go on to write with the member) the member is an entity.
+   */
   async findByIdentifier(
     ctx: Context,
     type: IdentifierType,
@@ -227,7 +231,7 @@ export class MemberService {
       scope = await this.customerIdScope(ctx, { channelId, channelCustomerId: value }, 'channelId');
     }
     if (!value) return null;
-    const member = await memberCardByIdentifier(ctx, type, scope, value, onCard);
+    const member = await memberCardByIdentifier(ctx, type, scope, value, onCard ? 'record' : 'entity', onCard);
     if (member?.status === MemberStatus.MERGED && member.mergedInto) return this.findById(ctx.em, member.mergedInto.id);
     return member;
   }

@@ -49,11 +49,28 @@ export function redisFallbackWarner(redis: RedisClient, log: Logger, what: strin
   };
 }
 
-/** Per-caller request budgets: one per API key and one per admin user, over a fixed window. */
+/** A request waiting for its units to be counted. */
+interface Waiting {
+  units: number;
+  settle: (state: RateLimitState) => void;
+  fail: (err: unknown) => void;
+}
+
+/**
+ * Per-caller request budgets: one per API key and one per admin user, over a fixed window.
+ *
+ * The count is the same as one Redis increment per request, but a caller's concurrent requests share round trips:
+ * while a caller's increment is in flight, its next requests wait and are then counted by one increment of their sum
+ * (a till with many lanes on one key sends many at once; each round trip cost about 8 % of a member lookup's CPU).
+ * The increment is atomic, so the total it returns gives each request of the batch, in arrival order, the count it
+ * would have had alone: the same `RateLimit-Remaining`, and the same requests refused, as one at a time.
+ */
 export class RequestRateLimiter {
   private readonly apiKeys: RateLimiterRedis | null;
   private readonly admins: RateLimiterRedis | null;
   private readonly warnIfDegraded: () => void;
+  /** Per limiter key with an increment in flight: the requests that arrived since, for the next increment. */
+  private readonly queued = new Map<string, Waiting[]>();
 
   constructor(redis: RedisClient, private readonly config: RateLimitConfig, log: Logger) {
     const window = config.RATE_LIMIT_WINDOW_SECONDS;
@@ -71,18 +88,45 @@ export class RequestRateLimiter {
       principal.kind === 'admin' ? [this.admins, principal.adminId] : [this.apiKeys, principal.apiKeyId];
     if (!limiter) return null;
     this.warnIfDegraded();
-    try {
-      const res = await limiter.consume(key, units);
-      return toState(limiter.points, res, false);
-    } catch (rejection) {
-      if (rejection instanceof RateLimiterRes) return toState(limiter.points, rejection, true);
-      throw rejection;
-    }
+    return new Promise((settle, fail) => {
+      const waiting = { units, settle, fail };
+      const slot = `${principal.kind}:${key}`;
+      const queue = this.queued.get(slot);
+      if (queue) queue.push(waiting);
+      else this.increment(limiter, key, slot, [waiting]);
+    });
+  }
+
+  private increment(limiter: RateLimiterRedis, key: string, slot: string, batch: Waiting[]): void {
+    this.queued.set(slot, []);
+    const total = batch.reduce((sum, w) => sum + w.units, 0);
+    limiter
+      .consume(key, total)
+      .then(
+        (res) => settleBatch(limiter.points, res, batch),
+        (rejection) => (rejection instanceof RateLimiterRes ? settleBatch(limiter.points, rejection, batch) : batch.forEach((w) => w.fail(rejection))),
+      )
+      .finally(() => {
+        const next = this.queued.get(slot)!;
+        if (next.length) this.increment(limiter, key, slot, next);
+        else this.queued.delete(slot);
+      });
   }
 }
 
-function toState(limit: number, res: RateLimiterRes, isLimited: boolean): RateLimitState {
-  return { limit, remaining: res.remainingPoints, resetSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)), isLimited };
+/** Each request of a batch gets the count it would have had alone: the total less the units of those after it. */
+function settleBatch(limit: number, res: RateLimiterRes, batch: Waiting[]): void {
+  let consumed = res.consumedPoints;
+  for (let i = batch.length - 1; i >= 0; i--) {
+    const { units, settle } = batch[i];
+    settle(toState(limit, consumed, res.msBeforeNext));
+    consumed -= units;
+  }
+}
+
+/** A request refused at `consumed` > `limit`, as rate-limiter-flexible refuses one (its blocks are not used here). */
+function toState(limit: number, consumed: number, msBeforeNext: number): RateLimitState {
+  return { limit, remaining: Math.max(limit - consumed, 0), resetSeconds: Math.max(1, Math.ceil(msBeforeNext / 1000)), isLimited: consumed > limit };
 }
 
 /** The headers that tell a caller its budget, and when it is spent how long to wait. */

@@ -35,3 +35,6 @@ export class Tier {
     return metric >= this.threshold;
   }
 }
+
+/** A tier's fields without its behaviour: what `tier { … }` answers, from an entity or from a member card's row. */
+export type TierFields = Omit<Tier, 'admits'>;

@@ -3,7 +3,7 @@ import type { Context, ResolverContext } from '../../base/context';
 import { Permission } from '../auth/permissions';
 import { Member } from '../members/member.entity';
 import type { ProgrammeService } from '../programme/programme.service';
-import { Tier } from './tier.entity';
+import { Tier, type TierFields } from './tier.entity';
 import { TierChange } from './member-tier.entity';
 import type { TierService } from './tier.service';
 import type { TierLoaders } from './tier.loaders';
@@ -29,7 +29,7 @@ export class TierResolver {
   }
 
   @FieldResolver(() => Tier, { nullable: true })
-  tier(@Root() member: Member, @Ctx() ctx: ResolverContext<TierLoaders>): Promise<Tier | null> {
+  tier(@Root() member: Member, @Ctx() ctx: ResolverContext<TierLoaders>): Promise<TierFields | null> {
     return ctx.loaders.tiers.load(member.id);
   }
 
