@@ -53,6 +53,12 @@ describe('TF-VALUE', () => {
     for (const m of choice.members) expect(m.epochs).toBeLessThanOrEqual(150);
     expect([0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]).toContain(choice.bgnbdWeight);
     expect(model.exportWeights().bgnbdWeight).toBe(choice.bgnbdWeight);
+    // Given that choice, a fit skips the inner split and trains the same ensemble: the same predictions.
+    const again = new ValueTfModel({ epochs: 150, choice });
+    const reused = await again.fitPredict(past, population, cutoff, 90);
+    expect(again.params().innerChoice).toEqual({});
+    expect(again.params().choice).toEqual(choice);
+    Array.from(reused.predictions).forEach((v, i) => expect(v).toBeCloseTo(predictions[i], 6));
   }, 300_000);
 
   it('trains each configuration as a column of a shared network exactly as it would train alone', async () => {

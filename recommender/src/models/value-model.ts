@@ -24,6 +24,8 @@ export interface ValueOptions {
   /** Training snapshots stacked, `snapshotStepDays` apart, the latest at cutoff − horizon. */
   snapshots: number;
   snapshotStepDays: number;
+  /** A choice made before (an earlier fit's `params().choice`): refitted as it is, without the inner split. */
+  choice?: ValueChoice;
   /** Largest ensemble of the best inner-split configurations tried (the size is chosen on the inner split). */
   maxEnsemble: number;
   /**
@@ -134,7 +136,60 @@ export class ValueTfModel implements ValueModel, ExplainsValue, HasParams {
     };
     const epochs = Math.min(this.o.epochs, hooks.maxEpochs ?? Infinity);
 
-    // Inner split: train on snapshots ending one horizon earlier, score on [cutoff − horizon, cutoff).
+    // Every choice on the inner split, unless a choice made before is given to refit.
+    const d = cutoff - h;
+    const { choice, grid } = this.o.choice ? { choice: this.o.choice, grid: {} } : await this.chooseOnInnerSplit(past, everyone, cutoff, horizonDays, featuresAt, epochs, hooks);
+    const { bgnbdWeight } = choice;
+    const chosen = choice.members.map((m) => ({ ...m, epochs: Math.min(m.epochs, epochs) }));
+
+    // The chosen configurations, refitted on snapshots ending at the cutoff.
+    const train = this.stack(past, everyone, d, horizonDays, featuresAt);
+    if (train.n === 0) throw new Error('no customer bought before cutoff − horizon: nothing to train on');
+    const { mean, std } = standardiser(train.x, train.n);
+    const nets: ValueWeights['nets'] = new Array(chosen.length);
+    // Members of one scaling and hidden size train together as columns; each is kept at its own chosen epoch.
+    for (const key of new Set(chosen.map((c) => `${c.scaling} ${c.hidden}`))) {
+      const group = chosen.flatMap((c, i) => (`${c.scaling} ${c.hidden}` === key ? [i] : []));
+      const { scaling, hidden } = chosen[group[0]];
+      const xs = scaling === 'pooled' ? standardise(train.x, train.n, mean, std) : scaleEach(train.x, train.bounds);
+      const last = Math.max(...group.map((i) => chosen[i].epochs));
+      await trainColumns(xs, train.y, train.n, hidden, group.map((i) => chosen[i]), last, this.o.learningRate, this.o.seed, hooks, new Set(group.map((i) => chosen[i].epochs)), (epoch, net) => {
+        group.forEach((i, c) => {
+          if (chosen[i].epochs === epoch) nets[i] = { ...exportColumn(net, c), ...(scaling === 'snapshot' ? { scaling } : {}) };
+        });
+      });
+    }
+    this.weights = {
+      format: 'tf-value/2',
+      features: [...VALUE_FEATURES],
+      nets,
+      mean: Array.from(mean),
+      std: Array.from(std),
+      homeCountry: ctx.homeCountry,
+      groups: [...ctx.groups],
+      horizonDays,
+      bgnbdWeight,
+    };
+
+    this.info = {
+      backend, ensemble: chosen.map((c) => `hidden ${c.hidden}, l2 ${c.l2}${c.shared ? ', shared σ' : ''}${c.scaling === 'snapshot' ? ', scaled per snapshot' : ''}, ${c.epochs} epochs`).join(' + '), bgnbdWeight, choice: { members: chosen, bgnbdWeight }, reused: Boolean(this.o.choice), epochs, featureSeconds: Number(featureSeconds.toFixed(1)), snapshots: this.o.snapshots, innerChoice: grid, trainRows: train.n,
+      trainReturnRate: Number((train.y.reduce((s, v) => s + (v > 0 ? 1 : 0), 0) / train.n).toFixed(4)),
+      groups: ctx.groups.join(' '), returns: returns ? returns.length : 'none in the source',
+    };
+    const now = valueFeatures(past, population, cutoff, ctx);
+    const out = scoreFeatures(this.weights, now.x, now.present, population.length);
+    this.lastDrivers = out.drivers;
+    return { predictions: out.expected, pReturn: out.pReturn };
+  }
+
+  /**
+   * The inner split: every candidate trained on snapshots ending one horizon earlier and scored on [cutoff − horizon,
+   * cutoff) by normalised Gini + top-decile capture; then the ensemble's size and the blend weight, scored there too.
+   */
+  private async chooseOnInnerSplit(
+    past: Txn[], everyone: string[], cutoff: number, horizonDays: number, featuresAt: (at: number) => ReturnType<typeof valueFeatures>, epochs: number, hooks: FitHooks,
+  ): Promise<{ choice: ValueChoice; grid: Record<string, number> }> {
+    const h = horizonDays * DAY_MS;
     const d = cutoff - h;
     const inner = this.stack(past, everyone, d - h, horizonDays, featuresAt);
     const check = featuresAt(d);
@@ -181,7 +236,7 @@ export class ValueTfModel implements ValueModel, ExplainsValue, HasParams {
       grid[`ensemble_of_${k}`] = Number(score.toFixed(4));
       if (score > bestScore) (bestScore = score), (members = k);
     }
-    const chosen = members
+    const chosen: ValueChoice['members'] = members
       ? tried.slice(0, members).map(({ hidden, l2, shared, epochs, scaling }) => ({ hidden, l2, shared, epochs, scaling }))
       : [{ hidden: this.o.hidden[0], l2: this.o.l2s[0], shared: this.o.sharedSigma[0], epochs, scaling: this.o.scalings[0] }];
     // Then the blend with BG/NBD × Gamma-Gamma as fitted at the inner feature date (the baseline's own inner-split
@@ -198,45 +253,7 @@ export class ValueTfModel implements ValueModel, ExplainsValue, HasParams {
         if (score > best) (best = score), (bgnbdWeight = w);
       }
     }
-
-    // The chosen configurations, refitted on snapshots ending at the cutoff.
-    const train = this.stack(past, everyone, d, horizonDays, featuresAt);
-    if (train.n === 0) throw new Error('no customer bought before cutoff − horizon: nothing to train on');
-    const { mean, std } = standardiser(train.x, train.n);
-    const nets: ValueWeights['nets'] = new Array(chosen.length);
-    // Members of one scaling and hidden size train together as columns; each is kept at its own chosen epoch.
-    for (const key of new Set(chosen.map((c) => `${c.scaling} ${c.hidden}`))) {
-      const group = chosen.flatMap((c, i) => (`${c.scaling} ${c.hidden}` === key ? [i] : []));
-      const { scaling, hidden } = chosen[group[0]];
-      const xs = scaling === 'pooled' ? standardise(train.x, train.n, mean, std) : scaleEach(train.x, train.bounds);
-      const last = Math.max(...group.map((i) => chosen[i].epochs));
-      await trainColumns(xs, train.y, train.n, hidden, group.map((i) => chosen[i]), last, this.o.learningRate, this.o.seed, hooks, new Set(group.map((i) => chosen[i].epochs)), (epoch, net) => {
-        group.forEach((i, c) => {
-          if (chosen[i].epochs === epoch) nets[i] = { ...exportColumn(net, c), ...(scaling === 'snapshot' ? { scaling } : {}) };
-        });
-      });
-    }
-    this.weights = {
-      format: 'tf-value/2',
-      features: [...VALUE_FEATURES],
-      nets,
-      mean: Array.from(mean),
-      std: Array.from(std),
-      homeCountry: ctx.homeCountry,
-      groups: [...ctx.groups],
-      horizonDays,
-      bgnbdWeight,
-    };
-    const choice: ValueChoice = { members: chosen, bgnbdWeight };
-    this.info = {
-      backend, ensemble: chosen.map((c) => `hidden ${c.hidden}, l2 ${c.l2}${c.shared ? ', shared σ' : ''}${c.scaling === 'snapshot' ? ', scaled per snapshot' : ''}, ${c.epochs} epochs`).join(' + '), bgnbdWeight, choice, epochs, featureSeconds: Number(featureSeconds.toFixed(1)), snapshots: this.o.snapshots, innerChoice: grid, trainRows: train.n,
-      trainReturnRate: Number((train.y.reduce((s, v) => s + (v > 0 ? 1 : 0), 0) / train.n).toFixed(4)),
-      groups: ctx.groups.join(' '), returns: returns ? returns.length : 'none in the source',
-    };
-    const now = valueFeatures(past, population, cutoff, ctx);
-    const out = scoreFeatures(this.weights, now.x, now.present, population.length);
-    this.lastDrivers = out.drivers;
-    return { predictions: out.expected, pReturn: out.pReturn };
+    return { choice: { members: chosen, bgnbdWeight }, grid };
   }
 
   /** Snapshots at `latest`, latest − step, …: features at each, target = spend in the horizon after it. */
