@@ -444,7 +444,7 @@ function columnHeads(o: tf.Tensor3D) {
   return { logit, mu, sigma };
 }
 
-async function trainColumns(
+export async function trainColumns(
   xs: Float32Array, y: Float32Array, n: number, hidden: number, columns: { l2: number; shared: boolean }[], epochs: number, learningRate: number, seed: number,
   hooks: FitHooks, checkpoints: ReadonlySet<number>, onCheckpoint: (epoch: number, net: Columns) => void,
 ): Promise<void> {
@@ -502,7 +502,7 @@ async function trainColumns(
 }
 
 /** Expected spend of every column for standardised rows xs. */
-function predictColumns(net: Columns, xs: Float32Array, n: number): Float64Array[] {
+export function predictColumns(net: Columns, xs: Float32Array, n: number): Float64Array[] {
   const e = tf.tidy(() => {
     const { logit, mu, sigma } = columnHeads(forwardColumns(net, tf.tensor2d(xs, [n, VF])));
     return tf.mul(tf.sigmoid(logit), tf.exp(tf.add(mu, tf.mul(0.5, tf.square(sigma)))));
