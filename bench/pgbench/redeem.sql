@@ -2,7 +2,8 @@
 -- benchmark's reward (a DONATION of 1 point, completed at once) by a member with available points, with the API's own
 -- SQL text; only its bound parameters (JSON documents built in Node) are built here in SQL, and harness columns pick
 -- the sampled member and the new rows' ids without a round trip of their own. Statement 2 runs on its own, as the API
--- runs it: no BEGIN/END, the function takes the member's lock, writes and commits in one statement.
+-- runs it: no BEGIN/END, the function takes the member's lock, writes and commits in one statement (one redemption:
+-- the API sends several together only when the same member's arrive while one is in flight).
 -- Variables: rich (size of bench_rich, members holding a lot with enough points).
 \set n random(1, :rich)
 -- 1. the replay check, the voucher validity, the member's status, and the reward with their tier, holdings and campaign offer
@@ -26,8 +27,8 @@ select (select to_jsonb(r) from redemption r where r.idempotency_key = (select '
     -- harness columns (no round trip of their own): the member, ids for the write
     (select id from bench_rich where n = :n) as id, gen_random_uuid() as rdid, gen_random_uuid() as lid, gen_random_uuid() as eid \gset
 -- 2. the write under the member's lock: the checks, the reward's count, the lots, the redemption, the ledger row, the balance and the event
-select redeem_reward_locked(jsonb_build_object('member_id', :id::uuid, 'reward_id', :inputs::jsonb->>'id', 'cost', (:inputs::jsonb->>'cost_points')::int,
-    'per_member_limit', :inputs::jsonb->'per_member_limit',
+select redeem_rewards_locked(jsonb_build_object('member_id', :id::uuid, 'items', jsonb_build_array(jsonb_build_object('reward_id', :inputs::jsonb->>'id',
+    'cost', (:inputs::jsonb->>'cost_points')::int, 'per_member_limit', :inputs::jsonb->'per_member_limit',
     'redemption', jsonb_build_object('id', :rdid::uuid, 'member_id', :id::uuid, 'reward_id', :inputs::jsonb->>'id', 'points', (:inputs::jsonb->>'cost_points')::int,
       'status', 'CONSUMED', 'voucher_code', null, 'idempotency_key', :id::text || '-pgbench-' || :rdid::text, 'lot_allocations', '[]'::jsonb, 'created_at', now(),
       'expires_at', null, 'consumed_at', now(), 'consumed_order_ref', null, 'cancelled_at', null, 'fulfilment', null, 'granted_by', null),
@@ -37,4 +38,4 @@ select redeem_reward_locked(jsonb_build_object('member_id', :id::uuid, 'reward_i
     'events', jsonb_build_array(jsonb_build_object('id', :eid::uuid, 'type', 'reward.redeemed', 'member_id', :id::uuid,
       'payload', jsonb_build_object('memberId', :id::text, 'redemptionId', :rdid::text, 'rewardId', :inputs::jsonb->>'id', 'points', (:inputs::jsonb->>'cost_points')::int,
         'status', 'CONSUMED', 'expiresAt', null),
-      'dedupe_key', null, 'occurred_at', now())))::text::jsonb) as result;
+      'dedupe_key', null, 'occurred_at', now())))))::text::jsonb) as result;

@@ -91,7 +91,7 @@ const RECORD_ALL_SQL = `insert into event_outbox (id, type, member_id, payload, 
        order by x.id
        on conflict (dedupe_key) do nothing`;
 
-/** The outbox rows of pending events, as RECORD_ALL_SQL (and redeem_reward_locked, a migration's function) read them. */
+/** The outbox rows of pending events, as RECORD_ALL_SQL (and redeem_rewards_locked, a migration's function) read them. */
 export const outboxRows = (events: readonly PendingEvent[]) =>
   events.map((e) => ({
     id: e.id,

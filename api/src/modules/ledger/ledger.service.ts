@@ -412,7 +412,7 @@ export class LedgerService {
   }
 }
 
-/** A ledger row as LedgerBatch (and redeem_reward_locked, a migration's function) writes it. */
+/** A ledger row as LedgerBatch (and redeem_rewards_locked, a migration's function) writes it. */
 export function ledgerRow(memberId: string, reason: LedgerReason, cause: Cause, delta: { pending: number; available: number; lifetime: number }): LedgerRow {
   return {
     id: newId(),

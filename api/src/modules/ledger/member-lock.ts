@@ -45,7 +45,7 @@ export function noteMemberLockTaken(em: EntityManager): void {
 
 /**
  * Records a hold measured inside PostgreSQL by a write that takes the lock, writes and commits in one statement of its
- * own (redeem_reward_locked): from the lock's grant to its last write; no transaction here to time.
+ * own (redeem_rewards_locked): from the lock's grant to its last write; no transaction here to time.
  */
 export function noteMemberLockHeld(em: EntityManager, seconds: number): void {
   for (const subscriber of em.getEventManager().getSubscribers()) {

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { LockMode } from '@mikro-orm/core';
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context } from '../../base/context';
 import { AppError, conflictOnDuplicate, type FieldProblem } from '../../base/errors';
@@ -17,6 +17,7 @@ import type { CampaignOfferService } from '../campaigns/campaign-offers';
 import { EventType } from '../events/event-types';
 import { outboxRows, type EventService, type PendingEvent } from '../events/event.service';
 import { REDEMPTION_INPUTS_SQL, redemptionInputsOf } from './redemption-reads';
+import { RedeemBatches } from './redeem-batches';
 import { runPrepared } from '../../base/prepared';
 import { newId } from '../../base/ids';
 import { Member, MemberStatus } from '../members/member.entity';
@@ -57,12 +58,6 @@ export const REDEEM_PRIOR_SQL = `select (select to_jsonb(r) from redemption r wh
     (select jsonb_build_object('status', m.status, 'mergedIntoId', m.merged_into_id) from member m where m.id = ?) as member_state,
     (select to_jsonb(x) from (${REDEMPTION_INPUTS_SQL}) x) as inputs`;
 
-/**
- * The whole write under the member's lock as one statement of its own, no transaction around it (the function's
- * migration, Migration20261210100000_redeem_in_one_statement, says what it checks and writes). Parameter: its document.
- */
-export const REDEEM_LOCKED_SQL = `select redeem_reward_locked(?::jsonb) as result`;
-
 /** The member's balance, locked (member-lock.ts). Parameter: the member. */
 export const BALANCE_LOCK_SQL = `select available::float8 as available, pending::float8 as pending, lifetime::float8 as lifetime
   from member_balance where member_id = ? for update`;
@@ -98,6 +93,9 @@ export class RewardService {
     /** Built-in and plugins' kinds: what each requires, and how its redemption completes. */
     readonly kinds: RewardKindRegistry = new RewardKindRegistry(),
   ) {}
+
+  /** One member's one-statement redemptions in flight in this process, and those waiting to go with the next. */
+  private readonly batches = new RedeemBatches();
 
   /** Exact lookup of a voucher code as a checkout would type it: case and spaces do not matter. */
   async findVoucher(em: EntityManager, code: string): Promise<Redemption | null> {
@@ -158,7 +156,7 @@ export class RewardService {
    * the voucher validity, the member's status and the reward with their tier, holdings and offer. Then, for a reward
    * that needs nothing decided under the lock but the points, the limit and the stock (no plugin fulfilment, no
    * campaign offer, no tier restriction), one statement of its own takes the lock, checks and writes everything and
-   * commits (`redeem_reward_locked`): the lock is never held across a round trip to the API. Anything else, and a
+   * commits (`redeem_rewards_locked`, with the member's other redemptions that arrived meanwhile: redeem-batches.ts): the lock is never held across a round trip to the API. Anything else, and a
    * member with no balance row yet or merged away, takes the transactional path (`redeemUnderLock`).
    */
   async redeem(ctx: Context, input: RedeemRewardInput): Promise<Redemption> {
@@ -203,34 +201,27 @@ export class RewardService {
     if (reason) throw unavailable(reason);
     const cost = reward.costPoints;
     const redemption = this.redemptionRow(memberId, reward, kind.completion === 'AT_ONCE', cost, key, now, first.voucher_valid_days);
-    const [{ result }] = await runPrepared<{ result: LockedRedemption }>(ctx.em, REDEEM_LOCKED_SQL, [
-      JSON.stringify({
-        member_id: memberId,
-        reward_id: reward.id,
-        cost,
-        per_member_limit: reward.perMemberLimit,
-        redemption,
-        ledger: ledgerRow(memberId, LedgerReason.REDEMPTION, this.spendCause(ctx, redemption.id, now), { pending: 0, available: -cost, lifetime: 0 }),
-        events: outboxRows([this.redeemedEvent(redemption)]),
-      }),
-    ]);
-    switch (result.outcome) {
-      case 'NO_BALANCE':
-        return null;
-      case 'MOVED':
-        throw new MemberMoved(memberId, result.survivor_id!);
-      case 'ERASED':
-        throw AppError.conflict('MEMBER_ERASED', 'This member has been erased', { memberId });
-      case 'LIMIT_REACHED':
-        throw limitReached(reward.perMemberLimit!);
-      case 'INSUFFICIENT_POINTS':
-        throw insufficientPoints(Number(result.available), cost);
-      case 'OUT_OF_STOCK':
-        throw outOfStock();
-    }
-    noteMemberLockHeld(ctx.em, result.hold_seconds!);
+    const answer = await this.batches.redeem(ctx.em, memberId, {
+      reward_id: reward.id,
+      cost,
+      per_member_limit: reward.perMemberLimit,
+      redemption: { ...redemption },
+      ledger: { ...ledgerRow(memberId, LedgerReason.REDEMPTION, this.spendCause(ctx, redemption.id, now), { pending: 0, available: -cost, lifetime: 0 }) },
+      events: outboxRows([this.redeemedEvent(redemption)]),
+    });
+    if (answer.outcome === 'NO_BALANCE') return null;
+    if (answer.outcome === 'MOVED') throw new MemberMoved(memberId, answer.survivor_id);
+    if (answer.outcome !== 'DONE') throw AppError.conflict('MEMBER_ERASED', 'This member has been erased', { memberId });
+    const { result } = answer;
+    if (result.outcome === 'LIMIT_REACHED') throw limitReached(reward.perMemberLimit!);
+    if (result.outcome === 'INSUFFICIENT_POINTS') throw insufficientPoints(Number(result.available), cost);
+    if (result.outcome === 'OUT_OF_STOCK') throw outOfStock();
+    // Its idempotency key committed by a twin first: idempotent() answers with the twin's redemption.
+    if (result.outcome === 'DUPLICATE') throw new UniqueConstraintViolationException(new Error(`redemption ${key} was written first by another request`));
+    // The lock was held once for the `writes` redemptions written under it: each request counts its share.
+    noteMemberLockHeld(ctx.em, answer.holdSeconds / answer.writes);
     ctx.log.info({ memberId, rewardId: reward.id, delta: -cost }, 'points.redeemed');
-    return { ...redemption, lot_allocations: result.lot_allocations! };
+    return { ...redemption, lot_allocations: result.lot_allocations };
   }
 
   /**
@@ -470,15 +461,6 @@ interface PriorRead {
   voucher_valid_days: number;
   member_state: { status: MemberStatus; mergedIntoId: string | null } | null;
   inputs: Record<string, unknown> | null;
-}
-
-/** redeem_reward_locked's answer (its migration lists the outcomes). */
-interface LockedRedemption {
-  outcome: 'REDEEMED' | 'NO_BALANCE' | 'MOVED' | 'ERASED' | 'LIMIT_REACHED' | 'INSUFFICIENT_POINTS' | 'OUT_OF_STOCK';
-  lot_allocations?: LotAllocation[];
-  hold_seconds?: number;
-  survivor_id?: string;
-  available?: number | string;
 }
 
 /** A redemption row as the write statements take it (the table's column names). */
