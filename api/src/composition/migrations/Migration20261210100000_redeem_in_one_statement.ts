@@ -16,7 +16,8 @@ import { Migration } from '@mikro-orm/migrations';
  * Argument: { member_id, items: [{ reward_id, cost, per_member_limit, redemption (its row without lot_allocations),
  * ledger (the ledger row's cause; its deltas are the cost's), events (event_outbox rows) }] }. Answers { outcome }:
  * NO_BALANCE (no balance row yet: the caller takes the ORM path, which creates it), MOVED (survivor_id) or ERASED,
- * having written nothing; or DONE with hold_seconds (lock granted → last write) and one result per item in order:
+ * having written nothing; or DONE with hold_seconds (lock granted → last write), wait_seconds (statement start → lock
+ * granted) and one result per item in order:
  * REDEEMED (lot_allocations), or, having written nothing for it, LIMIT_REACHED, INSUFFICIENT_POINTS (available),
  * OUT_OF_STOCK, DUPLICATE (a unique key taken: its idempotency key, by a twin that committed first).
  */
@@ -101,7 +102,8 @@ export class Migration20261210100000_redeem_in_one_statement extends Migration {
             v_results := v_results || jsonb_build_array(jsonb_build_object('outcome', 'DUPLICATE'));
           end;
         end loop;
-        return jsonb_build_object('outcome', 'DONE', 'results', v_results, 'hold_seconds', extract(epoch from clock_timestamp() - v_locked_at));
+        return jsonb_build_object('outcome', 'DONE', 'results', v_results, 'hold_seconds', extract(epoch from clock_timestamp() - v_locked_at),
+          'wait_seconds', extract(epoch from v_locked_at - statement_timestamp()));
       end $$;`);
   }
 

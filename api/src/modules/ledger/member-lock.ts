@@ -44,8 +44,8 @@ export function noteMemberLockTaken(em: EntityManager): void {
 }
 
 /**
- * Records a hold measured inside PostgreSQL by a write that takes the lock, writes and commits in one statement of its
- * own (redeem_rewards_locked): from the lock's grant to its last write; no transaction here to time.
+ * Records the hold of a write that takes the lock, writes and commits in one statement of its own
+ * (redeem_rewards_locked, redeem-batches.ts says how it is timed): there is no transaction here to time.
  */
 export function noteMemberLockHeld(em: EntityManager, seconds: number): void {
   for (const subscriber of em.getEventManager().getSubscribers()) {

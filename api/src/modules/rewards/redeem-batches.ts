@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { runPrepared } from '../../base/prepared';
 import type { LotAllocation } from './redemption.entity';
@@ -25,7 +26,10 @@ export type LockedItemResult =
   | { outcome: 'DUPLICATE' }
   | { outcome: 'INSUFFICIENT_POINTS'; available: number };
 
-/** What one redemption learns: the statement's outcome for the member, its own result, and how many shared the lock. */
+/**
+ * What one redemption learns: the statement's outcome for the member, its own result, how long the lock was held for
+ * the statement (through its commit) and how many redemptions shared it.
+ */
 export type LockedRedemptionAnswer =
   | { outcome: 'NO_BALANCE' | 'ERASED' }
   | { outcome: 'MOVED'; survivor_id: string }
@@ -82,13 +86,20 @@ export class RedeemBatches {
   }
 
   private async send(memberId: string, batch: Waiting[]): Promise<void> {
+    const started = performance.now();
     const [{ result }] = await runPrepared<{ result: BatchResult }>(batch[0].em, REDEEM_LOCKED_SQL, [
       JSON.stringify({ member_id: memberId, items: batch.map((w) => w.item) }),
     ]);
-    batch.forEach((w, i) =>
-      w.resolve(result.outcome === 'DONE' ? { outcome: 'DONE', result: result.results[i], holdSeconds: result.hold_seconds, writes: batch.length } : result),
-    );
+    if (result.outcome !== 'DONE') return batch.forEach((w) => w.resolve(result));
+    // The lock is released after the commit's WAL flush, which the function cannot time: the hold counted is the
+    // statement's whole round trip here less its wait for the lock, an upper bound (it includes the network, the wait
+    // for a pooled connection and this event loop's), and never less than what the function measured itself.
+    const roundTrip = (performance.now() - started) / 1000;
+    const holdSeconds = Math.max(result.hold_seconds, roundTrip - result.wait_seconds);
+    batch.forEach((w, i) => w.resolve({ outcome: 'DONE', result: result.results[i], holdSeconds, writes: batch.length }));
   }
 }
 
-type BatchResult = Exclude<LockedRedemptionAnswer, { outcome: 'DONE' }> | { outcome: 'DONE'; results: LockedItemResult[]; hold_seconds: number };
+type BatchResult =
+  | Exclude<LockedRedemptionAnswer, { outcome: 'DONE' }>
+  | { outcome: 'DONE'; results: LockedItemResult[]; hold_seconds: number; wait_seconds: number };
