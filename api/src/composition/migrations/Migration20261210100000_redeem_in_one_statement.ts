@@ -36,6 +36,9 @@ export class Migration20261210100000_redeem_in_one_statement extends Migration {
         v_limit int;
         v_allocations jsonb;
         v_results jsonb := '[]'::jsonb;
+        v_spent bigint := 0;
+        v_ledger jsonb := '[]'::jsonb;
+        v_events jsonb := '[]'::jsonb;
       begin
         select b.available into v_available from member_balance b where b.member_id = v_member for update;
         if not found then
@@ -85,23 +88,30 @@ export class Migration20261210100000_redeem_in_one_statement extends Migration {
               select r.id, r.member_id, r.reward_id, r.points, r.status, r.voucher_code, r.idempotency_key, r.lot_allocations, r.created_at, r.expires_at,
                 r.consumed_at, r.consumed_order_ref, r.cancelled_at, r.fulfilment, r.granted_by
               from jsonb_populate_record(null::redemption, (v_item->'redemption') || jsonb_build_object('lot_allocations', v_allocations)) r;
-            insert into ledger_entry (id, member_id, reason, pending_delta, available_delta, lifetime_delta, source_type, source_id, idempotency_key, note, actor, created_at)
-              select e.id, e.member_id, e.reason, e.pending_delta, e.available_delta, e.lifetime_delta, e.source_type, e.source_id, e.idempotency_key, e.note, e.actor, e.created_at
-              from jsonb_populate_record(null::ledger_entry, (v_item->'ledger') || jsonb_build_object('pending_delta', 0, 'available_delta', -v_cost, 'lifetime_delta', 0)) e;
-            -- A spend moves available points only, down to no less than 0 here: within the points limit (checkWithinLimit).
-            update member_balance set available = available - v_cost, updated_at = now() where member_id = v_member;
-            insert into event_outbox (id, type, member_id, payload, dedupe_key, occurred_at, created_at)
-              select x.id, x.type, x.member_id, x.payload, x.dedupe_key, x.occurred_at, now()
-              from jsonb_to_recordset(v_item->'events') as x(id uuid, type text, member_id uuid, payload jsonb, dedupe_key text, occurred_at timestamptz)
-              order by x.id
-              on conflict (dedupe_key) do nothing;
             v_available := v_available - v_cost;
+            v_spent := v_spent + v_cost;
+            v_ledger := v_ledger || jsonb_build_array((v_item->'ledger') || jsonb_build_object('pending_delta', 0, 'available_delta', -v_cost, 'lifetime_delta', 0));
+            v_events := v_events || (v_item->'events');
             v_results := v_results || jsonb_build_array(jsonb_build_object('outcome', 'REDEEMED', 'lot_allocations', v_allocations));
           exception when unique_violation then
-            -- This item's writes are undone (the block is a subtransaction); the others stand.
+            -- This item's writes are undone (the block is a subtransaction) and none of its rows are kept; the others stand.
             v_results := v_results || jsonb_build_array(jsonb_build_object('outcome', 'DUPLICATE'));
           end;
         end loop;
+        -- The ledger rows, the balance and the events of every redemption written, each in one statement: the ledger's
+        -- per-member history trigger then runs once for them all.
+        if jsonb_array_length(v_ledger) > 0 then
+          insert into ledger_entry (id, member_id, reason, pending_delta, available_delta, lifetime_delta, source_type, source_id, idempotency_key, note, actor, created_at)
+            select e.id, e.member_id, e.reason, e.pending_delta, e.available_delta, e.lifetime_delta, e.source_type, e.source_id, e.idempotency_key, e.note, e.actor, e.created_at
+            from jsonb_populate_recordset(null::ledger_entry, v_ledger) e;
+          -- A spend moves available points only, down to no less than 0 here: within the points limit (checkWithinLimit).
+          update member_balance set available = available - v_spent, updated_at = now() where member_id = v_member;
+          insert into event_outbox (id, type, member_id, payload, dedupe_key, occurred_at, created_at)
+            select x.id, x.type, x.member_id, x.payload, x.dedupe_key, x.occurred_at, now()
+            from jsonb_to_recordset(v_events) as x(id uuid, type text, member_id uuid, payload jsonb, dedupe_key text, occurred_at timestamptz)
+            order by x.id
+            on conflict (dedupe_key) do nothing;
+        end if;
         return jsonb_build_object('outcome', 'DONE', 'results', v_results, 'hold_seconds', extract(epoch from clock_timestamp() - v_locked_at),
           'wait_seconds', extract(epoch from v_locked_at - statement_timestamp()));
       end $$;`);
