@@ -156,8 +156,9 @@ export class RewardService {
    * the voucher validity, the member's status and the reward with their tier, holdings and offer. Then, for a reward
    * that needs nothing decided under the lock but the points, the limit and the stock (no plugin fulfilment, no
    * campaign offer, no tier restriction), one statement of its own takes the lock, checks and writes everything and
-   * commits (`redeem_rewards_locked`, with the member's other redemptions that arrived meanwhile: redeem-batches.ts): the lock is never held across a round trip to the API. Anything else, and a
-   * member with no balance row yet or merged away, takes the transactional path (`redeemUnderLock`).
+   * commits (`redeem_rewards_locked`, with the member's other redemptions that arrived meanwhile: redeem-batches.ts):
+   * the lock is never held across a round trip to the API. Anything else, and a member with no balance row yet or
+   * merged away, takes the transactional path (`redeemUnderLock`).
    */
   async redeem(ctx: Context, input: RedeemRewardInput): Promise<Redemption> {
     // Keyed by the member the caller named, so that a retry naming a record merged since finds the first attempt.
