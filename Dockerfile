@@ -101,4 +101,5 @@ EXPOSE 4000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 4000) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
-CMD ["node", "api/dist/composition/main.js"]
+# The API's V8 flags (scripts/api-node-flags.mjs says why).
+CMD ["node", "--max-old-space-size=1024", "api/dist/composition/main.js"]

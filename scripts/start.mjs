@@ -11,6 +11,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { API_NODE_FLAGS } from './api-node-flags.mjs';
 
 const require = createRequire(import.meta.url);
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -613,8 +614,8 @@ async function launch() {
     : null;
   if (state.isStopping) return;
 
-  for (const [name, script] of [['api', 'api/dist/composition/main.js'], ['worker', 'recommender/dist/main.js']]) {
-    const child = startService(name, process.execPath, [path.join(repoRoot, script)], { env });
+  for (const [name, script, flags] of [['api', 'api/dist/composition/main.js', API_NODE_FLAGS], ['worker', 'recommender/dist/main.js', []]]) {
+    const child = startService(name, process.execPath, [...flags, path.join(repoRoot, script)], { env });
     pipeLines(name, child.stdout);
     pipeLines(name, child.stderr);
   }

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { API_NODE_FLAGS } from '../../scripts/api-node-flags.mjs';
 import { onCleanup } from './cleanup.mjs';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -59,7 +60,8 @@ export async function runCli(name, args, env, { timeoutMs = 120_000 } = {}) {
  */
 export async function startApi(env, { readyTimeoutMs = 60_000, nodeArgs = [] } = {}) {
   // BENCH_API_NODE_ARGS: extra Node flags for the API only (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses).
-  nodeArgs = [...nodeArgs, ...(process.env.BENCH_API_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)];
+  // The API's own flags first, as `npm start` runs it (scripts/api-node-flags.mjs).
+  nodeArgs = [...API_NODE_FLAGS, ...nodeArgs, ...(process.env.BENCH_API_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)];
   const child = spawn(process.execPath, [...nodeArgs, path.join(repoRoot, 'api', 'dist', 'composition', 'main.js')], {
     cwd: repoRoot,
     env,

@@ -167,6 +167,32 @@ describe('under concurrency', () => {
     expect((await ledgerCheck(h)).isConsistent).toBe(true);
   });
 
+  it("one member's parallel retries of a key spend once and all answer with the first redemption", async () => {
+    const m = await memberWith(1000);
+    const r = await reward({ costPoints: 10 });
+    // Retries of one key among other keys: one member's redemptions in flight together share a statement (redeem-batches.ts).
+    const keys = Array.from({ length: 40 }, (_, i) => (i % 2 ? 'retried' : `other-${i}`));
+    const results = await Promise.all(keys.map((idempotencyKey) => h.gql(admin.auth, REDEEM, { input: { memberId: m.id, rewardId: r.id, idempotencyKey } })));
+    expect(results.filter((x) => x.errors)).toEqual([]);
+    const retried = new Set(results.filter((_, i) => keys[i] === 'retried').map((x) => x.data.redeemReward.id));
+    expect(retried.size).toBe(1);
+    expect((await pointsOf(h, admin.auth, m.id)).available).toBe(1000 - 21 * 10);
+    expect((await h.sql(`select count(*)::int as n from redemption where member_id = ?`, [m.id]))[0].n).toBe(21);
+    expect((await ledgerCheck(h)).isConsistent).toBe(true);
+  });
+
+  it("one member's parallel redemptions stop at the reward's per-member limit", async () => {
+    const m = await memberWith(1000);
+    const r = await reward({ costPoints: 10, perMemberLimit: 3 });
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => h.gql(admin.auth, REDEEM, { input: { memberId: m.id, rewardId: r.id, idempotencyKey: `lim${i}` } })),
+    );
+    expect(results.filter((x) => !x.errors)).toHaveLength(3);
+    expect(results.filter((x) => x.errors?.[0].extensions.code === 'REWARD_LIMIT_REACHED')).toHaveLength(17);
+    expect((await pointsOf(h, admin.auth, m.id)).available).toBe(1000 - 3 * 10);
+    expect((await ledgerCheck(h)).isConsistent).toBe(true);
+  });
+
   it('never oversells stock when many members redeem the last units at once', async () => {
     const r = await reward({ costPoints: 10, stock: 5 });
     const members = await Promise.all(Array.from({ length: 20 }, () => memberWith(10)));

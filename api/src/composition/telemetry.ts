@@ -36,7 +36,7 @@ export function createTelemetry(deps: { config: Config; orm: Orm; readOrm?: Orm;
   );
   const lockHold = metrics.histogram({
     name: 'loyalty_member_lock_hold_seconds',
-    help: "How long a transaction held a member's balance lock: from the lock statement's answer to the end of its commit or rollback, by outcome.",
+    help: "How long a transaction held a member's balance lock: from the lock statement's answer to the end of its commit or rollback, by outcome; a redemption written in one statement counts its share of that statement's hold.",
     labelNames: ['outcome'],
     buckets: MEMBER_LOCK_HOLD_BUCKETS,
   });

@@ -26,6 +26,7 @@ import { Migration20261209100000_value_scores } from './Migration20261209100000_
 import { Migration20261209100000_order_history } from './Migration20261209100000_order_history';
 import { Migration20261209100100_rfm_from_order_history } from './Migration20261209100100_rfm_from_order_history';
 import { Migration20261209100200_ledger_history } from './Migration20261209100200_ledger_history';
+import { Migration20261210100000_redeem_in_one_statement } from './Migration20261210100000_redeem_in_one_statement';
 
 /** Applied in this order; add each new migration here (npm run make-migration writes the file). */
 export const migrations: MigrationObject[] = [
@@ -56,4 +57,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261209100100_rfm_from_order_history', class: Migration20261209100100_rfm_from_order_history },
   { name: 'Migration20261209100200_ledger_history', class: Migration20261209100200_ledger_history },
   { name: 'Migration20261209130500_earning_terms_version', class: Migration20261209130500_earning_terms_version },
+  { name: 'Migration20261210100000_redeem_in_one_statement', class: Migration20261210100000_redeem_in_one_statement },
 ];

@@ -91,17 +91,18 @@ const RECORD_ALL_SQL = `insert into event_outbox (id, type, member_id, payload, 
        order by x.id
        on conflict (dedupe_key) do nothing`;
 
-const eventsParam = (events: readonly PendingEvent[]) =>
-  JSON.stringify(
-    events.map((e) => ({
-      id: e.id,
-      type: e.type,
-      member_id: e.options.memberId ?? null,
-      payload: e.payload,
-      dedupe_key: e.options.dedupeKey ?? null,
-      occurred_at: e.options.occurredAt.toISOString(),
-    })),
-  );
+/** The outbox rows of pending events, as RECORD_ALL_SQL (and redeem_rewards_locked, a migration's function) read them. */
+export const outboxRows = (events: readonly PendingEvent[]) =>
+  events.map((e) => ({
+    id: e.id,
+    type: e.type,
+    member_id: e.options.memberId ?? null,
+    payload: e.payload,
+    dedupe_key: e.options.dedupeKey ?? null,
+    occurred_at: e.options.occurredAt.toISOString(),
+  }));
+
+const eventsParam = (events: readonly PendingEvent[]) => JSON.stringify(outboxRows(events));
 
 export interface PendingEvent {
   id: string;

@@ -33,7 +33,7 @@ export type EarnedLot = Pick<PointLot, 'id' | 'ledgerEntryId' | 'sourceType' | '
 /** A lot taken from by a spend: what `consume` changes. */
 export type SpendableLot = Pick<PointLot, 'id' | 'remaining' | 'state'>;
 
-interface LedgerRow {
+export interface LedgerRow {
   id: string;
   member_id: string;
   reason: LedgerReason;
@@ -167,9 +167,7 @@ export class LedgerService {
    * (`AVAILABLE_LOTS_ORDER`), read under the member's lock.
    */
   spendInto(batch: LedgerBatch, bal: MemberBalance, points: number, lots: SpendableLot[], reason: LedgerReason, cause: Cause): LotAllocation[] {
-    if (bal.available < points) {
-      throw new AppError('INSUFFICIENT_POINTS', 'Not enough available points', { available: bal.available, required: points });
-    }
+    if (bal.available < points) throw insufficientPoints(bal.available, points);
     const allocations = bal.available <= 0 ? [] : this.consume(lots, Math.min(points, bal.available));
     for (const a of allocations) batch.spentLots.set(a.lotId, lots.find((l) => l.id === a.lotId)!);
     this.writeRow(batch, bal, reason, cause, { available: -points });
@@ -207,9 +205,7 @@ export class LedgerService {
    * in which case what the lots cannot cover leaves the balance negative (a debt repaid by later earnings).
    */
   async spend(em: EntityManager, bal: MemberBalance, points: number, reason: LedgerReason, cause: Cause, allowNegative = false): Promise<LotAllocation[]> {
-    if (!allowNegative && bal.available < points) {
-      throw new AppError('INSUFFICIENT_POINTS', 'Not enough available points', { available: bal.available, required: points });
-    }
+    if (!allowNegative && bal.available < points) throw insufficientPoints(bal.available, points);
     const allocations = await this.takeFromLots(em, bal, points);
     this.write(em, bal, reason, cause, { available: -points });
     return allocations;
@@ -372,20 +368,7 @@ export class LedgerService {
     bal.available += available;
     bal.lifetime += lifetime;
     batch.balances.add(bal);
-    const row: LedgerRow = {
-      id: newId(),
-      member_id: bal.member.id,
-      reason,
-      pending_delta: pending,
-      available_delta: available,
-      lifetime_delta: lifetime,
-      source_type: cause.sourceType,
-      source_id: cause.sourceId,
-      idempotency_key: cause.key,
-      note: cause.note ?? null,
-      actor: cause.actor,
-      created_at: cause.at ?? new Date(),
-    };
+    const row = ledgerRow(bal.member.id, reason, cause, { pending, available, lifetime });
     batch.entries.push(row);
     return row;
   }
@@ -427,6 +410,29 @@ export class LedgerService {
     const excess = Math.max(0, added - Math.max(bal.available, 0));
     if (excess > 0) this.consume(lots, excess);
   }
+}
+
+/** A ledger row as LedgerBatch (and redeem_rewards_locked, a migration's function) writes it. */
+export function ledgerRow(memberId: string, reason: LedgerReason, cause: Cause, delta: { pending: number; available: number; lifetime: number }): LedgerRow {
+  return {
+    id: newId(),
+    member_id: memberId,
+    reason,
+    pending_delta: delta.pending,
+    available_delta: delta.available,
+    lifetime_delta: delta.lifetime,
+    source_type: cause.sourceType,
+    source_id: cause.sourceId,
+    idempotency_key: cause.key,
+    note: cause.note ?? null,
+    actor: cause.actor,
+    created_at: cause.at ?? new Date(),
+  };
+}
+
+/** The error of a spend of `required` points when the member has `available`. */
+export function insufficientPoints(available: number, required: number): AppError {
+  return new AppError('INSUFFICIENT_POINTS', 'Not enough available points', { available, required });
 }
 
 /** The order `spend` takes lots in (first to expire first), for the hot paths' own reads of the lots. */

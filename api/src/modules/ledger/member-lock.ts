@@ -44,11 +44,26 @@ export function noteMemberLockTaken(em: EntityManager): void {
 }
 
 /**
+ * Records the hold of a write that takes the lock, writes and commits in one statement of its own
+ * (redeem_rewards_locked, redeem-batches.ts says how it is timed): there is no transaction here to time.
+ */
+export function noteMemberLockHeld(em: EntityManager, seconds: number): void {
+  for (const subscriber of em.getEventManager().getSubscribers()) {
+    if (subscriber instanceof MemberLockHoldTimer) subscriber.observeHeld(seconds);
+  }
+}
+
+/**
  * Times how long a transaction holds its member locks: from the first lock statement's answer to the end of its commit
  * or rollback. Every other write on the member waits that long, so it is the figure that bounds one member's write rate.
  */
 export class MemberLockHoldTimer implements EventSubscriber {
   constructor(private readonly observe: (seconds: number, outcome: 'commit' | 'rollback') => void) {}
+
+  /** A one-statement write's hold (noteMemberLockHeld); it committed. */
+  observeHeld(seconds: number): void {
+    this.observe(seconds, 'commit');
+  }
 
   afterTransactionCommit(args: TransactionEventArgs): void {
     this.end(args, 'commit');

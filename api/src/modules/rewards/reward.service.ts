@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { LockMode } from '@mikro-orm/core';
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context } from '../../base/context';
 import { AppError, conflictOnDuplicate, type FieldProblem } from '../../base/errors';
@@ -9,22 +9,23 @@ import { actorRef } from '../auth/principal';
 import type { AuditService } from '../audit/audit.service';
 import type { MemberService } from '../members/member.service';
 import type { LedgerService } from '../ledger/ledger.service';
-import { MemberMoved, noteMemberLockTaken, onLiveMember } from '../ledger/member-lock';
+import { MemberMoved, noteMemberLockHeld, noteMemberLockTaken, onLiveMember } from '../ledger/member-lock';
 import { LedgerReason } from '../ledger/ledger-entry.entity';
 import type { ProgrammeService } from '../programme/programme.service';
 import type { TierService } from '../tiers/tier.service';
-import type { EventService } from '../events/event.service';
 import type { CampaignOfferService } from '../campaigns/campaign-offers';
 import { EventType } from '../events/event-types';
+import { outboxRows, type EventService, type PendingEvent } from '../events/event.service';
 import { REDEMPTION_INPUTS_SQL, redemptionInputsOf } from './redemption-reads';
+import { RedeemBatches } from './redeem-batches';
 import { runPrepared } from '../../base/prepared';
 import { newId } from '../../base/ids';
 import { Member, MemberStatus } from '../members/member.entity';
 import { MemberBalance } from '../ledger/member-balance.entity';
-import { AVAILABLE_LOTS_ORDER, LedgerBatch, type SpendableLot } from '../ledger/ledger.service';
+import { AVAILABLE_LOTS_ORDER, LedgerBatch, insufficientPoints, ledgerRow, type Cause, type SpendableLot } from '../ledger/ledger.service';
 import { Reward } from './reward.entity';
 import { RewardKindRegistry, type RewardKindDefinition } from './reward-kinds';
-import { Redemption, RedemptionStatus } from './redemption.entity';
+import { Redemption, RedemptionStatus, type LotAllocation } from './redemption.entity';
 import type { CancelRedemptionInput, ConsumeVoucherInput, RedeemRewardInput, UpsertRewardInput } from './reward.types';
 import { DAY_MS } from '../../base/time';
 
@@ -47,18 +48,24 @@ function problemsOf(input: UpsertRewardInput, kind: RewardKindDefinition | undef
   return p;
 }
 
-/** redeemReward's replay check, with the voucher validity. Parameter: the redemption's idempotency key. */
+/**
+ * redeemReward's read before any lock: the replay check, the voucher validity, the member's status, and the reward with
+ * their tier, holdings and campaign offer (REDEMPTION_INPUTS_SQL). Parameters: the redemption's idempotency key, the
+ * member, REDEMPTION_INPUTS_SQL's.
+ */
 export const REDEEM_PRIOR_SQL = `select (select to_jsonb(r) from redemption r where r.idempotency_key = ?) as prior,
-    (select s.voucher_valid_days from programme_settings s where s.id = 1) as voucher_valid_days`;
+    (select s.voucher_valid_days from programme_settings s where s.id = 1) as voucher_valid_days,
+    (select jsonb_build_object('status', m.status, 'mergedIntoId', m.merged_into_id) from member m where m.id = ?) as member_state,
+    (select to_jsonb(x) from (${REDEMPTION_INPUTS_SQL}) x) as inputs`;
 
 /** The member's balance, locked (member-lock.ts). Parameter: the member. */
 export const BALANCE_LOCK_SQL = `select available::float8 as available, pending::float8 as pending, lifetime::float8 as lifetime
   from member_balance where member_id = ? for update`;
 
 /**
- * What a redemption reads once it holds the member's lock: their status, the reward with their tier, holdings and offer
- * (REDEMPTION_INPUTS_SQL), and their available lots in the order they are spent. Parameters: the member,
- * REDEMPTION_INPUTS_SQL's, the member.
+ * What a redemption on the transactional path reads once it holds the member's lock: their status, the reward with
+ * their tier, holdings and offer (REDEMPTION_INPUTS_SQL), and their available lots in the order they are spent.
+ * Parameters: the member, REDEMPTION_INPUTS_SQL's, the member.
  */
 export const REDEEM_READS_SQL = `select
     (select jsonb_build_object('status', m.status, 'mergedIntoId', m.merged_into_id) from member m where m.id = ?) as member_state,
@@ -86,6 +93,9 @@ export class RewardService {
     /** Built-in and plugins' kinds: what each requires, and how its redemption completes. */
     readonly kinds: RewardKindRegistry = new RewardKindRegistry(),
   ) {}
+
+  /** One member's one-statement redemptions in flight in this process, and those waiting to go with the next. */
+  private readonly batches = new RedeemBatches();
 
   /** Exact lookup of a voucher code as a checkout would type it: case and spaces do not matter. */
   async findVoucher(em: EntityManager, code: string): Promise<Redemption | null> {
@@ -142,108 +152,33 @@ export class RewardService {
    * Spends the member's points on a reward and issues a voucher. The member's balance lock serialises their
    * redemptions (no overspending); a conditional update of the reward's count guards its stock.
    *
-   * The hot path, with none of it through the ORM's unit of work: before the transaction the member, and in one statement
-   * the replay check with the voucher validity; then the member's lock (one statement), their status with the reward,
-   * tier, holdings, campaign offer and lots (one), and the redemption, the lots taken from, the ledger row, the balance,
-   * the event and the reward's count (one) just before the commit.
+   * The hot path, with none of it through the ORM's unit of work. One statement before any lock reads the replay check,
+   * the voucher validity, the member's status and the reward with their tier, holdings and offer. Then, for a reward
+   * that needs nothing decided under the lock but the points, the limit and the stock (no plugin fulfilment, no
+   * campaign offer, no tier restriction), one statement of its own takes the lock, checks and writes everything and
+   * commits (`redeem_rewards_locked`, with the member's other redemptions that arrived meanwhile: redeem-batches.ts):
+   * the lock is never held across a round trip to the API. Anything else, and a member with no balance row yet or
+   * merged away, takes the transactional path (`redeemUnderLock`).
    */
   async redeem(ctx: Context, input: RedeemRewardInput): Promise<Redemption> {
     // Keyed by the member the caller named, so that a retry naming a record merged since finds the first attempt.
     const key = `${input.memberId}:${input.idempotencyKey}`;
-    // The programme's settings hold no member data: read with the member and the replay check, before the transaction.
-    const [member, [first]] = await Promise.all([
-      this.members.findById(ctx.em, input.memberId),
-      runPrepared<{ prior: Record<string, unknown> | null; voucher_valid_days: number }>(ctx.em, REDEEM_PRIOR_SQL, [key]),
-    ]);
-    let prior = first.prior ? ctx.em.map(Redemption, first.prior) : null;
-    if (!prior && member.id !== input.memberId) prior = await ctx.em.findOne(Redemption, { idempotencyKey: `${member.id}:${input.idempotencyKey}` });
-    if (prior) return this.replayed(prior, input.rewardId);
+    const now = new Date();
+    const [first] = await runPrepared<PriorRead>(ctx.em, REDEEM_PRIOR_SQL, [key, input.memberId, input.memberId, input.memberId, input.memberId, now, now, input.rewardId]);
+    if (first.prior) return this.replayed(ctx.em.map(Redemption, first.prior), input.rewardId);
+    if (!first.member_state) throw AppError.notFound('Member', input.memberId);
+    let member = { id: input.memberId, status: first.member_state.status };
+    if (first.member_state.status === MemberStatus.MERGED && first.member_state.mergedIntoId) {
+      member = await this.members.findById(ctx.em, input.memberId);
+      const prior = await ctx.em.findOne(Redemption, { idempotencyKey: `${member.id}:${input.idempotencyKey}` });
+      if (prior) return this.replayed(prior, input.rewardId);
+    }
     if (member.status !== MemberStatus.ACTIVE) throw AppError.conflict('MEMBER_ERASED', 'This member has been erased');
     // A member merged away while this redemption waited for their lock redeems on the survivor (member-lock.ts).
     const write = async (memberId: string) => {
-      const row = await ctx.em.transactional(async (em) => {
-        const now = new Date();
-        const [locked] = await runPrepared<{ available: number; pending: number; lifetime: number }>(em, BALANCE_LOCK_SQL, [memberId]);
-        let bal: MemberBalance;
-        if (locked) {
-          noteMemberLockTaken(em);
-          bal = Object.assign(new MemberBalance(), { member: em.getReference(Member, memberId, { wrapped: true }), ...locked });
-        } else bal = await this.ledger.lock(em, memberId); // their first points change: the row is created
-        const [read] = await runPrepared<{ member_state: { status: string; mergedIntoId: string | null } | null; inputs: Record<string, unknown> | null; lots: SpendableLot[] }>(
-          em,
-          REDEEM_READS_SQL,
-          [memberId, memberId, memberId, memberId, now, now, input.rewardId, memberId],
-        );
-        const state = read.member_state;
-        if (!state) throw AppError.notFound('Member', memberId);
-        if (state.status === MemberStatus.MERGED && state.mergedIntoId) throw new MemberMoved(memberId, state.mergedIntoId);
-        if (state.status === MemberStatus.ERASED) throw AppError.conflict('MEMBER_ERASED', 'This member has been erased', { memberId });
-        const inputs = read.inputs ? redemptionInputsOf(em, read.inputs) : null;
-        if (!inputs) throw AppError.notFound('Reward', input.rewardId);
-        const { reward, tierCode, held, offer } = inputs;
-        const reason = this.unavailability(reward, tierCode, now);
-        if (reason) throw new AppError('REWARD_UNAVAILABLE', `This reward cannot be redeemed now (${reason})`, { reason });
-        if (reward.perMemberLimit !== null && held >= reward.perMemberLimit) {
-          throw new AppError('REWARD_LIMIT_REACHED', 'The member already holds the most redemptions of this reward allowed', { limit: reward.perMemberLimit });
-        }
-        // A treated member of a running REWARD_DISCOUNT campaign pays the offered cost, once (docs/concepts/campaigns.md).
-        const cost = offer?.costPoints ?? reward.costPoints;
-        if (bal.available < cost) {
-          throw new AppError('INSUFFICIENT_POINTS', 'Not enough available points', { available: bal.available, required: cost });
-        }
-        if (reward.stock !== null && reward.redeemedCount >= reward.stock) throw new AppError('REWARD_OUT_OF_STOCK', 'This reward is out of stock');
-
-        const kind = this.kinds.get(reward.kind);
-        if (!kind) throw new AppError('REWARD_UNAVAILABLE', 'This reward cannot be redeemed now (UNKNOWN_KIND)', { reason: 'UNKNOWN_KIND' });
-        const isAtOnce = kind.completion === 'AT_ONCE';
-        const redemptionId = newId();
-        if (offer) await this.campaignOffers.markUsed(em, offer, memberId, redemptionId, now);
-        const batch = new LedgerBatch();
-        const lotAllocations = this.ledger.spendInto(batch, bal, cost, read.lots, LedgerReason.REDEMPTION, {
-          sourceType: 'redemption',
-          sourceId: redemptionId,
-          key: `redemption:${redemptionId}`,
-          actor: actorRef(ctx.principal),
-          at: now,
-        });
-        const redemption = {
-          id: redemptionId,
-          member_id: memberId,
-          reward_id: reward.id,
-          points: cost,
-          status: isAtOnce ? RedemptionStatus.CONSUMED : RedemptionStatus.ISSUED,
-          voucher_code: isAtOnce ? null : voucherCode(),
-          idempotency_key: key,
-          lot_allocations: lotAllocations,
-          created_at: now,
-          expires_at: isAtOnce ? null : new Date(now.getTime() + first.voucher_valid_days * DAY_MS),
-          consumed_at: isAtOnce ? now : null,
-          consumed_order_ref: null,
-          cancelled_at: null,
-          fulfilment: null as Record<string, unknown> | null,
-          granted_by: null,
-        };
-        if (kind.fulfil) redemption.fulfilment = (await kind.fulfil({ em, reward, memberId, redemptionId, points: cost, now })) ?? null;
-        const outbox = this.events.recordAllCte([
-          this.events.pending(
-            EventType.REWARD_REDEEMED,
-            { memberId, redemptionId, rewardId: reward.id, points: cost, status: redemption.status, expiresAt: redemption.expires_at?.toISOString() ?? null },
-            { memberId, occurredAt: now },
-          ),
-        ]);
-        const ledger = batch.ctes();
-        // One statement just before the commit: the reward's row is shared by every member redeeming it, so its lock is
-        // held only from here to the commit. The stock condition is the real guard: no row taken, nothing kept.
-        const [written] = await runPrepared<{ taken: number }>(
-          em,
-          `with ${[REDEMPTION_INSERT_CTE, ...ledger.sql, outbox.sql, REWARD_TAKEN_CTE].join(',\n')}
-           select (select count(*) from reward_taken)::int as taken`,
-          [JSON.stringify(redemption), ...ledger.params, outbox.param, reward.id],
-        );
-        if (written.taken === 0) throw new AppError('REWARD_OUT_OF_STOCK', 'This reward is out of stock');
-        ctx.log.info({ memberId: memberId, rewardId: reward.id, delta: -cost, ...(offer ? { campaignId: offer.campaignId } : {}) }, 'points.redeemed');
-        return redemption;
-      });
+      const row =
+        (memberId === input.memberId && first.inputs ? await this.redeemInOneStatement(ctx, memberId, key, first, now) : null) ??
+        (await this.redeemUnderLock(ctx, input, memberId, key, first.voucher_valid_days));
       // Mapped after the commit, outside the member's lock.
       return ctx.em.map(Redemption, row);
     };
@@ -251,6 +186,132 @@ export class RewardService {
       () => onLiveMember(member.id, write),
       () => ctx.em.fork().findOne(Redemption, { idempotencyKey: key }),
       (winner) => this.replayed(winner, input.rewardId),
+    );
+  }
+
+  /**
+   * The redemption as one statement under the member's lock, from the inputs read before it; null, having written
+   * nothing, when it is for the transactional path: a plugin's fulfilment, a campaign offer, a tier restriction (each
+   * read under the lock there), an unknown kind, or no balance row yet.
+   */
+  private async redeemInOneStatement(ctx: Context, memberId: string, key: string, first: PriorRead, now: Date): Promise<RedemptionRow | null> {
+    const { reward, offer } = redemptionInputsOf(ctx.em, first.inputs!);
+    const kind = this.kinds.get(reward.kind);
+    if (!kind || kind.fulfil || offer || reward.tierCodes.length) return null;
+    const reason = this.unavailability(reward, null, now);
+    if (reason) throw unavailable(reason);
+    const cost = reward.costPoints;
+    const redemption = this.redemptionRow(memberId, reward, kind.completion === 'AT_ONCE', cost, key, now, first.voucher_valid_days);
+    const answer = await this.batches.redeem(ctx.em, memberId, {
+      reward_id: reward.id,
+      cost,
+      per_member_limit: reward.perMemberLimit,
+      redemption: { ...redemption },
+      ledger: { ...ledgerRow(memberId, LedgerReason.REDEMPTION, this.spendCause(ctx, redemption.id, now), { pending: 0, available: -cost, lifetime: 0 }) },
+      events: outboxRows([this.redeemedEvent(redemption)]),
+    });
+    if (answer.outcome === 'NO_BALANCE') return null;
+    if (answer.outcome === 'MOVED') throw new MemberMoved(memberId, answer.survivor_id);
+    if (answer.outcome !== 'DONE') throw AppError.conflict('MEMBER_ERASED', 'This member has been erased', { memberId });
+    const { result } = answer;
+    if (result.outcome === 'LIMIT_REACHED') throw limitReached(reward.perMemberLimit!);
+    if (result.outcome === 'INSUFFICIENT_POINTS') throw insufficientPoints(Number(result.available), cost);
+    if (result.outcome === 'OUT_OF_STOCK') throw outOfStock();
+    // Its idempotency key committed by a twin first: idempotent() answers with the twin's redemption.
+    if (result.outcome === 'DUPLICATE') throw new UniqueConstraintViolationException(new Error(`redemption ${key} was written first by another request`));
+    // The lock was held once for the `writes` redemptions written under it: each request counts its share.
+    noteMemberLockHeld(ctx.em, answer.holdSeconds / answer.writes);
+    ctx.log.info({ memberId, rewardId: reward.id, delta: -cost }, 'points.redeemed');
+    return { ...redemption, lot_allocations: result.lot_allocations };
+  }
+
+  /**
+   * The redemption in a transaction: the member's lock (one statement), their status with the reward, tier, holdings,
+   * campaign offer and lots (one), a plugin's fulfilment, and the redemption, the lots taken from, the ledger row, the
+   * balance, the event and the reward's count (one) just before the commit.
+   */
+  private redeemUnderLock(ctx: Context, input: RedeemRewardInput, memberId: string, key: string, voucherValidDays: number): Promise<RedemptionRow> {
+    return ctx.em.transactional(async (em) => {
+      const now = new Date();
+      const [locked] = await runPrepared<{ available: number; pending: number; lifetime: number }>(em, BALANCE_LOCK_SQL, [memberId]);
+      let bal: MemberBalance;
+      if (locked) {
+        noteMemberLockTaken(em);
+        bal = Object.assign(new MemberBalance(), { member: em.getReference(Member, memberId, { wrapped: true }), ...locked });
+      } else bal = await this.ledger.lock(em, memberId); // their first points change: the row is created
+      const [read] = await runPrepared<{ member_state: { status: string; mergedIntoId: string | null } | null; inputs: Record<string, unknown> | null; lots: SpendableLot[] }>(
+        em,
+        REDEEM_READS_SQL,
+        [memberId, memberId, memberId, memberId, now, now, input.rewardId, memberId],
+      );
+      const state = read.member_state;
+      if (!state) throw AppError.notFound('Member', memberId);
+      if (state.status === MemberStatus.MERGED && state.mergedIntoId) throw new MemberMoved(memberId, state.mergedIntoId);
+      if (state.status === MemberStatus.ERASED) throw AppError.conflict('MEMBER_ERASED', 'This member has been erased', { memberId });
+      const inputs = read.inputs ? redemptionInputsOf(em, read.inputs) : null;
+      if (!inputs) throw AppError.notFound('Reward', input.rewardId);
+      const { reward, tierCode, held, offer } = inputs;
+      const reason = this.unavailability(reward, tierCode, now);
+      if (reason) throw unavailable(reason);
+      if (reward.perMemberLimit !== null && held >= reward.perMemberLimit) throw limitReached(reward.perMemberLimit);
+      // A treated member of a running REWARD_DISCOUNT campaign pays the offered cost, once (docs/concepts/campaigns.md).
+      const cost = offer?.costPoints ?? reward.costPoints;
+      if (bal.available < cost) throw insufficientPoints(bal.available, cost);
+      if (reward.stock !== null && reward.redeemedCount >= reward.stock) throw outOfStock();
+
+      const kind = this.kinds.get(reward.kind);
+      if (!kind) throw unavailable('UNKNOWN_KIND');
+      const redemption = this.redemptionRow(memberId, reward, kind.completion === 'AT_ONCE', cost, key, now, voucherValidDays);
+      if (offer) await this.campaignOffers.markUsed(em, offer, memberId, redemption.id, now);
+      const batch = new LedgerBatch();
+      redemption.lot_allocations = this.ledger.spendInto(batch, bal, cost, read.lots, LedgerReason.REDEMPTION, this.spendCause(ctx, redemption.id, now));
+      if (kind.fulfil) redemption.fulfilment = (await kind.fulfil({ em, reward, memberId, redemptionId: redemption.id, points: cost, now })) ?? null;
+      const outbox = this.events.recordAllCte([this.redeemedEvent(redemption)]);
+      const ledger = batch.ctes();
+      // One statement just before the commit: the reward's row is shared by every member redeeming it, so its lock is
+      // held only from here to the commit. The stock condition is the real guard: no row taken, nothing kept.
+      const [written] = await runPrepared<{ taken: number }>(
+        em,
+        `with ${[REDEMPTION_INSERT_CTE, ...ledger.sql, outbox.sql, REWARD_TAKEN_CTE].join(',\n')}
+           select (select count(*) from reward_taken)::int as taken`,
+        [JSON.stringify(redemption), ...ledger.params, outbox.param, reward.id],
+      );
+      if (written.taken === 0) throw outOfStock();
+      ctx.log.info({ memberId: memberId, rewardId: reward.id, delta: -cost, ...(offer ? { campaignId: offer.campaignId } : {}) }, 'points.redeemed');
+      return redemption;
+    });
+  }
+
+  /** A new redemption's row, its lots not yet taken. */
+  private redemptionRow(memberId: string, reward: Reward, isAtOnce: boolean, cost: number, key: string, now: Date, voucherValidDays: number): RedemptionRow {
+    return {
+      id: newId(),
+      member_id: memberId,
+      reward_id: reward.id,
+      points: cost,
+      status: isAtOnce ? RedemptionStatus.CONSUMED : RedemptionStatus.ISSUED,
+      voucher_code: isAtOnce ? null : voucherCode(),
+      idempotency_key: key,
+      lot_allocations: [],
+      created_at: now,
+      expires_at: isAtOnce ? null : new Date(now.getTime() + voucherValidDays * DAY_MS),
+      consumed_at: isAtOnce ? now : null,
+      consumed_order_ref: null,
+      cancelled_at: null,
+      fulfilment: null,
+      granted_by: null,
+    };
+  }
+
+  private spendCause(ctx: Context, redemptionId: string, now: Date): Cause {
+    return { sourceType: 'redemption', sourceId: redemptionId, key: `redemption:${redemptionId}`, actor: actorRef(ctx.principal), at: now };
+  }
+
+  private redeemedEvent(r: RedemptionRow): PendingEvent {
+    return this.events.pending(
+      EventType.REWARD_REDEEMED,
+      { memberId: r.member_id, redemptionId: r.id, rewardId: r.reward_id, points: r.points, status: r.status, expiresAt: r.expires_at?.toISOString() ?? null },
+      { memberId: r.member_id, occurredAt: r.created_at },
     );
   }
 
@@ -394,3 +455,35 @@ export class RewardService {
     return prior;
   }
 }
+
+/** REDEEM_PRIOR_SQL's row. */
+interface PriorRead {
+  prior: Record<string, unknown> | null;
+  voucher_valid_days: number;
+  member_state: { status: MemberStatus; mergedIntoId: string | null } | null;
+  inputs: Record<string, unknown> | null;
+}
+
+/** A redemption row as the write statements take it (the table's column names). */
+interface RedemptionRow {
+  id: string;
+  member_id: string;
+  reward_id: string;
+  points: number;
+  status: RedemptionStatus;
+  voucher_code: string | null;
+  idempotency_key: string;
+  lot_allocations: LotAllocation[];
+  created_at: Date;
+  expires_at: Date | null;
+  consumed_at: Date | null;
+  consumed_order_ref: null;
+  cancelled_at: null;
+  fulfilment: Record<string, unknown> | null;
+  granted_by: null;
+}
+
+const unavailable = (reason: string) => new AppError('REWARD_UNAVAILABLE', `This reward cannot be redeemed now (${reason})`, { reason });
+const limitReached = (limit: number) =>
+  new AppError('REWARD_LIMIT_REACHED', 'The member already holds the most redemptions of this reward allowed', { limit });
+const outOfStock = () => new AppError('REWARD_OUT_OF_STOCK', 'This reward is out of stock');
