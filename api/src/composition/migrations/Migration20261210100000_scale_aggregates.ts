@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { RFM_FROM_ORDER_HISTORY } from './Migration20261209100100_rfm_from_order_history';
 
 /**
  * Pre-aggregates for segments and analytics at 1 M members (issue 18; docs/operations/performance.md), beside the
@@ -301,6 +302,22 @@ export class Migration20261210100000_scale_aggregates extends Migration {
         insert into order_day_totals select * from order_day_totals_expected;
         insert into points_day_totals select * from points_day_totals_expected where (issued, clawed_back, redeemed, expired) <> (0, 0, 0, 0);
       $$;`);
+    // analytics_rfm as in Migration20261209100100_rfm_from_order_history, its base (each member's last order, orders and
+    // net spend before as_of) from the stats for members whose last order is before as_of, from the arrays for the rest.
+    const rfm = RFM_FROM_ORDER_HISTORY.replace(
+      /with base as materialized \([\s\S]*?\), q as materialized/,
+      `with base as materialized (
+      select s.member_id, s.last_at as last_order_at, s.orders, s.total_minor - s.returned_minor as monetary_minor
+      from member_order_stats s where s.last_at < as_of
+      union all
+      select h.member_id, h.placed_at[x.k], x.k, h.total_cum[x.k] - h.returned_cum[x.k]
+      from member_order_stats s join member_order_history h on h.member_id = s.member_id
+      cross join lateral (select width_bucket(as_of - interval '1 microsecond', h.placed_at) as k) x
+      where s.last_at >= as_of and x.k > 0
+    ), q as materialized`,
+    );
+    if (rfm === RFM_FROM_ORDER_HISTORY) throw new Error('analytics_rfm: the base to replace was not found');
+    this.addSql(rfm);
     this.addSql(`set local work_mem = '256MB';`);
     this.addSql(`select scale_aggregates_rebuild();`);
     this.addSql(`analyze member_order_stats;`);
@@ -342,6 +359,7 @@ export class Migration20261210100000_scale_aggregates extends Migration {
     this.addSql(`drop index if exists customer_order_placed_at_index;`);
     for (const table of ['points_day_totals', 'order_day_totals', 'member_channel_order_stats', 'member_order_stats']) this.addSql(`drop table if exists ${table};`);
     this.addSql(`drop function if exists member_shard(uuid);`);
+    this.addSql(RFM_FROM_ORDER_HISTORY);
     // order_history_refresh without the stats: Migration20261209100000_order_history's body.
     this.addSql(`create or replace function order_history_refresh(ids uuid[]) returns void language plpgsql as $$
       begin

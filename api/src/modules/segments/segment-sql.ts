@@ -129,24 +129,34 @@ class Joins {
   sql(b: Binder): string {
     const parts = ['member m'];
     if (this.windows.length > 0 || this.lastOrder) {
-      // The member's order history (orders module): k = orders placed before the evaluation time, kN = before the
-      // start of window N (width_bucket: how many of the ascending times are at or before the operand); the window's
-      // count and net spend are differences of those positions and of the running sums there (index 0 reads null).
+      // The member's order stats (Migration20261210100000_scale_aggregates): for a member whose last order is before
+      // the evaluation time T (all but those of T's last moments when T is now), the orders of [T - W, T) are those of
+      // its last (up to) 8 order times `recent_at` at or after T - W, when that is fewer than all 8 or it has no more;
+      // its net spend there is its all-time net when its first order is in the window, 0 when its last is before it;
+      // its last order is `last_at`. Otherwise the history arrays (orders module, Migration20261209100000_order_history):
+      // k = orders placed before T, kN = before the start of window N (width_bucket: how many of the ascending times are
+      // at or before the operand), and differences of the running sums there (index 0 reads null), read only for the
+      // members that need them.
+      const history = (expr: string) => `(select ${expr} from member_order_history h where h.member_id = s.member_id)`;
       const before = (at: string) => `width_bucket(${at} - interval '1 microsecond', h.placed_at)`;
-      const ks = [`${before(b.at())} as k`];
-      const since = (i: number) => `${b.at()} - make_interval(days => ${b.one(this.windows[i], 'int')})`;
-      this.windows.forEach((_, i) => ks.push(`${before(since(i))} as k${i}`));
-      const net = (k: string) => `coalesce(h.total_cum[${k}] - h.returned_cum[${k}], 0)`;
+      // k() binds its values afresh at each use (placeholders are positional).
+      const net = (k: () => string) => `coalesce(h.total_cum[${k()}] - h.returned_cum[${k()}], 0)`;
       const cols: string[] = [];
-      this.windows.forEach((_, i) => {
-        cols.push(`h.k - h.k${i} as n${i}`);
-        cols.push(`${net('h.k')} - ${net(`h.k${i}`)} as net${i}`);
+      this.windows.forEach((days, i) => {
+        const start = () => `(${b.at()} - make_interval(days => ${b.one(days, 'int')}))`;
+        cols.push(
+          `case when s.last_at < ${b.at()} and (s.orders <= 8 or s.recent_at[1] < ${start()})
+             then cardinality(s.recent_at) - width_bucket(${start()} - interval '1 microsecond', s.recent_at)
+             else ${history(`${before(b.at())} - ${before(start())}`)} end as n${i}`,
+        );
+        cols.push(
+          `case when s.last_at < ${b.at()} and s.first_at >= ${start()} then s.total_minor - s.returned_minor
+             when s.last_at < ${start()} then 0
+             else ${history(`${net(() => before(b.at()))} - ${net(() => before(start()))}`)} end as net${i}`,
+        );
       });
-      if (this.lastOrder) cols.push('h.placed_at[h.k] as last_at');
-      parts.push(
-        `left join (select h.member_id, ${cols.join(', ')}
-          from (select h.member_id, h.placed_at, h.total_cum, h.returned_cum, ${ks.join(', ')} from member_order_history h) h) jo on jo.member_id = m.id`,
-      );
+      if (this.lastOrder) cols.push(`case when s.last_at < ${b.at()} then s.last_at else ${history(`h.placed_at[${before(b.at())}]`)} end as last_at`);
+      parts.push(`left join (select s.member_id, ${cols.join(',\n          ')} from member_order_stats s) jo on jo.member_id = m.id`);
     }
     if (this.used.has('tier')) {
       parts.push(`left join (select mt.member_id, t.code, t.threshold from member_tier mt join tier t on t.id = mt.tier_id) jt on jt.member_id = m.id`);
@@ -229,8 +239,8 @@ const SOURCES: Record<AttributeName, ScalarSource | SetSource | DateSource> & Pa
   channelsUsed: {
     kind: 'set',
     cast: 'text',
-    // A channel row's first order (placed_at[1]) before the evaluation time: the member had ordered through it then.
-    rows: (b) => `select c.member_id, c.channel_kind as v from member_channel_order_history c where c.placed_at[1] < ${b.at()}`,
+    // A channel's first order before the evaluation time: the member had ordered through it then.
+    rows: (b) => `select c.member_id, c.channel_kind as v from member_channel_order_stats c where c.first_at < ${b.at()}`,
   },
   country: { kind: 'scalar', cast: 'text', expr: () => `m.country` },
   consents: { kind: 'set', cast: 'text', rows: () => `select mc.member_id, mc.medium as v from member_consent mc where mc.is_granted` },
