@@ -92,6 +92,7 @@ type JoinName = keyof typeof ALIAS;
 class Joins {
   readonly windows: number[] = [];
   lastOrder = false;
+  lastEver = false;
   readonly used = new Set<JoinName>();
   /** Plugin attributes' rows, one left join per attribute, qualifier and window. */
   private readonly plugins = new Map<string, { alias: string; rows: (b: Binder) => string }>();
@@ -107,11 +108,17 @@ class Joins {
     return join.alias;
   }
 
-  /** Column names of the count and net spend of orders in the last `days` days. */
-  window(days: number): { n: string; net: string } {
+  /** Column names of the count and net spend of orders in the last `days` days, and of that count capped at 8. */
+  window(days: number): { n: string; net: string; capped: string } {
     let i = this.windows.indexOf(days);
     if (i < 0) i = this.windows.push(days) - 1;
-    return { n: `jo.n${i}`, net: `jo.net${i}` };
+    return { n: `jo.n${i}`, net: `jo.net${i}`, capped: `jo.c${i}` };
+  }
+
+  /** The member's last order time, whatever the evaluation time (null without orders). */
+  lastOrderEver(): string {
+    this.lastEver = true;
+    return 'jo.last_ever';
   }
 
   lastOrderAt(): string {
@@ -128,7 +135,7 @@ class Joins {
   /** `member m left join …`, binding the evaluation time and windows in `b` (in text order). */
   sql(b: Binder): string {
     const parts = ['member m'];
-    if (this.windows.length > 0 || this.lastOrder) {
+    if (this.windows.length > 0 || this.lastOrder || this.lastEver) {
       // The member's order stats (Migration20261210100000_scale_aggregates): for a member whose last order is before
       // the evaluation time T (all but those of T's last moments when T is now), the orders of [T - W, T) are those of
       // its last (up to) 8 order times `recent_at` at or after T - W, when that is fewer than all 8 or it has no more;
@@ -149,6 +156,11 @@ class Joins {
              then cardinality(s.recent_at) - width_bucket(${start()} - interval '1 microsecond', s.recent_at)
              else ${history(`${before(b.at())} - ${before(start())}`)} end as n${i}`,
         );
+        // At most 8 (what recent_at holds): all a comparison with a constant below 8 needs, without the arrays.
+        cols.push(
+          `case when s.last_at < ${b.at()} then cardinality(s.recent_at) - width_bucket(${start()} - interval '1 microsecond', s.recent_at)
+             else least(8, ${history(`${before(b.at())} - ${before(start())}`)}) end as c${i}`,
+        );
         cols.push(
           `case when s.last_at < ${b.at()} and s.first_at >= ${start()} then s.total_minor - s.returned_minor
              when s.last_at < ${start()} then 0
@@ -156,6 +168,7 @@ class Joins {
         );
       });
       if (this.lastOrder) cols.push(`case when s.last_at < ${b.at()} then s.last_at else ${history(`h.placed_at[${before(b.at())}]`)} end as last_at`);
+      if (this.lastEver) cols.push('s.last_at as last_ever');
       parts.push(`left join (select s.member_id, ${cols.join(',\n          ')} from member_order_stats s) jo on jo.member_id = m.id`);
     }
     if (this.used.has('tier')) {
@@ -233,7 +246,12 @@ const SOURCES: Record<AttributeName, ScalarSource | SetSource | DateSource> & Pa
     cast: 'bigint',
     expr: (b, _c, j) => `floor(extract(epoch from (${b.at()} - ${j.lastOrderAt()})) / 86400)::bigint`,
   },
-  purchaseCount: { kind: 'scalar', cast: 'bigint', expr: (_b, c, j) => `coalesce(${j.window(c.windowDays!).n}, 0)` },
+  purchaseCount: {
+    kind: 'scalar',
+    cast: 'bigint',
+    // Compared with constants below 8 only, min(count, 8) gives the same answer.
+    expr: (_b, c, j) => `coalesce(${[c.value].flat().every((v) => Number(v) < 8) ? j.window(c.windowDays!).capped : j.window(c.windowDays!).n}, 0)`,
+  },
   monetaryMinor: { kind: 'scalar', cast: 'bigint', expr: (_b, c, j) => `coalesce(${j.window(c.windowDays!).net}, 0)` },
   rfmSegment: { kind: 'set', cast: 'text', rows: () => `select r.member_id, r.segment as v from rfm r` },
   channelsUsed: {
@@ -361,6 +379,23 @@ function usesRfm(rule: SegmentRule): boolean {
   return rule.attribute === 'rfmSegment';
 }
 
+/**
+ * The shortest window W of a purchaseCount condition the whole rule requires (a top-level conjunct) that needs at least
+ * one order in it: every match then has its last order at or after T - W, which the stats' index on last_at finds
+ * (a redundant conjunct: it changes no answer).
+ */
+function requiredOrderWindow(rule: SegmentRule): number | null {
+  const conjuncts = 'and' in rule ? rule.and : [rule];
+  const days = conjuncts.flatMap((c) => {
+    if (!('attribute' in c) || c.attribute !== 'purchaseCount' || c.windowDays === undefined) return [];
+    const values = [c.value].flat().map(Number);
+    const needsOne =
+      ((c.op === 'gte' || c.op === 'eq' || c.op === 'between' || c.op === 'in') && values.every((v) => v >= 1)) || (c.op === 'gt' && values[0] >= 0);
+    return needsOne ? [c.windowDays] : [];
+  });
+  return days.length ? Math.min(...days) : null;
+}
+
 /** Compiles a rule that passed `checkRule` (with the same attributes), evaluated as of `asOf`. */
 export function compileRule(checked: CheckedRule, asOf: Date, plugins: PluginAttributeSql = NO_PLUGINS): CompiledRule {
   const withBinder = new Binder(asOf);
@@ -368,7 +403,10 @@ export function compileRule(checked: CheckedRule, asOf: Date, plugins: PluginAtt
   const b = new Binder(asOf);
   const joins = new Joins();
   const population = checked.mentionsStatus ? `m.status <> 'MERGED'` : `m.status = 'ACTIVE'`;
-  const where = `${population} and ${compileNode(b, joins, checked.rule, plugins)}`;
+  const window = requiredOrderWindow(checked.rule);
+  // On the stats row itself: the outer join becomes an inner one driven by the stats' rows of the window.
+  const recent = window === null ? '' : ` and ${joins.lastOrderEver()} >= ${b.at()} - make_interval(days => ${b.one(window, 'int')})`;
+  const where = `${population}${recent} and ${compileNode(b, joins, checked.rule, plugins)}`;
   const fromBinder = new Binder(asOf);
   const from = joins.sql(fromBinder);
   return { with: withSql, withParams: withBinder.params, from, fromParams: fromBinder.params, where, params: b.params };
