@@ -18,7 +18,7 @@ import { RFM_FROM_ORDER_HISTORY } from './Migration20261209100100_rfm_from_order
  *   read the orders of the two partial days at its ends (customer_order_placed_at_index). The country is the member's
  *   current one, as the KPIs define it: a change of country moves the member's orders (trigger on member), a deleted
  *   member's orders leave before its row goes (the foreign key then nulls their member_id).
- * - `points_day_totals`: the KPIs' points classes (issued, clawed back, redeemed, expired) per UTC day × shard, from
+ * - `points_hour_totals`: the KPIs' points classes (issued, clawed back, redeemed, expired) per UTC hour × shard, from
  *   the append-only ledger.
  *
  * `npm run ledger:check` compares each with its recomputation (`scale_aggregate_mismatches()`); `scale_aggregates_rebuild()`
@@ -221,15 +221,16 @@ export class Migration20261210100000_scale_aggregates extends Migration {
     // The orders of the partial days at a window's ends.
     this.addSql(`create index customer_order_placed_at_index on customer_order (placed_at) include (member_id, channel_id, total_minor, returned_minor);`);
 
-    // Points per day: the classes of member_points_history_expected (Migration20261209100200_ledger_history).
-    this.addSql(`create table points_day_totals (
-      day date not null,
+    // Points per UTC hour (not day: a programme's redemptions or expiries can crowd into hours, and the partial ends of
+    // a window are read row by row): the classes of member_points_history_expected (Migration20261209100200_ledger_history).
+    this.addSql(`create table points_hour_totals (
+      hour timestamp not null,
       shard smallint not null,
       issued bigint not null,
       clawed_back bigint not null,
       redeemed bigint not null,
       expired bigint not null,
-      primary key (day, shard)
+      primary key (hour, shard)
     );`);
     const pointClasses = (l: string) => `
       sum(case when ${l}.reason in ('ORDER_EARN', 'REFERRAL') or (${l}.reason = 'ADJUSTMENT' and ${l}.lifetime_delta > 0) then ${l}.lifetime_delta else 0 end)::bigint as issued,
@@ -238,27 +239,27 @@ export class Migration20261210100000_scale_aggregates extends Migration {
       sum(case when ${l}.reason = 'EXPIRY' then -${l}.available_delta else 0 end)::bigint as expired`;
     const pointRows = (l: string) => `(${l}.reason in ('ORDER_EARN', 'REFERRAL', 'RETURN_CLAWBACK', 'REFERRAL_REVERSAL', 'REDEMPTION', 'REDEMPTION_CANCEL', 'EXPIRY')
       or (${l}.reason = 'ADJUSTMENT' and ${l}.lifetime_delta > 0))`;
-    this.addSql(`create view points_day_totals_expected as
-      select (l.created_at at time zone 'UTC')::date as day, member_shard(l.member_id) as shard, ${pointClasses('l')}
+    this.addSql(`create view points_hour_totals_expected as
+      select date_trunc('hour', l.created_at at time zone 'UTC') as hour, member_shard(l.member_id) as shard, ${pointClasses('l')}
       from ledger_entry l where ${pointRows('l')} group by 1, 2;`);
-    this.addSql(`create function points_day_totals_after_insert() returns trigger language plpgsql as $$
+    this.addSql(`create function points_hour_totals_after_insert() returns trigger language plpgsql as $$
       begin
-        insert into points_day_totals as t (day, shard, issued, clawed_back, redeemed, expired)
-          select (l.created_at at time zone 'UTC')::date, member_shard(l.member_id), ${pointClasses('l')}
+        insert into points_hour_totals as t (hour, shard, issued, clawed_back, redeemed, expired)
+          select date_trunc('hour', l.created_at at time zone 'UTC'), member_shard(l.member_id), ${pointClasses('l')}
           from inserted_entries l where ${pointRows('l')} group by 1, 2 order by 1, 2
-          on conflict (day, shard) do update set issued = t.issued + excluded.issued, clawed_back = t.clawed_back + excluded.clawed_back,
+          on conflict (hour, shard) do update set issued = t.issued + excluded.issued, clawed_back = t.clawed_back + excluded.clawed_back,
             redeemed = t.redeemed + excluded.redeemed, expired = t.expired + excluded.expired;
         return null;
       end $$;`);
-    this.addSql(`create function points_day_totals_after_truncate() returns trigger language plpgsql as $$
+    this.addSql(`create function points_hour_totals_after_truncate() returns trigger language plpgsql as $$
       begin
-        delete from points_day_totals;
+        delete from points_hour_totals;
         return null;
       end $$;`);
     this.addSql(`create trigger ledger_entry_day_totals_insert after insert on ledger_entry
-      referencing new table as inserted_entries for each statement execute function points_day_totals_after_insert();`);
+      referencing new table as inserted_entries for each statement execute function points_hour_totals_after_insert();`);
     this.addSql(`create trigger ledger_entry_day_totals_truncate after truncate on ledger_entry
-      for each statement execute function points_day_totals_after_truncate();`);
+      for each statement execute function points_hour_totals_after_truncate();`);
 
     // The ledger check's comparison: (aggregate, member, channel, key, problem) of every stored row that differs from
     // its recomputation, at most max_rows per aggregate. Points rows whose classes are all 0 count as absent.
@@ -287,20 +288,20 @@ export class Migration20261210100000_scale_aggregates extends Migration {
          where s.day is null or e.day is null or (s.orders, s.total_minor, s.returned_minor) <> (e.orders, e.total_minor, e.returned_minor)
          limit max_rows)
         union all
-        (select 'points_day_totals', null, null, concat_ws(' ', coalesce(s.day, e.day), coalesce(s.shard, e.shard)), ${problem('s.day', 'e.day')}
-         from (select * from points_day_totals where (issued, clawed_back, redeemed, expired) <> (0, 0, 0, 0)) s
-         full join (select * from points_day_totals_expected where (issued, clawed_back, redeemed, expired) <> (0, 0, 0, 0)) e on e.day = s.day and e.shard = s.shard
-         where s.day is null or e.day is null or (s.issued, s.clawed_back, s.redeemed, s.expired) <> (e.issued, e.clawed_back, e.redeemed, e.expired)
+        (select 'points_hour_totals', null, null, concat_ws(' ', coalesce(s.hour, e.hour), coalesce(s.shard, e.shard)), ${problem('s.hour', 'e.hour')}
+         from (select * from points_hour_totals where (issued, clawed_back, redeemed, expired) <> (0, 0, 0, 0)) s
+         full join (select * from points_hour_totals_expected where (issued, clawed_back, redeemed, expired) <> (0, 0, 0, 0)) e on e.hour = s.hour and e.shard = s.shard
+         where s.hour is null or e.hour is null or (s.issued, s.clawed_back, s.redeemed, s.expired) <> (e.issued, e.clawed_back, e.redeemed, e.expired)
          limit max_rows)
       $$;`);
     this.addSql(`create function scale_aggregates_rebuild() returns void language sql as $$
-        truncate member_order_stats, member_channel_order_stats, order_day_totals, points_day_totals;
+        truncate member_order_stats, member_channel_order_stats, order_day_totals, points_hour_totals;
         insert into member_order_stats (member_id, ${statsCols})
           select h.member_id, ${fromHistory} from member_order_history h where cardinality(h.placed_at) > 0;
         insert into member_channel_order_stats (member_id, channel_id, channel_kind, ${statsCols})
           select h.member_id, h.channel_id, h.channel_kind, ${fromHistory} from member_channel_order_history h;
         insert into order_day_totals select * from order_day_totals_expected;
-        insert into points_day_totals select * from points_day_totals_expected where (issued, clawed_back, redeemed, expired) <> (0, 0, 0, 0);
+        insert into points_hour_totals select * from points_hour_totals_expected where (issued, clawed_back, redeemed, expired) <> (0, 0, 0, 0);
       $$;`);
     // analytics_rfm as in Migration20261209100100_rfm_from_order_history, its base (each member's last order, orders and
     // net spend before as_of) from the stats for members whose last order is before as_of, from the arrays for the rest.
@@ -323,7 +324,7 @@ export class Migration20261210100000_scale_aggregates extends Migration {
     this.addSql(`analyze member_order_stats;`);
     this.addSql(`analyze member_channel_order_stats;`);
     this.addSql(`analyze order_day_totals;`);
-    this.addSql(`analyze points_day_totals;`);
+    this.addSql(`analyze points_hour_totals;`);
   }
 
   override async down(): Promise<void> {
@@ -342,8 +343,8 @@ export class Migration20261210100000_scale_aggregates extends Migration {
     for (const fn of [
       'scale_aggregates_rebuild()',
       'scale_aggregate_mismatches(int)',
-      'points_day_totals_after_insert()',
-      'points_day_totals_after_truncate()',
+      'points_hour_totals_after_insert()',
+      'points_hour_totals_after_truncate()',
       'order_day_totals_after_insert()',
       'order_day_totals_after_update()',
       'order_day_totals_after_delete()',
@@ -353,11 +354,11 @@ export class Migration20261210100000_scale_aggregates extends Migration {
     ]) {
       this.addSql(`drop function if exists ${fn};`);
     }
-    for (const view of ['points_day_totals_expected', 'order_day_totals_expected', 'member_channel_order_stats_expected', 'member_order_stats_expected']) {
+    for (const view of ['points_hour_totals_expected', 'order_day_totals_expected', 'member_channel_order_stats_expected', 'member_order_stats_expected']) {
       this.addSql(`drop view if exists ${view};`);
     }
     this.addSql(`drop index if exists customer_order_placed_at_index;`);
-    for (const table of ['points_day_totals', 'order_day_totals', 'member_channel_order_stats', 'member_order_stats']) this.addSql(`drop table if exists ${table};`);
+    for (const table of ['points_hour_totals', 'order_day_totals', 'member_channel_order_stats', 'member_order_stats']) this.addSql(`drop table if exists ${table};`);
     this.addSql(`drop function if exists member_shard(uuid);`);
     this.addSql(RFM_FROM_ORDER_HISTORY);
     // order_history_refresh without the stats: Migration20261209100000_order_history's body.

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError } from '../../base/errors';
-import { DAY_MS } from '../../base/time';
+import { DAY_MS, HOUR_MS } from '../../base/time';
 import type { SalesChannelKind } from '../../base/enums';
 import type { MemberService } from '../members/member.service';
 import {
@@ -63,7 +63,7 @@ export class AnalyticsService {
       //   whose last order is before `to` (every member but the few of its last moments when `to` is now): active when
       //   the last order is at or after `from`, repeat when the one before it is too; from the history arrays for the
       //   others (k(t) = width_bucket(t - 1 µs, placed_at), the orders placed before t).
-      const days = dayWindow(filter.from, filter.to);
+      const days = unitWindow(filter.from, filter.to, DAY_MS);
       const chan = (t: string, kind: string) => {
         const where: string[] = [];
         const params: unknown[] = [];
@@ -100,9 +100,13 @@ export class AnalyticsService {
            from order_day_totals t where t.day >= ?::date and t.day < ?::date${dayChan.sql}${cw("nullif(t.country, '')")}
            group by 1, 2
            union all
-           select m.country, o.channel_id, count(*), sum(o.total_minor), sum(o.returned_minor)
-           from customer_order o join member m on m.id = o.member_id
-           where ((o.placed_at >= ? and o.placed_at < ?) or (o.placed_at >= ? and o.placed_at < ?))${orderChan.sql}${cw('m.country')}
+           select o.country, o.channel_id, count(*), sum(o.total_minor), sum(o.returned_minor)
+           from (
+             -- The member's country by its primary key: a few thousand orders, not a hash of every member.
+             select o.channel_id, o.total_minor, o.returned_minor, (select m.country from member m where m.id = o.member_id) as country
+             from customer_order o
+             where o.member_id is not null and ((o.placed_at >= ? and o.placed_at < ?) or (o.placed_at >= ? and o.placed_at < ?))${orderChan.sql}
+           ) o where true${cw('o.country')}
            group by 1, 2
          ), t as (
            select grouping(x.country) as g, x.country, coalesce(sum(x.orders), 0) as orders, coalesce(sum(x.gross), 0) as gross,
@@ -139,7 +143,7 @@ export class AnalyticsService {
            (select point_value_currency from programme_settings where id = 1) as currency
          from parts order by part, net desc, key nulls last`,
         [
-          days.lo, days.hi, ...dayChan.params, ...cp,
+          days.lo.slice(0, 10), days.hi.slice(0, 10), ...dayChan.params, ...cp,
           ...days.edges.flat(), ...orderChan.params, ...cp,
           ...pm.params, ...cp,
           ...pc.params, ...cp,
@@ -193,16 +197,16 @@ export class AnalyticsService {
       const liability = `(select coalesce(sum(greatest(b.available - coalesce(t.available, 0), 0) + b.pending - coalesce(t.pending, 0)), 0)
             from member_balance b left join tail t on t.member_id = b.member_id where true${country('b.member_id')})::float8 as liability`;
       if (!filter.country) {
-        // Without a country: the whole UTC days of the window from points_day_totals (Migration20261210100000_scale_aggregates),
-        // the partial days at its ends from the ledger rows (ledger_entry_created_at_index), classed as the history classes them.
-        const days = dayWindow(filter.from, filter.to);
+        // Without a country: the whole UTC hours of the window from points_hour_totals (Migration20261210100000_scale_aggregates),
+        // the partial hours at its ends from the ledger rows (ledger_entry_created_at_index), classed as the history classes them.
+        const hours = unitWindow(filter.from, filter.to, HOUR_MS);
         const [points] = await em.execute<Record<string, number>[]>(
           `with tail as (
              select l.member_id, sum(l.available_delta) as available, sum(l.pending_delta) as pending
              from ledger_entry l where l.created_at >= ? group by l.member_id
            ), moved as (
              select sum(issued) as issued, sum(clawed_back) as clawed_back, sum(redeemed) as redeemed, sum(expired) as expired
-             from points_day_totals where day >= ?::date and day < ?::date
+             from points_hour_totals where hour >= ?::timestamp and hour < ?::timestamp
              union all
              select ${POINT_CLASSES('l')}
              from ledger_entry l where (l.created_at >= ? and l.created_at < ?) or (l.created_at >= ? and l.created_at < ?)
@@ -210,7 +214,7 @@ export class AnalyticsService {
            select coalesce(sum(issued), 0)::float8 as issued, coalesce(sum(clawed_back), 0)::float8 as clawed_back,
              coalesce(sum(redeemed), 0)::float8 as redeemed, coalesce(sum(expired), 0)::float8 as expired, ${liability}
            from moved`,
-          [filter.to, days.lo, days.hi, ...days.edges.flat()],
+          [filter.to, hours.lo, hours.hi, ...hours.edges.flat()],
         );
         return points;
       }
@@ -466,7 +470,7 @@ export function ratio(a: number, b: number, places: number): number | null {
   return (Math.sign(a) * Math.sign(b) * Math.floor(scaled)) / scale;
 }
 
-/** The KPIs' points classes of ledger rows `l` (member_points_history_expected, points_day_totals_expected). */
+/** The KPIs' points classes of ledger rows `l` (member_points_history_expected, points_hour_totals_expected). */
 const POINT_CLASSES = (l: string) => `
   sum(case when ${l}.reason in ('ORDER_EARN', 'REFERRAL') or (${l}.reason = 'ADJUSTMENT' and ${l}.lifetime_delta > 0) then ${l}.lifetime_delta else 0 end) as issued,
   sum(case when ${l}.reason in ('RETURN_CLAWBACK', 'REFERRAL_REVERSAL') then -${l}.lifetime_delta else 0 end) as clawed_back,
@@ -474,13 +478,13 @@ const POINT_CLASSES = (l: string) => `
   sum(case when ${l}.reason = 'EXPIRY' then -${l}.available_delta else 0 end) as expired`;
 
 /**
- * The whole UTC days of [from, to) ([lo, hi), as YYYY-MM-DD; empty when there are none) and the two partial ranges at
- * its ends that the daily totals do not cover.
+ * The whole UTC units (days, hours) of [from, to) ([lo, hi) as UTC timestamps without zone; empty when there are none)
+ * and the two partial ranges at its ends that totals per unit do not cover.
  */
-export function dayWindow(from: Date, to: Date): { lo: string; hi: string; edges: [Date, Date][] } {
-  const lo = Math.ceil(from.getTime() / DAY_MS) * DAY_MS;
-  const hi = Math.floor(to.getTime() / DAY_MS) * DAY_MS;
-  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-  if (hi <= lo) return { lo: day(lo), hi: day(lo), edges: [[from, to], [to, to]] };
-  return { lo: day(lo), hi: day(hi), edges: [[from, new Date(lo)], [new Date(hi), to]] };
+export function unitWindow(from: Date, to: Date, unitMs: number): { lo: string; hi: string; edges: [Date, Date][] } {
+  const lo = Math.ceil(from.getTime() / unitMs) * unitMs;
+  const hi = Math.floor(to.getTime() / unitMs) * unitMs;
+  const utc = (ms: number) => new Date(ms).toISOString().slice(0, 19);
+  if (hi <= lo) return { lo: utc(lo), hi: utc(lo), edges: [[from, to], [to, to]] };
+  return { lo: utc(lo), hi: utc(hi), edges: [[from, new Date(lo)], [new Date(hi), to]] };
 }
