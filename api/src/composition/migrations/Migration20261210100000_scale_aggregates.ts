@@ -319,6 +319,23 @@ export class Migration20261210100000_scale_aggregates extends Migration {
     );
     if (rfm === RFM_FROM_ORDER_HISTORY) throw new Error('analytics_rfm: the base to replace was not found');
     this.addSql(rfm);
+    // The segments' sizes alone (analytics.rfm): the same base and edges, members counted per score cell (125 cells,
+    // one hash aggregate) and the cells named, instead of a scored row per member.
+    const tail = rfm.indexOf('    -- Scores as plain columns');
+    const head = rfm.indexOf('  language sql stable as $$');
+    if (tail < 0 || head < 0) throw new Error('analytics_rfm: the scores to replace were not found');
+    this.addSql(`create function analytics_rfm_segments(as_of timestamptz)
+  returns table (segment text, members bigint, orders bigint, monetary_minor numeric)
+${rfm.slice(head, tail)}    cells as (
+      select 1 + (b.last_order_at > e.re[1])::int + (b.last_order_at > e.re[2])::int + (b.last_order_at > e.re[3])::int + (b.last_order_at > e.re[4])::int as r,
+        1 + (b.orders > e.fe[1])::int + (b.orders > e.fe[2])::int + (b.orders > e.fe[3])::int + (b.orders > e.fe[4])::int as f,
+        1 + (b.monetary_minor > e.me[1])::int + (b.monetary_minor > e.me[2])::int + (b.monetary_minor > e.me[3])::int + (b.monetary_minor > e.me[4])::int as m,
+        count(*) as members, sum(b.orders)::bigint as orders, sum(b.monetary_minor) as monetary_minor
+      from base b cross join edges e
+      group by 1, 2, 3
+    )
+    select analytics_rfm_segment(c.r, c.f, c.m), sum(c.members)::bigint, sum(c.orders)::bigint, sum(c.monetary_minor) from cells c group by 1
+  $$;`);
     this.addSql(`set local work_mem = '256MB';`);
     this.addSql(`select scale_aggregates_rebuild();`);
     this.addSql(`analyze member_order_stats;`);
@@ -360,6 +377,7 @@ export class Migration20261210100000_scale_aggregates extends Migration {
     this.addSql(`drop index if exists customer_order_placed_at_index;`);
     for (const table of ['points_hour_totals', 'order_day_totals', 'member_channel_order_stats', 'member_order_stats']) this.addSql(`drop table if exists ${table};`);
     this.addSql(`drop function if exists member_shard(uuid);`);
+    this.addSql(`drop function if exists analytics_rfm_segments(timestamptz);`);
     this.addSql(RFM_FROM_ORDER_HISTORY);
     // order_history_refresh without the stats: Migration20261209100000_order_history's body.
     this.addSql(`create or replace function order_history_refresh(ids uuid[]) returns void language plpgsql as $$

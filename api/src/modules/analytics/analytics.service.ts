@@ -239,8 +239,8 @@ export class AnalyticsService {
   async rfm(em: EntityManager, asOf: Date): Promise<RfmSummary> {
     return read(em, async (em) => {
       const rows = await em.execute<{ segment: RfmSegment; members: number; orders: number; revenue: number }[]>(
-        `select segment, count(*)::int as members, sum(orders)::int as orders, sum(monetary_minor)::float8 as revenue
-         from analytics_rfm(?) group by segment`,
+        // Counted per score cell (Migration20261210100000_scale_aggregates), not a scored row per member.
+        `select segment, members::int, orders::int, monetary_minor::float8 as revenue from analytics_rfm_segments(?)`,
         [asOf],
       );
       const scored = rows.reduce((s, r) => s + r.members, 0);
