@@ -8,7 +8,7 @@ import { RFM_FROM_ORDER_HISTORY } from './Migration20261209100100_rfm_from_order
  *
  * - `member_order_stats` / `member_channel_order_stats`: one narrow row per member (and per member and channel) with
  *   the order count, first and last order time, the last (up to) 8 order times ascending (`recent_at`) and the all-time
- *   totals. For a member whose last order is before the evaluation time T — every member when T is "now" — the figures
+ *   totals (and, per member, the member's current country). For a member whose last order is before the evaluation time T — every member when T is "now" — the figures
  *   "as of T" are these scalars: orders in [T - W, T) is how many of `recent_at` are ≥ T - W (when fewer than all 8,
  *   or the member has at most 8 orders); the history arrays are read only for the others. Refreshed by
  *   order_history_refresh (replaced here), after the history rows, from them, for the same members under the same locks.
@@ -33,7 +33,8 @@ export class Migration20261210100000_scale_aggregates extends Migration {
       last_at timestamptz not null,
       recent_at timestamptz[] not null,
       total_minor bigint not null,
-      returned_minor bigint not null
+      returned_minor bigint not null,
+      country varchar(2)
     );`);
     // "Members whose last order is at or after T" (the few the arrays answer for) and "ordered since T" by index.
     this.addSql(`create index member_order_stats_last_at_index on member_order_stats (last_at);`);
@@ -58,7 +59,9 @@ export class Migration20261210100000_scale_aggregates extends Migration {
         sum(o.total_minor)::bigint as total_minor, sum(o.returned_minor)::bigint as returned_minor
       from (select o.*, row_number() over (partition by ${partition} order by o.placed_at desc, o.id desc) as rn
             from customer_order o where o.member_id is not null) o`;
-    this.addSql(`create view member_order_stats_expected as ${statsOf('o.member_id', '')} group by o.member_id;`);
+    // With the member's current country (KPIs count active members per country without joining a million members).
+    this.addSql(`create view member_order_stats_expected as
+      select e.*, m.country from (${statsOf('o.member_id', '')} group by o.member_id) e join member m on m.id = e.member_id;`);
     this.addSql(`create view member_channel_order_stats_expected as
       ${statsOf('o.member_id, o.channel_id', ', o.channel_id, min(o.channel_kind) as channel_kind')} group by o.member_id, o.channel_id;`);
 
@@ -99,10 +102,13 @@ export class Migration20261210100000_scale_aggregates extends Migration {
         delete from member_channel_order_history c where c.member_id = any(ids)
           and not exists (select 1 from customer_order o where o.member_id = c.member_id and o.channel_id = c.channel_id);
         -- The stats of these members, from their history rows.
-        insert into member_order_stats (member_id, ${statsCols})
-          select h.member_id, ${fromHistory} from member_order_history h where h.member_id = any(ids) and cardinality(h.placed_at) > 0
+        -- The member's country is read under the FOR SHARE lock the daily totals' trigger took (it fires first).
+        insert into member_order_stats (member_id, ${statsCols}, country)
+          select h.member_id, ${fromHistory}, m.country from member_order_history h join member m on m.id = h.member_id
+          where h.member_id = any(ids) and cardinality(h.placed_at) > 0
           order by h.member_id
-          on conflict (member_id) do update set ${setAll} where ${changed('member_order_stats')};
+          on conflict (member_id) do update set ${setAll}, country = excluded.country
+            where member_order_stats.country is distinct from excluded.country or ${changed('member_order_stats')};
         delete from member_order_stats s where s.member_id = any(ids)
           and not exists (select 1 from member_order_history h where h.member_id = s.member_id and cardinality(h.placed_at) > 0);
         insert into member_channel_order_stats (member_id, channel_id, channel_kind, ${statsCols})
@@ -180,8 +186,8 @@ export class Migration20261210100000_scale_aggregates extends Migration {
         delete from order_day_totals;
         return null;
       end $$;`);
-    // A member's orders move with its country: out under the old one, in under the new (the member rows are locked by
-    // the update itself).
+    // A member's orders move with its country: out under the old one, in under the new, and its stats row takes the new
+    // one (the member rows are locked by the update itself).
     this.addSql(`create function order_day_totals_member_country() returns trigger language plpgsql as $$
       begin
         with moved as (
@@ -198,6 +204,9 @@ export class Migration20261210100000_scale_aggregates extends Migration {
           select * from g where (g.orders, g.total_minor, g.returned_minor) <> (0, 0, 0) order by day, channel_id, country, shard
           on conflict (day, channel_id, country, shard) do update
             set orders = t.orders + excluded.orders, total_minor = t.total_minor + excluded.total_minor, returned_minor = t.returned_minor + excluded.returned_minor;
+        update member_order_stats s set country = n.country
+          from old_members o join new_members n on n.id = o.id
+          where o.country is distinct from n.country and s.member_id = n.id;
         return null;
       end $$;`);
     // Before a member row goes, its orders leave the totals (afterwards the foreign key nulls their member_id, and the
@@ -270,8 +279,8 @@ export class Migration20261210100000_scale_aggregates extends Migration {
         (select 'member_order_stats', coalesce(s.member_id, e.member_id), null::uuid, null::text, ${problem('s.member_id', 'e.member_id')}
          from member_order_stats s full join member_order_stats_expected e on e.member_id = s.member_id
          where s.member_id is null or e.member_id is null
-           or (s.orders, s.first_at, s.last_at, s.recent_at, s.total_minor, s.returned_minor)
-             is distinct from (e.orders, e.first_at, e.last_at, e.recent_at, e.total_minor, e.returned_minor)
+           or (s.orders, s.first_at, s.last_at, s.recent_at, s.total_minor, s.returned_minor, s.country)
+             is distinct from (e.orders, e.first_at, e.last_at, e.recent_at, e.total_minor, e.returned_minor, e.country)
          limit max_rows)
         union all
         (select 'member_channel_order_stats', coalesce(s.member_id, e.member_id), coalesce(s.channel_id, e.channel_id), null, ${problem('s.member_id', 'e.member_id')}
@@ -296,8 +305,8 @@ export class Migration20261210100000_scale_aggregates extends Migration {
       $$;`);
     this.addSql(`create function scale_aggregates_rebuild() returns void language sql as $$
         truncate member_order_stats, member_channel_order_stats, order_day_totals, points_hour_totals;
-        insert into member_order_stats (member_id, ${statsCols})
-          select h.member_id, ${fromHistory} from member_order_history h where cardinality(h.placed_at) > 0;
+        insert into member_order_stats (member_id, ${statsCols}, country)
+          select h.member_id, ${fromHistory}, m.country from member_order_history h join member m on m.id = h.member_id where cardinality(h.placed_at) > 0;
         insert into member_channel_order_stats (member_id, channel_id, channel_kind, ${statsCols})
           select h.member_id, h.channel_id, h.channel_kind, ${fromHistory} from member_channel_order_history h;
         insert into order_day_totals select * from order_day_totals_expected;
