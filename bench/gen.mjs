@@ -438,6 +438,8 @@ async function main() {
     // as the migrations' backfills do.
     await step(client, 'order history (per-member aggregates)', 'select order_history_rebuild()');
     await step(client, 'points history (per-member aggregates)', 'select points_history_rebuild()');
+    // And the pre-aggregates read from them and from the rows (Migration20261210100000_scale_aggregates).
+    await step(client, 'order stats, daily order and hourly points totals', 'select scale_aggregates_rebuild()');
     await step(client, 'analyze', 'analyze');
 
     const totals = (

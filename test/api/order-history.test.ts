@@ -143,3 +143,121 @@ describe('order history', () => {
     await expectExact();
   });
 });
+
+/**
+ * The pre-aggregates of Migration20261210100000_scale_aggregates (per-member order stats, order totals per day,
+ * channel, country and shard, points totals per hour and shard) that segments and analytics read at 1 M members: equal
+ * to their recomputation after every kind of write, and caught by the ledger check when they are not.
+ */
+describe('scale aggregates', () => {
+  async function stats(memberId: string) {
+    const [row] = await h.sql<{ orders: number; first_at: Date; last_at: Date; recent_at: Date[]; total_minor: string; returned_minor: string }>(
+      'select orders, first_at, last_at, recent_at, total_minor, returned_minor from member_order_stats where member_id = ?',
+      [memberId],
+    );
+    return row && {
+      orders: row.orders,
+      firstAt: new Date(row.first_at).getTime(),
+      lastAt: new Date(row.last_at).getTime(),
+      recentAt: row.recent_at.map((d) => new Date(d).getTime()),
+      total: Number(row.total_minor),
+      returned: Number(row.returned_minor),
+    };
+  }
+  const dayTotals = async (memberCountry: string) =>
+    (await h.sql<{ orders: string; total: string; returned: string }>(
+      `select coalesce(sum(orders), 0) as orders, coalesce(sum(total_minor), 0) as total, coalesce(sum(returned_minor), 0) as returned
+       from order_day_totals where country = ?`,
+      [memberCountry],
+    )).map((r) => [Number(r.orders), Number(r.total), Number(r.returned)])[0];
+
+  it('keeps the last 8 order times, the count, the first and last order and the net of returns', async () => {
+    const member = (await b.member().save()).id;
+    const now = Date.now();
+    const placed = Array.from({ length: 10 }, (_, i) => now - (20 - i) * DAY);
+    const orders = [];
+    for (const [i, at] of placed.entries()) orders.push(await record(member, new Date(at), 100 * (i + 1), i % 2 ? web : store));
+    await h.app.services.orders.recordReturn(b.ctx(), { orderId: orders[9].id, externalReturnId: 'R-stats' });
+    expect(await stats(member)).toEqual({
+      orders: 10,
+      firstAt: placed[0],
+      lastAt: placed[9],
+      recentAt: placed.slice(2),
+      total: 5500,
+      returned: 1000,
+    });
+    const channels = await h.sql<{ channel_kind: string; orders: number; recent_at: Date[] }>(
+      'select channel_kind, orders, recent_at from member_channel_order_stats where member_id = ? order by channel_kind',
+      [member],
+    );
+    expect(channels.map((c) => [c.channel_kind, c.orders, c.recent_at.length])).toEqual([
+      ['STORE', 5, 5],
+      ['WEB', 5, 5],
+    ]);
+    await expectExact();
+  });
+
+  it('moves a member’s order totals with a change of country, keeps them through an erasure and drops them with a deleted member', async () => {
+    const mover = (await b.member().inCountry('NL').save()).id;
+    const erased = (await b.member().inCountry('NO').save()).id;
+    const deleted = (await b.member().inCountry('IS').save()).id;
+    await record(mover, new Date(Date.now() - 3 * DAY), 1000);
+    await record(mover, new Date(Date.now() - 2 * DAY), 2000, store);
+    await record(erased, new Date(Date.now() - 2 * DAY), 700);
+    // In plain SQL, without points: a member with ledger rows cannot be deleted (the ledger keeps its key).
+    await h.sql(
+      `insert into customer_order (id, idempotency_key, body_hash, channel_id, channel_kind, external_order_id, member_id, currency, subtotal_minor,
+         order_discount_minor, total_minor, placed_at, points_breakdown, created_at)
+       values (gen_random_uuid(), 'del-' || ?, 'x', ?, 'WEB', 'del-' || ?, ?, 'GBP', 300, 0, 300, now() - interval '1 day', '[]', now())`,
+      [deleted, web, deleted, deleted],
+    );
+    expect(await dayTotals('NL')).toEqual([2, 3000, 0]);
+    await h.sql(`update member set country = 'BE' where id = ?`, [mover]);
+    expect(await dayTotals('NL')).toEqual([0, 0, 0]);
+    expect(await dayTotals('BE')).toEqual(expect.arrayContaining([2]));
+    await h.app.services.members.erase(b.ctx(), { id: erased, reason: 'asked to be forgotten' });
+    expect(await dayTotals('NO')).toEqual([1, 700, 0]);
+    await expectExact();
+    // A member row deleted in plain SQL (no service does): its orders leave the totals before the key nulls them.
+    expect(await dayTotals('IS')).toEqual([1, 300, 0]);
+    await h.sql(`delete from member where id = ?`, [deleted]);
+    expect(await h.sql('select id from member where id = ?', [deleted])).toEqual([]);
+    expect(await dayTotals('IS')).toEqual([0, 0, 0]);
+    expect(await stats(deleted)).toBeUndefined();
+    await expectExact();
+  });
+
+  it('stays exact under concurrent orders of one member and of many members on one day', async () => {
+    const one = (await b.member().inCountry('DK').save()).id;
+    const many = await Promise.all(Array.from({ length: 6 }, async () => (await b.member().inCountry('DK').save()).id));
+    const at = Date.now() - DAY;
+    await Promise.all([
+      ...Array.from({ length: 8 }, (_, i) => record(one, new Date(at + i * 1000), 100 + i, i % 2 ? web : store)),
+      ...many.map((m, i) => record(m, new Date(at + i), 50)),
+    ]);
+    expect((await stats(one)).orders).toBe(8);
+    expect(await dayTotals('DK')).toEqual([14, 8 * 100 + 28 + 6 * 50, 0]);
+    await expectExact();
+  });
+
+  it('fails the ledger check when the stats or the totals are off, and the rebuild repairs them', async () => {
+    const member = (await b.member().save()).id;
+    await record(member, new Date(Date.now() - DAY), 900);
+    await expectExact();
+    await h.sql(`update member_order_stats set recent_at = recent_at || now() where member_id = ?`, [member]);
+    await h.sql(`update order_day_totals set orders = orders + 1 where (day, channel_id, country, shard) in (select day, channel_id, country, shard from order_day_totals limit 1)`);
+    await h.sql(`update points_hour_totals set issued = issued + 1 where (hour, shard) in (select hour, shard from points_hour_totals limit 1)`);
+    await h.sql(`delete from member_channel_order_stats where member_id = ?`, [member]);
+    const check = await ledgerCheck(h);
+    expect(check.isConsistent).toBe(false);
+    expect(check.aggregateMismatches.map((m) => `${m.aggregate} ${m.problem} ${m.memberId === member}`).sort()).toEqual([
+      'member_channel_order_stats missing true',
+      'member_order_stats differs true',
+      'order_day_totals differs false',
+      'points_hour_totals differs false',
+    ]);
+    expect(check.aggregateMismatches.filter((m) => m.memberId === null).every((m) => typeof m.key === 'string')).toBe(true);
+    await h.sql('select scale_aggregates_rebuild()');
+    await expectExact();
+  });
+});

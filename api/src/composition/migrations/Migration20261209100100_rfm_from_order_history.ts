@@ -15,36 +15,7 @@ import { Migration } from '@mikro-orm/migrations';
  */
 export class Migration20261209100100_rfm_from_order_history extends Migration {
   override async up(): Promise<void> {
-    this.addSql(`create or replace function analytics_rfm(as_of timestamptz)
-  returns table (member_id uuid, last_order_at timestamptz, orders int, monetary_minor bigint, recency_days int, r int, f int, m int, segment text)
-  language sql stable as $$
-    with base as materialized (
-      select h.member_id, h.placed_at[x.k] as last_order_at, x.k as orders, (h.total_cum[x.k] - h.returned_cum[x.k]) as monetary_minor
-      from member_order_history h cross join lateral (select width_bucket(as_of - interval '1 microsecond', h.placed_at) as k) x
-      where x.k > 0
-    ), q as materialized (
-      select array(select (((k * c.n + 4) / 5) - 0.5)::float8 / greatest(c.n, 1) from generate_series(1, 4) k) as p
-      from (select count(*) as n from base) c
-    ), edges as materialized (
-      select percentile_disc((select p from q)) within group (order by b.last_order_at) as re,
-        percentile_disc((select p from q)) within group (order by b.orders) as fe,
-        percentile_disc((select p from q)) within group (order by b.monetary_minor) as me
-      from base b
-    ),
-    -- Scores as plain columns, so that analytics_rfm_segment is inlined (with expressions for arguments it ran as a
-    -- function call per member).
-    scored as materialized (
-      select b.member_id, b.last_order_at, b.orders, b.monetary_minor,
-        1 + (b.last_order_at > e.re[1])::int + (b.last_order_at > e.re[2])::int + (b.last_order_at > e.re[3])::int + (b.last_order_at > e.re[4])::int as r,
-        1 + (b.orders > e.fe[1])::int + (b.orders > e.fe[2])::int + (b.orders > e.fe[3])::int + (b.orders > e.fe[4])::int as f,
-        1 + (b.monetary_minor > e.me[1])::int + (b.monetary_minor > e.me[2])::int + (b.monetary_minor > e.me[3])::int + (b.monetary_minor > e.me[4])::int as m
-      from base b cross join edges e
-    )
-    select s.member_id, s.last_order_at, s.orders, s.monetary_minor,
-      floor(extract(epoch from (as_of - s.last_order_at)) / 86400)::int as recency_days, s.r, s.f, s.m,
-      analytics_rfm_segment(s.r, s.f, s.m) as segment
-    from scored s
-  $$;`);
+    this.addSql(RFM_FROM_ORDER_HISTORY);
   }
 
   override async down(): Promise<void> {
@@ -75,3 +46,35 @@ export class Migration20261209100100_rfm_from_order_history extends Migration {
       $$;`);
   }
 }
+
+/** The function as this migration leaves it (Migration20261210100000_scale_aggregates's down() restores it). */
+export const RFM_FROM_ORDER_HISTORY = `create or replace function analytics_rfm(as_of timestamptz)
+  returns table (member_id uuid, last_order_at timestamptz, orders int, monetary_minor bigint, recency_days int, r int, f int, m int, segment text)
+  language sql stable as $$
+    with base as materialized (
+      select h.member_id, h.placed_at[x.k] as last_order_at, x.k as orders, (h.total_cum[x.k] - h.returned_cum[x.k]) as monetary_minor
+      from member_order_history h cross join lateral (select width_bucket(as_of - interval '1 microsecond', h.placed_at) as k) x
+      where x.k > 0
+    ), q as materialized (
+      select array(select (((k * c.n + 4) / 5) - 0.5)::float8 / greatest(c.n, 1) from generate_series(1, 4) k) as p
+      from (select count(*) as n from base) c
+    ), edges as materialized (
+      select percentile_disc((select p from q)) within group (order by b.last_order_at) as re,
+        percentile_disc((select p from q)) within group (order by b.orders) as fe,
+        percentile_disc((select p from q)) within group (order by b.monetary_minor) as me
+      from base b
+    ),
+    -- Scores as plain columns, so that analytics_rfm_segment is inlined (with expressions for arguments it ran as a
+    -- function call per member).
+    scored as materialized (
+      select b.member_id, b.last_order_at, b.orders, b.monetary_minor,
+        1 + (b.last_order_at > e.re[1])::int + (b.last_order_at > e.re[2])::int + (b.last_order_at > e.re[3])::int + (b.last_order_at > e.re[4])::int as r,
+        1 + (b.orders > e.fe[1])::int + (b.orders > e.fe[2])::int + (b.orders > e.fe[3])::int + (b.orders > e.fe[4])::int as f,
+        1 + (b.monetary_minor > e.me[1])::int + (b.monetary_minor > e.me[2])::int + (b.monetary_minor > e.me[3])::int + (b.monetary_minor > e.me[4])::int as m
+      from base b cross join edges e
+    )
+    select s.member_id, s.last_order_at, s.orders, s.monetary_minor,
+      floor(extract(epoch from (as_of - s.last_order_at)) / 86400)::int as recency_days, s.r, s.f, s.m,
+      analytics_rfm_segment(s.r, s.f, s.m) as segment
+    from scored s
+  $$;`;

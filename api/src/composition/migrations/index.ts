@@ -20,6 +20,7 @@ import { Migration20261206200000_outbox_subscribers } from './Migration202612062
 import { Migration20261207100100_programme_time_zone } from './Migration20261207100100_programme_time_zone';
 import { Migration20261208100000_audit_actor_index } from './Migration20261208100000_audit_actor_index';
 import { Migration20261209130500_earning_terms_version } from './Migration20261209130500_earning_terms_version';
+import { Migration20261210100000_scale_aggregates } from './Migration20261210100000_scale_aggregates';
 import { Migration20261207100000_member_event_reasons } from './Migration20261207100000_member_event_reasons';
 import { Migration20261206200100_reward_kinds_open } from './Migration20261206200100_reward_kinds_open';
 import { Migration20261209100000_value_scores } from './Migration20261209100000_value_scores';
@@ -58,4 +59,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261209100200_ledger_history', class: Migration20261209100200_ledger_history },
   { name: 'Migration20261209130500_earning_terms_version', class: Migration20261209130500_earning_terms_version },
   { name: 'Migration20261210100000_redeem_in_one_statement', class: Migration20261210100000_redeem_in_one_statement },
+  { name: 'Migration20261210100000_scale_aggregates', class: Migration20261210100000_scale_aggregates },
 ];

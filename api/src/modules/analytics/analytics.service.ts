@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError } from '../../base/errors';
+import { DAY_MS, HOUR_MS } from '../../base/time';
 import type { SalesChannelKind } from '../../base/enums';
 import type { MemberService } from '../members/member.service';
 import {
@@ -55,40 +56,83 @@ export class AnalyticsService {
 
   private async orderKpis(em: EntityManager, filter: AnalyticsFilterInput) {
     return read(em, async (em) => {
-      // From the per-member order history (orders module, Migration20261209100000_order_history), one row per member
-      // (and one per member and channel) whatever the number of orders: a member's orders in [from, to) are
-      // k(to) - k(from), k(t) = width_bucket(t - 1 µs, placed_at) the orders placed before t, and their totals the
-      // differences of the running sums at those positions. 0.4 s at 1 M members, against 5 s for grouping the orders.
-      const window = (h: string) => `cross join lateral (select width_bucket(?::timestamptz - interval '1 microsecond', ${h}.placed_at) as a,
-          width_bucket(?::timestamptz - interval '1 microsecond', ${h}.placed_at) as b) x`;
-      const sums = (h: string) => `x.b - x.a as n, coalesce(${h}.total_cum[x.b], 0) - coalesce(${h}.total_cum[x.a], 0) as gross,
-          coalesce(${h}.returned_cum[x.b], 0) - coalesce(${h}.returned_cum[x.a], 0) as returned`;
-      const windowParams = [filter.from, filter.to];
-      const channelWhere: string[] = [];
-      const channelParams: unknown[] = [];
-      if (filter.channelKind) channelWhere.push('c.channel_kind = ?'), channelParams.push(filter.channelKind);
-      if (filter.channelId) channelWhere.push('c.channel_id = ?::uuid'), channelParams.push(filter.channelId);
-      const country = filter.country ? ['m.country = ?'] : [];
-      const countryParams = filter.country ? [filter.country] : [];
-      // Per member and channel, the channels the filter keeps; per member, all channels (or those channels' sums).
-      const perChannel = `select c.member_id, c.channel_id, ${sums('c')}
-           from member_channel_order_history c ${window('c')}
-           where x.b > x.a${channelWhere.map((w) => ` and ${w}`).join('')}`;
-      const perChannelParams = [...windowParams, ...channelParams];
-      const perMember = channelWhere.length
-        ? { sql: `select pc.member_id, sum(pc.n) as n, sum(pc.gross) as gross, sum(pc.returned) as returned from (${perChannel}) pc group by pc.member_id`, params: perChannelParams }
-        : { sql: `select h.member_id, ${sums('h')} from member_order_history h ${window('h')} where x.b > x.a`, params: windowParams };
+      // Pre-aggregated (Migration20261210100000_scale_aggregates), exact for any [from, to):
+      // - orders, gross and returned: the whole UTC days of the window from order_day_totals (per day, channel, member
+      //   country and shard), the partial days at its ends from the orders themselves;
+      // - active members and repeat buyers (one or two orders in the window): from the per-member stats for members
+      //   whose last order is before `to` (every member but the few of its last moments when `to` is now): active when
+      //   the last order is at or after `from`, repeat when the one before it is too; from the history arrays for the
+      //   others (k(t) = width_bucket(t - 1 µs, placed_at), the orders placed before t).
+      const days = unitWindow(filter.from, filter.to, DAY_MS);
+      const chan = (t: string, kind: string) => {
+        const where: string[] = [];
+        const params: unknown[] = [];
+        if (filter.channelKind) where.push(` and ${kind} = ?`), params.push(filter.channelKind);
+        if (filter.channelId) where.push(` and ${t}.channel_id = ?::uuid`), params.push(filter.channelId);
+        return { sql: where.join(''), params };
+      };
+      const hasChannel = Boolean(filter.channelKind || filter.channelId);
+      const cw = (col: string) => (filter.country ? ` and ${col} = ?` : '');
+      const cp = filter.country ? [filter.country] : [];
+      const dayChan = chan('t', '(select c.kind from sales_channel c where c.id = t.channel_id)');
+      const orderChan = chan('o', 'o.channel_kind');
+      const statChan = chan('s', 's.channel_kind');
+      const histChan = chan('s', 's.channel_kind');
+      const before = (t: string, h: string) => `width_bucket(${t}::timestamptz - interval '1 microsecond', ${h}.placed_at)`;
+      // Per member (and channel): the orders of the window, capped at 2 (all active and repeat need).
+      const capped = (stats: string, history: string, join: string, key: string, where: { sql: string; params: unknown[] }, w2: typeof where) => ({
+        sql: `select ${key}, 1 + (s.orders >= 2 and s.recent_at[cardinality(s.recent_at) - 1] >= ?::timestamptz)::int as n2
+           from ${stats} s where s.last_at >= ?::timestamptz and s.last_at < ?::timestamptz${where.sql}
+           union all
+           select ${key}, least(2, x.b - x.a) from ${stats} s join ${history} h on ${join}
+           cross join lateral (select ${before('?', 'h')} as a, ${before('?', 'h')} as b) x
+           where s.last_at >= ?::timestamptz and x.b > x.a${w2.sql}`,
+        params: [filter.from, filter.from, filter.to, ...where.params, filter.from, filter.to, filter.to, ...w2.params],
+      });
+      const pc = capped('member_channel_order_stats', 'member_channel_order_history', 'h.member_id = s.member_id and h.channel_id = s.channel_id',
+        's.member_id, s.channel_id', statChan, histChan);
+      // Per member: the country from the member row through the channels' rows, from the stats row (kept equal to the
+      // member's) otherwise, which spares a join of every active member with the member table.
+      const pm = hasChannel
+        ? {
+            sql: `select pc.member_id, sum(pc.n2) as n2, m.country from (${pc.sql}) pc join member m on m.id = pc.member_id group by pc.member_id, m.country`,
+            params: pc.params,
+          }
+        : capped('member_order_stats', 'member_order_history', 'h.member_id = s.member_id', 's.member_id, s.country', { sql: '', params: [] }, { sql: '', params: [] });
       const rows = await em.execute<Record<string, string | number | null>[]>(
-        `with t as (
-           select grouping(m.country) as g, m.country, coalesce(sum(pm.n), 0) as orders, coalesce(sum(pm.gross), 0) as gross,
-             coalesce(sum(pm.returned), 0) as returned, count(*) as active, count(*) filter (where pm.n >= 2) as repeaters
-           from (${perMember.sql}) pm join member m on m.id = pm.member_id
-           ${country.length ? `where ${country.join(' and ')}` : ''}
-           group by grouping sets ((m.country), ())
+        `with sums as (
+           select nullif(t.country, '') as country, t.channel_id, sum(t.orders) as n, sum(t.total_minor) as gross, sum(t.returned_minor) as returned
+           from order_day_totals t where t.day >= ?::date and t.day < ?::date${dayChan.sql}${cw("nullif(t.country, '')")}
+           group by 1, 2
+           union all
+           select o.country, o.channel_id, count(*), sum(o.total_minor), sum(o.returned_minor)
+           from (
+             -- The member's country by its primary key: a few thousand orders, not a hash of every member.
+             select o.channel_id, o.total_minor, o.returned_minor, (select m.country from member m where m.id = o.member_id) as country
+             from customer_order o
+             where o.member_id is not null and ((o.placed_at >= ? and o.placed_at < ?) or (o.placed_at >= ? and o.placed_at < ?))${orderChan.sql}
+           ) o where true${cw('o.country')}
+           group by 1, 2
+         ), t as (
+           select grouping(x.country) as g, x.country, coalesce(sum(x.orders), 0) as orders, coalesce(sum(x.gross), 0) as gross,
+             coalesce(sum(x.returned), 0) as returned, coalesce(sum(x.active), 0) as active, coalesce(sum(x.repeaters), 0) as repeaters
+           from (
+             select country, sum(n) as orders, sum(gross) as gross, sum(returned) as returned, 0 as active, 0 as repeaters from sums group by country
+             union all
+             select pm.country, 0, 0, 0, count(*), count(*) filter (where pm.n2 >= 2)
+             from (${pm.sql}) pm where true${cw('pm.country')} group by pm.country
+           ) x
+           group by grouping sets ((x.country), ())
          ), ch as (
-           select pc.channel_id, sum(pc.n) as n, sum(pc.gross - pc.returned) as net, count(*) as a, count(*) filter (where pc.n >= 2) as r
-           from (${perChannel}) pc ${country.length ? `join member m on m.id = pc.member_id where ${country.join(' and ')}` : ''}
-           group by pc.channel_id
+           select x.channel_id, sum(x.n) as n, sum(x.net) as net, sum(x.a) as a, sum(x.r) as r
+           from (
+             select channel_id, sum(n) as n, sum(gross - returned) as net, 0 as a, 0 as r from sums group by channel_id
+             union all
+             select pc.channel_id, 0, 0, count(*), count(*) filter (where pc.n2 >= 2)
+             from (${pc.sql}) pc ${filter.country ? 'join member m on m.id = pc.member_id where m.country = ?' : ''}
+             group by pc.channel_id
+           ) x
+           group by x.channel_id
          ), parts as (
            select 'total' as part, null::text as key, null::text as label, null::text as kind, orders, gross, returned, gross - returned as net,
              active, repeaters
@@ -103,7 +147,12 @@ export class AnalyticsService {
            (select point_value_minor from programme_settings where id = 1) as point_value_minor,
            (select point_value_currency from programme_settings where id = 1) as currency
          from parts order by part, net desc, key nulls last`,
-        [...perMember.params, ...countryParams, ...perChannelParams, ...countryParams],
+        [
+          days.lo.slice(0, 10), days.hi.slice(0, 10), ...dayChan.params, ...cp,
+          ...days.edges.flat(), ...orderChan.params, ...cp,
+          ...pm.params, ...cp,
+          ...pc.params, ...cp,
+        ],
       );
       const orders = rows.find((r) => r.part === 'total')!;
       const newParams: unknown[] = [filter.from, filter.to];
@@ -150,6 +199,30 @@ export class AnalyticsService {
       // per member, differences of each class's running sums at k(to) and k(from), k(t) = width_bucket(t - 1 µs,
       // created_at) (a class the member never moved is null: 0). One row per member instead of every ledger row of the
       // window (7 M of 10 M for a year at 1 M members: 10 s).
+      const liability = `(select coalesce(sum(greatest(b.available - coalesce(t.available, 0), 0) + b.pending - coalesce(t.pending, 0)), 0)
+            from member_balance b left join tail t on t.member_id = b.member_id where true${country('b.member_id')})::float8 as liability`;
+      if (!filter.country) {
+        // Without a country: the whole UTC hours of the window from points_hour_totals (Migration20261210100000_scale_aggregates),
+        // the partial hours at its ends from the ledger rows (ledger_entry_created_at_index), classed as the history classes them.
+        const hours = unitWindow(filter.from, filter.to, HOUR_MS);
+        const [points] = await em.execute<Record<string, number>[]>(
+          `with tail as (
+             select l.member_id, sum(l.available_delta) as available, sum(l.pending_delta) as pending
+             from ledger_entry l where l.created_at >= ? group by l.member_id
+           ), moved as (
+             select sum(issued) as issued, sum(clawed_back) as clawed_back, sum(redeemed) as redeemed, sum(expired) as expired
+             from points_hour_totals where hour >= ?::timestamp and hour < ?::timestamp
+             union all
+             select ${POINT_CLASSES('l')}
+             from ledger_entry l where (l.created_at >= ? and l.created_at < ?) or (l.created_at >= ? and l.created_at < ?)
+           )
+           select coalesce(sum(issued), 0)::float8 as issued, coalesce(sum(clawed_back), 0)::float8 as clawed_back,
+             coalesce(sum(redeemed), 0)::float8 as redeemed, coalesce(sum(expired), 0)::float8 as expired, ${liability}
+           from moved`,
+          [filter.to, hours.lo, hours.hi, ...hours.edges.flat()],
+        );
+        return points;
+      }
       const moved = (col: string) => `coalesce(sum(coalesce(h.${col}[x.b], 0) - coalesce(h.${col}[x.a], 0)), 0)::float8`;
       const [points] = await em.execute<Record<string, number>[]>(
         `with tail as (
@@ -157,9 +230,7 @@ export class AnalyticsService {
            from ledger_entry l where l.created_at >= ?${country('l.member_id')} group by l.member_id
          )
          select ${moved('issued_cum')} as issued, ${moved('clawed_back_cum')} as clawed_back, ${moved('redeemed_cum')} as redeemed,
-           ${moved('expired_cum')} as expired,
-           (select coalesce(sum(greatest(b.available - coalesce(t.available, 0), 0) + b.pending - coalesce(t.pending, 0)), 0)
-            from member_balance b left join tail t on t.member_id = b.member_id where true${country('b.member_id')})::float8 as liability
+           ${moved('expired_cum')} as expired, ${liability}
          from member_points_history h
          cross join lateral (select width_bucket(?::timestamptz - interval '1 microsecond', h.created_at) as a,
            width_bucket(?::timestamptz - interval '1 microsecond', h.created_at) as b) x
@@ -173,8 +244,8 @@ export class AnalyticsService {
   async rfm(em: EntityManager, asOf: Date): Promise<RfmSummary> {
     return read(em, async (em) => {
       const rows = await em.execute<{ segment: RfmSegment; members: number; orders: number; revenue: number }[]>(
-        `select segment, count(*)::int as members, sum(orders)::int as orders, sum(monetary_minor)::float8 as revenue
-         from analytics_rfm(?) group by segment`,
+        // Counted per score cell (Migration20261210100000_scale_aggregates), not a scored row per member.
+        `select segment, members::int, orders::int, monetary_minor::float8 as revenue from analytics_rfm_segments(?)`,
         [asOf],
       );
       const scored = rows.reduce((s, r) => s + r.members, 0);
@@ -402,4 +473,23 @@ export function ratio(a: number, b: number, places: number): number | null {
   // Exact for our magnitudes: integer arithmetic on a·scale, then one division.
   const scaled = (Math.abs(a) * scale * 2 + Math.abs(b)) / (2 * Math.abs(b));
   return (Math.sign(a) * Math.sign(b) * Math.floor(scaled)) / scale;
+}
+
+/** The KPIs' points classes of ledger rows `l` (member_points_history_expected, points_hour_totals_expected). */
+const POINT_CLASSES = (l: string) => `
+  sum(case when ${l}.reason in ('ORDER_EARN', 'REFERRAL') or (${l}.reason = 'ADJUSTMENT' and ${l}.lifetime_delta > 0) then ${l}.lifetime_delta else 0 end) as issued,
+  sum(case when ${l}.reason in ('RETURN_CLAWBACK', 'REFERRAL_REVERSAL') then -${l}.lifetime_delta else 0 end) as clawed_back,
+  sum(case when ${l}.reason in ('REDEMPTION', 'REDEMPTION_CANCEL') then -${l}.available_delta else 0 end) as redeemed,
+  sum(case when ${l}.reason = 'EXPIRY' then -${l}.available_delta else 0 end) as expired`;
+
+/**
+ * The whole UTC units (days, hours) of [from, to) ([lo, hi) as UTC timestamps without zone; empty when there are none)
+ * and the two partial ranges at its ends that totals per unit do not cover.
+ */
+export function unitWindow(from: Date, to: Date, unitMs: number): { lo: string; hi: string; edges: [Date, Date][] } {
+  const lo = Math.ceil(from.getTime() / unitMs) * unitMs;
+  const hi = Math.floor(to.getTime() / unitMs) * unitMs;
+  const utc = (ms: number) => new Date(ms).toISOString().slice(0, 19);
+  if (hi <= lo) return { lo: utc(lo), hi: utc(lo), edges: [[from, to], [to, to]] };
+  return { lo: utc(lo), hi: utc(hi), edges: [[from, new Date(lo)], [new Date(hi), to]] };
 }

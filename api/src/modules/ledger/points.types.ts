@@ -88,14 +88,20 @@ export class LedgerMismatchReport {
 
 @ObjectType({ description: 'A member whose per-member aggregate row (what segments and analytics read) differs from a recomputation from the rows it derives from.' })
 export class AggregateMismatchReport {
-  @Field(() => String, { description: 'The aggregate table: member_order_history, member_channel_order_history or member_points_history.' })
+  @Field(() => String, {
+    description:
+      'The aggregate table: member_order_history, member_channel_order_history, member_points_history, member_order_stats, member_channel_order_stats, order_day_totals or points_hour_totals.',
+  })
   aggregate: string;
 
-  @Field(() => ID)
-  memberId: string;
+  @Field(() => ID, { nullable: true, description: 'The member; null for order_day_totals and points_hour_totals rows, which are not per member.' })
+  memberId: string | null;
 
-  @Field(() => ID, { nullable: true, description: 'The sales channel of a member_channel_order_history row; null otherwise.' })
+  @Field(() => ID, { nullable: true, description: 'The sales channel of a per-channel or order_day_totals row; null otherwise.' })
   channelId: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The order_day_totals row (day, country, shard) or points_hour_totals row (hour, shard); null for per-member rows.' })
+  key?: string | null;
 
   @Field(() => String, { description: 'missing (orders but no row), extra (a row without such orders) or differs.' })
   problem: string;

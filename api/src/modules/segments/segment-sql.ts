@@ -92,6 +92,7 @@ type JoinName = keyof typeof ALIAS;
 class Joins {
   readonly windows: number[] = [];
   lastOrder = false;
+  lastEver = false;
   readonly used = new Set<JoinName>();
   /** Plugin attributes' rows, one left join per attribute, qualifier and window. */
   private readonly plugins = new Map<string, { alias: string; rows: (b: Binder) => string }>();
@@ -107,11 +108,17 @@ class Joins {
     return join.alias;
   }
 
-  /** Column names of the count and net spend of orders in the last `days` days. */
-  window(days: number): { n: string; net: string } {
+  /** Column names of the count and net spend of orders in the last `days` days, and of that count capped at 8. */
+  window(days: number): { n: string; net: string; capped: string } {
     let i = this.windows.indexOf(days);
     if (i < 0) i = this.windows.push(days) - 1;
-    return { n: `jo.n${i}`, net: `jo.net${i}` };
+    return { n: `jo.n${i}`, net: `jo.net${i}`, capped: `jo.c${i}` };
+  }
+
+  /** The member's last order time, whatever the evaluation time (null without orders). */
+  lastOrderEver(): string {
+    this.lastEver = true;
+    return 'jo.last_ever';
   }
 
   lastOrderAt(): string {
@@ -128,25 +135,41 @@ class Joins {
   /** `member m left join …`, binding the evaluation time and windows in `b` (in text order). */
   sql(b: Binder): string {
     const parts = ['member m'];
-    if (this.windows.length > 0 || this.lastOrder) {
-      // The member's order history (orders module): k = orders placed before the evaluation time, kN = before the
-      // start of window N (width_bucket: how many of the ascending times are at or before the operand); the window's
-      // count and net spend are differences of those positions and of the running sums there (index 0 reads null).
+    if (this.windows.length > 0 || this.lastOrder || this.lastEver) {
+      // The member's order stats (Migration20261210100000_scale_aggregates): for a member whose last order is before
+      // the evaluation time T (all but those of T's last moments when T is now), the orders of [T - W, T) are those of
+      // its last (up to) 8 order times `recent_at` at or after T - W, when that is fewer than all 8 or it has no more;
+      // its net spend there is its all-time net when its first order is in the window, 0 when its last is before it;
+      // its last order is `last_at`. Otherwise the history arrays (orders module, Migration20261209100000_order_history):
+      // k = orders placed before T, kN = before the start of window N (width_bucket: how many of the ascending times are
+      // at or before the operand), and differences of the running sums there (index 0 reads null), read only for the
+      // members that need them.
+      const history = (expr: string) => `(select ${expr} from member_order_history h where h.member_id = s.member_id)`;
       const before = (at: string) => `width_bucket(${at} - interval '1 microsecond', h.placed_at)`;
-      const ks = [`${before(b.at())} as k`];
-      const since = (i: number) => `${b.at()} - make_interval(days => ${b.one(this.windows[i], 'int')})`;
-      this.windows.forEach((_, i) => ks.push(`${before(since(i))} as k${i}`));
-      const net = (k: string) => `coalesce(h.total_cum[${k}] - h.returned_cum[${k}], 0)`;
+      // k() binds its values afresh at each use (placeholders are positional).
+      const net = (k: () => string) => `coalesce(h.total_cum[${k()}] - h.returned_cum[${k()}], 0)`;
       const cols: string[] = [];
-      this.windows.forEach((_, i) => {
-        cols.push(`h.k - h.k${i} as n${i}`);
-        cols.push(`${net('h.k')} - ${net(`h.k${i}`)} as net${i}`);
+      this.windows.forEach((days, i) => {
+        const start = () => `(${b.at()} - make_interval(days => ${b.one(days, 'int')}))`;
+        cols.push(
+          `case when s.last_at < ${b.at()} and (s.orders <= 8 or s.recent_at[1] < ${start()})
+             then cardinality(s.recent_at) - width_bucket(${start()} - interval '1 microsecond', s.recent_at)
+             else ${history(`${before(b.at())} - ${before(start())}`)} end as n${i}`,
+        );
+        // At most 8 (what recent_at holds): all a comparison with a constant below 8 needs, without the arrays.
+        cols.push(
+          `case when s.last_at < ${b.at()} then cardinality(s.recent_at) - width_bucket(${start()} - interval '1 microsecond', s.recent_at)
+             else least(8, ${history(`${before(b.at())} - ${before(start())}`)}) end as c${i}`,
+        );
+        cols.push(
+          `case when s.last_at < ${b.at()} and s.first_at >= ${start()} then s.total_minor - s.returned_minor
+             when s.last_at < ${start()} then 0
+             else ${history(`${net(() => before(b.at()))} - ${net(() => before(start()))}`)} end as net${i}`,
+        );
       });
-      if (this.lastOrder) cols.push('h.placed_at[h.k] as last_at');
-      parts.push(
-        `left join (select h.member_id, ${cols.join(', ')}
-          from (select h.member_id, h.placed_at, h.total_cum, h.returned_cum, ${ks.join(', ')} from member_order_history h) h) jo on jo.member_id = m.id`,
-      );
+      if (this.lastOrder) cols.push(`case when s.last_at < ${b.at()} then s.last_at else ${history(`h.placed_at[${before(b.at())}]`)} end as last_at`);
+      if (this.lastEver) cols.push('s.last_at as last_ever');
+      parts.push(`left join (select s.member_id, ${cols.join(',\n          ')} from member_order_stats s) jo on jo.member_id = m.id`);
     }
     if (this.used.has('tier')) {
       parts.push(`left join (select mt.member_id, t.code, t.threshold from member_tier mt join tier t on t.id = mt.tier_id) jt on jt.member_id = m.id`);
@@ -223,14 +246,19 @@ const SOURCES: Record<AttributeName, ScalarSource | SetSource | DateSource> & Pa
     cast: 'bigint',
     expr: (b, _c, j) => `floor(extract(epoch from (${b.at()} - ${j.lastOrderAt()})) / 86400)::bigint`,
   },
-  purchaseCount: { kind: 'scalar', cast: 'bigint', expr: (_b, c, j) => `coalesce(${j.window(c.windowDays!).n}, 0)` },
+  purchaseCount: {
+    kind: 'scalar',
+    cast: 'bigint',
+    // Compared with constants below 8 only, min(count, 8) gives the same answer.
+    expr: (_b, c, j) => `coalesce(${[c.value].flat().every((v) => Number(v) < 8) ? j.window(c.windowDays!).capped : j.window(c.windowDays!).n}, 0)`,
+  },
   monetaryMinor: { kind: 'scalar', cast: 'bigint', expr: (_b, c, j) => `coalesce(${j.window(c.windowDays!).net}, 0)` },
   rfmSegment: { kind: 'set', cast: 'text', rows: () => `select r.member_id, r.segment as v from rfm r` },
   channelsUsed: {
     kind: 'set',
     cast: 'text',
-    // A channel row's first order (placed_at[1]) before the evaluation time: the member had ordered through it then.
-    rows: (b) => `select c.member_id, c.channel_kind as v from member_channel_order_history c where c.placed_at[1] < ${b.at()}`,
+    // A channel's first order before the evaluation time: the member had ordered through it then.
+    rows: (b) => `select c.member_id, c.channel_kind as v from member_channel_order_stats c where c.first_at < ${b.at()}`,
   },
   country: { kind: 'scalar', cast: 'text', expr: () => `m.country` },
   consents: { kind: 'set', cast: 'text', rows: () => `select mc.member_id, mc.medium as v from member_consent mc where mc.is_granted` },
@@ -351,6 +379,23 @@ function usesRfm(rule: SegmentRule): boolean {
   return rule.attribute === 'rfmSegment';
 }
 
+/**
+ * The shortest window W of a purchaseCount condition the whole rule requires (a top-level conjunct) that needs at least
+ * one order in it: every match then has its last order at or after T - W, which the stats' index on last_at finds
+ * (a redundant conjunct: it changes no answer).
+ */
+function requiredOrderWindow(rule: SegmentRule): number | null {
+  const conjuncts = 'and' in rule ? rule.and : [rule];
+  const days = conjuncts.flatMap((c) => {
+    if (!('attribute' in c) || c.attribute !== 'purchaseCount' || c.windowDays === undefined) return [];
+    const values = [c.value].flat().map(Number);
+    const needsOne =
+      ((c.op === 'gte' || c.op === 'eq' || c.op === 'between' || c.op === 'in') && values.every((v) => v >= 1)) || (c.op === 'gt' && values[0] >= 0);
+    return needsOne ? [c.windowDays] : [];
+  });
+  return days.length ? Math.min(...days) : null;
+}
+
 /** Compiles a rule that passed `checkRule` (with the same attributes), evaluated as of `asOf`. */
 export function compileRule(checked: CheckedRule, asOf: Date, plugins: PluginAttributeSql = NO_PLUGINS): CompiledRule {
   const withBinder = new Binder(asOf);
@@ -358,7 +403,10 @@ export function compileRule(checked: CheckedRule, asOf: Date, plugins: PluginAtt
   const b = new Binder(asOf);
   const joins = new Joins();
   const population = checked.mentionsStatus ? `m.status <> 'MERGED'` : `m.status = 'ACTIVE'`;
-  const where = `${population} and ${compileNode(b, joins, checked.rule, plugins)}`;
+  const window = requiredOrderWindow(checked.rule);
+  // On the stats row itself: the outer join becomes an inner one driven by the stats' rows of the window.
+  const recent = window === null ? '' : ` and ${joins.lastOrderEver()} >= ${b.at()} - make_interval(days => ${b.one(window, 'int')})`;
+  const where = `${population}${recent} and ${compileNode(b, joins, checked.rule, plugins)}`;
   const fromBinder = new Binder(asOf);
   const from = joins.sql(fromBinder);
   return { with: withSql, withParams: withBinder.params, from, fromParams: fromBinder.params, where, params: b.params };
