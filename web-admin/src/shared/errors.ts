@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'RATE_LIMITED'
   | 'PAYLOAD_TOO_LARGE'
   | 'PERSISTED_OPERATION_NOT_ALLOWED'
+  | 'PERSISTED_QUERY_NOT_FOUND'
   | 'INTERNAL_SERVER_ERROR'
   | 'GRAPHQL_VALIDATION_FAILED'
   | 'GRAPHQL_PARSE_FAILED'
@@ -60,6 +61,7 @@ const messages = {
   RATE_LIMITED: 'Too many requests or failed sign-ins. Wait a few minutes and try again.',
   PAYLOAD_TOO_LARGE: 'That request is too large. Send less at once.',
   PERSISTED_OPERATION_NOT_ALLOWED: 'The server does not allow this request. Reload the page.',
+  PERSISTED_QUERY_NOT_FOUND: 'The server did not recognise this request. Reload the page.',
   INTERNAL_SERVER_ERROR: 'Something went wrong on our side.',
   GRAPHQL_VALIDATION_FAILED: 'This page is out of date with the server. Reload the page.',
   GRAPHQL_PARSE_FAILED: 'This page is out of date with the server. Reload the page.',
