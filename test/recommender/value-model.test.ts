@@ -48,9 +48,45 @@ describe('TF-VALUE', () => {
     for (const d of drivers) expect(VALUE_FEATURES).toContain(d.feature);
   }, 300_000);
 
+  it('refits the chosen ensemble without searching again: one training per member, the same networks on the same data', async () => {
+    const { rows, cutoff } = plantedHistory();
+    const past = rows.filter((r) => r.time < cutoff);
+    const population = [...new Set(past.map((r) => r.customerId))].sort();
+    // Every training reports its last epoch once (trainNet), so counting those counts trainings.
+    const counter = () => {
+      const hooks = { maxEpochs: 30, trainings: 0, onEpoch: (epoch: number, epochs: number) => void (epoch === epochs && hooks.trainings++) };
+      return hooks;
+    };
+    const searched = new ValueTfModel();
+    const first = counter();
+    const a = await searched.fitPredict(past, population, cutoff, 90, first);
+    const members = String(searched.params().ensemble).split(' + ');
+    const grid = searched.params().innerChoice as Record<string, number>;
+    // The search: 2 hidden sizes × 2 L2 × 2 σ heads on the inner split, then the chosen members at the cutoff.
+    expect(Object.keys(grid).filter((k) => !k.startsWith('ensemble_of_'))).toHaveLength(8);
+    expect(first.trainings).toBe(8 + members.length);
+
+    const refit = searched.withSameChoice();
+    const second = counter();
+    const b = await refit.fitPredict(past, population, cutoff, 90, second);
+    expect(second.trainings).toBe(members.length);
+    expect(refit.params().ensemble).toBe(searched.params().ensemble);
+    expect(refit.params().innerChoice).toEqual(grid);
+    expect(refit.params().choiceReused).toBe(true);
+    // Same data and seed: the served networks are the chosen ensemble's, weight for weight.
+    expect(refit.exportWeights()).toEqual(searched.exportWeights());
+    expect(Array.from(b.predictions)).toEqual(Array.from(a.predictions));
+    expect(() => new ValueTfModel().withSameChoice()).toThrow('has not been fitted');
+    // Two fits with a dozen feature computations (BG/NBD fits included): minutes on a machine shared with other jobs.
+  }, 600_000);
+
   it('VALUE pipeline: holdout metrics next to every baseline, a two-metric gate, and serving amounts for every customer', async () => {
     const { rows } = plantedHistory();
-    const out = await runPipeline(rows, { kind: 'VALUE', horizonDays: 90, maxEpochs: 20 });
+    const trainings = { training: 0, refitting: 0 };
+    const out = await runPipeline(rows, {
+      kind: 'VALUE', horizonDays: 90, maxEpochs: 20,
+      onProgress: (p) => void (p.epoch !== undefined && p.epoch === p.epochs && (p.phase === 'training' || p.phase === 'refitting') && trainings[p.phase]++),
+    });
     expect(out.kind).toBe('VALUE');
     expect(out.algorithm).toBe('TF-VALUE');
     expect(Object.keys(out.baselineMetrics).sort()).toEqual(['BGNBD-GG', 'PAST-SPEND', 'RFM-LINEAR']);
@@ -67,5 +103,11 @@ describe('TF-VALUE', () => {
     expect(out.serving.pReturn).toHaveLength(60);
     expect(out.serving.drivers.every((d) => d.length === 3)).toBe(true);
     expect((out.weights as { format: string }).format).toBe('tf-value/2');
+    // The evaluation fit searched 8 configurations and trained its ensemble; the serving refit trained that ensemble only.
+    const members = String(out.params.ensemble).split(' + ');
+    expect(trainings).toEqual({ training: 8 + members.length, refitting: members.length });
+    // The served version still records the inner-split scores its ensemble was chosen by (the evaluation fit's).
+    expect(out.params.choiceReused).toBe(true);
+    expect(Object.keys(out.params.innerChoice as object).length).toBeGreaterThanOrEqual(8);
   }, 300_000);
 });

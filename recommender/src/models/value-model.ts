@@ -1,4 +1,4 @@
-import type { ExplainsValue, FitHooks, HasParams, Txn, ValueContext, ValueDriver, ValueModel, ValuePrediction } from '../eval/types';
+import type { ExplainsValue, FitHooks, HasParams, ReusesChoice, Txn, ValueContext, ValueDriver, ValueModel, ValuePrediction } from '../eval/types';
 import { normalisedGini, topDecileCapture } from '../eval/value-metrics';
 import { initBackend, tf } from '../tf/backend';
 import { Rng } from '../tf/random';
@@ -21,6 +21,14 @@ export interface ValueOptions {
   maxEnsemble: number;
   topDrivers: number;
   seed: number;
+  /** What an earlier fit chose (withSameChoice): trained as it is, without the inner-split search. */
+  choice?: ValueChoice;
+}
+
+/** What the inner-split search chose — the ensemble's members — and the scores it chose them by. */
+export interface ValueChoice {
+  members: { hidden: number; l2: number; shared: boolean }[];
+  innerChoice: Record<string, number>;
 }
 
 export const VALUE_DEFAULTS: ValueOptions = { hidden: [0, 16], l2s: [1e-3, 1e-2], sharedSigma: [false, true], maxEnsemble: 3, epochs: 400, learningRate: 0.02, snapshots: 4, snapshotStepDays: 30, topDrivers: 3, seed: 19 };
@@ -62,13 +70,14 @@ export interface ValueWeights {
  * the inner split (the same fit one horizon earlier, scored on [cutoff − horizon, cutoff)) by normalised Gini plus
  * top-decile capture.
  */
-export class ValueTfModel implements ValueModel, ExplainsValue, HasParams {
+export class ValueTfModel implements ValueModel, ExplainsValue, HasParams, ReusesChoice<ValueTfModel> {
   readonly name = 'TF-VALUE';
   readonly kind = 'model' as const;
   private readonly o: ValueOptions;
   private info: Record<string, unknown> = {};
   private lastDrivers: ValueDriver[][] = [];
   private weights: ValueWeights | null = null;
+  private chosen: ValueChoice | null = null;
 
   constructor(options: Partial<ValueOptions> = {}) {
     this.o = { ...VALUE_DEFAULTS, ...options };
@@ -85,6 +94,12 @@ export class ValueTfModel implements ValueModel, ExplainsValue, HasParams {
   exportWeights(): ValueWeights {
     if (!this.weights) throw new Error('TF-VALUE has not been fitted');
     return this.weights;
+  }
+
+  /** A model that trains what the last fit chose without searching again (the serving refit): the search is most of the cost. */
+  withSameChoice(): ValueTfModel {
+    if (!this.chosen) throw new Error('TF-VALUE has not been fitted');
+    return new ValueTfModel({ ...this.o, choice: this.chosen });
   }
 
   async fitPredict(rows: Txn[], population: string[], cutoff: number, horizonDays: number, hooks: FitHooks = {}, context: ValueContext = {}): Promise<ValuePrediction> {
@@ -109,7 +124,8 @@ export class ValueTfModel implements ValueModel, ExplainsValue, HasParams {
 
     // Inner split: train on snapshots ending one horizon earlier, score on [cutoff − horizon, cutoff).
     const d = cutoff - h;
-    const inner = this.stack(past, everyone, d - h, horizonDays, featuresAt);
+    const searching = !this.o.choice;
+    const inner = searching ? this.stack(past, everyone, d - h, horizonDays, featuresAt) : { x: new Float32Array(0), y: new Float32Array(0), n: 0 };
     const check = featuresAt(d);
     const checkRows = everyone.flatMap((_, k) => (check.present[k] ? [k] : []));
     const target = spendIn(past, d, cutoff);
@@ -117,9 +133,9 @@ export class ValueTfModel implements ValueModel, ExplainsValue, HasParams {
     const checkIds = checkRows.map((k) => everyone[k]);
     type Config = { hidden: number; l2: number; shared: boolean; score: number; pred: Float64Array };
     const tried: Config[] = [];
-    const grid: Record<string, number> = {};
+    const grid: Record<string, number> = { ...this.o.choice?.innerChoice };
     const scoreOf = (pred: ArrayLike<number>) => normalisedGini(checkActual, pred) + topDecileCapture(checkActual, pred, checkIds);
-    if (inner.n >= 20 && checkRows.length >= 10 && checkActual.some((v) => v > 0)) {
+    if (searching && inner.n >= 20 && checkRows.length >= 10 && checkActual.some((v) => v > 0)) {
       const { mean, std } = standardiser(inner.x, inner.n);
       const xs = standardise(inner.x, inner.n, mean, std);
       const xCheck = standardise(gather(check.x, checkRows), checkRows.length, mean, std);
@@ -145,9 +161,10 @@ export class ValueTfModel implements ValueModel, ExplainsValue, HasParams {
       grid[`ensemble_of_${k}`] = Number(score.toFixed(4));
       if (score > bestScore) (bestScore = score), (members = k);
     }
-    const chosen = members
+    const chosen = this.o.choice?.members ?? (members
       ? tried.slice(0, members).map(({ hidden, l2, shared }) => ({ hidden, l2, shared }))
-      : [{ hidden: this.o.hidden[0], l2: this.o.l2s[0], shared: this.o.sharedSigma[0] }];
+      : [{ hidden: this.o.hidden[0], l2: this.o.l2s[0], shared: this.o.sharedSigma[0] }]);
+    this.chosen = { members: chosen, innerChoice: grid };
 
     // The chosen configurations, refitted on snapshots ending at the cutoff.
     const train = this.stack(past, everyone, d, horizonDays, featuresAt);
@@ -174,7 +191,7 @@ export class ValueTfModel implements ValueModel, ExplainsValue, HasParams {
       horizonDays,
     };
     this.info = {
-      backend, ensemble: chosen.map((c) => `hidden ${c.hidden}, l2 ${c.l2}${c.shared ? ', shared σ' : ''}`).join(' + '), epochs, featureSeconds: Number(featureSeconds.toFixed(1)), snapshots: this.o.snapshots, innerChoice: grid, trainRows: train.n,
+      backend, ensemble: chosen.map((c) => `hidden ${c.hidden}, l2 ${c.l2}${c.shared ? ', shared σ' : ''}`).join(' + '), epochs, featureSeconds: Number(featureSeconds.toFixed(1)), snapshots: this.o.snapshots, innerChoice: grid, ...(searching ? {} : { choiceReused: true }), trainRows: train.n,
       trainReturnRate: Number((train.y.reduce((s, v) => s + (v > 0 ? 1 : 0), 0) / train.n).toFixed(4)),
       groups: ctx.groups.join(' '), returns: returns ? returns.length : 'none in the source',
     };
