@@ -165,7 +165,8 @@ async function runRecs(rows: Txn[], options: PipelineOptions): Promise<RecsOutpu
 
   await report('refitting', 55);
   const all = recsSplit(productRows, window.servingCutoff, options.horizonDays).train;
-  const model = entry.create() as RecsModel;
+  // As for churn and value: the refit keeps what the evaluation fit chose on its inner split (TF-HYBRID's EASE λ).
+  const model = reusesChoice(candidate) ? candidate.withSameChoice() : (entry.create() as RecsModel);
   await model.fit(all, hooksFor(options, 'refitting', 55, 80));
   await report('scoring', 80);
   const serving = await scoreRecs(model, all, options.topN ?? 50, options.similarN ?? 20);
