@@ -83,6 +83,24 @@ describe('TF-HYBRID recommender', () => {
     expect(Array.from(a.score(users))).toEqual(Array.from(b.score(users)));
   });
 
+  it('refits with the EASE λ it chose, without trying the others: the same model on the same data', async () => {
+    const split = recsSplit(pairedPurchases(5), START + 270 * DAY, 30);
+    const tried: number[] = [];
+    const log = (event: string, fields: Record<string, unknown>) => void (event === 'tf-hybrid.ease' && tried.push(fields.lambda as number));
+    const searched = new HybridRecommender({ lambdas: [5, 50, 500], bpr: { dim: 8, epochs: 2, batchSize: 512 }, epochs: 3, seed: 6, log });
+    await searched.fit(split.train);
+    expect(tried).toEqual([5, 50, 500]);
+    const lambda = searched.params().lambda;
+    tried.length = 0;
+    const refit = searched.withSameChoice();
+    await refit.fit(split.train);
+    expect(tried).toEqual([lambda]);
+    expect(refit.params().lambda).toBe(lambda);
+    const users = split.testUsers.subarray(0, 20);
+    expect(Array.from(refit.score(users))).toEqual(Array.from(searched.score(users)));
+    expect(() => new HybridRecommender().withSameChoice()).toThrow('has not been fitted');
+  });
+
   it('exposes item embeddings whose nearest neighbours pair A with its B', async () => {
     const rows = pairedPurchases(2);
     const split = recsSplit(rows, START + 300 * DAY, 30);

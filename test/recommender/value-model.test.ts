@@ -38,7 +38,13 @@ describe('TF-VALUE', () => {
     const past = rows.filter((r) => r.time < cutoff);
     const population = [...growing, ...flat].sort();
     const model = new ValueTfModel({ epochs: 150 });
-    const { predictions, pReturn } = await model.fitPredict(past, population, cutoff, 90);
+    // Every training (a network, or configurations trained together as its columns) reports its last epoch once.
+    const counter = () => {
+      const hooks = { trainings: 0, onEpoch: (epoch: number, epochs: number) => void (epoch === epochs && hooks.trainings++) };
+      return hooks;
+    };
+    const first = counter();
+    const { predictions, pReturn } = await model.fitPredict(past, population, cutoff, 90, first);
     const at = new Map(population.map((c, i) => [c, predictions[i]]));
     const lowestGrowing = Math.min(...growing.map((c) => at.get(c)!));
     const highestFlat = Math.max(...flat.map((c) => at.get(c)!));
@@ -54,12 +60,17 @@ describe('TF-VALUE', () => {
     for (const m of choice.members) expect(m.epochs).toBeLessThanOrEqual(150);
     expect([0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]).toContain(choice.bgnbdWeight);
     expect(model.exportWeights().bgnbdWeight).toBe(choice.bgnbdWeight);
-    // Given that choice, a fit skips the inner split and trains the same ensemble: the same predictions.
-    const again = new ValueTfModel({ epochs: 150, choice });
-    const reused = await again.fitPredict(past, population, cutoff, 90);
-    expect(again.params().innerChoice).toEqual({});
-    expect(again.params().choice).toEqual(choice);
+    // The worker's serving refit (withSameChoice) skips the inner split and trains the same ensemble: one training per
+    // group of members sharing a scaling and hidden size, the same predictions, and the scores that chose it kept.
+    const again = model.withSameChoice();
+    const second = counter();
+    const reused = await again.fitPredict(past, population, cutoff, 90, second);
+    expect(second.trainings).toBe(new Set(choice.members.map((m) => `${m.scaling} ${m.hidden}`)).size);
+    expect(first.trainings).toBeGreaterThan(second.trainings);
+    expect(again.params()).toMatchObject({ choice, choiceReused: true, innerChoice: model.params().innerChoice });
+    expect(model.params().choiceReused).toBeUndefined();
     Array.from(reused.predictions).forEach((v, i) => expect(v).toBeCloseTo(predictions[i], 6));
+    expect(() => new ValueTfModel().withSameChoice()).toThrow('has not been fitted');
   }, 600_000); // two fits: under jest each takes minutes on a loaded machine (about 20 s in node)
 
   it('trains each configuration as a column of a shared network exactly as it would train alone', async () => {
@@ -120,7 +131,11 @@ describe('TF-VALUE', () => {
 
   it('VALUE pipeline: holdout metrics next to every baseline, a two-metric gate, and serving amounts for every customer', async () => {
     const { rows } = plantedHistory();
-    const out = await runPipeline(rows, { kind: 'VALUE', horizonDays: 90, maxEpochs: 20 });
+    const trainings = { training: 0, refitting: 0 };
+    const out = await runPipeline(rows, {
+      kind: 'VALUE', horizonDays: 90, maxEpochs: 20,
+      onProgress: (p) => void (p.epoch !== undefined && p.epoch === p.epochs && (p.phase === 'training' || p.phase === 'refitting') && trainings[p.phase]++),
+    });
     expect(out.kind).toBe('VALUE');
     expect(out.algorithm).toBe('TF-VALUE');
     expect(Object.keys(out.baselineMetrics).sort()).toEqual(['BGNBD-GG', 'PAST-SPEND', 'RFM-LINEAR']);
@@ -137,7 +152,12 @@ describe('TF-VALUE', () => {
     expect(out.serving.pReturn).toHaveLength(60);
     expect(out.serving.drivers.every((d) => d.length === 3)).toBe(true);
     expect((out.weights as { format: string }).format).toBe('tf-value/2');
-  }, 300_000);
+    // The serving refit trained the evaluation fit's choice only, and records the inner-split scores that chose it.
+    expect(out.params.choiceReused).toBe(true);
+    expect(trainings.refitting).toBeGreaterThanOrEqual(1);
+    expect(trainings.refitting).toBeLessThan(trainings.training);
+    expect(Object.keys(out.params.innerChoice as object).length).toBeGreaterThanOrEqual(8);
+  }, 600_000);
 
   it('a network scaled per snapshot reads the scored customers standardised among themselves: a shift of everyone changes nothing', () => {
     const f = VALUE_FEATURES.indexOf('log_spend_period_1');

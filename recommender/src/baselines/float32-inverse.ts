@@ -1,5 +1,6 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { quarters } from '../tf/linalg';
 import { spdInverse } from './linalg';
 
 /**
@@ -29,10 +30,7 @@ function blockInverse(m: tf.Tensor2D, leaf: number): tf.Tensor2D {
   }
   return tf.tidy(() => {
     const h = n >> 1;
-    const a = tf.slice(m, [0, 0], [h, h]);
-    const b = tf.slice(m, [0, h], [h, n - h]);
-    const c = tf.slice(m, [h, 0], [n - h, h]);
-    const d = tf.slice(m, [h, h], [n - h, n - h]);
+    const { a, b, c, d } = quarters(m, h);
     const ai = blockInverse(a, leaf);
     const x = tf.matMul(ai, b); // A⁻¹B
     const z = tf.transpose(x); // CA⁻¹, as C = Bᵀ and A⁻¹ is symmetric

@@ -134,9 +134,9 @@ export interface ExplainsChurn {
   drivers(index: number, k: number): ChurnDriver[];
 }
 
-/** Optional on a ChurnModel: after fitPredict, a fresh model that trains the same chosen hyper-parameters without searching. */
-export interface ReusesChoice {
-  withSameChoice(): ChurnModel;
+/** Optional on a ChurnModel or ValueModel: after fitPredict, a fresh model that trains what that fit chose without searching. */
+export interface ReusesChoice<M = ChurnModel> {
+  withSameChoice(): M;
 }
 
 /** Optional on either model: hyper-parameters chosen, for the registry. */

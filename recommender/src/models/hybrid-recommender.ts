@@ -1,4 +1,4 @@
-import type { FitHooks, HasItemEmbeddings, HasParams, RecsModel, RecsTrainSet } from '../eval/types';
+import type { FitHooks, HasItemEmbeddings, HasParams, RecsModel, RecsTrainSet, ReusesChoice } from '../eval/types';
 import { initBackend, tf } from '../tf/backend';
 import { Rng } from '../tf/random';
 import { BprMf, BPR_DEFAULTS, type BprOptions } from './bpr';
@@ -54,7 +54,7 @@ interface Net {
  * labels from [cutoff − horizon, cutoff)) and applied to features at the cutoff. The loss has a second softmax over
  * unbought candidates only, so the ranking of never-bought items is learned in its own right.
  */
-export class HybridRecommender implements RecsModel, HasItemEmbeddings, HasParams {
+export class HybridRecommender implements RecsModel, HasItemEmbeddings, HasParams, ReusesChoice<HybridRecommender> {
   readonly name = 'TF-HYBRID';
   readonly kind = 'model' as const;
   private readonly o: HybridOptions;
@@ -74,6 +74,12 @@ export class HybridRecommender implements RecsModel, HasItemEmbeddings, HasParam
 
   params(): Record<string, unknown> {
     return this.info;
+  }
+
+  /** A model that fits with the λ the last fit chose on its inner split, without trying the others (the serving refit). */
+  withSameChoice(): HybridRecommender {
+    if (typeof this.info.lambda !== 'number') throw new Error('TF-HYBRID has not been fitted');
+    return new HybridRecommender({ ...this.o, lambdas: [this.info.lambda] });
   }
 
   async fit(train: RecsTrainSet, hooks: FitHooks = {}): Promise<void> {
@@ -101,7 +107,8 @@ export class HybridRecommender implements RecsModel, HasItemEmbeddings, HasParam
     let best: { lambda: number; ndcg: number; ease: EaseScorer } | null = null;
     for (const lambda of this.o.lambdas) {
       const ease = EaseScorer.fit(gramIn, snapIn.nItems, lambda);
-      const ndcg = easeNewNdcg(snapIn, ease, innerUsers, labels);
+      // One λ has nothing to be chosen against: its inner-split score would only be logged.
+      const ndcg = this.o.lambdas.length > 1 ? easeNewNdcg(snapIn, ease, innerUsers, labels) : NaN;
       log('tf-hybrid.ease', { lambda, innerNdcgNew: ndcg });
       if (!best || ndcg > best.ndcg) {
         best?.ease.dispose();

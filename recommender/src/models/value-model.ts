@@ -1,4 +1,4 @@
-import type { ExplainsValue, FitHooks, HasParams, Txn, ValueContext, ValueDriver, ValueModel, ValuePrediction } from '../eval/types';
+import type { ExplainsValue, FitHooks, HasParams, ReusesChoice, Txn, ValueContext, ValueDriver, ValueModel, ValuePrediction } from '../eval/types';
 import { normalisedGini, topDecileCapture } from '../eval/value-metrics';
 import { initBackend, tf } from '../tf/backend';
 import { Rng } from '../tf/random';
@@ -26,6 +26,8 @@ export interface ValueOptions {
   snapshotStepDays: number;
   /** A choice made before (an earlier fit's `params().choice`): refitted as it is, without the inner split. */
   choice?: ValueChoice;
+  /** With `choice`: the inner-split scores that chose it, kept in params for the registry. */
+  chosenBy?: Record<string, number>;
   /** Largest ensemble of the best inner-split configurations tried (the size is chosen on the inner split). */
   maxEnsemble: number;
   /**
@@ -91,7 +93,7 @@ export interface ValueWeights {
  * the inner split (the same fit one horizon earlier, scored on [cutoff − horizon, cutoff)) by normalised Gini plus
  * top-decile capture.
  */
-export class ValueTfModel implements ValueModel, ExplainsValue, HasParams {
+export class ValueTfModel implements ValueModel, ExplainsValue, HasParams, ReusesChoice<ValueTfModel> {
   readonly name = 'TF-VALUE';
   readonly kind = 'model' as const;
   private readonly o: ValueOptions;
@@ -105,6 +107,13 @@ export class ValueTfModel implements ValueModel, ExplainsValue, HasParams {
 
   params(): Record<string, unknown> {
     return this.info;
+  }
+
+  /** After fitPredict: a fresh model that trains the ensemble and blend this fit chose, without the inner split. */
+  withSameChoice(): ValueTfModel {
+    const choice = this.info.choice as ValueChoice | undefined;
+    if (!choice) throw new Error('TF-VALUE has not been fitted: fitPredict first');
+    return new ValueTfModel({ ...this.o, choice, chosenBy: this.info.innerChoice as Record<string, number> });
   }
 
   valueDrivers(index: number, k: number): ValueDriver[] {
@@ -138,7 +147,7 @@ export class ValueTfModel implements ValueModel, ExplainsValue, HasParams {
 
     // Every choice on the inner split, unless a choice made before is given to refit.
     const d = cutoff - h;
-    const { choice, grid } = this.o.choice ? { choice: this.o.choice, grid: {} } : await this.chooseOnInnerSplit(past, everyone, cutoff, horizonDays, featuresAt, epochs, hooks);
+    const { choice, grid } = this.o.choice ? { choice: this.o.choice, grid: { ...this.o.chosenBy } } : await this.chooseOnInnerSplit(past, everyone, cutoff, horizonDays, featuresAt, epochs, hooks);
     const { bgnbdWeight } = choice;
     const chosen = choice.members.map((m) => ({ ...m, epochs: Math.min(m.epochs, epochs) }));
 
@@ -172,7 +181,7 @@ export class ValueTfModel implements ValueModel, ExplainsValue, HasParams {
     };
 
     this.info = {
-      backend, ensemble: chosen.map((c) => `hidden ${c.hidden}, l2 ${c.l2}${c.shared ? ', shared σ' : ''}${c.scaling === 'snapshot' ? ', scaled per snapshot' : ''}, ${c.epochs} epochs`).join(' + '), bgnbdWeight, choice: { members: chosen, bgnbdWeight }, reused: Boolean(this.o.choice), epochs, featureSeconds: Number(featureSeconds.toFixed(1)), snapshots: this.o.snapshots, innerChoice: grid, trainRows: train.n,
+      backend, ensemble: chosen.map((c) => `hidden ${c.hidden}, l2 ${c.l2}${c.shared ? ', shared σ' : ''}${c.scaling === 'snapshot' ? ', scaled per snapshot' : ''}, ${c.epochs} epochs`).join(' + '), bgnbdWeight, choice: { members: chosen, bgnbdWeight }, ...(this.o.choice ? { choiceReused: true } : {}), epochs, featureSeconds: Number(featureSeconds.toFixed(1)), snapshots: this.o.snapshots, innerChoice: grid, trainRows: train.n,
       trainReturnRate: Number((train.y.reduce((s, v) => s + (v > 0 ? 1 : 0), 0) / train.n).toFixed(4)),
       groups: ctx.groups.join(' '), returns: returns ? returns.length : 'none in the source',
     };

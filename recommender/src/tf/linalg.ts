@@ -9,9 +9,7 @@ export function spdInverse(m: tf.Tensor2D, leaf = 256): tf.Tensor2D {
   if (n <= leaf) return smallInverse(m);
   return tf.tidy(() => {
     const h = Math.floor(n / 2);
-    const a = tf.slice(m, [0, 0], [h, h]);
-    const b = tf.slice(m, [0, h], [h, n - h]);
-    const d = tf.slice(m, [h, h], [n - h, n - h]);
+    const { a, b, d } = quarters(m, h);
     const ai = spdInverse(a, leaf);
     const x = tf.matMul(ai, b); // A⁻¹B
     const s = tf.sub(d, tf.matMul(tf.transpose(b), x)) as tf.Tensor2D;
@@ -23,6 +21,21 @@ export function spdInverse(m: tf.Tensor2D, leaf = 256): tf.Tensor2D {
     const bottom = tf.concat([tf.transpose(topRight), si], 1);
     return symmetrise(tf.concat([top, bottom], 0) as tf.Tensor2D);
   });
+}
+
+/**
+ * The four blocks of a square matrix split at row and column h, from one read of it: the wasm backend's slice kernel
+ * copies the whole input out of wasm memory on every call, so four tf.slice calls cost four full copies.
+ */
+export function quarters(m: tf.Tensor2D, h: number): { a: tf.Tensor2D; b: tf.Tensor2D; c: tf.Tensor2D; d: tf.Tensor2D } {
+  const n = m.shape[0];
+  const v = m.dataSync() as Float32Array;
+  const block = (row: number, col: number, rows: number, cols: number) => {
+    const out = new Float32Array(rows * cols);
+    for (let r = 0; r < rows; r++) out.set(v.subarray((row + r) * n + col, (row + r) * n + col + cols), r * cols);
+    return tf.tensor2d(out, [rows, cols]);
+  };
+  return { a: block(0, 0, h, h), b: block(0, h, h, n - h), c: block(h, 0, n - h, h), d: block(h, h, n - h, n - h) };
 }
 
 function symmetrise(m: tf.Tensor2D): tf.Tensor2D {

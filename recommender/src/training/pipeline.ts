@@ -120,7 +120,7 @@ export interface ChurnOutput {
 
 const hasEmbeddings = (m: unknown): m is HasItemEmbeddings => typeof (m as HasItemEmbeddings).itemEmbeddings === 'function';
 const hasParams = (m: unknown): m is HasParams => typeof (m as HasParams).params === 'function';
-const reusesChoice = (m: unknown): m is ReusesChoice => typeof (m as ReusesChoice).withSameChoice === 'function';
+const reusesChoice = <M>(m: M): m is M & ReusesChoice<M> => typeof (m as ReusesChoice<M>).withSameChoice === 'function';
 const explains = (m: unknown): m is ExplainsChurn => typeof (m as ExplainsChurn).drivers === 'function';
 const explainsValue = (m: unknown): m is ExplainsValue => typeof (m as ExplainsValue).valueDrivers === 'function';
 const exportsWeights = (m: unknown): m is { exportWeights(): unknown } => typeof (m as { exportWeights?: unknown }).exportWeights === 'function';
@@ -165,7 +165,8 @@ async function runRecs(rows: Txn[], options: PipelineOptions): Promise<RecsOutpu
 
   await report('refitting', 55);
   const all = recsSplit(productRows, window.servingCutoff, options.horizonDays).train;
-  const model = entry.create() as RecsModel;
+  // As for churn and value: the refit keeps what the evaluation fit chose on its inner split (TF-HYBRID's EASE λ).
+  const model = reusesChoice(candidate) ? candidate.withSameChoice() : (entry.create() as RecsModel);
   await model.fit(all, hooksFor(options, 'refitting', 55, 80));
   await report('scoring', 80);
   const serving = await scoreRecs(model, all, options.topN ?? 50, options.similarN ?? 20);
@@ -351,7 +352,8 @@ async function runValue(rows: Txn[], options: PipelineOptions): Promise<ValueOut
 
   await report('refitting', 55);
   const population = [...new Set(rows.map((r) => r.customerId))].sort();
-  const model = entry.create() as ValueModel;
+  // As for churn: the refit trains the ensemble the evaluation fit chose on its inner split, without searching again.
+  const model = reusesChoice(candidate) ? candidate.withSameChoice() : (entry.create() as ValueModel);
   const served = await model.fitPredict(rows, population, window.servingCutoff, options.horizonDays, hooksFor(options, 'refitting', 55, 85), options.context ?? {});
   await report('scoring', 85);
   const drivers = population.map((_, i) => (explainsValue(model) ? model.valueDrivers(i, 3) : []));
