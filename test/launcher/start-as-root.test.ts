@@ -29,7 +29,10 @@ function privateCheckout(): { tmp: string; checkout: string } {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'loyalty-private-'));
   const checkout = path.join(tmp, 'loyalty');
   fs.mkdirSync(path.join(checkout, 'scripts'), { recursive: true });
-  fs.copyFileSync(path.join(repoRoot, 'scripts', 'start.mjs'), path.join(checkout, 'scripts', 'start.mjs'));
+  // The launcher and the modules it imports (the API's Node flags), copied as a checkout holds them.
+  for (const file of fs.readdirSync(path.join(repoRoot, 'scripts')).filter((f) => f.endsWith('.mjs'))) {
+    fs.copyFileSync(path.join(repoRoot, 'scripts', file), path.join(checkout, 'scripts', file));
+  }
   for (const app of ['api', 'recommender']) fs.symlinkSync(path.join(repoRoot, app), path.join(checkout, app));
   const modules = path.join(repoRoot, 'node_modules');
   fs.mkdirSync(path.join(checkout, 'node_modules'));
