@@ -21,6 +21,34 @@ import { Migration } from '@mikro-orm/migrations';
  * The backfill runs after the triggers exist, in the migration's transaction: CREATE TRIGGER holds a lock on
  * customer_order that blocks writers until the commit, so no order escapes both.
  */
+/**
+ * order_history_refresh's steps (the body between begin and end): the history rows of these members, locked in id
+ * order, then brought to their recomputation. Later migrations that replace the function start from these.
+ */
+export const ORDER_HISTORY_REFRESH_STEPS = `        if coalesce(cardinality(ids), 0) = 0 then return; end if;
+        -- Serialise with every other writer of these members (a placeholder row for a first order), in id order.
+        insert into member_order_history (member_id, placed_at, total_cum, returned_cum)
+          select id, '{}', '{}', '{}' from unnest(ids) id order by id on conflict do nothing;
+        perform 1 from member_order_history where member_id = any(ids) order by member_id for update;
+        -- A new snapshot from here on: every order committed before the lock was granted is read.
+        update member_order_history h set placed_at = e.placed_at, total_cum = e.total_cum, returned_cum = e.returned_cum
+          from member_order_history_expected e
+          where e.member_id = any(ids) and h.member_id = e.member_id
+            and (h.placed_at, h.total_cum, h.returned_cum) is distinct from (e.placed_at, e.total_cum, e.returned_cum);
+        delete from member_order_history h where h.member_id = any(ids)
+          and not exists (select 1 from customer_order o where o.member_id = h.member_id);
+        insert into member_channel_order_history (member_id, channel_id, channel_kind, placed_at, total_cum, returned_cum)
+          select e.member_id, e.channel_id, e.channel_kind, e.placed_at, e.total_cum, e.returned_cum
+          from member_channel_order_history_expected e where e.member_id = any(ids)
+          on conflict (member_id, channel_id) do update
+            set channel_kind = excluded.channel_kind, placed_at = excluded.placed_at, total_cum = excluded.total_cum, returned_cum = excluded.returned_cum
+            where (member_channel_order_history.channel_kind, member_channel_order_history.placed_at, member_channel_order_history.total_cum,
+                   member_channel_order_history.returned_cum)
+              is distinct from (excluded.channel_kind, excluded.placed_at, excluded.total_cum, excluded.returned_cum);
+        delete from member_channel_order_history c where c.member_id = any(ids)
+          and not exists (select 1 from customer_order o where o.member_id = c.member_id and o.channel_id = c.channel_id);
+`;
+
 export class Migration20261209100000_order_history extends Migration {
   override async up(): Promise<void> {
     this.addSql(`create table member_order_history (
@@ -60,29 +88,7 @@ export class Migration20261209100000_order_history extends Migration {
 
     this.addSql(`create function order_history_refresh(ids uuid[]) returns void language plpgsql as $$
       begin
-        if coalesce(cardinality(ids), 0) = 0 then return; end if;
-        -- Serialise with every other writer of these members (a placeholder row for a first order), in id order.
-        insert into member_order_history (member_id, placed_at, total_cum, returned_cum)
-          select id, '{}', '{}', '{}' from unnest(ids) id order by id on conflict do nothing;
-        perform 1 from member_order_history where member_id = any(ids) order by member_id for update;
-        -- A new snapshot from here on: every order committed before the lock was granted is read.
-        update member_order_history h set placed_at = e.placed_at, total_cum = e.total_cum, returned_cum = e.returned_cum
-          from member_order_history_expected e
-          where e.member_id = any(ids) and h.member_id = e.member_id
-            and (h.placed_at, h.total_cum, h.returned_cum) is distinct from (e.placed_at, e.total_cum, e.returned_cum);
-        delete from member_order_history h where h.member_id = any(ids)
-          and not exists (select 1 from customer_order o where o.member_id = h.member_id);
-        insert into member_channel_order_history (member_id, channel_id, channel_kind, placed_at, total_cum, returned_cum)
-          select e.member_id, e.channel_id, e.channel_kind, e.placed_at, e.total_cum, e.returned_cum
-          from member_channel_order_history_expected e where e.member_id = any(ids)
-          on conflict (member_id, channel_id) do update
-            set channel_kind = excluded.channel_kind, placed_at = excluded.placed_at, total_cum = excluded.total_cum, returned_cum = excluded.returned_cum
-            where (member_channel_order_history.channel_kind, member_channel_order_history.placed_at, member_channel_order_history.total_cum,
-                   member_channel_order_history.returned_cum)
-              is distinct from (excluded.channel_kind, excluded.placed_at, excluded.total_cum, excluded.returned_cum);
-        delete from member_channel_order_history c where c.member_id = any(ids)
-          and not exists (select 1 from customer_order o where o.member_id = c.member_id and o.channel_id = c.channel_id);
-      end $$;`);
+${ORDER_HISTORY_REFRESH_STEPS}      end $$;`);
     this.addSql(`create function order_history_after_insert() returns trigger language plpgsql as $$
       begin
         perform order_history_refresh(array(select distinct member_id from inserted_orders where member_id is not null order by 1));

@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { ORDER_HISTORY_REFRESH_STEPS } from './Migration20261209100000_order_history';
 import { RFM_FROM_ORDER_HISTORY } from './Migration20261209100100_rfm_from_order_history';
 
 /**
@@ -81,27 +82,7 @@ export class Migration20261210100000_scale_aggregates extends Migration {
     // history rows just written (under the history rows' locks, so concurrent refreshes of a member stay serial).
     this.addSql(`create or replace function order_history_refresh(ids uuid[]) returns void language plpgsql as $$
       begin
-        if coalesce(cardinality(ids), 0) = 0 then return; end if;
-        insert into member_order_history (member_id, placed_at, total_cum, returned_cum)
-          select id, '{}', '{}', '{}' from unnest(ids) id order by id on conflict do nothing;
-        perform 1 from member_order_history where member_id = any(ids) order by member_id for update;
-        update member_order_history h set placed_at = e.placed_at, total_cum = e.total_cum, returned_cum = e.returned_cum
-          from member_order_history_expected e
-          where e.member_id = any(ids) and h.member_id = e.member_id
-            and (h.placed_at, h.total_cum, h.returned_cum) is distinct from (e.placed_at, e.total_cum, e.returned_cum);
-        delete from member_order_history h where h.member_id = any(ids)
-          and not exists (select 1 from customer_order o where o.member_id = h.member_id);
-        insert into member_channel_order_history (member_id, channel_id, channel_kind, placed_at, total_cum, returned_cum)
-          select e.member_id, e.channel_id, e.channel_kind, e.placed_at, e.total_cum, e.returned_cum
-          from member_channel_order_history_expected e where e.member_id = any(ids)
-          on conflict (member_id, channel_id) do update
-            set channel_kind = excluded.channel_kind, placed_at = excluded.placed_at, total_cum = excluded.total_cum, returned_cum = excluded.returned_cum
-            where (member_channel_order_history.channel_kind, member_channel_order_history.placed_at, member_channel_order_history.total_cum,
-                   member_channel_order_history.returned_cum)
-              is distinct from (excluded.channel_kind, excluded.placed_at, excluded.total_cum, excluded.returned_cum);
-        delete from member_channel_order_history c where c.member_id = any(ids)
-          and not exists (select 1 from customer_order o where o.member_id = c.member_id and o.channel_id = c.channel_id);
-        -- The stats of these members, from their history rows.
+${ORDER_HISTORY_REFRESH_STEPS}        -- The stats of these members, from their history rows.
         -- The member's country is read under the FOR SHARE lock the daily totals' trigger took (it fires first).
         insert into member_order_stats (member_id, ${statsCols}, country)
           select h.member_id, ${fromHistory}, m.country from member_order_history h join member m on m.id = h.member_id
@@ -391,26 +372,6 @@ ${rfm.slice(head, tail)}    cells as (
     // order_history_refresh without the stats: Migration20261209100000_order_history's body.
     this.addSql(`create or replace function order_history_refresh(ids uuid[]) returns void language plpgsql as $$
       begin
-        if coalesce(cardinality(ids), 0) = 0 then return; end if;
-        insert into member_order_history (member_id, placed_at, total_cum, returned_cum)
-          select id, '{}', '{}', '{}' from unnest(ids) id order by id on conflict do nothing;
-        perform 1 from member_order_history where member_id = any(ids) order by member_id for update;
-        update member_order_history h set placed_at = e.placed_at, total_cum = e.total_cum, returned_cum = e.returned_cum
-          from member_order_history_expected e
-          where e.member_id = any(ids) and h.member_id = e.member_id
-            and (h.placed_at, h.total_cum, h.returned_cum) is distinct from (e.placed_at, e.total_cum, e.returned_cum);
-        delete from member_order_history h where h.member_id = any(ids)
-          and not exists (select 1 from customer_order o where o.member_id = h.member_id);
-        insert into member_channel_order_history (member_id, channel_id, channel_kind, placed_at, total_cum, returned_cum)
-          select e.member_id, e.channel_id, e.channel_kind, e.placed_at, e.total_cum, e.returned_cum
-          from member_channel_order_history_expected e where e.member_id = any(ids)
-          on conflict (member_id, channel_id) do update
-            set channel_kind = excluded.channel_kind, placed_at = excluded.placed_at, total_cum = excluded.total_cum, returned_cum = excluded.returned_cum
-            where (member_channel_order_history.channel_kind, member_channel_order_history.placed_at, member_channel_order_history.total_cum,
-                   member_channel_order_history.returned_cum)
-              is distinct from (excluded.channel_kind, excluded.placed_at, excluded.total_cum, excluded.returned_cum);
-        delete from member_channel_order_history c where c.member_id = any(ids)
-          and not exists (select 1 from customer_order o where o.member_id = c.member_id and o.channel_id = c.channel_id);
-      end $$;`);
+${ORDER_HISTORY_REFRESH_STEPS}      end $$;`);
   }
 }
