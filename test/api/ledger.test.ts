@@ -6,6 +6,7 @@ const h = useHarness();
 const b = build(h);
 const DAY = 86_400_000;
 const ADJUST = `mutation($i: AdjustPointsInput!) { adjustPoints(input: $i) { available pending lifetime } }`;
+const LIABILITY = `query($input: AnalyticsFilterInput!) { analytics { kpis(input: $input) { liabilityPoints } } }`;
 
 let admin: Awaited<ReturnType<ReturnType<typeof build>['admin']>>;
 let pos: Awaited<ReturnType<ReturnType<typeof build>['apiKey']>>;
@@ -84,6 +85,8 @@ describe('returns after the points were spent', () => {
       await h.gql(admin.auth, ADJUST, { i: { memberId: m.id, points: -80, reason: 'spent elsewhere', idempotencyKey: `spend-${m.id}` } });
       await h.gql(pos.auth, RECORD_RETURN, { input: { orderId: order.id, externalReturnId: 'ALL' } });
       expect((await pointsOf(h, admin.auth, m.id)).available).toBe(-80);
+      const inDebt = new Date(Date.now() + 1);
+      await new Promise((resolve) => setTimeout(resolve, 5));
       await h.gql(pos.auth, RECORD_ORDER, { input: orderInput(m.id, [{ unitPriceMinor: 5000 }]) });
       expect((await pointsOf(h, admin.auth, m.id)).available).toBe(-30);
       await h.gql(pos.auth, RECORD_ORDER, { input: orderInput(m.id, [{ unitPriceMinor: 5000 }]) });
@@ -91,6 +94,19 @@ describe('returns after the points were spent', () => {
       const lots = await h.sql(`select coalesce(sum(remaining), 0)::int as s from point_lot where member_id = ? and state = 'AVAILABLE'`, [m.id]);
       expect(lots[0].s).toBe(20);
       expect((await ledgerCheck(h)).isConsistent).toBe(true);
+      // The KPIs' liability counts a negative available balance as 0, at a time when the member was in debt (their later
+      // rows read back from today's balance) and now; compared with a recomputation from the ledger rows.
+      for (const to of [inDebt, new Date(Date.now() + 60_000)]) {
+        const res = await h.gql(admin.auth, LIABILITY, { input: { from: new Date(to.getTime() - DAY).toISOString(), to: to.toISOString() } });
+        expect(res.errors).toBeUndefined();
+        const [expected] = await h.sql(
+          `select coalesce(sum(greatest(a, 0) + p), 0)::int as points, count(*) filter (where a < 0)::int as debtors
+           from (select member_id, sum(available_delta) as a, sum(pending_delta) as p from ledger_entry where created_at < ? group by member_id) x`,
+          [to],
+        );
+        if (to === inDebt) expect(expected.debtors).toBeGreaterThan(0);
+        expect(res.data.analytics.kpis.liabilityPoints).toBe(expected.points);
+      }
     } finally {
       await b.settings({ pendingDays: 14 });
     }

@@ -2,6 +2,16 @@ import { Migration } from '@mikro-orm/migrations';
 import { ORDER_HISTORY_REFRESH_STEPS } from './Migration20261209100000_order_history';
 import { RFM_FROM_ORDER_HISTORY } from './Migration20261209100100_rfm_from_order_history';
 
+/** The KPIs' points classes of ledger rows `l`, as bigint sums (points_hour_totals; analytics.service.ts reads the same). */
+// Indented as they were inside up(): the SQL text of this migration is unchanged.
+export const POINT_CLASSES = (l: string) => `
+      sum(case when ${l}.reason in ('ORDER_EARN', 'REFERRAL') or (${l}.reason = 'ADJUSTMENT' and ${l}.lifetime_delta > 0) then ${l}.lifetime_delta else 0 end)::bigint as issued,
+      sum(case when ${l}.reason in ('RETURN_CLAWBACK', 'REFERRAL_REVERSAL') then -${l}.lifetime_delta else 0 end)::bigint as clawed_back,
+      sum(case when ${l}.reason in ('REDEMPTION', 'REDEMPTION_CANCEL') then -${l}.available_delta else 0 end)::bigint as redeemed,
+      sum(case when ${l}.reason = 'EXPIRY' then -${l}.available_delta else 0 end)::bigint as expired`;
+export const POINT_ROWS = (l: string) => `(${l}.reason in ('ORDER_EARN', 'REFERRAL', 'RETURN_CLAWBACK', 'REFERRAL_REVERSAL', 'REDEMPTION', 'REDEMPTION_CANCEL', 'EXPIRY')
+      or (${l}.reason = 'ADJUSTMENT' and ${l}.lifetime_delta > 0))`;
+
 /**
  * Pre-aggregates for segments and analytics at 1 M members (issue 18; docs/operations/performance.md), beside the
  * per-member histories of Migration20261209100000_order_history and …100200_ledger_history, all exact and written in
@@ -222,21 +232,14 @@ ${ORDER_HISTORY_REFRESH_STEPS}        -- The stats of these members, from their 
       expired bigint not null,
       primary key (hour, shard)
     );`);
-    const pointClasses = (l: string) => `
-      sum(case when ${l}.reason in ('ORDER_EARN', 'REFERRAL') or (${l}.reason = 'ADJUSTMENT' and ${l}.lifetime_delta > 0) then ${l}.lifetime_delta else 0 end)::bigint as issued,
-      sum(case when ${l}.reason in ('RETURN_CLAWBACK', 'REFERRAL_REVERSAL') then -${l}.lifetime_delta else 0 end)::bigint as clawed_back,
-      sum(case when ${l}.reason in ('REDEMPTION', 'REDEMPTION_CANCEL') then -${l}.available_delta else 0 end)::bigint as redeemed,
-      sum(case when ${l}.reason = 'EXPIRY' then -${l}.available_delta else 0 end)::bigint as expired`;
-    const pointRows = (l: string) => `(${l}.reason in ('ORDER_EARN', 'REFERRAL', 'RETURN_CLAWBACK', 'REFERRAL_REVERSAL', 'REDEMPTION', 'REDEMPTION_CANCEL', 'EXPIRY')
-      or (${l}.reason = 'ADJUSTMENT' and ${l}.lifetime_delta > 0))`;
     this.addSql(`create view points_hour_totals_expected as
-      select date_trunc('hour', l.created_at at time zone 'UTC') as hour, member_shard(l.member_id) as shard, ${pointClasses('l')}
-      from ledger_entry l where ${pointRows('l')} group by 1, 2;`);
+      select date_trunc('hour', l.created_at at time zone 'UTC') as hour, member_shard(l.member_id) as shard, ${POINT_CLASSES('l')}
+      from ledger_entry l where ${POINT_ROWS('l')} group by 1, 2;`);
     this.addSql(`create function points_hour_totals_after_insert() returns trigger language plpgsql as $$
       begin
         insert into points_hour_totals as t (hour, shard, issued, clawed_back, redeemed, expired)
-          select date_trunc('hour', l.created_at at time zone 'UTC'), member_shard(l.member_id), ${pointClasses('l')}
-          from inserted_entries l where ${pointRows('l')} group by 1, 2 order by 1, 2
+          select date_trunc('hour', l.created_at at time zone 'UTC'), member_shard(l.member_id), ${POINT_CLASSES('l')}
+          from inserted_entries l where ${POINT_ROWS('l')} group by 1, 2 order by 1, 2
           on conflict (hour, shard) do update set issued = t.issued + excluded.issued, clawed_back = t.clawed_back + excluded.clawed_back,
             redeemed = t.redeemed + excluded.redeemed, expired = t.expired + excluded.expired;
         return null;

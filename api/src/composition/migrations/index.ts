@@ -28,6 +28,7 @@ import { Migration20261209100000_order_history } from './Migration20261209100000
 import { Migration20261209100100_rfm_from_order_history } from './Migration20261209100100_rfm_from_order_history';
 import { Migration20261209100200_ledger_history } from './Migration20261209100200_ledger_history';
 import { Migration20261210100000_redeem_in_one_statement } from './Migration20261210100000_redeem_in_one_statement';
+import { Migration20261211100000_liability_totals } from './Migration20261211100000_liability_totals';
 
 /** Applied in this order; add each new migration here (npm run make-migration writes the file). */
 export const migrations: MigrationObject[] = [
@@ -60,4 +61,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261209130500_earning_terms_version', class: Migration20261209130500_earning_terms_version },
   { name: 'Migration20261210100000_redeem_in_one_statement', class: Migration20261210100000_redeem_in_one_statement },
   { name: 'Migration20261210100000_scale_aggregates', class: Migration20261210100000_scale_aggregates },
+  { name: 'Migration20261211100000_liability_totals', class: Migration20261211100000_liability_totals },
 ];

@@ -64,6 +64,7 @@ export class AnalyticsService {
       //   the last order is at or after `from`, repeat when the one before it is too; from the history arrays for the
       //   others (k(t) = width_bucket(t - 1 µs, placed_at), the orders placed before t).
       const days = unitWindow(filter.from, filter.to, DAY_MS);
+      const dayPieces = pieceRows(days.pieces, 'customer_order', 'placed_at', 'o');
       const chan = (t: string, kind: string) => {
         const where: string[] = [];
         const params: unknown[] = [];
@@ -105,12 +106,12 @@ export class AnalyticsService {
            from order_day_totals t where t.day >= ?::date and t.day < ?::date${dayChan.sql}${cw("nullif(t.country, '')")}
            group by 1, 2
            union all
-           select o.country, o.channel_id, count(*), sum(o.total_minor), sum(o.returned_minor)
+           select o.country, o.channel_id, sum(o.sign), sum(o.sign * o.total_minor), sum(o.sign * o.returned_minor)
            from (
              -- The member's country by its primary key: a few thousand orders, not a hash of every member.
-             select o.channel_id, o.total_minor, o.returned_minor, (select m.country from member m where m.id = o.member_id) as country
-             from customer_order o
-             where o.member_id is not null and ((o.placed_at >= ? and o.placed_at < ?) or (o.placed_at >= ? and o.placed_at < ?))${orderChan.sql}
+             select o.sign, o.channel_id, o.total_minor, o.returned_minor, (select m.country from member m where m.id = o.member_id) as country
+             from ${dayPieces.sql}
+             where o.member_id is not null${orderChan.sql}
            ) o where true${cw('o.country')}
            group by 1, 2
          ), t as (
@@ -149,7 +150,7 @@ export class AnalyticsService {
          from parts order by part, net desc, key nulls last`,
         [
           days.lo.slice(0, 10), days.hi.slice(0, 10), ...dayChan.params, ...cp,
-          ...days.edges.flat(), ...orderChan.params, ...cp,
+          ...dayPieces.params, ...orderChan.params, ...cp,
           ...pm.params, ...cp,
           ...pc.params, ...cp,
         ],
@@ -202,24 +203,40 @@ export class AnalyticsService {
       const liability = `(select coalesce(sum(greatest(b.available - coalesce(t.available, 0), 0) + b.pending - coalesce(t.pending, 0)), 0)
             from member_balance b left join tail t on t.member_id = b.member_id where true${country('b.member_id')})::float8 as liability`;
       if (!filter.country) {
-        // Without a country: the whole UTC hours of the window from points_hour_totals (Migration20261210100000_scale_aggregates),
-        // the partial hours at its ends from the ledger rows (ledger_entry_created_at_index), classed as the history classes them.
+        // Without a country, from points_hour_totals (Migration20261210100000_scale_aggregates, …20261211100000_liability_totals):
+        // - the movements: the window's whole UTC hours, and the ledger rows of the partial hours at its ends (unitWindow);
+        // - the liability Σ max(available, 0) + pending at `to` as Σ (available + pending) of every row before `to` (the
+        //   hours before it, and the partial hour's rows) plus Σ max(-available, 0) of the members whose available
+        //   balance is below 0 at `to`: those below 0 now (member_balance_negative_index) or with rows from `to` on.
         const hours = unitWindow(filter.from, filter.to, HOUR_MS);
+        const held = unitsBefore(filter.to, HOUR_MS);
+        const hourPieces = pieceRows(hours.pieces, 'ledger_entry', 'created_at', 'l');
+        const heldPieces = pieceRows(held.pieces, 'ledger_entry', 'created_at', 'l');
         const [points] = await em.execute<Record<string, number>[]>(
           `with tail as (
-             select l.member_id, sum(l.available_delta) as available, sum(l.pending_delta) as pending
-             from ledger_entry l where l.created_at >= ? group by l.member_id
+             select l.member_id, sum(l.available_delta) as available from ledger_entry l where l.created_at >= ? group by l.member_id
            ), moved as (
-             select sum(issued) as issued, sum(clawed_back) as clawed_back, sum(redeemed) as redeemed, sum(expired) as expired
-             from points_hour_totals where hour >= ?::timestamp and hour < ?::timestamp
+             select sum(issued) filter (where w.in_window) as issued, sum(clawed_back) filter (where w.in_window) as clawed_back,
+               sum(redeemed) filter (where w.in_window) as redeemed, sum(expired) filter (where w.in_window) as expired,
+               sum(available + pending) filter (where hour < ?::timestamp) as held
+             from points_hour_totals cross join lateral (select hour >= ?::timestamp and hour < ?::timestamp as in_window) w
+             where hour < greatest(?::timestamp, ?::timestamp)
              union all
-             select ${POINT_CLASSES('l')}
-             from ledger_entry l where (l.created_at >= ? and l.created_at < ?) or (l.created_at >= ? and l.created_at < ?)
+             select ${POINT_CLASSES('l', 'l.sign')}, 0
+             from ${hourPieces.sql}
+             union all
+             select 0, 0, 0, 0, sum(l.sign * (l.available_delta + l.pending_delta))
+             from ${heldPieces.sql}
            )
            select coalesce(sum(issued), 0)::float8 as issued, coalesce(sum(clawed_back), 0)::float8 as clawed_back,
-             coalesce(sum(redeemed), 0)::float8 as redeemed, coalesce(sum(expired), 0)::float8 as expired, ${liability}
+             coalesce(sum(redeemed), 0)::float8 as redeemed, coalesce(sum(expired), 0)::float8 as expired,
+             (coalesce(sum(held), 0) + (
+               select coalesce(sum(greatest(coalesce(t.available, 0) - b.available, 0)), 0)
+               from member_balance b left join tail t on t.member_id = b.member_id
+               where b.member_id in (select member_id from tail union select member_id from member_balance where available < 0)
+             ))::float8 as liability
            from moved`,
-          [filter.to, hours.lo, hours.hi, ...hours.edges.flat()],
+          [filter.to, held.hi, hours.lo, hours.hi, hours.hi, held.hi, ...hourPieces.params, ...heldPieces.params],
         );
         return points;
       }
@@ -475,21 +492,69 @@ export function ratio(a: number, b: number, places: number): number | null {
   return (Math.sign(a) * Math.sign(b) * Math.floor(scaled)) / scale;
 }
 
-/** The KPIs' points classes of ledger rows `l` (member_points_history_expected, points_hour_totals_expected). */
-const POINT_CLASSES = (l: string) => `
-  sum(case when ${l}.reason in ('ORDER_EARN', 'REFERRAL') or (${l}.reason = 'ADJUSTMENT' and ${l}.lifetime_delta > 0) then ${l}.lifetime_delta else 0 end) as issued,
-  sum(case when ${l}.reason in ('RETURN_CLAWBACK', 'REFERRAL_REVERSAL') then -${l}.lifetime_delta else 0 end) as clawed_back,
-  sum(case when ${l}.reason in ('REDEMPTION', 'REDEMPTION_CANCEL') then -${l}.available_delta else 0 end) as redeemed,
-  sum(case when ${l}.reason = 'EXPIRY' then -${l}.available_delta else 0 end) as expired`;
+/**
+ * The KPIs' points classes of ledger rows `l` (member_points_history_expected, points_hour_totals_expected), each row
+ * counted `sign` times.
+ */
+const POINT_CLASSES = (l: string, sign = '1') => `
+  sum(${sign} * case when ${l}.reason in ('ORDER_EARN', 'REFERRAL') or (${l}.reason = 'ADJUSTMENT' and ${l}.lifetime_delta > 0) then ${l}.lifetime_delta else 0 end) as issued,
+  sum(${sign} * case when ${l}.reason in ('RETURN_CLAWBACK', 'REFERRAL_REVERSAL') then -${l}.lifetime_delta else 0 end) as clawed_back,
+  sum(${sign} * case when ${l}.reason in ('REDEMPTION', 'REDEMPTION_CANCEL') then -${l}.available_delta else 0 end) as redeemed,
+  sum(${sign} * case when ${l}.reason = 'EXPIRY' then -${l}.available_delta else 0 end) as expired`;
+
+/** Rows of [from, to) added (sign 1) to, or subtracted (sign -1) from, the per-unit totals of a window. */
+export interface UnitPiece {
+  from: Date;
+  to: Date;
+  sign: 1 | -1;
+}
 
 /**
- * The whole UTC units (days, hours) of [from, to) ([lo, hi) as UTC timestamps without zone; empty when there are none)
- * and the two partial ranges at its ends that totals per unit do not cover.
+ * A window [from, to) as per-unit totals (days, hours) over [lo, hi) (UTC timestamps without zone; empty when lo = hi)
+ * corrected by the rows of at most two pieces: at each end whichever side of the partial unit holds less time before
+ * `now` (rows are assumed spread over the past, and none lie after now) — the rows of [from, ceil(from)) added, or those
+ * of [floor(from), from) subtracted from a whole unit; at the end [floor(to), to) added, or [to, ceil(to)) subtracted.
+ * A window ending now then reads the rows after it (none) rather than the day's so far. A window inside one unit reads
+ * its rows.
  */
-export function unitWindow(from: Date, to: Date, unitMs: number): { lo: string; hi: string; edges: [Date, Date][] } {
-  const lo = Math.ceil(from.getTime() / unitMs) * unitMs;
-  const hi = Math.floor(to.getTime() / unitMs) * unitMs;
-  const utc = (ms: number) => new Date(ms).toISOString().slice(0, 19);
-  if (hi <= lo) return { lo: utc(lo), hi: utc(lo), edges: [[from, to], [to, to]] };
-  return { lo: utc(lo), hi: utc(hi), edges: [[from, new Date(lo)], [new Date(hi), to]] };
+export function unitWindow(from: Date, to: Date, unitMs: number, now = new Date()): { lo: string; hi: string; pieces: UnitPiece[] } {
+  const f = from.getTime();
+  const fUp = Math.ceil(f / unitMs) * unitMs;
+  if (Math.floor(to.getTime() / unitMs) * unitMs <= fUp) return { lo: utcUnit(fUp), hi: utcUnit(fUp), pieces: [{ from, to, sign: 1 }] };
+  const pieces: UnitPiece[] = [];
+  let lo = fUp;
+  if (f < fUp) {
+    const fDown = fUp - unitMs;
+    if (pastSpan(f, fUp, now) <= pastSpan(fDown, f, now)) pieces.push({ from, to: new Date(fUp), sign: 1 });
+    else (lo = fDown), pieces.push({ from: new Date(fDown), to: from, sign: -1 });
+  }
+  const end = unitsBefore(to, unitMs, now);
+  return { lo: utcUnit(lo), hi: end.hi, pieces: [...pieces, ...end.pieces] };
+}
+
+/** Everything before `to` as the units before `hi` and the piece of the partial unit (chosen as unitWindow chooses). */
+export function unitsBefore(to: Date, unitMs: number, now = new Date()): { hi: string; pieces: UnitPiece[] } {
+  const t = to.getTime();
+  const tDown = Math.floor(t / unitMs) * unitMs;
+  if (t === tDown) return { hi: utcUnit(tDown), pieces: [] };
+  const tUp = tDown + unitMs;
+  if (pastSpan(tDown, t, now) <= pastSpan(t, tUp, now)) return { hi: utcUnit(tDown), pieces: [{ from: new Date(tDown), to, sign: 1 }] };
+  return { hi: utcUnit(tUp), pieces: [{ from: to, to: new Date(tUp), sign: -1 }] };
+}
+
+/** How much of [a, b) lies before now. */
+const pastSpan = (a: number, b: number, now: Date) => Math.max(0, Math.min(b, now.getTime()) - a);
+
+const utcUnit = (ms: number) => new Date(ms).toISOString().slice(0, 19);
+
+/**
+ * `(…) alias`: the rows of `table` whose `column` falls in each piece, with the piece's `sign`, as one range read per
+ * piece (a join with a list of ranges was planned as a scan of the whole table).
+ */
+function pieceRows(pieces: UnitPiece[], table: string, column: string, alias: string): { sql: string; params: unknown[] } {
+  if (!pieces.length) return { sql: `(select 1 as sign, t.* from ${table} t where false) ${alias}`, params: [] };
+  return {
+    sql: `(${pieces.map((p) => `select ${p.sign === 1 ? 1 : -1} as sign, t.* from ${table} t where t.${column} >= ? and t.${column} < ?`).join(' union all ')}) ${alias}`,
+    params: pieces.flatMap((p) => [p.from, p.to]),
+  };
 }
