@@ -12,6 +12,39 @@ export const POINT_CLASSES = (l: string) => `
 export const POINT_ROWS = (l: string) => `(${l}.reason in ('ORDER_EARN', 'REFERRAL', 'RETURN_CLAWBACK', 'REFERRAL_REVERSAL', 'REDEMPTION', 'REDEMPTION_CANCEL', 'EXPIRY')
       or (${l}.reason = 'ADJUSTMENT' and ${l}.lifetime_delta > 0))`;
 
+// analytics_rfm as in Migration20261209100100_rfm_from_order_history, its base (each member's last order, orders and
+// net spend before as_of) from the stats for members whose last order is before as_of, from the arrays for the rest.
+export const RFM_FROM_STATS = RFM_FROM_ORDER_HISTORY.replace(
+  /with base as materialized \([\s\S]*?\), q as materialized/,
+  `with base as materialized (
+      select s.member_id, s.last_at as last_order_at, s.orders, s.total_minor - s.returned_minor as monetary_minor
+      from member_order_stats s where s.last_at < as_of
+      union all
+      select h.member_id, h.placed_at[x.k], x.k, h.total_cum[x.k] - h.returned_cum[x.k]
+      from member_order_stats s join member_order_history h on h.member_id = s.member_id
+      cross join lateral (select width_bucket(as_of - interval '1 microsecond', h.placed_at) as k) x
+      where s.last_at >= as_of and x.k > 0
+    ), q as materialized`,
+);
+if (RFM_FROM_STATS === RFM_FROM_ORDER_HISTORY) throw new Error('analytics_rfm: the base to replace was not found');
+// The segments' sizes alone (analytics.rfm): the same base and edges, members counted per score cell (125 cells,
+// one hash aggregate) and the cells named, instead of a scored row per member.
+const RFM_TAIL = RFM_FROM_STATS.indexOf('    -- Scores as plain columns');
+const RFM_HEAD = RFM_FROM_STATS.indexOf('  language sql stable as $$');
+if (RFM_TAIL < 0 || RFM_HEAD < 0) throw new Error('analytics_rfm: the scores to replace were not found');
+export const RFM_SEGMENTS_FROM_STATS = `create function analytics_rfm_segments(as_of timestamptz)
+  returns table (segment text, members bigint, orders bigint, monetary_minor numeric)
+${RFM_FROM_STATS.slice(RFM_HEAD, RFM_TAIL)}    cells as (
+      select 1 + (b.last_order_at > e.re[1])::int + (b.last_order_at > e.re[2])::int + (b.last_order_at > e.re[3])::int + (b.last_order_at > e.re[4])::int as r,
+        1 + (b.orders > e.fe[1])::int + (b.orders > e.fe[2])::int + (b.orders > e.fe[3])::int + (b.orders > e.fe[4])::int as f,
+        1 + (b.monetary_minor > e.me[1])::int + (b.monetary_minor > e.me[2])::int + (b.monetary_minor > e.me[3])::int + (b.monetary_minor > e.me[4])::int as m,
+        count(*) as members, sum(b.orders)::bigint as orders, sum(b.monetary_minor) as monetary_minor
+      from base b cross join edges e
+      group by 1, 2, 3
+    )
+    select analytics_rfm_segment(c.r, c.f, c.m), sum(c.members)::bigint, sum(c.orders)::bigint, sum(c.monetary_minor) from cells c group by 1
+  $$;`;
+
 /**
  * Pre-aggregates for segments and analytics at 1 M members (issue 18; docs/operations/performance.md), beside the
  * per-member histories of Migration20261209100000_order_history and …100200_ledger_history, all exact and written in
@@ -296,39 +329,8 @@ ${ORDER_HISTORY_REFRESH_STEPS}        -- The stats of these members, from their 
         insert into order_day_totals select * from order_day_totals_expected;
         insert into points_hour_totals select * from points_hour_totals_expected where (issued, clawed_back, redeemed, expired) <> (0, 0, 0, 0);
       $$;`);
-    // analytics_rfm as in Migration20261209100100_rfm_from_order_history, its base (each member's last order, orders and
-    // net spend before as_of) from the stats for members whose last order is before as_of, from the arrays for the rest.
-    const rfm = RFM_FROM_ORDER_HISTORY.replace(
-      /with base as materialized \([\s\S]*?\), q as materialized/,
-      `with base as materialized (
-      select s.member_id, s.last_at as last_order_at, s.orders, s.total_minor - s.returned_minor as monetary_minor
-      from member_order_stats s where s.last_at < as_of
-      union all
-      select h.member_id, h.placed_at[x.k], x.k, h.total_cum[x.k] - h.returned_cum[x.k]
-      from member_order_stats s join member_order_history h on h.member_id = s.member_id
-      cross join lateral (select width_bucket(as_of - interval '1 microsecond', h.placed_at) as k) x
-      where s.last_at >= as_of and x.k > 0
-    ), q as materialized`,
-    );
-    if (rfm === RFM_FROM_ORDER_HISTORY) throw new Error('analytics_rfm: the base to replace was not found');
-    this.addSql(rfm);
-    // The segments' sizes alone (analytics.rfm): the same base and edges, members counted per score cell (125 cells,
-    // one hash aggregate) and the cells named, instead of a scored row per member.
-    const tail = rfm.indexOf('    -- Scores as plain columns');
-    const head = rfm.indexOf('  language sql stable as $$');
-    if (tail < 0 || head < 0) throw new Error('analytics_rfm: the scores to replace were not found');
-    this.addSql(`create function analytics_rfm_segments(as_of timestamptz)
-  returns table (segment text, members bigint, orders bigint, monetary_minor numeric)
-${rfm.slice(head, tail)}    cells as (
-      select 1 + (b.last_order_at > e.re[1])::int + (b.last_order_at > e.re[2])::int + (b.last_order_at > e.re[3])::int + (b.last_order_at > e.re[4])::int as r,
-        1 + (b.orders > e.fe[1])::int + (b.orders > e.fe[2])::int + (b.orders > e.fe[3])::int + (b.orders > e.fe[4])::int as f,
-        1 + (b.monetary_minor > e.me[1])::int + (b.monetary_minor > e.me[2])::int + (b.monetary_minor > e.me[3])::int + (b.monetary_minor > e.me[4])::int as m,
-        count(*) as members, sum(b.orders)::bigint as orders, sum(b.monetary_minor) as monetary_minor
-      from base b cross join edges e
-      group by 1, 2, 3
-    )
-    select analytics_rfm_segment(c.r, c.f, c.m), sum(c.members)::bigint, sum(c.orders)::bigint, sum(c.monetary_minor) from cells c group by 1
-  $$;`);
+    this.addSql(RFM_FROM_STATS);
+    this.addSql(RFM_SEGMENTS_FROM_STATS);
     this.addSql(`set local work_mem = '256MB';`);
     this.addSql(`select scale_aggregates_rebuild();`);
     this.addSql(`analyze member_order_stats;`);

@@ -29,6 +29,7 @@ import { Migration20261209100100_rfm_from_order_history } from './Migration20261
 import { Migration20261209100200_ledger_history } from './Migration20261209100200_ledger_history';
 import { Migration20261210100000_redeem_in_one_statement } from './Migration20261210100000_redeem_in_one_statement';
 import { Migration20261211100000_liability_totals } from './Migration20261211100000_liability_totals';
+import { Migration20261211100100_rfm_segments_counted } from './Migration20261211100100_rfm_segments_counted';
 
 /** Applied in this order; add each new migration here (npm run make-migration writes the file). */
 export const migrations: MigrationObject[] = [
@@ -62,4 +63,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261210100000_redeem_in_one_statement', class: Migration20261210100000_redeem_in_one_statement },
   { name: 'Migration20261210100000_scale_aggregates', class: Migration20261210100000_scale_aggregates },
   { name: 'Migration20261211100000_liability_totals', class: Migration20261211100000_liability_totals },
+  { name: 'Migration20261211100100_rfm_segments_counted', class: Migration20261211100100_rfm_segments_counted },
 ];
