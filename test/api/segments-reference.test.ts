@@ -240,6 +240,8 @@ describe('compiled segment rules against a reference evaluation', () => {
     ['the same window twice', { and: [c('purchaseCount', 'gte', 1, 45), { not: c('monetaryMinor', 'gt', 100000, 45) }] }],
     ['tier eq BRONZE (members without a tier row)', c('tier', 'eq', 'BRONZE')],
     ['tier gte SILVER', c('tier', 'gte', 'SILVER')],
+    ['tier in [BRONZE, GOLD] (with and without tier rows)', c('tier', 'in', ['BRONZE', 'GOLD'])],
+    ['tier neq SILVER', c('tier', 'neq', 'SILVER')],
     ['not tier eq GOLD and purchaseCount over 90 days gte 2', { and: [c('purchaseCount', 'gte', 2, 90), { not: c('tier', 'eq', 'GOLD') }] }],
     ['pointsBalance gt 100 or lifetimePoints between 1 and 50', { or: [c('pointsBalance', 'gt', 100), c('lifetimePoints', 'between', [1, 50])] }],
     ['status in ACTIVE, ERASED with orders in 30 days (never the MERGED record)', { and: [c('status', 'in', ['ACTIVE', 'ERASED']), c('purchaseCount', 'gte', 1, 30)] }],
