@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { expectError, useHarness } from '../support/harness';
 import { describeInBrowser, launchChromium } from '../support/browser';
@@ -45,6 +46,54 @@ describeInBrowser('admin app: members', () => {
     const row = await page.getByTestId('member-row').textContent();
     expect(row).toContain('grace@navy.example');
     expect(await page.getByTestId('member-count').textContent()).toBe('1 member');
+  });
+
+  it('a marketer narrows the list to the active models\' bands: high churn risk, then also high predicted value', async () => {
+    // What the worker writes, inserted directly: an active churn and value model with scores for three members.
+    await h.sql(`update model_version set status = 'RETIRED' where kind in ('CHURN', 'VALUE') and status = 'ACTIVE'`);
+    const model = async (kind: string) => {
+      const id = randomUUID();
+      await h.sql(
+        `insert into model_version (id, kind, status, algorithm, params, metrics, baseline_metrics, horizon_days, created_at, finished_at)
+         values (?, ?, 'ACTIVE', 'TEST', '{}', '{}', '{}', 90, now(), now())`,
+        [id, kind],
+      );
+      return id;
+    };
+    const churn = await model('CHURN');
+    const value = await model('VALUE');
+    await h.sql(`update model_version set value_scoring = ? where id = ?`, [
+      JSON.stringify({ currency: 'GBP', mediumQuantile: 0.5, highQuantile: 0.8, mediumFromMinor: 2000, highFromMinor: 9000, members: 3 }),
+      value,
+    ]);
+    const [atRiskValuable, atRiskCheap, safeValuable] = [
+      await b.member().named('Risky', 'Valuable').save(),
+      await b.member().named('Risky', 'Cheap').save(),
+      await b.member().named('Safe', 'Valuable').save(),
+    ];
+    for (const [m, band, score] of [[atRiskValuable, 'HIGH', 0.8], [atRiskCheap, 'HIGH', 0.7], [safeValuable, 'LOW', 0.1]] as const) {
+      await h.sql(`insert into member_churn_score (model_version_id, member_id, score, band, drivers) values (?, ?, ?, ?, '[]')`, [churn, m.id, score, band]);
+    }
+    for (const [m, band, amount] of [[atRiskValuable, 'HIGH', 20_000], [atRiskCheap, 'LOW', 100], [safeValuable, 'HIGH', 15_000]] as const) {
+      await h.sql(`insert into member_value_score (model_version_id, member_id, amount_minor, p_return, band, drivers) values (?, ?, ?, 0.8, ?, '[]')`, [
+        value, m.id, amount, band,
+      ]);
+    }
+    const shownIds = async (count: number) => {
+      await page.waitForFunction((n) => document.querySelectorAll('[data-testid="member-row"]').length === n, count);
+      return (await page.getByTestId('member-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-member-id')))).sort();
+    };
+
+    const marketer = await b.admin(AdminRole.MARKETER);
+    await signIn(marketer.email, marketer.password);
+    await page.getByTestId('member-count').waitFor();
+    await page.getByLabel('Churn risk').selectOption('HIGH');
+    expect(await shownIds(2)).toEqual([atRiskValuable.id, atRiskCheap.id].sort());
+    expect(await page.getByTestId('member-count').textContent()).toBe('2 members');
+    await page.getByLabel('Predicted value').selectOption('HIGH');
+    expect(await shownIds(1)).toEqual([atRiskValuable.id]);
+    await page.getByLabel('Churn risk').selectOption('');
+    expect(await shownIds(2)).toEqual([atRiskValuable.id, safeValuable.id].sort());
   });
 
   it('shows a wrong password as an error and stays on the login page', async () => {

@@ -5,11 +5,13 @@ import { errorMessage } from '../shared/errors';
 import { ListPage } from '../shared/ListPage';
 import { useDebouncedValue } from '../shared/use-debounced-value';
 import { channelLabels, formatDate, memberCount, memberName, statusLabels } from './member-format';
-import { canSeeMemberPii, type MemberListItem } from './members.operations';
+import { canSeeMemberPii, type ChurnBand, type MemberListItem, type ValueBand } from './members.operations';
 import { useMemberPages } from './use-member-pages';
 
 const searchDelayMs = 300;
 const empty = '—';
+const bands = ['HIGH', 'MEDIUM', 'LOW'] as const;
+const bandLabels = { HIGH: 'High', MEDIUM: 'Medium', LOW: 'Low' } as const;
 
 interface Column {
   header: string;
@@ -65,7 +67,10 @@ export function MemberList() {
   const [searchInput, setSearchInput] = useState('');
   const debouncedSearch = useDebouncedValue(searchInput.trim(), searchDelayMs);
   const search = (withPii && debouncedSearch) || null;
-  const pages = useMemberPages({ search, withPii });
+  // Bands of the active models: whom to keep (high churn risk) and what they are worth (high predicted value).
+  const [churnBand, setChurnBand] = useState<ChurnBand | null>(null);
+  const [valueBand, setValueBand] = useState<ValueBand | null>(null);
+  const pages = useMemberPages({ search, churnBand, valueBand, withPii });
 
   return (
     <ListPage
@@ -77,16 +82,20 @@ export function MemberList() {
       }
       // Searching matches names and contact details, which analysts may not read.
       toolbar={
-        withPii && (
-        <input
-          type="search"
-          aria-label="Search members"
-          placeholder="Search by name or email"
-          value={searchInput}
-          onChange={(event) => setSearchInput(event.target.value)}
-          data-testid="member-search"
-        />
-        )
+        <>
+          {withPii && (
+            <input
+              type="search"
+              aria-label="Search members"
+              placeholder="Search by name or email"
+              value={searchInput}
+              onChange={(event) => setSearchInput(event.target.value)}
+              data-testid="member-search"
+            />
+          )}
+          <BandFilter label="Churn risk" value={churnBand} onChange={setChurnBand} testId="member-churn-band" />
+          <BandFilter label="Predicted value" value={valueBand} onChange={setValueBand} testId="member-value-band" />
+        </>
       }
     >
       {!withPii && (
@@ -154,5 +163,31 @@ export function MemberList() {
         )}
       </div>
     </ListPage>
+  );
+}
+
+/** A band of the active model's scores, or any member (scored or not). */
+function BandFilter<B extends (typeof bands)[number]>(props: {
+  label: string;
+  value: B | null;
+  onChange(band: B | null): void;
+  testId: string;
+}) {
+  return (
+    <label className="inline-field">
+      {props.label}{' '}
+      <select
+        value={props.value ?? ''}
+        onChange={(event) => props.onChange((event.target.value || null) as B | null)}
+        data-testid={props.testId}
+      >
+        <option value="">Any</option>
+        {bands.map((band) => (
+          <option key={band} value={band}>
+            {bandLabels[band]}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }

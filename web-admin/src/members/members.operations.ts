@@ -2,6 +2,8 @@ import type { MembersQuery } from '../gql/graphql';
 import { can } from '../shared/permissions';
 
 export {
+  type ChurnBand,
+  type ValueBand,
   MembersDocument,
   type MemberStatus,
   type MembersQueryVariables as MembersVariables,

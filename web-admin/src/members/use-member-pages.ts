@@ -1,11 +1,14 @@
 import { useMemo, useState } from 'react';
 import { useQuery, type CombinedError } from 'urql';
-import { MembersDocument, type MemberEdge, type MembersVariables } from './members.operations';
+import { MembersDocument, type ChurnBand, type MemberEdge, type MembersVariables, type ValueBand } from './members.operations';
 
 const pageSize = 20;
 
 interface Filters {
   search: string | null;
+  /** Bands of the active churn and value models (null: any member, scored or not). */
+  churnBand: ChurnBand | null;
+  valueBand: ValueBand | null;
   withPii: boolean;
 }
 
@@ -33,14 +36,14 @@ export interface MemberPages {
  * Cursor pagination for the Members query: "load more" appends the next page to the rows loaded so far.
  * Changing the filters starts again from the first page.
  */
-export function useMemberPages({ search, withPii }: Filters): MemberPages {
-  const filtersKey = JSON.stringify([search, withPii]);
+export function useMemberPages({ search, churnBand, valueBand, withPii }: Filters): MemberPages {
+  const filtersKey = JSON.stringify([search, churnBand, valueBand, withPii]);
   const [stored, setStored] = useState<LoadedPages>(() => firstPage(filtersKey));
   const pages = stored.filtersKey === filtersKey ? stored : firstPage(filtersKey);
 
   const variables = useMemo<MembersVariables>(
-    () => ({ first: pageSize, after: pages.after, search, withPii }),
-    [pages.after, search, withPii],
+    () => ({ first: pageSize, after: pages.after, search, churnBand, valueBand, withPii }),
+    [pages.after, search, churnBand, valueBand, withPii],
   );
   const [result, reexecute] = useQuery({
     query: MembersDocument,
@@ -54,6 +57,8 @@ export function useMemberPages({ search, withPii }: Filters): MemberPages {
     answered &&
     answered.after === variables.after &&
     answered.search === variables.search &&
+    answered.churnBand === variables.churnBand &&
+    answered.valueBand === variables.valueBand &&
     answered.withPii === variables.withPii
       ? result.data?.members
       : undefined;
