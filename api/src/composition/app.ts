@@ -7,7 +7,7 @@ import express, { type ErrorRequestHandler, type Request, type RequestHandler } 
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { expressMiddleware } from '@as-integrations/express5';
+import { HeaderMap } from '@apollo/server';
 import type { RedisClient } from '../base/redis';
 import { pinoHttp } from 'pino-http';
 import type { Config } from '../base/config';
@@ -35,6 +35,7 @@ import { bodyErrors, corsForGraphql, securityHeaders, sendGraphqlError, setRateL
 import { parseTraceparent } from '../base/trace-context';
 import { metricsEndpoint } from '../modules/telemetry/metrics-registry';
 import { createTelemetry, type Telemetry } from './telemetry';
+import { handlerChain } from './handler-chain';
 
 export interface AppDeps {
   config: Config;
@@ -88,7 +89,12 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
   const telemetry = createTelemetry({ config, orm, readOrm, services, log });
   if (plugins.length) log.info({ plugins: plugins.map((p) => p.name) }, 'plugins.loaded');
   const app = express();
-  const server = http.createServer(app);
+  // POST /graphql, nearly all of the API's traffic, runs its handlers without Express's router (handler-chain.ts);
+  // everything else, other methods and other spellings of the path included, goes through the app.
+  const server = http.createServer((req, res) => {
+    if (req.method === 'POST' && (req.url === '/graphql' || req.url?.startsWith('/graphql?'))) serveGraphqlPost(req, res);
+    else app(req, res);
+  });
   let draining = false;
 
   app.disable('x-powered-by');
@@ -117,20 +123,22 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
   });
   // The access log writes at info. Below that level (LOG_LEVEL=warn) its lines are dropped, but pino-http would still
   // build and serialise two child loggers per request for them: then only the request id is given out.
-  app.use((req, res, next) => {
+  const logRequest: RequestHandler = (req, res, next) => {
     if (log.isLevelEnabled('info')) return accessLog(req, res, next);
     req.id = requestIdOf(req, res);
     next();
-  });
+  };
+  app.use(logRequest);
   const appHeaders = securityHeaders();
   // GraphQL answers carry members' data: never cached (Apollo's cache-control plugin, switched off below, said the same
   // after working out a cache policy field by field on every request).
   const apiHeaders = securityHeaders({ withContentSecurityPolicy: false, extra: { 'cache-control': 'no-store' } });
   app.use((req, res, next) => (req.path.startsWith('/graphql') ? apiHeaders : appHeaders)(req, res, next));
-  app.use((req, _res, next) => {
+  const scopeRequest: RequestHandler = (req, _res, next) => {
     const traceId = traceIdOf(req);
     requestScope.run({ requestId: String(req.id), dbQueries: 0, ...(traceId ? { traceId } : {}) }, next);
-  });
+  };
+  app.use(scopeRequest);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -240,40 +248,67 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
     sendGraphqlError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error', { requestId: String(req.id) });
   };
 
-  app.use(
-    '/graphql',
+  const contextOf = (req: Request, res: express.Response): RequestContext => {
+    const { em, auth } = res.locals.graphql as GraphqlLocals;
+    const requestId = String(req.id);
+    const traceId = requestScope.getStore()?.traceId;
+    const principalLog = auth.principal
+      ? auth.principal.kind === 'admin'
+        ? { adminId: auth.principal.adminId }
+        : { apiKeyId: auth.principal.apiKeyId }
+      : {};
+    let requestLog: Logger | undefined;
+    return withLazyLog(
+      {
+        em,
+        ...(readOrm ? { analyticsEm: readOrm.em.fork() } : {}),
+        ...auth,
+        requestId,
+        clientIp: req.ip,
+        loaders: createLoaders(em, services),
+      },
+      () => (requestLog ??= log.child({ requestId, ...(traceId ? { traceId } : {}), ...principalLog })),
+    );
+  };
+
+  /** Apollo on the parsed body, as @as-integrations/express5 runs it, without its per-request `url.parse`. */
+  const runApollo: RequestHandler = async (req, res) => {
+    const headers = new HeaderMap();
+    for (const name in req.headers) {
+      const value = req.headers[name];
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const queryAt = req.url.indexOf('?');
+    const answer = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method.toUpperCase(), headers, search: queryAt < 0 ? '' : req.url.slice(queryAt), body: req.body },
+      context: async () => contextOf(req, res),
+    });
+    for (const [name, value] of answer.headers) res.setHeader(name, value);
+    res.statusCode = answer.status || 200;
+    if (answer.body.kind === 'complete') {
+      res.send(answer.body.string);
+      return;
+    }
+    for await (const chunk of answer.body.asyncIterator) {
+      res.write(chunk);
+      // A compression middleware's, were one added: incremental parts must not wait in its buffer.
+      if (typeof (res as { flush?: () => void }).flush === 'function') (res as unknown as { flush: () => void }).flush();
+    }
+    res.end();
+  };
+
+  const graphqlHandlers: RequestHandler[] = [
     corsForGraphql(config),
     telemetry.graphql.middleware,
     admitCaller,
     express.json({ limit: config.GRAPHQL_MAX_BODY_BYTES }),
     allowListedOnly,
-    expressMiddleware(apollo, {
-      context: async ({ req, res }): Promise<RequestContext> => {
-        const { em, auth } = res.locals.graphql as GraphqlLocals;
-        const requestId = String(req.id);
-        const traceId = requestScope.getStore()?.traceId;
-        const principalLog = auth.principal
-          ? auth.principal.kind === 'admin'
-            ? { adminId: auth.principal.adminId }
-            : { apiKeyId: auth.principal.apiKeyId }
-          : {};
-        let requestLog: Logger | undefined;
-        return withLazyLog(
-          {
-            em,
-            ...(readOrm ? { analyticsEm: readOrm.em.fork() } : {}),
-            ...auth,
-            requestId,
-            clientIp: req.ip,
-            loaders: createLoaders(em, services),
-          },
-          () => (requestLog ??= log.child({ requestId, ...(traceId ? { traceId } : {}), ...principalLog })),
-        );
-      },
-    }),
-    bodyErrors(config.GRAPHQL_MAX_BODY_BYTES),
-    unexpectedError,
-  );
+    runApollo,
+  ];
+  const graphqlErrorHandlers = [bodyErrors(config.GRAPHQL_MAX_BODY_BYTES), unexpectedError];
+  app.use('/graphql', ...graphqlHandlers, ...graphqlErrorHandlers);
+  // The app's own middlewares first, as Express runs them for any request to /graphql.
+  const serveGraphqlPost = handlerChain(app, [logRequest, apiHeaders, scopeRequest, ...graphqlHandlers], graphqlErrorHandlers);
 
   app.use('/api/imports', importRoutes({ orm, services, rateLimiter, log }));
 
