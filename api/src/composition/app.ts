@@ -128,17 +128,22 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
     req.id = requestIdOf(req, res);
     next();
   };
-  app.use(logRequest);
   const appHeaders = securityHeaders();
   // GraphQL answers carry members' data: never cached (Apollo's cache-control plugin, switched off below, said the same
   // after working out a cache policy field by field on every request).
   const apiHeaders = securityHeaders({ withContentSecurityPolicy: false, extra: { 'cache-control': 'no-store' } });
-  app.use((req, res, next) => (req.path.startsWith('/graphql') ? apiHeaders : appHeaders)(req, res, next));
   const scopeRequest: RequestHandler = (req, _res, next) => {
     const traceId = traceIdOf(req);
     requestScope.run({ requestId: String(req.id), dbQueries: 0, ...(traceId ? { traceId } : {}) }, next);
   };
-  app.use(scopeRequest);
+  // Every request's middleware, in order, as one list: POST /graphql's chain (below) runs the same list, so a middleware
+  // added here reaches it too. Its /graphql form is the one given for that path.
+  const everyRequest = (forGraphql: boolean): RequestHandler[] => [
+    logRequest,
+    forGraphql ? apiHeaders : (req, res, next) => (req.path.startsWith('/graphql') ? apiHeaders : appHeaders)(req, res, next),
+    scopeRequest,
+  ];
+  for (const handler of everyRequest(false)) app.use(handler);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -307,8 +312,8 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
   ];
   const graphqlErrorHandlers = [bodyErrors(config.GRAPHQL_MAX_BODY_BYTES), unexpectedError];
   app.use('/graphql', ...graphqlHandlers, ...graphqlErrorHandlers);
-  // The app's own middlewares first, as Express runs them for any request to /graphql.
-  const serveGraphqlPost = handlerChain(app, [logRequest, apiHeaders, scopeRequest, ...graphqlHandlers], graphqlErrorHandlers);
+  // Every request's middleware first, as Express runs it for any request to /graphql.
+  const serveGraphqlPost = handlerChain(app, [...everyRequest(true), ...graphqlHandlers], graphqlErrorHandlers);
 
   app.use('/api/imports', importRoutes({ orm, services, rateLimiter, log }));
 
