@@ -12,6 +12,21 @@ export const POINT_CLASSES = (l: string) => `
 export const POINT_ROWS = (l: string) => `(${l}.reason in ('ORDER_EARN', 'REFERRAL', 'RETURN_CLAWBACK', 'REFERRAL_REVERSAL', 'REDEMPTION', 'REDEMPTION_CANCEL', 'EXPIRY')
       or (${l}.reason = 'ADJUSTMENT' and ${l}.lifetime_delta > 0))`;
 
+// The hourly points totals' recomputation and trigger as this migration creates them (…20261211100000_liability_totals
+// replaces both, and its down() restores these).
+export const POINTS_HOUR_TOTALS_EXPECTED = `create view points_hour_totals_expected as
+      select date_trunc('hour', l.created_at at time zone 'UTC') as hour, member_shard(l.member_id) as shard, ${POINT_CLASSES('l')}
+      from ledger_entry l where ${POINT_ROWS('l')} group by 1, 2;`;
+export const POINTS_HOUR_TOTALS_AFTER_INSERT = `points_hour_totals_after_insert() returns trigger language plpgsql as $$
+      begin
+        insert into points_hour_totals as t (hour, shard, issued, clawed_back, redeemed, expired)
+          select date_trunc('hour', l.created_at at time zone 'UTC'), member_shard(l.member_id), ${POINT_CLASSES('l')}
+          from inserted_entries l where ${POINT_ROWS('l')} group by 1, 2 order by 1, 2
+          on conflict (hour, shard) do update set issued = t.issued + excluded.issued, clawed_back = t.clawed_back + excluded.clawed_back,
+            redeemed = t.redeemed + excluded.redeemed, expired = t.expired + excluded.expired;
+        return null;
+      end $$;`;
+
 // analytics_rfm as in Migration20261209100100_rfm_from_order_history, its base (each member's last order, orders and
 // net spend before as_of) from the stats for members whose last order is before as_of, from the arrays for the rest.
 export const RFM_FROM_STATS = RFM_FROM_ORDER_HISTORY.replace(
@@ -265,18 +280,8 @@ ${ORDER_HISTORY_REFRESH_STEPS}        -- The stats of these members, from their 
       expired bigint not null,
       primary key (hour, shard)
     );`);
-    this.addSql(`create view points_hour_totals_expected as
-      select date_trunc('hour', l.created_at at time zone 'UTC') as hour, member_shard(l.member_id) as shard, ${POINT_CLASSES('l')}
-      from ledger_entry l where ${POINT_ROWS('l')} group by 1, 2;`);
-    this.addSql(`create function points_hour_totals_after_insert() returns trigger language plpgsql as $$
-      begin
-        insert into points_hour_totals as t (hour, shard, issued, clawed_back, redeemed, expired)
-          select date_trunc('hour', l.created_at at time zone 'UTC'), member_shard(l.member_id), ${POINT_CLASSES('l')}
-          from inserted_entries l where ${POINT_ROWS('l')} group by 1, 2 order by 1, 2
-          on conflict (hour, shard) do update set issued = t.issued + excluded.issued, clawed_back = t.clawed_back + excluded.clawed_back,
-            redeemed = t.redeemed + excluded.redeemed, expired = t.expired + excluded.expired;
-        return null;
-      end $$;`);
+    this.addSql(POINTS_HOUR_TOTALS_EXPECTED);
+    this.addSql(`create function ${POINTS_HOUR_TOTALS_AFTER_INSERT}`);
     this.addSql(`create function points_hour_totals_after_truncate() returns trigger language plpgsql as $$
       begin
         delete from points_hour_totals;

@@ -1,5 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
-import { POINT_CLASSES, POINT_ROWS } from './Migration20261210100000_scale_aggregates';
+import { POINT_CLASSES, POINTS_HOUR_TOTALS_AFTER_INSERT, POINTS_HOUR_TOTALS_EXPECTED } from './Migration20261210100000_scale_aggregates';
 
 /**
  * The points liability at any time `to` without reading every member's balance (issue 18, KPIs at 1 M members).
@@ -64,19 +64,9 @@ export class Migration20261211100000_liability_totals extends Migration {
     this.addSql(`drop index if exists member_balance_negative_index;`);
     this.addSql(`drop function if exists scale_aggregate_mismatches(int);`);
     this.addSql(`alter function scale_aggregate_mismatches_classes(int) rename to scale_aggregate_mismatches;`);
-    this.addSql(`create or replace function points_hour_totals_after_insert() returns trigger language plpgsql as $$
-      begin
-        insert into points_hour_totals as t (hour, shard, issued, clawed_back, redeemed, expired)
-          select date_trunc('hour', l.created_at at time zone 'UTC'), member_shard(l.member_id), ${POINT_CLASSES('l')}
-          from inserted_entries l where ${POINT_ROWS('l')} group by 1, 2 order by 1, 2
-          on conflict (hour, shard) do update set issued = t.issued + excluded.issued, clawed_back = t.clawed_back + excluded.clawed_back,
-            redeemed = t.redeemed + excluded.redeemed, expired = t.expired + excluded.expired;
-        return null;
-      end $$;`);
+    this.addSql(`create or replace function ${POINTS_HOUR_TOTALS_AFTER_INSERT}`);
     this.addSql(`drop view points_hour_totals_expected;`);
-    this.addSql(`create view points_hour_totals_expected as
-      select date_trunc('hour', l.created_at at time zone 'UTC') as hour, member_shard(l.member_id) as shard, ${POINT_CLASSES('l')}
-      from ledger_entry l where ${POINT_ROWS('l')} group by 1, 2;`);
+    this.addSql(POINTS_HOUR_TOTALS_EXPECTED);
     this.addSql(`delete from points_hour_totals where (issued, clawed_back, redeemed, expired) = (0, 0, 0, 0);`);
     this.addSql(`alter table points_hour_totals drop column available, drop column pending;`);
     this.addSql(`drop function if exists scale_aggregates_rebuild();`);
