@@ -192,16 +192,8 @@ export class AnalyticsService {
     return read(em, async (em) => {
       const country = (col: string) => (filter.country ? ` and ${col} in (select id from member where country = ?)` : '');
       const cp = filter.country ? [filter.country] : [];
-      // Movements in [from, to) are plain sums. The liability at `to` is each member's balance then: the cached
-      // balance (equal to the ledger sums, `npm run ledger:check`) minus the member's rows from `to` on, which are
-      // few for a recent `to`; read in one snapshot, so balances and rows agree. Summed exactly (numeric), read as
-      // doubles: these pass int4 with a few maximal orders (docs/reference/input-bounds.md).
-      // The movements of [from, to) from the per-member points history (ledger module, Migration20261209100200_ledger_history):
-      // per member, differences of each class's running sums at k(to) and k(from), k(t) = width_bucket(t - 1 µs,
-      // created_at) (a class the member never moved is null: 0). One row per member instead of every ledger row of the
-      // window (7 M of 10 M for a year at 1 M members: 10 s).
-      const liability = `(select coalesce(sum(greatest(b.available - coalesce(t.available, 0), 0) + b.pending - coalesce(t.pending, 0)), 0)
-            from member_balance b left join tail t on t.member_id = b.member_id where true${country('b.member_id')})::float8 as liability`;
+      // Summed exactly (numeric), read as doubles: these pass int4 with a few maximal orders
+      // (docs/reference/input-bounds.md). Everything is read in one snapshot, so totals, balances and rows agree.
       if (!filter.country) {
         // Without a country, from points_hour_totals (Migration20261210100000_scale_aggregates, …20261211100000_liability_totals):
         // - the movements: the window's whole UTC hours, and the ledger rows of the partial hours at its ends (unitWindow);
@@ -240,6 +232,14 @@ export class AnalyticsService {
         );
         return points;
       }
+      // With a country: the movements of [from, to) from the per-member points history (ledger module,
+      // Migration20261209100200_ledger_history): per member, differences of each class's running sums at k(to) and
+      // k(from), k(t) = width_bucket(t - 1 µs, created_at) (a class the member never moved is null: 0). One row per
+      // member instead of every ledger row of the window (7 M of 10 M for a year at 1 M members: 10 s). The liability at
+      // `to` is each member's cached balance (equal to the ledger sums, `npm run ledger:check`) minus their rows from
+      // `to` on, which are few for a recent `to`.
+      const liability = `(select coalesce(sum(greatest(b.available - coalesce(t.available, 0), 0) + b.pending - coalesce(t.pending, 0)), 0)
+            from member_balance b left join tail t on t.member_id = b.member_id where true${country('b.member_id')})::float8 as liability`;
       const moved = (col: string) => `coalesce(sum(coalesce(h.${col}[x.b], 0) - coalesce(h.${col}[x.a], 0)), 0)::float8`;
       const [points] = await em.execute<Record<string, number>[]>(
         `with tail as (
