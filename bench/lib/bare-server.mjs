@@ -4,22 +4,17 @@ import http from 'node:http';
 import pg from 'pg';
 import { apiSql, positional } from './sql.mjs';
 
-const { RECOMMENDATIONS_SQL, preview } = await apiSql();
+const { RECOMMENDATIONS_SQL, preview, preparedMemberCardById } = await apiSql();
 const pool = new pg.Pool({ connectionString: process.env.BARE_DATABASE_URL, max: Number(process.env.BARE_POOL || 12) });
 
 const recommendations = positional(RECOMMENDATIONS_SQL, [['00000000-0000-0000-0000-000000000000'], false]).text;
 
 const handlers = {
-  /** Member by primary key with its balance and tier: one statement. */
+  /** member(id) with balance, next expiry and tier: the API's card statement, prepared under the API's name. */
   async '/lookup'({ id }) {
-    const { rows } = await pool.query(
-      `select m.id, m.country, b.available, b.pending, coalesce(t.code, (select code from tier where threshold = 0)) as tier
-       from member m left join member_balance b on b.member_id = m.id
-       left join member_tier mt on mt.member_id = m.id left join tier t on t.id = mt.tier_id
-       where m.id = $1`,
-      [id],
-    );
-    return rows[0] ?? null;
+    const { rows } = await pool.query(preparedMemberCardById(id));
+    const row = rows[0];
+    return row ? { id: row.id, country: row.country, points: { available: row.card_available, pending: row.card_pending }, tier: row.card_tier?.code ?? null } : null;
   },
   /** The API's recommendation statement for one member, then their products (as the API does). */
   async '/recommendations'({ id, first }) {

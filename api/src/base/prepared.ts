@@ -15,7 +15,8 @@ interface KnexLike {
 const statements = new Map<string, { text: string; name: string }>();
 const MAX_STATEMENTS = 500;
 
-function prepare(sql: string): { text: string; name: string } {
+/** The text (`$n` placeholders) and name a statement is prepared under; the benchmarks' ceilings prepare the same. */
+export function preparedStatement(sql: string): { text: string; name: string } {
   let statement = statements.get(sql);
   if (!statement) {
     let n = 0;
@@ -35,7 +36,7 @@ function prepare(sql: string): { text: string; name: string } {
  * UniqueConstraintViolationException), and the statement is counted against the request (`x-db-queries`).
  */
 export async function runPrepared<T = Record<string, unknown>>(em: EntityManager, sql: string, params: readonly unknown[]): Promise<T[]> {
-  const { text, name } = prepare(sql);
+  const { text, name } = preparedStatement(sql);
   const trx = em.getTransactionContext<KnexLike>();
   const knex = trx ?? (em.getConnection().getKnex() as unknown as KnexLike);
   const conn = await knex.client.acquireConnection();

@@ -35,6 +35,7 @@ export class GraphqlRequestMetrics {
   private readonly requests: Counter<Labels>;
   private readonly duration: Histogram<Labels>;
   private readonly codes: ReadonlySet<string> = new Set([OK, ...Object.keys(errorCodes)]);
+  private readonly series = new Map<string, { requests: { inc(): void }; duration: { observe(value: number): void } }>();
 
   constructor(
     metrics: MetricsRegistry,
@@ -61,9 +62,9 @@ export class GraphqlRequestMetrics {
       if (String(res.getHeader('content-type') ?? '').startsWith('text/html')) return;
       const given = (req.body as { operationName?: unknown } | undefined)?.operationName;
       const name = scope?.operationName !== undefined ? scope.operationName : typeof given === 'string' ? given : null;
-      const labels = { operation: this.operationLabel(name), code: this.codeLabel(scope?.outcomeCode, res.statusCode) };
-      this.requests.inc(labels);
-      this.duration.observe(labels, (performance.now() - started) / 1000);
+      const series = this.seriesOf(this.operationLabel(name), this.codeLabel(scope?.outcomeCode, res.statusCode));
+      series.requests.inc();
+      series.duration.observe((performance.now() - started) / 1000);
     });
     next();
   };
@@ -83,6 +84,20 @@ export class GraphqlRequestMetrics {
       };
     },
   };
+
+  /**
+   * The counter and histogram of one label pair, looked up once: prom-client otherwise hashes the label object on every
+   * call. Both labels come from closed lists, so the map is bounded like the series themselves.
+   */
+  private seriesOf(operation: string, code: string) {
+    const key = `${operation}\u0000${code}`;
+    let series = this.series.get(key);
+    if (!series) {
+      series = { requests: this.requests.labels(operation, code), duration: this.duration.labels(operation, code) };
+      this.series.set(key, series);
+    }
+    return series;
+  }
 
   private operationLabel(name: string | null): string {
     if (name === null || name === '') return ANONYMOUS_OPERATION;

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context } from '../../base/context';
+import { runPrepared } from '../../base/prepared';
 import { Tier, type TierFields } from '../tiers/tier.entity';
 import { Member, MemberStatus } from './member.entity';
 import { IdentifierType } from './member-identifier.entity';
@@ -35,6 +36,9 @@ export const MEMBER_CARD_SQL = (where: string) => `
 
 export const CARD_BY_ID = 'm.id = ?';
 export const CARD_BY_IDENTIFIER = 'm.id = (select member_id from member_identifier where type = ? and scope = ? and value = ?)';
+// Prepared once per connection (runPrepared): the card is read on nearly every till and storefront request.
+export const CARD_BY_ID_SQL = MEMBER_CARD_SQL(CARD_BY_ID);
+export const CARD_BY_IDENTIFIER_SQL = MEMBER_CARD_SQL(CARD_BY_IDENTIFIER);
 
 type CardRow = Record<string, unknown> & {
   status: MemberStatus;
@@ -131,7 +135,7 @@ function hydrate(em: EntityManager, row: CardRow, mode: CardMode, onCard?: OnMem
 
 /** The member by id with their card, or null; a MERGED record is returned as is (the caller follows it). */
 export async function memberCardById(ctx: Context, id: string, mode: CardMode, onCard?: OnMemberCard): Promise<Member | null> {
-  const [row] = await ctx.em.execute<CardRow[]>(MEMBER_CARD_SQL(CARD_BY_ID), [id]);
+  const [row] = await runPrepared<CardRow>(ctx.em, CARD_BY_ID_SQL, [id]);
   return memberOf(ctx, row, mode, onCard);
 }
 
@@ -144,10 +148,7 @@ export async function memberCardByIdentifier(
   mode: CardMode,
   onCard?: OnMemberCard,
 ): Promise<Member | null> {
-  const [row] = await ctx.em.execute<CardRow[]>(
-    MEMBER_CARD_SQL(CARD_BY_IDENTIFIER),
-    [type, scope, value],
-  );
+  const [row] = await runPrepared<CardRow>(ctx.em, CARD_BY_IDENTIFIER_SQL, [type, scope, value]);
   return memberOf(ctx, row, mode, onCard);
 }
 
