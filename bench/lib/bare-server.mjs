@@ -16,8 +16,10 @@ const handlers = {
     const row = rows[0];
     return row ? { id: row.id, country: row.country, points: { available: row.card_available, pending: row.card_pending }, tier: row.card_tier?.code ?? null } : null;
   },
-  /** The API's recommendation statement for one member, then their products (as the API does). */
+  /** As the API answers `member(id) { recommendations }`: the member's card, its recommendation statement, then the products. */
   async '/recommendations'({ id, first }) {
+    const card = await pool.query(preparedMemberCardById(id));
+    if (!card.rows[0]) return null;
     const { rows } = await pool.query(recommendations, [id, false]);
     const picks = rows.slice(0, first);
     const products = await pool.query('select id, sku, name from product where id = any($1::uuid[])', [picks.map((r) => r.product_id)]);
