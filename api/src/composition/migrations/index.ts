@@ -30,6 +30,7 @@ import { Migration20261209100200_ledger_history } from './Migration2026120910020
 import { Migration20261210100000_redeem_in_one_statement } from './Migration20261210100000_redeem_in_one_statement';
 import { Migration20261211100000_liability_totals } from './Migration20261211100000_liability_totals';
 import { Migration20261211100100_rfm_segments_counted } from './Migration20261211100100_rfm_segments_counted';
+import { Migration20261212100000_rfm_base_inline } from './Migration20261212100000_rfm_base_inline';
 
 /** Applied in this order; add each new migration here (npm run make-migration writes the file). */
 export const migrations: MigrationObject[] = [
@@ -64,4 +65,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261210100000_scale_aggregates', class: Migration20261210100000_scale_aggregates },
   { name: 'Migration20261211100000_liability_totals', class: Migration20261211100000_liability_totals },
   { name: 'Migration20261211100100_rfm_segments_counted', class: Migration20261211100100_rfm_segments_counted },
+  { name: 'Migration20261212100000_rfm_base_inline', class: Migration20261212100000_rfm_base_inline },
 ];
