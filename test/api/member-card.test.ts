@@ -2,6 +2,7 @@ import { useHarness, expectError } from '../support/harness';
 import { build } from '../fixtures/build';
 import { RECORD_ORDER, orderInput } from '../support/orders';
 import { ConsentMedium } from '../../api/src/modules/members/member-consent.entity';
+import { MEMBER_COLUMNS } from '../../api/src/modules/members/member-card';
 
 // `member(id)` and `memberByIdentifier` answer from one statement (api/src/modules/members/member-card.ts); the members list
 // answers through the loaders (PointsService.pointsOf, TierService.currentOf). Both must say the same for every member.
@@ -89,6 +90,16 @@ describe('member card (one statement) against the loaders', () => {
     expect(card.identifiers.length).toBeGreaterThanOrEqual(2);
     expect(card.consents).toHaveLength(2);
     expect(typeof card.enrolledAt).toBe('string');
+  });
+
+  it('names every column of the member table, so that the prepared card keeps its result type', async () => {
+    const rows = await h
+      .em()
+      .getConnection()
+      .execute<{ column_name: string }[]>(
+        `select column_name from information_schema.columns where table_schema = current_schema() and table_name = 'member' order by ordinal_position`,
+      );
+    expect([...MEMBER_COLUMNS].sort()).toEqual(rows.map((r) => r.column_name).sort());
   });
 
   it('answers NOT_FOUND for an unknown id and null for an unknown identifier', async () => {

@@ -13,8 +13,20 @@ import type { MemberPoints } from '../ledger/points.types';
  * The answers equal those of `PointsService.pointsOf` and `TierService.currentOf` (test/api/member-card.test.ts); the
  * bigint balances and the sum of lots are read as doubles, as there (exact within MAX_MEMBER_POINTS).
  */
+/**
+ * The member table's columns, named rather than `m.*`: the card is a prepared statement, and PostgreSQL refuses to run
+ * one whose result columns changed since it was prepared ("cached plan must not change result type"). With `m.*`, a
+ * migration adding a column to member would break every running process's lookups until its connections closed.
+ * test/api/member-card.test.ts checks the list against the table.
+ */
+export const MEMBER_COLUMNS = [
+  'id', 'status', 'first_name', 'last_name', 'email', 'phone', 'country', 'birthday', 'preferred_channel',
+  'preferred_store_code', 'enrolment_channel', 'enrolled_at', 'updated_at', 'merged_into_id', 'merged_at', 'erased_at',
+  'referral_code',
+] as const;
+
 export const MEMBER_CARD_SQL = (where: string) => `
-  select m.*,
+  select ${MEMBER_COLUMNS.map((c) => `m.${c}`).join(', ')},
     b.available::float8 as card_available, b.pending::float8 as card_pending, b.lifetime::float8 as card_lifetime,
     e.expires_at as card_expires_at, e.points as card_expiring_points,
     to_jsonb(t) as card_tier
