@@ -34,6 +34,8 @@ export function preparedStatement(sql: string): { text: string; name: string } {
  * one, a pooled connection): PostgreSQL parses and plans it once per connection, and no ORM work is done for it. The
  * SQL uses `?` placeholders, as `em.execute` does. Errors come back as the ORM's exceptions (a unique violation is a
  * UniqueConstraintViolationException), and the statement is counted against the request (`x-db-queries`).
+ * Name the columns a statement returns (no top-level `table.*`): PostgreSQL refuses to run a prepared statement whose
+ * result columns changed since it was prepared, so a migration adding a column would break running processes.
  */
 export async function runPrepared<T = Record<string, unknown>>(em: EntityManager, sql: string, params: readonly unknown[]): Promise<T[]> {
   const { text, name } = preparedStatement(sql);
