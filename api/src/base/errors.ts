@@ -67,8 +67,10 @@ export function defineErrorCode(code: string, description: string): ErrorCodeDef
 /** Socket errors, and PostgreSQL's shutdown (57P..) and connection (08...) classes: a restart or failover, not a bug. */
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
 // knex completes a transaction early when its connection fails; a later query in it then reports it complete.
+// node-postgres refuses a query on a client whose connection already failed or closed (a prepared statement sent on
+// the transaction's connection after PostgreSQL went away).
 const CONNECTION_MESSAGES =
-  /ECONNREFUSED|Connection terminated|Connection ended unexpectedly|Timeout acquiring a connection|timeout exceeded when trying to connect|the database system is (starting up|shutting down)|Transaction query already complete/i;
+  /ECONNREFUSED|Connection terminated|Connection ended unexpectedly|Timeout acquiring a connection|timeout exceeded when trying to connect|the database system is (starting up|shutting down)|Transaction query already complete|Client has encountered a connection error and is not queryable|Client was closed and is not queryable/i;
 
 /** True when the error, or one it wraps, says the connection to PostgreSQL was refused or lost. */
 export function isDatabaseUnreachable(err: unknown): boolean {
