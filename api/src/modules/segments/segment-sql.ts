@@ -207,7 +207,8 @@ function sqlParams(b: Binder, c: SegmentCondition): SegmentSqlParams {
     asOf: () => b.at(),
     windowStart: () => {
       if (c.windowDays === undefined) throw new Error(`${c.attribute} reads windowStart() but does not declare needsWindowDays`);
-      return b.windowStart(c.windowDays);
+      // Inline, not Binder.windowStart: a plugin filters its own rows by it, where the planner estimates from the value.
+      return `(${b.at()} - make_interval(days => ${b.one(c.windowDays, 'int')}))`;
     },
     qualifier: () => {
       if (c.qualifier === undefined) throw new Error(`${c.attribute} reads qualifier() but does not declare a qualifier`);
