@@ -5,7 +5,7 @@ import { repoRoot } from './api.mjs';
 export async function apiSql() {
   const dist = (p) => path.join(repoRoot, 'api', 'dist', p);
   const { RECOMMENDATIONS_SQL } = await import(dist('modules/models/model.service.js'));
-  const { MEMBER_CARD_SQL, CARD_BY_ID, CARD_BY_IDENTIFIER, CARD_BY_ID_SQL } = await import(dist('modules/members/member-card.js'));
+  const { CARD_BY_ID_SQL, CARD_BY_IDENTIFIER_SQL } = await import(dist('modules/members/member-card.js'));
   const { preparedStatement } = await import(dist('base/prepared.js'));
   const { termsSql, EarningPipeline, EarningEventKind } = await import(dist('modules/earning/pipeline.js'));
   const { REPLAY_CHECK_COLUMN } = await import(dist('modules/orders/order.service.js'));
@@ -39,10 +39,10 @@ export async function apiSql() {
     RECOMMENDATIONS_SQL,
     preview,
     /** member(id) with balance, next expiry and tier: one statement (modules/members/member-card.ts). */
-    memberCardById: (id) => positional(MEMBER_CARD_SQL(CARD_BY_ID), [id]),
+    memberCardById: (id) => positional(CARD_BY_ID_SQL, [id]),
     /** The same, as the API runs it: a named prepared statement (base/prepared.ts), for pg's query({ name, text, values }). */
     preparedMemberCardById: (id) => ({ ...preparedStatement(CARD_BY_ID_SQL), values: [id] }),
-    memberCardByIdentifier: (type, scope, value) => positional(MEMBER_CARD_SQL(CARD_BY_IDENTIFIER), [type, scope, value]),
+    memberCardByIdentifier: (type, scope, value) => positional(CARD_BY_IDENTIFIER_SQL, [type, scope, value]),
     orderTerms: (idempotencyKey) => positional(termsSql(REPLAY_CHECK_COLUMN), [idempotencyKey]),
     /** The earning pipeline's one read for an order of `memberId` (modules/earning/pipeline.ts readStatement). */
     earningReads: (memberId, placedAt, at) => {

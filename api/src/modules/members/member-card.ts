@@ -7,13 +7,6 @@ import { IdentifierType } from './member-identifier.entity';
 import type { MemberPoints } from '../ledger/points.types';
 
 /**
- * A member with their balance, next expiry and tier in one statement: what a till or storefront asks for on every
- * visit (`member(id) { points tier }`), so one round trip instead of a member lookup followed by four loader queries.
- * The balance and tier are handed to `onCard` (the resolver primes the request's loaders with them: member.resolver.ts); fields nobody asked for cost a few index probes.
- * The answers equal those of `PointsService.pointsOf` and `TierService.currentOf` (test/api/member-card.test.ts); the
- * bigint balances and the sum of lots are read as doubles, as there (exact within MAX_MEMBER_POINTS).
- */
-/**
  * The member table's columns, named rather than `m.*`: the card is a prepared statement, and PostgreSQL refuses to run
  * one whose result columns changed since it was prepared ("cached plan must not change result type"). With `m.*`, a
  * migration adding a column to member would break every running process's lookups until its connections closed.
@@ -25,6 +18,13 @@ export const MEMBER_COLUMNS = [
   'referral_code',
 ] as const;
 
+/**
+ * A member with their balance, next expiry and tier in one statement: what a till or storefront asks for on every
+ * visit (`member(id) { points tier }`), so one round trip instead of a member lookup followed by four loader queries.
+ * The balance and tier are handed to `onCard` (the resolver primes the request's loaders with them: member.resolver.ts); fields nobody asked for cost a few index probes.
+ * The answers equal those of `PointsService.pointsOf` and `TierService.currentOf` (test/api/member-card.test.ts); the
+ * bigint balances and the sum of lots are read as doubles, as there (exact within MAX_MEMBER_POINTS).
+ */
 export const MEMBER_CARD_SQL = (where: string) => `
   select ${MEMBER_COLUMNS.map((c) => `m.${c}`).join(', ')},
     b.available::float8 as card_available, b.pending::float8 as card_pending, b.lifetime::float8 as card_lifetime,

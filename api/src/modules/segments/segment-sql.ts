@@ -63,7 +63,12 @@ class Binder {
    * planner should see the value: it estimates rows from a stable expression, not from a subquery's result.)
    */
   windowStart(days: number): string {
-    return `(select ${this.at()} - make_interval(days => ${this.one(days, 'int')}))`;
+    return `(select ${this.estimableWindowStart(days)})`;
+  }
+
+  /** T - `days` days written inline, for a filter whose rows the planner must estimate from the value. */
+  estimableWindowStart(days: number): string {
+    return `(${this.at()} - make_interval(days => ${this.one(days, 'int')}))`;
   }
 }
 
@@ -207,8 +212,8 @@ function sqlParams(b: Binder, c: SegmentCondition): SegmentSqlParams {
     asOf: () => b.at(),
     windowStart: () => {
       if (c.windowDays === undefined) throw new Error(`${c.attribute} reads windowStart() but does not declare needsWindowDays`);
-      // Inline, not Binder.windowStart: a plugin filters its own rows by it, where the planner estimates from the value.
-      return `(${b.at()} - make_interval(days => ${b.one(c.windowDays, 'int')}))`;
+      // A plugin filters its own rows by it.
+      return b.estimableWindowStart(c.windowDays);
     },
     qualifier: () => {
       if (c.qualifier === undefined) throw new Error(`${c.attribute} reads qualifier() but does not declare a qualifier`);
@@ -416,7 +421,7 @@ export function compileRule(checked: CheckedRule, asOf: Date, plugins: PluginAtt
   const population = checked.mentionsStatus ? `m.status <> 'MERGED'` : `m.status = 'ACTIVE'`;
   const window = requiredOrderWindow(checked.rule);
   // On the stats row itself: the outer join becomes an inner one driven by the stats' rows of the window.
-  const recent = window === null ? '' : ` and ${joins.lastOrderEver()} >= ${b.at()} - make_interval(days => ${b.one(window, 'int')})`;
+  const recent = window === null ? '' : ` and ${joins.lastOrderEver()} >= ${b.estimableWindowStart(window)}`;
   const where = `${population}${recent} and ${compileNode(b, joins, checked.rule, plugins)}`;
   const fromBinder = new Binder(asOf);
   const from = joins.sql(fromBinder);
