@@ -217,6 +217,11 @@ describe('scale aggregates', () => {
     expect(await dayTotals('BE')).toEqual(expect.arrayContaining([2]));
     await h.app.services.members.erase(b.ctx(), { id: erased, reason: 'asked to be forgotten' });
     expect(await dayTotals('NO')).toEqual([1, 700, 0]);
+    // The stats row carries the member's current country and status (segment previews read it instead of the member).
+    const carried = async (id: string) =>
+      (await h.sql<{ country: string | null; status: string }>('select country, status from member_order_stats where member_id = ?', [id]))[0];
+    expect(await carried(mover)).toEqual({ country: 'BE', status: 'ACTIVE' });
+    expect(await carried(erased)).toEqual({ country: (await h.sql<{ country: string | null }>('select country from member where id = ?', [erased]))[0].country, status: 'ERASED' });
     await expectExact();
     // A member row deleted in plain SQL (no service does): its orders leave the totals before the key nulls them.
     expect(await dayTotals('IS')).toEqual([1, 300, 0]);
@@ -248,13 +253,18 @@ describe('scale aggregates', () => {
     await h.sql(`update order_day_totals set orders = orders + 1 where (day, channel_id, country, shard) in (select day, channel_id, country, shard from order_day_totals limit 1)`);
     await h.sql(`update points_hour_totals set issued = issued + 1 where (hour, shard) in (select hour, shard from points_hour_totals limit 1)`);
     await h.sql(`delete from member_channel_order_stats where member_id = ?`, [member]);
+    const other = (await b.member().save()).id;
+    await record(other, new Date(Date.now() - DAY), 400);
+    await h.sql(`update member_order_stats set status = 'ERASED' where member_id = ?`, [other]);
     const check = await ledgerCheck(h);
     expect(check.isConsistent).toBe(false);
-    expect(check.aggregateMismatches.map((m) => `${m.aggregate} ${m.problem} ${m.memberId === member}`).sort()).toEqual([
-      'member_channel_order_stats missing true',
-      'member_order_stats differs true',
-      'order_day_totals differs false',
-      'points_hour_totals differs false',
+    const who = (id: string | null) => (id === member ? 'member' : id === other ? 'other' : id);
+    expect(check.aggregateMismatches.map((m) => `${m.aggregate} ${m.problem} ${who(m.memberId)}`).sort()).toEqual([
+      'member_channel_order_stats missing member',
+      'member_order_stats differs member',
+      'member_order_stats differs other',
+      'order_day_totals differs null',
+      'points_hour_totals differs null',
     ]);
     expect(check.aggregateMismatches.filter((m) => m.memberId === null).every((m) => typeof m.key === 'string')).toBe(true);
     await h.sql('select scale_aggregates_rebuild()');

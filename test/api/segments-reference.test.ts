@@ -16,10 +16,12 @@ const b = build(h);
 const DAY = 86_400_000;
 /** Evaluation time: a whole second, an hour ago, so that every order below is in the past. */
 const AS_OF = new Date(Math.floor((Date.now() - 3_600_000) / 1000) * 1000);
+/** The UTC day after the evaluation time: every fixture member enrolled before it. */
+const DAY_AFTER = new Date(AS_OF.getTime() + DAY).toISOString().slice(0, 10);
 const ago = (days: number, ms = 0) => new Date(AS_OF.getTime() - days * DAY + ms);
 
 interface Facts {
-  members: Array<{ id: string; status: string; country: string | null }>;
+  members: Array<{ id: string; status: string; country: string | null; enrolled_at: Date }>;
   orders: Array<{ member_id: string | null; placed_at: Date; total_minor: number; returned_minor: number; channel_kind: string }>;
   tiers: Map<string, { code: string; threshold: number }>;
   floorTier: { code: string; threshold: number };
@@ -111,7 +113,7 @@ async function readFacts(): Promise<Facts> {
   const all = await h.sql<{ code: string; threshold: number }>(`select code, threshold from tier`);
   const balances = await h.sql<{ member_id: string; available: number; lifetime: number }>(`select member_id, available::int as available, lifetime::int as lifetime from member_balance`);
   return {
-    members: await h.sql(`select id, status, country from member`),
+    members: await h.sql(`select id, status, country, enrolled_at from member`),
     orders: (await h.sql<Facts['orders'][number]>(`select member_id, placed_at, total_minor, returned_minor, channel_kind from customer_order`)).map((o) => ({
       ...o,
       placed_at: new Date(o.placed_at),
@@ -156,6 +158,9 @@ function reference(rule: SegmentRule, mentionsStatus: boolean): string[] {
         return m.country;
       case 'status':
         return m.status;
+      case 'enrolledAt':
+        // Days compare as their ISO text (the grammar's date values are UTC days).
+        return new Date(m.enrolled_at).toISOString().slice(0, 10);
       case 'valueBand':
         return facts.value.get(m.id)?.band ?? null;
       case 'valueAtRisk': {
@@ -246,6 +251,10 @@ describe('compiled segment rules against a reference evaluation', () => {
     ['pointsBalance gt 100 or lifetimePoints between 1 and 50', { or: [c('pointsBalance', 'gt', 100), c('lifetimePoints', 'between', [1, 50])] }],
     ['status in ACTIVE, ERASED with orders in 30 days (never the MERGED record)', { and: [c('status', 'in', ['ACTIVE', 'ERASED']), c('purchaseCount', 'gte', 1, 30)] }],
     ['status neq ACTIVE', c('status', 'neq', 'ACTIVE')],
+    ['status neq ACTIVE with orders in 3660 days (the stats rows alone)', { and: [c('purchaseCount', 'gte', 1, 3660), c('status', 'neq', 'ACTIVE')] }],
+    ['country in GB, FR with 2 orders in 90 days (the stats rows alone)', { and: [c('purchaseCount', 'gte', 2, 90), c('country', 'in', ['GB', 'FR'])] }],
+    ['enrolledAt before tomorrow with orders in 365 days (the member row)', { and: [c('purchaseCount', 'gte', 1, 365), c('enrolledAt', 'lt', DAY_AFTER)] }],
+    ['enrolledAt on or after tomorrow with orders in 365 days (none)', { and: [c('purchaseCount', 'gte', 1, 365), c('enrolledAt', 'gte', DAY_AFTER)] }],
     ['country in GB, FR and no orders in 3660 days', { and: [c('country', 'in', ['GB', 'FR']), c('purchaseCount', 'eq', 0, 3660)] }],
     ['valueBand eq HIGH (active version only; the absorbed and the erased member left out)', c('valueBand', 'eq', 'HIGH')],
     ['valueBand in LOW, MEDIUM', c('valueBand', 'in', ['LOW', 'MEDIUM'])],

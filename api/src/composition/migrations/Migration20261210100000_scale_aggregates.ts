@@ -60,6 +60,92 @@ ${RFM_FROM_STATS.slice(RFM_HEAD, RFM_TAIL)}    cells as (
     select analytics_rfm_segment(c.r, c.f, c.m), sum(c.members)::bigint, sum(c.orders)::bigint, sum(c.monetary_minor) from cells c group by 1
   $$;`;
 
+// From a history row: its last 8 times are the slice [n - 7, n].
+const fromHistory = `cardinality(h.placed_at), h.placed_at[1], h.placed_at[cardinality(h.placed_at)],
+      h.placed_at[greatest(1, cardinality(h.placed_at) - 7):cardinality(h.placed_at)],
+      h.total_cum[cardinality(h.placed_at)], h.returned_cum[cardinality(h.placed_at)]`;
+const statsCols = 'orders, first_at, last_at, recent_at, total_minor, returned_minor';
+const changed = (t: string) =>
+  `(${t}.orders, ${t}.first_at, ${t}.last_at, ${t}.recent_at, ${t}.total_minor, ${t}.returned_minor)
+        is distinct from (excluded.orders, excluded.first_at, excluded.last_at, excluded.recent_at, excluded.total_minor, excluded.returned_minor)`;
+const setAll = statsCols
+  .split(', ')
+  .map((c) => `${c} = excluded.${c}`)
+  .join(', ');
+
+/**
+ * The member's columns `member_order_stats` copies (country here; …20261213100000_order_stats_status adds the status):
+ * the insert's column list, the values read from member m, the update's assignments and its "changed" test.
+ */
+function memberColumns(cols: readonly string[]) {
+  const list = cols.join(', ');
+  const stored = cols.map((c) => `member_order_stats.${c}`).join(', ');
+  const excluded = cols.map((c) => `excluded.${c}`).join(', ');
+  return {
+    list,
+    fromMember: cols.map((c) => `m.${c}`).join(', '),
+    set: cols.map((c) => `${c} = excluded.${c}`).join(', '),
+    differs: cols.length === 1 ? `${stored} is distinct from ${excluded}` : `(${stored}) is distinct from (${excluded})`,
+  };
+}
+
+// The stats as a function of the orders (not of the histories): the ledger check's independent recomputation.
+const statsOf = (partition: string, extra: string) => `
+      select o.member_id${extra}, count(*)::int as orders, min(o.placed_at) as first_at, max(o.placed_at) as last_at,
+        array_agg(o.placed_at order by o.placed_at, o.id) filter (where o.rn <= 8) as recent_at,
+        sum(o.total_minor)::bigint as total_minor, sum(o.returned_minor)::bigint as returned_minor
+      from (select o.*, row_number() over (partition by ${partition} order by o.placed_at desc, o.id desc) as rn
+            from customer_order o where o.member_id is not null) o`;
+
+/** The member's stats recomputed from its orders, with the member's current `cols`. */
+export function memberOrderStatsExpected(verb: 'create' | 'create or replace', cols: readonly string[]): string {
+  return `${verb} view member_order_stats_expected as
+      select e.*, ${memberColumns(cols).fromMember} from (${statsOf('o.member_id', '')} group by o.member_id) e join member m on m.id = e.member_id;`;
+}
+
+/**
+ * order_history_refresh as in Migration20261209100000_order_history, then the stats of the same members from the
+ * history rows just written (under the history rows' locks, so concurrent refreshes of a member stay serial), with the
+ * member's `cols`.
+ */
+export function orderHistoryRefreshWithStats(cols: readonly string[]): string {
+  const m = memberColumns(cols);
+  return `create or replace function order_history_refresh(ids uuid[]) returns void language plpgsql as $$
+      begin
+${ORDER_HISTORY_REFRESH_STEPS}        -- The stats of these members, from their history rows.
+        -- The member's ${cols.length === 1 ? cols[0] : cols.join(' and ')} ${cols.length === 1 ? 'is' : 'are'} read under the FOR SHARE lock the daily totals' trigger took (it fires first).
+        insert into member_order_stats (member_id, ${statsCols}, ${m.list})
+          select h.member_id, ${fromHistory}, ${m.fromMember} from member_order_history h join member m on m.id = h.member_id
+          where h.member_id = any(ids) and cardinality(h.placed_at) > 0
+          order by h.member_id
+          on conflict (member_id) do update set ${setAll}, ${m.set}
+            where ${m.differs} or ${changed('member_order_stats')};
+        delete from member_order_stats s where s.member_id = any(ids)
+          and not exists (select 1 from member_order_history h where h.member_id = s.member_id and cardinality(h.placed_at) > 0);
+        insert into member_channel_order_stats (member_id, channel_id, channel_kind, ${statsCols})
+          select h.member_id, h.channel_id, h.channel_kind, ${fromHistory} from member_channel_order_history h where h.member_id = any(ids)
+          order by h.member_id, h.channel_id
+          on conflict (member_id, channel_id) do update set channel_kind = excluded.channel_kind, ${setAll}
+            where member_channel_order_stats.channel_kind is distinct from excluded.channel_kind or ${changed('member_channel_order_stats')};
+        delete from member_channel_order_stats s where s.member_id = any(ids)
+          and not exists (select 1 from member_channel_order_history h where h.member_id = s.member_id and h.channel_id = s.channel_id);
+      end $$;`;
+}
+
+/** The body of scale_aggregates_rebuild as this migration creates it, the stats with the member's `cols`. */
+export function scaleAggregatesRebuildBody(cols: readonly string[]): string {
+  const m = memberColumns(cols);
+  return `
+        truncate member_order_stats, member_channel_order_stats, order_day_totals, points_hour_totals;
+        insert into member_order_stats (member_id, ${statsCols}, ${m.list})
+          select h.member_id, ${fromHistory}, ${m.fromMember} from member_order_history h join member m on m.id = h.member_id where cardinality(h.placed_at) > 0;
+        insert into member_channel_order_stats (member_id, channel_id, channel_kind, ${statsCols})
+          select h.member_id, h.channel_id, h.channel_kind, ${fromHistory} from member_channel_order_history h;
+        insert into order_day_totals select * from order_day_totals_expected;
+        insert into points_hour_totals select * from points_hour_totals_expected where (issued, clawed_back, redeemed, expired) <> (0, 0, 0, 0);
+      `;
+}
+
 /**
  * Pre-aggregates for segments and analytics at 1 M members (issue 18; docs/operations/performance.md), beside the
  * per-member histories of Migration20261209100000_order_history and …100200_ledger_history, all exact and written in
@@ -111,53 +197,12 @@ export class Migration20261210100000_scale_aggregates extends Migration {
     );`);
     this.addSql(`create index member_channel_order_stats_last_at_index on member_channel_order_stats (last_at);`);
 
-    // The stats as a function of the orders (not of the histories): the ledger check's independent recomputation.
-    const statsOf = (partition: string, extra: string) => `
-      select o.member_id${extra}, count(*)::int as orders, min(o.placed_at) as first_at, max(o.placed_at) as last_at,
-        array_agg(o.placed_at order by o.placed_at, o.id) filter (where o.rn <= 8) as recent_at,
-        sum(o.total_minor)::bigint as total_minor, sum(o.returned_minor)::bigint as returned_minor
-      from (select o.*, row_number() over (partition by ${partition} order by o.placed_at desc, o.id desc) as rn
-            from customer_order o where o.member_id is not null) o`;
     // With the member's current country (KPIs count active members per country without joining a million members).
-    this.addSql(`create view member_order_stats_expected as
-      select e.*, m.country from (${statsOf('o.member_id', '')} group by o.member_id) e join member m on m.id = e.member_id;`);
+    this.addSql(memberOrderStatsExpected('create', ['country']));
     this.addSql(`create view member_channel_order_stats_expected as
       ${statsOf('o.member_id, o.channel_id', ', o.channel_id, min(o.channel_kind) as channel_kind')} group by o.member_id, o.channel_id;`);
 
-    // From a history row: its last 8 times are the slice [n - 7, n].
-    const fromHistory = `cardinality(h.placed_at), h.placed_at[1], h.placed_at[cardinality(h.placed_at)],
-      h.placed_at[greatest(1, cardinality(h.placed_at) - 7):cardinality(h.placed_at)],
-      h.total_cum[cardinality(h.placed_at)], h.returned_cum[cardinality(h.placed_at)]`;
-    const statsCols = 'orders, first_at, last_at, recent_at, total_minor, returned_minor';
-    const changed = (t: string) =>
-      `(${t}.orders, ${t}.first_at, ${t}.last_at, ${t}.recent_at, ${t}.total_minor, ${t}.returned_minor)
-        is distinct from (excluded.orders, excluded.first_at, excluded.last_at, excluded.recent_at, excluded.total_minor, excluded.returned_minor)`;
-    const setAll = statsCols
-      .split(', ')
-      .map((c) => `${c} = excluded.${c}`)
-      .join(', ');
-    // order_history_refresh as in Migration20261209100000_order_history, then the stats of the same members from the
-    // history rows just written (under the history rows' locks, so concurrent refreshes of a member stay serial).
-    this.addSql(`create or replace function order_history_refresh(ids uuid[]) returns void language plpgsql as $$
-      begin
-${ORDER_HISTORY_REFRESH_STEPS}        -- The stats of these members, from their history rows.
-        -- The member's country is read under the FOR SHARE lock the daily totals' trigger took (it fires first).
-        insert into member_order_stats (member_id, ${statsCols}, country)
-          select h.member_id, ${fromHistory}, m.country from member_order_history h join member m on m.id = h.member_id
-          where h.member_id = any(ids) and cardinality(h.placed_at) > 0
-          order by h.member_id
-          on conflict (member_id) do update set ${setAll}, country = excluded.country
-            where member_order_stats.country is distinct from excluded.country or ${changed('member_order_stats')};
-        delete from member_order_stats s where s.member_id = any(ids)
-          and not exists (select 1 from member_order_history h where h.member_id = s.member_id and cardinality(h.placed_at) > 0);
-        insert into member_channel_order_stats (member_id, channel_id, channel_kind, ${statsCols})
-          select h.member_id, h.channel_id, h.channel_kind, ${fromHistory} from member_channel_order_history h where h.member_id = any(ids)
-          order by h.member_id, h.channel_id
-          on conflict (member_id, channel_id) do update set channel_kind = excluded.channel_kind, ${setAll}
-            where member_channel_order_stats.channel_kind is distinct from excluded.channel_kind or ${changed('member_channel_order_stats')};
-        delete from member_channel_order_stats s where s.member_id = any(ids)
-          and not exists (select 1 from member_channel_order_history h where h.member_id = s.member_id and h.channel_id = s.channel_id);
-      end $$;`);
+    this.addSql(orderHistoryRefreshWithStats(['country']));
 
     // Daily totals. The shard: the last byte of the member id (random in a UUIDv7) modulo 16.
     this.addSql(`create function member_shard(id uuid) returns smallint language sql immutable parallel safe as $$
@@ -325,15 +370,7 @@ ${ORDER_HISTORY_REFRESH_STEPS}        -- The stats of these members, from their 
          where s.hour is null or e.hour is null or (s.issued, s.clawed_back, s.redeemed, s.expired) <> (e.issued, e.clawed_back, e.redeemed, e.expired)
          limit max_rows)
       $$;`);
-    this.addSql(`create function scale_aggregates_rebuild() returns void language sql as $$
-        truncate member_order_stats, member_channel_order_stats, order_day_totals, points_hour_totals;
-        insert into member_order_stats (member_id, ${statsCols}, country)
-          select h.member_id, ${fromHistory}, m.country from member_order_history h join member m on m.id = h.member_id where cardinality(h.placed_at) > 0;
-        insert into member_channel_order_stats (member_id, channel_id, channel_kind, ${statsCols})
-          select h.member_id, h.channel_id, h.channel_kind, ${fromHistory} from member_channel_order_history h;
-        insert into order_day_totals select * from order_day_totals_expected;
-        insert into points_hour_totals select * from points_hour_totals_expected where (issued, clawed_back, redeemed, expired) <> (0, 0, 0, 0);
-      $$;`);
+    this.addSql(`create function scale_aggregates_rebuild() returns void language sql as $$${scaleAggregatesRebuildBody(['country'])}$$;`);
     this.addSql(RFM_FROM_STATS);
     this.addSql(RFM_SEGMENTS_FROM_STATS);
     this.addSql(`set local work_mem = '256MB';`);

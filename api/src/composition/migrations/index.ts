@@ -31,6 +31,7 @@ import { Migration20261210100000_redeem_in_one_statement } from './Migration2026
 import { Migration20261211100000_liability_totals } from './Migration20261211100000_liability_totals';
 import { Migration20261211100100_rfm_segments_counted } from './Migration20261211100100_rfm_segments_counted';
 import { Migration20261212100000_rfm_base_inline } from './Migration20261212100000_rfm_base_inline';
+import { Migration20261213100000_order_stats_status } from './Migration20261213100000_order_stats_status';
 
 /** Applied in this order; add each new migration here (npm run make-migration writes the file). */
 export const migrations: MigrationObject[] = [
@@ -66,4 +67,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261211100000_liability_totals', class: Migration20261211100000_liability_totals },
   { name: 'Migration20261211100100_rfm_segments_counted', class: Migration20261211100100_rfm_segments_counted },
   { name: 'Migration20261212100000_rfm_base_inline', class: Migration20261212100000_rfm_base_inline },
+  { name: 'Migration20261213100000_order_stats_status', class: Migration20261213100000_order_stats_status },
 ];

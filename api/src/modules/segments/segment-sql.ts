@@ -29,7 +29,11 @@ export interface CompiledRule {
   /** `with …` clause to put before the statement, or ''. */
   with: string;
   withParams: unknown[];
-  /** `member m` and the left joins the rule reads; bound values of the evaluation time and windows only. */
+  /**
+   * `member m` and the left joins the rule reads; bound values of the evaluation time and windows only. When the rule
+   * requires an order in a window and reads no column only the member row has, `m` is the member's order stats row
+   * instead (id, country and status included), and only the window's stats rows are read.
+   */
   from: string;
   fromParams: unknown[];
   /** Includes the population (ACTIVE members unless the rule has a status condition; never MERGED records). */
@@ -105,6 +109,16 @@ const ALIAS = { tier: 'jt', balance: 'jb', churn: 'jc', nps: 'jnps', csat: 'jcsa
 type JoinName = keyof typeof ALIAS;
 
 class Joins {
+  /**
+   * Driven by the stats (`fromStats`): the rule requires an order in a window, so every match has a stats row whose last
+   * order is in it, and the stats row (which carries the member's id, country and status) stands in for `member m`.
+   */
+  constructor(readonly fromStats = false) {}
+
+  private get stats(): string {
+    return this.fromStats ? 'm' : 'jo';
+  }
+
   readonly windows: number[] = [];
   lastOrder = false;
   lastEver = false;
@@ -127,18 +141,18 @@ class Joins {
   window(days: number): { n: string; net: string; capped: string } {
     let i = this.windows.indexOf(days);
     if (i < 0) i = this.windows.push(days) - 1;
-    return { n: `jo.n${i}`, net: `jo.net${i}`, capped: `jo.c${i}` };
+    return { n: `${this.stats}.n${i}`, net: `${this.stats}.net${i}`, capped: `${this.stats}.c${i}` };
   }
 
   /** The member's last order time, whatever the evaluation time (null without orders). */
   lastOrderEver(): string {
     this.lastEver = true;
-    return 'jo.last_ever';
+    return `${this.stats}.last_ever`;
   }
 
   lastOrderAt(): string {
     this.lastOrder = true;
-    return 'jo.last_at';
+    return `${this.stats}.last_at`;
   }
 
   /** The alias of a per-member relation, joined once. */
@@ -147,10 +161,10 @@ class Joins {
     return ALIAS[name];
   }
 
-  /** `member m left join …`, binding the evaluation time and windows in `b` (in text order). */
+  /** `member m left join …` (or the stats rows as `m`, left join …), binding the evaluation time and windows in `b` (in text order). */
   sql(b: Binder): string {
-    const parts = ['member m'];
-    if (this.windows.length > 0 || this.lastOrder || this.lastEver) {
+    const parts = this.fromStats ? [] : ['member m'];
+    if (this.fromStats || this.windows.length > 0 || this.lastOrder || this.lastEver) {
       // The member's order stats (Migration20261210100000_scale_aggregates): for a member whose last order is before
       // the evaluation time T (all but those of T's last moments when T is now), the orders of [T - W, T) are those of
       // its last (up to) 8 order times `recent_at` at or after T - W, when that is fewer than all 8 or it has no more;
@@ -184,7 +198,12 @@ class Joins {
       });
       if (this.lastOrder) cols.push(`case when s.last_at < ${b.at()} then s.last_at else ${history(`h.placed_at[${before(b.at())}]`)} end as last_at`);
       if (this.lastEver) cols.push('s.last_at as last_ever');
-      parts.push(`left join (select s.member_id, ${cols.join(',\n          ')} from member_order_stats s) jo on jo.member_id = m.id`);
+      if (this.fromStats) {
+        // Copied from the member row in the transaction of its change (Migration20261213100000_order_stats_status).
+        parts.push(`(select s.member_id as id, s.country, s.status, ${cols.join(',\n          ')} from member_order_stats s) m`);
+      } else {
+        parts.push(`left join (select s.member_id, ${cols.join(',\n          ')} from member_order_stats s) jo on jo.member_id = m.id`);
+      }
     }
     if (this.used.has('tier')) {
       parts.push(`left join (select mt.member_id, t.code, t.threshold from member_tier mt join tier t on t.id = mt.tier_id) jt on jt.member_id = m.id`);
@@ -412,14 +431,23 @@ function requiredOrderWindow(rule: SegmentRule): number | null {
   return days.length ? Math.min(...days) : null;
 }
 
+/** Whether the rule reads a column of the member row that the order stats do not carry (dates: enrolledAt). */
+function readsMemberRow(rule: SegmentRule, plugins: PluginAttributeSql): boolean {
+  if ('and' in rule) return rule.and.some((r) => readsMemberRow(r, plugins));
+  if ('or' in rule) return rule.or.some((r) => readsMemberRow(r, plugins));
+  if ('not' in rule) return readsMemberRow(rule.not, plugins);
+  return !plugins.plugin(rule.attribute) && SOURCES[rule.attribute]?.kind === 'date';
+}
+
 /** Compiles a rule that passed `checkRule` (with the same attributes), evaluated as of `asOf`. */
 export function compileRule(checked: CheckedRule, asOf: Date, plugins: PluginAttributeSql = NO_PLUGINS): CompiledRule {
   const withBinder = new Binder(asOf);
   const withSql = usesRfm(checked.rule) ? `with rfm as materialized (select member_id, segment from analytics_rfm(${withBinder.at()}))` : '';
   const b = new Binder(asOf);
-  const joins = new Joins();
-  const population = checked.mentionsStatus ? `m.status <> 'MERGED'` : `m.status = 'ACTIVE'`;
   const window = requiredOrderWindow(checked.rule);
+  // Only members with an order in the window can match: read the window's stats rows, not a million member rows.
+  const joins = new Joins(window !== null && !readsMemberRow(checked.rule, plugins));
+  const population = checked.mentionsStatus ? `m.status <> 'MERGED'` : `m.status = 'ACTIVE'`;
   // On the stats row itself: the outer join becomes an inner one driven by the stats' rows of the window.
   const recent = window === null ? '' : ` and ${joins.lastOrderEver()} >= ${b.estimableWindowStart(window)}`;
   const where = `${population}${recent} and ${compileNode(b, joins, checked.rule, plugins)}`;
