@@ -32,6 +32,7 @@ import { Migration20261211100000_liability_totals } from './Migration20261211100
 import { Migration20261211100100_rfm_segments_counted } from './Migration20261211100100_rfm_segments_counted';
 import { Migration20261212100000_rfm_base_inline } from './Migration20261212100000_rfm_base_inline';
 import { Migration20261213100000_order_stats_status } from './Migration20261213100000_order_stats_status';
+import { Migration20261213100100_rfm_recency_edges_by_index } from './Migration20261213100100_rfm_recency_edges_by_index';
 
 /** Applied in this order; add each new migration here (npm run make-migration writes the file). */
 export const migrations: MigrationObject[] = [
@@ -68,4 +69,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261211100100_rfm_segments_counted', class: Migration20261211100100_rfm_segments_counted },
   { name: 'Migration20261212100000_rfm_base_inline', class: Migration20261212100000_rfm_base_inline },
   { name: 'Migration20261213100000_order_stats_status', class: Migration20261213100000_order_stats_status },
+  { name: 'Migration20261213100100_rfm_recency_edges_by_index', class: Migration20261213100100_rfm_recency_edges_by_index },
 ];

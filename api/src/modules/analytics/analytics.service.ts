@@ -260,6 +260,9 @@ export class AnalyticsService {
 
   async rfm(em: EntityManager, asOf: Date): Promise<RfmSummary> {
     return read(em, async (em) => {
+      // RFM makes four passes over one row per member: at 1 M members compiling its expressions pays (0.92 s against
+      // 0.99 s, alternating runs). Below jit_above_cost (small programmes) nothing is compiled.
+      await em.execute(`set local jit = on`);
       const rows = await em.execute<{ segment: RfmSegment; members: number; orders: number; revenue: number }[]>(
         // Counted per score cell (Migration20261210100000_scale_aggregates), not a scored row per member.
         `select segment, members::int, orders::int, monetary_minor::float8 as revenue from analytics_rfm_segments(?)`,
