@@ -354,7 +354,11 @@ async function main() {
        from gen.lot where released
        union all
        select gen.uuid7(t), member_id, 'REDEMPTION', 0, -redeemed, 0, 'redemption', gen_random_uuid(), 'redemption:' || id, 'system', t
-       from (select *, least(placed_at + interval '14 days' + random() * interval '300 days', $1::timestamptz - interval '1 minute') as t from gen.lot where redeemed > 0) r
+       -- Spread over the up to 300 days between the release and the generation time (clipping to one minute before it had
+       -- piled a third of all redemptions into that minute).
+       from (select *, placed_at + interval '14 days'
+               + random() * greatest(interval '0', least(interval '300 days', $1::timestamptz - placed_at - interval '14 days' - interval '1 minute')) as t
+             from gen.lot where redeemed > 0) r
        union all
        select gen.uuid7(placed_at + interval '12 months'), member_id, 'EXPIRY', 0, -(points - redeemed), 0, 'lot', id,
               'expiry:' || id || ':' || (points - redeemed), 'system', placed_at + interval '12 months'

@@ -1,5 +1,6 @@
 import { loadConfig, ConfigError, redactedConfig } from '../../api/src/base/config';
 import { loadConfig as loadWorkerConfig } from '../../recommender/src/config';
+import { ormOptions } from '../../api/src/composition/orm';
 
 describe('loadConfig', () => {
   it('applies defaults that work on a laptop', () => {
@@ -25,6 +26,13 @@ describe('loadConfig', () => {
     const c = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), DATABASE_URL: 'postgres://u:p@db:5432/l' });
     expect(c.GRAPHQL_INTROSPECTION).toBe(false);
     expect(c.hasExplicitDatabaseUrl).toBe(true);
+  });
+
+  it('keeps idle pooled connections for DB_POOL_IDLE_SECONDS (5 minutes by default), and refuses a bad value', () => {
+    const pool = (env: NodeJS.ProcessEnv) => ormOptions({ ...loadConfig(env), DATABASE_URL: 'postgres://u@db:5432/l' }).pool;
+    expect(pool({})).toMatchObject({ min: 0, max: 10, idleTimeoutMillis: 300_000 });
+    expect(pool({ DB_POOL_MAX: '3', DB_POOL_IDLE_SECONDS: '42' })).toMatchObject({ max: 3, idleTimeoutMillis: 42_000 });
+    expect(() => loadConfig({ DB_POOL_IDLE_SECONDS: '0' })).toThrow(/DB_POOL_IDLE_SECONDS/);
   });
 
   it('redacts secrets for logging', () => {

@@ -88,7 +88,7 @@ class CountingLogger extends DefaultLogger {
 }
 
 /** The core's entities and migrations, then each plugin's (its migrations after all of the core's). */
-export function ormOptions(config: Pick<Config, 'DATABASE_URL' | 'DB_POOL_MAX' | 'isProduction'>, plugins: readonly LoyaltyPlugin[] = []): Options {
+export function ormOptions(config: Pick<Config, 'DATABASE_URL' | 'DB_POOL_MAX' | 'isProduction'> & Partial<Pick<Config, 'DB_POOL_IDLE_SECONDS'>>, plugins: readonly LoyaltyPlugin[] = []): Options {
   const contributed = composePlugins(plugins);
   return defineConfig({
     clientUrl: config.DATABASE_URL,
@@ -97,7 +97,7 @@ export function ormOptions(config: Pick<Config, 'DATABASE_URL' | 'DB_POOL_MAX' |
     dataloader: DataloaderType.ALL,
     allowGlobalContext: false,
     forceUtcTimezone: true,
-    pool: { min: 0, max: config.DB_POOL_MAX },
+    pool: { min: 0, max: config.DB_POOL_MAX, idleTimeoutMillis: (config.DB_POOL_IDLE_SECONDS ?? 300) * 1000 },
     extensions: [Migrator],
     migrations: {
       migrationsList: [...migrations, ...contributed.migrations],
@@ -111,7 +111,7 @@ export function ormOptions(config: Pick<Config, 'DATABASE_URL' | 'DB_POOL_MAX' |
   });
 }
 
-export async function createOrm(config: Pick<Config, 'DATABASE_URL' | 'DB_POOL_MAX' | 'isProduction'>, plugins: readonly LoyaltyPlugin[] = []): Promise<MikroORM<PostgreSqlDriver>> {
+export async function createOrm(config: Pick<Config, 'DATABASE_URL' | 'DB_POOL_MAX' | 'isProduction'> & Partial<Pick<Config, 'DB_POOL_IDLE_SECONDS'>>, plugins: readonly LoyaltyPlugin[] = []): Promise<MikroORM<PostgreSqlDriver>> {
   return MikroORM.init<PostgreSqlDriver>(ormOptions(config, plugins));
 }
 
