@@ -6,7 +6,7 @@ import request from 'supertest';
 import { createApp, type App } from '../../api/src/composition/app';
 import { loadConfig, type Config } from '../../api/src/base/config';
 import { createLogger } from '../../api/src/base/logger';
-import { ormOptions, type Orm } from '../../api/src/composition/orm';
+import { analyticsOrmOptions, ormOptions, type Orm } from '../../api/src/composition/orm';
 import { createRedis } from '../../api/src/base/redis';
 import { composePlugins, type LoyaltyPlugin } from '../../api/src/composition/plugin';
 import type { Clock } from '../../api/src/base/time';
@@ -90,7 +90,7 @@ export function useHarness(
     if (names.length) await orm.em.getConnection().execute(`TRUNCATE ${names.join(', ')} CASCADE`);
     await orm.em.getConnection().execute(DEFAULT_SETTINGS);
     const redis = createRedis(config.REDIS_URL, log);
-    const readOrm = config.DATABASE_READ_URL ? await MikroORM.init(ormOptions({ ...config, DATABASE_URL: config.DATABASE_READ_URL }, plugins)) : undefined;
+    const readOrm = await MikroORM.init(analyticsOrmOptions(config, plugins));
     const app = await createApp({ config, orm, readOrm, redis, log, plugins, clock: options.clock });
 
     Object.assign(state, {

@@ -62,6 +62,7 @@ const schema = z
     DATABASE_URL: z.string().url().optional(),
     DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
     DB_POOL_IDLE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+    ANALYTICS_POOL_MAX: z.coerce.number().int().min(1).max(50).default(4),
     /** A read replica for the analytics queries; unset, they run on DATABASE_URL like everything else. */
     DATABASE_READ_URL: z.string().url().optional(),
     REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
@@ -236,8 +237,10 @@ export const CONFIG_DOCS: { readonly [K in keyof RawConfig]-?: VariableDoc } = {
   DB_POOL_MAX: 'Connections in the pool.',
   DB_POOL_IDLE_SECONDS:
     "Seconds an idle pooled connection stays open. A new connection's first large query is slower (at 1 M members RFM took 1.35 s on a fresh connection, 0.9 s on a warm one: PostgreSQL's backend allocates its memory afresh), so analytics and previews keep warm ones between a marketer's requests.",
+  ANALYTICS_POOL_MAX:
+    "Connections of the API's pool for heavy reads (analytics, segment previews), on `DATABASE_READ_URL` when set, else on `DATABASE_URL`. Kept apart from the pool that serves orders and lookups, its PostgreSQL backends stay warm for large queries, and a long report never holds the connections orders need.",
   DATABASE_READ_URL:
-    'A read replica for the analytics queries (KPIs, RFM, cohorts, purchase intervals, top products); everything else uses `DATABASE_URL`.',
+    'A read replica for the heavy reads (KPIs, RFM, cohorts, purchase intervals, top products, value at risk, segment previews); everything else uses `DATABASE_URL`.',
   REDIS_URL: 'Redis for readiness checks, rate limits, the login throttle, API-key revocations and the job queues.',
   REDIS_CLUSTER_NODES:
     'A Redis Cluster instead of `REDIS_URL`: comma-separated seed nodes `host:port,host:port`. Every Redis client (queues, rate limits, login throttle, readiness) is then a cluster client, and `QUEUE_PREFIX` must be a hash tag ([scaling](../operations/scaling.md#redis-cluster)).',

@@ -11,7 +11,7 @@ import type { AppError } from './errors';
 export interface Context {
   /** This request's own fork of the entity manager. */
   em: EntityManager;
-  /** Where the analytics queries read: a fork on the read replica (DATABASE_READ_URL) when there is one. */
+  /** Where the heavy reads (analytics, segment previews) run: a fork on their own pool (analyticsOrmOptions), made on first use. */
   analyticsEm?: EntityManager;
   principal: Principal | null;
   /** Set when credentials were sent but are not valid; protected fields answer with it. */

@@ -28,7 +28,7 @@ import { importRoutes } from './import-routes';
 import { composePlugins, PluginError, type LoyaltyPlugin } from './plugin';
 import type { Clock } from '../base/time';
 import { createLoaders } from '../graphql/loaders';
-import { withLazyLog, type RequestContext } from '../graphql/context';
+import { lazyRequestContext, type RequestContext } from '../graphql/context';
 import { rateLimitedError, RequestRateLimiter } from '../modules/security/rate-limits';
 import { loadPersistedOperations, resolvePersistedOperation } from '../modules/security/persisted-operations';
 import { bodyErrors, corsForGraphql, securityHeaders, sendGraphqlError, setRateLimitHeaders } from '../modules/security/http';
@@ -263,16 +263,19 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
         : { apiKeyId: auth.principal.apiKeyId }
       : {};
     let requestLog: Logger | undefined;
-    return withLazyLog(
+    let analyticsEm: Context['em'] | undefined;
+    return lazyRequestContext(
       {
         em,
-        ...(readOrm ? { analyticsEm: readOrm.em.fork() } : {}),
         ...auth,
         requestId,
         clientIp: req.ip,
         loaders: createLoaders(em, services),
       },
-      () => (requestLog ??= log.child({ requestId, ...(traceId ? { traceId } : {}), ...principalLog })),
+      {
+        log: () => (requestLog ??= log.child({ requestId, ...(traceId ? { traceId } : {}), ...principalLog })),
+        ...(readOrm ? { analyticsEm: () => (analyticsEm ??= readOrm.em.fork()) } : {}),
+      },
     );
   };
 

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from '../base/config';
 import { createLogger } from '../base/logger';
-import { createOrm } from './orm';
+import { createAnalyticsOrm, createOrm } from './orm';
 import { createRedis } from '../base/redis';
 import { createApp } from './app';
 import { startPointsScheduler } from '../modules/jobs/points-scheduler';
@@ -26,7 +26,7 @@ async function main() {
   }
   const log = createLogger(config.LOG_LEVEL, 'api');
   const orm = await createOrm(config, plugins);
-  const readOrm = config.DATABASE_READ_URL ? await createOrm({ ...config, DATABASE_URL: config.DATABASE_READ_URL }, plugins) : undefined;
+  const readOrm = await createAnalyticsOrm(config, plugins);
   const redis = createRedis(config.REDIS_URL, log, config.REDIS_CLUSTER_NODES);
   const app = await createApp({ config, orm, readOrm, redis, log, plugins });
   const port = await app.listen();

@@ -1,4 +1,5 @@
 import type { ResolverContext } from '../base/context';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../base/logger';
 import type { Loaders } from './loaders';
 
@@ -10,19 +11,38 @@ import type { Loaders } from './loaders';
 export type RequestContext = ResolverContext<Loaders>;
 
 const MAKE_LOG = Symbol('request logger');
-/** Reads `log` through the context's own MAKE_LOG, so every request context shares this one prototype. */
-const lazyLogPrototype = Object.defineProperty({}, 'log', {
-  get(this: { [MAKE_LOG]: () => Logger }) {
-    return this[MAKE_LOG]();
+const MAKE_ANALYTICS_EM = Symbol('analytics entity manager');
+type Makers = { [MAKE_LOG]: () => Logger; [MAKE_ANALYTICS_EM]?: () => EntityManager };
+/** Reads `log` and `analyticsEm` through the context's own makers, so every request context shares this one prototype. */
+const lazyPrototype = Object.defineProperties(
+  {},
+  {
+    log: {
+      get(this: Makers) {
+        return this[MAKE_LOG]();
+      },
+    },
+    analyticsEm: {
+      get(this: Makers) {
+        return this[MAKE_ANALYTICS_EM]?.();
+      },
+    },
   },
-});
+);
 
 /**
- * The context with a `log` made on first use: a pino child runs the redaction over its bindings, a cost that requests
- * which log nothing (most of them) need not pay. The getter is on the prototype: Apollo copies the context's own
- * properties into a new object with the same prototype (reading any getter among them, which made the logger for every
- * request while it was one), so only a read of `log` makes it.
+ * The context with a `log` and an `analyticsEm` made on first use: a pino child runs the redaction over its bindings,
+ * and a fork of the heavy-read pool's entity manager costs a little too, which requests that log nothing and run no
+ * analytics (most of them) need not pay. The getters are on the prototype: Apollo copies the context's own properties
+ * into a new object with the same prototype (reading any getter among them, which made the logger for every request
+ * while it was one), so only a read of `log` or `analyticsEm` makes it.
  */
-export function withLazyLog<T extends object>(fields: T, makeLog: () => Logger): T & { log: Logger } {
-  return Object.assign(Object.create(lazyLogPrototype) as T & { log: Logger }, fields, { [MAKE_LOG]: makeLog });
+export function lazyRequestContext<T extends object>(
+  fields: T,
+  make: { log: () => Logger; analyticsEm?: () => EntityManager },
+): T & { log: Logger; analyticsEm?: EntityManager } {
+  return Object.assign(Object.create(lazyPrototype) as T & { log: Logger; analyticsEm?: EntityManager }, fields, {
+    [MAKE_LOG]: make.log,
+    ...(make.analyticsEm ? { [MAKE_ANALYTICS_EM]: make.analyticsEm } : {}),
+  });
 }

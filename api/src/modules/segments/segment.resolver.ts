@@ -19,7 +19,7 @@ export class SegmentResolver {
   @Authorized(Permission.SEGMENTS_READ)
   @Query(() => SegmentPreview, { description: 'How many members a rule matches now (or as of asOf), with the first 20 by id.' })
   previewSegment(@Arg('input', () => PreviewSegmentInput) input: PreviewSegmentInput, @Ctx() ctx: Context): Promise<SegmentPreview> {
-    return this.service.preview(ctx.em, input);
+    return this.service.preview(ctx.analyticsEm ?? ctx.em, input);
   }
 
   @Authorized(Permission.SEGMENTS_READ)

@@ -10,7 +10,7 @@ interface TarnPool {
   numPendingCreates(): number;
 }
 
-/** Connections of each PostgreSQL pool (primary, and the read replica when DATABASE_READ_URL is set), read at scrape time. */
+/** Connections of each PostgreSQL pool (primary, and the heavy-read pool: on DATABASE_READ_URL when set), read at scrape time. */
 export function registerDatabasePoolMetrics(metrics: MetricsRegistry, pools: Record<string, Orm>): void {
   const connections = metrics.gauge({
     name: 'loyalty_db_pool_connections',
@@ -19,7 +19,7 @@ export function registerDatabasePoolMetrics(metrics: MetricsRegistry, pools: Rec
   });
   const max = metrics.gauge({
     name: 'loyalty_db_pool_max_connections',
-    help: 'The most connections the pool opens (DB_POOL_MAX).',
+    help: 'The most connections the pool opens (DB_POOL_MAX; ANALYTICS_POOL_MAX for the heavy-read pool).',
     labelNames: ['pool'],
   });
   metrics.addProbe({
