@@ -16,7 +16,7 @@ if (start < 0 || end < 0) throw new Error('analytics_rfm: the base was not found
 const BASE = RFM_FROM_STATS.slice(start, end);
 
 /** The start of the UTC day of a time (date_bin: integer arithmetic, cheaper per member than a time zone conversion). */
-const DAY = (t: string) => `date_bin('1 day', ${t}, timestamptz '2000-01-01 00:00:00+00')`;
+export const DAY = (t: string) => `date_bin('1 day', ${t}, timestamptz '2000-01-01 00:00:00+00')`;
 const scores = (v: string, e: string) => `1 + (${v} > e.${e}1)::int + (${v} > e.${e}2)::int + (${v} > e.${e}3)::int + (${v} > e.${e}4)::int`;
 
 export const RFM_SEGMENTS_COUNTED = `create or replace function analytics_rfm_segments(as_of timestamptz)

@@ -1,7 +1,7 @@
 import { Migration } from '@mikro-orm/migrations';
 import { RFM_SEGMENTS_BASE_INLINE } from './Migration20261212100000_rfm_base_inline';
+import { DAY } from './Migration20261211100100_rfm_segments_counted';
 
-const DAY = (t: string) => `date_bin('1 day', ${t}, timestamptz '2000-01-01 00:00:00+00')`;
 const NUMBERED_DAYS = `    day_orders as materialized (
       select b.last_order_at, row_number() over (partition by ${DAY('b.last_order_at')} order by b.last_order_at) as n
       from base b where ${DAY('b.last_order_at')} in (select day from targets)

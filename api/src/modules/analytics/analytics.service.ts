@@ -259,10 +259,9 @@ export class AnalyticsService {
   }
 
   async rfm(em: EntityManager, asOf: Date): Promise<RfmSummary> {
-    return read(em, async (em) => {
-      // RFM makes four passes over one row per member: at 1 M members compiling its expressions pays (0.92 s against
-      // 0.99 s, alternating runs). Below jit_above_cost (small programmes) nothing is compiled.
-      await em.execute(`set local jit = on`);
+    // RFM makes four passes over one row per member: at 1 M members compiling its expressions pays (0.92 s against
+    // 0.99 s, alternating runs). Below jit_above_cost (small programmes) nothing is compiled.
+    const summary = async (em: EntityManager): Promise<RfmSummary> => {
       const rows = await em.execute<{ segment: RfmSegment; members: number; orders: number; revenue: number }[]>(
         // Counted per score cell (Migration20261210100000_scale_aggregates), not a scored row per member.
         `select segment, members::int, orders::int, monetary_minor::float8 as revenue from analytics_rfm_segments(?)`,
@@ -278,7 +277,8 @@ export class AnalyticsService {
           return { segment, members, share: ratio(members, scored, 4) ?? 0, orders: row?.orders ?? 0, revenueMinor: row?.revenue ?? 0 };
         }),
       };
-    });
+    };
+    return read(em, summary, { jit: true });
   }
 
   /** Null when the member had no order before asOf. */
@@ -472,14 +472,15 @@ function orderScope(filter: AnalyticsFilterInput, from: Date | null): Scope {
 }
 
 /**
- * Runs analytics statements in one read-only transaction with JIT off: compiling these plans costs more than
- * running them (2.9 s against 0.7 s for top products at Online Retail volume). With 128 MB of work memory the
- * per-member sorts and rank windows of RFM stay in memory at 1 M members (4.6 s to 0.5 s for the frequency rank).
+ * Runs analytics statements in one read-only transaction with JIT off unless `jit` is asked for: compiling these plans
+ * costs more than running them (2.9 s against 0.7 s for top products at Online Retail volume). With 128 MB of work
+ * memory the per-member sorts and rank windows of RFM stay in memory at 1 M members (4.6 s to 0.5 s for the frequency
+ * rank).
  */
-async function read<T>(em: EntityManager, work: (tx: EntityManager) => Promise<T>): Promise<T> {
+async function read<T>(em: EntityManager, work: (tx: EntityManager) => Promise<T>, { jit = false } = {}): Promise<T> {
   return em.transactional(
     async (tx) => {
-      await tx.execute(`set local jit = off; set local work_mem = '128MB'`);
+      await tx.execute(`set local jit = ${jit ? 'on' : 'off'}; set local work_mem = '128MB'`);
       return work(tx);
     },
     { readOnly: true },
