@@ -1,6 +1,6 @@
 import { loadConfig, ConfigError, redactedConfig } from '../../api/src/base/config';
 import { loadConfig as loadWorkerConfig } from '../../recommender/src/config';
-import { ormOptions } from '../../api/src/composition/orm';
+import { analyticsOrmOptions, ormOptions } from '../../api/src/composition/orm';
 
 describe('loadConfig', () => {
   it('applies defaults that work on a laptop', () => {
@@ -33,6 +33,17 @@ describe('loadConfig', () => {
     expect(pool({})).toMatchObject({ min: 0, max: 10, idleTimeoutMillis: 300_000 });
     expect(pool({ DB_POOL_MAX: '3', DB_POOL_IDLE_SECONDS: '42' })).toMatchObject({ max: 3, idleTimeoutMillis: 42_000 });
     expect(() => loadConfig({ DB_POOL_IDLE_SECONDS: '0' })).toThrow(/DB_POOL_IDLE_SECONDS/);
+  });
+
+  it('gives heavy reads a pool of their own: ANALYTICS_POOL_MAX connections, on DATABASE_READ_URL when set', () => {
+    const base = { DATABASE_URL: 'postgres://u@db:5432/l' };
+    const onPrimary = analyticsOrmOptions(loadConfig(base));
+    expect(onPrimary.pool).toMatchObject({ max: 4 });
+    expect(onPrimary.clientUrl).toBe(base.DATABASE_URL);
+    const onReplica = analyticsOrmOptions(loadConfig({ ...base, DATABASE_READ_URL: 'postgres://u@replica:5432/l', ANALYTICS_POOL_MAX: '2' }));
+    expect(onReplica.pool).toMatchObject({ max: 2 });
+    expect(onReplica.clientUrl).toBe('postgres://u@replica:5432/l');
+    expect(() => loadConfig({ ANALYTICS_POOL_MAX: '-1' })).toThrow(/ANALYTICS_POOL_MAX/);
   });
 
   it('redacts secrets for logging', () => {
