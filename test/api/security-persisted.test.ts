@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { ApolloServer } from '@apollo/server';
 import { useHarness, expectError } from '../support/harness';
 import { build } from '../fixtures/build';
 import { loadPersistedOperations, operationHash } from '../../api/src/modules/security/persisted-operations';
@@ -46,6 +47,25 @@ describe('persisted operations for API keys', () => {
     });
     expect(res.errors).toBeUndefined();
     expect(res.data.enrolMember.email).toBe('persisted@shop.example');
+  });
+
+  it('runs an allow-listed query sent by its hash without Apollo the second time, with the same answer', async () => {
+    const { auth } = await b.apiKey();
+    const byHash = { extensions: { persistedQuery: { version: 1, sha256Hash: operationHash(REWARDS) } } };
+    await post(auth, { query: '{ __typename }' }); // the key read once, so both answers run the same statements
+    const apollo = jest.spyOn(ApolloServer.prototype, 'executeHTTPGraphQLRequest');
+    try {
+      const first = await post(auth, byHash);
+      const afterFirst = apollo.mock.calls.length;
+      const second = await post(auth, byHash);
+      // The first may have been Apollo's (the text was not run before in this file) or not; the second is not.
+      expect(apollo.mock.calls.length).toBe(afterFirst);
+      expect(first.errors).toBeUndefined();
+      expect(second.data).toEqual(first.data);
+      expect(second.headers['x-db-queries']).toBe(first.headers['x-db-queries']);
+    } finally {
+      apollo.mockRestore();
+    }
   });
 
   it('refuses any other operation, an unknown hash, a hash that does not match the text, and GET, with PERSISTED_OPERATION_NOT_ALLOWED', async () => {

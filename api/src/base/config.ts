@@ -79,6 +79,8 @@ const schema = z
     GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).default(5000),
     /** Largest request body /graphql accepts; bigger ones answer 413 PAYLOAD_TOO_LARGE before parsing. */
     GRAPHQL_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
+    /** Queries Apollo has validated once run without its per-request pipeline next time (graphql/repeated-queries.ts). */
+    GRAPHQL_REPEATED_QUERIES: bool.default(true),
     /** Length of the rate-limit window. */
     RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
     /** Requests one API key may make per window; 0 turns the limit off. */
@@ -251,6 +253,8 @@ export const CONFIG_DOCS: { readonly [K in keyof RawConfig]-?: VariableDoc } = {
   GRAPHQL_INTROSPECTION: { text: 'Allow schema introspection.', shownDefault: 'on unless `NODE_ENV=production`' },
   GRAPHQL_MAX_TOKENS: 'Lexer tokens an operation may have; more answers `GRAPHQL_PARSE_FAILED` before validation.',
   GRAPHQL_MAX_BODY_BYTES: 'Largest request body `/graphql` reads; larger ones answer 413 `PAYLOAD_TOO_LARGE` without being parsed.',
+  GRAPHQL_REPEATED_QUERIES:
+    'A query Apollo has already parsed and validated (one root field, a cost no variable changes) runs straight on graphql-js the next times, with the same checks, errors and metrics but without Apollo\'s per-request pipeline ([performance](../operations/performance.md#session-12-repeated-queries-without-apollos-pipeline)); `false`: every request through Apollo.',
   RATE_LIMIT_WINDOW_SECONDS: 'Length of the rate-limit window.',
   RATE_LIMIT_API_KEY_REQUESTS: 'Requests one API key may make per window (each root field counts as one); `0`: no limit.',
   RATE_LIMIT_ADMIN_REQUESTS: 'Requests one admin user may make per window; `0`: no limit.',

@@ -23,6 +23,7 @@ import { buildGraphQLSchema } from '../graphql/schema';
 import { argumentChecks, complexityLimit, queryCountHeader, rootFieldBudget } from '../graphql/plugins';
 import { depthLimitRule, noSubscriptionsRule } from '../graphql/depth-limit';
 import { createFormatError } from '../graphql/format-error';
+import { repeatedQueries } from '../graphql/repeated-queries';
 import { createServices, type Services } from './services';
 import { importRoutes } from './import-routes';
 import { composePlugins, PluginError, type LoyaltyPlugin } from './plugin';
@@ -169,13 +170,17 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
     res.status(status === 'ready' || status === 'degraded' ? 200 : 503).json({ status, database, redis: cache });
   });
 
+  const formatError = createFormatError(log, config.NODE_ENV === 'development');
+  const repeated = config.GRAPHQL_REPEATED_QUERIES
+    ? repeatedQueries({ schema, maxComplexity: config.GRAPHQL_MAX_COMPLEXITY, formatError, countQueries: !config.isProduction })
+    : null;
   const apollo = new ApolloServer<RequestContext>({
     schema,
     introspection: config.GRAPHQL_INTROSPECTION,
     includeStacktraceInErrorResponses: false,
     // main.ts owns SIGINT/SIGTERM and stops the app in order; Apollo's own handler would race it.
     stopOnTerminationSignals: false,
-    formatError: createFormatError(log, config.NODE_ENV === 'development'),
+    formatError,
     parseOptions: { maxTokens: config.GRAPHQL_MAX_TOKENS },
     validationRules: [depthLimitRule(config.GRAPHQL_MAX_DEPTH), noSubscriptionsRule],
     // In production, no "Did you mean …" hints that spell out the schema, and no landing page loading scripts from
@@ -191,6 +196,7 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
       argumentChecks,
       ...(config.isProduction ? [] : [queryCountHeader]),
       telemetry.graphql.plugin,
+      ...(repeated ? [repeated.plugin] : []),
     ],
   });
   await apollo.start();
@@ -281,6 +287,7 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
 
   /** Apollo on the parsed body, as @as-integrations/express5 runs it, without its per-request `url.parse`. */
   const runApollo: RequestHandler = async (req, res) => {
+    if (repeated && !draining && (await repeated.serve(req, res, () => contextOf(req, res)))) return;
     const headers = new HeaderMap();
     for (const name in req.headers) {
       const value = req.headers[name];

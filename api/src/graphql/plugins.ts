@@ -33,6 +33,30 @@ function hasFieldComplexity(schema: GraphQLSchema): boolean {
     (type) => type instanceof GraphQLObjectType && Object.values(type.getFields()).some((field) => field.extensions?.complexity !== undefined),
   );
 }
+const fieldComplexity = new WeakMap<GraphQLSchema, boolean>();
+const fieldComplexityIn = (schema: GraphQLSchema): boolean => {
+  let found = fieldComplexity.get(schema);
+  if (found === undefined) fieldComplexity.set(schema, (found = hasFieldComplexity(schema)));
+  return found;
+};
+
+/**
+ * The operation's cost whatever its variables, found with one request's (see complexityLimit); null when a variable
+ * can change it, or when these variables do not coerce.
+ */
+export function staticComplexity(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | undefined,
+  variables: Record<string, unknown>,
+): number | null {
+  if (fieldComplexityIn(schema) || costReadsVariables(document)) return null;
+  try {
+    return operationComplexity(schema, document, operationName, variables);
+  } catch {
+    return null;
+  }
+}
 
 const readsVariable = (value: ValueNode): boolean => {
   let found = false;
@@ -67,7 +91,7 @@ function costReadsVariables(document: DocumentNode): boolean {
  * coerce are still answered as BAD_USER_INPUT rather than QUERY_TOO_COMPLEX, as before.
  */
 export function complexityLimit(schema: GraphQLSchema, max: number): ApolloServerPlugin<Context> {
-  const cacheable = !hasFieldComplexity(schema);
+  const cacheable = !fieldComplexityIn(schema);
   const withinLimit = new WeakMap<DocumentNode, Set<string>>();
   return {
     async requestDidStart() {

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { RequestHandler } from 'express';
 import type { ApolloServerPlugin } from '@apollo/server';
-import { Kind, parse } from 'graphql';
+import { Kind, parse, type GraphQLFormattedError } from 'graphql';
 import type { Counter, Histogram } from 'prom-client';
 import { errorCodes } from '../base/errors';
 import { requestScope } from '../base/request-scope';
@@ -74,12 +74,8 @@ export class GraphqlRequestMetrics {
     async requestDidStart() {
       return {
         async willSendResponse({ response, operationName, request }) {
-          const scope = requestScope.getStore();
-          if (!scope) return;
-          scope.operationName = operationName ?? request.operationName ?? null;
           const errors = response.body.kind === 'single' ? response.body.singleResult.errors : response.body.initialResult.errors;
-          const code = errors?.[0]?.extensions?.code;
-          scope.outcomeCode = !errors?.length ? OK : typeof code === 'string' ? code : OTHER_CODE;
+          noteOutcome(operationName ?? request.operationName ?? null, errors);
         },
       };
     },
@@ -108,6 +104,15 @@ export class GraphqlRequestMetrics {
     if (code === undefined) return status < 400 ? OK : OTHER_CODE;
     return this.codes.has(code) ? code : OTHER_CODE;
   }
+}
+
+/** For the request metrics: the operation that ran (null: anonymous) and the first error's code, or OK. */
+export function noteOutcome(operationName: string | null, errors: readonly GraphQLFormattedError[] | undefined): void {
+  const scope = requestScope.getStore();
+  if (!scope) return;
+  scope.operationName = operationName;
+  const code = errors?.[0]?.extensions?.code;
+  scope.outcomeCode = !errors?.length ? OK : typeof code === 'string' ? code : OTHER_CODE;
 }
 
 /**
