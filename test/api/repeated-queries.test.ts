@@ -109,6 +109,12 @@ describe('repeated queries without Apollo', () => {
       if (c.status) expect([c.what, first.status]).toEqual([c.what, c.status]);
       if (c.code) expect([c.what, (first.body as { errors: Array<{ extensions: { code: string } }> }).errors[0].extensions.code]).toEqual([c.what, c.code]);
     }
+    // Through a fragment and an alias, a lone surrogate is still found before any resolver runs.
+    const viaFragment = 'query Frag($id: ID!) { ...Card } fragment Card on Query { who: member(id: $id) { id } }';
+    expect((await twice(headers, { query: viaFragment, variables: { id: member.id } })).throughApollo).toBe(1);
+    const surrogate = await twice(headers, { query: viaFragment, variables: { id: `${member.id}\ud800` } });
+    expect(surrogate.throughApollo).toBe(2);
+    expect([surrogate.first.status, (surrogate.first.body as { errors: Array<{ extensions: { code: string } }> }).errors[0].extensions.code]).toEqual([400, 'BAD_USER_INPUT']);
     expect((await twice(headers, { query: LOOKUP, variables: { id: member.id } }, 'application/graphql-response+json')).second.headers['content-type']).toBe(
       'application/graphql-response+json; charset=utf-8',
     );
@@ -143,4 +149,23 @@ describe('repeated queries without Apollo', () => {
     expect(await metric('OK')).toBe(ok + 2);
     expect(await metric('FORBIDDEN')).toBe(forbidden + 2);
   });
+
+  it('remembers no long text, and forgets the oldest past a million characters, so a caller cannot fill the memory', async () => {
+    const pos = await b.apiKey();
+    const member = await b.member().save();
+    const headers = { 'x-api-key': pos.key };
+    // A comment is no lexer token: GRAPHQL_MAX_TOKENS lets a long one through.
+    const padded = (n: number, pad: number) => `# ${'x'.repeat(pad)}\nquery Padded${n}($id: ID!) { member(id: $id) { id } }`;
+    const long = await twice(headers, { query: padded(0, 25_000), variables: { id: member.id } });
+    expect(long.throughApollo).toBe(2);
+    expect(comparable(long.second)).toEqual(comparable(long.first));
+    // 60 texts of 19,000 characters: the first ones are forgotten, the last one is not.
+    for (let n = 1; n <= 60; n++) await send(headers, { query: padded(n, 19_000), variables: { id: member.id } });
+    const before = apollo.mock.calls.length;
+    await send(headers, { query: padded(60, 19_000), variables: { id: member.id } });
+    expect(apollo.mock.calls.length).toBe(before);
+    await send(headers, { query: padded(1, 19_000), variables: { id: member.id } });
+    expect(apollo.mock.calls.length).toBe(before + 1);
+  });
 });
+

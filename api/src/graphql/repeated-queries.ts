@@ -7,8 +7,14 @@ import { argumentProblems, rootFieldCount, selectedFields } from './operation-ar
 import { staticComplexity } from './plugins';
 import { noteOutcome } from './request-metrics';
 
-/** Query texts (with their operation name) remembered; the oldest is forgotten past this many. */
-const MAX_QUERIES = 1000;
+/**
+ * What is remembered is bounded by the length of the texts (their documents grow with them), like Apollo's own document
+ * cache: the oldest are forgotten past 1 M characters in all, and a text over 20,000 characters (the longest operation the
+ * admin app sends has 1,500) is never remembered. A comment is no lexer token, so GRAPHQL_MAX_TOKENS does not bound
+ * a text's length; without these bounds a caller could make the process keep a gigabyte of documents.
+ */
+const MAX_TOTAL_CHARS = 1_000_000;
+const MAX_QUERY_CHARS = 20_000;
 /** What Apollo answers a single result with when the client accepts JSON (its MEDIA_TYPES.APPLICATION_JSON). */
 const JSON_TYPE = 'application/json; charset=utf-8';
 const BODY_KEYS = new Set(['query', 'variables', 'operationName']);
@@ -56,21 +62,30 @@ export function repeatedQueries({
   countQueries: boolean;
 }): RepeatedQueries {
   const known = new Map<string, Known>();
+  let knownChars = 0;
+  const remember = (key: string, entry: Known) => {
+    known.set(key, entry);
+    knownChars += key.length;
+    for (const [oldest] of known) {
+      if (knownChars <= MAX_TOTAL_CHARS) break;
+      known.delete(oldest);
+      knownChars -= oldest.length;
+    }
+  };
   const keyOf = (query: string, operationName: string | null | undefined) => `${operationName ?? ''}\u0000${query}`;
 
   const plugin: ApolloServerPlugin<Context> = {
     async requestDidStart() {
       return {
         async didResolveOperation({ request, document, operation }) {
-          if (operation?.operation !== 'query' || typeof request.query !== 'string') return;
+          if (operation?.operation !== 'query' || typeof request.query !== 'string' || request.query.length > MAX_QUERY_CHARS) return;
           const key = keyOf(request.query, request.operationName);
           if (known.has(key)) return;
           // More root fields are charged against the rate limit as more requests (rootFieldBudget): Apollo's.
           if (rootFieldCount(selectedFields(schema, document, operation)) !== 1) return;
           const cost = staticComplexity(schema, document, request.operationName ?? undefined, request.variables ?? {});
           if (cost === null || cost > maxComplexity) return;
-          if (known.size >= MAX_QUERIES) known.delete(known.keys().next().value!);
-          known.set(key, { document, operation });
+          remember(key, { document, operation });
         },
       };
     },
