@@ -95,7 +95,8 @@ export function repeatedQueries({
     const body = req.body as Record<string, unknown> | undefined;
     if (req.method !== 'POST' || !body || typeof body !== 'object' || Array.isArray(body)) return false;
     for (const name in body) if (!BODY_KEYS.has(name) && !(name === 'extensions' && isEmptyObject(body.extensions))) return false;
-    const { query, variables, operationName } = body;
+    const { query, variables } = body;
+    const operationName = body.operationName as string | null | undefined;
     if (typeof query !== 'string') return false;
     if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return false;
     if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) return false;
@@ -109,7 +110,7 @@ export function repeatedQueries({
     const result = await execute({
       schema,
       document: entry.document,
-      operationName: operationName as string | null | undefined,
+      operationName,
       variableValues: given,
       contextValue: contextOf(),
     });
@@ -127,7 +128,7 @@ export function repeatedQueries({
         return { message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
       }
     });
-    const operationLabel = entry.operation.name?.value || ((operationName as string | null | undefined) ?? null);
+    const operationLabel = entry.operation.name?.value || (operationName ?? null);
     noteOutcome(operationLabel, errors);
     const scope = requestScope.getStore();
     if (countQueries && scope) res.setHeader('x-db-queries', String(scope.dbQueries));
@@ -144,15 +145,15 @@ export function repeatedQueries({
 const isEmptyObject = (value: unknown) =>
   typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0;
 
-/** As Apollo normalises an execution error before `formatError`: a code always, and its `http` part taken off. */
+/** As Apollo normalises an execution error before `formatError`: a code always, and an `http` head taken off. */
 function normalised(error: GraphQLError): { formatted: GraphQLFormattedError; http?: { status?: number; headers?: Map<string, string> } } {
-  const { http, ...rest } = error.extensions as { http?: unknown; code?: unknown };
-  const extensions = { ...rest, code: rest.code ?? 'INTERNAL_SERVER_ERROR' };
+  const extensions: Record<string, unknown> = { ...error.extensions, code: error.extensions.code ?? 'INTERNAL_SERVER_ERROR' };
+  const http = extensions.http as { status?: unknown; headers?: unknown } | undefined;
   const isHead =
     !!http &&
     typeof http === 'object' &&
     (!('status' in http) || typeof http.status === 'number') &&
     (!('headers' in http) || http.headers instanceof Map);
-  const formatted = { ...error.toJSON(), extensions: isHead ? extensions : { ...extensions, ...(http === undefined ? {} : { http }) } };
-  return { formatted, http: isHead ? (http as { status?: number; headers?: Map<string, string> }) : undefined };
+  if (isHead) delete extensions.http;
+  return { formatted: { ...error.toJSON(), extensions }, http: isHead ? (http as { status?: number; headers?: Map<string, string> }) : undefined };
 }
