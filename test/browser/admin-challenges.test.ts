@@ -87,6 +87,69 @@ describeInBrowser('admin app: challenges', () => {
     expect(await text('member-challenge')).toContain('1 of 3 (33.3%)');
   });
 
+  it('a marketer edits a challenge: what progress depends on until someone joins, then only its name, description and end', async () => {
+    const localInput = (date: Date) => new Date(date.getTime() - date.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+    const created = await h.gql(marketer, `mutation C($input: CreateChallengeInput!) { createChallenge(input: $input) { id } }`, {
+      input: {
+        code: 'autumn_orders',
+        name: 'Autumn orders',
+        goalKind: 'ORDER_COUNT',
+        target: 3,
+        startsAt: new Date(Date.now() - 60_000).toISOString(),
+        endsAt: new Date(Date.now() + 7 * 86_400_000).toISOString(),
+        reward: { kind: 'POINTS', points: 100 },
+        isActive: true,
+      },
+    });
+    expect(created.errors).toBeUndefined();
+    const id: string = created.data.createChallenge.id;
+    const stored = async () =>
+      (await h.gql(marketer, `query Q($id: ID!) { challenge(id: $id) { name target rewardPoints endsAt startsAt } }`, { id })).data.challenge;
+    const startedAt = (await stored()).startsAt;
+    await signIn(AdminRole.MARKETER, `/challenges/${id}`);
+    await session.page.getByTestId('challenge-results').waitFor();
+
+    // No one has progress: the goal and the reward change; the start, shown to the minute and left alone, does not.
+    await session.page.getByTestId('challenge-edit').click();
+    const form = session.page.getByTestId('challenge-form');
+    expect(await session.page.getByTestId('challenge-locked').count()).toBe(0);
+    expect(await form.getByLabel('Code').inputValue()).toBe('autumn_orders');
+    await form.getByLabel('Target', { exact: true }).fill('4');
+    await form.getByTestId('challenge-points').fill('150');
+    await session.page.getByTestId('challenge-save').click();
+    await session.page.waitForFunction(() => document.querySelector('[data-testid="challenge-goal-text"]')?.textContent === '4 orders');
+    expect(await text('challenge-reward-text')).toBe('150 points');
+    expect(await stored()).toMatchObject({ name: 'Autumn orders', target: 4, rewardPoints: 150, startsAt: startedAt });
+
+    // A member joins while the editor is open: the change to the goal is refused, and nothing is written.
+    await session.page.getByTestId('challenge-edit').click();
+    await form.getByLabel('Target', { exact: true }).fill('5');
+    const web = await b.apiKey();
+    expect((await h.gql(web.auth, RECORD_ORDER, { input: orderInput(british[2]) })).errors).toBeUndefined();
+    await session.page.getByTestId('challenge-save').click();
+    await session.page.getByTestId('challenge-form-error').waitFor();
+    expect(await text('challenge-form-error')).toBe('Members already have progress in this challenge: only its name, description, end and whether it is active can change.');
+    expect((await stored()).target).toBe(4);
+    await form.getByRole('button', { name: 'Cancel' }).click();
+
+    // Reopened with progress, the fixed fields are shown but cannot change; the name and the end can.
+    await session.page.reload();
+    await session.page.waitForFunction(() => document.querySelector('[data-testid="result-joined-value"]')?.textContent === '1');
+    await session.page.getByTestId('challenge-edit').click();
+    await session.page.getByTestId('challenge-locked').waitFor();
+    expect(await form.getByLabel('Target', { exact: true }).isDisabled()).toBe(true);
+    expect(await form.getByTestId('challenge-points').isDisabled()).toBe(true);
+    expect(await form.getByLabel('Starts').isDisabled()).toBe(true);
+    expect(await form.getByLabel('Name').isDisabled()).toBe(false);
+    const ends = new Date(Date.now() + 10 * 86_400_000);
+    ends.setSeconds(0, 0);
+    await form.getByLabel('Name').fill('Autumn orders, extended');
+    await form.getByLabel('Ends').fill(localInput(ends));
+    await session.page.getByTestId('challenge-save').click();
+    await session.page.waitForFunction(() => document.querySelector('h1')?.textContent === 'Autumn orders, extended');
+    expect(await stored()).toMatchObject({ name: 'Autumn orders, extended', target: 4, rewardPoints: 150, startsAt: startedAt, endsAt: ends.toISOString() });
+  });
+
   it('an analyst reads challenges and their results but cannot create or pause one', async () => {
     const created = await h.gql(marketer, `mutation C($input: CreateChallengeInput!) { createChallenge(input: $input) { id } }`, {
       input: {

@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { useMutation, useQuery } from 'urql';
 import { useCurrentAdmin } from '../auth/RequireAuth';
@@ -5,15 +6,17 @@ import { ChallengeDocument, SegmentsDocument, UpdateChallengeDocument, type Chal
 import { errorMessage } from '../shared/errors';
 import { formatDateTime, formatInteger, formatMoney, formatPercent, humanize } from '../shared/format';
 import { can } from '../shared/permissions';
-import { Badge, Card, PageHeader, QueryState, Stat } from '../shared/ui';
+import { Badge, Card, Dialog, PageHeader, QueryState, Stat } from '../shared/ui';
+import { ChallengeForm } from './ChallengeForm';
 import { describeGoal, describeReward, statusTones } from './challenge-format';
 
 type Challenge = ChallengeQuery['challenge'];
 
-/** A challenge: its set-up, pausing and resuming it, and its results against the holdout. */
+/** A challenge: its set-up, editing, pausing and resuming it, and its results against the holdout. */
 export function ChallengeDetail() {
   const { id = '' } = useParams();
   const admin = useCurrentAdmin();
+  const [isEditing, setEditing] = useState(false);
   const [{ data, fetching, error }, refetch] = useQuery({ query: ChallengeDocument, variables: { id } });
   const reload = () => refetch({ requestPolicy: 'network-only' });
   const c = data?.challenge;
@@ -32,7 +35,17 @@ export function ChallengeDetail() {
             </span>
           )
         }
-        actions={c && can(admin, 'challenges:manage') && <ActiveToggle challenge={c} onChanged={reload} />}
+        actions={
+          c &&
+          can(admin, 'challenges:manage') && (
+            <>
+              <button type="button" className="secondary" onClick={() => setEditing(true)} data-testid="challenge-edit">
+                Edit
+              </button>
+              <ActiveToggle challenge={c} onChanged={reload} />
+            </>
+          )
+        }
       />
       <QueryState fetching={fetching} error={error} hasData={Boolean(c)} retry={reload} loadingText="Loading challenge…" testId="challenge">
         {c && (
@@ -42,6 +55,20 @@ export function ChallengeDetail() {
           </div>
         )}
       </QueryState>
+      {c && (
+        <Dialog title="Edit challenge" isOpen={isEditing} onClose={() => setEditing(false)} testId="challenge-edit-dialog">
+          <ChallengeForm
+            challenge={c}
+            // Progress (in the audience or the holdout) fixes what it depends on; the API checks again when saving.
+            isLocked={c.results.joined + c.results.holdoutMembers > 0}
+            onCancel={() => setEditing(false)}
+            onSaved={() => {
+              setEditing(false);
+              reload();
+            }}
+          />
+        </Dialog>
+      )}
     </section>
   );
 }

@@ -5,10 +5,12 @@ import {
   CreateChallengeDocument,
   RewardsDocument,
   SegmentsDocument,
+  UpdateChallengeDocument,
   type ChallengeFieldsFragment,
   type ChallengeGoalKind,
   type ChallengeRewardKind,
   type CreateChallengeInput,
+  type UpdateChallengeInput,
 } from '../gql/graphql';
 import { errorMessage, fieldErrorMap, hasErrorCode } from '../shared/errors';
 import { formatInteger } from '../shared/format';
@@ -63,7 +65,7 @@ const canPersonalise = (kind: ChallengeGoalKind) => kind === 'ORDER_COUNT' || ki
 /** Spend is typed in pounds (the programme's currency, two decimals) and sent in minor units. */
 const amount = (text: string, kind: ChallengeGoalKind) => (kind === 'SPEND' ? Math.round(Number(text) * 100) : Number(text));
 
-export function toCreateInput(v: Values): CreateChallengeInput {
+function toCreateInput(v: Values): CreateChallengeInput {
   const personal = v.isPersonal && canPersonalise(v.goalKind);
   return {
     code: v.code.trim() || codeOf(v.name),
@@ -88,33 +90,90 @@ export function toCreateInput(v: Values): CreateChallengeInput {
   };
 }
 
-/** The challenge builder: goal, window, audience with its live member count, reward and holdout. */
-export function ChallengeForm({ onCreated, onCancel }: { onCreated(challenge: ChallengeFieldsFragment): void; onCancel(): void }) {
+const NEW_CHALLENGE = (): Values => ({
+  name: '',
+  code: '',
+  description: '',
+  goalKind: 'ORDER_COUNT',
+  target: '3',
+  activityType: '',
+  isPersonal: false,
+  personalDelta: '1',
+  personalLookbackWeeks: '8',
+  audienceSegmentId: '',
+  startsAt: localInput(new Date()),
+  endsAt: localInput(new Date(Date.now() + 7 * 86_400_000)),
+  rewardKind: 'POINTS',
+  rewardPoints: '100',
+  rewardId: '',
+  badgeCode: '',
+  badgeName: '',
+  holdoutPercent: '0',
+  isActive: true,
+});
+
+/** A stored challenge as the form shows it (spend in pounds, times in the browser's zone, to the minute). */
+function valuesOf(c: ChallengeFieldsFragment): Values {
+  const shown = (n: number) => (c.goalKind === 'SPEND' ? String(n / 100) : String(n));
+  return {
+    name: c.name,
+    code: c.code,
+    description: c.description ?? '',
+    goalKind: c.goalKind,
+    target: shown(c.target),
+    activityType: c.activityType ?? '',
+    isPersonal: c.personalisation === 'PERSONAL_PLUS',
+    personalDelta: c.personalDelta == null ? '1' : shown(c.personalDelta),
+    personalLookbackWeeks: String(c.personalLookbackWeeks ?? 8),
+    audienceSegmentId: c.audienceSegmentId ?? '',
+    startsAt: localInput(new Date(c.startsAt)),
+    endsAt: localInput(new Date(c.endsAt)),
+    rewardKind: c.rewardKind,
+    rewardPoints: String(c.rewardPoints ?? 100),
+    rewardId: c.rewardId ?? '',
+    badgeCode: c.badgeCode ?? '',
+    badgeName: c.badgeName ?? '',
+    holdoutPercent: String(c.holdoutPercent),
+    isActive: c.isActive,
+  };
+}
+
+/**
+ * The fields the form changed, as an update: compared with what the form first showed rather than with the stored
+ * challenge, so that a field left alone is not sent (a start time shown to the minute is not a change of its seconds,
+ * and a fixed field left alone does not trip CHALLENGE_NOT_EDITABLE).
+ */
+function toUpdateInput(id: string, shown: Values, v: Values): UpdateChallengeInput {
+  const before: Record<string, unknown> = toCreateInput(shown);
+  const after: Record<string, unknown> = toCreateInput(v);
+  const changed: Record<string, unknown> = {};
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (key === 'code' || JSON.stringify(before[key]) === JSON.stringify(after[key]) || after[key] === undefined) continue;
+    changed[key] = after[key];
+  }
+  return { id, ...changed };
+}
+
+interface ChallengeFormProps {
+  /** The challenge to edit; absent, the form builds a new one. */
+  challenge?: ChallengeFieldsFragment;
+  /** Members have progress: what their progress depends on is shown but cannot change. */
+  isLocked?: boolean;
+  onSaved(challenge: ChallengeFieldsFragment): void;
+  onCancel(): void;
+}
+
+/** The challenge builder (goal, window, audience with its live member count, reward and holdout), and its editor. */
+export function ChallengeForm({ challenge, isLocked = false, onSaved, onCancel }: ChallengeFormProps) {
   const [segments] = useQuery({ query: SegmentsDocument });
   const [rewards] = useQuery({ query: RewardsDocument });
-  const [{ fetching }, create] = useMutation(CreateChallengeDocument);
+  const [created, create] = useMutation(CreateChallengeDocument);
+  const [updated, update] = useMutation(UpdateChallengeDocument);
+  const fetching = created.fetching || updated.fetching;
   const [error, setError] = useState<CombinedError>();
-  const [v, setValues] = useState<Values>(() => ({
-    name: '',
-    code: '',
-    description: '',
-    goalKind: 'ORDER_COUNT',
-    target: '3',
-    activityType: '',
-    isPersonal: false,
-    personalDelta: '1',
-    personalLookbackWeeks: '8',
-    audienceSegmentId: '',
-    startsAt: localInput(new Date()),
-    endsAt: localInput(new Date(Date.now() + 7 * 86_400_000)),
-    rewardKind: 'POINTS',
-    rewardPoints: '100',
-    rewardId: '',
-    badgeCode: '',
-    badgeName: '',
-    holdoutPercent: '0',
-    isActive: true,
-  }));
+  const [shown] = useState<Values>(() => (challenge ? valuesOf(challenge) : NEW_CHALLENGE()));
+  const [v, setValues] = useState<Values>(shown);
+  const locked = Boolean(challenge) && isLocked;
   const set = <K extends keyof Values>(key: K, value: Values[K]) => setValues((old) => ({ ...old, [key]: value }));
   const [audience] = useQuery({ query: ChallengeAudienceCountDocument, variables: { segmentId: v.audienceSegmentId || null } });
   const fields = fieldErrorMap(error);
@@ -124,24 +183,39 @@ export function ChallengeForm({ onCreated, onCancel }: { onCreated(challenge: Ch
     'audienceSegmentId', 'startsAt', 'endsAt', 'reward.points', 'reward.rewardId', 'reward.badgeCode', 'reward.badgeName', 'holdoutPercent',
   ]);
   const isUnplaced = error && !windowError && (Object.keys(fields).length === 0 || Object.keys(fields).some((k) => !placed.has(k)));
-  const rewardList = rewards.data?.rewards.filter((r) => r.isActive) ?? [];
+  // The current reward stays listed when it has since been deactivated, so that the form shows what is stored.
+  const rewardList = rewards.data?.rewards.filter((r) => r.isActive || r.id === challenge?.rewardId) ?? [];
 
   async function submit(event: FormEvent) {
     event.preventDefault();
     setError(undefined);
+    if (challenge) {
+      const input = toUpdateInput(challenge.id, shown, v);
+      if (Object.keys(input).length === 1) return onSaved(challenge);
+      const result = await update({ input });
+      if (result.error) setError(result.error);
+      else if (result.data) onSaved(result.data.updateChallenge);
+      return;
+    }
     const result = await create({ input: toCreateInput(v) });
     if (result.error) setError(result.error);
-    else if (result.data) onCreated(result.data.createChallenge);
+    else if (result.data) onSaved(result.data.createChallenge);
   }
 
   return (
-    <form className="resource-form" onSubmit={submit} aria-label="New challenge" data-testid="challenge-form">
+    <form className="resource-form" onSubmit={submit} aria-label={challenge ? 'Edit challenge' : 'New challenge'} data-testid="challenge-form">
+      {locked && (
+        <p className="notice small" data-testid="challenge-locked">
+          Members have progress in this challenge: its goal, start, audience, holdout and reward are fixed. Its name,
+          description, end and whether it is active can still change.
+        </p>
+      )}
       <div className="form-grid">
         <Field label="Name" error={fields.name}>
           {(p) => <input {...p} required maxLength={100} value={v.name} onChange={(e) => set('name', e.target.value)} data-testid="challenge-name" />}
         </Field>
-        <Field label="Code" error={fields.code} hint="Lower snake case; segments name the challenge by it">
-          {(p) => <input {...p} maxLength={40} placeholder={codeOf(v.name)} value={v.code} onChange={(e) => set('code', e.target.value)} />}
+        <Field label="Code" error={fields.code} hint={challenge ? 'Fixed: segments name the challenge by it' : 'Lower snake case; segments name the challenge by it'}>
+          {(p) => <input {...p} maxLength={40} placeholder={codeOf(v.name)} value={v.code} readOnly={Boolean(challenge)} onChange={(e) => set('code', e.target.value)} />}
         </Field>
         <Field label="Description" error={fields.description}>
           {(p) => <input {...p} maxLength={1000} value={v.description} onChange={(e) => set('description', e.target.value)} />}
@@ -151,7 +225,7 @@ export function ChallengeForm({ onCreated, onCancel }: { onCreated(challenge: Ch
       <div className="form-grid">
         <Field label="Goal" error={fields.goalKind}>
           {(p) => (
-            <select {...p} value={v.goalKind} onChange={(e) => set('goalKind', e.target.value as ChallengeGoalKind)} data-testid="challenge-goal">
+            <select disabled={locked} {...p} value={v.goalKind} onChange={(e) => set('goalKind', e.target.value as ChallengeGoalKind)} data-testid="challenge-goal">
               {goals.map((g) => (
                 <option key={g} value={g}>
                   {goalLabels[g]}
@@ -161,27 +235,27 @@ export function ChallengeForm({ onCreated, onCancel }: { onCreated(challenge: Ch
           )}
         </Field>
         <Field label={v.goalKind === 'SPEND' ? 'Target (£)' : 'Target'} error={fields.target} hint={v.goalKind.startsWith('STREAK') ? 'Consecutive days or weeks in the programme’s time zone' : undefined}>
-          {(p) => <input {...p} type="number" min={1} step={v.goalKind === 'SPEND' ? 0.01 : 1} required value={v.target} onChange={(e) => set('target', e.target.value)} data-testid="challenge-target" />}
+          {(p) => <input disabled={locked} {...p} type="number" min={1} step={v.goalKind === 'SPEND' ? 0.01 : 1} required value={v.target} onChange={(e) => set('target', e.target.value)} data-testid="challenge-target" />}
         </Field>
         {usesActivityType(v.goalKind) && (
           <Field label="Activity type" error={fields.activityType} hint={v.goalKind === 'ACTIVITY_COUNT' ? 'e.g. review_written' : 'Empty: orders make the streak'}>
-            {(p) => <input {...p} maxLength={64} required={v.goalKind === 'ACTIVITY_COUNT'} value={v.activityType} onChange={(e) => set('activityType', e.target.value)} />}
+            {(p) => <input disabled={locked} {...p} maxLength={64} required={v.goalKind === 'ACTIVITY_COUNT'} value={v.activityType} onChange={(e) => set('activityType', e.target.value)} />}
           </Field>
         )}
       </div>
       {canPersonalise(v.goalKind) && (
         <div className="form-grid">
           <label className="checkbox">
-            <input type="checkbox" checked={v.isPersonal} onChange={(e) => set('isPersonal', e.target.checked)} data-testid="challenge-personal" />
+            <input disabled={locked} type="checkbox" checked={v.isPersonal} onChange={(e) => set('isPersonal', e.target.checked)} data-testid="challenge-personal" />
             <span>Personal goal: each member’s usual, plus more (never below the target)</span>
           </label>
           {v.isPersonal && (
             <>
               <Field label={v.goalKind === 'SPEND' ? 'More than usual (£)' : 'More than usual'} error={fields.personalDelta}>
-                {(p) => <input {...p} type="number" min={0} step={v.goalKind === 'SPEND' ? 0.01 : 1} value={v.personalDelta} onChange={(e) => set('personalDelta', e.target.value)} />}
+                {(p) => <input disabled={locked} {...p} type="number" min={0} step={v.goalKind === 'SPEND' ? 0.01 : 1} value={v.personalDelta} onChange={(e) => set('personalDelta', e.target.value)} />}
               </Field>
               <Field label="Usual over (weeks before the start)" error={fields.personalLookbackWeeks}>
-                {(p) => <input {...p} type="number" min={1} max={52} step={1} value={v.personalLookbackWeeks} onChange={(e) => set('personalLookbackWeeks', e.target.value)} />}
+                {(p) => <input disabled={locked} {...p} type="number" min={1} max={52} step={1} value={v.personalLookbackWeeks} onChange={(e) => set('personalLookbackWeeks', e.target.value)} />}
               </Field>
             </>
           )}
@@ -191,7 +265,7 @@ export function ChallengeForm({ onCreated, onCancel }: { onCreated(challenge: Ch
       <div className="form-grid">
         <Field label="Audience" error={fields.audienceSegmentId}>
           {(p) => (
-            <select {...p} value={v.audienceSegmentId} onChange={(e) => set('audienceSegmentId', e.target.value)} data-testid="challenge-audience">
+            <select disabled={locked} {...p} value={v.audienceSegmentId} onChange={(e) => set('audienceSegmentId', e.target.value)} data-testid="challenge-audience">
               <option value="">Everyone</option>
               {(segments.data?.segments ?? []).map((s) => (
                 <option key={s.id} value={s.id}>
@@ -205,13 +279,13 @@ export function ChallengeForm({ onCreated, onCancel }: { onCreated(challenge: Ch
           {audience.data ? `${formatInteger(audience.data.challengeAudienceCount)} members now` : audience.error ? errorMessage(audience.error) : 'Counting…'}
         </p>
         <Field label="Holdout %" error={fields.holdoutPercent} hint="Tracked but never rewarded, to measure the spend it adds; 0 to 50">
-          {(p) => <input {...p} type="number" min={0} max={50} step={1} required value={v.holdoutPercent} onChange={(e) => set('holdoutPercent', e.target.value)} />}
+          {(p) => <input disabled={locked} {...p} type="number" min={0} max={50} step={1} required value={v.holdoutPercent} onChange={(e) => set('holdoutPercent', e.target.value)} />}
         </Field>
       </div>
 
       <div className="form-grid">
         <Field label="Starts" error={fields.startsAt}>
-          {(p) => <input {...p} type="datetime-local" required value={v.startsAt} onChange={(e) => set('startsAt', e.target.value)} data-testid="challenge-starts" />}
+          {(p) => <input disabled={locked} {...p} type="datetime-local" required value={v.startsAt} onChange={(e) => set('startsAt', e.target.value)} data-testid="challenge-starts" />}
         </Field>
         <Field label="Ends" error={fields.endsAt ?? windowError} hint="After the start, at most 366 days later">
           {(p) => <input {...p} type="datetime-local" required value={v.endsAt} onChange={(e) => set('endsAt', e.target.value)} data-testid="challenge-ends" />}
@@ -222,7 +296,7 @@ export function ChallengeForm({ onCreated, onCancel }: { onCreated(challenge: Ch
         <legend>Reward</legend>
         {rewardKinds.map((r) => (
           <label key={r.kind} className="checkbox">
-            <input type="radio" name="rewardKind" value={r.kind} checked={v.rewardKind === r.kind} onChange={() => set('rewardKind', r.kind)} />
+            <input disabled={locked} type="radio" name="rewardKind" value={r.kind} checked={v.rewardKind === r.kind} onChange={() => set('rewardKind', r.kind)} />
             <span>{r.label}</span>
           </label>
         ))}
@@ -230,13 +304,13 @@ export function ChallengeForm({ onCreated, onCancel }: { onCreated(challenge: Ch
       <div className="form-grid">
         {v.rewardKind === 'POINTS' && (
           <Field label="Points" error={fields['reward.points']}>
-            {(p) => <input {...p} type="number" min={1} max={1_000_000} step={1} required value={v.rewardPoints} onChange={(e) => set('rewardPoints', e.target.value)} data-testid="challenge-points" />}
+            {(p) => <input disabled={locked} {...p} type="number" min={1} max={1_000_000} step={1} required value={v.rewardPoints} onChange={(e) => set('rewardPoints', e.target.value)} data-testid="challenge-points" />}
           </Field>
         )}
         {v.rewardKind === 'REWARD' && (
           <Field label="Reward" error={fields['reward.rewardId']} hint="Given for 0 points">
             {(p) => (
-              <select {...p} required value={v.rewardId} onChange={(e) => set('rewardId', e.target.value)}>
+              <select disabled={locked} {...p} required value={v.rewardId} onChange={(e) => set('rewardId', e.target.value)}>
                 <option value="">{rewardList.length ? 'Choose a reward' : 'No active rewards'}</option>
                 {rewardList.map((r) => (
                   <option key={r.id} value={r.id}>
@@ -250,10 +324,10 @@ export function ChallengeForm({ onCreated, onCancel }: { onCreated(challenge: Ch
         {v.rewardKind === 'BADGE' && (
           <>
             <Field label="Badge name" error={fields['reward.badgeName']}>
-              {(p) => <input {...p} required maxLength={100} value={v.badgeName} onChange={(e) => set('badgeName', e.target.value)} data-testid="challenge-badge-name" />}
+              {(p) => <input disabled={locked} {...p} required maxLength={100} value={v.badgeName} onChange={(e) => set('badgeName', e.target.value)} data-testid="challenge-badge-name" />}
             </Field>
             <Field label="Badge code" error={fields['reward.badgeCode']} hint="A member holds each badge once">
-              {(p) => <input {...p} maxLength={40} placeholder={codeOf(v.badgeName)} value={v.badgeCode} onChange={(e) => set('badgeCode', e.target.value)} />}
+              {(p) => <input disabled={locked} {...p} maxLength={40} placeholder={codeOf(v.badgeName)} value={v.badgeCode} onChange={(e) => set('badgeCode', e.target.value)} />}
             </Field>
           </>
         )}
@@ -268,7 +342,7 @@ export function ChallengeForm({ onCreated, onCancel }: { onCreated(challenge: Ch
           {errorMessage(error)}
         </p>
       )}
-      <FormActions submitLabel="Create challenge" busy={fetching} onCancel={onCancel} testId="challenge-create" />
+      <FormActions submitLabel={challenge ? 'Save changes' : 'Create challenge'} busy={fetching} onCancel={onCancel} testId={challenge ? 'challenge-save' : 'challenge-create'} />
     </form>
   );
 }

@@ -64,7 +64,7 @@ export function ChallengeList() {
         />
       </QueryState>
       <Dialog title="New challenge" isOpen={isCreating} onClose={() => setCreating(false)} testId="challenge-dialog">
-        <ChallengeForm onCancel={() => setCreating(false)} onCreated={(c) => navigate(`/challenges/${c.id}`)} />
+        <ChallengeForm onCancel={() => setCreating(false)} onSaved={(c) => navigate(`/challenges/${c.id}`)} />
       </Dialog>
     </section>
   );
