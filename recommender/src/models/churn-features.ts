@@ -37,29 +37,6 @@ export type ChurnFeature = (typeof CHURN_FEATURE_GROUPS)[ChurnFeatureGroup][numb
 export const CHURN_FEATURES: readonly ChurnFeature[] = Object.values(CHURN_FEATURE_GROUPS).flat();
 export const CF = CHURN_FEATURES.length;
 
-/**
- * How far before the feature date each windowed feature reads, in days (h: the horizon); the others read the whole
- * history. A window that reaches before the data's first day holds only the part of it the data covers.
- */
-export const CHURN_FEATURE_LOOKBACK: Partial<Record<ChurnFeature, (h: number) => number>> = {
-  log_invoices_30d: () => 30,
-  log_invoices_60d: () => 60,
-  log_invoices_90d: () => 90,
-  log_invoices_180d: () => 180,
-  log_spend_90d: () => 90,
-  recent_vs_previous_horizon: (h) => 2 * h,
-  item_affinity_recent: () => 90,
-  item_share_selling_now: () => 90,
-  item_momentum: () => 90,
-  log_invoices_same_window_last_year: () => YEAR_DAYS,
-  log_spend_period_2: (h) => 2 * h,
-  log_spend_period_3: (h) => 3 * h,
-  log_spend_period_4: (h) => 4 * h,
-  bought_same_season_last_year: () => YEAR_DAYS,
-  season_share_last_year: () => YEAR_DAYS,
-  has_year_of_history: () => YEAR_DAYS,
-};
-
 /** What the admin app and API show for a driver: one short phrase per feature (a missing one fails typecheck). */
 export const CHURN_FEATURE_LABELS: Record<ChurnFeature, string> = {
   log_recency_days: 'Days since last purchase',

@@ -1,7 +1,7 @@
 import type { ChurnDriver, ChurnModel, ExplainsChurn, FitHooks, HasParams, ReusesChoice, Txn } from '../eval/types';
 import { initBackend, tf } from '../tf/backend';
 import { Rng } from '../tf/random';
-import { CF, CHURN_FEATURE_GROUPS, CHURN_FEATURE_LOOKBACK, CHURN_FEATURES, churnFeatureLabel, churnFeatures, mostCommonCountry, type ChurnFeature, type ChurnFeatureGroup } from './churn-features';
+import { CF, CHURN_FEATURE_GROUPS, CHURN_FEATURES, churnFeatureLabel, churnFeatures, mostCommonCountry, type ChurnFeatureGroup } from './churn-features';
 import { DAY_MS } from '../time';
 
 export interface ChurnOptions {
@@ -30,12 +30,10 @@ export interface ChurnOptions {
    * 1 was chosen on the inner split (lowest ECE on the full file and on the non-UK slice; docs/eval/README.md).
    */
   calibrationHalfLife: number;
-  /** EXPERIMENT: leave out features whose window reaches before the data's first day at every training snapshot. */
-  observedWindowsOnly: boolean;
   seed: number;
 }
 
-export const CHURN_DEFAULTS: ChurnOptions = { featureSets: [['base'], ['base', 'rhythm', 'trajectory', 'season', 'profile', 'bgnbd']], hidden: [0, 16], l2s: [1e-2, 1e-1], epochs: 300, learningRate: 0.02, l2: 1e-2, folds: 2, topDrivers: 3, snapshots: 4, snapshotStepDays: 30, calibrationHalfLife: 1, observedWindowsOnly: false, seed: 11 };
+export const CHURN_DEFAULTS: ChurnOptions = { featureSets: [['base'], ['base', 'rhythm', 'trajectory', 'season', 'profile', 'bgnbd']], hidden: [0, 16], l2s: [1e-2, 1e-1], epochs: 300, learningRate: 0.02, l2: 1e-2, folds: 2, topDrivers: 3, snapshots: 4, snapshotStepDays: 30, calibrationHalfLife: 1, seed: 11 };
 
 export interface ChurnPrediction {
   scores: Float64Array;
@@ -91,13 +89,6 @@ export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams, Reuse
     const past = cutoff - horizonDays * DAY_MS;
     const home = mostCommonCountry(rows);
     const everyone = [...new Set(rows.filter((r) => r.time < cutoff).map((r) => r.customerId))];
-    // The most history any training snapshot has: the latest one's, back to the data's first day.
-    let firstDay = Infinity;
-    for (const r of rows) if (r.time < firstDay) firstDay = r.time;
-    const historyDays = (past - firstDay) / DAY_MS;
-    const unobserved = new Set<string>(
-      this.o.observedWindowsOnly ? (Object.entries(CHURN_FEATURE_LOOKBACK) as [ChurnFeature, (h: number) => number][]).filter(([, days]) => days(horizonDays) > historyDays).map(([f]) => f) : [],
-    );
     const fold = Uint8Array.from(everyone, () => Math.min(this.o.folds - 1, Math.floor(rng.next() * this.o.folds)));
     // Stacked past snapshots (features at D − k·step, labels from the horizon after it), all ending by the cutoff.
     const xParts: Float32Array[] = [];
@@ -140,7 +131,7 @@ export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams, Reuse
     let best: Candidate | null = null;
     const sets = this.o.featureSets.length ? this.o.featureSets : [Object.keys(CHURN_FEATURE_GROUPS) as ChurnFeatureGroup[]];
     const prepared = (groups: ChurnFeatureGroup[]) => {
-      const features = CHURN_FEATURES.filter((f) => !unobserved.has(f) && groups.some((g) => (CHURN_FEATURE_GROUPS[g] as readonly string[]).includes(f)));
+      const features = CHURN_FEATURES.filter((f) => groups.some((g) => (CHURN_FEATURE_GROUPS[g] as readonly string[]).includes(f)));
       const xRaw = selectColumns(xAll, n, features);
       const d = features.length;
       const { mean, std } = standardiser(xRaw, n, d);
@@ -178,7 +169,7 @@ export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams, Reuse
     const everyRow = rowsWhere(() => true);
     const { net } = await trainJoint(final.xs, final.d, y, chosen.hidden, [{ l2: chosen.l2, fit: everyRow, check: new Int32Array(0), calibrate: new Int32Array(0) }], { ...this.o, epochs: chosen.epochs }, rng, overall);
     this.info = {
-      ...this.info, backend, features: chosen.groups.join('+'), unobserved: [...unobserved], hidden: chosen.hidden, l2: chosen.l2, epochs: chosen.epochs, platt, calibrationHalfLife: this.o.calibrationHalfLife,
+      ...this.info, backend, features: chosen.groups.join('+'), hidden: chosen.hidden, l2: chosen.l2, epochs: chosen.epochs, platt, calibrationHalfLife: this.o.calibrationHalfLife,
       trainCustomers: n, trainChurnRate: Number((y.reduce((a, b) => a + b, 0) / n).toFixed(4)),
     };
     this.chosen = { featureSets: [chosen.groups], hidden: [chosen.hidden], l2s: [chosen.l2] };
