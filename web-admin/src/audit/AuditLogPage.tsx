@@ -3,7 +3,7 @@ import { Link, useSearchParams } from 'react-router';
 import { useClient, useQuery, type CombinedError } from 'urql';
 import { AuditActorsDocument, AuditLogDocument, type AuditEntryFieldsFragment, type AuditLogQueryVariables } from '../gql/graphql';
 import { errorMessage } from '../shared/errors';
-import { formatDateTimeSeconds, shortId } from '../shared/format';
+import { formatDateTimeSeconds, localDateTimeInput, shortId } from '../shared/format';
 import { DataTable, PageHeader, QueryState } from '../shared/ui';
 
 const pageSize = 50;
@@ -20,13 +20,6 @@ const entityLinks: Record<string, (id: string) => string> = {
   Campaign: (id) => `/campaigns/${id}`,
   Webhook: (id) => `/operations/webhooks/${id}`,
 };
-
-/** `<input type="datetime-local">` text for an ISO instant, in the browser's time zone. */
-function localInput(iso: string): string {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return '';
-  return new Date(date.getTime() - date.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
-}
 
 /** Who changed what and when, filtered by actor, entity, action and time; the filters live in the URL, so a view can be shared. */
 export function AuditLogPage() {
@@ -159,7 +152,7 @@ const specialActors = [
 ];
 
 function AuditFilters({ applied, actors, onApply }: FiltersProps) {
-  const [values, setValues] = useState<Filters>(() => ({ ...applied, since: applied.since && localInput(applied.since), until: applied.until && localInput(applied.until) }));
+  const [values, setValues] = useState<Filters>(() => ({ ...applied, since: applied.since && localDateTimeInput(applied.since), until: applied.until && localDateTimeInput(applied.until) }));
   const [isOtherActor, setOtherActor] = useState(
     () => applied.actor !== '' && !applied.actor.startsWith('admin:') && !specialActors.some((a) => a.value === applied.actor),
   );

@@ -11,7 +11,7 @@ import {
   type CreateCampaignInput,
 } from '../gql/graphql';
 import { errorMessage, fieldErrorMap } from '../shared/errors';
-import { humanize } from '../shared/format';
+import { humanize, localDateTimeInput } from '../shared/format';
 import { Field, FormActions } from '../shared/ui';
 
 const actions: { kind: CampaignActionKind; label: string; hint: string }[] = [
@@ -20,12 +20,6 @@ const actions: { kind: CampaignActionKind; label: string; hint: string }[] = [
   { kind: 'MESSAGE', label: 'Message', hint: 'email, SMS or push, to members who consented' },
 ];
 const media: ConsentMedium[] = ['EMAIL', 'SMS', 'PUSH'];
-
-/** `<input type="datetime-local">` text for a moment, in the browser's time zone. */
-function localInput(date: Date): string {
-  const local = new Date(date.getTime() - date.getTimezoneOffset() * 60_000);
-  return local.toISOString().slice(0, 16);
-}
 
 interface Values {
   name: string;
@@ -97,8 +91,8 @@ export function CampaignForm({ onCreated, onCancel }: { onCreated(campaign: Camp
     medium: 'EMAIL',
     subject: '',
     body: '',
-    startsAt: localInput(new Date()),
-    endsAt: localInput(new Date(Date.now() + 14 * 86_400_000)),
+    startsAt: localDateTimeInput(new Date()),
+    endsAt: localDateTimeInput(new Date(Date.now() + 14 * 86_400_000)),
     budgetPoints: '',
     holdoutPercent: '10',
   }));

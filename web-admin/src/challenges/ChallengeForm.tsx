@@ -13,7 +13,7 @@ import {
   type UpdateChallengeInput,
 } from '../gql/graphql';
 import { errorMessage, fieldErrorMap, hasErrorCode } from '../shared/errors';
-import { formatInteger } from '../shared/format';
+import { formatInteger, localDateTimeInput } from '../shared/format';
 import { Field, FormActions } from '../shared/ui';
 import { goalLabels } from './challenge-format';
 
@@ -23,12 +23,6 @@ const rewardKinds: { kind: ChallengeRewardKind; label: string }[] = [
   { kind: 'REWARD', label: 'A catalogue reward' },
   { kind: 'BADGE', label: 'A badge' },
 ];
-
-/** `<input type="datetime-local">` text for a moment, in the browser's time zone. */
-function localInput(date: Date): string {
-  const local = new Date(date.getTime() - date.getTimezoneOffset() * 60_000);
-  return local.toISOString().slice(0, 16);
-}
 
 /** "Three visits in May" → "three_visits_in_may": the code the builder suggests until one is typed. */
 const codeOf = (name: string) =>
@@ -101,8 +95,8 @@ const NEW_CHALLENGE = (): Values => ({
   personalDelta: '1',
   personalLookbackWeeks: '8',
   audienceSegmentId: '',
-  startsAt: localInput(new Date()),
-  endsAt: localInput(new Date(Date.now() + 7 * 86_400_000)),
+  startsAt: localDateTimeInput(new Date()),
+  endsAt: localDateTimeInput(new Date(Date.now() + 7 * 86_400_000)),
   rewardKind: 'POINTS',
   rewardPoints: '100',
   rewardId: '',
@@ -126,8 +120,8 @@ function valuesOf(c: ChallengeFieldsFragment): Values {
     personalDelta: c.personalDelta == null ? '1' : shown(c.personalDelta),
     personalLookbackWeeks: String(c.personalLookbackWeeks ?? 8),
     audienceSegmentId: c.audienceSegmentId ?? '',
-    startsAt: localInput(new Date(c.startsAt)),
-    endsAt: localInput(new Date(c.endsAt)),
+    startsAt: localDateTimeInput(new Date(c.startsAt)),
+    endsAt: localDateTimeInput(new Date(c.endsAt)),
     rewardKind: c.rewardKind,
     rewardPoints: String(c.rewardPoints ?? 100),
     rewardId: c.rewardId ?? '',

@@ -70,3 +70,10 @@ export function formatDateTimeSeconds(iso: string | null | undefined): string {
 export function shortId(id: string): string {
   return `…${id.slice(-8)}`;
 }
+
+/** `<input type="datetime-local">` text for a moment (a Date or an ISO instant), in the browser's time zone; '' if invalid. */
+export function localDateTimeInput(moment: Date | string): string {
+  const date = new Date(moment);
+  if (Number.isNaN(date.getTime())) return '';
+  return new Date(date.getTime() - date.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+}
