@@ -3,6 +3,7 @@ import { createBrowserRouter, Navigate } from 'react-router';
 import { RouterProvider } from 'react-router/dom';
 import { Provider as UrqlProvider } from 'urql';
 import { AppShell } from './AppShell';
+import { AccountPage } from './auth/AccountPage';
 import { LoginPage } from './auth/LoginPage';
 import { RequireAuth } from './auth/RequireAuth';
 import { readToken } from './auth/session';
@@ -22,6 +23,7 @@ const router = createBrowserRouter([
         children: [
           { index: true, element: <Navigate to={landingPath} replace /> },
           ...resources.flatMap((resource) => resource.routes),
+          { path: 'account', Component: AccountPage },
           { path: '*', element: <Navigate to={landingPath} replace /> },
         ],
       },

@@ -1,4 +1,4 @@
-import { NavLink, Outlet } from 'react-router';
+import { Link, NavLink, Outlet } from 'react-router';
 import type { AdminRole } from './auth/auth.operations';
 import { useCurrentAdmin } from './auth/RequireAuth';
 import { useSignOut } from './auth/use-sign-out';
@@ -29,14 +29,14 @@ export function AppShell() {
               </NavLink>
             ))}
         </nav>
-        <div className="current-admin" data-testid="current-admin">
+        <Link to="/account" className="current-admin" aria-label={`${admin.email}: your account and password`} data-testid="current-admin">
           <span className="current-admin-email" title={admin.email}>
             {admin.email}
           </span>
           <span className="badge" data-testid="current-admin-role">
             {roleLabels[admin.role] ?? admin.role}
           </span>
-        </div>
+        </Link>
         <button type="button" className="secondary" onClick={() => void signOut()} data-testid="sign-out">
           Sign out
         </button>
