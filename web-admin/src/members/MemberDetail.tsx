@@ -32,9 +32,10 @@ import {
   humanize,
 } from '../shared/format';
 import { can } from '../shared/permissions';
-import { Badge, Card, DataTable, Field, PageHeader, QueryState, Stat, type Tone } from '../shared/ui';
+import { Badge, Card, DataTable, Dialog, Field, PageHeader, QueryState, Stat, type Tone } from '../shared/ui';
 import { channelLabels, memberName, statusLabels } from './member-format';
 import { MemberChallengesCard } from '../challenges/MemberChallengesCard';
+import { EditProfileForm } from './EditProfileForm';
 import { MemberActions } from './MemberActions';
 import { PredictedValueCard } from './PredictedValueCard';
 
@@ -77,13 +78,22 @@ export function MemberDetail() {
         loadingText="Loading member…"
         testId="member"
       >
-        {member && <MemberSections member={member} withPii={withPii} canAdjust={can(admin, 'points:adjust')} />}
+        {member && (
+          <MemberSections
+            member={member}
+            withPii={withPii}
+            canAdjust={can(admin, 'points:adjust')}
+            // Editing shows the contact details, so it needs them visible (analysts never see them).
+            canEdit={member.status === 'ACTIVE' && withPii && can(admin, 'members:write')}
+            onChanged={() => refetchDetail({ requestPolicy: 'network-only' })}
+          />
+        )}
       </QueryState>
     </section>
   );
 }
 
-function MemberSections({ member, withPii, canAdjust }: { member: Member; withPii: boolean; canAdjust: boolean }) {
+function MemberSections({ member, withPii, canAdjust, canEdit, onChanged }: { member: Member; withPii: boolean; canAdjust: boolean; canEdit: boolean; onChanged(): void }) {
   const [ledgerFirst, setLedgerFirst] = useState(ledgerPage);
   const [ledger, refetchLedger] = useQuery({ query: MemberLedgerDocument, variables: { id: member.id, first: ledgerFirst } });
   const [highlightAfter, setHighlightAfter] = useState<Set<string> | null>(null);
@@ -91,7 +101,7 @@ function MemberSections({ member, withPii, canAdjust }: { member: Member; withPi
 
   return (
     <div className="card-grid">
-      <ProfileCard member={member} withPii={withPii} />
+      <ProfileCard member={member} withPii={withPii} canEdit={canEdit} onChanged={onChanged} />
       <PointsCard
         member={member}
         canAdjust={canAdjust}
@@ -153,9 +163,27 @@ function MemberSections({ member, withPii, canAdjust }: { member: Member; withPi
   );
 }
 
-function ProfileCard({ member: m, withPii }: { member: Member; withPii: boolean }) {
+function ProfileCard({ member: m, withPii, canEdit, onChanged }: { member: Member; withPii: boolean; canEdit: boolean; onChanged(): void }) {
+  const [isEditing, setEditing] = useState(false);
   return (
     <Card title="Profile and consents" testId="member-profile">
+      {canEdit && (
+        <>
+          <button type="button" className="secondary" onClick={() => setEditing(true)} data-testid="member-profile-edit">
+            Edit profile
+          </button>
+          <Dialog title="Edit profile" isOpen={isEditing} onClose={() => setEditing(false)} testId="member-profile-dialog">
+            <EditProfileForm
+              member={m}
+              onCancel={() => setEditing(false)}
+              onSaved={() => {
+                setEditing(false);
+                onChanged();
+              }}
+            />
+          </Dialog>
+        </>
+      )}
       <dl className="facts">
         {withPii && (
           <>
