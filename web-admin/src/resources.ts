@@ -10,7 +10,7 @@ import * as programme from './programme';
 import * as segments from './segments';
 
 /**
- * Every admin resource, each exporting `{ nav, routes }` from its folder's index.ts (programme/ exports several).
+ * Every admin resource, each exporting `{ nav, routes }` from its folder's index.ts (programme/ as `resources`).
  * The first is the landing page. `nav.permissions` shows the link to admins holding any of them (as `me.permissions` lists); the API still checks every field.
  * To add a page (segments, campaigns, webhooks): a folder with index.ts exporting `nav` and `routes`, listed here.
  */
