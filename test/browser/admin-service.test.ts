@@ -13,6 +13,8 @@ const RECORD_FEEDBACK = `mutation F($input: RecordFeedbackInput!) { recordFeedba
 const UPSERT = `mutation($input: UpsertRewardInput!) { upsertReward(input: $input) { id } }`;
 const ADJUST = `mutation($i: AdjustPointsInput!) { adjustPoints(input: $i) { available } }`;
 const REDEEM = `mutation($input: RedeemRewardInput!) { redeemReward(input: $input) { voucherCode } }`;
+const CONSUME = `mutation($input: ConsumeVoucherInput!) { consumeVoucher(input: $input) { status } }`;
+const POINTS = `query($id: ID!) { member(id: $id) { points { available } } }`;
 
 describeInBrowser('admin app: referrals, feedback inbox, voucher lookup', () => {
   const session = useAdminBrowser(async () => `http://127.0.0.1:${await h.app.listen()}`, (role) => b.admin(role));
@@ -21,9 +23,11 @@ describeInBrowser('admin app: referrals, feedback inbox, voucher lookup', () => 
   let credited: { id: string };
   let holder: { id: string };
   let voucherCode: string;
+  let admin: { token: string };
+  let rewardId: string;
 
   beforeAll(async () => {
-    const admin = (await b.admin()).auth;
+    admin = (await b.admin()).auth;
     await b.baseRate(1, 100);
     const web = await b.apiKey();
     referrer = (await h.gql(admin, ENROL, { input: { email: 'ref@service.example' } })).data.enrolMember;
@@ -42,6 +46,7 @@ describeInBrowser('admin app: referrals, feedback inbox, voucher lookup', () => 
     }
 
     const reward = (await h.gql(admin, UPSERT, { input: { code: 'COFFEE', name: 'Free coffee', kind: 'FREE_PRODUCT', sku: 'COFFEE', costPoints: 100 } })).data.upsertReward;
+    rewardId = reward.id;
     holder = await b.member().named('Vera', 'Voucher').save();
     await h.gql(admin, ADJUST, { i: { memberId: holder.id, points: 100, reason: 'test', idempotencyKey: `seed-${holder.id}` } });
     voucherCode = (await h.gql(admin, REDEEM, { input: { memberId: holder.id, rewardId: reward.id, idempotencyKey: 'svc-1' } })).data.redeemReward.voucherCode;
@@ -82,6 +87,30 @@ describeInBrowser('admin app: referrals, feedback inbox, voucher lookup', () => 
     expect(await text('voucher-result')).toContain(voucherCode);
     expect(await text('voucher-member')).toBe(`…${holder.id.slice(-8)}`);
     await screenshot(page, 'voucher-lookup');
+
+    // Cancelled on the customer's request: two steps, the voucher stops working and the points come back.
+    expect((await h.gql(admin, POINTS, { id: holder.id })).data.member.points.available).toBe(0);
+    await page.getByTestId('voucher-cancel').click();
+    await page.getByTestId('voucher-cancel-confirm').click();
+    await page.getByTestId('voucher-cancelled').waitFor();
+    expect(await text('voucher-result')).toContain('Cancelled');
+    expect(await page.getByTestId('voucher-cancel').count()).toBe(0);
+    expect((await h.gql(admin, POINTS, { id: holder.id })).data.member.points.available).toBe(100);
+    const web = await b.apiKey();
+    expect((await h.gql(web.auth, CONSUME, { input: { voucherCode } })).errors?.[0]?.extensions?.code).toBeDefined();
+
+    // A voucher used at a till while the page still shows it issued: the cancel is refused and nothing is returned.
+    const used = (await h.gql(admin, REDEEM, { input: { memberId: holder.id, rewardId, idempotencyKey: 'svc-2' } })).data.redeemReward.voucherCode;
+    await page.getByLabel('Voucher code').fill(used);
+    await page.getByTestId('voucher-find').click();
+    await page.getByTestId('voucher-cancel').waitFor();
+    expect((await h.gql(web.auth, CONSUME, { input: { voucherCode: used, orderRef: 'TILL-9' } })).data.consumeVoucher.status).toBe('CONSUMED');
+    await page.getByTestId('voucher-cancel').click();
+    await page.getByTestId('voucher-cancel-confirm').click();
+    await page.getByTestId('voucher-cancel-error').waitFor();
+    expect(await text('voucher-cancel-error')).toBe('This voucher was used, cancelled or expired in the meantime, so its points cannot be returned.');
+    expect((await h.gql(admin, POINTS, { id: holder.id })).data.member.points.available).toBe(0);
+
     await page.getByLabel('Voucher code').fill('NOPE1234');
     await page.getByTestId('voucher-find').click();
     await page.getByTestId('voucher-not-found').waitFor();

@@ -1,8 +1,11 @@
 import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
-import { useQuery } from 'urql';
-import { VoucherLookupDocument, type RedemptionStatus } from '../gql/graphql';
+import { useMutation, useQuery } from 'urql';
+import { useCurrentAdmin } from '../auth/RequireAuth';
+import { CancelRedemptionDocument, VoucherLookupDocument, type RedemptionStatus } from '../gql/graphql';
+import { errorMessage } from '../shared/errors';
 import { dash, formatDateTime, formatInteger, humanize, shortId } from '../shared/format';
+import { can } from '../shared/permissions';
 import { Badge, Card, ErrorBox, PageHeader, type Tone } from '../shared/ui';
 
 const tones: Record<RedemptionStatus, Tone> = { ISSUED: 'good', CONSUMED: 'neutral', CANCELLED: 'warn', EXPIRED: 'bad' };
@@ -11,8 +14,9 @@ const tones: Record<RedemptionStatus, Tone> = { ISSUED: 'good', CONSUMED: 'neutr
 export function VoucherLookupPage() {
   const [typed, setTyped] = useState('');
   const [code, setCode] = useState('');
-  const [{ data, fetching, error }] = useQuery({ query: VoucherLookupDocument, variables: { code }, pause: !code, requestPolicy: 'network-only' });
+  const [{ data, fetching, error }, refetch] = useQuery({ query: VoucherLookupDocument, variables: { code }, pause: !code, requestPolicy: 'network-only' });
   const v = data?.voucher;
+  const admin = useCurrentAdmin();
 
   function submit(event: FormEvent) {
     event.preventDefault();
@@ -76,12 +80,53 @@ export function VoucherLookupPage() {
             {v.cancelledAt && (
               <div>
                 <dt>Cancelled</dt>
-                <dd>{formatDateTime(v.cancelledAt)}, points returned</dd>
+                <dd data-testid="voucher-cancelled">{formatDateTime(v.cancelledAt)}, points returned</dd>
               </div>
             )}
           </dl>
+          {v.status === 'ISSUED' && can(admin, 'rewards:redeem') && (
+            <CancelVoucher key={v.id} redemptionId={v.id} points={v.grantedBy ? null : v.points} onCancelled={() => refetch({ requestPolicy: 'network-only' })} />
+          )}
         </Card>
       )}
     </section>
+  );
+}
+
+/**
+ * Cancelling an unused voucher returns its points to the member (to the lots they came from). Two steps, since it
+ * cannot be undone; the API refuses a voucher used, cancelled or expired in the meantime.
+ */
+function CancelVoucher({ redemptionId, points, onCancelled }: { redemptionId: string; points: number | null; onCancelled(): void }) {
+  const [isConfirming, setConfirming] = useState(false);
+  const [{ fetching, error }, cancel] = useMutation(CancelRedemptionDocument);
+  async function confirm() {
+    const result = await cancel({ input: { redemptionId } });
+    if (!result.error) onCancelled();
+  }
+  const what = points === null ? 'Cancel this voucher' : `Cancel and return ${formatInteger(points)} points`;
+  return (
+    <div className="actions">
+      {!isConfirming ? (
+        <button type="button" className="secondary" onClick={() => setConfirming(true)} data-testid="voucher-cancel">
+          {what}…
+        </button>
+      ) : (
+        <>
+          <span>The voucher stops working at once.</span>
+          <button type="button" className="danger" disabled={fetching} aria-busy={fetching} onClick={() => void confirm()} data-testid="voucher-cancel-confirm">
+            {what}
+          </button>
+          <button type="button" className="secondary" onClick={() => setConfirming(false)}>
+            Keep it
+          </button>
+        </>
+      )}
+      {error && (
+        <p className="error" role="alert" data-testid="voucher-cancel-error">
+          {errorMessage(error)}
+        </p>
+      )}
+    </div>
   );
 }

@@ -87,6 +87,7 @@ const conflictMessages = {
   API_KEY_REVOKED: 'This key is already revoked or expired.',
   IMPORT_RUNNING: 'Another import is running. Start this one when it has finished.',
   IMPORT_STATE: 'This import cannot do that now. Reload the page to see where it is.',
+  REDEMPTION_NOT_CANCELLABLE: 'This voucher was used, cancelled or expired in the meantime, so its points cannot be returned.',
 } as const;
 
 const networkMessage = 'Cannot reach the server. Check your connection and try again.';
