@@ -110,7 +110,52 @@ describeInBrowser('admin app: campaigns', () => {
     await session.page.getByTestId('results-group-row').first().waitFor();
     expect(await session.page.getByTestId('campaign-launch').count()).toBe(0);
     expect(await session.page.getByTestId('campaign-cancel').count()).toBe(0);
+    expect(await session.page.getByTestId('campaign-edit').count()).toBe(0);
     expect(await session.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await screenshot(session.page, 'campaign-results-390');
+  });
+
+  it('a marketer edits a draft: a refused change writes nothing, a new action replaces the old, fields left alone stay, and a launched campaign has no editor', async () => {
+    const { page } = session;
+    const CAMPAIGN = `query C($id: ID!) { campaign(id: $id) { name actionKind bonus { fixedPoints } message { medium body } budgetPoints holdoutShare startsAt endsAt segment { name } } }`;
+    const [segment] = await h.sql<{ id: string }>(`select id from segment where name = 'Everyone in GB'`);
+    const created = await h.gql(marketer, `mutation C($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }`, {
+      input: { name: 'Autumn nudge', segmentId: segment.id, startsAt: new Date().toISOString(), endsAt: new Date(Date.now() + 14 * 86_400_000).toISOString(), holdoutShare: 0.1, bonus: { fixedPoints: 10 }, budgetPoints: 500 },
+    });
+    expect(created.errors).toBeUndefined();
+    const id: string = created.data.createCampaign.id;
+    const stored = async () => (await h.gql(marketer, CAMPAIGN, { id })).data.campaign;
+    const before = await stored();
+
+    await signIn(AdminRole.MARKETER, `/campaigns/${id}`);
+    await page.getByTestId('campaign-edit').click();
+    const form = page.getByTestId('campaign-form');
+    expect(await form.getByLabel('Points per order').inputValue()).toBe('10');
+    expect(await form.getByLabel('Holdout %').inputValue()).toBe('10');
+    // An SMS longer than the API allows: refused under its field, nothing written.
+    await form.getByLabel('Message').check();
+    await form.getByLabel('Medium').selectOption('SMS');
+    await form.getByLabel('Text').fill('x'.repeat(481));
+    await page.getByTestId('campaign-save').click();
+    await form.getByTestId('field-error').waitFor();
+    expect(await stored()).toEqual(before);
+
+    await form.getByLabel('Text').fill('Your autumn treat is waiting');
+    await page.getByTestId('campaign-save').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="campaign-action"]')?.textContent === 'Sms message');
+    // The bonus's budget went with it: a budget caps bonus points only.
+    expect(await stored()).toEqual({ ...before, actionKind: 'MESSAGE', bonus: null, budgetPoints: null, message: { medium: 'SMS', body: 'Your autumn treat is waiting' } });
+
+    // Only the holdout changes: the message, the schedule and the name stay as they are.
+    await page.getByTestId('campaign-edit').click();
+    await form.getByLabel('Holdout %').fill('20');
+    await page.getByTestId('campaign-save').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="campaign-holdout"]')?.textContent?.includes('20%'));
+    expect(await stored()).toEqual({ ...before, actionKind: 'MESSAGE', bonus: null, budgetPoints: null, message: { medium: 'SMS', body: 'Your autumn treat is waiting' }, holdoutShare: 0.2 });
+
+    await page.getByTestId('campaign-launch').click();
+    await page.getByTestId('campaign-confirm').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="campaign-status"]')?.textContent !== 'Draft');
+    expect(await page.getByTestId('campaign-edit').count()).toBe(0);
   });
 });

@@ -15,6 +15,7 @@ import { errorMessage } from '../shared/errors';
 import { formatDateTime, formatDecimal, formatInteger, formatMoney, formatPercent, humanize } from '../shared/format';
 import { can } from '../shared/permissions';
 import { Badge, Card, DataTable, Dialog, FormActions, PageHeader, QueryState, Stat } from '../shared/ui';
+import { CampaignForm } from './CampaignForm';
 import { describeAction, statusTones } from './campaign-format';
 
 type Campaign = CampaignQuery['campaign'];
@@ -144,19 +145,36 @@ function Overview({ campaign: c }: { campaign: Campaign }) {
 
 function CampaignActions({ campaign: c, onChanged }: { campaign: Campaign; onChanged(): void }) {
   const [confirming, setConfirming] = useState<'launch' | 'cancel' | null>(null);
+  const [isEditing, setEditing] = useState(false);
   const canCancel = c.status === 'DRAFT' || c.status === 'SCHEDULED' || c.status === 'ACTIVE';
   return (
     <>
       {c.status === 'DRAFT' && (
-        <button type="button" onClick={() => setConfirming('launch')} data-testid="campaign-launch">
-          Launch
-        </button>
+        <>
+          <button type="button" className="secondary" onClick={() => setEditing(true)} data-testid="campaign-edit">
+            Edit draft
+          </button>
+          <button type="button" onClick={() => setConfirming('launch')} data-testid="campaign-launch">
+            Launch
+          </button>
+        </>
       )}
       {canCancel && (
         <button type="button" className="secondary" onClick={() => setConfirming('cancel')} data-testid="campaign-cancel">
           Cancel campaign
         </button>
       )}
+      {/* Only drafts change: launching fixes the members, so a launched campaign's set-up is what they got. */}
+      <Dialog title="Edit draft" isOpen={isEditing} onClose={() => setEditing(false)} testId="campaign-edit-dialog">
+        <CampaignForm
+          campaign={c}
+          onCancel={() => setEditing(false)}
+          onSaved={() => {
+            setEditing(false);
+            onChanged();
+          }}
+        />
+      </Dialog>
       <Dialog
         title={confirming === 'launch' ? 'Launch campaign' : 'Cancel campaign'}
         isOpen={confirming !== null}

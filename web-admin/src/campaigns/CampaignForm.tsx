@@ -5,10 +5,12 @@ import {
   CreateCampaignDocument,
   RewardsDocument,
   SegmentsDocument,
+  UpdateCampaignDocument,
   type CampaignFieldsFragment,
   type CampaignActionKind,
   type ConsentMedium,
   type CreateCampaignInput,
+  type UpdateCampaignInput,
 } from '../gql/graphql';
 import { errorMessage, fieldErrorMap } from '../shared/errors';
 import { humanize, localDateTimeInput } from '../shared/format';
@@ -71,48 +73,116 @@ export function toCreateInput(v: Values): CreateCampaignInput {
   };
 }
 
-/** A new draft campaign: segment, action, schedule, budget and holdout share. */
-export function CampaignForm({ onCreated, onCancel }: { onCreated(campaign: CampaignFieldsFragment): void; onCancel(): void }) {
+const NEW_CAMPAIGN = (): Values => ({
+  name: '',
+  description: '',
+  segmentId: '',
+  action: 'BONUS_POINTS',
+  bonusKind: 'fixed',
+  bonusValue: '50',
+  offerKind: 'REWARD_DISCOUNT',
+  rewardId: '',
+  discountPercent: '20',
+  recommendationCount: '3',
+  medium: 'EMAIL',
+  subject: '',
+  body: '',
+  startsAt: localDateTimeInput(new Date()),
+  endsAt: localDateTimeInput(new Date(Date.now() + 14 * 86_400_000)),
+  budgetPoints: '',
+  holdoutPercent: '10',
+});
+
+/** A stored draft as the form shows it (its action's fields filled in, the others at the builder's defaults). */
+function valuesOf(c: CampaignFieldsFragment): Values {
+  const blank = NEW_CAMPAIGN();
+  const text = (n: number | null | undefined, fallback: string) => (n == null ? fallback : String(n));
+  return {
+    ...blank,
+    name: c.name,
+    description: c.description ?? '',
+    segmentId: c.segment.id,
+    action: c.actionKind,
+    bonusKind: c.bonus?.fixedPoints == null && c.bonus?.multiplierPercent != null ? 'multiplier' : 'fixed',
+    bonusValue: text(c.bonus?.fixedPoints ?? c.bonus?.multiplierPercent, blank.bonusValue),
+    offerKind: c.offer?.kind ?? blank.offerKind,
+    rewardId: c.offer?.rewardId ?? '',
+    discountPercent: text(c.offer?.discountPercent, blank.discountPercent),
+    recommendationCount: text(c.offer?.recommendationCount, blank.recommendationCount),
+    medium: c.message?.medium ?? blank.medium,
+    subject: c.message?.subject ?? '',
+    body: c.message?.body ?? '',
+    startsAt: localDateTimeInput(c.startsAt),
+    endsAt: c.endsAt ? localDateTimeInput(c.endsAt) : '',
+    budgetPoints: text(c.budgetPoints, ''),
+    holdoutPercent: String(Math.round(c.holdoutShare * 10_000) / 100),
+  };
+}
+
+/**
+ * The draft's fields the form changed, compared with what it first showed: a field left alone is not sent. A changed
+ * action is sent whole (it replaces the old one); an emptied budget is sent as 0, which removes the cap.
+ */
+function toUpdateInput(id: string, shown: Values, v: Values): UpdateCampaignInput {
+  const before: Record<string, unknown> = toCreateInput(shown);
+  const after: Record<string, unknown> = toCreateInput(v);
+  const input: Record<string, unknown> = { id };
+  for (const key of ['name', 'description', 'segmentId', 'startsAt', 'endsAt', 'holdoutShare', 'bonus', 'offer', 'message']) {
+    if (after[key] !== undefined && JSON.stringify(before[key]) !== JSON.stringify(after[key])) input[key] = after[key];
+  }
+  // A budget caps bonus points only: it goes with a bonus action's change, and leaving bonus points removes it.
+  if (v.action === 'BONUS_POINTS' && after.budgetPoints !== before.budgetPoints) input.budgetPoints = after.budgetPoints ?? 0;
+  if (v.action !== 'BONUS_POINTS' && before.budgetPoints != null) input.budgetPoints = 0;
+  return input as unknown as UpdateCampaignInput;
+}
+
+interface CampaignFormProps {
+  /** A draft to edit; absent, the form builds a new one. */
+  campaign?: CampaignFieldsFragment;
+  onSaved(campaign: CampaignFieldsFragment): void;
+  onCancel(): void;
+}
+
+/** A new draft campaign (segment, action, schedule, budget and holdout share), or changes to a draft. */
+export function CampaignForm({ campaign, onSaved, onCancel }: CampaignFormProps) {
   const [segments] = useQuery({ query: SegmentsDocument });
   const [rewards] = useQuery({ query: RewardsDocument });
-  const [{ fetching }, create] = useMutation(CreateCampaignDocument);
+  const [created, create] = useMutation(CreateCampaignDocument);
+  const [updated, update] = useMutation(UpdateCampaignDocument);
+  const fetching = created.fetching || updated.fetching;
   const [error, setError] = useState<CombinedError>();
-  const [v, setValues] = useState<Values>(() => ({
-    name: '',
-    description: '',
-    segmentId: '',
-    action: 'BONUS_POINTS',
-    bonusKind: 'fixed',
-    bonusValue: '50',
-    offerKind: 'REWARD_DISCOUNT',
-    rewardId: '',
-    discountPercent: '20',
-    recommendationCount: '3',
-    medium: 'EMAIL',
-    subject: '',
-    body: '',
-    startsAt: localDateTimeInput(new Date()),
-    endsAt: localDateTimeInput(new Date(Date.now() + 14 * 86_400_000)),
-    budgetPoints: '',
-    holdoutPercent: '10',
-  }));
+  const [shown] = useState<Values>(() => (campaign ? valuesOf(campaign) : NEW_CAMPAIGN()));
+  const [v, setValues] = useState<Values>(shown);
   const set = <K extends keyof Values>(key: K, value: Values[K]) => setValues((old) => ({ ...old, [key]: value }));
   const fields = fieldErrorMap(error);
+  // Errors show under the fields on screen; one about a field of another action (not shown) above the buttons.
   const placed = new Set([
-    'name', 'description', 'segmentId', 'startsAt', 'endsAt', 'holdoutShare', 'budgetPoints', 'bonus', 'bonus.fixedPoints',
-    'bonus.multiplierPercent', 'offer', 'offer.rewardId', 'offer.discountPercent', 'offer.recommendationCount', 'message',
-    'message.subject', 'message.body', 'message.medium',
+    'name', 'description', 'segmentId', 'startsAt', 'endsAt', 'holdoutShare',
+    ...{
+      BONUS_POINTS: ['budgetPoints', 'bonus', 'bonus.fixedPoints', 'bonus.multiplierPercent'],
+      OFFER: ['offer', 'offer.rewardId', 'offer.discountPercent', 'offer.recommendationCount'],
+      MESSAGE: ['message', 'message.subject', 'message.body', 'message.medium'],
+    }[v.action],
   ]);
   const isUnplaced = error && (Object.keys(fields).length === 0 || Object.keys(fields).some((k) => !placed.has(k)));
   const segmentList = segments.data?.segments ?? [];
-  const rewardList = rewards.data?.rewards.filter((r) => r.isActive) ?? [];
+  // The draft's reward stays listed if it has since been deactivated, so that the form shows what is stored.
+  const rewardList = rewards.data?.rewards.filter((r) => r.isActive || r.id === campaign?.offer?.rewardId) ?? [];
 
   async function submit(event: FormEvent) {
     event.preventDefault();
     setError(undefined);
+    if (campaign) {
+      const input = toUpdateInput(campaign.id, shown, v);
+      if (Object.keys(input).length === 1) return onSaved(campaign);
+      const result = await update({ input });
+      if (result.error) setError(result.error);
+      else if (result.data) onSaved(result.data.updateCampaign);
+      return;
+    }
     const result = await create({ input: toCreateInput(v) });
     if (result.error) setError(result.error);
-    else if (result.data) onCreated(result.data.createCampaign);
+    else if (result.data) onSaved(result.data.createCampaign);
   }
 
   if (segments.data && segmentList.length === 0) {
@@ -124,7 +194,7 @@ export function CampaignForm({ onCreated, onCancel }: { onCreated(campaign: Camp
   }
 
   return (
-    <form className="resource-form" onSubmit={submit} aria-label="New campaign" data-testid="campaign-form">
+    <form className="resource-form" onSubmit={submit} aria-label={campaign ? 'Edit campaign' : 'New campaign'} data-testid="campaign-form">
       <div className="form-grid">
         <Field label="Name" error={fields.name}>
           {(p) => <input {...p} required maxLength={200} value={v.name} onChange={(e) => set('name', e.target.value)} />}
@@ -258,7 +328,7 @@ export function CampaignForm({ onCreated, onCancel }: { onCreated(campaign: Camp
           {errorMessage(error)}
         </p>
       )}
-      <FormActions submitLabel="Create draft" busy={fetching} onCancel={onCancel} testId="campaign-create" />
+      <FormActions submitLabel={campaign ? 'Save draft' : 'Create draft'} busy={fetching} onCancel={onCancel} testId={campaign ? 'campaign-save' : 'campaign-create'} />
     </form>
   );
 }

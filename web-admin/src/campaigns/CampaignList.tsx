@@ -80,7 +80,7 @@ export function CampaignList() {
         />
       </QueryState>
       <Dialog title="New campaign" isOpen={isCreating} onClose={() => setCreating(false)} testId="campaign-dialog">
-        <CampaignForm onCancel={() => setCreating(false)} onCreated={(c) => navigate(`/campaigns/${c.id}`)} />
+        <CampaignForm onCancel={() => setCreating(false)} onSaved={(c) => navigate(`/campaigns/${c.id}`)} />
       </Dialog>
     </section>
   );
