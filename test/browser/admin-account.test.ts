@@ -50,6 +50,9 @@ describeInBrowser('admin app: your account', () => {
     await fill(me.password, 'a much better passphrase');
     await page.getByTestId('change-password-submit').click();
     await page.getByTestId('change-password-done').waitFor();
+    // The new token brings a new API client and a reload of the signed-in admin: the notice outlives it.
+    await page.getByRole('heading', { name: 'Your account' }).waitFor();
+    await page.getByTestId('change-password-done').waitFor();
     expect(await text('change-password-done')).toBe('Password changed. Every other session of yours has been signed out.');
     expect(await form.getByLabel('Current password').inputValue()).toBe('');
     expect(await stored()).not.toBe(before);

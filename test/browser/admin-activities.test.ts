@@ -36,12 +36,16 @@ describeInBrowser('admin app: activities', () => {
     expect(row).toContain('1/day');
     expect(row).toContain('Store');
 
-    // A till records two visits of one member on one day: the second is capped.
+    // A till records two visits of one member on one day (the programme's, UTC here): the second is capped. Both are
+    // in the past and on one UTC day whatever the hour the test runs: today's, or yesterday evening just after midnight.
     const member = await b.member().save();
     const till = await b.apiKey(['activities:write'], SalesChannelKind.STORE);
-    for (const [i, minutes] of [90, 30].entries()) {
+    const now = Date.now();
+    const today = now - (now % 86_400_000);
+    const visits = now - today >= 2 * 3_600_000 ? [now - 90 * 60_000, now - 30 * 60_000] : [today - 3 * 3_600_000, today - 2 * 3_600_000];
+    for (const [i, at] of visits.entries()) {
       const res = await h.gql(till.auth, RECORD, {
-        input: { member: { id: member.id }, type: 'store_visit', idempotencyKey: `visit-${i}`, occurredAt: new Date(Date.now() - minutes * 60_000).toISOString() },
+        input: { member: { id: member.id }, type: 'store_visit', idempotencyKey: `visit-${i}`, occurredAt: new Date(at).toISOString() },
       });
       expect(res.errors).toBeUndefined();
     }

@@ -34,6 +34,8 @@ describeInBrowser('admin app: programme settings', () => {
     expect((await h.gql(admin.auth, SETTINGS)).data.programmeSettings).toEqual({ ...before, pendingDays: 7, timeZone: 'Europe/London' });
     const [entry] = await h.sql<{ after: Record<string, unknown> }>(`select after from audit_entry where action = 'programme.update' order by id desc limit 1`);
     expect(entry.after).toEqual({ pendingDays: 7, timeZone: 'Europe/London' });
+    // The form starts afresh from the refetched settings; the notice stays.
+    expect(await page.getByTestId('settings-saved').isVisible()).toBe(true);
     // Reloaded, the page shows what is stored.
     await page.reload();
     await form.waitFor();

@@ -36,7 +36,7 @@ export interface GqlResult<T> {
 const TABLES_TO_KEEP = new Set(['mikro_orm_migrations', 'programme_settings', 'earning_terms_version']);
 const DEFAULT_SETTINGS = `update programme_settings set pending_days = 14, lot_expiry_months = 12, tier_metric = 'POINTS_EARNED',
   tier_window_days = 365, voucher_valid_days = 30, point_value_minor = 1, point_value_currency = 'GBP',
-  referral_referrer_points = 500, referral_referred_points = 500, referral_min_order_minor = 2000`;
+  referral_referrer_points = 500, referral_referred_points = 500, referral_min_order_minor = 2000, time_zone = 'UTC'`;
 
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({

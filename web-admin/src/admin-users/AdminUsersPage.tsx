@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
-import { useMutation, useQuery, type CombinedError } from 'urql';
+import { useMutation, useQuery } from 'urql';
 import { useCurrentAdmin } from '../auth/RequireAuth';
 import {
   AdminUsersDocument,
@@ -12,7 +12,7 @@ import {
 } from '../gql/graphql';
 import { errorMessage, fieldErrorMap } from '../shared/errors';
 import { dash, formatDateTime, humanize } from '../shared/format';
-import { Badge, DataTable, Dialog, Field, FormActions, PageHeader, QueryState } from '../shared/ui';
+import { Badge, DataTable, Dialog, Field, FormActions, FormErrorLine, PageHeader, QueryState } from '../shared/ui';
 
 const roles: { role: AdminRole; hint: string }[] = [
   { role: 'ADMIN', hint: 'everything, including channels, keys, webhooks, users and the audit log' },
@@ -137,16 +137,6 @@ export function AdminUsersPage() {
   );
 }
 
-function ErrorLine({ error, placed = [] }: { error: CombinedError | undefined; placed?: string[] }) {
-  const fields = Object.keys(fieldErrorMap(error));
-  if (!error || (fields.length > 0 && fields.every((f) => placed.includes(f)))) return null;
-  return (
-    <p className="error" role="alert" data-testid="form-error">
-      {errorMessage(error)}
-    </p>
-  );
-}
-
 function RoleSelect({ value, onChange, id, ...rest }: { value: AdminRole; onChange(role: AdminRole): void; id: string; 'aria-invalid': boolean; 'aria-describedby'?: string }) {
   return (
     <select id={id} {...rest} value={value} onChange={(e) => onChange(e.target.value as AdminRole)}>
@@ -184,7 +174,7 @@ function CreateForm({ onCreated, onCancel }: { onCreated(user: AdminUserFieldsFr
           {(p) => <input {...p} type="password" autoComplete="new-password" required value={values.password} onChange={(e) => setValues({ ...values, password: e.target.value })} />}
         </Field>
       </div>
-      <ErrorLine error={error} placed={['email', 'displayName', 'role', 'password']} />
+      <FormErrorLine error={error} placed={['email', 'displayName', 'role', 'password']} />
       <FormActions submitLabel="Create user" busy={fetching} onCancel={onCancel} testId="admin-user-create" />
     </form>
   );
@@ -202,7 +192,7 @@ function RoleForm({ user, onChanged, onCancel }: { user: AdminUserFieldsFragment
     <form className="resource-form" onSubmit={submit} data-testid="admin-user-role-form">
       <p>{user.email} keeps their sessions; what they may do changes from their next request.</p>
       <Field label="Role">{(p) => <RoleSelect {...p} value={role} onChange={setRole} />}</Field>
-      <ErrorLine error={error} />
+      <FormErrorLine error={error} placed={[]} />
       <FormActions submitLabel="Change role" busy={fetching} onCancel={onCancel} testId="admin-user-role-save" />
     </form>
   );
@@ -221,7 +211,7 @@ function DisableForm({ user, onDisabled, onCancel }: { user: AdminUserFieldsFrag
         {user.email} can no longer sign in, and every session they have open ends now. Their changes stay in the audit log. You can enable them again
         later.
       </p>
-      <ErrorLine error={error} />
+      <FormErrorLine error={error} placed={[]} />
       <FormActions submitLabel="Disable user" busy={fetching} onCancel={onCancel} testId="admin-user-disable-confirm" />
     </form>
   );
@@ -237,7 +227,7 @@ function SessionsForm({ user, onRevoked, onCancel }: { user: AdminUserFieldsFrag
   return (
     <form className="resource-form" onSubmit={submit} data-testid="admin-user-sessions-form">
       <p>Every browser where {user.email} is signed in is signed out now (a lost laptop, a shared computer). They can sign in again with their password.</p>
-      <ErrorLine error={error} />
+      <FormErrorLine error={error} placed={[]} />
       <FormActions submitLabel="End sessions" busy={fetching} onCancel={onCancel} testId="admin-user-sessions-confirm" />
     </form>
   );

@@ -1,8 +1,9 @@
 import { useState, type FormEvent } from 'react';
+import { useSearchParams } from 'react-router';
 import { useMutation, type CombinedError } from 'urql';
 import { ChangePasswordDocument } from '../gql/graphql';
-import { errorMessage, fieldErrorMap } from '../shared/errors';
-import { Card, Field, PageHeader } from '../shared/ui';
+import { fieldErrorMap } from '../shared/errors';
+import { Card, Field, FormErrorLine, PageHeader } from '../shared/ui';
 import { useCurrentAdmin } from './RequireAuth';
 import { useSession } from './SessionProvider';
 
@@ -23,7 +24,8 @@ const EMPTY = { currentPassword: '', newPassword: '', confirmation: '' };
 
 /**
  * The API ends every session of the admin when the password changes (a stolen session ends with it) and returns a
- * new one for this tab, which replaces the old token here.
+ * new one for this tab, which replaces the old token here. A new token brings a new API client (and a reload of the
+ * signed-in admin, which remounts this page), so "changed" is kept in the address rather than in this component.
  */
 function ChangePasswordCard() {
   const { signIn } = useSession();
@@ -31,14 +33,12 @@ function ChangePasswordCard() {
   // The last answer's error until the form is edited: a message about a password no longer typed would mislead.
   const [error, setError] = useState<CombinedError>();
   const [values, setValues] = useState(EMPTY);
-  const [isDone, setDone] = useState(false);
+  const [params, setParams] = useSearchParams();
+  const isDone = params.has('changed');
   const mismatch = values.confirmation !== '' && values.confirmation !== values.newPassword;
   const fields = fieldErrorMap(error);
-  const named = Object.keys(fields);
-  // Field errors show by their fields; anything else (a rate limit, a lost connection) above the button.
-  const isUnplaced = error && (named.length === 0 || named.some((f) => f !== 'currentPassword' && f !== 'newPassword'));
   const set = (key: keyof typeof EMPTY, value: string) => {
-    setDone(false);
+    if (isDone) setParams({}, { replace: true });
     setError(undefined);
     setValues((old) => ({ ...old, [key]: value }));
   };
@@ -49,9 +49,9 @@ function ChangePasswordCard() {
     const result = await change({ input: { currentPassword: values.currentPassword, newPassword: values.newPassword } });
     setError(result.error);
     if (!result.data) return;
-    signIn(result.data.changePassword);
     setValues(EMPTY);
-    setDone(true);
+    setParams({ changed: '1' }, { replace: true });
+    signIn(result.data.changePassword);
   }
 
   return (
@@ -66,11 +66,7 @@ function ChangePasswordCard() {
         <Field label="New password again" error={mismatch ? 'does not match the new password' : undefined}>
           {(p) => <input {...p} type="password" autoComplete="new-password" required value={values.confirmation} onChange={(e) => set('confirmation', e.target.value)} />}
         </Field>
-        {isUnplaced && (
-          <p className="error" role="alert" data-testid="form-error">
-            {errorMessage(error)}
-          </p>
-        )}
+        <FormErrorLine error={error} placed={['currentPassword', 'newPassword']} />
         {isDone && (
           <p className="notice small" role="status" data-testid="change-password-done">
             Password changed. Every other session of yours has been signed out.

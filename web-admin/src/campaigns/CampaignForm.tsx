@@ -12,9 +12,9 @@ import {
   type CreateCampaignInput,
   type UpdateCampaignInput,
 } from '../gql/graphql';
-import { errorMessage, fieldErrorMap } from '../shared/errors';
+import { fieldErrorMap } from '../shared/errors';
 import { humanize, localDateTimeInput } from '../shared/format';
-import { Field, FormActions } from '../shared/ui';
+import { Field, FormActions, FormErrorLine } from '../shared/ui';
 
 const actions: { kind: CampaignActionKind; label: string; hint: string }[] = [
   { kind: 'BONUS_POINTS', label: 'Bonus points', hint: 'extra points on each order in the window' },
@@ -156,15 +156,14 @@ export function CampaignForm({ campaign, onSaved, onCancel }: CampaignFormProps)
   const set = <K extends keyof Values>(key: K, value: Values[K]) => setValues((old) => ({ ...old, [key]: value }));
   const fields = fieldErrorMap(error);
   // Errors show under the fields on screen; one about a field of another action (not shown) above the buttons.
-  const placed = new Set([
+  const placed = [
     'name', 'description', 'segmentId', 'startsAt', 'endsAt', 'holdoutShare',
     ...{
       BONUS_POINTS: ['budgetPoints', 'bonus', 'bonus.fixedPoints', 'bonus.multiplierPercent'],
       OFFER: ['offer', 'offer.rewardId', 'offer.discountPercent', 'offer.recommendationCount'],
       MESSAGE: ['message', 'message.subject', 'message.body', 'message.medium'],
     }[v.action],
-  ]);
-  const isUnplaced = error && (Object.keys(fields).length === 0 || Object.keys(fields).some((k) => !placed.has(k)));
+  ];
   const segmentList = segments.data?.segments ?? [];
   // The draft's reward stays listed if it has since been deactivated, so that the form shows what is stored.
   const rewardList = rewards.data?.rewards.filter((r) => r.isActive || r.id === campaign?.offer?.rewardId) ?? [];
@@ -323,11 +322,7 @@ export function CampaignForm({ campaign, onSaved, onCancel }: CampaignFormProps)
         </Field>
       </div>
 
-      {isUnplaced && (
-        <p className="error" role="alert" data-testid="campaign-form-error">
-          {errorMessage(error)}
-        </p>
-      )}
+      <FormErrorLine error={error} placed={placed} testId="campaign-form-error" />
       <FormActions submitLabel={campaign ? 'Save draft' : 'Create draft'} busy={fetching} onCancel={onCancel} testId={campaign ? 'campaign-save' : 'campaign-create'} />
     </form>
   );

@@ -14,7 +14,7 @@ import {
 } from '../gql/graphql';
 import { errorMessage, fieldErrorMap, hasErrorCode } from '../shared/errors';
 import { formatInteger, localDateTimeInput } from '../shared/format';
-import { Field, FormActions } from '../shared/ui';
+import { Field, FormActions, FormErrorLine } from '../shared/ui';
 import { goalLabels } from './challenge-format';
 
 const goals = Object.keys(goalLabels) as ChallengeGoalKind[];
@@ -172,11 +172,10 @@ export function ChallengeForm({ challenge, isLocked = false, onSaved, onCancel }
   const [audience] = useQuery({ query: ChallengeAudienceCountDocument, variables: { segmentId: v.audienceSegmentId || null } });
   const fields = fieldErrorMap(error);
   const windowError = hasErrorCode(error, 'CHALLENGE_WINDOW_INVALID') ? errorMessage(error) : undefined;
-  const placed = new Set([
+  const placed = [
     'code', 'name', 'description', 'goalKind', 'target', 'activityType', 'personalisation', 'personalDelta', 'personalLookbackWeeks',
     'audienceSegmentId', 'startsAt', 'endsAt', 'reward.points', 'reward.rewardId', 'reward.badgeCode', 'reward.badgeName', 'holdoutPercent',
-  ]);
-  const isUnplaced = error && !windowError && (Object.keys(fields).length === 0 || Object.keys(fields).some((k) => !placed.has(k)));
+  ];
   // The current reward stays listed when it has since been deactivated, so that the form shows what is stored.
   const rewardList = rewards.data?.rewards.filter((r) => r.isActive || r.id === challenge?.rewardId) ?? [];
 
@@ -331,11 +330,7 @@ export function ChallengeForm({ challenge, isLocked = false, onSaved, onCancel }
         </label>
       </div>
 
-      {isUnplaced && (
-        <p className="error" role="alert" data-testid="challenge-form-error">
-          {errorMessage(error)}
-        </p>
-      )}
+      <FormErrorLine error={error} shown={windowError ? { ...fields, endsAt: windowError } : fields} placed={placed} testId="challenge-form-error" />
       <FormActions submitLabel={challenge ? 'Save changes' : 'Create challenge'} busy={fetching} onCancel={onCancel} testId={challenge ? 'challenge-save' : 'challenge-create'} />
     </form>
   );

@@ -1,8 +1,8 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation, type CombinedError } from 'urql';
 import { UpdateMemberDocument, type ConsentMedium, type MemberDetailQuery, type SalesChannelKind, type UpdateMemberInput } from '../gql/graphql';
-import { errorMessage, fieldErrorMap } from '../shared/errors';
-import { Field, FormActions } from '../shared/ui';
+import { fieldErrorMap } from '../shared/errors';
+import { Field, FormActions, FormErrorLine } from '../shared/ui';
 import { channelLabels } from './member-format';
 
 type Member = MemberDetailQuery['member'];
@@ -49,8 +49,6 @@ export function EditProfileForm({ member, onSaved, onCancel }: { member: Member;
   // An email or phone another member holds is a CONFLICT naming the field: shown under it.
   const taken = error?.graphQLErrors.find((e) => e.extensions?.reason === 'IDENTIFIER_TAKEN')?.extensions?.field;
   if (taken === 'input.email' || taken === 'input.phone') fields[taken.slice(6)] = `belongs to another member`;
-  const named = Object.keys(fields);
-  const isUnplaced = error && (named.length === 0 || named.some((f) => !(textFields as readonly string[]).includes(f) && f !== 'preferredChannel'));
   const set = <K extends keyof Values>(key: K, value: Values[K]) => setValues((old) => ({ ...old, [key]: value }));
 
   async function submit(event: FormEvent) {
@@ -100,11 +98,7 @@ export function EditProfileForm({ member, onSaved, onCancel }: { member: Member;
           </label>
         ))}
       </fieldset>
-      {isUnplaced && (
-        <p className="error" role="alert" data-testid="form-error">
-          {errorMessage(error)}
-        </p>
-      )}
+      <FormErrorLine error={error} shown={fields} placed={[...textFields, 'preferredChannel']} />
       <FormActions submitLabel="Save profile" busy={fetching} onCancel={onCancel} testId="member-profile-save" />
     </form>
   );

@@ -8,10 +8,10 @@ import {
   type TierMetric,
   type UpdateProgrammeSettingsInput,
 } from '../gql/graphql';
-import { errorMessage, fieldErrorMap } from '../shared/errors';
+import { fieldErrorMap } from '../shared/errors';
 import { formatDateTime } from '../shared/format';
 import { can } from '../shared/permissions';
-import { Card, Field, PageHeader, QueryState } from '../shared/ui';
+import { Card, Field, FormErrorLine, PageHeader, QueryState } from '../shared/ui';
 
 type Settings = ProgrammeSettingsFieldsFragment;
 const numbers = ['pendingDays', 'lotExpiryMonths', 'voucherValidDays', 'pointValueMinor', 'tierWindowDays', 'referralReferrerPoints', 'referralReferredPoints', 'referralMinOrderMinor'] as const;
@@ -43,29 +43,34 @@ export function SettingsPage() {
   const admin = useCurrentAdmin();
   const [{ data, fetching, error }, refetch] = useQuery({ query: ProgrammeSettingsDocument });
   const settings = data?.programmeSettings;
+  // Kept here: a save refetches the settings and the form starts afresh from them, which would lose its own state.
+  const [isSaved, setSaved] = useState(false);
   return (
     <section className="page" aria-label="Programme settings">
       <PageHeader title="Programme settings" summary={settings && `Last changed ${formatDateTime(settings.updatedAt)}`} />
       {!can(admin, 'programme:manage') && <p className="notice small">Your role can read the settings but not change them.</p>}
       <QueryState fetching={fetching} error={error} hasData={Boolean(settings)} retry={() => refetch({ requestPolicy: 'network-only' })} testId="programme-settings">
         {/* Keyed by the last change, so that a save shows the stored values afresh. */}
-        {settings && <SettingsForm key={settings.updatedAt} settings={settings} canEdit={can(admin, 'programme:manage')} />}
+        {settings && <SettingsForm key={settings.updatedAt} settings={settings} canEdit={can(admin, 'programme:manage')} onSaved={setSaved} />}
       </QueryState>
+      {isSaved && (
+        <p className="notice small" role="status" data-testid="settings-saved">
+          Saved. Points already earned keep their return window and expiry, and vouchers already issued their end; what is
+          earned or redeemed from now on, and the next tier checks, use the new settings.
+        </p>
+      )}
     </section>
   );
 }
 
-function SettingsForm({ settings, canEdit }: { settings: Settings; canEdit: boolean }) {
+function SettingsForm({ settings, canEdit, onSaved }: { settings: Settings; canEdit: boolean; onSaved(isSaved: boolean): void }) {
   const [{ fetching }, update] = useMutation(UpdateProgrammeSettingsDocument);
   const [error, setError] = useState<CombinedError>();
-  const [isSaved, setSaved] = useState(false);
   const [shown] = useState(() => valuesOf(settings));
   const [v, setValues] = useState(shown);
   const fields = fieldErrorMap(error);
-  const named = Object.keys(fields);
-  const isUnplaced = error && (named.length === 0 || named.some((f) => !(f in shown)));
   const set = (key: keyof Values, value: string) => {
-    setSaved(false);
+    onSaved(false);
     setValues((old) => ({ ...old, [key]: value }));
   };
 
@@ -75,7 +80,7 @@ function SettingsForm({ settings, canEdit }: { settings: Settings; canEdit: bool
     if (Object.keys(input).length === 0) return;
     const result = await update({ input });
     setError(result.error);
-    setSaved(!result.error);
+    onSaved(!result.error);
   }
 
   const number = (field: NumberField, label: string, hint: string, min: number, max: number): ReactNode => (
@@ -129,17 +134,7 @@ function SettingsForm({ settings, canEdit }: { settings: Settings; canEdit: bool
           </datalist>
         </Card>
       </div>
-      {isUnplaced && (
-        <p className="error" role="alert" data-testid="form-error">
-          {errorMessage(error)}
-        </p>
-      )}
-      {isSaved && (
-        <p className="notice small" role="status" data-testid="settings-saved">
-          Saved. Points already earned keep their return window and expiry, and vouchers already issued their end; what is
-          earned or redeemed from now on, and the next tier checks, use the new settings.
-        </p>
-      )}
+      <FormErrorLine error={error} placed={Object.keys(shown)} />
       {canEdit && (
         <div className="actions">
           <button type="submit" disabled={fetching} aria-busy={fetching} data-testid="settings-save">

@@ -1,6 +1,6 @@
 import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import type { CombinedError } from 'urql';
-import { errorMessage } from './errors';
+import { errorMessage, fieldErrorMap } from './errors';
 
 /** The small design system every page builds on: headers, cards, stats, tables, states, dialogs and fields. */
 
@@ -53,6 +53,21 @@ export type Tone = 'neutral' | 'good' | 'warn' | 'bad' | 'info';
 
 export function Badge({ tone = 'neutral', children }: { tone?: Tone; children: ReactNode }) {
   return <span className={`badge tone-${tone}`}>{children}</span>;
+}
+
+/**
+ * A form's error that no field on screen shows: none named, or one naming a field the form does not show (a rate
+ * limit, a lost connection, a conflict). `placed` lists the fields shown with their errors; `shown` is the field map
+ * the form shows, when it adds errors of its own to fieldErrorMap's.
+ */
+export function FormErrorLine({ error, placed, shown, testId = 'form-error' }: { error: CombinedError | undefined; placed: readonly string[]; shown?: Record<string, string>; testId?: string }) {
+  const named = Object.keys(shown ?? fieldErrorMap(error));
+  if (!error || (named.length > 0 && named.every((f) => placed.includes(f)))) return null;
+  return (
+    <p className="error" role="alert" data-testid={testId}>
+      {errorMessage(error)}
+    </p>
+  );
 }
 
 export function ErrorBox({ error, retry, testId }: { error: CombinedError; retry?: () => void; testId?: string }) {
