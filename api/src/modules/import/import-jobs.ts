@@ -81,8 +81,34 @@ interface Running {
  * RUNNING by a process that stopped reads as INTERRUPTED, and a resume re-reads the file, skipping invoices already
  * stored, so it adds nothing twice.
  */
+/**
+ * Writes whole files through a temporary one and a rename, so a reader never sees half of one, and the writes to one
+ * file in the order they were asked for: the last asked is the one left, and two writes never share a temporary file
+ * (an import's progress timer can fire while its last status is being written).
+ */
+export class OrderedFileWriter {
+  private readonly pending = new Map<string, Promise<void>>();
+
+  write(target: string, text: string): Promise<void> {
+    const write = (this.pending.get(target) ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(async () => {
+        const temp = `${target}.${process.pid}.tmp`;
+        await writeFile(temp, text, { mode: 0o600 });
+        await rename(temp, target);
+      });
+    this.pending.set(target, write);
+    const forget = () => {
+      if (this.pending.get(target) === write) this.pending.delete(target);
+    };
+    write.then(forget, forget);
+    return write;
+  }
+}
+
 export class ImportJobs {
   private readonly running = new Map<string, Running>();
+  private readonly statusWriter = new OrderedFileWriter();
 
   constructor(
     private readonly dir: string,
@@ -300,12 +326,9 @@ export class ImportJobs {
     return job;
   }
 
-  /** Written whole, then renamed, so a reader never sees half a status. */
-  private async persist(job: ImportJob): Promise<void> {
-    const target = this.statusPath(job.id);
-    const temp = `${target}.${process.pid}.tmp`;
-    await writeFile(temp, JSON.stringify(job), { mode: 0o600 });
-    await rename(temp, target);
+  /** The job as it is now, written whole (never half a status) after any earlier write of it. */
+  private persist(job: ImportJob): Promise<void> {
+    return this.statusWriter.write(this.statusPath(job.id), JSON.stringify(job));
   }
 
   /** openCsv gunzips by the name's ending. */
