@@ -14,6 +14,7 @@ import {
 } from '../gql/graphql';
 import { fieldErrorMap } from '../shared/errors';
 import { humanize, localDateTimeInput } from '../shared/format';
+import { changedEntries } from '../shared/changes';
 import { Field, FormActions, FormErrorLine } from '../shared/ui';
 
 const actions: { kind: CampaignActionKind; label: string; hint: string }[] = [
@@ -124,16 +125,13 @@ function valuesOf(c: CampaignFieldsFragment): Values {
  * action is sent whole (it replaces the old one); an emptied budget is sent as 0, which removes the cap.
  */
 function toUpdateInput(id: string, shown: Values, v: Values): UpdateCampaignInput {
-  const before: Record<string, unknown> = toCreateInput(shown);
-  const after: Record<string, unknown> = toCreateInput(v);
-  const input: Record<string, unknown> = { id };
-  for (const key of ['name', 'description', 'segmentId', 'startsAt', 'endsAt', 'holdoutShare', 'bonus', 'offer', 'message']) {
-    if (after[key] !== undefined && JSON.stringify(before[key]) !== JSON.stringify(after[key])) input[key] = after[key];
-  }
+  const before = toCreateInput(shown);
+  const after = toCreateInput(v);
+  const input: UpdateCampaignInput = { id, ...changedEntries(before, after, ['name', 'description', 'segmentId', 'startsAt', 'endsAt', 'holdoutShare', 'bonus', 'offer', 'message']) };
   // A budget caps bonus points only: it goes with a bonus action's change, and leaving bonus points removes it.
   if (v.action === 'BONUS_POINTS' && after.budgetPoints !== before.budgetPoints) input.budgetPoints = after.budgetPoints ?? 0;
   if (v.action !== 'BONUS_POINTS' && before.budgetPoints != null) input.budgetPoints = 0;
-  return input as unknown as UpdateCampaignInput;
+  return input;
 }
 
 interface CampaignFormProps {

@@ -14,6 +14,7 @@ import {
 } from '../gql/graphql';
 import { errorMessage, fieldErrorMap, hasErrorCode } from '../shared/errors';
 import { formatInteger, localDateTimeInput } from '../shared/format';
+import { changedEntries } from '../shared/changes';
 import { Field, FormActions, FormErrorLine } from '../shared/ui';
 import { goalLabels } from './challenge-format';
 
@@ -138,13 +139,9 @@ function valuesOf(c: ChallengeFieldsFragment): Values {
  * and a fixed field left alone does not trip CHALLENGE_NOT_EDITABLE).
  */
 function toUpdateInput(id: string, shown: Values, v: Values): UpdateChallengeInput {
-  const before: Record<string, unknown> = toCreateInput(shown);
-  const after: Record<string, unknown> = toCreateInput(v);
-  const changed: Record<string, unknown> = {};
-  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
-    if (key === 'code' || JSON.stringify(before[key]) === JSON.stringify(after[key]) || after[key] === undefined) continue;
-    changed[key] = after[key];
-  }
+  const after = toCreateInput(v);
+  // The code never changes (segments name the challenge by it).
+  const { code: _code, ...changed } = changedEntries(toCreateInput(shown), after);
   return { id, ...changed };
 }
 
