@@ -48,6 +48,8 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
   });
   beforeEach(async () => {
     page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    // A step that stalls fails on its own line, inside the test's 30 s (Playwright's default is 30 s per step).
+    page.setDefaultTimeout(10_000);
     errors = collectPageErrors(page);
   });
   afterEach(async () => {

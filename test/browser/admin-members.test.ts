@@ -23,6 +23,8 @@ describeInBrowser('admin app: members', () => {
   });
   beforeEach(async () => {
     page = await (await browser.newContext()).newPage();
+    // A step that stalls fails on its own line, inside the test's 30 s (Playwright's default is 30 s per step).
+    page.setDefaultTimeout(10_000);
   });
 
   async function signIn(email: string, password: string) {
