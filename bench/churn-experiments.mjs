@@ -3,7 +3,9 @@
 //   label-shift  TF-CHURN and RFM-LOGISTIC, and TF-CHURN after the EM prior-shift correction of Saerens, Latinne and
 //                Decaestecker (2002): "The four origins side by side" and "A label-shift correction"
 //   snapshots    TF-CHURN trained on 4 snapshots 30 days apart (main) and on 8 snapshots 15 days apart
-// Usage: npm run build:server && node bench/churn-experiments.mjs label-shift|snapshots FILE.csv.gz CUTOFF…
+//   rfm-anchor   TF-CHURN with its logits shifted by one constant so its mean prediction on the scored population is
+//                RFM-LOGISTIC's (session 14): "Anchoring the mean on RFM-LOGISTIC's"
+// Usage: npm run build:server && node bench/churn-experiments.mjs label-shift|snapshots|rfm-anchor FILE.csv.gz CUTOFF…
 //   e.g. node bench/churn-experiments.mjs label-shift ../shared/data/online_retail.csv.gz 2011-04-04 2011-05-04 2011-06-03 2011-09-01
 import { FileTxnSource } from '../recommender/dist/data/file-source.js';
 import { parseColumnMap, parseCutoff } from '../recommender/dist/data/txn-source.js';
@@ -15,8 +17,8 @@ import { RfmLogisticBaseline } from '../recommender/dist/baselines/churn.js';
 import { DAY_MS } from '../recommender/dist/time.js';
 
 const [experiment, file, ...cutoffs] = process.argv.slice(2);
-if (!['label-shift', 'snapshots'].includes(experiment) || !file || !cutoffs.length) {
-  console.error('usage: node bench/churn-experiments.mjs label-shift|snapshots FILE.csv.gz CUTOFF…');
+if (!['label-shift', 'snapshots', 'rfm-anchor'].includes(experiment) || !file || !cutoffs.length) {
+  console.error('usage: node bench/churn-experiments.mjs label-shift|snapshots|rfm-anchor FILE.csv.gz CUTOFF…');
   process.exit(2);
 }
 const HORIZON = 90;
@@ -55,6 +57,19 @@ function calibrationRate(rows, cutoff) {
   return churned / all;
 }
 
+/** p with one constant added to every logit, the constant chosen (by bisection) so the mean prediction is `target`. */
+function shiftToMean(p, target) {
+  const logits = Float64Array.from(p, (v) => Math.log(Math.min(Math.max(v, 1e-9), 1 - 1e-9) / (1 - Math.min(Math.max(v, 1e-9), 1 - 1e-9))));
+  const at = (d) => Float64Array.from(logits, (z) => 1 / (1 + Math.exp(-(z + d))));
+  let lo = -10, hi = 10;
+  for (let it = 0; it < 100; it++) {
+    const mid = (lo + hi) / 2;
+    if (mean(at(mid)) < target) lo = mid;
+    else hi = mid;
+  }
+  return { shift: (lo + hi) / 2, p: at((lo + hi) / 2) };
+}
+
 for (const text of cutoffs) {
   const task = churnTask(history.rows, parseCutoff(text), HORIZON);
   const row = { cutoff: text, customers: task.population.length, churnRate: +mean(task.labels).toFixed(3) };
@@ -67,6 +82,15 @@ for (const text of cutoffs) {
       tfChurn: measured(scores, task.labels),
       rfmLogistic: measured(rfm.scores, task.labels),
       em: { trainRate: +trainRate.toFixed(3), estimatedRate: +shifted.rate.toFixed(3), ...measured(shifted.p, task.labels) },
+    });
+  } else if (experiment === 'rfm-anchor') {
+    const { scores } = await new ChurnTfModel().fitPredict(task.rows, task.population, task.cutoff, HORIZON);
+    const rfm = await new RfmLogisticBaseline().fitPredict(task.rows, task.population, task.cutoff, HORIZON);
+    const anchored = shiftToMean(scores, mean(rfm.scores));
+    Object.assign(row, {
+      tfChurn: measured(scores, task.labels),
+      rfmLogistic: measured(rfm.scores, task.labels),
+      anchored: { shift: +anchored.shift.toFixed(3), ...measured(anchored.p, task.labels) },
     });
   } else {
     for (const [snapshots, snapshotStepDays] of [[4, 30], [8, 15]]) {

@@ -116,6 +116,43 @@ describeInBrowser('admin app: referrals, feedback inbox, voucher lookup', () => 
     await page.getByTestId('voucher-not-found').waitFor();
   });
 
+  it("a service agent reads a member's vouchers on the member page and cancels the unused one, and the points come back", async () => {
+    const { page } = session;
+    const member = await b.member().named('Otto', 'Owner').save();
+    await h.gql(admin, ADJUST, { i: { memberId: member.id, points: 300, reason: 'test', idempotencyKey: `seed-${member.id}` } });
+    const usedCode = (await h.gql(admin, REDEEM, { input: { memberId: member.id, rewardId, idempotencyKey: `m360-1-${member.id}` } })).data.redeemReward.voucherCode;
+    const openCode = (await h.gql(admin, REDEEM, { input: { memberId: member.id, rewardId, idempotencyKey: `m360-2-${member.id}` } })).data.redeemReward.voucherCode;
+    const web = await b.apiKey();
+    expect((await h.gql(web.auth, CONSUME, { input: { voucherCode: usedCode, orderRef: 'TILL-42' } })).data.consumeVoucher.status).toBe('CONSUMED');
+
+    await signIn(AdminRole.MARKETER, `/members/${member.id}`);
+    const rows = page.getByTestId('member-voucher-row');
+    await rows.nth(1).waitFor();
+    expect(await rows.count()).toBe(2);
+    // Newest first: the open voucher, then the one used at the till.
+    const [open, used] = [rows.nth(0), rows.nth(1)];
+    expect(await open.textContent()).toContain(openCode);
+    expect(await open.textContent()).toContain('Issued');
+    expect(await open.textContent()).toContain('100 points');
+    expect(await used.textContent()).toContain(usedCode);
+    expect(await used.textContent()).toContain('on order TILL-42');
+    expect(await used.getByTestId('voucher-cancel').count()).toBe(0);
+    expect(await text('points-available-value')).toBe('100');
+    const ledgerRows = await page.getByTestId('ledger-row').count();
+
+    await open.getByTestId('voucher-cancel').click();
+    await open.getByTestId('voucher-cancel-confirm').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="member-voucher-row"]')?.textContent?.includes('Cancelled'));
+    expect(await open.getByTestId('voucher-cancel').count()).toBe(0);
+    // The balance and the ledger follow without a reload: the returned points as a new, highlighted row.
+    await page.waitForFunction(() => document.querySelector('[data-testid="points-available-value"]')?.textContent === '200');
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="ledger-row"]').length === n + 1, ledgerRows);
+    expect(await page.locator('[data-testid="ledger-row"].is-new').count()).toBe(1);
+    await screenshot(page, 'member-vouchers');
+    expect((await h.gql(admin, POINTS, { id: member.id })).data.member.points.available).toBe(200);
+    expect((await h.gql(web.auth, CONSUME, { input: { voucherCode: openCode } })).errors?.[0]?.extensions).toMatchObject({ code: 'VOUCHER_UNUSABLE', reason: 'CANCELLED' });
+  });
+
   it('an analyst reads the inbox without comments and has no voucher lookup', async () => {
     const { page } = session;
     await signIn(AdminRole.ANALYST, '/operations/feedback');
@@ -124,5 +161,13 @@ describeInBrowser('admin app: referrals, feedback inbox, voucher lookup', () => 
     expect(tabs).toEqual(['Referrals', 'Feedback inbox']);
     expect(await page.getByTestId('inbox-comment').count()).toBe(0);
     expect(await page.locator('body').textContent()).not.toContain('Parcel was late');
+
+    // On a member's page the analyst sees what was redeemed, without the codes, and cannot cancel.
+    await page.goto(new URL(`/members/${holder.id}`, page.url()).toString());
+    await page.getByTestId('member-voucher-row').nth(1).waitFor();
+    const rows = await page.getByTestId('member-voucher-row').allTextContents();
+    expect(rows.every((r) => r.includes('Free coffee'))).toBe(true);
+    expect(rows.join(' ')).not.toContain(voucherCode);
+    expect(await page.getByTestId('voucher-cancel').count()).toBe(0);
   });
 });

@@ -38,6 +38,7 @@ import { MemberChallengesCard } from '../challenges/MemberChallengesCard';
 import { EditProfileForm } from './EditProfileForm';
 import { MemberActions } from './MemberActions';
 import { PredictedValueCard } from './PredictedValueCard';
+import { MemberVouchersCard } from '../service';
 
 type Member = MemberDetailQuery['member'];
 type LedgerRow = MemberLedgerQuery['member']['ledger']['edges'][number]['node'];
@@ -157,6 +158,15 @@ function MemberSections({ member, withPii, canAdjust, canEdit, onChanged }: { me
       <OrdersCard memberId={member.id} />
       <MemberActivitiesCard memberId={member.id} />
       <MemberChallengesCard memberId={member.id} />
+      <MemberVouchersCard
+        memberId={member.id}
+        onCancelled={() => {
+          // The points came back: the balance and a new ledger row.
+          setHighlightAfter(new Set(ledgerRows.map((r) => r.id)));
+          refetchLedger({ requestPolicy: 'network-only' });
+          onChanged();
+        }}
+      />
       <RecommendationsCard memberId={member.id} />
       <FeedbackCard memberId={member.id} withPii={withPii} />
     </div>

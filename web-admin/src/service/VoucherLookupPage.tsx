@@ -1,14 +1,12 @@
 import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
-import { useMutation, useQuery } from 'urql';
+import { useQuery } from 'urql';
 import { useCurrentAdmin } from '../auth/RequireAuth';
-import { CancelRedemptionDocument, VoucherLookupDocument, type RedemptionStatus } from '../gql/graphql';
-import { errorMessage } from '../shared/errors';
+import { VoucherLookupDocument } from '../gql/graphql';
 import { dash, formatDateTime, formatInteger, humanize, shortId } from '../shared/format';
 import { can } from '../shared/permissions';
-import { Badge, Card, ErrorBox, PageHeader, type Tone } from '../shared/ui';
-
-const tones: Record<RedemptionStatus, Tone> = { ISSUED: 'good', CONSUMED: 'neutral', CANCELLED: 'warn', EXPIRED: 'bad' };
+import { Badge, Card, ErrorBox, PageHeader } from '../shared/ui';
+import { CancelVoucher, voucherTones } from './CancelVoucher';
 
 /** A voucher by its code, as a customer reads it out: whose it is, for what, and whether it can still be used. */
 export function VoucherLookupPage() {
@@ -42,7 +40,7 @@ export function VoucherLookupPage() {
         </p>
       )}
       {v && (
-        <Card title={v.reward.name} testId="voucher-result" actions={<Badge tone={tones[v.status]}>{humanize(v.status)}</Badge>}>
+        <Card title={v.reward.name} testId="voucher-result" actions={<Badge tone={voucherTones[v.status]}>{humanize(v.status)}</Badge>}>
           <dl className="facts">
             <div>
               <dt>Code</dt>
@@ -80,7 +78,7 @@ export function VoucherLookupPage() {
             {v.cancelledAt && (
               <div>
                 <dt>Cancelled</dt>
-                <dd data-testid="voucher-cancelled">{formatDateTime(v.cancelledAt)}, points returned</dd>
+                <dd data-testid="voucher-cancelled">{formatDateTime(v.cancelledAt)}{v.grantedBy ? '' : ', points returned'}</dd>
               </div>
             )}
           </dl>
@@ -90,43 +88,5 @@ export function VoucherLookupPage() {
         </Card>
       )}
     </section>
-  );
-}
-
-/**
- * Cancelling an unused voucher returns its points to the member (to the lots they came from). Two steps, since it
- * cannot be undone; the API refuses a voucher used, cancelled or expired in the meantime.
- */
-function CancelVoucher({ redemptionId, points, onCancelled }: { redemptionId: string; points: number | null; onCancelled(): void }) {
-  const [isConfirming, setConfirming] = useState(false);
-  const [{ fetching, error }, cancel] = useMutation(CancelRedemptionDocument);
-  async function confirm() {
-    const result = await cancel({ input: { redemptionId } });
-    if (!result.error) onCancelled();
-  }
-  const what = points === null ? 'Cancel this voucher' : `Cancel and return ${formatInteger(points)} points`;
-  return (
-    <div className="actions">
-      {!isConfirming ? (
-        <button type="button" className="secondary" onClick={() => setConfirming(true)} data-testid="voucher-cancel">
-          {what}…
-        </button>
-      ) : (
-        <>
-          <span>The voucher stops working at once.</span>
-          <button type="button" className="danger" disabled={fetching} aria-busy={fetching} onClick={() => void confirm()} data-testid="voucher-cancel-confirm">
-            {what}
-          </button>
-          <button type="button" className="secondary" onClick={() => setConfirming(false)}>
-            Keep it
-          </button>
-        </>
-      )}
-      {error && (
-        <p className="error" role="alert" data-testid="voucher-cancel-error">
-          {errorMessage(error)}
-        </p>
-      )}
-    </div>
   );
 }

@@ -3,6 +3,8 @@ import { FeedbackInboxPage } from './FeedbackInboxPage';
 import { ReferralsPage } from './ReferralsPage';
 import { VoucherLookupPage } from './VoucherLookupPage';
 
+export { MemberVouchersCard } from './MemberVouchersCard';
+
 /** Pages for answering members: referrals, their feedback, a voucher they hold. */
 export const pages: OperationsPage[] = [
   { to: '/operations/referrals', label: 'Referrals', permissions: ['members:read'], routes: [{ path: 'referrals', Component: ReferralsPage }] },
