@@ -1,12 +1,12 @@
 import { useQuery } from 'urql';
 import { useCurrentAdmin } from '../auth/RequireAuth';
-import { MemberVouchersDocument, type MemberVouchersQuery } from '../gql/graphql';
+import { MemberVouchersDocument, type VoucherFieldsFragment } from '../gql/graphql';
 import { dash, formatDateTime, formatInteger, humanize } from '../shared/format';
 import { can } from '../shared/permissions';
 import { Badge, Card, DataTable, QueryState } from '../shared/ui';
 import { CancelVoucher, voucherTones } from './CancelVoucher';
 
-type Row = MemberVouchersQuery['member']['redemptions'][number];
+type Row = VoucherFieldsFragment;
 
 /**
  * Member 360: the rewards a member redeemed or was granted, newest first, so a service agent answering "where is my
