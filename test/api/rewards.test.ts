@@ -205,3 +205,43 @@ describe('under concurrency', () => {
     expect((await ledgerCheck(h)).isConsistent).toBe(true);
   });
 });
+
+describe('Member.redemptions', () => {
+  const LIST = `query($search: String!, $first: Int!) { members(search: $search, first: 100) { edges { node { id redemptions(first: $first) { id points reward { code } } } } } }`;
+
+  it("lists each member's newest redemptions first, at most `first`, in the same SQL statements for 8 members as for 1", async () => {
+    const r = await reward({ costPoints: 10 });
+    const members = [];
+    for (let i = 0; i < 8; i++) {
+      const m = await b.member().named('Redeemer', `List${i}`).save();
+      await h.gql(admin.auth, `mutation($i: AdjustPointsInput!) { adjustPoints(input: $i) { available } }`, {
+        i: { memberId: m.id, points: 100, reason: 'test balance', idempotencyKey: `seed-${m.id}` },
+      });
+      const ids = [];
+      for (let k = 0; k < 1 + (i % 4); k++) {
+        ids.push((await h.gql(admin.auth, REDEEM, { input: { memberId: m.id, rewardId: r.id, idempotencyKey: `list-${i}-${k}` } })).data.redeemReward.id);
+      }
+      members.push({ id: m.id, newestFirst: ids.reverse() });
+    }
+    const one = await h.gql(admin.auth, LIST, { search: 'List3', first: 2 });
+    expect(one.data.members.edges).toHaveLength(1);
+    expect(one.errors).toBeUndefined();
+    const all = await h.gql(admin.auth, LIST, { search: 'Redeemer', first: 2 });
+    expect(all.errors).toBeUndefined();
+    expect(all.data.members.edges).toHaveLength(8);
+    const byId = new Map(all.data.members.edges.map((e: any) => [e.node.id, e.node.redemptions]));
+    for (const m of members) {
+      expect((byId.get(m.id) as any[]).map((x) => x.id)).toEqual(m.newestFirst.slice(0, 2));
+    }
+    expect((byId.get(members[0].id) as any[])[0]).toMatchObject({ points: 10, reward: { code: r.code } });
+    expect(Number(all.headers['x-db-queries'])).toBe(Number(one.headers['x-db-queries']));
+  });
+
+  it('refuses a page size outside 1 to 100 with BAD_USER_INPUT on `first`, and one too large to cost with QUERY_TOO_COMPLEX', async () => {
+    const m = await memberWith(0);
+    const ask = (first: number) => h.gql(admin.auth, `query($id: ID!, $first: Int!) { member(id: $id) { redemptions(first: $first) { id } } }`, { id: m.id, first });
+    for (const first of [0, -1, 101]) expect(expectError(await ask(first), 'BAD_USER_INPUT').extensions.fields[0].path).toBe('first');
+    expectError(await ask(2 ** 31 - 1), 'QUERY_TOO_COMPLEX');
+    expect((await ask(100)).data.member.redemptions).toEqual([]);
+  });
+});

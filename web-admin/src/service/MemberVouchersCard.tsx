@@ -8,6 +8,9 @@ import { CancelVoucher, voucherTones } from './CancelVoucher';
 
 type Row = VoucherFieldsFragment;
 
+/** The API's default page of a member's redemptions; older ones are found by their code. */
+const shown = 50;
+
 /**
  * Member 360: the rewards a member redeemed or was granted, newest first, so a service agent answering "where is my
  * voucher" sees its code and state, and can cancel an unused one (its points go back to the member).
@@ -15,7 +18,7 @@ type Row = VoucherFieldsFragment;
 export function MemberVouchersCard({ memberId, onCancelled }: { memberId: string; onCancelled(): void }) {
   const admin = useCurrentAdmin();
   const canCancel = can(admin, 'rewards:redeem');
-  const [{ data, fetching, error }, refetch] = useQuery({ query: MemberVouchersDocument, variables: { id: memberId } });
+  const [{ data, fetching, error }, refetch] = useQuery({ query: MemberVouchersDocument, variables: { id: memberId, first: shown } });
   const rows = data?.member.redemptions ?? [];
   return (
     <Card title="Rewards and vouchers" wide testId="member-vouchers">
@@ -59,6 +62,11 @@ export function MemberVouchersCard({ memberId, onCancelled }: { memberId: string
             },
           ]}
         />
+        {rows.length === shown && (
+          <p className="muted small" data-testid="vouchers-more">
+            The {shown} newest; find an older voucher by its code under Operations → Voucher lookup.
+          </p>
+        )}
       </QueryState>
     </Card>
   );

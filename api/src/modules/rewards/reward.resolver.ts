@@ -1,11 +1,13 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context, ResolverContext } from '../../base/context';
+import { checkPageSize } from '../../base/pagination';
 import { Permission } from '../auth/permissions';
 import { Member } from '../members/member.entity';
 import { Reward } from './reward.entity';
 import { Redemption } from './redemption.entity';
 import type { RewardService } from './reward.service';
 import type { PointsLoaders } from '../ledger/points.loaders';
+import type { RewardLoaders } from './reward.loaders';
 import { CancelRedemptionInput, ConsumeVoucherInput, RedeemRewardInput, RewardKindInfo, UpsertRewardInput } from './reward.types';
 
 @Resolver(() => Member)
@@ -54,9 +56,14 @@ export class RewardResolver {
     return this.rewardService.findVoucher(ctx.em, code);
   }
 
-  @FieldResolver(() => [Redemption], { description: 'Newest first.' })
-  redemptions(@Root() member: Member, @Ctx() ctx: Context): Promise<Redemption[]> {
-    return ctx.em.find(Redemption, { member: member.id }, { orderBy: { id: 'desc' } });
+  @FieldResolver(() => [Redemption], { description: 'Newest first, at most `first` (1 to 100).' })
+  redemptions(
+    @Root() member: Member,
+    @Arg('first', () => Int, { defaultValue: 50 }) first: number,
+    @Ctx() ctx: ResolverContext<RewardLoaders>,
+  ): Promise<Redemption[]> {
+    checkPageSize(first);
+    return ctx.loaders.rewards.redemptions(first).load(member.id);
   }
 
   // Tells the balance within a reward's cost, so it needs what Member.points needs.

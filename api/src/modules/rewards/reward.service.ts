@@ -97,6 +97,19 @@ export class RewardService {
   /** One member's one-statement redemptions in flight in this process, and those waiting to go with the next. */
   private readonly batches = new RedeemBatches();
 
+  /** Each member's newest `first` redemptions (ids are UUIDv7, so id order is issue order), in the order of `memberIds`. */
+  async redemptionsOf(em: EntityManager, memberIds: readonly string[], first: number): Promise<Redemption[][]> {
+    const rows = await em.execute<{ id: string }[]>(
+      `select r.id from unnest(array[?]::uuid[]) as m(id)
+       cross join lateral (select x.id from redemption x where x.member_id = m.id order by x.id desc limit ?) r`,
+      [memberIds as string[], first],
+    );
+    const found = rows.length ? await em.find(Redemption, { id: { $in: rows.map((r) => r.id) } }, { orderBy: { id: 'desc' } }) : [];
+    const byMember = new Map<string, Redemption[]>(memberIds.map((id) => [id, []]));
+    for (const r of found) byMember.get(r.member.id)?.push(r);
+    return memberIds.map((id) => byMember.get(id)!);
+  }
+
   /** Exact lookup of a voucher code as a checkout would type it: case and spaces do not matter. */
   async findVoucher(em: EntityManager, code: string): Promise<Redemption | null> {
     const normalised = code.replace(/\s+/g, '').toUpperCase();
