@@ -173,7 +173,8 @@ function MergePreviewList({ absorbed: a, survivor: s }: { absorbed: Preview; sur
     ['Identifiers', a.identifiers.length ? a.identifiers.map((i) => `${humanize(i.type).toLowerCase()} ${i.value}`).join(', ') : 'none'],
     ['Points', `${formatInteger(a.points.available)} available, ${formatInteger(a.points.pending)} pending, ${formatInteger(a.points.lifetime)} lifetime`],
     ['Orders', formatInteger(a.orders.totalCount)],
-    ['Redemptions and vouchers', formatInteger(a.redemptions.length)],
+    // The API lists at most 100 of a member's redemptions.
+    ['Redemptions and vouchers', a.redemptions.length === 100 ? '100 or more' : formatInteger(a.redemptions.length)],
     ['Paid plans', formatInteger(a.plans.length)],
     ['Feedback answers', feedbackCount],
     ['Members they referred', formatInteger(a.referrals.length)],
