@@ -1,11 +1,10 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation, type CombinedError } from 'urql';
-import { UpdateMemberDocument, type ConsentMedium, type MemberDetailQuery, type SalesChannelKind, type UpdateMemberInput } from '../gql/graphql';
-import { fieldErrorMap } from '../shared/errors';
-import { Field, FormActions, FormErrorLine } from '../shared/ui';
-import { channelLabels } from './member-format';
-
-type Member = MemberDetailQuery['member'];
+import { UpdateMemberDocument, type ConsentMedium, type SalesChannelKind, type UpdateMemberInput } from '../../gql/graphql';
+import { fieldErrorMap } from '../../shared/errors';
+import { Field, FormActions, FormErrorLine } from '../../shared/ui';
+import { channelLabels } from '../member-format';
+import type { Member } from './types';
 
 const media: ConsentMedium[] = ['EMAIL', 'SMS', 'PUSH'];
 const preferable = (Object.keys(channelLabels) as SalesChannelKind[]).filter((k) => k !== 'ADMIN');

@@ -1,9 +1,9 @@
 import { useMemo } from 'react';
-import type { MemberDetailQuery } from '../gql/graphql';
-import { valueDriverFigure, valueDriverLabel } from '../models/value-drivers';
-import { Chart } from '../shared/Chart';
-import { formatDecimal, formatMoney, formatPercent, humanize } from '../shared/format';
-import { Badge, Card, type Tone } from '../shared/ui';
+import type { MemberDetailQuery } from '../../gql/graphql';
+import { valueDriverFigure, valueDriverLabel } from '../../models/value-drivers';
+import { Chart } from '../../shared/Chart';
+import { formatDecimal, formatMoney, formatPercent, humanize } from '../../shared/format';
+import { Badge, Card, type Tone } from '../../shared/ui';
 
 type PredictedValue = NonNullable<MemberDetailQuery['member']['predictedValue']>;
 
