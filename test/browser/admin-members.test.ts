@@ -128,7 +128,10 @@ describeInBrowser('admin app: members', () => {
         .find(Boolean),
     );
     expect((await h.gql({ token: token! }, `{ me { id } }`)).data.me.id).toBe(admin.id);
+    // The server's answer to the app's logout, so a failure here names it.
+    const logout = page.waitForResponse((r) => r.url().endsWith('/graphql') && /\blogout\b/.test(r.request().postData() ?? ''));
     await page.getByTestId('sign-out').click();
+    expect(await (await logout).json()).toEqual({ data: { logout: true } });
     await page.getByLabel('Password').waitFor();
     // A copy of the token (another tab, a leaked log) stops working too.
     expectError(await h.gql({ token: token! }, `{ me { id } }`), 'UNAUTHENTICATED');
