@@ -139,4 +139,32 @@ describeInBrowser('admin app: members', () => {
     await page.getByLabel('Password').waitFor();
     expect(new URL(page.url()).pathname).toBe('/login');
   });
+  it('when the server does not answer the logout, the login page says the session still works until it expires', async () => {
+    const admin = await b.admin();
+    await signIn(admin.email, admin.password);
+    await page.getByTestId('member-count').waitFor();
+    const token = await page.evaluate(() =>
+      Object.values(sessionStorage)
+        .map((v) => (JSON.parse(v) as { token?: string }).token)
+        .find(Boolean),
+    );
+    // The network drops the logout request (a lost connection, a proxy that is down); everything else goes through.
+    await page.route('**/graphql', (route) => (/\blogout\b/.test(route.request().postData() ?? '') ? route.abort('failed') : route.continue()));
+    await page.getByTestId('sign-out').click();
+    await page.getByTestId('session-not-revoked').waitFor();
+    expect(await page.getByTestId('session-not-revoked').textContent()).toMatch(/did not confirm that your session ended: a copy of it works until \d/);
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    // What the notice says is true: the token was not revoked.
+    expect((await h.gql({ token: token! }, `{ me { id } }`)).data.me.id).toBe(admin.id);
+
+    // Signing in and out again once the server answers ends the new session, with no warning.
+    await page.unroute('**/graphql');
+    await page.getByLabel('Email').fill(admin.email);
+    await page.getByLabel('Password').fill(admin.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByTestId('member-count').waitFor();
+    await page.getByTestId('sign-out').click();
+    await page.getByLabel('Password').waitFor();
+    expect(await page.getByTestId('session-not-revoked').count()).toBe(0);
+  });
 });

@@ -2,6 +2,7 @@ import { useId, useState, type FormEvent } from 'react';
 import { Navigate, useLocation } from 'react-router';
 import { useMutation, type CombinedError } from 'urql';
 import { errorMessage } from '../shared/errors';
+import { formatDateTime } from '../shared/format';
 import { LoginDocument } from './auth.operations';
 import { useSession } from './SessionProvider';
 
@@ -9,7 +10,7 @@ import { useSession } from './SessionProvider';
 const defaultLanding = '/';
 
 export function LoginPage() {
-  const { session, endReason, signIn } = useSession();
+  const { session, endReason, endedExpiresAt, signIn } = useSession();
   const location = useLocation();
   const [{ fetching }, login] = useMutation(LoginDocument);
   const [email, setEmail] = useState('');
@@ -69,6 +70,12 @@ export function LoginPage() {
         ) : endReason === 'expired' ? (
           <p className="notice" role="status" data-testid="session-expired">
             Your session has expired. Please sign in again.
+          </p>
+        ) : endReason === 'not-revoked' ? (
+          <p className="error" role="alert" data-testid="session-not-revoked">
+            Signed out in this browser, but the server did not confirm that your session ended: a copy of it works
+            {endedExpiresAt ? ` until ${formatDateTime(endedExpiresAt)}` : ' until it expires'}. Sign in and out again, or ask an
+            admin to end your sessions.
           </p>
         ) : null}
         <button type="submit" disabled={fetching} aria-busy={fetching} data-testid="sign-in">

@@ -1,12 +1,17 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { clearSession, msUntilExpiry, readSession, writeSession, type StoredSession } from './session';
 
-/** Why the last session ended, so the login page can say "your session expired". */
-export type SessionEndReason = 'signed-out' | 'expired';
+/**
+ * Why the last session ended, so the login page can say "your session expired". `not-revoked`: signed out here, but
+ * the server did not confirm that it ended the session, so its token works until it expires.
+ */
+export type SessionEndReason = 'signed-out' | 'expired' | 'not-revoked';
 
 interface SessionContextValue {
   session: StoredSession | null;
   endReason: SessionEndReason | null;
+  /** When the session that ended would have expired (DateTimeISO); what `not-revoked` tells the admin. */
+  endedExpiresAt: string | null;
   signIn(session: StoredSession): void;
   signOut(reason?: SessionEndReason): void;
 }
@@ -19,6 +24,7 @@ const maxTimerDelay = 2 ** 31 - 1;
 export function SessionProvider({ children }: { children: ReactNode }) {
   const [session, setSession] = useState<StoredSession | null>(() => readSession());
   const [endReason, setEndReason] = useState<SessionEndReason | null>(null);
+  const [endedExpiresAt, setEndedExpiresAt] = useState<string | null>(null);
 
   const signIn = useCallback((next: StoredSession) => {
     writeSession(next);
@@ -27,6 +33,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const signOut = useCallback((reason: SessionEndReason = 'signed-out') => {
+    setEndedExpiresAt(readSession()?.expiresAt ?? null);
     clearSession();
     setEndReason(reason);
     setSession(null);
@@ -38,7 +45,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     return () => clearTimeout(timer);
   }, [session, signOut]);
 
-  const value = useMemo(() => ({ session, endReason, signIn, signOut }), [session, endReason, signIn, signOut]);
+  const value = useMemo(() => ({ session, endReason, endedExpiresAt, signIn, signOut }), [session, endReason, endedExpiresAt, signIn, signOut]);
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }
 
