@@ -1,3 +1,4 @@
+import DataLoader from 'dataloader';
 import { Arg, Authorized, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { DateTimeISOResolver } from 'graphql-scalars';
 import { Member, type Context, type PluginServices } from '@loyalty/api/extension-api';
@@ -6,6 +7,17 @@ import { ActivityType } from './activity-type.entity';
 import { ActivityService } from './activity.service';
 import { ActivityPage, ActivityTypeStats, CreateActivityTypeInput, RecordActivityInput, UpdateActivityTypeInput } from './activity.types';
 import { ActivityPermission } from './access';
+
+/** Per request (the context object) and page size: the members of a list get their first pages in one query. */
+const loaders = new WeakMap<object, Map<number, DataLoader<string, ActivityPage>>>();
+
+function firstPages(ctx: Context, service: ActivityService, first: number): DataLoader<string, ActivityPage> {
+  let bySize = loaders.get(ctx);
+  if (!bySize) loaders.set(ctx, (bySize = new Map()));
+  let loader = bySize.get(first);
+  if (!loader) bySize.set(first, (loader = new DataLoader((ids) => service.firstPagesOf(ctx.em, ids, first))));
+  return loader;
+}
 
 @Resolver(() => Activity)
 export class ActivityResolver {
@@ -69,6 +81,8 @@ export class MemberActivitiesResolver {
     @Arg('first', () => Int, { defaultValue: 20, description: '1 to 100.' }) first: number,
     @Arg('after', () => String, { nullable: true }) after: string | null,
   ): Promise<ActivityPage> {
-    return this.service.ofMember(ctx.em, member.id, first, after);
+    // A first page is batched across the members of a list; a later page is one member's own query.
+    if (after) return this.service.ofMember(ctx.em, member.id, first, after);
+    return firstPages(ctx, this.service, first).load(member.id);
   }
 }

@@ -11,6 +11,16 @@ import type { ActivityPage, ActivityTypeStats, CreateActivityTypeInput, RecordAc
 
 const sha256 = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
 const MAX_PAGE = 100;
+
+function checkPageSize(first: number): void {
+  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw AppError.badInput([{ path: 'first', message: `must be between 1 and ${MAX_PAGE}` }]);
+}
+
+/** A page from up to `first + 1` rows, newest first: the extra row only says there is more. */
+function pageOf(rows: Activity[], first: number): ActivityPage {
+  const nodes = rows.slice(0, first);
+  return { nodes, hasNextPage: rows.length > first, endCursor: nodes.length ? encodeCursor(nodes[nodes.length - 1]) : null };
+}
 const MAX_STATS_DAYS = 366;
 
 /** The caller's channel (a key's), or none for an admin. */
@@ -184,15 +194,31 @@ export class ActivityService {
 
   /** A member's activities, newest first, `first` at a time. */
   async ofMember(em: EntityManager, memberId: string, first: number, after: string | null): Promise<ActivityPage> {
-    if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw AppError.badInput([{ path: 'first', message: `must be between 1 and ${MAX_PAGE}` }]);
+    checkPageSize(first);
     const from = after ? decodeCursor(after) : null;
     const rows = await em.find(
       Activity,
       from ? { memberId, $or: [{ occurredAt: { $lt: from.occurredAt } }, { occurredAt: from.occurredAt, id: { $lt: from.id } }] } : { memberId },
       { orderBy: { occurredAt: 'desc', id: 'desc' }, limit: first + 1 },
     );
-    const nodes = rows.slice(0, first);
-    return { nodes, hasNextPage: rows.length > first, endCursor: nodes.length ? encodeCursor(nodes[nodes.length - 1]) : null };
+    return pageOf(rows, first);
+  }
+
+  /**
+   * The first page of each of many members (a page of members asking for their activities), in the order of
+   * `memberIds`: one statement for the ids, one for the rows, however many members.
+   */
+  async firstPagesOf(em: EntityManager, memberIds: readonly string[], first: number): Promise<ActivityPage[]> {
+    checkPageSize(first);
+    const ids = await em.execute<{ id: string }[]>(
+      `select a.id from unnest(array[?]::uuid[]) as m(id)
+       cross join lateral (select x.id from activity_record x where x.member_id = m.id order by x.occurred_at desc, x.id desc limit ?) a`,
+      [memberIds as string[], first + 1],
+    );
+    const rows = ids.length ? await em.find(Activity, { id: { $in: ids.map((r) => r.id) } }, { orderBy: { occurredAt: 'desc', id: 'desc' } }) : [];
+    const byMember = new Map<string, Activity[]>(memberIds.map((id) => [id, []]));
+    for (const row of rows) byMember.get(row.memberId)?.push(row);
+    return memberIds.map((id) => pageOf(byMember.get(id)!, first));
   }
 
   /** Per type, what was recorded and credited with occurredAt in [from, to): every type, including those with none. */

@@ -119,6 +119,39 @@ describe('activities in the member 360, segments and analytics', () => {
     expectError(await page('not-a-cursor'), 'BAD_USER_INPUT');
   });
 
+  it("gives a list of members their first pages in the same SQL statements for 6 members as for 1, each the member's own", async () => {
+    const type = await f.type({ points: 1 });
+    // Per member: how many hours ago its newest two activities were, and whether it has more.
+    const expected = new Map<string, { times: number[]; more: boolean }>();
+    for (let i = 0; i < 6; i++) {
+      const member = await b.member().named('Active', `Pager${i}`).save();
+      const hours = Array.from({ length: i % 4 }, (_, k) => 1 + k * 2 + i);
+      for (const h_ of hours) await f.record(web.auth, { member: { id: member.id }, type: type.code, occurredAt: ago(h_ * 3_600_000) });
+      expected.set(member.id, { times: hours.slice(0, 2), more: hours.length > 2 });
+    }
+    const admin = await f.adminAuth();
+    const LIST = `query($search: String!) { members(search: $search, first: 50) { edges { node { id activities(first: 2) { nodes { memberId occurredAt } hasNextPage endCursor } } } } }`;
+    const one = await h.gql(admin, LIST, { search: 'Pager3' });
+    const all = await h.gql(admin, LIST, { search: 'Pager' });
+    expect(all.errors).toBeUndefined();
+    expect(all.data.members.edges).toHaveLength(6);
+    for (const { node } of all.data.members.edges) {
+      const want = expected.get(node.id)!;
+      expect(node.activities.nodes.every((n: { memberId: string }) => n.memberId === node.id)).toBe(true);
+      // Newest first: the fewest hours ago first.
+      const hoursAgo = node.activities.nodes.map((n: { occurredAt: string }) => Math.round((Date.now() - Date.parse(n.occurredAt)) / 3_600_000));
+      expect(hoursAgo).toEqual(want.times);
+      expect(node.activities.hasNextPage).toBe(want.more);
+      // The batched page's cursor leads on to the member's own next page.
+      if (want.more) {
+        const next = await h.gql(admin, `query($id: ID!, $after: String) { member(id: $id) { activities(first: 2, after: $after) { nodes { memberId } } } }`, { id: node.id, after: node.activities.endCursor });
+        expect(next.data.member.activities.nodes).toHaveLength(1);
+      }
+    }
+    expect(Number(all.headers['x-db-queries'])).toBe(Number(one.headers['x-db-queries']));
+    expectError(await h.gql(admin, `{ members(first: 2) { edges { node { activities(first: 101) { hasNextPage } } } } }`), 'BAD_USER_INPUT');
+  });
+
   it('shows activities in the member timeline with a summary', async () => {
     const credited = await f.type({ points: 12 });
     const nothing = await f.type({ points: 0 });
