@@ -118,7 +118,8 @@ describeInBrowser('admin app: members', () => {
     expect(await page.locator('body').textContent()).not.toContain('grace@navy.example');
   });
 
-  it('signing out returns to the login page, forgets the session and revokes its token', async () => {
+  /** A new admin signed in on the member list, and the token the app keeps in sessionStorage. */
+  async function signedInWithToken() {
     const admin = await b.admin();
     await signIn(admin.email, admin.password);
     await page.getByTestId('member-count').waitFor();
@@ -127,6 +128,11 @@ describeInBrowser('admin app: members', () => {
         .map((v) => (JSON.parse(v) as { token?: string }).token)
         .find(Boolean),
     );
+    return { admin, token };
+  }
+
+  it('signing out returns to the login page, forgets the session and revokes its token', async () => {
+    const { admin, token } = await signedInWithToken();
     expect((await h.gql({ token: token! }, `{ me { id } }`)).data.me.id).toBe(admin.id);
     // The server's answer to the app's logout, so a failure here names it.
     const logout = page.waitForResponse((r) => r.url().endsWith('/graphql') && /\blogout\b/.test(r.request().postData() ?? ''));
@@ -139,15 +145,9 @@ describeInBrowser('admin app: members', () => {
     await page.getByLabel('Password').waitFor();
     expect(new URL(page.url()).pathname).toBe('/login');
   });
+
   it('when the server does not answer the logout, the login page says the session still works until it expires', async () => {
-    const admin = await b.admin();
-    await signIn(admin.email, admin.password);
-    await page.getByTestId('member-count').waitFor();
-    const token = await page.evaluate(() =>
-      Object.values(sessionStorage)
-        .map((v) => (JSON.parse(v) as { token?: string }).token)
-        .find(Boolean),
-    );
+    const { admin, token } = await signedInWithToken();
     // The network drops the logout request (a lost connection, a proxy that is down); everything else goes through.
     await page.route('**/graphql', (route) => (/\blogout\b/.test(route.request().postData() ?? '') ? route.abort('failed') : route.continue()));
     await page.getByTestId('sign-out').click();
