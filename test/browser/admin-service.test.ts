@@ -153,6 +153,38 @@ describeInBrowser('admin app: referrals, feedback inbox, voucher lookup', () => 
     expect((await h.gql(web.auth, CONSUME, { input: { voucherCode: openCode } })).errors?.[0]?.extensions).toMatchObject({ code: 'VOUCHER_UNUSABLE', reason: 'CANCELLED' });
   });
 
+  it("a service agent cancels a member's running paid plan from the member page, and the member earns the base rate again", async () => {
+    const { page } = session;
+    const plan = await h.gql(admin, `mutation($input: UpsertMembershipPlanInput!) { upsertMembershipPlan(input: $input) { code } }`, {
+      input: { code: 'PLUS', name: 'Plus', currency: 'GBP', durationDays: 30, feeMinor: 499, earnMultiplierPercent: 200 },
+    });
+    expect(plan.errors).toBeUndefined();
+    const member = await b.member().named('Petra', 'Plan').save();
+    const SUBSCRIBE = `mutation($input: SubscribeMemberInput!) { subscribeMemberToPlan(input: $input) { id startsAt } }`;
+    const running = (await h.gql(admin, SUBSCRIBE, { input: { memberId: member.id, planCode: 'PLUS' } })).data.subscribeMemberToPlan;
+    // Paid again before the first ended: a renewal from its end.
+    const renewal = (await h.gql(admin, SUBSCRIBE, { input: { memberId: member.id, planCode: 'PLUS' } })).data.subscribeMemberToPlan;
+    expect(Date.parse(renewal.startsAt)).toBeGreaterThan(Date.now());
+
+    await signIn(AdminRole.MARKETER, `/members/${member.id}`);
+    const rows = page.getByTestId('member-plan-row');
+    await rows.nth(1).waitFor();
+    expect(await text('member-tier')).toContain('Earns 200% of base points');
+    // Newest first: the renewal, then the running one.
+    expect(await rows.nth(0).textContent()).toContain('Starts later');
+    expect(await rows.nth(1).textContent()).toContain('Running');
+    expect(await rows.nth(1).textContent()).toContain('£4.99');
+    await rows.nth(1).getByTestId('plan-cancel').click();
+    await rows.nth(1).getByTestId('plan-cancel-confirm').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="member-plan-row"]')[1]?.textContent?.includes('Cancelled'));
+    await page.waitForFunction(() => document.querySelector('[data-testid="member-tier"]')?.textContent?.includes('Earns 100% of base points'));
+    expect(await rows.nth(1).getByTestId('plan-cancel').count()).toBe(0);
+    expect(await rows.nth(0).getByTestId('plan-cancel').count()).toBe(1);
+    const [stored] = await h.sql(`select cancelled_at from member_plan where id = ?`, [running.id]);
+    expect(stored.cancelled_at).not.toBeNull();
+    await screenshot(page, 'member-plans');
+  });
+
   it('an analyst reads the inbox without comments and has no voucher lookup', async () => {
     const { page } = session;
     await signIn(AdminRole.ANALYST, '/operations/feedback');

@@ -11,6 +11,7 @@ import { Badge, PageHeader, QueryState } from '../shared/ui';
 import { FeedbackCard } from './detail/FeedbackCard';
 import { LedgerCard } from './detail/LedgerCard';
 import { OrdersCard } from './detail/OrdersCard';
+import { PlansCard } from './detail/PlansCard';
 import { PointsCard } from './detail/PointsCard';
 import { PredictedValueCard } from './detail/PredictedValueCard';
 import { ProfileCard } from './detail/ProfileCard';
@@ -56,6 +57,7 @@ export function MemberDetail() {
             canAdjust={can(admin, 'points:adjust')}
             // Editing shows the contact details, so it needs them visible (analysts never see them).
             canEdit={member.status === 'ACTIVE' && withPii && can(admin, 'members:write')}
+            canWrite={member.status === 'ACTIVE' && can(admin, 'members:write')}
             onChanged={() => refetchDetail({ requestPolicy: 'network-only' })}
           />
         )}
@@ -65,7 +67,22 @@ export function MemberDetail() {
 }
 
 
-function MemberSections({ member, withPii, canAdjust, canEdit, onChanged }: { member: Member; withPii: boolean; canAdjust: boolean; canEdit: boolean; onChanged(): void }) {
+function MemberSections({
+  member,
+  withPii,
+  canAdjust,
+  canEdit,
+  canWrite,
+  onChanged,
+}: {
+  member: Member;
+  withPii: boolean;
+  canAdjust: boolean;
+  canEdit: boolean;
+  /** Changes that show no contact details (cancelling a plan). */
+  canWrite: boolean;
+  onChanged(): void;
+}) {
   // Bumped when points move from this page, so the ledger reads again and marks its new rows.
   const [ledgerReloads, setLedgerReloads] = useState(0);
   const reloadLedger = () => setLedgerReloads((n) => n + 1);
@@ -90,6 +107,7 @@ function MemberSections({ member, withPii, canAdjust, canEdit, onChanged }: { me
           onChanged();
         }}
       />
+      <PlansCard memberId={member.id} canCancel={canWrite} onChanged={onChanged} />
       <RecommendationsCard memberId={member.id} />
       <FeedbackCard memberId={member.id} withPii={withPii} />
     </div>

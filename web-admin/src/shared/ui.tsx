@@ -297,3 +297,46 @@ export function ShownOnce({ label, value, children, onDone, testId }: ShownOnceP
     </div>
   );
 }
+
+interface ConfirmActionProps {
+  /** The action, as the buttons say it ("Cancel and return 100 points"). */
+  label: string;
+  /** What happens, shown beside the confirming button. */
+  warning: string;
+  /** Leaves things as they are. */
+  keepLabel?: string;
+  busy: boolean;
+  error: CombinedError | undefined;
+  onConfirm(): void;
+  /** The first button; `-confirm` and `-error` are appended for the second step and the refusal. */
+  testId: string;
+}
+
+/** An action that cannot be undone, in two steps: the button, then a warning with the confirming button, and the API's refusal under them. */
+export function ConfirmAction({ label, warning, keepLabel = 'Keep it', busy, error, onConfirm, testId }: ConfirmActionProps) {
+  const [isConfirming, setConfirming] = useState(false);
+  return (
+    <div className="actions">
+      {!isConfirming ? (
+        <button type="button" className="secondary" onClick={() => setConfirming(true)} data-testid={testId}>
+          {label}…
+        </button>
+      ) : (
+        <>
+          <span>{warning}</span>
+          <button type="button" className="danger" disabled={busy} aria-busy={busy} onClick={onConfirm} data-testid={`${testId}-confirm`}>
+            {label}
+          </button>
+          <button type="button" className="secondary" onClick={() => setConfirming(false)}>
+            {keepLabel}
+          </button>
+        </>
+      )}
+      {error && (
+        <p className="error" role="alert" data-testid={`${testId}-error`}>
+          {errorMessage(error)}
+        </p>
+      )}
+    </div>
+  );
+}

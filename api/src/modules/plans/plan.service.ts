@@ -1,3 +1,4 @@
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context } from '../../base/context';
 import { AppError, conflictOnDuplicate } from '../../base/errors';
@@ -8,7 +9,10 @@ import type { MemberService } from '../members/member.service';
 import { MemberPlan, MembershipPlan } from './membership-plan.entity';
 import type { CancelMemberPlanInput, SubscribeMemberInput, UpsertMembershipPlanInput } from './plan.types';
 import { DAY_MS } from '../../base/time';
+import { lockLiveMember, onLiveMember } from '../ledger/member-lock';
 
+/** How far from now a plan may be recorded to start: a sale keyed in late, or a plan sold ahead of its start. */
+const MAX_START_OFFSET_DAYS = 366;
 
 /** Paid plans: payment happens in the channel; the platform records the term and grants the benefits. */
 export class PlanService {
@@ -41,30 +45,44 @@ export class PlanService {
     );
   }
 
+  /**
+   * Under the member lock (member-lock.ts), like every write to a member: two renewals paid at once chain one after the
+   * other instead of covering the same days, and a plan paid while its member is merged away lands on the survivor.
+   */
   async subscribe(ctx: Context, input: SubscribeMemberInput): Promise<MemberPlan> {
+    const now = new Date();
+    if (input.startsAt && Math.abs(input.startsAt.getTime() - now.getTime()) > MAX_START_OFFSET_DAYS * DAY_MS) {
+      throw AppError.badInput([{ path: 'input.startsAt', message: `must be within ${MAX_START_OFFSET_DAYS} days of now` }]);
+    }
     const member = await this.members.findById(ctx.em, input.memberId);
     if (member.status !== MemberStatus.ACTIVE) throw AppError.conflict('MEMBER_ERASED', 'This member has been erased');
-    return ctx.em.transactional(async (em) => {
-      const plan = await em.findOne(MembershipPlan, { code: input.planCode });
-      if (!plan) throw AppError.notFound('MembershipPlan', input.planCode);
-      if (!plan.isActive) throw AppError.badInput([{ path: 'input.planCode', message: 'this plan is no longer sold' }]);
-      const now = new Date();
-      const running = await em.findOne(MemberPlan, { member: member.id, plan, cancelledAt: null, endsAt: { $gt: now } }, { orderBy: { endsAt: 'desc' } });
-      const startsAt = input.startsAt ?? running?.endsAt ?? now;
-      const memberPlan = em.create(MemberPlan, { member: member.id, plan, startsAt, endsAt: new Date(startsAt.getTime() + plan.durationDays * DAY_MS) });
-      this.audit.record(em, ctx, {
-        action: 'plan.subscribe',
-        entityType: 'Member',
-        entityId: member.id,
-        after: { plan: plan.code, startsAt, endsAt: memberPlan.endsAt },
-      });
-      return memberPlan;
-    });
+    return onLiveMember(member.id, (memberId) =>
+      ctx.em.transactional(async (em) => {
+        await lockLiveMember(em, memberId);
+        const plan = await em.findOne(MembershipPlan, { code: input.planCode });
+        if (!plan) throw AppError.notFound('MembershipPlan', input.planCode);
+        if (!plan.isActive) throw AppError.badInput([{ path: 'input.planCode', message: 'this plan is no longer sold' }]);
+        const running = await em.findOne(MemberPlan, { member: memberId, plan, cancelledAt: null, endsAt: { $gt: now } }, { orderBy: { endsAt: 'desc' } });
+        const startsAt = input.startsAt ?? running?.endsAt ?? now;
+        const memberPlan = em.create(MemberPlan, { member: memberId, plan, startsAt, endsAt: new Date(startsAt.getTime() + plan.durationDays * DAY_MS) });
+        this.audit.record(em, ctx, {
+          action: 'plan.subscribe',
+          entityType: 'Member',
+          entityId: memberId,
+          after: { plan: plan.code, startsAt, endsAt: memberPlan.endsAt },
+        });
+        return memberPlan;
+      }),
+    );
   }
 
+  /**
+   * Once: calls at the same moment wait on the plan's row, and each answers the first cancellation. Only that row is
+   * locked, and nothing after it, so a merge moving the plan waits for it without a lock cycle.
+   */
   async cancel(ctx: Context, input: CancelMemberPlanInput): Promise<MemberPlan> {
     return ctx.em.transactional(async (em) => {
-      const memberPlan = await em.findOne(MemberPlan, input.memberPlanId);
+      const memberPlan = await em.findOne(MemberPlan, input.memberPlanId, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!memberPlan) throw AppError.notFound('MemberPlan', input.memberPlanId);
       if (!memberPlan.cancelledAt) {
         memberPlan.cancelledAt = new Date();

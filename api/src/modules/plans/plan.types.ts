@@ -51,7 +51,7 @@ export class SubscribeMemberInput {
   @Length(1, 32)
   planCode: string;
 
-  @Field(() => DateTimeISOResolver, { nullable: true, description: 'Default: now, or the end of the same plan still running (a renewal).' })
+  @Field(() => DateTimeISOResolver, { nullable: true, description: 'Default: now, or the end of the same plan still running (a renewal). Within 366 days of now.' })
   @IsOptional()
   startsAt?: Date | null;
 }
