@@ -1,9 +1,8 @@
-import { useMemo } from 'react';
 import type { MemberDetailQuery } from '../../gql/graphql';
 import { valueDriverFigure, valueDriverLabel } from '../../models/value-drivers';
-import { Chart } from '../../shared/Chart';
 import { formatDecimal, formatMoney, formatPercent, humanize } from '../../shared/format';
 import { Badge, Card, type Tone } from '../../shared/ui';
+import { DriversChart } from './DriversChart';
 
 type PredictedValue = NonNullable<MemberDetailQuery['member']['predictedValue']>;
 
@@ -11,7 +10,6 @@ const valueTones: Record<string, Tone> = { LOW: 'neutral', MEDIUM: 'info', HIGH:
 
 /** The active customer-value model's expected spend of the member, with what drives it, each driver named in words. */
 export function PredictedValueCard({ value }: { value: PredictedValue | null }) {
-  const drivers = useMemo(() => [...(value?.drivers ?? [])].reverse(), [value]);
   return (
     <Card title="Predicted value" testId="member-value">
       {value ? (
@@ -22,7 +20,7 @@ export function PredictedValueCard({ value }: { value: PredictedValue | null }) 
             {formatPercent(value.pReturn)} chance of buying again{' '}
             <span className="muted small">(model {value.modelVersionId.slice(0, 8)})</span>
           </p>
-          {drivers.length > 0 && (
+          {value.drivers.length > 0 && (
             <>
               <ul className="small" data-testid="member-value-drivers" aria-label="What drives the predicted value">
                 {value.drivers.map((d) => (
@@ -31,22 +29,11 @@ export function PredictedValueCard({ value }: { value: PredictedValue | null }) 
                   </li>
                 ))}
               </ul>
-              <Chart
+              <DriversChart
                 label="What drives this member's predicted value: positive raises it"
-                height={Math.max(120, drivers.length * 28 + 30)}
-                option={{
-                  tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
-                  grid: { left: 8, right: 16, top: 8, bottom: 8, containLabel: true },
-                  xAxis: { type: 'value' },
-                  yAxis: { type: 'category', data: drivers.map((d) => valueDriverLabel(d.feature)) },
-                  series: [
-                    {
-                      type: 'bar',
-                      name: 'Contribution (log of expected spend)',
-                      data: drivers.map((d) => ({ value: d.contribution, itemStyle: { color: d.contribution > 0 ? '#12b76a' : '#d92d20' } })),
-                    },
-                  ],
-                }}
+                seriesName="Contribution (log of expected spend)"
+                rows={value.drivers.map((d) => ({ label: valueDriverLabel(d.feature), contribution: d.contribution }))}
+                positiveIsGood
               />
             </>
           )}
