@@ -91,15 +91,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Runs passes until `done`: a transaction running anywhere on the server (other suites share it) holds the settled
- * horizon back for a moment, so one pass may not reach the newest events.
+ * horizon back for as long as it runs, so passes may not reach the newest events for a while. The bound is time, not
+ * a number of passes: on a loaded CI machine 250 passes (about 5 s) were once not enough.
  */
-async function runUntil(r: OutboxSubscriberRunner, done: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  for (let i = 0; i < 250; i++) {
+async function runUntil(r: OutboxSubscriberRunner, done: () => Promise<boolean> | boolean, what: string, withinMs = 20_000): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  while (Date.now() < deadline) {
     await r.runOnce();
     if (await done()) return;
     await sleep(20);
   }
-  throw new Error(`never happened: ${what}`);
+  throw new Error(`never happened within ${withinMs} ms: ${what}`);
 }
 
 beforeAll(async () => {
