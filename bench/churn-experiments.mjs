@@ -5,7 +5,10 @@
 //   snapshots    TF-CHURN trained on 4 snapshots 30 days apart (main) and on 8 snapshots 15 days apart
 //   rfm-anchor   TF-CHURN with its logits shifted by one constant so its mean prediction on the scored population is
 //                RFM-LOGISTIC's (session 14): "Anchoring the mean on RFM-LOGISTIC's"
-// Usage: npm run build:server && node bench/churn-experiments.mjs label-shift|snapshots|rfm-anchor FILE.csv.gz CUTOFF…
+//   covariates   Platt with covariates (session 15): the calibrator is a logistic regression on TF-CHURN's out-of-fold
+//                logit and RFM-LOGISTIC's five standardised features, weighted as main's Platt (A) or on the latest
+//                snapshot alone (B): "Platt with RFM covariates"
+// Usage: npm run build:server && node bench/churn-experiments.mjs label-shift|snapshots|rfm-anchor|covariates FILE.csv.gz CUTOFF…
 //   e.g. node bench/churn-experiments.mjs label-shift ../shared/data/online_retail.csv.gz 2011-04-04 2011-05-04 2011-06-03 2011-09-01
 import { FileTxnSource } from '../recommender/dist/data/file-source.js';
 import { parseColumnMap, parseCutoff } from '../recommender/dist/data/txn-source.js';
@@ -14,11 +17,12 @@ import { churnTask } from '../recommender/dist/eval/evaluate.js';
 import { reliability, rocAuc } from '../recommender/dist/eval/metrics.js';
 import { ChurnTfModel, CHURN_DEFAULTS, recencyWeight } from '../recommender/dist/models/churn-model.js';
 import { RfmLogisticBaseline } from '../recommender/dist/baselines/churn.js';
+import { rfmFeatures, summarise } from '../recommender/dist/baselines/churn-features.js';
 import { DAY_MS } from '../recommender/dist/time.js';
 
 const [experiment, file, ...cutoffs] = process.argv.slice(2);
-if (!['label-shift', 'snapshots', 'rfm-anchor'].includes(experiment) || !file || !cutoffs.length) {
-  console.error('usage: node bench/churn-experiments.mjs label-shift|snapshots|rfm-anchor FILE.csv.gz CUTOFF…');
+if (!['label-shift', 'snapshots', 'rfm-anchor', 'covariates'].includes(experiment) || !file || !cutoffs.length) {
+  console.error('usage: node bench/churn-experiments.mjs label-shift|snapshots|rfm-anchor|covariates FILE.csv.gz CUTOFF…');
   process.exit(2);
 }
 const HORIZON = 90;
@@ -70,6 +74,79 @@ function shiftToMean(p, target) {
   return { shift: (lo + hi) / 2, p: at((lo + hi) / 2) };
 }
 
+/** fitLogistic of RFM-LOGISTIC (C·Σ w·logloss + ½‖w‖², intercept free, Newton) with a weight per row. */
+function fitWeightedLogistic(x, y, weight, c = 1) {
+  const d = x[0].length;
+  const theta = new Float64Array(d + 1);
+  for (let iter = 0; iter < 100; iter++) {
+    const grad = new Float64Array(d + 1), hess = Array.from({ length: d + 1 }, () => new Float64Array(d + 1));
+    x.forEach((row, i) => {
+      const xi = [1, ...row];
+      const p = 1 / (1 + Math.exp(-xi.reduce((s, v, k) => s + v * theta[k], 0)));
+      const r = c * weight[i] * (p - y[i]), h = c * weight[i] * p * (1 - p);
+      for (let a = 0; a <= d; a++) {
+        grad[a] += r * xi[a];
+        for (let b = 0; b <= d; b++) hess[a][b] += h * xi[a] * xi[b];
+      }
+    });
+    for (let a = 1; a <= d; a++) (grad[a] += theta[a]), (hess[a][a] += 1);
+    const step = solve(hess.map((row) => Array.from(row)), Array.from(grad));
+    step.forEach((v, a) => (theta[a] -= v));
+    if (Math.max(...step.map(Math.abs)) < 1e-10) break;
+  }
+  return theta;
+}
+
+function solve(a, b) {
+  const n = b.length, m = a.map((row, i) => [...row, b[i]]);
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(m[r][c]) > Math.abs(m[p][c])) p = r;
+    [m[c], m[p]] = [m[p], m[c]];
+    for (let r = c + 1; r < n; r++) {
+      const f = m[r][c] / m[c][c];
+      for (let k = c; k <= n; k++) m[r][k] -= f * m[c][k];
+    }
+  }
+  const out = new Array(n).fill(0);
+  for (let r = n - 1; r >= 0; r--) {
+    let s = m[r][n];
+    for (let k = r + 1; k < n; k++) s -= m[r][k] * out[k];
+    out[r] = s / m[r][r];
+  }
+  return out;
+}
+
+/**
+ * Platt with covariates: fitted on the chosen network's out-of-fold logits of model.calibrationSample (rows kept by
+ * `keep`, weighted by `weight`) and RFM-LOGISTIC's five features at each row's snapshot, standardised on those rows;
+ * applied to the population's logits (Platt undone) and features at the cutoff.
+ */
+function covariatePlatt(model, rows, population, cutoff, scores, keep, weight) {
+  const sample = model.calibrationSample, platt = model.params().platt;
+  const summaries = new Map();
+  const rfmAt = (customer, at) => {
+    if (!summaries.has(at)) summaries.set(at, summarise(rows, at));
+    return rfmFeatures(summaries.get(at).get(customer), at);
+  };
+  const idx = Array.from(sample.y, (_, i) => i).filter((i) => keep(i));
+  const raw = idx.map((i) => rfmAt(sample.customer[i], sample.snapshotAt[i]));
+  const d = 5, mu = new Array(d).fill(0), sd = new Array(d).fill(0);
+  raw.forEach((r) => r.forEach((v, k) => (mu[k] += v / raw.length)));
+  raw.forEach((r) => r.forEach((v, k) => (sd[k] += (v - mu[k]) ** 2 / raw.length)));
+  const scale = (r) => r.map((v, k) => (sd[k] > 0 ? (v - mu[k]) / Math.sqrt(sd[k]) : 0));
+  const x = idx.map((i, q) => [sample.z[i], ...scale(raw[q])]);
+  const theta = fitWeightedLogistic(x, idx.map((i) => sample.y[i]), idx.map((i) => weight(i)));
+  const now = summarise(rows.filter((t) => t.time < cutoff), cutoff);
+  const p = Float64Array.from(population, (c, k) => {
+    const q = Math.min(Math.max(scores[k], 1e-12), 1 - 1e-12);
+    const z = (Math.log(q / (1 - q)) - platt.b) / platt.a;
+    const xi = [1, z, ...scale(rfmFeatures(now.get(c), cutoff))];
+    return 1 / (1 + Math.exp(-xi.reduce((s, v, j) => s + v * theta[j], 0)));
+  });
+  return { theta: Array.from(theta, (v) => +v.toFixed(3)), p };
+}
+
 for (const text of cutoffs) {
   const task = churnTask(history.rows, parseCutoff(text), HORIZON);
   const row = { cutoff: text, customers: task.population.length, churnRate: +mean(task.labels).toFixed(3) };
@@ -91,6 +168,20 @@ for (const text of cutoffs) {
       tfChurn: measured(scores, task.labels),
       rfmLogistic: measured(rfm.scores, task.labels),
       anchored: { shift: +anchored.shift.toFixed(3), ...measured(anchored.p, task.labels) },
+    });
+  } else if (experiment === 'covariates') {
+    const model = new ChurnTfModel();
+    const { scores } = await model.fitPredict(task.rows, task.population, task.cutoff, HORIZON);
+    const rfm = await new RfmLogisticBaseline().fitPredict(task.rows, task.population, task.cutoff, HORIZON);
+    const sample = model.calibrationSample;
+    const latestAt = Math.max(...sample.snapshotAt);
+    const a = covariatePlatt(model, task.rows, task.population, task.cutoff, scores, () => true, (i) => sample.weight[i]);
+    const b = covariatePlatt(model, task.rows, task.population, task.cutoff, scores, (i) => sample.snapshotAt[i] === latestAt, () => 1);
+    Object.assign(row, {
+      tfChurn: measured(scores, task.labels),
+      rfmLogistic: measured(rfm.scores, task.labels),
+      covariatesA: { theta: a.theta, ...measured(a.p, task.labels) },
+      covariatesB: { theta: b.theta, ...measured(b.p, task.labels) },
     });
   } else {
     for (const [snapshots, snapshotStepDays] of [[4, 30], [8, 15]]) {

@@ -61,6 +61,8 @@ export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams, Reuse
   private readonly o: ChurnOptions;
   info: Record<string, unknown> = {};
   private lastDrivers: ChurnDriver[][] = [];
+  /** What the last fit's Platt was fitted on (bench/churn-experiments.mjs fits other calibrators on the same rows). */
+  calibrationSample: { z: Float32Array; y: Float32Array; weight: Float32Array; customer: string[]; snapshotAt: number[] } | null = null;
   private weights: ChurnWeights | null = null;
   /** The feature set, hidden size and l2 the last fit chose. */
   private chosen: Pick<ChurnOptions, 'featureSets' | 'hidden' | 'l2s'> | null = null;
@@ -93,6 +95,7 @@ export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams, Reuse
     // Stacked past snapshots (features at D − k·step, labels from the horizon after it), all ending by the cutoff.
     const xParts: Float32Array[] = [];
     const yList: number[] = [], foldList: number[] = [], latest: number[] = [], weightList: number[] = [];
+    const customerList: string[] = [], atList: number[] = [];
     for (let s = 0; s < this.o.snapshots; s++) {
       const at = past - s * this.o.snapshotStepDays * DAY_MS;
       const set = churnFeatures(rows, everyone, at, horizonDays, home);
@@ -105,6 +108,8 @@ export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams, Reuse
         foldList.push(fold[k]);
         latest.push(s === 0 ? 1 : 0);
         weightList.push(recencyWeight(s, this.o.calibrationHalfLife));
+        customerList.push(c);
+        atList.push(at);
       });
     }
     const n = yList.length;
@@ -164,6 +169,10 @@ export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams, Reuse
     }
     const chosen = best!;
     const platt = fitPlatt(chosen.oof, calibrateLabels, calibrateWeights);
+    this.calibrationSample = {
+      z: chosen.oof, y: calibrateLabels, weight: calibrateWeights,
+      customer: Array.from(calibrateRows, (r) => customerList[r]), snapshotAt: Array.from(calibrateRows, (r) => atList[r]),
+    };
     const final = prepared(chosen.groups);
     // The chosen candidate on every customer, for the mean of its folds' early-stopped epochs (chosen on the inner split).
     const everyRow = rowsWhere(() => true);
