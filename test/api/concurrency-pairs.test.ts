@@ -7,8 +7,9 @@
  *   situation; a deadlock or any other unexpected failure would answer INTERNAL_SERVER_ERROR;
  * - no point lost or counted twice: the points of the member's family (the member and the other parties of its
  *   merges and referrals) changed by exactly the effects of the operations that succeeded;
- * - a consistent ledger, nothing left on a merged-away record, and nothing written to an erased member after the
- *   erasure but what settles earlier writes (returns, cancellations).
+ * - a consistent ledger, nothing left on a merged-away record (points, orders, identifiers, feedback), and nothing
+ *   written to an erased member after the erasure but what settles earlier writes (returns, cancellations): no
+ *   identifier, personal field or feedback comment survives it.
  */
 import { useHarness, type GqlResult } from '../support/harness';
 import { build } from '../fixtures/build';
@@ -51,6 +52,8 @@ const REFERRED_POINTS = 200;
 const REWARD_COST = 100;
 
 const MEMBER_ERASED = 'CONFLICT:MEMBER_ERASED';
+const UPDATE_MEMBER = `mutation($input: UpdateMemberInput!) { updateMember(input: $input) { id email } }`;
+const RECORD_FEEDBACK = `mutation($input: RecordFeedbackInput!) { recordFeedback(input: $input) { id memberId } }`;
 const MEMBER_MERGED = 'CONFLICT:MEMBER_MERGED';
 
 type Result = GqlResult<any>;
@@ -338,6 +341,35 @@ const OPERATIONS: Operation[] = [
       }
     },
   }),
+  operation({
+    name: 'profile update',
+    creates: [],
+    // Each instance gives the member a new email (and drops the one before): the last to take the lock wins.
+    refusals: [],
+    refusalsWhen: { erased: [MEMBER_ERASED] },
+    prepare: async (t, n) => ({ member: t.member, emails: times(n, () => `${unique('update')}@pairs.example`) }),
+    fire: (p, i) => asAdmin(UPDATE_MEMBER, { input: { id: p.member.id, email: p.emails[i], firstName: `Pair ${i}` } }),
+    effect: () => 0,
+    // The member (or the survivor the change followed) has the email it shows as an identifier.
+    check: async (_p, results, t) => {
+      if (!results.some(succeeded)) return;
+      const unmatched = await h.sql(
+        `select m.id from member m where m.id in (?) and m.status = 'ACTIVE' and m.email is not null
+           and not exists (select 1 from member_identifier i where i.member_id = m.id and i.type = 'EMAIL' and i.value = m.email)`,
+        [[...t.family]],
+      );
+      expect(unmatched).toEqual([]);
+    },
+  }),
+  operation({
+    name: 'feedback',
+    creates: [],
+    refusals: [],
+    refusalsWhen: { erased: [MEMBER_ERASED] },
+    prepare: async (t) => t.member,
+    fire: (member, i) => asAdmin(RECORD_FEEDBACK, { input: { memberId: member.id, kind: 'NPS', score: i % 11, comment: `pairs comment ${i}`, channelId: till.channelId } }),
+    effect: () => 0,
+  }),
 ];
 
 function adjustmentPoints(key: number): number {
@@ -381,6 +413,14 @@ async function assertRecordsSettled(t: Trial) {
   await assertNothingLeftBehind(h, merged);
   if (merged.length) {
     expect(await h.sql(`select id, status from referral where referrer_id in (?) or (referred_id in (?) and status = 'PENDING')`, [merged, merged])).toEqual([]);
+    expect(await h.sql('select value from member_identifier where member_id in (?)', [merged])).toEqual([]);
+    expect(await h.sql('select id from feedback where member_id in (?)', [merged])).toEqual([]);
+  }
+  const erased = (await h.sql<{ id: string }>(`select id from member where id in (?) and status = 'ERASED'`, [[...t.family]])).map((m) => m.id);
+  if (erased.length) {
+    expect(await h.sql('select value from member_identifier where member_id in (?)', [erased])).toEqual([]);
+    expect(await h.sql('select id from member where id in (?) and (email is not null or first_name is not null)', [erased])).toEqual([]);
+    expect(await h.sql('select id from feedback where member_id in (?) and comment is not null', [erased])).toEqual([]);
   }
   // Ids are time-ordered (UUIDv7, made in this process): a row with a greater id than the erasure's event was written
   // after the erasure.

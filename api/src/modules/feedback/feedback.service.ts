@@ -22,6 +22,7 @@ import {
   TimeBucket,
 } from './feedback.types';
 import { MINUTE_MS } from '../../base/time';
+import { lockLiveMember, onLiveMember } from '../ledger/member-lock';
 
 /** Clocks of tills and phones run a little fast; an answer "from the future" beyond this is refused. */
 const CLOCK_SKEW_MS = 5 * MINUTE_MS;
@@ -54,15 +55,22 @@ export class FeedbackService {
     const subject = await this.subjectOf(ctx, member, input);
     const comment = input.comment?.trim() || null;
     const key = input.idempotencyKey ? `${subject.recordingChannelId ?? 'admin'}:${input.idempotencyKey}` : null;
+    // The member the answer was written for: the survivor when a merge moved the member while this one waited.
+    let recordedFor = member.id;
     const same = (f: Feedback) =>
-      f.member.id === member.id && f.kind === input.kind && f.score === input.score && f.comment === comment && (f.order?.id ?? null) === (input.orderId ?? null);
+      (f.member.id === member.id || f.member.id === recordedFor) &&
+      f.kind === input.kind && f.score === input.score && f.comment === comment && (f.order?.id ?? null) === (input.orderId ?? null);
 
     if (key) {
       const prior = await ctx.em.findOne(Feedback, { idempotencyKey: key });
       if (prior) return this.replayed(prior, same);
     }
     return idempotent(
-      () => ctx.em.transactional(async (em) => {
+      // Under the member lock, like every write on a member: an erasure waits for the answer and then redacts its comment,
+      // or the answer waits and is refused; a merge waits and then moves it, or it waits and goes to the survivor.
+      () => onLiveMember(member.id, (memberId) => ctx.em.transactional(async (em) => {
+        await lockLiveMember(em, memberId);
+        recordedFor = memberId;
         if (input.orderId) {
           const earlier = await em.findOne(Feedback, { order: input.orderId, kind: input.kind });
           if (earlier) {
@@ -70,7 +78,7 @@ export class FeedbackService {
           }
         }
         const feedback = em.create(Feedback, {
-          member: member.id,
+          member: memberId,
           kind: input.kind,
           score: input.score,
           comment,
@@ -88,7 +96,7 @@ export class FeedbackService {
           EventType.FEEDBACK_RECORDED,
           {
             feedbackId: feedback.id,
-            memberId: member.id,
+            memberId,
             kind: feedback.kind,
             score: feedback.score,
             npsCategory: feedback.kind === FeedbackKind.NPS ? npsCategory(feedback.score) : null,
@@ -97,11 +105,11 @@ export class FeedbackService {
             storeCode: subject.storeCode,
             givenAt: givenAt.toISOString(),
           },
-          { memberId: member.id, occurredAt: givenAt },
+          { memberId, occurredAt: givenAt },
         );
-        ctx.log.info({ memberId: member.id, feedbackId: feedback.id, kind: feedback.kind, score: feedback.score }, 'feedback.recorded');
+        ctx.log.info({ memberId, feedbackId: feedback.id, kind: feedback.kind, score: feedback.score }, 'feedback.recorded');
         return feedback;
-      }),
+      })),
       // A concurrent twin won the key, or the order's one answer of this kind.
       async () => {
         const fresh = ctx.em.fork();

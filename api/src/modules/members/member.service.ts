@@ -17,7 +17,7 @@ import { Member, MemberStatus } from './member.entity';
 import { GLOBAL_SCOPE, IdentifierType, MemberIdentifier } from './member-identifier.entity';
 import { ConsentMedium, MemberConsent } from './member-consent.entity';
 import { MemberMerge } from './member-merge.entity';
-import { lockMembers, rerunningLockConflicts } from '../ledger/member-lock';
+import { lockLiveMember, lockMembers, onLiveMember, rerunningLockConflicts } from '../ledger/member-lock';
 import { memberCardById, memberCardByIdentifier, type OnMemberCard } from './member-card';
 import { normaliseChannelCustomerId, normaliseEmail, normalisePhone } from './normalise';
 import {
@@ -131,9 +131,14 @@ export class MemberService {
   /** A stale id of an absorbed member updates the survivor. */
   async update(ctx: Context, input: UpdateMemberInput): Promise<Member> {
     const profile = this.normalisedProfile(input);
-    return this.withIdentifierGuard(() =>
+    const target = await this.findById(ctx.em, input.id);
+    assertActive(target);
+    // Under the member lock, like every write on a member (modules/ledger/member-lock.ts): a merge waits for the change
+    // and merges the changed record, or the change waits and is made on the survivor; an erasure waits, or refuses it.
+    return this.withIdentifierGuard(() => onLiveMember(target.id, (memberId) =>
       ctx.em.transactional(async (em) => {
-        const member = await this.lockWritable(em, input.id, { followMerge: true });
+        await lockLiveMember(em, memberId);
+        const member = await em.findOneOrFail(Member, memberId, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
         const before = snapshot(member);
         const identifiers = await em.find(MemberIdentifier, { member });
 
@@ -173,7 +178,7 @@ export class MemberService {
         });
         return member;
       }),
-    );
+    ));
   }
 
   /** Returns the member, following a merge to the survivor. */
@@ -402,14 +407,6 @@ export class MemberService {
       ctx.log.info({ memberId: member.id }, 'member.erased');
       return member;
     }));
-  }
-
-  private async lockWritable(em: EntityManager, id: string, opts: { followMerge: boolean }): Promise<Member> {
-    const resolved = opts.followMerge ? await this.findById(em, id) : await em.findOne(Member, id);
-    if (!resolved) throw AppError.notFound('Member', id);
-    const member = await em.findOneOrFail(Member, resolved.id, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
-    assertActive(member);
-    return member;
   }
 
   /** The sales channel whose customer-id namespace applies to this caller. */
