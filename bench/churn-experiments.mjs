@@ -2,7 +2,8 @@
 // Session 13's experiments on TF-CHURN's calibration (docs/eval/README.md), one JSON line per cutoff:
 //   label-shift  TF-CHURN and RFM-LOGISTIC, and TF-CHURN after the EM prior-shift correction of Saerens, Latinne and
 //                Decaestecker (2002): "The four origins side by side" and "A label-shift correction"
-//   snapshots    TF-CHURN trained on 4 snapshots 30 days apart (main) and on 8 snapshots 15 days apart
+//   snapshots    TF-CHURN trained on 4 snapshots 30 days apart (main), on 8 snapshots 15 days apart and (session 15)
+//                on the latest snapshot alone, RFM-LOGISTIC's training window: "Training on one snapshot"
 //   rfm-anchor   TF-CHURN with its logits shifted by one constant so its mean prediction on the scored population is
 //                RFM-LOGISTIC's (session 14): "Anchoring the mean on RFM-LOGISTIC's"
 //   covariates   Platt with covariates (session 15): the calibrator is a logistic regression on TF-CHURN's out-of-fold
@@ -184,7 +185,7 @@ for (const text of cutoffs) {
       covariatesB: { theta: b.theta, ...measured(b.p, task.labels) },
     });
   } else {
-    for (const [snapshots, snapshotStepDays] of [[4, 30], [8, 15]]) {
+    for (const [snapshots, snapshotStepDays] of [[4, 30], [8, 15], [1, 30]]) {
       const model = new ChurnTfModel({ snapshots, snapshotStepDays });
       const { scores } = await model.fitPredict(task.rows, task.population, task.cutoff, HORIZON);
       const p = model.params();
