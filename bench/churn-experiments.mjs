@@ -19,6 +19,7 @@ import { reliability, rocAuc } from '../recommender/dist/eval/metrics.js';
 import { ChurnTfModel, CHURN_DEFAULTS, recencyWeight } from '../recommender/dist/models/churn-model.js';
 import { RfmLogisticBaseline } from '../recommender/dist/baselines/churn.js';
 import { rfmFeatures, summarise } from '../recommender/dist/baselines/churn-features.js';
+import { fitLogistic } from '../recommender/dist/baselines/logistic.js';
 import { DAY_MS } from '../recommender/dist/time.js';
 
 const [experiment, file, ...cutoffs] = process.argv.slice(2);
@@ -75,49 +76,6 @@ function shiftToMean(p, target) {
   return { shift: (lo + hi) / 2, p: at((lo + hi) / 2) };
 }
 
-/** fitLogistic of RFM-LOGISTIC (C·Σ w·logloss + ½‖w‖², intercept free, Newton) with a weight per row. */
-function fitWeightedLogistic(x, y, weight, c = 1) {
-  const d = x[0].length;
-  const theta = new Float64Array(d + 1);
-  for (let iter = 0; iter < 100; iter++) {
-    const grad = new Float64Array(d + 1), hess = Array.from({ length: d + 1 }, () => new Float64Array(d + 1));
-    x.forEach((row, i) => {
-      const xi = [1, ...row];
-      const p = 1 / (1 + Math.exp(-xi.reduce((s, v, k) => s + v * theta[k], 0)));
-      const r = c * weight[i] * (p - y[i]), h = c * weight[i] * p * (1 - p);
-      for (let a = 0; a <= d; a++) {
-        grad[a] += r * xi[a];
-        for (let b = 0; b <= d; b++) hess[a][b] += h * xi[a] * xi[b];
-      }
-    });
-    for (let a = 1; a <= d; a++) (grad[a] += theta[a]), (hess[a][a] += 1);
-    const step = solve(hess.map((row) => Array.from(row)), Array.from(grad));
-    step.forEach((v, a) => (theta[a] -= v));
-    if (Math.max(...step.map(Math.abs)) < 1e-10) break;
-  }
-  return theta;
-}
-
-function solve(a, b) {
-  const n = b.length, m = a.map((row, i) => [...row, b[i]]);
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(m[r][c]) > Math.abs(m[p][c])) p = r;
-    [m[c], m[p]] = [m[p], m[c]];
-    for (let r = c + 1; r < n; r++) {
-      const f = m[r][c] / m[c][c];
-      for (let k = c; k <= n; k++) m[r][k] -= f * m[c][k];
-    }
-  }
-  const out = new Array(n).fill(0);
-  for (let r = n - 1; r >= 0; r--) {
-    let s = m[r][n];
-    for (let k = r + 1; k < n; k++) s -= m[r][k] * out[k];
-    out[r] = s / m[r][r];
-  }
-  return out;
-}
-
 /**
  * Platt with covariates: fitted on the chosen network's out-of-fold logits of model.calibrationSample (rows kept by
  * `keep`, weighted by `weight`) and RFM-LOGISTIC's five features at each row's snapshot, standardised on those rows;
@@ -137,7 +95,8 @@ function covariatePlatt(model, rows, population, cutoff, scores, keep, weight) {
   raw.forEach((r) => r.forEach((v, k) => (sd[k] += (v - mu[k]) ** 2 / raw.length)));
   const scale = (r) => r.map((v, k) => (sd[k] > 0 ? (v - mu[k]) / Math.sqrt(sd[k]) : 0));
   const x = idx.map((i, q) => [sample.z[i], ...scale(raw[q])]);
-  const theta = fitWeightedLogistic(x, idx.map((i) => sample.y[i]), idx.map((i) => weight(i)));
+  const fit = fitLogistic(x, idx.map((i) => sample.y[i]), 1, 100, idx.map((i) => weight(i)));
+  const theta = [fit.intercept, ...fit.weights];
   const now = summarise(rows.filter((t) => t.time < cutoff), cutoff);
   const p = Float64Array.from(population, (c, k) => {
     const q = Math.min(Math.max(scores[k], 1e-12), 1 - 1e-12);

@@ -254,6 +254,17 @@ describe('churn baselines', () => {
     expect(w - 2 / (1 + Math.exp(w))).toBeCloseTo(0, 10);
     expect(w).toBeCloseTo(0.6748, 3);
   });
+
+  it('weighs each row by its sample weight: a weight of 3 fits as three copies of the row', () => {
+    // Constant feature, y 1 with weight 3 and y 0 with weight 1: the log-odds of 3/4 again.
+    expect(fitLogistic([[0], [0]], [1, 0], 1, 100, [3, 1]).intercept).toBeCloseTo(Math.log(3), 8);
+    const x = [[-1.5], [0.2], [1.1], [2]];
+    const y = [0, 1, 0, 1];
+    const weighted = fitLogistic(x, y, 1, 100, [1, 3, 1, 2]);
+    const copied = fitLogistic([x[0], x[1], x[1], x[1], x[2], x[3], x[3]], [0, 1, 1, 1, 0, 1, 1]);
+    expect(weighted.intercept).toBeCloseTo(copied.intercept, 10);
+    expect(weighted.weights[0]).toBeCloseTo(copied.weights[0], 10);
+  });
 });
 
 describe('runEvaluation', () => {

@@ -1,8 +1,9 @@
 /**
- * L2-regularised logistic regression, minimising C·Σ logloss + ½‖w‖² with the intercept unpenalised (as
- * scikit-learn's LogisticRegression(C)), solved by Newton's method: exact for a handful of features.
+ * L2-regularised logistic regression, minimising C·Σ wᵢ·loglossᵢ + ½‖w‖² with the intercept unpenalised (as
+ * scikit-learn's LogisticRegression(C) with sample_weight; every wᵢ is 1 unless `sampleWeight` is given), solved by
+ * Newton's method: exact for a handful of features.
  */
-export function fitLogistic(x: number[][], y: ArrayLike<number>, c = 1, maxIter = 100): { weights: number[]; intercept: number } {
+export function fitLogistic(x: number[][], y: ArrayLike<number>, c = 1, maxIter = 100, sampleWeight?: ArrayLike<number>): { weights: number[]; intercept: number } {
   const d = x[0]?.length ?? 0;
   const theta = new Array<number>(d + 1).fill(0); // [intercept, ...weights]
   for (let iter = 0; iter < maxIter; iter++) {
@@ -11,8 +12,9 @@ export function fitLogistic(x: number[][], y: ArrayLike<number>, c = 1, maxIter 
     x.forEach((row, i) => {
       const z = theta[0] + row.reduce((s, v, k) => s + v * theta[k + 1], 0);
       const p = 1 / (1 + Math.exp(-z));
-      const r = c * (p - y[i]);
-      const w = c * p * (1 - p);
+      const cw = c * (sampleWeight ? sampleWeight[i] : 1);
+      const r = cw * (p - y[i]);
+      const w = cw * p * (1 - p);
       const xi = [1, ...row];
       for (let a = 0; a <= d; a++) {
         grad[a] += r * xi[a];
