@@ -217,6 +217,22 @@ describe('member.churnRisk', () => {
     expect(res.data.member.churnRisk).toEqual({ score: 0.75, band: 'HIGH', horizonDays: 30, modelVersionId: active, drivers });
     expectError(await h.gql(key.auth, CHURN, { id: member.id }), 'FORBIDDEN');
   });
+
+  it('gives the score served before this one, and when it was computed; null for a first score', async () => {
+    const b = build(h);
+    const analyst = await b.admin(AdminRole.ANALYST);
+    const [rising, first] = [await b.member().save(), await b.member().save()];
+    await retireActive('CHURN');
+    const active = await version('CHURN', 'ACTIVE');
+    await h.sql(
+      `insert into member_churn_score (model_version_id, member_id, score, band, drivers, previous_score, previous_scored_at)
+       values (?, ?, 0.75, 'HIGH', '[]', 0.25, '2026-11-30T06:00:00Z'), (?, ?, 0.5, 'MEDIUM', '[]', null, null)`,
+      [active, rising.id, active, first.id],
+    );
+    const query = `query C($id: ID!) { member(id: $id) { churnRisk { score previousScore previousScoredAt } } }`;
+    expect((await h.gql(analyst.auth, query, { id: rising.id })).data.member.churnRisk).toEqual({ score: 0.75, previousScore: 0.25, previousScoredAt: '2026-11-30T06:00:00.000Z' });
+    expect((await h.gql(analyst.auth, query, { id: first.id })).data.member.churnRisk).toEqual({ score: 0.5, previousScore: null, previousScoredAt: null });
+  });
 });
 
 describe('members(churnBand)', () => {

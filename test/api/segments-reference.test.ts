@@ -29,6 +29,8 @@ interface Facts {
   balances: Map<string, { available: number; lifetime: number }>;
   /** Scores of the active CHURN and VALUE versions; the probability as the double the real column holds. */
   churn: Map<string, number>;
+  /** The active CHURN version's previous score of each member that has one. */
+  churnPrevious: Map<string, number>;
   value: Map<string, { amount: number; band: string }>;
 }
 
@@ -69,7 +71,7 @@ async function loadFixture() {
   await order(null, ago(31), 500);
   const big = await member('DE');
   for (const d of [1, 2, 60, 89, 90, 91, 364, 365, 366, 3000]) await order(big, ago(d), 15000 + d);
-  await member('DE'); // never ordered
+  const neverOrdered = await member('DE');
   const lapsed = await member('IE');
   await order(lapsed, ago(1000, 1), 4000);
   await order(lapsed, ago(1000), 4100, 1, store);
@@ -91,11 +93,14 @@ async function loadFixture() {
     return row.id;
   };
   const [churn, oldChurn, value, oldValue] = [await version('CHURN', 'ACTIVE'), await version('CHURN', 'RETIRED'), await version('VALUE', 'ACTIVE'), await version('VALUE', 'RETIRED')];
-  const churnScores: Array<[string, string, number]> = [
-    [churn, edge, 0.5], [churn, returner, 0.1], [churn, survivor, 1], [churn, absorbed, 0.9], [churn, big, 0.333], [churn, lapsed, 0], [churn, erased, 0.7], [oldChurn, adjusted, 0.9],
+  // Previous scores for churnScoreChange: 0.7 after 0.6 (exactly 0.1 in decimals, 0.09999996 in float4), a fall, no
+  // change, none, a change of a ten-millionth, and one on a retired version.
+  const churnScores: Array<[string, string, number, number | null]> = [
+    [churn, edge, 0.5, 0.4], [churn, returner, 0.1, 0.3], [churn, survivor, 1, null], [churn, absorbed, 0.9, 0.1], [churn, big, 0.333, 0.333],
+    [churn, lapsed, 0, 0.0000001], [churn, erased, 0.7, 0.6], [churn, neverOrdered, 0.7, 0.6], [oldChurn, adjusted, 0.9, 0.1],
   ];
-  for (const [v, m, score] of churnScores) {
-    await h.sql(`insert into member_churn_score (model_version_id, member_id, score, band, drivers) values (?, ?, ?, 'LOW', '[]')`, [v, m, score]);
+  for (const [v, m, score, previous] of churnScores) {
+    await h.sql(`insert into member_churn_score (model_version_id, member_id, score, band, drivers, previous_score) values (?, ?, ?, 'LOW', '[]', ?)`, [v, m, score, previous]);
   }
   const valueScores: Array<[string, string, number, string]> = [
     [value, edge, 3, 'LOW'], [value, returner, 1_000_000_000, 'HIGH'], [value, survivor, 0, 'LOW'], [value, absorbed, 5000, 'HIGH'], [value, big, 123_457, 'MEDIUM'],
@@ -126,6 +131,12 @@ async function readFacts(): Promise<Facts> {
       (await h.sql<{ member_id: string; score: number }>(
         `select c.member_id, c.score::float8 as score from member_churn_score c join model_version v on v.id = c.model_version_id where v.status = 'ACTIVE'`,
       )).map((r) => [r.member_id, r.score]),
+    ),
+    churnPrevious: new Map(
+      (await h.sql<{ member_id: string; previous: number }>(
+        `select c.member_id, c.previous_score::float8 as previous from member_churn_score c join model_version v on v.id = c.model_version_id
+         where v.status = 'ACTIVE' and c.previous_score is not null`,
+      )).map((r) => [r.member_id, r.previous]),
     ),
     value: new Map(
       (await h.sql<{ member_id: string; amount_minor: number; band: string }>(
@@ -176,6 +187,17 @@ function reference(rule: SegmentRule, mentionsStatus: boolean): string[] {
     if ('and' in r) return r.and.every((x) => holds(m, x));
     if ('or' in r) return r.or.some((x) => holds(m, x));
     if ('not' in r) return !holds(m, r.not);
+    if (r.attribute === 'churnScoreChange') {
+      const score = facts.churn.get(m.id);
+      const previous = facts.churnPrevious.get(m.id);
+      if (score === undefined || previous === undefined) return false;
+      const change = asDecimal(score) - asDecimal(previous);
+      if (r.op === 'between') {
+        const [lo, hi] = (r.value as number[]).map(exactDecimal);
+        return change >= lo && change <= hi;
+      }
+      return compare(change, r.op, exactDecimal(r.value as number));
+    }
     if (r.attribute === 'channelsUsed') {
       const used = new Set(facts.orders.filter((o) => o.member_id === m.id && o.placed_at < AS_OF).map((o) => o.channel_kind));
       const wanted = Array.isArray(r.value) ? (r.value as string[]) : [r.value as string];
@@ -201,7 +223,21 @@ function reference(rule: SegmentRule, mentionsStatus: boolean): string[] {
     .sort();
 }
 
-function compare(a: number | string, op: string, b: number | string): boolean {
+/** Decimals as integers of 10^-60: exact for every value here. */
+const SCALE = 60;
+function scaled(text: string): bigint {
+  const [mantissa, exponent] = text.split('e');
+  const [whole, fraction = ''] = mantissa.replace('-', '').split('.');
+  const digits = BigInt(whole + fraction) * (mantissa.startsWith('-') ? -1n : 1n);
+  const shift = SCALE + Number(exponent) - fraction.length;
+  return shift >= 0 ? digits * 10n ** BigInt(shift) : digits / 10n ** BigInt(-shift);
+}
+/** A float4 score as a decimal of its 6 significant digits, as PostgreSQL casts real to numeric. */
+const asDecimal = (score: number) => scaled(Math.fround(score).toExponential(5));
+/** A rule's number as the decimal it was written as. */
+const exactDecimal = (value: number) => scaled(value.toExponential());
+
+function compare(a: number | string | bigint, op: string, b: number | string | bigint): boolean {
   switch (op) {
     case 'eq':
       return a === b;
@@ -267,6 +303,13 @@ describe('compiled segment rules against a reference evaluation', () => {
     ['valueAtRisk gt 100000000 (1e9 × 0.1 stored as 0.10000000149)', c('valueAtRisk', 'gt', 100_000_000)],
     ['not valueAtRisk gt 0 (members lacking either score included)', { not: c('valueAtRisk', 'gt', 0) }],
     ['valueAtRisk lt 41111 or valueBand eq MEDIUM, with status', { or: [{ and: [c('status', 'neq', 'ACTIVE'), c('valueAtRisk', 'lt', 41111)] }, c('valueBand', 'eq', 'MEDIUM')] }],
+    ['churnScoreChange gte 0.1 (0.7 after 0.6 is exactly 0.1; the erased member left out)', c('churnScoreChange', 'gte', 0.1)],
+    ['churnScoreChange eq 0.1', c('churnScoreChange', 'eq', 0.1)],
+    ['churnScoreChange lt 0 (a fall, and a change of a ten-millionth)', c('churnScoreChange', 'lt', 0)],
+    ['churnScoreChange eq 0 (unchanged)', c('churnScoreChange', 'eq', 0)],
+    ['churnScoreChange between -0.0000001 and 0.1', c('churnScoreChange', 'between', [-0.0000001, 0.1])],
+    ['not churnScoreChange gt 0 (members without both scores included)', { not: c('churnScoreChange', 'gt', 0) }],
+    ['churnScoreChange gte 0.1, erased members included', { and: [c('status', 'in', ['ACTIVE', 'ERASED']), c('churnScoreChange', 'gte', 0.1)] }],
     ['channelsUsed contains STORE (an order at the evaluation time does not count)', c('channelsUsed', 'contains', 'STORE')],
     ['channelsUsed all WEB, STORE', c('channelsUsed', 'all', ['WEB', 'STORE'])],
     ['not channelsUsed any WEB, APP (non-buyers included)', { not: c('channelsUsed', 'any', ['WEB', 'APP']) }],
@@ -286,6 +329,16 @@ describe('compiled segment rules against a reference evaluation', () => {
     expect(await h.sql('select * from order_history_mismatches(10)')).toEqual([]);
     const [{ n }] = await h.sql<{ n: number }>('select count(*)::int as n from member_order_history');
     expect(n).toBe(new Set(facts.orders.filter((o) => o.member_id).map((o) => o.member_id)).size);
+  });
+
+  it('counts 0.7 after 0.6 as a rise of 0.1, which float4 arithmetic would not: the rule matches those two members', async () => {
+    const matched = await h.app.services.segments.membersOf(h.em(), { rule: c('churnScoreChange', 'gte', 0.1) }, AS_OF);
+    const risen = [...facts.churnPrevious].filter(([id, previous]) => facts.churn.get(id) === Math.fround(0.7) && previous === Math.fround(0.6)).map(([id]) => id);
+    const active = new Set(facts.members.filter((m) => m.status === 'ACTIVE').map((m) => m.id));
+    expect(Math.fround(Math.fround(0.7) - Math.fround(0.6))).toBeLessThan(Math.fround(0.1));
+    expect(risen.filter((id) => active.has(id))).toHaveLength(1);
+    expect(matched).toEqual(expect.arrayContaining(risen.filter((id) => active.has(id))));
+    expect(matched).toHaveLength(2); // and 0.5 after 0.4
   });
 
   it('covers every edge it claims: the fixture has them', () => {

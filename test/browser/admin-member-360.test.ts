@@ -52,11 +52,12 @@ describeInBrowser('admin app: member 360 with model outputs', () => {
       { feature: 'orders_90d', value: 1, contribution: 0.4 },
       { feature: 'tenure_days', value: 700, contribution: -0.3 },
     ];
-    await h.sql(`insert into member_churn_score (model_version_id, member_id, score, band, drivers) values (?, ?, 0.75, 'HIGH', ?)`, [
-      churn,
-      grace.id,
-      JSON.stringify(drivers),
-    ]);
+    // Scored 0.6 at the run before (0.75 − 0.6 is 0.14999998 in float4: the card still says 15 points).
+    await h.sql(
+      `insert into member_churn_score (model_version_id, member_id, score, band, drivers, previous_score, previous_scored_at)
+       values (?, ?, 0.75, 'HIGH', ?, 0.6, '2026-11-20T06:00:00Z')`,
+      [churn, grace.id, JSON.stringify(drivers)],
+    );
     value = await activeVersion('VALUE');
     await h.sql(`update model_version set value_scoring = ? where id = ?`, [
       JSON.stringify({ currency: 'GBP', mediumQuantile: 0.5, highQuantile: 0.8, mediumFromMinor: 2000, highFromMinor: 9000, members: 1 }),
@@ -87,6 +88,7 @@ describeInBrowser('admin app: member 360 with model outputs', () => {
 
     expect(await text('member-churn')).toContain('High risk');
     expect(await text('member-churn')).toContain('75% chance of no purchase in 90 days');
+    expect(await text('member-churn-change')).toMatch(/^Rising up 15 percentage points since 20 Nov 2026 \(was 60%\)$/);
     const driversChart = session.page.getByTestId('member-risk').getByRole('img', { name: /drives this member's churn score/ });
     await driversChart.locator('svg').first().waitFor();
     expect(await driversChart.locator('svg').textContent()).toContain('recency_days = 120');

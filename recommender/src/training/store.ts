@@ -255,6 +255,8 @@ export class ModelStore {
     try {
       await client.query('begin');
       await client.query(`select 1 from model_version where id = $1 for update`, [versionId]);
+      // What each member was served before this run: the version's own earlier scores.
+      await keepPreviousChurnScores(client, `c.model_version_id = $1`, [versionId]);
       await client.query(`delete from member_churn_score where model_version_id = $1`, [versionId]);
       const written = await insertChurnScores(client, versionId, serving, bands, members);
       await client.query(`update model_version set scored_at = now() where id = $1`, [versionId]);
@@ -268,8 +270,24 @@ export class ModelStore {
     }
   }
 
+  /**
+   * A new CHURN version's scores, in one transaction; each keeps the score the member is served now (the active
+   * version's) as its previous one, so a promotion shows whose risk rose.
+   */
   async writeChurnScores(versionId: string, out: ChurnOutput, bands: Bands): Promise<void> {
-    await insertChurnScores(this.pool, versionId, out.serving, bands, await this.memberIds());
+    const members = await this.memberIds();
+    const client = await this.pool.connect();
+    try {
+      await client.query('begin');
+      await keepPreviousChurnScores(client, `v.kind = 'CHURN' and v.status = 'ACTIVE' and c.model_version_id <> $1`, [versionId]);
+      await insertChurnScores(client, versionId, out.serving, bands, members);
+      await client.query('commit');
+    } catch (err) {
+      await client.query('rollback').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
   }
 
   /**
@@ -352,8 +370,25 @@ export class ModelStore {
   }
 }
 
-/** Inserts churn scores for the members that still exist, 2,000 a statement. Returns how many were written. */
-async function insertChurnScores(db: pg.Pool | pg.PoolClient, versionId: string, serving: ChurnOutput['serving'], bands: Bands, members: Set<string>): Promise<number> {
+/**
+ * Copies the churn scores `where` picks (over `member_churn_score c join model_version v`), with when they were computed,
+ * into a table that lives until the transaction ends: `insertChurnScores` reads each member's previous score from it.
+ */
+async function keepPreviousChurnScores(client: pg.PoolClient, where: string, params: unknown[]): Promise<void> {
+  await client.query(
+    `create temporary table previous_churn_score on commit drop as
+     select c.member_id, c.score, coalesce(v.scored_at, v.finished_at) as scored_at
+     from member_churn_score c join model_version v on v.id = c.model_version_id where ${where}`,
+    params,
+  );
+  await client.query(`alter table previous_churn_score add primary key (member_id)`);
+}
+
+/**
+ * Inserts churn scores for the members that still exist, 2,000 a statement, each with the member's previous score
+ * from `previous_churn_score` (keepPreviousChurnScores, same transaction). Returns how many were written.
+ */
+async function insertChurnScores(client: pg.PoolClient, versionId: string, serving: ChurnOutput['serving'], bands: Bands, members: Set<string>): Promise<number> {
   const { population, scores, drivers } = serving;
   let written = 0;
   for (let start = 0; start < population.length; start += 2000) {
@@ -367,9 +402,10 @@ async function insertChurnScores(db: pg.Pool | pg.PoolClient, versionId: string,
       cols.drivers.push(JSON.stringify(drivers[i]));
     }
     if (cols.member.length) {
-      await db.query(
-        `insert into member_churn_score (model_version_id, member_id, score, band, drivers)
-         select $1, m, s, b, d::jsonb from unnest($2::uuid[], $3::real[], $4::text[], $5::text[]) as x(m, s, b, d)`,
+      await client.query(
+        `insert into member_churn_score (model_version_id, member_id, score, band, drivers, previous_score, previous_scored_at)
+         select $1, x.m, x.s, x.b, x.d::jsonb, p.score, p.scored_at
+         from unnest($2::uuid[], $3::real[], $4::text[], $5::text[]) as x(m, s, b, d) left join previous_churn_score p on p.member_id = x.m`,
         [versionId, cols.member, cols.score, cols.band, cols.drivers],
       );
       written += cols.member.length;

@@ -249,8 +249,9 @@ export class ModelService {
   }
 
   async churnRiskOf(em: EntityManager, memberIds: readonly string[]): Promise<(ChurnRisk | null)[]> {
-    const rows = await em.execute<{ member_id: string; score: number; band: ChurnBand; drivers: (Omit<ChurnRisk['drivers'][number], 'label'> & { label?: string })[]; model_version_id: string; horizon_days: number | null }[]>(
-      `select c.member_id, c.score, c.band, c.drivers, c.model_version_id, v.horizon_days
+    type Row = { member_id: string; score: number; band: ChurnBand; drivers: (Omit<ChurnRisk['drivers'][number], 'label'> & { label?: string })[]; model_version_id: string; horizon_days: number | null };
+    const rows = await em.execute<(Row & { previous_score: number | null; previous_scored_at: Date | string | null })[]>(
+      `select c.member_id, c.score, c.band, c.drivers, c.model_version_id, v.horizon_days, c.previous_score, c.previous_scored_at
        from member_churn_score c join model_version v on v.id = c.model_version_id and v.kind = 'CHURN' and v.status = 'ACTIVE'
        where c.member_id in (?)`,
       [memberIds as string[]],
@@ -261,7 +262,10 @@ export class ModelService {
       if (!r) return null;
       // Drivers are stored as the worker wrote them; scores written before drivers had labels show the feature name.
       const drivers = r.drivers.map((d) => ({ ...d, label: d.label ?? d.feature }));
-      return { score: r.score, band: r.band, drivers, modelVersionId: r.model_version_id, horizonDays: r.horizon_days ?? 90 };
+      return {
+        score: r.score, band: r.band, drivers, modelVersionId: r.model_version_id, horizonDays: r.horizon_days ?? 90,
+        previousScore: r.previous_score, previousScoredAt: r.previous_scored_at === null ? null : new Date(r.previous_scored_at),
+      };
     });
   }
 

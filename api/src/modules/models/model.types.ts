@@ -154,6 +154,16 @@ export class ChurnRisk {
 
   @Field(() => Int, { description: "The model's horizon in days." })
   horizonDays: number;
+
+  @Field(() => Float, {
+    nullable: true,
+    description:
+      "The score the member was served before this one: the same version's earlier run, or the version active when this one was scored. Null when there was none. score − previousScore is the segment attribute churnScoreChange.",
+  })
+  previousScore: number | null;
+
+  @Field(() => DateTimeISOResolver, { nullable: true, description: 'When previousScore was computed.' })
+  previousScoredAt: Date | null;
 }
 
 @ObjectType({ description: 'What pushes a predicted value up or down.' })

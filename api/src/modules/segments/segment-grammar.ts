@@ -194,6 +194,15 @@ export const ATTRIBUTES = {
     min: 0,
     max: 1,
   },
+  churnScoreChange: {
+    description:
+      "How far the active churn model's score moved at its latest scoring: the score less the one the member was served before (ChurnRisk.previousScore), from -1 to 1; positive means a rising risk. Members without both scores do not match.",
+    type: ValueType.NUMBER,
+    cardinality: 'one',
+    operators: NUMERIC_OPS,
+    min: -1,
+    max: 1,
+  },
   valueBand: {
     description: "The active customer-value model's band (quantiles of its predictions); unscored members do not match.",
     type: ValueType.ENUM,

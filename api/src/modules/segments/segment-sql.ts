@@ -219,7 +219,7 @@ class Joins {
     }
     if (this.used.has('balance')) parts.push('left join member_balance jb on jb.member_id = m.id');
     // One ACTIVE model per kind (model_version_one_active) and one score per member and model: unique on member_id.
-    if (this.used.has('churn')) parts.push(`left join (select c.member_id, c.band, c.score from ${ACTIVE_CHURN}) jc on jc.member_id = m.id`);
+    if (this.used.has('churn')) parts.push(`left join (select c.member_id, c.band, c.score, c.previous_score from ${ACTIVE_CHURN}) jc on jc.member_id = m.id`);
     if (this.used.has('value')) parts.push(`left join (select s.member_id, s.band, s.amount_minor from ${ACTIVE_VALUE}) jv on jv.member_id = m.id`);
     for (const kind of ['nps', 'csat'] as const) {
       if (!this.used.has(kind)) continue;
@@ -315,6 +315,9 @@ const SOURCES: Record<AttributeName, ScalarSource | SetSource | DateSource> & Pa
   },
   churnBand: { kind: 'scalar', cast: 'text', expr: (_b, _c, j) => `${j.use('churn')}.band` },
   churnScore: { kind: 'scalar', cast: 'real', expr: (_b, _c, j) => `${j.use('churn')}.score` },
+  // In decimals: each real (float4) score as its 6 significant digits, so 0.7 after 0.6 is a change of exactly 0.1
+  // (in float4 arithmetic it would be 0.09999996, and miss "gte 0.1").
+  churnScoreChange: { kind: 'scalar', cast: 'numeric', expr: (_b, _c, j) => `(${j.use('churn')}.score::numeric - ${j.use('churn')}.previous_score::numeric)` },
   valueBand: { kind: 'scalar', cast: 'text', expr: (_b, _c, j) => `${j.use('value')}.band` },
   // Null (no match) unless both active models scored the member.
   valueAtRisk: { kind: 'scalar', cast: 'bigint', expr: (_b, _c, j) => VALUE_AT_RISK_SQL(j.use('value'), j.use('churn')) },

@@ -1,4 +1,4 @@
-import { formatDecimal, formatInteger, formatPercent, humanize } from '../../shared/format';
+import { formatDate, formatDecimal, formatInteger, formatPercent, humanize } from '../../shared/format';
 import { Badge, Card, type Tone } from '../../shared/ui';
 import { DriversChart } from './DriversChart';
 import type { Member } from './types';
@@ -25,6 +25,7 @@ export function RiskCard({ member: m }: { member: Member }) {
             <Badge tone={bandTones[risk.band]}>{humanize(risk.band)} risk</Badge> {formatPercent(risk.score)} chance of no purchase
             in {risk.horizonDays} days <span className="muted small">(model {risk.modelVersionId.slice(0, 8)})</span>
           </p>
+          {risk.previousScore != null && <RiskChange score={risk.score} previous={risk.previousScore} since={risk.previousScoredAt ?? null} />}
           {risk.drivers.length > 0 && (
             <DriversChart
               label="What drives this member's churn score: positive raises the risk"
@@ -40,5 +41,20 @@ export function RiskCard({ member: m }: { member: Member }) {
         </p>
       )}
     </Card>
+  );
+}
+
+/** How the score moved at the latest scoring, in percentage points: what the "rising risk" segment rule reads. */
+function RiskChange({ score, previous, since }: { score: number; previous: number; since: string | null }) {
+  // Scores are stored as float4: a difference under half a hundredth of a point is no change.
+  const points = Math.round((score - previous) * 10_000) / 100;
+  const when = since ? ` since ${formatDate(since)}` : '';
+  const tone: Tone = points > 0 ? 'bad' : points < 0 ? 'good' : 'neutral';
+  return (
+    <p data-testid="member-churn-change">
+      <Badge tone={tone}>{points > 0 ? 'Rising' : points < 0 ? 'Falling' : 'Unchanged'}</Badge>{' '}
+      {points === 0 ? `no change${when}` : `${points > 0 ? 'up' : 'down'} ${formatDecimal(Math.abs(points))} percentage points${when}`} (was{' '}
+      {formatPercent(previous)})
+    </p>
   );
 }
