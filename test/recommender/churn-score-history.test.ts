@@ -1,10 +1,11 @@
 /**
- * Each churn score the worker writes keeps the score the member was served before it (a new version: the active
- * version's; a version scored again: its own earlier run), which the rising-risk segment attribute reads.
+ * Each churn score the worker writes carries the member's score history forward: the newest score at least four weeks
+ * old (previous, what a rising risk is measured against) and the oldest younger one (pending, which takes over once it
+ * is four weeks old), from whatever version the member is served now. Times are set in the rows themselves.
  */
 import { useHarness } from '../support/harness';
 import { build } from '../fixtures/build';
-import { ModelStore } from '../../recommender/src/training/store';
+import { CHURN_TREND_DAYS, ModelStore } from '../../recommender/src/training/store';
 import type { ChurnOutput } from '../../recommender/src/training/pipeline';
 
 const h = useHarness();
@@ -16,57 +17,68 @@ beforeAll(() => {
 });
 afterAll(() => store.close());
 
+const DAY = 86_400_000;
 const BANDS = { medium: 0.3, high: 0.6 };
+const daysAgo = (days: number) => new Date(Date.now() - days * DAY);
 const serving = (population: string[], scores: number[]) => ({ population, scores: Float64Array.from(scores), drivers: population.map(() => []) });
 
-async function version(status: string, scoredAt: string | null): Promise<string> {
+async function version(status: string, finishedAt: Date, scoredAt: Date | null): Promise<string> {
   const [row] = await h.sql<{ id: string }>(
     `insert into model_version (id, kind, status, algorithm, params, metrics, baseline_metrics, horizon_days, created_at, finished_at, scored_at)
-     values (gen_random_uuid(), 'CHURN', ?, 'TEST', '{}', '{}', '{}', 90, now(), '2026-11-01T00:00:00Z', ?) returning id`,
-    [status, scoredAt],
+     values (gen_random_uuid(), 'CHURN', ?, 'TEST', '{}', '{}', '{}', 90, now(), ?, ?) returning id`,
+    [status, finishedAt, scoredAt],
   );
   return row.id;
 }
 
-const rows = async (versionId: string) =>
-  (
-    await h.sql<{ member_id: string; score: number; previous_score: number | null; previous_scored_at: string | null }>(
-      `select member_id, score, previous_score, previous_scored_at from member_churn_score where model_version_id = ? order by score`,
-      [versionId],
-    )
-  ).map((r) => ({ ...r, previous_scored_at: r.previous_scored_at === null ? null : new Date(r.previous_scored_at) }));
-
-it('a new version keeps the active version’s scores as previous, a re-scoring its own; the segment finds whose risk rose', async () => {
-  const [steady, rising, newcomer] = [await b.member().save(), await b.member().save(), await b.member().save()];
-  const active = await version('ACTIVE', '2026-11-20T06:00:00Z');
-  await h.sql(
-    `insert into member_churn_score (model_version_id, member_id, score, band, drivers) values (?, ?, 0.25, 'LOW', '[]'), (?, ?, 0.5, 'MEDIUM', '[]')`,
-    [active, steady.id, active, rising.id],
+type History = { score: number; previous: number | null; previousAt: number | null; pending: number | null; pendingAt: number | null };
+async function history(versionId: string, memberId: string): Promise<History> {
+  const [r] = await h.sql<any>(
+    `select score, previous_score, previous_scored_at, pending_score, pending_scored_at from member_churn_score where model_version_id = ? and member_id = ?`,
+    [versionId, memberId],
   );
+  const time = (t: string | null) => (t === null ? null : new Date(t).getTime());
+  return { score: r.score, previous: r.previous_score, previousAt: time(r.previous_scored_at), pending: r.pending_score, pendingAt: time(r.pending_scored_at) };
+}
 
-  // A new version, trained while the first one is served.
-  const candidate = await version('TRAINING', null);
-  await store.writeChurnScores(candidate, { serving: serving([steady.id, rising.id, newcomer.id], [0.25, 0.75, 0.5]) } as unknown as ChurnOutput, BANDS);
-  expect(await rows(candidate)).toEqual([
-    { member_id: steady.id, score: 0.25, previous_score: 0.25, previous_scored_at: new Date('2026-11-20T06:00:00Z') },
-    { member_id: newcomer.id, score: 0.5, previous_score: null, previous_scored_at: null },
-    { member_id: rising.id, score: 0.75, previous_score: 0.5, previous_scored_at: new Date('2026-11-20T06:00:00Z') },
-  ]);
-  // The served version's own scores are untouched.
-  expect((await rows(active)).map((r) => r.previous_score)).toEqual([null, null]);
+it(`measures a change against a score at least ${CHURN_TREND_DAYS} days old, across versions, and rolls the history forward`, async () => {
+  const [member, newcomer] = [await b.member().save(), await b.member().save()];
+  const lastMonth = daysAgo(40);
+  const active = await version('ACTIVE', daysAgo(50), lastMonth);
+  await h.sql(`insert into member_churn_score (model_version_id, member_id, score, band, drivers) values (?, ?, 0.25, 'LOW', '[]')`, [active, member.id]);
 
-  // Promoted, then scored again: each score keeps the one it replaced (the version was never batch-scored, so its
-  // scores date from the end of its training).
+  // A new version trained today, while the old one is served: the old score is old enough to compare with.
+  const trainedAt = daysAgo(0.01);
+  const candidate = await version('TRAINING', trainedAt, null);
+  await store.writeChurnScores(candidate, { serving: serving([member.id, newcomer.id], [0.5, 0.75]) } as unknown as ChurnOutput, BANDS);
+  expect(await history(candidate, member.id)).toEqual({ score: 0.5, previous: 0.25, previousAt: lastMonth.getTime(), pending: null, pendingAt: null });
+  expect(await history(candidate, newcomer.id)).toEqual({ score: 0.75, previous: null, previousAt: null, pending: null, pendingAt: null });
+  expect(await history(active, member.id)).toEqual({ score: 0.25, previous: null, previousAt: null, pending: null, pendingAt: null });
+
+  // Promoted and scored again a few hours later: today's score is too young to compare with, so it waits as pending.
   await h.sql(`update model_version set status = case when id = ? then 'ACTIVE' else 'RETIRED' end where id in (?, ?)`, [candidate, candidate, active]);
-  await store.replaceChurnScores(candidate, serving([steady.id, rising.id, newcomer.id], [0.25, 0.875, 0.375]), BANDS);
-  expect(await rows(candidate)).toEqual([
-    { member_id: steady.id, score: 0.25, previous_score: 0.25, previous_scored_at: new Date('2026-11-01T00:00:00Z') },
-    { member_id: newcomer.id, score: 0.375, previous_score: 0.5, previous_scored_at: new Date('2026-11-01T00:00:00Z') },
-    { member_id: rising.id, score: 0.875, previous_score: 0.75, previous_scored_at: new Date('2026-11-01T00:00:00Z') },
-  ]);
+  await store.replaceChurnScores(candidate, serving([member.id, newcomer.id], [0.625, 0.5]), BANDS);
+  expect(await history(candidate, member.id)).toEqual({ score: 0.625, previous: 0.25, previousAt: lastMonth.getTime(), pending: 0.5, pendingAt: trainedAt.getTime() });
+  expect(await history(candidate, newcomer.id)).toEqual({ score: 0.5, previous: null, previousAt: null, pending: 0.75, pendingAt: trainedAt.getTime() });
 
-  const risen = await h.app.services.segments.membersOf(h.em(), { rule: { attribute: 'churnScoreChange', op: 'gt', value: 0 } }, new Date());
-  expect(risen).toEqual([rising.id]);
-  const fallen = await h.app.services.segments.membersOf(h.em(), { rule: { attribute: 'churnScoreChange', op: 'lte', value: -0.125 } }, new Date());
+  // Scored again: the pending score stays (the oldest young one), whatever the last run said.
+  await store.replaceChurnScores(candidate, serving([member.id, newcomer.id], [0.75, 0.5]), BANDS);
+  const [{ scored_at: secondRun }] = await h.sql<{ scored_at: string }>(`select scored_at from model_version where id = ?`, [candidate]);
+  expect(await history(candidate, member.id)).toMatchObject({ score: 0.75, previous: 0.25, pending: 0.5, pendingAt: trainedAt.getTime() });
+
+  const rising = (value: number) => h.app.services.segments.membersOf(h.em(), { rule: { attribute: 'churnScoreChange', op: 'gte', value } }, new Date());
+  expect(await rising(0.5)).toEqual([member.id]); // 0.75 against 0.25 last month; the newcomer has nothing to compare with
+  expect(await rising(0.51)).toEqual([]);
+
+  // Four weeks on (the pending score's time moved back instead): it becomes the previous score, and the last run's
+  // score the pending one.
+  const monthAgo = daysAgo(CHURN_TREND_DAYS + 1);
+  await h.sql(`update member_churn_score set pending_scored_at = ? where model_version_id = ?`, [monthAgo, candidate]);
+  await store.replaceChurnScores(candidate, serving([member.id, newcomer.id], [0.875, 0.25]), BANDS);
+  expect(await history(candidate, member.id)).toEqual({
+    score: 0.875, previous: 0.5, previousAt: monthAgo.getTime(), pending: 0.75, pendingAt: new Date(secondRun).getTime(),
+  });
+  expect(await history(candidate, newcomer.id)).toMatchObject({ score: 0.25, previous: 0.75, pending: 0.5 });
+  const fallen = await h.app.services.segments.membersOf(h.em(), { rule: { attribute: 'churnScoreChange', op: 'lte', value: -0.5 } }, new Date());
   expect(fallen).toEqual([newcomer.id]);
 });

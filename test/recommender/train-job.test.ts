@@ -114,10 +114,11 @@ describe('recommender.train-recommender, recommender.train-churn, recommender.tr
     const [recs] = await h.sql(`select count(distinct member_id)::int as members, count(*)::int as rows from member_recommendation`);
     expect(recs.members).toBe(45);
     const [churn] = await h.sql(
-      `select count(*)::int as n, count(*) filter (where jsonb_array_length(drivers) > 0)::int as explained, count(previous_score)::int as "withPrevious" from member_churn_score`,
+      `select count(*)::int as n, count(*) filter (where jsonb_array_length(drivers) > 0)::int as explained,
+         count(previous_score)::int as "withPrevious", count(pending_score)::int as "withPending" from member_churn_score`,
     );
     // The first churn version: no member was served a score before it.
-    expect(churn).toEqual({ n: 45, explained: 45, withPrevious: 0 });
+    expect(churn).toEqual({ n: 45, explained: 45, withPrevious: 0, withPending: 0 });
 
     const [member] = await h.sql(`select member_id from member_recommendation limit 1`);
     const served = await h.gql(admin.auth, `query M($id: ID!) { member(id: $id) { recommendations(first: 3) { modelVersionId isColdStart product { sku } reason } churnRisk { band drivers { feature } } } }`, { id: member.member_id });
@@ -225,12 +226,15 @@ describe('recommender.train-recommender, recommender.train-churn, recommender.tr
     try {
       const same = await score();
       expect(same).toMatchObject({ state: 'completed', result: { modelVersionId: version.id, scored: 45 } });
-      const after = await h.sql(`select member_id, score, previous_score, previous_scored_at from member_churn_score where model_version_id = ?`, [version.id]);
+      const after = await h.sql(
+        `select member_id, score, previous_score, pending_score, pending_scored_at from member_churn_score where model_version_id = ?`,
+        [version.id],
+      );
       expect(after).toHaveLength(45);
       for (const r of after) expect(r.score).toBeCloseTo(before.get(r.member_id)!, 5);
-      // Each score keeps the one it replaced, and when that one was computed.
-      expect(after.map((r: any) => [r.member_id, r.previous_score, new Date(r.previous_scored_at).toISOString()])).toEqual(
-        after.map((r: any) => [r.member_id, before.get(r.member_id), new Date(version.scored_at).toISOString()]),
+      // Each score carries the one it replaced as pending (minutes old: too young to measure a change against).
+      expect(after.map((r: any) => [r.member_id, r.previous_score, r.pending_score, new Date(r.pending_scored_at).toISOString()])).toEqual(
+        after.map((r: any) => [r.member_id, null, before.get(r.member_id), new Date(version.scored_at).toISOString()]),
       );
       const [rescored] = await h.sql(`select scored_at from model_version where id = ?`, [version.id]);
       expect(version.scored_at).not.toBeNull();
@@ -244,8 +248,9 @@ describe('recommender.train-recommender, recommender.train-churn, recommender.tr
         lines: [{ sku: 'G2-P0', name: 'Product G2-P0', quantity: 1, unitPriceMinor: 500, discountMinor: 0 }], orderDiscountMinor: 0, totalMinor: 500,
       } as never);
       expect(await score()).toMatchObject({ state: 'completed', result: { scored: 45 } });
-      const [now] = await h.sql(`select score, drivers, previous_score from member_churn_score where model_version_id = ? and member_id = ?`, [version.id, lapsed.id]);
-      expect(now.previous_score).toBe(after.find((r: any) => r.member_id === lapsed.id).score);
+      const [now] = await h.sql(`select score, drivers, pending_score from member_churn_score where model_version_id = ? and member_id = ?`, [version.id, lapsed.id]);
+      // The pending score is still the oldest one younger than four weeks: the first.
+      expect(now.pending_score).toBe(before.get(lapsed.id));
       const old = stored.find((r: any) => r.member_id === lapsed.id);
       const valueOf = (drivers: { feature: string; value: number }[], feature: string) => drivers.find((d) => d.feature === feature)?.value;
       expect(now.drivers).toHaveLength(old.drivers.length);

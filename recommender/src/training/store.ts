@@ -256,7 +256,7 @@ export class ModelStore {
       await client.query('begin');
       await client.query(`select 1 from model_version where id = $1 for update`, [versionId]);
       // What each member was served before this run: the version's own earlier scores.
-      await keepPreviousChurnScores(client, `c.model_version_id = $1`, [versionId]);
+      await carryChurnHistory(client, `c.model_version_id = $1`, [versionId]);
       await client.query(`delete from member_churn_score where model_version_id = $1`, [versionId]);
       const written = await insertChurnScores(client, versionId, serving, bands, members);
       await client.query(`update model_version set scored_at = now() where id = $1`, [versionId]);
@@ -271,15 +271,15 @@ export class ModelStore {
   }
 
   /**
-   * A new CHURN version's scores, in one transaction; each keeps the score the member is served now (the active
-   * version's) as its previous one, so a promotion shows whose risk rose.
+   * A new CHURN version's scores, in one transaction; each carries the history of the score the member is served now
+   * (the active version's), so a promotion does not restart the measure of whose risk is rising.
    */
   async writeChurnScores(versionId: string, out: ChurnOutput, bands: Bands): Promise<void> {
     const members = await this.memberIds();
     const client = await this.pool.connect();
     try {
       await client.query('begin');
-      await keepPreviousChurnScores(client, `v.kind = 'CHURN' and v.status = 'ACTIVE' and c.model_version_id <> $1`, [versionId]);
+      await carryChurnHistory(client, `v.kind = 'CHURN' and v.status = 'ACTIVE' and c.model_version_id <> $1`, [versionId]);
       await insertChurnScores(client, versionId, out.serving, bands, members);
       await client.query('commit');
     } catch (err) {
@@ -371,22 +371,37 @@ export class ModelStore {
 }
 
 /**
- * Copies the churn scores `where` picks (over `member_churn_score c join model_version v`), with when they were computed,
- * into a table that lives until the transaction ends: `insertChurnScores` reads each member's previous score from it.
+ * How old a churn score must be to be the one a member's risk change is measured against (`previous_score`): four
+ * weeks, so the change shows how the member's risk moved over about a month (4 to 8 weeks with scoring every few
+ * hours), not between two runs a few hours apart or two model versions trained on the same data.
  */
-async function keepPreviousChurnScores(client: pg.PoolClient, where: string, params: unknown[]): Promise<void> {
+export const CHURN_TREND_DAYS = 28;
+
+/**
+ * For each member `where` picks (over `member_churn_score c join model_version v`: the scores the member is served
+ * now), the scores carried into the scores about to be written, in a table that lives until the transaction ends. Of
+ * the row's previous, pending and current score (the current one computed when its version was last scored), the newest
+ * one at least CHURN_TREND_DAYS old becomes the previous score and the oldest younger one the pending score, which
+ * takes over once it is old enough.
+ */
+async function carryChurnHistory(client: pg.PoolClient, where: string, params: unknown[]): Promise<void> {
+  const points = `(values (c.previous_score, c.previous_scored_at), (c.pending_score, c.pending_scored_at), (c.score, coalesce(v.scored_at, v.finished_at))) as pt(s, at)`;
+  const cutoff = `now() - make_interval(days => ${CHURN_TREND_DAYS})`;
   await client.query(
-    `create temporary table previous_churn_score on commit drop as
-     select c.member_id, c.score, coalesce(v.scored_at, v.finished_at) as scored_at
-     from member_churn_score c join model_version v on v.id = c.model_version_id where ${where}`,
+    `create temporary table carried_churn_score on commit drop as
+     select c.member_id, prev.s as previous_score, prev.at as previous_scored_at, pend.s as pending_score, pend.at as pending_scored_at
+     from member_churn_score c join model_version v on v.id = c.model_version_id
+     left join lateral (select pt.s, pt.at from ${points} where pt.at <= ${cutoff} order by pt.at desc limit 1) prev on true
+     left join lateral (select pt.s, pt.at from ${points} where pt.at > ${cutoff} order by pt.at limit 1) pend on true
+     where ${where}`,
     params,
   );
-  await client.query(`alter table previous_churn_score add primary key (member_id)`);
+  await client.query(`alter table carried_churn_score add primary key (member_id)`);
 }
 
 /**
- * Inserts churn scores for the members that still exist, 2,000 a statement, each with the member's previous score
- * from `previous_churn_score` (keepPreviousChurnScores, same transaction). Returns how many were written.
+ * Inserts churn scores for the members that still exist, 2,000 a statement, each with the member's previous and
+ * pending scores from `carried_churn_score` (carryChurnHistory, same transaction). Returns how many were written.
  */
 async function insertChurnScores(client: pg.PoolClient, versionId: string, serving: ChurnOutput['serving'], bands: Bands, members: Set<string>): Promise<number> {
   const { population, scores, drivers } = serving;
@@ -403,9 +418,9 @@ async function insertChurnScores(client: pg.PoolClient, versionId: string, servi
     }
     if (cols.member.length) {
       await client.query(
-        `insert into member_churn_score (model_version_id, member_id, score, band, drivers, previous_score, previous_scored_at)
-         select $1, x.m, x.s, x.b, x.d::jsonb, p.score, p.scored_at
-         from unnest($2::uuid[], $3::real[], $4::text[], $5::text[]) as x(m, s, b, d) left join previous_churn_score p on p.member_id = x.m`,
+        `insert into member_churn_score (model_version_id, member_id, score, band, drivers, previous_score, previous_scored_at, pending_score, pending_scored_at)
+         select $1, x.m, x.s, x.b, x.d::jsonb, p.previous_score, p.previous_scored_at, p.pending_score, p.pending_scored_at
+         from unnest($2::uuid[], $3::real[], $4::text[], $5::text[]) as x(m, s, b, d) left join carried_churn_score p on p.member_id = x.m`,
         [versionId, cols.member, cols.score, cols.band, cols.drivers],
       );
       written += cols.member.length;

@@ -337,7 +337,7 @@ const attributeLabels: Record<string, string> = {
   categoriesBought: 'Categories bought',
   churnBand: 'Churn band',
   churnScore: 'Churn score',
-  churnScoreChange: 'Churn score change at the latest scoring',
+  churnScoreChange: 'Churn score change over 4+ weeks',
   membershipPlan: 'Membership plan',
   enrolledAt: 'Enrolled on',
   status: 'Status',

@@ -158,7 +158,7 @@ export class ChurnRisk {
   @Field(() => Float, {
     nullable: true,
     description:
-      "The score the member was served before this one: the same version's earlier run, or the version active when this one was scored. Null when there was none. score − previousScore is the segment attribute churnScoreChange.",
+      "The member's churn score from at least 28 days before (the newest kept that old, so 4 to 8 weeks when scoring runs every few hours), whichever version computed it: what a rising risk is measured against. Null until the member has one. score − previousScore is the segment attribute churnScoreChange.",
   })
   previousScore: number | null;
 

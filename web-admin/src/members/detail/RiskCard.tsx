@@ -44,7 +44,7 @@ export function RiskCard({ member: m }: { member: Member }) {
   );
 }
 
-/** How the score moved at the latest scoring, in percentage points: what the "rising risk" segment rule reads. */
+/** How the score moved since the member's score of 4+ weeks ago, in percentage points: what "rising risk" rules read. */
 function RiskChange({ score, previous, since }: { score: number; previous: number; since: string | null }) {
   // Scores are stored as float4: a difference under half a hundredth of a point is no change.
   const points = Math.round((score - previous) * 10_000) / 100;
