@@ -7,7 +7,7 @@
  *   situation; a deadlock or any other unexpected failure would answer INTERNAL_SERVER_ERROR;
  * - no point lost or counted twice: the points of the member's family (the member and the other parties of its
  *   merges and referrals) changed by exactly the effects of the operations that succeeded;
- * - a consistent ledger, nothing left on a merged-away record (points, orders, identifiers, feedback), and nothing
+ * - a consistent ledger, nothing left on a merged-away record (points, orders, identifiers, feedback, plans), and nothing
  *   written to an erased member after the erasure but what settles earlier writes (returns, cancellations): no
  *   identifier, personal field or feedback comment survives it.
  */
@@ -54,6 +54,8 @@ const REWARD_COST = 100;
 const MEMBER_ERASED = 'CONFLICT:MEMBER_ERASED';
 const UPDATE_MEMBER = `mutation($input: UpdateMemberInput!) { updateMember(input: $input) { id email } }`;
 const RECORD_FEEDBACK = `mutation($input: RecordFeedbackInput!) { recordFeedback(input: $input) { id memberId } }`;
+const SUBSCRIBE = `mutation($input: SubscribeMemberInput!) { subscribeMemberToPlan(input: $input) { id } }`;
+const PLAN_DAYS = 30;
 const MEMBER_MERGED = 'CONFLICT:MEMBER_MERGED';
 
 type Result = GqlResult<any>;
@@ -80,6 +82,10 @@ beforeAll(async () => {
   await b.baseRate(1, 100);
   await b.settings({ pendingDays: 0, referralReferrerPoints: REFERRER_POINTS, referralReferredPoints: REFERRED_POINTS, referralMinOrderMinor: REFERRAL_MIN_MINOR });
   rewardId = (await ok(asAdmin(UPSERT_REWARD, { input: { code: 'PAIRS', name: 'Pairs', kind: 'FREE_PRODUCT', sku: 'PAIRS', costPoints: REWARD_COST } }))).upsertReward.id;
+  // Earning 100 %: a plan changes no points here, only its terms are checked.
+  await ok(asAdmin(`mutation($input: UpsertMembershipPlanInput!) { upsertMembershipPlan(input: $input) { code } }`, {
+    input: { code: 'PAIRS', name: 'Pairs', currency: 'GBP', durationDays: PLAN_DAYS, feeMinor: 100, earnMultiplierPercent: 100 },
+  }));
 });
 
 interface Party {
@@ -362,6 +368,25 @@ const OPERATIONS: Operation[] = [
     },
   }),
   operation({
+    name: 'plan subscription',
+    creates: [],
+    refusals: [],
+    refusalsWhen: { erased: [MEMBER_ERASED] },
+    prepare: async (t) => t.member,
+    fire: (member) => asAdmin(SUBSCRIBE, { input: { memberId: member.id, planCode: 'PAIRS' } }),
+    effect: () => 0,
+    // Renewals paid at once follow one another on whichever record they landed: no two terms of a member overlap.
+    check: async (_p, results, t) => {
+      if (!results.some(succeeded)) return;
+      const overlapping = await h.sql(
+        `select a.id from member_plan a join member_plan b on b.member_id = a.member_id and b.id <> a.id
+           and b.starts_at < a.ends_at and a.starts_at < b.ends_at where a.member_id in (?)`,
+        [[...t.family]],
+      );
+      expect(overlapping).toEqual([]);
+    },
+  }),
+  operation({
     name: 'feedback',
     creates: [],
     refusals: [],
@@ -415,6 +440,7 @@ async function assertRecordsSettled(t: Trial) {
     expect(await h.sql(`select id, status from referral where referrer_id in (?) or (referred_id in (?) and status = 'PENDING')`, [merged, merged])).toEqual([]);
     expect(await h.sql('select value from member_identifier where member_id in (?)', [merged])).toEqual([]);
     expect(await h.sql('select id from feedback where member_id in (?)', [merged])).toEqual([]);
+    expect(await h.sql('select id from member_plan where member_id in (?)', [merged])).toEqual([]);
   }
   const erased = (await h.sql<{ id: string }>(`select id from member where id in (?) and status = 'ERASED'`, [[...t.family]])).map((m) => m.id);
   if (erased.length) {
@@ -429,8 +455,9 @@ async function assertRecordsSettled(t: Trial) {
      select 'ledger ' || e.reason as row from ledger_entry e, erasure
        where e.member_id = ? and e.id > erasure.id and e.reason not in ('RETURN_CLAWBACK', 'REDEMPTION_CANCEL', 'REFERRAL_REVERSAL')
      union all select 'order' from customer_order o, erasure where o.member_id = ? and o.id > erasure.id
-     union all select 'referral' from referral r, erasure where r.referred_id = ? and r.id > erasure.id`,
-    [t.member.id, t.member.id, t.member.id, t.member.id],
+     union all select 'referral' from referral r, erasure where r.referred_id = ? and r.id > erasure.id
+     union all select 'plan' from member_plan p, erasure where p.member_id = ? and p.id > erasure.id`,
+    [t.member.id, t.member.id, t.member.id, t.member.id, t.member.id],
   );
   expect(afterErasure).toEqual([]);
 }
