@@ -6,6 +6,7 @@ import { ConsentMedium } from '../../api/src/modules/members/member-consent.enti
 import type { RecordOrderInput } from '../../api/src/modules/orders/order.types';
 import { checkRule } from '../../api/src/modules/segments/segment-grammar';
 import { compileRule } from '../../api/src/modules/segments/segment-sql';
+import { segmentPresets } from '../../web-admin/src/segments/presets';
 
 const h = useHarness();
 const b = build(h);
@@ -224,6 +225,12 @@ describe('previewSegment rule validation', () => {
     const err = expectError(await h.gql(analyst, PREVIEW, { input: { rule } }), 'BAD_USER_INPUT');
     return (err.extensions.fields as Array<{ path: string; message: string }>).map((f) => f.path);
   }
+
+  it.each(segmentPresets.map((p) => [p.label, p.rule] as const))("accepts the admin app's starting rule “%s”", async (_label, rule) => {
+    const res = await h.gql(analyst, PREVIEW, { input: { rule } });
+    expect(res.errors).toBeUndefined();
+    expect(res.data.previewSegment.count).toBeGreaterThanOrEqual(0);
+  });
 
   it('accepts every operator of every attribute type in one nested tree', async () => {
     const rule = {

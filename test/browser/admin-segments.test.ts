@@ -117,4 +117,35 @@ describeInBrowser('admin app: segments', () => {
     expect(await session.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await screenshot(session.page, 'segments-390');
   });
+
+  it('a marketer starts from "Valuable customers drifting away" and gets the members whose risk rose', async () => {
+    await session.page.setViewportSize({ width: 1280, height: 900 });
+    // Active churn and value models: one valuable member whose risk rose 20 points, one whose risk held, one rising
+    // member of low value.
+    const version = async (kind: string) =>
+      (await h.sql<{ id: string }>(
+        `insert into model_version (id, kind, status, algorithm, params, metrics, baseline_metrics, horizon_days, created_at, finished_at)
+         values (gen_random_uuid(), ?, 'ACTIVE', 'TEST', '{}', '{}', '{}', 90, now(), now()) returning id`,
+        [kind],
+      ))[0].id;
+    const [churn, value] = [await version('CHURN'), await version('VALUE')];
+    const members = [await b.member().inCountry('DE').save(), await b.member().inCountry('DE').save(), await b.member().inCountry('DE').save()];
+    const scores: Array<[number, number, string]> = [[0.7, 0.5, 'HIGH'], [0.5, 0.5, 'HIGH'], [0.9, 0.1, 'LOW']];
+    for (const [k, [score, previous, band]] of scores.entries()) {
+      await h.sql(`insert into member_churn_score (model_version_id, member_id, score, band, drivers, previous_score, previous_scored_at) values (?, ?, ?, 'HIGH', '[]', ?, now() - interval '30 days')`, [
+        churn, members[k].id, score, previous,
+      ]);
+      await h.sql(`insert into member_value_score (model_version_id, member_id, amount_minor, p_return, band, drivers) values (?, ?, 10000, 0.8, ?, '[]')`, [value, members[k].id, band]);
+    }
+
+    await openBuilder(AdminRole.MARKETER);
+    await session.page.getByTestId('preset-drifting-valuable').click();
+    const drifting = { and: [{ attribute: 'valueBand', op: 'eq', value: 'HIGH' }, { attribute: 'churnScoreChange', op: 'gte', value: 0.1 }] };
+    await session.page.waitForFunction(() => document.querySelector('[data-testid="rule-json"]')?.textContent?.includes('churnScoreChange'));
+    expect(await shownRule()).toEqual(drifting);
+    expect(await settledCount()).toBe(await apiCount(drifting));
+    expect(await settledCount()).toBe(1);
+    expect(await session.page.getByTestId('preview-sample-row').count()).toBe(1);
+    expect(await session.page.getByTestId('preview-sample-row').first().textContent()).toContain(members[0].id.slice(-12));
+  });
 });

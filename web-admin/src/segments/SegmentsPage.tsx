@@ -23,6 +23,7 @@ import { useDebouncedValue } from '../shared/use-debounced-value';
 import { Badge, Card, DataTable, Dialog, ErrorBox, Field, FormActions, PageHeader, QueryState } from '../shared/ui';
 import { RuleBuilder } from './RuleBuilder';
 import { fromRule, newCondition, newGroup, operatorShapes, toRule, type AttributeInfo, type GroupNode } from './rule-tree';
+import { availablePresets } from './presets';
 
 const previewDelayMs = 400;
 
@@ -162,6 +163,26 @@ function Builder({ grammar, opened, canManage, onSaved, onClose }: BuilderProps)
             A snapshot keeps the members it recorded when it was saved, and its rule can no longer change.{' '}
             <SnapshotCount id={opened.id} />
           </p>
+        )}
+        {!opened && (
+          <div className="preset-row" data-testid="segment-presets">
+            <span className="muted small">Start from:</span>
+            {availablePresets(attributes).map((preset) => (
+              <button
+                key={preset.id}
+                type="button"
+                className="secondary small"
+                title={preset.description}
+                data-testid={`preset-${preset.id}`}
+                onClick={() => {
+                  setSaveError(undefined);
+                  setRoot(fromRule(preset.rule, shapes));
+                }}
+              >
+                {preset.label}
+              </button>
+            ))}
+          </div>
         )}
         <RuleBuilder
           root={root}
