@@ -24,7 +24,7 @@ export const segmentPresets: readonly SegmentPreset[] = [
   {
     id: 'high-risk-high-spend',
     label: 'Big spenders at high churn risk',
-    description: 'Spent £500 or more over the last year, and in the high churn-risk band',
+    description: 'Spent 500.00 or more (50,000 minor units) over the last year, and in the high churn-risk band',
     rule: {
       and: [
         { attribute: 'monetaryMinor', op: 'gte', value: 50000, windowDays: 365 },
