@@ -207,7 +207,11 @@ describe('journey 2: a marketer, Monday morning', () => {
       const auth = i % 2 === 0 ? web.auth : store.auth;
       const member = ok(await h.gql(web.auth, ENROL, { input: { email: `drift-${i}-${randomUUID().slice(0, 6)}@example.com`, country: 'IE' } })).enrolMember;
       ok(await order(auth, member.id, spend, DAYS_AGO_40));
-      await h.sql(`insert into member_churn_score (model_version_id, member_id, score, band, drivers) values (?, ?, ?, ?, '[]')`, [churn, member.id, band === 'HIGH' ? 0.8 : 0.1, band]);
+      // Drifting: the risk rose from 0.5 a month ago; loyal: it held at 0.1.
+      await h.sql(
+        `insert into member_churn_score (model_version_id, member_id, score, band, drivers, previous_score, previous_scored_at) values (?, ?, ?, ?, '[]', ?, now() - interval '30 days')`,
+        [churn, member.id, band === 'HIGH' ? 0.8 : 0.1, band, band === 'HIGH' ? 0.5 : 0.1],
+      );
       cohort.push({ id: member.id, spend, band, auth });
     }
     for (const [i, score] of [10, 9, 3].entries()) {
@@ -230,8 +234,8 @@ describe('journey 2: a marketer, Monday morning', () => {
     expect(feedback.nps).toMatchObject({ responses: 3, promoters: 2, passives: 0, detractors: 1 });
     expect(Math.round(feedback.nps.score)).toBe(33);
 
-    // High spend and high churn risk, with a live count.
-    const rule = { and: [{ attribute: 'monetaryMinor', op: 'gte', value: 20_000, windowDays: 365 }, { attribute: 'churnBand', op: 'eq', value: 'HIGH' }] };
+    // High spend and a rising churn risk (up 10 points or more over the month), with a live count.
+    const rule = { and: [{ attribute: 'monetaryMinor', op: 'gte', value: 20_000, windowDays: 365 }, { attribute: 'churnScoreChange', op: 'gte', value: 0.1 }] };
     const preview = (await adminOperation(marketer.token, 'segments.graphql', 'PreviewSegment', { input: { rule } })).previewSegment;
     const drifting = cohort.filter((m) => m.spend >= 20_000 && m.band === 'HIGH').map((m) => m.id);
     expect(preview.count).toBe(24);
