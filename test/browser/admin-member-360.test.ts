@@ -112,10 +112,17 @@ describeInBrowser('admin app: member 360 with model outputs', () => {
     await screenshot(session.page, 'member-360-value');
   });
 
-  it('the dashboard counts the member in the high churn-risk band', async () => {
+  it('the dashboard counts the member in the high churn-risk band, and among those whose risk rose, with a link to them', async () => {
     await signIn(AdminRole.ANALYST, '/dashboard');
     await session.page.getByTestId('churn-counts').waitFor();
     expect(await text('churn-counts')).toBe('Low 0 · Medium 0 · High 1');
+    // 0.75 against 0.6 four weeks before: up 15 points.
+    expect(await text('churn-rising')).toBe("1 member's risk rose 10 points or more over about a month · Open as a segment");
+    await session.page.getByTestId('churn-rising').getByRole('link', { name: 'Open as a segment' }).click();
+    await session.page.waitForFunction(() => document.querySelector('[data-testid="rule-json"]')?.textContent?.includes('churnScoreChange'));
+    expect(JSON.parse((await session.page.getByTestId('rule-json').textContent())!)).toEqual({ and: [{ attribute: 'churnScoreChange', op: 'gte', value: 0.1 }] });
+    await session.page.waitForFunction(() => document.querySelector('[data-testid="preview-panel"]')?.getAttribute('aria-busy') === 'false' && document.querySelector('[data-testid="preview-count"]'));
+    expect(await text('preview-count')).toBe('1');
   });
 
   it('the dashboard puts the member’s value at risk in the high churn band: 12,345 × 0.75 rounded down', async () => {

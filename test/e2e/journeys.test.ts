@@ -229,6 +229,7 @@ describe('journey 2: a marketer, Monday morning', () => {
     expect(kpis.liabilityPoints).toBe((webSpend + storeSpend) / 100); // all still pending: no points job has run
     const distribution = await adminOperation(marketer.token, 'dashboard.graphql', 'ChurnDistribution');
     expect([distribution.high.totalCount, distribution.medium.totalCount, distribution.low.totalCount]).toEqual([28, 0, 4]);
+    expect(distribution.rising.count).toBe(28); // every HIGH member's risk rose from 0.5 to 0.8
     const { analytics: { feedback } } = await adminOperation(marketer.token, 'dashboard.graphql', 'FeedbackTrend', { input: { from, to, bucket: 'MONTH', channelKind: 'WEB' } });
     // 1 promoter... 2 promoters (10, 9) and 1 detractor (3) of 3: NPS = round(100 × (2 − 1) / 3) = 33.
     expect(feedback.nps).toMatchObject({ responses: 3, promoters: 2, passives: 0, detractors: 1 });

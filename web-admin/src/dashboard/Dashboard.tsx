@@ -1,5 +1,6 @@
 import { useMemo, useState } from 'react';
 import { useQuery } from 'urql';
+import { Link } from 'react-router';
 import {
   AnalyticsCohortsDocument,
   AnalyticsKpisDocument,
@@ -216,6 +217,12 @@ function ChurnDistribution() {
         <p className="muted small" data-testid="churn-counts">
           {bands.map((b) => `${b.name} ${formatInteger(b.value)}`).join(' · ')}
         </p>
+        {data && (
+          <p className="small" data-testid="churn-rising">
+            {formatInteger(data.rising.count)} {data.rising.count === 1 ? "member's" : "members'"} risk rose 10 points or more over about a
+            month · <Link to="/segments?start=rising-risk">Open as a segment</Link>
+          </p>
+        )}
         <Chart
           label="Members per churn-risk band of the active churn model"
           height={200}

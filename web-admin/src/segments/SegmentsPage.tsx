@@ -1,5 +1,5 @@
 import { useMemo, useState, type FormEvent } from 'react';
-import { Link } from 'react-router';
+import { Link, useSearchParams } from 'react-router';
 import { useMutation, useQuery, type CombinedError } from 'urql';
 import { useCurrentAdmin } from '../auth/RequireAuth';
 import {
@@ -122,7 +122,13 @@ interface BuilderProps {
 function Builder({ grammar, opened, canManage, onSaved, onClose }: BuilderProps) {
   const attributes = grammar.attributes;
   const shapes = useMemo(() => operatorShapes(grammar.operators), [grammar.operators]);
-  const [root, setRoot] = useState<GroupNode>(() => (opened ? fromRule(opened.rule, shapes) : starterRule(attributes)));
+  // `?start=<preset id>` (the dashboard's links) opens a new segment on that starting rule.
+  const [searchParams] = useSearchParams();
+  const [root, setRoot] = useState<GroupNode>(() => {
+    if (opened) return fromRule(opened.rule, shapes);
+    const start = availablePresets(attributes).find((p) => p.id === searchParams.get('start'));
+    return start ? fromRule(start.rule, shapes) : starterRule(attributes);
+  });
   const [saveError, setSaveError] = useState<CombinedError>();
   const isSnapshot = opened?.kind === 'SNAPSHOT';
   const compiled = useMemo(() => toRule(root, attributes, shapes), [root, attributes, shapes]);

@@ -22,6 +22,12 @@ export const segmentPresets: readonly SegmentPreset[] = [
     },
   },
   {
+    id: 'rising-risk',
+    label: 'Rising churn risk',
+    description: 'A churn risk up at least 10 points over the last month or so (the dashboard links here)',
+    rule: { and: [{ attribute: 'churnScoreChange', op: 'gte', value: 0.1 }] },
+  },
+  {
     id: 'high-risk-high-spend',
     label: 'Big spenders at high churn risk',
     description: 'Spent 500.00 or more (50,000 minor units) over the last year, and in the high churn-risk band',
