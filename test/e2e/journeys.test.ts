@@ -6,6 +6,7 @@ import { build, AdminRole, ApiKeyScope, SalesChannelKind } from '../fixtures/bui
 import { RECORD_ORDER, RECORD_RETURN, ledgerCheck } from '../support/orders';
 import { createLogger } from '../../api/src/base/logger';
 import { holdoutGroup } from '../../api/src/modules/campaigns/holdout';
+import { segmentPresets } from '../../web-admin/src/segments/presets';
 import { CampaignGroup } from '../../api/src/modules/campaigns/campaign.entity';
 
 /**
@@ -227,7 +228,8 @@ describe('journey 2: a marketer, Monday morning', () => {
     expect(kpis).toMatchObject({ currency: 'GBP', activeMembers: 32, newMembers: 32, orders: 32, netRevenueMinor: webSpend + storeSpend });
     expect(Object.fromEntries(kpis.byChannel.map((r: any) => [r.channelKind, r.netRevenueMinor]))).toEqual({ WEB: webSpend, STORE: storeSpend });
     expect(kpis.liabilityPoints).toBe((webSpend + storeSpend) / 100); // all still pending: no points job has run
-    const distribution = await adminOperation(marketer.token, 'dashboard.graphql', 'ChurnDistribution');
+    const risingRule = segmentPresets.find((p) => p.id === 'rising-risk')!.rule; // what the dashboard sends
+    const distribution = await adminOperation(marketer.token, 'dashboard.graphql', 'ChurnDistribution', { risingRule });
     expect([distribution.high.totalCount, distribution.medium.totalCount, distribution.low.totalCount]).toEqual([28, 0, 4]);
     expect(distribution.rising.count).toBe(28); // every HIGH member's risk rose from 0.5 to 0.8
     const { analytics: { feedback } } = await adminOperation(marketer.token, 'dashboard.graphql', 'FeedbackTrend', { input: { from, to, bucket: 'MONTH', channelKind: 'WEB' } });

@@ -71,6 +71,22 @@ export class ModelStore {
     return this.pool.end();
   }
 
+  /** Runs `work` in one transaction on one connection: committed when it returns, rolled back when it throws. */
+  private async inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('begin');
+      const result = await work(client);
+      await client.query('commit');
+      return result;
+    } catch (err) {
+      await client.query('rollback').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
   /**
    * The version an earlier attempt of this job already finished, if any. Bull hands a job out again when its lock
    * lapsed (a long synchronous training step can starve the lock renewal), even though that attempt completed.
@@ -251,23 +267,15 @@ export class ModelStore {
    */
   async replaceChurnScores(versionId: string, serving: ChurnOutput['serving'], bands: Bands): Promise<number> {
     const members = await this.memberIds();
-    const client = await this.pool.connect();
-    try {
-      await client.query('begin');
+    return this.inTransaction(async (client) => {
       await client.query(`select 1 from model_version where id = $1 for update`, [versionId]);
       // What each member was served before this run: the version's own earlier scores.
       await carryChurnHistory(client, `c.model_version_id = $1`, [versionId]);
       await client.query(`delete from member_churn_score where model_version_id = $1`, [versionId]);
       const written = await insertChurnScores(client, versionId, serving, bands, members);
       await client.query(`update model_version set scored_at = now() where id = $1`, [versionId]);
-      await client.query('commit');
       return written;
-    } catch (err) {
-      await client.query('rollback').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /**
@@ -276,18 +284,10 @@ export class ModelStore {
    */
   async writeChurnScores(versionId: string, out: ChurnOutput, bands: Bands): Promise<void> {
     const members = await this.memberIds();
-    const client = await this.pool.connect();
-    try {
-      await client.query('begin');
+    await this.inTransaction(async (client) => {
       await carryChurnHistory(client, `v.kind = 'CHURN' and v.status = 'ACTIVE' and c.model_version_id <> $1`, [versionId]);
       await insertChurnScores(client, versionId, out.serving, bands, members);
-      await client.query('commit');
-    } catch (err) {
-      await client.query('rollback').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /**
@@ -303,21 +303,13 @@ export class ModelStore {
    */
   async replaceValueScores(versionId: string, serving: ValueOutput['serving'], quantiles: ValueBandQuantiles): Promise<ValueScoring> {
     const members = await this.memberIds();
-    const client = await this.pool.connect();
-    try {
-      await client.query('begin');
+    return this.inTransaction(async (client) => {
       await client.query(`select 1 from model_version where id = $1 for update`, [versionId]);
       await client.query(`delete from member_value_score where model_version_id = $1`, [versionId]);
       const scoring = await insertValueScores(client, versionId, serving, quantiles, members);
       await client.query(`update model_version set scored_at = now() where id = $1`, [versionId]);
-      await client.query('commit');
       return scoring;
-    } catch (err) {
-      await client.query('rollback').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** Records the run and the gate's decision; a promoted version replaces the active one atomically. */
@@ -328,9 +320,7 @@ export class ModelStore {
     durationMs: number,
     artefact: Buffer | null,
   ): Promise<'ACTIVE' | 'REJECTED'> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('begin');
+    return this.inTransaction(async (client) => {
       const status = gate.isPromoted ? 'ACTIVE' : 'REJECTED';
       if (gate.isPromoted) {
         await client.query(`update model_version set status = 'RETIRED' where kind = $1 and status = 'ACTIVE'`, [out.kind]);
@@ -359,14 +349,8 @@ export class ModelStore {
       );
       // Another attempt may have marked this one FAILED (its worker was thought dead): then nothing changes.
       if (res.rowCount !== 1) throw new Error(`model version ${versionId} is no longer being trained`);
-      await client.query('commit');
       return status;
-    } catch (err) {
-      await client.query('rollback').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 }
 

@@ -17,6 +17,7 @@ import { channelLabels } from '../members/member-format';
 import { Chart } from '../shared/Chart';
 import { formatDecimal, formatInteger, formatMoney, formatPercent } from '../shared/format';
 import { Card, DataTable, PageHeader, QueryState, Stat } from '../shared/ui';
+import { segmentPresets } from '../segments/presets';
 
 const ranges = [
   { days: 7, label: 'Last 7 days' },
@@ -195,8 +196,10 @@ function PointsFlow({ kpis: k, isChannelFiltered }: { kpis: Kpis; isChannelFilte
   );
 }
 
+const risingRisk = segmentPresets.find((p) => p.id === 'rising-risk')!;
+
 function ChurnDistribution() {
-  const [{ data, fetching, error }, refetch] = useQuery({ query: ChurnDistributionDocument });
+  const [{ data, fetching, error }, refetch] = useQuery({ query: ChurnDistributionDocument, variables: { risingRule: risingRisk.rule } });
   const bands = data ? [
     { name: 'Low', value: data.low.totalCount, color: '#12b76a' },
     { name: 'Medium', value: data.medium.totalCount, color: '#f79009' },
@@ -220,7 +223,7 @@ function ChurnDistribution() {
         {data && (
           <p className="small" data-testid="churn-rising">
             {formatInteger(data.rising.count)} {data.rising.count === 1 ? "member's" : "members'"} risk rose 10 points or more over about a
-            month · <Link to="/segments?start=rising-risk">Open as a segment</Link>
+            month · <Link to={`/segments?start=${risingRisk.id}`}>Open as a segment</Link>
           </p>
         )}
         <Chart
