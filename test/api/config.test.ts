@@ -20,6 +20,16 @@ describe('loadConfig', () => {
     }
   });
 
+  it('takes POINTS_JOBS_CRON as a cron expression (seconds optional) or off, and refuses anything else at start', () => {
+    expect(loadConfig({}).POINTS_JOBS_CRON).toBe('*/15 * * * *');
+    for (const cron of ['0 3 * * *', '*/2 * * * * *', 'off']) expect(loadConfig({ POINTS_JOBS_CRON: cron }).POINTS_JOBS_CRON).toBe(cron);
+    // An empty variable is an unset one, as for every variable; blanks are not.
+    expect(loadConfig({ POINTS_JOBS_CRON: '' }).POINTS_JOBS_CRON).toBe('*/15 * * * *');
+    for (const cron of ['every 15 minutes', '61 * * * *', '   ', '* * * * * * * *']) {
+      expect(() => loadConfig({ POINTS_JOBS_CRON: cron })).toThrow(/POINTS_JOBS_CRON: is neither a cron expression/);
+    }
+  });
+
   it('requires a strong JWT_SECRET in production and turns introspection off there', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET: is required when NODE_ENV=production/);
     expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'short' })).toThrow(/JWT_SECRET: must be at least 32 characters/);

@@ -177,7 +177,6 @@ describe('GET /metrics', () => {
       connection: h.config,
       cron: '* * * * * *',
       queueName: `test.points-jobs.metrics.${process.pid}`,
-      metrics: h.app.telemetry.pointsJobs,
     });
     try {
       await new Promise<void>((resolve, reject) => {

@@ -116,7 +116,7 @@ describe('graceful shutdown', () => {
 });
 
 describe('points scheduler', () => {
-  it('runs the points jobs on its cron schedule through Bull and reports a consistent ledger', async () => {
+  it('runs the points jobs on its cron schedule through Bull, records the run and reports a consistent ledger', async () => {
     const { startPointsScheduler } = await import('../../api/src/modules/jobs/points-scheduler');
     const { createLogger } = await import('../../api/src/base/logger');
     const scheduler = startPointsScheduler({
@@ -132,7 +132,10 @@ describe('points scheduler', () => {
         scheduler.queue.once('completed', (_job, value) => resolve(value));
         scheduler.queue.once('failed', (_job, err) => reject(err));
       });
-      expect(result).toMatchObject({ isConsistent: true, lotsReleased: expect.any(Number), lotsExpired: expect.any(Number) });
+      expect(result).toMatchObject({ isConsistent: true, runId: expect.any(String) });
+      const [run] = await h.em().execute(`select trigger, triggered_by, state, ledger_consistent, finished_at from points_job_run where id = ?`, [result.runId]);
+      expect(run).toMatchObject({ trigger: 'SCHEDULE', triggered_by: null, state: 'DONE', ledger_consistent: true });
+      expect(run.finished_at).not.toBeNull();
     } finally {
       await scheduler.queue.obliterate({ force: true });
       await scheduler.close();

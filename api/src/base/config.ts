@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import express from 'express';
 import { z } from 'zod';
+import cronParser from 'cron-parser';
 import { clusterNodesSchema, queuePrefixSchema, resolveQueuePrefix } from '@loyalty/jobs';
 
 /** Root of the repository, so paths resolve the same from src/ (tests) and dist/ (runtime). */
@@ -40,6 +41,18 @@ const trustProxy = z
     }
     return setting;
   });
+
+/** What Bull's repeatable jobs accept: it reads the expression with the same parser. */
+function isCron(cron: string): boolean {
+  // The parser reads a blank expression as every minute.
+  if (cron.trim() === '') return false;
+  try {
+    cronParser.parseExpression(cron);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const bool = z
   .enum(['true', 'false', '1', '0'])
@@ -126,7 +139,10 @@ const schema = z
     EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
     SEED_DEMO: bool.default(true),
     /** When the points jobs run (release, expiry, vouchers, tiers, ledger check); `off`: this process neither schedules nor runs them. */
-    POINTS_JOBS_CRON: z.string().default('*/15 * * * *'),
+    POINTS_JOBS_CRON: z
+      .string()
+      .default('*/15 * * * *')
+      .refine((cron) => cron === 'off' || isCron(cron), 'is neither a cron expression (e.g. */15 * * * *) nor off'),
     /** How often the API registers the points jobs' schedule again if Redis lost it (it is also registered on every
      * reconnect); a check that finds it in place changes nothing. */
     SCHEDULE_CHECK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),

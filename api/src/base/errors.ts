@@ -11,7 +11,7 @@ export const errorCodes = {
   FORBIDDEN: 'The caller is authenticated but its role or API-key scopes do not allow this field or mutation.',
   NOT_FOUND: 'The referenced record does not exist; `extensions.entity` names its type.',
   CONFLICT:
-    'The request contradicts stored state; `extensions.reason` says how: IDENTIFIER_TAKEN (with `field`, and `memberId` for callers who may read members), MEMBER_ERASED, MEMBER_MERGED (with `survivorId`), SAME_MEMBER, EMAIL_TAKEN, API_KEY_REVOKED, IDEMPOTENCY_KEY_REUSED (a replay with different contents), ORDER_ALREADY_CLAIMED, ORDER_FULLY_RETURNED, REDEMPTION_NOT_CANCELLABLE, MODEL_NOT_ACTIVATABLE (a version still training or failed), ORDER_OF_ANOTHER_MEMBER (feedback about an order that is not the member\'s), FEEDBACK_ALREADY_RECORDED (the order has an answer of that kind; with `feedbackId`), CAMPAIGN_TARGETS_NO_MEMBERS (a campaign launched at a segment with no active members), LAST_ADMIN (the change would leave no active ADMIN user), IMPORT_RUNNING (another import is running in this API process), IMPORT_STATE (the import\'s `extensions.state` does not allow this), POINTS_LIMIT_REACHED (the change would take the available, pending or lifetime points of the member beyond ±10^15; `extensions.limit`).',
+    'The request contradicts stored state; `extensions.reason` says how: IDENTIFIER_TAKEN (with `field`, and `memberId` for callers who may read members), MEMBER_ERASED, MEMBER_MERGED (with `survivorId`), SAME_MEMBER, EMAIL_TAKEN, API_KEY_REVOKED, IDEMPOTENCY_KEY_REUSED (a replay with different contents), ORDER_ALREADY_CLAIMED, ORDER_FULLY_RETURNED, REDEMPTION_NOT_CANCELLABLE, MODEL_NOT_ACTIVATABLE (a version still training or failed), ORDER_OF_ANOTHER_MEMBER (feedback about an order that is not the member\'s), FEEDBACK_ALREADY_RECORDED (the order has an answer of that kind; with `feedbackId`), CAMPAIGN_TARGETS_NO_MEMBERS (a campaign launched at a segment with no active members), LAST_ADMIN (the change would leave no active ADMIN user), IMPORT_RUNNING (another import is running in this API process), IMPORT_STATE (the import\'s `extensions.state` does not allow this), POINTS_LIMIT_REACHED (the change would take the available, pending or lifetime points of the member beyond ±10^15; `extensions.limit`), POINTS_JOBS_RUNNING (another run of the points jobs is under way, from any process; with `runId` when it is recorded).',
   INSUFFICIENT_POINTS: 'The member has fewer available points than the operation needs; `extensions.available` and `required` say how many.',
   REWARD_UNAVAILABLE:
     'The reward cannot be redeemed now; `extensions.reason` is INACTIVE, NOT_STARTED, ENDED, TIER_REQUIRED or UNKNOWN_KIND (a plugin that added its kind is no longer installed).',
@@ -102,7 +102,8 @@ export type ConflictReason =
   | 'LAST_ADMIN'
   | 'IMPORT_RUNNING'
   | 'IMPORT_STATE'
-  | 'POINTS_LIMIT_REACHED';
+  | 'POINTS_LIMIT_REACHED'
+  | 'POINTS_JOBS_RUNNING';
 
 export interface FieldProblem {
   path: string;

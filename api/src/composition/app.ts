@@ -88,6 +88,7 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
     config.PERSISTED_OPERATIONS === 'off' ? null : loadPersistedOperations(config.PERSISTED_OPERATIONS_FILE);
   const schema = await buildGraphQLSchema(services, contributed.resolvers);
   const telemetry = createTelemetry({ config, orm, readOrm, services, log });
+  services.pointsJobs.observeWith(telemetry.pointsJobs);
   if (plugins.length) log.info({ plugins: plugins.map((p) => p.name) }, 'plugins.loaded');
   const app = express();
   // POST /graphql, nearly all of the API's traffic, runs its handlers without Express's router (handler-chain.ts);

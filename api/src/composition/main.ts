@@ -39,7 +39,6 @@ async function main() {
         connection: config,
         cron: config.POINTS_JOBS_CRON,
         checkEveryMs: config.SCHEDULE_CHECK_SECONDS * 1000,
-        metrics: app.telemetry.pointsJobs,
       })
     : null;
   const dispatcher = config.WEBHOOKS_ENABLED ? new WebhookDispatcher(orm, config, log, app.telemetry.webhooks).start() : null;

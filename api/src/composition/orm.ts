@@ -10,6 +10,7 @@ import { AdminLoginSession } from '../modules/auth/admin-session.entity';
 import { SalesChannel } from '../modules/channels/sales-channel.entity';
 import { ApiKey } from '../modules/channels/api-key.entity';
 import { AuditEntry } from '../modules/audit/audit-entry.entity';
+import { PointsJobRun } from '../modules/jobs/points-job-run.entity';
 import { ProgrammeSettings } from '../modules/programme/programme-settings.entity';
 import { Product } from '../modules/catalog/product.entity';
 import { Order } from '../modules/orders/order.entity';
@@ -47,6 +48,7 @@ export const entities = [
   SalesChannel,
   ApiKey,
   AuditEntry,
+  PointsJobRun,
   ProgrammeSettings,
   Product,
   Order,

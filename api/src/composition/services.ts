@@ -9,6 +9,7 @@ import { ApiKeyService } from '../modules/channels/api-key.service';
 import { MemberService } from '../modules/members/member.service';
 import { LedgerService } from '../modules/ledger/ledger.service';
 import { PointsService } from '../modules/ledger/points.service';
+import { PointsJobsService } from '../modules/jobs/points-jobs.service';
 import { ProgrammeService } from '../modules/programme/programme.service';
 import { EarningRuleService } from '../modules/earning/earning-rule.service';
 import { TierService } from '../modules/tiers/tier.service';
@@ -53,6 +54,8 @@ export interface Services {
   members: MemberService;
   ledger: LedgerService;
   points: PointsService;
+  /** Runs the points jobs one at a time on the database and records each run (modules/jobs). */
+  pointsJobs: PointsJobsService;
   programme: ProgrammeService;
   earningRules: EarningRuleService;
   tiers: TierService;
@@ -171,13 +174,15 @@ export function createServices(
   members.registerEraseStep((em, memberIds) => models.forgetMembers(em, memberIds));
 
   const apiKeys = new ApiKeyService(audit, config.API_KEY_CACHE_SECONDS * 1000, registries.access);
+  const points = new PointsService(ledger, members, programme, tiers, audit, events, rewards, { orderHistory: (em) => orderHistoryMismatches(em) });
   return {
     audit,
     adminAuth: new AdminAuthService(config, audit, infra.redis && infra.log ? new LoginThrottle(infra.redis, config, infra.log) : null, registries.access),
     apiKeys,
     members,
     ledger,
-    points: new PointsService(ledger, members, programme, tiers, audit, events, rewards, { orderHistory: (em) => orderHistoryMismatches(em) }),
+    points,
+    pointsJobs: new PointsJobsService(points, config.POINTS_JOBS_CRON),
     programme,
     earningRules,
     tiers,

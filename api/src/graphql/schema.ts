@@ -31,6 +31,8 @@ import { withRegistries } from './registries';
 import { withValidationErrorPaths } from './validation-errors';
 import { MemberOrdersResolver, OrderConnectionResolver, OrderResolver } from '../modules/orders/order.resolver';
 import { PointsResolver } from '../modules/ledger/points.resolver';
+import { PointsJobsResolver } from '../modules/jobs/points-jobs.resolver';
+import type { PointsJobsService } from '../modules/jobs/points-jobs.service';
 import { TierResolver } from '../modules/tiers/tier.resolver';
 import { MemberPlanResolver, PlanResolver } from '../modules/plans/plan.resolver';
 import { EarningResolver } from '../modules/earning/earning.resolver';
@@ -55,6 +57,7 @@ const resolvers = [
   MemberOrdersResolver,
   OrderConnectionResolver,
   PointsResolver,
+  PointsJobsResolver,
   TierResolver,
   PlanResolver,
   MemberPlanResolver,
@@ -88,6 +91,7 @@ export interface SchemaServices {
   members: MemberService;
   orders: OrderService;
   points: PointsService;
+  pointsJobs: PointsJobsService;
   tiers: TierService;
   programme: ProgrammeService;
   plans: PlanService;
@@ -118,6 +122,7 @@ function containerFor(services: SchemaServices | null): ContainerType {
     [MemberOrdersResolver, new MemberOrdersResolver()],
     [OrderConnectionResolver, new OrderConnectionResolver()],
     [PointsResolver, new PointsResolver(services?.points as never)],
+    [PointsJobsResolver, new PointsJobsResolver(services?.pointsJobs as never)],
     [TierResolver, new TierResolver(services?.tiers as never, services?.programme as never)],
     [PlanResolver, new PlanResolver(services?.plans as never)],
     [MemberPlanResolver, new MemberPlanResolver()],

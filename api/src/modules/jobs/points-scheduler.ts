@@ -1,9 +1,9 @@
 import { keepScheduled, openQueue, type QueueConnection } from '@loyalty/jobs';
 import type { Logger } from '../../base/logger';
 import type { Orm } from '../../base/database';
-import type { PointsService } from '../ledger/points.service';
 import { MINUTE_MS } from '../../base/time';
-import type { PointsJobsMetrics } from './points-jobs.metrics';
+import { PointsJobsTrigger } from './points-job-run.entity';
+import type { PointsJobsService } from './points-jobs.service';
 
 export const POINTS_JOBS_QUEUE = 'api.points-jobs';
 
@@ -19,7 +19,7 @@ export interface PointsJobsPayload {
  */
 export function startPointsScheduler(deps: {
   orm: Orm;
-  services: { points: PointsService };
+  services: { pointsJobs: PointsJobsService };
   log: Logger;
   /** Redis and QUEUE_PREFIX, shared with the other queues (a Redis Cluster hash tag keeps them in one slot). */
   connection: QueueConnection;
@@ -27,8 +27,6 @@ export function startPointsScheduler(deps: {
   /** SCHEDULE_CHECK_SECONDS in ms: how often the schedule is registered again if Redis lost it (a minute if not given). */
   checkEveryMs?: number;
   queueName?: string;
-  /** The app's (App.telemetry.pointsJobs), so /metrics shows each run's duration and the ledger check. */
-  metrics?: PointsJobsMetrics;
 }) {
   const name = deps.queueName ?? POINTS_JOBS_QUEUE;
   const queue = openQueue<PointsJobsPayload>(name, deps.connection);
@@ -39,14 +37,10 @@ export function startPointsScheduler(deps: {
   queue
     .process(async (job) => {
       if (job.data.v !== 1) throw new Error(`unknown ${name} payload version ${String(job.data.v)}`);
-      const run = async () => {
-        const result = await deps.services.points.runJobs(deps.orm.em, log);
-        const check = await deps.services.points.check(deps.orm.em.fork());
-        deps.metrics?.recordLedgerCheck(check);
-        if (!check.isConsistent) log.error({ mismatches: check.mismatches.length, aggregateMismatches: check.aggregateMismatches.length }, 'ledger.check_failed');
-        return { ...result, isConsistent: check.isConsistent };
-      };
-      return deps.metrics ? deps.metrics.time(run) : run();
+      const done = await deps.services.pointsJobs.run(deps.orm.em, log, PointsJobsTrigger.SCHEDULE);
+      // A run started by an admin or the CLI is under way: this firing's work is in it.
+      if (!done) return { skipped: 'another run holds the lock' };
+      return { runId: done.run.id, isConsistent: done.check.isConsistent };
     })
     .catch((err: unknown) => log.error({ err }, 'points_scheduler.stopped'));
 

@@ -4,7 +4,7 @@ import { Permission } from '../auth/permissions';
 import { Member } from '../members/member.entity';
 import type { PointsService } from './points.service';
 import type { PointsLoaders } from './points.loaders';
-import { AdjustPointsInput, LedgerCheckResult, LedgerConnection, MemberPoints, PointsJobsResult } from './points.types';
+import { AdjustPointsInput, LedgerCheckResult, LedgerConnection, MemberPoints } from './points.types';
 
 @Resolver(() => Member)
 export class PointsResolver {
@@ -38,11 +38,5 @@ export class PointsResolver {
   @Query(() => LedgerCheckResult, { description: 'Proves every cached balance and lot equals the ledger sums.' })
   ledgerCheck(@Ctx() ctx: Context): Promise<LedgerCheckResult> {
     return this.pointsService.check(ctx.em);
-  }
-
-  @Authorized(Permission.PROGRAMME_MANAGE)
-  @Mutation(() => PointsJobsResult, { description: 'Runs the scheduled jobs now: release, expiry, vouchers, tier periods.' })
-  runPointsJobs(@Ctx() ctx: Context): Promise<PointsJobsResult> {
-    return this.pointsService.runJobs(ctx.em, ctx.log);
   }
 }

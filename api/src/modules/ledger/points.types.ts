@@ -149,20 +149,11 @@ export class LedgerCheckResult {
   aggregateMismatches: AggregateMismatchReport[];
 }
 
-@ObjectType({ description: 'What one run of the scheduled points jobs did.' })
-export class PointsJobsResult {
-  @Field(() => Int)
+/** What one pass of the scheduled points jobs did (recorded on its PointsJobRun by the jobs module). */
+export interface PointsJobsResult {
   lotsReleased: number;
-
-  @Field(() => Int)
   lotsExpired: number;
-
-  @Field(() => Int)
   pointsExpired: number;
-
-  @Field(() => Int)
   vouchersExpired: number;
-
-  @Field(() => Int)
   tierPeriodsEnded: number;
 }
