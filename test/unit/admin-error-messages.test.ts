@@ -15,7 +15,7 @@ describe('admin error messages', () => {
     expect(errorMessage(failure({ code, requestId: 'req-1' }))).not.toMatch(/^Something went wrong \(/);
   });
 
-  it.each(['LAST_ADMIN', 'IMPORT_RUNNING', 'IMPORT_STATE', 'API_KEY_REVOKED'])('CONFLICT %s, which the operator pages meet, has a message of its own', (reason) => {
+  it.each(['LAST_ADMIN', 'IMPORT_RUNNING', 'IMPORT_STATE', 'API_KEY_REVOKED', 'POINTS_JOBS_RUNNING'])('CONFLICT %s, which the operator pages meet, has a message of its own', (reason) => {
     const generic = errorMessage(failure({ code: 'CONFLICT' }));
     expect(errorMessage(failure({ code: 'CONFLICT', reason }))).not.toBe(generic);
   });

@@ -301,7 +301,7 @@ export const CONFIG_DOCS: { readonly [K in keyof RawConfig]-?: VariableDoc } = {
   EMBEDDED_PG_PORT: 'Port of the embedded PostgreSQL.',
   SEED_DEMO: 'Whether `npm start` seeds the demo programme (never in production).',
   POINTS_JOBS_CRON:
-    'When the points jobs run (release, expiry, voucher expiry, tier period ends, then the ledger check): a Bull repeatable job, each firing run in one API process however many run. `off`: this process neither schedules nor runs them.',
+    'When the points jobs run (release, expiry, voucher expiry, tier period ends, then the ledger check): a Bull repeatable job, each firing run in one API process however many run, and never beside another run (a firing skips while one is under way). Five fields, or six with seconds first, in the server\'s local time; anything else is refused at start. `off`: this process neither schedules nor runs them.',
   SCHEDULE_CHECK_SECONDS:
     'How often each process checks that its repeatable jobs are still in Redis and registers them again if not, as it also does on every Redis reconnect: a Redis that comes back empty loses no schedule. Registering is idempotent across processes.',
   QUEUE_PREFIX: {

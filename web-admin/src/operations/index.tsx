@@ -6,11 +6,12 @@ import * as audit from '../audit';
 import * as adminUsers from '../admin-users';
 import * as imports from '../import';
 import * as service from '../service';
+import * as pointsJobs from '../points-jobs';
 import { canAny } from '../shared/permissions';
 import type { OperationsPage } from './operations-page';
 
 /** The operator pages, one tab each, in the order they are shown. */
-const pages: OperationsPage[] = [channels.page, webhooks.page, audit.page, adminUsers.page, imports.page, ...service.pages];
+const pages: OperationsPage[] = [channels.page, webhooks.page, audit.page, adminUsers.page, imports.page, pointsJobs.page, ...service.pages];
 
 export const nav = { to: '/operations', label: 'Operations', permissions: [...new Set(pages.flatMap((p) => p.permissions))] };
 

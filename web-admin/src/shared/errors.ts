@@ -87,6 +87,7 @@ const conflictMessages = {
   API_KEY_REVOKED: 'This key is already revoked or expired.',
   IMPORT_RUNNING: 'Another import is running. Start this one when it has finished.',
   IMPORT_STATE: 'This import cannot do that now. Reload the page to see where it is.',
+  POINTS_JOBS_RUNNING: 'The points jobs are running already. Their run is listed below; try again when it has finished.',
   REDEMPTION_NOT_CANCELLABLE: 'This voucher was used, cancelled or expired in the meantime, so its points cannot be returned.',
 } as const;
 
