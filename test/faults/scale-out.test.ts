@@ -140,7 +140,13 @@ describe('two APIs and two workers on one database and one Redis', () => {
       expect(fired.length).toBeLessThanOrEqual(Math.ceil(elapsed / POINTS_CRON_MS) + 1);
       const firings = fired.map((j) => String(j.id).split(':').pop());
       expect(new Set(firings).size).toBe(fired.length);
-      expect(fired.every((j) => j.returnvalue === null || j.returnvalue.isConsistent === true)).toBe(true);
+      // A firing that met a run under way skipped (the lock); every run that ran found a consistent ledger.
+      expect(fired.every((j) => j.returnvalue === null || j.returnvalue.isConsistent === true || typeof j.returnvalue.skipped === 'string')).toBe(true);
+      // Each run is a row in the database, whichever process ran it, and no two runs overlapped.
+      const runs = await h.sql(`select state, ledger_consistent, started_at, finished_at from points_job_run where trigger = 'SCHEDULE' and state <> 'RUNNING' order by started_at`);
+      expect(runs.length).toBeGreaterThanOrEqual(1);
+      expect(runs.every((r) => r.state === 'DONE' && r.ledger_consistent === true)).toBe(true);
+      for (let i = 1; i < runs.length; i++) expect(new Date(runs[i].started_at).getTime()).toBeGreaterThanOrEqual(new Date(runs[i - 1].finished_at).getTime());
     } finally {
       for (const q of [trainRecommender, trainChurn, trainValue, score]) await q.close();
       await points.close();
