@@ -366,7 +366,9 @@ describe('offers', () => {
 
   it('records a discounted reward for treated members only, redeemable once at that cost while the campaign runs', async () => {
     const country = freshCountry();
-    const ids = await members(country, 10);
+    // Each member's group is a hash of the campaign and member ids, so both groups need enough members: with 10, all land
+    // in one group 2 times in 1,024 (it happened in a CI run); with 30, 2 times in a billion.
+    const ids = await members(country, 30);
     for (const id of ids) await h.app.services.points.adjust(b.ctx(), { memberId: id, points: 1000, reason: 'offer test', idempotencyKey: `offer-${id}` });
     const segment = await segmentOf(country);
     const reward = await h.app.services.rewards.upsert(b.ctx(), { code: `OFF-${country}`, name: 'Tote bag', kind: 'FREE_PRODUCT', sku: 'TOTE', costPoints: 300, tierCodes: [], isActive: true } as never);
