@@ -2,6 +2,7 @@ import { useHarness } from '../support/harness';
 import { DISTRIBUTION_PLUGINS } from '../support/distribution';
 import { describeInBrowser, screenshot, useAdminBrowser } from '../support/browser';
 import { build, AdminRole } from '../fixtures/build';
+import { readFileSync } from 'node:fs';
 import { orderInput, RECORD_ORDER } from '../support/orders';
 
 // The admin app is built for the distribution's plugins (the member page reads their fields): load them.
@@ -34,6 +35,7 @@ describeInBrowser('admin app: member actions', () => {
     await signIn(AdminRole.MARKETER, `/members/${ada.id}`);
     await page.getByTestId('member-merge').waitFor();
     expect(await page.getByTestId('member-erase').count()).toBe(0);
+    expect(await page.getByTestId('member-export').count()).toBe(0);
 
     await page.getByTestId('member-merge').click();
     const form = page.getByTestId('member-merge-form');
@@ -89,5 +91,27 @@ describeInBrowser('admin app: member actions', () => {
     const [audit] = await h.sql<{ after: { reason: string } }>(`select after from audit_entry where action = 'member.erase' and entity_id = ?`, [grace.id]);
     expect(audit.after.reason).toBe('DSR-2041');
     expect(await text('member-profile')).not.toContain('Grace');
+  });
+
+  it('an admin downloads a member\'s data export as JSON, before and after erasure', async () => {
+    const { page } = session;
+    const alan = await b.member().named('Alan', 'Turing').withEmail('alan@bletchley.example').save();
+    await signIn(AdminRole.ADMIN, `/members/${alan.id}`);
+    await page.getByTestId('member-export').waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('member-export').click()]);
+    expect(download.suggestedFilename()).toBe(`member-${alan.id}.json`);
+    const file = JSON.parse(readFileSync((await download.path())!, 'utf8'));
+    expect(file).toMatchObject({ format: 'loyalty-member-export/1', memberId: alan.id, recordIds: [alan.id] });
+    expect(file.sections.profile).toEqual([expect.objectContaining({ email: 'alan@bletchley.example', first_name: 'Alan' })]);
+    expect(Object.keys(file.sections)).toEqual(expect.arrayContaining(['orders', 'points', 'plugin:activities', 'plugin:challenges']));
+
+    await h.gql(admin.auth, `mutation($input: EraseMemberInput!) { eraseMember(input: $input) { id } }`, { input: { id: alan.id, reason: 'DSR-7' } });
+    await page.reload();
+    await page.getByTestId('member-export').waitFor();
+    const [after] = await Promise.all([page.waitForEvent('download'), page.getByTestId('member-export').click()]);
+    const erased = JSON.parse(readFileSync((await after.path())!, 'utf8'));
+    expect(erased.sections.profile).toEqual([expect.objectContaining({ status: 'ERASED', email: null, first_name: null })]);
+    const exports = await h.sql(`select actor from audit_entry where action = 'member.export' and entity_id = ?`, [alan.id]);
+    expect(exports).toHaveLength(2);
   });
 });

@@ -53,4 +53,5 @@ export { SalesChannelKind } from '../base/enums';
 
 // Small helpers: time-ordered ids, and the programme's calendar (its time zone's days and weeks).
 export { newId } from '../base/ids';
+export { rowsForMembers } from '../base/member-rows';
 export { DAY_MS, isTimeZone, localDay, localDayNumber, localWeekNumber, startOfLocalDayNumber, type Clock } from '../base/time';

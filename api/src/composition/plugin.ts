@@ -70,11 +70,14 @@ export interface LoyaltyPlugin {
   errorCodes?: ErrorCodeDefinition[];
   /**
    * What happens to its member rows when members are merged (move them to the survivor) or erased (delete or
-   * anonymise them), in the transaction of the merge or erasure, which holds the members' locks.
+   * anonymise them), in the transaction of the merge or erasure, which holds the members' locks; and what of them a
+   * member's data export holds (`exportMemberData`, section `plugin:<name>`), read in the export's read-only snapshot.
+   * `memberIds` are one person's records: the member and those merged into it.
    */
   memberSteps?: {
     merge?(em: EntityManager, survivorId: string, absorbedId: string): Promise<void>;
     erase?(em: EntityManager, memberIds: string[]): Promise<void>;
+    export?(em: EntityManager, memberIds: readonly string[]): Promise<unknown>;
   };
   /**
    * What the plugin adds to the demo programme `npm start` seeds (SEED_DEMO): `programme` runs before the demo's purchase
@@ -212,7 +215,7 @@ export function composePlugins(plugins: readonly LoyaltyPlugin[] = []): PluginCo
       if (clash) throw new PluginError(`plugin "${plugin.name}": error code ${def.code} is already declared by ${clash === 'the core' ? clash : `plugin "${clash}"`}`);
       out.errorCodes.push({ ...def, plugin: plugin.name });
     }
-    for (const hook of ['merge', 'erase'] as const) {
+    for (const hook of ['merge', 'erase', 'export'] as const) {
       const step = plugin.memberSteps?.[hook];
       if (step !== undefined && typeof step !== 'function') throw new PluginError(`plugin "${plugin.name}": memberSteps.${hook} must be a function`);
     }

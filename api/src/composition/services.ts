@@ -7,6 +7,18 @@ import { AuditService } from '../modules/audit/audit.service';
 import { AdminAuthService } from '../modules/auth/admin-auth.service';
 import { ApiKeyService } from '../modules/channels/api-key.service';
 import { MemberService } from '../modules/members/member.service';
+import { MemberExportService } from '../modules/members/member-export';
+import { pointsPersonalData } from '../modules/ledger/personal-data';
+import { ordersPersonalData } from '../modules/orders/personal-data';
+import { rewardsPersonalData } from '../modules/rewards/personal-data';
+import { plansPersonalData } from '../modules/plans/personal-data';
+import { tiersPersonalData } from '../modules/tiers/personal-data';
+import { feedbackPersonalData } from '../modules/feedback/personal-data';
+import { referralsPersonalData } from '../modules/referrals/personal-data';
+import { campaignsPersonalData } from '../modules/campaigns/personal-data';
+import { modelsPersonalData } from '../modules/models/personal-data';
+import { segmentsPersonalData } from '../modules/segments/personal-data';
+import { auditPersonalData } from '../modules/audit/personal-data';
 import { LedgerService } from '../modules/ledger/ledger.service';
 import { PointsService } from '../modules/ledger/points.service';
 import { PointsJobsService } from '../modules/jobs/points-jobs.service';
@@ -52,6 +64,8 @@ export interface Services {
   adminAuth: AdminAuthService;
   apiKeys: ApiKeyService;
   members: MemberService;
+  /** A member's data export for subject access and portability requests (modules/members/member-export.ts). */
+  memberExport: MemberExportService;
   ledger: LedgerService;
   points: PointsService;
   /** Runs the points jobs one at a time on the database and records each run (modules/jobs). */
@@ -173,6 +187,24 @@ export function createServices(
   members.registerMergeStep((em, _survivor, absorbed) => models.forgetMembers(em, [absorbed.id]));
   members.registerEraseStep((em, memberIds) => models.forgetMembers(em, memberIds));
 
+  // A member's data export: each module's section of its own rows, then each plugin's.
+  const memberExport = new MemberExportService(audit);
+  memberExport.register('points', pointsPersonalData);
+  memberExport.register('orders', ordersPersonalData);
+  memberExport.register('redemptions', rewardsPersonalData);
+  memberExport.register('plans', plansPersonalData);
+  memberExport.register('tiers', tiersPersonalData);
+  memberExport.register('feedback', feedbackPersonalData);
+  memberExport.register('referrals', referralsPersonalData);
+  memberExport.register('campaigns', campaignsPersonalData);
+  memberExport.register('models', modelsPersonalData);
+  memberExport.register('segments', segmentsPersonalData);
+  memberExport.register('changes', auditPersonalData);
+  for (const plugin of contributed.plugins) {
+    const section = plugin.memberSteps?.export;
+    if (section) memberExport.register(`plugin:${plugin.name}`, (em, memberIds) => section(em, memberIds));
+  }
+
   const apiKeys = new ApiKeyService(audit, config.API_KEY_CACHE_SECONDS * 1000, registries.access);
   const points = new PointsService(ledger, members, programme, tiers, audit, events, rewards, { orderHistory: (em) => orderHistoryMismatches(em) });
   return {
@@ -180,6 +212,7 @@ export function createServices(
     adminAuth: new AdminAuthService(config, audit, infra.redis && infra.log ? new LoginThrottle(infra.redis, config, infra.log) : null, registries.access),
     apiKeys,
     members,
+    memberExport,
     ledger,
     points,
     pointsJobs: new PointsJobsService(points, config.POINTS_JOBS_CRON),

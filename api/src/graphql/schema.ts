@@ -6,6 +6,8 @@ import { AuthResolver } from '../modules/auth/auth.resolver';
 import { AuditResolver } from '../modules/audit/audit.resolver';
 import { ChannelResolver } from '../modules/channels/channel.resolver';
 import { MemberConnectionResolver, MemberResolver } from '../modules/members/member.resolver';
+import { MemberExportResolver } from '../modules/members/member-export.resolver';
+import type { MemberExportService } from '../modules/members/member-export';
 import type { AdminAuthService } from '../modules/auth/admin-auth.service';
 import type { ApiKeyService } from '../modules/channels/api-key.service';
 import type { AuditService } from '../modules/audit/audit.service';
@@ -52,6 +54,7 @@ const resolvers = [
   AuditResolver,
   ChannelResolver,
   MemberResolver,
+  MemberExportResolver,
   MemberConnectionResolver,
   OrderResolver,
   MemberOrdersResolver,
@@ -89,6 +92,7 @@ export interface SchemaServices {
   audit: AuditService;
   apiKeys: ApiKeyService;
   members: MemberService;
+  memberExport: MemberExportService;
   orders: OrderService;
   points: PointsService;
   pointsJobs: PointsJobsService;
@@ -117,6 +121,7 @@ function containerFor(services: SchemaServices | null): ContainerType {
     [AuditResolver, new AuditResolver(services?.audit as never)],
     [ChannelResolver, new ChannelResolver(services?.apiKeys as never)],
     [MemberResolver, new MemberResolver(services?.members as never)],
+    [MemberExportResolver, new MemberExportResolver(services?.memberExport as never)],
     [MemberConnectionResolver, new MemberConnectionResolver()],
     [OrderResolver, new OrderResolver(services?.orders as never)],
     [MemberOrdersResolver, new MemberOrdersResolver()],

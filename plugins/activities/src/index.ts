@@ -1,4 +1,4 @@
-import { ValueType, type LoyaltyPlugin } from '@loyalty/api/extension-api';
+import { rowsForMembers, ValueType, type LoyaltyPlugin } from '@loyalty/api/extension-api';
 import { apiKeyScopes, permissions } from './access';
 import { ActivityErrors, ActivityRecorded } from './activity-definitions';
 import { activitiesEarn } from './activity-earning';
@@ -63,6 +63,8 @@ export const plugin: LoyaltyPlugin = {
     async erase(em, memberIds) {
       await em.execute(`update activity_record set attributes = '{}'::jsonb where member_id in (?) and attributes <> '{}'::jsonb`, [memberIds]);
     },
+    export: (em, memberIds) =>
+      rowsForMembers(em, `select member_id, type, channel_kind, occurred_at, recorded_at, attributes, points, outcome from activity_record where member_id in (:members) order by occurred_at, id`, memberIds),
   },
 };
 

@@ -4,7 +4,7 @@ import { challengeProgressContributor } from './challenge-progress';
 import { ChallengeResolver, MemberChallengeResolver, MemberChallengesResolver } from './challenge.resolver';
 import { BadgeAwarded, CHALLENGE_CODE_TAKEN, CHALLENGE_NOT_EDITABLE, CHALLENGE_WINDOW_INVALID, ChallengeCompleted, permissions } from './declarations';
 import { CODE } from './challenge-input';
-import { eraseChallenges, mergeChallenges } from './member-steps';
+import { eraseChallenges, exportChallenges, mergeChallenges } from './member-steps';
 import { Migration20261207130000_challenges } from './migrations';
 import { demoProgramme } from './demo';
 
@@ -75,7 +75,7 @@ export const plugin: LoyaltyPlugin = {
   segmentAttributes,
   timelineSources,
   demo: { programme: demoProgramme },
-  memberSteps: { merge: mergeChallenges, erase: eraseChallenges },
+  memberSteps: { merge: mergeChallenges, erase: eraseChallenges, export: exportChallenges },
 };
 
 export default plugin;

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { rowsForMembers } from '@loyalty/api/extension-api';
 
 /**
  * A merge keeps one row per challenge on the survivor: a completed one wins (the earlier completion if both), else
@@ -36,4 +37,17 @@ export async function eraseChallenges(em: EntityManager, memberIds: string[]): P
   if (memberIds.length === 0) return;
   await em.execute(`delete from challenge_progress where member_id in (?)`, [memberIds]);
   await em.execute(`delete from challenge_badge where member_id in (?)`, [memberIds]);
+}
+
+/** The member's challenges in a data export: progress in each (a holdout assignment included) and badges won. */
+export async function exportChallenges(em: EntityManager, memberIds: readonly string[]) {
+  return {
+    progress: await rowsForMembers(
+      em,
+      `select p.member_id, c.code as challenge_code, c.name as challenge_name, p.goal, p.progress, p.state, p.is_holdout, p.joined_at, p.completed_at, p.reward_status
+       from challenge_progress p join challenge c on c.id = p.challenge_id where p.member_id in (:members) order by p.joined_at, p.id`,
+      memberIds,
+    ),
+    badges: await rowsForMembers(em, `select member_id, code, name, awarded_at from challenge_badge where member_id in (:members) order by awarded_at, id`, memberIds),
+  };
 }

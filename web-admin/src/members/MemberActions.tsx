@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router';
 import { useMutation, useQuery } from 'urql';
 import { useCurrentAdmin } from '../auth/RequireAuth';
-import { EraseMemberDocument, MembersDocument, MergeMembersDocument, MergePreviewDocument, type MergePreviewQuery } from '../gql/graphql';
+import { EraseMemberDocument, ExportMemberDataDocument, MembersDocument, MergeMembersDocument, MergePreviewDocument, type MergePreviewQuery } from '../gql/graphql';
 import { errorMessage } from '../shared/errors';
 import { formatDate, formatInteger, humanize, shortId } from '../shared/format';
 import { can } from '../shared/permissions';
@@ -26,17 +26,22 @@ interface ShownMember {
 const profileFields = ['firstName', 'lastName', 'email', 'phone', 'birthday', 'country'] as const;
 
 /**
- * The member page's heavier actions, each behind the permission the API checks: merge another record of the same
- * person into this one (members:merge), after a preview of what moves; erase (members:erase), after typing ERASE.
+ * The member page's heavier actions, each behind the permission the API checks: export everything held about the
+ * person as a JSON file (members:export), for a subject access request, erased members included; merge another record
+ * of the same person into this one (members:merge), after a preview of what moves; erase (members:erase), after typing
+ * ERASE.
  */
 export function MemberActions({ member, onChanged }: { member: ShownMember; onChanged(): void }) {
   const admin = useCurrentAdmin();
   const [open, setOpen] = useState<'merge' | 'erase' | null>(null);
-  const canMerge = can(admin, 'members:merge');
-  const canErase = can(admin, 'members:erase');
-  if (member.status !== 'ACTIVE' || (!canMerge && !canErase)) return null;
+  const isActive = member.status === 'ACTIVE';
+  const canMerge = isActive && can(admin, 'members:merge');
+  const canErase = isActive && can(admin, 'members:erase');
+  const canExport = member.status !== 'MERGED' && can(admin, 'members:export');
+  if (!canMerge && !canErase && !canExport) return null;
   return (
     <div className="row-actions">
+      {canExport && <ExportButton memberId={member.id} />}
       {canMerge && (
         <button type="button" className="secondary" onClick={() => setOpen('merge')} data-testid="member-merge">
           Merge a duplicate…
@@ -52,6 +57,34 @@ export function MemberActions({ member, onChanged }: { member: ShownMember; onCh
         {open === 'erase' && <EraseForm member={member} onCancel={() => setOpen(null)} onErased={() => (setOpen(null), onChanged())} />}
       </Dialog>
     </div>
+  );
+}
+
+/** Asks the API for the member's data export and saves it as member-<id>.json; the API audits each export. */
+function ExportButton({ memberId }: { memberId: string }) {
+  const [{ fetching, error }, exportData] = useMutation(ExportMemberDataDocument);
+  async function download() {
+    const result = await exportData({ id: memberId });
+    if (!result.data) return;
+    const file = new Blob([JSON.stringify(result.data.exportMemberData, null, 2)], { type: 'application/json' });
+    const url = URL.createObjectURL(file);
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = `member-${memberId}.json`;
+    link.click();
+    URL.revokeObjectURL(url);
+  }
+  return (
+    <>
+      <button type="button" className="secondary" onClick={() => void download()} disabled={fetching} data-testid="member-export" title="Everything held about this person, for a subject access request">
+        {fetching ? 'Exporting…' : 'Export data'}
+      </button>
+      {error && (
+        <span className="error" role="alert" data-testid="member-export-error">
+          {errorMessage(error)}
+        </span>
+      )}
+    </>
   );
 }
 

@@ -8,6 +8,8 @@ export enum Permission {
   MEMBERS_WRITE = 'members:write',
   MEMBERS_MERGE = 'members:merge',
   MEMBERS_ERASE = 'members:erase',
+  /** Export everything held about a member (a subject access or portability request). */
+  MEMBERS_EXPORT = 'members:export',
   ORDERS_WRITE = 'orders:write',
   ORDERS_READ = 'orders:read',
   /** Spend a member's points on a reward; cancel an unused redemption. */
