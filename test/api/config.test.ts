@@ -43,6 +43,8 @@ describe('loadConfig', () => {
     expect(pool({})).toMatchObject({ min: 0, max: 10, idleTimeoutMillis: 300_000 });
     expect(pool({ DB_POOL_MAX: '3', DB_POOL_IDLE_SECONDS: '42' })).toMatchObject({ max: 3, idleTimeoutMillis: 42_000 });
     expect(() => loadConfig({ DB_POOL_IDLE_SECONDS: '0' })).toThrow(/DB_POOL_IDLE_SECONDS/);
+    // A run of the points jobs holds one connection for its lock and works on another.
+    expect(() => loadConfig({ DB_POOL_MAX: '1' })).toThrow(/DB_POOL_MAX/);
   });
 
   it('gives heavy reads a pool of their own: ANALYTICS_POOL_MAX connections, on DATABASE_READ_URL when set', () => {

@@ -73,7 +73,8 @@ const schema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Unset: `npm start` runs an embedded PostgreSQL; the API alone falls back to a local server. */
     DATABASE_URL: z.string().url().optional(),
-    DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+    // Two at the least: a run of the points jobs keeps one for its lock while its work uses another.
+    DB_POOL_MAX: z.coerce.number().int().min(2).max(200).default(10),
     DB_POOL_IDLE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
     ANALYTICS_POOL_MAX: z.coerce.number().int().min(1).max(50).default(4),
     /** A read replica for the analytics queries; unset, they run on DATABASE_URL like everything else. */
@@ -252,7 +253,7 @@ export const CONFIG_DOCS: { readonly [K in keyof RawConfig]-?: VariableDoc } = {
     text: 'PostgreSQL URL. Unset, `npm start` runs an embedded PostgreSQL, and the API alone uses `postgres://postgres@127.0.0.1:5432/loyalty`.',
     shownDefault: 'unset',
   },
-  DB_POOL_MAX: 'Connections in the pool.',
+  DB_POOL_MAX: 'Connections in the pool, 2 at the least: a run of the points jobs keeps one for its lock while its work uses another.',
   DB_POOL_IDLE_SECONDS:
     "Seconds an idle pooled connection stays open. A new connection's first large query is slower (at 1 M members RFM took 1.35 s on a fresh connection, 0.9 s on a warm one: PostgreSQL's backend allocates its memory afresh), so analytics and previews keep warm ones between a marketer's requests.",
   ANALYTICS_POOL_MAX:
