@@ -37,6 +37,12 @@ const schema = z.object({
   WORKER_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
   /** Set: GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`, as on the API. Unset: it is open. */
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Model plugins (model-plugins.ts): module paths or package names, comma-separated; `npm run eval` reads it too. */
+  LOYALTY_MODEL_PLUGINS: z.string().optional(),
+  /** The registry entry each kind trains and serves: a built-in model or a model plugin's. */
+  RECOMMENDER_MODEL: z.string().default('TF-HYBRID'),
+  CHURN_MODEL: z.string().default('TF-CHURN'),
+  VALUE_MODEL: z.string().default('TF-VALUE'),
 });
 
 /** The variables the worker reads; docs/operations/configuration.md names each (a test holds it to this). */

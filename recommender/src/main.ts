@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { ConfigError, loadConfig, redactedConfig } from './config';
 import { startWorker } from './worker';
+import { ModelPluginError } from './model-plugins';
 
 function main() {
   let config;
@@ -15,7 +16,17 @@ function main() {
   }
   const log = pino({ name: 'worker', level: config.LOG_LEVEL, redact: { paths: ['*.email', '*.phone', '*.token'], censor: '[redacted]' } });
   log.debug({ config: redactedConfig(config) }, 'worker.config');
-  const worker = startWorker(config, log);
+  let worker;
+  try {
+    worker = startWorker(config, log);
+  } catch (err) {
+    if (err instanceof ModelPluginError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+  log.info({ models: { RECOMMENDER: config.RECOMMENDER_MODEL, CHURN: config.CHURN_MODEL, VALUE: config.VALUE_MODEL }, modelPlugins: config.LOYALTY_MODEL_PLUGINS ?? null }, 'worker.models');
   // A port asked for and not had is a configuration mistake: stop, rather than run unobserved.
   worker.metricsListening?.then(
     (port) => log.info({ port }, 'worker.metrics_listening'),

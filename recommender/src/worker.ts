@@ -9,6 +9,7 @@ import { initBackend } from './tf/backend';
 import { bootstrapModels } from './training/bootstrap';
 import { ModelStore } from './training/store';
 import { serveMetrics, WorkerMetrics } from './metrics';
+import { servedModels } from './model-plugins';
 
 export interface Worker {
   queues: Record<QueueName, Queue.Queue>;
@@ -21,7 +22,9 @@ export interface Worker {
 
 const KINDS: ModelKind[] = ['RECOMMENDER', 'CHURN', 'VALUE'];
 
+/** Throws ModelPluginError, before it connects anywhere, when LOYALTY_MODEL_PLUGINS or a *_MODEL name is wrong. */
 export function startWorker(config: Config, log: Logger): Worker {
+  const models = servedModels(config);
   const names = Object.values(QUEUES);
   // Training blocks the event loop in stretches; the lock must outlast them, or Bull would take a live job for stalled.
   const settings = { lockDuration: config.TRAIN_LOCK_MS, lockRenewTime: Math.floor(config.TRAIN_LOCK_MS / 4), stalledInterval: Math.min(30_000, config.TRAIN_LOCK_MS), maxStalledCount: 2 };
@@ -52,6 +55,7 @@ export function startWorker(config: Config, log: Logger): Worker {
       bands: { medium: config.CHURN_BAND_MEDIUM, high: config.CHURN_BAND_HIGH },
       valueBands: { medium: config.VALUE_BAND_MEDIUM_QUANTILE, high: config.VALUE_BAND_HIGH_QUANTILE },
       log,
+      models,
     };
     // One CPU-bound job at a time per worker, whatever its queue: TensorFlow.js is single-threaded here, and two
     // interleaved trainings would each take twice as long and starve their lock renewals.

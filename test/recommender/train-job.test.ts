@@ -1,7 +1,7 @@
 import Queue from 'bull';
 import { useHarness } from '../support/harness';
 import { build, AdminRole } from '../fixtures/build';
-import { trainableHistory } from '../support/orders';
+import { recordTrainableHistory } from '../support/orders';
 import { AppProcess } from '../support/services';
 import { decideGate } from '../../recommender/src/training/pipeline';
 import { valueBandOf } from '../../recommender/src/training/store';
@@ -51,9 +51,7 @@ async function plantHistory() {
   const admin = await b.admin(AdminRole.ADMIN);
   const key = await b.apiKey();
   await b.baseRate();
-  for (const input of await trainableHistory(b)) {
-    await h.app.services.orders.record(b.ctx(), { ...input, channelId: key.channelId, placedAt: new Date(input.placedAt) } as never);
-  }
+  await recordTrainableHistory(h, b, key.channelId);
   return { admin, key };
 }
 

@@ -1,4 +1,5 @@
 import type { Auth, Harness } from './harness';
+import type { build } from '../fixtures/build';
 
 export const RECORD_ORDER = `mutation Record($input: RecordOrderInput!) {
   recordOrder(input: $input) {
@@ -82,3 +83,11 @@ export async function trainableHistory(b: { member(): { inCountry(country: strin
   }
   return inputs;
 }
+
+/** Records trainableHistory through the order service (as an import would), on the given channel. */
+export async function recordTrainableHistory(h: Harness, b: ReturnType<typeof build>, channelId: string): Promise<void> {
+  for (const input of await trainableHistory(b)) {
+    await h.app.services.orders.record(b.ctx(), { ...input, channelId, placedAt: new Date(input.placedAt) } as never);
+  }
+}
+

@@ -4,11 +4,13 @@ import { FileTxnSource } from '../data/file-source';
 import { PgTxnSource } from '../data/pg-source';
 import { parseColumnMap, parseCutoff, type TxnSource } from '../data/txn-source';
 import { selectModels } from '../eval/registry';
+import { loadModelPlugins, registryWith } from '../model-plugins';
 import { formatReport, runEvaluation, type Task } from '../eval/run';
 
 const USAGE = `usage: npm run eval -- (--file <transactions.csv[.gz]> | --db <postgresql://…>) --cutoff <YYYY-MM-DD>
          [--horizon-days 90] [--task recs|churn|clv|all] [--map 'TheirName=CanonicalName,...']
-         [--models all|baselines|models|NAME,...] [--out results.json]`;
+         [--models all|baselines|models|NAME,...] [--plugins ./my-models,...] [--out results.json]
+--plugins (or LOYALTY_MODEL_PLUGINS) adds model plugins' models and baselines to the registry.`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -20,6 +22,7 @@ async function main(): Promise<void> {
       task: { type: 'string', default: 'all' },
       map: { type: 'string' },
       models: { type: 'string', default: 'all' },
+      plugins: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -34,13 +37,15 @@ async function main(): Promise<void> {
   const source: TxnSource = values.file
     ? new FileTxnSource(values.file, parseColumnMap(values.map))
     : new PgTxnSource(values.db!);
+  const registry = registryWith(loadModelPlugins(values.plugins ?? process.env.LOYALTY_MODEL_PLUGINS));
+  const models = selectModels(values.models, registry);
   const started = performance.now();
   const report = await runEvaluation({
     source,
     cutoff: parseCutoff(values.cutoff),
     horizonDays,
     task,
-    models: selectModels(values.models),
+    models,
     log: (m) => console.error(`[eval ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}`),
   });
   console.log(formatReport(report));

@@ -20,9 +20,9 @@ export type RegistryEntry =
   | { task: 'churn'; name: string; kind: 'baseline' | 'model'; create: () => ChurnModel }
   | { task: 'clv'; name: string; kind: 'baseline' | 'model'; create: () => ValueModel };
 
-const recs = (name: string, kind: 'baseline' | 'model', create: () => RecsModel): RegistryEntry => ({ task: 'recs', name, kind, create });
-const churn = (name: string, kind: 'baseline' | 'model', create: () => ChurnModel): RegistryEntry => ({ task: 'churn', name, kind, create });
-const clv = (name: string, kind: 'baseline' | 'model', create: () => ValueModel): RegistryEntry => ({ task: 'clv', name, kind, create });
+export const recs = (name: string, kind: 'baseline' | 'model', create: () => RecsModel): RegistryEntry => ({ task: 'recs', name, kind, create });
+export const churn = (name: string, kind: 'baseline' | 'model', create: () => ChurnModel): RegistryEntry => ({ task: 'churn', name, kind, create });
+export const clv = (name: string, kind: 'baseline' | 'model', create: () => ValueModel): RegistryEntry => ({ task: 'clv', name, kind, create });
 
 export const REGISTRY: readonly RegistryEntry[] = [
   recs('POP', 'baseline', () => new PopBaseline()),

@@ -9,6 +9,9 @@ import { initBackend } from '../tf/backend';
 import { windowOf } from '../training/pipeline';
 import type { Bands, ModelStore, ValueBandQuantiles } from '../training/store';
 
+/** The algorithm whose stored weights each kind's re-scoring reads (models/churn-model.ts, models/value-model.ts). */
+const SCORABLE = { CHURN: 'TF-CHURN', VALUE: 'TF-VALUE' } as const;
+
 export interface ScoreResult {
   modelVersionId: string | null;
   /** Members whose scores were written; 0 when there was nothing to score. */
@@ -35,7 +38,15 @@ export function handleScore(deps: { databaseUrl: string; store: ModelStore; band
       log.info({ skipped }, 'score.skipped');
       return { modelVersionId: null, scored: 0, skipped };
     }
-    const stored = version.artefact ? (JSON.parse(version.artefact.toString('utf8')) as { weights?: unknown }).weights : null;
+    const artefact = version.artefact ? (JSON.parse(version.artefact.toString('utf8')) as { algorithm?: string; weights?: unknown }) : null;
+    // Only the built-in TensorFlow.js models store weights this job can score with; a model plugin's version is scored
+    // when it is trained (nightly, or retrainModel).
+    if (artefact?.algorithm && artefact.algorithm !== SCORABLE[payload.kind]) {
+      const skipped = `${payload.kind} version ${version.id} is ${artefact.algorithm}, which is scored when it is trained, not from stored weights`;
+      log.info({ skipped }, 'score.skipped');
+      return { modelVersionId: version.id, scored: 0, skipped };
+    }
+    const stored = artefact?.weights;
     if (!stored) throw new Error(`model version ${version.id} has no stored weights to score with; retrain the ${payload.kind.toLowerCase()} model`);
 
     await initBackend();

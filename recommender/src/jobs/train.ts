@@ -6,6 +6,7 @@ import { TRAIN_QUEUE, readPayload, type ModelKind } from '@loyalty/jobs';
 import { initBackend } from '../tf/backend';
 import { decideGate, runPipeline, type Progress } from '../training/pipeline';
 import type { Bands, ModelStore, ValueBandQuantiles } from '../training/store';
+import type { ServedModels } from '../model-plugins';
 import { DAY_MS } from '../time';
 
 export interface TrainResult {
@@ -30,7 +31,10 @@ export function defaultHorizonDays(rows: readonly { time: number }[]): number {
  * whether it replaces the active version. A retried attempt (after a failure or a stalled worker) starts afresh and
  * marks what the dead attempt wrote as FAILED; nothing is served until `finish` flips the version in one transaction.
  */
-export function handleTrain(kind: ModelKind, deps: { databaseUrl: string; store: ModelStore; bands: Bands; valueBands: ValueBandQuantiles; log: Logger }) {
+export function handleTrain(
+  kind: ModelKind,
+  deps: { databaseUrl: string; store: ModelStore; bands: Bands; valueBands: ValueBandQuantiles; log: Logger; /** The built-in models unless given. */ models?: ServedModels },
+) {
   return async (job: Job<unknown>): Promise<TrainResult> => {
     const payload = readPayload(TRAIN_QUEUE[kind], job.data, [1]);
     if (payload.kind !== kind) throw new Error(`a ${payload.kind} payload on the ${TRAIN_QUEUE[kind]} queue`);
@@ -62,6 +66,8 @@ export function handleTrain(kind: ModelKind, deps: { databaseUrl: string; store:
         kind: payload.kind,
         horizonDays,
         maxEpochs: payload.maxEpochs,
+        modelName: deps.models?.names[kind],
+        registry: deps.models?.registry,
         // VALUE reads returns as features; the platform's orders carry them as returned quantities, netted already.
         context: { returns: history.returns },
         onProgress: async (p) => {

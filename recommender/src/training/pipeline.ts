@@ -30,6 +30,8 @@ export interface PipelineOptions {
   similarN?: number;
   /** Registry entry to train; defaults to the production model of the kind. */
   modelName?: string;
+  /** Where `modelName` and the baselines are looked up: the built-in registry and the model plugins' (registryWith). */
+  registry?: readonly RegistryEntry[];
   onProgress?(p: Progress): void | Promise<void>;
   /** VALUE only: the source's cancellation lines, if it has them (readClean's `returns`), for the returns features. */
   context?: ValueContext;
@@ -37,17 +39,18 @@ export interface PipelineOptions {
 
 const TASK_OF = { RECOMMENDER: 'recs', CHURN: 'churn', VALUE: 'clv' } as const;
 
-/** The production model of each kind: the first `model` entry of its task in the registry. */
-export function productionEntry(kind: ModelKind, name?: string): RegistryEntry {
+/** The model of each kind to train: `name`'s entry, or else the first `model` entry of its task (the built-in one). */
+export function productionEntry(kind: ModelKind, name?: string, registry: readonly RegistryEntry[] = REGISTRY): RegistryEntry {
   const task = TASK_OF[kind];
-  const entry = REGISTRY.find((e) => e.task === task && (name ? e.name === name : e.kind === 'model'));
-  if (!entry) throw new Error(`no ${name ?? 'TensorFlow.js'} ${task} model is registered in recommender/src/eval/registry.ts`);
+  const entry = registry.find((e) => e.task === task && (name ? e.name === name : e.kind === 'model'));
+  if (!entry) throw new Error(`no ${name ?? 'TensorFlow.js'} ${task} model is registered (recommender/src/eval/registry.ts, or a model plugin's)`);
   return entry;
 }
 
-export function baselineEntries(kind: ModelKind): RegistryEntry[] {
+/** The baselines the gate compares a version of this kind with: every baseline of its task, plugins' included. */
+export function baselineEntries(kind: ModelKind, registry: readonly RegistryEntry[] = REGISTRY): RegistryEntry[] {
   const task = TASK_OF[kind];
-  return REGISTRY.filter((e) => e.task === task && e.kind === 'baseline');
+  return registry.filter((e) => e.task === task && e.kind === 'baseline');
 }
 
 export function windowOf(rows: readonly Txn[], horizonDays: number): Window {
@@ -148,10 +151,10 @@ async function runRecs(rows: Txn[], options: PipelineOptions): Promise<RecsOutpu
   const split = recsSplit(productRows, window.cutoff, options.horizonDays);
   if (split.testUsers.length === 0) throw new Error(`no customer bought both before and after the holdout cutoff; use a shorter horizon than ${options.horizonDays} days`);
 
-  const entry = productionEntry('RECOMMENDER', options.modelName);
+  const entry = productionEntry('RECOMMENDER', options.modelName, options.registry);
   await report('evaluating-baselines', 5);
   const baselineMetrics: RecsOutput['baselineMetrics'] = {};
-  for (const entry of baselineEntries('RECOMMENDER')) {
+  for (const entry of baselineEntries('RECOMMENDER', options.registry)) {
     const model = entry.create() as RecsModel;
     await model.fit(split.train);
     baselineMetrics[entry.name] = evaluateScores(split, (u) => model.score(u)) as RecsOutput['metrics'];
@@ -285,10 +288,10 @@ async function runChurn(rows: Txn[], options: PipelineOptions): Promise<ChurnOut
   const churners = task.labels.reduce((s, y) => s + y, 0);
   if (churners === 0 || churners === task.labels.length) throw new Error('the holdout has only one class (everyone churned or nobody did); use another horizon');
 
-  const entry = productionEntry('CHURN', options.modelName);
+  const entry = productionEntry('CHURN', options.modelName, options.registry);
   await report('evaluating-baselines', 5);
   const baselineMetrics: Record<string, ChurnMetrics> = {};
-  for (const entry of baselineEntries('CHURN')) {
+  for (const entry of baselineEntries('CHURN', options.registry)) {
     baselineMetrics[entry.name] = (await evaluateChurnModel(entry.create() as ChurnModel, task)).metrics;
   }
 
@@ -338,10 +341,10 @@ async function runValue(rows: Txn[], options: PipelineOptions): Promise<ValueOut
   if (task.population.length === 0) throw new Error('nobody bought anything before the holdout cutoff; use a shorter horizon');
   if (!task.actual.some((v) => v > 0)) throw new Error('nobody bought anything in the holdout; use another horizon');
 
-  const entry = productionEntry('VALUE', options.modelName);
+  const entry = productionEntry('VALUE', options.modelName, options.registry);
   await report('evaluating-baselines', 5);
   const baselineMetrics: Record<string, ValueMetrics> = {};
-  for (const b of baselineEntries('VALUE')) {
+  for (const b of baselineEntries('VALUE', options.registry)) {
     baselineMetrics[b.name] = (await evaluateValueModel(b.create() as ValueModel, task)).metrics;
   }
 
