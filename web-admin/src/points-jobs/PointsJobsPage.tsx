@@ -11,9 +11,8 @@ import {
 } from '../gql/graphql';
 import { useCurrentAdmin } from '../auth/RequireAuth';
 import { can } from '../shared/permissions';
-import { errorMessage } from '../shared/errors';
 import { dash, formatDateTimeSeconds, formatInteger } from '../shared/format';
-import { Badge, Card, DataTable, PageHeader, QueryState, Stat, type Tone } from '../shared/ui';
+import { Badge, Card, DataTable, FormErrorLine, PageHeader, QueryState, Stat, type Tone } from '../shared/ui';
 
 const pollMs = 2000;
 /** Problems listed on the page; the ledgerCheck query returns them all. */
@@ -62,11 +61,7 @@ export function PointsJobsPage() {
           </button>
         }
       />
-      {run.error && (
-        <p className="error" role="alert" data-testid="points-jobs-run-error">
-          {errorMessage(run.error)}
-        </p>
-      )}
+      <FormErrorLine error={run.error} placed={[]} testId="points-jobs-run-error" />
       {run.data && (
         <p className="notice" role="status" data-testid="points-jobs-run-result">
           Finished: {runSummary(run.data.runPointsJobs)}
@@ -185,11 +180,7 @@ function LedgerProblems() {
         The last check found balances, lots or history totals that disagree with the ledger. Every change to points is a ledger row, so the ledger is right and the
         other figure is wrong: find out which write missed it before correcting anything.
       </p>
-      {error && (
-        <p className="error" role="alert">
-          {errorMessage(error)}
-        </p>
-      )}
+      <FormErrorLine error={error} placed={[]} testId="ledger-problems-error" />
       {check?.isConsistent && <p className="notice">Consistent now: {formatInteger(check.membersChecked)} members checked.</p>}
       {problems.length > 0 && (
         <>
