@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { ModelKind } from '@loyalty/jobs';
-import { REGISTRY, type RegistryEntry } from './eval/registry';
+import { REGISTRY, TASK_OF_KIND, type RegistryEntry } from './eval/registry';
 
 /**
  * A module that adds models (or baselines) to the ones `npm run eval` compares and the worker may serve: its default
@@ -58,8 +58,6 @@ export function loadModelPlugins(spec: string | undefined, cwd: string = process
   });
 }
 
-const TASK_OF: Record<ModelKind, RegistryEntry['task']> = { RECOMMENDER: 'recs', CHURN: 'churn', VALUE: 'clv' };
-
 /** What the worker trains: the registry with the model plugins', and the entry each kind serves. */
 export interface ServedModels {
   registry: RegistryEntry[];
@@ -75,9 +73,9 @@ export function servedModels(config: { LOYALTY_MODEL_PLUGINS?: string; RECOMMEND
   const names = { RECOMMENDER: config.RECOMMENDER_MODEL, CHURN: config.CHURN_MODEL, VALUE: config.VALUE_MODEL };
   for (const [kind, name] of Object.entries(names) as [ModelKind, string][]) {
     const entry = registry.find((e) => e.name.toLowerCase() === name.toLowerCase());
-    const models = registry.filter((e) => e.task === TASK_OF[kind] && e.kind === 'model').map((e) => e.name);
-    if (!entry || entry.task !== TASK_OF[kind] || entry.kind !== 'model') {
-      throw new ModelPluginError(`${kind}_MODEL: ${name} is not a ${TASK_OF[kind]} model; known: ${models.join(', ')}`);
+    const models = registry.filter((e) => e.task === TASK_OF_KIND[kind] && e.kind === 'model').map((e) => e.name);
+    if (!entry || entry.task !== TASK_OF_KIND[kind] || entry.kind !== 'model') {
+      throw new ModelPluginError(`${kind}_MODEL: ${name} is not a ${TASK_OF_KIND[kind]} model; known: ${models.join(', ')}`);
     }
     names[kind] = entry.name;
   }

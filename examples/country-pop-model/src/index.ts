@@ -13,6 +13,8 @@ export class CountryPopularity implements RecsModel {
   readonly kind = 'model' as const;
   private byCountry = new Map<string, Float64Array>();
   private overall = new Float64Array(0);
+  /** Divides the overall counts so that, as tie-breaks, they stay below 1: never worth one more local buyer. */
+  private tieScale = 1;
   private countryOf: (string | null)[] = [];
 
   async fit(train: RecsTrainSet): Promise<void> {
@@ -34,6 +36,7 @@ export class CountryPopularity implements RecsModel {
       if (!counts) this.byCountry.set(country, (counts = new Float64Array(n)));
       counts[item[k]]++;
     }
+    this.tieScale = 1 / (this.overall.reduce((max, c) => Math.max(max, c), 0) + 1);
   }
 
   score(users: Int32Array): Float64Array {
@@ -42,8 +45,8 @@ export class CountryPopularity implements RecsModel {
     users.forEach((u, b) => {
       const country = this.countryOf[u];
       const local = country === null ? undefined : this.byCountry.get(country);
-      // The overall count breaks ties within a country, scaled so it never outranks a local purchase.
-      for (let i = 0; i < n; i++) out[b * n + i] = (local ? local[i] : 0) + this.overall[i] / (this.overall.length * 1e6 + 1);
+      // The overall count breaks ties within a country.
+      for (let i = 0; i < n; i++) out[b * n + i] = (local ? local[i] : 0) + this.overall[i] * this.tieScale;
     });
     return out;
   }

@@ -20,6 +20,9 @@ export type RegistryEntry =
   | { task: 'churn'; name: string; kind: 'baseline' | 'model'; create: () => ChurnModel }
   | { task: 'clv'; name: string; kind: 'baseline' | 'model'; create: () => ValueModel };
 
+/** The registry task each model kind trains (the worker's kinds, `jobs/src/payloads.ts`). */
+export const TASK_OF_KIND = { RECOMMENDER: 'recs', CHURN: 'churn', VALUE: 'clv' } as const;
+
 export const recs = (name: string, kind: 'baseline' | 'model', create: () => RecsModel): RegistryEntry => ({ task: 'recs', name, kind, create });
 export const churn = (name: string, kind: 'baseline' | 'model', create: () => ChurnModel): RegistryEntry => ({ task: 'churn', name, kind, create });
 export const clv = (name: string, kind: 'baseline' | 'model', create: () => ValueModel): RegistryEntry => ({ task: 'clv', name, kind, create });

@@ -1,7 +1,7 @@
 import { DAY_MS } from '../time';
 import { churnTask, evaluateChurnModel, evaluateScores, evaluateValueModel, valueTask, type ChurnMetrics, type RecsMetrics } from '../eval/evaluate';
 import { topK } from '../eval/metrics';
-import { REGISTRY, type RegistryEntry } from '../eval/registry';
+import { REGISTRY, TASK_OF_KIND, type RegistryEntry } from '../eval/registry';
 import { recsSplit } from '../eval/split';
 import type { ChurnDriver, ChurnModel, FitHooks, HasItemEmbeddings, HasParams, ExplainsChurn, ExplainsValue, RecsModel, ReusesChoice, RecsTrainSet, Txn, ValueContext, ValueModel } from '../eval/types';
 import type { GateDecision, GateInput, Window } from './gate-types';
@@ -37,11 +37,10 @@ export interface PipelineOptions {
   context?: ValueContext;
 }
 
-const TASK_OF = { RECOMMENDER: 'recs', CHURN: 'churn', VALUE: 'clv' } as const;
 
 /** The model of each kind to train: `name`'s entry, or else the first `model` entry of its task (the built-in one). */
 export function productionEntry(kind: ModelKind, name?: string, registry: readonly RegistryEntry[] = REGISTRY): RegistryEntry {
-  const task = TASK_OF[kind];
+  const task = TASK_OF_KIND[kind];
   const entry = registry.find((e) => e.task === task && (name ? e.name === name : e.kind === 'model'));
   if (!entry) throw new Error(`no ${name ?? 'TensorFlow.js'} ${task} model is registered (recommender/src/eval/registry.ts, or a model plugin's)`);
   return entry;
@@ -49,7 +48,7 @@ export function productionEntry(kind: ModelKind, name?: string, registry: readon
 
 /** The baselines the gate compares a version of this kind with: every baseline of its task, plugins' included. */
 export function baselineEntries(kind: ModelKind, registry: readonly RegistryEntry[] = REGISTRY): RegistryEntry[] {
-  const task = TASK_OF[kind];
+  const task = TASK_OF_KIND[kind];
   return registry.filter((e) => e.task === task && e.kind === 'baseline');
 }
 

@@ -41,7 +41,8 @@ export class PointsJobsMetrics {
     }
   }
 
-  recordLedgerCheck(check: { mismatches: readonly unknown[]; mergedAwayHoldings: readonly unknown[]; aggregateMismatches?: readonly unknown[] }): void {
-    this.inconsistencies.set(check.mismatches.length + check.mergedAwayHoldings.length + (check.aggregateMismatches?.length ?? 0));
+  /** `problems`: ledgerProblemCount of the check (modules/ledger/points.types.ts). */
+  recordLedgerCheck(problems: number): void {
+    this.inconsistencies.set(problems);
   }
 }

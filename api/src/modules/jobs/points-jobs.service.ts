@@ -7,7 +7,7 @@ import { checkPageSize } from '../../base/pagination';
 import { sessionLockHeld, withSessionLock } from '../../base/session-lock';
 import { actorRef } from '../auth/principal';
 import type { PointsService } from '../ledger/points.service';
-import type { LedgerCheckResult } from '../ledger/points.types';
+import { ledgerProblemCount, type LedgerCheckResult } from '../ledger/points.types';
 import type { PointsJobsMetrics } from './points-jobs.metrics';
 import { PointsJobRun, PointsJobRunState, PointsJobsTrigger } from './points-job-run.entity';
 import type { PointsJobsOverview } from './points-jobs.types';
@@ -52,8 +52,8 @@ export class PointsJobsService {
         try {
           const done = await this.points.runJobs(rootEm, log);
           const check = await this.points.check(rootEm.fork());
-          this.metrics?.recordLedgerCheck(check);
-          const problems = check.mismatches.length + check.mergedAwayHoldings.length + check.aggregateMismatches.length;
+          const problems = ledgerProblemCount(check);
+          this.metrics?.recordLedgerCheck(problems);
           if (!check.isConsistent) log.error({ runId: run.id, mismatches: check.mismatches.length, mergedAwayHoldings: check.mergedAwayHoldings.length, aggregateMismatches: check.aggregateMismatches.length }, 'ledger.check_failed');
           em.assign(run, { ...done, state: PointsJobRunState.DONE, finishedAt: new Date(), ledgerConsistent: check.isConsistent, ledgerProblems: problems, membersChecked: check.membersChecked });
           await em.flush();

@@ -149,6 +149,12 @@ export class LedgerCheckResult {
   aggregateMismatches: AggregateMismatchReport[];
 }
 
+/** How many things a ledger check found wrong: balances or lots off their ledger rows, holdings left on merged-away
+ * records, and history aggregates off their rows; 0 when consistent. */
+export function ledgerProblemCount(check: Pick<LedgerCheckResult, 'mismatches' | 'mergedAwayHoldings' | 'aggregateMismatches'>): number {
+  return check.mismatches.length + check.mergedAwayHoldings.length + check.aggregateMismatches.length;
+}
+
 /** What one pass of the scheduled points jobs did (recorded on its PointsJobRun by the jobs module). */
 export interface PointsJobsResult {
   lotsReleased: number;
