@@ -147,6 +147,26 @@ describe('exportMemberData', () => {
     expect((await exportOf(member.id)).sections['plugin:export-probe']).toEqual({ orders: 2 });
   });
 
+  it('two exports of one member racing a merge into it each read one whole side of the merge, and both are audited', async () => {
+    const survivor = (await ok(h.gql(till.auth, ENROL, { input: { email: 'race.keep@example.com' } }))).enrolMember;
+    const absorbed = (await ok(h.gql(till.auth, ENROL, { input: { email: 'race.gone@example.com' } }))).enrolMember;
+    for (const id of [survivor.id, absorbed.id]) await ok(h.gql(till.auth, RECORD_ORDER, { input: orderInput(id, [{ unitPriceMinor: 1000 }]) }));
+    // Both exports start before the merge commits; each holds its snapshot for HOLD_MS (the probe section).
+    const twins = [exportOf(survivor.id), exportOf(survivor.id)];
+    await sleep(HOLD_MS / 3);
+    await ok(h.gql(admin.auth, MERGE, { input: { survivorId: survivor.id, absorbedId: absorbed.id } }));
+    const after = exportOf(survivor.id);
+    for (const exported of [...(await Promise.all(twins)), await after]) {
+      const records = exported.recordIds.length;
+      // Before the merge: the survivor alone, its one order. After: both records, both orders. Never a mix.
+      expect([records, exported.sections.orders.length, exported.sections['plugin:export-probe'].orders, exported.sections.profile.length]).toEqual(
+        records === 1 ? [1, 1, 1, 1] : [2, 2, 2, 2],
+      );
+    }
+    expect((await after).recordIds).toEqual([survivor.id, absorbed.id]);
+    expect(await h.sql(`select 1 from audit_entry where action = 'member.export' and entity_id = ?`, [survivor.id])).toHaveLength(3);
+  });
+
   it('answers NOT_FOUND for an unknown member and BAD_USER_INPUT for an id that is not one; only ADMIN may export', async () => {
     const unknown = await h.gql(admin.auth, EXPORT, { id: '01890000-0000-7000-8000-000000000000' });
     expect(unknown.errors?.map((e) => e.extensions.code)).toEqual(['NOT_FOUND']);
