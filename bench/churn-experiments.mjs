@@ -9,22 +9,26 @@
 //   covariates   Platt with covariates (session 15): the calibrator is a logistic regression on TF-CHURN's out-of-fold
 //                logit and RFM-LOGISTIC's five standardised features, weighted as main's Platt (A) or on the latest
 //                snapshot alone (B): "Platt with RFM covariates"
-// Usage: npm run build:server && node bench/churn-experiments.mjs label-shift|snapshots|rfm-anchor|covariates FILE.csv.gz CUTOFF…
+//   importance   Platt weighted for covariate shift (session 17): a domain classifier (logistic on the out-of-fold logit
+//                and RFM-LOGISTIC's five standardised features) tells the calibration rows from the population scored at
+//                the cutoff; each calibration row is weighted by its odds of being a population row, alone (A) or times
+//                main's recency weight (B): "Importance-weighted Platt"
+// Usage: npm run build:server && node bench/churn-experiments.mjs label-shift|snapshots|rfm-anchor|covariates|importance FILE.csv.gz CUTOFF…
 //   e.g. node bench/churn-experiments.mjs label-shift ../shared/data/online_retail.csv.gz 2011-04-04 2011-05-04 2011-06-03 2011-09-01
 import { FileTxnSource } from '../recommender/dist/data/file-source.js';
 import { parseColumnMap, parseCutoff } from '../recommender/dist/data/txn-source.js';
 import { readClean } from '../recommender/dist/eval/clean.js';
 import { churnTask } from '../recommender/dist/eval/evaluate.js';
 import { reliability, rocAuc } from '../recommender/dist/eval/metrics.js';
-import { ChurnTfModel, CHURN_DEFAULTS, recencyWeight } from '../recommender/dist/models/churn-model.js';
+import { ChurnTfModel, CHURN_DEFAULTS, fitPlatt, recencyWeight } from '../recommender/dist/models/churn-model.js';
 import { RfmLogisticBaseline } from '../recommender/dist/baselines/churn.js';
 import { rfmFeatures, summarise } from '../recommender/dist/baselines/churn-features.js';
 import { fitLogistic } from '../recommender/dist/baselines/logistic.js';
 import { DAY_MS } from '../recommender/dist/time.js';
 
 const [experiment, file, ...cutoffs] = process.argv.slice(2);
-if (!['label-shift', 'snapshots', 'rfm-anchor', 'covariates'].includes(experiment) || !file || !cutoffs.length) {
-  console.error('usage: node bench/churn-experiments.mjs label-shift|snapshots|rfm-anchor|covariates FILE.csv.gz CUTOFF…');
+if (!['label-shift', 'snapshots', 'rfm-anchor', 'covariates', 'importance'].includes(experiment) || !file || !cutoffs.length) {
+  console.error('usage: node bench/churn-experiments.mjs label-shift|snapshots|rfm-anchor|covariates|importance FILE.csv.gz CUTOFF…');
   process.exit(2);
 }
 const HORIZON = 90;
@@ -107,6 +111,48 @@ function covariatePlatt(model, rows, population, cutoff, scores, keep, weight) {
   return { theta: Array.from(theta, (v) => +v.toFixed(3)), p };
 }
 
+/**
+ * Importance-weighted Platt: a domain classifier separates the calibration rows (label 0) from the population at the
+ * cutoff (label 1) on [logit, RFM features]; each calibration row gets weight odds × n_cal / n_pop, clipped to
+ * [0.05, 20], times `base(i)`, and Platt is refitted with those weights and applied to the population's logits.
+ */
+function importancePlatt(model, rows, population, cutoff, scores, base) {
+  const sample = model.calibrationSample, platt = model.params().platt;
+  const summaries = new Map();
+  const rfmAt = (customer, at) => {
+    if (!summaries.has(at)) summaries.set(at, summarise(rows, at));
+    return rfmFeatures(summaries.get(at).get(customer), at);
+  };
+  const n = sample.y.length;
+  const popZ = Array.from(population, (_, k) => {
+    const q = Math.min(Math.max(scores[k], 1e-12), 1 - 1e-12);
+    return (Math.log(q / (1 - q)) - platt.b) / platt.a;
+  });
+  const now = summarise(rows.filter((t) => t.time < cutoff), cutoff);
+  const raw = [
+    ...Array.from(sample.y, (_, i) => [sample.z[i], ...rfmAt(sample.customer[i], sample.snapshotAt[i])]),
+    ...population.map((c, k) => [popZ[k], ...rfmFeatures(now.get(c), cutoff)]),
+  ];
+  const d = raw[0].length, mu = new Array(d).fill(0), sd = new Array(d).fill(0);
+  raw.forEach((r) => r.forEach((v, k) => (mu[k] += v / raw.length)));
+  raw.forEach((r) => r.forEach((v, k) => (sd[k] += (v - mu[k]) ** 2 / raw.length)));
+  const x = raw.map((r) => r.map((v, k) => (sd[k] > 0 ? (v - mu[k]) / Math.sqrt(sd[k]) : 0)));
+  const domain = raw.map((_, i) => (i < n ? 0 : 1));
+  // balanced classes so the odds are a density ratio up to the constant n_cal / n_pop
+  const balance = domain.map((t) => (t ? n / population.length : 1));
+  const fit = fitLogistic(x, domain, 1, 100, balance);
+  const w = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = fit.intercept + x[i].reduce((acc, v, j) => acc + v * fit.weights[j], 0);
+    w[i] = Math.min(20, Math.max(0.05, Math.exp(s))) * base(i);
+  }
+  const domainScores = x.map((r) => fit.intercept + r.reduce((acc, v, j) => acc + v * fit.weights[j], 0));
+  const refit = fitPlatt(sample.z, sample.y, w);
+  const p = Float64Array.from(popZ, (z) => 1 / (1 + Math.exp(-(refit.a * z + refit.b))));
+  const sw = w.reduce((a, v) => a + v, 0), sw2 = w.reduce((a, v) => a + v * v, 0);
+  return { domainAuc: +rocAuc(domainScores, domain).toFixed(3), effectiveN: Math.round((sw * sw) / sw2), n, platt: { a: +refit.a.toFixed(3), b: +refit.b.toFixed(3) }, p };
+}
+
 for (const text of cutoffs) {
   const task = churnTask(history.rows, parseCutoff(text), HORIZON);
   const row = { cutoff: text, customers: task.population.length, churnRate: +mean(task.labels).toFixed(3) };
@@ -142,6 +188,20 @@ for (const text of cutoffs) {
       rfmLogistic: measured(rfm.scores, task.labels),
       covariatesA: { theta: a.theta, ...measured(a.p, task.labels) },
       covariatesB: { theta: b.theta, ...measured(b.p, task.labels) },
+    });
+  } else if (experiment === 'importance') {
+    const model = new ChurnTfModel();
+    const { scores } = await model.fitPredict(task.rows, task.population, task.cutoff, HORIZON);
+    const rfm = await new RfmLogisticBaseline().fitPredict(task.rows, task.population, task.cutoff, HORIZON);
+    const sample = model.calibrationSample;
+    const a = importancePlatt(model, task.rows, task.population, task.cutoff, scores, () => 1);
+    const b = importancePlatt(model, task.rows, task.population, task.cutoff, scores, (i) => sample.weight[i]);
+    const { p: pa, ...infoA } = a, { p: pb, ...infoB } = b;
+    Object.assign(row, {
+      tfChurn: measured(scores, task.labels),
+      rfmLogistic: measured(rfm.scores, task.labels),
+      importanceA: { ...infoA, ...measured(pa, task.labels) },
+      importanceB: { ...infoB, ...measured(pb, task.labels) },
     });
   } else {
     for (const [snapshots, snapshotStepDays] of [[4, 30], [8, 15], [1, 30]]) {
