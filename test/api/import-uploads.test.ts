@@ -1,13 +1,11 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { stringify } from 'csv-stringify/sync';
-import { Client } from 'pg';
 import type request from 'supertest';
 import { useHarness } from '../support/harness';
 import { build, AdminRole } from '../fixtures/build';
-import { runImport, syntheticTransactions } from '../support/imports';
+import { canonicalCsv, channelTotals, holdOrders, runImport, syntheticTransactions } from '../support/imports';
 import { CANONICAL_COLUMNS } from '../../api/src/modules/import/source';
 
 const IMPORT_DIR = mkdtempSync(path.join(tmpdir(), 'import-uploads-'));
@@ -47,18 +45,7 @@ async function until(id: string, done: (job: Job) => boolean): Promise<Job> {
   throw new Error(`import ${id} never got there`);
 }
 
-/** Waits until some session waits for a lock on the table: the import's first batch has reached its writes. */
-async function untilWaiting(c: Client, table: string): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    const { rows } = await c.query(`select count(*)::int as n from pg_locks where not granted and relation = $1::regclass`, [table]);
-    if (rows[0].n > 0) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`nothing ever waited for ${table}`);
-}
-
-const ordersOf = async (channelName: string) =>
-  (await h.sql<{ n: number }>(`select count(*)::int as n from customer_order o join sales_channel c on c.id = o.channel_id where c.name = ?`, [channelName]))[0].n;
+const ordersOf = async (channelName: string) => (await channelTotals(h, channelName)).orders;
 
 beforeAll(async () => {
   admin = (await b.admin()).auth;
@@ -118,27 +105,22 @@ describe('transaction import over HTTP', () => {
 
   it('stops after the batch in flight and resumes to the same result as one run, adding nothing twice', async () => {
     const records = syntheticTransactions(120);
-    const csv = Buffer.from(stringify([[...CANONICAL_COLUMNS], ...records.map((r) => CANONICAL_COLUMNS.map((c) => r.row[c] ?? ''))]));
+    const csv = canonicalCsv(records);
     const straight = await runImport(h, records, { channelName: `Straight ${channels}` });
     const job = (await upload(csv, 'history.csv')).body.import as Job;
     const s = settings({ map: {}, batchInvoices: 2 });
-    // A second session holds the orders table, so the first batch waits in its transaction and the stop always arrives
-    // while an import is in flight, however fast the machine finishes 120 rows.
-    const blocker = new Client({ connectionString: h.config.DATABASE_URL });
-    await blocker.connect();
+    const hold = await holdOrders(h);
     let stopped: request.Response;
     try {
-      await blocker.query('BEGIN');
-      await blocker.query('LOCK TABLE customer_order IN EXCLUSIVE MODE');
       await post(`/api/imports/${job.id}/start`, s);
-      await untilWaiting(blocker, 'customer_order');
+      await hold.waiting();
       const stopping = post(`/api/imports/${job.id}/stop`).then((r) => r);
       // The stop answers only once the batch in flight commits, which the lock prevents: give the request time to land.
       await new Promise((r) => setTimeout(r, 500));
-      await blocker.query('COMMIT');
+      await hold.release();
       stopped = await stopping;
     } finally {
-      await blocker.end();
+      await hold.release();
     }
     expect(stopped.body.import.state).toBe('INTERRUPTED');
     const partial = await ordersOf(s.channelName);
@@ -151,11 +133,7 @@ describe('transaction import over HTTP', () => {
     expect(done).toMatchObject({ state: 'DONE', runs: 2 });
     expect(done.summary!.invoicesSkipped).toBeGreaterThanOrEqual(partial);
     expect(await ordersOf(s.channelName)).toBe(straight.summary.orders);
-    const [points] = await h.sql<{ earned: number }>(
-      `select sum(o.points_earned)::int as earned from customer_order o join sales_channel c on c.id = o.channel_id where c.name = ?`,
-      [s.channelName],
-    );
-    expect(points.earned).toBe(straight.summary.pointsEarned);
+    expect((await channelTotals(h, s.channelName)).points).toBe(straight.summary.pointsEarned);
   });
 
   it('refuses a mapping without a required column, an unknown column, and bad settings, naming each field', async () => {
@@ -186,5 +164,54 @@ describe('transaction import over HTTP', () => {
     const badGzip = await upload(Buffer.from([0x1f, 0x8b, 1, 2, 3, 4]), 'broken.csv.gz');
     expect([badGzip.status, badGzip.body.errors[0].extensions.code]).toEqual([400, 'BAD_USER_INPUT']);
     expect((await get('/api/imports')).body.imports.length).toBe(before);
+    // Nothing of the refused uploads is left on disk either.
+    expect(readdirSync(IMPORT_DIR)).toEqual([]);
+  });
+
+  it('deletes an import that is not running with its file and rejects, keeps its orders, and refuses a running one', async () => {
+    const del = (id: string, token = admin.token) => h.http().delete(`/api/imports/${id}`).set('authorization', `Bearer ${token}`);
+    const uploaded = (await upload(fixture('renamed.csv'))).body.import as Job;
+    const imported = (await upload(gzipSync(fixture('malformed.csv')), 'bad.csv.gz')).body.import as Job;
+    const s = settings({ map: {} });
+    await post(`/api/imports/${imported.id}/start`, s);
+    await until(imported.id, (j) => j.state === 'DONE');
+    const orders = await ordersOf(s.channelName);
+    expect(orders).toBeGreaterThan(0);
+    const stored = async (id: string) => (await h.sql<{ n: number }>(`select count(*)::int as n from import_blob_chunk where import_id = ?`, [id]))[0].n;
+    expect(await stored(imported.id)).toBe(2); // the file and its rejects
+
+    const marketer = await b.admin(AdminRole.MARKETER);
+    expect((await del(uploaded.id, marketer.token)).status).toBe(403);
+    for (const job of [uploaded, imported]) {
+      const res = await del(job.id);
+      expect([res.status, res.body]).toEqual([200, { deleted: job.id }]);
+      expect((await get(`/api/imports/${job.id}`)).status).toBe(404);
+      expect(await stored(job.id)).toBe(0);
+      expect((await del(job.id)).body.errors[0].extensions.code).toBe('NOT_FOUND');
+    }
+    expect(await ordersOf(s.channelName)).toBe(orders);
+    // Paths as sent: a NUL, SQL, a control character; then a lone surrogate's bytes, which are not UTF-8
+    for (const hostile of ['not-a-uuid', '%00', encodeURIComponent("1' or '1'='1"), '%1B%5B31m']) {
+      const res = await del(hostile);
+      expect([hostile, res.status, res.body.errors[0].extensions.code]).toEqual([hostile, 404, 'NOT_FOUND']);
+    }
+    for (const res of [await del('%ED%A0%80'), await get('/api/imports/%ED%A0%80'), await post('/api/imports/%C0%AF/stop')]) {
+      expect([res.status, res.body.errors[0].extensions.code]).toEqual([400, 'BAD_REQUEST']);
+    }
+
+    // A running import is stopped first: the orders table is held so the run is certain to be in flight.
+    const records = syntheticTransactions(20);
+    const running = (await upload(canonicalCsv(records), 'running.csv')).body.import as Job;
+    const hold = await holdOrders(h);
+    try {
+      await post(`/api/imports/${running.id}/start`, settings({ map: {}, batchInvoices: 2 }));
+      await hold.waiting();
+      const refused = await del(running.id);
+      expect([refused.status, refused.body.errors[0].extensions]).toEqual([409, expect.objectContaining({ code: 'CONFLICT', reason: 'IMPORT_STATE', state: 'RUNNING' })]);
+    } finally {
+      await hold.release();
+    }
+    expect((await until(running.id, (j) => j.state !== 'RUNNING')).state).toBe('DONE');
+    expect((await del(running.id)).status).toBe(200);
   });
 });

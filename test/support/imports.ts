@@ -1,7 +1,9 @@
+import { stringify } from 'csv-stringify/sync';
+import { Client } from 'pg';
 import { SalesChannelKind } from '../fixtures/build';
 import type { Harness } from './harness';
 import { TransactionImporter, type ImportOptions, type ImportRows, type Reject } from '../../api/src/modules/import/importer';
-import { openCsv, parseColumnMap, type SourceRecord } from '../../api/src/modules/import/source';
+import { CANONICAL_COLUMNS, openCsv, parseColumnMap, type SourceRecord } from '../../api/src/modules/import/source';
 import { createLogger } from '../../api/src/base/logger';
 
 let channels = 0;
@@ -64,4 +66,47 @@ export function syntheticTransactions(customers: number, now = new Date()): Sour
     }
   }
   return records;
+}
+
+/** Rows as a CSV in the canonical layout (header first), with `extraRows` appended as written. */
+export function canonicalCsv(records: SourceRecord[], extraRows: string[][] = []): Buffer {
+  return Buffer.from(stringify([[...CANONICAL_COLUMNS], ...records.map((r) => CANONICAL_COLUMNS.map((c) => r.row[c] ?? '')), ...extraRows]));
+}
+
+/** The orders a sales channel holds and the points they earned: what an import into it wrote. */
+export async function channelTotals(h: Harness, channelName: string): Promise<{ orders: number; points: number }> {
+  const [row] = await h.sql<{ orders: number; points: number }>(
+    `select count(*)::int as orders, coalesce(sum(o.points_earned), 0)::int as points
+     from customer_order o join sales_channel c on c.id = o.channel_id where c.name = ?`,
+    [channelName],
+  );
+  return row;
+}
+
+/**
+ * Holds customer_order in a session of its own, so an import's first batch waits inside its transaction: the import
+ * is certain to be in flight, however fast the machine. `waiting` resolves once that batch waits; `release` ends it.
+ */
+export async function holdOrders(h: Harness): Promise<{ waiting(): Promise<void>; release(): Promise<void> }> {
+  const c = new Client({ connectionString: h.config.DATABASE_URL });
+  await c.connect();
+  await c.query('BEGIN');
+  await c.query('LOCK TABLE customer_order IN EXCLUSIVE MODE');
+  let released = false;
+  return {
+    async waiting() {
+      for (let i = 0; i < 1500; i++) {
+        const { rows } = await c.query(`select count(*)::int as n from pg_locks where not granted and relation = 'customer_order'::regclass`);
+        if (rows[0].n > 0) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error('no import ever waited for customer_order');
+    },
+    async release() {
+      if (released) return;
+      released = true;
+      await c.query('COMMIT').catch(() => undefined);
+      await c.end();
+    },
+  };
 }

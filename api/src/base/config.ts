@@ -295,7 +295,7 @@ export const CONFIG_DOCS: { readonly [K in keyof RawConfig]-?: VariableDoc } = {
   WEB_ADMIN_DIR: 'The built admin app that the API serves at `/`.',
   DATA_DIR: 'Where `npm start` keeps the embedded PostgreSQL.',
   IMPORT_DIR: {
-    text: "Where files uploaded on the admin app's Import page are kept with their status and rejects, on the disk of the API process that runs them ([importing](../guides/importing.md)).",
+    text: "Working copies of the admin app's imports: an upload while its header is checked, the file a run reads and its rejects until the run ends. The uploads themselves, their status and rejects are in PostgreSQL ([importing](../guides/importing.md)).",
     shownDefault: '`.data/imports`',
   },
   IMPORT_MAX_BYTES: 'The largest transactions file the Import page accepts, in bytes (the compressed size for gzip).',

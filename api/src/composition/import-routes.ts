@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
 import type { Logger } from '../base/logger';
 import { AppError, type ErrorCode } from '../base/errors';
@@ -31,6 +33,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
  *   POST /api/imports/:id/stop        stops after the batch in flight
  *   POST /api/imports/:id/resume      runs again with the same settings, skipping what is stored
  *   GET  /api/imports/:id/rejects     the last run's rejected rows, as CSV
+ *   DELETE /api/imports/:id           the upload, its status and rejects (not what it imported); refused while it runs
  *
  * Admin sessions only (`Authorization: Bearer <token>`), with the import:run permission; errors are GraphQL-shaped
  * (`{ errors: [{ message, extensions: { code } }] }`), with the codes of schema/error-codes.json.
@@ -67,17 +70,17 @@ export function importRoutes({ orm, services, rateLimiter, log }: { orm: Orm; se
     };
 
   router.use(admitAdmin);
-  router.get('/', handle(async (_req, res) => void res.json({ imports: await imports.list() })));
+  router.get('/', handle(async (_req, res) => void res.json({ imports: await imports.list(orm.em) })));
   router.post(
     '/',
     handle(async (req, res) => {
       const fileName = typeof req.query.fileName === 'string' ? req.query.fileName : '';
       const length = Number(req.headers['content-length']);
-      const job = await imports.upload(req, fileName, actor(res.locals), Number.isFinite(length) ? length : undefined);
+      const job = await imports.upload(orm.em, req, fileName, actor(res.locals), Number.isFinite(length) ? length : undefined);
       res.status(201).json({ import: job });
     }),
   );
-  router.get('/:id', handle(async (req, res) => void res.json({ import: await imports.get(String(req.params.id)) })));
+  router.get('/:id', handle(async (req, res) => void res.json({ import: await imports.get(orm.em, String(req.params.id)) })));
   router.post(
     '/:id/start',
     express.json({ limit: 64 * 1024 }),
@@ -88,13 +91,24 @@ export function importRoutes({ orm, services, rateLimiter, log }: { orm: Orm; se
     }),
   );
   router.post('/:id/resume', handle(async (req, res) => void res.status(202).json({ import: await imports.resume(orm.em, String(req.params.id)) })));
-  router.post('/:id/stop', handle(async (req, res) => void res.json({ import: await imports.stop(String(req.params.id)) })));
+  router.delete(
+    '/:id',
+    handle(async (req, res) => {
+      await imports.delete(orm.em, String(req.params.id));
+      log.info({ importId: req.params.id, by: actor(res.locals) }, 'import.deleted');
+      res.json({ deleted: String(req.params.id) });
+    }),
+  );
+  router.post('/:id/stop', handle(async (req, res) => void res.json({ import: await imports.stop(orm.em, String(req.params.id)) })));
   router.get(
     '/:id/rejects',
     handle(async (req, res) => {
-      const { path, downloadName } = await imports.rejects(String(req.params.id));
+      const { chunks, downloadName } = await imports.rejects(orm.em, String(req.params.id));
       res.setHeader('cache-control', 'no-store');
-      res.download(path, downloadName, { headers: { 'content-type': 'text/csv; charset=utf-8' } });
+      res.setHeader('content-type', 'text/csv; charset=utf-8');
+      res.attachment(downloadName);
+      // Past the headers an error can only cut the download short (pipeline destroys the response): log it.
+      await pipeline(Readable.from(chunks), res).catch((err: unknown) => log.warn({ err, importId: req.params.id }, 'import.rejects_not_sent'));
     }),
   );
 
@@ -104,6 +118,8 @@ export function importRoutes({ orm, services, rateLimiter, log }: { orm: Orm; se
       return sendGraphqlError(res, STATUS[code] ?? 400, code, err.message, extensions);
     }
     if ((err as { type?: string })?.type === 'entity.parse.failed') return sendGraphqlError(res, 400, 'BAD_REQUEST', 'The request body is not valid JSON');
+    // The router could not percent-decode the path (bytes that are not UTF-8, such as a lone surrogate's).
+    if (err instanceof URIError) return sendGraphqlError(res, 400, 'BAD_REQUEST', 'The request path is not valid percent-encoded UTF-8');
     log.error({ err, requestId: String(req.id) }, 'import.unexpected_error');
     sendGraphqlError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error', { requestId: String(req.id) });
   };

@@ -4,7 +4,7 @@ import type { CombinedError } from 'urql';
 import { useSession } from '../auth/SessionProvider';
 import { errorMessage, fieldErrorMap } from '../shared/errors';
 import { formatDateTime, formatInteger, humanize } from '../shared/format';
-import { Badge, Card, DataTable, ErrorBox, Field, PageHeader, Stat, type Tone } from '../shared/ui';
+import { Badge, Card, ConfirmAction, DataTable, ErrorBox, Field, PageHeader, Stat, type Tone } from '../shared/ui';
 import { canonicalColumns, ImportsApi, optionalColumns, type CanonicalColumn, type ImportJob, type ImportState } from './imports-api';
 
 const POLL_MS = 500;
@@ -42,7 +42,18 @@ export function ImportPage() {
           navigate(`/operations/import/${job.id}`);
         }}
       />
-      {id && <ImportDetail key={id} api={api} id={id} onChanged={reloadList} />}
+      {id && (
+        <ImportDetail
+          key={id}
+          api={api}
+          id={id}
+          onChanged={reloadList}
+          onDeleted={() => {
+            reloadList();
+            navigate('/operations/import');
+          }}
+        />
+      )}
       <Card title="Recent imports" testId="imports-card" wide>
         {listError && <ErrorBox error={listError} retry={reloadList} />}
         {jobs && jobs.length === 0 && <p className="empty">No imports yet</p>}
@@ -105,11 +116,13 @@ function UploadCard({ api, onUploaded }: { api: ImportsApi; onUploaded(job: Impo
   );
 }
 
-function ImportDetail({ api, id, onChanged }: { api: ImportsApi; id: string; onChanged(): void }) {
+function ImportDetail({ api, id, onChanged, onDeleted }: { api: ImportsApi; id: string; onChanged(): void; onDeleted(): void }) {
   const [job, setJob] = useState<ImportJob>();
   const [error, setError] = useState<CombinedError>();
   const [actionError, setActionError] = useState<CombinedError>();
   const [busy, setBusy] = useState(false);
+  const [deleting, setDeleting] = useState(false);
+  const [deleteError, setDeleteError] = useState<CombinedError>();
   const load = useCallback(() => {
     api.get(id).then((j) => {
       setJob(j);
@@ -185,6 +198,23 @@ function ImportDetail({ api, id, onChanged }: { api: ImportsApi; id: string; onC
         </p>
       )}
       {job.runs > 0 && job.state !== 'RUNNING' && <Outcome job={job} onDownload={() => act(async () => (await api.downloadRejects(job), job))} />}
+      {job.state !== 'RUNNING' && (
+        <ConfirmAction
+          label="Delete this upload"
+          warning="The file, its status and its rejected rows are deleted; the orders it imported stay."
+          busy={deleting}
+          error={deleteError}
+          onConfirm={() => {
+            setDeleting(true);
+            setDeleteError(undefined);
+            api.delete(job.id).then(onDeleted, (err: CombinedError) => {
+              setDeleteError(err);
+              setDeleting(false);
+            });
+          }}
+          testId="import-delete"
+        />
+      )}
     </Card>
   );
 }

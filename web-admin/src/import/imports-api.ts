@@ -70,6 +70,7 @@ export class ImportsApi {
   start = async (id: string, settings: ImportSettings) => (await this.call<{ import: ImportJob }>('POST', `/${id}/start`, settings)).import;
   stop = async (id: string) => (await this.call<{ import: ImportJob }>('POST', `/${id}/stop`)).import;
   resume = async (id: string) => (await this.call<{ import: ImportJob }>('POST', `/${id}/resume`)).import;
+  delete = async (id: string) => void (await this.call<{ deleted: string }>('DELETE', `/${id}`));
 
   /** The last run's rejected rows, saved by the browser under the file's name. */
   async downloadRejects(job: ImportJob): Promise<void> {

@@ -1,14 +1,16 @@
-import { createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { EntityManager } from '@mikro-orm/postgresql';
+import { finished, pipeline } from 'node:stream/promises';
+import type { EntityManager, Knex } from '@mikro-orm/postgresql';
 import { isCurrency } from '../../base/currency';
 import { SalesChannelKind } from '../../base/enums';
 import { AppError, type FieldProblem } from '../../base/errors';
 import { isUuid, newId } from '../../base/ids';
 import type { Logger } from '../../base/logger';
+import { sessionLockHeld, withSessionLock } from '../../base/session-lock';
 import { TransactionImporter, type ImporterServices, type ImportSummary } from './importer';
 import { openRejects } from './rejects';
 import { CANONICAL_COLUMNS, checkedHeader, ImportInputError, openCsv, readHead, suggestColumnMap, type CanonicalColumn, type OpenedSource } from './source';
@@ -67,6 +69,15 @@ const PERSIST_EVERY_MS = 500;
 const MAX_FILE_NAME = 200;
 const DEFAULT_BATCH = 500;
 const MAX_BATCH = 5000;
+/** Pieces the upload and the rejects are stored in (import_blob_chunk). */
+const CHUNK_BYTES = 1024 * 1024;
+/** The session lock every run holds: one import at a time across every API process on the database. */
+const IMPORT_LOCK = 'import.run';
+/** How long a stop asked of another process's import waits for it to end before answering with the state as it is. */
+const STOP_WAIT_MS = 5 * 60_000;
+const STOPPED_MIDWAY = 'The API process stopped during the import';
+
+type BlobKind = 'file' | 'rejects';
 
 interface Running {
   job: ImportJob;
@@ -74,41 +85,24 @@ interface Running {
   done: Promise<void>;
 }
 
-/**
- * Transaction files uploaded from the admin app and imported in the background by the API process, with the CLI's
- * importer (TransactionImporter). Each job is a folder's worth of files under `dir`: the upload, its status (JSON,
- * written as it runs) and its rejects (CSV). A job is run by the process it was uploaded to, one at a time; a job left
- * RUNNING by a process that stopped reads as INTERRUPTED, and a resume re-reads the file, skipping invoices already
- * stored, so it adds nothing twice.
- */
-/**
- * Writes whole files through a temporary one and a rename, so a reader never sees half of one, and the writes to one
- * file in the order they were asked for: the last asked is the one left, and two writes never share a temporary file
- * (an import's progress timer can fire while its last status is being written).
- */
-export class OrderedFileWriter {
-  private readonly pending = new Map<string, Promise<void>>();
-
-  write(target: string, text: string): Promise<void> {
-    const write = (this.pending.get(target) ?? Promise.resolve())
-      .catch(() => undefined)
-      .then(async () => {
-        const temp = `${target}.${process.pid}.tmp`;
-        await writeFile(temp, text, { mode: 0o600 });
-        await rename(temp, target);
-      });
-    this.pending.set(target, write);
-    const forget = () => {
-      if (this.pending.get(target) === write) this.pending.delete(target);
-    };
-    write.then(forget, forget);
-    return write;
-  }
+interface JobRow {
+  id: string;
+  state: ImportState;
+  job: ImportJob;
 }
 
+/**
+ * Transaction files uploaded from the admin app and imported in the background by an API process, with the CLI's
+ * importer (TransactionImporter). A job's status (`import_job`), its file and its last run's rejects
+ * (`import_blob_chunk`) are in the database, so any API replica lists, reads, starts, stops and resumes any import.
+ * One import runs at a time across every process: a run holds the session lock `import.run`, which PostgreSQL drops
+ * with its connection, so a job left RUNNING without the lock held reads as INTERRUPTED, and a resume re-reads the
+ * file, skipping invoices already stored, so it adds nothing twice. `dir` holds only working copies: an upload while
+ * it is checked, the file a run reads and its rejects until the run ends.
+ */
 export class ImportJobs {
   private readonly running = new Map<string, Running>();
-  private readonly statusWriter = new OrderedFileWriter();
+  private readonly statusWrites = new SerialWrites();
 
   constructor(
     private readonly dir: string,
@@ -118,14 +112,13 @@ export class ImportJobs {
   ) {}
 
   /** Stores the body as a new job, after checking that its header can be read; nothing is imported yet. */
-  async upload(body: Readable, fileName: string, uploadedBy: string, declaredBytes?: number): Promise<ImportJob> {
+  async upload(em: EntityManager, body: Readable, fileName: string, uploadedBy: string, declaredBytes?: number): Promise<ImportJob> {
     if (declaredBytes !== undefined && declaredBytes > this.maxBytes) throw tooLarge(this.maxBytes);
     const name = fileName.trim().slice(0, MAX_FILE_NAME) || 'upload.csv';
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const id = newId();
-    const part = path.join(this.dir, `${id}.part`);
+    const spool = this.workPath(id, 'upload');
     let bytes = 0;
-    let isGzip = false;
     const limit = this.maxBytes;
     try {
       await pipeline(
@@ -136,11 +129,10 @@ export class ImportJobs {
             done(bytes > limit ? tooLarge(limit) : null, chunk);
           },
         }),
-        createWriteStream(part, { mode: 0o600 }),
+        createWriteStream(spool, { mode: 0o600 }),
       );
-      isGzip = await startsWithGzipMagic(part);
-      await rename(part, this.filePath(id, isGzip));
-      const head = await readHead(this.filePath(id, isGzip), isGzip, SAMPLE_ROWS).catch((err: unknown) => {
+      const isGzip = await startsWithGzipMagic(spool);
+      const head = await readHead(spool, isGzip, SAMPLE_ROWS).catch((err: unknown) => {
         throw err instanceof ImportInputError ? badInput('file', err.message) : err;
       });
       if (!head || head.header.every((h) => h === '')) throw badInput('file', 'is empty, or its first line is not a CSV header');
@@ -168,60 +160,97 @@ export class ImportJobs {
         summary: null,
         error: null,
       };
-      await this.persist(job);
+      // The job and its file in one transaction: a listed job always has its whole file.
+      await knexOf(em).transaction(async (trx) => {
+        await trx.raw(`insert into import_job (id, uploaded_at, state, job) values (?, ?, ?, ?::jsonb)`, [id, job.uploadedAt, job.state, JSON.stringify(job)]);
+        await storeBlob(trx, id, 'file', spool);
+      });
       this.log.info({ importId: id, bytes, isGzip, uploadedBy }, 'import.uploaded');
       return job;
-    } catch (err) {
-      await rm(part, { force: true });
-      await rm(this.filePath(id, isGzip), { force: true });
-      throw err;
+    } finally {
+      await rm(spool, { force: true });
     }
   }
 
   /** Newest first. */
-  async list(): Promise<ImportJob[]> {
-    const names = await readdir(this.dir).catch(() => [] as string[]);
-    const ids = names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)).filter(isUuid);
-    const jobs = await Promise.all(ids.sort().reverse().slice(0, LISTED).map((id) => this.find(id)));
-    return jobs.filter((j): j is ImportJob => j !== null);
+  async list(em: EntityManager): Promise<ImportJob[]> {
+    const rows = await select<JobRow>(em, `select id, state, job from import_job order by uploaded_at desc, id desc limit ?`, [LISTED]);
+    const lockHeld = rows.some((r) => r.state === 'RUNNING') && (await sessionLockHeld(em, IMPORT_LOCK));
+    return rows.map((r) => this.present(r, lockHeld));
   }
 
-  async get(id: string): Promise<ImportJob> {
-    const job = await this.find(id);
-    if (!job) throw AppError.notFound('Import', id);
-    return job;
+  async get(em: EntityManager, id: string): Promise<ImportJob> {
+    const row = isUuid(id) ? (await select<JobRow>(em, `select id, state, job from import_job where id = ?`, [id]))[0] : undefined;
+    if (!row) throw AppError.notFound('Import', id);
+    return this.present(row, row.state === 'RUNNING' && !this.running.has(id) && (await sessionLockHeld(em, IMPORT_LOCK)));
   }
 
   /** Checks the settings against the file's header, then imports in the background; the job answers at once, RUNNING. */
   async start(em: EntityManager, id: string, input: unknown): Promise<ImportJob> {
-    const job = await this.get(id);
+    const job = await this.get(em, id);
     if (job.state !== 'UPLOADED') throw stateConflict(job, 'Only an uploaded file is started; resume an interrupted one');
-    job.settings = checkSettings(input, job.columns);
-    return this.launch(em, job);
+    const settings = checkSettings(input, job.columns);
+    return this.launch(em, id, (current) => {
+      if (current.state !== 'UPLOADED') throw stateConflict(current, 'Only an uploaded file is started; resume an interrupted one');
+      current.settings = settings;
+    });
   }
 
   /** Runs again with the settings of the first start: invoices already stored are skipped. */
   async resume(em: EntityManager, id: string): Promise<ImportJob> {
-    const job = await this.get(id);
-    if ((job.state !== 'INTERRUPTED' && job.state !== 'FAILED') || !job.settings) throw stateConflict(job, 'Only an interrupted or failed import is resumed');
-    return this.launch(em, job);
+    const resumable = (job: ImportJob) => {
+      if ((job.state !== 'INTERRUPTED' && job.state !== 'FAILED') || !job.settings) throw stateConflict(job, 'Only an interrupted or failed import is resumed');
+    };
+    resumable(await this.get(em, id));
+    return this.launch(em, id, resumable);
   }
 
-  /** Stops after the batch in flight commits; the job ends INTERRUPTED. */
-  async stop(id: string): Promise<ImportJob> {
-    const run = this.running.get(id);
-    if (!run) throw stateConflict(await this.get(id), 'Only a running import is stopped');
-    run.controller.abort();
-    await run.done;
-    return this.get(id);
+  /**
+   * Stops after the batch in flight commits; the job ends INTERRUPTED. An import another process runs is asked to stop
+   * through its row, which that process reads at its next status write (every half second).
+   */
+  async stop(em: EntityManager, id: string): Promise<ImportJob> {
+    const local = this.running.get(id);
+    if (local) {
+      local.controller.abort();
+      await local.done;
+      return this.get(em, id);
+    }
+    const job = await this.get(em, id);
+    if (job.state !== 'RUNNING') throw stateConflict(job, 'Only a running import is stopped');
+    await knexOf(em).raw(`update import_job set stop_requested = true where id = ? and state = 'RUNNING'`, [id]);
+    for (const until = Date.now() + STOP_WAIT_MS; Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 100));
+      const now = await this.get(em, id);
+      if (now.state !== 'RUNNING') return now;
+    }
+    return this.get(em, id);
   }
 
-  /** The last run's rejected rows (line, reason, detail, then the canonical columns), or NOT_FOUND before any run. */
-  async rejects(id: string): Promise<{ path: string; downloadName: string }> {
-    const job = await this.get(id);
-    const file = this.rejectsPath(id);
-    if (job.runs === 0 || !(await stat(file).catch(() => null))) throw AppError.notFound('ImportRejects', id);
-    return { path: file, downloadName: `${job.fileName.replace(/(\.csv)?(\.gz)?$/i, '')}.rejects.csv` };
+  /** The last finished run's rejected rows (line, reason, detail, then the canonical columns), or NOT_FOUND before any. */
+  async rejects(em: EntityManager, id: string): Promise<{ chunks: AsyncIterable<Buffer>; downloadName: string }> {
+    const job = await this.get(em, id);
+    const [stored] = await select<{ n: number }>(em, `select count(*)::int as n from import_blob_chunk where import_id = ? and kind = 'rejects'`, [id]);
+    if (job.runs === 0 || !stored?.n) throw AppError.notFound('ImportRejects', id);
+    return { chunks: blobChunks(knexOf(em), id, 'rejects'), downloadName: `${job.fileName.replace(/(\.csv)?(\.gz)?$/i, '')}.rejects.csv` };
+  }
+
+  /**
+   * Deletes an import that is not running, with its file and rejects (an upload holds customers' data: keep it no
+   * longer than needed). The orders it imported stay. Under the import lock when it is free, so no process starts it
+   * meanwhile; while another import runs, that one is the only RUNNING row (every claim marks dead runs INTERRUPTED).
+   */
+  async delete(em: EntityManager, id: string): Promise<void> {
+    const job = await this.get(em, id);
+    const refuse = () => stateConflict({ ...job, state: 'RUNNING' }, 'A running import is stopped before it is deleted');
+    if (job.state === 'RUNNING') throw refuse();
+    const remove = async () => (await select(em, `delete from import_job where id = ? and state <> 'RUNNING' returning id`, [id])).length;
+    const locked = await withSessionLock(em, IMPORT_LOCK, async () => {
+      await knexOf(em).raw(`update import_job set state = 'INTERRUPTED' where id = ? and state = 'RUNNING'`, [id]);
+      return remove();
+    });
+    const deleted = locked.ran ? locked.value : await remove();
+    if (!deleted) throw (await select(em, `select 1 from import_job where id = ?`, [id])).length ? refuse() : AppError.notFound('Import', id);
   }
 
   /** Stops every running import of this process and waits for their status to be written (the API's shutdown). */
@@ -230,10 +259,61 @@ export class ImportJobs {
     await Promise.all([...this.running.values()].map((r) => r.done));
   }
 
-  private async launch(em: EntityManager, job: ImportJob): Promise<ImportJob> {
+  /** The stored row as the admin app reads it: this process's own runs as they are now, a dead process's as INTERRUPTED. */
+  private present(row: JobRow, lockHeld: boolean): ImportJob {
+    const local = this.running.get(row.id);
+    if (local) return { ...local.job };
+    const job = { ...row.job, state: row.state };
+    // RUNNING but nobody holds the lock every run holds: the process that ran it stopped mid-way.
+    if (row.state === 'RUNNING' && !lockHeld) return { ...job, state: 'INTERRUPTED', phase: null, error: STOPPED_MIDWAY };
+    return job;
+  }
+
+  /**
+   * Takes the import lock and, holding it, checks the job with `admit` (which throws the refusal) and starts it in the
+   * background; answers once it is RUNNING, or CONFLICT IMPORT_RUNNING when any process runs an import.
+   */
+  private launch(em: EntityManager, id: string, admit: (job: ImportJob) => void): Promise<ImportJob> {
     // One import at a time: each batch is a heavy transaction, and two at once would contend for the same members.
     const other = [...this.running.values()][0];
-    if (other) throw AppError.conflict('IMPORT_RUNNING', 'Another import is running; start this one when it ends', { importId: other.job.id });
+    if (other) return Promise.reject(importRunning(other.job.id));
+    return new Promise<ImportJob>((resolve, reject) => {
+      const controller = new AbortController();
+      let started = false;
+      const outcome = withSessionLock(em, IMPORT_LOCK, async () => {
+        const job = await this.claim(em, id, admit);
+        started = true;
+        const done = this.run(em, job, controller.signal);
+        this.running.set(id, { job, controller, done });
+        resolve({ ...job });
+        try {
+          await done;
+        } finally {
+          this.running.delete(id);
+        }
+      });
+      outcome.then(
+        async (o) => {
+          if (o.ran) return;
+          const [busy] = await select<{ id: string }>(em, `select id from import_job where state = 'RUNNING' order by job->>'startedAt' desc limit 1`, []).catch(() => []);
+          reject(importRunning(busy?.id ?? null));
+        },
+        (err: unknown) => {
+          if (!started) reject(err);
+          else this.log.error({ err, importId: id }, 'import.status_not_written');
+        },
+      );
+    });
+  }
+
+  /** Under the import lock: marks what a dead process left RUNNING as INTERRUPTED, admits the job and records it RUNNING. */
+  private async claim(em: EntityManager, id: string, admit: (job: ImportJob) => void): Promise<ImportJob> {
+    const knex = knexOf(em);
+    await knex.raw(`update import_job set state = 'INTERRUPTED', job = job || ?::jsonb where state = 'RUNNING'`, [JSON.stringify({ phase: null, error: STOPPED_MIDWAY })]);
+    const [row] = await select<JobRow>(em, `select id, state, job from import_job where id = ?`, [id]);
+    if (!row) throw AppError.notFound('Import', id);
+    const job: ImportJob = { ...row.job, state: row.state };
+    admit(job);
     Object.assign(job, {
       state: 'RUNNING',
       runs: job.runs + 1,
@@ -248,17 +328,16 @@ export class ImportJobs {
       summary: null,
       error: null,
     } satisfies Partial<ImportJob>);
-    await this.persist(job);
-    const controller = new AbortController();
-    const done = this.run(em, job, controller.signal).finally(() => this.running.delete(job.id));
-    this.running.set(job.id, { job, controller, done });
-    return { ...job };
+    await knex.raw(`update import_job set state = ?, stop_requested = false, job = ?::jsonb where id = ?`, [job.state, JSON.stringify(job), id]);
+    return job;
   }
 
   private async run(em: EntityManager, job: ImportJob, signal: AbortSignal): Promise<void> {
     const settings = job.settings!;
     const map = new Map(Object.entries(settings.map));
-    const file = this.filePath(job.id, job.isGzip);
+    // openCsv gunzips by the name's ending
+    const file = this.workPath(job.id, job.isGzip ? 'csv.gz' : 'csv');
+    const rejectsFile = this.workPath(job.id, 'rejects.csv');
     const log = this.log.child({ importId: job.id });
     let current: OpenedSource | null = null;
     const rows = async (pass: 'scan' | 'import') => {
@@ -275,12 +354,20 @@ export class ImportJobs {
         }
       })();
     };
-    const rejects = openRejects(this.rejectsPath(job.id));
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const rejects = openRejects(rejectsFile);
+    const controller = new AbortController();
+    signal.addEventListener('abort', () => controller.abort(), { once: true });
     const timer = setInterval(() => {
       job.bytesRead = current?.bytesRead() ?? 0;
-      void this.persist(job).catch((err: unknown) => log.warn({ err }, 'import.status_not_written'));
+      void this.persist(em, job, controller).catch((err: unknown) => log.warn({ err }, 'import.status_not_written'));
     }, PERSIST_EVERY_MS);
+    let rejectsWritten = false;
+    // The run's end is kept apart from `job` (which this process answers readers with) until it is stored, so no
+    // reader sees an import DONE before its rejects and final status are in the database.
+    const ended: Partial<ImportJob> = {};
     try {
+      await copyBlob(knexOf(em), job.id, 'file', file);
       const summary = await new TransactionImporter(em, this.services, log).run(rows, {
         channelName: settings.channelName,
         channelKind: settings.channelKind,
@@ -293,48 +380,112 @@ export class ImportJobs {
         onBatch: (p) => {
           job.batches = p.batches;
         },
-        signal,
+        signal: controller.signal,
       });
-      job.summary = summary;
-      job.rowsRead = summary.rowsRead;
-      job.state = summary.isComplete ? 'DONE' : 'INTERRUPTED';
+      Object.assign(ended, { summary, rowsRead: summary.rowsRead, state: summary.isComplete ? 'DONE' : 'INTERRUPTED' } satisfies Partial<ImportJob>);
       log.info({ ...summary, phaseMs: undefined }, summary.isComplete ? 'import.finished' : 'import.interrupted');
     } catch (err) {
-      job.state = 'FAILED';
+      ended.state = 'FAILED';
       // An AppError (EARNING_FAILED, a dependency down) says what to fix; anything else is logged with its detail.
-      job.error = err instanceof AppError || err instanceof ImportInputError ? err.message : 'An unexpected error stopped the import; it is logged. Resume once it is fixed.';
+      ended.error = err instanceof AppError || err instanceof ImportInputError ? err.message : 'An unexpected error stopped the import; it is logged. Resume once it is fixed.';
       log.error({ err }, 'import.failed');
     } finally {
       clearInterval(timer);
-      await rejects.close().catch((err: unknown) => log.warn({ err }, 'import.rejects_not_written'));
-      job.bytesRead = (current as OpenedSource | null)?.bytesRead() ?? job.bytesRead;
-      job.phase = null;
-      job.finishedAt = new Date().toISOString();
-      await this.persist(job);
+      try {
+        await rejects.close();
+        rejectsWritten = true;
+      } catch (err) {
+        log.warn({ err }, 'import.rejects_not_written');
+      }
+      const final: ImportJob = {
+        ...job,
+        ...ended,
+        bytesRead: (current as OpenedSource | null)?.bytesRead() ?? job.bytesRead,
+        phase: null,
+        finishedAt: new Date().toISOString(),
+      };
+      try {
+        // The rejects and the final status together: a finished run's rejects are its own.
+        await this.statusWrites.run(job.id, () =>
+          knexOf(em).transaction(async (trx) => {
+            if (rejectsWritten) await storeBlob(trx, job.id, 'rejects', rejectsFile);
+            await trx.raw(`update import_job set state = ?, job = ?::jsonb where id = ?`, [final.state, JSON.stringify(final), job.id]);
+          }),
+        );
+        Object.assign(job, final);
+      } finally {
+        await rm(file, { force: true });
+        await rm(rejectsFile, { force: true });
+      }
     }
   }
 
-  private async find(id: string): Promise<ImportJob | null> {
-    if (!isUuid(id)) return null;
-    const running = this.running.get(id);
-    if (running) return { ...running.job };
-    const text = await readFile(this.statusPath(id), 'utf8').catch(() => null);
-    if (text === null) return null;
-    const job = JSON.parse(text) as ImportJob;
-    // RUNNING on disk but not here: the process that ran it stopped mid-way.
-    if (job.state === 'RUNNING') return { ...job, state: 'INTERRUPTED', phase: null, error: 'The API process stopped during the import' };
-    return job;
+  /** The job's progress, written after any earlier write of it; a stop asked through the row (another process's) aborts the run. */
+  private async persist(em: EntityManager, job: ImportJob, controller: AbortController): Promise<void> {
+    const [row] = await this.statusWrites.run(job.id, () =>
+      select<{ stop_requested: boolean }>(em, `update import_job set state = ?, job = ?::jsonb where id = ? returning stop_requested`, [job.state, JSON.stringify(job), job.id]),
+    );
+    if (row?.stop_requested) controller.abort();
   }
 
-  /** The job as it is now, written whole (never half a status) after any earlier write of it. */
-  private persist(job: ImportJob): Promise<void> {
-    return this.statusWriter.write(this.statusPath(job.id), JSON.stringify(job));
-  }
+  /** A working copy in `dir`, named by job and process so replicas sharing a folder never share a file. */
+  private workPath = (id: string, suffix: string) => path.join(this.dir, `${id}.${process.pid}.${suffix}`);
+}
 
-  /** openCsv gunzips by the name's ending. */
-  private filePath = (id: string, isGzip: boolean) => path.join(this.dir, `${id}.csv${isGzip ? '.gz' : ''}`);
-  private statusPath = (id: string) => path.join(this.dir, `${id}.json`);
-  private rejectsPath = (id: string) => path.join(this.dir, `${id}.rejects.csv`);
+/**
+ * Runs the writes of one key in the order they were asked for, each after the last has settled, so the last asked is
+ * the one left (an import's progress timer can fire while its final status is being written).
+ */
+export class SerialWrites {
+  private readonly pending = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, write: () => Promise<T>): Promise<T> {
+    const next = (this.pending.get(key) ?? Promise.resolve()).catch(() => undefined).then(write);
+    this.pending.set(key, next);
+    const forget = () => {
+      if (this.pending.get(key) === next) this.pending.delete(key);
+    };
+    next.then(forget, forget);
+    return next;
+  }
+}
+
+const knexOf = (em: EntityManager): Knex => em.getConnection().getKnex();
+
+/** Rows of `sql` with bound parameters (em.execute would inline a megabyte chunk into the SQL text). */
+async function select<T>(em: EntityManager, sql: string, params: Knex.RawBinding[]): Promise<T[]> {
+  return ((await knexOf(em).raw(sql, params)) as { rows: T[] }).rows;
+}
+
+/** Replaces the job's stored `kind` with the file at `source`, in pieces of CHUNK_BYTES. */
+export async function storeBlob(trx: Knex.Transaction, id: string, kind: BlobKind, source: string): Promise<void> {
+  await trx.raw(`delete from import_blob_chunk where import_id = ? and kind = ?`, [id, kind]);
+  let seq = 0;
+  for await (const chunk of createReadStream(source, { highWaterMark: CHUNK_BYTES })) {
+    await trx.raw(`insert into import_blob_chunk (import_id, kind, seq, data) values (?, ?, ?, ?)`, [id, kind, seq++, chunk as Buffer]);
+  }
+}
+
+/** The job's stored `kind`, one piece at a time. */
+async function* blobChunks(knex: Knex, id: string, kind: BlobKind): AsyncGenerator<Buffer> {
+  for (let seq = 0; ; seq++) {
+    const { rows } = (await knex.raw(`select data from import_blob_chunk where import_id = ? and kind = ? and seq = ?`, [id, kind, seq])) as { rows: { data: Buffer }[] };
+    if (!rows.length) return;
+    yield rows[0].data;
+  }
+}
+
+/** Writes the job's stored `kind` to `target`: the working copy a run reads. */
+export async function copyBlob(knex: Knex, id: string, kind: BlobKind, target: string): Promise<void> {
+  const out = createWriteStream(target, { mode: 0o600 });
+  try {
+    for await (const chunk of blobChunks(knex, id, kind)) {
+      if (!out.write(chunk)) await once(out, 'drain');
+    }
+  } finally {
+    out.end();
+    await finished(out);
+  }
 }
 
 async function startsWithGzipMagic(file: string): Promise<boolean> {
@@ -353,6 +504,8 @@ const tooLarge = (limitBytes: number) =>
   new AppError('PAYLOAD_TOO_LARGE', `The file is larger than ${limitBytes} bytes`, { limitBytes, http: { status: 413 } });
 
 const stateConflict = (job: ImportJob, message: string) => AppError.conflict('IMPORT_STATE', message, { state: job.state });
+
+const importRunning = (importId: string | null) => AppError.conflict('IMPORT_RUNNING', 'Another import is running; start this one when it ends', { importId });
 
 const CHANNEL_KINDS: readonly SalesChannelKind[] = Object.values(SalesChannelKind).filter((k) => k !== SalesChannelKind.ADMIN);
 
