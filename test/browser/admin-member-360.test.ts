@@ -96,6 +96,35 @@ describeInBrowser('admin app: member 360 with model outputs', () => {
     await screenshot(session.page, 'member-360-models');
   });
 
+  it('a card whose query failed shows the error with Retry, and Retry asks the API again and shows the rows', async () => {
+    const page = session.page;
+    let refused = 0;
+    let served = 0;
+    // The API refuses the orders card's query once (as during a database restart); every later one goes through.
+    await page.route('**/graphql', async (route) => {
+      if (route.request().postDataJSON()?.operationName !== 'MemberOrders') return route.continue();
+      if (refused === 0) {
+        refused++;
+        return route.fulfill({
+          status: 200,
+          contentType: 'application/json',
+          body: JSON.stringify({ data: null, errors: [{ message: 'The database is unavailable; retry shortly', extensions: { code: 'SERVICE_UNAVAILABLE' } }] }),
+        });
+      }
+      served++;
+      return route.continue();
+    });
+    await signIn(AdminRole.MARKETER, `/members/${memberId}`);
+    const error = page.getByTestId('orders-error');
+    await error.waitFor();
+    expect(await error.textContent()).toContain('A service the server needs is unavailable');
+    expect(await page.getByTestId('order-row').count()).toBe(0);
+    await error.getByRole('button', { name: 'Retry' }).click();
+    await page.getByTestId('order-row').first().waitFor();
+    expect([refused, served]).toEqual([1, 1]);
+    expect(await error.count()).toBe(0);
+  });
+
   it('a marketer sees the predicted value with its band and its drivers named in words', async () => {
     await signIn(AdminRole.MARKETER, `/members/${memberId}`);
     await session.page.getByTestId('member-predicted-value').waitFor();

@@ -72,7 +72,7 @@ export function ActivityTypeList() {
       rows={data?.activityTypes}
       fetching={fetching}
       error={error}
-      refetch={() => refetch({ requestPolicy: 'network-only' })}
+      refetch={refetch}
       rowKey={(r) => r.id}
       managePermission="activities:manage"
       emptyText="No activity types yet"

@@ -23,7 +23,7 @@ export function MemberActivitiesCard({ memberId }: { memberId: string }) {
         hasData={Boolean(data)}
         isEmpty={rows.length === 0}
         emptyText="No activities recorded"
-        retry={() => refetch({ requestPolicy: 'network-only' })}
+        refetch={refetch}
         testId="activities"
       >
         <DataTable<ActivityRow>

@@ -62,7 +62,7 @@ export function AuditLogPage() {
         hasData={Boolean(data)}
         isEmpty={rows?.length === 0}
         emptyText="No entries match these filters"
-        retry={() => refetch({ requestPolicy: 'network-only' })}
+        refetch={refetch}
         testId="audit"
       >
         <DataTable<AuditEntryFieldsFragment>

@@ -243,7 +243,7 @@ function ResultsSection({ campaign }: { campaign: Campaign }) {
       hasData={Boolean(data)}
       isEmpty={!r}
       emptyText="Results appear once the campaign has launched and started"
-      retry={() => refetch({ requestPolicy: 'network-only' })}
+      refetch={refetch}
       loadingText="Computing results…"
       testId="results"
     >

@@ -53,7 +53,7 @@ export function CampaignList() {
         hasData={Boolean(data)}
         isEmpty={rows?.length === 0}
         emptyText={status ? `No ${humanize(status).toLowerCase()} campaigns` : 'No campaigns yet'}
-        retry={() => refetch({ requestPolicy: 'network-only' })}
+        refetch={refetch}
         testId="campaigns"
       >
         <DataTable<CampaignFieldsFragment>

@@ -38,7 +38,7 @@ export function ChallengeList() {
         hasData={Boolean(data)}
         isEmpty={rows?.length === 0}
         emptyText="No challenges yet"
-        retry={() => refetch({ requestPolicy: 'network-only' })}
+        refetch={refetch}
         testId="challenges"
       >
         <DataTable<ChallengeFieldsFragment>

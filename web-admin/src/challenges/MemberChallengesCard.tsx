@@ -18,7 +18,7 @@ export function MemberChallengesCard({ memberId }: { memberId: string }) {
         hasData={Boolean(data)}
         isEmpty={rows.length === 0 && badges.length === 0}
         emptyText="No challenges joined and no badges yet"
-        retry={() => refetch({ requestPolicy: 'network-only' })}
+        refetch={refetch}
         testId="challenges"
       >
         <ul className="plain">

@@ -87,7 +87,7 @@ export function Dashboard() {
         fetching={kpis.fetching}
         error={kpis.error}
         hasData={Boolean(k)}
-        retry={() => refetchKpis({ requestPolicy: 'network-only' })}
+        refetch={refetchKpis}
         loadingText="Loading KPIs…"
         testId="kpis"
       >
@@ -214,7 +214,7 @@ function ChurnDistribution() {
         hasData={Boolean(data)}
         isEmpty={scored === 0}
         emptyText="No member has a churn score yet: train and activate a churn model"
-        retry={() => refetch({ requestPolicy: 'network-only' })}
+        refetch={refetch}
         testId="churn"
       >
         <p className="muted small" data-testid="churn-counts">
@@ -258,7 +258,7 @@ function ValueAtRiskCard() {
         hasData={Boolean(data)}
         isEmpty={!v || bands.every((b) => b.members === 0)}
         emptyText="Needs an active customer-value model and an active churn model that both scored members"
-        retry={() => refetch({ requestPolicy: 'network-only' })}
+        refetch={refetch}
         testId="value-at-risk"
       >
         {v && (
@@ -330,7 +330,7 @@ function NpsTrend({ input, days }: { input: AnalyticsFilterInput; days: number }
         hasData={Boolean(f)}
         isEmpty={f?.nps.responses === 0}
         emptyText="No NPS answers in this range"
-        retry={() => refetch({ requestPolicy: 'network-only' })}
+        refetch={refetch}
         testId="nps"
       >
         {f && (
@@ -379,7 +379,7 @@ function CohortRetention({ input }: { input: AnalyticsFilterInput }) {
         hasData={Boolean(data)}
         isEmpty={cohorts.length === 0}
         emptyText="No first orders in this range"
-        retry={() => refetch({ requestPolicy: 'network-only' })}
+        refetch={refetch}
         testId="cohorts"
       >
         <Chart

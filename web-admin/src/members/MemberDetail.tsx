@@ -46,7 +46,7 @@ export function MemberDetail() {
         fetching={detail.fetching}
         error={detail.error}
         hasData={Boolean(member)}
-        retry={() => refetchDetail({ requestPolicy: 'network-only' })}
+        refetch={refetchDetail}
         loadingText="Loading member…"
         testId="member"
       >

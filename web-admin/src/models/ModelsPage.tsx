@@ -437,7 +437,7 @@ function QueueHealthCard({ tick }: { tick: number }) {
         hasData={Boolean(data)}
         isEmpty={rows.length === 0}
         emptyText="No queues reported"
-        retry={() => refetch({ requestPolicy: 'network-only' })}
+        refetch={refetch}
         loadingText="Reading the queues…"
         testId="queues"
       >
@@ -497,7 +497,7 @@ function OutboxSubscribersCard() {
         hasData={Boolean(data)}
         isEmpty={rows.length === 0}
         emptyText="No outbox subscribers: plugins add them"
-        retry={() => refetch({ requestPolicy: 'network-only' })}
+        refetch={refetch}
         loadingText="Reading the subscribers…"
         testId="subscribers"
       >

@@ -67,7 +67,7 @@ export function PointsJobsPage() {
           Finished: {runSummary(run.data.runPointsJobs)}
         </p>
       )}
-      <QueryState fetching={fetching} error={error} hasData={Boolean(overview)} retry={() => refetch({ requestPolicy: 'network-only' })} testId="points-jobs">
+      <QueryState fetching={fetching} error={error} hasData={Boolean(overview)} refetch={refetch} testId="points-jobs">
         {overview && (
           <>
             <div className="stat-grid" data-testid="points-jobs-status">

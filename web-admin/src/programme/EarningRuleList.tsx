@@ -81,7 +81,7 @@ export function EarningRuleList() {
       rows={kinds ? data?.earningRules : undefined}
       fetching={fetching || kindsResult.fetching}
       error={error ?? kindsResult.error}
-      refetch={() => refetch({ requestPolicy: 'network-only' })}
+      refetch={refetch}
       rowKey={(r) => r.id}
       managePermission="programme:manage"
       emptyText="No earning rules yet: members earn no points"

@@ -31,7 +31,7 @@ export function PlanList() {
       rows={data?.membershipPlans}
       fetching={fetching}
       error={error}
-      refetch={() => refetch({ requestPolicy: 'network-only' })}
+      refetch={refetch}
       rowKey={(r) => r.id}
       managePermission="programme:manage"
       emptyText="No paid plans yet"

@@ -42,7 +42,7 @@ export function RewardList() {
       rows={data?.rewards}
       fetching={fetching}
       error={error}
-      refetch={() => refetch({ requestPolicy: 'network-only' })}
+      refetch={refetch}
       rowKey={(r) => r.id}
       managePermission="rewards:manage"
       emptyText="No rewards yet"

@@ -49,7 +49,7 @@ export function SettingsPage() {
     <section className="page" aria-label="Programme settings">
       <PageHeader title="Programme settings" summary={settings && `Last changed ${formatDateTime(settings.updatedAt)}`} />
       {!can(admin, 'programme:manage') && <p className="notice small">Your role can read the settings but not change them.</p>}
-      <QueryState fetching={fetching} error={error} hasData={Boolean(settings)} retry={() => refetch({ requestPolicy: 'network-only' })} testId="programme-settings">
+      <QueryState fetching={fetching} error={error} hasData={Boolean(settings)} refetch={refetch} testId="programme-settings">
         {/* Keyed by the last change, so that a save shows the stored values afresh. */}
         {settings && <SettingsForm key={settings.updatedAt} settings={settings} canEdit={can(admin, 'programme:manage')} onSaved={setSaved} />}
       </QueryState>

@@ -22,7 +22,7 @@ export function TierList() {
       rows={data?.tiers}
       fetching={fetching}
       error={error}
-      refetch={() => refetch({ requestPolicy: 'network-only' })}
+      refetch={refetch}
       rowKey={(r) => r.id}
       managePermission="programme:manage"
       emptyText="No tiers yet"

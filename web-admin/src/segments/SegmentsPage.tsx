@@ -56,7 +56,7 @@ export function SegmentsPage() {
         fetching={grammar.fetching}
         error={grammar.error}
         hasData={Boolean(grammar.data)}
-        retry={() => refetchGrammar({ requestPolicy: 'network-only' })}
+        refetch={refetchGrammar}
         loadingText="Loading the rule grammar…"
         testId="grammar"
       >

@@ -28,7 +28,7 @@ export function MemberVouchersCard({ memberId, onCancelled }: { memberId: string
         hasData={Boolean(data)}
         isEmpty={rows.length === 0}
         emptyText="No rewards redeemed or granted yet"
-        retry={() => refetch({ requestPolicy: 'network-only' })}
+        refetch={refetch}
         testId="vouchers"
       >
         <DataTable<Row>

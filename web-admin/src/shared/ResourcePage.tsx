@@ -1,5 +1,5 @@
 import { useState, type FormEvent, type ReactNode } from 'react';
-import type { CombinedError } from 'urql';
+import type { CombinedError, OperationContext } from 'urql';
 import { useCurrentAdmin } from '../auth/RequireAuth';
 import { errorMessage, fieldErrorMap } from './errors';
 import { humanize } from './format';
@@ -35,7 +35,8 @@ interface ResourcePageProps<T> {
   rows: T[] | undefined;
   fetching: boolean;
   error: CombinedError | undefined;
-  refetch(): void;
+  /** The list query's refetch (urql's); the page asks the network again after a save and on Retry. */
+  refetch(context: Partial<OperationContext>): void;
   rowKey(row: T): string;
   columns: Column<T>[];
   fields: FormField[];
@@ -88,7 +89,7 @@ export function ResourcePage<T>(props: ResourcePageProps<T>) {
         hasData={Boolean(rows)}
         isEmpty={rows?.length === 0}
         emptyText={props.emptyText}
-        retry={props.refetch}
+        refetch={props.refetch}
         testId={testId}
       >
         <DataTable label={title} columns={columns} rows={rows ?? []} rowKey={props.rowKey} testId={`${testId}-table`} rowTestId={`${testId}-row`} />
@@ -109,7 +110,7 @@ export function ResourcePage<T>(props: ResourcePageProps<T>) {
               const error = await props.save(toInput(shownFields(fields, values), values), editing.record);
               if (!error) {
                 setEditing(null);
-                props.refetch();
+                props.refetch({ requestPolicy: 'network-only' });
               }
               return error;
             }}

@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
-import type { CombinedError } from 'urql';
+import type { CombinedError, OperationContext } from 'urql';
 import { errorMessage, fieldErrorMap } from './errors';
 
 /** The small design system every page builds on: headers, cards, stats, tables, states, dialogs and fields. */
@@ -90,7 +90,10 @@ interface QueryStateProps {
   isEmpty?: boolean;
   emptyText?: string;
   loadingText?: string;
+  /** The error's Retry button, for anything but a urql query. */
   retry?: () => void;
+  /** A urql query's refetch: Retry asks the network again rather than the cache. */
+  refetch?: (context: Partial<OperationContext>) => void;
   /** Prefix of the state test ids: `<testId>-loading`, `-empty`, `-error`. */
   testId: string;
   children: ReactNode;
@@ -105,10 +108,12 @@ export function QueryState({
   emptyText = 'Nothing here yet',
   loadingText = 'Loading…',
   retry,
+  refetch,
   testId,
   children,
 }: QueryStateProps) {
-  if (error && !fetching) return <ErrorBox error={error} retry={retry} testId={`${testId}-error`} />;
+  const onRetry = retry ?? (refetch && (() => refetch({ requestPolicy: 'network-only' })));
+  if (error && !fetching) return <ErrorBox error={error} retry={onRetry} testId={`${testId}-error`} />;
   if (!hasData) {
     return (
       <p className="muted loading" role="status" data-testid={`${testId}-loading`}>

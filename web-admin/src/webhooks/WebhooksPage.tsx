@@ -209,7 +209,7 @@ function WebhookDetail({ webhook: w, onChanged, onSecret }: DetailProps) {
           hasData={Boolean(data)}
           isEmpty={data?.webhookDeliveries.length === 0}
           emptyText="No deliveries yet"
-          retry={() => refetch({ requestPolicy: 'network-only' })}
+          refetch={refetch}
           testId="deliveries"
         >
           <DataTable<Delivery>

@@ -19,7 +19,7 @@ export function FeedbackCard({ memberId, withPii }: { memberId: string; withPii:
         hasData={Boolean(data)}
         isEmpty={answers.length === 0}
         emptyText="No NPS or CSAT answers yet"
-        retry={() => refetch({ requestPolicy: 'network-only' })}
+        refetch={refetch}
         testId="feedback"
       >
         <DataTable<FeedbackRow>

@@ -36,7 +36,7 @@ export function LedgerCard({ memberId, reloads }: { memberId: string; reloads: n
         hasData={Boolean(ledger.data)}
         isEmpty={rows.length === 0}
         emptyText="No points movements yet"
-        retry={() => refetch({ requestPolicy: 'network-only' })}
+        refetch={refetch}
         testId="ledger"
       >
         <DataTable<LedgerRow>

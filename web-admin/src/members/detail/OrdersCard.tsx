@@ -17,7 +17,7 @@ export function OrdersCard({ memberId }: { memberId: string }) {
         hasData={Boolean(data)}
         isEmpty={orders.length === 0}
         emptyText="No orders yet"
-        retry={() => refetch({ requestPolicy: 'network-only' })}
+        refetch={refetch}
         testId="orders"
       >
         <DataTable<OrderRow>

@@ -30,7 +30,7 @@ export function PlansCard({ memberId, canCancel, onChanged }: { memberId: string
         hasData={Boolean(data)}
         isEmpty={rows.length === 0}
         emptyText="No paid plans"
-        retry={() => refetch({ requestPolicy: 'network-only' })}
+        refetch={refetch}
         testId="plans"
       >
         <DataTable<Row>

@@ -25,7 +25,7 @@ export function RecommendationsCard({ memberId }: { memberId: string }) {
         hasData={Boolean(data)}
         isEmpty={recs.length === 0}
         emptyText="No recommendations: no recommender model is active"
-        retry={() => refetch({ requestPolicy: 'network-only' })}
+        refetch={refetch}
         testId="recommendations"
       >
         <DataTable<RecommendationRow>

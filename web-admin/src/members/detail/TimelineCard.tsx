@@ -32,7 +32,7 @@ export function TimelineCard({ memberId }: { memberId: string }) {
         hasData={Boolean(data)}
         isEmpty={entries.length === 0}
         emptyText="Nothing has happened yet"
-        retry={() => refetch({ requestPolicy: 'network-only' })}
+        refetch={refetch}
         testId="timeline"
       >
         <ol className="timeline">
