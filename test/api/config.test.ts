@@ -30,6 +30,12 @@ describe('loadConfig', () => {
     }
   });
 
+  it('keeps uploads IMPORT_RETENTION_DAYS (30 by default, 0 for until deleted) and refuses a negative or fractional count', () => {
+    expect(loadConfig({}).IMPORT_RETENTION_DAYS).toBe(30);
+    expect(loadConfig({ IMPORT_RETENTION_DAYS: '0' }).IMPORT_RETENTION_DAYS).toBe(0);
+    for (const days of ['-1', '1.5', 'a month', '3651']) expect(() => loadConfig({ IMPORT_RETENTION_DAYS: days })).toThrow(/IMPORT_RETENTION_DAYS/);
+  });
+
   it('requires a strong JWT_SECRET in production and turns introspection off there', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET: is required when NODE_ENV=production/);
     expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'short' })).toThrow(/JWT_SECRET: must be at least 32 characters/);

@@ -47,6 +47,20 @@ async function until(id: string, done: (job: Job) => boolean): Promise<Job> {
 
 const ordersOf = async (channelName: string) => (await channelTotals(h, channelName)).orders;
 
+/** Uploads and starts a small import, and runs `work` while its first batch is certainly in flight; returns the job. */
+async function whileRunning(work: (job: Job) => Promise<void>): Promise<Job> {
+  const job = (await upload(canonicalCsv(syntheticTransactions(20)), 'running.csv')).body.import as Job;
+  const hold = await holdOrders(h);
+  try {
+    await post(`/api/imports/${job.id}/start`, settings({ map: {}, batchInvoices: 2 }));
+    await hold.waiting();
+    await work(job);
+  } finally {
+    await hold.release();
+  }
+  return job;
+}
+
 beforeAll(async () => {
   admin = (await b.admin()).auth;
   await b.baseRate(1, 100);
@@ -168,6 +182,42 @@ describe('transaction import over HTTP', () => {
     expect(readdirSync(IMPORT_DIR)).toEqual([]);
   });
 
+  it('sweeps uploads whose last run ended, or that were uploaded, more than the retention ago, and never a running one', async () => {
+    const age = (id: string, days: number, finishedDaysAgo: number | null) =>
+      h.sql(
+        `update import_job set uploaded_at = now() - make_interval(days => ?),
+           job = jsonb_set(job, '{finishedAt}', coalesce(to_jsonb(now() - make_interval(days => ?)), 'null'::jsonb)) where id = ?`,
+        [days, finishedDaysAgo, id],
+      );
+    const neverRun = (await upload(fixture('renamed.csv'))).body.import as Job;
+    const ranLately = (await upload(fixture('renamed.csv'))).body.import as Job;
+    const ranLongAgo = (await upload(fixture('renamed.csv'))).body.import as Job;
+    const fresh = (await upload(fixture('renamed.csv'))).body.import as Job;
+    for (const job of [ranLately, ranLongAgo]) {
+      await post(`/api/imports/${job.id}/start`, settings({ map: job.suggestedMap }));
+      await until(job.id, (j) => j.state === 'DONE');
+    }
+    await age(neverRun.id, 31, null);
+    await age(ranLately.id, 90, 29); // uploaded long ago, but its last run ended inside the retention
+    await age(ranLongAgo.id, 90, 31);
+    const running = await whileRunning(async (job) => {
+      await age(job.id, 60, null);
+      expect(await h.app.services.imports.sweep(h.em(), 30)).toBe(2);
+    });
+    const left = (await get('/api/imports')).body.imports.map((j: Job) => j.id);
+    expect(left).toEqual(expect.arrayContaining([ranLately.id, fresh.id, running.id]));
+    expect(left).not.toContain(neverRun.id);
+    expect(left).not.toContain(ranLongAgo.id);
+    const chunks = await h.sql<{ n: number }>(`select count(*)::int as n from import_blob_chunk where import_id in (?, ?)`, [neverRun.id, ranLongAgo.id]);
+    expect(chunks[0].n).toBe(0);
+    expect((await until(running.id, (j) => j.state !== 'RUNNING')).state).toBe('DONE');
+    // Its run has just ended, so it stays; with nothing running, a dead process's old RUNNING row goes too.
+    expect(await h.app.services.imports.sweep(h.em(), 30)).toBe(0);
+    await h.sql(`update import_job set state = 'RUNNING', uploaded_at = now() - interval '60 days', job = job - 'finishedAt' where id = ?`, [running.id]);
+    expect(await h.app.services.imports.sweep(h.em(), 30)).toBe(1);
+    expect((await get(`/api/imports/${running.id}`)).status).toBe(404);
+  });
+
   it('deletes an import that is not running with its file and rejects, keeps its orders, and refuses a running one', async () => {
     const del = (id: string, token = admin.token) => h.http().delete(`/api/imports/${id}`).set('authorization', `Bearer ${token}`);
     const uploaded = (await upload(fixture('renamed.csv'))).body.import as Job;
@@ -199,18 +249,11 @@ describe('transaction import over HTTP', () => {
       expect([res.status, res.body.errors[0].extensions.code]).toEqual([400, 'BAD_REQUEST']);
     }
 
-    // A running import is stopped first: the orders table is held so the run is certain to be in flight.
-    const records = syntheticTransactions(20);
-    const running = (await upload(canonicalCsv(records), 'running.csv')).body.import as Job;
-    const hold = await holdOrders(h);
-    try {
-      await post(`/api/imports/${running.id}/start`, settings({ map: {}, batchInvoices: 2 }));
-      await hold.waiting();
-      const refused = await del(running.id);
+    // A running import is stopped first.
+    const running = await whileRunning(async (job) => {
+      const refused = await del(job.id);
       expect([refused.status, refused.body.errors[0].extensions]).toEqual([409, expect.objectContaining({ code: 'CONFLICT', reason: 'IMPORT_STATE', state: 'RUNNING' })]);
-    } finally {
-      await hold.release();
-    }
+    });
     expect((await until(running.id, (j) => j.state !== 'RUNNING')).state).toBe('DONE');
     expect((await del(running.id)).status).toBe(200);
   });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { useHarness } from '../support/harness';
 import { build } from '../fixtures/build';
 import { canonicalCsv, channelTotals, holdOrders, runImport, syntheticTransactions } from '../support/imports';
-import { AppProcess } from '../support/services';
+import { AppProcess, waitFor } from '../support/services';
 import { CANONICAL_COLUMNS } from '../../api/src/modules/import/source';
 import { copyBlob, storeBlob } from '../../api/src/modules/import/import-jobs';
 
@@ -21,6 +21,7 @@ const dirB = mkdtempSync(path.join(tmpdir(), 'import-b-'));
 const h = useHarness({ QUEUE_PREFIX: prefix, IMPORT_DIR: dirA });
 const b = build(h);
 let replicaB: AppProcess;
+const OLD_UPLOAD = '01900000-0000-7000-8000-0000000000aa';
 let token: string;
 let channels = 0;
 jest.setTimeout(180_000);
@@ -71,7 +72,9 @@ beforeAll(async () => {
   const server = h.app.server;
   if (!server.listening) await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   baseA = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  replicaB = await AppProcess.api('api-b', { DATABASE_URL: h.config.DATABASE_URL, REDIS_URL: h.config.REDIS_URL, QUEUE_PREFIX: prefix, IMPORT_DIR: dirB, LOG_LEVEL: 'warn' });
+  // An upload whose run ended 40 days ago: replica B's retention sweep at start deletes it (IMPORT_RETENTION_DAYS 30).
+  await h.sql(`insert into import_job (id, uploaded_at, state, job) values (?, now() - interval '41 days', 'DONE', jsonb_build_object('finishedAt', now() - interval '40 days'))`, [OLD_UPLOAD]);
+  replicaB = await AppProcess.api('api-b', { DATABASE_URL: h.config.DATABASE_URL, REDIS_URL: h.config.REDIS_URL, QUEUE_PREFIX: prefix, IMPORT_DIR: dirB, LOG_LEVEL: 'info' });
 });
 
 afterAll(async () => {
@@ -79,6 +82,11 @@ afterAll(async () => {
 });
 
 describe('imports across two API replicas', () => {
+  it('an API process deletes uploads older than IMPORT_RETENTION_DAYS when it starts', async () => {
+    await waitFor('the retention sweep', async () => (await h.sql(`select 1 from import_job where id = ?`, [OLD_UPLOAD])).length === 0, 20_000, 100);
+    expect(replicaB.logged('import.retention_swept')).toEqual([expect.objectContaining({ deleted: 1, days: 30 })]);
+  });
+
   it('an upload to one replica is run by the other, stopped and resumed across them, with its rejects from either', async () => {
     const records = syntheticTransactions(120);
     const straight = await runImport(h, records, { channelName: `Straight replica ${channels}` });

@@ -7,6 +7,7 @@ import { createApp } from './app';
 import { startPointsScheduler } from '../modules/jobs/points-scheduler';
 import { WebhookDispatcher } from '../modules/webhooks/dispatcher';
 import { startCampaignRunner } from '../modules/campaigns/campaign-runner';
+import { startImportRetention } from '../modules/import/import-retention';
 import { composePlugins, loadPlugins, PluginError } from './plugin';
 import { OutboxSubscriberRunner } from '../modules/events/subscriber-runner';
 
@@ -44,6 +45,7 @@ async function main() {
   const dispatcher = config.WEBHOOKS_ENABLED ? new WebhookDispatcher(orm, config, log, app.telemetry.webhooks).start() : null;
   const subscribers = config.SUBSCRIBERS_ENABLED ? new OutboxSubscriberRunner(orm, app.services.events.subscribers, config, log).start() : null;
   const campaignRunner = config.CAMPAIGNS_SWEEP_MS > 0 ? startCampaignRunner(orm, app.services.campaigns, config.CAMPAIGNS_SWEEP_MS, log) : null;
+  const importRetention = config.IMPORT_RETENTION_DAYS > 0 ? startImportRetention(orm, app.services.imports, config.IMPORT_RETENTION_DAYS, log.child({ module: 'import' })) : null;
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -54,6 +56,7 @@ async function main() {
     await dispatcher?.close();
     await subscribers?.close();
     await campaignRunner?.close();
+    await importRetention?.close();
     await app.stop();
     log.info('api.stopped');
     process.exit(0);

@@ -1,5 +1,6 @@
 import type { Orm } from '../../base/database';
 import type { Logger } from '../../base/logger';
+import { runPeriodically } from '../../base/periodic';
 import type { CampaignService } from './campaign.service';
 
 /**
@@ -7,25 +8,12 @@ import type { CampaignService } from './campaign.service';
  * delivers pending messages. Several processes may run it: each step claims its rows with skip-locked row locks.
  */
 export function startCampaignRunner(orm: Orm, campaigns: CampaignService, intervalMs: number, log: Logger): { close(): Promise<void> } {
-  let running: Promise<void> | null = null;
-  const tick = () => {
-    if (running) return;
-    running = campaigns
+  return runPeriodically(intervalMs, () =>
+    campaigns
       .sweep(orm.em.fork())
       .then((r) => {
         if (r.started || r.ended || r.messages.sent || r.messages.failed) log.info({ ...r }, 'campaigns.swept');
       })
-      .catch((err) => log.error({ err }, 'campaigns.sweep_failed'))
-      .finally(() => {
-        running = null;
-      });
-  };
-  const timer = setInterval(tick, intervalMs);
-  timer.unref();
-  return {
-    async close() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+      .catch((err: unknown) => log.error({ err }, 'campaigns.sweep_failed')),
+  );
 }

@@ -253,6 +253,20 @@ export class ImportJobs {
     if (!deleted) throw (await select(em, `select 1 from import_job where id = ?`, [id])).length ? refuse() : AppError.notFound('Import', id);
   }
 
+  /**
+   * Deletes the uploads whose last run ended (or which were uploaded, if never run) more than `days` ago, with their
+   * files and rejects; answers how many. When no import runs anywhere it holds the import lock, so an import a dead
+   * process left RUNNING is swept too; otherwise the running one is left alone (a claim racing the sweep finds its
+   * row gone and answers NOT_FOUND).
+   */
+  async sweep(em: EntityManager, days: number): Promise<number> {
+    const old = `coalesce((job->>'finishedAt')::timestamptz, uploaded_at) < now() - make_interval(days => ?)`;
+    const remove = async (runningToo: boolean) =>
+      (await select(em, `delete from import_job where ${old}${runningToo ? '' : ` and state <> 'RUNNING'`} returning id`, [days])).length;
+    const locked = await withSessionLock(em, IMPORT_LOCK, () => remove(true));
+    return locked.ran ? locked.value : remove(false);
+  }
+
   /** Stops every running import of this process and waits for their status to be written (the API's shutdown). */
   async close(): Promise<void> {
     for (const run of this.running.values()) run.controller.abort();
@@ -328,7 +342,9 @@ export class ImportJobs {
       summary: null,
       error: null,
     } satisfies Partial<ImportJob>);
-    await knex.raw(`update import_job set state = ?, stop_requested = false, job = ?::jsonb where id = ?`, [job.state, JSON.stringify(job), id]);
+    const { rows } = (await knex.raw(`update import_job set state = ?, stop_requested = false, job = ?::jsonb where id = ? returning id`, [job.state, JSON.stringify(job), id])) as { rows: unknown[] };
+    // Swept (or deleted) since it was read: nothing to run.
+    if (!rows.length) throw AppError.notFound('Import', id);
     return job;
   }
 
