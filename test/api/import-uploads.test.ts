@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { Client } from 'pg';
 import type request from 'supertest';
 import { useHarness } from '../support/harness';
 import { build, AdminRole } from '../fixtures/build';
@@ -216,6 +217,31 @@ describe('transaction import over HTTP', () => {
     await h.sql(`update import_job set state = 'RUNNING', uploaded_at = now() - interval '60 days', job = job - 'finishedAt' where id = ?`, [running.id]);
     expect(await h.app.services.imports.sweep(h.em(), 30)).toBe(1);
     expect((await get(`/api/imports/${running.id}`)).status).toBe(404);
+  });
+
+  it('starts an import when the lock is held only for a moment by a delete or a sweep, and names the running import otherwise', async () => {
+    const job = (await upload(fixture('renamed.csv'))).body.import as Job;
+    // A session of the test holds the import lock as a delete or the retention sweep does, with no import running.
+    const holder = new Client({ connectionString: h.config.DATABASE_URL });
+    await holder.connect();
+    try {
+      await holder.query(`select pg_advisory_lock(hashtext('import.run'))`);
+      // then() sends the request now (supertest sends on the first then), while the lock is held
+      const starting = post(`/api/imports/${job.id}/start`, settings({ map: job.suggestedMap })).then((r) => r);
+      await new Promise((r) => setTimeout(r, 150));
+      await holder.query(`select pg_advisory_unlock(hashtext('import.run'))`);
+      const started = await starting;
+      expect([started.status, started.body.import?.state]).toEqual([202, 'RUNNING']);
+      await until(job.id, (j) => j.state === 'DONE');
+      // Held for longer than the retries, with no import running: refused, with no import to name.
+      const other = (await upload(fixture('renamed.csv'))).body.import as Job;
+      await holder.query(`select pg_advisory_lock(hashtext('import.run'))`);
+      const refused = await post(`/api/imports/${other.id}/start`, settings({ map: other.suggestedMap }));
+      expect([refused.status, refused.body.errors[0].extensions]).toEqual([409, expect.objectContaining({ reason: 'IMPORT_RUNNING', importId: null })]);
+      expect((await get(`/api/imports/${other.id}`)).body.import.state).toBe('UPLOADED');
+    } finally {
+      await holder.end();
+    }
   });
 
   it('deletes an import that is not running with its file and rejects, keeps its orders, and refuses a running one', async () => {

@@ -76,6 +76,8 @@ const IMPORT_LOCK = 'import.run';
 /** How long a stop asked of another process's import waits for it to end before answering with the state as it is. */
 const STOP_WAIT_MS = 5 * 60_000;
 const STOPPED_MIDWAY = 'The API process stopped during the import';
+/** Tries at taking the import lock while only a delete or a sweep holds it, 100 ms apart. */
+const LOCK_ATTEMPTS = 5;
 
 type BlobKind = 'file' | 'rejects';
 
@@ -287,7 +289,7 @@ export class ImportJobs {
    * Takes the import lock and, holding it, checks the job with `admit` (which throws the refusal) and starts it in the
    * background; answers once it is RUNNING, or CONFLICT IMPORT_RUNNING when any process runs an import.
    */
-  private launch(em: EntityManager, id: string, admit: (job: ImportJob) => void): Promise<ImportJob> {
+  private launch(em: EntityManager, id: string, admit: (job: ImportJob) => void, attempt = 0): Promise<ImportJob> {
     // One import at a time: each batch is a heavy transaction, and two at once would contend for the same members.
     const other = [...this.running.values()][0];
     if (other) return Promise.reject(importRunning(other.job.id));
@@ -310,6 +312,12 @@ export class ImportJobs {
         async (o) => {
           if (o.ran) return;
           const [busy] = await select<{ id: string }>(em, `select id from import_job where state = 'RUNNING' order by job->>'startedAt' desc limit 1`, []).catch(() => []);
+          // No import runs: a delete or the retention sweep holds the lock for a moment. Try again shortly.
+          if (!busy && attempt < LOCK_ATTEMPTS) {
+            await new Promise((r) => setTimeout(r, 100));
+            this.launch(em, id, admit, attempt + 1).then(resolve, reject);
+            return;
+          }
           reject(importRunning(busy?.id ?? null));
         },
         (err: unknown) => {
