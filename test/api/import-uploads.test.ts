@@ -178,6 +178,13 @@ describe('transaction import over HTTP', () => {
     expect([empty.status, empty.body.errors[0].extensions.fields[0].path]).toEqual([400, 'file']);
     const badGzip = await upload(Buffer.from([0x1f, 0x8b, 1, 2, 3, 4]), 'broken.csv.gz');
     expect([badGzip.status, badGzip.body.errors[0].extensions.code]).toEqual([400, 'BAD_USER_INPUT']);
+    // A name with a control character (NUL included), and a header with a NUL, which PostgreSQL's json cannot hold.
+    for (const name of ['%00x.csv', 'x%1B%5B31m.csv']) {
+      const res = await upload(fixture('renamed.csv'), decodeURIComponent(name));
+      expect([name, res.status, res.body.errors[0].extensions.fields[0].path]).toEqual([name, 400, 'fileName']);
+    }
+    const nulHeader = await upload(Buffer.from('InvoiceNo,Stock\u0000Code,Quantity,InvoiceDate,UnitPrice,CustomerID\n1,A,1,2011-01-01 10:00,1.00,5\n'));
+    expect([nulHeader.status, nulHeader.body.errors[0].extensions.fields[0]]).toEqual([400, { path: 'file', message: 'its header holds a NUL character' }]);
     expect((await get('/api/imports')).body.imports.length).toBe(before);
     // Nothing of the refused uploads is left on disk either.
     expect(readdirSync(IMPORT_DIR)).toEqual([]);
@@ -242,6 +249,22 @@ describe('transaction import over HTTP', () => {
     } finally {
       await holder.end();
     }
+  });
+
+  it('takes a file whose rows hold a NUL: the sample shows U+FFFD in its place, and the import rejects that row alone', async () => {
+    const csv = Buffer.from(
+      'InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,CustomerID\n' + '700001,MUG\u0000,1,2011-01-01 10:00,1.00,5\n' + '700002,MUG,1,2011-01-02 10:00,1.00,5\n',
+    );
+    const res = await upload(csv, 'nul.csv');
+    expect(res.status).toBe(201);
+    const job = res.body.import as Job;
+    expect(job.sample[0][1]).toBe('MUG\uFFFD');
+    const s = settings({ map: {} });
+    await post(`/api/imports/${job.id}/start`, s);
+    const done = await until(job.id, (j) => j.state !== 'RUNNING');
+    expect(done).toMatchObject({ state: 'DONE', rejectedRows: 1 });
+    expect(await ordersOf(s.channelName)).toBe(1);
+    expect((await get(`/api/imports/${job.id}/rejects`)).text).toMatch(/^2,/m);
   });
 
   it('deletes an import that is not running with its file and rejects, keeps its orders, and refuses a running one', async () => {

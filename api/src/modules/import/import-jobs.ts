@@ -9,6 +9,7 @@ import { isCurrency } from '../../base/currency';
 import { SalesChannelKind } from '../../base/enums';
 import { AppError, type FieldProblem } from '../../base/errors';
 import { isUuid, newId } from '../../base/ids';
+import { textProblem, textProblemMessages } from '../../base/text';
 import type { Logger } from '../../base/logger';
 import { sessionLockHeld, withSessionLock } from '../../base/session-lock';
 import { TransactionImporter, type ImporterServices, type ImportSummary } from './importer';
@@ -115,6 +116,8 @@ export class ImportJobs {
 
   /** Stores the body as a new job, after checking that its header can be read; nothing is imported yet. */
   async upload(em: EntityManager, body: Readable, fileName: string, uploadedBy: string, declaredBytes?: number): Promise<ImportJob> {
+    const nameProblem = textProblem(fileName);
+    if (nameProblem) throw badInput('fileName', textProblemMessages[nameProblem]);
     if (declaredBytes !== undefined && declaredBytes > this.maxBytes) throw tooLarge(this.maxBytes);
     const name = fileName.trim().slice(0, MAX_FILE_NAME) || 'upload.csv';
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
@@ -138,6 +141,8 @@ export class ImportJobs {
         throw err instanceof ImportInputError ? badInput('file', err.message) : err;
       });
       if (!head || head.header.every((h) => h === '')) throw badInput('file', 'is empty, or its first line is not a CSV header');
+      // A column is mapped by its name, so a name the status cannot store as it is (PostgreSQL's json has no NUL) is refused.
+      if (head.header.some((h) => h.includes('\u0000'))) throw badInput('file', 'its header holds a NUL character');
       const job: ImportJob = {
         id,
         fileName: name,
@@ -146,7 +151,7 @@ export class ImportJobs {
         uploadedAt: new Date().toISOString(),
         uploadedBy,
         columns: head.header,
-        sample: head.rows,
+        sample: head.rows.map((row) => row.map(withoutNul)),
         suggestedMap: suggestColumnMap(head.header),
         state: 'UPLOADED',
         settings: null,
@@ -164,7 +169,7 @@ export class ImportJobs {
       };
       // The job and its file in one transaction: a listed job always has its whole file.
       await knexOf(em).transaction(async (trx) => {
-        await trx.raw(`insert into import_job (id, uploaded_at, state, job) values (?, ?, ?, ?::jsonb)`, [id, job.uploadedAt, job.state, JSON.stringify(job)]);
+        await trx.raw(`insert into import_job (id, uploaded_at, state, job) values (?, ?, ?, ?::jsonb)`, [id, job.uploadedAt, job.state, jobJson(job)]);
         await storeBlob(trx, id, 'file', spool);
       });
       this.log.info({ importId: id, bytes, isGzip, uploadedBy }, 'import.uploaded');
@@ -350,7 +355,7 @@ export class ImportJobs {
       summary: null,
       error: null,
     } satisfies Partial<ImportJob>);
-    const { rows } = (await knex.raw(`update import_job set state = ?, stop_requested = false, job = ?::jsonb where id = ? returning id`, [job.state, JSON.stringify(job), id])) as { rows: unknown[] };
+    const { rows } = (await knex.raw(`update import_job set state = ?, stop_requested = false, job = ?::jsonb where id = ? returning id`, [job.state, jobJson(job), id])) as { rows: unknown[] };
     // Swept (or deleted) since it was read: nothing to run.
     if (!rows.length) throw AppError.notFound('Import', id);
     return job;
@@ -433,7 +438,7 @@ export class ImportJobs {
         await this.statusWrites.run(job.id, () =>
           knexOf(em).transaction(async (trx) => {
             if (rejectsWritten) await storeBlob(trx, job.id, 'rejects', rejectsFile);
-            await trx.raw(`update import_job set state = ?, job = ?::jsonb where id = ?`, [final.state, JSON.stringify(final), job.id]);
+            await trx.raw(`update import_job set state = ?, job = ?::jsonb where id = ?`, [final.state, jobJson(final), job.id]);
           }),
         );
         Object.assign(job, final);
@@ -447,7 +452,7 @@ export class ImportJobs {
   /** The job's progress, written after any earlier write of it; a stop asked through the row (another process's) aborts the run. */
   private async persist(em: EntityManager, job: ImportJob, controller: AbortController): Promise<void> {
     const [row] = await this.statusWrites.run(job.id, () =>
-      select<{ stop_requested: boolean }>(em, `update import_job set state = ?, job = ?::jsonb where id = ? returning stop_requested`, [job.state, JSON.stringify(job), job.id]),
+      select<{ stop_requested: boolean }>(em, `update import_job set state = ?, job = ?::jsonb where id = ? returning stop_requested`, [job.state, jobJson(job), job.id]),
     );
     if (row?.stop_requested) controller.abort();
   }
@@ -473,6 +478,13 @@ export class SerialWrites {
     return next;
   }
 }
+
+/**
+ * A job as stored: PostgreSQL's json cannot hold NUL, which a file's sample rows or an error quoting the file may
+ * carry, so each becomes U+FFFD (the header never holds one: such an upload is refused).
+ */
+const withoutNul = (text: string): string => text.replaceAll('\u0000', '\uFFFD');
+const jobJson = (job: ImportJob): string => JSON.stringify(job, (_key, value: unknown) => (typeof value === 'string' ? withoutNul(value) : value));
 
 const knexOf = (em: EntityManager): Knex => em.getConnection().getKnex();
 
