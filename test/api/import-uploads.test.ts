@@ -157,6 +157,10 @@ describe('transaction import over HTTP', () => {
     expect(res.status).toBe(400);
     expect(res.body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
     expect(res.body.errors[0].extensions.fields.map((f: { path: string }) => f.path).sort()).toEqual(['batchInvoices', 'channelKind', 'channelName', 'currency', 'map.Nope', 'map.Price']);
+    for (const channelName of ['Shop\u0000', 'Shop \u001b[31m', 'Shop \ud800']) {
+      const hostile = await post(`/api/imports/${job.id}/start`, settings({ map: job.suggestedMap, channelName }));
+      expect([hostile.status, hostile.body.errors[0].extensions.fields.map((f: { path: string }) => f.path)]).toEqual([400, ['channelName']]);
+    }
     const missing = await post(`/api/imports/${job.id}/start`, settings({ map: {} }));
     expect(missing.body.errors[0].extensions.fields[0]).toMatchObject({ path: 'map', message: expect.stringContaining('missing required column "InvoiceNo"') });
     expect((await get(`/api/imports/${job.id}`)).body.import.state).toBe('UPLOADED');

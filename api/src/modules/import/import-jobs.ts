@@ -574,7 +574,9 @@ function checkSettings(input: unknown, columns: string[]): ImportSettings {
     }
   }
   const channelName = typeof given.channelName === 'string' ? given.channelName.trim() : '';
+  const nameProblem = textProblem(channelName);
   if (channelName.length < 1 || channelName.length > 100) problems.push({ path: 'channelName', message: 'must be 1 to 100 characters' });
+  else if (nameProblem) problems.push({ path: 'channelName', message: textProblemMessages[nameProblem] });
   const channelKind = given.channelKind as SalesChannelKind;
   if (!CHANNEL_KINDS.includes(channelKind)) problems.push({ path: 'channelKind', message: `must be one of ${CHANNEL_KINDS.join(', ')}` });
   const currency = typeof given.currency === 'string' ? given.currency.trim().toUpperCase() : '';
