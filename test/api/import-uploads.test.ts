@@ -271,6 +271,27 @@ describe('transaction import over HTTP', () => {
     expect((await get(`/api/imports/${job.id}/rejects`)).text).toMatch(/^2,/m);
   });
 
+  it('a start and a delete of one upload racing each other: either the run happens whole, or nothing runs', async () => {
+    const del = (id: string) => h.http().delete(`/api/imports/${id}`).set('authorization', `Bearer ${admin.token}`).then((r) => r);
+    for (let round = 0; round < 6; round++) {
+      const job = (await upload(fixture('renamed.csv'))).body.import as Job;
+      const s = settings({ map: job.suggestedMap });
+      const [started, deleted] = await Promise.all([post(`/api/imports/${job.id}/start`, s).then((r) => r), del(job.id)]);
+      const outcome = `${started.status}/${deleted.status}`;
+      if (started.status === 202) {
+        // It ran; the delete came first-while-running (refused) or after the run ended.
+        expect(['202/409', '202/200']).toContain(outcome);
+        if (deleted.status === 409) expect((await until(job.id, (j) => j.state !== 'RUNNING')).state).toBe('DONE');
+        expect(await ordersOf(s.channelName)).toBe(2);
+      } else {
+        expect([outcome, started.body.errors[0].extensions.code]).toEqual(['404/200', 'NOT_FOUND']);
+        expect(await ordersOf(s.channelName)).toBe(0);
+      }
+    }
+    // No run was left without its row, nor a row stuck RUNNING.
+    expect(await h.sql(`select count(*)::int as n from import_job where state = 'RUNNING'`)).toEqual([{ n: 0 }]);
+  });
+
   it('deletes an import that is not running with its file and rejects, keeps its orders, and refuses a running one', async () => {
     const del = (id: string, token = admin.token) => h.http().delete(`/api/imports/${id}`).set('authorization', `Bearer ${token}`);
     const uploaded = (await upload(fixture('renamed.csv'))).body.import as Job;
