@@ -238,46 +238,48 @@ export class ImportJobs {
   async rejects(em: EntityManager, id: string): Promise<{ chunks: AsyncIterable<Buffer>; downloadName: string }> {
     const job = await this.get(em, id);
     const [stored] = await select<{ n: number }>(em, `select count(*)::int as n from import_blob_chunk where import_id = ? and kind = 'rejects'`, [id]);
-    if (job.runs === 0 || !stored?.n) throw AppError.notFound('ImportRejects', id);
+    if (!stored?.n) throw AppError.notFound('ImportRejects', id);
     return { chunks: blobChunks(knexOf(em), id, 'rejects'), downloadName: `${job.fileName.replace(/(\.csv)?(\.gz)?$/i, '')}.rejects.csv` };
   }
 
   /**
    * Deletes an import that is not running, with its file and rejects (an upload holds customers' data: keep it no
-   * longer than needed). The orders it imported stay. Under the import lock when it is free, so no process starts it
-   * meanwhile; while another import runs, that one is the only RUNNING row (every claim marks dead runs INTERRUPTED).
+   * longer than needed). The orders it imported stay.
    */
   async delete(em: EntityManager, id: string): Promise<void> {
     const job = await this.get(em, id);
     const refuse = () => stateConflict({ ...job, state: 'RUNNING' }, 'A running import is stopped before it is deleted');
     if (job.state === 'RUNNING') throw refuse();
-    const remove = async () => (await select(em, `delete from import_job where id = ? and state <> 'RUNNING' returning id`, [id])).length;
-    const locked = await withSessionLock(em, IMPORT_LOCK, async () => {
-      await knexOf(em).raw(`update import_job set state = 'INTERRUPTED' where id = ? and state = 'RUNNING'`, [id]);
-      return remove();
-    });
-    const deleted = locked.ran ? locked.value : await remove();
-    if (!deleted) throw (await select(em, `select 1 from import_job where id = ?`, [id])).length ? refuse() : AppError.notFound('Import', id);
+    if (!(await this.deleteWhere(em, 'id = ?', [id]))) {
+      throw (await select(em, `select 1 from import_job where id = ?`, [id])).length ? refuse() : AppError.notFound('Import', id);
+    }
   }
 
   /**
    * Deletes the uploads whose last run ended (or which were uploaded, if never run) more than `days` ago, with their
-   * files and rejects; answers how many. When no import runs anywhere it holds the import lock, so an import a dead
-   * process left RUNNING is swept too; otherwise the running one is left alone (a claim racing the sweep finds its
-   * row gone and answers NOT_FOUND).
+   * files and rejects; answers how many.
    */
-  async sweep(em: EntityManager, days: number): Promise<number> {
-    const old = `coalesce((job->>'finishedAt')::timestamptz, uploaded_at) < now() - make_interval(days => ?)`;
-    const remove = async (runningToo: boolean) =>
-      (await select(em, `delete from import_job where ${old}${runningToo ? '' : ` and state <> 'RUNNING'`} returning id`, [days])).length;
-    const locked = await withSessionLock(em, IMPORT_LOCK, () => remove(true));
-    return locked.ran ? locked.value : remove(false);
+  sweep(em: EntityManager, days: number): Promise<number> {
+    return this.deleteWhere(em, `coalesce((job->>'finishedAt')::timestamptz, uploaded_at) < now() - make_interval(days => ?)`, [days]);
   }
 
   /** Stops every running import of this process and waits for their status to be written (the API's shutdown). */
   async close(): Promise<void> {
     for (const run of this.running.values()) run.controller.abort();
     await Promise.all([...this.running.values()].map((r) => r.done));
+  }
+
+  /**
+   * Deletes the jobs `where` matches and answers how many, never a live run. When no import runs anywhere it holds the
+   * import lock, so no process claims one meanwhile and a RUNNING row is a dead process's, deleted too; while an import
+   * runs, that one is the only RUNNING row (every claim marks dead runs INTERRUPTED), and a claim racing the delete finds
+   * its row gone and answers NOT_FOUND.
+   */
+  private async deleteWhere(em: EntityManager, where: string, params: Knex.RawBinding[]): Promise<number> {
+    const remove = async (runningToo: boolean) =>
+      (await select(em, `delete from import_job where ${where}${runningToo ? '' : ` and state <> 'RUNNING'`} returning id`, params)).length;
+    const locked = await withSessionLock(em, IMPORT_LOCK, () => remove(true));
+    return locked.ran ? locked.value : remove(false);
   }
 
   /** The stored row as the admin app reads it: this process's own runs as they are now, a dead process's as INTERRUPTED. */
@@ -304,7 +306,7 @@ export class ImportJobs {
       const outcome = withSessionLock(em, IMPORT_LOCK, async () => {
         const job = await this.claim(em, id, admit);
         started = true;
-        const done = this.run(em, job, controller.signal);
+        const done = this.run(em, job, controller);
         this.running.set(id, { job, controller, done });
         resolve({ ...job });
         try {
@@ -355,13 +357,14 @@ export class ImportJobs {
       summary: null,
       error: null,
     } satisfies Partial<ImportJob>);
-    const { rows } = (await knex.raw(`update import_job set state = ?, stop_requested = false, job = ?::jsonb where id = ? returning id`, [job.state, jobJson(job), id])) as { rows: unknown[] };
+    const claimed = await select(em, `update import_job set state = ?, stop_requested = false, job = ?::jsonb where id = ? returning id`, [job.state, jobJson(job), id]);
     // Swept (or deleted) since it was read: nothing to run.
-    if (!rows.length) throw AppError.notFound('Import', id);
+    if (!claimed.length) throw AppError.notFound('Import', id);
     return job;
   }
 
-  private async run(em: EntityManager, job: ImportJob, signal: AbortSignal): Promise<void> {
+  /** Imports the job's file; `controller` is aborted by a stop, asked here or through the row (persist). */
+  private async run(em: EntityManager, job: ImportJob, controller: AbortController): Promise<void> {
     const settings = job.settings!;
     const map = new Map(Object.entries(settings.map));
     // openCsv gunzips by the name's ending
@@ -385,8 +388,6 @@ export class ImportJobs {
     };
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const rejects = openRejects(rejectsFile);
-    const controller = new AbortController();
-    signal.addEventListener('abort', () => controller.abort(), { once: true });
     const timer = setInterval(() => {
       job.bytesRead = current?.bytesRead() ?? 0;
       void this.persist(em, job, controller).catch((err: unknown) => log.warn({ err }, 'import.status_not_written'));
