@@ -1,7 +1,7 @@
 import Queue from 'bull';
 import { useHarness } from '../support/harness';
 import { build, AdminRole } from '../fixtures/build';
-import { recordTrainableHistory } from '../support/orders';
+import { lapsedMemberBuysToday, recordTrainableHistory } from '../support/orders';
 import { AppProcess } from '../support/services';
 import { decideGate } from '../../recommender/src/training/pipeline';
 import { valueBandOf } from '../../recommender/src/training/store';
@@ -239,12 +239,7 @@ describe('recommender.train-recommender, recommender.train-churn, recommender.tr
       expect(new Date(rescored.scored_at).getTime()).toBeGreaterThan(new Date(version.scored_at).getTime());
 
       // A lapsed member (group 2) buys today: the next scoring computes their features from the new history.
-      const [lapsed] = await h.sql(`select m.id from member m where m.country = 'DE' order by m.id limit 1`);
-      const key = await build(h).apiKey();
-      await h.app.services.orders.record(build(h).ctx(), {
-        channelId: key.channelId, externalOrderId: 'comeback', member: { id: lapsed.id }, placedAt: new Date(), currency: 'GBP',
-        lines: [{ sku: 'G2-P0', name: 'Product G2-P0', quantity: 1, unitPriceMinor: 500, discountMinor: 0 }], orderDiscountMinor: 0, totalMinor: 500,
-      } as never);
+      const lapsed = { id: await lapsedMemberBuysToday(h, build(h)) };
       expect(await score()).toMatchObject({ state: 'completed', result: { scored: 45 } });
       const [now] = await h.sql(`select score, drivers, pending_score from member_churn_score where model_version_id = ? and member_id = ?`, [version.id, lapsed.id]);
       // The pending score is still the oldest one younger than four weeks: the first.

@@ -84,6 +84,15 @@ export async function trainableHistory(b: { member(): { inCountry(country: strin
   return inputs;
 }
 
+/** One lapsed member of trainableHistory (group 2, DE) buys today, as a re-scoring test needs; returns their id. */
+export async function lapsedMemberBuysToday(h: Harness, b: ReturnType<typeof build>): Promise<string> {
+  const [lapsed] = await h.sql(`select m.id from member m where m.country = 'DE' order by m.id limit 1`);
+  const key = await b.apiKey();
+  const input = orderInput(lapsed.id, [{ sku: 'G2-P0', unitPriceMinor: 500 }]);
+  await h.app.services.orders.record(b.ctx(), { ...input, channelId: key.channelId, placedAt: new Date(input.placedAt) } as never);
+  return lapsed.id;
+}
+
 /** Records trainableHistory through the order service (as an import would), on the given channel. */
 export async function recordTrainableHistory(h: Harness, b: ReturnType<typeof build>, channelId: string): Promise<void> {
   for (const input of await trainableHistory(b)) {

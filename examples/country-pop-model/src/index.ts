@@ -1,4 +1,7 @@
-import { DAY_MS, recs, type ModelPlugin, type RecsModel, type RecsTrainSet } from '@loyalty/recommender/model-plugin-api';
+import { churn, DAY_MS, recs, type ModelPlugin, type RecsModel, type RecsTrainSet } from '@loyalty/recommender/model-plugin-api';
+import { CountryChurn } from './country-churn';
+
+export { CountryChurn, type CountryChurnWeights } from './country-churn';
 
 const WINDOW_DAYS = 90;
 
@@ -52,10 +55,13 @@ export class CountryPopularity implements RecsModel {
   }
 }
 
-/** LOYALTY_MODEL_PLUGINS=./examples/country-pop-model adds it; RECOMMENDER_MODEL=COUNTRY-POP has the worker serve it. */
+/**
+ * LOYALTY_MODEL_PLUGINS=./examples/country-pop-model adds both models; RECOMMENDER_MODEL=COUNTRY-POP or
+ * CHURN_MODEL=COUNTRY-CHURN has the worker serve one.
+ */
 export const modelPlugin: ModelPlugin = {
   name: 'country-pop',
-  models: [recs('COUNTRY-POP', 'model', () => new CountryPopularity())],
+  models: [recs('COUNTRY-POP', 'model', () => new CountryPopularity()), churn('COUNTRY-CHURN', 'model', () => new CountryChurn())],
 };
 
 export default modelPlugin;

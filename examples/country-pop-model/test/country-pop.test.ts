@@ -1,6 +1,7 @@
 /**
- * A model plugin from its own folder: `npm run eval` compares it with the built-in models, and the real worker process
- * trains and serves it when RECOMMENDER_MODEL names it, through the same jobs, registry and promotion gate.
+ * A model plugin from its own folder: `npm run eval` compares its models with the built-in ones, and the real worker
+ * process trains and serves them when RECOMMENDER_MODEL and CHURN_MODEL name them, through the same jobs, registry and
+ * promotion gate; the churn model's versions are re-scored from their stored weights as the built-in ones are.
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
@@ -8,12 +9,16 @@ import { promisify } from 'node:util';
 import Queue from 'bull';
 import { useHarness } from '../../../test/support/harness';
 import { build, AdminRole } from '../../../test/fixtures/build';
-import { recordTrainableHistory } from '../../../test/support/orders';
+import { lapsedMemberBuysToday, recordTrainableHistory } from '../../../test/support/orders';
 import { AppProcess } from '../../../test/support/services';
 import { decideGate } from '../../../recommender/src/training/pipeline';
 import { recs } from '../../../recommender/src/eval/registry';
 import { ModelPluginError, registryWith, servedModels } from '../../../recommender/src/model-plugins';
-import { modelPlugin } from '../src';
+import { handleScore } from '../../../recommender/src/jobs/score';
+import { churn } from '../../../recommender/src/eval/registry';
+import { ModelStore } from '../../../recommender/src/training/store';
+import { createLogger } from '../../../api/src/base/logger';
+import { modelPlugin, type CountryChurnWeights } from '../src';
 
 const repo = path.resolve(__dirname, '..', '..', '..');
 const PLUGIN = path.join(repo, 'examples', 'country-pop-model');
@@ -26,21 +31,72 @@ const RETRAIN = `mutation R($input: RetrainModelInput!) { retrainModel(input: $i
 const JOB = `query J($id: ID!) { modelJob(id: $id) { id state failedReason modelVersionId } }`;
 const BASE = { RECOMMENDER_MODEL: 'TF-HYBRID', CHURN_MODEL: 'TF-CHURN', VALUE_MODEL: 'TF-VALUE' };
 
+/** The planted history (support/orders.ts) and one worker serving both plugin models, shared by the tests below. */
+let served: Promise<{ admin: { auth: { token: string } }; worker: AppProcess }> | null = null;
+function servingWorker() {
+  served ??= (async () => {
+    const b = build(h);
+    const admin = await b.admin(AdminRole.ADMIN);
+    const key = await b.apiKey();
+    await b.baseRate();
+    await recordTrainableHistory(h, b, key.channelId);
+    const worker = AppProcess.worker('worker-plugin', {
+      DATABASE_URL: h.config.DATABASE_URL,
+      REDIS_URL: h.config.REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      MODEL_SCORE_CRON: 'off',
+      LOYALTY_MODEL_PLUGINS: PLUGIN,
+      RECOMMENDER_MODEL: 'COUNTRY-POP',
+      CHURN_MODEL: 'COUNTRY-CHURN',
+    });
+    workers.push(worker);
+    return { admin, worker };
+  })();
+  return served;
+}
+
+async function retrain(admin: { auth: { token: string } }, kind: 'RECOMMENDER' | 'CHURN') {
+  const queued = await h.gql(admin.auth, RETRAIN, { input: { kind, horizonDays: 30 } });
+  expect(queued.errors).toBeUndefined();
+  let job;
+  for (const until = Date.now() + 150_000; Date.now() < until; await new Promise((r) => setTimeout(r, 200))) {
+    job = (await h.gql(admin.auth, JOB, { id: queued.data.retrainModel.id })).data.modelJob;
+    if (job.state === 'COMPLETED' || job.state === 'FAILED') break;
+  }
+  expect(job).toMatchObject({ state: 'COMPLETED', failedReason: null });
+  return job as { modelVersionId: string };
+}
+
+async function scoreJob(payload: { kind: 'CHURN' | 'VALUE'; modelVersionId: string }) {
+  const queue = new Queue('recommender.score', h.config.REDIS_URL, { prefix });
+  try {
+    const job = await queue.add({ v: 1, requestedAt: new Date().toISOString(), requestedBy: 'test', ...payload });
+    return await job.finished();
+  } finally {
+    await queue.close();
+  }
+}
+
 afterAll(async () => {
   for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
-  const queue = new Queue('recommender.train-recommender', h.config.REDIS_URL, { prefix });
-  await queue.obliterate({ force: true });
-  await queue.close();
+  for (const name of ['recommender.train-recommender', 'recommender.train-churn', 'recommender.score']) {
+    const queue = new Queue(name, h.config.REDIS_URL, { prefix });
+    await queue.obliterate({ force: true });
+    await queue.close();
+  }
 });
 
 describe('model plugins', () => {
   it('join the registry after the built-in models; a name taken, a bad entry or a wrong *_MODEL stops the start with why', () => {
     const registry = registryWith([modelPlugin]);
-    expect(registry.at(-1)).toMatchObject({ task: 'recs', kind: 'model', name: 'COUNTRY-POP' });
+    expect(registry.slice(-2)).toMatchObject([
+      { task: 'recs', kind: 'model', name: 'COUNTRY-POP' },
+      { task: 'churn', kind: 'model', name: 'COUNTRY-CHURN' },
+    ]);
     expect(() => registryWith([{ name: 'dup', models: [recs('pop', 'baseline', () => null as never)] }])).toThrow(/model plugin "dup": the model name pop is taken/);
     expect(() => registryWith([{ name: 'bad', models: [{ task: 'recs', kind: 'model', name: 'has space' } as never] }])).toThrow(ModelPluginError);
 
-    expect(servedModels({ ...BASE, LOYALTY_MODEL_PLUGINS: PLUGIN, RECOMMENDER_MODEL: 'country-pop' }).names.RECOMMENDER).toBe('COUNTRY-POP');
+    expect(servedModels({ ...BASE, LOYALTY_MODEL_PLUGINS: PLUGIN, RECOMMENDER_MODEL: 'country-pop', CHURN_MODEL: 'country-churn' }).names).toMatchObject({ RECOMMENDER: 'COUNTRY-POP', CHURN: 'COUNTRY-CHURN' });
     expect(() => servedModels({ ...BASE, RECOMMENDER_MODEL: 'COUNTRY-POP' })).toThrow('RECOMMENDER_MODEL: COUNTRY-POP is not a recs model; known: TF-HYBRID');
     // A baseline is never served: the gate would compare it with itself.
     expect(() => servedModels({ ...BASE, CHURN_MODEL: 'RFM-LOGISTIC' })).toThrow(/CHURN_MODEL: RFM-LOGISTIC is not a churn model/);
@@ -55,42 +111,24 @@ describe('model plugins', () => {
     await expect(run).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('RECOMMENDER_MODEL: NO-SUCH-MODEL is not a recs model; known: TF-HYBRID') });
   });
 
-  it('npm run eval compares the plugin model with the built-in ones (--plugins)', async () => {
+  it('npm run eval compares the plugin models with the built-in ones (--plugins)', async () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      [path.join(repo, 'recommender', 'dist', 'cli', 'eval.js'), '--file', path.join(repo, 'data', 'demo', 'online-retail-slice.csv.gz'), '--cutoff', '2011-09-11', '--task', 'recs', '--models', 'POP,COUNTRY-POP', '--plugins', PLUGIN],
+      [path.join(repo, 'recommender', 'dist', 'cli', 'eval.js'), '--file', path.join(repo, 'data', 'demo', 'online-retail-slice.csv.gz'), '--cutoff', '2011-09-11', '--task', 'all', '--models', 'POP,COUNTRY-POP,RFM-LOGISTIC,COUNTRY-CHURN', '--plugins', PLUGIN],
       { maxBuffer: 16 * 1024 * 1024 },
     );
-    const rows = stdout.split('\n').filter((l) => /\bCOUNTRY-POP\b|\bPOP\b/.test(l) && /\d\.\d{3}/.test(l));
-    expect(rows.some((l) => l.includes('COUNTRY-POP'))).toBe(true);
-    expect(rows.some((l) => /\bPOP\b/.test(l.replace('COUNTRY-POP', '')))).toBe(true);
+    const rows = stdout.split('\n').filter((l) => /\d\.\d{3}/.test(l));
+    expect(rows.some((l) => /^recs all\s+COUNTRY-POP\s/.test(l))).toBe(true);
+    expect(rows.some((l) => /^recs all\s+POP\s/.test(l))).toBe(true);
+    // A churn model's row carries ROC-AUC, PR-AUC and, as a probability, Brier.
+    expect(rows.find((l) => /^churn\s+COUNTRY-CHURN\s/.test(l))).toMatch(/model(\s+–){4}\s+\d+(\s+0\.\d{4}){3}\s/);
+    expect(stdout).toMatch(/COUNTRY-CHURN: mean p 0\.\d{3} vs 0\.\d{3}, ECE 0\.\d{3}/);
   });
 
   it('the worker trains the plugin model through retrainModel, beside the baselines, and the gate decides on its metrics', async () => {
-    const b = build(h);
-    const admin = await b.admin(AdminRole.ADMIN);
-    const key = await b.apiKey();
-    await b.baseRate();
-    await recordTrainableHistory(h, b, key.channelId);
-    const worker = AppProcess.worker('worker-plugin', {
-      DATABASE_URL: h.config.DATABASE_URL,
-      REDIS_URL: h.config.REDIS_URL,
-      QUEUE_PREFIX: prefix,
-      MODEL_SCORE_CRON: 'off',
-      LOYALTY_MODEL_PLUGINS: PLUGIN,
-      RECOMMENDER_MODEL: 'COUNTRY-POP',
-    });
-    workers.push(worker);
-
-    const queued = await h.gql(admin.auth, RETRAIN, { input: { kind: 'RECOMMENDER', horizonDays: 30 } });
-    expect(queued.errors).toBeUndefined();
-    let job;
-    for (const until = Date.now() + 150_000; Date.now() < until; await new Promise((r) => setTimeout(r, 200))) {
-      job = (await h.gql(admin.auth, JOB, { id: queued.data.retrainModel.id })).data.modelJob;
-      if (job.state === 'COMPLETED' || job.state === 'FAILED') break;
-    }
-    expect(job).toMatchObject({ state: 'COMPLETED', failedReason: null });
-    expect(worker.logged('worker.models')).toEqual([expect.objectContaining({ models: expect.objectContaining({ RECOMMENDER: 'COUNTRY-POP' }) })]);
+    const { admin, worker } = await servingWorker();
+    const job = await retrain(admin, 'RECOMMENDER');
+    expect(worker.logged('worker.models')).toEqual([expect.objectContaining({ models: expect.objectContaining({ RECOMMENDER: 'COUNTRY-POP', CHURN: 'COUNTRY-CHURN' }) })]);
 
     const [version] = await h.sql(`select * from model_version where id = ?`, [job.modelVersionId]);
     expect(version.algorithm).toBe('COUNTRY-POP');
@@ -110,19 +148,84 @@ describe('model plugins', () => {
     expect(written.members).toBe(45);
   });
 
-  it("re-scoring skips a plugin model's churn version, which is scored when it is trained, and says so", async () => {
-    const [row] = await h.sql(
-      `insert into model_version (id, kind, status, algorithm, params, metrics, baseline_metrics, horizon_days, created_at, finished_at, artefact)
-       values (gen_random_uuid(), 'CHURN', 'REJECTED', 'MY-CHURN', '{}', '{}', '{}', 30, now(), now(), convert_to(?, 'UTF8')) returning id`,
-      [JSON.stringify({ algorithm: 'MY-CHURN', weights: { anything: true } })],
-    );
-    const queue = new Queue('recommender.score', h.config.REDIS_URL, { prefix });
+  it("re-scores a plugin churn model's version from its stored weights, as new orders arrive, without training it again", async () => {
+    const { admin } = await servingWorker();
+    const job = await retrain(admin, 'CHURN');
+    const [version] = await h.sql(`select id, algorithm, status, scored_at, convert_from(artefact, 'UTF8')::jsonb as artefact from model_version where id = ?`, [job.modelVersionId]);
+    expect(version).toMatchObject({ algorithm: 'COUNTRY-CHURN', artefact: { algorithm: 'COUNTRY-CHURN', weights: { format: 'country-churn/1' } } });
+    const weights = version.artefact.weights as CountryChurnWeights;
+    const scoresOf = async () =>
+      new Map<string, { score: number; drivers: { feature: string; value: number; contribution: number }[] }>(
+        (await h.sql(`select member_id, score, drivers from member_churn_score where model_version_id = ?`, [version.id])).map((r: any) => [r.member_id, r]),
+      );
+    const trained = await scoresOf();
+    expect(trained.size).toBe(45);
+
+    // The same history scores the same.
+    expect(await scoreJob({ kind: 'CHURN', modelVersionId: version.id })).toEqual({ modelVersionId: version.id, scored: 45 });
+    const same = await scoresOf();
+    for (const [member, r] of trained) expect(same.get(member)!.score).toBeCloseTo(r.score, 6);
+    const [rescored] = await h.sql(`select scored_at, status from model_version where id = ?`, [version.id]);
+    expect(new Date(rescored.scored_at).getTime()).toBeGreaterThan(new Date(version.scored_at).getTime());
+    expect(rescored.status).toBe(version.status);
+
+    // A lapsed member (DE, group 2) buys today: the next re-scoring reads the new history with the stored weights.
+    const lapsed = { id: await lapsedMemberBuysToday(h, build(h)) };
+    expect(await scoreJob({ kind: 'CHURN', modelVersionId: version.id })).toEqual({ modelVersionId: version.id, scored: 45 });
+    const now = (await scoresOf()).get(lapsed.id)!;
+    const days = now.drivers.find((d) => d.feature === 'log_days_since_last')!;
+    const before = trained.get(lapsed.id)!.drivers.find((d) => d.feature === 'log_days_since_last')!;
+    // Bought today, scored as of tomorrow: at most a day ago, where before it was about two months.
+    expect(days.value).toBeLessThanOrEqual(Math.log1p(1) + 1e-9);
+    expect(before.value).toBeGreaterThan(Math.log1p(50));
+    // The score is the stored weights applied to the new inputs, not a refit.
+    expect(days.contribution).toBeCloseTo((weights.coefficients[0] * (days.value - weights.mean[0])) / weights.std[0], 9);
+    expect(now.score).toBeCloseTo(1 / (1 + Math.exp(-(weights.intercept + now.drivers.reduce((s, d) => s + d.contribution, 0)))), 6);
+    const [versions] = await h.sql(`select count(*)::int as n from model_version where kind = 'CHURN'`);
+    expect(versions.n).toBe(1);
+  });
+
+  it('re-scoring skips a version whose model the worker has not loaded, or which cannot score from stored weights, and refuses a scorer that answers for the wrong members', async () => {
+    await servingWorker();
+    const insert = async (algorithm: string, weights: unknown) =>
+      (
+        await h.sql(
+          `insert into model_version (id, kind, status, algorithm, params, metrics, baseline_metrics, horizon_days, created_at, finished_at, artefact)
+           values (gen_random_uuid(), 'CHURN', 'REJECTED', ?, '{}', '{}', '{}', 30, now(), now(), convert_to(?, 'UTF8')) returning id`,
+          [algorithm, JSON.stringify({ algorithm, weights })],
+        )
+      )[0].id as string;
+    const unknown = await insert('MY-CHURN', { anything: true });
+    expect(await scoreJob({ kind: 'CHURN', modelVersionId: unknown })).toEqual({
+      modelVersionId: unknown, scored: 0, skipped: `CHURN version ${unknown} is MY-CHURN, which this worker has not loaded (LOYALTY_MODEL_PLUGINS)`,
+    });
+
+    // In process, with a registry of churn models the example does not have.
+    const store = new ModelStore(h.config.DATABASE_URL);
+    const fitOnly = { name: 'FIT-ONLY', kind: 'model' as const, fitPredict: async () => ({ scores: new Float64Array(0), isProbability: true }) };
+    const scorer = (scores: (n: number) => Float64Array) => ({
+      ...fitOnly, exportWeights: () => ({}), scoreStored: (_w: unknown, _rows: unknown, population: string[]) => ({ scores: scores(population.length) }),
+    });
+    const registry = [
+      churn('FIT-ONLY', 'model', () => fitOnly),
+      churn('SHORT', 'model', () => scorer((n) => new Float64Array(n - 1).fill(0.5))),
+      churn('RAW', 'model', () => scorer((n) => new Float64Array(n).fill(3))),
+    ];
+    const score = handleScore({ databaseUrl: h.config.DATABASE_URL, store, bands: { medium: 0.4, high: 0.7 }, valueBands: { medium: 0.5, high: 0.9 }, log: createLogger('silent'), models: { registry, names: { ...BASE, CHURN: 'FIT-ONLY' } } });
+    const run = (modelVersionId: string) => score({ id: 'in-process', data: { v: 1, kind: 'CHURN', requestedAt: new Date().toISOString(), requestedBy: 'test', modelVersionId }, progress: async () => undefined } as never);
     try {
-      const job = await queue.add({ v: 1, kind: 'CHURN', requestedAt: new Date().toISOString(), requestedBy: 'test', modelVersionId: row.id });
-      expect(await job.finished()).toEqual({ modelVersionId: row.id, scored: 0, skipped: `CHURN version ${row.id} is MY-CHURN, which is scored when it is trained, not from stored weights` });
+      const fit = await insert('FIT-ONLY', {});
+      expect(await run(fit)).toEqual({ modelVersionId: fit, scored: 0, skipped: `CHURN version ${fit} is FIT-ONLY, which is scored when it is trained, not from stored weights` });
+      const short = await insert('SHORT', {});
+      await expect(run(short)).rejects.toThrow(/SHORT\.scoreStored returned 44 scores for 45 members/);
+      const raw = await insert('RAW', {});
+      await h.sql(`insert into member_churn_score (model_version_id, member_id, score, band, drivers) select ?, id, 0.25, 'LOW', '[]' from member`, [raw]);
+      await expect(run(raw)).rejects.toThrow(/churn scores must be probabilities in \[0, 1\]; customer .* got 3/);
+      // Nothing is committed by a failed scoring: the version keeps the scores it had.
+      const [kept] = await h.sql(`select count(*)::int as n, min(score) as lo, max(score) as hi from member_churn_score where model_version_id = ?`, [raw]);
+      expect(kept).toEqual({ n: 45, lo: 0.25, hi: 0.25 });
     } finally {
-      await queue.obliterate({ force: true });
-      await queue.close();
+      await store.close();
     }
   });
 });

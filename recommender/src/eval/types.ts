@@ -64,9 +64,10 @@ export interface ChurnModel {
    * Gets every cleaned row before `cutoff` and returns a score per customer of `population` (same order):
    * higher means likelier to buy nothing in [cutoff, cutoff + horizonDays). Training must stay in the past
    * (features at cutoff − horizon, labels from [cutoff − horizon, cutoff)).
-   * `isProbability` says whether scores are calibrated probabilities (then Brier is reported).
+   * `isProbability` says whether scores are calibrated probabilities (then Brier is reported; the worker serves only
+   * probabilities). Drivers, when returned, are what the worker stores to explain each score.
    */
-  fitPredict(rows: Txn[], population: string[], cutoff: number, horizonDays: number, hooks?: FitHooks): Promise<{ scores: Float64Array; isProbability: boolean }>;
+  fitPredict(rows: Txn[], population: string[], cutoff: number, horizonDays: number, hooks?: FitHooks): Promise<StoredChurnScores & { isProbability: boolean }>;
 }
 
 /**
@@ -84,6 +85,8 @@ export interface ValuePrediction {
   predictions: Float64Array;
   /** P(any purchase in the horizon), for models that have it. */
   pReturn?: Float64Array;
+  /** Per customer, what moved the prediction, strongest first (the worker keeps three), for models that explain it. */
+  drivers?: ValueDriver[][];
 }
 
 /** What a data source can add beyond cleaned rows. */
@@ -133,6 +136,31 @@ export interface ChurnDriver {
 export interface ExplainsChurn {
   drivers(index: number, k: number): ChurnDriver[];
 }
+
+/**
+ * Optional on a ChurnModel: re-scoring without training. After fitPredict, `exportWeights` returns what the fit learned
+ * as plain JSON (arrays, not typed arrays), which the worker stores with the version; the periodic re-scoring job then
+ * calls `scoreStored` on a fresh instance with those weights and the history as it is now, so a served version's scores
+ * follow new orders between trainings. A model without it is scored only when it is trained.
+ */
+export interface RescoresChurn<W = unknown> {
+  exportWeights(): W;
+  scoreStored(weights: W, rows: Txn[], population: string[], cutoff: number, horizonDays: number): StoredChurnScores | Promise<StoredChurnScores>;
+}
+
+/** Probabilities of churning in the horizon (population order), and optionally each customer's drivers, strongest first (the worker keeps three). */
+export interface StoredChurnScores {
+  scores: Float64Array;
+  drivers?: ChurnDriver[][];
+}
+
+/** Optional on a ValueModel: as RescoresChurn, with the value context (returns) that fitPredict also receives. */
+export interface RescoresValue<W = unknown> {
+  exportWeights(): W;
+  scoreStored(weights: W, rows: Txn[], population: string[], cutoff: number, horizonDays: number, context?: ValueContext): StoredValueScores | Promise<StoredValueScores>;
+}
+
+export type StoredValueScores = ValuePrediction;
 
 /** Optional on a ChurnModel or ValueModel: after fitPredict, a fresh model that trains what that fit chose without searching. */
 export interface ReusesChoice<M = ChurnModel> {

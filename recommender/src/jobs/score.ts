@@ -2,15 +2,19 @@ import type { Job } from 'bull';
 import type { Logger } from 'pino';
 import { PgTxnSource } from '../data/pg-source';
 import { readClean } from '../eval/clean';
-import { scoreWithWeights, type ChurnWeights } from '../models/churn-model';
-import { scoreValueWithWeights, type ValueWeights } from '../models/value-model';
-import { QUEUES, readPayload } from '@loyalty/jobs';
+import { REGISTRY, TASK_OF_KIND } from '../eval/registry';
+import type { ChurnModel, RescoresChurn, RescoresValue, ValueModel } from '../eval/types';
+import { QUEUES, readPayload, type ModelKind } from '@loyalty/jobs';
+import type { ServedModels } from '../model-plugins';
 import { initBackend } from '../tf/backend';
-import { windowOf } from '../training/pipeline';
+import { DRIVERS_KEPT, valueServing, windowOf } from '../training/pipeline';
 import type { Bands, ModelStore, ValueBandQuantiles } from '../training/store';
 
-/** The algorithm whose stored weights each kind's re-scoring reads (models/churn-model.ts, models/value-model.ts). */
-const SCORABLE = { CHURN: 'TF-CHURN', VALUE: 'TF-VALUE' } as const;
+/** The model a version's artefact names when it names none: versions stored before artefacts named their algorithm. */
+const BUILT_IN = { CHURN: 'TF-CHURN', VALUE: 'TF-VALUE' } as const;
+
+const rescores = (m: unknown): m is RescoresChurn & RescoresValue =>
+  typeof (m as RescoresChurn).scoreStored === 'function' && typeof (m as RescoresChurn).exportWeights === 'function';
 
 export interface ScoreResult {
   modelVersionId: string | null;
@@ -23,53 +27,63 @@ export interface ScoreResult {
 /**
  * `recommender.score`: re-scores every member with a trained churn or customer-value version's stored weights on the
  * history as it is now (features as of the day after the latest purchase), then swaps the version's scores in one
- * transaction (for VALUE, with band thresholds drawn again from the new predictions). A failed or retried attempt
- * leaves the previous scores in place, since nothing is committed until the end.
+ * transaction (for VALUE, with band thresholds drawn again from the new predictions). The version's model, built-in or
+ * a model plugin's, scores through its `scoreStored` (RescoresChurn, RescoresValue); a model without it, or one this
+ * worker has not loaded, is skipped with the reason. A failed or retried attempt leaves the previous scores in place,
+ * since nothing is committed until the end.
  */
-export function handleScore(deps: { databaseUrl: string; store: ModelStore; bands: Bands; valueBands: ValueBandQuantiles; log: Logger }) {
+export function handleScore(deps: { databaseUrl: string; store: ModelStore; bands: Bands; valueBands: ValueBandQuantiles; log: Logger; /** The built-in models unless given. */ models?: ServedModels }) {
+  const registry = deps.models?.registry ?? REGISTRY;
   return async (job: Job<unknown>): Promise<ScoreResult> => {
     const payload = readPayload(QUEUES.score, job.data, [1]);
     const log = deps.log.child({ jobId: job.id, kind: payload.kind });
     const started = performance.now();
+    const skip = (modelVersionId: string | null, skipped: string): ScoreResult => {
+      log.info({ skipped }, 'score.skipped');
+      return { modelVersionId, scored: 0, skipped };
+    };
     await job.progress({ phase: 'loading', percent: 0 }).catch(() => undefined);
     const version = await deps.store.scorable(payload.kind, payload.modelVersionId);
-    if (!version) {
-      const skipped = payload.modelVersionId ? `no trained ${payload.kind} version ${payload.modelVersionId}` : `no active ${payload.kind} version`;
-      log.info({ skipped }, 'score.skipped');
-      return { modelVersionId: null, scored: 0, skipped };
-    }
+    if (!version) return skip(null, payload.modelVersionId ? `no trained ${payload.kind} version ${payload.modelVersionId}` : `no active ${payload.kind} version`);
     const artefact = version.artefact ? (JSON.parse(version.artefact.toString('utf8')) as { algorithm?: string; weights?: unknown }) : null;
-    // Only the built-in TensorFlow.js models store weights this job can score with; a model plugin's version is scored
-    // when it is trained (nightly, or retrainModel).
-    if (artefact?.algorithm && artefact.algorithm !== SCORABLE[payload.kind]) {
-      const skipped = `${payload.kind} version ${version.id} is ${artefact.algorithm}, which is scored when it is trained, not from stored weights`;
-      log.info({ skipped }, 'score.skipped');
-      return { modelVersionId: version.id, scored: 0, skipped };
-    }
-    const stored = artefact?.weights;
-    if (!stored) throw new Error(`model version ${version.id} has no stored weights to score with; retrain the ${payload.kind.toLowerCase()} model`);
+    const algorithm = artefact?.algorithm ?? BUILT_IN[payload.kind];
+    const model = modelOf(payload.kind, algorithm);
+    if (!model) return skip(version.id, `${payload.kind} version ${version.id} is ${algorithm}, which this worker has not loaded (LOYALTY_MODEL_PLUGINS)`);
+    if (!rescores(model)) return skip(version.id, `${payload.kind} version ${version.id} is ${algorithm}, which is scored when it is trained, not from stored weights`);
+    const weights = artefact?.weights;
+    if (weights === undefined || weights === null) throw new Error(`model version ${version.id} has no stored weights to score with; retrain the ${payload.kind.toLowerCase()} model`);
 
     await initBackend();
     const history = await readClean(new PgTxnSource(deps.databaseUrl));
     const population = [...new Set(history.rows.map((r) => r.customerId))].sort();
+    const { servingCutoff } = windowOf(history.rows, version.horizonDays);
+    const kept = <D>(drivers: D[][] | undefined) => population.map((_, i) => drivers?.[i]?.slice(0, DRIVERS_KEPT) ?? []);
     await job.progress({ phase: 'scoring', percent: 40, modelVersionId: version.id }).catch(() => undefined);
     let scored: number;
     if (payload.kind === 'VALUE') {
-      const weights = stored as ValueWeights;
-      const { servingCutoff } = windowOf(history.rows, weights.horizonDays);
-      const out = scoreValueWithWeights(weights, history.rows, population, servingCutoff, history.returns);
+      const out = await model.scoreStored(weights, history.rows, population, servingCutoff, version.horizonDays, { returns: history.returns });
+      checkLength(algorithm, out.predictions, population.length);
       await job.progress({ phase: 'writing', percent: 70, modelVersionId: version.id }).catch(() => undefined);
-      const scoring = await deps.store.replaceValueScores(version.id, { population, amounts: out.expected, pReturn: out.pReturn, drivers: out.drivers }, deps.valueBands);
+      const scoring = await deps.store.replaceValueScores(version.id, valueServing(population, out, kept(out.drivers)), deps.valueBands);
       scored = scoring.members;
     } else {
-      const weights = stored as ChurnWeights;
-      const { servingCutoff } = windowOf(history.rows, weights.horizonDays);
-      const { scores, drivers } = scoreWithWeights(weights, history.rows, population, servingCutoff);
+      const out = await model.scoreStored(weights, history.rows, population, servingCutoff, version.horizonDays);
+      checkLength(algorithm, out.scores, population.length);
       await job.progress({ phase: 'writing', percent: 70, modelVersionId: version.id }).catch(() => undefined);
-      scored = await deps.store.replaceChurnScores(version.id, { population, scores, drivers }, deps.bands);
+      scored = await deps.store.replaceChurnScores(version.id, { population, scores: out.scores, drivers: kept(out.drivers) }, deps.bands);
     }
     await job.progress({ phase: 'done', percent: 100, modelVersionId: version.id }).catch(() => undefined);
-    log.info({ modelVersionId: version.id, scored, seconds: Math.round((performance.now() - started) / 1000) }, 'score.finished');
+    log.info({ modelVersionId: version.id, algorithm, scored, seconds: Math.round((performance.now() - started) / 1000) }, 'score.finished');
     return { modelVersionId: version.id, scored };
   };
+
+  function modelOf(kind: Exclude<ModelKind, 'RECOMMENDER'>, algorithm: string): ChurnModel | ValueModel | null {
+    const entry = registry.find((e) => e.task === TASK_OF_KIND[kind] && e.name === algorithm);
+    return entry ? (entry.create() as ChurnModel | ValueModel) : null;
+  }
+}
+
+/** A plugin's scorer answering for another population would write scores to the wrong members: refuse it. */
+function checkLength(algorithm: string, scores: ArrayLike<number>, expected: number) {
+  if (scores?.length !== expected) throw new Error(`${algorithm}.scoreStored returned ${scores?.length ?? 'no'} scores for ${expected} members`);
 }

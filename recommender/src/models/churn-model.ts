@@ -1,4 +1,4 @@
-import type { ChurnDriver, ChurnModel, ExplainsChurn, FitHooks, HasParams, ReusesChoice, Txn } from '../eval/types';
+import type { ChurnDriver, ChurnModel, ExplainsChurn, FitHooks, HasParams, RescoresChurn, ReusesChoice, StoredChurnScores, Txn } from '../eval/types';
 import { initBackend, tf } from '../tf/backend';
 import { Rng } from '../tf/random';
 import { CF, CHURN_FEATURE_GROUPS, CHURN_FEATURES, churnFeatureLabel, churnFeatures, mostCommonCountry, type ChurnFeatureGroup } from './churn-features';
@@ -55,7 +55,7 @@ interface Net {
  * labels from [cutoff − horizon, cutoff)), Platt-calibrated on the held-out part, with per-customer drivers
  * (weight × standardised value for the logistic; gradient × (value − mean) for the MLP).
  */
-export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams, ReusesChoice {
+export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams, ReusesChoice, RescoresChurn<ChurnWeights> {
   readonly name = 'TF-CHURN';
   readonly kind = 'model' as const;
   private readonly o: ChurnOptions;
@@ -213,6 +213,12 @@ export class ChurnTfModel implements ChurnModel, ExplainsChurn, HasParams, Reuse
   exportWeights(): ChurnWeights {
     if (!this.weights) throw new Error('TF-CHURN has not been fitted');
     return this.weights;
+  }
+
+  /** The re-scoring job's path: the weights carry their own horizon and home country. */
+  scoreStored(weights: ChurnWeights, rows: Txn[], population: string[], cutoff: number): StoredChurnScores {
+    const { scores, drivers } = scoreWithWeights(weights, rows, population, cutoff, this.o.topDrivers);
+    return { scores, drivers };
   }
 }
 

@@ -1,4 +1,4 @@
-import type { ExplainsValue, FitHooks, HasParams, ReusesChoice, Txn, ValueContext, ValueDriver, ValueModel, ValuePrediction } from '../eval/types';
+import type { ExplainsValue, FitHooks, HasParams, RescoresValue, ReusesChoice, StoredValueScores, Txn, ValueContext, ValueDriver, ValueModel, ValuePrediction } from '../eval/types';
 import { normalisedGini, topDecileCapture } from '../eval/value-metrics';
 import { initBackend, tf } from '../tf/backend';
 import { Rng } from '../tf/random';
@@ -93,7 +93,7 @@ export interface ValueWeights {
  * the inner split (the same fit one horizon earlier, scored on [cutoff − horizon, cutoff)) by normalised Gini plus
  * top-decile capture.
  */
-export class ValueTfModel implements ValueModel, ExplainsValue, HasParams, ReusesChoice<ValueTfModel> {
+export class ValueTfModel implements ValueModel, ExplainsValue, HasParams, ReusesChoice<ValueTfModel>, RescoresValue<ValueWeights> {
   readonly name = 'TF-VALUE';
   readonly kind = 'model' as const;
   private readonly o: ValueOptions;
@@ -123,6 +123,12 @@ export class ValueTfModel implements ValueModel, ExplainsValue, HasParams, Reuse
   exportWeights(): ValueWeights {
     if (!this.weights) throw new Error('TF-VALUE has not been fitted');
     return this.weights;
+  }
+
+  /** The re-scoring job's path: the weights carry their own horizon, home country and product groups. */
+  scoreStored(weights: ValueWeights, rows: Txn[], population: string[], cutoff: number, _horizonDays: number, context: ValueContext = {}): StoredValueScores {
+    const out = scoreValueWithWeights(weights, rows, population, cutoff, context.returns);
+    return { predictions: out.expected, pReturn: out.pReturn, drivers: out.drivers };
   }
 
   async fitPredict(rows: Txn[], population: string[], cutoff: number, horizonDays: number, hooks: FitHooks = {}, context: ValueContext = {}): Promise<ValuePrediction> {

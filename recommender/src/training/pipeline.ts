@@ -3,13 +3,16 @@ import { churnTask, evaluateChurnModel, evaluateScores, evaluateValueModel, valu
 import { topK } from '../eval/metrics';
 import { REGISTRY, TASK_OF_KIND, type RegistryEntry } from '../eval/registry';
 import { recsSplit } from '../eval/split';
-import type { ChurnDriver, ChurnModel, FitHooks, HasItemEmbeddings, HasParams, ExplainsChurn, ExplainsValue, RecsModel, ReusesChoice, RecsTrainSet, Txn, ValueContext, ValueModel } from '../eval/types';
+import type { ChurnDriver, ChurnModel, FitHooks, HasItemEmbeddings, HasParams, ExplainsChurn, ExplainsValue, RecsModel, ReusesChoice, RecsTrainSet, Txn, ValueContext, ValueDriver, ValueModel, ValuePrediction } from '../eval/types';
 import type { GateDecision, GateInput, Window } from './gate-types';
 
 export type { GateDecision, GateInput, Window } from './gate-types';
 import type { ValueMetrics, ValueOutput } from './value-output';
 
 export type ModelKind = 'RECOMMENDER' | 'CHURN' | 'VALUE';
+
+/** Drivers stored per member and score, strongest first (the member 360 shows them). */
+export const DRIVERS_KEPT = 3;
 export type Phase = 'loading' | 'evaluating-baselines' | 'training' | 'evaluating' | 'refitting' | 'scoring' | 'writing' | 'gate' | 'done';
 
 export interface Progress {
@@ -305,7 +308,7 @@ async function runChurn(rows: Txn[], options: PipelineOptions): Promise<ChurnOut
   // The refit trains the candidate the evaluation fit chose instead of searching again (the search is most of the cost).
   const model = reusesChoice(candidate) ? candidate.withSameChoice() : (entry.create() as ChurnModel);
   const served = await model.fitPredict(rows, population, window.servingCutoff, options.horizonDays, hooksFor(options, 'refitting', 55, 85));
-  const drivers = population.map((_, i) => (explains(model) ? model.drivers(i, 3) : []));
+  const drivers = population.map((_, i) => served.drivers?.[i]?.slice(0, DRIVERS_KEPT) ?? (explains(model) ? model.drivers(i, DRIVERS_KEPT) : []));
 
   return {
     kind: 'CHURN',
@@ -326,6 +329,11 @@ async function runChurn(rows: Txn[], options: PipelineOptions): Promise<ChurnOut
     serving: { population, scores: served.scores, drivers },
     weights: exportsWeights(model) ? model.exportWeights() : null,
   };
+}
+
+/** A value model's predictions as the store writes them; a model without P(return) is read as certain to buy when it predicts spend. */
+export function valueServing(population: string[], served: ValuePrediction, drivers: ValueDriver[][]): ValueOutput['serving'] {
+  return { population, amounts: served.predictions, pReturn: served.pReturn ?? Float64Array.from(served.predictions, (v) => (v > 0 ? 1 : 0)), drivers };
 }
 
 /**
@@ -358,7 +366,7 @@ async function runValue(rows: Txn[], options: PipelineOptions): Promise<ValueOut
   const model = reusesChoice(candidate) ? candidate.withSameChoice() : (entry.create() as ValueModel);
   const served = await model.fitPredict(rows, population, window.servingCutoff, options.horizonDays, hooksFor(options, 'refitting', 55, 85), options.context ?? {});
   await report('scoring', 85);
-  const drivers = population.map((_, i) => (explainsValue(model) ? model.valueDrivers(i, 3) : []));
+  const drivers = population.map((_, i) => served.drivers?.[i]?.slice(0, DRIVERS_KEPT) ?? (explainsValue(model) ? model.valueDrivers(i, DRIVERS_KEPT) : []));
   const gateMetric = (name: 'gini' | 'topDecileCapture', active: Record<string, unknown> | null) => ({
     metric: name,
     model: metrics[name],
@@ -375,12 +383,7 @@ async function runValue(rows: Txn[], options: PipelineOptions): Promise<ValueOut
     metrics,
     baselineMetrics,
     gateChecks: (active) => [gateMetric('gini', active), gateMetric('topDecileCapture', active)],
-    serving: {
-      population,
-      amounts: served.predictions,
-      pReturn: served.pReturn ?? Float64Array.from(served.predictions, (v) => (v > 0 ? 1 : 0)),
-      drivers,
-    },
+    serving: valueServing(population, served, drivers),
     weights: exportsWeights(model) ? model.exportWeights() : null,
   };
 }

@@ -253,9 +253,9 @@ export class ModelStore {
   }
 
   /** A trained (not failed, not in training) version of the kind, the active one unless `id` names another. */
-  async scorable(kind: ModelKind, id?: string): Promise<{ id: string; status: string; artefact: Buffer | null } | null> {
+  async scorable(kind: ModelKind, id?: string): Promise<{ id: string; status: string; horizonDays: number; artefact: Buffer | null } | null> {
     const res = await this.pool.query(
-      `select id, status, artefact from model_version where kind = $1 and ${id ? 'id = $2' : `status = 'ACTIVE'`} and status in ('ACTIVE', 'REJECTED', 'RETIRED')`,
+      `select id, status, horizon_days as "horizonDays", artefact from model_version where kind = $1 and ${id ? 'id = $2' : `status = 'ACTIVE'`} and status in ('ACTIVE', 'REJECTED', 'RETIRED')`,
       id ? [kind, id] : [kind],
     );
     return res.rows[0] ?? null;
@@ -389,6 +389,9 @@ async function carryChurnHistory(client: pg.PoolClient, where: string, params: u
  */
 async function insertChurnScores(client: pg.PoolClient, versionId: string, serving: ChurnOutput['serving'], bands: Bands, members: Set<string>): Promise<number> {
   const { population, scores, drivers } = serving;
+  // Served as a probability (banded, multiplied into value at risk): a model plugin's NaN or raw score fails the write.
+  const bad = scores.findIndex((p) => !(p >= 0 && p <= 1));
+  if (bad >= 0) throw new Error(`churn scores must be probabilities in [0, 1]; customer ${population[bad]} got ${scores[bad]}`);
   let written = 0;
   for (let start = 0; start < population.length; start += 2000) {
     const cols = { member: [] as string[], score: [] as number[], band: [] as string[], drivers: [] as string[] };

@@ -1,16 +1,12 @@
 import type { ValueMetrics } from '../eval/value-metrics';
+import type { ValueDriver } from '../eval/types';
 import type { GateInput, Window } from './gate-types';
 
 /** The protocol's customer-value metrics (docs/eval/protocol.md, "Customer value"), for a model or a baseline. */
 export type { ValueMetrics } from '../eval/value-metrics';
 
 /** Why a member's predicted value is what it is: a feature and how far it moved the prediction. */
-export interface ValueDriver {
-  feature: string;
-  value: number;
-  /** Contribution to the log of the expected spend; positive raises the value. */
-  contribution: number;
-}
+export type { ValueDriver } from '../eval/types';
 
 /**
  * What training the customer-value model (kind VALUE) hands to the worker: the evaluation against the baselines on the
