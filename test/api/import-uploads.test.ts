@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Client } from 'pg';
-import type request from 'supertest';
 import { useHarness } from '../support/harness';
 import { build, AdminRole } from '../fixtures/build';
 import { canonicalCsv, channelTotals, holdOrders, runImport, syntheticTransactions } from '../support/imports';
@@ -125,19 +124,18 @@ describe('transaction import over HTTP', () => {
     const job = (await upload(csv, 'history.csv')).body.import as Job;
     const s = settings({ map: {}, batchInvoices: 2 });
     const hold = await holdOrders(h);
-    let stopped: request.Response;
     try {
       await post(`/api/imports/${job.id}/start`, s);
       await hold.waiting();
-      const stopping = post(`/api/imports/${job.id}/stop`).then((r) => r);
-      // The stop answers only once the batch in flight commits, which the lock prevents: give the request time to land.
-      await new Promise((r) => setTimeout(r, 500));
-      await hold.release();
-      stopped = await stopping;
+      // The lock keeps the batch in flight from committing: the stop is recorded and answered without waiting for it.
+      const stopping = await post(`/api/imports/${job.id}/stop`);
+      expect([stopping.status, stopping.body.import]).toEqual([202, expect.objectContaining({ state: 'RUNNING', stopRequested: true })]);
+      expect((await get(`/api/imports/${job.id}`)).body.import).toMatchObject({ state: 'RUNNING', stopRequested: true });
+      expect((await post(`/api/imports/${job.id}/stop`)).status).toBe(202);
     } finally {
       await hold.release();
     }
-    expect(stopped.body.import.state).toBe('INTERRUPTED');
+    expect(await until(job.id, (j) => j.state !== 'RUNNING')).toMatchObject({ state: 'INTERRUPTED', stopRequested: false });
     const partial = await ordersOf(s.channelName);
     expect(partial).toBeLessThan(straight.summary.orders);
     expect((await post(`/api/imports/${job.id}/start`, s)).body.errors[0].extensions).toMatchObject({ code: 'CONFLICT', reason: 'IMPORT_STATE', state: 'INTERRUPTED' });

@@ -6,7 +6,7 @@ import { stringify } from 'csv-stringify/sync';
 import { useHarness } from '../support/harness';
 import { describeInBrowser, screenshot, useAdminBrowser } from '../support/browser';
 import { build, AdminRole } from '../fixtures/build';
-import { channelTotals, runImport, syntheticTransactions } from '../support/imports';
+import { channelTotals, holdOrders, runImport, syntheticTransactions } from '../support/imports';
 import { CANONICAL_COLUMNS, type SourceRecord } from '../../api/src/modules/import/source';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'admin-import-'));
@@ -64,7 +64,18 @@ describeInBrowser('admin app: transaction import', () => {
     const shown = Number(/(\d+)%/.exec((await text('import-phase')) ?? '')?.[1]);
     expect(shown).toBeLessThan(100);
     await screenshot(page, 'import-running');
-    await page.getByTestId('import-stop').click();
+    // A batch held back in its transaction: the stop is recorded at once, and the page says it is stopping until the batch commits.
+    const hold = await holdOrders(h);
+    try {
+      await hold.waiting();
+      await page.getByTestId('import-stop').click();
+      await page.getByTestId('import-stopping').waitFor();
+      expect(await page.getByTestId('import-stop').count()).toBe(0);
+      expect(await text('import-state')).toBe('Running');
+      await screenshot(page, 'import-stopping');
+    } finally {
+      await hold.release();
+    }
     await page.getByTestId('import-resume').waitFor();
     const partial = await channelTotals(h, 'Old web shop');
     const straight = await runImport(h, records, { channelName: 'Straight from the file' });

@@ -115,15 +115,14 @@ describe('imports across two API replicas', () => {
       const delOther = await fetch(`${replicaB.url}/api/imports/${other.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
       expect(delOther.status).toBe(200);
       expect((await A.list()).map((j) => j.id)).not.toContain(other.id);
-      // A asks B's run to stop; it ends after the batch the lock holds back.
-      const stopping = A.stop(job.id);
-      await new Promise((r) => setTimeout(r, 1000));
-      await hold.release();
-      const stopped = await stopping;
-      expect([stopped.status, stopped.body.import.state]).toEqual([200, 'INTERRUPTED']);
+      // A asks B's run to stop: recorded at once, it ends after the batch the lock holds back, and both replicas say so.
+      const stopping = await A.stop(job.id);
+      expect([stopping.status, stopping.body.import]).toEqual([202, expect.objectContaining({ state: 'RUNNING', stopRequested: true })]);
+      expect(await B.get(job.id)).toMatchObject({ state: 'RUNNING', stopRequested: true });
     } finally {
       await hold.release();
     }
+    expect(await until(() => A.get(job.id), (j) => j.state !== 'RUNNING')).toMatchObject({ state: 'INTERRUPTED', stopRequested: false });
     const partial = await ordersOf(s.channelName);
     expect(partial).toBeLessThan(straight.summary.orders);
     expect((await B.get(job.id)).state).toBe('INTERRUPTED');

@@ -30,7 +30,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
  *   POST /api/imports?fileName=x.csv  the file as the body (CSV, or gzip-compressed CSV): its columns and first rows
  *   GET  /api/imports/:id             state, progress and totals
  *   POST /api/imports/:id/start       { map, channelName, channelKind, currency, batchInvoices? }: runs in the background
- *   POST /api/imports/:id/stop        stops after the batch in flight
+ *   POST /api/imports/:id/stop        stops after the batch in flight (202 while it has yet to commit)
  *   POST /api/imports/:id/resume      runs again with the same settings, skipping what is stored
  *   GET  /api/imports/:id/rejects     the last run's rejected rows, as CSV
  *   DELETE /api/imports/:id           the upload, its status and rejects (not what it imported); refused while it runs
@@ -99,7 +99,14 @@ export function importRoutes({ orm, services, rateLimiter, log }: { orm: Orm; se
       res.json({ deleted: String(req.params.id) });
     }),
   );
-  router.post('/:id/stop', handle(async (req, res) => void res.json({ import: await imports.stop(orm.em, String(req.params.id)) })));
+  router.post(
+    '/:id/stop',
+    handle(async (req, res) => {
+      const job = await imports.stop(orm.em, String(req.params.id));
+      // 202 while the batch in flight has yet to commit: the stop is recorded, and the job says stopRequested.
+      res.status(job.state === 'RUNNING' ? 202 : 200).json({ import: job });
+    }),
+  );
   router.get(
     '/:id/rejects',
     handle(async (req, res) => {

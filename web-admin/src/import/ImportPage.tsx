@@ -172,13 +172,18 @@ function ImportDetail({ api, id, onChanged, onDeleted }: { api: ImportsApi; id: 
       </p>
       {job.state === 'UPLOADED' && <MappingForm job={job} busy={busy} onStart={(settings) => act(() => api.start(job.id, settings))} error={actionError} />}
       {job.state !== 'UPLOADED' && <Progress job={job} />}
-      {job.state === 'RUNNING' && (
-        <div className="actions">
-          <button type="button" className="secondary" disabled={busy} onClick={() => void act(() => api.stop(job.id))} data-testid="import-stop">
-            Stop after this batch
-          </button>
-        </div>
-      )}
+      {job.state === 'RUNNING' &&
+        (job.stopRequested ? (
+          <p className="muted" role="status" data-testid="import-stopping">
+            Stopping once the batch in flight is stored…
+          </p>
+        ) : (
+          <div className="actions">
+            <button type="button" className="secondary" disabled={busy} onClick={() => void act(() => api.stop(job.id))} data-testid="import-stop">
+              Stop after this batch
+            </button>
+          </div>
+        ))}
       {(job.state === 'INTERRUPTED' || job.state === 'FAILED') && (
         <div className="notice" data-testid="import-resumable">
           <p>

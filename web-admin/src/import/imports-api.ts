@@ -58,6 +58,8 @@ export interface ImportJob {
   finishedAt: string | null;
   summary: ImportSummary | null;
   error: string | null;
+  /** RUNNING and asked to stop: it ends INTERRUPTED once the batch in flight commits. */
+  stopRequested: boolean;
 }
 
 /** The REST import API as the pages call it; a failure is a CombinedError, so the usual error helpers read it. */

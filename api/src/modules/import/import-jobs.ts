@@ -62,6 +62,8 @@ export interface ImportJob {
   /** The last run's totals, once it ended. */
   summary: ImportSummary | null;
   error: string | null;
+  /** RUNNING and asked to stop, from any process: it ends INTERRUPTED once the batch in flight commits. */
+  stopRequested: boolean;
 }
 
 const SAMPLE_ROWS = 5;
@@ -74,8 +76,11 @@ const MAX_BATCH = 5000;
 const CHUNK_BYTES = 1024 * 1024;
 /** The session lock every run holds: one import at a time across every API process on the database. */
 const IMPORT_LOCK = 'import.run';
-/** How long a stop asked of another process's import waits for it to end before answering with the state as it is. */
-const STOP_WAIT_MS = 5 * 60_000;
+/**
+ * How long a stop waits for the batch in flight to commit before answering RUNNING with `stopRequested` (the page polls
+ * on): a batch can take minutes, longer than a proxy keeps a request open.
+ */
+const STOP_WAIT_MS = 5_000;
 const STOPPED_MIDWAY = 'The API process stopped during the import';
 /** Tries at taking the import lock while only a delete or a sweep holds it, 100 ms apart. */
 const LOCK_ATTEMPTS = 5;
@@ -91,6 +96,7 @@ interface Running {
 interface JobRow {
   id: string;
   state: ImportState;
+  stop_requested: boolean;
   job: ImportJob;
 }
 
@@ -166,6 +172,7 @@ export class ImportJobs {
         finishedAt: null,
         summary: null,
         error: null,
+        stopRequested: false,
       };
       // The job and its file in one transaction: a listed job always has its whole file.
       await knexOf(em).transaction(async (trx) => {
@@ -181,13 +188,13 @@ export class ImportJobs {
 
   /** Newest first. */
   async list(em: EntityManager): Promise<ImportJob[]> {
-    const rows = await select<JobRow>(em, `select id, state, job from import_job order by uploaded_at desc, id desc limit ?`, [LISTED]);
+    const rows = await select<JobRow>(em, `select id, state, stop_requested, job from import_job order by uploaded_at desc, id desc limit ?`, [LISTED]);
     const lockHeld = rows.some((r) => r.state === 'RUNNING') && (await sessionLockHeld(em, IMPORT_LOCK));
     return rows.map((r) => this.present(r, lockHeld));
   }
 
   async get(em: EntityManager, id: string): Promise<ImportJob> {
-    const row = isUuid(id) ? (await select<JobRow>(em, `select id, state, job from import_job where id = ?`, [id]))[0] : undefined;
+    const row = isUuid(id) ? (await select<JobRow>(em, `select id, state, stop_requested, job from import_job where id = ?`, [id]))[0] : undefined;
     if (!row) throw AppError.notFound('Import', id);
     return this.present(row, row.state === 'RUNNING' && !this.running.has(id) && (await sessionLockHeld(em, IMPORT_LOCK)));
   }
@@ -213,19 +220,15 @@ export class ImportJobs {
   }
 
   /**
-   * Stops after the batch in flight commits; the job ends INTERRUPTED. An import another process runs is asked to stop
-   * through its row, which that process reads at its next status write (every half second).
+   * Stops after the batch in flight commits; the job ends INTERRUPTED. The stop is recorded on the row, which every
+   * process reads as `stopRequested` and the process running the import reads at its next status write (every half
+   * second). Answers with the end if it comes within STOP_WAIT_MS, else with the job still RUNNING and stopping.
    */
   async stop(em: EntityManager, id: string): Promise<ImportJob> {
-    const local = this.running.get(id);
-    if (local) {
-      local.controller.abort();
-      await local.done;
-      return this.get(em, id);
-    }
     const job = await this.get(em, id);
     if (job.state !== 'RUNNING') throw stateConflict(job, 'Only a running import is stopped');
     await knexOf(em).raw(`update import_job set stop_requested = true where id = ? and state = 'RUNNING'`, [id]);
+    this.running.get(id)?.controller.abort();
     for (const until = Date.now() + STOP_WAIT_MS; Date.now() < until; ) {
       await new Promise((r) => setTimeout(r, 100));
       const now = await this.get(em, id);
@@ -285,10 +288,10 @@ export class ImportJobs {
   /** The stored row as the admin app reads it: this process's own runs as they are now, a dead process's as INTERRUPTED. */
   private present(row: JobRow, lockHeld: boolean): ImportJob {
     const local = this.running.get(row.id);
-    if (local) return { ...local.job };
-    const job = { ...row.job, state: row.state };
+    if (local) return { ...local.job, stopRequested: local.controller.signal.aborted || row.stop_requested };
+    const job = { ...row.job, state: row.state, stopRequested: row.state === 'RUNNING' && row.stop_requested };
     // RUNNING but nobody holds the lock every run holds: the process that ran it stopped mid-way.
-    if (row.state === 'RUNNING' && !lockHeld) return { ...job, state: 'INTERRUPTED', phase: null, error: STOPPED_MIDWAY };
+    if (row.state === 'RUNNING' && !lockHeld) return { ...job, state: 'INTERRUPTED', phase: null, error: STOPPED_MIDWAY, stopRequested: false };
     return job;
   }
 
@@ -339,7 +342,7 @@ export class ImportJobs {
   private async claim(em: EntityManager, id: string, admit: (job: ImportJob) => void): Promise<ImportJob> {
     const knex = knexOf(em);
     await knex.raw(`update import_job set state = 'INTERRUPTED', job = job || ?::jsonb where state = 'RUNNING'`, [JSON.stringify({ phase: null, error: STOPPED_MIDWAY })]);
-    const [row] = await select<JobRow>(em, `select id, state, job from import_job where id = ?`, [id]);
+    const [row] = await select<JobRow>(em, `select id, state, stop_requested, job from import_job where id = ?`, [id]);
     if (!row) throw AppError.notFound('Import', id);
     const job: ImportJob = { ...row.job, state: row.state };
     admit(job);
@@ -356,6 +359,7 @@ export class ImportJobs {
       finishedAt: null,
       summary: null,
       error: null,
+      stopRequested: false,
     } satisfies Partial<ImportJob>);
     const claimed = await select(em, `update import_job set state = ?, stop_requested = false, job = ?::jsonb where id = ? returning id`, [job.state, jobJson(job), id]);
     // Swept (or deleted) since it was read: nothing to run.
