@@ -72,6 +72,11 @@ describeInBrowser('admin app: transaction import', () => {
       await page.getByTestId('import-stopping').waitFor();
       expect(await page.getByTestId('import-stop').count()).toBe(0);
       expect(await text('import-state')).toBe('Running');
+      // The list beside shows the open import's progress as its card does.
+      await page.waitForFunction(() => {
+        const listed = document.querySelector('[data-testid="import-row"] td:nth-child(4)')?.textContent;
+        return listed !== '0' && listed === document.querySelector('[data-testid="import-rows-value"]')?.textContent;
+      });
       await screenshot(page, 'import-stopping');
     } finally {
       await hold.release();

@@ -31,6 +31,8 @@ export function ImportPage() {
     api.list().then(setJobs, setListError);
   }, [api]);
   useEffect(reloadList, [reloadList]);
+  // The open import's progress, polled by its detail card, shown in its row of the list too.
+  const showInList = useCallback((job: ImportJob) => setJobs((listed) => listed?.map((j) => (j.id === job.id ? job : j))), []);
 
   return (
     <section className="page" aria-label="Import">
@@ -48,6 +50,7 @@ export function ImportPage() {
           api={api}
           id={id}
           onChanged={reloadList}
+          onProgress={showInList}
           onDeleted={() => {
             reloadList();
             navigate('/operations/import');
@@ -116,7 +119,7 @@ function UploadCard({ api, onUploaded }: { api: ImportsApi; onUploaded(job: Impo
   );
 }
 
-function ImportDetail({ api, id, onChanged, onDeleted }: { api: ImportsApi; id: string; onChanged(): void; onDeleted(): void }) {
+function ImportDetail({ api, id, onChanged, onProgress, onDeleted }: { api: ImportsApi; id: string; onChanged(): void; onProgress(job: ImportJob): void; onDeleted(): void }) {
   const [job, setJob] = useState<ImportJob>();
   const [error, setError] = useState<CombinedError>();
   const [actionError, setActionError] = useState<CombinedError>();
@@ -140,6 +143,9 @@ function ImportDetail({ api, id, onChanged, onDeleted }: { api: ImportsApi; id: 
   useEffect(() => {
     if (job?.state) onChanged();
   }, [job?.state, onChanged]);
+  useEffect(() => {
+    if (job) onProgress(job);
+  }, [job, onProgress]);
 
   async function act(action: () => Promise<ImportJob>) {
     setBusy(true);
