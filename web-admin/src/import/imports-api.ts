@@ -34,7 +34,7 @@ export interface ImportSummary {
   seconds: number;
 }
 
-/** What GET /api/imports/:id answers (api modules/import/import-jobs.ts ImportJob). */
+/** What GET /api/imports/:id answers (api modules/import/import-jobs.ts ImportJob; test/unit/import-contract.test.ts keeps the two alike). */
 export interface ImportJob {
   id: string;
   fileName: string;
