@@ -36,6 +36,12 @@ describe('loadConfig', () => {
     for (const days of ['-1', '1.5', 'a month', '3651']) expect(() => loadConfig({ IMPORT_RETENTION_DAYS: days })).toThrow(/IMPORT_RETENTION_DAYS/);
   });
 
+  it('runs imports in every API process unless IMPORT_RUNNER is false, and refuses anything but a boolean', () => {
+    expect(loadConfig({}).IMPORT_RUNNER).toBe(true);
+    expect(loadConfig({ IMPORT_RUNNER: 'false' }).IMPORT_RUNNER).toBe(false);
+    expect(() => loadConfig({ IMPORT_RUNNER: 'sometimes' })).toThrow(/IMPORT_RUNNER/);
+  });
+
   it('requires a strong JWT_SECRET in production and turns introspection off there', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET: is required when NODE_ENV=production/);
     expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'short' })).toThrow(/JWT_SECRET: must be at least 32 characters/);

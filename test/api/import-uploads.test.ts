@@ -269,6 +269,31 @@ describe('transaction import over HTTP', () => {
     expect((await get(`/api/imports/${job.id}/rejects`)).text).toMatch(/^2,/m);
   });
 
+  it('two runners picking up one queued import at once: one runs it, the other finds nothing, six times over', async () => {
+    const records = syntheticTransactions(6);
+    const straight = await runImport(h, records, { channelName: `Straight pick-up ${channels}` });
+    const imports = h.app.services.imports;
+    for (let round = 0; round < 6; round++) {
+      const job = (await upload(canonicalCsv(records), 'queued.csv')).body.import as Job;
+      const s = settings({ map: {} });
+      // Queued as an API process with IMPORT_RUNNER=false leaves it (test/faults/import-runner.test.ts runs that one).
+      await h.sql(`update import_job set state = 'QUEUED', job = job || ?::jsonb where id = ?`, [JSON.stringify({ state: 'QUEUED', settings: { ...s, batchInvoices: 500 } }), job.id]);
+      if (round === 0) {
+        // A queued import goes first, here as on a replica that queues: a start meanwhile names it.
+        const other = (await upload(canonicalCsv(records), 'other.csv')).body.import as Job;
+        const refused = await post(`/api/imports/${other.id}/start`, settings({ map: {} }));
+        expect([refused.status, refused.body.errors[0].extensions]).toEqual([409, expect.objectContaining({ reason: 'IMPORT_RUNNING', importId: job.id })]);
+        expect((await h.http().delete(`/api/imports/${other.id}`).set('authorization', `Bearer ${admin.token}`)).status).toBe(200);
+      }
+      const picked = await Promise.all([imports.pickUp(h.orm.em.fork()), imports.pickUp(h.orm.em.fork())]);
+      expect(picked.filter((id) => id === job.id)).toHaveLength(1);
+      expect(picked.filter((id) => id === null)).toHaveLength(1);
+      expect(await until(job.id, (j) => j.state !== 'RUNNING')).toMatchObject({ state: 'DONE', runs: 1 });
+      expect(await channelTotals(h, s.channelName)).toEqual({ orders: straight.summary.orders, points: straight.summary.pointsEarned });
+      expect(await imports.pickUp(h.orm.em.fork())).toBeNull();
+    }
+  });
+
   it('a start and a delete of one upload racing each other: either the run happens whole, or nothing runs', async () => {
     const del = (id: string) => h.http().delete(`/api/imports/${id}`).set('authorization', `Bearer ${admin.token}`).then((r) => r);
     for (let round = 0; round < 6; round++) {

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { stringify } from 'csv-stringify/sync';
 import { useHarness } from '../support/harness';
@@ -109,6 +110,28 @@ describeInBrowser('admin app: transaction import', () => {
     expect(await h.sql(`select count(*)::int as n from import_blob_chunk`)).toEqual([{ n: 0 }]);
     expect((await channelTotals(h, 'Old web shop')).orders).toBe(straight.summary.orders);
   }, 90_000);
+
+  it('a queued import (started through a replica with IMPORT_RUNNER=false) says it waits for a runner, and Cancel puts it back to be mapped', async () => {
+    const { page } = session;
+    const csv = stringify([FILE_HEADER, ...records.slice(0, 3).map((r) => CANONICAL_COLUMNS.map((c) => r.row[c] ?? ''))]);
+    const job = await h.app.services.imports.upload(h.orm.em.fork(), Readable.from([Buffer.from(csv)]), 'queued.csv', 'admin:test');
+    // As a replica that does not run imports leaves it (test/faults/import-runner.test.ts); this app runs them, but only
+    // when asked, and a runner's pick-up is not running here.
+    await h.sql(`update import_job set state = 'QUEUED' where id = ?`, [job.id]);
+    await signIn(AdminRole.ADMIN, `/operations/import/${job.id}`);
+    await page.getByTestId('import-queued').waitFor();
+    expect(await text('import-state')).toBe('Queued');
+    expect(await text('import-queued')).toContain('IMPORT_RUNNER');
+    expect(await page.getByTestId('import-progress').count()).toBe(0);
+    await screenshot(page, 'import-queued');
+    await page.getByTestId('import-unqueue').click();
+    await page.getByTestId('import-mapping').waitFor();
+    expect(await text('import-state')).toBe('To map');
+    expect(await h.sql(`select state from import_job where id = ?`, [job.id])).toEqual([{ state: 'UPLOADED' }]);
+    await page.getByTestId('import-delete').click();
+    await page.getByTestId('import-delete-confirm').click();
+    await page.getByText('No imports yet').waitFor();
+  });
 
   it('a marketer has no import tab and a notice instead of the page', async () => {
     const { page } = session;

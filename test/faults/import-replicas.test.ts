@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { useHarness } from '../support/harness';
 import { build } from '../fixtures/build';
-import { canonicalCsv, channelTotals, holdOrders, runImport, syntheticTransactions } from '../support/imports';
+import { canonicalCsv, channelTotals, holdOrders, importsApi, syntheticTransactions, untilImport, uploadWithReference } from '../support/imports';
 import { AppProcess, waitFor } from '../support/services';
 import { CANONICAL_COLUMNS } from '../../api/src/modules/import/source';
 import { copyBlob, storeBlob } from '../../api/src/modules/import/import-jobs';
@@ -18,7 +18,7 @@ import { copyBlob, storeBlob } from '../../api/src/modules/import/import-jobs';
 const prefix = `test-imports-${process.env.TEST_RUN_ID}-${process.env.JEST_WORKER_ID}`;
 const dirA = mkdtempSync(path.join(tmpdir(), 'import-a-'));
 const dirB = mkdtempSync(path.join(tmpdir(), 'import-b-'));
-const h = useHarness({ QUEUE_PREFIX: prefix, IMPORT_DIR: dirA });
+const h = useHarness({ QUEUE_PREFIX: prefix, IMPORT_DIR: dirA, PORT: '0', HOST: '127.0.0.1' });
 const b = build(h);
 let replicaB: AppProcess;
 const OLD_UPLOAD = '01900000-0000-7000-8000-0000000000aa';
@@ -26,52 +26,19 @@ let token: string;
 let channels = 0;
 jest.setTimeout(180_000);
 
-type Job = { id: string; state: string; runs: number; rejectedRows: number; error: string | null; summary: { orders: number; pointsEarned: number; invoicesSkipped: number; isComplete: boolean } | null };
-
-/** One replica's /api/imports, through fetch so both answer alike. */
-function replica(base: () => string) {
-  const call = async (method: string, url: string, body?: Buffer | object) => {
-    const res = await fetch(`${base()}/api/imports${url}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': Buffer.isBuffer(body) ? 'application/octet-stream' : 'application/json' },
-      body: body === undefined ? undefined : Buffer.isBuffer(body) ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, headers: res.headers, text, body: res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : null };
-  };
-  return {
-    upload: async (csv: Buffer, fileName: string) => (await call('POST', `?fileName=${fileName}`, csv)).body.import as Job,
-    get: async (id: string) => (await call('GET', `/${id}`)).body.import as Job,
-    list: async () => (await call('GET', '')).body.imports as Job[],
-    start: (id: string, settings: object) => call('POST', `/${id}/start`, settings),
-    resume: (id: string) => call('POST', `/${id}/resume`),
-    stop: (id: string) => call('POST', `/${id}/stop`),
-    rejects: (id: string) => call('GET', `/${id}/rejects`),
-  };
-}
 let baseA = '';
-const A = replica(() => baseA);
-const B = replica(() => replicaB.url);
+const A = importsApi(() => baseA, () => token);
+const B = importsApi(() => replicaB.url, () => token);
 
 const settings = (extra: Record<string, unknown> = {}) => ({ map: {}, channelName: `Replica shop ${++channels}`, channelKind: 'WEB', currency: 'GBP', ...extra });
 const ordersOf = async (channelName: string) => (await channelTotals(h, channelName)).orders;
 
-async function until(read: () => Promise<Job>, done: (job: Job) => boolean): Promise<Job> {
-  for (let i = 0; i < 1200; i++) {
-    const job = await read();
-    if (done(job)) return job;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('the import never got there');
-}
+const until = untilImport;
 
 beforeAll(async () => {
   token = (await b.admin()).auth.token;
   await b.baseRate(1, 100);
-  // The harness's server is closed by its own teardown.
-  const server = h.app.server;
-  if (!server.listening) await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  baseA = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  baseA = `http://127.0.0.1:${await h.app.listen()}`;
   // An upload whose run ended 40 days ago: replica B's retention sweep at start deletes it (IMPORT_RETENTION_DAYS 30).
   await h.sql(`insert into import_job (id, uploaded_at, state, job) values (?, now() - interval '41 days', 'DONE', jsonb_build_object('finishedAt', now() - interval '40 days'))`, [OLD_UPLOAD]);
   replicaB = await AppProcess.api('api-b', { DATABASE_URL: h.config.DATABASE_URL, REDIS_URL: h.config.REDIS_URL, QUEUE_PREFIX: prefix, IMPORT_DIR: dirB, LOG_LEVEL: 'info' });
@@ -88,10 +55,8 @@ describe('imports across two API replicas', () => {
   });
 
   it('an upload to one replica is run by the other, stopped and resumed across them, with its rejects from either', async () => {
-    const records = syntheticTransactions(120);
-    const straight = await runImport(h, records, { channelName: `Straight replica ${channels}` });
     const bad = [['900001', 'X1', 'broken date', '1', 'yesterday', '1.00', '555', 'France']];
-    const job = await A.upload(canonicalCsv(records, bad), 'history.csv');
+    const { straight, job } = await uploadWithReference(h, A, 120, 'history.csv', bad);
     expect(job.state).toBe('UPLOADED');
     expect((await B.list()).map((j) => j.id)).toContain(job.id);
     expect(await B.get(job.id)).toMatchObject({ id: job.id, state: 'UPLOADED' });
@@ -110,10 +75,9 @@ describe('imports across two API replicas', () => {
       const again = await B.start(other.id, settings());
       expect(again.body.errors[0].extensions).toMatchObject({ reason: 'IMPORT_RUNNING', importId: job.id });
       // Neither replica deletes the running import; another upload is deleted while it runs.
-      const del = await fetch(`${baseA}/api/imports/${job.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
-      expect([del.status, ((await del.json()) as { errors: { extensions: { reason: string } }[] }).errors[0].extensions.reason]).toEqual([409, 'IMPORT_STATE']);
-      const delOther = await fetch(`${replicaB.url}/api/imports/${other.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
-      expect(delOther.status).toBe(200);
+      const del = await A.delete(job.id);
+      expect([del.status, del.body.errors[0].extensions.reason]).toEqual([409, 'IMPORT_STATE']);
+      expect((await B.delete(other.id)).status).toBe(200);
       expect((await A.list()).map((j) => j.id)).not.toContain(other.id);
       // A asks B's run to stop: recorded at once, it ends after the batch the lock holds back, and both replicas say so.
       const stopping = await A.stop(job.id);
@@ -144,9 +108,7 @@ describe('imports across two API replicas', () => {
   });
 
   it('an import whose process dies reads as interrupted on the survivor and resumes there, adding nothing twice', async () => {
-    const records = syntheticTransactions(60);
-    const straight = await runImport(h, records, { channelName: `Straight survivor ${channels}` });
-    const job = await B.upload(canonicalCsv(records), 'dies.csv');
+    const { straight, job } = await uploadWithReference(h, B, 60, 'dies.csv');
     const s = settings({ batchInvoices: 3 });
     const hold = await holdOrders(h);
     try {

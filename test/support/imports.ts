@@ -110,3 +110,58 @@ export async function holdOrders(h: Harness): Promise<{ waiting(): Promise<void>
     },
   };
 }
+
+/** An import as the REST API answers it, with the fields the tests read. */
+export type ImportJobView = {
+  id: string;
+  state: string;
+  runs: number;
+  rejectedRows: number;
+  error: string | null;
+  stopRequested: boolean;
+  summary: { orders: number; pointsEarned: number; invoicesSkipped: number; isComplete: boolean } | null;
+};
+
+/** One API process's /api/imports as an admin session calls it, through fetch so that every process answers alike. */
+export function importsApi(base: () => string, token: () => string) {
+  const call = async (method: string, url: string, body?: Buffer | object) => {
+    const res = await fetch(`${base()}/api/imports${url}`, {
+      method,
+      headers: { authorization: `Bearer ${token()}`, 'content-type': Buffer.isBuffer(body) ? 'application/octet-stream' : 'application/json' },
+      body: body === undefined ? undefined : Buffer.isBuffer(body) ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, text, body: res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : null };
+  };
+  return {
+    upload: async (csv: Buffer, fileName: string) => (await call('POST', `?fileName=${fileName}`, csv)).body.import as ImportJobView,
+    get: async (id: string) => (await call('GET', `/${id}`)).body.import as ImportJobView,
+    list: async () => (await call('GET', '')).body.imports as ImportJobView[],
+    start: (id: string, settings: object) => call('POST', `/${id}/start`, settings),
+    resume: (id: string) => call('POST', `/${id}/resume`),
+    stop: (id: string) => call('POST', `/${id}/stop`),
+    rejects: (id: string) => call('GET', `/${id}/rejects`),
+    delete: (id: string) => call('DELETE', `/${id}`),
+  };
+}
+
+/** Reads an import until `done` holds, every 50 ms for at most a minute. */
+export async function untilImport(read: () => Promise<ImportJobView>, done: (job: ImportJobView) => boolean): Promise<ImportJobView> {
+  for (let i = 0; i < 1200; i++) {
+    const job = await read();
+    if (done(job)) return job;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('the import never got there');
+}
+
+/**
+ * `customers` synthetic customers' transactions uploaded through `api`, and the summary of one straight import of the
+ * same rows into a channel of its own: what a run of the upload, however stopped and resumed, must end with.
+ */
+export async function uploadWithReference(h: Harness, api: ReturnType<typeof importsApi>, customers: number, fileName: string, extraRows: string[][] = []) {
+  const records = syntheticTransactions(customers);
+  const straight = await runImport(h, records);
+  const job = await api.upload(canonicalCsv(records, extraRows), fileName);
+  return { straight, job };
+}

@@ -138,6 +138,7 @@ const schema = z
     IMPORT_DIR: z.string().default(path.join(repoRoot, '.data', 'imports')),
     IMPORT_MAX_BYTES: z.coerce.number().int().min(1024).default(256 * 1024 * 1024),
     IMPORT_RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
+    IMPORT_RUNNER: bool.default(true),
     EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
     SEED_DEMO: bool.default(true),
     /** When the points jobs run (release, expiry, vouchers, tiers, ledger check); `off`: this process neither schedules nor runs them. */
@@ -301,6 +302,8 @@ export const CONFIG_DOCS: { readonly [K in keyof RawConfig]-?: VariableDoc } = {
   },
   IMPORT_MAX_BYTES: 'The largest transactions file the Import page accepts, in bytes (the compressed size for gzip).',
   IMPORT_RETENTION_DAYS: "Days an upload on the Import page is kept after its last run ended (or after its upload, if never run), with its status and rejects; then every API process's hourly sweep deletes it. The file holds customers' purchases, so it is kept no longer than needed. `0` keeps uploads until deleted on the page.",
+  IMPORT_RUNNER:
+    "Run the admin app's imports in this process. `false`: an import started or resumed through this process is queued (`QUEUED`) and a process with `true` picks it up within a second, so imports stay off the replicas that serve traffic. At least one API process must keep `true`.",
   EMBEDDED_PG_PORT: 'Port of the embedded PostgreSQL.',
   SEED_DEMO: 'Whether `npm start` seeds the demo programme (never in production).',
   POINTS_JOBS_CRON:

@@ -7,6 +7,7 @@ import { createApp } from './app';
 import { startPointsScheduler } from '../modules/jobs/points-scheduler';
 import { WebhookDispatcher } from '../modules/webhooks/dispatcher';
 import { startCampaignRunner } from '../modules/campaigns/campaign-runner';
+import { startImportPickup } from '../modules/import/import-pickup';
 import { startImportRetention } from '../modules/import/import-retention';
 import { composePlugins, loadPlugins, PluginError } from './plugin';
 import { OutboxSubscriberRunner } from '../modules/events/subscriber-runner';
@@ -46,6 +47,7 @@ async function main() {
   const subscribers = config.SUBSCRIBERS_ENABLED ? new OutboxSubscriberRunner(orm, app.services.events.subscribers, config, log).start() : null;
   const campaignRunner = config.CAMPAIGNS_SWEEP_MS > 0 ? startCampaignRunner(orm, app.services.campaigns, config.CAMPAIGNS_SWEEP_MS, log) : null;
   const importRetention = config.IMPORT_RETENTION_DAYS > 0 ? startImportRetention(orm, app.services.imports, config.IMPORT_RETENTION_DAYS, log.child({ module: 'import' })) : null;
+  const importPickup = config.IMPORT_RUNNER ? startImportPickup(orm, app.services.imports, log.child({ module: 'import' })) : null;
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -57,6 +59,7 @@ async function main() {
     await subscribers?.close();
     await campaignRunner?.close();
     await importRetention?.close();
+    await importPickup?.close();
     await app.stop();
     log.info('api.stopped');
     process.exit(0);

@@ -234,7 +234,13 @@ export function createServices(
     referrals,
     earning,
     memberEvents: new MemberEventService(members, ledger, earning, events, infra.clock ?? systemClock),
-    imports: new ImportJobs(config.IMPORT_DIR, config.IMPORT_MAX_BYTES, { apiKeys, programme, earningRules, orders, ledger, earning }, (infra.log ?? createLogger(config.LOG_LEVEL, 'api')).child({ module: 'import' })),
+    imports: new ImportJobs(
+      config.IMPORT_DIR,
+      config.IMPORT_MAX_BYTES,
+      { apiKeys, programme, earningRules, orders, ledger, earning },
+      (infra.log ?? createLogger(config.LOG_LEVEL, 'api')).child({ module: 'import' }),
+      { runsImports: config.IMPORT_RUNNER },
+    ),
     plugins: contributed.plugins,
   };
 }

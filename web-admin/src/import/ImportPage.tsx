@@ -9,8 +9,8 @@ import { canonicalColumns, ImportsApi, optionalColumns, type CanonicalColumn, ty
 
 const POLL_MS = 500;
 const channelKinds = ['WEB', 'APP', 'STORE', 'CALL_CENTER', 'MARKETPLACE'];
-const stateTones: Record<ImportState, Tone> = { UPLOADED: 'info', RUNNING: 'info', INTERRUPTED: 'warn', FAILED: 'bad', DONE: 'good' };
-const stateLabels: Record<ImportState, string> = { UPLOADED: 'To map', RUNNING: 'Running', INTERRUPTED: 'Interrupted', FAILED: 'Failed', DONE: 'Done' };
+const stateTones: Record<ImportState, Tone> = { UPLOADED: 'info', QUEUED: 'info', RUNNING: 'info', INTERRUPTED: 'warn', FAILED: 'bad', DONE: 'good' };
+const stateLabels: Record<ImportState, string> = { UPLOADED: 'To map', QUEUED: 'Queued', RUNNING: 'Running', INTERRUPTED: 'Interrupted', FAILED: 'Failed', DONE: 'Done' };
 
 function useImportsApi(): ImportsApi {
   const { signOut } = useSession();
@@ -133,7 +133,8 @@ function ImportDetail({ api, id, onChanged, onProgress, onDeleted }: { api: Impo
     }, setError);
   }, [api, id]);
   useEffect(load, [load]);
-  const isRunning = job?.state === 'RUNNING';
+  // Queued: a process that runs imports picks it up within a second or two.
+  const isRunning = job?.state === 'RUNNING' || job?.state === 'QUEUED';
   useEffect(() => {
     if (!isRunning) return;
     const timer = setInterval(load, POLL_MS);
@@ -177,7 +178,17 @@ function ImportDetail({ api, id, onChanged, onProgress, onDeleted }: { api: Impo
         {job.settings && ` · into “${job.settings.channelName}” (${humanize(job.settings.channelKind).toLowerCase()}, ${job.settings.currency})`}
       </p>
       {job.state === 'UPLOADED' && <MappingForm job={job} busy={busy} onStart={(settings) => act(() => api.start(job.id, settings))} error={actionError} />}
-      {job.state !== 'UPLOADED' && <Progress job={job} />}
+      {job.state !== 'UPLOADED' && job.state !== 'QUEUED' && <Progress job={job} />}
+      {job.state === 'QUEUED' && (
+        <div className="notice" data-testid="import-queued">
+          <p>Waiting for an API process that runs imports to start it (<code>IMPORT_RUNNER</code>); it is picked up within a second or two.</p>
+          <div className="actions">
+            <button type="button" className="secondary" disabled={busy} onClick={() => void act(() => api.stop(job.id))} data-testid="import-unqueue">
+              Cancel
+            </button>
+          </div>
+        </div>
+      )}
       {job.state === 'RUNNING' &&
         (job.stopRequested ? (
           <p className="muted" role="status" data-testid="import-stopping">

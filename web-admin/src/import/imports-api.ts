@@ -7,7 +7,7 @@ export type CanonicalColumn = (typeof canonicalColumns)[number];
 /** Description and Country may be absent from a file. */
 export const optionalColumns: readonly CanonicalColumn[] = ['Description', 'Country'];
 
-export type ImportState = 'UPLOADED' | 'RUNNING' | 'INTERRUPTED' | 'FAILED' | 'DONE';
+export type ImportState = 'UPLOADED' | 'QUEUED' | 'RUNNING' | 'INTERRUPTED' | 'FAILED' | 'DONE';
 
 export interface ImportSettings {
   /** File column → canonical column. */

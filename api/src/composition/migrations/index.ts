@@ -36,6 +36,7 @@ import { Migration20261213100100_rfm_recency_edges_by_index } from './Migration2
 import { Migration20261214100000_churn_score_previous } from './Migration20261214100000_churn_score_previous';
 import { Migration20261215100000_points_job_runs } from './Migration20261215100000_points_job_runs';
 import { Migration20261216100000_import_jobs } from './Migration20261216100000_import_jobs';
+import { Migration20261218100000_import_queued } from './Migration20261218100000_import_queued';
 
 /** Applied in this order; add each new migration here (npm run make-migration writes the file). */
 export const migrations: MigrationObject[] = [
@@ -76,4 +77,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261214100000_churn_score_previous', class: Migration20261214100000_churn_score_previous },
   { name: 'Migration20261215100000_points_job_runs', class: Migration20261215100000_points_job_runs },
   { name: 'Migration20261216100000_import_jobs', class: Migration20261216100000_import_jobs },
+  { name: 'Migration20261218100000_import_queued', class: Migration20261218100000_import_queued },
 ];

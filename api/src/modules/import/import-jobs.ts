@@ -16,8 +16,11 @@ import { TransactionImporter, type ImporterServices, type ImportSummary } from '
 import { openRejects } from './rejects';
 import { CANONICAL_COLUMNS, checkedHeader, ImportInputError, openCsv, readHead, suggestColumnMap, type CanonicalColumn, type OpenedSource } from './source';
 
-/** UPLOADED: mapped and started next; RUNNING; INTERRUPTED: stopped, or its process ended, and resumable; FAILED: resumable once fixed. */
-export type ImportState = 'UPLOADED' | 'RUNNING' | 'INTERRUPTED' | 'FAILED' | 'DONE';
+/**
+ * UPLOADED: mapped and started next; QUEUED: started (or resumed) through a process that does not run imports, waiting
+ * for one that does; RUNNING; INTERRUPTED: stopped, or its process ended, and resumable; FAILED: resumable once fixed.
+ */
+export type ImportState = 'UPLOADED' | 'QUEUED' | 'RUNNING' | 'INTERRUPTED' | 'FAILED' | 'DONE';
 
 /** How to read the file and where its orders go; fixed at the first start, so a resume skips what is stored. */
 export interface ImportSettings {
@@ -118,6 +121,8 @@ export class ImportJobs {
     private readonly maxBytes: number,
     private readonly services: ImporterServices,
     private readonly log: Logger,
+    /** IMPORT_RUNNER: false queues the imports started here for a process that runs them (pickUp). */
+    private readonly options: { runsImports: boolean } = { runsImports: true },
   ) {}
 
   /** Stores the body as a new job, after checking that its header can be read; nothing is imported yet. */
@@ -199,12 +204,15 @@ export class ImportJobs {
     return this.present(row, row.state === 'RUNNING' && !this.running.has(id) && (await sessionLockHeld(em, IMPORT_LOCK)));
   }
 
-  /** Checks the settings against the file's header, then imports in the background; the job answers at once, RUNNING. */
+  /**
+   * Checks the settings against the file's header, then imports in the background; the job answers at once, RUNNING
+   * (QUEUED in a process that does not run imports).
+   */
   async start(em: EntityManager, id: string, input: unknown): Promise<ImportJob> {
     const job = await this.get(em, id);
     if (job.state !== 'UPLOADED') throw stateConflict(job, 'Only an uploaded file is started; resume an interrupted one');
     const settings = checkSettings(input, job.columns);
-    return this.launch(em, id, (current) => {
+    return this.begin(em, id, (current) => {
       if (current.state !== 'UPLOADED') throw stateConflict(current, 'Only an uploaded file is started; resume an interrupted one');
       current.settings = settings;
     });
@@ -216,7 +224,69 @@ export class ImportJobs {
       if ((job.state !== 'INTERRUPTED' && job.state !== 'FAILED') || !job.settings) throw stateConflict(job, 'Only an interrupted or failed import is resumed');
     };
     resumable(await this.get(em, id));
-    return this.launch(em, id, resumable);
+    return this.begin(em, id, resumable);
+  }
+
+  /**
+   * In a process that runs imports, every second or so (main.ts): starts the import a process that does not run them
+   * queued. Answers the id it started, or null when there was none or another process took it first.
+   */
+  async pickUp(em: EntityManager): Promise<string | null> {
+    if (!this.options.runsImports || this.running.size) return null;
+    const [queued] = await select<{ id: string }>(em, `select id from import_job where state = 'QUEUED' order by uploaded_at, id limit 1`, []);
+    if (!queued) return null;
+    try {
+      await this.launch(em, queued.id, (current) => {
+        if (current.state !== 'QUEUED') throw stateConflict(current, 'Only a queued import is picked up');
+      });
+    } catch (err) {
+      // Another process picked it up, or it was stopped or deleted meanwhile.
+      if (err instanceof AppError && (err.code === 'CONFLICT' || err.code === 'NOT_FOUND')) return null;
+      throw err;
+    }
+    this.log.info({ importId: queued.id }, 'import.picked_up');
+    return queued.id;
+  }
+
+  private begin(em: EntityManager, id: string, admit: (job: ImportJob) => void): Promise<ImportJob> {
+    return this.options.runsImports ? this.launch(em, id, admit) : this.enqueue(em, id, admit);
+  }
+
+  /**
+   * Under the import lock, so never beside a running import: admits the job and leaves it QUEUED for a process that runs
+   * imports. One import at a time still: a second start answers IMPORT_RUNNING, naming the queued one.
+   */
+  private async enqueue(em: EntityManager, id: string, admit: (job: ImportJob) => void, attempt = 0): Promise<ImportJob> {
+    const locked = await withSessionLock(em, IMPORT_LOCK, async () => {
+      await this.refuseIfQueued(em, id);
+      const [row] = await select<JobRow>(em, `select id, state, stop_requested, job from import_job where id = ?`, [id]);
+      if (!row) throw AppError.notFound('Import', id);
+      const job: ImportJob = { ...row.job, state: row.state };
+      admit(job);
+      Object.assign(job, { state: 'QUEUED', error: null, stopRequested: false } satisfies Partial<ImportJob>);
+      const queued = await select(em, `update import_job set state = ?, stop_requested = false, job = ?::jsonb where id = ? returning id`, [job.state, jobJson(job), id]);
+      if (!queued.length) throw AppError.notFound('Import', id);
+      this.log.info({ importId: id }, 'import.queued');
+      return job;
+    });
+    return locked.ran ? locked.value : this.whenLockBusy(em, attempt, () => this.enqueue(em, id, admit, attempt + 1));
+  }
+
+  /** A queued import goes first: nothing else starts until it has run (or been stopped or deleted). */
+  private async refuseIfQueued(em: EntityManager, id: string): Promise<void> {
+    const [queued] = await select<{ id: string }>(em, `select id from import_job where state = 'QUEUED' and id <> ? limit 1`, [id]);
+    if (queued) throw importRunning(queued.id);
+  }
+
+  /**
+   * The import lock is held. By a run: IMPORT_RUNNING, naming it. By a delete or the retention sweep, for a moment:
+   * `again`, 100 ms later, at most LOCK_ATTEMPTS times.
+   */
+  private async whenLockBusy(em: EntityManager, attempt: number, again: () => Promise<ImportJob>): Promise<ImportJob> {
+    const [busy] = await select<{ id: string }>(em, `select id from import_job where state = 'RUNNING' order by job->>'startedAt' desc limit 1`, []).catch(() => []);
+    if (busy || attempt >= LOCK_ATTEMPTS) throw importRunning(busy?.id ?? null);
+    await new Promise((r) => setTimeout(r, 100));
+    return again();
   }
 
   /**
@@ -225,8 +295,13 @@ export class ImportJobs {
    * second). Answers with the end if it comes within STOP_WAIT_MS, else with the job still RUNNING and stopping.
    */
   async stop(em: EntityManager, id: string): Promise<ImportJob> {
-    const job = await this.get(em, id);
-    if (job.state !== 'RUNNING') throw stateConflict(job, 'Only a running import is stopped');
+    let job = await this.get(em, id);
+    if (job.state === 'QUEUED') {
+      const unqueued = await this.unqueue(em, id);
+      if (unqueued) return unqueued;
+      job = await this.get(em, id);
+    }
+    if (job.state !== 'RUNNING') throw stateConflict(job, 'Only a running or queued import is stopped');
     await knexOf(em).raw(`update import_job set stop_requested = true where id = ? and state = 'RUNNING'`, [id]);
     this.running.get(id)?.controller.abort();
     for (const until = Date.now() + STOP_WAIT_MS; Date.now() < until; ) {
@@ -235,6 +310,27 @@ export class ImportJobs {
       if (now.state !== 'RUNNING') return now;
     }
     return this.get(em, id);
+  }
+
+  /**
+   * A queued import that no process has picked up goes back to where it was (UPLOADED if it never ran, else
+   * INTERRUPTED), under the import lock so that no process picks it up meanwhile. Null when it was picked up first.
+   */
+  private async unqueue(em: EntityManager, id: string): Promise<ImportJob | null> {
+    for (let attempt = 0; attempt <= LOCK_ATTEMPTS; attempt++) {
+      const locked = await withSessionLock(em, IMPORT_LOCK, async () => {
+        const [row] = await select<JobRow>(em, `select id, state, stop_requested, job from import_job where id = ? and state = 'QUEUED'`, [id]);
+        if (!row) return null;
+        const job: ImportJob = { ...row.job, state: row.job.runs > 0 ? 'INTERRUPTED' : 'UPLOADED', stopRequested: false };
+        await select(em, `update import_job set state = ?, job = ?::jsonb where id = ? returning id`, [job.state, jobJson(job), id]);
+        this.log.info({ importId: id, state: job.state }, 'import.unqueued');
+        return job;
+      });
+      if (locked.ran) return locked.value;
+      if ((await this.get(em, id)).state !== 'QUEUED') return null;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return null;
   }
 
   /** The last finished run's rejected rows (line, reason, detail, then the canonical columns), or NOT_FOUND before any. */
@@ -319,16 +415,8 @@ export class ImportJobs {
         }
       });
       outcome.then(
-        async (o) => {
-          if (o.ran) return;
-          const [busy] = await select<{ id: string }>(em, `select id from import_job where state = 'RUNNING' order by job->>'startedAt' desc limit 1`, []).catch(() => []);
-          // No import runs: a delete or the retention sweep holds the lock for a moment. Try again shortly.
-          if (!busy && attempt < LOCK_ATTEMPTS) {
-            await new Promise((r) => setTimeout(r, 100));
-            this.launch(em, id, admit, attempt + 1).then(resolve, reject);
-            return;
-          }
-          reject(importRunning(busy?.id ?? null));
+        (o) => {
+          if (!o.ran) this.whenLockBusy(em, attempt, () => this.launch(em, id, admit, attempt + 1)).then(resolve, reject);
         },
         (err: unknown) => {
           if (!started) reject(err);
@@ -342,6 +430,7 @@ export class ImportJobs {
   private async claim(em: EntityManager, id: string, admit: (job: ImportJob) => void): Promise<ImportJob> {
     const knex = knexOf(em);
     await knex.raw(`update import_job set state = 'INTERRUPTED', job = job || ?::jsonb where state = 'RUNNING'`, [JSON.stringify({ phase: null, error: STOPPED_MIDWAY })]);
+    await this.refuseIfQueued(em, id);
     const [row] = await select<JobRow>(em, `select id, state, stop_requested, job from import_job where id = ?`, [id]);
     if (!row) throw AppError.notFound('Import', id);
     const job: ImportJob = { ...row.job, state: row.state };
