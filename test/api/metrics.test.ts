@@ -99,6 +99,8 @@ describe('GET /metrics', () => {
     const all = await scrape();
     expect(valueOf(all, 'loyalty_outbox_pending_events')).toBe(1);
     expect(valueOf(all, 'loyalty_outbox_oldest_pending_age_seconds')).toBeGreaterThan(0.04);
+    // No import waits for a runner (test/faults/import-runner.test.ts reads it while one does).
+    expect(valueOf(all, 'loyalty_import_queued_age_seconds')).toBe(0);
 
     expect(valueOf(all, 'loyalty_db_pool_max_connections', { pool: 'primary' })).toBe(h.config.DB_POOL_MAX);
     const pool = samples(all, 'loyalty_db_pool_connections', { pool: 'primary' });
@@ -109,7 +111,7 @@ describe('GET /metrics', () => {
       expect(samples(all, 'loyalty_queue_jobs', { queue }).map((s) => s.labels.state).sort()).toEqual(['active', 'delayed', 'failed', 'paused', 'waiting']);
       expect(valueOf(all, 'loyalty_queue_workers', { queue })).toEqual(expect.any(Number));
     }
-    for (const probe of ['db_pool', 'queues', 'outbox', 'webhooks']) expect(valueOf(all, 'loyalty_metrics_probe_success', { probe })).toBe(1);
+    for (const probe of ['db_pool', 'queues', 'outbox', 'webhooks', 'imports']) expect(valueOf(all, 'loyalty_metrics_probe_success', { probe })).toBe(1);
     // Node's own metrics, under their standard names.
     expect(valueOf(all, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
     expect(samples(all, 'nodejs_eventloop_lag_seconds')).toHaveLength(1);

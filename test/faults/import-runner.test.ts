@@ -5,6 +5,7 @@ import { useHarness } from '../support/harness';
 import { build } from '../fixtures/build';
 import { canonicalCsv, channelTotals, holdOrders, importsApi, syntheticTransactions, untilImport, uploadWithReference } from '../support/imports';
 import { AppProcess } from '../support/services';
+import { parseExposition, valueOf } from '../support/prometheus';
 
 /**
  * Imports kept off the replicas that serve traffic: replica A, this file's in-process app, runs with IMPORT_RUNNER=false,
@@ -32,6 +33,8 @@ const startRunner = async () =>
     LOG_LEVEL: 'info',
   }));
 
+const queuedAge = async () => valueOf(parseExposition((await h.http().get('/metrics')).text), 'loyalty_import_queued_age_seconds');
+
 beforeAll(async () => {
   token = (await b.admin()).auth.token;
   await b.baseRate(1, 100);
@@ -50,7 +53,10 @@ describe('imports queued by a replica that does not run them (IMPORT_RUNNER=fals
     expect([started.status, started.body.import]).toEqual([202, expect.objectContaining({ state: 'QUEUED', runs: 0 })]);
     // Nobody runs imports yet: it stays queued and nothing is written.
     await new Promise((r) => setTimeout(r, 1500));
-    expect(await A.get(job.id)).toMatchObject({ state: 'QUEUED' });
+    const queued = await A.get(job.id);
+    expect(queued).toMatchObject({ state: 'QUEUED', queuedAt: expect.any(String) });
+    // /metrics says how long it has waited, for an alert when no process runs imports.
+    expect(await queuedAge()).toBeGreaterThanOrEqual(1.5);
     expect(await channelTotals(h, s.channelName)).toEqual({ orders: 0, points: 0 });
     // A second import waits for the queued one.
     const other = await A.upload(canonicalCsv(syntheticTransactions(2)), 'other.csv');
@@ -60,6 +66,7 @@ describe('imports queued by a replica that does not run them (IMPORT_RUNNER=fals
     // Cancelled: back to UPLOADED, to be started again; the other upload may start now.
     const cancelled = await A.stop(job.id);
     expect([cancelled.status, cancelled.body.import]).toEqual([200, expect.objectContaining({ state: 'UPLOADED', runs: 0, stopRequested: false })]);
+    expect(await queuedAge()).toBe(0);
     expect((await A.stop(job.id)).body.errors[0].extensions).toMatchObject({ code: 'CONFLICT', reason: 'IMPORT_STATE', state: 'UPLOADED' });
     expect((await A.start(other.id, settings())).body.import).toMatchObject({ state: 'QUEUED' });
     expect((await A.delete(other.id)).status).toBe(200);

@@ -7,6 +7,7 @@ import { MetricsRegistry } from '../modules/telemetry/metrics-registry';
 import { registerDatabasePoolMetrics } from '../modules/telemetry/database.metrics';
 import { registerQueueMetrics } from '../modules/queues/queue.metrics';
 import { registerOutboxMetrics } from '../modules/events/outbox.metrics';
+import { registerImportMetrics } from '../modules/import/import.metrics';
 import { WebhookMetrics } from '../modules/webhooks/webhook.metrics';
 import { PointsJobsMetrics } from '../modules/jobs/points-jobs.metrics';
 import { GraphqlRequestMetrics, knownOperationNames } from '../graphql/request-metrics';
@@ -31,6 +32,7 @@ export function createTelemetry(deps: { config: Config; orm: Orm; readOrm?: Orm;
   registerDatabasePoolMetrics(metrics, readOrm ? { primary: orm, read: readOrm } : { primary: orm });
   registerQueueMetrics(metrics, services.queueHealth, orm, services.events.subscribers.length > 0);
   registerOutboxMetrics(metrics, orm);
+  registerImportMetrics(metrics, orm);
   const operations = knownOperationNames(path.join(repoRoot, 'schema', 'operations'), config.PERSISTED_OPERATIONS_FILE, (file, err) =>
     log.warn({ file, err: (err as Error).message }, 'metrics.operations_unreadable'),
   );

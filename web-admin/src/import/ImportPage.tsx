@@ -181,7 +181,10 @@ function ImportDetail({ api, id, onChanged, onProgress, onDeleted }: { api: Impo
       {job.state !== 'UPLOADED' && job.state !== 'QUEUED' && <Progress job={job} />}
       {job.state === 'QUEUED' && (
         <div className="notice" data-testid="import-queued">
-          <p>Waiting for an API process that runs imports to start it (<code>IMPORT_RUNNER</code>); it is picked up within a second or two.</p>
+          <p>
+            Queued{job.queuedAt && ` ${formatDateTime(job.queuedAt)}`}, waiting for an API process that runs imports to start it (<code>IMPORT_RUNNER</code>); it is
+            picked up within a second or two.
+          </p>
           <div className="actions">
             <button type="button" className="secondary" disabled={busy} onClick={() => void act(() => api.stop(job.id))} data-testid="import-unqueue">
               Cancel

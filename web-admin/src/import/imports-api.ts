@@ -60,6 +60,8 @@ export interface ImportJob {
   error: string | null;
   /** RUNNING and asked to stop: it ends INTERRUPTED once the batch in flight commits. */
   stopRequested: boolean;
+  /** When it was last queued for a process that runs imports; null if it never was. */
+  queuedAt: string | null;
 }
 
 /** The REST import API as the pages call it; a failure is a CombinedError, so the usual error helpers read it. */

@@ -67,6 +67,8 @@ export interface ImportJob {
   error: string | null;
   /** RUNNING and asked to stop, from any process: it ends INTERRUPTED once the batch in flight commits. */
   stopRequested: boolean;
+  /** When it was last queued for a process that runs imports (IMPORT_RUNNER); null if it never was. */
+  queuedAt: string | null;
 }
 
 const SAMPLE_ROWS = 5;
@@ -178,6 +180,7 @@ export class ImportJobs {
         summary: null,
         error: null,
         stopRequested: false,
+        queuedAt: null,
       };
       // The job and its file in one transaction: a listed job always has its whole file.
       await knexOf(em).transaction(async (trx) => {
@@ -263,7 +266,7 @@ export class ImportJobs {
       if (!row) throw AppError.notFound('Import', id);
       const job: ImportJob = { ...row.job, state: row.state };
       admit(job);
-      Object.assign(job, { state: 'QUEUED', error: null, stopRequested: false } satisfies Partial<ImportJob>);
+      Object.assign(job, { state: 'QUEUED', error: null, stopRequested: false, queuedAt: new Date().toISOString() } satisfies Partial<ImportJob>);
       const queued = await select(em, `update import_job set state = ?, stop_requested = false, job = ?::jsonb where id = ? returning id`, [job.state, jobJson(job), id]);
       if (!queued.length) throw AppError.notFound('Import', id);
       this.log.info({ importId: id }, 'import.queued');
@@ -385,7 +388,8 @@ export class ImportJobs {
   private present(row: JobRow, lockHeld: boolean): ImportJob {
     const local = this.running.get(row.id);
     if (local) return { ...local.job, stopRequested: local.controller.signal.aborted || row.stop_requested };
-    const job = { ...row.job, state: row.state, stopRequested: row.state === 'RUNNING' && row.stop_requested };
+    // queuedAt: absent from jobs stored before it existed.
+    const job = { ...row.job, state: row.state, stopRequested: row.state === 'RUNNING' && row.stop_requested, queuedAt: row.job.queuedAt ?? null };
     // RUNNING but nobody holds the lock every run holds: the process that ran it stopped mid-way.
     if (row.state === 'RUNNING' && !lockHeld) return { ...job, state: 'INTERRUPTED', phase: null, error: STOPPED_MIDWAY, stopRequested: false };
     return job;
@@ -449,6 +453,7 @@ export class ImportJobs {
       summary: null,
       error: null,
       stopRequested: false,
+      queuedAt: job.queuedAt ?? null,
     } satisfies Partial<ImportJob>);
     const claimed = await select(em, `update import_job set state = ?, stop_requested = false, job = ?::jsonb where id = ? returning id`, [job.state, jobJson(job), id]);
     // Swept (or deleted) since it was read: nothing to run.
