@@ -47,7 +47,7 @@ async function main() {
   const subscribers = config.SUBSCRIBERS_ENABLED ? new OutboxSubscriberRunner(orm, app.services.events.subscribers, config, log).start() : null;
   const campaignRunner = config.CAMPAIGNS_SWEEP_MS > 0 ? startCampaignRunner(orm, app.services.campaigns, config.CAMPAIGNS_SWEEP_MS, log) : null;
   const importRetention = config.IMPORT_RETENTION_DAYS > 0 ? startImportRetention(orm, app.services.imports, config.IMPORT_RETENTION_DAYS, log.child({ module: 'import' })) : null;
-  const importPickup = config.IMPORT_RUNNER ? startImportPickup(orm, app.services.imports, log.child({ module: 'import' })) : null;
+  const importPickup = config.IMPORT_RUNNER ? startImportPickup(() => app.services.imports.pickUp(orm.em.fork()), log.child({ module: 'import' })) : null;
 
   let stopping = false;
   const shutdown = async (signal: string) => {
