@@ -3,18 +3,15 @@ import type { Logger } from 'pino';
 import { PgTxnSource } from '../data/pg-source';
 import { readClean } from '../eval/clean';
 import { REGISTRY, TASK_OF_KIND } from '../eval/registry';
-import type { ChurnModel, RescoresChurn, RescoresValue, ValueModel } from '../eval/types';
+import type { ChurnModel, ValueModel } from '../eval/types';
 import { QUEUES, readPayload, type ModelKind } from '@loyalty/jobs';
 import type { ServedModels } from '../model-plugins';
 import { initBackend } from '../tf/backend';
-import { DRIVERS_KEPT, valueServing, windowOf } from '../training/pipeline';
+import { DRIVERS_KEPT, rescores, valueServing, windowOf } from '../training/pipeline';
 import type { Bands, ModelStore, ValueBandQuantiles } from '../training/store';
 
 /** The model a version's artefact names when it names none: versions stored before artefacts named their algorithm. */
 const BUILT_IN = { CHURN: 'TF-CHURN', VALUE: 'TF-VALUE' } as const;
-
-const rescores = (m: unknown): m is RescoresChurn & RescoresValue =>
-  typeof (m as RescoresChurn).scoreStored === 'function' && typeof (m as RescoresChurn).exportWeights === 'function';
 
 export interface ScoreResult {
   modelVersionId: string | null;

@@ -3,7 +3,7 @@ import { churnTask, evaluateChurnModel, evaluateScores, evaluateValueModel, valu
 import { topK } from '../eval/metrics';
 import { REGISTRY, TASK_OF_KIND, type RegistryEntry } from '../eval/registry';
 import { recsSplit } from '../eval/split';
-import type { ChurnDriver, ChurnModel, FitHooks, HasItemEmbeddings, HasParams, ExplainsChurn, ExplainsValue, RecsModel, ReusesChoice, RecsTrainSet, Txn, ValueContext, ValueDriver, ValueModel, ValuePrediction } from '../eval/types';
+import type { ChurnDriver, ChurnModel, FitHooks, HasItemEmbeddings, HasParams, ExplainsChurn, ExplainsValue, RecsModel, RescoresChurn, RescoresValue, ReusesChoice, RecsTrainSet, Txn, ValueContext, ValueDriver, ValueModel, ValuePrediction } from '../eval/types';
 import type { GateDecision, GateInput, Window } from './gate-types';
 
 export type { GateDecision, GateInput, Window } from './gate-types';
@@ -128,7 +128,9 @@ const hasParams = (m: unknown): m is HasParams => typeof (m as HasParams).params
 const reusesChoice = <M>(m: M): m is M & ReusesChoice<M> => typeof (m as ReusesChoice<M>).withSameChoice === 'function';
 const explains = (m: unknown): m is ExplainsChurn => typeof (m as ExplainsChurn).drivers === 'function';
 const explainsValue = (m: unknown): m is ExplainsValue => typeof (m as ExplainsValue).valueDrivers === 'function';
-const exportsWeights = (m: unknown): m is { exportWeights(): unknown } => typeof (m as { exportWeights?: unknown }).exportWeights === 'function';
+/** A churn or value model the re-scoring job can score from stored weights (RescoresChurn, RescoresValue): only its weights are stored. */
+export const rescores = (m: unknown): m is RescoresChurn & RescoresValue =>
+  typeof (m as RescoresChurn).scoreStored === 'function' && typeof (m as RescoresChurn).exportWeights === 'function';
 
 /** Trains one model on cleaned rows, evaluates it and the baselines on the holdout, then refits it for serving. */
 export function runPipeline(rows: Txn[], options: PipelineOptions & { kind: 'VALUE' }): Promise<ValueOutput>;
@@ -327,7 +329,7 @@ async function runChurn(rows: Txn[], options: PipelineOptions): Promise<ChurnOut
       },
     ],
     serving: { population, scores: served.scores, drivers },
-    weights: exportsWeights(model) ? model.exportWeights() : null,
+    weights: rescores(model) ? model.exportWeights() : null,
   };
 }
 
@@ -384,6 +386,6 @@ async function runValue(rows: Txn[], options: PipelineOptions): Promise<ValueOut
     baselineMetrics,
     gateChecks: (active) => [gateMetric('gini', active), gateMetric('topDecileCapture', active)],
     serving: valueServing(population, served, drivers),
-    weights: exportsWeights(model) ? model.exportWeights() : null,
+    weights: rescores(model) ? model.exportWeights() : null,
   };
 }

@@ -202,7 +202,7 @@ export class ImportJobs {
   }
 
   async get(em: EntityManager, id: string): Promise<ImportJob> {
-    const row = isUuid(id) ? (await select<JobRow>(em, `select id, state, stop_requested, job from import_job where id = ?`, [id]))[0] : undefined;
+    const row = isUuid(id) ? await jobRow(em, id) : undefined;
     if (!row) throw AppError.notFound('Import', id);
     return this.present(row, row.state === 'RUNNING' && !this.running.has(id) && (await sessionLockHeld(em, IMPORT_LOCK)));
   }
@@ -262,13 +262,9 @@ export class ImportJobs {
   private async enqueue(em: EntityManager, id: string, admit: (job: ImportJob) => void, attempt = 0): Promise<ImportJob> {
     const locked = await withSessionLock(em, IMPORT_LOCK, async () => {
       await this.refuseIfQueued(em, id);
-      const [row] = await select<JobRow>(em, `select id, state, stop_requested, job from import_job where id = ?`, [id]);
-      if (!row) throw AppError.notFound('Import', id);
-      const job: ImportJob = { ...row.job, state: row.state };
-      admit(job);
+      const job = await admitted(em, id, admit);
       Object.assign(job, { state: 'QUEUED', error: null, stopRequested: false, queuedAt: new Date().toISOString() } satisfies Partial<ImportJob>);
-      const queued = await select(em, `update import_job set state = ?, stop_requested = false, job = ?::jsonb where id = ? returning id`, [job.state, jobJson(job), id]);
-      if (!queued.length) throw AppError.notFound('Import', id);
+      await storeJob(em, job);
       this.log.info({ importId: id }, 'import.queued');
       return job;
     });
@@ -322,10 +318,10 @@ export class ImportJobs {
   private async unqueue(em: EntityManager, id: string): Promise<ImportJob | null> {
     for (let attempt = 0; attempt <= LOCK_ATTEMPTS; attempt++) {
       const locked = await withSessionLock(em, IMPORT_LOCK, async () => {
-        const [row] = await select<JobRow>(em, `select id, state, stop_requested, job from import_job where id = ? and state = 'QUEUED'`, [id]);
-        if (!row) return null;
+        const row = await jobRow(em, id);
+        if (row?.state !== 'QUEUED') return null;
         const job: ImportJob = { ...row.job, state: row.job.runs > 0 ? 'INTERRUPTED' : 'UPLOADED', stopRequested: false };
-        await select(em, `update import_job set state = ?, job = ?::jsonb where id = ? returning id`, [job.state, jobJson(job), id]);
+        await storeJob(em, job);
         this.log.info({ importId: id, state: job.state }, 'import.unqueued');
         return job;
       });
@@ -435,10 +431,7 @@ export class ImportJobs {
     const knex = knexOf(em);
     await knex.raw(`update import_job set state = 'INTERRUPTED', job = job || ?::jsonb where state = 'RUNNING'`, [JSON.stringify({ phase: null, error: STOPPED_MIDWAY })]);
     await this.refuseIfQueued(em, id);
-    const [row] = await select<JobRow>(em, `select id, state, stop_requested, job from import_job where id = ?`, [id]);
-    if (!row) throw AppError.notFound('Import', id);
-    const job: ImportJob = { ...row.job, state: row.state };
-    admit(job);
+    const job = await admitted(em, id, admit);
     Object.assign(job, {
       state: 'RUNNING',
       runs: job.runs + 1,
@@ -455,9 +448,7 @@ export class ImportJobs {
       stopRequested: false,
       queuedAt: job.queuedAt ?? null,
     } satisfies Partial<ImportJob>);
-    const claimed = await select(em, `update import_job set state = ?, stop_requested = false, job = ?::jsonb where id = ? returning id`, [job.state, jobJson(job), id]);
-    // Swept (or deleted) since it was read: nothing to run.
-    if (!claimed.length) throw AppError.notFound('Import', id);
+    await storeJob(em, job);
     return job;
   }
 
@@ -590,6 +581,24 @@ const knexOf = (em: EntityManager): Knex => em.getConnection().getKnex();
 /** Rows of `sql` with bound parameters (em.execute would inline a megabyte chunk into the SQL text). */
 async function select<T>(em: EntityManager, sql: string, params: Knex.RawBinding[]): Promise<T[]> {
   return ((await knexOf(em).raw(sql, params)) as { rows: T[] }).rows;
+}
+
+const jobRow = async (em: EntityManager, id: string): Promise<JobRow | undefined> =>
+  (await select<JobRow>(em, `select id, state, stop_requested, job from import_job where id = ?`, [id]))[0];
+
+/** The stored job with its state, once `admit` (which throws the refusal) accepts it; NOT_FOUND when there is none. */
+async function admitted(em: EntityManager, id: string, admit: (job: ImportJob) => void): Promise<ImportJob> {
+  const row = await jobRow(em, id);
+  if (!row) throw AppError.notFound('Import', id);
+  const job: ImportJob = { ...row.job, state: row.state };
+  admit(job);
+  return job;
+}
+
+/** Records the job as it now is, its stop request cleared; NOT_FOUND when it was deleted (or swept) since it was read. */
+async function storeJob(em: EntityManager, job: ImportJob): Promise<void> {
+  const stored = await select(em, `update import_job set state = ?, stop_requested = false, job = ?::jsonb where id = ? returning id`, [job.state, jobJson(job), job.id]);
+  if (!stored.length) throw AppError.notFound('Import', job.id);
 }
 
 /** Replaces the job's stored `kind` with the file at `source`, in pieces of CHUNK_BYTES. */
