@@ -48,9 +48,19 @@ afterAll(async () => {
 describe('imports queued by a replica that does not run them (IMPORT_RUNNER=false)', () => {
   it('waits QUEUED while no process runs imports, holds the one-at-a-time rule, and can be cancelled back to UPLOADED', async () => {
     const job = await A.upload(canonicalCsv(syntheticTransactions(5)), 'queued.csv');
+    // Hostile settings are refused before anything is queued, as on a replica that runs imports.
+    for (const bad of [{ channelName: 'Shop\u0000' }, { channelName: 'Shop \ud800' }, { batchInvoices: 2 ** 53 }, { currency: 'G\u0007P' }]) {
+      const refused = await A.start(job.id, settings(bad));
+      expect([refused.status, refused.body.errors[0].extensions.code]).toEqual([400, 'BAD_USER_INPUT']);
+    }
+    expect(await A.get(job.id)).toMatchObject({ state: 'UPLOADED' });
+    // Two starts of one upload at once: one queues it, the other is refused.
     const s = settings();
-    const started = await A.start(job.id, s);
-    expect([started.status, started.body.import]).toEqual([202, expect.objectContaining({ state: 'QUEUED', runs: 0 })]);
+    const twins = await Promise.all([A.start(job.id, s), A.start(job.id, s)]);
+    expect(twins.map((r) => r.status).sort()).toEqual([202, 409]);
+    const started = twins.find((r) => r.status === 202)!;
+    expect(started.body.import).toEqual(expect.objectContaining({ state: 'QUEUED', runs: 0 }));
+    expect(twins.find((r) => r.status === 409)!.body.errors[0].extensions).toMatchObject({ code: 'CONFLICT' });
     // Nobody runs imports yet: it stays queued and nothing is written.
     await new Promise((r) => setTimeout(r, 1500));
     const queued = await A.get(job.id);
