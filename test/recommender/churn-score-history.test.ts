@@ -82,3 +82,38 @@ it(`measures a change against a score at least ${CHURN_TREND_DAYS} days old, acr
   const fallen = await h.app.services.segments.membersOf(h.em(), { rule: { attribute: 'churnScoreChange', op: 'lte', value: -0.5 } }, new Date());
   expect(fallen).toEqual([newcomer.id]);
 });
+
+it('compares a member with no score four weeks old with the version’s score of them a month ago, and only such a member', async () => {
+  const [kept, recomputed, newcomer] = [await b.member().save(), await b.member().save(), await b.member().save()];
+  await h.sql(`update model_version set status = 'RETIRED' where kind = 'CHURN' and status = 'ACTIVE'`);
+  const [lastMonth, lastWeek, scoredAt] = [daysAgo(35), daysAgo(7), daysAgo(3)];
+  const active = await version('ACTIVE', daysAgo(50), scoredAt);
+  // kept has a score five weeks old; recomputed only scores of the last week (its current one and a pending one).
+  await h.sql(
+    `insert into member_churn_score (model_version_id, member_id, score, band, drivers, previous_score, previous_scored_at, pending_score, pending_scored_at)
+     values (?, ?, 0.25, 'LOW', '[]', 0.375, ?, null, null), (?, ?, 0.125, 'LOW', '[]', null, null, 0.0625, ?)`,
+    [active, kept.id, lastMonth, active, recomputed.id, lastWeek],
+  );
+  const candidate = await version('TRAINING', daysAgo(0.01), null);
+  const population = [kept.id, recomputed.id, newcomer.id];
+  expect((await store.withoutPreviousChurnScore(candidate, 'active', population)).sort()).toEqual([recomputed.id, newcomer.id].sort());
+  // Re-scoring a version reads its own rows: the candidate has none yet.
+  expect((await store.withoutPreviousChurnScore(candidate, 'own', population)).sort()).toEqual([...population].sort());
+
+  // Scores recomputed as of a history less than four weeks old are not a previous score: refused, nothing written.
+  const tooYoung = { asOf: daysAgo(CHURN_TREND_DAYS - 1), population, scores: Float64Array.from([0.5, 0.5, 0.5]) };
+  await expect(store.writeChurnScores(candidate, { serving: serving(population, [0.5, 0.75, 0.625]) } as unknown as ChurnOutput, BANDS, tooYoung)).rejects.toThrow(/younger than 28 days/);
+  const notProbability = { asOf: daysAgo(CHURN_TREND_DAYS + 1), population, scores: Float64Array.from([0.5, NaN, 0.5]) };
+  await expect(store.writeChurnScores(candidate, { serving: serving(population, [0.5, 0.75, 0.625]) } as unknown as ChurnOutput, BANDS, notProbability)).rejects.toThrow(/probabilities/);
+  expect(await h.sql(`select 1 from member_churn_score where model_version_id = ?`, [candidate])).toHaveLength(0);
+
+  const asOf = daysAgo(CHURN_TREND_DAYS + 0.5);
+  const earlier = { asOf, population, scores: Float64Array.from([0.875, 0.375, 0.5]) };
+  await store.writeChurnScores(candidate, { serving: serving(population, [0.5, 0.75, 0.625]) } as unknown as ChurnOutput, BANDS, earlier);
+  // A score kept four weeks wins over a recomputed one; the others take theirs, dated as of the history it describes.
+  expect(await history(candidate, kept.id)).toEqual({ score: 0.5, previous: 0.375, previousAt: lastMonth.getTime(), pending: 0.25, pendingAt: scoredAt.getTime() });
+  expect(await history(candidate, recomputed.id)).toEqual({ score: 0.75, previous: 0.375, previousAt: asOf.getTime(), pending: 0.0625, pendingAt: lastWeek.getTime() });
+  expect(await history(candidate, newcomer.id)).toEqual({ score: 0.625, previous: 0.5, previousAt: asOf.getTime(), pending: null, pendingAt: null });
+  // Now every member has a score to compare with: nothing left to recompute on the next scoring of the candidate.
+  expect(await store.withoutPreviousChurnScore(candidate, 'own', population)).toEqual([]);
+});

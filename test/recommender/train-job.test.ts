@@ -4,13 +4,18 @@ import { build, AdminRole } from '../fixtures/build';
 import { lapsedMemberBuysToday, recordTrainableHistory } from '../support/orders';
 import { AppProcess } from '../support/services';
 import { decideGate } from '../../recommender/src/training/pipeline';
-import { valueBandOf } from '../../recommender/src/training/store';
+import { CHURN_TREND_DAYS, valueBandOf } from '../../recommender/src/training/store';
+import { readClean } from '../../recommender/src/eval/clean';
+import { PgTxnSource } from '../../recommender/src/data/pg-source';
+import { ChurnTfModel } from '../../recommender/src/models/churn-model';
+import { initBackend } from '../../recommender/src/tf/backend';
 
 /**
  * The real worker process (recommender/dist/main.js) against this file's database and its own queue prefix:
  * training through the API's retrainModel, the registry rows it writes, the gate, serving, and recovery when the
  * worker dies mid-job.
  */
+const DAY = 86_400_000;
 const prefix = `test-train-${process.env.TEST_RUN_ID}-${process.env.JEST_WORKER_ID}`;
 const h = useHarness({ QUEUE_PREFIX: prefix });
 const workers: AppProcess[] = [];
@@ -115,8 +120,21 @@ describe('recommender.train-recommender, recommender.train-churn, recommender.tr
       `select count(*)::int as n, count(*) filter (where jsonb_array_length(drivers) > 0)::int as explained,
          count(previous_score)::int as "withPrevious", count(pending_score)::int as "withPending" from member_churn_score`,
     );
-    // The first churn version: no member was served a score before it.
-    expect(churn).toEqual({ n: 45, explained: 45, withPrevious: 0, withPending: 0 });
+    // The first churn version: no member was served a score before it, so each is compared with the same weights'
+    // score of them on the history of four weeks before (all 45 bought before then), dated as of that history.
+    expect(churn).toEqual({ n: 45, explained: 45, withPrevious: 45, withPending: 0 });
+    const [churnVersion] = await h.sql(`select id, artefact from model_version where kind = 'CHURN' order by created_at desc limit 1`);
+    const earlier = await h.sql(`select member_id, previous_score, previous_scored_at from member_churn_score where model_version_id = ? order by member_id`, [churnVersion.id]);
+    const asOf = new Date(earlier[0].previous_scored_at).getTime();
+    expect(earlier.every((r: any) => new Date(r.previous_scored_at).getTime() === asOf)).toBe(true);
+    // Four weeks before the features of the scores served (the day after the latest purchase, 11 or more days ago here).
+    const { weights, window } = JSON.parse(churnVersion.artefact.toString('utf8'));
+    expect(window.servingCutoff).toBeLessThan(Date.now() - 10 * DAY);
+    expect(asOf).toBe(window.servingCutoff - CHURN_TREND_DAYS * DAY);
+    const history = await readClean(new PgTxnSource(h.config.DATABASE_URL));
+    await initBackend(); // as the worker chooses it
+    const recomputed = await new ChurnTfModel().scoreStored(weights, history.rows, earlier.map((r: any) => r.member_id), asOf, 90);
+    earlier.forEach((r: any, k: number) => expect(r.previous_score).toBeCloseTo(recomputed.scores[k], 5));
 
     const [member] = await h.sql(`select member_id from member_recommendation limit 1`);
     const served = await h.gql(admin.auth, `query M($id: ID!) { member(id: $id) { recommendations(first: 3) { modelVersionId isColdStart product { sku } reason } churnRisk { band drivers { feature } } } }`, { id: member.member_id });
@@ -211,8 +229,10 @@ describe('recommender.train-recommender, recommender.train-churn, recommender.tr
 
   it('re-scores members with the stored churn weights: the same history gives the same scores, new orders change them', async () => {
     const [version] = await h.sql(`select id, scored_at from model_version where kind = 'CHURN' and status in ('ACTIVE', 'REJECTED') order by created_at desc limit 1`);
-    const stored = await h.sql(`select member_id, score, drivers from member_churn_score where model_version_id = ?`, [version.id]);
+    const stored = await h.sql(`select member_id, score, drivers, previous_score from member_churn_score where model_version_id = ?`, [version.id]);
     const before = new Map(stored.map((r: any) => [r.member_id, r.score]));
+    const previousBefore = new Map(stored.map((r: any) => [r.member_id, r.previous_score]));
+    expect(stored.every((r: any) => r.previous_score !== null)).toBe(true);
     const queue = new Queue('recommender.score', h.config.REDIS_URL, { prefix });
     const score = async () => {
       const job = await queue.add({ v: 1, kind: 'CHURN', requestedAt: new Date().toISOString(), requestedBy: 'test', modelVersionId: version.id });
@@ -221,19 +241,30 @@ describe('recommender.train-recommender, recommender.train-churn, recommender.tr
         (err: Error) => ({ state: 'failed', reason: err.message }),
       );
     };
+    // One member's previous score is marked (a value the model did not give), another's is gone.
+    const [marked, cleared] = [stored[0].member_id, stored[1].member_id];
+    await h.sql(`update member_churn_score set previous_score = 0.5 where model_version_id = ? and member_id = ?`, [version.id, marked]);
+    await h.sql(`update member_churn_score set previous_score = null, previous_scored_at = null where model_version_id = ? and member_id = ?`, [version.id, cleared]);
+    previousBefore.set(marked, 0.5);
     try {
       const same = await score();
       expect(same).toMatchObject({ state: 'completed', result: { modelVersionId: version.id, scored: 45 } });
       const after = await h.sql(
-        `select member_id, score, previous_score, pending_score, pending_scored_at from member_churn_score where model_version_id = ?`,
+        `select member_id, score, previous_score, previous_scored_at, pending_score, pending_scored_at from member_churn_score where model_version_id = ?`,
         [version.id],
       );
       expect(after).toHaveLength(45);
       for (const r of after) expect(r.score).toBeCloseTo(before.get(r.member_id)!, 5);
-      // Each score carries the one it replaced as pending (minutes old: too young to measure a change against).
-      expect(after.map((r: any) => [r.member_id, r.previous_score, r.pending_score, new Date(r.pending_scored_at).toISOString()])).toEqual(
-        after.map((r: any) => [r.member_id, null, before.get(r.member_id), new Date(version.scored_at).toISOString()]),
+      // Each score carries the one it replaced as pending (minutes old: too young to measure a change against), and
+      // keeps its previous score: nothing is recomputed for a member who has one (the marked one kept 0.5) ...
+      const others = after.filter((r: any) => r.member_id !== cleared);
+      expect(others.map((r: any) => [r.member_id, r.previous_score, r.pending_score, new Date(r.pending_scored_at).toISOString()])).toEqual(
+        others.map((r: any) => [r.member_id, previousBefore.get(r.member_id), before.get(r.member_id), new Date(version.scored_at).toISOString()]),
       );
+      // ... and the member without one gets the score of a month before again: same weights, same history, same date.
+      const again = after.find((r: any) => r.member_id === cleared);
+      expect(again.previous_score).toBeCloseTo(previousBefore.get(cleared)!, 5);
+      expect(again.previous_scored_at).toEqual(after.find((r: any) => r.member_id === marked).previous_scored_at);
       const [rescored] = await h.sql(`select scored_at from model_version where id = ?`, [version.id]);
       expect(version.scored_at).not.toBeNull();
       expect(new Date(rescored.scored_at).getTime()).toBeGreaterThan(new Date(version.scored_at).getTime());

@@ -18,7 +18,9 @@ import { handleScore } from '../../../recommender/src/jobs/score';
 import { churn } from '../../../recommender/src/eval/registry';
 import { ModelStore } from '../../../recommender/src/training/store';
 import { createLogger } from '../../../api/src/base/logger';
-import { modelPlugin, type CountryChurnWeights } from '../src';
+import { readClean } from '../../../recommender/src/eval/clean';
+import { PgTxnSource } from '../../../recommender/src/data/pg-source';
+import { CountryChurn, modelPlugin, type CountryChurnWeights } from '../src';
 
 const repo = path.resolve(__dirname, '..', '..', '..');
 const PLUGIN = path.join(repo, 'examples', 'country-pop-model');
@@ -160,6 +162,15 @@ describe('model plugins', () => {
       );
     const trained = await scoresOf();
     expect(trained.size).toBe(45);
+    // Its first version has no score four weeks old to compare with: each member gets the plugin's own score of them
+    // on the rows before a cutoff four weeks earlier, from the stored weights.
+    const earlier = await h.sql(`select member_id, previous_score, previous_scored_at from member_churn_score where model_version_id = ? order by member_id`, [version.id]);
+    const asOf = new Date(earlier[0].previous_scored_at).getTime();
+    expect(earlier.every((r: any) => r.previous_score !== null && new Date(r.previous_scored_at).getTime() === asOf)).toBe(true);
+    const [{ horizon_days: horizonDays }] = await h.sql(`select horizon_days from model_version where id = ?`, [version.id]);
+    const rows = (await readClean(new PgTxnSource(h.config.DATABASE_URL))).rows.filter((r) => r.time < asOf);
+    const recomputed = new CountryChurn().scoreStored(weights, rows, earlier.map((r: any) => r.member_id), asOf, horizonDays);
+    earlier.forEach((r: any, k: number) => expect(r.previous_score).toBeCloseTo(recomputed.scores[k], 6));
 
     // The same history scores the same.
     expect(await scoreJob({ kind: 'CHURN', modelVersionId: version.id })).toEqual({ modelVersionId: version.id, scored: 45 });

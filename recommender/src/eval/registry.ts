@@ -43,6 +43,12 @@ export const REGISTRY: readonly RegistryEntry[] = [
   clv('TF-VALUE', 'model', () => new ValueTfModel()),
 ];
 
+/** A fresh instance of the churn or value model a version names (its algorithm), or null when this process has not loaded it. */
+export function scoringModel(registry: readonly RegistryEntry[], kind: 'CHURN' | 'VALUE', algorithm: string): ChurnModel | ValueModel | null {
+  const entry = registry.find((e) => e.task === TASK_OF_KIND[kind] && e.name === algorithm);
+  return entry ? (entry.create() as ChurnModel | ValueModel) : null;
+}
+
 /** `all`, `baselines`, `models`, or a comma-separated list of names (case-insensitive). */
 export function selectModels(spec = 'all', registry: readonly RegistryEntry[] = REGISTRY): RegistryEntry[] {
   const s = spec.trim().toLowerCase();

@@ -2,11 +2,11 @@ import type { Job } from 'bull';
 import type { Logger } from 'pino';
 import { PgTxnSource } from '../data/pg-source';
 import { readClean } from '../eval/clean';
-import { REGISTRY, TASK_OF_KIND } from '../eval/registry';
-import type { ChurnModel, ValueModel } from '../eval/types';
-import { QUEUES, readPayload, type ModelKind } from '@loyalty/jobs';
+import { REGISTRY, scoringModel } from '../eval/registry';
+import { QUEUES, readPayload } from '@loyalty/jobs';
 import type { ServedModels } from '../model-plugins';
 import { initBackend } from '../tf/backend';
+import { earlierChurnScores } from '../training/churn-trend';
 import { DRIVERS_KEPT, rescores, valueServing, windowOf } from '../training/pipeline';
 import type { Bands, ModelStore, ValueBandQuantiles } from '../training/store';
 
@@ -44,7 +44,7 @@ export function handleScore(deps: { databaseUrl: string; store: ModelStore; band
     if (!version) return skip(null, payload.modelVersionId ? `no trained ${payload.kind} version ${payload.modelVersionId}` : `no active ${payload.kind} version`);
     const artefact = version.artefact ? (JSON.parse(version.artefact.toString('utf8')) as { algorithm?: string; weights?: unknown }) : null;
     const algorithm = artefact?.algorithm ?? BUILT_IN[payload.kind];
-    const model = modelOf(payload.kind, algorithm);
+    const model = scoringModel(registry, payload.kind, algorithm);
     if (!model) return skip(version.id, `${payload.kind} version ${version.id} is ${algorithm}, which this worker has not loaded (LOYALTY_MODEL_PLUGINS)`);
     if (!rescores(model)) return skip(version.id, `${payload.kind} version ${version.id} is ${algorithm}, which is scored when it is trained, not from stored weights`);
     const weights = artefact?.weights;
@@ -66,18 +66,16 @@ export function handleScore(deps: { databaseUrl: string; store: ModelStore; band
     } else {
       const out = await model.scoreStored(weights, history.rows, population, servingCutoff, version.horizonDays);
       checkLength(algorithm, out.scores, population.length);
+      // Members with no score four weeks old are compared with this version's score of them a month ago.
+      const missing = await deps.store.withoutPreviousChurnScore(version.id, 'own', population);
+      const earlier = await earlierChurnScores(model, weights, history.rows, missing, servingCutoff, version.horizonDays);
       await job.progress({ phase: 'writing', percent: 70, modelVersionId: version.id }).catch(() => undefined);
-      scored = await deps.store.replaceChurnScores(version.id, { population, scores: out.scores, drivers: kept(out.drivers) }, deps.bands);
+      scored = await deps.store.replaceChurnScores(version.id, { population, scores: out.scores, drivers: kept(out.drivers) }, deps.bands, earlier);
     }
     await job.progress({ phase: 'done', percent: 100, modelVersionId: version.id }).catch(() => undefined);
     log.info({ modelVersionId: version.id, algorithm, scored, seconds: Math.round((performance.now() - started) / 1000) }, 'score.finished');
     return { modelVersionId: version.id, scored };
   };
-
-  function modelOf(kind: Exclude<ModelKind, 'RECOMMENDER'>, algorithm: string): ChurnModel | ValueModel | null {
-    const entry = registry.find((e) => e.task === TASK_OF_KIND[kind] && e.name === algorithm);
-    return entry ? (entry.create() as ChurnModel | ValueModel) : null;
-  }
 }
 
 /** A plugin's scorer answering for another population would write scores to the wrong members: refuse it. */

@@ -4,7 +4,9 @@ import { PgTxnSource } from '../data/pg-source';
 import { readClean } from '../eval/clean';
 import { TRAIN_QUEUE, readPayload, type ModelKind } from '@loyalty/jobs';
 import { initBackend } from '../tf/backend';
-import { decideGate, runPipeline, type Progress } from '../training/pipeline';
+import { REGISTRY, scoringModel } from '../eval/registry';
+import { earlierChurnScores } from '../training/churn-trend';
+import { decideGate, rescores, runPipeline, type Progress } from '../training/pipeline';
 import type { Bands, ModelStore, ValueBandQuantiles } from '../training/store';
 import type { ServedModels } from '../model-plugins';
 import { DAY_MS } from '../time';
@@ -83,7 +85,13 @@ export function handleTrain(
       if (out.kind === 'RECOMMENDER') {
         await deps.store.writeRecommendations(versionId, out, (done, total) => progress({ phase: 'writing', percent: 85 + (10 * done) / total, modelVersionId: versionId }));
       } else if (out.kind === 'CHURN') {
-        await deps.store.writeChurnScores(versionId, out, deps.bands);
+        // Members with no score four weeks old are compared with this version's score of them a month ago.
+        const model = out.weights === null ? null : scoringModel(deps.models?.registry ?? REGISTRY, 'CHURN', out.algorithm);
+        const earlier =
+          model && rescores(model)
+            ? await earlierChurnScores(model, out.weights, history.rows, await deps.store.withoutPreviousChurnScore(versionId, 'active', out.serving.population), out.window.servingCutoff, horizonDays)
+            : undefined;
+        await deps.store.writeChurnScores(versionId, out, deps.bands, earlier);
       } else {
         const scoring = await deps.store.writeValueScores(versionId, out, deps.valueBands);
         log.info({ modelVersionId: versionId, ...scoring }, 'train.value_scored');

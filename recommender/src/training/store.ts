@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { ModelKind } from '@loyalty/jobs';
 import { MINOR_PER_UNIT } from '../data/pg-source';
+import { DAY_MS } from '../time';
 import type { ChurnOutput, GateDecision, RecsOutput } from './pipeline';
 import type { ValueOutput } from './value-output';
 
@@ -263,14 +264,15 @@ export class ModelStore {
 
   /**
    * Batch scoring: replaces a version's churn scores with new ones in one transaction (inserted in batches), so
-   * readers see the old set until the commit and the whole new set after it.
+   * readers see the old set until the commit and the whole new set after it. `earlier` fills in the previous score of
+   * members whose history has none old enough (earlierChurnScores).
    */
-  async replaceChurnScores(versionId: string, serving: ChurnOutput['serving'], bands: Bands): Promise<number> {
+  async replaceChurnScores(versionId: string, serving: ChurnOutput['serving'], bands: Bands, earlier?: EarlierChurnScores): Promise<number> {
     const members = await this.memberIds();
     return this.inTransaction(async (client) => {
       await client.query(`select 1 from model_version where id = $1 for update`, [versionId]);
       // What each member was served before this run: the version's own earlier scores.
-      await carryChurnHistory(client, `c.model_version_id = $1`, [versionId]);
+      await carryChurnHistory(client, CARRIED_FROM.own, [versionId], earlier);
       await client.query(`delete from member_churn_score where model_version_id = $1`, [versionId]);
       const written = await insertChurnScores(client, versionId, serving, bands, members);
       await client.query(`update model_version set scored_at = now() where id = $1`, [versionId]);
@@ -280,14 +282,33 @@ export class ModelStore {
 
   /**
    * A new CHURN version's scores, in one transaction; each carries the history of the score the member is served now
-   * (the active version's), so a promotion does not restart the measure of whose risk is rising.
+   * (the active version's), so a promotion does not restart the measure of whose risk is rising. `earlier` as for
+   * replaceChurnScores.
    */
-  async writeChurnScores(versionId: string, out: ChurnOutput, bands: Bands): Promise<void> {
+  async writeChurnScores(versionId: string, out: ChurnOutput, bands: Bands, earlier?: EarlierChurnScores): Promise<void> {
     const members = await this.memberIds();
     await this.inTransaction(async (client) => {
-      await carryChurnHistory(client, `v.kind = 'CHURN' and v.status = 'ACTIVE' and c.model_version_id <> $1`, [versionId]);
+      await carryChurnHistory(client, CARRIED_FROM.active, [versionId], earlier);
       await insertChurnScores(client, versionId, out.serving, bands, members);
     });
+  }
+
+  /**
+   * Of `population`, the members whose churn score history holds no score at least CHURN_TREND_DAYS old, read from
+   * where the scores about to be written for `versionId` carry it from (the version itself when `from` is 'own', the
+   * active version for a new one): those a rising risk cannot yet be measured for.
+   */
+  async withoutPreviousChurnScore(versionId: string, from: keyof typeof CARRIED_FROM, population: string[]): Promise<string[]> {
+    const res = await this.pool.query<{ m: string }>(
+      `select m from unnest($2::uuid[]) as m where not exists (
+         select 1 from member_churn_score c join model_version v on v.id = c.model_version_id
+         where c.member_id = m and ${CARRIED_FROM[from]}
+           and least(case when c.previous_score is not null then c.previous_scored_at end,
+                     case when c.pending_score is not null then c.pending_scored_at end,
+                     coalesce(v.scored_at, v.finished_at)) <= ${TREND_CUTOFF})`,
+      [versionId, population],
+    );
+    return res.rows.map((r) => r.m);
   }
 
   /**
@@ -361,26 +382,61 @@ export class ModelStore {
  */
 export const CHURN_TREND_DAYS = 28;
 
+/** Where the scores about to be written carry a member's score history from: the version's own rows, or the active version's. */
+const CARRIED_FROM = {
+  own: `c.model_version_id = $1`,
+  active: `v.kind = 'CHURN' and v.status = 'ACTIVE' and c.model_version_id <> $1`,
+} as const;
+
+const TREND_CUTOFF = `now() - make_interval(days => ${CHURN_TREND_DAYS})`;
+
+/**
+ * A version's churn scores recomputed on the history as it stood CHURN_TREND_DAYS (or a little more) before, for
+ * members with no score that old: what the member's risk is compared with until the scores kept reach four weeks.
+ */
+export interface EarlierChurnScores {
+  /** The history's cutoff the scores were computed as of: stored as their previous_scored_at. */
+  asOf: Date;
+  population: string[];
+  scores: Float64Array;
+}
+
 /**
  * For each member `where` picks (over `member_churn_score c join model_version v`: the scores the member is served
  * now), the scores carried into the scores about to be written, in a table that lives until the transaction ends. Of
  * the row's previous, pending and current score (the current one computed when its version was last scored), the newest
  * one at least CHURN_TREND_DAYS old becomes the previous score and the oldest younger one the pending score, which
- * takes over once it is old enough.
+ * takes over once it is old enough. A member with no score that old takes its `earlier` score as the previous one.
  */
-async function carryChurnHistory(client: pg.PoolClient, where: string, params: unknown[]): Promise<void> {
+async function carryChurnHistory(client: pg.PoolClient, where: string, params: unknown[], earlier?: EarlierChurnScores): Promise<void> {
   const points = `(values (c.previous_score, c.previous_scored_at), (c.pending_score, c.pending_scored_at), (c.score, coalesce(v.scored_at, v.finished_at))) as pt(s, at)`;
-  const cutoff = `now() - make_interval(days => ${CHURN_TREND_DAYS})`;
   await client.query(
     `create temporary table carried_churn_score on commit drop as
      select c.member_id, prev.s as previous_score, prev.at as previous_scored_at, pend.s as pending_score, pend.at as pending_scored_at
      from member_churn_score c join model_version v on v.id = c.model_version_id
-     left join lateral (select pt.s, pt.at from ${points} where pt.at <= ${cutoff} order by pt.at desc limit 1) prev on true
-     left join lateral (select pt.s, pt.at from ${points} where pt.at > ${cutoff} order by pt.at limit 1) pend on true
+     left join lateral (select pt.s, pt.at from ${points} where pt.at <= ${TREND_CUTOFF} order by pt.at desc limit 1) prev on true
+     left join lateral (select pt.s, pt.at from ${points} where pt.at > ${TREND_CUTOFF} order by pt.at limit 1) pend on true
      where ${where}`,
     params,
   );
   await client.query(`alter table carried_churn_score add primary key (member_id)`);
+  if (!earlier?.population.length) return;
+  if (earlier.scores.length !== earlier.population.length) throw new Error(`${earlier.scores.length} earlier churn scores for ${earlier.population.length} members`);
+  const bad = earlier.scores.findIndex((p) => !(p >= 0 && p <= 1));
+  if (bad >= 0) throw new Error(`churn scores must be probabilities in [0, 1]; customer ${earlier.population[bad]} got ${earlier.scores[bad]} as of ${earlier.asOf.toISOString()}`);
+  // A recomputed score is only as old as its cutoff: one younger than four weeks would not be a previous score.
+  if (earlier.asOf.getTime() > Date.now() - CHURN_TREND_DAYS * DAY_MS) throw new Error(`earlier churn scores as of ${earlier.asOf.toISOString()} are younger than ${CHURN_TREND_DAYS} days`);
+  for (let start = 0; start < earlier.population.length; start += 2000) {
+    const members = earlier.population.slice(start, start + 2000);
+    const scores = Array.from(earlier.scores.subarray(start, start + 2000), Math.fround);
+    await client.query(
+      `insert into carried_churn_score (member_id, previous_score, previous_scored_at)
+       select m, s, $3 from unnest($1::uuid[], $2::real[]) as x(m, s)
+       on conflict (member_id) do update set previous_score = excluded.previous_score, previous_scored_at = excluded.previous_scored_at
+       where carried_churn_score.previous_score is null`,
+      [members, scores, earlier.asOf],
+    );
+  }
 }
 
 /**

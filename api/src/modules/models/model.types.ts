@@ -158,11 +158,11 @@ export class ChurnRisk {
   @Field(() => Float, {
     nullable: true,
     description:
-      "The member's churn score from at least 28 days before (the newest kept that old, so 4 to 8 weeks when scoring runs every few hours), whichever version computed it: what a rising risk is measured against. Null until the member has one. score − previousScore is the segment attribute churnScoreChange.",
+      "The member's churn score from at least 28 days before (the newest kept that old, so 4 to 8 weeks when scoring runs every few hours), whichever version computed it: what a rising risk is measured against. A member with no score kept that long gets the serving version's score recomputed on the history as it stood 28 days before the latest scoring, when the model can be re-scored from stored weights. Null for a member who first bought since then. score − previousScore is the segment attribute churnScoreChange.",
   })
   previousScore: number | null;
 
-  @Field(() => DateTimeISOResolver, { nullable: true, description: 'When previousScore was computed.' })
+  @Field(() => DateTimeISOResolver, { nullable: true, description: 'When previousScore was computed, or for a recomputed one the date of the history it was computed as of.' })
   previousScoredAt: Date | null;
 }
 
