@@ -196,7 +196,7 @@ describe('model plugins', () => {
     expect(versions.n).toBe(1);
   });
 
-  it('re-scoring skips a version whose model the worker has not loaded, or which cannot score from stored weights, and refuses a scorer that answers for the wrong members', async () => {
+  it('re-scoring skips a version whose model the worker has not loaded, or which cannot score from stored weights, refuses a scorer that answers for the wrong members, and recomputes previous scores unless the model cannot score the past', async () => {
     await servingWorker();
     const insert = async (algorithm: string, weights: unknown) =>
       (
@@ -217,10 +217,25 @@ describe('model plugins', () => {
     const scorer = (scores: (n: number) => Float64Array) => ({
       ...fitOnly, exportWeights: () => ({}), scoreStored: (_w: unknown, _rows: unknown, population: string[]) => ({ scores: scores(population.length) }),
     });
+    // Scores 0.5 now and `past` for a cutoff of four weeks or more ago (a member's previous score), or fails then.
+    const pastCutoffs: { cutoff: number; latestRow: number }[] = [];
+    const thenAndNow = (past: number | 'fail') => ({
+      ...fitOnly,
+      exportWeights: () => ({}),
+      scoreStored: (_w: unknown, rows: { time: number }[], population: string[], cutoff: number) => {
+        if (cutoff > Date.now() - 20 * 86_400_000) return { scores: new Float64Array(population.length).fill(0.5) };
+        pastCutoffs.push({ cutoff, latestRow: Math.max(...rows.map((r) => r.time)) });
+        if (past === 'fail') throw new Error('this model cannot score the past');
+        return { scores: new Float64Array(population.length).fill(past) };
+      },
+    });
     const registry = [
       churn('FIT-ONLY', 'model', () => fitOnly),
       churn('SHORT', 'model', () => scorer((n) => new Float64Array(n - 1).fill(0.5))),
       churn('RAW', 'model', () => scorer((n) => new Float64Array(n).fill(3))),
+      churn('STEADY', 'model', () => thenAndNow(0.25)),
+      churn('PAST-FAILS', 'model', () => thenAndNow('fail')),
+      churn('PAST-RAW', 'model', () => thenAndNow(3)),
     ];
     const score = handleScore({ databaseUrl: h.config.DATABASE_URL, store, bands: { medium: 0.4, high: 0.7 }, valueBands: { medium: 0.5, high: 0.9 }, log: createLogger('silent'), models: { registry, names: { ...BASE, CHURN: 'FIT-ONLY' } } });
     const run = (modelVersionId: string) => score({ id: 'in-process', data: { v: 1, kind: 'CHURN', requestedAt: new Date().toISOString(), requestedBy: 'test', modelVersionId }, progress: async () => undefined } as never);
@@ -235,6 +250,28 @@ describe('model plugins', () => {
       // Nothing is committed by a failed scoring: the version keeps the scores it had.
       const [kept] = await h.sql(`select count(*)::int as n, min(score) as lo, max(score) as hi from member_churn_score where model_version_id = ?`, [raw]);
       expect(kept).toEqual({ n: 45, lo: 0.25, hi: 0.25 });
+
+      // A version with no scores yet: every member's previous score is the model's on the rows before a cutoff four
+      // weeks before the scores' (all 45 bought before then).
+      const previousOf = async (id: string) =>
+        h.sql(`select score, previous_score as previous, (extract(epoch from previous_scored_at) * 1000)::float8 as "at" from member_churn_score where model_version_id = ?`, [id]);
+      const steady = await insert('STEADY', {});
+      expect(await run(steady)).toEqual({ modelVersionId: steady, scored: 45 });
+      expect(pastCutoffs).toHaveLength(1);
+      expect(pastCutoffs[0].latestRow).toBeLessThan(pastCutoffs[0].cutoff);
+      const steadyRows = await previousOf(steady);
+      expect(steadyRows).toHaveLength(45);
+      for (const r of steadyRows) expect(r).toEqual({ score: 0.5, previous: 0.25, at: pastCutoffs[0].cutoff });
+      // A model that fails on the past, or answers out of range there, still has today's scores written; its members
+      // have no previous score until theirs are four weeks old.
+      for (const algorithm of ['PAST-FAILS', 'PAST-RAW']) {
+        const id = await insert(algorithm, {});
+        expect(await run(id)).toEqual({ modelVersionId: id, scored: 45 });
+        const rows = await previousOf(id);
+        expect(rows).toHaveLength(45);
+        for (const r of rows) expect(r).toEqual({ score: 0.5, previous: null, at: null });
+      }
+      expect(pastCutoffs).toHaveLength(3);
     } finally {
       await store.close();
     }

@@ -6,7 +6,7 @@ import { REGISTRY, scoringModel } from '../eval/registry';
 import { QUEUES, readPayload } from '@loyalty/jobs';
 import type { ServedModels } from '../model-plugins';
 import { initBackend } from '../tf/backend';
-import { earlierChurnScores } from '../training/churn-trend';
+import { earlierChurnScoresOrNone } from '../training/churn-trend';
 import { DRIVERS_KEPT, rescores, valueServing, windowOf } from '../training/pipeline';
 import type { Bands, ModelStore, ValueBandQuantiles } from '../training/store';
 
@@ -68,7 +68,7 @@ export function handleScore(deps: { databaseUrl: string; store: ModelStore; band
       checkLength(algorithm, out.scores, population.length);
       // Members with no score four weeks old are compared with this version's score of them a month ago.
       const missing = await deps.store.withoutPreviousChurnScore(version.id, 'own', population);
-      const earlier = await earlierChurnScores(model, weights, history.rows, missing, servingCutoff, version.horizonDays);
+      const earlier = await earlierChurnScoresOrNone(log, model, weights, history.rows, missing, servingCutoff, version.horizonDays);
       await job.progress({ phase: 'writing', percent: 70, modelVersionId: version.id }).catch(() => undefined);
       scored = await deps.store.replaceChurnScores(version.id, { population, scores: out.scores, drivers: kept(out.drivers) }, deps.bands, earlier);
     }

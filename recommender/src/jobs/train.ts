@@ -5,7 +5,7 @@ import { readClean } from '../eval/clean';
 import { TRAIN_QUEUE, readPayload, type ModelKind } from '@loyalty/jobs';
 import { initBackend } from '../tf/backend';
 import { REGISTRY, scoringModel } from '../eval/registry';
-import { earlierChurnScores } from '../training/churn-trend';
+import { earlierChurnScoresOrNone } from '../training/churn-trend';
 import { decideGate, rescores, runPipeline, type Progress } from '../training/pipeline';
 import type { Bands, ModelStore, ValueBandQuantiles } from '../training/store';
 import type { ServedModels } from '../model-plugins';
@@ -89,7 +89,7 @@ export function handleTrain(
         const model = out.weights === null ? null : scoringModel(deps.models?.registry ?? REGISTRY, 'CHURN', out.algorithm);
         const earlier =
           model && rescores(model)
-            ? await earlierChurnScores(model, out.weights, history.rows, await deps.store.withoutPreviousChurnScore(versionId, 'active', out.serving.population), out.window.servingCutoff, horizonDays)
+            ? await earlierChurnScoresOrNone(log, model, out.weights, history.rows, await deps.store.withoutPreviousChurnScore(versionId, 'active', out.serving.population), out.window.servingCutoff, horizonDays)
             : undefined;
         await deps.store.writeChurnScores(versionId, out, deps.bands, earlier);
       } else {

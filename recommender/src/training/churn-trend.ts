@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { RescoresChurn, Txn } from '../eval/types';
 import { DAY_MS } from '../time';
 import { CHURN_TREND_DAYS, type EarlierChurnScores } from './store';
@@ -25,6 +26,24 @@ export async function earlierChurnScores(
   const population = members.filter((m) => boughtBefore.has(m));
   if (!population.length) return { asOf: new Date(asOf), population, scores: new Float64Array(0) };
   const { scores } = await model.scoreStored(weights, past, population, asOf, horizonDays);
-  if (scores?.length !== population.length) throw new Error(`scoreStored returned ${scores?.length ?? 'no'} scores for ${population.length} members as of ${new Date(asOf).toISOString()}`);
+  const when = new Date(asOf).toISOString();
+  if (scores?.length !== population.length) throw new Error(`scoreStored returned ${scores?.length ?? 'no'} scores for ${population.length} members as of ${when}`);
+  const bad = scores.findIndex((p) => !(p >= 0 && p <= 1));
+  if (bad >= 0) throw new Error(`churn scores must be probabilities in [0, 1]; customer ${population[bad]} got ${scores[bad]} as of ${when}`);
   return { asOf: new Date(asOf), population, scores };
+}
+
+/**
+ * earlierChurnScores for a job: they only fill in what a rising risk is measured against, so a model that cannot score
+ * the past (a plugin's, say) costs those members their previous score, logged, not the scores being written.
+ */
+export async function earlierChurnScoresOrNone(log: Logger, ...args: Parameters<typeof earlierChurnScores>): Promise<EarlierChurnScores | undefined> {
+  try {
+    const earlier = await earlierChurnScores(...args);
+    log.info({ asOf: earlier.asOf.toISOString(), members: earlier.population.length }, 'churn.previous_recomputed');
+    return earlier;
+  } catch (err) {
+    log.warn({ err: err instanceof Error ? err.message : String(err) }, 'churn.previous_not_recomputed');
+    return undefined;
+  }
 }
