@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as analytics from './analytics.mjs';
+import * as churnPrevious from './churn-previous.mjs';
 import * as importFile from './import.mjs';
 import * as enrol from './enrol.mjs';
 import * as ingest from './ingest.mjs';
@@ -18,7 +19,7 @@ import { runPgbench } from './lib/pgbench.mjs';
 import { serverUrl, serverVersion } from './lib/postgres.mjs';
 import { buildRecord, printTable, SHARED_MACHINE_NOTE, writeRecord } from './lib/report.mjs';
 
-const BENCHMARKS = [hotpaths, lockhold, ingest, enrol, importFile, analytics, segments, scale, retrain];
+const BENCHMARKS = [hotpaths, lockhold, ingest, enrol, importFile, analytics, segments, scale, retrain, churnPrevious];
 
 const USAGE = `usage: npm run bench -- [--only ${BENCHMARKS.map((b) => b.name).join('|')}[,…]] [--clients N] [--duration S] [--warmup S] [--skip-pgbench]
   --clients N      concurrent connections, one request in flight each (default 10)
@@ -35,7 +36,8 @@ environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/post
   lockhold: LOCKHOLD_REQUESTS (concurrent redemptions of one member, default 100), LOCKHOLD_ROUNDS (default 5); METRICS_TOKEN if /metrics needs it
   scale: SCALE_SMALL_DATABASE_URL / SCALE_LARGE_DATABASE_URL (default databases loyalty_gen_10k / loyalty_gen_1m, filled by npm run gen;
          skipped when empty), SCALE_LOOKUP_RUNS (300), SCALE_HEAVY_RUNS (5; 0 for lookups only)
-  import, retrain: IMPORT_FILE (default ../shared/data/online_retail.csv.gz beside the checkout; skipped when absent)`;
+  import, retrain: IMPORT_FILE (default ../shared/data/online_retail.csv.gz beside the checkout; skipped when absent)
+  churnprevious: CHURN_PREVIOUS_MEMBERS (scored members in its scratch database, default 1000000)`;
 
 function parseOptions() {
   const { values } = parseArgs({
