@@ -1,4 +1,5 @@
-import { averagePrecision, brierScore, rankingMetrics, reliability, rocAuc, topK } from '../../recommender/src/eval/metrics';
+import { averagePrecision, brierScore, pairedBootstrap, rankingMetrics, reliability, rocAuc, topK } from '../../recommender/src/eval/metrics';
+import { Rng } from '../../recommender/src/tf/random';
 
 describe('ranking metrics', () => {
   it('computes Recall@10, NDCG@10 and HitRate@10 with ground truth outside the ranking counted in |GT|', () => {
@@ -72,6 +73,40 @@ describe('churn metrics', () => {
     expect(r.ece).toBeCloseTo(0.2125, 12);
     expect(r.meanPredicted).toBeCloseTo(0.5375, 12);
     expect(r.observed).toBe(0.75);
+  });
+
+  it('a paired bootstrap gives the whole-population difference, a zero-width interval for identical models, and an interval that covers a known gap', () => {
+    // Two customers: the difference is metric(a) − metric(b) on both, whatever the resamples.
+    const mean = (p: ArrayLike<number>) => Array.from(p).reduce((s, x) => s + x, 0) / p.length;
+    expect(pairedBootstrap((p) => mean(p), [0.2, 0.4], [0.1, 0.1], [0, 1]).difference).toBeCloseTo(0.2, 12);
+    // Identical scores: every resample's difference is 0.
+    // Resamples of four customers with one class only have no ROC-AUC: they are left out and not counted.
+    const same = pairedBootstrap(rocAuc, [0.1, 0.7, 0.4, 0.9], [0.1, 0.7, 0.4, 0.9], [0, 1, 0, 1], { resamples: 50 });
+    expect(same).toMatchObject({ difference: 0, low: 0, high: 0 });
+    expect(same.resamples).toBeGreaterThan(30);
+    expect(same.resamples).toBeLessThan(50);
+
+    // 4,000 customers who churn with probability p: model A says p, model B says p + 0.1 (clipped), so B's ECE is
+    // about 0.1 higher and its ROC-AUC the same up to the clipping.
+    const rng = new Rng(7);
+    const p = Array.from({ length: 4000 }, () => rng.next() * 0.8);
+    const y = p.map((q) => (rng.next() < q ? 1 : 0));
+    const shifted = p.map((q) => Math.min(1, q + 0.1));
+    const ece = (s: ArrayLike<number>, l: ArrayLike<number>) => reliability(s, l).ece;
+    const gap = pairedBootstrap(ece, shifted, p, y);
+    expect(gap.low).toBeLessThan(gap.difference);
+    expect(gap.high).toBeGreaterThan(gap.difference);
+    expect(gap.low).toBeGreaterThan(0.05);
+    expect(gap.high).toBeLessThan(0.15);
+    expect(gap.low).toBeLessThan(0.1);
+    expect(gap.high).toBeGreaterThan(0.08);
+    // The same seed gives the same interval; another seed another one.
+    expect(pairedBootstrap(ece, shifted, p, y)).toEqual(gap);
+    expect(pairedBootstrap(ece, shifted, p, y, { seed: 20 })).not.toEqual(gap);
+    const auc = pairedBootstrap(rocAuc, shifted, p, y);
+    expect(auc.low).toBeLessThanOrEqual(0);
+    expect(auc.high).toBeGreaterThanOrEqual(0);
+    expect(() => pairedBootstrap(ece, [0.1], p, y)).toThrow(/1 and 4000 scores for 4000 labels/);
   });
 
   it('Brier is the mean squared error of the probabilities', () => {

@@ -125,6 +125,13 @@ describe('model plugins', () => {
     // A churn model's row carries ROC-AUC, PR-AUC and, as a probability, Brier.
     expect(rows.find((l) => /^churn\s+COUNTRY-CHURN\s/.test(l))).toMatch(/model(\s+–){4}\s+\d+(\s+0\.\d{4}){3}\s/);
     expect(stdout).toMatch(/COUNTRY-CHURN: mean p 0\.\d{3} vs 0\.\d{3}, ECE 0\.\d{3}/);
+    // Compared with RFM-LOGISTIC on the same customers, with paired bootstrap intervals that contain the difference.
+    const gap = /COUNTRY-CHURN: ROC-AUC ([+−]0\.\d{3}) \(95% interval ([+−]0\.\d{3}) to ([+−]0\.\d{3})\), ECE ([+−]0\.\d{3}) \(95% interval ([+−]0\.\d{3}) to ([+−]0\.\d{3})\)/.exec(stdout);
+    expect(gap).not.toBeNull();
+    const [auc, aucLow, aucHigh] = gap!.slice(1, 4).map((x) => Number(x.replace('−', '-')));
+    expect(aucLow).toBeLessThanOrEqual(auc);
+    expect(aucHigh).toBeGreaterThanOrEqual(auc);
+    expect(Number(gap![5].replace('−', '-'))).toBeLessThan(Number(gap![6].replace('−', '-')));
   });
 
   it('the worker trains the plugin model through retrainModel, beside the baselines, and the gate decides on its metrics', async () => {

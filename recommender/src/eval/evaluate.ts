@@ -121,7 +121,7 @@ export async function evaluateChurnModel(model: ChurnModel, task: ChurnTask) {
     customers: task.population.length,
     churnRate: task.labels.reduce((s, y) => s + y, 0) / task.labels.length,
   };
-  return { trainSeconds, metrics };
+  return { trainSeconds, metrics, scores: isProbability ? scores : null };
 }
 
 export interface ValueTask {

@@ -1,7 +1,7 @@
 import { formatDate, type TxnSource } from '../data/txn-source';
 import { readClean } from './clean';
 import { churnTask, evaluateChurnModel, evaluateRecsModel, evaluateValueModel, valueTask, type ChurnMetrics, type RecsMetrics, type View } from './evaluate';
-import type { Reliability } from './metrics';
+import { pairedBootstrap, reliability, rocAuc, type PairedDifference, type Reliability } from './metrics';
 import type { RegistryEntry } from './registry';
 import { recsSplit } from './split';
 import type { HasParams } from './types';
@@ -21,9 +21,17 @@ export interface ChurnRow extends Omit<ChurnMetrics, 'brier' | 'calibration'> {
   kind: 'baseline' | 'model';
   brier?: number;
   calibration?: Reliability;
+  /**
+   * Against the reference baseline (RFM-LOGISTIC, when both ran and give probabilities): this model's ROC-AUC and ECE
+   * less the baseline's, each with a 95% paired bootstrap interval over the same customers.
+   */
+  versusReference?: { baseline: string; rocAuc: PairedDifference; ece: PairedDifference };
   trainSeconds: number;
   params?: Record<string, unknown>;
 }
+
+/** The churn baseline issue 19's targets are set against; other probabilistic models are compared with it. */
+const REFERENCE_CHURN_BASELINE = 'RFM-LOGISTIC';
 
 export interface ValueRow extends Omit<ValueMetrics, 'calibration'> {
   name: string;
@@ -144,11 +152,13 @@ export async function runEvaluation(options: RunOptions): Promise<EvalReport> {
     const task = churnTask(history.rows, options.cutoff, options.horizonDays);
     log(`churn: population ${task.population.length}`);
     const rows: ChurnRow[] = [];
+    const probabilities = new Map<string, ArrayLike<number>>();
     for (const entry of options.models) {
       if (entry.task !== 'churn') continue;
       const model = entry.create();
       try {
-        const { trainSeconds, metrics } = await evaluateChurnModel(model, task);
+        const { trainSeconds, metrics, scores } = await evaluateChurnModel(model, task);
+        if (scores) probabilities.set(entry.name, scores);
         const params = paramsOf(model);
         rows.push({
           name: entry.name,
@@ -167,6 +177,17 @@ export async function runEvaluation(options: RunOptions): Promise<EvalReport> {
         failures.push({ name: entry.name, task: 'churn', error: err instanceof Error ? err.message : String(err) });
         log(`churn: ${entry.name} failed: ${failures.at(-1)!.error}`);
       }
+    }
+    const reference = probabilities.get(REFERENCE_CHURN_BASELINE);
+    for (const row of rows) {
+      const own = probabilities.get(row.name);
+      if (!reference || !own || row.name === REFERENCE_CHURN_BASELINE) continue;
+      const rounded = (d: PairedDifference): PairedDifference => ({ ...d, difference: round(d.difference), low: round(d.low), high: round(d.high) });
+      row.versusReference = {
+        baseline: REFERENCE_CHURN_BASELINE,
+        rocAuc: rounded(pairedBootstrap(rocAuc, own, reference, task.labels)),
+        ece: rounded(pairedBootstrap((p, y) => reliability(p, y).ece, own, reference, task.labels)),
+      };
     }
     report.churn = rows;
   }
@@ -247,6 +268,13 @@ export function formatReport(report: EvalReport): string {
   if (calibrated.length) {
     lines.push('', 'Calibration (10 equal-width bins; mean predicted vs observed churn rate, expected calibration error):');
     for (const r of calibrated) lines.push(`  ${r.name}: mean p ${f(r.calibration!.meanPredicted, 3)} vs ${f(r.calibration!.observed, 3)}, ECE ${f(r.calibration!.ece, 3)}`);
+  }
+  const compared = (report.churn ?? []).filter((r) => r.versusReference);
+  if (compared.length) {
+    const signed = (x: number) => `${x >= 0 ? '+' : '−'}${f(Math.abs(x), 3)}`;
+    const gap = (d: PairedDifference) => `${signed(d.difference)} (95% interval ${signed(d.low)} to ${signed(d.high)})`;
+    lines.push('', `Against ${REFERENCE_CHURN_BASELINE} on the same customers (paired bootstrap, 1,000 resamples; sampling noise at this cutoff only):`);
+    for (const r of compared) lines.push(`  ${r.name}: ROC-AUC ${gap(r.versusReference!.rocAuc)}, ECE ${gap(r.versusReference!.ece)}`);
   }
   if (report.clv?.length) {
     const vh = ['clv', 'name', 'kind', 'norm. Gini', 'Spearman', 'top-decile', 'MAE', 'RMSE', 'customers', 'mean actual', 'train s'];
