@@ -106,7 +106,15 @@ describe('churn metrics', () => {
     const auc = pairedBootstrap(rocAuc, shifted, p, y);
     expect(auc.low).toBeLessThanOrEqual(0);
     expect(auc.high).toBeGreaterThanOrEqual(0);
-    expect(() => pairedBootstrap(ece, [0.1], p, y)).toThrow(/1 and 4000 scores for 4000 labels/);
+    expect(() => pairedBootstrap(ece, [0.1], p, y)).toThrow(/1 and 4000 scores for 4000 outcomes/);
+    // Outcomes are amounts as well as labels, and `picked` names each resampled customer's position.
+    const amounts = [1.5, 20.25, 300.125, 4000.0625];
+    let aligned = 0;
+    pairedBootstrap((s, o, picked) => {
+      if (picked) for (let i = 0; i < s.length; i++) aligned += Number(o[i] === amounts[picked[i]] && s[i] === picked[i] / 10);
+      return 0;
+    }, [0, 0.1, 0.2, 0.3], [0, 0.1, 0.2, 0.3], amounts, { resamples: 25 });
+    expect(aligned).toBe(2 * 25 * 4);
   });
 
   it('Brier is the mean squared error of the probabilities', () => {

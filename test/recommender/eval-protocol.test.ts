@@ -12,7 +12,8 @@ import { FileTxnSource } from '../../recommender/src/data/file-source';
 import { parseColumnMap } from '../../recommender/src/data/txn-source';
 import { churnTask, evaluateChurnModel, evaluateScores } from '../../recommender/src/eval/evaluate';
 import { topK } from '../../recommender/src/eval/metrics';
-import { selectModels } from '../../recommender/src/eval/registry';
+import { churn, clv, selectModels } from '../../recommender/src/eval/registry';
+import { PastSpendBaseline } from '../../recommender/src/baselines/clv';
 import { formatReport, runEvaluation } from '../../recommender/src/eval/run';
 import { innerRecsSplit, recsSplit } from '../../recommender/src/eval/split';
 import type { RecsModel, Txn } from '../../recommender/src/eval/types';
@@ -209,9 +210,12 @@ describe('EASE', () => {
   });
 });
 
+/** Five customers with amounts and no product column (churn and value, not recommendations). */
+const churnOnly = () =>
+  new FileTxnSource(path.join(__dirname, '../fixtures/eval/churn-only.csv'), parseColumnMap('Invoice=InvoiceNo,Price=UnitPrice,Customer ID=CustomerID'));
+
 describe('churn baselines', () => {
-  const source = () =>
-    new FileTxnSource(path.join(__dirname, '../fixtures/eval/churn-only.csv'), parseColumnMap('Invoice=InvoiceNo,Price=UnitPrice,Customer ID=CustomerID'));
+  const source = churnOnly;
 
   it('labels the population before the cutoff and scores RECENCY in days', async () => {
     const { rows } = await (await import('../../recommender/src/eval/clean')).readClean(source());
@@ -270,7 +274,7 @@ describe('churn baselines', () => {
 describe('runEvaluation', () => {
   it('runs churn only on a mapped file without product columns and leaves recs out of the report', async () => {
     const report = await runEvaluation({
-      source: new FileTxnSource(path.join(__dirname, '../fixtures/eval/churn-only.csv'), parseColumnMap('Invoice=InvoiceNo,Price=UnitPrice,Customer ID=CustomerID')),
+      source: churnOnly(),
       cutoff: at('2011-04-01T00:00:00'),
       horizonDays: 30,
       task: 'all',
@@ -308,10 +312,35 @@ describe('runEvaluation', () => {
     expect(table.filter((l) => /^recs (all|new) +(POP|REPEAT) /.test(l))).toHaveLength(4);
   });
 
+  it('compares each probabilistic churn model with RFM-LOGISTIC and each value model with every baseline, on the same customers', async () => {
+    // Twins of a baseline, registered as models: every resample scores both the same, so each difference is 0.
+    const report = await runEvaluation({
+      source: churnOnly(),
+      cutoff: at('2011-04-01T00:00:00'),
+      horizonDays: 30,
+      task: 'all',
+      models: [...selectModels('RECENCY,RFM-LOGISTIC,PAST-SPEND,RFM-LINEAR'), churn('RFM-TWIN', 'model', () => new RfmLogisticBaseline()), clv('PAST-TWIN', 'model', () => new PastSpendBaseline())],
+    });
+    const churnRow = (name: string) => report.churn!.find((r) => r.name === name)!;
+    const zero = { difference: 0, low: 0, high: 0 };
+    expect(churnRow('RFM-TWIN').versusReference).toMatchObject({ baseline: 'RFM-LOGISTIC', rocAuc: zero, ece: zero });
+    // RECENCY gives no probabilities, and the reference is not compared with itself.
+    expect(churnRow('RECENCY').versusReference).toBeUndefined();
+    expect(churnRow('RFM-LOGISTIC').versusReference).toBeUndefined();
+    const twin = report.clv!.find((r) => r.name === 'PAST-TWIN')!;
+    expect(Object.keys(twin.versusBaselines!)).toEqual(['PAST-SPEND', 'RFM-LINEAR']);
+    expect(twin.versusBaselines!['PAST-SPEND']).toMatchObject({ gini: zero, topDecileCapture: zero });
+    for (const d of Object.values(twin.versusBaselines!['RFM-LINEAR'])) expect(d.low).toBeLessThanOrEqual(d.high);
+    expect(report.clv!.find((r) => r.name === 'PAST-SPEND')!.versusBaselines).toBeUndefined();
+    const text = formatReport(report);
+    expect(text).toContain('RFM-TWIN: ROC-AUC +0.000 (95% interval +0.000 to +0.000), ECE +0.000 (95% interval +0.000 to +0.000)');
+    expect(text).toContain('PAST-TWIN − PAST-SPEND: Gini +0.000 (95% interval +0.000 to +0.000), top-decile +0.000 (95% interval +0.000 to +0.000)');
+  });
+
   it('refuses --task recs on a file without product columns', async () => {
     await expect(
       runEvaluation({
-        source: new FileTxnSource(path.join(__dirname, '../fixtures/eval/churn-only.csv'), parseColumnMap('Invoice=InvoiceNo,Price=UnitPrice,Customer ID=CustomerID')),
+        source: churnOnly(),
         cutoff: at('2011-04-01T00:00:00'),
         horizonDays: 30,
         task: 'recs',

@@ -157,31 +157,33 @@ export interface PairedDifference {
 
 /**
  * metric(a) − metric(b) with a 95% paired bootstrap interval: `resamples` draws of the population with replacement
- * (seeded, so a report is reproducible), each scoring both models on the same customers. It says how much of a gap
- * between two models at one cutoff sampling alone could make; it says nothing about another cutoff.
+ * (seeded, so a report is reproducible), each scoring both models on the same customers. `outcomes` are labels or
+ * actual amounts; `picked` gives the metric the resample's positions in the population (null for the population
+ * itself), for metrics that break ties by customer. It says how much of a gap between two models at one cutoff
+ * sampling alone could make; it says nothing about another cutoff.
  */
 export function pairedBootstrap(
-  metric: (scores: ArrayLike<number>, labels: ArrayLike<number>) => number,
+  metric: (scores: ArrayLike<number>, outcomes: ArrayLike<number>, picked: Int32Array | null) => number,
   a: ArrayLike<number>,
   b: ArrayLike<number>,
-  labels: ArrayLike<number>,
+  outcomes: ArrayLike<number>,
   { resamples = 1000, seed = 19 }: { resamples?: number; seed?: number } = {},
 ): PairedDifference {
-  const n = labels.length;
-  if (a.length !== n || b.length !== n) throw new Error(`pairedBootstrap: ${a.length} and ${b.length} scores for ${n} labels`);
+  const n = outcomes.length;
+  if (a.length !== n || b.length !== n) throw new Error(`pairedBootstrap: ${a.length} and ${b.length} scores for ${n} outcomes`);
   const rng = new Rng(seed);
-  const [ra, rb, ry] = [new Float64Array(n), new Float64Array(n), new Uint8Array(n)];
+  const [ra, rb, ry, picked] = [new Float64Array(n), new Float64Array(n), new Float64Array(n), new Int32Array(n)];
   const found: number[] = [];
   for (let r = 0; r < resamples; r++) {
     for (let i = 0; i < n; i++) {
       const k = rng.int(n);
-      (ra[i] = a[k]), (rb[i] = b[k]), (ry[i] = labels[k]);
+      (picked[i] = k), (ra[i] = a[k]), (rb[i] = b[k]), (ry[i] = outcomes[k]);
     }
-    const d = metric(ra, ry) - metric(rb, ry);
+    const d = metric(ra, ry, picked) - metric(rb, ry, picked);
     // A resample with one class has no ROC-AUC: it is left out, and `resamples` counts those kept.
     if (Number.isFinite(d)) found.push(d);
   }
   const differences = Float64Array.from(found).sort();
   const at = (q: number) => (differences.length ? differences[Math.min(differences.length - 1, Math.max(0, Math.round(q * (differences.length - 1))))] : NaN);
-  return { difference: metric(a, labels) - metric(b, labels), low: at(0.025), high: at(0.975), resamples: differences.length };
+  return { difference: metric(a, outcomes, null) - metric(b, outcomes, null), low: at(0.025), high: at(0.975), resamples: differences.length };
 }

@@ -5,7 +5,7 @@ import { pairedBootstrap, reliability, rocAuc, type PairedDifference, type Relia
 import type { RegistryEntry } from './registry';
 import { recsSplit } from './split';
 import type { HasParams } from './types';
-import type { ValueCalibrationBin, ValueMetrics } from './value-metrics';
+import { normalisedGini, topDecileCapture, type ValueCalibrationBin, type ValueMetrics } from './value-metrics';
 
 export type Task = 'recs' | 'churn' | 'clv' | 'all';
 
@@ -39,6 +39,8 @@ export interface ValueRow extends Omit<ValueMetrics, 'calibration'> {
   trainSeconds: number;
   /** Ten equal-count bins of the prediction, lowest first: mean predicted and mean actual spend. */
   calibration: ValueCalibrationBin[];
+  /** A model's normalised Gini and top-decile capture less each baseline's, with 95% paired bootstrap intervals. */
+  versusBaselines?: Record<string, { gini: PairedDifference; topDecileCapture: PairedDifference }>;
   params?: Record<string, unknown>;
 }
 
@@ -78,6 +80,7 @@ function paramsOf(model: object): Record<string, unknown> | undefined {
 }
 
 const round = (x: number) => Math.round(x * 1e6) / 1e6;
+const roundedDifference = (d: PairedDifference): PairedDifference => ({ ...d, difference: round(d.difference), low: round(d.low), high: round(d.high) });
 
 /** Reads, cleans and splits once, then fits and evaluates every selected model on the same data. */
 export async function runEvaluation(options: RunOptions): Promise<EvalReport> {
@@ -182,11 +185,10 @@ export async function runEvaluation(options: RunOptions): Promise<EvalReport> {
     for (const row of rows) {
       const own = probabilities.get(row.name);
       if (!reference || !own || row.name === REFERENCE_CHURN_BASELINE) continue;
-      const rounded = (d: PairedDifference): PairedDifference => ({ ...d, difference: round(d.difference), low: round(d.low), high: round(d.high) });
       row.versusReference = {
         baseline: REFERENCE_CHURN_BASELINE,
-        rocAuc: rounded(pairedBootstrap(rocAuc, own, reference, task.labels)),
-        ece: rounded(pairedBootstrap((p, y) => reliability(p, y).ece, own, reference, task.labels)),
+        rocAuc: roundedDifference(pairedBootstrap(rocAuc, own, reference, task.labels)),
+        ece: roundedDifference(pairedBootstrap((p, y) => reliability(p, y).ece, own, reference, task.labels)),
       };
     }
     report.churn = rows;
@@ -196,11 +198,13 @@ export async function runEvaluation(options: RunOptions): Promise<EvalReport> {
     const task = valueTask(history.rows, options.cutoff, options.horizonDays, { returns: history.returns });
     log(`clv: population ${task.population.length}, mean actual spend ${(task.actual.reduce((s, v) => s + v, 0) / task.actual.length).toFixed(2)}`);
     const rows: ValueRow[] = [];
+    const predictions = new Map<string, ArrayLike<number>>();
     for (const entry of options.models) {
       if (entry.task !== 'clv') continue;
       const model = entry.create();
       try {
-        const { trainSeconds, metrics } = await evaluateValueModel(model, task);
+        const { trainSeconds, metrics, prediction } = await evaluateValueModel(model, task);
+        predictions.set(entry.name, prediction.predictions);
         const params = paramsOf(model);
         if (params) log(`clv: ${entry.name} params ${JSON.stringify(params)}`);
         const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
@@ -223,6 +227,21 @@ export async function runEvaluation(options: RunOptions): Promise<EvalReport> {
         failures.push({ name: entry.name, task: 'clv', error: err instanceof Error ? err.message : String(err) });
         log(`clv: ${entry.name} failed: ${failures.at(-1)!.error}`);
       }
+    }
+    // Issue 19's targets: every model beats every baseline on these two; how much of each lead could be sampling.
+    const ids = task.population;
+    const gini = (p: ArrayLike<number>, actual: ArrayLike<number>) => normalisedGini(actual, p);
+    const topDecile = (p: ArrayLike<number>, actual: ArrayLike<number>, picked: Int32Array | null) =>
+      topDecileCapture(actual, p, picked ? Array.from(picked, (k) => ids[k]) : ids);
+    for (const row of rows) {
+      const own = predictions.get(row.name);
+      if (row.kind !== 'model' || !own) continue;
+      const versus: NonNullable<ValueRow['versusBaselines']> = {};
+      for (const baseline of rows.filter((r) => r.kind === 'baseline' && predictions.has(r.name))) {
+        const theirs = predictions.get(baseline.name)!;
+        versus[baseline.name] = { gini: roundedDifference(pairedBootstrap(gini, own, theirs, task.actual)), topDecileCapture: roundedDifference(pairedBootstrap(topDecile, own, theirs, task.actual)) };
+      }
+      if (Object.keys(versus).length) row.versusBaselines = versus;
     }
     report.clv = rows;
   }
@@ -269,10 +288,10 @@ export function formatReport(report: EvalReport): string {
     lines.push('', 'Calibration (10 equal-width bins; mean predicted vs observed churn rate, expected calibration error):');
     for (const r of calibrated) lines.push(`  ${r.name}: mean p ${f(r.calibration!.meanPredicted, 3)} vs ${f(r.calibration!.observed, 3)}, ECE ${f(r.calibration!.ece, 3)}`);
   }
+  const signed = (x: number) => `${x >= 0 ? '+' : '−'}${f(Math.abs(x), 3)}`;
+  const gap = (d: PairedDifference) => `${signed(d.difference)} (95% interval ${signed(d.low)} to ${signed(d.high)})`;
   const compared = (report.churn ?? []).filter((r) => r.versusReference);
   if (compared.length) {
-    const signed = (x: number) => `${x >= 0 ? '+' : '−'}${f(Math.abs(x), 3)}`;
-    const gap = (d: PairedDifference) => `${signed(d.difference)} (95% interval ${signed(d.low)} to ${signed(d.high)})`;
     lines.push('', `Against ${REFERENCE_CHURN_BASELINE} on the same customers (paired bootstrap, 1,000 resamples; sampling noise at this cutoff only):`);
     for (const r of compared) lines.push(`  ${r.name}: ROC-AUC ${gap(r.versusReference!.rocAuc)}, ECE ${gap(r.versusReference!.ece)}`);
   }
@@ -292,6 +311,13 @@ export function formatReport(report: EvalReport): string {
     if (params.size) lines.push('', ...[...params].filter(([name]) => report.clv!.some((r) => r.name === name)).map(([name, text]) => `${name}: ${text}`));
     lines.push('', 'Decile calibration (10 equal-count bins of the prediction, lowest first; mean predicted / mean actual):');
     for (const r of report.clv) lines.push(`  ${r.name}: ${r.calibration.map((b) => `${b.meanPredicted.toFixed(0)}/${b.meanActual.toFixed(0)}`).join(' ')}`);
+    const against = report.clv.filter((r) => r.versusBaselines);
+    if (against.length) {
+      lines.push('', 'Against each baseline on the same customers (paired bootstrap, 1,000 resamples; sampling noise at this cutoff only):');
+      for (const r of against) {
+        for (const [baseline, d] of Object.entries(r.versusBaselines!)) lines.push(`  ${r.name} − ${baseline}: Gini ${gap(d.gini)}, top-decile ${gap(d.topDecileCapture)}`);
+      }
+    }
   }
   for (const fail of report.failures ?? []) lines.push(`FAILED ${fail.task} ${fail.name}: ${fail.error}`);
   return lines.join('\n');
