@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { RescoresChurn, Txn } from '../eval/types';
 import { DAY_MS } from '../time';
-import { CHURN_TREND_DAYS, type EarlierChurnScores } from './store';
+import { CHURN_TREND_DAYS, checkChurnProbabilities, type EarlierChurnScores } from './store';
 
 /**
  * Scores from a churn version's stored weights on the history as it stood CHURN_TREND_DAYS before the scores being
@@ -26,10 +26,8 @@ export async function earlierChurnScores(
   const population = members.filter((m) => boughtBefore.has(m));
   if (!population.length) return { asOf: new Date(asOf), population, scores: new Float64Array(0) };
   const { scores } = await model.scoreStored(weights, past, population, asOf, horizonDays);
-  const when = new Date(asOf).toISOString();
-  if (scores?.length !== population.length) throw new Error(`scoreStored returned ${scores?.length ?? 'no'} scores for ${population.length} members as of ${when}`);
-  const bad = scores.findIndex((p) => !(p >= 0 && p <= 1));
-  if (bad >= 0) throw new Error(`churn scores must be probabilities in [0, 1]; customer ${population[bad]} got ${scores[bad]} as of ${when}`);
+  if (scores?.length !== population.length) throw new Error(`scoreStored returned ${scores?.length ?? 'no'} scores for ${population.length} members as of ${new Date(asOf).toISOString()}`);
+  checkChurnProbabilities(population, scores, new Date(asOf));
   return { asOf: new Date(asOf), population, scores };
 }
 

@@ -15,6 +15,18 @@ export interface Bands {
   high: number;
 }
 
+/**
+ * Churn scores are served as probabilities (banded, multiplied into value at risk): a model plugin's NaN or raw score
+ * is refused, naming the first customer it was given for (`when`: the history's cutoff, for recomputed scores).
+ */
+export function checkChurnProbabilities(population: readonly string[], scores: ArrayLike<number>, when?: Date): void {
+  for (let i = 0; i < scores.length; i++) {
+    if (!(scores[i] >= 0 && scores[i] <= 1)) {
+      throw new Error(`churn scores must be probabilities in [0, 1]; customer ${population[i]} got ${scores[i]}${when ? ` as of ${when.toISOString()}` : ''}`);
+    }
+  }
+}
+
 export function bandOf(score: number, bands: Bands): 'LOW' | 'MEDIUM' | 'HIGH' {
   return score >= bands.high ? 'HIGH' : score >= bands.medium ? 'MEDIUM' : 'LOW';
 }
@@ -422,8 +434,7 @@ async function carryChurnHistory(client: pg.PoolClient, where: string, params: u
   await client.query(`alter table carried_churn_score add primary key (member_id)`);
   if (!earlier?.population.length) return;
   if (earlier.scores.length !== earlier.population.length) throw new Error(`${earlier.scores.length} earlier churn scores for ${earlier.population.length} members`);
-  const bad = earlier.scores.findIndex((p) => !(p >= 0 && p <= 1));
-  if (bad >= 0) throw new Error(`churn scores must be probabilities in [0, 1]; customer ${earlier.population[bad]} got ${earlier.scores[bad]} as of ${earlier.asOf.toISOString()}`);
+  checkChurnProbabilities(earlier.population, earlier.scores, earlier.asOf);
   // A recomputed score is only as old as its cutoff: one younger than four weeks would not be a previous score.
   if (earlier.asOf.getTime() > Date.now() - CHURN_TREND_DAYS * DAY_MS) throw new Error(`earlier churn scores as of ${earlier.asOf.toISOString()} are younger than ${CHURN_TREND_DAYS} days`);
   for (let start = 0; start < earlier.population.length; start += 2000) {
@@ -445,9 +456,7 @@ async function carryChurnHistory(client: pg.PoolClient, where: string, params: u
  */
 async function insertChurnScores(client: pg.PoolClient, versionId: string, serving: ChurnOutput['serving'], bands: Bands, members: Set<string>): Promise<number> {
   const { population, scores, drivers } = serving;
-  // Served as a probability (banded, multiplied into value at risk): a model plugin's NaN or raw score fails the write.
-  const bad = scores.findIndex((p) => !(p >= 0 && p <= 1));
-  if (bad >= 0) throw new Error(`churn scores must be probabilities in [0, 1]; customer ${population[bad]} got ${scores[bad]}`);
+  checkChurnProbabilities(population, scores);
   let written = 0;
   for (let start = 0; start < population.length; start += 2000) {
     const cols = { member: [] as string[], score: [] as number[], band: [] as string[], drivers: [] as string[] };
