@@ -28,7 +28,7 @@ export class WorkerMetrics {
     });
     this.trainingSeconds = new Histogram({
       name: 'loyalty_model_training_duration_seconds',
-      help: "One training of a model (read history, train, evaluate, write scores, gate), by kind and outcome: the promotion gate's verdict (ACTIVE, REJECTED, RETIRED) or FAILED.",
+      help: "One training of a model (read history, train, evaluate, write scores, gate, and a baseline trained to serve in its place when it was kept out), by kind and outcome: the promotion gate's verdict on the model (ACTIVE, REJECTED, RETIRED) or FAILED.",
       labelNames: ['kind', 'status'],
       buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200],
       registers: [this.registry],

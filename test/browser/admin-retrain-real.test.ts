@@ -66,11 +66,16 @@ describeInBrowser('admin app: retrain with the real worker', () => {
     expect(await page.getByTestId('job-percent').getAttribute('value')).toBe('100');
     expect(await session.text('job-phase')).toBe('done');
 
-    const [version] = await h.sql(`select id, status, gate_reason from model_version where kind = 'CHURN' and status in ('ACTIVE', 'REJECTED')`);
+    // The model's own version, and when the gate kept it out, possibly the baseline trained to serve in its place.
+    const versions = await h.sql(`select id, status, gate_reason, job_id from model_version where kind = 'CHURN' order by created_at`);
+    const [version] = versions;
+    expect(version.job_id).not.toMatch(/\.fallback:/);
     expect(version.gate_reason).toMatch(/^(promoted|kept out): rocAuc/);
+    expect(versions.length === 1 || (version.status === 'REJECTED' && versions.length === 2)).toBe(true);
     await page.getByTestId('models-kind-churn').click();
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="version-row"]').length === 1);
-    const row = page.getByTestId('version-row').first();
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="version-row"]').length === n, versions.length);
+    // Newest first: the model's own version is the last row.
+    const row = page.getByTestId('version-row').last();
     expect(await row.getByTestId('version-status').textContent()).toBe(version.status === 'ACTIVE' ? 'Active' : 'Rejected');
     await screenshot(page, 'models-real-retrain-done');
   });

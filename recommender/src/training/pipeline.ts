@@ -49,10 +49,58 @@ export function productionEntry(kind: ModelKind, name?: string, registry: readon
   return entry;
 }
 
-/** The baselines the gate compares a version of this kind with: every baseline of its task, plugins' included. */
-export function baselineEntries(kind: ModelKind, registry: readonly RegistryEntry[] = REGISTRY): RegistryEntry[] {
+/**
+ * The baselines the gate compares a version of this kind with: every baseline of its task, plugins' included, except
+ * the one being trained (a baseline served in place of a model kept out is compared with the others).
+ */
+export function baselineEntries(kind: ModelKind, registry: readonly RegistryEntry[] = REGISTRY, trained?: string): RegistryEntry[] {
   const task = TASK_OF_KIND[kind];
-  return registry.filter((e) => e.task === task && e.kind === 'baseline');
+  return registry.filter((e) => e.task === task && e.kind === 'baseline' && e.name !== trained);
+}
+
+/** The metrics the gate compares for each kind, and where each sits in a version's metrics. */
+const GATE_METRICS: Record<ModelKind, { metric: string; path: string[] }[]> = {
+  RECOMMENDER: [
+    { metric: 'ndcg@10 (all)', path: ['all', 'ndcg@10'] },
+    { metric: 'ndcg@10 (new)', path: ['new', 'ndcg@10'] },
+  ],
+  CHURN: [{ metric: 'rocAuc', path: ['rocAuc'] }],
+  VALUE: [
+    { metric: 'gini', path: ['gini'] },
+    { metric: 'topDecileCapture', path: ['topDecileCapture'] },
+  ],
+};
+
+const numberAt = (metrics: unknown, path: string[]): number | null => {
+  const v = path.reduce<unknown>((at, key) => (at !== null && typeof at === 'object' ? (at as Record<string, unknown>)[key] : undefined), metrics);
+  return typeof v === 'number' ? v : null;
+};
+
+/**
+ * The gate's inputs from a version's metrics, its baselines' and the active version's: a run's, or a stored version's
+ * (`model_version.metrics`, `baseline_metrics`). A metric the active version lacks is not compared with it.
+ */
+export function gateChecksFor(kind: ModelKind, metrics: unknown, baselineMetrics: Record<string, unknown>, active: Record<string, unknown> | null): GateInput[] {
+  return GATE_METRICS[kind].map(({ metric, path }) => ({
+    metric,
+    model: numberAt(metrics, path) ?? NaN,
+    baselines: Object.fromEntries(Object.entries(baselineMetrics).map(([name, m]) => [name, numberAt(m, path) ?? NaN])),
+    active: active ? numberAt(active, path) : null,
+  }));
+}
+
+/**
+ * The baseline that would pass the gate against the other baselines: better than each of them on every metric the
+ * gate compares. Null when none is (a tie, or one baseline best on one metric and another on the next).
+ */
+export function dominantBaseline(checks: GateInput[]): string | null {
+  const names = Object.keys(checks[0]?.baselines ?? {});
+  return (
+    names.find((name) =>
+      // A baseline without a figure for a metric competes on the others only.
+      checks.every((c) => Object.entries(c.baselines).every(([other, value]) => other === name || !Number.isFinite(value) || c.baselines[name] > value)),
+    ) ?? null
+  );
 }
 
 export function windowOf(rows: readonly Txn[], horizonDays: number): Window {
@@ -158,10 +206,10 @@ async function runRecs(rows: Txn[], options: PipelineOptions): Promise<RecsOutpu
   const entry = productionEntry('RECOMMENDER', options.modelName, options.registry);
   await report('evaluating-baselines', 5);
   const baselineMetrics: RecsOutput['baselineMetrics'] = {};
-  for (const entry of baselineEntries('RECOMMENDER', options.registry)) {
-    const model = entry.create() as RecsModel;
+  for (const baseline of baselineEntries('RECOMMENDER', options.registry, entry.name)) {
+    const model = baseline.create() as RecsModel;
     await model.fit(split.train);
-    baselineMetrics[entry.name] = evaluateScores(split, (u) => model.score(u)) as RecsOutput['metrics'];
+    baselineMetrics[baseline.name] = evaluateScores(split, (u) => model.score(u)) as RecsOutput['metrics'];
   }
 
   const candidate = entry.create() as RecsModel;
@@ -186,12 +234,7 @@ async function runRecs(rows: Txn[], options: PipelineOptions): Promise<RecsOutpu
     trainRows: all.events.user.length,
     metrics,
     baselineMetrics,
-    gateChecks: (active) => (['all', 'new'] as const).map((view) => ({
-      metric: `ndcg@10 (${view})`,
-      model: metrics[view]['ndcg@10'],
-      baselines: Object.fromEntries(Object.entries(baselineMetrics).map(([n, m]) => [n, m[view]['ndcg@10']])),
-      active: (active as RecsOutput['metrics'] | null)?.[view]?.['ndcg@10'] ?? null,
-    })),
+    gateChecks: (active) => gateChecksFor('RECOMMENDER', metrics, baselineMetrics, active),
     serving,
   };
 }
@@ -295,8 +338,8 @@ async function runChurn(rows: Txn[], options: PipelineOptions): Promise<ChurnOut
   const entry = productionEntry('CHURN', options.modelName, options.registry);
   await report('evaluating-baselines', 5);
   const baselineMetrics: Record<string, ChurnMetrics> = {};
-  for (const entry of baselineEntries('CHURN', options.registry)) {
-    baselineMetrics[entry.name] = (await evaluateChurnModel(entry.create() as ChurnModel, task)).metrics;
+  for (const baseline of baselineEntries('CHURN', options.registry, entry.name)) {
+    baselineMetrics[baseline.name] = (await evaluateChurnModel(baseline.create() as ChurnModel, task)).metrics;
   }
 
   await report('training', 20);
@@ -320,14 +363,7 @@ async function runChurn(rows: Txn[], options: PipelineOptions): Promise<ChurnOut
     trainRows: rows.length,
     metrics,
     baselineMetrics,
-    gateChecks: (active) => [
-      {
-        metric: 'rocAuc',
-        model: metrics.rocAuc,
-        baselines: Object.fromEntries(Object.entries(baselineMetrics).map(([n, m]) => [n, m.rocAuc])),
-        active: typeof active?.rocAuc === 'number' ? active.rocAuc : null,
-      },
-    ],
+    gateChecks: (active) => gateChecksFor('CHURN', metrics, baselineMetrics, active),
     serving: { population, scores: served.scores, drivers },
     weights: rescores(model) ? model.exportWeights() : null,
   };
@@ -353,7 +389,7 @@ async function runValue(rows: Txn[], options: PipelineOptions): Promise<ValueOut
   const entry = productionEntry('VALUE', options.modelName, options.registry);
   await report('evaluating-baselines', 5);
   const baselineMetrics: Record<string, ValueMetrics> = {};
-  for (const b of baselineEntries('VALUE', options.registry)) {
+  for (const b of baselineEntries('VALUE', options.registry, entry.name)) {
     baselineMetrics[b.name] = (await evaluateValueModel(b.create() as ValueModel, task)).metrics;
   }
 
@@ -369,12 +405,6 @@ async function runValue(rows: Txn[], options: PipelineOptions): Promise<ValueOut
   const served = await model.fitPredict(rows, population, window.servingCutoff, options.horizonDays, hooksFor(options, 'refitting', 55, 85), options.context ?? {});
   await report('scoring', 85);
   const drivers = population.map((_, i) => served.drivers?.[i]?.slice(0, DRIVERS_KEPT) ?? (explainsValue(model) ? model.valueDrivers(i, DRIVERS_KEPT) : []));
-  const gateMetric = (name: 'gini' | 'topDecileCapture', active: Record<string, unknown> | null) => ({
-    metric: name,
-    model: metrics[name],
-    baselines: Object.fromEntries(Object.entries(baselineMetrics).map(([n, m]) => [n, m[name]])),
-    active: typeof active?.[name] === 'number' ? (active[name] as number) : null,
-  });
   return {
     kind: 'VALUE',
     algorithm: entry.name,
@@ -384,7 +414,7 @@ async function runValue(rows: Txn[], options: PipelineOptions): Promise<ValueOut
     trainRows: rows.length,
     metrics,
     baselineMetrics,
-    gateChecks: (active) => [gateMetric('gini', active), gateMetric('topDecileCapture', active)],
+    gateChecks: (active) => gateChecksFor('VALUE', metrics, baselineMetrics, active),
     serving: valueServing(population, served, drivers),
     weights: rescores(model) ? model.exportWeights() : null,
   };

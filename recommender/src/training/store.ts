@@ -47,6 +47,16 @@ export interface ValueScoring {
   members: number;
 }
 
+/** A version an attempt of a training job finished (ACTIVE, REJECTED or since RETIRED), as the job answered with it. */
+export interface FinishedVersion {
+  id: string;
+  status: string;
+  algorithm: string;
+  gateReason: string;
+  metrics: Record<string, unknown>;
+  baselineMetrics: Record<string, unknown>;
+}
+
 /** A predicted amount in currency units as the stored minor units: rounded and kept within the column's bounds. */
 export function toValueMinor(amount: number): number {
   if (!Number.isFinite(amount)) throw new Error(`the value model predicted a non-finite amount (${amount})`);
@@ -104,15 +114,17 @@ export class ModelStore {
    * The version an earlier attempt of this job already finished, if any. Bull hands a job out again when its lock
    * lapsed (a long synchronous training step can starve the lock renewal), even though that attempt completed.
    */
-  async finishedAttempt(kind: ModelKind, jobId: string): Promise<{ id: string; status: string; gateReason: string; metrics: Record<string, unknown> } | null> {
+  async finishedAttempt(kind: ModelKind, jobId: string): Promise<FinishedVersion | null> {
     // Job ids are unique per queue only (Bull counters, repeatable jobs), and each kind has its own queue.
-    const res = await this.pool.query<{ id: string; status: string; gate_reason: string | null; metrics: Record<string, unknown> }>(
-      `select id, status, gate_reason, metrics from model_version
+    const res = await this.pool.query<{ id: string; status: string; algorithm: string; gate_reason: string | null; metrics: Record<string, unknown>; baseline_metrics: Record<string, unknown> }>(
+      `select id, status, algorithm, gate_reason, metrics, baseline_metrics from model_version
        where kind = $2 and job_id like $1 and status not in ('TRAINING', 'FAILED') order by created_at limit 1`,
       [`${jobId}:%`, kind],
     );
     const row = res.rows[0];
-    return row ? { id: row.id, status: row.status, gateReason: row.gate_reason ?? '', metrics: row.metrics } : null;
+    return row
+      ? { id: row.id, status: row.status, algorithm: row.algorithm, gateReason: row.gate_reason ?? '', metrics: row.metrics, baselineMetrics: row.baseline_metrics }
+      : null;
   }
 
   /** A retried job first marks what its dead attempts left behind, so nothing half-written can be activated. */
@@ -141,8 +153,8 @@ export class ModelStore {
     ]);
   }
 
-  async activeMetrics(kind: ModelKind): Promise<{ id: string; metrics: Record<string, unknown> } | null> {
-    const res = await this.pool.query(`select id, metrics from model_version where kind = $1 and status = 'ACTIVE'`, [kind]);
+  async activeMetrics(kind: ModelKind): Promise<{ id: string; algorithm: string; metrics: Record<string, unknown> } | null> {
+    const res = await this.pool.query(`select id, algorithm, metrics from model_version where kind = $1 and status = 'ACTIVE'`, [kind]);
     return res.rows[0] ?? null;
   }
 

@@ -67,7 +67,10 @@ export class ModelVersion {
   @Enum({ items: () => ModelVersionStatus })
   status: ModelVersionStatus;
 
-  @Field(() => String, { description: 'Model family, e.g. the class of the TensorFlow.js model.' })
+  @Field(() => String, {
+    description:
+      "The registry name of what was trained: the kind's model (TF-HYBRID, TF-CHURN, TF-VALUE or a model plugin's), or a baseline (RFM-LOGISTIC, BGNBD-GG, ...) trained to serve in place of a churn or value model the gate kept out while no learned version was served; its gateReason then begins with \"in place of\".",
+  })
   @Property({ type: 'string', length: 60 })
   algorithm: string;
 
