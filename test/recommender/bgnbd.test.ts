@@ -12,6 +12,7 @@ import {
   type BgNbdParams,
 } from '../../recommender/src/baselines/bgnbd';
 import { lnGamma } from '../../recommender/src/baselines/optimize';
+import { BgNbdGgBaseline } from '../../recommender/src/baselines/clv';
 import type { Txn } from '../../recommender/src/eval/types';
 import { Rng } from '../../recommender/src/tf/random';
 
@@ -97,6 +98,21 @@ describe('BG/NBD', () => {
     expect(probabilityAlive(p, 3, 20, 30)).toBeGreaterThan(0.9999);
   });
 
+  it('stays finite and exact when the dropout Beta is concentrated (a and b both large, as fits pinning only a/(a+b) give)', () => {
+    const [x, tx, T, t] = [5, 30, 40, 13];
+    // Either side of the switch from the series to integrating over p, the mean dropout held at 1/21: continuous.
+    const series = expectedPurchases({ r: 1, alpha: 4, a: 499, b: 499 * 20 }, t, x, tx, T);
+    const direct = expectedPurchases({ r: 1, alpha: 4, a: 501, b: 501 * 20 }, t, x, tx, T);
+    expect(Math.abs(direct / series - 1)).toBeLessThan(1e-4);
+    // Far out (a fit seen on simulated data: a ≈ 1.0e6, b ≈ 3.9e7), p is in effect its mean μ: E[Y] → P(alive)·(1 − (1 + μu)^−(r+x))/μ.
+    const far: BgNbdParams = { r: 1.939, alpha: 4.103, a: 1.019e6, b: 3.944e7 };
+    const mu = far.a / (far.a + far.b + x), u = t / (far.alpha + T);
+    const limit = (probabilityAlive(far, x, tx, T) * (1 - Math.pow(1 + mu * u, -(far.r + x)))) / mu;
+    const got = expectedPurchases(far, t, x, tx, T);
+    expect(Number.isFinite(got)).toBe(true);
+    expect(Math.abs(got / limit - 1)).toBeLessThan(1e-6);
+  });
+
   it('P(alive) is 1 without repeats and falls with time since the last purchase; P(no purchase) lies between', () => {
     expect(probabilityAlive(CDNOW, 0, 0, 30)).toBe(1);
     const recent = probabilityAlive(CDNOW, 4, 29, 30);
@@ -159,5 +175,37 @@ describe('Gamma-Gamma', () => {
     expect(lnGamma(0.5)).toBeCloseTo(Math.log(Math.sqrt(Math.PI)), 13);
     expect(lnGamma(10)).toBeCloseTo(Math.log(362880), 11);
     expect(lnGamma(1e-6)).toBeCloseTo(13.815510, 5);
+  });
+});
+
+describe('BGNBD-GG as a served value model', () => {
+  it('gives P(any purchase in the horizon) from BG/NBD and, as drivers, its two factors, which add up to the log prediction against the mean', async () => {
+    // 60 customers over 40 weeks: a purchase every `gap` days from day `start` until day `last`, each of `amount`.
+    const DAY = 86_400_000;
+    const START = Date.UTC(2011, 0, 1);
+    const rows: Txn[] = [];
+    const population: string[] = [];
+    for (let c = 0; c < 60; c++) {
+      const id = `C${String(c).padStart(2, '0')}`;
+      population.push(id);
+      const gap = 5 + (c % 6) * 7, last = c % 3 === 0 ? 120 : 279, amount = 10 + 7 * (c % 5);
+      for (let day = c % 4; day <= last; day += gap) rows.push({ invoice: `${id}-${day}`, stockCode: 'X', description: null, quantity: 1, unitPrice: amount, time: START + day * DAY, customerId: id, country: null });
+    }
+    const cutoff = START + 280 * DAY;
+    const out = await new BgNbdGgBaseline().fitPredict(rows, population, cutoff, 90);
+    const { pReturn, drivers, predictions } = out;
+    expect(pReturn).toHaveLength(60);
+    for (const p of pReturn!) expect(p > 0 && p < 1).toBe(true);
+    // The same frequency and spend: one who stopped on day 120 is less likely to buy than one still buying.
+    const lapsed = population.indexOf('C00'), active = population.indexOf('C30');
+    expect(pReturn![lapsed]).toBeLessThan(pReturn![active]);
+    expect(predictions[lapsed]).toBeLessThan(predictions[active]);
+    const meanLog = predictions.reduce((s, v) => s + Math.log(v), 0) / predictions.length;
+    drivers!.forEach((d, i) => {
+      expect(d.map((x) => x.feature).sort()).toEqual(['log_bgnbd_purchases', 'log_gg_spend_per_day']);
+      expect(Math.abs(d[0].contribution)).toBeGreaterThanOrEqual(Math.abs(d[1].contribution));
+      expect(d[0].contribution + d[1].contribution).toBeCloseTo(Math.log(predictions[i]) - meanLog, 9);
+      expect(Math.expm1(d.find((x) => x.feature === 'log_bgnbd_purchases')!.value) * Math.expm1(d.find((x) => x.feature === 'log_gg_spend_per_day')!.value)).toBeCloseTo(predictions[i], 6);
+    });
   });
 });

@@ -185,7 +185,9 @@ describe('the fallback rule', () => {
     expect(dominantBaseline([check('gini', { A: 0.7, B: 0.7 })])).toBeNull();
     expect(dominantBaseline([check('gini', { A: 0.7 })])).toBe('A');
     expect(dominantBaseline([check('gini', {})])).toBeNull();
+    // A baseline without a figure competes on the others' figures only, and is never named itself.
     expect(dominantBaseline([check('gini', { A: NaN, B: 0.1 })])).toBe('B');
+    expect(dominantBaseline([check('gini', { A: NaN })])).toBeNull();
   });
 
   it("reads the gate's metrics from a stored version's figures, its baselines' and the active version's", () => {

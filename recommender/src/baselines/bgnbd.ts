@@ -157,6 +157,7 @@ export function expectedPurchases(p: BgNbdParams, t: number, x: number, tx: numb
   const { r, alpha, a, b } = p;
   const A = r + x;
   const u = t / (alpha + T);
+  if (a > CONCENTRATED_A) return probabilityAlive(p, x, tx, T) * purchasesGivenConcentratedDropout(A, u, a, b + x);
   const c = a + b + x;
   const c2 = c - A - 1;
   const sMax = log1p(u);
@@ -169,6 +170,38 @@ export function expectedPurchases(p: BgNbdParams, t: number, x: number, tx: numb
   }
   integral *= 0.5 * sMax;
   return probabilityAlive(p, x, tx, T) * A * integral;
+}
+
+/**
+ * Above this first shape of the dropout Beta the series in expectedPurchases needs more terms than it may take (they
+ * peak near k ≈ a·y/(1 − y)), and (1+v)^(−a)·₂F₁ is 0 × ∞. Such fits occur (a and b both large when the data pin
+ * only a/(a + b) down), and there p is concentrated: its standard deviation is below its mean over √a.
+ */
+const CONCENTRATED_A = 500;
+const GL_P = gaussLegendre(64);
+
+/**
+ * E[Y | alive] = E_p[(1 − (1 + p·u)^(−A))/p] for p ~ Beta(a, b′) with a > CONCENTRATED_A, integrated over p directly:
+ * Gauss–Legendre over the mean ± 12 standard deviations, the density in logs relative to its value at the mean and
+ * normalised by the same nodes.
+ */
+function purchasesGivenConcentratedDropout(A: number, u: number, a: number, b2: number): number {
+  const n = a + b2;
+  const mean = a / n;
+  const sd = Math.sqrt((a * b2) / (n * n * (n + 1)));
+  const lo = max(mean - 12 * sd, mean * 1e-3);
+  const hi = min(mean + 12 * sd, 1);
+  const logAt = (q: number) => (a - 1) * log(q) + (b2 - 1) * log1p(-q);
+  const ref = logAt(mean);
+  let sum = 0;
+  let norm = 0;
+  for (let i = 0; i < GL_P.nodes.length; i++) {
+    const q = lo + 0.5 * (hi - lo) * (GL_P.nodes[i] + 1);
+    const w = GL_P.weights[i] * exp(logAt(q) - ref);
+    sum += w * (-expm1(-A * log1p(q * u)) / q);
+    norm += w;
+  }
+  return sum / norm;
 }
 
 /** ₂F₁(a, b; c; y) by its series, for 0 ≤ y < 1 and c > 0. */

@@ -1,6 +1,6 @@
-import type { HasParams, Txn, ValueModel } from '../eval/types';
+import type { HasParams, Txn, ValueDriver, ValueModel, ValuePrediction } from '../eval/types';
 import { DAY_MS } from '../time';
-import { expectedPurchases, expectedSpendPerPurchase, fitBgNbd, fitGammaGamma, purchaseSummaries } from './bgnbd';
+import { expectedPurchases, expectedSpendPerPurchase, fitBgNbd, fitGammaGamma, probabilityNoPurchase, purchaseSummaries } from './bgnbd';
 import { rfmFeatures, summarise } from './churn-features';
 
 /** Σ quantity × unit price per customer over rows in [from, to). */
@@ -112,7 +112,12 @@ export class BgNbdGgBaseline implements ValueModel, HasParams {
     return this.info;
   }
 
-  async fitPredict(rows: Txn[], population: string[], cutoff: number, horizonDays: number) {
+  /**
+   * Also, where it is served in place of a model kept out: P(any purchase in the horizon), and as drivers the two
+   * factors of the prediction, each as its log against the population's mean log (they add up to the log of the
+   * prediction against the mean log prediction), under the feature names TF-VALUE uses for them.
+   */
+  async fitPredict(rows: Txn[], population: string[], cutoff: number, horizonDays: number): Promise<ValuePrediction> {
     const summaries = purchaseSummaries(rows, cutoff, population);
     const known = summaries.filter((s) => s !== null);
     const bg = fitBgNbd(known);
@@ -120,9 +125,28 @@ export class BgNbdGgBaseline implements ValueModel, HasParams {
     const sig = (v: number) => Number(v.toPrecision(4));
     this.info = { r: sig(bg.r), alpha: sig(bg.alpha), a: sig(bg.a), b: sig(bg.b), p: sig(gg.p), q: sig(gg.q), gamma: sig(gg.gamma) };
     const t = horizonDays / 7;
-    const predictions = Float64Array.from(summaries, (s) =>
-      s ? expectedPurchases(bg, t, s.x, s.tx, s.T) * expectedSpendPerPurchase(gg, s.x, s.repeatMeanSpend) : 0,
-    );
-    return { predictions };
+    const purchases = summaries.map((s) => (s ? expectedPurchases(bg, t, s.x, s.tx, s.T) : 0));
+    const perPurchase = summaries.map((s) => (s ? expectedSpendPerPurchase(gg, s.x, s.repeatMeanSpend) : 0));
+    const predictions = Float64Array.from(summaries, (_, i) => purchases[i] * perPurchase[i]);
+    const pReturn = Float64Array.from(summaries, (s) => (s ? 1 - probabilityNoPurchase(bg, t, s.x, s.tx, s.T) : 0));
+    return { predictions, pReturn, drivers: factorDrivers(purchases, perPurchase) };
   }
+}
+
+/** Each customer's two factors as drivers, strongest first; none for a customer with a factor that is not positive. */
+function factorDrivers(purchases: number[], perPurchase: number[]): ValueDriver[][] {
+  const meanLog = (values: number[]) => {
+    const logs = values.filter((v) => v > 0 && Number.isFinite(v)).map(Math.log);
+    return logs.reduce((s, v) => s + v, 0) / Math.max(1, logs.length);
+  };
+  const [purchasesMean, perPurchaseMean] = [meanLog(purchases), meanLog(perPurchase)];
+  return purchases.map((n, i) => {
+    const spend = perPurchase[i];
+    if (!(n > 0 && spend > 0 && Number.isFinite(n) && Number.isFinite(spend))) return [];
+    const drivers: ValueDriver[] = [
+      { feature: 'log_bgnbd_purchases', value: Math.log1p(n), contribution: Math.log(n) - purchasesMean },
+      { feature: 'log_gg_spend_per_day', value: Math.log1p(spend), contribution: Math.log(spend) - perPurchaseMean },
+    ];
+    return drivers.sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
+  });
 }

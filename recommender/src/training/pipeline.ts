@@ -98,7 +98,9 @@ export function dominantBaseline(checks: GateInput[]): string | null {
   return (
     names.find((name) =>
       // A baseline without a figure for a metric competes on the others only.
-      checks.every((c) => Object.entries(c.baselines).every(([other, value]) => other === name || !Number.isFinite(value) || c.baselines[name] > value)),
+      checks.every(
+        (c) => Number.isFinite(c.baselines[name]) && Object.entries(c.baselines).every(([other, value]) => other === name || !Number.isFinite(value) || c.baselines[name] > value),
+      ),
     ) ?? null
   );
 }
