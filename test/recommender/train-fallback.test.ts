@@ -173,6 +173,20 @@ describe('a model kept out with nothing learned served', () => {
     const lowestLeaver = Math.min(...scores.filter((s) => leavers.has(s.member_id)).map((s) => s.score));
     const highestRegular = Math.max(...scores.filter((s) => !leavers.has(s.member_id)).map((s) => s.score));
     expect(lowestLeaver).toBeGreaterThan(highestRegular);
+    // Its drivers: RFM-LOGISTIC's features under TF-CHURN's names and words, strongest first; for each leaver, the
+    // days since the last purchase raise the risk.
+    const drivers = await h.sql<{ member_id: string; drivers: { feature: string; label: string; value: number; contribution: number }[] }>(
+      `select member_id, drivers from member_churn_score where model_version_id = ?`,
+      [result.fallback!.modelVersionId],
+    );
+    for (const { member_id, drivers: d } of drivers) {
+      expect(d).toHaveLength(3);
+      for (const x of d) expect(['log_recency_days', 'log_invoices', 'log_spend', 'log_tenure_days', 'log_mean_gap_days']).toContain(x.feature);
+      expect(d.map((x) => Math.abs(x.contribution))).toEqual(d.map((x) => Math.abs(x.contribution)).sort((a, b) => b - a));
+      const recency = d.find((x) => x.feature === 'log_recency_days');
+      if (leavers.has(member_id)) expect(recency).toMatchObject({ label: 'Days since last purchase (log)', contribution: expect.any(Number) });
+      if (leavers.has(member_id)) expect(recency!.contribution).toBeGreaterThan(0);
+    }
   });
 });
 

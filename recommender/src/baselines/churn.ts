@@ -1,5 +1,5 @@
 import { DAY_MS } from '../time';
-import type { ChurnModel, Txn } from '../eval/types';
+import type { ChurnDriver, ChurnModel, Txn } from '../eval/types';
 import { rfmFeatures, summarise } from './churn-features';
 import { fitLogistic, sigmoid } from './logistic';
 
@@ -53,15 +53,24 @@ export class RfmLogisticBaseline implements ChurnModel {
     this.intercept = model.intercept;
 
     const atCutoff = summarise(past, cutoff);
+    const drivers: ChurnDriver[][] = [];
     const scores = Float64Array.from(population, (c) => {
       const s = atCutoff.get(c);
-      if (!s) return Number.NaN;
-      const z = scale(rfmFeatures(s, cutoff)).reduce((acc, v, k) => acc + v * model.weights[k], model.intercept);
-      return sigmoid(z);
+      if (!s) return drivers.push([]), Number.NaN;
+      const raw = rfmFeatures(s, cutoff);
+      const contributions = scale(raw).map((v, k) => v * model.weights[k]);
+      // Where it is served in place of a churn model kept out: each feature's share of the log-odds, strongest first.
+      drivers.push(
+        contributions.map((contribution, k) => ({ feature: DRIVER_FEATURES[k], value: raw[k], contribution })).sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution)),
+      );
+      return sigmoid(contributions.reduce((acc, v) => acc + v, model.intercept));
     });
-    return { scores, isProbability: true };
+    return { scores, isProbability: true, drivers };
   }
 }
+
+/** RFM_FEATURES under the names TF-CHURN gives the same quantities, so drivers read the same wherever they come from. */
+const DRIVER_FEATURES = ['log_recency_days', 'log_invoices', 'log_spend', 'log_tenure_days', 'log_mean_gap_days'] as const;
 
 /** Mean and population standard deviation per column (a constant column keeps scale 1). */
 function standardiser(x: number[][]): { mean: number[]; std: number[] } {

@@ -2,6 +2,7 @@ import { DAY_MS } from '../time';
 import { churnTask, evaluateChurnModel, evaluateScores, evaluateValueModel, valueTask, type ChurnMetrics, type RecsMetrics } from '../eval/evaluate';
 import { topK } from '../eval/metrics';
 import { REGISTRY, TASK_OF_KIND, type RegistryEntry } from '../eval/registry';
+import { churnFeatureLabel } from '../models/churn-features';
 import { recsSplit } from '../eval/split';
 import type { ChurnDriver, ChurnModel, FitHooks, HasItemEmbeddings, HasParams, ExplainsChurn, ExplainsValue, RecsModel, RescoresChurn, RescoresValue, ReusesChoice, RecsTrainSet, Txn, ValueContext, ValueDriver, ValueModel, ValuePrediction } from '../eval/types';
 import type { GateDecision, GateInput, Window } from './gate-types';
@@ -355,7 +356,10 @@ async function runChurn(rows: Txn[], options: PipelineOptions): Promise<ChurnOut
   // The refit trains the candidate the evaluation fit chose instead of searching again (the search is most of the cost).
   const model = reusesChoice(candidate) ? candidate.withSameChoice() : (entry.create() as ChurnModel);
   const served = await model.fitPredict(rows, population, window.servingCutoff, options.horizonDays, hooksFor(options, 'refitting', 55, 85));
-  const drivers = population.map((_, i) => served.drivers?.[i]?.slice(0, DRIVERS_KEPT) ?? (explains(model) ? model.drivers(i, DRIVERS_KEPT) : []));
+  const drivers = population.map((_, i) =>
+    // A model that names a feature but not in words (a baseline, a plugin) gets TF-CHURN's words for it, where it has them.
+    (served.drivers?.[i]?.slice(0, DRIVERS_KEPT) ?? (explains(model) ? model.drivers(i, DRIVERS_KEPT) : [])).map((d) => ({ ...d, label: d.label ?? churnFeatureLabel(d.feature) })),
+  );
 
   return {
     kind: 'CHURN',
