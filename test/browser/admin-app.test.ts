@@ -223,6 +223,37 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
     await screenshot(page, 'models-value');
   });
 
+  it('an analyst sees which version is a baseline served in place of a kept-out model, and why', async () => {
+    await h.sql(`update model_version set status = 'RETIRED' where kind = 'VALUE' and status = 'ACTIVE'`);
+    const metrics = (gini: number) => ({ gini, spearman: 0.5, topDecileCapture: 0.4, mae: 100, rmse: 400, customers: 200, meanActual: 55, calibration: [] });
+    const [keptOut, standIn] = [randomUUID(), randomUUID()];
+    const insert = (id: string, status: string, algorithm: string, params: object, gateReason: string, gini: number, baselines: Record<string, number>, minutesAgo: number) =>
+      h.sql(
+        `insert into model_version (id, kind, status, algorithm, params, metrics, baseline_metrics, horizon_days, train_rows, is_promoted, gate_reason, created_at, finished_at)
+         values (?, 'VALUE', ?, ?, ?, ?, ?, 90, 4000, ?, ?, now() - make_interval(mins => ?), now() - make_interval(mins => ?))`,
+        [id, status, algorithm, JSON.stringify(params), JSON.stringify(metrics(gini)), JSON.stringify(Object.fromEntries(Object.entries(baselines).map(([n, g]) => [n, metrics(g)]))), status === 'ACTIVE', gateReason, minutesAgo, minutesAgo],
+      );
+    const keptOutReason = 'kept out: gini 0.7616 does not beat BGNBD-GG 0.7860';
+    await insert(keptOut, 'REJECTED', 'TF-VALUE', {}, keptOutReason, 0.7616, { 'PAST-SPEND': 0.7242, 'BGNBD-GG': 0.786 }, 2);
+    await insert(standIn, 'ACTIVE', 'BGNBD-GG', { servedInsteadOf: { algorithm: 'TF-VALUE', modelVersionId: keptOut } }, `in place of TF-VALUE, ${keptOutReason} — promoted: gini 0.7860 > PAST-SPEND 0.7242`, 0.786, { 'PAST-SPEND': 0.7242 }, 1);
+    await signIn(AdminRole.ANALYST, '/models');
+    await page.getByTestId('models-kind-value').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="version-stands-in"]').length === 1);
+    const rows = await page.getByTestId('version-row').allTextContents();
+    const standInRow = rows.find((r) => r.includes('BGNBD-GG · baseline in place of TF-VALUE'));
+    expect(standInRow).toContain('Active');
+    expect(standInRow).toContain('in place of TF-VALUE, kept out: gini 0.7616 does not beat BGNBD-GG 0.7860');
+    // The kept-out version stays listed, rejected, with its own figure.
+    expect(rows.filter((r) => /TF-VALUERejected0\.76/.test(r))).toHaveLength(1);
+    // Its figures beside the baselines it was compared with.
+    await page.getByTestId('version-row').filter({ hasText: 'baseline in place of' }).getByRole('button', { name: 'Metrics' }).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="value-metrics-row"]')?.textContent?.startsWith('This version (BGNBD-GG)'));
+    const metricsRows = await page.getByTestId('value-metrics-row').allTextContents();
+    expect(metricsRows[0]).toMatch(/^This version \(BGNBD-GG\)0\.79/);
+    expect(metricsRows.some((r) => r.startsWith('PAST-SPEND0.72'))).toBe(true);
+    await screenshot(page, 'models-value-stand-in');
+  });
+
   it('an analyst queues a retrain and watches its progress until the job completes', async () => {
     await signIn(AdminRole.ANALYST, '/models');
     await page.getByTestId('jobs-empty').waitFor();

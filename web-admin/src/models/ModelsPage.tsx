@@ -202,7 +202,20 @@ function Versions({ versions, canActivate, onActivated }: { versions: ModelVersi
         rowClassName={(v) => (v.id === selected?.id ? 'is-selected' : undefined)}
         columns={[
           { header: 'Trained', cell: (v) => formatDateTime(v.finishedAt ?? v.createdAt) },
-          { header: 'Algorithm', cell: (v) => v.algorithm },
+          {
+            header: 'Algorithm',
+            cell: (v) => (
+              <>
+                {v.algorithm}
+                {standsInFor(v) && (
+                  <span className="muted small" data-testid="version-stands-in">
+                    {' '}
+                    · baseline in place of {standsInFor(v)}
+                  </span>
+                )}
+              </>
+            ),
+          },
           { header: 'Status', cell: (v) => <span data-testid="version-status"><Badge tone={statusTones[v.status]}>{humanize(v.status)}</Badge></span> },
           { header: headlineName(versions[0]), numeric: true, cell: (v) => formatDecimal(headline(v)) },
           { header: 'Rows', numeric: true, cell: (v) => formatInteger(v.trainRows) },
@@ -286,6 +299,12 @@ export function rateMetrics(metrics: Record<string, unknown>, prefix = ''): Reco
     else if (value && typeof value === 'object' && !Array.isArray(value)) Object.assign(out, rateMetrics(value as Record<string, unknown>, name));
   }
   return out;
+}
+
+/** The model a baseline version stands in for, when the gate kept that model out (its params' `servedInsteadOf`). */
+function standsInFor(v: ModelVersionFieldsFragment): string | null {
+  const insteadOf = (v.params as { servedInsteadOf?: { algorithm?: unknown } } | null)?.servedInsteadOf?.algorithm;
+  return typeof insteadOf === 'string' ? insteadOf : null;
 }
 
 function headlineName(v: ModelVersionFieldsFragment | undefined): string {
