@@ -207,5 +207,17 @@ describe('BGNBD-GG as a served value model', () => {
       expect(d[0].contribution + d[1].contribution).toBeCloseTo(Math.log(predictions[i]) - meanLog, 9);
       expect(Math.expm1(d.find((x) => x.feature === 'log_bgnbd_purchases')!.value) * Math.expm1(d.find((x) => x.feature === 'log_gg_spend_per_day')!.value)).toBeCloseTo(predictions[i], 6);
     });
+
+    // Re-scoring from the stored parameters: the same history gives the same answer, a later one moves it.
+    const model = new BgNbdGgBaseline();
+    await model.fitPredict(rows, population, cutoff, 90);
+    const weights = JSON.parse(JSON.stringify(model.exportWeights()));
+    expect(new BgNbdGgBaseline().scoreStored(weights, rows, population, cutoff, 90)).toEqual(out);
+    const later = new BgNbdGgBaseline().scoreStored(weights, rows, population, cutoff + 60 * DAY, 90);
+    expect(later.pReturn![lapsed]).toBeLessThan(pReturn![lapsed]);
+    expect(() => new BgNbdGgBaseline().scoreStored({ ...weights, bg: { ...weights.bg, a: -1 } }, rows, population, cutoff, 90)).toThrow(
+      'BGNBD-GG: the stored weights are not bgnbd-gg/1 with seven positive parameters; retrain the value model',
+    );
+    expect(() => new BgNbdGgBaseline().scoreStored({ format: 'tf-value/2' } as never, rows, population, cutoff, 90)).toThrow(/not bgnbd-gg\/1/);
   });
 });

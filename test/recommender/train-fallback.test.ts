@@ -4,6 +4,7 @@ import { useHarness } from '../support/harness';
 import { build } from '../fixtures/build';
 import { orderInput } from '../support/orders';
 import { handleTrain } from '../../recommender/src/jobs/train';
+import { handleScore } from '../../recommender/src/jobs/score';
 import { ModelStore, toValueMinor } from '../../recommender/src/training/store';
 import { dominantBaseline, gateChecksFor, windowOf } from '../../recommender/src/training/pipeline';
 import { churn, clv, type RegistryEntry } from '../../recommender/src/eval/registry';
@@ -162,7 +163,8 @@ describe('a model kept out with nothing learned served', () => {
     expect(refused.fallback).toBeUndefined();
     expect((await versions('CHURN')).map((v) => v.algorithm)).toEqual(['COIN']);
 
-    const result = await train('CHURN', [churn('RFM-LOGISTIC', 'baseline', () => new RfmLogisticBaseline()), churn('COIN-TOO', 'baseline', () => coin('baseline', 'COIN-TOO')), model], names)(job('churn-2', 'CHURN'));
+    const withLogistic = [churn('RFM-LOGISTIC', 'baseline', () => new RfmLogisticBaseline()), churn('COIN-TOO', 'baseline', () => coin('baseline', 'COIN-TOO')), model];
+    const result = await train('CHURN', withLogistic, names)(job('churn-2', 'CHURN'));
     expect(result.status).toBe('REJECTED');
     expect(result.fallback).toMatchObject({ algorithm: 'RFM-LOGISTIC', status: 'ACTIVE' });
     expect(result.fallback!.gateReason).toMatch(/— promoted: rocAuc [\d.]+ > COIN-TOO 0\.5000$/);
@@ -187,6 +189,17 @@ describe('a model kept out with nothing learned served', () => {
       if (leavers.has(member_id)) expect(recency).toMatchObject({ label: 'Days since last purchase (log)', contribution: expect.any(Number) });
       if (leavers.has(member_id)) expect(recency!.contribution).toBeGreaterThan(0);
     }
+    // A first churn version: each member's previous score is the same fit's on the history of four weeks before.
+    const [previous] = await h.sql(`select count(previous_score)::int as n, min(previous_score) as lo, max(previous_score) as hi from member_churn_score where model_version_id = ?`, [result.fallback!.modelVersionId]);
+    expect(previous.n).toBe(30);
+    expect(previous.lo >= 0 && previous.hi <= 1).toBe(true);
+
+    // Re-scored every six hours from its stored fit, as TF-CHURN is: the same history, the same scores.
+    const rescore = handleScore({ databaseUrl: h.config.DATABASE_URL, store, bands: { medium: 0.3, high: 0.6 }, valueBands: { medium: 0.5, high: 0.8 }, log: pino({ level: 'silent' }), models: { registry: withLogistic, names } });
+    const scored = await rescore({ id: 'rescore-churn', data: { v: 1, kind: 'CHURN', requestedAt: new Date().toISOString(), requestedBy: 'test' }, progress: async () => undefined } as never);
+    expect(scored).toEqual({ modelVersionId: result.fallback!.modelVersionId, scored: 30 });
+    const again = new Map((await h.sql<{ member_id: string; score: number }>(`select member_id, score from member_churn_score where model_version_id = ?`, [result.fallback!.modelVersionId])).map((r) => [r.member_id, r.score]));
+    for (const { member_id, score } of scores) expect(again.get(member_id)).toBeCloseTo(score, 6);
   });
 });
 
@@ -202,6 +215,22 @@ describe('the fallback rule', () => {
     // A baseline without a figure competes on the others' figures only, and is never named itself.
     expect(dominantBaseline([check('gini', { A: NaN, B: 0.1 })])).toBe('B');
     expect(dominantBaseline([check('gini', { A: NaN })])).toBeNull();
+  });
+
+  it('RFM-LOGISTIC scores from its stored fit exactly as it scored when fitted, and refuses weights that are not its own', async () => {
+    const population = [...new Set(pastRows.map((r) => r.customerId))].sort();
+    const cutoff = Math.max(...pastRows.map((r) => r.time)) + DAY;
+    const model = new RfmLogisticBaseline();
+    const fitted = await model.fitPredict(pastRows, population, cutoff, 30);
+    const weights = JSON.parse(JSON.stringify(model.exportWeights()));
+    expect(weights).toMatchObject({ format: 'rfm-logistic/1', coefficients: expect.any(Array) });
+    expect(weights.coefficients).toHaveLength(5);
+    const stored = new RfmLogisticBaseline().scoreStored(weights, pastRows, population, cutoff);
+    expect(stored.scores).toEqual(fitted.scores);
+    expect(stored.drivers).toEqual(fitted.drivers);
+    for (const bad of [{ ...weights, std: [0, 1, 1, 1, 1] }, { ...weights, coefficients: [1, 2] }, { ...weights, intercept: 'x' }, { format: 'tf-churn/2' }, null]) {
+      expect(() => new RfmLogisticBaseline().scoreStored(bad as never, pastRows, population, cutoff)).toThrow(/RFM-LOGISTIC: the stored weights are not rfm-logistic\/1/);
+    }
   });
 
   it("reads the gate's metrics from a stored version's figures, its baselines' and the active version's", () => {

@@ -1,5 +1,5 @@
 import { DAY_MS } from '../time';
-import type { ChurnDriver, ChurnModel, Txn } from '../eval/types';
+import type { ChurnDriver, ChurnModel, RescoresChurn, Txn } from '../eval/types';
 import { rfmFeatures, summarise } from './churn-features';
 import { fitLogistic, sigmoid } from './logistic';
 
@@ -23,11 +23,12 @@ export class RecencyBaseline implements ChurnModel {
  * RFM-LOGISTIC: the five log1p RFM features, standardised on the training population, L2 logistic regression (C = 1)
  * trained strictly in the past (features at D = cutoff − horizon, labels from [D, cutoff)), applied at the cutoff.
  */
-export class RfmLogisticBaseline implements ChurnModel {
+export class RfmLogisticBaseline implements ChurnModel, RescoresChurn<RfmLogisticWeights> {
   readonly name = 'RFM-LOGISTIC';
   readonly kind = 'baseline' as const;
   weights: number[] = [];
   intercept = 0;
+  private scaling: { mean: number[]; std: number[] } = { mean: [], std: [] };
 
   async fitPredict(rows: Txn[], population: string[], cutoff: number, horizonDays: number) {
     const past = rows.filter((t) => t.time < cutoff);
@@ -44,29 +45,64 @@ export class RfmLogisticBaseline implements ChurnModel {
       const rate = Math.min(1 - 1e-6, Math.max(1e-6, churned / y.length));
       this.weights = [];
       this.intercept = Math.log(rate / (1 - rate));
+      this.scaling = { mean: [], std: [] };
       return { scores: Float64Array.from(population, () => rate), isProbability: true };
     }
-    const { mean, std } = standardiser(xTrain);
-    const scale = (row: number[]) => row.map((v, k) => (v - mean[k]) / std[k]);
-    const model = fitLogistic(xTrain.map(scale), y, 1);
+    this.scaling = standardiser(xTrain);
+    const { mean, std } = this.scaling;
+    const model = fitLogistic(xTrain.map((row) => row.map((v, k) => (v - mean[k]) / std[k])), y, 1);
     this.weights = model.weights;
     this.intercept = model.intercept;
+    return { ...this.scoreStored(this.exportWeights(), past, population, cutoff), isProbability: true };
+  }
 
-    const atCutoff = summarise(past, cutoff);
+  /** The fit, for the six-hourly re-scoring of a version served in place of a churn model kept out. */
+  exportWeights(): RfmLogisticWeights {
+    return { format: 'rfm-logistic/1', ...this.scaling, coefficients: this.weights, intercept: this.intercept };
+  }
+
+  /**
+   * The stored fit applied to the features at `cutoff` (rows before it only), with each customer's drivers: each
+   * feature's share of the log-odds, strongest first. A customer without a purchase before the cutoff scores NaN.
+   */
+  scoreStored(weights: RfmLogisticWeights, rows: Txn[], population: string[], cutoff: number): { scores: Float64Array; drivers: ChurnDriver[][] } {
+    const { mean, std, coefficients, intercept } = checkedWeights(weights);
+    const atCutoff = summarise(rows.filter((t) => t.time < cutoff), cutoff);
     const drivers: ChurnDriver[][] = [];
     const scores = Float64Array.from(population, (c) => {
       const s = atCutoff.get(c);
       if (!s) return drivers.push([]), Number.NaN;
+      if (coefficients.length === 0) return drivers.push([]), sigmoid(intercept);
       const raw = rfmFeatures(s, cutoff);
-      const contributions = scale(raw).map((v, k) => v * model.weights[k]);
+      const contributions = raw.map((v, k) => ((v - mean[k]) / std[k]) * coefficients[k]);
       // Where it is served in place of a churn model kept out: each feature's share of the log-odds, strongest first.
       drivers.push(
         contributions.map((contribution, k) => ({ feature: DRIVER_FEATURES[k], value: raw[k], contribution })).sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution)),
       );
-      return sigmoid(contributions.reduce((acc, v) => acc + v, model.intercept));
+      return sigmoid(contributions.reduce((acc, v) => acc + v, intercept));
     });
-    return { scores, isProbability: true, drivers };
+    return { scores, drivers };
   }
+}
+
+/** RFM-LOGISTIC's artefact: the standardisation and the logistic regression (no coefficients: the one-class rate alone). */
+export interface RfmLogisticWeights {
+  format: 'rfm-logistic/1';
+  mean: number[];
+  std: number[];
+  coefficients: number[];
+  intercept: number;
+}
+
+function checkedWeights(w: RfmLogisticWeights): RfmLogisticWeights {
+  const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+  const columns = (v: unknown) => Array.isArray(v) && v.every(finite);
+  const n = w?.coefficients?.length;
+  const isValid =
+    w?.format === 'rfm-logistic/1' && columns(w.coefficients) && columns(w.mean) && columns(w.std) && finite(w.intercept) &&
+    (n === 0 || (n === DRIVER_FEATURES.length && w.mean.length === n && w.std.length === n && w.std.every((v) => v > 0)));
+  if (!isValid) throw new Error('RFM-LOGISTIC: the stored weights are not rfm-logistic/1 with five standardised coefficients; retrain the churn model');
+  return w;
 }
 
 /** RFM_FEATURES under the names TF-CHURN gives the same quantities, so drivers read the same wherever they come from. */

@@ -1,6 +1,6 @@
-import type { HasParams, Txn, ValueDriver, ValueModel, ValuePrediction } from '../eval/types';
+import type { HasParams, RescoresValue, Txn, ValueDriver, ValueModel, ValuePrediction } from '../eval/types';
 import { DAY_MS } from '../time';
-import { expectedPurchases, expectedSpendPerPurchase, fitBgNbd, fitGammaGamma, probabilityNoPurchase, purchaseSummaries } from './bgnbd';
+import { expectedPurchases, expectedSpendPerPurchase, fitBgNbd, fitGammaGamma, probabilityNoPurchase, purchaseSummaries, type BgNbdParams, type GammaGammaParams } from './bgnbd';
 import { rfmFeatures, summarise } from './churn-features';
 
 /** Σ quantity × unit price per customer over rows in [from, to). */
@@ -103,10 +103,11 @@ export function leastSquares(x: number[][], y: number[], ridge = 0): number[] {
  * BGNBD-GG: BG/NBD on the customers' purchase days before the cutoff, expected purchase days in the horizon, times the
  * Gamma-Gamma expected spend per purchase day (fitted on customers with repeat days, over their repeat days' mean).
  */
-export class BgNbdGgBaseline implements ValueModel, HasParams {
+export class BgNbdGgBaseline implements ValueModel, HasParams, RescoresValue<BgNbdGgWeights> {
   readonly name = 'BGNBD-GG';
   readonly kind = 'baseline' as const;
   private info: Record<string, unknown> = {};
+  private fitted: BgNbdGgWeights | null = null;
 
   params() {
     return this.info;
@@ -120,17 +121,44 @@ export class BgNbdGgBaseline implements ValueModel, HasParams {
   async fitPredict(rows: Txn[], population: string[], cutoff: number, horizonDays: number): Promise<ValuePrediction> {
     const summaries = purchaseSummaries(rows, cutoff, population);
     const known = summaries.filter((s) => s !== null);
-    const bg = fitBgNbd(known);
-    const gg = fitGammaGamma(known);
+    const { r, alpha, a, b } = fitBgNbd(known);
+    const { p, q, gamma } = fitGammaGamma(known);
     const sig = (v: number) => Number(v.toPrecision(4));
-    this.info = { r: sig(bg.r), alpha: sig(bg.alpha), a: sig(bg.a), b: sig(bg.b), p: sig(gg.p), q: sig(gg.q), gamma: sig(gg.gamma) };
-    const t = horizonDays / 7;
-    const purchases = summaries.map((s) => (s ? expectedPurchases(bg, t, s.x, s.tx, s.T) : 0));
-    const perPurchase = summaries.map((s) => (s ? expectedSpendPerPurchase(gg, s.x, s.repeatMeanSpend) : 0));
-    const predictions = Float64Array.from(summaries, (_, i) => purchases[i] * perPurchase[i]);
-    const pReturn = Float64Array.from(summaries, (s) => (s ? 1 - probabilityNoPurchase(bg, t, s.x, s.tx, s.T) : 0));
-    return { predictions, pReturn, drivers: factorDrivers(purchases, perPurchase) };
+    this.info = { r: sig(r), alpha: sig(alpha), a: sig(a), b: sig(b), p: sig(p), q: sig(q), gamma: sig(gamma) };
+    this.fitted = { format: 'bgnbd-gg/1', bg: { r, alpha, a, b }, gg: { p, q, gamma } };
+    return predictBgNbdGg(this.fitted, summaries, horizonDays);
   }
+
+  /** The fitted parameters, for the six-hourly re-scoring of a version served in place of a model kept out. */
+  exportWeights(): BgNbdGgWeights {
+    if (!this.fitted) throw new Error('BGNBD-GG has not been fitted');
+    return this.fitted;
+  }
+
+  /** The stored parameters applied to the history as it is at `cutoff`: every customer's recency and frequency move on. */
+  scoreStored(weights: BgNbdGgWeights, rows: Txn[], population: string[], cutoff: number, horizonDays: number): ValuePrediction {
+    const numbers = [weights?.bg?.r, weights?.bg?.alpha, weights?.bg?.a, weights?.bg?.b, weights?.gg?.p, weights?.gg?.q, weights?.gg?.gamma];
+    if (weights?.format !== 'bgnbd-gg/1' || !numbers.every((v) => typeof v === 'number' && Number.isFinite(v) && v > 0)) {
+      throw new Error('BGNBD-GG: the stored weights are not bgnbd-gg/1 with seven positive parameters; retrain the value model');
+    }
+    return predictBgNbdGg(weights, purchaseSummaries(rows, cutoff, population), horizonDays);
+  }
+}
+
+/** BGNBD-GG's artefact: the fitted BG/NBD and Gamma-Gamma parameters, at full precision. */
+export interface BgNbdGgWeights {
+  format: 'bgnbd-gg/1';
+  bg: BgNbdParams;
+  gg: GammaGammaParams;
+}
+
+function predictBgNbdGg({ bg, gg }: BgNbdGgWeights, summaries: ReturnType<typeof purchaseSummaries>, horizonDays: number): ValuePrediction {
+  const t = horizonDays / 7;
+  const purchases = summaries.map((s) => (s ? expectedPurchases(bg, t, s.x, s.tx, s.T) : 0));
+  const perPurchase = summaries.map((s) => (s ? expectedSpendPerPurchase(gg, s.x, s.repeatMeanSpend) : 0));
+  const predictions = Float64Array.from(summaries, (_, i) => purchases[i] * perPurchase[i]);
+  const pReturn = Float64Array.from(summaries, (s) => (s ? 1 - probabilityNoPurchase(bg, t, s.x, s.tx, s.T) : 0));
+  return { predictions, pReturn, drivers: factorDrivers(purchases, perPurchase) };
 }
 
 /** Each customer's two factors as drivers, strongest first; none for a customer with a factor that is not positive. */
