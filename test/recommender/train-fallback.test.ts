@@ -7,8 +7,8 @@ import { handleTrain } from '../../recommender/src/jobs/train';
 import { handleScore } from '../../recommender/src/jobs/score';
 import { ModelStore, toValueMinor } from '../../recommender/src/training/store';
 import { dominantBaseline, gateChecksFor, windowOf } from '../../recommender/src/training/pipeline';
-import { churn, clv, type RegistryEntry } from '../../recommender/src/eval/registry';
-import { PastSpendBaseline } from '../../recommender/src/baselines/clv';
+import { churn, clv, REGISTRY, type RegistryEntry } from '../../recommender/src/eval/registry';
+import { BgNbdGgBaseline, PastSpendBaseline } from '../../recommender/src/baselines/clv';
 import { RecencyBaseline, RfmLogisticBaseline } from '../../recommender/src/baselines/churn';
 import { readClean } from '../../recommender/src/eval/clean';
 import { PgTxnSource } from '../../recommender/src/data/pg-source';
@@ -137,6 +137,32 @@ describe('a model kept out with nothing learned served', () => {
       { id: dead, job_id: 'value-4.fallback:1', algorithm: 'pending', status: 'FAILED' },
       { id: result.fallback!.modelVersionId, job_id: 'value-4.fallback:2', algorithm: 'PAST-SPEND', status: 'REJECTED' },
     ]);
+  });
+
+  it('re-scores a BGNBD-GG version from its stored fit: the amounts, chances of buying and drivers of the history as it is now', async () => {
+    const population = [...new Set(pastRows.map((r) => r.customerId))].sort();
+    const servingCutoff = windowOf(pastRows, 30).servingCutoff;
+    const model = new BgNbdGgBaseline();
+    const expected = await model.fitPredict(pastRows, population, servingCutoff, 30);
+    const [{ id }] = await h.sql(
+      `insert into model_version (id, kind, status, algorithm, params, metrics, baseline_metrics, horizon_days, created_at, finished_at, artefact)
+       values (gen_random_uuid(), 'VALUE', 'REJECTED', 'BGNBD-GG', '{}', '{}', '{}', 30, now(), now(), convert_to(?, 'UTF8')) returning id`,
+      [JSON.stringify({ algorithm: 'BGNBD-GG', weights: model.exportWeights() })],
+    );
+    const rescore = handleScore({ databaseUrl: h.config.DATABASE_URL, store, bands: { medium: 0.3, high: 0.6 }, valueBands: { medium: 0.5, high: 0.8 }, log: pino({ level: 'silent' }), models: { registry: REGISTRY, names: { ...NAMES, VALUE: 'TF-VALUE' } } });
+    const scored = await rescore({ id: 'rescore-value', data: { v: 1, kind: 'VALUE', requestedAt: new Date().toISOString(), requestedBy: 'test', modelVersionId: id }, progress: async () => undefined } as never);
+    expect(scored).toEqual({ modelVersionId: id, scored: 30 });
+    const rows = new Map(
+      (await h.sql<{ member_id: string; amount_minor: number; p_return: number; drivers: { feature: string }[] }>(`select member_id, amount_minor, p_return, drivers from member_value_score where model_version_id = ?`, [id])).map((r) => [r.member_id, r]),
+    );
+    population.forEach((c, i) => {
+      expect(rows.get(c)!.amount_minor).toBe(toValueMinor(expected.predictions[i]));
+      expect(rows.get(c)!.p_return).toBeCloseTo(expected.pReturn![i], 6);
+      expect(rows.get(c)!.drivers.map((d) => d.feature)).toEqual(expected.drivers![i].map((d) => d.feature));
+    });
+    // The regulars are likelier to buy in the next 30 days than those who stopped 80 days ago.
+    const chance = (who: boolean) => population.filter((c) => leavers.has(c) === who).map((c) => rows.get(c)!.p_return);
+    expect(Math.max(...chance(true))).toBeLessThan(Math.min(...chance(false)));
   });
 
   it('keeps a learned active version served: no fallback while one is', async () => {
