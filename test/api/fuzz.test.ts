@@ -490,6 +490,14 @@ describe('what the fuzz found, pinned', () => {
     const res = await h.http().post('/graphql').set('authorization', `Bearer ${adminToken}`).send({ query: 'query A { me { id } }', operationName: 'B' });
     expect({ status: res.status, codes: res.body.errors.map((e: any) => e.extensions.code) }).toEqual({ status: 400, codes: ['BAD_REQUEST'] });
   });
+
+  it('refuses hostile argument text as BAD_USER_INPUT naming the argument, even in an operation also over the complexity budget (seed 20261207)', async () => {
+    const query = `query R($after: String, $first: Int!) { referrals(after: $after, first: $first) { __typename } }`;
+    expect(codes(await h.gql(callers[0][1], query, { after: 'abc', first: 2147483646 }))).toEqual({ status: 400, codes: ['QUERY_TOO_COMPLEX'] });
+    const res = await h.gql(callers[0][1], query, { after: 'abc\u0000def', first: 2147483646 });
+    expect(codes(res)).toEqual({ status: 400, codes: ['BAD_USER_INPUT'] });
+    expect(JSON.stringify(res.errors)).toContain('after');
+  });
 });
 
 describe('sums that overflow', () => {

@@ -192,9 +192,11 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
       ...(config.isProduction ? [ApolloServerPluginLandingPageDisabled()] : []),
       // No field has a cache hint, so every answer is uncacheable; its per-field hook cost a call on every field.
       ApolloServerPluginCacheControlDisabled(),
+      // Apollo runs these hooks together and answers with the first refusal: hostile argument text is refused as
+      // BAD_USER_INPUT naming the argument, even in an operation that is also too costly or too wide.
+      argumentChecks,
       complexityLimit(schema, config.GRAPHQL_MAX_COMPLEXITY),
       rootFieldBudget(rateLimiter),
-      argumentChecks,
       ...(config.isProduction ? [] : [queryCountHeader]),
       telemetry.graphql.plugin,
       ...(repeated ? [repeated.plugin] : []),
