@@ -136,10 +136,13 @@ function coerces(op: RootOperation, args: Record<string, unknown>): boolean {
 /**
  * What is wrong with an answer: HTTP 5xx, INTERNAL_SERVER_ERROR, a code not in schema/error-codes.json, SQL in a
  * message, UNAUTHENTICATED where the session should hold; and for input the edge must refuse (a control character or
- * lone surrogate anywhere), anything but HTTP 400 with BAD_USER_INPUT naming where (`at`, when known).
+ * lone surrogate anywhere), anything but HTTP 400 with BAD_USER_INPUT naming where (`at`, when known), unless the body
+ * was too large to be read (413 PAYLOAD_TOO_LARGE, for a body that is).
  */
 function problemsIn(op: RootOperation, res: GqlResult<unknown>, variables: unknown, edgeRefused: { at?: string[] } | null): boolean {
   if (res.status >= 500) return true;
+  // A body over GRAPHQL_MAX_BODY_BYTES is refused unread, whatever it holds (the query text is a few KB at most).
+  if (res.status === 413) return !(Buffer.byteLength(JSON.stringify(variables)) > h.config.GRAPHQL_MAX_BODY_BYTES - 65_536 && res.errors?.every((e) => e.extensions?.code === 'PAYLOAD_TOO_LARGE'));
   if (sqlInErrors(res.errors, variables).length) return true;
   if (edgeRefused) {
     // Below the root, a path starts with the fields down to the argument: `analytics.m0.input.from`.

@@ -18,14 +18,19 @@ const SQL_FRAGMENTS = [
   /null value in column/i,
 ];
 
-/** Every string in a JSON value, keys included. */
-function stringsIn(value: unknown, out: Set<string> = new Set()): Set<string> {
-  if (typeof value === 'string') out.add(value);
-  else if (Array.isArray(value)) for (const v of value) stringsIn(v, out);
-  else if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      out.add(k);
-      stringsIn(v, out);
+/** Every string in a JSON value, keys included; without recursion, since fuzzed inputs nest deeper than the stack. */
+function stringsIn(value: unknown): Set<string> {
+  const out = new Set<string>();
+  const pending: unknown[] = [value];
+  while (pending.length) {
+    const v = pending.pop();
+    if (typeof v === 'string') out.add(v);
+    else if (Array.isArray(v)) for (const item of v) pending.push(item);
+    else if (v && typeof v === 'object') {
+      for (const [k, inner] of Object.entries(v)) {
+        out.add(k);
+        pending.push(inner);
+      }
     }
   }
   return out;
