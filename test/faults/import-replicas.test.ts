@@ -51,6 +51,8 @@ afterAll(async () => {
 describe('imports across two API replicas', () => {
   it('an API process deletes uploads older than IMPORT_RETENTION_DAYS when it starts', async () => {
     await waitFor('the retention sweep', async () => (await h.sql(`select 1 from import_job where id = ?`, [OLD_UPLOAD])).length === 0, 20_000, 100);
+    // The row can be gone before replica B's log line has come through its stdout pipe.
+    await waitFor('the retention sweep to be logged', async () => replicaB.logged('import.retention_swept').length > 0, 10_000, 50);
     expect(replicaB.logged('import.retention_swept')).toEqual([expect.objectContaining({ deleted: 1, days: 30 })]);
   });
 
