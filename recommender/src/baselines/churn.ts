@@ -75,7 +75,6 @@ export class RfmLogisticBaseline implements ChurnModel, RescoresChurn<RfmLogisti
       if (coefficients.length === 0) return drivers.push([]), sigmoid(intercept);
       const raw = rfmFeatures(s, cutoff);
       const contributions = raw.map((v, k) => ((v - mean[k]) / std[k]) * coefficients[k]);
-      // Where it is served in place of a churn model kept out: each feature's share of the log-odds, strongest first.
       drivers.push(
         contributions.map((contribution, k) => ({ feature: DRIVER_FEATURES[k], value: raw[k], contribution })).sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution)),
       );

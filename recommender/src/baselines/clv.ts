@@ -106,11 +106,14 @@ export function leastSquares(x: number[][], y: number[], ridge = 0): number[] {
 export class BgNbdGgBaseline implements ValueModel, HasParams, RescoresValue<BgNbdGgWeights> {
   readonly name = 'BGNBD-GG';
   readonly kind = 'baseline' as const;
-  private info: Record<string, unknown> = {};
   private fitted: BgNbdGgWeights | null = null;
 
-  params() {
-    return this.info;
+  /** The fitted parameters to four significant digits, for the report and the registry. */
+  params(): Record<string, unknown> {
+    if (!this.fitted) return {};
+    const sig = (v: number) => Number(v.toPrecision(4));
+    const { bg, gg } = this.fitted;
+    return { r: sig(bg.r), alpha: sig(bg.alpha), a: sig(bg.a), b: sig(bg.b), p: sig(gg.p), q: sig(gg.q), gamma: sig(gg.gamma) };
   }
 
   /**
@@ -123,8 +126,6 @@ export class BgNbdGgBaseline implements ValueModel, HasParams, RescoresValue<BgN
     const known = summaries.filter((s) => s !== null);
     const { r, alpha, a, b } = fitBgNbd(known);
     const { p, q, gamma } = fitGammaGamma(known);
-    const sig = (v: number) => Number(v.toPrecision(4));
-    this.info = { r: sig(r), alpha: sig(alpha), a: sig(a), b: sig(b), p: sig(p), q: sig(q), gamma: sig(gamma) };
     this.fitted = { format: 'bgnbd-gg/1', bg: { r, alpha, a, b }, gg: { p, q, gamma } };
     return predictBgNbdGg(this.fitted, summaries, horizonDays);
   }
