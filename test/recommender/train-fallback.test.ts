@@ -7,6 +7,7 @@ import { handleTrain } from '../../recommender/src/jobs/train';
 import { handleScore } from '../../recommender/src/jobs/score';
 import { ModelStore, toValueMinor } from '../../recommender/src/training/store';
 import { dominantBaseline, gateChecksFor, windowOf } from '../../recommender/src/training/pipeline';
+import { fitPReturnByAmount, pReturnByAmount, type PReturnByAmount } from '../../recommender/src/training/p-return';
 import { churn, clv, REGISTRY, type RegistryEntry } from '../../recommender/src/eval/registry';
 import { BgNbdGgBaseline, PastSpendBaseline } from '../../recommender/src/baselines/clv';
 import { RecencyBaseline, RfmLogisticBaseline } from '../../recommender/src/baselines/churn';
@@ -99,6 +100,34 @@ describe('a model kept out with nothing learned served', () => {
     const byMember = new Map(rows.map((r) => [r.member_id, Number(r.amount_minor)]));
     population.forEach((c, i) => expect(byMember.get(c)).toBe(toValueMinor(expected.predictions[i])));
     expect(new Set(rows.map((r) => Number(r.amount_minor))).size).toBeGreaterThan(1);
+
+    // PAST-SPEND gives no chance of buying: the version carries one fitted on who bought in the holdout against the
+    // spend PAST-SPEND predicted for them there, and its members' chances are read off it.
+    const [{ artefact }] = await h.sql<{ artefact: string }>(`select convert_from(artefact, 'UTF8') as artefact from model_version where id = ?`, [fallback.id]);
+    const stored = JSON.parse(artefact) as { weights: unknown; pReturnByAmount: PReturnByAmount };
+    expect(stored.weights).toEqual({ format: 'past-spend/1' });
+    const holdout = await new PastSpendBaseline().fitPredict(pastRows, population, windowOf(pastRows, horizonDays).cutoff, horizonDays);
+    const actual = spendOf(pastRows.filter((r) => r.time >= windowOf(pastRows, horizonDays).cutoff));
+    expect(stored.pReturnByAmount).toEqual(fitPReturnByAmount(holdout.predictions, population.map((c) => actual.get(c) ?? 0)));
+    const chances = await h.sql<{ member_id: string; p_return: number; drivers: { feature: string }[] }>(`select member_id, p_return, drivers from member_value_score where model_version_id = ?`, [fallback.id]);
+    const byChance = new Map(chances.map((r) => [r.member_id, r]));
+    const read = pReturnByAmount(stored.pReturnByAmount, expected.predictions);
+    population.forEach((c, i) => {
+      expect(byChance.get(c)!.p_return).toBeCloseTo(read[i], 6);
+      expect(byChance.get(c)!.drivers.map((d) => d.feature)).toEqual(expected.predictions[i] > 0 ? ['log_spend_last_horizon'] : []);
+    });
+    const chance = (who: boolean) => population.filter((c) => leavers.has(c) === who).map((c) => byChance.get(c)!.p_return);
+    expect(Math.max(...chance(true))).toBeLessThan(Math.min(...chance(false)));
+
+    // The six-hourly job re-scores it from that artefact to the same amounts and chances.
+    await h.sql(`update member_value_score set amount_minor = 0, p_return = 0.5 where model_version_id = ?`, [fallback.id]);
+    const rescore = handleScore({ databaseUrl: h.config.DATABASE_URL, store, bands: { medium: 0.3, high: 0.6 }, valueBands: { medium: 0.5, high: 0.8 }, log: pino({ level: 'silent' }), models: { registry: valueRegistry, names: NAMES } });
+    expect(await rescore({ id: 'rescore-past-spend', data: { v: 1, kind: 'VALUE', requestedAt: new Date().toISOString(), requestedBy: 'test' }, progress: async () => undefined } as never)).toEqual({ modelVersionId: fallback.id, scored: 30 });
+    const rescored = await h.sql<{ member_id: string; amount_minor: number; p_return: number }>(`select member_id, amount_minor, p_return from member_value_score where model_version_id = ?`, [fallback.id]);
+    for (const r of rescored) {
+      expect(r.amount_minor).toBe(byMember.get(r.member_id));
+      expect(r.p_return).toBe(byChance.get(r.member_id)!.p_return);
+    }
   });
 
   it('trains the fallback again when the next run keeps the model out, under the gate like any version; a retried job answers with both without training', async () => {

@@ -10,15 +10,43 @@ export function spendBetween(rows: readonly Txn[], from: number, to: number): Ma
   return out;
 }
 
-/** PAST-SPEND: the customer's spend in [cutoff − horizon, cutoff). */
-export class PastSpendBaseline implements ValueModel {
+/** The driver name of the spend in the horizon's length before the cutoff (PAST-SPEND's prediction, RFM-LINEAR's sixth feature). */
+const RECENT_SPEND = 'log_spend_last_horizon';
+
+/**
+ * PAST-SPEND: the customer's spend in [cutoff − horizon, cutoff). It fits nothing, so its stored fit names only its
+ * format, and re-scoring is the rule applied to the history as it is then. Its one driver is that spend against the
+ * population's mean log spend.
+ */
+export class PastSpendBaseline implements ValueModel, RescoresValue<PastSpendWeights> {
   readonly name = 'PAST-SPEND';
   readonly kind = 'baseline' as const;
 
-  async fitPredict(rows: Txn[], population: string[], cutoff: number, horizonDays: number) {
-    const spend = spendBetween(rows, cutoff - horizonDays * DAY_MS, cutoff);
-    return { predictions: Float64Array.from(population, (c) => spend.get(c) ?? 0) };
+  async fitPredict(rows: Txn[], population: string[], cutoff: number, horizonDays: number): Promise<ValuePrediction> {
+    return predictPastSpend(rows, population, cutoff, horizonDays);
   }
+
+  exportWeights(): PastSpendWeights {
+    return { format: 'past-spend/1' };
+  }
+
+  scoreStored(weights: PastSpendWeights, rows: Txn[], population: string[], cutoff: number, horizonDays: number): ValuePrediction {
+    if (weights?.format !== 'past-spend/1') throw new Error('PAST-SPEND: the stored weights are not past-spend/1; retrain the value model');
+    return predictPastSpend(rows, population, cutoff, horizonDays);
+  }
+}
+
+export interface PastSpendWeights {
+  format: 'past-spend/1';
+}
+
+function predictPastSpend(rows: readonly Txn[], population: string[], cutoff: number, horizonDays: number): ValuePrediction {
+  const spend = spendBetween(rows, cutoff - horizonDays * DAY_MS, cutoff);
+  const predictions = Float64Array.from(population, (c) => spend.get(c) ?? 0);
+  const positive = predictions.filter((v) => v > 0);
+  const meanLog = positive.reduce((sum, v) => sum + Math.log(v), 0) / Math.max(1, positive.length);
+  const drivers = Array.from(predictions, (v): ValueDriver[] => (v > 0 ? [{ feature: RECENT_SPEND, value: Math.log1p(v), contribution: Math.log(v) - meanLog }] : []));
+  return { predictions, drivers };
 }
 
 /** The six RFM-LINEAR features at `at`: the five RFM-LOGISTIC ones and log1p(spend in [at − horizon, at)). */
@@ -31,20 +59,24 @@ export function rfmLinearFeatures(rows: readonly Txn[], customers: readonly stri
   });
 }
 
+/** RFM-LINEAR's features under the names TF-VALUE's drivers use for them. */
+const RFM_LINEAR_FEATURES = ['log_recency_days', 'log_invoices', 'log_spend', 'log_tenure_days', 'log_mean_gap_days', RECENT_SPEND] as const;
+
 /**
  * RFM-LINEAR: ordinary least squares with intercept of the horizon's spend on the six standardised features, trained
  * strictly in the past (features at D = cutoff − horizon, target = spend in [D, cutoff)); negative predictions → 0.
+ * Its stored fit is the standardisation and the coefficients, for re-scoring where it is served.
  */
-export class RfmLinearBaseline implements ValueModel, HasParams {
+export class RfmLinearBaseline implements ValueModel, HasParams, RescoresValue<RfmLinearWeights> {
   readonly name = 'RFM-LINEAR';
   readonly kind = 'baseline' as const;
-  private coefficients: number[] = [];
+  private fitted: RfmLinearWeights | null = null;
 
   params() {
-    return { coefficients: this.coefficients.map((c) => Number(c.toFixed(4))) };
+    return { coefficients: (this.fitted?.beta ?? []).map((c) => Number(c.toFixed(4))) };
   }
 
-  async fitPredict(rows: Txn[], population: string[], cutoff: number, horizonDays: number) {
+  async fitPredict(rows: Txn[], population: string[], cutoff: number, horizonDays: number): Promise<ValuePrediction> {
     const past = rows.filter((t) => t.time < cutoff);
     const d = cutoff - horizonDays * DAY_MS;
     const trainIds = [...new Set(past.filter((t) => t.time < d).map((t) => t.customerId))].sort();
@@ -53,17 +85,59 @@ export class RfmLinearBaseline implements ValueModel, HasParams {
     const target = spendBetween(past, d, cutoff);
     const y = trainIds.map((c) => target.get(c) ?? 0);
     const { mean, std } = standardiser(x);
-    const z = (row: number[]) => [1, ...row.map((v, k) => (v - mean[k]) / std[k])];
-    const beta = leastSquares(x.map(z), y);
-    this.coefficients = beta;
-    const now = rfmLinearFeatures(past, population, cutoff, horizonDays);
-    const predictions = Float64Array.from(now, (row) => {
-      if (!row) return 0;
-      const v = z(row).reduce((s, f, k) => s + f * beta[k], 0);
-      return Math.max(0, v);
-    });
-    return { predictions };
+    const beta = leastSquares(x.map((row) => standardised(row, mean, std)), y);
+    this.fitted = { format: 'rfm-linear/1', mean, std, beta };
+    return predictRfmLinear(this.fitted, past, population, cutoff, horizonDays);
   }
+
+  exportWeights(): RfmLinearWeights {
+    if (!this.fitted) throw new Error('RFM-LINEAR has not been fitted');
+    return this.fitted;
+  }
+
+  scoreStored(weights: RfmLinearWeights, rows: Txn[], population: string[], cutoff: number, horizonDays: number): ValuePrediction {
+    const finite = (v: unknown, n: number) => Array.isArray(v) && v.length === n && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+    const n = RFM_LINEAR_FEATURES.length;
+    if (weights?.format !== 'rfm-linear/1' || !finite(weights.mean, n) || !finite(weights.std, n) || !finite(weights.beta, n + 1) || !weights.std.every((v) => v > 0)) {
+      throw new Error(`RFM-LINEAR: the stored weights are not rfm-linear/1 with ${n} features; retrain the value model`);
+    }
+    return predictRfmLinear(weights, rows.filter((t) => t.time < cutoff), population, cutoff, horizonDays);
+  }
+}
+
+/** RFM-LINEAR's artefact: the training period's means and standard deviations, and the intercept then the coefficients. */
+export interface RfmLinearWeights {
+  format: 'rfm-linear/1';
+  mean: number[];
+  std: number[];
+  beta: number[];
+}
+
+const standardised = (row: number[], mean: number[], std: number[]) => [1, ...row.map((v, k) => (v - mean[k]) / std[k])];
+
+/**
+ * Predictions at `cutoff`, and as drivers each feature's share of the log of the prediction against the intercept (the
+ * training period's mean spend): the linear terms split that log ratio in proportion, so the drivers add up to it.
+ */
+function predictRfmLinear({ mean, std, beta }: RfmLinearWeights, past: readonly Txn[], population: string[], cutoff: number, horizonDays: number): ValuePrediction {
+  const now = rfmLinearFeatures(past, population, cutoff, horizonDays);
+  const drivers: ValueDriver[][] = [];
+  const predictions = Float64Array.from(now, (row) => {
+    if (!row) return drivers.push([]), 0;
+    const z = standardised(row, mean, std);
+    const terms = z.map((f, k) => f * beta[k]);
+    const v = Math.max(0, terms.reduce((s, t) => s + t, 0));
+    const base = beta[0], moved = v - base;
+    // log(v / base) per unit moved; its limit 1 / base where the prediction is the intercept.
+    const perUnit = Math.abs(moved) > 1e-9 * Math.max(1, base) ? Math.log(v / base) / moved : 1 / base;
+    drivers.push(
+      v > 0 && base > 0
+        ? RFM_LINEAR_FEATURES.map((feature, k) => ({ feature, value: row[k], contribution: terms[k + 1] * perUnit })).sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution))
+        : [],
+    );
+    return v;
+  });
+  return { predictions, drivers };
 }
 
 function standardiser(x: number[][]): { mean: number[]; std: number[] } {

@@ -8,6 +8,7 @@ import type { ServedModels } from '../model-plugins';
 import { initBackend } from '../tf/backend';
 import { earlierChurnScoresOrNone } from '../training/churn-trend';
 import { DRIVERS_KEPT, rescores, valueServing, windowOf } from '../training/pipeline';
+import { readPReturnByAmount } from '../training/p-return';
 import type { Bands, ModelStore, ValueBandQuantiles } from '../training/store';
 
 /** The model a version's artefact names when it names none: versions stored before artefacts named their algorithm. */
@@ -42,13 +43,14 @@ export function handleScore(deps: { databaseUrl: string; store: ModelStore; band
     await job.progress({ phase: 'loading', percent: 0 }).catch(() => undefined);
     const version = await deps.store.scorable(payload.kind, payload.modelVersionId);
     if (!version) return skip(null, payload.modelVersionId ? `no trained ${payload.kind} version ${payload.modelVersionId}` : `no active ${payload.kind} version`);
-    const artefact = version.artefact ? (JSON.parse(version.artefact.toString('utf8')) as { algorithm?: string; weights?: unknown }) : null;
+    const artefact = version.artefact ? (JSON.parse(version.artefact.toString('utf8')) as { algorithm?: string; weights?: unknown; pReturnByAmount?: unknown }) : null;
     const algorithm = artefact?.algorithm ?? BUILT_IN[payload.kind];
     const model = scoringModel(registry, payload.kind, algorithm);
     if (!model) return skip(version.id, `${payload.kind} version ${version.id} is ${algorithm}, which this worker has not loaded (LOYALTY_MODEL_PLUGINS)`);
     if (!rescores(model)) return skip(version.id, `${payload.kind} version ${version.id} is ${algorithm}, which is scored when it is trained, not from stored weights`);
     const weights = artefact?.weights;
     if (weights === undefined || weights === null) throw new Error(`model version ${version.id} has no stored weights to score with; retrain the ${payload.kind.toLowerCase()} model`);
+    const pReturnFit = readPReturnByAmount(artefact?.pReturnByAmount);
 
     await initBackend();
     const history = await readClean(new PgTxnSource(deps.databaseUrl));
@@ -61,7 +63,7 @@ export function handleScore(deps: { databaseUrl: string; store: ModelStore; band
       const out = await model.scoreStored(weights, history.rows, population, servingCutoff, version.horizonDays, { returns: history.returns });
       checkLength(algorithm, out.predictions, population.length);
       await job.progress({ phase: 'writing', percent: 70, modelVersionId: version.id }).catch(() => undefined);
-      const scoring = await deps.store.replaceValueScores(version.id, valueServing(population, out, kept(out.drivers)), deps.valueBands);
+      const scoring = await deps.store.replaceValueScores(version.id, valueServing(population, out, kept(out.drivers), pReturnFit), deps.valueBands);
       scored = scoring.members;
     } else {
       const out = await model.scoreStored(weights, history.rows, population, servingCutoff, version.horizonDays);

@@ -126,7 +126,8 @@ export function handleTrain(
           gate.reason = `in place of ${insteadOf.algorithm}, ${insteadOf.gateReason} — ${gate.reason}`;
         }
         const weights = out.kind === 'RECOMMENDER' ? null : out.weights;
-        const artefact = Buffer.from(JSON.stringify({ algorithm: out.algorithm, params: out.params, window: out.window, weights }));
+        const pReturnByAmount = out.kind === 'VALUE' ? out.pReturnByAmount ?? undefined : undefined;
+        const artefact = Buffer.from(JSON.stringify({ algorithm: out.algorithm, params: out.params, window: out.window, weights, pReturnByAmount }));
         const status = await deps.store.finish(versionId, out, gate, performance.now() - started, artefact);
         vlog.info({ modelVersionId: versionId, status, reason: gate.reason, seconds: Math.round((performance.now() - started) / 1000) }, 'train.finished');
         return { id: versionId, status, algorithm: out.algorithm, gateReason: gate.reason, metrics: out.metrics as unknown as Record<string, unknown>, baselineMetrics: out.baselineMetrics };

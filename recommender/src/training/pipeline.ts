@@ -6,6 +6,7 @@ import { churnFeatureLabel } from '../models/churn-features';
 import { recsSplit } from '../eval/split';
 import type { ChurnDriver, ChurnModel, FitHooks, HasItemEmbeddings, HasParams, ExplainsChurn, ExplainsValue, RecsModel, RescoresChurn, RescoresValue, ReusesChoice, RecsTrainSet, Txn, ValueContext, ValueDriver, ValueModel, ValuePrediction } from '../eval/types';
 import type { GateDecision, GateInput, Window } from './gate-types';
+import { fitPReturnByAmount, pReturnByAmount, type PReturnByAmount } from './p-return';
 
 export type { GateDecision, GateInput, Window } from './gate-types';
 import type { ValueMetrics, ValueOutput } from './value-output';
@@ -375,9 +376,14 @@ async function runChurn(rows: Txn[], options: PipelineOptions): Promise<ChurnOut
   };
 }
 
-/** A value model's predictions as the store writes them; a model without P(return) is read as certain to buy when it predicts spend. */
-export function valueServing(population: string[], served: ValuePrediction, drivers: ValueDriver[][]): ValueOutput['serving'] {
-  return { population, amounts: served.predictions, pReturn: served.pReturn ?? Float64Array.from(served.predictions, (v) => (v > 0 ? 1 : 0)), drivers };
+/**
+ * A value model's predictions as the store writes them. A model without P(return) gets it from the step function fitted
+ * on its holdout predictions; without one either (a version stored before there was one), it is read as certain to buy
+ * when it predicts spend.
+ */
+export function valueServing(population: string[], served: ValuePrediction, drivers: ValueDriver[][], pReturnFit: PReturnByAmount | null = null): ValueOutput['serving'] {
+  const pReturn = served.pReturn ?? (pReturnFit ? pReturnByAmount(pReturnFit, served.predictions) : Float64Array.from(served.predictions, (v) => (v > 0 ? 1 : 0)));
+  return { population, amounts: served.predictions, pReturn, drivers };
 }
 
 /**
@@ -401,7 +407,7 @@ async function runValue(rows: Txn[], options: PipelineOptions): Promise<ValueOut
 
   await report('training', 20);
   const candidate = entry.create() as ValueModel;
-  const { metrics } = await evaluateValueModel(candidate, task, hooksFor(options, 'training', 20, 50));
+  const { metrics, prediction: holdout } = await evaluateValueModel(candidate, task, hooksFor(options, 'training', 20, 50));
   await report('evaluating', 50);
 
   await report('refitting', 55);
@@ -411,6 +417,8 @@ async function runValue(rows: Txn[], options: PipelineOptions): Promise<ValueOut
   const served = await model.fitPredict(rows, population, window.servingCutoff, options.horizonDays, hooksFor(options, 'refitting', 55, 85), options.context ?? {});
   await report('scoring', 85);
   const drivers = population.map((_, i) => served.drivers?.[i]?.slice(0, DRIVERS_KEPT) ?? (explainsValue(model) ? model.valueDrivers(i, DRIVERS_KEPT) : []));
+  // Out of sample: who bought in the holdout, against what the evaluation fit predicted for them.
+  const pReturnFit = served.pReturn ? null : fitPReturnByAmount(holdout.predictions, task.actual);
   return {
     kind: 'VALUE',
     algorithm: entry.name,
@@ -421,7 +429,8 @@ async function runValue(rows: Txn[], options: PipelineOptions): Promise<ValueOut
     metrics,
     baselineMetrics,
     gateChecks: (active) => gateChecksFor('VALUE', metrics, baselineMetrics, active),
-    serving: valueServing(population, served, drivers),
+    serving: valueServing(population, served, drivers, pReturnFit),
+    pReturnByAmount: pReturnFit,
     weights: rescores(model) ? model.exportWeights() : null,
   };
 }

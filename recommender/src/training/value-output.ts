@@ -1,6 +1,7 @@
 import type { ValueMetrics } from '../eval/value-metrics';
 import type { ValueDriver } from '../eval/types';
 import type { GateInput, Window } from './gate-types';
+import type { PReturnByAmount } from './p-return';
 
 /** The protocol's customer-value metrics (docs/eval/protocol.md, "Customer value"), for a model or a baseline. */
 export type { ValueMetrics } from '../eval/value-metrics';
@@ -32,6 +33,8 @@ export interface ValueOutput {
     pReturn: Float64Array;
     drivers: ValueDriver[][];
   };
+  /** For a model that gives no P(return): the one fitted on its holdout predictions, kept for the re-scoring. */
+  pReturnByAmount: PReturnByAmount | null;
   /** What a batch-scoring job needs to score again without training, if the model has it. */
   weights: unknown;
 }

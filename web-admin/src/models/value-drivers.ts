@@ -16,6 +16,7 @@ const LABELS: Record<string, string> = {
   log_invoices_90d: 'Orders in the last 90 days',
   log_invoices_180d: 'Orders in the last 180 days',
   log_spend_90d: 'Spend in the last 90 days',
+  log_spend_last_horizon: 'Spend in the period just past, as long as the forecast',
   log_mean_basket_value: 'Average basket value',
   log_mean_basket_lines: 'Average lines per basket',
   log_distinct_items: 'Different products bought',
