@@ -368,8 +368,8 @@ async function main() {
     await step(
       client,
       'point lots',
-      `insert into point_lot (id, member_id, ledger_entry_id, source_type, source_id, points, remaining, state, earned_at, available_at, expires_at)
-       select id, member_id, earn_id, 'order', order_id, points,
+      `insert into point_lot (id, member_id, ledger_entry_id, source_type, source_id, order_id, points, remaining, state, earned_at, available_at, expires_at)
+       select id, member_id, earn_id, 'order', order_id, order_id, points,
               case when expired then 0 else points - redeemed end,
               case when not released then 'PENDING' when expired or points = redeemed then 'CLOSED' else 'AVAILABLE' end,
               placed_at, placed_at + interval '14 days', placed_at + interval '12 months'

@@ -98,10 +98,10 @@ ledger_rows as (insert into ledger_entry (id, member_id, reason, pending_delta, 
         from jsonb_to_recordset(jsonb_build_array(jsonb_build_object('id', :w_lid::uuid, 'member_id', :id::uuid, 'reason', 'ORDER_EARN', 'pending_delta', :points::int, 'available_delta', 0, 'lifetime_delta', :points::int,
     'source_type', 'order', 'source_id', :w_oid::uuid, 'idempotency_key', 'order:' || :w_oid::text, 'note', null, 'actor', 'apikey-bench', 'created_at', now()))::text::jsonb) as x(id uuid, member_id uuid, reason text, pending_delta bigint, available_delta bigint, lifetime_delta bigint,
           source_type text, source_id uuid, idempotency_key text, note text, actor text, created_at timestamptz)),
-new_lots as (insert into point_lot (id, member_id, ledger_entry_id, source_type, source_id, points, remaining, state, earned_at, available_at, expires_at)
-        select x.id, x.member_id, x.ledger_entry_id, x.source_type, x.source_id, x.points, x.remaining, x.state, x.earned_at, x.available_at, x.expires_at
-        from jsonb_to_recordset(jsonb_build_array(jsonb_build_object('id', :w_lotid::uuid, 'member_id', :id::uuid, 'ledger_entry_id', :w_lid::uuid, 'source_type', 'order', 'source_id', :w_oid::uuid,
-    'points', :points::int, 'remaining', :points::int, 'state', 'PENDING', 'earned_at', now(), 'available_at', now() + interval '14 days', 'expires_at', now() + interval '12 months'))::text::jsonb) as x(id uuid, member_id uuid, ledger_entry_id uuid, source_type text, source_id uuid, points int, remaining int, state text,
+new_lots as (insert into point_lot (id, member_id, ledger_entry_id, source_type, source_id, order_id, points, remaining, state, earned_at, available_at, expires_at)
+        select x.id, x.member_id, x.ledger_entry_id, x.source_type, x.source_id, x.order_id, x.points, x.remaining, x.state, x.earned_at, x.available_at, x.expires_at
+        from jsonb_to_recordset(jsonb_build_array(jsonb_build_object('id', :w_lotid::uuid, 'member_id', :id::uuid, 'ledger_entry_id', :w_lid::uuid, 'source_type', 'order', 'source_id', :w_oid::uuid, 'order_id', :w_oid::uuid,
+    'points', :points::int, 'remaining', :points::int, 'state', 'PENDING', 'earned_at', now(), 'available_at', now() + interval '14 days', 'expires_at', now() + interval '12 months'))::text::jsonb) as x(id uuid, member_id uuid, ledger_entry_id uuid, source_type text, source_id uuid, order_id uuid, points int, remaining int, state text,
           earned_at timestamptz, available_at timestamptz, expires_at timestamptz)),
 balances as (update member_balance b set available = x.available, pending = x.pending, lifetime = x.lifetime, updated_at = now()
         from jsonb_to_recordset(jsonb_build_array(jsonb_build_object('member_id', :id::uuid, 'available', (:w_balance::jsonb->>'available')::bigint,

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { useHarness, expectError } from '../support/harness';
 import { build, AdminRole, SalesChannelKind } from '../fixtures/build';
-import { RECORD_ORDER, orderInput, ledgerCheck } from '../support/orders';
+import { RECORD_ORDER, RECORD_RETURN, orderInput, ledgerCheck } from '../support/orders';
 import { ConsentMedium } from '../../api/src/modules/members/member-consent.entity';
 import { SegmentKind } from '../../api/src/modules/segments/segment.entity';
 import { holdoutGroup } from '../../api/src/modules/campaigns/holdout';
 import { CampaignGroup } from '../../api/src/modules/campaigns/campaign.entity';
 import type { RecordOrderInput } from '../../api/src/modules/orders/order.types';
+import { LINK_EXISTING_LOTS } from '../../api/src/composition/migrations/Migration20261219100000_lot_order';
 
 const h = useHarness({ CAMPAIGNS_SWEEP_MS: '0' });
 const b = build(h);
@@ -165,6 +166,65 @@ describe('bonus points', () => {
       { reason: 'ORDER_EARN', pending_delta: 40, source_type: 'campaign' },
     ]);
     expect((await ledgerCheck(h)).mismatches).toEqual([]);
+  });
+
+  it("claws a returned order's bonus back from the bonus's own lot, never from the member's other points", async () => {
+    const country = freshCountry();
+    const [member] = await members(country, 1);
+    const segment = await segmentOf(country);
+    await createAndLaunch(marketer, bonusInput(segment.id, { bonus: { multiplierPercent: 300 } }));
+    const key = await b.apiKey();
+    // Two lines of £10: 20 base points and 40 bonus, two pending lots of the order.
+    const order = (await h.gql(key.auth, RECORD_ORDER, { input: orderInput(member, [{ unitPriceMinor: 1000 }, { unitPriceMinor: 1000 }]) })).data.recordOrder;
+    expect(order.pointsEarned).toBe(60);
+    const lots = () => h.sql<{ source_type: string; remaining: number; state: string }>(`select source_type, remaining, state from point_lot where member_id = ? order by source_type`, [member]);
+    expect(await lots()).toEqual([
+      { source_type: 'campaign', remaining: 40, state: 'PENDING' },
+      { source_type: 'order', remaining: 20, state: 'PENDING' },
+    ]);
+    // Half returned: 30 points, the order's own lot first, then the bonus's.
+    const half = await h.gql(key.auth, RECORD_RETURN, { input: { orderId: order.id, externalReturnId: 'half', lines: [{ lineNo: 1, quantity: 1 }] } });
+    expect(half.errors).toBeUndefined();
+    expect(half.data.recordReturn.pointsClawedBack).toBe(30);
+    expect(await lots()).toEqual([
+      { source_type: 'campaign', remaining: 30, state: 'PENDING' },
+      { source_type: 'order', remaining: 0, state: 'PENDING' },
+    ]);
+    // The rest: the bonus's lot is emptied, and the balance owes nothing, as nothing was spent (returns after spending:
+    // ledger.test.ts).
+    const rest = await h.gql(key.auth, RECORD_RETURN, { input: { orderId: order.id, externalReturnId: 'rest' } });
+    expect(rest.data.recordReturn.pointsClawedBack).toBe(30);
+    expect(await lots()).toEqual([
+      { source_type: 'campaign', remaining: 0, state: 'PENDING' },
+      { source_type: 'order', remaining: 0, state: 'PENDING' },
+    ]);
+    const [balance] = await h.sql(`select available::int, pending::int, lifetime::int from member_balance where member_id = ?`, [member]);
+    expect(balance).toEqual({ available: 0, pending: 0, lifetime: 0 });
+    const clawbacks = await h.sql(`select pending_delta::int, available_delta::int from ledger_entry where member_id = ? and reason = 'RETURN_CLAWBACK' order by created_at, id`, [member]);
+    expect(clawbacks).toEqual([{ pending_delta: -30, available_delta: 0 }, { pending_delta: -30, available_delta: 0 }]);
+
+    expect((await ledgerCheck(h)).mismatches).toEqual([]);
+  });
+
+  it('links the lots written before lots named their order (the migration): an order\'s own by its source, a bonus by its ledger key', async () => {
+    const country = freshCountry();
+    const [member] = await members(country, 1);
+    const segment = await segmentOf(country);
+    await createAndLaunch(marketer, bonusInput(segment.id));
+    const order = await recordOrder(member);
+    const linked = () => h.sql<{ source_type: string; order_id: string | null }>(`select source_type, order_id from point_lot where member_id = ? order by source_type`, [member]);
+    const now = await linked();
+    expect(now).toEqual([{ source_type: 'campaign', order_id: order.id }, { source_type: 'order', order_id: order.id }]);
+    await h.sql(`update point_lot set order_id = null where member_id = ?`, [member]);
+    for (const sql of LINK_EXISTING_LOTS) await h.sql(sql);
+    expect(await linked()).toEqual(now);
+    // Not a bonus of another member's order, nor a lot whose key names no order.
+    const [other] = await members(country, 1);
+    await h.sql(`update point_lot set order_id = null where member_id = ?`, [member]);
+    await h.sql(`update customer_order set member_id = ? where id = ?`, [other, order.id]);
+    for (const sql of LINK_EXISTING_LOTS) await h.sql(sql);
+    expect(await linked()).toEqual([{ source_type: 'campaign', order_id: null }, { source_type: 'order', order_id: order.id }]);
+    await h.sql(`update customer_order set member_id = ? where id = ?`, [member, order.id]);
   });
 
   it('never exceeds the budget under 30 concurrent orders: exactly 10 bonuses of 50 from a budget of 500', async () => {

@@ -259,8 +259,9 @@ async function stateOf(channelId: string) {
      from ledger_entry e where ${inChannel} order by 1, e.created_at, 2, 3, 6, 4`,
   );
   const lots = await h.sql(
-    `select ${customer('e.member_id')} as customer, ${source} as source, e.points, e.remaining, e.state, e.earned_at, e.available_at, e.expires_at
-     from point_lot e where ${inChannel} order by 1, e.earned_at, 2, 3, 4`,
+    `select ${customer('e.member_id')} as customer, ${source} as source, (select o.external_order_id from customer_order o where o.id = e.order_id) as order_ext,
+       e.points, e.remaining, e.state, e.earned_at, e.available_at, e.expires_at
+     from point_lot e where ${inChannel} order by 1, e.earned_at, 2, 3, 4, 5`,
   );
   const balances = await h.sql(
     `select ${customer('e.member_id')} as customer, e.available::int, e.pending::int, e.lifetime::int from member_balance e where ${inChannel} order by 1`,
@@ -320,6 +321,12 @@ describe('the earning pipeline: importing a history and recording it through the
         lap('compare');
         expect(got).toEqual(want);
         expect((await ledgerCheck(h)).mismatches).toEqual([]);
+        // Nothing is spent in these histories, so a return always finds its points in the lots its order earned (the
+        // order's own and its campaign bonus): no balance ever owes points.
+        expect(want.balances.filter((b: any) => b.available < 0 || b.pending < 0)).toEqual([]);
+        // Each campaign bonus belongs to an order, and an order's own lot to that order.
+        expect(want.lots.filter((l: any) => l.source === 'campaign' && l.order_ext === null)).toEqual([]);
+        expect(want.lots.filter((l: any) => l.order_ext !== null && l.source !== 'campaign' && l.source !== l.order_ext)).toEqual([]);
 
         // What the histories exercised, so that a generator gone narrow shows.
         seen.returns += want.returns.length;

@@ -37,6 +37,7 @@ import { Migration20261214100000_churn_score_previous } from './Migration2026121
 import { Migration20261215100000_points_job_runs } from './Migration20261215100000_points_job_runs';
 import { Migration20261216100000_import_jobs } from './Migration20261216100000_import_jobs';
 import { Migration20261218100000_import_queued } from './Migration20261218100000_import_queued';
+import { Migration20261219100000_lot_order } from './Migration20261219100000_lot_order';
 
 /** Applied in this order; add each new migration here (npm run make-migration writes the file). */
 export const migrations: MigrationObject[] = [
@@ -78,4 +79,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261215100000_points_job_runs', class: Migration20261215100000_points_job_runs },
   { name: 'Migration20261216100000_import_jobs', class: Migration20261216100000_import_jobs },
   { name: 'Migration20261218100000_import_queued', class: Migration20261218100000_import_queued },
+  { name: 'Migration20261219100000_lot_order', class: Migration20261219100000_lot_order },
 ];

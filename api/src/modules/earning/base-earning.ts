@@ -66,10 +66,10 @@ export function baseRulesContributor(kinds: EarningRuleKinds = coreRuleKinds): E
       state.earnedByDay.set(day, (state.earnedByDay.get(day) ?? 0) + order.pointsEarned);
     },
 
-    async onReturn({ memberId, order, returnId, orderLot, at }, _state, run) {
+    async onReturn({ memberId, order, returnId, orderLots, at }, _state, run) {
       const points = clawbackDue(order);
       if (points <= 0) return;
-      await run.clawback(memberId, points, await orderLot(), { sourceType: 'return', sourceId: returnId, key: `return:${returnId}`, actor: run.actor, at });
+      await run.clawback(memberId, points, await orderLots(), { sourceType: 'return', sourceId: returnId, key: `return:${returnId}`, actor: run.actor, at });
       order.pointsClawedBack += points;
     },
   };

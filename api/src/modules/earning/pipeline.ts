@@ -79,8 +79,11 @@ export interface ReturnEarningEvent {
   returnId: string;
   /** Value of this return. */
   valueMinor: number;
-  /** The order's own lot, which a clawback takes from first; read only when there is something to claw back. */
-  orderLot: () => Promise<PointLot | null>;
+  /**
+   * The lots the order earned its member (its own, then the bonuses credited on it as ORDER_EARN), which a clawback
+   * takes from first, in that order; read only when there is something to claw back.
+   */
+  orderLots: () => Promise<PointLot[]>;
   at: Date;
 }
 
@@ -452,6 +455,8 @@ export class EarningRun {
   private readonly scratches = new Map<EarningContributor<any>, unknown>();
   private readonly contributors: readonly EarningContributor<any>[];
   private outcome: EventOutcome | null = null;
+  /** The order being credited and its member: an ORDER_EARN lot earned for that member belongs to the order. */
+  private crediting: { memberId: string; orderId: string } | null = null;
 
   constructor(
     readonly em: EntityManager,
@@ -536,11 +541,14 @@ export class EarningRun {
   /**
    * Points earned as a lot (LedgerService.earn), seen by later stages, with its points.earned event. Pending for the
    * programme's pendingDays (an order's return window) unless `available`: points no return can take back (an activity).
+   * While an order is credited, an ORDER_EARN lot for its member is the order's (PointLot.orderId): a return of the
+   * order claws back from it, as from the order's own lot, before touching the member's other points.
    */
   earn(memberId: string, points: number, cause: Cause & { at: Date }, reason = LedgerReason.ORDER_EARN, options: { available?: boolean } = {}): EarnedLot | null {
     const settings = this.terms.settings;
     const pendingDays = options.available ? 0 : settings.pendingDays;
-    const terms = { at: cause.at, pendingDays, expiryMonths: settings.lotExpiryMonths };
+    const orderId = reason === LedgerReason.ORDER_EARN && this.crediting?.memberId === memberId ? this.crediting.orderId : null;
+    const terms = { at: cause.at, pendingDays, expiryMonths: settings.lotExpiryMonths, orderId };
     const batch = this.options.batch;
     const lot = batch
       ? this.ledger.earnInto(batch, this.balanceOf(memberId), points, cause, terms, reason)
@@ -556,10 +564,10 @@ export class EarningRun {
     return lot;
   }
 
-  /** Points taken back (LedgerService.clawback), seen by later stages. */
-  async clawback(memberId: string, points: number, lot: PointLot | null, cause: Cause & { at: Date }, reason = LedgerReason.RETURN_CLAWBACK): Promise<void> {
+  /** Points taken back (LedgerService.clawback) from `lots` first (an order's: ReturnEarningEvent.orderLots), seen by later stages. */
+  async clawback(memberId: string, points: number, lots: PointLot | readonly PointLot[] | null, cause: Cause & { at: Date }, reason = LedgerReason.RETURN_CLAWBACK): Promise<void> {
     if (points <= 0) return;
-    await this.ledger.clawback(this.em, await this.lock(memberId), points, lot, cause, reason);
+    await this.ledger.clawback(this.em, await this.lock(memberId), points, lots === null ? [] : Array.isArray(lots) ? lots : [lots as PointLot], cause, reason);
     this.wrote({ memberId, reason, lifetimeDelta: -points, at: cause.at });
     if (this.outcome) this.outcome.pointsClawedBack += reason === LedgerReason.RETURN_CLAWBACK ? points : 0;
   }
@@ -576,9 +584,14 @@ export class EarningRun {
   /** Credits an order: benefits, then every stage, then each contributor's bookkeeping. */
   async order(event: OrderEarningEvent): Promise<EventOutcome> {
     return this.track(async () => {
-      this.benefits = this.registered.flatMap((c) => (c.benefits ? this.guard(c, () => c.benefits!(event, this.stateOf(c, event.memberId), this)) : []));
-      for (const c of this.contributors) if (c.onOrder) await this.guard(c, () => c.onOrder!(event, this.stateOf(c, event.memberId), this));
-      for (const c of this.contributors) if (c.afterOrder) this.guard(c, () => c.afterOrder!(event, this.stateOf(c, event.memberId), this));
+      this.crediting = { memberId: event.memberId, orderId: event.order.id };
+      try {
+        this.benefits = this.registered.flatMap((c) => (c.benefits ? this.guard(c, () => c.benefits!(event, this.stateOf(c, event.memberId), this)) : []));
+        for (const c of this.contributors) if (c.onOrder) await this.guard(c, () => c.onOrder!(event, this.stateOf(c, event.memberId), this));
+        for (const c of this.contributors) if (c.afterOrder) this.guard(c, () => c.afterOrder!(event, this.stateOf(c, event.memberId), this));
+      } finally {
+        this.crediting = null;
+      }
     });
   }
 

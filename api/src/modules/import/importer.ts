@@ -14,6 +14,7 @@ import { SalesChannel } from '../channels/sales-channel.entity';
 import { IdentifierType } from '../members/member-identifier.entity';
 import { MemberBalance } from '../ledger/member-balance.entity';
 import { PointLot } from '../ledger/point-lot.entity';
+import { orderLotsInClawbackOrder } from '../ledger/ledger.service';
 import { EarningEventKind, readKey, type EarningPipeline, type EarningRun } from '../earning/pipeline';
 import { OrderStatus } from '../orders/order.entity';
 import { applyReturnLines } from '../orders/order.service';
@@ -139,7 +140,8 @@ interface OrderState {
   lines: LineState[];
   /** Units not yet returned on the whole order: 0 makes it RETURNED. */
   unitsLeft: number;
-  lot?: PointLot | null;
+  /** The lots the order earned its member, in the order a return claws back from them. */
+  lots?: PointLot[];
 }
 
 interface LineState {
@@ -676,8 +678,10 @@ export class TransactionImporter {
       });
     }
     if (byId.size) {
-      const lots = await em.find(PointLot, { sourceType: 'order', sourceId: { $in: [...byId.keys()] } });
-      for (const lot of lots) byId.get(lot.sourceId)!.lot = lot;
+      const lots = await em.find(PointLot, { orderId: { $in: [...byId.keys()] } });
+      for (const order of byId.values()) {
+        order.lots = orderLotsInClawbackOrder(lots.filter((l) => l.orderId === order.id && l.member.id === order.memberId), order.id);
+      }
     }
   }
 
@@ -724,7 +728,7 @@ export class TransactionImporter {
       state.orders.push(order);
       const { lots } = await run.order({ kind: EarningEventKind.ORDER, memberId: state.id, origin: 'IMPORTED', order, lines, at: inv.placedAt });
       // Not a batch run: its lots are the ORM's entities, which a return in the same batch claws back from.
-      order.lot = (lots.find((l) => l.sourceType === 'order' && l.sourceId === order.id) as PointLot | undefined) ?? null;
+      order.lots = orderLotsInClawbackOrder((lots as PointLot[]).filter((l) => l.orderId === order.id), order.id);
     }
     return order;
   }
@@ -779,7 +783,7 @@ export class TransactionImporter {
           order,
           returnId: ret.id,
           valueMinor: value,
-          orderLot: async () => order.lot ?? null,
+          orderLots: async () => order.lots ?? [],
           at: inv.placedAt,
         });
         ret.pointsClawedBack = outcome.pointsClawedBack;

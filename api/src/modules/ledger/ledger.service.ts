@@ -24,11 +24,13 @@ export interface EarnTerms {
   at: Date;
   pendingDays: number;
   expiryMonths: number;
+  /** The order whose crediting earns the lot, for the order's member (PointLot.orderId). */
+  orderId?: string | null;
 }
 
 
 /** A lot as a credit opened it: an entity on the ORM's paths, a plain row in a LedgerBatch. */
-export type EarnedLot = Pick<PointLot, 'id' | 'ledgerEntryId' | 'sourceType' | 'sourceId' | 'points' | 'remaining' | 'state' | 'earnedAt' | 'availableAt' | 'expiresAt'>;
+export type EarnedLot = Pick<PointLot, 'id' | 'ledgerEntryId' | 'sourceType' | 'sourceId' | 'orderId' | 'points' | 'remaining' | 'state' | 'earnedAt' | 'availableAt' | 'expiresAt'>;
 
 /** A lot taken from by a spend: what `consume` changes. */
 export type SpendableLot = Pick<PointLot, 'id' | 'remaining' | 'state'>;
@@ -79,9 +81,9 @@ export class LedgerBatch {
       params.push(JSON.stringify(this.entries));
     }
     if (this.newLots.length) {
-      sql.push(`new_lots as (insert into point_lot (id, member_id, ledger_entry_id, source_type, source_id, points, remaining, state, earned_at, available_at, expires_at)
-        select x.id, x.member_id, x.ledger_entry_id, x.source_type, x.source_id, x.points, x.remaining, x.state, x.earned_at, x.available_at, x.expires_at
-        from jsonb_to_recordset(?::jsonb) as x(id uuid, member_id uuid, ledger_entry_id uuid, source_type text, source_id uuid, points int, remaining int, state text,
+      sql.push(`new_lots as (insert into point_lot (id, member_id, ledger_entry_id, source_type, source_id, order_id, points, remaining, state, earned_at, available_at, expires_at)
+        select x.id, x.member_id, x.ledger_entry_id, x.source_type, x.source_id, x.order_id, x.points, x.remaining, x.state, x.earned_at, x.available_at, x.expires_at
+        from jsonb_to_recordset(?::jsonb) as x(id uuid, member_id uuid, ledger_entry_id uuid, source_type text, source_id uuid, order_id uuid, points int, remaining int, state text,
           earned_at timestamptz, available_at timestamptz, expires_at timestamptz))`);
       params.push(
         JSON.stringify(
@@ -91,6 +93,7 @@ export class LedgerBatch {
             ledger_entry_id: l.ledgerEntryId,
             source_type: l.sourceType,
             source_id: l.sourceId,
+            order_id: l.orderId,
             points: l.points,
             remaining: l.remaining,
             state: l.state,
@@ -114,6 +117,15 @@ export class LedgerBatch {
     }
     return { sql, params };
   }
+}
+
+/**
+ * An order's lots in the order a return takes from them: the order's own lot, then its bonuses by source and id (the
+ * same order on every path, so the importer and the API leave the same lots).
+ */
+export function orderLotsInClawbackOrder<L extends Pick<PointLot, 'id' | 'sourceType' | 'sourceId'>>(lots: L[], orderId: string): L[] {
+  const own = (l: L) => (l.sourceType === 'order' && l.sourceId === orderId ? 0 : 1);
+  return [...lots].sort((a, b) => own(a) - own(b) || a.sourceType.localeCompare(b.sourceType) || a.sourceId.localeCompare(b.sourceId) || a.id.localeCompare(b.id));
 }
 
 function addMonths(at: Date, months: number): Date {
@@ -212,26 +224,35 @@ export class LedgerService {
   }
 
   /**
-   * Takes back an order's points after a return: first from what is left of the order's own lot, then from the
-   * member's other available points; if those were spent, the balance goes negative (documented policy).
+   * Takes back an order's points after a return: first from what is left of the lots the order earned (`orderLots`, in
+   * the order given: its own lot, then the bonuses on it), then from the member's other available points; if those were
+   * spent, the balance goes negative (documented policy).
    */
-  async clawback(em: EntityManager, bal: MemberBalance, points: number, orderLot: PointLot | null, cause: Cause, reason = LedgerReason.RETURN_CLAWBACK): Promise<void> {
+  async clawback(em: EntityManager, bal: MemberBalance, points: number, orderLots: readonly PointLot[], cause: Cause, reason = LedgerReason.RETURN_CLAWBACK): Promise<void> {
     if (points <= 0) return;
     let fromPending = 0;
     let fromAvailable = 0;
-    const own = orderLot ? Math.min(orderLot.remaining, points) : 0;
-    if (orderLot && own > 0) {
-      orderLot.remaining -= own;
-      if (orderLot.state === LotState.PENDING) fromPending = own;
-      else fromAvailable = own;
-      if (orderLot.remaining === 0 && orderLot.state === LotState.AVAILABLE) orderLot.state = LotState.CLOSED;
+    let left = points;
+    for (const lot of orderLots) {
+      if (left === 0) break;
+      const own = Math.min(lot.remaining, left);
+      if (own <= 0 || lot.state === LotState.CLOSED) continue;
+      lot.remaining -= own;
+      left -= own;
+      if (lot.state === LotState.PENDING) fromPending += own;
+      else fromAvailable += own;
+      if (lot.remaining === 0 && lot.state === LotState.AVAILABLE) lot.state = LotState.CLOSED;
     }
-    const rest = points - own;
-    if (rest > 0) {
-      await this.takeFromLots(em, bal, rest);
-      fromAvailable += rest;
+    if (left > 0) {
+      await this.takeFromLots(em, bal, left);
+      fromAvailable += left;
     }
     this.write(em, bal, reason, cause, { pending: -fromPending, available: -fromAvailable, lifetime: -points });
+  }
+
+  /** The lots `orderId` earned its member, in the order a return claws back from them (`orderLotsInClawbackOrder`). */
+  async lotsOfOrder(em: EntityManager, memberId: string, orderId: string): Promise<PointLot[]> {
+    return orderLotsInClawbackOrder(await em.find(PointLot, { orderId, member: memberId }), orderId);
   }
 
   /** Gives spent points back to the lots they came from, keeping each lot's own expiry date. */
@@ -474,6 +495,7 @@ function lotFields(entry: { id: string }, cause: Cause, points: number, terms: E
     ledgerEntryId: entry.id,
     sourceType: cause.sourceType,
     sourceId: cause.sourceId,
+    orderId: terms.orderId ?? null,
     points,
     remaining: points,
     state: isPending ? LotState.PENDING : LotState.AVAILABLE,

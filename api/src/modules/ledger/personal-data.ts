@@ -9,7 +9,7 @@ export async function pointsPersonalData(em: EntityManager, memberIds: readonly 
     ledger: await rowsForMembers(em, `select id, member_id, reason, available_delta, pending_delta,
         lifetime_delta, source_type, source_id, note, created_at
       from ledger_entry where member_id in (:members) order by id`, memberIds),
-    lots: await rowsForMembers(em, `select id, member_id, source_type, source_id, points, remaining, state, earned_at, available_at, expires_at
+    lots: await rowsForMembers(em, `select id, member_id, source_type, source_id, order_id, points, remaining, state, earned_at, available_at, expires_at
       from point_lot where member_id in (:members) order by earned_at, id`, memberIds),
   };
 }

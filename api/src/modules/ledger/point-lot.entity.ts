@@ -32,6 +32,13 @@ export class PointLot {
   @Property({ type: 'uuid' })
   sourceId: string;
 
+  /**
+   * The order whose crediting earned this lot for the order's member (ORDER_EARN: its own points and bonuses on it); a
+   * return of the order claws back from these lots first. Null for every other credit.
+   */
+  @Property({ type: 'uuid', nullable: true })
+  orderId: string | null = null;
+
   @Property({ type: 'integer' })
   points: number;
 

@@ -328,7 +328,7 @@ export class OrderService {
             order,
             returnId: orderReturn.id,
             valueMinor: value,
-            orderLot: () => em.findOne(PointLot, { sourceType: 'order', sourceId: order.id }),
+            orderLots: () => this.ledger.lotsOfOrder(em, memberId, order.id),
             at,
           });
           orderReturn.pointsClawedBack = outcome.pointsClawedBack;
