@@ -2,6 +2,7 @@ import { expectError, useHarness } from '../../../test/support/harness';
 import { build, AdminRole } from '../../../test/fixtures/build';
 import { orderInput, RECORD_ORDER } from '../../../test/support/orders';
 import { plugin } from '../src';
+import { inBirthdayWeek } from '../src/brand-bonus';
 
 // The API as a retailer would run it with LOYALTY_PLUGINS naming this plugin.
 const h = useHarness({}, { plugins: [plugin] });
@@ -32,8 +33,50 @@ describe('brand-bonus plugin', () => {
       params: [
         { name: 'brand', label: 'Brand', type: 'string', required: true, min: null, max: null, maxLength: 100 },
         { name: 'extraPercent', label: 'Extra %', type: 'percent', required: true, min: 1, max: 1000, maxLength: null },
+        { name: 'when', label: 'When', type: 'enum', required: false, min: null, max: null, maxLength: null },
       ],
     });
+  });
+
+  it("gives 3x points on the brand only in the member's birthday week, counted in the programme's time zone (the journey's rule)", async () => {
+    await b.baseRate(1, 100);
+    const admin = await b.admin(AdminRole.ADMIN);
+    const brand = `Own${Date.now()}`;
+    const created = await h.gql(admin.auth, CREATE_RULE, {
+      input: { name: 'Birthday week: 3x on our brand', kind: 'BRAND_BONUS', priority: 0, params: { brand, extraPercent: 200, when: 'BIRTHDAY_WEEK' } },
+    });
+    expect(created.errors).toBeUndefined();
+    const today = new Date();
+    const iso = (at: Date) => at.toISOString().slice(0, 10);
+    const inTwoDays = iso(new Date(today.getTime() + 2 * 86_400_000)).replace(/^\d{4}/, '1990');
+    const inTenDays = iso(new Date(today.getTime() + 10 * 86_400_000)).replace(/^\d{4}/, '1990');
+    const web = await b.apiKey();
+    const earned = async (birthday: string | null) => {
+      const member = await b.member().save();
+      await h.sql(`update member set birthday = ? where id = ?`, [birthday, member.id]);
+      const res = await h.gql(web.auth, RECORD_ORDER, { input: brandedOrder(member.id, [{ sku: `${brand}-1`, brand, unitPriceMinor: 1000 }, { sku: 'OTHER-1', brand: 'Other', unitPriceMinor: 500 }]) });
+      expect(res.errors).toBeUndefined();
+      return res.data.recordOrder.pointsBreakdown.map((x: { kind: string; points: number }) => [x.kind, x.points]);
+    };
+    // Base 10 + 5; in the birthday week 200% more of the brand's 10.
+    expect(await earned(inTwoDays)).toEqual([['BASE_RATE', 15], ['BRAND_BONUS', 20]]);
+    expect(await earned(inTenDays)).toEqual([['BASE_RATE', 15]]);
+    expect(await earned(null)).toEqual([['BASE_RATE', 15]]);
+  });
+
+  it('counts the birthday week in local days, across New Year, and keeps a 29 February birthday on the 28th', () => {
+    const at = (iso: string) => new Date(iso);
+    expect(inBirthdayWeek(at('2026-06-12T12:00:00Z'), '1990-06-15', 'UTC')).toBe(true);
+    expect(inBirthdayWeek(at('2026-06-11T23:59:59Z'), '1990-06-15', 'UTC')).toBe(false);
+    expect(inBirthdayWeek(at('2026-06-18T23:59:59Z'), '1990-06-15', 'UTC')).toBe(true);
+    expect(inBirthdayWeek(at('2026-06-19T00:00:00Z'), '1990-06-15', 'UTC')).toBe(false);
+    // 23:30 UTC on the 11th is already the 12th in Tokyo.
+    expect(inBirthdayWeek(at('2026-06-11T23:30:00Z'), '1990-06-15', 'Asia/Tokyo')).toBe(true);
+    expect(inBirthdayWeek(at('2026-12-30T10:00:00Z'), '1990-01-01', 'UTC')).toBe(true);
+    expect(inBirthdayWeek(at('2027-01-03T10:00:00Z'), '1990-12-31', 'UTC')).toBe(true);
+    expect(inBirthdayWeek(at('2027-02-25T10:00:00Z'), '1992-02-29', 'UTC')).toBe(true);
+    expect(inBirthdayWeek(at('2027-03-04T10:00:00Z'), '1992-02-29', 'UTC')).toBe(false);
+    expect(inBirthdayWeek(at('2026-06-15T10:00:00Z'), null, 'UTC')).toBe(false);
   });
 
   it('a BRAND_BONUS rule made through GraphQL adds points on that brand, with its own breakdown line', async () => {

@@ -4,9 +4,13 @@ import { computeEarning } from './engine';
 import { coreRuleKinds, type EarningRuleKinds } from './rule-kinds';
 import { EarningEventKind, EarningStage, type CreditableOrder, type EarningContributor } from './pipeline';
 
-/** Points the member's orders earned, by UTC day (the day's first millisecond), for the daily cap. */
+/**
+ * Read per member when the rules need it: the points the member's orders earned by UTC day (the day's first
+ * millisecond), for the daily cap; the member's birthday, for plugin rule kinds (RuleKindInput.member).
+ */
 interface BaseRulesState {
-  earnedByDay: Map<number, number>;
+  earnedByDay: Map<number, number> | null;
+  birthday: string | null;
 }
 
 const dayOf = (at: Date) => Math.floor(at.getTime() / DAY_MS) * DAY_MS;
@@ -14,7 +18,8 @@ const dayOf = (at: Date) => Math.floor(at.getTime() / DAY_MS) * DAY_MS;
 /**
  * The base rules and caps (earning module): the rules in force with the benefits other contributors give, applied by
  * the engine (engine.ts), credited as the order's pending lot; a return claws back in proportion. Reads the points the
- * member's orders earned on the days of the run's orders when a daily cap is in force.
+ * member's orders earned on the days of the run's orders when a daily cap is in force, and the member's birthday when
+ * a plugin's rule kind is.
  */
 export function baseRulesContributor(kinds: EarningRuleKinds = coreRuleKinds): EarningContributor<BaseRulesState | undefined> {
   return {
@@ -22,17 +27,29 @@ export function baseRulesContributor(kinds: EarningRuleKinds = coreRuleKinds): E
     stage: EarningStage.EARN,
     read: {
       kinds: [EarningEventKind.ORDER],
-      select: (terms) =>
-        terms.rules.some((r) => r.kind === EarningRuleKind.DAILY_CAP)
-          ? `select coalesce(jsonb_object_agg(d.day, d.points), '{}'::jsonb) from (
+      select: (terms) => {
+        const dailyCap = terms.rules.some((r) => r.kind === EarningRuleKind.DAILY_CAP);
+        const pluginKind = terms.rules.some((r) => kinds.isPluginKind(r.kind) || !kinds.has(r.kind));
+        if (!dailyCap && !pluginKind) return null;
+        const earnedByDay = dailyCap
+          ? `(select coalesce(jsonb_object_agg(d.day, d.points), '{}'::jsonb) from (
                select floor(extract(epoch from o.placed_at) / 86400)::bigint as day, sum(o.points_earned)::float8 as points
                from customer_order o
                where o.member_id = k.member_id
                  and o.placed_at >= to_timestamp(floor(extract(epoch from k.placed_from) / 86400) * 86400)
                  and o.placed_at < to_timestamp((floor(extract(epoch from k.placed_to) / 86400) + 1) * 86400)
-               group by 1) d`
-          : null,
-      parse: (value: Record<string, number> | null) => (value ? { earnedByDay: new Map(Object.entries(value).map(([day, points]) => [Number(day) * DAY_MS, points])) } : undefined),
+               group by 1) d)`
+          : 'null';
+        const birthday = pluginKind ? `(select m.birthday::text from member m where m.id = k.member_id)` : 'null';
+        return `jsonb_build_object('earnedByDay', ${earnedByDay}, 'birthday', ${birthday})`;
+      },
+      parse: (value: { earnedByDay: Record<string, number> | null; birthday: string | null } | null) =>
+        value
+          ? {
+              earnedByDay: value.earnedByDay ? new Map(Object.entries(value.earnedByDay).map(([day, points]) => [Number(day) * DAY_MS, points])) : null,
+              birthday: value.birthday ?? null,
+            }
+          : undefined,
     },
 
     onOrder({ memberId, order, lines, at }, state, run) {
@@ -50,7 +67,9 @@ export function baseRulesContributor(kinds: EarningRuleKinds = coreRuleKinds): E
         rules: run.terms.rules,
         kinds,
         benefits: run.benefits,
-        earnedSameDay: state?.earnedByDay.get(dayOf(order.placedAt)) ?? 0,
+        earnedSameDay: state?.earnedByDay?.get(dayOf(order.placedAt)) ?? 0,
+        member: { birthday: state?.birthday ?? null },
+        timeZone: run.terms.settings.timeZone,
       });
       order.pointsEarned = earning.points;
       order.pointsBreakdown = earning.breakdown;
@@ -61,7 +80,7 @@ export function baseRulesContributor(kinds: EarningRuleKinds = coreRuleKinds): E
 
     // After the bonuses: the day's figure is what the order stores, bonuses included (as the read sums it).
     afterOrder({ order }, state) {
-      if (!state) return;
+      if (!state?.earnedByDay) return;
       const day = dayOf(order.placedAt);
       state.earnedByDay.set(day, (state.earnedByDay.get(day) ?? 0) + order.pointsEarned);
     },

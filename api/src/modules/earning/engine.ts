@@ -2,7 +2,7 @@ import { SalesChannelKind } from '../../base/enums';
 import { EarningRuleKind } from './earning-rule.entity';
 import type { PointsBreakdownItem } from './earning.types';
 import { MAX_POINTS_PER_ORDER } from '../../base/bounds';
-import { coreRuleKinds, type EarningLine, type EarningRuleKinds } from './rule-kinds';
+import { coreRuleKinds, type EarningLine, type EarningRuleKinds, type RuleKindMember } from './rule-kinds';
 
 export type { EarningLine } from './rule-kinds';
 
@@ -47,6 +47,10 @@ export interface EarningInput {
   earnedSameDay: number;
   /** The kinds in force (plugins' included); the built-in ones when unset. */
   kinds?: EarningRuleKinds;
+  /** The member, for plugin kinds (RuleKindInput.member); unknown when unset. */
+  member?: RuleKindMember;
+  /** The programme's time zone, for plugin kinds; UTC when unset. */
+  timeZone?: string;
 }
 
 export interface Earning {
@@ -111,7 +115,15 @@ export function computeEarning(input: EarningInput): Earning {
   }
   for (const rule of rules) {
     if (kinds.isPluginKind(rule.kind) || !kinds.has(rule.kind)) {
-      const order = { lines: input.lines, lineBase, placedAt: input.placedAt, currency: input.currency, channelKind: input.channelKind };
+      const order = {
+        lines: input.lines,
+        lineBase,
+        placedAt: input.placedAt,
+        currency: input.currency,
+        channelKind: input.channelKind,
+        member: input.member ?? { birthday: null },
+        timeZone: input.timeZone ?? 'UTC',
+      };
       item(rule, rule.kind, rule.name, kinds.pluginPoints({ ...rule, params: rule.params ?? null }, order));
     }
   }

@@ -43,6 +43,16 @@ export interface RuleKindInput<P> {
   placedAt: Date;
   currency: string;
   channelKind: SalesChannelKind;
+  /** What the rule may know of the member the order is credited to. */
+  member: RuleKindMember;
+  /** The programme's time zone (IANA), for rules that count in local days ("the member's birthday week"). */
+  timeZone: string;
+}
+
+/** The member an order is credited to, as a rule kind sees them when the order is credited. */
+export interface RuleKindMember {
+  /** The member's birthday as they gave it, `YYYY-MM-DD`; null when not given. */
+  birthday: string | null;
 }
 
 /** A problem with one param: `param` names it (the API reports it at `input.params.<param>`). */
