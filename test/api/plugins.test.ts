@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
@@ -136,6 +138,27 @@ describe('plugin composition', () => {
     expect(loadPlugins(['./test/fixtures/plugins/clashing-plugin.js'], root).map((p) => p.name)).toEqual(['clashing']);
     expect(() => loadPlugins(['./nope.js'], root)).toThrow(/LOYALTY_PLUGINS: cannot load "\.\/nope\.js"/);
     expect(() => loadPlugins(['./test/support/databases.ts'], root)).toThrow(/"\.\/test\/support\/databases\.ts" exports no plugin/);
+  });
+
+  it("refuses a plugin that would load its own copy of a library the platform shares with it, before loading it", () => {
+    const pluginIn = (withOwnGraphql: boolean) => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'own-copy-plugin-'));
+      writeFileSync(path.join(dir, 'index.js'), `globalThis.__ownCopyLoaded = true; module.exports = { name: 'own-copy' };`);
+      if (withOwnGraphql) {
+        // As `npm install` in the plugin's own folder leaves it.
+        mkdirSync(path.join(dir, 'node_modules', 'graphql'), { recursive: true });
+        writeFileSync(path.join(dir, 'node_modules', 'graphql', 'package.json'), JSON.stringify({ name: 'graphql', version: '16.0.0', main: 'index.js' }));
+        writeFileSync(path.join(dir, 'node_modules', 'graphql', 'index.js'), 'module.exports = {};');
+      }
+      return dir;
+    };
+    // A plugin that finds none of the shared libraries does not use them: it loads; so does one inside the platform's
+    // folder, which finds the platform's copies.
+    expect(loadPlugins([pluginIn(false)]).map((p) => p.name)).toEqual(['own-copy']);
+    expect(loadPlugins(['./examples/brand-bonus-plugin'], root).map((p) => p.name)).toEqual(['brand-bonus']);
+    delete (globalThis as { __ownCopyLoaded?: boolean }).__ownCopyLoaded;
+    expect(() => loadPlugins([pluginIn(true)])).toThrow(/LOYALTY_PLUGINS: ".*own-copy-plugin-.*" would load its own copy of graphql \(.*own-copy-plugin-.*node_modules\/graphql\/index\.js\), not the platform's/);
+    expect((globalThis as { __ownCopyLoaded?: boolean }).__ownCopyLoaded).toBeUndefined();
   });
 });
 

@@ -1,4 +1,6 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildSchema, parse, validate } from 'graphql';
 import { renderDistributionSchemaFiles } from '../../api/src/composition/schema-files';
@@ -19,6 +21,25 @@ describe('generated schema', () => {
       const committed = readFileSync(file, 'utf8');
       expect({ file: path.relative(root, file), content: committed }).toEqual({ file: path.relative(root, file), content: expected });
     }
+  });
+
+  it('writes the schema of an installation with plugins of its own into another folder, leaving the committed files alone', () => {
+    const out = mkdtempSync(path.join(tmpdir(), 'schema-out-'));
+    const committed = readFileSync(path.join(root, 'schema/schema.graphql'), 'utf8');
+    const run = spawnSync(process.execPath, [path.join(root, 'api/dist/composition/cli/emit-schema.js'), '--out', out], {
+      cwd: root,
+      env: { ...process.env, LOYALTY_PLUGINS: [...DISTRIBUTION_PLUGIN_PATHS, './examples/brand-bonus-plugin'].join(','), LOG_LEVEL: 'silent' },
+      encoding: 'utf8',
+    });
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+    const written = readFileSync(path.join(out, 'schema.graphql'), 'utf8');
+    expect(written).toContain('brandBonusTally(brand: String!): BrandBonusTally');
+    expect(written).toContain('recordActivity');
+    expect(committed).not.toContain('brandBonusTally');
+    expect(readFileSync(path.join(root, 'schema/schema.graphql'), 'utf8')).toBe(committed);
+    expect(readdirSync(out).sort()).toEqual(['error-codes.json', 'persisted-operations.json', 'schema.graphql']);
+    const bad = spawnSync(process.execPath, [path.join(root, 'api/dist/composition/cli/emit-schema.js'), '--out'], { cwd: root, encoding: 'utf8' });
+    expect({ status: bad.status, stderr: bad.stderr.trim() }).toEqual({ status: 2, stderr: 'usage: npm run schema -- [--check] [--out DIR]' });
   });
 
   it("validates every admin operation in schema/operations against the committed schema", () => {

@@ -1,3 +1,5 @@
+import { realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { EntityClass, EntitySchema, MigrationObject } from '@mikro-orm/core';
 import { EarningRuleKinds, RuleKindDefinitionError, type EarningRuleKindDefinition } from '../modules/earning/rule-kinds';
@@ -265,6 +267,34 @@ function pluginOf(exported: unknown): unknown {
 }
 
 /**
+ * Libraries whose one copy the platform and its plugins must share: they keep registries (entity metadata, resolver
+ * metadata) or are checked with instanceof (GraphQL types, the migration base class), so a plugin that brings its own
+ * copy fails later with a message that does not name the cause.
+ */
+const SHARED_PACKAGES = ['@mikro-orm/core', '@mikro-orm/migrations', '@mikro-orm/postgresql', 'graphql', 'graphql-scalars', 'type-graphql'] as const;
+
+/** Refuses a plugin that would load its own copy of a shared library (one installed in its own node_modules). */
+function checkSharedPackages(specifier: string, pluginFile: string): void {
+  const from = path.dirname(pluginFile);
+  for (const name of SHARED_PACKAGES) {
+    let theirs: string, ours: string;
+    try {
+      // Node's own resolution from each side (createRequire), as each will load it.
+      theirs = realpathSync(createRequire(path.join(from, 'index.js')).resolve(name));
+      ours = realpathSync(createRequire(__filename).resolve(name));
+    } catch {
+      continue; // not installed where the plugin would look: it does not use it, or fails to load naming it
+    }
+    if (theirs !== ours) {
+      throw new PluginError(
+        `LOYALTY_PLUGINS: "${specifier}" would load its own copy of ${name} (${theirs}), not the platform's (${ours}); a plugin must share the platform's ` +
+          `${SHARED_PACKAGES.join(', ')}: install it into the platform (npm pack it, then npm install the tarball in the platform's folder) instead of giving it a node_modules of its own (docs/guides/extending.md, "A plugin in its own folder")`,
+      );
+    }
+  }
+}
+
+/**
  * Loads the plugins LOYALTY_PLUGINS names, in its order: each a path (relative to `cwd`, the directory the process
  * was started from) or a package name resolved from there. A module must be CommonJS (or ESM that Node's require
  * accepts) and export a LoyaltyPlugin. Throws PluginError naming the specifier that fails; composePlugins checks the
@@ -276,6 +306,11 @@ export function loadPlugins(specifiers: readonly string[], cwd: string = process
     let exported: unknown;
     try {
       resolved = /^[./]/.test(specifier) || path.isAbsolute(specifier) ? require.resolve(path.resolve(cwd, specifier)) : require.resolve(specifier, { paths: [cwd] });
+    } catch (err) {
+      throw new PluginError(`LOYALTY_PLUGINS: cannot load "${specifier}" (from ${cwd}): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    }
+    checkSharedPackages(specifier, resolved);
+    try {
       exported = require(resolved);
     } catch (err) {
       throw new PluginError(`LOYALTY_PLUGINS: cannot load "${specifier}" (from ${cwd}): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
