@@ -12,7 +12,7 @@ import { build, AdminRole } from '../fixtures/build';
 import { ledgerCheck, orderInput, RECORD_ORDER } from '../support/orders';
 import { databaseUrl, templateName, withAdminClient } from '../support/databases';
 import { composePlugins, loadPlugins, PluginError, type LoyaltyPlugin } from '../../api/src/composition/plugin';
-import { ConfigError, loadConfig } from '../../api/src/base/config';
+import { ConfigError, distributionPlugins, loadConfig } from '../../api/src/base/config';
 import type { EarningRuleKindDefinition } from '../../api/src/modules/earning/rule-kinds';
 import { EarningStage, type EarningContributor } from '../../api/src/modules/earning/pipeline';
 import type { RequestContext } from '../../api/src/graphql/context';
@@ -132,6 +132,10 @@ describe('plugin composition', () => {
 
   it('loads LOYALTY_PLUGINS from paths relative to the working directory, and says which entry cannot be loaded', () => {
     expect(loadConfig({ LOYALTY_PLUGINS: ` ${NOTES_PLUGIN} , ./other.js ` }).LOYALTY_PLUGINS).toEqual([NOTES_PLUGIN, './other.js']);
+    // A leading + keeps the distribution's plugins and adds these after them.
+    expect(loadConfig({ LOYALTY_PLUGINS: ` + ${NOTES_PLUGIN}, ./other.js` }).LOYALTY_PLUGINS).toEqual([...distributionPlugins(), NOTES_PLUGIN, './other.js']);
+    expect(distributionPlugins().length).toBeGreaterThan(0);
+    expect(loadConfig({ LOYALTY_PLUGINS: 'none' }).LOYALTY_PLUGINS).toEqual([]);
     expect(() => loadConfig({ LOYALTY_PLUGINS: 'a.js,a.js' })).toThrow(ConfigError);
     expect(() => loadConfig({ LOYALTY_PLUGINS: 'a.js,a.js' })).toThrow(/LOYALTY_PLUGINS: lists a plugin twice/);
     expect(loadPlugins([NOTES_PLUGIN], root).map((p) => p.name)).toEqual(['notes']);

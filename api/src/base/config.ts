@@ -208,12 +208,18 @@ const schema = z
     MESSAGE_DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
     /** Plugins to load (docs/guides/extending.md): comma-separated paths or package names, resolved from the directory the
      * process starts in, each exporting a LoyaltyPlugin. Unset: the distribution's plugins, `loyalty.plugins` in the
-     * repository's package.json (the first-party activities and challenges); `none`: no plugin at all. The API, `npm run
-     * migrate`, the worker and the CLI commands load them. */
+     * repository's package.json (the first-party activities and challenges); `none`: no plugin at all; a leading `+`:
+     * the distribution's plugins, then these (so an upgrade that adds one to the distribution keeps it). The API, `npm
+     * run migrate`, the worker and the CLI commands load them. */
     LOYALTY_PLUGINS: z
       .string()
       .default(() => distributionPlugins().join(','))
-      .transform((v) => (v.trim() === 'none' ? [] : v.split(',').map((s) => s.trim()).filter(Boolean)))
+      .transform((v) => {
+        const list = v.trim();
+        if (list === 'none') return [];
+        const entries = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
+        return list.startsWith('+') ? [...distributionPlugins(), ...entries(list.slice(1))] : entries(list);
+      })
       .pipe(
         z
           .array(z.string().max(1000, 'each entry is at most 1000 characters'))
@@ -340,7 +346,7 @@ export const CONFIG_DOCS: { readonly [K in keyof RawConfig]-?: VariableDoc } = {
     'Required with `MESSAGE_DELIVERY=webhook`: the HMAC-SHA256 key over timestamp and body, as event webhooks are signed; at least 16 characters.',
   MESSAGE_DELIVERY_TIMEOUT_MS: "Bound on one message's SMTP exchange or webhook request.",
   LOYALTY_PLUGINS: {
-    text: 'Plugins to load: comma-separated paths or package names, resolved from the directory the process starts in. `none`: no plugin at all. Read by the API, `npm run migrate`, the worker and the CLI ([extending](../guides/extending.md#loading-plugins)).',
+    text: "Plugins to load: comma-separated paths or package names, resolved from the directory the process starts in. `none`: no plugin at all; a leading `+` (`+./local-plugins/my-plugin`): the distribution's plugins, then these. Read by the API, `npm run migrate`, the worker and the CLI ([extending](../guides/extending.md#loading-plugins)).",
     shownDefault: "the distribution's plugins, `loyalty.plugins` in the root package.json",
   },
 };
