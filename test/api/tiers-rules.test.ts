@@ -1,8 +1,10 @@
 import { useHarness, expectError } from '../support/harness';
 import { build } from '../fixtures/build';
-import { RECORD_ORDER, orderInput, pointsOf } from '../support/orders';
+import { RECORD_ORDER, RECORD_RETURN, orderInput, pointsOf } from '../support/orders';
 
-const h = useHarness();
+// The API's clock, set back to earn an order before the tier window; null: now.
+const clock = { at: null as Date | null, now: () => clock.at ?? new Date() };
+const h = useHarness({}, { clock });
 const b = build(h);
 const DAY = 86_400_000;
 
@@ -66,6 +68,29 @@ describe('tiers', () => {
     expect(after.tierProgress).toMatchObject({ current: 110, tier: { code: 'GOLD' } });
     expect(after.tier.code).toBe('GOLD');
     expect(after.tierHistory).toEqual([{ fromTier: 'GREEN', toTier: 'GOLD', reason: 'QUALIFIED' }]);
+  });
+
+  it('count a return against the window its order was earned in: never negative, and the missing points do qualify', async () => {
+    const m = await b.member().save();
+    const longAgo = new Date(Date.now() - 400 * DAY);
+    clock.at = longAgo;
+    try {
+      const old = await h.gql(pos.auth, RECORD_ORDER, { input: orderInput(m.id, [{ unitPriceMinor: 8000 }], { placedAt: longAgo.toISOString() }) });
+      expect(old.data.recordOrder.pointsEarned).toBe(80);
+      clock.at = null;
+      const ret = await h.gql(pos.auth, RECORD_RETURN, { input: { orderId: old.data.recordOrder.id, externalReturnId: `R-${m.id}` } });
+      expect(ret.data.recordReturn.pointsClawedBack).toBe(80);
+    } finally {
+      clock.at = null;
+    }
+    const before = (await h.gql(admin.auth, PROGRESS, { id: m.id })).data.member;
+    expect(before.tierProgress).toMatchObject({ tier: { code: 'GREEN' }, nextTier: { code: 'GOLD' }, current: 0, missing: 100 });
+
+    // Exactly the points progress said were missing reach the tier.
+    await h.gql(pos.auth, RECORD_ORDER, { input: orderInput(m.id, [{ unitPriceMinor: 10000 }]) });
+    const after = (await h.gql(admin.auth, PROGRESS, { id: m.id })).data.member;
+    expect(after.tier.code).toBe('GOLD');
+    expect(after.tierProgress).toMatchObject({ current: 100, nextTier: null, missing: null });
   });
 
   it('refuses two tiers with one threshold and a malformed code', async () => {

@@ -5,7 +5,7 @@ import { DAY_MS } from '../../base/time';
 import { EventType } from '../events/event-types';
 import { Tier } from './tier.entity';
 import { MemberTier, TierChangeReason } from './member-tier.entity';
-import { tierMultiplier, type TierService } from './tier.service';
+import { clawbackEarnedAtSql, tierMultiplier, type TierService } from './tier.service';
 
 /**
  * The tier metric as the run needs it: amounts by time, summed at each event's time. `recent` holds what counts at
@@ -80,9 +80,22 @@ export function tierContributor(tiers: TierService): EarningContributor<TierStat
       }
     },
 
-    // A return lowers the spend of its order for the member's later orders in the run (clawbacks come in as writes).
-    onReturn({ order, valueMinor }, state, run) {
-      if (!state?.metric || run.terms.settings.tierMetric !== TierMetric.SPEND_MINOR) return;
+    // A return lowers the spend of its order, or its points, for the member's later orders in the run.
+    async onReturn({ memberId, order, valueMinor, orderLots }, state, run) {
+      if (!state?.metric) return;
+      if (run.terms.settings.tierMetric === TierMetric.POINTS_EARNED) {
+        // The clawback (written by the earning stage, before this one) counts when the order's points were earned.
+        const writes = run.writesOf(memberId).slice(state.seen);
+        if (writes.some((w) => w.reason === LedgerReason.RETURN_CLAWBACK)) {
+          const earned = (await orderLots()).filter((l) => l.sourceType === 'order' && l.sourceId === order.id).map((l) => l.earnedAt.getTime());
+          for (const w of writes) {
+            if (w.reason === LedgerReason.ORDER_EARN) state.metric.entries.push([w.at.getTime(), w.lifetimeDelta, null]);
+            else if (w.reason === LedgerReason.RETURN_CLAWBACK && earned.length) state.metric.entries.push([Math.min(...earned), w.lifetimeDelta, null]);
+          }
+          state.seen += writes.length;
+        }
+        return;
+      }
       const entry = state.metric.entries.find((e) => e[2] === order.id);
       if (entry) entry[1] -= valueMinor;
       else if (order.placedAt.getTime() > state.metric.cutoff) state.metric.recent -= valueMinor;
@@ -91,16 +104,21 @@ export function tierContributor(tiers: TierService): EarningContributor<TierStat
   return contributor;
 }
 
-/** Both metrics, over (earliest event's window start, ∞): as TierService.metric sums them at each event's time. */
+/**
+ * Both metrics, over (earliest event's window start, ∞): as TierService.metric sums them at each event's time. A
+ * clawback is placed at the time its order's points were earned, so it leaves the window with them.
+ */
 function metricSql(terms: EarningTerms): string {
   const window = `make_interval(secs => ${Math.trunc(terms.settings.tierWindowDays) * 86400})`;
   return terms.settings.tierMetric === TierMetric.POINTS_EARNED
     ? `select jsonb_build_object(
-         'recent', coalesce(sum(e.lifetime_delta) filter (where e.created_at > k.at_to - ${window}), 0)::float8,
-         'entries', coalesce(jsonb_agg(jsonb_build_array(e.created_at, e.lifetime_delta::float8)) filter (where e.created_at <= k.at_to - ${window}), '[]'::jsonb))
-       from ledger_entry e
-       where e.member_id = any(array(select id from member where id = k.member_id union all select id from member where merged_into_id = k.member_id))
-         and e.reason in ('ORDER_EARN', 'RETURN_CLAWBACK') and e.created_at > k.at_from - ${window}`
+         'recent', coalesce(sum(e.amount) filter (where e.at > k.at_to - ${window}), 0)::float8,
+         'entries', coalesce(jsonb_agg(jsonb_build_array(e.at, e.amount::float8)) filter (where e.at <= k.at_to - ${window}), '[]'::jsonb))
+       from (select e.lifetime_delta as amount, case when e.reason = 'ORDER_EARN' then e.created_at else ${clawbackEarnedAtSql('e')} end as at
+             from ledger_entry e
+             where e.member_id = any(array(select id from member where id = k.member_id union all select id from member where merged_into_id = k.member_id))
+               and e.reason in ('ORDER_EARN', 'RETURN_CLAWBACK') and e.created_at > k.at_from - ${window}) e
+       where e.at > k.at_from - ${window}`
     : `select jsonb_build_object(
          'recent', coalesce(sum(o.total_minor - o.returned_minor) filter (where o.placed_at > k.at_to - ${window}), 0)::float8,
          'entries', coalesce(jsonb_agg(jsonb_build_array(o.placed_at, (o.total_minor - o.returned_minor)::float8, o.id)) filter (where o.placed_at <= k.at_to - ${window}), '[]'::jsonb))

@@ -57,6 +57,7 @@ export class TierService {
 
   /**
    * Points earned from orders net of returns, or spend net of returns, since the rolling window began (`at` − window).
+   * Either way a return counts against the window its order counted in, never below zero (TIER_METRIC_POINTS_SQL).
    * Summed exactly and read as a double: both grow past int4 with a few maximal orders (docs/reference/input-bounds.md).
    * Earnings stay on the ledger of the record they were earned on, so records merged into the member count too
    * (`absorbedIds`: a record being merged in this transaction, not yet marked merged).
@@ -175,7 +176,8 @@ export class TierService {
   async progress(em: EntityManager, memberId: string, settings: ProgrammeSettings, at: Date): Promise<TierProgress> {
     const tiers = await this.list(em);
     const { tier, state } = await this.current(em, memberId);
-    const current = await this.metric(em, memberId, settings, at);
+    // The metric evaluation decides on; it cannot go below zero (a clawback counts only with its order's earning).
+    const current = Math.max(0, await this.metric(em, memberId, settings, at));
     const nextTier = tiers.find((t) => t.threshold > (tier?.threshold ?? -1)) ?? null;
     return {
       tier,
@@ -243,15 +245,28 @@ export class TierService {
   }
 }
 
-/** Tiers by threshold, a member's locked tier row (null: none recorded) and the tier it gives them. */
 /**
- * Points earned in the window on the member's own ledger and those of records merged into them. One array of ids, so
- * that the plan is an index scan of (member_id, created_at); an OR across the subquery made it a scan of every ledger row.
+ * When the points a return's clawback row (`e`) takes back were earned: the earliest ORDER_EARN row of its order (by
+ * the (source_type, source_id) index); null when the order earned nothing.
  */
-export const TIER_METRIC_POINTS_SQL = `select coalesce(sum(lifetime_delta), 0)::float8 as v from ledger_entry
-  where member_id = any(array(select id from member where id = ? union all select id from member where merged_into_id = ?) || ?::uuid[])
-    and reason in ('ORDER_EARN', 'RETURN_CLAWBACK') and created_at > ?`;
+export const clawbackEarnedAtSql = (e: string) => `(select min(o.created_at) from order_return r
+  join ledger_entry o on o.source_type = 'order' and o.source_id = r.order_id and o.reason = 'ORDER_EARN'
+  where r.id = ${e}.source_id)`;
 
+/**
+ * Points earned in the window on the member's own ledger and those of records merged into them, net of returns. A
+ * clawback counts only when the points it takes back were earned in the window (as spend nets returns of the orders
+ * placed in it): the return of an order earned before the window made the metric negative, and no number of points
+ * earned then reached the tier that progress said they would. One array of ids, so that the plan is an index scan of
+ * (member_id, created_at); an OR across the subquery made it a scan of every ledger row.
+ */
+export const TIER_METRIC_POINTS_SQL = `with w as (select array(select id from member where id = ? union all select id from member where merged_into_id = ?) || ?::uuid[] as ids,
+    ?::timestamptz as since)
+  select coalesce(sum(e.lifetime_delta), 0)::float8 as v from w join ledger_entry e on e.member_id = any(w.ids)
+  where e.reason in ('ORDER_EARN', 'RETURN_CLAWBACK') and e.created_at > w.since
+    and (e.reason = 'ORDER_EARN' or ${clawbackEarnedAtSql('e')} > w.since)`;
+
+/** Tiers by threshold, a member's locked tier row (null: none recorded) and the tier it gives them. */
 export interface LockedTier {
   tiers: Tier[];
   state: MemberTier | null;
