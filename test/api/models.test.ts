@@ -186,6 +186,46 @@ describe('member.recommendations', () => {
     }
   });
 
+  it('fills with popular products the member has not bought when they bought every stored pick', async () => {
+    const b = build(h);
+    const key = await b.apiKey();
+    const wasActive = await h.sql<{ id: string }>(`select id from model_version where kind = 'RECOMMENDER' and status = 'ACTIVE'`);
+    await retireActive('RECOMMENDER');
+    try {
+      const active = await version('RECOMMENDER', 'ACTIVE');
+      const member = await b.member().inCountry('NL').save();
+      await recommend(active, member.id, ['FILL-A', 'FILL-G']);
+      await h.gql(key.auth, RECORD_ORDER, { input: orderInput(member.id, [{ sku: 'FILL-A' }, { sku: 'FILL-B' }, { sku: 'FILL-G' }]) });
+      const lists = [['NL', ['FILL-A', 'FILL-B', 'FILL-C', 'FILL-D']], ['', ['FILL-C', 'FILL-E', 'FILL-F']]] as const;
+      for (const [country, skus] of lists) {
+        for (const [i, sku] of skus.entries()) {
+          await h.sql(`insert into popular_product (model_version_id, country, rank, product_id, score) values (?, ?, ?, ?, ?)`, [active, country, i + 1, await product(sku), 10 - i]);
+        }
+      }
+      const recs = async (first: number, exclude: boolean) => {
+        const res = await h.gql(key.auth, `query M($id: ID!, $first: Int!, $exclude: Boolean!) { member(id: $id) { recommendations(first: $first, excludePurchased: $exclude) {
+          rank reason isColdStart isRepeat modelVersionId product { sku } } } }`, { id: member.id, first, exclude });
+        expect(res.errors).toBeUndefined();
+        return res.data.member.recommendations as any[];
+      };
+
+      // Their country's list first, then everyone's, each by rank; FILL-C only once; `first` holds.
+      const three = await recs(3, true);
+      expect(three.map((r) => [r.rank, r.product.sku, r.reason, r.isColdStart, r.isRepeat, r.modelVersionId])).toEqual([
+        [1, 'FILL-C', 'Popular in NL, not bought yet', true, false, active],
+        [2, 'FILL-D', 'Popular in NL, not bought yet', true, false, active],
+        [3, 'FILL-E', 'Popular with all customers, not bought yet', true, false, active],
+      ]);
+      expect((await recs(10, true)).map((r) => r.product.sku)).toEqual(['FILL-C', 'FILL-D', 'FILL-E', 'FILL-F']);
+      expect((await recs(1, true)).map((r) => r.product.sku)).toEqual(['FILL-C']);
+      // Without the exclusion the stored picks stand alone, as before.
+      expect((await recs(10, false)).map((r) => [r.product.sku, r.isColdStart])).toEqual([['FILL-A', false], ['FILL-G', false]]);
+    } finally {
+      await retireActive('RECOMMENDER');
+      await h.sql(`update model_version set status = 'ACTIVE' where id in (?)`, [wasActive.length ? wasActive.map((v) => v.id) : [randomUUID()]]);
+    }
+  });
+
   it('costs the same number of queries for a page of 2 members as for 10', async () => {
     const b = build(h);
     const admin = await b.admin(AdminRole.ADMIN);

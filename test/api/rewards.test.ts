@@ -9,6 +9,7 @@ const UPSERT = `mutation($input: UpsertRewardInput!) { upsertReward(input: $inpu
 const REDEEM = `mutation($input: RedeemRewardInput!) { redeemReward(input: $input) { id status points voucherCode expiresAt reward { code } } }`;
 const CONSUME = `mutation($input: ConsumeVoucherInput!) { consumeVoucher(input: $input) { id status consumedAt } }`;
 const CANCEL = `mutation($input: CancelRedemptionInput!) { cancelRedemption(input: $input) { id status } }`;
+const UPSERT_TIER = `mutation($i: UpsertTierInput!) { upsertTier(input: $i) { id } }`;
 
 let admin: Awaited<ReturnType<ReturnType<typeof build>['admin']>>;
 let seq = 0;
@@ -86,6 +87,7 @@ describe('redeemReward', () => {
   });
 
   it('refuses expired, not yet started, inactive and tier-restricted rewards', async () => {
+    await h.gql(admin.auth, UPSERT_TIER, { i: { code: 'GOLD', name: 'Gold', threshold: 1000 } });
     const m = await memberWith(1000);
     const day = 86_400_000;
     const cases: Array<[Record<string, unknown>, string]> = [
@@ -116,6 +118,23 @@ describe('redeemReward', () => {
     const noValue = await h.gql(admin.auth, UPSERT, { input: { code: 'FIVE-OFF', name: '£5 off', kind: 'FIXED_DISCOUNT', costPoints: 500 } });
     expect(expectError(noValue, 'BAD_USER_INPUT').extensions.fields.map((f: any) => f.path).sort()).toEqual(['input.currency', 'input.valueMinor']);
     expect(await h.sql(`select 1 from reward where code in ('ZERO', 'FIVE-OFF')`)).toHaveLength(0);
+  });
+
+  it('refuses a tier no tier has, naming the entry, and writes nothing', async () => {
+    await h.gql(admin.auth, UPSERT_TIER, { i: { code: 'SILVER', name: 'Silver', threshold: 500 } });
+    const created = await h.gql(admin.auth, UPSERT, { input: { code: 'TIERED', name: 'Tiered', kind: 'FREE_PRODUCT', sku: 'X', costPoints: 10, tierCodes: ['SILVER', 'PLATINUM'] } });
+    const err = expectError(created, 'BAD_USER_INPUT');
+    expect(err.extensions.fields).toEqual([{ path: 'input.tierCodes.1', message: 'no tier has the code PLATINUM' }]);
+    expect(await h.sql(`select 1 from reward where code = 'TIERED'`)).toHaveLength(0);
+
+    // An existing reward keeps its tiers, and no audit entry says otherwise.
+    const r = await reward({ tierCodes: ['SILVER'] });
+    const audits = async () => (await h.sql(`select 1 from audit_entry where entity_id = ?`, [r.id])).length;
+    const before = await audits();
+    const updated = await h.gql(admin.auth, UPSERT, { input: { code: r.code, name: 'Free coffee', kind: 'FREE_PRODUCT', sku: 'COFFEE', costPoints: 100, tierCodes: ['PLATINUM'] } });
+    expect(expectError(updated, 'BAD_USER_INPUT').extensions.fields[0].path).toBe('input.tierCodes.0');
+    expect(await h.sql(`select tier_codes from reward where id = ?`, [r.id])).toEqual([{ tier_codes: ['SILVER'] }]);
+    expect(await audits()).toBe(before);
   });
 
   it('completes a donation at once, with no voucher', async () => {

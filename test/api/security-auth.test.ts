@@ -170,4 +170,60 @@ describe('sessions', () => {
     const { auth } = await b.apiKey();
     expectError(await h.gql(auth, `mutation { logout }`), 'FORBIDDEN');
   });
+
+  const RENEW = `mutation { renewSession { token expiresAt admin { id } } }`;
+
+  it('renewSession gives a token of the same session that lasts ADMIN_TOKEN_TTL_SECONDS from now; logout still ends the session, and every token of it', async () => {
+    const admin = await b.admin();
+    // As if signed in ten minutes ago, its token expiring in five.
+    await h.sql(`update admin_session set created_at = now() - interval '10 minutes', expires_at = now() + interval '5 minutes' where admin_id = ?`, [admin.id]);
+    const res = await h.gql(admin.auth, RENEW);
+    expect(res.errors).toBeUndefined();
+    expect(res.data.renewSession.admin.id).toBe(admin.id);
+    const ttl = Date.parse(res.data.renewSession.expiresAt) - Date.now();
+    expect(ttl).toBeGreaterThan((h.config.ADMIN_TOKEN_TTL_SECONDS - 30) * 1000);
+    expect(ttl).toBeLessThanOrEqual(h.config.ADMIN_TOKEN_TTL_SECONDS * 1000);
+    const sessions = await h.sql<{ expires_at: Date }>(`select expires_at from admin_session where admin_id = ?`, [admin.id]);
+    expect(sessions).toHaveLength(1);
+    expect(new Date(sessions[0].expires_at).getTime()).toBe(Date.parse(res.data.renewSession.expiresAt));
+    const renewed = { token: res.data.renewSession.token };
+    expect((await h.gql(renewed, ME)).data.me.id).toBe(admin.id);
+    expect((await h.gql(admin.auth, ME)).data.me.id).toBe(admin.id);
+    expect((await h.gql(renewed, `mutation { logout }`)).data.logout).toBe(true);
+    expectError(await h.gql(renewed, ME), 'UNAUTHENTICATED');
+    expectError(await h.gql(admin.auth, ME), 'UNAUTHENTICATED');
+    expectError(await h.gql(renewed, RENEW), 'UNAUTHENTICATED');
+  });
+
+  it('renewSession never takes a session past ADMIN_SESSION_MAX_SECONDS from its login, then refuses: sign in again', async () => {
+    const admin = await b.admin();
+    const max = h.config.ADMIN_SESSION_MAX_SECONDS;
+    // Signed in nearly the longest time ago: the renewed token ends where the session must.
+    await h.sql(`update admin_session set created_at = now() - make_interval(secs => ?), expires_at = now() + interval '1 minute' where admin_id = ?`, [max - 300, admin.id]);
+    const res = await h.gql(admin.auth, RENEW);
+    expect(res.errors).toBeUndefined();
+    const [{ created_at: createdAt }] = await h.sql<{ created_at: Date }>(`select created_at from admin_session where admin_id = ?`, [admin.id]);
+    expect(Date.parse(res.data.renewSession.expiresAt)).toBe(new Date(createdAt).getTime() + max * 1000);
+    // At its longest: refused, and the session keeps its end.
+    const again = await h.gql({ token: res.data.renewSession.token }, RENEW);
+    expect(expectError(again, 'UNAUTHENTICATED').message).toBe('The session has reached its longest life; sign in again');
+    expect((await h.gql({ token: res.data.renewSession.token }, ME)).data.me.id).toBe(admin.id);
+  });
+
+  it('renewSession: FORBIDDEN with an API key, UNAUTHENTICATED without credentials or for a revoked session', async () => {
+    const { auth } = await b.apiKey();
+    expectError(await h.gql(auth, RENEW), 'FORBIDDEN');
+    expectError(await h.gql(null, RENEW), 'UNAUTHENTICATED');
+    const boss = await b.admin();
+    const target = await b.admin(AdminRole.MARKETER);
+    await h.gql(boss.auth, `mutation($id: ID!) { revokeAdminSessions(adminUserId: $id) }`, { id: target.id });
+    expectError(await h.gql(target.auth, RENEW), 'UNAUTHENTICATED');
+    // Two renewals at once on one session: both answer, and the session ends at the later expiry.
+    const fresh = await b.admin();
+    await h.sql(`update admin_session set expires_at = now() + interval '1 minute' where admin_id = ?`, [fresh.id]);
+    const both = await Promise.all([h.gql(fresh.auth, RENEW), h.gql(fresh.auth, RENEW)]);
+    expect(both.map((r) => r.errors)).toEqual([undefined, undefined]);
+    const [{ expires_at: end }] = await h.sql<{ expires_at: Date }>(`select expires_at from admin_session where admin_id = ?`, [fresh.id]);
+    expect(new Date(end).getTime()).toBe(Math.max(...both.map((r) => Date.parse(r.data.renewSession.expiresAt))));
+  });
 });

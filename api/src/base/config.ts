@@ -85,6 +85,8 @@ const schema = z
     REDIS_CLUSTER_NODES: clusterNodesSchema,
     JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     ADMIN_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
+    /** Longest an admin session lasts from its login, however often its token is renewed (renewSession). */
+    ADMIN_SESSION_MAX_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(12 * 3600),
     GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
     /** The dearest real operation (a storefront's member account with 100 orders) costs 2638. */
     GRAPHQL_MAX_COMPLEXITY: z.coerce.number().int().min(10).default(4000),
@@ -272,7 +274,8 @@ export const CONFIG_DOCS: { readonly [K in keyof RawConfig]-?: VariableDoc } = {
   REDIS_CLUSTER_NODES:
     'A Redis Cluster instead of `REDIS_URL`: comma-separated seed nodes `host:port,host:port`. Every Redis client (queues, rate limits, login throttle, readiness) is then a cluster client, and `QUEUE_PREFIX` must be a hash tag ([scaling](../operations/scaling.md#redis-cluster)).',
   JWT_SECRET: { text: 'Signs admin tokens; at least 32 characters, required in production.', shownDefault: 'a development-only value' },
-  ADMIN_TOKEN_TTL_SECONDS: 'Lifetime of an admin token.',
+  ADMIN_TOKEN_TTL_SECONDS: 'Lifetime of an admin token; the admin app renews it while the admin is active (`renewSession`).',
+  ADMIN_SESSION_MAX_SECONDS: 'Longest an admin session lasts from its login, however often its token is renewed; then the admin signs in again.',
   GRAPHQL_MAX_DEPTH: 'Deepest nesting an operation may have; deeper answers `GRAPHQL_VALIDATION_FAILED`.',
   GRAPHQL_MAX_COMPLEXITY: 'Cost budget per operation: each field costs 1 and a list costs `first` × its items; over it answers `QUERY_TOO_COMPLEX`.',
   GRAPHQL_INTROSPECTION: { text: 'Allow schema introspection.', shownDefault: 'on unless `NODE_ENV=production`' },

@@ -26,7 +26,7 @@ export class AdminAuthService {
   private dummyHash: Promise<string> | null = null;
 
   constructor(
-    private readonly config: Pick<Config, 'JWT_SECRET' | 'ADMIN_TOKEN_TTL_SECONDS'>,
+    private readonly config: Pick<Config, 'JWT_SECRET' | 'ADMIN_TOKEN_TTL_SECONDS' | 'ADMIN_SESSION_MAX_SECONDS'>,
     private readonly audit: AuditService,
     private readonly throttle: LoginThrottle | null = null,
     /** Each role's permissions, plugins' included. */
@@ -99,6 +99,30 @@ export class AdminAuthService {
     if (principal?.kind !== 'admin') throw AppError.forbidden('Only admin users have a session');
     await ctx.em.nativeUpdate(AdminLoginSession, { id: principal.sessionId, revokedAt: null }, { revokedAt: new Date() });
     return true;
+  }
+
+  /**
+   * A new token for the caller's session, valid ADMIN_TOKEN_TTL_SECONDS from now but never past ADMIN_SESSION_MAX_SECONDS
+   * from its login: the admin app calls it while the admin is working, so a session ends when they stop, not midway
+   * through a form. The session stays the same one (logout and revocation end it), so older tokens of it keep their own
+   * expiry. A session at its longest life is not renewed (UNAUTHENTICATED, sign in again).
+   */
+  async renewSession(ctx: Context): Promise<AdminSession> {
+    const principal = ctx.principal;
+    if (principal?.kind !== 'admin') throw AppError.forbidden('Only admin users have a session');
+    return ctx.em.transactional(async (tx) => {
+      const session = await tx.findOne(AdminLoginSession, { id: principal.sessionId }, { populate: ['admin'], lockMode: LockMode.PESSIMISTIC_WRITE });
+      const now = new Date();
+      if (!session || !session.isActiveAt(now)) throw AppError.unauthenticated('Invalid, expired or revoked token');
+      const longest = session.createdAt.getTime() + this.config.ADMIN_SESSION_MAX_SECONDS * 1000;
+      const expiresAt = new Date(Math.min(now.getTime() + this.config.ADMIN_TOKEN_TTL_SECONDS * 1000, longest));
+      if (expiresAt.getTime() <= session.expiresAt.getTime()) {
+        throw AppError.unauthenticated('The session has reached its longest life; sign in again');
+      }
+      session.expiresAt = expiresAt;
+      await tx.flush();
+      return { token: await this.sign(session.admin.getEntity(), session.id, expiresAt), expiresAt, admin: session.admin.getEntity() };
+    });
   }
 
   /** Ends every session of one admin user (a lost laptop, a leaver); returns how many were open. */
@@ -225,16 +249,20 @@ export class AdminAuthService {
     const expiresAt = new Date(Date.now() + this.config.ADMIN_TOKEN_TTL_SECONDS * 1000);
     const session = em.create(AdminLoginSession, { admin, expiresAt });
     await em.flush();
-    const token = await new SignJWT({ role: admin.role })
+    return { token: await this.sign(admin, session.id, expiresAt), expiresAt, admin };
+  }
+
+  /** A token of session `sessionId` (its `jti`), valid until `expiresAt`. */
+  private sign(admin: AdminUser, sessionId: string, expiresAt: Date): Promise<string> {
+    return new SignJWT({ role: admin.role })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(admin.id)
-      .setJti(session.id)
+      .setJti(sessionId)
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
       .setIssuedAt()
       .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
       .sign(this.secret);
-    return { token, expiresAt, admin };
   }
 
   private revokeAll(em: EntityManager, adminId: string): Promise<number> {

@@ -24,6 +24,15 @@ export class AuthResolver {
 
   @Authorized(Permission.OWN_ACCOUNT)
   @Mutation(() => AdminSession, {
+    description:
+      "A new token for the caller's session, valid ADMIN_TOKEN_TTL_SECONDS more but not past ADMIN_SESSION_MAX_SECONDS from its login (then UNAUTHENTICATED: sign in again). The admin app calls it while the admin is active.",
+  })
+  renewSession(@Ctx() ctx: Context): Promise<AdminSession> {
+    return this.auth.renewSession(ctx);
+  }
+
+  @Authorized(Permission.OWN_ACCOUNT)
+  @Mutation(() => AdminSession, {
     description: "Changes the caller's password, ends all of their sessions and returns a new one for this client.",
   })
   changePassword(@Arg('input', () => ChangePasswordInput) input: ChangePasswordInput, @Ctx() ctx: Context): Promise<AdminSession> {

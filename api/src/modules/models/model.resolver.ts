@@ -72,7 +72,7 @@ export class MemberModelResolver {
   constructor(private readonly models: ModelService) {}
 
   @Authorized(Permission.MEMBERS_READ)
-  @FieldResolver(() => [Recommendation], { description: 'Products for this member from the active recommender, each with a reason.' })
+  @FieldResolver(() => [Recommendation], { description: 'Products for this member from the active recommender, each with a reason. With excludePurchased, popular products the member has not bought fill the list up to first.' })
   recommendations(
     @Root() member: Member,
     @Arg('first', () => Int, { defaultValue: 10 }) first: number,

@@ -46,9 +46,12 @@ const JOB_STATES: Record<string, ModelJobState> = {
  * Stored picks of the active recommender for members `in (?)`, else popularity in their country (cold start); the
  * second parameter leaves out what they bought. Popularity comes from the active version, or, while no version is
  * active (the gate kept every one out), from the newest trained one: a storefront always has something to show, and
- * popularity is a baseline, not the model the gate refused. Exported for the benchmark's bare baseline, which runs it as is.
+ * popularity is a baseline, not the model the gate refused. When what they bought is left out, the popular products
+ * they have not bought follow (their country's, then everyone's; `fill`): a heavy buyer may have bought every stored
+ * pick. Exported for the benchmark's bare baseline, which runs it as is.
  */
 export const RECOMMENDATIONS_SQL = `with wanted as (select m.id, coalesce(m.country, '') as country from member m where m.id in (?)),
+   opts as (select ?::boolean as exclude_purchased),
    active as (select id from model_version where kind = 'RECOMMENDER' and status = 'ACTIVE'),
    popularity as (
      select v.id from model_version v
@@ -56,25 +59,41 @@ export const RECOMMENDATIONS_SQL = `with wanted as (select m.id, coalesce(m.coun
        and exists (select 1 from popular_product x where x.model_version_id = v.id)
      order by (v.status = 'ACTIVE') desc, v.created_at desc limit 1),
    scored as (
-     select r.member_id, r.rank, r.score, r.reason, r.is_repeat, false as is_cold_start, r.model_version_id, r.product_id
+     select r.member_id, r.rank, r.score, r.reason, r.is_repeat, false as is_cold_start, r.model_version_id, r.product_id, 0 as pass
      from member_recommendation r join active a on a.id = r.model_version_id
      where r.member_id in (select id from wanted)),
    cold as (
      select w.id as member_id, p.rank, p.score,
             case when p.country = '' then 'Popular with all customers' else 'Popular in ' || p.country end as reason,
-            false as is_repeat, true as is_cold_start, p.model_version_id, p.product_id
+            false as is_repeat, true as is_cold_start, p.model_version_id, p.product_id, 0 as pass
      from wanted w join popularity a on true
      join lateral (
        select pp.* from popular_product pp
        where pp.model_version_id = a.id
          and pp.country = (case when exists (select 1 from popular_product x where x.model_version_id = a.id and x.country = w.country) then w.country else '' end)
      ) p on true
-     where not exists (select 1 from scored s where s.member_id = w.id))
-   select * from (select * from scored union all select * from cold) x
-   where not (?::boolean and (x.is_repeat or exists (
-     select 1 from order_line ol join customer_order o on o.id = ol.order_id
-     where o.member_id = x.member_id and ol.product_id = x.product_id)))
-   order by x.member_id, x.rank`;
+     where not exists (select 1 from scored s where s.member_id = w.id)),
+   fill as (
+     select w.id as member_id, f.rank, f.score,
+            case when f.country = '' then 'Popular with all customers, not bought yet' else 'Popular in ' || f.country || ', not bought yet' end as reason,
+            false as is_repeat, true as is_cold_start, a.id as model_version_id, f.product_id, 1 as pass
+     from wanted w join opts o on o.exclude_purchased join popularity a on true
+     join lateral (
+       select * from (
+         select distinct on (pp.product_id) pp.product_id, pp.country, pp.score, (pp.country <> w.country)::int * 100000 + pp.rank as rank
+         from popular_product pp
+         where pp.model_version_id = a.id and pp.country in (w.country, '')
+           and not exists (select 1 from scored s where s.member_id = w.id and s.product_id = pp.product_id)
+           and not exists (select 1 from cold c where c.member_id = w.id and c.product_id = pp.product_id)
+           and not exists (select 1 from order_line ol join customer_order co on co.id = ol.order_id where co.member_id = w.id and ol.product_id = pp.product_id)
+         order by pp.product_id, (pp.country <> w.country), pp.rank) d
+       order by d.rank limit ${MAX_RECOMMENDATIONS}
+     ) f on true)
+   select x.* from (select * from scored union all select * from cold union all select * from fill) x join opts o on true
+   where x.pass = 1 or not (o.exclude_purchased and (x.is_repeat or exists (
+     select 1 from order_line ol join customer_order co on co.id = ol.order_id
+     where co.member_id = x.member_id and ol.product_id = x.product_id)))
+   order by x.member_id, x.pass, x.rank`;
 
 interface RecommendationRow {
   member_id: string;
@@ -85,6 +104,7 @@ interface RecommendationRow {
   is_cold_start: boolean;
   model_version_id: string;
   product_id: string;
+  pass: number;
 }
 
 /**
@@ -222,7 +242,10 @@ export class ModelService {
     });
   }
 
-  /** Top recommendations per member from the active recommender; members it never scored get popularity by country. */
+  /**
+   * Top recommendations per member from the active recommender; members it never scored get popularity by country.
+   * Leaving out what they bought, popular products they have not bought fill the list up to `first`.
+   */
   async recommendationsOf(em: EntityManager, memberIds: readonly string[], first: number, excludePurchased: boolean): Promise<Recommendation[][]> {
     const rows = await em.execute<RecommendationRow[]>(
       RECOMMENDATIONS_SQL,

@@ -112,7 +112,7 @@ export class Recommendation {
   @Field(() => String, { description: "A short reason, e.g. 'Similar to WHITE HANGING HEART T-LIGHT HOLDER' or 'Popular in France'." })
   reason: string;
 
-  @Field(() => Boolean, { description: 'True when this is popularity by country rather than a model pick: the member has no history the model could use, or no recommender version is active.' })
+  @Field(() => Boolean, { description: 'True when this is popularity by country rather than a model pick: the member has no history the model could use, no recommender version is active, or (excludePurchased) the picks left too few products the member has not bought.' })
   isColdStart: boolean;
 
   @Field(() => Boolean, { description: 'The member has bought this product before.' })

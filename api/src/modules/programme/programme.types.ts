@@ -1,6 +1,7 @@
 import { Field, InputType, Int } from 'type-graphql';
-import { IsEnum, IsOptional, Matches, Max, Min, Validate, ValidatorConstraint, type ValidatorConstraintInterface } from 'class-validator';
+import { IsEnum, IsOptional, Max, Min, Validate, ValidatorConstraint, type ValidatorConstraintInterface } from 'class-validator';
 import { isTimeZone } from '../../base/time';
+import { isCurrency } from '../../base/currency';
 import { TierMetric } from './programme-settings.entity';
 import { MAX_ORDER_TOTAL_MINOR, MAX_POINT_VALUE_MINOR, MAX_RULE_POINTS, grouped } from '../../base/bounds';
 
@@ -12,6 +13,18 @@ class IsTimeZone implements ValidatorConstraintInterface {
 
   defaultMessage(): string {
     return 'must be an IANA time zone such as Europe/London or UTC';
+  }
+}
+
+// The shape alone let XXQ through: liability would be reported in a currency that does not exist.
+@ValidatorConstraint({ name: 'isCurrency' })
+class IsCurrency implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return typeof value === 'string' && isCurrency(value);
+  }
+
+  defaultMessage(): string {
+    return 'must be an ISO 4217 currency code such as GBP';
   }
 }
 
@@ -75,8 +88,8 @@ export class UpdateProgrammeSettingsInput {
   @Validate(IsTimeZone)
   timeZone?: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'An ISO 4217 currency code such as GBP.' })
   @IsOptional()
-  @Matches(/^[A-Z]{3}$/, { message: 'must be an ISO 4217 currency code such as GBP' })
+  @Validate(IsCurrency)
   pointValueCurrency?: string;
 }

@@ -134,6 +134,7 @@ export class RewardService {
     return conflictOnDuplicate(
       () =>
         ctx.em.transactional(async (em) => {
+          await this.checkTierCodes(em, input.tierCodes);
           const existing = await em.findOne(Reward, { code: input.code }, { lockMode: LockMode.PESSIMISTIC_WRITE });
           const reward = existing ?? em.create(Reward, { code: input.code, name: input.name, kind: input.kind, costPoints: input.costPoints });
           const before = existing ? { costPoints: existing.costPoints, stock: existing.stock, isActive: existing.isActive } : null;
@@ -159,6 +160,14 @@ export class RewardService {
         }),
       () => AppError.conflict('IDENTIFIER_TAKEN', 'A reward with this code already exists', { field: 'input.code' }),
     );
+  }
+
+  /** A reward limited to a tier that does not exist could never be redeemed: refused, as segments refuse one. */
+  private async checkTierCodes(em: EntityManager, codes: readonly string[]): Promise<void> {
+    if (codes.length === 0) return;
+    const known = new Set((await this.tiers.list(em)).map((t) => t.code));
+    const unknown = codes.flatMap((code, i) => (known.has(code) ? [] : [{ path: `input.tierCodes.${i}`, message: `no tier has the code ${code}` }]));
+    if (unknown.length) throw AppError.badInput(unknown);
   }
 
   /**
