@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Queue from 'bull';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { useHarness } from '../support/harness';
 import { DISTRIBUTION_PLUGINS } from '../support/distribution';
 import { collectPageErrors, describeInBrowser, launchChromium, screenshot } from '../support/browser';
@@ -56,6 +56,19 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
     await page.context().close();
     expect(errors).toEqual([]);
   });
+
+  /** Every button lies inside the viewport's width, and neither the page nor its table scrolls sideways to reach it. */
+  async function expectOnScreen(buttons: Locator) {
+    const width = page.viewportSize()!.width;
+    const all = await buttons.all();
+    expect(all.length).toBeGreaterThan(0);
+    for (const button of all) {
+      const box = (await button.boundingBox())!;
+      expect(box.x + box.width).toBeLessThanOrEqual(width);
+      expect(await button.evaluate((b) => b.closest('.table-wrap')!.scrollWidth - b.closest('.table-wrap')!.clientWidth)).toBe(0);
+    }
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
+  }
 
   async function signIn(role: AdminRole, path = '/dashboard') {
     const admin = await b.admin(role);
@@ -140,6 +153,8 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
   });
 
   it('an admin sees a rejected model version with its gate reason and metrics chart, and activates it', async () => {
+    // What the audit used: a laptop screen, where a long gate reason once pushed the buttons out of the table's view.
+    await page.setViewportSize({ width: 1280, height: 800 });
     const id = randomUUID();
     await h.sql(
       `insert into model_version (id, kind, status, algorithm, params, metrics, baseline_metrics, horizon_days, train_rows, is_promoted, gate_reason, created_at, finished_at)
@@ -154,6 +169,12 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
     expect(row).toContain('0.21');
     expect(await text('gate-decision')).toContain('not promoted — ndcg@10 0.210 does not beat POPULAR 0.230');
     await page.getByTestId('version-metrics').locator('svg').first().waitFor();
+    const chart = (await page.getByTestId('version-metrics').locator('svg').first().textContent()) ?? '';
+    expect(chart).toContain('nDCG@10 (all items)');
+    expect(chart).not.toContain('all ndcg@10');
+    // Never served, so activating it is no rollback.
+    expect(await text('version-activate')).toBe('Activate this version');
+    await expectOnScreen(page.getByTestId('version-row').getByRole('button'));
     await screenshot(page, 'models');
 
     await page.getByTestId('version-activate').click();
@@ -170,7 +191,7 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
       await h.sql(
         `insert into model_version (id, kind, status, algorithm, params, metrics, baseline_metrics, horizon_days, train_rows, is_promoted, gate_reason, created_at, finished_at)
          values (?, 'CHURN', ?, 'TF-CHURN', '{}', ?, ?, 90, 500, true, 'beats every baseline', now() - ? * interval '1 day', now() - ? * interval '1 day')`,
-        [id, status, JSON.stringify({ rocAuc: auc }), JSON.stringify({ RECENCY: { rocAuc: 0.69 } }), daysAgo, daysAgo],
+        [id, status, JSON.stringify({ rocAuc: auc, prAuc: 0.52, calibration: { meanPredicted: 0.31, observed: 0.3, ece: 0.02, bins: [] } }), JSON.stringify({ RECENCY: { rocAuc: 0.69 } }), daysAgo, daysAgo],
       );
     }
     await signIn(AdminRole.ADMIN, '/models');
@@ -181,6 +202,11 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
     expect(await rows.nth(1).textContent()).toContain('0.74');
     expect(await rows.nth(0).getByTestId('version-activate').count()).toBe(0);
     expect(await rows.nth(1).getByTestId('version-activate').textContent()).toBe('Roll back to this');
+    const chart = page.getByTestId('version-metrics').locator('svg').first();
+    await chart.waitFor();
+    const labels = (await chart.textContent()) ?? '';
+    for (const label of ['ROC-AUC', 'PR-AUC', 'Mean predicted (calibration)', 'Observed rate (calibration)']) expect(labels).toContain(label);
+    expect(labels).not.toMatch(/prAuc|meanPredicted/);
 
     await rows.nth(1).getByTestId('version-activate').click();
     await page.getByTestId('activate-dialog').getByLabel('Reason').fill('Newer model misses lapsed store customers');

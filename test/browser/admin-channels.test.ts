@@ -1,6 +1,7 @@
 import { useHarness, expectError } from '../support/harness';
 import { describeInBrowser, screenshot, useAdminBrowser } from '../support/browser';
 import { build, AdminRole } from '../fixtures/build';
+import type { Locator, Page } from 'playwright-core';
 
 const h = useHarness({ PORT: '0', HOST: '127.0.0.1' });
 const b = build(h);
@@ -99,6 +100,17 @@ describeInBrowser('admin app: sales channels and API keys', () => {
     expect(await text('field-error')).toContain('must not be greater than 604800');
   });
 
+  it('at 1280 × 800 a key with every scope keeps its Rotate and Revoke on screen, with no sideways scrolling', async () => {
+    const { page } = session;
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await b.apiKey();
+    await signIn(AdminRole.ADMIN, '/operations/channels');
+    await page.getByTestId('api-key-row').first().waitFor();
+    await expectOnScreen(page, page.getByTestId('api-key-rotate'));
+    await expectOnScreen(page, page.getByTestId('api-key-revoke'));
+    await screenshot(page, 'api-keys-1280');
+  });
+
   it('a marketer is not offered the page: no tab for it, and a notice instead of it', async () => {
     const { page } = session;
     await signIn(AdminRole.MARKETER, '/operations/channels');
@@ -107,3 +119,16 @@ describeInBrowser('admin app: sales channels and API keys', () => {
     expect(await page.getByTestId('api-key-new').count()).toBe(0);
   });
 });
+
+/** Every button lies inside the viewport's width, and neither the page nor its table scrolls sideways to reach it. */
+async function expectOnScreen(page: Page, buttons: Locator): Promise<void> {
+  const width = page.viewportSize()!.width;
+  const all = await buttons.all();
+  expect(all.length).toBeGreaterThan(0);
+  for (const button of all) {
+    const box = (await button.boundingBox())!;
+    expect(box.x + box.width).toBeLessThanOrEqual(width);
+    expect(await button.evaluate((b) => b.closest('.table-wrap')!.scrollWidth - b.closest('.table-wrap')!.clientWidth)).toBe(0);
+  }
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
+}

@@ -53,6 +53,18 @@ describeInBrowser('admin app: earning rules', () => {
     await screenshot(s.page, 'earning-rules-plugin-kind');
   });
 
+  it('reads a base rate in money (perMinor is in pence) and a weekend bonus by its days', async () => {
+    await b.baseRate(1, 100);
+    await b.rule({ name: 'Weekend double', kind: 'BONUS', multiplierPercent: 100, daysOfWeek: [0, 6] });
+    await s.signIn(AdminRole.ADMIN, '/earning-rules');
+    const row = (name: string) => s.page.getByTestId('earning-rules-row').filter({ hasText: name });
+    await row('Base GBP').waitFor();
+    expect(await row('Base GBP').textContent()).toContain('1 pt per £1.00');
+    expect(await row('Base GBP').textContent()).toContain('Always');
+    expect(await row('Weekend double').textContent()).toContain('Sat, Sun');
+    expect(await row('Weekend double').textContent()).not.toContain('Always');
+  });
+
   it('still creates a built-in rule from its own fields', async () => {
     await s.signIn(AdminRole.ADMIN, '/earning-rules');
     await s.page.getByTestId('earning-rules-new').click();
@@ -64,7 +76,7 @@ describeInBrowser('admin app: earning rules', () => {
     await dialog.getByLabel('Per minor units').fill('100');
     await dialog.getByLabel('Currency').fill('EUR');
     await dialog.getByTestId('form-save').click();
-    await s.page.waitForFunction(() => [...document.querySelectorAll('[data-testid="earning-rules-row"]')].some((r) => r.textContent?.includes('1 pt per 100 EUR')));
+    await s.page.waitForFunction(() => [...document.querySelectorAll('[data-testid="earning-rules-row"]')].some((r) => r.textContent?.includes('1 pt per €1.00')));
     const [rule] = await h.sql(`select kind, points, per_minor, currency, params from earning_rule where name = 'Euro base'`);
     expect(rule).toEqual({ kind: 'BASE_RATE', points: 1, per_minor: 100, currency: 'EUR', params: null });
   });

@@ -88,7 +88,7 @@ describeInBrowser('admin app: member 360 with model outputs', () => {
 
     expect(await text('member-churn')).toContain('High risk');
     expect(await text('member-churn')).toContain('75% chance of no purchase in 90 days');
-    expect(await text('member-churn-change')).toMatch(/^Rising up 15 percentage points since 20 Nov 2026 \(was 60%\)$/);
+    expect(await text('member-churn-change')).toMatch(/^Rising by 15 percentage points since 20 Nov 2026 \(was 60%\)$/);
     const driversChart = session.page.getByTestId('member-risk').getByRole('img', { name: /drives this member's churn score/ });
     await driversChart.locator('svg').first().waitFor();
     expect(await driversChart.locator('svg').textContent()).toContain('recency_days = 120');
@@ -162,5 +162,27 @@ describeInBrowser('admin app: member 360 with model outputs', () => {
     expect(await text('value-at-risk-total')).toBe('£92.58 of £123.45 predicted value at risk of churn');
     const chart = session.page.getByTestId('chart-value-at-risk').getByRole('img', { name: /value at risk per churn band/ });
     await chart.locator('svg').first().waitFor();
+  });
+
+  // Last: this member would change the dashboard's counts above.
+  it('a model is never certain: a churn score of 0.0004 reads <1% and a chance of return of 1 reads >99%; one day reads singular', async () => {
+    const alan = await b.member().named('Alan', 'Turing').save();
+    const web = await b.apiKey();
+    const placedAt = new Date(Date.now() - 30 * 3600_000).toISOString();
+    expect((await h.gql(web.auth, RECORD_ORDER, { input: orderInput(alan.id, [{ unitPriceMinor: 1000 }], { placedAt }) })).errors).toBeUndefined();
+    const [churn] = await h.sql<{ id: string }>(`select id from model_version where kind = 'CHURN' and status = 'ACTIVE'`);
+    await h.sql(
+      `insert into member_churn_score (model_version_id, member_id, score, band, drivers, previous_score, previous_scored_at)
+       values (?, ?, 0.0004, 'LOW', '[]', 0.03, '2026-11-20T06:00:00Z')`,
+      [churn.id, alan.id],
+    );
+    await h.sql(`insert into member_value_score (model_version_id, member_id, amount_minor, p_return, band, drivers) values (?, ?, 5000, 1.0, 'MEDIUM', '[]')`, [value, alan.id]);
+
+    await signIn(AdminRole.MARKETER, `/members/${alan.id}`);
+    await session.page.getByTestId('member-predicted-value').waitFor();
+    expect(await text('member-churn')).toContain('<1% chance of no purchase in 90 days');
+    expect(await text('member-churn-change')).toMatch(/^Falling by 2\.96 percentage points since 20 Nov 2026 \(was 3%\)$/);
+    expect(await text('member-predicted-value')).toContain('>99% chance of buying again');
+    expect(await text('member-rfm')).toMatch(/· 1 order · last 1 day ago$/);
   });
 });

@@ -2,8 +2,27 @@ import { useHarness } from '../support/harness';
 import { describeInBrowser, screenshot, useAdminBrowser } from '../support/browser';
 import { build, AdminRole } from '../fixtures/build';
 import { ConsentMedium } from '../../api/src/modules/members/member-consent.entity';
+import { ValueType, type LoyaltyPlugin } from '../../api/src/composition/extension-api';
+import { DISTRIBUTION_PLUGINS } from '../support/distribution';
 
-const h = useHarness({ PORT: '0', HOST: '127.0.0.1' });
+/** A plugin attribute the admin app has no label for: the builder spells out its name. */
+const streaks: LoyaltyPlugin = {
+  name: 'streaks',
+  segmentAttributes: [
+    {
+      name: 'loyaltyStreakDays',
+      description: 'Days in a row with an order, over the last `windowDays` days.',
+      type: ValueType.INTEGER,
+      operators: ['gte'],
+      min: 0,
+      max: 3660,
+      needsWindowDays: true,
+      rows: () => `select id as member_id, 0 as v from member where false`,
+    },
+  ],
+};
+
+const h = useHarness({ PORT: '0', HOST: '127.0.0.1' }, { plugins: [...DISTRIBUTION_PLUGINS, streaks] });
 const b = build(h);
 
 const PREVIEW = `query($input: PreviewSegmentInput!) { previewSegment(input: $input) { count } }`;
@@ -85,6 +104,24 @@ describeInBrowser('admin app: segments', () => {
     const [stored] = await h.sql(`select kind, rule from segment where name = 'GB without email consent'`);
     expect(stored.kind).toBe('SNAPSHOT');
     expect(stored.rule).toEqual(gbWithoutEmail);
+  });
+
+  it('names every attribute in words, plugin ones too, and says the window in days rather than `windowDays`', async () => {
+    await openBuilder(AdminRole.MARKETER);
+    const condition = session.page.getByTestId('rule-condition').first();
+    const labels = await condition.getByTestId('condition-attribute').locator('option').allTextContents();
+    for (const label of ['Value band', 'Value at risk (minor units, e.g. pence)', 'NPS score', 'NPS category', 'CSAT score', 'Activity count', 'Challenge progress (%)', 'Challenge state', 'Loyalty streak days']) {
+      expect(labels).toContain(label);
+    }
+    // No camelCase attribute name shows through.
+    expect(labels.filter((l) => /[a-z][A-Z]/.test(l))).toEqual([]);
+
+    await condition.getByTestId('condition-attribute').selectOption('purchaseCount');
+    expect(await condition.getByTestId('condition-hint').textContent()).toBe('Orders placed in the last 90 days.');
+    await condition.getByTestId('condition-window').fill('30');
+    expect(await condition.getByTestId('condition-hint').textContent()).toBe('Orders placed in the last 30 days.');
+    await condition.getByTestId('condition-attribute').selectOption('loyaltyStreakDays');
+    expect(await condition.getByTestId('condition-hint').textContent()).toBe('Days in a row with an order, over the last 90 days.');
   });
 
   it('shows the API grammar message next to the condition it names', async () => {

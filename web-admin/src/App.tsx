@@ -6,7 +6,7 @@ import { AppShell } from './AppShell';
 import { AccountPage } from './auth/AccountPage';
 import { LoginPage } from './auth/LoginPage';
 import { RequireAuth } from './auth/RequireAuth';
-import { readToken } from './auth/session';
+import { readToken, sessionIdentity } from './auth/session';
 import { SessionProvider, useSession } from './auth/SessionProvider';
 import { resources } from './resources';
 import { createAdminClient } from './shared/client';
@@ -43,11 +43,12 @@ export function App() {
 
 function ApiClientProvider({ children }: { children: ReactNode }) {
   const { session, signOut } = useSession();
-  const token = session?.token;
-  // A new client (so an empty cache) per token: one admin never sees results cached for another.
+  const identity = session ? sessionIdentity(session.token) : null;
+  // A new client (so an empty cache) per session: one admin never sees results cached for another, and a renewed token
+  // (the same session) keeps the cache, so pages and their forms stay as they are.
   const client = useMemo(
     () => createAdminClient({ getToken: readToken, onUnauthenticated: () => signOut('expired') }),
-    [token, signOut],
+    [identity, signOut],
   );
   return <UrqlProvider value={client}>{children}</UrqlProvider>;
 }

@@ -44,3 +44,17 @@ function isStoredSession(value: unknown): value is StoredSession {
     typeof (value as StoredSession).expiresAt === 'string'
   );
 }
+
+/**
+ * Who and which session a token belongs to (`sub` and `jti`): the same across the renewals of one session, so the API
+ * client and its cache survive a renewal but never pass from one admin or session to another.
+ */
+export function sessionIdentity(token: string): string {
+  try {
+    const payload = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))) as { sub?: unknown; jti?: unknown };
+    if (typeof payload.sub === 'string' && typeof payload.jti === 'string') return `${payload.sub}:${payload.jti}`;
+  } catch {
+    // not a token we can read: fall back to the token itself
+  }
+  return token;
+}

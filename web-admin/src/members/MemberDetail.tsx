@@ -54,7 +54,8 @@ export function MemberDetail() {
           <MemberSections
             member={member}
             withPii={withPii}
-            canAdjust={can(admin, 'points:adjust')}
+            // An erased or merged-away member's points can no longer change (the API answers MEMBER_ERASED or follows the survivor).
+            canAdjust={member.status === 'ACTIVE' && can(admin, 'points:adjust')}
             // Editing shows the contact details, so it needs them visible (analysts never see them).
             canEdit={member.status === 'ACTIVE' && withPii && can(admin, 'members:write')}
             canWrite={member.status === 'ACTIVE' && can(admin, 'members:write')}

@@ -237,7 +237,7 @@ function Versions({ versions, canActivate, onActivated }: { versions: ModelVersi
                 </button>
                 {canActivate && (v.status === 'REJECTED' || v.status === 'RETIRED') && (
                   <button type="button" className="small" onClick={() => setActivating(v)} data-testid="version-activate">
-                    {active && Date.parse(v.createdAt) < Date.parse(active.createdAt) ? 'Roll back to this' : 'Activate'}
+                    {isRollback(v, active) ? 'Roll back to this' : 'Activate this version'}
                   </button>
                 )}
               </div>
@@ -301,6 +301,41 @@ export function rateMetrics(metrics: Record<string, unknown>, prefix = ''): Reco
   return out;
 }
 
+/**
+ * Going back to a version that served before the active one. Only a RETIRED version has served (it was ACTIVE until
+ * replaced); a REJECTED one never has, so serving it is a first activation, not a rollback.
+ */
+function isRollback(v: ModelVersionFieldsFragment, active: ModelVersionFieldsFragment | null): boolean {
+  const hasServed = v.status === 'RETIRED' || v.activatedAt != null;
+  return hasServed && active != null && Date.parse(v.createdAt) < Date.parse(active.createdAt);
+}
+
+const metricNames: Record<string, string> = {
+  'ndcg@10': 'nDCG@10',
+  'recall@10': 'Recall@10',
+  'hitrate@10': 'Hit rate@10',
+  coverage: 'Catalogue coverage',
+  rocAuc: 'ROC-AUC',
+  prAuc: 'PR-AUC',
+  brier: 'Brier score',
+  churnRate: 'Churn rate',
+  meanPredicted: 'Mean predicted',
+  observed: 'Observed rate',
+  ece: 'Expected calibration error',
+};
+
+// The groups rateMetrics prefixes a metric with: the recommender's views (docs/eval/protocol.md) and the churn model's reliability.
+const metricGroups: Record<string, string> = { all: 'all items', new: 'items not bought before', calibration: 'calibration' };
+
+/** A metric path of rateMetrics in words: `calibration meanPredicted` → "Mean predicted (calibration)". */
+export function metricLabel(path: string): string {
+  const parts = path.split(' ');
+  const name = parts.pop()!;
+  const label = metricNames[name] ?? humanize(name.replace(/([a-z0-9])([A-Z])/g, '$1_$2'));
+  const groups = parts.map((p) => metricGroups[p] ?? p);
+  return groups.length ? `${label} (${groups.join(', ')})` : label;
+}
+
 /** The model a baseline version stands in for, when the gate kept that model out (its params' `servedInsteadOf`). */
 function standsInFor(v: ModelVersionFieldsFragment): string | null {
   const insteadOf = (v.params as { servedInsteadOf?: { algorithm?: unknown } } | null)?.servedInsteadOf?.algorithm;
@@ -308,7 +343,7 @@ function standsInFor(v: ModelVersionFieldsFragment): string | null {
 }
 
 function headlineName(v: ModelVersionFieldsFragment | undefined): string {
-  return v?.kind === 'CHURN' ? 'ROC AUC' : v?.kind === 'VALUE' ? 'Gini' : 'nDCG@10';
+  return v?.kind === 'CHURN' ? 'ROC-AUC' : v?.kind === 'VALUE' ? 'Gini' : 'nDCG@10';
 }
 
 function headline(v: ModelVersionFieldsFragment): number | null {
@@ -422,7 +457,7 @@ function MetricsChart({ version, active }: { version: ModelVersionFieldsFragment
             legend: { top: 0, type: 'scroll' },
             grid: { left: 8, right: 16, top: 32, bottom: 8, containLabel: true },
             xAxis: { type: 'value', max: 1 },
-            yAxis: { type: 'category', data: names, inverse: true },
+            yAxis: { type: 'category', data: names.map(metricLabel), inverse: true },
             series: series.map((s) => ({ type: 'bar', name: s.name, data: names.map((n) => s.values[n] ?? null) })),
           }}
         />

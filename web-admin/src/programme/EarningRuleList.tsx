@@ -10,7 +10,7 @@ import {
   type EarningRuleKindsQuery,
 } from '../gql/graphql';
 import { channelLabels } from '../members/member-format';
-import { formatDate, humanize } from '../shared/format';
+import { formatDate, formatMoney, humanize } from '../shared/format';
 import { ResourcePage, type FormField, type FormValues } from '../shared/ResourcePage';
 import { Badge } from '../shared/ui';
 
@@ -100,7 +100,7 @@ export function EarningRuleList() {
         { header: 'Rule', cell: (r) => describe(r, labels.get(r.kind)) },
         { header: 'Priority', numeric: true, cell: (r) => r.priority },
         { header: 'Version', numeric: true, cell: (r) => `v${r.version}` },
-        { header: 'Window', cell: (r) => (r.startsAt || r.endsAt ? `${formatDate(r.startsAt)} – ${formatDate(r.endsAt)}` : 'Always') },
+        { header: 'Window', cell: (r) => describeWindow(r) },
         { header: 'Status', cell: (r) => <Badge tone={r.isActive ? 'good' : 'neutral'}>{r.isActive ? 'Active' : 'Retired'}</Badge> },
       ]}
     />
@@ -110,7 +110,8 @@ export function EarningRuleList() {
 function describe(r: EarningRuleFieldsFragment, kind: RuleKind | undefined): string {
   switch (r.kind) {
     case 'BASE_RATE':
-      return `${r.points} pt per ${r.perMinor} ${r.currency ?? ''}`.trim();
+      // perMinor is in minor units (pence), so 100 reads as £1.00.
+      return `${r.points} pt per ${formatMoney(r.perMinor, r.currency)}`;
     case 'BONUS':
       return r.fixedPoints != null ? `+${r.fixedPoints} pt per order` : `${r.multiplierPercent}%`;
     case 'CATEGORY_MULTIPLIER':
@@ -131,4 +132,15 @@ function describe(r: EarningRuleFieldsFragment, kind: RuleKind | undefined): str
         .join(', ');
     }
   }
+}
+
+// 0 = Sunday, as the engine reads getUTCDay(); listed Monday first.
+const weekdayNames = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const weekOrder = [1, 2, 3, 4, 5, 6, 0];
+
+/** When the rule applies: its dates, its days of the week, both, or "Always". */
+function describeWindow(r: EarningRuleFieldsFragment): string {
+  const dates = r.startsAt || r.endsAt ? `${formatDate(r.startsAt)} – ${formatDate(r.endsAt)}` : null;
+  const days = r.daysOfWeek?.length ? weekOrder.filter((d) => r.daysOfWeek!.includes(d)).map((d) => weekdayNames[d]).join(', ') : null;
+  return [dates, days].filter(Boolean).join(' · ') || 'Always';
 }

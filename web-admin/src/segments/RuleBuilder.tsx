@@ -140,7 +140,7 @@ function Condition({ node, ...props }: NodeProps & { node: ConditionNode }) {
             value={attribute.name}
             disabled={readOnly}
             onChange={(e) => set(withAttribute(node, attributes.find((a) => a.name === e.target.value) ?? attribute))}
-            title={attribute.description}
+            title={describeAttribute(attribute, node.windowDays)}
             data-testid="condition-attribute"
           >
             {attributes.map((a) => (
@@ -198,7 +198,9 @@ function Condition({ node, ...props }: NodeProps & { node: ConditionNode }) {
           </button>
         )}
       </div>
-      <p className="muted small rule-hint">{attribute.description}</p>
+      <p className="muted small rule-hint" data-testid="condition-hint">
+        {describeAttribute(attribute, node.windowDays)}
+      </p>
       <NodeErrors messages={messages} />
     </div>
   );
@@ -341,9 +343,37 @@ const attributeLabels: Record<string, string> = {
   membershipPlan: 'Membership plan',
   enrolledAt: 'Enrolled on',
   status: 'Status',
+  valueBand: 'Value band',
+  valueAtRisk: 'Value at risk (minor units, e.g. pence)',
+  npsScore: 'NPS score',
+  npsCategory: 'NPS category',
+  csatScore: 'CSAT score',
+  activityCount: 'Activity count',
+  challengeProgressPercent: 'Challenge progress (%)',
+  challengeState: 'Challenge state',
 };
 
-/** A readable name for a grammar attribute; an attribute added to the API later shows under its own name. */
+/**
+ * A readable name for a grammar attribute. One a plugin or a later API adds has no label here, so its camelCase name
+ * is spelt out in words ("loyaltyStreakDays" → "Loyalty streak days").
+ */
 export function attributeLabel(name: string): string {
-  return attributeLabels[name] ?? name;
+  return attributeLabels[name] ?? camelCaseToWords(name);
+}
+
+function camelCaseToWords(name: string): string {
+  const words = name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/_/g, ' ')
+    .toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/**
+ * The grammar's description of an attribute, which names the window by its input field (`windowDays`): here it reads
+ * as the days the condition's "in the last … days" box holds.
+ */
+function describeAttribute(attribute: AttributeInfo, windowDays: string): string {
+  const days = windowDays.trim() === '' ? 'so many' : windowDays.trim();
+  return attribute.description.replace(/`windowDays` days/g, `${days} days`).replace(/`windowDays`/g, 'the window in days');
 }

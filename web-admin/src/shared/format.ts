@@ -20,6 +20,19 @@ export function formatPercent(value: number | null | undefined): string {
   return value == null ? dash : percent.format(value);
 }
 
+const wholePercent = new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 0 });
+
+/**
+ * A model's probability as a whole percentage. A model is never certain, so what would round to 0% or 100% reads
+ * "<1%" or ">99%".
+ */
+export function formatProbability(value: number | null | undefined): string {
+  if (value == null) return dash;
+  if (value < 0.005) return '<1%';
+  if (value >= 0.995) return '>99%';
+  return wholePercent.format(value);
+}
+
 /** Signed points, e.g. "+50" or "−20". */
 export function formatDelta(value: number): string {
   if (value === 0) return '0';

@@ -1,6 +1,6 @@
 import type { MemberDetailQuery } from '../../gql/graphql';
 import { valueDriverFigure, valueDriverLabel } from '../../models/value-drivers';
-import { formatDecimal, formatMoney, formatPercent, humanize } from '../../shared/format';
+import { formatDecimal, formatMoney, formatProbability, humanize } from '../../shared/format';
 import { Badge, Card, type Tone } from '../../shared/ui';
 import { DriversChart } from './DriversChart';
 
@@ -17,7 +17,7 @@ export function PredictedValueCard({ value }: { value: PredictedValue | null }) 
           <p data-testid="member-predicted-value">
             <Badge tone={valueTones[value.band]}>{humanize(value.band)} value</Badge>{' '}
             <strong>{formatMoney(value.amount, value.currency)}</strong> expected in the next {value.horizonDays} days ·{' '}
-            {formatPercent(value.pReturn)} chance of buying again{' '}
+            {formatProbability(value.pReturn)} chance of buying again{' '}
             <span className="muted small">(model {value.modelVersionId.slice(0, 8)})</span>
           </p>
           {value.drivers.length > 0 && (

@@ -1,4 +1,4 @@
-import { formatDate, formatDecimal, formatInteger, formatPercent, humanize } from '../../shared/format';
+import { formatDate, formatDecimal, formatInteger, formatProbability, humanize } from '../../shared/format';
 import { Badge, Card, type Tone } from '../../shared/ui';
 import { DriversChart } from './DriversChart';
 import type { Member } from './types';
@@ -12,7 +12,7 @@ export function RiskCard({ member: m }: { member: Member }) {
       {m.rfm ? (
         <p data-testid="member-rfm">
           <Badge tone="info">{humanize(m.rfm.segment)}</Badge> RFM {m.rfm.score} · {formatInteger(m.rfm.orders)} {m.rfm.orders === 1 ? 'order' : 'orders'} · last{' '}
-          {formatInteger(m.rfm.recencyDays)} days ago
+          {m.rfm.recencyDays === 0 ? 'today' : `${formatInteger(m.rfm.recencyDays)} ${m.rfm.recencyDays === 1 ? 'day' : 'days'} ago`}
         </p>
       ) : (
         <p className="muted" data-testid="member-rfm">
@@ -22,7 +22,7 @@ export function RiskCard({ member: m }: { member: Member }) {
       {risk ? (
         <>
           <p data-testid="member-churn">
-            <Badge tone={bandTones[risk.band]}>{humanize(risk.band)} risk</Badge> {formatPercent(risk.score)} chance of no purchase
+            <Badge tone={bandTones[risk.band]}>{humanize(risk.band)} risk</Badge> {formatProbability(risk.score)} chance of no purchase
             in {risk.horizonDays} days <span className="muted small">(model {risk.modelVersionId.slice(0, 8)})</span>
           </p>
           {risk.previousScore != null && <RiskChange score={risk.score} previous={risk.previousScore} since={risk.previousScoredAt ?? null} />}
@@ -53,8 +53,7 @@ function RiskChange({ score, previous, since }: { score: number; previous: numbe
   return (
     <p data-testid="member-churn-change">
       <Badge tone={tone}>{points > 0 ? 'Rising' : points < 0 ? 'Falling' : 'Unchanged'}</Badge>{' '}
-      {points === 0 ? `no change${when}` : `${points > 0 ? 'up' : 'down'} ${formatDecimal(Math.abs(points))} percentage points${when}`} (was{' '}
-      {formatPercent(previous)})
+      {points === 0 ? `no change${when}` : `by ${formatDecimal(Math.abs(points))} percentage points${when}`} (was {formatProbability(previous)})
     </p>
   );
 }
