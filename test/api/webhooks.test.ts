@@ -9,6 +9,9 @@ import { useHarness, expectError } from '../support/harness';
 import { build, AdminRole } from '../fixtures/build';
 import { WebhookDispatcher, WEBHOOK_DELIVERY_QUEUE } from '../../api/src/modules/webhooks/dispatcher';
 import { sign, verify } from '../../api/src/modules/webhooks/signature';
+import { isPublicAddress } from '../../api/src/modules/webhooks/address-guard';
+import { WebhookService } from '../../api/src/modules/webhooks/webhook.service';
+import type { AppError } from '../../api/src/base/errors';
 import { createLogger } from '../../api/src/base/logger';
 
 const prefix = `test-webhooks-${process.env.TEST_RUN_ID}-${process.env.JEST_WORKER_ID}`;
@@ -104,6 +107,42 @@ afterAll(async () => {
   const queue = new Queue(WEBHOOK_DELIVERY_QUEUE, h.config.REDIS_URL, { prefix });
   await queue.obliterate({ force: true });
   await queue.close();
+});
+
+describe('webhooks only to public addresses (WEBHOOK_ALLOW_PRIVATE_ADDRESSES=false, the production default)', () => {
+  const publicOnly = () => ({ ...h.config, WEBHOOK_ALLOW_PRIVATE_ADDRESSES: false });
+
+  it('tells public unicast addresses from private, loopback, link-local and mapped ones', () => {
+    for (const address of ['93.184.216.34', '8.8.8.8', '2606:4700:4700::1111']) expect([address, isPublicAddress(address)]).toEqual([address, true]);
+    for (const address of ['169.254.169.254', '127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '100.64.0.1', '0.0.0.0', '::1', 'fe80::1', 'fc00::1', '::ffff:10.0.0.1', '::ffff:169.254.169.254', 'not an address']) {
+      expect([address, isPublicAddress(address)]).toEqual([address, false]);
+    }
+  });
+
+  it('refuses to register a URL whose host is such an address or localhost, with BAD_USER_INPUT on input.url, and writes nothing', async () => {
+    const service = new WebhookService(publicOnly(), h.app.services.audit);
+    const before = await h.sql(`select count(*)::int as n from webhook`);
+    for (const url of ['http://169.254.169.254/latest/meta-data', 'http://[::ffff:127.0.0.1]:8080/', 'http://localhost:4010/x', 'http://localhost.:4010/x', 'http://10.0.0.5/hooks']) {
+      const err = await service.register(b.ctx(), { url, eventTypes: ['MEMBER_ENROLLED'] } as never).then(() => null, (e: AppError) => e);
+      expect([url, err?.code, err?.extensions?.fields]).toEqual([url, 'BAD_USER_INPUT', [{ path: 'input.url', message: expect.stringMatching(/^points at a private, loopback or link-local address/) }]]);
+    }
+    expect(await h.sql(`select count(*)::int as n from webhook`)).toEqual(before);
+    // A public literal address is taken without a lookup.
+    const ok = await service.register(b.ctx(), { url: 'http://93.184.216.34/hooks', eventTypes: ['MEMBER_ENROLLED'] } as never);
+    expect(ok.webhook.url).toBe('http://93.184.216.34/hooks');
+    await h.sql(`update webhook set is_active = false where id = ?`, [ok.webhook.id]);
+  });
+
+  it('checks again at each delivery: an endpoint now on a private address gets no request, and the attempt says why', async () => {
+    const hook = await receiver();
+    const { webhook } = await register(hook.url, ['MEMBER_ENROLLED']);
+    const d = dispatcher(publicOnly()).start();
+    await b.member().save();
+    expect(await d.sweep()).toBe(1);
+    const [delivery] = await eventually(() => deliveries(webhook.id), (ds) => ds[0]?.attempts >= 1, 'an attempt');
+    expect(delivery.attemptLog[0]).toMatchObject({ statusCode: null, error: expect.stringMatching(/^points at a private, loopback or link-local address/) });
+    expect(hook.received).toEqual([]);
+  });
 });
 
 describe('webhook administration', () => {

@@ -166,6 +166,8 @@ const schema = z
     WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
     /** An endpoint is disabled after this many deliveries in a row failed every attempt. */
     WEBHOOK_DISABLE_AFTER: z.coerce.number().int().min(1).default(5),
+    /** Deliver webhooks to private, loopback and link-local addresses too; unset: only outside production. */
+    WEBHOOK_ALLOW_PRIVATE_ADDRESSES: bool.optional(),
     WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(5),
     /** Run the outbox subscribers plugins register (modules/events/subscriber-runner.ts) in this process. Several processes may:
      * each subscriber runs in one of them at a time. */
@@ -330,6 +332,10 @@ export const CONFIG_DOCS: { readonly [K in keyof RawConfig]-?: VariableDoc } = {
   WEBHOOK_TIMEOUT_MS: 'How long one attempt waits for a response.',
   WEBHOOK_DISABLE_AFTER: 'Failed deliveries in a row after which an endpoint is disabled.',
   WEBHOOK_CONCURRENCY: 'Deliveries one process sends at a time.',
+  WEBHOOK_ALLOW_PRIVATE_ADDRESSES: {
+    text: "Let webhook URLs point at private, loopback and link-local addresses (a receiver on the same host or network). Off, a URL whose host is or resolves to one is refused when registered (`BAD_USER_INPUT` on `input.url`) and each delivery checks the host's addresses again, failing the attempt without a request.",
+    shownDefault: 'on unless `NODE_ENV=production`',
+  },
   SUBSCRIBERS_ENABLED: "Run plugins' outbox subscribers in this process; several processes may, each subscriber running in one at a time.",
   SUBSCRIBERS_POLL_MS: 'How often each subscriber looks for new events.',
   SUBSCRIBERS_BATCH_SIZE: 'Events one batch reads, in one transaction.',
@@ -357,7 +363,7 @@ export const CONFIG_DOCS: { readonly [K in keyof RawConfig]-?: VariableDoc } = {
 /** The schema the configuration reference describes (types, ranges, defaults); loadConfig is what reads it. */
 export const configSchema = schema;
 
-export interface Config extends Omit<RawConfig, 'JWT_SECRET' | 'GRAPHQL_INTROSPECTION' | 'DATABASE_URL' | 'QUEUE_PREFIX'> {
+export interface Config extends Omit<RawConfig, 'JWT_SECRET' | 'GRAPHQL_INTROSPECTION' | 'DATABASE_URL' | 'QUEUE_PREFIX' | 'WEBHOOK_ALLOW_PRIVATE_ADDRESSES'> {
   DATABASE_URL: string;
   /** QUEUE_PREFIX, or its default: `bull`, or `{bull}` with REDIS_CLUSTER_NODES. */
   QUEUE_PREFIX: string;
@@ -365,6 +371,7 @@ export interface Config extends Omit<RawConfig, 'JWT_SECRET' | 'GRAPHQL_INTROSPE
   hasExplicitDatabaseUrl: boolean;
   JWT_SECRET: string;
   GRAPHQL_INTROSPECTION: boolean;
+  WEBHOOK_ALLOW_PRIVATE_ADDRESSES: boolean;
   isProduction: boolean;
 }
 
@@ -388,6 +395,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     JWT_SECRET: raw.JWT_SECRET ?? DEV_JWT_SECRET,
     QUEUE_PREFIX: (resolveQueuePrefix(raw.QUEUE_PREFIX, raw.REDIS_CLUSTER_NODES) as { prefix: string }).prefix,
     GRAPHQL_INTROSPECTION: raw.GRAPHQL_INTROSPECTION ?? raw.NODE_ENV !== 'production',
+    WEBHOOK_ALLOW_PRIVATE_ADDRESSES: raw.WEBHOOK_ALLOW_PRIVATE_ADDRESSES ?? raw.NODE_ENV !== 'production',
     isProduction: raw.NODE_ENV === 'production',
   });
 }

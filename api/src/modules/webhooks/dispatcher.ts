@@ -3,6 +3,7 @@ import { withTimeout } from '../../base/timeout';
 import Queue from 'bull';
 import { openQueue } from '@loyalty/jobs';
 import type { Config } from '../../base/config';
+import { hostProblem } from './address-guard';
 import type { Logger } from '../../base/logger';
 import type { Orm } from '../../base/database';
 import { newId } from '../../base/ids';
@@ -26,6 +27,7 @@ export type DispatcherConfig = Pick<
   | 'REDIS_CLUSTER_NODES'
   | 'QUEUE_PREFIX'
   | 'WEBHOOK_SWEEP_MS'
+  | 'WEBHOOK_ALLOW_PRIVATE_ADDRESSES'
   | 'WEBHOOK_MAX_ATTEMPTS'
   | 'WEBHOOK_BACKOFF_MS'
   | 'WEBHOOK_TIMEOUT_MS'
@@ -233,6 +235,9 @@ export class WebhookDispatcher {
     let statusCode: number | null = null;
     let error: string | null = null;
     try {
+      // Checked again at each delivery: the name may resolve elsewhere now than when it was registered.
+      const refused = this.config.WEBHOOK_ALLOW_PRIVATE_ADDRESSES ? null : await hostProblem(row.url, 'strict');
+      if (refused) throw new RefusedAddress(refused);
       const res = await fetch(row.url, {
         method: 'POST',
         redirect: 'manual',
@@ -291,3 +296,6 @@ export class WebhookDispatcher {
     return 'delivered';
   }
 }
+
+/** A delivery not sent: the URL's host is, or now resolves to, an address webhooks may not reach. */
+class RefusedAddress extends Error {}

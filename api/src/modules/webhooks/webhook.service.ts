@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../../base/config';
 import type { Context } from '../../base/context';
 import { isUuid } from '../../base/ids';
+import { hostProblem } from './address-guard';
 import { AppError } from '../../base/errors';
 import { checkPageSize } from '../../base/pagination';
 import { actorRef } from '../auth/principal';
@@ -14,7 +15,7 @@ import type { RegisterWebhookInput, UpdateWebhookInput, WebhookWithSecret } from
 /** Webhook endpoints: registration, changes and their delivery log. Delivery itself is the dispatcher's. */
 export class WebhookService {
   constructor(
-    private readonly config: Pick<Config, 'isProduction'>,
+    private readonly config: Pick<Config, 'isProduction' | 'WEBHOOK_ALLOW_PRIVATE_ADDRESSES'>,
     private readonly audit: AuditService,
   ) {}
 
@@ -23,7 +24,7 @@ export class WebhookService {
   }
 
   async register(ctx: Context, input: RegisterWebhookInput): Promise<WebhookWithSecret> {
-    this.checkUrl(input.url, 'input.url');
+    await this.checkUrl(input.url, 'input.url');
     return ctx.em.transactional(async (em) => {
       const secret = newWebhookSecret();
       const webhook = em.create(Webhook, {
@@ -41,7 +42,7 @@ export class WebhookService {
   }
 
   async update(ctx: Context, input: UpdateWebhookInput): Promise<Webhook> {
-    if (input.url) this.checkUrl(input.url, 'input.url');
+    if (input.url) await this.checkUrl(input.url, 'input.url');
     return ctx.em.transactional(async (em) => {
       const webhook = await this.lock(em, input.id);
       const before = describe(webhook);
@@ -91,8 +92,10 @@ export class WebhookService {
     Object.assign(webhook, { isActive: false, disabledAt: new Date(), disabledReason: reason });
   }
 
-  private checkUrl(url: string, path: string): void {
+  private async checkUrl(url: string, path: string): Promise<void> {
     if (this.config.isProduction && !url.startsWith('https://')) throw AppError.badInput([{ path, message: 'must be an https URL' }]);
+    const problem = this.config.WEBHOOK_ALLOW_PRIVATE_ADDRESSES ? null : await hostProblem(url, 'lenient');
+    if (problem) throw AppError.badInput([{ path, message: problem }]);
   }
 }
 
