@@ -87,7 +87,7 @@ export async function createApp({ config, orm, readOrm, redis, log, plugins = []
   const persistedOperations =
     config.PERSISTED_OPERATIONS === 'off' ? null : loadPersistedOperations(config.PERSISTED_OPERATIONS_FILE);
   const schema = await buildGraphQLSchema(services, contributed.resolvers);
-  const telemetry = createTelemetry({ config, orm, readOrm, services, log });
+  const telemetry = createTelemetry({ config, orm, readOrm, services, log, errorCodes: contributed.errorCodes.map((c) => c.code) });
   services.pointsJobs.observeWith(telemetry.pointsJobs);
   if (plugins.length) log.info({ plugins: plugins.map((p) => p.name) }, 'plugins.loaded');
   const app = express();

@@ -26,7 +26,7 @@ export interface Telemetry {
   pointsJobs: PointsJobsMetrics;
 }
 
-export function createTelemetry(deps: { config: Config; orm: Orm; readOrm?: Orm; services: Services; log: Logger }): Telemetry {
+export function createTelemetry(deps: { config: Config; orm: Orm; readOrm?: Orm; services: Services; log: Logger; errorCodes?: readonly string[] }): Telemetry {
   const { config, orm, readOrm, services, log } = deps;
   const metrics = new MetricsRegistry(log);
   registerDatabasePoolMetrics(metrics, readOrm ? { primary: orm, read: readOrm } : { primary: orm });
@@ -45,7 +45,7 @@ export function createTelemetry(deps: { config: Config; orm: Orm; readOrm?: Orm;
   orm.em.getEventManager().registerSubscriber(new MemberLockHoldTimer((seconds, outcome) => lockHold.observe({ outcome }, seconds)));
   return {
     metrics,
-    graphql: new GraphqlRequestMetrics(metrics, operations),
+    graphql: new GraphqlRequestMetrics(metrics, operations, deps.errorCodes),
     webhooks: new WebhookMetrics(metrics, orm),
     pointsJobs: new PointsJobsMetrics(metrics),
   };

@@ -17,7 +17,7 @@ export const OTHER_OPERATION = 'other';
 export const ANONYMOUS_OPERATION = 'anonymous';
 /** The code label of a request that had no error. */
 export const OK = 'OK';
-/** The code label of an error whose code is not one of the documented ones (base/errors.ts), e.g. a plugin's own. */
+/** The code label of an error whose code is not one of the documented ones (the core's and those plugins declare). */
 export const OTHER_CODE = 'OTHER';
 
 type Labels = 'operation' | 'code';
@@ -34,13 +34,16 @@ type Labels = 'operation' | 'code';
 export class GraphqlRequestMetrics {
   private readonly requests: Counter<Labels>;
   private readonly duration: Histogram<Labels>;
-  private readonly codes: ReadonlySet<string> = new Set([OK, ...Object.keys(errorCodes)]);
+  private readonly codes: ReadonlySet<string>;
   private readonly series = new Map<string, { requests: { inc(): void }; duration: { observe(value: number): void } }>();
 
   constructor(
     metrics: MetricsRegistry,
     private readonly knownOperations: ReadonlySet<string>,
+    /** The codes plugins declare (defineErrorCode), documented with the core's: labelled by name, not OTHER. */
+    declaredCodes: Iterable<string> = [],
   ) {
+    this.codes = new Set([OK, ...Object.keys(errorCodes), ...declaredCodes]);
     this.requests = metrics.counter({
       name: 'loyalty_graphql_requests_total',
       help: 'GraphQL requests by operation name (other: not a known operation) and outcome code (the first error\'s extensions.code, or OK).',

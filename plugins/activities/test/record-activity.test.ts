@@ -3,6 +3,7 @@ import { SalesChannelKind } from '../../../test/fixtures/build';
 import { DAY_MS, localDayNumber, startOfLocalDayNumber } from '@loyalty/api/extension-api';
 import { plugin } from '../src';
 import { activityFixtures, key, RECORD } from './support';
+import { parseExposition, samples } from '../../../test/support/prometheus';
 
 const h = useHarness({}, { plugins: [plugin] });
 const f = activityFixtures(h);
@@ -241,9 +242,13 @@ describe('recordActivity refuses bad input and writes nothing', () => {
     return err;
   };
 
-  it('an unknown type is ACTIVITY_TYPE_UNKNOWN', async () => {
+  it('an unknown type is ACTIVITY_TYPE_UNKNOWN, counted in /metrics under its own code (the plugin declares it)', async () => {
+    const counted = async () =>
+      samples(parseExposition((await h.http().get('/metrics')).text), 'loyalty_graphql_requests_total').filter((x) => x.labels.code === 'ACTIVITY_TYPE_UNKNOWN').reduce((n, x) => n + x.value, 0);
+    const before = await counted();
     const err = await refused(web.auth, { type: 'no_such_type' }, 'ACTIVITY_TYPE_UNKNOWN');
     expect(err.extensions.type).toBe('no_such_type');
+    expect(await counted()).toBe(before + 1);
   });
 
   it('an inactive type is ACTIVITY_TYPE_UNKNOWN', async () => {
