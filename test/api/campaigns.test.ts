@@ -419,6 +419,23 @@ describe('results', () => {
     expect(r).toMatchObject({ significant: false, purchaseRateUplift: null });
     expect(r.verdict).toMatch(/^No uplift can be measured/);
   });
+
+  it("says of a campaign whose window is over that it cannot be said to have worked, not to let it run longer", async () => {
+    const country = freshCountry();
+    const segment = await segmentOf(country);
+    const created = await h.gql(marketer, CREATE, { input: { ...bonusInput(segment.id), holdoutShare: 0.5 } });
+    const id = created.data.createCampaign.id;
+    const ids = Array.from({ length: 40 }, () => randomUUID());
+    await insertMembers(country, ids);
+    expect((await h.gql(marketer, LAUNCH, { id })).errors).toBeUndefined();
+    const running = (await h.gql(analyst, RESULTS, { id })).data.campaign.results;
+    expect(running.verdict).toMatch(/^No significant difference yet: .*let it run longer or target more members\.$/);
+    expect((await h.gql(marketer, CANCEL, { id })).errors).toBeUndefined();
+    const over = (await h.gql(analyst, RESULTS, { id })).data.campaign.results;
+    expect(over.significant).toBe(false);
+    expect(over.verdict).toMatch(/^No significant difference: .*cannot be said to have worked; telling a difference this size apart needs more members, or a larger holdout, next time\.$/);
+    expect(over.verdict).not.toMatch(/run longer/);
+  });
 });
 
 describe('offers', () => {

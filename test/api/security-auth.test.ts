@@ -31,7 +31,7 @@ describe('password policy', () => {
     ['a commonly used password', 'qwerty123456', 'is a commonly used password'],
     ['a common password with digits and symbols added', 'Password2024!!', 'is a commonly used password'],
     ['one repeated character', 'aaaaaaaaaaaaaaaa', 'is a commonly used password'],
-    ['containing the email address', 'jane.doe.admin-2026', 'must not contain the email address'],
+    ['containing the name in the email address', 'jane.doe.admin-2026', 'must not contain "jane.doe.admin", the name in the email address'],
   ])('refuses a new admin password %s with BAD_USER_INPUT on input.password', async (_what, password, message) => {
     const admin = await b.admin();
     const email = `jane.doe.admin@${process.env.JEST_WORKER_ID}.example`;

@@ -97,9 +97,13 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
     expect(await text('nps-summary')).toContain('from 3 answers · 2 promoters, 0 passives, 1 detractors');
     await screenshot(page, 'dashboard');
 
+    expect(await page.getByTestId('churn-all-channels').count()).toBe(0);
     await page.getByTestId('dashboard-channel').selectOption('STORE');
     await page.waitForFunction(() => document.querySelector('[data-testid="kpi-orders-value"]')?.textContent === '0');
     expect(await text('kpi-points-issued')).toContain('Not split by channel');
+    // The model cards are per member whatever the channel, and say so.
+    expect(await text('churn-all-channels')).toBe('All channels: models score members, not channels');
+    expect(await text('value-at-risk-all-channels')).toBe('All channels: models score members, not channels');
   });
 
   it('a marketer finds a member, opens the 360 view, adjusts points and sees the new ledger row', async () => {

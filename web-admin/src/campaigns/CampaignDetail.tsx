@@ -265,6 +265,8 @@ function Results({ results: r }: { results: Results }) {
           Window {formatDateTime(r.windowStart)} – {formatDateTime(r.windowEnd)} · 95% confidence intervals, treated minus holdout
           {r.incrementalBuyers != null && ` · ${formatDecimal(r.incrementalBuyers)} incremental buyers`}
           {r.incrementalRevenueMinor != null && `, ${money(r.incrementalRevenueMinor)} incremental revenue`}
+          {/* Point estimates: where the intervals include zero they are no finding, and the line says so. */}
+          {!r.significant && (r.incrementalBuyers != null || r.incrementalRevenueMinor != null) && ' (point estimates; the intervals include zero)'}
         </p>
       </Card>
       <Card title="Treated and holdout" wide testId="results-groups">

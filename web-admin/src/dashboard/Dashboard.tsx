@@ -102,8 +102,8 @@ export function Dashboard() {
 
       <div className="card-grid">
         <NpsTrend input={input} days={days} />
-        <ChurnDistribution />
-        <ValueAtRiskCard />
+        <ChurnDistribution isChannelFiltered={Boolean(channel)} />
+        <ValueAtRiskCard isChannelFiltered={Boolean(channel)} />
         <CohortRetention input={input} />
       </div>
     </section>
@@ -198,7 +198,16 @@ function PointsFlow({ kpis: k, isChannelFiltered }: { kpis: Kpis; isChannelFilte
 
 const risingRisk = segmentPresets.find((p) => p.id === 'rising-risk')!;
 
-function ChurnDistribution() {
+/** Shown on the model cards while a channel is chosen: their figures are per member, across every channel. */
+function AllChannelsNote({ isChannelFiltered, testId }: { isChannelFiltered: boolean; testId: string }) {
+  return isChannelFiltered ? (
+    <p className="muted small" data-testid={testId}>
+      All channels: models score members, not channels
+    </p>
+  ) : null;
+}
+
+function ChurnDistribution({ isChannelFiltered }: { isChannelFiltered: boolean }) {
   const [{ data, fetching, error }, refetch] = useQuery({ query: ChurnDistributionDocument, variables: { risingRule: risingRisk.rule } });
   const bands = data ? [
     { name: 'Low', value: data.low.totalCount, color: '#12b76a' },
@@ -208,6 +217,7 @@ function ChurnDistribution() {
   const scored = bands.reduce((sum, b) => sum + b.value, 0);
   return (
     <Card title="Churn risk" testId="chart-churn">
+      <AllChannelsNote isChannelFiltered={isChannelFiltered} testId="churn-all-channels" />
       <QueryState
         fetching={fetching}
         error={error}
@@ -246,12 +256,13 @@ const churnBandLabels = { LOW: 'Low', MEDIUM: 'Medium', HIGH: 'High' } as const;
 type ValueAtRiskBand = NonNullable<ValueAtRiskQuery['analytics']['valueAtRisk']>['bands'][number];
 
 /** The active value model's predicted value weighed by the active churn model's probability, summed per churn band. */
-function ValueAtRiskCard() {
+function ValueAtRiskCard({ isChannelFiltered }: { isChannelFiltered: boolean }) {
   const [{ data, fetching, error }, refetch] = useQuery({ query: ValueAtRiskDocument });
   const v = data?.analytics.valueAtRisk;
   const bands = v?.bands ?? [];
   return (
     <Card title="Value at risk" testId="chart-value-at-risk">
+      <AllChannelsNote isChannelFiltered={isChannelFiltered} testId="value-at-risk-all-channels" />
       <QueryState
         fetching={fetching}
         error={error}

@@ -70,7 +70,7 @@ export function WebhooksPage() {
             },
             { header: 'Events', cell: (w) => w.eventTypes.map(humanize).join(', ') },
             { header: 'Status', cell: (w) => <WebhookStatus webhook={w} /> },
-            { header: 'Failed in a row', numeric: true, cell: (w) => formatInteger(w.consecutiveFailures) },
+            { header: 'Deliveries failed in a row (every attempt)', numeric: true, cell: (w) => formatInteger(w.consecutiveFailures) },
           ]}
         />
       </QueryState>

@@ -15,9 +15,8 @@ export function passwordProblems(password: string, email: string): string[] {
   const lower = password.toLowerCase();
   const normalisedEmail = email.trim().toLowerCase();
   const localPart = normalisedEmail.split('@')[0] ?? '';
-  if (lower.includes(normalisedEmail) || (localPart.length >= 4 && lower.includes(localPart))) {
-    problems.push('must not contain the email address');
-  }
+  if (lower.includes(normalisedEmail)) problems.push('must not contain the email address');
+  else if (localPart.length >= 4 && lower.includes(localPart)) problems.push(`must not contain "${localPart}", the name in the email address`);
   // "Password2024!" is as weak as "password": drop trailing digits and symbols before the lookup.
   const stem = lower.replace(/[\d\W_]+$/u, '');
   if (commonPasswords.has(lower) || (stem.length >= 4 && commonPasswords.has(stem)) || /^(.)\1+$/u.test(password)) {

@@ -353,7 +353,7 @@ export class CampaignService {
       incrementalBuyers: purchaseRateUplift ? purchaseRateUplift.difference * t.members : null,
       incrementalRevenueMinor: revenuePerMemberUplift ? revenuePerMemberUplift.difference * t.members : null,
       significant,
-      verdict: verdictOf({ notStarted: now < campaign.startsAt, treated, holdout, purchaseRateUplift, revenuePerMemberUplift, currency }),
+      verdict: verdictOf({ notStarted: now < campaign.startsAt, ended: windowEnd < now, treated, holdout, purchaseRateUplift, revenuePerMemberUplift, currency }),
     };
   }
 
@@ -548,6 +548,8 @@ const money = (minor: number, currency: string) => `${minor >= 0 ? '+' : '-'}${(
 
 function verdictOf(r: {
   notStarted: boolean;
+  /** The window is over (ended or cancelled): waiting longer cannot change the figures. */
+  ended: boolean;
   treated: CampaignGroupMetrics;
   holdout: CampaignGroupMetrics;
   purchaseRateUplift: Estimate | null;
@@ -567,6 +569,9 @@ function verdictOf(r: {
   if (rate?.significant || revenue?.significant) {
     const up = (rate?.significant ? rate.difference : revenue!.difference) > 0;
     return `${up ? 'The campaign made a significant difference' : 'Treated members did significantly worse than the holdout'}: ${rateText}; ${revenueText}.`;
+  }
+  if (r.ended) {
+    return `No significant difference: ${rateText}; ${revenueText}. The intervals include zero, so the campaign cannot be said to have worked; telling a difference this size apart needs more members, or a larger holdout, next time.`;
   }
   return `No significant difference yet: ${rateText}; ${revenueText}. The intervals include zero, so the campaign cannot yet be said to have worked; let it run longer or target more members.`;
 }
