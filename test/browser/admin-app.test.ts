@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import Queue from 'bull';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { useHarness } from '../support/harness';
 import { DISTRIBUTION_PLUGINS } from '../support/distribution';
-import { collectPageErrors, describeInBrowser, launchChromium, screenshot } from '../support/browser';
+import { collectPageErrors, describeInBrowser, expectOnScreen, launchChromium, screenshot } from '../support/browser';
 import { build, AdminRole } from '../fixtures/build';
 import { orderInput, RECORD_ORDER } from '../support/orders';
 
@@ -56,19 +56,6 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
     await page.context().close();
     expect(errors).toEqual([]);
   });
-
-  /** Every button lies inside the viewport's width, and neither the page nor its table scrolls sideways to reach it. */
-  async function expectOnScreen(buttons: Locator) {
-    const width = page.viewportSize()!.width;
-    const all = await buttons.all();
-    expect(all.length).toBeGreaterThan(0);
-    for (const button of all) {
-      const box = (await button.boundingBox())!;
-      expect(box.x + box.width).toBeLessThanOrEqual(width);
-      expect(await button.evaluate((b) => b.closest('.table-wrap')!.scrollWidth - b.closest('.table-wrap')!.clientWidth)).toBe(0);
-    }
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
-  }
 
   async function signIn(role: AdminRole, path = '/dashboard') {
     const admin = await b.admin(role);
@@ -178,7 +165,7 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
     expect(chart).not.toContain('all ndcg@10');
     // Never served, so activating it is no rollback.
     expect(await text('version-activate')).toBe('Activate this version');
-    await expectOnScreen(page.getByTestId('version-row').getByRole('button'));
+    await expectOnScreen(page, page.getByTestId('version-row').getByRole('button'));
     await screenshot(page, 'models');
 
     await page.getByTestId('version-activate').click();

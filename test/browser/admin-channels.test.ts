@@ -1,7 +1,6 @@
 import { useHarness, expectError } from '../support/harness';
-import { describeInBrowser, screenshot, useAdminBrowser } from '../support/browser';
+import { describeInBrowser, expectOnScreen, screenshot, useAdminBrowser } from '../support/browser';
 import { build, AdminRole } from '../fixtures/build';
-import type { Locator, Page } from 'playwright-core';
 
 const h = useHarness({ PORT: '0', HOST: '127.0.0.1' });
 const b = build(h);
@@ -120,15 +119,3 @@ describeInBrowser('admin app: sales channels and API keys', () => {
   });
 });
 
-/** Every button lies inside the viewport's width, and neither the page nor its table scrolls sideways to reach it. */
-async function expectOnScreen(page: Page, buttons: Locator): Promise<void> {
-  const width = page.viewportSize()!.width;
-  const all = await buttons.all();
-  expect(all.length).toBeGreaterThan(0);
-  for (const button of all) {
-    const box = (await button.boundingBox())!;
-    expect(box.x + box.width).toBeLessThanOrEqual(width);
-    expect(await button.evaluate((b) => b.closest('.table-wrap')!.scrollWidth - b.closest('.table-wrap')!.clientWidth)).toBe(0);
-  }
-  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
-}

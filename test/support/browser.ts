@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import type { AdminRole } from '../../api/src/modules/auth/permissions';
 
 /** Debian's Chromium (apt-get install -y chromium); a test tool's own browser download does not work offline. */
@@ -101,4 +101,17 @@ export function useAdminBrowser(listen: () => Promise<string>, createAdmin: (rol
       return (await page.getByTestId(testId).first().textContent())?.trim();
     },
   };
+}
+
+/** Every button lies inside the viewport's width, and neither the page nor its table scrolls sideways to reach it. */
+export async function expectOnScreen(page: Page, buttons: Locator): Promise<void> {
+  const width = page.viewportSize()!.width;
+  const all = await buttons.all();
+  expect(all.length).toBeGreaterThan(0);
+  for (const button of all) {
+    const box = (await button.boundingBox())!;
+    expect(box.x + box.width).toBeLessThanOrEqual(width);
+    expect(await button.evaluate((b) => b.closest('.table-wrap')!.scrollWidth - b.closest('.table-wrap')!.clientWidth)).toBe(0);
+  }
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
 }

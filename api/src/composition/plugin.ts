@@ -302,18 +302,21 @@ function checkSharedPackages(specifier: string, pluginFile: string): void {
  */
 export function loadPlugins(specifiers: readonly string[], cwd: string = process.cwd()): LoyaltyPlugin[] {
   return specifiers.map((specifier) => {
+    const cannotLoad = (err: unknown) =>
+      new PluginError(`LOYALTY_PLUGINS: cannot load "${specifier}" (from ${cwd}): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
     let resolved: string;
     let exported: unknown;
     try {
       resolved = /^[./]/.test(specifier) || path.isAbsolute(specifier) ? require.resolve(path.resolve(cwd, specifier)) : require.resolve(specifier, { paths: [cwd] });
     } catch (err) {
-      throw new PluginError(`LOYALTY_PLUGINS: cannot load "${specifier}" (from ${cwd}): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+      throw cannotLoad(err);
     }
+    // Before loading it: a plugin's own copy of a shared library would register its entities and types there.
     checkSharedPackages(specifier, resolved);
     try {
       exported = require(resolved);
     } catch (err) {
-      throw new PluginError(`LOYALTY_PLUGINS: cannot load "${specifier}" (from ${cwd}): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+      throw cannotLoad(err);
     }
     const plugin = pluginOf(exported);
     if (!plugin || typeof plugin !== 'object' || typeof (plugin as LoyaltyPlugin).name !== 'string') {

@@ -123,7 +123,10 @@ function predictRfmLinear({ mean, std, beta }: RfmLinearWeights, past: readonly 
   const now = rfmLinearFeatures(past, population, cutoff, horizonDays);
   const drivers: ValueDriver[][] = [];
   const predictions = Float64Array.from(now, (row) => {
-    if (!row) return drivers.push([]), 0;
+    if (!row) {
+      drivers.push([]);
+      return 0;
+    }
     const z = standardised(row, mean, std);
     const terms = z.map((f, k) => f * beta[k]);
     const v = Math.max(0, terms.reduce((s, t) => s + t, 0));

@@ -317,6 +317,7 @@ export class OrderService {
         });
         if (memberId && bal) {
           const terms = await this.earning.readTerms(em);
+          let orderLots: Promise<PointLot[]> | undefined;
           const run = await this.earning.start(em, terms, [readKey(memberId, [{ at, placedAt: order.placedAt }])], [EarningEventKind.RETURN], {
             actor: actorRef(ctx.principal),
             log: ctx.log,
@@ -328,7 +329,8 @@ export class OrderService {
             order,
             returnId: orderReturn.id,
             valueMinor: value,
-            orderLots: () => this.ledger.lotsOfOrder(em, memberId, order.id),
+            // Read once however many stages ask (the clawback, then the tier metric).
+            orderLots: () => (orderLots ??= this.ledger.lotsOfOrder(em, memberId, order.id)),
             at,
           });
           orderReturn.pointsClawedBack = outcome.pointsClawedBack;
