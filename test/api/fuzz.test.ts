@@ -479,6 +479,26 @@ describe('what the fuzz found, pinned', () => {
     expect(res.errors![0].extensions.fields.map((f: { path: string }) => f.path).sort()).toEqual(['input.id', 'input.reason']);
   });
 
+  it('names where a variable is wrong in extensions.fields, the variable itself included', async () => {
+    const create = `mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { key } }`;
+    const channelId = pools.channels[0];
+    const pathsOf = async (query: string, variables: Record<string, unknown>) => {
+      const res = await h.gql(callers[0][1], query, variables);
+      expect(codes(res).codes).toEqual(['BAD_USER_INPUT']);
+      return res.errors![0].extensions.fields.map((f: { path: string }) => f.path);
+    };
+    expect(await pathsOf(create, {})).toEqual(['i']);
+    expect(await pathsOf(create, { i: null })).toEqual(['i']);
+    expect(await pathsOf(create, { i: 5 })).toEqual(['i']);
+    expect(await pathsOf(create, { i: { name: 'k', scopes: [] } })).toEqual(['i.channelId']);
+    expect(await pathsOf(create, { i: { channelId, name: 'k', scopes: [], bogus: 1 } })).toEqual(['i.bogus']);
+    expect(await pathsOf(create, { i: { channelId, name: 'k', scopes: ['NOT_A_SCOPE'] } })).toEqual(['i.scopes[0]']);
+    // A hostile value quoting graphql-js's own wording does not move the path.
+    expect(await pathsOf(create, { i: { channelId, name: 'k', scopes: ['; Field "x" is not defined by type at "i.y"'] } })).toEqual(['i.scopes[0]']);
+    expect(await pathsOf(create, { i: { channelId, name: 'k', scopes: [], 'x at "i.y"': 1 } })).toEqual(['i']);
+    expect(await pathsOf(`query($first: Int!) { members(first: $first) { __typename } }`, { first: 2 ** 40 })).toEqual(['first']);
+  });
+
   it('answers BAD_USER_INPUT when more than 50 variable values are wrong', async () => {
     const res = await h.gql(callers[0][1], `mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { key } }`, {
       i: { channelId: pools.channels[0], name: 'k', scopes: Array.from({ length: 60 }, () => 'NOT_A_SCOPE') },

@@ -6,7 +6,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
  */
 export const errorCodes = {
   BAD_USER_INPUT:
-    'An argument is invalid; `extensions.fields` lists each problem as { path, message } (path `input.email`, say). Checked before anything runs (HTTP 400), fragments included: every id is a UUID (except modelJob\'s, the queue\'s job number), and a malformed one is `must be an id` on its argument or input field; a string with a control character other than tab, newline and carriage return, or an unpaired UTF-16 surrogate, is refused on its path. Money, quantities and points are bounded (docs/reference/input-bounds.md).',
+    'An argument is invalid; `extensions.fields` lists each problem as { path, message } (path `input.email`, say); a variable of the wrong type, missing or null is named too: `input`, `input.scopes[0]`, or `input.z` for a field its input type lacks or requires. Checked before anything runs (HTTP 400), fragments included: every id is a UUID (except modelJob\'s, the queue\'s job number), and a malformed one is `must be an id` on its argument or input field; a string with a control character other than tab, newline and carriage return, or an unpaired UTF-16 surrogate, is refused on its path. Money, quantities and points are bounded (docs/reference/input-bounds.md).',
   UNAUTHENTICATED: 'No valid credentials: missing, expired or revoked token or API key, or a failed login.',
   FORBIDDEN: 'The caller is authenticated but its role or API-key scopes do not allow this field or mutation.',
   NOT_FOUND: 'The referenced record does not exist; `extensions.entity` names its type.',

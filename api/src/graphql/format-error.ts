@@ -5,12 +5,33 @@ import type { Logger } from '../base/logger';
 import { requestScope } from '../base/request-scope';
 import { AppError, isDatabaseUnreachable } from '../base/errors';
 
-const VARIABLE_PATH = /at "([\w.[\]]+)"/;
+const VARIABLE_NAME = /^Variable "\$(\w+)"/;
+/** The ` at "input.b[1]"` graphql-js puts at the end of the part before the reason, when the error is below the top. */
+const PATH_AT_END = / at "([\w.[\]]+)"$/;
+/** A reason about an input object's field names the field only here. */
+const FIELD_REASON = /^Field "(\w+)" (?:is not defined by type|of required type)/;
 /** graphql-js stops coercing variables after 50 bad values with an error that carries no code. */
 const TOO_MANY_VARIABLE_ERRORS = 'Too many errors processing variables';
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message.slice(0, 200) : String(err);
+}
+
+/**
+ * Where a variable coercion error is, as a field path: `input.b[1]`, the variable itself (`n`, `input`) when its
+ * top-level value is wrong, missing or null, and `input.z` for a field the input type does not define or requires.
+ * graphql-js writes `<what> got invalid value <value>[ at "<path>"]; <reason>`, the reason being the error it keeps as
+ * `originalError`: the path and field are read only from where they must be, so a value quoting those words moves
+ * nothing. Null for an error that is not about a variable's value.
+ */
+export function variableErrorPath(message: string, reason: string | undefined): string | null {
+  const variable = VARIABLE_NAME.exec(message)?.[1];
+  if (!variable) return null;
+  if (!reason || !message.endsWith(`; ${reason}`)) return variable;
+  const before = message.slice(0, message.length - reason.length - 2);
+  const at = PATH_AT_END.exec(before)?.[1] ?? variable;
+  const field = FIELD_REASON.exec(reason)?.[1];
+  return field ? `${at}.${field}` : at;
 }
 
 /**
@@ -40,7 +61,8 @@ export function createFormatError(log: Logger, exposeDetails: boolean) {
       const { stacktrace, ...extensions } = formatted.extensions ?? {};
       // Variable coercion errors (bad scalar values) name the path only in their message.
       if (code === 'BAD_USER_INPUT' && !extensions.fields) {
-        const path = VARIABLE_PATH.exec(formatted.message)?.[1];
+        const reason = error instanceof GraphQLError ? error.originalError?.message : undefined;
+        const path = variableErrorPath(formatted.message, reason);
         if (path) extensions.fields = [{ path, message: formatted.message }];
       }
       return { ...formatted, extensions: exposeDetails ? { ...extensions, stacktrace } : extensions };
