@@ -17,7 +17,7 @@ const BIG = ['member', 'member_identifier', 'customer_order', 'order_line', 'led
 
 const client = new pg.Client({ connectionString: url });
 await client.connect();
-const { RECOMMENDATIONS_SQL, preview, memberCardById, memberCardByIdentifier, orderTerms, earningReads, tierMetricPoints, redemptionInputs } = await apiSql();
+const { RECOMMENDATIONS_SQL, preview, memberCardById, memberCardByIdentifier, memberOrdersPage, timeKeySql, orderTerms, earningReads, tierMetricPoints, redemptionInputs } = await apiSql();
 const one = async (sql, params = []) => (await client.query(sql, params)).rows[0];
 
 // Representative parameters: a member with several orders, stored recommendations and an available lot.
@@ -46,19 +46,34 @@ const metric = tierMetricPoints(member.id, yearAgo);
 // Any reward id will do for the plan (none may exist in a generated database: the statement then returns no row).
 const reward = (await one(`select coalesce((select id from reward limit 1), gen_random_uuid()) as id`)).id;
 const redemption = redemptionInputs(member.id, reward, new Date());
+const newestOrders = memberOrdersPage(member.id, null, 21);
+// The member with the most orders, and the keyset position halfway through them (what `after` decodes to).
+const longest = await one('select member_id as id, orders from member_order_stats order by orders desc limit 1');
+const halfway = await one(
+  `select ${timeKeySql('placed_at')} as at, id from customer_order where member_id = $1
+   order by placed_at desc, id desc offset $2 limit 1`,
+  [longest.id, Math.floor(longest.orders / 2)],
+);
+const deepOrders = memberOrdersPage(longest.id, halfway, 21);
+// The most orders one member has at one instant (a date-only import): the index orders them by placed_at alone, so a
+// page among them sorts the whole group by id.
+const ties = await one(`select member_id as id, placed_at, count(*)::int as orders from customer_order where member_id is not null
+  group by member_id, placed_at order by count(*) desc limit 1`);
+const midTie = await one(
+  `select ${timeKeySql('placed_at')} as at, id from customer_order
+   where member_id = $1 and placed_at = $2 order by id desc offset $3 limit 1`,
+  [ties.id, ties.placed_at, Math.floor(ties.orders / 2)],
+);
+const tiedOrders = memberOrdersPage(ties.id, midTie, 21);
 let n = 0;
 const recs = RECOMMENDATIONS_SQL.replace(/\?/g, () => (n++ === 0 ? '$1' : '$2'));
 
 const cases = [
   ['member by id with balance, next expiry and tier (member(id): one statement)', card.text, card.values],
   ['member by email identifier with the same (memberByIdentifier)', cardByEmail.text, cardByEmail.values],
-  [
-    "member's newest orders (member.orders loader)",
-    `select k.batch_index, o.* from jsonb_to_recordset($1::jsonb) as k(batch_index int, member_id uuid, before_id uuid)
-     cross join lateral (select * from customer_order o where o.member_id = k.member_id and (k.before_id is null or o.id < k.before_id) order by o.id desc limit 21) o
-     order by k.batch_index, o.id desc`,
-    [JSON.stringify([{ batch_index: 0, member_id: member.id, before_id: null }])],
-  ],
+  ["member's newest orders (member.orders loader, first page of 20)", newestOrders.text, newestOrders.values],
+  [`member.orders, a page of 20 halfway through the longest history (${longest.orders.toLocaleString('en-GB')} orders)`, deepOrders.text, deepOrders.values],
+  [`member.orders, a page of 20 halfway through one member's ${ties.orders.toLocaleString('en-GB')} orders at one instant`, tiedOrders.text, tiedOrders.values],
   ['recordOrder: replay check, programme settings and earning rules (one statement)', terms.text, terms.values],
   [
     'recordOrder: products upsert returning them',

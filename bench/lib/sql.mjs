@@ -7,8 +7,9 @@ export async function apiSql() {
   const { RECOMMENDATIONS_SQL } = await import(dist('modules/models/model.service.js'));
   const { CARD_BY_ID_SQL, CARD_BY_IDENTIFIER_SQL } = await import(dist('modules/members/member-card.js'));
   const { preparedStatement } = await import(dist('base/prepared.js'));
+  const { timeKeySql } = await import(dist('base/pagination.js'));
   const { termsSql, EarningPipeline, EarningEventKind } = await import(dist('modules/earning/pipeline.js'));
-  const { REPLAY_CHECK_COLUMN } = await import(dist('modules/orders/order.service.js'));
+  const { REPLAY_CHECK_COLUMN, MEMBER_ORDERS_PAGE_SQL } = await import(dist('modules/orders/order.service.js'));
   const { baseRulesContributor } = await import(dist('modules/earning/base-earning.js'));
   const { tierContributor } = await import(dist('modules/tiers/tier-earning.js'));
   const { planContributor } = await import(dist('modules/plans/plan-earning.js'));
@@ -43,6 +44,11 @@ export async function apiSql() {
     /** The same, as the API runs it: a named prepared statement (base/prepared.ts), for pg's query({ name, text, values }). */
     preparedMemberCardById: (id) => ({ ...preparedStatement(CARD_BY_ID_SQL), values: [id] }),
     memberCardByIdentifier: (type, scope, value) => positional(CARD_BY_IDENTIFIER_SQL, [type, scope, value]),
+    /** SQL for a timestamptz column as a keyset cursor's time (base/pagination.ts). */
+    timeKeySql,
+    /** member.orders' loader for one member: `limit` orders placed before `before` ({ at, id }, or null for the newest). */
+    memberOrdersPage: (memberId, before, limit) =>
+      positional(MEMBER_ORDERS_PAGE_SQL, [JSON.stringify([{ batch_index: 0, member_id: memberId, before_at: before?.at ?? null, before_id: before?.id ?? null }]), limit]),
     orderTerms: (idempotencyKey) => positional(termsSql(REPLAY_CHECK_COLUMN), [idempotencyKey]),
     /** The earning pipeline's one read for an order of `memberId` (modules/earning/pipeline.ts readStatement). */
     earningReads: (memberId, placedAt, at) => {

@@ -6,7 +6,8 @@
  * - every answer is a success or a documented refusal (schema/error-codes.json) that this operation may give in this
  *   situation; a deadlock or any other unexpected failure would answer INTERNAL_SERVER_ERROR;
  * - no point lost or counted twice: the points of the member's family (the member and the other parties of its
- *   merges and referrals) changed by exactly the effects of the operations that succeeded;
+ *   merges and referrals) changed by exactly the effects of the operations that succeeded, and what an erasure forfeited;
+ *   an erased member holds no points, whatever settled after the erasure;
  * - a consistent ledger, nothing left on a merged-away record (points, orders, identifiers, feedback, plans), and nothing
  *   written to an erased member after the erasure but what settles earlier writes (returns, cancellations): no
  *   identifier, personal field or feedback comment survives it.
@@ -230,7 +231,8 @@ const OPERATIONS: Operation[] = [
     refusals: ['CONFLICT:ORDER_FULLY_RETURNED'],
     prepare: async (t, n) => ({ orders: await Promise.all(times(targets(n), () => t.order(t.member.id))), returnIds: times(n, () => unique('RET')) }),
     fire: (p, i) => asTill(RECORD_RETURN, { input: { orderId: p.orders[targetOf(i)], externalReturnId: p.returnIds[i] } }),
-    effect: (_p, results) => -ORDER_POINTS * targetsDone(results).size,
+    // A return after the member's erasure takes back lifetime points only: the closed account's points were forfeited.
+    effect: async (_p, results) => -ORDER_POINTS * (await returnsBeforeErasure(results.filter(succeeded).map((r) => r.data.recordReturn.id as string))),
   }),
   operation({
     name: 'claim',
@@ -397,6 +399,26 @@ const OPERATIONS: Operation[] = [
   }),
 ];
 
+/** How many of these returns took their points before their member's erasure (ids are time-ordered, UUIDv7). */
+async function returnsBeforeErasure(returnIds: string[]): Promise<number> {
+  if (returnIds.length === 0) return 0;
+  const [{ n }] = await h.sql<{ n: number }>(
+    `select count(*)::int as n from ledger_entry e where e.reason = 'RETURN_CLAWBACK' and e.source_type = 'return' and e.source_id in (?)
+       and not exists (select 1 from event_outbox x where x.type = 'member.erased' and x.member_id = e.member_id and x.id < e.id)`,
+    [returnIds],
+  );
+  return n;
+}
+
+/** The points erasures took from the family (ERASURE_FORFEIT rows: negative, or positive for a debt written off). */
+async function forfeited(family: Set<string>): Promise<number> {
+  const [{ points }] = await h.sql<{ points: number }>(
+    `select coalesce(sum(available_delta + pending_delta), 0)::float8 as points from ledger_entry where reason = 'ERASURE_FORFEIT' and member_id in (?)`,
+    [[...family]],
+  );
+  return points;
+}
+
 function adjustmentPoints(key: number): number {
   return key % 2 === 0 ? 10 : -5;
 }
@@ -447,13 +469,14 @@ async function assertRecordsSettled(t: Trial) {
     expect(await h.sql('select value from member_identifier where member_id in (?)', [erased])).toEqual([]);
     expect(await h.sql('select id from member where id in (?) and (email is not null or first_name is not null)', [erased])).toEqual([]);
     expect(await h.sql('select id from feedback where member_id in (?) and comment is not null', [erased])).toEqual([]);
+    expect(await h.sql('select member_id from member_balance where member_id in (?) and (available <> 0 or pending <> 0 or closed_at is null)', [erased])).toEqual([]);
   }
   // Ids are time-ordered (UUIDv7, made in this process): a row with a greater id than the erasure's event was written
   // after the erasure.
   const afterErasure = await h.sql(
     `with erasure as (select id from event_outbox where type = 'member.erased' and member_id = ?)
      select 'ledger ' || e.reason as row from ledger_entry e, erasure
-       where e.member_id = ? and e.id > erasure.id and e.reason not in ('RETURN_CLAWBACK', 'REDEMPTION_CANCEL', 'REFERRAL_REVERSAL')
+       where e.member_id = ? and e.id > erasure.id and e.reason not in ('RETURN_CLAWBACK', 'REDEMPTION_CANCEL', 'REFERRAL_REVERSAL', 'ERASURE_FORFEIT')
      union all select 'order' from customer_order o, erasure where o.member_id = ? and o.id > erasure.id
      union all select 'referral' from referral r, erasure where r.referred_id = ? and r.id > erasure.id
      union all select 'plan' from member_plan p, erasure where p.member_id = ? and p.id > erasure.id`,
@@ -474,7 +497,7 @@ async function runTrial(a: Operation, b: Operation, offsetMs: number) {
   const situations = new Set([...a.creates, ...b.creates]);
   expect([...unexpectedAnswers(a, ra, situations), ...unexpectedAnswers(b, rb, situations)]).toEqual([]);
 
-  const effects = (await a.effect(prepared[0], ra)) + (await b.effect(prepared[1], rb));
+  const effects = (await a.effect(prepared[0], ra)) + (await b.effect(prepared[1], rb)) + (await forfeited(t.family));
   expect(await familyPoints(t.family)).toBe(before + effects);
   await a.check?.(prepared[0], ra, t, situations);
   await b.check?.(prepared[1], rb, t, situations);

@@ -130,6 +130,12 @@ describe('exportMemberData', () => {
     expect(exported.sections.profile).toEqual([expect.objectContaining({ status: 'ERASED', email: null, first_name: null })]);
     expect(exported.sections.identifiers).toEqual([]);
     expect(exported.sections.orders).toHaveLength(1);
+    // The erasure closed the account: the order's points were forfeited, a row of the export like any other.
+    const points = (r: { available_delta: unknown; pending_delta: unknown }) => Number(r.available_delta) + Number(r.pending_delta);
+    expect(exported.sections.points.ledger.map((r: { reason: string; available_delta: unknown; pending_delta: unknown }) => [r.reason, points(r)])).toEqual([
+      ['ORDER_EARN', 10],
+      ['ERASURE_FORFEIT', -10],
+    ]);
     expect(exported.sections.feedback).toEqual([expect.objectContaining({ score: 9, comment: null })]);
     expect(JSON.stringify(exported)).not.toMatch(/gone\.export|Gone|07700/);
   });

@@ -53,6 +53,18 @@ describe('members', () => {
     expect(byEmail.data.members.edges.map((e: any) => e.node.id)).toEqual([ann.id]);
   });
 
+  it('finds a member by a whole phone number typed in national or international format, as well as by its digits', async () => {
+    const admin = await b.admin();
+    const m = await b.member().named('Phone', 'Caller').withPhone('+447911123456').save();
+    await b.member().named('Phone', 'Other').withPhone('+447911123457').save();
+    const ids = async (search: string) => (await h.gql(admin.auth, PAGE, { first: 10, search })).data.members.edges.map((e: any) => e.node.id);
+    for (const typed of ['07911 123456', '(07911) 123-456', '+44 7911 123456', '0044 7911 123456', '7911123456']) expect(await ids(typed)).toEqual([m.id]);
+    // Words that are not one number still match word by word: digits of the number, and names.
+    expect(await ids('123456')).toEqual([m.id]);
+    expect(await ids('phone caller')).toEqual([m.id]);
+    expect(await ids('07911 123458')).toEqual([]);
+  });
+
   it('treats % and _ in the search as plain characters', async () => {
     const admin = await b.admin();
     await b.member().named('Percent', 'Nobody').save();

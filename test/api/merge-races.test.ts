@@ -115,7 +115,7 @@ describe('mergeMembers racing the absorbed record’s writes', () => {
 });
 
 describe('eraseMember racing the member’s orders', () => {
-  it(`recordOrder × erasure, ${TRIALS} trials: an order lands before the erasure or is refused MEMBER_ERASED`, async () => {
+  it(`recordOrder × erasure, ${TRIALS} trials: an order lands before the erasure (its points forfeited with it) or is refused MEMBER_ERASED`, async () => {
     for (let trial = 0; trial < TRIALS; trial++) {
       const member = await b.member().save();
       const inputs = Array.from({ length: WRITES }, () => orderInput(member.id, [{ unitPriceMinor: 1500 }]));
@@ -132,6 +132,10 @@ describe('eraseMember racing the member’s orders', () => {
       const stored = await h.sql('select points_earned, created_at from customer_order where external_order_id in (?)', [inputs.map((i) => i.externalOrderId)]);
       expect(stored).toHaveLength(accepted);
       expect(await lifetimeOf(member.id)).toBe(15 * accepted);
+      // What landed first was forfeited by the erasure (pendingDays 0: all available): the erased member holds nothing.
+      const forfeits = await h.sql(`select available_delta::int as available from ledger_entry where member_id = ? and reason = 'ERASURE_FORFEIT'`, [member.id]);
+      expect(forfeits).toEqual(accepted ? [{ available: -15 * accepted }] : []);
+      expect(await h.sql('select available::int, pending::int from member_balance where member_id = ?', [member.id])).toEqual([{ available: 0, pending: 0 }]);
       const [{ erased_at }] = await h.sql('select erased_at from member where id = ?', [member.id]);
       // No order was written after the erasure committed.
       for (const o of stored) expect(new Date(o.created_at).getTime()).toBeLessThanOrEqual(new Date(erased_at).getTime());

@@ -1,4 +1,4 @@
-import { useHarness, expectError } from '../support/harness';
+import { useHarness, expectError, type Auth } from '../support/harness';
 import { build, ApiKeyScope } from '../fixtures/build';
 import { RECORD_ORDER, RECORD_RETURN, ledgerCheck, orderInput, pointsOf } from '../support/orders';
 
@@ -171,6 +171,98 @@ describe('member.orders', () => {
     const p2 = (await h.gql(auth, Q, { id: m.id, after: p1.pageInfo.endCursor })).data.member.orders;
     expect([...p1.edges, ...p2.edges].map((e: any) => e.node.id)).toEqual([...ids].reverse());
     expect(p2.pageInfo.hasNextPage).toBe(false);
+  });
+
+  const PAGE = `query($id: ID!, $first: Int!, $after: String) { member(id: $id) {
+    orders(first: $first, after: $after) { edges { cursor node { id placedAt } } pageInfo { hasNextPage hasPreviousPage endCursor } } } }`;
+  type OrderPage = { edges: { cursor: string; node: { id: string; placedAt: string } }[]; pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; endCursor: string | null } };
+  const ordersPage = async (auth: Auth, id: string, first: number, after: string | null = null): Promise<OrderPage> => {
+    const res = await h.gql(auth, PAGE, { id, first, after });
+    expect(res.errors).toBeUndefined();
+    return res.data.member.orders;
+  };
+  const record = async (auth: Auth, memberId: string, placedAt: string): Promise<string> => {
+    const res = await h.gql(auth, RECORD_ORDER, { input: orderInput(memberId, [{}], { placedAt }) });
+    expect(res.errors).toBeUndefined();
+    return res.data.recordOrder.id;
+  };
+  const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
+
+  it('lists orders newest placedAt first, however late each was recorded', async () => {
+    const { auth } = await b.apiKey();
+    const m = await b.member().save();
+    // A web order, then two years of history imported, then yesterday's sale from a till that was offline.
+    const web = await record(auth, m.id, daysAgo(0.5));
+    const imported2010 = await record(auth, m.id, '2010-03-01T10:00:00.000Z');
+    const imported2011 = await record(auth, m.id, '2011-07-15T09:30:00.000Z');
+    const offlineTill = await record(auth, m.id, daysAgo(1));
+    const page = await ordersPage(auth, m.id, 10);
+    expect(page.edges.map((e) => e.node.id)).toEqual([web, offlineTill, imported2011, imported2010]);
+    expect(page.edges[2].node.placedAt).toBe('2011-07-15T09:30:00.000Z');
+  });
+
+  it('pages with first=2 through 5 orders, two placed at the same microsecond, returning each once in order', async () => {
+    const { auth } = await b.apiKey();
+    const m = await b.member().save();
+    const newest = await record(auth, m.id, daysAgo(1));
+    const tiedFirst = await record(auth, m.id, daysAgo(30));
+    const oldest = await record(auth, m.id, daysAgo(90));
+    const tiedSecond = await record(auth, m.id, daysAgo(31));
+    const middle = await record(auth, m.id, daysAgo(60));
+    // Imported rows keep microseconds, which a Date drops: a cursor rounded to the millisecond would skip one of the two.
+    await h.sql(`update customer_order set placed_at = ? where id in (?, ?)`, [`${daysAgo(30).slice(0, 23)}456Z`, tiedFirst, tiedSecond]);
+    const [laterId, earlierId] = [tiedFirst, tiedSecond].sort().reverse();
+    const pages: OrderPage[] = [];
+    let after: string | null = null;
+    do {
+      const page: OrderPage = await ordersPage(auth, m.id, 2, after);
+      pages.push(page);
+      after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+    } while (after && pages.length < 10);
+    // Ties go by id, descending; the two tied orders straddle the first and second pages.
+    expect(pages.map((p) => p.edges.map((e) => e.node.id))).toEqual([[newest, laterId], [earlierId, middle], [oldest]]);
+    expect(pages.map((p) => [p.pageInfo.hasPreviousPage, p.pageInfo.hasNextPage])).toEqual([[false, true], [true, true], [true, false]]);
+  });
+
+  it('neither repeats nor skips older orders when one placed later is recorded while a client pages', async () => {
+    const { auth } = await b.apiKey();
+    const m = await b.member().save();
+    const older = [];
+    for (const days of [1, 2, 3, 4]) older.push(await record(auth, m.id, daysAgo(days)));
+    const first = await ordersPage(auth, m.id, 2);
+    const meanwhile = await record(auth, m.id, daysAgo(0.01));
+    // Recorded late but placed before the first page's last order: it belongs on a later page, and is found there.
+    const lateTill = await record(auth, m.id, daysAgo(3.5));
+    const rest = await ordersPage(auth, m.id, 10, first.pageInfo.endCursor);
+    expect([...first.edges, ...rest.edges].map((e) => e.node.id)).toEqual([older[0], older[1], older[2], lateTill, older[3]]);
+    expect((await ordersPage(auth, m.id, 10)).edges.map((e) => e.node.id)).toEqual([meanwhile, older[0], older[1], older[2], lateTill, older[3]]);
+  });
+
+  it('refuses a cursor it did not make, including one with a date out of range, with BAD_USER_INPUT on after', async () => {
+    const { auth } = await b.apiKey();
+    const m = await b.member().save();
+    const id = await record(auth, m.id, daysAgo(1));
+    const issued = (await ordersPage(auth, m.id, 1)).edges[0].cursor;
+    const encoded = (text: string) => Buffer.from(text).toString('base64url');
+    const cursors = [
+      'not a cursor at all!',
+      encoded('\u0001\u00ffjunk|||'),
+      encoded(`c:${id}`), // an id alone, as cursors were before orders went by placedAt
+      encoded(`k:+275760-09-13T00:00:00.000000Z|${id}`),
+      encoded(`k:294277-01-01T00:00:00.000000Z|${id}`),
+      encoded(`k:0000-01-01T00:00:00.000000Z|${id}`),
+      encoded(`k:2026-02-30T00:00:00.000000Z|${id}`),
+      encoded(`k:2026-01-01T24:00:00.000000Z|${id}`),
+      encoded(`k:2026-01-01T00:00:00.000000Z|not-a-uuid`),
+      encoded(`${Buffer.from(issued, 'base64url').toString()}|${id}`),
+      encoded(Buffer.from(issued, 'base64url').toString().replace('T', ' ')),
+    ];
+    const refused = [];
+    for (const after of cursors) {
+      const res = await h.gql(auth, PAGE, { id: m.id, first: 5, after });
+      refused.push({ after, codes: res.errors?.map((e) => e.extensions.code), paths: res.errors?.[0]?.extensions.fields?.map((f: { path: string }) => f.path) });
+    }
+    expect(refused).toEqual(cursors.map((after) => ({ after, codes: ['BAD_USER_INPUT'], paths: ['after'] })));
   });
 
   it('counts all of the member\'s orders in totalCount, merged records\' included, whatever the page size', async () => {

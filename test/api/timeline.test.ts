@@ -219,7 +219,10 @@ describe('member.timeline', () => {
 
   it('refuses a cursor it did not make and a page size outside 1..100', async () => {
     const member = await b.member().save();
-    for (const after of ['nonsense', Buffer.from('t:2026-01-01T00:00:00.000000Z|PAYMENT|01900000-0000-7000-8000-000000000000').toString('base64url')]) {
+    const cursor = (at: string, type = 'ORDER') => Buffer.from(`t:${at}|${type}|01900000-0000-7000-8000-000000000000`).toString('base64url');
+    // Dates PostgreSQL cannot read (no 30 February, no year 0, none past 294276) were once INTERNAL_SERVER_ERROR.
+    const dates = ['2026-02-30T00:00:00.000000Z', '2026-01-01T24:00:00.000000Z', '0000-01-01T00:00:00.000000Z', '+294277-01-01T00:00:00.000000Z'];
+    for (const after of ['nonsense', cursor('2026-01-01T00:00:00.000000Z', 'PAYMENT'), ...dates.map((at) => cursor(at))]) {
       const err = expectError(await h.gql(admin.auth, TIMELINE, { id: member.id, first: 5, after }), 'BAD_USER_INPUT');
       expect(err.extensions.fields[0].path).toBe('after');
     }

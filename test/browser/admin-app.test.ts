@@ -94,7 +94,7 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
   });
 
   it('a marketer finds a member, opens the 360 view, adjusts points and sees the new ledger row', async () => {
-    await signIn(AdminRole.MARKETER, '/members');
+    const marketer = await signIn(AdminRole.MARKETER, '/members');
     await page.getByLabel('Search members').fill('lovelace');
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="member-row"]').length === 1);
     await page.getByTestId('member-link').click();
@@ -131,6 +131,9 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
     expect(newest).toContain('Adjustment');
     expect(newest).toContain('+50');
     expect(newest).toContain('Goodwill: parcel arrived late');
+    // Who: the marketer's own email; the orders' rows, by a channel's key the marketer may not list, "an API key".
+    expect(newest).toContain(marketer.email);
+    expect((await page.getByTestId('ledger-row').allTextContents()).slice(1).every((r) => r.endsWith('an API key'))).toBe(true);
     expect(await page.getByTestId('ledger-row').first().getAttribute('class')).toBe('is-new');
     await page.waitForFunction(
       (expected) => document.querySelector('[data-testid="points-available-value"]')?.textContent === expected,
@@ -152,7 +155,7 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
        values (?, 'RECOMMENDER', 'REJECTED', 'TF-HYBRID', '{}', ?, ?, 30, 1234, false, 'ndcg@10 0.210 does not beat POPULAR 0.230', now(), now())`,
       [id, JSON.stringify({ all: { 'ndcg@10': 0.21, 'recall@10': 0.3, users: 80 } }), JSON.stringify({ POPULAR: { all: { 'ndcg@10': 0.23, 'recall@10': 0.28, users: 80 } } })],
     );
-    await signIn(AdminRole.ADMIN, '/models');
+    const admin = await signIn(AdminRole.ADMIN, '/models');
     await page.getByTestId('version-row').first().waitFor();
     const row = await page.getByTestId('version-row').first().textContent();
     expect(row).toContain('TF-HYBRID');
@@ -172,7 +175,9 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
     await page.getByTestId('activate-dialog').getByLabel('Reason').fill('Reviewed by hand: better coverage');
     await page.getByTestId('activate-confirm').click();
     await page.waitForFunction(() => document.querySelector('[data-testid="version-status"]')?.textContent === 'Active');
-    expect(await text('gate-decision')).toContain(`activated by admin:`);
+    await page.waitForFunction((email) => document.querySelector('[data-testid="activated-by"]')?.textContent === email, admin.email);
+    expect(await text('gate-decision')).toContain(`activated by ${admin.email}`);
+    expect(await page.getByTestId('activated-by').getAttribute('title')).toBe(`admin:${admin.id}`);
     await screenshot(page, 'models-activated');
   });
 
@@ -344,7 +349,7 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
     await signIn(AdminRole.ANALYST);
     await page.getByTestId('kpi-tiles').waitFor();
     const links = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
-    expect(links).toEqual(['Dashboard', 'Members', 'Segments', 'Campaigns', 'Challenges', 'Models', 'Operations']);
+    expect(links).toEqual(['Dashboard', 'Insights', 'Members', 'Segments', 'Campaigns', 'Challenges', 'Models', 'Operations']);
     await page.getByTestId('chart-cohorts').locator('svg').first().waitFor();
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await screenshot(page, 'dashboard-390');

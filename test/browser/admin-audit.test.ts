@@ -6,7 +6,8 @@ const h = useHarness({ PORT: '0', HOST: '127.0.0.1' });
 const b = build(h);
 
 const CREATE_CHANNEL = `mutation C($input: CreateSalesChannelInput!) { createSalesChannel(input: $input) { id } }`;
-const CREATE_KEY = `mutation K($input: CreateApiKeyInput!) { createApiKey(input: $input) { apiKey { id } } }`;
+const CREATE_KEY = `mutation K($input: CreateApiKeyInput!) { createApiKey(input: $input) { key apiKey { id } } }`;
+const ENROL = `mutation E($input: EnrolMemberInput!) { enrolMember(input: $input) { id } }`;
 const REGISTER = `mutation R($input: RegisterWebhookInput!) { registerWebhook(input: $input) { webhook { id } } }`;
 const DAY_MS = 86_400_000;
 
@@ -21,13 +22,17 @@ describeInBrowser('admin app: audit log', () => {
   let bob: Awaited<ReturnType<typeof b.admin>>;
   let carol: Awaited<ReturnType<typeof b.admin>>;
   let webhookId: string;
+  let keyId: string;
 
   beforeAll(async () => {
     bob = await b.admin();
     carol = await b.admin();
     const channel = await h.gql(bob.auth, CREATE_CHANNEL, { input: { name: 'Bob web', kind: 'WEB' } });
-    const key = await h.gql(bob.auth, CREATE_KEY, { input: { channelId: channel.data.createSalesChannel.id, name: 'site', scopes: ['MEMBERS_READ'] } });
+    const key = await h.gql(bob.auth, CREATE_KEY, { input: { channelId: channel.data.createSalesChannel.id, name: 'site', scopes: ['MEMBERS_READ', 'MEMBERS_WRITE'] } });
     expect(key.errors).toBeUndefined();
+    keyId = key.data.createApiKey.apiKey.id;
+    // The key enrols a member: an entry whose actor is the key.
+    expect((await h.gql({ apiKey: key.data.createApiKey.key }, ENROL, { input: { firstName: 'Ada', email: 'ada@audit.example' } })).errors).toBeUndefined();
     const hook = await h.gql(carol.auth, REGISTER, { input: { url: 'http://127.0.0.1:9/hook', eventTypes: ['MEMBER_ENROLLED'] } });
     webhookId = hook.data.registerWebhook.webhook.id;
     // Bob's changes happened two days ago, so a time window can tell them from Carol's.
@@ -61,6 +66,12 @@ describeInBrowser('admin app: audit log', () => {
     expect(await text('audit-row')).toContain('"url": "http://127.0.0.1:9/hook"');
     await page.getByTestId('audit-entity').getByRole('link').click();
     await page.waitForURL(`**/operations/webhooks/${webhookId}`);
+
+    // An API key is named by its channel and its name, its reference the tooltip.
+    await page.goto(new URL('/operations/audit?entityType=Member', page.url()).toString());
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="audit-row"]').length === 1);
+    await page.waitForFunction(() => document.querySelector('[data-testid="audit-actor"]')?.textContent === 'Bob web key “site”');
+    expect(await page.getByTestId('audit-actor').locator('[title]').getAttribute('title')).toBe(`apiKey:${keyId}`);
 
     // Until yesterday: only Bob's two changes (made "two days ago"); from yesterday: none of them.
     await page.goto(new URL('/operations/audit', page.url()).toString());

@@ -18,13 +18,15 @@ describeInBrowser('admin app: campaigns', () => {
   const session = useAdminBrowser(async () => `http://127.0.0.1:${await h.app.listen()}`, (role) => b.admin(role));
   const { signIn, text } = session;
   let marketer: { token: string };
+  let creator: Awaited<ReturnType<typeof b.admin>>;
   let campaignId: string;
 
   beforeAll(async () => {
     await b.baseRate(1, 100);
     for (let i = 0; i < 20; i++) await b.member().inCountry('GB').save();
     await b.member().inCountry('FR').save();
-    marketer = (await b.admin(AdminRole.MARKETER)).auth;
+    creator = await b.admin(AdminRole.MARKETER);
+    marketer = creator.auth;
     const segment = await h.gql(marketer, CREATE_SEGMENT, {
       input: { name: 'Everyone in GB', kind: 'DYNAMIC', rule: { attribute: 'country', op: 'eq', value: 'GB' } },
     });
@@ -157,5 +159,44 @@ describeInBrowser('admin app: campaigns', () => {
     await page.getByTestId('campaign-confirm').click();
     await page.waitForFunction(() => document.querySelector('[data-testid="campaign-status"]')?.textContent !== 'Draft');
     expect(await page.getByTestId('campaign-edit').count()).toBe(0);
+  });
+
+  /** A draft by the marketer of `beforeAll`, whose email the page should show as its creator. */
+  async function draft(name: string): Promise<string> {
+    const [segment] = await h.sql<{ id: string }>(`select id from segment where name = 'Everyone in GB'`);
+    const created = await h.gql(marketer, `mutation C($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }`, {
+      input: { name, segmentId: segment.id, startsAt: new Date().toISOString(), holdoutShare: 0, bonus: { fixedPoints: 5 } },
+    });
+    expect(created.errors).toBeUndefined();
+    return created.data.createCampaign.id;
+  }
+
+  /** The admin app's requests for the admin users and API keys that name actors, counted from now on. */
+  function directoryRequests(): { count: number } {
+    const seen = { count: 0 };
+    session.page.on('request', (r) => {
+      if (r.postData()?.includes('ActorDirectory')) seen.count++;
+    });
+    return seen;
+  }
+
+  it("an admin reads who created a campaign as that admin's email, the reference only as its tooltip", async () => {
+    const id = await draft('Creator shown by email');
+    await signIn(AdminRole.ADMIN, `/campaigns/${id}`);
+    const createdBy = session.page.getByTestId('campaign-created-by');
+    await session.page.waitForFunction((email) => document.querySelector('[data-testid="campaign-created-by"]')?.textContent === email, creator.email);
+    expect(await createdBy.getAttribute('title')).toBe(`admin:${creator.id}`);
+    expect(await session.page.locator('main').textContent()).not.toContain('admin:');
+  });
+
+  it('an analyst, who may not list admin users, reads "an admin" as the creator and the app never asks for the list', async () => {
+    const id = await draft('Creator shown to an analyst');
+    const requests = directoryRequests();
+    await signIn(AdminRole.ANALYST, `/campaigns/${id}`);
+    await session.page.getByTestId('campaign-created-by').waitFor();
+    expect(await text('campaign-created-by')).toBe('an admin');
+    expect(await session.page.getByTestId('campaign-created-by').getAttribute('title')).toBe(`admin:${creator.id}`);
+    expect(await text('campaign-status')).toBe('Draft');
+    expect(requests.count).toBe(0);
   });
 });

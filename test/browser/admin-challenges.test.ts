@@ -3,6 +3,7 @@ import { describeInBrowser, screenshot, useAdminBrowser } from '../support/brows
 import { DISTRIBUTION_PLUGINS } from '../support/distribution';
 import { build, AdminRole } from '../fixtures/build';
 import { orderInput, RECORD_ORDER } from '../support/orders';
+import { isInHoldout } from '../../plugins/challenges/src/goals';
 
 const h = useHarness({ PORT: '0', HOST: '127.0.0.1' }, { plugins: DISTRIBUTION_PLUGINS });
 const b = build(h);
@@ -65,6 +66,9 @@ describeInBrowser('admin app: challenges', () => {
     expect(await text('result-joined-value')).toBe('2');
     expect(await text('result-completed-value')).toBe('1');
     expect(await text('result-rate-value')).toBe('50%');
+    // No holdout: nothing to compare spend with, and the page says so.
+    expect(await text('challenge-verdict-text')).toBe('No uplift can be measured: the challenge has no holdout (hold out part of the audience in the next one).');
+    expect(await text('uplift-spend-empty')).toBe('Needs a holdout');
     await screenshot(session.page, 'challenge-results');
 
     // Pausing it: a draft counts nothing.
@@ -173,5 +177,66 @@ describeInBrowser('admin app: challenges', () => {
     await session.page.getByTestId('result-joined').waitFor();
     expect(await text('challenge-status')).toBe('Draft');
     expect(await session.page.getByTestId('challenge-toggle').count()).toBe(0);
+  });
+
+  it('a marketer reads incremental spend per member with its 95% interval and verdict, and why there is none once the holdout is one member', async () => {
+    const segment = await h.gql(marketer, CREATE_SEGMENT, { input: { name: 'Everyone in IS', kind: 'DYNAMIC', rule: { attribute: 'country', op: 'eq', value: 'IS' } } });
+    expect(segment.errors).toBeUndefined();
+    const created = await h.gql(marketer, `mutation C($input: CreateChallengeInput!) { createChallenge(input: $input) { id } }`, {
+      input: {
+        code: 'one_order_is',
+        name: 'One order',
+        goalKind: 'ORDER_COUNT',
+        target: 1,
+        audienceSegmentId: segment.data.createSegment.id,
+        holdoutPercent: 50,
+        startsAt: new Date(Date.now() - 60_000).toISOString(),
+        endsAt: new Date(Date.now() + 7 * 86_400_000).toISOString(),
+        reward: { kind: 'POINTS', points: 10 },
+        isActive: true,
+      },
+    });
+    expect(created.errors).toBeUndefined();
+    const id: string = created.data.createChallenge.id;
+    // Three participants spend 100, 300 and 500 pence, two held-out members 100 each (the hash decides who is which).
+    const participants: string[] = [];
+    const held: string[] = [];
+    while (participants.length < 3 || held.length < 2) {
+      const member = (await b.member().inCountry('FR').save()).id;
+      const group = isInHoldout(id, member, 50) ? held : participants;
+      if (group.length === (group === held ? 2 : 3)) continue;
+      group.push(member);
+      await h.sql(`update member set country = 'IS' where id = ?`, [member]);
+    }
+    const web = await b.apiKey();
+    const spend = async (memberId: string, pence: number) =>
+      expect((await h.gql(web.auth, RECORD_ORDER, { input: orderInput(memberId, [{ unitPriceMinor: pence }]) })).errors).toBeUndefined();
+    for (const [i, member] of participants.entries()) await spend(member, [100, 300, 500][i]);
+    for (const member of held) await spend(member, 100);
+
+    // d = 300 − 100 = 200; SE = √(40,000/3) = 115.47; ν = 2; 200 ± 4.3027 · 115.47 = [−296.83, 696.83] (the API test works it through).
+    await signIn(AdminRole.MARKETER, `/challenges/${id}`);
+    await session.page.getByTestId('uplift-spend-text').waitFor();
+    expect(await text('result-incremental-value')).toBe('£2.00');
+    expect(await text('result-incremental')).toContain('95% CI -£2.97 to £6.97 (point estimate; the interval includes zero)');
+    expect(await text('result-rate')).toContain('95% CI 43.9% to 100%');
+    expect(await text('uplift-spend-text')).toBe('+£2.00 95% CI -£2.97 to +£6.97 includes 0');
+    expect(await text('challenge-verdict')).toContain('Not significant');
+    expect(await text('challenge-verdict-text')).toBe(
+      'No significant difference yet: spend per member 3.00 GBP participants vs 1.00 GBP holdout, +2.00 GBP (95% CI -2.97 GBP to +6.97 GBP). ' +
+        'The interval includes zero, so the challenge cannot yet be said to have added spend; orders still to come in its window may change that.',
+    );
+    await session.page.getByTestId('uplift-spend-chart').locator('svg').first().waitFor();
+    await screenshot(session.page, 'challenge-uplift');
+
+    // One held-out member leaves the segment: an interval needs 2 in each group, and the page says why there is none.
+    await h.sql(`update member set country = 'FR' where id = ?`, [held[0]]);
+    await session.page.reload();
+    await session.page.getByTestId('uplift-spend-empty').waitFor();
+    expect(await text('uplift-spend-empty')).toBe('Needs at least 2 held-out members in the audience; it has 1');
+    expect(await text('result-incremental')).toContain('Point estimate; no interval (see the verdict)');
+    expect(await text('challenge-verdict-text')).toBe(
+      'No uplift can be measured: the holdout has 1 member in the audience, and an interval needs at least 2 (hold out more, or choose a larger audience, next time).',
+    );
   });
 });

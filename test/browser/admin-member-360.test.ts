@@ -185,4 +185,35 @@ describeInBrowser('admin app: member 360 with model outputs', () => {
     expect(await text('member-predicted-value')).toContain('>99% chance of buying again');
     expect(await text('member-rfm')).toMatch(/· 1 order · last 1 day ago$/);
   });
+
+  it('lists orders newest placed first however late each was recorded, and Load more follows the cursor to the older ones', async () => {
+    const ada = await b.member().named('Ada', 'Lovelace').save();
+    const web = await b.apiKey();
+    const tag = randomUUID().slice(0, 8);
+    // P01 was placed most recently, P12 longest ago; they arrive out of order (an offline till, an import of history).
+    for (const rank of [3, 1, 12, 8, 2, 10, 5, 11, 4, 7, 9, 6]) {
+      const placedAt = new Date(Date.now() - rank * 40 * 86_400_000).toISOString();
+      const externalOrderId = `${tag}-P${String(rank).padStart(2, '0')}`;
+      expect((await h.gql(web.auth, RECORD_ORDER, { input: orderInput(ada.id, [{}], { placedAt, externalOrderId }) })).errors).toBeUndefined();
+    }
+    const expected = Array.from({ length: 12 }, (_, i) => `${tag}-P${String(i + 1).padStart(2, '0')}`);
+    const admin = await b.admin();
+    const firstPage = await h.gql(admin.auth, `query($id: ID!) { member(id: $id) { orders(first: 10) { pageInfo { endCursor } } } }`, { id: ada.id });
+    const afters: unknown[] = [];
+    session.page.on('request', (request) => {
+      const body = request.method() === 'POST' && request.url().endsWith('/graphql') ? request.postDataJSON() : null;
+      if (body?.operationName === 'MemberOrders') afters.push(body.variables.after ?? null);
+    });
+
+    await signIn(AdminRole.MARKETER, `/members/${ada.id}`);
+    const orderIds = async () => (await session.page.getByTestId('order-row').allTextContents()).map((row) => row.match(new RegExp(`${tag}-P\\d\\d`))?.[0]);
+    await session.page.getByTestId('order-row').nth(9).waitFor();
+    expect(await orderIds()).toEqual(expected.slice(0, 10));
+    expect(await text('orders-shown')).toBe('10 of 12');
+    await session.page.getByTestId('orders-load-more').click();
+    await session.page.getByTestId('order-row').nth(11).waitFor();
+    expect(await orderIds()).toEqual(expected);
+    expect(await session.page.getByTestId('orders-load-more').count()).toBe(0);
+    expect(afters).toEqual([null, firstPage.data.member.orders.pageInfo.endCursor]);
+  });
 });

@@ -130,6 +130,30 @@ describeInBrowser('admin app: points jobs', () => {
     expect(repaired.data.runPointsJobs).toEqual({ ledgerConsistent: true, ledgerProblems: 0 });
   }, 60_000);
 
+  it('lists an erased member whose account the erasure did not close', async () => {
+    const member = await b.member().save();
+    const erased = await h.gql(admin.auth, `mutation($input: EraseMemberInput!) { eraseMember(input: $input) { id } }`, { input: { id: member.id, reason: 'request' } });
+    expect(erased.errors).toBeUndefined();
+    // What an erasure that missed the ledger's erase step would leave: the points account open.
+    await h.sql(`update member_balance set closed_at = null where member_id = ?`, [member.id]);
+    try {
+      const run = await h.gql(admin.auth, `mutation { runPointsJobs { ledgerConsistent ledgerProblems } }`);
+      expect(run.data.runPointsJobs).toEqual({ ledgerConsistent: false, ledgerProblems: 1 });
+      const { page } = session;
+      await signIn(AdminRole.ADMIN, '/operations/points-jobs');
+      await page.getByTestId('ledger-problems-list').click();
+      await page.getByTestId('ledger-problem').first().waitFor();
+      const row = await text('ledger-problem');
+      expect(row).toContain('Erased member’s account was not closed');
+      expect(row).toContain('available 0, pending 0, 0 live lots');
+      expect(await page.getByTestId('ledger-problem').getByRole('link').getAttribute('href')).toBe(`/members/${member.id}`);
+    } finally {
+      await h.sql(`update member_balance set closed_at = now() where member_id = ?`, [member.id]);
+    }
+    const repaired = await h.gql(admin.auth, `mutation { runPointsJobs { ledgerConsistent ledgerProblems } }`);
+    expect(repaired.data.runPointsJobs).toEqual({ ledgerConsistent: true, ledgerProblems: 0 });
+  }, 60_000);
+
   it('a marketer has no points jobs tab and a notice instead of the page', async () => {
     const { page } = session;
     await signIn(AdminRole.MARKETER, '/operations/points-jobs');

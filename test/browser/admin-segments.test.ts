@@ -25,23 +25,29 @@ const streaks: LoyaltyPlugin = {
 const h = useHarness({ PORT: '0', HOST: '127.0.0.1' }, { plugins: [...DISTRIBUTION_PLUGINS, streaks] });
 const b = build(h);
 
+const CREATE_SEGMENT = `mutation S($input: CreateSegmentInput!) { createSegment(input: $input) { id } }`;
 const PREVIEW = `query($input: PreviewSegmentInput!) { previewSegment(input: $input) { count } }`;
 
 describeInBrowser('admin app: segments', () => {
-  const session = useAdminBrowser(async () => `http://127.0.0.1:${await h.app.listen()}`, (role) => b.admin(role));
+  let signedIn: Awaited<ReturnType<typeof b.admin>>;
+  const session = useAdminBrowser(
+    async () => `http://127.0.0.1:${await h.app.listen()}`,
+    async (role) => (signedIn = await b.admin(role)),
+  );
 
   async function openBuilder(role: AdminRole) {
     await session.signIn(role, '/segments');
     await session.page.getByTestId('rule-builder').waitFor();
   }
   let marketer: { token: string };
+  let marketerEmail: string;
 
   beforeAll(async () => {
     for (let i = 0; i < 3; i++) await b.member().inCountry('GB').withConsent(ConsentMedium.EMAIL, true).save();
     await b.member().inCountry('GB').withConsent(ConsentMedium.SMS, true).save();
     await b.member().inCountry('FR').withConsent(ConsentMedium.EMAIL, true).save();
     await b.member().inCountry('DE').save();
-    marketer = (await b.admin(AdminRole.MARKETER)).auth;
+    ({ auth: marketer, email: marketerEmail } = await b.admin(AdminRole.MARKETER));
   });
 
   /** The count once the debounced preview for the current rule has arrived. */
@@ -184,5 +190,47 @@ describeInBrowser('admin app: segments', () => {
     expect(await settledCount()).toBe(1);
     expect(await session.page.getByTestId('preview-sample-row').count()).toBe(1);
     expect(await session.page.getByTestId('preview-sample-row').first().textContent()).toContain(members[0].id.slice(-12));
+  });
+
+  async function saveSegment(auth: { token: string }, name: string) {
+    const res = await h.gql(auth, CREATE_SEGMENT, { input: { name, kind: 'DYNAMIC', rule: { attribute: 'country', op: 'eq', value: 'DE' } } });
+    expect(res.errors).toBeUndefined();
+  }
+
+  /** The "Created" cell of the saved segment called `name`, once the list shows it. */
+  async function createdBy(name: string): Promise<{ text: string | null; title: string | null }> {
+    const cell = session.page.getByTestId('segment-row').filter({ hasText: name }).getByTestId('segment-created-by');
+    await cell.waitFor();
+    return { text: await cell.textContent(), title: await cell.getAttribute('title') };
+  }
+
+  it("an admin reads who created each saved segment as their email, the whole list naming them from one request", async () => {
+    const other = await b.admin(AdminRole.ADMIN);
+    await saveSegment(marketer, 'Made by the marketer');
+    await saveSegment(other.auth, 'Made by another admin');
+    let directoryRequests = 0;
+    session.page.on('request', (r) => {
+      if (r.postData()?.includes('ActorDirectory')) directoryRequests++;
+    });
+    await openBuilder(AdminRole.ADMIN);
+    await session.page.waitForFunction(
+      (email) => [...document.querySelectorAll('[data-testid="segment-created-by"]')].some((e) => e.textContent === email),
+      other.email,
+    );
+    expect((await createdBy('Made by another admin')).text).toBe(other.email);
+    expect(await createdBy('Made by the marketer')).toEqual({ text: marketerEmail, title: expect.stringMatching(/^admin:/) });
+    const cells = await session.page.getByTestId('segment-created-by').allTextContents();
+    expect(cells.length).toBeGreaterThanOrEqual(2);
+    expect(cells.filter((c) => c.startsWith('admin:'))).toEqual([]);
+    expect(directoryRequests).toBe(1);
+  });
+
+  it('a marketer, who may not list admin users, reads their own segments under their email and others\' as "an admin"', async () => {
+    await saveSegment(marketer, 'Made by a colleague');
+    await openBuilder(AdminRole.MARKETER);
+    await saveSegment(signedIn.auth, 'Made by me');
+    await session.page.reload();
+    expect(await createdBy('Made by me')).toEqual({ text: signedIn.email, title: `admin:${signedIn.id}` });
+    expect((await createdBy('Made by a colleague')).text).toBe('an admin');
   });
 });

@@ -19,7 +19,11 @@ interface Received {
 }
 
 describeInBrowser('admin app: webhooks', () => {
-  const session = useAdminBrowser(async () => `http://127.0.0.1:${await h.app.listen()}`, (role) => b.admin(role));
+  let signedIn: Awaited<ReturnType<typeof b.admin>>;
+  const session = useAdminBrowser(
+    async () => `http://127.0.0.1:${await h.app.listen()}`,
+    async (role) => (signedIn = await b.admin(role)),
+  );
   const { signIn, text } = session;
   const received: Received[] = [];
   let receiver: http.Server;
@@ -84,6 +88,10 @@ describeInBrowser('admin app: webhooks', () => {
     expect(await text('webhook-row')).toContain(url);
     expect(await text('webhook-status')).toBe('Active');
     expect(await page.locator('body').textContent()).not.toContain(secret);
+    // Who registered it: the admin's email, the reference only as the tooltip.
+    await page.waitForFunction((email) => document.querySelector('[data-testid="webhook-created-by"]')?.textContent === email, signedIn.email);
+    expect(await page.getByTestId('webhook-created-by').getAttribute('title')).toBe(`admin:${signedIn.id}`);
+    expect(await page.locator('main').textContent()).not.toContain('admin:');
 
     // A member enrols: the endpoint answers 500, then 200 on the retry.
     const ada = await b.member().named('Ada', 'Lovelace').save();
@@ -116,7 +124,7 @@ describeInBrowser('admin app: webhooks', () => {
     const [webhook] = (await h.gql((await b.admin()).auth, `{ webhooks { id } }`)).data.webhooks;
     await page.getByTestId('webhook-toggle').click();
     await page.waitForFunction(() => document.querySelector('[data-testid="webhook-detail-status"]')?.textContent?.startsWith('Disabled'));
-    expect(await text('webhook-detail-status')).toMatch(/^Disabled disabled by admin:/);
+    expect(await text('webhook-detail-status')).toBe(`Disabled disabled by ${signedIn.email}`);
     expect(await text('webhook-toggle')).toBe('Re-enable');
     const [disabled] = await h.sql<{ is_active: boolean }>(`select is_active from webhook where id = ?`, [webhook.id]);
     expect(disabled.is_active).toBe(false);

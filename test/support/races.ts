@@ -43,12 +43,13 @@ export function isDocumented(answer: string): boolean {
   return reason === undefined || errorCodes[code].includes(reason);
 }
 
-/** A consistent ledger, and nothing (order, lot, redemption, points) left on the merged-away records. */
+/** A consistent ledger, and nothing (order, lot, redemption, points) left on the merged-away records or erased members. */
 export async function assertNothingLeftBehind(h: Harness, absorbedIds: string | string[]) {
   const ids = typeof absorbedIds === 'string' ? [absorbedIds] : absorbedIds;
   const check = await ledgerCheck(h);
   expect(check.mismatches).toEqual([]);
   expect(check.mergedAwayHoldings).toEqual([]);
+  expect(check.erasedHoldings).toEqual([]);
   expect(check.isConsistent).toBe(true);
   if (ids.length === 0) return;
   expect(await h.sql('select id from customer_order where member_id in (?)', [ids])).toEqual([]);

@@ -3,6 +3,7 @@ import * as activities from './activities';
 import * as campaigns from './campaigns';
 import * as challenges from './challenges';
 import * as dashboard from './dashboard';
+import * as insights from './insights';
 import * as members from './members';
 import * as models from './models';
 import * as operations from './operations';
@@ -19,4 +20,4 @@ export interface Resource {
   routes: RouteObject[];
 }
 
-export const resources: Resource[] = [dashboard, members, segments, campaigns, activities, challenges, ...programme.resources, models, operations];
+export const resources: Resource[] = [dashboard, insights, members, segments, campaigns, activities, challenges, ...programme.resources, models, operations];

@@ -37,9 +37,60 @@ export function checkPageSize(first: number, argName = 'first'): void {
 
 /** Builds a page from `first + 1` rows fetched in order. */
 export function pageOf<T extends { id: string }>(rows: T[], first: number, hasPrevious: boolean) {
+  return pageWithCursors(rows, first, hasPrevious, (node) => encodeCursor(node.id));
+}
+
+/**
+ * A row's place in a list ordered by a timestamp, then by id to break ties, both descending (keyset pagination). `at`
+ * is the timestamp in UTC to the microsecond, as PostgreSQL stores it (a Date keeps milliseconds only, and a key
+ * rounded to them would skip the rows after it in the same millisecond): select it with `timeKeySql(column)`.
+ */
+export interface TimeKey {
+  at: string;
+  id: string;
+}
+
+/** A row fetched with its TimeKey. */
+export interface TimeKeyed<T> {
+  node: T;
+  key: TimeKey;
+}
+
+/** SQL giving `column` (a timestamptz) as a TimeKey's `at`. */
+export const timeKeySql = (column: string): string => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+const TIME_KEY_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+/**
+ * Whether `at` is a TimeKey's `at` that PostgreSQL and a Date both read as the same instant: a real calendar date and
+ * time (no 30 February, no hour 24) in years 0001 to 9999.
+ */
+export function isTimeKeyAt(at: string): boolean {
+  if (!TIME_KEY_AT.test(at) || at.startsWith('0000')) return false;
+  const millis = `${at.slice(0, 23)}Z`;
+  const date = new Date(millis);
+  return !Number.isNaN(date.getTime()) && date.toISOString() === millis;
+}
+
+export const encodeTimeCursor = (key: TimeKey): string => Buffer.from(`k:${key.at}|${key.id}`).toString('base64url');
+
+export function decodeTimeCursor(cursor: string, argName = 'after'): TimeKey {
+  const decoded = Buffer.from(cursor, 'base64url').toString('utf8');
+  const [at = '', id = '', ...rest] = decoded.startsWith('k:') ? decoded.slice(2).split('|') : [];
+  if (rest.length || !isTimeKeyAt(at) || !isUuid(id)) throw AppError.badInput([{ path: argName, message: 'is not a cursor from this API' }]);
+  return { at, id };
+}
+
+/** Builds a page from `first + 1` keyed rows fetched in TimeKey order; each edge's cursor is its row's key. */
+export function timeKeyedPageOf<T>(rows: TimeKeyed<T>[], first: number, hasPrevious: boolean) {
+  const { edges, pageInfo } = pageWithCursors(rows, first, hasPrevious, (row) => encodeTimeCursor(row.key));
+  return { edges: edges.map((e) => ({ cursor: e.cursor, node: e.node.node })), pageInfo };
+}
+
+function pageWithCursors<T>(rows: T[], first: number, hasPrevious: boolean, cursorOf: (row: T) => string) {
   const hasNextPage = rows.length > first;
   const nodes = hasNextPage ? rows.slice(0, first) : rows;
-  const edges = nodes.map((node) => ({ cursor: encodeCursor(node.id), node }));
+  const edges = nodes.map((node) => ({ cursor: cursorOf(node), node }));
   const pageInfo: PageInfo = {
     hasNextPage,
     hasPreviousPage: hasPrevious,

@@ -51,6 +51,20 @@ export { AdminRole } from '../modules/auth/permissions';
 // Where a caller records from: a channel key's kind (WEB, APP, STORE, ...), for rules on which channels may send what.
 export { SalesChannelKind } from '../base/enums';
 
+// Results against a holdout: 95% intervals (Welch's t, Wald, Wilson) and their GraphQL types, as campaigns report them.
+export {
+  differenceOfProportions,
+  meanSampleOfSums,
+  RateInterval,
+  UpliftEstimate,
+  welch,
+  wilson,
+  type Bounds,
+  type Estimate,
+  type MeanSample,
+  type ProportionSample,
+} from '../base/intervals';
+
 // Small helpers: time-ordered ids, and the programme's calendar (its time zone's days and weeks).
 export { newId } from '../base/ids';
 export { rowsForMembers } from '../base/member-rows';

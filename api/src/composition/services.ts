@@ -149,6 +149,10 @@ export function createServices(
   });
   members.registerMergeStep((em, survivor, absorbed) => feedback.mergeInto(em, survivor, absorbed));
   members.registerEraseStep((em, memberIds) => feedback.erase(em, memberIds));
+  // Erasure closes the points account: what the member's records still hold is forfeited (docs/concepts/ledger.md).
+  members.registerEraseStep(async (em, memberIds) => {
+    await ledger.closeAccounts(em, memberIds);
+  });
   members.registerMergeStep((em, survivor, absorbed) => referrals.mergeInto(em, survivor, absorbed));
   members.registerEnrolStep(async (em, member, input) => {
     if (input.referralCode) await referrals.referAtEnrolment(em, member, input.referralCode);

@@ -1,16 +1,29 @@
 import { QueryOrder, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { AppError, type Context, type PluginServices } from '@loyalty/api/extension-api';
+import { AppError, meanSampleOfSums, welch, wilson, type Context, type PluginServices } from '@loyalty/api/extension-api';
 import { Challenge, ChallengeBadge, ChallengeProgress } from './challenge.entity';
 import { CHALLENGE_CODE_TAKEN, CHALLENGE_NOT_EDITABLE, CHALLENGE_WINDOW_INVALID } from './declarations';
 import { fieldProblems, FIXED_ONCE_JOINED, isUuid, optionalText, windowProblem, type ChallengeSpec } from './challenge-input';
 import type { ChallengeResults, CreateChallengeInput, UpdateChallengeInput } from './challenge.types';
 import { ChallengePersonalisation, holdoutSql } from './goals';
+import { verdictOf } from './results-verdict';
 
 /** Who a challenge counts now: the saved segment's members, or every active member. */
 interface AudienceQuery {
   sql: string;
   params: unknown[];
+}
+
+/** The results' one read of the progress rows; sums are numeric text (exact whatever their size). */
+interface SpendRow {
+  joined: number;
+  completed: number;
+  holdout_members: number;
+  participant_spend: string;
+  participant_spend_squares: string;
+  holdout_spend: string;
+  holdout_spend_squares: string;
+  rewards_unavailable: number;
 }
 
 /**
@@ -124,15 +137,19 @@ export class ChallengeService {
   /**
    * Participants, completions and spend: the audience now split by the holdout hash (the intention-to-treat groups),
    * and each group's net spend in the window from the progress rows (every audience member's order in the window makes
-   * or updates their row). A deleted segment's audience is empty.
+   * or updates their row). A deleted segment's audience is empty. Incremental spend per member comes with its Welch 95%
+   * interval and the completion rate with its Wilson interval (docs/concepts/challenges.md, results).
    */
-  async results(em: EntityManager, challenge: Challenge): Promise<ChallengeResults> {
-    const [rows] = await em.execute<Record<string, number>[]>(
+  async results(em: EntityManager, challenge: Challenge, now = new Date()): Promise<ChallengeResults> {
+    // Sums as numeric text, read as bigint: a sum of squared spends passes 2^53 (and int8) long before a sum of spends.
+    const [rows] = await em.execute<SpendRow[]>(
       `select count(*) filter (where not is_holdout)::int as joined,
               count(*) filter (where not is_holdout and completed_at is not null)::int as completed,
               count(*) filter (where is_holdout)::int as holdout_members,
-              coalesce(sum(spend_minor) filter (where not is_holdout), 0)::float8 as participant_spend,
-              coalesce(sum(spend_minor) filter (where is_holdout), 0)::float8 as holdout_spend,
+              coalesce(sum(spend_minor) filter (where not is_holdout), 0)::text as participant_spend,
+              coalesce(sum(spend_minor::numeric * spend_minor) filter (where not is_holdout), 0)::text as participant_spend_squares,
+              coalesce(sum(spend_minor) filter (where is_holdout), 0)::text as holdout_spend,
+              coalesce(sum(spend_minor::numeric * spend_minor) filter (where is_holdout), 0)::text as holdout_spend_squares,
               count(*) filter (where reward_status = 'REWARD_UNAVAILABLE')::int as rewards_unavailable
        from challenge_progress where challenge_id = ?`,
       [challenge.id],
@@ -149,21 +166,40 @@ export class ChallengeService {
       [challenge.id, challenge.holdoutPercent, ...audience.params],
     );
     const treated = split.total - split.holdout;
-    const spendPerMember = treated > 0 ? rows.participant_spend / treated : null;
-    const holdoutSpendPerMember = split.holdout > 0 ? rows.holdout_spend / split.holdout : null;
+    const participantSpend = BigInt(rows.participant_spend);
+    const holdoutSpend = BigInt(rows.holdout_spend);
+    const spendPerMember = treated > 0 ? Number(participantSpend) / treated : null;
+    const holdoutSpendPerMember = split.holdout > 0 ? Number(holdoutSpend) / split.holdout : null;
+    // Members of a group without a row spent 0. More rows than members (the segment lost members who joined) are not
+    // the spends of the group's members, so no interval is given for them.
+    const sample = (members: number, rowCount: number, sum: bigint, squares: string) =>
+      rowCount <= members ? meanSampleOfSums(members, sum, BigInt(squares)) : null;
+    const participants = sample(treated, rows.joined, participantSpend, rows.participant_spend_squares);
+    const holdout = sample(split.holdout, rows.holdout_members, holdoutSpend, rows.holdout_spend_squares);
+    const spendPerMemberUplift = participants && holdout ? welch(participants, holdout) : null;
     return {
       joined: rows.joined,
       completed: rows.completed,
       completionRate: rows.joined > 0 ? rows.completed / rows.joined : null,
+      completionRateInterval: wilson({ n: rows.joined, successes: rows.completed }),
       holdoutMembers: rows.holdout_members,
       audienceMembers: split.total,
       audienceHoldoutMembers: split.holdout,
       currency: challenge.currency,
-      participantSpendMinor: rows.participant_spend,
-      holdoutSpendMinor: rows.holdout_spend,
+      participantSpendMinor: Number(participantSpend),
+      holdoutSpendMinor: Number(holdoutSpend),
       spendPerMemberMinor: spendPerMember,
       holdoutSpendPerMemberMinor: holdoutSpendPerMember,
       incrementalSpendPerMemberMinor: spendPerMember !== null && holdoutSpendPerMember !== null ? spendPerMember - holdoutSpendPerMember : null,
+      spendPerMemberUplift,
+      significant: spendPerMemberUplift?.significant ?? false,
+      verdict: verdictOf({
+        challenge,
+        now,
+        participants: { members: treated, rows: rows.joined, spendPerMember },
+        holdout: { members: split.holdout, rows: rows.holdout_members, spendPerMember: holdoutSpendPerMember },
+        uplift: spendPerMemberUplift,
+      }),
       rewardsUnavailable: rows.rewards_unavailable,
     };
   }

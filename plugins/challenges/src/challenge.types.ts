@@ -1,5 +1,6 @@
 import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { DateTimeISOResolver } from 'graphql-scalars';
+import { RateInterval, UpliftEstimate } from '@loyalty/api/extension-api';
 import { ChallengeRewardKind } from './challenge.entity';
 import { ChallengeGoalKind, ChallengePersonalisation, MAX_WINDOW_DAYS } from './goals';
 import { BOUNDS } from './challenge-input';
@@ -141,6 +142,9 @@ export class ChallengeResults {
   @Field(() => Float, { nullable: true, description: 'completed / joined; null before anyone joined.' })
   completionRate: number | null;
 
+  @Field(() => RateInterval, { nullable: true, description: 'completionRate’s 95% interval (Wilson score, over the members who joined); null before anyone joined.' })
+  completionRateInterval: RateInterval | null;
+
   @Field(() => Int, { description: 'Held-out members with a qualifying event in the window.' })
   holdoutMembers: number;
 
@@ -167,6 +171,19 @@ export class ChallengeResults {
 
   @Field(() => Float, { nullable: true, description: 'spendPerMemberMinor − holdoutSpendPerMemberMinor: spend the challenge added per member; null without a holdout.' })
   incrementalSpendPerMemberMinor: number | null;
+
+  @Field(() => UpliftEstimate, {
+    nullable: true,
+    description:
+      'incrementalSpendPerMemberMinor with its 95% interval (Welch’s t over each group’s audience members, those without spend counting as 0), in fractional minor units; null when a group has under 2 members, no member spent differently from their group, or more members have progress than the audience holds now.',
+  })
+  spendPerMemberUplift: UpliftEstimate | null;
+
+  @Field(() => Boolean, { description: 'Spend per member differs from the holdout’s at the 95% level (spendPerMemberUplift excludes 0).' })
+  significant: boolean;
+
+  @Field(() => String, { description: 'A plain-language reading of the numbers, or why no uplift can be measured.' })
+  verdict: string;
 
   @Field(() => Int, { description: 'Completions whose catalogue reward could not be granted (REWARD_UNAVAILABLE).' })
   rewardsUnavailable: number;

@@ -9,7 +9,8 @@ export const UPDATE_CHALLENGE = `mutation Update($input: UpdateChallengeInput!) 
 export const CHALLENGES = `query { challenges { ${CHALLENGE_FIELDS} } }`;
 export const CHALLENGE_RESULTS = `query Results($id: ID!) { challenge(id: $id) { id status results {
   joined completed completionRate holdoutMembers audienceMembers audienceHoldoutMembers currency participantSpendMinor holdoutSpendMinor
-  spendPerMemberMinor holdoutSpendPerMemberMinor incrementalSpendPerMemberMinor rewardsUnavailable } } }`;
+  spendPerMemberMinor holdoutSpendPerMemberMinor incrementalSpendPerMemberMinor rewardsUnavailable completionRateInterval { low high }
+  spendPerMemberUplift { difference low high standardError degreesOfFreedom significant } significant verdict } } }`;
 export const AUDIENCE_COUNT = `query Count($segmentId: ID) { challengeAudienceCount(segmentId: $segmentId) }`;
 export const MEMBER_CHALLENGES = `query Member($id: ID!) { member(id: $id) { id
   challenges { id progress goal percent joinedAt completedAt rewardStatus rewardRef challenge { id code name } }

@@ -1,7 +1,8 @@
 import { useId, useState, type FormEvent, type ReactNode } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { useClient, useQuery, type CombinedError } from 'urql';
-import { AuditActorsDocument, AuditLogDocument, type AuditEntryFieldsFragment, type AuditLogQueryVariables } from '../gql/graphql';
+import { AuditLogDocument, type AuditEntryFieldsFragment, type AuditLogQueryVariables } from '../gql/graphql';
+import { ActorName, useActorDirectory } from '../shared/ActorName';
 import { errorMessage } from '../shared/errors';
 import { formatDateTimeSeconds, localDateTimeInput, shortId } from '../shared/format';
 import { DataTable, PageHeader, QueryState } from '../shared/ui';
@@ -27,7 +28,7 @@ export function AuditLogPage() {
   const applied = Object.fromEntries(filterNames.map((n) => [n, params.get(n) ?? ''])) as Filters;
   const variables: AuditLogQueryVariables = { ...Object.fromEntries(filterNames.map((n) => [n, applied[n] || null])), first: pageSize };
   const [{ data, fetching, error }, refetch] = useQuery({ query: AuditLogDocument, variables, requestPolicy: 'cache-and-network' });
-  const [actors] = useQuery({ query: AuditActorsDocument });
+  const actors = useActorDirectory();
   const client = useClient();
   const filtersKey = params.toString();
   const [more, setMore] = useState<{ key: string; rows: AuditEntryFieldsFragment[]; isDone: boolean }>({ key: '', rows: [], isDone: false });
@@ -36,7 +37,6 @@ export function AuditLogPage() {
   const loaded = more.key === filtersKey ? more : { key: filtersKey, rows: [], isDone: false };
   const rows = data ? [...data.auditLog, ...loaded.rows] : undefined;
   const hasMore = data && data.auditLog.length === pageSize && !loaded.isDone;
-  const emailOf = new Map(actors.data?.adminUsers.map((a) => [`admin:${a.id}`, a.email]));
 
   async function loadMore() {
     if (!rows?.length) return;
@@ -53,7 +53,7 @@ export function AuditLogPage() {
       <AuditFilters
         key={filtersKey}
         applied={applied}
-        actors={actors.data?.adminUsers ?? []}
+        actors={actors?.adminUsers ?? []}
         onApply={(next) => setParams(Object.fromEntries(Object.entries(next).filter(([, v]) => v)))}
       />
       <QueryState
@@ -75,8 +75,8 @@ export function AuditLogPage() {
             {
               header: 'Actor',
               cell: (e) => (
-                <Link to={`?actor=${encodeURIComponent(e.actor)}`} title={e.actor} data-testid="audit-actor">
-                  {emailOf.get(e.actor) ?? e.actor}
+                <Link to={`?actor=${encodeURIComponent(e.actor)}`} data-testid="audit-actor">
+                  <ActorName actor={e.actor} />
                 </Link>
               ),
             },

@@ -10,18 +10,18 @@ import {
   type CampaignQuery,
   type CampaignResultsQuery,
 } from '../gql/graphql';
-import { Chart } from '../shared/Chart';
+import { ActorName } from '../shared/ActorName';
 import { errorMessage } from '../shared/errors';
 import { formatDateTime, formatDecimal, formatInteger, formatMoney, formatPercent, humanize } from '../shared/format';
 import { can } from '../shared/permissions';
 import { Badge, Card, DataTable, Dialog, FormActions, PageHeader, QueryState, Stat } from '../shared/ui';
+import { UpliftCard } from '../shared/UpliftCard';
 import { CampaignForm } from './CampaignForm';
 import { describeAction, statusTones } from './campaign-format';
 
 type Campaign = CampaignQuery['campaign'];
 type Results = NonNullable<CampaignResultsQuery['campaign']['results']>;
 type GroupRow = Results['treated'];
-type Uplift = NonNullable<Results['purchaseRateUplift']>;
 
 /** A campaign: its set-up, launch and cancel, members reached, and on the Results tab its uplift over the holdout. */
 export function CampaignDetail() {
@@ -98,7 +98,7 @@ function Overview({ campaign: c }: { campaign: Campaign }) {
           )}
           <dt>Created</dt>
           <dd>
-            {formatDateTime(c.createdAt)} by {c.createdBy}
+            {formatDateTime(c.createdAt)} by <ActorName actor={c.createdBy} testId="campaign-created-by" />
           </dd>
           {c.launchedAt && (
             <>
@@ -304,70 +304,5 @@ function Results({ results: r }: { results: Results }) {
         format={(v) => `${v > 0 ? '+' : ''}${formatDecimal(v)}`}
       />
     </div>
-  );
-}
-
-/** One difference with its 95% interval as an error bar around the estimate, next to the zero line. */
-function UpliftCard({ title, estimate: e, format, testId }: { title: string; estimate: Uplift | null; format(v: number): string; testId: string }) {
-  const color = e?.significant ? (e.difference > 0 ? '#12b76a' : '#d92d20') : '#667085';
-  return (
-    <Card title={title} testId={testId}>
-      {!e ? (
-        <p className="empty">Not enough members in each group (or no spread) to estimate this yet</p>
-      ) : (
-        <>
-          <p data-testid={`${testId}-text`}>
-            <strong>{format(e.difference)}</strong> <span className="muted">95% CI {format(e.low)} to {format(e.high)}</span>{' '}
-            <Badge tone={e.significant ? 'good' : 'neutral'}>{e.significant ? 'excludes 0' : 'includes 0'}</Badge>
-          </p>
-          <Chart
-            label={`${title}: ${format(e.difference)}, 95% confidence interval ${format(e.low)} to ${format(e.high)}`}
-            height={110}
-            testId={`${testId}-chart`}
-            option={{
-              grid: { left: 8, right: 24, top: 8, bottom: 8, containLabel: true },
-              tooltip: { show: false },
-              xAxis: {
-                type: 'value',
-                min: Math.min(0, e.low) - (e.high - e.low) * 0.15 - 1e-9,
-                max: Math.max(0, e.high) + (e.high - e.low) * 0.15 + 1e-9,
-                axisLabel: { formatter: (v: number) => format(v), hideOverlap: true, showMinLabel: false, showMaxLabel: false },
-              },
-              yAxis: { type: 'category', data: ['Treated − holdout'], axisLabel: { show: false }, axisTick: { show: false } },
-              series: [
-                {
-                  type: 'custom',
-                  name: '95% interval',
-                  data: [[e.low, e.high, 0]],
-                  encode: { x: [0, 1], y: 2 },
-                  renderItem: (_: unknown, api: { value(i: number): number; coord(p: number[]): number[]; size(p: number[]): number[] }) => {
-                    const low = api.coord([api.value(0), 0]);
-                    const high = api.coord([api.value(1), 0]);
-                    const cap = api.size([0, 1])[1] * 0.25;
-                    const style = { stroke: color, lineWidth: 2 };
-                    return {
-                      type: 'group',
-                      children: [
-                        { type: 'line', shape: { x1: low[0], y1: low[1], x2: high[0], y2: high[1] }, style },
-                        { type: 'line', shape: { x1: low[0], y1: low[1] - cap, x2: low[0], y2: low[1] + cap }, style },
-                        { type: 'line', shape: { x1: high[0], y1: high[1] - cap, x2: high[0], y2: high[1] + cap }, style },
-                      ],
-                    };
-                  },
-                },
-                {
-                  type: 'scatter',
-                  name: 'Estimate',
-                  data: [[e.difference, 0]],
-                  symbolSize: 12,
-                  itemStyle: { color },
-                  markLine: { symbol: 'none', silent: true, label: { show: false }, lineStyle: { color: '#98a2b3', type: 'dashed' }, data: [{ xAxis: 0 }] },
-                },
-              ],
-            }}
-          />
-        </>
-      )}
-    </Card>
   );
 }

@@ -4,10 +4,11 @@ import { useMutation, useQuery } from 'urql';
 import { useCurrentAdmin } from '../auth/RequireAuth';
 import { ChallengeDocument, SegmentsDocument, UpdateChallengeDocument, type ChallengeQuery } from '../gql/graphql';
 import { errorMessage } from '../shared/errors';
-import { formatDateTime, formatInteger, formatMoney, formatPercent, humanize } from '../shared/format';
+import { formatDateTime, humanize } from '../shared/format';
 import { can } from '../shared/permissions';
-import { Badge, Card, Dialog, PageHeader, QueryState, Stat } from '../shared/ui';
+import { Badge, Card, Dialog, PageHeader, QueryState } from '../shared/ui';
 import { ChallengeForm } from './ChallengeForm';
+import { ChallengeResults } from './ChallengeResults';
 import { describeGoal, describeReward, statusTones } from './challenge-format';
 
 type Challenge = ChallengeQuery['challenge'];
@@ -51,7 +52,7 @@ export function ChallengeDetail() {
         {c && (
           <div className="card-grid">
             <SetUp challenge={c} />
-            <Results challenge={c} />
+            <ChallengeResults challenge={c} />
           </div>
         )}
       </QueryState>
@@ -126,37 +127,6 @@ function SetUp({ challenge: c }: { challenge: Challenge }) {
         <dt>Created</dt>
         <dd>{formatDateTime(c.createdAt)}</dd>
       </dl>
-    </Card>
-  );
-}
-
-function Results({ challenge: c }: { challenge: Challenge }) {
-  const r = c.results;
-  const money = (minor: number | null) => formatMoney(minor == null ? null : Math.round(minor), r.currency);
-  return (
-    <Card title="Results" wide testId="challenge-results">
-      <div className="stat-row">
-        <Stat label="Joined" value={formatInteger(r.joined)} hint="A qualifying event in the window" testId="result-joined" />
-        <Stat label="Completed" value={formatInteger(r.completed)} testId="result-completed" />
-        <Stat label="Completion rate" value={formatPercent(r.completionRate)} testId="result-rate" />
-        <Stat label="Held out" value={formatInteger(r.holdoutMembers)} hint={`of ${formatInteger(r.audienceHoldoutMembers)} in the audience`} testId="result-holdout" />
-      </div>
-      {r.joined > 0 && <progress max={Math.max(1, r.joined)} value={r.completed} aria-label="Completed of joined" />}
-      <div className="stat-row">
-        <Stat label="Spend per member" value={money(r.spendPerMemberMinor)} hint={`${formatInteger(r.audienceMembers - r.audienceHoldoutMembers)} members`} testId="result-spend" />
-        <Stat label="Holdout spend per member" value={money(r.holdoutSpendPerMemberMinor)} hint={`${formatInteger(r.audienceHoldoutMembers)} members`} testId="result-holdout-spend" />
-        <Stat
-          label="Incremental spend per member"
-          value={money(r.incrementalSpendPerMemberMinor)}
-          hint={r.incrementalSpendPerMemberMinor == null ? 'Needs a holdout' : 'Audience against holdout, in the window'}
-          testId="result-incremental"
-        />
-      </div>
-      {r.rewardsUnavailable > 0 && (
-        <p className="notice small" data-testid="result-rewards-unavailable">
-          {formatInteger(r.rewardsUnavailable)} completions could not be given their catalogue reward: grant a replacement by hand.
-        </p>
-      )}
     </Card>
   );
 }

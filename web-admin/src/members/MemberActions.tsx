@@ -101,7 +101,8 @@ function EraseForm({ member, onErased, onCancel }: { member: ShownMember; onEras
     <form className="resource-form" onSubmit={submit} data-testid="member-erase-form">
       <p>
         The name, email, phone, birthday and identifiers of {memberName(member) || member.email || 'this member'} are removed for good, here and in
-        earlier audit entries; consents are withdrawn. Orders, points and figures stay, without the person. This cannot be undone.
+        earlier audit entries; consents are withdrawn. The points account is closed: points not yet spent are forfeited, and vouchers already issued stay
+        usable until they expire. Orders, lifetime points and figures stay, without the person. This cannot be undone.
       </p>
       <Field label="Request reference" hint="The ticket or letter asking for erasure; kept in the audit log">
         {(p) => <input {...p} required maxLength={500} value={reason} onChange={(e) => setReason(e.target.value)} />}

@@ -15,6 +15,7 @@ import {
   type ModelKind,
   type ModelVersionFieldsFragment,
 } from '../gql/graphql';
+import { ActorName } from '../shared/ActorName';
 import { Chart } from '../shared/Chart';
 import { errorMessage, fieldErrorMap } from '../shared/errors';
 import { dash, formatDateTime, formatDecimal, formatInteger, formatMoney, formatPercent, humanize } from '../shared/format';
@@ -139,7 +140,7 @@ function Retrain({ onDone, onQueued }: { onDone(): void; onQueued(): void }) {
             { header: 'Kind', cell: (j) => humanize(j.kind) },
             { header: 'State', cell: (j) => <Badge tone={j.state === 'FAILED' ? 'bad' : j.state === 'COMPLETED' ? 'good' : 'info'}>{humanize(j.state)}</Badge> },
             { header: 'Phase', cell: (j) => j.progress?.phase ?? dash },
-            { header: 'By', cell: (j) => j.requestedBy },
+            { header: 'By', cell: (j) => <ActorName actor={j.requestedBy} /> },
             { header: 'Failure', cell: (j) => j.failedReason ?? dash },
           ]}
         />
@@ -359,7 +360,12 @@ function GateDecision({ version }: { version: ModelVersionFieldsFragment }) {
     <p className="muted" data-testid="gate-decision">
       Promotion gate: {version.isPromoted == null ? 'not decided yet' : version.isPromoted ? 'promoted' : 'not promoted'}
       {version.gateReason ? ` — ${version.gateReason}` : ''}
-      {version.activatedBy ? ` · activated by ${version.activatedBy}` : ''}
+      {version.activatedBy && (
+        <>
+          {' · activated by '}
+          <ActorName actor={version.activatedBy} testId="activated-by" />
+        </>
+      )}
     </p>
   );
 }

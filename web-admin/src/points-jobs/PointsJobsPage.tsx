@@ -2,15 +2,13 @@ import { useEffect, useState, type ReactNode } from 'react';
 import { Link } from 'react-router';
 import { useMutation, useQuery } from 'urql';
 import {
-  AuditActorsDocument,
   LedgerProblemsDocument,
   PointsJobsDocument,
   RunPointsJobsDocument,
   type PointsJobRunFieldsFragment,
   type PointsJobRunState,
 } from '../gql/graphql';
-import { useCurrentAdmin } from '../auth/RequireAuth';
-import { can } from '../shared/permissions';
+import { ActorName } from '../shared/ActorName';
 import { dash, formatDateTimeSeconds, formatInteger } from '../shared/format';
 import { Badge, Card, DataTable, FormErrorLine, PageHeader, QueryState, Stat, type Tone } from '../shared/ui';
 
@@ -27,13 +25,9 @@ const stateLabels: Record<PointsJobRunState, string> = { RUNNING: 'Running', DON
  */
 export function PointsJobsPage() {
   const [{ data, fetching, error }, refetch] = useQuery({ query: PointsJobsDocument, variables: { recent: 20 }, requestPolicy: 'cache-and-network' });
-  const admin = useCurrentAdmin();
-  // Admin users' emails name who started a run; a role that may not list them sees the reference instead.
-  const [actors] = useQuery({ query: AuditActorsDocument, pause: !can(admin, 'admin:manage') });
   const [run, runNow] = useMutation(RunPointsJobsDocument);
   const overview = data?.pointsJobs;
   const isRunning = Boolean(overview?.isRunning) || run.fetching;
-  const emailOf = new Map(actors.data?.adminUsers.map((a) => [`admin:${a.id}`, a.email]));
 
   // While a run is under way (this admin's, the schedule's or another's), the list follows it.
   useEffect(() => {
@@ -103,7 +97,7 @@ export function PointsJobsPage() {
                     rowTestId="points-jobs-row"
                     columns={[
                       { header: 'Started', cell: (r) => <time dateTime={r.startedAt}>{formatDateTimeSeconds(r.startedAt)}</time> },
-                      { header: 'By', cell: (r) => startedBy(r, emailOf) },
+                      { header: 'By', cell: (r) => startedBy(r) },
                       {
                         header: 'State',
                         cell: (r) => (
@@ -162,6 +156,11 @@ function LedgerProblems() {
           memberId: m.memberId,
           detail: `${m.orders} orders, ${m.liveLots} live lots, ${m.redemptions} redemptions, ${m.ledgerRowsAfterMerge} ledger rows after the merge`,
         })),
+        ...check.erasedHoldings.map((m) => ({
+          kind: m.isClosed ? 'Erased member still holds points' : 'Erased member’s account was not closed',
+          memberId: m.memberId,
+          detail: `available ${formatInteger(m.available)}, pending ${formatInteger(m.pending)}, ${m.liveLots} live lots`,
+        })),
         ...check.aggregateMismatches.map((m) => ({ kind: `Aggregate ${m.aggregate}`, memberId: m.memberId, detail: [m.problem, m.key, m.channelId && `channel ${m.channelId}`].filter(Boolean).join(', ') })),
       ]
     : [];
@@ -206,10 +205,10 @@ function LedgerProblems() {
   );
 }
 
-function startedBy(run: PointsJobRunFieldsFragment, emailOf: Map<string, string>): ReactNode {
+function startedBy(run: PointsJobRunFieldsFragment): ReactNode {
   if (run.trigger === 'SCHEDULE') return 'Schedule';
   if (run.trigger === 'CLI') return <span className="mono">npm run points:jobs</span>;
-  return run.triggeredBy ? (emailOf.get(run.triggeredBy) ?? <span className="mono small">{run.triggeredBy}</span>) : 'An admin';
+  return run.triggeredBy ? <ActorName actor={run.triggeredBy} /> : 'An admin';
 }
 
 function duration(run: PointsJobRunFieldsFragment): string {

@@ -16,6 +16,7 @@ import {
   type SegmentFieldsFragment,
   type SegmentKind,
 } from '../gql/graphql';
+import { ActorName } from '../shared/ActorName';
 import { errorMessage, fieldErrors } from '../shared/errors';
 import { dash, formatDateTime, formatInteger, humanize } from '../shared/format';
 import { can } from '../shared/permissions';
@@ -23,7 +24,7 @@ import { useDebouncedValue } from '../shared/use-debounced-value';
 import { Badge, Card, DataTable, Dialog, ErrorBox, Field, FormActions, PageHeader, QueryState } from '../shared/ui';
 import { RuleBuilder } from './RuleBuilder';
 import { fromRule, newCondition, newGroup, operatorShapes, toRule, type AttributeInfo, type GroupNode } from './rule-tree';
-import { availablePresets } from './presets';
+import { availablePresets, startingRule } from './presets';
 
 const previewDelayMs = 400;
 
@@ -122,12 +123,12 @@ interface BuilderProps {
 function Builder({ grammar, opened, canManage, onSaved, onClose }: BuilderProps) {
   const attributes = grammar.attributes;
   const shapes = useMemo(() => operatorShapes(grammar.operators), [grammar.operators]);
-  // `?start=<preset id>` (the dashboard's links) opens a new segment on that starting rule.
+  // `?start=<preset id>` (the dashboard's links) or `?rfmSegment=` (the RFM page's) opens a new segment on that rule.
   const [searchParams] = useSearchParams();
   const [root, setRoot] = useState<GroupNode>(() => {
     if (opened) return fromRule(opened.rule, shapes);
-    const start = availablePresets(attributes).find((p) => p.id === searchParams.get('start'));
-    return start ? fromRule(start.rule, shapes) : starterRule(attributes);
+    const start = startingRule(searchParams, attributes);
+    return start ? fromRule(start, shapes) : starterRule(attributes);
   });
   const [saveError, setSaveError] = useState<CombinedError>();
   const isSnapshot = opened?.kind === 'SNAPSHOT';
@@ -468,7 +469,14 @@ function SegmentList({ segments, openedId, canManage, onOpen, onDeleted }: Segme
           { header: 'Name', cell: (s) => <strong>{s.name}</strong> },
           { header: 'Kind', cell: (s) => <Badge tone={s.kind === 'SNAPSHOT' ? 'info' : 'good'}>{humanize(s.kind)}</Badge> },
           { header: 'Description', cell: (s) => s.description || dash },
-          { header: 'Created', cell: (s) => `${formatDateTime(s.createdAt)} · ${s.createdBy}` },
+          {
+            header: 'Created',
+            cell: (s) => (
+              <>
+                {formatDateTime(s.createdAt)} · <ActorName actor={s.createdBy} testId="segment-created-by" />
+              </>
+            ),
+          },
           {
             header: 'Actions',
             cell: (s) => (

@@ -63,3 +63,17 @@ export function availablePresets(attributes: readonly AttributeInfo[]): SegmentP
   const known = new Set(attributes.map((a) => a.name));
   return segmentPresets.filter((p) => attributesOf(p.rule).every((name) => known.has(name)));
 }
+
+/**
+ * The rule a new segment starts from, from the page's address: `?start=<preset id>` (the dashboard's link) or
+ * `?rfmSegment=<RfmSegment>` (the RFM page's: members in that RFM segment when the segment is used). Null when the
+ * address names neither, or something this API's grammar cannot evaluate.
+ */
+export function startingRule(params: URLSearchParams, attributes: readonly AttributeInfo[]): unknown {
+  const preset = availablePresets(attributes).find((p) => p.id === params.get('start'));
+  if (preset) return preset.rule;
+  const rfmSegment = params.get('rfmSegment');
+  const rfm = attributes.find((a) => a.name === 'rfmSegment');
+  if (rfmSegment && rfm?.values?.includes(rfmSegment)) return { and: [{ attribute: 'rfmSegment', op: 'eq', value: rfmSegment }] };
+  return null;
+}

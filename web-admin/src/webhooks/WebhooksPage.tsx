@@ -14,6 +14,7 @@ import {
   type WebhookDeliveryStatus,
   type WebhookFieldsFragment,
 } from '../gql/graphql';
+import { ActorName } from '../shared/ActorName';
 import { errorMessage, fieldErrorMap } from '../shared/errors';
 import { dash, formatDateTime, formatDateTimeSeconds, formatInteger, humanize } from '../shared/format';
 import { Badge, Card, DataTable, Dialog, Field, FormActions, PageHeader, QueryState, ShownOnce, type Tone } from '../shared/ui';
@@ -106,10 +107,14 @@ export function WebhooksPage() {
 }
 
 function WebhookStatus({ webhook: w }: { webhook: WebhookFieldsFragment }) {
+  // The API writes "disabled by <actor>" when an operator disables it; any other reason is the dispatcher's own text.
+  const disabledBy = w.disabledReason?.match(/^disabled by (\S+)$/)?.[1];
   return (
     <span data-testid="webhook-status">
       {w.isActive ? <Badge tone="good">Active</Badge> : <Badge tone="bad">Disabled</Badge>}
-      {!w.isActive && w.disabledReason && <span className="muted small"> {w.disabledReason}</span>}
+      {!w.isActive && w.disabledReason && (
+        <span className="muted small"> {disabledBy ? <>disabled by <ActorName actor={disabledBy} /></> : w.disabledReason}</span>
+      )}
     </span>
   );
 }
@@ -179,7 +184,7 @@ function WebhookDetail({ webhook: w, onChanged, onSecret }: DetailProps) {
           <dd data-testid="webhook-secret-rotated">{w.secretRotatedAt ? `Rotated ${formatDateTime(w.secretRotatedAt)}` : `Set ${formatDateTime(w.createdAt)}`}</dd>
           <dt>Registered</dt>
           <dd>
-            {formatDateTime(w.createdAt)} by {w.createdBy}
+            {formatDateTime(w.createdAt)} by <ActorName actor={w.createdBy} testId="webhook-created-by" />
           </dd>
         </dl>
         {!w.isActive && <p className="notice small">Re-enabling resets the failure count; events recorded while it was disabled are not sent.</p>}

@@ -20,6 +20,6 @@ runCli('points-jobs', async ({ orm, services, log }) => {
     console.log(JSON.stringify({ runId: id, lotsReleased, lotsExpired, pointsExpired, vouchersExpired, tierPeriodsEnded }));
     check = done.check;
   }
-  console.log(JSON.stringify({ isConsistent: check.isConsistent, membersChecked: check.membersChecked, mismatches: check.mismatches.slice(0, 10), mergedAwayHoldings: check.mergedAwayHoldings.slice(0, 10), aggregateMismatches: check.aggregateMismatches.slice(0, 10) }));
+  console.log(JSON.stringify({ isConsistent: check.isConsistent, membersChecked: check.membersChecked, mismatches: check.mismatches.slice(0, 10), mergedAwayHoldings: check.mergedAwayHoldings.slice(0, 10), erasedHoldings: check.erasedHoldings.slice(0, 10), aggregateMismatches: check.aggregateMismatches.slice(0, 10) }));
   if (!check.isConsistent) process.exitCode = 1;
 });

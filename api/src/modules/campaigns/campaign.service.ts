@@ -36,7 +36,7 @@ import type {
   UpdateCampaignInput,
 } from './campaign.types';
 import { holdoutPositionSql } from './holdout';
-import { differenceOfProportions, welch, type Estimate } from './uplift';
+import { differenceOfProportions, welch, type Estimate } from '../../base/intervals';
 import { deliverPendingMessages, type DeliveryReport, type MessageDeliveryAdapter } from './campaign-delivery';
 
 const SMS_MAX = 480;

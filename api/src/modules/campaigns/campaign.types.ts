@@ -1,6 +1,7 @@
 import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { DateTimeISOResolver } from 'graphql-scalars';
 import { IsInt, IsOptional, IsUUID, Length, Max, Min, ValidateNested } from 'class-validator';
+import { UpliftEstimate } from '../../base/intervals';
 import { connectionOf } from '../../base/pagination';
 import { ConsentMedium } from '../members/member-consent.entity';
 import { Campaign, CampaignGroup, CampaignMember, CampaignOfferKind, CampaignStatus } from './campaign.entity';
@@ -234,27 +235,6 @@ export class CampaignGroupMetrics {
 
   @Field(() => Float)
   pointsCostPerMember: number;
-}
-
-@ObjectType({ description: 'Treated minus holdout with its 95% confidence interval (docs/concepts/campaigns.md, results).' })
-export class UpliftEstimate {
-  @Field(() => Float)
-  difference: number;
-
-  @Field(() => Float)
-  low: number;
-
-  @Field(() => Float)
-  high: number;
-
-  @Field(() => Float)
-  standardError: number;
-
-  @Field(() => Float, { nullable: true, description: 'Welch–Satterthwaite degrees of freedom; null for the purchase rate (normal approximation).' })
-  degreesOfFreedom: number | null;
-
-  @Field(() => Boolean, { description: 'The 95% interval excludes 0.' })
-  significant: boolean;
 }
 
 @ObjectType({ description: 'Treated vs holdout over the campaign window.' })

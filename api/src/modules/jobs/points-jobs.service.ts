@@ -54,7 +54,7 @@ export class PointsJobsService {
           const check = await this.points.check(rootEm.fork());
           const problems = ledgerProblemCount(check);
           this.metrics?.recordLedgerCheck(problems);
-          if (!check.isConsistent) log.error({ runId: run.id, mismatches: check.mismatches.length, mergedAwayHoldings: check.mergedAwayHoldings.length, aggregateMismatches: check.aggregateMismatches.length }, 'ledger.check_failed');
+          if (!check.isConsistent) log.error({ runId: run.id, mismatches: check.mismatches.length, mergedAwayHoldings: check.mergedAwayHoldings.length, erasedHoldings: check.erasedHoldings.length, aggregateMismatches: check.aggregateMismatches.length }, 'ledger.check_failed');
           em.assign(run, { ...done, state: PointsJobRunState.DONE, finishedAt: new Date(), ledgerConsistent: check.isConsistent, ledgerProblems: problems, membersChecked: check.membersChecked });
           await em.flush();
           return { run, check };

@@ -24,6 +24,11 @@ export enum LedgerReason {
   ACTIVITY = 'ACTIVITY',
   /** A bonus the member earned outside an order's own points: a goal reached (a plugin's challenge, say). */
   BONUS = 'BONUS',
+  /**
+   * What an erased member's account still held (available and pending, or a debt), written off when the erasure closed
+   * it; or a later credit to the closed account (a voucher cancelled after the erasure), forfeited at once.
+   */
+  ERASURE_FORFEIT = 'ERASURE_FORFEIT',
 }
 registerEnumType(LedgerReason, { name: 'LedgerReason' });
 
@@ -62,7 +67,7 @@ export class LedgerEntry {
   @Property({ type: new BigIntType('number'), default: 0 })
   lifetimeDelta: Opt<number> = 0;
 
-  @Field(() => String, { description: 'What caused it: order, return, redemption, lot, adjustment, merge.' })
+  @Field(() => String, { description: 'What caused it: order, return, redemption, lot, adjustment, merge, erasure.' })
   @Property({ type: 'string', length: 32 })
   sourceType: string;
 

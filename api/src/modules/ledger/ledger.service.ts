@@ -5,7 +5,7 @@ import { MemberBalance } from './member-balance.entity';
 import { LedgerEntry, LedgerReason } from './ledger-entry.entity';
 import { LotState, PointLot } from './point-lot.entity';
 import type { LotAllocation } from '../rewards/redemption.entity';
-import { lockBalance, lockLiveMember } from './member-lock';
+import { lockBalance, lockLiveMember, lockMembers } from './member-lock';
 import { DAY_MS } from '../../base/time';
 import { newId } from '../../base/ids';
 
@@ -136,11 +136,12 @@ function addMonths(at: Date, months: number): Date {
 
 /**
  * Every change to points. Callers run inside one transaction and pass its `em`; the first call locks the member's
- * balance row (`lock`), which serialises all points changes of that member. Each method writes exactly one ledger
- * row and keeps the balance cache and the lots in step with it.
+ * balance row (`lock`), which serialises all points changes of that member. Each method writes one ledger row per
+ * member it changes (a cancellation on a closed account two) and keeps the balance cache and the lots in step with it.
  *
  * Invariants, proven by `check()`: balance.available = Σ availableDelta, balance.pending = Σ pendingDelta,
- * balance.lifetime = Σ lifetimeDelta, Σ pending lots = pending, Σ available lots = max(available, 0).
+ * balance.lifetime = Σ lifetimeDelta, Σ pending lots = pending, Σ available lots = max(available, 0); and by
+ * `erasedHoldings()`: an erased member's account is closed and holds nothing.
  */
 export class LedgerService {
   /** The member's balance, locked (member-lock.ts: the one lock every points change takes, in its global order). */
@@ -226,7 +227,8 @@ export class LedgerService {
   /**
    * Takes back an order's points after a return: first from what is left of the lots the order earned (`orderLots`, in
    * the order given: its own lot, then the bonuses on it), then from the member's other available points; if those were
-   * spent, the balance goes negative (documented policy).
+   * spent, the balance goes negative (documented policy). On a closed account (an erased member's) only from those lots,
+   * which hold nothing: the return takes back lifetime points only.
    */
   async clawback(em: EntityManager, bal: MemberBalance, points: number, orderLots: readonly PointLot[], cause: Cause, reason = LedgerReason.RETURN_CLAWBACK): Promise<void> {
     if (points <= 0) return;
@@ -243,7 +245,8 @@ export class LedgerService {
       else fromAvailable += own;
       if (lot.remaining === 0 && lot.state === LotState.AVAILABLE) lot.state = LotState.CLOSED;
     }
-    if (left > 0) {
+    // A closed account owes nothing: what the order's lots no longer hold was forfeited when the erasure closed it.
+    if (left > 0 && !bal.closedAt) {
       await this.takeFromLots(em, bal, left);
       fromAvailable += left;
     }
@@ -255,7 +258,10 @@ export class LedgerService {
     return orderLotsInClawbackOrder(await em.find(PointLot, { orderId, member: memberId }), orderId);
   }
 
-  /** Gives spent points back to the lots they came from, keeping each lot's own expiry date. */
+  /**
+   * Gives spent points back to the lots they came from, keeping each lot's own expiry date. On a closed account (a
+   * voucher of an erased member cancelled) they are forfeited at once, by a second row.
+   */
   async restore(em: EntityManager, bal: MemberBalance, allocations: LotAllocation[], cause: Cause): Promise<void> {
     const points = allocations.reduce((s, a) => s + a.points, 0);
     if (points === 0) return;
@@ -267,6 +273,40 @@ export class LedgerService {
     }
     this.write(em, bal, LedgerReason.REDEMPTION_CANCEL, cause, { available: points });
     this.repayDebt(bal, lots, points);
+    if (bal.closedAt) this.forfeit(em, bal, lots, { ...cause, key: `${cause.key}:forfeit` });
+  }
+
+  /**
+   * Erasure closes the accounts of the erased member and of the records merged into it (`memberIds`, the erased member
+   * first), in the erasure's transaction: what each still holds, available and pending (or a debt), is written off by
+   * one ERASURE_FORFEIT row, its lots are emptied, and the balance is marked closed. Lifetime points stay (history).
+   * Takes the members' locks (id order; the erased member's is held already). Returns the points forfeited; an account
+   * already closed and empty writes nothing.
+   */
+  async closeAccounts(em: EntityManager, memberIds: readonly string[], at = new Date()): Promise<number> {
+    if (memberIds.length === 0) return 0;
+    const balances = await lockMembers(em, memberIds);
+    const lots = await em.find(PointLot, { member: { $in: [...balances.keys()] }, state: { $ne: LotState.CLOSED } });
+    let forfeited = 0;
+    for (const bal of balances.values()) {
+      const own = lots.filter((l) => l.member.id === bal.member.id);
+      // No personal data: the erased member's id as the cause, and no note.
+      forfeited += this.forfeit(em, bal, own, { sourceType: 'erasure', sourceId: memberIds[0], key: `erasure:${bal.member.id}`, actor: 'system', at });
+      bal.closedAt ??= at;
+    }
+    return forfeited;
+  }
+
+  /** Writes off everything the account holds (ERASURE_FORFEIT) and empties `lots`, its live lots; returns the points. */
+  private forfeit(em: EntityManager, bal: MemberBalance, lots: readonly SpendableLot[], cause: Cause): number {
+    for (const lot of lots) {
+      lot.remaining = 0;
+      lot.state = LotState.CLOSED;
+    }
+    if (bal.available === 0 && bal.pending === 0) return 0;
+    const points = Math.max(bal.available, 0) + bal.pending;
+    this.write(em, bal, LedgerReason.ERASURE_FORFEIT, cause, { pending: -bal.pending, available: -bal.available });
+    return points;
   }
 
   expire(em: EntityManager, bal: MemberBalance, lot: PointLot, cause: Cause): number {
@@ -329,7 +369,8 @@ export class LedgerService {
 
   /**
    * Merged-away records that still hold something: a merge moves every order, lot and point of the absorbed record to
-   * the survivor, and every later write goes to the survivor (member-lock.ts), so each of these is a lost write.
+   * the survivor, and every later write goes to the survivor (member-lock.ts), so each of these is a lost write. An
+   * erasure of the survivor forfeiting what such a record held settles it: its ERASURE_FORFEIT row is not counted.
    */
   async mergedAwayHoldings(em: EntityManager): Promise<MergedAwayHolding[]> {
     return em.execute<MergedAwayHolding[]>(`
@@ -337,7 +378,7 @@ export class LedgerService {
         (select count(*) from customer_order o where o.member_id = m.id)::int as orders,
         (select count(*) from point_lot l where l.member_id = m.id and l.state <> 'CLOSED')::int as "liveLots",
         (select count(*) from redemption r where r.member_id = m.id)::int as redemptions,
-        (select count(*) from ledger_entry e where e.member_id = m.id and e.created_at > m.merged_at)::int as "ledgerRowsAfterMerge",
+        (select count(*) from ledger_entry e where e.member_id = m.id and e.created_at > m.merged_at and e.reason <> 'ERASURE_FORFEIT')::int as "ledgerRowsAfterMerge",
         coalesce(b.available, 0)::float8 as available, coalesce(b.pending, 0)::float8 as pending
       from member m
       left join member_balance b on b.member_id = m.id
@@ -346,7 +387,23 @@ export class LedgerService {
         or exists (select 1 from customer_order o where o.member_id = m.id)
         or exists (select 1 from point_lot l where l.member_id = m.id and l.state <> 'CLOSED')
         or exists (select 1 from redemption r where r.member_id = m.id)
-        or exists (select 1 from ledger_entry e where e.member_id = m.id and e.created_at > m.merged_at))
+        or exists (select 1 from ledger_entry e where e.member_id = m.id and e.created_at > m.merged_at and e.reason <> 'ERASURE_FORFEIT'))
+      limit 100`);
+  }
+
+  /**
+   * Erased members whose account is not closed, or still holds points or live lots: erasure closes it and empties it
+   * (`closeAccounts`), and what settles an earlier write afterwards leaves nothing on it, so each is a lost write.
+   */
+  async erasedHoldings(em: EntityManager): Promise<ErasedHolding[]> {
+    return em.execute<ErasedHolding[]>(`
+      select m.id as "memberId", b.closed_at is not null as "isClosed",
+        coalesce(b.available, 0)::float8 as available, coalesce(b.pending, 0)::float8 as pending,
+        (select count(*) from point_lot l where l.member_id = m.id and l.state <> 'CLOSED')::int as "liveLots"
+      from member m
+      left join member_balance b on b.member_id = m.id
+      where m.status = 'ERASED' and (b.closed_at is null or b.available <> 0 or b.pending <> 0
+        or exists (select 1 from point_lot l where l.member_id = m.id and l.state <> 'CLOSED'))
       limit 100`);
   }
 
@@ -467,6 +524,14 @@ export interface MergedAwayHolding {
   ledgerRowsAfterMerge: number;
   available: number;
   pending: number;
+}
+
+export interface ErasedHolding {
+  memberId: string;
+  isClosed: boolean;
+  available: number;
+  pending: number;
+  liveLots: number;
 }
 
 /** CONFLICT POINTS_LIMIT_REACHED, before anything is written, when a change would take a sum beyond ±MAX_MEMBER_POINTS. */

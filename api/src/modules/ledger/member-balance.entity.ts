@@ -26,6 +26,13 @@ export class MemberBalance {
   @Property({ type: new BigIntType('number'), default: 0 })
   lifetime: Opt<number> = 0;
 
+  /**
+   * When an erasure closed the account (LedgerService.closeAccounts). A closed account holds nothing: a later credit to
+   * it is forfeited at once, and a return takes back lifetime points only.
+   */
+  @Property({ type: 'datetime', nullable: true })
+  closedAt: Date | null = null;
+
   @Property({ type: 'datetime', onUpdate: () => new Date() })
   updatedAt: Opt<Date> = new Date();
 }

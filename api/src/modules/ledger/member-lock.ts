@@ -100,7 +100,8 @@ export async function lockBalance(em: EntityManager, memberId: string): Promise<
 
 /**
  * Locks the balance of a member a write is about to change and hands a merged one on. An erased member is refused,
- * except by writes that settle what they did before erasure (a return of their order: `allowErased`).
+ * except by writes that settle what they did before erasure (a return of their order, a cancellation of their voucher:
+ * `allowErased`); their account is closed, so these leave no points on it (LedgerService.clawback, restore).
  */
 export async function lockLiveMember(em: EntityManager, memberId: string, opts: { allowErased?: boolean } = {}): Promise<MemberBalance> {
   const balance = await lockBalance(em, memberId);

@@ -1,10 +1,13 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { rowsForMembers } from '../../base/member-rows';
 
-/** The member's points in a data export: balances, every ledger row, and the lots with their expiry. */
+/**
+ * The member's points in a data export: balances (with when an erasure closed the account), every ledger row (an
+ * erasure's ERASURE_FORFEIT among them), and the lots with their expiry.
+ */
 export async function pointsPersonalData(em: EntityManager, memberIds: readonly string[]) {
   return {
-    balances: await rowsForMembers(em, `select member_id, available, pending, lifetime, updated_at
+    balances: await rowsForMembers(em, `select member_id, available, pending, lifetime, closed_at, updated_at
       from member_balance where member_id in (:members) order by member_id`, memberIds),
     ledger: await rowsForMembers(em, `select id, member_id, reason, available_delta, pending_delta,
         lifetime_delta, source_type, source_id, note, created_at

@@ -206,14 +206,15 @@ export class PointsService {
   }
 
   async check(em: EntityManager): Promise<LedgerCheckResult> {
-    const [mismatches, mergedAwayHoldings] = [await this.ledger.check(em), await this.ledger.mergedAwayHoldings(em)];
+    const [mismatches, mergedAwayHoldings, erasedHoldings] = [await this.ledger.check(em), await this.ledger.mergedAwayHoldings(em), await this.ledger.erasedHoldings(em)];
     const aggregateMismatches = [...(await pointsHistoryMismatches(em)), ...((await this.aggregateChecks.orderHistory?.(em)) ?? [])];
     const [{ n }] = await em.execute<{ n: number }[]>('select count(*)::int as n from member_balance');
     return {
-      isConsistent: mismatches.length === 0 && mergedAwayHoldings.length === 0 && aggregateMismatches.length === 0,
+      isConsistent: mismatches.length === 0 && mergedAwayHoldings.length === 0 && erasedHoldings.length === 0 && aggregateMismatches.length === 0,
       membersChecked: n,
       mismatches,
       mergedAwayHoldings,
+      erasedHoldings,
       aggregateMismatches,
     };
   }

@@ -131,6 +131,24 @@ export class MergedAwayHoldingReport {
   pending: number;
 }
 
+@ObjectType({ description: 'An erased member whose account is not closed or still holds something: erasure forfeits every point and closes it.' })
+export class ErasedHoldingReport {
+  @Field(() => ID)
+  memberId: string;
+
+  @Field(() => Boolean, { description: 'Whether the erasure closed the account (false: the erasure did not reach the ledger).' })
+  isClosed: boolean;
+
+  @Field(() => Float, { description: 'Its available points (0 once closed).' })
+  available: number;
+
+  @Field(() => Float, { description: 'Its pending points (0 once closed).' })
+  pending: number;
+
+  @Field(() => Int, { description: 'Pending or available point lots still on it.' })
+  liveLots: number;
+}
+
 @ObjectType()
 export class LedgerCheckResult {
   @Field(() => Boolean)
@@ -145,14 +163,17 @@ export class LedgerCheckResult {
   @Field(() => [MergedAwayHoldingReport], { description: 'Merged-away records holding orders, live lots, redemptions, points or later ledger rows; empty when consistent.' })
   mergedAwayHoldings: MergedAwayHoldingReport[];
 
+  @Field(() => [ErasedHoldingReport], { description: 'Erased members whose account is not closed or still holds points or live lots; empty when consistent.' })
+  erasedHoldings: ErasedHoldingReport[];
+
   @Field(() => [AggregateMismatchReport], { description: 'Members whose order or points history aggregates differ from their orders or ledger rows; empty when consistent.' })
   aggregateMismatches: AggregateMismatchReport[];
 }
 
 /** How many things a ledger check found wrong: balances or lots off their ledger rows, holdings left on merged-away
- * records, and history aggregates off their rows; 0 when consistent. */
-export function ledgerProblemCount(check: Pick<LedgerCheckResult, 'mismatches' | 'mergedAwayHoldings' | 'aggregateMismatches'>): number {
-  return check.mismatches.length + check.mergedAwayHoldings.length + check.aggregateMismatches.length;
+ * records or on erased members, and history aggregates off their rows; 0 when consistent. */
+export function ledgerProblemCount(check: Pick<LedgerCheckResult, 'mismatches' | 'mergedAwayHoldings' | 'erasedHoldings' | 'aggregateMismatches'>): number {
+  return check.mismatches.length + check.mergedAwayHoldings.length + check.erasedHoldings.length + check.aggregateMismatches.length;
 }
 
 /** What one pass of the scheduled points jobs did (recorded on its PointsJobRun by the jobs module). */

@@ -58,7 +58,7 @@ export class MemberResolver {
   }
 
   @Authorized(Permission.MEMBERS_READ)
-  @Query(() => MemberConnection, { description: 'Members page by page; search matches name, email and phone digits.' })
+  @Query(() => MemberConnection, { description: 'Members page by page; search matches every word against name, email and phone digits, or the whole search as one phone number in any format (national numbers in DEFAULT_PHONE_REGION).' })
   members(
     @Ctx() ctx: Context,
     @Arg('first', () => Int, { defaultValue: 20 }) first: number,

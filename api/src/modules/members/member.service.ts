@@ -250,18 +250,23 @@ export class MemberService {
     const where: FilterQuery<Member> & { $and: FilterQuery<Member>[] } = { $and: [] };
     where.$and.push({ status: filter.status ?? MemberStatus.ACTIVE });
     if (filter.country) where.$and.push({ country: filter.country.toUpperCase() });
-    for (const token of searchTokens(filter.search)) {
+    const everyToken: FilterQuery<Member>[] = searchTokens(filter.search).map((token) => {
       const like = `%${escapeLike(token)}%`;
       const digits = token.replace(/[^\d]/g, '');
-      where.$and.push({
+      return {
         $or: [
           { firstName: { $ilike: like } },
           { lastName: { $ilike: like } },
           { email: { $ilike: like } },
           ...(digits.length >= 4 ? [{ phone: { $like: `%${digits}%` } }] : []),
         ],
-      });
-    }
+      };
+    });
+    // Phones are stored in E.164, so a number typed as a caller reads it out ("07911 123666") matches no digits of
+    // "+447911123666" word by word: a search that is a whole valid number also finds that number.
+    const phone = filter.search ? normalisePhone(filter.search, this.config.DEFAULT_PHONE_REGION) : null;
+    if (phone) where.$and.push({ $or: [{ phone }, { $and: everyToken }] });
+    else where.$and.push(...everyToken);
     const countWhere = { $and: [...where.$and] };
     // A raw fragment can be used in one query only, so each query gets its own.
     if (filter.churnBand) {
@@ -369,7 +374,8 @@ export class MemberService {
 
   /**
    * GDPR erasure: personal data is removed from the member, its identifiers and earlier audit rows; ids, country
-   * and every financial row stay, so balances and analytics remain consistent. Erasing twice is a no-op.
+   * and every financial row stay, so analytics remain consistent. The erase steps run in its transaction (the ledger's
+   * closes the points account, forfeiting what it holds). Erasing twice is a no-op.
    */
   async erase(ctx: Context, input: EraseMemberInput): Promise<Member> {
     return rerunningLockConflicts(() => ctx.em.transactional(async (em) => {
@@ -384,6 +390,10 @@ export class MemberService {
           survivorId: member.mergedInto?.id,
         });
       }
+      // The records merged into it next, before any other row lock (the global lock order): an erase step closes their
+      // points accounts too.
+      const absorbed = await em.find(Member, { mergedInto: member.id }, { fields: ['id'] });
+      await lockMembers(em, absorbed.map((m) => m.id));
       const now = new Date();
       const erasedFields = PERSONAL_FIELDS.filter((f) => member[f] !== null);
       for (const field of PERSONAL_FIELDS) (member as unknown as Record<string, unknown>)[field] = null;
@@ -392,7 +402,6 @@ export class MemberService {
       const removedIdentifiers = await em.nativeDelete(MemberIdentifier, { member: member.id });
       for (const consent of await em.find(MemberConsent, { member })) consent.record(false, now, 'ERASURE');
 
-      const absorbed = await em.find(Member, { mergedInto: member.id }, { fields: ['id'] });
       for (const id of [member.id, ...absorbed.map((m) => m.id)]) await this.audit.redactEntity(em, 'Member', id);
       for (const step of this.eraseSteps) await step(em, [member.id, ...absorbed.map((m) => m.id)]);
       await em.nativeUpdate(MemberMerge, { survivor: member.id }, { reason: null });

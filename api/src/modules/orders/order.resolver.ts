@@ -9,7 +9,7 @@ import type { OrderService } from './order.service';
 import type { OrderLoaders } from './order.loaders';
 import { ClaimOrderInput, RecordOrderInput, RecordReturnInput } from './order.types';
 import { Member } from '../members/member.entity';
-import { checkPageSize, connectionOf, decodeCursor, pageOf } from '../../base/pagination';
+import { checkPageSize, connectionOf, decodeTimeCursor, timeKeyedPageOf } from '../../base/pagination';
 
 @ObjectType()
 export class OrderConnection extends connectionOf(Order, 'Order') {
@@ -69,7 +69,7 @@ export class OrderResolver {
 @Resolver(() => Member)
 export class MemberOrdersResolver {
   @Authorized(Permission.ORDERS_READ, Permission.ORDERS_WRITE)
-  @FieldResolver(() => OrderConnection, { description: "The member's orders, newest first." })
+  @FieldResolver(() => OrderConnection, { description: "The member's orders, newest placedAt first (ties by id), however late each was recorded." })
   async orders(
     @Root() member: Member,
     @Ctx() ctx: ResolverContext<OrderLoaders>,
@@ -77,7 +77,7 @@ export class MemberOrdersResolver {
     @Arg('after', () => String, { nullable: true }) after: string | null,
   ): Promise<OrderConnection> {
     checkPageSize(first);
-    const rows = await ctx.loaders.orders.ofMember(first + 1).load({ memberId: member.id, beforeId: after ? decodeCursor(after) : null });
-    return { ...pageOf(rows, first, Boolean(after)), countTotal: () => ctx.loaders.orders.countOf.load(member.id) };
+    const rows = await ctx.loaders.orders.ofMember(first + 1).load({ memberId: member.id, before: after ? decodeTimeCursor(after) : null });
+    return { ...timeKeyedPageOf(rows, first, Boolean(after)), countTotal: () => ctx.loaders.orders.countOf.load(member.id) };
   }
 }

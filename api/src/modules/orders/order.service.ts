@@ -6,6 +6,7 @@ import { AppError, type FieldProblem } from '../../base/errors';
 import { SalesChannelKind } from '../../base/enums';
 import { newId } from '../../base/ids';
 import { idempotent } from '../../base/idempotent';
+import { timeKeySql, type TimeKey, type TimeKeyed } from '../../base/pagination';
 import { actorRef } from '../auth/principal';
 import { SalesChannel } from '../channels/sales-channel.entity';
 import { Member, MemberStatus } from '../members/member.entity';
@@ -213,10 +214,6 @@ export class OrderService {
     return others.length ? lockMembers(em, [memberId, ...others]) : new Map();
   }
 
-  /**
-   * The newest orders of several members in one statement (the loader behind `member.orders`): for each key, at
-   * most `limit` orders with an id below `beforeId`, newest first.
-   */
   /** How many orders each member has, in one statement. */
   async countOf(em: EntityManager, memberIds: readonly string[]): Promise<number[]> {
     const rows = await em.execute<{ member_id: string; n: number }[]>(
@@ -227,20 +224,20 @@ export class OrderService {
     return memberIds.map((id) => byMember.get(id) ?? 0);
   }
 
-  async newestOf(em: EntityManager, keys: readonly MemberOrdersKey[], limit: number): Promise<Order[][]> {
-    const rows = await em.execute<({ batch_index: number } & Record<string, unknown>)[]>(
-      `select k.batch_index, o.*
-       from jsonb_to_recordset(?::jsonb) as k(batch_index int, member_id uuid, before_id uuid)
-       cross join lateral (
-         select * from customer_order o
-         where o.member_id = k.member_id and (k.before_id is null or o.id < k.before_id)
-         order by o.id desc limit ?
-       ) o
-       order by k.batch_index, o.id desc`,
-      [JSON.stringify(keys.map((k, i) => ({ batch_index: i, member_id: k.memberId, before_id: k.beforeId }))), limit],
-    );
-    const out = keys.map((): Order[] => []);
-    for (const { batch_index, ...row } of rows) out[batch_index].push(em.map(Order, row));
+  /**
+   * The newest orders of several members in one statement (the loader behind `member.orders`): for each key, at most
+   * `limit` orders placed before its position (from the newest without one), newest `placedAt` first, ties by id.
+   */
+  async newestOf(em: EntityManager, keys: readonly MemberOrdersKey[], limit: number): Promise<TimeKeyed<Order>[][]> {
+    const rows = await em.execute<({ batch_index: number; key_at: string } & Record<string, unknown>)[]>(MEMBER_ORDERS_PAGE_SQL, [
+      JSON.stringify(keys.map((k, i) => ({ batch_index: i, member_id: k.memberId, before_at: k.before?.at ?? null, before_id: k.before?.id ?? null }))),
+      limit,
+    ]);
+    const out = keys.map((): TimeKeyed<Order>[] => []);
+    for (const { batch_index, key_at, ...row } of rows) {
+      const order = em.map(Order, row);
+      out[batch_index].push({ node: order, key: { at: key_at, id: order.id } });
+    }
     return out;
   }
 
@@ -528,9 +525,24 @@ function balanceOf(em: EntityManager, memberId: string, row: BalanceRow): Member
 /** One member's page of orders, as `newestOf` batches them (modules/orders/order.loaders.ts). */
 export interface MemberOrdersKey {
   memberId: string;
-  /** Only orders with a smaller (older) id: the decoded `after` cursor. */
-  beforeId: string | null;
+  /** Only orders after this one in (placedAt, id) descending order: the decoded `after` cursor. */
+  before: TimeKey | null;
 }
+
+/**
+ * `newestOf`'s statement: for each key, the member's orders below its (placed_at, id) position, newest first. A missing
+ * position is (infinity, the largest uuid) rather than an `or`, so that each key is one backward scan of
+ * customer_order (member_id, placed_at) from its position (docs/operations/performance.md).
+ */
+export const MEMBER_ORDERS_PAGE_SQL = `select k.batch_index, ${timeKeySql('o.placed_at')} as key_at, o.*
+  from jsonb_to_recordset(?::jsonb) as k(batch_index int, member_id uuid, before_at timestamptz, before_id uuid)
+  cross join lateral (
+    select * from customer_order o
+    where o.member_id = k.member_id
+      and (o.placed_at, o.id) < (coalesce(k.before_at, 'infinity'), coalesce(k.before_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+    order by o.placed_at desc, o.id desc limit ?
+  ) o
+  order by k.batch_index, o.placed_at desc, o.id desc`;
 
 /** An order line as the earning pipeline credits it, with its product's category and brand. */
 const creditLineOf = (l: Pick<OrderLine, 'sku' | 'netMinor' | 'quantity' | 'returnedQuantity'>, product: Pick<Product, 'category' | 'brand'> | undefined): CreditLine => ({

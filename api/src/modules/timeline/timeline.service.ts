@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError } from '../../base/errors';
 import { isUuid } from '../../base/ids';
-import { checkPageSize } from '../../base/pagination';
+import { checkPageSize, isTimeKeyAt, timeKeySql } from '../../base/pagination';
 import type { Principal } from '../auth/principal';
 import type { TimelineConnection, TimelineEntry } from './timeline.types';
 import { TimelineSources } from './timeline-sources';
@@ -13,12 +13,11 @@ interface Position {
   id: string;
 }
 
-const AT_TEXT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const encode = (p: Position) => Buffer.from(`t:${p.at}|${p.type}|${p.id}`).toString('base64url');
 
 function decode(cursor: string, types: ReadonlySet<string>): Position {
   const [at, type, id] = Buffer.from(cursor, 'base64url').toString('utf8').replace(/^t:/, '').split('|');
-  if (!AT_TEXT.test(at ?? '') || !types.has(type) || !isUuid(id ?? '')) {
+  if (!isTimeKeyAt(at ?? '') || !types.has(type) || !isUuid(id ?? '')) {
     throw AppError.badInput([{ path: 'after', message: 'is not a timeline cursor from this API' }]);
   }
   return { at, type, id };
@@ -63,7 +62,7 @@ export class TimelineService {
     );
     params.push(first + 1);
     const rows = await em.execute<{ at: string; occurred_at: Date; type: string; id: string }[]>(
-      `select to_char(t.occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at, t.occurred_at, t.type, t.id
+      `select ${timeKeySql('t.occurred_at')} as at, t.occurred_at, t.type, t.id
        from (${branches.join(' union all ')}) t
        order by t.occurred_at desc, t.type collate "C" desc, t.id desc limit ?`,
       params,

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { useQuery } from 'urql';
 import { MemberLedgerDocument, type MemberLedgerQuery } from '../../gql/graphql';
+import { ActorName } from '../../shared/ActorName';
 import { dash, formatDateTime, formatDelta, humanize } from '../../shared/format';
 import { Card, DataTable, QueryState } from '../../shared/ui';
 
@@ -51,7 +52,7 @@ export function LedgerCard({ memberId, reloads }: { memberId: string; reloads: n
             { header: 'Available', numeric: true, cell: (r) => formatDelta(r.availableDelta) },
             { header: 'Pending', numeric: true, cell: (r) => formatDelta(r.pendingDelta) },
             { header: 'Note', cell: (r) => r.note || dash },
-            { header: 'By', cell: (r) => r.actor },
+            { header: 'By', cell: (r) => <ActorName actor={r.actor} /> },
           ]}
         />
         {ledger.data?.member.ledger.pageInfo.hasNextPage && first < maxLedgerRows && (

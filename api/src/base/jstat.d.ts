@@ -1,4 +1,4 @@
-/** The part of jstat (no bundled types) that the uplift statistics use. */
+/** The part of jstat (no bundled types) that the confidence intervals use (intervals.ts). */
 declare module 'jstat' {
   export const jStat: {
     studentt: {
