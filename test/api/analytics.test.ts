@@ -184,6 +184,30 @@ describe('analytics.rfm', () => {
     expect(data.memberRfm).toEqual(expected.memberRfm[m as string]);
   });
 
+  it('counts the members of every cell of the R × FM grid as the per-member scoring does, each cell in its segment', async () => {
+    const CELLS = `query($asOf: DateTimeISO!) { analytics { rfm(asOf: $asOf) { segments { segment members } cells { recencyScore frequencyMonetaryScore segment members share } } } }`;
+    const { rfm } = await ask(CELLS, { asOf: fixture.queries.rfmAsOf });
+    expect(rfm.cells.map((c: { recencyScore: number; frequencyMonetaryScore: number }) => `${c.recencyScore}${c.frequencyMonetaryScore}`)).toEqual(
+      [5, 4, 3, 2, 1].flatMap((r) => [5, 4, 3, 2, 1].map((fm) => `${r}${fm}`)),
+    );
+    // analytics_rfm scores each member on its own (the counted function never materialises a member's scores).
+    const perMember = await h.sql<{ r: number; fm: number; segment: string; members: number }>(
+      `select r, (f + m + 1) / 2 as fm, segment, count(*)::int as members from analytics_rfm(?::timestamptz) group by 1, 2, 3`,
+      [fixture.queries.rfmAsOf],
+    );
+    expect(perMember.length).toBeGreaterThan(2);
+    const populated = rfm.cells.filter((c: { members: number }) => c.members > 0).map((c: any) => ({ r: c.recencyScore, fm: c.frequencyMonetaryScore, segment: c.segment, members: c.members }));
+    const key = (c: { r: number; fm: number }) => c.r * 10 + c.fm;
+    expect(populated.sort((a: any, z: any) => key(a) - key(z))).toEqual(perMember.sort((a, z) => key(a) - key(z)));
+    // An empty cell still names its segment (docs/concepts/analytics.md's grid), and cells add up to the segments.
+    const cellAt = (r: number, fm: number) => rfm.cells.find((c: any) => c.recencyScore === r && c.frequencyMonetaryScore === fm);
+    expect([cellAt(5, 1).segment, cellAt(3, 3).segment, cellAt(1, 2).segment, cellAt(2, 5).segment]).toEqual(['NEW_CUSTOMERS', 'NEED_ATTENTION', 'HIBERNATING', 'CANT_LOSE_THEM']);
+    for (const s of rfm.segments) {
+      const inCells = rfm.cells.filter((c: any) => c.segment === s.segment).reduce((sum: number, c: any) => sum + c.members, 0);
+      expect([s.segment, inCells]).toEqual([s.segment, s.members]);
+    }
+  });
+
   it('exposes the same scores to SQL through analytics_rfm(), for segments to filter on', async () => {
     const rows = await h.sql(`select member_id, r, f, m, segment from analytics_rfm(?::timestamptz) where member_id = ?`, [
       fixture.queries.rfmAsOf,

@@ -9,7 +9,8 @@ const h = useHarness({ PORT: '0', HOST: '127.0.0.1' }, { plugins: DISTRIBUTION_P
 const b = build(h);
 
 const RFM = `query R($asOf: DateTimeISO!) {
-  analytics { rfm(asOf: $asOf) { asOf scoredMembers segments { segment members share orders revenueMinor } } }
+  analytics { rfm(asOf: $asOf) { asOf scoredMembers segments { segment members share orders revenueMinor }
+    cells { recencyScore frequencyMonetaryScore segment members } } }
 }`;
 const TOP_PRODUCTS = `query T($asOf: DateTimeISO!, $segment: RfmSegment) {
   analytics { topProductsBySegment(asOf: $asOf, segment: $segment, limit: 10) { segment products { sku name } } }
@@ -28,6 +29,16 @@ interface SegmentFigures {
   orders: number;
   revenueMinor: number;
 }
+
+interface CellFigures {
+  recencyScore: number;
+  frequencyMonetaryScore: number;
+  segment: string;
+  members: number;
+}
+
+/** The populated cells as `R-FM:members`, sorted. */
+const populatedCells = (cells: CellFigures[]) => cells.filter((c) => c.members > 0).map((c) => `${c.recencyScore}-${c.frequencyMonetaryScore}:${c.members}`).sort();
 
 /**
  * Six members whose orders put them, today, in Lost (1), Hibernating (2), Loyal customers (2) and New customers (1);
@@ -70,7 +81,7 @@ describeInBrowser('admin app: RFM segments', () => {
     }
   });
 
-  async function rfmAsOf(day: string): Promise<{ scoredMembers: number; segments: SegmentFigures[] }> {
+  async function rfmAsOf(day: string): Promise<{ scoredMembers: number; segments: SegmentFigures[]; cells: CellFigures[] }> {
     const result = await h.gql(admin, RFM, { asOf: endOfDay(day) });
     expect(result.errors).toBeUndefined();
     return result.data.analytics.rfm;
@@ -95,12 +106,19 @@ describeInBrowser('admin app: RFM segments', () => {
     // give F = 1, 1, 1, 4, 5, 1; spend £10, £20, £30, £45, £60, £5 gives M = 1, 2, 3, 4, 5, 1; FM = ⌊(F + M + 1) / 2⌋.
     expect(api.scoredMembers).toBe(6);
     expect(populated(api.segments)).toEqual({ LOST: 1, HIBERNATING: 2, LOYAL_CUSTOMERS: 2, NEW_CUSTOMERS: 1 });
+    // (R, FM) = (1, 1), (1, 2), (2, 2), (3, 4), (4, 5), (5, 1): one member in each of those cells of the grid.
+    expect(api.cells).toHaveLength(25);
+    expect(populatedCells(api.cells)).toEqual(['1-1:1', '1-2:1', '2-2:1', '3-4:1', '4-5:1', '5-1:1']);
 
     const { page } = session;
     await session.signIn(AdminRole.ANALYST, '/dashboard');
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Insights' }).click();
     await page.waitForURL(/\/insights\/rfm$/);
     await expectFiguresOf(today, api);
+    for (const c of api.cells) {
+      const at = `${c.recencyScore}-${c.frequencyMonetaryScore}`;
+      expect([at, await session.text(`rfm-cell-members-${at}`)]).toEqual([at, String(c.members)]);
+    }
     expect(await session.text('rfm-summary')).toContain('6 members scored');
     expect(await session.text('rfm-segment-CANT_LOSE_THEM')).toBe("Can't lose them");
     expect(await session.text('rfm-revenue-LOYAL_CUSTOMERS')).toBe('£105.00');

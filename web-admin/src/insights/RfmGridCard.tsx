@@ -2,24 +2,32 @@ import { Link } from 'react-router';
 import type { RfmSegment } from '../gql/graphql';
 import { formatInteger, formatPercent } from '../shared/format';
 import { Card } from '../shared/ui';
-import { rfmGrid, rfmSegmentLabels } from './rfm-segments';
-import type { SegmentSummary } from './RfmSegmentTable';
+import { rfmSegmentLabels } from './rfm-segments';
+
+/** A cell of the grid as `analytics.rfm.cells` gives it: its scores, the segment they decide, and its members. */
+export interface RfmCellSummary {
+  recencyScore: number;
+  frequencyMonetaryScore: number;
+  segment: RfmSegment;
+  members: number;
+  share: number;
+}
 
 interface Props {
-  segments: readonly SegmentSummary[];
+  cells: readonly RfmCellSummary[];
   chosen: RfmSegment | null;
   linkTo(segment: RfmSegment): string;
 }
 
-const fmScores = [1, 2, 3, 4, 5];
+const scores = [1, 2, 3, 4, 5];
 
 /**
- * The R × FM grid with each cell's segment, shaded by that segment's share of members. The API counts members per
- * segment, not per cell, so a segment's cells share one shade and one count.
+ * The R × FM grid: each cell's segment (the API's, so the grid cannot disagree with the counts) and its own members,
+ * shaded by its share against the largest cell's.
  */
-export function RfmGridCard({ segments, chosen, linkTo }: Props) {
-  const bySegment = new Map(segments.map((s) => [s.segment, s]));
-  const largestShare = Math.max(0, ...segments.map((s) => s.share));
+export function RfmGridCard({ cells, chosen, linkTo }: Props) {
+  const cellAt = (r: number, fm: number) => cells.find((c) => c.recencyScore === r && c.frequencyMonetaryScore === fm);
+  const largestShare = Math.max(0, ...cells.map((c) => c.share));
   return (
     <Card title="R × FM grid" testId="rfm-grid">
       <div className="table-wrap" tabIndex={0} role="region" aria-label="RFM segments by recency score and frequency-and-spend score">
@@ -27,7 +35,7 @@ export function RfmGridCard({ segments, chosen, linkTo }: Props) {
           <thead>
             <tr>
               <th scope="col">R \ FM</th>
-              {fmScores.map((fm) => (
+              {scores.map((fm) => (
                 <th key={fm} scope="col">
                   {fm}
                 </th>
@@ -35,25 +43,26 @@ export function RfmGridCard({ segments, chosen, linkTo }: Props) {
             </tr>
           </thead>
           <tbody>
-            {rfmGrid.map(({ r, cells }) => (
+            {[...scores].reverse().map((r) => (
               <tr key={r}>
                 <th scope="row">{r}</th>
-                {cells.map((segment, i) => {
-                  const summary = bySegment.get(segment);
-                  const shade = largestShare > 0 ? (summary?.share ?? 0) / largestShare : 0;
+                {scores.map((fm) => {
+                  const cell = cellAt(r, fm);
+                  if (!cell) return <td key={fm} className="rfm-cell" data-testid={`rfm-cell-${r}-${fm}`} />;
+                  const shade = largestShare > 0 ? cell.share / largestShare : 0;
                   return (
                     <td
-                      key={i}
-                      className={segment === chosen ? 'rfm-cell is-chosen' : 'rfm-cell'}
+                      key={fm}
+                      className={cell.segment === chosen ? 'rfm-cell is-chosen' : 'rfm-cell'}
                       style={{ background: cellColour(shade), color: shade > 0.55 ? '#fff' : undefined }}
-                      data-testid={`rfm-cell-${r}-${fmScores[i]}`}
+                      data-testid={`rfm-cell-${r}-${fm}`}
                     >
-                      <Link
-                        to={linkTo(segment)}
-                        title={`${rfmSegmentLabels[segment]}: ${formatInteger(summary?.members ?? 0)} members (${formatPercent(summary?.share ?? 0)}) in all its cells`}
-                      >
-                        {rfmSegmentLabels[segment]}
+                      <Link to={linkTo(cell.segment)} title={`${rfmSegmentLabels[cell.segment]}: R ${r}, FM ${fm}: ${formatInteger(cell.members)} members (${formatPercent(cell.share)})`}>
+                        {rfmSegmentLabels[cell.segment]}
                       </Link>
+                      <span className="rfm-cell-count" data-testid={`rfm-cell-members-${r}-${fm}`}>
+                        {formatInteger(cell.members)}
+                      </span>
                     </td>
                   );
                 })}
@@ -64,7 +73,7 @@ export function RfmGridCard({ segments, chosen, linkTo }: Props) {
       </div>
       <p className="muted small">
         R is the recency score (5: ordered most recently); FM is the mean of the frequency and spend scores, rounded up (5: orders most often and
-        spends most). Each score is a quintile of the members scored. The darker a cell, the larger its segment.
+        spends most). Each score is a quintile of the members scored. Each cell shows its members; the darker a cell, the more members it has.
       </p>
     </Card>
   );

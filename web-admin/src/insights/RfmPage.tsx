@@ -82,7 +82,7 @@ export function RfmPage() {
           <>
             <RfmSegmentTable segments={segments} currency={currency} chosen={chosen} linkTo={linkTo} />
             <div className="card-grid">
-              <RfmGridCard segments={segments} chosen={chosen} linkTo={linkTo} />
+              <RfmGridCard cells={rfm.cells} chosen={chosen} linkTo={linkTo} />
               {chosen && (
                 <SegmentDetailCard
                   summary={segments.find((s) => s.segment === chosen)!}

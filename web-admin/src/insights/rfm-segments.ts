@@ -37,18 +37,6 @@ export function isRfmSegment(value: string | null): value is RfmSegment {
   return value != null && value in rfmSegmentLabels;
 }
 
-/**
- * The segment of each cell of the R × FM grid, rows R = 5 down to 1, columns FM = 1 to 5: the API's
- * `analytics_rfm_segment` as docs/concepts/analytics.md tabulates it.
- */
-export const rfmGrid: readonly { r: number; cells: readonly RfmSegment[] }[] = [
-  { r: 5, cells: ['NEW_CUSTOMERS', 'POTENTIAL_LOYALISTS', 'POTENTIAL_LOYALISTS', 'CHAMPIONS', 'CHAMPIONS'] },
-  { r: 4, cells: ['PROMISING', 'POTENTIAL_LOYALISTS', 'POTENTIAL_LOYALISTS', 'LOYAL_CUSTOMERS', 'LOYAL_CUSTOMERS'] },
-  { r: 3, cells: ['ABOUT_TO_SLEEP', 'ABOUT_TO_SLEEP', 'NEED_ATTENTION', 'LOYAL_CUSTOMERS', 'LOYAL_CUSTOMERS'] },
-  { r: 2, cells: ['HIBERNATING', 'HIBERNATING', 'AT_RISK', 'AT_RISK', 'CANT_LOSE_THEM'] },
-  { r: 1, cells: ['LOST', 'HIBERNATING', 'AT_RISK', 'AT_RISK', 'CANT_LOSE_THEM'] },
-];
-
 const dayMs = 86_400_000;
 
 /** Today as a UTC calendar day, YYYY-MM-DD (the dashboard's ranges are UTC days too). */

@@ -39,6 +39,7 @@ import { Migration20261216100000_import_jobs } from './Migration20261216100000_i
 import { Migration20261218100000_import_queued } from './Migration20261218100000_import_queued';
 import { Migration20261219100000_lot_order } from './Migration20261219100000_lot_order';
 import { Migration20261220100000_erasure_forfeit } from './Migration20261220100000_erasure_forfeit';
+import { Migration20261221100000_rfm_cells } from './Migration20261221100000_rfm_cells';
 
 /** Applied in this order; add each new migration here (npm run make-migration writes the file). */
 export const migrations: MigrationObject[] = [
@@ -82,4 +83,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261218100000_import_queued', class: Migration20261218100000_import_queued },
   { name: 'Migration20261219100000_lot_order', class: Migration20261219100000_lot_order },
   { name: 'Migration20261220100000_erasure_forfeit', class: Migration20261220100000_erasure_forfeit },
+  { name: 'Migration20261221100000_rfm_cells', class: Migration20261221100000_rfm_cells },
 ];

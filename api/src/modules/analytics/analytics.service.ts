@@ -262,20 +262,34 @@ export class AnalyticsService {
     // RFM makes four passes over one row per member: at 1 M members compiling its expressions pays (0.92 s against
     // 0.99 s, alternating runs). Below jit_above_cost (small programmes) nothing is compiled.
     const summary = async (em: EntityManager): Promise<RfmSummary> => {
-      const rows = await em.execute<{ segment: RfmSegment; members: number; orders: number; revenue: number }[]>(
-        // Counted per score cell (Migration20261210100000_scale_aggregates), not a scored row per member.
-        `select segment, members::int, orders::int, monetary_minor::float8 as revenue from analytics_rfm_segments(?)`,
+      // Counted per score cell in one pass (Migration20261221100000_rfm_cells), not a scored row per member; every cell
+      // of the grid, each with the segment the database's own rule gives it (f = m = fm scores as fm).
+      const rows = await em.execute<{ r: number; fm: number; segment: RfmSegment; members: number; orders: number; revenue: number }[]>(
+        `with c as materialized (select * from analytics_rfm_cells(?))
+         select r.r, fm.fm, analytics_rfm_segment(r.r, fm.fm, fm.fm) as segment, coalesce(c.members, 0)::int as members,
+           coalesce(c.orders, 0)::int as orders, coalesce(c.monetary_minor, 0)::float8 as revenue
+         from generate_series(5, 1, -1) r(r) cross join generate_series(5, 1, -1) fm(fm)
+         left join c on c.recency_score = r.r and c.fm_score = fm.fm
+         order by r.r desc, fm.fm desc`,
         [asOf],
       );
       const scored = rows.reduce((s, r) => s + r.members, 0);
+      const share = (members: number) => ratio(members, scored, 4) ?? 0;
       return {
         asOf,
         scoredMembers: scored,
         segments: SEGMENTS.map((segment) => {
-          const row = rows.find((r) => r.segment === segment);
-          const members = row?.members ?? 0;
-          return { segment, members, share: ratio(members, scored, 4) ?? 0, orders: row?.orders ?? 0, revenueMinor: row?.revenue ?? 0 };
+          const cells = rows.filter((r) => r.segment === segment);
+          const members = cells.reduce((s, c) => s + c.members, 0);
+          return {
+            segment,
+            members,
+            share: share(members),
+            orders: cells.reduce((s, c) => s + c.orders, 0),
+            revenueMinor: cells.reduce((s, c) => s + c.revenue, 0),
+          };
         }),
+        cells: rows.map((c) => ({ recencyScore: c.r, frequencyMonetaryScore: c.fm, segment: c.segment, members: c.members, share: share(c.members) })),
       };
     };
     return read(em, summary, { jit: true });

@@ -162,6 +162,24 @@ export class RfmSegmentSummary {
   revenueMinor: number;
 }
 
+@ObjectType({ description: 'One cell of the R × FM grid (docs/concepts/analytics.md): its scores decide its segment.' })
+export class RfmCell {
+  @Field(() => Int, { description: 'Recency score, 1 to 5 (5: ordered most recently).' })
+  recencyScore: number;
+
+  @Field(() => Int, { description: 'The mean of the frequency and monetary scores, rounded up: 1 to 5.' })
+  frequencyMonetaryScore: number;
+
+  @Field(() => RfmSegment)
+  segment: RfmSegment;
+
+  @Field(() => Int)
+  members: number;
+
+  @Field(() => Float, { description: 'Share of scored members (4 decimals).' })
+  share: number;
+}
+
 @ObjectType({ description: 'RFM scoring of every member with an order before asOf.' })
 export class RfmSummary {
   @Field(() => DateTimeISOResolver)
@@ -172,6 +190,9 @@ export class RfmSummary {
 
   @Field(() => [RfmSegmentSummary], { description: 'All eleven segments, in enum order, empty ones included.' })
   segments: RfmSegmentSummary[];
+
+  @Field(() => [RfmCell], { description: 'All 25 cells of the R × FM grid, by recency score then FM score, both descending; empty ones included.' })
+  cells: RfmCell[];
 }
 
 @ObjectType()
