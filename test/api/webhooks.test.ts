@@ -9,7 +9,8 @@ import { useHarness, expectError } from '../support/harness';
 import { build, AdminRole } from '../fixtures/build';
 import { WebhookDispatcher, WEBHOOK_DELIVERY_QUEUE } from '../../api/src/modules/webhooks/dispatcher';
 import { sign, verify } from '../../api/src/modules/webhooks/signature';
-import { isPublicAddress } from '../../api/src/modules/webhooks/address-guard';
+import { isPublicAddress, publicOnlyAgent, type ResolveHost } from '../../api/src/modules/webhooks/address-guard';
+import { request } from 'undici';
 import { WebhookService } from '../../api/src/modules/webhooks/webhook.service';
 import type { AppError } from '../../api/src/base/errors';
 import { createLogger } from '../../api/src/base/logger';
@@ -59,8 +60,8 @@ async function receiver(respond: (n: number) => number = () => 200) {
 
 const servers: http.Server[] = [];
 const dispatchers: WebhookDispatcher[] = [];
-function dispatcher(config = h.config, log = createLogger('silent')) {
-  const d = new WebhookDispatcher(h.orm, config, log);
+function dispatcher(config = h.config, log = createLogger('silent'), resolve?: ResolveHost) {
+  const d = new WebhookDispatcher(h.orm, config, log, undefined, resolve);
   dispatchers.push(d);
   return d;
 }
@@ -142,6 +143,44 @@ describe('webhooks only to public addresses (WEBHOOK_ALLOW_PRIVATE_ADDRESSES=fal
     const [delivery] = await eventually(() => deliveries(webhook.id), (ds) => ds[0]?.attempts >= 1, 'an attempt');
     expect(delivery.attemptLog[0]).toMatchObject({ statusCode: null, error: expect.stringMatching(/^points at a private, loopback or link-local address/) });
     expect(hook.received).toEqual([]);
+  });
+  it('connects with the answer it checked: a name that resolves to a public address for the check and to 127.0.0.1 for the connection (DNS rebinding) reaches nothing', async () => {
+    const hook = await receiver();
+    const port = new URL(hook.url).port;
+    const asked: string[] = [];
+    // The first answer public, every later one the receiver's loopback address.
+    const rebinding: ResolveHost = async (host) => {
+      asked.push(host);
+      return [{ address: asked.length === 1 ? '93.184.216.34' : '127.0.0.1', family: 4 }];
+    };
+    // Registration is checked in the test above; here what matters is the delivery.
+    const { webhook } = await register(`http://rebind.example:${port}/hooks`);
+    const d = dispatcher(publicOnly(), createLogger('silent'), rebinding).start();
+    await b.member().save();
+    expect(await d.sweep()).toBeGreaterThanOrEqual(1);
+    const [delivery] = await eventually(() => deliveries(webhook.id), (ds) => ds[0]?.attempts >= 1, 'an attempt');
+    await h.sql(`update webhook set is_active = false where id = ?`, [webhook.id]);
+    // Both the check before the delivery and the connection asked; the connection refused the second answer.
+    expect(asked.slice(0, 2)).toEqual(['rebind.example', 'rebind.example']);
+    expect(delivery.attemptLog[0]).toMatchObject({ statusCode: null, error: expect.stringMatching(/^points at a private, loopback or link-local address/) });
+    expect(hook.received).toEqual([]);
+  });
+
+  it('the public-only agent refuses a name resolving to any private address, and connects to a literal address as given', async () => {
+    const hook = await receiver(() => 204);
+    const port = new URL(hook.url).port;
+    const agent = publicOnlyAgent(async () => [{ address: '93.184.216.34', family: 4 }, { address: '10.0.0.7', family: 4 }]);
+    try {
+      const refused = await request(`http://mixed.example:${port}/x`, { method: 'POST', body: '{}', dispatcher: agent }).then(() => null, (e: Error) => e);
+      expect(refused?.message).toMatch(/^points at a private, loopback or link-local address/);
+      // A literal address is never looked up (hostProblem judges it before a delivery), so the agent itself lets it through.
+      const literal = await request(hook.url, { method: 'POST', body: '{}', dispatcher: agent });
+      await literal.body.dump();
+      expect(literal.statusCode).toBe(204);
+      expect(hook.received).toHaveLength(1);
+    } finally {
+      await agent.close();
+    }
   });
 });
 

@@ -3,7 +3,8 @@ import { withTimeout } from '../../base/timeout';
 import Queue from 'bull';
 import { openQueue } from '@loyalty/jobs';
 import type { Config } from '../../base/config';
-import { hostProblem } from './address-guard';
+import { hostProblem, publicOnlyAgent, systemResolve, type ResolveHost } from './address-guard';
+import { request, type Dispatcher } from 'undici';
 import type { Logger } from '../../base/logger';
 import type { Orm } from '../../base/database';
 import { newId } from '../../base/ids';
@@ -47,9 +48,9 @@ interface DeliveryRow {
 }
 
 function describeError(err: unknown): string {
-  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  const e = err as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
   if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return 'timed out';
-  const detail = e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err);
+  const detail = e?.cause?.code ?? e?.code ?? e?.cause?.message ?? e?.message ?? String(err);
   return String(detail).slice(0, MAX_ERROR_LENGTH);
 }
 
@@ -66,6 +67,8 @@ export class WebhookDispatcher {
   private orphanTimer: NodeJS.Timeout | null = null;
   private sweeping: Promise<number> | null = null;
   private readonly log: Logger;
+  /** Connects only to public addresses unless private ones are allowed (address-guard.ts); undefined: undici's own. */
+  private readonly agent: Dispatcher | undefined;
 
   constructor(
     private readonly orm: Orm,
@@ -73,8 +76,11 @@ export class WebhookDispatcher {
     log: Logger,
     /** The app's (App.telemetry.webhooks), so /metrics counts this dispatcher's attempts. */
     private readonly metrics?: WebhookMetrics,
+    /** How endpoint names are resolved, before a delivery and for its connection: the system's resolver. */
+    private readonly resolve: ResolveHost = systemResolve,
   ) {
     this.log = log.child({ queue: WEBHOOK_DELIVERY_QUEUE });
+    this.agent = config.WEBHOOK_ALLOW_PRIVATE_ADDRESSES ? undefined : publicOnlyAgent(resolve);
     this.queue = openQueue<WebhookDeliveryPayload>(WEBHOOK_DELIVERY_QUEUE, config);
     this.queue.on('error', (err) => this.log.warn({ err: err.message }, 'queue.error'));
   }
@@ -111,6 +117,7 @@ export class WebhookDispatcher {
     await withTimeout(this.queue.close(), 5000, 'queue close').catch(() => undefined);
     // When Redis is unreachable close() gives up without them: drop the connections rather than keep reconnecting.
     for (const client of this.queue.clients) client.disconnect();
+    await this.agent?.close().catch(() => undefined);
   }
 
   /** Batch after batch until the outbox is drained, so a burst (the nightly points.expiring) is not paced by the timer. */
@@ -235,12 +242,14 @@ export class WebhookDispatcher {
     let statusCode: number | null = null;
     let error: string | null = null;
     try {
-      // Checked again at each delivery: the name may resolve elsewhere now than when it was registered.
-      const refused = this.config.WEBHOOK_ALLOW_PRIVATE_ADDRESSES ? null : await hostProblem(row.url, 'strict');
+      // Checked again at each delivery (the name may resolve elsewhere now than when it was registered), and by the
+      // agent at the connection itself, which uses the answer it checked (DNS rebinding).
+      const refused = this.config.WEBHOOK_ALLOW_PRIVATE_ADDRESSES ? null : await hostProblem(row.url, 'strict', this.resolve);
       if (refused) throw new RefusedAddress(refused);
-      const res = await fetch(row.url, {
+      // Redirects are not followed (undici's request never does): a 3xx is a failed attempt.
+      const res = await request(row.url, {
         method: 'POST',
-        redirect: 'manual',
+        dispatcher: this.agent,
         signal: AbortSignal.timeout(this.config.WEBHOOK_TIMEOUT_MS),
         headers: {
           'content-type': 'application/json',
@@ -252,8 +261,8 @@ export class WebhookDispatcher {
         },
         body,
       });
-      statusCode = res.status;
-      await res.body?.cancel().catch(() => undefined);
+      statusCode = res.statusCode;
+      await res.body.dump().catch(() => undefined);
       if (statusCode < 200 || statusCode >= 300) error = `HTTP ${statusCode}`;
     } catch (err) {
       error = describeError(err);
