@@ -8,8 +8,15 @@ import { AppError, isDatabaseUnreachable } from '../base/errors';
 const VARIABLE_NAME = /^Variable "\$(\w+)"/;
 /** The ` at "input.b[1]"` graphql-js puts at the end of the part before the reason, when the error is below the top. */
 const PATH_AT_END = / at "([\w.[\]]+)"$/;
-/** A reason about an input object's field names the field only here. */
-const FIELD_REASON = /^Field "(\w+)" (?:is not defined by type|of required type)/;
+/**
+ * A reason about an input object's field names the field only here. Matched whole: a key the caller sent is quoted
+ * unescaped in the first, so only a reason that is nothing but graphql-js's wording around a plain name counts (a
+ * crafted key leaves text the pattern cannot place, and the error stays on the object's path).
+ */
+const FIELD_REASONS = [
+  /^Field "(\w+)" is not defined by type "\w+"\.(?: Did you mean "\w+"(?:(?:,| or|, or) "\w+")*\?)?$/,
+  /^Field "(\w+)" of required type "[\w[\]!]+" was not provided\.$/,
+];
 /** graphql-js stops coercing variables after 50 bad values with an error that carries no code. */
 const TOO_MANY_VARIABLE_ERRORS = 'Too many errors processing variables';
 
@@ -30,7 +37,7 @@ export function variableErrorPath(message: string, reason: string | undefined): 
   if (!reason || !message.endsWith(`; ${reason}`)) return variable;
   const before = message.slice(0, message.length - reason.length - 2);
   const at = PATH_AT_END.exec(before)?.[1] ?? variable;
-  const field = FIELD_REASON.exec(reason)?.[1];
+  const field = FIELD_REASONS.map((pattern) => pattern.exec(reason)?.[1]).find(Boolean);
   return field ? `${at}.${field}` : at;
 }
 

@@ -117,6 +117,12 @@ const TRIAL = Symbol('trial write');
 /** An error of the importer's own about one invoice's rows. */
 class InvoiceWriteError extends Error {}
 
+/** A member of the batch was merged away between its lookup and its lock; nothing was written, the batch runs again. */
+class MembersChanged extends Error {}
+
+/** Times a batch runs again after its members changed under it (each time, a merge committed meanwhile). */
+const MEMBERS_CHANGED_ATTEMPTS = 3;
+
 /** An order as the batch keeps it: read from the database (a return's candidate) or created in this batch. */
 interface OrderState {
   id: string;
@@ -405,14 +411,17 @@ export class TransactionImporter {
 
   /** Writes and counts the invoices (a trial is rolled back); null when done, the error when it is one of the rows'. */
   private async tryWrite(invoices: Invoice[], options: ImportOptions, isTrial = false): Promise<unknown> {
-    try {
-      const result = await this.writeBatch(invoices, isTrial);
-      this.count(result, options);
-      return null;
-    } catch (err) {
-      if (err === TRIAL) return null;
-      if (!isRowError(err)) throw err;
-      return err;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await this.writeBatch(invoices, isTrial);
+        this.count(result, options);
+        return null;
+      } catch (err) {
+        if (err === TRIAL) return null;
+        if (err instanceof MembersChanged && attempt < MEMBERS_CHANGED_ATTEMPTS) continue;
+        if (!isRowError(err)) throw err;
+        return err;
+      }
     }
   }
 
@@ -449,7 +458,8 @@ export class TransactionImporter {
       counts.members = created;
       const terms = await this.timed('programme', () => this.services.earning.readTerms(tx));
       const memberIds = [...new Set(members.values())].sort();
-      const { states, balances } = await this.timed('lock', () => this.lockMembers(tx, memberIds));
+      const { states, balances, erasedSince } = await this.timed('lock', () => this.lockMembers(tx, memberIds));
+      for (const [customerId, memberId] of members) if (erasedSince.has(memberId)) erased.add(customerId);
       const byMember = new Map<string, Invoice[]>();
       for (const inv of invoices) {
         const id = inv.customerId ? members.get(inv.customerId) : undefined;
@@ -595,10 +605,14 @@ export class TransactionImporter {
    * Locks the balances of the batch's members, and of those the earning contributors credit with them (a referrer),
    * once, in id order.
    */
-  private async lockMembers(em: EntityManager, memberIds: string[]): Promise<{ states: Map<string, MemberState>; balances: Map<string, MemberBalance> }> {
+  private async lockMembers(
+    em: EntityManager,
+    memberIds: string[],
+  ): Promise<{ states: Map<string, MemberState>; balances: Map<string, MemberBalance>; erasedSince: Set<string> }> {
     const states = new Map<string, MemberState>();
     const balances = new Map<string, MemberBalance>();
-    if (memberIds.length === 0) return { states, balances };
+    const erasedSince = new Set<string>();
+    if (memberIds.length === 0) return { states, balances, erasedSince };
     const all = [...new Set([...memberIds, ...(await this.services.earning.coLocked(em, memberIds))])].sort();
     await em.execute(
       `insert into member_balance (member_id, available, pending, lifetime, updated_at)
@@ -606,8 +620,16 @@ export class TransactionImporter {
       [json(all)],
     );
     for (const bal of await em.find(MemberBalance, { member: { $in: all } }, { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { member: 'asc' } })) balances.set(bal.member.id, bal);
+    // resolveMembers read the statuses before these locks were ours: an erasure or a merge that took a member's lock in
+    // between has committed now, and its status is the one to act on (a statement's snapshot is taken after the lock).
+    const changed = await em.execute<{ id: string; status: string }[]>(`select id, status from member where id in (?) and status <> 'ACTIVE'`, [memberIds]);
+    for (const { id, status } of changed) {
+      if (status === 'ERASED') erasedSince.add(id);
+      // Its orders and points now belong to the survivor: the batch is written again, resolving to it.
+      else throw new MembersChanged();
+    }
     for (const id of memberIds) states.set(id, { id, orders: [] });
-    return { states, balances };
+    return { states, balances, erasedSince };
   }
 
   private storedOrder(r: Record<string, any>): OrderState {

@@ -263,8 +263,8 @@ export class MemberService {
       };
     });
     // Phones are stored in E.164, so a number typed as a caller reads it out ("07911 123666") matches no digits of
-    // "+447911123666" word by word: a search that is a whole valid number also finds that number.
-    const phone = filter.search ? normalisePhone(filter.search, this.config.DEFAULT_PHONE_REGION) : null;
+    // "+447911123666" word by word: a search that is a whole valid number, and nothing else, also finds that number.
+    const phone = filter.search && PHONE_AS_TYPED.test(filter.search) ? normalisePhone(filter.search, this.config.DEFAULT_PHONE_REGION) : null;
     if (phone) where.$and.push({ $or: [{ phone }, { $and: everyToken }] });
     else where.$and.push(...everyToken);
     const countWhere = { $and: [...where.$and] };
@@ -564,6 +564,9 @@ function inActiveModelBand(table: 'member_churn_score' | 'member_value_score', k
   );
   return { [scored]: true } as FilterQuery<Member>;
 }
+
+/** Only what a phone number is written with: libphonenumber would find a number inside "Smith 07911 123666" too. */
+const PHONE_AS_TYPED = /^[+\d\s().\-/]+$/;
 
 function searchTokens(search: string | null | undefined): string[] {
   return (search ?? '').trim().split(/\s+/).filter(Boolean).slice(0, MAX_SEARCH_TOKENS);

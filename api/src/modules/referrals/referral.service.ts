@@ -157,7 +157,11 @@ export class ReferralService {
     const { em } = run;
     const referral = await em.findOne(Referral, { orderId: order.id, status: ReferralStatus.CREDITED }, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!referral || order.totalMinor - order.returnedMinor >= run.terms.settings.referralMinOrderMinor) return false;
-    const lots = await em.find(PointLot, { sourceType: 'referral', sourceId: referral.id, state: { $ne: LotState.CLOSED } }, { orderBy: { member: 'asc' } });
+    // The lots are read once their members are locked: an erasure (which closes the referrer's lots) or a release that
+    // committed while this return waited for a lock is then seen, not written over.
+    const holders = await em.execute<{ member_id: string }[]>(`select distinct member_id from point_lot where source_type = 'referral' and source_id = ? order by 1`, [referral.id]);
+    for (const { member_id } of holders) await run.lock(member_id);
+    const lots = await em.find(PointLot, { sourceType: 'referral', sourceId: referral.id, state: { $ne: LotState.CLOSED } }, { orderBy: { member: 'asc' }, refresh: true });
     if (lots.length === 0 || lots.some((l) => l.state !== LotState.PENDING)) return false;
     for (const lot of lots) {
       await run.clawback(

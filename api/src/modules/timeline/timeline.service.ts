@@ -16,8 +16,10 @@ interface Position {
 const encode = (p: Position) => Buffer.from(`t:${p.at}|${p.type}|${p.id}`).toString('base64url');
 
 function decode(cursor: string, types: ReadonlySet<string>): Position {
-  const [at, type, id] = Buffer.from(cursor, 'base64url').toString('utf8').replace(/^t:/, '').split('|');
-  if (!isTimeKeyAt(at ?? '') || !types.has(type) || !isUuid(id ?? '')) {
+  const decoded = Buffer.from(cursor, 'base64url').toString('utf8');
+  // Exactly what encode writes: the prefix and three parts.
+  const [at, type, id, ...rest] = decoded.startsWith('t:') ? decoded.slice(2).split('|') : [];
+  if (rest.length || !isTimeKeyAt(at ?? '') || !types.has(type) || !isUuid(id ?? '')) {
     throw AppError.badInput([{ path: 'after', message: 'is not a timeline cursor from this API' }]);
   }
   return { at, type, id };
