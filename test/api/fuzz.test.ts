@@ -499,6 +499,20 @@ describe('what the fuzz found, pinned', () => {
     expect(await pathsOf(`query($first: Int!) { members(first: $first) { __typename } }`, { first: 2 ** 40 })).toEqual(['first']);
   });
 
+  it('refuses a date in year 0000 (PostgreSQL has none) as BAD_USER_INPUT on its path, not INTERNAL', async () => {
+    const rfm = `query($asOf: DateTimeISO!) { analytics { rfm(asOf: $asOf) { scoredMembers } } }`;
+    for (const asOf of ['0000-01-02T00:00:00.000Z', '0000-12-31T23:59:59Z']) {
+      const res = await h.gql(callers[0][1], rfm, { asOf });
+      expect(codes(res)).toEqual({ status: 400, codes: ['BAD_USER_INPUT'] });
+      expect(res.errors![0].extensions.fields.map((f: { path: string }) => f.path)).toEqual(['asOf']);
+    }
+    // The first and last instants the bounds allow are answered.
+    for (const asOf of ['0001-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z']) {
+      const res = await h.gql(callers[0][1], rfm, { asOf });
+      expect([asOf, res.errors]).toEqual([asOf, undefined]);
+    }
+  });
+
   it('answers BAD_USER_INPUT when more than 50 variable values are wrong', async () => {
     const res = await h.gql(callers[0][1], `mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { key } }`, {
       i: { channelId: pools.channels[0], name: 'k', scopes: Array.from({ length: 60 }, () => 'NOT_A_SCOPE') },

@@ -85,7 +85,8 @@ describe('eraseMember and the member’s points', () => {
     await erase(m.id, 'GDPR ticket 77 from Erin Forfeit');
 
     expect(await forfeitRows([m.id])).toEqual([
-      { member_id: m.id, available: -100, pending: -25, lifetime: 0, source_type: 'erasure', source_id: m.id, note: null, actor: 'system' },
+      // Who erased, as the audit entry names them; the erasure's reason (it names the member) is not copied.
+      { member_id: m.id, available: -100, pending: -25, lifetime: 0, source_type: 'erasure', source_id: m.id, note: null, actor: `admin:${admin.id}` },
     ]);
     expect(await account(m.id)).toEqual({ available: 0, pending: 0, lifetime: 125, isClosed: true, lotsRemaining: 0, liveLots: 0 });
     expect(await pointsOf(h, admin.auth, m.id)).toMatchObject({ available: 0, pending: 0, lifetime: 125, nextExpiry: null });

@@ -105,6 +105,8 @@ const HOSTILE_INTS: unknown[] = [
 const HOSTILE_FLOATS: unknown[] = [0, -0, 1e-300, 1e308, -1e308, Number.MIN_VALUE, 0.1 + 0.2, 'NaN', 'Infinity', MAX_INT + 0.5];
 
 const HOSTILE_DATES: unknown[] = [
+  // Year 0000: the scalar parses it, PostgreSQL has no such year.
+  '0000-06-15T00:00:00Z',
   '0001-01-01T00:00:00Z',
   '1970-01-01T00:00:00Z',
   '9999-12-31T23:59:59.999Z',

@@ -150,8 +150,8 @@ export function createServices(
   members.registerMergeStep((em, survivor, absorbed) => feedback.mergeInto(em, survivor, absorbed));
   members.registerEraseStep((em, memberIds) => feedback.erase(em, memberIds));
   // Erasure closes the points account: what the member's records still hold is forfeited (docs/concepts/ledger.md).
-  members.registerEraseStep(async (em, memberIds) => {
-    await ledger.closeAccounts(em, memberIds);
+  members.registerEraseStep(async (em, memberIds, erasure) => {
+    await ledger.closeAccounts(em, memberIds, erasure);
   });
   members.registerMergeStep((em, survivor, absorbed) => referrals.mergeInto(em, survivor, absorbed));
   members.registerEnrolStep(async (em, member, input) => {

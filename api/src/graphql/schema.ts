@@ -31,6 +31,7 @@ import type { ReferralService } from '../modules/referrals/referral.service';
 import type { EventService } from '../modules/events/event.service';
 import { withRegistries } from './registries';
 import { withValidationErrorPaths } from './validation-errors';
+import { withBoundedDates } from './date-bounds';
 import { MemberOrdersResolver, OrderConnectionResolver, OrderResolver } from '../modules/orders/order.resolver';
 import { PointsResolver } from '../modules/ledger/points.resolver';
 import { PointsJobsResolver } from '../modules/jobs/points-jobs.resolver';
@@ -194,5 +195,5 @@ export async function buildGraphQLSchema(services: SchemaServices | null, plugin
     // engine skips the rule; redeeming the reward is refused), as do its events and keys' scopes.
     ['EventType', 'ApiKeyScope', 'EarningRuleKind', 'RewardKind'],
   );
-  return withValidationErrorPaths(withPlugins);
+  return withBoundedDates(withValidationErrorPaths(withPlugins));
 }

@@ -280,18 +280,19 @@ export class LedgerService {
    * Erasure closes the accounts of the erased member and of the records merged into it (`memberIds`, the erased member
    * first), in the erasure's transaction: what each still holds, available and pending (or a debt), is written off by
    * one ERASURE_FORFEIT row, its lots are emptied, and the balance is marked closed. Lifetime points stay (history).
-   * Takes the members' locks (id order; the erased member's is held already). Returns the points forfeited; an account
+   * Takes the members' locks (id order; the erased member's is held already). The rows name who erased (`actor`), as
+   * the audit entry does. Returns the points forfeited; an account
    * already closed and empty writes nothing.
    */
-  async closeAccounts(em: EntityManager, memberIds: readonly string[], at = new Date()): Promise<number> {
+  async closeAccounts(em: EntityManager, memberIds: readonly string[], { actor, at }: { actor: string; at: Date }): Promise<number> {
     if (memberIds.length === 0) return 0;
     const balances = await lockMembers(em, memberIds);
     const lots = await em.find(PointLot, { member: { $in: [...balances.keys()] }, state: { $ne: LotState.CLOSED } });
     let forfeited = 0;
     for (const bal of balances.values()) {
       const own = lots.filter((l) => l.member.id === bal.member.id);
-      // No personal data: the erased member's id as the cause, and no note.
-      forfeited += this.forfeit(em, bal, own, { sourceType: 'erasure', sourceId: memberIds[0], key: `erasure:${bal.member.id}`, actor: 'system', at });
+      // No personal data: the erased member's id as the cause, who erased as the actor, and no note.
+      forfeited += this.forfeit(em, bal, own, { sourceType: 'erasure', sourceId: memberIds[0], key: `erasure:${bal.member.id}`, actor, at });
       bal.closedAt ??= at;
     }
     return forfeited;

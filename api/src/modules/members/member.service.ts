@@ -49,7 +49,13 @@ export type MergeStep = (em: EntityManager, survivor: Member, absorbed: Member) 
 export type EnrolStep = (em: EntityManager, member: Member, input: EnrolMemberInput) => Promise<void>;
 
 /** Removes another domain's personal data of erased member records (the member and records merged into it). */
-export type EraseStep = (em: EntityManager, memberIds: string[]) => Promise<void>;
+export type EraseStep = (em: EntityManager, memberIds: string[], erasure: ErasureCause) => Promise<void>;
+
+/** Who erased, and when: what a step writes on the erasure's behalf (a ledger row) names them, as the audit entry does. */
+export interface ErasureCause {
+  actor: string;
+  at: Date;
+}
 
 const PROFILE_FIELDS = [
   'firstName',
@@ -403,7 +409,8 @@ export class MemberService {
       for (const consent of await em.find(MemberConsent, { member })) consent.record(false, now, 'ERASURE');
 
       for (const id of [member.id, ...absorbed.map((m) => m.id)]) await this.audit.redactEntity(em, 'Member', id);
-      for (const step of this.eraseSteps) await step(em, [member.id, ...absorbed.map((m) => m.id)]);
+      const cause: ErasureCause = { actor: actorRef(ctx.principal), at: now };
+      for (const step of this.eraseSteps) await step(em, [member.id, ...absorbed.map((m) => m.id)], cause);
       await em.nativeUpdate(MemberMerge, { survivor: member.id }, { reason: null });
       await em.flush();
       this.audit.record(em, ctx, {
