@@ -27,12 +27,15 @@ describe('members(search) with a phone number among other words', () => {
     const res = await h.gql(admin.auth, SEARCH, { s: 'Smith 07911 123666' });
     expect(res.errors).toBeUndefined();
     const found = res.data.members.edges.map((e: any) => e.node.id);
-    // libphonenumber would find the number inside the text; the search is not one number, so every word must match,
-    // and no one is both "Smith" and that number.
+    // libphonenumber would find the number inside any text; here the words around it must match too, and no one is
+    // both "Smith" and that number.
     expect(found).not.toContain(jones.id);
     expect(found).not.toContain(smith.id);
-    const alone = await h.gql(admin.auth, SEARCH, { s: '07911 123666' });
-    expect(alone.data.members.edges.map((e: any) => e.node.id)).toEqual([jones.id]);
+    // The number alone, or with the owner's own name, finds her.
+    for (const s of ['07911 123666', 'Jones 07911 123666', 'ann (07911) 123-666', '+44 7911 123666 jones']) {
+      const res = await h.gql(admin.auth, SEARCH, { s });
+      expect([s, res.data.members.edges.map((e: any) => e.node.id)]).toEqual([s, [jones.id]]);
+    }
   });
 
   it('refuses an analyst a phone search (FORBIDDEN)', async () => {

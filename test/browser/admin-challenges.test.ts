@@ -223,7 +223,7 @@ describeInBrowser('admin app: challenges', () => {
     expect(await text('uplift-spend-text')).toBe('+£2.00 95% CI -£2.97 to +£6.97 includes 0');
     expect(await text('challenge-verdict')).toContain('Not significant');
     expect(await text('challenge-verdict-text')).toBe(
-      'No significant difference yet: spend per member 3.00 GBP participants vs 1.00 GBP holdout, +2.00 GBP (95% CI -2.97 GBP to +6.97 GBP). ' +
+      'No significant difference yet: spend per audience member £3.00 not held out vs £1.00 held out, +£2.00 (95% CI -£2.97 to +£6.97). ' +
         'The interval includes zero, so the challenge cannot yet be said to have added spend; orders still to come in its window may change that.',
     );
     await session.page.getByTestId('uplift-spend-chart').locator('svg').first().waitFor();

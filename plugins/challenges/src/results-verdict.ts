@@ -26,7 +26,8 @@ export function verdictOf(r: { challenge: Challenge; now: Date; participants: Gr
   if (participants.rows > participants.members || holdout.rows > holdout.members) {
     return 'No uplift can be measured: more members have progress than the audience holds now (its segment lost members who had joined), so the spends are not those of the groups compared.';
   }
-  const spendText = `spend per member ${money(participants.spendPerMember ?? 0)} participants vs ${money(holdout.spendPerMember ?? 0)} holdout`;
+  // Per audience member (intention to treat: everyone not held out, joined or not), which is what the holdout compares.
+  const spendText = `spend per audience member ${money(participants.spendPerMember ?? 0)} not held out vs ${money(holdout.spendPerMember ?? 0)} held out`;
   if (!uplift) return `No uplift can be measured yet: ${spendText}, and within each group every member spent the same, so there is no spread to estimate an interval from.`;
   const text = `${spendText}, ${signed(uplift.difference)} (95% CI ${signed(uplift.low)} to ${signed(uplift.high)})`;
   if (uplift.significant) {
@@ -42,9 +43,9 @@ export function verdictOf(r: { challenge: Challenge; now: Date; participants: Gr
 
 const members = (n: number) => `${n} member${n === 1 ? '' : 's'}`;
 
-/** Minor units as the currency's major units, to the nearest minor unit: 29683 GBP → "296.83 GBP", 500 JPY → "500 JPY". */
+/** Minor units as money, to the nearest minor unit, as the admin app's tiles write it: 29683 GBP → "£296.83", 500 JPY → "¥500". */
 function formatMinor(minor: number, currency: string): string {
-  const digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-  const rounded = Math.round(minor);
-  return `${rounded < 0 ? '-' : ''}${(Math.abs(rounded) / 10 ** digits).toFixed(digits)} ${currency}`;
+  const format = new Intl.NumberFormat('en-GB', { style: 'currency', currency });
+  const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
+  return format.format(Math.round(minor) / 10 ** digits);
 }

@@ -80,7 +80,7 @@ describe('challenge results: incremental spend per member with its 95% interval'
     expect(r.completionRateInterval.low).toBeCloseTo(0.438503, 6);
     expect(r.completionRateInterval.high).toBe(1);
     expect(r.verdict).toBe(
-      'No significant difference yet: spend per member 3.00 GBP participants vs 1.00 GBP holdout, +2.00 GBP (95% CI -2.97 GBP to +6.97 GBP). ' +
+      'No significant difference yet: spend per audience member £3.00 not held out vs £1.00 held out, +£2.00 (95% CI -£2.97 to +£6.97). ' +
         'The interval includes zero, so the challenge cannot yet be said to have added spend; orders still to come in its window may change that.',
     );
   });
@@ -96,7 +96,7 @@ describe('challenge results: incremental spend per member with its 95% interval'
     expect(r.spendPerMemberUplift.significant).toBe(true);
     expect(r.significant).toBe(true);
     expect(r.verdict).toBe(
-      'The challenge made a significant difference: spend per member 11.00 GBP participants vs 1.00 GBP holdout, +10.00 GBP (95% CI +7.52 GBP to +12.48 GBP).',
+      'The challenge made a significant difference: spend per audience member £11.00 not held out vs £1.00 held out, +£10.00 (95% CI +£7.52 to +£12.48).',
     );
   });
 

@@ -58,7 +58,7 @@ export class MemberResolver {
   }
 
   @Authorized(Permission.MEMBERS_READ)
-  @Query(() => MemberConnection, { description: 'Members page by page; search matches every word against name, email and phone digits, or the whole search as one phone number in any format (national numbers in DEFAULT_PHONE_REGION).' })
+  @Query(() => MemberConnection, { description: 'Members page by page; search matches every word against name, email and phone digits; a phone number in it, in any format (national numbers in DEFAULT_PHONE_REGION), also matches that number, with the other words matched as usual.' })
   members(
     @Ctx() ctx: Context,
     @Arg('first', () => Int, { defaultValue: 20 }) first: number,

@@ -256,7 +256,7 @@ export class MemberService {
     const where: FilterQuery<Member> & { $and: FilterQuery<Member>[] } = { $and: [] };
     where.$and.push({ status: filter.status ?? MemberStatus.ACTIVE });
     if (filter.country) where.$and.push({ country: filter.country.toUpperCase() });
-    const everyToken: FilterQuery<Member>[] = searchTokens(filter.search).map((token) => {
+    const matchesWord = (token: string): FilterQuery<Member> => {
       const like = `%${escapeLike(token)}%`;
       const digits = token.replace(/[^\d]/g, '');
       return {
@@ -267,12 +267,14 @@ export class MemberService {
           ...(digits.length >= 4 ? [{ phone: { $like: `%${digits}%` } }] : []),
         ],
       };
-    });
+    };
+    const everyWord = searchTokens(filter.search).map(matchesWord);
     // Phones are stored in E.164, so a number typed as a caller reads it out ("07911 123666") matches no digits of
-    // "+447911123666" word by word: a search that is a whole valid number, and nothing else, also finds that number.
-    const phone = filter.search && PHONE_AS_TYPED.test(filter.search) ? normalisePhone(filter.search, this.config.DEFAULT_PHONE_REGION) : null;
-    if (phone) where.$and.push({ $or: [{ phone }, { $and: everyToken }] });
-    else where.$and.push(...everyToken);
+    // "+447911123666" word by word: a search holding one whole valid number also finds that number, with its other
+    // words matched as usual ("Noah 07911 123666" is Noah with that number).
+    const typed = filter.search ? phoneIn(filter.search, this.config.DEFAULT_PHONE_REGION) : null;
+    if (typed) where.$and.push({ $or: [{ $and: [{ phone: typed.phone }, ...typed.otherWords.map(matchesWord)] }, { $and: everyWord }] });
+    else where.$and.push(...everyWord);
     const countWhere = { $and: [...where.$and] };
     // A raw fragment can be used in one query only, so each query gets its own.
     if (filter.churnBand) {
@@ -572,8 +574,25 @@ function inActiveModelBand(table: 'member_churn_score' | 'member_value_score', k
   return { [scored]: true } as FilterQuery<Member>;
 }
 
-/** Only what a phone number is written with: libphonenumber would find a number inside "Smith 07911 123666" too. */
-const PHONE_AS_TYPED = /^[+\d\s().\-/]+$/;
+/** A stretch written with phone characters alone, from its first digit (or +) to its last digit. */
+const PHONE_RUN = /\+?\d[\d\s().\-/]*\d/g;
+
+/**
+ * The one phone number a search holds, in E.164, and the search's other words; null when it holds none, or more than
+ * one stretch of six or more digits. libphonenumber would find a number anywhere in a text, so it is given only the
+ * stretch of phone characters, and the words around it must still match.
+ */
+function phoneIn(search: string, region: string): { phone: string; otherWords: string[] } | null {
+  const runs = [...search.matchAll(PHONE_RUN)].filter((m) => m[0].replace(/\D/g, '').length >= 6);
+  if (runs.length !== 1) return null;
+  const [run] = runs;
+  const phone = normalisePhone(run[0], region);
+  if (!phone) return null;
+  const start = run.index ?? 0;
+  // What is left around the number: a bracket or a + that belonged to it ("(07911) 123666") is not a word.
+  const otherWords = searchTokens(`${search.slice(0, start)} ${search.slice(start + run[0].length)}`).filter((w) => /[\p{L}\p{N}]/u.test(w));
+  return { phone, otherWords };
+}
 
 function searchTokens(search: string | null | undefined): string[] {
   return (search ?? '').trim().split(/\s+/).filter(Boolean).slice(0, MAX_SEARCH_TOKENS);
