@@ -20,7 +20,8 @@ const dayMs = 86_400_000;
 const utcDay = (time: number) => new Date(time).toISOString().slice(0, 10);
 /** What the page asks the API for when a day is chosen: the end of that UTC day. */
 const endOfDay = (day: string) => new Date(Date.parse(`${day}T00:00:00Z`) + dayMs).toISOString();
-const percent = new Intl.NumberFormat('en-GB', { style: 'percent', maximumFractionDigits: 1 });
+// Every row of a column with one decimal ("0.0%" beside "16.7%").
+const percent = new Intl.NumberFormat('en-GB', { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
 interface SegmentFigures {
   segment: string;
@@ -122,6 +123,10 @@ describeInBrowser('admin app: RFM segments', () => {
     expect(await session.text('rfm-summary')).toContain('6 members scored');
     expect(await session.text('rfm-segment-CANT_LOSE_THEM')).toBe("Can't lose them");
     expect(await session.text('rfm-revenue-LOYAL_CUSTOMERS')).toBe('£105.00');
+    // One number of decimals per column: orders per member to two, shares of £170 of revenue to one.
+    const column = async (prefix: string) => Promise.all(['LOYAL_CUSTOMERS', 'HIBERNATING', 'NEW_CUSTOMERS', 'LOST', 'CHAMPIONS'].map((s) => session.text(`${prefix}-${s}`)));
+    expect(await column('rfm-frequency')).toEqual(['2.50', '1.00', '1.00', '1.00', '—']);
+    expect(await column('rfm-revenue-share')).toEqual(['61.8%', '29.4%', '2.9%', '5.9%', '0.0%']);
 
     // With no segment in the address, the largest (first in the table on a tie) is shown: Loyal customers.
     expect(await page.getByTestId('rfm-segment-detail').locator('h2').textContent()).toBe('Loyal customers');
@@ -139,6 +144,7 @@ describeInBrowser('admin app: RFM segments', () => {
     expect(apiNames).toEqual(['Product KETTLE', 'Product TOASTER']);
     expect(await page.getByTestId('rfm-product-name').allTextContents()).toEqual(apiNames);
     expect(await session.text('rfm-detail-members-value')).toBe('2');
+    expect(await session.text('rfm-detail-frequency-value')).toBe('2.50');
     expect(await session.text('rfm-detail-monetary-value')).toBe('£52.50');
     // An analyst may preview segments but not save them.
     expect(await session.text('rfm-segment-link')).toBe('Preview these members as a segment');
@@ -181,6 +187,24 @@ describeInBrowser('admin app: RFM segments', () => {
     expect(page.url()).not.toContain('asOf=');
   });
 
+  it('a hand-edited address shows the default view: a segment named after an Object property, a day before 1970', async () => {
+    const { page } = session;
+    await session.signIn(AdminRole.ANALYST, '/insights/rfm?segment=toString');
+    await expectFiguresOf(today, await rfmAsOf(today));
+    for (const segment of ['toString', 'constructor', 'hasOwnProperty', '__proto__']) {
+      if (segment !== 'toString') await page.goto(new URL(`/insights/rfm?segment=${segment}`, page.url()).toString());
+      await page.getByTestId('rfm-segment-detail').waitFor();
+      // Not a segment: the largest is shown, as with none.
+      expect([segment, await page.getByTestId('rfm-segment-detail').locator('h2').textContent()]).toEqual([segment, 'Loyal customers']);
+      expect(await page.locator('body').textContent()).not.toContain('Unexpected Application Error');
+    }
+    for (const asOf of ['0000-01-01', '1969-12-31', '2024-02-30', `${Number(today.slice(0, 4)) + 1}${today.slice(4)}`]) {
+      await page.goto(new URL(`/insights/rfm?asOf=${asOf}`, page.url()).toString());
+      await expectFiguresOf(today, await rfmAsOf(today));
+      expect([asOf, await page.getByTestId('rfm-as-of-input').inputValue()]).toEqual([asOf, today]);
+    }
+  });
+
   it('a marketer opens a segment of the members of an RFM segment in the segment builder', async () => {
     const { page } = session;
     await session.signIn(AdminRole.MARKETER, '/insights/rfm?segment=HIBERNATING');
@@ -189,6 +213,10 @@ describeInBrowser('admin app: RFM segments', () => {
     await page.getByTestId('rfm-segment-link').click();
     await page.waitForURL(/\/segments\?rfmSegment=HIBERNATING$/);
     expect(JSON.parse((await page.getByTestId('rule-json').textContent())!)).toEqual({ and: [{ attribute: 'rfmSegment', op: 'eq', value: 'HIBERNATING' }] });
+    // The segment builder names the RFM segments as the RFM page does.
+    const choices = page.getByTestId('condition-value');
+    expect(await choices.locator('option:checked').textContent()).toBe('Hibernating');
+    expect(await choices.locator('option').allTextContents()).toContain("Can't lose them");
     await page.waitForFunction(() => {
       const panel = document.querySelector('[data-testid="preview-panel"]');
       return panel?.getAttribute('aria-busy') === 'false' && panel.querySelector('[data-testid="preview-count"]')?.textContent === '2';

@@ -216,4 +216,21 @@ describeInBrowser('admin app: member 360 with model outputs', () => {
     expect(await session.page.getByTestId('orders-load-more').count()).toBe(0);
     expect(afters).toEqual([null, firstPage.data.member.orders.pageInfo.endCursor]);
   });
+
+  it('names the RFM segment as the RFM page does: the most orders and spend, but the oldest last order, is "Can\'t lose them"', async () => {
+    const web = await b.apiKey();
+    const katherine = await b.member().named('Katherine', 'Johnson').save();
+    // 13 orders of £100, the last 100 days ago: more orders and spend than any other member here, and the oldest last order.
+    for (let i = 0; i < 13; i++) {
+      const placedAt = new Date(Date.now() - (100 + 10 * i) * 86_400_000).toISOString();
+      expect((await h.gql(web.auth, RECORD_ORDER, { input: orderInput(katherine.id, [{ unitPriceMinor: 10000 }], { placedAt }) })).errors).toBeUndefined();
+    }
+    // With five or more members scored, the most orders and the most spend score 5: R 1, FM 5.
+    for (let i = 0; i < 4; i++) {
+      const other = await b.member().save();
+      expect((await h.gql(web.auth, RECORD_ORDER, { input: orderInput(other.id, [{ unitPriceMinor: 100 }]) })).errors).toBeUndefined();
+    }
+    await signIn(AdminRole.MARKETER, `/members/${katherine.id}`);
+    expect(await text('member-rfm')).toMatch(/^Can't lose them RFM 155 · 13 orders · last \d+ days ago$/);
+  });
 });

@@ -10,6 +10,9 @@ const h = useHarness({ PORT: '0', HOST: '127.0.0.1' }, { plugins: DISTRIBUTION_P
 const b = build(h);
 
 const MEMBER = `query M($id: ID!) { member(id: $id) { id status mergedIntoId email phone orders(first: 10) { totalCount } identifiers { type value } } }`;
+const ERASE = `mutation($input: EraseMemberInput!) { eraseMember(input: $input) { id } }`;
+const ADJUST = `mutation($i: AdjustPointsInput!) { adjustPoints(input: $i) { available } }`;
+const UPSERT_TIER = `mutation($i: UpsertTierInput!) { upsertTier(input: $i) { id } }`;
 
 describeInBrowser('admin app: member actions', () => {
   const session = useAdminBrowser(async () => `http://127.0.0.1:${await h.app.listen()}`, (role) => b.admin(role));
@@ -93,6 +96,39 @@ describeInBrowser('admin app: member actions', () => {
     expect(await text('member-profile')).not.toContain('Grace');
   });
 
+  it('an erased member\'s page keeps the history, names both balances the erasure forfeited, and shows no progress or prediction', async () => {
+    const { page } = session;
+    for (const [code, name, threshold] of [['GREEN', 'Green', 0], ['SILVER', 'Silver', 1000]] as const) {
+      expect((await h.gql(admin.auth, UPSERT_TIER, { i: { code, name, threshold } })).errors).toBeUndefined();
+    }
+    const edsger = await b.member().named('Edsger', 'Dijkstra').save();
+    const web = await b.apiKey();
+    // £712 earns 712 points, pending through the return window; 50 points of goodwill are available at once.
+    expect((await h.gql(web.auth, RECORD_ORDER, { input: orderInput(edsger.id, [{ unitPriceMinor: 71200 }]) })).errors).toBeUndefined();
+    const goodwill = { memberId: edsger.id, points: 50, reason: 'Goodwill', idempotencyKey: `goodwill-${edsger.id}` };
+    expect((await h.gql(admin.auth, ADJUST, { i: goodwill })).errors).toBeUndefined();
+    await signIn(AdminRole.ADMIN, `/members/${edsger.id}`);
+    expect(await text('tier-progress')).toMatch(/ more points to Silver /);
+    expect(await text('member-risk')).toContain('churn');
+
+    expect((await h.gql(admin.auth, ERASE, { input: { id: edsger.id, reason: 'DSR-88' } })).errors).toBeUndefined();
+    await page.reload();
+    await page.waitForFunction(() => document.querySelector('.page-summary')?.textContent === 'Erased');
+    // The account is closed: nothing lies ahead of the member, neither a tier, nor a prediction, nor a product to offer.
+    expect(await text('tier-closed')).toBe('Points account closed at erasure');
+    expect(await page.getByTestId('tier-progress').count()).toBe(0);
+    expect(await text('points-next-expiry')).toBe('Closed at erasure: nothing is left to expire');
+    expect(await page.getByTestId('member-churn').count()).toBe(0);
+    expect(await page.getByTestId('member-value').count()).toBe(0);
+    expect(await page.getByTestId('member-recommendations').count()).toBe(0);
+    // What happened stays: the order, and one ledger row that forfeits the available and the pending points alike.
+    await page.getByTestId('order-row').first().waitFor();
+    await page.getByTestId('timeline-entry').first().waitFor();
+    const timeline = await page.getByTestId('timeline-entry').allTextContents();
+    expect(timeline.filter((entry) => entry.includes('Erasure forfeit'))).toEqual([expect.stringMatching(/Erasure forfeit: −50 available, −712 pending$/)]);
+    expect(timeline.some((entry) => entry.includes('Adjustment: +50 available'))).toBe(true);
+  });
+
   it('an admin downloads a member\'s data export as JSON, before and after erasure', async () => {
     const { page } = session;
     const alan = await b.member().named('Alan', 'Turing').withEmail('alan@bletchley.example').save();
@@ -105,7 +141,7 @@ describeInBrowser('admin app: member actions', () => {
     expect(file.sections.profile).toEqual([expect.objectContaining({ email: 'alan@bletchley.example', first_name: 'Alan' })]);
     expect(Object.keys(file.sections)).toEqual(expect.arrayContaining(['orders', 'points', 'plugin:activities', 'plugin:challenges']));
 
-    await h.gql(admin.auth, `mutation($input: EraseMemberInput!) { eraseMember(input: $input) { id } }`, { input: { id: alan.id, reason: 'DSR-7' } });
+    await h.gql(admin.auth, ERASE, { input: { id: alan.id, reason: 'DSR-7' } });
     await page.reload();
     await page.getByTestId('member-export').waitFor();
     const [after] = await Promise.all([page.waitForEvent('download'), page.getByTestId('member-export').click()]);

@@ -48,7 +48,9 @@ describeInBrowser('admin app: points jobs', () => {
     expect(await text('points-jobs-now')).toContain('Idle');
     expect(await text('points-jobs-ledger')).toContain('Consistent');
     expect(await page.getByTestId('points-jobs-row').count()).toBe(1);
-    expect(await text('points-jobs-row')).toMatch(/Schedule.*Done.*Nothing was due.*Consistent/);
+    // Named as the shared actor names name it, on this page and the others alike.
+    expect(await text('points-jobs-by')).toBe('the schedule');
+    expect(await text('points-jobs-row')).toMatch(/the schedule.*Done.*Nothing was due.*Consistent/);
 
     await page.getByTestId('points-jobs-run').click();
     await page.getByTestId('points-jobs-run-result').waitFor();

@@ -5,6 +5,7 @@ import { AuditLogDocument, type AuditEntryFieldsFragment, type AuditLogQueryVari
 import { ActorName, useActorDirectory } from '../shared/ActorName';
 import { errorMessage } from '../shared/errors';
 import { formatDateTimeSeconds, localDateTimeInput, shortId } from '../shared/format';
+import { ownValue } from '../shared/lookup';
 import { DataTable, PageHeader, QueryState } from '../shared/ui';
 
 const pageSize = 50;
@@ -83,20 +84,23 @@ export function AuditLogPage() {
             { header: 'Action', cell: (e) => <span className="mono">{e.action}</span> },
             {
               header: 'Entity',
-              cell: (e) => (
-                <span data-testid="audit-entity">
-                  {e.entityType}{' '}
-                  {entityLinks[e.entityType] ? (
-                    <Link to={entityLinks[e.entityType](e.entityId)} className="mono small">
-                      {shortId(e.entityId)}
-                    </Link>
-                  ) : (
-                    <span className="mono small" title={e.entityId}>
-                      {shortId(e.entityId)}
-                    </span>
-                  )}
-                </span>
-              ),
+              cell: (e) => {
+                const linkTo = ownValue(entityLinks, e.entityType);
+                return (
+                  <span data-testid="audit-entity">
+                    {e.entityType}{' '}
+                    {linkTo ? (
+                      <Link to={linkTo(e.entityId)} className="mono small">
+                        {shortId(e.entityId)}
+                      </Link>
+                    ) : (
+                      <span className="mono small" title={e.entityId}>
+                        {shortId(e.entityId)}
+                      </span>
+                    )}
+                  </span>
+                );
+              },
             },
             { header: 'Change', cell: (e) => <Change entry={e} /> },
           ]}

@@ -6,7 +6,7 @@ import { PageHeader, QueryState } from '../shared/ui';
 import { RfmGridCard } from './RfmGridCard';
 import { RfmSegmentTable } from './RfmSegmentTable';
 import { SegmentDetailCard } from './SegmentDetailCard';
-import { dayEndingAt, endOfDayUtc, isRfmSegment, parseAsOfDay, rfmSegmentOrder, todayUtc } from './rfm-segments';
+import { dayEndingAt, earliestAsOfDay, endOfDayUtc, isRfmSegment, parseAsOfDay, rfmSegmentOrder, todayUtc } from './rfm-segments';
 
 /**
  * Members per RFM segment as of a day the analyst chooses (today by default), the R × FM grid, and a chosen segment's
@@ -22,6 +22,7 @@ export function RfmPage() {
   const currency = data?.programmeSettings.pointValueCurrency ?? null;
   const segments = rfm?.segments ?? [];
   const chosen = chosenSegment(params.get('segment'), segments);
+  const chosenSummary = segments.find((s) => s.segment === chosen);
 
   /** The address's parameters with one set, or removed when null. */
   const paramsWith = (name: string, value: string | null) => {
@@ -58,7 +59,7 @@ export function RfmPage() {
           <div className="filters" role="group" aria-label="As of">
             <label className="inline-control as-of-control">
               As of
-              <input type="date" value={day} max={today} required onChange={(e) => setDay(e.target.value)} data-testid="rfm-as-of-input" />
+              <input type="date" value={day} min={earliestAsOfDay} max={today} required onChange={(e) => setDay(e.target.value)} data-testid="rfm-as-of-input" />
             </label>
             {day !== today && (
               <button type="button" className="secondary" onClick={() => setDay(today)} data-testid="rfm-as-of-today">
@@ -83,9 +84,9 @@ export function RfmPage() {
             <RfmSegmentTable segments={segments} currency={currency} chosen={chosen} linkTo={linkTo} />
             <div className="card-grid">
               <RfmGridCard cells={rfm.cells} chosen={chosen} linkTo={linkTo} />
-              {chosen && (
+              {chosenSummary && (
                 <SegmentDetailCard
-                  summary={segments.find((s) => s.segment === chosen)!}
+                  summary={chosenSummary}
                   asOf={rfm.asOf}
                   isToday={day === today}
                   currency={currency}

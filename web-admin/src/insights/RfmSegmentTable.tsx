@@ -2,7 +2,7 @@ import { Link } from 'react-router';
 import type { AnalyticsRfmQuery, RfmSegment } from '../gql/graphql';
 import { dash, formatDecimal, formatInteger, formatMoney, formatPercent } from '../shared/format';
 import { Card, DataTable } from '../shared/ui';
-import { rfmSegmentDescriptions, rfmSegmentLabels, rfmSegmentOrder } from './rfm-segments';
+import { ordersPerMemberDigits, rfmSegmentDescriptions, rfmSegmentLabels, rfmSegmentOrder, shareDigits } from './rfm-segments';
 
 export type SegmentSummary = AnalyticsRfmQuery['analytics']['rfm']['segments'][number];
 
@@ -42,12 +42,22 @@ export function RfmSegmentTable({ segments, currency, chosen, linkTo }: Props) {
             ),
           },
           { header: 'Members', numeric: true, cell: (s) => <span data-testid={`rfm-members-${s.segment}`}>{formatInteger(s.members)}</span> },
-          { header: 'Share', numeric: true, cell: (s) => <span data-testid={`rfm-share-${s.segment}`}>{formatPercent(s.share)}</span> },
+          { header: 'Share', numeric: true, cell: (s) => <span data-testid={`rfm-share-${s.segment}`}>{formatPercent(s.share, shareDigits)}</span> },
           { header: 'Orders', numeric: true, cell: (s) => formatInteger(s.orders) },
-          { header: 'Orders per member', numeric: true, cell: (s) => formatDecimal(perMember(s.orders, s)) },
+          {
+            header: 'Orders per member',
+            numeric: true,
+            cell: (s) => <span data-testid={`rfm-frequency-${s.segment}`}>{formatDecimal(perMember(s.orders, s), ordersPerMemberDigits)}</span>,
+          },
           { header: 'Revenue', numeric: true, cell: (s) => <span data-testid={`rfm-revenue-${s.segment}`}>{formatMoney(s.revenueMinor, currency)}</span> },
           { header: 'Revenue per member', numeric: true, cell: (s) => formatMoney(roundOrNull(perMember(s.revenueMinor, s)), currency) },
-          { header: 'Share of revenue', numeric: true, cell: (s) => (totalRevenue > 0 ? formatPercent(s.revenueMinor / totalRevenue) : dash) },
+          {
+            header: 'Share of revenue',
+            numeric: true,
+            cell: (s) => (
+              <span data-testid={`rfm-revenue-share-${s.segment}`}>{totalRevenue > 0 ? formatPercent(s.revenueMinor / totalRevenue, shareDigits) : dash}</span>
+            ),
+          },
         ]}
       />
       <p className="muted small">Revenue is order totals net of returns, up to the as-of day; frequency and spend per member are averages.</p>

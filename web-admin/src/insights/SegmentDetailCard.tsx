@@ -5,7 +5,7 @@ import { TopProductsBySegmentDocument, type RfmSegment, type TopProductsBySegmen
 import { formatDate, formatDecimal, formatInteger, formatMoney, formatPercent } from '../shared/format';
 import { can } from '../shared/permissions';
 import { Card, DataTable, QueryState, Stat } from '../shared/ui';
-import { dayEndingAt, rfmSegmentDescriptions, rfmSegmentLabels, rfmSegmentOrder } from './rfm-segments';
+import { dayEndingAt, ordersPerMemberDigits, rfmSegmentDescriptions, rfmSegmentLabels, rfmSegmentOrder, shareDigits } from './rfm-segments';
 import type { SegmentSummary } from './RfmSegmentTable';
 
 type Product = TopProductsBySegmentQuery['analytics']['topProductsBySegment'][number]['products'][number];
@@ -45,8 +45,8 @@ export function SegmentDetailCard({ summary, asOf, isToday, currency, linkTo }: 
         {rfmSegmentDescriptions[segment]}.
       </p>
       <div className="stat-row">
-        <Stat label="Members" value={formatInteger(members)} hint={`${formatPercent(summary.share)} of those scored`} testId="rfm-detail-members" />
-        <Stat label="Orders per member" value={formatDecimal(members > 0 ? summary.orders / members : null)} testId="rfm-detail-frequency" />
+        <Stat label="Members" value={formatInteger(members)} hint={`${formatPercent(summary.share, shareDigits)} of those scored`} testId="rfm-detail-members" />
+        <Stat label="Orders per member" value={formatDecimal(members > 0 ? summary.orders / members : null, ordersPerMemberDigits)} testId="rfm-detail-frequency" />
         <Stat
           label="Revenue per member"
           value={formatMoney(members > 0 ? Math.round(summary.revenueMinor / members) : null, currency)}

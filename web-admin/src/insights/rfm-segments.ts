@@ -33,8 +33,13 @@ export const rfmSegmentDescriptions: Record<RfmSegment, string> = {
 /** Best first, the order the table lists them in (the API's is alphabetical). */
 export const rfmSegmentOrder = Object.keys(rfmSegmentLabels) as RfmSegment[];
 
+// One number of decimals per figure, so that a column reads alike ("1.00" above "11.72", "3.0%" beside "3.3%").
+export const shareDigits = 1;
+export const ordersPerMemberDigits = 2;
+
+/** A segment's name, own keys only: `?segment=toString` names none (`in` would find it on Object.prototype). */
 export function isRfmSegment(value: string | null): value is RfmSegment {
-  return value != null && value in rfmSegmentLabels;
+  return value != null && Object.hasOwn(rfmSegmentLabels, value);
 }
 
 const dayMs = 86_400_000;
@@ -44,13 +49,17 @@ export function todayUtc(now = Date.now()): string {
   return new Date(now).toISOString().slice(0, 10);
 }
 
-/** A `?asOf=` day if it is a real calendar day no later than `today`; otherwise null (the page then shows today). */
+/** The earliest day the page shows figures as of (the Unix epoch); an earlier one, year 0000 say, falls back to today. */
+export const earliestAsOfDay = '1970-01-01';
+
+/** A `?asOf=` day if it is a real calendar day from `earliestAsOfDay` to `today`; otherwise null (the page then shows today). */
 export function parseAsOfDay(value: string | null, today: string): string | null {
   if (!value || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return null;
   const time = Date.parse(`${value}T00:00:00Z`);
   // Date.parse rolls 31 February over into March: only a day that reads back the same is real.
   if (Number.isNaN(time) || new Date(time).toISOString().slice(0, 10) !== value) return null;
-  return value <= today ? value : null;
+  // YYYY-MM-DD strings compare as the days they name.
+  return value >= earliestAsOfDay && value <= today ? value : null;
 }
 
 /** The moment RFM is computed at for a day: the end of it (the next UTC midnight), so all that day's orders count. */

@@ -87,6 +87,8 @@ function MemberSections({
   // Bumped when points move from this page, so the ledger reads again and marks its new rows.
   const [ledgerReloads, setLedgerReloads] = useState(0);
   const reloadLedger = () => setLedgerReloads((n) => n + 1);
+  // An erased member's history stays; predictions about them, and products to offer them, do not apply.
+  const isErased = member.status === 'ERASED';
 
   return (
     <div className="card-grid">
@@ -94,7 +96,7 @@ function MemberSections({
       <PointsCard member={member} canAdjust={canAdjust} onAdjusted={reloadLedger} />
       <TierCard member={member} />
       <RiskCard member={member} />
-      <PredictedValueCard value={member.predictedValue} />
+      {!isErased && <PredictedValueCard value={member.predictedValue} />}
       <LedgerCard memberId={member.id} reloads={ledgerReloads} />
       <TimelineCard memberId={member.id} />
       <OrdersCard memberId={member.id} />
@@ -109,7 +111,7 @@ function MemberSections({
         }}
       />
       <PlansCard memberId={member.id} canCancel={canWrite} onChanged={onChanged} />
-      <RecommendationsCard memberId={member.id} />
+      {!isErased && <RecommendationsCard memberId={member.id} />}
       <FeedbackCard memberId={member.id} withPii={withPii} />
     </div>
   );

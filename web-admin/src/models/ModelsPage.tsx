@@ -19,6 +19,7 @@ import { ActorName } from '../shared/ActorName';
 import { Chart } from '../shared/Chart';
 import { errorMessage, fieldErrorMap } from '../shared/errors';
 import { dash, formatDateTime, formatDecimal, formatInteger, formatMoney, formatPercent, humanize } from '../shared/format';
+import { ownValue } from '../shared/lookup';
 import { can } from '../shared/permissions';
 import { Badge, Card, DataTable, Dialog, ErrorBox, Field, FormActions, PageHeader, QueryState, type Tone } from '../shared/ui';
 
@@ -332,8 +333,8 @@ const metricGroups: Record<string, string> = { all: 'all items', new: 'items not
 export function metricLabel(path: string): string {
   const parts = path.split(' ');
   const name = parts.pop()!;
-  const label = metricNames[name] ?? humanize(name.replace(/([a-z0-9])([A-Z])/g, '$1_$2'));
-  const groups = parts.map((p) => metricGroups[p] ?? p);
+  const label = ownValue(metricNames, name) ?? humanize(name.replace(/([a-z0-9])([A-Z])/g, '$1_$2'));
+  const groups = parts.map((p) => ownValue(metricGroups, p) ?? p);
   return groups.length ? `${label} (${groups.join(', ')})` : label;
 }
 

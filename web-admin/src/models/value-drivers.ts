@@ -1,3 +1,5 @@
+import { ownValue } from '../shared/lookup';
+
 /**
  * Readable names of the customer-value model's features (recommender/src/models/value-features.ts and
  * churn-features.ts), for the drivers the member 360 shows. A feature not listed here is shown humanised.
@@ -44,7 +46,7 @@ const LABELS: Record<string, string> = {
 
 /** `log_spend_period_2` → "Spend 30–60 days ago"; `mix_group_3` → "Product group 3 in the mix". */
 export function valueDriverLabel(feature: string): string {
-  const known = LABELS[feature];
+  const known = ownValue(LABELS, feature);
   if (known) return known;
   const period = /^log_spend_period_(\d+)$/.exec(feature);
   if (period) {

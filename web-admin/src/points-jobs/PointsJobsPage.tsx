@@ -97,7 +97,7 @@ export function PointsJobsPage() {
                     rowTestId="points-jobs-row"
                     columns={[
                       { header: 'Started', cell: (r) => <time dateTime={r.startedAt}>{formatDateTimeSeconds(r.startedAt)}</time> },
-                      { header: 'By', cell: (r) => startedBy(r) },
+                      { header: 'By', cell: (r) => <span data-testid="points-jobs-by">{startedBy(r)}</span> },
                       {
                         header: 'State',
                         cell: (r) => (
@@ -205,10 +205,11 @@ function LedgerProblems() {
   );
 }
 
+// A scheduled run has no triggeredBy: it is named as ActorName names the `schedule` reference, as the other pages do.
 function startedBy(run: PointsJobRunFieldsFragment): ReactNode {
-  if (run.trigger === 'SCHEDULE') return 'Schedule';
+  if (run.trigger === 'SCHEDULE') return <ActorName actor="schedule" />;
   if (run.trigger === 'CLI') return <span className="mono">npm run points:jobs</span>;
-  return run.triggeredBy ? <ActorName actor={run.triggeredBy} /> : 'An admin';
+  return run.triggeredBy ? <ActorName actor={run.triggeredBy} /> : 'an admin';
 }
 
 function duration(run: PointsJobRunFieldsFragment): string {

@@ -11,6 +11,7 @@ import {
 } from '../gql/graphql';
 import { channelLabels } from '../members/member-format';
 import { formatDate, formatMoney, humanize } from '../shared/format';
+import { ownValue } from '../shared/lookup';
 import { ResourcePage, type FormField, type FormValues } from '../shared/ResourcePage';
 import { Badge } from '../shared/ui';
 
@@ -36,7 +37,7 @@ function fieldsFor(kinds: readonly RuleKind[]): FormField[] {
         name: k.isBuiltIn ? p.name : `params.${p.name}`,
         key: `${k.kind}.${p.name}`,
         label: p.label,
-        kind: controlFor[p.type] ?? 'text',
+        kind: ownValue(controlFor, p.type) ?? 'text',
         options: p.type === 'enum' ? (p.options ?? []) : undefined,
         optionLabels: p.name === 'channelKind' ? channelLabels : undefined,
         required: p.required,

@@ -1,5 +1,7 @@
 import { useId } from 'react';
+import { isRfmSegment, rfmSegmentLabels } from '../insights/rfm-segments';
 import { humanize } from '../shared/format';
+import { ownValue } from '../shared/lookup';
 import {
   newCondition,
   newGroup,
@@ -170,12 +172,12 @@ function Condition({ node, ...props }: NodeProps & { node: ConditionNode }) {
           <select value={node.op} disabled={readOnly} onChange={(e) => set({ ...node, op: e.target.value })} data-testid="condition-op">
             {attribute.operators.map((op) => (
               <option key={op} value={op}>
-                {operatorLabels[op] ?? op}
+                {ownValue(operatorLabels, op) ?? op}
               </option>
             ))}
           </select>
         </label>
-        <ValueControl node={node} attribute={attribute} shape={props.shapes.get(node.op) ?? 'one'} onChange={set} suggestions={props.suggestions[attribute.name]} readOnly={readOnly} />
+        <ValueControl node={node} attribute={attribute} shape={props.shapes.get(node.op) ?? 'one'} onChange={set} suggestions={ownValue(props.suggestions, attribute.name)} readOnly={readOnly} />
         {attribute.needsWindowDays && (
           <label className="inline-control window">
             in the last
@@ -236,7 +238,7 @@ function ValueControl({
                 disabled={readOnly}
                 onChange={(e) => onChange({ ...node, values: e.target.checked ? [...node.values, v] : node.values.filter((x) => x !== v) })}
               />
-              {humanize(v)}
+              {valueLabel(attribute.name, v)}
             </label>
           ))}
         </fieldset>
@@ -248,7 +250,7 @@ function ValueControl({
         <select value={node.value} disabled={readOnly} onChange={(e) => onChange({ ...node, value: e.target.value })} data-testid="condition-value">
           {attribute.values.map((v) => (
             <option key={v} value={v}>
-              {humanize(v)}
+              {valueLabel(attribute.name, v)}
             </option>
           ))}
         </select>
@@ -358,7 +360,12 @@ const attributeLabels: Record<string, string> = {
  * is spelt out in words ("loyaltyStreakDays" → "Loyalty streak days").
  */
 export function attributeLabel(name: string): string {
-  return attributeLabels[name] ?? camelCaseToWords(name);
+  return ownValue(attributeLabels, name) ?? camelCaseToWords(name);
+}
+
+/** A value an attribute takes, in words: RFM segments as the RFM page names them ("Can't lose them"), others humanised. */
+function valueLabel(attribute: string, value: string): string {
+  return attribute === 'rfmSegment' && isRfmSegment(value) ? rfmSegmentLabels[value] : humanize(value);
 }
 
 function camelCaseToWords(name: string): string {

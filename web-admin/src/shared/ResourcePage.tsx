@@ -3,6 +3,7 @@ import type { CombinedError, OperationContext } from 'urql';
 import { useCurrentAdmin } from '../auth/RequireAuth';
 import { errorMessage, fieldErrorMap } from './errors';
 import { humanize } from './format';
+import { ownValue } from './lookup';
 import { can, type Permission } from './permissions';
 import { DataTable, Dialog, Field, FormActions, PageHeader, QueryState, type Column } from './ui';
 
@@ -162,7 +163,7 @@ function ResourceForm({ fields, initial, isEdit, onSubmit, onCancel }: ResourceF
                     {!f.required && <option value="">—</option>}
                     {f.options?.map((o) => (
                       <option key={o} value={o}>
-                        {f.optionLabels?.[o] ?? humanize(o)}
+                        {(f.optionLabels && ownValue(f.optionLabels, o)) ?? humanize(o)}
                       </option>
                     ))}
                   </select>

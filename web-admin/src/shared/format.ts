@@ -11,13 +11,29 @@ export function formatInteger(value: number | null | undefined): string {
   return value == null ? dash : integer.format(value);
 }
 
-export function formatDecimal(value: number | null | undefined): string {
-  return value == null ? dash : decimal.format(value);
+const fixedFormats = new Map<string, Intl.NumberFormat>();
+
+/** Exactly `digits` decimals, so that a column of figures reads alike ("1.00" above "11.72"). */
+function fixed(digits: number, style: 'decimal' | 'percent'): Intl.NumberFormat {
+  const key = `${style}:${digits}`;
+  let format = fixedFormats.get(key);
+  if (!format) {
+    format = new Intl.NumberFormat(locale, { style, minimumFractionDigits: digits, maximumFractionDigits: digits });
+    fixedFormats.set(key, format);
+  }
+  return format;
 }
 
-/** A 0–1 share as a percentage. */
-export function formatPercent(value: number | null | undefined): string {
-  return value == null ? dash : percent.format(value);
+/** Up to two decimals; with `digits`, exactly that many (for a table column). */
+export function formatDecimal(value: number | null | undefined, digits?: number): string {
+  if (value == null) return dash;
+  return (digits == null ? decimal : fixed(digits, 'decimal')).format(value);
+}
+
+/** A 0–1 share as a percentage, to one decimal at most; with `digits`, exactly that many (for a table column). */
+export function formatPercent(value: number | null | undefined, digits?: number): string {
+  if (value == null) return dash;
+  return (digits == null ? percent : fixed(digits, 'percent')).format(value);
 }
 
 const wholePercent = new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 0 });

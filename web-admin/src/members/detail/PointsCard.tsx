@@ -16,9 +16,11 @@ export function PointsCard({ member: m, canAdjust, onAdjusted }: { member: Membe
         <Stat label="Lifetime" value={formatInteger(p.lifetime)} />
       </div>
       <p className="muted" data-testid="points-next-expiry">
-        {p.nextExpiry
-          ? `${formatInteger(p.nextExpiry.points)} points expire on ${formatDate(p.nextExpiry.expiresAt)}`
-          : 'No points due to expire'}
+        {m.status === 'ERASED'
+          ? 'Closed at erasure: nothing is left to expire'
+          : p.nextExpiry
+            ? `${formatInteger(p.nextExpiry.points)} points expire on ${formatDate(p.nextExpiry.expiresAt)}`
+            : 'No points due to expire'}
       </p>
       {canAdjust && <AdjustPointsForm memberId={m.id} onAdjusted={onAdjusted} />}
     </Card>

@@ -1,3 +1,4 @@
+import { rfmSegmentLabels } from '../../insights/rfm-segments';
 import { formatDate, formatDecimal, formatInteger, formatProbability, humanize } from '../../shared/format';
 import { Badge, Card, type Tone } from '../../shared/ui';
 import { DriversChart } from './DriversChart';
@@ -5,13 +6,15 @@ import type { Member } from './types';
 
 const bandTones: Record<string, Tone> = { LOW: 'good', MEDIUM: 'warn', HIGH: 'bad' };
 
+/** The member's RFM segment (their orders so far) and churn risk; an erased member's orders stay, but no risk is predicted. */
 export function RiskCard({ member: m }: { member: Member }) {
+  const isErased = m.status === 'ERASED';
   const risk = m.churnRisk;
   return (
-    <Card title="RFM and churn risk" testId="member-risk">
+    <Card title={isErased ? 'RFM' : 'RFM and churn risk'} testId="member-risk">
       {m.rfm ? (
         <p data-testid="member-rfm">
-          <Badge tone="info">{humanize(m.rfm.segment)}</Badge> RFM {m.rfm.score} · {formatInteger(m.rfm.orders)} {m.rfm.orders === 1 ? 'order' : 'orders'} · last{' '}
+          <Badge tone="info">{rfmSegmentLabels[m.rfm.segment]}</Badge> RFM {m.rfm.score} · {formatInteger(m.rfm.orders)} {m.rfm.orders === 1 ? 'order' : 'orders'} · last{' '}
           {m.rfm.recencyDays === 0 ? 'today' : `${formatInteger(m.rfm.recencyDays)} ${m.rfm.recencyDays === 1 ? 'day' : 'days'} ago`}
         </p>
       ) : (
@@ -19,7 +22,7 @@ export function RiskCard({ member: m }: { member: Member }) {
           No RFM segment: no orders yet
         </p>
       )}
-      {risk ? (
+      {isErased ? null : risk ? (
         <>
           <p data-testid="member-churn">
             <Badge tone={bandTones[risk.band]}>{humanize(risk.band)} risk</Badge> {formatProbability(risk.score)} chance of no purchase

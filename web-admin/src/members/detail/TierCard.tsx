@@ -3,6 +3,19 @@ import { Card } from '../../shared/ui';
 import type { Member } from './types';
 
 export function TierCard({ member: m }: { member: Member }) {
+  // Erasure closed the points account: no progress, retention or benefits lie ahead (tier changes stay in the timeline).
+  if (m.status === 'ERASED') {
+    return (
+      <Card title="Tier" testId="member-tier">
+        <p className="big" data-testid="tier-name">
+          Closed
+        </p>
+        <p className="muted" data-testid="tier-closed">
+          Points account closed at erasure
+        </p>
+      </Card>
+    );
+  }
   const t = m.tierProgress;
   const unit = t.metric === 'SPEND_MINOR' ? 'spend' : 'points';
   const format = (value: number) => (t.metric === 'SPEND_MINOR' ? formatMoney(value, 'GBP') : formatInteger(value));

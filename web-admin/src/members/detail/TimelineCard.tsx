@@ -70,7 +70,12 @@ function describeTimelineEntry(entry: TimelineEntry): string {
     case 'Order':
       return `Order ${n.externalOrderId} for ${formatMoney(n.totalMinor, n.currency)} via ${channelLabels[n.channelKind]}, ${formatDelta(n.pointsEarned)} points`;
     case 'LedgerEntry': {
-      const delta = n.availableDelta !== 0 ? `${formatDelta(n.availableDelta)} available` : `${formatDelta(n.pendingDelta)} pending`;
+      // A row may move both (a release, an erasure forfeit): name every change, or the line reads as the whole of it.
+      const changes = [
+        n.availableDelta !== 0 && `${formatDelta(n.availableDelta)} available`,
+        n.pendingDelta !== 0 && `${formatDelta(n.pendingDelta)} pending`,
+      ].filter(Boolean);
+      const delta = changes.length > 0 ? changes.join(', ') : 'no change to available or pending points';
       return `${humanize(n.reason)}: ${delta}${n.note ? ` (${n.note})` : ''}`;
     }
     case 'Redemption':
