@@ -54,6 +54,25 @@ describe('subscribeMemberToPlan', () => {
     }
   });
 
+  it('cancels, as of the erasure, the plans of an erased member that have not ended, and leaves an ended one as it was', async () => {
+    const member = await b.member().save();
+    const at = (days: number) => new Date(Date.now() + days * DAY).toISOString();
+    const subscribe = async (startsAt: string) => {
+      const res = await h.gql(admin, SUBSCRIBE, { input: { memberId: member.id, planCode: 'MONTHLY', startsAt } });
+      expect(res.errors).toBeUndefined();
+      return res.data.subscribeMemberToPlan.id as string;
+    };
+    const ended = await subscribe(at(-100));
+    const running = await subscribe(at(-10));
+    const later = await subscribe(at(60));
+    const erased = await h.gql(admin, ERASE, { input: { id: member.id, reason: 'request 9' } });
+    expect(erased.errors).toBeUndefined();
+    const [{ erased_at }] = await h.sql(`select erased_at from member where id = ?`, [member.id]);
+    const plans = (await h.gql(admin, PLANS, { id: member.id })).data.member.plans as { id: string; cancelledAt: string | null }[];
+    const cancelled = Object.fromEntries(plans.map((p) => [p.id, p.cancelledAt]));
+    expect(cancelled).toEqual({ [ended]: null, [running]: new Date(erased_at).toISOString(), [later]: new Date(erased_at).toISOString() });
+  });
+
   it('refuses an erased member, and a start more than 366 days away or beyond any date, with nothing written', async () => {
     const member = await b.member().save();
     for (const startsAt of [new Date(Date.now() + 400 * DAY).toISOString(), new Date(Date.now() - 400 * DAY).toISOString(), '+275760-09-13T00:00:00.000Z', '0001-01-01T00:00:00.000Z']) {

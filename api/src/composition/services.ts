@@ -153,6 +153,9 @@ export function createServices(
   members.registerEraseStep(async (em, memberIds, erasure) => {
     await ledger.closeAccounts(em, memberIds, erasure);
   });
+  // And with it the plans that have not ended (docs/concepts/plans.md).
+  const plans = new PlanService(members, audit);
+  members.registerEraseStep((em, memberIds, erasure) => plans.cancelForErasure(em, memberIds, erasure.at));
   members.registerMergeStep((em, survivor, absorbed) => referrals.mergeInto(em, survivor, absorbed));
   members.registerEnrolStep(async (em, member, input) => {
     if (input.referralCode) await referrals.referAtEnrolment(em, member, input.referralCode);
@@ -223,7 +226,7 @@ export function createServices(
     programme,
     earningRules,
     tiers,
-    plans: new PlanService(members, audit),
+    plans,
     orders,
     rewards,
     models,

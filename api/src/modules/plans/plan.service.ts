@@ -77,6 +77,15 @@ export class PlanService {
   }
 
   /**
+   * Erase step: erasure closes the member's account, so their plans that have not ended (running, or sold to start
+   * later) are cancelled as of the erasure; plans that ended stay as they were (history). Payment and any refund are
+   * the channel's, as for a cancellation.
+   */
+  async cancelForErasure(em: EntityManager, memberIds: readonly string[], at: Date): Promise<void> {
+    await em.nativeUpdate(MemberPlan, { member: { $in: [...memberIds] }, cancelledAt: null, endsAt: { $gt: at } }, { cancelledAt: at });
+  }
+
+  /**
    * Once: calls at the same moment wait on the plan's row, and each answers the first cancellation. Only that row is
    * locked, and nothing after it, so a merge moving the plan waits for it without a lock cycle.
    */
