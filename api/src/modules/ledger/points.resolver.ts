@@ -18,7 +18,7 @@ export class PointsResolver {
   }
 
   @Authorized(Permission.ORDERS_READ, Permission.POINTS_ADJUST)
-  @FieldResolver(() => LedgerConnection, { description: "The member's ledger, newest first." })
+  @FieldResolver(() => LedgerConnection, { description: "The member's ledger, newest first by when each change happened (imported history at its own dates), ties by id." })
   ledger(
     @Root() member: Member,
     @Ctx() ctx: Context,

@@ -3,7 +3,7 @@ import type { Context } from '../../base/context';
 import type { Logger } from '../../base/logger';
 import { AppError } from '../../base/errors';
 import { idempotent } from '../../base/idempotent';
-import { checkPageSize, decodeCursor, pageOf } from '../../base/pagination';
+import { checkPageSize, decodeTimeCursor, timeKeySql, timeKeyedPageOf } from '../../base/pagination';
 import { actorRef } from '../auth/principal';
 import type { AuditService } from '../audit/audit.service';
 import type { MemberService } from '../members/member.service';
@@ -67,14 +67,24 @@ export class PointsService {
     });
   }
 
+  /**
+   * The member's ledger, newest first by when each change happened (ties by id). Write order would put two years of
+   * imported history, written today, above last week's orders.
+   */
   async history(em: EntityManager, memberId: string, first: number, after: string | null): Promise<LedgerConnection> {
     checkPageSize(first);
-    const rows = await em.find(
-      LedgerEntry,
-      { member: memberId, ...(after ? { id: { $lt: decodeCursor(after) } } : {}) },
-      { orderBy: { id: 'desc' }, limit: first + 1 },
-    );
-    return pageOf(rows, first, Boolean(after));
+    const before = after ? decodeTimeCursor(after) : null;
+    const rows = await em.execute<({ key_at: string } & Record<string, unknown>)[]>(MEMBER_LEDGER_PAGE_SQL, [
+      memberId,
+      before?.at ?? null,
+      before?.id ?? null,
+      first + 1,
+    ]);
+    const keyed = rows.map(({ key_at, ...row }) => {
+      const entry = em.map(LedgerEntry, row);
+      return { node: entry, key: { at: key_at, id: entry.id } };
+    });
+    return timeKeyedPageOf(keyed, first, Boolean(after));
   }
 
   /** A support correction with a reason. Safe to retry: the key makes it happen once. */
@@ -219,3 +229,12 @@ export class PointsService {
     };
   }
 }
+
+/**
+ * `history`'s statement: one backward scan of ledger_entry (member_id, created_at) from the cursor's position; no
+ * position is (infinity, the largest uuid) rather than an `or`, as for a member's orders.
+ */
+const MEMBER_LEDGER_PAGE_SQL = `select ${timeKeySql('e.created_at')} as key_at, e.* from ledger_entry e
+  where e.member_id = ?
+    and (e.created_at, e.id) < (coalesce(?::timestamptz, 'infinity'), coalesce(?::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+  order by e.created_at desc, e.id desc limit ?`;
