@@ -96,7 +96,7 @@ describeInBrowser('admin app: member actions', () => {
     expect(await text('member-profile')).not.toContain('Grace');
   });
 
-  it('an erased member\'s page keeps the history, names both balances the erasure forfeited, and shows no progress or prediction', async () => {
+  it('an erased member\'s page keeps the history, names both balances the erasure forfeited, and shows no progress, challenges or prediction', async () => {
     const { page } = session;
     for (const [code, name, threshold] of [['GREEN', 'Green', 0], ['SILVER', 'Silver', 1000]] as const) {
       expect((await h.gql(admin.auth, UPSERT_TIER, { i: { code, name, threshold } })).errors).toBeUndefined();
@@ -121,6 +121,9 @@ describeInBrowser('admin app: member actions', () => {
     expect(await page.getByTestId('member-churn').count()).toBe(0);
     expect(await page.getByTestId('member-value').count()).toBe(0);
     expect(await page.getByTestId('member-recommendations').count()).toBe(0);
+    // Erasure deleted the member's challenge progress and badges: the card reads closed, not "none joined yet".
+    expect(await text('challenges-closed')).toBe("Closed at erasure: the member's challenge progress and badges were deleted");
+    expect(await page.getByTestId('challenges-empty').count()).toBe(0);
     // What happened stays: the order, and one ledger row that forfeits the available and the pending points alike.
     await page.getByTestId('order-row').first().waitFor();
     await page.getByTestId('timeline-entry').first().waitFor();

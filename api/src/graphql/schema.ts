@@ -4,7 +4,7 @@ import { buildSchema, type ContainerType } from 'type-graphql';
 import { authChecker } from '../modules/auth/auth-checker';
 import { AuthResolver } from '../modules/auth/auth.resolver';
 import { AuditResolver } from '../modules/audit/audit.resolver';
-import { ChannelResolver } from '../modules/channels/channel.resolver';
+import { ActorDirectoryKeysResolver, ChannelResolver } from '../modules/channels/channel.resolver';
 import { MemberConnectionResolver, MemberResolver } from '../modules/members/member.resolver';
 import { MemberExportResolver } from '../modules/members/member-export.resolver';
 import type { MemberExportService } from '../modules/members/member-export';
@@ -54,6 +54,7 @@ const resolvers = [
   AuthResolver,
   AuditResolver,
   ChannelResolver,
+  ActorDirectoryKeysResolver,
   MemberResolver,
   MemberExportResolver,
   MemberConnectionResolver,
@@ -121,6 +122,7 @@ function containerFor(services: SchemaServices | null): ContainerType {
     [AuthResolver, new AuthResolver(services?.adminAuth as never)],
     [AuditResolver, new AuditResolver(services?.audit as never)],
     [ChannelResolver, new ChannelResolver(services?.apiKeys as never)],
+    [ActorDirectoryKeysResolver, new ActorDirectoryKeysResolver(services?.apiKeys as never)],
     [MemberResolver, new MemberResolver(services?.members as never)],
     [MemberExportResolver, new MemberExportResolver(services?.memberExport as never)],
     [MemberConnectionResolver, new MemberConnectionResolver()],

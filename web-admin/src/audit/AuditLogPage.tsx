@@ -54,7 +54,7 @@ export function AuditLogPage() {
       <AuditFilters
         key={filtersKey}
         applied={applied}
-        actors={actors?.adminUsers ?? []}
+        actors={actors?.admins ?? []}
         onApply={(next) => setParams(Object.fromEntries(Object.entries(next).filter(([, v]) => v)))}
       />
       <QueryState

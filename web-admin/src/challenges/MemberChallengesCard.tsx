@@ -5,11 +5,23 @@ import { Badge, Card, QueryState } from '../shared/ui';
 
 type Row = MemberChallengesQuery['member']['challenges'][number];
 
-/** Member 360: the member's challenges with a progress bar each, and the badges they hold. */
-export function MemberChallengesCard({ memberId }: { memberId: string }) {
-  const [{ data, fetching, error }, refetch] = useQuery({ query: MemberChallengesDocument, variables: { id: memberId } });
+/**
+ * Member 360: the member's challenges with a progress bar each, and the badges they hold. Erasure deleted an erased
+ * member's progress and badges (the challenges plugin keeps nothing of theirs), so the card says so rather than "none yet".
+ */
+export function MemberChallengesCard({ memberId, isErased }: { memberId: string; isErased: boolean }) {
+  const [{ data, fetching, error }, refetch] = useQuery({ query: MemberChallengesDocument, variables: { id: memberId }, pause: isErased });
   const rows = data?.member.challenges ?? [];
   const badges = data?.member.badges ?? [];
+  if (isErased) {
+    return (
+      <Card title="Challenges and badges" wide testId="member-challenges">
+        <p className="muted" data-testid="challenges-closed">
+          Closed at erasure: the member's challenge progress and badges were deleted
+        </p>
+      </Card>
+    );
+  }
   return (
     <Card title="Challenges and badges" wide testId="member-challenges">
       <QueryState

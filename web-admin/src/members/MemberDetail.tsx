@@ -101,7 +101,7 @@ function MemberSections({
       <TimelineCard memberId={member.id} />
       <OrdersCard memberId={member.id} />
       <MemberActivitiesCard memberId={member.id} />
-      <MemberChallengesCard memberId={member.id} />
+      <MemberChallengesCard memberId={member.id} isErased={isErased} />
       <MemberVouchersCard
         memberId={member.id}
         onCancelled={() => {

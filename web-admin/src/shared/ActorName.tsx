@@ -21,13 +21,13 @@ export interface ActorLabel {
 }
 
 /**
- * The admin users and API keys, for an admin who may list them (`admin:manage`); undefined for the other roles, which
- * never send the query, and until it arrives. urql caches it, so every page and row shares one request.
+ * Who admin and API-key references name (`actorDirectory`): every admin role may read it (`staff:read`); undefined until
+ * it arrives, or if it fails. urql caches it, so every page and row shares one request.
  */
-export function useActorDirectory(): ActorDirectoryQuery | undefined {
+export function useActorDirectory(): ActorDirectoryQuery['actorDirectory'] | undefined {
   const me = useCurrentAdmin();
-  const [{ data }] = useQuery({ query: ActorDirectoryDocument, pause: !can(me, 'admin:manage') });
-  return data;
+  const [{ data }] = useQuery({ query: ActorDirectoryDocument, pause: !can(me, 'staff:read') });
+  return data?.actorDirectory;
 }
 
 /** Names actor references (`admin:<id>`, `apiKey:<id>`, `system`: `actorRef` in the API) in words. */
@@ -35,9 +35,9 @@ export function useActorNames(): (actor: string) => ActorLabel {
   const me = useCurrentAdmin();
   const directory = useActorDirectory();
   return useMemo(() => {
-    const emails = new Map(directory?.adminUsers.map((a) => [a.id, a.email]));
-    const keys = new Map(directory?.apiKeys.map((k) => [k.id, `${k.channel.name} key “${k.name}”`]));
-    // The signed-in admin knows their own email whatever their role.
+    const emails = new Map(directory?.admins.map((a) => [a.id, a.email]));
+    const keys = new Map(directory?.apiKeys.map((k) => [k.id, `${k.channelName} key “${k.name}”`]));
+    // The signed-in admin's own email needs no list (it names their rows while the list loads).
     emails.set(me.id, me.email);
     return (actor) => {
       if (Object.hasOwn(namedActors, actor)) return { text: namedActors[actor], isRaw: false };
@@ -45,7 +45,7 @@ export function useActorNames(): (actor: string) => ActorLabel {
       const [kind, id] = colon > 0 ? [actor.slice(0, colon), actor.slice(colon + 1)] : [actor, ''];
       const known = kind === 'admin' ? emails.get(id) : kind === 'apiKey' ? keys.get(id) : undefined;
       if (known) return { text: known, isRaw: false };
-      // Without the lists (another role, or still loading) the kind is all there is to say; with them, an id they lack is shown as it is.
+      // Without the lists (still loading, or the request failed) the kind is all there is to say; with them, an id they lack is shown as it is.
       if (!directory && id && kind === 'admin') return { text: 'an admin', isRaw: false };
       if (!directory && id && kind === 'apiKey') return { text: 'an API key', isRaw: false };
       return { text: actor, isRaw: true };

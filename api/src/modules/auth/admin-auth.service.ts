@@ -13,7 +13,7 @@ import type { LoginThrottle } from './login-throttle';
 import { passwordProblems } from './password-policy';
 import { AccessControl, AdminRole } from './permissions';
 import type { AdminPrincipal } from './principal';
-import type { AdminSession, ChangePasswordInput, CreateAdminUserInput, LoginInput, UpdateAdminUserInput } from './auth.types';
+import type { AdminSession, ChangePasswordInput, CreateAdminUserInput, DirectoryAdmin, LoginInput, UpdateAdminUserInput } from './auth.types';
 import { DAY_MS } from '../../base/time';
 
 const ISSUER = 'loyalty-api';
@@ -91,6 +91,12 @@ export class AdminAuthService {
   /** A role's permissions, plugins' included, sorted. */
   permissionsOf(role: AdminRole): string[] {
     return [...this.access.forRole(role)].sort();
+  }
+
+  /** Every admin user's id and email for the staff directory, disabled ones too: what they did still names them. */
+  async directory(em: EntityManager): Promise<DirectoryAdmin[]> {
+    const admins = await em.find(AdminUser, {}, { orderBy: { email: 'asc' } });
+    return admins.map(({ id, email }) => ({ id, email }));
   }
 
   /** Ends the caller's own session; its token stops working at once. */

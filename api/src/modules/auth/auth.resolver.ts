@@ -2,7 +2,7 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver
 import type { Context, ResolverContext } from '../../base/context';
 import { AppError } from '../../base/errors';
 import { AdminUser } from './admin-user.entity';
-import { AdminSession, ChangePasswordInput, CreateAdminUserInput, LoginInput, UpdateAdminUserInput } from './auth.types';
+import { ActorDirectory, AdminSession, ChangePasswordInput, CreateAdminUserInput, LoginInput, UpdateAdminUserInput } from './auth.types';
 import type { AdminAuthService } from './admin-auth.service';
 import { Permission } from './permissions';
 
@@ -58,6 +58,15 @@ export class AuthResolver {
   })
   permissions(@Root() admin: AdminUser): string[] {
     return this.auth.permissionsOf(admin.role);
+  }
+
+  @Authorized(Permission.STAFF_READ)
+  @Query(() => ActorDirectory, {
+    description:
+      'Who actor references name, for every admin role: admin users by email, API keys by name and channel (revoked keys and disabled admins included); API keys get FORBIDDEN.',
+  })
+  async actorDirectory(@Ctx() ctx: Context): Promise<ActorDirectory> {
+    return { admins: await this.auth.directory(ctx.em) };
   }
 
   @Authorized(Permission.ADMIN_MANAGE)

@@ -82,3 +82,24 @@ export class UpdateAdminUserInput {
   @IsOptional()
   isActive?: boolean | null;
 }
+
+/** An admin user as the staff directory names them: the email and nothing else (no role, no status). */
+@ObjectType()
+export class DirectoryAdmin {
+  @Field(() => ID)
+  id: string;
+
+  @Field(() => String)
+  email: string;
+}
+
+/**
+ * Who an actor reference (`admin:<id>`, `apiKey:<id>`) names, for every admin role (`staff:read`): colleagues' work
+ * emails and API keys' names, which the admin app shows wherever it says who did something. The channels module adds
+ * `apiKeys`.
+ */
+@ObjectType({ description: 'Names for the admins and API keys that actor references point at; nothing else about them.' })
+export class ActorDirectory {
+  @Field(() => [DirectoryAdmin], { description: 'Every admin user, disabled ones included (what they did still names them), by email.' })
+  admins: DirectoryAdmin[];
+}

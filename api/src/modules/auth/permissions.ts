@@ -42,6 +42,11 @@ export enum Permission {
   QUEUES_READ = 'queues:read',
   /** Sign out and change one's own password: every admin role, never an API key. */
   OWN_ACCOUNT = 'account:own',
+  /**
+   * Colleagues' work emails and API keys' names (`actorDirectory`), to say who did something: every admin role, never
+   * an API key. Nothing else about them (roles, status, key prefixes, scopes) comes with it; that stays admin:manage.
+   */
+  STAFF_READ = 'staff:read',
   /** Import transaction files (orders, members and their points, in bulk) from the admin app. */
   IMPORT_RUN = 'import:run',
   /** Read campaigns, their members by id, and their results. */
@@ -98,6 +103,7 @@ export const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
     Permission.SEGMENTS_MANAGE,
     Permission.FEEDBACK_READ,
     Permission.OWN_ACCOUNT,
+    Permission.STAFF_READ,
     Permission.CAMPAIGNS_READ,
     Permission.CAMPAIGNS_MANAGE,
   ]),
@@ -112,6 +118,7 @@ export const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
     Permission.FEEDBACK_READ,
     Permission.QUEUES_READ,
     Permission.OWN_ACCOUNT,
+    Permission.STAFF_READ,
     Permission.CAMPAIGNS_READ,
   ]),
 };

@@ -9,7 +9,7 @@ import type { ChannelPrincipal } from '../auth/principal';
 import { actorRef } from '../auth/principal';
 import { ApiKey, keyIsUsableAt } from './api-key.entity';
 import { SalesChannel } from './sales-channel.entity';
-import type { CreateApiKeyInput, CreateSalesChannelInput, RevokeApiKeyInput, RotateApiKeyInput } from './channel.types';
+import type { CreateApiKeyInput, CreateSalesChannelInput, DirectoryApiKey, RevokeApiKeyInput, RotateApiKeyInput } from './channel.types';
 import { MINUTE_MS } from '../../base/time';
 
 /** Keys look like `lk_<prefix>_<secret>`; the prefix finds the row, the secret proves possession. */
@@ -79,6 +79,12 @@ export class ApiKeyService {
   private changed(prefix: string): void {
     this.forget(prefix);
     this.broadcast?.publish(prefix);
+  }
+
+  /** Every key's name and channel for the staff directory, revoked and expired ones too: what they did still names them. */
+  async directory(em: EntityManager): Promise<DirectoryApiKey[]> {
+    const keys = await em.find(ApiKey, {}, { populate: ['channel'], orderBy: { createdAt: 'desc', id: 'asc' } });
+    return keys.map((k) => ({ id: k.id, name: k.name, channelName: k.channel.getEntity().name }));
   }
 
   async createChannel(em: EntityManager, ctx: Context | null, input: CreateSalesChannelInput): Promise<SalesChannel> {

@@ -1,10 +1,11 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context, ResolverContext } from '../../base/context';
+import { ActorDirectory } from '../auth/auth.types';
 import { Permission } from '../auth/permissions';
 import { ApiKey } from './api-key.entity';
 import { SalesChannel } from './sales-channel.entity';
 import type { ApiKeyService } from './api-key.service';
-import { ApiKeyScopeOption, CreateApiKeyInput, CreatedApiKey, CreateSalesChannelInput, RevokeApiKeyInput, RotateApiKeyInput } from './channel.types';
+import { ApiKeyScopeOption, CreateApiKeyInput, CreatedApiKey, CreateSalesChannelInput, DirectoryApiKey, RevokeApiKeyInput, RotateApiKeyInput } from './channel.types';
 
 @Resolver(() => ApiKey)
 export class ChannelResolver {
@@ -55,5 +56,16 @@ export class ChannelResolver {
   @Mutation(() => ApiKey)
   revokeApiKey(@Arg('input', () => RevokeApiKeyInput) input: RevokeApiKeyInput, @Ctx() ctx: Context) {
     return this.apiKeyService.revokeKey(ctx.em, ctx, input);
+  }
+}
+
+/** The keys' part of the staff directory (`actorDirectory`, whose root field checks `staff:read`): this module owns the keys. */
+@Resolver(() => ActorDirectory)
+export class ActorDirectoryKeysResolver {
+  constructor(private readonly apiKeyService: ApiKeyService) {}
+
+  @FieldResolver(() => [DirectoryApiKey], { description: 'Every API key, revoked and expired ones included (what they did still names them), newest first.' })
+  apiKeys(@Ctx() ctx: Context): Promise<DirectoryApiKey[]> {
+    return this.apiKeyService.directory(ctx.em);
   }
 }

@@ -85,3 +85,16 @@ export class ApiKeyScopeOption {
   @Field(() => Boolean, { description: "False for a plugin's scope." })
   isCore: boolean;
 }
+
+/** An API key as the staff directory names it: its name and its channel's, not its prefix, scopes or use. */
+@ObjectType()
+export class DirectoryApiKey {
+  @Field(() => ID)
+  id: string;
+
+  @Field(() => String)
+  name: string;
+
+  @Field(() => String)
+  channelName: string;
+}
