@@ -57,6 +57,37 @@ describe('tiers', () => {
     expect(after.tierHistory[0]).toEqual({ fromTier: 'GOLD', toTier: 'GREEN', reason: 'PERIOD_ENDED' });
   });
 
+  it("end every due period in one run, in batches, however many of a batch only renew", async () => {
+    // Four members who still qualify (an order today) and one who no longer does (an order 400 days ago), all due now.
+    const renewing = [];
+    for (let i = 0; i < 4; i++) {
+      const m = await b.member().save();
+      await h.gql(pos.auth, RECORD_ORDER, { input: orderInput(m.id, [{ unitPriceMinor: 10000 }]) });
+      renewing.push(m.id);
+    }
+    clock.at = new Date(Date.now() - 400 * DAY);
+    const lapsed = await b.member().save();
+    await h.gql(pos.auth, RECORD_ORDER, { input: orderInput(lapsed.id, [{ unitPriceMinor: 10000 }], { placedAt: clock.at.toISOString() }) });
+    clock.at = null;
+    const ours = [...renewing, lapsed.id];
+    await h.sql(`update member_tier set retain_until = now() - interval '1 minute' where member_id in (?)`, [ours]);
+
+    const at = new Date();
+    const settings = await h.app.services.programme.settings(h.em());
+    // Batches of two: the first batch can move at most one member, which once stopped the run there.
+    await h.app.services.tiers.endPeriods(h.em(), settings, at, 2);
+
+    const rows = await h.sql(`select s.member_id, t.code, s.retain_until from member_tier s join tier t on t.id = s.tier_id where s.member_id in (?)`, [ours]);
+    const byMember = new Map(rows.map((r) => [r.member_id, r]));
+    for (const id of renewing) {
+      expect(byMember.get(id)?.code).toBe('GOLD');
+      expect(new Date(byMember.get(id)!.retain_until).getTime()).toBeGreaterThan(at.getTime());
+    }
+    expect(byMember.get(lapsed.id)?.code).toBe('GREEN');
+    const [{ n: stillDue }] = await h.sql(`select count(*)::int as n from member_tier where member_id in (?) and retain_until <= ?`, [ours, at]);
+    expect(stillDue).toBe(0);
+  });
+
   it('count both records after a merge: progress includes the absorbed record, and together they qualify at once', async () => {
     const online = await b.member().save();
     const store = await b.member().save();

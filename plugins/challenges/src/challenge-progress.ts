@@ -154,7 +154,7 @@ export function challengeProgressContributor(): EarningContributor<MemberChallen
       for (const entry of entries ?? []) {
         const c = entry.challenge;
         if (!counts(c, event.order.placedAt, event.at)) continue;
-        const row = entry.row ?? (entry.row = await join(run, c, event.memberId, event.at));
+        const row = entry.row ?? (entry.row = await join(run, c, event.memberId, event.at, (terms) => counts(terms, event.order.placedAt, event.at)));
         if (!row) continue;
         addOrder(c, row, event, run.terms.settings.timeZone);
         await settle(run, c, row, event.at);
@@ -171,8 +171,9 @@ export function challengeProgressContributor(): EarningContributor<MemberChallen
     async onActivity(event, entries, run) {
       for (const entry of entries ?? []) {
         const c = entry.challenge;
-        if (!activitiesQualify(c.goalKind, c.activityType, event.activity) || !counts(c, event.occurredAt, event.at)) continue;
-        const row = entry.row ?? (entry.row = await join(run, c, event.memberId, event.at));
+        const qualifies = (terms: ChallengeTerms) => activitiesQualify(terms.goalKind, terms.activityType, event.activity) && counts(terms, event.occurredAt, event.at);
+        if (!qualifies(c)) continue;
+        const row = entry.row ?? (entry.row = await join(run, c, event.memberId, event.at, qualifies));
         if (!row) continue;
         addActivity(c, row, event, run.terms.settings.timeZone);
         await settle(run, c, row, event.at);
@@ -200,8 +201,15 @@ export function challengeProgressContributor(): EarningContributor<MemberChallen
   /**
    * The member's row, made on their first event in the window when they are in the audience (asked once per run; the
    * segment as of the event); null otherwise. A personal goal is fixed now, from their history before the start.
+   * The first row depends on the challenge's terms, which may change until a member has progress: they are read again
+   * here with the challenge's row share-locked (`c` takes them), so a change (updateChallenge holds the row for update)
+   * committed before is counted with, and a later one waits for this event and then finds the member's progress.
    */
-  async function join(run: EarningRun, c: ChallengeTerms, memberId: string, at: Date): Promise<ProgressRow | null> {
+  async function join(run: EarningRun, c: ChallengeTerms, memberId: string, at: Date, qualifies: (c: ChallengeTerms) => boolean): Promise<ProgressRow | null> {
+    const [held] = await run.em.execute<{ c: Record<string, any> }[]>(`select to_jsonb(c) as c from challenge c where c.id = ? for key share`, [c.id]);
+    if (!held?.c.is_active) return null;
+    Object.assign(c, parseChallenge(held.c));
+    if (!qualifies(c)) return null;
     const { audience } = run.scratch<RunScratch>(contributor, () => ({ audience: new Map() }));
     const key = `${c.id}:${memberId}`;
     let admitted = audience.get(key);

@@ -6,7 +6,8 @@ import { MemberBalance } from './member-balance.entity';
 
 /**
  * The member lock. A member's balance row is the one lock that serialises every write affecting their points (orders,
- * returns, claims, redemptions, cancellations, adjustments, referral bonuses, merges, erasure).
+ * returns, claims, redemptions, cancellations, adjustments, referral bonuses, merges, erasure), and the writes that
+ * depend on what a merge or erasure changes: a referral code given (its referrer's lock), a tier period's end.
  *
  * Global order: a use case takes member locks before any other row lock it needs (an order, a redemption, a tier row),
  * and when it needs several members it takes them in ascending id order (`lockMembers`). A merge therefore waits for

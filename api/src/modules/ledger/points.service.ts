@@ -205,11 +205,7 @@ export class PointsService {
     }
 
     result.vouchersExpired = await this.rewards.expireVouchers(em, now);
-    for (;;) {
-      const moved = await em.fork().transactional((tx) => this.tiers.endPeriods(tx, settings, now, JOB_BATCH));
-      result.tierPeriodsEnded += moved;
-      if (moved < JOB_BATCH) break;
-    }
+    result.tierPeriodsEnded = await this.tiers.endPeriods(em, settings, now, JOB_BATCH);
     const tiersAtRisk = await em.fork().transactional((tx) => this.tiers.warnAtRisk(tx, settings, now, this.events.tierAtRiskDays));
     log.info({ ...result, lotsExpiring, tiersAtRisk }, 'points.jobs_ran');
     return result;

@@ -105,8 +105,9 @@ export class MemberService {
     }
     const profile = this.normalisedProfile(input);
 
+    // A referral code's enrol step takes the referrer's member lock: a deadlock with it runs the enrolment again.
     return this.withIdentifierGuard(() =>
-      redrawOnReferralCodeClash(() => ctx.em.transactional(async (em) => {
+      redrawOnReferralCodeClash(() => rerunningLockConflicts(() => ctx.em.transactional(async (em) => {
         await this.assertIdentifiersFree(em, ctx, wanted, null);
         const member = em.create(Member, {
           ...(profile as Partial<Member>),
@@ -130,7 +131,7 @@ export class MemberService {
         );
         ctx.log.info({ memberId: member.id, channel: member.enrolmentChannel }, 'member.enrolled');
         return member;
-      })),
+      }))),
     );
   }
 

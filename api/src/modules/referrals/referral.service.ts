@@ -9,7 +9,7 @@ import type { MemberService } from '../members/member.service';
 import { IdentifierType, MemberIdentifier } from '../members/member-identifier.entity';
 import { Order } from '../orders/order.entity';
 import type { LedgerService } from '../ledger/ledger.service';
-import { onLiveMember } from '../ledger/member-lock';
+import { lockMembers, onLiveMember } from '../ledger/member-lock';
 import { LedgerReason } from '../ledger/ledger-entry.entity';
 import { LotState, PointLot } from '../ledger/point-lot.entity';
 import { CoLockChanged, type CreditableOrder, type EarningRun } from '../earning/pipeline';
@@ -18,6 +18,9 @@ import type { ApplyReferralCodeInput } from './referral.types';
 
 const CODE = /^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{8}$/;
 const GMAIL = new Set(['gmail.com', 'googlemail.com']);
+const MAX_MERGE_HOPS = 5;
+/** A member row's current record: itself, or the survivor it was merged into (a merge points earlier ones straight at it). */
+const HOLDER = 'coalesce(m.merged_into_id, m.id)';
 
 /** Upper case without spaces or dashes, so "k7pm-3xq9" and "K7PM 3XQ9" are one code. */
 export function normaliseReferralCode(raw: string): string {
@@ -62,8 +65,11 @@ export class ReferralService {
           // before any other, so none of them waits for it holding a row another one needs. Enrolment needs no such lock:
           // a new member refers nobody yet, so cannot close one.
           await em.execute('select pg_advisory_xact_lock(hashtext(?))', ['referral.apply']);
-          // Then the member lock, as their orders and merges take it: the referral comes before the first order or is
+          // Then the member locks, as their orders and merges take them: the referral comes before the first order or is
           // refused ALREADY_ORDERED, and a merge sees it (and moves or voids it). An erased member answers MEMBER_ERASED.
+          // The referrer's is taken with it, in id order (member-lock.ts), for `attach`.
+          const referrerId = await this.holderOf(em, input.referralCode);
+          if (referrerId) await lockMembers(em, [memberId, referrerId]);
           await this.ledger.lockLive(em, memberId);
           const member = await em.findOneOrFail(Member, memberId, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
           const earlier = await em.findOne(Referral, { referred: member.id });
@@ -225,8 +231,7 @@ export class ReferralService {
     if (!CODE.test(code)) throw AppError.badInput([{ path, message: 'is not a referral code (8 letters and digits)' }]);
     const owner = await em.findOne(Member, { referralCode: code });
     if (!owner) throw AppError.badInput([{ path, message: 'no member has this referral code' }]);
-    // A code of a merged record refers through its survivor.
-    const referrer = await this.members.findById(em, owner.id);
+    const referrer = await this.lockReferrer(em, owner.id);
     if (referrer.id === member.id) throw refused(ReferralRefusal.SELF_REFERRAL, 'A member cannot use their own referral code');
     if (referrer.status === MemberStatus.ERASED) throw refused(ReferralRefusal.REFERRER_INACTIVE, 'This referral code is no longer valid');
     if (await this.shareIdentifier(em, referrer.id, member.id)) {
@@ -238,6 +243,29 @@ export class ReferralService {
     const referral = em.create(Referral, { referrer: referrer.id, referred: member.id, code, status: ReferralStatus.PENDING });
     await em.flush();
     return referral;
+  }
+
+  /** The record holding a referral code now (a merged owner's survivor), read before any lock; null for no owner. */
+  private async holderOf(em: EntityManager, rawCode: string): Promise<string | null> {
+    const [row] = await em.execute<{ id: string }[]>(`select ${HOLDER} as id from member m where m.referral_code = ?`, [normaliseReferralCode(rawCode)]);
+    return row?.id ?? null;
+  }
+
+  /**
+   * The referrer a code's owner is (a merged record refers through its survivor), with their member lock held and their
+   * status read under it: a merge or erasure of the referrer has committed, and is seen here, or waits for this referral
+   * and then moves or voids it. Read without the lock, a referral could name a record merged away meanwhile, which
+   * every qualifying order of the referred member would then fail on, or an erased member.
+   */
+  private async lockReferrer(em: EntityManager, ownerId: string): Promise<{ id: string; status: MemberStatus }> {
+    let [{ id }] = await em.execute<{ id: string }[]>(`select ${HOLDER} as id from member m where m.id = ?`, [ownerId]);
+    for (let hops = 0; ; hops++) {
+      await this.ledger.lock(em, id);
+      const [row] = await em.execute<{ status: MemberStatus; merged_into_id: string | null }[]>('select status, merged_into_id from member where id = ?', [id]);
+      // Merged away while this waited for the lock: the survivor refers.
+      if (row.status !== MemberStatus.MERGED || !row.merged_into_id || hops >= MAX_MERGE_HOPS) return { id, status: row.status };
+      id = row.merged_into_id;
+    }
   }
 
   /**

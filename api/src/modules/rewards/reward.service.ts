@@ -384,7 +384,7 @@ export class RewardService {
       const redemption = await em.findOne(Redemption, { voucherCode: code }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!redemption) throw AppError.notFound('Voucher');
       const now = at ?? new Date();
-      if (buyer && redemption.member.id !== buyer.id) throw this.unusable('OTHER_MEMBER');
+      if (buyer && redemption.member.id !== buyer.id && !(await this.wasMergedInto(em, buyer.id, redemption.member.id))) throw this.unusable('OTHER_MEMBER');
       const status = this.statusAt(redemption, now);
       if (status !== RedemptionStatus.ISSUED) throw this.unusable(status);
       redemption.status = RedemptionStatus.CONSUMED;
@@ -426,6 +426,15 @@ export class RewardService {
         return redemption;
       }),
     );
+  }
+
+  /**
+   * Whether `memberId` is now a record merged into `survivorId`: a merge that committed after the buyer was read moved
+   * their voucher to the survivor (the voucher's lock waited for it). A merge points earlier ones straight at its survivor.
+   */
+  private async wasMergedInto(em: EntityManager, memberId: string, survivorId: string): Promise<boolean> {
+    const rows = await em.execute(`select 1 from member where id = ? and status = 'MERGED' and merged_into_id = ?`, [memberId, survivorId]);
+    return rows.length > 0;
   }
 
   /**

@@ -12,6 +12,7 @@ import type { MemberBenefits, TierProgress, UpsertTierInput } from './tier.types
 import type { EventService } from '../events/event.service';
 import { EventType } from '../events/event-types';
 import { DAY_MS } from '../../base/time';
+import { lockBalance } from '../ledger/member-lock';
 
 
 export class TierService {
@@ -107,35 +108,53 @@ export class TierService {
     return this.move(em, memberId, state, current, target, TierChangeReason.QUALIFIED, at, retainUntil);
   }
 
-  /** Nightly: members whose qualification period has ended keep the tier they still qualify for, or move down. */
-  async endPeriods(em: EntityManager, settings: ProgrammeSettings, at: Date, batch = 500): Promise<number> {
-    const tiers = await this.list(em);
-    const due = await em.find(MemberTier, { retainUntil: { $lte: at } }, { populate: ['tier'], limit: batch });
+  /**
+   * Nightly: members whose qualification period has ended keep the tier they still qualify for, or move down. Each
+   * member in a transaction of its own that holds their member lock (member-lock.ts), then their tier row, read again:
+   * an order that renewed or raised the tier while the job ran is seen, not written over. Returns how many moved.
+   * Batches walk the due members by id, so each is visited once a run, however many are only renewed.
+   */
+  async endPeriods(rootEm: EntityManager, settings: ProgrammeSettings, at: Date, batch = 500): Promise<number> {
     let moved = 0;
-    for (const state of due) {
-      const metric = await this.metric(em, state.member.id, settings, at);
-      const target = [...tiers].reverse().find((t) => t.admits(metric)) ?? null;
-      const retainUntil = new Date(at.getTime() + settings.tierWindowDays * DAY_MS);
-      const current = state.tier.getEntity();
-      if (target && target.id === current.id) {
-        state.retainUntil = retainUntil;
-        continue;
-      }
-      if (target) this.move(em, state.member.id, state, current, target, TierChangeReason.PERIOD_ENDED, at, retainUntil);
-      else {
-        em.create(TierChange, { member: state.member, fromTier: current.code, toTier: 'NONE', reason: TierChangeReason.PERIOD_ENDED, changedAt: at });
-        em.remove(state);
-      }
-      await this.events.record(
-        em,
-        EventType.TIER_CHANGED,
-        { memberId: state.member.id, fromTier: current.code, toTier: target?.code ?? null, reason: TierChangeReason.PERIOD_ENDED },
-        { memberId: state.member.id, occurredAt: at },
+    let after: string | null = null;
+    for (;;) {
+      const due: { member: { id: string } }[] = await rootEm.fork().find(
+        MemberTier,
+        { retainUntil: { $lte: at }, ...(after ? { member: { $gt: after } } : {}) },
+        { fields: ['member'], orderBy: { member: 'asc' }, limit: batch },
       );
-      moved++;
+      for (const { member } of due) {
+        if (await rootEm.fork().transactional((em) => this.endPeriod(em, member.id, settings, at))) moved++;
+      }
+      if (due.length < batch) return moved;
+      after = due[due.length - 1].member.id;
     }
-    await em.flush();
-    return moved;
+  }
+
+  private async endPeriod(em: EntityManager, memberId: string, settings: ProgrammeSettings, at: Date): Promise<boolean> {
+    await lockBalance(em, memberId);
+    const { tiers, state, current } = await this.lockedState(em, memberId);
+    // Renewed or raised by an order, or gone with a merge, since it was found due.
+    if (!state || !current || state.retainUntil > at) return false;
+    const metric = await this.metric(em, memberId, settings, at);
+    const target = [...tiers].reverse().find((t) => t.admits(metric)) ?? null;
+    const retainUntil = new Date(at.getTime() + settings.tierWindowDays * DAY_MS);
+    if (target && target.id === current.id) {
+      state.retainUntil = retainUntil;
+      return false;
+    }
+    if (target) this.move(em, memberId, state, current, target, TierChangeReason.PERIOD_ENDED, at, retainUntil);
+    else {
+      em.create(TierChange, { member: memberId, fromTier: current.code, toTier: 'NONE', reason: TierChangeReason.PERIOD_ENDED, changedAt: at });
+      em.remove(state);
+    }
+    await this.events.record(
+      em,
+      EventType.TIER_CHANGED,
+      { memberId, fromTier: current.code, toTier: target?.code ?? null, reason: TierChangeReason.PERIOD_ENDED },
+      { memberId, occurredAt: at },
+    );
+    return true;
   }
 
   /**
