@@ -364,7 +364,9 @@ describe('results', () => {
     // Before any order: nothing to compare, and it says so.
     const empty = (await h.gql(analyst, RESULTS, { id: campaignId })).data.campaign.results;
     expect(empty).toMatchObject({ significant: false, purchaseRateUplift: null, revenuePerMemberUplift: null });
-    expect(empty.verdict).toMatch(/^No significant difference yet/);
+    expect(empty.verdict).toMatch(/^No uplift can be measured yet: .*let it run longer or target more members\.$/);
+    // No interval was estimated, so none can be said to include zero.
+    expect(empty.verdict).not.toMatch(/include zero|No significant difference/);
 
     // Treated: 6 of 10 buy, for £30, £20, £20, £10, £10, £10 (100 bonus points each). Holdout: 2 of 10, £20 and £10.
     for (const [i, price] of [3000, 2000, 2000, 1000, 1000, 1000].entries()) await recordOrder(treated[i], price);
@@ -407,6 +409,39 @@ describe('results', () => {
 
     expect(r.significant).toBe(true);
     expect(r.verdict).toMatch(/^The campaign made a significant difference: purchase rate 60\.0% treated vs 20\.0% holdout, \+40\.0 points/);
+    // Money as the admin app's tiles write it (£7.00), not "7.00 GBP".
+    expect(r.verdict).toContain('revenue per member +£7.00 (95% CI -£1.42 to +£15.42)');
+  });
+
+  it("writes the verdict's money in the programme currency's own decimals: yen have none", async () => {
+    const country = freshCountry();
+    const segment = await segmentOf(country);
+    const setCurrency = (code: string) => h.gql(admin, `mutation S($input: UpdateProgrammeSettingsInput!) { updateProgrammeSettings(input: $input) { pointValueCurrency } }`, { input: { pointValueCurrency: code } });
+    expect((await setCurrency('JPY')).errors).toBeUndefined();
+    try {
+      const created = await h.gql(marketer, CREATE, { input: { ...bonusInput(segment.id), holdoutShare: 0.5 } });
+      const campaignId = created.data.createCampaign.id;
+      const treated: string[] = [];
+      const holdout: string[] = [];
+      while (treated.length < 3 || holdout.length < 3) {
+        const id = randomUUID();
+        const group = holdoutGroup(campaignId, id, 0.5) === CampaignGroup.TREATED ? treated : holdout;
+        if (group.length < 3) group.push(id);
+      }
+      await insertMembers(country, [...treated, ...holdout]);
+      expect((await h.gql(marketer, LAUNCH, { id: campaignId })).errors).toBeUndefined();
+      // Treated spend ¥900, ¥600, ¥0 (mean ¥500); holdout ¥300, ¥0, ¥0 (mean ¥100): ¥400 more per member, written as the tiles write yen (JP¥).
+      for (const [memberId, yen] of [[treated[0], 900], [treated[1], 600], [holdout[0], 300]] as const) {
+        const input = orderInput(memberId, [{ unitPriceMinor: yen }], { channelId, currency: 'JPY' });
+        await h.app.services.orders.record(b.ctx(), { ...input, placedAt: new Date(input.placedAt) } as unknown as RecordOrderInput);
+      }
+      const r = (await h.gql(analyst, RESULTS, { id: campaignId })).data.campaign.results;
+      expect(r).toMatchObject({ currency: 'JPY', treated: { revenuePerMemberMinor: 500 }, holdout: { revenuePerMemberMinor: 100 } });
+      expect(r.verdict).toContain('revenue per member +JP¥400 (95% CI -JP¥594 to +JP¥1,394)');
+      expect(r.verdict).not.toMatch(/JPY|4\.00/);
+    } finally {
+      expect((await setCurrency('GBP')).errors).toBeUndefined();
+    }
   });
 
   it('with no holdout says that uplift cannot be measured', async () => {
@@ -428,6 +463,13 @@ describe('results', () => {
     const ids = Array.from({ length: 40 }, () => randomUUID());
     await insertMembers(country, ids);
     expect((await h.gql(marketer, LAUNCH, { id })).errors).toBeUndefined();
+    // Nobody has bought yet: no interval, so nothing "includes zero" yet either.
+    const before = (await h.gql(analyst, RESULTS, { id })).data.campaign.results;
+    expect(before.verdict).toMatch(/^No uplift can be measured yet: .*let it run longer or target more members\.$/);
+    // One buyer in each group: intervals that include zero.
+    const group = (memberId: string) => holdoutGroup(id, memberId, 0.5);
+    await recordOrder(ids.find((m) => group(m) === CampaignGroup.TREATED)!);
+    await recordOrder(ids.find((m) => group(m) === CampaignGroup.HOLDOUT)!);
     const running = (await h.gql(analyst, RESULTS, { id })).data.campaign.results;
     expect(running.verdict).toMatch(/^No significant difference yet: .*let it run longer or target more members\.$/);
     expect((await h.gql(marketer, CANCEL, { id })).errors).toBeUndefined();

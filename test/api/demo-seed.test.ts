@@ -10,6 +10,7 @@ import { FINISHED_CAMPAIGN } from '../../api/src/composition/seed/demo-history';
 import { CHURN_SEGMENT, DEMO_WEBHOOK_URL, RUNNING_CAMPAIGN } from '../../api/src/composition/seed/demo-engagement';
 import { DEMO_MEMBER } from '../../api/src/composition/seed/demo-members';
 import { DEMO_REWARDS } from '../../api/src/composition/seed/demo-programme';
+import { runImport } from '../support/imports';
 import { WebhookDispatcher, WEBHOOK_DELIVERY_QUEUE } from '../../api/src/modules/webhooks/dispatcher';
 import { handleTrain } from '../../recommender/src/jobs/train';
 import { ModelStore } from '../../recommender/src/training/store';
@@ -227,5 +228,31 @@ describe('a second demo seed (a restart of npm start)', () => {
       { prefix: expect.any(String), isLive: false },
       { prefix: expect.any(String), isLive: true },
     ]);
+  });
+
+  it("still seeds after an analyst imported the same customers into another channel, and leaves that channel's members as imported", async () => {
+    // The README's `npm run import` on the demo's database: the Online Retail file holds the demo slice's customers too.
+    const demoCustomers = await h.sql<{ value: string }>(
+      `select i.value from member_identifier i join sales_channel c on c.id::text = i.scope where c.name = ? and i.type = 'CHANNEL_CUSTOMER_ID' order by i.value limit 3`,
+      [seed.channelName],
+    );
+    expect(demoCustomers).toHaveLength(3);
+    const rows = demoCustomers.map(({ value }, n) => ({
+      line: n + 2,
+      row: { InvoiceNo: `ANALYST-${n}`, StockCode: '85123A', Description: 'WHITE HANGING HEART T-LIGHT HOLDER', Quantity: '2', InvoiceDate: '2011-01-10 10:00:00', UnitPrice: '2.55', CustomerID: value, Country: 'United Kingdom' },
+    }));
+    const imported = await runImport(h, rows, { channelName: "Analyst's import" });
+    expect(imported.summary.membersCreated).toBe(3);
+    const members = await count(`select count(*) as n from member`);
+
+    await seedDemo(h.orm.em, h.app.services, log, { history: { customers: CUSTOMERS }, steps });
+    expect(await count(`select count(*) as n from member`)).toBe(members);
+    expect(
+      await count(
+        `select count(*) as n from member m join member_identifier i on i.member_id = m.id join sales_channel c on c.id::text = i.scope
+          where c.name = ? and m.email is null and m.first_name is null`,
+        ["Analyst's import"],
+      ),
+    ).toBe(3);
   });
 });

@@ -210,6 +210,8 @@ describeInBrowser('admin app: dashboard, member 360, models', () => {
     const labels = (await chart.textContent()) ?? '';
     for (const label of ['ROC-AUC', 'PR-AUC', 'Mean predicted (calibration)', 'Observed rate (calibration)']) expect(labels).toContain(label);
     expect(labels).not.toMatch(/prAuc|meanPredicted/);
+    // The active version's metrics beside the version it replaced, not only beside the baselines.
+    expect(labels).toContain('Previous version (TF-CHURN');
 
     await rows.nth(1).getByTestId('version-activate').click();
     await page.getByTestId('activate-dialog').getByLabel('Reason').fill('Newer model misses lapsed store customers');

@@ -53,6 +53,9 @@ describeInBrowser('admin app: campaigns', () => {
     expect(await text('campaign-holdout')).toContain('50%');
 
     await session.page.getByTestId('campaign-launch').click();
+    // Before launching: how many members it fixes, and about how many the holdout takes.
+    await session.page.getByTestId('campaign-launch-size').waitFor();
+    expect(await text('campaign-launch-size')).toBe('The segment has 20 members now: about 10 held out.');
     await session.page.getByTestId('campaign-confirm').click();
     await session.page.waitForFunction(() => document.querySelector('[data-testid="campaign-status"]')?.textContent === 'Active');
     await session.page.getByTestId('count-treated').waitFor();
@@ -99,6 +102,8 @@ describeInBrowser('admin app: campaigns', () => {
     await session.page.getByTestId('timeline-entry').first().waitFor();
     const timeline = await session.page.getByTestId('timeline-entry').allTextContents();
     expect(timeline.some((e) => e.includes('Campaign contactReached by a campaign, +25 bonus points so far'))).toBe(true);
+    // Which campaign: the entry opens its page.
+    expect(await session.page.getByTestId('timeline-campaign-link').first().getAttribute('href')).toBe(`/campaigns/${campaignId}`);
   });
 
   it('an analyst at 390 px reads the campaign list and results but cannot launch or cancel', async () => {
@@ -197,5 +202,41 @@ describeInBrowser('admin app: campaigns', () => {
     expect(await session.page.getByTestId('campaign-created-by').getAttribute('title')).toBe(`admin:${creator.id}`);
     expect(await text('campaign-status')).toBe('Draft');
     expect(requests.count).toBe(1);
+  });
+
+  it('a marketer is warned before launch that a small segment holds out too few to measure; a campaign not started yet reads "Not measured", its empty holdout as dashes', async () => {
+    const { page } = session;
+    const segment = await h.gql(marketer, CREATE_SEGMENT, { input: { name: 'Everyone in FR', kind: 'DYNAMIC', rule: { attribute: 'country', op: 'eq', value: 'FR' } } });
+    expect(segment.errors).toBeUndefined();
+    const draftFor = async (holdoutShare: number): Promise<string> => {
+      const created = await h.gql(marketer, `mutation C($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }`, {
+        input: { name: `France ${holdoutShare}`, segmentId: segment.data.createSegment.id, startsAt: new Date(Date.now() + 86_400_000).toISOString(), holdoutShare, bonus: { fixedPoints: 5 } },
+      });
+      expect(created.errors).toBeUndefined();
+      return created.data.createCampaign.id;
+    };
+    // One member at 10%: nobody would be held out, and the dialog says what that means before the launch.
+    await signIn(AdminRole.MARKETER, `/campaigns/${await draftFor(0.1)}`);
+    await page.getByTestId('campaign-launch').click();
+    await page.getByTestId('campaign-launch-size').waitFor();
+    expect(await text('campaign-launch-size')).toBe(
+      'The segment has 1 member now: about 0 held out. Results need at least 2 held-out members to measure whether the campaign worked: raise the holdout share or target a larger segment.',
+    );
+
+    const id = await draftFor(0);
+    await page.goto(new URL(`/campaigns/${id}`, page.url()).toString());
+    await page.getByTestId('campaign-launch').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="campaign-launch-size"]')?.textContent?.includes('With no holdout'));
+    await page.getByTestId('campaign-confirm').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="campaign-status"]')?.textContent === 'Scheduled');
+    await page.getByTestId('tab-results').click();
+    await page.getByTestId('results-group-row').nth(1).waitFor();
+    // No interval was estimated, so "Not significant" would claim a finding; nor is there a window yet.
+    expect(await text('results-verdict-badge')).toBe('Not measured');
+    expect(await text('results-verdict-text')).toMatch(/^Not started yet/);
+    expect(await text('results-window')).toMatch(/^Window opens \d/);
+    // A group of nobody has no purchase rate or revenue per member: dashes, not 0% and £0.00.
+    expect((await page.getByTestId('results-group-row').allTextContents())[1]).toBe('Holdout00———');
+    await screenshot(page, 'campaign-results-not-started');
   });
 });

@@ -52,6 +52,8 @@ describeInBrowser('admin app: transaction import', () => {
     expect(await page.getByTestId('map-CustomerID').evaluate((el: HTMLSelectElement) => el.validity.valueMissing)).toBe(true);
     await page.getByTestId('map-CustomerID').selectOption('Customer ID');
     const mapping = page.getByTestId('import-mapping');
+    // Channel kinds named as on every other page.
+    expect(await mapping.getByLabel('Channel kind').locator('option').allTextContents()).toEqual(['Web', 'App', 'Store', 'Call centre', 'Marketplace']);
     await mapping.getByLabel('Sales channel').fill('Old web shop');
     await mapping.getByLabel('Invoices per batch').fill('1');
     await screenshot(page, 'import-mapping');
@@ -91,6 +93,9 @@ describeInBrowser('admin app: transaction import', () => {
     await page.waitForFunction(() => document.querySelector('[data-testid="import-state"]')?.textContent === 'Done', null, { timeout: 60_000 });
     expect(await channelTotals(h, 'Old web shop')).toEqual({ orders: straight.summary.orders, points: straight.summary.pointsEarned });
     expect(await text('import-skipped')).toMatch(/^[1-9][\d,]* invoices skipped$/);
+    // The summary is the resumed run's alone, and says so: its orders are fewer than the file's.
+    expect(await text('import-summary-scope')).toContain('What the last run added');
+    expect(Number((await text('import-orders'))?.split(' ')[0].replace(/,/g, ''))).toBeLessThan(straight.summary.orders);
     expect(await text('import-rejected-value')).toBe('1');
     expect(await text('import-rejects')).toContain('invoice date is not YYYY-MM-DD HH:MM[:SS] (1)');
     await screenshot(page, 'import-done');

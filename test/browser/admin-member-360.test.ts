@@ -162,6 +162,10 @@ describeInBrowser('admin app: member 360 with model outputs', () => {
     expect(await text('value-at-risk-total')).toBe('£92.58 of £123.45 predicted value at risk of churn');
     const chart = session.page.getByTestId('chart-value-at-risk').getByRole('img', { name: /value at risk per churn band/ });
     await chart.locator('svg').first().waitFor();
+    // Short ticks ("£20", "£100"): amounts with pence ran into each other on the half-width card.
+    const ticks = await chart.locator('svg text').allTextContents();
+    expect(ticks).toEqual(expect.arrayContaining(['£0', '£100']));
+    expect(ticks.filter((t) => /£\d[\d,]*\.\d\d/.test(t))).toEqual([]);
   });
 
   // Last: this member would change the dashboard's counts above.

@@ -7,12 +7,13 @@ import {
   CampaignResultsDocument,
   CancelCampaignDocument,
   LaunchCampaignDocument,
+  SegmentMemberCountDocument,
   type CampaignQuery,
   type CampaignResultsQuery,
 } from '../gql/graphql';
 import { ActorName } from '../shared/ActorName';
 import { errorMessage } from '../shared/errors';
-import { formatDateTime, formatDecimal, formatInteger, formatMoney, formatPercent, humanize } from '../shared/format';
+import { dash, formatDateTime, formatDecimal, formatInteger, formatMoney, formatPercent, humanize } from '../shared/format';
 import { can } from '../shared/permissions';
 import { Badge, Card, DataTable, Dialog, FormActions, PageHeader, QueryState, Stat } from '../shared/ui';
 import { UpliftCard } from '../shared/UpliftCard';
@@ -210,11 +211,14 @@ function ConfirmForm({ campaign: c, action, onDone, onCancel }: { campaign: Camp
   return (
     <form className="resource-form" onSubmit={submit}>
       {action === 'launch' ? (
-        <p>
-          The members of “{c.segment.name}” are fixed now and {formatPercent(c.holdoutShare)} of them are held out at random.{' '}
-          {isFuture ? `It starts on ${formatDateTime(c.startsAt)}.` : 'It starts at once: treated members are contacted now.'} A launched
-          campaign can no longer be changed.
-        </p>
+        <>
+          <p>
+            The members of “{c.segment.name}” are fixed now and {formatPercent(c.holdoutShare)} of them are held out at random.{' '}
+            {isFuture ? `It starts on ${formatDateTime(c.startsAt)}.` : 'It starts at once: treated members are contacted now.'} A launched
+            campaign can no longer be changed.
+          </p>
+          <LaunchSize campaign={c} />
+        </>
       ) : (
         <p>No more bonuses are given and undelivered messages are not sent. This cannot be undone.</p>
       )}
@@ -233,6 +237,27 @@ function ConfirmForm({ campaign: c, action, onDone, onCancel }: { campaign: Camp
   );
 }
 
+/**
+ * How many members the launch would fix, and whether the holdout it draws can measure anything: results need at least
+ * 2 held-out members, which a small segment or share will not give (4 members at 10% hold out nobody).
+ */
+function LaunchSize({ campaign: c }: { campaign: Campaign }) {
+  const [{ data }] = useQuery({ query: SegmentMemberCountDocument, variables: { id: c.segment.id }, requestPolicy: 'network-only' });
+  const count = data?.segment.memberCount;
+  if (count == null) return null;
+  const expectedHoldout = count * c.holdoutShare;
+  const isTooSmall = expectedHoldout < 2;
+  return (
+    <p className={isTooSmall ? 'notice' : 'muted'} role={isTooSmall ? 'alert' : undefined} data-testid="campaign-launch-size">
+      The segment has {formatInteger(count)} {count === 1 ? 'member' : 'members'} now: about {formatInteger(Math.round(expectedHoldout))} held out.
+      {isTooSmall &&
+        (c.holdoutShare === 0
+          ? ' With no holdout, the results cannot measure whether the campaign worked.'
+          : ' Results need at least 2 held-out members to measure whether the campaign worked: raise the holdout share or target a larger segment.')}
+    </p>
+  );
+}
+
 function ResultsSection({ campaign }: { campaign: Campaign }) {
   const [{ data, fetching, error }, refetch] = useQuery({ query: CampaignResultsDocument, variables: { id: campaign.id }, requestPolicy: 'cache-and-network' });
   const r = data?.campaign.results;
@@ -247,22 +272,32 @@ function ResultsSection({ campaign }: { campaign: Campaign }) {
       loadingText="Computing results…"
       testId="results"
     >
-      {r && <Results results={r} />}
+      {r && <Results results={r} status={campaign.status} />}
     </QueryState>
   );
 }
 
-function Results({ results: r }: { results: Results }) {
+function Results({ results: r, status }: { results: Results; status: Campaign['status'] }) {
   const money = (minor: number | null | undefined) => formatMoney(minor == null ? null : Math.round(minor), r.currency);
+  // "Not significant" is a finding about intervals: with none (not started, holdout too small, nobody bought) there is none.
+  const isEstimated = r.purchaseRateUplift != null || r.revenuePerMemberUplift != null;
+  const hasStarted = Date.parse(r.windowEnd) > Date.parse(r.windowStart);
+  // A group with no members has no rate or mean: a dash, not 0% and £0.00.
+  const ifMembers = (g: GroupRow, text: string) => (g.members === 0 ? dash : text);
   return (
     <div className="card-grid">
       <Card title="Verdict" wide testId="results-verdict">
         <p>
-          <Badge tone={r.significant ? 'good' : 'neutral'}>{r.significant ? 'Significant' : 'Not significant'}</Badge>{' '}
+          <span data-testid="results-verdict-badge">
+            <Badge tone={r.significant ? 'good' : 'neutral'}>{r.significant ? 'Significant' : isEstimated ? 'Not significant' : 'Not measured'}</Badge>
+          </span>{' '}
           <span data-testid="results-verdict-text">{r.verdict}</span>
         </p>
-        <p className="muted small">
-          Window {formatDateTime(r.windowStart)} – {formatDateTime(r.windowEnd)} · 95% confidence intervals, treated minus holdout
+        <p className="muted small" data-testid="results-window">
+          {hasStarted
+            ? `Window ${formatDateTime(r.windowStart)} – ${formatDateTime(r.windowEnd)}${status === 'ACTIVE' ? ' (so far)' : ''}`
+            : `Window opens ${formatDateTime(r.windowStart)}`}{' '}
+          · 95% confidence intervals, treated minus holdout
           {r.incrementalBuyers != null && ` · ${formatDecimal(r.incrementalBuyers)} incremental buyers`}
           {r.incrementalRevenueMinor != null && `, ${money(r.incrementalRevenueMinor)} incremental revenue`}
           {/* Point estimates: where the intervals include zero they are no finding, and the line says so. */}
@@ -279,9 +314,9 @@ function Results({ results: r }: { results: Results }) {
             { header: 'Group', cell: (g) => humanize(g.group) },
             { header: 'Members', numeric: true, cell: (g) => formatInteger(g.members) },
             { header: 'Buyers', numeric: true, cell: (g) => formatInteger(g.buyers) },
-            { header: 'Purchase rate', numeric: true, cell: (g) => formatPercent(g.purchaseRate) },
-            { header: 'Revenue per member', numeric: true, cell: (g) => money(g.revenuePerMemberMinor) },
-            { header: 'Points cost per member', numeric: true, cell: (g) => formatDecimal(g.pointsCostPerMember) },
+            { header: 'Purchase rate', numeric: true, cell: (g) => ifMembers(g, formatPercent(g.purchaseRate)) },
+            { header: 'Revenue per member', numeric: true, cell: (g) => ifMembers(g, money(g.revenuePerMemberMinor)) },
+            { header: 'Points cost per member', numeric: true, cell: (g) => ifMembers(g, formatDecimal(g.pointsCostPerMember)) },
           ]}
         />
       </Card>

@@ -25,3 +25,24 @@ export function describeAction(c: Pick<CampaignFieldsFragment, 'actionKind' | 'b
   if (c.message) return `${humanize(c.message.medium)} message${c.message.subject ? `: “${c.message.subject}”` : ''}`;
   return humanize(c.actionKind);
 }
+
+/**
+ * What an OFFER campaign recorded for the member (docs/concepts/campaigns.md): its recommended products by name, best
+ * first, or a reward at its discounted cost.
+ */
+export function describeOffer(offer: unknown): string | null {
+  if (!offer || typeof offer !== 'object') return null;
+  const o = offer as { products?: { name?: unknown; sku?: unknown; rank?: unknown }[]; rewardCode?: unknown; discountPercent?: unknown; costPoints?: unknown };
+  if (Array.isArray(o.products)) {
+    const names = [...o.products]
+      .sort((a, b) => Number(a.rank ?? 0) - Number(b.rank ?? 0))
+      .map((p) => String(p.name ?? p.sku ?? ''))
+      .filter(Boolean);
+    if (names.length === 0) return null;
+    return names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+  }
+  if (typeof o.rewardCode === 'string') {
+    return `${o.rewardCode}${typeof o.discountPercent === 'number' ? ` at ${o.discountPercent}% off` : ''}${typeof o.costPoints === 'number' ? ` (${formatInteger(o.costPoints)} points)` : ''}`;
+  }
+  return null;
+}

@@ -12,6 +12,7 @@ import {
   type SalesChannelKind,
 } from '../gql/graphql';
 import { errorMessage, fieldErrorMap } from '../shared/errors';
+import { channelLabels } from '../members/member-format';
 import { dash, formatDateTime, formatDateTimeSeconds, humanize } from '../shared/format';
 import { useNow } from '../shared/use-now';
 import { Badge, Card, DataTable, Dialog, Field, FormActions, PageHeader, QueryState, ShownOnce, type Tone } from '../shared/ui';
@@ -82,7 +83,7 @@ export function ChannelsPage() {
                   rowTestId="channel-row"
                   columns={[
                     { header: 'Name', cell: (c) => c.name },
-                    { header: 'Kind', cell: (c) => humanize(c.kind) },
+                    { header: 'Kind', cell: (c) => channelLabels[c.kind] },
                     {
                       header: 'Usable keys',
                       numeric: true,
@@ -259,7 +260,7 @@ function ChannelForm({ onCreated, onCancel }: { onCreated(channel: { id: string 
             <select {...p} value={kind} onChange={(e) => setKind(e.target.value as SalesChannelKind)}>
               {channelKinds.map((k) => (
                 <option key={k} value={k}>
-                  {humanize(k)}
+                  {channelLabels[k]}
                 </option>
               ))}
             </select>
@@ -309,7 +310,7 @@ function KeyForm({ channels, scopes, initialChannelId, onCreated, onCancel }: Ke
             <select {...p} required value={channelId} onChange={(e) => setChannelId(e.target.value)}>
               {channels.map((c) => (
                 <option key={c.id} value={c.id}>
-                  {c.name} ({humanize(c.kind).toLowerCase()})
+                  {c.name} ({channelLabels[c.kind].toLowerCase()})
                 </option>
               ))}
             </select>

@@ -15,7 +15,7 @@ import {
 } from '../gql/graphql';
 import { channelLabels } from '../members/member-format';
 import { Chart } from '../shared/Chart';
-import { formatDecimal, formatInteger, formatMoney, formatPercent } from '../shared/format';
+import { formatDecimal, formatInteger, formatMoney, formatMoneyCompact, formatPercent } from '../shared/format';
 import { Card, DataTable, PageHeader, QueryState, Stat } from '../shared/ui';
 import { segmentPresets } from '../segments/presets';
 
@@ -180,7 +180,7 @@ function PointsFlow({ kpis: k, isChannelFiltered }: { kpis: Kpis; isChannelFilte
           option={{
             tooltip: { trigger: 'axis' },
             grid: { left: 8, right: 16, top: 16, bottom: 8, containLabel: true },
-            xAxis: { type: 'category', data: bars.map((b) => b.name), axisLabel: { interval: 0, width: 64, overflow: 'break' } },
+            xAxis: { type: 'category', data: bars.map((b) => b.name), axisLabel: { interval: 0, width: 80, overflow: 'break', lineHeight: 14 } },
             yAxis: { type: 'value' },
             series: [
               {
@@ -297,7 +297,8 @@ function ValueAtRiskCard({ isChannelFiltered }: { isChannelFiltered: boolean }) 
               option={{
                 tooltip: { trigger: 'axis', valueFormatter: (x: number) => formatMoney(x, v.currency) },
                 grid: { left: 8, right: 16, top: 8, bottom: 8, containLabel: true },
-                xAxis: { type: 'value', axisLabel: { formatter: (x: number) => formatMoney(x, v.currency) } },
+                // Compact ticks ("£120k"): whole amounts ran into each other on a half-width card.
+                xAxis: { type: 'value', axisLabel: { formatter: (x: number) => formatMoneyCompact(x, v.currency) } },
                 yAxis: { type: 'category', data: bands.map((b) => churnBandLabels[b.churnBand]) },
                 series: [
                   {
@@ -401,8 +402,9 @@ function CohortRetention({ input }: { input: AnalyticsFilterInput }) {
             grid: { left: 8, right: 16, top: 8, bottom: 48, containLabel: true },
             xAxis: { type: 'category', data: offsets, splitArea: { show: true } },
             yAxis: { type: 'category', data: cohorts.map((c) => `${c.month} (${c.size})`), inverse: true },
-            visualMap: { min: 0, max: 100, orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 120, calculable: false, inRange: { color: ['#eff4ff', '#2454d6'] } },
-            series: [{ type: 'heatmap', name: 'Retention %', data: cells, label: { show: cohorts.length <= 12 && offsets.length <= 12, fontSize: 10 } }],
+            visualMap: { min: 0, max: 100, text: ['100%', '0%'], orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 120, calculable: false, inRange: { color: ['#eff4ff', '#2454d6'] } },
+            // Every cell's percentage up to 13 × 13: "Last 12 months" spans 13 calendar months.
+            series: [{ type: 'heatmap', name: 'Retention %', data: cells, label: { show: cohorts.length <= 13 && offsets.length <= 13, fontSize: 10 } }],
           }}
         />
       </QueryState>

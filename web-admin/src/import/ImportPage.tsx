@@ -4,11 +4,15 @@ import type { CombinedError } from 'urql';
 import { useSession } from '../auth/SessionProvider';
 import { errorMessage, fieldErrorMap } from '../shared/errors';
 import { formatDateTime, formatInteger, humanize } from '../shared/format';
+import { channelLabels } from '../members/member-format';
+import { ownValue } from '../shared/lookup';
 import { Badge, Card, ConfirmAction, DataTable, ErrorBox, Field, PageHeader, Stat, type Tone } from '../shared/ui';
 import { canonicalColumns, ImportsApi, optionalColumns, type CanonicalColumn, type ImportJob, type ImportState } from './imports-api';
 
 const POLL_MS = 500;
-const channelKinds = ['WEB', 'APP', 'STORE', 'CALL_CENTER', 'MARKETPLACE'];
+const channelKinds = ['WEB', 'APP', 'STORE', 'CALL_CENTER', 'MARKETPLACE'] as const;
+/** A kind as every other page names it ("Call centre"), or in words when the file named one the app does not know. */
+const kindLabel = (kind: string) => ownValue(channelLabels, kind) ?? humanize(kind);
 const stateTones: Record<ImportState, Tone> = { UPLOADED: 'info', QUEUED: 'info', RUNNING: 'info', INTERRUPTED: 'warn', FAILED: 'bad', DONE: 'good' };
 const stateLabels: Record<ImportState, string> = { UPLOADED: 'To map', QUEUED: 'Queued', RUNNING: 'Running', INTERRUPTED: 'Interrupted', FAILED: 'Failed', DONE: 'Done' };
 
@@ -175,7 +179,7 @@ function ImportDetail({ api, id, onChanged, onProgress, onDeleted }: { api: Impo
     >
       <p className="muted small">
         {formatInteger(job.totalBytes)} bytes{job.isGzip ? ' (gzip)' : ''}, uploaded {formatDateTime(job.uploadedAt)}
-        {job.settings && ` · into “${job.settings.channelName}” (${humanize(job.settings.channelKind).toLowerCase()}, ${job.settings.currency})`}
+        {job.settings && ` · into “${job.settings.channelName}” (${kindLabel(job.settings.channelKind).toLowerCase()}, ${job.settings.currency})`}
       </p>
       {job.state === 'UPLOADED' && <MappingForm job={job} busy={busy} onStart={(settings) => act(() => api.start(job.id, settings))} error={actionError} />}
       {job.state !== 'UPLOADED' && job.state !== 'QUEUED' && <Progress job={job} />}
@@ -326,7 +330,7 @@ function MappingForm({ job, busy, error, onStart }: { job: ImportJob; busy: bool
             <select {...p} value={channelKind} onChange={(e) => setChannelKind(e.target.value)}>
               {channelKinds.map((k) => (
                 <option key={k} value={k}>
-                  {humanize(k)}
+                  {channelLabels[k]}
                 </option>
               ))}
             </select>
@@ -382,6 +386,13 @@ function Outcome({ job, onDownload }: { job: ImportJob; onDownload(): void }) {
   const s = job.summary;
   return (
     <div className="import-outcome" data-testid="import-outcome">
+      {s && (
+        <p className="muted small" data-testid="import-summary-scope">
+          {s.invoicesSkipped > 0
+            ? 'What the last run added: invoices an earlier run imported were skipped, and their figures are not counted again here.'
+            : 'What the run added:'}
+        </p>
+      )}
       {s && (
         <dl className="facts" data-testid="import-summary">
           <div>

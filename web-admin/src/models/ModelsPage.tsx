@@ -247,7 +247,12 @@ function Versions({ versions, canActivate, onActivated }: { versions: ModelVersi
           },
         ]}
       />
-      {selected && (selected.kind === 'VALUE' ? <ValueMetrics version={selected} active={active} /> : <MetricsChart version={selected} active={active} />)}
+      {selected &&
+        (selected.kind === 'VALUE' ? (
+          <ValueMetrics version={selected} reference={referenceFor(selected, versions)} />
+        ) : (
+          <MetricsChart version={selected} reference={referenceFor(selected, versions)} />
+        ))}
       <Dialog title="Activate model version" isOpen={Boolean(activating)} onClose={() => setActivating(null)} testId="activate-dialog">
         {activating && (
           <ActivateForm
@@ -290,6 +295,28 @@ function ActivateForm({ version, onDone, onCancel }: { version: ModelVersionFiel
       <FormActions submitLabel="Activate" busy={fetching} onCancel={onCancel} testId="activate-confirm" />
     </form>
   );
+}
+
+/** The version a version's metrics are read beside, and what it is to it. */
+interface Reference {
+  label: string;
+  version: ModelVersionFieldsFragment;
+}
+
+/**
+ * Beside any other version, the active one; beside the active version, the one that served before it (the latest
+ * activated before it was), so a new version just promoted still reads against what it replaced.
+ */
+export function referenceFor(version: ModelVersionFieldsFragment, versions: ModelVersionFieldsFragment[]): Reference | null {
+  const active = versions.find((v) => v.status === 'ACTIVE') ?? null;
+  if (!active) return null;
+  if (active.id !== version.id) return { label: 'Active version', version: active };
+  // A RETIRED version has served even when its activation time was not recorded: its training time stands in.
+  const servedFrom = (v: ModelVersionFieldsFragment) => Date.parse(v.activatedAt ?? v.createdAt);
+  const previous = versions
+    .filter((v) => v.id !== active.id && (v.activatedAt != null || v.status === 'RETIRED') && servedFrom(v) <= servedFrom(active))
+    .sort((a, b) => servedFrom(b) - servedFrom(a))[0];
+  return previous ? { label: `Previous version (${previous.algorithm}, ${formatDateTime(previous.finishedAt ?? previous.createdAt)})`, version: previous } : null;
 }
 
 /** Metric paths with 0–1 values (ndcg, recall, AUC…), e.g. `all ndcg@10`; counts stay out of the chart. */
@@ -382,12 +409,12 @@ interface CalibrationBin {
   count: number;
 }
 
-/** The protocol's customer-value metrics of a version (docs/eval/protocol.md) beside each baseline's and the active version's, and its decile calibration. */
-function ValueMetrics({ version, active }: { version: ModelVersionFieldsFragment; active: ModelVersionFieldsFragment | null }) {
+/** The protocol's customer-value metrics of a version (docs/eval/protocol.md) beside each baseline's and the active (or previous) version's, and its decile calibration. */
+function ValueMetrics({ version, reference }: { version: ModelVersionFieldsFragment; reference: Reference | null }) {
   const rows: ValueMetricsRow[] = [
     { name: `This version (${version.algorithm})`, metrics: version.metrics },
     ...Object.entries(version.baselineMetrics).map(([name, m]) => ({ name, metrics: (m ?? {}) as Record<string, unknown> })),
-    ...(active && active.id !== version.id ? [{ name: 'Active version', metrics: active.metrics }] : []),
+    ...(reference ? [{ name: reference.label, metrics: reference.version.metrics }] : []),
   ];
   const calibration = (Array.isArray(version.metrics.calibration) ? version.metrics.calibration : []) as CalibrationBin[];
   const scoring = version.valueScoring;
@@ -396,7 +423,7 @@ function ValueMetrics({ version, active }: { version: ModelVersionFieldsFragment
     <Card title={`Metrics of ${version.algorithm} (${version.id.slice(0, 8)})`} wide testId="version-metrics">
       <GateDecision version={version} />
       <DataTable<ValueMetricsRow>
-        label="Holdout metrics of this version next to each baseline and the active version"
+        label="Holdout metrics of this version next to each baseline and the active or previous version"
         testId="value-metrics"
         rows={rows}
         rowKey={(r) => r.name}
@@ -442,13 +469,13 @@ function ValueMetrics({ version, active }: { version: ModelVersionFieldsFragment
   );
 }
 
-function MetricsChart({ version, active }: { version: ModelVersionFieldsFragment; active: ModelVersionFieldsFragment | null }) {
+function MetricsChart({ version, reference }: { version: ModelVersionFieldsFragment; reference: Reference | null }) {
   const own = rateMetrics(version.metrics);
   const names = Object.keys(own);
   const series = [
     { name: 'This version', values: own },
     ...Object.entries(version.baselineMetrics).map(([name, m]) => ({ name, values: rateMetrics((m ?? {}) as Record<string, unknown>) })),
-    ...(active && active.id !== version.id ? [{ name: 'Active version', values: rateMetrics(active.metrics) }] : []),
+    ...(reference ? [{ name: reference.label, values: rateMetrics(reference.version.metrics) }] : []),
   ];
   return (
     <Card title={`Metrics of ${version.algorithm} (${version.id.slice(0, 8)})`} wide testId="version-metrics">
@@ -457,7 +484,7 @@ function MetricsChart({ version, active }: { version: ModelVersionFieldsFragment
         <p className="empty">This version recorded no metrics</p>
       ) : (
         <Chart
-          label="Holdout metrics of this version next to each baseline and the active version"
+          label="Holdout metrics of this version next to each baseline and the active or previous version"
           height={Math.max(240, names.length * 22 * series.length + 60)}
           option={{
             tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },

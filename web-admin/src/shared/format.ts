@@ -67,6 +67,17 @@ export function formatMoney(minor: number | null | undefined, currency: string |
   }
 }
 
+/** Money for a chart axis, short enough for ticks side by side: 12000000 GBP → "£120k", 150 GBP → "£1.5". */
+export function formatMoneyCompact(minor: number, currency: string | null | undefined): string {
+  try {
+    const exact = new Intl.NumberFormat(locale, { style: 'currency', currency: currency || 'GBP' });
+    const digits = exact.resolvedOptions().maximumFractionDigits ?? 2;
+    return new Intl.NumberFormat(locale, { style: 'currency', currency: currency || 'GBP', notation: 'compact', minimumFractionDigits: 0, maximumFractionDigits: 1 }).format(minor / 10 ** digits);
+  } catch {
+    return decimal.format(minor);
+  }
+}
+
 export function formatDate(iso: string | null | undefined): string {
   if (!iso) return dash;
   const date = new Date(iso);

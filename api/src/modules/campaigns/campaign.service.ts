@@ -544,7 +544,16 @@ function snapshot(c: Campaign): Record<string, unknown> {
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const pp = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} points`;
-const money = (minor: number, currency: string) => `${minor >= 0 ? '+' : '-'}${(Math.abs(minor) / 100).toFixed(2)} ${currency}`;
+/**
+ * Signed money as the admin app's tiles write it, to the nearest minor unit in the currency's own decimals:
+ * 16676 GBP → "+£166.76", -500 JPY → "-JP¥500" (not "166.76 GBP", nor 500 yen read as 5.00).
+ */
+function money(minor: number, currency: string): string {
+  const format = new Intl.NumberFormat('en-GB', { style: 'currency', currency });
+  const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
+  const rounded = Math.round(minor);
+  return `${rounded >= 0 ? '+' : '-'}${format.format(Math.abs(rounded) / 10 ** digits)}`;
+}
 
 function verdictOf(r: {
   notStarted: boolean;
@@ -566,6 +575,12 @@ function verdictOf(r: {
   const revenueText = revenue
     ? `revenue per member ${money(revenue.difference, r.currency)} (95% CI ${money(revenue.low, r.currency)} to ${money(revenue.high, r.currency)})`
     : 'revenue per member: too little data for an interval';
+  // Neither interval could be estimated (no buyers, or every member alike): there is nothing that "includes zero".
+  if (!rate && !revenue) {
+    return r.ended
+      ? `No uplift can be measured: ${rateText}; ${revenueText}. Without an interval the campaign cannot be said to have worked; telling a difference apart needs more members, or a larger holdout, next time.`
+      : `No uplift can be measured yet: ${rateText}; ${revenueText}. An interval needs members who bought and members who did not; let it run longer or target more members.`;
+  }
   if (rate?.significant || revenue?.significant) {
     const up = (rate?.significant ? rate.difference : revenue!.difference) > 0;
     return `${up ? 'The campaign made a significant difference' : 'Treated members did significantly worse than the holdout'}: ${rateText}; ${revenueText}.`;

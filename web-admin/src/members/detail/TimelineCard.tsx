@@ -1,9 +1,11 @@
 import { useState } from 'react';
+import { Link } from 'react-router';
 import { useQuery } from 'urql';
 import { MemberTimelineDocument, type MemberTimelineQuery } from '../../gql/graphql';
 import { formatDateTime, formatDelta, formatInteger, formatMoney, humanize } from '../../shared/format';
 import { Badge, Card, QueryState, type Tone } from '../../shared/ui';
 import { channelLabels } from '../member-format';
+import { describeOffer } from '../../campaigns/campaign-format';
 
 type TimelineEntry = MemberTimelineQuery['member']['timeline']['edges'][number]['node'];
 
@@ -42,7 +44,18 @@ export function TimelineCard({ memberId }: { memberId: string }) {
                 {formatDateTime(entry.occurredAt)}
               </time>
               <Badge tone={timelineTones[entry.type]}>{humanize(entry.type)}</Badge>
-              <span>{describeTimelineEntry(entry)}</span>
+              <span>
+                {describeTimelineEntry(entry)}
+                {/* Which campaign: its page names it and holds its results. */}
+                {(entry.node.__typename === 'CampaignMember' || entry.node.__typename === 'CampaignMessage') && (
+                  <>
+                    {' · '}
+                    <Link to={`/campaigns/${entry.node.campaignId}`} data-testid="timeline-campaign-link">
+                      Open the campaign
+                    </Link>
+                  </>
+                )}
+              </span>
             </li>
           ))}
         </ol>
@@ -84,10 +97,11 @@ function describeTimelineEntry(entry: TimelineEntry): string {
       return `${n.fromTier ? `${n.fromTier} → ` : ''}${n.toTier} (${humanize(n.changeReason).toLowerCase()})`;
     case 'Feedback':
       return `${n.kind} ${n.score}${n.kind === 'NPS' ? '/10' : '/5'}${n.npsCategory ? `, ${humanize(n.npsCategory).toLowerCase()}` : ''}`;
-    case 'CampaignMember':
-      return n.group === 'HOLDOUT'
-        ? 'Held out of a campaign (control group)'
-        : `Reached by a campaign${n.bonusPoints ? `, ${formatDelta(n.bonusPoints)} bonus points so far` : ''}`;
+    case 'CampaignMember': {
+      if (n.group === 'HOLDOUT') return 'Held out of a campaign (control group)';
+      const offer = describeOffer(n.offer);
+      return `Reached by a campaign${n.bonusPoints ? `, ${formatDelta(n.bonusPoints)} bonus points so far` : ''}${offer ? `, offered ${offer}` : ''}`;
+    }
     case 'CampaignMessage':
       return `${humanize(n.medium)} from a campaign${n.subject ? `: “${n.subject}”` : ''} (${humanize(n.messageStatus).toLowerCase()})`;
     default:
