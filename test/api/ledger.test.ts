@@ -58,6 +58,25 @@ describe('pending points and expiry', () => {
     expect((await ledgerCheck(h)).isConsistent).toBe(true);
   });
 
+  it('dates a release and an expiry when they happened, not when a late job wrote them', async () => {
+    const m = await b.member().save();
+    await h.gql(pos.auth, RECORD_ORDER, { input: orderInput(m.id, [{ unitPriceMinor: 4000 }]) });
+    const [lot] = await h.sql(`select id, available_at, expires_at from point_lot where member_id = ?`, [m.id]);
+    const availableAt = new Date(lot.available_at);
+    const expiresAt = new Date(lot.expires_at);
+    // One run long after both: as after an outage, or for history imported today.
+    const late = new Date(expiresAt.getTime() + 40 * DAY);
+    await jobs(late);
+    const rows = await h.sql(`select reason, created_at from ledger_entry where member_id = ? and reason in ('RELEASE', 'EXPIRY') order by reason`, [m.id]);
+    expect(rows.map((r) => [r.reason, new Date(r.created_at).toISOString()])).toEqual([
+      ['EXPIRY', expiresAt.toISOString()],
+      ['RELEASE', availableAt.toISOString()],
+    ]);
+    const [event] = await h.sql(`select payload from event_outbox where type = 'points.expired' and member_id = ?`, [m.id]);
+    expect(event.payload).toMatchObject({ lotId: lot.id, points: 40, expiredAt: expiresAt.toISOString() });
+    expect((await ledgerCheck(h)).isConsistent).toBe(true);
+  });
+
   it('spends the lots that expire first', async () => {
     await b.settings({ pendingDays: 0 });
     try {

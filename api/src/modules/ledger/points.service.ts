@@ -148,7 +148,9 @@ export class PointsService {
           const bal = await this.ledger.lock(tx, memberId);
           const lots = await tx.find(PointLot, { member: memberId, state: LotState.PENDING, availableAt: { $lte: now } });
           for (const lot of lots) {
-            this.ledger.release(tx, bal, lot, { sourceType: 'lot', sourceId: lot.id, key: `release:${lot.id}`, actor: 'system' });
+            // Dated when the points became available, not when the job ran: a late run, or history imported today,
+            // puts each change on its own day (the ledger's order, the analytics' periods).
+            this.ledger.release(tx, bal, lot, { sourceType: 'lot', sourceId: lot.id, key: `release:${lot.id}`, actor: 'system', at: lot.availableAt });
             result.lotsReleased++;
           }
         });
@@ -172,10 +174,12 @@ export class PointsService {
               sourceId: lot.id,
               key: `expiry:${lot.id}:${lot.remaining}:${now.toISOString()}`,
               actor: 'system',
+              // When the points expired, as a release is dated when they became available.
+              at: lot.expiresAt,
             });
             result.pointsExpired += points;
             result.lotsExpired++;
-            if (points > 0) await this.events.record(tx, EventType.POINTS_EXPIRED, { memberId, lotId: lot.id, points, expiredAt: now.toISOString() }, { memberId, occurredAt: now });
+            if (points > 0) await this.events.record(tx, EventType.POINTS_EXPIRED, { memberId, lotId: lot.id, points, expiredAt: lot.expiresAt.toISOString() }, { memberId, occurredAt: now });
           }
         });
       }
