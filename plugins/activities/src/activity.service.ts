@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError, DAY_MS, type Context, type FieldProblem, type PluginServices, type SalesChannelKind } from '@loyalty/api/extension-api';
 import { ActivityErrors, MAX_AGE_DAYS, MAX_FUTURE_MINUTES } from './activity-definitions';
@@ -171,7 +171,8 @@ export class ActivityService {
     }
     if (problems.length) throw AppError.badInput(problems);
     return ctx.em.transactional(async (em) => {
-      const type = await em.findOne(ActivityType, { id: input.id });
+      // Locked: of two changes at once, the second starts from the first's result (its audit entry's `before` and `after`).
+      const type = await em.findOne(ActivityType, { id: input.id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!type) throw AppError.notFound('ActivityType', input.id);
       const before = snapshot(type);
       if (input.name != null) type.name = input.name.trim();

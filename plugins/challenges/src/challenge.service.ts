@@ -1,4 +1,4 @@
-import { QueryOrder, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { LockMode, QueryOrder, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError, meanSampleOfSums, welch, wilson, type Context, type PluginServices } from '@loyalty/api/extension-api';
 import { Challenge, ChallengeBadge, ChallengeProgress } from './challenge.entity';
@@ -83,9 +83,9 @@ export class ChallengeService {
   /** The given fields; those progress depends on only while no member has progress (CHALLENGE_NOT_EDITABLE). */
   async update(ctx: Context, input: UpdateChallengeInput): Promise<Challenge> {
     return ctx.em.transactional(async (em) => {
-      const challenge = await this.get(em, input.id);
-      // A change and the first member's progress must not cross: the row is held until this commits.
-      await em.execute(`select id from challenge where id = ? for update`, [challenge.id]);
+      // Read under the row's lock: neither the first member's progress nor another change (the window check) crosses this.
+      const challenge = isUuid(input.id) ? await em.findOne(Challenge, input.id, { lockMode: LockMode.PESSIMISTIC_WRITE }) : null;
+      if (!challenge) throw AppError.notFound('Challenge', input.id);
       const before = specOf(challenge);
       const settings = await this.services.programme.settings(em);
       const reward = input.reward;

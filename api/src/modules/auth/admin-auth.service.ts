@@ -159,9 +159,12 @@ export class AdminAuthService {
       ...problems.map((message) => ({ path: 'input.newPassword', message })),
     ];
     if (fields.length) throw AppError.badInput(fields);
+    const verifiedHash = admin.passwordHash;
     const passwordHash = await argon2Hash(input.newPassword);
     return ctx.em.transactional(async (tx) => {
-      const current = await tx.findOneOrFail(AdminUser, principal.adminId);
+      // Locked and checked again: a change committed since (another tab) made the given current password a past one.
+      const current = await tx.findOneOrFail(AdminUser, principal.adminId, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (current.passwordHash !== verifiedHash) throw AppError.badInput([{ path: 'input.currentPassword', message: 'is not your current password' }]);
       current.passwordHash = passwordHash;
       const revoked = await this.revokeAll(tx, current.id);
       this.audit.record(tx, ctx, {

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context } from '../../base/context';
 import { AppError, conflictOnDuplicate } from '../../base/errors';
@@ -128,8 +129,10 @@ export class ApiKeyService {
   /** Issues a replacement with the same channel and scopes; the old key stops working after the grace period. */
   async rotateKey(em: EntityManager, ctx: Context | null, input: RotateApiKeyInput): Promise<{ key: string; apiKey: ApiKey }> {
     const rotated = await em.transactional(async (tx) => {
-      const old = await tx.findOne(ApiKey, input.id, { populate: ['channel'] });
+      // Locked (the key's row only): a second rotation or a revocation at once waits, then sees this one's result.
+      const old = await tx.findOne(ApiKey, input.id, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!old) throw AppError.notFound('ApiKey', input.id);
+      await tx.populate(old, ['channel']);
       const now = new Date();
       if (!old.isUsableAt(now)) throw AppError.conflict('API_KEY_REVOKED', 'This key is already revoked or expired');
       const graceEnd = new Date(now.getTime() + input.graceSeconds * 1000);
@@ -152,7 +155,7 @@ export class ApiKeyService {
 
   async revokeKey(em: EntityManager, ctx: Context | null, input: RevokeApiKeyInput): Promise<ApiKey> {
     const revoked = await em.transactional(async (tx) => {
-      const key = await tx.findOne(ApiKey, input.id);
+      const key = await tx.findOne(ApiKey, input.id, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!key) throw AppError.notFound('ApiKey', input.id);
       if (key.revokedAt) return key;
       key.revokedAt = new Date();

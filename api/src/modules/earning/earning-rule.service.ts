@@ -40,8 +40,7 @@ export class EarningRuleService {
     const { problems, params } = this.kinds.validate(input);
     if (problems.length) throw AppError.badInput(problems);
     return ctx.em.transactional(async (em) => {
-      const latest = await em.findOne(EarningRule, { ruleKey: input.ruleKey, supersededAt: null }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      if (!latest) throw AppError.notFound('EarningRule', input.ruleKey);
+      const latest = await this.lockLatest(em, input.ruleKey);
       latest.supersededAt = new Date();
       const next = em.create(EarningRule, {
         ...this.fields(input),
@@ -60,6 +59,18 @@ export class EarningRuleService {
       });
       return next;
     });
+  }
+
+  /**
+   * The current version, locked. A concurrent update that closed the version this waited for leaves nothing matching
+   * its read, whose snapshot predates the successor: the next read (a new snapshot) finds that successor.
+   */
+  private async lockLatest(em: EntityManager, ruleKey: string): Promise<EarningRule> {
+    for (;;) {
+      const latest = await em.findOne(EarningRule, { ruleKey, supersededAt: null }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (latest) return latest;
+      if ((await em.count(EarningRule, { ruleKey, supersededAt: null })) === 0) throw AppError.notFound('EarningRule', ruleKey);
+    }
   }
 
   private fields(input: EarningRuleInput) {

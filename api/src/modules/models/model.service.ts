@@ -221,6 +221,8 @@ export class ModelService {
       if (version.status !== ModelVersionStatus.REJECTED && version.status !== ModelVersionStatus.RETIRED) {
         throw AppError.conflict('MODEL_NOT_ACTIVATABLE', `A ${version.status} version has no complete scores to serve`, { status: version.status });
       }
+      // One activation per kind at a time: waiting on the active row's lock instead, one that retired it leaves this read empty.
+      await em.execute('select pg_advisory_xact_lock(hashtext(?))', [`model.activate:${version.kind}`]);
       const current = await em.findOne(ModelVersion, { kind: version.kind, status: ModelVersionStatus.ACTIVE }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (current) {
         current.status = ModelVersionStatus.RETIRED;

@@ -34,7 +34,8 @@ export class PlanService {
     return conflictOnDuplicate(
       () =>
         ctx.em.transactional(async (em) => {
-          const existing = await em.findOne(MembershipPlan, { code: input.code });
+          // Locked, as rewards are: two upserts of one plan at once leave one input whole (a fee with its own currency).
+          const existing = await em.findOne(MembershipPlan, { code: input.code }, { lockMode: LockMode.PESSIMISTIC_WRITE });
           const plan = existing ?? em.create(MembershipPlan, { ...input });
           em.assign(plan, { ...input });
           await em.flush();

@@ -1,3 +1,4 @@
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context } from '../../base/context';
 import type { AuditService } from '../audit/audit.service';
@@ -13,7 +14,8 @@ export class ProgrammeService {
 
   async update(ctx: Context, input: UpdateProgrammeSettingsInput): Promise<ProgrammeSettings> {
     return ctx.em.transactional(async (em) => {
-      const settings = await this.settings(em);
+      // Locked: of two changes at once, the second starts from the first's result (its audit entry's `before`).
+      const settings = await em.findOneOrFail(ProgrammeSettings, 1, { lockMode: LockMode.PESSIMISTIC_WRITE });
       const before = { ...settings };
       const changes = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined && v !== null));
       em.assign(settings, changes);

@@ -1,3 +1,4 @@
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context } from '../../base/context';
 import { AppError, conflictOnDuplicate } from '../../base/errors';
@@ -109,6 +110,16 @@ export class SegmentService {
     return segment;
   }
 
+  /**
+   * A change's read: under the row's lock, so that of two changes at once the second starts from the first's result (its
+   * audit entry's `before`), and one waiting for a delete finds the segment deleted (NOT_FOUND).
+   */
+  private async lock(em: EntityManager, id: string): Promise<Segment> {
+    const segment = isUuid(id) ? await em.findOne(Segment, { id, deletedAt: null }, { lockMode: LockMode.PESSIMISTIC_WRITE }) : null;
+    if (!segment) throw AppError.notFound('Segment', id);
+    return segment;
+  }
+
   async create(ctx: Context, input: CreateSegmentInput): Promise<Segment> {
     return conflictOnDuplicate(
       () =>
@@ -147,7 +158,7 @@ export class SegmentService {
     return conflictOnDuplicate(
       () =>
         ctx.em.transactional(async (em) => {
-          const segment = await this.get(em, input.id);
+          const segment = await this.lock(em, input.id);
           const before = snapshot(segment);
           if (input.rule != null) {
             if (segment.kind === SegmentKind.SNAPSHOT) {
@@ -169,7 +180,7 @@ export class SegmentService {
   /** Soft delete: the row and a snapshot's members stay for the audit trail and past campaigns. */
   async remove(ctx: Context, id: string): Promise<Segment> {
     return ctx.em.transactional(async (em) => {
-      const segment = await this.get(em, id);
+      const segment = await this.lock(em, id);
       segment.deletedAt = new Date();
       this.audit.record(em, ctx, { action: 'segment.delete', entityType: 'Segment', entityId: segment.id, before: snapshot(segment) });
       return segment;

@@ -29,7 +29,8 @@ export class TierService {
     return conflictOnDuplicate(
       () =>
         ctx.em.transactional(async (em) => {
-          const existing = await em.findOne(Tier, { code: input.code });
+          // Locked, as rewards are: two upserts of one tier at once leave one input whole, not a mix of both.
+          const existing = await em.findOne(Tier, { code: input.code }, { lockMode: LockMode.PESSIMISTIC_WRITE });
           const tier = existing ?? em.create(Tier, { code: input.code, name: input.name, threshold: input.threshold });
           const before = existing ? { name: existing.name, threshold: existing.threshold, earnMultiplierPercent: existing.earnMultiplierPercent } : null;
           em.assign(tier, { name: input.name, threshold: input.threshold, earnMultiplierPercent: input.earnMultiplierPercent, benefitFlags: input.benefitFlags });
