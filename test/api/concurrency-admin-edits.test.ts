@@ -14,6 +14,7 @@ import { useHarness, type GqlResult } from '../support/harness';
 import { build } from '../fixtures/build';
 import { DISTRIBUTION_PLUGINS } from '../support/distribution';
 import { UPSERT_REWARD, codesOf, isDocumented, sleep } from '../support/races';
+import { ModelStore } from '../../recommender/src/training/store';
 
 const h = useHarness({}, { plugins: DISTRIBUTION_PLUGINS });
 const b = build(h);
@@ -369,6 +370,35 @@ describe('the held edits', () => {
           { id: second, status: 'ACTIVE' },
         ].sort((x, y) => (x.id < y.id ? -1 : 1)),
       );
+    });
+    it("an admin's activation and the worker's promotion of one kind at once: both succeed in turn, one version is ACTIVE", async () => {
+      await h.sql(`update model_version set status = 'RETIRED' where kind = 'CHURN' and status = 'ACTIVE'`);
+      const served = await version('ACTIVE');
+      const rolledBack = await version('RETIRED');
+      const store = new ModelStore(h.config.DATABASE_URL);
+      try {
+        const training = await store.start('CHURN', `race-${randomUUID()}`, 1, 'cpu', 30);
+        const window = { dataFrom: Date.now() - 100 * DAY, cutoff: Date.now() - 30 * DAY, dataTo: Date.now() };
+        const output = { kind: 'CHURN', algorithm: 'TEST', params: {}, window, trainRows: 1, metrics: {}, baselineMetrics: {} } as never;
+        const answers = await heldRace(
+          () => asHolder(ACTIVATE, { input: { id: rolledBack, reason: 'roll back' } }),
+          () => store.finish(training, output, { isPromoted: true, reason: 'beats the active version' } as never, 1, null).then(
+            (status) => ({ data: { status } }) as Result,
+            (e: Error) => ({ errors: [{ message: e.message, extensions: { code: 'WORKER_FAILED' } }] }) as unknown as Result,
+          ),
+        );
+        expect(codesOf([answers.held, answers.rival])).toEqual([]);
+        // The worker waited for the admin's activation, then replaced it.
+        expect(await h.sql(`select id, status from model_version where id in (?) order by id`, [[served, rolledBack, training]])).toEqual(
+          [
+            { id: served, status: 'RETIRED' },
+            { id: rolledBack, status: 'RETIRED' },
+            { id: training, status: 'ACTIVE' },
+          ].sort((x, y) => (x.id < y.id ? -1 : 1)),
+        );
+      } finally {
+        await store.close();
+      }
     });
   });
 

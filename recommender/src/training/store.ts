@@ -368,6 +368,9 @@ export class ModelStore {
     return this.inTransaction(async (client) => {
       const status = gate.isPromoted ? 'ACTIVE' : 'REJECTED';
       if (gate.isPromoted) {
+        // The API's activateModelVersion takes the same lock: a promotion and an admin's activation of one kind take turns,
+        // each seeing the other's active version (without it, the second to commit broke the one-active-version index).
+        await client.query(`select pg_advisory_xact_lock(hashtext($1))`, [`model.activate:${out.kind}`]);
         await client.query(`update model_version set status = 'RETIRED' where kind = $1 and status = 'ACTIVE'`, [out.kind]);
       }
       const res = await client.query(
