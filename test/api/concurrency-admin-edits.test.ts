@@ -422,5 +422,20 @@ describe('the held edits', () => {
       const [{ n }] = await h.sql(`select count(*)::int as n from admin_session where admin_id = ? and revoked_at is null`, [user.id]);
       expect(n).toBe(2);
     });
+
+    it('a sign-in with the old password while the change commits is refused, and opens no session', async () => {
+      const user = await b.admin();
+      await h.sql(`insert into test_hold_actor values (?)`, [`admin:${user.id}`]);
+      const before = await h.sql(`select count(*)::int as n from admin_session where admin_id = ?`, [user.id]);
+      const answers = await heldRace(
+        () => h.gql(user.auth, CHANGE, { input: { currentPassword: user.password, newPassword: 'changed while signing in 3' } }),
+        () => h.gql(null, `mutation($input: LoginInput!) { login(input: $input) { token } }`, { input: { email: user.email, password: user.password } }),
+      );
+      expect(answers.held.errors).toBeUndefined();
+      expect(codesOf([answers.rival])).toEqual(['UNAUTHENTICATED']);
+      // The change's own new session only.
+      const after = await h.sql(`select count(*)::int as n from admin_session where admin_id = ?`, [user.id]);
+      expect(after[0].n - before[0].n).toBe(1);
+    });
   });
 });

@@ -52,7 +52,10 @@ export class AdminAuthService {
     }
     await attempt?.succeeded();
     return em.transactional(async (tx) => {
-      const current = await tx.findOneOrFail(AdminUser, admin.id);
+      // The password checked above may have changed, or the admin been disabled, while it was checked (argon2 is slow):
+      // under the row's lock, which changePassword and updateAdminUser take, it must still be the one verified.
+      const current = await tx.findOneOrFail(AdminUser, admin.id, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+      if (current.passwordHash !== hash || current.disabledAt) throw AppError.unauthenticated('Invalid email or password');
       current.lastLoginAt = new Date();
       await tx.nativeDelete(AdminLoginSession, { admin: current.id, expiresAt: { $lt: new Date(Date.now() - SESSION_RETENTION_MS) } });
       return this.openSession(tx, current);
