@@ -129,7 +129,8 @@ describe('the held edits', () => {
     {
       name: 'upsertTier',
       query: `mutation($input: UpsertTierInput!) { upsertTier(input: $input) { id } }`,
-      input: (code: string, i: number) => ({ code: code.toUpperCase(), name: ['Gold', 'Gold held', 'Gold'][i], threshold: [1000, 1000, 2000][i], earnMultiplierPercent: 150 }),
+      // Thresholds are unique across tiers: each code gets its own (the code ends in a sequence number).
+      input: (code: string, i: number) => ({ code: code.toUpperCase(), name: ['Gold', 'Gold held', 'Gold'][i], threshold: [1000, 1000, 2000][i] + 10 * Number(code.split('_').pop()), earnMultiplierPercent: 150 }),
       row: (code: string) => h.sql(`select name, threshold from tier where code = ?`, [code.toUpperCase()]),
       fields: (input: any) => ({ name: input.name, threshold: input.threshold }),
     },
@@ -156,6 +157,14 @@ describe('the held edits', () => {
       const [stored] = await row(code);
       // Both succeeded, the rival's last: its input, whole.
       expect(stored).toEqual(fields(input(code, 2)));
+    });
+
+    it('two creations of one new code at once: both succeed (the second updates the first’s), the rival’s input whole', async () => {
+      const code = unique('new');
+      const answers = await heldRace(() => asHolder(query, { input: input(code, 1) }), () => asRival(query, { input: input(code, 2) }));
+      expect(codesOf([answers.held, answers.rival])).toEqual([]);
+      const rows = await row(code);
+      expect(rows).toEqual([fields(input(code, 2))]);
     });
   });
 

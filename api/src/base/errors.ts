@@ -162,3 +162,17 @@ export async function conflictOnDuplicate<T>(work: () => Promise<T>, conflict: (
     throw err;
   }
 }
+
+/**
+ * An upsert by a unique key (a code). Two creating the same new key at once: the second's insert fails on the index once
+ * the first commits; run again, it finds the first's row and updates it, as if it had come after. A violation on the
+ * second run (another key of the row, say) is the caller's CONFLICT.
+ */
+export async function upsertByKey<T>(work: () => Promise<T>, conflict: () => AppError): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (!(err instanceof UniqueConstraintViolationException)) throw err;
+  }
+  return conflictOnDuplicate(work, conflict);
+}

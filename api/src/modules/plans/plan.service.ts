@@ -1,7 +1,7 @@
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context } from '../../base/context';
-import { AppError, conflictOnDuplicate } from '../../base/errors';
+import { AppError, upsertByKey } from '../../base/errors';
 import { isCurrency } from '../../base/currency';
 import type { AuditService } from '../audit/audit.service';
 import { MemberStatus } from '../members/member.entity';
@@ -31,7 +31,7 @@ export class PlanService {
 
   async upsert(ctx: Context, input: UpsertMembershipPlanInput): Promise<MembershipPlan> {
     if (!isCurrency(input.currency)) throw AppError.badInput([{ path: 'input.currency', message: 'is not an ISO 4217 currency' }]);
-    return conflictOnDuplicate(
+    return upsertByKey(
       () =>
         ctx.em.transactional(async (em) => {
           // Locked, as rewards are: two upserts of one plan at once leave one input whole (a fee with its own currency).

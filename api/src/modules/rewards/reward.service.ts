@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context } from '../../base/context';
-import { AppError, conflictOnDuplicate, type FieldProblem } from '../../base/errors';
+import { AppError, upsertByKey, type FieldProblem } from '../../base/errors';
 import { isCurrency } from '../../base/currency';
 import { idempotent } from '../../base/idempotent';
 import { actorRef } from '../auth/principal';
@@ -131,7 +131,7 @@ export class RewardService {
   async upsert(ctx: Context, input: UpsertRewardInput): Promise<Reward> {
     const problems = problemsOf(input, this.kinds.get(input.kind));
     if (problems.length) throw AppError.badInput(problems);
-    return conflictOnDuplicate(
+    return upsertByKey(
       () =>
         ctx.em.transactional(async (em) => {
           await this.checkTierCodes(em, input.tierCodes);

@@ -2,7 +2,7 @@ import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context } from '../../base/context';
 import type { AuditService } from '../audit/audit.service';
-import { conflictOnDuplicate, AppError } from '../../base/errors';
+import { upsertByKey, AppError } from '../../base/errors';
 import { ProgrammeSettings, TierMetric } from '../programme/programme-settings.entity';
 import { MemberPlan } from '../plans/membership-plan.entity';
 import type { BenefitMultiplier } from '../earning/engine';
@@ -26,7 +26,7 @@ export class TierService {
   }
 
   async upsert(ctx: Context, input: UpsertTierInput): Promise<Tier> {
-    return conflictOnDuplicate(
+    return upsertByKey(
       () =>
         ctx.em.transactional(async (em) => {
           // Locked, as rewards are: two upserts of one tier at once leave one input whole, not a mix of both.
