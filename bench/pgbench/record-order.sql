@@ -67,7 +67,7 @@ with earning_keys as materialized (
                  'multiplierPercent', c.bonus_multiplier_percent, 'startsAt', c.starts_at, 'endsAt', c.ends_at) order by c.id), '[]'::jsonb)
                from campaign_member cm join campaign c on c.id = cm.campaign_id
                where cm.member_id = k.member_id and cm.assigned_group = 'TREATED'
-                 and c.action_kind = 'BONUS_POINTS' and c.status in ('SCHEDULED', 'ACTIVE')
+                 and (c.bonus_fixed_points is not null or c.bonus_multiplier_percent is not null) and c.status in ('SCHEDULED', 'ACTIVE')
                  and c.starts_at <= k.placed_to and (c.ends_at is null or (c.ends_at > k.placed_from and c.ends_at > k.at_from))), (select jsonb_build_object('status', r.status, 'orderId', r.order_id) from referral r where r.referred_id = k.member_id))), '[]'::jsonb) from earning_keys k) as members,
         jsonb_build_array((null::jsonb), (select coalesce(jsonb_agg(to_jsonb(t) order by t.threshold), '[]'::jsonb) from tier t), (null::jsonb), (null::jsonb), (null::jsonb)) as shared, (select jsonb_build_object('status', m.status, 'mergedIntoId', m.merged_into_id) from member m where m.id = :id) as member_state,
     -- harness column: whether the member has a tier row (the API then extends its period through the ORM's flush)

@@ -19,7 +19,7 @@ select (select to_jsonb(r) from redemption r where r.idempotency_key = (select '
     (select jsonb_build_object('campaignId', c.id, 'costPoints', (cm.offer->>'costPoints')::int)
        from campaign_member cm join campaign c on c.id = cm.campaign_id
        where cm.member_id = (select id from bench_rich where n = :n) and cm.assigned_group = 'TREATED' and cm.offer is not null and cm.offer->>'redemptionId' is null
-         and c.action_kind = 'OFFER' and c.offer_kind = 'REWARD_DISCOUNT' and c.offer_reward_id = r.id
+         and c.offer_kind = 'REWARD_DISCOUNT' and c.offer_reward_id = r.id
          and c.status in ('SCHEDULED', 'ACTIVE') and c.starts_at <= now() and (c.ends_at is null or c.ends_at > now())
        order by (cm.offer->>'costPoints')::int, c.id
        limit 1) as redeem_offer

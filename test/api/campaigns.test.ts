@@ -594,7 +594,8 @@ describe('campaign lifecycle and input', () => {
     await members(country, 1);
     const segment = await segmentOf(country);
     const draft = (await h.gql(marketer, CREATE, { input: bonusInput(segment.id) })).data.createCampaign;
-    const updated = await h.gql(marketer, UPDATE, { input: { id: draft.id, message: { medium: 'SMS', body: 'Hi' }, name: 'Now a message' } });
+    // The message in, the bonus out: each action is added, replaced or (as null) removed on its own.
+    const updated = await h.gql(marketer, UPDATE, { input: { id: draft.id, message: { medium: 'SMS', body: 'Hi' }, bonus: null, name: 'Now a message' } });
     expect(updated.errors).toBeUndefined();
     expect(updated.data.updateCampaign).toMatchObject({ name: 'Now a message', actionKind: 'MESSAGE', bonus: null, message: { medium: 'SMS', subject: null, body: 'Hi' } });
     await h.gql(marketer, LAUNCH, { id: draft.id });
@@ -610,7 +611,7 @@ describe('campaign lifecycle and input', () => {
     const base = bonusInput(segment.id);
     const cases: Array<[Record<string, unknown>, string[]]> = [
       [{ ...base, bonus: null }, ['input']],
-      [{ ...base, message: { medium: 'SMS', body: 'x' } }, ['input']],
+      [{ ...base, bonus: null, offer: null, message: null }, ['input']],
       [{ ...base, bonus: { fixedPoints: 10, multiplierPercent: 200 } }, ['input.bonus']],
       [{ ...base, bonus: { fixedPoints: 0 } }, ['input.bonus.fixedPoints']],
       [{ ...base, bonus: { multiplierPercent: 100 } }, ['input.bonus.multiplierPercent']],

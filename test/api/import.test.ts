@@ -201,6 +201,32 @@ describe('import: restart', () => {
     expect(members.n).toBe(3);
     expect((await ledgerCheck(h)).isConsistent).toBe(true);
   });
+
+  it('reports the unmatched units of a partly matched return again on a re-run, which skips the return itself', async () => {
+    const row = (invoice: string, sku: string, quantity: number, at: string) => ({
+      InvoiceNo: invoice, StockCode: sku, Description: sku, Quantity: String(quantity), InvoiceDate: at, UnitPrice: '2.50', CustomerID: '10901', Country: 'United Kingdom',
+    });
+    // 4 mugs bought; the return takes back 5 mugs (4 match), a never-bought bowl, then 2 more mugs (none left).
+    const rows: SourceRecord[] = [
+      row('700001', 'MUG', 4, '2026-10-01 10:00:00'),
+      row('C700002', 'MUG', -5, '2026-10-03 09:00:00'),
+      row('C700002', 'BOWL', -1, '2026-10-03 09:00:00'),
+      row('C700002', 'MUG', -2, '2026-10-03 09:00:00'),
+    ].map((r, i) => ({ line: i + 2, row: r }));
+    const expected = [
+      [3, 'return not matched to an earlier order', '1 of 5 unmatched'],
+      [4, 'return not matched to an earlier order', '1 of 1 unmatched'],
+      [5, 'return not matched to an earlier order', '2 of 2 unmatched'],
+    ];
+    const channelName = `Re-run shop ${++channels}`;
+    const first = await runImport(rows, { channelName });
+    expect(first.summary).toMatchObject({ returns: 1, returnInvoices: 1, unmatchedReturnUnits: 4 });
+    expect(first.rejects.map((r) => [r.line, r.reason, r.detail])).toEqual(expected);
+    const again = await runImport(rows, { channelName });
+    expect(again.summary).toMatchObject({ orders: 0, returns: 0, invoicesSkipped: 2, unmatchedReturnUnits: 4 });
+    expect(again.rejects.map((r) => [r.line, r.reason, r.detail])).toEqual(expected);
+    expect(again.summary.rejects).toEqual(first.summary.rejects);
+  });
 });
 
 /**

@@ -3,6 +3,7 @@ import Queue from 'bull';
 import { useHarness, expectError } from '../support/harness';
 import { build, AdminRole } from '../fixtures/build';
 import { orderInput, RECORD_ORDER } from '../support/orders';
+import { MOVE_HAND_REASONS } from '../../api/src/composition/migrations/Migration20261222100000_model_activation_reason';
 
 const prefix = `test-models-${process.env.TEST_RUN_ID}-${process.env.JEST_WORKER_ID}`;
 const h = useHarness({ QUEUE_PREFIX: prefix });
@@ -12,7 +13,7 @@ const JOBS = `query { modelJobs(first: 10) { id kind state } }`;
 const RECS = `query M($id: ID!, $exclude: Boolean!) { member(id: $id) { recommendations(first: 3, excludePurchased: $exclude) {
   rank score reason isColdStart isRepeat modelVersionId product { sku name } } } }`;
 const CHURN = `query M($id: ID!) { member(id: $id) { churnRisk { score band horizonDays modelVersionId drivers { feature value contribution } } } }`;
-const ACTIVATE = `mutation A($input: ActivateModelVersionInput!) { activateModelVersion(input: $input) { id status activatedBy gateReason } }`;
+const ACTIVATE = `mutation A($input: ActivateModelVersionInput!) { activateModelVersion(input: $input) { id status isPromoted gateReason activatedBy activatedAt activationReason } }`;
 
 const VALUE = `query M($id: ID!) { member(id: $id) { predictedValue { amount currency band pReturn horizonDays modelVersionId drivers { feature value contribution } } } }`;
 const VALUE_AT_RISK = `{ analytics { valueAtRisk { currency valueModelVersionId churnModelVersionId bands { churnBand members predictedValueMinor valueAtRiskMinor } } } }`;
@@ -111,6 +112,35 @@ describe('retrainModel', () => {
     const admin = await b.admin(AdminRole.ADMIN);
     const bad = expectError(await h.gql(admin.auth, RETRAIN, { input: { kind: 'CHURN', horizonDays: 3 } }), 'BAD_USER_INPUT');
     expect(bad.extensions.fields[0].path).toBe('input.horizonDays');
+  });
+});
+
+describe('modelJobs', () => {
+  it('says when a delayed job will run (the nightly retrain, a retry after its backoff), beside when it was queued', async () => {
+    const analyst = await build(h).admin(AdminRole.ANALYST);
+    const queue = new Queue(QUEUE_OF.RECOMMENDER, h.config.REDIS_URL, { prefix });
+    const delayMs = 6 * 3_600_000;
+    const payload = { v: 1, kind: 'RECOMMENDER', requestedAt: new Date().toISOString(), requestedBy: 'schedule' };
+    const job = await queue.add(payload, { jobId: `delayed-${randomUUID()}`, delay: delayMs });
+    const waiting = await queue.add(payload, { jobId: `waiting-${randomUUID()}` });
+    try {
+      const res = await h.gql(analyst.auth, `{ modelJobs(kind: RECOMMENDER, first: 20) { id state createdAt runAt } }`);
+      expect(res.errors).toBeUndefined();
+      expect(res.data.modelJobs.find((j: { id: string }) => j.id === job.id)).toEqual({
+        id: job.id,
+        state: 'DELAYED',
+        createdAt: new Date(job.timestamp).toISOString(),
+        runAt: new Date(job.timestamp + delayMs).toISOString(),
+      });
+      // A job waiting or running has no run time of its own.
+      expect(res.data.modelJobs.find((j: { id: string }) => j.id === waiting.id)).toMatchObject({ state: 'WAITING', runAt: null });
+      const others = res.data.modelJobs.filter((j: { state: string }) => j.state !== 'DELAYED');
+      expect(others.map((j: { runAt: string | null }) => j.runAt)).toEqual(others.map(() => null));
+    } finally {
+      await job.remove();
+      await waiting.remove();
+      await queue.close();
+    }
   });
 });
 
@@ -334,22 +364,55 @@ describe('activateModelVersion', () => {
     await h.sql(`update model_version set status = 'RETIRED' where kind = 'CHURN' and status = 'ACTIVE'`);
     const older = await version('CHURN', 'RETIRED');
     const newer = await version('CHURN', 'ACTIVE');
+    const gateReason = 'promoted: rocAuc 0.7400 > RECENCY 0.6900';
+    await h.sql(`update model_version set is_promoted = true, gate_reason = ?, activated_by = 'gate', activated_at = now() - interval '3 days' where id = ?`, [gateReason, older]);
     await h.sql(`insert into member_churn_score (model_version_id, member_id, score, band, drivers) values (?, ?, 0.1, 'LOW', '[]'), (?, ?, 0.9, 'HIGH', '[]')`, [older, member.id, newer, member.id]);
     expect((await h.gql(admin.auth, CHURN, { id: member.id })).data.member.churnRisk.band).toBe('HIGH');
 
-    const res = await h.gql(admin.auth, ACTIVATE, { input: { id: older, reason: 'complaints about the new scores' } });
+    const before = Date.now();
+    const res = await h.gql(admin.auth, ACTIVATE, { input: { id: older, reason: ' complaints about the new scores ' } });
     expect(res.errors).toBeUndefined();
-    expect(res.data.activateModelVersion).toMatchObject({ id: older, status: 'ACTIVE', activatedBy: `admin:${admin.id}` });
+    // The gate's decision and reason stay as the gate wrote them; who, when and why of the activation by hand beside them.
+    expect(res.data.activateModelVersion).toMatchObject({
+      id: older, status: 'ACTIVE', isPromoted: true, gateReason, activatedBy: `admin:${admin.id}`, activationReason: 'complaints about the new scores',
+    });
+    expect(Date.parse(res.data.activateModelVersion.activatedAt)).toBeGreaterThanOrEqual(before - 1000);
     const statuses = await h.sql(`select id, status from model_version where id in (?, ?) order by status`, [older, newer]);
     expect(statuses).toEqual([{ id: older, status: 'ACTIVE' }, { id: newer, status: 'RETIRED' }]);
     expect((await h.gql(admin.auth, CHURN, { id: member.id })).data.member.churnRisk.band).toBe('LOW');
     expect(await h.sql(`select entity_id from audit_entry where action = 'model.activated'`)).toEqual([{ entity_id: older }]);
   });
 
-  it('refuses versions without complete scores, unknown ids, an empty reason and non-admins, changing nothing', async () => {
+  it('lets an analyst roll back with a reason, audited under their name', async () => {
+    const b = build(h);
+    const analyst = await b.admin(AdminRole.ANALYST);
+    await retireActive('VALUE');
+    const older = await version('VALUE', 'RETIRED');
+    const newer = await version('VALUE', 'ACTIVE');
+    const res = await h.gql(analyst.auth, ACTIVATE, { input: { id: older, reason: 'the new version over-predicts store customers' } });
+    expect(res.errors).toBeUndefined();
+    expect(res.data.activateModelVersion).toMatchObject({ id: older, status: 'ACTIVE', activatedBy: `admin:${analyst.id}` });
+    expect(await h.sql(`select id, status from model_version where id in (?, ?) order by status`, [older, newer])).toEqual([{ id: older, status: 'ACTIVE' }, { id: newer, status: 'RETIRED' }]);
+    const [audit] = await h.sql(`select actor, after from audit_entry where action = 'model.activated' and entity_id = ?`, [older]);
+    expect(audit.actor).toBe(`admin:${analyst.id}`);
+    expect(JSON.stringify(audit.after)).toContain('the new version over-predicts store customers');
+  });
+
+  it("moves an admin's reason that the migration finds written over the gate's to activationReason, leaving the gate's others", async () => {
+    const [byHand, byGate] = [await version('CHURN', 'RETIRED'), await version('CHURN', 'RETIRED')];
+    await h.sql(`update model_version set gate_reason = 'activated by hand: complaints about the new scores' where id = ?`, [byHand]);
+    await h.sql(`update model_version set gate_reason = 'kept out: rocAuc 0.5000 does not beat RECENCY 0.6000' where id = ?`, [byGate]);
+    await h.sql(MOVE_HAND_REASONS);
+    expect(await h.sql(`select id, gate_reason, activation_reason from model_version where id in (?, ?) order by id = ? desc`, [byHand, byGate, byHand])).toEqual([
+      { id: byHand, gate_reason: null, activation_reason: 'complaints about the new scores' },
+      { id: byGate, gate_reason: 'kept out: rocAuc 0.5000 does not beat RECENCY 0.6000', activation_reason: null },
+    ]);
+  });
+
+  it('refuses versions without complete scores, unknown ids, an empty reason and marketers, changing nothing', async () => {
     const b = build(h);
     const admin = await b.admin(AdminRole.ADMIN);
-    const analyst = await b.admin(AdminRole.ANALYST);
+    const marketer = await b.admin(AdminRole.MARKETER);
     const training = await version('RECOMMENDER', 'TRAINING');
     const failed = await version('RECOMMENDER', 'FAILED');
     for (const id of [training, failed]) {
@@ -358,7 +421,7 @@ describe('activateModelVersion', () => {
     }
     expectError(await h.gql(admin.auth, ACTIVATE, { input: { id: randomUUID(), reason: 'try' } }), 'NOT_FOUND');
     expectError(await h.gql(admin.auth, ACTIVATE, { input: { id: failed, reason: '  ' } }), 'BAD_USER_INPUT');
-    expectError(await h.gql(analyst.auth, ACTIVATE, { input: { id: failed, reason: 'try' } }), 'FORBIDDEN');
+    expectError(await h.gql(marketer.auth, ACTIVATE, { input: { id: failed, reason: 'try' } }), 'FORBIDDEN');
     expect(await h.sql(`select status from model_version where id in (?, ?) order by status`, [training, failed])).toEqual([{ status: 'FAILED' }, { status: 'TRAINING' }]);
   });
 });

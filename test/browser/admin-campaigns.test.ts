@@ -90,8 +90,11 @@ describeInBrowser('admin app: campaigns', () => {
     expect(holdoutRow).toContain(`Holdout${results.holdout.members}${results.holdout.buyers}`);
     expect(await text('results-verdict-text')).toBe(results.verdict);
     if (results.purchaseRateUplift) {
-      const pts = (v: number) => (Math.round(v * 10_000) / 100).toLocaleString('en-GB', { maximumFractionDigits: 2 });
-      expect(await text('uplift-purchase-rate-text')).toContain(`+${pts(results.purchaseRateUplift.difference)} pts`);
+      // The card and the verdict write the difference alike, to one decimal ("+5.2 pts" beside "+5.2 points").
+      const { difference, low, high } = results.purchaseRateUplift;
+      const pts = (v: number) => `${v > 0 ? '+' : ''}${(v * 100).toFixed(1)}`;
+      expect(await text('uplift-purchase-rate-text')).toContain(`${pts(difference)} pts 95% CI ${pts(low)} pts to ${pts(high)} pts`);
+      expect(results.verdict).toContain(`${pts(difference)} points (95% CI ${pts(low)} points to ${pts(high)} points)`);
       await session.page.getByTestId('uplift-purchase-rate-chart').locator('svg').first().waitFor();
     }
     expect(new URL(session.page.url()).pathname).toBe(`/campaigns/${campaignId}/results`);
@@ -122,9 +125,36 @@ describeInBrowser('admin app: campaigns', () => {
     await screenshot(session.page, 'campaign-results-390');
   });
 
-  it('a marketer edits a draft: a refused change writes nothing, a new action replaces the old, fields left alone stay, and a launched campaign has no editor', async () => {
+  it('a marketer ticks two actions in the form, double points and recommended products, and sees both on the campaign page', async () => {
     const { page } = session;
-    const CAMPAIGN = `query C($id: ID!) { campaign(id: $id) { name actionKind bonus { fixedPoints } message { medium body } budgetPoints holdoutShare startsAt endsAt segment { name } } }`;
+    await signIn(AdminRole.MARKETER, '/campaigns');
+    await page.getByTestId('campaign-new').click();
+    const form = page.getByTestId('campaign-form');
+    await form.getByLabel('Name').fill('Drifting valuables');
+    await form.getByLabel('Segment').selectOption({ label: 'Everyone in GB (dynamic)' });
+    // Bonus points is ticked for a new campaign; the offer is ticked beside it.
+    expect(await form.getByLabel('Bonus points').isChecked()).toBe(true);
+    await form.getByLabel('Bonus', { exact: true }).selectOption('multiplier');
+    await form.getByLabel('Multiplier %').fill('200');
+    await form.getByLabel('Budget (points)').fill('5000');
+    await form.getByLabel('Offer a reward discount').check();
+    await form.getByLabel('Offer', { exact: true }).selectOption('RECOMMENDATIONS');
+    await form.getByLabel('Products per member').fill('3');
+    await form.getByLabel('Holdout %').fill('10');
+    await page.getByTestId('campaign-create').click();
+
+    await page.getByTestId('campaign-not-launched').waitFor();
+    const id = new URL(page.url()).pathname.split('/')[2];
+    expect(await page.getByTestId('campaign-action-item').allTextContents()).toEqual(['200% of order points (×2)', '3 recommended products']);
+    expect(await text('campaign-budget')).toBe('0 of 5,000 points given');
+    const stored = (await h.gql(marketer, `query C($id: ID!) { campaign(id: $id) { actionKinds bonus { multiplierPercent } offer { kind recommendationCount } budgetPoints holdoutShare } }`, { id })).data.campaign;
+    expect(stored).toEqual({ actionKinds: ['BONUS_POINTS', 'OFFER'], bonus: { multiplierPercent: 200 }, offer: { kind: 'RECOMMENDATIONS', recommendationCount: 3 }, budgetPoints: 5000, holdoutShare: 0.1 });
+    await screenshot(page, 'campaign-two-actions');
+  });
+
+  it('a marketer edits a draft: a refused change writes nothing, a message ticked in and the bonus out swap the actions, fields left alone stay, and a launched campaign has no editor', async () => {
+    const { page } = session;
+    const CAMPAIGN = `query C($id: ID!) { campaign(id: $id) { name actionKinds bonus { fixedPoints } message { medium body } budgetPoints holdoutShare startsAt endsAt segment { name } } }`;
     const [segment] = await h.sql<{ id: string }>(`select id from segment where name = 'Everyone in GB'`);
     const created = await h.gql(marketer, `mutation C($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }`, {
       input: { name: 'Autumn nudge', segmentId: segment.id, startsAt: new Date().toISOString(), endsAt: new Date(Date.now() + 14 * 86_400_000).toISOString(), holdoutShare: 0.1, bonus: { fixedPoints: 10 }, budgetPoints: 500 },
@@ -141,6 +171,7 @@ describeInBrowser('admin app: campaigns', () => {
     expect(await form.getByLabel('Holdout %').inputValue()).toBe('10');
     // An SMS longer than the API allows: refused under its field, nothing written.
     await form.getByLabel('Message').check();
+    await form.getByLabel('Bonus points').uncheck();
     await form.getByLabel('Medium').selectOption('SMS');
     await form.getByLabel('Text').fill('x'.repeat(481));
     await page.getByTestId('campaign-save').click();
@@ -151,14 +182,14 @@ describeInBrowser('admin app: campaigns', () => {
     await page.getByTestId('campaign-save').click();
     await page.waitForFunction(() => document.querySelector('[data-testid="campaign-action"]')?.textContent === 'Sms message');
     // The bonus's budget went with it: a budget caps bonus points only.
-    expect(await stored()).toEqual({ ...before, actionKind: 'MESSAGE', bonus: null, budgetPoints: null, message: { medium: 'SMS', body: 'Your autumn treat is waiting' } });
+    expect(await stored()).toEqual({ ...before, actionKinds: ['MESSAGE'], bonus: null, budgetPoints: null, message: { medium: 'SMS', body: 'Your autumn treat is waiting' } });
 
     // Only the holdout changes: the message, the schedule and the name stay as they are.
     await page.getByTestId('campaign-edit').click();
     await form.getByLabel('Holdout %').fill('20');
     await page.getByTestId('campaign-save').click();
     await page.waitForFunction(() => document.querySelector('[data-testid="campaign-holdout"]')?.textContent?.includes('20%'));
-    expect(await stored()).toEqual({ ...before, actionKind: 'MESSAGE', bonus: null, budgetPoints: null, message: { medium: 'SMS', body: 'Your autumn treat is waiting' }, holdoutShare: 0.2 });
+    expect(await stored()).toEqual({ ...before, actionKinds: ['MESSAGE'], bonus: null, budgetPoints: null, message: { medium: 'SMS', body: 'Your autumn treat is waiting' }, holdoutShare: 0.2 });
 
     await page.getByTestId('campaign-launch').click();
     await page.getByTestId('campaign-confirm').click();

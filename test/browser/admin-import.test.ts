@@ -138,6 +138,41 @@ describeInBrowser('admin app: transaction import', () => {
     await page.getByText('No imports yet').waitFor();
   });
 
+  it('an analyst uploads a file and reads its sample with the personal columns hidden, and starts only their own uploads', async () => {
+    const { page } = session;
+    const header = [...CANONICAL_COLUMNS, 'Email', 'Phone'];
+    const row = ['810001', 'MUG', 'Enamel mug', '1', '2025-03-01 10:00', '4.50', 'C-9001', 'France', 'zoe.martin@mail.example', '+33 6 98 76 54 32'];
+    const csv = stringify([header, row, row.map((v, i) => (i === 0 ? '810002' : v))]);
+    const uploader = await b.admin(AdminRole.ADMIN);
+    const theirs = await h.app.services.imports.upload(h.orm.em.fork(), Readable.from([Buffer.from(csv)]), 'theirs.csv', `admin:${uploader.id}`);
+    const own = path.join(tmp, 'analyst-sales.csv');
+    writeFileSync(own, csv);
+
+    await signIn(AdminRole.ANALYST, '/operations/import');
+    await page.getByTestId('import-upload').waitFor();
+    expect(await page.getByRole('navigation', { name: 'Operations' }).getByRole('link').allTextContents()).toContain('Import');
+    await page.getByLabel('Transactions file').setInputFiles(own);
+    await page.getByTestId('import-upload-submit').click();
+    await page.getByTestId('import-mapping').waitFor();
+    // The headers and the mapping as for anyone; the customer id, email and phone of each row hidden (the API sends null).
+    expect(await page.getByTestId('map-CustomerID').inputValue()).toBe('CustomerID');
+    expect(await page.getByTestId('import-sample').locator('th').allTextContents()).toEqual(expect.arrayContaining(['Email', 'Phone']));
+    expect(await page.getByTestId('sample-hidden').count()).toBe(6);
+    expect(await text('sample-hidden')).toBe('•••hidden');
+    expect(await text('sample-hidden-note')).toContain('hidden for your role');
+    const body = (await page.locator('body').textContent()) ?? '';
+    expect(body).toContain('Enamel mug');
+    for (const personal of ['zoe.martin@mail.example', '+33 6 98 76 54 32', 'C-9001']) expect(body).not.toContain(personal);
+    expect(await page.getByTestId('import-start').isEnabled()).toBe(true);
+    await screenshot(page, 'import-analyst');
+
+    // Another admin's upload: the analyst's own mapping could import its personal columns where analysts read them.
+    await page.goto(new URL(`/operations/import/${theirs.id}`, page.url()).toString());
+    await page.getByTestId('import-start-own-only').waitFor();
+    await page.waitForFunction((email) => document.querySelector('[data-testid="import-start-own-only"]')?.textContent?.includes(email), uploader.email);
+    expect(await page.getByTestId('import-start').isDisabled()).toBe(true);
+  });
+
   it('a marketer has no import tab and a notice instead of the page', async () => {
     const { page } = session;
     await signIn(AdminRole.MARKETER, '/operations/import');

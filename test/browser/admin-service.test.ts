@@ -190,7 +190,7 @@ describeInBrowser('admin app: referrals, feedback inbox, voucher lookup', () => 
     await signIn(AdminRole.ANALYST, '/operations/feedback');
     await page.getByTestId('inbox-row').nth(2).waitFor();
     const tabs = await page.getByRole('navigation', { name: 'Operations' }).getByRole('link').allTextContents();
-    expect(tabs).toEqual(['Referrals', 'Feedback inbox']);
+    expect(tabs).toEqual(['Import', 'Referrals', 'Feedback inbox']);
     expect(await page.getByTestId('inbox-comment').count()).toBe(0);
     expect(await page.locator('body').textContent()).not.toContain('Parcel was late');
 

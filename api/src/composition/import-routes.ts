@@ -5,6 +5,8 @@ import type { Logger } from '../base/logger';
 import { AppError, type ErrorCode } from '../base/errors';
 import { Permission } from '../modules/auth/permissions';
 import type { AdminPrincipal } from '../modules/auth/principal';
+import type { ImportJob } from '../modules/import/import-jobs';
+import { rejectsWithoutPersonalData, withoutPersonalData } from '../modules/import/personal-data';
 import { rateLimitedError, type RequestRateLimiter } from '../modules/security/rate-limits';
 import { sendGraphqlError, setRateLimitHeaders } from '../modules/security/http';
 import type { Orm } from './orm';
@@ -36,7 +38,10 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
  *   DELETE /api/imports/:id           the upload, its status and rejects (not what it imported); refused while it runs
  *
  * Admin sessions only (`Authorization: Bearer <token>`), with the import:run permission; errors are GraphQL-shaped
- * (`{ errors: [{ message, extensions: { code } }] }`), with the codes of schema/error-codes.json.
+ * (`{ errors: [{ message, extensions: { code } }] }`), with the codes of schema/error-codes.json. A caller without
+ * members:pii (an analyst) reads the files' values with what may be personal hidden (modules/import/personal-data.ts),
+ * and starts only a file they uploaded: a mapping of their own could otherwise import another's personal column into
+ * a field their role reads (a line's description, an invoice number).
  */
 export function importRoutes({ orm, services, rateLimiter, log }: { orm: Orm; services: Services; rateLimiter: RequestRateLimiter; log: Logger }): Router {
   const router = express.Router();
@@ -59,6 +64,9 @@ export function importRoutes({ orm, services, rateLimiter, log }: { orm: Orm; se
     }
   };
   const actor = (locals: Record<string, unknown>) => `admin:${(locals.principal as AdminPrincipal).adminId}`;
+  const readsPersonalData = (locals: Record<string, unknown>) => (locals.principal as AdminPrincipal).permissions.has(Permission.MEMBERS_PII);
+  /** Every job answered goes through here: values the caller's role may not read are hidden. */
+  const shown = (locals: Record<string, unknown>, job: ImportJob) => (readsPersonalData(locals) ? job : withoutPersonalData(job));
   const handle =
     (work: RequestHandler): RequestHandler =>
     async (req, res, next) => {
@@ -70,27 +78,31 @@ export function importRoutes({ orm, services, rateLimiter, log }: { orm: Orm; se
     };
 
   router.use(admitAdmin);
-  router.get('/', handle(async (_req, res) => void res.json({ imports: await imports.list(orm.em) })));
+  router.get('/', handle(async (_req, res) => void res.json({ imports: (await imports.list(orm.em)).map((job) => shown(res.locals, job)) })));
   router.post(
     '/',
     handle(async (req, res) => {
       const fileName = typeof req.query.fileName === 'string' ? req.query.fileName : '';
       const length = Number(req.headers['content-length']);
       const job = await imports.upload(orm.em, req, fileName, actor(res.locals), Number.isFinite(length) ? length : undefined);
-      res.status(201).json({ import: job });
+      res.status(201).json({ import: shown(res.locals, job) });
     }),
   );
-  router.get('/:id', handle(async (req, res) => void res.json({ import: await imports.get(orm.em, String(req.params.id)) })));
+  router.get('/:id', handle(async (req, res) => void res.json({ import: shown(res.locals, await imports.get(orm.em, String(req.params.id))) })));
   router.post(
     '/:id/start',
     express.json({ limit: 64 * 1024 }),
     handle(async (req, res) => {
-      const job = await imports.start(orm.em, String(req.params.id), req.body);
+      const id = String(req.params.id);
+      if (!readsPersonalData(res.locals) && (await imports.get(orm.em, id)).uploadedBy !== actor(res.locals)) {
+        throw AppError.forbidden('Without members:pii, start only a file you uploaded');
+      }
+      const job = await imports.start(orm.em, id, req.body);
       log.info({ importId: job.id, by: actor(res.locals) }, 'import.started');
-      res.status(202).json({ import: job });
+      res.status(202).json({ import: shown(res.locals, job) });
     }),
   );
-  router.post('/:id/resume', handle(async (req, res) => void res.status(202).json({ import: await imports.resume(orm.em, String(req.params.id)) })));
+  router.post('/:id/resume', handle(async (req, res) => void res.status(202).json({ import: shown(res.locals, await imports.resume(orm.em, String(req.params.id))) })));
   router.delete(
     '/:id',
     handle(async (req, res) => {
@@ -104,7 +116,7 @@ export function importRoutes({ orm, services, rateLimiter, log }: { orm: Orm; se
     handle(async (req, res) => {
       const job = await imports.stop(orm.em, String(req.params.id));
       // 202 while the batch in flight has yet to commit: the stop is recorded, and the job says stopRequested.
-      res.status(job.state === 'RUNNING' ? 202 : 200).json({ import: job });
+      res.status(job.state === 'RUNNING' ? 202 : 200).json({ import: shown(res.locals, job) });
     }),
   );
   router.get(
@@ -115,7 +127,9 @@ export function importRoutes({ orm, services, rateLimiter, log }: { orm: Orm; se
       res.setHeader('content-type', 'text/csv; charset=utf-8');
       res.attachment(downloadName);
       // Past the headers an error can only cut the download short (pipeline destroys the response): log it.
-      await pipeline(Readable.from(chunks), res).catch((err: unknown) => log.warn({ err, importId: req.params.id }, 'import.rejects_not_sent'));
+      // Without members:pii: the customer ids and anything shaped like an email address hidden, row by row.
+      const body = readsPersonalData(res.locals) ? chunks : rejectsWithoutPersonalData(chunks);
+      await pipeline(Readable.from(body), res).catch((err: unknown) => log.warn({ err, importId: req.params.id }, 'import.rejects_not_sent'));
     }),
   );
 

@@ -18,7 +18,7 @@ import { can } from '../shared/permissions';
 import { Badge, Card, DataTable, Dialog, FormActions, PageHeader, QueryState, Stat } from '../shared/ui';
 import { UpliftCard } from '../shared/UpliftCard';
 import { CampaignForm } from './CampaignForm';
-import { describeAction, statusTones } from './campaign-format';
+import { describeActions, formatRateUplift, statusTones } from './campaign-format';
 
 type Campaign = CampaignQuery['campaign'];
 type Results = NonNullable<CampaignResultsQuery['campaign']['results']>;
@@ -75,8 +75,17 @@ function Overview({ campaign: c }: { campaign: Campaign }) {
           <dd>
             {c.segment.name} <span className="muted small">({humanize(c.segment.kind).toLowerCase()})</span>
           </dd>
-          <dt>Action</dt>
-          <dd data-testid="campaign-action">{describeAction(c)}</dd>
+          <dt>{c.actionKinds.length > 1 ? 'Actions' : 'Action'}</dt>
+          <dd>
+            {/* Every action goes to each treated member, under the one holdout. */}
+            <ul className="plain" data-testid="campaign-action">
+              {describeActions(c).map((phrase) => (
+                <li key={phrase} data-testid="campaign-action-item">
+                  {phrase}
+                </li>
+              ))}
+            </ul>
+          </dd>
           {c.message && (
             <>
               <dt>Text</dt>
@@ -89,7 +98,7 @@ function Overview({ campaign: c }: { campaign: Campaign }) {
           <dd>{c.endsAt ? formatDateTime(c.endsAt) : 'Runs until cancelled'}</dd>
           <dt>Holdout</dt>
           <dd data-testid="campaign-holdout">{formatPercent(c.holdoutShare)} of the segment, at random</dd>
-          {c.actionKind === 'BONUS_POINTS' && (
+          {c.bonus && (
             <>
               <dt>Budget</dt>
               <dd data-testid="campaign-budget">
@@ -114,7 +123,7 @@ function Overview({ campaign: c }: { campaign: Campaign }) {
             </>
           )}
         </dl>
-        {c.actionKind === 'BONUS_POINTS' && c.budgetPoints != null && (
+        {c.bonus && c.budgetPoints != null && (
           <progress max={c.budgetPoints} value={c.spentPoints} aria-label="Budget spent" />
         )}
       </Card>
@@ -125,9 +134,9 @@ function Overview({ campaign: c }: { campaign: Campaign }) {
               <Stat label="Treated" value={formatInteger(n.treated)} testId="count-treated" />
               <Stat label="Held out" value={formatInteger(n.holdout)} testId="count-holdout" />
               <Stat label="Contacted" value={formatInteger(n.contacted)} hint={c.status === 'SCHEDULED' ? 'At the start' : undefined} testId="count-contacted" />
-              {c.actionKind === 'BONUS_POINTS' && <Stat label="Got a bonus" value={formatInteger(n.bonused)} testId="count-bonused" />}
+              {c.bonus && <Stat label="Got a bonus" value={formatInteger(n.bonused)} testId="count-bonused" />}
             </div>
-            {c.actionKind === 'MESSAGE' && (
+            {c.message && (
               <p className="muted" data-testid="campaign-messages">
                 Messages: {formatInteger(n.messagesSent)} sent, {formatInteger(n.messagesPending)} pending, {formatInteger(n.messagesSkipped)} skipped
                 (consent withdrawn), {formatInteger(n.messagesFailed)} failed
@@ -324,7 +333,7 @@ function Results({ results: r, status }: { results: Results; status: Campaign['s
         title="Purchase rate uplift"
         testId="uplift-purchase-rate"
         estimate={r.purchaseRateUplift}
-        format={(v) => `${v > 0 ? '+' : ''}${formatDecimal(Math.round(v * 10_000) / 100)} pts`}
+        format={formatRateUplift}
       />
       <UpliftCard
         title="Revenue per member uplift"

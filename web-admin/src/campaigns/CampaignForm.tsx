@@ -23,12 +23,19 @@ const actions: { kind: CampaignActionKind; label: string; hint: string }[] = [
   { kind: 'MESSAGE', label: 'Message', hint: 'email, SMS or push, to members who consented' },
 ];
 const media: ConsentMedium[] = ['EMAIL', 'SMS', 'PUSH'];
+/** The API's field paths under each action, for placing its errors. */
+const actionFields: Record<CampaignActionKind, string[]> = {
+  BONUS_POINTS: ['budgetPoints', 'bonus', 'bonus.fixedPoints', 'bonus.multiplierPercent'],
+  OFFER: ['offer', 'offer.rewardId', 'offer.discountPercent', 'offer.recommendationCount'],
+  MESSAGE: ['message', 'message.subject', 'message.body', 'message.medium'],
+};
 
 interface Values {
   name: string;
   description: string;
   segmentId: string;
-  action: CampaignActionKind;
+  /** The actions ticked: treated members get each one, under one holdout. */
+  actions: Record<CampaignActionKind, boolean>;
   bonusKind: 'fixed' | 'multiplier';
   bonusValue: string;
   offerKind: 'REWARD_DISCOUNT' | 'RECOMMENDATIONS';
@@ -54,13 +61,13 @@ export function toCreateInput(v: Values): CreateCampaignInput {
     startsAt: new Date(v.startsAt).toISOString(),
     endsAt: v.endsAt ? new Date(v.endsAt).toISOString() : null,
     holdoutShare: Number(v.holdoutPercent) / 100,
-    ...(v.action === 'BONUS_POINTS'
+    ...(v.actions.BONUS_POINTS
       ? {
           bonus: v.bonusKind === 'fixed' ? { fixedPoints: int(v.bonusValue) } : { multiplierPercent: int(v.bonusValue) },
           budgetPoints: int(v.budgetPoints),
         }
       : {}),
-    ...(v.action === 'OFFER'
+    ...(v.actions.OFFER
       ? {
           offer:
             v.offerKind === 'REWARD_DISCOUNT'
@@ -68,7 +75,7 @@ export function toCreateInput(v: Values): CreateCampaignInput {
               : { kind: v.offerKind, recommendationCount: int(v.recommendationCount) },
         }
       : {}),
-    ...(v.action === 'MESSAGE'
+    ...(v.actions.MESSAGE
       ? { message: { medium: v.medium, subject: v.medium === 'EMAIL' ? v.subject.trim() : null, body: v.body } }
       : {}),
   };
@@ -78,7 +85,7 @@ const NEW_CAMPAIGN = (): Values => ({
   name: '',
   description: '',
   segmentId: '',
-  action: 'BONUS_POINTS',
+  actions: { BONUS_POINTS: true, OFFER: false, MESSAGE: false },
   bonusKind: 'fixed',
   bonusValue: '50',
   offerKind: 'REWARD_DISCOUNT',
@@ -94,7 +101,7 @@ const NEW_CAMPAIGN = (): Values => ({
   holdoutPercent: '10',
 });
 
-/** A stored draft as the form shows it (its action's fields filled in, the others at the builder's defaults). */
+/** A stored draft as the form shows it (its actions ticked and filled in, the others at the builder's defaults). */
 function valuesOf(c: CampaignFieldsFragment): Values {
   const blank = NEW_CAMPAIGN();
   const text = (n: number | null | undefined, fallback: string) => (n == null ? fallback : String(n));
@@ -103,7 +110,7 @@ function valuesOf(c: CampaignFieldsFragment): Values {
     name: c.name,
     description: c.description ?? '',
     segmentId: c.segment.id,
-    action: c.actionKind,
+    actions: { BONUS_POINTS: c.bonus != null, OFFER: c.offer != null, MESSAGE: c.message != null },
     bonusKind: c.bonus?.fixedPoints == null && c.bonus?.multiplierPercent != null ? 'multiplier' : 'fixed',
     bonusValue: text(c.bonus?.fixedPoints ?? c.bonus?.multiplierPercent, blank.bonusValue),
     offerKind: c.offer?.kind ?? blank.offerKind,
@@ -122,15 +129,15 @@ function valuesOf(c: CampaignFieldsFragment): Values {
 
 /**
  * The draft's fields the form changed, compared with what it first showed: a field left alone is not sent. A changed
- * action is sent whole (it replaces the old one); an emptied budget is sent as 0, which removes the cap.
+ * action is sent whole (it replaces that action), an unticked one as null (removed; a removed bonus takes its budget
+ * with it); an emptied budget is sent as 0, which removes the cap.
  */
 function toUpdateInput(id: string, shown: Values, v: Values): UpdateCampaignInput {
   const before = toCreateInput(shown);
   const after = toCreateInput(v);
   const input: UpdateCampaignInput = { id, ...changedEntries(before, after, ['name', 'description', 'segmentId', 'startsAt', 'endsAt', 'holdoutShare', 'bonus', 'offer', 'message']) };
-  // A budget caps bonus points only: it goes with a bonus action's change, and leaving bonus points removes it.
-  if (v.action === 'BONUS_POINTS' && after.budgetPoints !== before.budgetPoints) input.budgetPoints = after.budgetPoints ?? 0;
-  if (v.action !== 'BONUS_POINTS' && before.budgetPoints != null) input.budgetPoints = 0;
+  for (const key of ['bonus', 'offer', 'message'] as const) if (before[key] && !after[key]) input[key] = null;
+  if (v.actions.BONUS_POINTS && after.budgetPoints !== before.budgetPoints) input.budgetPoints = after.budgetPoints ?? 0;
   return input;
 }
 
@@ -141,7 +148,7 @@ interface CampaignFormProps {
   onCancel(): void;
 }
 
-/** A new draft campaign (segment, action, schedule, budget and holdout share), or changes to a draft. */
+/** A new draft campaign (segment, one or more actions, schedule, budget and holdout share), or changes to a draft. */
 export function CampaignForm({ campaign, onSaved, onCancel }: CampaignFormProps) {
   const [segments] = useQuery({ query: SegmentsDocument });
   const [rewards] = useQuery({ query: RewardsDocument });
@@ -152,15 +159,12 @@ export function CampaignForm({ campaign, onSaved, onCancel }: CampaignFormProps)
   const [shown] = useState<Values>(() => (campaign ? valuesOf(campaign) : NEW_CAMPAIGN()));
   const [v, setValues] = useState<Values>(shown);
   const set = <K extends keyof Values>(key: K, value: Values[K]) => setValues((old) => ({ ...old, [key]: value }));
+  const tick = (kind: CampaignActionKind, on: boolean) => setValues((old) => ({ ...old, actions: { ...old.actions, [kind]: on } }));
   const fields = fieldErrorMap(error);
-  // Errors show under the fields on screen; one about a field of another action (not shown) above the buttons.
+  // Errors show under the fields on screen; one about no action, or a field of an action not ticked, above the buttons.
   const placed = [
     'name', 'description', 'segmentId', 'startsAt', 'endsAt', 'holdoutShare',
-    ...{
-      BONUS_POINTS: ['budgetPoints', 'bonus', 'bonus.fixedPoints', 'bonus.multiplierPercent'],
-      OFFER: ['offer', 'offer.rewardId', 'offer.discountPercent', 'offer.recommendationCount'],
-      MESSAGE: ['message', 'message.subject', 'message.body', 'message.medium'],
-    }[v.action],
+    ...actions.flatMap((a) => (v.actions[a.kind] ? actionFields[a.kind] : [])),
   ];
   const segmentList = segments.data?.segments ?? [];
   // The draft's reward stays listed if it has since been deactivated, so that the form shows what is stored.
@@ -213,11 +217,11 @@ export function CampaignForm({ campaign, onSaved, onCancel }: CampaignFormProps)
         </Field>
       </div>
 
-      <fieldset className="choice-group">
-        <legend>Action</legend>
+      <fieldset className="choice-group" data-testid="campaign-actions">
+        <legend>Actions: each treated member gets every one ticked</legend>
         {actions.map((a) => (
           <label key={a.kind} className="checkbox">
-            <input type="radio" name="action" value={a.kind} checked={v.action === a.kind} onChange={() => set('action', a.kind)} />
+            <input type="checkbox" name="actions" value={a.kind} checked={v.actions[a.kind]} onChange={(e) => tick(a.kind, e.target.checked)} />
             <span>
               <strong>{a.label}</strong> <span className="muted small">{a.hint}</span>
             </span>
@@ -226,7 +230,7 @@ export function CampaignForm({ campaign, onSaved, onCancel }: CampaignFormProps)
       </fieldset>
 
       <div className="form-grid">
-        {v.action === 'BONUS_POINTS' && (
+        {v.actions.BONUS_POINTS && (
           <>
             <Field label="Bonus" error={fields.bonus}>
               {(p) => (
@@ -248,7 +252,7 @@ export function CampaignForm({ campaign, onSaved, onCancel }: CampaignFormProps)
             </Field>
           </>
         )}
-        {v.action === 'OFFER' && (
+        {v.actions.OFFER && (
           <>
             <Field label="Offer" error={fields.offer}>
               {(p) => (
@@ -283,7 +287,7 @@ export function CampaignForm({ campaign, onSaved, onCancel }: CampaignFormProps)
             )}
           </>
         )}
-        {v.action === 'MESSAGE' && (
+        {v.actions.MESSAGE && (
           <>
             <Field label="Medium" error={fields['message.medium'] ?? fields.message} hint="Sent only to members who consented">
               {(p) => (

@@ -1,5 +1,5 @@
 import type { CampaignFieldsFragment, CampaignStatus } from '../gql/graphql';
-import { formatInteger, formatPercent, humanize } from '../shared/format';
+import { formatDecimal, formatInteger, formatPercent, humanize } from '../shared/format';
 import type { Tone } from '../shared/ui';
 
 export const statusTones: Record<CampaignStatus, Tone> = {
@@ -10,24 +10,38 @@ export const statusTones: Record<CampaignStatus, Tone> = {
   CANCELLED: 'warn',
 };
 
-/** What treated members get, in a few words. */
-export function describeAction(c: Pick<CampaignFieldsFragment, 'actionKind' | 'bonus' | 'offer' | 'message'>): string {
+/**
+ * A difference of purchase rates in percentage points, to one decimal as the API's verdict writes it (`pp` in
+ * api/src/modules/campaigns/campaign.service.ts): the card under the verdict reads "+5.2 pts" where it says "+5.2 points".
+ */
+export function formatRateUplift(difference: number): string {
+  return `${difference > 0 ? '+' : ''}${formatDecimal(difference * 100, 1)} pts`;
+}
+
+/** What treated members get, one phrase per action, bonus points first, then the offer, then the message. */
+export function describeActions(c: Pick<CampaignFieldsFragment, 'bonus' | 'offer' | 'message'>): string[] {
+  const phrases: string[] = [];
   if (c.bonus) {
-    return c.bonus.fixedPoints != null
-      ? `${formatInteger(c.bonus.fixedPoints)} bonus points per order`
-      : `${formatPercent((c.bonus.multiplierPercent ?? 100) / 100)} of order points (×${(c.bonus.multiplierPercent ?? 100) / 100})`;
+    phrases.push(
+      c.bonus.fixedPoints != null
+        ? `${formatInteger(c.bonus.fixedPoints)} bonus points per order`
+        : `${formatPercent((c.bonus.multiplierPercent ?? 100) / 100)} of order points (×${(c.bonus.multiplierPercent ?? 100) / 100})`,
+    );
   }
   if (c.offer) {
-    return c.offer.kind === 'REWARD_DISCOUNT'
-      ? `${c.offer.discountPercent}% off a reward`
-      : `${c.offer.recommendationCount} recommended products`;
+    phrases.push(c.offer.kind === 'REWARD_DISCOUNT' ? `${c.offer.discountPercent}% off a reward` : `${c.offer.recommendationCount} recommended products`);
   }
-  if (c.message) return `${humanize(c.message.medium)} message${c.message.subject ? `: “${c.message.subject}”` : ''}`;
-  return humanize(c.actionKind);
+  if (c.message) phrases.push(`${humanize(c.message.medium)} message${c.message.subject ? `: “${c.message.subject}”` : ''}`);
+  return phrases;
+}
+
+/** Every action in a few words, for a table cell: "25 bonus points per order · 3 recommended products". */
+export function describeAction(c: Pick<CampaignFieldsFragment, 'bonus' | 'offer' | 'message'>): string {
+  return describeActions(c).join(' · ');
 }
 
 /**
- * What an OFFER campaign recorded for the member (docs/concepts/campaigns.md): its recommended products by name, best
+ * What a campaign's offer recorded for the member (docs/concepts/campaigns.md): its recommended products by name, best
  * first, or a reward at its discounted cost.
  */
 export function describeOffer(offer: unknown): string | null {

@@ -1,10 +1,12 @@
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { useQuery } from 'urql';
 import { Link } from 'react-router';
+import { useCurrentAdmin } from '../auth/RequireAuth';
 import {
   AnalyticsCohortsDocument,
   AnalyticsKpisDocument,
   ChurnDistributionDocument,
+  ChurnTrainingDocument,
   FeedbackTrendDocument,
   ValueAtRiskDocument,
   type AnalyticsFilterInput,
@@ -16,8 +18,10 @@ import {
 import { channelLabels } from '../members/member-format';
 import { Chart } from '../shared/Chart';
 import { formatDecimal, formatInteger, formatMoney, formatMoneyCompact, formatPercent } from '../shared/format';
+import { can } from '../shared/permissions';
 import { Card, DataTable, PageHeader, QueryState, Stat } from '../shared/ui';
 import { segmentPresets } from '../segments/presets';
+import { isChurnTraining, npsLine, npsTooFewNote, npsTooltip } from './dashboard-format';
 
 const ranges = [
   { days: 7, label: 'Last 7 days' },
@@ -207,7 +211,10 @@ function AllChannelsNote({ isChannelFiltered, testId }: { isChannelFiltered: boo
   ) : null;
 }
 
+const trainingPollMs = 10_000;
+
 function ChurnDistribution({ isChannelFiltered }: { isChannelFiltered: boolean }) {
+  const admin = useCurrentAdmin();
   const [{ data, fetching, error }, refetch] = useQuery({ query: ChurnDistributionDocument, variables: { risingRule: risingRisk.rule } });
   const bands = data ? [
     { name: 'Low', value: data.low.totalCount, color: '#12b76a' },
@@ -215,6 +222,21 @@ function ChurnDistribution({ isChannelFiltered }: { isChannelFiltered: boolean }
     { name: 'High', value: data.high.totalCount, color: '#d92d20' },
   ] : [];
   const scored = bands.reduce((sum, b) => sum + b.value, 0);
+  // Nobody scored yet: in the first minutes of a new install the first churn model is already training (the worker
+  // queues it at start), which the card says rather than asking for one; it reads the scores once the job is done.
+  const isWatching = Boolean(data) && scored === 0 && can(admin, 'models:read');
+  const [jobs, refetchJobs] = useQuery({ query: ChurnTrainingDocument, pause: !isWatching, requestPolicy: 'network-only' });
+  const isTraining = isWatching && (jobs.data?.modelJobs ?? []).some(isChurnTraining);
+  useEffect(() => {
+    if (!isTraining) return;
+    const timer = setInterval(() => refetchJobs({ requestPolicy: 'network-only' }), trainingPollMs);
+    return () => clearInterval(timer);
+  }, [isTraining, refetchJobs]);
+  const wasTraining = useRef(false);
+  useEffect(() => {
+    if (wasTraining.current && !isTraining) refetch({ requestPolicy: 'network-only' });
+    wasTraining.current = isTraining;
+  }, [isTraining, refetch]);
   return (
     <Card title="Churn risk" testId="chart-churn">
       <AllChannelsNote isChannelFiltered={isChannelFiltered} testId="churn-all-channels" />
@@ -223,7 +245,11 @@ function ChurnDistribution({ isChannelFiltered }: { isChannelFiltered: boolean }
         error={error}
         hasData={Boolean(data)}
         isEmpty={scored === 0}
-        emptyText="No member has a churn score yet: train and activate a churn model"
+        emptyText={
+          isTraining
+            ? 'No member has a churn score yet: the first churn model is training, and its scores show here once it is done'
+            : 'No member has a churn score yet: train and activate a churn model'
+        }
         refetch={refetch}
         testId="churn"
       >
@@ -334,6 +360,8 @@ function NpsTrend({ input, days }: { input: AnalyticsFilterInput; days: number }
     new Intl.DateTimeFormat('en-GB', bucket === 'MONTH' ? { month: 'short', year: '2-digit', timeZone: 'UTC' } : { day: 'numeric', month: 'short', timeZone: 'UTC' }).format(
       new Date(start),
     );
+  const labels = series.map((s) => bucketLabel(s.start));
+  const tooFew = npsTooFewNote(bucket, series.map((s, i) => ({ label: labels[i], bucket: s })));
   return (
     <Card title="NPS trend" testId="chart-nps">
       <QueryState
@@ -356,20 +384,32 @@ function NpsTrend({ input, days }: { input: AnalyticsFilterInput; days: number }
               label={`NPS per ${bucket.toLowerCase()}, from −100 to 100, with the number of answers`}
               height={220}
               option={{
-                tooltip: { trigger: 'axis' },
+                // Each point's NPS with the answers it is from, or why it is not drawn.
+                tooltip: {
+                  trigger: 'axis',
+                  formatter: (params: { dataIndex: number }[]) => {
+                    const i = params[0]?.dataIndex;
+                    return i == null || !series[i] ? '' : npsTooltip(labels[i], series[i]);
+                  },
+                },
                 legend: { top: 0 },
                 grid: { left: 8, right: 8, top: 32, bottom: 8, containLabel: true },
-                xAxis: { type: 'category', data: series.map((s) => bucketLabel(s.start)) },
+                xAxis: { type: 'category', data: labels },
                 yAxis: [
                   { type: 'value', name: 'NPS', min: -100, max: 100 },
                   { type: 'value', name: 'Answers', minInterval: 1, splitLine: { show: false } },
                 ],
                 series: [
                   { type: 'bar', name: 'Answers', yAxisIndex: 1, data: series.map((s) => s.nps.responses), itemStyle: { color: '#d0d5dd' } },
-                  { type: 'line', name: 'NPS', connectNulls: true, data: series.map((s) => s.nps.score), itemStyle: { color: '#2454d6' } },
+                  { type: 'line', name: 'NPS', connectNulls: true, data: npsLine(series), itemStyle: { color: '#2454d6' } },
                 ],
               }}
             />
+            {tooFew && (
+              <p className="muted small" data-testid="nps-too-few">
+                {tooFew}
+              </p>
+            )}
           </>
         )}
       </QueryState>

@@ -1,11 +1,14 @@
 import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import type { CombinedError } from 'urql';
+import { useCurrentAdmin } from '../auth/RequireAuth';
 import { useSession } from '../auth/SessionProvider';
 import { errorMessage, fieldErrorMap } from '../shared/errors';
 import { formatDateTime, formatInteger, humanize } from '../shared/format';
 import { channelLabels } from '../members/member-format';
+import { ActorName } from '../shared/ActorName';
 import { ownValue } from '../shared/lookup';
+import { can } from '../shared/permissions';
 import { Badge, Card, ConfirmAction, DataTable, ErrorBox, Field, PageHeader, Stat, type Tone } from '../shared/ui';
 import { canonicalColumns, ImportsApi, optionalColumns, type CanonicalColumn, type ImportJob, type ImportState } from './imports-api';
 
@@ -264,6 +267,10 @@ function MappingForm({ job, busy, error, onStart }: { job: ImportJob; busy: bool
     .map(([, v]) => v)
     .join('; ');
   const usedBy = new Map(Object.entries(chosen).filter(([, from]) => from).map(([to, from]) => [from, to]));
+  // The API hides what a role without personal data may not read (an analyst's), and lets that role start only its own uploads.
+  const hasHidden = job.sample.some((row) => row.includes(null));
+  const admin = useCurrentAdmin();
+  const mayStart = can(admin, 'members:pii') || job.uploadedBy === `admin:${admin.id}`;
 
   function submit(event: FormEvent) {
     event.preventDefault();
@@ -310,16 +317,28 @@ function MappingForm({ job, busy, error, onStart }: { job: ImportJob; busy: bool
           <tbody>
             {job.sample.map((row, i) => (
               <tr key={i}>
-                {job.columns.map((col, j) => (
-                  <td key={col} className={usedBy.has(col) ? undefined : 'muted'}>
-                    {row[j] ?? ''}
-                  </td>
-                ))}
+                {job.columns.map((col, j) =>
+                  row[j] === null ? (
+                    <td key={col} className="muted" title="Hidden for your role" data-testid="sample-hidden">
+                      <span aria-hidden="true">•••</span>
+                      <span className="sr-only">hidden</span>
+                    </td>
+                  ) : (
+                    <td key={col} className={usedBy.has(col) ? undefined : 'muted'}>
+                      {row[j] ?? ''}
+                    </td>
+                  ),
+                )}
               </tr>
             ))}
           </tbody>
         </table>
       </div>
+      {hasHidden && (
+        <p className="notice small" data-testid="sample-hidden-note">
+          Values shown as ••• are hidden for your role: customer ids and columns that are not order data may hold personal details.
+        </p>
+      )}
       <h3>Where the orders go</h3>
       <div className="form-grid">
         <Field label="Sales channel" hint="Created if new; a re-import into the same channel skips what is there" error={fields.channelName}>
@@ -348,8 +367,13 @@ function MappingForm({ job, busy, error, onStart }: { job: ImportJob; busy: bool
           {errorMessage(error)}
         </p>
       )}
+      {!mayStart && (
+        <p className="notice small" data-testid="import-start-own-only">
+          Your role starts only files you uploaded; <ActorName actor={job.uploadedBy} /> uploaded this one.
+        </p>
+      )}
       <div className="actions">
-        <button type="submit" disabled={busy} data-testid="import-start">
+        <button type="submit" disabled={busy || !mayStart} data-testid="import-start">
           Start import
         </button>
       </div>
@@ -384,6 +408,8 @@ function Progress({ job }: { job: ImportJob }) {
 
 function Outcome({ job, onDownload }: { job: ImportJob; onDownload(): void }) {
   const s = job.summary;
+  // The API hides them in the file for a role without personal data.
+  const withPii = can(useCurrentAdmin(), 'members:pii');
   return (
     <div className="import-outcome" data-testid="import-outcome">
       {s && (
@@ -432,6 +458,11 @@ function Outcome({ job, onDownload }: { job: ImportJob; onDownload(): void }) {
             {s && Object.keys(s.rejects).length > 0 && `: ${Object.entries(s.rejects).map(([reason, n]) => `${reason} (${formatInteger(n)})`).join(', ')}`}. The
             file lists each with its line number and reason; fix them and upload that file.
           </p>
+          {!withPii && (
+            <p className="notice small" data-testid="import-rejects-hidden">
+              Customer ids, and any value that looks like an email address, read “(hidden)” in the file for your role.
+            </p>
+          )}
           <button type="button" className="secondary" onClick={onDownload} data-testid="import-rejects-download">
             Download rejected rows
           </button>

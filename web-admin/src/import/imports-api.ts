@@ -43,7 +43,8 @@ export interface ImportJob {
   uploadedAt: string;
   uploadedBy: string;
   columns: string[];
-  sample: string[][];
+  /** null: hidden from a role that may not read personal data (analysts), as the column may hold some. */
+  sample: (string | null)[][];
   suggestedMap: Record<string, CanonicalColumn>;
   state: ImportState;
   settings: ImportSettings | null;

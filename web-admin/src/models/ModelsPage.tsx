@@ -22,6 +22,7 @@ import { dash, formatDateTime, formatDecimal, formatInteger, formatMoney, format
 import { ownValue } from '../shared/lookup';
 import { can } from '../shared/permissions';
 import { Badge, Card, DataTable, Dialog, ErrorBox, Field, FormActions, PageHeader, QueryState, type Tone } from '../shared/ui';
+import { gateReasonText, jobWhen } from './model-format';
 
 const kinds: { kind: ModelKind; label: string }[] = [
   { kind: 'RECOMMENDER', label: 'Recommender' },
@@ -137,7 +138,7 @@ function Retrain({ onDone, onQueued }: { onDone(): void; onQueued(): void }) {
           rowKey={(j) => j.id}
           rowTestId="job-row"
           columns={[
-            { header: 'Queued', cell: (j) => formatDateTime(j.createdAt) },
+            { header: 'When', cell: (j) => <span title={`Queued ${formatDateTime(j.createdAt)}`} data-testid="job-when">{jobWhen(j)}</span> },
             { header: 'Kind', cell: (j) => humanize(j.kind) },
             { header: 'State', cell: (j) => <Badge tone={j.state === 'FAILED' ? 'bad' : j.state === 'COMPLETED' ? 'good' : 'info'}>{humanize(j.state)}</Badge> },
             { header: 'Phase', cell: (j) => j.progress?.phase ?? dash },
@@ -226,7 +227,13 @@ function Versions({ versions, canActivate, onActivated }: { versions: ModelVersi
             cell: (v) => (
               <span className="gate" title={v.gateReason ?? undefined}>
                 {v.isPromoted == null ? 'Undecided' : v.isPromoted ? 'Promoted' : 'Not promoted'}
-                {v.gateReason && <span className="muted small"> · {v.gateReason}</span>}
+                {gateReasonText(v) && <span className="muted small"> · {gateReasonText(v)}</span>}
+                {v.activationReason != null && (
+                  <span className="muted small" title={v.activationReason}>
+                    {' '}
+                    · activated by hand
+                  </span>
+                )}
               </span>
             ),
           },
@@ -387,12 +394,21 @@ function GateDecision({ version }: { version: ModelVersionFieldsFragment }) {
   return (
     <p className="muted" data-testid="gate-decision">
       Promotion gate: {version.isPromoted == null ? 'not decided yet' : version.isPromoted ? 'promoted' : 'not promoted'}
-      {version.gateReason ? ` — ${version.gateReason}` : ''}
-      {version.activatedBy && (
-        <>
-          {' · activated by '}
+      {gateReasonText(version) ? ` — ${gateReasonText(version)}` : ''}
+      {/* By hand: who, when and why, beside the gate's own decision, which it leaves as it was. */}
+      {version.activatedBy && version.activationReason != null ? (
+        <span data-testid="activated-by-hand">
+          {' · activated by hand by '}
           <ActorName actor={version.activatedBy} testId="activated-by" />
-        </>
+          {version.activatedAt && ` on ${formatDateTime(version.activatedAt)}`}: {version.activationReason}
+        </span>
+      ) : (
+        version.activatedBy && (
+          <>
+            {' · activated by '}
+            <ActorName actor={version.activatedBy} testId="activated-by" />
+          </>
+        )
       )}
     </p>
   );

@@ -40,6 +40,7 @@ import { Migration20261218100000_import_queued } from './Migration20261218100000
 import { Migration20261219100000_lot_order } from './Migration20261219100000_lot_order';
 import { Migration20261220100000_erasure_forfeit } from './Migration20261220100000_erasure_forfeit';
 import { Migration20261221100000_rfm_cells } from './Migration20261221100000_rfm_cells';
+import { Migration20261222100000_model_activation_reason } from './Migration20261222100000_model_activation_reason';
 
 /** Applied in this order; add each new migration here (npm run make-migration writes the file). */
 export const migrations: MigrationObject[] = [
@@ -84,4 +85,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261219100000_lot_order', class: Migration20261219100000_lot_order },
   { name: 'Migration20261220100000_erasure_forfeit', class: Migration20261220100000_erasure_forfeit },
   { name: 'Migration20261221100000_rfm_cells', class: Migration20261221100000_rfm_cells },
+  { name: 'Migration20261222100000_model_activation_reason', class: Migration20261222100000_model_activation_reason },
 ];

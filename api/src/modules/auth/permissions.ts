@@ -47,7 +47,10 @@ export enum Permission {
    * an API key. Nothing else about them (roles, status, key prefixes, scopes) comes with it; that stays admin:manage.
    */
   STAFF_READ = 'staff:read',
-  /** Import transaction files (orders, members and their points, in bulk) from the admin app. */
+  /**
+   * Import transaction files (orders, members and their points, in bulk) from the admin app; without members:pii the
+   * files' values that may be personal are hidden, and only one's own upload is started.
+   */
   IMPORT_RUN = 'import:run',
   /** Read campaigns, their members by id, and their results. */
   CAMPAIGNS_READ = 'campaigns:read',
@@ -107,13 +110,16 @@ export const rolePermissions: Record<AdminRole, ReadonlySet<Permission>> = {
     Permission.CAMPAIGNS_READ,
     Permission.CAMPAIGNS_MANAGE,
   ]),
-  // Analysts work on behaviour, not identities.
+  // Analysts work on behaviour, not identities: they import transactions (personal values hidden from them, import
+  // module's personal-data.ts) and choose which model version serves.
   [AdminRole.ANALYST]: new Set([
     Permission.MEMBERS_READ,
     Permission.ORDERS_READ,
     Permission.ANALYTICS_READ,
     Permission.MODELS_READ,
     Permission.MODELS_TRAIN,
+    Permission.MODELS_ACTIVATE,
+    Permission.IMPORT_RUN,
     Permission.SEGMENTS_READ,
     Permission.FEEDBACK_READ,
     Permission.QUEUES_READ,

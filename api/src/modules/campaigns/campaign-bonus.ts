@@ -1,7 +1,7 @@
 import { MAX_POINTS_PER_ORDER } from '../../base/bounds';
 import { EarningEventKind, EarningStage, type EarningContributor, type EarningRun } from '../earning/pipeline';
 
-/** A BONUS_POINTS campaign the member is TREATED in (never the holdout) whose window may hold one of the run's orders. */
+/** A campaign with bonus points the member is TREATED in (never the holdout) whose window may hold one of the run's orders. */
 interface RunningBonus {
   id: string;
   name: string;
@@ -21,7 +21,7 @@ interface Budgets {
 export const CAMPAIGN_BONUS_KIND = 'CAMPAIGN_BONUS';
 
 /**
- * Campaign bonus points on a credited order (the earning step of BONUS_POINTS campaigns): after the base rules and
+ * Campaign bonus points on a credited order (the earning step of campaigns with a bonus action, alone or with others): after the base rules and
  * caps, each running campaign adds its fixed points or its multiplier of the order's points, as a lot of its own.
  *
  * Budget: the rows of the run's campaigns are locked (`for update`, in id order, after the members' locks: the same
@@ -40,7 +40,7 @@ export function campaignBonusContributor(): EarningContributor<RunningBonus[] | 
                  'multiplierPercent', c.bonus_multiplier_percent, 'startsAt', c.starts_at, 'endsAt', c.ends_at) order by c.id), '[]'::jsonb)
                from campaign_member cm join campaign c on c.id = cm.campaign_id
                where cm.member_id = k.member_id and cm.assigned_group = 'TREATED'
-                 and c.action_kind = 'BONUS_POINTS' and c.status in ('SCHEDULED', 'ACTIVE')
+                 and (c.bonus_fixed_points is not null or c.bonus_multiplier_percent is not null) and c.status in ('SCHEDULED', 'ACTIVE')
                  and c.starts_at <= k.placed_to and (c.ends_at is null or (c.ends_at > k.placed_from and c.ends_at > k.at_from))`,
       parse: (value: (Omit<RunningBonus, 'startsAt' | 'endsAt'> & { startsAt: string; endsAt: string | null })[] | null) =>
         (value ?? []).map((c) => ({ ...c, startsAt: new Date(c.startsAt), endsAt: c.endsAt ? new Date(c.endsAt) : null })),

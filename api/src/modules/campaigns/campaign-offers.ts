@@ -7,7 +7,7 @@ export interface RewardOffer {
 }
 
 /**
- * The redemption side of REWARD_DISCOUNT campaigns: while the campaign runs, a treated member redeems the offered
+ * The redemption side of a campaign's REWARD_DISCOUNT offer: while the campaign runs, a treated member redeems the offered
  * reward once at the discounted cost recorded for them at contact (`campaign_member.offer.costPoints`). Runs inside
  * the redemption's transaction, after the member's balance lock, which serialises a member's redemptions. The offer
  * itself (the cheapest unused one of a running campaign) is read with the redemption's other inputs

@@ -89,7 +89,7 @@ export class CampaignMessageAction {
   body: string;
 }
 
-@ObjectType({ description: 'A segment targeted with bonus points, an offer or a message, with a holdout group (docs/concepts/campaigns.md).' })
+@ObjectType({ description: 'A segment targeted with one or more actions (bonus points, an offer, a message) under one holdout group (docs/concepts/campaigns.md).' })
 @Entity({ tableName: 'campaign' })
 @Index({ properties: ['createdAt'] })
 export class Campaign {
@@ -112,7 +112,11 @@ export class Campaign {
   @Enum({ items: () => CampaignStatus, fieldName: 'status' })
   storedStatus: Opt<CampaignStatus> = CampaignStatus.DRAFT;
 
-  @Field(() => CampaignActionKind)
+  /**
+   * The first of `actionKinds`, kept in step by the service: the actions themselves are known from their own columns
+   * (a bonus column set, `offerKind`, `messageMedium`). Answered for clients written when a campaign had one action.
+   */
+  @Field(() => CampaignActionKind, { deprecationReason: 'A campaign may combine actions: read actionKinds. This is its first one.' })
   @Enum({ items: () => CampaignActionKind })
   actionKind: CampaignActionKind;
 
@@ -213,15 +217,25 @@ export class Campaign {
     return new Date(Math.min(...ends.map((d) => d.getTime())));
   }
 
-  @Field(() => CampaignBonusAction, { nullable: true, description: 'Set for BONUS_POINTS.' })
+  /** The campaign's actions, each known from its own columns, in the order BONUS_POINTS, OFFER, MESSAGE. */
+  @Field(() => [CampaignActionKind], { description: 'What treated members get: one or more of BONUS_POINTS, OFFER and MESSAGE, each at most once.' })
+  get actionKinds(): Opt<CampaignActionKind[]> {
+    const kinds: CampaignActionKind[] = [];
+    if (this.bonusFixedPoints != null || this.bonusMultiplierPercent != null) kinds.push(CampaignActionKind.BONUS_POINTS);
+    if (this.offerKind) kinds.push(CampaignActionKind.OFFER);
+    if (this.messageMedium) kinds.push(CampaignActionKind.MESSAGE);
+    return kinds;
+  }
+
+  @Field(() => CampaignBonusAction, { nullable: true, description: 'Set when the campaign gives bonus points.' })
   get bonus(): Opt<CampaignBonusAction> | null {
-    if (this.actionKind !== CampaignActionKind.BONUS_POINTS) return null;
+    if (this.bonusFixedPoints == null && this.bonusMultiplierPercent == null) return null;
     return { fixedPoints: this.bonusFixedPoints, multiplierPercent: this.bonusMultiplierPercent };
   }
 
-  @Field(() => CampaignOfferAction, { nullable: true, description: 'Set for OFFER.' })
+  @Field(() => CampaignOfferAction, { nullable: true, description: 'Set when the campaign makes an offer.' })
   get offer(): Opt<CampaignOfferAction> | null {
-    if (this.actionKind !== CampaignActionKind.OFFER || !this.offerKind) return null;
+    if (!this.offerKind) return null;
     return {
       kind: this.offerKind,
       rewardId: this.offerRewardId,
@@ -230,9 +244,9 @@ export class Campaign {
     };
   }
 
-  @Field(() => CampaignMessageAction, { nullable: true, description: 'Set for MESSAGE.' })
+  @Field(() => CampaignMessageAction, { nullable: true, description: 'Set when the campaign sends a message.' })
   get message(): Opt<CampaignMessageAction> | null {
-    if (this.actionKind !== CampaignActionKind.MESSAGE || !this.messageMedium) return null;
+    if (!this.messageMedium) return null;
     return { medium: this.messageMedium, subject: this.messageSubject, body: this.messageBody ?? '' };
   }
 }
@@ -262,11 +276,11 @@ export class CampaignMember {
   @Property({ type: new BigIntType('number'), default: 0 })
   bonusPoints: Opt<number> = 0;
 
-  @Field(() => DateTimeISOResolver, { nullable: true, description: 'When the offer or message was recorded for them (TREATED only).' })
+  @Field(() => DateTimeISOResolver, { nullable: true, description: 'When the campaign reached them: bonus eligibility, their offer recorded or a message written (TREATED only).' })
   @Property({ type: 'datetime', nullable: true })
   contactedAt: Date | null = null;
 
-  @Field(() => JSONObjectResolver, { nullable: true, description: 'OFFER: { rewardId, discountPercent, costPoints } or { products: [{ productId, sku, name, rank }] }.' })
+  @Field(() => JSONObjectResolver, { nullable: true, description: 'With an offer: { rewardId, discountPercent, costPoints } or { products: [{ productId, sku, name, rank }] }.' })
   @Property({ type: 'json', nullable: true })
   offer: Record<string, unknown> | null = null;
 }

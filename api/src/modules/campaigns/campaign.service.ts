@@ -113,7 +113,7 @@ export class CampaignService {
     };
     return ctx.em.transactional(async (em) => {
       await this.check(em, spec);
-      const campaign = em.create(Campaign, { name: spec.name, segment: spec.segmentId, actionKind: CampaignActionKind.BONUS_POINTS, holdoutShare: 0, startsAt: spec.startsAt, createdBy: actorRef(ctx.principal) });
+      const campaign = em.create(Campaign, { name: spec.name, segment: spec.segmentId, actionKind: kindsOf(spec)[0], holdoutShare: 0, startsAt: spec.startsAt, createdBy: actorRef(ctx.principal) });
       applySpec(campaign, spec);
       this.audit.record(em, ctx, { action: 'campaign.create', entityType: 'Campaign', entityId: campaign.id, after: snapshot(campaign) });
       return campaign;
@@ -127,14 +127,16 @@ export class CampaignService {
       editable(campaign, 'update');
       const before = snapshot(campaign);
       const current = specOf(campaign);
-      const actions = [input.bonus, input.offer, input.message].filter((a) => a != null).length;
       const spec: Spec = {
         ...current,
         ...(input.name != null ? { name: input.name.trim() } : {}),
         ...(input.description !== undefined ? { description: input.description } : {}),
         ...(input.segmentId != null ? { segmentId: input.segmentId } : {}),
-        // A new action replaces the old one; two new ones are refused by check().
-        ...(actions > 0 ? { bonus: input.bonus ?? null, offer: input.offer ?? null, message: input.message ?? null } : {}),
+        // Each action on its own: given, it replaces that action whole (or adds it); null removes it; left out, it
+        // stays. A removed bonus takes its budget with it, unless budgetPoints is given too (then check() refuses it).
+        ...(input.bonus !== undefined ? { bonus: input.bonus, ...(input.bonus === null ? { budgetPoints: null } : {}) } : {}),
+        ...(input.offer !== undefined ? { offer: input.offer } : {}),
+        ...(input.message !== undefined ? { message: input.message } : {}),
         ...(input.holdoutShare != null ? { holdoutShare: input.holdoutShare } : {}),
         ...(input.budgetPoints != null ? { budgetPoints: input.budgetPoints === 0 ? null : input.budgetPoints } : {}),
         ...(input.startsAt != null ? { startsAt: input.startsAt } : {}),
@@ -186,6 +188,7 @@ export class CampaignService {
           campaignId: campaign.id,
           segmentId: campaign.segment.id,
           actionKind: campaign.actionKind,
+          actionKinds: campaign.actionKinds,
           targetedMembers: counts.treated + counts.holdout,
           holdoutMembers: counts.holdout,
           budgetPoints: campaign.budgetPoints,
@@ -357,42 +360,42 @@ export class CampaignService {
     };
   }
 
-  /** Gives treated members the action: bonus eligibility, their offer, or a message where they consent. */
+  /**
+   * Gives treated members every action of the campaign, in this transaction: bonus eligibility, their offer, and a
+   * message where they consent. Each action marks the members it reached as contacted; the holdout gets none.
+   */
   private async contact(em: EntityManager, campaign: Campaign, now: Date): Promise<void> {
     campaign.contactedAt = now;
     const treated = [campaign.id, CampaignGroup.TREATED];
-    switch (campaign.actionKind) {
-      case CampaignActionKind.BONUS_POINTS:
-        await em.execute(`update campaign_member set contacted_at = ? where campaign_id = ? and assigned_group = ?`, [now, ...treated]);
-        return;
-      case CampaignActionKind.MESSAGE:
-        // Consent is read now, in this transaction: a member without it gets no outbox row.
-        await em.execute(
-          `with written as (
-             insert into campaign_message (id, campaign_id, member_id, medium, subject, body, status, attempts, created_at)
-             select gen_random_uuid(), cm.campaign_id, cm.member_id, ?, ?, ?, 'PENDING', 0, ?
-             from campaign_member cm
-             join member m on m.id = cm.member_id and m.status = 'ACTIVE'
-             join member_consent c on c.member_id = cm.member_id and c.medium = ? and c.is_granted
-             where cm.campaign_id = ? and cm.assigned_group = ?
-             returning member_id)
-           update campaign_member set contacted_at = ? where campaign_id = ? and member_id in (select member_id from written)`,
-          [campaign.messageMedium, campaign.messageSubject, campaign.messageBody, now, campaign.messageMedium, ...treated, now, campaign.id],
-        );
-        return;
-      case CampaignActionKind.OFFER:
-        if (campaign.offerKind === CampaignOfferKind.REWARD_DISCOUNT) {
-          const reward = await em.findOneOrFail(Reward, campaign.offerRewardId!);
-          const costPoints = reward.costPoints - Math.floor((reward.costPoints * (campaign.offerDiscountPercent ?? 0)) / 100);
-          await em.execute(`update campaign_member set contacted_at = ?, offer = ?::jsonb where campaign_id = ? and assigned_group = ?`, [
-            now,
-            JSON.stringify({ rewardId: reward.id, rewardCode: reward.code, discountPercent: campaign.offerDiscountPercent, costPoints }),
-            ...treated,
-          ]);
-          return;
-        }
-        await this.offerRecommendations(em, campaign, now);
-        return;
+    if (campaign.bonus) {
+      await em.execute(`update campaign_member set contacted_at = ? where campaign_id = ? and assigned_group = ?`, [now, ...treated]);
+    }
+    if (campaign.offer?.kind === CampaignOfferKind.REWARD_DISCOUNT) {
+      const reward = await em.findOneOrFail(Reward, campaign.offerRewardId!);
+      const costPoints = reward.costPoints - Math.floor((reward.costPoints * (campaign.offerDiscountPercent ?? 0)) / 100);
+      await em.execute(`update campaign_member set contacted_at = ?, offer = ?::jsonb where campaign_id = ? and assigned_group = ?`, [
+        now,
+        JSON.stringify({ rewardId: reward.id, rewardCode: reward.code, discountPercent: campaign.offerDiscountPercent, costPoints }),
+        ...treated,
+      ]);
+    } else if (campaign.offer?.kind === CampaignOfferKind.RECOMMENDATIONS) {
+      await this.offerRecommendations(em, campaign, now);
+    }
+    if (campaign.message) {
+      // Consent is read now, in this transaction: a member without it gets no outbox row. The text is sent as written:
+      // with an offer too, the member's offer is on their record (campaign_member.offer), not merged into the message.
+      await em.execute(
+        `with written as (
+           insert into campaign_message (id, campaign_id, member_id, medium, subject, body, status, attempts, created_at)
+           select gen_random_uuid(), cm.campaign_id, cm.member_id, ?, ?, ?, 'PENDING', 0, ?
+           from campaign_member cm
+           join member m on m.id = cm.member_id and m.status = 'ACTIVE'
+           join member_consent c on c.member_id = cm.member_id and c.medium = ? and c.is_granted
+           where cm.campaign_id = ? and cm.assigned_group = ?
+           returning member_id)
+         update campaign_member set contacted_at = ? where campaign_id = ? and member_id in (select member_id from written)`,
+        [campaign.messageMedium, campaign.messageSubject, campaign.messageBody, now, campaign.messageMedium, ...treated, now, campaign.id],
+      );
     }
   }
 
@@ -434,8 +437,8 @@ export class CampaignService {
   /** Field rules that class-validator cannot express, then the referenced segment and reward must exist. */
   private async check(em: EntityManager, spec: Spec): Promise<void> {
     const problems: FieldProblem[] = [];
-    const actions = [spec.bonus && 'bonus', spec.offer && 'offer', spec.message && 'message'].filter(Boolean);
-    if (actions.length !== 1) problems.push({ path: 'input', message: 'give exactly one of bonus, offer and message' });
+    // At most one of each kind follows from the input's shape; none would be a campaign that gives nothing.
+    if (kindsOf(spec).length === 0) problems.push({ path: 'input', message: 'give at least one of bonus, offer and message' });
     if (spec.bonus && (spec.bonus.fixedPoints == null) === (spec.bonus.multiplierPercent == null)) {
       problems.push({ path: 'input.bonus', message: 'give exactly one of fixedPoints and multiplierPercent' });
     }
@@ -457,7 +460,7 @@ export class CampaignService {
       if (m.medium !== ConsentMedium.EMAIL && m.subject) problems.push({ path: 'input.message.subject', message: `is only for EMAIL, not ${m.medium}` });
       if (m.medium === ConsentMedium.SMS && m.body.length > SMS_MAX) problems.push({ path: 'input.message.body', message: `must be at most ${SMS_MAX} characters for SMS` });
     }
-    if (spec.budgetPoints != null && !spec.bonus) problems.push({ path: 'input.budgetPoints', message: 'is only for bonus points campaigns' });
+    if (spec.budgetPoints != null && !spec.bonus) problems.push({ path: 'input.budgetPoints', message: 'caps bonus points: give a bonus, or no budget' });
     if (spec.endsAt && spec.endsAt <= spec.startsAt) problems.push({ path: 'input.endsAt', message: 'must be after startsAt' });
     if (!Number.isFinite(spec.holdoutShare)) problems.push({ path: 'input.holdoutShare', message: 'must be a number' });
     if (problems.length) throw AppError.badInput(problems);
@@ -497,7 +500,7 @@ function specOf(c: Campaign): Spec {
     name: c.name,
     description: c.description,
     segmentId: c.segment.id,
-    bonus: c.actionKind === CampaignActionKind.BONUS_POINTS ? { fixedPoints: c.bonusFixedPoints, multiplierPercent: c.bonusMultiplierPercent } : null,
+    bonus: c.bonus ? { ...c.bonus } : null,
     offer: c.offer ? { ...c.offer } : null,
     message: c.message ? { ...c.message } : null,
     holdoutShare: c.holdoutShare,
@@ -507,10 +510,19 @@ function specOf(c: Campaign): Spec {
   };
 }
 
+/** The spec's actions in the order of `Campaign.actionKinds`; check() refuses none. */
+function kindsOf(s: Spec): CampaignActionKind[] {
+  return [
+    ...(s.bonus ? [CampaignActionKind.BONUS_POINTS] : []),
+    ...(s.offer ? [CampaignActionKind.OFFER] : []),
+    ...(s.message ? [CampaignActionKind.MESSAGE] : []),
+  ];
+}
+
 function applySpec(c: Campaign, s: Spec): void {
   c.name = s.name;
   c.description = s.description;
-  c.actionKind = s.bonus ? CampaignActionKind.BONUS_POINTS : s.offer ? CampaignActionKind.OFFER : CampaignActionKind.MESSAGE;
+  c.actionKind = kindsOf(s)[0];
   c.bonusFixedPoints = s.bonus?.fixedPoints ?? null;
   c.bonusMultiplierPercent = s.bonus?.multiplierPercent ?? null;
   c.offerKind = s.offer?.kind ?? null;
@@ -531,7 +543,7 @@ function snapshot(c: Campaign): Record<string, unknown> {
     name: c.name,
     segmentId: c.segment.id,
     status: c.storedStatus,
-    actionKind: c.actionKind,
+    actionKinds: c.actionKinds,
     bonus: c.bonus,
     offer: c.offer,
     message: c.message ? { medium: c.message.medium, subject: c.message.subject } : null,
@@ -543,7 +555,8 @@ function snapshot(c: Campaign): Record<string, unknown> {
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-const pp = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} points`;
+/** Percentage points to one decimal, signed as the admin app's uplift card writes them (formatRateUplift): "+5.2", "0.0", "-1.3". */
+const pp = (x: number) => `${x > 0 ? '+' : ''}${(x * 100).toFixed(1)} points`;
 /**
  * Signed money as the admin app's tiles write it, to the nearest minor unit in the currency's own decimals:
  * 16676 GBP → "+£166.76", -500 JPY → "-JP¥500" (not "166.76 GBP", nor 500 yen read as 5.00).

@@ -69,7 +69,7 @@ export class CampaignMessageInput {
   body: string;
 }
 
-@InputType({ description: 'A draft campaign; give exactly one of bonus, offer and message (docs/concepts/campaigns.md).' })
+@InputType({ description: 'A draft campaign; give at least one of bonus, offer and message: treated members get each one given (docs/concepts/campaigns.md).' })
 export class CreateCampaignInput {
   @Field(() => String)
   @Length(1, 100)
@@ -103,7 +103,7 @@ export class CreateCampaignInput {
   @Max(MAX_HOLDOUT_SHARE)
   holdoutShare: number;
 
-  @Field(() => Int, { nullable: true, description: `BONUS_POINTS only: most points given in all, 1 to ${grouped(MAX_CAMPAIGN_BUDGET_POINTS)}; null for no cap.` })
+  @Field(() => Int, { nullable: true, description: `With a bonus only: most bonus points given in all, 1 to ${grouped(MAX_CAMPAIGN_BUDGET_POINTS)}; null for no cap.` })
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -118,7 +118,10 @@ export class CreateCampaignInput {
   endsAt?: Date | null;
 }
 
-@InputType({ description: 'Changes the given fields of a DRAFT; a new bonus, offer or message replaces the action.' })
+@InputType({
+  description:
+    'Changes the given fields of a DRAFT; a field left out stays. An action given (bonus, offer or message) adds it or replaces that action whole; one given as null removes it, while at least one action remains.',
+})
 export class UpdateCampaignInput {
   @Field(() => ID)
   id: string;
@@ -137,17 +140,17 @@ export class UpdateCampaignInput {
   @IsOptional()
   segmentId?: string | null;
 
-  @Field(() => CampaignBonusInput, { nullable: true })
+  @Field(() => CampaignBonusInput, { nullable: true, description: 'Adds or replaces the bonus; null removes it with its budget.' })
   @IsOptional()
   @ValidateNested()
   bonus?: CampaignBonusInput | null;
 
-  @Field(() => CampaignOfferInput, { nullable: true })
+  @Field(() => CampaignOfferInput, { nullable: true, description: 'Adds or replaces the offer; null removes it.' })
   @IsOptional()
   @ValidateNested()
   offer?: CampaignOfferInput | null;
 
-  @Field(() => CampaignMessageInput, { nullable: true })
+  @Field(() => CampaignMessageInput, { nullable: true, description: 'Adds or replaces the message; null removes it.' })
   @IsOptional()
   @ValidateNested()
   message?: CampaignMessageInput | null;
@@ -191,7 +194,7 @@ export class CampaignCounts {
   @Field(() => Int)
   holdout: number;
 
-  @Field(() => Int, { description: 'Treated members given the action (bonus eligibility, offer, or a message written).' })
+  @Field(() => Int, { description: 'Treated members reached by at least one action (bonus eligibility, an offer recorded, or a message written).' })
   contacted: number;
 
   @Field(() => Int, { description: 'Treated members who received bonus points.' })

@@ -71,6 +71,7 @@ export interface EventPayloads {
     campaignId: string;
     segmentId: string;
     actionKind: string;
+    actionKinds: string[];
     targetedMembers: number;
     holdoutMembers: number;
     budgetPoints: number | null;
@@ -214,7 +215,8 @@ export const EVENT_DOCS: { readonly [K in EventType]: EventDoc<EventPayloads[K]>
     fields: {
       campaignId: 'The campaign.',
       segmentId: 'The segment it targets.',
-      actionKind: '`BONUS_POINTS`, `OFFER` or `MESSAGE`.',
+      actionKind: 'The first of `actionKinds` (kept for subscribers written when a campaign had one action).',
+      actionKinds: 'What treated members get: one or more of `BONUS_POINTS`, `OFFER` and `MESSAGE`, in that order.',
       targetedMembers: 'Members fixed at launch, treated and held out together.',
       holdoutMembers: 'Of those, the ones held out.',
       budgetPoints: 'Points budget of a bonus campaign; null for no cap.',

@@ -42,9 +42,12 @@ export interface ImportJob {
   uploadedAt: string;
   /** admin:<id> */
   uploadedBy: string;
-  /** The file's header, unmapped, and its first rows: what the column mapping is chosen from. */
+  /**
+   * The file's header, unmapped, and its first rows: what the column mapping is chosen from. A value is null where the
+   * caller may not read personal data and the column may hold some (personal-data.ts).
+   */
   columns: string[];
-  sample: string[][];
+  sample: (string | null)[][];
   /** A first guess at the mapping, from the columns' names. */
   suggestedMap: Record<string, CanonicalColumn>;
   state: ImportState;

@@ -449,6 +449,11 @@ export class TransactionImporter {
     await em.transactional(async (tx) => {
       const invoices = await this.timed('skipStored', () => this.withoutStored(tx, all));
       counts.skipped = all.length - invoices.length;
+      const kept = new Set(invoices);
+      for (const u of await this.timed('skipStored', () => this.unmatchedOfStored(tx, all.filter((i) => i.isReturn && !kept.has(i))))) {
+        counts.unmatched += u.quantity;
+        rejects.push({ line: u.line.line, reason: RejectReason.UNMATCHED_RETURN, detail: `${u.quantity} of ${u.line.quantity} unmatched`, row: u.row });
+      }
       if (invoices.length === 0) return;
       const sales = invoices.filter((i) => !i.isReturn);
       const returns = invoices.filter((i) => i.isReturn);
@@ -527,6 +532,35 @@ export class TransactionImporter {
       rows.forEach((r) => stored.add(r.id));
     }
     return stored.size ? invoices.filter((i) => !stored.has(i.invoice)) : invoices;
+  }
+
+  /**
+   * The units of return invoices stored by an earlier run (skipped now) that no stored return covers, so that every run
+   * reports a file's unmatched return units, not only those of returns nothing of which matched. That run matched each
+   * line in file order, taking every free unit of its SKU before leaving any unmatched: handing the stored units of a
+   * SKU to its lines in the same order finds the lines it left unmatched, and how many units of each.
+   */
+  private async unmatchedOfStored(em: EntityManager, returns: Invoice[]): Promise<{ line: ParsedLine; quantity: number; row: SourceRow }[]> {
+    if (returns.length === 0) return [];
+    const rows = await em.execute<{ id: string; sku: string; quantity: number }[]>(
+      `select r.external_return_id as id, ol.sku, sum((x.l->>'quantity')::int)::int as quantity
+       from order_return r join customer_order o on o.id = r.order_id
+       cross join jsonb_array_elements(r.lines) x(l)
+       join order_line ol on ol.order_id = r.order_id and ol.line_no = (x.l->>'lineNo')::int
+       where o.channel_id = ? and r.external_return_id in (?) group by 1, 2`,
+      [this.channel.id, returns.map((i) => i.invoice)],
+    );
+    const left = new Map(rows.map((r) => [json([r.id, r.sku]), r.quantity]));
+    const unmatched: { line: ParsedLine; quantity: number; row: SourceRow }[] = [];
+    for (const inv of returns) {
+      inv.lines.forEach((l, i) => {
+        const key = json([inv.invoice, l.sku]);
+        const covered = Math.min(left.get(key) ?? 0, l.quantity);
+        left.set(key, (left.get(key) ?? 0) - covered);
+        if (covered < l.quantity) unmatched.push({ line: l, quantity: l.quantity - covered, row: inv.rows[i] });
+      });
+    }
+    return unmatched;
   }
 
   /** Unknown SKUs become products from their first line (as recordOrder does); known ones keep the catalogue's data. */

@@ -126,7 +126,7 @@ export class ModelVersion {
   @Property({ type: 'boolean', nullable: true })
   isPromoted: boolean | null = null;
 
-  @Field(() => String, { nullable: true, description: "The gate's reason, or the admin's when activated by hand." })
+  @Field(() => String, { nullable: true, description: "The promotion gate's reason for its decision (isPromoted); activating the version by hand leaves it as the gate wrote it." })
   @Property({ type: 'string', length: 500, nullable: true })
   gateReason: string | null = null;
 
@@ -157,4 +157,11 @@ export class ModelVersion {
   @Field(() => String, { nullable: true, description: '`gate`, or the admin who activated it by hand.' })
   @Property({ type: 'string', length: 80, nullable: true })
   activatedBy: string | null = null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "The admin's reason when the version was last activated by hand (activatedBy names them, activatedAt says when); null when only the gate activated it.",
+  })
+  @Property({ type: 'string', length: 500, nullable: true })
+  activationReason: string | null = null;
 }

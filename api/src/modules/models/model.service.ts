@@ -231,7 +231,8 @@ export class ModelService {
       version.status = ModelVersionStatus.ACTIVE;
       version.activatedAt = new Date();
       version.activatedBy = actorRef(ctx.principal);
-      version.gateReason = `activated by hand: ${reason}`.slice(0, 500);
+      // Beside the gate's own decision and reason, which stay as the gate wrote them.
+      version.activationReason = reason.slice(0, 500);
       this.audit.record(em, ctx, {
         action: 'model.activated',
         entityType: 'ModelVersion',
@@ -411,6 +412,7 @@ export class ModelService {
       failedReason: job.failedReason ?? null,
       requestedBy: job.data.requestedBy,
       createdAt: new Date(job.timestamp),
+      runAt: state === 'delayed' ? await runAtOf(job) : null,
       finishedAt: job.finishedOn ? new Date(job.finishedOn) : null,
       modelVersionId: (job.returnvalue as { modelVersionId?: string } | null)?.modelVersionId ?? (p?.modelVersionId as string | undefined) ?? null,
     });
@@ -434,6 +436,15 @@ export class ModelService {
   private unavailableIfDown<T>(work: () => Promise<T>): Promise<T> {
     return unavailableUnlessRedisAnswers(work, QUEUE_TIMEOUT_MS, QUEUE_UNAVAILABLE);
   }
+}
+
+/**
+ * When a delayed job runs: its score in the queue's delayed set (Bull stores the time in milliseconds × 0x1000 plus a
+ * counter). Neither `timestamp` nor `opts.delay` says it for a retry, which Bull delays when the attempt fails.
+ */
+async function runAtOf(job: Queue.Job<TrainPayload>): Promise<Date | null> {
+  const score = await job.queue.client.zscore(job.queue.toKey('delayed'), String(job.id));
+  return score === null ? null : new Date(Math.floor(Number(score) / 0x1000));
 }
 
 const QUEUE_UNAVAILABLE = 'The job queue (Redis) is unreachable; try again shortly';

@@ -59,8 +59,14 @@ export class ModelJob {
   @Field(() => String)
   requestedBy: string;
 
-  @Field(() => DateTimeISOResolver)
+  @Field(() => DateTimeISOResolver, { description: 'When the job was queued (a scheduled retrain: when its firing was set up).' })
   createdAt: Date;
+
+  @Field(() => DateTimeISOResolver, {
+    nullable: true,
+    description: 'When a DELAYED job will run: the nightly retrain at its scheduled time, a failed attempt at the end of its backoff; null in other states.',
+  })
+  runAt: Date | null;
 
   @Field(() => DateTimeISOResolver, { nullable: true })
   finishedAt: Date | null;

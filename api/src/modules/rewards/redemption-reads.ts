@@ -12,7 +12,7 @@ export const REDEMPTION_INPUTS_SQL = `select r.*,
     (select jsonb_build_object('campaignId', c.id, 'costPoints', (cm.offer->>'costPoints')::int)
        from campaign_member cm join campaign c on c.id = cm.campaign_id
        where cm.member_id = ? and cm.assigned_group = 'TREATED' and cm.offer is not null and cm.offer->>'redemptionId' is null
-         and c.action_kind = 'OFFER' and c.offer_kind = 'REWARD_DISCOUNT' and c.offer_reward_id = r.id
+         and c.offer_kind = 'REWARD_DISCOUNT' and c.offer_reward_id = r.id
          and c.status in ('SCHEDULED', 'ACTIVE') and c.starts_at <= ? and (c.ends_at is null or c.ends_at > ?)
        order by (cm.offer->>'costPoints')::int, c.id
        limit 1) as redeem_offer

@@ -196,7 +196,7 @@ export const ATTRIBUTES = {
   },
   churnScoreChange: {
     description:
-      "How far the member's churn score moved over about a month: the active churn model's score less the member's score from at least 28 days before, or the model's score of the member on the history of 28 days before (ChurnRisk.previousScore), from -1 to 1; positive means a rising risk. Members without both scores do not match.",
+      "How far the member's churn score moved over about a month: the active churn model's score less the member's previous score (the one the member's risk card shows it rose or fell from): their score from at least 28 days before or, for a member without one that old, the model's score of them on their history as it stood 28 days before. From -1 to 1; positive means a rising risk. Members without both scores do not match.",
     type: ValueType.NUMBER,
     cardinality: 'one',
     operators: NUMERIC_OPS,
