@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { useHarness, type GqlResult } from '../support/harness';
 import { build } from '../fixtures/build';
 import { DISTRIBUTION_PLUGINS } from '../support/distribution';
-import { UPSERT_REWARD, codesOf, isDocumented, sleep } from '../support/races';
+import { UPSERT_REWARD, codesOf, ok, sleep, unexpected } from '../support/races';
 import { ModelStore } from '../../recommender/src/training/store';
 
 const h = useHarness({}, { plugins: DISTRIBUTION_PLUGINS });
@@ -31,11 +31,6 @@ let rival: Admin;
 let seq = 0;
 const unique = (prefix: string) => `${prefix}_${process.env.JEST_WORKER_ID}_${++seq}`;
 
-async function ok(answer: Promise<Result>): Promise<any> {
-  const res = await answer;
-  if (res.errors) throw new Error(JSON.stringify(res.errors));
-  return res.data;
-}
 const asHolder = (query: string, variables: Record<string, unknown>) => h.gql(holder.auth, query, variables);
 const asRival = (query: string, variables: Record<string, unknown>) => h.gql(rival.auth, query, variables);
 
@@ -49,11 +44,6 @@ async function heldRace(held: () => Promise<Result>, other: () => Promise<Result
   }
   const second = other();
   return { held: await first, rival: await second };
-}
-
-/** Codes that are not one of `allowed`, or not documented (an internal error never is). */
-function unexpected(results: Result[], allowed: string[] = []): string[] {
-  return codesOf(results).filter((code) => !allowed.includes(code) || !isDocumented(code));
 }
 
 /** The rival's audit entry of `action` on the entity (the holder's is held, the rival's is not). */

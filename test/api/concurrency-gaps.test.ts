@@ -10,7 +10,7 @@
 import { useHarness, type GqlResult } from '../support/harness';
 import { build } from '../fixtures/build';
 import { RECORD_ORDER, orderInput } from '../support/orders';
-import { ADJUST, APPLY_REFERRAL, CANCEL_REDEMPTION, ENROL, ERASE, MERGE, UPSERT_REWARD, assertNothingLeftBehind, codesOf, isDocumented, sleep } from '../support/races';
+import { ADJUST, APPLY_REFERRAL, CANCEL_REDEMPTION, ENROL, ERASE, MERGE, UPSERT_REWARD, assertNothingLeftBehind, codesOf, ok, sleep, unexpected } from '../support/races';
 
 // The API's clock, set back to earn an order a year ago (the tier period test); null: now.
 const clock = { at: null as Date | null, now: () => clock.at ?? new Date() };
@@ -36,11 +36,6 @@ let rewardId: string;
 let seq = 0;
 const unique = (prefix: string) => `${prefix}-${process.env.JEST_WORKER_ID}-${++seq}`;
 
-async function ok(answer: Promise<Result>): Promise<any> {
-  const res = await answer;
-  if (res.errors) throw new Error(JSON.stringify(res.errors));
-  return res.data;
-}
 const asAdmin = (query: string, variables: Record<string, unknown>) => h.gql(admin.auth, query, variables);
 const asTill = (query: string, variables: Record<string, unknown>) => h.gql(till.auth, query, variables);
 const enrol = async () => (await ok(asTill(ENROL, { input: { email: `${unique('gaps')}@gaps.example` } }))).enrolMember as { id: string; referralCode: string };
@@ -48,10 +43,6 @@ const enrol = async () => (await ok(asTill(ENROL, { input: { email: `${unique('g
 const heldMerge = (survivorId: string, absorbedId: string) => asAdmin(MERGE, { input: { survivorId, absorbedId, reason: 'hold: same person' } });
 /** An erasure given a reason starting "hold" is held HOLD_MS before it commits, likewise. */
 const heldErasure = (id: string) => asAdmin(ERASE, { input: { id, reason: 'hold: asked to be forgotten' } });
-
-function unexpected(results: Result[], allowed: string[]): string[] {
-  return codesOf(results).filter((code) => !allowed.includes(code) || !isDocumented(code));
-}
 
 beforeAll(async () => {
   admin = await b.admin();

@@ -28,6 +28,7 @@ import {
   assertNothingLeftBehind,
   codesOf,
   isDocumented,
+  ok,
   sleep,
 } from '../support/races';
 
@@ -71,11 +72,6 @@ const unique = (prefix: string) => `${prefix}-${process.env.JEST_WORKER_ID}-${++
 const asAdmin = (query: string, variables: Record<string, unknown>) => h.gql(admin.auth, query, variables);
 const asTill = (query: string, variables: Record<string, unknown>) => h.gql(till.auth, query, variables);
 
-async function ok(answer: Promise<Result>): Promise<any> {
-  const res = await answer;
-  if (res.errors) throw new Error(JSON.stringify(res.errors));
-  return res.data;
-}
 
 beforeAll(async () => {
   admin = await b.admin();

@@ -12,7 +12,7 @@ import { useHarness, type GqlResult } from '../support/harness';
 import { ALL_SCOPES, build } from '../fixtures/build';
 import { DISTRIBUTION_PLUGINS } from '../support/distribution';
 import { RECORD_ORDER, RECORD_RETURN, orderInput } from '../support/orders';
-import { ADJUST, ERASE, MERGE, REDEEM, UPSERT_REWARD, assertNothingLeftBehind, codesOf, isDocumented, sleep } from '../support/races';
+import { ADJUST, ERASE, MERGE, REDEEM, UPSERT_REWARD, assertNothingLeftBehind, codesOf, ok, sleep, unexpected } from '../support/races';
 
 const h = useHarness({}, { plugins: DISTRIBUTION_PLUGINS });
 const b = build(h);
@@ -49,11 +49,6 @@ let rewardId: string;
 let seq = 0;
 const unique = (prefix: string) => `${prefix}-${process.env.JEST_WORKER_ID}-${++seq}`;
 
-async function ok(answer: Promise<Result>): Promise<any> {
-  const res = await answer;
-  if (res.errors) throw new Error(JSON.stringify(res.errors));
-  return res.data;
-}
 
 const asAdmin = (query: string, variables: Record<string, unknown>) => h.gql(admin.auth, query, variables);
 const asTill = (query: string, variables: Record<string, unknown>) => h.gql(till.auth, query, variables);
@@ -99,10 +94,6 @@ async function race(writes: Array<() => Promise<Result>>, interloper: (() => Pro
 }
 
 /** The answers that are neither a success nor one of the `allowed` documented refusals. */
-function unexpected(results: Result[], allowed: string[]): string[] {
-  return codesOf(results).filter((code) => !allowed.includes(code) || !isDocumented(code));
-}
-
 const succeeded = (r: Result) => !r.errors;
 
 async function balanceOf(memberId: string) {

@@ -31,6 +31,13 @@ export function codesOf(results: Array<Pick<GqlResult<unknown>, 'errors'>>): str
   return results.flatMap((r) => (r.errors ?? []).map((e) => (e.extensions.reason ? `${e.extensions.code}:${e.extensions.reason}` : e.extensions.code)));
 }
 
+/** The data of an answer that must succeed; its errors, as the test's failure, otherwise. */
+export async function ok(answer: Promise<GqlResult<any>>): Promise<any> {
+  const res = await answer;
+  if (res.errors) throw new Error(JSON.stringify(res.errors));
+  return res.data;
+}
+
 const errorCodes: Record<string, string> = JSON.parse(readFileSync(join(__dirname, '../../schema/error-codes.json'), 'utf8'));
 
 /**
@@ -41,6 +48,11 @@ export function isDocumented(answer: string): boolean {
   const [code, reason] = answer.split(':');
   if (code === 'INTERNAL_SERVER_ERROR' || !(code in errorCodes)) return false;
   return reason === undefined || errorCodes[code].includes(reason);
+}
+
+/** The codes answered that are not `allowed`, or not documented (an internal error never is): empty when all is well. */
+export function unexpected(results: Array<Pick<GqlResult<unknown>, 'errors'>>, allowed: string[] = []): string[] {
+  return codesOf(results).filter((code) => !allowed.includes(code) || !isDocumented(code));
 }
 
 /** A consistent ledger, and nothing (order, lot, redemption, points) left on the merged-away records or erased members. */
